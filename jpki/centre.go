@@ -492,3 +492,11 @@ func (c *Centre) currentTx(ctx context.Context, tx *sql.Tx, cardID string, k Kin
 	}
 	return ci, err
 }
+
+// PublishCRL signs and publishes a new CRL of one CA now.
+func (c *Centre) PublishCRL(ctx context.Context, k Kind) error {
+	return c.db.Tx(ctx, func(tx *sql.Tx) error {
+		_, err := c.crlTx(ctx, tx, k)
+		return err
+	})
+}

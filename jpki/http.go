@@ -131,7 +131,6 @@ func writeOCSP(w http.ResponseWriter, der []byte, get bool) {
 	w.Write(der)
 }
 
-
 func (c *Centre) operatorOnly(h func(http.ResponseWriter, *http.Request, *Operator)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
@@ -238,4 +237,3 @@ func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Cache-Control", "no-store")
 	json.NewEncoder(w).Encode(v)
 }
-

@@ -31,8 +31,8 @@ import (
 // clock is a settable test clock.
 type clock struct{ t time.Time }
 
-func (c *clock) now() time.Time            { return c.t }
-func (c *clock) advance(d time.Duration)   { c.t = c.t.Add(d) }
+func (c *clock) now() time.Time                 { return c.t }
+func (c *clock) advance(d time.Duration)        { c.t = c.t.Add(d) }
 func date(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, wareki.JST()) }
 
 type env struct {
@@ -43,7 +43,7 @@ type env struct {
 	token string
 }
 
-func newEnv(t *testing.T, db *store.DB) *env {
+func newEnv(t testing.TB, db *store.DB) *env {
 	t.Helper()
 	ck := &clock{time.Date(2026, 11, 24, 10, 0, 0, 0, wareki.JST())}
 	e := &env{clock: ck}
@@ -73,7 +73,7 @@ var adult = Resident{
 	Address: "長野県須坂市大字須坂１２３４番地", Municipality: "202070",
 }
 
-func (e *env) newCard(t *testing.T, r Resident) (*card.Card, *IssuedCard) {
+func (e *env) newCard(t testing.TB, r Resident) (*card.Card, *IssuedCard) {
 	t.Helper()
 	cd, err := e.cards.Create(card.Spec{AuthPIN: "1234", SignPIN: "ABC123", TextPIN: "1234", MyNumber: "123456789018",
 		Name: r.Name, Address: r.Address, BirthDate: r.BirthDate.Format("20060102"), Sex: "2"})
@@ -259,12 +259,12 @@ func TestUnder15GetsNoSigningCertificate(t *testing.T) {
 func TestIssueCardRejectsBadResidents(t *testing.T) {
 	e := newEnv(t, storetest.SQLite(t))
 	tests := map[string]func(r *Resident){
-		"empty name":        func(r *Resident) { r.Name = " " },
-		"future birth":      func(r *Resident) { r.BirthDate = date(2030, 1, 1) },
-		"bad sex":           func(r *Resident) { r.Sex = 9 },
-		"bad check digit":   func(r *Resident) { r.Municipality = "202071" },
-		"unknown town":      func(r *Resident) { r.Municipality = "011002" },
-		"address too long":  func(r *Resident) { r.Address = strings.Repeat("あ", 201) },
+		"empty name":       func(r *Resident) { r.Name = " " },
+		"future birth":     func(r *Resident) { r.BirthDate = date(2030, 1, 1) },
+		"bad sex":          func(r *Resident) { r.Sex = 9 },
+		"bad check digit":  func(r *Resident) { r.Municipality = "202071" },
+		"unknown town":     func(r *Resident) { r.Municipality = "011002" },
+		"address too long": func(r *Resident) { r.Address = strings.Repeat("あ", 201) },
 		"before Gregorian": func(r *Resident) { r.BirthDate = date(1872, 1, 1) },
 	}
 	for name, mutate := range tests {

@@ -117,4 +117,3 @@ func cachedFor(der []byte, id certID) bool {
 	want := mustMarshal(id)
 	return bytes.Contains(der, want)
 }
-

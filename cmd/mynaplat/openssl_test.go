@@ -1,0 +1,171 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"encoding/pem"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mynaplat/mynaplat/internal/testutil"
+)
+
+// buildBinary builds cmd/mynaplat once per test binary run.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "mynaplat")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// mynaplat runs the binary and returns its standard output.
+func mynaplat(t *testing.T, bin string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("mynaplat %s: %v\n%s%s", strings.Join(args, " "), err, out, stderr.String())
+	}
+	return string(out)
+}
+
+// startServer runs "mynaplat serve" on a free port and returns its URL.
+func startServer(t *testing.T, bin string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, bin, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 10 * time.Second
+	stdout, _ := cmd.StdoutPipe()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("serve did not shut down cleanly: %v\n%s", err, stderr.String())
+		}
+	})
+	urls := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		re := regexp.MustCompile(`open (http://\S+)`)
+		for sc.Scan() {
+			if m := re.FindStringSubmatch(sc.Text()); m != nil {
+				urls <- m[1]
+			}
+		}
+		io.Copy(io.Discard, stdout)
+	}()
+	select {
+	case u := <-urls:
+		return u
+	case <-time.After(30 * time.Second):
+		t.Fatalf("serve printed no URL\n%s", stderr.String())
+	}
+	return ""
+}
+
+// TestOpenSSLAgrees issues a card with the CLI, serves the centre, and has
+// openssl check the certificate by OCSP and against the downloaded CRL —
+// before and after "mynaplat jpki revoke".
+func TestOpenSSLAgrees(t *testing.T) {
+	openssl := testutil.NeedProgram(t, "openssl", "openssl")
+	bin := buildBinary(t)
+	data := t.TempDir()
+	var issued struct {
+		CardID string `json:"card_id"`
+		Auth   struct{ Serial string }
+	}
+	out := mynaplat(t, bin, "jpki", "issue", "--data", data, "--json", "--name", "酒田 一郎", "--kana", "サカタ イチロウ",
+		"--birth", "1975-06-30", "--sex", "male", "--address", "山形県酒田市本町二丁目２番４５号", "--municipality", "062049",
+		"--auth-pin", "1234", "--sign-pin", "SAKATA1975")
+	if err := json.Unmarshal([]byte(out), &issued); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	url := startServer(t, bin, "--data", data)
+
+	dir := t.TempDir()
+	file := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	certPEM := file("auth.pem", mynaplat(t, bin, "jpki", "status", "--data", data, "--kind", "auth", "--serial", issued.Auth.Serial, "--pem"))
+	caPEM := file("ca.pem", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: get(t, url+"/jpki/ca/auth.crt")})))
+
+	ocspCheck := func() string {
+		t.Helper()
+		cmd := exec.Command(openssl, "ocsp", "-issuer", caPEM, "-cert", certPEM, "-url", url+"/jpki/ocsp",
+			"-CAfile", caPEM, "-resp_text")
+		b, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("openssl ocsp: %v\n%s", err, b)
+		}
+		return string(b)
+	}
+	crlVerify := func() (string, error) {
+		t.Helper()
+		crlPEM := file("auth.crl.pem", string(pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: get(t, url+"/jpki/crl/auth.crl")})))
+		b, err := exec.Command(openssl, "verify", "-crl_check", "-CAfile", caPEM, "-CRLfile", crlPEM, certPEM).CombinedOutput()
+		return string(b), err
+	}
+
+	res := ocspCheck()
+	// openssl sends a nonce and warns when the response does not echo it.
+	if strings.Contains(res, "WARNING: no nonce") {
+		t.Errorf("openssl saw no nonce in the response:\n%s", res)
+	}
+	for _, want := range []string{"Response verify OK", ": good"} {
+		if !strings.Contains(res, want) {
+			t.Errorf("openssl ocsp before revocation lacks %q:\n%s", want, res)
+		}
+	}
+	if out, err := crlVerify(); err != nil || !strings.Contains(out, ": OK") {
+		t.Errorf("openssl verify -crl_check before revocation: %v\n%s", err, out)
+	}
+
+	mynaplat(t, bin, "jpki", "revoke", "--data", data, "--card", issued.CardID, "--reason", "lost")
+
+	res = ocspCheck()
+	for _, want := range []string{"Response verify OK", ": revoked", "Reason: keyCompromise"} {
+		if !strings.Contains(res, want) {
+			t.Errorf("openssl ocsp after revocation lacks %q:\n%s", want, res)
+		}
+	}
+	if out, err := crlVerify(); err == nil || !strings.Contains(out, "certificate revoked") {
+		t.Errorf("openssl verify -crl_check after revocation: %v\n%s", err, out)
+	}
+}
+
+func get(t *testing.T, url string) []byte {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %s %s", url, resp.Status, b)
+	}
+	return b
+}
