@@ -169,7 +169,7 @@ func TestOperatorEndpoints(t *testing.T) {
 	_, is := e.newCard(t, adult)
 	for _, tc := range []struct {
 		name, path, token string
-		want             int
+		want              int
 	}{
 		{"no token", "/jpki/linkage?kind=auth&serial=" + is.Auth.Serial, "", 401},
 		{"wrong token", "/jpki/revocations", "jpkiop_nope", 401},

@@ -150,7 +150,9 @@ func printIssued(out io.Writer, is *jpki.IssuedCard, asJSON bool) error {
 	return nil
 }
 
-func cardFlag(fs *flag.FlagSet) *string { return fs.String("card", "", "card ID (see mynaplat card list)") }
+func cardFlag(fs *flag.FlagSet) *string {
+	return fs.String("card", "", "card ID (see mynaplat card list)")
+}
 
 func jpkiRenew(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("jpki renew", flag.ContinueOnError)

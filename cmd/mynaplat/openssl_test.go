@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"encoding/pem"
 	"io"
@@ -46,10 +45,7 @@ func mynaplat(t *testing.T, bin string, args ...string) string {
 // startServer runs "mynaplat serve" on a free port and returns its URL.
 func startServer(t *testing.T, bin string, args ...string) string {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
-	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
-	cmd.WaitDelay = 10 * time.Second
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
 	stdout, _ := cmd.StdoutPipe()
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -57,9 +53,18 @@ func startServer(t *testing.T, bin string, args ...string) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		cancel()
-		if err := cmd.Wait(); err != nil {
-			t.Errorf("serve did not shut down cleanly: %v\n%s", err, stderr.String())
+		// A graceful shutdown on SIGINT exits 0.
+		cmd.Process.Signal(os.Interrupt)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve did not shut down cleanly: %v\n%s", err, stderr.String())
+			}
+		case <-time.After(15 * time.Second):
+			cmd.Process.Kill()
+			t.Errorf("serve did not stop within 15s of SIGINT")
 		}
 	})
 	urls := make(chan string, 1)

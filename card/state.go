@@ -1,0 +1,315 @@
+package card
+
+import (
+	"crypto/rsa"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Purpose names one of the card's two key pairs and certificates.
+type Purpose int
+
+const (
+	// Auth is the 利用者証明用 key: EF 0017, certificate 000A, CA 000B,
+	// guarded by the 4-digit auth PIN (EF 0018).
+	Auth Purpose = iota + 1
+	// Sign is the 署名用 key: EF 001A, certificate 0001, CA 0002, guarded by
+	// the signing password (EF 001B).
+	Sign
+)
+
+func (p Purpose) String() string {
+	switch p {
+	case Auth:
+		return "auth"
+	case Sign:
+		return "sign"
+	}
+	return fmt.Sprintf("Purpose(%d)", int(p))
+}
+
+func (p Purpose) valid() bool { return p == Auth || p == Sign }
+
+// PIN names one of the card's PINs.
+type PIN int
+
+const (
+	// AuthPIN is the JPKI 利用者証明用 PIN: 4 digits, 3 tries (EF 0018).
+	AuthPIN PIN = iota + 1
+	// SignPIN is the JPKI 署名用 password: 6–16 of A–Z and 0–9, 5 tries (EF 001B).
+	SignPIN
+	// TextPIN is the 券面事項入力補助用 PIN: 4 digits, 3 tries (text AP EF 0011).
+	TextPIN
+)
+
+func (p PIN) String() string {
+	switch p {
+	case AuthPIN:
+		return "auth PIN"
+	case SignPIN:
+		return "signing password"
+	case TextPIN:
+		return "text PIN"
+	}
+	return fmt.Sprintf("PIN(%d)", int(p))
+}
+
+// MaxTries is the number of wrong tries that blocks the PIN (jpki-card.md §2;
+// the text PIN's 3 is the commonly cited value, §12).
+func (p PIN) MaxTries() int {
+	if p == SignPIN {
+		return 5
+	}
+	return 3
+}
+
+func (p PIN) valid() bool { return p >= AuthPIN && p <= TextPIN }
+
+// Errors of the card, its store and its driver.
+var (
+	// ErrPINFormat: the PIN does not have the format the card requires.
+	ErrPINFormat = errors.New("card: PIN has the wrong format")
+	// ErrWrongPIN: the card rejected the PIN. Returned inside a *PINError.
+	ErrWrongPIN = errors.New("card: wrong PIN")
+	// ErrPINBlocked: no tries left; only the municipal counter can reset it.
+	ErrPINBlocked = errors.New("card: PIN blocked")
+	// ErrSecurityStatus: the card answered 6982 (PIN not verified).
+	ErrSecurityStatus = errors.New("card: security status not satisfied")
+	// ErrNotFound: the card answered 6A82 (no such application or file; for a
+	// certificate EF, the certificate has not been written).
+	ErrNotFound = errors.New("card: file or application not found")
+	// ErrCardNotFound: the store has no card with that ID.
+	ErrCardNotFound = errors.New("card: no such card")
+	// ErrInvalidSpec: Create or a personalisation call got bad input.
+	ErrInvalidSpec = errors.New("card: invalid card data")
+	// ErrNoKey: the purpose has no key pair yet (call GenerateKey).
+	ErrNoKey = errors.New("card: no key pair")
+)
+
+// ValidatePIN checks pin against the format of ref (jpki-card.md §2.2): 4 ASCII
+// digits for the auth and text PINs; 6–16 characters of A–Z and 0–9 for the
+// signing password, which must already be upper-case here.
+func ValidatePIN(ref PIN, pin string) error {
+	switch ref {
+	case AuthPIN, TextPIN:
+		if len(pin) != 4 || !allOf(pin, "0123456789") {
+			return fmt.Errorf("%w: %s must be 4 digits", ErrPINFormat, ref)
+		}
+	case SignPIN:
+		if len(pin) < 6 || len(pin) > 16 || !allOf(pin, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") {
+			return fmt.Errorf("%w: %s must be 6–16 characters of A–Z and 0–9", ErrPINFormat, ref)
+		}
+	default:
+		return fmt.Errorf("%w: unknown PIN %d", ErrPINFormat, int(ref))
+	}
+	return nil
+}
+
+// normalizePIN upper-cases the signing password, as every client does before
+// sending it (the card compares bytes).
+func normalizePIN(ref PIN, pin string) string {
+	if ref == SignPIN {
+		return strings.ToUpper(pin)
+	}
+	return pin
+}
+
+func allOf(s, set string) bool {
+	for _, r := range s {
+		if !strings.ContainsRune(set, r) {
+			return false
+		}
+	}
+	return true
+}
+
+// Attributes are the 基本4情報 of the text AP's EF 0002.
+type Attributes struct {
+	// Name is surname + U+3000 + given name.
+	Name string `json:"name"`
+	// Address is the address from the prefecture on.
+	Address string `json:"address"`
+	// BirthDate is YYYYMMDD.
+	BirthDate string `json:"birth_date"`
+	// Sex is "1" male, "2" female, "9" not applicable (ISO 5218 digits).
+	Sex string `json:"sex"`
+}
+
+// maxAttr bounds the name and the address so EF 0002 stays far inside the
+// 15-bit READ BINARY offset range; 200 characters is the address limit of the
+// certificate profile (jpki-card.md §8.2).
+const maxAttr = 200
+
+func validateAttributes(a Attributes) error {
+	if a.Name == "" || !utf8.ValidString(a.Name) || utf8.RuneCountInString(a.Name) > maxAttr {
+		return fmt.Errorf("%w: name must be 1–%d characters of valid UTF-8", ErrInvalidSpec, maxAttr)
+	}
+	if !utf8.ValidString(a.Address) || utf8.RuneCountInString(a.Address) > maxAttr {
+		return fmt.Errorf("%w: address must be at most %d characters of valid UTF-8", ErrInvalidSpec, maxAttr)
+	}
+	if _, err := time.Parse("20060102", a.BirthDate); err != nil || len(a.BirthDate) != 8 {
+		return fmt.Errorf("%w: birth date %q is not YYYYMMDD", ErrInvalidSpec, a.BirthDate)
+	}
+	switch a.Sex {
+	case "1", "2", "9":
+	default:
+		return fmt.Errorf("%w: sex %q must be 1, 2 or 9", ErrInvalidSpec, a.Sex)
+	}
+	return nil
+}
+
+// Spec describes a card to create. PINs are checked with ValidatePIN; the
+// signing password is upper-cased first. SignPIN may be empty for a card that
+// will carry no signing certificate (holders under 15): its password is then
+// unset, which the card reports as blocked until ResetPIN sets one.
+type Spec struct {
+	Label                     string
+	Demo                      bool
+	AuthPIN, SignPIN, TextPIN string
+	// MyNumber is the 12-digit 個人番号. Only the format is checked, not the
+	// check digit, so test data can use any digits.
+	MyNumber  string
+	Name      string
+	Address   string
+	BirthDate string // YYYYMMDD
+	Sex       string // "1", "2" or "9"
+}
+
+// DemoPINs are the PINs of a demo card, shown so anyone can try it.
+type DemoPINs struct {
+	Auth string `json:"auth"`
+	Sign string `json:"sign,omitempty"`
+	Text string `json:"text"`
+}
+
+// Info is what may be shown about a card without talking to it. It never
+// contains keys or the My Number, and contains PINs only for demo cards.
+type Info struct {
+	ID            string    `json:"id"`
+	Label         string    `json:"label"`
+	Demo          bool      `json:"demo"`
+	Created       time.Time `json:"created"`
+	Holder        string    `json:"holder"`
+	AuthTriesLeft int       `json:"auth_tries_left"`
+	SignTriesLeft int       `json:"sign_tries_left"` // 0 also when no password is set
+	TextTriesLeft int       `json:"text_tries_left"`
+	HasAuthKey    bool      `json:"has_auth_key"`
+	HasSignKey    bool      `json:"has_sign_key"`
+	HasAuthCert   bool      `json:"has_auth_cert"`
+	HasSignCert   bool      `json:"has_sign_cert"`
+	DemoPINs      *DemoPINs `json:"demo_pins,omitempty"`
+}
+
+// state is the card's persistent memory, stored as JSON. Byte slices are
+// DER (keys PKCS#8) and appear base64 in the file.
+type state struct {
+	Version  int        `json:"version"`
+	ID       string     `json:"id"`
+	Label    string     `json:"label"`
+	Demo     bool       `json:"demo"`
+	Created  time.Time  `json:"created"`
+	Auth     keySlot    `json:"auth"`
+	Sign     keySlot    `json:"sign"`
+	AuthPIN  pinSlot    `json:"auth_pin"`
+	SignPIN  pinSlot    `json:"sign_pin"`
+	TextPIN  pinSlot    `json:"text_pin"`
+	MyNumber string     `json:"my_number"`
+	Attrs    Attributes `json:"attributes"`
+}
+
+const stateVersion = 1
+
+type keySlot struct {
+	Key    []byte `json:"key,omitempty"` // PKCS#8
+	Cert   []byte `json:"cert,omitempty"`
+	CACert []byte `json:"ca_cert,omitempty"`
+}
+
+// pinSlot holds the PIN reference data. It is kept in clear because the
+// emulator must show demo PINs; the state file is mode 0600.
+type pinSlot struct {
+	Value     string `json:"value"`
+	TriesLeft int    `json:"tries_left"`
+}
+
+func (s *state) key(p Purpose) *keySlot {
+	if p == Sign {
+		return &s.Sign
+	}
+	return &s.Auth
+}
+
+func (s *state) pin(ref PIN) *pinSlot {
+	switch ref {
+	case SignPIN:
+		return &s.SignPIN
+	case TextPIN:
+		return &s.TextPIN
+	}
+	return &s.AuthPIN
+}
+
+// usable reports whether the PIN can be presented: it is set and not blocked.
+func (p pinSlot) usable() bool { return p.Value != "" && p.TriesLeft > 0 }
+
+func (s *state) validate() error {
+	if s.Version != stateVersion {
+		return fmt.Errorf("card: state version %d, want %d", s.Version, stateVersion)
+	}
+	if !validID(s.ID) {
+		return fmt.Errorf("card: bad card ID %q", s.ID)
+	}
+	for _, p := range []Purpose{Auth, Sign} {
+		k := s.key(p)
+		if k.Key != nil {
+			if _, err := parseKey(k.Key); err != nil {
+				return fmt.Errorf("card: %s key: %w", p, err)
+			}
+		}
+	}
+	return nil
+}
+
+func parseKey(der []byte) (*rsa.PrivateKey, error) {
+	k, err := x509.ParsePKCS8PrivateKey(der)
+	if err != nil {
+		return nil, err
+	}
+	rk, ok := k.(*rsa.PrivateKey)
+	if !ok || rk.N.BitLen() != 2048 {
+		return nil, errors.New("not an RSA-2048 key")
+	}
+	return rk, nil
+}
+
+func (s *state) info() Info {
+	in := Info{
+		ID:            s.ID,
+		Label:         s.Label,
+		Demo:          s.Demo,
+		Created:       s.Created,
+		Holder:        s.Attrs.Name,
+		AuthTriesLeft: s.AuthPIN.TriesLeft,
+		SignTriesLeft: s.SignPIN.TriesLeft,
+		TextTriesLeft: s.TextPIN.TriesLeft,
+		HasAuthKey:    s.Auth.Key != nil,
+		HasSignKey:    s.Sign.Key != nil,
+		HasAuthCert:   s.Auth.Cert != nil,
+		HasSignCert:   s.Sign.Cert != nil,
+	}
+	if s.SignPIN.Value == "" {
+		in.SignTriesLeft = 0
+	}
+	if s.Demo {
+		in.DemoPINs = &DemoPINs{Auth: s.AuthPIN.Value, Sign: s.SignPIN.Value, Text: s.TextPIN.Value}
+	}
+	return in
+}
+
+func validID(id string) bool {
+	return len(id) == 16 && allOf(id, "0123456789abcdef")
+}
