@@ -67,8 +67,6 @@ func (p PIN) MaxTries() int {
 	return 3
 }
 
-func (p PIN) valid() bool { return p >= AuthPIN && p <= TextPIN }
-
 // Errors of the card, its store and its driver.
 var (
 	// ErrPINFormat: the PIN does not have the format the card requires.

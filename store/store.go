@@ -88,6 +88,13 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 			return nil, fmt.Errorf("store: create data dir: %w", err)
 		}
 		path := filepath.Join(dir, "mynaplat.db")
+		// The file holds personal data: create it owner-only; SQLite gives
+		// its -wal and -shm files the same mode.
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("store: create %s: %w", path, err)
+		}
+		f.Close()
 		// busy_timeout first so the later pragmas already wait on a busy file;
 		// _txlock=immediate takes the write lock at BEGIN, so a transaction never
 		// fails late when it upgrades from reading to writing.
