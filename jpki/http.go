@@ -86,13 +86,19 @@ func (c *Centre) serveCRL(w http.ResponseWriter, r *http.Request) {
 			"The CRL could not be read; try again shortly.")
 		return
 	}
+	etag := fmt.Sprintf(`"%s-%d"`, k, crl.Number)
+	w.Header().Set("ETag", etag)
+	// Revocation must be visible at once, so caches revalidate rather than
+	// holding the CRL until nextUpdate; a relying party polling often gets a
+	// cheap 304 while nothing changed.
+	w.Header().Set("Cache-Control", "no-cache")
+	if r.Header.Get("If-None-Match") == etag {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
 	w.Header().Set("Content-Type", "application/pkix-crl")
 	w.Header().Set("Last-Modified", crl.ThisUpdate.Format(http.TimeFormat))
 	w.Header().Set("Expires", crl.NextUpdate.Format(http.TimeFormat))
-	// Revocation must be visible at once, so caches revalidate rather than
-	// holding the CRL until nextUpdate.
-	w.Header().Set("Cache-Control", "no-cache")
-	w.Header().Set("ETag", fmt.Sprintf(`"%s-%d"`, k, crl.Number))
 	w.Write(crl.DER)
 }
 
