@@ -1,0 +1,306 @@
+package platform
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/mynaplat/mynaplat/jpki"
+)
+
+// Challenge is a single-use random value a terminal has the card sign.
+type Challenge struct {
+	ID         string    `json:"challenge_id"`
+	Nonce      []byte    `json:"challenge"`
+	TerminalID string    `json:"terminal_id"`
+	ExpiresAt  time.Time `json:"expires_at"`
+}
+
+// Message is the exact bytes the card signs for a challenge: a fixed label,
+// the challenge and the terminal, so a signature made for one terminal or
+// purpose cannot be used for another.
+func (c *Challenge) Message() []byte { return SignedMessage(c.ID, c.Nonce, c.TerminalID) }
+
+// SignedMessage builds the signed bytes of a challenge.
+func SignedMessage(challengeID string, nonce []byte, terminalID string) []byte {
+	return []byte("mynaplat-auth-v1\n" + challengeID + "\n" + base64.RawURLEncoding.EncodeToString(nonce) + "\n" + terminalID)
+}
+
+// Answer has a card's authentication key (as a crypto.Signer, after its PIN)
+// sign a challenge, and builds the request that carries the answer.
+func Answer(ch *Challenge, certDER []byte, signer crypto.Signer) (AuthRequest, error) {
+	digest := sha256.Sum256(ch.Message())
+	sig, err := signer.Sign(rand.Reader, digest[:], crypto.SHA256)
+	if err != nil {
+		return AuthRequest{}, fmt.Errorf("platform: the card did not sign the challenge: %w", err)
+	}
+	return AuthRequest{ChallengeID: ch.ID, Certificate: certDER, Signature: sig}, nil
+}
+
+// NewChallenge issues a challenge to a terminal and stores it, so that any
+// instance can check the answer.
+func (p *Platform) NewChallenge(ctx context.Context, t *Terminal) (*Challenge, error) {
+	nonce := make([]byte, 32)
+	rand.Read(nonce)
+	now := p.now()
+	c := &Challenge{ID: newID(), Nonce: nonce, TerminalID: t.ID, ExpiresAt: now.Add(p.challengeTTL)}
+	if _, err := p.db.ExecContext(ctx, qInsertChallenge, c.ID, t.ID, nonce, now.UnixMilli(), c.ExpiresAt.UnixMilli()); err != nil {
+		return nil, fmt.Errorf("platform: store challenge: %w", err)
+	}
+	return c, nil
+}
+
+// Result is the outcome of an authentication.
+type Result string
+
+// The three results. INDETERMINATE is refused like FAILED.
+const (
+	Passed        Result = "PASSED"
+	Failed        Result = "FAILED"
+	Indeterminate Result = "INDETERMINATE"
+)
+
+// Reason says why an authentication did not pass.
+type Reason string
+
+// Reasons of FAILED and INDETERMINATE results.
+const (
+	ReasonMalformed        Reason = "malformed"
+	ReasonUnknownChallenge Reason = "unknown_challenge"
+	ReasonExpiredChallenge Reason = "expired_challenge"
+	ReasonReplayed         Reason = "replayed"
+	ReasonUnknownIssuer    Reason = "unknown_issuer"
+	ReasonExpired          Reason = "expired"
+	ReasonNotYetValid      Reason = "not_yet_valid"
+	ReasonBadSignature     Reason = "bad_signature"
+	ReasonRevoked          Reason = "revoked"
+	ReasonNoRevocationData Reason = "no_revocation_data"
+	ReasonNoLinkage        Reason = "no_linkage_data"
+)
+
+// messages are the Japanese and English texts shown for each reason.
+var messages = map[Reason][2]string{
+	ReasonMalformed:        {"証明書または署名の形式が正しくありません。", "The certificate or signature is malformed."},
+	ReasonUnknownChallenge: {"認証要求が見つかりません。最初からやり直してください。", "Unknown challenge: start again."},
+	ReasonExpiredChallenge: {"時間切れです。最初からやり直してください。", "The challenge expired: start again."},
+	ReasonReplayed:         {"この認証要求は既に使われています。最初からやり直してください。", "This challenge was already used: start again."},
+	ReasonUnknownIssuer:    {"公的個人認証サービスの利用者証明用電子証明書ではありません。", "Not a JPKI user authentication certificate."},
+	ReasonExpired:          {"電子証明書の有効期限が切れています。市区町村の窓口で更新してください。", "The certificate has expired: renew it at the municipal counter."},
+	ReasonNotYetValid:      {"電子証明書はまだ有効になっていません。", "The certificate is not valid yet."},
+	ReasonBadSignature:     {"カードの署名を確認できませんでした。", "The card's signature did not verify."},
+	ReasonRevoked:          {"電子証明書は失効しています。市区町村の窓口にお問い合わせください。", "The certificate is revoked: ask at the municipal counter."},
+	ReasonNoRevocationData: {"失効情報を確認できないため、本人確認を完了できません。しばらくしてから再度お試しください。", "Revocation data is not available, so the check cannot be completed: try again shortly."},
+	ReasonNoLinkage:        {"紐付け情報を取得できないため、本人確認を完了できません。しばらくしてから再度お試しください。", "Linkage records are not available: try again shortly."},
+}
+
+// Check is one step of the verification report.
+type Check struct {
+	Name   string `json:"name"`
+	OK     bool   `json:"ok"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// Report is what the platform found.
+type Report struct {
+	Result     Result    `json:"result"`
+	Reason     Reason    `json:"reason,omitempty"`
+	Detail     string    `json:"detail,omitempty"`
+	MessageJA  string    `json:"message_ja,omitempty"`
+	MessageEN  string    `json:"message_en,omitempty"`
+	PlatformID string    `json:"platform_id,omitempty"`
+	TerminalID string    `json:"terminal_id"`
+	Serial     string    `json:"certificate_serial,omitempty"`
+	NotAfter   time.Time `json:"certificate_not_after,omitzero"`
+	Checks     []Check   `json:"checks"`
+	At         time.Time `json:"at"`
+}
+
+func (r *Report) check(name string, ok bool, detail string) {
+	r.Checks = append(r.Checks, Check{name, ok, detail})
+}
+
+func (r *Report) fail(res Result, reason Reason, detail string) *Report {
+	r.Result, r.Reason, r.Detail = res, reason, detail
+	m := messages[reason]
+	r.MessageJA, r.MessageEN = m[0], m[1]
+	if detail != "" {
+		r.MessageJA += "（" + detail + "）"
+		r.MessageEN += " (" + detail + ")"
+	}
+	return r
+}
+
+// AuthRequest is a terminal's answer to a challenge.
+type AuthRequest struct {
+	ChallengeID string `json:"challenge_id"`
+	Certificate []byte `json:"certificate"` // DER 利用者証明用 certificate read from the card
+	Signature   []byte `json:"signature"`   // PKCS#1 v1.5 SHA-256 over SignedMessage
+}
+
+// Authenticate checks a terminal's answer: challenge, certificate, chain,
+// validity, signature and revocation, in that order, cheapest first. The
+// challenge is used up whatever the outcome, and an audit row is written. On
+// PASSED the report carries the platform ID and assertion is a signed
+// assertion for services.
+func (p *Platform) Authenticate(ctx context.Context, t *Terminal, req AuthRequest) (rep *Report, assertion string, err error) {
+	now := p.now()
+	rep = &Report{TerminalID: t.ID, At: now.UTC(), Checks: []Check{}}
+	var personID string
+	signed := false
+	defer func() {
+		if err == nil {
+			err = p.finish(ctx, t, req.ChallengeID, rep, personID, signed)
+		}
+		if err == nil && rep.Result == Passed {
+			assertion, err = p.keys.sign(p.claims(rep, t, now))
+		}
+		if err != nil {
+			rep, assertion = nil, ""
+		}
+	}()
+
+	// The challenge.
+	var termID string
+	var nonce []byte
+	var expires int64
+	var used sql.NullInt64
+	err = p.db.QueryRowContext(ctx, qChallenge, req.ChallengeID).Scan(&termID, &nonce, &expires, &used)
+	switch {
+	case errors.Is(err, sql.ErrNoRows) || (err == nil && termID != t.ID):
+		rep.check("challenge", false, "unknown")
+		return rep.fail(Failed, ReasonUnknownChallenge, ""), "", nil
+	case err != nil:
+		return nil, "", fmt.Errorf("platform: read challenge: %w", err)
+	case used.Valid:
+		rep.check("challenge", false, "already used")
+		return rep.fail(Failed, ReasonReplayed, ""), "", nil
+	case now.UnixMilli() > expires:
+		rep.check("challenge", false, "expired at "+time.UnixMilli(expires).UTC().Format(time.RFC3339))
+		return rep.fail(Failed, ReasonExpiredChallenge, ""), "", nil
+	}
+	rep.check("challenge", true, "single use, expires "+time.UnixMilli(expires).UTC().Format(time.RFC3339))
+
+	// The certificate and its chain to the 利用者証明用 CA.
+	cert, err := x509.ParseCertificate(req.Certificate)
+	if err != nil {
+		err = nil
+		rep.check("certificate", false, "cannot be parsed")
+		return rep.fail(Failed, ReasonMalformed, ""), "", nil
+	}
+	rep.Serial, rep.NotAfter = jpki.Serial(cert.SerialNumber), cert.NotAfter.UTC()
+	rep.check("certificate", true, "serial "+rep.Serial)
+	if !p.chainOK(cert) {
+		rep.check("chain", false, "issuer "+cert.Issuer.String())
+		return rep.fail(Failed, ReasonUnknownIssuer, ""), "", nil
+	}
+	rep.check("chain", true, "issued by "+p.ca.Subject.String())
+
+	// The validity period.
+	switch {
+	case now.After(cert.NotAfter):
+		rep.check("validity", false, "expired "+cert.NotAfter.UTC().Format(time.RFC3339))
+		return rep.fail(Failed, ReasonExpired, ""), "", nil
+	case now.Before(cert.NotBefore):
+		rep.check("validity", false, "valid from "+cert.NotBefore.UTC().Format(time.RFC3339))
+		return rep.fail(Failed, ReasonNotYetValid, ""), "", nil
+	}
+	rep.check("validity", true, "until "+cert.NotAfter.UTC().Format(time.RFC3339))
+
+	// The card's signature over the challenge: the one RSA verification of
+	// the hot path.
+	pub, ok := cert.PublicKey.(*rsa.PublicKey)
+	digest := sha256.Sum256(SignedMessage(req.ChallengeID, nonce, t.ID))
+	if !ok || rsa.VerifyPKCS1v15(pub, crypto.SHA256, digest[:], req.Signature) != nil {
+		rep.check("signature", false, "does not verify")
+		return rep.fail(Failed, ReasonBadSignature, ""), "", nil
+	}
+	signed = true
+	rep.check("signature", true, "RSA PKCS#1 v1.5 SHA-256")
+
+	// Revocation.
+	rs, rerr := p.rev.check(ctx, cert)
+	if rerr != nil {
+		p.logger.Warn("no fresh revocation data", "err", rerr)
+		rep.check("revocation", false, "no fresh CRL and no OCSP answer")
+		return rep.fail(Indeterminate, ReasonNoRevocationData, ""), "", nil
+	}
+	if rs.revoked {
+		rep.check("revocation", false, fmt.Sprintf("revoked %s (%s), %s", rs.revokedAt.UTC().Format(time.RFC3339), rs.reason, rs.source))
+		return rep.fail(Failed, ReasonRevoked, rs.reason.String()), "", nil
+	}
+	rep.check("revocation", true, "not revoked per "+rs.source)
+
+	// The platform ID, from the JPKI linkage records.
+	personID, err = p.personFor(ctx, rep.Serial)
+	if err != nil {
+		if errors.Is(err, jpki.ErrUnavailable) || errors.Is(err, jpki.ErrUnauthorized) {
+			p.logger.Warn("linkage records unavailable", "err", err)
+			err = nil
+			rep.check("linkage", false, "linkage records unavailable")
+			return rep.fail(Indeterminate, ReasonNoLinkage, ""), "", nil
+		}
+		return nil, "", err
+	}
+	rep.check("linkage", true, "platform ID from JPKI linkage records")
+	rep.Result, rep.PlatformID = Passed, personID
+	return rep, "", nil
+}
+
+// chainOK checks that cert was issued by the 利用者証明用 CA, verifying the
+// CA's signature once per certificate.
+func (p *Platform) chainOK(cert *x509.Certificate) bool {
+	k := sha256.Sum256(cert.Raw)
+	if p.leaves.has(k) {
+		return true
+	}
+	if cert.CheckSignatureFrom(p.ca) != nil || cert.KeyUsage&x509.KeyUsageDigitalSignature == 0 {
+		return false
+	}
+	p.leaves.add(k)
+	return true
+}
+
+// finish uses up the challenge and writes the audit row in one transaction.
+// If another request used the challenge first, the result becomes FAILED
+// (replayed) whatever the checks found.
+func (p *Platform) finish(ctx context.Context, t *Terminal, challengeID string, rep *Report, personID string, signed bool) error {
+	return p.db.Tx(ctx, func(tx *sql.Tx) error {
+		if rep.Reason != ReasonUnknownChallenge {
+			res, err := tx.ExecContext(ctx, qConsumeChallenge, p.now().UnixMilli(), challengeID)
+			if err != nil {
+				return fmt.Errorf("platform: use challenge: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n == 0 && rep.Reason != ReasonReplayed {
+				rep.PlatformID = ""
+				rep.check("challenge", false, "used by a concurrent request")
+				rep.fail(Failed, ReasonReplayed, "")
+			}
+		}
+		// A failed attempt shows in the holder's audit log only when the
+		// card really signed (so nobody can write into another's log with a
+		// copied certificate).
+		var person sql.NullString
+		switch {
+		case rep.PlatformID != "":
+			person = sql.NullString{String: rep.PlatformID, Valid: true}
+		case signed && rep.Serial != "":
+			if err := tx.QueryRowContext(ctx, qPersonOfCert, string(jpki.Auth), rep.Serial).Scan(&person); err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("platform: find person: %w", err)
+			}
+		}
+		_, err := tx.ExecContext(ctx, qInsertAudit, newID(), rep.At.UnixMilli(), person, t.ID, "authenticate",
+			string(rep.Result), string(rep.Reason)+":"+rep.Detail, rep.Serial)
+		if err != nil {
+			return fmt.Errorf("platform: audit: %w", err)
+		}
+		return nil
+	})
+}

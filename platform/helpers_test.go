@@ -1,0 +1,19 @@
+package platform
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/mynaplat/mynaplat/store"
+)
+
+func cmpIgnore(fields ...string) cmp.Option { return cmpopts.IgnoreFields(Claims{}, fields...) }
+
+func TestQueriesKeepPlaceholderOrder(t *testing.T) {
+	for _, q := range allQueries {
+		if err := store.CheckPlaceholders(q); err != nil {
+			t.Errorf("%v in %s", err, q)
+		}
+	}
+}

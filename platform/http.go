@@ -1,0 +1,129 @@
+package platform
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+)
+
+// The platform's HTTP API:
+//
+//	POST /platform/challenge        terminal credentials → a challenge
+//	POST /platform/auth             terminal credentials, AuthRequest → AuthResponse
+//	GET  /platform/jwks.json        the assertion keys (also /.well-known/jwks.json)
+//	GET  /platform/audit            Authorization: Bearer <assertion> → who checked me
+
+// AuthResponse is the answer to POST /platform/auth.
+type AuthResponse struct {
+	Report    *Report `json:"report"`
+	Assertion string  `json:"assertion,omitempty"`
+}
+
+// Routes registers the platform's handlers.
+func (p *Platform) Routes(mux *http.ServeMux) {
+	mux.HandleFunc("POST /platform/challenge", p.serveChallenge)
+	mux.HandleFunc("POST /platform/auth", p.serveAuth)
+	mux.HandleFunc("GET /platform/jwks.json", p.serveJWKS)
+	mux.HandleFunc("GET /.well-known/jwks.json", p.serveJWKS)
+	mux.HandleFunc("GET /platform/audit", p.serveAudit)
+}
+
+func (p *Platform) serveChallenge(w http.ResponseWriter, r *http.Request) {
+	t, _, err := p.authenticateTerminal(r)
+	if err != nil {
+		p.writeErr(w, err)
+		return
+	}
+	c, err := p.NewChallenge(r.Context(), t)
+	if err != nil {
+		p.writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, c)
+}
+
+func (p *Platform) serveAuth(w http.ResponseWriter, r *http.Request) {
+	t, body, err := p.authenticateTerminal(r)
+	if err != nil {
+		p.writeErr(w, err)
+		return
+	}
+	var req AuthRequest
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil || req.ChallengeID == "" {
+		writeProblem(w, http.StatusBadRequest, "invalid", "要求の形式が正しくありません（challenge_id, certificate, signature が必要です）。",
+			"Malformed request: challenge_id, certificate and signature are required.")
+		return
+	}
+	rep, assertion, err := p.Authenticate(r.Context(), t, req)
+	if err != nil {
+		p.writeErr(w, err)
+		return
+	}
+	status := http.StatusOK
+	switch rep.Result {
+	case Failed:
+		status = http.StatusForbidden
+	case Indeterminate:
+		status = http.StatusServiceUnavailable
+		w.Header().Set("Retry-After", "30")
+	}
+	writeJSON(w, status, AuthResponse{Report: rep, Assertion: assertion})
+}
+
+func (p *Platform) serveJWKS(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	writeJSON(w, http.StatusOK, p.PublicKeys())
+}
+
+func (p *Platform) serveAudit(w http.ResponseWriter, r *http.Request) {
+	token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	c, err := VerifyAssertion(token, p.PublicKeys(), p.issuer, p.now())
+	if err != nil {
+		writeProblem(w, http.StatusUnauthorized, "unauthorized", "カードでログインしてください。", "Log in with your card first.")
+		return
+	}
+	entries, err := p.AuditFor(r.Context(), c.Subject, c.Terminal, 200)
+	if err != nil {
+		p.writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"platform_id": c.Subject, "entries": entries})
+}
+
+// Problem is the JSON body of an error answer.
+type Problem struct {
+	Code      string `json:"error"`
+	MessageJA string `json:"message_ja"`
+	MessageEN string `json:"message_en"`
+}
+
+func writeProblem(w http.ResponseWriter, status int, code, ja, en string) {
+	writeJSON(w, status, Problem{code, ja, en})
+}
+
+func (p *Platform) writeErr(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, ErrTerminalDisabled):
+		writeProblem(w, http.StatusForbidden, "terminal_disabled", "この端末は利用停止中です。設置者にお問い合わせください。",
+			"This terminal is disabled; contact its operator.")
+	case errors.Is(err, ErrUnknownTerminal):
+		writeProblem(w, http.StatusUnauthorized, "unknown_terminal", "登録されていない端末、または端末の認証情報が正しくありません。",
+			"Unknown terminal or bad terminal credentials.")
+	case errors.Is(err, ErrInvalid):
+		writeProblem(w, http.StatusBadRequest, "invalid", "要求の内容に誤りがあります。", "Invalid request: "+err.Error())
+	default:
+		p.logger.Error("platform", "err", err)
+		writeProblem(w, http.StatusInternalServerError, "internal", "内部エラーが発生しました。しばらくしてから再度お試しください。",
+			"Internal error; try again shortly.")
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,159 @@
+package platform
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/mynaplat/mynaplat/jpki"
+	"github.com/mynaplat/mynaplat/store"
+)
+
+// maxLinkageDepth bounds the walk back through renewals.
+const maxLinkageDepth = 16
+
+// personFor returns the platform ID of the holder of an authentication
+// certificate. A certificate seen before has its ID; a new one is looked up
+// in the centre's linkage records: if an earlier certificate of the holder
+// (renewal) or the other certificate of the card (pair) already has an ID,
+// the new one gets the same; otherwise a new ID is made. Nothing but the
+// centre's records is ever used to link.
+func (p *Platform) personFor(ctx context.Context, serial string) (string, error) {
+	if id, err := p.lookupPerson(ctx, p.db, jpki.Auth, serial); err != nil || id != "" {
+		return id, err
+	}
+	// Walk the linkage records: the certificate itself, its pair, and back
+	// through its predecessors, collecting every certificate of this holder.
+	type ref = jpki.LinkageRef
+	start := ref{Kind: jpki.Auth, Serial: serial}
+	seen := map[ref]bool{start: true}
+	queue := []ref{start}
+	var found string
+	for depth := 0; len(queue) > 0 && depth < maxLinkageDepth*2; depth++ {
+		cur := queue[0]
+		queue = queue[1:]
+		l, err := p.centre.Linkage(ctx, cur.Kind, cur.Serial)
+		if err != nil {
+			return "", fmt.Errorf("platform: linkage of %s %s: %w", cur.Kind, cur.Serial, err)
+		}
+		for _, r := range append(append([]ref{}, l.Pair...), l.Previous...) {
+			if seen[r] {
+				continue
+			}
+			seen[r] = true
+			id, err := p.lookupPerson(ctx, p.db, r.Kind, r.Serial)
+			if err != nil {
+				return "", err
+			}
+			if id != "" {
+				found = id
+				break
+			}
+			queue = append(queue, r)
+		}
+		if found != "" {
+			break
+		}
+	}
+	var certs []ref
+	for r := range seen {
+		certs = append(certs, r)
+	}
+	var id string
+	err := p.db.Tx(ctx, func(tx *sql.Tx) error {
+		// Another instance may have linked it meanwhile.
+		existing, err := p.lookupPerson(ctx, tx, jpki.Auth, serial)
+		if err != nil || existing != "" {
+			id = existing
+			return err
+		}
+		id = found
+		via := "linkage"
+		if id == "" {
+			id, via = newID(), "new"
+			if _, err := tx.ExecContext(ctx, qInsertPerson, id, p.now().Unix()); err != nil {
+				return fmt.Errorf("platform: new person: %w", err)
+			}
+		}
+		for _, r := range certs {
+			have, err := p.lookupPerson(ctx, tx, r.Kind, r.Serial)
+			if err != nil {
+				return err
+			}
+			if have != "" {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, qInsertCertLink, string(r.Kind), r.Serial, id, p.now().Unix(), via); err != nil {
+				return fmt.Errorf("platform: link certificate: %w", err)
+			}
+		}
+		return nil
+	})
+	if store.IsUniqueViolation(err) {
+		// Lost a race with another instance linking the same certificate:
+		// its link, made from the same records, stands.
+		return p.lookupPerson(ctx, p.db, jpki.Auth, serial)
+	}
+	return id, err
+}
+
+type queryRower interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func (p *Platform) lookupPerson(ctx context.Context, q queryRower, k jpki.Kind, serial string) (string, error) {
+	var id string
+	err := q.QueryRowContext(ctx, qPersonOfCert, string(k), serial).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("platform: find person: %w", err)
+	}
+	return id, nil
+}
+
+// AuditEntry is one check of a person, as the person sees it.
+type AuditEntry struct {
+	At           int64        `json:"at"` // Unix ms
+	TerminalID   string       `json:"terminal_id"`
+	TerminalKind TerminalKind `json:"terminal_kind"`
+	Owner        string       `json:"owner"`
+	TerminalName string       `json:"terminal_name"`
+	Action       string       `json:"action"`
+	Result       string       `json:"result"`
+	Reason       string       `json:"reason"`
+}
+
+// AuditFor lists who checked a person, where and when, newest first. The read
+// itself is audited.
+func (p *Platform) AuditFor(ctx context.Context, personID, viewer string, limit int) ([]AuditEntry, error) {
+	if limit <= 0 || limit > 500 {
+		limit = 500
+	}
+	rows, err := p.db.QueryContext(ctx, qAuditOfPerson, personID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("platform: read audit: %w", err)
+	}
+	var out []AuditEntry
+	for rows.Next() {
+		var e AuditEntry
+		var kind string
+		if err := rows.Scan(&e.At, &e.TerminalID, &kind, &e.Owner, &e.TerminalName, &e.Action, &e.Result, &e.Reason); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		e.TerminalKind = TerminalKind(kind)
+		out = append(out, e)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	_, err = p.db.ExecContext(ctx, qInsertAudit, newID(), p.now().UnixMilli(), personID, viewer, "view-audit", "OK", "", "")
+	if err != nil {
+		return nil, fmt.Errorf("platform: audit the audit read: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,173 @@
+package platform
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/x509"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/mynaplat/mynaplat/jpki"
+	"github.com/mynaplat/mynaplat/store"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Errors of the platform; the HTTP edge maps them.
+var (
+	ErrInvalid          = errors.New("platform: invalid request")
+	ErrUnknownTerminal  = errors.New("platform: unknown terminal or bad terminal credentials")
+	ErrTerminalDisabled = errors.New("platform: terminal disabled")
+	ErrNotFound         = errors.New("platform: not found")
+	ErrBadAssertion     = errors.New("platform: assertion not valid")
+)
+
+// Config holds what the platform needs.
+type Config struct {
+	DB *store.DB
+	// Centre is the client of the JPKI centre, with an operator token for
+	// linkage records.
+	Centre *jpki.Client
+	// AuthCA is the trusted 利用者証明用 CA. When nil it is fetched from the
+	// centre at Open (trust on first use of the configured centre URL).
+	AuthCA *x509.Certificate
+	// Issuer names the platform in assertions (its base URL).
+	Issuer string
+	// ChallengeTTL is how long a challenge may be answered (at most 2 min).
+	ChallengeTTL time.Duration
+	// RevocationMaxAge is the freshness bound: a CRL not confirmed by the
+	// centre within it, or an OCSP answer older than it, is not relied on.
+	RevocationMaxAge time.Duration
+	// AssertionTTL is the lifetime of an assertion (default 5 min).
+	AssertionTTL time.Duration
+	// KeyRotation is how often the assertion key is replaced (default 24h).
+	KeyRotation time.Duration
+	Now         func() time.Time
+	Logger      *slog.Logger
+}
+
+// MaxChallengeTTL is the longest a challenge may live.
+const MaxChallengeTTL = 2 * time.Minute
+
+// Platform is the common platform.
+type Platform struct {
+	db           *store.DB
+	centre       *jpki.Client
+	ca           *x509.Certificate
+	issuer       string
+	challengeTTL time.Duration
+	assertionTTL time.Duration
+	keyRotation  time.Duration
+	now          func() time.Time
+	logger       *slog.Logger
+	rev          *revocation
+	terminals    terminalCache
+	leaves       leafCache
+	keys         keyring
+}
+
+// Open migrates the platform's tables, loads its signing keys and the trust
+// anchor, and fetches the CRL once (a failure there only logs: the CRL is
+// retried on schedule and OCSP covers the gap).
+func Open(ctx context.Context, cfg Config) (*Platform, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.ChallengeTTL <= 0 || cfg.ChallengeTTL > MaxChallengeTTL {
+		cfg.ChallengeTTL = MaxChallengeTTL
+	}
+	if cfg.RevocationMaxAge <= 0 {
+		cfg.RevocationMaxAge = 10 * time.Minute
+	}
+	if cfg.AssertionTTL <= 0 {
+		cfg.AssertionTTL = 5 * time.Minute
+	}
+	if cfg.KeyRotation <= 0 {
+		cfg.KeyRotation = 24 * time.Hour
+	}
+	mfs, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.DB.Migrate(ctx, "platform", mfs); err != nil {
+		return nil, err
+	}
+	ca := cfg.AuthCA
+	if ca == nil {
+		if ca, err = cfg.Centre.CACertificate(ctx, jpki.Auth); err != nil {
+			return nil, fmt.Errorf("platform: fetch the 利用者証明用 CA: %w", err)
+		}
+	}
+	p := &Platform{db: cfg.DB, centre: cfg.Centre, ca: ca, issuer: cfg.Issuer,
+		challengeTTL: cfg.ChallengeTTL, assertionTTL: cfg.AssertionTTL, keyRotation: cfg.KeyRotation,
+		now: cfg.Now, logger: cfg.Logger,
+		terminals: terminalCache{ttl: 2 * time.Second, m: map[string]cachedTerminal{}},
+		leaves:    leafCache{m: map[[32]byte]struct{}{}},
+	}
+	p.rev = &revocation{centre: cfg.Centre, ca: ca, kind: jpki.Auth, now: cfg.Now, maxAge: cfg.RevocationMaxAge, logger: cfg.Logger}
+	if err := p.RotateKeys(ctx); err != nil {
+		return nil, err
+	}
+	if err := p.rev.refresh(ctx); err != nil {
+		p.logger.Warn("first CRL fetch failed; OCSP will be used until it works", "err", err)
+	}
+	return p, nil
+}
+
+// RefreshCRL fetches the CRL if it changed. The server calls it every few
+// seconds; with a conditional GET that costs the centre almost nothing.
+func (p *Platform) RefreshCRL(ctx context.Context) error { return p.rev.refresh(ctx) }
+
+// CRLStatus reports the CRL cache's state.
+func (p *Platform) CRLStatus() (number int64, fetchedAt time.Time, ok bool) { return p.rev.Status() }
+
+// Maintain deletes challenges long past their expiry.
+func (p *Platform) Maintain(ctx context.Context) error {
+	_, err := p.db.ExecContext(ctx, qDeleteOldChallenges, p.now().Add(-time.Hour).UnixMilli())
+	if err != nil {
+		return fmt.Errorf("platform: delete old challenges: %w", err)
+	}
+	return nil
+}
+
+func newID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// leafCache remembers certificates whose CA signature was verified, so the
+// hot path does one RSA verification (the challenge signature) rather than
+// two. Keyed by SHA-256 of the DER; bounded.
+type leafCache struct {
+	mu sync.RWMutex
+	m  map[[32]byte]struct{}
+}
+
+const maxLeafCache = 200_000
+
+func (c *leafCache) has(k [32]byte) bool {
+	c.mu.RLock()
+	_, ok := c.m[k]
+	c.mu.RUnlock()
+	return ok
+}
+
+func (c *leafCache) add(k [32]byte) {
+	c.mu.Lock()
+	if len(c.m) >= maxLeafCache {
+		clear(c.m)
+	}
+	c.m[k] = struct{}{}
+	c.mu.Unlock()
+}
