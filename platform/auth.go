@@ -153,11 +153,14 @@ type AuthRequest struct {
 func (p *Platform) Authenticate(ctx context.Context, t *Terminal, req AuthRequest) (rep *Report, assertion string, err error) {
 	now := p.now()
 	rep = &Report{TerminalID: t.ID, At: now.UTC(), Checks: []Check{}}
-	var personID string
 	signed := false
 	defer func() {
 		if err == nil {
-			err = p.finish(ctx, t, req.ChallengeID, rep, personID, signed)
+			err = p.finish(ctx, t, req.ChallengeID, rep, signed)
+		}
+		if err == nil {
+			p.results.WithLabelValues(string(rep.Result), string(rep.Reason)).Inc()
+			p.latency.Observe(p.now().Sub(now).Seconds())
 		}
 		if err == nil && rep.Result == Passed {
 			assertion, err = p.keys.sign(p.claims(rep, t, now))
@@ -172,7 +175,7 @@ func (p *Platform) Authenticate(ctx context.Context, t *Terminal, req AuthReques
 	var nonce []byte
 	var expires int64
 	var used sql.NullInt64
-	err = p.db.QueryRowContext(ctx, qChallenge, req.ChallengeID).Scan(&termID, &nonce, &expires, &used)
+	err = p.stmts.challenge.QueryRowContext(ctx, req.ChallengeID).Scan(&termID, &nonce, &expires, &used)
 	switch {
 	case errors.Is(err, sql.ErrNoRows) || (err == nil && termID != t.ID):
 		rep.check("challenge", false, "unknown")
@@ -189,15 +192,14 @@ func (p *Platform) Authenticate(ctx context.Context, t *Terminal, req AuthReques
 	rep.check("challenge", true, "single use, expires "+time.UnixMilli(expires).UTC().Format(time.RFC3339))
 
 	// The certificate and its chain to the 利用者証明用 CA.
-	cert, err := x509.ParseCertificate(req.Certificate)
-	if err != nil {
-		err = nil
+	cert, malformed := p.certificate(req.Certificate)
+	if malformed {
 		rep.check("certificate", false, "cannot be parsed")
 		return rep.fail(Failed, ReasonMalformed, ""), "", nil
 	}
 	rep.Serial, rep.NotAfter = jpki.Serial(cert.SerialNumber), cert.NotAfter.UTC()
 	rep.check("certificate", true, "serial "+rep.Serial)
-	if !p.chainOK(cert) {
+	if !p.chainOK(req.Certificate, cert) {
 		rep.check("chain", false, "issuer "+cert.Issuer.String())
 		return rep.fail(Failed, ReasonUnknownIssuer, ""), "", nil
 	}
@@ -239,7 +241,7 @@ func (p *Platform) Authenticate(ctx context.Context, t *Terminal, req AuthReques
 	rep.check("revocation", true, "not revoked per "+rs.source)
 
 	// The platform ID, from the JPKI linkage records.
-	personID, err = p.personFor(ctx, rep.Serial)
+	personID, err := p.personFor(ctx, rep.Serial)
 	if err != nil {
 		if errors.Is(err, jpki.ErrUnavailable) || errors.Is(err, jpki.ErrUnauthorized) {
 			p.logger.Warn("linkage records unavailable", "err", err)
@@ -254,53 +256,42 @@ func (p *Platform) Authenticate(ctx context.Context, t *Terminal, req AuthReques
 	return rep, "", nil
 }
 
-// chainOK checks that cert was issued by the 利用者証明用 CA, verifying the
-// CA's signature once per certificate.
-func (p *Platform) chainOK(cert *x509.Certificate) bool {
-	k := sha256.Sum256(cert.Raw)
-	if p.leaves.has(k) {
+// certificate parses a certificate, or finds it among those already known to
+// chain to the CA.
+func (p *Platform) certificate(der []byte) (cert *x509.Certificate, malformed bool) {
+	if c := p.leaves.get(sha256.Sum256(der)); c != nil {
+		return c, false
+	}
+	c, err := x509.ParseCertificate(der)
+	return c, err != nil
+}
+
+// chainOK checks that cert was issued by the 利用者証明用 CA for digital
+// signatures, verifying the CA's signature once per certificate.
+func (p *Platform) chainOK(der []byte, cert *x509.Certificate) bool {
+	k := sha256.Sum256(der)
+	if p.leaves.get(k) != nil {
 		return true
 	}
 	if cert.CheckSignatureFrom(p.ca) != nil || cert.KeyUsage&x509.KeyUsageDigitalSignature == 0 {
 		return false
 	}
-	p.leaves.add(k)
+	p.leaves.add(k, cert)
 	return true
 }
 
-// finish uses up the challenge and writes the audit row in one transaction.
+// finish uses up the challenge and writes the audit row, in a group commit.
 // If another request used the challenge first, the result becomes FAILED
 // (replayed) whatever the checks found.
-func (p *Platform) finish(ctx context.Context, t *Terminal, challengeID string, rep *Report, personID string, signed bool) error {
-	return p.db.Tx(ctx, func(tx *sql.Tx) error {
-		if rep.Reason != ReasonUnknownChallenge {
-			res, err := tx.ExecContext(ctx, qConsumeChallenge, p.now().UnixMilli(), challengeID)
-			if err != nil {
-				return fmt.Errorf("platform: use challenge: %w", err)
-			}
-			if n, _ := res.RowsAffected(); n == 0 && rep.Reason != ReasonReplayed {
-				rep.PlatformID = ""
-				rep.check("challenge", false, "used by a concurrent request")
-				rep.fail(Failed, ReasonReplayed, "")
-			}
-		}
-		// A failed attempt shows in the holder's audit log only when the
-		// card really signed (so nobody can write into another's log with a
-		// copied certificate).
-		var person sql.NullString
-		switch {
-		case rep.PlatformID != "":
-			person = sql.NullString{String: rep.PlatformID, Valid: true}
-		case signed && rep.Serial != "":
-			if err := tx.QueryRowContext(ctx, qPersonOfCert, string(jpki.Auth), rep.Serial).Scan(&person); err != nil && !errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("platform: find person: %w", err)
-			}
-		}
-		_, err := tx.ExecContext(ctx, qInsertAudit, newID(), rep.At.UnixMilli(), person, t.ID, "authenticate",
-			string(rep.Result), string(rep.Reason)+":"+rep.Detail, rep.Serial)
-		if err != nil {
-			return fmt.Errorf("platform: audit: %w", err)
-		}
-		return nil
-	})
+func (p *Platform) finish(ctx context.Context, t *Terminal, challengeID string, rep *Report, signed bool) error {
+	j := &finishJob{terminalID: t.ID, challengeID: challengeID, rep: rep, signed: signed}
+	if err := p.commit.submit(ctx, j); err != nil {
+		return err
+	}
+	if j.replayed {
+		rep.PlatformID = ""
+		rep.check("challenge", false, "used by a concurrent request")
+		rep.fail(Failed, ReasonReplayed, "")
+	}
+	return nil
 }

@@ -103,3 +103,69 @@ func (c *TerminalClient) Authenticate(ctx context.Context, req AuthRequest) (*Au
 	}
 	return &ar, nil
 }
+
+// AuditPage is the answer of GET /platform/audit.
+type AuditPage struct {
+	PlatformID string       `json:"platform_id"`
+	Entries    []AuditEntry `json:"entries"`
+}
+
+// FetchAudit asks the platform who checked the holder of an assertion.
+func FetchAudit(ctx context.Context, hc *http.Client, baseURL, assertion string) (*AuditPage, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(baseURL, "/")+"/platform/audit", nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+assertion)
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrPlatformUnavailable, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrPlatformUnavailable, err)
+	}
+	if resp.StatusCode == http.StatusUnauthorized {
+		return nil, fmt.Errorf("%w: %s", ErrBadAssertion, resp.Status)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, problemErr(resp, body)
+	}
+	var page AuditPage
+	if err := json.Unmarshal(body, &page); err != nil {
+		return nil, fmt.Errorf("platform: decode audit: %w", err)
+	}
+	return &page, nil
+}
+
+// PresignedAuth is an authentication request built and signed ahead of time
+// (a load generator's, so that its own work stays out of the measurement).
+type PresignedAuth struct {
+	URL    string
+	Body   []byte
+	Header http.Header
+}
+
+// Presign builds and signs the request of Authenticate without sending it.
+// It stays valid while the terminal's timestamp is within the allowed skew.
+func (c *TerminalClient) Presign(req AuthRequest) (*PresignedAuth, error) {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, err
+	}
+	r, err := http.NewRequest(http.MethodPost, strings.TrimRight(c.BaseURL, "/")+"/platform/auth", nil)
+	if err != nil {
+		return nil, err
+	}
+	r.Header.Set("Content-Type", "application/json")
+	now := time.Now
+	if c.Now != nil {
+		now = c.Now
+	}
+	SignRequest(r, c.TerminalID, c.Key, body, now())
+	return &PresignedAuth{URL: r.URL.String(), Body: body, Header: r.Header}, nil
+}

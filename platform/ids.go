@@ -19,8 +19,16 @@ const maxLinkageDepth = 16
 // (renewal) or the other certificate of the card (pair) already has an ID,
 // the new one gets the same; otherwise a new ID is made. Nothing but the
 // centre's records is ever used to link.
-func (p *Platform) personFor(ctx context.Context, serial string) (string, error) {
-	if id, err := p.lookupPerson(ctx, p.db, jpki.Auth, serial); err != nil || id != "" {
+func (p *Platform) personFor(ctx context.Context, serial string) (id string, err error) {
+	if id, ok := p.persons.get(serial); ok {
+		return id, nil
+	}
+	defer func() {
+		if err == nil && id != "" {
+			p.persons.put(serial, id)
+		}
+	}()
+	if id, err := scanPerson(p.stmts.personOfCert.QueryRowContext(ctx, string(jpki.Auth), serial)); err != nil || id != "" {
 		return id, err
 	}
 	// Walk the linkage records: the certificate itself, its pair, and back
@@ -60,8 +68,7 @@ func (p *Platform) personFor(ctx context.Context, serial string) (string, error)
 	for r := range seen {
 		certs = append(certs, r)
 	}
-	var id string
-	err := p.db.Tx(ctx, func(tx *sql.Tx) error {
+	err = p.db.Tx(ctx, func(tx *sql.Tx) error {
 		// Another instance may have linked it meanwhile.
 		existing, err := p.lookupPerson(ctx, tx, jpki.Auth, serial)
 		if err != nil || existing != "" {
@@ -103,8 +110,12 @@ type queryRower interface {
 }
 
 func (p *Platform) lookupPerson(ctx context.Context, q queryRower, k jpki.Kind, serial string) (string, error) {
+	return scanPerson(q.QueryRowContext(ctx, qPersonOfCert, string(k), serial))
+}
+
+func scanPerson(row *sql.Row) (string, error) {
 	var id string
-	err := q.QueryRowContext(ctx, qPersonOfCert, string(k), serial).Scan(&id)
+	err := row.Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}

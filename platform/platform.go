@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/store"
 )
@@ -51,6 +53,8 @@ type Config struct {
 	KeyRotation time.Duration
 	Now         func() time.Time
 	Logger      *slog.Logger
+	// Metrics, when set, receives the authentication counters.
+	Metrics prometheus.Registerer
 }
 
 // MaxChallengeTTL is the longest a challenge may live.
@@ -71,6 +75,11 @@ type Platform struct {
 	terminals    terminalCache
 	leaves       leafCache
 	keys         keyring
+	persons      personCache
+	stmts        *statements
+	commit       *committer
+	results      *prometheus.CounterVec
+	latency      prometheus.Histogram
 }
 
 // Open migrates the platform's tables, loads its signing keys and the trust
@@ -112,7 +121,29 @@ func Open(ctx context.Context, cfg Config) (*Platform, error) {
 		challengeTTL: cfg.ChallengeTTL, assertionTTL: cfg.AssertionTTL, keyRotation: cfg.KeyRotation,
 		now: cfg.Now, logger: cfg.Logger,
 		terminals: terminalCache{ttl: 2 * time.Second, m: map[string]cachedTerminal{}},
-		leaves:    leafCache{m: map[[32]byte]struct{}{}},
+		leaves:    leafCache{m: map[[32]byte]*x509.Certificate{}},
+		persons:   personCache{m: map[string]string{}},
+	}
+	if p.stmts, err = prepare(ctx, cfg.DB); err != nil {
+		return nil, err
+	}
+	// SQLite has one writer, so one group committer; PostgreSQL takes
+	// several transactions at once.
+	writers := 1
+	if cfg.DB.Dialect == store.Postgres {
+		writers = 4
+	}
+	p.commit = newCommitter(cfg.DB, cfg.Now, p.stmts, writers)
+	p.results = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mynaplat_platform_authentications_total",
+		Help: "Card-holder authentications by result and reason."}, []string{"result", "reason"})
+	p.latency = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "mynaplat_platform_authentication_seconds",
+		Help: "Time to verify an authentication.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 12)})
+	if cfg.Metrics != nil {
+		for _, c := range []prometheus.Collector{p.results, p.latency} {
+			if err := cfg.Metrics.Register(c); err != nil {
+				return nil, fmt.Errorf("platform: metrics: %w", err)
+			}
+		}
 	}
 	p.rev = &revocation{centre: cfg.Centre, ca: ca, kind: jpki.Auth, now: cfg.Now, maxAge: cfg.RevocationMaxAge, logger: cfg.Logger}
 	if err := p.RotateKeys(ctx); err != nil {
@@ -146,28 +177,29 @@ func newID() string {
 	return hex.EncodeToString(b)
 }
 
-// leafCache remembers certificates whose CA signature was verified, so the
-// hot path does one RSA verification (the challenge signature) rather than
-// two. Keyed by SHA-256 of the DER; bounded.
+// leafCache remembers certificates already parsed and found issued by the
+// CA, so the hot path neither parses them again nor checks the CA's
+// signature again: it does one RSA verification, the challenge signature.
+// Keyed by SHA-256 of the DER; bounded.
 type leafCache struct {
 	mu sync.RWMutex
-	m  map[[32]byte]struct{}
+	m  map[[32]byte]*x509.Certificate
 }
 
 const maxLeafCache = 200_000
 
-func (c *leafCache) has(k [32]byte) bool {
+func (c *leafCache) get(k [32]byte) *x509.Certificate {
 	c.mu.RLock()
-	_, ok := c.m[k]
+	cert := c.m[k]
 	c.mu.RUnlock()
-	return ok
+	return cert
 }
 
-func (c *leafCache) add(k [32]byte) {
+func (c *leafCache) add(k [32]byte, cert *x509.Certificate) {
 	c.mu.Lock()
 	if len(c.m) >= maxLeafCache {
 		clear(c.m)
 	}
-	c.m[k] = struct{}{}
+	c.m[k] = cert
 	c.mu.Unlock()
 }

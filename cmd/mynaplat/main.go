@@ -16,7 +16,8 @@ import (
 const usage = `mynaplat — JPKI centre, emulated My Number Cards and the common platform
 
 usage:
-  mynaplat serve  [--addr 127.0.0.1:8080] [--data DIR] [--db DSN]
+  mynaplat serve  [--addr 127.0.0.1:8080] [--data DIR] [--db DSN] [--demo] [--roles …]
+  mynaplat bench  auth --target URL [--conns 64] [--duration 10s]
   mynaplat jpki   issue|revoke|renew|change-address|status|crl|operator …
   mynaplat card   list|show|pin-status|plug …
 
@@ -48,6 +49,8 @@ func run(ctx context.Context, args []string) error {
 		return jpkiCmd(ctx, args[1:])
 	case "card":
 		return cardCmd(ctx, args[1:])
+	case "bench":
+		return benchCmd(ctx, args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(os.Stdout, usage)
 		return nil

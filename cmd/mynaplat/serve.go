@@ -5,64 +5,122 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"html/template"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/mynaplat/mynaplat/card"
+	"github.com/mynaplat/mynaplat/demo"
+	"github.com/mynaplat/mynaplat/internal/inproc"
+	"github.com/mynaplat/mynaplat/jpki"
+	"github.com/mynaplat/mynaplat/platform"
+	"github.com/mynaplat/mynaplat/store"
+	"github.com/mynaplat/mynaplat/terminal"
+	"github.com/mynaplat/mynaplat/web"
 )
+
+// The roles one process can run.
+const (
+	roleJPKI      = "jpki"
+	rolePlatform  = "platform"
+	roleTerminals = "terminals"
+)
+
+type serveOptions struct {
+	data             dataFlags
+	addr             string
+	demo             bool
+	roles            string
+	jpkiURL          string
+	jpkiToken        string
+	platformURL      string
+	logJSON          bool
+	crlCheck         time.Duration
+	crlRefresh       time.Duration
+	revocationMaxAge time.Duration
+	readers          stringList
+	debugAddr        string
+}
+
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
 func serveCmd(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	var d dataFlags
-	d.register(fs)
-	addr := fs.String("addr", envOr("MYNAPLAT_ADDR", "127.0.0.1:8080"), "address to listen on")
-	logJSON := fs.Bool("log-json", false, "log as JSON")
-	crlEvery := fs.Duration("crl-check", time.Minute, "how often to check whether a CRL is due")
-	if err := parseFlags(fs, args, "mynaplat serve [--addr 127.0.0.1:8080] [--data DIR] [--db DSN]"); err != nil {
+	var o serveOptions
+	o.data.register(fs)
+	fs.StringVar(&o.addr, "addr", envOr("MYNAPLAT_ADDR", "127.0.0.1:8080"), "address to listen on")
+	fs.BoolVar(&o.demo, "demo", false, "seed the demo world (once) and show its cards and PINs on /demo")
+	fs.StringVar(&o.roles, "roles", envOr("MYNAPLAT_ROLES", "jpki,platform,terminals"), "roles to run: jpki, platform, terminals")
+	fs.StringVar(&o.jpkiURL, "jpki-url", os.Getenv("MYNAPLAT_JPKI_URL"), "the JPKI centre's URL when the jpki role runs elsewhere")
+	fs.StringVar(&o.jpkiToken, "jpki-token", os.Getenv("MYNAPLAT_JPKI_TOKEN"), "platform operator token for the remote JPKI centre")
+	fs.StringVar(&o.platformURL, "platform-url", os.Getenv("MYNAPLAT_PLATFORM_URL"), "the platform's URL when the platform role runs elsewhere")
+	fs.BoolVar(&o.logJSON, "log-json", false, "log as JSON")
+	fs.DurationVar(&o.crlCheck, "crl-check", time.Minute, "how often the centre checks whether a CRL is due")
+	fs.DurationVar(&o.crlRefresh, "crl-refresh", 5*time.Second, "how often the platform asks whether the CRL changed")
+	fs.DurationVar(&o.revocationMaxAge, "revocation-max-age", 10*time.Minute, "freshness bound of revocation data; past it, OCSP, else INDETERMINATE")
+	fs.StringVar(&o.debugAddr, "debug-addr", "", "serve Go's pprof profiles on this (loopback) address, e.g. 127.0.0.1:6060")
+	fs.Var(&o.readers, "reader", "TERMINAL=pcsc:READER: give a terminal a real PC/SC reader (build with -tags pcsc); repeatable")
+	if err := parseFlags(fs, args, "mynaplat serve [--addr 127.0.0.1:8080] [--data DIR] [--db DSN] [--demo] [--roles jpki,platform,terminals]"); err != nil {
 		return err
 	}
-	logger := newLogger(*logJSON, slog.LevelInfo)
+	roles := map[string]bool{}
+	for _, r := range strings.Split(o.roles, ",") {
+		switch r = strings.TrimSpace(r); r {
+		case roleJPKI, rolePlatform, roleTerminals:
+			roles[r] = true
+		case "":
+		default:
+			return fmt.Errorf("--roles: unknown role %q (jpki, platform, terminals)", r)
+		}
+	}
+	if o.demo && !(roles[roleJPKI] && roles[rolePlatform]) {
+		return errors.New("--demo needs the jpki and platform roles in this process")
+	}
+	logger := newLogger(o.logJSON, slog.LevelInfo)
 
-	ln, err := net.Listen("tcp", *addr)
+	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", *addr, err)
+		return fmt.Errorf("listen on %s: %w", o.addr, err)
 	}
 	url := "http://" + ln.Addr().String()
-	w, err := openWorld(ctx, d, logger, url)
+	if o.data.baseURL != "" {
+		url = strings.TrimRight(o.data.baseURL, "/")
+	}
+	srv, err := buildServer(ctx, o, roles, url, logger)
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	defer w.Close()
+	defer srv.close()
 
-	mux := http.NewServeMux()
-	w.centre.Routes(mux)
-	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, r *http.Request) {
-		if err := w.db.PingContext(r.Context()); err != nil {
-			http.Error(rw, "database unreachable", http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintln(rw, "ok")
-	})
-	mux.HandleFunc("GET /{$}", func(rw http.ResponseWriter, r *http.Request) {
-		rw.Header().Set("Content-Type", "text/html; charset=utf-8")
-		indexPage.Execute(rw, url)
-	})
-	srv := &http.Server{
-		Handler:           logRequests(logger, w.centre.Wrap(mux)),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	if o.debugAddr != "" {
+		dm := http.NewServeMux()
+		dm.HandleFunc("/debug/pprof/", pprof.Index)
+		dm.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		dm.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		dbg := &http.Server{Addr: o.debugAddr, Handler: dm, ReadHeaderTimeout: 10 * time.Second}
+		go dbg.ListenAndServe()
+		defer dbg.Close()
 	}
-
-	go refreshCRLs(ctx, w, *crlEvery)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	logger.Info("mynaplat is serving", "url", url, "data", d.data, "db", w.db.Dialect)
+	go func() { errc <- srv.http.Serve(ln) }()
+	logger.Info("mynaplat is serving", "url", url, "roles", o.roles, "db", srv.db.Dialect, "data", o.data.data)
 	fmt.Printf("mynaplat: open %s in a browser (Ctrl-C stops)\n", url)
+	if o.demo {
+		fmt.Printf("mynaplat: demo cards and their PINs: %s/demo\n", url)
+	}
 
 	select {
 	case err := <-errc:
@@ -72,7 +130,7 @@ func serveCmd(ctx context.Context, args []string) error {
 	logger.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
+	if err := srv.http.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
@@ -81,22 +139,235 @@ func serveCmd(ctx context.Context, args []string) error {
 	return nil
 }
 
-// refreshCRLs republishes each CRL when it has passed half its validity.
-func refreshCRLs(ctx context.Context, w *world, every time.Duration) {
-	t := time.NewTicker(every)
+type server struct {
+	http *http.Server
+	db   *store.DB
+	stop context.CancelFunc
+}
+
+func (s *server) close() {
+	s.stop()
+	s.db.Close()
+}
+
+// buildServer opens the data and wires the roles onto one mux. Roles reach
+// each other through their HTTP APIs; inside one process the client is
+// short-circuited to the handler (package inproc), the contract unchanged.
+func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url string, logger *slog.Logger) (*server, error) {
+	db, err := store.Open(ctx, store.Options{DSN: o.data.db, DataDir: o.data.data, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	bg, stop := context.WithCancel(context.Background())
+	srv := &server{db: db, stop: stop}
+	fail := func(err error) (*server, error) {
+		srv.close()
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	cards, err := card.NewStore(filepath.Join(o.data.data, "cards"), time.Now)
+	if err != nil {
+		return fail(err)
+	}
+	site, err := web.New(ctx, web.Options{DB: db, Logger: logger, Now: time.Now, SecureCookies: strings.HasPrefix(url, "https://")})
+	if err != nil {
+		return fail(err)
+	}
+	mux := http.NewServeMux()
+	site.Routes(mux)
+	// Role-to-role calls in this process go straight to the role APIs on the
+	// mux (plus the OCSP GET bypass once the centre exists); they need none of
+	// the browser-facing layers.
+	var internal http.Handler = mux
+	self := inproc.Client(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { internal.ServeHTTP(w, r) }))
+	var links []web.Link
+
+	var centre *jpki.Centre
+	if roles[roleJPKI] {
+		jpkiDir := filepath.Join(o.data.data, "jpki")
+		if centre, err = jpki.Open(ctx, jpki.Config{DB: db, Dir: jpkiDir, BaseURL: url, Now: time.Now, Logger: logger}); err != nil {
+			return fail(err)
+		}
+		centre.Routes(mux)
+		internal = centre.Wrap(mux)
+		counter, err := centre.CounterPages(site, cards)
+		if err != nil {
+			return fail(err)
+		}
+		mux.Handle("/counter/", counter)
+		links = append(links,
+			web.Link{Section: "窓口・管理 / Back office", TitleJA: "市区町村窓口（JPKI）", TitleEN: "Municipal counter (JPKI)",
+				DescJA: "カードの発行・更新・住所変更・紛失・失効", DescEN: "Issue, renew, change address, report loss, revoke", Path: "/counter/"},
+			web.Link{Section: "窓口・管理 / Back office", TitleJA: "失効リスト（CRL）", TitleEN: "Revocation lists (CRL)",
+				DescJA: "利用者証明用 auth.crl", DescEN: "user authentication CA: auth.crl", Path: "/jpki/crl/auth.crl"})
+		go every(bg, o.crlCheck, func(ctx context.Context) {
+			crls, err := centre.RefreshCRLs(ctx)
+			if err != nil && ctx.Err() == nil {
+				logger.Error("refresh CRLs", "err", err)
+			}
+			for _, c := range crls {
+				logger.Info("published CRL", "kind", c.Kind, "number", c.Number)
+			}
+		})
+	}
+
+	var plat *platform.Platform
+	if roles[rolePlatform] {
+		jc := &jpki.Client{BaseURL: o.jpkiURL, Token: o.jpkiToken}
+		cfg := platform.Config{DB: db, Centre: jc, Issuer: url, RevocationMaxAge: o.revocationMaxAge,
+			Now: time.Now, Logger: logger, Metrics: reg}
+		if centre != nil {
+			token, err := localOperatorToken(ctx, centre, filepath.Join(o.data.data, "platform"))
+			if err != nil {
+				return fail(err)
+			}
+			jc.BaseURL, jc.Token, jc.HTTP = url, token, self
+			cfg.AuthCA = centre.CA(jpki.Auth)
+		} else if o.jpkiURL == "" || o.jpkiToken == "" {
+			return fail(errors.New("the platform role without the jpki role needs --jpki-url and --jpki-token"))
+		}
+		if plat, err = platform.Open(ctx, cfg); err != nil {
+			return fail(err)
+		}
+		plat.Routes(mux)
+		go every(bg, o.crlRefresh, func(ctx context.Context) {
+			if err := plat.RefreshCRL(ctx); err != nil && ctx.Err() == nil {
+				logger.Warn("refresh CRL cache", "err", err)
+			}
+		})
+		go every(bg, time.Hour, func(ctx context.Context) {
+			if err := plat.RotateKeys(ctx); err != nil && ctx.Err() == nil {
+				logger.Error("rotate assertion keys", "err", err)
+			}
+			if err := plat.Maintain(ctx); err != nil && ctx.Err() == nil {
+				logger.Error("platform maintenance", "err", err)
+			}
+		})
+	}
+
+	if o.demo {
+		if _, err := demo.Seed(ctx, demo.Config{DB: db, Centre: centre, Cards: cards, Platform: plat, DataDir: o.data.data,
+			JPKIDir: filepath.Join(o.data.data, "jpki"), BaseURL: url, Now: time.Now, Logger: logger}); err != nil {
+			return fail(err)
+		}
+		if err := plat.RefreshCRL(ctx); err != nil {
+			logger.Warn("refresh CRL cache", "err", err)
+		}
+	}
+
+	if roles[roleTerminals] {
+		configs, err := terminal.LoadConfigs(filepath.Join(o.data.data, "terminals"))
+		if err != nil {
+			return fail(err)
+		}
+		if configs, err = applyReaders(configs, o.readers); err != nil {
+			return fail(err)
+		}
+		platformURL, hc := o.platformURL, http.DefaultClient
+		if plat != nil {
+			platformURL, hc = url, self
+		} else if platformURL == "" {
+			return fail(errors.New("the terminals role without the platform role needs --platform-url"))
+		}
+		tp, err := terminal.NewPages(terminal.PagesConfig{Site: site, Cards: cards, Terminals: configs,
+			PlatformURL: platformURL, HTTP: hc, PCSC: pcscReader, Logger: logger})
+		if err != nil {
+			return fail(err)
+		}
+		tp.Routes(mux)
+		links = append(tp.Links(), links...)
+		dp, err := demo.NewPages(site, cards)
+		if err != nil {
+			return fail(err)
+		}
+		dp.Routes(mux)
+		links = append(links, web.Link{Section: "デモ / Demo", TitleJA: "デモ用カードと暗証番号", TitleEN: "Demo cards and PINs",
+			DescJA: "どのカードを置いて、どの暗証番号を入れるか", DescEN: "Which card to place and which PIN to enter", Path: "/demo"})
+	}
+
+	mux.HandleFunc("GET /{$}", site.Home(links))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		if err := db.PingContext(r.Context()); err != nil {
+			http.Error(w, "database unreachable", http.StatusServiceUnavailable)
+			return
+		}
+		if plat != nil {
+			if _, _, ok := plat.CRLStatus(); !ok {
+				fmt.Fprintln(w, "ok (no CRL cached yet: OCSP in use)")
+				return
+			}
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.Handle("/", site.NotFound())
+
+	var h http.Handler = site.Protect(mux)
+	if centre != nil {
+		h = centre.Wrap(h)
+	}
+	srv.http = &http.Server{
+		Handler:           instrument(reg, logRequests(logger, h)),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	return srv, nil
+}
+
+// localOperatorToken is the in-process platform's credential at the local
+// centre, kept in dir (mode 0600) and registered on first use.
+func localOperatorToken(ctx context.Context, centre *jpki.Centre, dir string) (string, error) {
+	path := filepath.Join(dir, "jpki-operator.token")
+	if b, err := os.ReadFile(path); err == nil {
+		token := strings.TrimSpace(string(b))
+		if _, err := centre.Authenticate(ctx, token); err == nil {
+			return token, nil
+		}
+	}
+	token, err := centre.AddOperator(ctx, "local-platform-"+time.Now().UTC().Format("20060102T150405.000000000"))
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	return token, os.WriteFile(path, []byte(token+"\n"), 0o600)
+}
+
+// applyReaders gives terminals named in --reader a real reader.
+func applyReaders(configs []terminal.Config, readers []string) ([]terminal.Config, error) {
+	for _, r := range readers {
+		id, spec, ok := strings.Cut(r, "=")
+		if !ok || !strings.HasPrefix(spec, "pcsc:") {
+			return nil, fmt.Errorf("--reader %q: want TERMINAL=pcsc:READER", r)
+		}
+		found := false
+		for i := range configs {
+			if configs[i].ID == id {
+				configs[i].Reader, found = spec, true
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("--reader: no terminal %q", id)
+		}
+	}
+	return configs, nil
+}
+
+// every runs f now and then every d until ctx ends.
+func every(ctx context.Context, d time.Duration, f func(context.Context)) {
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			crls, err := w.centre.RefreshCRLs(ctx)
-			if err != nil && ctx.Err() == nil {
-				w.logger.Error("refresh CRLs", "err", err)
-			}
-			for _, c := range crls {
-				w.logger.Info("published CRL", "kind", c.Kind, "number", c.Number)
-			}
+			f(ctx)
 		}
 	}
 }
@@ -111,8 +382,8 @@ func (s *statusWriter) WriteHeader(code int) {
 	s.ResponseWriter.WriteHeader(code)
 }
 
-// logRequests logs method, path and status; never query strings or bodies,
-// which may carry personal data.
+// logRequests logs method, path and status at debug level; never query
+// strings or bodies, which may carry personal data or PINs.
 func logRequests(logger *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -122,19 +393,23 @@ func logRequests(logger *slog.Logger, next http.Handler) http.Handler {
 	})
 }
 
-var indexPage = template.Must(template.New("index").Parse(`<!doctype html>
-<html lang="ja"><head><meta charset="utf-8"><title>mynaplat</title>
-<style>body{font-family:sans-serif;max-width:48rem;margin:2rem auto;line-height:1.6}code{background:#eee;padding:0 .3em}</style>
-</head><body>
-<h1>mynaplat — 公的個人認証サービス（テスト環境）</h1>
-<p>マイナンバーカードの公的個人認証サービス（JPKI）を再現したテスト用の認証局です。English: a test JPKI centre for the My Number Card.</p>
-<h2>JPKI centre</h2>
-<ul>
-<li>CA certificates / 認証局証明書: <a href="/jpki/ca/auth.crt">利用者証明用 auth.crt</a>, <a href="/jpki/ca/sign.crt">署名用 sign.crt</a></li>
-<li>CRLs / 失効リスト: <a href="/jpki/crl/auth.crl">auth.crl</a>, <a href="/jpki/crl/sign.crl">sign.crl</a></li>
-<li>OCSP: <code>POST {{.}}/jpki/ocsp</code>, <code>GET {{.}}/jpki/ocsp/{base64}</code>; responder certificates <a href="/jpki/responder/auth.crt">auth</a>, <a href="/jpki/responder/sign.crt">sign</a></li>
-<li>Operators / プラットフォーム事業者: <code>GET /jpki/linkage?kind=auth&amp;serial=…</code>, <code>GET /jpki/revocations?after=0</code> (Bearer token from <code>mynaplat jpki operator add NAME</code>)</li>
-</ul>
-<p>Cards / カード: <code>mynaplat card list</code> · Health: <a href="/healthz">/healthz</a></p>
-</body></html>
-`))
+// instrument counts requests and their latency by area (the first path
+// segment) and status class.
+func instrument(reg prometheus.Registerer, next http.Handler) http.Handler {
+	hist := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "mynaplat_http_request_seconds",
+		Help: "HTTP requests by area and status class.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)},
+		[]string{"area", "code"})
+	reg.MustRegister(hist)
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: rw, status: http.StatusOK}
+		next.ServeHTTP(sw, r)
+		area, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+		switch area {
+		case "jpki", "platform", "t", "me", "counter", "cards", "demo", "static", "metrics", "healthz", ".well-known":
+		default:
+			area = "other"
+		}
+		hist.WithLabelValues(area, fmt.Sprintf("%dxx", sw.status/100)).Observe(time.Since(start).Seconds())
+	})
+}

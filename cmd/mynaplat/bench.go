@@ -1,0 +1,288 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mynaplat/mynaplat/card"
+	"github.com/mynaplat/mynaplat/platform"
+	"github.com/mynaplat/mynaplat/terminal"
+)
+
+func benchCmd(ctx context.Context, args []string) error {
+	if len(args) == 0 || args[0] != "auth" {
+		return errors.New("usage: mynaplat bench auth --target URL [--conns 64] [--duration 10s] [--data DIR]")
+	}
+	return benchAuth(ctx, args[1:], os.Stdout)
+}
+
+// BenchResult is the JSON summary bench auth prints as its last line.
+type BenchResult struct {
+	Target          string  `json:"target"`
+	Conns           int     `json:"conns"`
+	DurationSeconds float64 `json:"duration_s"`
+	Requests        int64   `json:"requests"`
+	Verified        int64   `json:"verified"`
+	Errors          int64   `json:"errors"`
+	VerifiedPerSec  float64 `json:"verified_per_sec"`
+	P50Millis       float64 `json:"p50_ms"`
+	P99Millis       float64 `json:"p99_ms"`
+	RSAVerifyPerSec float64 `json:"rsa2048_verify_per_sec"`
+	Ratio           float64 `json:"ratio"`
+	CPUs            int     `json:"cpus"`
+}
+
+// benchAuth drives full authentications against a running server. Signing
+// on the card side is the slow part (an RSA private operation per answer),
+// so it first fetches and signs a pool of challenges with the demo cards,
+// then fires the verifications from conns connections.
+func benchAuth(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("bench auth", flag.ContinueOnError)
+	target := fs.String("target", "http://127.0.0.1:8080", "URL of a running mynaplat serve --demo")
+	conns := fs.Int("conns", 64, "concurrent connections")
+	duration := fs.Duration("duration", 10*time.Second, "how long to fire (at most; stops early when the pool is used up)")
+	pool := fs.Int("pool", 30000, "challenges to fetch and sign before firing (each answers one authentication)")
+	dataDir := fs.String("data", envOr("MYNAPLAT_DATA", "./data"), "the server's data directory (demo cards and the bench terminal's key)")
+	if err := parseFlags(fs, args, "mynaplat bench auth --target URL [--conns 64] [--duration 10s] [--data DIR] [--pool N]"); err != nil {
+		return err
+	}
+	if *conns < 1 || *pool < 1 {
+		return errors.New("--conns and --pool must be positive")
+	}
+	cfgs, err := terminal.LoadConfigs(filepath.Join(*dataDir, "bench"))
+	if err != nil || len(cfgs) == 0 {
+		return fmt.Errorf("no bench terminal in %s/bench: start the server once with --demo (--data %s)", *dataDir, *dataDir)
+	}
+	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		MaxIdleConns: *conns * 2, MaxIdleConnsPerHost: *conns * 2, MaxConnsPerHost: *conns * 2}}
+	term, err := terminal.New(cfgs[0], *target, hc)
+	if err != nil {
+		return err
+	}
+	tc := term.Client()
+	cards, err := usableCards(ctx, *dataDir, tc)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "bench: %d usable demo cards, terminal %s, target %s\n", len(cards), term.ID, *target)
+
+	rsaRate := measureRSAVerify(2 * time.Second)
+	fmt.Fprintf(out, "bench: bare RSA-2048 verify on %d CPUs: %.0f/s\n", runtime.NumCPU(), rsaRate)
+
+	start := time.Now()
+	answers, err := signPool(ctx, tc, cards, *pool, *conns)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "bench: fetched and signed %d challenges in %v\n", len(answers), time.Since(start).Round(time.Millisecond))
+
+	res := fire(ctx, hc, answers, *conns, *duration)
+	res.Target, res.Conns, res.RSAVerifyPerSec, res.CPUs = *target, *conns, rsaRate, runtime.NumCPU()
+	if rsaRate > 0 {
+		res.Ratio = res.VerifiedPerSec / rsaRate
+	}
+	fmt.Fprintf(out, "bench: %d verified, %d errors in %.2fs: %.0f/s, p50 %.2f ms, p99 %.2f ms, ratio to bare verify %.3f\n",
+		res.Verified, res.Errors, res.DurationSeconds, res.VerifiedPerSec, res.P50Millis, res.P99Millis, res.Ratio)
+	b, _ := json.Marshal(res)
+	fmt.Fprintln(out, string(b))
+	return nil
+}
+
+// benchCard is a demo card ready to sign: PIN verified, key selected.
+type benchCard struct {
+	mu     sync.Mutex
+	cert   []byte
+	signer crypto.Signer
+}
+
+// usableCards opens the demo cards and keeps those that authenticate now
+// (not blocked, revoked or expired), each logged in once.
+func usableCards(ctx context.Context, dataDir string, tc *platform.TerminalClient) ([]*benchCard, error) {
+	store, err := card.NewStore(filepath.Join(dataDir, "cards"), time.Now)
+	if err != nil {
+		return nil, err
+	}
+	infos, err := store.List()
+	if err != nil {
+		return nil, err
+	}
+	var out []*benchCard
+	for _, in := range infos {
+		if !in.Demo || in.DemoPINs == nil || in.AuthTriesLeft == 0 || !in.HasAuthCert {
+			continue
+		}
+		c, err := store.Open(in.ID)
+		if err != nil {
+			return nil, err
+		}
+		cl := card.NewClient(c)
+		if err := cl.VerifyPIN(card.AuthPIN, in.DemoPINs.Auth); err != nil {
+			continue
+		}
+		cert, err := cl.Certificate(card.Auth)
+		if err != nil {
+			continue
+		}
+		signer, err := cl.Signer(card.Auth)
+		if err != nil {
+			continue
+		}
+		bc := &benchCard{cert: cert, signer: signer}
+		ch, err := tc.Challenge(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("bench: first challenge: %w", err)
+		}
+		req, err := platform.Answer(ch, cert, signer)
+		if err != nil {
+			continue
+		}
+		ar, err := tc.Authenticate(ctx, req)
+		if err != nil {
+			return nil, fmt.Errorf("bench: first authentication: %w", err)
+		}
+		if ar.Report.Result == platform.Passed {
+			out = append(out, bc)
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("bench: no demo card authenticates (start the server with --demo)")
+	}
+	return out, nil
+}
+
+// measureRSAVerify is this machine's bare RSA-2048 PKCS#1 v1.5 verify rate
+// on all CPUs: the yardstick of the authentication rate.
+func measureRSAVerify(d time.Duration) float64 {
+	key, _ := rsa.GenerateKey(rand.Reader, 2048)
+	sum := sha256.Sum256([]byte("mynaplat"))
+	sig, _ := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, sum[:])
+	var n atomic.Int64
+	var wg sync.WaitGroup
+	deadline := time.Now().Add(d)
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for time.Now().Before(deadline) {
+				for range 64 {
+					rsa.VerifyPKCS1v15(&key.PublicKey, crypto.SHA256, sum[:], sig)
+				}
+				n.Add(64)
+			}
+		})
+	}
+	wg.Wait()
+	return float64(n.Load()) / d.Seconds()
+}
+
+// signPool fetches n challenges, has the cards answer them, and builds the
+// signed requests.
+func signPool(ctx context.Context, tc *platform.TerminalClient, cards []*benchCard, n, conns int) ([]*platform.PresignedAuth, error) {
+	out := make([]*platform.PresignedAuth, n)
+	var next atomic.Int64
+	var firstErr error
+	var once sync.Once
+	var wg sync.WaitGroup
+	for w := range max(conns/4, runtime.GOMAXPROCS(0)*2) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				ch, err := tc.Challenge(ctx)
+				var req platform.AuthRequest
+				if err == nil {
+					bc := cards[(i+w)%len(cards)]
+					bc.mu.Lock()
+					req, err = platform.Answer(ch, bc.cert, bc.signer)
+					bc.mu.Unlock()
+				}
+				if err == nil {
+					out[i], err = tc.Presign(req)
+				}
+				if err != nil {
+					once.Do(func() { firstErr = err })
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, fmt.Errorf("bench: sign pool: %w", firstErr)
+	}
+	return out, ctx.Err()
+}
+
+// fire sends the answers from conns workers until the pool or the time runs
+// out, and measures each request's latency. A request counts as verified
+// when the platform answers 200 with a PASSED report.
+func fire(ctx context.Context, hc *http.Client, answers []*platform.PresignedAuth, conns int, d time.Duration) BenchResult {
+	passed := []byte(`"result":"PASSED"`)
+	var next, verified, errs atomic.Int64
+	lat := make([][]time.Duration, conns)
+	start := time.Now()
+	deadline := start.Add(d)
+	var wg sync.WaitGroup
+	for w := range conns {
+		wg.Go(func() {
+			for time.Now().Before(deadline) && ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= len(answers) {
+					return
+				}
+				a := answers[i]
+				t0 := time.Now()
+				req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.URL, bytes.NewReader(a.Body))
+				if err != nil {
+					errs.Add(1)
+					continue
+				}
+				req.Header = a.Header
+				resp, err := hc.Do(req)
+				var body []byte
+				if err == nil {
+					body, err = io.ReadAll(resp.Body)
+					resp.Body.Close()
+				}
+				lat[w] = append(lat[w], time.Since(t0))
+				if err != nil || resp.StatusCode != http.StatusOK || !bytes.Contains(body, passed) {
+					errs.Add(1)
+					continue
+				}
+				verified.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	var all []time.Duration
+	for _, l := range lat {
+		all = append(all, l...)
+	}
+	slices.Sort(all)
+	pct := func(p float64) float64 {
+		if len(all) == 0 {
+			return 0
+		}
+		return float64(all[min(len(all)-1, int(p*float64(len(all))))].Microseconds()) / 1000
+	}
+	return BenchResult{DurationSeconds: elapsed.Seconds(), Requests: int64(len(all)), Verified: verified.Load(), Errors: errs.Load(),
+		VerifiedPerSec: float64(verified.Load()) / elapsed.Seconds(), P50Millis: pct(0.50), P99Millis: pct(0.99)}
+}

@@ -1,0 +1,211 @@
+// Package terminal is the terminal side of card-holder authentication: a
+// kiosk, reception desk, TV set-top box or tablet with a card reader. It owns
+// the reader transport, runs the card flow — place the card, enter the PIN,
+// have the card sign the platform's challenge, show the result — and keeps
+// the terminal's credentials. The PIN goes from the person to the card
+// through this package and nowhere else: not to the platform, not to a log.
+//
+// In the single-machine demo every terminal has a virtual reader whose slot a
+// person fills by choosing a demo card; which card lies on which screen's
+// reader is kept in that browser's session, so any instance can serve it.
+// With the pcsc build tag a terminal can use a real PC/SC reader instead.
+package terminal
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/mynaplat/mynaplat/card"
+	"github.com/mynaplat/mynaplat/platform"
+)
+
+// Config is a terminal's identity and credential, kept in <data>/terminals/<id>.json
+// (mode 0600) on the machine the terminal runs on.
+type Config struct {
+	ID    string                `json:"id"`
+	Kind  platform.TerminalKind `json:"kind"`
+	Owner string                `json:"owner"`
+	Name  string                `json:"name"`
+	// Key is the HMAC key (base64) the platform issued at registration.
+	Key string `json:"key"`
+	// Reader is "virtual" (the demo's card slot) or "pcsc:NAME".
+	Reader string `json:"reader,omitempty"`
+}
+
+// SaveConfig writes a terminal's configuration file.
+func SaveConfig(dir string, c Config) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(dir, "."+c.ID+".tmp")
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(dir, c.ID+".json"))
+}
+
+// LoadConfigs reads every terminal configuration in dir, sorted by ID.
+func LoadConfigs(dir string) ([]Config, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	var out []Config
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		var c Config
+		if err := json.Unmarshal(b, &c); err != nil {
+			return nil, fmt.Errorf("terminal: %s: %w", f, err)
+		}
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// Terminal is one terminal at run time.
+type Terminal struct {
+	Config
+	client *platform.TerminalClient
+}
+
+// New makes a terminal that talks to the platform at baseURL through hc.
+func New(c Config, baseURL string, hc *http.Client) (*Terminal, error) {
+	key, err := base64.StdEncoding.DecodeString(c.Key)
+	if err != nil || len(key) < 16 {
+		return nil, fmt.Errorf("terminal %s: bad key in its configuration", c.ID)
+	}
+	return &Terminal{Config: c, client: &platform.TerminalClient{BaseURL: baseURL, TerminalID: c.ID, Key: key, HTTP: hc}}, nil
+}
+
+// Client is the terminal's platform client.
+func (t *Terminal) Client() *platform.TerminalClient { return t.client }
+
+// CardStatus is what the terminal reads from a card before asking for the PIN.
+type CardStatus struct {
+	TriesLeft int
+	MaxTries  int
+	Blocked   bool
+	LastTry   bool
+	HasCert   bool
+}
+
+// Status reads the auth PIN's tries left and whether the card has an
+// authentication certificate, without using up a try.
+func Status(tr card.Transport) (CardStatus, error) {
+	cl := card.NewClient(tr)
+	defer cl.Logout()
+	n, err := cl.PINStatus(card.AuthPIN)
+	if err != nil {
+		return CardStatus{}, fmt.Errorf("terminal: read PIN status: %w", err)
+	}
+	st := CardStatus{TriesLeft: n, MaxTries: card.AuthPIN.MaxTries(), Blocked: n == 0, LastTry: n == 1}
+	if _, err := cl.Certificate(card.Auth); err == nil {
+		st.HasCert = true
+	} else if !errors.Is(err, card.ErrNotFound) {
+		return st, fmt.Errorf("terminal: read certificate: %w", err)
+	}
+	return st, nil
+}
+
+// ErrNoCertificate means the card has no authentication certificate.
+var ErrNoCertificate = errors.New("terminal: the card has no user authentication certificate")
+
+// Login runs the card flow: verify the PIN on the card, have the card sign
+// a fresh challenge of the platform, and send the answer. Card errors come
+// back as the card package's (card.ErrPINFormat, *card.PINError with tries
+// left, card.ErrPINBlocked); a FAILED or INDETERMINATE result is not an error
+// but a report.
+func (t *Terminal) Login(ctx context.Context, tr card.Transport, pin string) (*platform.AuthResponse, error) {
+	if err := card.ValidatePIN(card.AuthPIN, pin); err != nil {
+		return nil, err
+	}
+	cl := card.NewClient(tr)
+	// Log out (select the AP again) whatever happens, so the PIN's verified
+	// state never outlives this flow on a shared reader.
+	defer cl.Logout()
+	cert, err := cl.Certificate(card.Auth)
+	if errors.Is(err, card.ErrNotFound) {
+		return nil, ErrNoCertificate
+	}
+	if err != nil {
+		return nil, fmt.Errorf("terminal: read certificate: %w", err)
+	}
+	ch, err := t.client.Challenge(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := cl.VerifyPIN(card.AuthPIN, pin); err != nil {
+		return nil, err
+	}
+	signer, err := cl.Signer(card.Auth)
+	if err != nil {
+		return nil, fmt.Errorf("terminal: card signer: %w", err)
+	}
+	req, err := platform.Answer(ch, cert, signer)
+	if err != nil {
+		return nil, err
+	}
+	return t.client.Authenticate(ctx, req)
+}
+
+// Reader gives the card on a terminal's reader for one request.
+type Reader interface {
+	// Card returns the transport to the card on the reader, or ErrNoCard.
+	Card(r *http.Request, placed string) (card.Transport, error)
+	// Virtual reports whether a person chooses the card (the demo slot).
+	Virtual() bool
+}
+
+// ErrNoCard means no card lies on the reader.
+var ErrNoCard = errors.New("terminal: no card on the reader")
+
+// VirtualReader is the demo's reader: the card is the one chosen on the
+// screen (its ID kept in the session), opened from the card store.
+type VirtualReader struct{ Cards *card.Store }
+
+// Card opens the placed card.
+func (v VirtualReader) Card(_ *http.Request, placed string) (card.Transport, error) {
+	if placed == "" {
+		return nil, ErrNoCard
+	}
+	c, err := v.Cards.Open(placed)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNoCard, err)
+	}
+	// A card placed on the reader is powered up afresh.
+	c.Reset()
+	return c, nil
+}
+
+// Virtual is true.
+func (VirtualReader) Virtual() bool { return true }
+
+// readerFor picks the reader of a terminal configuration.
+func readerFor(c Config, cards *card.Store, pcsc func(name string) (Reader, error)) (Reader, error) {
+	switch {
+	case c.Reader == "" || c.Reader == "virtual":
+		return VirtualReader{Cards: cards}, nil
+	case strings.HasPrefix(c.Reader, "pcsc:"):
+		if pcsc == nil {
+			return nil, fmt.Errorf("terminal %s: reader %q needs a build with -tags pcsc", c.ID, c.Reader)
+		}
+		return pcsc(strings.TrimPrefix(c.Reader, "pcsc:"))
+	}
+	return nil, fmt.Errorf("terminal %s: unknown reader %q", c.ID, c.Reader)
+}

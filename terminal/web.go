@@ -1,0 +1,382 @@
+package terminal
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/mynaplat/mynaplat/card"
+	"github.com/mynaplat/mynaplat/platform"
+	"github.com/mynaplat/mynaplat/web"
+)
+
+//go:embed templates
+var templates embed.FS
+
+// Pages are the terminal screens (/t/…) and the card holder's audit page
+// (/me/audit).
+type Pages struct {
+	site        *web.Site
+	pages       *web.Pages
+	cards       *card.Store
+	terms       map[string]*station
+	order       []string
+	platformURL string
+	hc          *http.Client
+	logger      *slog.Logger
+}
+
+// station is a terminal with its reader.
+type station struct {
+	*Terminal
+	reader Reader
+}
+
+// PagesConfig holds what the terminal pages need.
+type PagesConfig struct {
+	Site      *web.Site
+	Cards     *card.Store
+	Terminals []Config
+	// PlatformURL and HTTP reach the platform's API.
+	PlatformURL string
+	HTTP        *http.Client
+	// PCSC opens a real reader by name; nil in builds without the pcsc tag.
+	PCSC   func(name string) (Reader, error)
+	Logger *slog.Logger
+}
+
+// NewPages parses the templates and sets up every terminal.
+func NewPages(cfg PagesConfig) (*Pages, error) {
+	pages, err := cfg.Site.Parse(templates, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	p := &Pages{site: cfg.Site, pages: pages, cards: cfg.Cards, terms: map[string]*station{},
+		platformURL: cfg.PlatformURL, hc: cfg.HTTP, logger: cfg.Logger}
+	for _, c := range cfg.Terminals {
+		t, err := New(c, cfg.PlatformURL, cfg.HTTP)
+		if err != nil {
+			return nil, err
+		}
+		rd, err := readerFor(c, cfg.Cards, cfg.PCSC)
+		if err != nil {
+			return nil, err
+		}
+		p.terms[c.ID] = &station{t, rd}
+		p.order = append(p.order, c.ID)
+	}
+	return p, nil
+}
+
+// Routes registers the pages.
+func (p *Pages) Routes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /t/{$}", p.list)
+	mux.HandleFunc("GET /t/{id}/{$}", p.screen)
+	mux.HandleFunc("POST /t/{id}/place", p.place)
+	mux.HandleFunc("POST /t/{id}/remove", p.remove)
+	mux.HandleFunc("POST /t/{id}/login", p.login)
+	mux.HandleFunc("GET /t/{id}/result", p.result)
+	mux.HandleFunc("GET /me/audit", p.audit)
+	mux.HandleFunc("POST /me/logout", p.logout)
+}
+
+// kindNames are the Japanese and English names of terminal kinds.
+var kindNames = map[platform.TerminalKind][2]string{
+	platform.Kiosk: {"キオスク端末", "Kiosk"}, platform.Reception: {"受付", "Reception desk"},
+	platform.Mobile: {"モバイル端末", "Mobile"}, platform.TV: {"テレビ（STB）", "TV (set-top box)"},
+	platform.Shelter: {"避難所", "Shelter"}, platform.School: {"学校・図書館", "School / library"},
+}
+
+// Links are the home page entries of the terminals.
+func (p *Pages) Links() []web.Link {
+	var out []web.Link
+	for _, id := range p.order {
+		t := p.terms[id]
+		k := kindNames[t.Kind]
+		out = append(out, web.Link{Section: "端末 / Terminals", TitleJA: t.Name, TitleEN: t.Name,
+			DescJA: k[0] + "・" + t.Owner + "：カードでログイン", DescEN: k[1] + " · " + t.Owner + ": log in with your card",
+			Path: "/t/" + id + "/"})
+	}
+	out = append(out, web.Link{Section: "本人 / Card holder", TitleJA: "わたしの確認履歴", TitleEN: "Who checked me",
+		DescJA: "カードでログインした人が、いつ・どこで本人確認されたかを見られます", DescEN: "After logging in with your card: who checked you, where and when",
+		Path: "/me/audit"})
+	return out
+}
+
+type listItem struct {
+	ID, Name, Owner string
+	KindJA, KindEN  string
+}
+
+func (p *Pages) list(w http.ResponseWriter, r *http.Request) {
+	var items []listItem
+	for _, id := range p.order {
+		t := p.terms[id]
+		k := kindNames[t.Kind]
+		items = append(items, listItem{id, t.Name, t.Owner, k[0], k[1]})
+	}
+	p.pages.Render(w, r, http.StatusOK, "terminals", items)
+}
+
+func (p *Pages) station(w http.ResponseWriter, r *http.Request) (*station, *web.Session, bool) {
+	st, ok := p.terms[r.PathValue("id")]
+	if !ok {
+		p.site.NotFound().ServeHTTP(w, r)
+		return nil, nil, false
+	}
+	ss, err := p.site.Session(w, r)
+	if err != nil {
+		p.site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
+		return nil, nil, false
+	}
+	return st, ss, true
+}
+
+func placedKey(id string) string { return "t:" + id + ":card" }
+func reportKey(id string) string { return "t:" + id + ":report" }
+
+// screenData is what the terminal screen shows.
+type screenData struct {
+	ID, Name, Owner string
+	KindJA, KindEN  string
+	Kind            platform.TerminalKind
+	Virtual         bool
+	Placed          string
+	Holder          string
+	Status          *CardStatus
+	Cards           []card.Info
+	ReadErr         bool
+}
+
+func (p *Pages) screen(w http.ResponseWriter, r *http.Request) {
+	st, ss, ok := p.station(w, r)
+	if !ok {
+		return
+	}
+	k := kindNames[st.Kind]
+	d := screenData{ID: st.ID, Name: st.Name, Owner: st.Owner, KindJA: k[0], KindEN: k[1], Kind: st.Kind, Virtual: st.reader.Virtual()}
+	placed := ss.Get(placedKey(st.ID))
+	if tr, err := st.reader.Card(r, placed); err == nil {
+		d.Placed = placed
+		if s, err := Status(tr); err == nil {
+			d.Status = &s
+		} else {
+			p.logger.Warn("read card", "terminal", st.ID, "err", err)
+			d.ReadErr = true
+		}
+		if c, ok := tr.(*card.Card); ok {
+			d.Holder = c.Info().Holder
+		}
+	}
+	if d.Virtual && d.Placed == "" {
+		infos, err := p.cards.List()
+		if err != nil {
+			p.logger.Error("list cards", "err", err)
+		}
+		for _, in := range infos {
+			if in.Demo {
+				d.Cards = append(d.Cards, in)
+			}
+		}
+	}
+	p.pages.Render(w, r, http.StatusOK, "screen", d)
+}
+
+func (p *Pages) redirect(w http.ResponseWriter, r *http.Request, id, to string) {
+	http.Redirect(w, r, "/t/"+id+"/"+to, http.StatusSeeOther)
+}
+
+func (p *Pages) place(w http.ResponseWriter, r *http.Request) {
+	st, ss, ok := p.station(w, r)
+	if !ok {
+		return
+	}
+	id := r.PostFormValue("card")
+	if _, err := p.cards.Open(id); err != nil {
+		ss.SetFlash(web.Flash{Kind: "error", JA: "そのカードは見つかりません。", EN: "No such card."})
+	} else {
+		ss.Set(placedKey(st.ID), id)
+	}
+	p.save(w, r, ss)
+	p.redirect(w, r, st.ID, "")
+}
+
+func (p *Pages) remove(w http.ResponseWriter, r *http.Request) {
+	st, ss, ok := p.station(w, r)
+	if !ok {
+		return
+	}
+	ss.Delete(placedKey(st.ID))
+	ss.Delete(reportKey(st.ID))
+	p.save(w, r, ss)
+	p.redirect(w, r, st.ID, "")
+}
+
+func (p *Pages) save(w http.ResponseWriter, r *http.Request, ss *web.Session) {
+	if err := ss.Save(r.Context()); err != nil {
+		p.logger.Error("save session", "err", err)
+	}
+}
+
+func (p *Pages) login(w http.ResponseWriter, r *http.Request) {
+	st, ss, ok := p.station(w, r)
+	if !ok {
+		return
+	}
+	// The PIN is read from the form, handed to the card and dropped; it is
+	// never stored, logged or sent on.
+	pin := r.PostFormValue("pin")
+	tr, err := st.reader.Card(r, ss.Get(placedKey(st.ID)))
+	if err != nil {
+		ss.SetFlash(web.Flash{Kind: "error", JA: "カードをリーダーに置いてください。", EN: "Place your card on the reader."})
+		p.save(w, r, ss)
+		p.redirect(w, r, st.ID, "")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
+	defer cancel()
+	resp, err := st.Login(ctx, tr, pin)
+	if err != nil {
+		p.flashLoginError(ss, err)
+		p.save(w, r, ss)
+		p.redirect(w, r, st.ID, "")
+		return
+	}
+	rep, _ := json.Marshal(resp.Report)
+	ss.Set(reportKey(st.ID), string(rep))
+	if resp.Report.Result == platform.Passed {
+		ss.Set("login:platform_id", resp.Report.PlatformID)
+		ss.Set("login:assertion", resp.Assertion)
+		ss.Set("login:terminal", st.ID)
+	}
+	p.save(w, r, ss)
+	p.redirect(w, r, st.ID, "result")
+}
+
+// flashLoginError tells the person what happened at the card and what to do.
+func (p *Pages) flashLoginError(ss *web.Session, err error) {
+	var pe *card.PINError
+	switch {
+	case errors.Is(err, card.ErrPINFormat):
+		ss.SetFlash(web.Flash{Kind: "error", JA: "暗証番号は数字4桁です。", EN: "The PIN is 4 digits."})
+	case errors.Is(err, card.ErrPINBlocked):
+		ss.SetFlash(web.Flash{Kind: "error",
+			JA: "暗証番号がロックされています。お住まいの市区町村の窓口で初期化してください（本人確認書類とカードをお持ちください）。",
+			EN: "The PIN is blocked. Have it reset at your municipal office (bring the card and proof of identity)."})
+	case errors.As(err, &pe):
+		if pe.TriesLeft == 1 {
+			ss.SetFlash(web.Flash{Kind: "warn",
+				JA: "暗証番号が違います。あと1回間違えるとロックされ、市区町村の窓口でしか解除できません。",
+				EN: "Wrong PIN. One more wrong try blocks it; only the municipal office can unblock it."})
+		} else {
+			ss.SetFlash(web.Flash{Kind: "error",
+				JA: "暗証番号が違います。残り " + itoa(pe.TriesLeft) + " 回です。",
+				EN: "Wrong PIN. " + itoa(pe.TriesLeft) + " tries left."})
+		}
+	case errors.Is(err, ErrNoCertificate):
+		ss.SetFlash(web.Flash{Kind: "error", JA: "このカードには利用者証明用電子証明書がありません。市区町村の窓口で発行を受けてください。",
+			EN: "This card has no user authentication certificate; get one at the municipal office."})
+	case errors.Is(err, platform.ErrTerminalDisabled):
+		ss.SetFlash(web.Flash{Kind: "error", JA: "この端末は利用停止中です。", EN: "This terminal is disabled."})
+	case errors.Is(err, platform.ErrUnknownTerminal):
+		ss.SetFlash(web.Flash{Kind: "error", JA: "この端末は登録されていません。設置者にお問い合わせください。", EN: "This terminal is not registered; contact its operator."})
+	default:
+		p.logger.Error("login", "err", err)
+		ss.SetFlash(web.Flash{Kind: "error", JA: "本人確認サービスに接続できませんでした。しばらくしてから再度お試しください。",
+			EN: "The authentication service could not be reached; try again shortly."})
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+type resultData struct {
+	ID, Name string
+	Report   *platform.Report
+}
+
+func (p *Pages) result(w http.ResponseWriter, r *http.Request) {
+	st, ss, ok := p.station(w, r)
+	if !ok {
+		return
+	}
+	var rep platform.Report
+	if err := json.Unmarshal([]byte(ss.Get(reportKey(st.ID))), &rep); err != nil {
+		p.redirect(w, r, st.ID, "")
+		return
+	}
+	status := http.StatusOK
+	if rep.Result != platform.Passed {
+		status = http.StatusForbidden
+	}
+	p.pages.Render(w, r, status, "result", resultData{st.ID, st.Name, &rep})
+}
+
+type auditData struct {
+	LoggedIn   bool
+	PlatformID string
+	Entries    []auditRow
+}
+
+type auditRow struct {
+	At                time.Time
+	TerminalID, Owner string
+	TerminalName      string
+	KindJA, KindEN    string
+	Action, Result    string
+}
+
+func (p *Pages) audit(w http.ResponseWriter, r *http.Request) {
+	ss, err := p.site.Session(w, r)
+	if err != nil {
+		p.site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
+		return
+	}
+	assertion := ss.Get("login:assertion")
+	if assertion == "" {
+		p.pages.Render(w, r, http.StatusOK, "audit", auditData{})
+		return
+	}
+	page, err := platform.FetchAudit(r.Context(), p.hc, p.platformURL, assertion)
+	if errors.Is(err, platform.ErrBadAssertion) {
+		// The assertion expired (they last five minutes): log in again.
+		for _, k := range []string{"login:assertion", "login:platform_id", "login:terminal"} {
+			ss.Delete(k)
+		}
+		ss.SetFlash(web.Flash{Kind: "warn", JA: "ログインの有効期限が切れました。もう一度カードでログインしてください。",
+			EN: "Your login expired; log in with your card again."})
+		p.save(w, r, ss)
+		p.pages.Render(w, r, http.StatusOK, "audit", auditData{})
+		return
+	}
+	if err != nil {
+		p.logger.Error("audit", "err", err)
+		p.site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable,
+			TitleJA: "確認履歴を表示できません", TitleEN: "The history cannot be shown",
+			WhatJA: "本人確認サービスに接続できませんでした。", WhatEN: "The authentication service could not be reached.",
+			DoJA: "しばらくしてから再度お試しください。", DoEN: "Try again shortly."})
+		return
+	}
+	d := auditData{LoggedIn: true, PlatformID: page.PlatformID}
+	for _, e := range page.Entries {
+		k := kindNames[e.TerminalKind]
+		d.Entries = append(d.Entries, auditRow{At: time.UnixMilli(e.At), TerminalID: e.TerminalID, Owner: e.Owner,
+			TerminalName: e.TerminalName, KindJA: k[0], KindEN: k[1], Action: e.Action, Result: e.Result})
+	}
+	p.pages.Render(w, r, http.StatusOK, "audit", d)
+}
+
+func (p *Pages) logout(w http.ResponseWriter, r *http.Request) {
+	ss, err := p.site.Session(w, r)
+	if err == nil {
+		err = ss.Destroy(r.Context(), w)
+	}
+	if err != nil {
+		p.logger.Error("logout", "err", err)
+	}
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
