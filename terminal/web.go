@@ -297,6 +297,25 @@ func itoa(n int) string { return strconv.Itoa(n) }
 type resultData struct {
 	ID, Name string
 	Report   *platform.Report
+	Checks   []checkRow
+}
+
+// checkRow is one step of the verification report, named in both languages.
+type checkRow struct {
+	JA, EN string
+	OK     bool
+	Detail string
+}
+
+// checkNames are the report's steps as a person reads them.
+var checkNames = map[string][2]string{
+	"challenge":   {"認証要求（使い捨て・有効期限）", "Challenge (single use, expiry)"},
+	"certificate": {"電子証明書", "Certificate"},
+	"chain":       {"発行者（利用者証明用認証局）", "Issuer (user authentication CA)"},
+	"validity":    {"有効期間", "Validity period"},
+	"signature":   {"カードの署名", "The card's signature"},
+	"revocation":  {"失効確認", "Revocation"},
+	"linkage":     {"プラットフォームID（紐付け情報）", "Platform ID (linkage records)"},
 }
 
 func (p *Pages) result(w http.ResponseWriter, r *http.Request) {
@@ -313,7 +332,15 @@ func (p *Pages) result(w http.ResponseWriter, r *http.Request) {
 	if rep.Result != platform.Passed {
 		status = http.StatusForbidden
 	}
-	p.pages.Render(w, r, status, "result", resultData{st.ID, st.Name, &rep})
+	d := resultData{ID: st.ID, Name: st.Name, Report: &rep}
+	for _, c := range rep.Checks {
+		n, ok := checkNames[c.Name]
+		if !ok {
+			n = [2]string{c.Name, c.Name}
+		}
+		d.Checks = append(d.Checks, checkRow{n[0], n[1], c.OK, c.Detail})
+	}
+	p.pages.Render(w, r, status, "result", d)
 }
 
 type auditData struct {

@@ -1,0 +1,209 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/mynaplat/mynaplat/card"
+	"github.com/mynaplat/mynaplat/internal/testutil"
+	"github.com/mynaplat/mynaplat/platform"
+	"github.com/mynaplat/mynaplat/store/storetest"
+	"github.com/mynaplat/mynaplat/terminal"
+)
+
+// demoCardID finds the demo card of a holder with "mynaplat card list --json".
+func demoCardID(t *testing.T, bin, data, holder string) string {
+	t.Helper()
+	var cards []card.Info
+	if err := json.Unmarshal([]byte(mynaplat(t, bin, "card", "list", "--json", "--data", data)), &cards); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cards {
+		if c.Holder == holder {
+			return c.ID
+		}
+	}
+	t.Fatalf("no demo card of %s", holder)
+	return ""
+}
+
+// TestLoginWithCardInBrowser is what a newcomer does: run serve --demo, open
+// a kiosk, place a demo card, type a wrong PIN (and see the tries left),
+// then the right one, and see who they are.
+func TestLoginWithCardInBrowser(t *testing.T) {
+	ctx := testutil.Browser(t)
+	bin := buildBinary(t)
+	data := t.TempDir()
+	url := startServer(t, bin, "--demo", "--data", data)
+	id := demoCardID(t, bin, data, "須坂　花子")
+	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
+	text := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Text(css(sel)))
+		if err != nil {
+			t.Fatalf("read %s: %v", sel, err)
+		}
+		return s
+	}
+
+	if err := chromedp.Do(ctx, chromedp.Navigate(url+"/t/kiosk-suzaka-1/"), chromedp.WaitVisible(css("#place")),
+		chromedp.SetValue(css("#card"), id), chromedp.Click(css("#place")), chromedp.WaitVisible(css("#pin"))); err != nil {
+		t.Fatalf("place the card: %v", err)
+	}
+	if got := text("#tries"); !strings.Contains(got, "3") {
+		t.Errorf("tries before: %q", got)
+	}
+	testutil.Screenshot(t, ctx, "1-pin-pad")
+
+	// The answer is a new page with the message on top (POST, redirect, GET).
+	if err := chromedp.Do(ctx, chromedp.SendKeys(css("#pin"), "0000"), chromedp.Click(css("#login")),
+		chromedp.WaitVisible(css("div.flash-error")), chromedp.WaitVisible(css("#pin"))); err != nil {
+		t.Fatalf("wrong PIN: %v", err)
+	}
+	if got := text("#tries"); !strings.Contains(got, "2") {
+		t.Errorf("tries after a wrong PIN: %q", got)
+	}
+	if got := text("div.flash-error"); !strings.Contains(got, "暗証番号が違います。残り 2 回です。") {
+		t.Errorf("wrong-PIN message %q", got)
+	}
+	testutil.Screenshot(t, ctx, "2-wrong-pin")
+
+	if err := chromedp.Do(ctx, chromedp.SendKeys(css("#pin"), "1234"), chromedp.Click(css("#login")),
+		chromedp.WaitVisible(css("#platform-id"))); err != nil {
+		t.Fatalf("right PIN: %v", err)
+	}
+	pid := text("#platform-id")
+	if len(pid) != 32 {
+		t.Errorf("platform ID %q", pid)
+	}
+	if got := text("#result"); !strings.Contains(got, "本人確認ができました") {
+		t.Errorf("result %q", got)
+	}
+	testutil.Screenshot(t, ctx, "3-verified")
+
+	// Who checked me: the kiosk of 須坂市, twice (the wrong PIN never reached
+	// the platform: it stops at the card).
+	if err := chromedp.Do(ctx, chromedp.Navigate(url+"/me/audit"), chromedp.WaitVisible(css("#audit"))); err != nil {
+		t.Fatal(err)
+	}
+	if got := text("#audit"); !strings.Contains(got, "須坂市") || strings.Count(got, "本人確認") != 1 {
+		t.Errorf("audit page:\n%s", got)
+	}
+	if got := text("#platform-id"); got != pid {
+		t.Errorf("audit page platform ID %q, want %q", got, pid)
+	}
+	testutil.Screenshot(t, ctx, "4-audit")
+
+	// The same in English.
+	if err := chromedp.Do(ctx, chromedp.Navigate(url+"/lang?to=en&back=/me/audit"), chromedp.WaitVisible(css("#audit"))); err != nil {
+		t.Fatal(err)
+	}
+	if got := text("h1"); got != "Who checked me" {
+		t.Errorf("English heading %q", got)
+	}
+}
+
+// TestBlockedCardInBrowser shows the blocked-PIN explanation for the demo
+// card whose PIN is blocked.
+func TestBlockedCardInBrowser(t *testing.T) {
+	ctx := testutil.Browser(t)
+	bin := buildBinary(t)
+	data := t.TempDir()
+	url := startServer(t, bin, "--demo", "--data", data)
+	id := demoCardID(t, bin, data, "本間　光")
+	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
+	if err := chromedp.Do(ctx, chromedp.Navigate(url+"/t/reception-nihonkai-1/"), chromedp.WaitVisible(css("#place")),
+		chromedp.SetValue(css("#card"), id), chromedp.Click(css("#place")), chromedp.WaitVisible(css("#blocked"))); err != nil {
+		t.Fatalf("place the blocked card: %v", err)
+	}
+	got, err := chromedp.Run(ctx, chromedp.Text(css("#blocked")))
+	if err != nil || !strings.Contains(got, "市区町村の窓口") {
+		t.Errorf("blocked explanation %q, %v", got, err)
+	}
+}
+
+// TestTwoInstancesOnePostgres runs two serve processes on one PostgreSQL
+// database: a challenge issued by one is answered at the other, and a replay
+// is refused at either.
+func TestTwoInstancesOnePostgres(t *testing.T) {
+	dsn := storetest.PostgresDSN(t)
+	bin := buildBinary(t)
+	data := t.TempDir()
+	urlA := startServer(t, bin, "--demo", "--data", data, "--db", dsn)
+	urlB := startServer(t, bin, "--data", data, "--db", dsn)
+
+	cfgs, err := terminal.LoadConfigs(filepath.Join(data, "bench"))
+	if err != nil || len(cfgs) != 1 {
+		t.Fatalf("bench terminal: %v %v", cfgs, err)
+	}
+	key, _ := base64.StdEncoding.DecodeString(cfgs[0].Key)
+	at := func(url string) *platform.TerminalClient {
+		return &platform.TerminalClient{BaseURL: url, TerminalID: cfgs[0].ID, Key: key}
+	}
+	cards, err := card.NewStore(filepath.Join(data, "cards"), time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cd, err := cards.Open(demoCardID(t, bin, data, "井波　清"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer := func(ch *platform.Challenge) platform.AuthRequest {
+		cl := card.NewClient(cd)
+		defer cl.Logout()
+		if err := cl.VerifyPIN(card.AuthPIN, "4567"); err != nil {
+			t.Fatal(err)
+		}
+		cert, err := cl.Certificate(card.Auth)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := cl.Signer(card.Auth)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, err := platform.Answer(ch, cert, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return req
+	}
+	ctx := context.Background()
+	auth := func(tc *platform.TerminalClient, req platform.AuthRequest) *platform.Report {
+		ar, err := tc.Authenticate(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ar.Report
+	}
+
+	ch, err := at(urlA).Challenge(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := answer(ch)
+	first := auth(at(urlB), req)
+	if first.Result != platform.Passed {
+		t.Fatalf("A's challenge answered at B: %+v", first)
+	}
+	for name, url := range map[string]string{"B": urlB, "A": urlA} {
+		if rep := auth(at(url), req); rep.Result != platform.Failed || rep.Reason != platform.ReasonReplayed {
+			t.Errorf("replay at %s: %s/%s, want FAILED/replayed", name, rep.Result, rep.Reason)
+		}
+	}
+	// And the other way round, with the same platform ID.
+	ch, err = at(urlB).Challenge(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep := auth(at(urlA), answer(ch)); rep.Result != platform.Passed || rep.PlatformID != first.PlatformID {
+		t.Errorf("B's challenge at A: %s %s, want PASSED %s", rep.Result, rep.PlatformID, first.PlatformID)
+	}
+}
