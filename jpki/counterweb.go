@@ -1,0 +1,709 @@
+package jpki
+
+import (
+	"cmp"
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/mynaplat/mynaplat/card"
+	"github.com/mynaplat/mynaplat/wareki"
+	"github.com/mynaplat/mynaplat/web"
+)
+
+// This file is the staff pages of the municipal counter (市区町村窓口) under
+// /counter/: issuing a card, the list of cards and their certificates, and
+// per card renewal, change of name or address, loss, death and the
+// revocation of one certificate. Every action is a plain form that POSTs and
+// redirects back with a flash naming what changed (POST-redirect-GET); a
+// refused request renders the form again with the entered values, except PINs,
+// which go to the card only and are never echoed or logged.
+//
+//	GET  /counter/                         cards and their certificates
+//	GET  /counter/issue                    the issue form
+//	POST /counter/issue                    issue a card
+//	GET  /counter/cards/{id}               one card: certificates and actions
+//	POST /counter/cards/{id}/renew         renew both certificates
+//	POST /counter/cards/{id}/address       change of name, address, municipality
+//	POST /counter/cards/{id}/loss          report the card lost (keyCompromise)
+//	POST /counter/cards/{id}/death         record the holder's death
+//	POST /counter/cards/{id}/revoke        revoke one certificate with a reason
+
+//go:embed templates
+var counterTemplates embed.FS
+
+// counterPages serves the counter's pages.
+type counterPages struct {
+	c     *Centre
+	site  *web.Site
+	cards *card.Store
+	pages *web.Pages
+}
+
+// CounterPages returns the handler of the counter's staff pages, to be
+// mounted at "/counter/" on the application's mux (inside site.Protect, which
+// supplies the CSRF protection the forms rely on). cards is the store in which
+// new cards are made and from which cards are put on the counter's "reader"
+// for renewal and change of address.
+func (c *Centre) CounterPages(site *web.Site, cards *card.Store) (http.Handler, error) {
+	tfs, err := fs.Sub(counterTemplates, "templates")
+	if err != nil {
+		return nil, err
+	}
+	pages, err := site.Parse(tfs, "counter*.html")
+	if err != nil {
+		return nil, fmt.Errorf("jpki: counter pages: %w", err)
+	}
+	p := &counterPages{c: c, site: site, cards: cards, pages: pages}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /counter/{$}", p.list)
+	mux.HandleFunc("GET /counter/issue", p.issueForm)
+	mux.HandleFunc("POST /counter/issue", p.issue)
+	mux.HandleFunc("GET /counter/cards/{id}", p.cardPage)
+	mux.HandleFunc("POST /counter/cards/{id}/renew", p.renew)
+	mux.HandleFunc("POST /counter/cards/{id}/address", p.changeAddress)
+	mux.HandleFunc("POST /counter/cards/{id}/loss", p.loss)
+	mux.HandleFunc("POST /counter/cards/{id}/death", p.death)
+	mux.HandleFunc("POST /counter/cards/{id}/revoke", p.revoke)
+	mux.Handle("/counter/", site.NotFound())
+	return mux, nil
+}
+
+// msg is a text in both languages.
+type msg struct{ JA, EN string }
+
+// fieldErrors are the problems of a form by field name.
+type fieldErrors map[string]*msg
+
+// certRow is a certificate as the pages show it.
+type certRow struct {
+	Kind               Kind
+	KindJA, KindEN     string
+	Serial             string
+	State              string // good, revoked, expired: the badge class
+	StateJA, StateEN   string
+	NotBefore          time.Time
+	NotAfter           time.Time
+	RevokedAt          time.Time
+	ReasonJA, ReasonEN string
+	Live               bool
+}
+
+// cardRow is one card in the list.
+type cardRow struct {
+	ID, Label, Holder string
+	Demo              bool
+	Created           time.Time
+	Certs             []certRow
+}
+
+// issueValues are the issue form's values kept across a refused submission.
+// PINs are deliberately absent.
+type issueValues struct {
+	Name, Kana, Birth, Sex, Address, Municipality, Label string
+	Demo                                                 bool
+}
+
+type issuePage struct {
+	Form    issueValues
+	Errors  fieldErrors
+	Problem *msg
+}
+
+// Fields lays out the issue form.
+func (pg *issuePage) Fields() []formField {
+	f, e := pg.Form, pg.Errors
+	return []formField{
+		{Name: "name", Type: "text", LabelJA: "氏名", LabelEN: "Name (kanji)", HintJA: "姓と名の間に空白", HintEN: "a space between surname and given name",
+			Value: f.Name, Required: true, Err: e["name"], MaxLength: 100},
+		{Name: "kana", Type: "text", LabelJA: "フリガナ", LabelEN: "Name in katakana", HintJA: "例 スザカ ハナコ", HintEN: "e.g. スザカ ハナコ",
+			Value: f.Kana, Required: true, Err: e["kana"], MaxLength: 100},
+		{Name: "birth", Type: "text", LabelJA: "生年月日", LabelEN: "Date of birth", HintJA: "西暦 例 1980-02-29", HintEN: "e.g. 1980-02-29",
+			Value: f.Birth, Required: true, Err: e["birth"], InputMode: "numeric", MaxLength: 10},
+		{Name: "sex", Type: "radio", LabelJA: "性別", LabelEN: "Sex", Value: f.Sex, Required: true, Err: e["sex"],
+			Options: []option{{"1", "男性", "male"}, {"2", "女性", "female"}, {"3", "不明", "unknown"}}},
+		{Name: "address", Type: "text", LabelJA: "住所", LabelEN: "Address", HintJA: "都道府県から", HintEN: "from the prefecture on",
+			Value: f.Address, Required: true, Err: e["address"], MaxLength: maxAddress, Wide: true},
+		{Name: "municipality", Type: "select", LabelJA: "住民登録のある市区町村", LabelEN: "Municipality of residence",
+			Value: f.Municipality, Required: true, Err: e["municipality"], Options: municipalityOptions(true)},
+		{Name: "auth_pin", Type: "password", LabelJA: "利用者証明用暗証番号", LabelEN: "Authentication PIN", HintJA: "数字4桁", HintEN: "4 digits",
+			Required: true, Err: e["auth_pin"], InputMode: "numeric", MaxLength: 4},
+		{Name: "sign_pin", Type: "password", LabelJA: "署名用パスワード", LabelEN: "Signing password",
+			HintJA: fmt.Sprintf("%d歳以上は必須。英大文字と数字6〜16文字", MinSigningAge), HintEN: fmt.Sprintf("required from age %d; 6–16 of A–Z, 0–9", MinSigningAge),
+			Err: e["sign_pin"], MaxLength: 16},
+		{Name: "text_pin", Type: "password", LabelJA: "券面事項入力補助用暗証番号", LabelEN: "Text PIN", HintJA: "数字4桁。省略すると利用者証明用と同じ", HintEN: "4 digits; default: the authentication PIN",
+			Err: e["text_pin"], InputMode: "numeric", MaxLength: 4},
+		{Name: "label", Type: "text", LabelJA: "カードのラベル", LabelEN: "Card label", HintJA: "任意。一覧での目印", HintEN: "optional, shown in lists",
+			Value: f.Label, MaxLength: 60},
+		{Name: "demo", Type: "checkbox", LabelJA: "デモ用カード（暗証番号を一覧に表示する）", LabelEN: "Demo card (its PINs are shown in the card list)",
+			Checked: f.Demo},
+	}
+}
+
+// formField is one field of a form, laid out by the page template. PIN
+// fields never carry a value back.
+type formField struct {
+	Name, Type       string // text, password, select, radio, checkbox
+	LabelJA, LabelEN string
+	HintJA, HintEN   string
+	Value            string
+	Checked          bool
+	Required, Wide   bool
+	Err              *msg
+	Options          []option
+	InputMode        string
+	MaxLength        int
+}
+
+// option is a choice of a select or radio field.
+type option struct{ Value, JA, EN string }
+
+// municipalityOptions are the municipalities by code (prefectures in their
+// official order), optionally after an empty "choose" entry.
+func municipalityOptions(withEmpty bool) []option {
+	ms := Municipalities()
+	slices.SortFunc(ms, func(a, b Municipality) int { return cmp.Compare(a.Code, b.Code) })
+	var out []option
+	if withEmpty {
+		out = append(out, option{"", "選んでください", "Choose"})
+	}
+	for _, m := range ms {
+		out = append(out, option{m.Code, m.Prefecture + m.Name + "（" + m.Code + "）", m.NameRomaji + ", " + m.PrefectureRomaji + " (" + m.Code + ")"})
+	}
+	return out
+}
+
+// addressValues are the change-of-address form's values.
+type addressValues struct{ Name, Address, Municipality string }
+
+type cardPage struct {
+	ID           string
+	Info         card.Info
+	OnCard       bool // the card is in the store (not only in the centre's records)
+	Resident     Resident
+	Municipality Municipality
+	Certs        []certRow
+	Live         []certRow
+	Address      addressValues
+	Errors       fieldErrors
+	Problem      *msg
+	Open         string // the action whose form to show opened
+	Reasons      []option
+}
+
+// AddressFields lays out the change-of-address form.
+func (pg *cardPage) AddressFields() []formField {
+	v, e := pg.Address, pg.Errors
+	return []formField{
+		{Name: "name", Type: "text", LabelJA: "新しい氏名", LabelEN: "New name", HintJA: "変わらなければそのまま", HintEN: "leave as is if unchanged",
+			Value: v.Name, Err: e["name"], MaxLength: 100},
+		{Name: "address", Type: "text", LabelJA: "新しい住所", LabelEN: "New address", HintJA: "都道府県から", HintEN: "from the prefecture on",
+			Value: v.Address, Err: e["address"], MaxLength: maxAddress, Wide: true},
+		{Name: "municipality", Type: "select", LabelJA: "市区町村", LabelEN: "Municipality",
+			Value: v.Municipality, Err: e["municipality"], Options: municipalityOptions(false)},
+	}
+}
+
+// list shows every card of the store, newest first, with its certificates.
+func (p *counterPages) list(w http.ResponseWriter, r *http.Request) {
+	infos, err := p.cards.List()
+	if err != nil {
+		p.fail(w, r, "list cards", err)
+		return
+	}
+	rows := make([]cardRow, 0, len(infos))
+	for _, in := range slices.Backward(infos) { // newest first
+		certs, err := p.c.CardCertificates(r.Context(), in.ID)
+		if err != nil {
+			p.fail(w, r, "list certificates", err)
+			return
+		}
+		rows = append(rows, cardRow{ID: in.ID, Label: in.Label, Holder: in.Holder, Demo: in.Demo,
+			Created: in.Created, Certs: p.certRows(certs)})
+	}
+	p.pages.Render(w, r, http.StatusOK, "counter", rows)
+}
+
+func (p *counterPages) issueForm(w http.ResponseWriter, r *http.Request) {
+	p.pages.Render(w, r, http.StatusOK, "counter_issue", &issuePage{})
+}
+
+// issue creates a card in the store and issues its certificates. The form is
+// checked here first, field by field, so that the staff get a message in both
+// languages next to the field; the centre checks again.
+func (p *counterPages) issue(w http.ResponseWriter, r *http.Request) {
+	f := issueValues{
+		Name: joinSpaced(r.PostFormValue("name")), Kana: joinSpaced(r.PostFormValue("kana")),
+		Birth: strings.TrimSpace(r.PostFormValue("birth")), Sex: r.PostFormValue("sex"),
+		Address: strings.TrimSpace(r.PostFormValue("address")), Municipality: r.PostFormValue("municipality"),
+		Label: strings.TrimSpace(r.PostFormValue("label")), Demo: r.PostFormValue("demo") != "",
+	}
+	authPIN := r.PostFormValue("auth_pin")
+	signPIN := strings.ToUpper(strings.TrimSpace(r.PostFormValue("sign_pin")))
+	textPIN := r.PostFormValue("text_pin")
+	page := &issuePage{Form: f, Errors: fieldErrors{}}
+	now := p.c.now()
+
+	birth, bErr := parseBirth(f.Birth, now)
+	if bErr != nil {
+		page.Errors["birth"] = bErr
+	}
+	if f.Name == "" {
+		page.Errors["name"] = &msg{"氏名を入力してください。", "Enter the name."}
+	}
+	if f.Kana == "" {
+		page.Errors["kana"] = &msg{"フリガナを入力してください。", "Enter the name in katakana."}
+	}
+	sex, cardSex := Sex(0), ""
+	switch f.Sex {
+	case "1":
+		sex, cardSex = Male, "1"
+	case "2":
+		sex, cardSex = Female, "2"
+	case "3":
+		sex, cardSex = Unknown, "9"
+	default:
+		page.Errors["sex"] = &msg{"性別を選んでください。", "Choose the sex."}
+	}
+	if n := utf8.RuneCountInString(f.Address); n == 0 || n > maxAddress {
+		page.Errors["address"] = &msg{fmt.Sprintf("住所を%d文字以内で入力してください。", maxAddress),
+			fmt.Sprintf("Enter the address (at most %d characters).", maxAddress)}
+	}
+	if _, err := LookupMunicipality(f.Municipality); err != nil {
+		page.Errors["municipality"] = &msg{"市区町村を選んでください。", "Choose the municipality."}
+	}
+	if card.ValidatePIN(card.AuthPIN, authPIN) != nil {
+		page.Errors["auth_pin"] = &msg{"利用者証明用暗証番号は数字4桁です。", "The authentication PIN is 4 digits."}
+	}
+	withSign := bErr == nil && AgeOn(birth, now) >= MinSigningAge
+	switch {
+	case withSign && signPIN == "":
+		page.Errors["sign_pin"] = &msg{fmt.Sprintf("%d歳以上の方は署名用パスワードが必要です。", MinSigningAge),
+			fmt.Sprintf("A signing password is required from age %d.", MinSigningAge)}
+	case withSign && card.ValidatePIN(card.SignPIN, signPIN) != nil:
+		page.Errors["sign_pin"] = &msg{"署名用パスワードは英大文字と数字の6〜16文字です。",
+			"The signing password is 6 to 16 letters A–Z and digits."}
+	case !withSign:
+		signPIN = "" // no signing certificate under 15, so no password
+	}
+	if textPIN == "" {
+		textPIN = authPIN
+	} else if card.ValidatePIN(card.TextPIN, textPIN) != nil {
+		page.Errors["text_pin"] = &msg{"券面事項入力補助用暗証番号は数字4桁です。", "The text PIN is 4 digits."}
+	}
+	if len(page.Errors) > 0 {
+		page.Problem = &msg{"入力内容を確認してください。", "Please check the marked fields."}
+		p.pages.Render(w, r, http.StatusUnprocessableEntity, "counter_issue", page)
+		return
+	}
+
+	res := Resident{Name: f.Name, Kana: f.Kana, BirthDate: birth, Sex: sex, Address: f.Address, Municipality: f.Municipality}
+	mn, err := card.NewMyNumber()
+	if err != nil {
+		p.fail(w, r, "draw a My Number", err)
+		return
+	}
+	cd, err := p.cards.Create(card.Spec{Label: f.Label, Demo: f.Demo, AuthPIN: authPIN, SignPIN: signPIN, TextPIN: textPIN,
+		MyNumber: mn, Name: res.Name, Address: res.Address, BirthDate: birth.Format("20060102"), Sex: cardSex})
+	if err != nil {
+		page.Problem = p.explain(err, "create a card")
+		p.pages.Render(w, r, statusOf(err), "counter_issue", page)
+		return
+	}
+	is, err := p.c.IssueCard(r.Context(), res, cd)
+	if err != nil {
+		// The card never got a certificate: take it away again.
+		if rerr := p.cards.Remove(cd.ID()); rerr != nil {
+			p.c.logger.Warn("counter: could not remove the unused card", "card", cd.ID(), "err", rerr)
+		}
+		page.Problem = p.explain(err, "issue a card")
+		p.pages.Render(w, r, statusOf(err), "counter_issue", page)
+		return
+	}
+	p.c.logger.Info("counter: issued a card", "card", is.CardID, "auth_serial", serialOf(is.Auth), "sign_serial", serialOf(is.Sign))
+	f2 := msg{"カードを発行しました。", "The card was issued."}
+	f2 = appendMsg(f2, issuedSerials(is))
+	if is.Sign == nil {
+		f2 = appendMsg(f2, msg{fmt.Sprintf("%d歳未満のため署名用電子証明書は発行していません。", MinSigningAge),
+			fmt.Sprintf("No signing certificate: the holder is under %d.", MinSigningAge)})
+	}
+	p.redirect(w, r, "/counter/cards/"+url.PathEscape(is.CardID), web.Flash{Kind: "ok", JA: f2.JA, EN: f2.EN})
+}
+
+// cardPage shows one card.
+func (p *counterPages) cardPage(w http.ResponseWriter, r *http.Request) {
+	page, ok := p.loadCard(w, r)
+	if !ok {
+		return
+	}
+	p.pages.Render(w, r, http.StatusOK, "counter_card", page)
+}
+
+// loadCard gathers what the card page shows; on failure it has answered.
+func (p *counterPages) loadCard(w http.ResponseWriter, r *http.Request) (*cardPage, bool) {
+	id := r.PathValue("id")
+	ctx := r.Context()
+	_, res, err := p.c.residentOfTx(ctx, p.c.db, id)
+	if errors.Is(err, ErrNotFound) {
+		p.site.Error(w, r, web.Problem{Status: http.StatusNotFound,
+			TitleJA: "カードが見つかりません", TitleEN: "Card not found",
+			WhatJA: "このカードIDの記録はこの窓口にありません。", WhatEN: "This counter has no record of that card ID.",
+			DoJA: "カード一覧から選び直してください。", DoEN: "Choose the card again from the list."})
+		return nil, false
+	}
+	if err != nil {
+		p.fail(w, r, "read the resident", err)
+		return nil, false
+	}
+	certs, err := p.c.CardCertificates(ctx, id)
+	if err != nil {
+		p.fail(w, r, "list certificates", err)
+		return nil, false
+	}
+	page := &cardPage{ID: id, Resident: res, Certs: p.certRows(certs), Errors: fieldErrors{},
+		Address: addressValues{Name: res.Name, Address: res.Address, Municipality: res.Municipality}}
+	for _, rs := range counterReasons {
+		ja, en := reasonText(rs)
+		page.Reasons = append(page.Reasons, option{rs.String(), ja, en})
+	}
+	page.Municipality, _ = LookupMunicipality(res.Municipality)
+	for _, c := range page.Certs {
+		if c.Live {
+			page.Live = append(page.Live, c)
+		}
+	}
+	if cd, err := p.cards.Open(id); err == nil {
+		page.Info, page.OnCard = cd.Info(), true
+	} else if !errors.Is(err, card.ErrCardNotFound) {
+		p.fail(w, r, "open the card", err)
+		return nil, false
+	}
+	return page, true
+}
+
+// refuse renders the card page again with a problem shown at the action that
+// caused it.
+func (p *counterPages) refuse(w http.ResponseWriter, r *http.Request, action string, err error, keep func(*cardPage)) {
+	page, ok := p.loadCard(w, r)
+	if !ok {
+		return
+	}
+	page.Open = action
+	page.Problem = p.explain(err, action)
+	if keep != nil {
+		keep(page)
+	}
+	p.pages.Render(w, r, statusOf(err), "counter_card", page)
+}
+
+// onCard opens the card that is being changed (the counter's reader).
+func (p *counterPages) onCard(id string) (*card.Card, error) {
+	cd, err := p.cards.Open(id)
+	if errors.Is(err, card.ErrCardNotFound) {
+		return nil, fmt.Errorf("%w: card %s is not in the card store, so nothing can be written to it", ErrInvalid, id)
+	}
+	return cd, err
+}
+
+func (p *counterPages) renew(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	cd, err := p.onCard(id)
+	if err != nil {
+		p.refuse(w, r, "renew", err, nil)
+		return
+	}
+	is, err := p.c.Renew(r.Context(), id, cd)
+	if err != nil {
+		p.refuse(w, r, "renew", err, nil)
+		return
+	}
+	p.c.logger.Info("counter: renewed", "card", id, "auth_serial", serialOf(is.Auth), "sign_serial", serialOf(is.Sign))
+	m := appendMsg(msg{"電子証明書を更新しました。旧証明書は失効（superseded）しました。",
+		"The certificates were renewed; the old ones are revoked (superseded)."}, issuedSerials(is))
+	p.redirect(w, r, cardPath(id), web.Flash{Kind: "ok", JA: m.JA, EN: m.EN})
+}
+
+func (p *counterPages) changeAddress(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	v := addressValues{Name: joinSpaced(r.PostFormValue("name")), Address: strings.TrimSpace(r.PostFormValue("address")),
+		Municipality: r.PostFormValue("municipality")}
+	keep := func(pg *cardPage) { pg.Address = v }
+	errs := fieldErrors{}
+	if n := utf8.RuneCountInString(v.Address); n > maxAddress {
+		errs["address"] = &msg{fmt.Sprintf("住所は%d文字以内です。", maxAddress), fmt.Sprintf("The address has at most %d characters.", maxAddress)}
+	}
+	if v.Municipality != "" {
+		if _, err := LookupMunicipality(v.Municipality); err != nil {
+			errs["municipality"] = &msg{"市区町村を選び直してください。", "Choose the municipality again."}
+		}
+	}
+	if len(errs) > 0 {
+		page, ok := p.loadCard(w, r)
+		if !ok {
+			return
+		}
+		page.Open, page.Errors, page.Address = "address", errs, v
+		page.Problem = &msg{"入力内容を確認してください。", "Please check the marked fields."}
+		p.pages.Render(w, r, http.StatusUnprocessableEntity, "counter_card", page)
+		return
+	}
+	cd, err := p.onCard(id)
+	if err != nil {
+		p.refuse(w, r, "address", err, keep)
+		return
+	}
+	is, err := p.c.ChangeAddress(r.Context(), id, v.Name, v.Address, v.Municipality, cd)
+	if err != nil {
+		p.refuse(w, r, "address", err, keep)
+		return
+	}
+	p.c.logger.Info("counter: changed address", "card", id, "sign_serial", serialOf(is.Sign))
+	m := msg{"氏名・住所等の変更を記録しました。", "The change of name or address was recorded."}
+	if is.Sign != nil {
+		m = appendMsg(m, msg{"旧署名用電子証明書は失効（affiliationChanged）し、新しい署名用電子証明書 シリアル " + is.Sign.Serial + " を書き込みました。利用者証明用電子証明書は変わりません。",
+			"The old signing certificate is revoked (affiliationChanged) and a new one, serial " + is.Sign.Serial + ", was written to the card. The authentication certificate stays."})
+	}
+	p.redirect(w, r, cardPath(id), web.Flash{Kind: "ok", JA: m.JA, EN: m.EN})
+}
+
+func (p *counterPages) loss(w http.ResponseWriter, r *http.Request) {
+	p.revokeCard(w, r, "loss", p.c.ReportLoss,
+		msg{"紛失の届出を受け付け、次の電子証明書を失効（keyCompromise）しました。", "The loss was recorded and these certificates revoked (keyCompromise)."})
+}
+
+func (p *counterPages) death(w http.ResponseWriter, r *http.Request) {
+	p.revokeCard(w, r, "death", p.c.RecordDeath,
+		msg{"死亡の届出を記録し、次の電子証明書を失効（cessationOfOperation）しました。", "The death was recorded and these certificates revoked (cessationOfOperation)."})
+}
+
+func (p *counterPages) revokeCard(w http.ResponseWriter, r *http.Request, action string,
+	op func(context.Context, string) ([]*CertInfo, error), done msg) {
+	id := r.PathValue("id")
+	revoked, err := op(r.Context(), id)
+	if err != nil {
+		p.refuse(w, r, action, err, nil)
+		return
+	}
+	for _, ci := range revoked {
+		p.c.logger.Info("counter: revoked", "action", action, "card", id, "kind", ci.Kind, "serial", ci.Serial)
+		done = appendMsg(done, msg{kindJA(ci.Kind) + " シリアル " + ci.Serial, kindEN(ci.Kind) + " serial " + ci.Serial})
+	}
+	p.redirect(w, r, cardPath(id), web.Flash{Kind: "warn", JA: done.JA, EN: done.EN})
+}
+
+func (p *counterPages) revoke(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	kind, serial, _ := strings.Cut(r.PostFormValue("cert"), ":")
+	k, kerr := ParseKind(kind)
+	serial, serr := ParseSerial(serial)
+	reason, rerr := ParseReason(r.PostFormValue("reason"))
+	if err := errors.Join(kerr, serr, rerr); err != nil || !slices.Contains(counterReasons, reason) {
+		p.refuse(w, r, "revoke", fmt.Errorf("%w: choose a certificate and a reason", ErrInvalid), nil)
+		return
+	}
+	// Only a certificate of this card may be revoked from its page.
+	certs, err := p.c.CardCertificates(r.Context(), id)
+	if err != nil {
+		p.fail(w, r, "list certificates", err)
+		return
+	}
+	if !slices.ContainsFunc(certs, func(ci *CertInfo) bool { return ci.Kind == k && ci.Serial == serial }) {
+		p.refuse(w, r, "revoke", fmt.Errorf("%w: certificate %s %s is not one of this card's", ErrInvalid, k, serial), nil)
+		return
+	}
+	if err := p.c.Revoke(r.Context(), k, serial, reason); err != nil {
+		p.refuse(w, r, "revoke", err, nil)
+		return
+	}
+	p.c.logger.Info("counter: revoked", "action", "revoke", "card", id, "kind", k, "serial", serial, "reason", reason)
+	ja, en := reasonText(reason)
+	p.redirect(w, r, cardPath(id), web.Flash{Kind: "warn",
+		JA: kindJA(k) + " シリアル " + serial + " を失効しました（" + ja + "）。",
+		EN: "Revoked the " + kindEN(k) + " serial " + serial + " (" + en + ")."})
+}
+
+// redirect sets the flash and sends the browser to path (POST-redirect-GET).
+func (p *counterPages) redirect(w http.ResponseWriter, r *http.Request, path string, f web.Flash) {
+	ss, err := p.site.Session(w, r)
+	if err == nil {
+		ss.SetFlash(f)
+		err = ss.Save(r.Context())
+	}
+	if err != nil {
+		// The action is done; only its message is lost.
+		p.c.logger.Error("counter: keep the flash", "err", err)
+	}
+	http.Redirect(w, r, path, http.StatusSeeOther)
+}
+
+// fail answers an unexpected error: logged for the operator, a generic page
+// for the staff.
+func (p *counterPages) fail(w http.ResponseWriter, r *http.Request, what string, err error) {
+	p.c.logger.Error("counter: "+what, "err", err)
+	p.site.Error(w, r, web.Problem{Status: http.StatusInternalServerError})
+}
+
+// explain turns an error of the centre or the card store into a message for
+// the staff. The centre's own messages are English; the Japanese text says
+// what kind of problem it is.
+func (p *counterPages) explain(err error, what string) *msg {
+	detail := err.Error()
+	for _, prefix := range []string{ErrInvalid.Error() + ": ", ErrNotFound.Error() + ": ", "jpki: ", "card: "} {
+		detail = strings.TrimPrefix(detail, prefix)
+	}
+	switch {
+	case errors.Is(err, ErrInvalid), errors.Is(err, card.ErrInvalidSpec):
+		return &msg{"この内容では処理できません。入力内容とカードの状態を確認してください。（" + detail + "）", "This cannot be done: " + detail + "."}
+	case errors.Is(err, ErrAlreadyRevoked):
+		return &msg{"この電子証明書はすでに失効しています。", "This certificate is already revoked."}
+	case errors.Is(err, ErrNotFound):
+		return &msg{"この窓口に記録がありません。（" + detail + "）", "No record at this counter: " + detail + "."}
+	}
+	p.c.logger.Error("counter: "+what, "err", err)
+	return &msg{"システム内部で問題が発生しました。もう一度お試しください。続く場合は管理者に連絡してください。",
+		"An internal problem occurred. Try again; if it persists, tell the administrator."}
+}
+
+// statusOf is the HTTP status of a refused action.
+func statusOf(err error) int {
+	switch {
+	case errors.Is(err, ErrInvalid), errors.Is(err, card.ErrInvalidSpec):
+		return http.StatusUnprocessableEntity
+	case errors.Is(err, ErrAlreadyRevoked):
+		return http.StatusConflict
+	case errors.Is(err, ErrNotFound):
+		return http.StatusNotFound
+	}
+	return http.StatusInternalServerError
+}
+
+// certRows prepares certificates for display, newest first as given.
+func (p *counterPages) certRows(certs []*CertInfo) []certRow {
+	now := p.c.now()
+	out := make([]certRow, 0, len(certs))
+	for _, ci := range certs {
+		row := certRow{Kind: ci.Kind, KindJA: kindJA(ci.Kind), KindEN: kindEN(ci.Kind), Serial: ci.Serial,
+			NotBefore: ci.NotBefore, NotAfter: ci.NotAfter, RevokedAt: ci.RevokedAt}
+		switch {
+		case ci.Status == StatusRevoked:
+			row.State, row.StateJA, row.StateEN = "revoked", "失効", "revoked"
+			row.ReasonJA, row.ReasonEN = reasonText(ci.Reason)
+		case !now.Before(ci.NotAfter):
+			row.State, row.StateJA, row.StateEN = "expired", "期限切れ", "expired"
+		default:
+			row.State, row.StateJA, row.StateEN, row.Live = "good", "有効", "valid", true
+		}
+		out = append(out, row)
+	}
+	return out
+}
+
+// counterReasons are the reasons the counter offers for revoking one
+// certificate (RFC 5280 §5.3.1).
+var counterReasons = []Reason{KeyCompromise, AffiliationChanged, Superseded, CessationOfOperation, Unspecified}
+
+func reasonText(r Reason) (ja, en string) {
+	switch r {
+	case KeyCompromise:
+		return "紛失・盗難等（keyCompromise）", "lost or stolen (keyCompromise)"
+	case AffiliationChanged:
+		return "氏名・住所等の変更（affiliationChanged）", "change of name or address (affiliationChanged)"
+	case Superseded:
+		return "更新（superseded）", "renewed (superseded)"
+	case CessationOfOperation:
+		return "死亡・返納等（cessationOfOperation）", "death or card returned (cessationOfOperation)"
+	case CACompromise:
+		return "認証局の危殆化（cACompromise）", "CA compromise (cACompromise)"
+	case CertificateHold:
+		return "一時停止（certificateHold）", "on hold (certificateHold)"
+	}
+	return "理由なし（unspecified）", "no reason given (unspecified)"
+}
+
+func kindJA(k Kind) string {
+	if k == Sign {
+		return "署名用電子証明書"
+	}
+	return "利用者証明用電子証明書"
+}
+
+func kindEN(k Kind) string {
+	if k == Sign {
+		return "signing certificate"
+	}
+	return "authentication certificate"
+}
+
+func cardPath(id string) string { return "/counter/cards/" + url.PathEscape(id) }
+
+func serialOf(ci *CertInfo) string {
+	if ci == nil {
+		return ""
+	}
+	return ci.Serial
+}
+
+// issuedSerials names the new serials of an issuance or renewal.
+func issuedSerials(is *IssuedCard) msg {
+	m := msg{"カードID " + is.CardID, "card ID " + is.CardID}
+	for _, ci := range []*CertInfo{is.Auth, is.Sign} {
+		if ci != nil {
+			m = appendMsg(m, msg{kindJA(ci.Kind) + " シリアル " + ci.Serial, kindEN(ci.Kind) + " serial " + ci.Serial})
+		}
+	}
+	return m
+}
+
+// appendMsg joins sentences or list items of both languages.
+func appendMsg(a, b msg) msg {
+	sepJA, sepEN := " ", " "
+	if !strings.HasSuffix(a.JA, "。") {
+		sepJA = "、"
+	}
+	if !strings.HasSuffix(a.EN, ".") {
+		sepEN = ", "
+	}
+	return msg{a.JA + sepJA + b.JA, a.EN + sepEN + b.EN}
+}
+
+// joinSpaced trims a name and joins its parts with one U+3000, the separator
+// JPKI uses between surname and given name.
+func joinSpaced(s string) string { return strings.Join(strings.Fields(s), "\u3000") }
+
+// parseBirth reads a birth date typed as 1980-02-29, 1980/02/29 or 19800229,
+// in half- or full-width digits.
+func parseBirth(s string, now time.Time) (time.Time, *msg) {
+	s = strings.Map(func(r rune) rune {
+		if r >= '０' && r <= '９' || r == '／' || r == '－' {
+			return r - 0xFEE0
+		}
+		return r
+	}, strings.TrimSpace(s))
+	var t time.Time
+	var err error
+	for _, layout := range []string{time.DateOnly, "2006/1/2", "20060102", "2006-1-2"} {
+		if t, err = time.ParseInLocation(layout, s, wareki.JST()); err == nil {
+			break
+		}
+	}
+	switch {
+	case s == "":
+		return t, &msg{"生年月日を入力してください（例 1980-02-29）。", "Enter the birth date (e.g. 1980-02-29)."}
+	case err != nil:
+		return t, &msg{"生年月日は 1980-02-29 の形で入力してください。", "Enter the birth date as 1980-02-29."}
+	case t.After(now):
+		return t, &msg{"生年月日が未来の日付です。", "The birth date is in the future."}
+	}
+	if _, err := wareki.JPKIDate(t); err != nil {
+		return t, &msg{"1873年（明治6年）より前の生年月日は扱えません。", "Birth dates before 1873 (明治6年) are not supported."}
+	}
+	return t, nil
+}

@@ -1,0 +1,467 @@
+package jpki_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/mynaplat/mynaplat/card"
+	"github.com/mynaplat/mynaplat/jpki"
+	"github.com/mynaplat/mynaplat/store/storetest"
+	"github.com/mynaplat/mynaplat/wareki"
+	"github.com/mynaplat/mynaplat/web"
+)
+
+// counterEnv is a centre with its counter pages, served the way the server
+// serves them: everything inside site.Protect.
+type counterEnv struct {
+	centre *jpki.Centre
+	cards  *card.Store
+	srv    *httptest.Server
+	logs   *bytes.Buffer
+	jar    http.CookieJar
+	client *http.Client
+}
+
+func newCounterEnv(t *testing.T) *counterEnv {
+	t.Helper()
+	ctx := context.Background()
+	now := func() time.Time { return time.Date(2026, 11, 24, 10, 0, 0, 0, wareki.JST()) }
+	logs := &bytes.Buffer{}
+	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	db := storetest.SQLite(t)
+	srv := httptest.NewServer(nil)
+	t.Cleanup(srv.Close)
+	centre, err := jpki.Open(ctx, jpki.Config{DB: db, Dir: t.TempDir(), BaseURL: srv.URL, Now: now, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	site, err := web.New(ctx, web.Options{DB: db, Now: now, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cards, err := card.NewStore(t.TempDir(), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counter, err := centre.CounterPages(site, cards)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	centre.Routes(mux)
+	site.Routes(mux)
+	mux.Handle("/counter/", counter)
+	srv.Config.Handler = site.Protect(centre.Wrap(mux))
+	e := &counterEnv{centre: centre, cards: cards, srv: srv, logs: logs}
+	e.jar, _ = cookiejar.New(nil)
+	e.client = &http.Client{Jar: e.jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return e
+}
+
+func (e *counterEnv) setLang(lang string) {
+	u, _ := url.Parse(e.srv.URL)
+	e.jar.SetCookies(u, []*http.Cookie{{Name: "lang", Value: lang, Path: "/"}})
+}
+
+func (e *counterEnv) get(t *testing.T, path string) (int, string) {
+	t.Helper()
+	resp, err := e.client.Get(e.srv.URL + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// post submits a form the way a browser does after loading page: with the
+// CSRF token from it (unless form already has a csrf entry).
+func (e *counterEnv) post(t *testing.T, page, action string, form url.Values) (*http.Response, string) {
+	t.Helper()
+	if !form.Has("csrf") {
+		_, body := e.get(t, page)
+		m := csrfField.FindStringSubmatch(body)
+		if m == nil {
+			t.Fatalf("%s has no CSRF field", page)
+		}
+		form.Set("csrf", m[1])
+	}
+	resp, err := e.client.PostForm(e.srv.URL+action, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+// follow checks a POST-redirect-GET answer and loads the page it leads to.
+func (e *counterEnv) follow(t *testing.T, resp *http.Response, body string) (string, string) {
+	t.Helper()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("status %d, want 303:\n%s", resp.StatusCode, body)
+	}
+	loc := resp.Header.Get("Location")
+	status, page := e.get(t, loc)
+	if status != http.StatusOK {
+		t.Fatalf("GET %s: %d", loc, status)
+	}
+	return loc, page
+}
+
+// crl fetches and parses a CRL: serial → reason code.
+func (e *counterEnv) crl(t *testing.T, k jpki.Kind) map[string]int {
+	t.Helper()
+	resp, err := http.Get(e.srv.URL + "/jpki/crl/" + string(k) + ".crl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	der, _ := io.ReadAll(resp.Body)
+	rl, err := x509.ParseRevocationList(der)
+	if err != nil {
+		t.Fatalf("parse %s CRL: %v", k, err)
+	}
+	out := map[string]int{}
+	for _, en := range rl.RevokedCertificateEntries {
+		out[jpki.Serial(en.SerialNumber)] = en.ReasonCode
+	}
+	return out
+}
+
+// current returns the live certificate serials of a card by kind.
+func (e *counterEnv) current(t *testing.T, id string) map[jpki.Kind]string {
+	t.Helper()
+	certs, err := e.centre.CardCertificates(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[jpki.Kind]string{}
+	for _, c := range certs {
+		if c.Status == jpki.StatusGood && out[c.Kind] == "" {
+			out[c.Kind] = c.Serial
+		}
+	}
+	return out
+}
+
+func flashOf(t *testing.T, page string) string {
+	t.Helper()
+	m := regexp.MustCompile(`(?s)<div class="flash[^"]*"[^>]*><p>(.*?)</p>`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no flash on the page:\n%s", page)
+	}
+	return m[1]
+}
+
+func issueForm() url.Values {
+	return url.Values{
+		"name": {"須坂 花子"}, "kana": {"スザカ ハナコ"}, "birth": {"1980-02-29"}, "sex": {"2"},
+		"address": {"長野県須坂市大字須坂１２３４番地"}, "municipality": {"202070"},
+		"auth_pin": {"4821"}, "sign_pin": {"pass4SIGN"}, "label": {"窓口テスト"},
+	}
+}
+
+func TestCounterLifecycle(t *testing.T) {
+	e := newCounterEnv(t)
+
+	// Issue through the form.
+	resp, body := e.post(t, "/counter/issue", "/counter/issue", issueForm())
+	loc, page := e.follow(t, resp, body)
+	id := strings.TrimPrefix(loc, "/counter/cards/")
+	first := e.current(t, id)
+	if first[jpki.Auth] == "" || first[jpki.Sign] == "" {
+		t.Fatalf("issued certificates: %v", first)
+	}
+	flash := flashOf(t, page)
+	for _, want := range []string{"カードを発行しました", id, first[jpki.Auth], first[jpki.Sign]} {
+		if !strings.Contains(flash, want) {
+			t.Errorf("issue flash %q lacks %q", flash, want)
+		}
+	}
+	if !strings.Contains(page, "須坂　花子") || !strings.Contains(page, "昭和55年2月29日") {
+		t.Error("card page lacks the holder's name or the 和暦 birth date")
+	}
+	cd, err := e.cards.Open(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in := cd.Info(); !in.HasAuthCert || !in.HasSignCert || in.Label != "窓口テスト" || in.Holder != "須坂　花子" {
+		t.Errorf("card info after issue: %+v", in)
+	}
+	// The flash is shown once.
+	if _, again := e.get(t, loc); strings.Contains(again, "カードを発行しました") {
+		t.Error("the flash was shown twice")
+	}
+	_, list := e.get(t, "/counter/")
+	for _, want := range []string{id, first[jpki.Auth], "/jpki/crl/auth.crl", "/jpki/crl/sign.crl"} {
+		if !strings.Contains(list, want) {
+			t.Errorf("card list lacks %q", want)
+		}
+	}
+
+	// Renew: both old certificates superseded, on the CRLs at once.
+	resp, body = e.post(t, loc, loc+"/renew", url.Values{})
+	_, page = e.follow(t, resp, body)
+	renewed := e.current(t, id)
+	flash = flashOf(t, page)
+	for _, want := range []string{"更新しました", renewed[jpki.Auth], renewed[jpki.Sign]} {
+		if !strings.Contains(flash, want) {
+			t.Errorf("renew flash %q lacks %q", flash, want)
+		}
+	}
+	if renewed[jpki.Auth] == first[jpki.Auth] || renewed[jpki.Sign] == first[jpki.Sign] {
+		t.Errorf("renewal kept a serial: %v → %v", first, renewed)
+	}
+	if got := e.crl(t, jpki.Auth)[first[jpki.Auth]]; got != int(jpki.Superseded) {
+		t.Errorf("old auth serial on the CRL with reason %d, want superseded", got)
+	}
+
+	// Change of address: only the signing certificate changes.
+	resp, body = e.post(t, loc, loc+"/address", url.Values{"name": {"須坂　花子"}, "address": {"長野県長野市大字長野１番地"}, "municipality": {"202011"}})
+	_, page = e.follow(t, resp, body)
+	moved := e.current(t, id)
+	if moved[jpki.Auth] != renewed[jpki.Auth] || moved[jpki.Sign] == renewed[jpki.Sign] {
+		t.Errorf("change of address: %v → %v", renewed, moved)
+	}
+	if flash = flashOf(t, page); !strings.Contains(flash, moved[jpki.Sign]) || !strings.Contains(flash, "affiliationChanged") {
+		t.Errorf("address flash %q", flash)
+	}
+	if got := e.crl(t, jpki.Sign)[renewed[jpki.Sign]]; got != int(jpki.AffiliationChanged) {
+		t.Errorf("old sign serial on the CRL with reason %d, want affiliationChanged", got)
+	}
+	if !strings.Contains(page, "長野県長野市大字長野１番地") {
+		t.Error("card page does not show the new address")
+	}
+
+	// Loss: every live certificate revoked as keyCompromise, at once.
+	resp, body = e.post(t, loc, loc+"/loss", url.Values{})
+	_, page = e.follow(t, resp, body)
+	if flash = flashOf(t, page); !strings.Contains(flash, moved[jpki.Auth]) || !strings.Contains(flash, moved[jpki.Sign]) {
+		t.Errorf("loss flash %q lacks the revoked serials", flash)
+	}
+	for _, k := range jpki.Kinds {
+		if got := e.crl(t, k)[moved[k]]; got != int(jpki.KeyCompromise) {
+			t.Errorf("%s serial %s on the CRL with reason %d, want keyCompromise", k, moved[k], got)
+		}
+	}
+	if live := e.current(t, id); len(live) != 0 {
+		t.Errorf("live certificates after loss: %v", live)
+	}
+
+	// A second loss report is refused with a message, not an error page.
+	resp, body = e.post(t, loc, loc+"/loss", url.Values{})
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "この内容では処理できません") {
+		t.Errorf("second loss report: %d\n%s", resp.StatusCode, body)
+	}
+
+	// Nothing secret reached the log.
+	for _, secret := range []string{"4821", "PASS4SIGN", "pass4SIGN"} {
+		if strings.Contains(e.logs.String(), secret) {
+			t.Errorf("the log contains the PIN %q", secret)
+		}
+	}
+}
+
+func TestCounterRevokeOneAndDeath(t *testing.T) {
+	e := newCounterEnv(t)
+	resp, body := e.post(t, "/counter/issue", "/counter/issue", issueForm())
+	loc, _ := e.follow(t, resp, body)
+	id := strings.TrimPrefix(loc, "/counter/cards/")
+	cur := e.current(t, id)
+
+	resp, body = e.post(t, loc, loc+"/revoke", url.Values{"cert": {"sign:" + cur[jpki.Sign]}, "reason": {"keyCompromise"}})
+	_, page := e.follow(t, resp, body)
+	if flash := flashOf(t, page); !strings.Contains(flash, cur[jpki.Sign]) || !strings.Contains(flash, "keyCompromise") {
+		t.Errorf("revoke flash %q", flash)
+	}
+	if got := e.crl(t, jpki.Sign)[cur[jpki.Sign]]; got != int(jpki.KeyCompromise) {
+		t.Errorf("revoked sign serial on the CRL with reason %d", got)
+	}
+
+	// Another card's certificate cannot be revoked from this card's page.
+	resp, body = e.post(t, "/counter/issue", "/counter/issue", issueForm())
+	other, _ := e.follow(t, resp, body)
+	otherAuth := e.current(t, strings.TrimPrefix(other, "/counter/cards/"))[jpki.Auth]
+	resp, body = e.post(t, loc, loc+"/revoke", url.Values{"cert": {"auth:" + otherAuth}, "reason": {"keyCompromise"}})
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "not one of this card") {
+		t.Errorf("revoking another card's certificate: %d", resp.StatusCode)
+	}
+	if _, ok := e.crl(t, jpki.Auth)[otherAuth]; ok {
+		t.Error("another card's certificate was revoked")
+	}
+
+	resp, body = e.post(t, loc, loc+"/death", url.Values{})
+	_, page = e.follow(t, resp, body)
+	if flash := flashOf(t, page); !strings.Contains(flash, cur[jpki.Auth]) {
+		t.Errorf("death flash %q lacks the auth serial", flash)
+	}
+	if got := e.crl(t, jpki.Auth)[cur[jpki.Auth]]; got != int(jpki.CessationOfOperation) {
+		t.Errorf("auth serial on the CRL with reason %d, want cessationOfOperation", got)
+	}
+
+	if status, _ := e.get(t, "/counter/cards/nosuchcard"); status != http.StatusNotFound {
+		t.Errorf("unknown card: %d", status)
+	}
+}
+
+func TestCounterBadInput(t *testing.T) {
+	tests := []struct {
+		name   string
+		lang   string
+		change url.Values
+		want   []string
+	}{
+		{"future birth date", "ja", url.Values{"birth": {"2027-01-01"}}, []string{"生年月日が未来の日付です。"}},
+		{"future birth date in English", "en", url.Values{"birth": {"2027-01-01"}}, []string{"The birth date is in the future."}},
+		{"unreadable birth date", "ja", url.Values{"birth": {"昭和55年"}}, []string{"1980-02-29 の形で"}},
+		{"auth PIN with a letter", "ja", url.Values{"auth_pin": {"12a4"}}, []string{"利用者証明用暗証番号は数字4桁です。"}},
+		{"auth PIN too long", "en", url.Values{"auth_pin": {"123456"}}, []string{"The authentication PIN is 4 digits."}},
+		{"signing password too short", "ja", url.Values{"sign_pin": {"AB12"}}, []string{"署名用パスワードは英大文字と数字の6〜16文字です。"}},
+		{"signing password missing", "ja", url.Values{"sign_pin": {""}}, []string{"15歳以上の方は署名用パスワードが必要です。"}},
+		{"no municipality", "ja", url.Values{"municipality": {""}}, []string{"市区町村を選んでください。"}},
+		{"several problems", "ja", url.Values{"name": {" "}, "sex": {""}, "text_pin": {"1"}},
+			[]string{"氏名を入力してください。", "性別を選んでください。", "券面事項入力補助用暗証番号は数字4桁です。"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newCounterEnv(t)
+			e.setLang(tt.lang)
+			form := issueForm()
+			for k, v := range tt.change {
+				form[k] = v
+			}
+			resp, body := e.post(t, "/counter/issue", "/counter/issue", form)
+			if resp.StatusCode != http.StatusUnprocessableEntity {
+				t.Fatalf("status %d, want 422", resp.StatusCode)
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(body, want) {
+					t.Errorf("page lacks %q", want)
+				}
+			}
+			// The entered values are kept …
+			for _, field := range []string{"kana", "address", "label", "birth"} {
+				// Names are kept with the U+3000 JPKI puts between its parts.
+				if want := `value="` + strings.ReplaceAll(form.Get(field), " ", "\u3000") + `"`; !strings.Contains(body, want) {
+					t.Errorf("the form lost %s: no %s", field, want)
+				}
+			}
+			if !strings.Contains(body, `aria-invalid="true"`) {
+				t.Error("no field is marked invalid")
+			}
+			// … but never the PINs.
+			for _, f := range []string{"auth_pin", "sign_pin", "text_pin"} {
+				if v := form.Get(f); len(v) >= 4 && strings.Contains(body, `value="`+v+`"`) {
+					t.Errorf("the page echoes %s", f)
+				}
+			}
+			if infos, _ := e.cards.List(); len(infos) != 0 {
+				t.Errorf("%d cards left in the store after a refused issue", len(infos))
+			}
+		})
+	}
+}
+
+func TestCounterUnder15(t *testing.T) {
+	e := newCounterEnv(t)
+	form := issueForm()
+	form.Set("birth", "2015-06-01")
+	form.Set("sign_pin", "")
+	resp, body := e.post(t, "/counter/issue", "/counter/issue", form)
+	loc, page := e.follow(t, resp, body)
+	if flash := flashOf(t, page); !strings.Contains(flash, "署名用電子証明書は発行していません") {
+		t.Errorf("under-15 flash %q", flash)
+	}
+	got := e.current(t, strings.TrimPrefix(loc, "/counter/cards/"))
+	if diff := cmp.Diff([]string{"auth"}, keys(got)); diff != "" {
+		t.Errorf("kinds issued (-want +got):\n%s", diff)
+	}
+}
+
+func keys(m map[jpki.Kind]string) []string {
+	var out []string
+	for _, k := range jpki.Kinds {
+		if m[k] != "" {
+			out = append(out, string(k))
+		}
+	}
+	return out
+}
+
+func TestCounterRefusesForgedPosts(t *testing.T) {
+	e := newCounterEnv(t)
+	tests := []struct {
+		name   string
+		form   url.Values
+		header map[string]string
+	}{
+		{"no token", issueForm(), nil},
+		{"wrong token", func() url.Values { f := issueForm(); f.Set("csrf", "forged"); return f }(), nil},
+		{"other origin", nil, map[string]string{"Origin": "http://evil.example"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			form := tt.form
+			if form == nil { // a valid token, but posted from another site
+				_, page := e.get(t, "/counter/issue")
+				form = issueForm()
+				form.Set("csrf", csrfField.FindStringSubmatch(page)[1])
+			}
+			req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/counter/issue", strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			for k, v := range tt.header {
+				req.Header.Set(k, v)
+			}
+			resp, err := e.client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusForbidden {
+				t.Errorf("status %d, want 403", resp.StatusCode)
+			}
+			if infos, _ := e.cards.List(); len(infos) != 0 {
+				t.Errorf("a forged post created %d cards", len(infos))
+			}
+		})
+	}
+}
+
+func TestCounterPagesRenderInBothLanguages(t *testing.T) {
+	e := newCounterEnv(t)
+	resp, body := e.post(t, "/counter/issue", "/counter/issue", issueForm())
+	loc, _ := e.follow(t, resp, body)
+	tests := []struct {
+		path string
+		ja   string
+		en   string
+	}{
+		{"/counter/", "カード一覧", "Cards"},
+		{"/counter/issue", "カードの発行", "Issue a card"},
+		{loc, "窓口での手続", "Counter procedures"},
+	}
+	for _, tt := range tests {
+		for lang, want := range map[string]string{"ja": tt.ja, "en": tt.en} {
+			e.setLang(lang)
+			status, page := e.get(t, tt.path)
+			if status != http.StatusOK || !strings.Contains(page, want) || !strings.Contains(page, `<html lang="`+lang+`">`) {
+				t.Errorf("%s in %s: status %d, lacks %q", tt.path, lang, status, want)
+			}
+		}
+	}
+}

@@ -1,0 +1,215 @@
+// Package web is what every mynaplat page shares: the layout, the embedded
+// static files (CSS and an optional PIN-pad script), server-side sessions kept
+// in the database, CSRF protection, the Japanese (default) and English texts,
+// and the error, 404 and home pages.
+//
+// Pages are server-rendered html/template forms with POST-redirect-GET. They
+// must work without JavaScript on a 1024×600 kiosk touch screen and a 1280×720
+// TV browser driven by a remote, so the CSS uses large type and targets and
+// visible focus outlines. Each domain package keeps its own page templates
+// next to its handlers and parses them with Site.Parse at start-up, so a bad
+// template stops the server from starting rather than failing a visitor.
+//
+// CSRF: every POST, PUT, PATCH and DELETE passes net/http's
+// CrossOriginProtection (Fetch Metadata / Origin, as in Go 1.25+), and a
+// browser form submission must also carry the session's token (see Protect).
+// Sessions follow the OWASP session management guidance: a random 256-bit id
+// in an HttpOnly, SameSite=Lax cookie, only its SHA-256 in the database, an
+// idle timeout (30 minutes: kiosks are shared) and an absolute one (8 hours).
+package web
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/mynaplat/mynaplat/store"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+//go:embed static
+var static embed.FS
+
+//go:embed templates
+var templates embed.FS
+
+// Options hold what a Site needs.
+type Options struct {
+	DB     *store.DB
+	Logger *slog.Logger
+	// Now is the clock (time.Now when nil); session expiry uses it.
+	Now func() time.Time
+	// SecureCookies sets the Secure attribute on cookies, for a site behind
+	// TLS.
+	SecureCookies bool
+}
+
+// Site is the shared web machinery of one mynaplat instance.
+type Site struct {
+	db     *store.DB
+	logger *slog.Logger
+	now    func() time.Time
+	secure bool
+	cop    *http.CrossOriginProtection
+	// own holds the pages of this package: error and home.
+	own *Pages
+}
+
+// New migrates the web tables (sessions) and parses the shared templates.
+func New(ctx context.Context, o Options) (*Site, error) {
+	if o.DB == nil {
+		return nil, errors.New("web: no database")
+	}
+	s := &Site{db: o.DB, logger: o.Logger, now: o.Now, secure: o.SecureCookies}
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if err := o.DB.Migrate(ctx, "web", mustSub(migrations, "migrations")); err != nil {
+		return nil, err
+	}
+	s.cop = http.NewCrossOriginProtection()
+	s.cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.Error(w, r, problemCrossOrigin)
+	}))
+	own, err := s.Parse(mustSub(templates, "templates"), "error.html", "home.html")
+	if err != nil {
+		return nil, err
+	}
+	s.own = own
+	return s, nil
+}
+
+func mustSub(fsys fs.FS, dir string) fs.FS {
+	sub, err := fs.Sub(fsys, dir)
+	if err != nil {
+		panic(err) // dir is a constant naming an embedded directory
+	}
+	return sub
+}
+
+// Logger is the site's logger, for the handlers of the packages built on it.
+func (s *Site) Logger() *slog.Logger { return s.logger }
+
+// Routes registers the static files and the language switch.
+func (s *Site) Routes(mux *http.ServeMux) {
+	files := http.StripPrefix("/static/", http.FileServerFS(mustSub(static, "static")))
+	mux.Handle("GET /static/{path...}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The files are embedded in the binary and change only with it.
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		files.ServeHTTP(w, r)
+	}))
+	mux.HandleFunc("GET /lang", s.switchLang)
+}
+
+// langCookie remembers the chosen language for a year.
+const langCookie = "lang"
+
+// Lang is the language of a request: "en" when ?lang=en or the lang cookie
+// says so, else "ja". The query parameter wins, so a link can force a language.
+func Lang(r *http.Request) string {
+	if q := r.URL.Query().Get("lang"); q == "ja" || q == "en" {
+		return q
+	}
+	if c, err := r.Cookie(langCookie); err == nil && c.Value == "en" {
+		return "en"
+	}
+	return "ja"
+}
+
+// switchLang serves GET /lang?to=ja|en&back=/path: it sets the language cookie
+// and sends the browser back to where it came from. back must be a path on
+// this site; anything else (an open redirect) goes to the home page instead.
+func (s *Site) switchLang(w http.ResponseWriter, r *http.Request) {
+	to := "ja"
+	if r.URL.Query().Get("to") == "en" {
+		to = "en"
+	}
+	http.SetCookie(w, &http.Cookie{Name: langCookie, Value: to, Path: "/", MaxAge: 365 * 24 * 3600,
+		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
+	http.Redirect(w, r, localPath(r.URL.Query().Get("back")), http.StatusSeeOther)
+}
+
+// localPath returns back when it is a path on this site, else "/". Browsers
+// treat "//host" and "/\host" as other sites, so those are refused too. A lang
+// parameter is dropped: it would override the cookie just set.
+func localPath(back string) string {
+	if !strings.HasPrefix(back, "/") || strings.HasPrefix(back, "//") || strings.HasPrefix(back, "/\\") {
+		return "/"
+	}
+	for _, r := range back {
+		if r < 0x20 || r == 0x7f {
+			return "/"
+		}
+	}
+	u, err := url.Parse(back)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+		return "/"
+	}
+	q := u.Query()
+	if q.Has("lang") {
+		q.Del("lang")
+		u.RawQuery = q.Encode()
+	}
+	return u.RequestURI()
+}
+
+// Link is one entry of the home page.
+type Link struct {
+	Section          string
+	TitleJA, TitleEN string
+	DescJA, DescEN   string
+	Path             string
+}
+
+// homeSection is one group of links on the home page.
+type homeSection struct {
+	Name  string
+	Links []Link
+}
+
+// Home returns the home page handler: links grouped by Section, sections in
+// the order they first appear.
+func (s *Site) Home(links []Link) http.HandlerFunc {
+	var sections []*homeSection
+	idx := map[string]*homeSection{}
+	for _, l := range links {
+		sec, ok := idx[l.Section]
+		if !ok {
+			sec = &homeSection{Name: l.Section}
+			idx[l.Section] = sec
+			sections = append(sections, sec)
+		}
+		sec.Links = append(sec.Links, l)
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.own.Render(w, r, http.StatusOK, "home", sections)
+	}
+}
+
+// funcs are the template functions every page has.
+func funcs() template.FuncMap {
+	return template.FuncMap{
+		"jst":    formatJST,
+		"wareki": formatWareki,
+		"hex":    formatHex,
+		"upper":  strings.ToUpper,
+	}
+}
+
+// errorf is fmt.Errorf with the package prefix.
+func errorf(format string, args ...any) error {
+	return fmt.Errorf("web: "+format, args...)
+}

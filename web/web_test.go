@@ -1,0 +1,495 @@
+package web_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"io"
+	"math/big"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/mynaplat/mynaplat/store"
+	"github.com/mynaplat/mynaplat/store/storetest"
+	"github.com/mynaplat/mynaplat/wareki"
+	"github.com/mynaplat/mynaplat/web"
+)
+
+// clock is a test clock the server goroutines read.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+type app struct {
+	site  *web.Site
+	srv   *httptest.Server
+	clock *clock
+	db    *store.DB
+}
+
+// newApp serves a small application on the site: a form that keeps a name
+// in the session, a JSON endpoint, the home page and the 404 page.
+func newApp(t *testing.T, db *store.DB) *app {
+	t.Helper()
+	ck := &clock{t: time.Date(2026, 11, 24, 10, 0, 0, 0, wareki.JST())}
+	site, err := web.New(context.Background(), web.Options{DB: db, Now: ck.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages, err := site.Parse(os.DirFS("testdata/pages"), "*.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	site.Routes(mux)
+	mux.HandleFunc("GET /{$}", site.Home([]web.Link{
+		{Section: "JPKI", TitleJA: "窓口", TitleEN: "Counter", DescJA: "カードの発行", DescEN: "Issue cards", Path: "/counter/"},
+		{Section: "カード / Cards", TitleJA: "カード一覧", TitleEN: "Cards", Path: "/cards/"},
+		{Section: "JPKI", TitleJA: "失効リスト", TitleEN: "CRL", Path: "/jpki/crl/auth.crl"},
+	}))
+	mux.HandleFunc("GET /form", func(w http.ResponseWriter, r *http.Request) {
+		ss, err := site.Session(w, r)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		pages.Render(w, r, http.StatusOK, "form", ss.Get("name"))
+	})
+	mux.HandleFunc("POST /form", func(w http.ResponseWriter, r *http.Request) {
+		ss, err := site.Session(w, r)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		ss.Set("name", r.PostFormValue("name"))
+		ss.SetFlash(web.Flash{Kind: "ok", JA: "保存しました", EN: "Saved"})
+		if err := ss.Save(r.Context()); err != nil {
+			t.Error(err)
+		}
+		http.Redirect(w, r, "/form", http.StatusSeeOther)
+	})
+	mux.HandleFunc("POST /logout", func(w http.ResponseWriter, r *http.Request) {
+		ss, err := site.Session(w, r)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		if err := ss.Destroy(r.Context(), w); err != nil {
+			t.Error(err)
+		}
+		http.Redirect(w, r, "/form", http.StatusSeeOther)
+	})
+	mux.HandleFunc("GET /pinpad", func(w http.ResponseWriter, r *http.Request) { pages.Render(w, r, http.StatusOK, "pinpad", nil) })
+	mux.HandleFunc("POST /api", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "api ok") })
+	mux.HandleFunc("GET /funcs", func(w http.ResponseWriter, r *http.Request) {
+		pages.Render(w, r, http.StatusOK, "funcs", struct {
+			T time.Time
+			B []byte
+			N *big.Int
+		}{time.Date(2026, 11, 24, 15, 30, 0, 0, time.UTC), []byte{0xde, 0xad}, big.NewInt(0xbeef)})
+	})
+	mux.HandleFunc("GET /problem", func(w http.ResponseWriter, r *http.Request) {
+		site.Error(w, r, web.Problem{Status: http.StatusConflict, TitleJA: "カードが使えません", TitleEN: "The card cannot be used",
+			WhatJA: "暗証番号がロックされています。", WhatEN: "The PIN is blocked.", DoJA: "窓口へ。", DoEN: "Go to the counter."})
+	})
+	mux.Handle("/", site.NotFound())
+	srv := httptest.NewServer(site.Protect(mux))
+	t.Cleanup(srv.Close)
+	return &app{site: site, srv: srv, clock: ck, db: db}
+}
+
+// client is a browser: cookies, no automatic redirects.
+func (a *app) client(t *testing.T) *http.Client {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+func do(t *testing.T, c *http.Client, req *http.Request) (*http.Response, string) {
+	t.Helper()
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, string(b)
+}
+
+func (a *app) get(t *testing.T, c *http.Client, path string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, a.srv.URL+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return do(t, c, req)
+}
+
+func (a *app) postForm(t *testing.T, c *http.Client, path string, form url.Values, header map[string]string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, a.srv.URL+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	return do(t, c, req)
+}
+
+var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+func csrfOf(t *testing.T, body string) string {
+	t.Helper()
+	m := csrfRE.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no CSRF field in the page:\n%s", body)
+	}
+	return m[1]
+}
+
+func TestPagesRenderInBothLanguages(t *testing.T) {
+	a := newApp(t, storetest.SQLite(t))
+	tests := []struct {
+		path   string
+		status int
+		want   map[string][]string // by language
+	}{
+		{"/", http.StatusOK, map[string][]string{
+			"ja": {"<h1>メニュー</h1>", "窓口", "カードの発行", `href="/counter/"`, "<h2>JPKI</h2>", "<h2>カード / Cards</h2>"},
+			"en": {"<h1>Menu</h1>", "Counter", "Issue cards", `href="/cards/"`}}},
+		{"/form", http.StatusOK, map[string][]string{
+			"ja": {"テスト用フォーム", "氏名", `name="csrf"`},
+			"en": {"Test form", "Name", `name="csrf"`}}},
+		{"/problem", http.StatusConflict, map[string][]string{
+			"ja": {"カードが使えません", "何が起きたか", "暗証番号がロックされています。", "どうすればよいか", "窓口へ。"},
+			"en": {"The card cannot be used", "What happened", "The PIN is blocked.", "What to do", "Go to the counter."}}},
+		{"/no/such/page", http.StatusNotFound, map[string][]string{
+			"ja": {"ページが見つかりません", "ホームに戻る"},
+			"en": {"Page not found", "Back to the home page"}}},
+		{"/funcs", http.StatusOK, map[string][]string{
+			"ja": {`<p id="jst">2026-11-25 00:30</p>`, `<p id="wareki">令和8年11月25日</p>`, `<p id="hex">DEAD</p>`, `<p id="serial">BEEF</p>`, `<p id="upper">ABC</p>`}}},
+	}
+	common := map[string][]string{
+		"ja": {`<html lang="ja">`, "公的個人認証プラットフォーム（テスト環境）", `href="/static/style.css"`, `<a class="nav" href="/">ホーム</a>`, `lang="en" hreflang="en">English</a>`},
+		"en": {`<html lang="en">`, "Public authentication platform (test environment)", `<a class="nav" href="/">Home</a>`, `lang="ja" hreflang="ja">日本語</a>`},
+	}
+	for _, tt := range tests {
+		for _, lang := range []string{"ja", "en"} {
+			t.Run(strings.TrimPrefix(tt.path, "/")+"/"+lang, func(t *testing.T) {
+				c := a.client(t)
+				if lang == "en" {
+					u, _ := url.Parse(a.srv.URL)
+					c.Jar.SetCookies(u, []*http.Cookie{{Name: "lang", Value: "en"}})
+				}
+				resp, body := a.get(t, c, tt.path)
+				if resp.StatusCode != tt.status {
+					t.Errorf("status %d, want %d", resp.StatusCode, tt.status)
+				}
+				for _, s := range append(common[lang], tt.want[lang]...) {
+					if !strings.Contains(body, s) {
+						t.Errorf("page lacks %q", s)
+					}
+				}
+				if want := "/lang?to=" + map[string]string{"ja": "en", "en": "ja"}[lang] + "&amp;back=" + strings.ReplaceAll(tt.path, "/", "%2f"); !strings.Contains(body, want) {
+					t.Errorf("page lacks the language switch %q", want)
+				}
+				for h, want := range map[string]string{
+					"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store",
+					"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
+				} {
+					if got := resp.Header.Get(h); got != want {
+						t.Errorf("%s: %q, want %q", h, got, want)
+					}
+				}
+				if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") {
+					t.Errorf("CSP %q", csp)
+				}
+			})
+		}
+	}
+	t.Run("query overrides the cookie", func(t *testing.T) {
+		_, body := a.get(t, a.client(t), "/form?lang=en")
+		if !strings.Contains(body, "Test form") {
+			t.Error("?lang=en did not give English")
+		}
+	})
+}
+
+func TestStaticFiles(t *testing.T) {
+	a := newApp(t, storetest.SQLite(t))
+	for path, want := range map[string]string{"/static/style.css": ".pinpad", "/static/pinpad.js": "input[name=pin]"} {
+		resp, body := a.get(t, a.client(t), path)
+		if resp.StatusCode != http.StatusOK || !strings.Contains(body, want) {
+			t.Errorf("%s: %d, body lacks %q", path, resp.StatusCode, want)
+		}
+	}
+	if resp, _ := a.get(t, a.client(t), "/static/nope.css"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("missing static file: %d", resp.StatusCode)
+	}
+}
+
+func TestCSRF(t *testing.T) {
+	a := newApp(t, storetest.SQLite(t))
+	c := a.client(t)
+	_, body := a.get(t, c, "/form")
+	token := csrfOf(t, body)
+	other := a.client(t)
+	_, otherBody := a.get(t, other, "/form")
+	otherToken := csrfOf(t, otherBody)
+	if token == otherToken {
+		t.Fatal("two sessions got the same CSRF token")
+	}
+
+	tests := []struct {
+		name   string
+		client *http.Client
+		path   string
+		form   url.Values
+		header map[string]string
+		status int
+	}{
+		{"with token", c, "/form", url.Values{"csrf": {token}, "name": {"須坂"}}, nil, http.StatusSeeOther},
+		{"token in header", c, "/form", url.Values{"name": {"須坂"}}, map[string]string{"X-CSRF-Token": token}, http.StatusSeeOther},
+		{"same-origin fetch metadata", c, "/form", url.Values{"csrf": {token}}, map[string]string{"Sec-Fetch-Site": "same-origin"}, http.StatusSeeOther},
+		{"without token", c, "/form", url.Values{"name": {"x"}}, nil, http.StatusForbidden},
+		{"wrong token", c, "/form", url.Values{"csrf": {"AAAA"}}, nil, http.StatusForbidden},
+		{"another session's token", c, "/form", url.Values{"csrf": {otherToken}}, nil, http.StatusForbidden},
+		{"no session", a.client(t), "/form", url.Values{"csrf": {token}}, nil, http.StatusForbidden},
+		{"wrong origin", c, "/form", url.Values{"csrf": {token}}, map[string]string{"Origin": "http://evil.example"}, http.StatusForbidden},
+		{"cross-site fetch metadata", c, "/form", url.Values{"csrf": {token}}, map[string]string{"Sec-Fetch-Site": "cross-site"}, http.StatusForbidden},
+		{"bearer API takes no token", a.client(t), "/api", url.Values{"x": {"1"}}, map[string]string{"Authorization": "Bearer abc"}, http.StatusOK},
+		{"bearer API still refuses other origins", a.client(t), "/api", nil, map[string]string{"Authorization": "Bearer abc", "Origin": "http://evil.example"}, http.StatusForbidden},
+		{"OCSP-like body takes no token", a.client(t), "/api", nil, map[string]string{"Content-Type": "application/ocsp-request"}, http.StatusOK},
+		{"text/plain needs the token", a.client(t), "/api", nil, map[string]string{"Content-Type": "text/plain"}, http.StatusForbidden},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, body := a.postForm(t, tt.client, tt.path, tt.form, tt.header)
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status %d, want %d:\n%s", resp.StatusCode, tt.status, body)
+			}
+			if tt.status == http.StatusForbidden && !strings.Contains(body, "<h1>") {
+				t.Errorf("403 is not the error page:\n%s", body)
+			}
+		})
+	}
+}
+
+func TestSession(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		a := newApp(t, db)
+		c := a.client(t)
+
+		resp, body := a.get(t, c, "/form")
+		cookie := sessionCookie(t, resp)
+		if !cookie.HttpOnly || cookie.SameSite != http.SameSiteLaxMode || cookie.Path != "/" || cookie.Secure {
+			t.Errorf("cookie attributes: %+v", cookie)
+		}
+		raw, err := base64.RawURLEncoding.DecodeString(cookie.Value)
+		if err != nil || len(raw) != 32 {
+			t.Fatalf("cookie value %q is not 32 random bytes", cookie.Value)
+		}
+		// The database holds only a hash of the id.
+		var ids []string
+		rows, err := db.Query(`SELECT id_hash FROM web_sessions`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var id string
+			rows.Scan(&id)
+			ids = append(ids, id)
+		}
+		rows.Close()
+		sum := sha256.Sum256(raw)
+		if diff := cmp.Diff([]string{hex.EncodeToString(sum[:])}, ids); diff != "" {
+			t.Errorf("stored ids (-want +got):\n%s", diff)
+		}
+
+		// Round trip: a value and a flash survive the redirect; the flash is
+		// shown once.
+		resp, _ = a.postForm(t, c, "/form", url.Values{"csrf": {csrfOf(t, body)}, "name": {"須坂　花子"}}, nil)
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("POST: %d", resp.StatusCode)
+		}
+		_, body = a.get(t, c, "/form")
+		for _, want := range []string{`value="須坂　花子"`, `class="flash flash-ok"`, "保存しました"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("after the redirect the page lacks %q", want)
+			}
+		}
+		_, body = a.get(t, c, "/form")
+		if strings.Contains(body, "保存しました") {
+			t.Error("the flash was shown twice")
+		}
+		if !strings.Contains(body, `value="須坂　花子"`) {
+			t.Error("the value did not survive")
+		}
+
+		// Idle expiry: 29 minutes keep it, 31 more end it.
+		a.clock.advance(29 * time.Minute)
+		_, body = a.get(t, c, "/form")
+		if !strings.Contains(body, `value="須坂　花子"`) {
+			t.Error("session ended before the idle timeout")
+		}
+		token := csrfOf(t, body)
+		a.clock.advance(31 * time.Minute)
+		resp, _ = a.postForm(t, c, "/form", url.Values{"csrf": {token}, "name": {"x"}}, nil)
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("POST with an idle-expired session: %d, want 403", resp.StatusCode)
+		}
+		_, body = a.get(t, c, "/form")
+		if strings.Contains(body, "須坂") {
+			t.Error("session survived the idle timeout")
+		}
+
+		// Absolute expiry: active every 20 minutes, still ends after 8 hours.
+		_, body = a.get(t, c, "/form")
+		a.postForm(t, c, "/form", url.Values{"csrf": {csrfOf(t, body)}, "name": {"南砺"}}, nil)
+		for range 8*3 + 1 {
+			a.clock.advance(20 * time.Minute)
+			_, body = a.get(t, c, "/form")
+		}
+		if strings.Contains(body, "南砺") {
+			t.Error("session survived the absolute timeout")
+		}
+
+		// Destroy removes the row and the cookie.
+		_, body = a.get(t, c, "/form")
+		a.postForm(t, c, "/form", url.Values{"csrf": {csrfOf(t, body)}, "name": {"前橋"}}, nil)
+		resp, _ = a.postForm(t, c, "/logout", url.Values{"csrf": {csrfOf(t, body)}}, nil)
+		if got := sessionCookie(t, resp); got.MaxAge >= 0 {
+			t.Errorf("logout cookie %+v does not expire", got)
+		}
+		_, body = a.get(t, c, "/form")
+		if strings.Contains(body, "前橋") {
+			t.Error("session survived Destroy")
+		}
+		var n int
+		if err := db.QueryRow(`SELECT count(*) FROM web_sessions`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 2 {
+			t.Errorf("%d session rows left: expired ones are not purged", n)
+		}
+	})
+}
+
+func sessionCookie(t *testing.T, resp *http.Response) *http.Cookie {
+	t.Helper()
+	for _, c := range resp.Cookies() {
+		if c.Name == web.SessionCookie {
+			return c
+		}
+	}
+	t.Fatalf("no %s cookie set", web.SessionCookie)
+	return nil
+}
+
+func TestLangSwitch(t *testing.T) {
+	a := newApp(t, storetest.SQLite(t))
+	tests := []struct{ to, back, want string }{
+		{"en", "/counter/", "/counter/"},
+		{"en", "/cards/abc?x=1", "/cards/abc?x=1"},
+		{"ja", "/form?lang=en&x=1", "/form?x=1"},
+		{"en", "https://evil.example/", "/"},
+		{"en", "//evil.example/", "/"},
+		{"en", "/\\evil.example/", "/"},
+		{"en", "javascript:alert(1)", "/"},
+		{"en", "", "/"},
+		{"en", "/a\nb", "/"},
+		{"xx", "/form", "/form"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.to+" "+tt.back, func(t *testing.T) {
+			c := a.client(t)
+			resp, _ := a.get(t, c, "/lang?"+url.Values{"to": {tt.to}, "back": {tt.back}}.Encode())
+			if resp.StatusCode != http.StatusSeeOther {
+				t.Fatalf("status %d", resp.StatusCode)
+			}
+			if got := resp.Header.Get("Location"); got != tt.want {
+				t.Errorf("Location %q, want %q", got, tt.want)
+			}
+			wantLang := "ja"
+			if tt.to == "en" {
+				wantLang = "en"
+			}
+			var got string
+			for _, ck := range resp.Cookies() {
+				if ck.Name == "lang" {
+					got = ck.Value
+				}
+			}
+			if got != wantLang {
+				t.Errorf("lang cookie %q, want %q", got, wantLang)
+			}
+		})
+	}
+}
+
+func TestParseFailsFast(t *testing.T) {
+	site, err := web.New(context.Background(), web.Options{DB: storetest.SQLite(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pat := range []string{"notitle.html", "syntax.html", "none*.html"} {
+		if _, err := site.Parse(os.DirFS("testdata/bad"), pat); err == nil {
+			t.Errorf("Parse(%s) succeeded", pat)
+		}
+	}
+	if _, err := site.Parse(os.DirFS("testdata/pages"), "*.html"); err != nil {
+		t.Errorf("good pages: %v", err)
+	}
+}
+
+func TestLang(t *testing.T) {
+	tests := []struct {
+		url, cookie, want string
+	}{
+		{"/", "", "ja"},
+		{"/", "en", "en"},
+		{"/", "fr", "ja"},
+		{"/?lang=en", "", "en"},
+		{"/?lang=ja", "en", "ja"},
+		{"/?lang=de", "en", "en"},
+	}
+	for _, tt := range tests {
+		r := httptest.NewRequest(http.MethodGet, tt.url, nil)
+		if tt.cookie != "" {
+			r.AddCookie(&http.Cookie{Name: "lang", Value: tt.cookie})
+		}
+		if got := web.Lang(r); got != tt.want {
+			t.Errorf("Lang(%s, cookie %q) = %q, want %q", tt.url, tt.cookie, got, tt.want)
+		}
+	}
+}
