@@ -20,6 +20,7 @@ usage:
   mynaplat bench  auth --target URL [--conns 64] [--duration 10s]
   mynaplat jpki   issue|revoke|renew|change-address|status|crl|operator …
   mynaplat card   list|show|pin-status|plug …
+  mynaplat platform terminal add|disable|enable|list …
 
 Run "mynaplat COMMAND -h" for the flags of a command.
 `
@@ -49,6 +50,8 @@ func run(ctx context.Context, args []string) error {
 		return jpkiCmd(ctx, args[1:])
 	case "card":
 		return cardCmd(ctx, args[1:])
+	case "platform":
+		return platformCmd(ctx, args[1:])
 	case "bench":
 		return benchCmd(ctx, args[1:])
 	case "help", "-h", "--help":

@@ -277,6 +277,14 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 		}
 		tp.Routes(mux)
 		links = append(tp.Links(), links...)
+		viewer, err := card.ViewerPages(site, cards)
+		if err != nil {
+			return fail(err)
+		}
+		mux.Handle("/cards/", viewer)
+		links = append(links, web.Link{Section: "本人 / Card holder", TitleJA: "カードの中身を見る", TitleEN: "Look inside a card",
+			DescJA: "電子証明書と暗証番号の残り回数（カードからAPDUで読み取り）", DescEN: "Certificates and PIN tries left, read from the card by APDUs",
+			Path: "/cards/"})
 		dp, err := demo.NewPages(site, cards)
 		if err != nil {
 			return fail(err)

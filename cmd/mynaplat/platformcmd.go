@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/mynaplat/mynaplat/internal/inproc"
+	"github.com/mynaplat/mynaplat/jpki"
+	"github.com/mynaplat/mynaplat/platform"
+	"github.com/mynaplat/mynaplat/terminal"
+)
+
+func platformCmd(ctx context.Context, args []string) error {
+	if len(args) < 2 || args[0] != "terminal" {
+		return errors.New("usage: mynaplat platform terminal add|disable|enable|list …")
+	}
+	return platformTerminal(ctx, args[1], args[2:], os.Stdout)
+}
+
+// platformTerminal registers and manages terminals. A registered terminal's
+// configuration (with its key) is written to <data>/terminals, where the
+// terminals role of serve picks it up.
+func platformTerminal(ctx context.Context, sub string, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("platform terminal "+sub, flag.ContinueOnError)
+	var d dataFlags
+	d.register(fs)
+	id := fs.String("id", "", "terminal ID (a–z, 0–9, -)")
+	kind := fs.String("kind", "", "kiosk, reception, mobile, tv, shelter or school")
+	owner := fs.String("owner", "", "who runs it, e.g. 須坂市")
+	name := fs.String("name", "", "where it stands, e.g. 市役所 1階")
+	reader := fs.String("reader", "virtual", "virtual, or pcsc:READER for a real reader")
+	if err := parseFlags(fs, args, "mynaplat platform terminal add|disable|enable|list [--id ID --kind KIND --owner OWNER --name NAME]"); err != nil {
+		return err
+	}
+	logger := newLogger(false, slog.LevelWarn)
+	w, err := openWorld(ctx, d, logger, "http://127.0.0.1:8080")
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	// The platform reaches the local centre in process (its CRL at Open).
+	mux := http.NewServeMux()
+	w.centre.Routes(mux)
+	jc := &jpki.Client{BaseURL: "http://local", HTTP: inproc.Client(mux)}
+	p, err := platform.Open(ctx, platform.Config{DB: w.db, Centre: jc, AuthCA: w.centre.CA(jpki.Auth), Now: time.Now, Logger: logger})
+	if err != nil {
+		return err
+	}
+	switch sub {
+	case "add":
+		t := platform.Terminal{ID: *id, Kind: platform.TerminalKind(*kind), Owner: *owner, Name: *name}
+		key, err := p.RegisterTerminal(ctx, t)
+		if err != nil {
+			return err
+		}
+		dir := filepath.Join(d.data, "terminals")
+		if err := terminal.SaveConfig(dir, terminal.Config{ID: t.ID, Kind: t.Kind, Owner: t.Owner, Name: t.Name, Key: key, Reader: *reader}); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "terminal %s registered; its configuration (with its key) is in %s\n", t.ID, filepath.Join(dir, t.ID+".json"))
+	case "disable", "enable":
+		if err := p.SetTerminalDisabled(ctx, *id, sub == "disable"); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "terminal %s %sd\n", *id, sub)
+	case "list":
+		ts, err := p.Terminals(ctx)
+		if err != nil {
+			return err
+		}
+		for _, t := range ts {
+			state := "enabled"
+			if t.Disabled {
+				state = "disabled"
+			}
+			fmt.Fprintf(out, "%-24s %-10s %-8s %s / %s\n", t.ID, t.Kind, state, t.Owner, t.Name)
+		}
+	default:
+		return fmt.Errorf("unknown platform terminal command %q", sub)
+	}
+	return nil
+}
