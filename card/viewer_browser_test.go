@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/mynaplat/mynaplat/internal/testutil"
+	"github.com/mynaplat/mynaplat/internal/browsertest"
 	"github.com/mynaplat/mynaplat/wareki"
 )
 
@@ -15,17 +15,17 @@ import (
 func TestViewerInBrowser(t *testing.T) {
 	e := newViewerEnv(t)
 	cd, _ := e.issue(t, true, time.Date(1980, 2, 29, 0, 0, 0, 0, wareki.JST()))
-	ctx := testutil.Browser(t)
+	ctx := browsertest.New(t)
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
 
 	if err := chromedp.Do(ctx, chromedp.Navigate(e.srv.URL+"/cards/"), chromedp.WaitVisible(css("table"))); err != nil {
 		t.Fatal(err)
 	}
-	testutil.Screenshot(t, ctx, "viewer-list")
+	browsertest.Screenshot(t, ctx, "viewer-list")
 	if err := chromedp.Do(ctx, chromedp.Click(css(`a[href="/cards/`+cd.ID()+`"]`)), chromedp.WaitVisible(css("#password"))); err != nil {
 		t.Fatal(err)
 	}
-	testutil.Screenshot(t, ctx, "viewer-card")
+	browsertest.Screenshot(t, ctx, "viewer-card")
 	if err := chromedp.Do(ctx,
 		chromedp.SendKeys(css("#password"), viewerSignPIN),
 		chromedp.Click(css(`#sign button[type=submit]`)),
@@ -42,5 +42,5 @@ func TestViewerInBrowser(t *testing.T) {
 			t.Errorf("signing certificate section lacks %q", want)
 		}
 	}
-	testutil.Screenshot(t, ctx, "viewer-sign")
+	browsertest.Screenshot(t, ctx, "viewer-sign")
 }

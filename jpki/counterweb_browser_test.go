@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
-	"github.com/mynaplat/mynaplat/internal/testutil"
+	"github.com/mynaplat/mynaplat/internal/browsertest"
 	"github.com/mynaplat/mynaplat/jpki"
 )
 
@@ -14,13 +14,13 @@ import (
 // screenshots are the test's artifacts (go test -artifacts keeps them).
 func TestCounterInBrowser(t *testing.T) {
 	e := newCounterEnv(t)
-	ctx := testutil.Browser(t)
+	ctx := browsertest.New(t)
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
 
 	if err := chromedp.Do(ctx, chromedp.Navigate(e.srv.URL+"/counter/issue"), chromedp.WaitVisible(css("#f-name"))); err != nil {
 		t.Fatal(err)
 	}
-	testutil.Screenshot(t, ctx, "counter-issue-form")
+	browsertest.Screenshot(t, ctx, "counter-issue-form")
 
 	// First with a birth date in the future: the form comes back with the
 	// message and the values, without the PINs.
@@ -60,7 +60,7 @@ func TestCounterInBrowser(t *testing.T) {
 	if name != "須坂\u3000花子" || pin != "" {
 		t.Errorf("after the refusal: name %q (want kept), auth PIN %q (want empty)", name, pin)
 	}
-	testutil.Screenshot(t, ctx, "counter-issue-error")
+	browsertest.Screenshot(t, ctx, "counter-issue-error")
 
 	// Correct the date, type the PINs again and issue.
 	if err := chromedp.Do(ctx,
@@ -87,16 +87,16 @@ func TestCounterInBrowser(t *testing.T) {
 			t.Errorf("flash %q lacks %q", flash, want)
 		}
 	}
-	testutil.Screenshot(t, ctx, "counter-card-issued")
+	browsertest.Screenshot(t, ctx, "counter-card-issued")
 
 	// The list, and the card page in English.
 	if err := chromedp.Do(ctx, chromedp.Navigate(e.srv.URL+"/counter/"), chromedp.WaitVisible(css("table"))); err != nil {
 		t.Fatal(err)
 	}
-	testutil.Screenshot(t, ctx, "counter-list")
+	browsertest.Screenshot(t, ctx, "counter-list")
 	if err := chromedp.Do(ctx, chromedp.Click(css("a.nav.lang")), chromedp.WaitVisible(css(`html[lang="en"]`)),
 		chromedp.Navigate(loc), chromedp.WaitVisible(css("details.action"))); err != nil {
 		t.Fatal(err)
 	}
-	testutil.Screenshot(t, ctx, "counter-card-en")
+	browsertest.Screenshot(t, ctx, "counter-card-en")
 }

@@ -159,11 +159,12 @@ func (p *Platform) PublicKeys() JWKS {
 	defer p.keys.mu.RUnlock()
 	out := JWKS{Keys: []JWK{}}
 	for _, k := range p.keys.keys {
-		x := make([]byte, 32)
-		y := make([]byte, 32)
-		k.priv.PublicKey.X.FillBytes(x)
-		k.priv.PublicKey.Y.FillBytes(y)
-		out.Keys = append(out.Keys, JWK{Kty: "EC", Crv: "P-256", X: b64(x), Y: b64(y), Kid: k.kid, Use: "sig", Alg: "ES256"})
+		// The uncompressed point is 04 || X || Y, 32 bytes each for P-256.
+		pt, err := k.priv.PublicKey.Bytes()
+		if err != nil || len(pt) != 65 {
+			continue
+		}
+		out.Keys = append(out.Keys, JWK{Kty: "EC", Crv: "P-256", X: b64(pt[1:33]), Y: b64(pt[33:]), Kid: k.kid, Use: "sig", Alg: "ES256"})
 	}
 	return out
 }
@@ -189,9 +190,15 @@ func VerifyAssertion(token string, keys JWKS, issuer string, now time.Time) (*Cl
 	var pub *ecdsa.PublicKey
 	for _, k := range keys.Keys {
 		if k.Kid == hdr.Kid && k.Kty == "EC" && k.Crv == "P-256" {
-			x, _ := base64.RawURLEncoding.DecodeString(k.X)
-			y, _ := base64.RawURLEncoding.DecodeString(k.Y)
-			pub = &ecdsa.PublicKey{Curve: elliptic.P256(), X: new(big.Int).SetBytes(x), Y: new(big.Int).SetBytes(y)}
+			x, errX := base64.RawURLEncoding.DecodeString(k.X)
+			y, errY := base64.RawURLEncoding.DecodeString(k.Y)
+			if errX != nil || errY != nil || len(x) != 32 || len(y) != 32 {
+				return nil, fmt.Errorf("%w: malformed key %q", ErrBadAssertion, k.Kid)
+			}
+			var err error
+			if pub, err = ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append(append([]byte{4}, x...), y...)); err != nil {
+				return nil, fmt.Errorf("%w: key %q: %w", ErrBadAssertion, k.Kid, err)
+			}
 		}
 	}
 	if pub == nil {

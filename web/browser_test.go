@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
-	"github.com/mynaplat/mynaplat/internal/testutil"
+	"github.com/mynaplat/mynaplat/internal/browsertest"
 	"github.com/mynaplat/mynaplat/store/storetest"
 )
 
@@ -13,14 +13,14 @@ import (
 // site's Content-Security-Policy.
 func TestInBrowser(t *testing.T) {
 	a := newApp(t, storetest.SQLite(t))
-	ctx := testutil.Browser(t)
+	ctx := browsertest.New(t)
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
 
 	for _, page := range []struct{ path, name string }{{"/", "home"}, {"/no/such/page", "not-found"}} {
 		if err := chromedp.Do(ctx, chromedp.Navigate(a.srv.URL+page.path), chromedp.WaitVisible(css("h1"))); err != nil {
 			t.Fatal(err)
 		}
-		testutil.Screenshot(t, ctx, page.name)
+		browsertest.Screenshot(t, ctx, page.name)
 	}
 
 	if err := chromedp.Do(ctx, chromedp.Navigate(a.srv.URL+"/pinpad"), chromedp.WaitVisible(css(".pinpad"))); err != nil {
@@ -38,5 +38,5 @@ func TestInBrowser(t *testing.T) {
 	if got != "1294" {
 		t.Errorf("PIN field %q, want 1294", got)
 	}
-	testutil.Screenshot(t, ctx, "pinpad")
+	browsertest.Screenshot(t, ctx, "pinpad")
 }

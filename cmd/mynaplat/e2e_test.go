@@ -12,7 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/mynaplat/mynaplat/card"
-	"github.com/mynaplat/mynaplat/internal/testutil"
+	"github.com/mynaplat/mynaplat/internal/browsertest"
 	"github.com/mynaplat/mynaplat/platform"
 	"github.com/mynaplat/mynaplat/store/storetest"
 	"github.com/mynaplat/mynaplat/terminal"
@@ -38,7 +38,7 @@ func demoCardID(t *testing.T, bin, data, holder string) string {
 // a kiosk, place a demo card, type a wrong PIN (and see the tries left),
 // then the right one, and see who they are.
 func TestLoginWithCardInBrowser(t *testing.T) {
-	ctx := testutil.Browser(t)
+	ctx := browsertest.New(t)
 	bin := buildBinary(t)
 	data := t.TempDir()
 	url := startServer(t, bin, "--demo", "--data", data)
@@ -60,7 +60,7 @@ func TestLoginWithCardInBrowser(t *testing.T) {
 	if got := text("#tries"); !strings.Contains(got, "3") {
 		t.Errorf("tries before: %q", got)
 	}
-	testutil.Screenshot(t, ctx, "1-pin-pad")
+	browsertest.Screenshot(t, ctx, "1-pin-pad")
 
 	// The answer is a new page with the message on top (POST, redirect, GET).
 	if err := chromedp.Do(ctx, chromedp.SendKeys(css("#pin"), "0000"), chromedp.Click(css("#login")),
@@ -73,7 +73,7 @@ func TestLoginWithCardInBrowser(t *testing.T) {
 	if got := text("div.flash-error"); !strings.Contains(got, "暗証番号が違います。残り 2 回です。") {
 		t.Errorf("wrong-PIN message %q", got)
 	}
-	testutil.Screenshot(t, ctx, "2-wrong-pin")
+	browsertest.Screenshot(t, ctx, "2-wrong-pin")
 
 	if err := chromedp.Do(ctx, chromedp.SendKeys(css("#pin"), "1234"), chromedp.Click(css("#login")),
 		chromedp.WaitVisible(css("#platform-id"))); err != nil {
@@ -86,7 +86,7 @@ func TestLoginWithCardInBrowser(t *testing.T) {
 	if got := text("#result"); !strings.Contains(got, "本人確認ができました") {
 		t.Errorf("result %q", got)
 	}
-	testutil.Screenshot(t, ctx, "3-verified")
+	browsertest.Screenshot(t, ctx, "3-verified")
 
 	// Who checked me: the kiosk of 須坂市, twice (the wrong PIN never reached
 	// the platform: it stops at the card).
@@ -99,7 +99,7 @@ func TestLoginWithCardInBrowser(t *testing.T) {
 	if got := text("#platform-id"); got != pid {
 		t.Errorf("audit page platform ID %q, want %q", got, pid)
 	}
-	testutil.Screenshot(t, ctx, "4-audit")
+	browsertest.Screenshot(t, ctx, "4-audit")
 
 	// The same in English.
 	if err := chromedp.Do(ctx, chromedp.Navigate(url+"/lang?to=en&back=/me/audit"), chromedp.WaitVisible(css("#audit"))); err != nil {
@@ -113,7 +113,7 @@ func TestLoginWithCardInBrowser(t *testing.T) {
 // TestBlockedCardInBrowser shows the blocked-PIN explanation for the demo
 // card whose PIN is blocked.
 func TestBlockedCardInBrowser(t *testing.T) {
-	ctx := testutil.Browser(t)
+	ctx := browsertest.New(t)
 	bin := buildBinary(t)
 	data := t.TempDir()
 	url := startServer(t, bin, "--demo", "--data", data)

@@ -1,4 +1,7 @@
-package testutil
+// Package browsertest starts Debian's chromium for the browser tests (chromedp)
+// and saves screenshots. It is apart from testutil so that only browser tests
+// link chromedp.
+package browsertest
 
 import (
 	"context"
@@ -9,6 +12,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/mynaplat/mynaplat/internal/testutil"
 )
 
 // chromiumPath is Debian's chromium (package chromium); tests use it rather
@@ -19,16 +24,16 @@ const chromiumPath = "/usr/bin/chromium"
 // test instead of the whole run.
 const browserTimeout = 2 * time.Minute
 
-// Browser starts a headless Debian chromium for the test and returns a
+// New starts a headless Debian chromium for the test and returns a
 // chromedp context driving one tab of it, with a 1024×600 window (the kiosk
 // screen). Chromium runs without the sandbox (tests run as root in CI) and
 // with the flags that keep it from calling Google's services, which are not
 // reachable here. The browser and its temporary profile go away when the test
 // ends. A missing chromium is a skip, or a failure under CI=true.
-func Browser(t *testing.T) context.Context {
+func New(t *testing.T) context.Context {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
-		Missing(t, chromiumPath+" (Debian packages chromium fonts-noto-cjk fonts-morisawa-bizud-gothic)")
+		testutil.Missing(t, chromiumPath+" (Debian packages chromium fonts-noto-cjk fonts-morisawa-bizud-gothic)")
 	}
 	opts := append(slices.Clone(chromedp.DefaultExecAllocatorOptions[:]),
 		chromedp.ExecPath(chromiumPath),
