@@ -1,9 +1,9 @@
 # The two commands of the README.
 .PHONY: run test build
 
-# run: the server on http://127.0.0.1:8080 with data in ./data (SQLite).
+# run: the server with the demo world on http://127.0.0.1:8080, data in ./data (SQLite).
 run:
-	go run ./cmd/mynaplat serve
+	go run ./cmd/mynaplat serve --demo
 
 # test: vet and every test (installs Debian packages when run as root).
 test:
