@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -84,19 +85,47 @@ func (c *committer) run() {
 
 func (c *committer) write(group []*finishJob) error {
 	ctx := context.Background()
-	return c.db.Tx(ctx, func(tx *sql.Tx) error {
-		consume := tx.StmtContext(ctx, c.stmts.consume)
-		person := tx.StmtContext(ctx, c.stmts.personOfCert)
-		audit := tx.StmtContext(ctx, c.stmts.insertAudit)
+	// READ COMMITTED is enough: the conditional UPDATE lets exactly one
+	// transaction flip a challenge's used_at (a second one waits for the row
+	// lock, re-checks and finds it used), and the rest are inserts.
+	return c.db.TxLevel(ctx, sql.LevelReadCommitted, func(tx *sql.Tx) error {
 		now := c.now().UnixMilli()
+		// Use up every challenge of the group in one statement.
+		var ids []any
 		for _, j := range group {
 			j.replayed = false // the transaction may run again
 			if j.rep.Reason != ReasonUnknownChallenge {
-				res, err := consume.ExecContext(ctx, now, j.challengeID)
-				if err != nil {
-					return fmt.Errorf("platform: use challenge: %w", err)
+				ids = append(ids, j.challengeID)
+			}
+		}
+		consumed := map[string]bool{}
+		if len(ids) > 0 {
+			rows, err := tx.QueryContext(ctx, consumeQuery(len(ids)), append([]any{now}, ids...)...)
+			if err != nil {
+				return fmt.Errorf("platform: use challenges: %w", err)
+			}
+			for rows.Next() {
+				var id string
+				if err := rows.Scan(&id); err != nil {
+					rows.Close()
+					return err
 				}
-				if n, _ := res.RowsAffected(); n == 0 && j.rep.Reason != ReasonReplayed {
+				consumed[id] = true
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return fmt.Errorf("platform: use challenges: %w", err)
+			}
+		}
+		person := tx.StmtContext(ctx, c.stmts.personOfCert)
+		args := make([]any, 0, 8*len(group))
+		for _, j := range group {
+			if j.rep.Reason != ReasonUnknownChallenge {
+				// The first job of a challenge gets it; a second one in the
+				// same group (a replay racing the original) does not.
+				if consumed[j.challengeID] {
+					delete(consumed, j.challengeID)
+				} else if j.rep.Reason != ReasonReplayed {
 					j.replayed = true
 				}
 			}
@@ -117,13 +146,48 @@ func (c *committer) write(group []*finishJob) error {
 			if j.replayed {
 				result, reason = string(Failed), string(ReasonReplayed)+":"
 			}
-			if _, err := audit.ExecContext(ctx, newSortableID(j.rep.At), j.rep.At.UnixMilli(), pid, j.terminalID,
-				"authenticate", result, reason, j.rep.Serial); err != nil {
-				return fmt.Errorf("platform: audit: %w", err)
-			}
+			args = append(args, newSortableID(j.rep.At), j.rep.At.UnixMilli(), pid, j.terminalID,
+				"authenticate", result, reason, j.rep.Serial)
+		}
+		if _, err := tx.ExecContext(ctx, auditQuery(len(group)), args...); err != nil {
+			return fmt.Errorf("platform: audit: %w", err)
 		}
 		return nil
 	})
+}
+
+// consumeQuery uses up n challenges: $1 is the time, $2… the IDs.
+func consumeQuery(n int) string {
+	var b strings.Builder
+	b.WriteString(`UPDATE platform_challenges SET used_at = $1 WHERE used_at IS NULL AND id IN (`)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "$%d", i+2)
+	}
+	b.WriteString(`) RETURNING id`)
+	return b.String()
+}
+
+// auditQuery inserts n audit rows of 8 columns.
+func auditQuery(n int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO platform_audit (id, at, person_id, terminal_id, action, result, reason, cert_serial) VALUES `)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		for k := range 8 {
+			if k > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "$%d", i*8+k+1)
+		}
+		b.WriteByte(')')
+	}
+	return b.String()
 }
 
 // newSortableID is a random ID that sorts by time, so audit rows are
@@ -134,7 +198,7 @@ func newSortableID(t time.Time) string {
 
 // statements are the hot path's prepared statements.
 type statements struct {
-	challenge, consume, personOfCert, insertAudit *sql.Stmt
+	challenge, personOfCert *sql.Stmt
 }
 
 func prepare(ctx context.Context, db *store.DB) (*statements, error) {
@@ -142,7 +206,7 @@ func prepare(ctx context.Context, db *store.DB) (*statements, error) {
 	for _, p := range []struct {
 		dst **sql.Stmt
 		q   string
-	}{{&s.challenge, qChallenge}, {&s.consume, qConsumeChallenge}, {&s.personOfCert, qPersonOfCert}, {&s.insertAudit, qInsertAudit}} {
+	}{{&s.challenge, qChallenge}, {&s.personOfCert, qPersonOfCert}} {
 		st, err := db.PrepareContext(ctx, p.q)
 		if err != nil {
 			return nil, fmt.Errorf("platform: prepare: %w", err)

@@ -17,3 +17,13 @@ func TestQueriesKeepPlaceholderOrder(t *testing.T) {
 		}
 	}
 }
+
+func TestGroupQueriesKeepPlaceholderOrder(t *testing.T) {
+	for _, n := range []int{1, 2, 17, maxGroup} {
+		for _, q := range []string{consumeQuery(n), auditQuery(n)} {
+			if err := store.CheckPlaceholders(q); err != nil {
+				t.Errorf("n=%d: %v", n, err)
+			}
+		}
+	}
+}

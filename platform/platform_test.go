@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -302,5 +303,42 @@ func TestRefusals(t *testing.T) {
 		}
 		ar := w.auth(t, w.kiosk, answer(t, w.kiosk, cd))
 		wantResult(t, ar, Indeterminate, ReasonNoRevocationData, "")
+	})
+}
+
+// TestConcurrentReplays sends one answer many times at once: exactly one
+// passes, whether the copies land in one group commit or several.
+func TestConcurrentReplays(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db)
+		cd, _ := w.issue(t)
+		for round := range 3 {
+			req := answer(t, w.kiosk, cd)
+			const copies = 16
+			results := make(chan Result, copies)
+			var wg sync.WaitGroup
+			for range copies {
+				wg.Go(func() {
+					ar, err := w.kiosk.Authenticate(context.Background(), req)
+					if err != nil {
+						t.Error(err)
+						results <- ""
+						return
+					}
+					results <- ar.Report.Result
+				})
+			}
+			wg.Wait()
+			close(results)
+			passed := 0
+			for r := range results {
+				if r == Passed {
+					passed++
+				}
+			}
+			if passed != 1 {
+				t.Errorf("round %d: %d of %d copies passed, want exactly 1", round, passed, copies)
+			}
+		}
 	})
 }

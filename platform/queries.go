@@ -26,5 +26,5 @@ FROM platform_audit a LEFT JOIN platform_terminals t ON t.id = a.terminal_id WHE
 )
 
 var allQueries = []string{qInsertTerminal, qSetTerminalDisabled, qTerminals, qTerminal, qInsertChallenge, qChallenge,
-	qConsumeChallenge, qDeleteOldChallenges, qInsertPerson, qPersonOfCert, qInsertCertLink, qInsertAudit,
+	qDeleteOldChallenges, qInsertPerson, qPersonOfCert, qInsertCertLink, qInsertAudit,
 	qAuditOfPerson, qCountAudit, qInsertKey, qKeys}

@@ -172,9 +172,17 @@ const maxAttempts = 8
 // have no effects outside tx. On PostgreSQL transactions are SERIALIZABLE;
 // SQLite serializes writers anyway.
 func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return db.TxLevel(ctx, sql.LevelSerializable, fn)
+}
+
+// TxLevel is Tx at another isolation level on PostgreSQL, for transactions
+// whose statements are safe without SERIALIZABLE (a single conditional
+// UPDATE, plain INSERTs) and that run often enough for its cost to matter.
+// SQLite ignores the level: it serializes writers anyway.
+func (db *DB) TxLevel(ctx context.Context, level sql.IsolationLevel, fn func(tx *sql.Tx) error) error {
 	var opts *sql.TxOptions
 	if db.Dialect == Postgres {
-		opts = &sql.TxOptions{Isolation: sql.LevelSerializable}
+		opts = &sql.TxOptions{Isolation: level}
 	}
 	var err error
 	for attempt := range maxAttempts {
