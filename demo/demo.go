@@ -121,7 +121,7 @@ func Seed(ctx context.Context, cfg Config) (bool, error) {
 	}
 	// Claim the seeding first, so two instances started with --demo on one
 	// database seed once; a failed seeding gives the claim back.
-	_, err = cfg.DB.ExecContext(ctx, `INSERT INTO demo_world (version, seeded_at) VALUES ($1, $2)`, version, cfg.Now().Unix())
+	_, err = cfg.DB.Write(ctx, `INSERT INTO demo_world (version, seeded_at) VALUES ($1, $2)`, version, cfg.Now().Unix())
 	if store.IsUniqueViolation(err) {
 		return false, nil
 	}
@@ -131,7 +131,7 @@ func Seed(ctx context.Context, cfg Config) (bool, error) {
 	seeded := false
 	defer func() {
 		if !seeded {
-			cfg.DB.ExecContext(context.WithoutCancel(ctx), `DELETE FROM demo_world WHERE version = $1`, version)
+			cfg.DB.Write(context.WithoutCancel(ctx), `DELETE FROM demo_world WHERE version = $1`, version)
 		}
 	}()
 	for _, r := range Residents {

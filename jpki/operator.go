@@ -41,7 +41,7 @@ func (c *Centre) AddOperator(ctx context.Context, name string) (string, error) {
 	b := make([]byte, 32)
 	rand.Read(b)
 	token := tokenPrefix + base64.RawURLEncoding.EncodeToString(b)
-	_, err := c.db.ExecContext(ctx, qInsertOperator, newID(), name, hashToken(token), c.now().Unix())
+	_, err := c.db.Write(ctx, qInsertOperator, newID(), name, hashToken(token), c.now().Unix())
 	if store.IsUniqueViolation(err) {
 		return "", fmt.Errorf("%w: operator %q already exists", ErrInvalid, name)
 	}

@@ -104,7 +104,7 @@ func (c *Centre) respond(ctx context.Context, req *request) ([]byte, error) {
 		return nil, err
 	}
 	if cacheable && items[0].status != StatusUnknown {
-		if _, err := c.db.ExecContext(ctx, qUpsertOCSPCache, string(a.kind), serial, der, now.Unix(), items[0].status == StatusRevoked); err != nil {
+		if _, err := c.db.Write(ctx, qUpsertOCSPCache, string(a.kind), serial, der, now.Unix(), items[0].status == StatusRevoked); err != nil {
 			c.logger.Warn("could not cache OCSP response", "err", err)
 		}
 	}

@@ -95,7 +95,7 @@ func (p *Platform) RotateKeys(ctx context.Context) error {
 		pub, _ := x509.MarshalPKIXPublicKey(&priv.PublicKey)
 		sum := sha256.Sum256(pub)
 		kid := base64.RawURLEncoding.EncodeToString(sum[:12])
-		if _, err := p.db.ExecContext(ctx, qInsertKey, kid, der, p.now().Unix()); err != nil {
+		if _, err := p.db.Write(ctx, qInsertKey, kid, der, p.now().Unix()); err != nil {
 			return fmt.Errorf("platform: store key: %w", err)
 		}
 		if keys, err = load(); err != nil {

@@ -52,7 +52,7 @@ func (p *Platform) NewChallenge(ctx context.Context, t *Terminal) (*Challenge, e
 	rand.Read(nonce)
 	now := p.now()
 	c := &Challenge{ID: newID(), Nonce: nonce, TerminalID: t.ID, ExpiresAt: now.Add(p.challengeTTL)}
-	if _, err := p.db.ExecContext(ctx, qInsertChallenge, c.ID, t.ID, nonce, now.UnixMilli(), c.ExpiresAt.UnixMilli()); err != nil {
+	if _, err := p.db.Write(ctx, qInsertChallenge, c.ID, t.ID, nonce, now.UnixMilli(), c.ExpiresAt.UnixMilli()); err != nil {
 		return nil, fmt.Errorf("platform: store challenge: %w", err)
 	}
 	return c, nil

@@ -100,7 +100,11 @@ func (c *committer) write(group []*finishJob) error {
 		}
 		consumed := map[string]bool{}
 		if len(ids) > 0 {
-			rows, err := tx.QueryContext(ctx, consumeQuery(len(ids)), append([]any{now}, ids...)...)
+			st, err := c.stmts.group(ctx, c.db, consumeQuery(len(ids)))
+			if err != nil {
+				return err
+			}
+			rows, err := tx.StmtContext(ctx, st).QueryContext(ctx, append([]any{now}, ids...)...)
 			if err != nil {
 				return fmt.Errorf("platform: use challenges: %w", err)
 			}
@@ -149,7 +153,11 @@ func (c *committer) write(group []*finishJob) error {
 			args = append(args, newSortableID(j.rep.At), j.rep.At.UnixMilli(), pid, j.terminalID,
 				"authenticate", result, reason, j.rep.Serial)
 		}
-		if _, err := tx.ExecContext(ctx, auditQuery(len(group)), args...); err != nil {
+		st, err := c.stmts.group(ctx, c.db, auditQuery(len(group)))
+		if err != nil {
+			return err
+		}
+		if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...); err != nil {
 			return fmt.Errorf("platform: audit: %w", err)
 		}
 		return nil
@@ -196,9 +204,28 @@ func newSortableID(t time.Time) string {
 	return fmt.Sprintf("%012x", t.UnixMilli()) + newID()[:20]
 }
 
-// statements are the hot path's prepared statements.
+// statements are the hot path's prepared statements, and those of the group
+// commits by group size (prepared when first needed: parsing a statement
+// with hundreds of placeholders for every group would cost more than
+// running it).
 type statements struct {
 	challenge, personOfCert *sql.Stmt
+	groups                  sync.Map // query → *sql.Stmt
+}
+
+func (s *statements) group(ctx context.Context, db *store.DB, query string) (*sql.Stmt, error) {
+	if st, ok := s.groups.Load(query); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("platform: prepare group statement: %w", err)
+	}
+	if prev, loaded := s.groups.LoadOrStore(query, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
 }
 
 func prepare(ctx context.Context, db *store.DB) (*statements, error) {

@@ -19,10 +19,20 @@ const maxLinkageDepth = 16
 // (renewal) or the other certificate of the card (pair) already has an ID,
 // the new one gets the same; otherwise a new ID is made. Nothing but the
 // centre's records is ever used to link.
-func (p *Platform) personFor(ctx context.Context, serial string) (id string, err error) {
+func (p *Platform) personFor(ctx context.Context, serial string) (string, error) {
 	if id, ok := p.persons.get(serial); ok {
 		return id, nil
 	}
+	// Concurrent first uses of one certificate share one resolution.
+	v, err, _ := p.resolving.Do(serial, func() (any, error) { return p.resolvePerson(ctx, serial) })
+	if err != nil {
+		return "", err
+	}
+	return v.(string), nil
+}
+
+// resolvePerson finds or makes the platform ID of a certificate not cached.
+func (p *Platform) resolvePerson(ctx context.Context, serial string) (id string, err error) {
 	defer func() {
 		if err == nil && id != "" {
 			p.persons.put(serial, id)
@@ -162,7 +172,7 @@ func (p *Platform) AuditFor(ctx context.Context, personID, viewer string, limit 
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	_, err = p.db.ExecContext(ctx, qInsertAudit, newID(), p.now().UnixMilli(), personID, viewer, "view-audit", "OK", "", "")
+	_, err = p.db.Write(ctx, qInsertAudit, newID(), p.now().UnixMilli(), personID, viewer, "view-audit", "OK", "", "")
 	if err != nil {
 		return nil, fmt.Errorf("platform: audit the audit read: %w", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/store"
@@ -76,6 +77,7 @@ type Platform struct {
 	leaves       leafCache
 	keys         keyring
 	persons      personCache
+	resolving    singleflight.Group
 	stmts        *statements
 	commit       *committer
 	results      *prometheus.CounterVec
@@ -164,7 +166,7 @@ func (p *Platform) CRLStatus() (number int64, fetchedAt time.Time, ok bool) { re
 
 // Maintain deletes challenges long past their expiry.
 func (p *Platform) Maintain(ctx context.Context) error {
-	_, err := p.db.ExecContext(ctx, qDeleteOldChallenges, p.now().Add(-time.Hour).UnixMilli())
+	_, err := p.db.Write(ctx, qDeleteOldChallenges, p.now().Add(-time.Hour).UnixMilli())
 	if err != nil {
 		return fmt.Errorf("platform: delete old challenges: %w", err)
 	}

@@ -38,7 +38,7 @@ type world struct {
 	kiosk    *TerminalClient
 }
 
-func newWorld(t *testing.T, db *store.DB) *world {
+func newWorld(t testing.TB, db *store.DB) *world {
 	t.Helper()
 	ctx := context.Background()
 	w := &world{clock: &clock{}}
@@ -84,7 +84,7 @@ func newWorld(t *testing.T, db *store.DB) *world {
 	return w
 }
 
-func (w *world) terminal(t *testing.T, id, key string) *TerminalClient {
+func (w *world) terminal(t testing.TB, id, key string) *TerminalClient {
 	k, err := base64.StdEncoding.DecodeString(key)
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +92,7 @@ func (w *world) terminal(t *testing.T, id, key string) *TerminalClient {
 	return &TerminalClient{BaseURL: w.platSrv.URL, TerminalID: id, Key: k, Now: w.clock.now}
 }
 
-func (w *world) issue(t *testing.T) (*card.Card, *jpki.IssuedCard) {
+func (w *world) issue(t testing.TB) (*card.Card, *jpki.IssuedCard) {
 	t.Helper()
 	r := jpki.Resident{Name: "酒田　一郎", Kana: "サカタ　イチロウ", BirthDate: time.Date(1975, 6, 30, 0, 0, 0, 0, wareki.JST()),
 		Sex: jpki.Male, Address: "山形県酒田市本町二丁目２番４５号", Municipality: "062049"}
@@ -118,7 +118,7 @@ func answer(t *testing.T, tc *TerminalClient, cd *card.Card) AuthRequest {
 	return answerChallenge(t, ch, cd)
 }
 
-func answerChallenge(t *testing.T, ch *Challenge, cd *card.Card) AuthRequest {
+func answerChallenge(t testing.TB, ch *Challenge, cd *card.Card) AuthRequest {
 	t.Helper()
 	cl := card.NewClient(cd)
 	defer cl.Logout()
@@ -339,6 +339,45 @@ func TestConcurrentReplays(t *testing.T) {
 			if passed != 1 {
 				t.Errorf("round %d: %d of %d copies passed, want exactly 1", round, passed, copies)
 			}
+		}
+	})
+}
+
+// TestFirstUseBurst authenticates a new card from many requests at once, as
+// at a service's launch: every one passes with one platform ID (the linkage
+// lookups collapse into one, and SQLite writers queue instead of starving).
+func TestFirstUseBurst(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db)
+		cd, _ := w.issue(t)
+		const n = 64
+		reqs := make([]AuthRequest, n)
+		for i := range reqs {
+			reqs[i] = answer(t, w.kiosk, cd)
+		}
+		ids := make(chan string, n)
+		var wg sync.WaitGroup
+		for _, req := range reqs {
+			wg.Go(func() {
+				ar, err := w.kiosk.Authenticate(context.Background(), req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if ar.Report.Result != Passed {
+					t.Errorf("%s/%s", ar.Report.Result, ar.Report.Reason)
+				}
+				ids <- ar.Report.PlatformID
+			})
+		}
+		wg.Wait()
+		close(ids)
+		seen := map[string]bool{}
+		for id := range ids {
+			seen[id] = true
+		}
+		if len(seen) != 1 {
+			t.Errorf("%d platform IDs for one card: %v", len(seen), seen)
 		}
 	})
 }

@@ -67,7 +67,7 @@ func (p *Platform) RegisterTerminal(ctx context.Context, t Terminal) (string, er
 	}
 	key := make([]byte, 32)
 	rand.Read(key)
-	_, err := p.db.ExecContext(ctx, qInsertTerminal, t.ID, string(t.Kind), t.Owner, t.Name, key, p.now().Unix())
+	_, err := p.db.Write(ctx, qInsertTerminal, t.ID, string(t.Kind), t.Owner, t.Name, key, p.now().Unix())
 	if store.IsUniqueViolation(err) {
 		return "", fmt.Errorf("%w: terminal %s already exists", ErrInvalid, t.ID)
 	}
@@ -79,7 +79,7 @@ func (p *Platform) RegisterTerminal(ctx context.Context, t Terminal) (string, er
 
 // SetTerminalDisabled disables or re-enables a terminal.
 func (p *Platform) SetTerminalDisabled(ctx context.Context, id string, disabled bool) error {
-	res, err := p.db.ExecContext(ctx, qSetTerminalDisabled, disabled, id)
+	res, err := p.db.Write(ctx, qSetTerminalDisabled, disabled, id)
 	if err != nil {
 		return fmt.Errorf("platform: disable terminal: %w", err)
 	}

@@ -23,6 +23,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -52,6 +53,11 @@ type DB struct {
 	*sql.DB
 	Dialect Dialect
 	logger  *slog.Logger
+	// writeMu queues this process's SQLite write transactions. SQLite has one
+	// writer; left to its busy handler, which sleeps and retries without any
+	// order, a burst of writers starves some past the busy timeout. Go's
+	// mutex hands the lock over in order instead.
+	writeMu sync.Mutex
 }
 
 // Options say which database to open.
@@ -163,6 +169,19 @@ func (db *DB) Migrate(ctx context.Context, name string, fsys fs.FS) error {
 	return nil
 }
 
+// Write runs one writing statement as a transaction of its own, queued and
+// retried like Tx. Use it rather than ExecContext for every write outside a
+// transaction.
+func (db *DB) Write(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	var res sql.Result
+	err := db.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		res, err = tx.ExecContext(ctx, query, args...)
+		return err
+	})
+	return res, err
+}
+
 // maxAttempts bounds Tx's retries; conflicts are rare, so a few suffice.
 const maxAttempts = 8
 
@@ -206,6 +225,10 @@ func (db *DB) TxLevel(ctx context.Context, level sql.IsolationLevel, fn func(tx 
 }
 
 func (db *DB) tryTx(ctx context.Context, opts *sql.TxOptions, fn func(tx *sql.Tx) error) (err error) {
+	if db.Dialect == SQLite {
+		db.writeMu.Lock()
+		defer db.writeMu.Unlock()
+	}
 	tx, err := db.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)

@@ -92,7 +92,7 @@ func (ss *Session) Save(ctx context.Context) error {
 	if err != nil {
 		return errorf("encode session: %w", err)
 	}
-	if _, err := ss.site.db.ExecContext(ctx, qSessionSave, ss.idHash, ss.csrf, string(b),
+	if _, err := ss.site.db.Write(ctx, qSessionSave, ss.idHash, ss.csrf, string(b),
 		ss.created.UnixMilli(), ss.site.now().UnixMilli()); err != nil {
 		return errorf("save session: %w", err)
 	}
@@ -106,7 +106,7 @@ func (ss *Session) Destroy(ctx context.Context, w http.ResponseWriter) error {
 	ss.destroyed = true
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1,
 		HttpOnly: true, Secure: ss.site.secure, SameSite: http.SameSiteLaxMode})
-	if _, err := ss.site.db.ExecContext(ctx, qSessionDelete, ss.idHash); err != nil {
+	if _, err := ss.site.db.Write(ctx, qSessionDelete, ss.idHash); err != nil {
 		return errorf("destroy session: %w", err)
 	}
 	return nil
@@ -160,7 +160,7 @@ func (s *Site) loadSession(r *http.Request) (*Session, error) {
 	ss.created = time.UnixMilli(created)
 	lastSeen := time.UnixMilli(seen)
 	if now.Sub(lastSeen) > IdleTimeout || now.Sub(ss.created) > AbsoluteTimeout {
-		if _, err := s.db.ExecContext(ctx, qSessionDelete, ss.idHash); err != nil {
+		if _, err := s.db.Write(ctx, qSessionDelete, ss.idHash); err != nil {
 			return nil, errorf("delete expired session: %w", err)
 		}
 		return nil, nil
@@ -169,7 +169,7 @@ func (s *Site) loadSession(r *http.Request) (*Session, error) {
 		ss.data = map[string]string{}
 	}
 	if now.Sub(lastSeen) > touchEvery {
-		if _, err := s.db.ExecContext(ctx, qSessionTouch, now.UnixMilli(), ss.idHash); err != nil {
+		if _, err := s.db.Write(ctx, qSessionTouch, now.UnixMilli(), ss.idHash); err != nil {
 			return nil, errorf("touch session: %w", err)
 		}
 	}
@@ -186,10 +186,10 @@ func (s *Site) newSession(ctx context.Context, w http.ResponseWriter) (*Session,
 	now := s.now()
 	ss := &Session{site: s, idHash: hashID(id[:]), csrf: base64.RawURLEncoding.EncodeToString(token[:]),
 		data: map[string]string{}, created: now}
-	if _, err := s.db.ExecContext(ctx, qSessionPurge, now.Add(-IdleTimeout).UnixMilli(), now.Add(-AbsoluteTimeout).UnixMilli()); err != nil {
+	if _, err := s.db.Write(ctx, qSessionPurge, now.Add(-IdleTimeout).UnixMilli(), now.Add(-AbsoluteTimeout).UnixMilli()); err != nil {
 		return nil, errorf("purge sessions: %w", err)
 	}
-	if _, err := s.db.ExecContext(ctx, qSessionInsert, ss.idHash, ss.csrf, "{}", now.UnixMilli()); err != nil {
+	if _, err := s.db.Write(ctx, qSessionInsert, ss.idHash, ss.csrf, "{}", now.UnixMilli()); err != nil {
 		return nil, errorf("create session: %w", err)
 	}
 	// No Max-Age: the cookie ends with the browser; the server enforces the
