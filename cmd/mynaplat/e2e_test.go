@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -206,4 +207,72 @@ func TestTwoInstancesOnePostgres(t *testing.T) {
 	if rep := auth(at(urlA), answer(ch)); rep.Result != platform.Passed || rep.PlatformID != first.PlatformID {
 		t.Errorf("B's challenge at A: %s %s, want PASSED %s", rep.Result, rep.PlatformID, first.PlatformID)
 	}
+}
+
+// TestSplitRoles runs the JPKI centre and the platform as two processes with
+// two databases, talking over HTTP only: a card issued at the centre
+// authenticates at the platform, and a revocation at the centre reaches the
+// platform through its CRL cache.
+func TestSplitRoles(t *testing.T) {
+	bin := buildBinary(t)
+	dataA, dataB := t.TempDir(), t.TempDir()
+	urlA := startServer(t, bin, "--roles", "jpki", "--data", dataA)
+	token := strings.TrimSpace(lastLine(mynaplat(t, bin, "jpki", "operator", "add", "--data", dataA, "platform-b")))
+	var issued struct {
+		CardID string `json:"card_id"`
+	}
+	out := mynaplat(t, bin, "jpki", "issue", "--data", dataA, "--json", "--name", "井波 清", "--kana", "イナミ キヨシ",
+		"--birth", "1941-03-03", "--sex", "male", "--address", "富山県南砺市井波１番地", "--municipality", "162108",
+		"--auth-pin", "4567", "--sign-pin", "INAMI1941")
+	if err := json.Unmarshal([]byte(out), &issued); err != nil {
+		t.Fatal(err)
+	}
+	mynaplat(t, bin, "platform", "terminal", "add", "--data", dataB, "--jpki-url", urlA,
+		"--id", "tv-nanto-9", "--kind", "tv", "--owner", "となみ衛星通信テレビ", "--name", "STB")
+	urlB := startServer(t, bin, "--roles", "platform,terminals", "--data", dataB,
+		"--jpki-url", urlA, "--jpki-token", token, "--crl-refresh", "100ms")
+
+	cfgs, err := terminal.LoadConfigs(filepath.Join(dataB, "terminals"))
+	if err != nil || len(cfgs) != 1 {
+		t.Fatalf("terminal config: %v %v", cfgs, err)
+	}
+	cards, err := card.NewStore(filepath.Join(dataA, "cards"), time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cd, err := cards.Open(issued.CardID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm, err := terminal.New(cfgs[0], urlB, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ar, err := tm.Login(context.Background(), cd, "4567")
+	if err != nil || ar.Report.Result != platform.Passed {
+		t.Fatalf("login at the split platform: %+v %v", ar, err)
+	}
+	mynaplat(t, bin, "jpki", "revoke", "--data", dataA, "--card", issued.CardID, "--reason", "lost")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ar, err = tm.Login(context.Background(), cd, "4567")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ar.Report.Result == platform.Failed && ar.Report.Reason == platform.ReasonRevoked && ar.Report.Detail == "keyCompromise" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("revocation did not reach the platform within 10 s: %+v", ar.Report)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if _, err := os.Stat(filepath.Join(dataB, "jpki")); !os.IsNotExist(err) {
+		t.Errorf("the platform host made a JPKI directory of its own: %v", err)
+	}
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/mynaplat/mynaplat/internal/inproc"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/platform"
+	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/terminal"
 )
 
@@ -37,20 +38,32 @@ func platformTerminal(ctx context.Context, sub string, args []string, out io.Wri
 	owner := fs.String("owner", "", "who runs it, e.g. 須坂市")
 	name := fs.String("name", "", "where it stands, e.g. 市役所 1階")
 	reader := fs.String("reader", "virtual", "virtual, or pcsc:READER for a real reader")
+	jpkiURL := fs.String("jpki-url", os.Getenv("MYNAPLAT_JPKI_URL"), "the JPKI centre's URL, when it does not run on this data dir")
 	if err := parseFlags(fs, args, "mynaplat platform terminal add|disable|enable|list [--id ID --kind KIND --owner OWNER --name NAME]"); err != nil {
 		return err
 	}
 	logger := newLogger(false, slog.LevelWarn)
-	w, err := openWorld(ctx, d, logger, "http://127.0.0.1:8080")
+	db, err := store.Open(ctx, store.Options{DSN: d.db, DataDir: d.data, Logger: logger})
 	if err != nil {
 		return err
 	}
-	defer w.Close()
-	// The platform reaches the local centre in process (its CRL at Open).
-	mux := http.NewServeMux()
-	w.centre.Routes(mux)
-	jc := &jpki.Client{BaseURL: "http://local", HTTP: inproc.Client(mux)}
-	p, err := platform.Open(ctx, platform.Config{DB: w.db, Centre: jc, AuthCA: w.centre.CA(jpki.Auth), Now: time.Now, Logger: logger})
+	defer db.Close()
+	// The platform needs the centre (its CA, its CRL). When the centre runs
+	// on this data dir it is reached in process; otherwise --jpki-url. A
+	// platform host must never create a CA of its own.
+	jc := &jpki.Client{BaseURL: *jpkiURL}
+	if _, err := os.Stat(filepath.Join(d.data, "jpki", "auth-ca.crt")); err == nil {
+		centre, err := jpki.Open(ctx, jpki.Config{DB: db, Dir: filepath.Join(d.data, "jpki"), Now: time.Now, Logger: logger})
+		if err != nil {
+			return err
+		}
+		mux := http.NewServeMux()
+		centre.Routes(mux)
+		jc = &jpki.Client{BaseURL: "http://local", HTTP: inproc.Client(mux)}
+	} else if *jpkiURL == "" {
+		return fmt.Errorf("no JPKI centre in %s: give --jpki-url of the centre", d.data)
+	}
+	p, err := platform.Open(ctx, platform.Config{DB: db, Centre: jc, Now: time.Now, Logger: logger})
 	if err != nil {
 		return err
 	}
