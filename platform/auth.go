@@ -203,7 +203,7 @@ func (p *Platform) Authenticate(ctx context.Context, t *Terminal, req AuthReques
 		rep.check("chain", false, "issuer "+cert.Issuer.String())
 		return rep.fail(Failed, ReasonUnknownIssuer, ""), "", nil
 	}
-	rep.check("chain", true, "issued by "+p.ca.Subject.String())
+	rep.check("chain", true, p.issuedBy)
 
 	// The validity period.
 	switch {

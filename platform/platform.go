@@ -66,6 +66,7 @@ type Platform struct {
 	db           *store.DB
 	centre       *jpki.Client
 	ca           *x509.Certificate
+	issuedBy     string // the chain check's report line, made once
 	issuer       string
 	challengeTTL time.Duration
 	assertionTTL time.Duration
@@ -119,7 +120,7 @@ func Open(ctx context.Context, cfg Config) (*Platform, error) {
 			return nil, fmt.Errorf("platform: fetch the 利用者証明用 CA: %w", err)
 		}
 	}
-	p := &Platform{db: cfg.DB, centre: cfg.Centre, ca: ca, issuer: cfg.Issuer,
+	p := &Platform{db: cfg.DB, centre: cfg.Centre, ca: ca, issuedBy: "issued by " + ca.Subject.String(), issuer: cfg.Issuer,
 		challengeTTL: cfg.ChallengeTTL, assertionTTL: cfg.AssertionTTL, keyRotation: cfg.KeyRotation,
 		now: cfg.Now, logger: cfg.Logger,
 		terminals: terminalCache{ttl: 2 * time.Second, m: map[string]cachedTerminal{}},

@@ -33,6 +33,8 @@ type crlState struct {
 	nextUpdate time.Time
 	fetchedAt  time.Time // last time the centre confirmed this CRL is current
 	etag       string
+	// source names this CRL in reports; made once, not per authentication.
+	source string
 }
 
 // revocation keeps a CRL per CA and falls back to OCSP.
@@ -92,6 +94,7 @@ func (rv *revocation) refresh(ctx context.Context) error {
 	for _, e := range crl.RevokedCertificateEntries {
 		st.revoked[jpki.Serial(e.SerialNumber)] = e
 	}
+	st.source = fmt.Sprintf("CRL #%d (%s)", st.number, st.thisUpdate.UTC().Format(time.RFC3339))
 	rv.mu.Lock()
 	rv.crl = st
 	rv.mu.Unlock()
@@ -117,11 +120,10 @@ func (rv *revocation) check(ctx context.Context, cert *x509.Certificate) (revSta
 	now := rv.now()
 	serial := jpki.Serial(cert.SerialNumber)
 	if st := rv.fresh(now); st != nil {
-		src := fmt.Sprintf("CRL #%d (%s)", st.number, st.thisUpdate.UTC().Format(time.RFC3339))
 		if e, ok := st.revoked[serial]; ok {
-			return revState{revoked: true, reason: jpki.Reason(e.ReasonCode), revokedAt: e.RevocationTime, source: src}, nil
+			return revState{revoked: true, reason: jpki.Reason(e.ReasonCode), revokedAt: e.RevocationTime, source: st.source}, nil
 		}
-		return revState{source: src}, nil
+		return revState{source: st.source}, nil
 	}
 	req, err := ocsp.CreateRequest(cert, rv.ca, nil)
 	if err != nil {

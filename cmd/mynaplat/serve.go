@@ -393,6 +393,9 @@ func (s *statusWriter) WriteHeader(code int) {
 // logRequests logs method, path and status at debug level; never query
 // strings or bodies, which may carry personal data or PINs.
 func logRequests(logger *slog.Logger, next http.Handler) http.Handler {
+	if !logger.Enabled(context.Background(), slog.LevelDebug) {
+		return next // nothing to log: not even a wrapper on the hot path
+	}
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: rw, status: http.StatusOK}
@@ -400,6 +403,8 @@ func logRequests(logger *slog.Logger, next http.Handler) http.Handler {
 		logger.Debug("request", "method", r.Method, "path", r.URL.Path, "status", sw.status, "took", time.Since(start))
 	})
 }
+
+var statusClasses = [...]string{"1xx", "2xx", "3xx", "4xx", "5xx"}
 
 // instrument counts requests and their latency by area (the first path
 // segment) and status class.
@@ -418,6 +423,10 @@ func instrument(reg prometheus.Registerer, next http.Handler) http.Handler {
 		default:
 			area = "other"
 		}
-		hist.WithLabelValues(area, fmt.Sprintf("%dxx", sw.status/100)).Observe(time.Since(start).Seconds())
+		class := "5xx"
+		if c := sw.status / 100; c >= 1 && c <= 5 {
+			class = statusClasses[c-1]
+		}
+		hist.WithLabelValues(area, class).Observe(time.Since(start).Seconds())
 	})
 }
