@@ -163,20 +163,28 @@ func jpkiRenew(ctx context.Context, args []string, out io.Writer) error {
 	if err := parseFlags(fs, args, "mynaplat jpki renew --card ID"); err != nil {
 		return err
 	}
+	return atCounter(ctx, d, *id, out, *asJSON, func(w *world, cd *card.Card) (*jpki.IssuedCard, error) {
+		return w.centre.Renew(ctx, *id, cd)
+	})
+}
+
+// atCounter runs a counter operation on a card in the reader and prints
+// what was issued.
+func atCounter(ctx context.Context, d dataFlags, id string, out io.Writer, asJSON bool, op func(*world, *card.Card) (*jpki.IssuedCard, error)) error {
 	w, err := jpkiWorld(ctx, d)
 	if err != nil {
 		return err
 	}
 	defer w.Close()
-	cd, err := w.cards.Open(*id)
+	cd, err := w.cards.Open(id)
 	if err != nil {
 		return err
 	}
-	is, err := w.centre.Renew(ctx, *id, cd)
+	is, err := op(w, cd)
 	if err != nil {
 		return err
 	}
-	return printIssued(out, is, *asJSON)
+	return printIssued(out, is, asJSON)
 }
 
 func jpkiChangeAddress(ctx context.Context, args []string, out io.Writer) error {
@@ -194,20 +202,9 @@ func jpkiChangeAddress(ctx context.Context, args []string, out io.Writer) error 
 	if *name == "" && *address == "" && *muni == "" {
 		return errors.New("give at least one of --name, --address, --municipality")
 	}
-	w, err := jpkiWorld(ctx, d)
-	if err != nil {
-		return err
-	}
-	defer w.Close()
-	cd, err := w.cards.Open(*id)
-	if err != nil {
-		return err
-	}
-	is, err := w.centre.ChangeAddress(ctx, *id, strings.Replace(*name, " ", "\u3000", 1), *address, *muni, cd)
-	if err != nil {
-		return err
-	}
-	return printIssued(out, is, *asJSON)
+	return atCounter(ctx, d, *id, out, *asJSON, func(w *world, cd *card.Card) (*jpki.IssuedCard, error) {
+		return w.centre.ChangeAddress(ctx, *id, strings.Replace(*name, " ", "\u3000", 1), *address, *muni, cd)
+	})
 }
 
 func jpkiRevoke(ctx context.Context, args []string, out io.Writer) error {
