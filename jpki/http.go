@@ -21,6 +21,7 @@ import (
 //	GET  /jpki/ocsp/{base64}               OCSP by GET; see Wrap
 //	GET  /jpki/linkage?kind=&serial=       linkage record (operator token)
 //	GET  /jpki/revocations?after=&limit=   revocation feed (operator token)
+//	GET  /jpki/attributes?kind=&serial=    the holder's current attributes (operator token)
 
 // maxOCSPRequest bounds the size of an OCSP request body.
 const maxOCSPRequest = 16 << 10
@@ -33,6 +34,7 @@ func (c *Centre) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /jpki/ocsp", c.serveOCSPPost)
 	mux.HandleFunc("GET /jpki/linkage", c.operatorOnly(c.serveLinkage))
 	mux.HandleFunc("GET /jpki/revocations", c.operatorOnly(c.serveRevocations))
+	mux.HandleFunc("GET /jpki/attributes", c.operatorOnly(c.serveAttributes))
 }
 
 // Wrap answers GET /jpki/ocsp/{base64} before next (normally the ServeMux)

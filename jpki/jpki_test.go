@@ -554,3 +554,40 @@ func (e *env) wantOCSP(t *testing.T, ci *CertInfo, status, reason int) {
 		}
 	}
 }
+
+func TestAttributesFollowChangeOfAddress(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		e := newEnv(t, db)
+		cd, is := e.newCard(t, adult)
+		cl := &Client{BaseURL: e.srv.URL, Token: e.token}
+		a, err := cl.Attributes(ctx, Auth, is.Auth.Serial)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Name != adult.Name || a.Kana != adult.Kana || a.Address != adult.Address || a.Sex != Female ||
+			a.BirthDate.Format(time.DateOnly) != "1980-02-29" || a.Certificate.Status != StatusGood {
+			t.Errorf("attributes %+v", a)
+		}
+		if _, err := e.c.ChangeAddress(ctx, cd.ID(), "", "山形県酒田市本町二丁目２番４５号", "062049", cd); err != nil {
+			t.Fatal(err)
+		}
+		// The auth certificate survives the move; its holder's address is the new one.
+		if a, err = cl.Attributes(ctx, Auth, is.Auth.Serial); err != nil || a.Address != "山形県酒田市本町二丁目２番４５号" {
+			t.Errorf("after the move: %+v %v", a, err)
+		}
+		if _, err := (&Client{BaseURL: e.srv.URL}).Attributes(ctx, Auth, is.Auth.Serial); !errors.Is(err, ErrUnauthorized) {
+			t.Errorf("without a token: %v", err)
+		}
+		audit, _ := e.c.AuditSince(ctx, time.Time{})
+		n := 0
+		for _, a := range audit {
+			if a.Action == "attributes" {
+				n++
+			}
+		}
+		if n != 2 {
+			t.Errorf("%d audit rows for attribute reads, want 2", n)
+		}
+	})
+}

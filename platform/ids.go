@@ -178,3 +178,19 @@ func (p *Platform) AuditFor(ctx context.Context, personID, viewer string, limit 
 	}
 	return out, nil
 }
+
+// PersonAttributes are the current JPKI attributes of the holder of a
+// platform ID, fetched from the centre through the newest authentication
+// certificate linked to it. Services get them only through the platform,
+// with the holder's consent, for matching such as the five-attribute rule.
+func (p *Platform) PersonAttributes(ctx context.Context, personID string) (*jpki.HolderAttributes, error) {
+	var serial string
+	err := p.db.QueryRowContext(ctx, qNewestAuthCert, personID).Scan(&serial)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: platform ID %s", ErrNotFound, personID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("platform: find certificate of person: %w", err)
+	}
+	return p.centre.Attributes(ctx, jpki.Auth, serial)
+}

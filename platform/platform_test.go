@@ -201,6 +201,12 @@ func TestAuthenticationLifecycle(t *testing.T) {
 			t.Fatalf("after renewal platform ID %s, want %s", renewed.Report.PlatformID, id)
 		}
 
+		// The holder's current JPKI attributes, through the newest certificate.
+		attrs, err := w.p.PersonAttributes(ctx, id)
+		if err != nil || attrs.Name != "酒田　一郎" || attrs.Kana != "サカタ　イチロウ" || attrs.Certificate.Serial != renewed.Report.Serial {
+			t.Errorf("person attributes %+v %v", attrs, err)
+		}
+
 		// Loss: revoked as keyCompromise; refused once the CRL cache has it.
 		w.clock.advance(time.Minute)
 		if _, err := w.centre.ReportLoss(ctx, cd.ID()); err != nil {

@@ -21,10 +21,12 @@ const (
 FROM platform_audit a LEFT JOIN platform_terminals t ON t.id = a.terminal_id WHERE a.person_id = $1 ORDER BY a.at DESC, a.id LIMIT $2`
 	qCountAudit = `SELECT COUNT(*) FROM platform_audit WHERE terminal_id = $1 AND result = $2`
 
+	qNewestAuthCert = `SELECT serial FROM platform_certs WHERE person_id = $1 AND kind = 'auth' ORDER BY linked_at DESC, serial DESC LIMIT 1`
+
 	qInsertKey = `INSERT INTO platform_keys (kid, private_key, created_at) VALUES ($1, $2, $3)`
 	qKeys      = `SELECT kid, private_key, created_at FROM platform_keys WHERE created_at >= $1 ORDER BY created_at DESC, kid`
 )
 
 var allQueries = []string{qInsertTerminal, qSetTerminalDisabled, qTerminals, qTerminal, qInsertChallenge, qChallenge,
 	qDeleteOldChallenges, qInsertPerson, qPersonOfCert, qInsertCertLink, qInsertAudit,
-	qAuditOfPerson, qCountAudit, qInsertKey, qKeys}
+	qAuditOfPerson, qCountAudit, qNewestAuthCert, qInsertKey, qKeys}
