@@ -23,8 +23,9 @@ ON CONFLICT (platform_id, insured_id) DO NOTHING`
 	qPendingQueue = `SELECT id, platform_id, insured_id, mismatches, status FROM elig_link_queue WHERE status = 'pending' ORDER BY created_at, id`
 	qQueueItem    = `SELECT platform_id, insured_id FROM elig_link_queue WHERE id = $1 AND status = 'pending'`
 	qDecideQueue  = `UPDATE elig_link_queue SET status = $1, decided_at = $2, decided_by = $3 WHERE id = $4`
+	qInsuredOwner = `SELECT insurer FROM elig_insured WHERE id = $1`
 	qPendingFor   = `SELECT COUNT(*) FROM elig_link_queue WHERE platform_id = $1 AND status = 'pending'`
 )
 
 var allQueries = []string{qInsertInsurer, qInsurerByKey, qInsertInsured, qEndCoverage, qCandidates, qLinkedTo,
-	qInsertLink, qInsertQueue, qPendingQueue, qQueueItem, qDecideQueue, qPendingFor}
+	qInsertLink, qInsertQueue, qPendingQueue, qQueueItem, qDecideQueue, qPendingFor, qInsuredOwner}
