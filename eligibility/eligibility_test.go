@@ -3,6 +3,7 @@ package eligibility
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,7 +18,11 @@ func day(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0,
 
 func open(t *testing.T, db *store.DB) *Service {
 	t.Helper()
-	s, err := Open(context.Background(), Config{DB: db, Now: func() time.Time { return day(2026, 11, 24) }})
+	// A clock that ticks a second per reading, so records made one after
+	// the other have different times.
+	var ticks atomic.Int64
+	now := func() time.Time { return day(2026, 11, 24).Add(time.Duration(ticks.Add(1)) * time.Second) }
+	s, err := Open(context.Background(), Config{DB: db, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,4 +259,40 @@ func TestQueriesKeepPlaceholderOrder(t *testing.T) {
 			t.Errorf("%v in %s", err, q)
 		}
 	}
+}
+
+func TestCheckHolderRecordsAndHonoursConsent(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		s := open(t, db)
+		if _, err := s.AddFacility(ctx, "0612345678", "日本海総合病院"); err != nil {
+			t.Fatal(err)
+		}
+		in := insured("06230012", "345", ichiro, day(2020, 4, 1))
+		in.LimitCategory = "区分ウ"
+		if _, err := s.AddInsured(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+		// No consent to 限度額: the basic answer only.
+		res, err := s.CheckHolder(ctx, "0612345678", "reception-nihonkai-1", "pid", ichiro, Consent{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Validity != Valid || res.Coverage == nil || res.Coverage.LimitCategory != "" || res.Coverage.CopayPercent != 30 {
+			t.Errorf("without consent: %+v %+v", res, res.Coverage)
+		}
+		res, err = s.CheckHolder(ctx, "0612345678", "reception-nihonkai-1", "pid", ichiro, Consent{Limit: true, Drug: true})
+		if err != nil || res.Coverage.LimitCategory != "区分ウ" {
+			t.Errorf("with consent: %+v %v", res, err)
+		}
+		// A person with no coverage gets 該当資格なし, also recorded.
+		stranger := Person{Name: "鳥海　花", Kana: "チョウカイ　ハナ", BirthDate: day(1990, 1, 1), Sex: 2, Address: "山形県酒田市"}
+		if res, err := s.CheckHolder(ctx, "0612345678", "reception-nihonkai-1", "pid-2", stranger, Consent{}); err != nil || res.Validity != NoCoverage {
+			t.Errorf("no coverage: %+v %v", res, err)
+		}
+		checks, err := s.ChecksOf(ctx, "pid")
+		if err != nil || len(checks) != 2 || checks[0].Name != "日本海総合病院" || checks[0].Consent != "drug,limit" || checks[1].Consent != "none" {
+			t.Errorf("checks %+v %v", checks, err)
+		}
+	})
 }

@@ -20,12 +20,17 @@ WHERE l.platform_id = $1 ORDER BY i.acquired_on DESC, i.id`
 	// PostgreSQL transaction.
 	qInsertQueue = `INSERT INTO elig_link_queue (id, platform_id, insured_id, mismatches, status, created_at) VALUES ($1, $2, $3, $4, $5, $6)
 ON CONFLICT (platform_id, insured_id) DO NOTHING`
-	qPendingQueue = `SELECT id, platform_id, insured_id, mismatches, status FROM elig_link_queue WHERE status = 'pending' ORDER BY created_at, id`
-	qQueueItem    = `SELECT platform_id, insured_id FROM elig_link_queue WHERE id = $1 AND status = 'pending'`
-	qDecideQueue  = `UPDATE elig_link_queue SET status = $1, decided_at = $2, decided_by = $3 WHERE id = $4`
+	qPendingQueue   = `SELECT id, platform_id, insured_id, mismatches, status FROM elig_link_queue WHERE status = 'pending' ORDER BY created_at, id`
+	qQueueItem      = `SELECT platform_id, insured_id FROM elig_link_queue WHERE id = $1 AND status = 'pending'`
+	qDecideQueue    = `UPDATE elig_link_queue SET status = $1, decided_at = $2, decided_by = $3 WHERE id = $4`
+	qInsertFacility = `INSERT INTO elig_facilities (code, name, api_key_hash, created_at) VALUES ($1, $2, $3, $4)`
+	qFacilityByKey  = `SELECT code FROM elig_facilities WHERE api_key_hash = $1`
+	qInsertCheck    = `INSERT INTO elig_checks (id, at, facility, platform_id, terminal, validity, insured_id, consent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
+	qChecksOf       = `SELECT c.at, c.facility, COALESCE(f.name, ''), c.terminal, c.validity, c.consent
+FROM elig_checks c LEFT JOIN elig_facilities f ON f.code = c.facility WHERE c.platform_id = $1 ORDER BY c.at DESC, c.id`
 	qInsuredOwner = `SELECT insurer FROM elig_insured WHERE id = $1`
 	qPendingFor   = `SELECT COUNT(*) FROM elig_link_queue WHERE platform_id = $1 AND status = 'pending'`
 )
 
 var allQueries = []string{qInsertInsurer, qInsurerByKey, qInsertInsured, qEndCoverage, qCandidates, qLinkedTo,
-	qInsertLink, qInsertQueue, qPendingQueue, qQueueItem, qDecideQueue, qPendingFor, qInsuredOwner}
+	qInsertLink, qInsertQueue, qPendingQueue, qQueueItem, qDecideQueue, qPendingFor, qInsuredOwner, qInsertFacility, qFacilityByKey, qInsertCheck, qChecksOf}
