@@ -1,0 +1,248 @@
+package cardco
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/mynaplat/mynaplat/store"
+)
+
+// The card company's HTTP API (JSON; merchants authenticate with
+// Authorization: Bearer <merchant key>):
+//
+//	POST /cardco/v1/tokens                  admin key; Enrolment → Enrolled
+//	POST /cardco/v1/payments                Idempotency-Key; PaymentRequest → Payment (201)
+//	POST /cardco/v1/payments/{id}/refunds   Idempotency-Key; RefundRequest → Refund (201)
+//	GET  /cardco/v1/payments/{id}           → Payment (the merchant's own payments only)
+//
+// A replayed answer has the header Idempotent-Replayed: true and status 200
+// where the first answer was 201. Errors are {error, reason?, message_ja,
+// message_en}. The API is for servers with bearer keys, not for browsers
+// with cookies, so it needs no cross-origin protection.
+
+// maxBody bounds a request body.
+const maxBody = 64 << 10
+
+// Routes registers the company's handlers.
+func (c *Company) Routes(mux *http.ServeMux) {
+	mux.HandleFunc("POST /cardco/v1/tokens", c.serveEnrol)
+	mux.HandleFunc("POST /cardco/v1/payments", c.servePay)
+	mux.HandleFunc("POST /cardco/v1/payments/{id}/refunds", c.serveRefund)
+	mux.HandleFunc("GET /cardco/v1/payments/{id}", c.serveGetPayment)
+}
+
+func bearer(r *http.Request) string {
+	k, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return strings.TrimSpace(k)
+}
+
+// idempotencyKey reads the Idempotency-Key header. The IETF draft makes it a
+// structured-field string ("…"); plain tokens, as most APIs take them, are
+// accepted too.
+func idempotencyKey(r *http.Request) (string, error) {
+	k := r.Header.Get("Idempotency-Key")
+	if len(k) >= 2 && k[0] == '"' && k[len(k)-1] == '"' {
+		k = k[1 : len(k)-1]
+	}
+	if !validIdempotencyKey(k) {
+		return "", ErrBadIdempotencyKey
+	}
+	return k, nil
+}
+
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		return nil, invalid("要求の本文を読み取れません（64KiB まで）。", "unreadable body: "+err.Error())
+	}
+	return b, nil
+}
+
+func (c *Company) serveEnrol(w http.ResponseWriter, r *http.Request) {
+	if !c.admin {
+		c.writeErr(w, r, ErrForbidden)
+		return
+	}
+	h := sha256.Sum256([]byte(bearer(r)))
+	if subtle.ConstantTimeCompare(h[:], c.adminKey[:]) != 1 {
+		c.writeErr(w, r, ErrUnauthorized)
+		return
+	}
+	body, err := readBody(w, r)
+	if err != nil {
+		c.writeErr(w, r, err)
+		return
+	}
+	var e Enrolment
+	if err := decodeStrict(body, &e); err != nil {
+		c.writeErr(w, r, err)
+		return
+	}
+	out, err := c.Enrol(r.Context(), e)
+	if err != nil {
+		c.writeErr(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, out)
+}
+
+// moneyRequest authenticates the merchant, reads the Idempotency-Key and
+// the body: what every money-moving handler does first.
+func (c *Company) moneyRequest(w http.ResponseWriter, r *http.Request) (merchant, string, []byte, error) {
+	m, err := c.merchantByKey(r.Context(), bearer(r))
+	if err != nil {
+		return merchant{}, "", nil, err
+	}
+	key, err := idempotencyKey(r)
+	if err != nil {
+		return merchant{}, "", nil, err
+	}
+	body, err := readBody(w, r)
+	if err != nil {
+		return merchant{}, "", nil, err
+	}
+	return m, key, body, nil
+}
+
+func (c *Company) servePay(w http.ResponseWriter, r *http.Request) {
+	m, key, body, err := c.moneyRequest(w, r)
+	if err != nil {
+		c.writeErr(w, r, err)
+		return
+	}
+	req, err := decodePaymentRequest(body)
+	if err != nil {
+		c.writeErr(w, r, err)
+		return
+	}
+	rep, err := c.pay(r.Context(), m, key, req)
+	if err != nil {
+		c.writeErr(w, r, err)
+		return
+	}
+	writeReply(w, rep)
+}
+
+func (c *Company) serveRefund(w http.ResponseWriter, r *http.Request) {
+	m, key, body, err := c.moneyRequest(w, r)
+	if err != nil {
+		c.writeErr(w, r, err)
+		return
+	}
+	var req RefundRequest
+	if err := decodeStrict(body, &req); err != nil {
+		c.writeErr(w, r, err)
+		return
+	}
+	if err := req.validate(); err != nil {
+		c.writeErr(w, r, err)
+		return
+	}
+	rep, err := c.refund(r.Context(), m, r.PathValue("id"), key, req)
+	if err != nil {
+		c.writeErr(w, r, err)
+		return
+	}
+	writeReply(w, rep)
+}
+
+func (c *Company) serveGetPayment(w http.ResponseWriter, r *http.Request) {
+	m, err := c.merchantByKey(r.Context(), bearer(r))
+	if err != nil {
+		c.writeErr(w, r, err)
+		return
+	}
+	p, err := c.payment(r.Context(), m, r.PathValue("id"))
+	if err != nil {
+		c.writeErr(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+// writeReply writes a stored (or just stored) answer.
+func writeReply(w http.ResponseWriter, rep reply) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	status := rep.status
+	if rep.replayed {
+		h.Set("Idempotent-Replayed", "true")
+		if status == http.StatusCreated {
+			status = http.StatusOK // nothing was created this time
+		}
+	}
+	w.WriteHeader(status)
+	w.Write(rep.body)
+	w.Write([]byte("\n"))
+}
+
+// writeErr maps an error to its HTTP answer; this is the only place where
+// the company's errors meet status codes.
+func (c *Company) writeErr(w http.ResponseWriter, r *http.Request, err error) {
+	var (
+		status int
+		body   errorBody
+	)
+	switch {
+	case errors.Is(err, ErrBadIdempotencyKey):
+		status, body = http.StatusBadRequest, errorBody{Code: "invalid_idempotency_key",
+			MessageJA: "Idempotency-Key ヘッダ（1〜64文字の半角英数記号）が必要です。",
+			MessageEN: "An Idempotency-Key header of 1–64 printable ASCII characters is required."}
+	case errors.Is(err, ErrInvalid):
+		body = errorBody{Code: "invalid_request", MessageJA: "要求の内容に誤りがあります。", MessageEN: "Invalid request."}
+		if ie, ok := errors.AsType[*invalidError](err); ok {
+			body.MessageJA, body.MessageEN = ie.ja, "Invalid request: "+ie.en
+		}
+		status = http.StatusBadRequest
+	case errors.Is(err, ErrUnauthorized):
+		w.Header().Set("WWW-Authenticate", `Bearer realm="cardco"`)
+		status, body = http.StatusUnauthorized, errorBody{Code: "unauthorized",
+			MessageJA: "加盟店の認証に失敗しました。APIキーを確認してください。",
+			MessageEN: "Unauthorized: missing or unknown API key."}
+	case errors.Is(err, ErrForbidden):
+		status, body = http.StatusForbidden, errorBody{Code: "enrolment_disabled",
+			MessageJA: "この窓口ではカードの登録を受け付けていません。",
+			MessageEN: "Card enrolment over HTTP is disabled here."}
+	case errors.Is(err, ErrNotFound):
+		status, body = http.StatusNotFound, errorBody{Code: "not_found",
+			MessageJA: "該当するお支払いが見つかりません。",
+			MessageEN: "No such payment."}
+	case errors.Is(err, ErrIdempotencyMismatch):
+		status, body = http.StatusUnprocessableEntity, errorBody{Code: "idempotency_key_reused",
+			MessageJA: "この Idempotency-Key は別の内容の要求ですでに使われています。新しい要求には新しいキーを使ってください。",
+			MessageEN: "This Idempotency-Key was already used for a different request; use a new key for a new request."}
+	case errors.Is(err, ErrCardMismatch):
+		status, body = http.StatusUnprocessableEntity, errorBody{Code: "card_mismatch",
+			MessageJA: "カード名義または有効期限が登録内容と一致しません。",
+			MessageEN: "The holder name or expiry does not match the card on file."}
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, store.ErrConflict):
+		// Nothing was kept (the transaction was rolled back), so the same
+		// request with the same key is safe to send again.
+		w.Header().Set("Retry-After", "1")
+		status, body = http.StatusServiceUnavailable, errorBody{Code: "unavailable",
+			MessageJA: "混み合っているため処理を取り消しました。同じ Idempotency-Key で再度お送りください。",
+			MessageEN: "Busy: the request was cancelled whole; send it again with the same Idempotency-Key."}
+	default:
+		if r.Context().Err() == nil {
+			c.logger.Error("cardco", "path", r.URL.Path, "err", err)
+		}
+		status, body = http.StatusInternalServerError, errorBody{Code: "internal",
+			MessageJA: "内部エラーが発生しました。処理は行われていません。同じ Idempotency-Key で再度お送りください。",
+			MessageEN: "Internal error; nothing was done. Send the request again with the same Idempotency-Key."}
+	}
+	writeJSON(w, status, body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
