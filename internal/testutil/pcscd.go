@@ -4,10 +4,12 @@ package testutil
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -30,26 +32,56 @@ const vpcdDriver = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so"
 func PCSCD(t testing.TB) {
 	t.Helper()
 	bin := NeedProgram(t, "pcscd", "pcscd")
+	NeedProgram(t, "opensc-tool", "opensc") // to see that pcscd lists the reader
 	if _, err := os.Stat(vpcdDriver); err != nil {
 		Missing(t, vpcdDriver+" (Debian package vsmartcard-vpcd)")
 	}
 	lock(t, filepath.Join(os.TempDir(), "mynaplat-pcscd.lock"))
 
-	logPath := ""
-	if _, err := os.Stat(pcscdSocket); err != nil {
-		logPath = filepath.Join(t.TempDir(), "pcscd.log")
-		logf, err := os.Create(logPath)
-		if err != nil {
-			t.Fatal(err)
+	// A pcscd is ready when it lists vpcd's reader, not merely when the
+	// port listens: under load the vpcd driver has been seen to come up
+	// without a reader. A pcscd this test started gets one restart.
+	for attempt := 0; ; attempt++ {
+		stop, logPath := startPCSCD(t, bin)
+		err := waitReady(15 * time.Second)
+		if err == nil {
+			return
 		}
-		cmd := exec.Command(bin, "--foreground")
-		cmd.Stdout, cmd.Stderr = logf, logf
-		if err := cmd.Start(); err != nil {
-			t.Fatalf("start pcscd: %v", err)
+		var b []byte
+		if logPath != "" {
+			b, _ = os.ReadFile(logPath)
 		}
-		exited := make(chan struct{})
-		go func() { cmd.Wait(); close(exited) }()
-		t.Cleanup(func() {
+		if stop == nil || attempt > 0 {
+			t.Fatalf("%v; pcscd log:\n%s", err, b)
+		}
+		t.Logf("%v; restarting pcscd", err)
+		stop()
+		time.Sleep(time.Second)
+	}
+}
+
+// startPCSCD starts `pcscd --foreground` unless one runs, and returns how to
+// stop it (nil when it was already running) and its log file.
+func startPCSCD(t testing.TB, bin string) (stop func(), logPath string) {
+	t.Helper()
+	if _, err := os.Stat(pcscdSocket); err == nil {
+		return nil, ""
+	}
+	logPath = filepath.Join(t.TempDir(), "pcscd.log")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "--foreground")
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start pcscd: %v", err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
 			cmd.Process.Signal(syscall.SIGTERM)
 			select {
 			case <-exited:
@@ -60,16 +92,23 @@ func PCSCD(t testing.TB) {
 			logf.Close()
 		})
 	}
-	deadline := time.Now().Add(15 * time.Second)
-	for !tcpListening(0x8C7B) {
-		if time.Now().After(deadline) {
-			var b []byte
-			if logPath != "" {
-				b, _ = os.ReadFile(logPath)
+	t.Cleanup(stop)
+	return stop, logPath
+}
+
+// waitReady waits until vpcd listens and pcscd lists its reader.
+func waitReady(d time.Duration) error {
+	deadline := time.Now().Add(d)
+	for {
+		if tcpListening(0x8C7B) {
+			if out, err := exec.Command("opensc-tool", "-l").CombinedOutput(); err == nil && strings.Contains(string(out), "Virtual PCD") {
+				return nil
 			}
-			t.Fatalf("vpcd is not listening on port 35963 after 15 s; pcscd log:\n%s", b)
 		}
-		time.Sleep(100 * time.Millisecond)
+		if time.Now().After(deadline) {
+			return fmt.Errorf("pcscd did not list the vpcd reader within %v", d)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 
