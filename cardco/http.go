@@ -4,12 +4,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"strings"
 
+	"github.com/mynaplat/mynaplat/internal/apijson"
 	"github.com/mynaplat/mynaplat/store"
 )
 
@@ -89,7 +89,7 @@ func (c *Company) serveEnrol(w http.ResponseWriter, r *http.Request) {
 		c.writeErr(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, out)
+	apijson.Write(w, http.StatusCreated, out)
 }
 
 // moneyRequest authenticates the merchant, reads the Idempotency-Key and
@@ -163,7 +163,7 @@ func (c *Company) serveGetPayment(w http.ResponseWriter, r *http.Request) {
 		c.writeErr(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, p)
+	apijson.Write(w, http.StatusOK, p)
 }
 
 // writeReply writes a stored (or just stored) answer.
@@ -237,12 +237,5 @@ func (c *Company) writeErr(w http.ResponseWriter, r *http.Request, err error) {
 			MessageJA: "内部エラーが発生しました。処理は行われていません。同じ Idempotency-Key で再度お送りください。",
 			MessageEN: "Internal error; nothing was done. Send the request again with the same Idempotency-Key."}
 	}
-	writeJSON(w, status, body)
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
+	apijson.Write(w, status, body)
 }

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/mynaplat/mynaplat/internal/apijson"
 )
 
 // The insurer API (Authorization: Bearer <insurer key>); an insurer sees and
@@ -85,7 +87,7 @@ func (s *Service) insurerOnly(h func(http.ResponseWriter, *http.Request, string)
 			insurer, err = s.InsurerByKey(r.Context(), strings.TrimSpace(key))
 		}
 		if err != nil {
-			writeProblem(w, http.StatusUnauthorized, "unauthorized", "保険者の認証情報が必要です。", "An insurer credential is required.")
+			apijson.WriteProblem(w, http.StatusUnauthorized, "unauthorized", "保険者の認証情報が必要です。", "An insurer credential is required.")
 			return
 		}
 		h(w, r, insurer)
@@ -122,7 +124,7 @@ func (s *Service) serveAddInsured(w http.ResponseWriter, r *http.Request, insure
 		s.writeErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, ToJSON(added))
+	apijson.Write(w, http.StatusCreated, ToJSON(added))
 }
 
 // ownRecord checks that a record belongs to the insurer.
@@ -181,35 +183,20 @@ func (s *Service) serveChangeJob(w http.ResponseWriter, r *http.Request, insurer
 		s.writeErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, ToJSON(added))
+	apijson.Write(w, http.StatusCreated, ToJSON(added))
 }
 
 // Problem is the JSON body of an error answer.
-type Problem struct {
-	Code      string `json:"error"`
-	MessageJA string `json:"message_ja"`
-	MessageEN string `json:"message_en"`
-}
-
-func writeProblem(w http.ResponseWriter, status int, code, ja, en string) {
-	writeJSON(w, status, Problem{code, ja, en})
-}
+type Problem = apijson.Problem
 
 func (s *Service) writeErr(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, ErrInvalid):
-		writeProblem(w, http.StatusBadRequest, "invalid", "入力内容に誤りがあります: "+err.Error(), "Invalid request: "+err.Error())
+		apijson.WriteProblem(w, http.StatusBadRequest, "invalid", "入力内容に誤りがあります: "+err.Error(), "Invalid request: "+err.Error())
 	case errors.Is(err, ErrNotFound):
-		writeProblem(w, http.StatusNotFound, "not_found", "該当する記録がありません。", "No such record.")
+		apijson.WriteProblem(w, http.StatusNotFound, "not_found", "該当する記録がありません。", "No such record.")
 	default:
 		s.logger.Error("eligibility", "err", err)
-		writeProblem(w, http.StatusInternalServerError, "internal", "内部エラーが発生しました。しばらくしてから再度お試しください。", "Internal error; try again shortly.")
+		apijson.WriteProblem(w, http.StatusInternalServerError, "internal", "内部エラーが発生しました。しばらくしてから再度お試しください。", "Internal error; try again shortly.")
 	}
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
 }

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/mynaplat/mynaplat/internal/apijson"
 	"github.com/mynaplat/mynaplat/wareki"
 )
 
@@ -58,7 +59,7 @@ func (c *Centre) serveAttributes(w http.ResponseWriter, r *http.Request, op *Ope
 		writeErr(w, err)
 		return
 	}
-	writeJSON(w, a)
+	apijson.Write(w, http.StatusOK, a)
 }
 
 // Attributes fetches the current attributes of a certificate's holder.

@@ -2,7 +2,6 @@ package jpki
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +9,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/mynaplat/mynaplat/internal/apijson"
 )
 
 // The centre's HTTP API. These paths are relied on by other tools; keep them:
@@ -64,7 +65,7 @@ func (c *Centre) serveCert(get func(Kind) []byte, ext string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		k, ok := kindFromFile(r.PathValue("file"), ext)
 		if !ok {
-			writeError(w, http.StatusNotFound, "not_found", "そのような証明書はありません。auth.crt か sign.crt を指定してください。",
+			apijson.WriteProblem(w, http.StatusNotFound, "not_found", "そのような証明書はありません。auth.crt か sign.crt を指定してください。",
 				"No such certificate: ask for auth.crt or sign.crt.")
 			return
 		}
@@ -77,14 +78,14 @@ func (c *Centre) serveCert(get func(Kind) []byte, ext string) http.HandlerFunc {
 func (c *Centre) serveCRL(w http.ResponseWriter, r *http.Request) {
 	k, ok := kindFromFile(r.PathValue("file"), ".crl")
 	if !ok {
-		writeError(w, http.StatusNotFound, "not_found", "そのような失効リストはありません。auth.crl か sign.crl を指定してください。",
+		apijson.WriteProblem(w, http.StatusNotFound, "not_found", "そのような失効リストはありません。auth.crl か sign.crl を指定してください。",
 			"No such CRL: ask for auth.crl or sign.crl.")
 		return
 	}
 	crl, err := c.LatestCRL(r.Context(), k)
 	if err != nil {
 		c.logger.Error("serve CRL", "kind", k, "err", err)
-		writeError(w, http.StatusServiceUnavailable, "unavailable", "失効リストを取得できませんでした。しばらくしてから再度お試しください。",
+		apijson.WriteProblem(w, http.StatusServiceUnavailable, "unavailable", "失効リストを取得できませんでした。しばらくしてから再度お試しください。",
 			"The CRL could not be read; try again shortly.")
 		return
 	}
@@ -152,7 +153,7 @@ func (c *Centre) operatorOnly(h func(http.ResponseWriter, *http.Request, *Operat
 				c.logger.Error("check operator", "err", err)
 			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="jpki"`)
-			writeError(w, http.StatusUnauthorized, "unauthorized",
+			apijson.WriteProblem(w, http.StatusUnauthorized, "unauthorized",
 				"プラットフォーム事業者の認証情報が必要です。Authorization: Bearer <トークン> を付けてください。",
 				"A platform operator credential is required: send Authorization: Bearer <token>.")
 			return
@@ -173,7 +174,7 @@ func (c *Centre) serveLinkage(w http.ResponseWriter, r *http.Request, op *Operat
 		writeErr(w, err)
 		return
 	}
-	writeJSON(w, l)
+	apijson.Write(w, http.StatusOK, l)
 }
 
 // FeedPage is one page of the revocation feed.
@@ -209,39 +210,23 @@ func (c *Centre) serveRevocations(w http.ResponseWriter, r *http.Request, op *Op
 	if len(revs) > 0 {
 		page.Next = revs[len(revs)-1].Seq
 	}
-	writeJSON(w, page)
+	apijson.Write(w, http.StatusOK, page)
 }
 
 // APIError is the JSON body of every error answer of the centre's API.
-type APIError struct {
-	Code      string `json:"error"`
-	MessageJA string `json:"message_ja"`
-	MessageEN string `json:"message_en"`
-}
-
-func writeError(w http.ResponseWriter, status int, code, ja, en string) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(APIError{code, ja, en})
-}
+type APIError = apijson.Problem
 
 // writeErr maps the centre's errors to HTTP answers.
 func writeErr(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, ErrInvalid):
-		writeError(w, http.StatusBadRequest, "invalid", "要求の内容に誤りがあります: "+err.Error(), "Invalid request: "+err.Error())
+		apijson.WriteProblem(w, http.StatusBadRequest, "invalid", "要求の内容に誤りがあります: "+err.Error(), "Invalid request: "+err.Error())
 	case errors.Is(err, ErrNotFound):
-		writeError(w, http.StatusNotFound, "not_found", "該当する証明書がありません。", "No such certificate.")
+		apijson.WriteProblem(w, http.StatusNotFound, "not_found", "該当する証明書がありません。", "No such certificate.")
 	case errors.Is(err, ErrUnauthorized):
-		writeError(w, http.StatusUnauthorized, "unauthorized", "認証情報が正しくありません。", "The credential is not valid.")
+		apijson.WriteProblem(w, http.StatusUnauthorized, "unauthorized", "認証情報が正しくありません。", "The credential is not valid.")
 	default:
-		writeError(w, http.StatusInternalServerError, "internal", "内部エラーが発生しました。しばらくしてから再度お試しください。",
+		apijson.WriteProblem(w, http.StatusInternalServerError, "internal", "内部エラーが発生しました。しばらくしてから再度お試しください。",
 			"Internal error; try again shortly.")
 	}
-}
-
-func writeJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	json.NewEncoder(w).Encode(v)
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+
+	"github.com/mynaplat/mynaplat/internal/apijson"
 )
 
 // The platform's HTTP API:
@@ -40,7 +42,7 @@ func (p *Platform) serveChallenge(w http.ResponseWriter, r *http.Request) {
 		p.writeErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, c)
+	apijson.Write(w, http.StatusCreated, c)
 }
 
 func (p *Platform) serveAuth(w http.ResponseWriter, r *http.Request) {
@@ -53,7 +55,7 @@ func (p *Platform) serveAuth(w http.ResponseWriter, r *http.Request) {
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil || req.ChallengeID == "" {
-		writeProblem(w, http.StatusBadRequest, "invalid", "要求の形式が正しくありません（challenge_id, certificate, signature が必要です）。",
+		apijson.WriteProblem(w, http.StatusBadRequest, "invalid", "要求の形式が正しくありません（challenge_id, certificate, signature が必要です）。",
 			"Malformed request: challenge_id, certificate and signature are required.")
 		return
 	}
@@ -70,19 +72,19 @@ func (p *Platform) serveAuth(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusServiceUnavailable
 		w.Header().Set("Retry-After", "30")
 	}
-	writeJSON(w, status, AuthResponse{Report: rep, Assertion: assertion})
+	apijson.Write(w, status, AuthResponse{Report: rep, Assertion: assertion})
 }
 
 func (p *Platform) serveJWKS(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "public, max-age=300")
-	writeJSON(w, http.StatusOK, p.PublicKeys())
+	apijson.Write(w, http.StatusOK, p.PublicKeys())
 }
 
 func (p *Platform) serveAudit(w http.ResponseWriter, r *http.Request) {
 	token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	c, err := VerifyAssertion(token, p.PublicKeys(), p.issuer, p.now())
 	if err != nil {
-		writeProblem(w, http.StatusUnauthorized, "unauthorized", "カードでログインしてください。", "Log in with your card first.")
+		apijson.WriteProblem(w, http.StatusUnauthorized, "unauthorized", "カードでログインしてください。", "Log in with your card first.")
 		return
 	}
 	entries, err := p.AuditFor(r.Context(), c.Subject, c.Terminal, 200)
@@ -90,40 +92,25 @@ func (p *Platform) serveAudit(w http.ResponseWriter, r *http.Request) {
 		p.writeErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"platform_id": c.Subject, "entries": entries})
+	apijson.Write(w, http.StatusOK, map[string]any{"platform_id": c.Subject, "entries": entries})
 }
 
 // Problem is the JSON body of an error answer.
-type Problem struct {
-	Code      string `json:"error"`
-	MessageJA string `json:"message_ja"`
-	MessageEN string `json:"message_en"`
-}
-
-func writeProblem(w http.ResponseWriter, status int, code, ja, en string) {
-	writeJSON(w, status, Problem{code, ja, en})
-}
+type Problem = apijson.Problem
 
 func (p *Platform) writeErr(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, ErrTerminalDisabled):
-		writeProblem(w, http.StatusForbidden, "terminal_disabled", "この端末は利用停止中です。設置者にお問い合わせください。",
+		apijson.WriteProblem(w, http.StatusForbidden, "terminal_disabled", "この端末は利用停止中です。設置者にお問い合わせください。",
 			"This terminal is disabled; contact its operator.")
 	case errors.Is(err, ErrUnknownTerminal):
-		writeProblem(w, http.StatusUnauthorized, "unknown_terminal", "登録されていない端末、または端末の認証情報が正しくありません。",
+		apijson.WriteProblem(w, http.StatusUnauthorized, "unknown_terminal", "登録されていない端末、または端末の認証情報が正しくありません。",
 			"Unknown terminal or bad terminal credentials.")
 	case errors.Is(err, ErrInvalid):
-		writeProblem(w, http.StatusBadRequest, "invalid", "要求の内容に誤りがあります。", "Invalid request: "+err.Error())
+		apijson.WriteProblem(w, http.StatusBadRequest, "invalid", "要求の内容に誤りがあります。", "Invalid request: "+err.Error())
 	default:
 		p.logger.Error("platform", "err", err)
-		writeProblem(w, http.StatusInternalServerError, "internal", "内部エラーが発生しました。しばらくしてから再度お試しください。",
+		apijson.WriteProblem(w, http.StatusInternalServerError, "internal", "内部エラーが発生しました。しばらくしてから再度お試しください。",
 			"Internal error; try again shortly.")
 	}
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
 }

@@ -1,0 +1,29 @@
+// Package apijson writes the JSON answers of mynaplat's HTTP APIs: one body
+// shape for errors, with the message in Japanese and English, and one way to
+// send JSON (never cached: API answers carry personal or security state).
+package apijson
+
+import (
+	"encoding/json"
+	"net/http"
+)
+
+// Problem is the JSON body of every API error.
+type Problem struct {
+	Code      string `json:"error"`
+	MessageJA string `json:"message_ja"`
+	MessageEN string `json:"message_en"`
+}
+
+// Write sends v as JSON with status.
+func Write(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// WriteProblem sends an error answer.
+func WriteProblem(w http.ResponseWriter, status int, code, ja, en string) {
+	Write(w, status, Problem{Code: code, MessageJA: ja, MessageEN: en})
+}
