@@ -14,6 +14,11 @@ import (
 	"github.com/mynaplat/mynaplat/wareki"
 )
 
+// fixed is a person lookup that answers p.
+func fixed(p Person) func(context.Context) (Person, error) {
+	return func(context.Context) (Person, error) { return p, nil }
+}
+
 func day(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, wareki.JST()) }
 
 func open(t *testing.T, db *store.DB) *Service {
@@ -274,20 +279,20 @@ func TestCheckHolderRecordsAndHonoursConsent(t *testing.T) {
 			t.Fatal(err)
 		}
 		// No consent to 限度額: the basic answer only.
-		res, err := s.CheckHolder(ctx, "0612345678", "reception-nihonkai-1", "pid", ichiro, Consent{})
+		res, err := s.CheckHolder(ctx, HolderCheck{Facility: "0612345678", Terminal: "reception-nihonkai-1", PlatformID: "pid", Consent: Consent{}}, fixed(ichiro))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if res.Validity != Valid || res.Coverage == nil || res.Coverage.LimitCategory != "" || res.Coverage.CopayPercent != 30 {
 			t.Errorf("without consent: %+v %+v", res, res.Coverage)
 		}
-		res, err = s.CheckHolder(ctx, "0612345678", "reception-nihonkai-1", "pid", ichiro, Consent{Limit: true, Drug: true})
+		res, err = s.CheckHolder(ctx, HolderCheck{Facility: "0612345678", Terminal: "reception-nihonkai-1", PlatformID: "pid", Consent: Consent{Limit: true, Drug: true}}, fixed(ichiro))
 		if err != nil || res.Coverage.LimitCategory != "区分ウ" {
 			t.Errorf("with consent: %+v %v", res, err)
 		}
 		// A person with no coverage gets 該当資格なし, also recorded.
 		stranger := Person{Name: "鳥海　花", Kana: "チョウカイ　ハナ", BirthDate: day(1990, 1, 1), Sex: 2, Address: "山形県酒田市"}
-		if res, err := s.CheckHolder(ctx, "0612345678", "reception-nihonkai-1", "pid-2", stranger, Consent{}); err != nil || res.Validity != NoCoverage {
+		if res, err := s.CheckHolder(ctx, HolderCheck{Facility: "0612345678", Terminal: "reception-nihonkai-1", PlatformID: "pid-2", Consent: Consent{}}, fixed(stranger)); err != nil || res.Validity != NoCoverage {
 			t.Errorf("no coverage: %+v %v", res, err)
 		}
 		checks, err := s.ChecksOf(ctx, "pid")

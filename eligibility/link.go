@@ -267,14 +267,8 @@ func (s *Service) Check(ctx context.Context, platformID string, on time.Time) (*
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	day := civil(on)
 	ans := &Answer{On: on}
-	var active []Insured
-	for _, in := range linked {
-		if civil(in.AcquiredOn) <= day && (in.LostOn.IsZero() || day < civil(in.LostOn)) {
-			active = append(active, in)
-		}
-	}
+	active := covering(linked, on)
 	switch {
 	case len(linked) == 0:
 		ans.Validity = NoCoverage
