@@ -29,15 +29,24 @@ type Claims struct {
 	TerminalKind TerminalKind `json:"terminal_kind"`
 	// AMR names the method: "jpki-auth" = the 利用者証明用 certificate with its PIN.
 	AMR []string `json:"amr"`
+	// Purpose is the AuthRequest's purpose, if any.
+	Purpose string `json:"purpose,omitempty"`
+	// CertNotAfter is the end of the authentication certificate's validity;
+	// an eligibility assertion may carry one already past (within the grace).
+	CertNotAfter int64 `json:"cert_not_after,omitempty"`
+	// Offline is set when the card signed at AuthTime on a terminal that
+	// could not reach the platform, and the platform confirmed it later.
+	Offline bool `json:"offline,omitempty"`
 }
 
 // Audience is the audience of every assertion: the services of this platform.
 const Audience = "mynaplat-services"
 
-func (p *Platform) claims(rep *Report, t *Terminal, now time.Time) Claims {
+func (p *Platform) claims(rep *Report, t *Terminal, now, authTime time.Time, purpose string) Claims {
 	return Claims{Issuer: p.issuer, Subject: rep.PlatformID, Audience: Audience, IssuedAt: now.Unix(),
-		Expiry: now.Add(p.assertionTTL).Unix(), ID: newID(), AuthTime: now.Unix(), Terminal: t.ID,
-		TerminalKind: t.Kind, AMR: []string{"jpki-auth"}}
+		Expiry: now.Add(p.assertionTTL).Unix(), ID: newID(), AuthTime: authTime.Unix(), Terminal: t.ID,
+		TerminalKind: t.Kind, AMR: []string{"jpki-auth"}, Purpose: purpose, CertNotAfter: rep.NotAfter.Unix(),
+		Offline: !authTime.Equal(now)}
 }
 
 // keyring holds the ES256 keys: the newest signs, all recent ones are

@@ -120,7 +120,10 @@ type Report struct {
 	Serial     string    `json:"certificate_serial,omitempty"`
 	NotAfter   time.Time `json:"certificate_not_after,omitzero"`
 	Checks     []Check   `json:"checks"`
-	At         time.Time `json:"at"`
+	// Warnings are conditions of a PASSED result the person must be told
+	// about (WarnCertExpired).
+	Warnings []string  `json:"warnings,omitempty"`
+	At       time.Time `json:"at"`
 }
 
 func (r *Report) check(name string, ok bool, detail string) {
@@ -143,7 +146,24 @@ type AuthRequest struct {
 	ChallengeID string `json:"challenge_id"`
 	Certificate []byte `json:"certificate"` // DER 利用者証明用 certificate read from the card
 	Signature   []byte `json:"signature"`   // PKCS#1 v1.5 SHA-256 over SignedMessage
+	// Purpose names the service the authentication is for, when that
+	// service has rules of its own (PurposeEligibility); empty otherwise.
+	Purpose string `json:"purpose,omitempty"`
 }
+
+// PurposeEligibility is an authentication for an eligibility check (オンライン
+// 資格確認): there an authentication certificate that expired less than
+// EligibilityGrace ago is still accepted, with a warning, because a patient
+// must not be turned away at the reception over a certificate renewal.
+const PurposeEligibility = "eligibility"
+
+// EligibilityGrace is how long after its expiry an authentication
+// certificate still works for an eligibility check: three months.
+func EligibilityGrace(notAfter time.Time) time.Time { return notAfter.AddDate(0, 3, 0) }
+
+// WarnCertExpired is the report warning of a certificate accepted within
+// the eligibility grace.
+const WarnCertExpired = "certificate_expired"
 
 // Authenticate checks a terminal's answer: challenge, certificate, chain,
 // validity, signature and revocation, in that order, cheapest first. The
@@ -163,12 +183,16 @@ func (p *Platform) Authenticate(ctx context.Context, t *Terminal, req AuthReques
 			p.latency.Observe(p.now().Sub(now).Seconds())
 		}
 		if err == nil && rep.Result == Passed {
-			assertion, err = p.keys.sign(p.claims(rep, t, now))
+			assertion, err = p.keys.sign(p.claims(rep, t, now, now, req.Purpose))
 		}
 		if err != nil {
 			rep, assertion = nil, ""
 		}
 	}()
+	if req.Purpose != "" && req.Purpose != PurposeEligibility {
+		rep.check("challenge", false, "unknown purpose")
+		return rep.fail(Failed, ReasonMalformed, "purpose"), "", nil
+	}
 
 	// The challenge.
 	var termID string
@@ -190,70 +214,93 @@ func (p *Platform) Authenticate(ctx context.Context, t *Terminal, req AuthReques
 		return rep.fail(Failed, ReasonExpiredChallenge, ""), "", nil
 	}
 	rep.check("challenge", true, "single use, expires "+time.UnixMilli(expires).UTC().Format(time.RFC3339))
+	signed, err = p.verifyAnswer(ctx, rep, req.Certificate, req.Signature, SignedMessage(req.ChallengeID, nonce, t.ID), now, req.Purpose)
+	return rep, "", err
+}
 
+// verifyAnswer runs the checks after the challenge: certificate, chain,
+// validity at the time of use, the card's signature over msg, revocation as
+// of that time, and the platform ID. It fills rep (PASSED or the first
+// failure) and reports whether the card's signature verified.
+func (p *Platform) verifyAnswer(ctx context.Context, rep *Report, certDER, sig, msg []byte, at time.Time, purpose string) (signed bool, err error) {
 	// The certificate and its chain to the 利用者証明用 CA.
-	cert, malformed := p.certificate(req.Certificate)
+	cert, malformed := p.certificate(certDER)
 	if malformed {
 		rep.check("certificate", false, "cannot be parsed")
-		return rep.fail(Failed, ReasonMalformed, ""), "", nil
+		rep.fail(Failed, ReasonMalformed, "")
+		return false, nil
 	}
 	rep.Serial, rep.NotAfter = jpki.Serial(cert.SerialNumber), cert.NotAfter.UTC()
 	rep.check("certificate", true, "serial "+rep.Serial)
-	if !p.chainOK(req.Certificate, cert) {
+	if !p.chainOK(certDER, cert) {
 		rep.check("chain", false, "issuer "+cert.Issuer.String())
-		return rep.fail(Failed, ReasonUnknownIssuer, ""), "", nil
+		rep.fail(Failed, ReasonUnknownIssuer, "")
+		return false, nil
 	}
 	rep.check("chain", true, p.issuedBy)
 
 	// The validity period.
 	switch {
-	case now.After(cert.NotAfter):
+	case at.After(cert.NotAfter) && purpose == PurposeEligibility && at.Before(EligibilityGrace(cert.NotAfter)):
+		rep.Warnings = append(rep.Warnings, WarnCertExpired)
+		rep.check("validity", true, "expired "+cert.NotAfter.UTC().Format(time.RFC3339)+
+			"; accepted for an eligibility check until "+EligibilityGrace(cert.NotAfter).UTC().Format(time.RFC3339))
+	case at.After(cert.NotAfter):
 		rep.check("validity", false, "expired "+cert.NotAfter.UTC().Format(time.RFC3339))
-		return rep.fail(Failed, ReasonExpired, ""), "", nil
-	case now.Before(cert.NotBefore):
+		rep.fail(Failed, ReasonExpired, "")
+		return false, nil
+	case at.Before(cert.NotBefore):
 		rep.check("validity", false, "valid from "+cert.NotBefore.UTC().Format(time.RFC3339))
-		return rep.fail(Failed, ReasonNotYetValid, ""), "", nil
+		rep.fail(Failed, ReasonNotYetValid, "")
+		return false, nil
+	default:
+		rep.check("validity", true, "until "+cert.NotAfter.UTC().Format(time.RFC3339))
 	}
-	rep.check("validity", true, "until "+cert.NotAfter.UTC().Format(time.RFC3339))
 
-	// The card's signature over the challenge: the one RSA verification of
-	// the hot path.
+	// The card's signature: the one RSA verification of the hot path.
 	pub, ok := cert.PublicKey.(*rsa.PublicKey)
-	digest := sha256.Sum256(SignedMessage(req.ChallengeID, nonce, t.ID))
-	if !ok || rsa.VerifyPKCS1v15(pub, crypto.SHA256, digest[:], req.Signature) != nil {
+	digest := sha256.Sum256(msg)
+	if !ok || rsa.VerifyPKCS1v15(pub, crypto.SHA256, digest[:], sig) != nil {
 		rep.check("signature", false, "does not verify")
-		return rep.fail(Failed, ReasonBadSignature, ""), "", nil
+		rep.fail(Failed, ReasonBadSignature, "")
+		return false, nil
 	}
-	signed = true
 	rep.check("signature", true, "RSA PKCS#1 v1.5 SHA-256")
 
-	// Revocation.
+	// Revocation as of the time of use: a certificate revoked after it was
+	// used (an offline check confirmed later) was good when it was used.
 	rs, rerr := p.rev.check(ctx, cert)
 	if rerr != nil {
 		p.logger.Warn("no fresh revocation data", "err", rerr)
 		rep.check("revocation", false, "no fresh CRL and no OCSP answer")
-		return rep.fail(Indeterminate, ReasonNoRevocationData, ""), "", nil
+		rep.fail(Indeterminate, ReasonNoRevocationData, "")
+		return true, nil
+	}
+	if rs.revoked && !rs.revokedAt.After(at) {
+		rep.check("revocation", false, fmt.Sprintf("revoked %s (%s), %s", rs.revokedAt.UTC().Format(time.RFC3339), rs.reason, rs.source))
+		rep.fail(Failed, ReasonRevoked, rs.reason.String())
+		return true, nil
 	}
 	if rs.revoked {
-		rep.check("revocation", false, fmt.Sprintf("revoked %s (%s), %s", rs.revokedAt.UTC().Format(time.RFC3339), rs.reason, rs.source))
-		return rep.fail(Failed, ReasonRevoked, rs.reason.String()), "", nil
+		rep.check("revocation", true, fmt.Sprintf("revoked only after use, %s (%s), %s", rs.revokedAt.UTC().Format(time.RFC3339), rs.reason, rs.source))
+	} else {
+		rep.check("revocation", true, "not revoked per "+rs.source)
 	}
-	rep.check("revocation", true, "not revoked per "+rs.source)
 
 	// The platform ID, from the JPKI linkage records.
 	personID, err := p.personFor(ctx, rep.Serial)
 	if err != nil {
 		if errors.Is(err, jpki.ErrUnavailable) || errors.Is(err, jpki.ErrUnauthorized) {
 			p.logger.Warn("linkage records unavailable", "err", err)
-			err = nil
 			rep.check("linkage", false, "linkage records unavailable")
-			return rep.fail(Indeterminate, ReasonNoLinkage, ""), "", nil
+			rep.fail(Indeterminate, ReasonNoLinkage, "")
+			return true, nil
 		}
-		return nil, "", err
+		return true, err
 	}
 	rep.check("linkage", true, "platform ID from JPKI linkage records")
 	rep.Result, rep.PlatformID = Passed, personID
-	return rep, "", nil
+	return true, nil
 }
 
 // certificate parses a certificate, or finds it among those already known to

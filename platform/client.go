@@ -104,6 +104,20 @@ func (c *TerminalClient) Authenticate(ctx context.Context, req AuthRequest) (*Au
 	return &ar, nil
 }
 
+// AuthenticateDeferred sends an offline answer (see AuthenticateDeferred on
+// the platform). Sending the same answer again is safe.
+func (c *TerminalClient) AuthenticateDeferred(ctx context.Context, req DeferredAuthRequest) (*AuthResponse, error) {
+	resp, body, err := c.post(ctx, "/platform/deferred-auth", req)
+	if err != nil {
+		return nil, err
+	}
+	var ar AuthResponse
+	if json.Unmarshal(body, &ar) != nil || ar.Report == nil {
+		return nil, problemErr(resp, body)
+	}
+	return &ar, nil
+}
+
 // AuditPage is the answer of GET /platform/audit.
 type AuditPage struct {
 	PlatformID string       `json:"platform_id"`

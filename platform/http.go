@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 //
 //	POST /platform/challenge        terminal credentials → a challenge
 //	POST /platform/auth             terminal credentials, AuthRequest → AuthResponse
+//	POST /platform/deferred-auth    terminal credentials, DeferredAuthRequest → AuthResponse (an offline answer, later)
 //	GET  /platform/jwks.json        the assertion keys (also /.well-known/jwks.json)
 //	GET  /platform/audit            Authorization: Bearer <assertion> → who checked me
 
@@ -26,6 +28,7 @@ type AuthResponse struct {
 func (p *Platform) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /platform/challenge", p.serveChallenge)
 	mux.HandleFunc("POST /platform/auth", p.serveAuth)
+	mux.HandleFunc("POST /platform/deferred-auth", p.serveDeferredAuth)
 	mux.HandleFunc("GET /platform/jwks.json", p.serveJWKS)
 	mux.HandleFunc("GET /.well-known/jwks.json", p.serveJWKS)
 	mux.HandleFunc("GET /platform/audit", p.serveAudit)
@@ -64,6 +67,34 @@ func (p *Platform) serveAuth(w http.ResponseWriter, r *http.Request) {
 		p.writeErr(w, err)
 		return
 	}
+	p.writeAuth(w, rep, assertion)
+}
+
+func (p *Platform) serveDeferredAuth(w http.ResponseWriter, r *http.Request) {
+	t, body, err := p.authenticateTerminal(r)
+	if err != nil {
+		p.writeErr(w, err)
+		return
+	}
+	var req DeferredAuthRequest
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil || req.ID == "" {
+		apijson.WriteProblem(w, http.StatusBadRequest, "invalid", "要求の形式が正しくありません（id, signed_at, nonce, certificate, signature が必要です）。",
+			"Malformed request: id, signed_at, nonce, certificate and signature are required.")
+		return
+	}
+	rep, assertion, err := p.AuthenticateDeferred(r.Context(), t, req)
+	if err != nil {
+		p.writeErr(w, err)
+		return
+	}
+	p.writeAuth(w, rep, assertion)
+}
+
+// writeAuth answers an authentication: 200 PASSED, 403 FAILED, 503
+// INDETERMINATE (try again).
+func (p *Platform) writeAuth(w http.ResponseWriter, rep *Report, assertion string) {
 	status := http.StatusOK
 	switch rep.Result {
 	case Failed:

@@ -177,7 +177,7 @@ func TestAuthenticationLifecycle(t *testing.T) {
 			t.Fatal(err)
 		}
 		if diff := cmp.Diff(Claims{Issuer: "https://platform.test", Subject: id, Audience: Audience, Terminal: "kiosk-sakata-1",
-			TerminalKind: Kiosk, AMR: []string{"jpki-auth"}}, *claims,
+			TerminalKind: Kiosk, AMR: []string{"jpki-auth"}, CertNotAfter: first.Report.NotAfter.Unix()}, *claims,
 			cmpIgnore("IssuedAt", "Expiry", "ID", "AuthTime")); diff != "" {
 			t.Errorf("claims (-want +got):\n%s", diff)
 		}

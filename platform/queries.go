@@ -12,6 +12,9 @@ const (
 	// The conditional update is what makes a challenge single-use across
 	// instances: only one transaction can flip used_at from NULL.
 	qConsumeChallenge    = `UPDATE platform_challenges SET used_at = $1 WHERE id = $2 AND used_at IS NULL`
+	qInsertUsedChallenge = `INSERT INTO platform_challenges (id, terminal_id, nonce, created_at, expires_at, used_at) VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (id) DO NOTHING`
+	qChallengeNonce      = `SELECT nonce FROM platform_challenges WHERE id = $1`
 	qDeleteOldChallenges = `DELETE FROM platform_challenges WHERE expires_at < $1`
 	qInsertPerson        = `INSERT INTO platform_persons (id, created_at) VALUES ($1, $2)`
 	qPersonOfCert        = `SELECT person_id FROM platform_certs WHERE kind = $1 AND serial = $2`
@@ -28,5 +31,5 @@ FROM platform_audit a LEFT JOIN platform_terminals t ON t.id = a.terminal_id WHE
 )
 
 var allQueries = []string{qInsertTerminal, qSetTerminalDisabled, qTerminals, qTerminal, qInsertChallenge, qChallenge,
-	qDeleteOldChallenges, qInsertPerson, qPersonOfCert, qInsertCertLink, qInsertAudit,
+	qDeleteOldChallenges, qInsertUsedChallenge, qChallengeNonce, qInsertPerson, qPersonOfCert, qInsertCertLink, qInsertAudit,
 	qAuditOfPerson, qCountAudit, qNewestAuthCert, qInsertKey, qKeys}

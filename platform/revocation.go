@@ -119,7 +119,9 @@ func (rv *revocation) fresh(now time.Time) *crlState {
 func (rv *revocation) check(ctx context.Context, cert *x509.Certificate) (revState, error) {
 	now := rv.now()
 	serial := jpki.Serial(cert.SerialNumber)
-	if st := rv.fresh(now); st != nil {
+	// A CRL lists a revoked certificate only until it expires, so an
+	// expired one (within the eligibility grace) is asked about by OCSP.
+	if st := rv.fresh(now); st != nil && !now.After(cert.NotAfter) {
 		if e, ok := st.revoked[serial]; ok {
 			return revState{revoked: true, reason: jpki.Reason(e.ReasonCode), revokedAt: e.RevocationTime, source: st.source}, nil
 		}
