@@ -18,6 +18,8 @@ import (
 
 	"golang.org/x/text/unicode/norm"
 
+	"github.com/mynaplat/mynaplat/jpki"
+	"github.com/mynaplat/mynaplat/platform"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/wareki"
 )
@@ -33,9 +35,12 @@ var (
 
 // Service keeps insurers, insured persons and their links to platform IDs.
 type Service struct {
-	db     *store.DB
-	now    func() time.Time
-	logger *slog.Logger
+	db         *store.DB
+	now        func() time.Time
+	logger     *slog.Logger
+	keys       func(context.Context) (platform.JWKS, error)
+	issuer     string
+	attributes func(ctx context.Context, platformID string) (*jpki.HolderAttributes, error)
 }
 
 // Config holds what the service needs.
@@ -43,6 +48,14 @@ type Config struct {
 	DB     *store.DB
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Keys are the platform's assertion keys (its JWKS) and Issuer its name
+	// in assertions: the facility API accepts a card holder only on a
+	// platform assertion.
+	Keys   func(context.Context) (platform.JWKS, error)
+	Issuer string
+	// Attributes are the JPKI attributes of a platform ID's holder, from the
+	// platform, for the five-attribute link.
+	Attributes func(ctx context.Context, platformID string) (*jpki.HolderAttributes, error)
 }
 
 // Open migrates the service's tables.
@@ -60,7 +73,7 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	if err := cfg.DB.Migrate(ctx, "eligibility", mfs); err != nil {
 		return nil, err
 	}
-	return &Service{db: cfg.DB, now: cfg.Now, logger: cfg.Logger}, nil
+	return &Service{db: cfg.DB, now: cfg.Now, logger: cfg.Logger, keys: cfg.Keys, issuer: cfg.Issuer, attributes: cfg.Attributes}, nil
 }
 
 func newID() string {

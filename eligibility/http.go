@@ -193,6 +193,12 @@ func (s *Service) writeErr(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, ErrInvalid):
 		apijson.WriteProblem(w, http.StatusBadRequest, "invalid", "入力内容に誤りがあります: "+err.Error(), "Invalid request: "+err.Error())
+	case errors.Is(err, ErrBadAssertion):
+		apijson.WriteProblem(w, http.StatusUnauthorized, "bad_assertion", "本人確認の結果を確認できません。もう一度カードで本人確認してください。",
+			"The authentication could not be verified; check the card again.")
+	case errors.Is(err, ErrForeignTerminal):
+		apijson.WriteProblem(w, http.StatusForbidden, "foreign_terminal", "この医療機関の端末で行われた本人確認ではありません。",
+			"The authentication was not made at a terminal of this facility.")
 	case errors.Is(err, ErrNotFound):
 		apijson.WriteProblem(w, http.StatusNotFound, "not_found", "該当する記録がありません。", "No such record.")
 	default:

@@ -13,6 +13,9 @@ package terminal
 
 import (
 	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -22,6 +25,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/platform"
@@ -132,6 +136,12 @@ var ErrNoCertificate = errors.New("terminal: the card has no user authentication
 // left, card.ErrPINBlocked); a FAILED or INDETERMINATE result is not an error
 // but a report.
 func (t *Terminal) Login(ctx context.Context, tr card.Transport, pin string) (*platform.AuthResponse, error) {
+	return t.LoginFor(ctx, tr, pin, "")
+}
+
+// LoginFor is Login for a purpose with rules of its own
+// (platform.PurposeEligibility).
+func (t *Terminal) LoginFor(ctx context.Context, tr card.Transport, pin, purpose string) (*platform.AuthResponse, error) {
 	if err := card.ValidatePIN(card.AuthPIN, pin); err != nil {
 		return nil, err
 	}
@@ -161,7 +171,45 @@ func (t *Terminal) Login(ctx context.Context, tr card.Transport, pin string) (*p
 	if err != nil {
 		return nil, err
 	}
+	req.Purpose = purpose
 	return t.client.Authenticate(ctx, req)
+}
+
+// SignOffline is the card flow without the platform: verify the PIN and have
+// the card sign an offline answer (platform.OfflineMessage) of this
+// terminal, with a fresh nonce and the time of use, for the platform to
+// check when the network returns (platform.AuthenticateDeferred). The
+// terminal should verify it locally first (its CA and last CRL).
+func (t *Terminal) SignOffline(tr card.Transport, pin, id string, at time.Time, purpose string) (platform.DeferredAuthRequest, error) {
+	var req platform.DeferredAuthRequest
+	if err := card.ValidatePIN(card.AuthPIN, pin); err != nil {
+		return req, err
+	}
+	cl := card.NewClient(tr)
+	defer cl.Logout()
+	cert, err := cl.Certificate(card.Auth)
+	if errors.Is(err, card.ErrNotFound) {
+		return req, ErrNoCertificate
+	}
+	if err != nil {
+		return req, fmt.Errorf("terminal: read certificate: %w", err)
+	}
+	if err := cl.VerifyPIN(card.AuthPIN, pin); err != nil {
+		return req, err
+	}
+	signer, err := cl.Signer(card.Auth)
+	if err != nil {
+		return req, fmt.Errorf("terminal: card signer: %w", err)
+	}
+	nonce := make([]byte, 32)
+	rand.Read(nonce)
+	at = at.Truncate(time.Millisecond)
+	digest := sha256.Sum256(platform.OfflineMessage(id, at, nonce, t.ID))
+	sig, err := signer.Sign(rand.Reader, digest[:], crypto.SHA256)
+	if err != nil {
+		return req, fmt.Errorf("terminal: the card did not sign: %w", err)
+	}
+	return platform.DeferredAuthRequest{ID: id, SignedAt: at, Nonce: nonce, Certificate: cert, Signature: sig, Purpose: purpose}, nil
 }
 
 // Reader gives the card on a terminal's reader for one request.
