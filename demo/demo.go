@@ -88,7 +88,6 @@ var Terminals = []platform.Terminal{
 	{ID: "school-nambu-1", Kind: platform.School, Owner: "南部町", Name: "南部町立小学校 玄関リーダー"},
 	{ID: "shelter-minami-1", Kind: platform.Shelter, Owner: "美波町", Name: "美波町 避難所（日和佐小学校）"},
 	{ID: "mobile-maebashi-1", Kind: platform.Mobile, Owner: "前橋市医師会", Name: "前橋市 母子手帳タブレット"},
-	{ID: "reception-nihonkai-1", Kind: platform.Reception, Owner: "日本海総合病院", Name: "日本海総合病院 受付"},
 }
 
 // BenchTerminal is registered for `mynaplat bench auth`; its configuration
@@ -110,9 +109,11 @@ type Config struct {
 	Logger           *slog.Logger
 }
 
+func subMigrations() (fs.FS, error) { return fs.Sub(files, "migrations") }
+
 // Seed creates the demo world unless it exists. It reports whether it seeded.
 func Seed(ctx context.Context, cfg Config) (bool, error) {
-	mfs, err := fs.Sub(files, "migrations")
+	mfs, err := subMigrations()
 	if err != nil {
 		return false, err
 	}

@@ -29,6 +29,7 @@ type Pages struct {
 	platformURL string
 	hc          *http.Client
 	logger      *slog.Logger
+	history     []History
 }
 
 // station is a terminal with its reader.
@@ -48,6 +49,24 @@ type PagesConfig struct {
 	// PCSC opens a real reader by name; nil in builds without the pcsc tag.
 	PCSC   func(name string) (Reader, error)
 	Logger *slog.Logger
+	// History are the services whose records about the card holder the
+	// audit page shows beside the platform's (eligibility checks …).
+	History []History
+}
+
+// History is a service's record of what it did about a card holder, fetched
+// with the holder's assertion for the audit page.
+type History struct {
+	TitleJA, TitleEN string
+	Fetch            func(ctx context.Context, assertion string) ([]HistoryEntry, error)
+}
+
+// HistoryEntry is one line of a service's history.
+type HistoryEntry struct {
+	At             time.Time
+	Where          string
+	WhatJA, WhatEN string
+	Result         string
 }
 
 // NewPages parses the templates and sets up every terminal.
@@ -57,7 +76,7 @@ func NewPages(cfg PagesConfig) (*Pages, error) {
 		return nil, err
 	}
 	p := &Pages{site: cfg.Site, pages: pages, cards: cfg.Cards, terms: map[string]*station{},
-		platformURL: cfg.PlatformURL, hc: cfg.HTTP, logger: cfg.Logger}
+		platformURL: cfg.PlatformURL, hc: cfg.HTTP, logger: cfg.Logger, history: cfg.History}
 	for _, c := range cfg.Terminals {
 		t, err := New(c, cfg.PlatformURL, cfg.HTTP)
 		if err != nil {
@@ -347,6 +366,13 @@ type auditData struct {
 	LoggedIn   bool
 	PlatformID string
 	Entries    []auditRow
+	Services   []serviceHistory
+}
+
+type serviceHistory struct {
+	TitleJA, TitleEN string
+	Entries          []HistoryEntry
+	Failed           bool
 }
 
 type auditRow struct {
@@ -393,6 +419,13 @@ func (p *Pages) audit(w http.ResponseWriter, r *http.Request) {
 		k := kindNames[e.TerminalKind]
 		d.Entries = append(d.Entries, auditRow{At: time.UnixMilli(e.At), TerminalID: e.TerminalID, Owner: e.Owner,
 			TerminalName: e.TerminalName, KindJA: k[0], KindEN: k[1], Action: e.Action, Result: e.Result})
+	}
+	for _, h := range p.history {
+		entries, err := h.Fetch(r.Context(), assertion)
+		if err != nil {
+			p.logger.Warn("audit: service history", "service", h.TitleEN, "err", err)
+		}
+		d.Services = append(d.Services, serviceHistory{TitleJA: h.TitleJA, TitleEN: h.TitleEN, Entries: entries, Failed: err != nil})
 	}
 	p.pages.Render(w, r, http.StatusOK, "audit", d)
 }

@@ -120,7 +120,7 @@ func TestBlockedCardInBrowser(t *testing.T) {
 	url := startServer(t, bin, "--demo", "--data", data)
 	id := demoCardID(t, bin, data, "本間　光")
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
-	if err := chromedp.Do(ctx, chromedp.Navigate(url+"/t/reception-nihonkai-1/"), chromedp.WaitVisible(css("#place")),
+	if err := chromedp.Do(ctx, chromedp.Navigate(url+"/t/kiosk-suzaka-1/"), chromedp.WaitVisible(css("#place")),
 		chromedp.SetValue(css("#card"), id), chromedp.Click(css("#place")), chromedp.WaitVisible(css("#blocked"))); err != nil {
 		t.Fatalf("place the blocked card: %v", err)
 	}

@@ -19,7 +19,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/mynaplat/mynaplat/card"
+	"github.com/mynaplat/mynaplat/cardco"
 	"github.com/mynaplat/mynaplat/demo"
+	"github.com/mynaplat/mynaplat/eligibility"
 	"github.com/mynaplat/mynaplat/internal/inproc"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/platform"
@@ -30,9 +32,11 @@ import (
 
 // The roles one process can run.
 const (
-	roleJPKI      = "jpki"
-	rolePlatform  = "platform"
-	roleTerminals = "terminals"
+	roleJPKI        = "jpki"
+	rolePlatform    = "platform"
+	roleTerminals   = "terminals"
+	roleEligibility = "eligibility"
+	roleCardCo      = "cardco"
 )
 
 type serveOptions struct {
@@ -62,7 +66,8 @@ func serveCmd(ctx context.Context, args []string) error {
 	o.data.register(fs)
 	fs.StringVar(&o.addr, "addr", envOr("MYNAPLAT_ADDR", "127.0.0.1:8080"), "address to listen on")
 	fs.BoolVar(&o.demo, "demo", false, "seed the demo world (once) and show its cards and PINs on /demo")
-	fs.StringVar(&o.roles, "roles", envOr("MYNAPLAT_ROLES", "jpki,platform,terminals"), "roles to run: jpki, platform, terminals")
+	fs.StringVar(&o.roles, "roles", envOr("MYNAPLAT_ROLES", "jpki,platform,terminals,eligibility,cardco"),
+		"roles to run: jpki, platform, terminals, eligibility (runs with platform), cardco (the card company)")
 	fs.StringVar(&o.jpkiURL, "jpki-url", os.Getenv("MYNAPLAT_JPKI_URL"), "the JPKI centre's URL when the jpki role runs elsewhere")
 	fs.StringVar(&o.jpkiToken, "jpki-token", os.Getenv("MYNAPLAT_JPKI_TOKEN"), "platform operator token for the remote JPKI centre")
 	fs.StringVar(&o.platformURL, "platform-url", os.Getenv("MYNAPLAT_PLATFORM_URL"), "the platform's URL when the platform role runs elsewhere")
@@ -78,15 +83,18 @@ func serveCmd(ctx context.Context, args []string) error {
 	roles := map[string]bool{}
 	for _, r := range strings.Split(o.roles, ",") {
 		switch r = strings.TrimSpace(r); r {
-		case roleJPKI, rolePlatform, roleTerminals:
+		case roleJPKI, rolePlatform, roleTerminals, roleEligibility, roleCardCo:
 			roles[r] = true
 		case "":
 		default:
-			return fmt.Errorf("--roles: unknown role %q (jpki, platform, terminals)", r)
+			return fmt.Errorf("--roles: unknown role %q (jpki, platform, terminals, eligibility, cardco)", r)
 		}
 	}
 	if o.demo && !(roles[roleJPKI] && roles[rolePlatform]) {
 		return errors.New("--demo needs the jpki and platform roles in this process")
+	}
+	if roles[roleEligibility] && !roles[rolePlatform] {
+		return errors.New("the eligibility role runs with the platform role (it asks the platform for card holders' attributes)")
 	}
 	logger := newLogger(o.logJSON, slog.LevelInfo)
 
@@ -246,6 +254,24 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 		})
 	}
 
+	var elig *eligibility.Service
+	if roles[roleEligibility] {
+		if elig, err = eligibility.Open(ctx, eligibility.Config{DB: db, Now: time.Now, Logger: logger, Issuer: url,
+			Keys:       func(context.Context) (platform.JWKS, error) { return plat.PublicKeys(), nil },
+			Attributes: plat.PersonAttributes}); err != nil {
+			return fail(err)
+		}
+		elig.Routes(mux)
+		elig.FacilityRoutes(mux)
+	}
+	var company *cardco.Company
+	if roles[roleCardCo] {
+		if company, err = cardco.Open(ctx, cardco.Config{DB: db, Now: time.Now, Logger: logger}); err != nil {
+			return fail(err)
+		}
+		company.Routes(mux)
+	}
+
 	if o.demo {
 		if _, err := demo.Seed(ctx, demo.Config{DB: db, Centre: centre, Cards: cards, Platform: plat, DataDir: o.data.data,
 			JPKIDir: filepath.Join(o.data.data, "jpki"), BaseURL: url, Now: time.Now, Logger: logger}); err != nil {
@@ -253,6 +279,12 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 		}
 		if err := plat.RefreshCRL(ctx); err != nil {
 			logger.Warn("refresh CRL cache", "err", err)
+		}
+		if elig != nil {
+			if _, err := demo.SeedEligibility(ctx, demo.EligibilityConfig{DB: db, Service: elig, Platform: plat, CardCo: company,
+				DataDir: o.data.data, Now: time.Now}); err != nil {
+				return fail(err)
+			}
 		}
 	}
 
@@ -270,8 +302,12 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 		} else if platformURL == "" {
 			return fail(errors.New("the terminals role without the platform role needs --platform-url"))
 		}
+		var history []terminal.History
+		if elig != nil {
+			history = append(history, eligibility.History(url, self))
+		}
 		tp, err := terminal.NewPages(terminal.PagesConfig{Site: site, Cards: cards, Terminals: configs,
-			PlatformURL: platformURL, HTTP: hc, PCSC: pcscReader, Logger: logger})
+			PlatformURL: platformURL, HTTP: hc, PCSC: pcscReader, Logger: logger, History: history})
 		if err != nil {
 			return fail(err)
 		}
@@ -285,6 +321,34 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 		links = append(links, web.Link{Section: "本人 / Card holder", TitleJA: "カードの中身を見る", TitleEN: "Look inside a card",
 			DescJA: "電子証明書と暗証番号の残り回数（カードからAPDUで読み取り）", DescEN: "Certificates and PIN tries left, read from the card by APDUs",
 			Path: "/cards/"})
+		if stations, err := eligibility.LoadStationConfigs(demo.StationsDir(o.data.data)); err != nil {
+			return fail(err)
+		} else if len(stations) > 0 {
+			serviceURL := url
+			if elig == nil {
+				return fail(errors.New("reception stations need the eligibility role in this process (for now)"))
+			}
+			var sts []*eligibility.Station
+			for _, sc := range stations {
+				st, err := eligibility.NewStation(sc, eligibility.StationOptions{PlatformURL: platformURL, ServiceURL: serviceURL,
+					JPKIURL: url, HTTP: hc, Reader: terminal.VirtualReader{Cards: cards},
+					Dir: filepath.Join(demo.StationsDir(o.data.data), sc.Terminal.ID), Logger: logger})
+				if err != nil {
+					return fail(err)
+				}
+				sts = append(sts, st)
+			}
+			rp, err := eligibility.NewReceptionPages(site, cards, sts, logger)
+			if err != nil {
+				return fail(err)
+			}
+			rp.Routes(mux)
+			links = append(links, rp.Links()...)
+			go func() {
+				rp.Sync(bg) // the CA and CRL for offline checks, at once
+				every(bg, 10*time.Second, rp.Sync)
+			}()
+		}
 		dp, err := demo.NewPages(site, cards)
 		if err != nil {
 			return fail(err)

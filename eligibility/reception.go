@@ -1,0 +1,529 @@
+package eligibility
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mynaplat/mynaplat/card"
+	"github.com/mynaplat/mynaplat/platform"
+	"github.com/mynaplat/mynaplat/terminal"
+	"github.com/mynaplat/mynaplat/web"
+)
+
+// ReceptionPages are the screens of the facilities' reception and mobile
+// terminals (/reception/…): place the card → PIN → consent → the answer;
+// the 資格確認書 path for a patient without a card; and, when the network
+// is gone, the offline mode with its queue.
+type ReceptionPages struct {
+	site     *web.Site
+	pages    *web.Pages
+	cards    *card.Store
+	stations map[string]*Station
+	order    []string
+	logger   *slog.Logger
+}
+
+// NewReceptionPages parses the templates of the stations' screens.
+func NewReceptionPages(site *web.Site, cards *card.Store, stations []*Station, logger *slog.Logger) (*ReceptionPages, error) {
+	pages, err := site.Parse(templates, "templates/reception/*.html")
+	if err != nil {
+		return nil, err
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	p := &ReceptionPages{site: site, pages: pages, cards: cards, stations: map[string]*Station{}, logger: logger}
+	for _, st := range stations {
+		p.stations[st.ID()] = st
+		p.order = append(p.order, st.ID())
+	}
+	return p, nil
+}
+
+// Routes registers the screens.
+func (p *ReceptionPages) Routes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /reception/{$}", p.list)
+	mux.HandleFunc("GET /reception/{id}/{$}", p.screen)
+	mux.HandleFunc("POST /reception/{id}/place", p.place)
+	mux.HandleFunc("POST /reception/{id}/remove", p.remove)
+	mux.HandleFunc("POST /reception/{id}/pin", p.pin)
+	mux.HandleFunc("GET /reception/{id}/consent", p.consentPage)
+	mux.HandleFunc("POST /reception/{id}/consent", p.consent)
+	mux.HandleFunc("GET /reception/{id}/result", p.result)
+	mux.HandleFunc("GET /reception/{id}/paper", p.paperPage)
+	mux.HandleFunc("POST /reception/{id}/paper", p.paper)
+	mux.HandleFunc("POST /reception/{id}/network", p.network)
+	mux.HandleFunc("POST /reception/{id}/sync", p.sync)
+}
+
+// Links are the home page entries.
+func (p *ReceptionPages) Links() []web.Link {
+	var out []web.Link
+	for _, id := range p.order {
+		st := p.stations[id]
+		ja, en := "受付：保険証の資格確認（マイナ保険証）", "Reception: health-insurance check with the card"
+		if st.cfg.Terminal.Kind == platform.Mobile {
+			ja, en = "モバイル端末：訪問先での資格確認", "Mobile: eligibility check on a home visit"
+		}
+		out = append(out, web.Link{Section: "医療機関 / Clinics", TitleJA: st.cfg.Terminal.Name, TitleEN: st.cfg.Terminal.Name,
+			DescJA: ja, DescEN: en, Path: "/reception/" + id + "/"})
+	}
+	return out
+}
+
+// Stations are the pages' stations.
+func (p *ReceptionPages) Stations() []*Station {
+	out := make([]*Station, 0, len(p.order))
+	for _, id := range p.order {
+		out = append(out, p.stations[id])
+	}
+	return out
+}
+
+// Provisional lists the queued offline checks of a facility's stations, for
+// the facility's back office.
+func (p *ReceptionPages) Provisional(_ context.Context, facility string) ([]ProvisionalCheck, error) {
+	var out []ProvisionalCheck
+	for _, st := range p.Stations() {
+		if st.cfg.Facility != facility {
+			continue
+		}
+		pending, err := st.Pending()
+		if err != nil {
+			return nil, err
+		}
+		refused, err := st.Refused()
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range pending {
+			out = append(out, ProvisionalCheck{ClientID: c.ClientID, Terminal: c.Terminal, At: c.At, Holder: c.Holder, LastError: c.LastError})
+		}
+		for _, c := range refused {
+			out = append(out, ProvisionalCheck{ClientID: c.ClientID, Terminal: c.Terminal, At: c.At, Holder: c.Holder, LastError: "refused: " + c.Refused})
+		}
+	}
+	return out, nil
+}
+
+// Sync sends every station's offline queue and refreshes the kept CA and
+// CRL; serve runs it on a timer.
+func (p *ReceptionPages) Sync(ctx context.Context) {
+	for _, st := range p.Stations() {
+		if !st.Online() {
+			continue
+		}
+		if err := st.RefreshTrust(ctx); err != nil && ctx.Err() == nil {
+			p.logger.Warn("station: refresh CA and CRL", "terminal", st.ID(), "err", err)
+		}
+		res, err := st.Sync(ctx)
+		if err != nil && ctx.Err() == nil {
+			p.logger.Error("station: send offline checks", "terminal", st.ID(), "err", err)
+		}
+		if res != nil && len(res.Confirmed)+len(res.Refused) > 0 {
+			p.logger.Info("station: offline checks sent", "terminal", st.ID(), "confirmed", len(res.Confirmed), "refused", len(res.Refused))
+		}
+	}
+}
+
+type stationItem struct {
+	ID, Name, Facility string
+	Mobile             bool
+}
+
+func (p *ReceptionPages) list(w http.ResponseWriter, r *http.Request) {
+	var items []stationItem
+	for _, st := range p.Stations() {
+		items = append(items, stationItem{st.ID(), st.cfg.Terminal.Name, st.cfg.FacilityName, st.cfg.Terminal.Kind == platform.Mobile})
+	}
+	p.pages.Render(w, r, http.StatusOK, "stations", items)
+}
+
+func (p *ReceptionPages) station(w http.ResponseWriter, r *http.Request) (*Station, *web.Session, bool) {
+	st, ok := p.stations[r.PathValue("id")]
+	if !ok {
+		p.site.NotFound().ServeHTTP(w, r)
+		return nil, nil, false
+	}
+	ss, err := p.site.Session(w, r)
+	if err != nil {
+		p.site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
+		return nil, nil, false
+	}
+	return st, ss, true
+}
+
+// The session keys of a station's screen.
+func rcKey(id, what string) string { return "rc:" + id + ":" + what }
+
+func (p *ReceptionPages) save(ss *web.Session, r *http.Request) {
+	if err := ss.Save(r.Context()); err != nil {
+		p.logger.Error("save session", "err", err)
+	}
+}
+
+func (p *ReceptionPages) to(w http.ResponseWriter, r *http.Request, st *Station, step string) {
+	http.Redirect(w, r, "/reception/"+st.ID()+"/"+step, http.StatusSeeOther)
+}
+
+// reset forgets the patient: card, authentication, answer.
+func reset(ss *web.Session, id string) {
+	for _, k := range []string{"card", "assertion", "offline", "crl", "holder", "result", "provisional", "warn"} {
+		ss.Delete(rcKey(id, k))
+	}
+}
+
+// screenView is what every station screen shares.
+type screenView struct {
+	ID, Name, Facility string
+	Mobile, Virtual    bool
+	Online             bool
+	Queued             int
+	Holder             string
+	Placed             string
+	Status             *terminal.CardStatus
+	ReadErr            bool
+	Cards              []card.Info
+	// Step is the screen: place, pin, consent, result, paper.
+	Step        string
+	Result      *CheckResult
+	Provisional *OfflineCheck
+	Paper       PaperCheckRequest
+}
+
+func (p *ReceptionPages) view(st *Station, ss *web.Session, r *http.Request, step string) screenView {
+	v := screenView{ID: st.ID(), Name: st.cfg.Terminal.Name, Facility: st.cfg.FacilityName,
+		Mobile: st.cfg.Terminal.Kind == platform.Mobile, Virtual: st.reader.Virtual(), Online: st.Online(), Step: step,
+		Holder: ss.Get(rcKey(st.ID(), "holder"))}
+	if q, err := st.Pending(); err == nil {
+		v.Queued = len(q)
+	}
+	return v
+}
+
+func (p *ReceptionPages) screen(w http.ResponseWriter, r *http.Request) {
+	st, ss, ok := p.station(w, r)
+	if !ok {
+		return
+	}
+	v := p.view(st, ss, r, "place")
+	placed := ss.Get(rcKey(st.ID(), "card"))
+	if tr, err := st.reader.Card(r, placed); err == nil {
+		v.Placed, v.Step = placed, "pin"
+		if s, err := terminal.Status(tr); err == nil {
+			v.Status = &s
+		} else {
+			p.logger.Warn("read card", "terminal", st.ID(), "err", err)
+			v.ReadErr = true
+		}
+		if c, ok := tr.(*card.Card); ok {
+			v.Holder = c.Info().Holder
+		}
+	} else if v.Virtual {
+		infos, err := p.cards.List()
+		if err != nil {
+			p.logger.Error("list cards", "err", err)
+		}
+		for _, in := range infos {
+			if in.Demo {
+				v.Cards = append(v.Cards, in)
+			}
+		}
+	}
+	p.pages.Render(w, r, http.StatusOK, "screen", v)
+}
+
+func (p *ReceptionPages) place(w http.ResponseWriter, r *http.Request) {
+	st, ss, ok := p.station(w, r)
+	if !ok {
+		return
+	}
+	id := r.PostFormValue("card")
+	reset(ss, st.ID())
+	if c, err := p.cards.Open(id); err != nil {
+		ss.SetFlash(web.Flash{Kind: "error", JA: "そのカードは見つかりません。", EN: "No such card."})
+	} else {
+		ss.Set(rcKey(st.ID(), "card"), id)
+		ss.Set(rcKey(st.ID(), "holder"), c.Info().Holder)
+	}
+	p.save(ss, r)
+	p.to(w, r, st, "")
+}
+
+func (p *ReceptionPages) remove(w http.ResponseWriter, r *http.Request) {
+	st, ss, ok := p.station(w, r)
+	if !ok {
+		return
+	}
+	reset(ss, st.ID())
+	p.save(ss, r)
+	p.to(w, r, st, "")
+}
+
+// pin runs the card flow: online through the platform; when the platform
+// cannot be reached, offline against the kept CA and CRL.
+func (p *ReceptionPages) pin(w http.ResponseWriter, r *http.Request) {
+	st, ss, ok := p.station(w, r)
+	if !ok {
+		return
+	}
+	// The PIN goes from the form to the card and nowhere else.
+	pin := r.PostFormValue("pin")
+	tr, err := st.reader.Card(r, ss.Get(rcKey(st.ID(), "card")))
+	if err != nil {
+		ss.SetFlash(web.Flash{Kind: "error", JA: "カードをリーダーに置いてください。", EN: "Place the card on the reader."})
+		p.save(ss, r)
+		p.to(w, r, st, "")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
+	defer cancel()
+	ar, err := st.Login(ctx, tr, pin)
+	if err != nil && Unreachable(err) {
+		p.offline(w, r, st, ss, tr, pin)
+		return
+	}
+	if err != nil {
+		flashCardError(ss, err, p.logger)
+		p.save(ss, r)
+		p.to(w, r, st, "")
+		return
+	}
+	if ar.Report.Result != platform.Passed {
+		ss.SetFlash(web.Flash{Kind: "error", JA: "本人確認ができませんでした：" + ar.Report.MessageJA, EN: "The card holder could not be verified: " + ar.Report.MessageEN})
+		ss.Delete(rcKey(st.ID(), "card"))
+		p.save(ss, r)
+		p.to(w, r, st, "")
+		return
+	}
+	ss.Set(rcKey(st.ID(), "assertion"), ar.Assertion)
+	if len(ar.Report.Warnings) > 0 {
+		ss.Set(rcKey(st.ID(), "warn"), strings.Join(ar.Report.Warnings, ","))
+	}
+	p.save(ss, r)
+	p.to(w, r, st, "consent")
+}
+
+func (p *ReceptionPages) offline(w http.ResponseWriter, r *http.Request, st *Station, ss *web.Session, tr card.Transport, pin string) {
+	a, crlAt, err := st.SignOffline(tr, pin)
+	switch {
+	case errors.Is(err, ErrNoTrust):
+		ss.SetFlash(web.Flash{Kind: "error", JA: "回線につながらず、この端末にはまだ認証局の証明書と失効リストがないため、オフラインでも確認できません。資格確認書で確認してください。",
+			EN: "The network is down and this terminal has no CA certificate and CRL yet, so it cannot check offline either. Use the 資格確認書."})
+	case errors.Is(err, ErrOfflineCheck):
+		ss.SetFlash(web.Flash{Kind: "error", JA: "オフライン確認：このカードは使えません（" + err.Error() + "）。", EN: "Offline check: this card cannot be used (" + err.Error() + ")."})
+		ss.Delete(rcKey(st.ID(), "card"))
+	case err != nil:
+		flashCardError(ss, err, p.logger)
+	default:
+		b, _ := json.Marshal(a)
+		ss.Set(rcKey(st.ID(), "offline"), string(b))
+		ss.Set(rcKey(st.ID(), "crl"), crlAt.Format(time.RFC3339))
+		p.save(ss, r)
+		p.to(w, r, st, "consent")
+		return
+	}
+	p.save(ss, r)
+	p.to(w, r, st, "")
+}
+
+// flashCardError tells the person what the card said.
+func flashCardError(ss *web.Session, err error, logger *slog.Logger) {
+	var pe *card.PINError
+	switch {
+	case errors.Is(err, card.ErrPINFormat):
+		ss.SetFlash(web.Flash{Kind: "error", JA: "暗証番号は数字4桁です。", EN: "The PIN is 4 digits."})
+	case errors.Is(err, card.ErrPINBlocked):
+		ss.SetFlash(web.Flash{Kind: "error", JA: "暗証番号がロックされています。市区町村の窓口で初期化してください。今日は資格確認書か、受付での目視確認で受け付けます。",
+			EN: "The PIN is blocked; have it reset at the municipal office. Today, use the 資格確認書 or a visual check at the desk."})
+	case errors.As(err, &pe):
+		if pe.TriesLeft == 1 {
+			ss.SetFlash(web.Flash{Kind: "warn", JA: "暗証番号が違います。あと1回間違えるとロックされます。", EN: "Wrong PIN. One more wrong try blocks it."})
+		} else {
+			ss.SetFlash(web.Flash{Kind: "error", JA: "暗証番号が違います。残り " + strconv.Itoa(pe.TriesLeft) + " 回です。", EN: "Wrong PIN. " + strconv.Itoa(pe.TriesLeft) + " tries left."})
+		}
+	case errors.Is(err, terminal.ErrNoCertificate):
+		ss.SetFlash(web.Flash{Kind: "error", JA: "このカードには利用者証明用電子証明書がありません。資格確認書で確認してください。", EN: "The card has no authentication certificate; use the 資格確認書."})
+	default:
+		logger.Error("reception card flow", "err", err)
+		ss.SetFlash(web.Flash{Kind: "error", JA: "確認できませんでした。もう一度お試しください。", EN: "The check failed; try again."})
+	}
+}
+
+func (p *ReceptionPages) consentPage(w http.ResponseWriter, r *http.Request) {
+	st, ss, ok := p.station(w, r)
+	if !ok {
+		return
+	}
+	if ss.Get(rcKey(st.ID(), "assertion")) == "" && ss.Get(rcKey(st.ID(), "offline")) == "" {
+		p.to(w, r, st, "")
+		return
+	}
+	v := p.view(st, ss, r, "consent")
+	p.pages.Render(w, r, http.StatusOK, "consent", v)
+}
+
+func (p *ReceptionPages) consent(w http.ResponseWriter, r *http.Request) {
+	st, ss, ok := p.station(w, r)
+	if !ok {
+		return
+	}
+	c := Consent{Medical: r.PostFormValue("medical") == "on", Drug: r.PostFormValue("drug") == "on",
+		Checkup: r.PostFormValue("checkup") == "on", Limit: r.PostFormValue("limit") == "on"}
+	id := st.ID()
+	if off := ss.Get(rcKey(id, "offline")); off != "" {
+		var a platform.DeferredAuthRequest
+		crlAt, _ := time.Parse(time.RFC3339, ss.Get(rcKey(id, "crl")))
+		if err := json.Unmarshal([]byte(off), &a); err != nil {
+			p.to(w, r, st, "")
+			return
+		}
+		q, err := st.Enqueue(a, crlAt, ss.Get(rcKey(id, "holder")), c)
+		if err != nil {
+			p.logger.Error("enqueue offline check", "err", err)
+			ss.SetFlash(web.Flash{Kind: "error", JA: "端末に記録できませんでした。もう一度お試しください。", EN: "The terminal could not record the check; try again."})
+			p.save(ss, r)
+			p.to(w, r, st, "consent")
+			return
+		}
+		b, _ := json.Marshal(q)
+		ss.Delete(rcKey(id, "offline"))
+		ss.Set(rcKey(id, "provisional"), string(b))
+		p.save(ss, r)
+		p.to(w, r, st, "result")
+		return
+	}
+	assertion := ss.Get(rcKey(id, "assertion"))
+	if assertion == "" {
+		p.to(w, r, st, "")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
+	defer cancel()
+	res, err := st.Check(ctx, assertion, c)
+	if err != nil {
+		if errors.Is(err, ErrBadAssertion) {
+			ss.Delete(rcKey(id, "assertion"))
+			ss.SetFlash(web.Flash{Kind: "warn", JA: "時間が経ったため、もう一度暗証番号を入力してください。", EN: "Too much time passed: enter the PIN again."})
+		} else {
+			p.logger.Error("eligibility check", "err", err)
+			ss.SetFlash(web.Flash{Kind: "error", JA: "資格確認ができませんでした。しばらくしてからもう一度お試しください。", EN: "The eligibility check failed; try again shortly."})
+		}
+		p.save(ss, r)
+		p.to(w, r, st, "")
+		return
+	}
+	b, _ := json.Marshal(res)
+	ss.Delete(rcKey(id, "assertion"))
+	ss.Set(rcKey(id, "result"), string(b))
+	p.save(ss, r)
+	p.to(w, r, st, "result")
+}
+
+func (p *ReceptionPages) result(w http.ResponseWriter, r *http.Request) {
+	st, ss, ok := p.station(w, r)
+	if !ok {
+		return
+	}
+	v := p.view(st, ss, r, "result")
+	if b := ss.Get(rcKey(st.ID(), "result")); b != "" {
+		v.Result = &CheckResult{}
+		json.Unmarshal([]byte(b), v.Result)
+	} else if b := ss.Get(rcKey(st.ID(), "provisional")); b != "" {
+		v.Provisional = &OfflineCheck{}
+		json.Unmarshal([]byte(b), v.Provisional)
+	} else {
+		p.to(w, r, st, "")
+		return
+	}
+	p.pages.Render(w, r, http.StatusOK, "result", v)
+}
+
+func (p *ReceptionPages) paperPage(w http.ResponseWriter, r *http.Request) {
+	st, ss, ok := p.station(w, r)
+	if !ok {
+		return
+	}
+	p.pages.Render(w, r, http.StatusOK, "paper", p.view(st, ss, r, "paper"))
+}
+
+func (p *ReceptionPages) paper(w http.ResponseWriter, r *http.Request) {
+	st, ss, ok := p.station(w, r)
+	if !ok {
+		return
+	}
+	req := PaperCheckRequest{Insurer: strings.TrimSpace(r.PostFormValue("insurer")), Symbol: strings.TrimSpace(r.PostFormValue("symbol")),
+		Number: strings.TrimSpace(r.PostFormValue("number")), Branch: strings.TrimSpace(r.PostFormValue("branch")),
+		BirthDate: strings.TrimSpace(r.PostFormValue("birth_date"))}
+	v := p.view(st, ss, r, "paper")
+	v.Paper = req
+	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
+	defer cancel()
+	res, err := st.Paper(ctx, req)
+	if err != nil {
+		var ae *APIError
+		switch {
+		case errors.As(err, &ae) && ae.Status == http.StatusBadRequest:
+			ss.SetFlash(web.Flash{Kind: "error", JA: "入力内容を確認してください：" + ae.Problem.MessageJA, EN: "Check the entries: " + ae.Problem.MessageEN})
+		default:
+			p.logger.Error("paper check", "err", err)
+			ss.SetFlash(web.Flash{Kind: "error", JA: "資格確認ができませんでした。回線を確認して、もう一度お試しください。", EN: "The check failed; check the network and try again."})
+		}
+		p.save(ss, r)
+		p.pages.Render(w, r, http.StatusUnprocessableEntity, "paper", v)
+		return
+	}
+	reset(ss, st.ID())
+	b, _ := json.Marshal(res)
+	ss.Set(rcKey(st.ID(), "result"), string(b))
+	p.save(ss, r)
+	p.to(w, r, st, "result")
+}
+
+func (p *ReceptionPages) network(w http.ResponseWriter, r *http.Request) {
+	st, ss, ok := p.station(w, r)
+	if !ok {
+		return
+	}
+	on := r.PostFormValue("online") == "on"
+	st.SetOnline(on)
+	if on {
+		ss.SetFlash(web.Flash{Kind: "ok", JA: "回線を復旧しました。仮確認の送信を始めます。", EN: "The network is back; sending provisional checks."})
+		ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
+		defer cancel()
+		if _, err := st.Sync(ctx); err != nil {
+			p.logger.Error("station sync", "err", err)
+		}
+	} else {
+		ss.SetFlash(web.Flash{Kind: "warn", JA: "回線を切断しました（デモ）。この端末はオフラインで確認を続けます。", EN: "The network is cut (demo). The terminal goes on checking offline."})
+	}
+	p.save(ss, r)
+	p.to(w, r, st, "")
+}
+
+func (p *ReceptionPages) sync(w http.ResponseWriter, r *http.Request) {
+	st, ss, ok := p.station(w, r)
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
+	defer cancel()
+	res, err := st.Sync(ctx)
+	switch {
+	case err != nil:
+		p.logger.Error("station sync", "err", err)
+		ss.SetFlash(web.Flash{Kind: "error", JA: "送信できませんでした。", EN: "Sending failed."})
+	default:
+		ss.SetFlash(web.Flash{Kind: "ok",
+			JA: "確定 " + strconv.Itoa(len(res.Confirmed)) + " 件、確認不可 " + strconv.Itoa(len(res.Refused)) + " 件、未送信 " + strconv.Itoa(res.Waiting) + " 件",
+			EN: strconv.Itoa(len(res.Confirmed)) + " confirmed, " + strconv.Itoa(len(res.Refused)) + " refused, " + strconv.Itoa(res.Waiting) + " waiting"})
+	}
+	p.save(ss, r)
+	p.to(w, r, st, "")
+}
