@@ -28,7 +28,9 @@ func clinicWebServer(t *testing.T) (*Service, string, *httptest.Server) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := s.StartBatchWorker(ctx, BatchWorkerConfig{Poll: 50 * time.Millisecond})
+	// Slow rows, so the page shows the batch running and its script
+	// follows the progress.
+	w := s.StartBatchWorker(ctx, BatchWorkerConfig{Poll: 50 * time.Millisecond, afterRow: func(string, int) { time.Sleep(400 * time.Millisecond) }})
 	t.Cleanup(func() { cancel(); w.Wait() })
 	provisional := func(_ context.Context, facility string) ([]ProvisionalCheck, error) {
 		if facility != clinicFacility {
@@ -96,6 +98,9 @@ func TestClinicInBrowser(t *testing.T) {
 	browsertest.Screenshot(t, ctx, "clinic-batch-upload")
 	if err := chromedp.Do(ctx, chromedp.Click(css("#upload")), chromedp.WaitVisible(css("#batch-progress"))); err != nil {
 		t.Fatal(err)
+	}
+	if got := text("#batch-state"); !strings.Contains(got, "照会しています") {
+		t.Errorf("state right after the upload: %q", got)
 	}
 	browsertest.Screenshot(t, ctx, "clinic-batch-progress")
 	// The script polls and reloads the page with the results at 100%.
