@@ -180,7 +180,9 @@ func (s *Service) BatchResults(ctx context.Context, facility, id string) (*Batch
 
 // batchClientID is the client ID of a row's check: a row checked again
 // (after an interruption) is answered from the recorded check.
-func batchClientID(batchID string, row int) string { return "batch:" + batchID + ":" + strconv.Itoa(row) }
+func batchClientID(batchID string, row int) string {
+	return "batch:" + batchID + ":" + strconv.Itoa(row)
+}
 
 // pendingRow is a row still to be checked.
 type pendingRow struct {

@@ -7,9 +7,9 @@ const (
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
 	qBatchRowInsert = `INSERT INTO elig_batch_rows (batch_id, row_no, line, label, insurer, symbol, number, branch, birth_date,
 error_ja, error_en, done_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`
-	batchCols  = `id, facility, file_name, status, total, done, errors, created_at, finished_at`
-	qBatchGet  = `SELECT ` + batchCols + ` FROM elig_batches WHERE id = $1`
-	qBatchesOf = `SELECT ` + batchCols + ` FROM elig_batches WHERE facility = $1 ORDER BY created_at DESC, id LIMIT $2`
+	batchCols       = `id, facility, file_name, status, total, done, errors, created_at, finished_at`
+	qBatchGet       = `SELECT ` + batchCols + ` FROM elig_batches WHERE id = $1`
+	qBatchesOf      = `SELECT ` + batchCols + ` FROM elig_batches WHERE facility = $1 ORDER BY created_at DESC, id LIMIT $2`
 	qBatchesRunning = `SELECT id FROM elig_batches WHERE status = 'running' ORDER BY created_at, id`
 	qBatchPending   = `SELECT row_no, insurer, symbol, number, branch, birth_date FROM elig_batch_rows
 WHERE batch_id = $1 AND done_at IS NULL ORDER BY row_no LIMIT $2`

@@ -37,7 +37,7 @@ func TestClinicParseBatchCSV(t *testing.T) {
 		wantErr string // part of the English message of a refused file
 	}{
 		{name: "good rows, Japanese header",
-			in: "保険者番号,記号,番号,生年月日,枝番,予約\n06230012,12,345,1975-06-30,00,朝一\n39123456,,00012345,1936/11/11,,\n",
+			in:   "保険者番号,記号,番号,生年月日,枝番,予約\n06230012,12,345,1975-06-30,00,朝一\n39123456,,00012345,1936/11/11,,\n",
 			want: []row{{2, "朝一", "06230012", "12", "345", "00", "1975-06-30", false}, {3, "", "39123456", "", "00012345", "", "1936-11-11", false}}},
 		{name: "BOM, CRLF, English header in another order, full-width digits",
 			in:   "\ufeffbirth_date,number,symbol,insurer\r\n１９７５－０６－３０,３４５,12,06230012\r\n",
