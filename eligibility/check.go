@@ -392,8 +392,21 @@ func (s *Service) candidatesByBirth(ctx context.Context, birth string) ([]Insure
 // is recorded, and when the record is linked to a platform ID it shows on
 // that person's audit page.
 func (s *Service) PaperCheck(ctx context.Context, facility, terminal, mode string, k CardKey) (*CheckResult, error) {
+	return s.paperCheck(ctx, facility, terminal, mode, "", k)
+}
+
+// paperCheck is PaperCheck with the caller's ID of the check: a check whose
+// client ID is already recorded is answered from the record (Replayed) and
+// not recorded again. The batch pre-check uses it so that a row checked just
+// before a crash is not checked twice on resume.
+func (s *Service) paperCheck(ctx context.Context, facility, terminal, mode, clientID string, k CardKey) (*CheckResult, error) {
 	if mode != ModePaper && mode != ModeBatch {
 		return nil, fmt.Errorf("%w: mode %q", ErrInvalid, mode)
+	}
+	if clientID != "" {
+		if res, err := s.recorded(ctx, facility, clientID); err != nil || res != nil {
+			return res, err
+		}
 	}
 	now := s.now()
 	ans, err := s.Lookup(ctx, k, now)
@@ -413,8 +426,11 @@ func (s *Service) PaperCheck(ctx context.Context, facility, terminal, mode strin
 		}
 		platformID = linked.String
 	}
-	if err := s.record(ctx, res, facility, platformID, terminal, insured, "none", ""); err != nil {
+	if err := s.record(ctx, res, facility, platformID, terminal, insured, "none", clientID); err != nil {
 		return nil, err
+	}
+	if res.Replayed {
+		return s.recorded(ctx, facility, clientID)
 	}
 	return res, nil
 }

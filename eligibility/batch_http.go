@@ -1,0 +1,155 @@
+package eligibility
+
+import (
+	"encoding/csv"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/mynaplat/mynaplat/internal/apijson"
+)
+
+// The batch pre-check API (一括照会) of a facility (Authorization: Bearer
+// <facility key>); a facility sees only its own batches, another's is 404:
+//
+//	POST /eligibility/v1/batches                  body text/csv → 202 {"batch_id", "total", "errors"}
+//	GET  /eligibility/v1/batches/{id}             → {"batch_id", "status", "done", "total", "errors", …}
+//	GET  /eligibility/v1/batches/{id}/results.csv → the results (409 while running)
+//
+// The CSV is described at ParseBatchCSV; ?name= may name the file. A
+// malformed file is 400 (413 when over 2 MiB) with nothing stored.
+
+// BatchRoutes registers the batch API. worker, if not nil, is woken for
+// each new batch; without it the batch waits for a worker's poll.
+func (s *Service) BatchRoutes(mux *http.ServeMux, worker *BatchWorker) {
+	mux.HandleFunc("POST /eligibility/v1/batches", s.facilityOnly(func(w http.ResponseWriter, r *http.Request, facility string) {
+		s.serveCreateBatch(w, r, facility, worker)
+	}))
+	mux.HandleFunc("GET /eligibility/v1/batches/{id}", s.facilityOnly(s.serveBatchStatus))
+	mux.HandleFunc("GET /eligibility/v1/batches/{id}/results.csv", s.facilityOnly(s.serveBatchCSV))
+}
+
+func (s *Service) facilityOnly(h func(http.ResponseWriter, *http.Request, string)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		facility := ""
+		err := ErrNotFound
+		if ok && strings.TrimSpace(key) != "" {
+			facility, err = s.FacilityByKey(r.Context(), strings.TrimSpace(key))
+		}
+		if err != nil {
+			apijson.WriteProblem(w, http.StatusUnauthorized, "unauthorized", "医療機関の認証情報（施設キー）が必要です。", "A facility credential (facility key) is required.")
+			return
+		}
+		h(w, r, facility)
+	}
+}
+
+func (s *Service) serveCreateBatch(w http.ResponseWriter, r *http.Request, facility string, worker *BatchWorker) {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || (mt != "text/csv" && mt != "application/csv" && mt != "text/plain") {
+		apijson.WriteProblem(w, http.StatusUnsupportedMediaType, "unsupported_media_type",
+			"予約一覧は Content-Type: text/csv で送ってください。", "Send the reservation list as Content-Type: text/csv.")
+		return
+	}
+	data, err := io.ReadAll(io.LimitReader(r.Body, MaxBatchBytes+1))
+	if err != nil {
+		apijson.WriteProblem(w, http.StatusBadRequest, "bad_file", "ファイルを受け取れませんでした。", "The file could not be received.")
+		return
+	}
+	b, err := s.CreateBatch(r.Context(), facility, r.URL.Query().Get("name"), data)
+	if fe, ok := errors.AsType[*FileError](err); ok {
+		status := http.StatusBadRequest
+		if len(data) > MaxBatchBytes {
+			status = http.StatusRequestEntityTooLarge
+		}
+		apijson.WriteProblem(w, status, "bad_file", fe.JA, fe.EN)
+		return
+	}
+	if err != nil {
+		s.writeErr(w, err)
+		return
+	}
+	worker.Notify()
+	w.Header().Set("Location", "/eligibility/v1/batches/"+b.ID)
+	apijson.Write(w, http.StatusAccepted, struct {
+		ID     string `json:"batch_id"`
+		Total  int    `json:"total"`
+		Errors int    `json:"errors"`
+	}{b.ID, b.Total, b.Errors})
+}
+
+func (s *Service) serveBatchStatus(w http.ResponseWriter, r *http.Request, facility string) {
+	b, err := s.Batch(r.Context(), facility, r.PathValue("id"))
+	if err != nil {
+		s.writeErr(w, err)
+		return
+	}
+	apijson.Write(w, http.StatusOK, batchStatusJSON(b))
+}
+
+// batchStatus is a batch's progress on the wire.
+type batchStatus struct {
+	*Batch
+	Percent int `json:"percent"`
+}
+
+func batchStatusJSON(b *Batch) batchStatus { return batchStatus{b, b.Percent()} }
+
+func (s *Service) serveBatchCSV(w http.ResponseWriter, r *http.Request, facility string) {
+	s.writeBatchCSV(w, r, facility, r.PathValue("id"), func(err error) { s.writeErr(w, err) })
+}
+
+// writeBatchCSV sends a finished batch's results; fail answers errors.
+func (s *Service) writeBatchCSV(w http.ResponseWriter, r *http.Request, facility, id string, fail func(error)) {
+	b, rows, err := s.BatchResults(r.Context(), facility, id)
+	if err != nil {
+		fail(err)
+		return
+	}
+	if b.Status != BatchDone {
+		apijson.WriteProblem(w, http.StatusConflict, "running", "照会中です。完了してからダウンロードしてください。",
+			"The batch is still running; download the results when it is done.")
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/csv; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Disposition", `attachment; filename="batch-`+b.ID+`.csv"`)
+	if err := BatchResultsCSV(w, rows); err != nil {
+		s.logger.Error("write batch results", "batch", id, "err", err)
+	}
+}
+
+// BatchResultsCSV writes results as CSV for Excel: UTF-8 with a BOM, CRLF
+// line ends, a Japanese header. Cells a spreadsheet would take for a formula
+// (= + - @ first) are prefixed with an apostrophe.
+func BatchResultsCSV(w io.Writer, rows []BatchResult) error {
+	if _, err := io.WriteString(w, "\ufeff"); err != nil {
+		return err
+	}
+	cw := csv.NewWriter(w)
+	cw.UseCRLF = true
+	cw.Write([]string{"行", "予約", "保険者番号", "記号", "番号", "枝番", "生年月日", "資格確認結果", "資格の保険者番号", "負担割合（%）", "エラー", "エラー（英語）"})
+	for _, r := range rows {
+		copay := ""
+		if r.CopayPercent > 0 {
+			copay = strconv.Itoa(r.CopayPercent)
+		}
+		cw.Write([]string{strconv.Itoa(r.Row), cell(r.Label), cell(r.Insurer), cell(r.Symbol), cell(r.Number), cell(r.Branch),
+			r.BirthDate, string(r.Validity), r.CovInsurer, copay, r.ErrorJA, r.ErrorEN})
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// cell defuses a value a spreadsheet would evaluate (CSV injection).
+func cell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}

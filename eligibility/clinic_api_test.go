@@ -1,0 +1,121 @@
+package eligibility
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mynaplat/mynaplat/store"
+	"github.com/mynaplat/mynaplat/store/storetest"
+)
+
+func clinicAPIServer(t *testing.T, s *Service, w *BatchWorker) *httptest.Server {
+	t.Helper()
+	mux := http.NewServeMux()
+	s.BatchRoutes(mux, w)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func clinicDo(t *testing.T, method, url, key, ctype, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestClinicBatchAPI(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		s, key := clinicSetup(t, db)
+		other, err := s.AddFacility(ctx, "0699999999", "別の診療所")
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := s.StartBatchWorker(ctx, BatchWorkerConfig{Poll: time.Hour})
+		srv := clinicAPIServer(t, s, w)
+		base := srv.URL + "/eligibility/v1/batches"
+
+		code, body := clinicDo(t, "POST", base, key, "text/csv", clinicMixedCSV)
+		if code != http.StatusAccepted {
+			t.Fatalf("create: %d %s", code, body)
+		}
+		var created struct {
+			ID    string `json:"batch_id"`
+			Total int    `json:"total"`
+		}
+		if err := json.Unmarshal([]byte(body), &created); err != nil || created.ID == "" || created.Total != 4 {
+			t.Fatalf("create: %s %v", body, err)
+		}
+		var st struct {
+			Status              string
+			Done, Total, Errors int
+		}
+		for deadline := time.Now().Add(20 * time.Second); st.Status != BatchDone && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			code, body := clinicDo(t, "GET", base+"/"+created.ID, key, "", "")
+			if code != 200 {
+				t.Fatalf("status: %d %s", code, body)
+			}
+			json.Unmarshal([]byte(body), &st)
+		}
+		if st.Status != BatchDone || st.Done != 4 || st.Total != 4 || st.Errors != 1 {
+			t.Fatalf("status %+v", st)
+		}
+		code, csv := clinicDo(t, "GET", base+"/"+created.ID+"/results.csv", key, "", "")
+		if code != 200 || !strings.HasPrefix(csv, "\ufeff行,") || !strings.Contains(csv, "該当資格なし") {
+			t.Errorf("results: %d %s", code, csv)
+		}
+
+		for _, tc := range []struct {
+			name, method, path, key, ctype, body string
+			want                                 int
+			wantCode                             string
+		}{
+			{"no key", "POST", "", "", "text/csv", clinicMixedCSV, 401, "unauthorized"},
+			{"wrong key", "GET", "/" + created.ID, "facility_nope", "", "", 401, "unauthorized"},
+			{"other facility's status", "GET", "/" + created.ID, other, "", "", 404, "not_found"},
+			{"other facility's results", "GET", "/" + created.ID + "/results.csv", other, "", "", 404, "not_found"},
+			{"no such batch", "GET", "/nope", key, "", "", 404, "not_found"},
+			{"JSON body", "POST", "", key, "application/json", `{"rows":[]}`, 415, "unsupported_media_type"},
+			{"wrong header", "POST", "", key, "text/csv", "name,birth\nx,1975-06-30\n", 400, "bad_file"},
+			{"not CSV", "POST", "", key, "text/csv", "保険者番号,記号,番号,生年月日\n\"x,1,1,1975-06-30\n", 400, "bad_file"},
+			{"too many rows", "POST", "", key, "text/csv", "保険者番号,記号,番号,生年月日\n" + strings.Repeat("062049,1,1,1975-06-30\n", MaxBatchRows+1), 400, "bad_file"},
+			{"too big", "POST", "", key, "text/csv", "保険者番号,記号,番号,生年月日\n" + strings.Repeat("#", MaxBatchBytes+10), 413, "bad_file"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				code, body := clinicDo(t, tc.method, base+tc.path, tc.key, tc.ctype, tc.body)
+				var p Problem
+				json.Unmarshal([]byte(body), &p)
+				if code != tc.want || p.Code != tc.wantCode || p.MessageJA == "" || p.MessageEN == "" {
+					t.Fatalf("%d %s, want %d %s with both messages", code, body, tc.want, tc.wantCode)
+				}
+			})
+		}
+		// The refused files stored nothing: still one batch.
+		list, err := s.Batches(ctx, clinicFacility, 10)
+		if err != nil || len(list) != 1 {
+			t.Errorf("batches after refusals: %d %v", len(list), err)
+		}
+	})
+}
