@@ -113,9 +113,22 @@ type OfficeRecord struct {
 // view; a record of another insurer is ErrNotFound, as if it did not exist.
 // Nothing is shown unless the access row is written.
 func (s *Service) ViewRecord(ctx context.Context, st Staff, id string) (*OfficeRecord, error) {
+	rec, err := s.recordOf(ctx, st.Insurer, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.LogAccess(ctx, st, ActionViewRecord, id); err != nil {
+		return nil, err
+	}
+	return rec, nil
+}
+
+// recordOf reads an insurer's record without logging, to check ownership
+// before a change.
+func (s *Service) recordOf(ctx context.Context, insurer, id string) (*OfficeRecord, error) {
 	var rec OfficeRecord
 	var linked sql.NullString
-	err := scanInsured(s.db.QueryRowContext(ctx, qOfficeRecord, id, st.Insurer), &rec.Insured, &linked)
+	err := scanInsured(s.db.QueryRowContext(ctx, qOfficeRecord, id, insurer), &rec.Insured, &linked)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: insured %s", ErrNotFound, id)
 	}
@@ -123,9 +136,6 @@ func (s *Service) ViewRecord(ctx context.Context, st Staff, id string) (*OfficeR
 		return nil, err
 	}
 	rec.Linked = linked.Valid
-	if err := s.LogAccess(ctx, st, ActionViewRecord, id); err != nil {
-		return nil, err
-	}
 	return &rec, nil
 }
 
