@@ -329,7 +329,9 @@ func officeDate(s string) (time.Time, bool) {
 
 var (
 	errDate   = &msgText{"日付を 2026-04-01 の形（西暦）で入力してください。", "Enter the date as 2026-04-01."}
-	errNeeded = func(ja, en string) *msgText { return &msgText{ja + "を入力してください。", "Enter the " + en + "."} }
+	errNeeded = func(ja, en string) *msgText {
+		return &msgText{ja + "を入力してください。", "Enter the " + en + "."}
+	}
 )
 
 // check validates the values field by field and builds the record. It
@@ -751,7 +753,7 @@ func (officeQueuePage) Reason(code, lang string) string {
 	names := map[string][2]string{
 		"name": {"氏名が違う", "name differs"}, "kana": {"フリガナが違う", "kana differs"},
 		"birth_date": {"生年月日が違う", "birth date differs"}, "sex": {"性別が違う", "sex differs"},
-		"address": {"住所が違う", "address differs"},
+		"address":                  {"住所が違う", "address differs"},
 		"linked_to_another_person": {"5情報すべて一致する記録が、すでに別の人に紐付いている", "a record agreeing in all five is already linked to someone else"},
 		"multiple_candidates":      {"期間の重なる複数の記録が5情報すべて一致（複数該当）", "several overlapping records agree in all five (multiple match)"},
 	}
