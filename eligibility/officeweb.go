@@ -15,6 +15,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/mynaplat/mynaplat/store"
+	"github.com/mynaplat/mynaplat/wareki"
 	"github.com/mynaplat/mynaplat/web"
 )
 
@@ -327,12 +328,15 @@ func officeDate(s string) (time.Time, bool) {
 	return t, err == nil
 }
 
-var (
-	errDate   = &msgText{"日付を 2026-04-01 の形（西暦）で入力してください。", "Enter the date as 2026-04-01."}
-	errNeeded = func(ja, en string) *msgText {
-		return &msgText{ja + "を入力してください。", "Enter the " + en + "."}
-	}
-)
+// errDate is the message of a date that cannot be read.
+func errDate() *msgText {
+	return &msgText{"日付を 2026-04-01 の形（西暦）で入力してください。", "Enter the date as 2026-04-01."}
+}
+
+// errNeeded is the message of a required field left empty.
+func errNeeded(ja, en string) *msgText {
+	return &msgText{ja + "を入力してください。", "Enter the " + en + "."}
+}
 
 // check validates the values field by field and builds the record. It
 // checks what Insured.validate checks, and more (dates in the future), so
@@ -367,7 +371,7 @@ func (v coverageValues) check(today time.Time, withLost bool) (Insured, officeEr
 		e["kana"] = errNeeded("フリガナ（100文字まで）", "name in katakana (at most 100 characters)")
 	}
 	if b, ok := officeDate(v.Birth); !ok {
-		e["birth"] = errDate
+		e["birth"] = errDate()
 	} else if b.After(today) {
 		e["birth"] = &msgText{"生年月日が未来の日付です。", "The date of birth is in the future."}
 	} else {
@@ -404,13 +408,13 @@ func (v coverageValues) check(today time.Time, withLost bool) (Insured, officeEr
 	if a, ok := officeDate(v.Acquired); ok {
 		in.AcquiredOn = a
 	} else {
-		e["acquired"] = errDate
+		e["acquired"] = errDate()
 	}
 	if withLost && v.Lost != "" {
 		l, ok := officeDate(v.Lost)
 		switch {
 		case !ok:
-			e["lost"] = errDate
+			e["lost"] = errDate()
 		case !in.AcquiredOn.IsZero() && !l.After(in.AcquiredOn):
 			e["lost"] = &msgText{"資格喪失日は資格取得日より後の日付にしてください。", "The end date must be after the start date."}
 		default:
@@ -605,7 +609,7 @@ func (p *OfficePages) end(w http.ResponseWriter, r *http.Request, ss *web.Sessio
 	lost, ok := officeDate(pg.Lost)
 	switch {
 	case !ok:
-		pg.EndErr = errDate
+		pg.EndErr = errDate()
 	case !rec.LostOn.IsZero():
 		pg.EndErr = &msgText{"この資格はすでに喪失しています。", "This coverage has already ended."}
 	case !lost.After(rec.AcquiredOn):
@@ -727,6 +731,9 @@ func attrOf(p *Person, key, lang string) string {
 	case "kana":
 		return p.Kana
 	case "birth_date":
+		if w, err := wareki.Long(p.BirthDate); err == nil {
+			return civil(p.BirthDate) + "（" + w + "）"
+		}
 		return civil(p.BirthDate)
 	case "sex":
 		return sexName(p.Sex, lang)
