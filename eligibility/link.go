@@ -3,6 +3,7 @@ package eligibility
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -59,7 +60,7 @@ func (s *Service) Link(ctx context.Context, platformID string, person Person) (*
 				if len(mm) == 0 {
 					// Someone else holds a record that agrees in all five:
 					// two people cannot be told apart by the machine.
-					if err := s.enqueue(ctx, tx, platformID, c.ID, []string{"linked_to_another_person"}, res); err != nil {
+					if err := s.enqueue(ctx, tx, platformID, c.ID, []string{"linked_to_another_person"}, person, res); err != nil {
 						return err
 					}
 				}
@@ -70,7 +71,7 @@ func (s *Service) Link(ctx context.Context, platformID string, person Person) (*
 				// five: perhaps a married name, a move, a typo — or another
 				// person. A clerk decides.
 				if c.linkedTo == "" {
-					if err := s.enqueue(ctx, tx, platformID, c.ID, mm, res); err != nil {
+					if err := s.enqueue(ctx, tx, platformID, c.ID, mm, person, res); err != nil {
 						return err
 					}
 				}
@@ -92,7 +93,7 @@ func (s *Service) Link(ctx context.Context, platformID string, person Person) (*
 			case f.linked:
 				res.Linked = append(res.Linked, f.c.ID)
 			case ambiguous[f.c.ID]:
-				if err := s.enqueue(ctx, tx, platformID, f.c.ID, []string{"multiple_candidates"}, res); err != nil {
+				if err := s.enqueue(ctx, tx, platformID, f.c.ID, []string{"multiple_candidates"}, person, res); err != nil {
 					return err
 				}
 			default:
@@ -160,9 +161,15 @@ func (s *Service) candidates(ctx context.Context, tx *sql.Tx, birth string) ([]c
 	return out, rows.Err()
 }
 
-func (s *Service) enqueue(ctx context.Context, tx *sql.Tx, platformID, insuredID string, mm []string, res *LinkResult) error {
+// enqueue sends a link to the clerk's queue with a snapshot of the five
+// attributes the link saw (seen), which the clerk compares with the record.
+func (s *Service) enqueue(ctx context.Context, tx *sql.Tx, platformID, insuredID string, mm []string, seen Person, res *LinkResult) error {
 	q := QueueItem{ID: newID(), PlatformID: platformID, InsuredID: insuredID, Mismatches: mm, Status: "pending"}
-	r, err := tx.ExecContext(ctx, qInsertQueue, q.ID, platformID, insuredID, strings.Join(mm, ","), "pending", s.now().Unix())
+	snap, err := json.Marshal(seen)
+	if err != nil {
+		return fmt.Errorf("eligibility: queue for a clerk: %w", err)
+	}
+	r, err := tx.ExecContext(ctx, qInsertQueue, q.ID, platformID, insuredID, strings.Join(mm, ","), "pending", s.now().Unix(), string(snap))
 	if err != nil {
 		return fmt.Errorf("eligibility: queue for a clerk: %w", err)
 	}

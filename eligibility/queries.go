@@ -18,7 +18,7 @@ WHERE l.platform_id = $1 ORDER BY i.acquired_on DESC, i.id`
 	// A link already waiting (or decided) for this pair is not queued again;
 	// ON CONFLICT rather than a caught error, which would abort a
 	// PostgreSQL transaction.
-	qInsertQueue = `INSERT INTO elig_link_queue (id, platform_id, insured_id, mismatches, status, created_at) VALUES ($1, $2, $3, $4, $5, $6)
+	qInsertQueue = `INSERT INTO elig_link_queue (id, platform_id, insured_id, mismatches, status, created_at, person) VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (platform_id, insured_id) DO NOTHING`
 	qPendingQueue   = `SELECT id, platform_id, insured_id, mismatches, status FROM elig_link_queue WHERE status = 'pending' ORDER BY created_at, id`
 	qQueueItem      = `SELECT platform_id, insured_id FROM elig_link_queue WHERE id = $1 AND status = 'pending'`
