@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/text/unicode/norm"
 
+	"github.com/mynaplat/mynaplat/cardco"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/wareki"
 )
@@ -36,6 +37,8 @@ type Service struct {
 	db     *store.DB
 	now    func() time.Time
 	logger *slog.Logger
+	cardco *cardco.Client // payment with the card (pay.go); nil when not offered
+	pay    PaymentConfig
 }
 
 // Config holds what the service needs.
@@ -43,6 +46,11 @@ type Config struct {
 	DB     *store.DB
 	Now    func() time.Time
 	Logger *slog.Logger
+	// CardCo is the platform's merchant client at the card company, for
+	// payment with the card (pay.go); nil when payment is not offered.
+	CardCo *cardco.Client
+	// Payment is what linking a card-company token needs (pay.go).
+	Payment PaymentConfig
 }
 
 // Open migrates the service's tables.
@@ -60,7 +68,7 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	if err := cfg.DB.Migrate(ctx, "eligibility", mfs); err != nil {
 		return nil, err
 	}
-	return &Service{db: cfg.DB, now: cfg.Now, logger: cfg.Logger}, nil
+	return &Service{db: cfg.DB, now: cfg.Now, logger: cfg.Logger, cardco: cfg.CardCo, pay: cfg.Payment}, nil
 }
 
 func newID() string {
