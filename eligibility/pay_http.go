@@ -136,6 +136,8 @@ func PayMessage(err error) PayProblem {
 		}
 		return PayProblem{403, "wrong_password", fmt.Sprintf("暗証番号が違います。残り %d 回です。", pe.TriesLeft),
 			fmt.Sprintf("Wrong password. %d tries left.", pe.TriesLeft)}
+	case errors.Is(err, card.ErrWrongPIN):
+		return PayProblem{403, "wrong_password", "暗証番号が違います。", "Wrong password."}
 	case errors.Is(err, card.ErrNotFound):
 		return PayProblem{400, "no_signing_cert", "このカードには署名用電子証明書がありません。市区町村の窓口で発行を受けてください。",
 			"This card has no signing certificate; get one at the municipal office."}
