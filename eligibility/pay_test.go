@@ -117,9 +117,15 @@ func payAttrs(r jpki.Resident) *jpki.HolderAttributes {
 
 func payNewWorld(t *testing.T, db *store.DB) *payWorld {
 	t.Helper()
+	return payNewWorldAt(t, db, time.Date(2026, 11, 24, 10, 0, 0, 0, wareki.JST()))
+}
+
+// payNewWorldAt is payNewWorld with its clock starting at start.
+func payNewWorldAt(t *testing.T, db *store.DB, start time.Time) *payWorld {
+	t.Helper()
 	ctx := context.Background()
 	w := &payWorld{clock: &payClock{}, db: db}
-	w.clock.t.Store(time.Date(2026, 11, 24, 10, 0, 0, 0, wareki.JST()).UnixNano())
+	w.clock.t.Store(start.UnixNano())
 	var err error
 	if w.centre, err = jpki.Open(ctx, jpki.Config{DB: db, Dir: t.TempDir(), BaseURL: "http://jpki.test", Now: w.clock.now}); err != nil {
 		t.Fatal(err)
