@@ -120,7 +120,7 @@ type payData struct {
 	Link        *PaymentLink
 	HasToken    bool
 	Last4       string
-	Consent     string
+	Consent     []string // the consent's lines, shown as paragraphs
 	SignTries   int
 	SignMax     int
 	SignBlocked bool
@@ -181,7 +181,11 @@ func (p *PayPages) page(w http.ResponseWriter, r *http.Request) {
 	}
 	if tok := ss.Get(payKeyToken); tok != "" {
 		d.HasToken, d.Last4 = true, ss.Get(payKeyLast4)
-		d.Consent = p.consent(ss, pid).Text()
+		for line := range strings.SplitSeq(p.consent(ss, pid).Text(), "\n") {
+			if line != "" {
+				d.Consent = append(d.Consent, line)
+			}
+		}
 		cl := card.NewClient(tr)
 		n, err := cl.PINStatus(card.SignPIN)
 		cl.Logout()

@@ -14,10 +14,10 @@ WHERE platform_id = $1 AND unlinked_at IS NULL`
 	// PostgreSQL transaction.
 	qPayInsertPayment = `INSERT INTO elig_payments (id, facility, check_id, cardco_id, amount, refunded, status, last4, idem_key, created_at, updated_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) ON CONFLICT (facility, idem_key) DO NOTHING`
-	payCols         = `id, facility, check_id, cardco_id, amount, refunded, status, last4, idem_key, created_at`
-	qPayByKey       = `SELECT ` + payCols + ` FROM elig_payments WHERE facility = $1 AND idem_key = $2`
-	qPayByID        = `SELECT ` + payCols + ` FROM elig_payments WHERE id = $1 AND facility = $2`
-	qPayRefundByKey = `SELECT id, payment_id, amount, created_at FROM elig_payment_refunds WHERE facility = $1 AND idem_key = $2`
+	payCols          = `id, facility, check_id, cardco_id, amount, refunded, status, last4, idem_key, created_at`
+	qPayByKey        = `SELECT ` + payCols + ` FROM elig_payments WHERE facility = $1 AND idem_key = $2`
+	qPayByID         = `SELECT ` + payCols + ` FROM elig_payments WHERE id = $1 AND facility = $2`
+	qPayRefundByKey  = `SELECT id, payment_id, amount, created_at FROM elig_payment_refunds WHERE facility = $1 AND idem_key = $2`
 	qPayInsertRefund = `INSERT INTO elig_payment_refunds (id, payment_id, facility, cardco_id, amount, idem_key, created_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (facility, idem_key) DO NOTHING`
 	// The payment's refunded total and status are the card company's
