@@ -32,22 +32,6 @@ func (s *Service) BatchRoutes(mux *http.ServeMux, worker *BatchWorker) {
 	mux.HandleFunc("GET /eligibility/v1/batches/{id}/results.csv", s.facilityOnly(s.serveBatchCSV))
 }
 
-func (s *Service) facilityOnly(h func(http.ResponseWriter, *http.Request, string)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		facility := ""
-		err := ErrNotFound
-		if ok && strings.TrimSpace(key) != "" {
-			facility, err = s.FacilityByKey(r.Context(), strings.TrimSpace(key))
-		}
-		if err != nil {
-			apijson.WriteProblem(w, http.StatusUnauthorized, "unauthorized", "医療機関の認証情報（施設キー）が必要です。", "A facility credential (facility key) is required.")
-			return
-		}
-		h(w, r, facility)
-	}
-}
-
 func (s *Service) serveCreateBatch(w http.ResponseWriter, r *http.Request, facility string, worker *BatchWorker) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || (mt != "text/csv" && mt != "application/csv" && mt != "text/plain") {

@@ -117,8 +117,8 @@ func (p *ClinicPages) header(ctx context.Context, code string) clinicHeader {
 	return clinicHeader{Code: code, Name: name}
 }
 
-// modeNames are the ways a check is made, as staff read them.
-var modeNames = map[string][2]string{
+// staffModeNames are the ways a check is made, as staff read them.
+var staffModeNames = map[string][2]string{
 	ModeCard: {"カード", "Card"}, ModeOffline: {"オフライン（確定済み）", "Offline (confirmed)"},
 	ModePaper: {"資格確認書", "Eligibility certificate"}, ModeBatch: {"一括照会", "Batch pre-check"},
 }
@@ -169,7 +169,7 @@ func (p *ClinicPages) home(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, c := range checks {
-		m, ok := modeNames[c.Mode]
+		m, ok := staffModeNames[c.Mode]
 		if !ok {
 			m = [2]string{c.Mode, c.Mode}
 		}

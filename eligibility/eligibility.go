@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/text/unicode/norm"
 
+	"github.com/mynaplat/mynaplat/cardco"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/platform"
 	"github.com/mynaplat/mynaplat/store"
@@ -41,6 +42,8 @@ type Service struct {
 	keys       func(context.Context) (platform.JWKS, error)
 	issuer     string
 	attributes func(ctx context.Context, platformID string) (*jpki.HolderAttributes, error)
+	cardco     *cardco.Client // payment with the card (pay.go); nil when not offered
+	pay        PaymentConfig
 }
 
 // Config holds what the service needs.
@@ -56,6 +59,11 @@ type Config struct {
 	// Attributes are the JPKI attributes of a platform ID's holder, from the
 	// platform, for the five-attribute link.
 	Attributes func(ctx context.Context, platformID string) (*jpki.HolderAttributes, error)
+	// CardCo is the platform's merchant client at the card company, for
+	// payment with the card (pay.go); nil when payment is not offered.
+	CardCo *cardco.Client
+	// Payment is what linking a card-company token needs (pay.go).
+	Payment PaymentConfig
 }
 
 // Open migrates the service's tables.
@@ -73,7 +81,8 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	if err := cfg.DB.Migrate(ctx, "eligibility", mfs); err != nil {
 		return nil, err
 	}
-	return &Service{db: cfg.DB, now: cfg.Now, logger: cfg.Logger, keys: cfg.Keys, issuer: cfg.Issuer, attributes: cfg.Attributes}, nil
+	return &Service{db: cfg.DB, now: cfg.Now, logger: cfg.Logger, keys: cfg.Keys, issuer: cfg.Issuer, attributes: cfg.Attributes,
+		cardco: cfg.CardCo, pay: cfg.Payment}, nil
 }
 
 func newID() string {

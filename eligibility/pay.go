@@ -1,0 +1,410 @@
+package eligibility
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/sha256"
+	"crypto/x509"
+	"database/sql"
+	"encoding/asn1"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/ocsp"
+
+	"github.com/mynaplat/mynaplat/card"
+	"github.com/mynaplat/mynaplat/jpki"
+	"github.com/mynaplat/mynaplat/wareki"
+)
+
+// Payment with the card (issue §3, the 酒田市 pilot: after the eligibility
+// check at the reception the same My Number Card pays the co-payment through
+// a credit-card company).
+//
+// Linking, once per resident: the resident has a token from the card company
+// (the company enrolled the card number on its own side; the platform keeps
+// only the token and the last four digits) and consents, with the card's
+// signing key (署名用電子証明書), to the document ConsentDoc.Text. The service
+// accepts the link only when
+//
+//  1. the signature (RSASSA-PKCS1-v1_5 over the SHA-256 DigestInfo of the
+//     text, as the card computes it) verifies with the signing certificate;
+//  2. the certificate was issued by the JPKI signing CA (PaymentConfig.SignCA)
+//     for signatures (keyUsage nonRepudiation / digitalSignature), and both
+//     are within their validity now;
+//  3. it is not revoked: the centre's OCSP responder (RFC 6960) is asked
+//     every time — a link is rare and lasts, so a same-day answer is worth a
+//     round trip, and no CRL cache is needed. No answer means no link
+//     (fail closed);
+//  4. it belongs to the person of the platform ID: the four attributes the
+//     signing certificate carries as subjectAltName otherNames (name, birth
+//     date, sex, address; jpki-card.md §8.2) equal the platform's current
+//     JPKI attributes of the platform ID (PaymentConfig.PersonAttributes).
+//
+// One link per platform ID is active; linking again replaces it.
+
+// PaymentConfig is what linking a card-company token needs.
+type PaymentConfig struct {
+	// SignCA is the trusted JPKI 署名用 CA certificate.
+	SignCA *x509.Certificate
+	// OCSP sends a DER OCSP request to the JPKI centre and returns the DER
+	// response: (*jpki.Client).OCSP over HTTP, or, in one process, a
+	// wrapper of (*jpki.Centre).Respond.
+	OCSP func(ctx context.Context, request []byte) ([]byte, error)
+	// PersonAttributes are the current JPKI attributes of a platform ID's
+	// holder: (*platform.Platform).PersonAttributes.
+	PersonAttributes func(ctx context.Context, platformID string) (*jpki.HolderAttributes, error)
+	// OCSPMaxAge bounds the age of an OCSP answer (default 10 minutes).
+	OCSPMaxAge time.Duration
+	// ConsentTTL is how long a consent document may be signed after it was
+	// shown (default 15 minutes).
+	ConsentTTL time.Duration
+}
+
+// Errors of linking. Each refusal has its own sentinel; PayMessage gives the
+// text for the person.
+var (
+	ErrPaymentNotConfigured = errors.New("eligibility: payment with the card is not configured")
+	ErrBadSignature         = errors.New("eligibility: the consent signature does not verify")
+	ErrUntrustedCert        = errors.New("eligibility: the signing certificate is not from the JPKI signing CA")
+	ErrCertExpired          = errors.New("eligibility: the signing certificate is outside its validity")
+	ErrCertRevoked          = errors.New("eligibility: the signing certificate is revoked")
+	ErrRevocationUnknown    = errors.New("eligibility: the signing certificate's status could not be confirmed")
+	ErrNotSamePerson        = errors.New("eligibility: the signing certificate is another person's")
+	ErrConsentStale         = errors.New("eligibility: the consent document is not the current one")
+	ErrNoPaymentLink        = errors.New("eligibility: no card is linked for payment")
+)
+
+// ConsentDoc is the document a resident signs to link a card-company token
+// to their platform ID. Its Text is what is shown and signed; the service
+// builds the text again from these fields, so nothing else can be slipped
+// in.
+type ConsentDoc struct {
+	PlatformID string
+	Token      string
+	Last4      string
+	// At is when the document was shown, to the second.
+	At time.Time
+}
+
+// NewConsent is the consent document for linking token (card ending last4)
+// to platformID, as of now.
+func (s *Service) NewConsent(platformID, token, last4 string) ConsentDoc {
+	return ConsentDoc{PlatformID: platformID, Token: token, Last4: last4, At: s.now().Truncate(time.Second)}
+}
+
+// fingerprint is the first 16 hex digits of SHA-256(v): the document names
+// the platform ID and the token without spelling them out.
+func fingerprint(v string) string {
+	h := sha256.Sum256([]byte(v))
+	return hex.EncodeToString(h[:8])
+}
+
+// PlatformIDHash is how the consent names the platform ID.
+func (d ConsentDoc) PlatformIDHash() string { return fingerprint(d.PlatformID) }
+
+// Text is the signed document, Japanese first, with English.
+func (d ConsentDoc) Text() string {
+	var b strings.Builder
+	b.WriteString("マイナンバーカードによる医療費のお支払い　同意書\n")
+	b.WriteString("Consent to paying medical co-payments with the My Number Card\n\n")
+	fmt.Fprintf(&b, "日本海総合病院などの医療機関での自己負担金を、登録したクレジットカード（末尾 %s）で支払うことに同意します。"+
+		"医療機関には支払番号・金額・カード末尾4桁だけが伝えられ、カード番号は伝えられません。"+
+		"この登録はいつでも解除できます。\n", d.Last4)
+	fmt.Fprintf(&b, "I agree to pay my co-payments at medical facilities such as Nihonkai General Hospital with the registered "+
+		"credit card (ending %s). Facilities learn only the payment number, the amount and the last four digits, never the card number. "+
+		"I can cancel this at any time.\n\n", d.Last4)
+	fmt.Fprintf(&b, "プラットフォームID（SHA-256） / Platform ID (SHA-256): %s\n", d.PlatformIDHash())
+	fmt.Fprintf(&b, "カード会社のトークン（SHA-256） / Card-company token (SHA-256): %s\n", fingerprint(d.Token))
+	fmt.Fprintf(&b, "日時 / Date: %s\n", d.At.In(wareki.JST()).Format(time.RFC3339))
+	return b.String()
+}
+
+// Digest is the SHA-256 of Text, which the card signs as a DigestInfo.
+func (d ConsentDoc) Digest() [32]byte { return sha256.Sum256([]byte(d.Text())) }
+
+// SignConsent has the card sign doc with its signing key: the signing
+// password (6–16 of A–Z and 0–9) goes to the card only. It returns the
+// signing certificate (DER) and the signature. A password of the wrong
+// format is card.ErrPINFormat and costs no try; a wrong one is a
+// *card.PINError with the tries left; a blocked one card.ErrPINBlocked.
+func SignConsent(tr card.Transport, password string, doc ConsentDoc) (certDER, sig []byte, err error) {
+	cl := card.NewClient(tr)
+	// Select the AP again whatever happens, so the verified password never
+	// outlives this signature on a shared reader.
+	defer cl.Logout()
+	if err := cl.VerifyPIN(card.SignPIN, password); err != nil {
+		return nil, nil, err
+	}
+	if certDER, err = cl.Certificate(card.Sign); err != nil {
+		return nil, nil, fmt.Errorf("eligibility: read signing certificate: %w", err)
+	}
+	signer, err := cl.Signer(card.Sign)
+	if err != nil {
+		return nil, nil, fmt.Errorf("eligibility: card signer: %w", err)
+	}
+	d := doc.Digest()
+	if sig, err = signer.Sign(nil, d[:], crypto.SHA256); err != nil {
+		return nil, nil, fmt.Errorf("eligibility: sign consent: %w", err)
+	}
+	return certDER, sig, nil
+}
+
+// PaymentLink is a platform ID's link to a card-company token. The token is
+// for the platform's own use (charging) and is never shown to a facility.
+type PaymentLink struct {
+	ID         string
+	PlatformID string
+	Token      string
+	Last4      string
+	CertSerial string // the signing certificate's serial, upper-case hex
+	Consent    string // the signed text
+	Signature  []byte
+	LinkedAt   time.Time
+}
+
+func (s *Service) payConfigured() error {
+	if s.pay.SignCA == nil || s.pay.OCSP == nil || s.pay.PersonAttributes == nil {
+		return ErrPaymentNotConfigured
+	}
+	return nil
+}
+
+// validLast4 reports whether v is four digits.
+func validLast4(v string) bool {
+	if len(v) != 4 {
+		return false
+	}
+	for i := range 4 {
+		if v[i] < '0' || v[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// LinkPayment links a card-company token to platformID after checking the
+// signed consent (see the top of this file). Nothing is stored when any
+// check fails; the error says which (errors.Is with the sentinels above).
+func (s *Service) LinkPayment(ctx context.Context, platformID string, consent ConsentDoc, certDER, signature []byte) (*PaymentLink, error) {
+	if err := s.payConfigured(); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	ttl := s.pay.ConsentTTL
+	if ttl <= 0 {
+		ttl = 15 * time.Minute
+	}
+	switch {
+	case platformID == "" || consent.PlatformID != platformID:
+		return nil, fmt.Errorf("%w: the consent names another platform ID", ErrConsentStale)
+	case consent.Token == "" || len(consent.Token) > 100 || !validLast4(consent.Last4):
+		return nil, fmt.Errorf("%w: a token and the card's last four digits are required", ErrInvalid)
+	case consent.At.After(now.Add(time.Minute)) || now.Sub(consent.At) > ttl:
+		return nil, fmt.Errorf("%w: shown at %s, more than %s ago", ErrConsentStale, consent.At.Format(time.RFC3339), ttl)
+	}
+	cert, err := x509.ParseCertificate(certDER)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUntrustedCert, err)
+	}
+	if err := s.checkSigningCert(ctx, cert, now); err != nil {
+		return nil, err
+	}
+	text := consent.Text()
+	if err := cert.CheckSignature(x509.SHA256WithRSA, []byte(text), signature); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadSignature, err)
+	}
+	if err := s.samePerson(ctx, platformID, cert); err != nil {
+		return nil, err
+	}
+	link := &PaymentLink{ID: newID(), PlatformID: platformID, Token: consent.Token, Last4: consent.Last4,
+		CertSerial: jpki.Serial(cert.SerialNumber), Consent: text, Signature: signature, LinkedAt: now.UTC()}
+	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, qPayUnlink, now.UnixMilli(), platformID); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, qPayInsertLink, link.ID, platformID, link.Token, link.Last4, link.CertSerial,
+			link.Consent, link.Signature, now.UnixMilli())
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("eligibility: store payment link: %w", err)
+	}
+	s.logger.Info("payment link", "platform_id", fingerprint(platformID), "last4", link.Last4, "serial", link.CertSerial)
+	return link, nil
+}
+
+// checkSigningCert checks issuer, key usage, validity and revocation.
+func (s *Service) checkSigningCert(ctx context.Context, cert *x509.Certificate, now time.Time) error {
+	ca := s.pay.SignCA
+	// The JPKI profile marks certificatePolicies critical, which
+	// x509.Verify refuses; the chain is one level, so check it directly.
+	if !bytes.Equal(cert.RawIssuer, ca.RawSubject) || cert.CheckSignatureFrom(ca) != nil {
+		return ErrUntrustedCert
+	}
+	if cert.KeyUsage&(x509.KeyUsageContentCommitment|x509.KeyUsageDigitalSignature) == 0 {
+		return fmt.Errorf("%w: not a signing certificate", ErrUntrustedCert)
+	}
+	if now.Before(cert.NotBefore) || now.After(cert.NotAfter) || now.After(ca.NotAfter) {
+		return fmt.Errorf("%w: valid %s to %s", ErrCertExpired, cert.NotBefore.Format(time.DateOnly), cert.NotAfter.Format(time.DateOnly))
+	}
+	req, err := ocsp.CreateRequest(cert, ca, &ocsp.RequestOptions{Hash: crypto.SHA256})
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrRevocationUnknown, err)
+	}
+	der, err := s.pay.OCSP(ctx, req)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrRevocationUnknown, err)
+	}
+	// ParseResponseForCert checks the delegated responder's certificate
+	// against the CA and the response's signature.
+	resp, err := ocsp.ParseResponseForCert(der, cert, ca)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrRevocationUnknown, err)
+	}
+	maxAge := s.pay.OCSPMaxAge
+	if maxAge <= 0 {
+		maxAge = 10 * time.Minute
+	}
+	if now.Sub(resp.ThisUpdate) > maxAge || (!resp.NextUpdate.IsZero() && now.After(resp.NextUpdate)) {
+		return fmt.Errorf("%w: stale OCSP answer of %s", ErrRevocationUnknown, resp.ThisUpdate.Format(time.RFC3339))
+	}
+	switch resp.Status {
+	case ocsp.Good:
+		return nil
+	case ocsp.Revoked:
+		return fmt.Errorf("%w: %s since %s", ErrCertRevoked, jpki.Reason(resp.RevocationReason), resp.RevokedAt.Format(time.RFC3339))
+	}
+	return fmt.Errorf("%w: the responder does not know the certificate", ErrRevocationUnknown)
+}
+
+// samePerson compares the certificate's four attributes with the platform
+// ID's current ones.
+func (s *Service) samePerson(ctx context.Context, platformID string, cert *x509.Certificate) error {
+	got, err := SigningHolder(cert)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrUntrustedCert, err)
+	}
+	want, err := s.pay.PersonAttributes(ctx, platformID)
+	if err != nil {
+		return fmt.Errorf("eligibility: attributes of the platform ID: %w", err)
+	}
+	var diff []string
+	if normalize(got.Name) != normalize(want.Name) {
+		diff = append(diff, "name")
+	}
+	if civil(got.BirthDate) != civil(want.BirthDate) {
+		diff = append(diff, "birth_date")
+	}
+	if got.Sex != want.Sex {
+		diff = append(diff, "sex")
+	}
+	if normalize(got.Address) != normalize(want.Address) {
+		diff = append(diff, "address")
+	}
+	if len(diff) > 0 {
+		return fmt.Errorf("%w: %s differ", ErrNotSamePerson, strings.Join(diff, ", "))
+	}
+	return nil
+}
+
+// The signing certificate's subjectAltName otherNames (jpki-card.md §8.2).
+var (
+	oidSAN         = asn1.ObjectIdentifier{2, 5, 29, 17}
+	oidJPKIName    = asn1.ObjectIdentifier{1, 2, 392, 200149, 8, 5, 5, 1}
+	oidJPKIGender  = asn1.ObjectIdentifier{1, 2, 392, 200149, 8, 5, 5, 3}
+	oidJPKIBirth   = asn1.ObjectIdentifier{1, 2, 392, 200149, 8, 5, 5, 4}
+	oidJPKIAddress = asn1.ObjectIdentifier{1, 2, 392, 200149, 8, 5, 5, 5}
+)
+
+// SigningHolder reads the holder's attributes from a signing certificate's
+// subjectAltName: otherName entries [0] { type-id, [0] EXPLICIT UTF8String }
+// for name (…5.5.1), gender (…5.5.3), birth date (…5.5.4, EYYYYMMDD) and
+// address (…5.5.5).
+func SigningHolder(cert *x509.Certificate) (*jpki.Holder, error) {
+	var raw []byte
+	for _, e := range cert.Extensions {
+		if e.Id.Equal(oidSAN) {
+			raw = e.Value
+		}
+	}
+	if raw == nil {
+		return nil, errors.New("no subjectAltName: not a signing certificate")
+	}
+	var names []asn1.RawValue
+	if rest, err := asn1.Unmarshal(raw, &names); err != nil || len(rest) > 0 {
+		return nil, fmt.Errorf("subjectAltName: malformed")
+	}
+	vals := map[string]string{}
+	for _, n := range names {
+		if n.Class != asn1.ClassContextSpecific || n.Tag != 0 {
+			continue // not an otherName
+		}
+		var oid asn1.ObjectIdentifier
+		rest, err := asn1.Unmarshal(n.Bytes, &oid)
+		if err != nil {
+			return nil, fmt.Errorf("otherName: %w", err)
+		}
+		var explicit asn1.RawValue
+		if _, err := asn1.Unmarshal(rest, &explicit); err != nil || explicit.Tag != 0 || explicit.Class != asn1.ClassContextSpecific {
+			return nil, fmt.Errorf("otherName %s: malformed value", oid)
+		}
+		var str asn1.RawValue
+		if _, err := asn1.Unmarshal(explicit.Bytes, &str); err != nil {
+			return nil, fmt.Errorf("otherName %s: %w", oid, err)
+		}
+		vals[oid.String()] = string(str.Bytes)
+	}
+	h := &jpki.Holder{Name: vals[oidJPKIName.String()], Address: vals[oidJPKIAddress.String()]}
+	sex, err := strconv.Atoi(vals[oidJPKIGender.String()])
+	if err != nil {
+		return nil, fmt.Errorf("gender %q", vals[oidJPKIGender.String()])
+	}
+	h.Sex = jpki.Sex(sex)
+	birth := vals[oidJPKIBirth.String()]
+	if len(birth) != 9 {
+		return nil, fmt.Errorf("dateOfBirth %q: want EYYYYMMDD", birth)
+	}
+	if h.BirthDate, err = time.ParseInLocation("20060102", birth[1:], wareki.JST()); err != nil {
+		return nil, fmt.Errorf("dateOfBirth %q: %w", birth, err)
+	}
+	if h.Name == "" || h.Address == "" {
+		return nil, errors.New("the name or address otherName is missing")
+	}
+	return h, nil
+}
+
+// PaymentLinkOf is the active payment link of a platform ID, or
+// ErrNoPaymentLink.
+func (s *Service) PaymentLinkOf(ctx context.Context, platformID string) (*PaymentLink, error) {
+	l := PaymentLink{PlatformID: platformID}
+	var at int64
+	err := s.db.QueryRowContext(ctx, qPayActiveLink, platformID).Scan(&l.ID, &l.Token, &l.Last4, &l.CertSerial, &l.Consent, &l.Signature, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNoPaymentLink
+	}
+	if err != nil {
+		return nil, fmt.Errorf("eligibility: read payment link: %w", err)
+	}
+	l.LinkedAt = time.UnixMilli(at).UTC()
+	return &l, nil
+}
+
+// UnlinkPayment ends the active payment link of a platform ID; with none,
+// ErrNoPaymentLink. Payments made before stay recorded.
+func (s *Service) UnlinkPayment(ctx context.Context, platformID string) error {
+	res, err := s.db.Write(ctx, qPayUnlink, s.now().UnixMilli(), platformID)
+	if err != nil {
+		return fmt.Errorf("eligibility: unlink payment: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNoPaymentLink
+	}
+	s.logger.Info("payment unlink", "platform_id", fingerprint(platformID))
+	return nil
+}

@@ -1,0 +1,131 @@
+package eligibility
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/mynaplat/mynaplat/internal/browsertest"
+	"github.com/mynaplat/mynaplat/jpki"
+	"github.com/mynaplat/mynaplat/platform"
+	"github.com/mynaplat/mynaplat/store/storetest"
+	"github.com/mynaplat/mynaplat/terminal"
+	"github.com/mynaplat/mynaplat/web"
+)
+
+// TestPayPagesInBrowser links a card for payment on /pay/ in chromium: place
+// the card, log in with the auth PIN through the platform, register the
+// credit card at the company, sign the consent (once with a wrong password).
+func TestPayPagesInBrowser(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.SQLite(t)
+	// The terminal signs its requests with the real time, so the world's
+	// clock starts now.
+	w := payNewWorldAt(t, db, time.Now())
+
+	// The centre and the platform, each behind its own server.
+	jmux := http.NewServeMux()
+	w.centre.Routes(jmux)
+	jsrv := httptest.NewServer(w.centre.Wrap(jmux))
+	defer jsrv.Close()
+	token, err := w.centre.AddOperator(ctx, "platform")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plat, err := platform.Open(ctx, platform.Config{DB: db, Centre: &jpki.Client{BaseURL: jsrv.URL, Token: token}, Issuer: "https://platform.test", Now: w.clock.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pmux := http.NewServeMux()
+	plat.Routes(pmux)
+	psrv := httptest.NewServer(pmux)
+	defer psrv.Close()
+	tkey, err := plat.RegisterTerminal(ctx, platform.Terminal{ID: "pay-kiosk-1", Kind: platform.Kiosk, Owner: "日本海総合病院", Name: "支払い登録端末"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The platform's own answer of a platform ID's attributes.
+	w.s.pay.PersonAttributes = plat.PersonAttributes
+
+	site, err := web.New(ctx, web.Options{DB: db, Now: w.clock.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pp, err := w.s.PayPages(PayPagesConfig{Site: site, Cards: w.cards, PlatformURL: psrv.URL,
+		Terminal: terminal.Config{ID: "pay-kiosk-1", Kind: platform.Kiosk, Owner: "日本海総合病院", Name: "支払い登録端末", Key: tkey, Reader: "virtual"},
+		Enrol:    w.co.Enrol})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	site.Routes(mux)
+	pp.Routes(mux)
+	srv := httptest.NewServer(site.Protect(mux))
+	defer srv.Close()
+
+	b := browsertest.New(t)
+	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
+	step := func(name string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(b, actions...); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(b, chromedp.Text(css(sel)))
+		if err != nil {
+			t.Fatalf("text of %s: %v", sel, err)
+		}
+		return s
+	}
+
+	step("open", chromedp.Navigate(srv.URL+"/pay/"), chromedp.WaitVisible(css("#place")))
+	browsertest.Screenshot(t, b, "pay-1-place")
+	step("place", chromedp.Click(css("#place")), chromedp.WaitVisible(css("#pin")))
+	browsertest.Screenshot(t, b, "pay-2-login")
+	step("login", chromedp.SendKeys(css("#pin"), "1234"), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#pan")))
+	browsertest.Screenshot(t, b, "pay-3-enrol")
+	step("enrol", chromedp.SendKeys(css("#pan"), payPAN), chromedp.SendKeys(css("#holder"), "SAKATA ICHIRO"),
+		chromedp.SendKeys(css("#expiry"), w.clock.now().AddDate(5, 0, 0).Format("01/06")),
+		chromedp.Click(css("#enrol")), chromedp.WaitVisible(css("#consent")))
+	if c := text("#consent"); !strings.Contains(c, "日本海総合病院などの医療機関での自己負担金を") || !strings.Contains(c, "末尾 1111") {
+		t.Errorf("consent: %s", c)
+	}
+	browsertest.Screenshot(t, b, "pay-4-consent")
+	step("wrong password", chromedp.SendKeys(css("#password"), "WRONG123"), chromedp.Click(css("#sign")), chromedp.WaitVisible(css("#consent")))
+	if f := text(".flash"); !strings.Contains(f, "残り 4 回") {
+		t.Errorf("after a wrong password: %q", f)
+	}
+	browsertest.Screenshot(t, b, "pay-5-wrong-password")
+	step("sign", chromedp.SendKeys(css("#password"), strings.ToLower(paySignPIN)), chromedp.Click(css("#sign")), chromedp.WaitVisible(css("#linked")))
+	if f := text(".flash"); !strings.Contains(f, "登録しました（カード末尾 1111）") {
+		t.Errorf("after signing: %q", f)
+	}
+	if l := text("#linked-last4"); l != "1111" {
+		t.Errorf("linked card %q", l)
+	}
+	browsertest.Screenshot(t, b, "pay-6-registered")
+
+	// The link is the platform ID's, and the page's HTML never shows the
+	// token or the card number.
+	var pid string
+	if err := db.QueryRowContext(ctx, `SELECT platform_id FROM elig_pay_links WHERE unlinked_at IS NULL`).Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := w.s.PaymentLinkOf(ctx, pid); err != nil || l.Last4 != "1111" {
+		t.Fatalf("link %+v %v", l, err)
+	}
+	html, err := chromedp.Run(b, chromedp.OuterHTML(css("html")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(html, payPAN) || strings.Contains(html, "tok_") {
+		t.Errorf("the page shows the card number or a token")
+	}
+}

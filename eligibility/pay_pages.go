@@ -1,0 +1,389 @@
+package eligibility
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mynaplat/mynaplat/card"
+	"github.com/mynaplat/mynaplat/cardco"
+	"github.com/mynaplat/mynaplat/platform"
+	"github.com/mynaplat/mynaplat/terminal"
+	"github.com/mynaplat/mynaplat/web"
+)
+
+// The resident's page /pay/: place the card on the (virtual) reader, log in
+// with the auth PIN through a platform terminal to learn the platform ID,
+// register a credit card at the card company (the card number goes from the
+// form to the company's enrolment and is then dropped: the platform keeps the
+// company's token and the last four digits only), read the consent and sign
+// it with the signing password, which goes to the card only.
+
+// PayPagesConfig holds what the payment pages need.
+type PayPagesConfig struct {
+	Site  *web.Site
+	Cards *card.Store
+	// Terminal is the platform terminal the page logs in through (registered
+	// at the platform, e.g. a kiosk of the hospital); its reader is the
+	// virtual one, the card chosen on the page.
+	Terminal terminal.Config
+	// PlatformURL and HTTP reach the platform's API.
+	PlatformURL string
+	HTTP        *http.Client
+	// Enrol is the card company's enrolment of a card: token and last four
+	// digits for a card number, holder and expiry. In the demo it is
+	// (*cardco.Company).Enrol, the company's own side.
+	Enrol  func(ctx context.Context, e cardco.Enrolment) (*cardco.Enrolled, error)
+	Logger *slog.Logger
+}
+
+// PayPages are the resident's payment pages.
+type PayPages struct {
+	s      *Service
+	site   *web.Site
+	pages  *web.Pages
+	cards  *card.Store
+	term   *terminal.Terminal
+	reader terminal.VirtualReader
+	enrol  func(ctx context.Context, e cardco.Enrolment) (*cardco.Enrolled, error)
+	logger *slog.Logger
+}
+
+// PayPages parses the payment page templates and sets up the terminal.
+func (s *Service) PayPages(cfg PayPagesConfig) (*PayPages, error) {
+	if cfg.Site == nil || cfg.Cards == nil || cfg.Enrol == nil {
+		return nil, errors.New("eligibility: pay pages need a site, a card store and the card company's enrolment")
+	}
+	sub, err := fs.Sub(templates, "templates")
+	if err != nil {
+		return nil, err
+	}
+	pages, err := cfg.Site.Parse(sub, "pay/*.html")
+	if err != nil {
+		return nil, err
+	}
+	t, err := terminal.New(cfg.Terminal, cfg.PlatformURL, cfg.HTTP)
+	if err != nil {
+		return nil, err
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = s.logger
+	}
+	return &PayPages{s: s, site: cfg.Site, pages: pages, cards: cfg.Cards, term: t,
+		reader: terminal.VirtualReader{Cards: cfg.Cards}, enrol: cfg.Enrol, logger: logger}, nil
+}
+
+// Routes registers the pages.
+func (p *PayPages) Routes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /pay/{$}", p.page)
+	mux.HandleFunc("POST /pay/place", p.place)
+	mux.HandleFunc("POST /pay/remove", p.remove)
+	mux.HandleFunc("POST /pay/login", p.login)
+	mux.HandleFunc("POST /pay/enrol", p.enrolCard)
+	mux.HandleFunc("POST /pay/link", p.link)
+	mux.HandleFunc("POST /pay/unlink", p.unlink)
+}
+
+// Links are the home page entries.
+func (p *PayPages) Links() []web.Link {
+	return []web.Link{{Section: "本人 / Card holder", TitleJA: "カードで医療費を支払う（登録）", TitleEN: "Pay medical bills with the card (register)",
+		DescJA: "マイナンバーカードにクレジットカードを登録し、受付の資格確認のあと自己負担金を支払えるようにします",
+		DescEN: "Link a credit card to your My Number Card, so the co-payment is paid after the eligibility check at the reception",
+		Path:   "/pay/"}}
+}
+
+// Session keys of the flow. The card number and the passwords are never
+// among them.
+const (
+	payKeyCard      = "pay:card"
+	payKeyPID       = "pay:platform_id"
+	payKeyToken     = "pay:token"
+	payKeyLast4     = "pay:last4"
+	payKeyConsentAt = "pay:consent_at"
+)
+
+// payData is what the page shows.
+type payData struct {
+	Placed      bool
+	Holder      string
+	Cards       []card.Info
+	Auth        *terminal.CardStatus
+	LoggedIn    bool
+	PIDHash     string
+	Link        *PaymentLink
+	HasToken    bool
+	Last4       string
+	Consent     []string // the consent's lines, shown as paragraphs
+	SignTries   int
+	SignMax     int
+	SignBlocked bool
+	SignLast    bool
+	ReadErr     bool
+}
+
+func (p *PayPages) session(w http.ResponseWriter, r *http.Request) (*web.Session, bool) {
+	ss, err := p.site.Session(w, r)
+	if err != nil {
+		p.site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
+		return nil, false
+	}
+	return ss, true
+}
+
+func (p *PayPages) page(w http.ResponseWriter, r *http.Request) {
+	ss, ok := p.session(w, r)
+	if !ok {
+		return
+	}
+	var d payData
+	tr, err := p.reader.Card(r, ss.Get(payKeyCard))
+	if err != nil {
+		infos, err := p.cards.List()
+		if err != nil {
+			p.logger.Error("list cards", "err", err)
+		}
+		for _, in := range infos {
+			if in.Demo {
+				d.Cards = append(d.Cards, in)
+			}
+		}
+		p.pages.Render(w, r, http.StatusOK, "pay", d)
+		return
+	}
+	d.Placed = true
+	if c, ok := tr.(*card.Card); ok {
+		d.Holder = c.Info().Holder
+	}
+	pid := ss.Get(payKeyPID)
+	if pid == "" {
+		st, err := terminal.Status(tr)
+		if err != nil {
+			p.logger.Warn("read card", "err", err)
+			d.ReadErr = true
+		} else {
+			d.Auth = &st
+		}
+		p.pages.Render(w, r, http.StatusOK, "pay", d)
+		return
+	}
+	d.LoggedIn, d.PIDHash = true, fingerprint(pid)
+	if l, err := p.s.PaymentLinkOf(r.Context(), pid); err == nil {
+		d.Link = l
+	} else if !errors.Is(err, ErrNoPaymentLink) {
+		p.logger.Error("read payment link", "err", err)
+	}
+	if tok := ss.Get(payKeyToken); tok != "" {
+		d.HasToken, d.Last4 = true, ss.Get(payKeyLast4)
+		for line := range strings.SplitSeq(p.consent(ss, pid).Text(), "\n") {
+			if line != "" {
+				d.Consent = append(d.Consent, line)
+			}
+		}
+		cl := card.NewClient(tr)
+		n, err := cl.PINStatus(card.SignPIN)
+		cl.Logout()
+		if err != nil {
+			p.logger.Warn("read signing password status", "err", err)
+			d.ReadErr = true
+		}
+		d.SignTries, d.SignMax, d.SignBlocked, d.SignLast = n, card.SignPIN.MaxTries(), n == 0 && err == nil, n == 1
+	}
+	p.pages.Render(w, r, http.StatusOK, "pay", d)
+}
+
+// consent is the document shown: the one made when the card was enrolled,
+// so the page and the signature agree to the second.
+func (p *PayPages) consent(ss *web.Session, pid string) ConsentDoc {
+	d := ConsentDoc{PlatformID: pid, Token: ss.Get(payKeyToken), Last4: ss.Get(payKeyLast4)}
+	if sec, err := strconv.ParseInt(ss.Get(payKeyConsentAt), 10, 64); err == nil {
+		d.At = time.Unix(sec, 0)
+	}
+	return d
+}
+
+func (p *PayPages) back(w http.ResponseWriter, r *http.Request, ss *web.Session, f *web.Flash) {
+	if f != nil {
+		ss.SetFlash(*f)
+	}
+	if err := ss.Save(r.Context()); err != nil {
+		p.logger.Error("save session", "err", err)
+	}
+	http.Redirect(w, r, "/pay/", http.StatusSeeOther)
+}
+
+func (p *PayPages) place(w http.ResponseWriter, r *http.Request) {
+	ss, ok := p.session(w, r)
+	if !ok {
+		return
+	}
+	id := r.PostFormValue("card")
+	if _, err := p.cards.Open(id); err != nil {
+		p.back(w, r, ss, &web.Flash{Kind: "error", JA: "そのカードは見つかりません。", EN: "No such card."})
+		return
+	}
+	p.clear(ss)
+	ss.Set(payKeyCard, id)
+	p.back(w, r, ss, nil)
+}
+
+func (p *PayPages) clear(ss *web.Session) {
+	for _, k := range []string{payKeyCard, payKeyPID, payKeyToken, payKeyLast4, payKeyConsentAt} {
+		ss.Delete(k)
+	}
+}
+
+func (p *PayPages) remove(w http.ResponseWriter, r *http.Request) {
+	ss, ok := p.session(w, r)
+	if !ok {
+		return
+	}
+	p.clear(ss)
+	p.back(w, r, ss, nil)
+}
+
+func (p *PayPages) login(w http.ResponseWriter, r *http.Request) {
+	ss, ok := p.session(w, r)
+	if !ok {
+		return
+	}
+	// The PIN goes from the form to the card and is dropped.
+	pin := r.PostFormValue("pin")
+	tr, err := p.reader.Card(r, ss.Get(payKeyCard))
+	if err != nil {
+		p.back(w, r, ss, &web.Flash{Kind: "error", JA: "カードをリーダーに置いてください。", EN: "Place your card on the reader."})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
+	defer cancel()
+	resp, err := p.term.Login(ctx, tr, pin)
+	if err != nil {
+		p.back(w, r, ss, p.loginFlash(err))
+		return
+	}
+	if resp.Report.Result != platform.Passed {
+		p.back(w, r, ss, &web.Flash{Kind: "error", JA: "本人確認ができませんでした: " + resp.Report.MessageJA,
+			EN: "Authentication failed: " + resp.Report.MessageEN})
+		return
+	}
+	ss.Set(payKeyPID, resp.Report.PlatformID)
+	p.back(w, r, ss, &web.Flash{Kind: "ok", JA: "本人確認ができました。", EN: "You are logged in."})
+}
+
+func (p *PayPages) loginFlash(err error) *web.Flash {
+	var pe *card.PINError
+	switch {
+	case errors.Is(err, card.ErrPINFormat):
+		return &web.Flash{Kind: "error", JA: "利用者証明用の暗証番号は数字4桁です。", EN: "The PIN is 4 digits."}
+	case errors.Is(err, card.ErrPINBlocked):
+		return &web.Flash{Kind: "error", JA: "利用者証明用の暗証番号がロックされています。市区町村の窓口で初期化してください。",
+			EN: "The PIN is blocked; have it reset at your municipal office."}
+	case errors.As(err, &pe):
+		return &web.Flash{Kind: "error", JA: fmt.Sprintf("暗証番号が違います。残り %d 回です。", pe.TriesLeft),
+			EN: fmt.Sprintf("Wrong PIN. %d tries left.", pe.TriesLeft)}
+	case errors.Is(err, terminal.ErrNoCertificate):
+		return &web.Flash{Kind: "error", JA: "このカードには利用者証明用電子証明書がありません。", EN: "This card has no user authentication certificate."}
+	}
+	p.logger.Error("pay login", "err", err)
+	return &web.Flash{Kind: "error", JA: "本人確認サービスに接続できませんでした。しばらくしてから再度お試しください。",
+		EN: "The authentication service could not be reached; try again shortly."}
+}
+
+func (p *PayPages) enrolCard(w http.ResponseWriter, r *http.Request) {
+	ss, ok := p.session(w, r)
+	if !ok {
+		return
+	}
+	if ss.Get(payKeyPID) == "" {
+		p.back(w, r, ss, &web.Flash{Kind: "error", JA: "先にカードでログインしてください。", EN: "Log in with your card first."})
+		return
+	}
+	// The card number passes from the form to the card company and is
+	// dropped here: it is not stored, logged or put in the session.
+	e := cardco.Enrolment{PAN: strings.ReplaceAll(strings.ReplaceAll(r.PostFormValue("pan"), " ", ""), "-", ""),
+		Holder: strings.ToUpper(strings.TrimSpace(r.PostFormValue("holder"))), Expiry: strings.TrimSpace(r.PostFormValue("expiry"))}
+	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
+	defer cancel()
+	en, err := p.enrol(ctx, e)
+	if err != nil {
+		p.back(w, r, ss, enrolFlash(err))
+		return
+	}
+	ss.Set(payKeyToken, en.Token)
+	ss.Set(payKeyLast4, en.Last4)
+	ss.Set(payKeyConsentAt, strconv.FormatInt(p.s.now().Unix(), 10))
+	p.back(w, r, ss, nil)
+}
+
+func enrolFlash(err error) *web.Flash {
+	switch {
+	case errors.Is(err, cardco.ErrCardMismatch):
+		return &web.Flash{Kind: "error", JA: "カード名義または有効期限がカード会社の登録と一致しません。", EN: "The holder name or expiry does not match the card company's records."}
+	case errors.Is(err, cardco.ErrInvalid):
+		return &web.Flash{Kind: "error", JA: "カード番号（16桁）・名義（ローマ字）・有効期限（MM/YY）を確かめてください。",
+			EN: "Check the card number (16 digits), the holder name and the expiry (MM/YY)."}
+	}
+	return &web.Flash{Kind: "error", JA: "カード会社に接続できませんでした。しばらくしてから再度お試しください。",
+		EN: "The card company could not be reached; try again shortly."}
+}
+
+func (p *PayPages) link(w http.ResponseWriter, r *http.Request) {
+	ss, ok := p.session(w, r)
+	if !ok {
+		return
+	}
+	pid := ss.Get(payKeyPID)
+	tr, err := p.reader.Card(r, ss.Get(payKeyCard))
+	if pid == "" || ss.Get(payKeyToken) == "" || err != nil {
+		p.back(w, r, ss, &web.Flash{Kind: "error", JA: "最初からやり直してください。", EN: "Please start again."})
+		return
+	}
+	doc := p.consent(ss, pid)
+	// The signing password goes from the form to the card and is dropped.
+	certDER, sig, err := SignConsent(tr, r.PostFormValue("password"), doc)
+	if err == nil {
+		_, err = p.s.LinkPayment(r.Context(), pid, doc, certDER, sig)
+	}
+	if err != nil {
+		m := PayMessage(err)
+		if m.Status >= 500 {
+			p.logger.Error("pay link", "err", err)
+		} else {
+			p.logger.Info("pay link refused", "code", m.Code)
+		}
+		if errors.Is(err, ErrConsentStale) {
+			ss.Set(payKeyConsentAt, strconv.FormatInt(p.s.now().Unix(), 10))
+		}
+		p.back(w, r, ss, &web.Flash{Kind: "error", JA: m.MessageJA, EN: m.MessageEN})
+		return
+	}
+	ss.Delete(payKeyToken)
+	ss.Delete(payKeyLast4)
+	ss.Delete(payKeyConsentAt)
+	p.back(w, r, ss, &web.Flash{Kind: "ok", JA: "登録しました（カード末尾 " + doc.Last4 + "）。",
+		EN: "Registered (card ending " + doc.Last4 + ")."})
+}
+
+func (p *PayPages) unlink(w http.ResponseWriter, r *http.Request) {
+	ss, ok := p.session(w, r)
+	if !ok {
+		return
+	}
+	pid := ss.Get(payKeyPID)
+	if pid == "" {
+		p.back(w, r, ss, &web.Flash{Kind: "error", JA: "先にカードでログインしてください。", EN: "Log in with your card first."})
+		return
+	}
+	if err := p.s.UnlinkPayment(r.Context(), pid); err != nil && !errors.Is(err, ErrNoPaymentLink) {
+		p.logger.Error("pay unlink", "err", err)
+		p.back(w, r, ss, &web.Flash{Kind: "error", JA: "解除できませんでした。しばらくしてから再度お試しください。", EN: "Could not cancel; try again shortly."})
+		return
+	}
+	p.back(w, r, ss, &web.Flash{Kind: "ok", JA: "カードでのお支払いの登録を解除しました。", EN: "Payment with the card is cancelled."})
+}
