@@ -210,12 +210,13 @@ func seedResident(ctx context.Context, cfg Config, r Resident) error {
 
 // Pages serves /demo: the demo cards with their PINs and stories.
 type Pages struct {
-	pages *web.Pages
-	cards *card.Store
+	pages   *web.Pages
+	cards   *card.Store
+	dataDir string
 }
 
 // NewPages parses the demo page.
-func NewPages(site *web.Site, cards *card.Store) (*Pages, error) {
+func NewPages(site *web.Site, cards *card.Store, dataDir string) (*Pages, error) {
 	sub, err := fs.Sub(files, "templates")
 	if err != nil {
 		return nil, err
@@ -224,11 +225,16 @@ func NewPages(site *web.Site, cards *card.Store) (*Pages, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Pages{pages: pages, cards: cards}, nil
+	return &Pages{pages: pages, cards: cards, dataDir: dataDir}, nil
 }
 
 // Routes registers GET /demo.
 func (p *Pages) Routes(mux *http.ServeMux) { mux.HandleFunc("GET /demo", p.serve) }
+
+type pageData struct {
+	Cards []row
+	Keys  *Keys
+}
 
 type row struct {
 	card.Info
@@ -259,7 +265,11 @@ func (p *Pages) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		rows = append(rows, rw)
 	}
-	p.pages.Render(w, r, http.StatusOK, "demo", rows)
+	d := pageData{Cards: rows}
+	if k, err := LoadKeys(p.dataDir); err == nil {
+		d.Keys = k
+	}
+	p.pages.Render(w, r, http.StatusOK, "demo", d)
 }
 
 // TownName is the prefecture and municipality of a code, for pages.

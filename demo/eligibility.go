@@ -95,9 +95,26 @@ type Keys struct {
 	Insurers []struct{ Number, Name, Key string }
 	// CardCoMerchant is the platform's key at the card company.
 	CardCoMerchant string
-	// CardAccounts are the demo residents' card-company tokens (never a
-	// card number) by resident name.
-	CardAccounts map[string]struct{ Token, Last4 string }
+	// TestPANs are made-up card numbers (with their Luhn digit) to enrol.
+	TestPANs []string
+}
+
+// PayTerminal is the resident's own phone, through which /pay/ links a
+// credit card (its configuration is in <data>/eligibility/terminal).
+var PayTerminal = platform.Terminal{ID: "home-sakata-1", Kind: platform.Mobile, Owner: "自宅", Name: "自宅のスマートフォン（マイナポータル）"}
+
+// PayTerminalConfig is the configuration of PayTerminal, if seeded.
+func PayTerminalConfig(dataDir string) (*terminal.Config, error) {
+	cs, err := terminal.LoadConfigs(filepath.Join(dataDir, "eligibility", "terminal"))
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range cs {
+		if c.ID == PayTerminal.ID {
+			return &c, nil
+		}
+	}
+	return nil, os.ErrNotExist
 }
 
 // EligibilityConfig holds what seeding the eligibility part needs.
@@ -200,14 +217,18 @@ func SeedEligibility(ctx context.Context, cfg EligibilityConfig) (bool, error) {
 			return false, err
 		}
 		keys.CardCoMerchant = mkey
-		keys.CardAccounts = map[string]struct{ Token, Last4 string }{}
-		for i, name := range []string{"酒田　一郎", "本間　光"} {
-			token, last4, err := cfg.CardCo.AddAccount(ctx, luhn(fmt.Sprintf("498000123456%03d", i)), residents[name].Kana, 300_000)
-			if err != nil {
-				return false, fmt.Errorf("demo: card account of %s: %w", name, err)
-			}
-			keys.CardAccounts[name] = struct{ Token, Last4 string }{token, last4}
-		}
+		// Test card numbers a resident can enrol on /pay/ (the card company
+		// opens an account for a number it does not know).
+		keys.TestPANs = []string{luhn("498000123456000"), luhn("498000123456001")}
+	}
+	pt := PayTerminal
+	tkey, err := cfg.Platform.RegisterTerminal(ctx, pt)
+	if err != nil {
+		return false, fmt.Errorf("demo: terminal %s: %w", pt.ID, err)
+	}
+	if err := terminal.SaveConfig(filepath.Join(cfg.DataDir, "eligibility", "terminal"), terminal.Config{ID: pt.ID, Kind: pt.Kind, Owner: pt.Owner,
+		Name: pt.Name, Key: tkey, Reader: "virtual"}); err != nil {
+		return false, err
 	}
 	b, err := json.MarshalIndent(keys, "", "  ")
 	if err != nil {

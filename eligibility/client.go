@@ -53,6 +53,10 @@ func (e *APIError) Unwrap() error {
 }
 
 func (c *FacilityClient) do(ctx context.Context, method, path string, in, out any) (int, error) {
+	return c.doWith(ctx, method, path, nil, in, out)
+}
+
+func (c *FacilityClient) doWith(ctx context.Context, method, path string, hdr http.Header, in, out any) (int, error) {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -64,6 +68,9 @@ func (c *FacilityClient) do(ctx context.Context, method, path string, in, out an
 	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.BaseURL, "/")+path, body)
 	if err != nil {
 		return 0, err
+	}
+	for k, v := range hdr {
+		req.Header[k] = v
 	}
 	req.Header.Set("Authorization", "Bearer "+c.Key)
 	if in != nil {
@@ -109,6 +116,19 @@ func (c *FacilityClient) Paper(ctx context.Context, req PaperCheckRequest) (*Che
 		return nil, err
 	}
 	return &res, nil
+}
+
+// Charge has the patient's co-payment charged to the card linked to their
+// platform ID. idemKey makes it safe to send again: a retry with the same
+// key is never charged twice.
+func (c *FacilityClient) Charge(ctx context.Context, checkID string, amount int64, idemKey string) (*Payment, error) {
+	var p Payment
+	hdr := http.Header{"Idempotency-Key": {idemKey}}
+	body := map[string]any{"check_id": checkID, "amount": amount}
+	if _, err := c.doWith(ctx, http.MethodPost, "/eligibility/v1/payments", hdr, body, &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
 }
 
 // MyChecks are the checks of the holder of an assertion.

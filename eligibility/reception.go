@@ -58,6 +58,7 @@ func (p *ReceptionPages) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /reception/{id}/result", p.result)
 	mux.HandleFunc("GET /reception/{id}/paper", p.paperPage)
 	mux.HandleFunc("POST /reception/{id}/paper", p.paper)
+	mux.HandleFunc("POST /reception/{id}/pay", p.pay)
 	mux.HandleFunc("POST /reception/{id}/network", p.network)
 	mux.HandleFunc("POST /reception/{id}/sync", p.sync)
 }
@@ -174,7 +175,7 @@ func (p *ReceptionPages) to(w http.ResponseWriter, r *http.Request, st *Station,
 
 // reset forgets the patient: card, authentication, answer.
 func reset(ss *web.Session, id string) {
-	for _, k := range []string{"card", "assertion", "offline", "crl", "holder", "result", "provisional", "warn"} {
+	for _, k := range []string{"card", "assertion", "offline", "crl", "holder", "result", "provisional", "warn", "paykey", "payment"} {
 		ss.Delete(rcKey(id, k))
 	}
 }
@@ -195,6 +196,10 @@ type screenView struct {
 	Result      *CheckResult
 	Provisional *OfflineCheck
 	Paper       PaperCheckRequest
+	Payment     *Payment
+	// PayKey is the idempotency key of the charge form, made once per check
+	// so that a double submission or a retry charges once.
+	PayKey string
 }
 
 func (p *ReceptionPages) view(st *Station, ss *web.Session, r *http.Request, step string) screenView {
@@ -442,7 +447,62 @@ func (p *ReceptionPages) result(w http.ResponseWriter, r *http.Request) {
 		p.to(w, r, st, "")
 		return
 	}
+	if b := ss.Get(rcKey(st.ID(), "payment")); b != "" {
+		v.Payment = &Payment{}
+		json.Unmarshal([]byte(b), v.Payment)
+	}
+	if v.Result != nil && v.Result.Mode == ModeCard && v.Payment == nil {
+		v.PayKey = ss.Get(rcKey(st.ID(), "paykey"))
+		if v.PayKey == "" {
+			v.PayKey = newID()
+			ss.Set(rcKey(st.ID(), "paykey"), v.PayKey)
+			p.save(ss, r)
+		}
+	}
 	p.pages.Render(w, r, http.StatusOK, "result", v)
+}
+
+// pay charges the co-payment to the patient's card through the platform;
+// the clinic never sees the card number.
+func (p *ReceptionPages) pay(w http.ResponseWriter, r *http.Request) {
+	st, ss, ok := p.station(w, r)
+	if !ok {
+		return
+	}
+	var res CheckResult
+	if err := json.Unmarshal([]byte(ss.Get(rcKey(st.ID(), "result"))), &res); err != nil || res.ID == "" {
+		p.to(w, r, st, "")
+		return
+	}
+	amount, err := strconv.ParseInt(strings.TrimSpace(r.PostFormValue("amount")), 10, 64)
+	key := r.PostFormValue("key")
+	if err != nil || amount <= 0 || key == "" {
+		ss.SetFlash(web.Flash{Kind: "error", JA: "金額（円）を正しく入力してください。", EN: "Enter the amount in yen."})
+		p.save(ss, r)
+		p.to(w, r, st, "result")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
+	defer cancel()
+	pm, err := st.Charge(ctx, res.ID, amount, key)
+	if err != nil {
+		var ae *APIError
+		if errors.As(err, &ae) {
+			ss.SetFlash(web.Flash{Kind: "error", JA: ae.Problem.MessageJA, EN: ae.Problem.MessageEN})
+		} else {
+			p.logger.Error("charge", "err", err)
+			ss.SetFlash(web.Flash{Kind: "error", JA: "決済サービスに接続できませんでした。もう一度お試しください（二重に請求されることはありません）。",
+				EN: "The payment service could not be reached; try again (you will not be charged twice)."})
+		}
+		p.save(ss, r)
+		p.to(w, r, st, "result")
+		return
+	}
+	b, _ := json.Marshal(pm)
+	ss.Set(rcKey(st.ID(), "payment"), string(b))
+	ss.SetFlash(web.Flash{Kind: "ok", JA: "お支払いが完了しました。", EN: "Paid."})
+	p.save(ss, r)
+	p.to(w, r, st, "result")
 }
 
 func (p *ReceptionPages) paperPage(w http.ResponseWriter, r *http.Request) {

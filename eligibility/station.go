@@ -413,6 +413,11 @@ func (st *Station) Check(ctx context.Context, assertion string, consent Consent)
 	return st.fac.Check(ctx, CardCheckRequest{Assertion: assertion, Consent: consent})
 }
 
+// Charge charges the co-payment of a check to the patient's linked card.
+func (st *Station) Charge(ctx context.Context, checkID string, amount int64, idemKey string) (*Payment, error) {
+	return st.fac.Charge(ctx, checkID, amount, idemKey)
+}
+
 // Paper is a 資格確認書 check.
 func (st *Station) Paper(ctx context.Context, req PaperCheckRequest) (*CheckResult, error) {
 	req.Terminal = st.ID()

@@ -66,6 +66,23 @@ func TestEligibilityInBrowser(t *testing.T) {
 		return text("div.flash-error")
 	}
 
+	// Once, at home: 酒田 一郎 links a credit card to his platform ID,
+	// consenting with his signing certificate.
+	var pan, facilityKey string
+	if err := chromedp.Do(ctx, chromedp.Navigate(url+"/demo"), chromedp.WaitVisible(css("#demo-keys"))); err != nil {
+		t.Fatal(err)
+	}
+	pan, facilityKey = text(".test-pan"), text("#facility-key")
+	if err := chromedp.Do(ctx, chromedp.Navigate(url+"/pay/"), chromedp.WaitVisible(css("#place")),
+		chromedp.SetValue(css("#card"), ichiro), chromedp.Click(css("#place")), chromedp.WaitVisible(css("#pin")),
+		chromedp.SendKeys(css("#pin"), "1111"), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#pan")),
+		chromedp.SendKeys(css("#pan"), pan), chromedp.SendKeys(css("#holder"), "SAKATA ICHIRO"), chromedp.SendKeys(css("#expiry"), "12/30"),
+		chromedp.Click(css("#enrol")), chromedp.WaitVisible(css("#consent")),
+		chromedp.SendKeys(css("#password"), "SAKATA1975"), chromedp.Click(css("#sign")), chromedp.WaitVisible(css("#linked"))); err != nil {
+		t.Fatalf("link a card: %v", err)
+	}
+	browsertest.Screenshot(t, ctx, "0-card-linked")
+
 	// At the reception, consenting to the 限度額: valid, with the ceiling
 	// category, and the namesake's record waiting for a clerk.
 	check("reception-nihonkai-1", ichiro, "1111", "limit", "drug")
@@ -82,6 +99,21 @@ func TestEligibilityInBrowser(t *testing.T) {
 		t.Errorf("pending clerk note %q", got)
 	}
 	browsertest.Screenshot(t, ctx, "1-reception-valid")
+	// The co-payment is charged to the linked card; the clinic sees the
+	// last four digits, never the number.
+	if err := chromedp.Do(ctx, chromedp.SendKeys(css("#amount"), "1500"), chromedp.Click(css("#pay-submit")), chromedp.WaitVisible(css("#paid"))); err != nil {
+		t.Fatalf("pay: %v", err)
+	}
+	if got := text("#paid-amount"); got != "1500" {
+		t.Errorf("paid %q", got)
+	}
+	if got := text("#paid-last4"); got != pan[len(pan)-4:] {
+		t.Errorf("last4 %q", got)
+	}
+	if html, _ := chromedp.Run(ctx, chromedp.OuterHTML(css("html"))); strings.Contains(html, pan) || strings.Contains(html, "tok_") {
+		t.Error("the reception page shows the card number or token")
+	}
+	browsertest.Screenshot(t, ctx, "1b-paid")
 	// Consent refused: the basic answer only.
 	check("reception-nihonkai-1", ichiro, "1111")
 	if got := text("#limit"); got != "—" {
@@ -142,6 +174,19 @@ func TestEligibilityInBrowser(t *testing.T) {
 		t.Errorf("provisional note %q", got)
 	}
 	browsertest.Screenshot(t, ctx, "5-mobile-offline")
+	// The hospital's back office lists it as provisional.
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1024, 600), chromedp.Navigate(url+"/clinic/"), chromedp.WaitVisible(css("#code")),
+		chromedp.SendKeys(css("#code"), "0611000019"), chromedp.SendKeys(css("#key"), facilityKey), chromedp.Click(css("#login")),
+		chromedp.WaitVisible(css("#provisional"))); err != nil {
+		t.Fatalf("back office: %v", err)
+	}
+	if got := text("#provisional"); !strings.Contains(got, "酒田") {
+		t.Errorf("provisional list %q", got)
+	}
+	browsertest.Screenshot(t, ctx, "5b-back-office-provisional")
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844)); err != nil {
+		t.Fatal(err)
+	}
 	if err := chromedp.Do(ctx, chromedp.Navigate(url+"/reception/mobile-nihonkai-1/"), chromedp.WaitVisible(css("#queued")),
 		chromedp.Click(css("#staff summary")), chromedp.Click(css("#restore-network")), chromedp.WaitVisible(css("#network.on")),
 		chromedp.WaitVisible(css("div.flash-ok"))); err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -53,6 +54,8 @@ type serveOptions struct {
 	revocationMaxAge time.Duration
 	readers          stringList
 	debugAddr        string
+	cardcoURL        string
+	cardcoKey        string
 }
 
 type stringList []string
@@ -75,6 +78,8 @@ func serveCmd(ctx context.Context, args []string) error {
 	fs.DurationVar(&o.crlCheck, "crl-check", time.Minute, "how often the centre checks whether a CRL is due")
 	fs.DurationVar(&o.crlRefresh, "crl-refresh", 5*time.Second, "how often the platform asks whether the CRL changed")
 	fs.DurationVar(&o.revocationMaxAge, "revocation-max-age", 10*time.Minute, "freshness bound of revocation data; past it, OCSP, else INDETERMINATE")
+	fs.StringVar(&o.cardcoURL, "cardco-url", os.Getenv("MYNAPLAT_CARDCO_URL"), "the card company's URL when the cardco role runs elsewhere")
+	fs.StringVar(&o.cardcoKey, "cardco-key", os.Getenv("MYNAPLAT_CARDCO_KEY"), "the platform's merchant key at the card company")
 	fs.StringVar(&o.debugAddr, "debug-addr", "", "serve Go's pprof profiles on this (loopback) address, e.g. 127.0.0.1:6060")
 	fs.Var(&o.readers, "reader", "TERMINAL=pcsc:READER: give a terminal a real PC/SC reader (build with -tags pcsc); repeatable")
 	if err := parseFlags(fs, args, "mynaplat serve [--addr 127.0.0.1:8080] [--data DIR] [--db DSN] [--demo] [--roles jpki,platform,terminals]"); err != nil {
@@ -255,14 +260,51 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 	}
 
 	var elig *eligibility.Service
+	// The platform's merchant client at the card company; its key comes
+	// from --cardco-key, or from the demo seeding below.
+	cardcoClient := &cardco.Client{BaseURL: o.cardcoURL, MerchantKey: o.cardcoKey, HTTP: http.DefaultClient}
+	var rp *eligibility.ReceptionPages // the stations, for the facility back office
 	if roles[roleEligibility] {
+		jc := &jpki.Client{BaseURL: o.jpkiURL, HTTP: http.DefaultClient}
+		signCA := (*x509.Certificate)(nil)
+		if centre != nil {
+			jc.BaseURL, jc.HTTP = url, self
+			signCA = centre.CA(jpki.Sign)
+		} else if signCA, err = jc.CACertificate(ctx, jpki.Sign); err != nil {
+			return fail(fmt.Errorf("the JPKI signing CA: %w", err))
+		}
+		if roles[roleCardCo] {
+			cardcoClient.BaseURL, cardcoClient.HTTP = url, self
+		}
 		if elig, err = eligibility.Open(ctx, eligibility.Config{DB: db, Now: time.Now, Logger: logger, Issuer: url,
 			Keys:       func(context.Context) (platform.JWKS, error) { return plat.PublicKeys(), nil },
-			Attributes: plat.PersonAttributes}); err != nil {
+			Attributes: plat.PersonAttributes, CardCo: cardcoClient,
+			Payment: eligibility.PaymentConfig{SignCA: signCA, OCSP: jc.OCSP, PersonAttributes: plat.PersonAttributes}}); err != nil {
 			return fail(err)
 		}
 		elig.Routes(mux)
 		elig.FacilityRoutes(mux)
+		elig.PaymentRoutes(mux)
+		worker := elig.StartBatchWorker(bg, eligibility.BatchWorkerConfig{})
+		elig.BatchRoutes(mux, worker)
+		clinic, err := elig.ClinicPages(eligibility.ClinicPagesConfig{Site: site, Worker: worker,
+			Provisional: func(ctx context.Context, facility string) ([]eligibility.ProvisionalCheck, error) {
+				if rp == nil {
+					return nil, nil
+				}
+				return rp.Provisional(ctx, facility)
+			}})
+		if err != nil {
+			return fail(err)
+		}
+		clinic.Routes(mux)
+		office, err := elig.OfficePages(site)
+		if err != nil {
+			return fail(err)
+		}
+		office.Routes(mux)
+		links = append(links, clinic.Links()...)
+		links = append(links, office.Links()...)
 	}
 	var company *cardco.Company
 	if roles[roleCardCo] {
@@ -286,6 +328,9 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 				return fail(err)
 			}
 		}
+	}
+	if keys, err := demo.LoadKeys(o.data.data); err == nil && cardcoClient.MerchantKey == "" {
+		cardcoClient.MerchantKey = keys.CardCoMerchant
 	}
 
 	if roles[roleTerminals] {
@@ -338,8 +383,7 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 				}
 				sts = append(sts, st)
 			}
-			rp, err := eligibility.NewReceptionPages(site, cards, sts, logger)
-			if err != nil {
+			if rp, err = eligibility.NewReceptionPages(site, cards, sts, logger); err != nil {
 				return fail(err)
 			}
 			rp.Routes(mux)
@@ -349,7 +393,16 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 				every(bg, 10*time.Second, rp.Sync)
 			}()
 		}
-		dp, err := demo.NewPages(site, cards)
+		if pt, err := demo.PayTerminalConfig(o.data.data); err == nil && elig != nil && company != nil {
+			pp, err := elig.PayPages(eligibility.PayPagesConfig{Site: site, Cards: cards, Terminal: *pt, PlatformURL: platformURL,
+				HTTP: hc, Enrol: company.Enrol, Logger: logger})
+			if err != nil {
+				return fail(err)
+			}
+			pp.Routes(mux)
+			links = append(links, pp.Links()...)
+		}
+		dp, err := demo.NewPages(site, cards, o.data.data)
 		if err != nil {
 			return fail(err)
 		}
