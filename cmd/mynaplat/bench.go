@@ -27,10 +27,13 @@ import (
 )
 
 func benchCmd(ctx context.Context, args []string) error {
-	if len(args) == 0 || args[0] != "auth" {
-		return errors.New("usage: mynaplat bench auth --target URL [--conns 64] [--duration 10s] [--data DIR]")
+	switch {
+	case len(args) > 0 && args[0] == "auth":
+		return benchAuth(ctx, args[1:], os.Stdout)
+	case len(args) > 0 && args[0] == "eligibility":
+		return benchEligibility(ctx, args[1:], os.Stdout)
 	}
-	return benchAuth(ctx, args[1:], os.Stdout)
+	return errors.New("usage: mynaplat bench auth|eligibility --target URL [--conns 64] [--duration 10s] [--data DIR]")
 }
 
 // BenchResult is the JSON summary bench auth prints as its last line.
@@ -87,7 +90,7 @@ func benchAuth(ctx context.Context, args []string, out io.Writer) error {
 	fmt.Fprintf(out, "bench: bare RSA-2048 verify on %d CPUs: %.0f/s\n", runtime.NumCPU(), rsaRate)
 
 	start := time.Now()
-	answers, err := signPool(ctx, tc, cards, *pool, *conns)
+	answers, err := signPool(ctx, []*platform.TerminalClient{tc}, cards, *pool, *conns, "")
 	if err != nil {
 		return err
 	}
@@ -190,9 +193,9 @@ func measureRSAVerify(d time.Duration) float64 {
 	return float64(n.Load()) / d.Seconds()
 }
 
-// signPool fetches n challenges, has the cards answer them, and builds the
-// signed requests.
-func signPool(ctx context.Context, tc *platform.TerminalClient, cards []*benchCard, n, conns int) ([]*platform.PresignedAuth, error) {
+// signPool fetches n challenges, round-robin over the terminals, has the
+// cards answer them (for purpose), and builds the signed requests.
+func signPool(ctx context.Context, tcs []*platform.TerminalClient, cards []*benchCard, n, conns int, purpose string) ([]*platform.PresignedAuth, error) {
 	out := make([]*platform.PresignedAuth, n)
 	var next atomic.Int64
 	var firstErr error
@@ -205,6 +208,7 @@ func signPool(ctx context.Context, tc *platform.TerminalClient, cards []*benchCa
 				if i >= n || ctx.Err() != nil {
 					return
 				}
+				tc := tcs[i%len(tcs)]
 				ch, err := tc.Challenge(ctx)
 				var req platform.AuthRequest
 				if err == nil {
@@ -212,6 +216,7 @@ func signPool(ctx context.Context, tc *platform.TerminalClient, cards []*benchCa
 					bc.mu.Lock()
 					req, err = platform.Answer(ch, bc.cert, bc.signer)
 					bc.mu.Unlock()
+					req.Purpose = purpose
 				}
 				if err == nil {
 					out[i], err = tc.Presign(req)
@@ -271,7 +276,11 @@ func fire(ctx context.Context, hc *http.Client, answers []*platform.PresignedAut
 		})
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
+	return summarize(time.Since(start), lat, verified.Load(), errs.Load())
+}
+
+// summarize makes the result of a run from its per-worker latencies.
+func summarize(elapsed time.Duration, lat [][]time.Duration, ok, errs int64) BenchResult {
 	var all []time.Duration
 	for _, l := range lat {
 		all = append(all, l...)
@@ -283,6 +292,6 @@ func fire(ctx context.Context, hc *http.Client, answers []*platform.PresignedAut
 		}
 		return float64(all[min(len(all)-1, int(p*float64(len(all))))].Microseconds()) / 1000
 	}
-	return BenchResult{DurationSeconds: elapsed.Seconds(), Requests: int64(len(all)), Verified: verified.Load(), Errors: errs.Load(),
-		VerifiedPerSec: float64(verified.Load()) / elapsed.Seconds(), P50Millis: pct(0.50), P99Millis: pct(0.99)}
+	return BenchResult{DurationSeconds: elapsed.Seconds(), Requests: int64(len(all)), Verified: ok, Errors: errs,
+		VerifiedPerSec: float64(ok) / elapsed.Seconds(), P50Millis: pct(0.50), P99Millis: pct(0.99)}
 }

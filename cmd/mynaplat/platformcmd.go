@@ -43,30 +43,11 @@ func platformTerminal(ctx context.Context, sub string, args []string, out io.Wri
 		return err
 	}
 	logger := newLogger(false, slog.LevelWarn)
-	db, err := store.Open(ctx, store.Options{DSN: d.db, DataDir: d.data, Logger: logger})
+	db, p, err := openLocalPlatform(ctx, d, *jpkiURL, logger)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	// The platform needs the centre (its CA, its CRL). When the centre runs
-	// on this data dir it is reached in process; otherwise --jpki-url. A
-	// platform host must never create a CA of its own.
-	jc := &jpki.Client{BaseURL: *jpkiURL}
-	if _, err := os.Stat(filepath.Join(d.data, "jpki", "auth-ca.crt")); err == nil {
-		centre, err := jpki.Open(ctx, jpki.Config{DB: db, Dir: filepath.Join(d.data, "jpki"), Now: time.Now, Logger: logger})
-		if err != nil {
-			return err
-		}
-		mux := http.NewServeMux()
-		centre.Routes(mux)
-		jc = &jpki.Client{BaseURL: "http://local", HTTP: inproc.Client(mux)}
-	} else if *jpkiURL == "" {
-		return fmt.Errorf("no JPKI centre in %s: give --jpki-url of the centre", d.data)
-	}
-	p, err := platform.Open(ctx, platform.Config{DB: db, Centre: jc, Now: time.Now, Logger: logger})
-	if err != nil {
-		return err
-	}
 	switch sub {
 	case "add":
 		t := platform.Terminal{ID: *id, Kind: platform.TerminalKind(*kind), Owner: *owner, Name: *name}
@@ -100,4 +81,36 @@ func platformTerminal(ctx context.Context, sub string, args []string, out io.Wri
 		return fmt.Errorf("unknown platform terminal command %q", sub)
 	}
 	return nil
+}
+
+// openLocalPlatform opens the database of a data dir and the platform on it,
+// for commands run on the platform's host. The platform needs the centre
+// (its CA, its CRL): when the centre runs on this data dir it is reached in
+// process; otherwise at jpkiURL. A platform host must never create a CA of
+// its own.
+func openLocalPlatform(ctx context.Context, d dataFlags, jpkiURL string, logger *slog.Logger) (*store.DB, *platform.Platform, error) {
+	db, err := store.Open(ctx, store.Options{DSN: d.db, DataDir: d.data, Logger: logger})
+	if err != nil {
+		return nil, nil, err
+	}
+	jc := &jpki.Client{BaseURL: jpkiURL}
+	if _, err := os.Stat(filepath.Join(d.data, "jpki", "auth-ca.crt")); err == nil {
+		centre, err := jpki.Open(ctx, jpki.Config{DB: db, Dir: filepath.Join(d.data, "jpki"), Now: time.Now, Logger: logger})
+		if err != nil {
+			db.Close()
+			return nil, nil, err
+		}
+		mux := http.NewServeMux()
+		centre.Routes(mux)
+		jc = &jpki.Client{BaseURL: "http://local", HTTP: inproc.Client(mux)}
+	} else if jpkiURL == "" {
+		db.Close()
+		return nil, nil, fmt.Errorf("no JPKI centre in %s: give --jpki-url of the centre", d.data)
+	}
+	p, err := platform.Open(ctx, platform.Config{DB: db, Centre: jc, Now: time.Now, Logger: logger})
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return db, p, nil
 }
