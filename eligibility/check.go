@@ -34,10 +34,17 @@ func (s *Service) AddFacility(ctx context.Context, code, name string) (string, e
 
 // FacilityByKey returns the facility code an API key belongs to.
 func (s *Service) FacilityByKey(ctx context.Context, key string) (string, error) {
+	h := hashKey(key)
+	// Keys are never changed or withdrawn once issued, so a found one is
+	// remembered (a miss is not: it may be issued by another instance).
+	if code, ok := s.facilityKeys.Load(h); ok {
+		return code.(string), nil
+	}
 	var code string
-	if err := s.db.QueryRowContext(ctx, qFacilityByKey, hashKey(key)).Scan(&code); err != nil {
+	if err := s.db.QueryRowPrepared(ctx, qFacilityByKey, h).Scan(&code); err != nil {
 		return "", fmt.Errorf("%w: facility key", ErrNotFound)
 	}
+	s.facilityKeys.Store(h, code)
 	return code, nil
 }
 
@@ -70,10 +77,17 @@ func (s *Service) AddFacilityTerminal(ctx context.Context, facility, terminalID 
 var ErrForeignTerminal = errors.New("eligibility: the terminal does not belong to this facility")
 
 func (s *Service) terminalFacility(ctx context.Context, terminalID string) (string, error) {
+	// A terminal's facility never changes once registered.
+	if f, ok := s.terminalFacilities.Load(terminalID); ok {
+		return f.(string), nil
+	}
 	var f string
-	err := s.db.QueryRowContext(ctx, qTerminalFacility, terminalID).Scan(&f)
+	err := s.db.QueryRowPrepared(ctx, qTerminalFacility, terminalID).Scan(&f)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", ErrForeignTerminal
+	}
+	if err == nil {
+		s.terminalFacilities.Store(terminalID, f)
 	}
 	return f, err
 }
@@ -181,7 +195,7 @@ func (s *Service) CheckHolder(ctx context.Context, hc HolderCheck, person func(c
 	}
 	if !queued {
 		var pending int
-		if err := s.db.QueryRowContext(ctx, qPendingFor, hc.PlatformID).Scan(&pending); err != nil {
+		if err := s.db.QueryRowPrepared(ctx, qPendingFor, hc.PlatformID).Scan(&pending); err != nil {
 			return nil, err
 		}
 		queued = pending > 0
@@ -219,7 +233,7 @@ func (s *Service) record(ctx context.Context, res *CheckResult, facility, platfo
 	if clientID != "" {
 		client = clientID
 	}
-	r, err := s.db.Write(ctx, qInsertCheck, res.ID, res.At.UnixMilli(), facility, platformID, terminal,
+	r, err := s.db.WritePrepared(ctx, qInsertCheck, res.ID, res.At.UnixMilli(), facility, platformID, terminal,
 		string(res.Validity), insured, consent, res.Mode, client, res.Warning, s.now().UnixMilli())
 	if err != nil {
 		return fmt.Errorf("eligibility: record check: %w", err)
@@ -267,21 +281,14 @@ func (s *Service) insured(ctx context.Context, id string) (*Insured, error) {
 // date changed since the last time (or it was never linked), and reports
 // whether anything went to the clerk's queue.
 func (s *Service) relink(ctx context.Context, platformID string, person func(context.Context) (Person, error)) (bool, error) {
-	var birth string
-	var scanned int64
-	err := s.db.QueryRowContext(ctx, qPersonScan, platformID).Scan(&birth, &scanned)
+	var changed int
+	err := s.db.QueryRowPrepared(ctx, qPersonScan, platformID).Scan(&changed)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 	case err != nil:
 		return false, fmt.Errorf("eligibility: read link state: %w", err)
-	default:
-		var changed int
-		if err := s.db.QueryRowContext(ctx, qChangedSince, birth, scanned).Scan(&changed); err != nil {
-			return false, fmt.Errorf("eligibility: read link state: %w", err)
-		}
-		if changed == 0 {
-			return false, nil
-		}
+	case changed == 0:
+		return false, nil
 	}
 	p, err := person(ctx)
 	if err != nil {

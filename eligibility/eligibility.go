@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/text/unicode/norm"
@@ -42,8 +43,11 @@ type Service struct {
 	keys       func(context.Context) (platform.JWKS, error)
 	issuer     string
 	attributes func(ctx context.Context, platformID string) (*jpki.HolderAttributes, error)
-	cardco     *cardco.Client // payment with the card (pay.go); nil when not offered
-	pay        PaymentConfig
+	// facilityKeys (key hash → code) and terminalFacilities (terminal →
+	// facility) remember lookups that never change once made.
+	facilityKeys, terminalFacilities sync.Map
+	cardco                           *cardco.Client // payment with the card (pay.go); nil when not offered
+	pay                              PaymentConfig
 }
 
 // Config holds what the service needs.

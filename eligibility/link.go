@@ -256,7 +256,7 @@ type Answer struct {
 
 // Check answers whether the holder of platformID is covered on day on.
 func (s *Service) Check(ctx context.Context, platformID string, on time.Time) (*Answer, error) {
-	rows, err := s.db.QueryContext(ctx, qLinkedTo, platformID)
+	rows, err := s.db.QueryPrepared(ctx, qLinkedTo, platformID)
 	if err != nil {
 		return nil, fmt.Errorf("eligibility: check: %w", err)
 	}
@@ -288,7 +288,7 @@ func (s *Service) Check(ctx context.Context, platformID string, on time.Time) (*
 		ans.Coverage = &newest
 		ans.Validity = Invalid
 		var pending int
-		if err := s.db.QueryRowContext(ctx, qPendingFor, platformID).Scan(&pending); err != nil {
+		if err := s.db.QueryRowPrepared(ctx, qPendingFor, platformID).Scan(&pending); err != nil {
 			return nil, err
 		}
 		if pending > 0 {

@@ -39,9 +39,11 @@ WHERE facility = $1 ORDER BY at DESC, id LIMIT $2`
 	qInsuredByID            = `SELECT ` + insuredCols + `, l.platform_id FROM elig_insured i LEFT JOIN elig_links l ON l.insured_id = i.id WHERE i.id = $1`
 	qByCardKey              = `SELECT ` + insuredCols + `, l.platform_id FROM elig_insured i LEFT JOIN elig_links l ON l.insured_id = i.id
 WHERE i.insurer = $1 AND i.symbol = $2 AND i.number = $3 AND i.birth_date = $4 ORDER BY i.acquired_on DESC, i.id`
-	qLinkOf           = `SELECT platform_id FROM elig_links WHERE insured_id = $1`
-	qPersonScan       = `SELECT birth_date, scanned_at FROM elig_person_scan WHERE platform_id = $1`
-	qChangedSince     = `SELECT COUNT(*) FROM elig_insured WHERE birth_date = $1 AND updated_at >= $2`
+	qLinkOf = `SELECT platform_id FROM elig_links WHERE insured_id = $1`
+	// How many records of the person's birth date changed since the last
+	// link (no row: never linked).
+	qPersonScan = `SELECT (SELECT COUNT(*) FROM elig_insured i WHERE i.birth_date = s.birth_date AND i.updated_at >= s.scanned_at)
+FROM elig_person_scan s WHERE s.platform_id = $1`
 	qUpsertPersonScan = `INSERT INTO elig_person_scan (platform_id, birth_date, scanned_at) VALUES ($1, $2, $3)
 ON CONFLICT (platform_id) DO UPDATE SET birth_date = excluded.birth_date, scanned_at = excluded.scanned_at`
 	qInsuredOwner = `SELECT insurer FROM elig_insured WHERE id = $1`
@@ -51,4 +53,4 @@ ON CONFLICT (platform_id) DO UPDATE SET birth_date = excluded.birth_date, scanne
 var allQueries = []string{qInsertInsurer, qInsurerByKey, qInsertInsured, qEndCoverage, qCandidates, qLinkedTo,
 	qInsertLink, qInsertQueue, qPendingQueue, qQueueItem, qDecideQueue, qPendingFor, qInsuredOwner, qInsertFacility, qFacilityByKey, qInsertCheck, qChecksOf,
 	qFacilityName, qCheckByClient, qFacilityChecks, qInsertFacilityTerminal, qTerminalFacility, qInsuredByID, qByCardKey, qLinkOf,
-	qPersonScan, qChangedSince, qUpsertPersonScan}
+	qPersonScan, qUpsertPersonScan}

@@ -210,22 +210,10 @@ func newSortableID(t time.Time) string {
 // running it).
 type statements struct {
 	challenge, personOfCert *sql.Stmt
-	groups                  sync.Map // query → *sql.Stmt
 }
 
 func (s *statements) group(ctx context.Context, db *store.DB, query string) (*sql.Stmt, error) {
-	if st, ok := s.groups.Load(query); ok {
-		return st.(*sql.Stmt), nil
-	}
-	st, err := db.PrepareContext(ctx, query)
-	if err != nil {
-		return nil, fmt.Errorf("platform: prepare group statement: %w", err)
-	}
-	if prev, loaded := s.groups.LoadOrStore(query, st); loaded {
-		st.Close()
-		return prev.(*sql.Stmt), nil
-	}
-	return st, nil
+	return db.Prepared(ctx, query)
 }
 
 func prepare(ctx context.Context, db *store.DB) (*statements, error) {

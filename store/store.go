@@ -58,6 +58,8 @@ type DB struct {
 	// order, a burst of writers starves some past the busy timeout. Go's
 	// mutex hands the lock over in order instead.
 	writeMu sync.Mutex
+	// prepared are the statements of Prepared, by query.
+	prepared sync.Map
 }
 
 // Options say which database to open.
@@ -177,6 +179,59 @@ func (db *DB) Write(ctx context.Context, query string, args ...any) (sql.Result,
 	err := db.Tx(ctx, func(tx *sql.Tx) error {
 		var err error
 		res, err = tx.ExecContext(ctx, query, args...)
+		return err
+	})
+	return res, err
+}
+
+// Prepared returns query prepared, preparing it on first use and keeping it
+// for the DB's life: for the constant queries of hot paths, whose parsing
+// would otherwise cost more than running them (SQLite parses every
+// unprepared statement anew). Never pass a query built from input.
+func (db *DB) Prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := db.prepared.Load(query); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("store: prepare: %w", err)
+	}
+	if prev, loaded := db.prepared.LoadOrStore(query, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+// QueryRowPrepared is QueryRowContext with the statement prepared once (see
+// Prepared). A failure to prepare shows as the row's error.
+func (db *DB) QueryRowPrepared(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := db.Prepared(ctx, query)
+	if err != nil {
+		return db.QueryRowContext(ctx, query, args...)
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+// QueryPrepared is QueryContext with the statement prepared once.
+func (db *DB) QueryPrepared(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := db.Prepared(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// WritePrepared is Write with the statement prepared once (see Prepared).
+func (db *DB) WritePrepared(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := db.Prepared(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	var res sql.Result
+	err = db.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		res, err = tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 		return err
 	})
 	return res, err
