@@ -329,33 +329,18 @@ func (s *Service) Lookup(ctx context.Context, k CardKey, on time.Time) (*Answer,
 	if err != nil {
 		return nil, fmt.Errorf("eligibility: look up: %w", err)
 	}
+	all, err := readInsured(rows)
+	if err != nil {
+		return nil, err
+	}
 	var found []Insured
-	for rows.Next() {
-		var in Insured
-		var linked sql.NullString
-		if err := scanInsured(rows, &in, &linked); err != nil {
-			rows.Close()
-			return nil, err
-		}
+	for _, in := range all {
 		if k.Branch == "" || in.Branch == k.Branch {
 			found = append(found, in)
 		}
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	ans := &Answer{On: on}
-	active := covering(found, on)
-	switch {
-	case len(found) == 0:
-		ans.Validity = NoCoverage
-	case len(active) == 1:
-		ans.Validity, ans.Coverage = Valid, &active[0]
-	case len(active) > 1:
-		ans.Validity = MultipleMatch
-	default:
-		ans.Validity, ans.Coverage = Invalid, &found[0]
+	ans := answerFor(found, on)
+	if ans.Validity == Invalid {
 		cands, err := s.candidatesByBirth(ctx, civil(k.BirthDate))
 		if err != nil {
 			return nil, err

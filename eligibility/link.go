@@ -260,33 +260,12 @@ func (s *Service) Check(ctx context.Context, platformID string, on time.Time) (*
 	if err != nil {
 		return nil, fmt.Errorf("eligibility: check: %w", err)
 	}
-	var linked []Insured
-	for rows.Next() {
-		var in Insured
-		var unused sql.NullString
-		if err := scanInsured(rows, &in, &unused); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		linked = append(linked, in)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	linked, err := readInsured(rows)
+	if err != nil {
 		return nil, err
 	}
-	ans := &Answer{On: on}
-	active := covering(linked, on)
-	switch {
-	case len(linked) == 0:
-		ans.Validity = NoCoverage
-	case len(active) == 1:
-		ans.Validity, ans.Coverage = Valid, &active[0]
-	case len(active) > 1:
-		ans.Validity = MultipleMatch
-	default:
-		newest := linked[0] // ordered by acquired_on, newest first
-		ans.Coverage = &newest
-		ans.Validity = Invalid
+	ans := answerFor(linked, on)
+	if ans.Validity == Invalid {
 		var pending int
 		if err := s.db.QueryRowPrepared(ctx, qPendingFor, platformID).Scan(&pending); err != nil {
 			return nil, err
@@ -297,6 +276,40 @@ func (s *Service) Check(ctx context.Context, platformID string, on time.Time) (*
 		}
 	}
 	return ans, nil
+}
+
+// answerFor is the answer of a person's records (newest first) for day on:
+// 該当資格なし without records, 有効 with one covering the day, 複数該当 with
+// more, else 無効 with the newest (callers tell 無効（新しい資格あり）apart).
+func answerFor(records []Insured, on time.Time) *Answer {
+	ans := &Answer{On: on}
+	active := covering(records, on)
+	switch {
+	case len(records) == 0:
+		ans.Validity = NoCoverage
+	case len(active) == 1:
+		ans.Validity, ans.Coverage = Valid, &active[0]
+	case len(active) > 1:
+		ans.Validity = MultipleMatch
+	default:
+		ans.Validity, ans.Coverage = Invalid, &records[0]
+	}
+	return ans
+}
+
+// readInsured reads and closes rows of insuredCols and a link.
+func readInsured(rows *sql.Rows) ([]Insured, error) {
+	defer rows.Close()
+	var out []Insured
+	for rows.Next() {
+		var in Insured
+		var linked sql.NullString
+		if err := scanInsured(rows, &in, &linked); err != nil {
+			return nil, err
+		}
+		out = append(out, in)
+	}
+	return out, rows.Err()
 }
 
 type scanner interface{ Scan(...any) error }
