@@ -166,7 +166,7 @@ func TestEligibilityInBrowser(t *testing.T) {
 	// The mobile terminal loses its network: it checks the card itself and
 	// keeps the check; when the network returns it is confirmed.
 	if err := chromedp.Do(ctx, fresh("mobile-nihonkai-1"),
-		chromedp.Click(css("#staff summary")), chromedp.Click(css("#cut-network")), chromedp.WaitVisible(css("#network.off"))); err != nil {
+		chromedp.Click(css("#staff summary")), chromedp.Click(css("#cut-network")), chromedp.WaitVisible(css("#network.revoked"))); err != nil {
 		t.Fatalf("cut the network: %v", err)
 	}
 	check("mobile-nihonkai-1", ichiro, "1111")
@@ -188,7 +188,7 @@ func TestEligibilityInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := chromedp.Do(ctx, chromedp.Navigate(url+"/reception/mobile-nihonkai-1/"), chromedp.WaitVisible(css("#queued")),
-		chromedp.Click(css("#staff summary")), chromedp.Click(css("#restore-network")), chromedp.WaitVisible(css("#network.on")),
+		chromedp.Click(css("#staff summary")), chromedp.Click(css("#restore-network")), chromedp.WaitVisible(css("#network.good")),
 		chromedp.WaitVisible(css("div.flash-ok"))); err != nil {
 		t.Fatalf("restore the network: %v", err)
 	}
