@@ -151,6 +151,12 @@ var modeNames = map[string][2]string{
 	ModeBatch:   {"予約の一括照会", "Batch pre-check of a reservation"},
 }
 
+// consentNames are the consent choices as a person reads them.
+var consentNames = map[string][2]string{
+	"medical": {"診療情報", "medical information"}, "drug": {"薬剤情報", "prescriptions"},
+	"checkup": {"特定健診情報", "checkups"}, "limit": {"限度額適用区分", "ceiling category"},
+}
+
 // History is the eligibility checks of a card holder for the audit page
 // (terminal.PagesConfig.History), fetched from the service's API.
 func History(baseURL string, hc *http.Client) terminal.History {
@@ -167,8 +173,14 @@ func History(baseURL string, hc *http.Client) terminal.History {
 					n = [2]string{c.Mode, c.Mode}
 				}
 				if c.Consent != "none" && c.Consent != "" {
-					n[0] += "（同意: " + c.Consent + "）"
-					n[1] += " (consent: " + c.Consent + ")"
+					var ja, en []string
+					for _, k := range strings.Split(c.Consent, ",") {
+						if name, ok := consentNames[k]; ok {
+							ja, en = append(ja, name[0]), append(en, name[1])
+						}
+					}
+					n[0] += "（提供に同意: " + strings.Join(ja, "・") + "）"
+					n[1] += " (consented: " + strings.Join(en, ", ") + ")"
 				}
 				out = append(out, terminal.HistoryEntry{At: c.At, Where: c.Name + "（" + c.Facility + "）", WhatJA: n[0], WhatEN: n[1], Result: c.Validity})
 			}

@@ -207,7 +207,7 @@ func TestEligibilityInBrowser(t *testing.T) {
 		t.Fatalf("audit page: %v", err)
 	}
 	got := text(".service-history")
-	if strings.Count(got, "日本海総合病院") != 4 || !strings.Contains(got, "オフライン") || !strings.Contains(got, "limit") {
+	if strings.Count(got, "日本海総合病院") != 4 || !strings.Contains(got, "オフライン") || !strings.Contains(got, "限度額適用区分") {
 		t.Errorf("eligibility history:\n%s", got)
 	}
 	browsertest.Screenshot(t, ctx, "6-audit")
