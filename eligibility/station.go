@@ -16,7 +16,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -511,6 +510,5 @@ func (st *Station) send(ctx context.Context, c OfflineCheck) (*CheckResult, stri
 // Unreachable reports whether err means the station could not reach the
 // platform or the service (so the offline mode applies).
 func Unreachable(err error) bool {
-	return errors.Is(err, platform.ErrPlatformUnavailable) || errors.Is(err, ErrUnavailable) ||
-		strings.Contains(fmt.Sprint(err), ErrNetworkDown.Error())
+	return errors.Is(err, platform.ErrPlatformUnavailable) || errors.Is(err, ErrUnavailable) || errors.Is(err, ErrNetworkDown)
 }
