@@ -17,8 +17,8 @@ WHERE id = $7 AND state = $8 AND deadline > $6`
 WHERE id = $3 AND kiosk = $4 AND platform_id = $5 AND state = $6 AND deadline > $2`
 	qTakePDF = `SELECT pdf FROM kiosk_jobs WHERE id = $1`
 	qDropPDF = `UPDATE kiosk_jobs SET pdf = NULL WHERE id = $1`
-	qCancel = `UPDATE kiosk_jobs SET state = $1, reason = $2, updated_at = $3, pdf = NULL WHERE id = $4 AND state IN ('requested', 'rendered')`
-	qExpire = `UPDATE kiosk_jobs SET state = $1, reason = $2, updated_at = $3, pdf = NULL
+	qCancel  = `UPDATE kiosk_jobs SET state = $1, reason = $2, updated_at = $3, pdf = NULL WHERE id = $4 AND state IN ('requested', 'rendered')`
+	qExpire  = `UPDATE kiosk_jobs SET state = $1, reason = $2, updated_at = $3, pdf = NULL
 WHERE state IN ('requested', 'rendered') AND deadline <= $3`
 )
 
