@@ -1,21 +1,17 @@
 package eligibility
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
 	"database/sql"
-	"encoding/asn1"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
-	"golang.org/x/crypto/ocsp"
 
 	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/jpki"
@@ -71,13 +67,14 @@ type PaymentConfig struct {
 var (
 	ErrPaymentNotConfigured = errors.New("eligibility: payment with the card is not configured")
 	ErrBadSignature         = errors.New("eligibility: the consent signature does not verify")
-	ErrUntrustedCert        = errors.New("eligibility: the signing certificate is not from the JPKI signing CA")
-	ErrCertExpired          = errors.New("eligibility: the signing certificate is outside its validity")
-	ErrCertRevoked          = errors.New("eligibility: the signing certificate is revoked")
-	ErrRevocationUnknown    = errors.New("eligibility: the signing certificate's status could not be confirmed")
-	ErrNotSamePerson        = errors.New("eligibility: the signing certificate is another person's")
-	ErrConsentStale         = errors.New("eligibility: the consent document is not the current one")
-	ErrNoPaymentLink        = errors.New("eligibility: no card is linked for payment")
+	// The signing certificate's checks are the JPKI verifier's.
+	ErrUntrustedCert     = jpki.ErrUntrustedCert
+	ErrCertExpired       = jpki.ErrCertExpired
+	ErrCertRevoked       = jpki.ErrCertRevoked
+	ErrRevocationUnknown = jpki.ErrRevocationUnknown
+	ErrNotSamePerson     = errors.New("eligibility: the signing certificate is another person's")
+	ErrConsentStale      = errors.New("eligibility: the consent document is not the current one")
+	ErrNoPaymentLink     = errors.New("eligibility: no card is linked for payment")
 )
 
 // ConsentDoc is the document a resident signs to link a card-company token
@@ -212,7 +209,7 @@ func (s *Service) LinkPayment(ctx context.Context, platformID string, consent Co
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUntrustedCert, err)
 	}
-	if err := s.checkSigningCert(ctx, cert, now); err != nil {
+	if err := s.signingVerifier().Check(ctx, cert, now); err != nil {
 		return nil, err
 	}
 	text := consent.Text()
@@ -239,54 +236,16 @@ func (s *Service) LinkPayment(ctx context.Context, platformID string, consent Co
 	return link, nil
 }
 
-// checkSigningCert checks issuer, key usage, validity and revocation.
-func (s *Service) checkSigningCert(ctx context.Context, cert *x509.Certificate, now time.Time) error {
-	ca := s.pay.SignCA
-	// The JPKI profile marks certificatePolicies critical, which
-	// x509.Verify refuses; the chain is one level, so check it directly.
-	if !bytes.Equal(cert.RawIssuer, ca.RawSubject) || cert.CheckSignatureFrom(ca) != nil {
-		return ErrUntrustedCert
-	}
-	if cert.KeyUsage&(x509.KeyUsageContentCommitment|x509.KeyUsageDigitalSignature) == 0 {
-		return fmt.Errorf("%w: not a signing certificate", ErrUntrustedCert)
-	}
-	if now.Before(cert.NotBefore) || now.After(cert.NotAfter) || now.After(ca.NotAfter) {
-		return fmt.Errorf("%w: valid %s to %s", ErrCertExpired, cert.NotBefore.Format(time.DateOnly), cert.NotAfter.Format(time.DateOnly))
-	}
-	req, err := ocsp.CreateRequest(cert, ca, &ocsp.RequestOptions{Hash: crypto.SHA256})
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrRevocationUnknown, err)
-	}
-	der, err := s.pay.OCSP(ctx, req)
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrRevocationUnknown, err)
-	}
-	// ParseResponseForCert checks the delegated responder's certificate
-	// against the CA and the response's signature.
-	resp, err := ocsp.ParseResponseForCert(der, cert, ca)
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrRevocationUnknown, err)
-	}
-	maxAge := s.pay.OCSPMaxAge
-	if maxAge <= 0 {
-		maxAge = 10 * time.Minute
-	}
-	if now.Sub(resp.ThisUpdate) > maxAge || (!resp.NextUpdate.IsZero() && now.After(resp.NextUpdate)) {
-		return fmt.Errorf("%w: stale OCSP answer of %s", ErrRevocationUnknown, resp.ThisUpdate.Format(time.RFC3339))
-	}
-	switch resp.Status {
-	case ocsp.Good:
-		return nil
-	case ocsp.Revoked:
-		return fmt.Errorf("%w: %s since %s", ErrCertRevoked, jpki.Reason(resp.RevocationReason), resp.RevokedAt.Format(time.RFC3339))
-	}
-	return fmt.Errorf("%w: the responder does not know the certificate", ErrRevocationUnknown)
+// signingVerifier checks signing certificates with the configured CA and
+// OCSP.
+func (s *Service) signingVerifier() *jpki.SigningVerifier {
+	return &jpki.SigningVerifier{CA: s.pay.SignCA, OCSP: s.pay.OCSP, MaxAge: s.pay.OCSPMaxAge}
 }
 
 // samePerson compares the certificate's four attributes with the platform
 // ID's current ones.
 func (s *Service) samePerson(ctx context.Context, platformID string, cert *x509.Certificate) error {
-	got, err := SigningHolder(cert)
+	got, err := jpki.SigningHolder(cert)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrUntrustedCert, err)
 	}
@@ -311,72 +270,6 @@ func (s *Service) samePerson(ctx context.Context, platformID string, cert *x509.
 		return fmt.Errorf("%w: %s differ", ErrNotSamePerson, strings.Join(diff, ", "))
 	}
 	return nil
-}
-
-// The signing certificate's subjectAltName otherNames (jpki-card.md §8.2).
-var (
-	oidSAN         = asn1.ObjectIdentifier{2, 5, 29, 17}
-	oidJPKIName    = asn1.ObjectIdentifier{1, 2, 392, 200149, 8, 5, 5, 1}
-	oidJPKIGender  = asn1.ObjectIdentifier{1, 2, 392, 200149, 8, 5, 5, 3}
-	oidJPKIBirth   = asn1.ObjectIdentifier{1, 2, 392, 200149, 8, 5, 5, 4}
-	oidJPKIAddress = asn1.ObjectIdentifier{1, 2, 392, 200149, 8, 5, 5, 5}
-)
-
-// SigningHolder reads the holder's attributes from a signing certificate's
-// subjectAltName: otherName entries [0] { type-id, [0] EXPLICIT UTF8String }
-// for name (…5.5.1), gender (…5.5.3), birth date (…5.5.4, EYYYYMMDD) and
-// address (…5.5.5).
-func SigningHolder(cert *x509.Certificate) (*jpki.Holder, error) {
-	var raw []byte
-	for _, e := range cert.Extensions {
-		if e.Id.Equal(oidSAN) {
-			raw = e.Value
-		}
-	}
-	if raw == nil {
-		return nil, errors.New("no subjectAltName: not a signing certificate")
-	}
-	var names []asn1.RawValue
-	if rest, err := asn1.Unmarshal(raw, &names); err != nil || len(rest) > 0 {
-		return nil, fmt.Errorf("subjectAltName: malformed")
-	}
-	vals := map[string]string{}
-	for _, n := range names {
-		if n.Class != asn1.ClassContextSpecific || n.Tag != 0 {
-			continue // not an otherName
-		}
-		var oid asn1.ObjectIdentifier
-		rest, err := asn1.Unmarshal(n.Bytes, &oid)
-		if err != nil {
-			return nil, fmt.Errorf("otherName: %w", err)
-		}
-		var explicit asn1.RawValue
-		if _, err := asn1.Unmarshal(rest, &explicit); err != nil || explicit.Tag != 0 || explicit.Class != asn1.ClassContextSpecific {
-			return nil, fmt.Errorf("otherName %s: malformed value", oid)
-		}
-		var str asn1.RawValue
-		if _, err := asn1.Unmarshal(explicit.Bytes, &str); err != nil {
-			return nil, fmt.Errorf("otherName %s: %w", oid, err)
-		}
-		vals[oid.String()] = string(str.Bytes)
-	}
-	h := &jpki.Holder{Name: vals[oidJPKIName.String()], Address: vals[oidJPKIAddress.String()]}
-	sex, err := strconv.Atoi(vals[oidJPKIGender.String()])
-	if err != nil {
-		return nil, fmt.Errorf("gender %q", vals[oidJPKIGender.String()])
-	}
-	h.Sex = jpki.Sex(sex)
-	birth := vals[oidJPKIBirth.String()]
-	if len(birth) != 9 {
-		return nil, fmt.Errorf("dateOfBirth %q: want EYYYYMMDD", birth)
-	}
-	if h.BirthDate, err = time.ParseInLocation("20060102", birth[1:], wareki.JST()); err != nil {
-		return nil, fmt.Errorf("dateOfBirth %q: %w", birth, err)
-	}
-	if h.Name == "" || h.Address == "" {
-		return nil, errors.New("the name or address otherName is missing")
-	}
-	return h, nil
 }
 
 // PaymentLinkOf is the active payment link of a platform ID, or
