@@ -2,7 +2,6 @@ package eligibility
 
 import (
 	"context"
-	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
 	"database/sql"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/jpki"
+	"github.com/mynaplat/mynaplat/terminal"
 	"github.com/mynaplat/mynaplat/wareki"
 )
 
@@ -125,31 +125,10 @@ func (d ConsentDoc) Text() string {
 // Digest is the SHA-256 of Text, which the card signs as a DigestInfo.
 func (d ConsentDoc) Digest() [32]byte { return sha256.Sum256([]byte(d.Text())) }
 
-// SignConsent has the card sign doc with its signing key: the signing
-// password (6–16 of A–Z and 0–9) goes to the card only. It returns the
-// signing certificate (DER) and the signature. A password of the wrong
-// format is card.ErrPINFormat and costs no try; a wrong one is a
-// *card.PINError with the tries left; a blocked one card.ErrPINBlocked.
+// SignConsent has the card sign doc with its signing key (see
+// terminal.SignDocument: the password goes to the card only).
 func SignConsent(tr card.Transport, password string, doc ConsentDoc) (certDER, sig []byte, err error) {
-	cl := card.NewClient(tr)
-	// Select the AP again whatever happens, so the verified password never
-	// outlives this signature on a shared reader.
-	defer cl.Logout()
-	if err := cl.VerifyPIN(card.SignPIN, password); err != nil {
-		return nil, nil, err
-	}
-	if certDER, err = cl.Certificate(card.Sign); err != nil {
-		return nil, nil, fmt.Errorf("eligibility: read signing certificate: %w", err)
-	}
-	signer, err := cl.Signer(card.Sign)
-	if err != nil {
-		return nil, nil, fmt.Errorf("eligibility: card signer: %w", err)
-	}
-	d := doc.Digest()
-	if sig, err = signer.Sign(nil, d[:], crypto.SHA256); err != nil {
-		return nil, nil, fmt.Errorf("eligibility: sign consent: %w", err)
-	}
-	return certDER, sig, nil
+	return terminal.SignDocument(tr, password, []byte(doc.Text()))
 }
 
 // PaymentLink is a platform ID's link to a card-company token. The token is

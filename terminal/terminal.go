@@ -212,6 +212,34 @@ func (t *Terminal) SignOffline(tr card.Transport, pin, id string, at time.Time, 
 	return platform.DeferredAuthRequest{ID: id, SignedAt: at, Nonce: nonce, Certificate: cert, Signature: sig, Purpose: purpose}, nil
 }
 
+// SignDocument has the card sign a document with its signing key, as a
+// SHA-256 PKCS#1 v1.5 signature: the signing password (6–16 of A–Z and 0–9)
+// goes to the card only. It returns the signing certificate (DER) and the
+// signature. A password of the wrong format is card.ErrPINFormat and costs
+// no try; a wrong one is a *card.PINError with the tries left; a blocked
+// one card.ErrPINBlocked.
+func SignDocument(tr card.Transport, password string, doc []byte) (certDER, sig []byte, err error) {
+	cl := card.NewClient(tr)
+	// Select the AP again whatever happens, so the verified password never
+	// outlives this signature on a shared reader.
+	defer cl.Logout()
+	if err := cl.VerifyPIN(card.SignPIN, password); err != nil {
+		return nil, nil, err
+	}
+	if certDER, err = cl.Certificate(card.Sign); err != nil {
+		return nil, nil, fmt.Errorf("terminal: read signing certificate: %w", err)
+	}
+	signer, err := cl.Signer(card.Sign)
+	if err != nil {
+		return nil, nil, fmt.Errorf("terminal: card signer: %w", err)
+	}
+	d := sha256.Sum256(doc)
+	if sig, err = signer.Sign(rand.Reader, d[:], crypto.SHA256); err != nil {
+		return nil, nil, fmt.Errorf("terminal: sign: %w", err)
+	}
+	return certDER, sig, nil
+}
+
 // Reader gives the card on a terminal's reader for one request.
 type Reader interface {
 	// Card returns the transport to the card on the reader, or ErrNoCard.
