@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-
 	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/terminal"
