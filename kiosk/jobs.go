@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/store"
 )
 
@@ -43,9 +44,11 @@ const JobTTL = 2 * time.Minute
 
 // Service keeps the print jobs and usage registrations.
 type Service struct {
-	db     *store.DB
-	now    func() time.Time
-	logger *slog.Logger
+	db       *store.DB
+	now      func() time.Time
+	logger   *slog.Logger
+	verifier *jpki.SigningVerifier
+	koseki   KosekiMatch
 }
 
 // Config holds what the service needs.
@@ -53,6 +56,10 @@ type Config struct {
 	DB     *store.DB
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Verifier checks the signing certificates of registrations, and Koseki
+	// asks a 本籍地 to compare the holder with its 戸籍.
+	Verifier *jpki.SigningVerifier
+	Koseki   KosekiMatch
 }
 
 // Open migrates the kiosk tables.
@@ -70,7 +77,7 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	if err := cfg.DB.Migrate(ctx, "kiosk", mfs); err != nil {
 		return nil, err
 	}
-	return &Service{db: cfg.DB, now: cfg.Now, logger: cfg.Logger}, nil
+	return &Service{db: cfg.DB, now: cfg.Now, logger: cfg.Logger, verifier: cfg.Verifier, koseki: cfg.Koseki}, nil
 }
 
 func newID() string {

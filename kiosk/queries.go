@@ -22,4 +22,14 @@ WHERE id = $3 AND kiosk = $4 AND platform_id = $5 AND state = $6 AND deadline > 
 WHERE state IN ('requested', 'rendered') AND deadline <= $3`
 )
 
-var allQueries = []string{qInsertJob, qJob, qJobByKey, qRender, qPrint, qTakePDF, qDropPDF, qCancel, qExpire}
+const (
+	// Filing one registration twice (same certificate, same 本籍地) keeps the first.
+	qInsertRegistration = `INSERT INTO kiosk_registrations (id, platform_id, auth_serial, honseki, status, mismatches, sign_serial, signature, request, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (auth_serial, honseki) DO NOTHING`
+	regCols             = `id, platform_id, auth_serial, honseki, status, mismatches, created_at`
+	qRegistrationByCert = `SELECT ` + regCols + ` FROM kiosk_registrations WHERE auth_serial = $1 AND honseki = $2`
+	qRegistrations      = `SELECT ` + regCols + ` FROM kiosk_registrations WHERE honseki = $1 AND status = $2 ORDER BY created_at, id`
+	qDecideRegistration = `UPDATE kiosk_registrations SET status = $1, decided_at = $2, decided_by = $3 WHERE id = $4 AND honseki = $5 AND status = $6`
+)
+
+var allQueries = []string{qInsertRegistration, qRegistrationByCert, qRegistrations, qDecideRegistration, qInsertJob, qJob, qJobByKey, qRender, qPrint, qTakePDF, qDropPDF, qCancel, qExpire}
