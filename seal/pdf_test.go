@@ -1,0 +1,129 @@
+package seal
+
+import (
+	"bytes"
+	"crypto"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestSignPDFPdfsigValid(t *testing.T) {
+	a := testAuthority(t)
+	s, err := a.Seal(sakata)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := samplePDF(t, sampleContent, nil)
+	signed, err := SignPDF(in, s.Signer, s.Cert, s.Chain, testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, ok := pdfsig(t, signed)
+	if !ok {
+		t.Fatalf("pdfsig does not call the signature valid:\n%s", out)
+	}
+	if !strings.Contains(out, "ETSI.CAdES.detached") {
+		t.Errorf("pdfsig does not report a PAdES signature:\n%s", out)
+	}
+	t.Logf("pdfsig:\n%s", out)
+
+	rep, err := VerifyPDF(signed, a.Roots())
+	if err != nil {
+		t.Fatalf("VerifyPDF: %v", err)
+	}
+	if len(rep.Signatures) != 1 {
+		t.Fatalf("%d signatures", len(rep.Signatures))
+	}
+	sig := rep.Signatures[0]
+	if sig.SubFilter != "ETSI.CAdES.detached" || !sig.WholeFile || sig.Name != "Sakata City (062049)" ||
+		!sig.SigningTime.Equal(testNow) || len(sig.Chain) != 2 || !sig.Signer.Equal(s.Cert) {
+		t.Errorf("report: %+v", sig)
+	}
+
+	t.Run("other roots", func(t *testing.T) {
+		other := testAuthority(t)
+		if _, err := VerifyPDF(signed, other.Roots()); !errors.Is(err, ErrUntrusted) {
+			t.Errorf("VerifyPDF against another CA: %v, want ErrUntrusted", err)
+		}
+	})
+	t.Run("unsigned", func(t *testing.T) {
+		if _, err := VerifyPDF(in, a.Roots()); !errors.Is(err, ErrNoSignature) {
+			t.Errorf("VerifyPDF of an unsigned PDF: %v, want ErrNoSignature", err)
+		}
+	})
+	t.Run("a byte changed", func(t *testing.T) {
+		// A byte inside the first content stream: the file still parses, but
+		// what was signed has changed.
+		tampered := bytes.Clone(signed)
+		i := bytes.Index(tampered, []byte("stream\n"))
+		if i < 0 {
+			t.Fatal("no stream")
+		}
+		tampered[i+20] ^= 0x01
+		out, ok := pdfsig(t, tampered)
+		if ok {
+			t.Errorf("pdfsig calls a tampered PDF valid:\n%s", out)
+		}
+		if _, err := VerifyPDF(tampered, a.Roots()); !errors.Is(err, ErrPDFSignature) {
+			t.Errorf("VerifyPDF of a tampered PDF: %v, want ErrPDFSignature", err)
+		}
+	})
+	t.Run("appended update", func(t *testing.T) {
+		appended := append(bytes.Clone(signed), []byte("\n% an incremental update would go here\n")...)
+		if _, err := VerifyPDF(appended, a.Roots()); !errors.Is(err, ErrPDFSignature) {
+			t.Errorf("VerifyPDF of an extended PDF: %v, want ErrPDFSignature", err)
+		}
+	})
+	if dir := os.Getenv("SEAL_KEEP"); dir != "" {
+		os.WriteFile(filepath.Join(dir, "signed.pdf"), signed, 0o644)
+	}
+}
+
+func TestSealKeys(t *testing.T) {
+	dir := t.TempDir()
+	a, err := OpenAuthority(dir, func() time.Time { return testNow })
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := a.Seal(sakata)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"ca.key", "m-062049/seal.key", "m-062049/qr.key"} {
+		st, err := os.Stat(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v, want 0600", f, st.Mode().Perm())
+		}
+	}
+	if got := s.Cert.Subject.CommonName; got != "酒田市 公印 / Sakata City seal" {
+		t.Errorf("CN %q", got)
+	}
+	if err := s.Cert.CheckSignatureFrom(a.Root()); err != nil {
+		t.Error(err)
+	}
+	// Opened again, the same keys come back.
+	b, err := OpenAuthority(dir, func() time.Time { return testNow })
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, err := b.Seal(sakata)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s2.Cert.Equal(s.Cert) || !s2.QRSigner.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(s.QRSigner.Public()) {
+		t.Error("reopened authority made new keys")
+	}
+	if _, err := b.Seal(Municipality{Code: "062049", NameJA: "酒田市", NameEN: "酒田"}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("non-ASCII English name: %v", err)
+	}
+	if _, err := b.QRPublicKey("999999"); !errors.Is(err, ErrUnknownMunicipality) {
+		t.Errorf("unknown municipality: %v", err)
+	}
+}
