@@ -53,10 +53,9 @@ const (
 // Document is what one certificate says, before layout.
 type Document struct {
 	Type CertType
-	// Municipality is the issuing municipality's full name (山形県酒田市) and
-	// Mayor the signing office (酒田市長).
+	// Municipality is the issuing municipality's full name (山形県酒田市);
+	// the certificate is signed by its 長 (山形県酒田市長).
 	Municipality string
-	Mayor        string
 	// SealText is the text of the mayor's seal (酒田市長之印).
 	SealText string
 	Number   string    // certificate number
