@@ -209,7 +209,7 @@ func (s *Service) SeedDemo(ctx context.Context, residents []DemoResident) (*Demo
 		f.res = append(f.res, r)
 		sp := SeededPerson{Name: r.Name, Municipality: r.Municipality, PersonID: added.ID, Honseki: r.Honseki}
 		w.Persons = append(w.Persons, sp)
-		if age(birth, now) >= 15 && r.Status == Resident {
+		if age(birth, now) >= 15 && (r.Status == "" || r.Status == Resident) {
 			if _, err := s.RegisterSeal(ctx, r.Municipality, added.ID, fmt.Sprintf("%04d", 1000+i), birth.AddDate(20, 0, 0)); err != nil {
 				return nil, err
 			}
