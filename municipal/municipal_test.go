@@ -414,11 +414,11 @@ func TestOfferHours(t *testing.T) {
 		{time.Date(2026, 11, 24, 9, 0, 0, 0, wareki.JST()), true},
 		{time.Date(2026, 11, 24, 8, 59, 0, 0, wareki.JST()), false},
 		{time.Date(2026, 11, 24, 16, 59, 0, 0, wareki.JST()), true},
-		{time.Date(2026, 11, 29, 10, 0, 0, 0, wareki.JST()), false},              // Sunday
-		{time.Date(2027, 1, 4, 10, 0, 0, 0, wareki.JST()), true},                 // Monday after the closure
-		{time.Date(2027, 1, 1, 1, 0, 0, 0, time.UTC), false},                     // 10:00 JST on 1/1
-		{time.Date(2026, 11, 24, 0, 30, 0, 0, time.UTC), true},                   // 9:30 JST
-		{time.Date(2026, 11, 24, 8, 30, 0, 0, time.UTC), false},                  // 17:30 JST
+		{time.Date(2026, 11, 29, 10, 0, 0, 0, wareki.JST()), false},               // Sunday
+		{time.Date(2027, 1, 4, 10, 0, 0, 0, wareki.JST()), true},                  // Monday after the closure
+		{time.Date(2027, 1, 1, 1, 0, 0, 0, time.UTC), false},                      // 10:00 JST on 1/1
+		{time.Date(2026, 11, 24, 0, 30, 0, 0, time.UTC), true},                    // 9:30 JST
+		{time.Date(2026, 11, 24, 8, 30, 0, 0, time.UTC), false},                   // 17:30 JST
 		{time.Date(2026, 11, 23, 23, 59, 0, 0, time.FixedZone("X", -3600)), true}, // 9:59 JST Tuesday
 	} {
 		if got := o.OpenAt(tc.at); got != tc.open {

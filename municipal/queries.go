@@ -26,24 +26,24 @@ honseki, hitto, moved_in, status, support, gaiji_pending, name_norm, address_nor
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`
 	personColumns = `id, code, household_id, relation, name, kana, birth_date, sex, address, my_number,
 honseki, hitto, moved_in, status, support, gaiji_pending`
-	qPerson          = `SELECT ` + personColumns + ` FROM muni_persons WHERE code = $1 AND id = $2`
-	qHouseholdOf     = `SELECT ` + personColumns + ` FROM muni_persons WHERE household_id = $1 ORDER BY birth_date, id`
-	qPersonsOf       = `SELECT ` + personColumns + ` FROM muni_persons WHERE code = $1 ORDER BY kana, id LIMIT $2`
-	qHouseholdHead   = `SELECT head_id FROM muni_households WHERE id = $1`
-	qUpdatePerson    = `UPDATE muni_persons SET address = $1, address_norm = $2, status = $3, support = $4, updated_at = $5 WHERE code = $6 AND id = $7`
-	qFindResident    = `SELECT id FROM muni_persons WHERE code = $1 AND birth_date = $2 AND sex = $3 AND name_norm = $4 AND address_norm = $5`
-	qInsertSeal      = `INSERT INTO muni_seals (code, person_id, reg_number, image, registered_on) VALUES ($1, $2, $3, $4, $5)`
-	qSeal            = `SELECT reg_number, image, registered_on FROM muni_seals WHERE code = $1 AND person_id = $2`
-	qInsertKoseki    = `INSERT INTO muni_koseki (id, code, honseki, hitto, made_on) VALUES ($1, $2, $3, $4, $5)`
-	qInsertMember    = `INSERT INTO muni_koseki_members (koseki_id, seq, person_id, name, birth_date, sex, relation, father, mother, events, removed, name_norm)
+	qPerson        = `SELECT ` + personColumns + ` FROM muni_persons WHERE code = $1 AND id = $2`
+	qHouseholdOf   = `SELECT ` + personColumns + ` FROM muni_persons WHERE household_id = $1 ORDER BY birth_date, id`
+	qPersonsOf     = `SELECT ` + personColumns + ` FROM muni_persons WHERE code = $1 ORDER BY kana, id LIMIT $2`
+	qHouseholdHead = `SELECT head_id FROM muni_households WHERE id = $1`
+	qUpdatePerson  = `UPDATE muni_persons SET address = $1, address_norm = $2, status = $3, support = $4, updated_at = $5 WHERE code = $6 AND id = $7`
+	qFindResident  = `SELECT id FROM muni_persons WHERE code = $1 AND birth_date = $2 AND sex = $3 AND name_norm = $4 AND address_norm = $5`
+	qInsertSeal    = `INSERT INTO muni_seals (code, person_id, reg_number, image, registered_on) VALUES ($1, $2, $3, $4, $5)`
+	qSeal          = `SELECT reg_number, image, registered_on FROM muni_seals WHERE code = $1 AND person_id = $2`
+	qInsertKoseki  = `INSERT INTO muni_koseki (id, code, honseki, hitto, made_on) VALUES ($1, $2, $3, $4, $5)`
+	qInsertMember  = `INSERT INTO muni_koseki_members (koseki_id, seq, person_id, name, birth_date, sex, relation, father, mother, events, removed, name_norm)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`
 	qKosekiOfMember = `SELECT k.id, k.honseki, k.hitto, k.made_on FROM muni_koseki k JOIN muni_koseki_members m ON m.koseki_id = k.id
 WHERE k.code = $1 AND m.person_id = $2`
-	qKosekiMembers   = `SELECT person_id, name, birth_date, sex, relation, father, mother, events, removed FROM muni_koseki_members WHERE koseki_id = $1 ORDER BY seq`
-	qFindMember      = `SELECT m.person_id FROM muni_koseki_members m JOIN muni_koseki k ON k.id = m.koseki_id WHERE k.code = $1 AND m.birth_date = $2 AND m.sex = $3 AND m.name_norm = $4`
-	qInsertFuhyo     = `INSERT INTO muni_fuhyo (person_id, seq, address, since) VALUES ($1, $2, $3, $4)`
-	qFuhyo           = `SELECT address, since FROM muni_fuhyo WHERE person_id = $1 ORDER BY seq`
-	qUpsertTax       = `INSERT INTO muni_tax (person_id, year, income_yen, taxable_yen, city_tax_yen, pref_tax_yen) VALUES ($1, $2, $3, $4, $5, $6)
+	qKosekiMembers = `SELECT person_id, name, birth_date, sex, relation, father, mother, events, removed FROM muni_koseki_members WHERE koseki_id = $1 ORDER BY seq`
+	qFindMember    = `SELECT m.person_id FROM muni_koseki_members m JOIN muni_koseki k ON k.id = m.koseki_id WHERE k.code = $1 AND m.birth_date = $2 AND m.sex = $3 AND m.name_norm = $4`
+	qInsertFuhyo   = `INSERT INTO muni_fuhyo (person_id, seq, address, since) VALUES ($1, $2, $3, $4)`
+	qFuhyo         = `SELECT address, since FROM muni_fuhyo WHERE person_id = $1 ORDER BY seq`
+	qUpsertTax     = `INSERT INTO muni_tax (person_id, year, income_yen, taxable_yen, city_tax_yen, pref_tax_yen) VALUES ($1, $2, $3, $4, $5, $6)
 ON CONFLICT (person_id, year) DO UPDATE SET income_yen = excluded.income_yen, taxable_yen = excluded.taxable_yen,
 city_tax_yen = excluded.city_tax_yen, pref_tax_yen = excluded.pref_tax_yen`
 	qTax       = `SELECT year, income_yen, taxable_yen, city_tax_yen, pref_tax_yen FROM muni_tax WHERE person_id = $1 AND year = $2`
