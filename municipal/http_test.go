@@ -1,0 +1,226 @@
+package municipal
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/mynaplat/mynaplat/internal/apijson"
+	"github.com/mynaplat/mynaplat/store"
+	"github.com/mynaplat/mynaplat/store/storetest"
+	"github.com/mynaplat/mynaplat/web"
+)
+
+// muniServer serves the API and the back office of a seeded service.
+func muniServer(t *testing.T, db *store.DB) (*Service, *DemoWorld, *httptest.Server) {
+	t.Helper()
+	s, w, c := muniSeeded(t, db)
+	site, err := web.New(context.Background(), web.Options{DB: db, Now: c.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPages(s, site)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	site.Routes(mux)
+	p.Routes(mux)
+	srv := httptest.NewServer(site.Protect(mux))
+	t.Cleanup(srv.Close)
+	return s, w, srv
+}
+
+func muniPost(t *testing.T, srv *httptest.Server, code, key, body string) (*http.Response, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/municipal/"+code+"/v1/certificates", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, b
+}
+
+func TestIssuanceAPI(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		_, w, srv := muniServer(t, db)
+		ichiro := muniPerson(t, w, "酒田　一郎")
+		key := w.Keys["062049"].Relay
+		body := func(id, typ string) string {
+			return `{"person_id":"` + id + `","type":"` + typ + `","options":{"relay":false},"copies":1}`
+		}
+		ok := `{"person_id":"` + ichiro.PersonID + `","type":"juminhyo","copies":2}`
+
+		resp, b := muniPost(t, srv, "062049", key, ok)
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/pdf" || !bytes.HasPrefix(b, []byte("%PDF-")) {
+			t.Fatalf("status %d, type %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+		var facts Certificate
+		if err := json.Unmarshal([]byte(resp.Header.Get(CertificateHeader)), &facts); err != nil {
+			t.Fatal(err)
+		}
+		if facts.Type != Juminhyo || facts.FeeYen != 400 || facts.Pages != 1 || facts.Copies != 2 || !strings.HasPrefix(facts.Number, "062049-") {
+			t.Errorf("facts %+v", facts)
+		}
+		muniWant(t, muniText(t, b), []string{"住民票の写し", "酒田　一郎", facts.Number}, nil)
+
+		for _, tc := range []struct {
+			name, code, key, body string
+			status                int
+			code2                 string
+		}{
+			{"no key", "062049", "", ok, 401, "unauthorized"},
+			{"wrong key", "062049", "muni_relay_062049_nope", ok, 401, "unauthorized"},
+			{"another town's key", "062049", w.Keys["202070"].Relay, ok, 401, "unauthorized"},
+			{"a staff key", "062049", w.Keys["062049"].Staff, ok, 401, "unauthorized"},
+			{"unknown field", "062049", key, body(ichiro.PersonID, "juminhyo"), 400, "invalid_request"},
+			{"bad json", "062049", key, `{"person_id":`, 400, "invalid_request"},
+			{"two objects", "062049", key, ok + ok, 400, "invalid_request"},
+			{"unknown type", "062049", key, `{"person_id":"x","type":"passport"}`, 400, "invalid_request"},
+			{"unknown person", "062049", key, `{"person_id":"nobody","type":"juminhyo"}`, 404, "not_found"},
+			{"moved out", "062049", key, `{"person_id":"` + muniPerson(t, w, "最上　川男").PersonID + `","type":"juminhyo"}`, 409, "moved_out"},
+			{"support measure", "062049", key, `{"person_id":"` + muniPerson(t, w, "月山　静").PersonID + `","type":"juminhyo"}`, 403, "support_measure"},
+			{"honseki elsewhere", "062049", key, `{"person_id":"` + ichiro.PersonID + `","type":"koseki-zenbu"}`, 404, "honseki_elsewhere"},
+			{"too long", "062049", key, `{"person_id":"` + muniPerson(t, w, "アレクサンドラ＝エカテリーナ・マリア・ヴィクトリア・フォン・ホーエンツォレルン＝ジグマリンゲン　サカタ").PersonID + `","type":"juminhyo"}`, 422, "too_long"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				resp, b := muniPost(t, srv, tc.code, tc.key, tc.body)
+				var p apijson.Problem
+				if err := json.Unmarshal(b, &p); err != nil {
+					t.Fatalf("status %d, body not JSON: %v", resp.StatusCode, err)
+				}
+				if resp.StatusCode != tc.status || p.Code != tc.code2 || p.MessageJA == "" || p.MessageEN == "" {
+					t.Errorf("status %d, problem %+v; want %d %s", resp.StatusCode, p, tc.status, tc.code2)
+				}
+				if resp.Header.Get(CertificateHeader) != "" || bytes.Contains(b, []byte("%PDF")) {
+					t.Error("a refusal carries a certificate")
+				}
+			})
+		}
+
+		// The catalogue.
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/municipal/062014/v1/catalogue", nil)
+		req.Header.Set("Authorization", "Bearer "+w.Keys["062014"].Relay)
+		cr, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cr.Body.Close()
+		var offers []Offer
+		if err := json.NewDecoder(cr.Body).Decode(&offers); err != nil || len(offers) != 3 {
+			t.Errorf("山形市 catalogue %+v, %v (want the 戸籍 and 附票 only)", offers, err)
+		}
+	})
+}
+
+var muniCSRF = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+func TestOfficePages(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		s, w, srv := muniServer(t, db)
+		jar, _ := cookiejar.New(nil)
+		cl := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		get := func(path string) (int, string, string) {
+			resp, err := cl.Get(srv.URL + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			tok := ""
+			if m := muniCSRF.FindSubmatch(b); m != nil {
+				tok = string(m[1])
+			}
+			return resp.StatusCode, string(b), tok
+		}
+		post := func(path, tok string, v url.Values) int {
+			v.Set("csrf", tok)
+			resp, err := cl.PostForm(srv.URL+path, v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		id := muniPerson(t, w, "本間　光").PersonID
+		base := "/municipal/062049/office/"
+
+		code, body, tok := get(base)
+		if code != 200 || !strings.Contains(body, "職員キー") || strings.Contains(body, "本間") {
+			t.Fatalf("login form: %d", code)
+		}
+		if st := post(base+"login", tok, url.Values{"key": {w.Keys["202070"].Staff}, "staff": {"佐藤"}}); st != http.StatusUnauthorized {
+			t.Errorf("another town's staff key: %d", st)
+		}
+		if st := post(base+"persons/"+id, tok, url.Values{"address": {"x"}, "status": {"resident"}}); st != http.StatusForbidden {
+			t.Errorf("edit without login: %d", st)
+		}
+		if st := post(base+"login", tok, url.Values{"key": {w.Keys["062049"].Staff}, "staff": {"佐藤"}}); st != http.StatusSeeOther {
+			t.Fatalf("login: %d", st)
+		}
+		if code, body, _ := get(base); code != 200 || !strings.Contains(body, "本間　光") {
+			t.Fatalf("list: %d", code)
+		}
+		code, body, tok = get(base + "persons/" + id)
+		if code != 200 || !strings.Contains(body, "山形県酒田市中町一丁目４番１０号") {
+			t.Fatalf("person: %d", code)
+		}
+		if st := post(base+"persons/"+id, tok, url.Values{"address": {"山形県酒田市中町二丁目１番１号"}, "status": {"moved-out"}}); st != http.StatusSeeOther {
+			t.Fatalf("edit: %d", st)
+		}
+		p, err := s.Person(context.Background(), "062049", id)
+		if err != nil || p.Status != MovedOut || p.Address != "山形県酒田市中町二丁目１番１号" {
+			t.Errorf("after edit: %+v, %v", p, err)
+		}
+		if code, _, _ := get("/municipal/202070/office/persons/" + id); code != 200 {
+			t.Errorf("another town's office without login: %d (want the login form)", code)
+		}
+		es, err := s.Audit(context.Background(), "062049", 10)
+		if err != nil || len(es) != 2 || es[0].Action != "edit" || es[1].Action != "view" || es[0].Actor != "staff:佐藤" {
+			t.Errorf("audit %+v, %v", es, err)
+		}
+		if code, body, _ := get(base + "audit"); code != 200 || !strings.Contains(body, "status:resident-&gt;moved-out") {
+			t.Errorf("audit page: %d", code)
+		}
+	})
+}
+
+func FuzzDecodeRequest(f *testing.F) {
+	f.Add(`{"person_id":"p1","type":"juminhyo"}`)
+	f.Add(`{"person_id":"p1","type":"tax","options":{"year":2026},"copies":3}`)
+	f.Add(`{"person_id":"p1","type":"koseki-zenbu","options":{"household":true,"my_number":true}}`)
+	f.Add(`{"person_id":"","type":""}`)
+	f.Add(`[]`)
+	f.Fuzz(func(t *testing.T, in string) {
+		req, err := DecodeRequest(strings.NewReader(in))
+		if err != nil {
+			return
+		}
+		if !req.Type.Valid() || req.PersonID == "" || req.Copies < 1 || req.Copies > MaxCopies {
+			t.Fatalf("accepted %+v from %q", req, in)
+		}
+		// What was accepted encodes and decodes to itself.
+		b, err := json.Marshal(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := DecodeRequest(bytes.NewReader(b))
+		if err != nil || again != req {
+			t.Fatalf("round trip %+v → %s → %+v, %v", req, b, again, err)
+		}
+	})
+}
