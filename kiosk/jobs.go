@@ -131,7 +131,7 @@ func (s *Service) Request(ctx context.Context, kiosk, requestKey, platformID, mu
 	now := s.now()
 	j := &Job{ID: newID(), Kiosk: kiosk, PlatformID: platformID, Municipality: municipality, CertType: certType, Options: o,
 		State: Requested, CreatedAt: now.UTC(), Deadline: now.Add(JobTTL).UTC()}
-	res, err := s.db.Write(ctx, qInsertJob, j.ID, kiosk, requestKey, platformID, municipality, certType, string(opts), Requested,
+	res, err := s.db.WriteCommitted(ctx, qInsertJob, j.ID, kiosk, requestKey, platformID, municipality, certType, string(opts), Requested,
 		now.UnixMilli(), j.Deadline.UnixMilli())
 	if err != nil {
 		return nil, fmt.Errorf("kiosk: record job: %w", err)
@@ -155,7 +155,7 @@ func (s *Service) Request(ctx context.Context, kiosk, requestKey, platformID, mu
 func (s *Service) Rendered(ctx context.Context, jobID, certNumber string, fee int, pdf []byte) error {
 	sum := sha256.Sum256(pdf)
 	now := s.now().UnixMilli()
-	res, err := s.db.Write(ctx, qRender, Rendered, certNumber, fee, pdf, hex.EncodeToString(sum[:]), now, jobID, Requested)
+	res, err := s.db.WriteCommitted(ctx, qRender, Rendered, certNumber, fee, pdf, hex.EncodeToString(sum[:]), now, jobID, Requested)
 	if err != nil {
 		return fmt.Errorf("kiosk: store rendered job: %w", err)
 	}
@@ -172,7 +172,9 @@ func (s *Service) Rendered(ctx context.Context, jobID, certNumber string, fee in
 func (s *Service) Print(ctx context.Context, kiosk, platformID, jobID string) (*Job, error) {
 	now := s.now().UnixMilli()
 	var pdf []byte
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+	// READ COMMITTED suffices: the conditional UPDATE locks the row and
+	// PostgreSQL re-checks its WHERE clause on it.
+	err := s.db.TxLevel(ctx, sql.LevelReadCommitted, func(tx *sql.Tx) error {
 		pdf = nil
 		res, err := tx.ExecContext(ctx, qPrint, Printed, now, jobID, kiosk, platformID, Rendered)
 		if err != nil {
@@ -211,7 +213,7 @@ func (s *Service) Print(ctx context.Context, kiosk, platformID, jobID string) (*
 // Cancel cancels a job that has not been printed (the person walked away,
 // or the render failed); reason says why.
 func (s *Service) Cancel(ctx context.Context, jobID, reason string) error {
-	res, err := s.db.Write(ctx, qCancel, Cancelled, reason, s.now().UnixMilli(), jobID)
+	res, err := s.db.WriteCommitted(ctx, qCancel, Cancelled, reason, s.now().UnixMilli(), jobID)
 	if err != nil {
 		return fmt.Errorf("kiosk: cancel: %w", err)
 	}
@@ -225,7 +227,7 @@ func (s *Service) Cancel(ctx context.Context, jobID, reason string) error {
 // it can never print. It reports how many it cancelled.
 func (s *Service) Expire(ctx context.Context) (int64, error) {
 	now := s.now().UnixMilli()
-	res, err := s.db.Write(ctx, qExpire, Cancelled, "timeout", now)
+	res, err := s.db.WriteCommitted(ctx, qExpire, Cancelled, "timeout", now)
 	if err != nil {
 		return 0, fmt.Errorf("kiosk: expire jobs: %w", err)
 	}
