@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/mynaplat/mynaplat/internal/fileutil"
 )
 
 // Store keeps the emulated cards of one installation, one JSON file per card
@@ -203,45 +205,8 @@ func (s *Store) saver(id string) func(*state) error {
 		if err != nil {
 			return err
 		}
-		return writeFileAtomic(s.dir, id+".json", append(b, '\n'))
+		return fileutil.WriteAtomic(filepath.Join(s.dir, id+".json"), append(b, '\n'), 0o600)
 	}
-}
-
-// writeFileAtomic replaces dir/name with data so that after a crash the file
-// holds either the old or the new content: write a temporary file in the same
-// directory, fsync it, rename it over the target, fsync the directory so the
-// rename itself is durable.
-func writeFileAtomic(dir, name string, data []byte) (err error) {
-	f, err := os.CreateTemp(dir, "."+name+".tmp-*") // mode 0600
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			os.Remove(tmp)
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp, filepath.Join(dir, name)); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // Remove deletes a card from the store, e.g. one whose issuance failed.

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/mynaplat/mynaplat/card"
+	"github.com/mynaplat/mynaplat/internal/fileutil"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/platform"
 	"github.com/mynaplat/mynaplat/terminal"
@@ -49,7 +50,7 @@ func SaveStationConfig(dir string, c StationConfig) error {
 	if err != nil {
 		return err
 	}
-	return writeFileSync(filepath.Join(dir, c.Terminal.ID+".json"), b)
+	return fileutil.WriteAtomic(filepath.Join(dir, c.Terminal.ID+".json"), b, 0o600)
 }
 
 // LoadStationConfigs reads every station configuration in dir.
@@ -72,42 +73,6 @@ func LoadStationConfigs(dir string) ([]StationConfig, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Terminal.ID < out[j].Terminal.ID })
 	return out, nil
-}
-
-// writeFileSync writes a file so that it is either wholly there or not at
-// all, even across a crash: a temporary file, fsync, rename, fsync of the
-// directory.
-func writeFileSync(path string, b []byte) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // OfflineCheck is a queued check: the card's offline answer, what the
@@ -145,7 +110,7 @@ func (q *queue) put(c OfflineCheck) error {
 	if err := os.MkdirAll(q.dir, 0o700); err != nil {
 		return err
 	}
-	return writeFileSync(filepath.Join(q.dir, c.ClientID+".json"), b)
+	return fileutil.WriteAtomic(filepath.Join(q.dir, c.ClientID+".json"), b, 0o600)
 }
 
 func (q *queue) list(sub string) ([]OfflineCheck, error) {
@@ -185,7 +150,7 @@ func (q *queue) refuse(c OfflineCheck) error {
 	if err := os.MkdirAll(filepath.Join(q.dir, "refused"), 0o700); err != nil {
 		return err
 	}
-	if err := writeFileSync(filepath.Join(q.dir, "refused", c.ClientID+".json"), b); err != nil {
+	if err := fileutil.WriteAtomic(filepath.Join(q.dir, "refused", c.ClientID+".json"), b, 0o600); err != nil {
 		return err
 	}
 	return q.done(c.ClientID)
@@ -319,7 +284,7 @@ func (st *Station) RefreshTrust(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := writeFileSync(filepath.Join(st.dir, "auth-ca.der"), c.Raw); err != nil {
+		if err := fileutil.WriteAtomic(filepath.Join(st.dir, "auth-ca.der"), c.Raw, 0o600); err != nil {
 			return err
 		}
 		ca = c
@@ -335,7 +300,7 @@ func (st *Station) RefreshTrust(ctx context.Context) error {
 	if err := crl.CheckSignatureFrom(ca); err != nil {
 		return fmt.Errorf("eligibility: CRL signature: %w", err)
 	}
-	if err := writeFileSync(filepath.Join(st.dir, "auth.crl"), der); err != nil {
+	if err := fileutil.WriteAtomic(filepath.Join(st.dir, "auth.crl"), der, 0o600); err != nil {
 		return err
 	}
 	st.mu.Lock()
