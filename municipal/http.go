@@ -8,8 +8,11 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/mynaplat/mynaplat/internal/apijson"
+	"github.com/mynaplat/mynaplat/jpki"
+	"github.com/mynaplat/mynaplat/wareki"
 )
 
 // The issuance API of each municipality (証明発行サーバ), called by the
@@ -33,13 +36,8 @@ const maxRequestBytes = 4 << 10
 // fields, nothing after it.
 func DecodeRequest(r io.Reader) (Request, error) {
 	var req Request
-	dec := json.NewDecoder(io.LimitReader(r, maxRequestBytes+1))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
+	if err := apijson.Decode(r, &req, maxRequestBytes); err != nil {
 		return Request{}, fmt.Errorf("%w: %w", ErrInvalid, err)
-	}
-	if dec.More() {
-		return Request{}, fmt.Errorf("%w: data after the request", ErrInvalid)
 	}
 	if err := req.validate(); err != nil {
 		return Request{}, err
@@ -50,6 +48,47 @@ func DecodeRequest(r io.Reader) (Request, error) {
 func (p *Pages) apiRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /municipal/{code}/v1/certificates", p.issue)
 	mux.HandleFunc("GET /municipal/{code}/v1/catalogue", p.catalogue)
+	mux.HandleFunc("POST /municipal/{code}/v1/koseki-match", p.kosekiMatch)
+}
+
+// KosekiMatchRequest asks the 本籍地 to compare a holder with its 戸籍.
+type KosekiMatchRequest struct {
+	Name      string   `json:"name"`
+	BirthDate string   `json:"birth_date"` // YYYY-MM-DD
+	Sex       jpki.Sex `json:"sex"`
+}
+
+// KosekiMatchAnswer lists the fields that differ (none: an exact match).
+type KosekiMatchAnswer struct {
+	Mismatches []string `json:"mismatches"`
+}
+
+func (p *Pages) kosekiMatch(w http.ResponseWriter, r *http.Request) {
+	code, label, ok := p.relay(w, r)
+	if !ok {
+		return
+	}
+	var req KosekiMatchRequest
+	if err := apijson.Decode(r.Body, &req, maxRequestBytes); err != nil {
+		apijson.WriteProblem(w, http.StatusBadRequest, "invalid_request",
+			"要求の形式が正しくありません。", "The request is not in the expected form.")
+		return
+	}
+	birth, err := time.ParseInLocation(time.DateOnly, req.BirthDate, wareki.JST())
+	if err != nil || req.Name == "" {
+		p.apiError(w, r, fmt.Errorf("%w: name and birth date", ErrInvalid))
+		return
+	}
+	mm, err := p.s.MatchKoseki(r.Context(), code, req.Name, birth, req.Sex)
+	if err != nil {
+		p.apiError(w, r, err)
+		return
+	}
+	p.logger.Info("koseki compared for a registration", "municipality", code, "relay", label, "mismatches", len(mm))
+	if mm == nil {
+		mm = []string{}
+	}
+	apijson.Write(w, http.StatusOK, KosekiMatchAnswer{Mismatches: mm})
 }
 
 // relay authenticates the relay's bearer key for the path's municipality.
@@ -87,7 +126,12 @@ func (p *Pages) issue(w http.ResponseWriter, r *http.Request) {
 		p.apiError(w, r, err)
 		return
 	}
-	c, err := p.s.Issue(r.Context(), code, "relay:"+label, req)
+	var c *Certificate
+	if p.af == nil {
+		c, err = p.s.Issue(r.Context(), code, "relay:"+label, req)
+	} else {
+		c, err = p.s.IssueProtected(r.Context(), code, "relay:"+label, req, p.af)
+	}
 	if err != nil {
 		p.apiError(w, r, err)
 		return

@@ -27,7 +27,7 @@ func muniServer(t *testing.T, db *store.DB) (*Service, *DemoWorld, *httptest.Ser
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := NewPages(s, site)
+	p, err := NewPages(s, site, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

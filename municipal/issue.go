@@ -29,8 +29,11 @@ type Options struct {
 type Request struct {
 	// PersonID is the register's ID of the person, which the caller found
 	// with FindResident (or FindKosekiMember at the 本籍地) from the JPKI
-	// holder attributes.
-	PersonID string   `json:"person_id"`
+	// holder attributes. A caller over HTTP sends Holder instead.
+	PersonID string `json:"person_id,omitempty"`
+	// Holder are the holder's attributes as the JPKI certificate states
+	// them; the issuance server finds the person from them.
+	Holder   *Holder  `json:"holder,omitempty"`
 	Type     CertType `json:"type"`
 	Options  Options  `json:"options"`
 	// Copies is the number of copies (1 when 0), at most MaxCopies.
@@ -56,9 +59,33 @@ type Certificate struct {
 	Document *Document `json:"-"`
 }
 
+// Holder identifies a card holder by the basic attributes of the JPKI
+// certificate (基本4情報). With an address, the person is a resident here
+// (the 住所地); without one, a member of a 戸籍 kept here (the 本籍地, for a
+// holder with an approved usage registration), compared by name, birth date
+// and sex as the registration was.
+type Holder struct {
+	Name      string   `json:"name"`
+	BirthDate string   `json:"birth_date"` // YYYY-MM-DD
+	Sex       jpki.Sex `json:"sex"`
+	Address   string   `json:"address,omitempty"`
+}
+
 func (req *Request) validate() error {
-	if req.PersonID == "" || len(req.PersonID) > 64 {
+	switch {
+	case (req.PersonID == "") == (req.Holder == nil):
+		return fmt.Errorf("%w: either a person ID or the holder's attributes", ErrInvalid)
+	case len(req.PersonID) > 64:
 		return fmt.Errorf("%w: person ID", ErrInvalid)
+	case req.Holder != nil && (req.Holder.Name == "" || len(req.Holder.Name) > 256 || len(req.Holder.Address) > 512):
+		return fmt.Errorf("%w: holder name or address", ErrInvalid)
+	case req.Holder != nil && (req.Holder.Sex < jpki.Male || req.Holder.Sex > jpki.Unknown):
+		return fmt.Errorf("%w: holder sex", ErrInvalid)
+	}
+	if req.Holder != nil {
+		if _, err := time.ParseInLocation(time.DateOnly, req.Holder.BirthDate, wareki.JST()); err != nil {
+			return fmt.Errorf("%w: holder birth date", ErrInvalid)
+		}
 	}
 	if !req.Type.Valid() {
 		return fmt.Errorf("%w: certificate type", ErrInvalid)
@@ -75,23 +102,36 @@ func (req *Request) validate() error {
 	return nil
 }
 
-// Issue issues a certificate of municipality code. actor names the caller
-// (the relay key's label) in the audit.
+// Issue issues a certificate of municipality code, without anti-forgery
+// (the staff office's reprints and tests). actor names the caller in the
+// audit.
 func (s *Service) Issue(ctx context.Context, code, actor string, req Request) (*Certificate, error) {
-	return s.IssueDecorated(ctx, code, actor, req, nil)
+	return s.IssueProtected(ctx, code, actor, req, nil)
 }
 
-// IssueDecorated is Issue with page decorations, which decorate computes
-// from the certificate number and the document before rendering (the relay's
-// QR code and 「複写」 pattern); nil means none.
-func (s *Service) IssueDecorated(ctx context.Context, code, actor string, req Request,
-	decorate func(number string, d *Document) (Decorations, error)) (*Certificate, error) {
+// AntiForgery protects the certificates the issuance API hands out (issue 5
+// §2): Decorate makes the QR code and the 「複写」 pattern from the
+// certificate number and content before the pages are rendered, and Seal
+// signs the rendered PDF. The J-LIS relay provides it (kiosk.AntiForgery).
+type AntiForgery interface {
+	Decorate(ctx context.Context, m Municipality, number string, d *Document) (Decorations, error)
+	Seal(ctx context.Context, m Municipality, pdf []byte) ([]byte, error)
+}
+
+// IssueProtected is Issue with anti-forgery af (none when nil): the
+// certificate is recorded with the digest of the signed PDF.
+func (s *Service) IssueProtected(ctx context.Context, code, actor string, req Request, af AntiForgery) (*Certificate, error) {
 	if err := req.validate(); err != nil {
 		return nil, err
 	}
 	m, err := s.Municipality(ctx, code)
 	if err != nil {
 		return nil, err
+	}
+	if req.Holder != nil {
+		if req.PersonID, err = s.findHolder(ctx, code, req.Holder); err != nil {
+			return nil, err
+		}
 	}
 	now := s.now()
 	offer, err := s.offer(ctx, code, req.Type, now)
@@ -118,8 +158,8 @@ func (s *Service) IssueDecorated(ctx context.Context, code, actor string, req Re
 	}
 	doc.Number = fmt.Sprintf("%s-%08d", code, n)
 	var dec Decorations
-	if decorate != nil {
-		if dec, err = decorate(doc.Number, doc); err != nil {
+	if af != nil {
+		if dec, err = af.Decorate(ctx, m, doc.Number, doc); err != nil {
 			return nil, fmt.Errorf("municipal: decorate: %w", err)
 		}
 	}
@@ -129,6 +169,11 @@ func (s *Service) IssueDecorated(ctx context.Context, code, actor string, req Re
 	if err != nil {
 		s.logger.Error("render certificate", "municipality", code, "number", doc.Number, "type", string(req.Type), "err", err)
 		return nil, err
+	}
+	if af != nil {
+		if pdf, err = af.Seal(ctx, m, pdf); err != nil {
+			return nil, fmt.Errorf("municipal: seal: %w", err)
+		}
 	}
 	sum := sha256.Sum256(pdf)
 	c := &Certificate{Municipality: code, Number: doc.Number, Type: doc.Type, Pages: pages, Copies: req.Copies,
@@ -144,6 +189,23 @@ func (s *Service) IssueDecorated(ctx context.Context, code, actor string, req Re
 	}
 	s.logger.Info("certificate issued", "municipality", code, "number", c.Number, "type", string(c.Type), "pages", c.Pages)
 	return c, nil
+}
+
+// findHolder finds the person a Holder names: a resident when it has an
+// address, else a 戸籍 member.
+func (s *Service) findHolder(ctx context.Context, code string, h *Holder) (string, error) {
+	birth, err := time.ParseInLocation(time.DateOnly, h.BirthDate, wareki.JST())
+	if err != nil {
+		return "", fmt.Errorf("%w: holder birth date", ErrInvalid)
+	}
+	if h.Address != "" {
+		return s.FindResident(ctx, code, h.Name, birth, h.Sex, h.Address)
+	}
+	id, err := s.FindKosekiMember(ctx, code, h.Name, birth, h.Sex)
+	if errors.Is(err, ErrNotFound) {
+		return "", ErrHonsekiElsewhere
+	}
+	return id, err
 }
 
 // IssuedCertificate is the record of an issued certificate.

@@ -40,16 +40,18 @@ type Pages struct {
 	site   *web.Site
 	pages  *web.Pages
 	logger *slog.Logger
+	af     AntiForgery
 }
 
 // NewPages parses the back office's templates. Mount Routes on the mux that
-// site.Protect wraps.
-func NewPages(s *Service, site *web.Site) (*Pages, error) {
+// site.Protect wraps. The issuance API protects every certificate with af;
+// nil hands out bare PDFs (for tests of the layout only).
+func NewPages(s *Service, site *web.Site, af AntiForgery) (*Pages, error) {
 	pages, err := site.Parse(templates, "templates/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("municipal: pages: %w", err)
 	}
-	return &Pages{s: s, site: site, pages: pages, logger: s.logger}, nil
+	return &Pages{s: s, site: site, pages: pages, logger: s.logger, af: af}, nil
 }
 
 // Routes registers the issuance API and the back office.

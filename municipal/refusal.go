@@ -57,6 +57,9 @@ func Refusal(err error) (RefusalInfo, bool) {
 	case errors.Is(err, ErrHonsekiElsewhere):
 		return RefusalInfo{"honseki_elsewhere", "本籍がこの市区町村にないため、戸籍の証明書は発行できません。本籍地への利用登録をしてください。",
 			"The family register is not kept by this municipality. Register with the municipality of your 本籍 first.", http.StatusNotFound}, true
+	case errors.Is(err, ErrAmbiguous):
+		return RefusalInfo{"ambiguous", "ご本人の記録を一つに特定できないため発行できません。市区町村の窓口にお問い合わせください。",
+			"Your record cannot be told apart from another one, so it cannot be issued here. Please ask at the municipal office.", http.StatusConflict}, true
 	case errors.Is(err, ErrNoRecord):
 		return RefusalInfo{"no_record", "この証明書に記載する登録がありません（印鑑登録・課税の記録など）。",
 			"There is no record for this certificate (seal registration, tax record …).", http.StatusNotFound}, true

@@ -205,6 +205,51 @@ func (s *Service) FindKosekiMember(ctx context.Context, code, name string, birth
 	return s.findOne(ctx, "koseki member", qFindMember, code, civil(birth), int(sex), normalize(name))
 }
 
+// MatchKoseki compares a holder's name, birth date and sex, as the signing
+// certificate states them, with the 戸籍 that municipality code keeps (the
+// 本籍地 usage registration): nil when a member agrees on all three, else
+// the fields ("name", "birth_date", "sex") in which the closest member —
+// one who shares the name or the birth date — differs, for a clerk to
+// decide. ErrNotFound means no member could be the holder.
+func (s *Service) MatchKoseki(ctx context.Context, code, name string, birth time.Time, sex jpki.Sex) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, qMemberCandidates, code, normalize(name), civil(birth))
+	if err != nil {
+		return nil, fmt.Errorf("municipal: match koseki: %w", err)
+	}
+	defer rows.Close()
+	var best []string
+	for rows.Next() {
+		var n, b string
+		var x int
+		if err := rows.Scan(&n, &b, &x); err != nil {
+			return nil, err
+		}
+		var diff []string
+		if n != normalize(name) {
+			diff = append(diff, "name")
+		}
+		if b != civil(birth) {
+			diff = append(diff, "birth_date")
+		}
+		if jpki.Sex(x) != sex {
+			diff = append(diff, "sex")
+		}
+		if len(diff) == 0 {
+			return nil, nil
+		}
+		if best == nil || len(diff) < len(best) {
+			best = diff
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if best == nil {
+		return nil, fmt.Errorf("%w: no member of a family register here could be the holder", ErrNotFound)
+	}
+	return best, nil
+}
+
 func (s *Service) findOne(ctx context.Context, what, q string, args ...any) (string, error) {
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {

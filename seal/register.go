@@ -307,3 +307,30 @@ func (s *Service) VerificationCounts(ctx context.Context) (map[Outcome]int, erro
 	}
 	return out, rows.Err()
 }
+
+// CheckSealed checks that pdf carries exactly one valid signature, over the
+// whole file, by municipality m's current seal: what the relay checks before
+// it hands an issuance server's PDF to a kiosk.
+func (s *Service) CheckSealed(m Municipality, pdf []byte) error {
+	seal, err := s.auth.Seal(m)
+	if err != nil {
+		return err
+	}
+	rep, err := VerifyPDF(pdf, s.auth.Roots())
+	if err != nil {
+		return err
+	}
+	if len(rep.Signatures) != 1 {
+		return fmt.Errorf("%w: %d signatures, want the seal's one", ErrPDFSignature, len(rep.Signatures))
+	}
+	sig := rep.Signatures[0]
+	switch {
+	case !sig.WholeFile:
+		return fmt.Errorf("%w: the file was extended after signing", ErrPDFSignature)
+	case sig.Chain == nil:
+		return ErrUntrusted
+	case !bytes.Equal(sig.Signer.Raw, seal.Cert.Raw):
+		return fmt.Errorf("%w: signed by %q, not the seal of %s", ErrUntrusted, sig.Signer.Subject.CommonName, m.Code)
+	}
+	return nil
+}

@@ -5,6 +5,9 @@ package apijson
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"net/http"
 )
 
@@ -26,4 +29,22 @@ func Write(w http.ResponseWriter, status int, v any) {
 // WriteProblem sends an error answer.
 func WriteProblem(w http.ResponseWriter, status int, code, ja, en string) {
 	Write(w, status, Problem{Code: code, MessageJA: ja, MessageEN: en})
+}
+
+// ErrBody is a request body that is not one JSON object of the expected
+// shape.
+var ErrBody = errors.New("apijson: the body is not the expected JSON")
+
+// Decode reads r as exactly one JSON object into v: at most max bytes, no
+// unknown fields, nothing after it. Errors wrap ErrBody.
+func Decode(r io.Reader, v any, max int64) error {
+	dec := json.NewDecoder(io.LimitReader(r, max+1))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%w: %w", ErrBody, err)
+	}
+	if dec.More() {
+		return fmt.Errorf("%w: data after the object", ErrBody)
+	}
+	return nil
 }

@@ -1,0 +1,54 @@
+package kiosk
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/mynaplat/mynaplat/jpki"
+	"github.com/mynaplat/mynaplat/municipal"
+	"github.com/mynaplat/mynaplat/seal"
+)
+
+// AntiForgery is the relay's protection of issued certificates, given to the
+// issuance servers (municipal.AntiForgery): before a certificate is rendered
+// it is entered in the seal register, which gives the signed QR code drawn
+// on every page together with the 「複写」 ground pattern; after rendering,
+// the PDF is signed with the municipality's seal key (PAdES). The relay
+// checks that signature again before a PDF reaches a kiosk (Relay.Order).
+type AntiForgery struct {
+	Register *seal.Service
+}
+
+// SealMunicipality names municipality m for the seal register: its English
+// name (ASCII, for the PDF signature dictionary) comes from the JPKI list.
+func SealMunicipality(m municipal.Municipality) (seal.Municipality, error) {
+	jm, err := jpki.LookupMunicipality(m.Code)
+	if err != nil {
+		return seal.Municipality{}, err
+	}
+	return seal.Municipality{Code: m.Code, NameJA: m.FullName(), NameEN: jm.NameRomaji + ", " + jm.PrefectureRomaji}, nil
+}
+
+// Decorate registers the certificate and returns its QR code.
+func (a AntiForgery) Decorate(ctx context.Context, m municipal.Municipality, number string, d *municipal.Document) (municipal.Decorations, error) {
+	sm, err := SealMunicipality(m)
+	if err != nil {
+		return municipal.Decorations{}, err
+	}
+	is, err := a.Register.Issue(ctx, seal.IssueRequest{Municipality: sm, Number: number, Type: d.Type.Title(),
+		Content: strings.Join(d.Text(), "\n")})
+	if err != nil {
+		return municipal.Decorations{}, fmt.Errorf("kiosk: register certificate %s: %w", number, err)
+	}
+	return municipal.Decorations{QR: is.QRPNG, QRText: "/verify " + number, CopyPattern: true}, nil
+}
+
+// Seal signs the rendered PDF with the municipality's seal.
+func (a AntiForgery) Seal(_ context.Context, m municipal.Municipality, pdf []byte) ([]byte, error) {
+	sm, err := SealMunicipality(m)
+	if err != nil {
+		return nil, err
+	}
+	return a.Register.SignPDF(sm, pdf)
+}
