@@ -20,19 +20,20 @@ type AntiForgery struct {
 	Register *seal.Service
 }
 
-// SealMunicipality names municipality m for the seal register: its English
-// name (ASCII, for the PDF signature dictionary) comes from the JPKI list.
-func SealMunicipality(m municipal.Municipality) (seal.Municipality, error) {
-	jm, err := jpki.LookupMunicipality(m.Code)
+// SealMunicipality names municipality code for the seal register, from the
+// JPKI list: its English name is ASCII, as the PDF signature dictionary
+// needs.
+func SealMunicipality(code string) (seal.Municipality, error) {
+	jm, err := jpki.LookupMunicipality(code)
 	if err != nil {
 		return seal.Municipality{}, err
 	}
-	return seal.Municipality{Code: m.Code, NameJA: m.FullName(), NameEN: jm.NameRomaji + ", " + jm.PrefectureRomaji}, nil
+	return seal.Municipality{Code: code, NameJA: jm.Prefecture + jm.Name, NameEN: jm.NameRomaji + ", " + jm.PrefectureRomaji}, nil
 }
 
 // Decorate registers the certificate and returns its QR code.
 func (a AntiForgery) Decorate(ctx context.Context, m municipal.Municipality, number string, d *municipal.Document) (municipal.Decorations, error) {
-	sm, err := SealMunicipality(m)
+	sm, err := SealMunicipality(m.Code)
 	if err != nil {
 		return municipal.Decorations{}, err
 	}
@@ -46,7 +47,7 @@ func (a AntiForgery) Decorate(ctx context.Context, m municipal.Municipality, num
 
 // Seal signs the rendered PDF with the municipality's seal.
 func (a AntiForgery) Seal(_ context.Context, m municipal.Municipality, pdf []byte) ([]byte, error) {
-	sm, err := SealMunicipality(m)
+	sm, err := SealMunicipality(m.Code)
 	if err != nil {
 		return nil, err
 	}

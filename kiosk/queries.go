@@ -26,10 +26,17 @@ const (
 	// Filing one registration twice (same certificate, same 本籍地) keeps the first.
 	qInsertRegistration = `INSERT INTO kiosk_registrations (id, platform_id, auth_serial, honseki, status, mismatches, sign_serial, signature, request, created_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (auth_serial, honseki) DO NOTHING`
-	regCols             = `id, platform_id, auth_serial, honseki, status, mismatches, created_at`
-	qRegistrationByCert = `SELECT ` + regCols + ` FROM kiosk_registrations WHERE auth_serial = $1 AND honseki = $2`
-	qRegistrations      = `SELECT ` + regCols + ` FROM kiosk_registrations WHERE honseki = $1 AND status = $2 ORDER BY created_at, id`
-	qDecideRegistration = `UPDATE kiosk_registrations SET status = $1, decided_at = $2, decided_by = $3 WHERE id = $4 AND honseki = $5 AND status = $6`
+	regCols              = `id, platform_id, auth_serial, honseki, status, mismatches, created_at`
+	qRegistrationByCert  = `SELECT ` + regCols + ` FROM kiosk_registrations WHERE auth_serial = $1 AND honseki = $2`
+	qRegistrations       = `SELECT ` + regCols + ` FROM kiosk_registrations WHERE honseki = $1 AND status = $2 ORDER BY created_at, id`
+	qRegistrationsOfCert = `SELECT ` + regCols + ` FROM kiosk_registrations WHERE auth_serial = $1 ORDER BY created_at, id`
+	qDecideRegistration  = `UPDATE kiosk_registrations SET status = $1, decided_at = $2, decided_by = $3 WHERE id = $4 AND honseki = $5 AND status = $6`
 )
 
-var allQueries = []string{qInsertRegistration, qRegistrationByCert, qRegistrations, qDecideRegistration, qInsertJob, qJob, qJobByKey, qRender, qPrint, qTakePDF, qDropPDF, qCancel, qExpire}
+const (
+	qInsertKiosk = `INSERT INTO kiosk_terminals (id, store, key_hash, created_at) VALUES ($1, $2, $3, $4)`
+	qHasKiosk    = `SELECT COUNT(*) FROM kiosk_terminals WHERE id = $1`
+	qKioskByKey  = `SELECT id FROM kiosk_terminals WHERE key_hash = $1`
+)
+
+var allQueries = []string{qInsertKiosk, qHasKiosk, qKioskByKey, qRegistrationsOfCert, qInsertRegistration, qRegistrationByCert, qRegistrations, qDecideRegistration, qInsertJob, qJob, qJobByKey, qRender, qPrint, qTakePDF, qDropPDF, qCancel, qExpire}

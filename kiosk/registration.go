@@ -150,7 +150,11 @@ func (s *Service) Registered(ctx context.Context, authSerial, honseki string) (b
 
 // Registrations lists a 本籍地's registrations in a state, oldest first.
 func (s *Service) Registrations(ctx context.Context, honseki, status string) ([]Registration, error) {
-	rows, err := s.db.QueryContext(ctx, qRegistrations, honseki, status)
+	return s.registrations(ctx, qRegistrations, honseki, status)
+}
+
+func (s *Service) registrations(ctx context.Context, q string, args ...any) ([]Registration, error) {
+	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("kiosk: read registrations: %w", err)
 	}
@@ -164,6 +168,12 @@ func (s *Service) Registrations(ctx context.Context, honseki, status string) ([]
 		out = append(out, *r)
 	}
 	return out, rows.Err()
+}
+
+// RegistrationsOf lists the registrations filed with an authentication
+// certificate, oldest first.
+func (s *Service) RegistrationsOf(ctx context.Context, authSerial string) ([]Registration, error) {
+	return s.registrations(ctx, qRegistrationsOfCert, authSerial)
 }
 
 // Decide records a 本籍地 clerk's decision on a pending registration.

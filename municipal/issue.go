@@ -33,9 +33,9 @@ type Request struct {
 	PersonID string `json:"person_id,omitempty"`
 	// Holder are the holder's attributes as the JPKI certificate states
 	// them; the issuance server finds the person from them.
-	Holder   *Holder  `json:"holder,omitempty"`
-	Type     CertType `json:"type"`
-	Options  Options  `json:"options"`
+	Holder  *Holder  `json:"holder,omitempty"`
+	Type    CertType `json:"type"`
+	Options Options  `json:"options"`
 	// Copies is the number of copies (1 when 0), at most MaxCopies.
 	Copies int `json:"copies"`
 }

@@ -1,0 +1,575 @@
+package kiosk
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mynaplat/mynaplat/internal/apijson"
+	"github.com/mynaplat/mynaplat/jpki"
+	"github.com/mynaplat/mynaplat/municipal"
+	"github.com/mynaplat/mynaplat/platform"
+	"github.com/mynaplat/mynaplat/seal"
+	"github.com/mynaplat/mynaplat/wareki"
+)
+
+// The relay (J-LIS 証明書交付センター). A kiosk sends what the holder asked
+// for together with the platform assertion of the card it just read; the
+// relay
+//
+//  1. verifies the assertion (signature, audience, expiry) and that it was
+//     made at this kiosk;
+//  2. reads the holder's JPKI attributes through the platform (an audited
+//     read) and decides which municipality keeps the record: the 住所地 of
+//     the JPKI record, or, for 戸籍 certificates and the 附票, a 本籍地 with
+//     an approved usage registration of the current authentication
+//     certificate;
+//  3. records the print job, and forwards the request with the holder's
+//     basic attributes to that municipality's issuance server, which renders
+//     the certificate with the relay's anti-forgery (AntiForgery);
+//  4. checks the answer — the type asked for, the municipality asked, the
+//     digest, and the seal's PAdES signature over the whole file — and
+//     stores the PDF on the job, which only this kiosk and this holder can
+//     then print, once, before the job's deadline.
+
+// Errors of the relay.
+var (
+	ErrUnauthorized = errors.New("kiosk: unknown kiosk key")
+	// ErrBadAssertion is a platform assertion that does not verify or was
+	// made at another kiosk.
+	ErrBadAssertion = errors.New("kiosk: the platform assertion did not verify")
+	// ErrNotRegistered is a 戸籍 request to a 本籍地 without an approved
+	// usage registration of the current card.
+	ErrNotRegistered = errors.New("kiosk: no approved usage registration with this 本籍地")
+	// ErrInProgress is a request key whose job is still being rendered.
+	ErrInProgress = errors.New("kiosk: the request is still being processed")
+	// ErrUnreachable means the municipality's issuance server did not
+	// answer in time; the job was cancelled.
+	ErrUnreachable = errors.New("kiosk: the issuance server did not answer")
+	// ErrBadAnswer is an answer of an issuance server that fails the relay's
+	// checks (wrong type or municipality, digest, seal): never handed out.
+	ErrBadAnswer = errors.New("kiosk: the issuance server's answer failed the relay's checks")
+)
+
+// RefusedError is a municipality's refusal, with its code and messages.
+type RefusedError struct {
+	Status int
+	apijson.Problem
+}
+
+func (e *RefusedError) Error() string { return "kiosk: refused by the municipality: " + e.Code }
+
+// Endpoint is how the relay reaches one municipality's issuance server.
+type Endpoint struct {
+	BaseURL string // up to, not including, /municipal/{code}/v1/
+	Key     string // the relay key the municipality issued
+}
+
+// RelayConfig is what the relay needs besides the job store.
+type RelayConfig struct {
+	// Keys are the platform's assertion keys and Issuer its name.
+	Keys   func(context.Context) (platform.JWKS, error)
+	Issuer string
+	// Attributes reads a platform ID's JPKI attributes (platform.Platform's
+	// PersonAttributes; audited there).
+	Attributes func(ctx context.Context, platformID string) (*jpki.HolderAttributes, error)
+	// Endpoints maps municipality codes to their issuance servers.
+	Endpoints map[string]Endpoint
+	// HTTP is the client for the issuance servers.
+	HTTP *http.Client
+	// Seal checks the seal signature of every PDF before it is stored.
+	Seal *seal.Service
+	// Timeout bounds one call to an issuance server (default 30 s); the job's
+	// deadline bounds it too.
+	Timeout time.Duration
+}
+
+// Relay is the J-LIS relay over a Service's jobs and registrations.
+type Relay struct {
+	s   *Service
+	cfg RelayConfig
+	now func() time.Time
+	log *slog.Logger
+
+	mu        sync.Mutex
+	catalogue map[string]cachedCatalogue
+}
+
+type cachedCatalogue struct {
+	offers []municipal.Offer
+	at     time.Time
+}
+
+// catalogueTTL is how long a municipality's catalogue is kept.
+const catalogueTTL = 30 * time.Second
+
+// NewRelay makes the relay of s.
+func NewRelay(s *Service, cfg RelayConfig) (*Relay, error) {
+	if cfg.Keys == nil || cfg.Attributes == nil || cfg.Seal == nil {
+		return nil, errors.New("kiosk: the relay needs the platform's keys, the attribute source and the seal register")
+	}
+	if cfg.HTTP == nil {
+		cfg.HTTP = &http.Client{}
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 30 * time.Second
+	}
+	return &Relay{s: s, cfg: cfg, now: s.now, log: s.logger, catalogue: map[string]cachedCatalogue{}}, nil
+}
+
+// Service is the job store behind the relay.
+func (r *Relay) Service() *Service { return r.s }
+
+// AddKiosk registers a kiosk and returns its key (shown once; only its hash
+// is kept).
+func (s *Service) AddKiosk(ctx context.Context, id, store string) (string, error) {
+	if id == "" || len(id) > 64 || store == "" {
+		return "", fmt.Errorf("%w: kiosk ID and store are required", ErrInvalid)
+	}
+	b := make([]byte, 24)
+	rand.Read(b)
+	key := "kiosk_" + base64.RawURLEncoding.EncodeToString(b)
+	if _, err := s.db.Write(ctx, qInsertKiosk, id, store, hashKey(key), s.now().UnixMilli()); err != nil {
+		return "", fmt.Errorf("kiosk: add kiosk %s: %w", id, err)
+	}
+	return key, nil
+}
+
+// HasKiosk reports whether kiosk id is registered.
+func (s *Service) HasKiosk(ctx context.Context, id string) (bool, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, qHasKiosk, id).Scan(&n); err != nil {
+		return false, fmt.Errorf("kiosk: find kiosk: %w", err)
+	}
+	return n > 0, nil
+}
+
+// KioskByKey returns the kiosk a key belongs to.
+func (s *Service) KioskByKey(ctx context.Context, key string) (string, error) {
+	if key == "" {
+		return "", ErrUnauthorized
+	}
+	var id string
+	if err := s.db.QueryRowPrepared(ctx, qKioskByKey, hashKey(key)).Scan(&id); err != nil {
+		return "", ErrUnauthorized
+	}
+	return id, nil
+}
+
+func hashKey(k string) string {
+	sum := sha256.Sum256([]byte(k))
+	return hex.EncodeToString(sum[:])
+}
+
+// Holder is a card holder at a kiosk, as the relay sees them.
+type Holder struct {
+	PlatformID string
+	Attributes *jpki.HolderAttributes
+}
+
+// holder verifies an assertion made at kiosk and reads the holder's
+// attributes.
+func (r *Relay) holder(ctx context.Context, kiosk, assertion string) (*Holder, error) {
+	keys, err := r.cfg.Keys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("kiosk: platform keys: %w", err)
+	}
+	c, err := platform.VerifyAssertion(assertion, keys, r.cfg.Issuer, r.now())
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadAssertion, err)
+	}
+	if c.Terminal != kiosk || c.TerminalKind != platform.Kiosk {
+		return nil, fmt.Errorf("%w: made at %s, not at this kiosk", ErrBadAssertion, c.Terminal)
+	}
+	a, err := r.cfg.Attributes(ctx, c.Subject)
+	if err != nil {
+		return nil, fmt.Errorf("kiosk: attributes of the card holder: %w", err)
+	}
+	return &Holder{PlatformID: c.Subject, Attributes: a}, nil
+}
+
+// MenuItem is one certificate a holder can ask for at a kiosk.
+type MenuItem struct {
+	Municipality     string `json:"municipality"`
+	MunicipalityName string `json:"municipality_name"`
+	// Basis is "residence" (住所地) or "honseki" (本籍地 by registration).
+	Basis   string             `json:"basis"`
+	Type    municipal.CertType `json:"type"`
+	TitleJA string             `json:"title_ja"`
+	TitleEN string             `json:"title_en"`
+	FeeYen  int                `json:"fee_yen"`
+	// Open says whether it can be had now; Hours are its hours (06:30–23:00).
+	Open         bool   `json:"open"`
+	Hours        string `json:"hours"`
+	WeekdaysOnly bool   `json:"weekdays_only"`
+}
+
+// Menu is what a holder may ask for, and their registrations.
+type Menu struct {
+	Items         []MenuItem     `json:"items"`
+	Registrations []Registration `json:"registrations"`
+	// Residence is the 住所地 (code and name).
+	Residence     string `json:"residence"`
+	ResidenceName string `json:"residence_name"`
+}
+
+// Basis values of MenuItem.
+const (
+	BasisResidence = "residence"
+	BasisHonseki   = "honseki"
+)
+
+// fromKoseki: the certificates that only the 本籍地 issues.
+func fromKoseki(t municipal.CertType) bool {
+	return t == municipal.KosekiZenbu || t == municipal.KosekiKojin || t == municipal.Fuhyo
+}
+
+func municipalityName(code string) string {
+	m, err := jpki.LookupMunicipality(code)
+	if err != nil {
+		return code
+	}
+	return m.Prefecture + m.Name
+}
+
+// Menu lists the certificates the holder of assertion can have at kiosk.
+func (r *Relay) Menu(ctx context.Context, kiosk, assertion string) (*Menu, error) {
+	h, err := r.holder(ctx, kiosk, assertion)
+	if err != nil {
+		return nil, err
+	}
+	home := h.Attributes.Municipality
+	menu := &Menu{Residence: home, ResidenceName: municipalityName(home), Items: []MenuItem{}, Registrations: []Registration{}}
+	if menu.Registrations, err = r.s.RegistrationsOf(ctx, h.Attributes.Certificate.Serial); err != nil {
+		return nil, err
+	}
+	now := r.now()
+	add := func(code, basis string, keep func(municipal.CertType) bool) error {
+		offers, err := r.offers(ctx, code)
+		if err != nil {
+			return err
+		}
+		for _, o := range offers {
+			if !keep(o.Type) {
+				continue
+			}
+			menu.Items = append(menu.Items, MenuItem{Municipality: code, MunicipalityName: municipalityName(code), Basis: basis,
+				Type: o.Type, TitleJA: o.Type.Title(), TitleEN: o.Type.TitleEN(), FeeYen: o.FeeYen, Open: o.OpenAt(now),
+				Hours: clock(o.Open) + "–" + clock(o.Close), WeekdaysOnly: o.WeekdaysOnly})
+		}
+		return nil
+	}
+	if _, ok := r.cfg.Endpoints[home]; ok {
+		if err := add(home, BasisResidence, func(municipal.CertType) bool { return true }); err != nil {
+			return nil, err
+		}
+	}
+	for _, reg := range menu.Registrations {
+		if reg.Status != RegApproved || reg.Honseki == home {
+			continue
+		}
+		if err := add(reg.Honseki, BasisHonseki, fromKoseki); err != nil {
+			return nil, err
+		}
+	}
+	return menu, nil
+}
+
+func clock(min int) string { return fmt.Sprintf("%02d:%02d", min/60, min%60) }
+
+// offers returns a municipality's catalogue, cached for catalogueTTL.
+func (r *Relay) offers(ctx context.Context, code string) ([]municipal.Offer, error) {
+	r.mu.Lock()
+	c, ok := r.catalogue[code]
+	r.mu.Unlock()
+	if ok && r.now().Sub(c.at) < catalogueTTL {
+		return c.offers, nil
+	}
+	var offers []municipal.Offer
+	if err := r.call(ctx, code, http.MethodGet, "catalogue", nil, &offers); err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	r.catalogue[code] = cachedCatalogue{offers: offers, at: r.now()}
+	r.mu.Unlock()
+	return offers, nil
+}
+
+// Order is a kiosk's order of one certificate.
+type Order struct {
+	// RequestKey is the kiosk's ID of the order (16–64 characters): sending
+	// the order again returns the same job.
+	RequestKey   string             `json:"request_key"`
+	Municipality string             `json:"municipality"`
+	Type         municipal.CertType `json:"type"`
+	Options      Options            `json:"options"`
+	Copies       int                `json:"copies,omitempty"`
+}
+
+// Order records the job and has the municipality render it. The answer is
+// the rendered job, which Print then hands out; a refusal of the
+// municipality is a *RefusedError, and the job is cancelled with its code.
+func (r *Relay) Order(ctx context.Context, kiosk, assertion string, o Order) (*Job, error) {
+	if len(o.RequestKey) < 16 || len(o.RequestKey) > 64 || !o.Type.Valid() || o.Copies < 0 || o.Copies > municipal.MaxCopies {
+		return nil, fmt.Errorf("%w: request key (16–64 characters), type and copies", ErrInvalid)
+	}
+	h, err := r.holder(ctx, kiosk, assertion)
+	if err != nil {
+		return nil, err
+	}
+	a := h.Attributes
+	holder := &municipal.Holder{Name: a.Name, BirthDate: a.BirthDate.In(wareki.JST()).Format(time.DateOnly), Sex: a.Sex}
+	switch {
+	case o.Municipality == a.Municipality:
+		holder.Address = a.Address
+	case !fromKoseki(o.Type):
+		return nil, fmt.Errorf("%w: %s is issued by the 住所地 only", ErrNotRegistered, o.Type.Title())
+	default:
+		ok, err := r.s.Registered(ctx, a.Certificate.Serial, o.Municipality)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, ErrNotRegistered
+		}
+	}
+	if _, ok := r.cfg.Endpoints[o.Municipality]; !ok {
+		return nil, fmt.Errorf("%w: municipality %s does not issue at kiosks", ErrInvalid, o.Municipality)
+	}
+	job, err := r.s.Request(ctx, kiosk, o.RequestKey, h.PlatformID, o.Municipality, string(o.Type), o.Options)
+	if err != nil {
+		return nil, err
+	}
+	if job.Replayed {
+		switch job.State {
+		case Requested:
+			return nil, ErrInProgress
+		case Cancelled:
+			return nil, fmt.Errorf("%w: %s", ErrJobGone, job.Reason)
+		}
+		return job, nil // rendered or printed: nothing new happens
+	}
+	// The call may take only what is left of the job's time.
+	cctx, cancel := context.WithDeadline(ctx, job.Deadline)
+	defer cancel()
+	cctx, cancel2 := context.WithTimeout(cctx, r.cfg.Timeout)
+	defer cancel2()
+	req := municipal.Request{Holder: holder, Type: o.Type, Copies: o.Copies, Options: municipal.Options{
+		Household: o.Options.Household, Honseki: o.Options.Honseki, Relation: o.Options.Relation,
+		MyNumber: o.Options.MyNumber, Year: o.Options.Year}}
+	facts, pdf, err := r.issue(cctx, o.Municipality, req)
+	if err == nil {
+		err = r.check(o.Municipality, o.Type, facts, pdf)
+	}
+	if err != nil {
+		reason := "failed"
+		var re *RefusedError
+		switch {
+		case errors.As(err, &re):
+			reason = re.Code
+		case errors.Is(err, ErrUnreachable):
+			reason = "timeout"
+		case errors.Is(err, ErrBadAnswer):
+			reason = "bad_answer"
+		}
+		// Cancel with a fresh context: the request's may be what ran out.
+		if cerr := r.s.Cancel(context.WithoutCancel(ctx), job.ID, reason); cerr != nil && !errors.Is(cerr, ErrJobGone) {
+			r.log.Error("cancel job after a failed render", "job", job.ID, "err", cerr)
+		}
+		return nil, err
+	}
+	if err := r.s.Rendered(ctx, job.ID, facts.Number, facts.FeeYen, pdf); err != nil {
+		return nil, err // the deadline passed meanwhile: the PDF is dropped
+	}
+	job.State, job.CertNumber, job.Fee = Rendered, facts.Number, facts.FeeYen
+	sum := sha256.Sum256(pdf)
+	job.PDFSHA256 = hex.EncodeToString(sum[:])
+	r.log.Info("certificate rendered for a kiosk", "kiosk", kiosk, "job", job.ID, "municipality", o.Municipality,
+		"type", string(o.Type), "number", facts.Number)
+	return job, nil
+}
+
+// check is the relay's check of an issuance server's answer.
+func (r *Relay) check(code string, t municipal.CertType, c *municipal.Certificate, pdf []byte) error {
+	sum := sha256.Sum256(pdf)
+	switch {
+	case c.Type != t:
+		return fmt.Errorf("%w: asked for %s, got %s", ErrBadAnswer, t, c.Type)
+	case c.Municipality != code:
+		return fmt.Errorf("%w: asked %s, answered by %s", ErrBadAnswer, code, c.Municipality)
+	case !strings.HasPrefix(c.Number, code+"-"):
+		return fmt.Errorf("%w: number %q", ErrBadAnswer, c.Number)
+	case hex.EncodeToString(sum[:]) != c.SHA256:
+		return fmt.Errorf("%w: digest differs", ErrBadAnswer)
+	}
+	sm, err := SealMunicipality(code)
+	if err != nil {
+		return err
+	}
+	if err := r.cfg.Seal.CheckSealed(sm, pdf); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadAnswer, err)
+	}
+	return nil
+}
+
+// Print hands out the PDF of a rendered job to its kiosk and holder, once.
+// Printing is what is charged: a retried print answers the printed job
+// with Replayed and no PDF.
+func (r *Relay) Print(ctx context.Context, kiosk, assertion, jobID string) (*Job, error) {
+	keys, err := r.cfg.Keys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("kiosk: platform keys: %w", err)
+	}
+	c, err := platform.VerifyAssertion(assertion, keys, r.cfg.Issuer, r.now())
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadAssertion, err)
+	}
+	if c.Terminal != kiosk {
+		return nil, fmt.Errorf("%w: made at %s, not at this kiosk", ErrBadAssertion, c.Terminal)
+	}
+	return r.s.Print(ctx, kiosk, c.Subject, jobID)
+}
+
+// CancelJob cancels a job of this kiosk that was not printed (the holder
+// took their card and left).
+func (r *Relay) CancelJob(ctx context.Context, kiosk, jobID, reason string) error {
+	j, err := r.s.Job(ctx, jobID)
+	if err != nil {
+		return err
+	}
+	if j.Kiosk != kiosk {
+		return ErrNotYours
+	}
+	return r.s.Cancel(ctx, jobID, reason)
+}
+
+// issue calls the issuance server.
+func (r *Relay) issue(ctx context.Context, code string, req municipal.Request) (*municipal.Certificate, []byte, error) {
+	var facts municipal.Certificate
+	var pdf []byte
+	err := r.do(ctx, code, http.MethodPost, "certificates", req, func(resp *http.Response) error {
+		if err := json.Unmarshal([]byte(resp.Header.Get(municipal.CertificateHeader)), &facts); err != nil {
+			return fmt.Errorf("%w: certificate facts: %w", ErrBadAnswer, err)
+		}
+		var err error
+		pdf, err = io.ReadAll(io.LimitReader(resp.Body, maxPDF+1))
+		if err == nil && len(pdf) > maxPDF {
+			err = fmt.Errorf("%w: PDF too large", ErrBadAnswer)
+		}
+		return err
+	})
+	return &facts, pdf, err
+}
+
+// maxPDF bounds a certificate PDF (ten copies of a long 戸籍 are far less).
+const maxPDF = 16 << 20
+
+// call sends in as JSON (none when nil) and decodes a JSON answer into out.
+func (r *Relay) call(ctx context.Context, code, method, path string, in, out any) error {
+	return r.do(ctx, code, method, path, in, func(resp *http.Response) error {
+		return json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(out)
+	})
+}
+
+// do makes one call to a municipality's API and hands a 200 answer to read;
+// other answers become a *RefusedError (with the municipality's messages),
+// and no answer in time ErrUnreachable.
+func (r *Relay) do(ctx context.Context, code, method, path string, in any, read func(*http.Response) error) error {
+	ep, ok := r.cfg.Endpoints[code]
+	if !ok {
+		return fmt.Errorf("%w: municipality %s has no issuance server here", ErrInvalid, code)
+	}
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(ep.BaseURL, "/")+"/municipal/"+code+"/v1/"+path, body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+ep.Key)
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := r.cfg.HTTP.Do(req)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrUnreachable, code, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		re := &RefusedError{Status: resp.StatusCode}
+		if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&re.Problem); err != nil || re.Code == "" {
+			return fmt.Errorf("%w: %s answered %s", ErrUnreachable, code, resp.Status)
+		}
+		return re
+	}
+	if err := read(resp); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("%w: %s: %w", ErrUnreachable, code, err)
+		}
+		return err
+	}
+	return nil
+}
+
+// KosekiMatcher is the KosekiMatch of a relay whose 本籍地 are reached over
+// their issuance APIs (POST /municipal/{code}/v1/koseki-match).
+func (r *Relay) KosekiMatcher() KosekiMatch {
+	return func(ctx context.Context, honseki string, h *jpki.Holder) ([]string, error) {
+		var ans municipal.KosekiMatchAnswer
+		err := r.call(ctx, honseki, http.MethodPost, "koseki-match", municipal.KosekiMatchRequest{
+			Name: h.Name, BirthDate: h.BirthDate.In(wareki.JST()).Format(time.DateOnly), Sex: h.Sex}, &ans)
+		var re *RefusedError
+		if errors.As(err, &re) && re.Status == http.StatusNotFound {
+			return nil, ErrNoKoseki
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(ans.Mismatches) == 0 {
+			return nil, nil
+		}
+		return ans.Mismatches, nil
+	}
+}
+
+// RegistrationDocument is the document the holder of assertion signs to
+// register with 本籍地 honseki.
+func (r *Relay) RegistrationDocument(ctx context.Context, kiosk, assertion, honseki string) (RegistrationDoc, error) {
+	h, err := r.holder(ctx, kiosk, assertion)
+	if err != nil {
+		return RegistrationDoc{}, err
+	}
+	if _, ok := r.cfg.Endpoints[honseki]; !ok {
+		return RegistrationDoc{}, fmt.Errorf("%w: municipality %s does not issue at kiosks", ErrInvalid, honseki)
+	}
+	return RegistrationDoc{PlatformID: h.PlatformID, AuthSerial: h.Attributes.Certificate.Serial, Honseki: honseki,
+		HonsekiName: municipalityName(honseki), At: r.now().Truncate(time.Second)}, nil
+}
+
+// Register files the signed registration: the document is built again from
+// the holder's current attributes and the time it was shown.
+func (r *Relay) Register(ctx context.Context, kiosk, assertion, honseki string, shownAt time.Time, certDER, sig []byte) (*Registration, error) {
+	doc, err := r.RegistrationDocument(ctx, kiosk, assertion, honseki)
+	if err != nil {
+		return nil, err
+	}
+	doc.At = shownAt
+	return r.s.Register(ctx, doc, certDER, sig)
+}
