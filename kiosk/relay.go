@@ -361,11 +361,10 @@ func (r *Relay) Order(ctx context.Context, kiosk, assertion string, o Order) (*J
 		}
 		return job, nil // rendered or printed: nothing new happens
 	}
-	// The call may take only what is left of the job's time.
-	cctx, cancel := context.WithDeadline(ctx, job.Deadline)
+	// The call may take only what is left of the job's time (by the
+	// service's clock, which need not be the wall clock).
+	cctx, cancel := context.WithTimeout(ctx, min(job.Deadline.Sub(r.now()), r.cfg.Timeout))
 	defer cancel()
-	cctx, cancel2 := context.WithTimeout(cctx, r.cfg.Timeout)
-	defer cancel2()
 	req := municipal.Request{Holder: holder, Type: o.Type, Copies: o.Copies, Options: municipal.Options{
 		Household: o.Options.Household, Honseki: o.Options.Honseki, Relation: o.Options.Relation,
 		MyNumber: o.Options.MyNumber, Year: o.Options.Year}}
