@@ -390,7 +390,17 @@ func (r *Relay) Order(ctx context.Context, kiosk, assertion string, o Order) (*J
 		return nil, err
 	}
 	if err := r.s.Rendered(ctx, job.ID, facts.Number, facts.FeeYen, pdf); err != nil {
-		return nil, err // the deadline passed meanwhile: the PDF is dropped
+		// The PDF is dropped. The job is cancelled whole now rather than at
+		// the next Expire: left requested, a re-sent order would be told
+		// to wait for a render that will never be stored.
+		reason := "failed"
+		if errors.Is(err, ErrJobGone) {
+			reason = "timeout" // the deadline passed meanwhile (or it was cancelled, which Cancel leaves alone)
+		}
+		if cerr := r.s.Cancel(context.WithoutCancel(ctx), job.ID, reason); cerr != nil && !errors.Is(cerr, ErrJobGone) {
+			r.log.Error("cancel job after a refused render", "job", job.ID, "err", cerr)
+		}
+		return nil, err
 	}
 	job.State, job.CertNumber, job.Fee = Rendered, facts.Number, facts.FeeYen
 	sum := sha256.Sum256(pdf)
