@@ -355,6 +355,7 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 			if err != nil {
 				return fail(err)
 			}
+			mp.SetRegistrations(ksvc.Queue())
 			mp.Routes(mux)
 			links = append(links, mp.Links()...)
 			if o.demo {
