@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -232,8 +233,9 @@ func NewPages(site *web.Site, cards *card.Store, dataDir string) (*Pages, error)
 func (p *Pages) Routes(mux *http.ServeMux) { mux.HandleFunc("GET /demo", p.serve) }
 
 type pageData struct {
-	Cards []row
-	Keys  *Keys
+	Cards         []row
+	Keys          *Keys
+	MunicipalKeys []MunicipalKey
 }
 
 type row struct {
@@ -268,6 +270,10 @@ func (p *Pages) serve(w http.ResponseWriter, r *http.Request) {
 	d := pageData{Cards: rows}
 	if k, err := LoadKeys(p.dataDir); err == nil {
 		d.Keys = k
+	}
+	if mk, err := LoadMunicipalKeys(p.dataDir); err == nil {
+		slices.SortFunc(mk, func(a, b MunicipalKey) int { return strings.Compare(a.Code, b.Code) })
+		d.MunicipalKeys = mk
 	}
 	p.pages.Render(w, r, http.StatusOK, "demo", d)
 }

@@ -135,26 +135,12 @@ func StationsDir(dataDir string) string { return filepath.Join(dataDir, "recepti
 
 // SeedEligibility seeds the eligibility part once.
 func SeedEligibility(ctx context.Context, cfg EligibilityConfig) (bool, error) {
-	mfs, err := subMigrations()
-	if err != nil {
+	claimed, release, err := claimPart(ctx, cfg.DB, "eligibility", cfg.Now)
+	if err != nil || !claimed {
 		return false, err
-	}
-	if err := cfg.DB.Migrate(ctx, "demo", mfs); err != nil {
-		return false, err
-	}
-	_, err = cfg.DB.Write(ctx, `INSERT INTO demo_parts (name, seeded_at) VALUES ($1, $2)`, "eligibility", cfg.Now().Unix())
-	if store.IsUniqueViolation(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("demo: claim seeding: %w", err)
 	}
 	ok := false
-	defer func() {
-		if !ok {
-			cfg.DB.Write(context.WithoutCancel(ctx), `DELETE FROM demo_parts WHERE name = $1`, "eligibility")
-		}
-	}()
+	defer func() { release(ok) }()
 	var keys Keys
 	for _, in := range Insurers {
 		k, err := cfg.Service.AddInsurer(ctx, in.Number, in.Name)
@@ -242,6 +228,31 @@ func SeedEligibility(ctx context.Context, cfg EligibilityConfig) (bool, error) {
 	}
 	ok = true
 	return true, nil
+}
+
+// claimPart claims the seeding of a once-only part of the demo world:
+// false when it was seeded before. release(false) gives the claim back (the
+// seeding failed, so the next start tries again).
+func claimPart(ctx context.Context, db *store.DB, name string, now func() time.Time) (bool, func(done bool), error) {
+	mfs, err := subMigrations()
+	if err != nil {
+		return false, nil, err
+	}
+	if err := db.Migrate(ctx, "demo", mfs); err != nil {
+		return false, nil, err
+	}
+	_, err = db.Write(ctx, `INSERT INTO demo_parts (name, seeded_at) VALUES ($1, $2)`, name, now().Unix())
+	if store.IsUniqueViolation(err) {
+		return false, nil, nil
+	}
+	if err != nil {
+		return false, nil, fmt.Errorf("demo: claim seeding of %s: %w", name, err)
+	}
+	return true, func(done bool) {
+		if !done {
+			db.Write(context.WithoutCancel(ctx), `DELETE FROM demo_parts WHERE name = $1`, name)
+		}
+	}, nil
 }
 
 // LoadKeys reads the demo keys, if the eligibility part was seeded here.

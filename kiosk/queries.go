@@ -24,9 +24,10 @@ WHERE state IN ('requested', 'rendered') AND deadline <= $3`
 
 const (
 	// Filing one registration twice (same certificate, same 本籍地) keeps the first.
-	qInsertRegistration = `INSERT INTO kiosk_registrations (id, platform_id, auth_serial, honseki, status, mismatches, sign_serial, signature, request, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (auth_serial, honseki) DO NOTHING`
-	regCols              = `id, platform_id, auth_serial, honseki, status, mismatches, created_at`
+	qInsertRegistration = `INSERT INTO kiosk_registrations (id, platform_id, auth_serial, honseki, status, mismatches, sign_serial, signature, request, created_at,
+holder_name, holder_birth, holder_sex)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (auth_serial, honseki) DO NOTHING`
+	regCols              = `id, platform_id, auth_serial, honseki, status, mismatches, created_at, holder_name, holder_birth, holder_sex`
 	qRegistrationByCert  = `SELECT ` + regCols + ` FROM kiosk_registrations WHERE auth_serial = $1 AND honseki = $2`
 	qRegistrations       = `SELECT ` + regCols + ` FROM kiosk_registrations WHERE honseki = $1 AND status = $2 ORDER BY created_at, id`
 	qRegistrationsOfCert = `SELECT ` + regCols + ` FROM kiosk_registrations WHERE auth_serial = $1 ORDER BY created_at, id`

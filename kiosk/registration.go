@@ -29,6 +29,10 @@ var (
 	ErrStale        = errors.New("kiosk: the registration document is not the current one")
 	// ErrNoKoseki means the 本籍地 has no 戸籍 that could be the holder's.
 	ErrNoKoseki = errors.New("kiosk: the 本籍地 keeps no family register of this person")
+	// ErrNoPending means a clerk decided on a registration that is not
+	// pending at that 本籍地: unknown, another 本籍地's, or already decided.
+	// It is an ErrInvalid too.
+	ErrNoPending = fmt.Errorf("%w: no such pending registration", ErrInvalid)
 )
 
 // The states of a registration.
@@ -81,7 +85,10 @@ type Registration struct {
 	Status     string    `json:"status"`
 	Mismatches []string  `json:"mismatches,omitempty"`
 	CreatedAt  time.Time `json:"created_at"`
-	// Holder is who the signing certificate names, for the clerk.
+	// Holder is who the signing certificate names, for the 本籍地's clerk:
+	// only the name, birth date and sex (what the 戸籍 is compared with)
+	// are kept. Never sent as JSON; nil for a registration filed before
+	// they were kept.
 	Holder *jpki.Holder `json:"-"`
 }
 
@@ -119,13 +126,15 @@ func (s *Service) Register(ctx context.Context, doc RegistrationDoc, certDER, si
 	if err != nil {
 		return nil, err
 	}
+	h = &jpki.Holder{Name: h.Name, BirthDate: h.BirthDate, Sex: h.Sex}
 	r := &Registration{ID: newID(), PlatformID: doc.PlatformID, AuthSerial: doc.AuthSerial, Honseki: doc.Honseki,
 		Status: RegApproved, Mismatches: mm, CreatedAt: now.UTC(), Holder: h}
 	if len(mm) > 0 {
 		r.Status = RegPending
 	}
 	res, err := s.db.Write(ctx, qInsertRegistration, r.ID, r.PlatformID, r.AuthSerial, r.Honseki, r.Status,
-		strings.Join(mm, ","), jpki.Serial(cert.SerialNumber), sig, text, now.UnixMilli())
+		strings.Join(mm, ","), jpki.Serial(cert.SerialNumber), sig, text, now.UnixMilli(),
+		h.Name, civilDate(h.BirthDate), int(h.Sex))
 	if err != nil {
 		return nil, fmt.Errorf("kiosk: file registration: %w", err)
 	}
@@ -190,7 +199,7 @@ func (s *Service) Decide(ctx context.Context, honseki, id, clerk string, approve
 		return fmt.Errorf("kiosk: decide registration: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("%w: no pending registration %s at %s", ErrInvalid, id, honseki)
+		return fmt.Errorf("%w: %s at %s", ErrNoPending, id, honseki)
 	}
 	return nil
 }
@@ -203,9 +212,10 @@ type scanner interface{ Scan(...any) error }
 
 func scanRegistration(r scanner) (*Registration, error) {
 	var reg Registration
-	var mm string
+	var mm, name, birth string
 	var created int64
-	if err := r.Scan(&reg.ID, &reg.PlatformID, &reg.AuthSerial, &reg.Honseki, &reg.Status, &mm, &created); err != nil {
+	var sex int
+	if err := r.Scan(&reg.ID, &reg.PlatformID, &reg.AuthSerial, &reg.Honseki, &reg.Status, &mm, &created, &name, &birth, &sex); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, err
 		}
@@ -215,5 +225,15 @@ func scanRegistration(r scanner) (*Registration, error) {
 		reg.Mismatches = strings.Split(mm, ",")
 	}
 	reg.CreatedAt = time.UnixMilli(created).UTC()
+	if name != "" {
+		b, err := time.ParseInLocation(time.DateOnly, birth, wareki.JST())
+		if err != nil {
+			return nil, fmt.Errorf("kiosk: read registration %s: holder's birth date: %w", reg.ID, err)
+		}
+		reg.Holder = &jpki.Holder{Name: name, BirthDate: b, Sex: jpki.Sex(sex)}
+	}
 	return &reg, nil
 }
+
+// civilDate is a birth date as the 戸籍 keeps it: the JST calendar date.
+func civilDate(t time.Time) string { return t.In(wareki.JST()).Format(time.DateOnly) }

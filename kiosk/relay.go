@@ -126,8 +126,14 @@ func NewRelay(s *Service, cfg RelayConfig) (*Relay, error) {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 30 * time.Second
 	}
-	return &Relay{s: s, cfg: cfg, now: s.now, log: s.logger, catalogue: map[string]cachedCatalogue{}}, nil
+	r := &Relay{s: s, cfg: cfg, now: s.now, log: s.logger, catalogue: map[string]cachedCatalogue{}}
+	if s.koseki == nil {
+		// The 本籍地 compare registrations through their issuance APIs.
+		s.koseki = r.KosekiMatcher()
+	}
+	return r, nil
 }
+
 
 // Service is the job store behind the relay.
 func (r *Relay) Service() *Service { return r.s }

@@ -121,7 +121,6 @@ func newWorld(t testing.TB, db *store.DB) *world {
 		Attributes: w.plat.PersonAttributes, Endpoints: eps, Seal: w.seal}); err != nil {
 		t.Fatal(err)
 	}
-	w.svc.koseki = w.relay.KosekiMatcher()
 	w.relay.Routes(w.mux)
 	h = w.site.Protect(w.mux)
 	if w.cards, err = card.NewStore(t.TempDir(), w.now); err != nil {

@@ -88,6 +88,8 @@ type Offer struct {
 	Close int `json:"close_min"`
 	// WeekdaysOnly: only Monday to Friday (戸籍 where its system is staffed).
 	WeekdaysOnly bool `json:"weekdays_only"`
+	// AllYear: also in the year-end closure (12/29–1/3).
+	AllYear bool `json:"all_year,omitempty"`
 }
 
 // SetOffer adds or changes one entry of a municipality's catalogue.
@@ -95,7 +97,7 @@ func (s *Service) SetOffer(ctx context.Context, code string, o Offer) error {
 	if !o.Type.Valid() || o.FeeYen < 0 || o.Open < 0 || o.Close > 24*60 || o.Open >= o.Close {
 		return fmt.Errorf("%w: offer", ErrInvalid)
 	}
-	if _, err := s.db.Write(ctx, qUpsertOffer, code, string(o.Type), o.FeeYen, o.Open, o.Close, boolInt(o.WeekdaysOnly)); err != nil {
+	if _, err := s.db.Write(ctx, qUpsertOffer, code, string(o.Type), o.FeeYen, o.Open, o.Close, boolInt(o.WeekdaysOnly), boolInt(o.AllYear)); err != nil {
 		return fmt.Errorf("municipal: set offer: %w", err)
 	}
 	return nil
@@ -112,11 +114,11 @@ func (s *Service) Catalogue(ctx context.Context, code string) ([]Offer, error) {
 	for rows.Next() {
 		var o Offer
 		var t string
-		var wd int
-		if err := rows.Scan(&t, &o.FeeYen, &o.Open, &o.Close, &wd); err != nil {
+		var wd, ay int
+		if err := rows.Scan(&t, &o.FeeYen, &o.Open, &o.Close, &wd, &ay); err != nil {
 			return nil, err
 		}
-		o.Type, o.WeekdaysOnly = CertType(t), wd != 0
+		o.Type, o.WeekdaysOnly, o.AllYear = CertType(t), wd != 0, ay != 0
 		out = append(out, o)
 	}
 	return out, rows.Err()
@@ -126,15 +128,15 @@ func (s *Service) Catalogue(ctx context.Context, code string) ([]Offer, error) {
 // ErrOutsideHours when it cannot be had at now.
 func (s *Service) offer(ctx context.Context, code string, t CertType, now time.Time) (Offer, error) {
 	o := Offer{Type: t}
-	var wd int
-	err := s.db.QueryRowContext(ctx, qOffer, code, string(t)).Scan(&o.FeeYen, &o.Open, &o.Close, &wd)
+	var wd, ay int
+	err := s.db.QueryRowContext(ctx, qOffer, code, string(t)).Scan(&o.FeeYen, &o.Open, &o.Close, &wd, &ay)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Offer{}, ErrNotOffered
 	}
 	if err != nil {
 		return Offer{}, fmt.Errorf("municipal: offer: %w", err)
 	}
-	o.WeekdaysOnly = wd != 0
+	o.WeekdaysOnly, o.AllYear = wd != 0, ay != 0
 	if !o.OpenAt(now) {
 		return Offer{}, ErrOutsideHours
 	}
@@ -142,12 +144,12 @@ func (s *Service) offer(ctx context.Context, code string, t CertType, now time.T
 }
 
 // OpenAt reports whether the offer can be had at t: within its hours in JST,
-// on a weekday when it is weekdays only, and never in the year-end closure
-// (12/29–1/3).
+// on a weekday when it is weekdays only, and not in the year-end closure
+// (12/29–1/3) unless it is all year.
 func (o Offer) OpenAt(t time.Time) bool {
 	t = t.In(wareki.JST())
 	m, d := t.Month(), t.Day()
-	if m == time.December && d >= 29 || m == time.January && d <= 3 {
+	if !o.AllYear && (m == time.December && d >= 29 || m == time.January && d <= 3) {
 		return false
 	}
 	if o.WeekdaysOnly && (t.Weekday() == time.Saturday || t.Weekday() == time.Sunday) {

@@ -22,6 +22,13 @@ import (
 // muniServer serves the API and the back office of a seeded service.
 func muniServer(t *testing.T, db *store.DB) (*Service, *DemoWorld, *httptest.Server) {
 	t.Helper()
+	return muniServerWith(t, db, nil)
+}
+
+// muniServerWith is muniServer with a registration queue for the back
+// office (none when q is nil).
+func muniServerWith(t testing.TB, db *store.DB, q RegistrationQueue) (*Service, *DemoWorld, *httptest.Server) {
+	t.Helper()
 	s, w, c := muniSeeded(t, db)
 	site, err := web.New(context.Background(), web.Options{DB: db, Now: c.now})
 	if err != nil {
@@ -30,6 +37,9 @@ func muniServer(t *testing.T, db *store.DB) (*Service, *DemoWorld, *httptest.Ser
 	p, err := NewPages(s, site, nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if q != nil {
+		p.SetRegistrations(q)
 	}
 	mux := http.NewServeMux()
 	site.Routes(mux)

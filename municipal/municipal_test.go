@@ -107,7 +107,7 @@ func TestQueriesKeepPlaceholderOrder(t *testing.T) {
 	for _, q := range []string{qInsertMunicipality, qInsertCounter, qMunicipality, qMunicipalities, qInsertKey, qKey, qInsertAudit, qAudit,
 		qUpsertOffer, qOffers, qOffer, qInsertHousehold, qHousehold, qInsertPerson, qPerson, qHouseholdOf, qPersonsOf, qHouseholdHead,
 		qUpdatePerson, qFindResident, qInsertSeal, qSeal, qInsertKoseki, qInsertMember, qKosekiOfMember, qKosekiMembers, qFindMember,
-		qInsertFuhyo, qFuhyo, qUpsertTax, qTax, qTaxLatest, qNextNumber, qInsertCertificate, qCertificate} {
+		qMemberCandidates, qInsertFuhyo, qFuhyo, qUpsertTax, qTax, qTaxLatest, qNextNumber, qInsertCertificate, qCertificate} {
 		if err := store.CheckPlaceholders(q); err != nil {
 			t.Errorf("%v in %s", err, q)
 		}

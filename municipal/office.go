@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/web"
 )
 
@@ -26,6 +27,11 @@ var templates embed.FS
 //	GET  /municipal/{code}/office/persons/{id}  one person, with the edit form
 //	POST /municipal/{code}/office/persons/{id}  change it
 //	GET  /municipal/{code}/office/audit         the newest audit rows
+//	GET  /municipal/{code}/office/registrations       the usage registrations waiting for a clerk
+//	POST /municipal/{code}/office/registrations/{id}  approve or reject one (decision=approve|reject)
+//
+// The registration pages answer 404 unless SetRegistrations gave the pages
+// a queue.
 
 // Session keys of the back office.
 const (
@@ -41,7 +47,13 @@ type Pages struct {
 	pages  *web.Pages
 	logger *slog.Logger
 	af     AntiForgery
+	regs   RegistrationQueue
 }
+
+// SetRegistrations gives the back office the queue of 本籍地 usage
+// registrations (kiosk.Service.Queue in production). Call it before the
+// pages serve.
+func (p *Pages) SetRegistrations(q RegistrationQueue) { p.regs = q }
 
 // NewPages parses the back office's templates. Mount Routes on the mux that
 // site.Protect wraps. The issuance API protects every certificate with af;
@@ -63,6 +75,8 @@ func (p *Pages) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /municipal/{code}/office/persons/{id}", p.staffOnly(p.person))
 	mux.HandleFunc("POST /municipal/{code}/office/persons/{id}", p.staffOnly(p.edit))
 	mux.HandleFunc("GET /municipal/{code}/office/audit", p.staffOnly(p.auditPage))
+	mux.HandleFunc("GET /municipal/{code}/office/registrations", p.staffOnly(p.registrations))
+	mux.HandleFunc("POST /municipal/{code}/office/registrations/{id}", p.staffOnly(p.decide))
 }
 
 // Links are the home page entries: one back office per municipality set up
@@ -182,6 +196,10 @@ func (p *Pages) logout(w http.ResponseWriter, r *http.Request) {
 type listPage struct {
 	officeChrome
 	Persons []Person
+	// Queue says whether the registration queue is served; Pending is how
+	// many registrations wait in it.
+	Queue   bool
+	Pending int
 }
 
 func (p *Pages) list(w http.ResponseWriter, r *http.Request, _ *web.Session, c officeChrome) {
@@ -190,7 +208,14 @@ func (p *Pages) list(w http.ResponseWriter, r *http.Request, _ *web.Session, c o
 		p.fail(w, r, err)
 		return
 	}
-	p.pages.Render(w, r, http.StatusOK, "list", listPage{officeChrome: c, Persons: ps})
+	pg := listPage{officeChrome: c, Persons: ps, Queue: p.regs != nil}
+	if p.regs != nil {
+		if pg.Pending, err = p.s.CountPendingRegistrations(r.Context(), p.regs, c.Code); err != nil {
+			p.fail(w, r, err)
+			return
+		}
+	}
+	p.pages.Render(w, r, http.StatusOK, "list", pg)
 }
 
 type personPage struct {
@@ -269,4 +294,74 @@ func (p *Pages) auditPage(w http.ResponseWriter, r *http.Request, _ *web.Session
 		return
 	}
 	p.pages.Render(w, r, http.StatusOK, "audit", auditPage{officeChrome: c, Entries: es})
+}
+
+// queueShown is how many pending registrations the queue page shows, the
+// oldest first.
+const queueShown = 50
+
+type registrationsPage struct {
+	officeChrome
+	Items []RegistrationReview
+	Total int
+}
+
+// Full says whether more are pending than the page shows.
+func (pg registrationsPage) Full() bool { return pg.Total > len(pg.Items) }
+
+// SexName is a JPKI sex code in the page's language.
+func (registrationsPage) SexName(s jpki.Sex, lang string) string {
+	en := map[jpki.Sex]string{jpki.Male: "male", jpki.Female: "female", jpki.Unknown: "unknown"}
+	if lang == "en" {
+		if n, ok := en[s]; ok {
+			return n
+		}
+		return "—"
+	}
+	if s == jpki.Unknown {
+		return "不明"
+	}
+	return sexName(s)
+}
+
+func (p *Pages) registrations(w http.ResponseWriter, r *http.Request, _ *web.Session, c officeChrome) {
+	if p.regs == nil {
+		p.site.Error(w, r, web.Problem{Status: http.StatusNotFound})
+		return
+	}
+	items, total, err := p.s.ReviewRegistrations(r.Context(), p.regs, c.Code, "staff:"+c.Staff, queueShown)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	p.pages.Render(w, r, http.StatusOK, "registrations", registrationsPage{officeChrome: c, Items: items, Total: total})
+}
+
+func (p *Pages) decide(w http.ResponseWriter, r *http.Request, ss *web.Session, c officeChrome) {
+	if p.regs == nil {
+		p.site.Error(w, r, web.Problem{Status: http.StatusNotFound})
+		return
+	}
+	var approve bool
+	switch r.PostFormValue("decision") {
+	case "approve":
+		approve = true
+	case "reject":
+	default:
+		p.fail(w, r, fmt.Errorf("%w: decision", ErrInvalid))
+		return
+	}
+	if err := p.s.DecideRegistration(r.Context(), p.regs, c.Code, c.Staff, r.PathValue("id"), approve); err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	f := web.Flash{Kind: "ok", JA: "利用登録を却下しました（記録済み）。", EN: "The registration was rejected (and recorded)."}
+	if approve {
+		f = web.Flash{Kind: "ok", JA: "利用登録を承認しました（記録済み）。", EN: "The registration was approved (and recorded)."}
+	}
+	ss.SetFlash(f)
+	if err := ss.Save(r.Context()); err != nil {
+		p.logger.Error("municipal office: save session", "err", err)
+	}
+	http.Redirect(w, r, "/municipal/"+c.Code+"/office/registrations", http.StatusSeeOther)
 }

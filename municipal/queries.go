@@ -13,11 +13,11 @@ ON CONFLICT (code) DO NOTHING`
 	qInsertAudit    = `INSERT INTO muni_audit (code, at_ms, actor, action, person_id, detail) VALUES ($1, $2, $3, $4, $5, $6)`
 	qAudit          = `SELECT at_ms, actor, action, person_id, detail FROM muni_audit WHERE code = $1 ORDER BY at_ms DESC, id DESC LIMIT $2`
 
-	qUpsertOffer = `INSERT INTO muni_offers (code, cert_type, fee_yen, open_min, close_min, weekdays_only) VALUES ($1, $2, $3, $4, $5, $6)
+	qUpsertOffer = `INSERT INTO muni_offers (code, cert_type, fee_yen, open_min, close_min, weekdays_only, all_year) VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (code, cert_type) DO UPDATE SET fee_yen = excluded.fee_yen, open_min = excluded.open_min,
-close_min = excluded.close_min, weekdays_only = excluded.weekdays_only`
-	qOffers = `SELECT cert_type, fee_yen, open_min, close_min, weekdays_only FROM muni_offers WHERE code = $1 ORDER BY cert_type`
-	qOffer  = `SELECT fee_yen, open_min, close_min, weekdays_only FROM muni_offers WHERE code = $1 AND cert_type = $2`
+close_min = excluded.close_min, weekdays_only = excluded.weekdays_only, all_year = excluded.all_year`
+	qOffers = `SELECT cert_type, fee_yen, open_min, close_min, weekdays_only, all_year FROM muni_offers WHERE code = $1 ORDER BY cert_type`
+	qOffer  = `SELECT fee_yen, open_min, close_min, weekdays_only, all_year FROM muni_offers WHERE code = $1 AND cert_type = $2`
 
 	qInsertHousehold = `INSERT INTO muni_households (id, code, head_id) VALUES ($1, $2, $3)`
 	qHousehold       = `SELECT code FROM muni_households WHERE id = $1`
@@ -43,8 +43,8 @@ WHERE k.code = $1 AND m.person_id = $2`
 	qFindMember    = `SELECT m.person_id FROM muni_koseki_members m JOIN muni_koseki k ON k.id = m.koseki_id WHERE k.code = $1 AND m.birth_date = $2 AND m.sex = $3 AND m.name_norm = $4`
 	// Candidates for a registration's comparison: a member who shares the
 	// name or the birth date.
-	qMemberCandidates = `SELECT m.name_norm, m.birth_date, m.sex FROM muni_koseki_members m JOIN muni_koseki k ON k.id = m.koseki_id
-WHERE k.code = $1 AND m.removed = 0 AND (m.name_norm = $2 OR m.birth_date = $3)`
+	qMemberCandidates = `SELECT m.person_id, m.name, m.name_norm, m.birth_date, m.sex FROM muni_koseki_members m JOIN muni_koseki k ON k.id = m.koseki_id
+WHERE k.code = $1 AND m.removed = 0 AND (m.name_norm = $2 OR m.birth_date = $3) ORDER BY k.id, m.seq`
 	qInsertFuhyo = `INSERT INTO muni_fuhyo (person_id, seq, address, since) VALUES ($1, $2, $3, $4)`
 	qFuhyo       = `SELECT address, since FROM muni_fuhyo WHERE person_id = $1 ORDER BY seq`
 	qUpsertTax   = `INSERT INTO muni_tax (person_id, year, income_yen, taxable_yen, city_tax_yen, pref_tax_yen) VALUES ($1, $2, $3, $4, $5, $6)

@@ -212,42 +212,58 @@ func (s *Service) FindKosekiMember(ctx context.Context, code, name string, birth
 // one who shares the name or the birth date — differs, for a clerk to
 // decide. ErrNotFound means no member could be the holder.
 func (s *Service) MatchKoseki(ctx context.Context, code, name string, birth time.Time, sex jpki.Sex) ([]string, error) {
+	_, diff, err := s.closestMember(ctx, code, name, birth, sex)
+	return diff, err
+}
+
+// closestMember finds the member of a 戸籍 kept by code who agrees with the
+// holder on all three of name, birth date and sex (diff nil), else the
+// candidate — a member not 除籍 who shares the name or the birth date —
+// who differs in the fewest, with those fields. Only PersonID, Name,
+// BirthDate and Sex of the member are filled in. ErrNotFound: no candidate.
+func (s *Service) closestMember(ctx context.Context, code, name string, birth time.Time, sex jpki.Sex) (*KosekiMember, []string, error) {
 	rows, err := s.db.QueryContext(ctx, qMemberCandidates, code, normalize(name), civil(birth))
 	if err != nil {
-		return nil, fmt.Errorf("municipal: match koseki: %w", err)
+		return nil, nil, fmt.Errorf("municipal: match koseki: %w", err)
 	}
 	defer rows.Close()
-	var best []string
+	var best *KosekiMember
+	var bestDiff []string
 	for rows.Next() {
-		var n, b string
+		var m KosekiMember
+		var norm, b string
 		var x int
-		if err := rows.Scan(&n, &b, &x); err != nil {
-			return nil, err
+		if err := rows.Scan(&m.PersonID, &m.Name, &norm, &b, &x); err != nil {
+			return nil, nil, fmt.Errorf("municipal: match koseki: %w", err)
 		}
+		if m.BirthDate, err = parseCivil(b); err != nil {
+			return nil, nil, err
+		}
+		m.Sex = jpki.Sex(x)
 		var diff []string
-		if n != normalize(name) {
+		if norm != normalize(name) {
 			diff = append(diff, "name")
 		}
 		if b != civil(birth) {
 			diff = append(diff, "birth_date")
 		}
-		if jpki.Sex(x) != sex {
+		if m.Sex != sex {
 			diff = append(diff, "sex")
 		}
 		if len(diff) == 0 {
-			return nil, nil
+			return &m, nil, nil
 		}
-		if best == nil || len(diff) < len(best) {
-			best = diff
+		if best == nil || len(diff) < len(bestDiff) {
+			best, bestDiff = &m, diff
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return nil, nil, fmt.Errorf("municipal: match koseki: %w", err)
 	}
 	if best == nil {
-		return nil, fmt.Errorf("%w: no member of a family register here could be the holder", ErrNotFound)
+		return nil, nil, fmt.Errorf("%w: no member of a family register here could be the holder", ErrNotFound)
 	}
-	return best, nil
+	return best, bestDiff, nil
 }
 
 func (s *Service) findOne(ctx context.Context, what, q string, args ...any) (string, error) {

@@ -32,8 +32,10 @@ func benchCmd(ctx context.Context, args []string) error {
 		return benchAuth(ctx, args[1:], os.Stdout)
 	case len(args) > 0 && args[0] == "eligibility":
 		return benchEligibility(ctx, args[1:], os.Stdout)
+	case len(args) > 0 && args[0] == "kiosk":
+		return benchKioskCmd(ctx, args[1:], os.Stdout)
 	}
-	return errors.New("usage: mynaplat bench auth|eligibility --target URL [--conns 64] [--duration 10s] [--data DIR]")
+	return errors.New("usage: mynaplat bench auth|eligibility|kiosk --target URL [--conns 64] [--duration 10s] [--data DIR]")
 }
 
 // BenchResult is the JSON summary bench auth prints as its last line.

@@ -25,7 +25,10 @@ import (
 	"github.com/mynaplat/mynaplat/eligibility"
 	"github.com/mynaplat/mynaplat/internal/inproc"
 	"github.com/mynaplat/mynaplat/jpki"
+	"github.com/mynaplat/mynaplat/kiosk"
+	"github.com/mynaplat/mynaplat/municipal"
 	"github.com/mynaplat/mynaplat/platform"
+	"github.com/mynaplat/mynaplat/seal"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/terminal"
 	"github.com/mynaplat/mynaplat/web"
@@ -38,6 +41,8 @@ const (
 	roleTerminals   = "terminals"
 	roleEligibility = "eligibility"
 	roleCardCo      = "cardco"
+	roleMunicipal   = "municipal"
+	roleJLIS        = "jlis"
 )
 
 type serveOptions struct {
@@ -69,8 +74,9 @@ func serveCmd(ctx context.Context, args []string) error {
 	o.data.register(fs)
 	fs.StringVar(&o.addr, "addr", envOr("MYNAPLAT_ADDR", "127.0.0.1:8080"), "address to listen on")
 	fs.BoolVar(&o.demo, "demo", false, "seed the demo world (once) and show its cards and PINs on /demo")
-	fs.StringVar(&o.roles, "roles", envOr("MYNAPLAT_ROLES", "jpki,platform,terminals,eligibility,cardco"),
-		"roles to run: jpki, platform, terminals, eligibility (runs with platform), cardco (the card company)")
+	fs.StringVar(&o.roles, "roles", envOr("MYNAPLAT_ROLES", "jpki,platform,terminals,eligibility,cardco,municipal,jlis"),
+		"roles to run: jpki, platform, terminals, eligibility (runs with platform), cardco (the card company), "+
+			"jlis (the kiosk relay, seal register and /verify; runs with platform), municipal (registers and issuance servers; runs with jlis)")
 	fs.StringVar(&o.jpkiURL, "jpki-url", os.Getenv("MYNAPLAT_JPKI_URL"), "the JPKI centre's URL when the jpki role runs elsewhere")
 	fs.StringVar(&o.jpkiToken, "jpki-token", os.Getenv("MYNAPLAT_JPKI_TOKEN"), "platform operator token for the remote JPKI centre")
 	fs.StringVar(&o.platformURL, "platform-url", os.Getenv("MYNAPLAT_PLATFORM_URL"), "the platform's URL when the platform role runs elsewhere")
@@ -88,11 +94,11 @@ func serveCmd(ctx context.Context, args []string) error {
 	roles := map[string]bool{}
 	for _, r := range strings.Split(o.roles, ",") {
 		switch r = strings.TrimSpace(r); r {
-		case roleJPKI, rolePlatform, roleTerminals, roleEligibility, roleCardCo:
+		case roleJPKI, rolePlatform, roleTerminals, roleEligibility, roleCardCo, roleMunicipal, roleJLIS:
 			roles[r] = true
 		case "":
 		default:
-			return fmt.Errorf("--roles: unknown role %q (jpki, platform, terminals, eligibility, cardco)", r)
+			return fmt.Errorf("--roles: unknown role %q (jpki, platform, terminals, eligibility, cardco, municipal, jlis)", r)
 		}
 	}
 	if o.demo && !(roles[roleJPKI] && roles[rolePlatform]) {
@@ -100,6 +106,12 @@ func serveCmd(ctx context.Context, args []string) error {
 	}
 	if roles[roleEligibility] && !roles[rolePlatform] {
 		return errors.New("the eligibility role runs with the platform role (it asks the platform for card holders' attributes)")
+	}
+	if roles[roleJLIS] && !roles[rolePlatform] {
+		return errors.New("the jlis role runs with the platform role (it asks the platform for card holders' attributes)")
+	}
+	if roles[roleMunicipal] && !roles[roleJLIS] {
+		return errors.New("the municipal role runs with the jlis role for now (the relay's anti-forgery signs in the same process)")
 	}
 	logger := newLogger(o.logJSON, slog.LevelInfo)
 
@@ -265,13 +277,9 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 	cardcoClient := &cardco.Client{BaseURL: o.cardcoURL, MerchantKey: o.cardcoKey, HTTP: http.DefaultClient}
 	var rp *eligibility.ReceptionPages // the stations, for the facility back office
 	if roles[roleEligibility] {
-		jc := &jpki.Client{BaseURL: o.jpkiURL, HTTP: http.DefaultClient}
-		signCA := (*x509.Certificate)(nil)
-		if centre != nil {
-			jc.BaseURL, jc.HTTP = url, self
-			signCA = centre.CA(jpki.Sign)
-		} else if signCA, err = jc.CACertificate(ctx, jpki.Sign); err != nil {
-			return fail(fmt.Errorf("the JPKI signing CA: %w", err))
+		signCA, jc, err := signingTrust(ctx, centre, o, url, self)
+		if err != nil {
+			return fail(err)
 		}
 		if roles[roleCardCo] {
 			cardcoClient.BaseURL, cardcoClient.HTTP = url, self
@@ -312,6 +320,69 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 			return fail(err)
 		}
 		company.Routes(mux)
+	}
+
+	var ksvc *kiosk.Service
+	if roles[roleJLIS] {
+		signCA, jc, err := signingTrust(ctx, centre, o, url, self)
+		if err != nil {
+			return fail(err)
+		}
+		auth, err := seal.OpenAuthority(filepath.Join(o.data.data, "seal"), time.Now)
+		if err != nil {
+			return fail(err)
+		}
+		sealSvc, err := seal.New(ctx, seal.Config{DB: db, Authority: auth, Now: time.Now, Logger: logger})
+		if err != nil {
+			return fail(err)
+		}
+		sp, err := seal.NewPages(site, sealSvc)
+		if err != nil {
+			return fail(err)
+		}
+		sp.Routes(mux)
+		links = append(links, sp.Links()...)
+		if ksvc, err = kiosk.Open(ctx, kiosk.Config{DB: db, Now: time.Now, Logger: logger,
+			Verifier: &jpki.SigningVerifier{CA: signCA, OCSP: jc.OCSP, MaxAge: o.revocationMaxAge}}); err != nil {
+			return fail(err)
+		}
+		if roles[roleMunicipal] {
+			muni, err := municipal.Open(ctx, municipal.Config{DB: db, Now: time.Now, Logger: logger})
+			if err != nil {
+				return fail(err)
+			}
+			mp, err := municipal.NewPages(muni, site, kiosk.AntiForgery{Register: sealSvc})
+			if err != nil {
+				return fail(err)
+			}
+			mp.SetRegistrations(ksvc.Queue())
+			mp.Routes(mux)
+			links = append(links, mp.Links()...)
+			if o.demo {
+				if _, err := demo.SeedKiosk(ctx, demo.KioskConfig{DB: db, Municipal: muni, Kiosk: ksvc, Platform: plat,
+					DataDir: o.data.data, Now: time.Now}); err != nil {
+					return fail(err)
+				}
+			}
+		}
+		eps, err := kiosk.LoadEndpoints(demo.EndpointsPath(o.data.data), url)
+		if err != nil {
+			return fail(err)
+		}
+		relay, err := kiosk.NewRelay(ksvc, kiosk.RelayConfig{Issuer: url,
+			Keys:       func(context.Context) (platform.JWKS, error) { return plat.PublicKeys(), nil },
+			Attributes: plat.PersonAttributes, Endpoints: eps, HTTP: self, Seal: sealSvc})
+		if err != nil {
+			return fail(err)
+		}
+		relay.Routes(mux)
+		go every(bg, 10*time.Second, func(ctx context.Context) {
+			if n, err := ksvc.Expire(ctx); err != nil && ctx.Err() == nil {
+				logger.Error("expire print jobs", "err", err)
+			} else if n > 0 {
+				logger.Info("print jobs timed out and were cancelled", "jobs", n)
+			}
+		})
 	}
 
 	if o.demo {
@@ -441,6 +512,20 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	return srv, nil
+}
+
+// signingTrust is the JPKI signing CA and a client for its OCSP responder:
+// the local centre's when it runs here, else --jpki-url's.
+func signingTrust(ctx context.Context, centre *jpki.Centre, o serveOptions, url string, self *http.Client) (*x509.Certificate, *jpki.Client, error) {
+	if centre != nil {
+		return centre.CA(jpki.Sign), &jpki.Client{BaseURL: url, HTTP: self}, nil
+	}
+	jc := &jpki.Client{BaseURL: o.jpkiURL, HTTP: http.DefaultClient}
+	ca, err := jc.CACertificate(ctx, jpki.Sign)
+	if err != nil {
+		return nil, nil, fmt.Errorf("the JPKI signing CA: %w", err)
+	}
+	return ca, jc, nil
 }
 
 // localOperatorToken is the in-process platform's credential at the local

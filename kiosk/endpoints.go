@@ -1,0 +1,64 @@
+package kiosk
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/mynaplat/mynaplat/internal/fileutil"
+)
+
+// The relay's directory of issuance servers is a JSON file (mode 0600: it
+// holds the relay keys the municipalities issued):
+//
+//	{"062049": {"base_url": "https://sakata.example", "key": "muni_relay_…"}, …}
+//
+// An empty base_url means the issuance server runs in this process.
+
+type endpointJSON struct {
+	BaseURL string `json:"base_url"`
+	Key     string `json:"key"`
+}
+
+// SaveEndpoints writes the directory of issuance servers.
+func SaveEndpoints(path string, eps map[string]Endpoint) error {
+	out := map[string]endpointJSON{}
+	for code, ep := range eps {
+		out[code] = endpointJSON{BaseURL: ep.BaseURL, Key: ep.Key}
+	}
+	b, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	return fileutil.WriteAtomic(path, b, 0o600)
+}
+
+// LoadEndpoints reads the directory of issuance servers; a missing file is
+// an empty directory. Servers without a base URL get local.
+func LoadEndpoints(path, local string) (map[string]Endpoint, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return map[string]Endpoint{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var in map[string]endpointJSON
+	if err := json.Unmarshal(b, &in); err != nil {
+		return nil, fmt.Errorf("kiosk: %s: %w", path, err)
+	}
+	eps := map[string]Endpoint{}
+	for code, e := range in {
+		if e.BaseURL == "" {
+			e.BaseURL = local
+		}
+		eps[code] = Endpoint{BaseURL: e.BaseURL, Key: e.Key}
+	}
+	return eps, nil
+}

@@ -1,0 +1,427 @@
+package municipal
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/mynaplat/mynaplat/internal/apijson"
+	"github.com/mynaplat/mynaplat/jpki"
+	"github.com/mynaplat/mynaplat/store"
+	"github.com/mynaplat/mynaplat/store/storetest"
+	"github.com/mynaplat/mynaplat/wareki"
+)
+
+// fakeQueue is a RegistrationQueue in memory, as package kiosk keeps it.
+type fakeQueue struct {
+	mu   sync.Mutex
+	regs []*fakeReg
+}
+
+type fakeReg struct {
+	code     string
+	p        PendingRegistration
+	decided  bool
+	approved bool
+	clerk    string
+}
+
+func civilDay(s string) time.Time {
+	d, err := time.ParseInLocation(time.DateOnly, s, wareki.JST())
+	if err != nil {
+		panic(err)
+	}
+	return d
+}
+
+func (q *fakeQueue) add(code, id, name, birth string, sex jpki.Sex) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	filed := muniTuesday.Add(time.Duration(len(q.regs)) * time.Minute)
+	q.regs = append(q.regs, &fakeReg{code: code, p: PendingRegistration{ID: id, Name: name, BirthDate: civilDay(birth), Sex: sex, FiledAt: filed}})
+}
+
+func (q *fakeQueue) get(id string) fakeReg {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, r := range q.regs {
+		if r.p.ID == id {
+			return *r
+		}
+	}
+	return fakeReg{}
+}
+
+func (q *fakeQueue) Pending(_ context.Context, code string) ([]PendingRegistration, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var out []PendingRegistration
+	for _, r := range q.regs {
+		if r.code == code && !r.decided {
+			out = append(out, r.p)
+		}
+	}
+	return out, nil
+}
+
+func (q *fakeQueue) Decide(_ context.Context, code, id, clerk string, approve bool) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if clerk == "" {
+		return ErrInvalid
+	}
+	for _, r := range q.regs {
+		if r.p.ID == id && r.code == code && !r.decided {
+			r.decided, r.approved, r.clerk = true, approve, clerk
+			return nil
+		}
+	}
+	return ErrNotFound
+}
+
+// yamagataQueue holds three registrations at 山形市 (062014), the 本籍地 of
+// 酒田 一郎 in the demo world — his birth date mistyped, his name with
+// another character (朗), and a stranger — and one of 本間 光 at 酒田市.
+func yamagataQueue() *fakeQueue {
+	q := &fakeQueue{}
+	q.add("062014", "reg-birth", "酒田　一郎", "1975-06-03", jpki.Male)
+	q.add("062014", "reg-name", "酒田　一朗", "1975-06-30", jpki.Male)
+	q.add("062014", "reg-stranger", "山田　花子", "2001-01-01", jpki.Female)
+	q.add("062049", "reg-sakata", "本間　光", "1988-12-24", jpki.Male)
+	return q
+}
+
+func TestMatchKoseki(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		s, _, _ := muniSeeded(t, db)
+		ichiro := civilDay("1975-06-30")
+		for _, tc := range []struct {
+			name, code, holder string
+			birth              time.Time
+			sex                jpki.Sex
+			want               []string
+		}{
+			{"exact", "062014", "酒田　一郎", ichiro, jpki.Male, nil},
+			{"an ASCII space is the same spelling", "062014", "酒田 一郎", ichiro, jpki.Male, nil},
+			{"birth date differs", "062014", "酒田　一郎", civilDay("1975-06-03"), jpki.Male, []string{"birth_date"}},
+			{"name differs", "062014", "酒田　一朗", ichiro, jpki.Male, []string{"name"}},
+			{"sex differs", "062014", "酒田　一郎", ichiro, jpki.Female, []string{"sex"}},
+			{"birth date and sex differ", "062014", "酒田　一郎", civilDay("1976-06-30"), jpki.Female, []string{"birth_date", "sex"}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				got, err := s.MatchKoseki(ctx, tc.code, tc.holder, tc.birth, tc.sex)
+				if err != nil || !cmp.Equal(got, tc.want) {
+					t.Errorf("MatchKoseki = %q, %v; want %q", got, err, tc.want)
+				}
+			})
+		}
+		for _, tc := range []struct {
+			name, code, holder string
+			birth              time.Time
+		}{
+			{"nobody", "062014", "山田　花子", civilDay("2001-01-01")},
+			// 酒田市 keeps 本間 光's 戸籍, not 酒田 一郎's (his 本籍 is 山形市).
+			{"another 本籍地", "062049", "酒田　一郎", ichiro},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				if got, err := s.MatchKoseki(ctx, tc.code, tc.holder, tc.birth, jpki.Male); !errors.Is(err, ErrNotFound) {
+					t.Errorf("MatchKoseki = %q, %v; want ErrNotFound", got, err)
+				}
+			})
+		}
+	})
+}
+
+func TestKosekiMatchAPI(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		_, w, srv := muniServer(t, db)
+		key := w.Keys["062014"].Relay
+		post := func(code, key, body string) (int, []byte) {
+			t.Helper()
+			req, _ := http.NewRequest(http.MethodPost, srv.URL+"/municipal/"+code+"/v1/koseki-match", strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			if key != "" {
+				req.Header.Set("Authorization", "Bearer "+key)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, b
+		}
+		exact := `{"name":"酒田　一郎","birth_date":"1975-06-30","sex":1}`
+		for _, tc := range []struct {
+			name, body string
+			want       []string
+		}{
+			{"exact", exact, []string{}},
+			{"birth date differs", `{"name":"酒田　一郎","birth_date":"1975-06-03","sex":1}`, []string{"birth_date"}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				st, b := post("062014", key, tc.body)
+				var ans KosekiMatchAnswer
+				if err := json.Unmarshal(b, &ans); err != nil || st != http.StatusOK || !cmp.Equal(ans.Mismatches, tc.want) {
+					t.Errorf("status %d, %s (%v); want %q", st, b, err, tc.want)
+				}
+			})
+		}
+		for _, tc := range []struct {
+			name, code, key, body string
+			status                int
+			problem               string
+		}{
+			{"no key", "062014", "", exact, 401, "unauthorized"},
+			{"wrong key", "062014", "muni_relay_062014_nope", exact, 401, "unauthorized"},
+			{"another town's relay key", "062014", w.Keys["062049"].Relay, exact, 401, "unauthorized"},
+			{"a staff key", "062014", w.Keys["062014"].Staff, exact, 401, "unauthorized"},
+			{"nobody", "062014", key, `{"name":"山田　花子","birth_date":"2001-01-01","sex":2}`, 404, "not_found"},
+			{"no name", "062014", key, `{"name":"","birth_date":"1975-06-30","sex":1}`, 400, "invalid_request"},
+			{"bad date", "062014", key, `{"name":"酒田　一郎","birth_date":"S50.6.30","sex":1}`, 400, "invalid_request"},
+			{"unknown field", "062014", key, `{"name":"酒田　一郎","birth_date":"1975-06-30","sex":1,"address":"x"}`, 400, "invalid_request"},
+			{"bad json", "062014", key, `{"name":`, 400, "invalid_request"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				st, b := post(tc.code, tc.key, tc.body)
+				var p apijson.Problem
+				if err := json.Unmarshal(b, &p); err != nil || st != tc.status || p.Code != tc.problem {
+					t.Errorf("status %d, %s; want %d %s", st, b, tc.status, tc.problem)
+				}
+				if strings.Contains(string(b), "mismatches") {
+					t.Error("a refusal compared the holder")
+				}
+			})
+		}
+	})
+}
+
+// officeClient is a browser of the back office without JavaScript: a
+// cookie jar, no redirects followed, the CSRF token of the last page.
+type officeClient struct {
+	t   *testing.T
+	srv *httptest.Server
+	cl  *http.Client
+	tok string
+}
+
+func newOfficeClient(t *testing.T, srv *httptest.Server) *officeClient {
+	jar, _ := cookiejar.New(nil)
+	return &officeClient{t: t, srv: srv, cl: &http.Client{Jar: jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+func (c *officeClient) get(path string) (int, string) {
+	c.t.Helper()
+	resp, err := c.cl.Get(c.srv.URL + path)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if m := muniCSRF.FindSubmatch(b); m != nil {
+		c.tok = string(m[1])
+	}
+	return resp.StatusCode, string(b)
+}
+
+func (c *officeClient) post(path string, v url.Values) int {
+	c.t.Helper()
+	if v.Get("csrf") == "" {
+		v.Set("csrf", c.tok)
+	}
+	resp, err := c.cl.PostForm(c.srv.URL+path, v)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// login logs in at code's back office as staff with key.
+func (c *officeClient) login(code, key, staff string) {
+	c.t.Helper()
+	c.get("/municipal/" + code + "/office/")
+	if st := c.post("/municipal/"+code+"/office/login", url.Values{"key": {key}, "staff": {staff}}); st != http.StatusSeeOther {
+		c.t.Fatalf("login at %s: %d", code, st)
+	}
+}
+
+func decision(d string) url.Values { return url.Values{"decision": {d}} }
+
+func TestOfficeRegistrationQueue(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		q := yamagataQueue()
+		s, w, srv := muniServerWith(t, db, q)
+		ichiro := muniPerson(t, w, "酒田　一郎").KosekiID
+		base := "/municipal/062014/office/"
+		c := newOfficeClient(t, srv)
+
+		// Not logged in: the login form, nothing decided.
+		if st, body := c.get(base + "registrations"); st != 200 || !strings.Contains(body, "職員キー") || strings.Contains(body, "酒田") {
+			t.Fatalf("queue without login: %d", st)
+		}
+		if st := c.post(base+"registrations/reg-birth", decision("approve")); st != http.StatusForbidden {
+			t.Errorf("decision without login: %d", st)
+		}
+
+		c.login("062014", w.Keys["062014"].Staff, "山形　花子")
+		st, body := c.get(base)
+		if st != 200 || !strings.Contains(body, `id="reg-queue-count">3<`) || !strings.Contains(body, base+"registrations") {
+			t.Fatalf("main page: %d, no link with 3 pending:\n%s", st, body)
+		}
+		st, body = c.get(base + "registrations")
+		if st != 200 {
+			t.Fatalf("queue: %d", st)
+		}
+		for _, want := range []string{"酒田　一郎", "酒田　一朗", "山田　花子", "昭和50年6月3日", "昭和50年6月30日", "平成13年1月1日", "reg-birth", "該当しそうな人"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("the queue does not show %q", want)
+			}
+		}
+		if strings.Contains(body, "本間") || strings.Contains(body, "reg-sakata") {
+			t.Error("the queue shows another municipality's registration")
+		}
+		// Marks: a birth date (reg-birth), a name (reg-name), all three
+		// (the stranger: nobody to compare with).
+		for field, n := range map[string]int{"name": 2, "birth_date": 2, "sex": 1} {
+			if got := strings.Count(body, `class="field-`+field+` differs"`); got != n {
+				t.Errorf("%s marked %d times, want %d", field, got, n)
+			}
+		}
+		es, err := s.Audit(ctx, "062014", 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var views []string
+		for _, e := range es {
+			if e.Action != AuditViewRegistration || e.Actor != "staff:山形　花子" {
+				t.Errorf("audit row %+v", e)
+			}
+			views = append(views, e.Detail+"/"+e.PersonID)
+		}
+		slices.Sort(views)
+		if want := []string{"registration:reg-birth/" + ichiro, "registration:reg-name/" + ichiro, "registration:reg-stranger/"}; !cmp.Equal(views, want) {
+			t.Errorf("view audit %q, want %q", views, want)
+		}
+
+		// Another municipality's registration, an unknown one, a bad
+		// decision, no CSRF token: nothing decided.
+		for _, tc := range []struct {
+			name, id string
+			v        url.Values
+			status   int
+		}{
+			{"another municipality's", "reg-sakata", decision("approve"), http.StatusNotFound},
+			{"unknown", "reg-nope", decision("approve"), http.StatusNotFound},
+			{"no decision", "reg-birth", decision("maybe"), http.StatusBadRequest},
+			{"no CSRF token", "reg-birth", url.Values{"decision": {"approve"}, "csrf": {"forged"}}, http.StatusForbidden},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				if st := c.post(base+"registrations/"+tc.id, tc.v); st != tc.status {
+					t.Errorf("status %d, want %d", st, tc.status)
+				}
+			})
+		}
+		if q.get("reg-sakata").decided || q.get("reg-birth").decided {
+			t.Fatal("a refused decision was recorded")
+		}
+
+		if st := c.post(base+"registrations/reg-birth", decision("approve")); st != http.StatusSeeOther {
+			t.Fatalf("approve: %d", st)
+		}
+		if r := q.get("reg-birth"); !r.decided || !r.approved || r.clerk != "山形　花子" {
+			t.Errorf("after approval: %+v", r)
+		}
+		if st := c.post(base+"registrations/reg-birth", decision("reject")); st != http.StatusNotFound {
+			t.Errorf("deciding again: %d", st)
+		}
+		if st := c.post(base+"registrations/reg-name", decision("reject")); st != http.StatusSeeOther {
+			t.Fatalf("reject: %d", st)
+		}
+		if r := q.get("reg-name"); !r.decided || r.approved {
+			t.Errorf("after rejection: %+v", r)
+		}
+		st, body = c.get(base + "registrations")
+		if st != 200 || !strings.Contains(body, "利用登録を却下しました") || strings.Contains(body, "reg-birth") || strings.Contains(body, "reg-name") ||
+			!strings.Contains(body, "reg-stranger") {
+			t.Errorf("queue after the decisions: %d", st)
+		}
+		if es, err = s.Audit(ctx, "062014", 50); err != nil {
+			t.Fatal(err)
+		}
+		var decisions []string
+		for _, e := range es {
+			if e.Action != AuditViewRegistration {
+				decisions = append(decisions, e.Action+" "+e.Detail+" "+e.PersonID+" "+e.Actor)
+			}
+		}
+		if want := []string{"reject-registration registration:reg-name " + ichiro + " staff:山形　花子",
+			"approve-registration registration:reg-birth " + ichiro + " staff:山形　花子"}; !cmp.Equal(decisions, want) {
+			t.Errorf("decision audit %q, want %q", decisions, want)
+		}
+		if n := len(es) - len(decisions); n != 4 {
+			t.Errorf("%d view rows, want 3 + 1", n)
+		}
+		if _, body := c.get(base); !strings.Contains(body, `id="reg-queue-count">1<`) {
+			t.Error("the main page does not count 1 pending")
+		}
+
+		// A clerk of 酒田市 sees only 酒田市's queue, and cannot decide 山形市's.
+		other := newOfficeClient(t, srv)
+		other.login("062049", w.Keys["062049"].Staff, "酒田　太郎")
+		if st, body := other.get("/municipal/062049/office/registrations"); st != 200 || !strings.Contains(body, "reg-sakata") || strings.Contains(body, "reg-stranger") {
+			t.Errorf("酒田市's queue: %d", st)
+		}
+		if st := other.post("/municipal/062049/office/registrations/reg-stranger", decision("approve")); st != http.StatusNotFound {
+			t.Errorf("酒田市 deciding 山形市's registration: %d", st)
+		}
+		if st, body := other.get(base + "registrations"); st != 200 || strings.Contains(body, "reg-stranger") || !strings.Contains(body, "職員キー") {
+			t.Errorf("山形市's queue with 酒田市's login: %d (want the login form)", st)
+		}
+		if st := other.post(base+"registrations/reg-stranger", decision("approve")); st != http.StatusForbidden {
+			t.Errorf("山形市's decision with 酒田市's login: %d", st)
+		}
+		if q.get("reg-stranger").decided {
+			t.Error("another municipality decided")
+		}
+		es, err = s.Audit(ctx, "062014", 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range es {
+			if strings.Contains(e.Actor, "酒田　太郎") {
+				t.Errorf("山形市's audit has 酒田市's clerk: %+v", e)
+			}
+		}
+	})
+}
+
+func TestOfficeWithoutQueue(t *testing.T) {
+	_, w, srv := muniServer(t, storetest.SQLite(t))
+	c := newOfficeClient(t, srv)
+	c.login("062014", w.Keys["062014"].Staff, "山形　花子")
+	if _, body := c.get("/municipal/062014/office/"); strings.Contains(body, "reg-queue") {
+		t.Error("a link to a queue that is not served")
+	}
+	if st, _ := c.get("/municipal/062014/office/registrations"); st != http.StatusNotFound {
+		t.Errorf("queue page without a queue: %d", st)
+	}
+	if st := c.post("/municipal/062014/office/registrations/x", decision("approve")); st != http.StatusNotFound {
+		t.Errorf("decision without a queue: %d", st)
+	}
+}
