@@ -38,6 +38,20 @@ func (p *Platform) resolvePerson(ctx context.Context, serial string) (id string,
 			p.persons.put(serial, id)
 		}
 	}()
+	for attempt := 1; ; attempt++ {
+		id, err = p.resolveOnce(ctx, serial)
+		// A unique violation is a lost race with a resolution (here or in
+		// another instance) that linked one of the same certificates: its
+		// links, made from the same records, stand, and resolving again
+		// finds them.
+		if !store.IsUniqueViolation(err) || attempt == 3 {
+			return id, err
+		}
+	}
+}
+
+// resolveOnce is one attempt of resolvePerson.
+func (p *Platform) resolveOnce(ctx context.Context, serial string) (id string, err error) {
 	if id, err := scanPerson(p.stmts.personOfCert.QueryRowContext(ctx, string(jpki.Auth), serial)); err != nil || id != "" {
 		return id, err
 	}
@@ -78,7 +92,12 @@ func (p *Platform) resolvePerson(ctx context.Context, serial string) (id string,
 	for r := range seen {
 		certs = append(certs, r)
 	}
-	err = p.db.Tx(ctx, func(tx *sql.Tx) error {
+	// READ COMMITTED suffices: the primary key of platform_certs makes a
+	// concurrent link of the same certificate a unique violation, after
+	// which resolvePerson resolves again. SERIALIZABLE aborted concurrent
+	// first uses of different cards on PostgreSQL (false conflicts on the
+	// index pages), past the retries, with 200 at once.
+	err = p.db.TxLevel(ctx, sql.LevelReadCommitted, func(tx *sql.Tx) error {
 		// Another instance may have linked it meanwhile.
 		existing, err := p.lookupPerson(ctx, tx, jpki.Auth, serial)
 		if err != nil || existing != "" {
@@ -107,11 +126,6 @@ func (p *Platform) resolvePerson(ctx context.Context, serial string) (id string,
 		}
 		return nil
 	})
-	if store.IsUniqueViolation(err) {
-		// Lost a race with another instance linking the same certificate:
-		// its link, made from the same records, stands.
-		return p.lookupPerson(ctx, p.db, jpki.Auth, serial)
-	}
 	return id, err
 }
 
