@@ -376,7 +376,7 @@ func (r *Relay) Order(ctx context.Context, kiosk, assertion string, o Order) (*J
 		MyNumber: o.Options.MyNumber, Year: o.Options.Year}}
 	facts, pdf, err := r.issue(cctx, o.Municipality, req)
 	if err == nil {
-		err = r.check(o.Municipality, o.Type, facts, pdf)
+		err = r.check(cctx, o.Municipality, o.Type, facts, pdf)
 	}
 	if err != nil {
 		reason := "failed"
@@ -417,7 +417,7 @@ func (r *Relay) Order(ctx context.Context, kiosk, assertion string, o Order) (*J
 }
 
 // check is the relay's check of an issuance server's answer.
-func (r *Relay) check(code string, t municipal.CertType, c *municipal.Certificate, pdf []byte) error {
+func (r *Relay) check(ctx context.Context, code string, t municipal.CertType, c *municipal.Certificate, pdf []byte) error {
 	sum := sha256.Sum256(pdf)
 	switch {
 	case c.Type != t:
@@ -435,6 +435,19 @@ func (r *Relay) check(code string, t municipal.CertType, c *municipal.Certificat
 	}
 	if err := r.cfg.Seal.CheckSealed(sm, pdf); err != nil {
 		return fmt.Errorf("%w: %w", ErrBadAnswer, err)
+	}
+	// The facts are the issuance server's word; the seal register has what
+	// was rendered under that number (AntiForgery.Decorate), so a 戸籍
+	// labelled 住民票, or a certificate sealed without the relay's
+	// anti-forgery, stops here.
+	registered, err := r.cfg.Seal.RegisteredType(ctx, code, c.Number)
+	switch {
+	case errors.Is(err, seal.ErrUnknown):
+		return fmt.Errorf("%w: %s is not in the seal register", ErrBadAnswer, c.Number)
+	case err != nil:
+		return err
+	case registered != t.Title():
+		return fmt.Errorf("%w: asked for %s, %s was registered as %s", ErrBadAnswer, t.Title(), c.Number, registered)
 	}
 	return nil
 }

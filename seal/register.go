@@ -30,6 +30,7 @@ const (
   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
 	qCertificate = `SELECT cert_type, municipality_ja, municipality_en, issued_at, digest, nonce, content
   FROM seal_certificates WHERE municipality = $1 AND number = $2`
+	qCertificateType    = `SELECT cert_type FROM seal_certificates WHERE municipality = $1 AND number = $2`
 	qInsertVerification = `INSERT INTO seal_verifications (at, channel, outcome, municipality, number)
   VALUES ($1, $2, $3, $4, $5)`
 	qCountVerifications = `SELECT outcome, COUNT(*) FROM seal_verifications GROUP BY outcome`
@@ -287,6 +288,23 @@ func (s *Service) verify(ctx context.Context, text string) (*Verification, *QRPa
 	}
 	v.Content = string(content)
 	return v, p, nil
+}
+
+// RegisteredType returns the type (e.g. 住民票の写し) under which Issue
+// entered certificate number of municipality, or an error wrapping
+// ErrUnknown: the relay checks an issuance server's answer against it, so
+// that a certificate rendered as one type and labelled another, or never
+// registered, is not handed out.
+func (s *Service) RegisteredType(ctx context.Context, municipality, number string) (string, error) {
+	var t string
+	err := s.db.QueryRowContext(ctx, qCertificateType, municipality, number).Scan(&t)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("%w: %s of %s", ErrUnknown, number, municipality)
+	}
+	if err != nil {
+		return "", fmt.Errorf("seal: read register: %w", err)
+	}
+	return t, nil
 }
 
 // VerificationCounts counts the audit rows by outcome.

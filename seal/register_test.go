@@ -33,6 +33,12 @@ func TestRegister(t *testing.T) {
 		if _, err := s.Issue(ctx, req); !errors.Is(err, ErrDuplicate) {
 			t.Errorf("second issue of one number: %v, want ErrDuplicate", err)
 		}
+		if typ, err := s.RegisteredType(ctx, sakata.Code, "R08-000123"); typ != "住民票の写し" || err != nil {
+			t.Errorf("registered type: %q, %v", typ, err)
+		}
+		if _, err := s.RegisteredType(ctx, "202070", "R08-000123"); !errors.Is(err, ErrUnknown) {
+			t.Errorf("registered type of another municipality's number: %v, want ErrUnknown", err)
+		}
 
 		v, err := s.Verify(ctx, iss.QRText, ChannelAPI)
 		if err != nil {
