@@ -239,3 +239,183 @@ func TestTimedOutRequestIsCancelledWhole(t *testing.T) {
 		}
 	})
 }
+
+// issuedCounts counts the certificates the municipalities issued and the
+// seal register holds: a render is one of each.
+func (w *world) issuedCounts(t testing.TB) (muni, sealed int) {
+	t.Helper()
+	ctx := context.Background()
+	if err := w.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM muni_certificates`).Scan(&muni); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM seal_certificates`).Scan(&sealed); err != nil {
+		t.Fatal(err)
+	}
+	return muni, sealed
+}
+
+// TestRetriesNeitherRenderNorPrintTwice: a kiosk that sends an order or a
+// print again — one after the other or many at once — gets the same job;
+// the municipality renders once, and the certificate is printed (and
+// charged) once.
+func TestRetriesNeitherRenderNorPrintTwice(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		w := newWorld(t, db)
+		h := w.people(t, 1)[0]
+		k := w.kiosk(t, "kiosk-retries")
+		a := k.login(t, h.card)
+		o := Order{RequestKey: key("retried"), Municipality: h.Municipality, Type: municipal.Juminhyo}
+		const n = 12
+		// The same order sent n times at once: one render; the others wait
+		// for it (in_progress) or get its job.
+		jobs := make([]*Job, n)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() { jobs[i], errs[i] = k.client.Order(ctx, a, o) })
+		}
+		wg.Wait()
+		var job *Job
+		for i := range n {
+			switch {
+			case errs[i] == nil && (job == nil || jobs[i].ID == job.ID):
+				job = jobs[i]
+			case errs[i] != nil && apiError(t, errs[i]).Code == "in_progress":
+			default:
+				t.Errorf("order %d: %+v, %v", i, jobs[i], errs[i])
+			}
+		}
+		if job == nil {
+			t.Fatal("no order came back rendered")
+		}
+		if m, s := w.issuedCounts(t); m != 1 || s != 1 {
+			t.Fatalf("%d concurrent copies of one order: %d certificates issued, %d sealed; want 1", n, m, s)
+		}
+		// Sent again after the render: the same job, nothing new.
+		again, err := k.client.Order(ctx, a, o)
+		if err != nil || again.ID != job.ID || again.CertNumber != job.CertNumber || again.State != Rendered {
+			t.Fatalf("order again: %+v, %v; first %+v", again, err, job)
+		}
+		// n prints at once: exactly one PDF, the others already_printed.
+		pdfs := make(chan []byte, n)
+		for range n {
+			wg.Go(func() {
+				p, err := k.client.Print(ctx, a, job.ID)
+				switch {
+				case err == nil:
+					pdfs <- p.PDF
+				case !errors.Is(err, ErrAlreadyPrinted):
+					t.Errorf("print: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		close(pdfs)
+		var got [][]byte
+		for p := range pdfs {
+			got = append(got, p)
+		}
+		if len(got) != 1 {
+			t.Fatalf("%d concurrent prints: %d PDFs handed out, want 1", n, len(got))
+		}
+		if m := missing(pdfText(t, got[0]), h.Name, h.Address); m != nil {
+			t.Errorf("printed PDF lacks %q", m)
+		}
+		if _, err := k.client.Print(ctx, a, job.ID); !errors.Is(err, ErrAlreadyPrinted) {
+			t.Errorf("print after printing: %v", err)
+		}
+		again, err = k.client.Order(ctx, a, o)
+		if err != nil || again.ID != job.ID || again.State != Printed {
+			t.Errorf("order after printing: %+v, %v", again, err)
+		}
+		if m, s := w.issuedCounts(t); m != 1 || s != 1 {
+			t.Errorf("after the retries: %d certificates issued, %d sealed; want 1", m, s)
+		}
+		j, err := w.svc.Job(ctx, job.ID)
+		if err != nil || j.State != Printed || j.Fee != job.Fee {
+			t.Errorf("job %+v, %v", j, err)
+		}
+	})
+}
+
+// TestTwoRelayInstancesNeverCrossJobs is the Takamatsu incident: two relay
+// instances on one database (as two servers of one site) take orders and
+// prints of the same kiosks at once — ordered on one, printed on the
+// other — and every PDF is its requester's; the deadline sweep of one
+// instance cancels the jobs the other made.
+func TestTwoRelayInstancesNeverCrossJobs(t *testing.T) {
+	run := func(t *testing.T, db1, db2 *store.DB) {
+		ctx := context.Background()
+		w := newWorld(t, db1)
+		a, b := w.instance(t, nil, nil), w.instance(t, db2, nil)
+		const n, pending = 100, 10
+		people := w.people(t, n+pending)
+		kiosks := make([]*kioskTerm, len(people))
+		for i := range kiosks {
+			kiosks[i] = w.kiosk(t, fmt.Sprintf("kiosk-site-%03d", i))
+		}
+		got := make([]printed, n)
+		gate := make(chan struct{})
+		var wg sync.WaitGroup
+		for i, h := range people[:n] {
+			wg.Go(func() {
+				<-gate
+				k := kiosks[i]
+				order, print := k.on(a), k.on(b)
+				if i%2 == 1 {
+					order, print = print, order
+				}
+				got[i] = orderAndPrint(ctx, k, order, print, h, Order{RequestKey: key(fmt.Sprint(i)),
+					Municipality: h.Municipality, Type: loadTypes[i%len(loadTypes)]})
+			})
+		}
+		start := time.Now()
+		close(gate)
+		wg.Wait()
+		t.Logf("%d people, ordered on one instance and printed on the other, in %v", n, time.Since(start).Round(time.Millisecond))
+		w.checkOwn(t, got, people)
+
+		// Jobs rendered on b and never printed; a's sweep cancels them.
+		var jobs []*Job
+		for i, h := range people[n:] {
+			k := kiosks[n+i]
+			j, err := k.on(b).Order(ctx, k.login(t, h.card), Order{RequestKey: key("pending"), Municipality: h.Municipality, Type: municipal.Juminhyo})
+			if err != nil {
+				t.Fatal(err)
+			}
+			jobs = append(jobs, j)
+		}
+		w.set(w.now().Add(JobTTL + time.Second))
+		if n, err := a.svc.Expire(ctx); n != pending || err != nil {
+			t.Fatalf("expire on a: %d, %v; want %d", n, err, pending)
+		}
+		for i, j := range jobs {
+			k := kiosks[n+i]
+			if _, err := k.on(b).Print(ctx, k.login(t, people[n+i].card), j.ID); apiError(t, err).Code != "job_gone" {
+				t.Errorf("print on b of a job a expired: %v", err)
+			}
+			got, err := b.svc.Job(ctx, j.ID)
+			if err != nil || got.State != Cancelled || got.Reason != "timeout" {
+				t.Errorf("job %s on b: %+v, %v", j.ID, got, err)
+			}
+		}
+	}
+	t.Run("postgres", func(t *testing.T) {
+		dsn := storetest.PostgresDSN(t)
+		run(t, storetest.OpenDSN(t, dsn), storetest.OpenDSN(t, dsn))
+	})
+	t.Run("sqlite", func(t *testing.T) {
+		// Two processes' handles on one file.
+		dir := t.TempDir()
+		open := func() *store.DB {
+			db, err := store.Open(context.Background(), store.Options{DataDir: dir})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			return db
+		}
+		run(t, open(), open())
+	})
+}

@@ -27,6 +27,7 @@ import (
 	"github.com/mynaplat/mynaplat/internal/testutil"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/municipal"
+	"github.com/mynaplat/mynaplat/seal"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/wareki"
 )
@@ -344,14 +345,16 @@ type instance struct {
 // with the world relay's configuration, changed by edit.
 func (w *world) instance(t testing.TB, db *store.DB, edit func(*RelayConfig)) *instance {
 	t.Helper()
-	svc := w.svc
+	svc, cfg := w.svc, w.relay.cfg
 	if db != nil {
 		var err error
 		if svc, err = Open(context.Background(), Config{DB: db, Now: w.now, Verifier: w.svc.verifier}); err != nil {
 			t.Fatal(err)
 		}
+		if cfg.Seal, err = seal.New(context.Background(), seal.Config{DB: db, Authority: w.auth, Now: w.now}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	cfg := w.relay.cfg
 	cfg.Endpoints = maps.Clone(cfg.Endpoints)
 	if edit != nil {
 		edit(&cfg)
