@@ -375,7 +375,7 @@ func (r *Relay) Order(ctx context.Context, kiosk, assertion string, o Order) (*J
 		MyNumber: o.Options.MyNumber, Year: o.Options.Year}}
 	facts, pdf, err := r.issue(cctx, o.Municipality, req)
 	if err == nil {
-		err = r.check(cctx, o.Municipality, o.Type, facts, pdf)
+		err = r.check(ctx, o.Municipality, o.Type, facts, pdf)
 	}
 	if err != nil {
 		reason := "failed"
