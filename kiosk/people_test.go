@@ -36,8 +36,9 @@ import (
 // instances, a proxy in front of the issuance servers, and the PDF checks.
 //
 // Card holders are expensive: a card makes its RSA-2048 key pairs itself
-// (card.Card.GenerateKey), 75–160 ms each on the 2-core machine, and an
-// adult's card has two: 200 cards took 32 s. So the pool's cards were made
+// (card.Card.GenerateKey), 60–160 ms each on the 2-core machine, and an
+// adult's card has two: 200 cards took 12 s on both cores, 32 s on a busy
+// machine, for every run and both databases. So the pool's cards were made
 // once, through the card package's own API, and their state files (the
 // emulator's chip memory, kept as opaque bytes) are in
 // testdata/card-pool.json with the public keys. A world writes copies of
@@ -306,7 +307,6 @@ func (w *world) people(t testing.TB, n int) []*holder {
 	if n > len(pool) {
 		t.Fatalf("the pool has %d people, not %d", len(pool), n)
 	}
-	t.Logf("card pool ready after %v", time.Since(start).Round(time.Millisecond))
 	ctx := context.Background()
 	out := make([]*holder, n)
 	for i, p := range pool[:n] {
