@@ -247,10 +247,22 @@ func terminalConfig(id string) terminal.Config {
 func TestKioskPagesEveryCertificate(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		w := newWorld(t, db)
-		_, sts := w.kioskPages(t, "kiosk-lawson-sakata-1")
+		p, sts := w.kioskPages(t, "kiosk-lawson-sakata-1")
 		st := sts[0]
+		if l := p.Links(); len(l) != 1 || l[0].Path != "/kiosk/kiosk-lawson-sakata-1/" || !strings.Contains(l[0].TitleJA, testStore) {
+			t.Errorf("links %+v", l)
+		}
 		cd := w.card(t, "本間　光")
 		s := w.screen(t, st.ID())
+		s.take(s.c.Get(w.srv.URL + "/kiosk/"))
+		s.has(t, `href="/kiosk/kiosk-lawson-sakata-1/"`, testStore)
+		if s.get("no-such-step"); s.status != http.StatusNotFound {
+			t.Errorf("unknown step: %d", s.status)
+		}
+		s.take(s.c.Get(w.srv.URL + "/kiosk/no-such-kiosk/"))
+		if s.status != http.StatusNotFound {
+			t.Errorf("unknown kiosk: %d", s.status)
+		}
 		s.login(cd, testPIN).at("menu")
 		items := itemRE.FindAllStringSubmatch(s.body, -1)
 		var keys []string
@@ -642,4 +654,32 @@ func issue(t testing.TB, w *world, r municipal.DemoResident) *card.Card {
 		t.Fatal(err)
 	}
 	return cd
+}
+
+// TestKioskPagesAssertionExpires: the card check is good for five minutes;
+// a confirmation after that asks for the PIN again and comes back to the
+// fee, and the order then prints once.
+func TestKioskPagesAssertionExpires(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db)
+		_, sts := w.kioskPages(t, "kiosk-lawson-sakata-1")
+		s := w.screen(t, sts[0].ID())
+		s.login(w.card(t, "前橋　美咲"), testPIN).at("menu")
+		s.has(t, "住所地：群馬県前橋市", "150円")
+		s.post("menu", url.Values{"item": {"102016:juminhyo"}}).at("options")
+		s.post("options", url.Values{"copies": {"2"}, "household": {"all"}, "my_number": {"on"}}).at("fee")
+		s.has(t, `id="total">300<`, `id="sum-mynumber">記載する<`)
+		w.set(w.now().Add(6 * time.Minute))
+		s.post("confirm", nil).at("pin")
+		if got := s.flash(); !strings.Contains(got, "もう一度暗証番号") {
+			t.Errorf("expired assertion: %q", got)
+		}
+		s.post("pin", url.Values{"pin": {testPIN}}).at("fee")
+		s.post("confirm", nil).at("printed")
+		s.has(t, "住民票の写し", "300円")
+		var n int
+		if err := db.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM kiosk_jobs`).Scan(&n); err != nil || n != 1 {
+			t.Errorf("jobs: %d %v", n, err)
+		}
+	})
 }
