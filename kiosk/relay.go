@@ -134,7 +134,6 @@ func NewRelay(s *Service, cfg RelayConfig) (*Relay, error) {
 	return r, nil
 }
 
-
 // Service is the job store behind the relay.
 func (r *Relay) Service() *Service { return r.s }
 
