@@ -4,7 +4,10 @@
 // municipality that keeps the record (the 住所地 from the JPKI record, or the
 // 本籍地 from a usage registration), has that municipality's issuance server
 // render the certificate, and returns it to the kiosk; and the kiosk's print
-// jobs.
+// jobs; and the kiosks themselves (Station, Pages): a store's multi-copy
+// machine with a card reader, whose touch screens take the holder from the
+// card and PIN through the relay's menu to the printed certificate in the
+// output tray, and file 本籍地 usage registrations.
 //
 // Print jobs are a state machine in the database — requested → rendered →
 // printed, or cancelled — and every transition is one conditional UPDATE on

@@ -167,20 +167,18 @@ func VerifyQR(p *QRPayload, keys QRKeys) error {
 	return nil
 }
 
-// QRPNG draws the payload's QR code as a PNG of eight pixels a module at
-// error correction level M (ISO/IEC 18004 §4.13: about 15% of the code may
-// be damaged), for the renderer to place on the page.
+// QRPNG draws the payload's QR code as a 512×512 PNG at error correction
+// level M (ISO/IEC 18004 §4.13: about 15% of the code may be damaged), for
+// the renderer to place on the page.
 func QRPNG(p *QRPayload) ([]byte, error) {
 	q, err := qrcode.New(p.Text(), qrcode.Medium)
 	if err != nil {
 		return nil, fmt.Errorf("seal: draw QR: %w", err)
 	}
-	// Eight pixels a module (negative size), and a two-colour image
-	// compressed for speed: drawing the QR was 15 % of an issuance at 512 px
-	// with the default compression. Not four: the certificates' one-inch
-	// code of about 60 modules, drawn from four pixels a module, did not
-	// decode from the page at the 150 dpi of ReadQRFromPDF (the /verify PDF
-	// upload); eight (3.7 ms against 1.9 ms) does.
+	// Eight pixels a module (negative size; four did not survive pdftoppm at
+	// 150 dpi in a 72 pt square), a two-colour image
+	// compressed for speed: drawing the QR was 15 % of an
+	// issuance at 512 px with the default compression.
 	var b bytes.Buffer
 	enc := png.Encoder{CompressionLevel: png.BestSpeed}
 	if err := enc.Encode(&b, q.Image(-8)); err != nil {

@@ -464,6 +464,30 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 				every(bg, 10*time.Second, rp.Sync)
 			}()
 		}
+		if kcs, err := kiosk.LoadStationConfigs(demo.KiosksDir(o.data.data)); err != nil {
+			return fail(err)
+		} else if len(kcs) > 0 {
+			relayURL := url
+			if ksvc == nil {
+				return fail(errors.New("kiosks need the jlis role in this process (for now)"))
+			}
+			var sts []*kiosk.Station
+			for _, kc := range kcs {
+				st, err := kiosk.NewStation(kc, kiosk.StationOptions{PlatformURL: platformURL, RelayURL: relayURL, HTTP: hc,
+					Dir: demo.KiosksDir(o.data.data), Logger: logger})
+				if err != nil {
+					return fail(err)
+				}
+				sts = append(sts, st)
+			}
+			kp, err := kiosk.NewPages(site, cards, sts, logger)
+			if err != nil {
+				return fail(err)
+			}
+			kp.Routes(mux)
+			links = append(links, kp.Links()...)
+			go every(bg, time.Minute, func(context.Context) { kp.ClearTrays(time.Now()) })
+		}
 		if pt, err := demo.PayTerminalConfig(o.data.data); err == nil && elig != nil && company != nil {
 			pp, err := elig.PayPages(eligibility.PayPagesConfig{Site: site, Cards: cards, Terminal: *pt, PlatformURL: platformURL,
 				HTTP: hc, Enrol: company.Enrol, Logger: logger})
