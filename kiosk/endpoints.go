@@ -18,18 +18,9 @@ import (
 //
 // An empty base_url means the issuance server runs in this process.
 
-type endpointJSON struct {
-	BaseURL string `json:"base_url"`
-	Key     string `json:"key"`
-}
-
 // SaveEndpoints writes the directory of issuance servers.
 func SaveEndpoints(path string, eps map[string]Endpoint) error {
-	out := map[string]endpointJSON{}
-	for code, ep := range eps {
-		out[code] = endpointJSON{BaseURL: ep.BaseURL, Key: ep.Key}
-	}
-	b, err := json.MarshalIndent(out, "", "  ")
+	b, err := json.MarshalIndent(eps, "", "  ")
 	if err != nil {
 		return err
 	}
@@ -49,16 +40,18 @@ func LoadEndpoints(path, local string) (map[string]Endpoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	var in map[string]endpointJSON
-	if err := json.Unmarshal(b, &in); err != nil {
+	var eps map[string]Endpoint
+	if err := json.Unmarshal(b, &eps); err != nil {
 		return nil, fmt.Errorf("kiosk: %s: %w", path, err)
 	}
-	eps := map[string]Endpoint{}
-	for code, e := range in {
+	for code, e := range eps {
 		if e.BaseURL == "" {
 			e.BaseURL = local
+			eps[code] = e
 		}
-		eps[code] = Endpoint{BaseURL: e.BaseURL, Key: e.Key}
+	}
+	if eps == nil {
+		eps = map[string]Endpoint{}
 	}
 	return eps, nil
 }

@@ -73,8 +73,8 @@ func (e *RefusedError) Error() string { return "kiosk: refused by the municipali
 
 // Endpoint is how the relay reaches one municipality's issuance server.
 type Endpoint struct {
-	BaseURL string // up to, not including, /municipal/{code}/v1/
-	Key     string // the relay key the municipality issued
+	BaseURL string `json:"base_url"` // up to, not including, /municipal/{code}/v1/
+	Key     string `json:"key"`      // the relay key the municipality issued
 }
 
 // RelayConfig is what the relay needs besides the job store.
