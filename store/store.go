@@ -251,8 +251,11 @@ func (db *DB) WritePrepared(ctx context.Context, query string, args ...any) (sql
 	return res, err
 }
 
-// maxAttempts bounds Tx's retries; conflicts are rare, so a few suffice.
-const maxAttempts = 8
+// maxAttempts bounds Tx's retries; maxBackoff bounds one wait between them.
+const (
+	maxAttempts = 10
+	maxBackoff  = 100 * time.Millisecond
+)
 
 // Tx runs fn in a transaction and commits it. When the engine reports a
 // serialization failure or deadlock (PostgreSQL 40001/40P01, SQLite BUSY or
@@ -275,9 +278,12 @@ func (db *DB) TxLevel(ctx context.Context, level sql.IsolationLevel, fn func(tx 
 	var err error
 	for attempt := range maxAttempts {
 		if attempt > 0 {
-			// Jittered exponential backoff so retrying transactions do not
-			// collide again in lock step.
-			d := time.Duration(1<<attempt)*time.Millisecond + time.Duration(rand.IntN(1000))*time.Microsecond
+			// Exponential backoff with full jitter (a random wait up to the
+			// bound): with a fixed wait plus a little jitter, eight
+			// transactions on one hot row collided again in lock step until
+			// one ran out of attempts under CI load.
+			bound := min(maxBackoff, time.Duration(2<<attempt)*time.Millisecond)
+			d := time.Millisecond + time.Duration(rand.Int64N(int64(bound)))
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
