@@ -94,14 +94,7 @@ func SeedKiosk(ctx context.Context, cfg KioskConfig) (bool, error) {
 			return false, err
 		}
 	}
-	b, err := json.MarshalIndent(staff, "", "  ")
-	if err != nil {
-		return false, err
-	}
-	if err := os.MkdirAll(filepath.Dir(MunicipalKeysPath(cfg.DataDir)), 0o700); err != nil {
-		return false, err
-	}
-	if err := fileutil.WriteAtomic(MunicipalKeysPath(cfg.DataDir), b, 0o600); err != nil {
+	if err := fileutil.WriteJSON(MunicipalKeysPath(cfg.DataDir), staff); err != nil {
 		return false, err
 	}
 	done = true

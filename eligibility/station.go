@@ -43,36 +43,17 @@ type StationConfig struct {
 
 // SaveStationConfig writes a station's configuration file.
 func SaveStationConfig(dir string, c StationConfig) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	b, err := json.MarshalIndent(c, "", "  ")
-	if err != nil {
-		return err
-	}
-	return fileutil.WriteAtomic(filepath.Join(dir, c.Terminal.ID+".json"), b, 0o600)
+	return fileutil.WriteJSON(filepath.Join(dir, c.Terminal.ID+".json"), c)
 }
 
-// LoadStationConfigs reads every station configuration in dir.
+// LoadStationConfigs reads every station configuration in dir, sorted by
+// terminal ID (the file names).
 func LoadStationConfigs(dir string) ([]StationConfig, error) {
-	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	cs, err := fileutil.ReadJSONDir[StationConfig](dir)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("eligibility: %w", err)
 	}
-	var out []StationConfig
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return nil, err
-		}
-		var c StationConfig
-		if err := json.Unmarshal(b, &c); err != nil {
-			return nil, fmt.Errorf("eligibility: %s: %w", f, err)
-		}
-		out = append(out, c)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Terminal.ID < out[j].Terminal.ID })
-	return out, nil
+	return cs, nil
 }
 
 // OfflineCheck is a queued check: the card's offline answer, what the

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 
 	"github.com/mynaplat/mynaplat/internal/fileutil"
 )
@@ -20,14 +19,7 @@ import (
 
 // SaveEndpoints writes the directory of issuance servers.
 func SaveEndpoints(path string, eps map[string]Endpoint) error {
-	b, err := json.MarshalIndent(eps, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	return fileutil.WriteAtomic(path, b, 0o600)
+	return fileutil.WriteJSON(path, eps)
 }
 
 // LoadEndpoints reads the directory of issuance servers; a missing file is

@@ -2,7 +2,6 @@ package kiosk
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -60,40 +59,22 @@ func SaveStationConfig(dir string, c StationConfig) error {
 	if err := c.validate(); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	b, err := json.MarshalIndent(c, "", "  ")
-	if err != nil {
-		return err
-	}
-	return fileutil.WriteAtomic(filepath.Join(dir, c.Terminal.ID+".json"), b, 0o600)
+	return fileutil.WriteJSON(filepath.Join(dir, c.Terminal.ID+".json"), c)
 }
 
-// LoadStationConfigs reads every kiosk configuration in dir, sorted by ID.
-// A missing dir has none.
+// LoadStationConfigs reads every kiosk configuration in dir, sorted by ID
+// (the file names). A missing dir has none.
 func LoadStationConfigs(dir string) ([]StationConfig, error) {
-	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	cs, err := fileutil.ReadJSONDir[StationConfig](dir)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("kiosk: %w", err)
 	}
-	var out []StationConfig
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return nil, err
-		}
-		var c StationConfig
-		if err := json.Unmarshal(b, &c); err != nil {
-			return nil, fmt.Errorf("kiosk: %s: %w", f, err)
-		}
+	for _, c := range cs {
 		if err := c.validate(); err != nil {
-			return nil, fmt.Errorf("kiosk: %s: %w", f, err)
+			return nil, fmt.Errorf("kiosk: configuration of %s: %w", c.Terminal.ID, err)
 		}
-		out = append(out, c)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Terminal.ID < out[j].Terminal.ID })
-	return out, nil
+	return cs, nil
 }
 
 // StationOptions hold what a kiosk needs besides its configuration.

@@ -17,13 +17,11 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/mynaplat/mynaplat/internal/fileutil"
 	"net/http"
-	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -46,40 +44,17 @@ type Config struct {
 
 // SaveConfig writes a terminal's configuration file.
 func SaveConfig(dir string, c Config) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	b, err := json.MarshalIndent(c, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp := filepath.Join(dir, "."+c.ID+".tmp")
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, filepath.Join(dir, c.ID+".json"))
+	return fileutil.WriteJSON(filepath.Join(dir, c.ID+".json"), c)
 }
 
-// LoadConfigs reads every terminal configuration in dir, sorted by ID.
+// LoadConfigs reads every terminal configuration in dir, sorted by ID (the
+// file names).
 func LoadConfigs(dir string) ([]Config, error) {
-	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	cs, err := fileutil.ReadJSONDir[Config](dir)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("terminal: %w", err)
 	}
-	var out []Config
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return nil, err
-		}
-		var c Config
-		if err := json.Unmarshal(b, &c); err != nil {
-			return nil, fmt.Errorf("terminal: %s: %w", f, err)
-		}
-		out = append(out, c)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out, nil
+	return cs, nil
 }
 
 // Terminal is one terminal at run time.

@@ -2,8 +2,11 @@
 package fileutil
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 )
 
 // WriteAtomic replaces path with data so that after a crash the file holds
@@ -46,4 +49,41 @@ func WriteAtomic(path string, data []byte, mode os.FileMode) (err error) {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// WriteJSON writes v, indented, to path with WriteAtomic at mode 0600,
+// making its directory (0700) first: the configuration and key files of
+// terminals, stations and the demo, which hold secrets.
+func WriteJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	return WriteAtomic(path, b, 0o600)
+}
+
+// ReadJSONDir reads every *.json file of dir into a T, in file-name order;
+// a missing dir has none.
+func ReadJSONDir[T any](dir string) ([]T, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(files)
+	var out []T
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		var v T
+		if err := json.Unmarshal(b, &v); err != nil {
+			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }
