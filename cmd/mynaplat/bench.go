@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/mynaplat/mynaplat/card"
+	"github.com/mynaplat/mynaplat/internal/fileutil"
 	"github.com/mynaplat/mynaplat/platform"
 	"github.com/mynaplat/mynaplat/terminal"
 )
@@ -296,4 +297,35 @@ func summarize(elapsed time.Duration, lat [][]time.Duration, ok, errs int64) Ben
 	}
 	return BenchResult{DurationSeconds: elapsed.Seconds(), Requests: int64(len(all)), Verified: ok, Errors: errs,
 		VerifiedPerSec: float64(ok) / elapsed.Seconds(), P50Millis: pct(0.50), P99Millis: pct(0.99)}
+}
+
+// benchFixtures returns the first n load-test fixtures (facilities, kiosks
+// …) kept in path, making the missing ones: prepare opens what making them
+// needs and returns add, which makes fixture i, and done.
+func benchFixtures[T any](path string, n int, prepare func() (add func(i int) (T, error), done func(), err error)) ([]T, error) {
+	var have []T
+	if b, err := os.ReadFile(path); err == nil {
+		if err := json.Unmarshal(b, &have); err != nil {
+			return nil, fmt.Errorf("bench: %s: %w", path, err)
+		}
+	}
+	if len(have) >= n {
+		return have[:n], nil
+	}
+	add, done, err := prepare()
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	for i := len(have); i < n; i++ {
+		f, err := add(i)
+		if err != nil {
+			return nil, fmt.Errorf("bench: fixture %d (remove %s to start over on a fresh database): %w", i, path, err)
+		}
+		have = append(have, f)
+	}
+	if err := fileutil.WriteJSON(path, have); err != nil {
+		return nil, err
+	}
+	return have, nil
 }

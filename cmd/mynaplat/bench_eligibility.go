@@ -105,51 +105,35 @@ func benchEligibility(ctx context.Context, args []string, out io.Writer) error {
 // (facility at the service, reception terminal at the platform) in the
 // server's database; they are kept in <data>/bench/facilities.json.
 func benchFacilities(ctx context.Context, d dataFlags, jpkiURL string, n int, out io.Writer) ([]benchFacility, error) {
-	path := filepath.Join(d.data, "bench", "facilities.json")
-	var facs []benchFacility
-	if b, err := os.ReadFile(path); err == nil {
-		if err := json.Unmarshal(b, &facs); err != nil {
-			return nil, fmt.Errorf("bench: %s: %w", path, err)
-		}
-	}
-	if len(facs) >= n {
-		return facs[:n], nil
-	}
-	logger := newLogger(false, slog.LevelWarn)
-	db, p, err := openLocalPlatform(ctx, d, jpkiURL, logger)
-	if err != nil {
-		return nil, err
-	}
-	defer db.Close()
-	svc, err := eligibility.Open(ctx, eligibility.Config{DB: db, Logger: logger})
-	if err != nil {
-		return nil, err
-	}
 	start := time.Now()
-	for i := len(facs); i < n; i++ {
-		// Prefecture code 99 does not exist: these are the load test's.
-		f := benchFacility{Code: fmt.Sprintf("99%08d", i), TerminalID: fmt.Sprintf("bench-reception-%d", i)}
-		if f.FacilityKey, err = svc.AddFacility(ctx, f.Code, fmt.Sprintf("負荷試験 医療機関 %d", i)); err != nil {
-			return nil, fmt.Errorf("bench: facility %s (remove %s to start over on a fresh database): %w", f.Code, path, err)
+	return benchFixtures(filepath.Join(d.data, "bench", "facilities.json"), n, func() (func(int) (benchFacility, error), func(), error) {
+		logger := newLogger(false, slog.LevelWarn)
+		db, p, err := openLocalPlatform(ctx, d, jpkiURL, logger)
+		if err != nil {
+			return nil, nil, err
 		}
-		if f.TerminalKey, err = p.RegisterTerminal(ctx, platform.Terminal{ID: f.TerminalID, Kind: platform.Reception,
-			Owner: "負荷試験", Name: "負荷試験 受付 " + f.Code}); err != nil {
-			return nil, err
+		svc, err := eligibility.Open(ctx, eligibility.Config{DB: db, Logger: logger})
+		if err != nil {
+			db.Close()
+			return nil, nil, err
 		}
-		if err := svc.AddFacilityTerminal(ctx, f.Code, f.TerminalID); err != nil {
-			return nil, err
+		add := func(i int) (benchFacility, error) {
+			// Prefecture code 99 does not exist: these are the load test's.
+			f := benchFacility{Code: fmt.Sprintf("99%08d", i), TerminalID: fmt.Sprintf("bench-reception-%d", i)}
+			if f.FacilityKey, err = svc.AddFacility(ctx, f.Code, fmt.Sprintf("負荷試験 医療機関 %d", i)); err != nil {
+				return f, err
+			}
+			if f.TerminalKey, err = p.RegisterTerminal(ctx, platform.Terminal{ID: f.TerminalID, Kind: platform.Reception,
+				Owner: "負荷試験", Name: "負荷試験 受付 " + f.Code}); err != nil {
+				return f, err
+			}
+			return f, svc.AddFacilityTerminal(ctx, f.Code, f.TerminalID)
 		}
-		facs = append(facs, f)
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, err
-	}
-	b, _ := json.MarshalIndent(facs, "", " ")
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		return nil, err
-	}
-	fmt.Fprintf(out, "bench: registered %d facilities in %v\n", n, time.Since(start).Round(time.Millisecond))
-	return facs, nil
+		return add, func() {
+			db.Close()
+			fmt.Fprintf(out, "bench: registered facilities up to %d in %v\n", n, time.Since(start).Round(time.Millisecond))
+		}, nil
+	})
 }
 
 // fireChecks runs one full check per answer: the authentication, then the

@@ -106,46 +106,28 @@ func benchKioskCmd(ctx context.Context, args []string, out io.Writer) error {
 // (terminal at the platform, kiosk at the relay) in the server's database;
 // they are kept in <data>/bench/kiosks.json.
 func benchKiosks(ctx context.Context, d dataFlags, jpkiURL string, n int, out io.Writer) ([]benchKiosk, error) {
-	path := filepath.Join(d.data, "bench", "kiosks.json")
-	var ks []benchKiosk
-	if b, err := os.ReadFile(path); err == nil {
-		if err := json.Unmarshal(b, &ks); err != nil {
-			return nil, fmt.Errorf("bench: %s: %w", path, err)
+	return benchFixtures(filepath.Join(d.data, "bench", "kiosks.json"), n, func() (func(int) (benchKiosk, error), func(), error) {
+		logger := newLogger(false, slog.LevelWarn)
+		db, p, err := openLocalPlatform(ctx, d, jpkiURL, logger)
+		if err != nil {
+			return nil, nil, err
 		}
-	}
-	if len(ks) >= n {
-		return ks[:n], nil
-	}
-	logger := newLogger(false, slog.LevelWarn)
-	db, p, err := openLocalPlatform(ctx, d, jpkiURL, logger)
-	if err != nil {
-		return nil, err
-	}
-	defer db.Close()
-	svc, err := kiosk.Open(ctx, kiosk.Config{DB: db, Logger: logger})
-	if err != nil {
-		return nil, err
-	}
-	for i := len(ks); i < n; i++ {
-		k := benchKiosk{ID: fmt.Sprintf("bench-kiosk-%d", i)}
-		if k.TerminalKey, err = p.RegisterTerminal(ctx, platform.Terminal{ID: k.ID, Kind: platform.Kiosk,
-			Owner: "負荷試験", Name: fmt.Sprintf("負荷試験 マルチコピー機 %d", i)}); err != nil {
-			return nil, fmt.Errorf("bench: kiosk %s (remove %s to start over on a fresh database): %w", k.ID, path, err)
+		svc, err := kiosk.Open(ctx, kiosk.Config{DB: db, Logger: logger})
+		if err != nil {
+			db.Close()
+			return nil, nil, err
 		}
-		if k.RelayKey, err = svc.AddKiosk(ctx, k.ID, "負荷試験"); err != nil {
-			return nil, err
+		add := func(i int) (benchKiosk, error) {
+			k := benchKiosk{ID: fmt.Sprintf("bench-kiosk-%d", i)}
+			if k.TerminalKey, err = p.RegisterTerminal(ctx, platform.Terminal{ID: k.ID, Kind: platform.Kiosk,
+				Owner: "負荷試験", Name: fmt.Sprintf("負荷試験 マルチコピー機 %d", i)}); err != nil {
+				return k, err
+			}
+			k.RelayKey, err = svc.AddKiosk(ctx, k.ID, "負荷試験")
+			return k, err
 		}
-		ks = append(ks, k)
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, err
-	}
-	b, _ := json.MarshalIndent(ks, "", " ")
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		return nil, err
-	}
-	fmt.Fprintf(out, "bench: registered %d kiosks\n", n)
-	return ks, nil
+		return add, func() { db.Close(); fmt.Fprintf(out, "bench: registered kiosks up to %d\n", n) }, nil
+	})
 }
 
 // fireIssuance runs one issuance per answer: authenticate, order at the
