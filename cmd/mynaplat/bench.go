@@ -76,8 +76,7 @@ func benchAuth(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil || len(cfgs) == 0 {
 		return fmt.Errorf("no bench terminal in %s/bench: start the server once with --demo (--data %s)", *dataDir, *dataDir)
 	}
-	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
-		MaxIdleConns: *conns * 2, MaxIdleConnsPerHost: *conns * 2, MaxConnsPerHost: *conns * 2}}
+	hc := benchHTTPClient(*conns, 30*time.Second)
 	term, err := terminal.New(cfgs[0], *target, hc)
 	if err != nil {
 		return err
@@ -328,4 +327,43 @@ func benchFixtures[T any](path string, n int, prepare func() (add func(i int) (T
 		return nil, err
 	}
 	return have, nil
+}
+
+// benchHTTPClient is a load test's client: enough idle connections for
+// conns workers, each request bounded by timeout.
+func benchHTTPClient(conns int, timeout time.Duration) *http.Client {
+	return &http.Client{Timeout: timeout, Transport: &http.Transport{
+		MaxIdleConns: conns * 2, MaxIdleConnsPerHost: conns * 2, MaxConnsPerHost: conns * 2}}
+}
+
+// benchPoster sends the POSTs of a load test and reads each whole answer.
+type benchPoster struct {
+	ctx context.Context
+	hc  *http.Client
+}
+
+func (p benchPoster) post(url string, hdr http.Header, body []byte) (int, http.Header, []byte, error) {
+	req, err := http.NewRequestWithContext(p.ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	req.Header = hdr
+	resp, err := p.hc.Do(req)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, b, err
+}
+
+// benchErrors counts a load test's errors and prints the first one.
+type benchErrors struct {
+	n     atomic.Int64
+	first sync.Once
+}
+
+func (e *benchErrors) add(format string, args ...any) {
+	e.n.Add(1)
+	e.first.Do(func() { fmt.Fprintf(os.Stderr, "bench: first error: "+format+"\n", args...) })
 }

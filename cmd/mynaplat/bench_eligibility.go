@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -64,8 +63,7 @@ func benchEligibility(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
-		MaxIdleConns: *conns * 2, MaxIdleConnsPerHost: *conns * 2, MaxConnsPerHost: *conns * 2}}
+	hc := benchHTTPClient(*conns, 30*time.Second)
 	tcs := make([]*platform.TerminalClient, len(facs))
 	for i, f := range facs {
 		key, err := base64.StdEncoding.DecodeString(f.TerminalKey)
@@ -103,10 +101,10 @@ func benchEligibility(ctx context.Context, args []string, out io.Writer) error {
 
 // benchFacilities returns n load-test facilities, registering those missing
 // (facility at the service, reception terminal at the platform) in the
-// server's database; they are kept in <data>/bench/facilities.json.
+// server's database; they are kept in <data>/bench-fixtures/facilities.json.
 func benchFacilities(ctx context.Context, d dataFlags, jpkiURL string, n int, out io.Writer) ([]benchFacility, error) {
 	start := time.Now()
-	return benchFixtures(filepath.Join(d.data, "bench", "facilities.json"), n, func() (func(int) (benchFacility, error), func(), error) {
+	return benchFixtures(filepath.Join(d.data, "bench-fixtures", "facilities.json"), n, func() (func(int) (benchFacility, error), func(), error) {
 		logger := newLogger(false, slog.LevelWarn)
 		db, p, err := openLocalPlatform(ctx, d, jpkiURL, logger)
 		if err != nil {
@@ -146,30 +144,13 @@ func fireChecks(ctx context.Context, hc *http.Client, target string, answers []*
 		byTerminal[f.TerminalID] = f.FacilityKey
 	}
 	checkURL := strings.TrimRight(target, "/") + "/eligibility/v1/checks"
-	var next, ok, errs atomic.Int64
-	var firstErr sync.Once
+	var next, ok atomic.Int64
 	lat := make([][]time.Duration, conns)
 	start := time.Now()
 	deadline := start.Add(d)
 	var wg sync.WaitGroup
-	fail := func(format string, args ...any) {
-		errs.Add(1)
-		firstErr.Do(func() { fmt.Fprintf(os.Stderr, "bench: first error: "+format+"\n", args...) })
-	}
-	post := func(url string, hdr http.Header, body []byte) (int, []byte, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-		if err != nil {
-			return 0, nil, err
-		}
-		req.Header = hdr
-		resp, err := hc.Do(req)
-		if err != nil {
-			return 0, nil, err
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		return resp.StatusCode, b, err
-	}
+	var errs benchErrors
+	fail, post := errs.add, benchPoster{ctx, hc}.post
 	for w := range conns {
 		wg.Go(func() {
 			for time.Now().Before(deadline) && ctx.Err() == nil {
@@ -179,7 +160,7 @@ func fireChecks(ctx context.Context, hc *http.Client, target string, answers []*
 				}
 				a := answers[i]
 				t0 := time.Now()
-				status, body, err := post(a.URL, a.Header, a.Body)
+				status, _, body, err := post(a.URL, a.Header, a.Body)
 				var ar platform.AuthResponse
 				if err != nil || status != http.StatusOK || json.Unmarshal(body, &ar) != nil || ar.Assertion == "" {
 					lat[w] = append(lat[w], time.Since(t0))
@@ -188,7 +169,7 @@ func fireChecks(ctx context.Context, hc *http.Client, target string, answers []*
 				}
 				cb, _ := json.Marshal(eligibility.CardCheckRequest{Assertion: ar.Assertion, Consent: eligibility.Consent{Limit: true}})
 				hdr := http.Header{"Content-Type": {"application/json"}, "Authorization": {"Bearer " + byTerminal[a.Header.Get("X-Mynaplat-Terminal")]}}
-				status, body, err = post(checkURL, hdr, cb)
+				status, _, body, err = post(checkURL, hdr, cb)
 				lat[w] = append(lat[w], time.Since(t0))
 				var res eligibility.CheckResult
 				if err != nil || status != http.StatusCreated || json.Unmarshal(body, &res) != nil || res.Validity == "" {
@@ -200,5 +181,5 @@ func fireChecks(ctx context.Context, hc *http.Client, target string, answers []*
 		})
 	}
 	wg.Wait()
-	return EligibilityBenchResult{BenchResult: summarize(time.Since(start), lat, ok.Load(), errs.Load())}
+	return EligibilityBenchResult{BenchResult: summarize(time.Since(start), lat, ok.Load(), errs.n.Load())}
 }

@@ -69,8 +69,7 @@ func benchKioskCmd(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	hc := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{
-		MaxIdleConns: *conns * 4, MaxIdleConnsPerHost: *conns * 4, MaxConnsPerHost: *conns * 4}}
+	hc := benchHTTPClient(*conns*2, time.Minute)
 	tcs := make([]*platform.TerminalClient, len(ks))
 	relayKey := map[string]string{}
 	for i, k := range ks {
@@ -104,9 +103,10 @@ func benchKioskCmd(ctx context.Context, args []string, out io.Writer) error {
 
 // benchKiosks returns n load-test kiosks, registering those missing
 // (terminal at the platform, kiosk at the relay) in the server's database;
-// they are kept in <data>/bench/kiosks.json.
+// they are kept in <data>/bench-fixtures/kiosks.json (not in <data>/bench,
+// whose every file is read as a terminal configuration by bench auth).
 func benchKiosks(ctx context.Context, d dataFlags, jpkiURL string, n int, out io.Writer) ([]benchKiosk, error) {
-	return benchFixtures(filepath.Join(d.data, "bench", "kiosks.json"), n, func() (func(int) (benchKiosk, error), func(), error) {
+	return benchFixtures(filepath.Join(d.data, "bench-fixtures", "kiosks.json"), n, func() (func(int) (benchKiosk, error), func(), error) {
 		logger := newLogger(false, slog.LevelWarn)
 		db, p, err := openLocalPlatform(ctx, d, jpkiURL, logger)
 		if err != nil {
@@ -135,29 +135,12 @@ func benchKiosks(ctx context.Context, d dataFlags, jpkiURL string, n int, out io
 // when the PDF arrives and its job is the one ordered.
 func fireIssuance(ctx context.Context, hc *http.Client, target string, answers []*platform.PresignedAuth, relayKey map[string]string,
 	t municipal.CertType, conns int, d time.Duration) KioskBenchResult {
-	var next, ok, errs, pdfBytes atomic.Int64
-	var firstErr sync.Once
+	var next, ok, pdfBytes atomic.Int64
 	lat := make([][]time.Duration, conns)
 	start := time.Now()
 	deadline := start.Add(d)
-	fail := func(format string, args ...any) {
-		errs.Add(1)
-		firstErr.Do(func() { fmt.Fprintf(os.Stderr, "bench: first error: "+format+"\n", args...) })
-	}
-	post := func(url string, hdr http.Header, body []byte) (int, http.Header, []byte, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-		if err != nil {
-			return 0, nil, nil, err
-		}
-		req.Header = hdr
-		resp, err := hc.Do(req)
-		if err != nil {
-			return 0, nil, nil, err
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		return resp.StatusCode, resp.Header, b, err
-	}
+	var errs benchErrors
+	fail, post := errs.add, benchPoster{ctx, hc}.post
 	relay := strings.TrimRight(target, "/") + "/jlis/v1/"
 	var wg sync.WaitGroup
 	for w := range conns {
@@ -208,7 +191,7 @@ func fireIssuance(ctx context.Context, hc *http.Client, target string, answers [
 		})
 	}
 	wg.Wait()
-	res := KioskBenchResult{BenchResult: summarize(time.Since(start), lat, ok.Load(), errs.Load())}
+	res := KioskBenchResult{BenchResult: summarize(time.Since(start), lat, ok.Load(), errs.n.Load())}
 	if n := ok.Load(); n > 0 {
 		res.PDFBytes = pdfBytes.Load() / n
 	}
