@@ -184,9 +184,8 @@ type Holder struct {
 	Attributes *jpki.HolderAttributes
 }
 
-// holder verifies an assertion made at kiosk and reads the holder's
-// attributes.
-func (r *Relay) holder(ctx context.Context, kiosk, assertion string) (*Holder, error) {
+// claims verifies an assertion and that it was made at this kiosk.
+func (r *Relay) claims(ctx context.Context, kiosk, assertion string) (*platform.Claims, error) {
 	keys, err := r.cfg.Keys(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("kiosk: platform keys: %w", err)
@@ -197,6 +196,16 @@ func (r *Relay) holder(ctx context.Context, kiosk, assertion string) (*Holder, e
 	}
 	if c.Terminal != kiosk || c.TerminalKind != platform.Kiosk {
 		return nil, fmt.Errorf("%w: made at %s, not at this kiosk", ErrBadAssertion, c.Terminal)
+	}
+	return c, nil
+}
+
+// holder verifies an assertion made at kiosk and reads the holder's
+// attributes.
+func (r *Relay) holder(ctx context.Context, kiosk, assertion string) (*Holder, error) {
+	c, err := r.claims(ctx, kiosk, assertion)
+	if err != nil {
+		return nil, err
 	}
 	a, err := r.cfg.Attributes(ctx, c.Subject)
 	if err != nil {
@@ -455,16 +464,9 @@ func (r *Relay) check(ctx context.Context, code string, t municipal.CertType, c 
 // Printing is what is charged: a retried print answers the printed job
 // with Replayed and no PDF.
 func (r *Relay) Print(ctx context.Context, kiosk, assertion, jobID string) (*Job, error) {
-	keys, err := r.cfg.Keys(ctx)
+	c, err := r.claims(ctx, kiosk, assertion)
 	if err != nil {
-		return nil, fmt.Errorf("kiosk: platform keys: %w", err)
-	}
-	c, err := platform.VerifyAssertion(assertion, keys, r.cfg.Issuer, r.now())
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBadAssertion, err)
-	}
-	if c.Terminal != kiosk {
-		return nil, fmt.Errorf("%w: made at %s, not at this kiosk", ErrBadAssertion, c.Terminal)
+		return nil, err
 	}
 	return r.s.Print(ctx, kiosk, c.Subject, jobID)
 }
