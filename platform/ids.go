@@ -1,7 +1,9 @@
 package platform
 
 import (
+	"bytes"
 	"context"
+	"crypto/x509"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -38,8 +40,15 @@ func (p *Platform) resolvePerson(ctx context.Context, serial string) (id string,
 			p.persons.put(serial, id)
 		}
 	}()
+	return p.resolveLinked(ctx, jpki.LinkageRef{Kind: jpki.Auth, Serial: serial}, true)
+}
+
+// resolveLinked finds the platform ID of a certificate through the centre's
+// linkage records and links every certificate it walked to it. With create,
+// a holder nobody has linked yet gets a new ID; without, the answer is "".
+func (p *Platform) resolveLinked(ctx context.Context, start jpki.LinkageRef, create bool) (id string, err error) {
 	for attempt := 1; ; attempt++ {
-		id, err = p.resolveOnce(ctx, serial)
+		id, err = p.resolveOnce(ctx, start, create)
 		// A unique violation is a lost race with a resolution (here or in
 		// another instance) that linked one of the same certificates: its
 		// links, made from the same records, stand, and resolving again
@@ -50,15 +59,14 @@ func (p *Platform) resolvePerson(ctx context.Context, serial string) (id string,
 	}
 }
 
-// resolveOnce is one attempt of resolvePerson.
-func (p *Platform) resolveOnce(ctx context.Context, serial string) (id string, err error) {
-	if id, err := scanPerson(p.stmts.personOfCert.QueryRowContext(ctx, string(jpki.Auth), serial)); err != nil || id != "" {
+// resolveOnce is one attempt of resolveLinked.
+func (p *Platform) resolveOnce(ctx context.Context, start jpki.LinkageRef, create bool) (id string, err error) {
+	if id, err := scanPerson(p.stmts.personOfCert.QueryRowContext(ctx, string(start.Kind), start.Serial)); err != nil || id != "" {
 		return id, err
 	}
 	// Walk the linkage records: the certificate itself, its pair, and back
 	// through its predecessors, collecting every certificate of this holder.
 	type ref = jpki.LinkageRef
-	start := ref{Kind: jpki.Auth, Serial: serial}
 	seen := map[ref]bool{start: true}
 	queue := []ref{start}
 	var found string
@@ -88,18 +96,21 @@ func (p *Platform) resolveOnce(ctx context.Context, serial string) (id string, e
 			break
 		}
 	}
+	if found == "" && !create {
+		return "", nil
+	}
 	var certs []ref
 	for r := range seen {
 		certs = append(certs, r)
 	}
 	// READ COMMITTED suffices: the primary key of platform_certs makes a
 	// concurrent link of the same certificate a unique violation, after
-	// which resolvePerson resolves again. SERIALIZABLE aborted concurrent
+	// which resolveLinked resolves again. SERIALIZABLE aborted concurrent
 	// first uses of different cards on PostgreSQL (false conflicts on the
 	// index pages), past the retries, with 200 at once.
 	err = p.db.TxLevel(ctx, sql.LevelReadCommitted, func(tx *sql.Tx) error {
 		// Another instance may have linked it meanwhile.
-		existing, err := p.lookupPerson(ctx, tx, jpki.Auth, serial)
+		existing, err := p.lookupPerson(ctx, tx, start.Kind, start.Serial)
 		if err != nil || existing != "" {
 			id = existing
 			return err
@@ -127,6 +138,36 @@ func (p *Platform) resolveOnce(ctx context.Context, serial string) (id string, e
 		return nil
 	})
 	return id, err
+}
+
+// SignerPerson returns the platform ID of the holder of a 署名用 certificate,
+// for services that must know who signed: the 受任者 of a power of attorney,
+// the sender of a moving notice. The certificate must be issued by the 署名用
+// CA, and its holder must have authenticated on the platform before; as for
+// authentication, only the centre's linkage records link it (the card's
+// pair, or an earlier signing certificate). It says nothing about
+// revocation, which the caller checks at the signature's time.
+func (p *Platform) SignerPerson(ctx context.Context, cert *x509.Certificate) (string, error) {
+	if !bytes.Equal(cert.RawIssuer, p.signCA.RawSubject) || cert.CheckSignatureFrom(p.signCA) != nil {
+		return "", fmt.Errorf("%w: not a certificate of the 署名用 CA", ErrInvalid)
+	}
+	serial := jpki.Serial(cert.SerialNumber)
+	key := string(jpki.Sign) + ":" + serial
+	if id, ok := p.persons.get(key); ok {
+		return id, nil
+	}
+	v, err, _ := p.resolving.Do(key, func() (any, error) {
+		return p.resolveLinked(ctx, jpki.LinkageRef{Kind: jpki.Sign, Serial: serial}, false)
+	})
+	if err != nil {
+		return "", err
+	}
+	id := v.(string)
+	if id == "" {
+		return "", fmt.Errorf("%w: the signer has not used the platform", ErrNotFound)
+	}
+	p.persons.put(key, id)
+	return id, nil
 }
 
 type queryRower interface {

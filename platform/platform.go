@@ -41,6 +41,8 @@ type Config struct {
 	// AuthCA is the trusted 利用者証明用 CA. When nil it is fetched from the
 	// centre at Open (trust on first use of the configured centre URL).
 	AuthCA *x509.Certificate
+	// SignCA is the trusted 署名用 CA, for SignerPerson; fetched like AuthCA.
+	SignCA *x509.Certificate
 	// Issuer names the platform in assertions (its base URL).
 	Issuer string
 	// ChallengeTTL is how long a challenge may be answered (at most 2 min).
@@ -66,6 +68,7 @@ type Platform struct {
 	db           *store.DB
 	centre       *jpki.Client
 	ca           *x509.Certificate
+	signCA       *x509.Certificate
 	issuedBy     string // the chain check's report line, made once
 	issuer       string
 	challengeTTL time.Duration
@@ -120,7 +123,13 @@ func Open(ctx context.Context, cfg Config) (*Platform, error) {
 			return nil, fmt.Errorf("platform: fetch the 利用者証明用 CA: %w", err)
 		}
 	}
-	p := &Platform{db: cfg.DB, centre: cfg.Centre, ca: ca, issuedBy: "issued by " + ca.Subject.String(), issuer: cfg.Issuer,
+	signCA := cfg.SignCA
+	if signCA == nil {
+		if signCA, err = cfg.Centre.CACertificate(ctx, jpki.Sign); err != nil {
+			return nil, fmt.Errorf("platform: fetch the 署名用 CA: %w", err)
+		}
+	}
+	p := &Platform{db: cfg.DB, centre: cfg.Centre, ca: ca, signCA: signCA, issuedBy: "issued by " + ca.Subject.String(), issuer: cfg.Issuer,
 		challengeTTL: cfg.ChallengeTTL, assertionTTL: cfg.AssertionTTL, keyRotation: cfg.KeyRotation,
 		now: cfg.Now, logger: cfg.Logger,
 		terminals: terminalCache{ttl: 2 * time.Second, m: map[string]cachedTerminal{}},

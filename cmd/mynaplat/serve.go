@@ -248,7 +248,7 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 				return fail(err)
 			}
 			jc.BaseURL, jc.Token, jc.HTTP = url, token, self
-			cfg.AuthCA = centre.CA(jpki.Auth)
+			cfg.AuthCA, cfg.SignCA = centre.CA(jpki.Auth), centre.CA(jpki.Sign)
 		} else if o.jpkiURL == "" || o.jpkiToken == "" {
 			return fail(errors.New("the platform role without the jpki role needs --jpki-url and --jpki-token"))
 		}
