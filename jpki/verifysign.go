@@ -43,6 +43,24 @@ type SigningVerifier struct {
 // signatures, within its validity, and not revoked per a fresh OCSP answer
 // of the centre (RFC 6960).
 func (v *SigningVerifier) Check(ctx context.Context, cert *x509.Certificate, now time.Time) error {
+	if err := v.Issued(cert); err != nil {
+		return err
+	}
+	if now.Before(cert.NotBefore) || now.After(cert.NotAfter) || now.After(v.CA.NotAfter) {
+		return fmt.Errorf("%w: valid %s to %s", ErrCertExpired, cert.NotBefore.Format(time.DateOnly), cert.NotAfter.Format(time.DateOnly))
+	}
+	st, err := v.Revocation(ctx, cert, now)
+	if err != nil {
+		return err
+	}
+	if st.Revoked {
+		return fmt.Errorf("%w: %s since %s", ErrCertRevoked, st.Reason, st.RevokedAt.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// Issued checks that cert is a signing certificate of the CA.
+func (v *SigningVerifier) Issued(cert *x509.Certificate) error {
 	ca := v.CA
 	// The JPKI profile marks certificatePolicies critical, which
 	// x509.Verify refuses; the chain is one level, so check it directly.
@@ -52,37 +70,52 @@ func (v *SigningVerifier) Check(ctx context.Context, cert *x509.Certificate, now
 	if cert.KeyUsage&(x509.KeyUsageContentCommitment|x509.KeyUsageDigitalSignature) == 0 {
 		return fmt.Errorf("%w: not a signing certificate", ErrUntrustedCert)
 	}
-	if now.Before(cert.NotBefore) || now.After(cert.NotAfter) || now.After(ca.NotAfter) {
-		return fmt.Errorf("%w: valid %s to %s", ErrCertExpired, cert.NotBefore.Format(time.DateOnly), cert.NotAfter.Format(time.DateOnly))
-	}
-	req, err := ocsp.CreateRequest(cert, ca, &ocsp.RequestOptions{Hash: crypto.SHA256})
+	return nil
+}
+
+// RevocationStatus is what a fresh OCSP answer said about a certificate.
+type RevocationStatus struct {
+	Revoked   bool
+	RevokedAt time.Time
+	Reason    Reason
+	// ThisUpdate is when the responder knew the status to be correct.
+	ThisUpdate time.Time
+}
+
+// Revocation asks the centre's responder about cert (issued by the CA) and
+// accepts only an answer at most MaxAge old at now: otherwise, or when the
+// responder cannot be reached or does not know the certificate, the error
+// wraps ErrRevocationUnknown. A revoked status is an answer, not an error:
+// a signature time-stamped before RevokedAt stays valid.
+func (v *SigningVerifier) Revocation(ctx context.Context, cert *x509.Certificate, now time.Time) (RevocationStatus, error) {
+	req, err := ocsp.CreateRequest(cert, v.CA, &ocsp.RequestOptions{Hash: crypto.SHA256})
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrRevocationUnknown, err)
+		return RevocationStatus{}, fmt.Errorf("%w: %w", ErrRevocationUnknown, err)
 	}
 	der, err := v.OCSP(ctx, req)
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrRevocationUnknown, err)
+		return RevocationStatus{}, fmt.Errorf("%w: %w", ErrRevocationUnknown, err)
 	}
 	// ParseResponseForCert checks the delegated responder's certificate
 	// against the CA and the response's signature.
-	resp, err := ocsp.ParseResponseForCert(der, cert, ca)
+	resp, err := ocsp.ParseResponseForCert(der, cert, v.CA)
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrRevocationUnknown, err)
+		return RevocationStatus{}, fmt.Errorf("%w: %w", ErrRevocationUnknown, err)
 	}
 	maxAge := v.MaxAge
 	if maxAge <= 0 {
 		maxAge = 10 * time.Minute
 	}
 	if now.Sub(resp.ThisUpdate) > maxAge || (!resp.NextUpdate.IsZero() && now.After(resp.NextUpdate)) {
-		return fmt.Errorf("%w: stale OCSP answer of %s", ErrRevocationUnknown, resp.ThisUpdate.Format(time.RFC3339))
+		return RevocationStatus{}, fmt.Errorf("%w: stale OCSP answer of %s", ErrRevocationUnknown, resp.ThisUpdate.Format(time.RFC3339))
 	}
 	switch resp.Status {
 	case ocsp.Good:
-		return nil
+		return RevocationStatus{ThisUpdate: resp.ThisUpdate}, nil
 	case ocsp.Revoked:
-		return fmt.Errorf("%w: %s since %s", ErrCertRevoked, Reason(resp.RevocationReason), resp.RevokedAt.Format(time.RFC3339))
+		return RevocationStatus{Revoked: true, RevokedAt: resp.RevokedAt, Reason: Reason(resp.RevocationReason), ThisUpdate: resp.ThisUpdate}, nil
 	}
-	return fmt.Errorf("%w: the responder does not know the certificate", ErrRevocationUnknown)
+	return RevocationStatus{}, fmt.Errorf("%w: the responder does not know the certificate", ErrRevocationUnknown)
 }
 
 // SigningHolder reads the holder's attributes from a signing certificate's
