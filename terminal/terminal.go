@@ -16,6 +16,7 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -194,25 +195,43 @@ func (t *Terminal) SignOffline(tr card.Transport, pin, id string, at time.Time, 
 // no try; a wrong one is a *card.PINError with the tries left; a blocked
 // one card.ErrPINBlocked.
 func SignDocument(tr card.Transport, password string, doc []byte) (certDER, sig []byte, err error) {
+	err = WithSigner(tr, password, func(cert *x509.Certificate, signer crypto.Signer) error {
+		d := sha256.Sum256(doc)
+		if sig, err = signer.Sign(rand.Reader, d[:], crypto.SHA256); err != nil {
+			return fmt.Errorf("terminal: sign: %w", err)
+		}
+		certDER = cert.Raw
+		return nil
+	})
+	return certDER, sig, err
+}
+
+// WithSigner opens the card's signing key with the signing password and
+// runs fn with the signing certificate and the card as a crypto.Signer —
+// for one or several signatures (CMS, PAdES) in one card session. The
+// password goes to the card only; errors are as for SignDocument. The
+// card's security state is reset when fn returns.
+func WithSigner(tr card.Transport, password string, fn func(cert *x509.Certificate, signer crypto.Signer) error) error {
 	cl := card.NewClient(tr)
 	// Select the AP again whatever happens, so the verified password never
-	// outlives this signature on a shared reader.
+	// outlives this session on a shared reader.
 	defer cl.Logout()
 	if err := cl.VerifyPIN(card.SignPIN, password); err != nil {
-		return nil, nil, err
+		return err
 	}
-	if certDER, err = cl.Certificate(card.Sign); err != nil {
-		return nil, nil, fmt.Errorf("terminal: read signing certificate: %w", err)
+	der, err := cl.Certificate(card.Sign)
+	if err != nil {
+		return fmt.Errorf("terminal: read signing certificate: %w", err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return fmt.Errorf("terminal: signing certificate: %w", err)
 	}
 	signer, err := cl.Signer(card.Sign)
 	if err != nil {
-		return nil, nil, fmt.Errorf("terminal: card signer: %w", err)
+		return fmt.Errorf("terminal: card signer: %w", err)
 	}
-	d := sha256.Sum256(doc)
-	if sig, err = signer.Sign(rand.Reader, d[:], crypto.SHA256); err != nil {
-		return nil, nil, fmt.Errorf("terminal: sign: %w", err)
-	}
-	return certDER, sig, nil
+	return fn(cert, signer)
 }
 
 // Reader gives the card on a terminal's reader for one request.

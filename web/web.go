@@ -84,7 +84,7 @@ func New(ctx context.Context, o Options) (*Site, error) {
 	s.cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, problemCrossOrigin)
 	}))
-	own, err := s.Parse(mustSub(templates, "templates"), "error.html", "home.html")
+	own, err := s.Parse(mustSub(templates, "templates"), "error.html", "home.html", "staff_login.html")
 	if err != nil {
 		return nil, err
 	}
