@@ -5,6 +5,7 @@ import (
 	"embed"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -158,6 +159,18 @@ func (p *Pages) station(w http.ResponseWriter, r *http.Request) (*station, *web.
 
 func placedKey(id string) string { return "t:" + id + ":card" }
 func reportKey(id string) string { return "t:" + id + ":report" }
+func nextKey(id string) string   { return "t:" + id + ":next" }
+
+// PlacedCard is the card on a terminal's reader in this browser's session,
+// for a service's pages that run on the terminal and need the card again
+// (to sign with the signing password). It is ErrNoCard when none is placed.
+func (p *Pages) PlacedCard(r *http.Request, ss *web.Session, terminalID string) (card.Transport, error) {
+	st, ok := p.terms[terminalID]
+	if !ok {
+		return nil, fmt.Errorf("%w: no terminal %s", ErrNoCard, terminalID)
+	}
+	return st.reader.Card(r, ss.Get(placedKey(terminalID)))
+}
 
 // screenData is what the terminal screen shows.
 type screenData struct {
@@ -176,6 +189,11 @@ func (p *Pages) screen(w http.ResponseWriter, r *http.Request) {
 	st, ss, ok := p.station(w, r)
 	if !ok {
 		return
+	}
+	// A service's page sends the person here to log in and back after.
+	if next := r.URL.Query().Get("next"); next != "" {
+		ss.Set(nextKey(st.ID), web.LocalPath(next))
+		p.save(w, r, ss)
 	}
 	k := kindNames[st.Kind]
 	d := screenData{ID: st.ID, Name: st.Name, Owner: st.Owner, KindJA: k[0], KindEN: k[1], Kind: st.Kind, Virtual: st.reader.Virtual()}
@@ -272,6 +290,12 @@ func (p *Pages) login(w http.ResponseWriter, r *http.Request) {
 		ss.Set("login:platform_id", resp.Report.PlatformID)
 		ss.Set("login:assertion", resp.Assertion)
 		ss.Set("login:terminal", st.ID)
+		if next := ss.Get(nextKey(st.ID)); next != "" {
+			ss.Delete(nextKey(st.ID))
+			p.save(w, r, ss)
+			http.Redirect(w, r, next, http.StatusSeeOther)
+			return
+		}
 	}
 	p.save(w, r, ss)
 	p.redirect(w, r, st.ID, "result")

@@ -142,6 +142,10 @@ func (s *Site) switchLang(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, localPath(r.URL.Query().Get("back")), http.StatusSeeOther)
 }
 
+// LocalPath returns back when it is a path on this site, else "/": for
+// redirects to a page named in a request (a "next" or "back" parameter).
+func LocalPath(back string) string { return localPath(back) }
+
 // localPath returns back when it is a path on this site, else "/". Browsers
 // treat "//host" and "/\host" as other sites, so those are refused too. A lang
 // parameter is dropped: it would override the cookie just set.
