@@ -36,7 +36,7 @@
 // A corporation has at most one representative at a time. Appointing a new one
 // ends the previous term at the same instant; closing the corporation (閉鎖)
 // ends the current term. A term runs from its start inclusive to its end
-// exclusive. Corporate data is public (法人番号法 §39 publishes number, name
+// exclusive. Corporate data is public (the 法人番号公表サイト publishes number, name
 // and address; the 登記簿 the representative's name), so the registry keeps an
 // event log of registrations, appointments, term ends and closures
 // (corpreg_events) instead of an access audit.
