@@ -29,10 +29,10 @@ type scenario struct {
 	stranger                                  *signer // a JPKI certificate of no person
 	a, b                                      Principal
 
-	p1, p2, pB, pR, pNew *Power // registered powers from representatives
+	p1, p2, pB, pR, pNew                *Power // registered powers from representatives
 	p1CMS, p2CMS, pBCMS, pRCMS, pNewCMS []byte
-	c1, cR                               *Power // registered sub-delegations (of p1, of pR)
-	c1CMS, cRCMS                         []byte
+	c1, cR                              *Power // registered sub-delegations (of p1, of pR)
+	c1CMS, cRCMS                        []byte
 }
 
 func newScenario(t *testing.T, db *store.DB) *scenario {
@@ -136,11 +136,11 @@ func TestCheck(t *testing.T) {
 		sameID := *s.p1
 		sameID.Powers = []string{docDeduction, docRegistry}
 		// Sub-delegations refused at registration.
-		c2 := child(s.p2, "carol", day(5), day(90), docDeduction)        // p2 forbids sub-delegation
-		c3 := child(s.p1, "carol", day(5), day(90), docDeduction)        // signed by bob, not p1's agent
-		c4 := child(s.p1, "carol", day(5), day(90), docRegistry)         // a matter p1 does not delegate
-		c5 := child(s.p1, "carol", day(5), day(200), docDeduction)       // outlasts p1
-		c6 := child(s.p1, "carol", day(5), day(90), docDeduction)        // signed by a stranger
+		c2 := child(s.p2, "carol", day(5), day(90), docDeduction)         // p2 forbids sub-delegation
+		c3 := child(s.p1, "carol", day(5), day(90), docDeduction)         // signed by bob, not p1's agent
+		c4 := child(s.p1, "carol", day(5), day(90), docRegistry)          // a matter p1 does not delegate
+		c5 := child(s.p1, "carol", day(5), day(200), docDeduction)        // outlasts p1
+		c6 := child(s.p1, "carol", day(5), day(90), docDeduction)         // signed by a stranger
 		cU := child(unregistered, "carol", day(5), day(90), docDeduction) // parent not registered
 
 		tests := []struct {
@@ -164,6 +164,7 @@ func TestCheck(t *testing.T) {
 			{"document without signer", s.p1CMS, numberA, docDeduction, nil, day(10), NotAgent},
 			{"forged: tampered CMS", tampered, numberA, docDeduction, s.alice, day(10), Forged},
 			{"forged: truncated CMS", s.p1CMS[:len(s.p1CMS)/2], numberA, docDeduction, s.alice, day(10), Forged},
+			{"forged: trailing byte", append(append([]byte(nil), s.p1CMS...), 0), numberA, docDeduction, s.alice, day(10), Forged},
 			{"forged: empty", nil, numberA, docDeduction, s.alice, day(10), Forged},
 			{"forged: JSON, not CMS", mustCanonical(t, s.p1), numberA, docDeduction, s.alice, day(10), Forged},
 			{"forged: representative's certificate, another key", s.sign(fakeP, wrongKey, day(1)), numberA, docDeduction, s.alice, day(10), Forged},
@@ -252,6 +253,8 @@ func TestRegister(t *testing.T) {
 		}{
 			{"tampered", flipLast(s.p2CMS), ErrForged},
 			{"garbage", []byte("not a CMS"), ErrForged},
+			{"trailing byte", append(append([]byte(nil), s.p2CMS...), 0), ErrForged},
+			{"trailing element", append(append([]byte(nil), s.p2CMS...), s.p1CMS...), ErrForged},
 			{"no signing time", noTime, ErrForged},
 			{"period ends before it starts", signCMS(t, badJSON, s.rep2, day(150)), ErrInvalid},
 			{"not canonical", signCMS(t, append(mustCanonical(t, s.p2), ' '), s.rep2, day(150)), ErrInvalid},

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"database/sql"
 	"embed"
+	"encoding/asn1"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -175,6 +176,13 @@ func (s *Service) verifySigned(der []byte) (sg *signed, err error) {
 			sg, err = nil, fmt.Errorf("%w: the CMS could not be read", ErrForged)
 		}
 	}()
+	// One DER element and nothing after it: a CMS parser that stops at the
+	// end of the first element (smallstep/pkcs7 does) would otherwise let
+	// one power have many byte strings, and the register compares bytes.
+	var rest []byte
+	if rest, err = asn1.Unmarshal(der, &asn1.RawValue{}); err != nil || len(rest) != 0 {
+		return nil, fmt.Errorf("%w: not one DER element", ErrForged)
+	}
 	content, signer, at, err := s.verify(der)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrForged, err)

@@ -6,16 +6,18 @@
 //
 // # What it implements
 //
-// 電子委任状の普及の促進に関する法律 (電子委任状法, 2017) and its 基本指針
-// (the basic policy under §3) describe an electronic power of attorney as
-// a record, signed for the corporation, of the principal (委任者: the
-// corporation and its representative), the agent (受任者), the delegated
-// matters (委任事項) and the period (有効期間), kept so that the other party
-// can check it and learn of its revocation. Power carries exactly these
-// items, plus an ID and the sub-delegation fields; its signed form is one
-// canonical JSON text (Power.Canonical, ParsePower) inside an enveloping
-// CMS SignedData (RFC 5652 §5). Revocations are a second canonical JSON
-// type (Revocation), also signed.
+// 電子委任状の普及の促進に関する法律 (電子委任状法, 平成29年法律第64号)
+// §2 defines an electronic power of attorney as a record showing that a
+// business (for a corporation, its representative) gave an employee or
+// other person authority to act for it; its 基本指針 (§3, the basic policy
+// of 総務省 and 経済産業省) lists what the record holds: the principal
+// (委任者: the corporation and its representative), the agent (受任者) and
+// the authority (代理権: the delegated matters and the period), kept so that
+// the other party can check it and learn of its revocation. Power carries
+// exactly these items, plus an ID and the sub-delegation fields; its signed
+// form is one canonical JSON text (Power.Canonical, ParsePower) inside an
+// enveloping CMS SignedData (RFC 5652 §5). Revocations are a second
+// canonical JSON type (Revocation), also signed.
 //
 // The signature is checked through an injected SignatureVerifier, which
 // returns the content, the signer's certificate and the trusted signing

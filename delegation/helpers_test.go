@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/big"
 	"path/filepath"
 	"strings"
@@ -138,7 +139,7 @@ func issue(t testing.TB, subject pkix.Name, key crypto.Signer, issuer *signer, c
 // clock is a settable test clock.
 type clock struct{ t time.Time }
 
-func (c *clock) now() time.Time { return c.t }
+func (c *clock) now() time.Time  { return c.t }
 func (c *clock) set(t time.Time) { c.t = t }
 
 // env is a corporate registry and a delegation register on one database,
@@ -287,3 +288,5 @@ func signCMSNoTime(t testing.TB, content []byte, s *signer) []byte {
 	}
 	return der
 }
+
+func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
