@@ -153,3 +153,11 @@ func TestNewNeedsItsDependencies(t *testing.T) {
 		t.Error("New without dependencies succeeded")
 	}
 }
+
+func TestQueriesKeepPlaceholderOrder(t *testing.T) {
+	for _, q := range []string{qInsertPower, qPower, qRevoke} {
+		if err := store.CheckPlaceholders(q); err != nil {
+			t.Errorf("%v in %s", err, q)
+		}
+	}
+}
