@@ -1,0 +1,472 @@
+package delegation
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"database/sql"
+	"embed"
+	"encoding/asn1"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/mynaplat/mynaplat/corpreg"
+	"github.com/mynaplat/mynaplat/store"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Errors of Register, Revoke and Get. Those that match a Reason of Check
+// wrap the same refusal; ReasonOf gives it.
+var (
+	// ErrInvalid is a request or content that is not what this package
+	// takes: not a power in canonical form, a revocation naming another
+	// power, no signing time.
+	ErrInvalid = errors.New("delegation: invalid")
+	// ErrForged is a CMS that does not verify.
+	ErrForged = errors.New("delegation: the signature does not verify")
+	// ErrNotFound is a power ID that is not registered.
+	ErrNotFound = errors.New("delegation: no such power")
+	// ErrDuplicate is a power ID already registered for another power.
+	ErrDuplicate = errors.New("delegation: power ID already registered")
+	// ErrUnknownCorporation is a principal the corporate registry does not
+	// hold.
+	ErrUnknownCorporation = errors.New("delegation: unknown corporation")
+	// ErrClosed is a principal that is closed.
+	ErrClosed = errors.New("delegation: the corporation is closed")
+	// ErrNotRepresentative is a power or revocation not signed by someone
+	// entitled to: the corporation's representative at the signing time (or,
+	// for a sub-delegation's revocation, its parent's agent).
+	ErrNotRepresentative = errors.New("delegation: not signed by the corporation's representative")
+	// ErrSubDelegation is a sub-delegation its parent does not allow or
+	// exceeds.
+	ErrSubDelegation = errors.New("delegation: sub-delegation not allowed")
+	// ErrRevoked is a power already revoked, or a sub-delegation of a
+	// revoked power.
+	ErrRevoked = errors.New("delegation: the power is revoked")
+	// ErrUnknownSigner is what SignerPerson returns (wrapped) for a
+	// certificate that is no person's on the platform.
+	ErrUnknownSigner = errors.New("delegation: the signing certificate is no person's")
+)
+
+// Queries, in the PostgreSQL dialect that both engines accept (store doc).
+const (
+	qInsertPower = `INSERT INTO delegation_powers (id, corporate_number, parent, cms, content, signed_at, registered_at)
+  VALUES ($1, $2, $3, $4, $5, $6, $7)`
+	qPower  = `SELECT cms, content, signed_at, registered_at, revoked_at FROM delegation_powers WHERE id = $1`
+	qRevoke = `UPDATE delegation_powers SET revoked_at = $1, revocation = $2 WHERE id = $3 AND revoked_at IS NULL`
+)
+
+// maxChain bounds a chain of sub-delegations (the power and its ancestors).
+const maxChain = 8
+
+// Corporations answers for the corporate registry. Both *corpreg.Registry
+// (in process) and *corpreg.Client (over HTTP) satisfy it; their errors
+// wrap corpreg.ErrUnknownCorporation, corpreg.ErrClosed and
+// corpreg.ErrNotRepresentative.
+type Corporations interface {
+	Corporation(ctx context.Context, number string) (*corpreg.Corporation, error)
+	RepresentativeAt(ctx context.Context, number string, cert *x509.Certificate, at time.Time) error
+}
+
+var (
+	_ Corporations = (*corpreg.Registry)(nil)
+	_ Corporations = (*corpreg.Client)(nil)
+)
+
+// SignatureVerifier verifies an enveloping CMS SignedData with one signer
+// (RFC 5652 §5) and returns its content, the signer's certificate and the
+// trusted signing time (the RFC 3161 time-stamp's genTime). Any error means
+// the CMS is not to be believed. It need not check the signer's chain: for
+// a power from a representative the corporate registry answers for the
+// certificate itself, and for a sub-delegation SignerPerson does.
+type SignatureVerifier func(der []byte) (content []byte, signer *x509.Certificate, signedAt time.Time, err error)
+
+// SignerPerson resolves a JPKI signing certificate to its holder's platform
+// ID. It must resolve only certificates it trusts (chain to the JPKI signing
+// CA, not revoked), and return an error wrapping ErrUnknownSigner for any
+// other; other errors are failures.
+type SignerPerson func(ctx context.Context, cert *x509.Certificate) (string, error)
+
+// Config is what the Service needs.
+type Config struct {
+	DB           *store.DB
+	Corporations Corporations
+	Verify       SignatureVerifier
+	SignerPerson SignerPerson
+	// Now is the clock (time.Now when nil).
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Service is the register of powers of attorney and their check.
+type Service struct {
+	db           *store.DB
+	corps        Corporations
+	verify       SignatureVerifier
+	signerPerson SignerPerson
+	now          func() time.Time
+	logger       *slog.Logger
+}
+
+// New migrates the register's tables.
+func New(ctx context.Context, cfg Config) (*Service, error) {
+	if cfg.DB == nil || cfg.Corporations == nil || cfg.Verify == nil || cfg.SignerPerson == nil {
+		return nil, errors.New("delegation: New needs a database, the corporate registry, a signature verifier and SignerPerson")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	mfs, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.DB.Migrate(ctx, "delegation", mfs); err != nil {
+		return nil, err
+	}
+	return &Service{db: cfg.DB, corps: cfg.Corporations, verify: cfg.Verify, signerPerson: cfg.SignerPerson,
+		now: cfg.Now, logger: cfg.Logger}, nil
+}
+
+// Status is a registered power's state.
+type Status string
+
+// The states of a registered power.
+const (
+	StatusActive  Status = "active"
+	StatusRevoked Status = "revoked"
+)
+
+// Record is a registered power.
+type Record struct {
+	Power Power `json:"power"`
+	// CMS is the signed power as registered.
+	CMS []byte `json:"cms"`
+	// SignedAt is the power's trusted signing time.
+	SignedAt     time.Time `json:"signed_at"`
+	RegisteredAt time.Time `json:"registered_at"`
+	Status       Status    `json:"status"`
+	// RevokedAt is when the revocation was registered; zero while active.
+	RevokedAt time.Time `json:"revoked_at,omitzero"`
+}
+
+// signed is a CMS that verified and holds a power or a revocation.
+type signed struct {
+	der      []byte
+	content  []byte
+	signer   *x509.Certificate
+	signedAt time.Time
+	power    *Power
+}
+
+// verifySigned runs the injected verifier. Its input comes from outside, so
+// a panic in it is taken for a failed verification rather than a crash.
+func (s *Service) verifySigned(der []byte) (sg *signed, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.logger.Error("delegation: the signature verifier panicked", "panic", p)
+			sg, err = nil, fmt.Errorf("%w: the CMS could not be read", ErrForged)
+		}
+	}()
+	// One DER element and nothing after it: a CMS parser that stops at the
+	// end of the first element (smallstep/pkcs7 does) would otherwise let
+	// one power have many byte strings, and the register compares bytes.
+	var rest []byte
+	if rest, err = asn1.Unmarshal(der, &asn1.RawValue{}); err != nil || len(rest) != 0 {
+		return nil, fmt.Errorf("%w: not one DER element", ErrForged)
+	}
+	content, signer, at, err := s.verify(der)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrForged, err)
+	}
+	if signer == nil {
+		return nil, fmt.Errorf("%w: no signer certificate", ErrForged)
+	}
+	if at.IsZero() {
+		return nil, fmt.Errorf("%w: the signature carries no trusted signing time", ErrInvalid)
+	}
+	return &signed{der: der, content: content, signer: signer, signedAt: at}, nil
+}
+
+// open verifies a signed power: errors wrap ErrForged or ErrInvalid.
+func (s *Service) open(der []byte) (*signed, error) {
+	sg, err := s.verifySigned(der)
+	if err != nil {
+		return nil, err
+	}
+	if sg.power, err = ParsePower(sg.content); err != nil {
+		return nil, err
+	}
+	return sg, nil
+}
+
+// stored is a row of delegation_powers.
+type stored struct {
+	cms, content           []byte
+	signedAt, registeredAt time.Time
+	revokedAt              time.Time
+}
+
+// record reads a registered power; ErrNotFound when there is none.
+func (s *Service) record(ctx context.Context, id string) (*stored, error) {
+	var st stored
+	var signedAt, registeredAt int64
+	var revokedAt sql.NullInt64
+	err := s.db.QueryRowContext(ctx, qPower, id).Scan(&st.cms, &st.content, &signedAt, &registeredAt, &revokedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("delegation: read power %s: %w", id, err)
+	}
+	st.signedAt, st.registeredAt = time.UnixMilli(signedAt).UTC(), time.UnixMilli(registeredAt).UTC()
+	if revokedAt.Valid {
+		st.revokedAt = time.UnixMilli(revokedAt.Int64).UTC()
+	}
+	return &st, nil
+}
+
+func (st *stored) toRecord() (*Record, error) {
+	p, err := ParsePower(st.content)
+	if err != nil {
+		return nil, fmt.Errorf("delegation: a stored power does not parse: %w", err)
+	}
+	r := &Record{Power: *p, CMS: st.cms, SignedAt: st.signedAt, RegisteredAt: st.registeredAt, Status: StatusActive, RevokedAt: st.revokedAt}
+	if !st.revokedAt.IsZero() {
+		r.Status = StatusRevoked
+	}
+	return r, nil
+}
+
+// Get returns a registered power, or an error wrapping ErrNotFound.
+func (s *Service) Get(ctx context.Context, id string) (*Record, error) {
+	if !idPattern.MatchString(id) {
+		return nil, fmt.Errorf("%w: %q", ErrNotFound, id)
+	}
+	st, err := s.record(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return st.toRecord()
+}
+
+// Register verifies a signed power and keeps it. The power must be signed
+// by the corporation's representative in office at the signing time, or,
+// for a sub-delegation, by the agent of a registered, unrevoked parent that
+// allows sub-delegation, within the parent's matters and period. Sending
+// the same CMS again returns the record; another power with a registered ID
+// is ErrDuplicate. Refusals wrap the errors of this package (ReasonOf).
+func (s *Service) Register(ctx context.Context, der []byte) (*Record, error) {
+	sg, err := s.open(der)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	chain, ref, err := s.authority(ctx, sg, now)
+	if err != nil {
+		return nil, err
+	}
+	if ref.reason != "" {
+		return nil, ref.err()
+	}
+	for _, l := range chain[1:] {
+		if !l.st.revokedAt.IsZero() {
+			return nil, fmt.Errorf("%w: the parent power %s was revoked", ErrRevoked, l.sg.power.ID)
+		}
+	}
+	p := sg.power
+	_, err = s.db.Write(ctx, qInsertPower, p.ID, p.Principal.CorporateNumber, p.Parent, der, sg.content,
+		sg.signedAt.UnixMilli(), now.UnixMilli())
+	if store.IsUniqueViolation(err) {
+		if st, err := s.record(ctx, p.ID); err == nil && bytes.Equal(st.cms, der) {
+			return st.toRecord()
+		}
+		return nil, fmt.Errorf("%w: %s", ErrDuplicate, p.ID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("delegation: register %s: %w", p.ID, err)
+	}
+	s.logger.Info("power registered", "power", p.ID, "number", p.Principal.CorporateNumber, "parent", p.Parent)
+	return s.Get(ctx, p.ID)
+}
+
+// Revoke revokes a registered power from now on. revocation is a CMS over a
+// Revocation naming the power and its corporation, signed by the
+// corporation's representative in office at the signing time (the one who
+// granted the power or a successor) or, for a sub-delegation, by the parent
+// power's agent who made it. A power already revoked is ErrRevoked.
+func (s *Service) Revoke(ctx context.Context, id string, revocation []byte) (*Record, error) {
+	rec, err := s.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if rec.Status == StatusRevoked {
+		return nil, fmt.Errorf("%w: %s since %s", ErrRevoked, id, rec.RevokedAt.Format(time.RFC3339))
+	}
+	sg, err := s.verifySigned(revocation)
+	if err != nil {
+		return nil, err
+	}
+	rv, err := ParseRevocation(sg.content)
+	if err != nil {
+		return nil, err
+	}
+	if rv.PowerID != id || rv.CorporateNumber != rec.Power.Principal.CorporateNumber {
+		return nil, fmt.Errorf("%w: the revocation names power %s of %s", ErrInvalid, rv.PowerID, rv.CorporateNumber)
+	}
+	if err := s.mayRevoke(ctx, rec, sg); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	res, err := s.db.Write(ctx, qRevoke, now.UnixMilli(), revocation, id)
+	if err != nil {
+		return nil, fmt.Errorf("delegation: revoke %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil, fmt.Errorf("%w: %s", ErrRevoked, id)
+	}
+	s.logger.Info("power revoked", "power", id, "number", rec.Power.Principal.CorporateNumber)
+	return s.Get(ctx, id)
+}
+
+// mayRevoke reports whether the revocation's signer may revoke the power.
+func (s *Service) mayRevoke(ctx context.Context, rec *Record, sg *signed) error {
+	number := rec.Power.Principal.CorporateNumber
+	err := s.corps.RepresentativeAt(ctx, number, sg.signer, sg.signedAt)
+	if err == nil {
+		return nil
+	}
+	if r := registryReason(err); r == "" {
+		return fmt.Errorf("delegation: ask the corporate registry: %w", err)
+	} else if r != NotRepresentative || rec.Power.Parent == "" {
+		return fmt.Errorf("%w: %w", r.sentinel(), err)
+	}
+	// A sub-delegation may also be revoked by the agent who made it.
+	parent, err := s.Get(ctx, rec.Power.Parent)
+	if err != nil {
+		return err
+	}
+	id, err := s.signerPerson(ctx, sg.signer)
+	switch {
+	case errors.Is(err, ErrUnknownSigner):
+	case err != nil:
+		return fmt.Errorf("delegation: resolve the revocation's signer: %w", err)
+	case id == parent.Power.Agent.PlatformID:
+		return nil
+	}
+	return fmt.Errorf("%w: the revocation is signed neither by the corporation's representative nor by the agent who sub-delegated", ErrNotRepresentative)
+}
+
+// link is one power of a chain: the power checked, then its ancestors.
+type link struct {
+	sg *signed
+	st *stored // nil for the power checked
+}
+
+// authority checks who signed a power and its ancestors: the root by the
+// corporation's representative at its signing time, each sub-delegation by
+// its parent's agent within the parent. at is the time the corporation
+// must not be closed by. It returns the chain (the power first), or the
+// refusal; the error is for failures only.
+func (s *Service) authority(ctx context.Context, leaf *signed, at time.Time) ([]link, refusal, error) {
+	chain := []link{{sg: leaf}}
+	for cur := leaf.power; cur.Parent != ""; {
+		if len(chain) == maxChain {
+			return nil, refuse(SubDelegationNotAllowed, "more than %d levels of sub-delegation", maxChain-1), nil
+		}
+		st, err := s.record(ctx, cur.Parent)
+		if errors.Is(err, ErrNotFound) {
+			return nil, refuse(UnknownPower, "the parent power %s is not registered", cur.Parent), nil
+		}
+		if err != nil {
+			return nil, refusal{}, err
+		}
+		sg, err := s.open(st.cms)
+		if err != nil || sg.power.ID != cur.Parent {
+			s.logger.Error("delegation: a registered power no longer verifies", "power", cur.Parent, "err", err)
+			return nil, refuse(Forged, "the parent power %s does not verify", cur.Parent), nil
+		}
+		chain = append(chain, link{sg: sg, st: st})
+		cur = sg.power
+	}
+	root := chain[len(chain)-1].sg
+	number := root.power.Principal.CorporateNumber
+	corp, err := s.corps.Corporation(ctx, number)
+	if err != nil {
+		if r := registryReason(err); r != "" {
+			return nil, refuse(r, "%v", err), nil
+		}
+		return nil, refusal{}, fmt.Errorf("delegation: ask the corporate registry: %w", err)
+	}
+	if corp.Status == corpreg.Closed && !at.Before(corp.ClosedAt) {
+		return nil, refuse(CorporationClosed, "%s was closed on %s", number, corp.ClosedAt.Format(time.DateOnly)), nil
+	}
+	if err := s.corps.RepresentativeAt(ctx, number, root.signer, root.signedAt); err != nil {
+		if r := registryReason(err); r != "" {
+			return nil, refuse(r, "%v", err), nil
+		}
+		return nil, refusal{}, fmt.Errorf("delegation: ask the corporate registry: %w", err)
+	}
+	if p := root.power.Principal; p.RepresentativeName != root.signer.Subject.CommonName ||
+		len(root.signer.Subject.Organization) != 1 || p.CorporationName != root.signer.Subject.Organization[0] {
+		return nil, refuse(NotRepresentative, "the power names %s of %s, but %s signed it", p.RepresentativeName, p.CorporationName, root.signer.Subject), nil
+	}
+	for i := len(chain) - 2; i >= 0; i-- {
+		if r, err := s.subDelegation(ctx, chain[i+1].sg, chain[i].sg); err != nil || r.reason != "" {
+			return nil, r, err
+		}
+	}
+	return chain, refusal{}, nil
+}
+
+// subDelegation checks a child power against its parent.
+func (s *Service) subDelegation(ctx context.Context, parent, child *signed) (refusal, error) {
+	pp, cp := parent.power, child.power
+	switch {
+	case !pp.SubDelegation:
+		return refuse(SubDelegationNotAllowed, "power %s does not allow sub-delegation", pp.ID), nil
+	case cp.Principal != pp.Principal:
+		return refuse(SubDelegationNotAllowed, "power %s names another principal than its parent", cp.ID), nil
+	case cp.NotBefore.Before(pp.NotBefore) || cp.NotAfter.After(pp.NotAfter):
+		return refuse(SubDelegationNotAllowed, "power %s outlasts its parent's period", cp.ID), nil
+	case child.signedAt.Before(pp.NotBefore) || child.signedAt.After(pp.NotAfter):
+		return refuse(SubDelegationNotAllowed, "power %s was signed outside its parent's period", cp.ID), nil
+	}
+	for _, m := range cp.Powers {
+		if _, ok := slices.BinarySearch(pp.Powers, m); !ok {
+			return refuse(SubDelegationNotAllowed, "power %s delegates %q, which its parent does not", cp.ID, m), nil
+		}
+	}
+	id, err := s.signerPerson(ctx, child.signer)
+	switch {
+	case errors.Is(err, ErrUnknownSigner):
+		return refuse(SubDelegationNotAllowed, "power %s is signed by no person of the platform", cp.ID), nil
+	case err != nil:
+		return refusal{}, fmt.Errorf("delegation: resolve the signer of %s: %w", cp.ID, err)
+	case id != pp.Agent.PlatformID:
+		return refuse(SubDelegationNotAllowed, "power %s is not signed by its parent's agent", cp.ID), nil
+	}
+	return refusal{}, nil
+}
+
+// registryReason maps the corporate registry's refusals to a Reason, ""
+// for a failure.
+func registryReason(err error) Reason {
+	switch {
+	case errors.Is(err, corpreg.ErrUnknownCorporation):
+		return UnknownCorporation
+	case errors.Is(err, corpreg.ErrClosed):
+		return CorporationClosed
+	case errors.Is(err, corpreg.ErrNotRepresentative):
+		return NotRepresentative
+	}
+	return ""
+}
