@@ -1,10 +1,13 @@
 // Package tsa is the platform's time-stamp authority (RFC 3161): it answers
-// time-stamp requests (TimeStampReq, §2.4.1) with time-stamp responses
-// (TimeStampResp, §2.4.2) over HTTP (§3.4: POST of
+// time-stamp requests with time-stamp responses (RFC 3161 §2.4: TimeStampReq
+// §2.4.1, TimeStampResp §2.4.2) over HTTP (§3.4: POST of
 // application/timestamp-query, answered with application/timestamp-reply),
 // and stamps in process for the signers of package cms, which put the
 // tokens into their signatures as id-aa-signatureTimeStampToken (RFC 3161
-// Appendix A; ETSI EN 319 122-1 B-T, and ETSI EN 319 142-1 B-T in PDFs).
+// Appendix A; ETSI EN 319 122-1 B-T, and ETSI EN 319 142-1 B-T in the PDF
+// signatures of PDF 32000-1 §12.8). A token is itself a SignedData (RFC
+// 5652 §5) over a TSTInfo, signed by the unit and naming its certificate
+// in an ESS signing-certificate-v2 attribute (RFC 5035).
 //
 //   - Keys: the TSA's own root and its time-stamping unit's key and
 //     certificate (critical extended key usage id-kp-timeStamping only, RFC
