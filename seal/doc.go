@@ -57,18 +57,16 @@
 //
 // # PDF signature details
 //
-// digitorus/pdfsign writes the incremental update (signature dictionary,
-// AcroForm, DocMDP with no changes permitted, ByteRange, the /Contents
-// placeholder). It can only write SubFilter adbe.pkcs7.detached and puts a
-// signing-time attribute taken from the wall clock into the CMS, which PAdES
-// forbids. So SignPDF lets pdfsign sign with a placeholder signer (the seal
-// key signs once, not twice), rewrites the SubFilter name in place —
-// "adbe.pkcs7.detached" and "ETSI.CAdES.detached" have the same length, so
-// no offset moves — and puts its own CAdES-BES SignedData (RFC 5652 §5 with
-// the ESS signing-certificate-v2 attribute of RFC 5035) into /Contents. The
-// signing time is the dictionary's /M, from the injected clock. The
-// dictionary's /Name, /Location and /Reason are ASCII only: this pdfsign
-// version writes other text as broken literal strings (go-stack.md §3.6).
+// SignPDF and VerifyPDF (pdf.go) are the seal's policy over package cms,
+// which makes and checks the PAdES signature itself (a CAdES-BES SignedData
+// per RFC 5652 §5 with the ESS signing-certificate-v2 attribute of RFC 5035,
+// and no signing-time, which PAdES forbids): a seal signature is a
+// certification signature (DocMDP: no changes permitted) without a
+// time-stamp, whose signing time is the dictionary's /M from the injected
+// clock; VerifyPDF adds that the signature covers the whole file and that
+// the signer chains to the seal CA. The dictionary's /Name, /Location and
+// /Reason are ASCII only: the pinned pdfsign writes other text as broken
+// literal strings (go-stack.md §3.6).
 package seal
 
 import "errors"
