@@ -149,6 +149,12 @@ func New(ctx context.Context, cfg Config) (*Registry, error) {
 	return &Registry{db: cfg.DB, ca: cfg.Authority, now: cfg.Now, logger: cfg.Logger}, nil
 }
 
+// clock is the registry's time in whole seconds: the precision of the
+// time-stamps (RFC 3161 genTime), certificates and revocation times that
+// terms are compared with. A representative appointed at 10:00:00.513
+// signs at a time-stamped 10:00:00 and must be in office then.
+func (r *Registry) clock() time.Time { return r.now().Truncate(time.Second) }
+
 // CA is the certificate of the CA that issues representative certificates.
 func (r *Registry) CA() *x509.Certificate { return r.ca.Root() }
 
@@ -171,7 +177,7 @@ func (r *Registry) RegisterCorporation(ctx context.Context, number, name, addres
 	if err := errors.Join(checkText("the name", name), checkText("the address", address)); err != nil {
 		return err
 	}
-	now := r.now()
+	now := r.clock()
 	err := r.db.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, qInsertCorporation, number, name, address, now.UnixMilli()); err != nil {
 			return err
@@ -202,7 +208,7 @@ func (r *Registry) AppointRepresentative(ctx context.Context, number, name strin
 	if err != nil {
 		return nil, err
 	}
-	now := r.now()
+	now := r.clock()
 	if c.Status == Closed {
 		return nil, fmt.Errorf("%w: %s was closed on %s", ErrClosed, number, c.ClosedAt.Format(time.DateOnly))
 	}
@@ -264,7 +270,7 @@ func (r *Registry) Close(ctx context.Context, number string) error {
 	if err := ValidNumber(number); err != nil {
 		return fmt.Errorf("%w: %w", ErrUnknownCorporation, err)
 	}
-	now := r.now()
+	now := r.clock()
 	err := r.db.Tx(ctx, func(tx *sql.Tx) error {
 		var closed sql.NullInt64
 		err := tx.QueryRowContext(ctx, qClosedAt, number).Scan(&closed)

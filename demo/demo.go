@@ -77,6 +77,7 @@ var Residents = []Resident{
 	{"酒田　一郎", "サカタ　イチロウ", "1975-06-30", jpki.Male, "山形県酒田市本町二丁目２番４５号", "062049", "062014", "1111", "SAKATA1975", OtherHonseki, "本籍は山形市（コンビニで戸籍証明書）", "本籍 in Yamagata city (family register at a kiosk)"},
 	{"本間　光", "ホンマ　ヒカル", "1988-12-24", jpki.Female, "山形県酒田市中町一丁目４番１０号", "062049", "062049", "2222", "HOMMA1988", BlockedPIN, "暗証番号がロックされている", "PIN blocked"},
 	{"鳥海　誠", "チョウカイ　マコト", "1960-01-20", jpki.Male, "山形県酒田市光ケ丘五丁目１番地", "062049", "062049", "3333", "CHOKAI1960", Revoked, "カード紛失で証明書が失効", "Card lost: certificates revoked"},
+	{"酒井　由美", "サカイ　ユミ", "1985-04-10", jpki.Female, "山形県酒田市若浜町１番４０号", "062049", "062049", "5555", "SAKAI1985", Normal, "日本生命の担当者（代表者の電子委任状で保険料控除証明書を発行）", "Nippon Life employee (issues premium certificates under the representative's power of attorney)"},
 	{"飛島　悟", "トビシマ　サトル", "1958-10-10", jpki.Male, "山形県酒田市飛島勝浦１番地", "062049", "062049", "4444", "TOBISHIMA58", ExpiredCert, "電子証明書の有効期限切れ", "Certificates expired"},
 }
 
@@ -236,6 +237,7 @@ type pageData struct {
 	Cards         []row
 	Keys          *Keys
 	MunicipalKeys []MunicipalKey
+	PostboxKeys   *PostboxKeys
 }
 
 type row struct {
@@ -274,6 +276,9 @@ func (p *Pages) serve(w http.ResponseWriter, r *http.Request) {
 	if mk, err := LoadMunicipalKeys(p.dataDir); err == nil {
 		slices.SortFunc(mk, func(a, b MunicipalKey) int { return strings.Compare(a.Code, b.Code) })
 		d.MunicipalKeys = mk
+	}
+	if pk, err := LoadPostboxKeys(p.dataDir); err == nil {
+		d.PostboxKeys = pk
 	}
 	p.pages.Render(w, r, http.StatusOK, "demo", d)
 }

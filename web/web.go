@@ -203,6 +203,10 @@ func (s *Site) Home(links []Link) http.HandlerFunc {
 	}
 }
 
+// Funcs are the template functions every page has (jst, wareki, hex,
+// upper), for a package that renders a fragment of a page itself.
+func Funcs() template.FuncMap { return funcs() }
+
 // funcs are the template functions every page has.
 func funcs() template.FuncMap {
 	return template.FuncMap{

@@ -61,6 +61,7 @@ type serveOptions struct {
 	debugAddr        string
 	cardcoURL        string
 	cardcoKey        string
+	postboxTerminal  string
 }
 
 type stringList []string
@@ -74,9 +75,10 @@ func serveCmd(ctx context.Context, args []string) error {
 	o.data.register(fs)
 	fs.StringVar(&o.addr, "addr", envOr("MYNAPLAT_ADDR", "127.0.0.1:8080"), "address to listen on")
 	fs.BoolVar(&o.demo, "demo", false, "seed the demo world (once) and show its cards and PINs on /demo")
-	fs.StringVar(&o.roles, "roles", envOr("MYNAPLAT_ROLES", "jpki,platform,terminals,eligibility,cardco,municipal,jlis"),
+	fs.StringVar(&o.roles, "roles", envOr("MYNAPLAT_ROLES", "jpki,platform,terminals,eligibility,cardco,municipal,jlis,"+strings.Join(postboxRoles, ",")),
 		"roles to run: jpki, platform, terminals, eligibility (runs with platform), cardco (the card company), "+
-			"jlis (the kiosk relay, seal register and /verify; runs with platform), municipal (registers and issuance servers; runs with jlis)")
+			"jlis (the kiosk relay, seal register and /verify; runs with platform), municipal (registers and issuance servers; runs with jlis), "+
+			"and the post box's tsa, corpreg, delegation, postbox, agency, business (together, with platform)")
 	fs.StringVar(&o.jpkiURL, "jpki-url", os.Getenv("MYNAPLAT_JPKI_URL"), "the JPKI centre's URL when the jpki role runs elsewhere")
 	fs.StringVar(&o.jpkiToken, "jpki-token", os.Getenv("MYNAPLAT_JPKI_TOKEN"), "platform operator token for the remote JPKI centre")
 	fs.StringVar(&o.platformURL, "platform-url", os.Getenv("MYNAPLAT_PLATFORM_URL"), "the platform's URL when the platform role runs elsewhere")
@@ -86,6 +88,8 @@ func serveCmd(ctx context.Context, args []string) error {
 	fs.DurationVar(&o.revocationMaxAge, "revocation-max-age", 10*time.Minute, "freshness bound of revocation data; past it, OCSP, else INDETERMINATE")
 	fs.StringVar(&o.cardcoURL, "cardco-url", os.Getenv("MYNAPLAT_CARDCO_URL"), "the card company's URL when the cardco role runs elsewhere")
 	fs.StringVar(&o.cardcoKey, "cardco-key", os.Getenv("MYNAPLAT_CARDCO_KEY"), "the platform's merchant key at the card company")
+	fs.StringVar(&o.postboxTerminal, "postbox-terminal", envOr("MYNAPLAT_POSTBOX_TERMINAL", demo.PostboxTerminal.ID),
+		"the terminal people log in at to open their post box")
 	fs.StringVar(&o.debugAddr, "debug-addr", "", "serve Go's pprof profiles on this (loopback) address, e.g. 127.0.0.1:6060")
 	fs.Var(&o.readers, "reader", "TERMINAL=pcsc:READER: give a terminal a real PC/SC reader (build with -tags pcsc); repeatable")
 	if err := parseFlags(fs, args, "mynaplat serve [--addr 127.0.0.1:8080] [--data DIR] [--db DSN] [--demo] [--roles jpki,platform,terminals]"); err != nil {
@@ -94,12 +98,21 @@ func serveCmd(ctx context.Context, args []string) error {
 	roles := map[string]bool{}
 	for _, r := range strings.Split(o.roles, ",") {
 		switch r = strings.TrimSpace(r); r {
-		case roleJPKI, rolePlatform, roleTerminals, roleEligibility, roleCardCo, roleMunicipal, roleJLIS:
+		case roleJPKI, rolePlatform, roleTerminals, roleEligibility, roleCardCo, roleMunicipal, roleJLIS,
+			roleTSA, roleCorpReg, roleDelegation, rolePostbox, roleAgency, roleBusiness:
 			roles[r] = true
 		case "":
 		default:
-			return fmt.Errorf("--roles: unknown role %q (jpki, platform, terminals, eligibility, cardco, municipal, jlis)", r)
+			return fmt.Errorf("--roles: unknown role %q (jpki, platform, terminals, eligibility, cardco, municipal, jlis, %s)", r,
+				strings.Join(postboxRoles, ", "))
 		}
+	}
+	some, all := false, true
+	for _, r := range postboxRoles {
+		some, all = some || roles[r], all && roles[r]
+	}
+	if some && (!all || !roles[rolePlatform]) {
+		return fmt.Errorf("the post-box roles (%s) run together and with the platform role, for now", strings.Join(postboxRoles, ", "))
 	}
 	if o.demo && !(roles[roleJPKI] && roles[rolePlatform]) {
 		return errors.New("--demo needs the jpki and platform roles in this process")
@@ -385,6 +398,14 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 		})
 	}
 
+	var pbw *postboxWorld
+	if roles[rolePostbox] {
+		if pbw, err = buildPostbox(ctx, postboxDeps{o: o, url: url, db: db, site: site, mux: mux, self: self, centre: centre,
+			plat: plat, cards: cards, logger: logger, bg: bg}); err != nil {
+			return fail(err)
+		}
+	}
+
 	if o.demo {
 		if _, err := demo.Seed(ctx, demo.Config{DB: db, Centre: centre, Cards: cards, Platform: plat, DataDir: o.data.data,
 			JPKIDir: filepath.Join(o.data.data, "jpki"), BaseURL: url, Now: time.Now, Logger: logger}); err != nil {
@@ -399,6 +420,16 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 				return fail(err)
 			}
 		}
+		if pbw != nil {
+			if _, err := demo.SeedPostbox(ctx, demo.PostboxConfig{DB: db, Platform: plat, Cards: cards, Registry: pbw.registry,
+				Powers: pbw.powers, Postbox: pbw.box, Agency: pbw.agency, Business: pbw.business, Stamper: pbw.stamper,
+				BaseURL: url, HTTP: self, DataDir: o.data.data, Now: time.Now}); err != nil {
+				return fail(err)
+			}
+		}
+	}
+	if pbw != nil {
+		links = append(links, pbw.links(ctx)...)
 	}
 	if keys, err := demo.LoadKeys(o.data.data); err == nil && cardcoClient.MerchantKey == "" {
 		cardcoClient.MerchantKey = keys.CardCoMerchant
@@ -429,6 +460,13 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 		}
 		tp.Routes(mux)
 		links = append(tp.Links(), links...)
+		if pbw != nil {
+			pl, err := pbw.pages(site, mux, tp, plat, url, o.postboxTerminal, logger)
+			if err != nil {
+				return fail(err)
+			}
+			links = append(pl, links...)
+		}
 		viewer, err := card.ViewerPages(site, cards)
 		if err != nil {
 			return fail(err)

@@ -65,6 +65,18 @@ func WriteJSON(path string, v any) error {
 	return WriteAtomic(path, b, 0o600)
 }
 
+// ReadJSON reads one JSON file into v.
+func ReadJSON(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
 // ReadJSONDir reads every *.json file of dir into a T, in file-name order;
 // a missing dir has none.
 func ReadJSONDir[T any](dir string) ([]T, error) {

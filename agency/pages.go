@@ -1,0 +1,234 @@
+package agency
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/mynaplat/mynaplat/internal/apijson"
+	"github.com/mynaplat/mynaplat/postbox"
+	"github.com/mynaplat/mynaplat/verify"
+	"github.com/mynaplat/mynaplat/web"
+)
+
+//go:embed templates
+var templates embed.FS
+
+// Pages are the offices' endpoint, inbox pages and JSON API:
+//
+//	POST /agency/{id}/v1/submissions           the post box delivers (its key)
+//	GET  /agency/{id}/v1/submissions           list (staff key as bearer)
+//	GET  /agency/{id}/v1/submissions/{sub}     one, with its validation reports
+//	GET  /agency/{id}/inbox/                   the inbox (staff login)
+//	GET  /agency/{id}/inbox/{sub}              one submission's reports and delivery log
+//	POST /agency/{id}/inbox/{sub}/revalidate   validate again
+type Pages struct {
+	s     *Service
+	site  *web.Site
+	pages *web.Pages
+	gate  *web.StaffGate
+	log   *slog.Logger
+}
+
+// NewPages parses the templates.
+func NewPages(s *Service, site *web.Site) (*Pages, error) {
+	pages, err := site.Parse(templates, "templates/*.html")
+	if err != nil {
+		return nil, fmt.Errorf("agency: pages: %w", err)
+	}
+	p := &Pages{s: s, site: site, pages: pages, log: s.log}
+	p.gate = &web.StaffGate{Site: site, Scope: "agency", TitleJA: "受付窓口（電子私書箱）", TitleEN: "Post-box inbox",
+		Name: func(ctx context.Context, id string) (string, error) {
+			o, err := s.Office(ctx, id)
+			if err != nil {
+				return "", err
+			}
+			return o.NameJA, nil
+		},
+		Check: s.CheckStaffKey,
+		Base:  func(id string) string { return "/agency/" + id + "/inbox/" }}
+	return p, nil
+}
+
+// Routes registers the endpoint, the API and the pages.
+func (p *Pages) Routes(mux *http.ServeMux) {
+	mux.HandleFunc("POST /agency/{id}/v1/submissions", p.s.Receive())
+	mux.HandleFunc("GET /agency/{id}/v1/submissions", p.staffAPI(p.apiList))
+	mux.HandleFunc("GET /agency/{id}/v1/submissions/{sub}", p.staffAPI(p.apiOne))
+	mux.HandleFunc("GET /agency/{id}/inbox/{$}", p.gate.Only(p.inbox))
+	mux.HandleFunc("POST /agency/{id}/inbox/login", p.gate.Login)
+	mux.HandleFunc("POST /agency/{id}/inbox/logout", p.gate.Logout)
+	mux.HandleFunc("GET /agency/{id}/inbox/{sub}", p.gate.Only(p.submission))
+	mux.HandleFunc("POST /agency/{id}/inbox/{sub}/revalidate", p.gate.Only(p.revalidate))
+}
+
+// Links are the home page entries, one per office.
+func (p *Pages) Links(ctx context.Context) []web.Link {
+	os, err := p.s.Offices(ctx)
+	if err != nil {
+		p.log.Error("agency: offices", "err", err)
+		return nil
+	}
+	var out []web.Link
+	for _, o := range os {
+		out = append(out, web.Link{Section: "受け取る機関 / Receiving agencies", TitleJA: o.NameJA + " 受付窓口", TitleEN: o.NameEN + " inbox",
+			DescJA: "電子私書箱から届いた申告と添付文書、その署名の検証結果", DescEN: "Submissions from post boxes with their signature validation reports",
+			Path: "/agency/" + o.ID + "/inbox/"})
+	}
+	return out
+}
+
+func (p *Pages) staffAPI(h func(http.ResponseWriter, *http.Request, string)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		key, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if err := p.s.CheckStaffKey(r.Context(), r.PathValue("id"), key); err != nil {
+			apijson.WriteProblem(w, http.StatusUnauthorized, "bad_key", "職員キーが正しくありません。", "The staff key is not valid.")
+			return
+		}
+		h(w, r, "api")
+	}
+}
+
+// SubmissionJSON is a submission as the API shows it.
+type SubmissionJSON struct {
+	ID         string            `json:"id"`
+	SendID     string            `json:"send_id"`
+	Receipt    string            `json:"receipt"`
+	Subject    string            `json:"subject"`
+	Applicant  string            `json:"applicant"`
+	Indication verify.Indication `json:"indication"`
+	// BundleOK says the application's attachments are the documents sent.
+	BundleOK   bool             `json:"bundle_ok"`
+	Passed     bool             `json:"passed"`
+	ReceivedAt string           `json:"received_at"`
+	Deliveries int              `json:"deliveries"`
+	Documents  []*verify.Report `json:"documents,omitempty"`
+}
+
+func toJSON(sub *Submission) SubmissionJSON {
+	j := SubmissionJSON{ID: sub.ID, SendID: sub.SendID, Receipt: sub.Receipt, Subject: sub.Subject, Applicant: sub.Applicant,
+		Indication: sub.Overall, BundleOK: sub.BundleOK, Passed: sub.Passed(), ReceivedAt: sub.ReceivedAt.UTC().Format("2006-01-02T15:04:05Z"),
+		Deliveries: sub.Deliveries}
+	for _, d := range sub.Documents {
+		j.Documents = append(j.Documents, d.Report)
+	}
+	return j
+}
+
+func (p *Pages) apiList(w http.ResponseWriter, r *http.Request, actor string) {
+	subs, err := p.s.Submissions(r.Context(), r.PathValue("id"), actor)
+	if err != nil {
+		p.apiErr(w, err)
+		return
+	}
+	out := []SubmissionJSON{}
+	for _, s := range subs {
+		out = append(out, toJSON(s))
+	}
+	apijson.Write(w, http.StatusOK, out)
+}
+
+func (p *Pages) apiOne(w http.ResponseWriter, r *http.Request, actor string) {
+	sub, err := p.s.Submission(r.Context(), r.PathValue("id"), r.PathValue("sub"), actor)
+	if err != nil {
+		p.apiErr(w, err)
+		return
+	}
+	apijson.Write(w, http.StatusOK, toJSON(sub))
+}
+
+func (p *Pages) apiErr(w http.ResponseWriter, err error) {
+	if errors.Is(err, ErrNotFound) {
+		apijson.WriteProblem(w, http.StatusNotFound, "not_found", "見つかりません。", "Not found.")
+		return
+	}
+	p.log.Error("agency: API", "err", err)
+	apijson.WriteProblem(w, http.StatusInternalServerError, "internal", "処理できませんでした。", "The request could not be processed.")
+}
+
+type inboxView struct {
+	Office      *Office
+	Staff       string
+	Submissions []*Submission
+}
+
+func (p *Pages) inbox(w http.ResponseWriter, r *http.Request, staff string) {
+	id := r.PathValue("id")
+	o, err := p.s.Office(r.Context(), id)
+	if err != nil {
+		p.site.Error(w, r, web.Problem{Status: http.StatusNotFound})
+		return
+	}
+	subs, err := p.s.Submissions(r.Context(), id, "staff:"+staff)
+	if err != nil {
+		p.log.Error("agency: inbox", "err", err)
+		p.site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
+		return
+	}
+	p.pages.Render(w, r, http.StatusOK, "inbox", inboxView{Office: o, Staff: staff, Submissions: subs})
+}
+
+type submissionView struct {
+	Office  *Office
+	Sub     *Submission
+	Docs    []docView
+	Log     *postbox.SendView
+	LogErr  bool
+	JSONURL string
+}
+
+type docView struct {
+	*Doc
+	Report template.HTML
+	Fields []verify.Field
+	Title  string
+}
+
+func (p *Pages) submission(w http.ResponseWriter, r *http.Request, staff string) {
+	p.showSubmission(w, r, staff, false)
+}
+
+func (p *Pages) revalidate(w http.ResponseWriter, r *http.Request, staff string) {
+	p.showSubmission(w, r, staff, true)
+}
+
+func (p *Pages) showSubmission(w http.ResponseWriter, r *http.Request, staff string, again bool) {
+	id := r.PathValue("id")
+	o, err := p.s.Office(r.Context(), id)
+	if err != nil {
+		p.site.Error(w, r, web.Problem{Status: http.StatusNotFound})
+		return
+	}
+	get := p.s.Submission
+	if again {
+		get = p.s.Revalidate
+	}
+	sub, err := get(r.Context(), id, r.PathValue("sub"), "staff:"+staff)
+	if errors.Is(err, ErrNotFound) {
+		p.site.Error(w, r, web.Problem{Status: http.StatusNotFound})
+		return
+	}
+	if err != nil {
+		p.log.Error("agency: submission", "err", err)
+		p.site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
+		return
+	}
+	v := submissionView{Office: o, Sub: sub, JSONURL: "/agency/" + id + "/v1/submissions/" + sub.ID}
+	for _, d := range sub.Documents {
+		dv := docView{Doc: d, Report: d.Report.HTML(), Title: d.Name}
+		if c := d.Report.Content; c != nil {
+			dv.Fields, dv.Title = c.Fields, c.Title
+		}
+		v.Docs = append(v.Docs, dv)
+	}
+	if v.Log, err = p.s.DeliveryLog(r.Context(), o, sub.SendID); err != nil {
+		p.log.Warn("agency: delivery log", "err", err)
+		v.LogErr = true
+	}
+	p.pages.Render(w, r, http.StatusOK, "submission", v)
+}

@@ -1,0 +1,67 @@
+package delegation
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/mynaplat/mynaplat/cms"
+	"github.com/mynaplat/mynaplat/platform"
+	"github.com/mynaplat/mynaplat/verify"
+)
+
+// The adapters that wire the register to the rest of mynaplat.
+
+// VerifyCMS is the SignatureVerifier of package cms: an enveloping
+// SignedData with an RFC 3161 signature time-stamp from a TSA under
+// tsaRoots, whose time is the signing time. A power without a time-stamp
+// is not believed: nothing else says when the representative signed it.
+func VerifyCMS(tsaRoots *x509.CertPool) SignatureVerifier {
+	return func(der []byte) ([]byte, *x509.Certificate, time.Time, error) {
+		sig, err := cms.Verify(der, nil, tsaRoots)
+		if err != nil {
+			return nil, nil, time.Time{}, err
+		}
+		if sig.Timestamp == nil {
+			return nil, nil, time.Time{}, errors.New("delegation: the signature has no time-stamp")
+		}
+		return sig.Content, sig.Signer, sig.Timestamp.Time, nil
+	}
+}
+
+// PlatformSigner is the SignerPerson of the common platform
+// (platform.Platform.SignerPerson, which checks the certificate against the
+// 署名用 CA): a certificate it does not know or trust is ErrUnknownSigner.
+func PlatformSigner(resolve func(ctx context.Context, cert *x509.Certificate) (string, error)) SignerPerson {
+	return func(ctx context.Context, cert *x509.Certificate) (string, error) {
+		id, err := resolve(ctx, cert)
+		if errors.Is(err, platform.ErrNotFound) || errors.Is(err, platform.ErrInvalid) {
+			return "", fmt.Errorf("%w: %w", ErrUnknownSigner, err)
+		}
+		return id, err
+	}
+}
+
+// Checker is a Check (the Service's in one process, the Client's across)
+// as package verify asks it: a failure to check is an error, a refusal a
+// FAILED result with its reason.
+func Checker(check func(ctx context.Context, q Query) (Result, error)) verify.DelegationChecker {
+	return func(ctx context.Context, q verify.DelegationQuery) (*verify.Delegation, error) {
+		r, err := check(ctx, Query{Power: q.Power, CorporateNumber: q.CorporateNumber, DocType: q.DocType, Signer: q.Signer, At: q.At})
+		if err != nil {
+			return nil, err
+		}
+		d := &verify.Delegation{Result: verify.DelegationPassed, Reason: string(r.Reason), MessageJA: r.MessageJA, MessageEN: r.MessageEN}
+		if !r.OK {
+			d.Result = verify.DelegationFailed
+		}
+		if p := r.Power; p != nil {
+			d.PowerID, d.Corporation, d.CorporateNumber = p.ID, p.Principal.CorporationName, p.Principal.CorporateNumber
+			d.Representative, d.Agent, d.Powers = p.Principal.RepresentativeName, p.Agent.Name, p.Powers
+			d.NotBefore, d.NotAfter = p.NotBefore, p.NotAfter
+		}
+		return d, nil
+	}
+}

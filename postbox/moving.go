@@ -1,0 +1,232 @@
+package postbox
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/mynaplat/mynaplat/jpki"
+	"github.com/mynaplat/mynaplat/store"
+	"github.com/mynaplat/mynaplat/verify"
+)
+
+// feedCursor names the post box's position in the JPKI revocation feed.
+const feedCursor = "jpki_feed"
+
+// FollowFeed reads the JPKI revocation feed from where it last stopped and
+// leaves a 変更案内 in the box of every owner whose signing certificate was
+// revoked for a change of name or address (affiliationChanged, as the
+// centre's 記載事項変更 does). It returns how many notices it made.
+func (s *Service) FollowFeed(ctx context.Context) (int, error) {
+	if s.feed == nil {
+		return 0, nil
+	}
+	made := 0
+	for {
+		var after int64
+		err := s.db.QueryRowContext(ctx, qState, feedCursor).Scan(&after)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return made, fmt.Errorf("postbox: feed cursor: %w", err)
+		}
+		page, err := s.feed(ctx, after, jpki.MaxFeedPage)
+		if err != nil {
+			return made, fmt.Errorf("postbox: read the revocation feed: %w", err)
+		}
+		if len(page.Revocations) == 0 {
+			return made, nil
+		}
+		n := 0
+		err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+			n = 0
+			for _, r := range page.Revocations {
+				if r.Kind != jpki.Sign || r.Reason != jpki.AffiliationChanged.String() {
+					continue
+				}
+				var boxID string
+				err := tx.QueryRowContext(ctx, qSignerBox, r.Serial).Scan(&boxID)
+				if errors.Is(err, sql.ErrNoRows) {
+					continue // not a signer any box has seen
+				}
+				if err != nil {
+					return err
+				}
+				res, err := tx.ExecContext(ctx, qInsertNotice, newID("ntc_"), boxID, r.Serial, r.RevokedAt.Unix(), s.now().Unix())
+				if err != nil {
+					return err
+				}
+				if k, _ := res.RowsAffected(); k > 0 {
+					n++
+					if err := s.audit(ctx, tx, boxID, "operator", "change-notice", "signing certificate "+r.Serial); err != nil {
+						return err
+					}
+				}
+			}
+			// The cursor moves in the same transaction as the notices, so a
+			// crash neither loses nor repeats one.
+			_, err := tx.ExecContext(ctx, qSetState, feedCursor, page.Next)
+			return err
+		})
+		if err != nil {
+			return made, fmt.Errorf("postbox: record change notices: %w", err)
+		}
+		made += n
+		if len(page.Revocations) < jpki.MaxFeedPage {
+			return made, nil
+		}
+	}
+}
+
+// Notice is a 変更案内: the owner's signing certificate was revoked for a
+// change of name or address.
+type Notice struct {
+	ID         string
+	OldSerial  string
+	RevokedAt  time.Time
+	CreatedAt  time.Time
+	AnsweredAt time.Time
+}
+
+// Open reports whether the owner has not yet chosen whom to tell.
+func (n *Notice) Open() bool { return n.AnsweredAt.IsZero() }
+
+// Notices lists a box's change notices, newest first.
+func (s *Service) Notices(ctx context.Context, box *Box) ([]*Notice, error) {
+	rows, err := s.db.QueryContext(ctx, qNotices, box.ID)
+	if err != nil {
+		return nil, fmt.Errorf("postbox: notices: %w", err)
+	}
+	defer rows.Close()
+	var out []*Notice
+	for rows.Next() {
+		n, err := scanNotice(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
+
+// Notice returns one change notice of a box.
+func (s *Service) Notice(ctx context.Context, box *Box, id string) (*Notice, error) {
+	n, err := scanNotice(s.db.QueryRowContext(ctx, qNotice, box.ID, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: notice %s", ErrNotFound, id)
+	}
+	return n, err
+}
+
+func scanNotice(sc interface{ Scan(...any) error }) (*Notice, error) {
+	var n Notice
+	var revoked, created int64
+	var answered sql.NullInt64
+	if err := sc.Scan(&n.ID, &n.OldSerial, &revoked, &created, &answered); err != nil {
+		return nil, err
+	}
+	n.RevokedAt, n.CreatedAt = time.Unix(revoked, 0), time.Unix(created, 0)
+	if answered.Valid {
+		n.AnsweredAt = time.Unix(answered.Int64, 0)
+	}
+	return &n, nil
+}
+
+// AddressNoticeContent is what the owner signs, with the new signing
+// certificate, for one business: the business reads the new address from
+// that certificate, not from anything typed.
+func AddressNoticeContent(p *Party, customerRef string, at time.Time) *verify.Content {
+	return &verify.Content{Type: AddressNoticeType, Title: p.NameJA + " への住所変更の届出", IssuedAt: at, To: p.ID,
+		Fields: []verify.Field{
+			{Label: "届出先", Value: p.NameJA},
+			{Label: "お客さま番号", Value: customerRef},
+			{Label: "新しい住所", Value: "この届出に署名した署名用電子証明書に記載の住所"},
+		}}
+}
+
+// NotifyAddress answers a change notice: for each chosen business (party
+// ID → the owner's signed AddressNoticeContent) it queues one notice. Each
+// must be a business the owner consented to be told, signed with a signing
+// certificate other than the revoked one; a business already notified for
+// this change is not sent to again.
+func (s *Service) NotifyAddress(ctx context.Context, box *Box, noticeID string, signed map[string][]byte) ([]*Send, error) {
+	n, err := s.Notice(ctx, box, noticeID)
+	if err != nil {
+		return nil, err
+	}
+	if len(signed) == 0 {
+		return nil, fmt.Errorf("%w: choose at least one business", ErrInvalid)
+	}
+	consents, err := s.Consents(ctx, box)
+	if err != nil {
+		return nil, err
+	}
+	refs := map[string]string{}
+	for _, c := range consents {
+		if c.AddressNotice {
+			refs[c.PartyID] = c.CustomerRef
+		}
+	}
+	type checked struct {
+		p   *Party
+		rep *verify.Report
+		doc []byte
+	}
+	var todo []checked
+	for partyID, doc := range signed {
+		ref, ok := refs[partyID]
+		if !ok {
+			return nil, fmt.Errorf("%w: %s", ErrNoConsent, partyID)
+		}
+		p, err := s.Party(ctx, partyID)
+		if err != nil {
+			return nil, err
+		}
+		rep, err := s.ownSignature(ctx, box, "address-notice", doc)
+		if err != nil {
+			return nil, err
+		}
+		if jpki.Serial(rep.SignerCert.SerialNumber) == n.OldSerial {
+			return nil, ErrOldCert
+		}
+		if !sameFields(rep.Content, AddressNoticeContent(p, ref, time.Time{})) {
+			return nil, fmt.Errorf("%w: the signed notice for %s does not say what was asked", ErrInvalid, p.ID)
+		}
+		todo = append(todo, checked{p, rep, doc})
+	}
+	var out []*Send
+	for _, c := range todo {
+		env := Envelope{Kind: KindAddressNotice, CustomerRef: refs[c.p.ID],
+			Documents: []EnvelopeDoc{{Name: "address-notice", Type: AddressNoticeType, Format: verify.FormatCMS, Data: c.doc}}}
+		sd, err := s.queue(ctx, box, c.p, KindAddressNotice, n.ID, c.rep.Content.Title, env)
+		if err != nil && store.IsUniqueViolation(err) {
+			continue // told already: nothing is sent twice
+		}
+		if err != nil {
+			return out, err
+		}
+		out = append(out, sd)
+	}
+	if _, err := s.db.Write(ctx, qAnswerNotice, s.now().Unix(), n.ID); err != nil {
+		return out, fmt.Errorf("postbox: answer notice: %w", err)
+	}
+	return out, nil
+}
+
+// Notified lists the parties already sent a notice for a change notice.
+func (s *Service) Notified(ctx context.Context, box *Box, noticeID string) (map[string]bool, error) {
+	rows, err := s.db.QueryContext(ctx, qNoticeSends, box.ID, noticeID)
+	if err != nil {
+		return nil, fmt.Errorf("postbox: notice sends: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out[id] = true
+	}
+	return out, rows.Err()
+}

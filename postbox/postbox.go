@@ -1,0 +1,335 @@
+package postbox
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/x509"
+	"database/sql"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/mynaplat/mynaplat/internal/secret"
+	"github.com/mynaplat/mynaplat/jpki"
+	"github.com/mynaplat/mynaplat/store"
+	"github.com/mynaplat/mynaplat/verify"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Errors of the post box; the HTTP edge and the pages map them.
+var (
+	ErrInvalid    = errors.New("postbox: invalid request")
+	ErrNotFound   = errors.New("postbox: not found")
+	ErrNoConsent  = errors.New("postbox: the person has not consented to this party")
+	ErrSignature  = errors.New("postbox: the signature is not valid")
+	ErrNotOwner   = errors.New("postbox: signed by someone other than the box's owner")
+	ErrBadKey     = errors.New("postbox: unknown party key")
+	ErrRole       = errors.New("postbox: the party has no agreement for this")
+	ErrDuplicate  = errors.New("postbox: already done")
+	ErrOldCert    = errors.New("postbox: signed with the revoked certificate")
+	ErrUnanswered = errors.New("postbox: no such open change notice")
+)
+
+// Party roles.
+const (
+	RoleDeliver       = "deliver"        // delivers documents into boxes
+	RoleSubmission    = "submission"     // receives submissions (an agency)
+	RoleAddressNotice = "address_notice" // may be told a new address
+)
+
+// Send kinds.
+const (
+	KindSubmission    = "submission"
+	KindAddressNotice = "address_notice"
+)
+
+// Document types the post box itself knows.
+const (
+	// ConsentType is a person's signed consent to a party.
+	ConsentType = "提供・受取の同意書"
+	// AddressNoticeType is a person's signed request that a business be told
+	// the address in their new signing certificate.
+	AddressNoticeType = "住所変更届"
+)
+
+// MaxDocument bounds a document's size.
+const MaxDocument = 2 << 20
+
+// Config holds what the post box needs.
+type Config struct {
+	DB *store.DB
+	// Policy validates signatures: the owner's, and documents shown to them.
+	Policy *verify.Policy
+	// SignerPerson resolves a signing certificate to its holder's platform
+	// ID (platform.Platform's SignerPerson, or its client).
+	SignerPerson func(ctx context.Context, cert *x509.Certificate) (string, error)
+	// Feed reads the JPKI revocation feed (jpki.Client's Revocations with
+	// the post box's operator token); nil disables moving notices.
+	Feed func(ctx context.Context, after int64, limit int) (*jpki.FeedPage, error)
+	// HTTP sends to the parties' endpoints.
+	HTTP   *http.Client
+	Now    func() time.Time
+	Logger *slog.Logger
+	// Backoff is the first retry delay of a failed send (default 5 s); it
+	// doubles per attempt up to 10 minutes.
+	Backoff time.Duration
+}
+
+// Service is the post box.
+type Service struct {
+	db      *store.DB
+	policy  *verify.Policy
+	signer  func(ctx context.Context, cert *x509.Certificate) (string, error)
+	feed    func(ctx context.Context, after int64, limit int) (*jpki.FeedPage, error)
+	hc      *http.Client
+	now     func() time.Time
+	log     *slog.Logger
+	backoff time.Duration
+	// kick wakes the delivery loop when a send is queued.
+	kick chan struct{}
+}
+
+// Open migrates the post box's tables.
+func Open(ctx context.Context, cfg Config) (*Service, error) {
+	if cfg.DB == nil || cfg.Policy == nil || cfg.SignerPerson == nil {
+		return nil, errors.New("postbox: Open needs a database, a validation policy and the signer resolution")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.HTTP == nil {
+		cfg.HTTP = &http.Client{Timeout: 15 * time.Second}
+	}
+	if cfg.Backoff <= 0 {
+		cfg.Backoff = 5 * time.Second
+	}
+	mfs, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.DB.Migrate(ctx, "postbox", mfs); err != nil {
+		return nil, err
+	}
+	return &Service{db: cfg.DB, policy: cfg.Policy, signer: cfg.SignerPerson, feed: cfg.Feed, hc: cfg.HTTP,
+		now: cfg.Now, log: cfg.Logger, backoff: cfg.Backoff, kick: make(chan struct{}, 1)}, nil
+}
+
+// Policy is the validation policy the post box uses.
+func (s *Service) Policy() *verify.Policy { return s.policy }
+
+func newID(prefix string) string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	return prefix + hex.EncodeToString(b)
+}
+
+// Party is an organisation with an agreement with the post box operator.
+type Party struct {
+	ID              string   `json:"id"`
+	NameJA          string   `json:"name_ja"`
+	NameEN          string   `json:"name_en"`
+	CorporateNumber string   `json:"corporate_number"`
+	Roles           []string `json:"roles"`
+	// Endpoint is the URL sends to the party are POSTed to; OutKey the
+	// bearer key presented there.
+	Endpoint string `json:"endpoint"`
+	OutKey   string `json:"-"`
+}
+
+// Has reports whether the party has a role.
+func (p *Party) Has(role string) bool { return slices.Contains(p.Roles, role) }
+
+var partyID = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,39}$`)
+
+// AddParty records a party (or replaces its details) and returns the key it
+// presents to the post box.
+func (s *Service) AddParty(ctx context.Context, p Party) (string, error) {
+	if !partyID.MatchString(p.ID) || p.NameJA == "" || p.NameEN == "" || len(p.Roles) == 0 {
+		return "", fmt.Errorf("%w: a party needs an ID (a-z, 0-9, -), names and roles", ErrInvalid)
+	}
+	for _, r := range p.Roles {
+		if r != RoleDeliver && r != RoleSubmission && r != RoleAddressNotice {
+			return "", fmt.Errorf("%w: role %q", ErrInvalid, r)
+		}
+	}
+	if (p.Has(RoleSubmission) || p.Has(RoleAddressNotice)) && (p.Endpoint == "" || p.OutKey == "") {
+		return "", fmt.Errorf("%w: party %s receives sends and needs an endpoint and its key", ErrInvalid, p.ID)
+	}
+	key := secret.New("pbk_")
+	_, err := s.db.Write(ctx, qUpsertParty, p.ID, p.NameJA, p.NameEN, p.CorporateNumber, strings.Join(p.Roles, ","),
+		p.Endpoint, p.OutKey, secret.Hash(key), s.now().Unix())
+	if err != nil {
+		return "", fmt.Errorf("postbox: add party: %w", err)
+	}
+	return key, nil
+}
+
+func scanParty(sc interface{ Scan(...any) error }) (*Party, error) {
+	var p Party
+	var roles string
+	if err := sc.Scan(&p.ID, &p.NameJA, &p.NameEN, &p.CorporateNumber, &roles, &p.Endpoint, &p.OutKey); err != nil {
+		return nil, err
+	}
+	p.Roles = strings.Split(roles, ",")
+	return &p, nil
+}
+
+// Parties lists the parties, by ID.
+func (s *Service) Parties(ctx context.Context) ([]*Party, error) {
+	rows, err := s.db.QueryContext(ctx, qParties)
+	if err != nil {
+		return nil, fmt.Errorf("postbox: parties: %w", err)
+	}
+	defer rows.Close()
+	var out []*Party
+	for rows.Next() {
+		p, err := scanParty(rows)
+		if err != nil {
+			return nil, fmt.Errorf("postbox: parties: %w", err)
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// Party returns one party.
+func (s *Service) Party(ctx context.Context, id string) (*Party, error) {
+	p, err := scanParty(s.db.QueryRowContext(ctx, qParty, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: party %s", ErrNotFound, id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postbox: party: %w", err)
+	}
+	return p, nil
+}
+
+// PartyByKey authenticates a party by the key it presents.
+func (s *Service) PartyByKey(ctx context.Context, key string) (*Party, error) {
+	if key == "" {
+		return nil, ErrBadKey
+	}
+	p, err := scanParty(s.db.QueryRowContext(ctx, qPartyByKey, secret.Hash(key)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrBadKey
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postbox: party by key: %w", err)
+	}
+	return p, nil
+}
+
+// Box is a person's post box.
+type Box struct {
+	ID         string
+	PlatformID string
+	CreatedAt  time.Time
+}
+
+// OpenBox returns the box of a platform ID, making it on first use.
+func (s *Service) OpenBox(ctx context.Context, platformID string) (*Box, error) {
+	if platformID == "" {
+		return nil, fmt.Errorf("%w: no platform ID", ErrInvalid)
+	}
+	for attempt := 0; ; attempt++ {
+		b, err := s.box(ctx, qBoxOfPerson, platformID)
+		if err == nil || !errors.Is(err, ErrNotFound) {
+			return b, err
+		}
+		_, err = s.db.Write(ctx, qInsertBox, newID("box_"), platformID, s.now().Unix())
+		if err != nil && (!store.IsUniqueViolation(err) || attempt > 0) {
+			return nil, fmt.Errorf("postbox: new box: %w", err)
+		}
+	}
+}
+
+// Box returns a box by its ID.
+func (s *Service) Box(ctx context.Context, id string) (*Box, error) { return s.box(ctx, qBox, id) }
+
+func (s *Service) box(ctx context.Context, q, arg string) (*Box, error) {
+	var b Box
+	var at int64
+	err := s.db.QueryRowContext(ctx, q, arg).Scan(&b.ID, &b.PlatformID, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: box", ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postbox: box: %w", err)
+	}
+	b.CreatedAt = time.Unix(at, 0)
+	return &b, nil
+}
+
+// audit records a read or change of a box's contents.
+func (s *Service) audit(ctx context.Context, q interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, boxID, actor, action, detail string) error {
+	if _, err := q.ExecContext(ctx, qInsertAudit, s.now().Unix(), boxID, actor, action, detail); err != nil {
+		return fmt.Errorf("postbox: audit: %w", err)
+	}
+	return nil
+}
+
+// AuditEntry is one row of a box's audit trail.
+type AuditEntry struct {
+	At                    time.Time
+	Actor, Action, Detail string
+}
+
+// Audit lists a box's audit trail, newest first.
+func (s *Service) Audit(ctx context.Context, boxID string, limit int) ([]AuditEntry, error) {
+	rows, err := s.db.QueryContext(ctx, qAudit, boxID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("postbox: audit: %w", err)
+	}
+	defer rows.Close()
+	var out []AuditEntry
+	for rows.Next() {
+		var e AuditEntry
+		var at int64
+		if err := rows.Scan(&at, &e.Actor, &e.Action, &e.Detail); err != nil {
+			return nil, err
+		}
+		e.At = time.Unix(at, 0)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// ownSignature checks that signed is a valid CAdES document signed now by
+// the box's owner, and remembers the signing certificate for the
+// revocation feed.
+func (s *Service) ownSignature(ctx context.Context, box *Box, name string, signed []byte) (*verify.Report, error) {
+	rep := s.policy.Validate(ctx, verify.Document{Name: name, Format: verify.FormatCMS, Data: signed})
+	if !rep.Passed() {
+		return rep, fmt.Errorf("%w: %s %s", ErrSignature, rep.SubIndication, rep.MessageEN)
+	}
+	if rep.Content == nil {
+		return rep, fmt.Errorf("%w: the signed content is not a post-box document", ErrInvalid)
+	}
+	who, err := s.signer(ctx, rep.SignerCert)
+	if err != nil {
+		return rep, fmt.Errorf("%w: %w", ErrNotOwner, err)
+	}
+	if who != box.PlatformID {
+		return rep, ErrNotOwner
+	}
+	_, err = s.db.Write(ctx, qUpsertSigner, jpki.Serial(rep.SignerCert.SerialNumber), box.ID, rep.SignerCert.NotAfter.Unix(), s.now().Unix())
+	if err != nil {
+		return rep, fmt.Errorf("postbox: remember signer: %w", err)
+	}
+	return rep, nil
+}

@@ -1,0 +1,25 @@
+package verify
+
+import (
+	"bytes"
+	"embed"
+	"html/template"
+
+	"github.com/mynaplat/mynaplat/web"
+)
+
+//go:embed templates/report.html
+var reportFS embed.FS
+
+// reportTemplate shows a report in both languages; parsed once, at start.
+var reportTemplate = template.Must(template.New("report.html").Funcs(web.Funcs()).ParseFS(reportFS, "templates/report.html"))
+
+// HTML is the report as a page fragment, for the pages that show reports
+// (the person's box, a receiver's inbox).
+func (r *Report) HTML() template.HTML {
+	var b bytes.Buffer
+	if err := reportTemplate.Execute(&b, r); err != nil {
+		return template.HTML(template.HTMLEscapeString("report: " + err.Error()))
+	}
+	return template.HTML(b.String())
+}

@@ -1,0 +1,392 @@
+package verify
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/mynaplat/mynaplat/cms"
+	"github.com/mynaplat/mynaplat/jpki"
+)
+
+// Indication is the overall result (ETSI EN 319 102-1 §5.1.3).
+type Indication string
+
+// The three results.
+const (
+	TotalPassed   Indication = "TOTAL_PASSED"
+	TotalFailed   Indication = "TOTAL_FAILED"
+	Indeterminate Indication = "INDETERMINATE"
+)
+
+// SubIndication says why a result is not TOTAL_PASSED.
+type SubIndication string
+
+// The sub-indications this validator gives (EN 319 102-1 Table 5).
+const (
+	FormatFailure             SubIndication = "FORMAT_FAILURE"
+	HashFailure               SubIndication = "HASH_FAILURE"
+	SigCryptoFailure          SubIndication = "SIG_CRYPTO_FAILURE"
+	Revoked                   SubIndication = "REVOKED"
+	Expired                   SubIndication = "EXPIRED"
+	NotYetValid               SubIndication = "NOT_YET_VALID"
+	NoSigningCertificateFound SubIndication = "NO_SIGNING_CERTIFICATE_FOUND"
+	NoCertificateChainFound   SubIndication = "NO_CERTIFICATE_CHAIN_FOUND"
+	RevokedNoPOE              SubIndication = "REVOKED_NO_POE"
+	NoPOE                     SubIndication = "NO_POE"
+	TryLater                  SubIndication = "TRY_LATER"
+	SigConstraintsFailure     SubIndication = "SIG_CONSTRAINTS_FAILURE"
+)
+
+// indicationOf is the indication each sub-indication belongs to.
+var indicationOf = map[SubIndication]Indication{
+	FormatFailure: TotalFailed, HashFailure: TotalFailed, SigCryptoFailure: TotalFailed,
+	Revoked: TotalFailed, Expired: TotalFailed, NotYetValid: TotalFailed,
+	NoSigningCertificateFound: Indeterminate, NoCertificateChainFound: Indeterminate,
+	RevokedNoPOE: Indeterminate, NoPOE: Indeterminate, TryLater: Indeterminate,
+	SigConstraintsFailure: Indeterminate,
+}
+
+// Formats of signed documents.
+const (
+	FormatCMS   = "cms"   // CAdES: a CMS SignedData, content enveloped
+	FormatPAdES = "pades" // a PDF with a PAdES signature
+)
+
+// Document is one signed document to validate.
+type Document struct {
+	Name   string
+	Format string // FormatCMS or FormatPAdES
+	Data   []byte
+	// Power is the signed 電子委任状 the document's author acts under, sent
+	// with the document; nil when the author signs for themselves.
+	Power []byte
+}
+
+// DelegationQuery asks whether a signer acted within a power of attorney.
+type DelegationQuery struct {
+	Power           []byte
+	CorporateNumber string
+	DocType         string
+	Signer          *x509.Certificate
+	At              time.Time
+}
+
+// Delegation is the delegation part of a report.
+type Delegation struct {
+	// Result is PASSED, FAILED, or UNAVAILABLE (the check could not be made).
+	Result          string    `json:"result"`
+	Reason          string    `json:"reason,omitempty"`
+	MessageJA       string    `json:"message_ja,omitempty"`
+	MessageEN       string    `json:"message_en,omitempty"`
+	PowerID         string    `json:"power_id,omitempty"`
+	Corporation     string    `json:"corporation,omitempty"`
+	CorporateNumber string    `json:"corporate_number,omitempty"`
+	Representative  string    `json:"representative,omitempty"`
+	Agent           string    `json:"agent,omitempty"`
+	Powers          []string  `json:"powers,omitempty"`
+	NotBefore       time.Time `json:"not_before,omitzero"`
+	NotAfter        time.Time `json:"not_after,omitzero"`
+}
+
+// Delegation results.
+const (
+	DelegationPassed      = "PASSED"
+	DelegationFailed      = "FAILED"
+	DelegationUnavailable = "UNAVAILABLE"
+)
+
+// DelegationChecker answers a DelegationQuery: a Delegation with Result
+// PASSED or FAILED (and the reason), or an error when it could not decide.
+type DelegationChecker func(ctx context.Context, q DelegationQuery) (*Delegation, error)
+
+// Policy is what a receiver trusts.
+type Policy struct {
+	// Signing checks signing certificates against the JPKI 署名用 CA and
+	// its OCSP responder.
+	Signing *jpki.SigningVerifier
+	// TSARoots are the trusted time-stamp authorities' roots.
+	TSARoots *x509.CertPool
+	// Delegation checks documents that name an issuing organisation; nil
+	// makes every such document INDETERMINATE.
+	Delegation DelegationChecker
+	// RequireTimestamp makes a signature without a time-stamp
+	// INDETERMINATE/NO_POE. Without it, such a signature is judged at the
+	// validation time.
+	RequireTimestamp bool
+	Now              func() time.Time
+}
+
+// Signer is the signing certificate as the report shows it.
+type Signer struct {
+	Name      string    `json:"name"`
+	Issuer    string    `json:"issuer"`
+	Serial    string    `json:"serial"`
+	NotBefore time.Time `json:"not_before"`
+	NotAfter  time.Time `json:"not_after"`
+}
+
+// Report is the validation of one document.
+type Report struct {
+	Document      string        `json:"document"`
+	Format        string        `json:"format"`
+	Indication    Indication    `json:"indication"`
+	SubIndication SubIndication `json:"sub_indication,omitempty"`
+	MessageJA     string        `json:"message_ja"`
+	MessageEN     string        `json:"message_en"`
+	Signer        *Signer       `json:"signer,omitempty"`
+	// SigningTime is the time-stamp's time (the proof of existence).
+	SigningTime *time.Time `json:"signing_time,omitempty"`
+	TSA         string     `json:"tsa,omitempty"`
+	// Revocation says what the responder said, at ValidatedAt.
+	Revocation string      `json:"revocation,omitempty"`
+	Delegation *Delegation `json:"delegation,omitempty"`
+	// Content is the signed content, when it is a post-box document.
+	Content     *Content  `json:"content,omitempty"`
+	ValidatedAt time.Time `json:"validated_at"`
+	// SignerCert is the signing certificate itself, for callers that act
+	// on it (reading the holder's new address from a moving notice).
+	SignerCert *x509.Certificate `json:"-"`
+	// Signed is the signed content (a PDF's signed bytes for PAdES).
+	Signed []byte `json:"-"`
+}
+
+// Passed reports whether the document is TOTAL_PASSED.
+func (r *Report) Passed() bool { return r.Indication == TotalPassed }
+
+func (r *Report) fail(sub SubIndication, ja, en string) *Report {
+	r.Indication, r.SubIndication = indicationOf[sub], sub
+	r.MessageJA, r.MessageEN = ja, en
+	return r
+}
+
+// Validate validates one document. It always returns a report; errors of
+// the document are its indication, never a Go error.
+func (p *Policy) Validate(ctx context.Context, doc Document) *Report {
+	now := time.Now
+	if p.Now != nil {
+		now = p.Now
+	}
+	r := &Report{Document: doc.Name, Format: doc.Format, ValidatedAt: now()}
+	var sig *cms.Signature
+	var err error
+	switch doc.Format {
+	case FormatCMS:
+		sig, err = cms.Verify(doc.Data, nil, p.TSARoots)
+	case FormatPAdES:
+		sig, err = verifyPDF(doc.Data, p.TSARoots)
+	default:
+		return r.fail(FormatFailure, "対応していない文書形式です（"+doc.Format+"）。", "Unsupported document format ("+doc.Format+").")
+	}
+	if sig != nil && sig.Signer != nil {
+		r.SignerCert = sig.Signer
+		r.Signer = &Signer{Issuer: sig.Signer.Issuer.String(), Serial: jpki.Serial(sig.Signer.SerialNumber),
+			NotBefore: sig.Signer.NotBefore, NotAfter: sig.Signer.NotAfter, Name: sig.Signer.Subject.CommonName}
+		if h, herr := jpki.SigningHolder(sig.Signer); herr == nil {
+			r.Signer.Name = h.Name
+		}
+	}
+	if err != nil {
+		return r.cmsFailure(err)
+	}
+	r.Signed = sig.Content
+	if err := p.Signing.Issued(sig.Signer); err != nil {
+		return r.fail(NoCertificateChainFound, "署名者の証明書は公的個人認証サービスの署名用電子証明書ではありません。",
+			"The signer's certificate is not a JPKI signing certificate.")
+	}
+	at := r.ValidatedAt
+	if ts := sig.Timestamp; ts != nil {
+		t := ts.Time
+		r.SigningTime = &t
+		at = t
+		if ts.TSA != nil {
+			r.TSA = ts.TSA.Subject.CommonName
+		}
+	} else if p.RequireTimestamp {
+		return r.fail(NoPOE, "署名にタイムスタンプがないため、署名の時刻を確認できません。",
+			"The signature has no time-stamp, so when it was made cannot be proven.")
+	}
+	if at.Before(sig.Signer.NotBefore) {
+		return r.fail(NotYetValid, "署名の時刻に、署名者の証明書はまだ有効になっていませんでした。",
+			"At the signing time the signer's certificate was not yet valid.")
+	}
+	if at.After(sig.Signer.NotAfter) {
+		return r.fail(Expired, "署名の時刻に、署名者の証明書は有効期限が切れていました。",
+			"At the signing time the signer's certificate had expired.")
+	}
+	st, err := p.Signing.Revocation(ctx, sig.Signer, r.ValidatedAt)
+	if err != nil {
+		r.Revocation = "unknown: " + err.Error()
+		return r.fail(TryLater, "署名者の証明書の失効情報を確認できませんでした。しばらくしてから再検証してください。",
+			"The revocation status of the signer's certificate could not be confirmed. Validate again later.")
+	}
+	switch {
+	case !st.Revoked:
+		r.Revocation = "good (OCSP " + st.ThisUpdate.UTC().Format(time.RFC3339) + ")"
+	case sig.Timestamp != nil && at.Before(st.RevokedAt):
+		r.Revocation = fmt.Sprintf("revoked %s (%s), after the time-stamp", st.RevokedAt.UTC().Format(time.RFC3339), st.Reason)
+	case sig.Timestamp != nil:
+		r.Revocation = fmt.Sprintf("revoked %s (%s), before the time-stamp", st.RevokedAt.UTC().Format(time.RFC3339), st.Reason)
+		return r.fail(Revoked, "署名の時刻より前に、署名者の証明書は失効していました。",
+			"The signer's certificate was revoked before the signing time.")
+	default:
+		r.Revocation = fmt.Sprintf("revoked %s (%s)", st.RevokedAt.UTC().Format(time.RFC3339), st.Reason)
+		return r.fail(RevokedNoPOE, "署名者の証明書は失効しており、タイムスタンプがないため失効前の署名か確認できません。",
+			"The signer's certificate is revoked, and without a time-stamp the signature cannot be shown to predate it.")
+	}
+	if doc.Format == FormatCMS {
+		if c, ok := ParseContent(sig.Content); ok {
+			r.Content = c
+		}
+	}
+	if r.Content != nil && r.Content.Issuer != nil {
+		if sub := p.delegation(ctx, r, doc, at); sub != "" {
+			return r
+		}
+	}
+	r.Indication = TotalPassed
+	r.MessageJA, r.MessageEN = "署名は有効です。", "The signature is valid."
+	return r
+}
+
+// delegation checks the author's power of attorney and fails r when it does
+// not hold; it returns the sub-indication it failed with, or "".
+func (p *Policy) delegation(ctx context.Context, r *Report, doc Document, at time.Time) SubIndication {
+	is := r.Content.Issuer
+	if p.Delegation == nil {
+		r.Delegation = &Delegation{Result: DelegationUnavailable, CorporateNumber: is.CorporateNumber, Corporation: is.Name}
+		r.fail(TryLater, "発行者の権限（電子委任状）を確認できません。", "The issuer's authority (power of attorney) cannot be checked.")
+		return TryLater
+	}
+	if len(doc.Power) == 0 {
+		r.Delegation = &Delegation{Result: DelegationFailed, Reason: "no_power", CorporateNumber: is.CorporateNumber, Corporation: is.Name,
+			MessageJA: "電子委任状が添付されていません。", MessageEN: "No power of attorney came with the document."}
+		r.fail(SigConstraintsFailure, "署名者が "+is.Name+" を代理する権限を確認できません（電子委任状がありません）。",
+			"The signer's authority to act for "+is.Name+" is not shown (no power of attorney).")
+		return SigConstraintsFailure
+	}
+	d, err := p.Delegation(ctx, DelegationQuery{Power: doc.Power, CorporateNumber: is.CorporateNumber,
+		DocType: r.Content.Type, Signer: r.SignerCert, At: at})
+	if err != nil {
+		r.Delegation = &Delegation{Result: DelegationUnavailable, CorporateNumber: is.CorporateNumber, Corporation: is.Name}
+		r.fail(TryLater, "電子委任状を確認できませんでした。しばらくしてから再検証してください。",
+			"The power of attorney could not be checked. Validate again later.")
+		return TryLater
+	}
+	r.Delegation = d
+	if d.Result != DelegationPassed {
+		r.fail(SigConstraintsFailure, "署名者に "+is.Name+" を代理してこの文書を発行する権限が確認できません："+d.MessageJA,
+			"The signer's authority to issue this document for "+is.Name+" is not established: "+d.MessageEN)
+		return SigConstraintsFailure
+	}
+	return ""
+}
+
+// cmsFailure maps what cms found to the report.
+func (r *Report) cmsFailure(err error) *Report {
+	switch {
+	case errors.Is(err, cms.ErrHash):
+		return r.fail(HashFailure, "文書が署名後に改ざんされています（ハッシュ値が一致しません）。",
+			"The document was altered after it was signed (the digest does not match).")
+	case errors.Is(err, cms.ErrSignature):
+		return r.fail(SigCryptoFailure, "署名値が署名者の公開鍵で検証できません。",
+			"The signature value does not verify with the signer's public key.")
+	case errors.Is(err, cms.ErrNoSigner):
+		return r.fail(NoSigningCertificateFound, "署名者の証明書が文書に含まれていません。",
+			"The signer's certificate is not in the document.")
+	case errors.Is(err, cms.ErrTimestamp):
+		return r.fail(NoPOE, "タイムスタンプが正しくないため、署名の時刻を確認できません。",
+			"The time-stamp is not valid, so when the signature was made cannot be proven.")
+	case errors.Is(err, cms.ErrNoSignature):
+		return r.fail(FormatFailure, "文書に署名がありません。", "The document is not signed.")
+	case errors.Is(err, errExtended):
+		return r.fail(FormatFailure, "PDF に署名の後から追記されています。", "The PDF was extended after it was signed.")
+	}
+	return r.fail(FormatFailure, "署名付き文書の形式が正しくありません。", "The signed document is malformed.")
+}
+
+var errExtended = errors.New("verify: the PDF was extended after its signature")
+
+// verifyPDF checks a PDF with exactly one signature that covers the whole
+// file.
+func verifyPDF(data []byte, roots *x509.CertPool) (*cms.Signature, error) {
+	sigs, err := cms.VerifyPDF(data, roots)
+	if len(sigs) == 0 {
+		if err == nil {
+			err = cms.ErrNoSignature
+		}
+		return nil, err
+	}
+	if len(sigs) != 1 {
+		return &sigs[0].Signature, fmt.Errorf("%w: %d signatures, want 1", cms.ErrFormat, len(sigs))
+	}
+	s := sigs[0]
+	if s.Err != nil {
+		return &s.Signature, s.Err
+	}
+	if !s.WholeFile {
+		return &s.Signature, errExtended
+	}
+	return &s.Signature, nil
+}
+
+// Content is the signed content of a post-box document: a JSON object any
+// receiver can read and show, whose type and issuer the validation uses.
+type Content struct {
+	// Profile is ContentProfile.
+	Profile string `json:"profile"`
+	// Type is the document type, e.g. 保険料控除証明書 or 申告書.
+	Type  string `json:"type"`
+	Title string `json:"title"`
+	// Issuer is the organisation the signer acts for; nil when the signer
+	// writes in their own name.
+	Issuer   *Issuer   `json:"issuer,omitempty"`
+	IssuedAt time.Time `json:"issued_at"`
+	// To names the receiver the document is meant for, if any.
+	To string `json:"to,omitempty"`
+	// Fields are what the document says, in order.
+	Fields []Field `json:"fields"`
+	// Attachments bind other documents to this one by digest (an
+	// application and the certificates sent with it).
+	Attachments []Attachment `json:"attachments,omitempty"`
+}
+
+// ContentProfile marks a post-box document's content.
+const ContentProfile = "mynaplat-postbox-doc/1"
+
+// Issuer is an organisation by its 法人番号.
+type Issuer struct {
+	CorporateNumber string `json:"corporate_number"`
+	Name            string `json:"name"`
+}
+
+// Field is one labelled value of a document.
+type Field struct {
+	Label string `json:"label"`
+	Value string `json:"value"`
+}
+
+// Attachment names a document bound to another by its SHA-256 (hex).
+type Attachment struct {
+	Name   string `json:"name"`
+	Type   string `json:"type"`
+	SHA256 string `json:"sha256"`
+}
+
+// ParseContent reads signed content as a post-box document.
+func ParseContent(b []byte) (*Content, bool) {
+	var c Content
+	if json.Unmarshal(b, &c) != nil || c.Profile != ContentProfile || c.Type == "" {
+		return nil, false
+	}
+	return &c, true
+}
+
+// Marshal is the content's signed form.
+func (c *Content) Marshal() ([]byte, error) {
+	c.Profile = ContentProfile
+	return json.Marshal(c)
+}
