@@ -109,7 +109,9 @@ type PostboxKeys struct {
 type StaffKey struct{ ID, Name, Path, Key string }
 
 // PostboxKeysPath is where the post box part's demo keys are kept.
-func PostboxKeysPath(dataDir string) string { return filepath.Join(dataDir, "postbox", "demo-keys.json") }
+func PostboxKeysPath(dataDir string) string {
+	return filepath.Join(dataDir, "postbox", "demo-keys.json")
+}
 
 // LoadPostboxKeys reads them.
 func LoadPostboxKeys(dataDir string) (*PostboxKeys, error) {

@@ -42,17 +42,17 @@ var postboxRoles = []string{roleTSA, roleCorpReg, roleDelegation, rolePostbox, r
 
 // postboxDeps are what the post-box roles take from the rest of the server.
 type postboxDeps struct {
-	o        serveOptions
-	url      string
-	db       *store.DB
-	site     *web.Site
-	mux      *http.ServeMux
-	self     *http.Client
-	centre   *jpki.Centre
-	plat     *platform.Platform
-	cards    *card.Store
-	logger   *slog.Logger
-	bg       context.Context
+	o      serveOptions
+	url    string
+	db     *store.DB
+	site   *web.Site
+	mux    *http.ServeMux
+	self   *http.Client
+	centre *jpki.Centre
+	plat   *platform.Platform
+	cards  *card.Store
+	logger *slog.Logger
+	bg     context.Context
 }
 
 // postboxWorld is what they made: the services, for the demo seeding and
@@ -175,7 +175,9 @@ func (w *postboxWorld) pages(site *web.Site, mux *http.ServeMux, tp *terminal.Pa
 	pp, err := postbox.NewPages(postbox.PagesConfig{Site: site, Service: w.box, Issuer: url,
 		Keys:     func(context.Context) (platform.JWKS, error) { return plat.PublicKeys(), nil },
 		Terminal: terminalID, Stamper: w.stamper, Logger: logger,
-		Card: func(r *http.Request, ss *web.Session) (card.Transport, error) { return tp.PlacedCard(r, ss, terminalID) }})
+		Card: func(r *http.Request, ss *web.Session) (card.Transport, error) {
+			return tp.PlacedCard(r, ss, terminalID)
+		}})
 	if err != nil {
 		return nil, err
 	}
