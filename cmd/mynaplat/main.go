@@ -21,6 +21,7 @@ usage:
   mynaplat jpki   issue|revoke|renew|change-address|status|crl|operator …
   mynaplat card   list|show|pin-status|plug …
   mynaplat platform terminal add|disable|enable|list …
+  mynaplat delegation grant|revoke|show …   (a representative's 電子委任状)
 
 Run "mynaplat COMMAND -h" for the flags of a command.
 `
@@ -54,6 +55,8 @@ func run(ctx context.Context, args []string) error {
 		return platformCmd(ctx, args[1:])
 	case "bench":
 		return benchCmd(ctx, args[1:])
+	case "delegation":
+		return delegationCmd(ctx, args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(os.Stdout, usage)
 		return nil
