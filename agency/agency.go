@@ -189,7 +189,9 @@ func (s *Submission) Passed() bool { return s.Overall == verify.TotalPassed && s
 type Doc struct {
 	Name, Type, Format, From string
 	Data, Power              []byte
-	Report                   *verify.Report
+	// Issuer is the organisation the post box says delivered it.
+	Issuer *verify.Issuer
+	Report *verify.Report
 }
 
 // rank orders indications from best to worst.
@@ -199,7 +201,8 @@ var rank = map[verify.Indication]int{verify.TotalPassed: 0, verify.Indeterminate
 func (s *Service) validate(ctx context.Context, docs []*Doc) (overall verify.Indication, bundleOK bool, applicant, subject string) {
 	overall = verify.TotalPassed
 	for _, d := range docs {
-		d.Report = s.policy.Validate(ctx, verify.Document{Name: d.Name, Format: d.Format, Data: d.Data, Power: d.Power})
+		d.Report = s.policy.Validate(ctx, verify.Document{Name: d.Name, Format: d.Format, Data: d.Data, Power: d.Power,
+			Claimed: d.Issuer, Type: d.Type})
 		if rank[d.Report.Indication] > rank[overall] {
 			overall = d.Report.Indication
 		}
@@ -241,7 +244,7 @@ func (s *Service) accept(ctx context.Context, r *http.Request, env *postbox.Enve
 	officeID := r.PathValue("id")
 	var docs []*Doc
 	for _, d := range env.Documents {
-		docs = append(docs, &Doc{Name: d.Name, Type: d.Type, Format: d.Format, From: d.From, Data: d.Data, Power: d.Power})
+		docs = append(docs, &Doc{Name: d.Name, Type: d.Type, Format: d.Format, From: d.From, Data: d.Data, Power: d.Power, Issuer: d.Issuer})
 	}
 	overall, bundleOK, applicant, subject := s.validate(ctx, docs)
 	now := s.now()
@@ -270,7 +273,12 @@ func (s *Service) accept(ctx context.Context, r *http.Request, env *postbox.Enve
 			if err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, qInsertDoc, sub.ID, i, d.Name, d.Type, d.Format, d.From, d.Data, nullBytes(d.Power), string(rep)); err != nil {
+			var number, name string
+			if d.Issuer != nil {
+				number, name = d.Issuer.CorporateNumber, d.Issuer.Name
+			}
+			if _, err := tx.ExecContext(ctx, qInsertDoc, sub.ID, i, d.Name, d.Type, d.Format, d.From, number, name, d.Data,
+				nullBytes(d.Power), string(rep)); err != nil {
 				return err
 			}
 		}
@@ -352,9 +360,12 @@ func (s *Service) Submission(ctx context.Context, officeID, id, actor string) (*
 	defer rows.Close()
 	for rows.Next() {
 		var d Doc
-		var rep string
-		if err := rows.Scan(&d.Name, &d.Type, &d.Format, &d.From, &d.Data, &d.Power, &rep); err != nil {
+		var rep, number, name string
+		if err := rows.Scan(&d.Name, &d.Type, &d.Format, &d.From, &number, &name, &d.Data, &d.Power, &rep); err != nil {
 			return nil, err
+		}
+		if number != "" {
+			d.Issuer = &verify.Issuer{CorporateNumber: number, Name: name}
 		}
 		d.Report = &verify.Report{}
 		if err := json.Unmarshal([]byte(rep), d.Report); err != nil {

@@ -14,12 +14,12 @@ ON CONFLICT (id) DO UPDATE SET name_ja = $2, name_en = $3, in_key_hash = $4, sta
 	qCountDelivery    = `UPDATE agency_submissions SET deliveries = deliveries + 1 WHERE id = $1`
 	qInsertSubmission = `INSERT INTO agency_submissions (id, office_id, send_id, receipt, subject, applicant, overall, bundle_ok, received_at, deliveries, validated_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $9)`
-	qInsertDoc = `INSERT INTO agency_documents (submission_id, idx, name, doc_type, format, from_party, data, power, report)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
+	qInsertDoc = `INSERT INTO agency_documents (submission_id, idx, name, doc_type, format, from_party, issuer_number, issuer_name, data, power, report)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
 	subCols       = `id, office_id, send_id, receipt, subject, applicant, overall, bundle_ok, received_at, deliveries, validated_at`
 	qSubmissions  = `SELECT ` + subCols + ` FROM agency_submissions WHERE office_id = $1 ORDER BY received_at DESC, id`
 	qSubmission   = `SELECT ` + subCols + ` FROM agency_submissions WHERE office_id = $1 AND id = $2`
-	qDocs         = `SELECT name, doc_type, format, from_party, data, power, report FROM agency_documents WHERE submission_id = $1 ORDER BY idx`
+	qDocs         = `SELECT name, doc_type, format, from_party, issuer_number, issuer_name, data, power, report FROM agency_documents WHERE submission_id = $1 ORDER BY idx`
 	qRevalidated  = `UPDATE agency_submissions SET overall = $1, bundle_ok = $2, validated_at = $3 WHERE id = $4`
 	qUpdateReport = `UPDATE agency_documents SET report = $1 WHERE submission_id = $2 AND idx = $3`
 	qInsertAudit  = `INSERT INTO agency_audit (at, office_id, actor, action, submission_id) VALUES ($1, $2, $3, $4, $5)`

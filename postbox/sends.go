@@ -38,8 +38,10 @@ type EnvelopeDoc struct {
 	Data   []byte `json:"data"`
 	Power  []byte `json:"power,omitempty"`
 	// From names the party that delivered it into the box ("" for the
-	// person's own).
-	From string `json:"from,omitempty"`
+	// person's own), and Issuer is that party as an organisation: the post
+	// box vouches that it delivered the document as its own.
+	From   string         `json:"from,omitempty"`
+	Issuer *verify.Issuer `json:"issuer,omitempty"`
 }
 
 // Ack is a receiver's acknowledgement.
@@ -106,7 +108,17 @@ func (s *Service) Submit(ctx context.Context, box *Box, partyID string, applicat
 		if err != nil {
 			return nil, err
 		}
-		env.Documents = append(env.Documents, EnvelopeDoc{Name: d.ID, Type: d.Type, Format: d.Format, Data: d.Data, Power: d.Power, From: d.PartyID})
+		ed := EnvelopeDoc{Name: d.ID, Type: d.Type, Format: d.Format, Data: d.Data, Power: d.Power, From: d.PartyID}
+		if d.PartyID != "" {
+			from, err := s.Party(ctx, d.PartyID)
+			if err != nil {
+				return nil, err
+			}
+			if from.CorporateNumber != "" {
+				ed.Issuer = &verify.Issuer{CorporateNumber: from.CorporateNumber, Name: from.NameJA}
+			}
+		}
+		env.Documents = append(env.Documents, ed)
 		want = append(want, d.SHA256())
 	}
 	var got []string

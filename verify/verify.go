@@ -64,6 +64,12 @@ type Document struct {
 	// Power is the signed 電子委任状 the document's author acts under, sent
 	// with the document; nil when the author signs for themselves.
 	Power []byte
+	// Claimed is the organisation that delivered the document as its own
+	// (the post box vouches for the delivering party), and Type the type it
+	// gave. They count only when the signed content does not say (a PDF):
+	// then the signer must hold that organisation's power for that type.
+	Claimed *Issuer
+	Type    string
 }
 
 // DelegationQuery asks whether a signer acted within a power of attorney.
@@ -242,8 +248,12 @@ func (p *Policy) Validate(ctx context.Context, doc Document) *Report {
 			r.Content = c
 		}
 	}
-	if r.Content != nil && r.Content.Issuer != nil {
-		if sub := p.delegation(ctx, r, doc, at); sub != "" {
+	issuer, docType := doc.Claimed, doc.Type
+	if r.Content != nil {
+		issuer, docType = r.Content.Issuer, r.Content.Type
+	}
+	if issuer != nil {
+		if sub := p.delegation(ctx, r, doc, issuer, docType, at); sub != "" {
 			return r
 		}
 	}
@@ -254,8 +264,7 @@ func (p *Policy) Validate(ctx context.Context, doc Document) *Report {
 
 // delegation checks the author's power of attorney and fails r when it does
 // not hold; it returns the sub-indication it failed with, or "".
-func (p *Policy) delegation(ctx context.Context, r *Report, doc Document, at time.Time) SubIndication {
-	is := r.Content.Issuer
+func (p *Policy) delegation(ctx context.Context, r *Report, doc Document, is *Issuer, docType string, at time.Time) SubIndication {
 	if p.Delegation == nil {
 		r.Delegation = &Delegation{Result: DelegationUnavailable, CorporateNumber: is.CorporateNumber, Corporation: is.Name}
 		r.fail(TryLater, "発行者の権限（電子委任状）を確認できません。", "The issuer's authority (power of attorney) cannot be checked.")
@@ -269,7 +278,7 @@ func (p *Policy) delegation(ctx context.Context, r *Report, doc Document, at tim
 		return SigConstraintsFailure
 	}
 	d, err := p.Delegation(ctx, DelegationQuery{Power: doc.Power, CorporateNumber: is.CorporateNumber,
-		DocType: r.Content.Type, Signer: r.SignerCert, At: at})
+		DocType: docType, Signer: r.SignerCert, At: at})
 	if err != nil {
 		r.Delegation = &Delegation{Result: DelegationUnavailable, CorporateNumber: is.CorporateNumber, Corporation: is.Name}
 		r.fail(TryLater, "電子委任状を確認できませんでした。しばらくしてから再検証してください。",

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/signintech/gopdf"
 
 	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/cms"
@@ -111,6 +112,29 @@ func (f *fixture) sign(t testing.TB, c *verify.Content, stamp bool) []byte {
 		t.Fatal(err)
 	}
 	return der
+}
+
+// signPDF has the card sign a one-page PDF (PAdES, time-stamped).
+func (f *fixture) signPDF(t testing.TB) []byte {
+	t.Helper()
+	var p gopdf.GoPdf
+	p.Start(gopdf.Config{PageSize: *gopdf.PageSizeA4})
+	p.AddPage()
+	p.RectFromUpperLeftWithStyle(100, 100, 200, 120, "D")
+	in, err := p.GetBytesPdfReturnErr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []byte
+	err = terminal.WithSigner(f.card, password, func(cert *x509.Certificate, s crypto.Signer) error {
+		out, err = cms.SignPDF(context.Background(), in, cms.PDFOptions{SignOptions: cms.SignOptions{Signer: s, Cert: cert, Stamper: f.stamper},
+			Name: "Sakata Ichiro", Reason: "Employment certificate", Location: "Sakata", When: f.now()})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 func (f *fixture) signSerial(t testing.TB) string {
@@ -227,6 +251,28 @@ func TestValidate(t *testing.T) {
 		}, func(context.Context, verify.DelegationQuery) (*verify.Delegation, error) {
 			return nil, errors.New("down")
 		}, outcome{verify.Indeterminate, verify.TryLater, "UNAVAILABLE/"}, 0},
+		{"PAdES", func(t *testing.T, f *fixture) verify.Document {
+			return verify.Document{Format: verify.FormatPAdES, Data: f.signPDF(t)}
+		}, nil, outcome{Indication: verify.TotalPassed}, 0},
+		{"PAdES changed after signing", func(t *testing.T, f *fixture) verify.Document {
+			pdf := f.signPDF(t)
+			i := bytes.Index(pdf, []byte("/MediaBox"))
+			pdf[i+1] = 'm'
+			return verify.Document{Format: verify.FormatPAdES, Data: pdf}
+		}, nil, outcome{verify.TotalFailed, verify.HashFailure, ""}, 0},
+		{"PAdES an organisation delivered, without a power", func(t *testing.T, f *fixture) verify.Document {
+			return verify.Document{Format: verify.FormatPAdES, Data: f.signPDF(t), Type: "雇用証明書",
+				Claimed: &verify.Issuer{CorporateNumber: "7390001900004", Name: "株式会社庄内精機"}}
+		}, passedDelegation, outcome{verify.Indeterminate, verify.SigConstraintsFailure, "FAILED/no_power"}, 0},
+		{"PAdES an organisation delivered, with a power", func(t *testing.T, f *fixture) verify.Document {
+			return verify.Document{Format: verify.FormatPAdES, Data: f.signPDF(t), Type: "雇用証明書", Power: []byte("power"),
+				Claimed: &verify.Issuer{CorporateNumber: "7390001900004", Name: "株式会社庄内精機"}}
+		}, func(_ context.Context, q verify.DelegationQuery) (*verify.Delegation, error) {
+			if q.DocType != "雇用証明書" || q.CorporateNumber != "7390001900004" {
+				return &verify.Delegation{Result: verify.DelegationFailed, Reason: "out_of_scope"}, nil
+			}
+			return &verify.Delegation{Result: verify.DelegationPassed}, nil
+		}, outcome{verify.TotalPassed, "", "PASSED/"}, 0},
 		{"unknown format", func(t *testing.T, f *fixture) verify.Document {
 			return verify.Document{Format: "xades", Data: []byte("<x/>")}
 		}, nil, outcome{verify.TotalFailed, verify.FormatFailure, ""}, 0},

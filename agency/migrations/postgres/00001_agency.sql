@@ -31,6 +31,8 @@ CREATE TABLE agency_documents (
   doc_type TEXT NOT NULL,
   format TEXT NOT NULL,
   from_party TEXT NOT NULL,
+  issuer_number TEXT NOT NULL,    -- the organisation the post box says delivered it
+  issuer_name TEXT NOT NULL,
   data BYTEA NOT NULL,
   power BYTEA,
   report TEXT NOT NULL,           -- the validation report (JSON)

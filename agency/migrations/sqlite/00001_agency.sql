@@ -31,6 +31,8 @@ CREATE TABLE agency_documents (
   doc_type TEXT NOT NULL,
   format TEXT NOT NULL,
   from_party TEXT NOT NULL,
+  issuer_number TEXT NOT NULL,    -- the organisation the post box says delivered it
+  issuer_name TEXT NOT NULL,
   data BLOB NOT NULL,
   power BLOB,
   report TEXT NOT NULL,           -- the validation report (JSON)
