@@ -201,10 +201,9 @@ func endOfDayJST(t time.Time) time.Time {
 
 // caTemplate is the profile of a JPKI root (jpki-card.md §8.1): ten years,
 // keyCertSign + cRLSign, CA:TRUE without pathLen, SAN and CRLDP as directory
-// names, SKI and no AKI.
-func caTemplate(k Kind, pub *rsa.PublicKey, serial *big.Int, now time.Time) *x509.Certificate {
+// names, SKI and no AKI. The serial number is keydir.Issue's.
+func caTemplate(k Kind, pub *rsa.PublicKey, now time.Time) *x509.Certificate {
 	return &x509.Certificate{
-		SerialNumber:          serial,
 		RawSubject:            caSubject(k),
 		NotBefore:             now.Add(-time.Minute).UTC().Truncate(time.Second),
 		NotAfter:              endOfDayJST(now.AddDate(10, 0, -1)).UTC(),
@@ -303,14 +302,13 @@ func eeTemplate(k Kind, pub *rsa.PublicKey, serial *big.Int, cn string, h *Holde
 
 // responderTemplate is the delegated OCSP responder certificate (RFC 6960
 // §4.2.2.2): EKU id-kp-OCSPSigning and id-pkix-ocsp-nocheck so clients do not
-// ask about the responder itself.
-func responderTemplate(k Kind, pub *rsa.PublicKey, serial *big.Int, now time.Time) *x509.Certificate {
+// ask about the responder itself. The serial number is keydir.Issue's.
+func responderTemplate(k Kind, pub *rsa.PublicKey, now time.Time) *x509.Certificate {
 	ou := "JPKI for user authentication"
 	if k == Sign {
 		ou = "JPKI for digital signature"
 	}
 	return &x509.Certificate{
-		SerialNumber: serial,
 		RawSubject: rdnSequence(countryJP, utf8Attr(oidO, "JPKI-TEST"), utf8Attr(oidOU, ou),
 			utf8Attr(oidCN, "JPKI-TEST OCSP Responder")),
 		NotBefore:   now.Add(-time.Minute).UTC().Truncate(time.Second),

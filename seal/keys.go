@@ -3,27 +3,22 @@ package seal
 import (
 	"crypto"
 	"crypto/ed25519"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"github.com/mynaplat/mynaplat/internal/fileutil"
-	"math/big"
 	"os"
 	"path/filepath"
 	"regexp"
 	"sync"
-	"syscall"
 	"time"
+
+	"github.com/mynaplat/mynaplat/internal/keydir"
 )
 
-// Validity of the keys this package makes.
+// Validity of the seal certificates; the root lasts keydir.RootValidity.
 const (
-	caValidity   = 20 * 365 * 24 * time.Hour
 	sealValidity = 5 * 365 * 24 * time.Hour
 	// sealRenewBefore: a seal certificate this close to its end is replaced
 	// by a new one under the same key directory when next loaded.
@@ -103,41 +98,17 @@ func OpenAuthority(dir string, now func() time.Time) (*Authority, error) {
 		now = time.Now
 	}
 	a := &Authority{dir: dir, now: now, seals: map[string]*Seal{}}
-	err := a.locked(func() error {
-		key, cert, err := readPair(filepath.Join(dir, "ca.key"), filepath.Join(dir, "ca.crt"))
-		if errors.Is(err, os.ErrNotExist) {
-			key, cert, err = newRoot(now())
-			if err == nil {
-				err = writePair(filepath.Join(dir, "ca.key"), filepath.Join(dir, "ca.crt"), key, cert)
-			}
-		}
-		if err != nil {
-			return fmt.Errorf("seal: CA in %s: %w", dir, err)
-		}
-		a.caCert, a.caKey = cert, key
-		return nil
+	err := keydir.Lock(dir, func() (err error) {
+		a.caKey, a.caCert, err = keydir.Root(filepath.Join(dir, "ca.key"), filepath.Join(dir, "ca.crt"), keydir.RSA,
+			func(crypto.PublicKey) *x509.Certificate {
+				return keydir.RootTemplate("Municipal Seal CA (test)", now())
+			})
+		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("seal: CA in %s: %w", dir, err)
 	}
 	return a, nil
-}
-
-// locked runs fn holding the directory's lock file.
-func (a *Authority) locked(fn func() error) error {
-	if err := os.MkdirAll(a.dir, 0o700); err != nil {
-		return fmt.Errorf("seal: create %s: %w", a.dir, err)
-	}
-	lock, err := os.OpenFile(filepath.Join(a.dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return fmt.Errorf("seal: lock %s: %w", a.dir, err)
-	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		return fmt.Errorf("seal: lock %s: %w", a.dir, err)
-	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
-	return fn()
 }
 
 // Root is the seal CA's certificate.
@@ -163,32 +134,17 @@ func (a *Authority) Seal(m Municipality) (*Seal, error) {
 		return s, nil
 	}
 	var s *Seal
-	err := a.locked(func() error {
+	err := keydir.Lock(a.dir, func() error {
 		dir := filepath.Join(a.dir, "m-"+m.Code)
-		if err := os.MkdirAll(dir, 0o700); err != nil {
+		key, cert, err := keydir.Leaf(filepath.Join(dir, "seal.key"), filepath.Join(dir, "seal.crt"), keydir.RSA,
+			func(c *x509.Certificate) bool {
+				return c.Subject.CommonName == subjectCN(m) && keydir.Current(c, a.caCert, now, sealRenewBefore)
+			},
+			func(key crypto.Signer) (*x509.Certificate, error) { return a.newSealCert(m, key, now) })
+		if err != nil {
 			return err
 		}
-		keyPath, certPath := filepath.Join(dir, "seal.key"), filepath.Join(dir, "seal.crt")
-		key, cert, err := readPair(keyPath, certPath)
-		switch {
-		case errors.Is(err, os.ErrNotExist):
-			if key, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
-				return err
-			}
-			cert = nil
-		case err != nil:
-			return err
-		}
-		if cert == nil || cert.Subject.CommonName != subjectCN(m) ||
-			!now.Add(sealRenewBefore).Before(cert.NotAfter) || cert.CheckSignatureFrom(a.caCert) != nil {
-			if cert, err = a.newSealCert(m, key, now); err != nil {
-				return err
-			}
-			if err := writePair(keyPath, certPath, key, cert); err != nil {
-				return err
-			}
-		}
-		qr, err := loadOrMakeQRKey(filepath.Join(dir, "qr.key"))
+		qr, err := keydir.LoadOrMakeKey(filepath.Join(dir, "qr.key"), keydir.Ed25519)
 		if err != nil {
 			return err
 		}
@@ -214,7 +170,7 @@ func (a *Authority) QRPublicKey(code string) (ed25519.PublicKey, error) {
 	if ok {
 		return s.QRSigner.Public().(ed25519.PublicKey), nil
 	}
-	k, err := readQRKey(filepath.Join(a.dir, "m-"+code, "qr.key"))
+	k, err := keydir.ReadKey(filepath.Join(a.dir, "m-"+code, "qr.key"), keydir.Ed25519)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, ErrUnknownMunicipality
 	}
@@ -226,53 +182,11 @@ func (a *Authority) QRPublicKey(code string) (ed25519.PublicKey, error) {
 
 func subjectCN(m Municipality) string { return m.NameJA + " 公印 / " + m.NameEN + " seal" }
 
-func randomSerial() (*big.Int, error) {
-	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 63))
-	if err != nil {
-		return nil, err
-	}
-	return n.Add(n, big.NewInt(1)), nil
-}
-
-func newRoot(now time.Time) (*rsa.PrivateKey, *x509.Certificate, error) {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		return nil, nil, err
-	}
-	serial, err := randomSerial()
-	if err != nil {
-		return nil, nil, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject: pkix.Name{Country: []string{"JP"}, Organization: []string{"MYNAPLAT-TEST"},
-			CommonName: "Municipal Seal CA (test)"},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(caValidity),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		MaxPathLen:            0,
-		MaxPathLenZero:        true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return nil, nil, err
-	}
-	cert, err := x509.ParseCertificate(der)
-	return key, cert, err
-}
-
 // oidDocumentSigning is id-kp-documentSigning (RFC 9336).
 var oidDocumentSigning = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 36}
 
-func (a *Authority) newSealCert(m Municipality, key *rsa.PrivateKey, now time.Time) (*x509.Certificate, error) {
-	serial, err := randomSerial()
-	if err != nil {
-		return nil, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
+func (a *Authority) newSealCert(m Municipality, key crypto.Signer, now time.Time) (*x509.Certificate, error) {
+	return keydir.Issue(&x509.Certificate{
 		// Go writes the Japanese CN as UTF8String and the rest as
 		// PrintableString; nothing of the subject goes into the PDF
 		// signature dictionary, which gets NameEN only.
@@ -284,98 +198,5 @@ func (a *Authority) newSealCert(m Municipality, key *rsa.PrivateKey, now time.Ti
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection},
 		UnknownExtKeyUsage:    []asn1.ObjectIdentifier{oidDocumentSigning},
 		BasicConstraintsValid: true,
-	}
-	if tmpl.NotAfter.After(a.caCert.NotAfter) {
-		tmpl.NotAfter = a.caCert.NotAfter
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, a.caCert, &key.PublicKey, a.caKey)
-	if err != nil {
-		return nil, err
-	}
-	return x509.ParseCertificate(der)
-}
-
-func readPair(keyPath, certPath string) (*rsa.PrivateKey, *x509.Certificate, error) {
-	kb, err := os.ReadFile(keyPath)
-	if err != nil {
-		return nil, nil, err
-	}
-	kp, _ := pem.Decode(kb)
-	if kp == nil {
-		return nil, nil, fmt.Errorf("%s is not PEM", keyPath)
-	}
-	k, err := x509.ParsePKCS8PrivateKey(kp.Bytes)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", keyPath, err)
-	}
-	rk, ok := k.(*rsa.PrivateKey)
-	if !ok {
-		return nil, nil, fmt.Errorf("%s: not an RSA key", keyPath)
-	}
-	cb, err := os.ReadFile(certPath)
-	if errors.Is(err, os.ErrNotExist) {
-		return rk, nil, nil // the key without a certificate: certify it again
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	cp, _ := pem.Decode(cb)
-	if cp == nil {
-		return nil, nil, fmt.Errorf("%s is not PEM", certPath)
-	}
-	cert, err := x509.ParseCertificate(cp.Bytes)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", certPath, err)
-	}
-	if !rk.PublicKey.Equal(cert.PublicKey) {
-		return nil, nil, fmt.Errorf("%s does not belong to %s", keyPath, certPath)
-	}
-	return rk, cert, nil
-}
-
-func writePair(keyPath, certPath string, key crypto.Signer, cert *x509.Certificate) error {
-	kd, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return err
-	}
-	if err := fileutil.WriteAtomic(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kd}), 0o600); err != nil {
-		return err
-	}
-	return fileutil.WriteAtomic(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}), 0o644)
-}
-
-func readQRKey(path string) (ed25519.PrivateKey, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	p, _ := pem.Decode(b)
-	if p == nil {
-		return nil, fmt.Errorf("%s is not PEM", path)
-	}
-	k, err := x509.ParsePKCS8PrivateKey(p.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	ek, ok := k.(ed25519.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("%s: not an Ed25519 key", path)
-	}
-	return ek, nil
-}
-
-func loadOrMakeQRKey(path string) (ed25519.PrivateKey, error) {
-	k, err := readQRKey(path)
-	if !errors.Is(err, os.ErrNotExist) {
-		return k, err
-	}
-	_, k, err = ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(k)
-	if err != nil {
-		return nil, err
-	}
-	return k, fileutil.WriteAtomic(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
+	}, a.caCert, key.Public(), a.caKey)
 }

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/rand"
 	"fmt"
 	"io"
+	"math/big"
 	"net/http"
 
 	"github.com/digitorus/timestamp"
@@ -36,7 +38,8 @@ func (c *Client) Stamp(ctx context.Context, h crypto.Hash, digest []byte) ([]byt
 	if !supported(h) || len(digest) != h.Size() {
 		return nil, fmt.Errorf("tsa: client: want a SHA-256, SHA-384 or SHA-512 digest, got %v of %d bytes", h, len(digest))
 	}
-	nonce, err := randomSerial()
+	// A 64-bit random nonce (RFC 3161 §2.4.1): the answer must carry it.
+	nonce, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 64))
 	if err != nil {
 		return nil, err
 	}
