@@ -178,6 +178,7 @@ type submissionView struct {
 	Sub     *Submission
 	Docs    []docView
 	Log     *postbox.SendView
+	Lines   []postbox.LogLine
 	LogErr  bool
 	JSONURL string
 }
@@ -229,6 +230,8 @@ func (p *Pages) showSubmission(w http.ResponseWriter, r *http.Request, staff str
 	if v.Log, err = p.s.DeliveryLog(r.Context(), o, sub.SendID); err != nil {
 		p.log.Warn("agency: delivery log", "err", err)
 		v.LogErr = true
+	} else if v.Log != nil {
+		v.Lines = postbox.LogLines(v.Log.Log)
 	}
 	p.pages.Render(w, r, http.StatusOK, "submission", v)
 }
