@@ -180,6 +180,10 @@ type submissionView struct {
 	Log     *postbox.SendView
 	Lines   []postbox.LogLine
 	LogErr  bool
+	// BundleChecked is false when the application's own signature could
+	// not be confirmed: what it says it attaches is then unknown, and the
+	// attachments were not compared with it.
+	BundleChecked bool
 	JSONURL string
 }
 
@@ -219,7 +223,8 @@ func (p *Pages) showSubmission(w http.ResponseWriter, r *http.Request, staff str
 		p.site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
 		return
 	}
-	v := submissionView{Office: o, Sub: sub, JSONURL: "/agency/" + id + "/v1/submissions/" + sub.ID}
+	v := submissionView{Office: o, Sub: sub, JSONURL: "/agency/" + id + "/v1/submissions/" + sub.ID,
+		BundleChecked: len(sub.Documents) > 0 && sub.Documents[0].Report != nil && sub.Documents[0].Report.Content != nil}
 	for _, d := range sub.Documents {
 		dv := docView{Doc: d, Report: d.Report.HTML(), Title: d.Name}
 		if c := d.Report.Content; c != nil {
