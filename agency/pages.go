@@ -174,17 +174,17 @@ func (p *Pages) inbox(w http.ResponseWriter, r *http.Request, staff string) {
 }
 
 type submissionView struct {
-	Office  *Office
-	Sub     *Submission
-	Docs    []docView
-	Log     *postbox.SendView
-	Lines   []postbox.LogLine
-	LogErr  bool
+	Office *Office
+	Sub    *Submission
+	Docs   []docView
+	Log    *postbox.SendView
+	Lines  []postbox.LogLine
+	LogErr bool
 	// BundleChecked is false when the application's own signature could
 	// not be confirmed: what it says it attaches is then unknown, and the
 	// attachments were not compared with it.
 	BundleChecked bool
-	JSONURL string
+	JSONURL       string
 }
 
 type docView struct {
