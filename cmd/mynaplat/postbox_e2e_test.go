@@ -122,6 +122,15 @@ func TestPostboxInBrowser(t *testing.T) {
 	for _, id := range []string{"tax-sakata", "nissay", "nhk", "japanpost"} {
 		keys[id] = keyOf(id)
 	}
+	// A wrong staff key logs nobody in, and says so.
+	do("wrong staff key", chromedp.Navigate(url+"/agency/tax-sakata/inbox/"), chromedp.WaitVisible(css("#l-key")),
+		chromedp.SendKeys(css("#l-key"), "ags_not-the-key"), chromedp.SendKeys(css("#l-staff"), "税務 花子"),
+		chromedp.Click(css("#l-login")), chromedp.WaitVisible(css("#login-problem")))
+	contains("wrong staff key", text("#login-problem"), "職員キーが正しくありません", "ログインしていません")
+	if got, _ := chromedp.Run(ctx, chromedp.Value(css("#l-staff"))); got != "税務 花子" {
+		t.Errorf("the name typed is not kept after a wrong key: %q", got)
+	}
+	shot("00-wrong-staff-key")
 	// staffLogin logs a staff member in to a back office.
 	staffLogin := func(path, key, name, shotName string) {
 		t.Helper()
