@@ -676,12 +676,51 @@ func (p *Pages) notify(w http.ResponseWriter, r *http.Request, ss *web.Session, 
 	http.Redirect(w, r, "/postbox/#sends", http.StatusSeeOther)
 }
 
+// auditRow is an audit entry in words: who (the owner, the operator, a
+// party by name) did what.
+type auditRow struct {
+	AuditEntry
+	WhoJA, WhoEN, WhatJA, WhatEN string
+}
+
+// auditWords are the audit actions in words.
+var auditWords = map[string][2]string{
+	"consent":       {"同意を登録しました", "recorded a consent"},
+	"withdraw":      {"同意を取り消しました", "withdrew a consent"},
+	"deliver":       {"文書を届けました", "delivered a document"},
+	"list":          {"一覧を見ました", "listed the documents"},
+	"read":          {"文書を開きました", "opened a document"},
+	"change-notice": {"変更案内を作成しました", "left a change notice"},
+	"send":          {"送信しました", "sent"},
+}
+
 func (p *Pages) auditPage(w http.ResponseWriter, r *http.Request, ss *web.Session, box *Box) {
 	es, err := p.s.Audit(r.Context(), box.ID, 200)
 	if err != nil {
 		p.fail(w, r, err)
 		return
 	}
+	names, _, err := p.partyNames(r.Context())
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	rows := make([]auditRow, 0, len(es))
+	for _, e := range es {
+		row := auditRow{AuditEntry: e, WhoJA: e.Actor, WhoEN: e.Actor, WhatJA: e.Action, WhatEN: e.Action}
+		switch x, ok := names[e.Actor]; {
+		case e.Actor == "owner":
+			row.WhoJA, row.WhoEN = "あなた", "You"
+		case e.Actor == "operator":
+			row.WhoJA, row.WhoEN = "私書箱の運営者", "The post box operator"
+		case ok:
+			row.WhoJA, row.WhoEN = x.NameJA, x.NameEN
+		}
+		if w, ok := auditWords[e.Action]; ok {
+			row.WhatJA, row.WhatEN = w[0], w[1]
+		}
+		rows = append(rows, row)
+	}
 	p.save(r, ss)
-	p.pages.Render(w, r, http.StatusOK, "audit", es)
+	p.pages.Render(w, r, http.StatusOK, "audit", rows)
 }

@@ -154,6 +154,9 @@ func TestPostboxInBrowser(t *testing.T) {
 	}
 	contains("consents", text("#consents"), "日本生命保険相互会社", "日本郵便株式会社", "日本放送協会")
 	shot("03-postbox-home")
+	do("consents", chromedp.Navigate(url+"/postbox/consents"), chromedp.WaitVisible(css("#consent")))
+	shot("03-consents")
+	do("back to the box", chromedp.Click(css(`a[href="/postbox/"]`)), chromedp.WaitVisible(css("#documents")))
 	do("open the certificate", chromedp.Click(css("#documents tbody a")), chromedp.WaitVisible(css("#report")))
 	contains("certificate", text("main"), "日本生命保険相互会社", "96,000円", "酒田　一郎")
 	if got := attr("#report [data-indication]", "data-indication"); got != "TOTAL_PASSED" {
@@ -316,6 +319,9 @@ func TestPostboxInBrowser(t *testing.T) {
 		t.Errorf("the new certificate's indication %q", got)
 	}
 	shot("22-second-certificate")
+	do("who read my box", chromedp.Navigate(url+"/postbox/audit"), chromedp.WaitVisible(css("#audit")))
+	contains("audit", text("#audit"), "日本生命保険相互会社")
+	shot("23-audit")
 	lap("5. second certificate")
 }
 
