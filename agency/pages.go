@@ -174,12 +174,17 @@ func (p *Pages) inbox(w http.ResponseWriter, r *http.Request, staff string) {
 }
 
 type submissionView struct {
-	Office  *Office
-	Sub     *Submission
-	Docs    []docView
-	Log     *postbox.SendView
-	LogErr  bool
-	JSONURL string
+	Office *Office
+	Sub    *Submission
+	Docs   []docView
+	Log    *postbox.SendView
+	Lines  []postbox.LogLine
+	LogErr bool
+	// BundleChecked is false when the application's own signature could
+	// not be confirmed: what it says it attaches is then unknown, and the
+	// attachments were not compared with it.
+	BundleChecked bool
+	JSONURL       string
 }
 
 type docView struct {
@@ -218,7 +223,8 @@ func (p *Pages) showSubmission(w http.ResponseWriter, r *http.Request, staff str
 		p.site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
 		return
 	}
-	v := submissionView{Office: o, Sub: sub, JSONURL: "/agency/" + id + "/v1/submissions/" + sub.ID}
+	v := submissionView{Office: o, Sub: sub, JSONURL: "/agency/" + id + "/v1/submissions/" + sub.ID,
+		BundleChecked: len(sub.Documents) > 0 && sub.Documents[0].Report != nil && sub.Documents[0].Report.Content != nil}
 	for _, d := range sub.Documents {
 		dv := docView{Doc: d, Report: d.Report.HTML(), Title: d.Name}
 		if c := d.Report.Content; c != nil {
@@ -229,6 +235,8 @@ func (p *Pages) showSubmission(w http.ResponseWriter, r *http.Request, staff str
 	if v.Log, err = p.s.DeliveryLog(r.Context(), o, sub.SendID); err != nil {
 		p.log.Warn("agency: delivery log", "err", err)
 		v.LogErr = true
+	} else if v.Log != nil {
+		v.Lines = postbox.LogLines(v.Log.Log)
 	}
 	p.pages.Render(w, r, http.StatusOK, "submission", v)
 }

@@ -3,8 +3,10 @@ package business
 import (
 	"context"
 	"crypto"
+	"crypto/rand"
 	"crypto/x509"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -98,11 +100,23 @@ type officeView struct {
 	Firm      *Firm
 	Staff     string
 	Customers []Customer
-	Notices   []*Notice
+	Notices   []noticeRow
 	Issued    []Issued
 	Powers    []Power
 	Cards     []card.Info
 	Virtual   bool
+	// Agent is the holder of the demo card chosen first: the agent of the
+	// firm's first power of attorney.
+	Agent string
+	// Delivery names this issue form, so that sending it twice (a double
+	// click, a reload) delivers one document.
+	Delivery string
+}
+
+// noticeRow is a moving notice with the customer's name.
+type noticeRow struct {
+	*Notice
+	Name string
 }
 
 func (p *Pages) office(w http.ResponseWriter, r *http.Request, staff string) {
@@ -113,9 +127,10 @@ func (p *Pages) office(w http.ResponseWriter, r *http.Request, staff string) {
 		p.site(w, r, err)
 		return
 	}
-	v := officeView{Firm: f, Staff: staff, Virtual: p.cfg.Reader != nil && p.cfg.Reader.Virtual()}
+	v := officeView{Firm: f, Staff: staff, Virtual: p.cfg.Reader != nil && p.cfg.Reader.Virtual(), Delivery: newDeliveryNonce()}
+	var notices []*Notice
 	if v.Customers, err = p.s.Customers(ctx, id, "staff:"+staff); err == nil {
-		if v.Notices, err = p.s.Notices(ctx, id, "staff:"+staff); err == nil {
+		if notices, err = p.s.Notices(ctx, id, "staff:"+staff); err == nil {
 			if v.Issued, err = p.s.IssuedDocs(ctx, id); err == nil {
 				v.Powers, err = p.s.Powers(ctx, id)
 			}
@@ -124,6 +139,16 @@ func (p *Pages) office(w http.ResponseWriter, r *http.Request, staff string) {
 	if err != nil {
 		p.site(w, r, err)
 		return
+	}
+	names := map[string]string{}
+	for _, c := range v.Customers {
+		names[c.Ref] = c.Name
+	}
+	for _, n := range notices {
+		v.Notices = append(v.Notices, noticeRow{n, names[n.CustomerRef]})
+	}
+	if len(v.Powers) > 0 {
+		v.Agent = v.Powers[0].Agent
 	}
 	if v.Virtual && p.cfg.Cards != nil && len(v.Powers) > 0 {
 		infos, err := p.cfg.Cards.List()
@@ -148,7 +173,17 @@ func (p *Pages) site(w http.ResponseWriter, r *http.Request, err error) {
 	p.cfg.Site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
 }
 
-var yen = regexp.MustCompile(`^[0-9]{1,9}$`)
+var (
+	yen   = regexp.MustCompile(`^[0-9]{1,9}$`)
+	nonce = regexp.MustCompile(`^[0-9a-f]{20}$`)
+)
+
+// newDeliveryNonce names one issue form.
+func newDeliveryNonce() string {
+	var b [10]byte
+	rand.Read(b[:]) // never fails (crypto/rand)
+	return hex.EncodeToString(b[:])
+}
 
 // issue has the employee's card sign a 保険料控除証明書 for a customer, with
 // the power of attorney chosen, and delivers it to the customer's box.
@@ -171,9 +206,16 @@ func (p *Pages) issue(w http.ResponseWriter, r *http.Request, staff string) {
 		back(web.Flash{Kind: "error", JA: "顧客を選んでください。", EN: "Choose a customer."})
 		return
 	}
-	amount := strings.ReplaceAll(r.PostFormValue("amount"), ",", "")
+	amount := strings.ReplaceAll(strings.TrimSpace(r.PostFormValue("amount")), ",", "")
 	if !yen.MatchString(amount) {
-		back(web.Flash{Kind: "error", JA: "証明額を円単位の数字で入力してください。", EN: "Enter the amount in yen, digits only."})
+		back(web.Flash{Kind: "error", JA: "証明額を円単位の数字で入力してください（例 96000）。何も届けていません。", EN: "Enter the amount in yen, digits only (e.g. 96000). Nothing was delivered."})
+		return
+	}
+	// Each form issues one document: a second certificate for the same
+	// customer and year is a new delivery, the same form sent twice is not.
+	delivery := r.PostFormValue("delivery")
+	if !nonce.MatchString(delivery) {
+		back(web.Flash{Kind: "error", JA: "画面が古くなっています。もう一度入力してください。何も届けていません。", EN: "The page was out of date; enter it again. Nothing was delivered."})
 		return
 	}
 	n, _ := strconv.Atoi(amount)
@@ -182,7 +224,7 @@ func (p *Pages) issue(w http.ResponseWriter, r *http.Request, staff string) {
 		p.site(w, r, err)
 		return
 	}
-	req := IssueRequest{DeliveryID: fmt.Sprintf("kojo-R%d-%s", year, ref), CustomerRef: ref, Type: "保険料控除証明書",
+	req := IssueRequest{DeliveryID: fmt.Sprintf("kojo-R%d-%s", year, delivery), CustomerRef: ref, Type: "保険料控除証明書",
 		Title:   fmt.Sprintf("令和%d年分 生命保険料控除証明書", year),
 		PowerID: r.PostFormValue("power"), Staff: staff,
 		Fields: []verify.Field{
@@ -215,12 +257,18 @@ func (p *Pages) issue(w http.ResponseWriter, r *http.Request, staff string) {
 	var ae *postbox.APIError
 	switch {
 	case err == nil:
-		back(web.Flash{Kind: "ok", JA: cu.Name + " 様の私書箱に " + req.Title + " を届けました（文書 " + docID + "）。",
-			EN: req.Title + " is delivered to the customer's post box (document " + docID + ")."})
-	case errors.Is(err, card.ErrPINFormat), errors.As(err, &pe), errors.Is(err, card.ErrPINBlocked):
-		back(web.Flash{Kind: "error", JA: "署名用パスワードが正しくありません。", EN: "The signing password is not right."})
+		back(web.Flash{Kind: "ok", JA: cu.Name + " 様の私書箱に " + req.Title + "（証明額 " + groupDigits(n) + "円）を届けました（文書 " + docID + "）。",
+			EN: req.Title + " (" + groupDigits(n) + " yen) is delivered to the customer's post box (document " + docID + ")."})
+	case errors.Is(err, card.ErrPINBlocked):
+		back(web.Flash{Kind: "error", JA: "担当者の署名用パスワードがロックされています。何も届けていません。市区町村の窓口で初期化してください。",
+			EN: "The employee's signing password is blocked; nothing was delivered. Have it reset at the municipal office."})
+	case errors.As(err, &pe):
+		back(web.Flash{Kind: "error", JA: "担当者の署名用パスワードが違います（残り " + strconv.Itoa(pe.TriesLeft) + " 回）。何も届けていません。",
+			EN: "Wrong signing password for the employee (" + strconv.Itoa(pe.TriesLeft) + " tries left). Nothing was delivered."})
+	case errors.Is(err, card.ErrPINFormat):
+		back(web.Flash{Kind: "error", JA: "署名用パスワードは英大文字と数字の6〜16文字です。何も届けていません。", EN: "The signing password is 6 to 16 capital letters and digits. Nothing was delivered."})
 	case errors.As(err, &ae) && ae.Code == "no_recipient":
-		back(web.Flash{Kind: "error", JA: "この顧客は電子私書箱での受け取りに同意していません。", EN: "This customer has not consented to receive documents in a post box."})
+		back(web.Flash{Kind: "error", JA: "この顧客は電子私書箱での受け取りに同意していません。何も届けていません。", EN: "This customer has not consented to receive documents in a post box. Nothing was delivered."})
 	default:
 		p.log.Error("business: issue", "err", err)
 		back(web.Flash{Kind: "error", JA: "発行できませんでした。しばらくしてからもう一度お試しください。", EN: "It could not be issued. Try again shortly."})

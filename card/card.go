@@ -39,17 +39,26 @@ type Card struct {
 }
 
 func newCard(st state, save func(*state) error) (*Card, error) {
-	c := &Card{st: st, save: save, keys: map[Purpose]*rsa.PrivateKey{}, verified: map[PIN]bool{}}
+	keys, err := stateKeys(&st)
+	if err != nil {
+		return nil, err
+	}
+	return &Card{st: st, save: save, keys: keys, verified: map[PIN]bool{}}, nil
+}
+
+// stateKeys parses the private keys a card's state holds.
+func stateKeys(st *state) (map[Purpose]*rsa.PrivateKey, error) {
+	keys := map[Purpose]*rsa.PrivateKey{}
 	for _, p := range []Purpose{Auth, Sign} {
 		if der := st.key(p).Key; der != nil {
 			k, err := parseKey(der)
 			if err != nil {
 				return nil, fmt.Errorf("card %s: %s key: %w", st.ID, p, err)
 			}
-			c.keys[p] = k
+			keys[p] = k
 		}
 	}
-	return c, nil
+	return keys, nil
 }
 
 // ID returns the card's store ID.

@@ -1,6 +1,7 @@
 package card
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -27,7 +28,15 @@ type Store struct {
 
 	mu    sync.Mutex
 	cards map[string]*Card
+	// files are what each card's file held when this process last read or
+	// wrote it, to notice another process's changes (the CLI at the
+	// counter while the server runs).
+	files map[string]*diskCopy
 }
+
+// diskCopy is the bytes of a card's file as this process last saw them;
+// guarded by the card's mu.
+type diskCopy struct{ b []byte }
 
 // NewStore opens (creating if needed) the card directory dir. now stamps the
 // creation time of new cards; nil means time.Now.
@@ -38,7 +47,7 @@ func NewStore(dir string, now func() time.Time) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("card: store: %w", err)
 	}
-	return &Store{dir: dir, now: now, cards: map[string]*Card{}}, nil
+	return &Store{dir: dir, now: now, cards: map[string]*Card{}, files: map[string]*diskCopy{}}, nil
 }
 
 // Dir returns the store's directory.
@@ -70,14 +79,15 @@ func (s *Store) Create(spec Spec) (*Card, error) {
 			return nil, fmt.Errorf("card: create: %w", err)
 		}
 	}
-	c, err := newCard(st, s.saver(st.ID))
+	f := &diskCopy{}
+	c, err := newCard(st, s.saver(st.ID, f))
 	if err != nil {
 		return nil, err
 	}
 	if err := c.save(&c.st); err != nil {
 		return nil, fmt.Errorf("card: create: %w", err)
 	}
-	s.cards[st.ID] = c
+	s.cards[st.ID], s.files[st.ID] = c, f
 	return c, nil
 }
 
@@ -123,7 +133,8 @@ func newID() (string, error) {
 	return hex.EncodeToString(b[:]), nil
 }
 
-// Open returns the card with the given ID, loading it on first use.
+// Open returns the card with the given ID, loading it on first use, and
+// again when another process changed its file since.
 func (s *Store) Open(id string) (*Card, error) {
 	if !validID(id) {
 		return nil, fmt.Errorf("%w: %q", ErrCardNotFound, id)
@@ -131,28 +142,76 @@ func (s *Store) Open(id string) (*Card, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if c, ok := s.cards[id]; ok {
+		if err := s.refresh(id, c); err != nil {
+			return nil, err
+		}
 		return c, nil
 	}
-	st, err := s.load(id)
+	b, err := s.read(id)
 	if err != nil {
 		return nil, err
 	}
-	c, err := newCard(st, s.saver(id))
+	st, err := parseState(id, b)
 	if err != nil {
 		return nil, err
 	}
-	s.cards[id] = c
+	f := &diskCopy{b: b}
+	c, err := newCard(st, s.saver(id, f))
+	if err != nil {
+		return nil, err
+	}
+	s.cards[id], s.files[id] = c, f
 	return c, nil
 }
 
-func (s *Store) load(id string) (state, error) {
+// refresh replaces a loaded card's state with its file's when the file no
+// longer holds what this process last read or wrote: another process
+// (mynaplat jpki change-address, say) changed the card. The card is reset,
+// as a card taken out and put back. Callers hold s.mu.
+func (s *Store) refresh(id string, c *Card) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f := s.files[id]
+	if f == nil || c.save == nil {
+		return nil
+	}
+	b, err := os.ReadFile(s.path(id))
+	if err != nil || bytes.Equal(b, f.b) {
+		return nil // gone or unreadable: the card in memory stays as it was
+	}
+	st, err := parseState(id, b)
+	if err != nil {
+		return err
+	}
+	keys, err := stateKeys(&st)
+	if err != nil {
+		return err
+	}
+	c.st, c.keys, f.b = st, keys, b
+	c.clearSession()
+	return nil
+}
+
+func (s *Store) read(id string) ([]byte, error) {
 	b, err := os.ReadFile(s.path(id))
 	if errors.Is(err, fs.ErrNotExist) {
-		return state{}, fmt.Errorf("%w: %s", ErrCardNotFound, id)
+		return nil, fmt.Errorf("%w: %s", ErrCardNotFound, id)
 	}
 	if err != nil {
-		return state{}, fmt.Errorf("card: load %s: %w", id, err)
+		return nil, fmt.Errorf("card: load %s: %w", id, err)
 	}
+	return b, nil
+}
+
+func (s *Store) load(id string) (state, error) {
+	b, err := s.read(id)
+	if err != nil {
+		return state{}, err
+	}
+	return parseState(id, b)
+}
+
+func parseState(id string, b []byte) (state, error) {
 	var st state
 	if err := json.Unmarshal(b, &st); err != nil {
 		return state{}, fmt.Errorf("card: load %s: %w", id, err)
@@ -181,6 +240,9 @@ func (s *Store) List() ([]Info, error) {
 			continue
 		}
 		if c, ok := s.cards[id]; ok {
+			if err := s.refresh(id, c); err != nil {
+				return nil, err
+			}
 			out = append(out, c.Info())
 			continue
 		}
@@ -199,13 +261,18 @@ func (s *Store) List() ([]Info, error) {
 	return out, nil
 }
 
-func (s *Store) saver(id string) func(*state) error {
+func (s *Store) saver(id string, f *diskCopy) func(*state) error {
 	return func(st *state) error {
 		b, err := json.MarshalIndent(st, "", "  ")
 		if err != nil {
 			return err
 		}
-		return fileutil.WriteAtomic(filepath.Join(s.dir, id+".json"), append(b, '\n'), 0o600)
+		b = append(b, '\n')
+		if err := fileutil.WriteAtomic(filepath.Join(s.dir, id+".json"), b, 0o600); err != nil {
+			return err
+		}
+		f.b = b
+		return nil
 	}
 }
 
@@ -229,6 +296,7 @@ func (s *Store) Remove(id string) error {
 		c.save = nil
 		c.mu.Unlock()
 		delete(s.cards, id)
+		delete(s.files, id)
 	}
 	return nil
 }

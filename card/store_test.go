@@ -296,3 +296,50 @@ func TestPersonalisation(t *testing.T) {
 		}
 	})
 }
+
+// TestStoreSeesOtherProcess is the server's store while mynaplat jpki
+// change-address (another process) writes the card a new signing
+// certificate: the server's next Open has it, on the same shared *Card, and
+// does not write the old state back over it.
+func TestStoreSeesOtherProcess(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	server, err := NewStore(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := server.Create(testSpec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	personalise(t, c, Auth)
+	cli, _ := NewStore(dir, nil)
+	other, err := cli.Open(c.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	personalise(t, other, Sign)
+
+	got, err := server.Open(c.ID())
+	if err != nil || got != c {
+		t.Fatalf("Open = %p, %v; want the shared card %p", got, err, c)
+	}
+	if in := got.Info(); !in.HasSignKey || !in.HasSignCert || !in.HasAuthCert {
+		t.Errorf("after the other process's change: %+v", in)
+	}
+	// A change by the server now keeps the other process's.
+	if err := NewClient(got).VerifyPIN(AuthPIN, "0000"); err == nil {
+		t.Fatal("wrong PIN accepted")
+	}
+	again, _ := NewStore(dir, nil)
+	reread, err := again.Open(c.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in := reread.Info(); !in.HasSignCert || in.AuthTriesLeft != 2 {
+		t.Errorf("on disk after the server's change: %+v", in)
+	}
+	if lst, err := server.List(); err != nil || len(lst) != 1 || !lst[0].HasSignCert {
+		t.Errorf("List: %+v %v", lst, err)
+	}
+}

@@ -184,6 +184,8 @@ type homeView struct {
 	Notices   []*Notice
 	Sends     []sendRow
 	Consents  []consentRow
+	// Sending is true while a send waits for its receiver's receipt.
+	Sending bool
 }
 
 type docRow struct {
@@ -193,7 +195,35 @@ type docRow struct {
 
 type sendRow struct {
 	*Send
-	To string
+	To  string
+	Log []LogLine
+}
+
+// LogLine is a delivery log entry with its event in words.
+type LogLine struct {
+	LogEntry
+	JA, EN string
+}
+
+// LogLines words a send's delivery log for people (the post box's
+// owner, the receiver's staff).
+func LogLines(log []LogEntry) []LogLine {
+	out := make([]LogLine, 0, len(log))
+	for _, e := range log {
+		ja, en := e.Event, e.Event
+		switch e.Event {
+		case "queued":
+			ja, en = "送信待ちに入りました", "Queued"
+		case "attempt_failed":
+			ja, en = "届きませんでした（自動で再送します）", "Not delivered (it is retried)"
+		case "acknowledged":
+			ja, en = "受け付けられました", "Received"
+		case "refused":
+			ja, en = "受け付けられませんでした", "Refused"
+		}
+		out = append(out, LogLine{e, ja, en})
+	}
+	return out
 }
 
 type consentRow struct {
@@ -250,7 +280,8 @@ func (p *Pages) home(w http.ResponseWriter, r *http.Request, ss *web.Session, bo
 		return
 	}
 	for _, sd := range sends {
-		v.Sends = append(v.Sends, sendRow{sd, nameOf(names, sd.PartyID)})
+		v.Sends = append(v.Sends, sendRow{sd, nameOf(names, sd.PartyID), LogLines(sd.Log)})
+		v.Sending = v.Sending || sd.State == StatePending
 	}
 	cs, err := p.s.Consents(ctx, box)
 	if err != nil {
@@ -384,8 +415,8 @@ func (p *Pages) compose(w http.ResponseWriter, r *http.Request, ss *web.Session,
 		again(web.Flash{Kind: "error", JA: "送信できませんでした：" + errorJA(err), EN: "It could not be sent: " + err.Error()})
 		return
 	}
-	ss.SetFlash(web.Flash{Kind: "ok", JA: to.NameJA + " への送信を受け付けました（送信ID " + sd.ID + "）。届くと「送信」に受付番号が表示されます。",
-		EN: "Your submission to " + to.NameEN + " is queued (send ID " + sd.ID + "). Its receipt number appears under Sent once it arrives."})
+	ss.SetFlash(web.Flash{Kind: "ok", JA: to.NameJA + " への送信を受け付けました。届くと下の「送信」に受付番号が表示されます（送信ID " + sd.ID + "）。",
+		EN: "Your submission to " + to.NameEN + " is on its way. Its receipt number appears under Sent below once it arrives (send ID " + sd.ID + ")."})
 	p.save(r, ss)
 	http.Redirect(w, r, "/postbox/#sends", http.StatusSeeOther)
 }
@@ -430,15 +461,20 @@ func signTrouble(err error) web.Flash {
 	var pe *card.PINError
 	switch {
 	case errors.Is(err, card.ErrPINFormat):
-		return web.Flash{Kind: "error", JA: "署名用パスワードは英大文字と数字の6〜16文字です。", EN: "The signing password is 6 to 16 capital letters and digits."}
+		return web.Flash{Kind: "error", JA: "署名用パスワードは英大文字と数字の6〜16文字です。何も送信していません。もう一度入力してください。",
+			EN: "The signing password is 6 to 16 capital letters and digits. Nothing was sent; enter it again."}
 	case errors.Is(err, card.ErrPINBlocked):
-		return web.Flash{Kind: "error", JA: "署名用パスワードがロックされています。お住まいの市区町村の窓口で初期化してください。",
-			EN: "The signing password is blocked. Have it reset at your municipal office."}
+		return web.Flash{Kind: "error", JA: "署名用パスワードがロックされているため、署名できません（何も送信していません）。お住まいの市区町村の窓口で初期化してください。",
+			EN: "The signing password is blocked, so nothing could be signed or sent. Have it reset at your municipal office."}
+	case errors.As(err, &pe) && pe.TriesLeft == 1:
+		return web.Flash{Kind: "error", JA: "署名用パスワードが違います。何も送信していません。あと1回間違えるとロックされ、市区町村の窓口でしか解除できません。",
+			EN: "Wrong signing password; nothing was sent. One more wrong try blocks it, and only your municipal office can unblock it."}
 	case errors.As(err, &pe):
-		return web.Flash{Kind: "error", JA: "署名用パスワードが違います。残り " + strconv.Itoa(pe.TriesLeft) + " 回です。",
-			EN: "Wrong signing password. " + strconv.Itoa(pe.TriesLeft) + " tries left."}
+		return web.Flash{Kind: "error", JA: "署名用パスワードが違います。残り " + strconv.Itoa(pe.TriesLeft) + " 回です。何も送信していません。もう一度入力してください。",
+			EN: "Wrong signing password: " + strconv.Itoa(pe.TriesLeft) + " tries left. Nothing was sent; enter it again."}
 	case errors.Is(err, card.ErrNotFound):
-		return web.Flash{Kind: "error", JA: "このカードには署名用電子証明書がありません。", EN: "This card has no signing certificate."}
+		return web.Flash{Kind: "error", JA: "このカードには署名用電子証明書がありません。市区町村の窓口で発行を受けてください。",
+			EN: "This card has no signing certificate; get one at your municipal office."}
 	}
 	return web.Flash{}
 }
@@ -640,12 +676,51 @@ func (p *Pages) notify(w http.ResponseWriter, r *http.Request, ss *web.Session, 
 	http.Redirect(w, r, "/postbox/#sends", http.StatusSeeOther)
 }
 
+// auditRow is an audit entry in words: who (the owner, the operator, a
+// party by name) did what.
+type auditRow struct {
+	AuditEntry
+	WhoJA, WhoEN, WhatJA, WhatEN string
+}
+
+// auditWords are the audit actions in words.
+var auditWords = map[string][2]string{
+	"consent":       {"同意を登録しました", "recorded a consent"},
+	"withdraw":      {"同意を取り消しました", "withdrew a consent"},
+	"deliver":       {"文書を届けました", "delivered a document"},
+	"list":          {"一覧を見ました", "listed the documents"},
+	"read":          {"文書を開きました", "opened a document"},
+	"change-notice": {"変更案内を作成しました", "left a change notice"},
+	"send":          {"送信しました", "sent"},
+}
+
 func (p *Pages) auditPage(w http.ResponseWriter, r *http.Request, ss *web.Session, box *Box) {
 	es, err := p.s.Audit(r.Context(), box.ID, 200)
 	if err != nil {
 		p.fail(w, r, err)
 		return
 	}
+	names, _, err := p.partyNames(r.Context())
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	rows := make([]auditRow, 0, len(es))
+	for _, e := range es {
+		row := auditRow{AuditEntry: e, WhoJA: e.Actor, WhoEN: e.Actor, WhatJA: e.Action, WhatEN: e.Action}
+		switch x, ok := names[e.Actor]; {
+		case e.Actor == "owner":
+			row.WhoJA, row.WhoEN = "あなた", "You"
+		case e.Actor == "operator":
+			row.WhoJA, row.WhoEN = "私書箱の運営者", "The post box operator"
+		case ok:
+			row.WhoJA, row.WhoEN = x.NameJA, x.NameEN
+		}
+		if w, ok := auditWords[e.Action]; ok {
+			row.WhatJA, row.WhatEN = w[0], w[1]
+		}
+		rows = append(rows, row)
+	}
 	p.save(r, ss)
-	p.pages.Render(w, r, http.StatusOK, "audit", es)
+	p.pages.Render(w, r, http.StatusOK, "audit", rows)
 }

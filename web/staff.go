@@ -27,7 +27,10 @@ type StaffGate struct {
 
 type staffLogin struct {
 	TitleJA, TitleEN, Name, Action string
-	Problem                        bool
+	// Problem says what was wrong with the last try: "key" or "name".
+	Problem string
+	// Staff is the name typed, kept when the key was wrong.
+	Staff string
 }
 
 // Only runs h for staff logged in to the path's office; others get the
@@ -69,10 +72,20 @@ func (g *StaffGate) Login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	staff := strings.TrimSpace(r.PostFormValue("staff"))
-	if err := g.Check(r.Context(), id, r.PostFormValue("key")); err != nil || staff == "" || len([]rune(staff)) > 40 {
-		g.Site.logger.Info("back office: login refused", "scope", g.Scope, "office", id)
+	problem := ""
+	if staff == "" || len([]rune(staff)) > 40 {
+		problem = "name"
+	}
+	if err := g.Check(r.Context(), id, strings.TrimSpace(r.PostFormValue("key"))); err != nil {
+		problem = "key"
+	}
+	if problem != "" {
+		g.Site.logger.Info("back office: login refused", "scope", g.Scope, "office", id, "problem", problem)
+		if len([]rune(staff)) > 40 {
+			staff = ""
+		}
 		g.Site.own.Render(w, r, http.StatusUnauthorized, "staff_login", staffLogin{TitleJA: g.TitleJA, TitleEN: g.TitleEN, Name: name,
-			Action: g.Base(id) + "login", Problem: true})
+			Action: g.Base(id) + "login", Problem: problem, Staff: staff})
 		return
 	}
 	ss, err := g.Site.Session(w, r)
