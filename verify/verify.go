@@ -10,6 +10,7 @@ import (
 
 	"github.com/mynaplat/mynaplat/cms"
 	"github.com/mynaplat/mynaplat/jpki"
+	"github.com/mynaplat/mynaplat/wareki"
 )
 
 // Indication is the overall result (ETSI EN 319 102-1 §5.1.3).
@@ -199,6 +200,13 @@ func (p *Policy) Validate(ctx context.Context, doc Document) *Report {
 		return r.cmsFailure(err)
 	}
 	r.Signed = sig.Content
+	// The content is what the signer signed, whatever the checks below
+	// find: a receiver sees what a refused document says.
+	if doc.Format == FormatCMS {
+		if c, ok := ParseContent(sig.Content); ok {
+			r.Content = c
+		}
+	}
 	if err := p.Signing.Issued(sig.Signer); err != nil {
 		return r.fail(NoCertificateChainFound, "署名者の証明書は公的個人認証サービスの署名用電子証明書ではありません。",
 			"The signer's certificate is not a JPKI signing certificate.")
@@ -231,22 +239,17 @@ func (p *Policy) Validate(ctx context.Context, doc Document) *Report {
 	}
 	switch {
 	case !st.Revoked:
-		r.Revocation = "good (OCSP " + st.ThisUpdate.UTC().Format(time.RFC3339) + ")"
+		r.Revocation = "good (OCSP " + jst(st.ThisUpdate) + ")"
 	case sig.Timestamp != nil && at.Before(st.RevokedAt):
-		r.Revocation = fmt.Sprintf("revoked %s (%s), after the time-stamp", st.RevokedAt.UTC().Format(time.RFC3339), st.Reason)
+		r.Revocation = fmt.Sprintf("revoked %s (%s), after the time-stamp", jst(st.RevokedAt), st.Reason)
 	case sig.Timestamp != nil:
-		r.Revocation = fmt.Sprintf("revoked %s (%s), before the time-stamp", st.RevokedAt.UTC().Format(time.RFC3339), st.Reason)
+		r.Revocation = fmt.Sprintf("revoked %s (%s), before the time-stamp", jst(st.RevokedAt), st.Reason)
 		return r.fail(Revoked, "署名の時刻より前に、署名者の証明書は失効していました。",
 			"The signer's certificate was revoked before the signing time.")
 	default:
-		r.Revocation = fmt.Sprintf("revoked %s (%s)", st.RevokedAt.UTC().Format(time.RFC3339), st.Reason)
+		r.Revocation = fmt.Sprintf("revoked %s (%s)", jst(st.RevokedAt), st.Reason)
 		return r.fail(RevokedNoPOE, "署名者の証明書は失効しており、タイムスタンプがないため失効前の署名か確認できません。",
 			"The signer's certificate is revoked, and without a time-stamp the signature cannot be shown to predate it.")
-	}
-	if doc.Format == FormatCMS {
-		if c, ok := ParseContent(sig.Content); ok {
-			r.Content = c
-		}
 	}
 	issuer, docType := doc.Claimed, doc.Type
 	if r.Content != nil {
@@ -293,6 +296,9 @@ func (p *Policy) delegation(ctx context.Context, r *Report, doc Document, is *Is
 	}
 	return ""
 }
+
+// jst writes a time as the pages do.
+func jst(t time.Time) string { return t.In(wareki.JST()).Format("2006-01-02 15:04:05 JST") }
 
 // cmsFailure maps what cms found to the report.
 func (r *Report) cmsFailure(err error) *Report {
