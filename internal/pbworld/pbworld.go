@@ -26,6 +26,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -210,11 +211,15 @@ type World struct {
 	PartyKeys map[string]string
 	// Reps are the representatives, by 法人番号.
 	Reps map[string]*Representative
+	// InboundKeys are the keys the post box presents at the parties'
+	// endpoints, by party ID.
+	InboundKeys map[string]string
 
 	jpkiDown atomic.Bool
 	mu       sync.Mutex
 	faults   map[string]*fault
 	hits     map[string]int
+	bodies   map[string][]byte
 }
 
 // New builds the world: every service, the corporations with their
@@ -225,7 +230,8 @@ func New(t testing.TB, db *store.DB) *World {
 	ctx := context.Background()
 	logger := slog.New(slog.DiscardHandler)
 	w := &World{T: t, Clock: NewClock(Start()), DB: db, PartyKeys: map[string]string{}, Reps: map[string]*Representative{},
-		faults: map[string]*fault{}, hits: map[string]int{}}
+		InboundKeys: map[string]string{},
+		faults: map[string]*fault{}, hits: map[string]int{}, bodies: map[string][]byte{}}
 	now := w.Clock.Now
 
 	// The JPKI centre, behind a server that can be switched off.
@@ -341,7 +347,7 @@ func New(t testing.TB, db *store.DB) *World {
 		if err := w.Business.SetPostbox(ctx, f.ID, w.Srv.URL, pk); err != nil {
 			t.Fatal(err)
 		}
-		w.PartyKeys[f.ID] = pk
+		w.PartyKeys[f.ID], w.InboundKeys[f.ID] = pk, fk.Inbound
 	}
 	w.AddOffice(TaxSakata)
 	return w
@@ -384,15 +390,22 @@ func (w *World) AddOffice(o agency.Office) {
 	if err := w.Agency.SetPostbox(ctx, o.ID, w.Srv.URL, pk); err != nil {
 		w.T.Fatal(err)
 	}
-	w.PartyKeys[o.ID] = pk
+	w.PartyKeys[o.ID], w.InboundKeys[o.ID] = pk, ok.Inbound
 }
 
 // faulty wraps a party's endpoint with its fault.
 func (w *World) faulty(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(rw, err.Error(), http.StatusBadRequest)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		w.mu.Lock()
 		w.hits[id]++
+		w.bodies[id] = body
 		f := Up
 		if ft := w.faults[id]; ft != nil && ft.left != 0 {
 			f = ft.f
@@ -431,6 +444,16 @@ func (w *World) Hits(partyID string) int {
 	defer w.mu.Unlock()
 	return w.hits[partyID]
 }
+
+// LastBody is the body of the last request to a party's endpoint.
+func (w *World) LastBody(partyID string) []byte {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.bodies[partyID]
+}
+
+// Endpoint is a party's endpoint URL.
+func (w *World) Endpoint(partyID string) string { return w.Party(partyID).Endpoint }
 
 // SetJPKIDown switches the JPKI centre's server off (503) or on.
 func (w *World) SetJPKIDown(down bool) { w.jpkiDown.Store(down) }
