@@ -182,3 +182,28 @@ func TestConcurrentDeliveries(t *testing.T) {
 		}
 	})
 }
+
+// TestReceiptsDiffer: two submissions received in the same second have
+// their own receipt numbers.
+func TestReceiptsDiffer(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := pbworld.New(t, db)
+		sc := w.Demo()
+		kojo := w.Document(sc.Box, sc.KojoID)
+		var ids []string
+		for range 2 {
+			send, err := w.Submit(sc.Ichiro, sc.Box, pbworld.TaxSakata.ID, kojo)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, send.ID)
+		}
+		if n := w.DeliverDue(); n != 2 {
+			t.Fatalf("acknowledged %d, want 2", n)
+		}
+		a, b := stored(t, w, ids[0]), stored(t, w, ids[1])
+		if a.Receipt == b.Receipt {
+			t.Errorf("two submissions with receipt %s", a.Receipt)
+		}
+	})
+}
