@@ -229,9 +229,8 @@ func New(t testing.TB, db *store.DB) *World {
 	t.Helper()
 	ctx := context.Background()
 	logger := slog.New(slog.DiscardHandler)
-	w := &World{T: t, Clock: NewClock(Start()), DB: db, PartyKeys: map[string]string{}, Reps: map[string]*Representative{},
-		InboundKeys: map[string]string{},
-		faults: map[string]*fault{}, hits: map[string]int{}, bodies: map[string][]byte{}}
+	w := &World{T: t, Clock: NewClock(Start()), DB: db, PartyKeys: map[string]string{}, InboundKeys: map[string]string{},
+		Reps: map[string]*Representative{}, faults: map[string]*fault{}, hits: map[string]int{}, bodies: map[string][]byte{}}
 	now := w.Clock.Now
 
 	// The JPKI centre, behind a server that can be switched off.
