@@ -333,20 +333,7 @@ func New(t testing.TB, db *store.DB) *World {
 	// The corporations and their representatives; the businesses and the
 	// tax office with their keys exchanged.
 	for _, f := range Firms {
-		w.Appoint(f.Corp)
-		fk, err := w.Business.AddFirm(ctx, business.Firm{ID: f.ID, NameJA: f.Corp.NameJA, NameEN: f.Corp.NameEN, CorporateNumber: f.Corp.Number})
-		if err != nil {
-			t.Fatal(err)
-		}
-		pk, err := w.Postbox.AddParty(ctx, postbox.Party{ID: f.ID, NameJA: f.Corp.NameJA, NameEN: f.Corp.NameEN, CorporateNumber: f.Corp.Number,
-			Roles: f.Roles, Endpoint: w.Srv.URL + "/business/" + f.ID + "/v1/address-notices", OutKey: fk.Inbound})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Business.SetPostbox(ctx, f.ID, w.Srv.URL, pk); err != nil {
-			t.Fatal(err)
-		}
-		w.PartyKeys[f.ID], w.InboundKeys[f.ID] = pk, fk.Inbound
+		w.AddFirm(f)
 	}
 	w.AddOffice(TaxSakata)
 	return w
@@ -371,6 +358,27 @@ func (w *World) Appoint(c Corporation) *Representative {
 	r := &Representative{Corp: c, Key: key, Cert: cert}
 	w.Reps[c.Number] = r
 	return r
+}
+
+// AddFirm registers a firm's corporation with its representative, adds the
+// firm to the businesses and makes it a party of the post box.
+func (w *World) AddFirm(f Firm) {
+	w.T.Helper()
+	ctx := context.Background()
+	w.Appoint(f.Corp)
+	fk, err := w.Business.AddFirm(ctx, business.Firm{ID: f.ID, NameJA: f.Corp.NameJA, NameEN: f.Corp.NameEN, CorporateNumber: f.Corp.Number})
+	if err != nil {
+		w.T.Fatal(err)
+	}
+	pk, err := w.Postbox.AddParty(ctx, postbox.Party{ID: f.ID, NameJA: f.Corp.NameJA, NameEN: f.Corp.NameEN, CorporateNumber: f.Corp.Number,
+		Roles: f.Roles, Endpoint: w.Srv.URL + "/business/" + f.ID + "/v1/address-notices", OutKey: fk.Inbound})
+	if err != nil {
+		w.T.Fatal(err)
+	}
+	if err := w.Business.SetPostbox(ctx, f.ID, w.Srv.URL, pk); err != nil {
+		w.T.Fatal(err)
+	}
+	w.PartyKeys[f.ID], w.InboundKeys[f.ID] = pk, fk.Inbound
 }
 
 // AddOffice adds a receiving agency and makes it a party of the post box.
@@ -789,3 +797,24 @@ func Digest(b []byte) string {
 
 // String names the person for test output.
 func (p *Person) String() string { return fmt.Sprintf("%s (%s)", p.Name, p.PlatformID) }
+
+// Move records the person's move at the JPKI centre (異動): their signing
+// certificate is revoked (affiliationChanged) and a new one with the new
+// address written to their card. It returns the old and the new
+// certificate.
+func (w *World) Move(p *Person, address string) (old, cur *x509.Certificate) {
+	w.T.Helper()
+	old = w.SigningCert(p)
+	if _, err := w.Centre.ChangeAddress(context.Background(), p.Card.ID(), "", address, "", p.Card); err != nil {
+		w.T.Fatal(err)
+	}
+	p.Address = address
+	return old, w.SigningCert(p)
+}
+
+// AddressNotice has the person sign, with the certificate now on their
+// card, the notice for a party under their customer number there.
+func (w *World) AddressNotice(p *Person, partyID, ref string) []byte {
+	w.T.Helper()
+	return w.SignAs(p, postbox.AddressNoticeContent(w.Party(partyID), ref, w.Clock.Now().UTC()))
+}
