@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -99,6 +100,63 @@ func TestNoticeEndpoint(t *testing.T) {
 		}
 		if ns, err := w.Business.Notices(ctx, "nhk", "test"); err != nil || len(ns) != 1 {
 			t.Errorf("NHK has %d notices (%v), want 1", len(ns), err)
+		}
+	})
+}
+
+// TestNoticeTwiceAtOnce: the same notice reaches the business twice at
+// once; the customer's record changes once and both deliveries are
+// acknowledged with one receipt.
+func TestNoticeTwiceAtOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		w := pbworld.New(t, db)
+		ichiro := w.Person(pbworld.Ichiro)
+		w.Login(ichiro)
+		box := w.Box(ichiro)
+		w.Customer("nhk", pbworld.IchiroRefs["nhk"], pbworld.Ichiro)
+		if err := w.Consent(ichiro, box, "nhk", pbworld.IchiroRefs["nhk"], false, true); err != nil {
+			t.Fatal(err)
+		}
+		w.Clock.Advance(time.Minute)
+		w.Move(ichiro, pbworld.IchiroNewAddress)
+		if _, err := w.Postbox.FollowFeed(ctx); err != nil {
+			t.Fatal(err)
+		}
+		ns, err := w.Postbox.Notices(ctx, box)
+		if err != nil || len(ns) != 1 {
+			t.Fatalf("notices %+v (%v)", ns, err)
+		}
+		if _, err := w.Postbox.NotifyAddress(ctx, box, ns[0].ID, map[string][]byte{"nhk": w.AddressNotice(ichiro, "nhk", pbworld.IchiroRefs["nhk"])}); err != nil {
+			t.Fatal(err)
+		}
+		w.SetFault("nhk", pbworld.Down, 1)
+		w.DeliverDue()
+		body := w.LastBody("nhk")
+		acks := make([]postbox.Ack, 2)
+		var wg sync.WaitGroup
+		for i := range acks {
+			wg.Go(func() {
+				status, b := post(t, w, "nhk", w.InboundKeys["nhk"], body)
+				if status != http.StatusOK || json.Unmarshal(b, &acks[i]) != nil {
+					t.Errorf("delivery %d: HTTP %d %s", i, status, b)
+				}
+			})
+		}
+		wg.Wait()
+		if acks[0].Receipt == "" || acks[0].Receipt != acks[1].Receipt || acks[0].Duplicate == acks[1].Duplicate {
+			t.Errorf("acknowledgements %+v", acks)
+		}
+		got, err := w.Business.Notices(ctx, "nhk", "test")
+		if err != nil || len(got) != 1 || got[0].Deliveries != 2 || got[0].NewAddress != pbworld.IchiroNewAddress {
+			t.Fatalf("notices %+v (%v)", got, err)
+		}
+		w.Clock.Advance(6 * time.Second)
+		if n := w.DeliverDue(); n != 1 {
+			t.Fatalf("the post box's retry acknowledged %d", n)
+		}
+		if got, _ := w.Business.Notices(ctx, "nhk", "test"); got[0].Deliveries != 3 {
+			t.Errorf("deliveries %d, want 3", got[0].Deliveries)
 		}
 	})
 }

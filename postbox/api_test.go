@@ -7,7 +7,9 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -229,6 +231,83 @@ func TestAudit(t *testing.T) {
 		}
 		if diff := cmp.Diff(want, rows); diff != "" {
 			t.Errorf("audit, newest first (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// TestWithdraw: after a consent is withdrawn the party can deliver nothing
+// and is told nothing; consenting again restores both.
+func TestWithdraw(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		w := pbworld.New(t, db)
+		sc := w.Demo()
+		kojo := w.Document(sc.Box, sc.KojoID)
+		ref := pbworld.IchiroRefs["nissay"]
+		d := postbox.Delivery{DeliveryID: "after-withdrawal", CustomerRef: ref, Type: kojo.Type, Title: kojo.Title,
+			Format: kojo.Format, Data: kojo.Data, Power: kojo.Power}
+		if err := w.Postbox.Withdraw(ctx, sc.Box, "nissay"); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Postbox.Withdraw(ctx, sc.Box, "nissay"); !errors.Is(err, postbox.ErrNotFound) {
+			t.Errorf("withdrawn twice: %v", err)
+		}
+		var ae *postbox.APIError
+		if _, err := w.Client("nissay").Deliver(ctx, d); !errors.As(err, &ae) || ae.Code != "no_recipient" {
+			t.Errorf("delivery after withdrawal: %v", err)
+		}
+		w.Clock.Advance(time.Minute)
+		w.Move(sc.Ichiro, pbworld.IchiroNewAddress)
+		if _, err := w.Postbox.FollowFeed(ctx); err != nil {
+			t.Fatal(err)
+		}
+		ns, err := w.Postbox.Notices(ctx, sc.Box)
+		if err != nil || len(ns) != 1 {
+			t.Fatalf("notices %v (%v)", ns, err)
+		}
+		if _, err := w.Postbox.NotifyAddress(ctx, sc.Box, ns[0].ID, map[string][]byte{"nissay": w.AddressNotice(sc.Ichiro, "nissay", ref)}); !errors.Is(err, postbox.ErrNoConsent) {
+			t.Errorf("notice after withdrawal: %v", err)
+		}
+		// Consenting again, with the new certificate.
+		if err := w.Consent(sc.Ichiro, sc.Box, "nissay", ref, true, true); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Client("nissay").Deliver(ctx, d); err != nil {
+			t.Errorf("delivery after consenting again: %v", err)
+		}
+	})
+}
+
+// TestDeliverTwiceAtOnce: the same delivery ID twice at once is one
+// document.
+func TestDeliverTwiceAtOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		w := pbworld.New(t, db)
+		sc := w.Demo()
+		kojo := w.Document(sc.Box, sc.KojoID)
+		d := postbox.Delivery{DeliveryID: "at-once", CustomerRef: pbworld.IchiroRefs["nissay"], Type: kojo.Type, Title: kojo.Title,
+			Format: kojo.Format, Data: kojo.Data, Power: kojo.Power}
+		ids := make([]string, 4)
+		var wg sync.WaitGroup
+		for i := range ids {
+			wg.Go(func() {
+				id, err := w.Client("nissay").Deliver(ctx, d)
+				if err != nil {
+					t.Error(err)
+				}
+				ids[i] = id
+			})
+		}
+		wg.Wait()
+		for _, id := range ids[1:] {
+			if id != ids[0] {
+				t.Errorf("document IDs %v, want one", ids)
+				break
+			}
+		}
+		if ds := documents(t, w, sc.Box); len(ds) != 2 {
+			t.Errorf("%d documents, want 2", len(ds))
 		}
 	})
 }
