@@ -266,6 +266,40 @@ func TestSubmissionReports(t *testing.T) {
 		},
 		indication: verify.Indeterminate, sub: verify.SigConstraintsFailure, reason: "not_representative",
 	}, {
+		name: "signed by someone other than the agent",
+		attach: func(t *testing.T, w *pbworld.World, sc *pbworld.Scene) *postbox.Document {
+			hikari := w.Person(pbworld.Hikari)
+			w.Login(hikari)
+			id, err := w.Issue(hikari, "nissay", pbworld.KojoRequest("kojo-by-hikari", sc.Power.ID, pbworld.Hikari.Name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return w.Document(sc.Box, id)
+		},
+		indication: verify.Indeterminate, sub: verify.SigConstraintsFailure, reason: "not_agent",
+	}, {
+		name: "corporation closed",
+		attach: func(t *testing.T, w *pbworld.World, sc *pbworld.Scene) *postbox.Document {
+			if err := w.Registry.Close(context.Background(), pbworld.Nissay.Number); err != nil {
+				t.Fatal(err)
+			}
+			w.Clock.Advance(time.Minute)
+			return issueKojo(t, w, sc, "kojo-closed", sc.Power.ID, pbworld.KojoType)
+		},
+		indication: verify.Indeterminate, sub: verify.SigConstraintsFailure, reason: "corporation_closed",
+	}, {
+		name: "representative replaced after granting the power",
+		attach: func(t *testing.T, w *pbworld.World, sc *pbworld.Scene) *postbox.Document {
+			w.Clock.Advance(time.Minute)
+			key, _ := foreignRepresentative(t, w.Clock.Now())
+			if _, err := w.Registry.AppointRepresentative(context.Background(), pbworld.Nissay.Number, "後任　代表", key.Public()); err != nil {
+				t.Fatal(err)
+			}
+			w.Clock.Advance(time.Minute)
+			return issueKojo(t, w, sc, "kojo-new-representative", sc.Power.ID, pbworld.KojoType)
+		},
+		indication: verify.TotalPassed,
+	}, {
 		name: "no power",
 		attach: func(t *testing.T, w *pbworld.World, sc *pbworld.Scene) *postbox.Document {
 			kojo := w.Document(sc.Box, sc.KojoID)
