@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"errors"
 	"math/big"
 	"strings"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mynaplat/mynaplat/agency"
+	"github.com/mynaplat/mynaplat/delegation"
 	"github.com/mynaplat/mynaplat/internal/pbworld"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/postbox"
@@ -430,6 +432,63 @@ func TestSubmissionQuarterHourLater(t *testing.T) {
 		w.DeliverDue()
 		if sub := stored(t, w, send.ID); !sub.Passed() {
 			t.Fatalf("overall %s", sub.Overall)
+		}
+	})
+}
+
+// TestSubDelegation: 日本生命's representative lets 酒井 由美 sub-delegate;
+// she empowers 本間 光, whose certificates pass; after 酒井 由美's card is
+// reported lost (her certificate revoked), what she signed before still
+// holds, but a sub-delegation signed with the revoked certificate is
+// refused.
+func TestSubDelegation(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := pbworld.New(t, db)
+		sc := w.Demo()
+		hikari := w.Person(pbworld.Hikari)
+		w.Login(hikari)
+		now := w.Clock.Now()
+		parent := w.NewPower(pbworld.Nissay, sc.Yumi, []string{pbworld.KojoType}, now.Add(-time.Hour), now.AddDate(1, 0, 0))
+		parent.SubDelegation = true
+		rep := w.Reps[pbworld.Nissay.Number]
+		signed := w.SignPower(parent, rep.Key, rep.Cert)
+		if _, err := w.Powers.Register(context.Background(), signed); err != nil {
+			t.Fatal(err)
+		}
+		w.Clock.Advance(time.Minute)
+		child, childCMS, err := w.SubDelegate(parent, sc.Yumi, hikari, []string{pbworld.KojoType}, now, now.AddDate(0, 6, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.GivePower("nissay", child, childCMS)
+		issue := func(deliveryID string) *agency.Submission {
+			t.Helper()
+			id, err := w.Issue(hikari, "nissay", pbworld.KojoRequest(deliveryID, child.ID, pbworld.Hikari.Name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			send, err := w.Submit(sc.Ichiro, sc.Box, pbworld.TaxSakata.ID, w.Document(sc.Box, id))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := w.DeliverDue(); n != 1 {
+				t.Fatalf("acknowledged %d", n)
+			}
+			return stored(t, w, send.ID)
+		}
+		w.Clock.Advance(time.Minute)
+		if sub := issue("kojo-by-hikari"); !sub.Passed() || sub.Documents[1].Report.Delegation.Agent != pbworld.Hikari.Name {
+			t.Errorf("under the sub-delegation: %s, delegation %+v", sub.Overall, sub.Documents[1].Report.Delegation)
+		}
+		w.Clock.Advance(time.Minute)
+		revokeSigning(t, w, sc.Yumi)
+		w.Clock.Advance(time.Minute)
+		if sub := issue("kojo-by-hikari-later"); !sub.Passed() {
+			t.Errorf("under the sub-delegation signed before the revocation: %s %+v", sub.Overall, sub.Documents[1].Report.Delegation)
+		}
+		_, _, err = w.SubDelegate(parent, sc.Yumi, hikari, []string{pbworld.KojoType}, now, now.AddDate(0, 6, 0))
+		if !errors.Is(err, delegation.ErrSubDelegation) {
+			t.Errorf("a sub-delegation signed with the revoked certificate: %v, want ErrSubDelegation", err)
 		}
 	})
 }

@@ -304,16 +304,18 @@ func New(t testing.TB, db *store.DB) *World {
 		t.Fatal(err)
 	}
 	w.Registry.Routes(w.Mux)
+	jc := &jpki.Client{BaseURL: w.JPKISrv.URL, HTTP: w.JPKISrv.Client()}
+	signing := &jpki.SigningVerifier{CA: w.Centre.CA(jpki.Sign), OCSP: jc.OCSP, MaxAge: RevocationMaxAge}
 	if w.Powers, err = delegation.New(ctx, delegation.Config{DB: db, Corporations: w.Registry, Verify: delegation.VerifyCMS(w.TSARoots),
-		SignerPerson: delegation.PlatformSigner(w.Plat.SignerPerson), Now: now, Logger: logger}); err != nil {
+		SignerPerson: delegation.PlatformSigner(w.Plat.SignerPerson), SignerRevoked: delegation.JPKIRevocation(signing, now),
+		Now: now, Logger: logger}); err != nil {
 		t.Fatal(err)
 	}
 	w.Powers.Routes(w.Mux)
 
 	// The policy, the post box, the agencies and the businesses.
-	jc := &jpki.Client{BaseURL: w.JPKISrv.URL, HTTP: w.JPKISrv.Client()}
-	w.Policy = &verify.Policy{Signing: &jpki.SigningVerifier{CA: w.Centre.CA(jpki.Sign), OCSP: jc.OCSP, MaxAge: RevocationMaxAge},
-		TSARoots: w.TSARoots, Delegation: delegation.Checker(w.Powers.Check), RequireTimestamp: true, Now: now}
+	w.Policy = &verify.Policy{Signing: signing, TSARoots: w.TSARoots, Delegation: delegation.Checker(w.Powers.Check),
+		RequireTimestamp: true, Now: now}
 	feed := (&jpki.Client{BaseURL: w.JPKISrv.URL, Token: pbToken, HTTP: w.JPKISrv.Client()}).Revocations
 	if w.Postbox, err = postbox.Open(ctx, postbox.Config{DB: db, Policy: w.Policy, SignerPerson: w.Plat.SignerPerson, Feed: feed,
 		HTTP: hc, Now: now, Logger: logger}); err != nil {
@@ -645,6 +647,23 @@ func (w *World) GivePower(firmID string, p *delegation.Power, signed []byte) {
 		DocTypes: p.Powers, Signed: signed}); err != nil {
 		w.T.Fatal(err)
 	}
+}
+
+// SubDelegate has the agent of a parent power sign, with their card, a
+// sub-delegation to another person (who must have logged in) and registers
+// it; it returns the power, its CMS and Register's answer.
+func (w *World) SubDelegate(parent *delegation.Power, agent, to *Person, powers []string, from, until time.Time) (*delegation.Power, []byte, error) {
+	w.T.Helper()
+	c := w.NewPower(Corporation{Number: parent.Principal.CorporateNumber, NameJA: parent.Principal.CorporationName,
+		Representative: parent.Principal.RepresentativeName}, to, powers, from, until)
+	c.Parent = parent.ID
+	body, err := c.Canonical()
+	if err != nil {
+		w.T.Fatal(err)
+	}
+	signed := w.SignBytes(agent.Card, agent.Password, body)
+	_, err = w.Powers.Register(context.Background(), signed)
+	return c, signed, err
 }
 
 // RevokePower has the corporation's representative revoke a power.
