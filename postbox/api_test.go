@@ -311,3 +311,38 @@ func TestDeliverTwiceAtOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestDeliveryIDReused: a delivery ID is the party's name for one delivery
+// to one person: repeated for that person (a retry, perhaps signed again)
+// it is the first document, but used for another person it is refused
+// rather than answered with the first person's document while the other
+// gets nothing.
+func TestDeliveryIDReused(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := pbworld.New(t, db)
+		sc := w.Demo()
+		hikari := w.Person(pbworld.Hikari)
+		w.Login(hikari)
+		if err := w.Consent(hikari, w.Box(hikari), "nissay", "NL-1988-1224", true, false); err != nil {
+			t.Fatal(err)
+		}
+		// business.Issue again under the same delivery ID signs again.
+		req := pbworld.KojoRequest("kojo-R8-"+pbworld.IchiroRefs["nissay"], sc.Power.ID, pbworld.Yumi.Name)
+		w.Clock.Advance(time.Minute)
+		if again, err := w.Issue(sc.Yumi, "nissay", req); err != nil || again != sc.KojoID {
+			t.Errorf("Issue again: %s, %v; want %s", again, err, sc.KojoID)
+		}
+		req.CustomerRef = "NL-1988-1224"
+		_, err := w.Issue(sc.Yumi, "nissay", req)
+		var ae *postbox.APIError
+		if !errors.As(err, &ae) || ae.Status != http.StatusConflict || ae.Code != "delivery_id_reused" || ae.MessageJA == "" || ae.MessageEN == "" {
+			t.Errorf("the delivery ID for another person: %v, want 409 delivery_id_reused with Japanese and English messages", err)
+		}
+		if ds := documents(t, w, sc.Box); len(ds) != 1 {
+			t.Errorf("酒田 一郎's box has %d documents, want 1", len(ds))
+		}
+		if ds := documents(t, w, w.Box(hikari)); len(ds) != 0 {
+			t.Errorf("本間 光's box has %d documents", len(ds))
+		}
+	})
+}
