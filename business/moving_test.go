@@ -3,6 +3,7 @@ package business_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -197,13 +198,14 @@ func TestMovingNoticeRefused(t *testing.T) {
 		// setup changes what the business or the consent says.
 		setup func(t *testing.T, w *pbworld.World)
 		ref   string // the customer number he consented under at NHK
+		why   string // what the refusal says
 	}{
-		{"unknown customer number", func(*testing.T, *pbworld.World) {}, "NHK-06204914"},
+		{"unknown customer number", func(*testing.T, *pbworld.World) {}, "NHK-06204914", "no customer NHK-06204914"},
 		{"other birth date", func(t *testing.T, w *pbworld.World) {
 			other := pbworld.Ichiro
 			other.Birth = "1975-07-30"
 			w.Customer("nhk", pbworld.IchiroRefs["nhk"], other)
-		}, pbworld.IchiroRefs["nhk"]},
+		}, pbworld.IchiroRefs["nhk"], "birth date"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -243,6 +245,11 @@ func TestMovingNoticeRefused(t *testing.T) {
 				sd := sendsTo(t, w, box, "nhk")
 				if len(sd) != 1 || sd[0].State != postbox.StateRefused || !cmp.Equal(events(sd[0].Log), []string{"queued", "refused"}) {
 					t.Fatalf("sends %+v", sd)
+				}
+				// The business's answer (422) is in the log, in both languages.
+				if d := sd[0].Log[1].Detail; !strings.Contains(d, `"error":"refused"`) || !strings.Contains(d, `"message_ja":"受け付けられません。"`) ||
+					!strings.Contains(d, tt.why) {
+					t.Errorf("refusal logged as %q, want the problem saying %q", d, tt.why)
 				}
 				if ns := notices(t, w, "nhk"); len(ns) != 0 {
 					t.Errorf("NHK recorded %+v", ns)
