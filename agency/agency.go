@@ -30,6 +30,7 @@ import (
 	"github.com/mynaplat/mynaplat/postbox"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/verify"
+	"github.com/mynaplat/mynaplat/wareki"
 )
 
 //go:embed migrations
@@ -250,7 +251,7 @@ func (s *Service) accept(ctx context.Context, r *http.Request, env *postbox.Enve
 	// The receipt number names the submission: the time alone does not,
 	// as two sends may arrive in one second.
 	sub := &Submission{ID: "sub_" + id, OfficeID: officeID, SendID: env.SendID,
-		Receipt: fmt.Sprintf("%s-%s-%s", officeID, now.Format("20060102-150405"), strings.ToUpper(id[:8])), ReceivedAt: now}
+		Receipt: fmt.Sprintf("%s-%s-%s", officeID, now.In(wareki.JST()).Format("20060102-150405"), strings.ToUpper(id[:8])), ReceivedAt: now}
 	dup := false
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		var receipt string

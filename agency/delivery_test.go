@@ -207,3 +207,25 @@ func TestReceiptsDiffer(t *testing.T) {
 		}
 	})
 }
+
+// TestReceiptInJST: the receipt number carries the date and time of receipt
+// in Japan, as the office's pages show them.
+func TestReceiptInJST(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := pbworld.New(t, db)
+		sc := w.Demo()
+		// 20:30 UTC, two days after the world's start: 05:30 the next day
+		// in Japan.
+		day := w.Clock.Now().UTC().Truncate(24 * time.Hour).Add(2 * 24 * time.Hour)
+		w.Clock.Set(day.Add(20*time.Hour + 30*time.Minute))
+		send, err := w.Submit(sc.Ichiro, sc.Box, pbworld.TaxSakata.ID, w.Document(sc.Box, sc.KojoID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.DeliverDue()
+		want := pbworld.TaxSakata.ID + "-" + day.AddDate(0, 0, 1).Format("20060102") + "-053000-"
+		if sub := stored(t, w, send.ID); !strings.HasPrefix(sub.Receipt, want) {
+			t.Errorf("receipt %s, want it to begin %s", sub.Receipt, want)
+		}
+	})
+}
