@@ -23,12 +23,14 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/mynaplat/mynaplat/internal/secret"
 	"github.com/mynaplat/mynaplat/postbox"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/verify"
+	"github.com/mynaplat/mynaplat/wareki"
 )
 
 //go:embed migrations
@@ -248,8 +250,11 @@ func (s *Service) accept(ctx context.Context, r *http.Request, env *postbox.Enve
 	}
 	overall, bundleOK, applicant, subject := s.validate(ctx, docs)
 	now := s.now()
-	sub := &Submission{ID: "sub_" + hex.EncodeToString(secret.Hash(officeID + "/" + env.SendID)[:10]), OfficeID: officeID, SendID: env.SendID,
-		Receipt: fmt.Sprintf("%s-%s", officeID, now.Format("20060102-150405")), ReceivedAt: now}
+	id := hex.EncodeToString(secret.Hash(officeID + "/" + env.SendID)[:10])
+	// The receipt number names the submission: the time alone does not,
+	// as two sends may arrive in one second.
+	sub := &Submission{ID: "sub_" + id, OfficeID: officeID, SendID: env.SendID,
+		Receipt: fmt.Sprintf("%s-%s-%s", officeID, now.In(wareki.JST()).Format("20060102-150405"), strings.ToUpper(id[:8])), ReceivedAt: now}
 	dup := false
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		var receipt string

@@ -21,6 +21,7 @@ import (
 	"crypto/x509"
 	"database/sql"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -282,7 +283,9 @@ func (s *Service) acceptNotice(ctx context.Context, r *http.Request, env *postbo
 		return nil, fmt.Errorf("%w: the signing certificate has no holder attributes: %v", postbox.ErrRefused, err)
 	}
 	now := s.now()
-	receipt := fmt.Sprintf("%s-%s-%s", firmID, now.Format("20060102"), env.SendID[len(env.SendID)-6:])
+	// The receipt names the send whatever its ID looks like (the
+	// envelope's send ID may be any non-empty string).
+	receipt := fmt.Sprintf("%s-%s-%s", firmID, now.In(wareki.JST()).Format("20060102"), strings.ToUpper(hex.EncodeToString(secret.Hash(firmID + "/" + env.SendID)[:4])))
 	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 		cu, err := scanCustomer(tx.QueryRowContext(ctx, qCustomer, firmID, env.CustomerRef))
 		if errors.Is(err, sql.ErrNoRows) {

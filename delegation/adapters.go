@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mynaplat/mynaplat/cms"
+	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/platform"
 	"github.com/mynaplat/mynaplat/verify"
 )
@@ -41,6 +42,23 @@ func PlatformSigner(resolve func(ctx context.Context, cert *x509.Certificate) (s
 			return "", fmt.Errorf("%w: %w", ErrUnknownSigner, err)
 		}
 		return id, err
+	}
+}
+
+// JPKIRevocation is the SignerRevoked of the JPKI centre: a fresh OCSP
+// answer (v.Revocation at now) that the certificate was revoked at or
+// before at. A certificate revoked later (its holder moved, or lost the
+// card afterwards) signed validly.
+func JPKIRevocation(v *jpki.SigningVerifier, now func() time.Time) SignerRevoked {
+	if now == nil {
+		now = time.Now
+	}
+	return func(ctx context.Context, cert *x509.Certificate, at time.Time) (bool, error) {
+		st, err := v.Revocation(ctx, cert, now())
+		if err != nil {
+			return false, err
+		}
+		return st.Revoked && !at.Before(st.RevokedAt), nil
 	}
 }
 

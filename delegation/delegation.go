@@ -93,12 +93,22 @@ type SignatureVerifier func(der []byte) (content []byte, signer *x509.Certificat
 // other; other errors are failures.
 type SignerPerson func(ctx context.Context, cert *x509.Certificate) (string, error)
 
+// SignerRevoked says whether a JPKI signing certificate had been revoked at
+// or before a time (at the JPKI centre's responder: JPKIRevocation); an
+// error when that cannot be known now.
+type SignerRevoked func(ctx context.Context, cert *x509.Certificate, at time.Time) (bool, error)
+
 // Config is what the Service needs.
 type Config struct {
 	DB           *store.DB
 	Corporations Corporations
 	Verify       SignatureVerifier
 	SignerPerson SignerPerson
+	// SignerRevoked checks that the JPKI certificate a sub-delegation was
+	// signed with was not revoked by its signing time (a lost card's key
+	// must sign no powers). nil leaves it unchecked: SignerPerson resolves
+	// the certificate without asking about revocation.
+	SignerRevoked SignerRevoked
 	// Now is the clock (time.Now when nil).
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -110,6 +120,7 @@ type Service struct {
 	corps        Corporations
 	verify       SignatureVerifier
 	signerPerson SignerPerson
+	revoked      SignerRevoked
 	now          func() time.Time
 	logger       *slog.Logger
 }
@@ -133,7 +144,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, err
 	}
 	return &Service{db: cfg.DB, corps: cfg.Corporations, verify: cfg.Verify, signerPerson: cfg.SignerPerson,
-		now: cfg.Now, logger: cfg.Logger}, nil
+		revoked: cfg.SignerRevoked, now: cfg.Now, logger: cfg.Logger}, nil
 }
 
 // Status is a registered power's state.
@@ -453,6 +464,16 @@ func (s *Service) subDelegation(ctx context.Context, parent, child *signed) (ref
 		return refusal{}, fmt.Errorf("delegation: resolve the signer of %s: %w", cp.ID, err)
 	case id != pp.Agent.PlatformID:
 		return refuse(SubDelegationNotAllowed, "power %s is not signed by its parent's agent", cp.ID), nil
+	}
+	if s.revoked != nil {
+		revoked, err := s.revoked(ctx, child.signer, child.signedAt)
+		if err != nil {
+			return refusal{}, fmt.Errorf("delegation: revocation of the certificate %s was signed with: %w", cp.ID, err)
+		}
+		if revoked {
+			return refuse(SubDelegationNotAllowed, "power %s was signed with a certificate revoked by %s", cp.ID,
+				child.signedAt.UTC().Format(time.RFC3339)), nil
+		}
 	}
 	return refusal{}, nil
 }

@@ -38,8 +38,9 @@
 // resolves to a platform ID through the injected SignerPerson; that ID must
 // be the parent's agent. The child names the same principal, a subset of
 // the parent's matters and a period within the parent's, and must be
-// signed within the parent's period. A revoked or expired parent takes the
-// child's effect with it.
+// signed within the parent's period, with a certificate not revoked by
+// then (the injected SignerRevoked; JPKIRevocation asks the JPKI centre). A
+// revoked or expired parent takes the child's effect with it.
 //
 // # Check
 //

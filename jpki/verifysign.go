@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/rand"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/asn1"
 	"errors"
 	"fmt"
@@ -87,24 +89,25 @@ type RevocationStatus struct {
 // responder cannot be reached or does not know the certificate, the error
 // wraps ErrRevocationUnknown. A revoked status is an answer, not an error:
 // a signature time-stamped before RevokedAt stays valid.
+//
+// It first asks without a nonce, which the responder may answer with a
+// response it signed earlier and keeps for a quarter of its validity
+// (Respond); when that is older than MaxAge it asks again with a nonce
+// (RFC 8954), which the responder answers freshly, and wants the nonce
+// echoed.
 func (v *SigningVerifier) Revocation(ctx context.Context, cert *x509.Certificate, now time.Time) (RevocationStatus, error) {
-	req, err := ocsp.CreateRequest(cert, v.CA, &ocsp.RequestOptions{Hash: crypto.SHA256})
-	if err != nil {
-		return RevocationStatus{}, fmt.Errorf("%w: %w", ErrRevocationUnknown, err)
-	}
-	der, err := v.OCSP(ctx, req)
-	if err != nil {
-		return RevocationStatus{}, fmt.Errorf("%w: %w", ErrRevocationUnknown, err)
-	}
-	// ParseResponseForCert checks the delegated responder's certificate
-	// against the CA and the response's signature.
-	resp, err := ocsp.ParseResponseForCert(der, cert, v.CA)
-	if err != nil {
-		return RevocationStatus{}, fmt.Errorf("%w: %w", ErrRevocationUnknown, err)
-	}
 	maxAge := v.MaxAge
 	if maxAge <= 0 {
 		maxAge = 10 * time.Minute
+	}
+	resp, err := v.ask(ctx, cert, nil)
+	if err == nil && now.Sub(resp.ThisUpdate) > maxAge {
+		nonce := make([]byte, 16)
+		rand.Read(nonce)
+		resp, err = v.ask(ctx, cert, nonce)
+	}
+	if err != nil {
+		return RevocationStatus{}, fmt.Errorf("%w: %w", ErrRevocationUnknown, err)
 	}
 	if now.Sub(resp.ThisUpdate) > maxAge || (!resp.NextUpdate.IsZero() && now.After(resp.NextUpdate)) {
 		return RevocationStatus{}, fmt.Errorf("%w: stale OCSP answer of %s", ErrRevocationUnknown, resp.ThisUpdate.Format(time.RFC3339))
@@ -116,6 +119,68 @@ func (v *SigningVerifier) Revocation(ctx context.Context, cert *x509.Certificate
 		return RevocationStatus{Revoked: true, RevokedAt: resp.RevokedAt, Reason: Reason(resp.RevocationReason), ThisUpdate: resp.ThisUpdate}, nil
 	}
 	return RevocationStatus{}, fmt.Errorf("%w: the responder does not know the certificate", ErrRevocationUnknown)
+}
+
+// ask sends one OCSP request about cert, with the nonce unless it is nil,
+// and checks the response's signature and, with a nonce, its echo.
+func (v *SigningVerifier) ask(ctx context.Context, cert *x509.Certificate, nonce []byte) (*ocsp.Response, error) {
+	req, err := ocsp.CreateRequest(cert, v.CA, &ocsp.RequestOptions{Hash: crypto.SHA256})
+	if err != nil {
+		return nil, err
+	}
+	var value []byte
+	if nonce != nil {
+		// x/crypto/ocsp writes no extensions: add the nonce to its request.
+		var r ocspRequest
+		if _, err := asn1.Unmarshal(req, &r); err != nil {
+			return nil, err
+		}
+		if value, err = asn1.Marshal(nonce); err != nil {
+			return nil, err
+		}
+		r.TBS.Extensions = []pkix.Extension{{Id: oidOCSPNonce, Value: value}}
+		if req, err = asn1.Marshal(r); err != nil {
+			return nil, err
+		}
+	}
+	der, err := v.OCSP(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	// ParseResponseForCert checks the delegated responder's certificate
+	// against the CA and the response's signature.
+	resp, err := ocsp.ParseResponseForCert(der, cert, v.CA)
+	if err != nil {
+		return nil, err
+	}
+	if nonce != nil && !bytes.Equal(echoedNonce(der), value) {
+		return nil, errors.New("the OCSP response does not echo the request's nonce")
+	}
+	return resp, nil
+}
+
+// echoedNonce is the value of the nonce extension in a response's
+// responseExtensions (RFC 6960 §4.4.1), which x/crypto/ocsp does not
+// expose; nil when there is none.
+func echoedNonce(der []byte) []byte {
+	var resp ocspResponse
+	if _, err := asn1.Unmarshal(der, &resp); err != nil {
+		return nil
+	}
+	var basic struct{ TBS asn1.RawValue } // the rest was checked by ParseResponseForCert
+	if _, err := asn1.Unmarshal(resp.Response.Response, &basic); err != nil {
+		return nil
+	}
+	var rd responseData
+	if _, err := asn1.Unmarshal(basic.TBS.FullBytes, &rd); err != nil {
+		return nil
+	}
+	for _, e := range rd.Extensions {
+		if e.Id.Equal(oidOCSPNonce) {
+			return e.Value
+		}
+	}
+	return nil
 }
 
 // SigningHolder reads the holder's attributes from a signing certificate's

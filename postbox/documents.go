@@ -165,7 +165,8 @@ func (d *Document) SHA256() string {
 
 // Deliver puts a party's document into the box of the person who consented
 // to deliveries from it under d.CustomerRef. It returns the document's ID
-// (the first one's for a repeated DeliveryID).
+// (the first one's for a repeated DeliveryID; ErrDuplicate when the
+// DeliveryID was used for another person).
 func (s *Service) Deliver(ctx context.Context, p *Party, d Delivery) (string, error) {
 	if !p.Has(RoleDeliver) {
 		return "", fmt.Errorf("%w: %s may not deliver", ErrRole, p.ID)
@@ -197,8 +198,17 @@ func (s *Service) Deliver(ctx context.Context, p *Party, d Delivery) (string, er
 		return s.audit(ctx, tx, boxID, p.ID, "deliver", d.Type+" "+id)
 	})
 	if store.IsUniqueViolation(err) {
-		if err := s.db.QueryRowContext(ctx, qDocumentByDelivery, p.ID, d.DeliveryID).Scan(&id); err != nil {
+		// A retry is answered with the first document (the retry may carry
+		// a new signature of the same document: business.Issue signs
+		// again); the ID used again for another person is the party's
+		// mistake, which a success would hide while that person gets
+		// nothing.
+		var firstBox string
+		if err := s.db.QueryRowContext(ctx, qDocumentByDelivery, p.ID, d.DeliveryID).Scan(&id, &firstBox); err != nil {
 			return "", fmt.Errorf("postbox: find delivered document: %w", err)
+		}
+		if firstBox != boxID {
+			return "", fmt.Errorf("%w: delivery_id %s was used for another customer", ErrDuplicate, d.DeliveryID)
 		}
 		return id, nil
 	}

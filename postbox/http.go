@@ -82,6 +82,10 @@ func (s *Service) writeErr(w http.ResponseWriter, err error) {
 		apijson.WriteProblem(w, http.StatusNotFound, "no_recipient",
 			"このお客さま番号で受け取りに同意した私書箱はありません。",
 			"No post box has consented to deliveries under this customer number.")
+	case errors.Is(err, ErrDuplicate):
+		apijson.WriteProblem(w, http.StatusConflict, "delivery_id_reused",
+			"この配達IDは、別のお客さまへの配達にすでに使われています。",
+			"This delivery_id was already used for a delivery to another customer.")
 	case errors.Is(err, ErrRole):
 		apijson.WriteProblem(w, http.StatusForbidden, "not_allowed", "この操作は契約に含まれていません。", "Your agreement does not cover this.")
 	case errors.Is(err, ErrNotFound):

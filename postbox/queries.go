@@ -27,7 +27,7 @@ WHERE box_id = $1 AND withdrawn_at IS NULL ORDER BY party_id`
 
 	qInsertDocument = `INSERT INTO postbox_documents (id, box_id, party_id, delivery_id, doc_type, title, format, data, power, received_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
-	qDocumentByDelivery = `SELECT id FROM postbox_documents WHERE party_id = $1 AND delivery_id = $2`
+	qDocumentByDelivery = `SELECT id, box_id FROM postbox_documents WHERE party_id = $1 AND delivery_id = $2`
 	docCols             = `id, party_id, doc_type, title, format, data, power, received_at`
 	qDocuments          = `SELECT ` + docCols + ` FROM postbox_documents WHERE box_id = $1 ORDER BY received_at DESC, id`
 	qDocument           = `SELECT ` + docCols + ` FROM postbox_documents WHERE box_id = $1 AND id = $2`

@@ -13,6 +13,10 @@ import (
 // (the post box keeps retrying anything else).
 var ErrRefused = errors.New("postbox: the receiver refused the envelope")
 
+// MaxEnvelope bounds an envelope's JSON: Receive reads no more, and the post
+// box queues no larger send.
+const MaxEnvelope = 8 * MaxDocument
+
 // Receive is the receiving side of the post box's delivery, for the parties'
 // endpoints: it checks the post box's key (auth accepts or refuses the key
 // presented with the request), reads the envelope and has handle act on it,
@@ -27,7 +31,7 @@ func Receive(auth func(r *http.Request, key string) bool, kind string, handle fu
 			return
 		}
 		var env Envelope
-		if err := apijson.Decode(r.Body, &env, 8*MaxDocument); err != nil {
+		if err := apijson.Decode(r.Body, &env, MaxEnvelope); err != nil {
 			apijson.WriteProblem(w, http.StatusBadRequest, "bad_body", "送信内容の形式が正しくありません。", "The envelope is malformed: "+err.Error())
 			return
 		}

@@ -142,6 +142,10 @@ func (s *Service) queue(ctx context.Context, box *Box, p *Party, kind, noticeID,
 	if err != nil {
 		return nil, err
 	}
+	if len(body) > MaxEnvelope {
+		// No receiver would read it: it would be retried for ever.
+		return nil, fmt.Errorf("%w: the documents are too large to send together (%d bytes, at most %d)", ErrInvalid, len(body), MaxEnvelope)
+	}
 	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, qInsertSend, env.SendID, box.ID, p.ID, kind, noticeID, subject, body, now.Unix()); err != nil {
 			return err
