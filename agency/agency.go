@@ -215,6 +215,10 @@ func (s *Service) validate(ctx context.Context, docs []*Doc) (overall verify.Ind
 	}
 	if app.Content != nil {
 		subject = app.Content.Title
+	}
+	// The attachments the application names bind only when its signature
+	// holds.
+	if app.Content != nil && app.Passed() {
 		var want, got []string
 		for _, a := range app.Content.Attachments {
 			want = append(want, a.SHA256)

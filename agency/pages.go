@@ -224,7 +224,7 @@ func (p *Pages) showSubmission(w http.ResponseWriter, r *http.Request, staff str
 		return
 	}
 	v := submissionView{Office: o, Sub: sub, JSONURL: "/agency/" + id + "/v1/submissions/" + sub.ID,
-		BundleChecked: len(sub.Documents) > 0 && sub.Documents[0].Report != nil && sub.Documents[0].Report.Content != nil}
+		BundleChecked: len(sub.Documents) > 0 && sub.Documents[0].Report != nil && sub.Documents[0].Report.Passed()}
 	for _, d := range sub.Documents {
 		dv := docView{Doc: d, Report: d.Report.HTML(), Title: d.Name}
 		if c := d.Report.Content; c != nil {

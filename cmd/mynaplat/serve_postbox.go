@@ -97,14 +97,16 @@ func buildPostbox(ctx context.Context, d postboxDeps) (*postboxWorld, error) {
 	}
 	w.registry.Routes(d.mux)
 
+	signing := &jpki.SigningVerifier{CA: signCA, OCSP: jc.OCSP, MaxAge: d.o.revocationMaxAge}
 	if w.powers, err = delegation.New(ctx, delegation.Config{DB: d.db, Corporations: w.registry, Verify: delegation.VerifyCMS(roots),
-		SignerPerson: delegation.PlatformSigner(d.plat.SignerPerson), Now: time.Now, Logger: d.logger}); err != nil {
+		SignerPerson:  delegation.PlatformSigner(d.plat.SignerPerson),
+		SignerRevoked: delegation.JPKIRevocation(signing, time.Now), Now: time.Now, Logger: d.logger}); err != nil {
 		return nil, err
 	}
 	w.powers.Routes(d.mux)
 
-	policy := &verify.Policy{Signing: &jpki.SigningVerifier{CA: signCA, OCSP: jc.OCSP, MaxAge: d.o.revocationMaxAge},
-		TSARoots: roots, Delegation: delegation.Checker(w.powers.Check), RequireTimestamp: true, Now: time.Now}
+	policy := &verify.Policy{Signing: signing, TSARoots: roots, Delegation: delegation.Checker(w.powers.Check),
+		RequireTimestamp: true, Now: time.Now}
 
 	var feed func(ctx context.Context, after int64, limit int) (*jpki.FeedPage, error)
 	if d.centre != nil {
