@@ -261,3 +261,44 @@ func TestMovingNoticeRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestSecondMove: the post box follows its owner's certificate through the
+// linkage records, so a second move — with no signature made in between —
+// and a move after a renewal each leave a 変更案内 too; a notice signed
+// before the second move is too old to send.
+func TestSecondMove(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		w := pbworld.New(t, db)
+		sc := w.Demo()
+		box, ichiro := sc.Box, sc.Ichiro
+		w.Clock.Advance(time.Minute)
+		w.Move(ichiro, pbworld.IchiroNewAddress)
+		if n, err := w.Postbox.FollowFeed(ctx); err != nil || n != 1 {
+			t.Fatalf("first move: %d notices (%v), want 1", n, err)
+		}
+		first, err := w.Postbox.Notices(ctx, box)
+		if err != nil || len(first) != 1 {
+			t.Fatalf("notices %v %v", first, err)
+		}
+		stale := w.AddressNotice(ichiro, "nhk", pbworld.IchiroRefs["nhk"])
+		w.Clock.Advance(postbox.MaxNoticeAge + time.Minute)
+		if _, err := w.Postbox.NotifyAddress(ctx, box, first[0].ID, map[string][]byte{"nhk": stale}); !errors.Is(err, postbox.ErrStale) {
+			t.Fatalf("a notice signed %s ago: %v, want ErrStale", postbox.MaxNoticeAge+time.Minute, err)
+		}
+		w.Clock.Advance(time.Minute)
+		w.Move(ichiro, "山形県酒田市光ケ丘五丁目１番地")
+		if n, err := w.Postbox.FollowFeed(ctx); err != nil || n != 1 {
+			t.Fatalf("second move: %d notices (%v), want 1", n, err)
+		}
+		w.Clock.Advance(time.Minute)
+		if _, err := w.Centre.Renew(ctx, ichiro.Card.ID(), ichiro.Card); err != nil {
+			t.Fatal(err)
+		}
+		w.Clock.Advance(time.Minute)
+		w.Move(ichiro, pbworld.IchiroNewAddress)
+		if n, err := w.Postbox.FollowFeed(ctx); err != nil || n != 1 {
+			t.Fatalf("a move after a renewal: %d notices (%v), want 1", n, err)
+		}
+	})
+}

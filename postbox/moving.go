@@ -18,7 +18,10 @@ const feedCursor = "jpki_feed"
 // FollowFeed reads the JPKI revocation feed from where it last stopped and
 // leaves a 変更案内 in the box of every owner whose signing certificate was
 // revoked for a change of name or address (affiliationChanged, as the
-// centre's 記載事項変更 does). It returns how many notices it made.
+// centre's 記載事項変更 does). With the linkage records it also follows an
+// owner's certificate to the one that replaced it, so that the next move,
+// or a move after a renewal, is noticed too. It returns how many notices it
+// made.
 func (s *Service) FollowFeed(ctx context.Context) (int, error) {
 	if s.feed == nil {
 		return 0, nil
@@ -37,28 +40,66 @@ func (s *Service) FollowFeed(ctx context.Context) (int, error) {
 		if len(page.Revocations) == 0 {
 			return made, nil
 		}
-		n := 0
-		err = s.db.Tx(ctx, func(tx *sql.Tx) error {
-			n = 0
-			for _, r := range page.Revocations {
-				if r.Kind != jpki.Sign || r.Reason != jpki.AffiliationChanged.String() {
-					continue
-				}
-				var boxID string
-				err := tx.QueryRowContext(ctx, qSignerBox, r.Serial).Scan(&boxID)
+		// The boxes of the signing certificates revoked on this page, and
+		// the certificates that replaced them (renewal or change of
+		// address): the box follows its owner's next certificate too.
+		type hit struct {
+			rev  jpki.Revocation
+			box  string
+			next []string
+		}
+		var hits []hit
+		// learned are the successors found on this page: a renewal and a
+		// move may both be on it.
+		learned := map[string]string{}
+		for _, r := range page.Revocations {
+			if r.Kind != jpki.Sign {
+				continue
+			}
+			boxID, ok := learned[r.Serial]
+			if !ok {
+				err := s.db.QueryRowContext(ctx, qSignerBox, r.Serial).Scan(&boxID)
 				if errors.Is(err, sql.ErrNoRows) {
 					continue // not a signer any box has seen
 				}
 				if err != nil {
-					return err
+					return made, fmt.Errorf("postbox: find box of signer: %w", err)
 				}
-				res, err := tx.ExecContext(ctx, qInsertNotice, newID("ntc_"), boxID, r.Serial, r.RevokedAt.Unix(), s.now().Unix())
+			}
+			h := hit{rev: r, box: boxID}
+			if s.linkage != nil {
+				l, err := s.linkage(ctx, jpki.Sign, r.Serial)
+				if err != nil {
+					return made, fmt.Errorf("postbox: linkage of %s: %w", r.Serial, err)
+				}
+				for _, nx := range l.Next {
+					if nx.Kind == jpki.Sign {
+						h.next = append(h.next, nx.Serial)
+						learned[nx.Serial] = boxID
+					}
+				}
+			}
+			hits = append(hits, h)
+		}
+		n := 0
+		err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+			n = 0
+			for _, h := range hits {
+				for _, serial := range h.next {
+					if _, err := tx.ExecContext(ctx, qUpsertSigner, serial, h.box, 0, s.now().Unix()); err != nil {
+						return err
+					}
+				}
+				if h.rev.Reason != jpki.AffiliationChanged.String() {
+					continue
+				}
+				res, err := tx.ExecContext(ctx, qInsertNotice, newID("ntc_"), h.box, h.rev.Serial, h.rev.RevokedAt.Unix(), s.now().Unix())
 				if err != nil {
 					return err
 				}
 				if k, _ := res.RowsAffected(); k > 0 {
 					n++
-					if err := s.audit(ctx, tx, boxID, "operator", "change-notice", "signing certificate "+r.Serial); err != nil {
+					if err := s.audit(ctx, tx, h.box, "operator", "change-notice", "signing certificate "+h.rev.Serial); err != nil {
 						return err
 					}
 				}
@@ -132,6 +173,9 @@ func scanNotice(sc interface{ Scan(...any) error }) (*Notice, error) {
 	return &n, nil
 }
 
+// MaxNoticeAge is how old a signed address notice may be when it is sent.
+const MaxNoticeAge = 15 * time.Minute
+
 // AddressNoticeContent is what the owner signs, with the new signing
 // certificate, for one business: the business reads the new address from
 // that certificate, not from anything typed.
@@ -188,6 +232,11 @@ func (s *Service) NotifyAddress(ctx context.Context, box *Box, noticeID string, 
 		}
 		if jpki.Serial(rep.SignerCert.SerialNumber) == n.OldSerial {
 			return nil, ErrOldCert
+		}
+		// A notice signed long ago (with a certificate since replaced by a
+		// second move) would tell an outdated address.
+		if rep.SigningTime == nil || s.now().Sub(*rep.SigningTime) > MaxNoticeAge {
+			return nil, fmt.Errorf("%w: sign the notice now", ErrStale)
 		}
 		if !sameFields(rep.Content, AddressNoticeContent(p, ref, time.Time{})) {
 			return nil, fmt.Errorf("%w: the signed notice for %s does not say what was asked", ErrInvalid, p.ID)

@@ -488,6 +488,8 @@ func errorJA(err error) string {
 		return "この私書箱の持ち主のカードで署名してください。"
 	case errors.Is(err, ErrNoConsent):
 		return "この事業者への同意がありません。"
+	case errors.Is(err, ErrStale):
+		return "署名から時間が経ちすぎています。もう一度署名してください。"
 	case errors.Is(err, ErrOldCert):
 		return "失効した署名用電子証明書では届け出られません。新しいカードの証明書で署名してください。"
 	case errors.Is(err, ErrInvalid):

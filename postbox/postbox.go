@@ -37,6 +37,7 @@ var (
 	ErrRole       = errors.New("postbox: the party has no agreement for this")
 	ErrDuplicate  = errors.New("postbox: already done")
 	ErrOldCert    = errors.New("postbox: signed with the revoked certificate")
+	ErrStale      = errors.New("postbox: the signed notice is too old")
 	ErrUnanswered = errors.New("postbox: no such open change notice")
 )
 
@@ -76,6 +77,9 @@ type Config struct {
 	// Feed reads the JPKI revocation feed (jpki.Client's Revocations with
 	// the post box's operator token); nil disables moving notices.
 	Feed func(ctx context.Context, after int64, limit int) (*jpki.FeedPage, error)
+	// Linkage reads the centre's linkage records with the same token
+	// (jpki.Client's Linkage); nil follows only certificates seen signing.
+	Linkage func(ctx context.Context, k jpki.Kind, serial string) (*jpki.Linkage, error)
 	// HTTP sends to the parties' endpoints.
 	HTTP   *http.Client
 	Now    func() time.Time
@@ -91,6 +95,7 @@ type Service struct {
 	policy  *verify.Policy
 	signer  func(ctx context.Context, cert *x509.Certificate) (string, error)
 	feed    func(ctx context.Context, after int64, limit int) (*jpki.FeedPage, error)
+	linkage func(ctx context.Context, k jpki.Kind, serial string) (*jpki.Linkage, error)
 	hc      *http.Client
 	now     func() time.Time
 	log     *slog.Logger
@@ -123,7 +128,7 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	if err := cfg.DB.Migrate(ctx, "postbox", mfs); err != nil {
 		return nil, err
 	}
-	return &Service{db: cfg.DB, policy: cfg.Policy, signer: cfg.SignerPerson, feed: cfg.Feed, hc: cfg.HTTP,
+	return &Service{db: cfg.DB, policy: cfg.Policy, signer: cfg.SignerPerson, feed: cfg.Feed, linkage: cfg.Linkage, hc: cfg.HTTP,
 		now: cfg.Now, log: cfg.Logger, backoff: cfg.Backoff, kick: make(chan struct{}, 1)}, nil
 }
 

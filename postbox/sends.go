@@ -357,8 +357,12 @@ func (s *Service) post(ctx context.Context, p *Party, id string, body []byte) (*
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode == http.StatusUnprocessableEntity {
-		return nil, fmt.Errorf("%w: %.200s", ErrRefused, bytes.TrimSpace(b))
+	switch resp.StatusCode {
+	case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity:
+		// The receiver says this envelope can never be taken: sending it
+		// again cannot help. (An unauthorised or failing receiver may be
+		// fixed, so those are retried.)
+		return nil, fmt.Errorf("%w: HTTP %d %.200s", ErrRefused, resp.StatusCode, bytes.TrimSpace(b))
 	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("HTTP %d: %.200s", resp.StatusCode, bytes.TrimSpace(b))

@@ -108,18 +108,22 @@ func buildPostbox(ctx context.Context, d postboxDeps) (*postboxWorld, error) {
 	policy := &verify.Policy{Signing: signing, TSARoots: roots, Delegation: delegation.Checker(w.powers.Check),
 		RequireTimestamp: true, Now: time.Now}
 
-	var feed func(ctx context.Context, after int64, limit int) (*jpki.FeedPage, error)
+	// The post box follows the revocation feed as a registered operator.
+	var operator *jpki.Client
 	if d.centre != nil {
 		token, err := localOperatorToken(ctx, d.centre, filepath.Join(d.o.data.data, "postbox"))
 		if err != nil {
 			return nil, err
 		}
-		feed = (&jpki.Client{BaseURL: d.url, Token: token, HTTP: d.self}).Revocations
+		operator = &jpki.Client{BaseURL: d.url, Token: token, HTTP: d.self}
 	} else if d.o.jpkiToken != "" {
-		feed = (&jpki.Client{BaseURL: d.o.jpkiURL, Token: d.o.jpkiToken}).Revocations
+		operator = &jpki.Client{BaseURL: d.o.jpkiURL, Token: d.o.jpkiToken}
 	}
-	if w.box, err = postbox.Open(ctx, postbox.Config{DB: d.db, Policy: policy, SignerPerson: d.plat.SignerPerson, Feed: feed,
-		HTTP: d.self, Now: time.Now, Logger: d.logger}); err != nil {
+	cfg := postbox.Config{DB: d.db, Policy: policy, SignerPerson: d.plat.SignerPerson, HTTP: d.self, Now: time.Now, Logger: d.logger}
+	if operator != nil {
+		cfg.Feed, cfg.Linkage = operator.Revocations, operator.Linkage
+	}
+	if w.box, err = postbox.Open(ctx, cfg); err != nil {
 		return nil, err
 	}
 	w.box.Routes(d.mux)

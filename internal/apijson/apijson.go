@@ -43,7 +43,8 @@ func Decode(r io.Reader, v any, max int64) error {
 	if err := dec.Decode(v); err != nil {
 		return fmt.Errorf("%w: %w", ErrBody, err)
 	}
-	if dec.More() {
+	// More is false before a stray ']' or '}', so read on to the end.
+	if _, err := dec.Token(); err != io.EOF {
 		return fmt.Errorf("%w: data after the object", ErrBody)
 	}
 	return nil

@@ -316,9 +316,9 @@ func New(t testing.TB, db *store.DB) *World {
 	// The policy, the post box, the agencies and the businesses.
 	w.Policy = &verify.Policy{Signing: signing, TSARoots: w.TSARoots, Delegation: delegation.Checker(w.Powers.Check),
 		RequireTimestamp: true, Now: now}
-	feed := (&jpki.Client{BaseURL: w.JPKISrv.URL, Token: pbToken, HTTP: w.JPKISrv.Client()}).Revocations
-	if w.Postbox, err = postbox.Open(ctx, postbox.Config{DB: db, Policy: w.Policy, SignerPerson: w.Plat.SignerPerson, Feed: feed,
-		HTTP: hc, Now: now, Logger: logger}); err != nil {
+	operator := &jpki.Client{BaseURL: w.JPKISrv.URL, Token: pbToken, HTTP: w.JPKISrv.Client()}
+	if w.Postbox, err = postbox.Open(ctx, postbox.Config{DB: db, Policy: w.Policy, SignerPerson: w.Plat.SignerPerson,
+		Feed: operator.Revocations, Linkage: operator.Linkage, HTTP: hc, Now: now, Logger: logger}); err != nil {
 		t.Fatal(err)
 	}
 	w.Postbox.Routes(w.Mux)
