@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/makiuchi-d/gozxing"
-	gzqr "github.com/makiuchi-d/gozxing/qrcode"
 	"github.com/signintech/gopdf"
 
 	"github.com/mynaplat/mynaplat/internal/testutil"
@@ -115,15 +113,11 @@ func decodePNG(t *testing.T, png []byte) string {
 
 func decodeImage(t *testing.T, img image.Image) string {
 	t.Helper()
-	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := gzqr.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true})
+	text, err := DecodeQRImage(img)
 	if err != nil {
 		t.Fatalf("decode QR: %v", err)
 	}
-	return res.GetText()
+	return text
 }
 
 func testAuthority(t testing.TB) *Authority {
