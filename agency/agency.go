@@ -200,7 +200,7 @@ type Doc struct {
 var rank = map[verify.Indication]int{verify.TotalPassed: 0, verify.Indeterminate: 1, verify.TotalFailed: 2}
 
 // validate validates every document and the bundle.
-func (s *Service) validate(ctx context.Context, docs []*Doc) (overall verify.Indication, bundleOK bool, applicant, subject string) {
+func (s *Service) validate(ctx context.Context, officeID string, docs []*Doc) (overall verify.Indication, bundleOK bool, applicant, subject string) {
 	overall = verify.TotalPassed
 	for _, d := range docs {
 		d.Report = s.policy.Validate(ctx, verify.Document{Name: d.Name, Format: d.Format, Data: d.Data, Power: d.Power,
@@ -229,7 +229,8 @@ func (s *Service) validate(ctx context.Context, docs []*Doc) (overall verify.Ind
 		}
 		sort.Strings(want)
 		sort.Strings(got)
-		bundleOK = slices.Equal(want, got)
+		// And it must be meant for this office, not one sent elsewhere.
+		bundleOK = slices.Equal(want, got) && app.Content.To == officeID
 	}
 	if subject == "" {
 		subject = "(件名なし)"
@@ -252,7 +253,7 @@ func (s *Service) accept(ctx context.Context, r *http.Request, env *postbox.Enve
 	for _, d := range env.Documents {
 		docs = append(docs, &Doc{Name: d.Name, Type: d.Type, Format: d.Format, From: d.From, Data: d.Data, Power: d.Power, Issuer: d.Issuer})
 	}
-	overall, bundleOK, applicant, subject := s.validate(ctx, docs)
+	overall, bundleOK, applicant, subject := s.validate(ctx, officeID, docs)
 	now := s.now()
 	id := hex.EncodeToString(secret.Hash(officeID + "/" + env.SendID)[:10])
 	// The receipt number names the submission: the time alone does not,
@@ -392,7 +393,7 @@ func (s *Service) Revalidate(ctx context.Context, officeID, id, actor string) (*
 	if err != nil {
 		return nil, err
 	}
-	overall, bundleOK, _, _ := s.validate(ctx, sub.Documents)
+	overall, bundleOK, _, _ := s.validate(ctx, officeID, sub.Documents)
 	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, qRevalidated, string(overall), b2i(bundleOK), s.now().Unix(), id); err != nil {
 			return err
@@ -412,7 +413,8 @@ func (s *Service) Revalidate(ctx context.Context, officeID, id, actor string) (*
 	if err != nil {
 		return nil, fmt.Errorf("agency: revalidate: %w", err)
 	}
-	return s.Submission(ctx, officeID, id, actor)
+	sub.Overall, sub.BundleOK, sub.ValidatedAt = overall, bundleOK, time.Unix(s.now().Unix(), 0)
+	return sub, nil
 }
 
 func (s *Service) audit(ctx context.Context, officeID, actor, action, subID string) error {

@@ -229,3 +229,38 @@ func TestReceiptInJST(t *testing.T) {
 		}
 	})
 }
+
+// TestApplicationForAnotherOffice: an application signed for another office
+// and delivered here (by a mistaken or malicious sender) is stored with its
+// report, but its bundle does not hold: it is not meant for this office.
+func TestApplicationForAnotherOffice(t *testing.T) {
+	w := pbworld.New(t, storetest.SQLite(t))
+	sc := w.Demo()
+	kojo := w.Document(sc.Box, sc.KojoID)
+	app := w.SignAs(sc.Ichiro, w.ApplicationContent("shonai-seiki", kojo))
+	env := postbox.Envelope{SendID: "snd_elsewhere", Kind: postbox.KindSubmission, SentAt: w.Clock.Now().UTC(),
+		Documents: []postbox.EnvelopeDoc{{Name: "application", Type: pbworld.ApplicationType, Format: "cms", Data: app},
+			{Name: kojo.ID, Type: kojo.Type, Format: kojo.Format, Data: kojo.Data, Power: kojo.Power, From: "nissay"}}}
+	body, err := json.Marshal(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	office := pbworld.TaxSakata.ID
+	req, err := http.NewRequest(http.MethodPost, w.Endpoint(office), bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+w.InboundKeys[office])
+	resp, err := w.Srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("HTTP %d", resp.StatusCode)
+	}
+	sub := stored(t, w, "snd_elsewhere")
+	if sub.BundleOK || sub.Passed() {
+		t.Errorf("an application for shonai-seiki passed at %s: %+v", office, sub)
+	}
+}

@@ -192,6 +192,8 @@ type docView struct {
 	Report template.HTML
 	Fields []verify.Field
 	Title  string
+	// SignedType is the type in the signed content, when there is one.
+	SignedType string
 }
 
 func (p *Pages) submission(w http.ResponseWriter, r *http.Request, staff string) {
@@ -228,7 +230,8 @@ func (p *Pages) showSubmission(w http.ResponseWriter, r *http.Request, staff str
 	for _, d := range sub.Documents {
 		dv := docView{Doc: d, Report: d.Report.HTML(), Title: d.Name}
 		if c := d.Report.Content; c != nil {
-			dv.Fields, dv.Title = c.Fields, c.Title
+			// What the signer signed, not what the envelope said.
+			dv.Fields, dv.Title, dv.SignedType = c.Fields, c.Title, c.Type
 		}
 		v.Docs = append(v.Docs, dv)
 	}
