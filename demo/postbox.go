@@ -55,12 +55,15 @@ var (
 	Shonai    = Corporation{"7390001900004", "株式会社庄内精機", "Shonai Seiki Co., Ltd.", "山形県酒田市京田二丁目１番地", "庄内　健一"}
 )
 
-// Firms are the businesses: post-box party ID, corporation, roles.
-var Firms = []struct {
+// Firm is a business: its post-box party ID, corporation and roles.
+type Firm struct {
 	ID    string
 	Corp  Corporation
 	Roles []string
-}{
+}
+
+// Firms are the businesses.
+var Firms = []Firm{
 	{"nissay", Nissay, []string{postbox.RoleDeliver, postbox.RoleAddressNotice}},
 	{"japanpost", JapanPost, []string{postbox.RoleAddressNotice}},
 	{"nhk", NHK, []string{postbox.RoleAddressNotice}},

@@ -42,6 +42,7 @@ import (
 	"github.com/mynaplat/mynaplat/cms"
 	"github.com/mynaplat/mynaplat/corpreg"
 	"github.com/mynaplat/mynaplat/delegation"
+	"github.com/mynaplat/mynaplat/demo"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/platform"
 	"github.com/mynaplat/mynaplat/postbox"
@@ -112,38 +113,26 @@ var (
 // IchiroNewAddress is where 酒田 一郎 moves.
 const IchiroNewAddress = "山形県酒田市日吉町一丁目５番２７号"
 
-// Corporation is a corporation with its representative.
-type Corporation struct {
-	Number, NameJA, NameEN, Address string
-	Representative                  string
-}
-
-// The corporations (法人番号 made up, with valid check digits).
-var (
-	Nissay    = Corporation{"8120005900001", "日本生命保険相互会社", "Nippon Life Insurance", "大阪府大阪市中央区今橋三丁目５番１２号", "生田　正人"}
-	JapanPost = Corporation{"5010001900002", "日本郵便株式会社", "Japan Post", "東京都千代田区大手町二丁目３番１号", "郵便　太郎"}
-	NHK       = Corporation{"7011005900003", "日本放送協会", "NHK", "東京都渋谷区神南二丁目２番１号", "放送　次郎"}
+// The corporations, businesses and agency are the demo's (package demo),
+// so that the tests run the world a newcomer meets.
+type (
+	// Corporation is a corporation with its representative.
+	Corporation = demo.Corporation
+	// Firm is a business: its post-box party ID, corporation and roles.
+	Firm = demo.Firm
 )
 
-// Firm is a business: its post-box party ID, corporation and roles.
-type Firm struct {
-	ID    string
-	Corp  Corporation
-	Roles []string
-}
-
-// Firms are the businesses.
-var Firms = []Firm{
-	{"nissay", Nissay, []string{postbox.RoleDeliver, postbox.RoleAddressNotice}},
-	{"japanpost", JapanPost, []string{postbox.RoleAddressNotice}},
-	{"nhk", NHK, []string{postbox.RoleAddressNotice}},
-}
-
-// TaxSakata is the receiving agency of the tests.
-var TaxSakata = agency.Office{ID: "tax-sakata", NameJA: "酒田税務署", NameEN: "Sakata Tax Office"}
-
-// IchiroRefs are 酒田 一郎's customer numbers at the businesses.
-var IchiroRefs = map[string]string{"nissay": "NL-1975-0630", "japanpost": "JP-998-0044", "nhk": "NHK-06204913"}
+var (
+	Nissay    = demo.Nissay
+	JapanPost = demo.JapanPost
+	NHK       = demo.NHK
+	// Firms are the businesses.
+	Firms = demo.Firms
+	// TaxSakata is the receiving agency of the tests.
+	TaxSakata = demo.Offices[0]
+	// IchiroRefs are 酒田 一郎's customer numbers at the businesses.
+	IchiroRefs = demo.IchiroRefs
+)
 
 // KojoType is the type of 日本生命's certificate.
 const KojoType = "保険料控除証明書"
