@@ -28,6 +28,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -172,35 +173,124 @@ func localPath(back string) string {
 
 // Link is one entry of the home page.
 type Link struct {
+	// Section is the heading of the group the link goes to when no
+	// HomeSection claims its path.
 	Section          string
 	TitleJA, TitleEN string
 	DescJA, DescEN   string
 	Path             string
 }
 
-// homeSection is one group of links on the home page.
-type homeSection struct {
-	Name  string
+// Status says how far what a HomeSection describes is built.
+type Status int
+
+// The statuses a HomeSection can show.
+const (
+	NoStatus Status = iota // no badge (the start, the shared base)
+	Built
+	PartlyBuilt
+	NotBuilt
+)
+
+// HomeSection is a part of the home page: a heading, one line about it, how
+// far it is built and what is missing, the demo cards to use, numbered steps,
+// and its links. The home page says plainly what is not built: a newcomer
+// must not go looking for it.
+type HomeSection struct {
+	// ID is the section's anchor (/#ID).
+	ID               string
+	TitleJA, TitleEN string
+	DescJA, DescEN   string
+	Status           Status
+	// MissingJA and MissingEN say what is not built yet.
+	MissingJA, MissingEN string
+	Cards                []HomeCard
+	Steps                []Step
+	// Links are shown first; then come the Links passed to Home whose path
+	// starts with one of Paths (the longest prefix over all sections wins).
 	Links []Link
+	Paths []string
+	// Sub are the section's parts (the pilots of an item), shown inside it.
+	Sub []HomeSection
+	// Framed sets the section apart (the place to start).
+	Framed bool
 }
 
-// Home returns the home page handler: links grouped by Section, sections in
-// the order they first appear.
-func (s *Site) Home(links []Link) http.HandlerFunc {
-	var sections []*homeSection
-	idx := map[string]*homeSection{}
-	for _, l := range links {
-		sec, ok := idx[l.Section]
-		if !ok {
-			sec = &homeSection{Name: l.Section}
-			idx[l.Section] = sec
-			sections = append(sections, sec)
-		}
-		sec.Links = append(sec.Links, l)
-	}
+// HomeCard is a demo card to use in a section.
+type HomeCard struct {
+	Name string
+	// PIN is the authentication PIN; SignPIN the signing password, if any.
+	PIN, SignPIN   string
+	NoteJA, NoteEN string
+}
+
+// Step is one numbered thing to try.
+type Step struct {
+	Path             string
+	TitleJA, TitleEN string
+	DoJA, DoEN       string
+	Card             *HomeCard
+}
+
+// homeBlock is a section or a part of one, in page order.
+type homeBlock struct {
+	HomeSection
+	Part bool
+}
+
+// Home returns the home page handler: sections in their order, each with the
+// links whose paths it claims, then the links no section claims, grouped by
+// their Section in the order they first appear.
+func (s *Site) Home(sections []HomeSection, links []Link) http.HandlerFunc {
+	blocks := arrangeHome(sections, links)
 	return func(w http.ResponseWriter, r *http.Request) {
-		s.own.Render(w, r, http.StatusOK, "home", sections)
+		s.own.Render(w, r, http.StatusOK, "home", blocks)
 	}
+}
+
+// arrangeHome flattens the sections and their parts into page order and
+// hands each link to the block with the longest matching path prefix. A link
+// whose path a block already shows is dropped.
+func arrangeHome(sections []HomeSection, links []Link) []homeBlock {
+	var blocks []homeBlock
+	for _, sec := range sections {
+		sub := sec.Sub
+		sec.Sub = nil
+		blocks = append(blocks, homeBlock{HomeSection: sec})
+		for _, p := range sub {
+			p.Sub = nil
+			blocks = append(blocks, homeBlock{HomeSection: p, Part: true})
+		}
+	}
+	for i := range blocks {
+		blocks[i].Links = slices.Clone(blocks[i].Links)
+	}
+	var rest []homeBlock
+	restIdx := map[string]int{}
+	for _, l := range links {
+		best, bestLen := -1, -1
+		for i, b := range blocks {
+			for _, p := range b.Paths {
+				if strings.HasPrefix(l.Path, p) && len(p) > bestLen {
+					best, bestLen = i, len(p)
+				}
+			}
+		}
+		if best < 0 {
+			i, ok := restIdx[l.Section]
+			if !ok {
+				i = len(rest)
+				restIdx[l.Section] = i
+				rest = append(rest, homeBlock{HomeSection: HomeSection{TitleJA: l.Section, TitleEN: l.Section}})
+			}
+			rest[i].Links = append(rest[i].Links, l)
+			continue
+		}
+		if !slices.ContainsFunc(blocks[best].Links, func(have Link) bool { return have.Path == l.Path }) {
+			blocks[best].Links = append(blocks[best].Links, l)
+		}
+	}
+	return append(blocks, rest...)
 }
 
 // Funcs are the template functions every page has (jst, wareki, hex,
@@ -221,3 +311,20 @@ func funcs() template.FuncMap {
 func errorf(format string, args ...any) error {
 	return fmt.Errorf("web: "+format, args...)
 }
+
+// statusText are the badge class and the Japanese and English words of
+// each status; NoStatus has none (no badge).
+var statusText = map[Status][3]string{
+	Built:       {"good", "実装済み", "Built"},
+	PartlyBuilt: {"warn", "一部実装", "Partly built"},
+	NotBuilt:    {"notbuilt", "未実装", "Not built yet"},
+}
+
+// Class is the status's badge class ("" for no badge).
+func (s Status) Class() string { return statusText[s][0] }
+
+// JA is the status in Japanese.
+func (s Status) JA() string { return statusText[s][1] }
+
+// EN is the status in English.
+func (s Status) EN() string { return statusText[s][2] }

@@ -50,6 +50,24 @@ type app struct {
 	db    *store.DB
 }
 
+// homeSections are the test home page's sections: a framed start with a
+// step, an item claiming the counter with a part claiming the CRL (the
+// longer prefix wins), and a part not built yet. The cards link is claimed
+// by none and falls back to its own Section heading.
+var homeSections = []web.HomeSection{
+	{ID: "start", TitleJA: "はじめに", TitleEN: "Start here", Framed: true, DescJA: "まずここから", DescEN: "Begin here",
+		Steps: []web.Step{{Path: "/form", TitleJA: "フォーム", TitleEN: "The form", DoJA: "名前を入れる", DoEN: "Enter a name",
+			Card: &web.HomeCard{Name: "須坂　花子", PIN: "1234", SignPIN: "SUZAKA1980"}}},
+		Links: []web.Link{{TitleJA: "フォームを開く", TitleEN: "Open the form", Path: "/form"}}, Paths: []string{"/form"}},
+	{ID: "jpki", TitleJA: "公的個人認証", TitleEN: "Public authentication", DescJA: "証明書の発行と失効", DescEN: "Certificates issued and revoked",
+		Status: web.Built, Paths: []string{"/counter/", "/jpki/"},
+		Cards: []web.HomeCard{{Name: "井波　清", PIN: "4567", NoteJA: "高齢者", NoteEN: "Elderly"}},
+		Sub: []web.HomeSection{
+			{ID: "crl", TitleJA: "失効リスト", TitleEN: "Revocation lists", Status: web.PartlyBuilt, Paths: []string{"/jpki/crl/"}},
+			{ID: "tv", TitleJA: "テレビ", TitleEN: "Television", Status: web.NotBuilt, MissingJA: "リモコンの画面", MissingEN: "The remote-control screens"},
+		}},
+}
+
 // newApp serves a small application on the site: a form that keeps a name
 // in the session, a JSON endpoint, the home page and the 404 page.
 func newApp(t *testing.T, db *store.DB) *app {
@@ -65,10 +83,11 @@ func newApp(t *testing.T, db *store.DB) *app {
 	}
 	mux := http.NewServeMux()
 	site.Routes(mux)
-	mux.HandleFunc("GET /{$}", site.Home([]web.Link{
+	mux.HandleFunc("GET /{$}", site.Home(homeSections, []web.Link{
 		{Section: "JPKI", TitleJA: "窓口", TitleEN: "Counter", DescJA: "カードの発行", DescEN: "Issue cards", Path: "/counter/"},
 		{Section: "カード / Cards", TitleJA: "カード一覧", TitleEN: "Cards", Path: "/cards/"},
 		{Section: "JPKI", TitleJA: "失効リスト", TitleEN: "CRL", Path: "/jpki/crl/auth.crl"},
+		{Section: "JPKI", TitleJA: "フォーム（重複）", TitleEN: "Form (twice)", Path: "/form"},
 	}))
 	mux.HandleFunc("GET /form", func(w http.ResponseWriter, r *http.Request) {
 		ss, err := site.Session(w, r)
@@ -185,8 +204,14 @@ func TestPagesRenderInBothLanguages(t *testing.T) {
 		want   map[string][]string // by language
 	}{
 		{"/", http.StatusOK, map[string][]string{
-			"ja": {"<h1>メニュー</h1>", "窓口", "カードの発行", `href="/counter/"`, "<h2>JPKI</h2>", "<h2>カード / Cards</h2>"},
-			"en": {"<h1>Menu</h1>", "Counter", "Issue cards", `href="/cards/"`}}},
+			"ja": {"<h1>メニュー</h1>", "窓口", "カードの発行", `href="/counter/"`, "<h2>カード / Cards</h2>",
+				`<section class="menu framed" id="start">`, "<h2>はじめに</h2>", "名前を入れる", "<strong>須坂　花子</strong> 暗証番号 <code>1234</code> 署名用パスワード <code>SUZAKA1980</code>",
+				`<h2>公的個人認証 <span class="badge good">実装済み</span></h2>`, "<strong>井波　清</strong> 暗証番号 <code>4567</code>",
+				`<section class="menu part" id="crl">`, `<h3>失効リスト <span class="badge warn">一部実装</span></h3>`,
+				`<h3>テレビ <span class="badge notbuilt">未実装</span></h3>`, "<strong>未実装：</strong>リモコンの画面"},
+			"en": {"<h1>Menu</h1>", "Counter", "Issue cards", `href="/cards/"`, "<h2>Start here</h2>", "Enter a name", "PIN <code>1234</code> signing password",
+				`<h2>Public authentication <span class="badge good">Built</span></h2>`, `<h3>Revocation lists <span class="badge warn">Partly built</span></h3>`,
+				"<strong>Not built yet: </strong>The remote-control screens"}}},
 		{"/form", http.StatusOK, map[string][]string{
 			"ja": {"テスト用フォーム", "氏名", `name="csrf"`},
 			"en": {"Test form", "Name", `name="csrf"`}}},
@@ -243,6 +268,35 @@ func TestPagesRenderInBothLanguages(t *testing.T) {
 			t.Error("?lang=en did not give English")
 		}
 	})
+}
+
+// TestHomeArrangesLinks checks where the home page puts each link: in the
+// section with the longest matching path prefix, after the section's own
+// links, never twice; unclaimed links under their own Section heading,
+// after every section.
+func TestHomeArrangesLinks(t *testing.T) {
+	a := newApp(t, storetest.SQLite(t))
+	_, body := a.get(t, a.client(t), "/")
+	order := []string{`id="start"`, `href="/form"><strong>フォームを開く`, `id="jpki"`, `href="/counter/"`, `id="crl"`,
+		`href="/jpki/crl/auth.crl"`, `id="tv"`, "<h2>カード / Cards</h2>", `href="/cards/"`}
+	last := -1
+	for _, s := range order {
+		i := strings.Index(body, s)
+		if i < 0 {
+			t.Errorf("home page lacks %q", s)
+			continue
+		}
+		if i < last {
+			t.Errorf("%q comes before what precedes it in %q", s, order)
+		}
+		last = i
+	}
+	if strings.Contains(body, "フォーム（重複）") {
+		t.Error("a link to a path the section already shows is shown again")
+	}
+	if n := strings.Count(body, "<h2>JPKI</h2>"); n != 0 {
+		t.Errorf("the claimed links' own Section made %d headings", n)
+	}
 }
 
 func TestStaticFiles(t *testing.T) {

@@ -544,7 +544,7 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 			DescJA: "どのカードを置いて、どの暗証番号を入れるか", DescEN: "Which card to place and which PIN to enter", Path: "/demo"})
 	}
 
-	mux.HandleFunc("GET /{$}", site.Home(links))
+	mux.HandleFunc("GET /{$}", site.Home(nil, links))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if err := db.PingContext(r.Context()); err != nil {
 			http.Error(w, "database unreachable", http.StatusServiceUnavailable)
