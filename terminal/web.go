@@ -31,6 +31,15 @@ type Pages struct {
 	hc          *http.Client
 	logger      *slog.Logger
 	history     []History
+	// elsewhere are the terminals whose screens other packages serve,
+	// listed on /t/ too (see AddElsewhere).
+	elsewhere []elsewhereGroup
+}
+
+// elsewhereGroup is a kind of terminal whose screens are not under /t/.
+type elsewhereGroup struct {
+	TitleJA, TitleEN string
+	Links            []web.Link
 }
 
 // station is a terminal with its reader.
@@ -128,9 +137,24 @@ func (p *Pages) Links() []web.Link {
 	return out
 }
 
+// AddElsewhere lists on /t/, under a heading, terminals whose screens other
+// packages serve (the convenience-store kiosks under /kiosk/, the hospital's
+// stations under /reception/), so that /t/ is the one list of every
+// terminal. Call it before the server starts serving.
+func (p *Pages) AddElsewhere(titleJA, titleEN string, links ...web.Link) {
+	if len(links) > 0 {
+		p.elsewhere = append(p.elsewhere, elsewhereGroup{titleJA, titleEN, links})
+	}
+}
+
 type listItem struct {
 	ID, Name, Owner string
 	KindJA, KindEN  string
+}
+
+type listPage struct {
+	Terminals []listItem
+	Elsewhere []elsewhereGroup
 }
 
 func (p *Pages) list(w http.ResponseWriter, r *http.Request) {
@@ -140,7 +164,7 @@ func (p *Pages) list(w http.ResponseWriter, r *http.Request) {
 		k := kindNames[t.Kind]
 		items = append(items, listItem{id, t.Name, t.Owner, k[0], k[1]})
 	}
-	p.pages.Render(w, r, http.StatusOK, "terminals", items)
+	p.pages.Render(w, r, http.StatusOK, "terminals", listPage{items, p.elsewhere})
 }
 
 func (p *Pages) station(w http.ResponseWriter, r *http.Request) (*station, *web.Session, bool) {

@@ -250,7 +250,7 @@ func (s *Site) Home(sections []HomeSection, links []Link) http.HandlerFunc {
 
 // arrangeHome flattens the sections and their parts into page order and
 // hands each link to the block with the longest matching path prefix. A link
-// whose path a block already shows is dropped.
+// whose path the block already shows (as a link or a step) is dropped.
 func arrangeHome(sections []HomeSection, links []Link) []homeBlock {
 	var blocks []homeBlock
 	for _, sec := range sections {
@@ -286,8 +286,10 @@ func arrangeHome(sections []HomeSection, links []Link) []homeBlock {
 			rest[i].Links = append(rest[i].Links, l)
 			continue
 		}
-		if !slices.ContainsFunc(blocks[best].Links, func(have Link) bool { return have.Path == l.Path }) {
-			blocks[best].Links = append(blocks[best].Links, l)
+		b := &blocks[best]
+		if !slices.ContainsFunc(b.Links, func(have Link) bool { return have.Path == l.Path }) &&
+			!slices.ContainsFunc(b.Steps, func(st Step) bool { return st.Path == l.Path }) {
+			b.Links = append(b.Links, l)
 		}
 	}
 	return append(blocks, rest...)

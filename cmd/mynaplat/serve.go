@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -157,7 +158,7 @@ func serveCmd(ctx context.Context, args []string) error {
 	logger.Info("mynaplat is serving", "url", url, "roles", o.roles, "db", srv.db.Dialect, "data", o.data.data)
 	fmt.Printf("mynaplat: open %s in a browser (Ctrl-C stops)\n", url)
 	if o.demo {
-		fmt.Printf("mynaplat: demo cards and their PINs: %s/demo\n", url)
+		printFirstSteps(os.Stdout, url)
 	}
 
 	select {
@@ -175,6 +176,22 @@ func serveCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	return nil
+}
+
+// printFirstSteps prints the demo's three things to try first, the ones the
+// home page's はじめに shows, with their URLs and cards.
+func printFirstSteps(w io.Writer, url string) {
+	fmt.Fprintln(w, "mynaplat: はじめに / start here:")
+	for i, st := range demo.FirstSteps() {
+		fmt.Fprintf(w, "  %d. %s / %s\n     %s%s", i+1, st.TitleJA, st.TitleEN, url, st.Path)
+		if c := st.Card; c != nil {
+			fmt.Fprintf(w, "  %s, 暗証番号 / PIN %s", c.Name, c.PIN)
+			if c.SignPIN != "" {
+				fmt.Fprintf(w, ", 署名用パスワード / signing password %s", c.SignPIN)
+			}
+		}
+		fmt.Fprintln(w)
+	}
 }
 
 type server struct {
@@ -497,6 +514,7 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 			}
 			rp.Routes(mux)
 			links = append(links, rp.Links()...)
+			tp.AddElsewhere("医療機関の受付と訪問診療の端末（資格確認）", "Hospital reception and home-visit terminals (eligibility checks)", rp.Links()...)
 			go func() {
 				rp.Sync(bg) // the CA and CRL for offline checks, at once
 				every(bg, 10*time.Second, rp.Sync)
@@ -524,6 +542,7 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 			}
 			kp.Routes(mux)
 			links = append(links, kp.Links()...)
+			tp.AddElsewhere("コンビニのマルチコピー機（コンビニ交付）", "Convenience-store multi-copy machines (certificates)", kp.Links()...)
 			go every(bg, time.Minute, func(context.Context) { kp.ClearTrays(time.Now()) })
 		}
 		if pt, err := demo.PayTerminalConfig(o.data.data); err == nil && elig != nil && company != nil {
@@ -534,6 +553,7 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 			}
 			pp.Routes(mux)
 			links = append(links, pp.Links()...)
+			tp.AddElsewhere("自宅のスマートフォン（カード払いの登録）", "The phone at home (linking a credit card)", pp.Links()...)
 		}
 		dp, err := demo.NewPages(site, cards, o.data.data)
 		if err != nil {
@@ -544,7 +564,7 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 			DescJA: "どのカードを置いて、どの暗証番号を入れるか", DescEN: "Which card to place and which PIN to enter", Path: "/demo"})
 	}
 
-	mux.HandleFunc("GET /{$}", site.Home(nil, links))
+	mux.HandleFunc("GET /{$}", site.Home(demo.Guide(o.demo || demo.HasWorld(cards)), links))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if err := db.PingContext(r.Context()); err != nil {
 			http.Error(w, "database unreachable", http.StatusServiceUnavailable)

@@ -1,0 +1,229 @@
+package demo
+
+import (
+	"slices"
+
+	"github.com/mynaplat/mynaplat/card"
+	"github.com/mynaplat/mynaplat/platform"
+	"github.com/mynaplat/mynaplat/web"
+)
+
+// The guide to the demo world: the home page follows the items of the 2015
+// overview the system comes from and the earlier pilots it cites
+// (docs/seed.md), each with what to open, the card to use, and — said
+// plainly — what is not built yet. A newcomer should not have to read the
+// code to learn that the TV portal does not exist.
+
+// FirstSteps are the three things to try first. The home page's はじめに
+// shows them, and `mynaplat serve --demo` prints them when it is ready.
+func FirstSteps() []web.Step {
+	ichiro := homeCard("酒田　一郎", "", "")
+	return []web.Step{
+		{Path: "/demo", TitleJA: "デモ用カードと暗証番号", TitleEN: "Demo cards and PINs",
+			DoJA: "氏名・カードID・暗証番号・署名用パスワードと、それぞれのカードをどこで使うか、端末がどこにあるか。",
+			DoEN: "Names, card IDs, PINs, signing passwords, where each card is used and where the terminals are."},
+		{Path: "/kiosk/" + Kiosks[0].ID + "/", TitleJA: "コンビニで住民票の写しを印刷", TitleEN: "Print a residence certificate at a convenience store",
+			DoJA: "「行政サービス」→ カードを置く → 暗証番号 → 証明書を選んで印刷。できたPDFは /verify で真正か確かめられます。",
+			DoEN: "行政サービス → place the card → PIN → choose a certificate and print. /verify then tells whether the PDF is genuine.",
+			Card: &web.HomeCard{Name: ichiro.Name, PIN: ichiro.PIN}},
+		{Path: "/postbox/", TitleJA: "電子私書箱で証明書を受け取り、税務署へ送る", TitleEN: "Receive a certificate in the post box and send it to the tax office",
+			DoJA: "カードでログイン → 届いた保険料控除証明書（署名と電子委任状の検証結果つき）→「申告・申請を送る」で酒田税務署へ（署名用パスワードで署名）。",
+			DoEN: "Log in with the card → the premium certificate received (with its signature and power-of-attorney checks) → 申告・申請を送る to the Sakata tax office, signed with the signing password.",
+			Card: &ichiro},
+	}
+}
+
+// The IDs of the home page's sections, the anchors /#ID that /demo links to.
+const (
+	SectionStart       = "start"
+	SectionKonbini     = "konbini"
+	SectionEligibility = "eligibility"
+	SectionTV          = "catv"
+	SectionPilot1      = "pilot-1"
+	SectionPilot2      = "pilot-2"
+	SectionPilot3      = "pilot-3"
+	SectionPostbox     = "postbox"
+	SectionProcurement = "procurement"
+	SectionPilot4      = "pilot-4"
+	SectionBase        = "base"
+)
+
+// Guide is the home page's sections. world says whether the demo world is
+// in the data: without it the sections keep what they say about the system,
+// and the place to start says how to get the demo cards instead of steps
+// that would need them.
+func Guide(world bool) []web.HomeSection {
+	start := web.HomeSection{ID: SectionStart, TitleJA: "はじめに", TitleEN: "Start here", Framed: true,
+		DescJA: "mynaplat は、総務省「平成27年度実証事業の概要」（2015年9月29日）に挙がったマイナンバーカードの使い道を、" +
+			"テスト用の公的個人認証（証明書はすべて O=JPKI-TEST）の上に再現したものです。このページはその項目の順に並んでいます" +
+			"（出典の要約は docs/seed.md）。まず次の三つを試してください。",
+		DescEN: "mynaplat rebuilds the uses of the My Number Card named in the ministry's overview of the 2015 demonstration " +
+			"projects (総務省, 29 September 2015) on a test JPKI (every certificate says O=JPKI-TEST). This page follows the " +
+			"overview's items (summarised in docs/seed.md). Try these three first.",
+		Steps: FirstSteps(), Paths: []string{"/demo"}}
+	if !world {
+		start.DescJA = "mynaplat は、総務省「平成27年度実証事業の概要」（2015年9月29日）に挙がったマイナンバーカードの使い道を、" +
+			"テスト用の公的個人認証の上に再現したものです。このページはその項目の順に並んでいます（出典の要約は docs/seed.md）。" +
+			"デモ用のカードと端末はまだありません。make run（mynaplat serve --demo）で起動すると用意されます。"
+		start.DescEN = "mynaplat rebuilds the uses of the My Number Card named in the ministry's overview of the 2015 demonstration " +
+			"projects (総務省, 29 September 2015) on a test JPKI. This page follows the overview's items (summarised in " +
+			"docs/seed.md). There are no demo cards or terminals yet: start with make run (mynaplat serve --demo)."
+		start.Steps = nil
+	}
+	sections := []web.HomeSection{
+		start,
+		{ID: SectionKonbini, TitleJA: "(1) コンビニ交付：カードで証明書を印刷", TitleEN: "(1) Certificates at convenience-store kiosks",
+			DescJA: "コンビニのマルチコピー機で、住民票の写し・印鑑登録証明書・所得課税証明書を。本籍地に利用登録すれば、" +
+				"別の町の戸籍証明書と戸籍の附票の写しも。J-LIS の中継を通じて各市区町村の発行サーバーが作り、偽造防止の署名とQRコードをつけます。",
+			DescEN: "Residence, seal and tax certificates from a store's multi-copy machine; after registering with the town of " +
+				"the 本籍, that town's family-register certificates too. Each town's issuance server makes them through the J-LIS " +
+				"relay and seals them with a signature and a signed QR code.",
+			Status: web.Built,
+			Cards: []web.HomeCard{homeCard("酒田　一郎", "本籍は山形市：「本籍地の利用登録」で戸籍証明書も", "本籍 in 山形市: register there for family-register certificates"),
+				homeCard("須坂　花子", "須坂インター店で", "at the Suzaka store")},
+			Paths: []string{"/kiosk/", "/verify", "/municipal/"}},
+		{ID: SectionEligibility, TitleJA: "(2) 資格確認とカード払い ― ⑥ 酒田市 日本海総合病院", TitleEN: "(2) Eligibility checks and payment with the card — ⑥ Sakata, Nihonkai General Hospital",
+			DescJA: "病院の受付でカードを置くと、健康保険の資格をその場でオンライン確認。自己負担金はあらかじめ登録したクレジットカードで払えます。" +
+				"電波の届かない訪問先でもモバイル端末で確認し、つながってから送ります。",
+			DescEN: "Place the card at the hospital's reception and the health insurance is checked online at once; the co-payment " +
+				"is charged to a credit card linked beforehand. A mobile terminal checks on home visits without network and sends later.",
+			Status: web.Built,
+			Cards: []web.HomeCard{homeCard("酒田　一郎", "まず /pay/ でクレジットカードを登録", "link a credit card at /pay/ first"),
+				homeCard("本間　光", "暗証番号ロック：受付で資格確認書から確認", "PIN blocked: checked from her paper certificate")},
+			Paths: []string{"/reception/", "/pay/", "/clinic/", "/insurer/"}},
+		{ID: SectionTV, TitleJA: "(3) テレビ（ケーブルテレビ・スマートテレビ）からの本人確認", TitleEN: "(3) Logging in from cable TV and smart TVs",
+			DescJA: "テレビのセットトップボックス（STB）のリーダーにカードを置いてログイン。利用者証明用電子証明書から共通プラットフォームIDが決まり、" +
+				"サービスはこのIDで本人を識別します（個人番号は使いません）。",
+			DescEN: "Log in by placing the card on the reader of a TV set-top box (STB). The authentication certificate gives the " +
+				"common platform ID, by which services know the person (never by the My Number).",
+			Status:    web.PartlyBuilt,
+			MissingJA: "リモコンで操作するテレビ向けの画面（TVポータル）と、ケーブルテレビでの住民へのお知らせ。下の①〜③で試せるのはログインまでです。",
+			MissingEN: "The TV portal driven by a remote control, and notices to residents over cable TV. In ① to ③ below, only the login can be tried.",
+			Sub: []web.HomeSection{
+				{ID: SectionPilot1, TitleJA: "① 須坂市・南砺市：テレビで健康情報と施設予約", TitleEN: "① Suzaka and Nanto: health records and facility bookings on the TV",
+					DescJA:    "須高ケーブル・となみケーブルのSTBからカードでログインし、自分の健康情報を見たり、市の施設を予約したりした先行事例。",
+					DescEN:    "An earlier pilot: log in with the card at the Suko and Tonami cable STBs, see one's health records and book town facilities.",
+					Status:    web.NotBuilt,
+					MissingJA: "健康情報の閲覧と施設予約。STBでのログインまでは試せます。", MissingEN: "Health records and bookings. The login at the STBs can be tried.",
+					Cards: []web.HomeCard{homeCard("須坂　花子", "", ""), homeCard("井波　清", "", "")},
+					Paths: []string{termPath("tv-suzaka-1"), termPath("tv-nanto-1")}},
+				{ID: SectionPilot2, TitleJA: "② 南部町：高齢者の見守りと子どもの登下校メール", TitleEN: "② Nambu: watching over the elderly, and school check-in mail",
+					DescJA: "高齢者が毎日STBにカードを置いて体調を入力し、町の保健師が見守る。小学生が学校の玄関のリーダーにカードをタッチすると保護者にメールが届く。",
+					DescEN: "Elderly people place the card on the STB every day and enter how they feel, for the town's nurses to watch over them; " +
+						"a pupil's touch at the school gate sends the parents an e-mail.",
+					Status:    web.NotBuilt,
+					MissingJA: "体調の入力と見守り、保護者へのメールと行動履歴。STBと学校の玄関リーダーでのログインまでは試せます。",
+					MissingEN: "The daily entry and watch-over, the mail to parents and the history. The login at the STB and the school gate can be tried.",
+					Cards:     []web.HomeCard{homeCard("法勝寺　トメ", "", ""), homeCard("南部　翔", "", "")},
+					Paths:     []string{termPath("tv-nambu-1"), termPath("school-nambu-1")}},
+				{ID: SectionPilot3, TitleJA: "③ 美波町：テレビでの避難指示と避難所の受付", TitleEN: "③ Minami: evacuation orders on the TV and shelter check-in",
+					DescJA:    "テレビに名前入りの避難指示を出し、避難所ではカードで入所・退所を記録して、町が避難の状況をつかむ先行事例。",
+					DescEN:    "An earlier pilot: evacuation orders with the person's name on the TV, and shelter arrivals and departures recorded with the card.",
+					Status:    web.NotBuilt,
+					MissingJA: "避難指示の表示と避難者の記録。避難所のリーダーでのログインまでは試せます。",
+					MissingEN: "The evacuation orders and the shelter register. The login at the shelter's reader can be tried.",
+					Cards:     []web.HomeCard{homeCard("日和佐　正", "", "")},
+					Paths:     []string{termPath("shelter-minami-1")}},
+			}},
+		{ID: SectionPostbox, TitleJA: "(4) 電子私書箱のワンストップサービス ― ⑤ 引越しの一括通知", TitleEN: "(4) One-stop services through the electronic post box — ⑤ the moving notice",
+			DescJA: "事業者が発行した証明書を私書箱で受け取り、自分の申告に添えて役所へ一度に送ります。受け取る側は、改ざんがなく作成者本人のものであること、" +
+				"作成の権限（電子委任状）があることを確かめます。住所が変わると私書箱が気づき、同意した事業者へまとめて通知します。",
+			DescEN: "Receive a certificate a business issued, and send it with your own application to an agency in one step; the receiver " +
+				"checks that it is unaltered, whose it is, and that its author was empowered (電子委任状). After a move, the post box notices " +
+				"and tells the businesses you consented to.",
+			Status: web.Built,
+			Cards: []web.HomeCard{homeCard("酒田　一郎", "受け取り・申告・引越しの通知", "receive, apply, move"),
+				homeCard(Employee, "日本生命の担当者：証明書を発行", "Nippon Life's employee: issues certificates")},
+			Paths: []string{"/postbox/", termPath(PostboxTerminal.ID), "/agency/", "/business/"}},
+		{ID: SectionProcurement, TitleJA: "(5) 政府調達のワンストップサービス", TitleEN: "(5) One-stop government procurement",
+			DescJA: "法人の代表者から委任を受けた人が、窓口にも紙にも頼らずに、法人番号とカードで電子申請・電子契約をする仕組み。",
+			DescEN: "Someone empowered by a company's representative applies and signs contracts electronically, with the corporate number and the card.",
+			Status: web.PartlyBuilt,
+			MissingJA: "入札参加資格の審査、入札、電子契約、国と自治体の間での調達情報の共有。法人の登記（代表者の確認）と電子委任状の登録・検証はあり、" +
+				"(4) の電子私書箱で使われています。",
+			MissingEN: "Bidding qualification, bids, electronic contracts, and sharing procurement data between governments. The corporate " +
+				"registry (who represents a company) and the register of powers of attorney are there, used by the post box in (4).",
+			Paths: []string{"/corpreg/", "/delegation/"}},
+		{ID: SectionPilot4, TitleJA: "④ 前橋市：電子母子健康手帳", TitleEN: "④ Maebashi: the electronic maternal–child handbook",
+			DescJA:    "予防接種や健診の記録をまとめた母子健康手帳を、カードでログインして見る先行事例。医療機関の間で検査画像も共有しました。",
+			DescEN:    "An earlier pilot: a maternal–child handbook with vaccinations and check-ups, opened with the card; clinics also shared images.",
+			Status:    web.NotBuilt,
+			MissingJA: "母子健康手帳そのもの（記録、予防接種、健診、画像の共有）。タブレットでのログインまでは試せます。",
+			MissingEN: "The handbook itself (records, vaccinations, check-ups, shared images). The login at the tablet can be tried.",
+			Cards:     []web.HomeCard{homeCard("前橋　美咲", "", ""), homeCard("前橋　蓮", "", "")},
+			Paths:     []string{termPath("mobile-maebashi-1")}},
+		{ID: SectionBase, TitleJA: "基盤：公的個人認証と共通プラットフォーム", TitleEN: "The base: JPKI and the common platform",
+			DescJA: "どのサービスも使う土台です。市区町村窓口でのカードの発行・更新・住所変更・失効、失効リスト、カードの中身、" +
+				"いつ・どこで本人確認されたかの履歴。端末でのログインそのものは須坂市役所のキオスク端末で試せます。",
+			DescEN: "What every service stands on: cards issued, renewed, moved and revoked at the municipal counter, revocation lists, " +
+				"what is on a card, and the record of who checked you. The login itself can be tried at the kiosk in Suzaka city hall.",
+			Status: web.Built,
+			Cards: []web.HomeCard{homeCard("須坂　花子", "", ""),
+				homeCard("須坂　陽菜", "15歳未満：署名用証明書なし", "under 15: no signing certificate"),
+				homeCard("本間　光", "暗証番号ロック", "PIN blocked"),
+				homeCard("鳥海　誠", "紛失で失効", "revoked: card lost"),
+				homeCard("飛島　悟", "有効期限切れ", "certificates expired")},
+			Paths: []string{"/counter/", "/jpki/", "/cards/", "/me/", "/t/"}},
+	}
+	if !world {
+		for i := range sections {
+			strip(&sections[i])
+		}
+		return sections
+	}
+	for i := range sections {
+		if sections[i].ID == SectionProcurement {
+			sections[i].Links = []web.Link{{Path: "/corpreg/v1/corporations/" + Nissay.Number,
+				TitleJA: "法人の登記：" + Nissay.NameJA, TitleEN: "Corporate registry: " + Nissay.NameEN,
+				DescJA: "法人番号で引く公開情報（JSON）：代表者と本店所在地", DescEN: "The public record by corporate number (JSON): representatives and head office"}}
+		}
+	}
+	return sections
+}
+
+// strip removes the demo cards from a section and its parts.
+func strip(s *web.HomeSection) {
+	s.Cards = nil
+	for i := range s.Sub {
+		strip(&s.Sub[i])
+	}
+}
+
+// termPath is the page of a terminal under /t/.
+func termPath(id string) string { return "/t/" + id + "/" }
+
+// homeCard is a demo resident's card as the home page shows it; the PINs
+// come from Residents, so they cannot drift from the cards.
+func homeCard(name, noteJA, noteEN string) web.HomeCard {
+	r := residentNamed(name)
+	return web.HomeCard{Name: name, PIN: r.AuthPIN, SignPIN: r.SignPIN, NoteJA: noteJA, NoteEN: noteEN}
+}
+
+// Place is a terminal of the demo world and the page it is at.
+type Place struct {
+	platform.Terminal
+	Path string
+}
+
+// Places are every terminal of the demo world with its page: the pilots'
+// terminals and the post box's under /t/, the convenience-store kiosks under
+// /kiosk/, the hospital's stations under /reception/, the phone of /pay/.
+func Places() []Place {
+	var out []Place
+	for _, t := range append(append([]platform.Terminal{}, Terminals...), PostboxTerminal) {
+		out = append(out, Place{t, termPath(t.ID)})
+	}
+	for _, t := range Kiosks {
+		out = append(out, Place{t, "/kiosk/" + t.ID + "/"})
+	}
+	for _, t := range Stations {
+		out = append(out, Place{t, "/reception/" + t.ID + "/"})
+	}
+	return append(out, Place{PayTerminal, "/pay/"})
+}
+
+// HasWorld reports whether the demo world's cards are in the store.
+func HasWorld(cards *card.Store) bool {
+	infos, err := cards.List()
+	return err == nil && slices.ContainsFunc(infos, func(in card.Info) bool { return in.Demo })
+}
