@@ -235,6 +235,7 @@ func (p *Pages) Routes(mux *http.ServeMux) { mux.HandleFunc("GET /demo", p.serve
 
 type pageData struct {
 	Cards         []row
+	Places        []placeRow
 	Keys          *Keys
 	MunicipalKeys []MunicipalKey
 	PostboxKeys   *PostboxKeys
@@ -244,6 +245,8 @@ type row struct {
 	card.Info
 	Resident *Resident
 	Town     string
+	// Uses are the home page sections the card is used in.
+	Uses []Use
 }
 
 func (p *Pages) serve(w http.ResponseWriter, r *http.Request) {
@@ -256,12 +259,13 @@ func (p *Pages) serve(w http.ResponseWriter, r *http.Request) {
 	for i := range Residents {
 		byName[Residents[i].Name] = &Residents[i]
 	}
+	uses := Uses()
 	var rows []row
 	for _, in := range infos {
 		if !in.Demo {
 			continue
 		}
-		rw := row{Info: in, Resident: byName[in.Holder]}
+		rw := row{Info: in, Resident: byName[in.Holder], Uses: uses[in.Holder]}
 		if rw.Resident != nil {
 			if m, err := jpki.LookupMunicipality(rw.Resident.Municipality); err == nil {
 				rw.Town = m.Prefecture + m.Name
@@ -270,6 +274,9 @@ func (p *Pages) serve(w http.ResponseWriter, r *http.Request) {
 		rows = append(rows, rw)
 	}
 	d := pageData{Cards: rows}
+	if len(rows) > 0 {
+		d.Places = placeRows()
+	}
 	if k, err := LoadKeys(p.dataDir); err == nil {
 		d.Keys = k
 	}

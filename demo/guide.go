@@ -5,6 +5,7 @@ import (
 
 	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/platform"
+	"github.com/mynaplat/mynaplat/terminal"
 	"github.com/mynaplat/mynaplat/web"
 )
 
@@ -105,7 +106,7 @@ func Guide(world bool) []web.HomeSection {
 					DescEN:    "An earlier pilot: log in with the card at the Suko and Tonami cable STBs, see one's health records and book town facilities.",
 					Status:    web.NotBuilt,
 					MissingJA: "健康情報の閲覧と施設予約。STBでのログインまでは試せます。", MissingEN: "Health records and bookings. The login at the STBs can be tried.",
-					Cards: []web.HomeCard{homeCard("須坂　花子", "", ""), homeCard("井波　清", "", "")},
+					Cards: []web.HomeCard{homeCard("須坂　花子", "", ""), homeCard("須坂　健太", "", ""), homeCard("井波　清", "", "")},
 					Paths: []string{termPath("tv-suzaka-1"), termPath("tv-nanto-1")}},
 				{ID: SectionPilot2, TitleJA: "② 南部町：高齢者の見守りと子どもの登下校メール", TitleEN: "② Nambu: watching over the elderly, and school check-in mail",
 					DescJA: "高齢者が毎日STBにカードを置いて体調を入力し、町の保健師が見守る。小学生が学校の玄関のリーダーにカードをタッチすると保護者にメールが届く。",
@@ -226,4 +227,56 @@ func Places() []Place {
 func HasWorld(cards *card.Store) bool {
 	infos, err := cards.List()
 	return err == nil && slices.ContainsFunc(infos, func(in card.Info) bool { return in.Demo })
+}
+
+// Use is a home page section a demo card is used in, for /demo.
+type Use struct {
+	ID, TitleJA, TitleEN string
+}
+
+// Uses are, by holder, the home page sections that name the card, in page
+// order (each section once).
+func Uses() map[string][]Use {
+	out := map[string][]Use{}
+	var walk func(s web.HomeSection)
+	walk = func(s web.HomeSection) {
+		var names []string
+		for _, c := range s.Cards {
+			names = append(names, c.Name)
+		}
+		for _, st := range s.Steps {
+			if st.Card != nil {
+				names = append(names, st.Card.Name)
+			}
+		}
+		u := Use{s.ID, s.TitleJA, s.TitleEN}
+		for _, n := range names {
+			if !slices.Contains(out[n], u) {
+				out[n] = append(out[n], u)
+			}
+		}
+		for _, sub := range s.Sub {
+			walk(sub)
+		}
+	}
+	for _, s := range Guide(true) {
+		walk(s)
+	}
+	return out
+}
+
+// placeRow is a terminal on /demo: where it is, what kind, and its page.
+type placeRow struct {
+	Place
+	KindJA, KindEN string
+}
+
+// placeRows are Places with their kinds' names.
+func placeRows() []placeRow {
+	var out []placeRow
+	for _, p := range Places() {
+		ja, en := terminal.KindName(p.Kind)
+		out = append(out, placeRow{p, ja, en})
+	}
+	return out
 }

@@ -121,6 +121,15 @@ var kindNames = map[platform.TerminalKind][2]string{
 	platform.Shelter: {"避難所", "Shelter"}, platform.School: {"学校・図書館", "School / library"},
 }
 
+// KindName is the Japanese and English name of a kind of terminal.
+func KindName(k platform.TerminalKind) (ja, en string) {
+	n, ok := kindNames[k]
+	if !ok {
+		return string(k), string(k)
+	}
+	return n[0], n[1]
+}
+
 // Links are the home page entries of the terminals.
 func (p *Pages) Links() []web.Link {
 	var out []web.Link

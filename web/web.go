@@ -262,17 +262,23 @@ func arrangeHome(sections []HomeSection, links []Link) []homeBlock {
 			blocks = append(blocks, homeBlock{HomeSection: p, Part: true})
 		}
 	}
+	own := make([]int, len(blocks)) // the number of each block's own links
 	for i := range blocks {
 		blocks[i].Links = slices.Clone(blocks[i].Links)
+		own[i] = len(blocks[i].Links)
 	}
+	// rank is the index in its block's Paths of the prefix a claimed link
+	// matched: a block shows its claimed links in the order of its Paths,
+	// whatever order they came in.
+	rank := map[string]int{}
 	var rest []homeBlock
 	restIdx := map[string]int{}
 	for _, l := range links {
-		best, bestLen := -1, -1
+		best, bestLen, bestRank := -1, -1, 0
 		for i, b := range blocks {
-			for _, p := range b.Paths {
+			for j, p := range b.Paths {
 				if strings.HasPrefix(l.Path, p) && len(p) > bestLen {
-					best, bestLen = i, len(p)
+					best, bestLen, bestRank = i, len(p), j
 				}
 			}
 		}
@@ -290,7 +296,11 @@ func arrangeHome(sections []HomeSection, links []Link) []homeBlock {
 		if !slices.ContainsFunc(b.Links, func(have Link) bool { return have.Path == l.Path }) &&
 			!slices.ContainsFunc(b.Steps, func(st Step) bool { return st.Path == l.Path }) {
 			b.Links = append(b.Links, l)
+			rank[l.Path] = bestRank
 		}
+	}
+	for i := range blocks {
+		slices.SortStableFunc(blocks[i].Links[own[i]:], func(a, b Link) int { return rank[a.Path] - rank[b.Path] })
 	}
 	return append(blocks, rest...)
 }

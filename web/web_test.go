@@ -84,6 +84,7 @@ func newApp(t *testing.T, db *store.DB) *app {
 	mux := http.NewServeMux()
 	site.Routes(mux)
 	mux.HandleFunc("GET /{$}", site.Home(homeSections, []web.Link{
+		{Section: "JPKI", TitleJA: "CA証明書", TitleEN: "CA certificate", Path: "/jpki/ca/auth.crt"},
 		{Section: "JPKI", TitleJA: "窓口", TitleEN: "Counter", DescJA: "カードの発行", DescEN: "Issue cards", Path: "/counter/"},
 		{Section: "カード / Cards", TitleJA: "カード一覧", TitleEN: "Cards", Path: "/cards/"},
 		{Section: "JPKI", TitleJA: "失効リスト", TitleEN: "CRL", Path: "/jpki/crl/auth.crl"},
@@ -272,12 +273,12 @@ func TestPagesRenderInBothLanguages(t *testing.T) {
 
 // TestHomeArrangesLinks checks where the home page puts each link: in the
 // section with the longest matching path prefix, after the section's own
-// links, never twice; unclaimed links under their own Section heading,
-// after every section.
+// links and in the order of its Paths, never twice; unclaimed links under
+// their own Section heading, after every section.
 func TestHomeArrangesLinks(t *testing.T) {
 	a := newApp(t, storetest.SQLite(t))
 	_, body := a.get(t, a.client(t), "/")
-	order := []string{`id="start"`, `href="/form"><strong>フォームを開く`, `id="jpki"`, `href="/counter/"`, `id="crl"`,
+	order := []string{`id="start"`, `href="/form"><strong>フォームを開く`, `id="jpki"`, `href="/counter/"`, `href="/jpki/ca/auth.crt"`, `id="crl"`,
 		`href="/jpki/crl/auth.crl"`, `id="tv"`, "<h2>カード / Cards</h2>", `href="/cards/"`}
 	last := -1
 	for _, s := range order {

@@ -492,6 +492,9 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 		links = append(links, web.Link{Section: "本人 / Card holder", TitleJA: "カードの中身を見る", TitleEN: "Look inside a card",
 			DescJA: "電子証明書と暗証番号の残り回数（カードからAPDUで読み取り）", DescEN: "Certificates and PIN tries left, read from the card by APDUs",
 			Path: "/cards/"})
+		// /t/ lists the terminals whose screens other packages serve too,
+		// in the order of the home page's items: (1) kiosks, (2) the hospital.
+		var kioskLinks, stationLinks, payLinks []web.Link
 		if stations, err := eligibility.LoadStationConfigs(demo.StationsDir(o.data.data)); err != nil {
 			return fail(err)
 		} else if len(stations) > 0 {
@@ -514,7 +517,7 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 			}
 			rp.Routes(mux)
 			links = append(links, rp.Links()...)
-			tp.AddElsewhere("医療機関の受付と訪問診療の端末（資格確認）", "Hospital reception and home-visit terminals (eligibility checks)", rp.Links()...)
+			stationLinks = rp.Links()
 			go func() {
 				rp.Sync(bg) // the CA and CRL for offline checks, at once
 				every(bg, 10*time.Second, rp.Sync)
@@ -542,7 +545,7 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 			}
 			kp.Routes(mux)
 			links = append(links, kp.Links()...)
-			tp.AddElsewhere("コンビニのマルチコピー機（コンビニ交付）", "Convenience-store multi-copy machines (certificates)", kp.Links()...)
+			kioskLinks = kp.Links()
 			go every(bg, time.Minute, func(context.Context) { kp.ClearTrays(time.Now()) })
 		}
 		if pt, err := demo.PayTerminalConfig(o.data.data); err == nil && elig != nil && company != nil {
@@ -553,8 +556,11 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 			}
 			pp.Routes(mux)
 			links = append(links, pp.Links()...)
-			tp.AddElsewhere("自宅のスマートフォン（カード払いの登録）", "The phone at home (linking a credit card)", pp.Links()...)
+			payLinks = pp.Links()
 		}
+		tp.AddElsewhere("コンビニのマルチコピー機（コンビニ交付）", "Convenience-store multi-copy machines (certificates)", kioskLinks...)
+		tp.AddElsewhere("医療機関の受付と訪問診療の端末（資格確認）", "Hospital reception and home-visit terminals (eligibility checks)", stationLinks...)
+		tp.AddElsewhere("自宅のスマートフォン（カード払いの登録）", "The phone at home (linking a credit card)", payLinks...)
 		dp, err := demo.NewPages(site, cards, o.data.data)
 		if err != nil {
 			return fail(err)
