@@ -34,7 +34,7 @@ magic() {
 	feedface* | feedfacf* | cefaedfe* | cffaedfe*) echo "a Mach-O executable" ;;
 	cafebabe*) echo "a Mach-O universal binary or Java class file" ;;
 	4d5a*) # MZ: a DOS/PE header has NUL bytes in its first 64; a text file starting "MZ" has none.
-		[[ $hex =~ ^(..)*00 ]] && echo "a Windows (PE) executable" ;;
+		if [[ $hex =~ ^(..)*00 ]]; then echo "a Windows (PE) executable"; fi ;;
 	0061736d*) echo "a WebAssembly module" ;;
 	213c617263683e0a*) echo "an ar archive (static library)" ;;
 	53514c69746520666f726d6174203300*) echo "an SQLite database" ;;
