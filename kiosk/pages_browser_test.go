@@ -70,7 +70,7 @@ func TestKioskInBrowser(t *testing.T) {
 		t.Errorf("tries left after a wrong PIN: %q", got)
 	}
 	shot("04-pin-wrong")
-	do("PIN", chromedp.SendKeys(css("#pin"), testPIN), chromedp.Click(css("#pin-ok")), chromedp.WaitVisible(css("#menu")))
+	do("PIN on the pad", browsertest.PinPad(testPIN), chromedp.Click(css("#pin-ok")), chromedp.WaitVisible(css("#menu")))
 	contains("#menu", "住所地：山形県酒田市", "住民票の写し", "200円", "戸籍全部事項証明書", "350円", "平日 09:00–17:00")
 	shot("05-menu")
 	// The menu in English, and back.

@@ -39,4 +39,10 @@ func TestInBrowser(t *testing.T) {
 		t.Errorf("PIN field %q, want 1294", got)
 	}
 	browsertest.Screenshot(t, ctx, "pinpad")
+
+	// A page that loads the script twice (issue 14: the layout and the
+	// terminal screen both did) still types one digit per press.
+	if err := chromedp.Do(ctx, chromedp.Navigate(a.srv.URL+"/pinpad-twice"), browsertest.PinPad("2580")); err != nil {
+		t.Error(err)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"regexp"
 	"strings"
 )
 
@@ -24,6 +25,10 @@ func (s *Site) Parse(fsys fs.FS, patterns ...string) (*Pages, error) {
 	base, err := template.New("layout.html").Funcs(funcs()).ParseFS(templates, "templates/layout.html")
 	if err != nil {
 		return nil, errorf("parse layout: %w", err)
+	}
+	layout, err := fs.ReadFile(templates, "templates/layout.html")
+	if err != nil {
+		return nil, errorf("read layout: %w", err)
 	}
 	p := &Pages{site: s, pages: map[string]*template.Template{}}
 	for _, pat := range patterns {
@@ -49,6 +54,13 @@ func (s *Site) Parse(fsys fs.FS, patterns ...string) (*Pages, error) {
 			if t, err = t.ParseFS(fsys, f); err != nil {
 				return nil, errorf("page %s: %w", f, err)
 			}
+			src, err := fs.ReadFile(fsys, f)
+			if err != nil {
+				return nil, errorf("page %s: %w", f, err)
+			}
+			if dup := loadedTwice(string(layout) + string(src)); dup != "" {
+				return nil, errorf("page %s loads %s twice (the layout loads the shared script and style sheet)", f, dup)
+			}
 			for _, want := range []string{"title", "content"} {
 				if t.Lookup(want) == nil {
 					return nil, errorf("page %s does not define %q", f, want)
@@ -58,6 +70,27 @@ func (s *Site) Parse(fsys fs.FS, patterns ...string) (*Pages, error) {
 		}
 	}
 	return p, nil
+}
+
+// includeRE matches a script's src and a link's href in template source.
+var includeRE = regexp.MustCompile(`(?is)<(?:script|link)\b[^>]*?\b(?:src|href)\s*=\s*["']?([^"'\s>]+)`)
+
+// loadedTwice returns a script or style sheet that the template source (the
+// layout and a page) loads twice, or "". A script loaded twice runs twice:
+// pinpad.js, loaded by the layout and again by the terminal screen, typed
+// every digit of the PIN twice and blocked the cards of everyone who used
+// the pad (issue 14). The check reads the source, so it holds for every
+// branch of a page whatever the data; a page that loads a file in two
+// exclusive branches would have to load it once outside them.
+func loadedTwice(src string) string {
+	seen := map[string]bool{}
+	for _, m := range includeRE.FindAllStringSubmatch(src, -1) {
+		if seen[m[1]] {
+			return m[1]
+		}
+		seen[m[1]] = true
+	}
+	return ""
 }
 
 // View is what a page template gets as its dot.

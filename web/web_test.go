@@ -123,6 +123,7 @@ func newApp(t *testing.T, db *store.DB) *app {
 		http.Redirect(w, r, "/form", http.StatusSeeOther)
 	})
 	mux.HandleFunc("GET /pinpad", func(w http.ResponseWriter, r *http.Request) { pages.Render(w, r, http.StatusOK, "pinpad", nil) })
+	mux.HandleFunc("GET /pinpad-twice", func(w http.ResponseWriter, r *http.Request) { http.ServeFile(w, r, "testdata/pinpad-twice.html") })
 	mux.HandleFunc("POST /api", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "api ok") })
 	mux.HandleFunc("GET /funcs", func(w http.ResponseWriter, r *http.Request) {
 		pages.Render(w, r, http.StatusOK, "funcs", struct {
@@ -520,6 +521,13 @@ func TestParseFailsFast(t *testing.T) {
 	for _, pat := range []string{"notitle.html", "syntax.html", "none*.html"} {
 		if _, err := site.Parse(os.DirFS("testdata/bad"), pat); err == nil {
 			t.Errorf("Parse(%s) succeeded", pat)
+		}
+	}
+	// A script or style sheet the layout loads, loaded again by a page
+	// (issue 14: pinpad.js twice typed every digit twice).
+	for pat, want := range map[string]string{"dupscript.html": "/static/pinpad.js", "dupstyle.html": "/static/style.css"} {
+		if _, err := site.Parse(os.DirFS("testdata/bad"), pat); err == nil || !strings.Contains(err.Error(), "loads "+want+" twice") {
+			t.Errorf("Parse(%s) = %v, want an error naming %s", pat, err, want)
 		}
 	}
 	if _, err := site.Parse(os.DirFS("testdata/pages"), "*.html"); err != nil {

@@ -27,16 +27,19 @@ import (
 	"github.com/mynaplat/mynaplat/terminal"
 )
 
-func benchCmd(ctx context.Context, args []string) error {
-	switch {
-	case len(args) > 0 && args[0] == "auth":
-		return benchAuth(ctx, args[1:], os.Stdout)
-	case len(args) > 0 && args[0] == "eligibility":
-		return benchEligibility(ctx, args[1:], os.Stdout)
-	case len(args) > 0 && args[0] == "kiosk":
-		return benchKioskCmd(ctx, args[1:], os.Stdout)
-	}
-	return errors.New("usage: mynaplat bench auth|eligibility|kiosk --target URL [--conns 64] [--duration 10s] [--data DIR]")
+var benchCommand = &command{name: "bench",
+	summary: "動いているサーバーの負荷試験 / load tests against a running mynaplat serve --demo",
+	subs: []*command{
+		{name: "auth", run: benchAuth,
+			summary:  "利用者証明（認証）の処理能力 / authentications per second at the platform",
+			synopsis: "--target URL [--conns 64] [--duration 10s] [--data DIR] [--pool N]"},
+		{name: "eligibility", run: benchEligibility,
+			summary:  "オンライン資格確認の処理能力 / eligibility checks per second from many facilities",
+			synopsis: "--target URL [--facilities 1000] [--conns 64] [--duration 10s] [--data DIR] [--db DSN]"},
+		{name: "kiosk", run: benchKioskCmd,
+			summary:  "コンビニ交付（証明書発行）の処理能力 / certificates issued per second at kiosks",
+			synopsis: "--target URL [--conns 16] [--duration 10s] [--kiosks 32] [--data DIR] [--db DSN]"},
+	},
 }
 
 // BenchResult is the JSON summary bench auth prints as its last line.
@@ -59,14 +62,13 @@ type BenchResult struct {
 // on the card side is the slow part (an RSA private operation per answer),
 // so it first fetches and signs a pool of challenges with the demo cards,
 // then fires the verifications from conns connections.
-func benchAuth(ctx context.Context, args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("bench auth", flag.ContinueOnError)
+func benchAuth(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writer) error {
 	target := fs.String("target", "http://127.0.0.1:8080", "URL of a running mynaplat serve --demo")
 	conns := fs.Int("conns", 64, "concurrent connections")
 	duration := fs.Duration("duration", 10*time.Second, "how long to fire (at most; stops early when the pool is used up)")
 	pool := fs.Int("pool", 30000, "challenges to fetch and sign before firing (each answers one authentication)")
 	dataDir := fs.String("data", envOr("MYNAPLAT_DATA", "./data"), "the server's data directory (demo cards and the bench terminal's key)")
-	if err := parseFlags(fs, args, "mynaplat bench auth --target URL [--conns 64] [--duration 10s] [--data DIR] [--pool N]"); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *conns < 1 || *pool < 1 {

@@ -43,8 +43,7 @@ type EligibilityBenchResult struct {
 // (five-attribute link, answer, check row) — from many facilities at once.
 // The card side (an RSA private operation per answer) is done ahead, as in
 // bench auth.
-func benchEligibility(ctx context.Context, args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("bench eligibility", flag.ContinueOnError)
+func benchEligibility(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writer) error {
 	var d dataFlags
 	d.register(fs)
 	target := fs.String("target", "http://127.0.0.1:8080", "URL of a running mynaplat serve --demo")
@@ -53,7 +52,7 @@ func benchEligibility(ctx context.Context, args []string, out io.Writer) error {
 	duration := fs.Duration("duration", 10*time.Second, "how long to fire (at most; stops early when the pool is used up)")
 	pool := fs.Int("pool", 30000, "card answers to sign before firing (each is one check)")
 	jpkiURL := fs.String("jpki-url", os.Getenv("MYNAPLAT_JPKI_URL"), "the JPKI centre's URL, when it does not run on this data dir")
-	if err := parseFlags(fs, args, "mynaplat bench eligibility --target URL [--facilities 1000] [--conns 64] [--duration 10s] [--data DIR] [--db DSN]"); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *conns < 1 || *pool < 1 || *nfac < 1 || *nfac > 100000 {

@@ -48,8 +48,7 @@ type KioskBenchResult struct {
 // rendering the 住民票の写し with its QR code and the seal's PAdES signature,
 // the relay checking it), and the print that hands out the PDF once. The
 // card side is signed ahead, as in bench auth.
-func benchKioskCmd(ctx context.Context, args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("bench kiosk", flag.ContinueOnError)
+func benchKioskCmd(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writer) error {
 	var d dataFlags
 	d.register(fs)
 	target := fs.String("target", "http://127.0.0.1:8080", "URL of a running mynaplat serve --demo")
@@ -59,7 +58,7 @@ func benchKioskCmd(ctx context.Context, args []string, out io.Writer) error {
 	pool := fs.Int("pool", 3000, "card answers to sign before firing (each is one certificate)")
 	certType := fs.String("type", string(municipal.Juminhyo), "certificate type to issue")
 	jpkiURL := fs.String("jpki-url", os.Getenv("MYNAPLAT_JPKI_URL"), "the JPKI centre's URL, when it does not run on this data dir")
-	if err := parseFlags(fs, args, "mynaplat bench kiosk --target URL [--conns 16] [--duration 10s] [--kiosks 32] [--data DIR] [--db DSN]"); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *conns < 1 || *pool < 1 || *nkiosk < 1 || *nkiosk > 10000 {

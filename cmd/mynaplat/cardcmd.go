@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -20,39 +19,24 @@ import (
 	"github.com/mynaplat/mynaplat/card"
 )
 
-const cardUsage = `usage:
-  mynaplat card list       [--data DIR] [--json]
-  mynaplat card show       [--data DIR] [--sign-pin PASSWORD] ID
-  mynaplat card pin-status [--data DIR] ID
-  mynaplat card plug       [--data DIR] [--vpcd 127.0.0.1:35963] ID
-`
-
-// cardCmd runs "mynaplat card …": looking at the emulated cards in
+// cardCommand is "mynaplat card …": looking at the emulated cards in
 // DIR/cards and plugging one into pcscd through vsmartcard-vpcd.
-func cardCmd(ctx context.Context, args []string) error {
-	return runCard(ctx, args, os.Stdout)
-}
-
-func runCard(ctx context.Context, args []string, out io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(os.Stderr, cardUsage)
-		return flag.ErrHelp
-	}
-	switch args[0] {
-	case "list":
-		return cardList(args[1:], out)
-	case "show":
-		return cardShow(args[1:], out)
-	case "pin-status":
-		return cardPINStatus(args[1:], out)
-	case "plug":
-		return cardPlug(ctx, args[1:], out)
-	case "help", "-h", "--help":
-		fmt.Fprint(out, cardUsage)
-		return nil
-	}
-	fmt.Fprint(os.Stderr, cardUsage)
-	return fmt.Errorf("card: unknown subcommand %q", args[0])
+var cardCommand = &command{name: "card",
+	summary: "模擬マイナンバーカード / the emulated My Number Cards in DIR/cards",
+	subs: []*command{
+		{name: "list", run: cardList,
+			summary:  "カードの一覧 / list the cards (with the demo cards' PINs)",
+			synopsis: "[--data DIR] [--json]"},
+		{name: "show", run: cardShow,
+			summary:  "カードの証明書と PIN の残り回数 / show a card's certificates and PIN tries, as a terminal reads them",
+			synopsis: "[--data DIR] [--sign-pin PASSWORD] ID"},
+		{name: "pin-status", run: cardPINStatus,
+			summary:  "PIN の残り回数 / show the tries left of a card's PINs",
+			synopsis: "[--data DIR] ID"},
+		{name: "plug", run: cardPlug,
+			summary:  "カードを PC/SC リーダーに挿す（vsmartcard-vpcd） / plug a card into pcscd through vsmartcard-vpcd",
+			synopsis: "[--data DIR] [--vpcd 127.0.0.1:35963] [--debug] ID"},
+	},
 }
 
 func cardDataFlag(fs *flag.FlagSet) *string {
@@ -60,20 +44,19 @@ func cardDataFlag(fs *flag.FlagSet) *string {
 }
 
 // parseWithID parses flags that may come before or after the one card ID.
-func parseWithID(fs *flag.FlagSet, args []string, usage string) (string, error) {
-	if err := parseFlags(fs, args, usage); err != nil {
+func parseWithID(fs *flag.FlagSet, args []string) (string, error) {
+	if err := parseFlags(fs, args); err != nil {
 		return "", err
 	}
 	if fs.NArg() == 0 {
-		fs.Usage()
-		return "", errors.New("card: a card ID is required (see mynaplat card list)")
+		return "", usageErrorf("カード ID を指定してください / a card ID is required (see mynaplat card list)")
 	}
 	id := fs.Arg(0)
-	if err := fs.Parse(fs.Args()[1:]); err != nil {
+	if err := parseFlags(fs, fs.Args()[1:]); err != nil {
 		return "", err
 	}
 	if fs.NArg() > 0 {
-		return "", fmt.Errorf("card: unexpected arguments %q", fs.Args())
+		return "", usageErrorf("余分な引数 / unexpected arguments %q", fs.Args())
 	}
 	return id, nil
 }
@@ -90,11 +73,10 @@ func openCard(dataDir, id string) (*card.Card, error) {
 	return s.Open(id)
 }
 
-func cardList(args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("card list", flag.ContinueOnError)
+func cardList(_ context.Context, fs *flag.FlagSet, args []string, out io.Writer) error {
 	data := cardDataFlag(fs)
 	asJSON := fs.Bool("json", false, "print a JSON array")
-	if err := parseFlags(fs, args, "mynaplat card list [--data DIR] [--json]"); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	s, err := openCards(*data)
@@ -147,11 +129,10 @@ func orDash(s string) string {
 	return s
 }
 
-func cardShow(args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("card show", flag.ContinueOnError)
+func cardShow(_ context.Context, fs *flag.FlagSet, args []string, out io.Writer) error {
 	data := cardDataFlag(fs)
 	signPIN := fs.String("sign-pin", "", "signing password, to show the signing certificate (a wrong one costs a try)")
-	id, err := parseWithID(fs, args, "mynaplat card show [--data DIR] [--sign-pin PASSWORD] ID")
+	id, err := parseWithID(fs, args)
 	if err != nil {
 		return err
 	}
@@ -234,10 +215,9 @@ func printTries(out io.Writer, cl *card.Client) error {
 	return nil
 }
 
-func cardPINStatus(args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("card pin-status", flag.ContinueOnError)
+func cardPINStatus(_ context.Context, fs *flag.FlagSet, args []string, out io.Writer) error {
 	data := cardDataFlag(fs)
-	id, err := parseWithID(fs, args, "mynaplat card pin-status [--data DIR] ID")
+	id, err := parseWithID(fs, args)
 	if err != nil {
 		return err
 	}
@@ -249,12 +229,11 @@ func cardPINStatus(args []string, out io.Writer) error {
 	return printTries(out, card.NewClient(c))
 }
 
-func cardPlug(ctx context.Context, args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("card plug", flag.ContinueOnError)
+func cardPlug(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writer) error {
 	data := cardDataFlag(fs)
 	addr := fs.String("vpcd", card.DefaultVPCDAddr, "vsmartcard-vpcd address of the reader slot (35963 is \"Virtual PCD 00 00\")")
 	debug := fs.Bool("debug", false, "log every APDU header and status word (never the data)")
-	id, err := parseWithID(fs, args, "mynaplat card plug [--data DIR] [--vpcd HOST:PORT] [--debug] ID")
+	id, err := parseWithID(fs, args)
 	if err != nil {
 		return err
 	}

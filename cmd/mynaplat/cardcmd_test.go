@@ -9,6 +9,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
@@ -63,11 +64,15 @@ func cardTestCard(t *testing.T, dir string) *card.Card {
 	return c
 }
 
+// runCardOut runs "mynaplat card ARGS…" and returns its output, or its
+// standard error as an error when it fails.
 func runCardOut(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	var out bytes.Buffer
-	err := runCard(t.Context(), args, &out)
-	return out.String(), err
+	out, errOut, code := runArgs(t.Context(), append([]string{"card"}, args...)...)
+	if code != 0 {
+		return out, fmt.Errorf("exit %d: %s", code, errOut)
+	}
+	return out, nil
 }
 
 func TestCardCommands(t *testing.T) {
@@ -139,11 +144,6 @@ func TestCardCommands(t *testing.T) {
 			}
 		}
 	})
-	t.Run("cardCmd", func(t *testing.T) {
-		if err := cardCmd(t.Context(), []string{"pin-status", "--data", dir, id}); err != nil {
-			t.Error(err)
-		}
-	})
 }
 
 // TestCardPlug plugs the card into a fake vpcd and unplugs it on cancel.
@@ -158,7 +158,14 @@ func TestCardPlug(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	var out bytes.Buffer
-	go func() { done <- runCard(ctx, []string{"plug", "--data", dir, "--vpcd", ln.Addr().String(), id}, &out) }()
+	go func() {
+		var stderr bytes.Buffer
+		if code := run(ctx, []string{"card", "plug", "--data", dir, "--vpcd", ln.Addr().String(), id}, &out, &stderr); code != 0 {
+			done <- fmt.Errorf("exit %d: %s", code, stderr.String())
+			return
+		}
+		done <- nil
+	}()
 	conn, err := ln.Accept()
 	if err != nil {
 		t.Fatal(err)

@@ -23,36 +23,29 @@ import (
 	"github.com/mynaplat/mynaplat/tsa"
 )
 
-const delegationUsage = `usage: mynaplat delegation grant|revoke|show …
+var delegationCommand = &command{name: "delegation",
+	summary: "法人代表者の電子委任状 / a representative's electronic power of attorney (電子委任状)",
+	about: `法人の代表者が電子委任状を発行・失効します。代表者の鍵（代表者の手元に置く
+モード 0600 のファイル）で署名し、TSA のタイムスタンプを付けます。受任者の
+プラットフォーム ID は、カードでログインした後の端末の結果画面に表示されます。
 
 A corporation's representative grants or revokes an electronic power of
 attorney (電子委任状), signed with the representative's key (a file of mode
-0600 that stays with the representative) and time-stamped by the TSA:
-
-  mynaplat delegation grant --corp 法人番号 --agent-platform-id ID --agent-name 氏名 \
-      --powers 保険料控除証明書[,…] [--days 365] [--sub-delegation] [--key FILE]
-  mynaplat delegation revoke --power ID [--key FILE]
-  mynaplat delegation show --power ID
-
+0600 that stays with the representative) and time-stamped by the TSA.
 The agent's platform ID is shown to them on any terminal's result page after
 they log in with their card.
-`
-
-func delegationCmd(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		fmt.Fprint(os.Stderr, delegationUsage)
-		return flag.ErrHelp
-	}
-	switch args[0] {
-	case "grant":
-		return delegationGrant(ctx, args[1:], os.Stdout)
-	case "revoke":
-		return delegationRevoke(ctx, args[1:], os.Stdout)
-	case "show":
-		return delegationShow(ctx, args[1:], os.Stdout)
-	}
-	fmt.Fprint(os.Stderr, delegationUsage)
-	return fmt.Errorf("delegation: unknown command %q", args[0])
+`,
+	subs: []*command{
+		{name: "grant", run: delegationGrant,
+			summary:  "委任状を発行 / grant a power to an agent (受任者)",
+			synopsis: "--corp 法人番号 --agent-platform-id ID --agent-name 氏名 --powers TYPE[,TYPE] [--days 365] [--sub-delegation] [--key FILE]"},
+		{name: "revoke", run: delegationRevoke,
+			summary:  "委任状を失効 / revoke a power",
+			synopsis: "--power ID [--key FILE]"},
+		{name: "show", run: delegationShow,
+			summary:  "委任状とその状態 / show a power and its status",
+			synopsis: "--power ID"},
+	},
 }
 
 // delegationWorld is the register and what signing a power needs, opened
@@ -136,8 +129,7 @@ func (w *delegationWorld) representative(ctx context.Context, number, keyPath st
 	return c, cert, signer, nil
 }
 
-func delegationGrant(ctx context.Context, args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("delegation grant", flag.ContinueOnError)
+func delegationGrant(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writer) error {
 	var d dataFlags
 	d.register(fs)
 	corp := fs.String("corp", "", "the corporation's 法人番号 (13 digits)")
@@ -147,7 +139,7 @@ func delegationGrant(ctx context.Context, args []string, out io.Writer) error {
 	days := fs.Int("days", 365, "validity in days from now")
 	sub := fs.Bool("sub-delegation", false, "allow the agent to delegate further (復代理)")
 	key := fs.String("key", "", "the representative's key (PEM, PKCS #8); default DATA/corpreg/representatives/法人番号.key")
-	if err := parseFlags(fs, args, "mynaplat delegation grant --corp 法人番号 --agent-platform-id ID --agent-name 氏名 --powers TYPE[,TYPE]"); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *agentID == "" || *agentName == "" || *powers == "" || *days < 1 {
@@ -185,13 +177,12 @@ func delegationGrant(ctx context.Context, args []string, out io.Writer) error {
 	return printRecord(out, rec)
 }
 
-func delegationRevoke(ctx context.Context, args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("delegation revoke", flag.ContinueOnError)
+func delegationRevoke(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writer) error {
 	var d dataFlags
 	d.register(fs)
 	id := fs.String("power", "", "the power's ID")
 	key := fs.String("key", "", "the representative's key (PEM, PKCS #8); default DATA/corpreg/representatives/法人番号.key")
-	if err := parseFlags(fs, args, "mynaplat delegation revoke --power ID [--key FILE]"); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	w, err := openDelegation(ctx, d)
@@ -222,12 +213,11 @@ func delegationRevoke(ctx context.Context, args []string, out io.Writer) error {
 	return printRecord(out, rec)
 }
 
-func delegationShow(ctx context.Context, args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("delegation show", flag.ContinueOnError)
+func delegationShow(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writer) error {
 	var d dataFlags
 	d.register(fs)
 	id := fs.String("power", "", "the power's ID")
-	if err := parseFlags(fs, args, "mynaplat delegation show --power ID"); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	w, err := openDelegation(ctx, d)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -57,34 +56,33 @@ func TestDelegationCommands(t *testing.T) {
 	}
 	db.Close()
 
-	grant := []string{"--data", data, "--corp", number, "--agent-platform-id", "0123456789abcdef0123456789abcdef",
+	grant := []string{"delegation", "grant", "--data", data, "--corp", number, "--agent-platform-id", "0123456789abcdef0123456789abcdef",
 		"--agent-name", "酒井 由美", "--powers", "保険料控除証明書", "--days", "30"}
-	var out bytes.Buffer
 	other, _ := writeKey("other.key")
-	if err := delegationGrant(ctx, append(grant, "--key", other), &out); err == nil || !strings.Contains(err.Error(), "not the key") {
-		t.Fatalf("grant with another key: %v", err)
+	if _, stderr, code := runArgs(ctx, append(grant, "--key", other)...); code != 1 || !strings.Contains(stderr, "not the key") {
+		t.Fatalf("grant with another key: exit %d: %s", code, stderr)
 	}
-	if err := delegationGrant(ctx, append(grant, "--key", repKey), &out); err != nil {
-		t.Fatal(err)
+	out, stderr, code := runArgs(ctx, append(grant, "--key", repKey)...)
+	if code != 0 {
+		t.Fatalf("grant: exit %d: %s", code, stderr)
 	}
 	var rec delegation.Record
-	if err := json.Unmarshal(out.Bytes(), &rec); err != nil {
-		t.Fatalf("%v: %s", err, out.String())
+	if err := json.Unmarshal([]byte(out), &rec); err != nil {
+		t.Fatalf("%v: %s", err, out)
 	}
 	if rec.Status != delegation.StatusActive || rec.Power.Agent.Name != "酒井\u3000由美" || rec.Power.Principal.RepresentativeName != "生田　正人" ||
 		rec.Power.NotAfter.Sub(rec.Power.NotBefore) != 30*24*time.Hour || rec.SignedAt.IsZero() {
 		t.Fatalf("granted: %+v", rec)
 	}
-	out.Reset()
-	if err := delegationRevoke(ctx, []string{"--data", data, "--power", rec.Power.ID, "--key", repKey}, &out); err != nil {
-		t.Fatal(err)
+	if _, stderr, code := runArgs(ctx, "delegation", "revoke", "--data", data, "--power", rec.Power.ID, "--key", repKey); code != 0 {
+		t.Fatalf("revoke: exit %d: %s", code, stderr)
 	}
-	out.Reset()
-	if err := delegationShow(ctx, []string{"--data", data, "--power", rec.Power.ID}, &out); err != nil {
-		t.Fatal(err)
+	out, stderr, code = runArgs(ctx, "delegation", "show", "--data", data, "--power", rec.Power.ID)
+	if code != 0 {
+		t.Fatalf("show: exit %d: %s", code, stderr)
 	}
 	var shown delegation.Record
-	if err := json.Unmarshal(out.Bytes(), &shown); err != nil || shown.Status != delegation.StatusRevoked || shown.RevokedAt.IsZero() {
-		t.Fatalf("after revoke: %v %s", err, out.String())
+	if err := json.Unmarshal([]byte(out), &shown); err != nil || shown.Status != delegation.StatusRevoked || shown.RevokedAt.IsZero() {
+		t.Fatalf("after revoke: %v %s", err, out)
 	}
 }

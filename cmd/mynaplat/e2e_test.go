@@ -76,9 +76,10 @@ func TestLoginWithCardInBrowser(t *testing.T) {
 	}
 	browsertest.Screenshot(t, ctx, "2-wrong-pin")
 
-	if err := chromedp.Do(ctx, chromedp.SendKeys(css("#pin"), "1234"), chromedp.Click(css("#login")),
+	// The right PIN on the on-screen pad (clicks, not the keyboard).
+	if err := chromedp.Do(ctx, browsertest.PinPad("1234"), chromedp.Click(css("#login")),
 		chromedp.WaitVisible(css("#platform-id"))); err != nil {
-		t.Fatalf("right PIN: %v", err)
+		t.Fatalf("right PIN on the pad: %v", err)
 	}
 	pid := text("#platform-id")
 	if len(pid) != 32 {
@@ -108,6 +109,32 @@ func TestLoginWithCardInBrowser(t *testing.T) {
 	}
 	if got := text("h1"); got != "Who checked me" {
 		t.Errorf("English heading %q", got)
+	}
+
+	// Every other terminal of the demo (TVs, the school gate, the shelter,
+	// the tablet), each with its pilot's card and the PIN pressed on the
+	// pad: one digit per press reaches the card, so the right PIN logs in.
+	// These screens once loaded pinpad.js twice, the pad typed every digit
+	// twice and blocked the card of everyone who used it (issue 14).
+	for _, tc := range []struct{ terminal, holder, pin string }{
+		{"tv-suzaka-1", "須坂　健太", "2345"},
+		{"tv-nanto-1", "井波　清", "4567"},
+		{"tv-nambu-1", "法勝寺　トメ", "5678"},
+		{"school-nambu-1", "南部　翔", "6789"},
+		{"shelter-minami-1", "日和佐　正", "7890"},
+		{"mobile-maebashi-1", "前橋　美咲", "1357"},
+	} {
+		id := demoCardID(t, bin, data, tc.holder)
+		sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		err := chromedp.Do(sctx, chromedp.Navigate(url+"/t/"+tc.terminal+"/"), chromedp.WaitVisible(css("#place")),
+			chromedp.SetValue(css("#card"), id), chromedp.Click(css("#place")), chromedp.WaitVisible(css("#pin")),
+			browsertest.PinPad(tc.pin), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#platform-id")))
+		cancel()
+		if err != nil {
+			browsertest.Screenshot(t, ctx, "pinpad-"+tc.terminal)
+			page, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
+			t.Errorf("%s, %s: %v\non the page:\n%s", tc.terminal, tc.holder, err, page)
+		}
 	}
 }
 

@@ -46,7 +46,7 @@ func TestEligibilityInBrowser(t *testing.T) {
 		t.Helper()
 		actions := []chromedp.Action[chromedp.Void]{fresh(station),
 			chromedp.SetValue(css("#card"), cardID), chromedp.Click(css("#place")), chromedp.WaitVisible(css("#pin")),
-			chromedp.SendKeys(css("#pin"), pin), chromedp.Click(css("#confirm-pin")), chromedp.WaitVisible(css("#consent-submit"))}
+			browsertest.PinPad(pin), chromedp.Click(css("#confirm-pin")), chromedp.WaitVisible(css("#consent-submit"))}
 		for _, c := range consent {
 			actions = append(actions, chromedp.Click(css("#c-"+c)))
 		}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -71,13 +70,4 @@ func newLogger(json bool, level slog.Level) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, opts))
-}
-
-// parseFlags parses a subcommand's flags, printing its usage on -h.
-func parseFlags(fs *flag.FlagSet, args []string, usage string) error {
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: %s\n\nflags:\n", usage)
-		fs.PrintDefaults()
-	}
-	return fs.Parse(args)
 }

@@ -19,33 +19,33 @@ import (
 	"github.com/mynaplat/mynaplat/wareki"
 )
 
-const jpkiUsage = `usage: mynaplat jpki COMMAND [flags]
-
-commands:
-  issue           issue a new card at the municipal counter
-  renew           renew both certificates of a card (new keys, old ones superseded)
-  change-address  record a change of name or address (new signing certificate)
-  revoke          revoke one certificate, or every certificate of a card (lost, death)
-  status          show certificates of a card, or one certificate, with status
-  crl             publish or save the CRL of a CA
-  operator        register a platform operator (prints its token)
-`
-
-func jpkiCmd(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		fmt.Fprint(os.Stderr, jpkiUsage)
-		return flag.ErrHelp
-	}
-	cmds := map[string]func(context.Context, []string, io.Writer) error{
-		"issue": jpkiIssue, "renew": jpkiRenew, "change-address": jpkiChangeAddress,
-		"revoke": jpkiRevoke, "status": jpkiStatus, "crl": jpkiCRL, "operator": jpkiOperator,
-	}
-	f, ok := cmds[args[0]]
-	if !ok {
-		fmt.Fprint(os.Stderr, jpkiUsage)
-		return fmt.Errorf("unknown jpki command %q", args[0])
-	}
-	return f(ctx, args[1:], os.Stdout)
+var jpkiCommand = &command{name: "jpki",
+	summary: "JPKI センターの窓口業務 / the JPKI centre's counter: cards, certificates, CRLs, operators",
+	subs: []*command{
+		{name: "issue", run: jpkiIssue,
+			summary:  "カードを発行（市区町村窓口） / issue a new card at the municipal counter",
+			synopsis: "--name 氏名 --kana カナ --birth YYYY-MM-DD --sex female --address 住所 --municipality CODE --auth-pin NNNN [--sign-pin PASSWORD]"},
+		{name: "renew", run: jpkiRenew,
+			summary:  "両方の証明書を更新 / renew both certificates of a card (new keys, old ones superseded)",
+			synopsis: "--card ID [--json]"},
+		{name: "change-address", run: jpkiChangeAddress,
+			summary:  "氏名・住所の変更（署名用証明書を再発行） / record a change of name or address (new signing certificate)",
+			synopsis: "--card ID [--name 氏名] [--address 住所] [--municipality CODE]"},
+		{name: "revoke", run: jpkiRevoke,
+			summary:  "証明書の失効（紛失・死亡） / revoke one certificate, or every certificate of a card (lost, death)",
+			synopsis: "(--card ID --reason lost|death | --kind auth|sign --serial HEX --reason REASON)"},
+		{name: "status", run: jpkiStatus,
+			summary:  "証明書とその状態 / show the certificates of a card, or one certificate, with their status",
+			synopsis: "(--card ID | --kind auth|sign --serial HEX) [--json|--pem]"},
+		{name: "crl", run: jpkiCRL,
+			summary:  "CRL の発行・保存 / publish or save the CRL of a CA",
+			synopsis: "[--kind auth|sign] [--publish] [--out FILE]"},
+		{name: "operator", summary: "プラットフォーム事業者 / platform operators of the centre", subs: []*command{
+			{name: "add", run: jpkiOperatorAdd,
+				summary:  "事業者を登録（トークンを表示） / register a platform operator (prints its token once)",
+				synopsis: "[--data DIR] NAME"},
+		}},
+	},
 }
 
 // jpkiWorld opens the data for a jpki subcommand; these log only warnings.
@@ -65,8 +65,7 @@ func parseSex(s string) (jpki.Sex, string, error) {
 	return 0, "", fmt.Errorf("--sex must be male, female or unknown (1, 2, 3)")
 }
 
-func jpkiIssue(ctx context.Context, args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("jpki issue", flag.ContinueOnError)
+func jpkiIssue(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writer) error {
 	var d dataFlags
 	d.register(fs)
 	name := fs.String("name", "", "氏名: surname, U+3000 (or a space), given name")
@@ -79,9 +78,9 @@ func jpkiIssue(ctx context.Context, args []string, out io.Writer) error {
 	signPIN := fs.String("sign-pin", "", "6–16 character signing password (A–Z, 0–9), from age 15")
 	textPIN := fs.String("text-pin", "", "4-digit PIN of the 券面事項入力補助 AP (default: --auth-pin)")
 	label := fs.String("label", "", "a label for the card")
-	demo := fs.Bool("demo", false, "a demo card: `card list` shows its PINs")
+	demo := fs.Bool("demo", false, "a demo card: mynaplat card list shows its PINs")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
-	if err := parseFlags(fs, args, "mynaplat jpki issue --name 氏名 --kana カナ --birth YYYY-MM-DD --sex female --address 住所 --municipality CODE --auth-pin NNNN [--sign-pin PASSWORD]"); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	bd, err := time.ParseInLocation(time.DateOnly, *birth, wareki.JST())
@@ -154,13 +153,12 @@ func cardFlag(fs *flag.FlagSet) *string {
 	return fs.String("card", "", "card ID (see mynaplat card list)")
 }
 
-func jpkiRenew(ctx context.Context, args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("jpki renew", flag.ContinueOnError)
+func jpkiRenew(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writer) error {
 	var d dataFlags
 	d.register(fs)
 	id := cardFlag(fs)
 	asJSON := fs.Bool("json", false, "print the result as JSON")
-	if err := parseFlags(fs, args, "mynaplat jpki renew --card ID"); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	return atCounter(ctx, d, *id, out, *asJSON, func(w *world, cd *card.Card) (*jpki.IssuedCard, error) {
@@ -187,8 +185,7 @@ func atCounter(ctx context.Context, d dataFlags, id string, out io.Writer, asJSO
 	return printIssued(out, is, asJSON)
 }
 
-func jpkiChangeAddress(ctx context.Context, args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("jpki change-address", flag.ContinueOnError)
+func jpkiChangeAddress(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writer) error {
 	var d dataFlags
 	d.register(fs)
 	id := cardFlag(fs)
@@ -196,7 +193,7 @@ func jpkiChangeAddress(ctx context.Context, args []string, out io.Writer) error 
 	address := fs.String("address", "", "new address (empty: unchanged)")
 	muni := fs.String("municipality", "", "new municipality code (empty: unchanged)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
-	if err := parseFlags(fs, args, "mynaplat jpki change-address --card ID [--name 氏名] [--address 住所] [--municipality CODE]"); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *name == "" && *address == "" && *muni == "" {
@@ -207,15 +204,14 @@ func jpkiChangeAddress(ctx context.Context, args []string, out io.Writer) error 
 	})
 }
 
-func jpkiRevoke(ctx context.Context, args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("jpki revoke", flag.ContinueOnError)
+func jpkiRevoke(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writer) error {
 	var d dataFlags
 	d.register(fs)
 	id := cardFlag(fs)
 	kind := fs.String("kind", "", "auth or sign (with --serial)")
 	serial := fs.String("serial", "", "certificate serial number, hex")
 	reason := fs.String("reason", "", "with --card: lost or death; with --serial: an RFC 5280 reason (keyCompromise, affiliationChanged, superseded, cessationOfOperation, unspecified …)")
-	if err := parseFlags(fs, args, "mynaplat jpki revoke (--card ID --reason lost|death | --kind auth|sign --serial HEX --reason REASON)"); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	w, err := jpkiWorld(ctx, d)
@@ -256,8 +252,7 @@ func jpkiRevoke(ctx context.Context, args []string, out io.Writer) error {
 	return nil
 }
 
-func jpkiStatus(ctx context.Context, args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("jpki status", flag.ContinueOnError)
+func jpkiStatus(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writer) error {
 	var d dataFlags
 	d.register(fs)
 	id := cardFlag(fs)
@@ -265,7 +260,7 @@ func jpkiStatus(ctx context.Context, args []string, out io.Writer) error {
 	serial := fs.String("serial", "", "certificate serial number, hex")
 	asJSON := fs.Bool("json", false, "print as JSON")
 	asPEM := fs.Bool("pem", false, "print the certificates as PEM (for openssl)")
-	if err := parseFlags(fs, args, "mynaplat jpki status (--card ID | --kind auth|sign --serial HEX) [--json|--pem]"); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	w, err := jpkiWorld(ctx, d)
@@ -316,14 +311,13 @@ func jpkiStatus(ctx context.Context, args []string, out io.Writer) error {
 	return tw.Flush()
 }
 
-func jpkiCRL(ctx context.Context, args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("jpki crl", flag.ContinueOnError)
+func jpkiCRL(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writer) error {
 	var d dataFlags
 	d.register(fs)
 	kind := fs.String("kind", "", "auth or sign (default both)")
 	publish := fs.Bool("publish", false, "sign and publish a new CRL now")
 	outFile := fs.String("out", "", "write the DER CRL to this file (needs --kind)")
-	if err := parseFlags(fs, args, "mynaplat jpki crl [--kind auth|sign] [--publish] [--out FILE]"); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	kinds := jpki.Kinds[:]
@@ -362,18 +356,14 @@ func jpkiCRL(ctx context.Context, args []string, out io.Writer) error {
 	return nil
 }
 
-func jpkiOperator(ctx context.Context, args []string, out io.Writer) error {
-	if len(args) == 0 || args[0] != "add" {
-		return errors.New("usage: mynaplat jpki operator add NAME")
-	}
-	fs := flag.NewFlagSet("jpki operator add", flag.ContinueOnError)
+func jpkiOperatorAdd(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writer) error {
 	var d dataFlags
 	d.register(fs)
-	if err := parseFlags(fs, args[1:], "mynaplat jpki operator add [--data DIR] NAME"); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return errors.New("usage: mynaplat jpki operator add NAME")
+		return usageErrorf("事業者名を一つ指定してください / give one operator NAME")
 	}
 	w, err := jpkiWorld(ctx, d)
 	if err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -19,68 +18,122 @@ import (
 	"github.com/mynaplat/mynaplat/terminal"
 )
 
-func platformCmd(ctx context.Context, args []string) error {
-	if len(args) < 2 || args[0] != "terminal" {
-		return errors.New("usage: mynaplat platform terminal add|disable|enable|list …")
-	}
-	return platformTerminal(ctx, args[1], args[2:], os.Stdout)
+var platformCommand = &command{name: "platform",
+	summary: "共通基盤の管理 / the common platform's administration",
+	subs: []*command{
+		{name: "terminal", summary: "端末の登録と管理 / register and manage terminals", about: terminalAbout, subs: []*command{
+			{name: "add", run: platformTerminalAdd,
+				summary:  "端末を登録（設定と鍵を書き出す） / register a terminal (writes its configuration with its key)",
+				synopsis: "--id ID --kind KIND --owner OWNER --name NAME [--reader virtual|pcsc:READER]"},
+			{name: "disable", run: platformTerminalDisabled(true),
+				summary: "端末を止める / disable a terminal", synopsis: "--id ID"},
+			{name: "enable", run: platformTerminalDisabled(false),
+				summary: "端末を再開 / enable a terminal again", synopsis: "--id ID"},
+			{name: "list", run: platformTerminalList,
+				summary: "端末の一覧 / list the terminals"},
+		}},
+	},
 }
 
-// platformTerminal registers and manages terminals. A registered terminal's
-// configuration (with its key) is written to <data>/terminals, where the
-// terminals role of serve picks it up.
-func platformTerminal(ctx context.Context, sub string, args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("platform terminal "+sub, flag.ContinueOnError)
-	var d dataFlags
-	d.register(fs)
+const terminalAbout = `登録した端末の設定（鍵を含む）は <data>/terminals に書き出され、serve の
+terminals 役割が読み込みます。
+A registered terminal's configuration (with its key) is written to
+<data>/terminals, where the terminals role of serve picks it up.
+`
+
+// terminalFlags are the flags every platform terminal command has: where the
+// platform's data is and where the centre is.
+type terminalFlags struct {
+	data    dataFlags
+	jpkiURL string
+}
+
+func (f *terminalFlags) register(fs *flag.FlagSet) {
+	f.data.register(fs)
+	fs.StringVar(&f.jpkiURL, "jpki-url", os.Getenv("MYNAPLAT_JPKI_URL"), "the JPKI centre's URL, when it does not run on this data dir")
+}
+
+func (f *terminalFlags) open(ctx context.Context) (*store.DB, *platform.Platform, error) {
+	return openLocalPlatform(ctx, f.data, f.jpkiURL, newLogger(false, slog.LevelWarn))
+}
+
+func platformTerminalAdd(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writer) error {
+	var f terminalFlags
+	f.register(fs)
 	id := fs.String("id", "", "terminal ID (a–z, 0–9, -)")
 	kind := fs.String("kind", "", "kiosk, reception, mobile, tv, shelter or school")
 	owner := fs.String("owner", "", "who runs it, e.g. 須坂市")
 	name := fs.String("name", "", "where it stands, e.g. 市役所 1階")
 	reader := fs.String("reader", "virtual", "virtual, or pcsc:READER for a real reader")
-	jpkiURL := fs.String("jpki-url", os.Getenv("MYNAPLAT_JPKI_URL"), "the JPKI centre's URL, when it does not run on this data dir")
-	if err := parseFlags(fs, args, "mynaplat platform terminal add|disable|enable|list [--id ID --kind KIND --owner OWNER --name NAME]"); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	logger := newLogger(false, slog.LevelWarn)
-	db, p, err := openLocalPlatform(ctx, d, *jpkiURL, logger)
+	db, p, err := f.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	switch sub {
-	case "add":
-		t := platform.Terminal{ID: *id, Kind: platform.TerminalKind(*kind), Owner: *owner, Name: *name}
-		key, err := p.RegisterTerminal(ctx, t)
+	t := platform.Terminal{ID: *id, Kind: platform.TerminalKind(*kind), Owner: *owner, Name: *name}
+	key, err := p.RegisterTerminal(ctx, t)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Join(f.data.data, "terminals")
+	if err := terminal.SaveConfig(dir, terminal.Config{ID: t.ID, Kind: t.Kind, Owner: t.Owner, Name: t.Name, Key: key, Reader: *reader}); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "terminal %s registered; its configuration (with its key) is in %s\n", t.ID, filepath.Join(dir, t.ID+".json"))
+	return nil
+}
+
+// platformTerminalDisabled is "platform terminal disable" or "enable".
+func platformTerminalDisabled(disabled bool) func(context.Context, *flag.FlagSet, []string, io.Writer) error {
+	return func(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writer) error {
+		var f terminalFlags
+		f.register(fs)
+		id := fs.String("id", "", "terminal ID")
+		if err := parseFlags(fs, args); err != nil {
+			return err
+		}
+		db, p, err := f.open(ctx)
 		if err != nil {
 			return err
 		}
-		dir := filepath.Join(d.data, "terminals")
-		if err := terminal.SaveConfig(dir, terminal.Config{ID: t.ID, Kind: t.Kind, Owner: t.Owner, Name: t.Name, Key: key, Reader: *reader}); err != nil {
+		defer db.Close()
+		if err := p.SetTerminalDisabled(ctx, *id, disabled); err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "terminal %s registered; its configuration (with its key) is in %s\n", t.ID, filepath.Join(dir, t.ID+".json"))
-	case "disable", "enable":
-		if err := p.SetTerminalDisabled(ctx, *id, sub == "disable"); err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "terminal %s %sd\n", *id, sub)
-	case "list":
-		ts, err := p.Terminals(ctx)
-		if err != nil {
-			return err
-		}
-		for _, t := range ts {
-			state := "enabled"
-			if t.Disabled {
-				state = "disabled"
-			}
-			fmt.Fprintf(out, "%-24s %-10s %-8s %s / %s\n", t.ID, t.Kind, state, t.Owner, t.Name)
-		}
-	default:
-		return fmt.Errorf("unknown platform terminal command %q", sub)
+		fmt.Fprintf(out, "terminal %s %s\n", *id, terminalState(disabled))
+		return nil
+	}
+}
+
+func platformTerminalList(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writer) error {
+	var f terminalFlags
+	f.register(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	db, p, err := f.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	ts, err := p.Terminals(ctx)
+	if err != nil {
+		return err
+	}
+	for _, t := range ts {
+		fmt.Fprintf(out, "%-24s %-10s %-8s %s / %s\n", t.ID, t.Kind, terminalState(t.Disabled), t.Owner, t.Name)
 	}
 	return nil
+}
+
+func terminalState(disabled bool) string {
+	if disabled {
+		return "disabled"
+	}
+	return "enabled"
 }
 
 // openLocalPlatform opens the database of a data dir and the platform on it,

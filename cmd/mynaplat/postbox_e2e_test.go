@@ -147,7 +147,7 @@ func TestPostboxInBrowser(t *testing.T) {
 	do("log in with the card", chromedp.Click(css("#login")), chromedp.WaitVisible(css("#place")),
 		chromedp.SetValue(css("#card"), ichiro), chromedp.Click(css("#place")), chromedp.WaitVisible(css("#pin")))
 	shot("02-terminal-pin")
-	do("PIN", chromedp.SendKeys(css("#pin"), "1111"), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#documents")))
+	do("PIN on the pad", browsertest.PinPad("1111"), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#documents")))
 	contains("documents", text("#documents"), "日本生命保険相互会社", "保険料控除証明書", "生命保険料控除証明書")
 	if n := count("#documents tbody tr"); n != 1 {
 		t.Errorf("%d documents in the box, want 1", n)

@@ -70,8 +70,12 @@ type stringList []string
 func (s *stringList) String() string     { return strings.Join(*s, ",") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
-func serveCmd(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+var serveCommand = &command{name: "serve", run: serve,
+	summary:  "サーバーを起動（役割ごとに分けられる） / run the server (all roles, or some of them)",
+	synopsis: "[--addr 127.0.0.1:8080] [--data DIR] [--db DSN] [--demo] [--roles jpki,platform,terminals,…]",
+}
+
+func serve(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writer) error {
 	var o serveOptions
 	o.data.register(fs)
 	fs.StringVar(&o.addr, "addr", envOr("MYNAPLAT_ADDR", "127.0.0.1:8080"), "address to listen on")
@@ -93,7 +97,7 @@ func serveCmd(ctx context.Context, args []string) error {
 		"the terminal people log in at to open their post box")
 	fs.StringVar(&o.debugAddr, "debug-addr", "", "serve Go's pprof profiles on this (loopback) address, e.g. 127.0.0.1:6060")
 	fs.Var(&o.readers, "reader", "TERMINAL=pcsc:READER: give a terminal a real PC/SC reader (build with -tags pcsc); repeatable")
-	if err := parseFlags(fs, args, "mynaplat serve [--addr 127.0.0.1:8080] [--data DIR] [--db DSN] [--demo] [--roles jpki,platform,terminals]"); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	roles := map[string]bool{}
@@ -156,9 +160,9 @@ func serveCmd(ctx context.Context, args []string) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.http.Serve(ln) }()
 	logger.Info("mynaplat is serving", "url", url, "roles", o.roles, "db", srv.db.Dialect, "data", o.data.data)
-	fmt.Printf("mynaplat: open %s in a browser (Ctrl-C stops)\n", url)
+	fmt.Fprintf(out, "mynaplat: open %s in a browser (Ctrl-C stops)\n", url)
 	if o.demo {
-		printFirstSteps(os.Stdout, url)
+		printFirstSteps(out, url)
 	}
 
 	select {

@@ -4,9 +4,14 @@
 (function () {
   "use strict";
   function setup(pad) {
+    // A pad is set up once: were the script run twice (loaded by a page as
+    // well as by the layout), a second listener would type every digit
+    // twice, and the card would block after three wrong PINs.
+    if (pad.hasAttribute("data-pinpad-ready")) { return; }
     var form = pad.closest("form");
     var input = form && form.querySelector("input[name=pin]");
     if (!input) { return; }
+    pad.setAttribute("data-pinpad-ready", "");
     pad.hidden = false;
     pad.addEventListener("click", function (ev) {
       var b = ev.target.closest("button");
@@ -24,8 +29,16 @@
       input.dispatchEvent(new Event("input", { bubbles: true }));
     });
   }
-  document.addEventListener("DOMContentLoaded", function () {
+  function setupAll() {
     var pads = document.querySelectorAll(".pinpad");
     for (var i = 0; i < pads.length; i++) { setup(pads[i]); }
-  });
+  }
+  // Deferred (as the layout loads it) or loaded late, the script runs after
+  // the document is parsed and sets the pads up at once; loaded while the
+  // page is still being parsed, it waits for the rest of the page.
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", setupAll);
+  } else {
+    setupAll();
+  }
 })();
