@@ -44,7 +44,7 @@ func newWebEnv(t *testing.T, db *store.DB) *webEnv {
 	mux := http.NewServeMux()
 	site.Routes(mux)
 	p.Routes(mux)
-	mux.Handle("GET /{$}", site.Home(p.Links()))
+	mux.Handle("GET /{$}", site.Home(nil, p.Links()))
 	srv := httptest.NewServer(site.Protect(mux))
 	t.Cleanup(srv.Close)
 	jar, _ := cookiejar.New(nil)
