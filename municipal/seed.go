@@ -106,7 +106,7 @@ func demoOffers(code string) []Offer {
 			o = Offer{Type: t, FeeYen: koseki, Open: kOpen, Close: kClose, WeekdaysOnly: weekdays}
 		}
 		switch {
-		case code == "062014" && !t.fromKoseki(),
+		case code == "062014" && !t.FromKoseki(),
 			code == "363880" && t == Fuhyo,
 			code == "313891" && t == Tax:
 			continue
