@@ -84,9 +84,10 @@ type Config struct {
 	DB     *store.DB
 	Now    func() time.Time
 	Logger *slog.Logger
-	// FontDir is the directory above bizud-mincho/ and bizud-gothic/ (the
-	// Debian packages fonts-morisawa-bizud-mincho and
-	// fonts-morisawa-bizud-gothic); empty means /usr/share/fonts/truetype.
+	// FontDir, when set, is the directory above bizud-mincho/ and
+	// bizud-gothic/ (as Debian's fonts-morisawa-bizud-* packages install
+	// them in /usr/share/fonts/truetype), for the whole fonts; empty means
+	// the embedded subsets (fonts.go).
 	FontDir string
 }
 

@@ -13,6 +13,7 @@ var (
 	ErrDeceased         = errors.New("municipal: refused: the person is deceased")
 	ErrTooLong          = errors.New("municipal: refused: text longer than the layout allows")
 	ErrGaijiPending     = errors.New("municipal: refused: a 外字 of the name is being registered")
+	ErrUnprintable      = errors.New("municipal: refused: a character the certificate fonts cannot print")
 	ErrNotOffered       = errors.New("municipal: refused: certificate not offered by this municipality")
 	ErrOutsideHours     = errors.New("municipal: refused: outside the hours of this certificate")
 	ErrHonsekiElsewhere = errors.New("municipal: refused: the 本籍 is not in this municipality")
@@ -45,6 +46,9 @@ func Refusal(err error) (RefusalInfo, bool) {
 	case errors.Is(err, ErrTooLong):
 		return RefusalInfo{"too_long", "記載内容が用紙の枠に収まらないため発行できません。窓口で交付を受けてください。",
 			"The content does not fit the form, so it cannot be issued here. Please get it at the municipal office.", http.StatusUnprocessableEntity}, true
+	case errors.Is(err, ErrUnprintable):
+		return RefusalInfo{"unprintable", "記載する文字の中にこの用紙で印字できない文字があるため発行できません。窓口で交付を受けてください。",
+			"The record has a character that cannot be printed on this form, so it cannot be issued here. Please get it at the municipal office.", http.StatusUnprocessableEntity}, true
 	case errors.Is(err, ErrGaijiPending):
 		return RefusalInfo{"gaiji_pending", "氏名の文字（外字）の登録中のため発行できません。窓口にお問い合わせください。",
 			"A character of the name is being registered, so it cannot be issued yet. Please ask at the municipal office.", http.StatusConflict}, true

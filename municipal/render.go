@@ -3,8 +3,6 @@ package municipal
 import (
 	"compress/zlib"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -20,16 +18,6 @@ import (
 // mayor's seal on the last page, and 「1 / 2」 page numbers. Every value must
 // fit its column on one line: Fit measures each with the embedded font and
 // refuses with ErrTooLong rather than truncate or shrink it.
-
-// DefaultFontDir is where Debian installs the BIZ UD fonts.
-const DefaultFontDir = "/usr/share/fonts/truetype"
-
-// The font files under the font directory (Debian packages
-// fonts-morisawa-bizud-mincho and fonts-morisawa-bizud-gothic).
-const (
-	minchoFile = "bizud-mincho/BIZUDMincho-Regular.ttf"
-	gothicFile = "bizud-gothic/BIZUDGothic-Regular.ttf"
-)
 
 // Page geometry, in points (A4 is 595 × 842).
 const (
@@ -107,8 +95,7 @@ type Decorations struct {
 
 // Renderer lays out and renders certificates. It is safe for concurrent use.
 type Renderer struct {
-	mincho, gothic []byte
-	sealFont       *sfnt.Font
+	mincho, gothic *face
 	// mu guards measure, a document kept only to measure text widths.
 	mu      sync.Mutex
 	measure *gopdf.GoPdf
@@ -117,22 +104,14 @@ type Renderer struct {
 	seals sync.Map // string → []byte
 }
 
-// NewRenderer loads the BIZ UD fonts from fontDir (DefaultFontDir when
-// empty).
+// NewRenderer loads the BIZ UD fonts: the embedded subsets when fontDir is
+// empty, else the whole fonts from fontDir (laid out as Debian installs
+// them under /usr/share/fonts/truetype).
 func NewRenderer(fontDir string) (*Renderer, error) {
-	if fontDir == "" {
-		fontDir = DefaultFontDir
-	}
 	r := &Renderer{}
 	var err error
-	if r.mincho, err = os.ReadFile(filepath.Join(fontDir, minchoFile)); err != nil {
-		return nil, fmt.Errorf("municipal: font (install fonts-morisawa-bizud-mincho or set the font directory): %w", err)
-	}
-	if r.gothic, err = os.ReadFile(filepath.Join(fontDir, gothicFile)); err != nil {
-		return nil, fmt.Errorf("municipal: font (install fonts-morisawa-bizud-gothic or set the font directory): %w", err)
-	}
-	if r.sealFont, err = sfnt.Parse(r.gothic); err != nil {
-		return nil, fmt.Errorf("municipal: parse seal font: %w", err)
+	if r.mincho, r.gothic, err = loadFaces(fontDir); err != nil {
+		return nil, err
 	}
 	if r.measure, err = r.newPDF(); err != nil {
 		return nil, err
@@ -148,11 +127,10 @@ func (r *Renderer) newPDF() (*gopdf.GoPdf, error) {
 	// subsets and pages a third of an issuance's time, for files only a few
 	// kilobytes smaller.
 	gp.SetCompressLevel(zlib.BestSpeed)
-	if err := gp.AddTTFFontData("mincho", r.mincho); err != nil {
-		return nil, fmt.Errorf("municipal: load mincho: %w", err)
-	}
-	if err := gp.AddTTFFontData("gothic", r.gothic); err != nil {
-		return nil, fmt.Errorf("municipal: load gothic: %w", err)
+	for _, f := range []*face{r.mincho, r.gothic} {
+		if err := gp.AddTTFFontData(f.name, f.ttf); err != nil {
+			return nil, fmt.Errorf("municipal: load %s: %w", f.name, err)
+		}
 	}
 	return gp, nil
 }
@@ -175,12 +153,29 @@ func (e *TooLongError) Unwrap() error { return ErrTooLong }
 func (r *Renderer) Fit(d *Document) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return fitWith(r.measure, d)
+	return r.fitWith(r.measure, d)
 }
 
-func fitWith(gp *gopdf.GoPdf, d *Document) error {
-	check := func(font string, size float64, field, text string, max float64) error {
-		if err := gp.SetFont(font, "", size); err != nil {
+// UnprintableError says which text has a character the fonts cannot draw;
+// it wraps ErrUnprintable. Like TooLongError it names the field, not the
+// text or the character.
+type UnprintableError struct {
+	Field string
+}
+
+func (e *UnprintableError) Error() string {
+	return fmt.Sprintf("%v: in %s", ErrUnprintable, e.Field)
+}
+
+func (e *UnprintableError) Unwrap() error { return ErrUnprintable }
+
+func (r *Renderer) fitWith(gp *gopdf.GoPdf, d *Document) error {
+	var glyphs sfnt.Buffer
+	check := func(f *face, size float64, field, text string, max float64) error {
+		if _, ok := f.missing(&glyphs, text); ok {
+			return &UnprintableError{Field: field}
+		}
+		if err := gp.SetFont(f.name, "", size); err != nil {
 			return err
 		}
 		w, err := gp.MeasureTextWidth(text)
@@ -193,22 +188,22 @@ func fitWith(gp *gopdf.GoPdf, d *Document) error {
 		return nil
 	}
 	for _, s := range d.Sections {
-		if err := check("gothic", headingSize, "heading", s.Heading, contentW-8); err != nil {
+		if err := check(r.gothic, headingSize, "heading", s.Heading, contentW-8); err != nil {
 			return err
 		}
 		for _, row := range s.Rows {
-			if err := check("gothic", labelSize, "label", row.Label, labelW-4); err != nil {
+			if err := check(r.gothic, labelSize, "label", row.Label, labelW-4); err != nil {
 				return err
 			}
-			if err := check("mincho", valueSize, row.Label, row.Value, valueW); err != nil {
+			if err := check(r.mincho, valueSize, row.Label, row.Value, valueW); err != nil {
 				return err
 			}
 		}
 	}
-	if err := check("mincho", valueSize, "attestation", d.Attestation, contentW); err != nil {
+	if err := check(r.mincho, valueSize, "attestation", d.Attestation, contentW); err != nil {
 		return err
 	}
-	return check("mincho", 12, "mayor", d.Municipality+"長", contentW-140)
+	return check(r.mincho, 12, "mayor", d.Municipality+"長", contentW-140)
 }
 
 // item is one laid-out block: a heading or a row.
@@ -283,7 +278,7 @@ func (r *Renderer) Render(d *Document, dec Decorations) ([]byte, int, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	if err := fitWith(gp, d); err != nil {
+	if err := r.fitWith(gp, d); err != nil {
 		return nil, 0, err
 	}
 	seal, err := r.mayorSealCached(d.SealText)

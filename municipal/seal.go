@@ -83,7 +83,7 @@ func (r *Renderer) sealText(img *image.NRGBA, runes []rune, inset int) error {
 	rows := (n + cols - 1) / cols
 	inner := float64(sealPx - 2*inset)
 	cell := math.Min(inner/float64(cols), inner/float64(rows))
-	face, err := opentype.NewFace(r.sealFont, &opentype.FaceOptions{Size: cell * 0.92, DPI: 72, Hinting: font.HintingNone})
+	face, err := opentype.NewFace(r.gothic.sfnt, &opentype.FaceOptions{Size: cell * 0.92, DPI: 72, Hinting: font.HintingNone})
 	if err != nil {
 		return fmt.Errorf("municipal: seal face: %w", err)
 	}

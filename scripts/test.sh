@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(pcscd vsmartcard-vpcd opensc pcsc-tools libpcsclite-dev pkg-config openssl chromium fonts-noto-cjk fonts-morisawa-bizud-gothic fonts-morisawa-bizud-mincho poppler-utils)
+packages=(pcscd vsmartcard-vpcd opensc pcsc-tools libpcsclite-dev pkg-config openssl chromium fonts-noto-cjk poppler-utils)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -7,16 +7,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
-	"github.com/signintech/gopdf"
-
 	"github.com/mynaplat/mynaplat/internal/testutil"
+	"github.com/mynaplat/mynaplat/municipal"
 )
-
-// bizUDGothic is Debian's BIZ UD Gothic (fonts-morisawa-bizud-gothic).
-const bizUDGothic = "/usr/share/fonts/truetype/bizud-gothic/BIZUDGothic-Regular.ttf"
 
 // testNow is the fixed clock of the tests: 令和8年11月24日 10:00 JST.
 var testNow = time.Date(2026, 11, 24, 10, 0, 0, 0, time.FixedZone("JST", 9*3600))
@@ -28,64 +25,27 @@ const sampleContent = "住民票の写し\n証明書番号 R08-000123\n氏名 �
 	"住所 山形県酒田市本町二丁目2番45号\n世帯主 酒田 一郎\n" +
 	"この写しは、住民票の原本と相違ないことを証明する。\n令和8年11月24日 酒田市長"
 
-// samplePDF makes a one-page certificate like the municipal renderer's:
-// Japanese text in BIZ UD Gothic, a light 「複写」 ground pattern, and the QR
-// PNG at the lower right.
+// samplePDF renders a one-page certificate with the municipal renderer
+// (its embedded fonts, the 「複写」 ground pattern and the QR PNG), one row
+// per line of content.
 func samplePDF(t testing.TB, content string, qrPNG []byte) []byte {
 	t.Helper()
-	if _, err := os.Stat(bizUDGothic); err != nil {
-		testutil.Missing(t, bizUDGothic+" (Debian package fonts-morisawa-bizud-gothic)")
-	}
-	var p gopdf.GoPdf
-	p.Start(gopdf.Config{PageSize: *gopdf.PageSizeA4})
-	p.SetInfo(gopdf.PdfInfo{Title: "R08-000123", Producer: "mynaplat seal test", CreationDate: testNow})
-	if err := p.AddTTFFont("gothic", bizUDGothic); err != nil {
-		t.Fatal(err)
-	}
-	p.AddPage()
-	// The ground pattern: 「複写」 in light grey across the page. On a real
-	// printer's pattern it would vanish on the original and show on a copy;
-	// here it is drawn lightly so the text stays legible.
-	if err := p.SetFont("gothic", "", 28); err != nil {
-		t.Fatal(err)
-	}
-	p.SetTextColor(236, 236, 236)
-	for y := 60.0; y < 800; y += 90 {
-		for x := 20.0; x < 560; x += 140 {
-			p.SetXY(x, y)
-			p.Rotate(30, x+40, y+14)
-			if err := p.Text("複写"); err != nil {
-				t.Fatal(err)
-			}
-			p.RotateReset()
-		}
-	}
-	p.SetTextColor(0, 0, 0)
-	if err := p.SetFont("gothic", "", 12); err != nil {
-		t.Fatal(err)
-	}
-	y := 60.0
-	for line := range bytes.SplitSeq([]byte(content), []byte("\n")) {
-		p.SetXY(60, y)
-		if err := p.Cell(nil, string(line)); err != nil {
-			t.Fatal(err)
-		}
-		y += 24
-	}
-	if qrPNG != nil {
-		h, err := gopdf.ImageHolderByBytes(qrPNG)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := p.ImageByHolder(h, 420, 650, &gopdf.Rect{W: 140, H: 140}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	b, err := p.GetBytesPdfReturnErr()
+	r, err := municipal.NewRenderer("")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return b
+	var rows []municipal.Row
+	for _, line := range strings.Split(content, "\n") {
+		rows = append(rows, municipal.Row{Label: "記載事項", Value: line})
+	}
+	d := &municipal.Document{Type: municipal.Juminhyo, Municipality: "山形県酒田市", SealText: "酒田市長之印",
+		Number: "R08-000123", Issued: testNow, Sections: []municipal.Section{{Rows: rows}},
+		Attestation: "この写しは、住民票の原本と相違ないことを証明する。"}
+	pdf, _, err := r.Render(d, municipal.Decorations{QR: qrPNG, CopyPattern: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pdf
 }
 
 // pdfsig runs poppler's pdfsig on a PDF and returns its output and whether it

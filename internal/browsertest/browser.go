@@ -33,7 +33,7 @@ const browserTimeout = 2 * time.Minute
 func New(t *testing.T) context.Context {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
-		testutil.Missing(t, chromiumPath+" (Debian packages chromium fonts-noto-cjk fonts-morisawa-bizud-gothic)")
+		testutil.Missing(t, chromiumPath+" (Debian packages chromium fonts-noto-cjk)")
 	}
 	opts := append(slices.Clone(chromedp.DefaultExecAllocatorOptions[:]),
 		chromedp.ExecPath(chromiumPath),
