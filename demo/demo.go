@@ -118,13 +118,9 @@ func seedTerminal(ctx context.Context, cfg Config, t platform.Terminal, dir stri
 }
 
 func seedResident(ctx context.Context, cfg Config, r people.Resident) error {
-	mn, err := card.NewMyNumber()
-	if err != nil {
-		return err
-	}
 	sex := map[jpki.Sex]string{jpki.Male: "1", jpki.Female: "2", jpki.Unknown: "9"}[r.Sex]
 	cd, err := cfg.Cards.Create(card.Spec{Label: r.RoleJA, Demo: true, AuthPIN: r.AuthPIN, SignPIN: r.SignPIN, TextPIN: r.AuthPIN,
-		MyNumber: mn, Name: r.Name, Address: r.Address, BirthDate: r.BirthDate().Format("20060102"), Sex: sex})
+		MyNumber: r.MyNumber(), Name: r.Name, Address: r.Address, BirthDate: r.BirthDate().Format("20060102"), Sex: sex})
 	if err != nil {
 		return err
 	}

@@ -480,7 +480,7 @@ func TestSeedDemoOnce(t *testing.T) {
 
 // TestDemoCardHoldersHaveTheirRecords: every demo card holder has what
 // their towns keep of them — the 住民票 where they live, found by the
-// attributes their card carries; the 戸籍 and its 附票 in the 本籍地 (山形市
+// attributes their card carries, with their card's 個人番号; the 戸籍 and its 附票 in the 本籍地 (山形市
 // for 酒田 一郎); and, from 15, the 印鑑登録 and the 課税 of the 年度. A
 // holder missing here is a card whose kiosk orders fail (issue 14).
 func TestDemoCardHoldersHaveTheirRecords(t *testing.T) {
@@ -499,6 +499,9 @@ func TestDemoCardHoldersHaveTheirRecords(t *testing.T) {
 				}
 				if p := muniPerson(t, w, r.Name); p.PersonID != id || p.Honseki != r.Honseki {
 					t.Errorf("seeded as %+v; found %s", p, id)
+				}
+				if p, err := s.Person(ctx, r.Municipality, id); err != nil || p.MyNumber != r.MyNumber() {
+					t.Errorf("住民票's 個人番号 is not the card's: %v", err)
 				}
 				kid, err := s.FindKosekiMember(ctx, r.Honseki, r.Name, birth, r.Sex)
 				if err != nil {

@@ -34,7 +34,7 @@ func DemoResidents(holders []people.Resident) []DemoResident {
 	out := make([]DemoResident, 0, len(holders)+len(DemoRefusalCases()))
 	for _, r := range holders {
 		out = append(out, DemoResident{Name: r.Name, Kana: r.Kana, Birth: r.Birth, Sex: r.Sex, Address: r.Address,
-			Municipality: r.Municipality, Honseki: r.Honseki})
+			Municipality: r.Municipality, Honseki: r.Honseki, MyNumber: r.MyNumber()})
 	}
 	return append(out, DemoRefusalCases()...)
 }

@@ -10,6 +10,7 @@ package people
 import (
 	"time"
 
+	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/wareki"
 )
@@ -57,6 +58,11 @@ func (r Resident) BirthDate() time.Time {
 func (r Resident) JPKI() jpki.Resident {
 	return jpki.Resident{Name: r.Name, Kana: r.Kana, BirthDate: r.BirthDate(), Sex: r.Sex, Address: r.Address, Municipality: r.Municipality}
 }
+
+// MyNumber is the resident's 個人番号, the same on their card and in their
+// 住民票 (derived from the name, so that the demo world is the same at every
+// seeding).
+func (r Resident) MyNumber() string { return card.MyNumberFrom("mynaplat demo " + r.Name) }
 
 // CanAuthenticate reports whether the card answers a login: not a blocked,
 // revoked or expired one.
