@@ -2,6 +2,8 @@ package card
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 	"math/big"
 )
@@ -42,4 +44,14 @@ func NewMyNumber() (string, error) {
 	}
 	s := fmt.Sprintf("%011d", n)
 	return s + string(myNumberCheckDigit(s)), nil
+}
+
+// MyNumberFrom derives a 12-digit number with a valid check digit from seed,
+// for the demo world, whose card and 住民票 must carry the same number
+// although they are seeded apart. Like NewMyNumber, it is not a real
+// person's number only by chance.
+func MyNumberFrom(seed string) string {
+	sum := sha256.Sum256([]byte(seed))
+	s := fmt.Sprintf("%011d", binary.BigEndian.Uint64(sum[:8])%100_000_000_000)
+	return s + string(myNumberCheckDigit(s))
 }

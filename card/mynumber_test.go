@@ -2,6 +2,7 @@ package card
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 )
 
@@ -30,6 +31,12 @@ func TestMyNumber(t *testing.T) {
 		}
 		if !ValidMyNumber(n) {
 			t.Fatalf("NewMyNumber() = %q, not valid", n)
+		}
+	}
+	for i := range 100 {
+		seed := fmt.Sprint("seed ", i)
+		if n := MyNumberFrom(seed); !ValidMyNumber(n) || MyNumberFrom(seed) != n {
+			t.Fatalf("MyNumberFrom(%q) = %q, not valid or not the same twice", seed, n)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mynaplat/mynaplat/cardco"
+	"github.com/mynaplat/mynaplat/demo/people"
 	"github.com/mynaplat/mynaplat/eligibility"
 	"github.com/mynaplat/mynaplat/platform"
 	"github.com/mynaplat/mynaplat/store"
@@ -47,6 +48,7 @@ var Insurers = []DemoInsurer{
 	{"39162013", "富山県後期高齢者医療広域連合"},
 	{"39312013", "鳥取県後期高齢者医療広域連合"},
 	{"39362010", "徳島県後期高齢者医療広域連合"},
+	{"310391", "南部町国民健康保険"},
 }
 
 // coverage is a demo coverage of a resident (by name).
@@ -75,6 +77,8 @@ func coverages() []coverage {
 		{resident: "酒田　一郎", person: &namesake, insurer: "060046", symbol: "酒田", number: "5001", branch: "00", relation: "self", copay: 30, acquired: "2015-04-01"},
 		{resident: "本間　光", insurer: "060046", symbol: "酒田", number: "2222", branch: "00", relation: "self", copay: 30, acquired: "2010-04-01"},
 		{resident: "鳥海　誠", insurer: "060046", symbol: "酒田", number: "3333", branch: "00", relation: "self", copay: 30, acquired: "2020-02-01"},
+		// 日本生命's employee at its 酒田 office, insured since she joined.
+		{resident: "酒井　由美", insurer: "01060011", symbol: "5150", number: "88", branch: "00", relation: "self", copay: 30, acquired: "2008-04-01"},
 		{resident: "飛島　悟", insurer: "060046", symbol: "酒田", number: "4444", branch: "00", relation: "self", copay: 30, acquired: "2018-11-01"},
 		{resident: "須坂　健太", insurer: "01200015", symbol: "2020", number: "77", branch: "00", relation: "self", copay: 30, acquired: "2001-04-01"},
 		{resident: "須坂　花子", insurer: "01200015", symbol: "2020", number: "77", branch: "01", relation: "family", copay: 30, acquired: "2008-06-01"},
@@ -83,6 +87,9 @@ func coverages() []coverage {
 		{resident: "前橋　蓮", insurer: "01100013", symbol: "3131", number: "9", branch: "01", relation: "family", copay: 20, acquired: "2023-01-15"},
 		{resident: "井波　清", insurer: "39162013", symbol: "", number: "16000123", branch: "00", relation: "self", copay: 10, acquired: "2016-03-03"},
 		{resident: "法勝寺　トメ", insurer: "39312013", symbol: "", number: "31000456", branch: "00", relation: "self", copay: 10, limit: "区Ⅱ", acquired: "2011-11-11"},
+		// A grandchild cannot be the dependant of a 後期高齢者: 南部 翔 is in
+		// the town's 国保.
+		{resident: "南部　翔", insurer: "310391", symbol: "南部", number: "6789", branch: "00", relation: "self", copay: 30, acquired: "2016-04-20"},
 		{resident: "日和佐　正", insurer: "39362010", symbol: "", number: "36000789", branch: "00", relation: "self", copay: 20, acquired: "2025-08-15"},
 	}
 }
@@ -149,12 +156,11 @@ func SeedEligibility(ctx context.Context, cfg EligibilityConfig) (bool, error) {
 		}
 		keys.Insurers = append(keys.Insurers, struct{ Number, Name, Key string }{in.Number, in.Name, k})
 	}
-	residents := map[string]Resident{}
-	for _, r := range Residents {
-		residents[r.Name] = r
-	}
 	for _, c := range coverages() {
-		r := residents[c.resident]
+		r, ok := people.Named(c.resident)
+		if !ok {
+			return false, fmt.Errorf("demo: coverage of %s, who is not a demo resident", c.resident)
+		}
 		birth, err := time.ParseInLocation(time.DateOnly, r.Birth, wareki.JST())
 		if err != nil {
 			return false, err

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/mynaplat/mynaplat/demo/people"
 	"github.com/mynaplat/mynaplat/internal/fileutil"
 	"github.com/mynaplat/mynaplat/kiosk"
 	"github.com/mynaplat/mynaplat/municipal"
@@ -60,7 +61,7 @@ func SeedKiosk(ctx context.Context, cfg KioskConfig) (bool, error) {
 	}
 	done := false
 	defer func() { release(done) }()
-	w, err := cfg.Municipal.SeedDemo(ctx, nil)
+	w, err := cfg.Municipal.SeedDemo(ctx, municipal.DemoResidents(people.Residents))
 	if err != nil {
 		return false, err
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/mynaplat/mynaplat/cms"
 	"github.com/mynaplat/mynaplat/corpreg"
 	"github.com/mynaplat/mynaplat/delegation"
+	"github.com/mynaplat/mynaplat/demo/people"
 	"github.com/mynaplat/mynaplat/internal/fileutil"
 	"github.com/mynaplat/mynaplat/platform"
 	"github.com/mynaplat/mynaplat/postbox"
@@ -301,13 +302,12 @@ func seedPostbox(ctx context.Context, cfg PostboxConfig) error {
 }
 
 // residentNamed is the demo resident of that name.
-func residentNamed(name string) Resident {
-	for _, r := range Residents {
-		if r.Name == name {
-			return r
-		}
+func residentNamed(name string) people.Resident {
+	r, ok := people.Named(name)
+	if !ok {
+		panic("demo: no resident " + name) // the names are this file's constants
 	}
-	panic("demo: no resident " + name) // the names are this file's constants
+	return r
 }
 
 // loginDemo logs a demo resident in at the terminal, as they would before

@@ -245,11 +245,6 @@ const (
 	BasisHonseki   = "honseki"
 )
 
-// fromKoseki: the certificates that only the 本籍地 issues.
-func fromKoseki(t municipal.CertType) bool {
-	return t == municipal.KosekiZenbu || t == municipal.KosekiKojin || t == municipal.Fuhyo
-}
-
 func municipalityName(code string) string {
 	m, err := jpki.LookupMunicipality(code)
 	if err != nil {
@@ -294,7 +289,7 @@ func (r *Relay) Menu(ctx context.Context, kiosk, assertion string) (*Menu, error
 		if reg.Status != RegApproved || reg.Honseki == home {
 			continue
 		}
-		if err := add(reg.Honseki, BasisHonseki, fromKoseki); err != nil {
+		if err := add(reg.Honseki, BasisHonseki, municipal.CertType.FromKoseki); err != nil {
 			return nil, err
 		}
 	}
@@ -348,7 +343,7 @@ func (r *Relay) Order(ctx context.Context, kiosk, assertion string, o Order) (*J
 	switch {
 	case o.Municipality == a.Municipality:
 		holder.Address = a.Address
-	case !fromKoseki(o.Type):
+	case !o.Type.FromKoseki():
 		return nil, fmt.Errorf("%w: %s is issued by the 住所地 only", ErrNotRegistered, o.Type.Title())
 	default:
 		ok, err := r.s.Registered(ctx, a.Certificate.Serial, o.Municipality)

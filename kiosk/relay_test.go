@@ -85,7 +85,7 @@ func TestRelayResidenceAndHonseki(t *testing.T) {
 		for _, it := range menu.Items {
 			if it.Municipality == "062014" {
 				honseki++
-				if it.Basis != BasisHonseki || !fromKoseki(it.Type) {
+				if it.Basis != BasisHonseki || !it.Type.FromKoseki() {
 					t.Errorf("item after registration: %+v", it)
 				}
 			}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mynaplat/mynaplat/card"
+	"github.com/mynaplat/mynaplat/demo/people"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/municipal"
 	"github.com/mynaplat/mynaplat/platform"
@@ -88,7 +89,7 @@ func newWorld(t testing.TB, db *store.DB) *world {
 	if w.muni, err = municipal.Open(ctx, municipal.Config{DB: db, Now: w.now}); err != nil {
 		t.Fatal(err)
 	}
-	if w.demo, err = w.muni.SeedDemo(ctx, nil); err != nil {
+	if w.demo, err = w.muni.SeedDemo(ctx, municipal.DemoResidents(people.Residents)); err != nil {
 		t.Fatal(err)
 	}
 	if w.auth, err = seal.OpenAuthority(t.TempDir(), w.now); err != nil {
@@ -129,10 +130,11 @@ func newWorld(t testing.TB, db *store.DB) *world {
 	return w
 }
 
-// resident is the demo resident of that name.
+// resident is the person of the demo registers of that name: a demo card
+// holder or a refusal case.
 func resident(t testing.TB, name string) municipal.DemoResident {
 	t.Helper()
-	for _, r := range municipal.DemoResidents() {
+	for _, r := range municipal.DemoResidents(people.Residents) {
 		if r.Name == name {
 			return r
 		}

@@ -74,9 +74,9 @@ func (t CertType) TitleEN() string {
 // Valid reports whether t is a known certificate type.
 func (t CertType) Valid() bool { return t.Title() != "" }
 
-// fromKoseki reports whether the certificate comes from the 本籍地's
+// FromKoseki reports whether the certificate comes from the 本籍地's
 // registers (戸籍 and its 附票) rather than the 住所地's.
-func (t CertType) fromKoseki() bool { return t == KosekiZenbu || t == KosekiKojin || t == Fuhyo }
+func (t CertType) FromKoseki() bool { return t == KosekiZenbu || t == KosekiKojin || t == Fuhyo }
 
 // Offer is one entry of a municipality's catalogue.
 type Offer struct {

@@ -251,7 +251,7 @@ func refuseFor(p *Person) error {
 // document builds what the certificate says, after the refusal rules.
 func (s *Service) document(ctx context.Context, m Municipality, req Request, now time.Time) (*Document, error) {
 	d := &Document{Type: req.Type, Municipality: m.FullName(), SealText: m.Name + "長之印", Issued: now}
-	if req.Type.fromKoseki() {
+	if req.Type.FromKoseki() {
 		return s.kosekiDocument(ctx, m, req, d)
 	}
 	p, err := s.Person(ctx, m.Code, req.PersonID)

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mynaplat/mynaplat/demo/people"
 	"github.com/mynaplat/mynaplat/internal/testutil"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/store"
@@ -44,7 +45,7 @@ func muniSeeded(t testing.TB, db *store.DB) (*Service, *DemoWorld, *muniClock) {
 	t.Helper()
 	c := &muniClock{muniTuesday}
 	s := muniOpen(t, db, c)
-	w, err := s.SeedDemo(context.Background(), nil)
+	w, err := s.SeedDemo(context.Background(), DemoResidents(people.Residents))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -468,8 +469,60 @@ func TestSeedDemoOnce(t *testing.T) {
 	if len(w.Keys) != 7 {
 		t.Errorf("%d municipalities, want the 6 towns and 山形市", len(w.Keys))
 	}
-	again, err := s.SeedDemo(context.Background(), nil)
+	again, err := s.SeedDemo(context.Background(), DemoResidents(people.Residents))
 	if err != nil || again != nil {
 		t.Errorf("second seeding: %v, %v", again, err)
 	}
+	if _, err := s.SeedDemo(context.Background(), nil); !errors.Is(err, ErrInvalid) {
+		t.Errorf("seeding nobody: %v, want ErrInvalid", err)
+	}
+}
+
+// TestDemoCardHoldersHaveTheirRecords: every demo card holder has what
+// their towns keep of them — the 住民票 where they live, found by the
+// attributes their card carries, with their card's 個人番号; the 戸籍 and its 附票 in the 本籍地 (山形市
+// for 酒田 一郎); and, from 15, the 印鑑登録 and the 課税 of the 年度. A
+// holder missing here is a card whose kiosk orders fail (issue 14).
+func TestDemoCardHoldersHaveTheirRecords(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		s, w, c := muniSeeded(t, db)
+		for _, r := range people.Residents {
+			t.Run(r.Name, func(t *testing.T) {
+				birth, err := time.ParseInLocation(time.DateOnly, r.Birth, wareki.JST())
+				if err != nil {
+					t.Fatal(err)
+				}
+				id, err := s.FindResident(ctx, r.Municipality, r.Name, birth, r.Sex, r.Address)
+				if err != nil {
+					t.Fatalf("住民票 in %s: %v", r.Municipality, err)
+				}
+				if p := muniPerson(t, w, r.Name); p.PersonID != id || p.Honseki != r.Honseki {
+					t.Errorf("seeded as %+v; found %s", p, id)
+				}
+				if p, err := s.Person(ctx, r.Municipality, id); err != nil || p.MyNumber != r.MyNumber() {
+					t.Errorf("住民票's 個人番号 is not the card's: %v", err)
+				}
+				kid, err := s.FindKosekiMember(ctx, r.Honseki, r.Name, birth, r.Sex)
+				if err != nil {
+					t.Fatalf("戸籍 in %s: %v", r.Honseki, err)
+				}
+				if _, err := s.KosekiOf(ctx, r.Honseki, kid); err != nil {
+					t.Errorf("戸籍 of %s: %v", kid, err)
+				}
+				if lines, err := s.Fuhyo(ctx, kid); err != nil || len(lines) == 0 || lines[len(lines)-1].Address != r.Address {
+					t.Errorf("附票: %+v %v, want it to end at %s", lines, err, r.Address)
+				}
+				adult := age(birth, c.now()) >= 15
+				_, err = s.SealOf(ctx, r.Municipality, id)
+				if adult != (err == nil) {
+					t.Errorf("印鑑登録 at %d: %v", age(birth, c.now()), err)
+				}
+				_, err = s.Tax(ctx, id, 0)
+				if adult != (err == nil) {
+					t.Errorf("課税 at %d: %v", age(birth, c.now()), err)
+				}
+			})
+		}
+	})
 }

@@ -6,13 +6,12 @@ import (
 	"time"
 
 	"github.com/mynaplat/mynaplat/card"
+	"github.com/mynaplat/mynaplat/demo/people"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/wareki"
 )
 
 // DemoResident is a person of the demo world as the registers need them.
-// The list mirrors demo.Residents; it is defined here because package demo
-// imports this one.
 type DemoResident struct {
 	Name, Kana   string
 	Birth        string // YYYY-MM-DD
@@ -28,24 +27,22 @@ type DemoResident struct {
 	GaijiPending bool
 }
 
-// DemoResidents are the demo world's card holders (as demo.Residents) and
-// the persons of 酒田市 that exercise each refusal.
-func DemoResidents() []DemoResident {
+// DemoResidents are the persons of the demo registers: the card holders
+// given (people.Residents in the demo world; the one list, which package
+// demo seeds the cards from) and DemoRefusalCases.
+func DemoResidents(holders []people.Resident) []DemoResident {
+	out := make([]DemoResident, 0, len(holders)+len(DemoRefusalCases()))
+	for _, r := range holders {
+		out = append(out, DemoResident{Name: r.Name, Kana: r.Kana, Birth: r.Birth, Sex: r.Sex, Address: r.Address,
+			Municipality: r.Municipality, Honseki: r.Honseki, MyNumber: r.MyNumber()})
+	}
+	return append(out, DemoRefusalCases()...)
+}
+
+// DemoRefusalCases are the persons of 酒田市 that exercise each refusal.
+// They hold no card, so only the registers know them.
+func DemoRefusalCases() []DemoResident {
 	return []DemoResident{
-		{Name: "須坂　花子", Kana: "スザカ　ハナコ", Birth: "1980-02-29", Sex: jpki.Female, Address: "長野県須坂市大字須坂１２３４番地", Municipality: "202070", Honseki: "202070"},
-		{Name: "須坂　健太", Kana: "スザカ　ケンタ", Birth: "1978-05-12", Sex: jpki.Male, Address: "長野県須坂市大字須坂１２３４番地", Municipality: "202070", Honseki: "202070"},
-		{Name: "須坂　陽菜", Kana: "スザカ　ヒナ", Birth: "2014-09-01", Sex: jpki.Female, Address: "長野県須坂市大字須坂１２３４番地", Municipality: "202070", Honseki: "202070"},
-		{Name: "井波　清", Kana: "イナミ　キヨシ", Birth: "1941-03-03", Sex: jpki.Male, Address: "富山県南砺市井波１番地", Municipality: "162108", Honseki: "162108"},
-		{Name: "法勝寺　トメ", Kana: "ホッショウジ　トメ", Birth: "1936-11-11", Sex: jpki.Female, Address: "鳥取県西伯郡南部町法勝寺３３３番地", Municipality: "313891", Honseki: "313891"},
-		{Name: "南部　翔", Kana: "ナンブ　ショウ", Birth: "2016-04-20", Sex: jpki.Male, Address: "鳥取県西伯郡南部町法勝寺３３３番地", Municipality: "313891", Honseki: "313891"},
-		{Name: "日和佐　正", Kana: "ヒワサ　タダシ", Birth: "1950-08-15", Sex: jpki.Male, Address: "徳島県海部郡美波町奥河内寺前１番地", Municipality: "363880", Honseki: "363880"},
-		{Name: "前橋　美咲", Kana: "マエバシ　ミサキ", Birth: "1992-07-07", Sex: jpki.Female, Address: "群馬県前橋市本町一丁目２番３号", Municipality: "102016", Honseki: "102016"},
-		{Name: "前橋　蓮", Kana: "マエバシ　レン", Birth: "2023-01-15", Sex: jpki.Male, Address: "群馬県前橋市本町一丁目２番３号", Municipality: "102016", Honseki: "102016"},
-		{Name: "酒田　一郎", Kana: "サカタ　イチロウ", Birth: "1975-06-30", Sex: jpki.Male, Address: "山形県酒田市本町二丁目２番４５号", Municipality: "062049", Honseki: "062014"},
-		{Name: "本間　光", Kana: "ホンマ　ヒカル", Birth: "1988-12-24", Sex: jpki.Female, Address: "山形県酒田市中町一丁目４番１０号", Municipality: "062049", Honseki: "062049"},
-		{Name: "鳥海　誠", Kana: "チョウカイ　マコト", Birth: "1960-01-20", Sex: jpki.Male, Address: "山形県酒田市光ケ丘五丁目１番地", Municipality: "062049", Honseki: "062049"},
-		{Name: "飛島　悟", Kana: "トビシマ　サトル", Birth: "1958-10-10", Sex: jpki.Male, Address: "山形県酒田市飛島勝浦１番地", Municipality: "062049", Honseki: "062049"},
-		// The refusal cases, in 酒田市.
 		{Name: "最上　川男", Kana: "モガミ　カワオ", Birth: "1970-03-01", Sex: jpki.Male, Address: "山形県酒田市若浜町１番１号", Municipality: "062049", Honseki: "062049", Status: MovedOut},
 		{Name: "羽黒　ハナ", Kana: "ハグロ　ハナ", Birth: "1930-05-05", Sex: jpki.Female, Address: "山形県酒田市亀ケ崎三丁目２番地", Municipality: "062049", Honseki: "062049", Status: Deceased},
 		{Name: "月山　静", Kana: "ガッサン　シズカ", Birth: "1985-09-09", Sex: jpki.Female, Address: "山形県酒田市東町一丁目１番地", Municipality: "062049", Honseki: "062049", Support: true},
@@ -109,7 +106,7 @@ func demoOffers(code string) []Offer {
 			o = Offer{Type: t, FeeYen: koseki, Open: kOpen, Close: kClose, WeekdaysOnly: weekdays}
 		}
 		switch {
-		case code == "062014" && !t.fromKoseki(),
+		case code == "062014" && !t.FromKoseki(),
 			code == "363880" && t == Fuhyo,
 			code == "313891" && t == Tax:
 			continue
@@ -120,16 +117,17 @@ func demoOffers(code string) []Offer {
 }
 
 // SeedDemo creates the registers of the demo municipalities (those of
-// residents, and each 本籍地) from residents (DemoResidents() when nil):
+// residents, and each 本籍地) from residents (DemoResidents of the demo's
+// card holders, in the demo):
 // households by address, 戸籍 per household in its 本籍地, 附票, 印鑑登録
 // and 税 for adults, the catalogue, and a relay and a staff key per
 // municipality. It does nothing and returns nil when municipalities exist.
 func (s *Service) SeedDemo(ctx context.Context, residents []DemoResident) (*DemoWorld, error) {
+	if len(residents) == 0 {
+		return nil, fmt.Errorf("%w: no demo residents", ErrInvalid)
+	}
 	if ms, err := s.Municipalities(ctx); err != nil || len(ms) > 0 {
 		return nil, err
-	}
-	if residents == nil {
-		residents = DemoResidents()
 	}
 	w := &DemoWorld{Keys: map[string]DemoKeys{}}
 	now := s.now().In(wareki.JST())

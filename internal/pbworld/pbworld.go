@@ -43,6 +43,7 @@ import (
 	"github.com/mynaplat/mynaplat/corpreg"
 	"github.com/mynaplat/mynaplat/delegation"
 	"github.com/mynaplat/mynaplat/demo"
+	"github.com/mynaplat/mynaplat/demo/people"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/platform"
 	"github.com/mynaplat/mynaplat/postbox"
@@ -50,7 +51,6 @@ import (
 	"github.com/mynaplat/mynaplat/terminal"
 	"github.com/mynaplat/mynaplat/tsa"
 	"github.com/mynaplat/mynaplat/verify"
-	"github.com/mynaplat/mynaplat/wareki"
 )
 
 // Clock is a settable clock, safe for concurrent use.
@@ -80,35 +80,26 @@ func Start() time.Time { return time.Now().Add(-5 * 24 * time.Hour).Truncate(tim
 // server's default (serve -revocation-max-age).
 const RevocationMaxAge = 10 * time.Minute
 
-// Resident is a person of the world with the PINs of their card.
-type Resident struct {
-	Name, Kana   string
-	Birth        string // YYYY-MM-DD
-	Sex          jpki.Sex
-	Address      string
-	Municipality string
-	PIN          string // 利用者証明用 PIN
-	Password     string // 署名用パスワード
-}
+// Resident is a person of the world with the PINs of their card: a demo
+// card holder.
+type Resident = people.Resident
 
-// BirthDate is the resident's birth date.
-func (r Resident) BirthDate() time.Time {
-	t, err := time.ParseInLocation(time.DateOnly, r.Birth, wareki.JST())
-	if err != nil {
-		panic("pbworld: birth date " + r.Birth) // the fixtures' constants
-	}
-	return t
-}
-
-// The residents (as in the demo).
+// The residents, from the demo's list.
 var (
-	Ichiro = Resident{Name: "酒田　一郎", Kana: "サカタ　イチロウ", Birth: "1975-06-30", Sex: jpki.Male,
-		Address: "山形県酒田市本町二丁目２番４５号", Municipality: "062049", PIN: "1111", Password: "SAKATA1975"}
-	Yumi = Resident{Name: "酒井　由美", Kana: "サカイ　ユミ", Birth: "1985-04-10", Sex: jpki.Female,
-		Address: "山形県酒田市若浜町１番４０号", Municipality: "062049", PIN: "5555", Password: "SAKAI1985"}
-	Hikari = Resident{Name: "本間　光", Kana: "ホンマ　ヒカル", Birth: "1988-12-24", Sex: jpki.Female,
-		Address: "山形県酒田市中町一丁目４番１０号", Municipality: "062049", PIN: "2222", Password: "HOMMA1988"}
+	Ichiro = demoResident("酒田　一郎")
+	Yumi   = demoResident("酒井　由美")
+	// Hikari's demo card has its PIN blocked; the world issues her a fresh
+	// card.
+	Hikari = demoResident("本間　光")
 )
+
+func demoResident(name string) Resident {
+	r, ok := people.Named(name)
+	if !ok {
+		panic("pbworld: no demo resident " + name)
+	}
+	return r
+}
 
 // IchiroNewAddress is where 酒田 一郎 moves.
 const IchiroNewAddress = "山形県酒田市日吉町一丁目５番２７号"
@@ -467,13 +458,12 @@ func (w *World) Person(r Resident) *Person {
 	if r.Sex == jpki.Female {
 		sex = "2"
 	}
-	cd, err := w.Cards.Create(card.Spec{AuthPIN: r.PIN, SignPIN: r.Password, TextPIN: r.PIN, MyNumber: n,
+	cd, err := w.Cards.Create(card.Spec{AuthPIN: r.AuthPIN, SignPIN: r.SignPIN, TextPIN: r.AuthPIN, MyNumber: n,
 		Name: r.Name, Address: r.Address, BirthDate: r.BirthDate().Format("20060102"), Sex: sex})
 	if err != nil {
 		w.T.Fatal(err)
 	}
-	if _, err := w.Centre.IssueCard(context.Background(), jpki.Resident{Name: r.Name, Kana: r.Kana, BirthDate: r.BirthDate(),
-		Sex: r.Sex, Address: r.Address, Municipality: r.Municipality}, cd); err != nil {
+	if _, err := w.Centre.IssueCard(context.Background(), r.JPKI(), cd); err != nil {
 		w.T.Fatal(err)
 	}
 	return &Person{Resident: r, Card: cd}
@@ -482,7 +472,7 @@ func (w *World) Person(r Resident) *Person {
 // Login logs the person in at the terminal and returns their platform ID.
 func (w *World) Login(p *Person) string {
 	w.T.Helper()
-	ar, err := w.Term.Login(context.Background(), p.Card, p.PIN)
+	ar, err := w.Term.Login(context.Background(), p.Card, p.AuthPIN)
 	if err != nil {
 		w.T.Fatal(err)
 	}
@@ -521,14 +511,14 @@ func (w *World) SignBytes(cd *card.Card, password string, body []byte) []byte {
 // SignAs is Sign with the person's card and password.
 func (w *World) SignAs(p *Person, c *verify.Content) []byte {
 	w.T.Helper()
-	return w.Sign(p.Card, p.Password, c)
+	return w.Sign(p.Card, p.SignPIN, c)
 }
 
 // SigningCert reads the person's current signing certificate from the card.
 func (w *World) SigningCert(p *Person) *x509.Certificate {
 	w.T.Helper()
 	var out *x509.Certificate
-	if err := terminal.WithSigner(p.Card, p.Password, func(cert *x509.Certificate, _ crypto.Signer) error {
+	if err := terminal.WithSigner(p.Card, p.SignPIN, func(cert *x509.Certificate, _ crypto.Signer) error {
 		out = cert
 		return nil
 	}); err != nil {
@@ -650,7 +640,7 @@ func (w *World) SubDelegate(parent *delegation.Power, agent, to *Person, powers 
 	if err != nil {
 		w.T.Fatal(err)
 	}
-	signed := w.SignBytes(agent.Card, agent.Password, body)
+	signed := w.SignBytes(agent.Card, agent.SignPIN, body)
 	_, err = w.Powers.Register(context.Background(), signed)
 	return c, signed, err
 }
@@ -690,7 +680,7 @@ func KojoRequest(deliveryID, powerID, staff string) business.IssueRequest {
 func (w *World) Issue(employee *Person, firmID string, req business.IssueRequest) (string, error) {
 	w.T.Helper()
 	var id string
-	err := terminal.WithSigner(employee.Card, employee.Password, func(cert *x509.Certificate, signer crypto.Signer) error {
+	err := terminal.WithSigner(employee.Card, employee.SignPIN, func(cert *x509.Certificate, signer crypto.Signer) error {
 		var err error
 		id, err = w.Business.Issue(context.Background(), firmID, req, cert, signer)
 		return err
