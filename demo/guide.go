@@ -194,7 +194,7 @@ func strip(s *web.HomeSection) {
 func termPath(id string) string { return "/t/" + id + "/" }
 
 // homeCard is a demo resident's card as the home page shows it; the PINs
-// come from Residents, so they cannot drift from the cards.
+// come from people.Residents, so they cannot drift from the cards.
 func homeCard(name, noteJA, noteEN string) web.HomeCard {
 	r := residentNamed(name)
 	return web.HomeCard{Name: name, PIN: r.AuthPIN, SignPIN: r.SignPIN, NoteJA: noteJA, NoteEN: noteEN}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mynaplat/mynaplat/demo/people"
 	"github.com/mynaplat/mynaplat/web"
 )
 
@@ -125,7 +126,7 @@ func TestGuideCardsAndPaths(t *testing.T) {
 		}
 	}
 	uses := Uses()
-	for _, r := range Residents {
+	for _, r := range people.Residents {
 		if len(uses[r.Name]) == 0 {
 			t.Errorf("the home page never names %s's card", r.Name)
 		}
