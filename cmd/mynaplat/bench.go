@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto"
@@ -17,6 +18,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -56,6 +59,9 @@ type BenchResult struct {
 	RSAVerifyPerSec float64 `json:"rsa2048_verify_per_sec"`
 	Ratio           float64 `json:"ratio"`
 	CPUs            int     `json:"cpus"`
+	// ServerCPUMillisPerOp is the server process's CPU time per successful
+	// operation, from its /metrics before and after firing.
+	ServerCPUMillisPerOp float64 `json:"server_cpu_ms_per_op"`
 }
 
 // benchAuth drives full authentications against a running server. Signing
@@ -100,13 +106,15 @@ func benchAuth(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writ
 	}
 	fmt.Fprintf(out, "bench: fetched and signed %d challenges in %v\n", len(answers), time.Since(start).Round(time.Millisecond))
 
+	cpu := serverCPUMeter(ctx, hc, *target, out)
 	res := fire(ctx, hc, answers, *conns, *duration)
+	res.ServerCPUMillisPerOp = cpu(res.Verified)
 	res.Target, res.Conns, res.RSAVerifyPerSec, res.CPUs = *target, *conns, rsaRate, runtime.NumCPU()
 	if rsaRate > 0 {
 		res.Ratio = res.VerifiedPerSec / rsaRate
 	}
-	fmt.Fprintf(out, "bench: %d verified, %d errors in %.2fs: %.0f/s, p50 %.2f ms, p99 %.2f ms, ratio to bare verify %.3f\n",
-		res.Verified, res.Errors, res.DurationSeconds, res.VerifiedPerSec, res.P50Millis, res.P99Millis, res.Ratio)
+	fmt.Fprintf(out, "bench: %d verified, %d errors in %.2fs: %.0f/s, p50 %.2f ms, p99 %.2f ms, server CPU %.2f ms each, ratio to bare verify %.3f\n",
+		res.Verified, res.Errors, res.DurationSeconds, res.VerifiedPerSec, res.P50Millis, res.P99Millis, res.ServerCPUMillisPerOp, res.Ratio)
 	b, _ := json.Marshal(res)
 	fmt.Fprintln(out, string(b))
 	return nil
@@ -368,4 +376,58 @@ type benchErrors struct {
 func (e *benchErrors) add(format string, args ...any) {
 	e.n.Add(1)
 	e.first.Do(func() { fmt.Fprintf(os.Stderr, "bench: first error: "+format+"\n", args...) })
+}
+
+// serverCPU reads the server's process CPU time (user + system, seconds)
+// from its Prometheus metrics. Sampled before and after firing, it gives the
+// server's CPU per operation, which the client's own CPU on the same
+// machine does not blur.
+func serverCPU(ctx context.Context, hc *http.Client, target string) (float64, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target+"/metrics", nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("bench: server metrics: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("bench: server metrics: %s", resp.Status)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "process_cpu_seconds_total "); ok {
+			return strconv.ParseFloat(strings.TrimSpace(v), 64)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, fmt.Errorf("bench: server metrics: %w", err)
+	}
+	return 0, errors.New("bench: the server's metrics have no process_cpu_seconds_total")
+}
+
+// serverCPUMeter samples the server's CPU time now; the function it
+// returns samples again and gives the server's CPU milliseconds per
+// operation in between. Without the server's metrics it says so once and
+// gives zero.
+func serverCPUMeter(ctx context.Context, hc *http.Client, target string, out io.Writer) func(ops int64) float64 {
+	before, err := serverCPU(ctx, hc, target)
+	return func(ops int64) float64 {
+		var after float64
+		if err == nil {
+			after, err = serverCPU(ctx, hc, target)
+		}
+		if err != nil {
+			fmt.Fprintf(out, "bench: no server CPU per operation: %v\n", err)
+			return 0
+		}
+		if ops == 0 {
+			return 0
+		}
+		return (after - before) * 1000 / float64(ops)
+	}
 }

@@ -85,14 +85,16 @@ func benchEligibility(ctx context.Context, fs *flag.FlagSet, args []string, out 
 	}
 	fmt.Fprintf(out, "bench: fetched and signed %d answers in %v\n", len(answers), time.Since(start).Round(time.Millisecond))
 
+	cpu := serverCPUMeter(ctx, hc, *target, out)
 	res := fireChecks(ctx, hc, *target, answers, facs, *conns, *duration)
+	res.ServerCPUMillisPerOp = cpu(res.Verified)
 	res.Target, res.Conns, res.RSAVerifyPerSec, res.CPUs, res.Facilities = *target, *conns, rsaRate, runtime.NumCPU(), len(facs)
 	res.Checks, res.ChecksPerSec = res.Verified, res.VerifiedPerSec
 	if rsaRate > 0 {
 		res.Ratio = res.ChecksPerSec / rsaRate
 	}
-	fmt.Fprintf(out, "bench: %d checks, %d errors in %.2fs: %.0f/s, p50 %.2f ms, p99 %.2f ms, ratio to bare verify %.3f\n",
-		res.Checks, res.Errors, res.DurationSeconds, res.ChecksPerSec, res.P50Millis, res.P99Millis, res.Ratio)
+	fmt.Fprintf(out, "bench: %d checks, %d errors in %.2fs: %.0f/s, p50 %.2f ms, p99 %.2f ms, server CPU %.2f ms each, ratio to bare verify %.3f\n",
+		res.Checks, res.Errors, res.DurationSeconds, res.ChecksPerSec, res.P50Millis, res.P99Millis, res.ServerCPUMillisPerOp, res.Ratio)
 	b, _ := json.Marshal(res)
 	fmt.Fprintln(out, string(b))
 	return nil

@@ -90,11 +90,13 @@ func benchKioskCmd(ctx context.Context, fs *flag.FlagSet, args []string, out io.
 		return err
 	}
 	fmt.Fprintf(out, "bench: fetched and signed %d answers in %v\n", len(answers), time.Since(start).Round(time.Millisecond))
+	cpu := serverCPUMeter(ctx, hc, *target, out)
 	res := fireIssuance(ctx, hc, *target, answers, relayKey, municipal.CertType(*certType), *conns, *duration)
+	res.ServerCPUMillisPerOp = cpu(res.Verified)
 	res.Target, res.Conns, res.CPUs, res.Kiosks = *target, *conns, runtime.NumCPU(), len(ks)
 	res.Certificates, res.CertsPerSecond = res.Verified, res.VerifiedPerSec
-	fmt.Fprintf(out, "bench: %d certificates, %d errors in %.2fs: %.1f/s, p50 %.1f ms, p99 %.1f ms, PDF %d bytes on average\n",
-		res.Certificates, res.Errors, res.DurationSeconds, res.CertsPerSecond, res.P50Millis, res.P99Millis, res.PDFBytes)
+	fmt.Fprintf(out, "bench: %d certificates, %d errors in %.2fs: %.1f/s, p50 %.1f ms, p99 %.1f ms, server CPU %.1f ms each, PDF %d bytes on average\n",
+		res.Certificates, res.Errors, res.DurationSeconds, res.CertsPerSecond, res.P50Millis, res.P99Millis, res.ServerCPUMillisPerOp, res.PDFBytes)
 	b, _ := json.Marshal(res)
 	fmt.Fprintln(out, string(b))
 	return nil
