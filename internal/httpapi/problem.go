@@ -1,0 +1,207 @@
+// Package httpapi is the wire between mynaplat's roles: the one error shape
+// every API answers with — RFC 9457 problem details (application/problem+json)
+// with a stable code and the text in Japanese and English — and the one
+// client core every role's typed client is built on (a timeout on every
+// call, bounded retries of idempotent calls, the W3C traceparent carried
+// on, problems decoded into *Error).
+//
+// A role defines its refusals once, as a Rules table next to its
+// sentinels; its handlers write any error through that table, and its
+// client gets the same codes back as errors that match with errors.Is.
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+)
+
+// ContentType is the media type of a problem (RFC 9457 §3).
+const ContentType = "application/problem+json"
+
+// Code is a stable, machine-readable problem code ("job_gone"). A Code is
+// an error too, so that a client's caller can match a refusal with
+// errors.Is(err, kiosk.CodeJobGone) whatever status it came with.
+type Code string
+
+func (c Code) Error() string { return string(c) }
+
+// typePrefix makes a problem's type URI from its code (RFC 9457 §3.1.1
+// allows a URN; a URN never tempts anyone to fetch it).
+const typePrefix = "urn:mynaplat:problem:"
+
+// Problem is the body of every API error: RFC 9457's members, and the code
+// and the Japanese and English text as extension members.
+type Problem struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail,omitempty"`
+	// Code is the stable code the type URI ends with.
+	Code Code `json:"code"`
+	// MessageJA and MessageEN are what to show a person.
+	MessageJA string `json:"message_ja"`
+	MessageEN string `json:"message_en"`
+	// Fields carries a problem's own extension members (for example the
+	// tries left), kept as raw JSON.
+	Fields map[string]json.RawMessage `json:"-"`
+}
+
+// New is the problem with status, code and the two texts.
+func New(status int, code Code, ja, en string) Problem {
+	return Problem{Type: typePrefix + string(code), Title: http.StatusText(status), Status: status,
+		Code: code, MessageJA: ja, MessageEN: en, Detail: en}
+}
+
+// With is p with an extension member added; v must marshal to JSON.
+func (p Problem) With(name string, v any) Problem {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("httpapi: extension %s: %v", name, err))
+	}
+	f := make(map[string]json.RawMessage, len(p.Fields)+1)
+	for k, v := range p.Fields {
+		f[k] = v
+	}
+	f[name] = b
+	p.Fields = f
+	return p
+}
+
+// Field decodes the extension member name into v; false when it is absent
+// or of another shape.
+func (p Problem) Field(name string, v any) bool {
+	b, ok := p.Fields[name]
+	return ok && json.Unmarshal(b, v) == nil
+}
+
+// MarshalJSON writes the members and the extensions in one object.
+func (p Problem) MarshalJSON() ([]byte, error) {
+	type plain Problem
+	b, err := json.Marshal(plain(p))
+	if err != nil || len(p.Fields) == 0 {
+		return b, err
+	}
+	m := map[string]json.RawMessage{}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	for k, v := range p.Fields {
+		if _, taken := m[k]; !taken {
+			m[k] = v
+		}
+	}
+	return json.Marshal(m)
+}
+
+// UnmarshalJSON reads the members and keeps the rest as extensions.
+func (p *Problem) UnmarshalJSON(b []byte) error {
+	type plain Problem
+	var q plain
+	if err := json.Unmarshal(b, &q); err != nil {
+		return err
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	for _, k := range []string{"type", "title", "status", "detail", "instance", "code", "message_ja", "message_en"} {
+		delete(m, k)
+	}
+	if len(m) > 0 {
+		q.Fields = m
+	}
+	*p = Problem(q)
+	if p.Code == "" {
+		p.Code = Code(strings.TrimPrefix(p.Type, typePrefix))
+	}
+	return nil
+}
+
+// Error is a problem as a Go error; it carries the problem itself, so a
+// refusal can be answered again unchanged (a relay passing a town's
+// refusal on).
+func (p Problem) Error() string {
+	return fmt.Sprintf("%d %s: %s", p.Status, p.Code, p.MessageEN)
+}
+
+// Is matches the problem's code.
+func (p Problem) Is(target error) bool {
+	c, ok := target.(Code)
+	return ok && c == p.Code
+}
+
+// Write sends p.
+func Write(w http.ResponseWriter, p Problem) {
+	if p.Status == 0 {
+		p.Status = http.StatusInternalServerError
+	}
+	if p.Type == "" {
+		p.Type = typePrefix + string(p.Code)
+	}
+	if p.Title == "" {
+		p.Title = http.StatusText(p.Status)
+	}
+	w.Header().Set("Content-Type", ContentType)
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(p.Status)
+	json.NewEncoder(w).Encode(p)
+}
+
+// WriteJSON sends v as JSON with status (never cached: answers carry
+// personal or security state).
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// A Rule answers the errors that match Err (errors.Is) with one problem.
+type Rule struct {
+	Err    error
+	Status int
+	Code   Code
+	JA, EN string
+}
+
+// Rules is a role's table of refusals, checked in order: the one place
+// where that role's errors meet HTTP.
+type Rules []Rule
+
+// Internal is the answer to an error no rule names.
+var internal = Rule{Status: http.StatusInternalServerError, Code: "internal",
+	JA: "内部エラーが発生しました。しばらくしてからもう一度お試しください。",
+	EN: "An internal error occurred. Please try again later."}
+
+// Problem is the answer to err: a Problem inside err (errors.As) or
+// another role's problem answer (*Error) as it is, else the first rule that
+// matches, else an internal error.
+func (rs Rules) Problem(err error) Problem {
+	if p, ok := errors.AsType[Problem](err); ok {
+		return p
+	}
+	if e, ok := errors.AsType[*Error](err); ok && e.Status < 500 {
+		return e.Problem
+	}
+	for _, r := range rs {
+		if errors.Is(err, r.Err) {
+			return New(r.Status, r.Code, r.JA, r.EN)
+		}
+	}
+	return New(internal.Status, internal.Code, internal.JA, internal.EN)
+}
+
+// Write answers err through the table; an error no rule names is logged
+// (with the request's context, so with its trace) and answered 500
+// without its details.
+func (rs Rules) Write(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) {
+	p := rs.Problem(err)
+	if p.Status >= 500 && logger != nil {
+		logger.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "code", p.Code, "err", err)
+	}
+	Write(w, p)
+}
