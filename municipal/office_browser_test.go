@@ -78,6 +78,18 @@ func TestRegistrationQueueInBrowser(t *testing.T) {
 	}
 	browsertest.Screenshot(t, b, "office-registrations-en")
 	do("back in Japanese", chromedp.Navigate(srv.URL+"/municipal/062014/office/registrations?lang=ja"), chromedp.WaitVisible(css("#r-reg-birth")))
+	// On a phone each field of the comparison is a box of its own, and
+	// the page does not scroll sideways.
+	do("on a phone", chromedp.EmulateViewport(390, 844), chromedp.WaitVisible(css("#r-reg-birth")))
+	l, err := chromedp.Run(b, browsertest.MeasureLayout())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range l.Problems(true) {
+		t.Errorf("the queue at 390 px: %s", p)
+	}
+	browsertest.Screenshot(t, b, "office-registrations-390")
+	do("back on the desktop", chromedp.EmulateViewport(1024, 600))
 
 	// The pages before and after a decision both have a flash (login, the
 	// decision before): wait for the decided one to leave the queue.

@@ -32,6 +32,14 @@ const browserTimeout = 2 * time.Minute
 // ends. A missing chromium is a skip, or a failure under CI=true.
 func New(t *testing.T) context.Context {
 	t.Helper()
+	return NewWithin(t, browserTimeout)
+}
+
+// NewWithin is New for a session that may take up to timeout: a test that
+// walks every page of the site at two window sizes takes longer than one
+// story does.
+func NewWithin(t *testing.T, timeout time.Duration) context.Context {
+	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		testutil.Missing(t, chromiumPath+" (Debian packages chromium fonts-noto-cjk)")
 	}
@@ -50,7 +58,7 @@ func New(t *testing.T) context.Context {
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1024, 600),
 	)
-	ctx, cancelTimeout := context.WithTimeout(context.Background(), browserTimeout)
+	ctx, cancelTimeout := context.WithTimeout(context.Background(), timeout)
 	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
 	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithErrorf(t.Logf))
 	// Cleanups run in reverse order of registration, and the user data dir
