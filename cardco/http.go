@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -65,12 +66,15 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 }
 
 func (c *Company) serveEnrol(w http.ResponseWriter, r *http.Request) {
-	if !c.admin {
+	if !c.admin && c.callers.Empty() {
 		c.writeErr(w, r, ErrForbidden)
 		return
 	}
-	h := sha256.Sum256([]byte(bearer(r)))
-	if subtle.ConstantTimeCompare(h[:], c.adminKey[:]) != 1 {
+	caller, err := c.callers.Caller(r)
+	if h := sha256.Sum256([]byte(bearer(r))); c.admin && subtle.ConstantTimeCompare(h[:], c.adminKey[:]) == 1 {
+		caller, err = "admin", nil
+	}
+	if err != nil {
 		c.writeErr(w, r, ErrUnauthorized)
 		return
 	}
@@ -85,6 +89,16 @@ func (c *Company) serveEnrol(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out, err := c.Enrol(r.Context(), e)
+	last4, result := "", "OK"
+	if len(e.PAN) >= 4 {
+		last4 = e.PAN[len(e.PAN)-4:]
+	}
+	if err != nil {
+		result = "FAILED"
+	}
+	if _, aerr := c.db.Write(r.Context(), qInsertCall, c.now().UnixMilli(), caller, "enrol", last4, result); aerr != nil && err == nil {
+		err = fmt.Errorf("cardco: audit enrolment: %w", aerr)
+	}
 	if err != nil {
 		c.writeErr(w, r, err)
 		return

@@ -241,6 +241,10 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 	var internal http.Handler = mux
 	self := inproc.Client(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { internal.ServeHTTP(w, r) }))
 	var links []web.Link
+	// The roles in this process call each other's operator APIs with keys
+	// made now: nothing outside the process needs them.
+	keys := newLocalKeys()
+	platformKeys := platform.NewKeyCache(url, self)
 
 	var centre *jpki.Centre
 	if roles[roleJPKI] {
@@ -290,6 +294,7 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 			return fail(err)
 		}
 		plat.Routes(mux)
+		plat.CallerRoutes(mux, keys.platform)
 		go every(bg, o.crlRefresh, func(ctx context.Context) {
 			if err := plat.RefreshCRL(ctx); err != nil && ctx.Err() == nil {
 				logger.Warn("refresh CRL cache", "err", err)
@@ -319,9 +324,9 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 			cardcoClient.BaseURL, cardcoClient.HTTP = url, self
 		}
 		if elig, err = eligibility.Open(ctx, eligibility.Config{DB: db, Now: time.Now, Logger: logger, Issuer: url,
-			Keys:       func(context.Context) (platform.JWKS, error) { return plat.PublicKeys(), nil },
-			Attributes: plat.PersonAttributes, CardCo: cardcoClient,
-			Payment: eligibility.PaymentConfig{SignCA: signCA, OCSP: jc.OCSP, PersonAttributes: plat.PersonAttributes}}); err != nil {
+			Keys: platformKeys.Keys, Attributes: keys.platformClient(roleEligibility, url, self).PersonAttributes, CardCo: cardcoClient,
+			Payment: eligibility.PaymentConfig{SignCA: signCA, OCSP: jc.OCSP,
+				PersonAttributes: keys.platformClient(roleEligibility, url, self).PersonAttributes}}); err != nil {
 			return fail(err)
 		}
 		elig.Routes(mux)
@@ -350,7 +355,7 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 	}
 	var company *cardco.Company
 	if roles[roleCardCo] {
-		if company, err = cardco.Open(ctx, cardco.Config{DB: db, Now: time.Now, Logger: logger}); err != nil {
+		if company, err = cardco.Open(ctx, cardco.Config{DB: db, Now: time.Now, Logger: logger, Callers: keys.cardco}); err != nil {
 			return fail(err)
 		}
 		company.Routes(mux)
@@ -375,6 +380,7 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 			return fail(err)
 		}
 		sp.Routes(mux)
+		sealSvc.CallerRoutes(mux, keys.seal)
 		links = append(links, sp.Links()...)
 		if ksvc, err = kiosk.Open(ctx, kiosk.Config{DB: db, Now: time.Now, Logger: logger,
 			Verifier: &jpki.SigningVerifier{CA: signCA, OCSP: jc.OCSP, MaxAge: o.revocationMaxAge}}); err != nil {
@@ -385,11 +391,11 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 			if err != nil {
 				return fail(err)
 			}
-			mp, err := municipal.NewPages(muni, site, kiosk.AntiForgery{Register: sealSvc})
+			mp, err := municipal.NewPages(muni, site, kiosk.AntiForgery{Register: seal.NewClient(url, keys.sealKey, self)})
 			if err != nil {
 				return fail(err)
 			}
-			mp.SetRegistrations(ksvc.Queue())
+			mp.SetRegistrations(kiosk.NewQueueClient(url, keys.queueKey, self))
 			mp.Routes(mux)
 			links = append(links, mp.Links()...)
 			if o.demo {
@@ -403,9 +409,10 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 		if err != nil {
 			return fail(err)
 		}
+		ksvc.QueueRoutes(mux, keys.queue)
 		relay, err := kiosk.NewRelay(ksvc, kiosk.RelayConfig{Issuer: url,
-			Keys:       func(context.Context) (platform.JWKS, error) { return plat.PublicKeys(), nil },
-			Attributes: plat.PersonAttributes, Endpoints: eps, HTTP: self, Seal: sealSvc})
+			Keys: platformKeys.Keys, Attributes: keys.platformClient(roleJLIS, url, self).PersonAttributes,
+			Endpoints: eps, HTTP: self, Seal: sealSvc})
 		if err != nil {
 			return fail(err)
 		}
@@ -422,7 +429,7 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 	var pbw *postboxWorld
 	if roles[rolePostbox] {
 		if pbw, err = buildPostbox(ctx, postboxDeps{o: o, url: url, db: db, site: site, mux: mux, self: self, centre: centre,
-			plat: plat, cards: cards, logger: logger, bg: bg}); err != nil {
+			plat: plat, keys: keys, cards: cards, logger: logger, bg: bg}); err != nil {
 			return fail(err)
 		}
 	}
@@ -482,7 +489,7 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 		tp.Routes(mux)
 		links = append(tp.Links(), links...)
 		if pbw != nil {
-			pl, err := pbw.pages(site, mux, tp, plat, url, o.postboxTerminal, logger)
+			pl, err := pbw.pages(site, mux, tp, platformKeys, url, o.postboxTerminal, logger)
 			if err != nil {
 				return fail(err)
 			}
@@ -554,7 +561,7 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 		}
 		if pt, err := demo.PayTerminalConfig(o.data.data); err == nil && elig != nil && company != nil {
 			pp, err := elig.PayPages(eligibility.PayPagesConfig{Site: site, Cards: cards, Terminal: *pt, PlatformURL: platformURL,
-				HTTP: hc, Enrol: company.Enrol, Logger: logger})
+				HTTP: hc, Enrol: cardco.NewEnrolClient(url, keys.cardcoKey, self).Enrol, Logger: logger})
 			if err != nil {
 				return fail(err)
 			}

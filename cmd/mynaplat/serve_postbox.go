@@ -50,6 +50,7 @@ type postboxDeps struct {
 	self   *http.Client
 	centre *jpki.Centre
 	plat   *platform.Platform
+	keys   *localKeys
 	cards  *card.Store
 	logger *slog.Logger
 	bg     context.Context
@@ -99,7 +100,7 @@ func buildPostbox(ctx context.Context, d postboxDeps) (*postboxWorld, error) {
 
 	signing := &jpki.SigningVerifier{CA: signCA, OCSP: jc.OCSP, MaxAge: d.o.revocationMaxAge}
 	if w.powers, err = delegation.New(ctx, delegation.Config{DB: d.db, Corporations: w.registry, Verify: delegation.VerifyCMS(roots),
-		SignerPerson:  delegation.PlatformSigner(d.plat.SignerPerson),
+		SignerPerson:  delegation.PlatformSigner(d.keys.platformClient(roleDelegation, d.url, d.self).SignerPerson),
 		SignerRevoked: delegation.JPKIRevocation(signing, time.Now), Now: time.Now, Logger: d.logger}); err != nil {
 		return nil, err
 	}
@@ -119,7 +120,8 @@ func buildPostbox(ctx context.Context, d postboxDeps) (*postboxWorld, error) {
 	} else if d.o.jpkiToken != "" {
 		operator = &jpki.Client{BaseURL: d.o.jpkiURL, Token: d.o.jpkiToken}
 	}
-	cfg := postbox.Config{DB: d.db, Policy: policy, SignerPerson: d.plat.SignerPerson, HTTP: d.self, Now: time.Now, Logger: d.logger}
+	cfg := postbox.Config{DB: d.db, Policy: policy, SignerPerson: d.keys.platformClient(rolePostbox, d.url, d.self).SignerPerson,
+		HTTP: d.self, Now: time.Now, Logger: d.logger}
 	if operator != nil {
 		cfg.Feed, cfg.Linkage = operator.Revocations, operator.Linkage
 	}
@@ -176,10 +178,10 @@ func buildPostbox(ctx context.Context, d postboxDeps) (*postboxWorld, error) {
 
 // pages are the person's post-box pages, which run on the terminal people
 // log in at (the card on its reader signs).
-func (w *postboxWorld) pages(site *web.Site, mux *http.ServeMux, tp *terminal.Pages, plat *platform.Platform,
+func (w *postboxWorld) pages(site *web.Site, mux *http.ServeMux, tp *terminal.Pages, keys *platform.KeyCache,
 	url, terminalID string, logger *slog.Logger) ([]web.Link, error) {
 	pp, err := postbox.NewPages(postbox.PagesConfig{Site: site, Service: w.box, Issuer: url,
-		Keys:     func(context.Context) (platform.JWKS, error) { return plat.PublicKeys(), nil },
+		Keys:     keys.Keys,
 		Terminal: terminalID, Stamper: w.stamper, Logger: logger,
 		Card: func(r *http.Request, ss *web.Session) (card.Transport, error) {
 			return tp.PlacedCard(r, ss, terminalID)
