@@ -46,13 +46,6 @@ type WireMunicipality struct {
 	NameEN string `json:"name_en"`
 }
 
-func wireOf(m Municipality) WireMunicipality {
-	return WireMunicipality{Code: m.Code, NameJA: m.NameJA, NameEN: m.NameEN}
-}
-
-func (w WireMunicipality) municipality() Municipality {
-	return Municipality{Code: w.Code, NameJA: w.NameJA, NameEN: w.NameEN}
-}
 
 // CertificateRequest is the body of POST /seal/v1/certificates.
 type CertificateRequest struct {
@@ -113,7 +106,7 @@ func (s *Service) serveRegister(w http.ResponseWriter, r *http.Request, caller s
 		callerRules.Write(w, r, s.logger, err)
 		return
 	}
-	is, err := s.Issue(r.Context(), IssueRequest{Municipality: req.Municipality.municipality(), Number: req.Number,
+	is, err := s.Issue(r.Context(), IssueRequest{Municipality: Municipality(req.Municipality), Number: req.Number,
 		Type: req.Type, Content: req.Content})
 	if err = s.audited(r.Context(), caller, callRegister, req.Municipality.Code, req.Number, err); err != nil {
 		callerRules.Write(w, r, s.logger, err)
@@ -132,7 +125,7 @@ func (s *Service) serveSign(w http.ResponseWriter, r *http.Request, caller strin
 		callerRules.Write(w, r, s.logger, fmt.Errorf("%w: no PDF", ErrInvalid))
 		return
 	}
-	out, err := s.SignPDF(r.Context(), req.Municipality.municipality(), req.PDF)
+	out, err := s.SignPDF(r.Context(), Municipality(req.Municipality), req.PDF)
 	if err = s.audited(r.Context(), caller, callSign, req.Municipality.Code, "", err); err != nil {
 		callerRules.Write(w, r, s.logger, err)
 		return
@@ -168,7 +161,7 @@ func sentinel(err error) error {
 func (c *Client) Issue(ctx context.Context, req IssueRequest) (*Issued, error) {
 	var out Registered
 	if _, err := c.API.DoJSON(ctx, httpapi.Request{Method: http.MethodPost, Path: "/seal/v1/certificates",
-		JSON: CertificateRequest{Municipality: wireOf(req.Municipality), Number: req.Number, Type: req.Type, Content: req.Content}}, &out); err != nil {
+		JSON: CertificateRequest{Municipality: WireMunicipality(req.Municipality), Number: req.Number, Type: req.Type, Content: req.Content}}, &out); err != nil {
 		return nil, sentinel(err)
 	}
 	return &Issued{QRText: out.QRText, QRPNG: out.QRPNG}, nil
@@ -178,7 +171,7 @@ func (c *Client) Issue(ctx context.Context, req IssueRequest) (*Issued, error) {
 func (c *Client) SignPDF(ctx context.Context, m Municipality, pdf []byte) ([]byte, error) {
 	var out SignAnswer
 	if _, err := c.API.DoJSON(ctx, httpapi.Request{Method: http.MethodPost, Path: "/seal/v1/sign",
-		JSON: SignRequest{Municipality: wireOf(m), PDF: pdf}, Idempotent: true}, &out); err != nil {
+		JSON: SignRequest{Municipality: WireMunicipality(m), PDF: pdf}, Idempotent: true}, &out); err != nil {
 		return nil, sentinel(err)
 	}
 	return out.PDF, nil
