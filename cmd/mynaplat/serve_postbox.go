@@ -54,6 +54,8 @@ type postboxDeps struct {
 	cards  *card.Store
 	logger *slog.Logger
 	bg     context.Context
+	// spawn runs a background loop that ends with bg (server.spawn).
+	spawn func(func())
 }
 
 // postboxWorld is what they made: the services, for the demo seeding and
@@ -129,7 +131,7 @@ func buildPostbox(ctx context.Context, d postboxDeps) (*postboxWorld, error) {
 		return nil, err
 	}
 	w.box.Routes(d.mux)
-	go func() {
+	d.spawn(func() {
 		t := time.NewTicker(2 * time.Second)
 		defer t.Stop()
 		for {
@@ -143,13 +145,15 @@ func buildPostbox(ctx context.Context, d postboxDeps) (*postboxWorld, error) {
 			case <-w.box.Kick():
 			}
 		}
-	}()
-	go every(d.bg, 5*time.Second, func(ctx context.Context) {
-		if n, err := w.box.FollowFeed(ctx); err != nil && ctx.Err() == nil {
-			d.logger.Error("post box: revocation feed", "err", err)
-		} else if n > 0 {
-			d.logger.Info("post box: change notices left in boxes", "notices", n)
-		}
+	})
+	d.spawn(func() {
+		every(d.bg, 5*time.Second, func(ctx context.Context) {
+			if n, err := w.box.FollowFeed(ctx); err != nil && ctx.Err() == nil {
+				d.logger.Error("post box: revocation feed", "err", err)
+			} else if n > 0 {
+				d.logger.Info("post box: change notices left in boxes", "notices", n)
+			}
+		})
 	})
 
 	if w.agency, err = agency.Open(ctx, agency.Config{DB: d.db, Policy: policy, HTTP: d.self, Now: time.Now, Logger: d.logger}); err != nil {
