@@ -5,12 +5,12 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
 
 	"github.com/mynaplat/mynaplat/internal/apijson"
+	"github.com/mynaplat/mynaplat/internal/callerkey"
 	"github.com/mynaplat/mynaplat/store"
 )
 
@@ -89,17 +89,14 @@ func (c *Company) serveEnrol(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out, err := c.Enrol(r.Context(), e)
-	last4, result := "", "OK"
+	last4 := ""
 	if len(e.PAN) >= 4 {
 		last4 = e.PAN[len(e.PAN)-4:]
 	}
-	if err != nil {
-		result = "FAILED"
-	}
-	if _, aerr := c.db.Write(r.Context(), qInsertCall, c.now().UnixMilli(), caller, "enrol", last4, result); aerr != nil && err == nil {
-		err = fmt.Errorf("cardco: audit enrolment: %w", aerr)
-	}
-	if err != nil {
+	if err = callerkey.Audited(err, func(result string) error {
+		_, err := c.db.Write(r.Context(), qInsertCall, c.now().UnixMilli(), caller, "enrol", last4, result)
+		return err
+	}); err != nil {
 		c.writeErr(w, r, err)
 		return
 	}

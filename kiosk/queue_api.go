@@ -69,14 +69,10 @@ func (s *Service) QueueRoutes(mux *http.ServeMux, keys callerkey.Keys) {
 }
 
 func (s *Service) auditCall(ctx context.Context, caller, action, code, id string, err error) error {
-	result := "OK"
-	if err != nil {
-		result = "FAILED"
-	}
-	if _, aerr := s.db.Write(ctx, qInsertCall, s.now().UnixMilli(), caller, action, code, id, result); aerr != nil && err == nil {
-		return fmt.Errorf("kiosk: audit call: %w", aerr)
-	}
-	return err
+	return callerkey.Audited(err, func(result string) error {
+		_, err := s.db.Write(ctx, qInsertCall, s.now().UnixMilli(), caller, action, code, id, result)
+		return err
+	})
 }
 
 func (s *Service) servePending(w http.ResponseWriter, r *http.Request, caller string) {

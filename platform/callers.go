@@ -61,22 +61,19 @@ func (p *Platform) CallerRoutes(mux *http.ServeMux, keys callerkey.Keys) {
 	mux.HandleFunc("POST /platform/v1/signers", keys.Only(p.serveSigner))
 }
 
-func (p *Platform) callerAudit(r *http.Request, caller, personID, action, result, serial string) error {
-	_, err := p.db.Write(r.Context(), qInsertAudit, newID(), p.now().UnixMilli(), personID, "caller:"+caller, action, result, "", serial)
-	return err
+// callerAudited writes the audit row of a call and returns err, or the
+// audit's failure.
+func (p *Platform) callerAudited(r *http.Request, caller, personID, action, serial string, err error) error {
+	return callerkey.Audited(err, func(result string) error {
+		_, err := p.db.Write(r.Context(), qInsertAudit, newID(), p.now().UnixMilli(), personID, "caller:"+caller, action, result, "", serial)
+		return err
+	})
 }
 
 func (p *Platform) serveAttributes(w http.ResponseWriter, r *http.Request, caller string) {
 	id := r.PathValue("id")
 	attrs, err := p.PersonAttributes(r.Context(), id)
-	result := "OK"
-	if err != nil {
-		result = "FAILED"
-	}
-	if aerr := p.callerAudit(r, caller, id, AuditCallerAttributes, result, ""); aerr != nil && err == nil {
-		err = aerr
-	}
-	if err != nil {
+	if err = p.callerAudited(r, caller, id, AuditCallerAttributes, "", err); err != nil {
 		callerRules.Write(w, r, p.logger, err)
 		return
 	}
@@ -95,14 +92,7 @@ func (p *Platform) serveSigner(w http.ResponseWriter, r *http.Request, caller st
 		return
 	}
 	id, err := p.SignerPerson(r.Context(), cert)
-	result := "OK"
-	if err != nil {
-		result = "FAILED"
-	}
-	if aerr := p.callerAudit(r, caller, id, AuditCallerSigner, result, jpki.Serial(cert.SerialNumber)); aerr != nil && err == nil {
-		err = aerr
-	}
-	if err != nil {
+	if err = p.callerAudited(r, caller, id, AuditCallerSigner, jpki.Serial(cert.SerialNumber), err); err != nil {
 		callerRules.Write(w, r, p.logger, err)
 		return
 	}

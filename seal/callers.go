@@ -46,7 +46,6 @@ type WireMunicipality struct {
 	NameEN string `json:"name_en"`
 }
 
-
 // CertificateRequest is the body of POST /seal/v1/certificates.
 type CertificateRequest struct {
 	Municipality WireMunicipality `json:"municipality"`
@@ -88,16 +87,13 @@ func (s *Service) CallerRoutes(mux *http.ServeMux, keys callerkey.Keys) {
 	mux.HandleFunc("POST /seal/v1/sign", keys.Only(s.serveSign))
 }
 
-// audited records the call and returns err, or the audit's failure.
+// audited records the call in seal_calls and returns err, or the audit's
+// failure.
 func (s *Service) audited(ctx context.Context, caller, action, municipality, number string, err error) error {
-	result := "OK"
-	if err != nil {
-		result = "FAILED"
-	}
-	if _, aerr := s.db.Write(ctx, qInsertCall, s.now().UnixMilli(), caller, action, municipality, number, result); aerr != nil && err == nil {
-		return fmt.Errorf("seal: audit call: %w", aerr)
-	}
-	return err
+	return callerkey.Audited(err, func(result string) error {
+		_, err := s.db.Write(ctx, qInsertCall, s.now().UnixMilli(), caller, action, municipality, number, result)
+		return err
+	})
 }
 
 func (s *Service) serveRegister(w http.ResponseWriter, r *http.Request, caller string) {

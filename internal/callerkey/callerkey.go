@@ -117,3 +117,17 @@ func (k Keys) Only(h func(w http.ResponseWriter, r *http.Request, caller string)
 		h(w, r, name)
 	}
 }
+
+// Audited records a call through write, with the result "OK" or "FAILED"
+// as err says, and returns err, or the audit's own failure when the call
+// succeeded: a call whose audit row could not be written is not answered.
+func Audited(err error, write func(result string) error) error {
+	result := "OK"
+	if err != nil {
+		result = "FAILED"
+	}
+	if aerr := write(result); aerr != nil && err == nil {
+		return fmt.Errorf("audit the call: %w", aerr)
+	}
+	return err
+}
