@@ -15,6 +15,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/mynaplat/mynaplat/internal/callerkey"
 	"github.com/mynaplat/mynaplat/store"
 )
 
@@ -75,6 +76,10 @@ type Config struct {
 	// 403 and cards are enrolled only through AddAccount (the Go API the
 	// demo seeding uses).
 	AdminKey string
+	// Callers are the roles that may enrol cards at POST /cardco/v1/tokens
+	// too, each with its own key (the platform operator's payment pages);
+	// each enrolment is audited under the caller's name.
+	Callers callerkey.Keys
 	// RequestTimeout bounds one money-moving request; past it the
 	// transaction is rolled back whole. Zero means 10 seconds.
 	RequestTimeout time.Duration
@@ -87,6 +92,7 @@ type Company struct {
 	logger   *slog.Logger
 	adminKey [32]byte // SHA-256 of Config.AdminKey
 	admin    bool
+	callers  callerkey.Keys
 	timeout  time.Duration
 	// beforeCommit, set only by tests, runs at the end of every
 	// money-moving transaction, after the ledger rows and the key row are
@@ -116,7 +122,7 @@ func Open(ctx context.Context, cfg Config) (*Company, error) {
 	if err := cfg.DB.Migrate(ctx, "cardco", mfs); err != nil {
 		return nil, err
 	}
-	c := &Company{db: cfg.DB, now: cfg.Now, logger: cfg.Logger, timeout: cfg.RequestTimeout}
+	c := &Company{db: cfg.DB, now: cfg.Now, logger: cfg.Logger, timeout: cfg.RequestTimeout, callers: cfg.Callers}
 	if cfg.AdminKey != "" {
 		c.admin = true
 		c.adminKey = sha256.Sum256([]byte(cfg.AdminKey))

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/mynaplat/mynaplat/internal/apijson"
+	"github.com/mynaplat/mynaplat/internal/callerkey"
 	"github.com/mynaplat/mynaplat/store"
 )
 
@@ -65,12 +66,15 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 }
 
 func (c *Company) serveEnrol(w http.ResponseWriter, r *http.Request) {
-	if !c.admin {
+	if !c.admin && c.callers.Empty() {
 		c.writeErr(w, r, ErrForbidden)
 		return
 	}
-	h := sha256.Sum256([]byte(bearer(r)))
-	if subtle.ConstantTimeCompare(h[:], c.adminKey[:]) != 1 {
+	caller, err := c.callers.Caller(r)
+	if h := sha256.Sum256([]byte(bearer(r))); c.admin && subtle.ConstantTimeCompare(h[:], c.adminKey[:]) == 1 {
+		caller, err = "admin", nil
+	}
+	if err != nil {
 		c.writeErr(w, r, ErrUnauthorized)
 		return
 	}
@@ -85,7 +89,14 @@ func (c *Company) serveEnrol(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out, err := c.Enrol(r.Context(), e)
-	if err != nil {
+	last4 := ""
+	if len(e.PAN) >= 4 {
+		last4 = e.PAN[len(e.PAN)-4:]
+	}
+	if err = callerkey.Audited(err, func(result string) error {
+		_, err := c.db.Write(r.Context(), qInsertCall, c.now().UnixMilli(), caller, "enrol", last4, result)
+		return err
+	}); err != nil {
 		c.writeErr(w, r, err)
 		return
 	}

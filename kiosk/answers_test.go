@@ -67,7 +67,7 @@ func TestBadAnswersAreRefused(t *testing.T) {
 			{"signed with another municipality's seal", nil, func(a *muniAnswer) {
 				forged(a)
 				other, _ := SealMunicipality("202070")
-				signed, err := w.seal.SignPDF(other, a.pdf)
+				signed, err := w.seal.SignPDF(ctx, other, a.pdf)
 				if err != nil {
 					t.Error(err)
 				}
@@ -77,7 +77,7 @@ func TestBadAnswersAreRefused(t *testing.T) {
 			{"sealed but never registered with the relay", nil, func(a *muniAnswer) {
 				forged(a)
 				own, _ := SealMunicipality(code)
-				signed, err := w.seal.SignPDF(own, a.pdf)
+				signed, err := w.seal.SignPDF(ctx, own, a.pdf)
 				if err != nil {
 					t.Error(err)
 				}

@@ -17,8 +17,21 @@ import (
 // the PDF is signed with the municipality's seal key (PAdES). The relay
 // checks that signature again before a PDF reaches a kiosk (Relay.Order).
 type AntiForgery struct {
-	Register *seal.Service
+	Register Sealer
 }
+
+// Sealer is the seal register as the issuance servers use it: the
+// register itself (*seal.Service) where it runs in the same role, or its
+// client (*seal.Client) over HTTP; the contract is the HTTP one.
+type Sealer interface {
+	Issue(ctx context.Context, req seal.IssueRequest) (*seal.Issued, error)
+	SignPDF(ctx context.Context, m seal.Municipality, pdf []byte) ([]byte, error)
+}
+
+var (
+	_ Sealer = (*seal.Service)(nil)
+	_ Sealer = (*seal.Client)(nil)
+)
 
 // SealMunicipality names municipality code for the seal register, from the
 // JPKI list: its English name is ASCII, as the PDF signature dictionary
@@ -46,10 +59,10 @@ func (a AntiForgery) Decorate(ctx context.Context, m municipal.Municipality, num
 }
 
 // Seal signs the rendered PDF with the municipality's seal.
-func (a AntiForgery) Seal(_ context.Context, m municipal.Municipality, pdf []byte) ([]byte, error) {
+func (a AntiForgery) Seal(ctx context.Context, m municipal.Municipality, pdf []byte) ([]byte, error) {
 	sm, err := SealMunicipality(m.Code)
 	if err != nil {
 		return nil, err
 	}
-	return a.Register.SignPDF(sm, pdf)
+	return a.Register.SignPDF(ctx, sm, pdf)
 }

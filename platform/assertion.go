@@ -119,14 +119,28 @@ func (p *Platform) RotateKeys(ctx context.Context) error {
 
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 
-// sign makes a compact JWS (RFC 7515) with ES256 over the claims.
-func (kr *keyring) sign(c Claims) (string, error) {
+// KeyPublishLead is how long a new assertion key is published (in the JWK
+// set) before assertions are signed with it, so that a service whose cached
+// copy of the set is younger than this (KeyCache) knows the key before it
+// sees it. Until a key is that old, the one before it signs; a platform with
+// only new keys (its first start) signs with the newest.
+const KeyPublishLead = 2 * time.Minute
+
+// sign makes a compact JWS (RFC 7515) with ES256 over the claims, with the
+// newest key published for KeyPublishLead at now.
+func (kr *keyring) sign(c Claims, now time.Time) (string, error) {
 	kr.mu.RLock()
 	if len(kr.keys) == 0 {
 		kr.mu.RUnlock()
 		return "", fmt.Errorf("platform: no signing key")
 	}
 	k := kr.keys[0]
+	for _, old := range kr.keys {
+		if now.Sub(old.created) >= KeyPublishLead {
+			k = old
+			break
+		}
+	}
 	kr.mu.RUnlock()
 	hdr, _ := json.Marshal(map[string]string{"alg": "ES256", "typ": "JWT", "kid": k.kid})
 	body, err := json.Marshal(c)

@@ -183,7 +183,7 @@ func (p *Platform) Authenticate(ctx context.Context, t *Terminal, req AuthReques
 			p.latency.Observe(p.now().Sub(now).Seconds())
 		}
 		if err == nil && rep.Result == Passed {
-			assertion, err = p.keys.sign(p.claims(rep, t, now, now, req.Purpose))
+			assertion, err = p.keys.sign(p.claims(rep, t, now, now, req.Purpose), now)
 		}
 		if err != nil {
 			rep, assertion = nil, ""

@@ -38,6 +38,10 @@ type committer struct {
 	now   func() time.Time
 	jobs  chan *finishJob
 	stmts *statements
+	// mu guards closed against a job sent while close closes jobs.
+	mu      sync.RWMutex
+	closed  bool
+	writers sync.WaitGroup
 }
 
 // maxGroup bounds one group transaction.
@@ -46,19 +50,37 @@ const maxGroup = 256
 func newCommitter(db *store.DB, now func() time.Time, stmts *statements, writers int) *committer {
 	c := &committer{db: db, now: now, jobs: make(chan *finishJob, 4096), stmts: stmts}
 	for range writers {
-		go c.run()
+		c.writers.Go(c.run)
 	}
 	return c
+}
+
+// close stops taking jobs and returns once every queued one is written.
+func (c *committer) close() {
+	c.mu.Lock()
+	if !c.closed {
+		c.closed = true
+		close(c.jobs)
+	}
+	c.mu.Unlock()
+	c.writers.Wait()
 }
 
 // submit queues a job and waits until it is committed (or failed).
 func (c *committer) submit(ctx context.Context, j *finishJob) error {
 	j.done = make(chan error, 1)
+	c.mu.RLock()
+	if c.closed {
+		c.mu.RUnlock()
+		return ErrClosed
+	}
 	select {
 	case c.jobs <- j:
 	case <-ctx.Done():
+		c.mu.RUnlock()
 		return ctx.Err()
 	}
+	c.mu.RUnlock()
 	// Once queued the job is written even if the caller gives up, so that a
 	// used challenge is never left unused.
 	return <-j.done
@@ -70,7 +92,10 @@ func (c *committer) run() {
 	drain:
 		for len(group) < maxGroup {
 			select {
-			case more := <-c.jobs:
+			case more, ok := <-c.jobs:
+				if !ok {
+					break drain
+				}
 				group = append(group, more)
 			default:
 				break drain

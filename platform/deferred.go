@@ -107,7 +107,7 @@ func (p *Platform) AuthenticateDeferred(ctx context.Context, t *Terminal, req De
 	if rep.Result != Passed {
 		return rep, "", nil
 	}
-	assertion, err := p.keys.sign(p.claims(rep, t, now, at, req.Purpose))
+	assertion, err := p.keys.sign(p.claims(rep, t, now, at, req.Purpose), now)
 	if err != nil {
 		return nil, "", err
 	}

@@ -107,7 +107,7 @@ func (p *Platform) writeAuth(w http.ResponseWriter, rep *Report, assertion strin
 }
 
 func (p *Platform) serveJWKS(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Cache-Control", "public, max-age=300")
+	w.Header().Set("Cache-Control", "public, max-age=60") // under KeyPublishLead
 	apijson.Write(w, http.StatusOK, p.PublicKeys())
 }
 

@@ -30,6 +30,8 @@ var (
 	ErrTerminalDisabled = errors.New("platform: terminal disabled")
 	ErrNotFound         = errors.New("platform: not found")
 	ErrBadAssertion     = errors.New("platform: assertion not valid")
+	// ErrClosed: the platform is shutting down (Close).
+	ErrClosed = errors.New("platform: closed")
 )
 
 // Config holds what the platform needs.
@@ -214,4 +216,12 @@ func (c *leafCache) add(k [32]byte, cert *x509.Certificate) {
 	}
 	c.m[k] = cert
 	c.mu.Unlock()
+}
+
+// Close stops the group-commit writers once every queued authentication is
+// written; an authentication after Close is ErrClosed. Call it after the
+// HTTP server has finished its requests, before the database closes.
+func (p *Platform) Close() error {
+	p.commit.close()
+	return nil
 }

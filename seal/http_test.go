@@ -125,7 +125,7 @@ func TestRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		signed, err := e.s.SignPDF(sakata, samplePDF(t, sampleContent, iss.QRPNG))
+		signed, err := e.s.SignPDF(context.Background(), sakata, samplePDF(t, sampleContent, iss.QRPNG))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -145,7 +145,7 @@ func (s *Service) Issue(ctx context.Context, req IssueRequest) (*Issued, error) 
 
 // SignPDF signs a rendered certificate with the municipality's seal at the
 // service's clock.
-func (s *Service) SignPDF(m Municipality, pdf []byte) ([]byte, error) {
+func (s *Service) SignPDF(_ context.Context, m Municipality, pdf []byte) ([]byte, error) {
 	seal, err := s.auth.Seal(m)
 	if err != nil {
 		return nil, err

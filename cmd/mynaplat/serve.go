@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -146,7 +147,9 @@ func serve(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writer) 
 		ln.Close()
 		return err
 	}
-	defer srv.close()
+	// Every return closes the roles once; the graceful one returns its error.
+	closeRoles := sync.OnceValue(srv.close)
+	defer closeRoles()
 
 	if o.debugAddr != "" {
 		dm := http.NewServeMux()
@@ -179,6 +182,10 @@ func serve(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writer) 
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	if err := closeRoles(); err != nil {
+		return fmt.Errorf("close the roles: %w", err)
+	}
+	logger.Info("stopped")
 	return nil
 }
 
@@ -202,11 +209,28 @@ type server struct {
 	http *http.Server
 	db   *store.DB
 	stop context.CancelFunc
+	// loops are the roles' background goroutines (CRL refresh, key
+	// rotation, expiry, delivery …), which end when stop is called.
+	loops sync.WaitGroup
+	// closers close the roles' services, in reverse order, once the loops
+	// have ended and before the database closes.
+	closers []func() error
 }
 
-func (s *server) close() {
+// spawn runs f as a background loop of the server.
+func (s *server) spawn(f func()) { s.loops.Go(f) }
+
+// close stops the loops, waits for them, closes the services and then the
+// database. Call it after the HTTP server has finished its requests.
+func (s *server) close() error {
 	s.stop()
-	s.db.Close()
+	s.loops.Wait()
+	var errs []error
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		errs = append(errs, s.closers[i]())
+	}
+	errs = append(errs, s.db.Close())
+	return errors.Join(errs...)
 }
 
 // buildServer opens the data and wires the roles onto one mux. Roles reach
@@ -241,6 +265,10 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 	var internal http.Handler = mux
 	self := inproc.Client(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { internal.ServeHTTP(w, r) }))
 	var links []web.Link
+	// The roles in this process call each other's operator APIs with keys
+	// made now: nothing outside the process needs them.
+	keys := newLocalKeys()
+	platformKeys := platform.NewKeyCache(url, self)
 
 	var centre *jpki.Centre
 	if roles[roleJPKI] {
@@ -260,14 +288,16 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 				DescJA: "カードの発行・更新・住所変更・紛失・失効", DescEN: "Issue, renew, change address, report loss, revoke", Path: "/counter/"},
 			web.Link{Section: "窓口・管理 / Back office", TitleJA: "失効リスト（CRL）", TitleEN: "Revocation lists (CRL)",
 				DescJA: "利用者証明用 auth.crl", DescEN: "user authentication CA: auth.crl", Path: "/jpki/crl/auth.crl"})
-		go every(bg, o.crlCheck, func(ctx context.Context) {
-			crls, err := centre.RefreshCRLs(ctx)
-			if err != nil && ctx.Err() == nil {
-				logger.Error("refresh CRLs", "err", err)
-			}
-			for _, c := range crls {
-				logger.Info("published CRL", "kind", c.Kind, "number", c.Number)
-			}
+		srv.spawn(func() {
+			every(bg, o.crlCheck, func(ctx context.Context) {
+				crls, err := centre.RefreshCRLs(ctx)
+				if err != nil && ctx.Err() == nil {
+					logger.Error("refresh CRLs", "err", err)
+				}
+				for _, c := range crls {
+					logger.Info("published CRL", "kind", c.Kind, "number", c.Number)
+				}
+			})
 		})
 	}
 
@@ -289,19 +319,25 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 		if plat, err = platform.Open(ctx, cfg); err != nil {
 			return fail(err)
 		}
+		srv.closers = append(srv.closers, plat.Close)
 		plat.Routes(mux)
-		go every(bg, o.crlRefresh, func(ctx context.Context) {
-			if err := plat.RefreshCRL(ctx); err != nil && ctx.Err() == nil {
-				logger.Warn("refresh CRL cache", "err", err)
-			}
+		plat.CallerRoutes(mux, keys.platform)
+		srv.spawn(func() {
+			every(bg, o.crlRefresh, func(ctx context.Context) {
+				if err := plat.RefreshCRL(ctx); err != nil && ctx.Err() == nil {
+					logger.Warn("refresh CRL cache", "err", err)
+				}
+			})
 		})
-		go every(bg, time.Hour, func(ctx context.Context) {
-			if err := plat.RotateKeys(ctx); err != nil && ctx.Err() == nil {
-				logger.Error("rotate assertion keys", "err", err)
-			}
-			if err := plat.Maintain(ctx); err != nil && ctx.Err() == nil {
-				logger.Error("platform maintenance", "err", err)
-			}
+		srv.spawn(func() {
+			every(bg, time.Hour, func(ctx context.Context) {
+				if err := plat.RotateKeys(ctx); err != nil && ctx.Err() == nil {
+					logger.Error("rotate assertion keys", "err", err)
+				}
+				if err := plat.Maintain(ctx); err != nil && ctx.Err() == nil {
+					logger.Error("platform maintenance", "err", err)
+				}
+			})
 		})
 	}
 
@@ -319,15 +355,16 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 			cardcoClient.BaseURL, cardcoClient.HTTP = url, self
 		}
 		if elig, err = eligibility.Open(ctx, eligibility.Config{DB: db, Now: time.Now, Logger: logger, Issuer: url,
-			Keys:       func(context.Context) (platform.JWKS, error) { return plat.PublicKeys(), nil },
-			Attributes: plat.PersonAttributes, CardCo: cardcoClient,
-			Payment: eligibility.PaymentConfig{SignCA: signCA, OCSP: jc.OCSP, PersonAttributes: plat.PersonAttributes}}); err != nil {
+			Keys: platformKeys.Keys, Attributes: keys.platformClient(roleEligibility, url, self).PersonAttributes, CardCo: cardcoClient,
+			Payment: eligibility.PaymentConfig{SignCA: signCA, OCSP: jc.OCSP,
+				PersonAttributes: keys.platformClient(roleEligibility, url, self).PersonAttributes}}); err != nil {
 			return fail(err)
 		}
 		elig.Routes(mux)
 		elig.FacilityRoutes(mux)
 		elig.PaymentRoutes(mux)
 		worker := elig.StartBatchWorker(bg, eligibility.BatchWorkerConfig{})
+		srv.spawn(worker.Wait)
 		elig.BatchRoutes(mux, worker)
 		clinic, err := elig.ClinicPages(eligibility.ClinicPagesConfig{Site: site, Worker: worker,
 			Provisional: func(ctx context.Context, facility string) ([]eligibility.ProvisionalCheck, error) {
@@ -350,7 +387,7 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 	}
 	var company *cardco.Company
 	if roles[roleCardCo] {
-		if company, err = cardco.Open(ctx, cardco.Config{DB: db, Now: time.Now, Logger: logger}); err != nil {
+		if company, err = cardco.Open(ctx, cardco.Config{DB: db, Now: time.Now, Logger: logger, Callers: keys.cardco}); err != nil {
 			return fail(err)
 		}
 		company.Routes(mux)
@@ -375,6 +412,7 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 			return fail(err)
 		}
 		sp.Routes(mux)
+		sealSvc.CallerRoutes(mux, keys.seal)
 		links = append(links, sp.Links()...)
 		if ksvc, err = kiosk.Open(ctx, kiosk.Config{DB: db, Now: time.Now, Logger: logger,
 			Verifier: &jpki.SigningVerifier{CA: signCA, OCSP: jc.OCSP, MaxAge: o.revocationMaxAge}}); err != nil {
@@ -385,11 +423,11 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 			if err != nil {
 				return fail(err)
 			}
-			mp, err := municipal.NewPages(muni, site, kiosk.AntiForgery{Register: sealSvc})
+			mp, err := municipal.NewPages(muni, site, kiosk.AntiForgery{Register: seal.NewClient(url, keys.sealKey, self)})
 			if err != nil {
 				return fail(err)
 			}
-			mp.SetRegistrations(ksvc.Queue())
+			mp.SetRegistrations(kiosk.NewQueueClient(url, keys.queueKey, self))
 			mp.Routes(mux)
 			links = append(links, mp.Links()...)
 			if o.demo {
@@ -403,26 +441,29 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 		if err != nil {
 			return fail(err)
 		}
+		ksvc.QueueRoutes(mux, keys.queue)
 		relay, err := kiosk.NewRelay(ksvc, kiosk.RelayConfig{Issuer: url,
-			Keys:       func(context.Context) (platform.JWKS, error) { return plat.PublicKeys(), nil },
-			Attributes: plat.PersonAttributes, Endpoints: eps, HTTP: self, Seal: sealSvc})
+			Keys: platformKeys.Keys, Attributes: keys.platformClient(roleJLIS, url, self).PersonAttributes,
+			Endpoints: eps, HTTP: self, Seal: sealSvc})
 		if err != nil {
 			return fail(err)
 		}
 		relay.Routes(mux)
-		go every(bg, 10*time.Second, func(ctx context.Context) {
-			if n, err := ksvc.Expire(ctx); err != nil && ctx.Err() == nil {
-				logger.Error("expire print jobs", "err", err)
-			} else if n > 0 {
-				logger.Info("print jobs timed out and were cancelled", "jobs", n)
-			}
+		srv.spawn(func() {
+			every(bg, 10*time.Second, func(ctx context.Context) {
+				if n, err := ksvc.Expire(ctx); err != nil && ctx.Err() == nil {
+					logger.Error("expire print jobs", "err", err)
+				} else if n > 0 {
+					logger.Info("print jobs timed out and were cancelled", "jobs", n)
+				}
+			})
 		})
 	}
 
 	var pbw *postboxWorld
 	if roles[rolePostbox] {
 		if pbw, err = buildPostbox(ctx, postboxDeps{o: o, url: url, db: db, site: site, mux: mux, self: self, centre: centre,
-			plat: plat, cards: cards, logger: logger, bg: bg}); err != nil {
+			plat: plat, keys: keys, cards: cards, logger: logger, bg: bg, spawn: srv.spawn}); err != nil {
 			return fail(err)
 		}
 	}
@@ -482,7 +523,7 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 		tp.Routes(mux)
 		links = append(tp.Links(), links...)
 		if pbw != nil {
-			pl, err := pbw.pages(site, mux, tp, plat, url, o.postboxTerminal, logger)
+			pl, err := pbw.pages(site, mux, tp, platformKeys, url, o.postboxTerminal, logger)
 			if err != nil {
 				return fail(err)
 			}
@@ -522,10 +563,10 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 			rp.Routes(mux)
 			links = append(links, rp.Links()...)
 			stationLinks = rp.Links()
-			go func() {
+			srv.spawn(func() {
 				rp.Sync(bg) // the CA and CRL for offline checks, at once
 				every(bg, 10*time.Second, rp.Sync)
-			}()
+			})
 		}
 		if kcs, err := kiosk.LoadStationConfigs(demo.KiosksDir(o.data.data)); err != nil {
 			return fail(err)
@@ -550,11 +591,11 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 			kp.Routes(mux)
 			links = append(links, kp.Links()...)
 			kioskLinks = kp.Links()
-			go every(bg, time.Minute, func(context.Context) { kp.ClearTrays(time.Now()) })
+			srv.spawn(func() { every(bg, time.Minute, func(context.Context) { kp.ClearTrays(time.Now()) }) })
 		}
 		if pt, err := demo.PayTerminalConfig(o.data.data); err == nil && elig != nil && company != nil {
 			pp, err := elig.PayPages(eligibility.PayPagesConfig{Site: site, Cards: cards, Terminal: *pt, PlatformURL: platformURL,
-				HTTP: hc, Enrol: company.Enrol, Logger: logger})
+				HTTP: hc, Enrol: cardco.NewEnrolClient(url, keys.cardcoKey, self).Enrol, Logger: logger})
 			if err != nil {
 				return fail(err)
 			}

@@ -50,9 +50,12 @@ type postboxDeps struct {
 	self   *http.Client
 	centre *jpki.Centre
 	plat   *platform.Platform
+	keys   *localKeys
 	cards  *card.Store
 	logger *slog.Logger
 	bg     context.Context
+	// spawn runs a background loop that ends with bg (server.spawn).
+	spawn func(func())
 }
 
 // postboxWorld is what they made: the services, for the demo seeding and
@@ -99,7 +102,7 @@ func buildPostbox(ctx context.Context, d postboxDeps) (*postboxWorld, error) {
 
 	signing := &jpki.SigningVerifier{CA: signCA, OCSP: jc.OCSP, MaxAge: d.o.revocationMaxAge}
 	if w.powers, err = delegation.New(ctx, delegation.Config{DB: d.db, Corporations: w.registry, Verify: delegation.VerifyCMS(roots),
-		SignerPerson:  delegation.PlatformSigner(d.plat.SignerPerson),
+		SignerPerson:  delegation.PlatformSigner(d.keys.platformClient(roleDelegation, d.url, d.self).SignerPerson),
 		SignerRevoked: delegation.JPKIRevocation(signing, time.Now), Now: time.Now, Logger: d.logger}); err != nil {
 		return nil, err
 	}
@@ -119,7 +122,8 @@ func buildPostbox(ctx context.Context, d postboxDeps) (*postboxWorld, error) {
 	} else if d.o.jpkiToken != "" {
 		operator = &jpki.Client{BaseURL: d.o.jpkiURL, Token: d.o.jpkiToken}
 	}
-	cfg := postbox.Config{DB: d.db, Policy: policy, SignerPerson: d.plat.SignerPerson, HTTP: d.self, Now: time.Now, Logger: d.logger}
+	cfg := postbox.Config{DB: d.db, Policy: policy, SignerPerson: d.keys.platformClient(rolePostbox, d.url, d.self).SignerPerson,
+		HTTP: d.self, Now: time.Now, Logger: d.logger}
 	if operator != nil {
 		cfg.Feed, cfg.Linkage = operator.Revocations, operator.Linkage
 	}
@@ -127,7 +131,7 @@ func buildPostbox(ctx context.Context, d postboxDeps) (*postboxWorld, error) {
 		return nil, err
 	}
 	w.box.Routes(d.mux)
-	go func() {
+	d.spawn(func() {
 		t := time.NewTicker(2 * time.Second)
 		defer t.Stop()
 		for {
@@ -141,13 +145,15 @@ func buildPostbox(ctx context.Context, d postboxDeps) (*postboxWorld, error) {
 			case <-w.box.Kick():
 			}
 		}
-	}()
-	go every(d.bg, 5*time.Second, func(ctx context.Context) {
-		if n, err := w.box.FollowFeed(ctx); err != nil && ctx.Err() == nil {
-			d.logger.Error("post box: revocation feed", "err", err)
-		} else if n > 0 {
-			d.logger.Info("post box: change notices left in boxes", "notices", n)
-		}
+	})
+	d.spawn(func() {
+		every(d.bg, 5*time.Second, func(ctx context.Context) {
+			if n, err := w.box.FollowFeed(ctx); err != nil && ctx.Err() == nil {
+				d.logger.Error("post box: revocation feed", "err", err)
+			} else if n > 0 {
+				d.logger.Info("post box: change notices left in boxes", "notices", n)
+			}
+		})
 	})
 
 	if w.agency, err = agency.Open(ctx, agency.Config{DB: d.db, Policy: policy, HTTP: d.self, Now: time.Now, Logger: d.logger}); err != nil {
@@ -176,10 +182,10 @@ func buildPostbox(ctx context.Context, d postboxDeps) (*postboxWorld, error) {
 
 // pages are the person's post-box pages, which run on the terminal people
 // log in at (the card on its reader signs).
-func (w *postboxWorld) pages(site *web.Site, mux *http.ServeMux, tp *terminal.Pages, plat *platform.Platform,
+func (w *postboxWorld) pages(site *web.Site, mux *http.ServeMux, tp *terminal.Pages, keys *platform.KeyCache,
 	url, terminalID string, logger *slog.Logger) ([]web.Link, error) {
 	pp, err := postbox.NewPages(postbox.PagesConfig{Site: site, Service: w.box, Issuer: url,
-		Keys:     func(context.Context) (platform.JWKS, error) { return plat.PublicKeys(), nil },
+		Keys:     keys.Keys,
 		Terminal: terminalID, Stamper: w.stamper, Logger: logger,
 		Card: func(r *http.Request, ss *web.Session) (card.Transport, error) {
 			return tp.PlacedCard(r, ss, terminalID)

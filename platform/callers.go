@@ -1,0 +1,100 @@
+package platform
+
+import (
+	"crypto/x509"
+	"net/http"
+
+	"github.com/mynaplat/mynaplat/internal/apijson"
+	"github.com/mynaplat/mynaplat/internal/callerkey"
+	"github.com/mynaplat/mynaplat/internal/httpapi"
+	"github.com/mynaplat/mynaplat/jpki"
+)
+
+// The platform's API for the other roles (each with its own caller key,
+// Authorization: Bearer <key>; every answer is audited under the caller):
+//
+//	GET  /platform/v1/persons/{id}/attributes   → jpki.HolderAttributes of the platform ID's holder
+//	POST /platform/v1/signers                   {"certificate": DER} → {"platform_id"}: the holder of a signing certificate
+//
+// A service holds its own IDs linked to the platform ID; these two calls are
+// how it matches a person (the five-attribute rule of a payment, the
+// kiosk's 本籍地 check) or learns who signed a document (post box,
+// delegation), without ever seeing the My Number.
+
+// The problem codes of the caller API; a client's errors match them with
+// errors.Is, and match ErrNotFound and ErrInvalid as in one process.
+const (
+	CodeNotFound httpapi.Code = "person_not_found"
+	CodeInvalid  httpapi.Code = "invalid"
+)
+
+var callerRules = append(httpapi.Rules{
+	{Err: ErrNotFound, Status: http.StatusNotFound, Code: CodeNotFound,
+		JA: "該当する利用者が見つかりません（共通プラットフォームを利用したことがありません）。",
+		EN: "No such person: the holder has not used the platform."},
+	{Err: ErrInvalid, Status: http.StatusBadRequest, Code: CodeInvalid,
+		JA: "要求の内容に誤りがあります。", EN: "Invalid request."},
+	{Err: apijson.ErrBody, Status: http.StatusBadRequest, Code: CodeInvalid,
+		JA: "要求の本文が正しい JSON ではありません。", EN: "The body is not the expected JSON."},
+}, callerkey.Rules...)
+
+// Audit actions of the caller API (platform_audit.action); the row's
+// terminal_id column names the caller as "caller:NAME".
+const (
+	AuditCallerAttributes = "caller-attributes"
+	AuditCallerSigner     = "caller-signer"
+)
+
+// SignerRequest is the body of POST /platform/v1/signers.
+type SignerRequest struct {
+	Certificate []byte `json:"certificate"`
+}
+
+// SignerAnswer is its answer.
+type SignerAnswer struct {
+	PlatformID string `json:"platform_id"`
+}
+
+// CallerRoutes registers the caller API for the callers in keys.
+func (p *Platform) CallerRoutes(mux *http.ServeMux, keys callerkey.Keys) {
+	mux.HandleFunc("GET /platform/v1/persons/{id}/attributes", keys.Only(p.serveAttributes))
+	mux.HandleFunc("POST /platform/v1/signers", keys.Only(p.serveSigner))
+}
+
+// callerAudited writes the audit row of a call and returns err, or the
+// audit's failure.
+func (p *Platform) callerAudited(r *http.Request, caller, personID, action, serial string, err error) error {
+	return callerkey.Audited(err, func(result string) error {
+		_, err := p.db.Write(r.Context(), qInsertAudit, newID(), p.now().UnixMilli(), personID, "caller:"+caller, action, result, "", serial)
+		return err
+	})
+}
+
+func (p *Platform) serveAttributes(w http.ResponseWriter, r *http.Request, caller string) {
+	id := r.PathValue("id")
+	attrs, err := p.PersonAttributes(r.Context(), id)
+	if err = p.callerAudited(r, caller, id, AuditCallerAttributes, "", err); err != nil {
+		callerRules.Write(w, r, p.logger, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, attrs)
+}
+
+func (p *Platform) serveSigner(w http.ResponseWriter, r *http.Request, caller string) {
+	var req SignerRequest
+	if err := apijson.Decode(r.Body, &req, 64<<10); err != nil {
+		callerRules.Write(w, r, p.logger, err)
+		return
+	}
+	cert, err := x509.ParseCertificate(req.Certificate)
+	if err != nil {
+		callerRules.Write(w, r, p.logger, ErrInvalid)
+		return
+	}
+	id, err := p.SignerPerson(r.Context(), cert)
+	if err = p.callerAudited(r, caller, id, AuditCallerSigner, jpki.Serial(cert.SerialNumber), err); err != nil {
+		callerRules.Write(w, r, p.logger, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, SignerAnswer{PlatformID: id})
+}
