@@ -226,8 +226,9 @@ type Step struct {
 	Form url.Values
 	// JSON is sent as with PostJSON.
 	JSON any
-	// Header adds request headers. Setting Origin or Sec-Fetch-Site
-	// replaces both of the client's own (to pose as another site).
+	// Header adds request headers; an empty value sends none. Setting
+	// Origin or Sec-Fetch-Site (even to "") replaces both of the client's
+	// own: to pose as another site, or as a client that is no browser.
 	Header map[string]string
 	// NoToken sends the form without a CSRF token: a forged post.
 	NoToken bool
@@ -392,7 +393,9 @@ func (c *Client) send(method, path, ctype string, body []byte, header map[string
 	}
 	// What a same-origin browser sends; web.Site.Protect passes it. A
 	// caller posing as another site sets its own.
-	if header["Origin"] == "" && header["Sec-Fetch-Site"] == "" {
+	_, origin := header["Origin"]
+	_, site := header["Sec-Fetch-Site"]
+	if !origin && !site {
 		req.Header.Set("Sec-Fetch-Site", "same-origin")
 		if method != http.MethodGet && method != http.MethodHead {
 			req.Header.Set("Origin", c.base)
@@ -402,7 +405,11 @@ func (c *Client) send(method, path, ctype string, body []byte, header map[string
 		req.Header[k] = vs
 	}
 	for k, v := range header {
-		req.Header.Set(k, v)
+		if v == "" {
+			req.Header.Del(k)
+		} else {
+			req.Header.Set(k, v)
+		}
 	}
 	resp, err := c.HTTP().Do(req)
 	if err != nil {
