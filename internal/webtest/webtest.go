@@ -458,6 +458,18 @@ func (r *Response) Cookie(name string) *http.Cookie {
 	return nil
 }
 
+// flashRE finds the flash message web's layout shows once after a redirect.
+var flashRE = regexp.MustCompile(`(?s)<div class="flash flash-(\w+)"[^>]*><p>(.*?)</p>`)
+
+// Flash is the page's flash message: its kind (ok, error …) and its text,
+// or two empty strings when the page has none.
+func (r *Response) Flash() (kind, text string) {
+	if m := flashRE.FindStringSubmatch(r.Body); m != nil {
+		return m[1], html.UnescapeString(m[2])
+	}
+	return "", ""
+}
+
 // JSON decodes the body into v, failing the test when it is not JSON.
 func (r *Response) JSON(v any) {
 	r.t.Helper()

@@ -51,6 +51,7 @@ func site(t *testing.T) http.Handler {
 			return
 		}
 		ss.Set("name", r.PostFormValue("name"))
+		ss.SetFlash(web.Flash{Kind: "ok", JA: "保存しました <" + r.PostFormValue("name") + ">", EN: "Saved"})
 		if err := ss.Save(r.Context()); err != nil {
 			t.Error(err)
 		}
@@ -81,7 +82,17 @@ func TestCSRFRoundTrip(t *testing.T) {
 	c.Run([]webtest.Step{
 		{Name: "open the form", Path: "/form", WantContains: []string{`name="csrf"`}},
 		{Name: "send a name", Path: "/form", Form: map[string][]string{"name": {"須坂　花子"}}, WantStatus: http.StatusSeeOther, WantLocation: "/form"},
-		{Name: "the name is kept", Path: "/form", WantContains: []string{`<p id="name">須坂　花子</p>`}},
+		{Name: "the name is kept, with a flash", Path: "/form", WantContains: []string{`<p id="name">須坂　花子</p>`},
+			Check: func(t testing.TB, r *webtest.Response) {
+				if kind, text := r.Flash(); kind != "ok" || text != "保存しました <須坂　花子>" {
+					t.Errorf("flash %q %q", kind, text)
+				}
+			}},
+		{Name: "the flash is shown once", Path: "/form", Check: func(t testing.TB, r *webtest.Response) {
+			if kind, text := r.Flash(); kind != "" || text != "" {
+				t.Errorf("flash %q %q", kind, text)
+			}
+		}},
 		{Name: "no token", Path: "/form", Form: map[string][]string{"name": {"x"}}, NoToken: true, WantStatus: http.StatusForbidden},
 		{Name: "wrong token", Path: "/form", Form: map[string][]string{"name": {"x"}, "csrf": {"forged"}}, WantStatus: http.StatusForbidden},
 		{Name: "another site", Path: "/form", Form: map[string][]string{"name": {"x"}}, Header: map[string]string{"Origin": "http://evil.example"},
