@@ -123,6 +123,16 @@ func (c *Client) WithHeader(key, value string) *Client {
 	return &d
 }
 
+// Bearer returns the same browser sending "Authorization: Bearer key" with
+// every request, as an API client does; with key "" it returns c, which
+// sends none.
+func (c *Client) Bearer(key string) *Client {
+	if key == "" {
+		return c
+	}
+	return c.WithHeader("Authorization", "Bearer "+key)
+}
+
 // URL is the absolute address of path on the client's server.
 func (c *Client) URL(path string) string { return c.base + path }
 

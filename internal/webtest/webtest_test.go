@@ -134,7 +134,10 @@ func TestSessionCookie(t *testing.T) {
 
 func TestPostJSONAndUpload(t *testing.T) {
 	c := webtest.Start(t, site(t))
-	api := c.WithHeader("Authorization", "Bearer k1")
+	if c.Bearer("") != c {
+		t.Error(`Bearer("") made a copy`)
+	}
+	api := c.Bearer("k1")
 	var got map[string]string
 	api.PostJSON("/api", map[string]int{"n": 1}).JSON(&got)
 	if diff := cmp.Diff(map[string]string{"auth": "Bearer k1", "body": `{"n":1}`}, got); diff != "" {
