@@ -190,6 +190,14 @@ func (c *Client) PostJSON(path string, v any) *Response {
 	return c.do(&Step{Method: http.MethodPost, Path: path, JSON: v})
 }
 
+// Send sends a step's request as Step does, but checks nothing: for API
+// tests that look at the answer themselves, with any method, headers and
+// body.
+func (c *Client) Send(s Step) *Response {
+	c.t.Helper()
+	return c.do(&s)
+}
+
 // File is one file of a multipart form.
 type File struct {
 	Field, Name string
@@ -234,7 +242,8 @@ type Step struct {
 	// Form is sent as a browser sends a form, with the token of the last
 	// page unless NoToken or Form has its own csrf entry.
 	Form url.Values
-	// JSON is sent as with PostJSON.
+	// JSON is sent as with PostJSON (as another type when Header sets
+	// Content-Type).
 	JSON any
 	// Header adds request headers; an empty value sends none. Setting
 	// Origin or Sec-Fetch-Site (even to "") replaces both of the client's

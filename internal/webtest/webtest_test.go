@@ -69,7 +69,7 @@ func site(t *testing.T) http.Handler {
 	mux.HandleFunc("POST /api", func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintf(w, `{"auth":%q,"body":%q}`, r.Header.Get("Authorization"), b)
+		fmt.Fprintf(w, `{"auth":%q,"body":%q,"type":%q}`, r.Header.Get("Authorization"), b, r.Header.Get("Content-Type"))
 	})
 	return s.Protect(mux)
 }
@@ -140,7 +140,7 @@ func TestPostJSONAndUpload(t *testing.T) {
 	api := c.Bearer("k1")
 	var got map[string]string
 	api.PostJSON("/api", map[string]int{"n": 1}).JSON(&got)
-	if diff := cmp.Diff(map[string]string{"auth": "Bearer k1", "body": `{"n":1}`}, got); diff != "" {
+	if diff := cmp.Diff(map[string]string{"auth": "Bearer k1", "body": `{"n":1}`, "type": "application/json"}, got); diff != "" {
 		t.Errorf("JSON post (-want +got):\n%s", diff)
 	}
 	api.PostJSON("/api", `{"n":`).JSON(&got)
@@ -153,8 +153,17 @@ func TestPostJSONAndUpload(t *testing.T) {
 		t.Errorf("the original client sent %q", got["auth"])
 	}
 
+	api.Send(webtest.Step{Path: "/api", JSON: "a,b", Header: map[string]string{"Content-Type": "text/csv"}}).JSON(&got)
+	if got["type"] != "text/csv" || got["body"] != "a,b" {
+		t.Errorf("a CSV body went as %q", got)
+	}
+	r := c.Send(webtest.Step{Method: http.MethodPut, Path: "/api", JSON: "x"})
+	if r.Status != http.StatusMethodNotAllowed || r.Method != http.MethodPut {
+		t.Errorf("PUT: %d %s", r.Status, r.Method)
+	}
+
 	c.Get("/form")
-	r := c.PostMultipart("/upload", map[string][]string{"note": {"メモ"}}, webtest.File{Field: "doc", Name: "a.pdf", Data: []byte("%PDF")})
+	r = c.PostMultipart("/upload", map[string][]string{"note": {"メモ"}}, webtest.File{Field: "doc", Name: "a.pdf", Data: []byte("%PDF")})
 	if r.Status != http.StatusOK || r.Body != "a.pdf %PDF メモ" {
 		t.Errorf("upload: %d %q", r.Status, r.Body)
 	}
