@@ -30,6 +30,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/mynaplat/mynaplat/web"
 )
@@ -51,12 +52,11 @@ type Client struct {
 
 // browser is what the copies of a Client share.
 type browser struct {
-	jar      http.CookieJar
-	follow   *http.Client // follows redirects
-	stay     *http.Client // returns a redirect as it is
-	mu       sync.Mutex
-	token    string
-	lastPath string
+	jar    http.CookieJar
+	follow *http.Client // follows redirects
+	stay   *http.Client // returns a redirect as it is
+	mu     sync.Mutex
+	token  string
 }
 
 func newBrowser(t testing.TB, rt http.RoundTripper) *browser {
@@ -280,31 +280,31 @@ func (c *Client) Run(steps []Step) {
 func (c *Client) Step(s Step) *Response {
 	c.t.Helper()
 	r := c.do(&s)
-	where := "step " + quote(s.Name) + " (" + r.Method + " " + s.Path + ")"
+	where := "step " + strconv.Quote(s.Name) + " (" + r.Method + " " + s.Path + ")"
 	var bad []string
 	want := s.WantStatus
 	if want == 0 {
 		want = http.StatusOK
 	}
 	if r.Status != want {
-		bad = append(bad, "status "+itoa(r.Status)+", want "+itoa(want))
+		bad = append(bad, "status "+strconv.Itoa(r.Status)+", want "+strconv.Itoa(want))
 	}
 	for _, w := range s.WantContains {
 		if !strings.Contains(r.Body, w) {
-			bad = append(bad, "the answer lacks "+quote(w))
+			bad = append(bad, "the answer lacks "+strconv.Quote(w))
 		}
 	}
 	for _, w := range s.WantNotContains {
 		if strings.Contains(r.Body, w) {
-			bad = append(bad, "the answer shows "+quote(w))
+			bad = append(bad, "the answer shows "+strconv.Quote(w))
 		}
 	}
 	if s.WantLocation != "" && r.Location() != s.WantLocation {
-		bad = append(bad, "Location "+quote(r.Location())+", want "+quote(s.WantLocation))
+		bad = append(bad, "Location "+strconv.Quote(r.Location())+", want "+strconv.Quote(s.WantLocation))
 	}
 	for k, v := range s.WantHeader {
 		if got := r.Header.Get(k); got != v {
-			bad = append(bad, k+" "+quote(got)+", want "+quote(v))
+			bad = append(bad, k+" "+strconv.Quote(got)+", want "+strconv.Quote(v))
 		}
 	}
 	if len(bad) > 0 {
@@ -503,9 +503,9 @@ func excerpt(body string) string {
 	if len(body) <= most {
 		return body
 	}
-	return body[:most] + "\n…"
+	i := most
+	for i > 0 && !utf8.RuneStart(body[i]) {
+		i--
+	}
+	return body[:i] + "\n…"
 }
-
-func quote(s string) string { return strconv.Quote(s) }
-
-func itoa(n int) string { return strconv.Itoa(n) }
