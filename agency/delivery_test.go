@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mynaplat/mynaplat/internal/pbworld"
+	"github.com/mynaplat/mynaplat/internal/webtest"
 	"github.com/mynaplat/mynaplat/postbox"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/store/storetest"
@@ -241,24 +242,10 @@ func TestApplicationForAnotherOffice(t *testing.T) {
 	env := postbox.Envelope{SendID: "snd_elsewhere", Kind: postbox.KindSubmission, SentAt: w.Clock.Now().UTC(),
 		Documents: []postbox.EnvelopeDoc{{Name: "application", Type: pbworld.ApplicationType, Format: "cms", Data: app},
 			{Name: kojo.ID, Type: kojo.Type, Format: kojo.Format, Data: kojo.Data, Power: kojo.Power, From: "nissay"}}}
-	body, err := json.Marshal(env)
-	if err != nil {
-		t.Fatal(err)
-	}
 	office := pbworld.TaxSakata.ID
-	req, err := http.NewRequest(http.MethodPost, w.Endpoint(office), bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+w.InboundKeys[office])
-	resp, err := w.Srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("HTTP %d", resp.StatusCode)
-	}
+	// As the post box sends it: no Content-Type.
+	webtest.New(t, w.Srv.URL).Bearer(w.InboundKeys[office]).Step(webtest.Step{Name: "deliver", Path: strings.TrimPrefix(w.Endpoint(office), w.Srv.URL),
+		JSON: env, Header: map[string]string{"Content-Type": ""}})
 	sub := stored(t, w, "snd_elsewhere")
 	if sub.BundleOK || sub.Passed() {
 		t.Errorf("an application for shonai-seiki passed at %s: %+v", office, sub)

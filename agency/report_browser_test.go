@@ -10,7 +10,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/hex"
-	"encoding/json"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -24,6 +23,7 @@ import (
 	"github.com/mynaplat/mynaplat/agency"
 	"github.com/mynaplat/mynaplat/cms"
 	"github.com/mynaplat/mynaplat/internal/browsertest"
+	"github.com/mynaplat/mynaplat/internal/webtest"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/postbox"
 	"github.com/mynaplat/mynaplat/store/storetest"
@@ -94,18 +94,8 @@ func TestFailedReportsInBrowser(t *testing.T) {
 	}
 	deliver := func(sendID string, docs ...postbox.EnvelopeDoc) {
 		t.Helper()
-		body, _ := json.Marshal(postbox.Envelope{SendID: sendID, Kind: postbox.KindSubmission, SentAt: time.Now().UTC(), Documents: docs})
-		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/agency/tax-test/v1/submissions", bytes.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+keys.Inbound)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("deliver %s: %s", sendID, resp.Status)
-		}
+		webtest.New(t, srv.URL).Bearer(keys.Inbound).Step(webtest.Step{Name: "deliver " + sendID, Path: "/agency/tax-test/v1/submissions",
+			JSON: postbox.Envelope{SendID: sendID, Kind: postbox.KindSubmission, SentAt: time.Now().UTC(), Documents: docs}})
 	}
 	deliver("snd_failed", postbox.EnvelopeDoc{Name: "application", Type: "申告書", Format: verify.FormatCMS,
 		Data: application("改ざんされた証明書の申告", verify.Attachment{Name: "令和8年分 生命保険料控除証明書", Type: "保険料控除証明書", SHA256: hex.EncodeToString(sum[:])})},

@@ -1,17 +1,17 @@
 package business_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/mynaplat/mynaplat/internal/apijson"
 	"github.com/mynaplat/mynaplat/internal/pbworld"
+	"github.com/mynaplat/mynaplat/internal/webtest"
 	"github.com/mynaplat/mynaplat/postbox"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/store/storetest"
@@ -22,21 +22,10 @@ import (
 // status and body.
 func post(t *testing.T, w *pbworld.World, partyID, key string, body []byte) (int, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, w.Endpoint(partyID), bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+key)
-	resp, err := w.Srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, b
+	// As the post box sends it: no Content-Type.
+	r := webtest.New(t, w.Srv.URL).Bearer(key).Send(webtest.Step{Method: http.MethodPost,
+		Path: strings.TrimPrefix(w.Endpoint(partyID), w.Srv.URL), JSON: body, Header: map[string]string{"Content-Type": ""}})
+	return r.Status, []byte(r.Body)
 }
 
 // TestNoticeEndpoint posts envelopes to NHK's endpoint directly, as the

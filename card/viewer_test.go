@@ -4,18 +4,16 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/mynaplat/mynaplat/card"
+	"github.com/mynaplat/mynaplat/internal/webtest"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/store/storetest"
 	"github.com/mynaplat/mynaplat/wareki"
@@ -31,8 +29,7 @@ type viewerEnv struct {
 	centre *jpki.Centre
 	cards  *card.Store
 	srv    *httptest.Server
-	jar    http.CookieJar
-	client *http.Client
+	web    *webtest.Client // a browser that follows redirects
 	logs   *bytes.Buffer
 }
 
@@ -66,10 +63,7 @@ func newViewerEnv(t *testing.T) *viewerEnv {
 	site.Routes(mux)
 	mux.Handle("/cards/", viewer)
 	srv.Config.Handler = site.Protect(mux)
-	e := &viewerEnv{centre: centre, cards: cards, srv: srv, logs: logs}
-	e.jar, _ = cookiejar.New(nil)
-	e.client = &http.Client{Jar: e.jar}
-	return e
+	return &viewerEnv{centre: centre, cards: cards, srv: srv, logs: logs, web: webtest.New(t, srv.URL).Follow(true)}
 }
 
 // issue makes a card with certificates, as the counter does.
@@ -93,57 +87,14 @@ func (e *viewerEnv) issue(t *testing.T, demo bool, birth time.Time) (*card.Card,
 	return cd, is
 }
 
-func (e *viewerEnv) setLang(lang string) {
-	u, _ := url.Parse(e.srv.URL)
-	e.jar.SetCookies(u, []*http.Cookie{{Name: "lang", Value: lang, Path: "/"}})
-}
-
-func (e *viewerEnv) get(t *testing.T, path string) (int, string) {
+// showSign submits the signing password form of the card page and checks
+// the answer's status and what it shows and must not show.
+func (e *viewerEnv) showSign(t *testing.T, id, password string, status int, wants, unwanted []string) *webtest.Response {
 	t.Helper()
-	resp, err := e.client.Get(e.srv.URL + path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
-
-var csrfValue = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
-
-// showSign submits the signing password form of the card page.
-func (e *viewerEnv) showSign(t *testing.T, id, password string) (int, string) {
-	t.Helper()
-	_, page := e.get(t, "/cards/"+id)
-	m := csrfValue.FindStringSubmatch(page)
-	if m == nil {
-		t.Fatal("card page has no form with a CSRF token")
-	}
-	resp, err := e.client.PostForm(e.srv.URL+"/cards/"+id+"/sign", url.Values{"csrf": {m[1]}, "password": {password}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
-
-func contains(t *testing.T, what, page string, wants ...string) {
-	t.Helper()
-	for _, w := range wants {
-		if !strings.Contains(page, w) {
-			t.Errorf("%s lacks %q", what, w)
-		}
-	}
-}
-
-func lacks(t *testing.T, what, page string, unwanted ...string) {
-	t.Helper()
-	for _, u := range unwanted {
-		if strings.Contains(page, u) {
-			t.Errorf("%s shows %q", what, u)
-		}
-	}
+	c := e.web.With(t)
+	c.Step(webtest.Step{Name: "the card page has a form with a CSRF token", Path: "/cards/" + id, WantContains: []string{`name="csrf"`}})
+	return c.Step(webtest.Step{Name: "the signing password", Path: "/cards/" + id + "/sign", Form: url.Values{"password": {password}},
+		WantStatus: status, WantContains: wants, WantNotContains: unwanted})
 }
 
 func TestViewerList(t *testing.T) {
@@ -151,18 +102,17 @@ func TestViewerList(t *testing.T) {
 	demo, _ := e.issue(t, true, time.Date(1975, 5, 1, 0, 0, 0, 0, wareki.JST()))
 	plain, _ := e.issue(t, false, time.Date(2015, 5, 1, 0, 0, 0, 0, wareki.JST()))
 	for _, tt := range []struct{ lang, want string }{{"ja", "デモ用暗証番号"}, {"en", "Demo PINs"}} {
-		e.setLang(tt.lang)
-		status, page := e.get(t, "/cards/")
-		if status != http.StatusOK {
-			t.Fatalf("%s: status %d", tt.lang, status)
-		}
-		contains(t, "list", page, tt.want, demo.ID(), plain.ID(), "南砺　太郎", "viewer test", "3/3",
-			"<code>2468</code>", "<code>"+viewerSignPIN+"</code>", "<code>1357</code>")
-		// Only the demo card shows its PINs: one of each.
-		if n := strings.Count(page, "<code>2468</code>"); n != 1 {
-			t.Errorf("auth PIN shown %d times, want once (demo card only)", n)
-		}
-		lacks(t, "list", page, viewerMyNumber)
+		e.web.SetCookie("lang", tt.lang)
+		e.web.With(t).Step(webtest.Step{Name: tt.lang + " list", Path: "/cards/",
+			WantContains: []string{tt.want, demo.ID(), plain.ID(), "南砺　太郎", "viewer test", "3/3",
+				"<code>2468</code>", "<code>" + viewerSignPIN + "</code>", "<code>1357</code>"},
+			WantNotContains: []string{viewerMyNumber},
+			Check: func(t testing.TB, r *webtest.Response) {
+				// Only the demo card shows its PINs: one of each.
+				if n := strings.Count(r.Body, "<code>2468</code>"); n != 1 {
+					t.Errorf("auth PIN shown %d times, want once (demo card only)", n)
+				}
+			}})
 	}
 }
 
@@ -176,22 +126,16 @@ func TestViewerCard(t *testing.T) {
 		{"ja", []string{"利用者証明用電子証明書", "発行者", "有効期間（終了）", "令和", "暗証番号の状態", "署名用パスワードを入力したときだけ表示します"}},
 		{"en", []string{"Authentication certificate", "Issuer", "Valid until", "PIN status", "shown only after the signing password"}},
 	} {
-		e.setLang(tt.lang)
-		status, page := e.get(t, "/cards/"+cd.ID())
-		if status != http.StatusOK {
-			t.Fatalf("status %d", status)
-		}
-		contains(t, tt.lang+" card page", page, tt.wants...)
-		contains(t, tt.lang+" card page", page, is.Auth.Serial, "O=JPKI-TEST", "RSA 2048 bit", "digitalSignature",
-			"1.2.392.200149.8.5.1.3.30", e.srv.URL+"/jpki/crl/auth.crl", "directoryName: ", "3 / 3", "5 / 5",
-			"JPKI for user authentication", "JPKI for digital signature")
-		// The signing certificate's personal data and the My Number stay hidden.
-		// (Serials are per CA, so the signing serial may equal the auth one.)
-		lacks(t, tt.lang+" card page", page, "富山県南砺市荒木", viewerMyNumber, "1.2.392.200149.8.5.5.")
+		e.web.SetCookie("lang", tt.lang)
+		e.web.With(t).Step(webtest.Step{Name: tt.lang + " card page", Path: "/cards/" + cd.ID(),
+			WantContains: append(tt.wants, is.Auth.Serial, "O=JPKI-TEST", "RSA 2048 bit", "digitalSignature",
+				"1.2.392.200149.8.5.1.3.30", e.srv.URL+"/jpki/crl/auth.crl", "directoryName: ", "3 / 3", "5 / 5",
+				"JPKI for user authentication", "JPKI for digital signature"),
+			// The signing certificate's personal data and the My Number stay hidden.
+			// (Serials are per CA, so the signing serial may equal the auth one.)
+			WantNotContains: []string{"富山県南砺市荒木", viewerMyNumber, "1.2.392.200149.8.5.5."}})
 	}
-	if status, _ := e.get(t, "/cards/nosuchcard"); status != http.StatusNotFound {
-		t.Errorf("unknown card: %d", status)
-	}
+	e.web.With(t).Step(webtest.Step{Name: "unknown card", Path: "/cards/nosuchcard", WantStatus: http.StatusNotFound})
 }
 
 func TestViewerSigningCertificate(t *testing.T) {
@@ -215,15 +159,11 @@ func TestViewerSigningCertificate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			status, page := e.showSign(t, id, tt.password)
-			if status != tt.status {
-				t.Errorf("status %d, want %d", status, tt.status)
-			}
-			contains(t, "page", page, tt.wants...)
-			lacks(t, "page", page, viewerMyNumber, viewerSignPIN, `value="`+tt.password)
+			unwanted := []string{viewerMyNumber, viewerSignPIN, `value="` + tt.password}
 			if len(tt.password) >= 6 {
-				lacks(t, "page", page, tt.password)
+				unwanted = append(unwanted, tt.password)
 			}
+			e.showSign(t, id, tt.password, tt.status, tt.wants, unwanted)
 			if got := cd.Info().SignTriesLeft; got != tt.tries {
 				t.Errorf("signing tries left %d, want %d", got, tt.tries)
 			}
@@ -250,40 +190,27 @@ func TestViewerBlockedPINs(t *testing.T) {
 	for range 4 {
 		c.VerifyPIN(card.SignPIN, "WRONG999")
 	}
-	status, page := e.showSign(t, cd.ID(), "WRONG999")
-	if status != http.StatusForbidden {
-		t.Errorf("last wrong try: status %d, want 403", status)
-	}
+	page := e.showSign(t, cd.ID(), "WRONG999", http.StatusForbidden, []string{"0 / 3", "0 / 5", "ロック中", "3 / 3"}, nil).Body
 	const lock = "暗証番号がロックされています。お住まいの市区町村の窓口で初期化してください。"
 	if n := strings.Count(page, lock); n < 3 { // the problem, the auth row, the signing row
 		t.Errorf("lock message shown %d times, want 3:\n%s", n, page)
 	}
-	contains(t, "page", page, "0 / 3", "0 / 5", "ロック中", "3 / 3")
-	e.setLang("en")
-	_, page = e.get(t, "/cards/"+cd.ID())
-	contains(t, "English page", page, "The PIN is locked. Have it reset at the counter of your municipality.")
+	e.web.SetCookie("lang", "en")
+	e.web.With(t).Step(webtest.Step{Name: "English page", Path: "/cards/" + cd.ID(),
+		WantContains: []string{"The PIN is locked. Have it reset at the counter of your municipality."}})
 }
 
 func TestViewerUnder15(t *testing.T) {
 	e := newViewerEnv(t)
 	cd, _ := e.issue(t, false, time.Date(2015, 5, 1, 0, 0, 0, 0, wareki.JST()))
-	status, page := e.get(t, "/cards/"+cd.ID())
-	if status != http.StatusOK {
-		t.Fatalf("status %d", status)
-	}
-	contains(t, "page", page, "15歳未満", "署名用電子証明書がないため設定されていません")
-	lacks(t, "page", page, `name="password"`, "ロック中")
+	e.web.With(t).Step(webtest.Step{Name: "card page", Path: "/cards/" + cd.ID(),
+		WantContains:    []string{"15歳未満", "署名用電子証明書がないため設定されていません"},
+		WantNotContains: []string{`name="password"`, "ロック中"}})
 }
 
 func TestViewerRefusesForgedPost(t *testing.T) {
 	e := newViewerEnv(t)
 	cd, _ := e.issue(t, false, time.Date(1980, 2, 29, 0, 0, 0, 0, wareki.JST()))
-	resp, err := e.client.PostForm(e.srv.URL+"/cards/"+cd.ID()+"/sign", url.Values{"password": {viewerSignPIN}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusForbidden {
-		t.Errorf("status %d, want 403", resp.StatusCode)
-	}
+	e.web.With(t).Step(webtest.Step{Name: "forged post", Path: "/cards/" + cd.ID() + "/sign", Form: url.Values{"password": {viewerSignPIN}},
+		NoToken: true, WantStatus: http.StatusForbidden})
 }

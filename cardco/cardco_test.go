@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/mynaplat/mynaplat/internal/webtest"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/store/storetest"
 )
@@ -127,25 +127,15 @@ func (e *env) checkLedger(t *testing.T, want ledger) {
 }
 
 // post sends a raw request, for what the typed client cannot send.
-func (e *env) post(t *testing.T, path, auth, key, body string) (*http.Response, string) {
+func (e *env) post(t *testing.T, path, auth, key, body string) (*webtest.Response, string) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, e.url+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if auth != "" {
-		req.Header.Set("Authorization", "Bearer "+auth)
-	}
+	c := webtest.New(t, e.url).Bearer(auth)
 	if key != "" {
-		req.Header.Set("Idempotency-Key", key)
+		c = c.WithHeader("Idempotency-Key", key)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp, string(b)
+	// Without a Content-Type, as the original raw request.
+	r := c.Send(webtest.Step{Method: http.MethodPost, Path: path, JSON: body, Header: map[string]string{"Content-Type": ""}})
+	return r, r.Body
 }
 
 func wantErr(t *testing.T, err, want error, status int) {
@@ -197,8 +187,8 @@ func TestPayAndReplay(t *testing.T) {
 		// The same request with its fields reordered and spaced is the same request.
 		resp, body := e.post(t, "/cardco/v1/payments", e.keyA, "visit-0001",
 			fmt.Sprintf(`{ "description":"外来診療費", "currency":"JPY", "amount":3000, "token":%q }`, e.token))
-		if resp.StatusCode != http.StatusOK || resp.Header.Get("Idempotent-Replayed") != "true" || !strings.Contains(body, p1.ID) {
-			t.Errorf("raw retry: %s %v %s", resp.Status, resp.Header, body)
+		if resp.Status != http.StatusOK || resp.Header.Get("Idempotent-Replayed") != "true" || !strings.Contains(body, p1.ID) {
+			t.Errorf("raw retry: %d %v %s", resp.Status, resp.Header, body)
 		}
 
 		// The same key for another request: 422, nothing charged.
@@ -336,8 +326,8 @@ func TestDeclinesAndBadRequests(t *testing.T) {
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				resp, body := e.post(t, "/cardco/v1/payments", tc.auth, tc.key, tc.body)
-				if resp.StatusCode != tc.status {
-					t.Fatalf("status %s, want %d: %s", resp.Status, tc.status, body)
+				if resp.Status != tc.status {
+					t.Fatalf("status %d, want %d: %s", resp.Status, tc.status, body)
 				}
 				for _, s := range []string{`"error":"` + tc.code + `"`, `"reason":"` + tc.reason + `"`, `"message_ja":"`, `"message_en":"`} {
 					if tc.reason == "" && strings.HasPrefix(s, `"reason"`) {
@@ -351,8 +341,8 @@ func TestDeclinesAndBadRequests(t *testing.T) {
 		}
 		// Declines are stored outcomes: the retry gets the same decline, replayed.
 		resp, body := e.post(t, "/cardco/v1/payments", e.keyA, "d1", pay(e.token, testLimit+1))
-		if resp.StatusCode != 402 || resp.Header.Get("Idempotent-Replayed") != "true" || !strings.Contains(body, "insufficient_funds") {
-			t.Errorf("replayed decline: %s %v %s", resp.Status, resp.Header, body)
+		if resp.Status != 402 || resp.Header.Get("Idempotent-Replayed") != "true" || !strings.Contains(body, "insufficient_funds") {
+			t.Errorf("replayed decline: %d %v %s", resp.Status, resp.Header, body)
 		}
 		// The typed client maps them to sentinels.
 		_, err = e.a.Pay(ctx, "d4", PaymentRequest{Token: e.token, Amount: testLimit + 1, Currency: "JPY"})
@@ -560,8 +550,8 @@ func TestEnrolment(t *testing.T) {
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				resp, body := e.post(t, path, tc.auth, "", tc.body)
-				if resp.StatusCode != tc.status || !strings.Contains(body, `"error":"`+tc.code+`"`) && tc.code != "" {
-					t.Fatalf("%s %s, want %d %s", resp.Status, body, tc.status, tc.code)
+				if resp.Status != tc.status || !strings.Contains(body, `"error":"`+tc.code+`"`) && tc.code != "" {
+					t.Fatalf("%d %s, want %d %s", resp.Status, body, tc.status, tc.code)
 				}
 				if tc.status == 201 && (!strings.Contains(body, `"last4":"1881"`) || strings.Contains(body, "4012888888881881")) {
 					t.Errorf("enrolment answer %s: want last4 only", body)

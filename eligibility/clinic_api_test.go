@@ -3,45 +3,29 @@ package eligibility
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/mynaplat/mynaplat/internal/webtest"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/store/storetest"
 )
 
-func clinicAPIServer(t *testing.T, s *Service, w *BatchWorker) *httptest.Server {
+// clinicAPIServer serves the batch API and returns a client for it.
+func clinicAPIServer(t *testing.T, s *Service, w *BatchWorker) *webtest.Client {
 	t.Helper()
 	mux := http.NewServeMux()
 	s.BatchRoutes(mux, w)
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	return srv
+	return webtest.Start(t, mux)
 }
 
-func clinicDo(t *testing.T, method, url, key, ctype, body string) (int, string) {
+// clinicDo sends body of type ctype (none when "") with key.
+func clinicDo(t *testing.T, srv *webtest.Client, method, path, key, ctype, body string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ctype != "" {
-		req.Header.Set("Content-Type", ctype)
-	}
-	if key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	r := srv.With(t).Bearer(key).Send(webtest.Step{Method: method, Path: path, JSON: body, Header: map[string]string{"Content-Type": ctype}})
+	return r.Status, r.Body
 }
 
 func TestClinicBatchAPI(t *testing.T) {
@@ -55,9 +39,9 @@ func TestClinicBatchAPI(t *testing.T) {
 		}
 		w := s.StartBatchWorker(ctx, BatchWorkerConfig{Poll: time.Hour})
 		srv := clinicAPIServer(t, s, w)
-		base := srv.URL + "/eligibility/v1/batches"
+		base := "/eligibility/v1/batches"
 
-		code, body := clinicDo(t, "POST", base, key, "text/csv", clinicMixedCSV)
+		code, body := clinicDo(t, srv, "POST", base, key, "text/csv", clinicMixedCSV)
 		if code != http.StatusAccepted {
 			t.Fatalf("create: %d %s", code, body)
 		}
@@ -73,7 +57,7 @@ func TestClinicBatchAPI(t *testing.T) {
 			Done, Total, Errors int
 		}
 		for deadline := time.Now().Add(20 * time.Second); st.Status != BatchDone && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-			code, body := clinicDo(t, "GET", base+"/"+created.ID, key, "", "")
+			code, body := clinicDo(t, srv, "GET", base+"/"+created.ID, key, "", "")
 			if code != 200 {
 				t.Fatalf("status: %d %s", code, body)
 			}
@@ -82,7 +66,7 @@ func TestClinicBatchAPI(t *testing.T) {
 		if st.Status != BatchDone || st.Done != 4 || st.Total != 4 || st.Errors != 1 {
 			t.Fatalf("status %+v", st)
 		}
-		code, csv := clinicDo(t, "GET", base+"/"+created.ID+"/results.csv", key, "", "")
+		code, csv := clinicDo(t, srv, "GET", base+"/"+created.ID+"/results.csv", key, "", "")
 		if code != 200 || !strings.HasPrefix(csv, "\ufeff行,") || !strings.Contains(csv, "該当資格なし") {
 			t.Errorf("results: %d %s", code, csv)
 		}
@@ -104,7 +88,7 @@ func TestClinicBatchAPI(t *testing.T) {
 			{"too big", "POST", "", key, "text/csv", "保険者番号,記号,番号,生年月日\n" + strings.Repeat("#", MaxBatchBytes+10), 413, "bad_file"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				code, body := clinicDo(t, tc.method, base+tc.path, tc.key, tc.ctype, tc.body)
+				code, body := clinicDo(t, srv, tc.method, base+tc.path, tc.key, tc.ctype, tc.body)
 				var p Problem
 				json.Unmarshal([]byte(body), &p)
 				if code != tc.want || p.Code != tc.wantCode || p.MessageJA == "" || p.MessageEN == "" {

@@ -1,14 +1,13 @@
 package eligibility
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 
+	"github.com/mynaplat/mynaplat/internal/webtest"
 	"github.com/mynaplat/mynaplat/store/storetest"
 )
 
@@ -26,19 +25,8 @@ func TestInsurerAPI(t *testing.T) {
 	defer srv.Close()
 	post := func(path, key string, body any) (int, []byte) {
 		t.Helper()
-		b, _ := json.Marshal(body)
-		req, _ := http.NewRequest("POST", srv.URL+path, bytes.NewReader(b))
-		req.Header.Set("Content-Type", "application/json")
-		if key != "" {
-			req.Header.Set("Authorization", "Bearer "+key)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		out, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, out
+		r := webtest.New(t, srv.URL).Bearer(key).PostJSON(path, body)
+		return r.Status, []byte(r.Body)
 	}
 	rec := InsuredJSON{Insurer: "39123456", Symbol: "", Number: "00012345", Branch: "00", Relation: "self",
 		Name: "法勝寺　トメ", Kana: "ホッショウジ　トメ", BirthDate: "1936-11-11", Sex: 2, Address: "鳥取県西伯郡南部町法勝寺３３３番地",

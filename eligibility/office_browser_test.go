@@ -59,7 +59,7 @@ func TestOfficeInBrowser(t *testing.T) {
 	}
 
 	// Log in: first with a wrong key.
-	do("open the login", chromedp.Navigate(e.srv.URL+"/insurer/"), chromedp.WaitVisible(css("#l-insurer")))
+	do("open the login", chromedp.Navigate(e.web.URL("/insurer/")), chromedp.WaitVisible(css("#l-insurer")))
 	do("wrong key",
 		chromedp.SendKeys(css("#l-insurer"), officeInsurerA),
 		chromedp.SendKeys(css("#l-key"), "insurer_not-the-key"),
@@ -80,7 +80,7 @@ func TestOfficeInBrowser(t *testing.T) {
 	browsertest.Screenshot(t, b, "office-list")
 
 	// Add a coverage, first with an impossible birth date.
-	do("open the add form", chromedp.Navigate(e.srv.URL+"/insurer/new"), chromedp.WaitVisible(css("#n-name")))
+	do("open the add form", chromedp.Navigate(e.web.URL("/insurer/new")), chromedp.WaitVisible(css("#n-name")))
 	do("fill the add form",
 		chromedp.SendKeys(css("#n-symbol"), "88"),
 		chromedp.SendKeys(css("#n-number"), "2468"),
@@ -131,7 +131,7 @@ func TestOfficeInBrowser(t *testing.T) {
 	browsertest.Screenshot(t, b, "office-record-ended")
 
 	// A job change of ichiro's record to another insurer on 2026-10-01.
-	do("open ichiro's record", chromedp.Navigate(e.srv.URL+"/insurer/records/"+r0.ID), chromedp.WaitVisible(css("#record")))
+	do("open ichiro's record", chromedp.Navigate(e.web.URL("/insurer/records/"+r0.ID)), chromedp.WaitVisible(css("#record")))
 	do("job change",
 		chromedp.Click(css(`details.action:nth-of-type(2) summary`)),
 		chromedp.WaitVisible(css("#j-insurer")),
@@ -155,7 +155,7 @@ func TestOfficeInBrowser(t *testing.T) {
 	browsertest.Screenshot(t, b, "office-job-changed")
 
 	// The queue: the record with the kana typo, the kana marked.
-	do("open the queue", chromedp.Navigate(e.srv.URL+"/insurer/queue"), chromedp.WaitVisible(css(".queue-item")))
+	do("open the queue", chromedp.Navigate(e.web.URL("/insurer/queue")), chromedp.WaitVisible(css(".queue-item")))
 	if got := text(".queue-item tr.differs"); !strings.Contains(got, "サカタ　イチロー") || !strings.Contains(got, "サカタ　イチロウ") || !strings.Contains(got, "不一致") {
 		t.Errorf("the differing row: %q", got)
 	}

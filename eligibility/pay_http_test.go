@@ -3,12 +3,12 @@ package eligibility
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/mynaplat/mynaplat/internal/webtest"
 	"github.com/mynaplat/mynaplat/store/storetest"
 )
 
@@ -28,32 +28,22 @@ func TestPayAPI(t *testing.T) {
 	}
 	do := func(method, path, key, idem string, body any) answer {
 		t.Helper()
-		var rd io.Reader
-		if body != nil {
-			b, _ := json.Marshal(body)
-			rd = bytes.NewReader(b)
+		if body == nil {
+			body = []byte(nil) // no body, but still of type JSON
 		}
-		req, _ := http.NewRequest(method, srv.URL+path, rd)
-		req.Header.Set("Content-Type", "application/json")
-		if key != "" {
-			req.Header.Set("Authorization", "Bearer "+key)
-		}
+		c := webtest.New(t, srv.URL).Bearer(key)
 		if idem != "" {
-			req.Header.Set("Idempotency-Key", idem)
+			c = c.WithHeader("Idempotency-Key", idem)
 		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		out, _ := io.ReadAll(resp.Body)
+		resp := c.Send(webtest.Step{Method: method, Path: path, JSON: body})
+		out := []byte(resp.Body)
 		// Whatever the answer, it never carries the token or the card number.
 		for _, secret := range []string{w.token, payPAN, "tok_"} {
 			if strings.Contains(string(out), secret) {
 				t.Errorf("%s %s: the answer contains %q: %s", method, path, secret, out)
 			}
 		}
-		return answer{resp.StatusCode, out, resp.Header.Get("Idempotent-Replayed") == "true"}
+		return answer{resp.Status, out, resp.Header.Get("Idempotent-Replayed") == "true"}
 	}
 
 	first := do("POST", "/eligibility/v1/payments", w.key, "k-1", map[string]any{"check_id": check, "amount": 3000})

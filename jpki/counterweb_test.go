@@ -4,19 +4,17 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/mynaplat/mynaplat/card"
+	"github.com/mynaplat/mynaplat/internal/webtest"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/store/storetest"
 	"github.com/mynaplat/mynaplat/wareki"
@@ -30,8 +28,7 @@ type counterEnv struct {
 	cards  *card.Store
 	srv    *httptest.Server
 	logs   *bytes.Buffer
-	jar    http.CookieJar
-	client *http.Client
+	web    *webtest.Client // a browser that does not follow redirects
 }
 
 func newCounterEnv(t *testing.T) *counterEnv {
@@ -64,75 +61,35 @@ func newCounterEnv(t *testing.T) *counterEnv {
 	site.Routes(mux)
 	mux.Handle("/counter/", counter)
 	srv.Config.Handler = site.Protect(centre.Wrap(mux))
-	e := &counterEnv{centre: centre, cards: cards, srv: srv, logs: logs}
-	e.jar, _ = cookiejar.New(nil)
-	e.client = &http.Client{Jar: e.jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	return e
+	return &counterEnv{centre: centre, cards: cards, srv: srv, logs: logs, web: webtest.New(t, srv.URL)}
 }
-
-func (e *counterEnv) setLang(lang string) {
-	u, _ := url.Parse(e.srv.URL)
-	e.jar.SetCookies(u, []*http.Cookie{{Name: "lang", Value: lang, Path: "/"}})
-}
-
-func (e *counterEnv) get(t *testing.T, path string) (int, string) {
-	t.Helper()
-	resp, err := e.client.Get(e.srv.URL + path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
-
-var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
 // post submits a form the way a browser does after loading page: with the
 // CSRF token from it (unless form already has a csrf entry).
-func (e *counterEnv) post(t *testing.T, page, action string, form url.Values) (*http.Response, string) {
+func (e *counterEnv) post(t *testing.T, page, action string, form url.Values) *webtest.Response {
 	t.Helper()
+	c := e.web.With(t)
 	if !form.Has("csrf") {
-		_, body := e.get(t, page)
-		m := csrfField.FindStringSubmatch(body)
-		if m == nil {
-			t.Fatalf("%s has no CSRF field", page)
-		}
-		form.Set("csrf", m[1])
+		c.Step(webtest.Step{Name: "open " + page, Path: page, WantContains: []string{`name="csrf"`}})
 	}
-	resp, err := e.client.PostForm(e.srv.URL+action, form)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp, string(b)
+	return c.PostForm(action, form)
 }
 
 // follow checks a POST-redirect-GET answer and loads the page it leads to.
-func (e *counterEnv) follow(t *testing.T, resp *http.Response, body string) (string, string) {
+func (e *counterEnv) follow(t *testing.T, r *webtest.Response) (string, *webtest.Response) {
 	t.Helper()
-	if resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("status %d, want 303:\n%s", resp.StatusCode, body)
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("status %d, want 303:\n%s", r.Status, r.Body)
 	}
-	loc := resp.Header.Get("Location")
-	status, page := e.get(t, loc)
-	if status != http.StatusOK {
-		t.Fatalf("GET %s: %d", loc, status)
-	}
-	return loc, page
+	loc := r.Location()
+	return loc, e.web.With(t).Step(webtest.Step{Name: "after the redirect", Path: loc})
 }
 
 // crl fetches and parses a CRL: serial → reason code.
 func (e *counterEnv) crl(t *testing.T, k jpki.Kind) map[string]int {
 	t.Helper()
-	resp, err := http.Get(e.srv.URL + "/jpki/crl/" + string(k) + ".crl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	der, _ := io.ReadAll(resp.Body)
-	rl, err := x509.ParseRevocationList(der)
+	der := e.web.With(t).Get("/jpki/crl/" + string(k) + ".crl").Body
+	rl, err := x509.ParseRevocationList([]byte(der))
 	if err != nil {
 		t.Fatalf("parse %s CRL: %v", k, err)
 	}
@@ -159,13 +116,13 @@ func (e *counterEnv) current(t *testing.T, id string) map[jpki.Kind]string {
 	return out
 }
 
-func flashOf(t *testing.T, page string) string {
+func flashOf(t *testing.T, page *webtest.Response) string {
 	t.Helper()
-	m := regexp.MustCompile(`(?s)<div class="flash[^"]*"[^>]*><p>(.*?)</p>`).FindStringSubmatch(page)
-	if m == nil {
-		t.Fatalf("no flash on the page:\n%s", page)
+	_, text := page.Flash()
+	if text == "" {
+		t.Fatalf("no flash on the page:\n%s", page.Body)
 	}
-	return m[1]
+	return text
 }
 
 func issueForm() url.Values {
@@ -180,8 +137,8 @@ func TestCounterLifecycle(t *testing.T) {
 	e := newCounterEnv(t)
 
 	// Issue through the form.
-	resp, body := e.post(t, "/counter/issue", "/counter/issue", issueForm())
-	loc, page := e.follow(t, resp, body)
+	r := e.post(t, "/counter/issue", "/counter/issue", issueForm())
+	loc, page := e.follow(t, r)
 	id := strings.TrimPrefix(loc, "/counter/cards/")
 	first := e.current(t, id)
 	if first[jpki.Auth] == "" || first[jpki.Sign] == "" {
@@ -193,7 +150,7 @@ func TestCounterLifecycle(t *testing.T) {
 			t.Errorf("issue flash %q lacks %q", flash, want)
 		}
 	}
-	if !strings.Contains(page, "須坂　花子") || !strings.Contains(page, "昭和55年2月29日") {
+	if !strings.Contains(page.Body, "須坂　花子") || !strings.Contains(page.Body, "昭和55年2月29日") {
 		t.Error("card page lacks the holder's name or the 和暦 birth date")
 	}
 	cd, err := e.cards.Open(id)
@@ -204,10 +161,10 @@ func TestCounterLifecycle(t *testing.T) {
 		t.Errorf("card info after issue: %+v", in)
 	}
 	// The flash is shown once.
-	if _, again := e.get(t, loc); strings.Contains(again, "カードを発行しました") {
+	if again := e.web.With(t).Get(loc).Body; strings.Contains(again, "カードを発行しました") {
 		t.Error("the flash was shown twice")
 	}
-	_, list := e.get(t, "/counter/")
+	list := e.web.With(t).Get("/counter/").Body
 	for _, want := range []string{id, first[jpki.Auth], "/jpki/crl/auth.crl", "/jpki/crl/sign.crl"} {
 		if !strings.Contains(list, want) {
 			t.Errorf("card list lacks %q", want)
@@ -215,8 +172,8 @@ func TestCounterLifecycle(t *testing.T) {
 	}
 
 	// Renew: both old certificates superseded, on the CRLs at once.
-	resp, body = e.post(t, loc, loc+"/renew", url.Values{})
-	_, page = e.follow(t, resp, body)
+	r = e.post(t, loc, loc+"/renew", url.Values{})
+	_, page = e.follow(t, r)
 	renewed := e.current(t, id)
 	flash = flashOf(t, page)
 	for _, want := range []string{"更新しました", renewed[jpki.Auth], renewed[jpki.Sign]} {
@@ -232,8 +189,8 @@ func TestCounterLifecycle(t *testing.T) {
 	}
 
 	// Change of address: only the signing certificate changes.
-	resp, body = e.post(t, loc, loc+"/address", url.Values{"name": {"須坂　花子"}, "address": {"長野県長野市大字長野１番地"}, "municipality": {"202011"}})
-	_, page = e.follow(t, resp, body)
+	r = e.post(t, loc, loc+"/address", url.Values{"name": {"須坂　花子"}, "address": {"長野県長野市大字長野１番地"}, "municipality": {"202011"}})
+	_, page = e.follow(t, r)
 	moved := e.current(t, id)
 	if moved[jpki.Auth] != renewed[jpki.Auth] || moved[jpki.Sign] == renewed[jpki.Sign] {
 		t.Errorf("change of address: %v → %v", renewed, moved)
@@ -244,13 +201,13 @@ func TestCounterLifecycle(t *testing.T) {
 	if got := e.crl(t, jpki.Sign)[renewed[jpki.Sign]]; got != int(jpki.AffiliationChanged) {
 		t.Errorf("old sign serial on the CRL with reason %d, want affiliationChanged", got)
 	}
-	if !strings.Contains(page, "長野県長野市大字長野１番地") {
+	if !strings.Contains(page.Body, "長野県長野市大字長野１番地") {
 		t.Error("card page does not show the new address")
 	}
 
 	// Loss: every live certificate revoked as keyCompromise, at once.
-	resp, body = e.post(t, loc, loc+"/loss", url.Values{})
-	_, page = e.follow(t, resp, body)
+	r = e.post(t, loc, loc+"/loss", url.Values{})
+	_, page = e.follow(t, r)
 	if flash = flashOf(t, page); !strings.Contains(flash, moved[jpki.Auth]) || !strings.Contains(flash, moved[jpki.Sign]) {
 		t.Errorf("loss flash %q lacks the revoked serials", flash)
 	}
@@ -264,9 +221,9 @@ func TestCounterLifecycle(t *testing.T) {
 	}
 
 	// A second loss report is refused with a message, not an error page.
-	resp, body = e.post(t, loc, loc+"/loss", url.Values{})
-	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "この内容では処理できません") {
-		t.Errorf("second loss report: %d\n%s", resp.StatusCode, body)
+	r = e.post(t, loc, loc+"/loss", url.Values{})
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, "この内容では処理できません") {
+		t.Errorf("second loss report: %d\n%s", r.Status, r.Body)
 	}
 
 	// Nothing secret reached the log.
@@ -279,13 +236,13 @@ func TestCounterLifecycle(t *testing.T) {
 
 func TestCounterRevokeOneAndDeath(t *testing.T) {
 	e := newCounterEnv(t)
-	resp, body := e.post(t, "/counter/issue", "/counter/issue", issueForm())
-	loc, _ := e.follow(t, resp, body)
+	r := e.post(t, "/counter/issue", "/counter/issue", issueForm())
+	loc, _ := e.follow(t, r)
 	id := strings.TrimPrefix(loc, "/counter/cards/")
 	cur := e.current(t, id)
 
-	resp, body = e.post(t, loc, loc+"/revoke", url.Values{"cert": {"sign:" + cur[jpki.Sign]}, "reason": {"keyCompromise"}})
-	_, page := e.follow(t, resp, body)
+	r = e.post(t, loc, loc+"/revoke", url.Values{"cert": {"sign:" + cur[jpki.Sign]}, "reason": {"keyCompromise"}})
+	_, page := e.follow(t, r)
 	if flash := flashOf(t, page); !strings.Contains(flash, cur[jpki.Sign]) || !strings.Contains(flash, "keyCompromise") {
 		t.Errorf("revoke flash %q", flash)
 	}
@@ -294,19 +251,19 @@ func TestCounterRevokeOneAndDeath(t *testing.T) {
 	}
 
 	// Another card's certificate cannot be revoked from this card's page.
-	resp, body = e.post(t, "/counter/issue", "/counter/issue", issueForm())
-	other, _ := e.follow(t, resp, body)
+	r = e.post(t, "/counter/issue", "/counter/issue", issueForm())
+	other, _ := e.follow(t, r)
 	otherAuth := e.current(t, strings.TrimPrefix(other, "/counter/cards/"))[jpki.Auth]
-	resp, body = e.post(t, loc, loc+"/revoke", url.Values{"cert": {"auth:" + otherAuth}, "reason": {"keyCompromise"}})
-	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "not one of this card") {
-		t.Errorf("revoking another card's certificate: %d", resp.StatusCode)
+	r = e.post(t, loc, loc+"/revoke", url.Values{"cert": {"auth:" + otherAuth}, "reason": {"keyCompromise"}})
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, "not one of this card") {
+		t.Errorf("revoking another card's certificate: %d", r.Status)
 	}
 	if _, ok := e.crl(t, jpki.Auth)[otherAuth]; ok {
 		t.Error("another card's certificate was revoked")
 	}
 
-	resp, body = e.post(t, loc, loc+"/death", url.Values{})
-	_, page = e.follow(t, resp, body)
+	r = e.post(t, loc, loc+"/death", url.Values{})
+	_, page = e.follow(t, r)
 	if flash := flashOf(t, page); !strings.Contains(flash, cur[jpki.Auth]) {
 		t.Errorf("death flash %q lacks the auth serial", flash)
 	}
@@ -314,9 +271,7 @@ func TestCounterRevokeOneAndDeath(t *testing.T) {
 		t.Errorf("auth serial on the CRL with reason %d, want cessationOfOperation", got)
 	}
 
-	if status, _ := e.get(t, "/counter/cards/nosuchcard"); status != http.StatusNotFound {
-		t.Errorf("unknown card: %d", status)
-	}
+	e.web.With(t).Step(webtest.Step{Name: "unknown card", Path: "/counter/cards/nosuchcard", WantStatus: http.StatusNotFound})
 }
 
 func TestCounterBadInput(t *testing.T) {
@@ -340,15 +295,16 @@ func TestCounterBadInput(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newCounterEnv(t)
-			e.setLang(tt.lang)
+			e.web.SetCookie("lang", tt.lang)
 			form := issueForm()
 			for k, v := range tt.change {
 				form[k] = v
 			}
-			resp, body := e.post(t, "/counter/issue", "/counter/issue", form)
-			if resp.StatusCode != http.StatusUnprocessableEntity {
-				t.Fatalf("status %d, want 422", resp.StatusCode)
+			r := e.post(t, "/counter/issue", "/counter/issue", form)
+			if r.Status != http.StatusUnprocessableEntity {
+				t.Fatalf("status %d, want 422", r.Status)
 			}
+			body := r.Body
 			for _, want := range tt.want {
 				if !strings.Contains(body, want) {
 					t.Errorf("page lacks %q", want)
@@ -382,8 +338,8 @@ func TestCounterUnder15(t *testing.T) {
 	form := issueForm()
 	form.Set("birth", "2015-06-01")
 	form.Set("sign_pin", "")
-	resp, body := e.post(t, "/counter/issue", "/counter/issue", form)
-	loc, page := e.follow(t, resp, body)
+	r := e.post(t, "/counter/issue", "/counter/issue", form)
+	loc, page := e.follow(t, r)
 	if flash := flashOf(t, page); !strings.Contains(flash, "署名用電子証明書は発行していません") {
 		t.Errorf("under-15 flash %q", flash)
 	}
@@ -416,25 +372,14 @@ func TestCounterRefusesForgedPosts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			c := e.web.With(t)
 			form := tt.form
 			if form == nil { // a valid token, but posted from another site
-				_, page := e.get(t, "/counter/issue")
+				c.Step(webtest.Step{Name: "open the form", Path: "/counter/issue", WantContains: []string{`name="csrf"`}})
 				form = issueForm()
-				form.Set("csrf", csrfField.FindStringSubmatch(page)[1])
+				form.Set("csrf", c.Token())
 			}
-			req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/counter/issue", strings.NewReader(form.Encode()))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			for k, v := range tt.header {
-				req.Header.Set(k, v)
-			}
-			resp, err := e.client.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusForbidden {
-				t.Errorf("status %d, want 403", resp.StatusCode)
-			}
+			c.Step(webtest.Step{Name: tt.name, Path: "/counter/issue", Form: form, Header: tt.header, NoToken: true, WantStatus: http.StatusForbidden})
 			if infos, _ := e.cards.List(); len(infos) != 0 {
 				t.Errorf("a forged post created %d cards", len(infos))
 			}
@@ -444,8 +389,8 @@ func TestCounterRefusesForgedPosts(t *testing.T) {
 
 func TestCounterPagesRenderInBothLanguages(t *testing.T) {
 	e := newCounterEnv(t)
-	resp, body := e.post(t, "/counter/issue", "/counter/issue", issueForm())
-	loc, _ := e.follow(t, resp, body)
+	r := e.post(t, "/counter/issue", "/counter/issue", issueForm())
+	loc, _ := e.follow(t, r)
 	tests := []struct {
 		path string
 		ja   string
@@ -457,11 +402,8 @@ func TestCounterPagesRenderInBothLanguages(t *testing.T) {
 	}
 	for _, tt := range tests {
 		for lang, want := range map[string]string{"ja": tt.ja, "en": tt.en} {
-			e.setLang(lang)
-			status, page := e.get(t, tt.path)
-			if status != http.StatusOK || !strings.Contains(page, want) || !strings.Contains(page, `<html lang="`+lang+`">`) {
-				t.Errorf("%s in %s: status %d, lacks %q", tt.path, lang, status, want)
-			}
+			e.web.SetCookie("lang", lang)
+			e.web.With(t).Step(webtest.Step{Name: tt.path + " in " + lang, Path: tt.path, WantContains: []string{want, `<html lang="` + lang + `">`}})
 		}
 	}
 }

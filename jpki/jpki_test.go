@@ -10,7 +10,6 @@ import (
 	"crypto/x509"
 	"encoding/asn1"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"io"
 	"math/big"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/mynaplat/mynaplat/card"
+	"github.com/mynaplat/mynaplat/internal/webtest"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/store/storetest"
 	"github.com/mynaplat/mynaplat/wareki"
@@ -454,43 +454,22 @@ func readAttributes(t *testing.T, cd *card.Card) card.Attributes {
 	return a
 }
 
-func (e *env) get(t *testing.T, path string, auth bool) *http.Response {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, e.srv.URL+path, nil)
-	if auth {
-		req.Header.Set("Authorization", "Bearer "+e.token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { resp.Body.Close() })
-	return resp
+// operator is a client of the centre's operator API, with its token.
+func (e *env) operator(t *testing.T) *webtest.Client {
+	return webtest.New(t, e.srv.URL).Bearer(e.token)
 }
 
 func (e *env) linkage(t *testing.T, k Kind, serial string) *Linkage {
 	t.Helper()
-	resp := e.get(t, "/jpki/linkage?kind="+string(k)+"&serial="+serial, true)
-	if resp.StatusCode != 200 {
-		t.Fatalf("linkage: %s", resp.Status)
-	}
 	var l Linkage
-	if err := json.NewDecoder(resp.Body).Decode(&l); err != nil {
-		t.Fatal(err)
-	}
+	e.operator(t).Step(webtest.Step{Name: "linkage", Path: "/jpki/linkage?kind=" + string(k) + "&serial=" + serial}).JSON(&l)
 	return &l
 }
 
 func (e *env) feed(t *testing.T, after int64, limit int) FeedPage {
 	t.Helper()
-	resp := e.get(t, "/jpki/revocations?after="+itoa(after)+"&limit="+itoa(int64(limit)), true)
-	if resp.StatusCode != 200 {
-		t.Fatalf("feed: %s", resp.Status)
-	}
 	var p FeedPage
-	if err := json.NewDecoder(resp.Body).Decode(&p); err != nil {
-		t.Fatal(err)
-	}
+	e.operator(t).Step(webtest.Step{Name: "feed", Path: "/jpki/revocations?after=" + itoa(after) + "&limit=" + itoa(int64(limit))}).JSON(&p)
 	return p
 }
 
@@ -498,12 +477,11 @@ func itoa(n int64) string { return big.NewInt(n).String() }
 
 func (e *env) crlEntries(t *testing.T, k Kind) map[string]int {
 	t.Helper()
-	resp := e.get(t, "/jpki/crl/"+string(k)+".crl", false)
+	resp := webtest.New(t, e.srv.URL).Get("/jpki/crl/" + string(k) + ".crl")
 	if ct := resp.Header.Get("Content-Type"); ct != "application/pkix-crl" {
 		t.Errorf("CRL content type %q", ct)
 	}
-	der, _ := io.ReadAll(resp.Body)
-	crl, err := x509.ParseRevocationList(der)
+	crl, err := x509.ParseRevocationList([]byte(resp.Body))
 	if err != nil {
 		t.Fatal(err)
 	}

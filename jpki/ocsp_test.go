@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mynaplat/mynaplat/internal/webtest"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/store/storetest"
 	"golang.org/x/crypto/ocsp"
@@ -185,22 +186,11 @@ func TestOperatorEndpoints(t *testing.T) {
 		{"no such CRL", "/jpki/crl/x.crl", "", 404},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			req, _ := http.NewRequest("GET", e.srv.URL+tc.path, nil)
-			if tc.token != "" {
-				req.Header.Set("Authorization", "Bearer "+tc.token)
+			want := webtest.Step{Name: tc.name, Path: tc.path, WantStatus: tc.want}
+			if tc.want >= 400 {
+				want.WantContains = []string{"message_ja"} // an error body with a Japanese message
 			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != tc.want {
-				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tc.want, body)
-			}
-			if tc.want >= 400 && !bytes.Contains(body, []byte("message_ja")) {
-				t.Errorf("error body without a Japanese message: %s", body)
-			}
+			webtest.New(t, e.srv.URL).Bearer(tc.token).Step(want)
 		})
 	}
 }

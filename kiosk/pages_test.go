@@ -6,9 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"html"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -20,6 +18,7 @@ import (
 	"time"
 
 	"github.com/mynaplat/mynaplat/card"
+	"github.com/mynaplat/mynaplat/internal/webtest"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/municipal"
 	"github.com/mynaplat/mynaplat/platform"
@@ -77,37 +76,25 @@ func (w *world) kioskPagesWith(t testing.TB, hc *http.Client, ids ...string) (*P
 // redirects and keeps the session cookie and the page's CSRF token.
 type screen struct {
 	t    testing.TB
-	c    *http.Client
-	base string // …/kiosk/{id}
-	csrf string
+	c    *webtest.Client
+	base string // /kiosk/{id}
+	last *webtest.Response
 	// path and body are those of the last page.
 	path, body string
 	status     int
 }
 
 func (w *world) screen(t testing.TB, id string) *screen {
-	jar, _ := cookiejar.New(nil)
-	return &screen{t: t, c: &http.Client{Jar: jar, Transport: w.srv.Client().Transport}, base: w.srv.URL + "/kiosk/" + id}
+	return &screen{t: t, c: webtest.New(t, w.srv.URL).Follow(true), base: "/kiosk/" + id}
 }
 
 var (
-	csrfRE  = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
-	flashRE = regexp.MustCompile(`(?s)<div class="flash flash-(\w+)"[^>]*><p>(.*?)</p>`)
-	trayRE  = regexp.MustCompile(`/tray/([0-9a-f]{32})"`)
-	itemRE  = regexp.MustCompile(`name="item" value="([^"]+)" class="kitem"`)
+	trayRE = regexp.MustCompile(`/tray/([0-9a-f]{32})"`)
+	itemRE = regexp.MustCompile(`name="item" value="([^"]+)" class="kitem"`)
 )
 
-func (s *screen) take(resp *http.Response, err error) {
-	s.t.Helper()
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	s.status, s.path, s.body = resp.StatusCode, resp.Request.URL.Path, string(b)
-	if m := csrfRE.FindStringSubmatch(s.body); m != nil {
-		s.csrf = html.UnescapeString(m[1])
-	}
+func (s *screen) take(r *webtest.Response) {
+	s.last, s.status, s.path, s.body = r, r.Status, r.Path(), r.Body
 }
 
 // get opens a page of the kiosk (path after /kiosk/{id}/).
@@ -120,10 +107,6 @@ func (s *screen) get(path string) *screen {
 // post submits a form of the kiosk with the page's token.
 func (s *screen) post(path string, v url.Values) *screen {
 	s.t.Helper()
-	if v == nil {
-		v = url.Values{}
-	}
-	v.Set("csrf", s.csrf)
 	s.take(s.c.PostForm(s.base+"/"+path, v))
 	return s
 }
@@ -131,16 +114,16 @@ func (s *screen) post(path string, v url.Values) *screen {
 // at fails unless the last page is step (path after /kiosk/{id}/).
 func (s *screen) at(step string) *screen {
 	s.t.Helper()
-	if want := strings.TrimPrefix(s.base, "http://"); !strings.HasSuffix(s.path, "/"+step) || s.status != http.StatusOK {
-		s.t.Fatalf("at %s (%d), want step %q of %s; flash %q", s.path, s.status, step, want, s.flash())
+	if !strings.HasSuffix(s.path, "/"+step) || s.status != http.StatusOK {
+		s.t.Fatalf("at %s (%d), want step %q of %s; flash %q", s.path, s.status, step, s.base, s.flash())
 	}
 	return s
 }
 
 // flash is the last page's flash message.
 func (s *screen) flash() string {
-	if m := flashRE.FindStringSubmatch(s.body); m != nil {
-		return m[1] + ": " + html.UnescapeString(m[2])
+	if kind, text := s.last.Flash(); kind != "" {
+		return kind + ": " + text
 	}
 	return ""
 }
@@ -254,12 +237,12 @@ func TestKioskPagesEveryCertificate(t *testing.T) {
 		}
 		cd := w.card(t, "本間　光")
 		s := w.screen(t, st.ID())
-		s.take(s.c.Get(w.srv.URL + "/kiosk/"))
+		s.take(s.c.Get("/kiosk/"))
 		s.has(t, `href="/kiosk/kiosk-lawson-sakata-1/"`, testStore)
 		if s.get("no-such-step"); s.status != http.StatusNotFound {
 			t.Errorf("unknown step: %d", s.status)
 		}
-		s.take(s.c.Get(w.srv.URL + "/kiosk/no-such-kiosk/"))
+		s.take(s.c.Get("/kiosk/no-such-kiosk/"))
 		if s.status != http.StatusNotFound {
 			t.Errorf("unknown kiosk: %d", s.status)
 		}
@@ -300,16 +283,8 @@ func TestKioskPagesEveryCertificate(t *testing.T) {
 		}
 		sm, _ := SealMunicipality("062049")
 		for _, j := range jobs {
-			resp, err := s.c.Get(s.base + "/tray/" + j)
-			if err != nil {
-				t.Fatal(err)
-			}
-			pdf, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/pdf" {
-				t.Fatalf("tray %s: %d %s", j, resp.StatusCode, resp.Header.Get("Content-Type"))
-			}
-			if err := w.seal.CheckSealed(sm, pdf); err != nil {
+			r := s.c.Step(webtest.Step{Name: "tray " + j, Path: s.base + "/tray/" + j, WantHeader: map[string]string{"Content-Type": "application/pdf"}})
+			if err := w.seal.CheckSealed(sm, []byte(r.Body)); err != nil {
 				t.Errorf("tray %s: %v", j, err)
 			}
 			// Another browser never sees it.
@@ -517,8 +492,10 @@ func TestKioskPagesConfirmOnce(t *testing.T) {
 		results := make([]string, 2)
 		for i := range results {
 			wg.Go(func() {
-				v := url.Values{"csrf": {s.csrf}}
-				resp, err := s.c.PostForm(s.base+"/confirm", v)
+				// HTTP, not the helpers: they fail the test, which only
+				// the test's goroutine may do.
+				v := url.Values{"csrf": {s.c.Token()}}
+				resp, err := s.c.HTTP().PostForm(s.c.URL(s.base+"/confirm"), v)
 				if err != nil {
 					t.Error(err)
 					return

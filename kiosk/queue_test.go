@@ -4,18 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/mynaplat/mynaplat/internal/webtest"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/municipal"
 	"github.com/mynaplat/mynaplat/store"
@@ -166,8 +163,6 @@ func TestQueueAdapter(t *testing.T) {
 	})
 }
 
-var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
-
 // TestRegistrationQueueInTheBackOffice wires the kiosk service to a real
 // 本籍地: registration compared by municipal.Service.MatchKoseki, the queue
 // (Service.Queue) in 山形市's back office, where a clerk logged in with the
@@ -220,62 +215,22 @@ func TestRegistrationQueueInTheBackOffice(t *testing.T) {
 		mux := http.NewServeMux()
 		site.Routes(mux)
 		pages.Routes(mux)
-		srv := httptest.NewServer(site.Protect(mux))
-		t.Cleanup(srv.Close)
-
-		jar, _ := cookiejar.New(nil)
-		cl := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-		var tok string
-		get := func(path string) string {
-			t.Helper()
-			resp, err := cl.Get(srv.URL + path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			b, _ := io.ReadAll(resp.Body)
-			if m := csrfField.FindSubmatch(b); m != nil {
-				tok = string(m[1])
-			}
-			if resp.StatusCode != http.StatusOK {
-				t.Fatalf("GET %s: %d", path, resp.StatusCode)
-			}
-			return string(b)
-		}
-		post := func(path string, v url.Values) {
-			t.Helper()
-			v.Set("csrf", tok)
-			resp, err := cl.PostForm(srv.URL+path, v)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusSeeOther {
-				t.Fatalf("POST %s: %d", path, resp.StatusCode)
-			}
-		}
+		c := webtest.Start(t, site.Protect(mux))
 		base := "/municipal/062014/office/"
-		get(base)
-		post(base+"login", url.Values{"key": {staffKey}, "staff": {"山形　花子"}})
-		if body := get(base); !strings.Contains(body, `id="reg-queue-count">1<`) {
-			t.Error("the main page does not count the registration")
-		}
-		body := get(base + "registrations")
-		for _, want := range []string{"酒田　一郎", "昭和50年6月30日", "昭和50年7月30日", `class="field-birth_date differs"`, r.ID} {
-			if !strings.Contains(body, want) {
-				t.Errorf("the queue does not show %q", want)
-			}
-		}
-		if strings.Contains(body, `class="field-name differs"`) || strings.Contains(body, `class="field-sex differs"`) {
-			t.Error("agreeing fields marked")
-		}
-		post(base+"registrations/"+r.ID, url.Values{"decision": {"approve"}})
+		c.Run([]webtest.Step{
+			{Name: "the login form", Path: base},
+			{Name: "login", Path: base + "login", Form: url.Values{"key": {staffKey}, "staff": {"山形　花子"}}, WantStatus: http.StatusSeeOther},
+			{Name: "the main page counts the registration", Path: base, WantContains: []string{`id="reg-queue-count">1<`}},
+			{Name: "the queue", Path: base + "registrations",
+				WantContains: []string{"酒田　一郎", "昭和50年6月30日", "昭和50年7月30日", `class="field-birth_date differs"`, r.ID},
+				// agreeing fields are not marked
+				WantNotContains: []string{`class="field-name differs"`, `class="field-sex differs"`}},
+			{Name: "approve", Path: base + "registrations/" + r.ID, Form: url.Values{"decision": {"approve"}}, WantStatus: http.StatusSeeOther},
+		})
 		if ok, _ := w.s.Registered(ctx, w.issued.Auth.Serial, "062014"); !ok {
 			t.Error("not registered after the clerk approved")
 		}
-		if body := get(base + "registrations"); !strings.Contains(body, "queue-empty") {
-			t.Error("the queue is not empty")
-		}
+		c.Step(webtest.Step{Name: "the queue is empty", Path: base + "registrations", WantContains: []string{"queue-empty"}})
 		es, err := ms.Audit(ctx, "062014", 10)
 		if err != nil {
 			t.Fatal(err)

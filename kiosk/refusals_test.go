@@ -2,7 +2,6 @@ package kiosk
 
 import (
 	"context"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mynaplat/mynaplat/internal/apijson"
+	"github.com/mynaplat/mynaplat/internal/webtest"
 	"github.com/mynaplat/mynaplat/municipal"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/store/storetest"
@@ -35,20 +35,9 @@ func relayAnswer(err error) *APIError {
 // rawPost posts body to the relay with a kiosk key and reads the answer.
 func (w *world) rawPost(t testing.TB, path, kioskKey, body string) *APIError {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, w.srv.URL+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if kioskKey != "" {
-		req.Header.Set("Authorization", "Bearer "+kioskKey)
-	}
-	resp, err := w.srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &APIError{Status: resp.StatusCode}
-	decodeJSON(t, readAll(t, resp), &e.Problem)
+	r := webtest.New(t, w.srv.URL).Bearer(kioskKey).PostJSON(path, body)
+	e := &APIError{Status: r.Status}
+	decodeJSON(t, []byte(r.Body), &e.Problem)
 	return e
 }
 

@@ -4,30 +4,28 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/mynaplat/mynaplat/internal/apijson"
+	"github.com/mynaplat/mynaplat/internal/webtest"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/store/storetest"
 	"github.com/mynaplat/mynaplat/web"
 )
 
-// muniServer serves the API and the back office of a seeded service.
-func muniServer(t *testing.T, db *store.DB) (*Service, *DemoWorld, *httptest.Server) {
+// muniServer serves the API and the back office of a seeded service, and
+// returns a browser on it that does not follow redirects.
+func muniServer(t *testing.T, db *store.DB) (*Service, *DemoWorld, *webtest.Client) {
 	t.Helper()
 	return muniServerWith(t, db, nil)
 }
 
 // muniServerWith is muniServer with a registration queue for the back
 // office (none when q is nil).
-func muniServerWith(t testing.TB, db *store.DB, q RegistrationQueue) (*Service, *DemoWorld, *httptest.Server) {
+func muniServerWith(t testing.TB, db *store.DB, q RegistrationQueue) (*Service, *DemoWorld, *webtest.Client) {
 	t.Helper()
 	s, w, c := muniSeeded(t, db)
 	site, err := web.New(context.Background(), web.Options{DB: db, Now: c.now})
@@ -44,25 +42,15 @@ func muniServerWith(t testing.TB, db *store.DB, q RegistrationQueue) (*Service, 
 	mux := http.NewServeMux()
 	site.Routes(mux)
 	p.Routes(mux)
-	srv := httptest.NewServer(site.Protect(mux))
-	t.Cleanup(srv.Close)
-	return s, w, srv
+	return s, w, webtest.Start(t, site.Protect(mux))
 }
 
-func muniPost(t *testing.T, srv *httptest.Server, code, key, body string) (*http.Response, []byte) {
+// muniPost asks code's issuance API for a certificate with key (none when
+// key is "").
+func muniPost(t *testing.T, web *webtest.Client, code, key, body string) (*webtest.Response, []byte) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/municipal/"+code+"/v1/certificates", strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	if key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp, b
+	r := web.With(t).Bearer(key).PostJSON("/municipal/"+code+"/v1/certificates", body)
+	return r, []byte(r.Body)
 }
 
 func TestIssuanceAPI(t *testing.T) {
@@ -76,8 +64,8 @@ func TestIssuanceAPI(t *testing.T) {
 		ok := `{"person_id":"` + ichiro.PersonID + `","type":"juminhyo","copies":2}`
 
 		resp, b := muniPost(t, srv, "062049", key, ok)
-		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/pdf" || !bytes.HasPrefix(b, []byte("%PDF-")) {
-			t.Fatalf("status %d, type %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+		if resp.Status != http.StatusOK || resp.Header.Get("Content-Type") != "application/pdf" || !bytes.HasPrefix(b, []byte("%PDF-")) {
+			t.Fatalf("status %d, type %s", resp.Status, resp.Header.Get("Content-Type"))
 		}
 		var facts Certificate
 		if err := json.Unmarshal([]byte(resp.Header.Get(CertificateHeader)), &facts); err != nil {
@@ -111,10 +99,10 @@ func TestIssuanceAPI(t *testing.T) {
 				resp, b := muniPost(t, srv, tc.code, tc.key, tc.body)
 				var p apijson.Problem
 				if err := json.Unmarshal(b, &p); err != nil {
-					t.Fatalf("status %d, body not JSON: %v", resp.StatusCode, err)
+					t.Fatalf("status %d, body not JSON: %v", resp.Status, err)
 				}
-				if resp.StatusCode != tc.status || p.Code != tc.code2 || p.MessageJA == "" || p.MessageEN == "" {
-					t.Errorf("status %d, problem %+v; want %d %s", resp.StatusCode, p, tc.status, tc.code2)
+				if resp.Status != tc.status || p.Code != tc.code2 || p.MessageJA == "" || p.MessageEN == "" {
+					t.Errorf("status %d, problem %+v; want %d %s", resp.Status, p, tc.status, tc.code2)
 				}
 				if resp.Header.Get(CertificateHeader) != "" || bytes.Contains(b, []byte("%PDF")) {
 					t.Error("a refusal carries a certificate")
@@ -123,89 +111,43 @@ func TestIssuanceAPI(t *testing.T) {
 		}
 
 		// The catalogue.
-		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/municipal/062014/v1/catalogue", nil)
-		req.Header.Set("Authorization", "Bearer "+w.Keys["062014"].Relay)
-		cr, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer cr.Body.Close()
 		var offers []Offer
-		if err := json.NewDecoder(cr.Body).Decode(&offers); err != nil || len(offers) != 3 {
+		if err := json.Unmarshal([]byte(srv.With(t).Bearer(w.Keys["062014"].Relay).Get("/municipal/062014/v1/catalogue").Body), &offers); err != nil || len(offers) != 3 {
 			t.Errorf("山形市 catalogue %+v, %v (want the 戸籍 and 附票 only)", offers, err)
 		}
 	})
 }
 
-var muniCSRF = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
-
 func TestOfficePages(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		s, w, srv := muniServer(t, db)
-		jar, _ := cookiejar.New(nil)
-		cl := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-		get := func(path string) (int, string, string) {
-			resp, err := cl.Get(srv.URL + path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			b, _ := io.ReadAll(resp.Body)
-			tok := ""
-			if m := muniCSRF.FindSubmatch(b); m != nil {
-				tok = string(m[1])
-			}
-			return resp.StatusCode, string(b), tok
-		}
-		post := func(path, tok string, v url.Values) int {
-			v.Set("csrf", tok)
-			resp, err := cl.PostForm(srv.URL+path, v)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			return resp.StatusCode
-		}
+		c := srv.With(t)
 		id := muniPerson(t, w, "本間　光").PersonID
 		base := "/municipal/062049/office/"
 
-		code, body, tok := get(base)
-		if code != 200 || !strings.Contains(body, "職員キー") || strings.Contains(body, "本間") {
-			t.Fatalf("login form: %d", code)
-		}
-		if st := post(base+"login", tok, url.Values{"key": {w.Keys["202070"].Staff}, "staff": {"佐藤"}}); st != http.StatusUnauthorized {
-			t.Errorf("another town's staff key: %d", st)
-		}
-		if st := post(base+"persons/"+id, tok, url.Values{"address": {"x"}, "status": {"resident"}}); st != http.StatusForbidden {
-			t.Errorf("edit without login: %d", st)
-		}
-		if st := post(base+"login", tok, url.Values{"key": {w.Keys["062049"].Staff}, "staff": {"佐藤"}}); st != http.StatusSeeOther {
-			t.Fatalf("login: %d", st)
-		}
-		if code, body, _ := get(base); code != 200 || !strings.Contains(body, "本間　光") {
-			t.Fatalf("list: %d", code)
-		}
-		code, body, tok = get(base + "persons/" + id)
-		if code != 200 || !strings.Contains(body, "山形県酒田市中町一丁目４番１０号") {
-			t.Fatalf("person: %d", code)
-		}
-		if st := post(base+"persons/"+id, tok, url.Values{"address": {"山形県酒田市中町二丁目１番１号"}, "status": {"moved-out"}}); st != http.StatusSeeOther {
-			t.Fatalf("edit: %d", st)
-		}
+		c.Run([]webtest.Step{
+			{Name: "login form", Path: base, WantContains: []string{"職員キー"}, WantNotContains: []string{"本間"}},
+			{Name: "another town's staff key", Path: base + "login", Form: url.Values{"key": {w.Keys["202070"].Staff}, "staff": {"佐藤"}},
+				WantStatus: http.StatusUnauthorized},
+			{Name: "edit without login", Path: base + "persons/" + id, Form: url.Values{"address": {"x"}, "status": {"resident"}},
+				WantStatus: http.StatusForbidden},
+			{Name: "login", Path: base + "login", Form: url.Values{"key": {w.Keys["062049"].Staff}, "staff": {"佐藤"}},
+				WantStatus: http.StatusSeeOther},
+			{Name: "list", Path: base, WantContains: []string{"本間　光"}},
+			{Name: "person", Path: base + "persons/" + id, WantContains: []string{"山形県酒田市中町一丁目４番１０号"}},
+			{Name: "edit", Path: base + "persons/" + id, Form: url.Values{"address": {"山形県酒田市中町二丁目１番１号"}, "status": {"moved-out"}},
+				WantStatus: http.StatusSeeOther},
+		})
 		p, err := s.Person(context.Background(), "062049", id)
 		if err != nil || p.Status != MovedOut || p.Address != "山形県酒田市中町二丁目１番１号" {
 			t.Errorf("after edit: %+v, %v", p, err)
 		}
-		if code, _, _ := get("/municipal/202070/office/persons/" + id); code != 200 {
-			t.Errorf("another town's office without login: %d (want the login form)", code)
-		}
+		c.Step(webtest.Step{Name: "another town's office without login: the login form", Path: "/municipal/202070/office/persons/" + id})
 		es, err := s.Audit(context.Background(), "062049", 10)
 		if err != nil || len(es) != 2 || es[0].Action != "edit" || es[1].Action != "view" || es[0].Actor != "staff:佐藤" {
 			t.Errorf("audit %+v, %v", es, err)
 		}
-		if code, body, _ := get(base + "audit"); code != 200 || !strings.Contains(body, "status:resident-&gt;moved-out") {
-			t.Errorf("audit page: %d", code)
-		}
+		c.Step(webtest.Step{Name: "audit page", Path: base + "audit", WantContains: []string{"status:resident-&gt;moved-out"}})
 	})
 }
 

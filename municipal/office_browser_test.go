@@ -44,7 +44,7 @@ func TestRegistrationQueueInBrowser(t *testing.T) {
 		}
 	}
 
-	do("open the login", chromedp.Navigate(srv.URL+"/municipal/062014/office/"), chromedp.WaitVisible(css("#l-key")))
+	do("open the login", chromedp.Navigate(srv.URL("/municipal/062014/office/")), chromedp.WaitVisible(css("#l-key")))
 	do("log in",
 		chromedp.SendKeys(css("#l-key"), w.Keys["062014"].Staff),
 		chromedp.SendKeys(css("#l-staff"), "山形 花子"),
@@ -72,12 +72,12 @@ func TestRegistrationQueueInBrowser(t *testing.T) {
 		t.Error("酒田市's registration is in 山形市's queue")
 	}
 	browsertest.Screenshot(t, b, "office-registrations")
-	do("in English", chromedp.Navigate(srv.URL+"/municipal/062014/office/registrations?lang=en"), chromedp.WaitVisible(css("#r-reg-birth")))
+	do("in English", chromedp.Navigate(srv.URL("/municipal/062014/office/registrations?lang=en")), chromedp.WaitVisible(css("#r-reg-birth")))
 	if got := text("#r-reg-stranger tr.field-sex"); !strings.Contains(got, "female") || !strings.Contains(got, "differs") {
 		t.Errorf("the sex row in English: %q", got)
 	}
 	browsertest.Screenshot(t, b, "office-registrations-en")
-	do("back in Japanese", chromedp.Navigate(srv.URL+"/municipal/062014/office/registrations?lang=ja"), chromedp.WaitVisible(css("#r-reg-birth")))
+	do("back in Japanese", chromedp.Navigate(srv.URL("/municipal/062014/office/registrations?lang=ja")), chromedp.WaitVisible(css("#r-reg-birth")))
 	// On a phone each field of the comparison is a box of its own, and
 	// the page does not scroll sideways.
 	do("on a phone", chromedp.EmulateViewport(390, 844), chromedp.WaitVisible(css("#r-reg-birth")))

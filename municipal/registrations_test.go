@@ -4,10 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -18,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mynaplat/mynaplat/internal/apijson"
+	"github.com/mynaplat/mynaplat/internal/webtest"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/store/storetest"
@@ -149,20 +147,10 @@ func TestKosekiMatchAPI(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		_, w, srv := muniServer(t, db)
 		key := w.Keys["062014"].Relay
-		post := func(code, key, body string) (int, []byte) {
+		post := func(t *testing.T, code, key, body string) (int, []byte) {
 			t.Helper()
-			req, _ := http.NewRequest(http.MethodPost, srv.URL+"/municipal/"+code+"/v1/koseki-match", strings.NewReader(body))
-			req.Header.Set("Content-Type", "application/json")
-			if key != "" {
-				req.Header.Set("Authorization", "Bearer "+key)
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			b, _ := io.ReadAll(resp.Body)
-			return resp.StatusCode, b
+			r := srv.With(t).Bearer(key).PostJSON("/municipal/"+code+"/v1/koseki-match", body)
+			return r.Status, []byte(r.Body)
 		}
 		exact := `{"name":"酒田　一郎","birth_date":"1975-06-30","sex":1}`
 		for _, tc := range []struct {
@@ -173,7 +161,7 @@ func TestKosekiMatchAPI(t *testing.T) {
 			{"birth date differs", `{"name":"酒田　一郎","birth_date":"1975-06-03","sex":1}`, []string{"birth_date"}},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				st, b := post("062014", key, tc.body)
+				st, b := post(t, "062014", key, tc.body)
 				var ans KosekiMatchAnswer
 				if err := json.Unmarshal(b, &ans); err != nil || st != http.StatusOK || !cmp.Equal(ans.Mismatches, tc.want) {
 					t.Errorf("status %d, %s (%v); want %q", st, b, err, tc.want)
@@ -196,7 +184,7 @@ func TestKosekiMatchAPI(t *testing.T) {
 			{"bad json", "062014", key, `{"name":`, 400, "invalid_request"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				st, b := post(tc.code, tc.key, tc.body)
+				st, b := post(t, tc.code, tc.key, tc.body)
 				var p apijson.Problem
 				if err := json.Unmarshal(b, &p); err != nil || st != tc.status || p.Code != tc.problem {
 					t.Errorf("status %d, %s; want %d %s", st, b, tc.status, tc.problem)
@@ -209,55 +197,12 @@ func TestKosekiMatchAPI(t *testing.T) {
 	})
 }
 
-// officeClient is a browser of the back office without JavaScript: a
-// cookie jar, no redirects followed, the CSRF token of the last page.
-type officeClient struct {
-	t   *testing.T
-	srv *httptest.Server
-	cl  *http.Client
-	tok string
-}
-
-func newOfficeClient(t *testing.T, srv *httptest.Server) *officeClient {
-	jar, _ := cookiejar.New(nil)
-	return &officeClient{t: t, srv: srv, cl: &http.Client{Jar: jar,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-}
-
-func (c *officeClient) get(path string) (int, string) {
-	c.t.Helper()
-	resp, err := c.cl.Get(c.srv.URL + path)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if m := muniCSRF.FindSubmatch(b); m != nil {
-		c.tok = string(m[1])
-	}
-	return resp.StatusCode, string(b)
-}
-
-func (c *officeClient) post(path string, v url.Values) int {
-	c.t.Helper()
-	if v.Get("csrf") == "" {
-		v.Set("csrf", c.tok)
-	}
-	resp, err := c.cl.PostForm(c.srv.URL+path, v)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
-}
-
-// login logs in at code's back office as staff with key.
-func (c *officeClient) login(code, key, staff string) {
-	c.t.Helper()
-	c.get("/municipal/" + code + "/office/")
-	if st := c.post("/municipal/"+code+"/office/login", url.Values{"key": {key}, "staff": {staff}}); st != http.StatusSeeOther {
-		c.t.Fatalf("login at %s: %d", code, st)
-	}
+// officeLogin logs c in at code's back office as staff with key.
+func officeLogin(c *webtest.Client, code, key, staff string) {
+	c.Run([]webtest.Step{
+		{Name: "the login form of " + code, Path: "/municipal/" + code + "/office/"},
+		{Name: "login at " + code, Path: "/municipal/" + code + "/office/login", Form: url.Values{"key": {key}, "staff": {staff}}, WantStatus: http.StatusSeeOther},
+	})
 }
 
 func decision(d string) url.Values { return url.Values{"decision": {d}} }
@@ -269,33 +214,20 @@ func TestOfficeRegistrationQueue(t *testing.T) {
 		s, w, srv := muniServerWith(t, db, q)
 		ichiro := muniPerson(t, w, "酒田　一郎").KosekiID
 		base := "/municipal/062014/office/"
-		c := newOfficeClient(t, srv)
+		c := srv.With(t)
 
 		// Not logged in: the login form, nothing decided.
-		if st, body := c.get(base + "registrations"); st != 200 || !strings.Contains(body, "職員キー") || strings.Contains(body, "酒田") {
-			t.Fatalf("queue without login: %d", st)
-		}
-		if st := c.post(base+"registrations/reg-birth", decision("approve")); st != http.StatusForbidden {
-			t.Errorf("decision without login: %d", st)
-		}
+		c.Run([]webtest.Step{
+			{Name: "queue without login", Path: base + "registrations", WantContains: []string{"職員キー"}, WantNotContains: []string{"酒田"}},
+			{Name: "decision without login", Path: base + "registrations/reg-birth", Form: decision("approve"), WantStatus: http.StatusForbidden},
+		})
 
-		c.login("062014", w.Keys["062014"].Staff, "山形　花子")
-		st, body := c.get(base)
-		if st != 200 || !strings.Contains(body, `id="reg-queue-count">3<`) || !strings.Contains(body, base+"registrations") {
-			t.Fatalf("main page: %d, no link with 3 pending:\n%s", st, body)
-		}
-		st, body = c.get(base + "registrations")
-		if st != 200 {
-			t.Fatalf("queue: %d", st)
-		}
-		for _, want := range []string{"酒田　一郎", "酒田　一朗", "山田　花子", "昭和50年6月3日", "昭和50年6月30日", "平成13年1月1日", "reg-birth", "該当しそうな人"} {
-			if !strings.Contains(body, want) {
-				t.Errorf("the queue does not show %q", want)
-			}
-		}
-		if strings.Contains(body, "本間") || strings.Contains(body, "reg-sakata") {
-			t.Error("the queue shows another municipality's registration")
-		}
+		officeLogin(c, "062014", w.Keys["062014"].Staff, "山形　花子")
+		c.Step(webtest.Step{Name: "main page links the queue with 3 pending", Path: base, WantContains: []string{`id="reg-queue-count">3<`, base + "registrations"}})
+		// The queue shows the three, and not another municipality's registration.
+		body := c.Step(webtest.Step{Name: "queue", Path: base + "registrations",
+			WantContains:    []string{"酒田　一郎", "酒田　一朗", "山田　花子", "昭和50年6月3日", "昭和50年6月30日", "平成13年1月1日", "reg-birth", "該当しそうな人"},
+			WantNotContains: []string{"本間", "reg-sakata"}}).Body
 		// Marks: a birth date (reg-birth), a name (reg-name), all three
 		// (the stranger: nobody to compare with).
 		for field, n := range map[string]int{"name": 2, "birth_date": 2, "sex": 1} {
@@ -332,35 +264,26 @@ func TestOfficeRegistrationQueue(t *testing.T) {
 			{"no CSRF token", "reg-birth", url.Values{"decision": {"approve"}, "csrf": {"forged"}}, http.StatusForbidden},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				if st := c.post(base+"registrations/"+tc.id, tc.v); st != tc.status {
-					t.Errorf("status %d, want %d", st, tc.status)
-				}
+				c.With(t).Step(webtest.Step{Name: tc.name, Path: base + "registrations/" + tc.id, Form: tc.v, WantStatus: tc.status})
 			})
 		}
 		if q.get("reg-sakata").decided || q.get("reg-birth").decided {
 			t.Fatal("a refused decision was recorded")
 		}
 
-		if st := c.post(base+"registrations/reg-birth", decision("approve")); st != http.StatusSeeOther {
-			t.Fatalf("approve: %d", st)
-		}
+		c.Step(webtest.Step{Name: "approve", Path: base + "registrations/reg-birth", Form: decision("approve"), WantStatus: http.StatusSeeOther})
 		if r := q.get("reg-birth"); !r.decided || !r.approved || r.clerk != "山形　花子" {
 			t.Errorf("after approval: %+v", r)
 		}
-		if st := c.post(base+"registrations/reg-birth", decision("reject")); st != http.StatusNotFound {
-			t.Errorf("deciding again: %d", st)
-		}
-		if st := c.post(base+"registrations/reg-name", decision("reject")); st != http.StatusSeeOther {
-			t.Fatalf("reject: %d", st)
-		}
+		c.Run([]webtest.Step{
+			{Name: "deciding again", Path: base + "registrations/reg-birth", Form: decision("reject"), WantStatus: http.StatusNotFound},
+			{Name: "reject", Path: base + "registrations/reg-name", Form: decision("reject"), WantStatus: http.StatusSeeOther},
+		})
 		if r := q.get("reg-name"); !r.decided || r.approved {
 			t.Errorf("after rejection: %+v", r)
 		}
-		st, body = c.get(base + "registrations")
-		if st != 200 || !strings.Contains(body, "利用登録を却下しました") || strings.Contains(body, "reg-birth") || strings.Contains(body, "reg-name") ||
-			!strings.Contains(body, "reg-stranger") {
-			t.Errorf("queue after the decisions: %d", st)
-		}
+		c.Step(webtest.Step{Name: "queue after the decisions", Path: base + "registrations",
+			WantContains: []string{"利用登録を却下しました", "reg-stranger"}, WantNotContains: []string{"reg-birth", "reg-name"}})
 		if es, err = s.Audit(ctx, "062014", 50); err != nil {
 			t.Fatal(err)
 		}
@@ -377,25 +300,19 @@ func TestOfficeRegistrationQueue(t *testing.T) {
 		if n := len(es) - len(decisions); n != 4 {
 			t.Errorf("%d view rows, want 3 + 1", n)
 		}
-		if _, body := c.get(base); !strings.Contains(body, `id="reg-queue-count">1<`) {
-			t.Error("the main page does not count 1 pending")
-		}
+		c.Step(webtest.Step{Name: "the main page counts 1 pending", Path: base, WantContains: []string{`id="reg-queue-count">1<`}})
 
 		// A clerk of 酒田市 sees only 酒田市's queue, and cannot decide 山形市's.
-		other := newOfficeClient(t, srv)
-		other.login("062049", w.Keys["062049"].Staff, "酒田　太郎")
-		if st, body := other.get("/municipal/062049/office/registrations"); st != 200 || !strings.Contains(body, "reg-sakata") || strings.Contains(body, "reg-stranger") {
-			t.Errorf("酒田市's queue: %d", st)
-		}
-		if st := other.post("/municipal/062049/office/registrations/reg-stranger", decision("approve")); st != http.StatusNotFound {
-			t.Errorf("酒田市 deciding 山形市's registration: %d", st)
-		}
-		if st, body := other.get(base + "registrations"); st != 200 || strings.Contains(body, "reg-stranger") || !strings.Contains(body, "職員キー") {
-			t.Errorf("山形市's queue with 酒田市's login: %d (want the login form)", st)
-		}
-		if st := other.post(base+"registrations/reg-stranger", decision("approve")); st != http.StatusForbidden {
-			t.Errorf("山形市's decision with 酒田市's login: %d", st)
-		}
+		other := c.Fresh()
+		officeLogin(other, "062049", w.Keys["062049"].Staff, "酒田　太郎")
+		other.Run([]webtest.Step{
+			{Name: "酒田市's queue", Path: "/municipal/062049/office/registrations", WantContains: []string{"reg-sakata"}, WantNotContains: []string{"reg-stranger"}},
+			{Name: "酒田市 deciding 山形市's registration", Path: "/municipal/062049/office/registrations/reg-stranger", Form: decision("approve"),
+				WantStatus: http.StatusNotFound},
+			{Name: "山形市's queue with 酒田市's login: the login form", Path: base + "registrations", WantContains: []string{"職員キー"},
+				WantNotContains: []string{"reg-stranger"}},
+			{Name: "山形市's decision with 酒田市's login", Path: base + "registrations/reg-stranger", Form: decision("approve"), WantStatus: http.StatusForbidden},
+		})
 		if q.get("reg-stranger").decided {
 			t.Error("another municipality decided")
 		}
@@ -412,16 +329,11 @@ func TestOfficeRegistrationQueue(t *testing.T) {
 }
 
 func TestOfficeWithoutQueue(t *testing.T) {
-	_, w, srv := muniServer(t, storetest.SQLite(t))
-	c := newOfficeClient(t, srv)
-	c.login("062014", w.Keys["062014"].Staff, "山形　花子")
-	if _, body := c.get("/municipal/062014/office/"); strings.Contains(body, "reg-queue") {
-		t.Error("a link to a queue that is not served")
-	}
-	if st, _ := c.get("/municipal/062014/office/registrations"); st != http.StatusNotFound {
-		t.Errorf("queue page without a queue: %d", st)
-	}
-	if st := c.post("/municipal/062014/office/registrations/x", decision("approve")); st != http.StatusNotFound {
-		t.Errorf("decision without a queue: %d", st)
-	}
+	_, w, c := muniServer(t, storetest.SQLite(t))
+	officeLogin(c, "062014", w.Keys["062014"].Staff, "山形　花子")
+	c.Run([]webtest.Step{
+		{Name: "no link to a queue that is not served", Path: "/municipal/062014/office/", WantNotContains: []string{"reg-queue"}},
+		{Name: "queue page without a queue", Path: "/municipal/062014/office/registrations", WantStatus: http.StatusNotFound},
+		{Name: "decision without a queue", Path: "/municipal/062014/office/registrations/x", Form: decision("approve"), WantStatus: http.StatusNotFound},
+	})
 }

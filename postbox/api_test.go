@@ -1,11 +1,9 @@
 package postbox_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"sync"
 	"testing"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/mynaplat/mynaplat/internal/apijson"
 	"github.com/mynaplat/mynaplat/internal/pbworld"
+	"github.com/mynaplat/mynaplat/internal/webtest"
 	"github.com/mynaplat/mynaplat/postbox"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/store/storetest"
@@ -25,24 +24,8 @@ import (
 // the status and body.
 func call(t *testing.T, w *pbworld.World, method, path, key string, body []byte) (int, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(method, w.Srv.URL+path, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := w.Srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, b
+	r := webtest.New(t, w.Srv.URL).Bearer(key).Send(webtest.Step{Method: method, Path: path, JSON: body})
+	return r.Status, []byte(r.Body)
 }
 
 func mustJSON(t *testing.T, v any) []byte {

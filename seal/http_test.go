@@ -3,29 +3,22 @@ package seal
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"html"
-	"io"
-	"mime/multipart"
 	"net/http"
-	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/mynaplat/mynaplat/internal/testutil"
+	"github.com/mynaplat/mynaplat/internal/webtest"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/store/storetest"
 	"github.com/mynaplat/mynaplat/web"
 )
 
 type webEnv struct {
-	s      *Service
-	a      *Authority
-	srv    *httptest.Server
-	client *http.Client
+	s   *Service
+	a   *Authority
+	web *webtest.Client // a browser that follows redirects
 }
 
 func newWebEnv(t *testing.T, db *store.DB) *webEnv {
@@ -45,70 +38,35 @@ func newWebEnv(t *testing.T, db *store.DB) *webEnv {
 	site.Routes(mux)
 	p.Routes(mux)
 	mux.Handle("GET /{$}", site.Home(nil, p.Links()))
-	srv := httptest.NewServer(site.Protect(mux))
-	t.Cleanup(srv.Close)
-	jar, _ := cookiejar.New(nil)
-	return &webEnv{s: s, a: a, srv: srv, client: &http.Client{Jar: jar}}
+	return &webEnv{s: s, a: a, web: webtest.Start(t, site.Protect(mux)).Follow(true)}
 }
 
-var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
-
-func (e *webEnv) csrf(t *testing.T) string {
+// verifyPage loads /verify, as a browser does before it posts the form.
+func (e *webEnv) verifyPage(t *testing.T) *webtest.Client {
 	t.Helper()
-	resp, err := e.client.Get(e.srv.URL + "/verify")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	m := csrfRE.FindSubmatch(b)
-	if m == nil {
-		t.Fatalf("no CSRF token on /verify:\n%s", b)
-	}
-	return html.UnescapeString(string(m[1]))
+	c := e.web.With(t)
+	c.Step(webtest.Step{Name: "open /verify", Path: "/verify", WantContains: []string{`name="csrf"`}})
+	return c
 }
 
 func (e *webEnv) postQR(t *testing.T, text string) (int, string) {
 	t.Helper()
-	resp, err := e.client.PostForm(e.srv.URL+"/verify", url.Values{"qr": {text}, "csrf": {e.csrf(t)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	r := e.verifyPage(t).PostForm("/verify", url.Values{"qr": {text}})
+	return r.Status, r.Body
 }
 
 func (e *webEnv) postPDF(t *testing.T, pdf []byte) (int, string) {
 	t.Helper()
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	mw.WriteField("csrf", e.csrf(t))
-	fw, _ := mw.CreateFormFile("pdf", "certificate.pdf")
-	fw.Write(pdf)
-	mw.Close()
-	resp, err := e.client.Post(e.srv.URL+"/verify", mw.FormDataContentType(), &body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	r := e.verifyPage(t).PostMultipart("/verify", nil, webtest.File{Field: "pdf", Name: "certificate.pdf", Data: pdf})
+	return r.Status, r.Body
 }
 
 func (e *webEnv) api(t *testing.T, text string) (int, map[string]any) {
 	t.Helper()
-	body, _ := json.Marshal(map[string]string{"qr": text})
-	resp, err := e.client.Post(e.srv.URL+"/verify/v1", "application/json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	r := e.web.With(t).PostJSON("/verify/v1", map[string]string{"qr": text})
 	var out map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, out
+	r.JSON(&out)
+	return r.Status, out
 }
 
 // TestRoundTrip is the whole path: register a certificate, draw its QR into
@@ -185,15 +143,7 @@ func TestRoundTrip(t *testing.T) {
 			if status != http.StatusBadRequest || !strings.Contains(page, "QRコードとして読み取れませんでした") {
 				t.Errorf("malformed: %d\n%s", status, page)
 			}
-			resp, err := e.client.Get(e.srv.URL + "/verify?lang=en")
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if !strings.Contains(string(b), "Verify a certificate") {
-				t.Errorf("English page:\n%s", b)
-			}
+			e.web.With(t).Step(webtest.Step{Name: "English page", Path: "/verify?lang=en", WantContains: []string{"Verify a certificate"}})
 			status, ans := e.api(t, "hello")
 			if status != http.StatusBadRequest || ans["message_ja"] == "" || ans["message_en"] == "" {
 				t.Errorf("API malformed: %d %v", status, ans)

@@ -38,7 +38,7 @@ func TestVerifyInBrowser(t *testing.T) {
 		return v
 	}
 
-	do("open /verify", chromedp.Navigate(e.srv.URL+"/verify"), chromedp.WaitVisible(css("#qr")))
+	do("open /verify", chromedp.Navigate(e.web.URL("/verify")), chromedp.WaitVisible(css("#qr")))
 	browsertest.Screenshot(t, b, "verify-form")
 	do("verify the genuine QR",
 		chromedp.SendKeys(css("#qr"), iss.QRText),
@@ -63,7 +63,7 @@ func TestVerifyInBrowser(t *testing.T) {
 	}
 	browsertest.Screenshot(t, b, "verify-forged")
 
-	do("English", chromedp.Navigate(e.srv.URL+"/lang?to=en&back=/verify"), chromedp.WaitVisible(css("#qr")),
+	do("English", chromedp.Navigate(e.web.URL("/lang?to=en&back=/verify")), chromedp.WaitVisible(css("#qr")),
 		chromedp.SendKeys(css("#qr"), iss.QRText), chromedp.Click(css("#verify")), chromedp.WaitVisible(css("#verdict")))
 	if v := text("#verdict"); !strings.Contains(v, "This certificate is genuine") {
 		t.Errorf("English verdict %q", v)

@@ -17,13 +17,13 @@ func TestInBrowser(t *testing.T) {
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
 
 	for _, page := range []struct{ path, name string }{{"/", "home"}, {"/no/such/page", "not-found"}} {
-		if err := chromedp.Do(ctx, chromedp.Navigate(a.srv.URL+page.path), chromedp.WaitVisible(css("h1"))); err != nil {
+		if err := chromedp.Do(ctx, chromedp.Navigate(a.web.URL(page.path)), chromedp.WaitVisible(css("h1"))); err != nil {
 			t.Fatal(err)
 		}
 		browsertest.Screenshot(t, ctx, page.name)
 	}
 
-	if err := chromedp.Do(ctx, chromedp.Navigate(a.srv.URL+"/pinpad"), chromedp.WaitVisible(css(".pinpad"))); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Navigate(a.web.URL("/pinpad")), chromedp.WaitVisible(css(".pinpad"))); err != nil {
 		t.Fatalf("the PIN pad did not appear (pinpad.js not run?): %v", err)
 	}
 	for _, key := range []string{"1", "2", "3", "back", "9", "4", "7"} { // 7 is past maxlength
@@ -42,7 +42,7 @@ func TestInBrowser(t *testing.T) {
 
 	// A page that loads the script twice (issue 14: the layout and the
 	// terminal screen both did) still types one digit per press.
-	if err := chromedp.Do(ctx, chromedp.Navigate(a.srv.URL+"/pinpad-twice"), browsertest.PinPad("2580")); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Navigate(a.web.URL("/pinpad-twice")), browsertest.PinPad("2580")); err != nil {
 		t.Error(err)
 	}
 }

@@ -8,17 +8,16 @@ import (
 	"io"
 	"math/big"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/mynaplat/mynaplat/internal/webtest"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/store/storetest"
 	"github.com/mynaplat/mynaplat/wareki"
@@ -45,7 +44,7 @@ func (c *clock) advance(d time.Duration) {
 
 type app struct {
 	site  *web.Site
-	srv   *httptest.Server
+	web   *webtest.Client
 	clock *clock
 	db    *store.DB
 }
@@ -137,66 +136,11 @@ func newApp(t *testing.T, db *store.DB) *app {
 			WhatJA: "暗証番号がロックされています。", WhatEN: "The PIN is blocked.", DoJA: "窓口へ。", DoEN: "Go to the counter."})
 	})
 	mux.Handle("/", site.NotFound())
-	srv := httptest.NewServer(site.Protect(mux))
-	t.Cleanup(srv.Close)
-	return &app{site: site, srv: srv, clock: ck, db: db}
+	return &app{site: site, web: webtest.Start(t, site.Protect(mux)), clock: ck, db: db}
 }
 
-// client is a browser: cookies, no automatic redirects.
-func (a *app) client(t *testing.T) *http.Client {
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-}
-
-func do(t *testing.T, c *http.Client, req *http.Request) (*http.Response, string) {
-	t.Helper()
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, string(b)
-}
-
-func (a *app) get(t *testing.T, c *http.Client, path string) (*http.Response, string) {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, a.srv.URL+path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return do(t, c, req)
-}
-
-func (a *app) postForm(t *testing.T, c *http.Client, path string, form url.Values, header map[string]string) (*http.Response, string) {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, a.srv.URL+path, strings.NewReader(form.Encode()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	return do(t, c, req)
-}
-
-var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
-
-func csrfOf(t *testing.T, body string) string {
-	t.Helper()
-	m := csrfRE.FindStringSubmatch(body)
-	if m == nil {
-		t.Fatalf("no CSRF field in the page:\n%s", body)
-	}
-	return m[1]
-}
+// client is a new browser on the app: cookies, no automatic redirects.
+func (a *app) client(t *testing.T) *webtest.Client { return a.web.With(t).Fresh() }
 
 func TestPagesRenderInBothLanguages(t *testing.T) {
 	a := newApp(t, storetest.SQLite(t))
@@ -235,38 +179,26 @@ func TestPagesRenderInBothLanguages(t *testing.T) {
 			t.Run(strings.TrimPrefix(tt.path, "/")+"/"+lang, func(t *testing.T) {
 				c := a.client(t)
 				if lang == "en" {
-					u, _ := url.Parse(a.srv.URL)
-					c.Jar.SetCookies(u, []*http.Cookie{{Name: "lang", Value: "en"}})
+					c.SetCookie("lang", "en")
 				}
-				resp, body := a.get(t, c, tt.path)
-				if resp.StatusCode != tt.status {
-					t.Errorf("status %d, want %d", resp.StatusCode, tt.status)
-				}
-				for _, s := range append(common[lang], tt.want[lang]...) {
-					if !strings.Contains(body, s) {
-						t.Errorf("page lacks %q", s)
-					}
-				}
-				if want := "/lang?to=" + map[string]string{"ja": "en", "en": "ja"}[lang] + "&amp;back=" + strings.ReplaceAll(tt.path, "/", "%2f"); !strings.Contains(body, want) {
-					t.Errorf("page lacks the language switch %q", want)
-				}
-				for h, want := range map[string]string{
-					"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store",
-					"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
-				} {
-					if got := resp.Header.Get(h); got != want {
-						t.Errorf("%s: %q, want %q", h, got, want)
-					}
-				}
-				if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") {
-					t.Errorf("CSP %q", csp)
-				}
+				c.Step(webtest.Step{Name: lang, Path: tt.path, WantStatus: tt.status,
+					WantContains: append(append(common[lang], tt.want[lang]...),
+						// the language switch
+						"/lang?to="+map[string]string{"ja": "en", "en": "ja"}[lang]+"&amp;back="+strings.ReplaceAll(tt.path, "/", "%2f")),
+					WantHeader: map[string]string{
+						"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store",
+						"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
+					},
+					Check: func(t testing.TB, r *webtest.Response) {
+						if csp := r.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") {
+							t.Errorf("CSP %q", csp)
+						}
+					}})
 			})
 		}
 	}
 	t.Run("query overrides the cookie", func(t *testing.T) {
-		_, body := a.get(t, a.client(t), "/form?lang=en")
-		if !strings.Contains(body, "Test form") {
+		if body := a.client(t).Get("/form?lang=en").Body; !strings.Contains(body, "Test form") {
 			t.Error("?lang=en did not give English")
 		}
 	})
@@ -278,7 +210,7 @@ func TestPagesRenderInBothLanguages(t *testing.T) {
 // their own Section heading, after every section.
 func TestHomeArrangesLinks(t *testing.T) {
 	a := newApp(t, storetest.SQLite(t))
-	_, body := a.get(t, a.client(t), "/")
+	body := a.client(t).Get("/").Body
 	order := []string{`id="start"`, `href="/form"><strong>フォームを開く`, `id="jpki"`, `href="/counter/"`, `href="/jpki/ca/auth.crt"`, `id="crl"`,
 		`href="/jpki/crl/auth.crl"`, `id="tv"`, "<h2>カード / Cards</h2>", `href="/cards/"`}
 	last := -1
@@ -304,37 +236,33 @@ func TestHomeArrangesLinks(t *testing.T) {
 func TestStaticFiles(t *testing.T) {
 	a := newApp(t, storetest.SQLite(t))
 	for path, want := range map[string]string{"/static/style.css": ".pinpad", "/static/pinpad.js": "input[name=pin]"} {
-		resp, body := a.get(t, a.client(t), path)
-		if resp.StatusCode != http.StatusOK || !strings.Contains(body, want) {
-			t.Errorf("%s: %d, body lacks %q", path, resp.StatusCode, want)
-		}
+		a.client(t).Step(webtest.Step{Name: path, Path: path, WantContains: []string{want}})
 	}
-	if resp, _ := a.get(t, a.client(t), "/static/nope.css"); resp.StatusCode != http.StatusNotFound {
-		t.Errorf("missing static file: %d", resp.StatusCode)
-	}
+	a.client(t).Step(webtest.Step{Name: "missing static file", Path: "/static/nope.css", WantStatus: http.StatusNotFound})
 }
 
 func TestCSRF(t *testing.T) {
 	a := newApp(t, storetest.SQLite(t))
 	c := a.client(t)
-	_, body := a.get(t, c, "/form")
-	token := csrfOf(t, body)
+	c.Get("/form")
+	token := c.Token()
 	other := a.client(t)
-	_, otherBody := a.get(t, other, "/form")
-	otherToken := csrfOf(t, otherBody)
-	if token == otherToken {
+	other.Get("/form")
+	otherToken := other.Token()
+	if token == "" || token == otherToken {
 		t.Fatal("two sessions got the same CSRF token")
 	}
 
 	tests := []struct {
 		name   string
-		client *http.Client
+		client *webtest.Client
 		path   string
 		form   url.Values
 		header map[string]string
 		status int
 	}{
 		{"with token", c, "/form", url.Values{"csrf": {token}, "name": {"須坂"}}, nil, http.StatusSeeOther},
+		{"with token, no fetch metadata (not a browser)", c, "/form", url.Values{"csrf": {token}}, map[string]string{"Sec-Fetch-Site": ""}, http.StatusSeeOther},
 		{"token in header", c, "/form", url.Values{"name": {"須坂"}}, map[string]string{"X-CSRF-Token": token}, http.StatusSeeOther},
 		{"same-origin fetch metadata", c, "/form", url.Values{"csrf": {token}}, map[string]string{"Sec-Fetch-Site": "same-origin"}, http.StatusSeeOther},
 		{"without token", c, "/form", url.Values{"name": {"x"}}, nil, http.StatusForbidden},
@@ -350,13 +278,11 @@ func TestCSRF(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resp, body := a.postForm(t, tt.client, tt.path, tt.form, tt.header)
-			if resp.StatusCode != tt.status {
-				t.Fatalf("status %d, want %d:\n%s", resp.StatusCode, tt.status, body)
+			want := webtest.Step{Name: tt.name, Path: tt.path, Form: tt.form, Header: tt.header, NoToken: true, WantStatus: tt.status}
+			if tt.status == http.StatusForbidden {
+				want.WantContains = []string{"<h1>"} // the error page
 			}
-			if tt.status == http.StatusForbidden && !strings.Contains(body, "<h1>") {
-				t.Errorf("403 is not the error page:\n%s", body)
-			}
+			tt.client.With(t).Step(want)
 		})
 	}
 }
@@ -366,8 +292,7 @@ func TestSession(t *testing.T) {
 		a := newApp(t, db)
 		c := a.client(t)
 
-		resp, body := a.get(t, c, "/form")
-		cookie := sessionCookie(t, resp)
+		cookie := sessionCookie(t, c.Get("/form"))
 		if !cookie.HttpOnly || cookie.SameSite != http.SameSiteLaxMode || cookie.Path != "/" || cookie.Secure {
 			t.Errorf("cookie attributes: %+v", cookie)
 		}
@@ -394,61 +319,42 @@ func TestSession(t *testing.T) {
 
 		// Round trip: a value and a flash survive the redirect; the flash is
 		// shown once.
-		resp, _ = a.postForm(t, c, "/form", url.Values{"csrf": {csrfOf(t, body)}, "name": {"須坂　花子"}}, nil)
-		if resp.StatusCode != http.StatusSeeOther {
-			t.Fatalf("POST: %d", resp.StatusCode)
-		}
-		_, body = a.get(t, c, "/form")
-		for _, want := range []string{`value="須坂　花子"`, `class="flash flash-ok"`, "保存しました"} {
-			if !strings.Contains(body, want) {
-				t.Errorf("after the redirect the page lacks %q", want)
-			}
-		}
-		_, body = a.get(t, c, "/form")
-		if strings.Contains(body, "保存しました") {
-			t.Error("the flash was shown twice")
-		}
-		if !strings.Contains(body, `value="須坂　花子"`) {
-			t.Error("the value did not survive")
-		}
+		// Round trip: a value and a flash survive the redirect; the flash is
+		// shown once.
+		c.Run([]webtest.Step{
+			{Name: "post", Path: "/form", Form: url.Values{"name": {"須坂　花子"}}, WantStatus: http.StatusSeeOther},
+			{Name: "after the redirect", Path: "/form", WantContains: []string{`value="須坂　花子"`, `class="flash flash-ok"`, "保存しました"}},
+			{Name: "again: no flash, the value survives", Path: "/form", WantContains: []string{`value="須坂　花子"`}, WantNotContains: []string{"保存しました"}},
+		})
 
 		// Idle expiry: 29 minutes keep it, 31 more end it.
 		a.clock.advance(29 * time.Minute)
-		_, body = a.get(t, c, "/form")
-		if !strings.Contains(body, `value="須坂　花子"`) {
-			t.Error("session ended before the idle timeout")
-		}
-		token := csrfOf(t, body)
+		c.Step(webtest.Step{Name: "before the idle timeout", Path: "/form", WantContains: []string{`value="須坂　花子"`}})
 		a.clock.advance(31 * time.Minute)
-		resp, _ = a.postForm(t, c, "/form", url.Values{"csrf": {token}, "name": {"x"}}, nil)
-		if resp.StatusCode != http.StatusForbidden {
-			t.Errorf("POST with an idle-expired session: %d, want 403", resp.StatusCode)
-		}
-		_, body = a.get(t, c, "/form")
-		if strings.Contains(body, "須坂") {
-			t.Error("session survived the idle timeout")
-		}
+		c.Run([]webtest.Step{
+			{Name: "POST with an idle-expired session", Path: "/form", Form: url.Values{"name": {"x"}}, WantStatus: http.StatusForbidden},
+			{Name: "after the idle timeout", Path: "/form", WantNotContains: []string{"須坂"}},
+		})
 
 		// Absolute expiry: active every 20 minutes, still ends after 8 hours.
-		_, body = a.get(t, c, "/form")
-		a.postForm(t, c, "/form", url.Values{"csrf": {csrfOf(t, body)}, "name": {"南砺"}}, nil)
+		c.Get("/form")
+		c.PostForm("/form", url.Values{"name": {"南砺"}})
+		var body string
 		for range 8*3 + 1 {
 			a.clock.advance(20 * time.Minute)
-			_, body = a.get(t, c, "/form")
+			body = c.Get("/form").Body
 		}
 		if strings.Contains(body, "南砺") {
 			t.Error("session survived the absolute timeout")
 		}
 
 		// Destroy removes the row and the cookie.
-		_, body = a.get(t, c, "/form")
-		a.postForm(t, c, "/form", url.Values{"csrf": {csrfOf(t, body)}, "name": {"前橋"}}, nil)
-		resp, _ = a.postForm(t, c, "/logout", url.Values{"csrf": {csrfOf(t, body)}}, nil)
-		if got := sessionCookie(t, resp); got.MaxAge >= 0 {
+		c.Get("/form")
+		c.PostForm("/form", url.Values{"name": {"前橋"}})
+		if got := sessionCookie(t, c.PostForm("/logout", nil)); got.MaxAge >= 0 {
 			t.Errorf("logout cookie %+v does not expire", got)
 		}
-		_, body = a.get(t, c, "/form")
-		if strings.Contains(body, "前橋") {
+		if body := c.Get("/form").Body; strings.Contains(body, "前橋") {
 			t.Error("session survived Destroy")
 		}
 		var n int
@@ -461,15 +367,13 @@ func TestSession(t *testing.T) {
 	})
 }
 
-func sessionCookie(t *testing.T, resp *http.Response) *http.Cookie {
+func sessionCookie(t *testing.T, r *webtest.Response) *http.Cookie {
 	t.Helper()
-	for _, c := range resp.Cookies() {
-		if c.Name == web.SessionCookie {
-			return c
-		}
+	c := r.Cookie(web.SessionCookie)
+	if c == nil {
+		t.Fatalf("no %s cookie set", web.SessionCookie)
 	}
-	t.Fatalf("no %s cookie set", web.SessionCookie)
-	return nil
+	return c
 }
 
 func TestLangSwitch(t *testing.T) {
@@ -488,23 +392,15 @@ func TestLangSwitch(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.to+" "+tt.back, func(t *testing.T) {
-			c := a.client(t)
-			resp, _ := a.get(t, c, "/lang?"+url.Values{"to": {tt.to}, "back": {tt.back}}.Encode())
-			if resp.StatusCode != http.StatusSeeOther {
-				t.Fatalf("status %d", resp.StatusCode)
-			}
-			if got := resp.Header.Get("Location"); got != tt.want {
-				t.Errorf("Location %q, want %q", got, tt.want)
-			}
+			r := a.client(t).Step(webtest.Step{Name: "switch", Path: "/lang?" + url.Values{"to": {tt.to}, "back": {tt.back}}.Encode(),
+				WantStatus: http.StatusSeeOther, WantLocation: tt.want})
 			wantLang := "ja"
 			if tt.to == "en" {
 				wantLang = "en"
 			}
 			var got string
-			for _, ck := range resp.Cookies() {
-				if ck.Name == "lang" {
-					got = ck.Value
-				}
+			if ck := r.Cookie("lang"); ck != nil {
+				got = ck.Value
 			}
 			if got != wantLang {
 				t.Errorf("lang cookie %q, want %q", got, wantLang)

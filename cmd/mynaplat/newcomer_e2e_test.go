@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"html"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"os"
 	"regexp"
 	"slices"
@@ -18,6 +16,7 @@ import (
 	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/demo"
 	"github.com/mynaplat/mynaplat/internal/browsertest"
+	"github.com/mynaplat/mynaplat/internal/webtest"
 )
 
 // seedItems are the labels of the 2015 overview's items and pilots
@@ -34,36 +33,15 @@ func TestNewcomerPages(t *testing.T) {
 	bin := buildBinary(t)
 	data := t.TempDir()
 	url := startServer(t, bin, "--demo", "--data", data)
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &http.Client{Jar: jar}
-	get := func(path string) (int, string) {
-		t.Helper()
-		resp, err := c.Get(url + path)
-		if err != nil {
-			t.Fatalf("GET %s: %v", path, err)
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatalf("GET %s: %v", path, err)
-		}
-		return resp.StatusCode, string(b)
-	}
+	c := webtest.New(t, url).Follow(true)
 	page := func(path string) string {
 		t.Helper()
-		code, body := get(path)
-		if code != http.StatusOK {
-			t.Fatalf("GET %s: %d", path, code)
-		}
-		return body
+		return c.Step(webtest.Step{Name: "open " + path, Path: path}).Body
 	}
 	answers := func(where string, paths []string) {
 		t.Helper()
 		for _, p := range paths {
-			if code, _ := get(p); code != http.StatusOK {
+			if code := c.Get(p).Status; code != http.StatusOK {
 				t.Errorf("%s links %s, which answers %d", where, p, code)
 			}
 		}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mynaplat/mynaplat/internal/testutil"
+	"github.com/mynaplat/mynaplat/internal/webtest"
 )
 
 // buildBinary builds cmd/mynaplat once per test binary run.
@@ -105,6 +105,7 @@ func TestOpenSSLAgrees(t *testing.T) {
 		t.Fatalf("%v: %s", err, out)
 	}
 	url := startServer(t, bin, "--data", data)
+	srv := webtest.New(t, url)
 
 	dir := t.TempDir()
 	file := func(name, content string) string {
@@ -115,7 +116,8 @@ func TestOpenSSLAgrees(t *testing.T) {
 		return p
 	}
 	certPEM := file("auth.pem", mynaplat(t, bin, "jpki", "status", "--data", data, "--kind", "auth", "--serial", issued.Auth.Serial, "--pem"))
-	caPEM := file("ca.pem", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: get(t, url+"/jpki/ca/auth.crt")})))
+	caDER := srv.Step(webtest.Step{Name: "CA certificate", Path: "/jpki/ca/auth.crt"}).Body
+	caPEM := file("ca.pem", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte(caDER)})))
 
 	ocspCheck := func() string {
 		t.Helper()
@@ -129,7 +131,8 @@ func TestOpenSSLAgrees(t *testing.T) {
 	}
 	crlVerify := func() (string, error) {
 		t.Helper()
-		crlPEM := file("auth.crl.pem", string(pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: get(t, url+"/jpki/crl/auth.crl")})))
+		crlDER := srv.Step(webtest.Step{Name: "CRL", Path: "/jpki/crl/auth.crl"}).Body
+		crlPEM := file("auth.crl.pem", string(pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: []byte(crlDER)})))
 		b, err := exec.Command(openssl, "verify", "-crl_check", "-CAfile", caPEM, "-CRLfile", crlPEM, certPEM).CombinedOutput()
 		return string(b), err
 	}
@@ -159,18 +162,4 @@ func TestOpenSSLAgrees(t *testing.T) {
 	if out, err := crlVerify(); err == nil || !strings.Contains(out, "certificate revoked") {
 		t.Errorf("openssl verify -crl_check after revocation: %v\n%s", err, out)
 	}
-}
-
-func get(t *testing.T, url string) []byte {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 {
-		t.Fatalf("GET %s: %s %s", url, resp.Status, b)
-	}
-	return b
 }

@@ -3,9 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +17,7 @@ import (
 
 	"github.com/mynaplat/mynaplat/agency"
 	"github.com/mynaplat/mynaplat/internal/browsertest"
+	"github.com/mynaplat/mynaplat/internal/webtest"
 )
 
 // TestPostboxInBrowser is the electronic post box (電子私書箱) end to end on
@@ -230,18 +229,8 @@ func TestPostboxInBrowser(t *testing.T) {
 	contains("bundle check", text("#bundle"), "一致します")
 	contains("delivery log", text("#delivery-log"), "queued", "acknowledged", receipt)
 	shot("11-tax-submission")
-	req, _ := http.NewRequest("GET", url+"/agency/tax-sakata/v1/submissions/"+subID, nil)
-	req.Header.Set("Authorization", "Bearer "+keys["tax-sakata"])
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var sub agency.SubmissionJSON
-	err = json.NewDecoder(resp.Body).Decode(&sub)
-	resp.Body.Close()
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("submission JSON: %d %v", resp.StatusCode, err)
-	}
+	webtest.New(t, url).Bearer(keys["tax-sakata"]).Step(webtest.Step{Name: "submission JSON", Path: "/agency/tax-sakata/v1/submissions/" + subID}).JSON(&sub)
 	if sub.Indication != "TOTAL_PASSED" || !sub.Passed || !sub.BundleOK || sub.Receipt != receipt || len(sub.Documents) != 2 {
 		t.Errorf("submission JSON: %+v", sub)
 	}
