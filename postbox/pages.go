@@ -104,8 +104,8 @@ func (p *Pages) owner(h func(http.ResponseWriter, *http.Request, *web.Session, *
 		boxID := ss.Get(boxKey)
 		if until, _ := strconv.ParseInt(ss.Get(untilKey), 10, 64); boxID == "" || now.Unix() > until {
 			boxID = ""
-			if a := ss.Get("login:assertion"); a != "" && ss.Get("login:terminal") == p.cfg.Terminal {
-				boxID = p.openFromAssertion(r.Context(), a)
+			if l, err := terminal.LoggedIn(ss, now, p.cfg.Terminal, ""); err == nil {
+				boxID = p.openFromAssertion(r.Context(), l.Assertion)
 			}
 			ss.Delete(boxKey)
 		}
@@ -159,9 +159,9 @@ func (p *Pages) save(r *http.Request, ss *web.Session) {
 func (p *Pages) logout(w http.ResponseWriter, r *http.Request) {
 	ss, err := p.cfg.Site.Session(w, r)
 	if err == nil {
-		for _, k := range []string{boxKey, untilKey, "login:assertion", "login:platform_id", "login:terminal"} {
-			ss.Delete(k)
-		}
+		ss.Delete(boxKey)
+		ss.Delete(untilKey)
+		terminal.Logout(ss)
 		p.save(r, ss)
 	}
 	http.Redirect(w, r, "/postbox/", http.StatusSeeOther)

@@ -161,6 +161,8 @@ type Result struct {
 	// Wrong is set when the result is a wrong PIN (not the warning before
 	// one is entered).
 	Wrong bool
+	// Report is the platform's answer, when it answered (Kit.Login).
+	Report *platform.Report
 }
 
 // Of maps what a step of the card flow ended with — the card's error for
