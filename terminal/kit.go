@@ -397,4 +397,3 @@ func (k *Kit) Sign(r *http.Request, ss *web.Session, fn func(cert *x509.Certific
 
 // SignResult is the outcome of a signing step's card error (nil: Signed).
 func SignResult(err error) Result { return Of(card.SignPIN, err, nil) }
-
