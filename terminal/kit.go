@@ -23,7 +23,8 @@ import (
 // card". A kind of terminal is a screen and a purpose: its package keeps
 // its own pages after the handoff (a Login, or the signing step's result)
 // and renders the kit's steps with the kit's partial templates inside the
-// kit's layout, which has no site header or navigation.
+// kit's layout, which has no site header or navigation, and its style
+// sheet (static/terminal.css).
 
 // Screen is the screen a kind of terminal has; the kit's layout fits every
 // step to it without scrolling.
@@ -73,15 +74,27 @@ func ScreenOf(k platform.TerminalKind) Screen {
 // layout asks for it (a page whose data does not say is a kiosk screen).
 type Screener interface{ TerminalScreen() Screen }
 
-//go:embed templates/kit
-var kitTemplates embed.FS
+//go:embed templates/kit static
+var kitFiles embed.FS
+
+// kitStatic are the kit's style sheet and scripts, one fs.FS value so that
+// the site serves them once however many packages parse pages in the kit's
+// layout.
+var kitStatic = mustSub(kitFiles, "static")
+
+func mustSub(fsys fs.FS, dir string) fs.FS {
+	sub, err := fs.Sub(fsys, dir)
+	if err != nil {
+		panic(err) // dir names an embedded directory
+	}
+	return sub
+}
 
 // Layout is the terminals' page layout (no site header, no navigation,
 // the language switch only) with the kit's partial templates: kit-card,
 // kit-pinpad, kit-sign, kit-outcome and kit-remove.
 func Layout() web.Layout {
-	sub, _ := fs.Sub(kitTemplates, "templates/kit")
-	return web.Layout{FS: sub, Patterns: []string{"*.html"}, Funcs: template.FuncMap{
+	return web.Layout{FS: mustSub(kitFiles, "templates/kit"), Patterns: []string{"*.html"}, Static: kitStatic, Funcs: template.FuncMap{
 		"kit": func(v *web.View, step any) kitArgs { return kitArgs{V: v, S: step} },
 		"screen": func(data any) Screen {
 			if s, ok := data.(Screener); ok && s.TerminalScreen() != "" {
@@ -218,7 +231,7 @@ type CardStep struct {
 	Screen  Screen
 	Actions Actions
 	Virtual bool
-	// Cards are the demo cards to choose from (virtual reader, no card).
+	// Cards are the cards to choose from (virtual reader, no card).
 	Cards  []card.Info
 	Placed bool
 	Holder string
@@ -249,15 +262,13 @@ func (k *Kit) Card(r *http.Request, ss *web.Session) *CardStep {
 	tr, err := k.Placed(r, ss)
 	if err != nil {
 		if c.Virtual && k.cfg.Cards != nil {
+			// Every card of the store: the demo's and those issued since
+			// at the counter.
 			infos, err := k.cfg.Cards.List()
 			if err != nil {
 				k.cfg.Logger.Error("terminal: list cards", "err", err)
 			}
-			for _, in := range infos {
-				if in.Demo {
-					c.Cards = append(c.Cards, in)
-				}
-			}
+			c.Cards = infos
 		}
 		return c
 	}
@@ -292,6 +303,11 @@ func (k *Kit) Login(ctx context.Context, r *http.Request, ss *web.Session) (Logi
 	tr, err := k.Placed(r, ss)
 	if err != nil {
 		return Login{}, Result{Outcome: NoCard}
+	}
+	if o := Outcome(ss.Get(k.key("stop"))); o != "" {
+		// The flow was stopped (a revoked certificate): no new try until
+		// the card is removed.
+		return Login{}, Result{Outcome: o}
 	}
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
@@ -393,6 +409,22 @@ func (k *Kit) Sign(r *http.Request, ss *web.Session, fn func(cert *x509.Certific
 		k.cfg.Logger.Error("terminal: sign", "terminal", k.cfg.Terminal.ID, "err", err)
 	}
 	return res, nil
+}
+
+// SignDocument has the placed card sign doc (SHA-256, PKCS#1 v1.5) with
+// the form's signing password: the signing certificate (DER) and the
+// signature, or the result that says why not.
+func (k *Kit) SignDocument(r *http.Request, ss *web.Session, doc []byte) (certDER, sig []byte, res Result) {
+	tr, err := k.Placed(r, ss)
+	if err != nil {
+		return nil, nil, Result{Outcome: NoCard}
+	}
+	certDER, sig, err = SignDocument(tr, r.PostFormValue("password"), doc)
+	res = SignResult(err)
+	if res.Outcome == CardUnreadable {
+		k.cfg.Logger.Error("terminal: sign", "terminal", k.cfg.Terminal.ID, "err", err)
+	}
+	return certDER, sig, res
 }
 
 // SignResult is the outcome of a signing step's card error (nil: Signed).

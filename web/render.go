@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -27,13 +28,16 @@ func (s *Site) Parse(fsys fs.FS, patterns ...string) (*Pages, error) {
 
 // Layout is a page layout other than the site's: files of FS matched by
 // Patterns that define "layout" (and any partials the pages share), with
-// template functions of their own besides the site's. The terminals' screens
-// use one without the site's header and navigation, so that a person at a
-// kiosk cannot walk out of the card flow.
+// template functions of their own besides the site's, and static files (its
+// style sheet and scripts, served under /static/ after the site's own: the
+// content security policy allows no inline style or script). The
+// terminals' screens use one without the site's header and navigation, so
+// that a person at a kiosk cannot walk out of the card flow.
 type Layout struct {
 	FS       fs.FS
 	Patterns []string
 	Funcs    template.FuncMap
+	Static   fs.FS
 }
 
 // ParseIn is Parse with the pages in layout l.
@@ -62,6 +66,13 @@ func (s *Site) ParseIn(l Layout, fsys fs.FS, patterns ...string) (*Pages, error)
 	}
 	if base.Lookup("layout") == nil {
 		return nil, errorf("the layout does not define %q", "layout")
+	}
+	if l.Static != nil {
+		s.extraMu.Lock()
+		if !slices.Contains(s.extra, l.Static) {
+			s.extra = append(s.extra, l.Static)
+		}
+		s.extraMu.Unlock()
 	}
 	p := &Pages{site: s, pages: map[string]*template.Template{}}
 	for _, pat := range patterns {

@@ -1,5 +1,3 @@
-{{define "kit-remote"}}
-<script>
 // The TV's remote control: the arrow keys move the focus between the
 // screen's buttons, links and fields (in page order), Enter presses the
 // focused one (the browser's own behaviour), and the number keys type into
@@ -28,5 +26,3 @@
     all[(i + step + all.length) % all.length].focus();
   });
 })();
-</script>
-{{end}}
