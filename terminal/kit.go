@@ -171,6 +171,9 @@ func (k *Kit) Terminal() *Terminal { return k.cfg.Terminal }
 // Screen is the kit's screen.
 func (k *Kit) Screen() Screen { return k.cfg.Screen }
 
+// Actions are where the kit's forms post.
+func (k *Kit) Actions() Actions { return k.cfg.Actions }
+
 // Virtual reports whether the person chooses the card on the screen.
 func (k *Kit) Virtual() bool { return k.cfg.Reader.Virtual() }
 

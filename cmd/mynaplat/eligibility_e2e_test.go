@@ -78,7 +78,7 @@ func TestEligibilityInBrowser(t *testing.T) {
 		chromedp.SendKeys(css("#pin"), "1111"), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#pan")),
 		chromedp.SendKeys(css("#pan"), pan), chromedp.SendKeys(css("#holder"), "SAKATA ICHIRO"), chromedp.SendKeys(css("#expiry"), "12/30"),
 		chromedp.Click(css("#enrol")), chromedp.WaitVisible(css("#consent")),
-		chromedp.SendKeys(css("#password"), "SAKATA1975"), chromedp.Click(css("#sign")), chromedp.WaitVisible(css("#linked"))); err != nil {
+		chromedp.SendKeys(css("#password"), "SAKATA1975"), chromedp.Click(css("#sign-ok")), chromedp.WaitVisible(css("#linked"))); err != nil {
 		t.Fatalf("link a card: %v", err)
 	}
 	browsertest.Screenshot(t, ctx, "0-card-linked")
