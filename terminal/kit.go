@@ -2,6 +2,7 @@ package terminal
 
 import (
 	"context"
+	"errors"
 	"crypto"
 	"crypto/x509"
 	"embed"
@@ -428,6 +429,18 @@ func (k *Kit) SignDocument(r *http.Request, ss *web.Session, doc []byte) (certDE
 		k.cfg.Logger.Error("terminal: sign", "terminal", k.cfg.Terminal.ID, "err", err)
 	}
 	return certDER, sig, res
+}
+
+// SignFailure is the signing step's result for err when err is the
+// card's (a password of the wrong format, wrong or blocked, no signing
+// certificate); false for any other error, which the service words itself
+// (signing inside WithSigner mixes the two).
+func SignFailure(err error) (Result, bool) {
+	var pe *card.PINError
+	if errors.Is(err, card.ErrPINFormat) || errors.Is(err, card.ErrPINBlocked) || errors.As(err, &pe) || errors.Is(err, card.ErrNotFound) {
+		return SignResult(err), true
+	}
+	return Result{}, false
 }
 
 // SignResult is the outcome of a signing step's card error (nil: Signed).
