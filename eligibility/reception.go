@@ -40,7 +40,8 @@ func NewReceptionPages(site *web.Site, cards *card.Store, stations []*Station, l
 	if err != nil {
 		return nil, err
 	}
-	pages, err := terminal.Parse(site, templates, "templates/reception/[a-r]*.html")
+	pages, err := terminal.Parse(site, templates, "templates/reception/consent.html", "templates/reception/paper.html",
+		"templates/reception/result.html", "templates/reception/screen.html")
 	if err != nil {
 		return nil, err
 	}
