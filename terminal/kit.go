@@ -2,10 +2,10 @@ package terminal
 
 import (
 	"context"
-	"errors"
 	"crypto"
 	"crypto/x509"
 	"embed"
+	"errors"
 	"html/template"
 	"io/fs"
 	"log/slog"
