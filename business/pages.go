@@ -253,20 +253,17 @@ func (p *Pages) issue(w http.ResponseWriter, r *http.Request, staff string) {
 		docID, err = p.s.Issue(ctx, id, req, cert, signer)
 		return err
 	})
-	var pe *card.PINError
 	var ae *postbox.APIError
+	res, cardSaid := terminal.SignFailure(err)
 	switch {
 	case err == nil:
 		back(web.Flash{Kind: "ok", JA: cu.Name + " 様の私書箱に " + req.Title + "（証明額 " + groupDigits(n) + "円）を届けました（文書 " + docID + "）。",
 			EN: req.Title + " (" + groupDigits(n) + " yen) is delivered to the customer's post box (document " + docID + ")."})
-	case errors.Is(err, card.ErrPINBlocked):
-		back(web.Flash{Kind: "error", JA: "担当者の署名用パスワードがロックされています。何も届けていません。市区町村の窓口で初期化してください。",
-			EN: "The employee's signing password is blocked; nothing was delivered. Have it reset at the municipal office."})
-	case errors.As(err, &pe):
-		back(web.Flash{Kind: "error", JA: "担当者の署名用パスワードが違います（残り " + strconv.Itoa(pe.TriesLeft) + " 回）。何も届けていません。",
-			EN: "Wrong signing password for the employee (" + strconv.Itoa(pe.TriesLeft) + " tries left). Nothing was delivered."})
-	case errors.Is(err, card.ErrPINFormat):
-		back(web.Flash{Kind: "error", JA: "署名用パスワードは英大文字と数字の6〜16文字です。何も届けていません。", EN: "The signing password is 6 to 16 capital letters and digits. Nothing was delivered."})
+	case cardSaid:
+		// The employee's card: the kit's words, and that nothing went out.
+		f := res.Flash()
+		f.JA, f.EN = "何も届けていません。"+f.JA, "Nothing was delivered. "+f.EN
+		back(f)
 	case errors.As(err, &ae) && ae.Code == "no_recipient":
 		back(web.Flash{Kind: "error", JA: "この顧客は電子私書箱での受け取りに同意していません。何も届けていません。", EN: "This customer has not consented to receive documents in a post box. Nothing was delivered."})
 	default:

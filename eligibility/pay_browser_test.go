@@ -98,12 +98,12 @@ func TestPayPagesInBrowser(t *testing.T) {
 		t.Errorf("consent: %s", c)
 	}
 	browsertest.Screenshot(t, b, "pay-4-consent")
-	step("wrong password", chromedp.SendKeys(css("#password"), "WRONG123"), chromedp.Click(css("#sign")), chromedp.WaitVisible(css("#consent")))
+	step("wrong password", chromedp.SendKeys(css("#password"), "WRONG123"), chromedp.Click(css("#sign-ok")), chromedp.WaitVisible(css("#consent")))
 	if f := text(".flash"); !strings.Contains(f, "残り 4 回") {
 		t.Errorf("after a wrong password: %q", f)
 	}
 	browsertest.Screenshot(t, b, "pay-5-wrong-password")
-	step("sign", chromedp.SendKeys(css("#password"), strings.ToLower(paySignPIN)), chromedp.Click(css("#sign")), chromedp.WaitVisible(css("#linked")))
+	step("sign", chromedp.SendKeys(css("#password"), strings.ToLower(paySignPIN)), chromedp.Click(css("#sign-ok")), chromedp.WaitVisible(css("#linked")))
 	if f := text(".flash"); !strings.Contains(f, "登録しました（カード末尾 1111）") {
 		t.Errorf("after signing: %q", f)
 	}

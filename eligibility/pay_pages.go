@@ -1,9 +1,9 @@
 package eligibility
 
 import (
+	"cmp"
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -13,7 +13,6 @@ import (
 
 	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/cardco"
-	"github.com/mynaplat/mynaplat/platform"
 	"github.com/mynaplat/mynaplat/terminal"
 	"github.com/mynaplat/mynaplat/web"
 )
@@ -45,12 +44,11 @@ type PayPagesConfig struct {
 
 // PayPages are the resident's payment pages.
 type PayPages struct {
-	s      *Service
-	site   *web.Site
-	pages  *web.Pages
-	cards  *card.Store
-	term   *terminal.Terminal
-	reader terminal.VirtualReader
+	s     *Service
+	site  *web.Site
+	pages *web.Pages
+	// kit runs the card steps on the phone: the PIN, the signing password.
+	kit    *terminal.Kit
 	enrol  func(ctx context.Context, e cardco.Enrolment) (*cardco.Enrolled, error)
 	logger *slog.Logger
 }
@@ -64,7 +62,7 @@ func (s *Service) PayPages(cfg PayPagesConfig) (*PayPages, error) {
 	if err != nil {
 		return nil, err
 	}
-	pages, err := cfg.Site.Parse(sub, "pay/*.html")
+	pages, err := terminal.Parse(cfg.Site, sub, "pay/*.html")
 	if err != nil {
 		return nil, err
 	}
@@ -76,8 +74,10 @@ func (s *Service) PayPages(cfg PayPagesConfig) (*PayPages, error) {
 	if logger == nil {
 		logger = s.logger
 	}
-	return &PayPages{s: s, site: cfg.Site, pages: pages, cards: cfg.Cards, term: t,
-		reader: terminal.VirtualReader{Cards: cfg.Cards}, enrol: cfg.Enrol, logger: logger}, nil
+	kit := terminal.NewKit(terminal.KitConfig{Terminal: t, Reader: terminal.VirtualReader{Cards: cfg.Cards}, Cards: cfg.Cards,
+		Screen: terminal.ScreenPhone, Now: s.now, Logger: logger,
+		Actions: terminal.Actions{Place: "/pay/place", PIN: "/pay/login", Sign: "/pay/link", Remove: "/pay/remove"}})
+	return &PayPages{s: s, site: cfg.Site, pages: pages, kit: kit, enrol: cfg.Enrol, logger: logger}, nil
 }
 
 // Routes registers the pages.
@@ -99,11 +99,9 @@ func (p *PayPages) Links() []web.Link {
 		Path:   "/pay/"}}
 }
 
-// Session keys of the flow. The card number and the passwords are never
-// among them.
+// Session keys of the flow after the card step (the kit keeps the card
+// and the login). The card number and the passwords are never among them.
 const (
-	payKeyCard      = "pay:card"
-	payKeyPID       = "pay:platform_id"
 	payKeyToken     = "pay:token"
 	payKeyLast4     = "pay:last4"
 	payKeyConsentAt = "pay:consent_at"
@@ -111,22 +109,22 @@ const (
 
 // payData is what the page shows.
 type payData struct {
-	Placed      bool
-	Holder      string
-	Cards       []card.Info
-	Auth        *terminal.CardStatus
-	LoggedIn    bool
-	PIDHash     string
-	Link        *PaymentLink
-	HasToken    bool
-	Last4       string
-	Consent     []string // the consent's lines, shown as paragraphs
-	SignTries   int
-	SignMax     int
-	SignBlocked bool
-	SignLast    bool
-	ReadErr     bool
+	// Card is the card step until the person is logged in.
+	Card     *terminal.CardStep
+	LoggedIn bool
+	Holder   string
+	PIDHash  string
+	Link     *PaymentLink
+	HasToken bool
+	Last4    string
+	Consent  []string // the consent's lines, shown as paragraphs
+	// Sign is the signing step of the consent.
+	Sign    *terminal.SignStep
+	Actions terminal.Actions
 }
+
+// TerminalScreen is the phone's.
+func (payData) TerminalScreen() terminal.Screen { return terminal.ScreenPhone }
 
 func (p *PayPages) session(w http.ResponseWriter, r *http.Request) (*web.Session, bool) {
 	ss, err := p.site.Session(w, r)
@@ -137,39 +135,32 @@ func (p *PayPages) session(w http.ResponseWriter, r *http.Request) (*web.Session
 	return ss, true
 }
 
+// loggedIn is the platform ID of the logged-in person, or "" with a
+// message of why not (nil when there was no login).
+func (p *PayPages) loggedIn(ss *web.Session) (string, *web.Flash) {
+	l, err := p.kit.LoggedIn(ss)
+	if errors.Is(err, terminal.ErrLoginExpired) {
+		f := terminal.Result{Outcome: terminal.LoginExpired}.Flash()
+		return "", &f
+	}
+	if err != nil {
+		return "", nil
+	}
+	return l.PlatformID, nil
+}
+
 func (p *PayPages) page(w http.ResponseWriter, r *http.Request) {
 	ss, ok := p.session(w, r)
 	if !ok {
 		return
 	}
-	var d payData
-	tr, err := p.reader.Card(r, ss.Get(payKeyCard))
-	if err != nil {
-		infos, err := p.cards.List()
-		if err != nil {
-			p.logger.Error("list cards", "err", err)
-		}
-		for _, in := range infos {
-			if in.Demo {
-				d.Cards = append(d.Cards, in)
-			}
-		}
-		p.pages.Render(w, r, http.StatusOK, "pay", d)
-		return
+	d := payData{Holder: p.kit.Holder(ss), Actions: p.kit.Actions()}
+	pid, f := p.loggedIn(ss)
+	if f != nil {
+		ss.SetFlash(*f)
 	}
-	d.Placed = true
-	if c, ok := tr.(*card.Card); ok {
-		d.Holder = c.Info().Holder
-	}
-	pid := ss.Get(payKeyPID)
 	if pid == "" {
-		st, err := terminal.Status(tr)
-		if err != nil {
-			p.logger.Warn("read card", "err", err)
-			d.ReadErr = true
-		} else {
-			d.Auth = &st
-		}
+		d.Card = p.kit.Card(r, ss)
 		p.pages.Render(w, r, http.StatusOK, "pay", d)
 		return
 	}
@@ -186,14 +177,7 @@ func (p *PayPages) page(w http.ResponseWriter, r *http.Request) {
 				d.Consent = append(d.Consent, line)
 			}
 		}
-		cl := card.NewClient(tr)
-		n, err := cl.PINStatus(card.SignPIN)
-		cl.Logout()
-		if err != nil {
-			p.logger.Warn("read signing password status", "err", err)
-			d.ReadErr = true
-		}
-		d.SignTries, d.SignMax, d.SignBlocked, d.SignLast = n, card.SignPIN.MaxTries(), n == 0 && err == nil, n == 1
+		d.Sign = p.kit.SignCard(r, ss, "同意して署名する", "Agree and sign")
 	}
 	p.pages.Render(w, r, http.StatusOK, "pay", d)
 }
@@ -223,20 +207,21 @@ func (p *PayPages) place(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	id := r.PostFormValue("card")
-	if _, err := p.cards.Open(id); err != nil {
-		p.back(w, r, ss, &web.Flash{Kind: "error", JA: "そのカードは見つかりません。", EN: "No such card."})
+	p.clear(ss)
+	if res := p.kit.Place(r, ss); !res.Passed() {
+		f := res.Flash()
+		p.back(w, r, ss, &f)
 		return
 	}
-	p.clear(ss)
-	ss.Set(payKeyCard, id)
 	p.back(w, r, ss, nil)
 }
 
+// clear forgets the flow: the card, the login, the enrolment.
 func (p *PayPages) clear(ss *web.Session) {
-	for _, k := range []string{payKeyCard, payKeyPID, payKeyToken, payKeyLast4, payKeyConsentAt} {
+	for _, k := range []string{payKeyToken, payKeyLast4, payKeyConsentAt} {
 		ss.Delete(k)
 	}
+	p.kit.Remove(ss)
 }
 
 func (p *PayPages) remove(w http.ResponseWriter, r *http.Request) {
@@ -248,51 +233,24 @@ func (p *PayPages) remove(w http.ResponseWriter, r *http.Request) {
 	p.back(w, r, ss, nil)
 }
 
+// login runs the kit's card step: the PIN goes from the form to the card.
 func (p *PayPages) login(w http.ResponseWriter, r *http.Request) {
 	ss, ok := p.session(w, r)
 	if !ok {
 		return
 	}
-	// The PIN goes from the form to the card and is dropped.
-	pin := r.PostFormValue("pin")
-	tr, err := p.reader.Card(r, ss.Get(payKeyCard))
-	if err != nil {
-		p.back(w, r, ss, &web.Flash{Kind: "error", JA: "カードをリーダーに置いてください。", EN: "Place your card on the reader."})
-		return
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
-	defer cancel()
-	resp, err := p.term.Login(ctx, tr, pin)
-	if err != nil {
-		p.back(w, r, ss, p.loginFlash(err))
-		return
-	}
-	if resp.Report.Result != platform.Passed {
-		p.back(w, r, ss, &web.Flash{Kind: "error", JA: "本人確認ができませんでした: " + resp.Report.MessageJA,
-			EN: "Authentication failed: " + resp.Report.MessageEN})
-		return
-	}
-	ss.Set(payKeyPID, resp.Report.PlatformID)
-	p.back(w, r, ss, &web.Flash{Kind: "ok", JA: "本人確認ができました。", EN: "You are logged in."})
-}
-
-func (p *PayPages) loginFlash(err error) *web.Flash {
-	var pe *card.PINError
+	_, res := p.kit.Login(r.Context(), r, ss)
 	switch {
-	case errors.Is(err, card.ErrPINFormat):
-		return &web.Flash{Kind: "error", JA: "利用者証明用の暗証番号は数字4桁です。", EN: "The PIN is 4 digits."}
-	case errors.Is(err, card.ErrPINBlocked):
-		return &web.Flash{Kind: "error", JA: "利用者証明用の暗証番号がロックされています。市区町村の窓口で初期化してください。",
-			EN: "The PIN is blocked; have it reset at your municipal office."}
-	case errors.As(err, &pe):
-		return &web.Flash{Kind: "error", JA: fmt.Sprintf("暗証番号が違います。残り %d 回です。", pe.TriesLeft),
-			EN: fmt.Sprintf("Wrong PIN. %d tries left.", pe.TriesLeft)}
-	case errors.Is(err, terminal.ErrNoCertificate):
-		return &web.Flash{Kind: "error", JA: "このカードには利用者証明用電子証明書がありません。", EN: "This card has no user authentication certificate."}
+	case res.Passed():
+		f := res.Flash()
+		p.back(w, r, ss, &f)
+	case res.Message().Retry:
+		f := res.Flash()
+		p.back(w, r, ss, &f)
+	default:
+		// The card step shows why the flow ends.
+		p.back(w, r, ss, nil)
 	}
-	p.logger.Error("pay login", "err", err)
-	return &web.Flash{Kind: "error", JA: "本人確認サービスに接続できませんでした。しばらくしてから再度お試しください。",
-		EN: "The authentication service could not be reached; try again shortly."}
 }
 
 func (p *PayPages) enrolCard(w http.ResponseWriter, r *http.Request) {
@@ -300,8 +258,8 @@ func (p *PayPages) enrolCard(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if ss.Get(payKeyPID) == "" {
-		p.back(w, r, ss, &web.Flash{Kind: "error", JA: "先にカードでログインしてください。", EN: "Log in with your card first."})
+	if pid, f := p.loggedIn(ss); pid == "" {
+		p.back(w, r, ss, cmp.Or(f, &web.Flash{Kind: "error", JA: "先にカードでログインしてください。", EN: "Log in with your card first."}))
 		return
 	}
 	// The card number passes from the form to the card company and is
@@ -338,19 +296,20 @@ func (p *PayPages) link(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	pid := ss.Get(payKeyPID)
-	tr, err := p.reader.Card(r, ss.Get(payKeyCard))
-	if pid == "" || ss.Get(payKeyToken) == "" || err != nil {
-		p.back(w, r, ss, &web.Flash{Kind: "error", JA: "最初からやり直してください。", EN: "Please start again."})
+	pid, f := p.loggedIn(ss)
+	if pid == "" || ss.Get(payKeyToken) == "" {
+		p.back(w, r, ss, cmp.Or(f, &web.Flash{Kind: "error", JA: "最初からやり直してください。", EN: "Please start again."}))
 		return
 	}
 	doc := p.consent(ss, pid)
 	// The signing password goes from the form to the card and is dropped.
-	certDER, sig, err := SignConsent(tr, r.PostFormValue("password"), doc)
-	if err == nil {
-		_, err = p.s.LinkPayment(r.Context(), pid, doc, certDER, sig)
+	certDER, sig, res := p.kit.SignDocument(r, ss, []byte(doc.Text()))
+	if !res.Passed() {
+		f := res.Flash()
+		p.back(w, r, ss, &f)
+		return
 	}
-	if err != nil {
+	if _, err := p.s.LinkPayment(r.Context(), pid, doc, certDER, sig); err != nil {
 		m := PayMessage(err)
 		if m.Status >= 500 {
 			p.logger.Error("pay link", "err", err)
@@ -375,9 +334,9 @@ func (p *PayPages) unlink(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	pid := ss.Get(payKeyPID)
+	pid, f := p.loggedIn(ss)
 	if pid == "" {
-		p.back(w, r, ss, &web.Flash{Kind: "error", JA: "先にカードでログインしてください。", EN: "Log in with your card first."})
+		p.back(w, r, ss, cmp.Or(f, &web.Flash{Kind: "error", JA: "先にカードでログインしてください。", EN: "Log in with your card first."}))
 		return
 	}
 	if err := p.s.UnlinkPayment(r.Context(), pid); err != nil && !errors.Is(err, ErrNoPaymentLink) {

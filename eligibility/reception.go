@@ -21,27 +21,42 @@ import (
 // the 資格確認書 path for a patient without a card; and, when the network
 // is gone, the offline mode with its queue.
 type ReceptionPages struct {
-	site     *web.Site
+	site *web.Site
+	// pages are the stations' screens (the terminal kit's layout), list
+	// the list of stations (the site's).
 	pages    *web.Pages
+	listPage *web.Pages
 	cards    *card.Store
 	stations map[string]*Station
-	order    []string
-	logger   *slog.Logger
+	// kits run the stations' card steps.
+	kits   map[string]*terminal.Kit
+	order  []string
+	logger *slog.Logger
 }
 
 // NewReceptionPages parses the templates of the stations' screens.
 func NewReceptionPages(site *web.Site, cards *card.Store, stations []*Station, logger *slog.Logger) (*ReceptionPages, error) {
-	pages, err := site.Parse(templates, "templates/reception/*.html")
+	list, err := site.Parse(templates, "templates/reception/stations.html")
+	if err != nil {
+		return nil, err
+	}
+	pages, err := terminal.Parse(site, templates, "templates/reception/consent.html", "templates/reception/paper.html",
+		"templates/reception/result.html", "templates/reception/screen.html")
 	if err != nil {
 		return nil, err
 	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	p := &ReceptionPages{site: site, pages: pages, cards: cards, stations: map[string]*Station{}, logger: logger}
+	p := &ReceptionPages{site: site, pages: pages, listPage: list, cards: cards, stations: map[string]*Station{},
+		kits: map[string]*terminal.Kit{}, logger: logger}
 	for _, st := range stations {
 		p.stations[st.ID()] = st
 		p.order = append(p.order, st.ID())
+		base := "/reception/" + st.ID() + "/"
+		p.kits[st.ID()] = terminal.NewKit(terminal.KitConfig{Terminal: st.term, Reader: st.reader, Cards: cards,
+			Purpose: platform.PurposeEligibility, Now: st.now, Logger: logger,
+			Actions: terminal.Actions{Place: base + "place", PIN: base + "pin", Remove: base + "remove"}})
 	}
 	return p, nil
 }
@@ -143,7 +158,7 @@ func (p *ReceptionPages) list(w http.ResponseWriter, r *http.Request) {
 	for _, st := range p.Stations() {
 		items = append(items, stationItem{st.ID(), st.cfg.Terminal.Name, st.cfg.FacilityName, st.cfg.Terminal.Kind == platform.Mobile})
 	}
-	p.pages.Render(w, r, http.StatusOK, "stations", items)
+	p.listPage.Render(w, r, http.StatusOK, "stations", items)
 }
 
 func (p *ReceptionPages) station(w http.ResponseWriter, r *http.Request) (*Station, *web.Session, bool) {
@@ -173,11 +188,12 @@ func (p *ReceptionPages) to(w http.ResponseWriter, r *http.Request, st *Station,
 	http.Redirect(w, r, "/reception/"+st.ID()+"/"+step, http.StatusSeeOther)
 }
 
-// reset forgets the patient: card, authentication, answer.
-func reset(ss *web.Session, id string) {
-	for _, k := range []string{"card", "assertion", "offline", "crl", "holder", "result", "provisional", "warn", "paykey", "payment"} {
+// reset forgets the patient: card, login, answer.
+func (p *ReceptionPages) reset(ss *web.Session, id string) {
+	for _, k := range []string{"offline", "crl", "result", "provisional", "paykey", "payment"} {
 		ss.Delete(rcKey(id, k))
 	}
+	p.kits[id].Remove(ss)
 }
 
 // screenView is what every station screen shares.
@@ -187,11 +203,9 @@ type screenView struct {
 	Online             bool
 	Queued             int
 	Holder             string
-	Placed             string
-	Status             *terminal.CardStatus
-	ReadErr            bool
-	Cards              []card.Info
-	// Step is the screen: place, pin, consent, result, paper.
+	// Card is the card step (place the card, the PIN, or why not).
+	Card *terminal.CardStep
+	// Step is the screen: place, pin, stop, consent, result, paper.
 	Step        string
 	Result      *CheckResult
 	Provisional *OfflineCheck
@@ -202,10 +216,18 @@ type screenView struct {
 	PayKey string
 }
 
+// TerminalScreen is the station's screen: a phone for the mobile one.
+func (v screenView) TerminalScreen() terminal.Screen {
+	if v.Mobile {
+		return terminal.ScreenPhone
+	}
+	return terminal.ScreenDesk
+}
+
 func (p *ReceptionPages) view(st *Station, ss *web.Session, r *http.Request, step string) screenView {
 	v := screenView{ID: st.ID(), Name: st.cfg.Terminal.Name, Facility: st.cfg.FacilityName,
 		Mobile: st.cfg.Terminal.Kind == platform.Mobile, Virtual: st.reader.Virtual(), Online: st.Online(), Step: step,
-		Holder: ss.Get(rcKey(st.ID(), "holder"))}
+		Holder: p.kits[st.ID()].Holder(ss)}
 	if q, err := st.Pending(); err == nil {
 		v.Queued = len(q)
 	}
@@ -218,29 +240,8 @@ func (p *ReceptionPages) screen(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := p.view(st, ss, r, "place")
-	placed := ss.Get(rcKey(st.ID(), "card"))
-	if tr, err := st.reader.Card(r, placed); err == nil {
-		v.Placed, v.Step = placed, "pin"
-		if s, err := terminal.Status(tr); err == nil {
-			v.Status = &s
-		} else {
-			p.logger.Warn("read card", "terminal", st.ID(), "err", err)
-			v.ReadErr = true
-		}
-		if c, ok := tr.(*card.Card); ok {
-			v.Holder = c.Info().Holder
-		}
-	} else if v.Virtual {
-		infos, err := p.cards.List()
-		if err != nil {
-			p.logger.Error("list cards", "err", err)
-		}
-		for _, in := range infos {
-			if in.Demo {
-				v.Cards = append(v.Cards, in)
-			}
-		}
-	}
+	v.Card = p.kits[st.ID()].Card(r, ss)
+	v.Step = v.Card.Step()
 	p.pages.Render(w, r, http.StatusOK, "screen", v)
 }
 
@@ -249,13 +250,9 @@ func (p *ReceptionPages) place(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	id := r.PostFormValue("card")
-	reset(ss, st.ID())
-	if c, err := p.cards.Open(id); err != nil {
-		ss.SetFlash(web.Flash{Kind: "error", JA: "そのカードは見つかりません。", EN: "No such card."})
-	} else {
-		ss.Set(rcKey(st.ID(), "card"), id)
-		ss.Set(rcKey(st.ID(), "holder"), c.Info().Holder)
+	p.reset(ss, st.ID())
+	if res := p.kits[st.ID()].Place(r, ss); !res.Passed() {
+		ss.SetFlash(res.Flash())
 	}
 	p.save(ss, r)
 	p.to(w, r, st, "")
@@ -266,7 +263,7 @@ func (p *ReceptionPages) remove(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	reset(ss, st.ID())
+	p.reset(ss, st.ID())
 	p.save(ss, r)
 	p.to(w, r, st, "")
 }
@@ -278,38 +275,23 @@ func (p *ReceptionPages) pin(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	// The PIN goes from the form to the card and nowhere else.
-	pin := r.PostFormValue("pin")
-	tr, err := st.reader.Card(r, ss.Get(rcKey(st.ID(), "card")))
-	if err != nil {
-		ss.SetFlash(web.Flash{Kind: "error", JA: "カードをリーダーに置いてください。", EN: "Place the card on the reader."})
+	kit := p.kits[st.ID()]
+	_, res := kit.Login(r.Context(), r, ss)
+	if res.Outcome == terminal.Unreachable {
+		if tr, err := kit.Placed(r, ss); err == nil {
+			// The PIN goes from the form to the card and nowhere else.
+			p.offline(w, r, st, ss, tr, r.PostFormValue("pin"))
+			return
+		}
+	}
+	if !res.Passed() {
+		// An outcome that ends the flow is shown on the screen itself.
+		if res.Message().Retry {
+			ss.SetFlash(res.Flash())
+		}
 		p.save(ss, r)
 		p.to(w, r, st, "")
 		return
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
-	defer cancel()
-	ar, err := st.Login(ctx, tr, pin)
-	if err != nil && Unreachable(err) {
-		p.offline(w, r, st, ss, tr, pin)
-		return
-	}
-	if err != nil {
-		flashCardError(ss, err, p.logger)
-		p.save(ss, r)
-		p.to(w, r, st, "")
-		return
-	}
-	if ar.Report.Result != platform.Passed {
-		ss.SetFlash(web.Flash{Kind: "error", JA: "本人確認ができませんでした：" + ar.Report.MessageJA, EN: "The card holder could not be verified: " + ar.Report.MessageEN})
-		ss.Delete(rcKey(st.ID(), "card"))
-		p.save(ss, r)
-		p.to(w, r, st, "")
-		return
-	}
-	ss.Set(rcKey(st.ID(), "assertion"), ar.Assertion)
-	if len(ar.Report.Warnings) > 0 {
-		ss.Set(rcKey(st.ID(), "warn"), strings.Join(ar.Report.Warnings, ","))
 	}
 	p.save(ss, r)
 	p.to(w, r, st, "consent")
@@ -317,15 +299,26 @@ func (p *ReceptionPages) pin(w http.ResponseWriter, r *http.Request) {
 
 func (p *ReceptionPages) offline(w http.ResponseWriter, r *http.Request, st *Station, ss *web.Session, tr card.Transport, pin string) {
 	a, crlAt, err := st.SignOffline(tr, pin)
+	var refusal *OfflineRefusal
 	switch {
 	case errors.Is(err, ErrNoTrust):
 		ss.SetFlash(web.Flash{Kind: "error", JA: "回線につながらず、この端末にはまだ認証局の証明書と失効リストがないため、オフラインでも確認できません。資格確認書で確認してください。",
 			EN: "The network is down and this terminal has no CA certificate and CRL yet, so it cannot check offline either. Use the 資格確認書."})
-	case errors.Is(err, ErrOfflineCheck):
-		ss.SetFlash(web.Flash{Kind: "error", JA: "オフライン確認：このカードは使えません（" + err.Error() + "）。", EN: "Offline check: this card cannot be used (" + err.Error() + ")."})
-		ss.Delete(rcKey(st.ID(), "card"))
+	case errors.As(err, &refusal):
+		// The terminal's own check refused the card: the flow ends as it
+		// would online.
+		p.logger.Info("reception: offline check refused", "terminal", st.ID(), "err", err)
+		p.kits[st.ID()].Stop(ss, refusal.Outcome)
 	case err != nil:
-		flashCardError(ss, err, p.logger)
+		res := terminal.Of(card.AuthPIN, err, nil)
+		if res.Outcome == terminal.CardUnreadable {
+			p.logger.Error("reception: offline card flow", "terminal", st.ID(), "err", err)
+		}
+		if res.Message().Retry {
+			ss.SetFlash(res.Flash())
+		} else {
+			p.kits[st.ID()].Stop(ss, res.Outcome)
+		}
 	default:
 		b, _ := json.Marshal(a)
 		ss.Set(rcKey(st.ID(), "offline"), string(b))
@@ -338,35 +331,12 @@ func (p *ReceptionPages) offline(w http.ResponseWriter, r *http.Request, st *Sta
 	p.to(w, r, st, "")
 }
 
-// flashCardError tells the person what the card said.
-func flashCardError(ss *web.Session, err error, logger *slog.Logger) {
-	var pe *card.PINError
-	switch {
-	case errors.Is(err, card.ErrPINFormat):
-		ss.SetFlash(web.Flash{Kind: "error", JA: "暗証番号は数字4桁です。", EN: "The PIN is 4 digits."})
-	case errors.Is(err, card.ErrPINBlocked):
-		ss.SetFlash(web.Flash{Kind: "error", JA: "暗証番号がロックされています。市区町村の窓口で初期化してください。今日は資格確認書か、受付での目視確認で受け付けます。",
-			EN: "The PIN is blocked; have it reset at the municipal office. Today, use the 資格確認書 or a visual check at the desk."})
-	case errors.As(err, &pe):
-		if pe.TriesLeft == 1 {
-			ss.SetFlash(web.Flash{Kind: "warn", JA: "暗証番号が違います。あと1回間違えるとロックされます。", EN: "Wrong PIN. One more wrong try blocks it."})
-		} else {
-			ss.SetFlash(web.Flash{Kind: "error", JA: "暗証番号が違います。残り " + strconv.Itoa(pe.TriesLeft) + " 回です。", EN: "Wrong PIN. " + strconv.Itoa(pe.TriesLeft) + " tries left."})
-		}
-	case errors.Is(err, terminal.ErrNoCertificate):
-		ss.SetFlash(web.Flash{Kind: "error", JA: "このカードには利用者証明用電子証明書がありません。資格確認書で確認してください。", EN: "The card has no authentication certificate; use the 資格確認書."})
-	default:
-		logger.Error("reception card flow", "err", err)
-		ss.SetFlash(web.Flash{Kind: "error", JA: "確認できませんでした。もう一度お試しください。", EN: "The check failed; try again."})
-	}
-}
-
 func (p *ReceptionPages) consentPage(w http.ResponseWriter, r *http.Request) {
 	st, ss, ok := p.station(w, r)
 	if !ok {
 		return
 	}
-	if ss.Get(rcKey(st.ID(), "assertion")) == "" && ss.Get(rcKey(st.ID(), "offline")) == "" {
+	if _, err := p.kits[st.ID()].LoggedIn(ss); err != nil && ss.Get(rcKey(st.ID(), "offline")) == "" {
 		p.to(w, r, st, "")
 		return
 	}
@@ -389,7 +359,7 @@ func (p *ReceptionPages) consent(w http.ResponseWriter, r *http.Request) {
 			p.to(w, r, st, "")
 			return
 		}
-		q, err := st.Enqueue(a, crlAt, ss.Get(rcKey(id, "holder")), c)
+		q, err := st.Enqueue(a, crlAt, p.kits[id].Holder(ss), c)
 		if err != nil {
 			p.logger.Error("enqueue offline check", "err", err)
 			ss.SetFlash(web.Flash{Kind: "error", JA: "端末に記録できませんでした。もう一度お試しください。", EN: "The terminal could not record the check; try again."})
@@ -404,18 +374,22 @@ func (p *ReceptionPages) consent(w http.ResponseWriter, r *http.Request) {
 		p.to(w, r, st, "result")
 		return
 	}
-	assertion := ss.Get(rcKey(id, "assertion"))
-	if assertion == "" {
+	login, err := p.kits[id].LoggedIn(ss)
+	if errors.Is(err, terminal.ErrLoginExpired) {
+		ss.SetFlash(terminal.Result{Outcome: terminal.LoginExpired}.Flash())
+		p.save(ss, r)
+	}
+	if err != nil {
 		p.to(w, r, st, "")
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
 	defer cancel()
-	res, err := st.Check(ctx, assertion, c)
+	res, err := st.Check(ctx, login.Assertion, c)
 	if err != nil {
 		if errors.Is(err, ErrBadAssertion) {
-			ss.Delete(rcKey(id, "assertion"))
-			ss.SetFlash(web.Flash{Kind: "warn", JA: "時間が経ったため、もう一度暗証番号を入力してください。", EN: "Too much time passed: enter the PIN again."})
+			terminal.Logout(ss)
+			ss.SetFlash(terminal.Result{Outcome: terminal.LoginExpired}.Flash())
 		} else {
 			p.logger.Error("eligibility check", "err", err)
 			ss.SetFlash(web.Flash{Kind: "error", JA: "資格確認ができませんでした。しばらくしてからもう一度お試しください。", EN: "The eligibility check failed; try again shortly."})
@@ -425,7 +399,8 @@ func (p *ReceptionPages) consent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	b, _ := json.Marshal(res)
-	ss.Delete(rcKey(id, "assertion"))
+	// The login is used up: the next check needs the card again.
+	terminal.Logout(ss)
 	ss.Set(rcKey(id, "result"), string(b))
 	p.save(ss, r)
 	p.to(w, r, st, "result")
@@ -539,7 +514,7 @@ func (p *ReceptionPages) paper(w http.ResponseWriter, r *http.Request) {
 		p.pages.Render(w, r, http.StatusUnprocessableEntity, "paper", v)
 		return
 	}
-	reset(ss, st.ID())
+	p.reset(ss, st.ID())
 	b, _ := json.Marshal(res)
 	ss.Set(rcKey(st.ID(), "result"), string(b))
 	p.save(ss, r)

@@ -296,6 +296,16 @@ var (
 	ErrOfflineCheck = errors.New("eligibility: the card did not pass the terminal's own check")
 )
 
+// OfflineRefusal is a card the terminal's own check refused, with the
+// outcome the person is told; it matches ErrOfflineCheck.
+type OfflineRefusal struct {
+	Outcome terminal.Outcome
+	Detail  string
+}
+
+func (e *OfflineRefusal) Error() string        { return ErrOfflineCheck.Error() + ": " + e.Detail }
+func (e *OfflineRefusal) Is(target error) bool { return target == ErrOfflineCheck }
+
 // verifyLocally checks an offline answer the way the terminal can without
 // the network: chain to the kept CA, validity (with the eligibility
 // grace), the card's signature, and the kept CRL.
@@ -308,25 +318,25 @@ func (st *Station) verifyLocally(a platform.DeferredAuthRequest) (crlAt time.Tim
 	}
 	cert, err := x509.ParseCertificate(a.Certificate)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("%w: certificate: %w", ErrOfflineCheck, err)
+		return time.Time{}, &OfflineRefusal{terminal.Malformed, "certificate: " + err.Error()}
 	}
 	if err := cert.CheckSignatureFrom(ca); err != nil {
-		return time.Time{}, fmt.Errorf("%w: not issued by the 利用者証明用 CA", ErrOfflineCheck)
+		return time.Time{}, &OfflineRefusal{terminal.UnknownIssuer, "not issued by the 利用者証明用 CA"}
 	}
 	switch {
 	case a.SignedAt.Before(cert.NotBefore):
-		return time.Time{}, fmt.Errorf("%w: not valid yet", ErrOfflineCheck)
+		return time.Time{}, &OfflineRefusal{terminal.NotYetValid, "not valid yet"}
 	case !a.SignedAt.Before(platform.EligibilityGrace(cert.NotAfter)):
-		return time.Time{}, fmt.Errorf("%w: expired %s", ErrOfflineCheck, cert.NotAfter.Format(time.DateOnly))
+		return time.Time{}, &OfflineRefusal{terminal.Expired, "expired " + cert.NotAfter.Format(time.DateOnly)}
 	}
 	pub, ok := cert.PublicKey.(*rsa.PublicKey)
 	digest := sha256.Sum256(platform.OfflineMessage(a.ID, a.SignedAt, a.Nonce, st.ID()))
 	if !ok || rsa.VerifyPKCS1v15(pub, crypto.SHA256, digest[:], a.Signature) != nil {
-		return time.Time{}, fmt.Errorf("%w: the card's signature does not verify", ErrOfflineCheck)
+		return time.Time{}, &OfflineRefusal{terminal.BadSignature, "the card's signature does not verify"}
 	}
 	for _, e := range crl.RevokedCertificateEntries {
 		if e.SerialNumber.Cmp(cert.SerialNumber) == 0 {
-			return time.Time{}, fmt.Errorf("%w: revoked (CRL of %s)", ErrOfflineCheck, crl.ThisUpdate.Format(time.DateTime))
+			return time.Time{}, &OfflineRefusal{terminal.Revoked, "revoked (CRL of " + crl.ThisUpdate.Format(time.DateTime) + ")"}
 		}
 	}
 	return crl.ThisUpdate, nil

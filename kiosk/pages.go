@@ -15,7 +15,6 @@ import (
 
 	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/municipal"
-	"github.com/mynaplat/mynaplat/platform"
 	"github.com/mynaplat/mynaplat/terminal"
 	"github.com/mynaplat/mynaplat/wareki"
 	"github.com/mynaplat/mynaplat/web"
@@ -45,26 +44,36 @@ var templates embed.FS
 // key of an order is made when the fee is shown, so a double submission of
 // 「確認」 orders and prints once.
 type Pages struct {
-	site     *web.Site
+	site *web.Site
+	// pages are the machines' screens (the kit's layout), list the list of
+	// machines (the site's).
 	pages    *web.Pages
+	listPage *web.Pages
 	cards    *card.Store
 	stations map[string]*Station
-	order    []string
-	logger   *slog.Logger
-	locks    keyedLock
+	// kits run the card steps of each machine.
+	kits   map[string]*terminal.Kit
+	order  []string
+	logger *slog.Logger
+	locks  keyedLock
 }
 
 // NewPages parses the templates of the kiosk screens. A station without a
 // reader of its own gets the virtual reader of cards.
 func NewPages(site *web.Site, cards *card.Store, stations []*Station, logger *slog.Logger) (*Pages, error) {
-	pages, err := site.Parse(templates, "templates/*.html")
+	list, err := site.Parse(templates, "templates/kiosks.html")
+	if err != nil {
+		return nil, err
+	}
+	// Every screen but the list of machines (kiosks.html).
+	pages, err := terminal.Parse(site, templates, "templates/[a-jl-z]*.html")
 	if err != nil {
 		return nil, err
 	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	p := &Pages{site: site, pages: pages, cards: cards, stations: map[string]*Station{}, logger: logger}
+	p := &Pages{site: site, pages: pages, listPage: list, cards: cards, stations: map[string]*Station{}, kits: map[string]*terminal.Kit{}, logger: logger}
 	for _, st := range stations {
 		if _, dup := p.stations[st.ID()]; dup {
 			return nil, errors.New("kiosk: two stations are named " + st.ID())
@@ -77,6 +86,10 @@ func NewPages(site *web.Site, cards *card.Store, stations []*Station, logger *sl
 		}
 		p.stations[st.ID()] = st
 		p.order = append(p.order, st.ID())
+		base := "/kiosk/" + st.ID() + "/"
+		p.kits[st.ID()] = terminal.NewKit(terminal.KitConfig{Terminal: st.term, Reader: st.reader, Cards: cards,
+			Screen: terminal.ScreenKiosk, Now: st.now, Logger: logger,
+			Actions: terminal.Actions{Place: base + "card", PIN: base + "pin", Sign: base + "register/sign", Remove: base + "cancel"}})
 	}
 	return p, nil
 }
@@ -147,8 +160,9 @@ func (p *Pages) Stations() []*Station {
 // The session keys of one kiosk's screen.
 func skey(id, what string) string { return "ks:" + id + ":" + what }
 
-// sessionKeys are every value a kiosk keeps in the session.
-var sessionKeys = []string{"card", "holder", "assertion", "refused", "order", "reqkey", "job", "printed", "reg", "regdone"}
+// sessionKeys are every value a kiosk keeps in the session besides the
+// card steps' (the kit's).
+var sessionKeys = []string{"order", "reqkey", "job", "printed", "reg", "regdone"}
 
 // pendingOrder is the certificate being asked for, as the relay's menu
 // offered it (fee and hours come from there, not from the browser).
@@ -251,13 +265,10 @@ type view struct {
 	ID, Name, Store string
 	Holder          string
 	Steps           []step
-	// The card step.
-	Virtual bool
-	Cards   []card.Info
-	// The PIN step.
-	Status  *terminal.CardStatus
-	ReadErr bool
-	Refused *web.Flash
+	// Card is the card step (place the card, the PIN), Sign the signing
+	// step of the registration.
+	Card *terminal.CardStep
+	Sign *terminal.SignStep
 	// The menu.
 	Menu          *menuView
 	Registrations []regChoice
@@ -268,17 +279,18 @@ type view struct {
 	// Printed certificates.
 	Printed []printedJob
 	// Registration.
-	Reg      *regDoc
-	SignLeft int
-	SignMax  int
-	RegDone  *regDone
+	Reg     *regDoc
+	RegDone *regDone
 	// Tray is how many certificates wait in the tray (start screen).
 	Tray int
 }
 
+// TerminalScreen is the machine's screen.
+func (*view) TerminalScreen() terminal.Screen { return terminal.ScreenKiosk }
+
 func (p *Pages) view(st *Station, ss *web.Session, name string) *view {
-	return &view{ID: st.ID(), Name: st.cfg.Terminal.Name, Store: st.cfg.Store, Holder: ss.Get(skey(st.ID(), "holder")),
-		Steps: stepsFor(name), Virtual: st.reader.Virtual()}
+	return &view{ID: st.ID(), Name: st.cfg.Terminal.Name, Store: st.cfg.Store, Holder: p.kits[st.ID()].Holder(ss),
+		Steps: stepsFor(name)}
 }
 
 func (p *Pages) render(w http.ResponseWriter, r *http.Request, name string, v *view) {
@@ -292,7 +304,7 @@ func (p *Pages) list(w http.ResponseWriter, r *http.Request) {
 	for _, st := range p.Stations() {
 		items = append(items, kioskItem{st.ID(), st.cfg.Terminal.Name, st.cfg.Store})
 	}
-	p.pages.Render(w, r, http.StatusOK, "kiosks", items)
+	p.listPage.Render(w, r, http.StatusOK, "kiosks", items)
 }
 
 // kiosk finds the request's kiosk and session.
@@ -363,6 +375,7 @@ func (p *Pages) finish(w http.ResponseWriter, r *http.Request, st *Station, ss *
 	for _, k := range sessionKeys {
 		ss.Delete(skey(st.ID(), k))
 	}
+	p.kits[st.ID()].Remove(ss)
 	if err := ss.Destroy(r.Context(), w); err != nil {
 		p.logger.Error("kiosk: end session", "err", err)
 		return ss
@@ -395,7 +408,7 @@ func (p *Pages) begin(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if ss.Get(skey(st.ID(), "card")) != "" || ss.Get(skey(st.ID(), "printed")) != "" {
+	if _, err := p.kits[st.ID()].Placed(r, ss); err == nil || ss.Get(skey(st.ID(), "printed")) != "" {
 		if ss = p.finish(w, r, st, ss, "cancelled"); ss == nil {
 			p.site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
 			return
@@ -410,18 +423,13 @@ func (p *Pages) cardPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if ss.Get(skey(st.ID(), "card")) != "" {
+	kit := p.kits[st.ID()]
+	if _, err := kit.Placed(r, ss); err == nil {
 		p.to(w, r, st, "pin")
 		return
 	}
 	v := p.view(st, ss, "card")
-	if v.Virtual {
-		infos, err := p.cards.List()
-		if err != nil {
-			p.logger.Error("kiosk: list cards", "err", err)
-		}
-		v.Cards = infos
-	}
+	v.Card = kit.Card(r, ss)
 	p.render(w, r, "card", v)
 }
 
@@ -432,36 +440,24 @@ func (p *Pages) place(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	placed := "reader"
-	if st.reader.Virtual() {
-		placed = r.PostFormValue("card")
-	}
-	tr, err := st.reader.Card(r, placed)
-	if err != nil {
-		p.flashTo(w, r, st, ss, web.Flash{Kind: "error", JA: "カードを読み取れません。カードを置き直してください。",
-			EN: "The card cannot be read. Place it again."}, "card")
+	if res := p.kits[st.ID()].Place(r, ss); !res.Passed() {
+		p.flashTo(w, r, st, ss, res.Flash(), "card")
 		return
-	}
-	ss.Set(skey(st.ID(), "card"), placed)
-	ss.Delete(skey(st.ID(), "refused"))
-	if c, ok := tr.(*card.Card); ok {
-		ss.Set(skey(st.ID(), "holder"), c.Info().Holder)
 	}
 	p.save(ss, r)
 	p.to(w, r, st, "pin")
 }
 
-// placedCard is the card on the reader, or nil (and a redirect to the card
-// step).
-func (p *Pages) placedCard(w http.ResponseWriter, r *http.Request, st *Station, ss *web.Session) card.Transport {
-	tr, err := st.reader.Card(r, ss.Get(skey(st.ID(), "card")))
-	if err != nil {
-		ss.Delete(skey(st.ID(), "card"))
-		ss.Delete(skey(st.ID(), "assertion"))
-		p.flashTo(w, r, st, ss, web.Flash{Kind: "error", JA: "カードを置いてください。", EN: "Place your card."}, "card")
-		return nil
+// placedCard reports whether a card is on the reader; without one the
+// person is sent to the card step.
+func (p *Pages) placedCard(w http.ResponseWriter, r *http.Request, st *Station, ss *web.Session) bool {
+	kit := p.kits[st.ID()]
+	if _, err := kit.Placed(r, ss); err != nil {
+		kit.Remove(ss)
+		p.flashTo(w, r, st, ss, terminal.Result{Outcome: terminal.NoCard}.Flash(), "card")
+		return false
 	}
-	return tr
+	return true
 }
 
 func (p *Pages) pinPage(w http.ResponseWriter, r *http.Request) {
@@ -469,23 +465,16 @@ func (p *Pages) pinPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if ss.Get(skey(st.ID(), "assertion")) != "" {
+	kit := p.kits[st.ID()]
+	if _, err := kit.LoggedIn(ss); err == nil {
 		p.to(w, r, st, "menu")
 		return
 	}
-	tr := p.placedCard(w, r, st, ss)
-	if tr == nil {
+	if !p.placedCard(w, r, st, ss) {
 		return
 	}
 	v := p.view(st, ss, "pin")
-	if f, ok := getJSON[web.Flash](ss, skey(st.ID(), "refused")); ok {
-		v.Refused = &f
-	} else if s, err := terminal.Status(tr); err != nil {
-		p.logger.Warn("kiosk: read card", "kiosk", st.ID(), "err", err)
-		v.ReadErr = true
-	} else {
-		v.Status = &s
-	}
+	v.Card = kit.Card(r, ss)
 	p.render(w, r, "pin", v)
 }
 
@@ -496,43 +485,18 @@ func (p *Pages) pin(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if ss.Get(skey(st.ID(), "refused")) != "" {
-		p.to(w, r, st, "pin")
+	if !p.placedCard(w, r, st, ss) {
 		return
 	}
-	tr := p.placedCard(w, r, st, ss)
-	if tr == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
-	defer cancel()
-	ar, err := st.Login(ctx, tr, r.PostFormValue("pin"))
-	if err != nil {
-		p.flashTo(w, r, st, ss, p.cardTrouble(st, err), "pin")
-		return
-	}
-	switch ar.Report.Result {
-	case platform.Passed:
-	case platform.Indeterminate:
-		p.flashTo(w, r, st, ss, web.Flash{Kind: "warn", JA: "本人確認を完了できませんでした：" + ar.Report.MessageJA,
-			EN: "The card check could not be completed: " + ar.Report.MessageEN}, "pin")
-		return
-	default:
-		f := web.Flash{Kind: "error", JA: "本人確認ができませんでした：" + ar.Report.MessageJA, EN: "The card could not be verified: " + ar.Report.MessageEN}
-		switch ar.Report.Reason {
-		case platform.ReasonRevoked:
-			f = web.Flash{Kind: "error", JA: "このカードの利用者証明用電子証明書は失効しているため、証明書の交付を受けられません。お住まいの市区町村の窓口にお問い合わせください。",
-				EN: "This card's authentication certificate is revoked, so no certificate can be issued with it. Please ask at your municipal office."}
-		case platform.ReasonExpired:
-			f = web.Flash{Kind: "error", JA: "このカードの利用者証明用電子証明書は有効期限が切れているため、証明書の交付を受けられません。市区町村の窓口で更新してください。",
-				EN: "This card's authentication certificate has expired, so no certificate can be issued with it. Renew it at your municipal office."}
+	if _, res := p.kits[st.ID()].Login(r.Context(), r, ss); !res.Passed() {
+		// An outcome that ends the flow is shown on the PIN step itself.
+		if res.Message().Retry {
+			ss.SetFlash(res.Flash())
 		}
-		setJSON(ss, skey(st.ID(), "refused"), f)
 		p.save(ss, r)
 		p.to(w, r, st, "pin")
 		return
 	}
-	ss.Set(skey(st.ID(), "assertion"), ar.Assertion)
 	next := "menu"
 	// Back from an expired assertion: where the person was.
 	if o, ok := getJSON[pendingOrder](ss, skey(st.ID(), "order")); ok && o.Ready && ss.Get(skey(st.ID(), "reqkey")) != "" {
@@ -542,34 +506,6 @@ func (p *Pages) pin(w http.ResponseWriter, r *http.Request) {
 	p.to(w, r, st, next)
 }
 
-// cardTrouble is the message for what the card or the platform said.
-func (p *Pages) cardTrouble(st *Station, err error) web.Flash {
-	var pe *card.PINError
-	switch {
-	case errors.Is(err, card.ErrPINFormat):
-		return web.Flash{Kind: "error", JA: "暗証番号は数字4桁です。", EN: "The PIN is 4 digits."}
-	case errors.Is(err, card.ErrPINBlocked):
-		return web.Flash{Kind: "error", JA: "暗証番号がロックされています。お住まいの市区町村の窓口で初期化してください。",
-			EN: "The PIN is blocked. Have it reset at your municipal office."}
-	case errors.As(err, &pe):
-		if pe.TriesLeft == 1 {
-			return web.Flash{Kind: "warn", JA: "暗証番号が違います。あと1回間違えるとロックされ、市区町村の窓口でしか解除できません。",
-				EN: "Wrong PIN. One more wrong try blocks it; only the municipal office can unblock it."}
-		}
-		return web.Flash{Kind: "error", JA: "暗証番号が違います。残り " + strconv.Itoa(pe.TriesLeft) + " 回です。",
-			EN: "Wrong PIN. " + strconv.Itoa(pe.TriesLeft) + " tries left."}
-	case errors.Is(err, terminal.ErrNoCertificate):
-		return web.Flash{Kind: "error", JA: "このカードには利用者証明用電子証明書がないため、証明書の交付を受けられません。",
-			EN: "This card has no authentication certificate, so no certificate can be issued with it."}
-	case errors.Is(err, platform.ErrTerminalDisabled), errors.Is(err, platform.ErrUnknownTerminal):
-		p.logger.Error("kiosk: the platform refused the kiosk", "kiosk", st.ID(), "err", err)
-		return web.Flash{Kind: "error", JA: "この端末は現在ご利用いただけません。", EN: "This machine is out of service."}
-	}
-	p.logger.Error("kiosk: card check", "kiosk", st.ID(), "err", err)
-	return web.Flash{Kind: "error", JA: "本人確認サービスに接続できませんでした。しばらくしてからもう一度お試しください。",
-		EN: "The authentication service could not be reached. Try again shortly."}
-}
-
 // relayTrouble puts the relay's answer into the session's flash. It
 // returns "pin" when the card must be checked again (the assertion expired),
 // else "".
@@ -577,8 +513,8 @@ func (p *Pages) relayTrouble(st *Station, ss *web.Session, err error) string {
 	var ae *APIError
 	if errors.As(err, &ae) {
 		if ae.Code == "card_auth" {
-			ss.Delete(skey(st.ID(), "assertion"))
-			ss.SetFlash(web.Flash{Kind: "warn", JA: "時間が経ったため、もう一度暗証番号を入力してください。", EN: "Some time has passed: enter your PIN again."})
+			terminal.Logout(ss)
+			ss.SetFlash(terminal.Result{Outcome: terminal.LoginExpired}.Flash())
 			return "pin"
 		}
 		if ae.Status >= 500 && ae.Code != "municipality_unreachable" && ae.Code != "try_later" {
@@ -596,11 +532,16 @@ func (p *Pages) relayTrouble(st *Station, ss *web.Session, err error) string {
 // assertion is the session's platform assertion, or "" (and a redirect to
 // the PIN step).
 func (p *Pages) assertion(w http.ResponseWriter, r *http.Request, st *Station, ss *web.Session) string {
-	a := ss.Get(skey(st.ID(), "assertion"))
-	if a == "" {
-		p.to(w, r, st, "pin")
+	l, err := p.kits[st.ID()].LoggedIn(ss)
+	if errors.Is(err, terminal.ErrLoginExpired) {
+		ss.SetFlash(terminal.Result{Outcome: terminal.LoginExpired}.Flash())
+		p.save(ss, r)
 	}
-	return a
+	if err != nil {
+		p.to(w, r, st, "pin")
+		return ""
+	}
+	return l.Assertion
 }
 
 // menuView is the relay's menu, grouped by where the certificates come

@@ -55,22 +55,22 @@ func TestKioskInBrowser(t *testing.T) {
 	// The machine's start screen → 行政サービス → place the card.
 	do("start", chromedp.Navigate(base+"/"), chromedp.WaitVisible(css("#start")))
 	shot("01-start")
-	do("行政サービス", chromedp.Click(css("#start")), chromedp.WaitVisible(css("#card-"+cd.Info().ID)))
+	do("行政サービス", chromedp.Click(css("#start")), chromedp.WaitVisible(css("#place")))
 	shot("02-place-card")
-	do("place the card", chromedp.Click(css("#card-"+cd.Info().ID)), chromedp.WaitVisible(css("#pin")))
+	do("place the card", chromedp.SetValue(css("#card"), cd.Info().ID), chromedp.Click(css("#place")), chromedp.WaitVisible(css("#pin")))
 	if got := text("#tries-left"); got != "3" {
 		t.Errorf("tries left before: %q", got)
 	}
 	shot("03-pin")
 
 	// A wrong PIN, then the right one.
-	do("wrong PIN", chromedp.SendKeys(css("#pin"), "9999"), chromedp.Click(css("#pin-ok")), chromedp.WaitVisible(css(".flash")))
+	do("wrong PIN", chromedp.SendKeys(css("#pin"), "9999"), chromedp.Click(css("#login")), chromedp.WaitVisible(css(".flash")))
 	contains(".flash", "暗証番号が違います", "残り 2 回")
 	if got := text("#tries-left"); got != "2" {
 		t.Errorf("tries left after a wrong PIN: %q", got)
 	}
 	shot("04-pin-wrong")
-	do("PIN on the pad", browsertest.PinPad(testPIN), chromedp.Click(css("#pin-ok")), chromedp.WaitVisible(css("#menu")))
+	do("PIN on the pad", browsertest.PinPad(testPIN), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#menu")))
 	contains("#menu", "住所地：山形県酒田市", "住民票の写し", "200円", "戸籍全部事項証明書", "350円", "平日 09:00–17:00")
 	shot("05-menu")
 	// The menu in English, and back.

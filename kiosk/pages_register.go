@@ -6,12 +6,9 @@ import (
 	"errors"
 	"net/http"
 	"slices"
-	"strconv"
 	"time"
 
-	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/jpki"
-	"github.com/mynaplat/mynaplat/terminal"
 	"github.com/mynaplat/mynaplat/web"
 )
 
@@ -117,17 +114,12 @@ func (p *Pages) signPage(w http.ResponseWriter, r *http.Request) {
 		p.to(w, r, st, "register")
 		return
 	}
-	tr := p.placedCard(w, r, st, ss)
-	if tr == nil {
+	if !p.placedCard(w, r, st, ss) {
 		return
 	}
 	v := p.view(st, ss, "sign")
 	v.Reg = &reg
-	var err error
-	if v.SignLeft, v.SignMax, err = SignStatus(tr); err != nil {
-		p.logger.Warn("kiosk: read card", "kiosk", st.ID(), "err", err)
-		v.ReadErr = true
-	}
+	v.Sign = p.kits[st.ID()].SignCard(r, ss, "署名して申請する", "Sign and file")
 	p.render(w, r, "sign", v)
 }
 
@@ -147,32 +139,12 @@ func (p *Pages) sign(w http.ResponseWriter, r *http.Request) {
 		p.to(w, r, st, "register")
 		return
 	}
-	tr := p.placedCard(w, r, st, ss)
-	if tr == nil {
+	if !p.placedCard(w, r, st, ss) {
 		return
 	}
-	certDER, sig, err := terminal.SignDocument(tr, r.PostFormValue("password"), []byte(reg.Text))
-	if err != nil {
-		var pe *card.PINError
-		f := web.Flash{Kind: "error"}
-		switch {
-		case errors.Is(err, card.ErrPINFormat):
-			f.JA, f.EN = "署名用電子証明書の暗証番号は、英大文字と数字の6〜16文字です。", "The signing password is 6 to 16 capital letters and digits."
-		case errors.Is(err, card.ErrPINBlocked):
-			f.JA, f.EN = "署名用電子証明書の暗証番号がロックされています。市区町村の窓口で初期化してください。", "The signing password is blocked. Have it reset at your municipal office."
-		case errors.As(err, &pe):
-			f.JA = "署名用電子証明書の暗証番号が違います。残り " + strconv.Itoa(pe.TriesLeft) + " 回です。"
-			f.EN = "Wrong signing password. " + strconv.Itoa(pe.TriesLeft) + " tries left."
-			if pe.TriesLeft == 1 {
-				f.Kind = "warn"
-				f.JA += "次に間違えるとロックされます。"
-				f.EN += " One more wrong try blocks it."
-			}
-		default:
-			p.logger.Error("kiosk: sign the registration", "kiosk", st.ID(), "err", err)
-			f.JA, f.EN = "カードで署名できませんでした。カードを置き直して、もう一度お試しください。", "The card could not sign. Place it again and retry."
-		}
-		p.flashTo(w, r, st, ss, f, "register/sign")
+	certDER, sig, res := p.kits[st.ID()].SignDocument(r, ss, []byte(reg.Text))
+	if !res.Passed() {
+		p.flashTo(w, r, st, ss, res.Flash(), "register/sign")
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)

@@ -104,8 +104,8 @@ func (p *Pages) owner(h func(http.ResponseWriter, *http.Request, *web.Session, *
 		boxID := ss.Get(boxKey)
 		if until, _ := strconv.ParseInt(ss.Get(untilKey), 10, 64); boxID == "" || now.Unix() > until {
 			boxID = ""
-			if a := ss.Get("login:assertion"); a != "" && ss.Get("login:terminal") == p.cfg.Terminal {
-				boxID = p.openFromAssertion(r.Context(), a)
+			if l, err := terminal.LoggedIn(ss, now, p.cfg.Terminal, ""); err == nil {
+				boxID = p.openFromAssertion(r.Context(), l.Assertion)
 			}
 			ss.Delete(boxKey)
 		}
@@ -159,9 +159,9 @@ func (p *Pages) save(r *http.Request, ss *web.Session) {
 func (p *Pages) logout(w http.ResponseWriter, r *http.Request) {
 	ss, err := p.cfg.Site.Session(w, r)
 	if err == nil {
-		for _, k := range []string{boxKey, untilKey, "login:assertion", "login:platform_id", "login:terminal"} {
-			ss.Delete(k)
-		}
+		ss.Delete(boxKey)
+		ss.Delete(untilKey)
+		terminal.Logout(ss)
 		p.save(r, ss)
 	}
 	http.Redirect(w, r, "/postbox/", http.StatusSeeOther)
@@ -456,27 +456,16 @@ func (p *Pages) sign(r *http.Request, ss *web.Session, password string, contents
 }
 
 // signTrouble is the message for what the card said about the signing
-// password; Kind is "" for anything else.
+// password (the kit's words, and that nothing was sent); Kind is "" for
+// anything else.
 func signTrouble(err error) web.Flash {
-	var pe *card.PINError
-	switch {
-	case errors.Is(err, card.ErrPINFormat):
-		return web.Flash{Kind: "error", JA: "署名用パスワードは英大文字と数字の6〜16文字です。何も送信していません。もう一度入力してください。",
-			EN: "The signing password is 6 to 16 capital letters and digits. Nothing was sent; enter it again."}
-	case errors.Is(err, card.ErrPINBlocked):
-		return web.Flash{Kind: "error", JA: "署名用パスワードがロックされているため、署名できません（何も送信していません）。お住まいの市区町村の窓口で初期化してください。",
-			EN: "The signing password is blocked, so nothing could be signed or sent. Have it reset at your municipal office."}
-	case errors.As(err, &pe) && pe.TriesLeft == 1:
-		return web.Flash{Kind: "error", JA: "署名用パスワードが違います。何も送信していません。あと1回間違えるとロックされ、市区町村の窓口でしか解除できません。",
-			EN: "Wrong signing password; nothing was sent. One more wrong try blocks it, and only your municipal office can unblock it."}
-	case errors.As(err, &pe):
-		return web.Flash{Kind: "error", JA: "署名用パスワードが違います。残り " + strconv.Itoa(pe.TriesLeft) + " 回です。何も送信していません。もう一度入力してください。",
-			EN: "Wrong signing password: " + strconv.Itoa(pe.TriesLeft) + " tries left. Nothing was sent; enter it again."}
-	case errors.Is(err, card.ErrNotFound):
-		return web.Flash{Kind: "error", JA: "このカードには署名用電子証明書がありません。市区町村の窓口で発行を受けてください。",
-			EN: "This card has no signing certificate; get one at your municipal office."}
+	res, ok := terminal.SignFailure(err)
+	if !ok {
+		return web.Flash{}
 	}
-	return web.Flash{}
+	f := res.Flash()
+	f.JA, f.EN = "何も送信していません。"+f.JA, "Nothing was sent. "+f.EN
+	return f
 }
 
 // errorJA is the Japanese explanation of the post box's refusals.

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/mynaplat/mynaplat/card"
@@ -22,8 +21,10 @@ var templates embed.FS
 // Pages are the terminal screens (/t/…) and the card holder's audit page
 // (/me/audit).
 type Pages struct {
-	site        *web.Site
-	pages       *web.Pages
+	site  *web.Site
+	pages *web.Pages
+	// screens are the terminals' own screens, in the kit's layout.
+	screens     *web.Pages
 	cards       *card.Store
 	terms       map[string]*station
 	order       []string
@@ -42,10 +43,11 @@ type elsewhereGroup struct {
 	Links            []web.Link
 }
 
-// station is a terminal with its reader.
+// station is a terminal with its reader and card flow.
 type station struct {
 	*Terminal
 	reader Reader
+	kit    *Kit
 }
 
 // PagesConfig holds what the terminal pages need.
@@ -81,11 +83,18 @@ type HistoryEntry struct {
 
 // NewPages parses the templates and sets up every terminal.
 func NewPages(cfg PagesConfig) (*Pages, error) {
-	pages, err := cfg.Site.Parse(templates, "templates/*.html")
+	pages, err := cfg.Site.Parse(templates, "templates/terminals.html", "templates/audit.html")
 	if err != nil {
 		return nil, err
 	}
-	p := &Pages{site: cfg.Site, pages: pages, cards: cfg.Cards, terms: map[string]*station{},
+	screens, err := Parse(cfg.Site, templates, "templates/screen.html", "templates/result.html")
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	p := &Pages{site: cfg.Site, pages: pages, screens: screens, cards: cfg.Cards, terms: map[string]*station{},
 		platformURL: cfg.PlatformURL, hc: cfg.HTTP, logger: cfg.Logger, history: cfg.History}
 	for _, c := range cfg.Terminals {
 		t, err := New(c, cfg.PlatformURL, cfg.HTTP)
@@ -96,7 +105,9 @@ func NewPages(cfg PagesConfig) (*Pages, error) {
 		if err != nil {
 			return nil, err
 		}
-		p.terms[c.ID] = &station{t, rd}
+		base := "/t/" + c.ID + "/"
+		p.terms[c.ID] = &station{t, rd, NewKit(KitConfig{Terminal: t, Reader: rd, Cards: cfg.Cards, Logger: cfg.Logger,
+			Actions: Actions{Place: base + "place", PIN: base + "login", Remove: base + "remove"}})}
 		p.order = append(p.order, c.ID)
 	}
 	return p, nil
@@ -190,7 +201,6 @@ func (p *Pages) station(w http.ResponseWriter, r *http.Request) (*station, *web.
 	return st, ss, true
 }
 
-func placedKey(id string) string { return "t:" + id + ":card" }
 func reportKey(id string) string { return "t:" + id + ":report" }
 func nextKey(id string) string   { return "t:" + id + ":next" }
 
@@ -209,14 +219,11 @@ func (p *Pages) PlacedCard(r *http.Request, ss *web.Session, terminalID string) 
 type screenData struct {
 	ID, Name, Owner string
 	KindJA, KindEN  string
-	Kind            platform.TerminalKind
-	Virtual         bool
-	Placed          string
-	Holder          string
-	Status          *CardStatus
-	Cards           []card.Info
-	ReadErr         bool
+	Card            *CardStep
 }
+
+// TerminalScreen is the screen of the terminal.
+func (d screenData) TerminalScreen() Screen { return d.Card.Screen }
 
 func (p *Pages) screen(w http.ResponseWriter, r *http.Request) {
 	st, ss, ok := p.station(w, r)
@@ -229,32 +236,8 @@ func (p *Pages) screen(w http.ResponseWriter, r *http.Request) {
 		p.save(w, r, ss)
 	}
 	k := kindNames[st.Kind]
-	d := screenData{ID: st.ID, Name: st.Name, Owner: st.Owner, KindJA: k[0], KindEN: k[1], Kind: st.Kind, Virtual: st.reader.Virtual()}
-	placed := ss.Get(placedKey(st.ID))
-	if tr, err := st.reader.Card(r, placed); err == nil {
-		d.Placed = placed
-		if s, err := Status(tr); err == nil {
-			d.Status = &s
-		} else {
-			p.logger.Warn("read card", "terminal", st.ID, "err", err)
-			d.ReadErr = true
-		}
-		if c, ok := tr.(*card.Card); ok {
-			d.Holder = c.Info().Holder
-		}
-	}
-	if d.Virtual && d.Placed == "" {
-		infos, err := p.cards.List()
-		if err != nil {
-			p.logger.Error("list cards", "err", err)
-		}
-		for _, in := range infos {
-			if in.Demo {
-				d.Cards = append(d.Cards, in)
-			}
-		}
-	}
-	p.pages.Render(w, r, http.StatusOK, "screen", d)
+	d := screenData{ID: st.ID, Name: st.Name, Owner: st.Owner, KindJA: k[0], KindEN: k[1], Card: st.kit.Card(r, ss)}
+	p.screens.Render(w, r, http.StatusOK, "screen", d)
 }
 
 func (p *Pages) redirect(w http.ResponseWriter, r *http.Request, id, to string) {
@@ -266,11 +249,9 @@ func (p *Pages) place(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	id := r.PostFormValue("card")
-	if _, err := p.cards.Open(id); err != nil {
-		ss.SetFlash(web.Flash{Kind: "error", JA: "そのカードは見つかりません。", EN: "No such card."})
-	} else {
-		ss.Set(placedKey(st.ID), id)
+	ss.Delete(reportKey(st.ID))
+	if res := st.kit.Place(r, ss); !res.Passed() {
+		ss.SetFlash(res.Flash())
 	}
 	p.save(w, r, ss)
 	p.redirect(w, r, st.ID, "")
@@ -281,7 +262,7 @@ func (p *Pages) remove(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ss.Delete(placedKey(st.ID))
+	st.kit.Remove(ss)
 	ss.Delete(reportKey(st.ID))
 	p.save(w, r, ss)
 	p.redirect(w, r, st.ID, "")
@@ -298,83 +279,37 @@ func (p *Pages) login(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	// The PIN is read from the form, handed to the card and dropped; it is
-	// never stored, logged or sent on.
-	pin := r.PostFormValue("pin")
-	tr, err := st.reader.Card(r, ss.Get(placedKey(st.ID)))
-	if err != nil {
-		ss.SetFlash(web.Flash{Kind: "error", JA: "カードをリーダーに置いてください。", EN: "Place your card on the reader."})
+	_, res := st.kit.Login(r.Context(), r, ss)
+	if res.Report == nil {
+		// The card, the reader or the network said no: back to the PIN.
+		ss.SetFlash(res.Flash())
 		p.save(w, r, ss)
 		p.redirect(w, r, st.ID, "")
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
-	defer cancel()
-	resp, err := st.Login(ctx, tr, pin)
-	if err != nil {
-		p.flashLoginError(ss, err)
-		p.save(w, r, ss)
-		p.redirect(w, r, st.ID, "")
-		return
-	}
-	rep, _ := json.Marshal(resp.Report)
+	rep, _ := json.Marshal(res.Report)
 	ss.Set(reportKey(st.ID), string(rep))
-	if resp.Report.Result == platform.Passed {
-		ss.Set("login:platform_id", resp.Report.PlatformID)
-		ss.Set("login:assertion", resp.Assertion)
-		ss.Set("login:terminal", st.ID)
-		if next := ss.Get(nextKey(st.ID)); next != "" {
-			ss.Delete(nextKey(st.ID))
-			p.save(w, r, ss)
-			http.Redirect(w, r, next, http.StatusSeeOther)
-			return
-		}
+	if next := ss.Get(nextKey(st.ID)); next != "" && res.Passed() {
+		ss.Delete(nextKey(st.ID))
+		p.save(w, r, ss)
+		http.Redirect(w, r, next, http.StatusSeeOther)
+		return
 	}
 	p.save(w, r, ss)
 	p.redirect(w, r, st.ID, "result")
 }
 
-// flashLoginError tells the person what happened at the card and what to do.
-func (p *Pages) flashLoginError(ss *web.Session, err error) {
-	var pe *card.PINError
-	switch {
-	case errors.Is(err, card.ErrPINFormat):
-		ss.SetFlash(web.Flash{Kind: "error", JA: "暗証番号は数字4桁です。", EN: "The PIN is 4 digits."})
-	case errors.Is(err, card.ErrPINBlocked):
-		ss.SetFlash(web.Flash{Kind: "error",
-			JA: "暗証番号がロックされています。お住まいの市区町村の窓口で初期化してください（本人確認書類とカードをお持ちください）。",
-			EN: "The PIN is blocked. Have it reset at your municipal office (bring the card and proof of identity)."})
-	case errors.As(err, &pe):
-		if pe.TriesLeft == 1 {
-			ss.SetFlash(web.Flash{Kind: "warn",
-				JA: "暗証番号が違います。あと1回間違えるとロックされ、市区町村の窓口でしか解除できません。",
-				EN: "Wrong PIN. One more wrong try blocks it; only the municipal office can unblock it."})
-		} else {
-			ss.SetFlash(web.Flash{Kind: "error",
-				JA: "暗証番号が違います。残り " + itoa(pe.TriesLeft) + " 回です。",
-				EN: "Wrong PIN. " + itoa(pe.TriesLeft) + " tries left."})
-		}
-	case errors.Is(err, ErrNoCertificate):
-		ss.SetFlash(web.Flash{Kind: "error", JA: "このカードには利用者証明用電子証明書がありません。市区町村の窓口で発行を受けてください。",
-			EN: "This card has no user authentication certificate; get one at the municipal office."})
-	case errors.Is(err, platform.ErrTerminalDisabled):
-		ss.SetFlash(web.Flash{Kind: "error", JA: "この端末は利用停止中です。", EN: "This terminal is disabled."})
-	case errors.Is(err, platform.ErrUnknownTerminal):
-		ss.SetFlash(web.Flash{Kind: "error", JA: "この端末は登録されていません。設置者にお問い合わせください。", EN: "This terminal is not registered; contact its operator."})
-	default:
-		p.logger.Error("login", "err", err)
-		ss.SetFlash(web.Flash{Kind: "error", JA: "本人確認サービスに接続できませんでした。しばらくしてから再度お試しください。",
-			EN: "The authentication service could not be reached; try again shortly."})
-	}
-}
-
-func itoa(n int) string { return strconv.Itoa(n) }
-
 type resultData struct {
 	ID, Name string
+	Screen   Screen
 	Report   *platform.Report
+	Outcome  Message
 	Checks   []checkRow
+	Actions  Actions
 }
+
+// TerminalScreen is the screen of the terminal.
+func (d resultData) TerminalScreen() Screen { return d.Screen }
 
 // checkRow is one step of the verification report, named in both languages.
 type checkRow struct {
@@ -394,6 +329,9 @@ var checkNames = map[string][2]string{
 	"linkage":     {"プラットフォームID（紐付け情報）", "Platform ID (linkage records)"},
 }
 
+// result is the platform's answer, worded from the outcome table; the
+// report's details are the platform's English and are shown on the English
+// page only.
 func (p *Pages) result(w http.ResponseWriter, r *http.Request) {
 	st, ss, ok := p.station(w, r)
 	if !ok {
@@ -408,7 +346,8 @@ func (p *Pages) result(w http.ResponseWriter, r *http.Request) {
 	if rep.Result != platform.Passed {
 		status = http.StatusForbidden
 	}
-	d := resultData{ID: st.ID, Name: st.Name, Report: &rep}
+	d := resultData{ID: st.ID, Name: st.Name, Screen: st.kit.Screen(), Report: &rep,
+		Outcome: Of(card.AuthPIN, nil, &rep).Message(), Actions: st.kit.cfg.Actions}
 	for _, c := range rep.Checks {
 		n, ok := checkNames[c.Name]
 		if !ok {
@@ -416,7 +355,7 @@ func (p *Pages) result(w http.ResponseWriter, r *http.Request) {
 		}
 		d.Checks = append(d.Checks, checkRow{n[0], n[1], c.OK, c.Detail})
 	}
-	p.pages.Render(w, r, status, "result", d)
+	p.screens.Render(w, r, status, "result", d)
 }
 
 type auditData struct {
@@ -446,19 +385,17 @@ func (p *Pages) audit(w http.ResponseWriter, r *http.Request) {
 		p.site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
 		return
 	}
-	assertion := ss.Get("login:assertion")
-	if assertion == "" {
+	login, err := LoggedIn(ss, time.Now(), AnyTerminal, "")
+	if err != nil {
 		p.pages.Render(w, r, http.StatusOK, "audit", auditData{})
 		return
 	}
+	assertion := login.Assertion
 	page, err := platform.FetchAudit(r.Context(), p.hc, p.platformURL, assertion)
 	if errors.Is(err, platform.ErrBadAssertion) {
 		// The assertion expired (they last five minutes): log in again.
-		for _, k := range []string{"login:assertion", "login:platform_id", "login:terminal"} {
-			ss.Delete(k)
-		}
-		ss.SetFlash(web.Flash{Kind: "warn", JA: "ログインの有効期限が切れました。もう一度カードでログインしてください。",
-			EN: "Your login expired; log in with your card again."})
+		Logout(ss)
+		ss.SetFlash(Result{Outcome: LoginExpired}.Flash())
 		p.save(w, r, ss)
 		p.pages.Render(w, r, http.StatusOK, "audit", auditData{})
 		return

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -22,13 +23,56 @@ type Pages struct {
 // the page is rendered by its NAME. Call it at start-up: any error (a bad
 // template, a missing define, no file matched) should stop the program.
 func (s *Site) Parse(fsys fs.FS, patterns ...string) (*Pages, error) {
-	base, err := template.New("layout.html").Funcs(funcs()).ParseFS(templates, "templates/layout.html")
-	if err != nil {
-		return nil, errorf("parse layout: %w", err)
+	return s.ParseIn(Layout{FS: templates, Patterns: []string{"templates/layout.html"}}, fsys, patterns...)
+}
+
+// Layout is a page layout other than the site's: files of FS matched by
+// Patterns that define "layout" (and any partials the pages share), with
+// template functions of their own besides the site's, and static files (its
+// style sheet and scripts, served under /static/ after the site's own: the
+// content security policy allows no inline style or script). The
+// terminals' screens use one without the site's header and navigation, so
+// that a person at a kiosk cannot walk out of the card flow.
+type Layout struct {
+	FS       fs.FS
+	Patterns []string
+	Funcs    template.FuncMap
+	Static   fs.FS
+}
+
+// ParseIn is Parse with the pages in layout l.
+func (s *Site) ParseIn(l Layout, fsys fs.FS, patterns ...string) (*Pages, error) {
+	fm := funcs()
+	for k, f := range l.Funcs {
+		fm[k] = f
 	}
-	layout, err := fs.ReadFile(templates, "templates/layout.html")
-	if err != nil {
-		return nil, errorf("read layout: %w", err)
+	base := template.New("layout").Funcs(fm)
+	var layout strings.Builder
+	for _, pat := range l.Patterns {
+		files, err := fs.Glob(l.FS, pat)
+		if err != nil || len(files) == 0 {
+			return nil, errorf("layout pattern %q matches no file (%v)", pat, err)
+		}
+		for _, f := range files {
+			src, err := fs.ReadFile(l.FS, f)
+			if err != nil {
+				return nil, errorf("read layout: %w", err)
+			}
+			if _, err := base.New(path.Base(f)).Parse(string(src)); err != nil {
+				return nil, errorf("parse layout %s: %w", f, err)
+			}
+			layout.Write(src)
+		}
+	}
+	if base.Lookup("layout") == nil {
+		return nil, errorf("the layout does not define %q", "layout")
+	}
+	if l.Static != nil {
+		s.extraMu.Lock()
+		if !slices.Contains(s.extra, l.Static) {
+			s.extra = append(s.extra, l.Static)
+		}
+		s.extraMu.Unlock()
 	}
 	p := &Pages{site: s, pages: map[string]*template.Template{}}
 	for _, pat := range patterns {
@@ -58,7 +102,7 @@ func (s *Site) Parse(fsys fs.FS, patterns ...string) (*Pages, error) {
 			if err != nil {
 				return nil, errorf("page %s: %w", f, err)
 			}
-			if dup := loadedTwice(string(layout) + string(src)); dup != "" {
+			if dup := loadedTwice(layout.String() + string(src)); dup != "" {
 				return nil, errorf("page %s loads %s twice (the layout loads the shared script and style sheet)", f, dup)
 			}
 			for _, want := range []string{"title", "content"} {

@@ -30,6 +30,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mynaplat/mynaplat/store"
@@ -64,6 +65,10 @@ type Site struct {
 	cop    *http.CrossOriginProtection
 	// own holds the pages of this package: error and home.
 	own *Pages
+	// extra are static files of other packages' layouts (Layout.Static),
+	// served under /static/ after this package's own.
+	extraMu sync.RWMutex
+	extra   []fs.FS
 }
 
 // New migrates the web tables (sessions) and parses the shared templates.
@@ -106,11 +111,23 @@ func (s *Site) Logger() *slog.Logger { return s.logger }
 
 // Routes registers the static files and the language switch.
 func (s *Site) Routes(mux *http.ServeMux) {
-	files := http.StripPrefix("/static/", http.FileServerFS(mustSub(static, "static")))
+	own := mustSub(static, "static")
 	mux.Handle("GET /static/{path...}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// The files are embedded in the binary and change only with it.
 		w.Header().Set("Cache-Control", "public, max-age=3600")
-		files.ServeHTTP(w, r)
+		name := r.PathValue("path")
+		fsys := own
+		if _, err := fs.Stat(own, name); err != nil {
+			s.extraMu.RLock()
+			for _, x := range s.extra {
+				if _, err := fs.Stat(x, name); err == nil {
+					fsys = x
+					break
+				}
+			}
+			s.extraMu.RUnlock()
+		}
+		http.StripPrefix("/static/", http.FileServerFS(fsys)).ServeHTTP(w, r)
 	}))
 	mux.HandleFunc("GET /lang", s.switchLang)
 }

@@ -46,7 +46,7 @@ func TestEligibilityInBrowser(t *testing.T) {
 		t.Helper()
 		actions := []chromedp.Action[chromedp.Void]{fresh(station),
 			chromedp.SetValue(css("#card"), cardID), chromedp.Click(css("#place")), chromedp.WaitVisible(css("#pin")),
-			browsertest.PinPad(pin), chromedp.Click(css("#confirm-pin")), chromedp.WaitVisible(css("#consent-submit"))}
+			browsertest.PinPad(pin), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#consent-submit"))}
 		for _, c := range consent {
 			actions = append(actions, chromedp.Click(css("#c-"+c)))
 		}
@@ -55,15 +55,16 @@ func TestEligibilityInBrowser(t *testing.T) {
 			t.Fatalf("check at %s: %v", station, err)
 		}
 	}
-	// refused runs the card flow up to the error the station shows.
+	// refused runs the card flow up to the refusal the station shows in
+	// place of the PIN pad.
 	refused := func(station, holder, pin string) string {
 		t.Helper()
 		if err := chromedp.Do(ctx, fresh(station),
 			chromedp.SetValue(css("#card"), demoCardID(t, bin, data, holder)), chromedp.Click(css("#place")), chromedp.WaitVisible(css("#pin")),
-			chromedp.SendKeys(css("#pin"), pin), chromedp.Click(css("#confirm-pin")), chromedp.WaitVisible(css("div.flash-error"))); err != nil {
+			chromedp.SendKeys(css("#pin"), pin), chromedp.Click(css("#login")), chromedp.WaitVisible(css(".kit-outcome"))); err != nil {
 			t.Fatalf("%s at %s: %v", holder, station, err)
 		}
-		return text("div.flash-error")
+		return text(".kit-outcome")
 	}
 
 	// Once, at home: 酒田 一郎 links a credit card to his platform ID,
@@ -78,7 +79,7 @@ func TestEligibilityInBrowser(t *testing.T) {
 		chromedp.SendKeys(css("#pin"), "1111"), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#pan")),
 		chromedp.SendKeys(css("#pan"), pan), chromedp.SendKeys(css("#holder"), "SAKATA ICHIRO"), chromedp.SendKeys(css("#expiry"), "12/30"),
 		chromedp.Click(css("#enrol")), chromedp.WaitVisible(css("#consent")),
-		chromedp.SendKeys(css("#password"), "SAKATA1975"), chromedp.Click(css("#sign")), chromedp.WaitVisible(css("#linked"))); err != nil {
+		chromedp.SendKeys(css("#password"), "SAKATA1975"), chromedp.Click(css("#sign-ok")), chromedp.WaitVisible(css("#linked"))); err != nil {
 		t.Fatalf("link a card: %v", err)
 	}
 	browsertest.Screenshot(t, ctx, "0-card-linked")

@@ -114,9 +114,9 @@ func TestKioskInBrowser(t *testing.T) {
 
 	do("start", chromedp.Navigate(url+"/kiosk/kiosk-konbini-sakata-1/"), chromedp.WaitVisible(css("#start")))
 	shot("01-start")
-	do("place the card", chromedp.Click(css("#start")), chromedp.WaitVisible(css("#card-"+ichiro)),
-		chromedp.Click(css("#card-"+ichiro)), chromedp.WaitVisible(css("#pin")),
-		chromedp.SendKeys(css("#pin"), "1111"), chromedp.Click(css("#pin-ok")), chromedp.WaitVisible(css("#menu")))
+	do("place the card", chromedp.Click(css("#start")), chromedp.WaitVisible(css("#place")),
+		chromedp.SetValue(css("#card"), ichiro), chromedp.Click(css("#place")), chromedp.WaitVisible(css("#pin")),
+		chromedp.SendKeys(css("#pin"), "1111"), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#menu")))
 	contains("menu", text("#menu"), "住所地：山形県酒田市", "住民票の写し", "印鑑登録証明書", "所得・課税証明書")
 	shot("02-menu")
 

@@ -184,7 +184,7 @@ func TestPostboxInBrowser(t *testing.T) {
 	shot("05-compose")
 	do("wrong password", chromedp.SendKeys(css("#password"), "WRONG1975"), chromedp.Click(css("#send")),
 		chromedp.WaitVisible(css("div.flash-error")))
-	contains("wrong-password message", text("div.flash-error"), "署名用パスワードが違います", "残り 4 回")
+	contains("wrong-password message", text("div.flash-error"), "署名用電子証明書の暗証番号が違います", "残り 4 回")
 	if n := count(`input[name="doc"]:checked`); n != 1 {
 		t.Errorf("after a wrong password, %d documents still attached, want 1", n)
 	}
