@@ -120,8 +120,9 @@ func TestEveryPageOnAPhone(t *testing.T) {
 	// insurer's queue); he sends the tax office an application from his
 	// post box (the agency's inbox) and moves (a change notice).
 	do("kiosk", chromedp.Navigate(url+"/kiosk/kiosk-konbini-sakata-1/"), chromedp.WaitVisible(css("#start")),
-		chromedp.Click(css("#start")), chromedp.WaitVisible(css("#card-"+ichiro)), chromedp.Click(css("#card-"+ichiro)),
-		chromedp.WaitVisible(css("#pin")), chromedp.SendKeys(css("#pin"), "1111"), chromedp.Click(css("#pin-ok")), chromedp.WaitVisible(css("#menu")),
+		chromedp.Click(css("#start")), chromedp.WaitVisible(css("#place")),
+		chromedp.SetValue(css("#card"), ichiro), chromedp.Click(css("#place")), chromedp.WaitVisible(css("#pin")),
+		chromedp.SendKeys(css("#pin"), "1111"), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#menu")),
 		chromedp.Click(css(`button[value="062049:juminhyo"]`)), chromedp.WaitVisible(css("#options")),
 		chromedp.Click(css("#options-next")), chromedp.WaitVisible(css("#confirm")),
 		chromedp.Click(css("#confirm")), chromedp.WaitVisible(css("#reminder")))
@@ -146,7 +147,7 @@ func TestEveryPageOnAPhone(t *testing.T) {
 	lap("kiosk")
 	do("reception", chromedp.Navigate(url+"/reception/reception-nihonkai-1/"), chromedp.WaitVisible(css("#place")),
 		chromedp.SetValue(css("#card"), ichiro), chromedp.Click(css("#place")), chromedp.WaitVisible(css("#pin")),
-		browsertest.PinPad("1111"), chromedp.Click(css("#confirm-pin")), chromedp.WaitVisible(css("#consent-submit")),
+		browsertest.PinPad("1111"), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#consent-submit")),
 		chromedp.Click(css("#consent-submit")), chromedp.WaitVisible(css("#validity")))
 	lap("reception")
 	postboxLogin := chromedp.Steps(chromedp.Navigate(url+"/postbox/"), chromedp.WaitVisible(css("#login")),
