@@ -42,7 +42,13 @@ type Error struct {
 	Problem
 	// Service names the role that answered ("jlis", "platform").
 	Service string
+	// Err is the sentinel of the callee's rule for the code (Client.Rules),
+	// so that a caller matches the same sentinels in process and over HTTP.
+	Err error
 }
+
+// Unwrap is the sentinel the code stands for, if any.
+func (e *Error) Unwrap() error { return e.Err }
 
 func (e *Error) Error() string {
 	return fmt.Sprintf("%s: HTTP %d %s: %s", e.Service, e.Status, e.Code, e.MessageEN)
@@ -74,6 +80,9 @@ type Client struct {
 	Retries int
 	// MaxBody bounds what is read of an answer (default 8 MiB).
 	MaxBody int64
+	// Rules is the callee's table (the package's Rules): a problem whose
+	// code a rule names matches that rule's sentinel too (Error.Err).
+	Rules Rules
 }
 
 // Bearer is an Auth that sends key as a bearer token.
@@ -94,6 +103,10 @@ type Request struct {
 	// (an Idempotency-Key, a client-chosen ID). GET, HEAD, PUT and
 	// DELETE are idempotent anyway.
 	Idempotent bool
+	// Answer reports whether a non-2xx answer is the call's answer rather
+	// than a problem (an authentication's FAILED report, a time-stamping
+	// authority's rejection); Do then returns it as a Response.
+	Answer func(status int, h http.Header) bool
 }
 
 // Response is a 2xx answer, read whole.
@@ -212,7 +225,7 @@ func (c *Client) once(ctx context.Context, hc *http.Client, rq Request, body []b
 	if int64(len(b)) > max {
 		return nil, fmt.Errorf("%w: %s %s: answer over %d bytes", ErrUnavailable, c.Service, rq.Path, max)
 	}
-	if resp.StatusCode/100 == 2 {
+	if resp.StatusCode/100 == 2 || rq.Answer != nil && rq.Answer(resp.StatusCode, resp.Header) {
 		return &Response{Status: resp.StatusCode, Header: resp.Header, Body: b}, nil
 	}
 	return nil, c.problem(resp, b)
@@ -232,6 +245,7 @@ func (c *Client) problem(resp *http.Response, b []byte) error {
 		e.MessageJA = "相手のサービスから想定外の応答がありました（" + resp.Status + "）。"
 		e.MessageEN = "Unexpected answer from " + c.Service + ": " + resp.Status
 	}
+	e.Err = c.Rules.Sentinel(e.Code)
 	return e
 }
 
