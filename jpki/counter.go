@@ -12,6 +12,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/mynaplat/mynaplat/internal/trace"
+
 	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/wareki"
 )
@@ -478,7 +480,7 @@ func (c *Centre) revokeCard(ctx context.Context, cardID string, reason Reason, a
 
 // auditTx writes an audit row: who did what to which record.
 func (c *Centre) auditTx(ctx context.Context, tx *sql.Tx, actor, action, subject string) error {
-	if _, err := tx.ExecContext(ctx, qInsertAudit, newID(), c.now().UnixMilli(), actor, action, subject); err != nil {
+	if _, err := tx.ExecContext(ctx, qInsertAudit, newID(), c.now().UnixMilli(), actor, action, subject, trace.ID(ctx)); err != nil {
 		return fmt.Errorf("jpki: audit: %w", err)
 	}
 	return nil
