@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mynaplat/mynaplat/internal/httpapi"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mynaplat/mynaplat/card"
@@ -357,7 +359,7 @@ func TestPayLink(t *testing.T) {
 				if !errors.Is(err, tc.want) {
 					t.Fatalf("error %v, want %v", err, tc.want)
 				}
-				if m := PayMessage(err); m.Code == "internal" || m.MessageJA == "" || m.MessageEN == "" {
+				if m := PayMessage(err); m.Code == httpapi.CodeInternal || m.MessageJA == "" || m.MessageEN == "" {
 					t.Errorf("no message for %v: %+v", tc.want, m)
 				}
 				if _, err := s.PaymentLinkOf(ctx, "pid-ichiro"); !errors.Is(err, ErrNoPaymentLink) {
@@ -488,7 +490,7 @@ func TestPayCharge(t *testing.T) {
 				if !errors.Is(err, tc.want) {
 					t.Fatalf("error %v, want %v", err, tc.want)
 				}
-				if m := PayMessage(err); m.Code == "internal" {
+				if m := PayMessage(err); m.Code == httpapi.CodeInternal {
 					t.Errorf("no message for %v", err)
 				}
 			})

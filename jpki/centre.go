@@ -334,7 +334,7 @@ func (c *Centre) revokeTx(ctx context.Context, tx *sql.Tx, k Kind, serial string
 	if _, err := tx.ExecContext(ctx, qDeleteOCSPCache, string(k), serial); err != nil {
 		return fmt.Errorf("jpki: drop cached OCSP response: %w", err)
 	}
-	c.logger.Info("certificate revoked", "kind", k, "serial", serial, "reason", reason.String())
+	c.logger.InfoContext(ctx, "certificate revoked", "kind", k, "serial", serial, "reason", reason.String())
 	return nil
 }
 

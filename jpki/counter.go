@@ -199,7 +199,7 @@ func (c *Centre) install(ctx context.Context, w CardWriter, got []issued) (*Issu
 		if err := w.WriteCertificate(purpose(is.kind), is.der, c.CACertificate(is.kind)); err != nil {
 			for _, g := range got {
 				if rerr := c.Revoke(ctx, g.kind, g.serial, CessationOfOperation); rerr != nil && !errors.Is(rerr, ErrAlreadyRevoked) {
-					c.logger.Error("could not revoke a certificate the card did not take", "kind", g.kind, "serial", g.serial, "err", rerr)
+					c.logger.ErrorContext(ctx, "could not revoke a certificate the card did not take", "kind", g.kind, "serial", g.serial, "err", rerr)
 				}
 			}
 			return nil, fmt.Errorf("jpki: write %s certificate to card %s: %w", is.kind, w.ID(), err)

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mynaplat/mynaplat/internal/trace"
+
 	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/demo/people"
 	"github.com/mynaplat/mynaplat/jpki"
@@ -123,7 +125,7 @@ func newWorld(t testing.TB, db *store.DB) *world {
 		t.Fatal(err)
 	}
 	w.relay.Routes(w.mux)
-	h = w.site.Protect(w.mux)
+	h = trace.Middleware(w.site.Protect(w.mux))
 	if w.cards, err = card.NewStore(t.TempDir(), w.now); err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +201,7 @@ func (w *world) kiosk(t testing.TB, id string) *kioskTerm {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &kioskTerm{id: id, term: term, client: &Client{BaseURL: w.srv.URL, Key: key, HTTP: w.srv.Client()}}
+	return &kioskTerm{id: id, term: term, client: &Client{BaseURL: w.srv.URL, Key: key, HTTP: patient(w.srv)}}
 }
 
 // login reads the card at the kiosk with the test PIN: the assertion.
@@ -222,4 +224,11 @@ func myNumber(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// patient is a client of srv that waits longer than a kiosk would
+// (httpapi.DefaultTimeout): the load tests' hundreds of simultaneous orders
+// queue for a small machine's cores.
+func patient(srv *httptest.Server) *http.Client {
+	return &http.Client{Transport: srv.Client().Transport, Timeout: 3 * time.Minute}
 }

@@ -169,7 +169,7 @@ func (s *Service) IssueProtected(ctx context.Context, code, actor string, req Re
 	// the refusal (below) records it.
 	pdf, pages, err := s.render.Render(doc, dec)
 	if err != nil {
-		s.logger.Error("render certificate", "municipality", code, "number", doc.Number, "type", string(req.Type), "err", err)
+		s.logger.ErrorContext(ctx, "render certificate", "municipality", code, "number", doc.Number, "type", string(req.Type), "err", err)
 		return nil, err
 	}
 	if af != nil {

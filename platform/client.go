@@ -40,7 +40,7 @@ func (c *TerminalClient) api() *httpapi.Client {
 // Challenge asks for a challenge.
 func (c *TerminalClient) Challenge(ctx context.Context) (*Challenge, error) {
 	var ch Challenge
-	if _, err := c.api().DoJSON(ctx, httpapi.Request{Method: http.MethodPost, Path: "/platform/challenge", Body: []byte{}}, &ch); err != nil {
+	if _, err := c.api().DoJSON(ctx, httpapi.Request{Method: http.MethodPost, Path: "/platform/challenge", Body: []byte{}, ContentType: "application/json"}, &ch); err != nil {
 		return nil, err
 	}
 	return &ch, nil

@@ -197,7 +197,7 @@ func Open(ctx context.Context, cfg Config) (*Platform, error) {
 		return nil, err
 	}
 	if err := p.rev.refresh(ctx); err != nil {
-		p.logger.Warn("first CRL fetch failed; OCSP will be used until it works", "err", err)
+		p.logger.WarnContext(ctx, "first CRL fetch failed; OCSP will be used until it works", "err", err)
 	}
 	return p, nil
 }

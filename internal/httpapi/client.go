@@ -45,6 +45,11 @@ type Error struct {
 	// Err is the sentinel of the callee's rule for the code (Client.Rules),
 	// so that a caller matches the same sentinels in process and over HTTP.
 	Err error
+	// Bare is an answer that was not a problem (a proxy's page, an empty
+	// 502): its code was made from the status ("http_502").
+	Bare bool
+	// Header is the answer's (Retry-After, WWW-Authenticate).
+	Header http.Header
 }
 
 // Unwrap is the sentinel the code stands for, if any.
@@ -168,13 +173,15 @@ func idempotentMethod(m string) bool {
 	return false
 }
 
-// retryable is a failure that a second try may not see: the network, or a
-// gateway or an overloaded server.
+// retryable is a failure that a second try may not see: the network, a
+// gateway's bare 502/503/504, or a problem that asks to be sent again
+// (Retry-After). A problem of the callee's own (a 502 "bad answer" from
+// behind it, a cancelled job) is its final word and is not sent again.
 func retryable(err error) bool {
 	if e, ok := errors.AsType[*Error](err); ok {
 		switch e.Status {
 		case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-			return true
+			return e.Bare || e.Header.Get("Retry-After") != ""
 		}
 		return false
 	}
@@ -234,13 +241,14 @@ func (c *Client) once(ctx context.Context, hc *http.Client, rq Request, body []b
 // problem decodes a non-2xx answer. An answer that is not a problem (a
 // proxy's HTML page) still becomes an *Error with a code from its status.
 func (c *Client) problem(resp *http.Response, b []byte) error {
-	e := &Error{Service: c.Service}
+	e := &Error{Service: c.Service, Header: resp.Header}
 	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	if mt == ContentType || mt == "application/json" {
 		json.Unmarshal(b, &e.Problem)
 	}
 	e.Status = resp.StatusCode
 	if e.Code == "" {
+		e.Bare = true
 		e.Code = Code(fmt.Sprintf("http_%d", resp.StatusCode))
 		e.MessageJA = "相手のサービスから想定外の応答がありました（" + resp.Status + "）。"
 		e.MessageEN = "Unexpected answer from " + c.Service + ": " + resp.Status

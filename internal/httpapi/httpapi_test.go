@@ -85,9 +85,14 @@ func TestClient(t *testing.T) {
 		WriteJSON(w, 200, map[string]string{"trace": trace.ID(r.Context()), "auth": r.Header.Get("Authorization")})
 	})
 	mux.HandleFunc("/gone", func(w http.ResponseWriter, r *http.Request) { rules.Write(w, r, nil, errGone) })
+	mux.HandleFunc("/final", func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		Write(w, New(http.StatusBadGateway, "bad_answer", "不正な応答", "Bad answer"))
+	})
 	mux.HandleFunc("/html", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "<h1>no</h1>", http.StatusNotFound) })
 	mux.HandleFunc("/busy", func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
+		w.Header().Set("Retry-After", "1")
 		Write(w, New(http.StatusServiceUnavailable, "busy", "混雑", "Busy"))
 	})
 	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
@@ -118,7 +123,7 @@ func TestClient(t *testing.T) {
 	}
 
 	_, err = c.Do(ctx, Request{Method: "GET", Path: "/html"})
-	if !errors.Is(err, Code("http_404")) {
+	if e, ok := errors.AsType[*Error](err); !ok || !e.Bare || !errors.Is(err, Code("http_404")) {
 		t.Errorf("HTML answer: %v", err)
 	}
 
@@ -130,10 +135,11 @@ func TestClient(t *testing.T) {
 		{"GET is retried", Request{Method: "GET", Path: "/busy"}, 3},
 		{"POST is not", Request{Method: "POST", Path: "/busy"}, 1},
 		{"idempotent POST is", Request{Method: "POST", Path: "/busy", Idempotent: true}, 3},
+		{"a problem without Retry-After is final", Request{Method: "GET", Path: "/final"}, 1},
 	} {
 		calls.Store(0)
 		_, err := c.Do(ctx, tc.rq)
-		if !errors.Is(err, ErrUnavailable) || !errors.Is(err, Code("busy")) || calls.Load() != tc.calls {
+		if !errors.Is(err, ErrUnavailable) || calls.Load() != tc.calls {
 			t.Errorf("%s: %v after %d calls, want %d", tc.name, err, calls.Load(), tc.calls)
 		}
 	}

@@ -179,8 +179,11 @@ type Rule struct {
 // where that role's errors meet HTTP.
 type Rules []Rule
 
-// Internal is the answer to an error no rule names.
-var internal = Rule{Status: http.StatusInternalServerError, Code: "internal",
+// CodeInternal is the code of an error no rule names.
+const CodeInternal Code = "internal"
+
+// internal is the answer to an error no rule names.
+var internal = Rule{Status: http.StatusInternalServerError, Code: CodeInternal,
 	JA: "内部エラーが発生しました。しばらくしてからもう一度お試しください。",
 	EN: "An internal error occurred. Please try again later."}
 
