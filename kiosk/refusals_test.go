@@ -149,8 +149,7 @@ func TestRefusalsThroughTheRelay(t *testing.T) {
 		orderBody := func(assertion string) string {
 			return `{"assertion":"` + assertion + `","request_key":"` + key("raw") + `","municipality":"062049","type":"juminhyo"}`
 		}
-		unauthorized, cardAuth, invalid := relayAnswer(ErrUnauthorized), relayAnswer(ErrBadAssertion), relayAnswer(ErrInvalid)
-		invalid = relayAnswer(errBody)
+		unauthorized, cardAuth, invalid := relayAnswer(ErrUnauthorized), relayAnswer(ErrBadAssertion), relayAnswer(errBody)
 		for _, tc := range []struct {
 			name       string
 			path, body string
