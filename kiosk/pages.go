@@ -576,12 +576,12 @@ func (p *Pages) cardTrouble(st *Station, err error) web.Flash {
 func (p *Pages) relayTrouble(st *Station, ss *web.Session, err error) string {
 	var ae *APIError
 	if errors.As(err, &ae) {
-		if ae.Code == "card_auth" {
+		if ae.Code == CodeCardAuth {
 			ss.Delete(skey(st.ID(), "assertion"))
 			ss.SetFlash(web.Flash{Kind: "warn", JA: "時間が経ったため、もう一度暗証番号を入力してください。", EN: "Some time has passed: enter your PIN again."})
 			return "pin"
 		}
-		if ae.Status >= 500 && ae.Code != "municipality_unreachable" && ae.Code != "try_later" {
+		if ae.Status >= 500 && ae.Code != CodeMunicipalityUnreachable && ae.Code != CodeTryLater {
 			p.logger.Error("kiosk: relay", "kiosk", st.ID(), "err", err)
 		}
 		ss.SetFlash(web.Flash{Kind: "error", JA: ae.MessageJA, EN: ae.MessageEN})
@@ -942,7 +942,7 @@ func (p *Pages) confirm(w http.ResponseWriter, r *http.Request) {
 		case err != nil:
 			to := p.relayTrouble(st, ss, err)
 			var ae *APIError
-			if errors.As(err, &ae) && ae.Code == "job_gone" {
+			if errors.As(err, &ae) && ae.Code == CodeJobGone {
 				ss.Delete(skey(id, "job"))
 				ss.Delete(skey(id, "order"))
 				ss.Delete(skey(id, "reqkey"))
@@ -985,7 +985,7 @@ func (p *Pages) orderOnce(ctx context.Context, st *Station, assertion string, o 
 	for {
 		j, err := st.relay.Order(ctx, assertion, o)
 		var ae *APIError
-		if !errors.As(err, &ae) || ae.Code != "in_progress" {
+		if !errors.As(err, &ae) || ae.Code != CodeInProgress {
 			return j, err
 		}
 		select {
