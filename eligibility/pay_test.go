@@ -64,7 +64,12 @@ const (
 func (g *payGate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch g.mode.Load() {
 	case payHang:
-		g.entered <- struct{}{}
+		// Only the first try is waited for: the client sends a payment
+		// again at once after a cut connection (same Idempotency-Key).
+		select {
+		case g.entered <- struct{}{}:
+		default:
+		}
 		<-g.kill
 		panic(http.ErrAbortHandler) // the connection is cut, nothing answered
 	case payLoseAnswer:

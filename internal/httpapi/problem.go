@@ -187,9 +187,10 @@ var internal = Rule{Status: http.StatusInternalServerError, Code: CodeInternal,
 	JA: "内部エラーが発生しました。しばらくしてからもう一度お試しください。",
 	EN: "An internal error occurred. Please try again later."}
 
-// Problem is the answer to err: a Problem inside err (errors.As) or
-// another role's problem answer (*Error) as it is, else the first rule that
-// matches, else an internal error.
+// Problem is the answer to err: a Problem inside err (errors.As) as it is,
+// else the first rule that matches (another role's answer matches the
+// sentinels its client gave it), else another role's 4xx problem answer
+// (*Error) as it is, else an internal error.
 func (rs Rules) Problem(err error) Problem {
 	p, _ := rs.answer(err)
 	return p
@@ -199,9 +200,6 @@ func (rs Rules) answer(err error) (Problem, *Rule) {
 	if p, ok := errors.AsType[Problem](err); ok {
 		return p, nil
 	}
-	if e, ok := errors.AsType[*Error](err); ok && e.Status < 500 {
-		return e.Problem, nil
-	}
 	for i, r := range rs {
 		if errors.Is(err, r.Err) {
 			p := New(r.Status, r.Code, r.JA, r.EN)
@@ -210,6 +208,10 @@ func (rs Rules) answer(err error) (Problem, *Rule) {
 			}
 			return p, &rs[i]
 		}
+	}
+	// Another role's refusal that this role has no word of its own for.
+	if e, ok := errors.AsType[*Error](err); ok && e.Status < 500 {
+		return e.Problem, nil
 	}
 	return New(internal.Status, internal.Code, internal.JA, internal.EN), nil
 }
