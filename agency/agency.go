@@ -26,6 +26,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mynaplat/mynaplat/internal/httpapi"
+	"github.com/mynaplat/mynaplat/internal/trace"
+
 	"github.com/mynaplat/mynaplat/internal/secret"
 	"github.com/mynaplat/mynaplat/postbox"
 	"github.com/mynaplat/mynaplat/store"
@@ -42,6 +45,18 @@ var (
 	ErrNotFound = errors.New("agency: not found")
 	ErrBadKey   = errors.New("agency: bad key")
 )
+
+// The staff API's problem codes.
+const (
+	CodeBadKey   httpapi.Code = "bad_key"
+	CodeNotFound httpapi.Code = "not_found"
+)
+
+// Rules answers the staff API's errors.
+var Rules = httpapi.Rules{
+	{Err: ErrBadKey, Status: http.StatusUnauthorized, Code: CodeBadKey, JA: "職員キーが正しくありません。", EN: "The staff key is not valid."},
+	{Err: ErrNotFound, Status: http.StatusNotFound, Code: CodeNotFound, JA: "見つかりません。", EN: "Not found."},
+}
 
 // Config holds what the agencies need.
 type Config struct {
@@ -295,7 +310,7 @@ func (s *Service) accept(ctx context.Context, r *http.Request, env *postbox.Enve
 		return nil
 	})
 	if err != nil {
-		s.log.Error("agency: store submission", "office", officeID, "send", env.SendID, "err", err)
+		s.log.ErrorContext(ctx, "agency: store submission", "office", officeID, "send", env.SendID, "err", err)
 		return nil, fmt.Errorf("agency: store submission: %w", err)
 	}
 	return &postbox.Ack{SendID: env.SendID, Receipt: sub.Receipt, ReceivedAt: sub.ReceivedAt.UTC(), Duplicate: dup}, nil
@@ -407,7 +422,7 @@ func (s *Service) Revalidate(ctx context.Context, officeID, id, actor string) (*
 				return err
 			}
 		}
-		_, err := tx.ExecContext(ctx, qInsertAudit, s.now().Unix(), officeID, actor, "revalidate", id)
+		_, err := tx.ExecContext(ctx, qInsertAudit, s.now().Unix(), officeID, actor, "revalidate", id, trace.ID(ctx))
 		return err
 	})
 	if err != nil {
@@ -418,7 +433,7 @@ func (s *Service) Revalidate(ctx context.Context, officeID, id, actor string) (*
 }
 
 func (s *Service) audit(ctx context.Context, officeID, actor, action, subID string) error {
-	if _, err := s.db.Write(ctx, qInsertAudit, s.now().Unix(), officeID, actor, action, subID); err != nil {
+	if _, err := s.db.Write(ctx, qInsertAudit, s.now().Unix(), officeID, actor, action, subID, trace.ID(ctx)); err != nil {
 		return fmt.Errorf("agency: audit: %w", err)
 	}
 	return nil

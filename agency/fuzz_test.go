@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/mynaplat/mynaplat/internal/httpapi"
+
 	"github.com/mynaplat/mynaplat/internal/pbworld"
 	"github.com/mynaplat/mynaplat/postbox"
 	"github.com/mynaplat/mynaplat/store/storetest"
@@ -74,7 +76,7 @@ func FuzzEnvelope(f *testing.F) {
 		switch rec.Code {
 		case http.StatusOK:
 			// The first JSON value of the body is the envelope (whatever
-			// apijson.Decode lets follow it).
+			// httpapi.Decode lets follow it).
 			var in postbox.Envelope
 			var ack postbox.Ack
 			if json.NewDecoder(bytes.NewReader(body)).Decode(&in) != nil || json.Unmarshal(rec.Body.Bytes(), &ack) != nil ||
@@ -82,11 +84,7 @@ func FuzzEnvelope(f *testing.F) {
 				t.Fatalf("acknowledgement %s of %q", rec.Body, body)
 			}
 		case http.StatusBadRequest, http.StatusUnprocessableEntity, http.StatusServiceUnavailable:
-			var p struct {
-				Code      string `json:"error"`
-				MessageJA string `json:"message_ja"`
-				MessageEN string `json:"message_en"`
-			}
+			var p httpapi.Problem
 			if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil || p.Code == "" || p.MessageJA == "" || p.MessageEN == "" {
 				t.Fatalf("HTTP %d %s", rec.Code, rec.Body)
 			}

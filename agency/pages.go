@@ -10,7 +10,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/mynaplat/mynaplat/internal/apijson"
+	"github.com/mynaplat/mynaplat/internal/httpapi"
 	"github.com/mynaplat/mynaplat/postbox"
 	"github.com/mynaplat/mynaplat/verify"
 	"github.com/mynaplat/mynaplat/web"
@@ -71,7 +71,7 @@ func (p *Pages) Routes(mux *http.ServeMux) {
 func (p *Pages) Links(ctx context.Context) []web.Link {
 	os, err := p.s.Offices(ctx)
 	if err != nil {
-		p.log.Error("agency: offices", "err", err)
+		p.log.ErrorContext(ctx, "agency: offices", "err", err)
 		return nil
 	}
 	var out []web.Link
@@ -87,7 +87,7 @@ func (p *Pages) staffAPI(h func(http.ResponseWriter, *http.Request, string)) htt
 	return func(w http.ResponseWriter, r *http.Request) {
 		key, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if err := p.s.CheckStaffKey(r.Context(), r.PathValue("id"), key); err != nil {
-			apijson.WriteProblem(w, http.StatusUnauthorized, "bad_key", "職員キーが正しくありません。", "The staff key is not valid.")
+			p.apiErr(w, r, fmt.Errorf("%w: %w", ErrBadKey, err))
 			return
 		}
 		h(w, r, "api")
@@ -123,32 +123,28 @@ func toJSON(sub *Submission) SubmissionJSON {
 func (p *Pages) apiList(w http.ResponseWriter, r *http.Request, actor string) {
 	subs, err := p.s.Submissions(r.Context(), r.PathValue("id"), actor)
 	if err != nil {
-		p.apiErr(w, err)
+		p.apiErr(w, r, err)
 		return
 	}
 	out := []SubmissionJSON{}
 	for _, s := range subs {
 		out = append(out, toJSON(s))
 	}
-	apijson.Write(w, http.StatusOK, out)
+	httpapi.WriteJSON(w, http.StatusOK, out)
 }
 
 func (p *Pages) apiOne(w http.ResponseWriter, r *http.Request, actor string) {
 	sub, err := p.s.Submission(r.Context(), r.PathValue("id"), r.PathValue("sub"), actor)
 	if err != nil {
-		p.apiErr(w, err)
+		p.apiErr(w, r, err)
 		return
 	}
-	apijson.Write(w, http.StatusOK, toJSON(sub))
+	httpapi.WriteJSON(w, http.StatusOK, toJSON(sub))
 }
 
-func (p *Pages) apiErr(w http.ResponseWriter, err error) {
-	if errors.Is(err, ErrNotFound) {
-		apijson.WriteProblem(w, http.StatusNotFound, "not_found", "見つかりません。", "Not found.")
-		return
-	}
-	p.log.Error("agency: API", "err", err)
-	apijson.WriteProblem(w, http.StatusInternalServerError, "internal", "処理できませんでした。", "The request could not be processed.")
+// apiErr answers an error of the staff API through Rules.
+func (p *Pages) apiErr(w http.ResponseWriter, r *http.Request, err error) {
+	Rules.Write(w, r, p.log, err)
 }
 
 type inboxView struct {
@@ -166,7 +162,7 @@ func (p *Pages) inbox(w http.ResponseWriter, r *http.Request, staff string) {
 	}
 	subs, err := p.s.Submissions(r.Context(), id, "staff:"+staff)
 	if err != nil {
-		p.log.Error("agency: inbox", "err", err)
+		p.log.ErrorContext(r.Context(), "agency: inbox", "err", err)
 		p.site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
 		return
 	}
@@ -221,7 +217,7 @@ func (p *Pages) showSubmission(w http.ResponseWriter, r *http.Request, staff str
 		return
 	}
 	if err != nil {
-		p.log.Error("agency: submission", "err", err)
+		p.log.ErrorContext(r.Context(), "agency: submission", "err", err)
 		p.site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
 		return
 	}
@@ -236,7 +232,7 @@ func (p *Pages) showSubmission(w http.ResponseWriter, r *http.Request, staff str
 		v.Docs = append(v.Docs, dv)
 	}
 	if v.Log, err = p.s.DeliveryLog(r.Context(), o, sub.SendID); err != nil {
-		p.log.Warn("agency: delivery log", "err", err)
+		p.log.WarnContext(r.Context(), "agency: delivery log", "err", err)
 		v.LogErr = true
 	} else if v.Log != nil {
 		v.Lines = postbox.LogLines(v.Log.Log)

@@ -22,5 +22,5 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
 	qDocs         = `SELECT name, doc_type, format, from_party, issuer_number, issuer_name, data, power, report FROM agency_documents WHERE submission_id = $1 ORDER BY idx`
 	qRevalidated  = `UPDATE agency_submissions SET overall = $1, bundle_ok = $2, validated_at = $3 WHERE id = $4`
 	qUpdateReport = `UPDATE agency_documents SET report = $1 WHERE submission_id = $2 AND idx = $3`
-	qInsertAudit  = `INSERT INTO agency_audit (at, office_id, actor, action, submission_id) VALUES ($1, $2, $3, $4, $5)`
+	qInsertAudit  = `INSERT INTO agency_audit (at, office_id, actor, action, submission_id, trace_id) VALUES ($1, $2, $3, $4, $5, $6)`
 )

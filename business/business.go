@@ -31,6 +31,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mynaplat/mynaplat/internal/trace"
+
 	"github.com/mynaplat/mynaplat/cms"
 	"github.com/mynaplat/mynaplat/internal/secret"
 	"github.com/mynaplat/mynaplat/jpki"
@@ -227,7 +229,7 @@ func scanCustomer(sc interface{ Scan(...any) error }) (*Customer, error) {
 func (s *Service) audit(ctx context.Context, q interface {
 	ExecContext(context.Context, string, ...any) (sql.Result, error)
 }, firmID, actor, action, detail string) error {
-	if _, err := q.ExecContext(ctx, qInsertAudit, s.now().Unix(), firmID, actor, action, detail); err != nil {
+	if _, err := q.ExecContext(ctx, qInsertAudit, s.now().Unix(), firmID, actor, action, detail, trace.ID(ctx)); err != nil {
 		return fmt.Errorf("business: audit: %w", err)
 	}
 	return nil
@@ -313,7 +315,7 @@ func (s *Service) acceptNotice(ctx context.Context, r *http.Request, env *postbo
 	if err != nil {
 		return nil, err
 	}
-	s.log.Info("business: address changed by notice", "firm", firmID, "send", env.SendID)
+	s.log.InfoContext(ctx, "business: address changed by notice", "firm", firmID, "send", env.SendID)
 	return &postbox.Ack{SendID: env.SendID, Receipt: receipt, ReceivedAt: now.UTC()}, nil
 }
 

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mynaplat/mynaplat/internal/apijson"
+	"github.com/mynaplat/mynaplat/internal/httpapi"
 	"github.com/mynaplat/mynaplat/internal/pbworld"
 	"github.com/mynaplat/mynaplat/internal/webtest"
 	"github.com/mynaplat/mynaplat/postbox"
@@ -58,15 +58,15 @@ func TestNoticeEndpoint(t *testing.T) {
 			key    string
 			body   []byte
 			status int
-			code   string // the problem's code; "" for an acknowledgement
+			code   httpapi.Code // the problem's code; "" for an acknowledgement
 		}{
-			{"bad key", "bzi_not-the-key", env("snd_bad-key", postbox.KindAddressNotice, notice), http.StatusUnauthorized, "bad_key"},
-			{"malformed JSON", key, []byte(`{"send_id": "snd_x", "kind": `), http.StatusBadRequest, "bad_body"},
-			{"unknown field", key, []byte(`{"send_id": "snd_x", "kind": "address_notice", "documents": [], "extra": 1}`), http.StatusBadRequest, "bad_body"},
-			{"wrong kind", key, env("snd_kind", postbox.KindSubmission, notice), http.StatusBadRequest, "bad_envelope"},
-			{"no documents", key, env("snd_none", postbox.KindAddressNotice), http.StatusBadRequest, "bad_envelope"},
-			{"two documents", key, env("snd_two", postbox.KindAddressNotice, notice, notice), http.StatusUnprocessableEntity, "refused"},
-			{"tampered", key, env("snd_tampered", postbox.KindAddressNotice, pbworld.Tamper(t, notice, "NHK-")), http.StatusUnprocessableEntity, "refused"},
+			{"bad key", "bzi_not-the-key", env("snd_bad-key", postbox.KindAddressNotice, notice), http.StatusUnauthorized, postbox.CodeBadKey},
+			{"malformed JSON", key, []byte(`{"send_id": "snd_x", "kind": `), http.StatusBadRequest, postbox.CodeBadBody},
+			{"unknown field", key, []byte(`{"send_id": "snd_x", "kind": "address_notice", "documents": [], "extra": 1}`), http.StatusBadRequest, postbox.CodeBadBody},
+			{"wrong kind", key, env("snd_kind", postbox.KindSubmission, notice), http.StatusBadRequest, postbox.CodeBadEnvelope},
+			{"no documents", key, env("snd_none", postbox.KindAddressNotice), http.StatusBadRequest, postbox.CodeBadEnvelope},
+			{"two documents", key, env("snd_two", postbox.KindAddressNotice, notice, notice), http.StatusUnprocessableEntity, postbox.CodeRefused},
+			{"tampered", key, env("snd_tampered", postbox.KindAddressNotice, pbworld.Tamper(t, notice, "NHK-")), http.StatusUnprocessableEntity, postbox.CodeRefused},
 			{"short send ID", key, env("s1", postbox.KindAddressNotice, notice), http.StatusOK, ""},
 		}
 		for _, tt := range tests {
@@ -82,7 +82,7 @@ func TestNoticeEndpoint(t *testing.T) {
 				}
 				continue
 			}
-			var p apijson.Problem
+			var p httpapi.Problem
 			if err := json.Unmarshal(b, &p); err != nil || p.Code != tt.code || p.MessageJA == "" || p.MessageEN == "" {
 				t.Errorf("%s: problem %s (%v), want %q with Japanese and English messages", tt.name, b, err, tt.code)
 			}

@@ -247,7 +247,7 @@ func TestMovingNoticeRefused(t *testing.T) {
 					t.Fatalf("sends %+v", sd)
 				}
 				// The business's answer (422) is in the log, in both languages.
-				if d := sd[0].Log[1].Detail; !strings.Contains(d, `"error":"refused"`) || !strings.Contains(d, `"message_ja":"受け付けられません。"`) ||
+				if d := sd[0].Log[1].Detail; !strings.Contains(d, `"code":"refused"`) || !strings.Contains(d, `"message_ja":"受け付けられません。"`) ||
 					!strings.Contains(d, tt.why) {
 					t.Errorf("refusal logged as %q, want the problem saying %q", d, tt.why)
 				}

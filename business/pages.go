@@ -84,7 +84,7 @@ func (p *Pages) Routes(mux *http.ServeMux) {
 func (p *Pages) Links(ctx context.Context) []web.Link {
 	fs, err := p.s.Firms(ctx)
 	if err != nil {
-		p.log.Error("business: firms", "err", err)
+		p.log.ErrorContext(ctx, "business: firms", "err", err)
 		return nil
 	}
 	var out []web.Link
@@ -153,7 +153,7 @@ func (p *Pages) office(w http.ResponseWriter, r *http.Request, staff string) {
 	if v.Virtual && p.cfg.Cards != nil && len(v.Powers) > 0 {
 		infos, err := p.cfg.Cards.List()
 		if err != nil {
-			p.log.Error("business: cards", "err", err)
+			p.log.ErrorContext(r.Context(), "business: cards", "err", err)
 		}
 		for _, in := range infos {
 			if in.Demo && in.HasSignCert {
@@ -169,7 +169,7 @@ func (p *Pages) site(w http.ResponseWriter, r *http.Request, err error) {
 		p.cfg.Site.Error(w, r, web.Problem{Status: http.StatusNotFound})
 		return
 	}
-	p.log.Error("business: page", "path", r.URL.Path, "err", err)
+	p.log.ErrorContext(r.Context(), "business: page", "path", r.URL.Path, "err", err)
 	p.cfg.Site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
 }
 
@@ -195,7 +195,7 @@ func (p *Pages) issue(w http.ResponseWriter, r *http.Request, staff string) {
 		if err == nil {
 			ss.SetFlash(f)
 			if err := ss.Save(ctx); err != nil {
-				p.log.Error("business: session", "err", err)
+				p.log.ErrorContext(r.Context(), "business: session", "err", err)
 			}
 		}
 		http.Redirect(w, r, "/business/"+id+"/office/", http.StatusSeeOther)
@@ -253,7 +253,6 @@ func (p *Pages) issue(w http.ResponseWriter, r *http.Request, staff string) {
 		docID, err = p.s.Issue(ctx, id, req, cert, signer)
 		return err
 	})
-	var ae *postbox.APIError
 	res, cardSaid := terminal.SignFailure(err)
 	switch {
 	case err == nil:
@@ -264,10 +263,10 @@ func (p *Pages) issue(w http.ResponseWriter, r *http.Request, staff string) {
 		f := res.Flash()
 		f.JA, f.EN = "何も届けていません。"+f.JA, "Nothing was delivered. "+f.EN
 		back(f)
-	case errors.As(err, &ae) && ae.Code == "no_recipient":
+	case errors.Is(err, postbox.CodeNoRecipient):
 		back(web.Flash{Kind: "error", JA: "この顧客は電子私書箱での受け取りに同意していません。何も届けていません。", EN: "This customer has not consented to receive documents in a post box. Nothing was delivered."})
 	default:
-		p.log.Error("business: issue", "err", err)
+		p.log.ErrorContext(ctx, "business: issue", "err", err)
 		back(web.Flash{Kind: "error", JA: "発行できませんでした。しばらくしてからもう一度お試しください。", EN: "It could not be issued. Try again shortly."})
 	}
 }

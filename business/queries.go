@@ -35,5 +35,5 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
 	qIssued = `SELECT delivery_id, customer_ref, doc_type, title, document_id, issued_by, issued_at FROM business_issued
 WHERE firm_id = $1 ORDER BY issued_at DESC, delivery_id`
 
-	qInsertAudit = `INSERT INTO business_audit (at, firm_id, actor, action, detail) VALUES ($1, $2, $3, $4, $5)`
+	qInsertAudit = `INSERT INTO business_audit (at, firm_id, actor, action, detail, trace_id) VALUES ($1, $2, $3, $4, $5, $6)`
 )

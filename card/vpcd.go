@@ -63,16 +63,16 @@ func ServeVPCD(ctx context.Context, addr string, c *Card, logger *slog.Logger) e
 			return nil
 		}
 		if err != nil {
-			logger.Debug("vpcd not reachable", "err", err, "retry_in", backoff)
+			logger.DebugContext(ctx, "vpcd not reachable", "err", err, "retry_in", backoff)
 		} else {
-			logger.Info("card plugged into vpcd")
+			logger.InfoContext(ctx, "card plugged into vpcd")
 			backoff = minBackoff
 			err = serveConn(ctx, conn, c, logger)
 			c.PowerOff() // the reader lost the card
 			if ctx.Err() != nil {
 				return nil
 			}
-			logger.Info("vpcd connection lost; redialling", "err", err)
+			logger.InfoContext(ctx, "vpcd connection lost; redialling", "err", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -103,24 +103,24 @@ func serveConn(ctx context.Context, conn net.Conn, c *Card, logger *slog.Logger)
 			case vpcdGetATR:
 				reply = c.ATR()
 			default:
-				logger.Debug("unknown vpcd control code", "code", msg[0])
+				logger.DebugContext(ctx, "unknown vpcd control code", "code", msg[0])
 			}
 			if reply == nil {
 				continue
 			}
 		case len(msg) == 0:
-			logger.Debug("empty vpcd message ignored")
+			logger.DebugContext(ctx, "empty vpcd message ignored")
 			continue
 		default:
 			reply, err = c.Transmit(msg)
 			if err != nil {
 				// The card still answers (6581); the operator must see why.
-				logger.Error("card memory failure", "err", err)
+				logger.ErrorContext(ctx, "card memory failure", "err", err)
 			}
 			if logger.Enabled(ctx, slog.LevelDebug) {
 				if cmd, perr := apdu.Parse(msg); perr == nil {
 					r, _ := apdu.ParseResponse(reply)
-					logger.Debug("apdu", "cmd", cmd.String(), "sw", r.SW.String(), "len", len(r.Data))
+					logger.DebugContext(ctx, "apdu", "cmd", cmd.String(), "sw", r.SW.String(), "len", len(r.Data))
 				}
 			}
 		}

@@ -10,12 +10,14 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/mynaplat/mynaplat/internal/callerkey"
+	"github.com/mynaplat/mynaplat/internal/httpapi"
 	"github.com/mynaplat/mynaplat/store"
 )
 
@@ -51,9 +53,57 @@ var (
 	// ErrCardMismatch: enrolment details do not match the card on file (422).
 	ErrCardMismatch = errors.New("cardco: card details do not match")
 	// ErrUnavailable: the company could not be reached or failed (network
-	// error, 5xx). The request may be retried with the same Idempotency-Key.
-	ErrUnavailable = errors.New("cardco: unavailable")
+	// error, 5xx); httpapi's. The request may be retried with the same
+	// Idempotency-Key.
+	ErrUnavailable = httpapi.ErrUnavailable
 )
+
+// errBusy is a request cancelled whole (its time ran out, or the database
+// gave up on it): nothing was kept, so the same request with the same key is
+// safe to send again.
+var errBusy = errors.New("cardco: busy, nothing was done")
+
+// The API's problem codes.
+const (
+	CodeInvalidIdempotencyKey httpapi.Code = "invalid_idempotency_key"
+	CodeInvalidRequest        httpapi.Code = "invalid_request"
+	CodeUnauthorized          httpapi.Code = "unauthorized"
+	CodeEnrolmentDisabled     httpapi.Code = "enrolment_disabled"
+	CodeNotFound              httpapi.Code = "not_found"
+	CodeIdempotencyKeyReused  httpapi.Code = "idempotency_key_reused"
+	CodeCardMismatch          httpapi.Code = "card_mismatch"
+	CodeUnavailable           httpapi.Code = "unavailable"
+	// A decline (402) has a reason member, insufficient_funds or
+	// invalid_token.
+	CodeDeclined              httpapi.Code = "declined"
+	CodeRefundExceedsCaptured httpapi.Code = "refund_exceeds_captured"
+)
+
+// Rules answers the company's errors on its API (declines and refunds
+// that exceed are stored answers, decline and refund), and maps the answers
+// back to the sentinels in Client.
+var Rules = httpapi.Rules{
+	{Err: ErrBadIdempotencyKey, Status: http.StatusBadRequest, Code: CodeInvalidIdempotencyKey,
+		JA: "Idempotency-Key ヘッダ（1〜64文字の半角英数記号）が必要です。", EN: "An Idempotency-Key header of 1–64 printable ASCII characters is required."},
+	{Err: ErrInvalid, Status: http.StatusBadRequest, Code: CodeInvalidRequest, JA: "要求の内容に誤りがあります。", EN: "Invalid request."},
+	{Err: ErrUnauthorized, Status: http.StatusUnauthorized, Code: CodeUnauthorized, Header: http.Header{"Www-Authenticate": {`Bearer realm="cardco"`}},
+		JA: "加盟店の認証に失敗しました。APIキーを確認してください。", EN: "Unauthorized: missing or unknown API key."},
+	{Err: ErrForbidden, Status: http.StatusForbidden, Code: CodeEnrolmentDisabled,
+		JA: "この窓口ではカードの登録を受け付けていません。", EN: "Card enrolment over HTTP is disabled here."},
+	{Err: ErrNotFound, Status: http.StatusNotFound, Code: CodeNotFound, JA: "該当するお支払いが見つかりません。", EN: "No such payment."},
+	{Err: ErrIdempotencyMismatch, Status: http.StatusUnprocessableEntity, Code: CodeIdempotencyKeyReused,
+		JA: "この Idempotency-Key は別の内容の要求ですでに使われています。新しい要求には新しいキーを使ってください。",
+		EN: "This Idempotency-Key was already used for a different request; use a new key for a new request."},
+	{Err: ErrCardMismatch, Status: http.StatusUnprocessableEntity, Code: CodeCardMismatch,
+		JA: "カード名義または有効期限が登録内容と一致しません。", EN: "The holder name or expiry does not match the card on file."},
+	{Err: errBusy, Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Header: http.Header{"Retry-After": {"1"}},
+		JA: "混み合っているため処理を取り消しました。同じ Idempotency-Key で再度お送りください。",
+		EN: "Busy: the request was cancelled whole; send it again with the same Idempotency-Key."},
+	{Err: ErrDeclined, Status: http.StatusPaymentRequired, Code: CodeDeclined,
+		JA: "カード会社がお支払いをお受けしませんでした。", EN: "Declined by the card company."},
+	{Err: ErrRefundExceedsCaptured, Status: http.StatusConflict, Code: CodeRefundExceedsCaptured,
+		JA: "返金額が返金可能額を超えています。", EN: "The refund exceeds what is left to refund."},
+}
 
 // Limits on amounts, in yen.
 const (
@@ -146,7 +196,7 @@ func (c *Company) AddMerchant(ctx context.Context, name string) (id, key string,
 		}
 		return "", "", fmt.Errorf("cardco: add merchant: %w", err)
 	}
-	c.logger.Info("merchant added", "merchant", id, "name", name)
+	c.logger.InfoContext(ctx, "merchant added", "merchant", id, "name", name)
 	return id, key, nil
 }
 
@@ -157,7 +207,11 @@ type invalidError struct{ ja, en string }
 func invalid(ja, en string) error { return &invalidError{ja, en} }
 
 func (e *invalidError) Error() string { return ErrInvalid.Error() + ": " + e.en }
-func (e *invalidError) Unwrap() error { return ErrInvalid }
+
+// Unwrap is ErrInvalid, and the answer with the error's own text.
+func (e *invalidError) Unwrap() []error {
+	return []error{ErrInvalid, httpapi.New(http.StatusBadRequest, CodeInvalidRequest, e.ja, "Invalid request: "+e.en)}
+}
 
 // merchant is an authenticated merchant.
 type merchant struct{ id, name string }
@@ -267,7 +321,7 @@ func (c *Company) Enrol(ctx context.Context, e Enrolment) (*Enrolled, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.logger.Info("card enrolled", "last4", last4)
+	c.logger.InfoContext(ctx, "card enrolled", "last4", last4)
 	return &Enrolled{Token: token, Last4: last4}, nil
 }
 

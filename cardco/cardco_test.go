@@ -15,6 +15,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/mynaplat/mynaplat/internal/httpapi"
 	"github.com/mynaplat/mynaplat/internal/webtest"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/store/storetest"
@@ -146,9 +148,9 @@ func wantErr(t *testing.T, err, want error, status int) {
 	if status == 0 {
 		return
 	}
-	ce, ok := errors.AsType[*Error](err)
+	ce, ok := errors.AsType[*httpapi.Error](err)
 	if !ok {
-		t.Fatalf("err = %v, want a *cardco.Error", err)
+		t.Fatalf("err = %v, want a *httpapi.Error", err)
 	}
 	if ce.Status != status || ce.MessageJA == "" || ce.MessageEN == "" {
 		t.Fatalf("err = %+v, want status %d with Japanese and English messages", ce, status)
@@ -329,7 +331,7 @@ func TestDeclinesAndBadRequests(t *testing.T) {
 				if resp.Status != tc.status {
 					t.Fatalf("status %d, want %d: %s", resp.Status, tc.status, body)
 				}
-				for _, s := range []string{`"error":"` + tc.code + `"`, `"reason":"` + tc.reason + `"`, `"message_ja":"`, `"message_en":"`} {
+				for _, s := range []string{`"code":"` + tc.code + `"`, `"reason":"` + tc.reason + `"`, `"message_ja":"`, `"message_en":"`} {
 					if tc.reason == "" && strings.HasPrefix(s, `"reason"`) {
 						continue
 					}
@@ -550,7 +552,7 @@ func TestEnrolment(t *testing.T) {
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				resp, body := e.post(t, path, tc.auth, "", tc.body)
-				if resp.Status != tc.status || !strings.Contains(body, `"error":"`+tc.code+`"`) && tc.code != "" {
+				if resp.Status != tc.status || !strings.Contains(body, `"code":"`+tc.code+`"`) && tc.code != "" {
 					t.Fatalf("%d %s, want %d %s", resp.Status, body, tc.status, tc.code)
 				}
 				if tc.status == 201 && (!strings.Contains(body, `"last4":"1881"`) || strings.Contains(body, "4012888888881881")) {

@@ -1,79 +1,26 @@
 package cardco
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	mrand "math/rand/v2"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
+
+	"github.com/mynaplat/mynaplat/internal/httpapi"
 )
 
 // Client is a merchant's typed client of the card company's API.
 type Client struct {
 	BaseURL     string
 	MerchantKey string
-	// HTTP is the client to use; nil means http.DefaultClient. Give it a
-	// timeout: a request that times out is safe to send again with the same
-	// Idempotency-Key.
+	// HTTP sends the calls (httpapi.NewHTTPClient); nil is httpapi's
+	// default, with its timeout. A request that times out is safe to send
+	// again with the same Idempotency-Key.
 	HTTP *http.Client
-}
-
-// Error is an error answer from the company. errors.Is matches it against
-// the package's sentinels (ErrDeclined and its reason, ErrNotFound, …).
-type Error struct {
-	Status    int
-	Code      string
-	Reason    string
-	MessageJA string
-	MessageEN string
-}
-
-func (e *Error) Error() string {
-	s := fmt.Sprintf("cardco: %d %s", e.Status, e.Code)
-	if e.Reason != "" {
-		s += " (" + e.Reason + ")"
-	}
-	return s + ": " + e.MessageEN
-}
-
-// Unwrap gives the sentinels the answer stands for.
-func (e *Error) Unwrap() []error {
-	switch {
-	case e.Status == http.StatusPaymentRequired:
-		switch e.Reason {
-		case reasonInsufficientFunds:
-			return []error{ErrDeclined, ErrInsufficientFunds}
-		case reasonInvalidToken:
-			return []error{ErrDeclined, ErrInvalidToken}
-		}
-		return []error{ErrDeclined}
-	case e.Code == "invalid_idempotency_key":
-		return []error{ErrBadIdempotencyKey}
-	case e.Status == http.StatusBadRequest:
-		return []error{ErrInvalid}
-	case e.Status == http.StatusUnauthorized:
-		return []error{ErrUnauthorized}
-	case e.Status == http.StatusForbidden:
-		return []error{ErrForbidden}
-	case e.Status == http.StatusNotFound:
-		return []error{ErrNotFound}
-	case e.Code == "refund_exceeds_captured":
-		return []error{ErrRefundExceedsCaptured}
-	case e.Code == "idempotency_key_reused":
-		return []error{ErrIdempotencyMismatch}
-	case e.Code == "card_mismatch":
-		return []error{ErrCardMismatch}
-	case e.Status >= 500:
-		return []error{ErrUnavailable}
-	}
-	return nil
 }
 
 // NewIdempotencyKey returns a fresh random key for a new request. Keep it
@@ -81,50 +28,29 @@ func (e *Error) Unwrap() []error {
 func NewIdempotencyKey() string { return rand.Text() }
 
 // do sends one request and decodes a 2xx answer into out. It reports whether
-// the answer was a replayed one.
+// the answer was a replayed one. An answer under an Idempotency-Key is sent
+// again after a lost answer: it is done at most once. Errors are
+// *httpapi.Error, matching Rules' sentinels, and a decline its reason's
+// (ErrInsufficientFunds, ErrInvalidToken) too.
 func (c *Client) do(ctx context.Context, method, path, key string, in, out any) (replayed bool, err error) {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return false, fmt.Errorf("cardco: encode request: %w", err)
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.BaseURL, "/")+path, body)
-	if err != nil {
-		return false, fmt.Errorf("cardco: %w", err)
-	}
-	req.Header.Set("Authorization", "Bearer "+c.MerchantKey)
-	req.Header.Set("Accept", "application/json")
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
+	api := &httpapi.Client{Service: "cardco", BaseURL: c.BaseURL, HTTP: c.HTTP, Auth: httpapi.Bearer(c.MerchantKey), Rules: Rules, MaxBody: 1 << 20}
+	rq := httpapi.Request{Method: method, Path: path, JSON: in, Idempotent: key != ""}
 	if key != "" {
-		req.Header.Set("Idempotency-Key", key)
+		rq.Header = http.Header{"Idempotency-Key": {key}}
 	}
-	hc := c.HTTP
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return false, fmt.Errorf("%w: %w", ErrUnavailable, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return false, fmt.Errorf("%w: read answer: %w", ErrUnavailable, err)
-	}
-	if resp.StatusCode/100 != 2 {
-		var eb errorBody
-		if json.Unmarshal(b, &eb) != nil || eb.Code == "" {
-			eb = errorBody{Code: "http_error", MessageEN: resp.Status}
+	resp, err := api.DoJSON(ctx, rq, out)
+	if e, ok := errors.AsType[*httpapi.Error](err); ok && e.Code == CodeDeclined {
+		var reason string
+		e.Field("reason", &reason)
+		switch reason {
+		case reasonInsufficientFunds:
+			e.Err = fmt.Errorf("%w: %w", ErrDeclined, ErrInsufficientFunds)
+		case reasonInvalidToken:
+			e.Err = fmt.Errorf("%w: %w", ErrDeclined, ErrInvalidToken)
 		}
-		return false, &Error{Status: resp.StatusCode, Code: eb.Code, Reason: eb.Reason, MessageJA: eb.MessageJA, MessageEN: eb.MessageEN}
 	}
-	if err := json.Unmarshal(b, out); err != nil {
-		return false, fmt.Errorf("%w: malformed answer: %w", ErrUnavailable, err)
+	if err != nil {
+		return false, err
 	}
 	return resp.Header.Get("Idempotent-Replayed") == "true", nil
 }

@@ -5,12 +5,13 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
 
-	"github.com/mynaplat/mynaplat/internal/apijson"
 	"github.com/mynaplat/mynaplat/internal/callerkey"
+	"github.com/mynaplat/mynaplat/internal/httpapi"
 	"github.com/mynaplat/mynaplat/store"
 )
 
@@ -100,7 +101,7 @@ func (c *Company) serveEnrol(w http.ResponseWriter, r *http.Request) {
 		c.writeErr(w, r, err)
 		return
 	}
-	apijson.Write(w, http.StatusCreated, out)
+	httpapi.WriteJSON(w, http.StatusCreated, out)
 }
 
 // moneyRequest authenticates the merchant, reads the Idempotency-Key and
@@ -174,13 +175,17 @@ func (c *Company) serveGetPayment(w http.ResponseWriter, r *http.Request) {
 		c.writeErr(w, r, err)
 		return
 	}
-	apijson.Write(w, http.StatusOK, p)
+	httpapi.WriteJSON(w, http.StatusOK, p)
 }
 
-// writeReply writes a stored (or just stored) answer.
+// writeReply writes a stored (or just stored) answer: a decline or a
+// refused refund is a problem, stored as it was first answered.
 func writeReply(w http.ResponseWriter, rep reply) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
+	if rep.status >= 400 {
+		h.Set("Content-Type", httpapi.ContentType)
+	}
 	h.Set("Cache-Control", "no-store")
 	status := rep.status
 	if rep.replayed {
@@ -194,59 +199,17 @@ func writeReply(w http.ResponseWriter, rep reply) {
 	w.Write([]byte("\n"))
 }
 
-// writeErr maps an error to its HTTP answer; this is the only place where
+// writeErr answers an error through Rules; this is the only place where
 // the company's errors meet status codes.
 func (c *Company) writeErr(w http.ResponseWriter, r *http.Request, err error) {
-	var (
-		status int
-		body   errorBody
-	)
-	switch {
-	case errors.Is(err, ErrBadIdempotencyKey):
-		status, body = http.StatusBadRequest, errorBody{Code: "invalid_idempotency_key",
-			MessageJA: "Idempotency-Key ヘッダ（1〜64文字の半角英数記号）が必要です。",
-			MessageEN: "An Idempotency-Key header of 1–64 printable ASCII characters is required."}
-	case errors.Is(err, ErrInvalid):
-		body = errorBody{Code: "invalid_request", MessageJA: "要求の内容に誤りがあります。", MessageEN: "Invalid request."}
-		if ie, ok := errors.AsType[*invalidError](err); ok {
-			body.MessageJA, body.MessageEN = ie.ja, "Invalid request: "+ie.en
-		}
-		status = http.StatusBadRequest
-	case errors.Is(err, ErrUnauthorized):
-		w.Header().Set("WWW-Authenticate", `Bearer realm="cardco"`)
-		status, body = http.StatusUnauthorized, errorBody{Code: "unauthorized",
-			MessageJA: "加盟店の認証に失敗しました。APIキーを確認してください。",
-			MessageEN: "Unauthorized: missing or unknown API key."}
-	case errors.Is(err, ErrForbidden):
-		status, body = http.StatusForbidden, errorBody{Code: "enrolment_disabled",
-			MessageJA: "この窓口ではカードの登録を受け付けていません。",
-			MessageEN: "Card enrolment over HTTP is disabled here."}
-	case errors.Is(err, ErrNotFound):
-		status, body = http.StatusNotFound, errorBody{Code: "not_found",
-			MessageJA: "該当するお支払いが見つかりません。",
-			MessageEN: "No such payment."}
-	case errors.Is(err, ErrIdempotencyMismatch):
-		status, body = http.StatusUnprocessableEntity, errorBody{Code: "idempotency_key_reused",
-			MessageJA: "この Idempotency-Key は別の内容の要求ですでに使われています。新しい要求には新しいキーを使ってください。",
-			MessageEN: "This Idempotency-Key was already used for a different request; use a new key for a new request."}
-	case errors.Is(err, ErrCardMismatch):
-		status, body = http.StatusUnprocessableEntity, errorBody{Code: "card_mismatch",
-			MessageJA: "カード名義または有効期限が登録内容と一致しません。",
-			MessageEN: "The holder name or expiry does not match the card on file."}
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, store.ErrConflict):
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, store.ErrConflict) {
 		// Nothing was kept (the transaction was rolled back), so the same
 		// request with the same key is safe to send again.
-		w.Header().Set("Retry-After", "1")
-		status, body = http.StatusServiceUnavailable, errorBody{Code: "unavailable",
-			MessageJA: "混み合っているため処理を取り消しました。同じ Idempotency-Key で再度お送りください。",
-			MessageEN: "Busy: the request was cancelled whole; send it again with the same Idempotency-Key."}
-	default:
-		if r.Context().Err() == nil {
-			c.logger.Error("cardco", "path", r.URL.Path, "err", err)
-		}
-		status, body = http.StatusInternalServerError, errorBody{Code: "internal",
-			MessageJA: "内部エラーが発生しました。処理は行われていません。同じ Idempotency-Key で再度お送りください。",
-			MessageEN: "Internal error; nothing was done. Send the request again with the same Idempotency-Key."}
+		err = fmt.Errorf("%w: %w", errBusy, err)
 	}
-	apijson.Write(w, status, body)
+	if r.Context().Err() != nil {
+		Rules.Write(w, r, nil, err) // the caller is gone: nothing to report
+		return
+	}
+	Rules.Write(w, r, c.logger, err)
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/mynaplat/mynaplat/internal/httpapi"
 	"github.com/mynaplat/mynaplat/store"
 )
 
@@ -150,29 +151,20 @@ type Refund struct {
 	Replayed bool `json:"-"`
 }
 
-// errorBody is the JSON of every error answer, stored ones included.
-type errorBody struct {
-	Code      string `json:"error"`
-	Reason    string `json:"reason,omitempty"`
-	MessageJA string `json:"message_ja"`
-	MessageEN string `json:"message_en"`
-}
-
-// Decline reasons.
+// Decline reasons, the reason member of a decline.
 const (
 	reasonInsufficientFunds = "insufficient_funds"
 	reasonInvalidToken      = "invalid_token"
 )
 
-func decline(reason string) errorBody {
-	switch reason {
-	case reasonInsufficientFunds:
-		return errorBody{"declined", reason, "ご利用可能額が不足しているため、お支払いをお受けできませんでした。",
-			"Declined: the card's available credit is less than the amount."}
-	default:
-		return errorBody{"declined", reason, "このカードは現在ご利用いただけません（登録が取り消されたか、見つかりません）。",
-			"Declined: the card token is unknown or has been revoked."}
+// decline is the stored answer of a declined payment.
+func decline(reason string) httpapi.Problem {
+	ja, en := "このカードは現在ご利用いただけません（登録が取り消されたか、見つかりません）。",
+		"Declined: the card token is unknown or has been revoked."
+	if reason == reasonInsufficientFunds {
+		ja, en = "ご利用可能額が不足しているため、お支払いをお受けできませんでした。", "Declined: the card's available credit is less than the amount."
 	}
+	return httpapi.New(http.StatusPaymentRequired, CodeDeclined, ja, en).With("reason", reason)
 }
 
 // reply is a response to a money-moving request, exactly as stored under
@@ -279,7 +271,7 @@ func (c *Company) pay(ctx context.Context, m merchant, key string, req PaymentRe
 		return http.StatusCreated, p, nil
 	})
 	if err == nil {
-		c.logger.Info("payment", "merchant", m.id, "status", rep.status, "amount", req.Amount, "replayed", rep.replayed)
+		c.logger.InfoContext(ctx, "payment", "merchant", m.id, "status", rep.status, "amount", req.Amount, "replayed", rep.replayed)
 	}
 	return rep, err
 }
@@ -300,9 +292,9 @@ func (c *Company) refund(ctx context.Context, m merchant, paymentID, key string,
 			return 0, nil, fmt.Errorf("cardco: refund: %w", err)
 		} else if n == 0 {
 			left := p.Amount - p.Refunded
-			return http.StatusConflict, errorBody{Code: "refund_exceeds_captured",
-				MessageJA: fmt.Sprintf("返金額が返金可能額（%d円）を超えています。", left),
-				MessageEN: fmt.Sprintf("The refund exceeds what is left to refund (%d yen).", left)}, nil
+			return http.StatusConflict, httpapi.New(http.StatusConflict, CodeRefundExceedsCaptured,
+				fmt.Sprintf("返金額が返金可能額（%d円）を超えています。", left),
+				fmt.Sprintf("The refund exceeds what is left to refund (%d yen).", left)), nil
 		}
 		if _, err := tx.ExecContext(ctx, qCredit, req.Amount, accountID); err != nil {
 			return 0, nil, fmt.Errorf("cardco: credit: %w", err)
@@ -317,7 +309,7 @@ func (c *Company) refund(ctx context.Context, m merchant, paymentID, key string,
 		return http.StatusCreated, r, nil
 	})
 	if err == nil {
-		c.logger.Info("refund", "merchant", m.id, "payment", paymentID, "status", rep.status, "amount", req.Amount, "replayed", rep.replayed)
+		c.logger.InfoContext(ctx, "refund", "merchant", m.id, "payment", paymentID, "status", rep.status, "amount", req.Amount, "replayed", rep.replayed)
 	}
 	return rep, err
 }

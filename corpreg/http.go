@@ -4,10 +4,11 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
-	"github.com/mynaplat/mynaplat/internal/apijson"
+	"github.com/mynaplat/mynaplat/internal/httpapi"
 )
 
 // The registry's HTTP API. Nothing here needs a login: it is public data.
@@ -45,6 +46,12 @@ type CheckAnswer struct {
 	MessageEN string `json:"message_en"`
 }
 
+// The reasons of a refused check (besides an unknown corporation).
+const (
+	reasonClosed            = "closed"
+	reasonNotRepresentative = "not_representative"
+)
+
 // answerOf gives the check answer for RepresentativeAt's result; ok is false
 // for an error that is not one of the answers (a failure).
 func answerOf(err error) (a CheckAnswer, ok bool) {
@@ -53,13 +60,13 @@ func answerOf(err error) (a CheckAnswer, ok bool) {
 		return CheckAnswer{OK: true, MessageJA: "この証明書は、その時点の代表者の証明書です。",
 			MessageEN: "This certificate was the representative's at that time."}, true
 	case errors.Is(err, ErrUnknownCorporation):
-		return CheckAnswer{Reason: "unknown_corporation", MessageJA: "この法人番号の法人は登記されていません。",
+		return CheckAnswer{Reason: string(CodeUnknownCorporation), MessageJA: "この法人番号の法人は登記されていません。",
 			MessageEN: "No corporation with this corporate number is registered."}, true
 	case errors.Is(err, ErrClosed):
-		return CheckAnswer{Reason: "closed", MessageJA: "この法人はその時点で閉鎖されています。",
+		return CheckAnswer{Reason: reasonClosed, MessageJA: "この法人はその時点で閉鎖されています。",
 			MessageEN: "The corporation was closed at that time."}, true
 	case errors.Is(err, ErrNotRepresentative):
-		return CheckAnswer{Reason: "not_representative", MessageJA: "この証明書は、その時点のこの法人の代表者の証明書ではありません。",
+		return CheckAnswer{Reason: reasonNotRepresentative, MessageJA: "この証明書は、その時点のこの法人の代表者の証明書ではありません。",
 			MessageEN: "This certificate was not the corporation's representative's at that time."}, true
 	}
 	return CheckAnswer{}, false
@@ -68,64 +75,53 @@ func answerOf(err error) (a CheckAnswer, ok bool) {
 func (r *Registry) serveCorporation(w http.ResponseWriter, req *http.Request) {
 	number := req.PathValue("number")
 	if ValidNumber(number) != nil {
-		apijson.WriteProblem(w, http.StatusBadRequest, "invalid_number",
-			"法人番号は13桁の数字で、先頭の検査用数字が正しいものを指定してください。",
-			"A corporate number is 13 digits whose first digit is a valid check digit.")
+		r.writeErr(w, req, errBadNumber)
 		return
 	}
 	c, err := r.Corporation(req.Context(), number)
-	switch {
-	case errors.Is(err, ErrUnknownCorporation):
-		apijson.WriteProblem(w, http.StatusNotFound, "unknown_corporation", "この法人番号の法人は登記されていません。",
-			"No corporation with this corporate number is registered.")
-	case err != nil:
-		r.logger.Error("corpreg: read a corporation", "number", number, "err", err)
-		apijson.WriteProblem(w, http.StatusInternalServerError, "internal", "ただいま照会できません。しばらくしてからもう一度お試しください。",
-			"The register cannot be read right now. Please try again later.")
-	default:
-		apijson.Write(w, http.StatusOK, c)
+	if err != nil {
+		r.writeErr(w, req, err)
+		return
 	}
+	httpapi.WriteJSON(w, http.StatusOK, c)
 }
 
 func (r *Registry) serveCheck(w http.ResponseWriter, req *http.Request) {
 	var in CheckRequest
-	if err := apijson.Decode(http.MaxBytesReader(w, req.Body, maxCheckBody), &in, maxCheckBody); err != nil {
-		apijson.WriteProblem(w, http.StatusBadRequest, "bad_request",
-			`本文は {"number": "…", "certificate": "（DERのbase64）", "at": "RFC 3339の時刻"} のJSONにしてください。`,
-			`The body must be JSON {"number": "…", "certificate": "(DER in base64)", "at": "RFC 3339 time"}.`)
+	if err := httpapi.Decode(http.MaxBytesReader(w, req.Body, maxCheckBody), &in, maxCheckBody); err != nil {
+		r.writeErr(w, req, fmt.Errorf("%w: %w", errCheckBody, err))
 		return
 	}
 	der, err := base64.StdEncoding.DecodeString(in.Certificate)
 	if err != nil || len(der) == 0 {
-		apijson.WriteProblem(w, http.StatusBadRequest, "bad_certificate",
-			"certificate は証明書（DER）を標準のbase64で表したものにしてください。",
-			"certificate must be the certificate (DER) in standard base64.")
+		r.writeErr(w, req, errCertBase64)
 		return
 	}
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
-		apijson.WriteProblem(w, http.StatusBadRequest, "bad_certificate", "certificate を証明書として読み取れません。",
-			"certificate cannot be parsed as an X.509 certificate.")
+		r.writeErr(w, req, fmt.Errorf("%w: %w", errCertParse, err))
 		return
 	}
 	if in.At.IsZero() {
-		apijson.WriteProblem(w, http.StatusBadRequest, "bad_request", "at（確認する時刻）を指定してください。",
-			"at (the time to check at) is required.")
+		r.writeErr(w, req, errCheckNoTime)
 		return
 	}
 	err = r.RepresentativeAt(req.Context(), in.Number, cert, in.At)
 	a, ok := answerOf(err)
 	if !ok {
-		r.logger.Error("corpreg: representative check", "number", in.Number, "err", err)
-		apijson.WriteProblem(w, http.StatusInternalServerError, "internal", "ただいま確認できません。しばらくしてからもう一度お試しください。",
-			"The check cannot be made right now. Please try again later.")
+		r.writeErr(w, req, err)
 		return
 	}
-	apijson.Write(w, http.StatusOK, a)
+	httpapi.WriteJSON(w, http.StatusOK, a)
 }
 
 func (r *Registry) serveCA(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/pkix-cert")
 	w.Header().Set("Cache-Control", "public, max-age=3600")
 	w.Write(r.ca.Root().Raw)
+}
+
+// writeErr answers an error of the registry through Rules.
+func (r *Registry) writeErr(w http.ResponseWriter, req *http.Request, err error) {
+	Rules.Write(w, req, r.logger, err)
 }

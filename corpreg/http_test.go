@@ -14,7 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/mynaplat/mynaplat/internal/apijson"
+	"github.com/mynaplat/mynaplat/internal/httpapi"
 	"github.com/mynaplat/mynaplat/internal/inproc"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/store/storetest"
@@ -92,21 +92,24 @@ func TestCheckRejectsBadRequests(t *testing.T) {
 	mux := http.NewServeMux()
 	r.Routes(mux)
 	okCert := base64.StdEncoding.EncodeToString(r.CA().Raw)
-	for _, tc := range []struct{ name, body, code string }{
-		{"not JSON", `{"number":`, "bad_request"},
-		{"unknown field", `{"number":"` + numberA + `","certificate":"` + okCert + `","at":"2026-04-01T00:00:00Z","x":1}`, "bad_request"},
-		{"two objects", `{} {}`, "bad_request"},
-		{"bad time", `{"number":"` + numberA + `","certificate":"` + okCert + `","at":"yesterday"}`, "bad_request"},
-		{"no time", `{"number":"` + numberA + `","certificate":"` + okCert + `"}`, "bad_request"},
-		{"bad base64", `{"number":"` + numberA + `","certificate":"not base64!","at":"2026-04-01T00:00:00Z"}`, "bad_certificate"},
-		{"URL base64", `{"number":"` + numberA + `","certificate":"-_-_","at":"2026-04-01T00:00:00Z"}`, "bad_certificate"},
-		{"not a certificate", `{"number":"` + numberA + `","certificate":"AAAA","at":"2026-04-01T00:00:00Z"}`, "bad_certificate"},
-		{"too large", `{"number":"` + strings.Repeat("1", maxCheckBody) + `"}`, "bad_request"},
+	for _, tc := range []struct {
+		name, body string
+		code       httpapi.Code
+	}{
+		{"not JSON", `{"number":`, CodeBadRequest},
+		{"unknown field", `{"number":"` + numberA + `","certificate":"` + okCert + `","at":"2026-04-01T00:00:00Z","x":1}`, CodeBadRequest},
+		{"two objects", `{} {}`, CodeBadRequest},
+		{"bad time", `{"number":"` + numberA + `","certificate":"` + okCert + `","at":"yesterday"}`, CodeBadRequest},
+		{"no time", `{"number":"` + numberA + `","certificate":"` + okCert + `"}`, CodeBadRequest},
+		{"bad base64", `{"number":"` + numberA + `","certificate":"not base64!","at":"2026-04-01T00:00:00Z"}`, CodeBadCertificate},
+		{"URL base64", `{"number":"` + numberA + `","certificate":"-_-_","at":"2026-04-01T00:00:00Z"}`, CodeBadCertificate},
+		{"not a certificate", `{"number":"` + numberA + `","certificate":"AAAA","at":"2026-04-01T00:00:00Z"}`, CodeBadCertificate},
+		{"too large", `{"number":"` + strings.Repeat("1", maxCheckBody) + `"}`, CodeBadRequest},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := httptest.NewRecorder()
 			mux.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/corpreg/v1/representative-check", strings.NewReader(tc.body)))
-			var p apijson.Problem
+			var p httpapi.Problem
 			json.Unmarshal(rec.Body.Bytes(), &p)
 			if rec.Code != http.StatusBadRequest || p.Code != tc.code || p.MessageJA == "" || p.MessageEN == "" {
 				t.Errorf("%d %s", rec.Code, rec.Body)
@@ -115,7 +118,7 @@ func TestCheckRejectsBadRequests(t *testing.T) {
 	}
 	rec := httptest.NewRecorder()
 	mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/corpreg/v1/corporations/123", nil))
-	if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "invalid_number") {
+	if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), string(CodeInvalidNumber)) {
 		t.Errorf("malformed number: %d %s", rec.Code, rec.Body)
 	}
 	rec = httptest.NewRecorder()

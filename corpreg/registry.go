@@ -11,11 +11,13 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/mynaplat/mynaplat/internal/httpapi"
 	"github.com/mynaplat/mynaplat/store"
 )
 
@@ -37,6 +39,43 @@ var (
 	// representative's at the time asked about.
 	ErrNotRepresentative = errors.New("corpreg: not the corporation's representative")
 )
+
+// Errors of the HTTP API only.
+var (
+	// errBadNumber is a number that cannot be any corporation's.
+	errBadNumber   = fmt.Errorf("%w: %w", ErrUnknownCorporation, ErrInvalidNumber)
+	errCheckBody   = fmt.Errorf("%w: malformed representative check", ErrInvalid)
+	errCertBase64  = fmt.Errorf("%w: certificate is not base64 DER", ErrInvalid)
+	errCertParse   = fmt.Errorf("%w: certificate does not parse", ErrInvalid)
+	errCheckNoTime = fmt.Errorf("%w: no time to check at", ErrInvalid)
+)
+
+// The registry API's problem codes.
+const (
+	CodeInvalidNumber      httpapi.Code = "invalid_number"
+	CodeUnknownCorporation httpapi.Code = "unknown_corporation"
+	CodeBadRequest         httpapi.Code = "bad_request"
+	CodeBadCertificate     httpapi.Code = "bad_certificate"
+)
+
+// Rules answers the registry's errors on its API, and maps the answers
+// back to the sentinels in Client.
+var Rules = httpapi.Rules{
+	{Err: errBadNumber, Status: http.StatusBadRequest, Code: CodeInvalidNumber,
+		JA: "法人番号は13桁の数字で、先頭の検査用数字が正しいものを指定してください。",
+		EN: "A corporate number is 13 digits whose first digit is a valid check digit."},
+	{Err: ErrUnknownCorporation, Status: http.StatusNotFound, Code: CodeUnknownCorporation,
+		JA: "この法人番号の法人は登記されていません。", EN: "No corporation with this corporate number is registered."},
+	{Err: errCheckBody, Status: http.StatusBadRequest, Code: CodeBadRequest,
+		JA: `本文は {"number": "…", "certificate": "（DERのbase64）", "at": "RFC 3339の時刻"} のJSONにしてください。`,
+		EN: `The body must be JSON {"number": "…", "certificate": "(DER in base64)", "at": "RFC 3339 time"}.`},
+	{Err: errCertBase64, Status: http.StatusBadRequest, Code: CodeBadCertificate,
+		JA: "certificate は証明書（DER）を標準のbase64で表したものにしてください。", EN: "certificate must be the certificate (DER) in standard base64."},
+	{Err: errCertParse, Status: http.StatusBadRequest, Code: CodeBadCertificate,
+		JA: "certificate を証明書として読み取れません。", EN: "certificate cannot be parsed as an X.509 certificate."},
+	{Err: errCheckNoTime, Status: http.StatusBadRequest, Code: CodeBadRequest,
+		JA: "at（確認する時刻）を指定してください。", EN: "at (the time to check at) is required."},
+}
 
 // Queries, in the PostgreSQL dialect that both engines accept (store doc).
 const (
@@ -191,7 +230,7 @@ func (r *Registry) RegisterCorporation(ctx context.Context, number, name, addres
 	if err != nil {
 		return fmt.Errorf("corpreg: register %s: %w", number, err)
 	}
-	r.logger.Info("corporation registered", "number", number)
+	r.logger.InfoContext(ctx, "corporation registered", "number", number)
 	return nil
 }
 
@@ -239,7 +278,7 @@ func (r *Registry) AppointRepresentative(ctx context.Context, number, name strin
 	if err != nil {
 		return nil, fmt.Errorf("corpreg: appoint the representative of %s: %w", number, err)
 	}
-	r.logger.Info("representative appointed", "number", number, "serial", serial)
+	r.logger.InfoContext(ctx, "representative appointed", "number", number, "serial", serial)
 	return cert, nil
 }
 
@@ -294,7 +333,7 @@ func (r *Registry) Close(ctx context.Context, number string) error {
 	if err != nil {
 		return fmt.Errorf("corpreg: close %s: %w", number, err)
 	}
-	r.logger.Info("corporation closed", "number", number)
+	r.logger.InfoContext(ctx, "corporation closed", "number", number)
 	return nil
 }
 

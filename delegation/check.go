@@ -176,12 +176,12 @@ func (s *Service) Check(ctx context.Context, q Query) (Result, error) {
 	}
 	sg, err := s.open(q.Power)
 	if err != nil {
-		s.logger.Debug("delegation: check refused", "reason", Forged, "err", err)
+		s.logger.DebugContext(ctx, "delegation: check refused", "reason", Forged, "err", err)
 		return result(Forged, nil), nil
 	}
 	p := sg.power
 	refused := func(ref refusal) (Result, error) {
-		s.logger.Debug("delegation: check refused", "power", p.ID, "reason", ref.reason, "detail", ref.detail)
+		s.logger.DebugContext(ctx, "delegation: check refused", "power", p.ID, "reason", ref.reason, "detail", ref.detail)
 		return result(ref.reason, p), nil
 	}
 	chain, ref, err := s.authority(ctx, sg, q.At)

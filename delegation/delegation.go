@@ -11,10 +11,12 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"slices"
 	"time"
 
 	"github.com/mynaplat/mynaplat/corpreg"
+	"github.com/mynaplat/mynaplat/internal/httpapi"
 	"github.com/mynaplat/mynaplat/store"
 )
 
@@ -53,6 +55,73 @@ var (
 	// certificate that is no person's on the platform.
 	ErrUnknownSigner = errors.New("delegation: the signing certificate is no person's")
 )
+
+// Errors of the HTTP API only.
+var (
+	errSignedBody = fmt.Errorf("%w: the body is not {\"cms\": …}", ErrInvalid)
+	errCheckBody  = fmt.Errorf("%w: the body is not a check request", ErrInvalid)
+	errCMS        = fmt.Errorf("%w: cms is not base64 DER", ErrInvalid)
+	errPower      = fmt.Errorf("%w: power is not base64 DER", ErrInvalid)
+	errSigner     = fmt.Errorf("%w: signer is not base64 DER", ErrInvalid)
+	errSignerCert = fmt.Errorf("%w: signer is not a certificate", ErrInvalid)
+	errNoAt       = fmt.Errorf("%w: no signing time", ErrInvalid)
+	// errNoParent is a registration whose parent power is not registered:
+	// the request itself is fine.
+	errNoParent = fmt.Errorf("%w: the parent power", ErrNotFound)
+)
+
+// The register API's problem codes: the reasons of a refusal, and these.
+const (
+	CodeBadRequest  httpapi.Code = "bad_request"
+	CodeInvalid     httpapi.Code = "invalid"
+	CodeDuplicate   httpapi.Code = "duplicate"
+	CodeUnavailable httpapi.Code = "unavailable"
+)
+
+// base64Rule is the answer to a field that is not DER in base64.
+func base64Rule(err error, field string) httpapi.Rule {
+	return httpapi.Rule{Err: err, Status: http.StatusBadRequest, Code: CodeBadRequest,
+		JA: field + " は標準のbase64で表したDERにしてください（256 KiBまで）。", EN: field + " must be DER in standard base64 (at most 256 KiB)."}
+}
+
+// Rules answers the register's errors on its API, and maps the answers
+// back to the sentinels in Client.
+var Rules = httpapi.Rules{
+	{Err: errSignedBody, Status: http.StatusBadRequest, Code: CodeBadRequest,
+		JA: `本文は {"cms": "（署名済みCMSのbase64）"} のJSONにしてください。`, EN: `The body must be JSON {"cms": "(the signed CMS in base64)"}.`},
+	{Err: errCheckBody, Status: http.StatusBadRequest, Code: CodeBadRequest,
+		JA: `本文は {"power", "corporate_number", "doc_type", "signer", "at"} のJSONにしてください。`,
+		EN: `The body must be JSON {"power", "corporate_number", "doc_type", "signer", "at"}.`},
+	base64Rule(errCMS, "cms"), base64Rule(errPower, "power"), base64Rule(errSigner, "signer"),
+	{Err: errSignerCert, Status: http.StatusBadRequest, Code: CodeBadRequest,
+		JA: "signer を証明書として読み取れません。", EN: "signer cannot be parsed as an X.509 certificate."},
+	{Err: errNoAt, Status: http.StatusBadRequest, Code: CodeBadRequest,
+		JA: "at（書類の署名時刻）を指定してください。", EN: "at (the document's signing time) is required."},
+	{Err: errNoParent, Status: http.StatusUnprocessableEntity, Code: httpapi.Code(UnknownPower),
+		JA: "元の委任状（親）が登録されていません。", EN: "The parent power of attorney is not registered."},
+	{Err: ErrInvalid, Status: http.StatusUnprocessableEntity, Code: CodeInvalid,
+		JA: "委任状または撤回の内容が正しい形式ではありません。", EN: "The power of attorney or revocation is not in the expected form."},
+	{Err: ErrForged, Status: http.StatusUnprocessableEntity, Code: httpapi.Code(Forged),
+		JA: "電子署名を検証できません。改ざんされたか、署名が正しくありません。", EN: "The signature does not verify: the data was altered or the signature is broken."},
+	{Err: ErrNotFound, Status: http.StatusNotFound, Code: httpapi.Code(UnknownPower),
+		JA: "この委任状（またはその元の委任状）は登録されていません。", EN: "This power of attorney (or the one it derives from) is not registered."},
+	{Err: ErrDuplicate, Status: http.StatusConflict, Code: CodeDuplicate,
+		JA: "このIDの別の委任状がすでに登録されています。", EN: "Another power of attorney is already registered under this ID."},
+	{Err: ErrUnknownCorporation, Status: http.StatusUnprocessableEntity, Code: httpapi.Code(UnknownCorporation),
+		JA: "委任者の法人は、法人の登記にありません。", EN: "The principal corporation is not in the corporate register."},
+	{Err: ErrClosed, Status: http.StatusUnprocessableEntity, Code: httpapi.Code(CorporationClosed),
+		JA: "委任者の法人は閉鎖されています。", EN: "The principal corporation has been closed."},
+	{Err: ErrNotRepresentative, Status: http.StatusForbidden, Code: httpapi.Code(NotRepresentative),
+		JA: "署名者は、署名の時点のこの法人の代表者（または復代理をした受任者）ではありません。",
+		EN: "The signer was not the corporation's representative (or the agent who sub-delegated) when signing."},
+	{Err: ErrSubDelegation, Status: http.StatusUnprocessableEntity, Code: httpapi.Code(SubDelegationNotAllowed),
+		JA: "この復代理（再委任）は認められていないか、元の委任の範囲を超えています。",
+		EN: "This sub-delegation is not allowed by the original power of attorney, or goes beyond it."},
+	{Err: ErrRevoked, Status: http.StatusConflict, Code: httpapi.Code(Revoked),
+		JA: "この委任状（またはその元の委任状）は撤回されています。", EN: "This power of attorney (or the one it derives from) has been revoked."},
+	{Err: corpreg.ErrUnavailable, Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
+		JA: "法人の登記を照会できません。しばらくしてからもう一度お試しください。", EN: "The corporate register cannot be reached. Please try again later."},
+}
 
 // Queries, in the PostgreSQL dialect that both engines accept (store doc).
 const (
@@ -305,7 +374,7 @@ func (s *Service) Register(ctx context.Context, der []byte) (*Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("delegation: register %s: %w", p.ID, err)
 	}
-	s.logger.Info("power registered", "power", p.ID, "number", p.Principal.CorporateNumber, "parent", p.Parent)
+	s.logger.InfoContext(ctx, "power registered", "power", p.ID, "number", p.Principal.CorporateNumber, "parent", p.Parent)
 	return s.Get(ctx, p.ID)
 }
 
@@ -344,7 +413,7 @@ func (s *Service) Revoke(ctx context.Context, id string, revocation []byte) (*Re
 	if n, _ := res.RowsAffected(); n == 0 {
 		return nil, fmt.Errorf("%w: %s", ErrRevoked, id)
 	}
-	s.logger.Info("power revoked", "power", id, "number", rec.Power.Principal.CorporateNumber)
+	s.logger.InfoContext(ctx, "power revoked", "power", id, "number", rec.Power.Principal.CorporateNumber)
 	return s.Get(ctx, id)
 }
 
@@ -402,7 +471,7 @@ func (s *Service) authority(ctx context.Context, leaf *signed, at time.Time) ([]
 		}
 		sg, err := s.open(st.cms)
 		if err != nil || sg.power.ID != cur.Parent {
-			s.logger.Error("delegation: a registered power no longer verifies", "power", cur.Parent, "err", err)
+			s.logger.ErrorContext(ctx, "delegation: a registered power no longer verifies", "power", cur.Parent, "err", err)
 			return nil, refuse(Forged, "the parent power %s does not verify", cur.Parent), nil
 		}
 		chain = append(chain, link{sg: sg, st: st})

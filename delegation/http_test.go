@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/mynaplat/mynaplat/corpreg"
-	"github.com/mynaplat/mynaplat/internal/apijson"
+	"github.com/mynaplat/mynaplat/internal/httpapi"
 	"github.com/mynaplat/mynaplat/internal/inproc"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/store/storetest"
@@ -164,8 +164,8 @@ func TestHTTPRejectsBadRequests(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := httptest.NewRecorder()
 			mux.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, tc.path, strings.NewReader(tc.body)))
-			var p apijson.Problem
-			if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil || rec.Code != http.StatusBadRequest || p.Code != "bad_request" ||
+			var p httpapi.Problem
+			if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil || rec.Code != http.StatusBadRequest || p.Code != CodeBadRequest ||
 				!strings.Contains(p.MessageEN, tc.inMessage) || p.MessageJA == "" {
 				t.Errorf("%d %s", rec.Code, rec.Body)
 			}

@@ -89,7 +89,7 @@ func (s *Service) CreateBatch(ctx context.Context, facility, fileName string, da
 	if err != nil {
 		return nil, fmt.Errorf("eligibility: store batch: %w", err)
 	}
-	s.logger.Info("batch created", "batch", b.ID, "facility", facility, "rows", b.Total, "row_errors", b.Errors)
+	s.logger.InfoContext(ctx, "batch created", "batch", b.ID, "facility", facility, "rows", b.Total, "row_errors", b.Errors)
 	return b, nil
 }
 
@@ -222,7 +222,7 @@ func (s *Service) runBatch(ctx context.Context, id string, afterRow func(int)) e
 	if _, err := s.db.Write(ctx, qBatchFinish, s.now().UnixMilli(), id); err != nil {
 		return fmt.Errorf("eligibility: finish batch %s: %w", id, err)
 	}
-	s.logger.Info("batch done", "batch", id, "facility", b.Facility)
+	s.logger.InfoContext(ctx, "batch done", "batch", id, "facility", b.Facility)
 	return nil
 }
 
@@ -360,7 +360,7 @@ func (w *BatchWorker) startRunning(ctx context.Context) {
 	ids, err := w.s.runningBatches(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
-			w.s.logger.Error("batch worker: list batches", "err", err)
+			w.s.logger.ErrorContext(ctx, "batch worker: list batches", "err", err)
 		}
 		return
 	}
@@ -382,7 +382,7 @@ func (w *BatchWorker) startRunning(ctx context.Context) {
 			err := w.s.runBatch(ctx, id, after)
 			if err != nil && ctx.Err() == nil {
 				// Left running: the next poll tries again.
-				w.s.logger.Error("batch worker", "batch", id, "err", err)
+				w.s.logger.ErrorContext(ctx, "batch worker", "batch", id, "err", err)
 			}
 			w.mu.Lock()
 			delete(w.running, id)

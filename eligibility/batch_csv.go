@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"golang.org/x/text/unicode/norm"
 
+	"github.com/mynaplat/mynaplat/internal/httpapi"
 	"github.com/mynaplat/mynaplat/wareki"
 )
 
@@ -37,6 +39,11 @@ func (e *FileError) Error() string { return "eligibility: reservation list: " + 
 
 // Is makes errors.Is(err, ErrBadFile) true.
 func (e *FileError) Is(target error) bool { return target == ErrBadFile }
+
+// Unwrap is the answer with the error's own text (Rules passes it on).
+func (e *FileError) Unwrap() error {
+	return httpapi.New(http.StatusBadRequest, CodeBadFile, e.JA, e.EN)
+}
 
 func fileErr(ja, en string) error { return &FileError{JA: ja, EN: en} }
 

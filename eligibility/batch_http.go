@@ -3,13 +3,14 @@ package eligibility
 import (
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"strconv"
 	"strings"
 
-	"github.com/mynaplat/mynaplat/internal/apijson"
+	"github.com/mynaplat/mynaplat/internal/httpapi"
 )
 
 // The batch pre-check API (一括照会) of a facility (Authorization: Bearer
@@ -35,31 +36,28 @@ func (s *Service) BatchRoutes(mux *http.ServeMux, worker *BatchWorker) {
 func (s *Service) serveCreateBatch(w http.ResponseWriter, r *http.Request, facility string, worker *BatchWorker) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || (mt != "text/csv" && mt != "application/csv" && mt != "text/plain") {
-		apijson.WriteProblem(w, http.StatusUnsupportedMediaType, "unsupported_media_type",
-			"予約一覧は Content-Type: text/csv で送ってください。", "Send the reservation list as Content-Type: text/csv.")
+		s.writeErr(w, r, errCSVType)
 		return
 	}
 	data, err := io.ReadAll(io.LimitReader(r.Body, MaxBatchBytes+1))
 	if err != nil {
-		apijson.WriteProblem(w, http.StatusBadRequest, "bad_file", "ファイルを受け取れませんでした。", "The file could not be received.")
+		s.writeErr(w, r, fmt.Errorf("%w: %w", errCSVRead, err))
 		return
 	}
 	b, err := s.CreateBatch(r.Context(), facility, r.URL.Query().Get("name"), data)
-	if fe, ok := errors.AsType[*FileError](err); ok {
-		status := http.StatusBadRequest
-		if len(data) > MaxBatchBytes {
-			status = http.StatusRequestEntityTooLarge
-		}
-		apijson.WriteProblem(w, status, "bad_file", fe.JA, fe.EN)
+	if _, ok := errors.AsType[*FileError](err); ok && len(data) > MaxBatchBytes {
+		p := Rules.Problem(err)
+		p.Status = http.StatusRequestEntityTooLarge
+		httpapi.Write(w, p)
 		return
 	}
 	if err != nil {
-		s.writeErr(w, err)
+		s.writeErr(w, r, err)
 		return
 	}
 	worker.Notify()
 	w.Header().Set("Location", "/eligibility/v1/batches/"+b.ID)
-	apijson.Write(w, http.StatusAccepted, struct {
+	httpapi.WriteJSON(w, http.StatusAccepted, struct {
 		ID     string `json:"batch_id"`
 		Total  int    `json:"total"`
 		Errors int    `json:"errors"`
@@ -69,10 +67,10 @@ func (s *Service) serveCreateBatch(w http.ResponseWriter, r *http.Request, facil
 func (s *Service) serveBatchStatus(w http.ResponseWriter, r *http.Request, facility string) {
 	b, err := s.Batch(r.Context(), facility, r.PathValue("id"))
 	if err != nil {
-		s.writeErr(w, err)
+		s.writeErr(w, r, err)
 		return
 	}
-	apijson.Write(w, http.StatusOK, batchStatusJSON(b))
+	httpapi.WriteJSON(w, http.StatusOK, batchStatusJSON(b))
 }
 
 // batchStatus is a batch's progress on the wire.
@@ -84,7 +82,7 @@ type batchStatus struct {
 func batchStatusJSON(b *Batch) batchStatus { return batchStatus{b, b.Percent()} }
 
 func (s *Service) serveBatchCSV(w http.ResponseWriter, r *http.Request, facility string) {
-	s.writeBatchCSV(w, r, facility, r.PathValue("id"), func(err error) { s.writeErr(w, err) })
+	s.writeBatchCSV(w, r, facility, r.PathValue("id"), func(err error) { s.writeErr(w, r, err) })
 }
 
 // writeBatchCSV sends a finished batch's results; fail answers errors.
@@ -95,8 +93,7 @@ func (s *Service) writeBatchCSV(w http.ResponseWriter, r *http.Request, facility
 		return
 	}
 	if b.Status != BatchDone {
-		apijson.WriteProblem(w, http.StatusConflict, "running", "照会中です。完了してからダウンロードしてください。",
-			"The batch is still running; download the results when it is done.")
+		fail(errRunning)
 		return
 	}
 	h := w.Header()
@@ -104,7 +101,7 @@ func (s *Service) writeBatchCSV(w http.ResponseWriter, r *http.Request, facility
 	h.Set("Cache-Control", "no-store")
 	h.Set("Content-Disposition", `attachment; filename="batch-`+b.ID+`.csv"`)
 	if err := BatchResultsCSV(w, rows); err != nil {
-		s.logger.Error("write batch results", "batch", id, "err", err)
+		s.logger.ErrorContext(r.Context(), "write batch results", "batch", id, "err", err)
 	}
 }
 

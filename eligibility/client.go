@@ -1,16 +1,11 @@
 package eligibility
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"strings"
 
-	"github.com/mynaplat/mynaplat/internal/apijson"
+	"github.com/mynaplat/mynaplat/internal/httpapi"
 	"github.com/mynaplat/mynaplat/terminal"
 )
 
@@ -18,92 +13,31 @@ import (
 type FacilityClient struct {
 	BaseURL string
 	Key     string // the facility key
-	HTTP    *http.Client
+	// HTTP sends the calls (httpapi.NewHTTPClient); nil is httpapi's
+	// default, with its timeout.
+	HTTP *http.Client
 }
 
-// ErrUnavailable means the eligibility service could not be reached (or
-// failed inside): the request may be sent again.
-var ErrUnavailable = errors.New("eligibility: the service is unavailable")
+// ErrUnavailable is httpapi's: the eligibility service could not be reached
+// (or failed inside), and the request may be sent again.
+var ErrUnavailable = httpapi.ErrUnavailable
 
-// APIError is an answer of the service other than success.
-type APIError struct {
-	Status  int
-	Problem apijson.Problem
+// APIError is an answer of the service other than success; it matches the
+// service's codes (CodeBadAssertion …) and sentinels with errors.Is.
+type APIError = httpapi.Error
+
+func (c *FacilityClient) do(ctx context.Context, rq httpapi.Request, out any) error {
+	api := &httpapi.Client{Service: "eligibility", BaseURL: c.BaseURL, HTTP: c.HTTP, Auth: httpapi.Bearer(c.Key), Rules: Rules}
+	_, err := api.DoJSON(ctx, rq, out)
+	return err
 }
 
-func (e *APIError) Error() string {
-	return fmt.Sprintf("eligibility: %d %s: %s", e.Status, e.Problem.Code, e.Problem.MessageEN)
-}
-
-// Unwrap maps the status to the package's sentinels.
-func (e *APIError) Unwrap() error {
-	switch {
-	case e.Problem.Code == "bad_assertion":
-		return ErrBadAssertion
-	case e.Problem.Code == "foreign_terminal":
-		return ErrForeignTerminal
-	case e.Status == http.StatusNotFound:
-		return ErrNotFound
-	case e.Status >= 500:
-		return ErrUnavailable
-	case e.Status == http.StatusBadRequest:
-		return ErrInvalid
-	}
-	return nil
-}
-
-func (c *FacilityClient) do(ctx context.Context, method, path string, in, out any) (int, error) {
-	return c.doWith(ctx, method, path, nil, in, out)
-}
-
-func (c *FacilityClient) doWith(ctx context.Context, method, path string, hdr http.Header, in, out any) (int, error) {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return 0, err
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.BaseURL, "/")+path, body)
-	if err != nil {
-		return 0, err
-	}
-	for k, v := range hdr {
-		req.Header[k] = v
-	}
-	req.Header.Set("Authorization", "Bearer "+c.Key)
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	hc := c.HTTP
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return 0, fmt.Errorf("%w: %w", ErrUnavailable, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	if err != nil {
-		return 0, fmt.Errorf("%w: %w", ErrUnavailable, err)
-	}
-	if resp.StatusCode >= 300 {
-		e := &APIError{Status: resp.StatusCode}
-		json.Unmarshal(b, &e.Problem)
-		return resp.StatusCode, e
-	}
-	if err := json.Unmarshal(b, out); err != nil {
-		return resp.StatusCode, fmt.Errorf("%w: bad answer: %w", ErrUnavailable, err)
-	}
-	return resp.StatusCode, nil
-}
-
-// Check asks for a card holder's eligibility with a platform assertion.
+// Check asks for a card holder's eligibility with a platform assertion. A
+// check with a client ID is recorded once, so it is sent again after a
+// lost answer.
 func (c *FacilityClient) Check(ctx context.Context, req CardCheckRequest) (*CheckResult, error) {
 	var res CheckResult
-	if _, err := c.do(ctx, http.MethodPost, "/eligibility/v1/checks", req, &res); err != nil {
+	if err := c.do(ctx, httpapi.Request{Method: http.MethodPost, Path: "/eligibility/v1/checks", JSON: req, Idempotent: req.ClientID != ""}, &res); err != nil {
 		return nil, err
 	}
 	return &res, nil
@@ -112,7 +46,7 @@ func (c *FacilityClient) Check(ctx context.Context, req CardCheckRequest) (*Chec
 // Paper checks by the 資格確認書.
 func (c *FacilityClient) Paper(ctx context.Context, req PaperCheckRequest) (*CheckResult, error) {
 	var res CheckResult
-	if _, err := c.do(ctx, http.MethodPost, "/eligibility/v1/paper-checks", req, &res); err != nil {
+	if err := c.do(ctx, httpapi.Request{Method: http.MethodPost, Path: "/eligibility/v1/paper-checks", JSON: req}, &res); err != nil {
 		return nil, err
 	}
 	return &res, nil
@@ -123,9 +57,9 @@ func (c *FacilityClient) Paper(ctx context.Context, req PaperCheckRequest) (*Che
 // key is never charged twice.
 func (c *FacilityClient) Charge(ctx context.Context, checkID string, amount int64, idemKey string) (*Payment, error) {
 	var p Payment
-	hdr := http.Header{"Idempotency-Key": {idemKey}}
-	body := map[string]any{"check_id": checkID, "amount": amount}
-	if _, err := c.doWith(ctx, http.MethodPost, "/eligibility/v1/payments", hdr, body, &p); err != nil {
+	rq := httpapi.Request{Method: http.MethodPost, Path: "/eligibility/v1/payments", Header: http.Header{"Idempotency-Key": {idemKey}},
+		JSON: map[string]any{"check_id": checkID, "amount": amount}, Idempotent: true}
+	if err := c.do(ctx, rq, &p); err != nil {
 		return nil, err
 	}
 	return &p, nil
@@ -137,7 +71,7 @@ func MyChecks(ctx context.Context, hc *http.Client, baseURL, assertion string) (
 	var out struct {
 		Checks []CheckEntry `json:"checks"`
 	}
-	if _, err := c.do(ctx, http.MethodGet, "/eligibility/v1/my-checks", nil, &out); err != nil {
+	if err := c.do(ctx, httpapi.Request{Method: http.MethodGet, Path: "/eligibility/v1/my-checks"}, &out); err != nil {
 		return nil, err
 	}
 	return out.Checks, nil

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mynaplat/mynaplat/internal/apijson"
+	"github.com/mynaplat/mynaplat/internal/httpapi"
 	"github.com/mynaplat/mynaplat/web"
 )
 
@@ -86,7 +86,7 @@ const sessionFacility = "clinic:facility"
 func (p *ClinicPages) facility(w http.ResponseWriter, r *http.Request) (string, *web.Session) {
 	ss, err := p.site.Session(w, r)
 	if err != nil {
-		p.logger.Error("clinic: session", "err", err)
+		p.logger.ErrorContext(r.Context(), "clinic: session", "err", err)
 		p.site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
 		return "", nil
 	}
@@ -101,7 +101,7 @@ func (p *ClinicPages) facility(w http.ResponseWriter, r *http.Request) (string, 
 
 func (p *ClinicPages) save(r *http.Request, ss *web.Session) {
 	if err := ss.Save(r.Context()); err != nil {
-		p.logger.Error("clinic: save session", "err", err)
+		p.logger.ErrorContext(r.Context(), "clinic: save session", "err", err)
 	}
 }
 
@@ -112,7 +112,7 @@ type clinicHeader struct {
 func (p *ClinicPages) header(ctx context.Context, code string) clinicHeader {
 	name, err := p.s.FacilityName(ctx, code)
 	if err != nil {
-		p.logger.Warn("clinic: facility name", "facility", code, "err", err)
+		p.logger.WarnContext(ctx, "clinic: facility name", "facility", code, "err", err)
 	}
 	return clinicHeader{Code: code, Name: name}
 }
@@ -164,7 +164,7 @@ func (p *ClinicPages) home(w http.ResponseWriter, r *http.Request) {
 	d := clinicHomeData{LoggedIn: true, Facility: p.header(ctx, code)}
 	checks, err := p.s.FacilityChecks(ctx, code, clinicCheckLimit)
 	if err != nil {
-		p.logger.Error("clinic: checks", "facility", code, "err", err)
+		p.logger.ErrorContext(r.Context(), "clinic: checks", "facility", code, "err", err)
 		p.site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
 		return
 	}
@@ -186,7 +186,7 @@ func (p *ClinicPages) home(w http.ResponseWriter, r *http.Request) {
 	if p.provisional != nil {
 		d.Provisional, err = p.provisional(ctx, code)
 		if err != nil {
-			p.logger.Error("clinic: provisional checks", "facility", code, "err", err)
+			p.logger.ErrorContext(r.Context(), "clinic: provisional checks", "facility", code, "err", err)
 			d.ProvisionalErr = true
 		}
 	}
@@ -203,7 +203,7 @@ func (p *ClinicPages) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil || key == "" || f != code {
-		p.logger.Info("clinic: login refused", "facility", code)
+		p.logger.InfoContext(r.Context(), "clinic: login refused", "facility", code)
 		ss.SetFlash(web.Flash{Kind: "error", JA: "医療機関コードまたは施設キーが違います。登録時に発行された施設キーを確認してください。",
 			EN: "The facility code or the facility key is wrong. Check the key issued at registration."})
 		p.save(r, ss)
@@ -212,7 +212,7 @@ func (p *ClinicPages) login(w http.ResponseWriter, r *http.Request) {
 	}
 	// A new session at login: an id planted before it is worth nothing.
 	if err := ss.Destroy(r.Context(), w); err != nil {
-		p.logger.Error("clinic: rotate session", "err", err)
+		p.logger.ErrorContext(r.Context(), "clinic: rotate session", "err", err)
 	}
 	if ss, serr = p.site.Session(w, r); serr != nil {
 		p.site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
@@ -221,7 +221,7 @@ func (p *ClinicPages) login(w http.ResponseWriter, r *http.Request) {
 	ss.Set(sessionFacility, f)
 	ss.SetFlash(web.Flash{Kind: "ok", JA: "ログインしました。", EN: "Logged in."})
 	p.save(r, ss)
-	p.logger.Info("clinic: login", "facility", f)
+	p.logger.InfoContext(r.Context(), "clinic: login", "facility", f)
 	http.Redirect(w, r, "/clinic/", http.StatusSeeOther)
 }
 
@@ -250,7 +250,7 @@ func (p *ClinicPages) batches(w http.ResponseWriter, r *http.Request) {
 	}
 	list, err := p.s.Batches(r.Context(), code, 50)
 	if err != nil {
-		p.logger.Error("clinic: batches", "err", err)
+		p.logger.ErrorContext(r.Context(), "clinic: batches", "err", err)
 		p.site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
 		return
 	}
@@ -284,7 +284,7 @@ func (p *ClinicPages) upload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		p.logger.Error("clinic: create batch", "err", err)
+		p.logger.ErrorContext(r.Context(), "clinic: create batch", "err", err)
 		back("error", "一括照会を登録できませんでした。しばらくしてから再度お試しください。", "The batch could not be stored; try again shortly.")
 		return
 	}
@@ -317,7 +317,7 @@ func (p *ClinicPages) batch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		p.logger.Error("clinic: batch", "err", err)
+		p.logger.ErrorContext(r.Context(), "clinic: batch", "err", err)
 		p.site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
 		return
 	}
@@ -334,15 +334,15 @@ func (p *ClinicPages) batch(w http.ResponseWriter, r *http.Request) {
 func (p *ClinicPages) status(w http.ResponseWriter, r *http.Request) {
 	ss, err := p.site.Session(w, r)
 	if err != nil || ss.Get(sessionFacility) == "" {
-		apijson.WriteProblem(w, http.StatusUnauthorized, "unauthorized", "ログインしてください。", "Log in first.")
+		p.s.writeErr(w, r, errNoLogin)
 		return
 	}
 	b, err := p.s.Batch(r.Context(), ss.Get(sessionFacility), r.PathValue("id"))
 	if err != nil {
-		p.s.writeErr(w, err)
+		p.s.writeErr(w, r, err)
 		return
 	}
-	apijson.Write(w, http.StatusOK, batchStatusJSON(b))
+	httpapi.WriteJSON(w, http.StatusOK, batchStatusJSON(b))
 }
 
 func (p *ClinicPages) resultsCSV(w http.ResponseWriter, r *http.Request) {
@@ -351,11 +351,15 @@ func (p *ClinicPages) resultsCSV(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.s.writeBatchCSV(w, r, code, r.PathValue("id"), func(err error) {
-		if errors.Is(err, ErrNotFound) {
+		switch {
+		case errors.Is(err, ErrNotFound):
 			p.site.NotFound().ServeHTTP(w, r)
 			return
+		case errors.Is(err, errRunning):
+			p.s.writeErr(w, r, err)
+			return
 		}
-		p.logger.Error("clinic: results", "err", err)
+		p.logger.ErrorContext(r.Context(), "clinic: results", "err", err)
 		p.site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
 	})
 }

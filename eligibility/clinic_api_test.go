@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mynaplat/mynaplat/internal/httpapi"
 	"github.com/mynaplat/mynaplat/internal/webtest"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/store/storetest"
@@ -74,22 +75,22 @@ func TestClinicBatchAPI(t *testing.T) {
 		for _, tc := range []struct {
 			name, method, path, key, ctype, body string
 			want                                 int
-			wantCode                             string
+			wantCode                             httpapi.Code
 		}{
-			{"no key", "POST", "", "", "text/csv", clinicMixedCSV, 401, "unauthorized"},
-			{"wrong key", "GET", "/" + created.ID, "facility_nope", "", "", 401, "unauthorized"},
-			{"other facility's status", "GET", "/" + created.ID, other, "", "", 404, "not_found"},
-			{"other facility's results", "GET", "/" + created.ID + "/results.csv", other, "", "", 404, "not_found"},
-			{"no such batch", "GET", "/nope", key, "", "", 404, "not_found"},
-			{"JSON body", "POST", "", key, "application/json", `{"rows":[]}`, 415, "unsupported_media_type"},
-			{"wrong header", "POST", "", key, "text/csv", "name,birth\nx,1975-06-30\n", 400, "bad_file"},
-			{"not CSV", "POST", "", key, "text/csv", "保険者番号,記号,番号,生年月日\n\"x,1,1,1975-06-30\n", 400, "bad_file"},
-			{"too many rows", "POST", "", key, "text/csv", "保険者番号,記号,番号,生年月日\n" + strings.Repeat("062049,1,1,1975-06-30\n", MaxBatchRows+1), 400, "bad_file"},
-			{"too big", "POST", "", key, "text/csv", "保険者番号,記号,番号,生年月日\n" + strings.Repeat("#", MaxBatchBytes+10), 413, "bad_file"},
+			{"no key", "POST", "", "", "text/csv", clinicMixedCSV, 401, CodeUnauthorized},
+			{"wrong key", "GET", "/" + created.ID, "facility_nope", "", "", 401, CodeUnauthorized},
+			{"other facility's status", "GET", "/" + created.ID, other, "", "", 404, CodeNotFound},
+			{"other facility's results", "GET", "/" + created.ID + "/results.csv", other, "", "", 404, CodeNotFound},
+			{"no such batch", "GET", "/nope", key, "", "", 404, CodeNotFound},
+			{"JSON body", "POST", "", key, "application/json", `{"rows":[]}`, 415, CodeUnsupportedMediaType},
+			{"wrong header", "POST", "", key, "text/csv", "name,birth\nx,1975-06-30\n", 400, CodeBadFile},
+			{"not CSV", "POST", "", key, "text/csv", "保険者番号,記号,番号,生年月日\n\"x,1,1,1975-06-30\n", 400, CodeBadFile},
+			{"too many rows", "POST", "", key, "text/csv", "保険者番号,記号,番号,生年月日\n" + strings.Repeat("062049,1,1,1975-06-30\n", MaxBatchRows+1), 400, CodeBadFile},
+			{"too big", "POST", "", key, "text/csv", "保険者番号,記号,番号,生年月日\n" + strings.Repeat("#", MaxBatchBytes+10), 413, CodeBadFile},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				code, body := clinicDo(t, srv, tc.method, base+tc.path, tc.key, tc.ctype, tc.body)
-				var p Problem
+				var p httpapi.Problem
 				json.Unmarshal([]byte(body), &p)
 				if code != tc.want || p.Code != tc.wantCode || p.MessageJA == "" || p.MessageEN == "" {
 					t.Fatalf("%d %s, want %d %s with both messages", code, body, tc.want, tc.wantCode)

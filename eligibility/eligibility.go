@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"regexp"
 	"strings"
 	"sync"
@@ -19,7 +20,9 @@ import (
 
 	"golang.org/x/text/unicode/norm"
 
+	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/cardco"
+	"github.com/mynaplat/mynaplat/internal/httpapi"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/platform"
 	"github.com/mynaplat/mynaplat/store"
@@ -34,6 +37,138 @@ var (
 	ErrInvalid  = errors.New("eligibility: invalid request")
 	ErrNotFound = errors.New("eligibility: not found")
 )
+
+// Errors of the HTTP APIs only.
+var (
+	errNoInsurer  = errors.New("eligibility: no insurer credential")
+	errNoFacility = errors.New("eligibility: no facility credential")
+	errNoCard     = errors.New("eligibility: no card login")
+	errNoLogin    = errors.New("eligibility: no clinic login")
+	errCheckBody  = fmt.Errorf("%w: malformed check", ErrInvalid)
+	errPaperBody  = fmt.Errorf("%w: malformed paper check", ErrInvalid)
+	errBirthDate  = fmt.Errorf("%w: birth_date must be YYYY-MM-DD", ErrInvalid)
+	errCSVType    = fmt.Errorf("%w: not CSV", ErrInvalid)
+	errCSVRead    = fmt.Errorf("%w: the file could not be read", ErrBadFile)
+	errRunning    = errors.New("eligibility: the batch is still running")
+)
+
+// The problem codes of the service's APIs (insurer, facility, batch,
+// payment).
+const (
+	CodeInvalid              httpapi.Code = "invalid"
+	CodeUnauthorized         httpapi.Code = "unauthorized"
+	CodeBadAssertion         httpapi.Code = "bad_assertion"
+	CodeForeignTerminal      httpapi.Code = "foreign_terminal"
+	CodeNotFound             httpapi.Code = "not_found"
+	CodeUnsupportedMediaType httpapi.Code = "unsupported_media_type"
+	CodeBadFile              httpapi.Code = "bad_file"
+	CodeRunning              httpapi.Code = "running"
+	// Payment with the card.
+	CodePasswordFormat       httpapi.Code = "password_format"
+	CodePasswordBlocked      httpapi.Code = "password_blocked"
+	CodeWrongPassword        httpapi.Code = "wrong_password"
+	CodeNoSigningCert        httpapi.Code = "no_signing_cert"
+	CodeBadSignature         httpapi.Code = "bad_signature"
+	CodeUntrustedCertificate httpapi.Code = "untrusted_certificate"
+	CodeCertificateExpired   httpapi.Code = "certificate_expired"
+	CodeCertificateRevoked   httpapi.Code = "certificate_revoked"
+	CodeRevocationUnknown    httpapi.Code = "revocation_unknown"
+	CodeNotSamePerson        httpapi.Code = "not_same_person"
+	CodeConsentStale         httpapi.Code = "consent_stale"
+	CodeNoPaymentLink        httpapi.Code = "no_payment_link"
+	CodeCheckExpired         httpapi.Code = "check_expired"
+	CodeInsufficientFunds    httpapi.Code = "insufficient_funds"
+	CodeCardUnusable         httpapi.Code = "card_unusable"
+	CodeDeclined             httpapi.Code = "declined"
+	CodeRefundExceeds        httpapi.Code = "refund_exceeds"
+	CodeIdempotencyKeyReused httpapi.Code = "idempotency_key_reused"
+	CodeCardCompanyDown      httpapi.Code = "card_company_unavailable"
+	CodePaymentNotConfigured httpapi.Code = "payment_not_configured"
+)
+
+// retryAfter is the pause a 503 of payment asks for: the same request with
+// the same Idempotency-Key may then be sent again.
+var retryAfter = http.Header{"Retry-After": {"5"}}
+
+// Rules answers the service's errors on every API (and on the payment
+// pages, PayMessage), and maps the answers back to the sentinels in
+// FacilityClient.
+var Rules = httpapi.Rules{
+	{Err: errNoInsurer, Status: http.StatusUnauthorized, Code: CodeUnauthorized, JA: "保険者の認証情報が必要です。", EN: "An insurer credential is required."},
+	{Err: errNoFacility, Status: http.StatusUnauthorized, Code: CodeUnauthorized, JA: "医療機関の認証情報が必要です。", EN: "A facility credential is required."},
+	{Err: errNoCard, Status: http.StatusUnauthorized, Code: CodeUnauthorized, JA: "カードでログインしてください。", EN: "Log in with your card first."},
+	{Err: errNoLogin, Status: http.StatusUnauthorized, Code: CodeUnauthorized, JA: "ログインしてください。", EN: "Log in first."},
+	{Err: errCheckBody, Status: http.StatusBadRequest, Code: CodeInvalid,
+		JA: "要求の形式が正しくありません（assertion が必要です）。", EN: "Malformed request: assertion is required."},
+	{Err: errPaperBody, Status: http.StatusBadRequest, Code: CodeInvalid, JA: "要求の形式が正しくありません。", EN: "Malformed request."},
+	{Err: errBirthDate, Status: http.StatusBadRequest, Code: CodeInvalid,
+		JA: "生年月日は YYYY-MM-DD の形で指定してください。", EN: "birth_date must be YYYY-MM-DD."},
+	{Err: errCSVType, Status: http.StatusUnsupportedMediaType, Code: CodeUnsupportedMediaType,
+		JA: "予約一覧は Content-Type: text/csv で送ってください。", EN: "Send the reservation list as Content-Type: text/csv."},
+	{Err: errCSVRead, Status: http.StatusBadRequest, Code: CodeBadFile, JA: "ファイルを受け取れませんでした。", EN: "The file could not be received."},
+	{Err: ErrBadFile, Status: http.StatusBadRequest, Code: CodeBadFile,
+		JA: "予約一覧の形式が正しくありません。", EN: "The reservation list is not in the expected form."},
+	{Err: errRunning, Status: http.StatusConflict, Code: CodeRunning,
+		JA: "照会中です。完了してからダウンロードしてください。", EN: "The batch is still running; download the results when it is done."},
+	{Err: ErrBadAssertion, Status: http.StatusUnauthorized, Code: CodeBadAssertion,
+		JA: "本人確認の結果を確認できません。もう一度カードで本人確認してください。", EN: "The authentication could not be verified; check the card again."},
+	{Err: ErrForeignTerminal, Status: http.StatusForbidden, Code: CodeForeignTerminal,
+		JA: "この医療機関の端末で行われた本人確認ではありません。", EN: "The authentication was not made at a terminal of this facility."},
+	// Linking: the card.
+	{Err: card.ErrPINFormat, Status: http.StatusBadRequest, Code: CodePasswordFormat,
+		JA: "署名用電子証明書の暗証番号は、英字（大文字）と数字で6〜16文字です。",
+		EN: "The signing password is 6–16 characters of capital letters A–Z and digits 0–9."},
+	{Err: card.ErrPINBlocked, Status: http.StatusForbidden, Code: CodePasswordBlocked,
+		JA: "署名用電子証明書の暗証番号がロックされています。お住まいの市区町村の窓口で初期化してください（カードと本人確認書類をお持ちください）。",
+		EN: "The signing password is blocked. Have it reset at your municipal office (bring the card and proof of identity)."},
+	{Err: card.ErrWrongPIN, Status: http.StatusForbidden, Code: CodeWrongPassword, JA: "暗証番号が違います。", EN: "Wrong password."},
+	{Err: card.ErrNotFound, Status: http.StatusBadRequest, Code: CodeNoSigningCert,
+		JA: "このカードには署名用電子証明書がありません。市区町村の窓口で発行を受けてください。",
+		EN: "This card has no signing certificate; get one at the municipal office."},
+	// Linking: the checks.
+	{Err: ErrBadSignature, Status: http.StatusBadRequest, Code: CodeBadSignature,
+		JA: "同意書の署名を確認できませんでした。", EN: "The signature of the consent could not be verified."},
+	{Err: ErrUntrustedCert, Status: http.StatusBadRequest, Code: CodeUntrustedCertificate,
+		JA: "署名用電子証明書が公的個人認証サービスのものではありません。", EN: "The signing certificate was not issued by the JPKI signing CA."},
+	{Err: ErrCertExpired, Status: http.StatusBadRequest, Code: CodeCertificateExpired,
+		JA: "署名用電子証明書の有効期間外です。市区町村の窓口で更新してください。",
+		EN: "The signing certificate is not within its validity; renew it at the municipal office."},
+	{Err: ErrCertRevoked, Status: http.StatusBadRequest, Code: CodeCertificateRevoked,
+		JA: "署名用電子証明書が失効しています（住所や氏名の変更、紛失など）。市区町村の窓口で再発行を受けてください。",
+		EN: "The signing certificate is revoked (a change of address or name, a loss, …); get a new one at the municipal office."},
+	{Err: ErrRevocationUnknown, Status: http.StatusServiceUnavailable, Code: CodeRevocationUnknown, Header: retryAfter,
+		JA: "署名用電子証明書の失効確認ができませんでした。しばらくしてから再度お試しください。",
+		EN: "The status of the signing certificate could not be confirmed; try again shortly."},
+	{Err: ErrNotSamePerson, Status: http.StatusForbidden, Code: CodeNotSamePerson,
+		JA: "署名用電子証明書が、ログインしたご本人のものではありません。ご自身のカードで登録してください。",
+		EN: "The signing certificate is not that of the person logged in; register with your own card."},
+	{Err: ErrConsentStale, Status: http.StatusConflict, Code: CodeConsentStale,
+		JA: "同意書の表示から時間がたちました。もう一度同意書を確認してください。", EN: "The consent was shown too long ago; review it again."},
+	// Charging.
+	{Err: ErrNoPaymentLink, Status: http.StatusConflict, Code: CodeNoPaymentLink,
+		JA: "この方はカードでのお支払いを登録していません。窓口でお支払いください。",
+		EN: "This patient has not registered a card for payment; take the payment at the desk."},
+	{Err: ErrCheckExpired, Status: http.StatusUnprocessableEntity, Code: CodeCheckExpired,
+		JA: "資格確認が本日のものではありません。もう一度資格確認をしてください。", EN: "The eligibility check is not from today; check again."},
+	{Err: cardco.ErrInsufficientFunds, Status: http.StatusPaymentRequired, Code: CodeInsufficientFunds,
+		JA: "ご利用可能額が不足しているため、カードでお支払いできませんでした。窓口でお支払いください。",
+		EN: "Declined: the card's available credit is less than the amount. Take the payment at the desk."},
+	{Err: cardco.ErrInvalidToken, Status: http.StatusPaymentRequired, Code: CodeCardUnusable,
+		JA: "登録されたカードは現在ご利用いただけません（カード会社で取り消されています）。窓口でお支払いください。",
+		EN: "Declined: the registered card can no longer be used (revoked at the card company). Take the payment at the desk."},
+	{Err: ErrDeclined, Status: http.StatusPaymentRequired, Code: CodeDeclined,
+		JA: "カード会社がお支払いをお受けしませんでした。窓口でお支払いください。", EN: "The card company declined the payment. Take the payment at the desk."},
+	{Err: ErrRefundExceeds, Status: http.StatusConflict, Code: CodeRefundExceeds, JA: "返金額が返金可能額を超えています。", EN: "The refund exceeds what is left to refund."},
+	{Err: ErrIdempotencyReused, Status: http.StatusUnprocessableEntity, Code: CodeIdempotencyKeyReused,
+		JA: "この Idempotency-Key は別の要求に使われています。新しいキーで送ってください。", EN: "This Idempotency-Key was used for another request; send with a new key."},
+	{Err: ErrPaymentUnavailable, Status: http.StatusServiceUnavailable, Code: CodeCardCompanyDown, Header: retryAfter,
+		JA: "カード会社に接続できませんでした。請求は行われていません。同じ Idempotency-Key でもう一度送ってください（二重に請求されることはありません）。",
+		EN: "The card company could not be reached. Nothing was charged; send the request again with the same Idempotency-Key (it is never charged twice)."},
+	{Err: ErrPaymentNotConfigured, Status: http.StatusServiceUnavailable, Code: CodePaymentNotConfigured, Header: retryAfter,
+		JA: "カードでのお支払いは現在ご利用いただけません。", EN: "Payment with the card is not available."},
+	{Err: ErrInvalid, Status: http.StatusBadRequest, Code: CodeInvalid, Detail: true, JA: "入力内容に誤りがあります。", EN: "Invalid request."},
+	{Err: ErrNotFound, Status: http.StatusNotFound, Code: CodeNotFound, JA: "該当する記録がありません。", EN: "No such record."},
+}
 
 // Service keeps insurers, insured persons and their links to platform IDs.
 type Service struct {

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mynaplat/mynaplat/internal/apijson"
+	"github.com/mynaplat/mynaplat/internal/httpapi"
 	"github.com/mynaplat/mynaplat/platform"
 )
 
@@ -62,7 +62,7 @@ func (s *Service) facilityOnly(h func(http.ResponseWriter, *http.Request, string
 	return func(w http.ResponseWriter, r *http.Request) {
 		facility, err := s.FacilityByKey(r.Context(), bearer(r))
 		if err != nil {
-			apijson.WriteProblem(w, http.StatusUnauthorized, "unauthorized", "医療機関の認証情報が必要です。", "A facility credential is required.")
+			s.writeErr(w, r, fmt.Errorf("%w: %w", errNoFacility, err))
 			return
 		}
 		h(w, r, facility)
@@ -137,31 +137,30 @@ func (s *Service) personOf(platformID string) func(context.Context) (Person, err
 func (s *Service) serveCardCheck(w http.ResponseWriter, r *http.Request, facility string) {
 	var req CardCheckRequest
 	if err := decode(r, &req); err != nil || req.Assertion == "" {
-		apijson.WriteProblem(w, http.StatusBadRequest, "invalid", "要求の形式が正しくありません（assertion が必要です）。",
-			"Malformed request: assertion is required.")
+		s.writeErr(w, r, fmt.Errorf("%w: %v", errCheckBody, err))
 		return
 	}
 	res, err := s.CheckCard(r.Context(), facility, req)
 	if err != nil {
-		s.writeErr(w, err)
+		s.writeErr(w, r, err)
 		return
 	}
 	status := http.StatusCreated
 	if res.Replayed {
 		status = http.StatusOK
 	}
-	apijson.Write(w, status, res)
+	httpapi.WriteJSON(w, status, res)
 }
 
 func (s *Service) servePaperCheck(w http.ResponseWriter, r *http.Request, facility string) {
 	var req PaperCheckRequest
 	if err := decode(r, &req); err != nil {
-		apijson.WriteProblem(w, http.StatusBadRequest, "invalid", "要求の形式が正しくありません。", "Malformed request.")
+		s.writeErr(w, r, fmt.Errorf("%w: %w", errPaperBody, err))
 		return
 	}
 	birth, err := parseCivil(req.BirthDate)
 	if err != nil {
-		apijson.WriteProblem(w, http.StatusBadRequest, "invalid", "生年月日は YYYY-MM-DD の形で指定してください。", "birth_date must be YYYY-MM-DD.")
+		s.writeErr(w, r, errBirthDate)
 		return
 	}
 	if req.Terminal == "" {
@@ -170,34 +169,34 @@ func (s *Service) servePaperCheck(w http.ResponseWriter, r *http.Request, facili
 	res, err := s.PaperCheck(r.Context(), facility, req.Terminal, ModePaper,
 		CardKey{Insurer: req.Insurer, Symbol: req.Symbol, Number: req.Number, Branch: req.Branch, BirthDate: birth})
 	if err != nil {
-		s.writeErr(w, err)
+		s.writeErr(w, r, err)
 		return
 	}
-	apijson.Write(w, http.StatusCreated, res)
+	httpapi.WriteJSON(w, http.StatusCreated, res)
 }
 
 func (s *Service) serveFacilityChecks(w http.ResponseWriter, r *http.Request, facility string) {
 	checks, err := s.FacilityChecks(r.Context(), facility, 500)
 	if err != nil {
-		s.writeErr(w, err)
+		s.writeErr(w, r, err)
 		return
 	}
-	apijson.Write(w, http.StatusOK, map[string]any{"facility": facility, "checks": checks})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"facility": facility, "checks": checks})
 }
 
 func (s *Service) serveMyChecks(w http.ResponseWriter, r *http.Request) {
 	c, err := s.verify(r.Context(), bearer(r))
 	if err != nil {
-		apijson.WriteProblem(w, http.StatusUnauthorized, "unauthorized", "カードでログインしてください。", "Log in with your card first.")
+		s.writeErr(w, r, fmt.Errorf("%w: %w", errNoCard, err))
 		return
 	}
 	checks, err := s.ChecksOf(r.Context(), c.Subject)
 	if err != nil {
-		s.writeErr(w, err)
+		s.writeErr(w, r, err)
 		return
 	}
 	if checks == nil {
 		checks = []CheckEntry{}
 	}
-	apijson.Write(w, http.StatusOK, map[string]any{"checks": checks})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"checks": checks})
 }

@@ -2,13 +2,12 @@ package eligibility
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
-	"github.com/mynaplat/mynaplat/internal/apijson"
+	"github.com/mynaplat/mynaplat/internal/httpapi"
 )
 
 // The insurer API (Authorization: Bearer <insurer key>); an insurer sees and
@@ -87,7 +86,7 @@ func (s *Service) insurerOnly(h func(http.ResponseWriter, *http.Request, string)
 			insurer, err = s.InsurerByKey(r.Context(), strings.TrimSpace(key))
 		}
 		if err != nil {
-			apijson.WriteProblem(w, http.StatusUnauthorized, "unauthorized", "保険者の認証情報が必要です。", "An insurer credential is required.")
+			s.writeErr(w, r, fmt.Errorf("%w: %w", errNoInsurer, err))
 			return
 		}
 		h(w, r, insurer)
@@ -116,15 +115,15 @@ func (s *Service) serveAddInsured(w http.ResponseWriter, r *http.Request, insure
 		err = fmt.Errorf("%w: an insurer adds records under its own number only", ErrInvalid)
 	}
 	if err != nil {
-		s.writeErr(w, err)
+		s.writeErr(w, r, err)
 		return
 	}
 	added, err := s.AddInsured(r.Context(), in)
 	if err != nil {
-		s.writeErr(w, err)
+		s.writeErr(w, r, err)
 		return
 	}
-	apijson.Write(w, http.StatusCreated, ToJSON(added))
+	httpapi.WriteJSON(w, http.StatusCreated, ToJSON(added))
 }
 
 // ownRecord checks that a record belongs to the insurer.
@@ -155,7 +154,7 @@ func (s *Service) serveEnd(w http.ResponseWriter, r *http.Request, insurer strin
 		err = s.EndCoverage(r.Context(), r.PathValue("id"), lost)
 	}
 	if err != nil {
-		s.writeErr(w, err)
+		s.writeErr(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -180,29 +179,13 @@ func (s *Service) serveChangeJob(w http.ResponseWriter, r *http.Request, insurer
 		added, err = s.ChangeJob(r.Context(), r.PathValue("id"), next)
 	}
 	if err != nil {
-		s.writeErr(w, err)
+		s.writeErr(w, r, err)
 		return
 	}
-	apijson.Write(w, http.StatusCreated, ToJSON(added))
+	httpapi.WriteJSON(w, http.StatusCreated, ToJSON(added))
 }
 
-// Problem is the JSON body of an error answer.
-type Problem = apijson.Problem
-
-func (s *Service) writeErr(w http.ResponseWriter, err error) {
-	switch {
-	case errors.Is(err, ErrInvalid):
-		apijson.WriteProblem(w, http.StatusBadRequest, "invalid", "入力内容に誤りがあります: "+err.Error(), "Invalid request: "+err.Error())
-	case errors.Is(err, ErrBadAssertion):
-		apijson.WriteProblem(w, http.StatusUnauthorized, "bad_assertion", "本人確認の結果を確認できません。もう一度カードで本人確認してください。",
-			"The authentication could not be verified; check the card again.")
-	case errors.Is(err, ErrForeignTerminal):
-		apijson.WriteProblem(w, http.StatusForbidden, "foreign_terminal", "この医療機関の端末で行われた本人確認ではありません。",
-			"The authentication was not made at a terminal of this facility.")
-	case errors.Is(err, ErrNotFound):
-		apijson.WriteProblem(w, http.StatusNotFound, "not_found", "該当する記録がありません。", "No such record.")
-	default:
-		s.logger.Error("eligibility", "err", err)
-		apijson.WriteProblem(w, http.StatusInternalServerError, "internal", "内部エラーが発生しました。しばらくしてから再度お試しください。", "Internal error; try again shortly.")
-	}
+// writeErr answers an error through Rules.
+func (s *Service) writeErr(w http.ResponseWriter, r *http.Request, err error) {
+	Rules.Write(w, r, s.logger, err)
 }

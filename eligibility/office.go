@@ -10,6 +10,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/mynaplat/mynaplat/internal/trace"
+
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/mynaplat/mynaplat/store"
@@ -58,7 +60,7 @@ type execer interface {
 }
 
 func (s *Service) logAccess(ctx context.Context, ex execer, st Staff, action, subject string) error {
-	if _, err := ex.ExecContext(ctx, qOfficeLog, s.now().UnixMilli(), st.Name, st.Insurer, action, subject); err != nil {
+	if _, err := ex.ExecContext(ctx, qOfficeLog, s.now().UnixMilli(), st.Name, st.Insurer, action, subject, trace.ID(ctx)); err != nil {
 		return fmt.Errorf("eligibility: access log: %w", err)
 	}
 	return nil
@@ -328,7 +330,7 @@ func (s *Service) DecideFor(ctx context.Context, insurer, queueID, clerk string,
 			return fmt.Errorf("eligibility: decide: %w", err)
 		}
 		if owner != insurer {
-			s.logger.Warn("a clerk tried to decide another insurer's queue item", "insurer", insurer, "clerk", clerk, "queue_item", queueID)
+			s.logger.WarnContext(ctx, "a clerk tried to decide another insurer's queue item", "insurer", insurer, "clerk", clerk, "queue_item", queueID)
 			return fmt.Errorf("%w: queue item %s", ErrOtherInsurer, queueID)
 		}
 		now := s.now().Unix()

@@ -17,7 +17,7 @@ FROM elig_link_queue q JOIN elig_insured i ON i.id = q.insured_id LEFT JOIN elig
 WHERE q.status = 'pending' AND i.insurer = $1 ORDER BY q.created_at, q.id LIMIT $2`
 	qOfficeQueueItem = `SELECT q.platform_id, q.insured_id, i.insurer FROM elig_link_queue q JOIN elig_insured i ON i.id = q.insured_id
 WHERE q.id = $1 AND q.status = 'pending'`
-	qOfficeLog   = `INSERT INTO elig_access_log (at, actor, insurer, action, subject) VALUES ($1, $2, $3, $4, $5)`
+	qOfficeLog   = `INSERT INTO elig_access_log (at, actor, insurer, action, subject, trace_id) VALUES ($1, $2, $3, $4, $5, $6)`
 	qOfficeLogOf = `SELECT at, actor, insurer, action, subject FROM elig_access_log WHERE insurer = $1
 ORDER BY at DESC, id DESC LIMIT $2`
 )

@@ -140,7 +140,7 @@ func (c officeChrome) staff() Staff { return Staff{Insurer: c.Insurer, Name: c.S
 
 func (p *OfficePages) save(r *http.Request, ss *web.Session) {
 	if err := ss.Save(r.Context()); err != nil {
-		p.logger.Error("office: save session", "err", err)
+		p.logger.ErrorContext(r.Context(), "office: save session", "err", err)
 	}
 }
 
@@ -155,7 +155,7 @@ func (p *OfficePages) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, ErrInvalid):
 		p.site.Error(w, r, web.Problem{Status: http.StatusBadRequest})
 	default:
-		p.logger.Error("office", "path", r.URL.Path, "err", err)
+		p.logger.ErrorContext(r.Context(), "office", "path", r.URL.Path, "err", err)
 		p.site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
 	}
 }
@@ -192,7 +192,7 @@ func (p *OfficePages) login(w http.ResponseWriter, r *http.Request) {
 			p.fail(w, r, err)
 			return
 		case err != nil || number != pg.Insurer:
-			p.logger.Info("office: login refused", "insurer", pg.Insurer)
+			p.logger.InfoContext(r.Context(), "office: login refused", "insurer", pg.Insurer)
 			pg.Problem = &msgText{"保険者番号またはAPIキーが正しくありません。", "The insurer number or the API key is wrong."}
 		}
 	}
@@ -216,14 +216,14 @@ func (p *OfficePages) login(w http.ResponseWriter, r *http.Request) {
 	ss.Set(officeStaffKey, pg.Staff)
 	ss.SetFlash(web.Flash{Kind: "ok", JA: pg.Staff + " さんとしてログインしました。", EN: "Logged in as " + pg.Staff + "."})
 	p.save(r, ss)
-	p.logger.Info("office: login", "insurer", pg.Insurer)
+	p.logger.InfoContext(r.Context(), "office: login", "insurer", pg.Insurer)
 	http.Redirect(w, r, "/insurer/", http.StatusSeeOther)
 }
 
 func (p *OfficePages) logout(w http.ResponseWriter, r *http.Request) {
 	if ss, err := p.site.Session(w, r); err == nil {
 		if err := ss.Destroy(r.Context(), w); err != nil {
-			p.logger.Error("office: logout", "err", err)
+			p.logger.ErrorContext(r.Context(), "office: logout", "err", err)
 		}
 	}
 	http.Redirect(w, r, "/insurer/login", http.StatusSeeOther)
@@ -554,7 +554,7 @@ func (p *OfficePages) invalid(err error) *msgText {
 // operator's problem, not the visitor's.
 func (p *OfficePages) logChange(ctx context.Context, c officeChrome, action, subject string) {
 	if err := p.s.LogAccess(ctx, c.staff(), action, subject); err != nil {
-		p.logger.Error("office: access log of a change", "action", action, "subject", subject, "err", err)
+		p.logger.ErrorContext(ctx, "office: access log of a change", "action", action, "subject", subject, "err", err)
 	}
 }
 

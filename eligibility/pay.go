@@ -210,7 +210,7 @@ func (s *Service) LinkPayment(ctx context.Context, platformID string, consent Co
 	if err != nil {
 		return nil, fmt.Errorf("eligibility: store payment link: %w", err)
 	}
-	s.logger.Info("payment link", "platform_id", fingerprint(platformID), "last4", link.Last4, "serial", link.CertSerial)
+	s.logger.InfoContext(ctx, "payment link", "platform_id", fingerprint(platformID), "last4", link.Last4, "serial", link.CertSerial)
 	return link, nil
 }
 
@@ -276,6 +276,6 @@ func (s *Service) UnlinkPayment(ctx context.Context, platformID string) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return ErrNoPaymentLink
 	}
-	s.logger.Info("payment unlink", "platform_id", fingerprint(platformID))
+	s.logger.InfoContext(ctx, "payment unlink", "platform_id", fingerprint(platformID))
 	return nil
 }

@@ -183,7 +183,7 @@ func (s *Service) Charge(ctx context.Context, facility, checkID string, amount i
 		// came from one key.
 		return nil, fmt.Errorf("eligibility: key %s recorded payment %s, the company answered %s", idemKey, p.cardcoID, cp.ID)
 	}
-	s.logger.Info("payment", "facility", facility, "payment", p.ID, "amount", amount, "replayed", p.Replayed)
+	s.logger.InfoContext(ctx, "payment", "facility", facility, "payment", p.ID, "amount", amount, "replayed", p.Replayed)
 	return p, nil
 }
 
@@ -261,7 +261,7 @@ func (s *Service) Refund(ctx context.Context, facility, paymentID string, amount
 		return nil, err
 	}
 	r.Replayed = inserted == 0 || cr.Replayed
-	s.logger.Info("refund", "facility", facility, "payment", p.ID, "amount", amount, "replayed", r.Replayed)
+	s.logger.InfoContext(ctx, "refund", "facility", facility, "payment", p.ID, "amount", amount, "replayed", r.Replayed)
 	return r, nil
 }
 

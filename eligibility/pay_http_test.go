@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mynaplat/mynaplat/internal/httpapi"
 	"github.com/mynaplat/mynaplat/internal/webtest"
 	"github.com/mynaplat/mynaplat/store/storetest"
 )
@@ -76,19 +77,19 @@ func TestPayAPI(t *testing.T) {
 		name, method, path, key, idem string
 		body                          any
 		want                          int
-		code                          string
+		code                          httpapi.Code
 	}{
-		{"no facility key", "POST", "/eligibility/v1/payments", "", "k-2", map[string]any{"check_id": check, "amount": 1}, 401, "unauthorized"},
-		{"no Idempotency-Key", "POST", "/eligibility/v1/payments", w.key, "", map[string]any{"check_id": check, "amount": 1}, 400, "invalid"},
-		{"unknown field", "POST", "/eligibility/v1/payments", w.key, "k-3", map[string]any{"check_id": check, "amount": 1, "token": "x"}, 400, "invalid"},
-		{"key reused", "POST", "/eligibility/v1/payments", w.key, "k-1", map[string]any{"check_id": check, "amount": 1}, 422, "idempotency_key_reused"},
-		{"another facility's check", "POST", "/eligibility/v1/payments", w.otherKey, "k-4", map[string]any{"check_id": check, "amount": 1}, 404, "not_found"},
-		{"insufficient funds", "POST", "/eligibility/v1/payments", w.key, "k-5", map[string]any{"check_id": check, "amount": payLimit}, 402, "insufficient_funds"},
+		{"no facility key", "POST", "/eligibility/v1/payments", "", "k-2", map[string]any{"check_id": check, "amount": 1}, 401, CodeUnauthorized},
+		{"no Idempotency-Key", "POST", "/eligibility/v1/payments", w.key, "", map[string]any{"check_id": check, "amount": 1}, 400, CodeInvalid},
+		{"unknown field", "POST", "/eligibility/v1/payments", w.key, "k-3", map[string]any{"check_id": check, "amount": 1, "token": "x"}, 400, CodeInvalid},
+		{"key reused", "POST", "/eligibility/v1/payments", w.key, "k-1", map[string]any{"check_id": check, "amount": 1}, 422, CodeIdempotencyKeyReused},
+		{"another facility's check", "POST", "/eligibility/v1/payments", w.otherKey, "k-4", map[string]any{"check_id": check, "amount": 1}, 404, CodeNotFound},
+		{"insufficient funds", "POST", "/eligibility/v1/payments", w.key, "k-5", map[string]any{"check_id": check, "amount": payLimit}, 402, CodeInsufficientFunds},
 		{"get", "GET", "/eligibility/v1/payments/" + p.ID, w.key, "", nil, 200, ""},
-		{"get another facility's", "GET", "/eligibility/v1/payments/" + p.ID, w.otherKey, "", nil, 404, "not_found"},
+		{"get another facility's", "GET", "/eligibility/v1/payments/" + p.ID, w.otherKey, "", nil, 404, CodeNotFound},
 		{"refund", "POST", "/eligibility/v1/payments/" + p.ID + "/refunds", w.key, "r-1", map[string]any{"amount": 1000}, 201, ""},
 		{"refund replay", "POST", "/eligibility/v1/payments/" + p.ID + "/refunds", w.key, "r-1", map[string]any{"amount": 1000}, 200, ""},
-		{"over-refund", "POST", "/eligibility/v1/payments/" + p.ID + "/refunds", w.key, "r-2", map[string]any{"amount": 2001}, 409, "refund_exceeds"},
+		{"over-refund", "POST", "/eligibility/v1/payments/" + p.ID + "/refunds", w.key, "r-2", map[string]any{"amount": 2001}, 409, CodeRefundExceeds},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := do(tc.method, tc.path, tc.key, tc.idem, tc.body)
@@ -96,7 +97,7 @@ func TestPayAPI(t *testing.T) {
 				t.Fatalf("status %d, want %d: %s", a.code, tc.want, a.body)
 			}
 			if tc.code != "" {
-				var pr Problem
+				var pr httpapi.Problem
 				if err := json.Unmarshal(a.body, &pr); err != nil || pr.Code != tc.code || pr.MessageJA == "" || pr.MessageEN == "" {
 					t.Errorf("problem %s, want code %s", a.body, tc.code)
 				}

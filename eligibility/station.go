@@ -228,13 +228,9 @@ func (n *networkSwitch) RoundTrip(r *http.Request) (*http.Response, error) {
 	if off {
 		return nil, ErrNetworkDown
 	}
-	hc := n.next
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	t := hc.Transport
-	if t == nil {
-		t = http.DefaultTransport
+	var t http.RoundTripper = http.DefaultTransport
+	if n.next != nil && n.next.Transport != nil {
+		t = n.next.Transport
 	}
 	return t.RoundTrip(r)
 }

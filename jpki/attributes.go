@@ -2,13 +2,11 @@ package jpki
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/url"
 	"time"
 
-	"github.com/mynaplat/mynaplat/internal/apijson"
+	"github.com/mynaplat/mynaplat/internal/httpapi"
 	"github.com/mynaplat/mynaplat/wareki"
 )
 
@@ -51,27 +49,23 @@ func (c *Centre) serveAttributes(w http.ResponseWriter, r *http.Request, op *Ope
 	q := r.URL.Query()
 	k, err := ParseKind(q.Get("kind"))
 	if err != nil {
-		writeErr(w, err)
+		c.writeErr(w, r, err)
 		return
 	}
 	a, err := c.Attributes(r.Context(), op, k, q.Get("serial"))
 	if err != nil {
-		writeErr(w, err)
+		c.writeErr(w, r, err)
 		return
 	}
-	apijson.Write(w, http.StatusOK, a)
+	httpapi.WriteJSON(w, http.StatusOK, a)
 }
 
 // Attributes fetches the current attributes of a certificate's holder.
 func (cl *Client) Attributes(ctx context.Context, k Kind, serial string) (*HolderAttributes, error) {
 	q := url.Values{"kind": {string(k)}, "serial": {serial}}
-	_, body, err := cl.get(ctx, "/jpki/attributes?"+q.Encode(), true, nil)
-	if err != nil {
-		return nil, err
-	}
 	var a HolderAttributes
-	if err := json.Unmarshal(body, &a); err != nil {
-		return nil, fmt.Errorf("jpki: decode attributes: %w", err)
+	if _, err := cl.api(true).DoJSON(ctx, httpapi.Request{Method: http.MethodGet, Path: "/jpki/attributes?" + q.Encode()}, &a); err != nil {
+		return nil, err
 	}
 	return &a, nil
 }

@@ -12,9 +12,11 @@ import (
 	"io/fs"
 	"log/slog"
 	"math/big"
+	"net/http"
 	"strings"
 	"time"
 
+	"github.com/mynaplat/mynaplat/internal/httpapi"
 	"github.com/mynaplat/mynaplat/store"
 )
 
@@ -28,6 +30,43 @@ var (
 	ErrAlreadyRevoked = errors.New("jpki: certificate already revoked")
 	ErrUnauthorized   = errors.New("jpki: operator credential missing or not valid")
 )
+
+// Errors of the HTTP API only.
+var (
+	errNoSuchCert = fmt.Errorf("%w: no such CA or responder certificate", ErrNotFound)
+	errNoSuchCRL  = fmt.Errorf("%w: no such CRL", ErrNotFound)
+	errNoOperator = fmt.Errorf("%w: no operator credential", ErrUnauthorized)
+	errNoCRL      = errors.New("jpki: the CRL could not be read")
+)
+
+// The centre API's problem codes.
+const (
+	CodeInvalid      httpapi.Code = "invalid"
+	CodeNotFound     httpapi.Code = "not_found"
+	CodeUnauthorized httpapi.Code = "unauthorized"
+	CodeUnavailable  httpapi.Code = "unavailable"
+)
+
+// Rules answers the centre's errors on its API, and maps the answers back
+// to the sentinels in Client.
+var Rules = httpapi.Rules{
+	{Err: errNoSuchCert, Status: http.StatusNotFound, Code: CodeNotFound,
+		JA: "そのような証明書はありません。auth.crt か sign.crt を指定してください。", EN: "No such certificate: ask for auth.crt or sign.crt."},
+	{Err: errNoSuchCRL, Status: http.StatusNotFound, Code: CodeNotFound,
+		JA: "そのような失効リストはありません。auth.crl か sign.crl を指定してください。", EN: "No such CRL: ask for auth.crl or sign.crl."},
+	{Err: errNoOperator, Status: http.StatusUnauthorized, Code: CodeUnauthorized,
+		Header: http.Header{"Www-Authenticate": {`Bearer realm="jpki"`}},
+		JA:     "プラットフォーム事業者の認証情報が必要です。Authorization: Bearer <トークン> を付けてください。",
+		EN:     "A platform operator credential is required: send Authorization: Bearer <token>."},
+	{Err: errNoCRL, Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
+		JA: "失効リストを取得できませんでした。しばらくしてから再度お試しください。", EN: "The CRL could not be read; try again shortly."},
+	{Err: ErrInvalid, Status: http.StatusBadRequest, Code: CodeInvalid, Detail: true,
+		JA: "要求の内容に誤りがあります。", EN: "Invalid request."},
+	{Err: ErrNotFound, Status: http.StatusNotFound, Code: CodeNotFound,
+		JA: "該当する証明書がありません。", EN: "No such certificate."},
+	{Err: ErrUnauthorized, Status: http.StatusUnauthorized, Code: CodeUnauthorized,
+		JA: "認証情報が正しくありません。", EN: "The credential is not valid."},
+}
 
 // Reason is a CRL reason code (RFC 5280 §5.3.1).
 type Reason int
@@ -295,7 +334,7 @@ func (c *Centre) revokeTx(ctx context.Context, tx *sql.Tx, k Kind, serial string
 	if _, err := tx.ExecContext(ctx, qDeleteOCSPCache, string(k), serial); err != nil {
 		return fmt.Errorf("jpki: drop cached OCSP response: %w", err)
 	}
-	c.logger.Info("certificate revoked", "kind", k, "serial", serial, "reason", reason.String())
+	c.logger.InfoContext(ctx, "certificate revoked", "kind", k, "serial", serial, "reason", reason.String())
 	return nil
 }
 

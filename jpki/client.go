@@ -1,87 +1,50 @@
 package jpki
 
 import (
-	"bytes"
 	"context"
 	"crypto/x509"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
+
+	"github.com/mynaplat/mynaplat/internal/httpapi"
 )
 
 // Client is a relying party's or platform operator's typed client of the
 // centre's HTTP API. Token is the operator's bearer token, needed for
-// Linkage and Revocations only.
+// Linkage, Revocations and Attributes only.
 type Client struct {
 	BaseURL string
 	Token   string
-	HTTP    *http.Client
+	// HTTP sends the calls (httpapi.NewHTTPClient); nil is httpapi's
+	// default, with its timeout.
+	HTTP *http.Client
 }
 
-// ErrUnavailable wraps failures to reach the centre (network errors, 5xx).
-var ErrUnavailable = errors.New("jpki: centre unavailable")
+// ErrUnavailable is httpapi's: the centre did not answer (the network, a
+// timeout, a 5xx).
+var ErrUnavailable = httpapi.ErrUnavailable
 
-func (c *Client) httpClient() *http.Client {
-	if c.HTTP != nil {
-		return c.HTTP
-	}
-	return http.DefaultClient
-}
-
-// maxBody bounds what the client reads from the centre.
+// maxBody bounds what the client reads from the centre (a CRL of a large
+// population).
 const maxBody = 64 << 20
 
-func (c *Client) do(req *http.Request, auth bool) (*http.Response, []byte, error) {
+// api is the client core; auth sends the operator token.
+func (c *Client) api(auth bool) *httpapi.Client {
+	a := &httpapi.Client{Service: "jpki", BaseURL: c.BaseURL, HTTP: c.HTTP, Rules: Rules, MaxBody: maxBody}
 	if auth {
-		req.Header.Set("Authorization", "Bearer "+c.Token)
+		a.Auth = httpapi.Bearer(c.Token)
 	}
-	resp, err := c.httpClient().Do(req)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: read %s: %w", ErrUnavailable, req.URL.Path, err)
-	}
-	switch {
-	case resp.StatusCode >= 500:
-		return nil, nil, fmt.Errorf("%w: %s %s", ErrUnavailable, req.URL.Path, resp.Status)
-	case resp.StatusCode == http.StatusUnauthorized:
-		return nil, nil, fmt.Errorf("%w (%s)", ErrUnauthorized, req.URL.Path)
-	case resp.StatusCode == http.StatusNotFound:
-		return nil, nil, fmt.Errorf("%w: %s", ErrNotFound, req.URL.Path)
-	case resp.StatusCode >= 400:
-		var ae APIError
-		json.Unmarshal(body, &ae)
-		return nil, nil, fmt.Errorf("%w: %s: %s", ErrInvalid, resp.Status, ae.MessageEN)
-	}
-	return resp, body, nil
-}
-
-func (c *Client) get(ctx context.Context, path string, auth bool, hdr http.Header) (*http.Response, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(c.BaseURL, "/")+path, nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	for k, v := range hdr {
-		req.Header[k] = v
-	}
-	return c.do(req, auth)
+	return a
 }
 
 // CACertificate fetches and parses the certificate of one CA.
 func (c *Client) CACertificate(ctx context.Context, k Kind) (*x509.Certificate, error) {
-	_, body, err := c.get(ctx, "/jpki/ca/"+string(k)+".crt", false, nil)
+	resp, err := c.api(false).Do(ctx, httpapi.Request{Method: http.MethodGet, Path: "/jpki/ca/" + string(k) + ".crt"})
 	if err != nil {
 		return nil, err
 	}
-	return x509.ParseCertificate(body)
+	return x509.ParseCertificate(resp.Body)
 }
 
 // CRL fetches the newest CRL of one CA. With etag from an earlier answer,
@@ -91,37 +54,34 @@ func (c *Client) CRL(ctx context.Context, k Kind, etag string) (der []byte, newE
 	if etag != "" {
 		hdr.Set("If-None-Match", etag)
 	}
-	resp, body, err := c.get(ctx, "/jpki/crl/"+string(k)+".crl", false, hdr)
+	resp, err := c.api(false).Do(ctx, httpapi.Request{Method: http.MethodGet, Path: "/jpki/crl/" + string(k) + ".crl", Header: hdr,
+		Answer: func(status int, _ http.Header) bool { return status == http.StatusNotModified }})
 	if err != nil {
 		return nil, "", false, err
 	}
-	if resp.StatusCode == http.StatusNotModified {
+	if resp.Status == http.StatusNotModified {
 		return nil, etag, true, nil
 	}
-	return body, resp.Header.Get("ETag"), false, nil
+	return resp.Body, resp.Header.Get("ETag"), false, nil
 }
 
-// OCSP posts a DER OCSP request and returns the DER response.
+// OCSP posts a DER OCSP request and returns the DER response. Asking
+// again is harmless, so a lost answer is asked for again.
 func (c *Client) OCSP(ctx context.Context, request []byte) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(c.BaseURL, "/")+"/jpki/ocsp", bytes.NewReader(request))
+	resp, err := c.api(false).Do(ctx, httpapi.Request{Method: http.MethodPost, Path: "/jpki/ocsp", Body: request,
+		ContentType: "application/ocsp-request", Idempotent: true})
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Content-Type", "application/ocsp-request")
-	_, body, err := c.do(req, false)
-	return body, err
+	return resp.Body, nil
 }
 
 // Linkage fetches the linkage record of one certificate.
 func (c *Client) Linkage(ctx context.Context, k Kind, serial string) (*Linkage, error) {
 	q := url.Values{"kind": {string(k)}, "serial": {serial}}
-	_, body, err := c.get(ctx, "/jpki/linkage?"+q.Encode(), true, nil)
-	if err != nil {
-		return nil, err
-	}
 	var l Linkage
-	if err := json.Unmarshal(body, &l); err != nil {
-		return nil, fmt.Errorf("jpki: decode linkage: %w", err)
+	if _, err := c.api(true).DoJSON(ctx, httpapi.Request{Method: http.MethodGet, Path: "/jpki/linkage?" + q.Encode()}, &l); err != nil {
+		return nil, err
 	}
 	return &l, nil
 }
@@ -129,13 +89,9 @@ func (c *Client) Linkage(ctx context.Context, k Kind, serial string) (*Linkage, 
 // Revocations fetches one page of the revocation feed after the cursor.
 func (c *Client) Revocations(ctx context.Context, after int64, limit int) (*FeedPage, error) {
 	q := url.Values{"after": {strconv.FormatInt(after, 10)}, "limit": {strconv.Itoa(limit)}}
-	_, body, err := c.get(ctx, "/jpki/revocations?"+q.Encode(), true, nil)
-	if err != nil {
-		return nil, err
-	}
 	var p FeedPage
-	if err := json.Unmarshal(body, &p); err != nil {
-		return nil, fmt.Errorf("jpki: decode revocation feed: %w", err)
+	if _, err := c.api(true).DoJSON(ctx, httpapi.Request{Method: http.MethodGet, Path: "/jpki/revocations?" + q.Encode()}, &p); err != nil {
+		return nil, err
 	}
 	return &p, nil
 }

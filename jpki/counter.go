@@ -12,6 +12,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/mynaplat/mynaplat/internal/trace"
+
 	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/wareki"
 )
@@ -197,7 +199,7 @@ func (c *Centre) install(ctx context.Context, w CardWriter, got []issued) (*Issu
 		if err := w.WriteCertificate(purpose(is.kind), is.der, c.CACertificate(is.kind)); err != nil {
 			for _, g := range got {
 				if rerr := c.Revoke(ctx, g.kind, g.serial, CessationOfOperation); rerr != nil && !errors.Is(rerr, ErrAlreadyRevoked) {
-					c.logger.Error("could not revoke a certificate the card did not take", "kind", g.kind, "serial", g.serial, "err", rerr)
+					c.logger.ErrorContext(ctx, "could not revoke a certificate the card did not take", "kind", g.kind, "serial", g.serial, "err", rerr)
 				}
 			}
 			return nil, fmt.Errorf("jpki: write %s certificate to card %s: %w", is.kind, w.ID(), err)
@@ -478,7 +480,7 @@ func (c *Centre) revokeCard(ctx context.Context, cardID string, reason Reason, a
 
 // auditTx writes an audit row: who did what to which record.
 func (c *Centre) auditTx(ctx context.Context, tx *sql.Tx, actor, action, subject string) error {
-	if _, err := tx.ExecContext(ctx, qInsertAudit, newID(), c.now().UnixMilli(), actor, action, subject); err != nil {
+	if _, err := tx.ExecContext(ctx, qInsertAudit, newID(), c.now().UnixMilli(), actor, action, subject, trace.ID(ctx)); err != nil {
 		return fmt.Errorf("jpki: audit: %w", err)
 	}
 	return nil

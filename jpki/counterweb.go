@@ -322,13 +322,13 @@ func (p *counterPages) issue(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		// The card never got a certificate: take it away again.
 		if rerr := p.cards.Remove(cd.ID()); rerr != nil {
-			p.c.logger.Warn("counter: could not remove the unused card", "card", cd.ID(), "err", rerr)
+			p.c.logger.WarnContext(r.Context(), "counter: could not remove the unused card", "card", cd.ID(), "err", rerr)
 		}
 		page.Problem = p.explain(err, "issue a card")
 		p.pages.Render(w, r, statusOf(err), "counter_issue", page)
 		return
 	}
-	p.c.logger.Info("counter: issued a card", "card", is.CardID, "auth_serial", serialOf(is.Auth), "sign_serial", serialOf(is.Sign))
+	p.c.logger.InfoContext(r.Context(), "counter: issued a card", "card", is.CardID, "auth_serial", serialOf(is.Auth), "sign_serial", serialOf(is.Sign))
 	f2 := msg{"カードを発行しました。", "The card was issued."}
 	f2 = appendMsg(f2, issuedSerials(is))
 	if is.Sign == nil {
@@ -425,7 +425,7 @@ func (p *counterPages) renew(w http.ResponseWriter, r *http.Request) {
 		p.refuse(w, r, "renew", err, nil)
 		return
 	}
-	p.c.logger.Info("counter: renewed", "card", id, "auth_serial", serialOf(is.Auth), "sign_serial", serialOf(is.Sign))
+	p.c.logger.InfoContext(r.Context(), "counter: renewed", "card", id, "auth_serial", serialOf(is.Auth), "sign_serial", serialOf(is.Sign))
 	m := appendMsg(msg{"電子証明書を更新しました。旧証明書は失効（superseded）しました。",
 		"The certificates were renewed; the old ones are revoked (superseded)."}, issuedSerials(is))
 	p.redirect(w, r, cardPath(id), web.Flash{Kind: "ok", JA: m.JA, EN: m.EN})
@@ -465,7 +465,7 @@ func (p *counterPages) changeAddress(w http.ResponseWriter, r *http.Request) {
 		p.refuse(w, r, "address", err, keep)
 		return
 	}
-	p.c.logger.Info("counter: changed address", "card", id, "sign_serial", serialOf(is.Sign))
+	p.c.logger.InfoContext(r.Context(), "counter: changed address", "card", id, "sign_serial", serialOf(is.Sign))
 	m := msg{"氏名・住所等の変更を記録しました。", "The change of name or address was recorded."}
 	if is.Sign != nil {
 		m = appendMsg(m, msg{"旧署名用電子証明書は失効（affiliationChanged）し、新しい署名用電子証明書 シリアル " + is.Sign.Serial + " を書き込みました。利用者証明用電子証明書は変わりません。",
@@ -493,7 +493,7 @@ func (p *counterPages) revokeCard(w http.ResponseWriter, r *http.Request, action
 		return
 	}
 	for _, ci := range revoked {
-		p.c.logger.Info("counter: revoked", "action", action, "card", id, "kind", ci.Kind, "serial", ci.Serial)
+		p.c.logger.InfoContext(r.Context(), "counter: revoked", "action", action, "card", id, "kind", ci.Kind, "serial", ci.Serial)
 		done = appendMsg(done, msg{kindJA(ci.Kind) + " シリアル " + ci.Serial, kindEN(ci.Kind) + " serial " + ci.Serial})
 	}
 	p.redirect(w, r, cardPath(id), web.Flash{Kind: "warn", JA: done.JA, EN: done.EN})
@@ -523,7 +523,7 @@ func (p *counterPages) revoke(w http.ResponseWriter, r *http.Request) {
 		p.refuse(w, r, "revoke", err, nil)
 		return
 	}
-	p.c.logger.Info("counter: revoked", "action", "revoke", "card", id, "kind", k, "serial", serial, "reason", reason)
+	p.c.logger.InfoContext(r.Context(), "counter: revoked", "action", "revoke", "card", id, "kind", k, "serial", serial, "reason", reason)
 	ja, en := reasonText(reason)
 	p.redirect(w, r, cardPath(id), web.Flash{Kind: "warn",
 		JA: kindJA(k) + " シリアル " + serial + " を失効しました（" + ja + "）。",
@@ -539,7 +539,7 @@ func (p *counterPages) redirect(w http.ResponseWriter, r *http.Request, path str
 	}
 	if err != nil {
 		// The action is done; only its message is lost.
-		p.c.logger.Error("counter: keep the flash", "err", err)
+		p.c.logger.ErrorContext(r.Context(), "counter: keep the flash", "err", err)
 	}
 	http.Redirect(w, r, path, http.StatusSeeOther)
 }
@@ -547,7 +547,7 @@ func (p *counterPages) redirect(w http.ResponseWriter, r *http.Request, path str
 // fail answers an unexpected error: logged for the operator, a generic page
 // for the staff.
 func (p *counterPages) fail(w http.ResponseWriter, r *http.Request, what string, err error) {
-	p.c.logger.Error("counter: "+what, "err", err)
+	p.c.logger.ErrorContext(r.Context(), "counter: "+what, "err", err)
 	p.site.Error(w, r, web.Problem{Status: http.StatusInternalServerError})
 }
 

@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/mynaplat/mynaplat/internal/apijson"
+	"github.com/mynaplat/mynaplat/internal/httpapi"
 )
 
 // The centre's HTTP API. These paths are relied on by other tools; keep them:
@@ -65,8 +65,7 @@ func (c *Centre) serveCert(get func(Kind) []byte, ext string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		k, ok := kindFromFile(r.PathValue("file"), ext)
 		if !ok {
-			apijson.WriteProblem(w, http.StatusNotFound, "not_found", "そのような証明書はありません。auth.crt か sign.crt を指定してください。",
-				"No such certificate: ask for auth.crt or sign.crt.")
+			c.writeErr(w, r, errNoSuchCert)
 			return
 		}
 		w.Header().Set("Content-Type", "application/pkix-cert")
@@ -78,15 +77,13 @@ func (c *Centre) serveCert(get func(Kind) []byte, ext string) http.HandlerFunc {
 func (c *Centre) serveCRL(w http.ResponseWriter, r *http.Request) {
 	k, ok := kindFromFile(r.PathValue("file"), ".crl")
 	if !ok {
-		apijson.WriteProblem(w, http.StatusNotFound, "not_found", "そのような失効リストはありません。auth.crl か sign.crl を指定してください。",
-			"No such CRL: ask for auth.crl or sign.crl.")
+		c.writeErr(w, r, errNoSuchCRL)
 		return
 	}
 	crl, err := c.LatestCRL(r.Context(), k)
 	if err != nil {
-		c.logger.Error("serve CRL", "kind", k, "err", err)
-		apijson.WriteProblem(w, http.StatusServiceUnavailable, "unavailable", "失効リストを取得できませんでした。しばらくしてから再度お試しください。",
-			"The CRL could not be read; try again shortly.")
+		c.logger.ErrorContext(r.Context(), "serve CRL", "kind", k, "err", err)
+		c.writeErr(w, r, fmt.Errorf("%w: %w", errNoCRL, err))
 		return
 	}
 	etag := fmt.Sprintf(`"%s-%d"`, k, crl.Number)
@@ -150,12 +147,9 @@ func (c *Centre) operatorOnly(h func(http.ResponseWriter, *http.Request, *Operat
 		}
 		if err != nil {
 			if !errors.Is(err, ErrUnauthorized) {
-				c.logger.Error("check operator", "err", err)
+				c.logger.ErrorContext(r.Context(), "check operator", "err", err)
 			}
-			w.Header().Set("WWW-Authenticate", `Bearer realm="jpki"`)
-			apijson.WriteProblem(w, http.StatusUnauthorized, "unauthorized",
-				"プラットフォーム事業者の認証情報が必要です。Authorization: Bearer <トークン> を付けてください。",
-				"A platform operator credential is required: send Authorization: Bearer <token>.")
+			c.writeErr(w, r, fmt.Errorf("%w: %w", errNoOperator, err))
 			return
 		}
 		h(w, r, op)
@@ -166,15 +160,15 @@ func (c *Centre) serveLinkage(w http.ResponseWriter, r *http.Request, op *Operat
 	q := r.URL.Query()
 	k, err := ParseKind(q.Get("kind"))
 	if err != nil {
-		writeErr(w, err)
+		c.writeErr(w, r, err)
 		return
 	}
 	l, err := c.Linkage(r.Context(), op, k, q.Get("serial"))
 	if err != nil {
-		writeErr(w, err)
+		c.writeErr(w, r, err)
 		return
 	}
-	apijson.Write(w, http.StatusOK, l)
+	httpapi.WriteJSON(w, http.StatusOK, l)
 }
 
 // FeedPage is one page of the revocation feed.
@@ -191,42 +185,29 @@ func (c *Centre) serveRevocations(w http.ResponseWriter, r *http.Request, op *Op
 	var err error
 	if s := q.Get("after"); s != "" {
 		if after, err = strconv.ParseInt(s, 10, 64); err != nil || after < 0 {
-			writeErr(w, fmt.Errorf("%w: after must be a non-negative integer", ErrInvalid))
+			c.writeErr(w, r, fmt.Errorf("%w: after must be a non-negative integer", ErrInvalid))
 			return
 		}
 	}
 	if s := q.Get("limit"); s != "" {
 		if limit, err = strconv.Atoi(s); err != nil || limit < 1 || limit > MaxFeedPage {
-			writeErr(w, fmt.Errorf("%w: limit must be 1..%d", ErrInvalid, MaxFeedPage))
+			c.writeErr(w, r, fmt.Errorf("%w: limit must be 1..%d", ErrInvalid, MaxFeedPage))
 			return
 		}
 	}
 	revs, err := c.Revocations(r.Context(), op, after, limit)
 	if err != nil {
-		writeErr(w, err)
+		c.writeErr(w, r, err)
 		return
 	}
 	page := FeedPage{Revocations: revs, Next: after}
 	if len(revs) > 0 {
 		page.Next = revs[len(revs)-1].Seq
 	}
-	apijson.Write(w, http.StatusOK, page)
+	httpapi.WriteJSON(w, http.StatusOK, page)
 }
 
-// APIError is the JSON body of every error answer of the centre's API.
-type APIError = apijson.Problem
-
-// writeErr maps the centre's errors to HTTP answers.
-func writeErr(w http.ResponseWriter, err error) {
-	switch {
-	case errors.Is(err, ErrInvalid):
-		apijson.WriteProblem(w, http.StatusBadRequest, "invalid", "要求の内容に誤りがあります: "+err.Error(), "Invalid request: "+err.Error())
-	case errors.Is(err, ErrNotFound):
-		apijson.WriteProblem(w, http.StatusNotFound, "not_found", "該当する証明書がありません。", "No such certificate.")
-	case errors.Is(err, ErrUnauthorized):
-		apijson.WriteProblem(w, http.StatusUnauthorized, "unauthorized", "認証情報が正しくありません。", "The credential is not valid.")
-	default:
-		apijson.WriteProblem(w, http.StatusInternalServerError, "internal", "内部エラーが発生しました。しばらくしてから再度お試しください。",
-			"Internal error; try again shortly.")
-	}
+// writeErr answers an error of the centre through Rules.
+func (c *Centre) writeErr(w http.ResponseWriter, r *http.Request, err error) {
+	Rules.Write(w, r, c.logger, err)
 }

@@ -19,13 +19,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mynaplat/mynaplat/internal/trace"
+
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/crypto/ocsp"
+
 	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/internal/webtest"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/store/storetest"
 	"github.com/mynaplat/mynaplat/wareki"
-	"golang.org/x/crypto/ocsp"
 )
 
 // clock is a settable test clock.
@@ -55,7 +58,7 @@ func newEnv(t testing.TB, db *store.DB) *env {
 		t.Fatal(err)
 	}
 	c.Routes(mux)
-	srv.Config.Handler = c.Wrap(mux)
+	srv.Config.Handler = trace.Middleware(c.Wrap(mux))
 	cards, err := card.NewStore(t.TempDir(), ck.now)
 	if err != nil {
 		t.Fatal(err)

@@ -48,7 +48,7 @@ ON CONFLICT (kind, serial) DO UPDATE SET der = excluded.der, this_update = exclu
 	qInsertOperator = `INSERT INTO jpki_operators (id, name, token_hash, created_at) VALUES ($1, $2, $3, $4)`
 	qOperatorByHash = `SELECT id, name FROM jpki_operators WHERE token_hash = $1 AND disabled = 0`
 
-	qInsertAudit = `INSERT INTO jpki_audit (id, at, actor, action, subject) VALUES ($1, $2, $3, $4, $5)`
+	qInsertAudit = `INSERT INTO jpki_audit (id, at, actor, action, subject, trace_id) VALUES ($1, $2, $3, $4, $5, $6)`
 	qAuditSince  = `SELECT at, actor, action, subject FROM jpki_audit WHERE at >= $1 ORDER BY at, id`
 )
 

@@ -20,7 +20,7 @@ import (
 func (c *Centre) Respond(ctx context.Context, der []byte) []byte {
 	req, err := parseOCSPRequest(der)
 	if err != nil {
-		c.logger.Debug("malformed OCSP request", "err", err)
+		c.logger.DebugContext(ctx, "malformed OCSP request", "err", err)
 		return ocspError(ocspMalformedRequest)
 	}
 	resp, err := c.respond(ctx, req)
@@ -28,7 +28,7 @@ func (c *Centre) Respond(ctx context.Context, der []byte) []byte {
 		if errors.Is(err, ErrUnauthorized) {
 			return ocspError(ocspUnauthorized)
 		}
-		c.logger.Error("OCSP", "err", err)
+		c.logger.ErrorContext(ctx, "OCSP", "err", err)
 		return ocspError(ocspInternalError)
 	}
 	return resp
@@ -105,7 +105,7 @@ func (c *Centre) respond(ctx context.Context, req *request) ([]byte, error) {
 	}
 	if cacheable && items[0].status != StatusUnknown {
 		if _, err := c.db.Write(ctx, qUpsertOCSPCache, string(a.kind), serial, der, now.Unix(), items[0].status == StatusRevoked); err != nil {
-			c.logger.Warn("could not cache OCSP response", "err", err)
+			c.logger.WarnContext(ctx, "could not cache OCSP response", "err", err)
 		}
 	}
 	return der, nil

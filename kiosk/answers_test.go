@@ -92,7 +92,7 @@ func TestBadAnswersAreRefused(t *testing.T) {
 				a := k.login(t, cd)
 				rk := key("bad" + string(rune('a'+i)))
 				_, err := cl.Order(ctx, a, Order{RequestKey: rk, Municipality: code, Type: municipal.Juminhyo})
-				if ae := apiError(t, err); ae.Code != "bad_answer" || ae.Status != 502 {
+				if ae := apiError(t, err); ae.Code != CodeBadAnswer || ae.Status != 502 {
 					t.Fatalf("order: %v, want 502 bad_answer", err)
 				}
 				j, err := in.svc.jobByKey(ctx, k.id, rk)
@@ -102,7 +102,7 @@ func TestBadAnswersAreRefused(t *testing.T) {
 				if j.State != Cancelled || j.Reason != "bad_answer" {
 					t.Errorf("job %s (%s), want cancelled (bad_answer)", j.State, j.Reason)
 				}
-				if _, err := cl.Print(ctx, a, j.ID); apiError(t, err).Code != "job_gone" {
+				if _, err := cl.Print(ctx, a, j.ID); apiError(t, err).Code != CodeJobGone {
 					t.Errorf("print: %v, want job_gone", err)
 				}
 			})

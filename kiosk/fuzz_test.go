@@ -12,7 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/mynaplat/mynaplat/internal/apijson"
+	"github.com/mynaplat/mynaplat/internal/httpapi"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/municipal"
 	"github.com/mynaplat/mynaplat/platform"
@@ -87,19 +87,19 @@ func FuzzOrderBody(f *testing.F) {
 		rec := httptest.NewRecorder()
 		mux.ServeHTTP(rec, req)
 
-		var p apijson.Problem
+		var p httpapi.Problem
 		if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil || p.Code == "" || p.MessageJA == "" || p.MessageEN == "" {
 			t.Fatalf("answer %d %q for %q: not a JSON problem", rec.Code, rec.Body, body)
 		}
-		if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		if ct := rec.Header().Get("Content-Type"); ct != httpapi.ContentType {
 			t.Errorf("Content-Type %q", ct)
 		}
 		var in OrderBody
-		decoded := apijson.Decode(strings.NewReader(body), &in, maxBody) == nil
+		decoded := httpapi.Decode(strings.NewReader(body), &in, maxBody) == nil
 		want := map[bool]struct {
 			status int
-			code   string
-		}{false: {http.StatusBadRequest, "invalid_request"}, true: {http.StatusUnauthorized, "card_auth"}}[decoded && validOrder(in.Order)]
+			code   httpapi.Code
+		}{false: {http.StatusBadRequest, CodeInvalidRequest}, true: {http.StatusUnauthorized, CodeCardAuth}}[decoded && validOrder(in.Order)]
 		if rec.Code != want.status || p.Code != want.code {
 			t.Fatalf("%q: %d %s, want %d %s", body, rec.Code, p.Code, want.status, want.code)
 		}
@@ -109,7 +109,7 @@ func FuzzOrderBody(f *testing.F) {
 				t.Fatal(err)
 			}
 			var again OrderBody
-			if err := apijson.Decode(strings.NewReader(string(b)), &again, maxBody); err != nil {
+			if err := httpapi.Decode(strings.NewReader(string(b)), &again, maxBody); err != nil {
 				t.Fatalf("%s does not decode: %v", b, err)
 			}
 			if diff := cmp.Diff(in, again); diff != "" {

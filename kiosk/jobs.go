@@ -14,6 +14,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/mynaplat/mynaplat/internal/trace"
+
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/store"
 )
@@ -132,7 +134,7 @@ func (s *Service) Request(ctx context.Context, kiosk, requestKey, platformID, mu
 	j := &Job{ID: newID(), Kiosk: kiosk, PlatformID: platformID, Municipality: municipality, CertType: certType, Options: o,
 		State: Requested, CreatedAt: now.UTC(), Deadline: now.Add(JobTTL).UTC()}
 	res, err := s.db.WriteCommitted(ctx, qInsertJob, j.ID, kiosk, requestKey, platformID, municipality, certType, string(opts), Requested,
-		now.UnixMilli(), j.Deadline.UnixMilli())
+		now.UnixMilli(), j.Deadline.UnixMilli(), trace.ID(ctx))
 	if err != nil {
 		return nil, fmt.Errorf("kiosk: record job: %w", err)
 	}

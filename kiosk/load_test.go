@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mynaplat/mynaplat/internal/httpapi"
+
 	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/internal/testutil"
 	"github.com/mynaplat/mynaplat/municipal"
@@ -176,16 +178,16 @@ func TestTimedOutRequestIsCancelledWhole(t *testing.T) {
 			// clock, or the sweep cancels the job.
 			timeout time.Duration
 			slow    func(p *muniProxy, in *instance)
-			want    string
+			want    httpapi.Code
 		}{
-			{"relay timeout", 300 * time.Millisecond, func(p *muniProxy, _ *instance) { p.hold() }, "municipality_unreachable"},
-			{"deadline passed by the clock", 30 * time.Second, func(*muniProxy, *instance) { w.set(w.now().Add(JobTTL + time.Second)) }, "job_gone"},
+			{"relay timeout", 300 * time.Millisecond, func(p *muniProxy, _ *instance) { p.hold() }, CodeMunicipalityUnreachable},
+			{"deadline passed by the clock", 30 * time.Second, func(*muniProxy, *instance) { w.set(w.now().Add(JobTTL + time.Second)) }, CodeJobGone},
 			{"swept by Expire", 30 * time.Second, func(_ *muniProxy, in *instance) {
 				w.set(w.now().Add(JobTTL + time.Second))
 				if n, err := in.svc.Expire(context.Background()); n != 1 || err != nil {
 					t.Errorf("expire: %d, %v", n, err)
 				}
-			}, "job_gone"},
+			}, CodeJobGone},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				w.set(worldNow)
@@ -218,11 +220,11 @@ func TestTimedOutRequestIsCancelledWhole(t *testing.T) {
 				}
 				w.set(worldNow.Add(JobTTL + 2*time.Minute)) // the next person comes
 				a = k.login(t, first.card)
-				if _, err := cl.Print(ctx, a, job.ID); apiError(t, err).Code != "job_gone" {
+				if _, err := cl.Print(ctx, a, job.ID); apiError(t, err).Code != CodeJobGone {
 					t.Errorf("print of the timed-out job: %v", err)
 				}
 				// Sent again, the order does not come back to life.
-				if _, err := cl.Order(ctx, a, Order{RequestKey: key("first"), Municipality: code, Type: municipal.Juminhyo}); apiError(t, err).Code != "job_gone" {
+				if _, err := cl.Order(ctx, a, Order{RequestKey: key("first"), Municipality: code, Type: municipal.Juminhyo}); apiError(t, err).Code != CodeJobGone {
 					t.Errorf("order sent again: %v", err)
 				}
 				// The next person at the same kiosk.
@@ -281,7 +283,7 @@ func TestRetriesNeitherRenderNorPrintTwice(t *testing.T) {
 			switch {
 			case errs[i] == nil && (job == nil || jobs[i].ID == job.ID):
 				job = jobs[i]
-			case errs[i] != nil && apiError(t, errs[i]).Code == "in_progress":
+			case errs[i] != nil && apiError(t, errs[i]).Code == CodeInProgress:
 			default:
 				t.Errorf("order %d: %+v, %v", i, jobs[i], errs[i])
 			}
@@ -394,7 +396,7 @@ func TestTwoRelayInstancesNeverCrossJobs(t *testing.T) {
 		}
 		for i, j := range jobs {
 			k := kiosks[n+i]
-			if _, err := k.on(b).Print(ctx, k.login(t, people[n+i].card), j.ID); apiError(t, err).Code != "job_gone" {
+			if _, err := k.on(b).Print(ctx, k.login(t, people[n+i].card), j.ID); apiError(t, err).Code != CodeJobGone {
 				t.Errorf("print on b of a job a expired: %v", err)
 			}
 			got, err := b.svc.Job(ctx, j.ID)

@@ -512,12 +512,12 @@ func (p *Pages) pin(w http.ResponseWriter, r *http.Request) {
 func (p *Pages) relayTrouble(st *Station, ss *web.Session, err error) string {
 	var ae *APIError
 	if errors.As(err, &ae) {
-		if ae.Code == "card_auth" {
+		if ae.Code == CodeCardAuth {
 			terminal.Logout(ss)
 			ss.SetFlash(terminal.Result{Outcome: terminal.LoginExpired}.Flash())
 			return "pin"
 		}
-		if ae.Status >= 500 && ae.Code != "municipality_unreachable" && ae.Code != "try_later" {
+		if ae.Status >= 500 && ae.Code != CodeMunicipalityUnreachable && ae.Code != CodeTryLater {
 			p.logger.Error("kiosk: relay", "kiosk", st.ID(), "err", err)
 		}
 		ss.SetFlash(web.Flash{Kind: "error", JA: ae.MessageJA, EN: ae.MessageEN})
@@ -883,7 +883,7 @@ func (p *Pages) confirm(w http.ResponseWriter, r *http.Request) {
 		case err != nil:
 			to := p.relayTrouble(st, ss, err)
 			var ae *APIError
-			if errors.As(err, &ae) && ae.Code == "job_gone" {
+			if errors.As(err, &ae) && ae.Code == CodeJobGone {
 				ss.Delete(skey(id, "job"))
 				ss.Delete(skey(id, "order"))
 				ss.Delete(skey(id, "reqkey"))
@@ -926,7 +926,7 @@ func (p *Pages) orderOnce(ctx context.Context, st *Station, assertion string, o 
 	for {
 		j, err := st.relay.Order(ctx, assertion, o)
 		var ae *APIError
-		if !errors.As(err, &ae) || ae.Code != "in_progress" {
+		if !errors.As(err, &ae) || ae.Code != CodeInProgress {
 			return j, err
 		}
 		select {

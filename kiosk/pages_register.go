@@ -87,7 +87,7 @@ func (p *Pages) register(w http.ResponseWriter, r *http.Request) {
 	doc, err := st.relay.RegistrationDocument(ctx, a, honseki)
 	if err != nil {
 		to := p.relayTrouble(st, ss, err)
-		if ae, ok := errors.AsType[*APIError](err); ok && ae.Code == "invalid_request" {
+		if ae, ok := errors.AsType[*APIError](err); ok && ae.Code == CodeInvalidRequest {
 			// The relay has no issuance server for it.
 			ss.SetFlash(web.Flash{Kind: "error", JA: jm.Prefecture + jm.Name + "は、戸籍証明書のコンビニ交付に参加していません。",
 				EN: jm.NameRomaji + " does not issue family-register certificates at kiosks."})
@@ -153,7 +153,7 @@ func (p *Pages) sign(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		to := p.relayTrouble(st, ss, err)
 		var ae *APIError
-		if to == "" && errors.As(err, &ae) && ae.Code == "bad_signature" {
+		if to == "" && errors.As(err, &ae) && ae.Code == CodeBadSignature {
 			to = "register/sign"
 		} else {
 			// The application is shown again (a stale one cannot be signed).

@@ -373,7 +373,7 @@ func (w *world) instance(t testing.TB, db *store.DB, edit func(*RelayConfig)) *i
 
 // on is kiosk k's client of another relay instance (same kiosk key).
 func (k *kioskTerm) on(in *instance) *Client {
-	return &Client{BaseURL: in.srv.URL, Key: k.client.Key, HTTP: in.srv.Client()}
+	return &Client{BaseURL: in.srv.URL, Key: k.client.Key, HTTP: patient(in.srv)}
 }
 
 // apiError is err as the relay's answer, or a failure.

@@ -2,8 +2,8 @@ package kiosk
 
 // The kiosk's SQL, written once for SQLite and PostgreSQL (see package store).
 const (
-	qInsertJob = `INSERT INTO kiosk_jobs (id, kiosk, request_key, platform_id, municipality, cert_type, options, state, created_at, deadline, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $9) ON CONFLICT (kiosk, request_key) DO NOTHING`
+	qInsertJob = `INSERT INTO kiosk_jobs (id, kiosk, request_key, platform_id, municipality, cert_type, options, state, created_at, deadline, updated_at, trace_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $9, $11) ON CONFLICT (kiosk, request_key) DO NOTHING`
 	jobCols   = `id, kiosk, platform_id, municipality, cert_type, options, state, created_at, deadline, cert_number, fee, pdf_sha256, reason`
 	qJob      = `SELECT ` + jobCols + ` FROM kiosk_jobs WHERE id = $1`
 	qJobByKey = `SELECT ` + jobCols + ` FROM kiosk_jobs WHERE kiosk = $1 AND request_key = $2`

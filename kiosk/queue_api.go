@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/mynaplat/mynaplat/internal/apijson"
 	"github.com/mynaplat/mynaplat/internal/callerkey"
 	"github.com/mynaplat/mynaplat/internal/httpapi"
 	"github.com/mynaplat/mynaplat/jpki"
@@ -36,7 +35,7 @@ var queueRules = append(httpapi.Rules{
 		JA: "この利用登録はこの市区町村で審査待ちではありません。", EN: "This usage registration is not pending here."},
 	{Err: municipal.ErrInvalid, Status: http.StatusBadRequest, Code: CodeQueueInvalid,
 		JA: "要求の内容に誤りがあります。", EN: "Invalid request."},
-	{Err: apijson.ErrBody, Status: http.StatusBadRequest, Code: CodeQueueInvalid,
+	{Err: httpapi.ErrBody, Status: http.StatusBadRequest, Code: CodeQueueInvalid,
 		JA: "要求の本文が正しい JSON ではありません。", EN: "The body is not the expected JSON."},
 }, callerkey.Rules...)
 
@@ -92,7 +91,7 @@ func (s *Service) servePending(w http.ResponseWriter, r *http.Request, caller st
 func (s *Service) serveDecide(w http.ResponseWriter, r *http.Request, caller string) {
 	code, id := r.PathValue("code"), r.PathValue("id")
 	var d QueueDecision
-	err := apijson.Decode(r.Body, &d, maxBody)
+	err := httpapi.Decode(r.Body, &d, maxBody)
 	if err == nil {
 		err = s.Queue().Decide(r.Context(), code, id, d.Clerk, d.Approve)
 	}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/mynaplat/mynaplat/internal/apijson"
+	"github.com/mynaplat/mynaplat/internal/httpapi"
 	"github.com/mynaplat/mynaplat/internal/webtest"
 	"github.com/mynaplat/mynaplat/municipal"
 	"github.com/mynaplat/mynaplat/store"
@@ -16,29 +16,41 @@ import (
 	"github.com/mynaplat/mynaplat/wareki"
 )
 
+// answer is what a kiosk is told: the status, the code and the texts.
+type answer struct {
+	Status    int
+	Code      httpapi.Code
+	MessageJA string
+	MessageEN string
+}
+
+func answerOf(p httpapi.Problem) *answer {
+	return &answer{Status: p.Status, Code: p.Code, MessageJA: p.MessageJA, MessageEN: p.MessageEN}
+}
+
 // refusalOf is the relay's answer for a municipality's refusal.
-func refusalOf(t testing.TB, err error) *APIError {
+func refusalOf(t testing.TB, err error) *answer {
 	t.Helper()
 	ri, ok := municipal.Refusal(err)
 	if !ok {
 		t.Fatalf("%v is no refusal", err)
 	}
-	return &APIError{Status: ri.Status, Problem: apijson.Problem{Code: ri.Code, MessageJA: ri.MessageJA, MessageEN: ri.MessageEN}}
+	return answerOf(ri)
 }
 
 // relayAnswer is the relay's own answer for one of its errors.
-func relayAnswer(err error) *APIError {
-	p, status := problemOf(err)
-	return &APIError{Status: status, Problem: p}
-}
+func relayAnswer(err error) *answer { return answerOf(Rules.Problem(err)) }
 
 // rawPost posts body to the relay with a kiosk key and reads the answer.
-func (w *world) rawPost(t testing.TB, path, kioskKey, body string) *APIError {
+func (w *world) rawPost(t testing.TB, path, kioskKey, body string) *answer {
 	t.Helper()
 	r := webtest.New(t, w.srv.URL).Bearer(kioskKey).PostJSON(path, body)
-	e := &APIError{Status: r.Status}
-	decodeJSON(t, []byte(r.Body), &e.Problem)
-	return e
+	var p httpapi.Problem
+	decodeJSON(t, []byte(r.Body), &p)
+	if p.Status != r.Status || r.Header.Get("Content-Type") != httpapi.ContentType {
+		t.Errorf("%s: status %d, %s with a problem of status %d", path, r.Status, r.Header.Get("Content-Type"), p.Status)
+	}
+	return answerOf(p)
 }
 
 // TestRefusalsThroughTheRelay: every refusal rule of the issuance servers
@@ -56,7 +68,7 @@ func TestRefusalsThroughTheRelay(t *testing.T) {
 			person string
 			at     time.Time
 			order  Order
-			want   *APIError
+			want   *answer
 			// job: the refusal is the municipality's, after the job was
 			// recorded.
 			job bool
@@ -105,7 +117,7 @@ func TestRefusalsThroughTheRelay(t *testing.T) {
 					tc.order.RequestKey = key("refused-" + string(rune('a'+i)))
 				}
 				_, err := k.client.Order(ctx, a, tc.order)
-				if diff := cmp.Diff(tc.want, apiError(t, err)); diff != "" {
+				if diff := cmp.Diff(tc.want, answerOf(apiError(t, err).Problem)); diff != "" {
 					t.Errorf("answer (-want +got):\n%s", diff)
 				}
 				j, err := w.svc.jobByKey(ctx, k.id, tc.order.RequestKey)
@@ -114,7 +126,7 @@ func TestRefusalsThroughTheRelay(t *testing.T) {
 					t.Errorf("a job was recorded: %+v", j)
 				case tc.job && err != nil:
 					t.Errorf("job: %v", err)
-				case tc.job && (j.State != Cancelled || j.Reason != tc.want.Code):
+				case tc.job && (j.State != Cancelled || j.Reason != string(tc.want.Code)):
 					t.Errorf("job %s (%s), want cancelled (%s)", j.State, j.Reason, tc.want.Code)
 				}
 			})
@@ -126,13 +138,12 @@ func TestRefusalsThroughTheRelay(t *testing.T) {
 		orderBody := func(assertion string) string {
 			return `{"assertion":"` + assertion + `","request_key":"` + key("raw") + `","municipality":"062049","type":"juminhyo"}`
 		}
-		unauthorized, cardAuth, invalid := relayAnswer(ErrUnauthorized), relayAnswer(ErrBadAssertion), relayAnswer(ErrInvalid)
-		invalid.Problem = apijson.Problem{Code: "invalid_request", MessageJA: "要求の形式が正しくありません。", MessageEN: "The request is not in the expected form."}
+		unauthorized, cardAuth, invalid := relayAnswer(ErrUnauthorized), relayAnswer(ErrBadAssertion), relayAnswer(errBody)
 		for _, tc := range []struct {
 			name       string
 			path, body string
 			key        string
-			want       *APIError
+			want       *answer
 		}{
 			{"no kiosk key", "/jlis/v1/jobs", orderBody(k.login(t, honma)), "", unauthorized},
 			{"unknown kiosk key", "/jlis/v1/jobs", orderBody(k.login(t, honma)), "kiosk_forged", unauthorized},
@@ -162,7 +173,7 @@ func TestRefusalsThroughTheRelay(t *testing.T) {
 			w.set(tuesday.Add(time.Hour))
 			defer w.set(tuesday)
 			_, err := k.client.Order(ctx, a, Order{RequestKey: key("expired"), Municipality: "062049", Type: municipal.Juminhyo})
-			if diff := cmp.Diff(cardAuth, apiError(t, err)); diff != "" {
+			if diff := cmp.Diff(cardAuth, answerOf(apiError(t, err).Problem)); diff != "" {
 				t.Errorf("answer (-want +got):\n%s", diff)
 			}
 		})
@@ -175,13 +186,13 @@ func TestRefusalsThroughTheRelay(t *testing.T) {
 				t.Fatal(err)
 			}
 			notYours := relayAnswer(ErrNotYours)
-			if _, err := other.client.Print(ctx, other.login(t, honma), j.ID); !cmp.Equal(notYours, apiError(t, err)) {
+			if _, err := other.client.Print(ctx, other.login(t, honma), j.ID); !cmp.Equal(notYours, answerOf(apiError(t, err).Problem)) {
 				t.Errorf("print at another kiosk: %v", err)
 			}
-			if _, err := k.client.Print(ctx, k.login(t, w.card(t, "鳥海　誠")), j.ID); !cmp.Equal(notYours, apiError(t, err)) {
+			if _, err := k.client.Print(ctx, k.login(t, w.card(t, "鳥海　誠")), j.ID); !cmp.Equal(notYours, answerOf(apiError(t, err).Problem)) {
 				t.Errorf("print by the next person: %v", err)
 			}
-			if err := other.client.Cancel(ctx, j.ID, "not mine"); !cmp.Equal(notYours, apiError(t, err)) {
+			if err := other.client.Cancel(ctx, j.ID, "not mine"); !cmp.Equal(notYours, answerOf(apiError(t, err).Problem)) {
 				t.Errorf("cancel at another kiosk: %v", err)
 			}
 			p, err := k.client.Print(ctx, a, j.ID)

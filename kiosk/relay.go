@@ -1,7 +1,6 @@
 package kiosk
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -10,14 +9,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/mynaplat/mynaplat/internal/apijson"
+	"github.com/mynaplat/mynaplat/internal/httpapi"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/municipal"
 	"github.com/mynaplat/mynaplat/platform"
@@ -63,13 +61,17 @@ var (
 	ErrBadAnswer = errors.New("kiosk: the issuance server's answer failed the relay's checks")
 )
 
-// RefusedError is a municipality's refusal, with its code and messages.
+// RefusedError is a municipality's refusal, with its code and messages: it
+// carries the municipality's problem, which the relay passes on as it came
+// (Rules), and matches the municipality's codes (municipal.Code…).
 type RefusedError struct {
-	Status int
-	apijson.Problem
+	httpapi.Problem
 }
 
-func (e *RefusedError) Error() string { return "kiosk: refused by the municipality: " + e.Code }
+func (e *RefusedError) Error() string { return "kiosk: refused by the municipality: " + string(e.Code) }
+
+// Unwrap is the municipality's problem.
+func (e *RefusedError) Unwrap() error { return e.Problem }
 
 // Endpoint is how the relay reaches one municipality's issuance server.
 type Endpoint struct {
@@ -120,11 +122,11 @@ func NewRelay(s *Service, cfg RelayConfig) (*Relay, error) {
 	if cfg.Keys == nil || cfg.Attributes == nil || cfg.Seal == nil {
 		return nil, errors.New("kiosk: the relay needs the platform's keys, the attribute source and the seal register")
 	}
-	if cfg.HTTP == nil {
-		cfg.HTTP = &http.Client{}
-	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 30 * time.Second
+	}
+	if cfg.HTTP == nil {
+		cfg.HTTP = httpapi.NewHTTPClient(cfg.Timeout)
 	}
 	r := &Relay{s: s, cfg: cfg, now: s.now, log: s.logger, catalogue: map[string]cachedCatalogue{}}
 	if s.koseki == nil {
@@ -386,7 +388,7 @@ func (r *Relay) Order(ctx context.Context, kiosk, assertion string, o Order) (*J
 		var re *RefusedError
 		switch {
 		case errors.As(err, &re):
-			reason = re.Code
+			reason = string(re.Code)
 		case errors.Is(err, ErrUnreachable):
 			reason = "timeout"
 		case errors.Is(err, ErrBadAnswer):
@@ -394,7 +396,7 @@ func (r *Relay) Order(ctx context.Context, kiosk, assertion string, o Order) (*J
 		}
 		// Cancel with a fresh context: the request's may be what ran out.
 		if cerr := r.s.Cancel(context.WithoutCancel(ctx), job.ID, reason); cerr != nil && !errors.Is(cerr, ErrJobGone) {
-			r.log.Error("cancel job after a failed render", "job", job.ID, "err", cerr)
+			r.log.ErrorContext(ctx, "cancel job after a failed render", "job", job.ID, "err", cerr)
 		}
 		return nil, err
 	}
@@ -407,14 +409,14 @@ func (r *Relay) Order(ctx context.Context, kiosk, assertion string, o Order) (*J
 			reason = "timeout" // the deadline passed meanwhile (or it was cancelled, which Cancel leaves alone)
 		}
 		if cerr := r.s.Cancel(context.WithoutCancel(ctx), job.ID, reason); cerr != nil && !errors.Is(cerr, ErrJobGone) {
-			r.log.Error("cancel job after a refused render", "job", job.ID, "err", cerr)
+			r.log.ErrorContext(ctx, "cancel job after a refused render", "job", job.ID, "err", cerr)
 		}
 		return nil, err
 	}
 	job.State, job.CertNumber, job.Fee = Rendered, facts.Number, facts.FeeYen
 	sum := sha256.Sum256(pdf)
 	job.PDFSHA256 = hex.EncodeToString(sum[:])
-	r.log.Info("certificate rendered for a kiosk", "kiosk", kiosk, "job", job.ID, "municipality", o.Municipality,
+	r.log.InfoContext(ctx, "certificate rendered for a kiosk", "kiosk", kiosk, "job", job.ID, "municipality", o.Municipality,
 		"type", string(o.Type), "number", facts.Number)
 	return job, nil
 }
@@ -481,20 +483,15 @@ func (r *Relay) CancelJob(ctx context.Context, kiosk, jobID, reason string) erro
 
 // issue calls the issuance server.
 func (r *Relay) issue(ctx context.Context, code string, req municipal.Request) (*municipal.Certificate, []byte, error) {
+	resp, err := r.do(ctx, code, http.MethodPost, "certificates", req)
+	if err != nil {
+		return nil, nil, err
+	}
 	var facts municipal.Certificate
-	var pdf []byte
-	err := r.do(ctx, code, http.MethodPost, "certificates", req, func(resp *http.Response) error {
-		if err := json.Unmarshal([]byte(resp.Header.Get(municipal.CertificateHeader)), &facts); err != nil {
-			return fmt.Errorf("%w: certificate facts: %w", ErrBadAnswer, err)
-		}
-		var err error
-		pdf, err = io.ReadAll(io.LimitReader(resp.Body, maxPDF+1))
-		if err == nil && len(pdf) > maxPDF {
-			err = fmt.Errorf("%w: PDF too large", ErrBadAnswer)
-		}
-		return err
-	})
-	return &facts, pdf, err
+	if err := json.Unmarshal([]byte(resp.Header.Get(municipal.CertificateHeader)), &facts); err != nil {
+		return nil, nil, fmt.Errorf("%w: certificate facts: %w", ErrBadAnswer, err)
+	}
+	return &facts, resp.Body, nil
 }
 
 // maxPDF bounds a certificate PDF (ten copies of a long 戸籍 are far less).
@@ -502,54 +499,38 @@ const maxPDF = 16 << 20
 
 // call sends in as JSON (none when nil) and decodes a JSON answer into out.
 func (r *Relay) call(ctx context.Context, code, method, path string, in, out any) error {
-	return r.do(ctx, code, method, path, in, func(resp *http.Response) error {
-		return json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(out)
-	})
-}
-
-// do makes one call to a municipality's API and hands a 200 answer to read;
-// other answers become a *RefusedError (with the municipality's messages),
-// and no answer in time ErrUnreachable.
-func (r *Relay) do(ctx context.Context, code, method, path string, in any, read func(*http.Response) error) error {
-	ep, ok := r.cfg.Endpoints[code]
-	if !ok {
-		return fmt.Errorf("%w: municipality %s has no issuance server here", ErrInvalid, code)
-	}
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(ep.BaseURL, "/")+"/municipal/"+code+"/v1/"+path, body)
+	resp, err := r.do(ctx, code, method, path, in)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+ep.Key)
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := r.cfg.HTTP.Do(req)
-	if err != nil {
-		return fmt.Errorf("%w: %s: %w", ErrUnreachable, code, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		re := &RefusedError{Status: resp.StatusCode}
-		if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&re.Problem); err != nil || re.Code == "" {
-			return fmt.Errorf("%w: %s answered %s", ErrUnreachable, code, resp.Status)
-		}
-		return re
-	}
-	if err := read(resp); err != nil {
-		if ctx.Err() != nil {
-			return fmt.Errorf("%w: %s: %w", ErrUnreachable, code, err)
-		}
-		return err
+	if err := json.Unmarshal(resp.Body, out); err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrBadAnswer, code, err)
 	}
 	return nil
+}
+
+// do makes one call to a municipality's API: a problem becomes a
+// *RefusedError (with the municipality's messages), and no answer in time
+// or no problem ErrUnreachable.
+func (r *Relay) do(ctx context.Context, code, method, path string, in any) (*httpapi.Response, error) {
+	ep, ok := r.cfg.Endpoints[code]
+	if !ok {
+		return nil, fmt.Errorf("%w: municipality %s has no issuance server here", ErrInvalid, code)
+	}
+	c := &httpapi.Client{Service: "municipality " + code, BaseURL: ep.BaseURL, HTTP: r.cfg.HTTP, Auth: httpapi.Bearer(ep.Key),
+		Rules: municipal.Rules, MaxBody: maxPDF}
+	rq := httpapi.Request{Method: method, Path: "/municipal/" + code + "/v1/" + path}
+	if in != nil {
+		rq.JSON = in
+	}
+	resp, err := c.Do(ctx, rq)
+	if e, ok := errors.AsType[*httpapi.Error](err); ok && !e.Bare {
+		return nil, &RefusedError{Problem: e.Problem}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrUnreachable, code, err)
+	}
+	return resp, nil
 }
 
 // KosekiMatcher is the KosekiMatch of a relay whose 本籍地 are reached over

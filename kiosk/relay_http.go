@@ -2,12 +2,12 @@ package kiosk
 
 import (
 	"encoding/json"
-	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
-	"github.com/mynaplat/mynaplat/internal/apijson"
+	"github.com/mynaplat/mynaplat/internal/httpapi"
 	"github.com/mynaplat/mynaplat/jpki"
 )
 
@@ -21,11 +21,14 @@ import (
 //	POST /jlis/v1/registrations/document    {assertion, honseki} → RegistrationDocument
 //	POST /jlis/v1/registrations             {assertion, honseki, shown_at, certificate, signature} → Registration
 //
-// Errors are JSON problems (internal/apijson) with Japanese and English
+// Errors are problems (internal/httpapi, Rules) with Japanese and English
 // messages; a municipality's refusal is passed on with its own code.
 
 // JobHeader carries the printed job's facts with its PDF.
 const JobHeader = "X-Job"
+
+// errBody is a request body that is not the expected JSON.
+var errBody = fmt.Errorf("%w: malformed body", ErrInvalid)
 
 // maxBody bounds a request to the relay (a signature and a certificate fit).
 const maxBody = 16 << 10
@@ -45,7 +48,7 @@ func (r *Relay) kioskOnly(h func(http.ResponseWriter, *http.Request, string)) ht
 		key, _ := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer ")
 		kiosk, err := r.s.KioskByKey(req.Context(), key)
 		if err != nil {
-			r.writeErr(w, err)
+			r.writeErr(w, req, err)
 			return
 		}
 		h(w, req, kiosk)
@@ -54,9 +57,8 @@ func (r *Relay) kioskOnly(h func(http.ResponseWriter, *http.Request, string)) ht
 
 // decodeBody reads a request body, answering 400 itself when it is bad.
 func (r *Relay) decodeBody(w http.ResponseWriter, req *http.Request, v any) bool {
-	if err := apijson.Decode(req.Body, v, maxBody); err != nil {
-		apijson.WriteProblem(w, http.StatusBadRequest, "invalid_request",
-			"要求の形式が正しくありません。", "The request is not in the expected form.")
+	if err := httpapi.Decode(req.Body, v, maxBody); err != nil {
+		r.writeErr(w, req, fmt.Errorf("%w: %w", errBody, err))
 		return false
 	}
 	return true
@@ -73,10 +75,10 @@ func (r *Relay) serveMenu(w http.ResponseWriter, req *http.Request, kiosk string
 	}
 	m, err := r.Menu(req.Context(), kiosk, in.Assertion)
 	if err != nil {
-		r.writeErr(w, err)
+		r.writeErr(w, req, err)
 		return
 	}
-	apijson.Write(w, http.StatusOK, m)
+	httpapi.WriteJSON(w, http.StatusOK, m)
 }
 
 // OrderBody is the body of POST /jlis/v1/jobs.
@@ -92,10 +94,10 @@ func (r *Relay) serveOrder(w http.ResponseWriter, req *http.Request, kiosk strin
 	}
 	j, err := r.Order(req.Context(), kiosk, in.Assertion, in.Order)
 	if err != nil {
-		r.writeErr(w, err)
+		r.writeErr(w, req, err)
 		return
 	}
-	apijson.Write(w, http.StatusOK, j)
+	httpapi.WriteJSON(w, http.StatusOK, j)
 }
 
 func (r *Relay) servePrint(w http.ResponseWriter, req *http.Request, kiosk string) {
@@ -105,12 +107,11 @@ func (r *Relay) servePrint(w http.ResponseWriter, req *http.Request, kiosk strin
 	}
 	j, err := r.Print(req.Context(), kiosk, in.Assertion, req.PathValue("id"))
 	if err != nil {
-		r.writeErr(w, err)
+		r.writeErr(w, req, err)
 		return
 	}
 	if j.Replayed {
-		apijson.WriteProblem(w, http.StatusConflict, "already_printed",
-			"この証明書は印刷済みです。二重に印刷・課金はされません。", "This certificate was already printed; it is not printed or charged twice.")
+		r.writeErr(w, req, ErrAlreadyPrinted)
 		return
 	}
 	facts, _ := json.Marshal(j) // plain fields always marshal
@@ -133,7 +134,7 @@ func (r *Relay) serveCancel(w http.ResponseWriter, req *http.Request, kiosk stri
 		in.Reason = "cancelled"
 	}
 	if err := r.CancelJob(req.Context(), kiosk, req.PathValue("id"), in.Reason); err != nil {
-		r.writeErr(w, err)
+		r.writeErr(w, req, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -159,10 +160,10 @@ func (r *Relay) serveRegDoc(w http.ResponseWriter, req *http.Request, kiosk stri
 	}
 	d, err := r.RegistrationDocument(req.Context(), kiosk, in.Assertion, in.Honseki)
 	if err != nil {
-		r.writeErr(w, err)
+		r.writeErr(w, req, err)
 		return
 	}
-	apijson.Write(w, http.StatusOK, RegistrationDocument{Text: d.Text(), ShownAt: d.At, Honseki: d.Honseki, HonsekiName: d.HonsekiName})
+	httpapi.WriteJSON(w, http.StatusOK, RegistrationDocument{Text: d.Text(), ShownAt: d.At, Honseki: d.Honseki, HonsekiName: d.HonsekiName})
 }
 
 // RegisterBody is the body of POST /jlis/v1/registrations.
@@ -181,72 +182,87 @@ func (r *Relay) serveRegister(w http.ResponseWriter, req *http.Request, kiosk st
 	}
 	reg, err := r.Register(req.Context(), kiosk, in.Assertion, in.Honseki, in.ShownAt, in.Certificate, in.Signature)
 	if err != nil {
-		r.writeErr(w, err)
+		r.writeErr(w, req, err)
 		return
 	}
-	apijson.Write(w, http.StatusOK, reg)
+	httpapi.WriteJSON(w, http.StatusOK, reg)
 }
 
-// writeErr maps the relay's errors to answers.
-func (r *Relay) writeErr(w http.ResponseWriter, err error) {
-	var re *RefusedError
-	if errors.As(err, &re) {
-		apijson.WriteProblem(w, re.Status, re.Code, re.MessageJA, re.MessageEN)
-		return
-	}
-	p, status := problemOf(err)
-	if status == http.StatusInternalServerError {
-		r.log.Error("kiosk relay", "err", err)
-	}
-	apijson.WriteProblem(w, status, p.Code, p.MessageJA, p.MessageEN)
+// writeErr answers an error of the relay through Rules; a municipality's
+// refusal (RefusedError) is passed on as it came.
+func (r *Relay) writeErr(w http.ResponseWriter, req *http.Request, err error) {
+	Rules.Write(w, req, r.log, err)
 }
 
-// problemOf is the answer to an error of the relay.
-func problemOf(err error) (apijson.Problem, int) {
-	type pr = apijson.Problem
-	switch {
-	case errors.Is(err, ErrUnauthorized):
-		return pr{Code: "unauthorized", MessageJA: "登録されたキオスク端末の鍵が必要です。", MessageEN: "A registered kiosk's key is required."}, http.StatusUnauthorized
-	case errors.Is(err, ErrBadAssertion):
-		return pr{Code: "card_auth", MessageJA: "カードの確認が無効か期限切れです。カードを置き直して、もう一度暗証番号を入力してください。",
-			MessageEN: "The card check is invalid or has expired. Place the card again and enter the PIN."}, http.StatusUnauthorized
-	case errors.Is(err, ErrNotRegistered):
-		return pr{Code: "not_registered", MessageJA: "本籍地への利用登録がないため、この証明書は発行できません。先に「本籍地の利用登録」をしてください。",
-			MessageEN: "There is no registration with the municipality of your family register. File the registration first."}, http.StatusForbidden
-	case errors.Is(err, ErrInProgress):
-		return pr{Code: "in_progress", MessageJA: "この申請は処理中です。しばらくお待ちください。", MessageEN: "This request is being processed. Please wait."}, http.StatusConflict
-	case errors.Is(err, ErrUnreachable):
-		return pr{Code: "municipality_unreachable", MessageJA: "市区町村の証明書発行サーバから応答がありません。申請は取り消されました（料金はかかりません）。",
-			MessageEN: "The municipality's issuance server did not answer. The request was cancelled (nothing is charged)."}, http.StatusGatewayTimeout
-	case errors.Is(err, ErrBadAnswer):
-		return pr{Code: "bad_answer", MessageJA: "発行された証明書の確認に失敗したため、交付を中止しました（料金はかかりません）。",
-			MessageEN: "The issued certificate failed the relay's checks, so it was not handed out (nothing is charged)."}, http.StatusBadGateway
-	case errors.Is(err, ErrJobGone):
-		return pr{Code: "job_gone", MessageJA: "この申請は時間切れか取り消し済みです。最初からやり直してください。",
-			MessageEN: "This request timed out or was cancelled. Please start again."}, http.StatusGone
-	case errors.Is(err, ErrNotYours):
-		return pr{Code: "not_found", MessageJA: "該当する申請がありません。", MessageEN: "There is no such request."}, http.StatusNotFound
-	case errors.Is(err, ErrStale):
-		return pr{Code: "stale_document", MessageJA: "申請書の表示から時間が経ちすぎました。もう一度表示して署名してください。",
-			MessageEN: "The application was shown too long ago. Show it again and sign."}, http.StatusBadRequest
-	case errors.Is(err, ErrBadSignature):
-		return pr{Code: "bad_signature", MessageJA: "申請書の署名を確認できません。", MessageEN: "The application's signature does not verify."}, http.StatusBadRequest
-	case errors.Is(err, ErrNoKoseki):
-		return pr{Code: "no_koseki", MessageJA: "選んだ市区町村に、あなたの戸籍は見つかりませんでした。本籍地をご確認ください。",
-			MessageEN: "The chosen municipality keeps no family register of yours. Check your 本籍地."}, http.StatusNotFound
-	case errors.Is(err, jpki.ErrCertRevoked):
-		return pr{Code: "cert_revoked", MessageJA: "署名用電子証明書が失効しています。市区町村の窓口で手続きしてください。",
-			MessageEN: "The signing certificate is revoked. Please go to the municipal office."}, http.StatusForbidden
-	case errors.Is(err, jpki.ErrCertExpired):
-		return pr{Code: "cert_expired", MessageJA: "署名用電子証明書の有効期限が切れています。", MessageEN: "The signing certificate has expired."}, http.StatusForbidden
-	case errors.Is(err, jpki.ErrUntrustedCert):
-		return pr{Code: "cert_untrusted", MessageJA: "署名用電子証明書を確認できません。", MessageEN: "The signing certificate cannot be verified."}, http.StatusForbidden
-	case errors.Is(err, jpki.ErrRevocationUnknown):
-		return pr{Code: "try_later", MessageJA: "証明書の失効情報を確認できません。しばらくしてからお試しください。",
-			MessageEN: "The certificate's revocation status is unavailable. Please try later."}, http.StatusServiceUnavailable
-	case errors.Is(err, ErrInvalid):
-		return pr{Code: "invalid_request", MessageJA: "要求の内容が正しくありません。", MessageEN: "The request is not valid."}, http.StatusBadRequest
-	}
-	return pr{Code: "internal", MessageJA: "内部エラーが発生しました。申請は取り消されました（料金はかかりません）。",
-		MessageEN: "An internal error occurred. The request was cancelled (nothing is charged)."}, http.StatusInternalServerError
+// The relay API's problem codes (a municipality's refusal keeps its own,
+// municipal.Code…).
+const (
+	CodeUnauthorized            httpapi.Code = "unauthorized"
+	CodeCardAuth                httpapi.Code = "card_auth"
+	CodeNotRegistered           httpapi.Code = "not_registered"
+	CodeInProgress              httpapi.Code = "in_progress"
+	CodeMunicipalityUnreachable httpapi.Code = "municipality_unreachable"
+	CodeBadAnswer               httpapi.Code = "bad_answer"
+	CodeJobGone                 httpapi.Code = "job_gone"
+	CodeNotFound                httpapi.Code = "not_found"
+	CodeStaleDocument           httpapi.Code = "stale_document"
+	CodeBadSignature            httpapi.Code = "bad_signature"
+	CodeNoKoseki                httpapi.Code = "no_koseki"
+	CodeCertRevoked             httpapi.Code = "cert_revoked"
+	CodeCertExpired             httpapi.Code = "cert_expired"
+	CodeCertUntrusted           httpapi.Code = "cert_untrusted"
+	CodeTryLater                httpapi.Code = "try_later"
+	CodeInvalidRequest          httpapi.Code = "invalid_request"
+	CodeAlreadyPrinted          httpapi.Code = "already_printed"
+)
+
+// Rules answers the relay's errors, and maps the answers back to the
+// sentinels in Client.
+var Rules = httpapi.Rules{
+	{Err: ErrUnauthorized, Status: http.StatusUnauthorized, Code: CodeUnauthorized,
+		JA: "登録されたキオスク端末の鍵が必要です。", EN: "A registered kiosk's key is required."},
+	{Err: ErrBadAssertion, Status: http.StatusUnauthorized, Code: CodeCardAuth,
+		JA: "カードの確認が無効か期限切れです。カードを置き直して、もう一度暗証番号を入力してください。",
+		EN: "The card check is invalid or has expired. Place the card again and enter the PIN."},
+	{Err: ErrNotRegistered, Status: http.StatusForbidden, Code: CodeNotRegistered,
+		JA: "本籍地への利用登録がないため、この証明書は発行できません。先に「本籍地の利用登録」をしてください。",
+		EN: "There is no registration with the municipality of your family register. File the registration first."},
+	{Err: ErrInProgress, Status: http.StatusConflict, Code: CodeInProgress,
+		JA: "この申請は処理中です。しばらくお待ちください。", EN: "This request is being processed. Please wait."},
+	{Err: ErrUnreachable, Status: http.StatusGatewayTimeout, Code: CodeMunicipalityUnreachable,
+		JA: "市区町村の証明書発行サーバから応答がありません。申請は取り消されました（料金はかかりません）。",
+		EN: "The municipality's issuance server did not answer. The request was cancelled (nothing is charged)."},
+	{Err: ErrBadAnswer, Status: http.StatusBadGateway, Code: CodeBadAnswer,
+		JA: "発行された証明書の確認に失敗したため、交付を中止しました（料金はかかりません）。",
+		EN: "The issued certificate failed the relay's checks, so it was not handed out (nothing is charged)."},
+	{Err: ErrJobGone, Status: http.StatusGone, Code: CodeJobGone,
+		JA: "この申請は時間切れか取り消し済みです。最初からやり直してください。",
+		EN: "This request timed out or was cancelled. Please start again."},
+	{Err: ErrNotYours, Status: http.StatusNotFound, Code: CodeNotFound,
+		JA: "該当する申請がありません。", EN: "There is no such request."},
+	{Err: ErrStale, Status: http.StatusBadRequest, Code: CodeStaleDocument,
+		JA: "申請書の表示から時間が経ちすぎました。もう一度表示して署名してください。",
+		EN: "The application was shown too long ago. Show it again and sign."},
+	{Err: ErrBadSignature, Status: http.StatusBadRequest, Code: CodeBadSignature,
+		JA: "申請書の署名を確認できません。", EN: "The application's signature does not verify."},
+	{Err: ErrNoKoseki, Status: http.StatusNotFound, Code: CodeNoKoseki,
+		JA: "選んだ市区町村に、あなたの戸籍は見つかりませんでした。本籍地をご確認ください。",
+		EN: "The chosen municipality keeps no family register of yours. Check your 本籍地."},
+	{Err: jpki.ErrCertRevoked, Status: http.StatusForbidden, Code: CodeCertRevoked,
+		JA: "署名用電子証明書が失効しています。市区町村の窓口で手続きしてください。",
+		EN: "The signing certificate is revoked. Please go to the municipal office."},
+	{Err: jpki.ErrCertExpired, Status: http.StatusForbidden, Code: CodeCertExpired,
+		JA: "署名用電子証明書の有効期限が切れています。", EN: "The signing certificate has expired."},
+	{Err: jpki.ErrUntrustedCert, Status: http.StatusForbidden, Code: CodeCertUntrusted,
+		JA: "署名用電子証明書を確認できません。", EN: "The signing certificate cannot be verified."},
+	{Err: jpki.ErrRevocationUnknown, Status: http.StatusServiceUnavailable, Code: CodeTryLater,
+		JA: "証明書の失効情報を確認できません。しばらくしてからお試しください。",
+		EN: "The certificate's revocation status is unavailable. Please try later."},
+	{Err: errBody, Status: http.StatusBadRequest, Code: CodeInvalidRequest,
+		JA: "要求の形式が正しくありません。", EN: "The request is not in the expected form."},
+	{Err: ErrInvalid, Status: http.StatusBadRequest, Code: CodeInvalidRequest,
+		JA: "要求の内容が正しくありません。", EN: "The request is not valid."},
+	{Err: ErrAlreadyPrinted, Status: http.StatusConflict, Code: CodeAlreadyPrinted,
+		JA: "この証明書は印刷済みです。二重に印刷・課金はされません。",
+		EN: "This certificate was already printed; it is not printed or charged twice."},
 }

@@ -54,12 +54,12 @@ func TestRelayResidenceAndHonseki(t *testing.T) {
 		// The 戸籍 is not kept by the 住所地.
 		_, err = k.client.Order(ctx, a, Order{RequestKey: key("2"), Municipality: "062049", Type: municipal.KosekiZenbu})
 		var ae *APIError
-		if !errors.As(err, &ae) || ae.Code != "honseki_elsewhere" {
+		if !errors.As(err, &ae) || ae.Code != municipal.CodeHonsekiElsewhere {
 			t.Fatalf("koseki at the 住所地: %v", err)
 		}
 		// Nor can it be had from the 本籍地 before registering.
 		_, err = k.client.Order(ctx, a, Order{RequestKey: key("3"), Municipality: "062014", Type: municipal.KosekiZenbu})
-		if !errors.As(err, &ae) || ae.Code != "not_registered" {
+		if !errors.As(err, &ae) || ae.Code != CodeNotRegistered {
 			t.Fatalf("koseki before registering: %v", err)
 		}
 		doc, err := k.client.RegistrationDocument(ctx, a, "062014")

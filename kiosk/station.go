@@ -12,6 +12,8 @@ import (
 	"sort"
 	"time"
 
+	"github.com/mynaplat/mynaplat/internal/httpapi"
+
 	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/internal/fileutil"
 	"github.com/mynaplat/mynaplat/platform"
@@ -80,7 +82,7 @@ func LoadStationConfigs(dir string) ([]StationConfig, error) {
 // StationOptions hold what a kiosk needs besides its configuration.
 type StationOptions struct {
 	// PlatformURL and RelayURL are where the platform and the relay answer;
-	// HTTP reaches them (http.DefaultClient when nil).
+	// HTTP reaches them (httpapi.NewHTTPClient when nil).
 	PlatformURL, RelayURL string
 	HTTP                  *http.Client
 	// Dir keeps the kiosks' files: this one's output tray is
@@ -121,7 +123,7 @@ func NewStation(cfg StationConfig, o StationOptions) (*Station, error) {
 	}
 	hc := o.HTTP
 	if hc == nil {
-		hc = http.DefaultClient
+		hc = httpapi.NewHTTPClient(httpapi.DefaultTimeout)
 	}
 	term, err := terminal.New(cfg.Terminal, o.PlatformURL, hc)
 	if err != nil {
@@ -164,7 +166,7 @@ func (st *Station) Print(ctx context.Context, assertion, jobID string) (*Job, er
 	if err := fileutil.WriteAtomic(st.trayPath(jobID), j.PDF, 0o600); err != nil {
 		// Printed and charged at the relay, but lost here: an operator must
 		// see this.
-		st.logger.Error("kiosk: output tray", "kiosk", st.ID(), "job", jobID, "err", err)
+		st.logger.ErrorContext(ctx, "kiosk: output tray", "kiosk", st.ID(), "job", jobID, "err", err)
 		return nil, fmt.Errorf("kiosk: output tray: %w", err)
 	}
 	return j, nil

@@ -1,13 +1,17 @@
 package kiosk
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/mynaplat/mynaplat/internal/trace"
 
 	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/demo/people"
@@ -43,6 +47,34 @@ type world struct {
 
 	mu     sync.Mutex
 	issued map[string]*card.Card
+	// logs are the log lines of the relay, the town and the seal, by role,
+	// as mynaplat serve writes them (JSON, with trace_id).
+	logs map[string]*logBuffer
+}
+
+// logBuffer is a log's lines, written by many requests at once.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// logger is the logger of role, into w.logs.
+func (w *world) logger(role string) *slog.Logger {
+	l := &logBuffer{}
+	w.logs[role] = l
+	return slog.New(trace.Handler(slog.NewJSONHandler(l, &slog.HandlerOptions{Level: slog.LevelInfo})))
 }
 
 // worldNow is the tests' start: Tuesday 令和8年11月24日 10:00 JST, within
@@ -62,7 +94,7 @@ const (
 func newWorld(t testing.TB, db *store.DB) *world {
 	t.Helper()
 	ctx := context.Background()
-	w := &world{db: db, issued: map[string]*card.Card{}}
+	w := &world{db: db, issued: map[string]*card.Card{}, logs: map[string]*logBuffer{}}
 	w.set(worldNow)
 	w.mux = http.NewServeMux()
 	var h http.Handler = w.mux
@@ -86,7 +118,7 @@ func newWorld(t testing.TB, db *store.DB) *world {
 		t.Fatal(err)
 	}
 	w.site.Routes(w.mux)
-	if w.muni, err = municipal.Open(ctx, municipal.Config{DB: db, Now: w.now}); err != nil {
+	if w.muni, err = municipal.Open(ctx, municipal.Config{DB: db, Now: w.now, Logger: w.logger("town")}); err != nil {
 		t.Fatal(err)
 	}
 	if w.demo, err = w.muni.SeedDemo(ctx, municipal.DemoResidents(people.Residents)); err != nil {
@@ -95,7 +127,7 @@ func newWorld(t testing.TB, db *store.DB) *world {
 	if w.auth, err = seal.OpenAuthority(t.TempDir(), w.now); err != nil {
 		t.Fatal(err)
 	}
-	if w.seal, err = seal.New(ctx, seal.Config{DB: db, Authority: w.auth, Now: w.now}); err != nil {
+	if w.seal, err = seal.New(ctx, seal.Config{DB: db, Authority: w.auth, Now: w.now, Logger: w.logger("seal")}); err != nil {
 		t.Fatal(err)
 	}
 	sp, err := seal.NewPages(w.site, w.seal)
@@ -109,7 +141,7 @@ func newWorld(t testing.TB, db *store.DB) *world {
 	}
 	mp.Routes(w.mux)
 	signCA := w.centre.CA(jpki.Sign)
-	if w.svc, err = Open(ctx, Config{DB: db, Now: w.now,
+	if w.svc, err = Open(ctx, Config{DB: db, Now: w.now, Logger: w.logger("relay"),
 		Verifier: &jpki.SigningVerifier{CA: signCA, OCSP: func(ctx context.Context, req []byte) ([]byte, error) { return w.centre.Respond(ctx, req), nil }, MaxAge: time.Hour}}); err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +155,7 @@ func newWorld(t testing.TB, db *store.DB) *world {
 		t.Fatal(err)
 	}
 	w.relay.Routes(w.mux)
-	h = w.site.Protect(w.mux)
+	h = trace.Middleware(w.site.Protect(w.mux))
 	if w.cards, err = card.NewStore(t.TempDir(), w.now); err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +231,7 @@ func (w *world) kiosk(t testing.TB, id string) *kioskTerm {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &kioskTerm{id: id, term: term, client: &Client{BaseURL: w.srv.URL, Key: key, HTTP: w.srv.Client()}}
+	return &kioskTerm{id: id, term: term, client: &Client{BaseURL: w.srv.URL, Key: key, HTTP: patient(w.srv)}}
 }
 
 // login reads the card at the kiosk with the test PIN: the assertion.
@@ -222,4 +254,11 @@ func myNumber(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// patient is a client of srv that waits longer than a kiosk would
+// (httpapi.DefaultTimeout): the load tests' hundreds of simultaneous orders
+// queue for a small machine's cores.
+func patient(srv *httptest.Server) *http.Client {
+	return &http.Client{Transport: srv.Client().Transport, Timeout: 3 * time.Minute}
 }

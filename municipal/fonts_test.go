@@ -105,7 +105,7 @@ func TestUnprintableCharacter(t *testing.T) {
 			if !ok || ue.Field != tc.label || strings.Contains(err.Error(), tc.value) {
 				t.Errorf("err %v: want the field %s named and the value not", err, tc.label)
 			}
-			if info, ok := Refusal(err); !ok || info.Code != "unprintable" {
+			if info, ok := Refusal(err); !ok || info.Code != CodeUnprintable {
 				t.Errorf("refusal %+v %v", info, ok)
 			}
 		})

@@ -3,14 +3,13 @@ package municipal
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"time"
 
-	"github.com/mynaplat/mynaplat/internal/apijson"
+	"github.com/mynaplat/mynaplat/internal/httpapi"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/wareki"
 )
@@ -23,7 +22,7 @@ import (
 //
 // A certificate comes back as application/pdf with its facts (number, type,
 // pages, fee …) as JSON in the header X-Certificate. Every error is a JSON
-// problem (internal/apijson) with a machine code and Japanese and English
+// problem (internal/httpapi) with a machine code and Japanese and English
 // messages; refusals use the codes of Refusal.
 
 // CertificateHeader is the response header with the certificate's facts.
@@ -36,7 +35,7 @@ const maxRequestBytes = 4 << 10
 // fields, nothing after it.
 func DecodeRequest(r io.Reader) (Request, error) {
 	var req Request
-	if err := apijson.Decode(r, &req, maxRequestBytes); err != nil {
+	if err := httpapi.Decode(r, &req, maxRequestBytes); err != nil {
 		return Request{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	if err := req.validate(); err != nil {
@@ -69,9 +68,8 @@ func (p *Pages) kosekiMatch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req KosekiMatchRequest
-	if err := apijson.Decode(r.Body, &req, maxRequestBytes); err != nil {
-		apijson.WriteProblem(w, http.StatusBadRequest, "invalid_request",
-			"要求の形式が正しくありません。", "The request is not in the expected form.")
+	if err := httpapi.Decode(r.Body, &req, maxRequestBytes); err != nil {
+		p.apiError(w, r, fmt.Errorf("%w: %w", ErrInvalid, err))
 		return
 	}
 	birth, err := time.ParseInLocation(time.DateOnly, req.BirthDate, wareki.JST())
@@ -84,11 +82,11 @@ func (p *Pages) kosekiMatch(w http.ResponseWriter, r *http.Request) {
 		p.apiError(w, r, err)
 		return
 	}
-	p.logger.Info("koseki compared for a registration", "municipality", code, "relay", label, "mismatches", len(mm))
+	p.logger.InfoContext(r.Context(), "koseki compared for a registration", "municipality", code, "relay", label, "mismatches", len(mm))
 	if mm == nil {
 		mm = []string{}
 	}
-	apijson.Write(w, http.StatusOK, KosekiMatchAnswer{Mismatches: mm})
+	httpapi.WriteJSON(w, http.StatusOK, KosekiMatchAnswer{Mismatches: mm})
 }
 
 // relay authenticates the relay's bearer key for the path's municipality.
@@ -112,13 +110,12 @@ func (p *Pages) issue(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-		apijson.WriteProblem(w, http.StatusUnsupportedMediaType, "unsupported_media_type",
-			"JSON（application/json）で送信してください。", "Send the request as application/json.")
+		p.apiError(w, r, errMediaType)
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBytes+1))
 	if err != nil || len(body) > maxRequestBytes {
-		apijson.WriteProblem(w, http.StatusRequestEntityTooLarge, "too_large", "要求が大きすぎます。", "The request is too large.")
+		p.apiError(w, r, errTooLarge)
 		return
 	}
 	req, err := DecodeRequest(bytes.NewReader(body))
@@ -159,30 +156,14 @@ func (p *Pages) catalogue(w http.ResponseWriter, r *http.Request) {
 	if offers == nil {
 		offers = []Offer{}
 	}
-	apijson.Write(w, http.StatusOK, offers)
+	httpapi.WriteJSON(w, http.StatusOK, offers)
 }
 
-// apiError maps an error of the service to its HTTP answer.
+// apiError answers an error of the service through Rules; a refusal is
+// logged as one.
 func (p *Pages) apiError(w http.ResponseWriter, r *http.Request, err error) {
 	if ri, ok := Refusal(err); ok {
-		p.logger.Info("certificate refused", "municipality", r.PathValue("code"), "code", ri.Code)
-		apijson.WriteProblem(w, ri.Status, ri.Code, ri.MessageJA, ri.MessageEN)
-		return
+		p.logger.InfoContext(r.Context(), "certificate refused", "municipality", r.PathValue("code"), "code", ri.Code)
 	}
-	switch {
-	case errors.Is(err, ErrUnauthorized):
-		w.Header().Set("WWW-Authenticate", `Bearer realm="municipal"`)
-		apijson.WriteProblem(w, http.StatusUnauthorized, "unauthorized",
-			"この市区町村が発行した中継キーが必要です。", "A relay key issued by this municipality is required.")
-	case errors.Is(err, ErrInvalid):
-		apijson.WriteProblem(w, http.StatusBadRequest, "invalid_request",
-			"要求の形式が正しくありません。", "The request is not in the expected form.")
-	case errors.Is(err, ErrNotFound):
-		apijson.WriteProblem(w, http.StatusNotFound, "not_found",
-			"該当する住民の記録がありません。", "There is no such record.")
-	default:
-		p.logger.Error("issuance API", "municipality", r.PathValue("code"), "err", err)
-		apijson.WriteProblem(w, http.StatusInternalServerError, "internal",
-			"内部エラーのため発行できませんでした。", "The certificate could not be issued because of an internal error.")
-	}
+	Rules.Write(w, r, p.logger.With("municipality", r.PathValue("code")), err)
 }

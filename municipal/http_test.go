@@ -9,7 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mynaplat/mynaplat/internal/apijson"
+	"github.com/mynaplat/mynaplat/internal/httpapi"
+	"github.com/mynaplat/mynaplat/internal/trace"
 	"github.com/mynaplat/mynaplat/internal/webtest"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/store/storetest"
@@ -42,7 +43,7 @@ func muniServerWith(t testing.TB, db *store.DB, q RegistrationQueue) (*Service, 
 	mux := http.NewServeMux()
 	site.Routes(mux)
 	p.Routes(mux)
-	return s, w, webtest.Start(t, site.Protect(mux))
+	return s, w, webtest.Start(t, trace.Middleware(site.Protect(mux)))
 }
 
 // muniPost asks code's issuance API for a certificate with key (none when
@@ -79,25 +80,25 @@ func TestIssuanceAPI(t *testing.T) {
 		for _, tc := range []struct {
 			name, code, key, body string
 			status                int
-			code2                 string
+			code2                 httpapi.Code
 		}{
-			{"no key", "062049", "", ok, 401, "unauthorized"},
-			{"wrong key", "062049", "muni_relay_062049_nope", ok, 401, "unauthorized"},
-			{"another town's key", "062049", w.Keys["202070"].Relay, ok, 401, "unauthorized"},
-			{"a staff key", "062049", w.Keys["062049"].Staff, ok, 401, "unauthorized"},
-			{"unknown field", "062049", key, body(ichiro.PersonID, "juminhyo"), 400, "invalid_request"},
-			{"bad json", "062049", key, `{"person_id":`, 400, "invalid_request"},
-			{"two objects", "062049", key, ok + ok, 400, "invalid_request"},
-			{"unknown type", "062049", key, `{"person_id":"x","type":"passport"}`, 400, "invalid_request"},
-			{"unknown person", "062049", key, `{"person_id":"nobody","type":"juminhyo"}`, 404, "not_found"},
-			{"moved out", "062049", key, `{"person_id":"` + muniPerson(t, w, "最上　川男").PersonID + `","type":"juminhyo"}`, 409, "moved_out"},
-			{"support measure", "062049", key, `{"person_id":"` + muniPerson(t, w, "月山　静").PersonID + `","type":"juminhyo"}`, 403, "support_measure"},
-			{"honseki elsewhere", "062049", key, `{"person_id":"` + ichiro.PersonID + `","type":"koseki-zenbu"}`, 404, "honseki_elsewhere"},
-			{"too long", "062049", key, `{"person_id":"` + muniPerson(t, w, "アレクサンドラ＝エカテリーナ・マリア・ヴィクトリア・フォン・ホーエンツォレルン＝ジグマリンゲン　サカタ").PersonID + `","type":"juminhyo"}`, 422, "too_long"},
+			{"no key", "062049", "", ok, 401, CodeUnauthorized},
+			{"wrong key", "062049", "muni_relay_062049_nope", ok, 401, CodeUnauthorized},
+			{"another town's key", "062049", w.Keys["202070"].Relay, ok, 401, CodeUnauthorized},
+			{"a staff key", "062049", w.Keys["062049"].Staff, ok, 401, CodeUnauthorized},
+			{"unknown field", "062049", key, body(ichiro.PersonID, "juminhyo"), 400, CodeInvalidRequest},
+			{"bad json", "062049", key, `{"person_id":`, 400, CodeInvalidRequest},
+			{"two objects", "062049", key, ok + ok, 400, CodeInvalidRequest},
+			{"unknown type", "062049", key, `{"person_id":"x","type":"passport"}`, 400, CodeInvalidRequest},
+			{"unknown person", "062049", key, `{"person_id":"nobody","type":"juminhyo"}`, 404, CodeNotFound},
+			{"moved out", "062049", key, `{"person_id":"` + muniPerson(t, w, "最上　川男").PersonID + `","type":"juminhyo"}`, 409, CodeMovedOut},
+			{"support measure", "062049", key, `{"person_id":"` + muniPerson(t, w, "月山　静").PersonID + `","type":"juminhyo"}`, 403, CodeSupportMeasure},
+			{"honseki elsewhere", "062049", key, `{"person_id":"` + ichiro.PersonID + `","type":"koseki-zenbu"}`, 404, CodeHonsekiElsewhere},
+			{"too long", "062049", key, `{"person_id":"` + muniPerson(t, w, "アレクサンドラ＝エカテリーナ・マリア・ヴィクトリア・フォン・ホーエンツォレルン＝ジグマリンゲン　サカタ").PersonID + `","type":"juminhyo"}`, 422, CodeTooLong},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				resp, b := muniPost(t, srv, tc.code, tc.key, tc.body)
-				var p apijson.Problem
+				var p httpapi.Problem
 				if err := json.Unmarshal(b, &p); err != nil {
 					t.Fatalf("status %d, body not JSON: %v", resp.Status, err)
 				}

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/mynaplat/mynaplat/internal/trace"
+
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/wareki"
 )
@@ -167,7 +169,7 @@ func (s *Service) IssueProtected(ctx context.Context, code, actor string, req Re
 	// the refusal (below) records it.
 	pdf, pages, err := s.render.Render(doc, dec)
 	if err != nil {
-		s.logger.Error("render certificate", "municipality", code, "number", doc.Number, "type", string(req.Type), "err", err)
+		s.logger.ErrorContext(ctx, "render certificate", "municipality", code, "number", doc.Number, "type", string(req.Type), "err", err)
 		return nil, err
 	}
 	if af != nil {
@@ -184,10 +186,10 @@ func (s *Service) IssueProtected(ctx context.Context, code, actor string, req Re
 		return nil, fmt.Errorf("municipal: record certificate: %w", err)
 	}
 	if _, err := s.db.Write(ctx, qInsertAudit, code, now.UnixMilli(), actor, "issue", req.PersonID,
-		string(c.Type)+" "+c.Number); err != nil {
+		string(c.Type)+" "+c.Number, trace.ID(ctx)); err != nil {
 		return nil, fmt.Errorf("municipal: audit issue: %w", err)
 	}
-	s.logger.Info("certificate issued", "municipality", code, "number", c.Number, "type", string(c.Type), "pages", c.Pages)
+	s.logger.InfoContext(ctx, "certificate issued", "municipality", code, "number", c.Number, "type", string(c.Type), "pages", c.Pages)
 	return c, nil
 }
 

@@ -14,6 +14,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/mynaplat/mynaplat/internal/trace"
+
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/wareki"
@@ -267,7 +269,7 @@ type execer interface {
 // audit records who did what to which person ID. detail must never hold a
 // name, an address or a My Number.
 func (s *Service) audit(ctx context.Context, ex execer, code, actor, action, personID, detail string) error {
-	if _, err := ex.ExecContext(ctx, qInsertAudit, code, s.now().UnixMilli(), actor, action, personID, detail); err != nil {
+	if _, err := ex.ExecContext(ctx, qInsertAudit, code, s.now().UnixMilli(), actor, action, personID, detail, trace.ID(ctx)); err != nil {
 		return fmt.Errorf("municipal: audit: %w", err)
 	}
 	return nil

@@ -138,7 +138,7 @@ func (p *Pages) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, ErrInvalid):
 		p.site.Error(w, r, web.Problem{Status: http.StatusBadRequest})
 	default:
-		p.logger.Error("municipal office", "path", r.URL.Path, "err", err)
+		p.logger.ErrorContext(r.Context(), "municipal office", "path", r.URL.Path, "err", err)
 		p.site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
 	}
 }
@@ -157,7 +157,7 @@ func (p *Pages) login(w http.ResponseWriter, r *http.Request) {
 			p.fail(w, r, err)
 			return
 		}
-		p.logger.Info("municipal office: login refused", "municipality", code)
+		p.logger.InfoContext(r.Context(), "municipal office: login refused", "municipality", code)
 		p.pages.Render(w, r, http.StatusUnauthorized, "login", loginPage{Code: code, Name: m.FullName(),
 			Problem: &msg{"職員キーまたは氏名が正しくありません。", "The staff key or the name is not right."}})
 		return
@@ -277,7 +277,7 @@ func (p *Pages) edit(w http.ResponseWriter, r *http.Request, ss *web.Session, c 
 	}
 	ss.SetFlash(web.Flash{Kind: "ok", JA: "変更を保存しました（記録済み）。", EN: "Saved (and recorded)."})
 	if err := ss.Save(r.Context()); err != nil {
-		p.logger.Error("municipal office: save session", "err", err)
+		p.logger.ErrorContext(r.Context(), "municipal office: save session", "err", err)
 	}
 	http.Redirect(w, r, "/municipal/"+c.Code+"/office/persons/"+id, http.StatusSeeOther)
 }
@@ -361,7 +361,7 @@ func (p *Pages) decide(w http.ResponseWriter, r *http.Request, ss *web.Session, 
 	}
 	ss.SetFlash(f)
 	if err := ss.Save(r.Context()); err != nil {
-		p.logger.Error("municipal office: save session", "err", err)
+		p.logger.ErrorContext(r.Context(), "municipal office: save session", "err", err)
 	}
 	http.Redirect(w, r, "/municipal/"+c.Code+"/office/registrations", http.StatusSeeOther)
 }

@@ -2,7 +2,11 @@ package municipal
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
+
+	"github.com/mynaplat/mynaplat/internal/httpapi"
 )
 
 // Refusals of the issuance server. Each is a rule of the real service
@@ -20,53 +24,95 @@ var (
 	ErrNoRecord         = errors.New("municipal: refused: no record for this certificate")
 )
 
-// RefusalInfo is what a caller shows for a refusal: a machine code and the
-// message in Japanese and English.
-type RefusalInfo struct {
-	Code      string
-	MessageJA string
-	MessageEN string
-	// Status is the HTTP status of the issuance API's answer.
-	Status int
+// The problem codes of the refusals.
+const (
+	CodeSupportMeasure   httpapi.Code = "support_measure"
+	CodeMovedOut         httpapi.Code = "moved_out"
+	CodeDeceased         httpapi.Code = "deceased"
+	CodeTooLong          httpapi.Code = "too_long"
+	CodeUnprintable      httpapi.Code = "unprintable"
+	CodeGaijiPending     httpapi.Code = "gaiji_pending"
+	CodeNotOffered       httpapi.Code = "not_offered"
+	CodeOutsideHours     httpapi.Code = "outside_hours"
+	CodeHonsekiElsewhere httpapi.Code = "honseki_elsewhere"
+	CodeAmbiguous        httpapi.Code = "ambiguous"
+	CodeNoRecord         httpapi.Code = "no_record"
+)
+
+// Refusals are the refusals' answers: a code, the status of the issuance
+// API's answer, and what a caller shows, in Japanese and English.
+var Refusals = httpapi.Rules{
+	{Err: ErrSupportMeasure, Status: http.StatusForbidden, Code: CodeSupportMeasure,
+		JA: "この証明書はコンビニ交付では発行できません。市区町村の窓口にお問い合わせください。",
+		EN: "This certificate cannot be issued at a kiosk. Please ask at the municipal office."},
+	{Err: ErrMovedOut, Status: http.StatusConflict, Code: CodeMovedOut,
+		JA: "転出の届出がされているため発行できません。窓口にお問い合わせください。",
+		EN: "A move-out has been filed, so it cannot be issued. Please ask at the municipal office."},
+	{Err: ErrDeceased, Status: http.StatusConflict, Code: CodeDeceased,
+		JA: "この方の証明書はコンビニ交付では発行できません。窓口にお問い合わせください。",
+		EN: "This person's certificates cannot be issued at a kiosk. Please ask at the municipal office."},
+	{Err: ErrTooLong, Status: http.StatusUnprocessableEntity, Code: CodeTooLong,
+		JA: "記載内容が用紙の枠に収まらないため発行できません。窓口で交付を受けてください。",
+		EN: "The content does not fit the form, so it cannot be issued here. Please get it at the municipal office."},
+	{Err: ErrUnprintable, Status: http.StatusUnprocessableEntity, Code: CodeUnprintable,
+		JA: "記載する文字の中にこの用紙で印字できない文字があるため発行できません。窓口で交付を受けてください。",
+		EN: "The record has a character that cannot be printed on this form, so it cannot be issued here. Please get it at the municipal office."},
+	{Err: ErrGaijiPending, Status: http.StatusConflict, Code: CodeGaijiPending,
+		JA: "氏名の文字（外字）の登録中のため発行できません。窓口にお問い合わせください。",
+		EN: "A character of the name is being registered, so it cannot be issued yet. Please ask at the municipal office."},
+	{Err: ErrNotOffered, Status: http.StatusNotFound, Code: CodeNotOffered,
+		JA: "この市区町村ではこの証明書をコンビニ交付で発行していません。",
+		EN: "This municipality does not issue this certificate at kiosks."},
+	{Err: ErrOutsideHours, Status: http.StatusServiceUnavailable, Code: CodeOutsideHours,
+		JA: "この証明書の交付時間外です。利用できる時間にもう一度お試しください。",
+		EN: "This certificate is not available at this time. Please try again within the service hours."},
+	{Err: ErrHonsekiElsewhere, Status: http.StatusNotFound, Code: CodeHonsekiElsewhere,
+		JA: "本籍がこの市区町村にないため、戸籍の証明書は発行できません。本籍地への利用登録をしてください。",
+		EN: "The family register is not kept by this municipality. Register with the municipality of your 本籍 first."},
+	{Err: ErrAmbiguous, Status: http.StatusConflict, Code: CodeAmbiguous,
+		JA: "ご本人の記録を一つに特定できないため発行できません。市区町村の窓口にお問い合わせください。",
+		EN: "Your record cannot be told apart from another one, so it cannot be issued here. Please ask at the municipal office."},
+	{Err: ErrNoRecord, Status: http.StatusNotFound, Code: CodeNoRecord,
+		JA: "この証明書に記載する登録がありません（印鑑登録・課税の記録など）。",
+		EN: "There is no record for this certificate (seal registration, tax record …)."},
 }
 
-// Refusal returns the code and messages of err when it is (or wraps) one of
-// the refusals.
-func Refusal(err error) (RefusalInfo, bool) {
-	switch {
-	case errors.Is(err, ErrSupportMeasure):
-		return RefusalInfo{"support_measure", "この証明書はコンビニ交付では発行できません。市区町村の窓口にお問い合わせください。",
-			"This certificate cannot be issued at a kiosk. Please ask at the municipal office.", http.StatusForbidden}, true
-	case errors.Is(err, ErrMovedOut):
-		return RefusalInfo{"moved_out", "転出の届出がされているため発行できません。窓口にお問い合わせください。",
-			"A move-out has been filed, so it cannot be issued. Please ask at the municipal office.", http.StatusConflict}, true
-	case errors.Is(err, ErrDeceased):
-		return RefusalInfo{"deceased", "この方の証明書はコンビニ交付では発行できません。窓口にお問い合わせください。",
-			"This person's certificates cannot be issued at a kiosk. Please ask at the municipal office.", http.StatusConflict}, true
-	case errors.Is(err, ErrTooLong):
-		return RefusalInfo{"too_long", "記載内容が用紙の枠に収まらないため発行できません。窓口で交付を受けてください。",
-			"The content does not fit the form, so it cannot be issued here. Please get it at the municipal office.", http.StatusUnprocessableEntity}, true
-	case errors.Is(err, ErrUnprintable):
-		return RefusalInfo{"unprintable", "記載する文字の中にこの用紙で印字できない文字があるため発行できません。窓口で交付を受けてください。",
-			"The record has a character that cannot be printed on this form, so it cannot be issued here. Please get it at the municipal office.", http.StatusUnprocessableEntity}, true
-	case errors.Is(err, ErrGaijiPending):
-		return RefusalInfo{"gaiji_pending", "氏名の文字（外字）の登録中のため発行できません。窓口にお問い合わせください。",
-			"A character of the name is being registered, so it cannot be issued yet. Please ask at the municipal office.", http.StatusConflict}, true
-	case errors.Is(err, ErrNotOffered):
-		return RefusalInfo{"not_offered", "この市区町村ではこの証明書をコンビニ交付で発行していません。",
-			"This municipality does not issue this certificate at kiosks.", http.StatusNotFound}, true
-	case errors.Is(err, ErrOutsideHours):
-		return RefusalInfo{"outside_hours", "この証明書の交付時間外です。利用できる時間にもう一度お試しください。",
-			"This certificate is not available at this time. Please try again within the service hours.", http.StatusServiceUnavailable}, true
-	case errors.Is(err, ErrHonsekiElsewhere):
-		return RefusalInfo{"honseki_elsewhere", "本籍がこの市区町村にないため、戸籍の証明書は発行できません。本籍地への利用登録をしてください。",
-			"The family register is not kept by this municipality. Register with the municipality of your 本籍 first.", http.StatusNotFound}, true
-	case errors.Is(err, ErrAmbiguous):
-		return RefusalInfo{"ambiguous", "ご本人の記録を一つに特定できないため発行できません。市区町村の窓口にお問い合わせください。",
-			"Your record cannot be told apart from another one, so it cannot be issued here. Please ask at the municipal office.", http.StatusConflict}, true
-	case errors.Is(err, ErrNoRecord):
-		return RefusalInfo{"no_record", "この証明書に記載する登録がありません（印鑑登録・課税の記録など）。",
-			"There is no record for this certificate (seal registration, tax record …).", http.StatusNotFound}, true
+// Refusal is the answer to err when it is (or wraps) one of the refusals.
+func Refusal(err error) (httpapi.Problem, bool) {
+	for _, r := range Refusals {
+		if errors.Is(err, r.Err) {
+			return Refusals.Problem(err), true
+		}
 	}
-	return RefusalInfo{}, false
+	return httpapi.Problem{}, false
 }
+
+// Errors of the issuance API only.
+var (
+	errMediaType = fmt.Errorf("%w: not JSON", ErrInvalid)
+	errTooLarge  = fmt.Errorf("%w: too large", ErrInvalid)
+)
+
+// The issuance API's other problem codes.
+const (
+	CodeUnauthorized         httpapi.Code = "unauthorized"
+	CodeInvalidRequest       httpapi.Code = "invalid_request"
+	CodeNotFound             httpapi.Code = "not_found"
+	CodeUnsupportedMediaType httpapi.Code = "unsupported_media_type"
+	CodeTooLarge             httpapi.Code = "too_large"
+)
+
+// Rules answers the issuance API's errors: the refusals, then the rest.
+var Rules = append(slices.Clip(Refusals), httpapi.Rules{
+	{Err: ErrUnauthorized, Status: http.StatusUnauthorized, Code: CodeUnauthorized,
+		Header: http.Header{"Www-Authenticate": {`Bearer realm="municipal"`}},
+		JA:     "この市区町村が発行した中継キーが必要です。", EN: "A relay key issued by this municipality is required."},
+	{Err: errMediaType, Status: http.StatusUnsupportedMediaType, Code: CodeUnsupportedMediaType,
+		JA: "JSON（application/json）で送信してください。", EN: "Send the request as application/json."},
+	{Err: errTooLarge, Status: http.StatusRequestEntityTooLarge, Code: CodeTooLarge,
+		JA: "要求が大きすぎます。", EN: "The request is too large."},
+	{Err: ErrInvalid, Status: http.StatusBadRequest, Code: CodeInvalidRequest,
+		JA: "要求の形式が正しくありません。", EN: "The request is not in the expected form."},
+	{Err: ErrNotFound, Status: http.StatusNotFound, Code: CodeNotFound,
+		JA: "該当する住民の記録がありません。", EN: "There is no such record."},
+}...)

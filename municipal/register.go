@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mynaplat/mynaplat/internal/trace"
+
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/mynaplat/mynaplat/jpki"
@@ -338,7 +340,7 @@ func (s *Service) ViewPerson(ctx context.Context, code, actor, id string) (*Pers
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.db.Write(ctx, qInsertAudit, code, s.now().UnixMilli(), actor, "view", id, ""); err != nil {
+	if _, err := s.db.Write(ctx, qInsertAudit, code, s.now().UnixMilli(), actor, "view", id, "", trace.ID(ctx)); err != nil {
 		return nil, fmt.Errorf("municipal: audit view: %w", err)
 	}
 	return p, nil

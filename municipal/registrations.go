@@ -8,6 +8,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/mynaplat/mynaplat/internal/trace"
+
 	"github.com/mynaplat/mynaplat/jpki"
 )
 
@@ -160,7 +162,7 @@ func (s *Service) DecideRegistration(ctx context.Context, q RegistrationQueue, c
 	if approve {
 		action = AuditApproveRegistration
 	}
-	if _, err := s.db.Write(ctx, qInsertAudit, code, s.now().UnixMilli(), "staff:"+clerk, action, r.memberID(), "registration:"+id); err != nil {
+	if _, err := s.db.Write(ctx, qInsertAudit, code, s.now().UnixMilli(), "staff:"+clerk, action, r.memberID(), "registration:"+id, trace.ID(ctx)); err != nil {
 		return fmt.Errorf("municipal: audit decision on registration %s (the decision stands): %w", id, err)
 	}
 	return nil

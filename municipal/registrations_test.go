@@ -14,7 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/mynaplat/mynaplat/internal/apijson"
+	"github.com/mynaplat/mynaplat/internal/httpapi"
 	"github.com/mynaplat/mynaplat/internal/webtest"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/store"
@@ -171,21 +171,21 @@ func TestKosekiMatchAPI(t *testing.T) {
 		for _, tc := range []struct {
 			name, code, key, body string
 			status                int
-			problem               string
+			problem               httpapi.Code
 		}{
-			{"no key", "062014", "", exact, 401, "unauthorized"},
-			{"wrong key", "062014", "muni_relay_062014_nope", exact, 401, "unauthorized"},
-			{"another town's relay key", "062014", w.Keys["062049"].Relay, exact, 401, "unauthorized"},
-			{"a staff key", "062014", w.Keys["062014"].Staff, exact, 401, "unauthorized"},
-			{"nobody", "062014", key, `{"name":"山田　花子","birth_date":"2001-01-01","sex":2}`, 404, "not_found"},
-			{"no name", "062014", key, `{"name":"","birth_date":"1975-06-30","sex":1}`, 400, "invalid_request"},
-			{"bad date", "062014", key, `{"name":"酒田　一郎","birth_date":"S50.6.30","sex":1}`, 400, "invalid_request"},
-			{"unknown field", "062014", key, `{"name":"酒田　一郎","birth_date":"1975-06-30","sex":1,"address":"x"}`, 400, "invalid_request"},
-			{"bad json", "062014", key, `{"name":`, 400, "invalid_request"},
+			{"no key", "062014", "", exact, 401, CodeUnauthorized},
+			{"wrong key", "062014", "muni_relay_062014_nope", exact, 401, CodeUnauthorized},
+			{"another town's relay key", "062014", w.Keys["062049"].Relay, exact, 401, CodeUnauthorized},
+			{"a staff key", "062014", w.Keys["062014"].Staff, exact, 401, CodeUnauthorized},
+			{"nobody", "062014", key, `{"name":"山田　花子","birth_date":"2001-01-01","sex":2}`, 404, CodeNotFound},
+			{"no name", "062014", key, `{"name":"","birth_date":"1975-06-30","sex":1}`, 400, CodeInvalidRequest},
+			{"bad date", "062014", key, `{"name":"酒田　一郎","birth_date":"S50.6.30","sex":1}`, 400, CodeInvalidRequest},
+			{"unknown field", "062014", key, `{"name":"酒田　一郎","birth_date":"1975-06-30","sex":1,"address":"x"}`, 400, CodeInvalidRequest},
+			{"bad json", "062014", key, `{"name":`, 400, CodeInvalidRequest},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				st, b := post(t, tc.code, tc.key, tc.body)
-				var p apijson.Problem
+				var p httpapi.Problem
 				if err := json.Unmarshal(b, &p); err != nil || st != tc.status || p.Code != tc.problem {
 					t.Errorf("status %d, %s; want %d %s", st, b, tc.status, tc.problem)
 				}

@@ -259,7 +259,7 @@ func (s *Service) SeedDemo(ctx context.Context, residents []DemoResident) (*Demo
 			}
 		}
 	}
-	s.logger.Info("municipal demo seeded", "municipalities", len(w.Keys), "persons", len(w.Persons))
+	s.logger.InfoContext(ctx, "municipal demo seeded", "municipalities", len(w.Keys), "persons", len(w.Persons))
 	return w, nil
 }
 

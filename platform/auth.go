@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/mynaplat/mynaplat/internal/trace"
 	"github.com/mynaplat/mynaplat/jpki"
 )
 
@@ -271,7 +272,7 @@ func (p *Platform) verifyAnswer(ctx context.Context, rep *Report, certDER, sig, 
 	// used (an offline check confirmed later) was good when it was used.
 	rs, rerr := p.rev.check(ctx, cert)
 	if rerr != nil {
-		p.logger.Warn("no fresh revocation data", "err", rerr)
+		p.logger.WarnContext(ctx, "no fresh revocation data", "err", rerr)
 		rep.check("revocation", false, "no fresh CRL and no OCSP answer")
 		rep.fail(Indeterminate, ReasonNoRevocationData, "")
 		return true, nil
@@ -291,7 +292,7 @@ func (p *Platform) verifyAnswer(ctx context.Context, rep *Report, certDER, sig, 
 	personID, err := p.personFor(ctx, rep.Serial)
 	if err != nil {
 		if errors.Is(err, jpki.ErrUnavailable) || errors.Is(err, jpki.ErrUnauthorized) {
-			p.logger.Warn("linkage records unavailable", "err", err)
+			p.logger.WarnContext(ctx, "linkage records unavailable", "err", err)
 			rep.check("linkage", false, "linkage records unavailable")
 			rep.fail(Indeterminate, ReasonNoLinkage, "")
 			return true, nil
@@ -331,7 +332,7 @@ func (p *Platform) chainOK(der []byte, cert *x509.Certificate) bool {
 // If another request used the challenge first, the result becomes FAILED
 // (replayed) whatever the checks found.
 func (p *Platform) finish(ctx context.Context, t *Terminal, challengeID string, rep *Report, signed bool) error {
-	j := &finishJob{terminalID: t.ID, challengeID: challengeID, rep: rep, signed: signed}
+	j := &finishJob{terminalID: t.ID, challengeID: challengeID, rep: rep, signed: signed, traceID: trace.ID(ctx)}
 	if err := p.commit.submit(ctx, j); err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"crypto/x509"
 	"net/http"
 
-	"github.com/mynaplat/mynaplat/internal/apijson"
 	"github.com/mynaplat/mynaplat/internal/callerkey"
 	"github.com/mynaplat/mynaplat/internal/httpapi"
 	"github.com/mynaplat/mynaplat/jpki"
@@ -21,12 +20,10 @@ import (
 // kiosk's 本籍地 check) or learns who signed a document (post box,
 // delegation), without ever seeing the My Number.
 
-// The problem codes of the caller API; a client's errors match them with
-// errors.Is, and match ErrNotFound and ErrInvalid as in one process.
-const (
-	CodeNotFound httpapi.Code = "person_not_found"
-	CodeInvalid  httpapi.Code = "invalid"
-)
+// CodeNotFound is the caller API's answer for an unknown person; a
+// client's errors match it with errors.Is, and match ErrNotFound and
+// ErrInvalid (CodeInvalid, the platform API's) as in one process.
+const CodeNotFound httpapi.Code = "person_not_found"
 
 var callerRules = append(httpapi.Rules{
 	{Err: ErrNotFound, Status: http.StatusNotFound, Code: CodeNotFound,
@@ -34,7 +31,7 @@ var callerRules = append(httpapi.Rules{
 		EN: "No such person: the holder has not used the platform."},
 	{Err: ErrInvalid, Status: http.StatusBadRequest, Code: CodeInvalid,
 		JA: "要求の内容に誤りがあります。", EN: "Invalid request."},
-	{Err: apijson.ErrBody, Status: http.StatusBadRequest, Code: CodeInvalid,
+	{Err: httpapi.ErrBody, Status: http.StatusBadRequest, Code: CodeInvalid,
 		JA: "要求の本文が正しい JSON ではありません。", EN: "The body is not the expected JSON."},
 }, callerkey.Rules...)
 
@@ -82,7 +79,7 @@ func (p *Platform) serveAttributes(w http.ResponseWriter, r *http.Request, calle
 
 func (p *Platform) serveSigner(w http.ResponseWriter, r *http.Request, caller string) {
 	var req SignerRequest
-	if err := apijson.Decode(r.Body, &req, 64<<10); err != nil {
+	if err := httpapi.Decode(r.Body, &req, 64<<10); err != nil {
 		callerRules.Write(w, r, p.logger, err)
 		return
 	}

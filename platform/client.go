@@ -1,15 +1,15 @@
 package platform
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
+	"mime"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/mynaplat/mynaplat/internal/httpapi"
 )
 
 // TerminalClient is a terminal's typed client of the platform API. It signs
@@ -18,102 +18,60 @@ type TerminalClient struct {
 	BaseURL    string
 	TerminalID string
 	Key        []byte
-	HTTP       *http.Client
-	Now        func() time.Time
+	// HTTP sends the calls (httpapi.NewHTTPClient); nil is httpapi's
+	// default, with its timeout.
+	HTTP *http.Client
+	Now  func() time.Time
 }
 
-// ErrPlatformUnavailable wraps failures to reach the platform.
-var ErrPlatformUnavailable = errors.New("platform: unavailable")
+// ErrPlatformUnavailable is httpapi's: the platform did not answer (the
+// network, a timeout, a 5xx).
+var ErrPlatformUnavailable = httpapi.ErrUnavailable
 
-func (c *TerminalClient) post(ctx context.Context, path string, in any) (*http.Response, []byte, error) {
-	body := []byte{}
-	if in != nil {
-		var err error
-		if body, err = json.Marshal(in); err != nil {
-			return nil, nil, err
-		}
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(c.BaseURL, "/")+path, bytes.NewReader(body))
-	if err != nil {
-		return nil, nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
+func (c *TerminalClient) api() *httpapi.Client {
 	now := time.Now
 	if c.Now != nil {
 		now = c.Now
 	}
-	SignRequest(req, c.TerminalID, c.Key, body, now())
-	hc := c.HTTP
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", ErrPlatformUnavailable, err)
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", ErrPlatformUnavailable, err)
-	}
-	return resp, out, nil
-}
-
-func problemErr(resp *http.Response, body []byte) error {
-	var p Problem
-	json.Unmarshal(body, &p)
-	base := ErrInvalid
-	switch {
-	case resp.StatusCode == http.StatusUnauthorized:
-		base = ErrUnknownTerminal
-	case p.Code == "terminal_disabled":
-		base = ErrTerminalDisabled
-	case resp.StatusCode >= 500:
-		base = ErrPlatformUnavailable
-	}
-	return fmt.Errorf("%w: %s %s", base, resp.Status, p.MessageEN)
+	return &httpapi.Client{Service: "platform", BaseURL: c.BaseURL, HTTP: c.HTTP, Rules: Rules,
+		Auth: func(req *http.Request, body []byte) { SignRequest(req, c.TerminalID, c.Key, body, now()) }}
 }
 
 // Challenge asks for a challenge.
 func (c *TerminalClient) Challenge(ctx context.Context) (*Challenge, error) {
-	resp, body, err := c.post(ctx, "/platform/challenge", nil)
-	if err != nil {
+	var ch Challenge
+	if _, err := c.api().DoJSON(ctx, httpapi.Request{Method: http.MethodPost, Path: "/platform/challenge", Body: []byte{}, ContentType: "application/json"}, &ch); err != nil {
 		return nil, err
 	}
-	if resp.StatusCode != http.StatusCreated {
-		return nil, problemErr(resp, body)
-	}
-	var ch Challenge
-	if err := json.Unmarshal(body, &ch); err != nil {
-		return nil, fmt.Errorf("platform: decode challenge: %w", err)
-	}
 	return &ch, nil
+}
+
+// isReport tells an authentication's FAILED (403) or INDETERMINATE (503)
+// report, which is an answer, from a problem.
+func isReport(status int, h http.Header) bool {
+	mt, _, _ := mime.ParseMediaType(h.Get("Content-Type"))
+	return mt == "application/json" && (status == http.StatusForbidden || status == http.StatusServiceUnavailable)
 }
 
 // Authenticate sends the card's answer. A FAILED or INDETERMINATE result is
 // not an error: it comes back in the report.
 func (c *TerminalClient) Authenticate(ctx context.Context, req AuthRequest) (*AuthResponse, error) {
-	resp, body, err := c.post(ctx, "/platform/auth", req)
-	if err != nil {
-		return nil, err
-	}
-	var ar AuthResponse
-	if json.Unmarshal(body, &ar) != nil || ar.Report == nil {
-		return nil, problemErr(resp, body)
-	}
-	return &ar, nil
+	return c.auth(ctx, "/platform/auth", req)
 }
 
 // AuthenticateDeferred sends an offline answer (see AuthenticateDeferred on
 // the platform). Sending the same answer again is safe.
 func (c *TerminalClient) AuthenticateDeferred(ctx context.Context, req DeferredAuthRequest) (*AuthResponse, error) {
-	resp, body, err := c.post(ctx, "/platform/deferred-auth", req)
-	if err != nil {
+	return c.auth(ctx, "/platform/deferred-auth", req)
+}
+
+func (c *TerminalClient) auth(ctx context.Context, path string, req any) (*AuthResponse, error) {
+	var ar AuthResponse
+	if _, err := c.api().DoJSON(ctx, httpapi.Request{Method: http.MethodPost, Path: path, JSON: req, Answer: isReport}, &ar); err != nil {
 		return nil, err
 	}
-	var ar AuthResponse
-	if json.Unmarshal(body, &ar) != nil || ar.Report == nil {
-		return nil, problemErr(resp, body)
+	if ar.Report == nil {
+		return nil, fmt.Errorf("%w: platform %s: an answer without a report", httpapi.ErrUnavailable, path)
 	}
 	return &ar, nil
 }
@@ -124,34 +82,13 @@ type AuditPage struct {
 	Entries    []AuditEntry `json:"entries"`
 }
 
-// FetchAudit asks the platform who checked the holder of an assertion.
+// FetchAudit asks the platform who checked the holder of an assertion. An
+// assertion the platform does not accept is ErrBadAssertion.
 func FetchAudit(ctx context.Context, hc *http.Client, baseURL, assertion string) (*AuditPage, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(baseURL, "/")+"/platform/audit", nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+assertion)
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrPlatformUnavailable, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrPlatformUnavailable, err)
-	}
-	if resp.StatusCode == http.StatusUnauthorized {
-		return nil, fmt.Errorf("%w: %s", ErrBadAssertion, resp.Status)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, problemErr(resp, body)
-	}
+	c := &httpapi.Client{Service: "platform", BaseURL: baseURL, HTTP: hc, Rules: Rules, Auth: httpapi.Bearer(assertion)}
 	var page AuditPage
-	if err := json.Unmarshal(body, &page); err != nil {
-		return nil, fmt.Errorf("platform: decode audit: %w", err)
+	if _, err := c.DoJSON(ctx, httpapi.Request{Method: http.MethodGet, Path: "/platform/audit"}, &page); err != nil {
+		return nil, err
 	}
 	return &page, nil
 }

@@ -29,7 +29,9 @@ type finishJob struct {
 	signed      bool
 	// replayed is set when another request had used the challenge first.
 	replayed bool
-	done     chan error
+	// traceID is the trace of the request, for the audit row.
+	traceID string
+	done    chan error
 }
 
 // committer runs the group commits.
@@ -147,7 +149,7 @@ func (c *committer) write(group []*finishJob) error {
 			}
 		}
 		person := tx.StmtContext(ctx, c.stmts.personOfCert)
-		args := make([]any, 0, 8*len(group))
+		args := make([]any, 0, 9*len(group))
 		for _, j := range group {
 			if j.rep.Reason != ReasonUnknownChallenge {
 				// The first job of a challenge gets it; a second one in the
@@ -176,7 +178,7 @@ func (c *committer) write(group []*finishJob) error {
 				result, reason = string(Failed), string(ReasonReplayed)+":"
 			}
 			args = append(args, newSortableID(j.rep.At), j.rep.At.UnixMilli(), pid, j.terminalID,
-				"authenticate", result, reason, j.rep.Serial)
+				"authenticate", result, reason, j.rep.Serial, j.traceID)
 		}
 		st, err := c.stmts.group(ctx, c.db, auditQuery(len(group)))
 		if err != nil {
@@ -203,20 +205,20 @@ func consumeQuery(n int) string {
 	return b.String()
 }
 
-// auditQuery inserts n audit rows of 8 columns.
+// auditQuery inserts n audit rows of 9 columns.
 func auditQuery(n int) string {
 	var b strings.Builder
-	b.WriteString(`INSERT INTO platform_audit (id, at, person_id, terminal_id, action, result, reason, cert_serial) VALUES `)
+	b.WriteString(`INSERT INTO platform_audit (id, at, person_id, terminal_id, action, result, reason, cert_serial, trace_id) VALUES `)
 	for i := range n {
 		if i > 0 {
 			b.WriteString(", ")
 		}
 		b.WriteByte('(')
-		for k := range 8 {
+		for k := range 9 {
 			if k > 0 {
 				b.WriteString(", ")
 			}
-			fmt.Fprintf(&b, "$%d", i*8+k+1)
+			fmt.Fprintf(&b, "$%d", i*9+k+1)
 		}
 		b.WriteByte(')')
 	}

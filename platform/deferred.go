@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strconv"
 	"time"
+
+	"github.com/mynaplat/mynaplat/internal/trace"
 )
 
 // Deferred authentication: a terminal that cannot reach the platform (a
@@ -97,7 +99,7 @@ func (p *Platform) AuthenticateDeferred(ctx context.Context, t *Terminal, req De
 			}
 		}
 		_, err = tx.ExecContext(ctx, qInsertAudit, newSortableID(at), at.UnixMilli(), pid, t.ID, "authenticate-offline",
-			string(rep.Result), string(rep.Reason)+":"+rep.Detail, rep.Serial)
+			string(rep.Result), string(rep.Reason)+":"+rep.Detail, rep.Serial, trace.ID(ctx))
 		return err
 	})
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/mynaplat/mynaplat/internal/trace"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/store"
 )
@@ -227,7 +228,7 @@ func (p *Platform) AuditFor(ctx context.Context, personID, viewer string, limit 
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	_, err = p.db.Write(ctx, qInsertAudit, newID(), p.now().UnixMilli(), personID, viewer, "view-audit", "OK", "", "")
+	_, err = p.db.Write(ctx, qInsertAudit, newID(), p.now().UnixMilli(), personID, viewer, "view-audit", "OK", "", "", trace.ID(ctx))
 	if err != nil {
 		return nil, fmt.Errorf("platform: audit the audit read: %w", err)
 	}

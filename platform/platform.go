@@ -10,12 +10,14 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/mynaplat/mynaplat/internal/httpapi"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/store"
 )
@@ -33,6 +35,39 @@ var (
 	// ErrClosed: the platform is shutting down (Close).
 	ErrClosed = errors.New("platform: closed")
 )
+
+// Bodies the API cannot read.
+var (
+	errAuthBody     = fmt.Errorf("%w: malformed authentication", ErrInvalid)
+	errDeferredBody = fmt.Errorf("%w: malformed deferred authentication", ErrInvalid)
+)
+
+// The platform API's problem codes.
+const (
+	CodeTerminalDisabled httpapi.Code = "terminal_disabled"
+	CodeUnknownTerminal  httpapi.Code = "unknown_terminal"
+	CodeInvalid          httpapi.Code = "invalid"
+	CodeUnauthorized     httpapi.Code = "unauthorized"
+)
+
+// Rules answers the platform's errors on its API, and maps the answers back
+// to the sentinels in TerminalClient.
+var Rules = httpapi.Rules{
+	{Err: ErrTerminalDisabled, Status: http.StatusForbidden, Code: CodeTerminalDisabled,
+		JA: "この端末は利用停止中です。設置者にお問い合わせください。", EN: "This terminal is disabled; contact its operator."},
+	{Err: ErrUnknownTerminal, Status: http.StatusUnauthorized, Code: CodeUnknownTerminal,
+		JA: "登録されていない端末、または端末の認証情報が正しくありません。", EN: "Unknown terminal or bad terminal credentials."},
+	{Err: errAuthBody, Status: http.StatusBadRequest, Code: CodeInvalid,
+		JA: "要求の形式が正しくありません（challenge_id, certificate, signature が必要です）。",
+		EN: "Malformed request: challenge_id, certificate and signature are required."},
+	{Err: errDeferredBody, Status: http.StatusBadRequest, Code: CodeInvalid,
+		JA: "要求の形式が正しくありません（id, signed_at, nonce, certificate, signature が必要です）。",
+		EN: "Malformed request: id, signed_at, nonce, certificate and signature are required."},
+	{Err: ErrInvalid, Status: http.StatusBadRequest, Code: CodeInvalid, Detail: true,
+		JA: "要求の内容に誤りがあります。", EN: "Invalid request."},
+	{Err: ErrBadAssertion, Status: http.StatusUnauthorized, Code: CodeUnauthorized,
+		JA: "カードでログインしてください。", EN: "Log in with your card first."},
+}
 
 // Config holds what the platform needs.
 type Config struct {
@@ -164,7 +199,7 @@ func Open(ctx context.Context, cfg Config) (*Platform, error) {
 		return nil, err
 	}
 	if err := p.rev.refresh(ctx); err != nil {
-		p.logger.Warn("first CRL fetch failed; OCSP will be used until it works", "err", err)
+		p.logger.WarnContext(ctx, "first CRL fetch failed; OCSP will be used until it works", "err", err)
 	}
 	return p, nil
 }

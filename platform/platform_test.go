@@ -11,7 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mynaplat/mynaplat/internal/trace"
+
 	"github.com/google/go-cmp/cmp"
+
 	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/store"
@@ -71,7 +74,7 @@ func newWorld(t testing.TB, db *store.DB) *world {
 	}
 	pmux := http.NewServeMux()
 	w.p.Routes(pmux)
-	w.platSrv = httptest.NewServer(pmux)
+	w.platSrv = httptest.NewServer(trace.Middleware(pmux))
 	t.Cleanup(w.platSrv.Close)
 	key, err := w.p.RegisterTerminal(ctx, Terminal{ID: "kiosk-sakata-1", Kind: Kiosk, Owner: "酒田市", Name: "市役所 1階"})
 	if err != nil {

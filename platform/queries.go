@@ -19,7 +19,7 @@ ON CONFLICT (id) DO NOTHING`
 	qInsertPerson        = `INSERT INTO platform_persons (id, created_at) VALUES ($1, $2)`
 	qPersonOfCert        = `SELECT person_id FROM platform_certs WHERE kind = $1 AND serial = $2`
 	qInsertCertLink      = `INSERT INTO platform_certs (kind, serial, person_id, linked_at, via) VALUES ($1, $2, $3, $4, $5)`
-	qInsertAudit         = `INSERT INTO platform_audit (id, at, person_id, terminal_id, action, result, reason, cert_serial) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
+	qInsertAudit         = `INSERT INTO platform_audit (id, at, person_id, terminal_id, action, result, reason, cert_serial, trace_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
 	qAuditOfPerson       = `SELECT a.at, a.terminal_id, COALESCE(t.kind, ''), COALESCE(t.owner, ''), COALESCE(t.name, ''), a.action, a.result, a.reason
 FROM platform_audit a LEFT JOIN platform_terminals t ON t.id = a.terminal_id WHERE a.person_id = $1 ORDER BY a.at DESC, a.id LIMIT $2`
 	qCountAudit = `SELECT COUNT(*) FROM platform_audit WHERE terminal_id = $1 AND result = $2`

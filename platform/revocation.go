@@ -98,7 +98,7 @@ func (rv *revocation) refresh(ctx context.Context) error {
 	rv.mu.Lock()
 	rv.crl = st
 	rv.mu.Unlock()
-	rv.logger.Debug("CRL refreshed", "kind", rv.kind, "number", st.number, "revoked", len(st.revoked))
+	rv.logger.DebugContext(ctx, "CRL refreshed", "kind", rv.kind, "number", st.number, "revoked", len(st.revoked))
 	return nil
 }
 

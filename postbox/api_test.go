@@ -11,7 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/mynaplat/mynaplat/internal/apijson"
+	"github.com/mynaplat/mynaplat/internal/httpapi"
 	"github.com/mynaplat/mynaplat/internal/pbworld"
 	"github.com/mynaplat/mynaplat/internal/webtest"
 	"github.com/mynaplat/mynaplat/postbox"
@@ -69,19 +69,19 @@ func TestDeliveryAPI(t *testing.T) {
 			name, method, path, key string
 			body                    []byte
 			status                  int
-			code                    string // "" for success
+			code                    httpapi.Code // "" for success
 		}{
-			{"no key", "POST", "/postbox/v1/deliveries", "", mustJSON(t, delivery("d-1", ref)), 401, "bad_key"},
-			{"bad key", "POST", "/postbox/v1/deliveries", "pbk_not-a-key", mustJSON(t, delivery("d-1", ref)), 401, "bad_key"},
-			{"agency's inbound key", "POST", "/postbox/v1/deliveries", w.InboundKeys[pbworld.TaxSakata.ID], mustJSON(t, delivery("d-1", ref)), 401, "bad_key"},
-			{"malformed JSON", "POST", "/postbox/v1/deliveries", nissay, []byte(`{"delivery_id": "d-1", "customer_ref": `), 400, "bad_body"},
-			{"unknown field", "POST", "/postbox/v1/deliveries", nissay, []byte(`{"delivery_id": "d-1", "my_number": "123456789018"}`), 400, "bad_body"},
-			{"two objects", "POST", "/postbox/v1/deliveries", nissay, append(mustJSON(t, delivery("d-1", ref)), mustJSON(t, delivery("d-2", ref))...), 400, "bad_body"},
-			{"no delivery ID", "POST", "/postbox/v1/deliveries", nissay, mustJSON(t, delivery("", ref)), 400, "invalid"},
-			{"bad format", "POST", "/postbox/v1/deliveries", nissay, func() []byte { d := delivery("d-1", ref); d.Format = "pdf"; return mustJSON(t, d) }(), 400, "invalid"},
-			{"no consent", "POST", "/postbox/v1/deliveries", nissay, mustJSON(t, delivery("d-1", "NL-0000-0000")), 404, "no_recipient"},
-			{"not a deliverer", "POST", "/postbox/v1/deliveries", japanpost, mustJSON(t, delivery("d-1", pbworld.IchiroRefs["japanpost"])), 403, "not_allowed"},
-			{"another party's send", "GET", "/postbox/v1/sends/" + send.ID, nissay, nil, 404, "not_found"},
+			{"no key", "POST", "/postbox/v1/deliveries", "", mustJSON(t, delivery("d-1", ref)), 401, postbox.CodeBadKey},
+			{"bad key", "POST", "/postbox/v1/deliveries", "pbk_not-a-key", mustJSON(t, delivery("d-1", ref)), 401, postbox.CodeBadKey},
+			{"agency's inbound key", "POST", "/postbox/v1/deliveries", w.InboundKeys[pbworld.TaxSakata.ID], mustJSON(t, delivery("d-1", ref)), 401, postbox.CodeBadKey},
+			{"malformed JSON", "POST", "/postbox/v1/deliveries", nissay, []byte(`{"delivery_id": "d-1", "customer_ref": `), 400, postbox.CodeBadBody},
+			{"unknown field", "POST", "/postbox/v1/deliveries", nissay, []byte(`{"delivery_id": "d-1", "my_number": "123456789018"}`), 400, postbox.CodeBadBody},
+			{"two objects", "POST", "/postbox/v1/deliveries", nissay, append(mustJSON(t, delivery("d-1", ref)), mustJSON(t, delivery("d-2", ref))...), 400, postbox.CodeBadBody},
+			{"no delivery ID", "POST", "/postbox/v1/deliveries", nissay, mustJSON(t, delivery("", ref)), 400, postbox.CodeInvalid},
+			{"bad format", "POST", "/postbox/v1/deliveries", nissay, func() []byte { d := delivery("d-1", ref); d.Format = "pdf"; return mustJSON(t, d) }(), 400, postbox.CodeInvalid},
+			{"no consent", "POST", "/postbox/v1/deliveries", nissay, mustJSON(t, delivery("d-1", "NL-0000-0000")), 404, postbox.CodeNoRecipient},
+			{"not a deliverer", "POST", "/postbox/v1/deliveries", japanpost, mustJSON(t, delivery("d-1", pbworld.IchiroRefs["japanpost"])), 403, postbox.CodeNotAllowed},
+			{"another party's send", "GET", "/postbox/v1/sends/" + send.ID, nissay, nil, 404, postbox.CodeNotFound},
 			{"the office's own send", "GET", "/postbox/v1/sends/" + send.ID, w.PartyKeys[pbworld.TaxSakata.ID], nil, 200, ""},
 		}
 		for _, tt := range tests {
@@ -93,7 +93,7 @@ func TestDeliveryAPI(t *testing.T) {
 			if tt.code == "" {
 				continue
 			}
-			var p apijson.Problem
+			var p httpapi.Problem
 			if err := json.Unmarshal(b, &p); err != nil || p.Code != tt.code || p.MessageJA == "" || p.MessageEN == "" {
 				t.Errorf("%s: problem %s (%v), want %q with Japanese and English messages", tt.name, b, err, tt.code)
 			}
@@ -121,7 +121,7 @@ func TestDeliveryAPI(t *testing.T) {
 		// The client maps a refusal to an APIError.
 		_, err = c.Deliver(context.Background(), delivery("d-3", "NL-0000-0000"))
 		var ae *postbox.APIError
-		if !errors.As(err, &ae) || ae.Status != http.StatusNotFound || ae.Code != "no_recipient" || ae.MessageJA == "" {
+		if !errors.As(err, &ae) || ae.Status != http.StatusNotFound || ae.Code != postbox.CodeNoRecipient || ae.MessageJA == "" {
 			t.Errorf("client error %v", err)
 		}
 	})
@@ -236,7 +236,7 @@ func TestWithdraw(t *testing.T) {
 			t.Errorf("withdrawn twice: %v", err)
 		}
 		var ae *postbox.APIError
-		if _, err := w.Client("nissay").Deliver(ctx, d); !errors.As(err, &ae) || ae.Code != "no_recipient" {
+		if _, err := w.Client("nissay").Deliver(ctx, d); !errors.As(err, &ae) || ae.Code != postbox.CodeNoRecipient {
 			t.Errorf("delivery after withdrawal: %v", err)
 		}
 		w.Clock.Advance(time.Minute)
@@ -318,7 +318,7 @@ func TestDeliveryIDReused(t *testing.T) {
 		req.CustomerRef = "NL-1988-1224"
 		_, err := w.Issue(sc.Yumi, "nissay", req)
 		var ae *postbox.APIError
-		if !errors.As(err, &ae) || ae.Status != http.StatusConflict || ae.Code != "delivery_id_reused" || ae.MessageJA == "" || ae.MessageEN == "" {
+		if !errors.As(err, &ae) || ae.Status != http.StatusConflict || ae.Code != postbox.CodeDeliveryIDReused || ae.MessageJA == "" || ae.MessageEN == "" {
 			t.Errorf("the delivery ID for another person: %v, want 409 delivery_id_reused with Japanese and English messages", err)
 		}
 		if ds := documents(t, w, sc.Box); len(ds) != 1 {

@@ -17,6 +17,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mynaplat/mynaplat/internal/trace"
+
+	"github.com/mynaplat/mynaplat/internal/httpapi"
 	"github.com/mynaplat/mynaplat/internal/secret"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/store"
@@ -40,6 +43,57 @@ var (
 	ErrStale      = errors.New("postbox: the signed notice is too old")
 	ErrUnanswered = errors.New("postbox: no such open change notice")
 )
+
+// Errors of the HTTP APIs only (the parties' API, and Receive on the
+// parties' endpoints).
+var (
+	errBody        = fmt.Errorf("%w: malformed body", ErrInvalid)
+	errBoxKey      = errors.New("postbox: the post box key is not valid")
+	errEnvelope    = fmt.Errorf("%w: malformed envelope", ErrInvalid)
+	errEnvelopeBad = fmt.Errorf("%w: no send ID, wrong kind or no documents", ErrInvalid)
+	errTryLater    = errors.New("postbox: the receiver cannot take the envelope now")
+)
+
+// The problem codes of the post box's API and of Receive.
+const (
+	CodeBadKey           httpapi.Code = "bad_key"
+	CodeBadBody          httpapi.Code = "bad_body"
+	CodeBadEnvelope      httpapi.Code = "bad_envelope"
+	CodeInvalid          httpapi.Code = "invalid"
+	CodeNoRecipient      httpapi.Code = "no_recipient"
+	CodeDeliveryIDReused httpapi.Code = "delivery_id_reused"
+	CodeNotAllowed       httpapi.Code = "not_allowed"
+	CodeNotFound         httpapi.Code = "not_found"
+	CodeRefused          httpapi.Code = "refused"
+	CodeTryLater         httpapi.Code = "try_later"
+)
+
+// Rules answers the post box's errors on its API and a receiver's on its
+// endpoint (Receive), and maps the answers back to the sentinels in
+// Client.
+var Rules = httpapi.Rules{
+	{Err: ErrBadKey, Status: http.StatusUnauthorized, Code: CodeBadKey, JA: "事業者の認証に失敗しました。", EN: "The party key is not valid."},
+	{Err: errBoxKey, Status: http.StatusUnauthorized, Code: CodeBadKey, JA: "私書箱の認証に失敗しました。", EN: "The post box key is not valid."},
+	{Err: errBody, Status: http.StatusBadRequest, Code: CodeBadBody, Detail: true,
+		JA: "リクエストの形式が正しくありません。", EN: "The request body is malformed."},
+	{Err: errEnvelope, Status: http.StatusBadRequest, Code: CodeBadBody, Detail: true,
+		JA: "送信内容の形式が正しくありません。", EN: "The envelope is malformed."},
+	{Err: errEnvelopeBad, Status: http.StatusBadRequest, Code: CodeBadEnvelope,
+		JA: "送信内容が正しくありません。", EN: "The envelope lacks a send ID, the right kind or documents."},
+	{Err: ErrRefused, Status: http.StatusUnprocessableEntity, Code: CodeRefused, Detail: true, JA: "受け付けられません。", EN: "Refused."},
+	{Err: errTryLater, Status: http.StatusServiceUnavailable, Code: CodeTryLater, Detail: true,
+		JA: "一時的に受け付けられません。", EN: "Temporarily unavailable."},
+	{Err: ErrInvalid, Status: http.StatusBadRequest, Code: CodeInvalid, Detail: true,
+		JA: "リクエストの内容が正しくありません。", EN: "The request is not valid."},
+	// The same answer whether or not the number exists anywhere: a party
+	// learns nothing about who has a box.
+	{Err: ErrNoConsent, Status: http.StatusNotFound, Code: CodeNoRecipient,
+		JA: "このお客さま番号で受け取りに同意した私書箱はありません。", EN: "No post box has consented to deliveries under this customer number."},
+	{Err: ErrDuplicate, Status: http.StatusConflict, Code: CodeDeliveryIDReused,
+		JA: "この配達IDは、別のお客さまへの配達にすでに使われています。", EN: "This delivery_id was already used for a delivery to another customer."},
+	{Err: ErrRole, Status: http.StatusForbidden, Code: CodeNotAllowed, JA: "この操作は契約に含まれていません。", EN: "Your agreement does not cover this."},
+	{Err: ErrNotFound, Status: http.StatusNotFound, Code: CodeNotFound, JA: "見つかりません。", EN: "Not found."},
+}
 
 // Party roles.
 const (
@@ -116,7 +170,7 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.HTTP == nil {
-		cfg.HTTP = &http.Client{Timeout: 15 * time.Second}
+		cfg.HTTP = httpapi.NewHTTPClient(httpapi.DefaultTimeout)
 	}
 	if cfg.Backoff <= 0 {
 		cfg.Backoff = 5 * time.Second
@@ -282,7 +336,7 @@ func (s *Service) box(ctx context.Context, q, arg string) (*Box, error) {
 func (s *Service) audit(ctx context.Context, q interface {
 	ExecContext(context.Context, string, ...any) (sql.Result, error)
 }, boxID, actor, action, detail string) error {
-	if _, err := q.ExecContext(ctx, qInsertAudit, s.now().Unix(), boxID, actor, action, detail); err != nil {
+	if _, err := q.ExecContext(ctx, qInsertAudit, s.now().Unix(), boxID, actor, action, detail, trace.ID(ctx)); err != nil {
 		return fmt.Errorf("postbox: audit: %w", err)
 	}
 	return nil

@@ -57,6 +57,6 @@ ON CONFLICT (old_serial) DO NOTHING`
 	qNotice       = `SELECT ` + noticeCols + ` FROM postbox_notices WHERE box_id = $1 AND id = $2`
 	qAnswerNotice = `UPDATE postbox_notices SET answered_at = $1 WHERE id = $2 AND answered_at IS NULL`
 
-	qInsertAudit = `INSERT INTO postbox_audit (at, box_id, actor, action, detail) VALUES ($1, $2, $3, $4, $5)`
+	qInsertAudit = `INSERT INTO postbox_audit (at, box_id, actor, action, detail, trace_id) VALUES ($1, $2, $3, $4, $5, $6)`
 	qAudit       = `SELECT at, actor, action, detail FROM postbox_audit WHERE box_id = $1 ORDER BY id DESC LIMIT $2`
 )

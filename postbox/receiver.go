@@ -3,10 +3,11 @@ package postbox
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
-	"github.com/mynaplat/mynaplat/internal/apijson"
+	"github.com/mynaplat/mynaplat/internal/httpapi"
 )
 
 // ErrRefused is a receiver's refusal of an envelope it will never accept
@@ -27,27 +28,27 @@ func Receive(auth func(r *http.Request, key string) bool, kind string, handle fu
 	return func(w http.ResponseWriter, r *http.Request) {
 		key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || key == "" || !auth(r, key) {
-			apijson.WriteProblem(w, http.StatusUnauthorized, "bad_key", "私書箱の認証に失敗しました。", "The post box key is not valid.")
+			Rules.Write(w, r, nil, errBoxKey)
 			return
 		}
 		var env Envelope
-		if err := apijson.Decode(r.Body, &env, MaxEnvelope); err != nil {
-			apijson.WriteProblem(w, http.StatusBadRequest, "bad_body", "送信内容の形式が正しくありません。", "The envelope is malformed: "+err.Error())
+		if err := httpapi.Decode(r.Body, &env, MaxEnvelope); err != nil {
+			Rules.Write(w, r, nil, fmt.Errorf("%w: %w", errEnvelope, err))
 			return
 		}
 		if env.SendID == "" || env.Kind != kind || len(env.Documents) == 0 {
-			apijson.WriteProblem(w, http.StatusBadRequest, "bad_envelope", "送信内容が正しくありません。", "The envelope lacks a send ID, the right kind or documents.")
+			Rules.Write(w, r, nil, errEnvelopeBad)
 			return
 		}
 		ack, err := handle(r.Context(), r, &env)
-		if errors.Is(err, ErrRefused) {
-			apijson.WriteProblem(w, http.StatusUnprocessableEntity, "refused", "受け付けられません。", err.Error())
-			return
+		if err != nil && !errors.Is(err, ErrRefused) {
+			// Anything but a refusal may pass: the post box sends again.
+			err = fmt.Errorf("%w: %w", errTryLater, err)
 		}
 		if err != nil {
-			apijson.WriteProblem(w, http.StatusServiceUnavailable, "try_later", "一時的に受け付けられません。", "Temporarily unavailable: "+err.Error())
+			Rules.Write(w, r, nil, err)
 			return
 		}
-		apijson.Write(w, http.StatusOK, ack)
+		httpapi.WriteJSON(w, http.StatusOK, ack)
 	}
 }

@@ -1,19 +1,18 @@
 package postbox
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"sort"
 	"strconv"
 	"time"
 
+	"github.com/mynaplat/mynaplat/internal/httpapi"
 	"github.com/mynaplat/mynaplat/verify"
 )
 
@@ -303,7 +302,7 @@ func (s *Service) deliverOne(ctx context.Context, id string) (bool, error) {
 	now := s.now()
 	if errors.Is(err, ErrRefused) {
 		// The receiver will never take it: retrying cannot help.
-		s.log.Warn("postbox: delivery refused", "send", id, "party", p.ID, "err", err)
+		s.log.WarnContext(ctx, "postbox: delivery refused", "send", id, "party", p.ID, "err", err)
 		detail := err.Error()
 		return false, s.db.Tx(ctx, func(tx *sql.Tx) error {
 			if _, err := tx.ExecContext(ctx, qSendRefused, id); err != nil {
@@ -318,7 +317,7 @@ func (s *Service) deliverOne(ctx context.Context, id string) (bool, error) {
 		if delay > maxBackoff || delay <= 0 {
 			delay = maxBackoff
 		}
-		s.log.Warn("postbox: delivery failed", "send", id, "party", p.ID, "attempt", attempts+1, "err", err)
+		s.log.WarnContext(ctx, "postbox: delivery failed", "send", id, "party", p.ID, "attempt", attempts+1, "err", err)
 		detail := "attempt " + strconv.Itoa(attempts+1) + ": " + err.Error() + "; next in " + delay.String()
 		return false, s.db.Tx(ctx, func(tx *sql.Tx) error {
 			if _, err := tx.ExecContext(ctx, qSendFailed, now.Add(delay).Unix(), id); err != nil {
@@ -341,35 +340,36 @@ func (s *Service) deliverOne(ctx context.Context, id string) (bool, error) {
 	})
 }
 
-// post sends the envelope and reads the acknowledgement.
+// post sends the envelope and reads the acknowledgement. It tries once:
+// the send queue is what sends again, with its backoff and a log row per
+// attempt (the receiver takes a send once by its ID).
 func (s *Service) post(ctx context.Context, p *Party, id string, body []byte) (*Ack, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.Endpoint, bytes.NewReader(body))
+	c := &httpapi.Client{Service: "receiver " + p.ID, HTTP: s.hc, Auth: httpapi.Bearer(p.OutKey), MaxBody: 64 << 10, Retries: -1}
+	resp, err := c.Do(ctx, httpapi.Request{Method: http.MethodPost, Path: p.Endpoint, Body: body, ContentType: "application/json"})
+	if e, ok := errors.AsType[*httpapi.Error](err); ok {
+		switch e.Status {
+		case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity:
+			// The receiver says this envelope can never be taken: sending it
+			// again cannot help. (An unauthorised or failing receiver may be
+			// fixed, so those are retried.)
+			// The answer, in both languages, is what the send's log keeps.
+			answer, _ := json.Marshal(struct {
+				Code      httpapi.Code `json:"code"`
+				MessageJA string       `json:"message_ja"`
+				MessageEN string       `json:"message_en"`
+				Detail    string       `json:"detail,omitempty"`
+			}{e.Code, e.MessageJA, e.MessageEN, e.Detail})
+			return nil, fmt.Errorf("%w: HTTP %d %.400s", ErrRefused, e.Status, answer)
+		}
+	}
 	if err != nil {
 		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+p.OutKey)
-	resp, err := s.hc.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	switch resp.StatusCode {
-	case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity:
-		// The receiver says this envelope can never be taken: sending it
-		// again cannot help. (An unauthorised or failing receiver may be
-		// fixed, so those are retried.)
-		return nil, fmt.Errorf("%w: HTTP %d %.200s", ErrRefused, resp.StatusCode, bytes.TrimSpace(b))
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("HTTP %d: %.200s", resp.StatusCode, bytes.TrimSpace(b))
 	}
 	var ack Ack
-	if err := json.Unmarshal(b, &ack); err != nil || ack.SendID != id || ack.Receipt == "" {
-		return nil, fmt.Errorf("not an acknowledgement of %s: %.200s", id, b)
+	if err := json.Unmarshal(resp.Body, &ack); err != nil || ack.SendID != id || ack.Receipt == "" {
+		return nil, fmt.Errorf("not an acknowledgement of %s: %.200s", id, resp.Body)
 	}
 	return &ack, nil
 }

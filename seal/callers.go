@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/mynaplat/mynaplat/internal/apijson"
 	"github.com/mynaplat/mynaplat/internal/callerkey"
 	"github.com/mynaplat/mynaplat/internal/httpapi"
 )
@@ -35,7 +34,7 @@ var callerRules = append(httpapi.Rules{
 		JA: "この市区町村の公印がありません。", EN: "There is no seal for this municipality."},
 	{Err: ErrInvalid, Status: http.StatusBadRequest, Code: CodeInvalid,
 		JA: "要求の内容に誤りがあります。", EN: "Invalid request."},
-	{Err: apijson.ErrBody, Status: http.StatusBadRequest, Code: CodeInvalid,
+	{Err: httpapi.ErrBody, Status: http.StatusBadRequest, Code: CodeInvalid,
 		JA: "要求の本文が正しい JSON ではありません。", EN: "The body is not the expected JSON."},
 }, callerkey.Rules...)
 
@@ -98,7 +97,7 @@ func (s *Service) audited(ctx context.Context, caller, action, municipality, num
 
 func (s *Service) serveRegister(w http.ResponseWriter, r *http.Request, caller string) {
 	var req CertificateRequest
-	if err := apijson.Decode(r.Body, &req, 1<<20); err != nil {
+	if err := httpapi.Decode(r.Body, &req, 1<<20); err != nil {
 		callerRules.Write(w, r, s.logger, err)
 		return
 	}
@@ -113,7 +112,7 @@ func (s *Service) serveRegister(w http.ResponseWriter, r *http.Request, caller s
 
 func (s *Service) serveSign(w http.ResponseWriter, r *http.Request, caller string) {
 	var req SignRequest
-	if err := apijson.Decode(r.Body, &req, maxSignBody); err != nil {
+	if err := httpapi.Decode(r.Body, &req, maxSignBody); err != nil {
 		callerRules.Write(w, r, s.logger, err)
 		return
 	}

@@ -69,7 +69,13 @@
 // literal strings (go-stack.md §3.6).
 package seal
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/mynaplat/mynaplat/internal/httpapi"
+)
 
 // Errors of this package. The HTTP edge (http.go) maps them to answers.
 var (
@@ -99,3 +105,32 @@ var (
 	// ErrNoQR is a PDF whose first page shows no readable QR code.
 	ErrNoQR = errors.New("seal: no QR code found on the first page")
 )
+
+// Errors of the HTTP API only.
+var (
+	errBody   = fmt.Errorf("%w: the body is not {\"qr\": …}", ErrInvalid)
+	errFailed = errors.New("seal: the register could not be read")
+)
+
+// The verification API's problem codes: the outcomes of a refused
+// verification.
+const (
+	CodeBadRequest   httpapi.Code = "bad_request"
+	CodeMalformed    httpapi.Code = httpapi.Code(Malformed)
+	CodeBadSignature httpapi.Code = httpapi.Code(BadSignature)
+	CodeUnknown      httpapi.Code = httpapi.Code(Unknown)
+	CodeAltered      httpapi.Code = httpapi.Code(Altered)
+	CodeFailed       httpapi.Code = httpapi.Code(Failed)
+)
+
+// Rules answers the verification API's errors with the texts the /verify
+// page shows (outcomeText).
+var Rules = httpapi.Rules{
+	{Err: errBody, Status: http.StatusBadRequest, Code: CodeBadRequest,
+		JA: "本文は {\"qr\": \"…\"} のJSONにしてください。", EN: `The body must be JSON {"qr": "…"}.`},
+	{Err: ErrMalformed, Status: http.StatusBadRequest, Code: CodeMalformed, JA: outcomeText[Malformed].JA, EN: outcomeText[Malformed].EN},
+	{Err: ErrBadSignature, Status: http.StatusUnprocessableEntity, Code: CodeBadSignature, JA: outcomeText[BadSignature].JA, EN: outcomeText[BadSignature].EN},
+	{Err: ErrUnknown, Status: http.StatusNotFound, Code: CodeUnknown, JA: outcomeText[Unknown].JA, EN: outcomeText[Unknown].EN},
+	{Err: ErrAltered, Status: http.StatusUnprocessableEntity, Code: CodeAltered, JA: outcomeText[Altered].JA, EN: outcomeText[Altered].EN},
+	{Err: errFailed, Status: http.StatusServiceUnavailable, Code: CodeFailed, JA: outcomeText[Failed].JA, EN: outcomeText[Failed].EN},
+}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"embed"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
@@ -19,7 +18,7 @@ import (
 	"github.com/makiuchi-d/gozxing"
 	gzqr "github.com/makiuchi-d/gozxing/qrcode"
 
-	"github.com/mynaplat/mynaplat/internal/apijson"
+	"github.com/mynaplat/mynaplat/internal/httpapi"
 	"github.com/mynaplat/mynaplat/web"
 )
 
@@ -131,7 +130,7 @@ func (p *Pages) verify(w http.ResponseWriter, r *http.Request) {
 		view.PDF = p.s.checkPDF(data)
 		text, err = ReadQRFromPDF(r.Context(), p.s.pdftoppmPath(), data)
 		if err != nil {
-			p.s.logger.Info("seal: no QR read from an uploaded PDF", "err", err)
+			p.s.logger.InfoContext(r.Context(), "seal: no QR read from an uploaded PDF", "err", err)
 			view.Outcome, view.Message = Malformed, msg{
 				"PDFの1ページ目からQRコードを読み取れませんでした。QRコードの文字列を貼り付けてください。",
 				"No QR code could be read from the PDF's first page. Paste the QR code's text instead."}
@@ -204,21 +203,21 @@ func (p *Pages) api(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		QR string `json:"qr"`
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		apijson.WriteProblem(w, http.StatusBadRequest, "bad_request",
-			"本文は {\"qr\": \"…\"} のJSONにしてください。", `The body must be JSON {"qr": "…"}.`)
+	if err := httpapi.Decode(http.MaxBytesReader(w, r.Body, 4096), &req, 4096); err != nil {
+		Rules.Write(w, r, p.s.logger, fmt.Errorf("%w: %w", errBody, err))
 		return
 	}
 	v, err := p.s.Verify(r.Context(), req.QR, ChannelAPI)
 	o := OutcomeOf(err)
-	m := outcomeText[o]
 	if err != nil {
-		apijson.WriteProblem(w, httpStatus(o), string(o), m.JA, m.EN)
+		if o == Failed {
+			err = fmt.Errorf("%w: %w", errFailed, err)
+		}
+		Rules.Write(w, r, p.s.logger, err)
 		return
 	}
-	apijson.Write(w, http.StatusOK, apiAnswer{Result: o, MessageJA: m.JA, MessageEN: m.EN,
+	m := outcomeText[o]
+	httpapi.WriteJSON(w, http.StatusOK, apiAnswer{Result: o, MessageJA: m.JA, MessageEN: m.EN,
 		Number: v.Number, Municipality: v.Municipality, MunicipalityJA: v.MunicipalityJA, MunicipalityEN: v.MunicipalityEN,
 		Type: v.Type, IssuedAt: v.IssuedAt, Content: v.Content})
 }

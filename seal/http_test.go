@@ -134,7 +134,7 @@ func TestRoundTrip(t *testing.T) {
 				t.Errorf("forged QR: %d\n%s", status, page)
 			}
 			status, ans := e.api(t, f.Text())
-			if status != http.StatusUnprocessableEntity || ans["error"] != "bad_signature" || ans["message_en"] == "" {
+			if status != http.StatusUnprocessableEntity || ans["code"] != string(CodeBadSignature) || ans["message_en"] == "" {
 				t.Errorf("forged QR by API: %d %v", status, ans)
 			}
 		})

@@ -17,6 +17,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/mynaplat/mynaplat/internal/trace"
+
 	"github.com/mynaplat/mynaplat/store"
 )
 
@@ -26,13 +28,13 @@ var migrations embed.FS
 // Queries, in the PostgreSQL dialect that both engines accept (store doc).
 const (
 	qInsertCertificate = `INSERT INTO seal_certificates
-  (municipality, number, cert_type, municipality_ja, municipality_en, issued_at, digest, nonce, content)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
+  (municipality, number, cert_type, municipality_ja, municipality_en, issued_at, digest, nonce, content, trace_id)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
 	qCertificate = `SELECT cert_type, municipality_ja, municipality_en, issued_at, digest, nonce, content
   FROM seal_certificates WHERE municipality = $1 AND number = $2`
 	qCertificateType    = `SELECT cert_type FROM seal_certificates WHERE municipality = $1 AND number = $2`
-	qInsertVerification = `INSERT INTO seal_verifications (at, channel, outcome, municipality, number)
-  VALUES ($1, $2, $3, $4, $5)`
+	qInsertVerification = `INSERT INTO seal_verifications (at, channel, outcome, municipality, number, trace_id)
+  VALUES ($1, $2, $3, $4, $5, $6)`
 	qCountVerifications = `SELECT outcome, COUNT(*) FROM seal_verifications GROUP BY outcome`
 )
 
@@ -132,14 +134,14 @@ func (s *Service) Issue(ctx context.Context, req IssueRequest) (*Issued, error) 
 	}
 	ct := gcm.Seal(nil, nonce, []byte(req.Content), contentAAD(p, req.Type))
 	_, err = s.db.Write(ctx, qInsertCertificate, p.Municipality, p.Number, req.Type,
-		req.Municipality.NameJA, req.Municipality.NameEN, p.IssuedAt.Unix(), p.Digest[:], nonce, ct)
+		req.Municipality.NameJA, req.Municipality.NameEN, p.IssuedAt.Unix(), p.Digest[:], nonce, ct, trace.ID(ctx))
 	if store.IsUniqueViolation(err) {
 		return nil, fmt.Errorf("%w: %s of %s", ErrDuplicate, p.Number, p.Municipality)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("seal: record certificate: %w", err)
 	}
-	s.logger.Info("seal: certificate registered", "municipality", p.Municipality, "type", req.Type)
+	s.logger.InfoContext(ctx, "seal: certificate registered", "municipality", p.Municipality, "type", req.Type)
 	return &Issued{Payload: p, QRText: p.Text(), QRPNG: png, Seal: seal}, nil
 }
 
@@ -234,15 +236,15 @@ func (s *Service) Verify(ctx context.Context, text, channel string) (*Verificati
 		muni, number = p.Municipality, p.Number
 	}
 	outcome := OutcomeOf(err)
-	if _, aerr := s.db.Write(ctx, qInsertVerification, s.now().Unix(), channel, string(outcome), muni, number); aerr != nil {
+	if _, aerr := s.db.Write(ctx, qInsertVerification, s.now().Unix(), channel, string(outcome), muni, number, trace.ID(ctx)); aerr != nil {
 		// An answer that cannot be audited is not given.
-		s.logger.Error("seal: record verification", "err", aerr)
+		s.logger.ErrorContext(ctx, "seal: record verification", "err", aerr)
 		return nil, fmt.Errorf("seal: record verification: %w", aerr)
 	}
 	if outcome == Failed {
-		s.logger.Error("seal: verification", "err", err)
+		s.logger.ErrorContext(ctx, "seal: verification", "err", err)
 	} else {
-		s.logger.Info("seal: verification", "outcome", string(outcome), "channel", channel, "municipality", muni)
+		s.logger.InfoContext(ctx, "seal: verification", "outcome", string(outcome), "channel", channel, "municipality", muni)
 	}
 	return v, err
 }

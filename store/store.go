@@ -166,7 +166,7 @@ func (db *DB) Migrate(ctx context.Context, name string, fsys fs.FS) error {
 		return fmt.Errorf("store: migrate %s: %w", name, err)
 	}
 	for _, r := range res {
-		db.logger.Info("migrated", "package", name, "version", r.Source.Version, "took", r.Duration)
+		db.logger.InfoContext(ctx, "migrated", "package", name, "version", r.Source.Version, "took", r.Duration)
 	}
 	return nil
 }
@@ -294,7 +294,7 @@ func (db *DB) TxLevel(ctx context.Context, level sql.IsolationLevel, fn func(tx 
 		if err == nil || !Retryable(err) {
 			return err
 		}
-		db.logger.Debug("retrying transaction", "attempt", attempt+1, "err", err)
+		db.logger.DebugContext(ctx, "retrying transaction", "attempt", attempt+1, "err", err)
 	}
 	return fmt.Errorf("%w: %w", ErrConflict, err)
 }

@@ -5,14 +5,16 @@ import (
 	"context"
 	"crypto"
 	"crypto/rand"
+	"errors"
 	"fmt"
-	"io"
 	"math/big"
 	"net/http"
 
 	"github.com/digitorus/timestamp"
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+
+	"github.com/mynaplat/mynaplat/internal/httpapi"
 )
 
 // maxReply bounds a TimeStampResp read by the Client.
@@ -23,8 +25,8 @@ const maxReply = 1 << 20
 type Client struct {
 	// URL is the TSA's endpoint, e.g. http://127.0.0.1:8080/tsa.
 	URL string
-	// HTTP is the client to send with; http.DefaultClient when nil (the
-	// context given to Stamp bounds the exchange).
+	// HTTP is the client to send with (httpapi.NewHTTPClient); nil is
+	// httpapi's default, with its timeout.
 	HTTP *http.Client
 }
 
@@ -47,35 +49,26 @@ func (c *Client) Stamp(ctx context.Context, h crypto.Hash, digest []byte) ([]byt
 	if err != nil {
 		return nil, fmt.Errorf("tsa: client: %w", err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.URL, bytes.NewReader(q))
+	// A rejection is a TimeStampResp too, with a 4xx status: an answer
+	// to read, not a problem. Asking again is harmless (a new token).
+	api := &httpapi.Client{Service: "tsa", HTTP: c.HTTP, MaxBody: maxReply}
+	resp, err := api.Do(ctx, httpapi.Request{Method: http.MethodPost, Path: c.URL, Body: q, ContentType: queryType,
+		Header: http.Header{"Accept": {replyType}}, Idempotent: true,
+		Answer: func(_ int, h http.Header) bool { return h.Get("Content-Type") == replyType }})
+	if e, ok := errors.AsType[*httpapi.Error](err); ok {
+		return nil, fmt.Errorf("%w: HTTP %d: %w", ErrRejected, e.Status, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("tsa: client: %w", err)
 	}
-	req.Header.Set("Content-Type", queryType)
-	req.Header.Set("Accept", replyType)
-	hc := c.HTTP
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("tsa: client: %w", err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxReply+1))
-	if err != nil {
-		return nil, fmt.Errorf("tsa: client: read response: %w", err)
-	}
-	if len(body) > maxReply {
-		return nil, fmt.Errorf("%w: more than %d bytes", ErrBadResponse, maxReply)
-	}
+	body := resp.Body
 	status, ok := pkiStatus(body)
 	switch {
 	case ok && status > 1: // rejection, waiting, revocation
 		_, perr := timestamp.ParseResponse(body)
-		return nil, fmt.Errorf("%w (HTTP %d): %v", ErrRejected, resp.StatusCode, perr)
-	case resp.StatusCode != http.StatusOK:
-		return nil, fmt.Errorf("%w: HTTP %s", ErrRejected, resp.Status)
+		return nil, fmt.Errorf("%w (HTTP %d): %v", ErrRejected, resp.Status, perr)
+	case resp.Status != http.StatusOK:
+		return nil, fmt.Errorf("%w: HTTP %d", ErrRejected, resp.Status)
 	case !ok:
 		return nil, fmt.Errorf("%w: not a TimeStampResp", ErrBadResponse)
 	}

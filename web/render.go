@@ -186,13 +186,13 @@ func (p *Pages) Render(w http.ResponseWriter, r *http.Request, status int, name 
 	s := p.site
 	t, ok := p.pages[name]
 	if !ok {
-		s.logger.Error("render: no such page", "page", name)
+		s.logger.ErrorContext(r.Context(), "render: no such page", "page", name)
 		s.Error(w, r, Problem{Status: http.StatusInternalServerError})
 		return
 	}
 	ss, err := s.Session(w, r)
 	if err != nil {
-		s.logger.Error("render: session", "page", name, "err", err)
+		s.logger.ErrorContext(r.Context(), "render: session", "page", name, "err", err)
 		s.Error(w, r, problemUnavailable)
 		return
 	}
@@ -200,11 +200,11 @@ func (p *Pages) Render(w http.ResponseWriter, r *http.Request, status int, name 
 	if f := ss.popFlash(); f != nil {
 		v.Flash = f
 		if err := ss.Save(r.Context()); err != nil {
-			s.logger.Error("render: consume flash", "err", err)
+			s.logger.ErrorContext(r.Context(), "render: consume flash", "err", err)
 		}
 	}
 	if err := p.write(w, t, status, v); err != nil {
-		s.logger.Error("render", "page", name, "err", err)
+		s.logger.ErrorContext(r.Context(), "render", "page", name, "err", err)
 		s.Error(w, r, Problem{Status: http.StatusInternalServerError})
 	}
 }
@@ -253,7 +253,7 @@ func (s *Site) Error(w http.ResponseWriter, r *http.Request, p Problem) {
 		v.Session, v.csrf = ss, ss.csrf
 	}
 	if err := s.own.write(w, s.own.pages["error"], p.Status, v); err != nil {
-		s.logger.Error("render error page", "err", err)
+		s.logger.ErrorContext(r.Context(), "render error page", "err", err)
 		http.Error(w, fmt.Sprintf("%d %s", p.Status, http.StatusText(p.Status)), p.Status)
 	}
 }

@@ -80,7 +80,7 @@ func (g *StaffGate) Login(w http.ResponseWriter, r *http.Request) {
 		problem = "key"
 	}
 	if problem != "" {
-		g.Site.logger.Info("back office: login refused", "scope", g.Scope, "office", id, "problem", problem)
+		g.Site.logger.InfoContext(r.Context(), "back office: login refused", "scope", g.Scope, "office", id, "problem", problem)
 		if len([]rune(staff)) > 40 {
 			staff = ""
 		}

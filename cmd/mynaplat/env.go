@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/mynaplat/mynaplat/internal/trace"
+
 	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/store"
@@ -67,7 +69,7 @@ func (w *world) Close() { w.db.Close() }
 func newLogger(json bool, level slog.Level) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: level}
 	if json {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+		return slog.New(trace.Handler(slog.NewJSONHandler(os.Stderr, opts)))
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	return slog.New(trace.Handler(slog.NewTextHandler(os.Stderr, opts)))
 }

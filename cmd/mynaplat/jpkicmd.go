@@ -120,7 +120,7 @@ func jpkiIssue(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writ
 	if err != nil {
 		// The card never got a certificate: take it away again.
 		if rerr := w.cards.Remove(cd.ID()); rerr != nil {
-			w.logger.Warn("could not remove the unused card", "card", cd.ID(), "err", rerr)
+			w.logger.WarnContext(ctx, "could not remove the unused card", "card", cd.ID(), "err", rerr)
 		}
 		return err
 	}

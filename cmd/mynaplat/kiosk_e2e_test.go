@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mynaplat/mynaplat/internal/httpapi"
+
 	"github.com/chromedp/chromedp"
 
 	"github.com/mynaplat/mynaplat/card"
@@ -318,14 +320,14 @@ func everyDemoCardAtTheKiosk(t *testing.T, url, data string) {
 
 // expectedRefusal is the refusal code an order of a menu item gets for a
 // demo card holder, or "" when it is printed.
-func expectedRefusal(r people.Resident, it kiosk.MenuItem) string {
+func expectedRefusal(r people.Resident, it kiosk.MenuItem) httpapi.Code {
 	switch {
 	case !it.Open:
-		return "outside_hours"
+		return municipal.CodeOutsideHours
 	case r.Case == people.Child && (it.Type == municipal.Inkan || it.Type == municipal.Tax):
-		return "no_record" // no 印鑑登録 under 15, no 課税
+		return municipal.CodeNoRecord // no 印鑑登録 under 15, no 課税
 	case it.Basis == kiosk.BasisResidence && r.Honseki != r.Municipality && it.Type.FromKoseki():
-		return "honseki_elsewhere"
+		return municipal.CodeHonsekiElsewhere
 	}
 	return ""
 }

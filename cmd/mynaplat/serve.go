@@ -25,7 +25,9 @@ import (
 	"github.com/mynaplat/mynaplat/cardco"
 	"github.com/mynaplat/mynaplat/demo"
 	"github.com/mynaplat/mynaplat/eligibility"
+	"github.com/mynaplat/mynaplat/internal/httpapi"
 	"github.com/mynaplat/mynaplat/internal/inproc"
+	"github.com/mynaplat/mynaplat/internal/trace"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/kiosk"
 	"github.com/mynaplat/mynaplat/municipal"
@@ -344,7 +346,7 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 	var elig *eligibility.Service
 	// The platform's merchant client at the card company; its key comes
 	// from --cardco-key, or from the demo seeding below.
-	cardcoClient := &cardco.Client{BaseURL: o.cardcoURL, MerchantKey: o.cardcoKey, HTTP: http.DefaultClient}
+	cardcoClient := &cardco.Client{BaseURL: o.cardcoURL, MerchantKey: o.cardcoKey, HTTP: httpapi.NewHTTPClient(httpapi.DefaultTimeout)}
 	var rp *eligibility.ReceptionPages // the stations, for the facility back office
 	if roles[roleEligibility] {
 		signCA, jc, err := signingTrust(ctx, centre, o, url, self)
@@ -505,7 +507,7 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 		if configs, err = applyReaders(configs, o.readers); err != nil {
 			return fail(err)
 		}
-		platformURL, hc := o.platformURL, http.DefaultClient
+		platformURL, hc := o.platformURL, httpapi.NewHTTPClient(httpapi.DefaultTimeout)
 		if plat != nil {
 			platformURL, hc = url, self
 		} else if platformURL == "" {
@@ -637,7 +639,7 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 		h = centre.Wrap(h)
 	}
 	srv.http = &http.Server{
-		Handler:           instrument(reg, logRequests(logger, h)),
+		Handler:           trace.Middleware(instrument(reg, logRequests(logger, h))),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -653,7 +655,7 @@ func signingTrust(ctx context.Context, centre *jpki.Centre, o serveOptions, url 
 	if centre != nil {
 		return centre.CA(jpki.Sign), &jpki.Client{BaseURL: url, HTTP: self}, nil
 	}
-	jc := &jpki.Client{BaseURL: o.jpkiURL, HTTP: http.DefaultClient}
+	jc := &jpki.Client{BaseURL: o.jpkiURL, HTTP: httpapi.NewHTTPClient(httpapi.DefaultTimeout)}
 	ca, err := jc.CACertificate(ctx, jpki.Sign)
 	if err != nil {
 		return nil, nil, fmt.Errorf("the JPKI signing CA: %w", err)
@@ -735,7 +737,7 @@ func logRequests(logger *slog.Logger, next http.Handler) http.Handler {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: rw, status: http.StatusOK}
 		next.ServeHTTP(sw, r)
-		logger.Debug("request", "method", r.Method, "path", r.URL.Path, "status", sw.status, "took", time.Since(start))
+		logger.DebugContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path, "status", sw.status, "took", time.Since(start))
 	})
 }
 

@@ -42,7 +42,18 @@ type Error struct {
 	Problem
 	// Service names the role that answered ("jlis", "platform").
 	Service string
+	// Err is the sentinel of the callee's rule for the code (Client.Rules),
+	// so that a caller matches the same sentinels in process and over HTTP.
+	Err error
+	// Bare is an answer that was not a problem (a proxy's page, an empty
+	// 502): its code was made from the status ("http_502").
+	Bare bool
+	// Header is the answer's (Retry-After, WWW-Authenticate).
+	Header http.Header
 }
+
+// Unwrap is the sentinel the code stands for, if any.
+func (e *Error) Unwrap() error { return e.Err }
 
 func (e *Error) Error() string {
 	return fmt.Sprintf("%s: HTTP %d %s: %s", e.Service, e.Status, e.Code, e.MessageEN)
@@ -74,6 +85,9 @@ type Client struct {
 	Retries int
 	// MaxBody bounds what is read of an answer (default 8 MiB).
 	MaxBody int64
+	// Rules is the callee's table (the package's Rules): a problem whose
+	// code a rule names matches that rule's sentinel too (Error.Err).
+	Rules Rules
 }
 
 // Bearer is an Auth that sends key as a bearer token.
@@ -94,6 +108,10 @@ type Request struct {
 	// (an Idempotency-Key, a client-chosen ID). GET, HEAD, PUT and
 	// DELETE are idempotent anyway.
 	Idempotent bool
+	// Answer reports whether a non-2xx answer is the call's answer rather
+	// than a problem (an authentication's FAILED report, a time-stamping
+	// authority's rejection); Do then returns it as a Response.
+	Answer func(status int, h http.Header) bool
 }
 
 // Response is a 2xx answer, read whole.
@@ -155,13 +173,15 @@ func idempotentMethod(m string) bool {
 	return false
 }
 
-// retryable is a failure that a second try may not see: the network, or a
-// gateway or an overloaded server.
+// retryable is a failure that a second try may not see: the network, a
+// gateway's bare 502/503/504, or a problem that asks to be sent again
+// (Retry-After). A problem of the callee's own (a 502 "bad answer" from
+// behind it, a cancelled job) is its final word and is not sent again.
 func retryable(err error) bool {
 	if e, ok := errors.AsType[*Error](err); ok {
 		switch e.Status {
 		case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-			return true
+			return e.Bare || e.Header.Get("Retry-After") != ""
 		}
 		return false
 	}
@@ -212,7 +232,7 @@ func (c *Client) once(ctx context.Context, hc *http.Client, rq Request, body []b
 	if int64(len(b)) > max {
 		return nil, fmt.Errorf("%w: %s %s: answer over %d bytes", ErrUnavailable, c.Service, rq.Path, max)
 	}
-	if resp.StatusCode/100 == 2 {
+	if resp.StatusCode/100 == 2 || rq.Answer != nil && rq.Answer(resp.StatusCode, resp.Header) {
 		return &Response{Status: resp.StatusCode, Header: resp.Header, Body: b}, nil
 	}
 	return nil, c.problem(resp, b)
@@ -221,17 +241,19 @@ func (c *Client) once(ctx context.Context, hc *http.Client, rq Request, body []b
 // problem decodes a non-2xx answer. An answer that is not a problem (a
 // proxy's HTML page) still becomes an *Error with a code from its status.
 func (c *Client) problem(resp *http.Response, b []byte) error {
-	e := &Error{Service: c.Service}
+	e := &Error{Service: c.Service, Header: resp.Header}
 	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	if mt == ContentType || mt == "application/json" {
 		json.Unmarshal(b, &e.Problem)
 	}
 	e.Status = resp.StatusCode
 	if e.Code == "" {
+		e.Bare = true
 		e.Code = Code(fmt.Sprintf("http_%d", resp.StatusCode))
 		e.MessageJA = "相手のサービスから想定外の応答がありました（" + resp.Status + "）。"
 		e.MessageEN = "Unexpected answer from " + c.Service + ": " + resp.Status
 	}
+	e.Err = c.Rules.Sentinel(e.Code)
 	return e
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -84,9 +85,14 @@ func TestClient(t *testing.T) {
 		WriteJSON(w, 200, map[string]string{"trace": trace.ID(r.Context()), "auth": r.Header.Get("Authorization")})
 	})
 	mux.HandleFunc("/gone", func(w http.ResponseWriter, r *http.Request) { rules.Write(w, r, nil, errGone) })
+	mux.HandleFunc("/final", func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		Write(w, New(http.StatusBadGateway, "bad_answer", "不正な応答", "Bad answer"))
+	})
 	mux.HandleFunc("/html", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "<h1>no</h1>", http.StatusNotFound) })
 	mux.HandleFunc("/busy", func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
+		w.Header().Set("Retry-After", "1")
 		Write(w, New(http.StatusServiceUnavailable, "busy", "混雑", "Busy"))
 	})
 	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
@@ -117,7 +123,7 @@ func TestClient(t *testing.T) {
 	}
 
 	_, err = c.Do(ctx, Request{Method: "GET", Path: "/html"})
-	if !errors.Is(err, Code("http_404")) {
+	if e, ok := errors.AsType[*Error](err); !ok || !e.Bare || !errors.Is(err, Code("http_404")) {
 		t.Errorf("HTML answer: %v", err)
 	}
 
@@ -129,10 +135,11 @@ func TestClient(t *testing.T) {
 		{"GET is retried", Request{Method: "GET", Path: "/busy"}, 3},
 		{"POST is not", Request{Method: "POST", Path: "/busy"}, 1},
 		{"idempotent POST is", Request{Method: "POST", Path: "/busy", Idempotent: true}, 3},
+		{"a problem without Retry-After is final", Request{Method: "GET", Path: "/final"}, 1},
 	} {
 		calls.Store(0)
 		_, err := c.Do(ctx, tc.rq)
-		if !errors.Is(err, ErrUnavailable) || !errors.Is(err, Code("busy")) || calls.Load() != tc.calls {
+		if !errors.Is(err, ErrUnavailable) || calls.Load() != tc.calls {
 			t.Errorf("%s: %v after %d calls, want %d", tc.name, err, calls.Load(), tc.calls)
 		}
 	}
@@ -142,4 +149,113 @@ func TestClient(t *testing.T) {
 	if !errors.Is(err, ErrUnavailable) || !IsTimeout(err) || time.Since(start) > time.Second {
 		t.Errorf("timeout: %v after %v", err, time.Since(start))
 	}
+}
+
+func TestRulesCheck(t *testing.T) {
+	if err := rules.Check(); err != nil {
+		t.Errorf("a good table: %v", err)
+	}
+	errOther := fmt.Errorf("other: %w", errGone)
+	for _, tc := range []struct {
+		name string
+		rs   Rules
+	}{
+		{"no code", Rules{{Err: errGone, Status: 410, JA: "a", EN: "b"}}},
+		{"no text", Rules{{Err: errGone, Status: 410, Code: codeGone, JA: "a"}}},
+		{"not an error status", Rules{{Err: errGone, Status: 200, Code: codeGone, JA: "a", EN: "b"}}},
+		{"shadowed", Rules{{Err: errGone, Status: 410, Code: codeGone, JA: "a", EN: "b"}, {Err: errOther, Status: 400, Code: "other", JA: "a", EN: "b"}}},
+	} {
+		if err := tc.rs.Check(); err == nil {
+			t.Errorf("%s: no error", tc.name)
+		}
+	}
+}
+
+func TestRulesClientSide(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/gone", func(w http.ResponseWriter, r *http.Request) { rules.Write(w, r, nil, errGone) })
+	mux.HandleFunc("/tsa", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/timestamp-reply")
+		w.WriteHeader(http.StatusBadRequest)
+		w.Write([]byte{0x30, 0})
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	c := &Client{Service: "test", BaseURL: srv.URL, Rules: rules}
+	_, err := c.Do(context.Background(), Request{Method: "GET", Path: "/gone"})
+	if !errors.Is(err, errGone) || !errors.Is(err, codeGone) {
+		t.Errorf("the sentinel of the code: %v", err)
+	}
+	resp, err := c.Do(context.Background(), Request{Method: "POST", Path: "/tsa",
+		Answer: func(status int, h http.Header) bool { return h.Get("Content-Type") == "application/timestamp-reply" }})
+	if err != nil || resp.Status != 400 || len(resp.Body) != 2 {
+		t.Errorf("an answer with a 4xx status: %+v, %v", resp, err)
+	}
+}
+
+func TestRuleDetailAndHeader(t *testing.T) {
+	errBad := errors.New("bad")
+	rs := Rules{{Err: errBad, Status: 400, Code: "bad", JA: "不正", EN: "Bad", Detail: true,
+		Header: http.Header{"Retry-After": {"5"}}}}
+	rec := httptest.NewRecorder()
+	rs.Write(rec, httptest.NewRequest("GET", "/", nil), nil, fmt.Errorf("%w: amount must be positive", errBad))
+	var p Problem
+	if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil || p.Detail != "bad: amount must be positive" || rec.Header().Get("Retry-After") != "5" ||
+		rec.Header().Get("Content-Type") != ContentType {
+		t.Errorf("got %+v %v %v", p, rec.Header(), err)
+	}
+}
+
+func TestDecode(t *testing.T) {
+	type body struct {
+		A int `json:"a"`
+	}
+	for _, tc := range []struct {
+		in string
+		ok bool
+	}{
+		{`{"a":1}`, true},
+		{"{\"a\":1}\n ", true},
+		{`{"a":1}]`, false},
+		{`{"a":1}}`, false},
+		{`{"a":1}{"a":2}`, false},
+		{`{"a":1} x`, false},
+		{`{"b":1}`, false},
+		{`[]`, false},
+		{``, false},
+		{`{"a":` + strings.Repeat("1", 100) + `}`, false},
+	} {
+		var b body
+		err := Decode(strings.NewReader(tc.in), &b, 64)
+		if (err == nil) != tc.ok || (err != nil && !errors.Is(err, ErrBody)) {
+			t.Errorf("Decode(%q) = %v, want ok=%v", tc.in, err, tc.ok)
+		}
+	}
+}
+
+// FuzzProblem: any answer body decodes without a panic, through the
+// client's path (a problem content type), and a decoded problem encodes
+// again.
+func FuzzProblem(f *testing.F) {
+	f.Add([]byte(`{"type":"urn:mynaplat:problem:job_gone","title":"Gone","status":410,"code":"job_gone","message_ja":"時間切れ","message_en":"Gone","tries_left":2}`))
+	f.Add([]byte(`{"type":5}`))
+	f.Add([]byte(`{"code":"x","fields":{"a":[1,2]}}`))
+	f.Add([]byte(`null`))
+	f.Add([]byte(`<html>`))
+	c := &Client{Service: "fuzz", Rules: rules}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var p Problem
+		if json.Unmarshal(b, &p) == nil {
+			if _, err := json.Marshal(p); err != nil {
+				t.Errorf("a decoded problem does not encode: %v", err)
+			}
+			var n int
+			p.Field("tries_left", &n)
+		}
+		resp := &http.Response{StatusCode: 400, Status: "400 Bad Request", Header: http.Header{"Content-Type": {ContentType}}}
+		err := c.problem(resp, b)
+		if e, ok := errors.AsType[*Error](err); !ok || e.Status != 400 || e.Code == "" {
+			t.Errorf("answer %q: %#v", b, err)
+		}
+	})
 }

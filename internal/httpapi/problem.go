@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -151,11 +152,14 @@ func Write(w http.ResponseWriter, p Problem) {
 	json.NewEncoder(w).Encode(p)
 }
 
-// WriteJSON sends v as JSON with status (never cached: answers carry
-// personal or security state).
+// WriteJSON sends v as JSON with status, not cached unless the handler set
+// its own Cache-Control (public data such as a JWK set): answers carry
+// personal or security state.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
+	if w.Header().Get("Cache-Control") == "" {
+		w.Header().Set("Cache-Control", "no-store")
+	}
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
 }
@@ -166,42 +170,120 @@ type Rule struct {
 	Status int
 	Code   Code
 	JA, EN string
+	// Detail puts the error's own text into the problem's detail: for a
+	// validation error whose text says what is wrong with the request
+	// (never for one that may carry internal details).
+	Detail bool
+	// Header is set on the answer (WWW-Authenticate, Retry-After).
+	Header http.Header
 }
 
 // Rules is a role's table of refusals, checked in order: the one place
 // where that role's errors meet HTTP.
 type Rules []Rule
 
-// Internal is the answer to an error no rule names.
-var internal = Rule{Status: http.StatusInternalServerError, Code: "internal",
+// CodeInternal is the code of an error no rule names.
+const CodeInternal Code = "internal"
+
+// internal is the answer to an error no rule names.
+var internal = Rule{Status: http.StatusInternalServerError, Code: CodeInternal,
 	JA: "内部エラーが発生しました。しばらくしてからもう一度お試しください。",
 	EN: "An internal error occurred. Please try again later."}
 
-// Problem is the answer to err: a Problem inside err (errors.As) or
-// another role's problem answer (*Error) as it is, else the first rule that
-// matches, else an internal error.
+// Problem is the answer to err: a Problem inside err (errors.As) as it is,
+// else the first rule that matches (another role's answer matches the
+// sentinels its client gave it), else another role's 4xx problem answer
+// (*Error) as it is, else an internal error.
 func (rs Rules) Problem(err error) Problem {
+	p, _ := rs.answer(err)
+	return p
+}
+
+func (rs Rules) answer(err error) (Problem, *Rule) {
 	if p, ok := errors.AsType[Problem](err); ok {
-		return p
+		return p, nil
 	}
-	if e, ok := errors.AsType[*Error](err); ok && e.Status < 500 {
-		return e.Problem
-	}
-	for _, r := range rs {
+	for i, r := range rs {
 		if errors.Is(err, r.Err) {
-			return New(r.Status, r.Code, r.JA, r.EN)
+			p := New(r.Status, r.Code, r.JA, r.EN)
+			if r.Detail {
+				p.Detail = err.Error()
+			}
+			return p, &rs[i]
 		}
 	}
-	return New(internal.Status, internal.Code, internal.JA, internal.EN)
+	// Another role's refusal that this role has no word of its own for.
+	if e, ok := errors.AsType[*Error](err); ok && e.Status < 500 {
+		return e.Problem, nil
+	}
+	return New(internal.Status, internal.Code, internal.JA, internal.EN), nil
 }
 
 // Write answers err through the table; an error no rule names is logged
 // (with the request's context, so with its trace) and answered 500
 // without its details.
 func (rs Rules) Write(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) {
-	p := rs.Problem(err)
+	p, rule := rs.answer(err)
 	if p.Status >= 500 && logger != nil {
 		logger.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "code", p.Code, "err", err)
 	}
+	if rule != nil {
+		for k, v := range rule.Header {
+			w.Header()[k] = v
+		}
+	}
 	Write(w, p)
+}
+
+// Check reports what is wrong with the table: a rule without a sentinel,
+// a code or a text in both languages, a status that is not an error, or a
+// sentinel answered by an earlier rule's code. Each role's tests call it.
+func (rs Rules) Check() error {
+	var errs []error
+	for i, r := range rs {
+		switch {
+		case r.Err == nil || r.Code == "":
+			errs = append(errs, fmt.Errorf("rule %d (%s): no sentinel or no code", i, r.Code))
+		case r.Status < 400 || r.Status > 599:
+			errs = append(errs, fmt.Errorf("rule %d (%s): status %d is not an error", i, r.Code, r.Status))
+		case strings.TrimSpace(r.JA) == "" || strings.TrimSpace(r.EN) == "":
+			errs = append(errs, fmt.Errorf("rule %d (%s): a text is missing", i, r.Code))
+		}
+		if r.Err == nil {
+			continue
+		}
+		if p := rs.Problem(r.Err); p.Code != r.Code || p.Status != r.Status {
+			errs = append(errs, fmt.Errorf("rule %d: %v is answered %d %s, want %d %s", i, r.Err, p.Status, p.Code, r.Status, r.Code))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Sentinel is the sentinel of the first rule with code, or nil.
+func (rs Rules) Sentinel(code Code) error {
+	for _, r := range rs {
+		if r.Code == code {
+			return r.Err
+		}
+	}
+	return nil
+}
+
+// ErrBody is a request body that is not one JSON object of the expected
+// shape.
+var ErrBody = errors.New("httpapi: the body is not the expected JSON")
+
+// Decode reads r as exactly one JSON object into v: at most max bytes, no
+// unknown fields, nothing after it. Errors wrap ErrBody.
+func Decode(r io.Reader, v any, max int64) error {
+	dec := json.NewDecoder(io.LimitReader(r, max+1))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%w: %w", ErrBody, err)
+	}
+	// More is false before a stray ']' or '}', so read on to the end.
+	if _, err := dec.Token(); err != io.EOF {
+		return fmt.Errorf("%w: data after the object", ErrBody)
+	}
+	return nil
 }

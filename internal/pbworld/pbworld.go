@@ -36,6 +36,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mynaplat/mynaplat/internal/trace"
+
 	"github.com/mynaplat/mynaplat/agency"
 	"github.com/mynaplat/mynaplat/business"
 	"github.com/mynaplat/mynaplat/card"
@@ -240,7 +242,7 @@ func New(t testing.TB, db *store.DB) *World {
 	}
 
 	w.Mux = http.NewServeMux()
-	w.Srv = httptest.NewServer(w.Mux)
+	w.Srv = httptest.NewServer(trace.Middleware(w.Mux))
 	t.Cleanup(w.Srv.Close)
 	hc := w.Srv.Client()
 

@@ -1,0 +1,9 @@
+package corpreg
+
+import "testing"
+
+func TestProblemRules(t *testing.T) {
+	if err := Rules.Check(); err != nil {
+		t.Error(err)
+	}
+}
