@@ -343,3 +343,27 @@ func TestStoreSeesOtherProcess(t *testing.T) {
 		t.Errorf("List: %+v %v", lst, err)
 	}
 }
+
+func TestStoreRemove(t *testing.T) {
+	t.Parallel()
+	s, err := NewStore(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.Create(testSpec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Remove(c.ID()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Open(c.ID()); !errors.Is(err, ErrCardNotFound) {
+		t.Errorf("Open after Remove = %v, want ErrCardNotFound", err)
+	}
+	if err := s.Remove(c.ID()); !errors.Is(err, ErrCardNotFound) {
+		t.Errorf("second Remove = %v, want ErrCardNotFound", err)
+	}
+	if l, err := s.List(); err != nil || len(l) != 0 {
+		t.Errorf("List after Remove = %v, %v", l, err)
+	}
+}

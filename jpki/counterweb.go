@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/mynaplat/mynaplat/card"
+	"github.com/mynaplat/mynaplat/mynumber"
 	"github.com/mynaplat/mynaplat/wareki"
 	"github.com/mynaplat/mynaplat/web"
 )
@@ -306,7 +307,7 @@ func (p *counterPages) issue(w http.ResponseWriter, r *http.Request) {
 	}
 
 	res := Resident{Name: f.Name, Kana: f.Kana, BirthDate: birth, Sex: sex, Address: f.Address, Municipality: f.Municipality}
-	mn, err := card.NewMyNumber()
+	mn, err := mynumber.New()
 	if err != nil {
 		p.fail(w, r, "draw a My Number", err)
 		return

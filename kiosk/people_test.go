@@ -27,6 +27,7 @@ import (
 	"github.com/mynaplat/mynaplat/internal/testutil"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/municipal"
+	"github.com/mynaplat/mynaplat/mynumber"
 	"github.com/mynaplat/mynaplat/seal"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/wareki"
@@ -137,7 +138,7 @@ func makeCardPool() ([]pooledCard, error) {
 		if err != nil {
 			return nil, err
 		}
-		mn, err := card.NewMyNumber()
+		mn, err := mynumber.New()
 		if err != nil {
 			return nil, err
 		}

@@ -11,12 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mynaplat/mynaplat/internal/trace"
-
 	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/demo/people"
+	"github.com/mynaplat/mynaplat/internal/trace"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/municipal"
+	"github.com/mynaplat/mynaplat/mynumber"
 	"github.com/mynaplat/mynaplat/platform"
 	"github.com/mynaplat/mynaplat/seal"
 	"github.com/mynaplat/mynaplat/store"
@@ -249,7 +249,7 @@ func (k *kioskTerm) login(t testing.TB, cd *card.Card) string {
 
 func myNumber(t testing.TB) string {
 	t.Helper()
-	n, err := card.NewMyNumber()
+	n, err := mynumber.New()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/demo/people"
 	"github.com/mynaplat/mynaplat/jpki"
+	"github.com/mynaplat/mynaplat/mynumber"
 	"github.com/mynaplat/mynaplat/wareki"
 )
 
@@ -174,7 +174,7 @@ func (s *Service) SeedDemo(ctx context.Context, residents []DemoResident) (*Demo
 		}
 		mn := r.MyNumber
 		if mn == "" {
-			if mn, err = card.NewMyNumber(); err != nil {
+			if mn, err = mynumber.New(); err != nil {
 				return nil, err
 			}
 		}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/jpki"
+	"github.com/mynaplat/mynaplat/mynumber"
 	"github.com/mynaplat/mynaplat/wareki"
 )
 
@@ -107,7 +108,7 @@ func jpkiIssue(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writ
 		return err
 	}
 	defer w.Close()
-	mn, err := card.NewMyNumber()
+	mn, err := mynumber.New()
 	if err != nil {
 		return err
 	}

@@ -10,8 +10,8 @@ package people
 import (
 	"time"
 
-	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/jpki"
+	"github.com/mynaplat/mynaplat/mynumber"
 	"github.com/mynaplat/mynaplat/wareki"
 )
 
@@ -62,7 +62,7 @@ func (r Resident) JPKI() jpki.Resident {
 // MyNumber is the resident's 個人番号, the same on their card and in their
 // 住民票 (derived from the name, so that the demo world is the same at every
 // seeding).
-func (r Resident) MyNumber() string { return card.MyNumberFrom("mynaplat demo " + r.Name) }
+func (r Resident) MyNumber() string { return mynumber.From("mynaplat demo " + r.Name) }
 
 // CanAuthenticate reports whether the card answers a login: not a blocked,
 // revoked or expired one.

@@ -36,8 +36,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mynaplat/mynaplat/internal/trace"
-
 	"github.com/mynaplat/mynaplat/agency"
 	"github.com/mynaplat/mynaplat/business"
 	"github.com/mynaplat/mynaplat/card"
@@ -46,7 +44,9 @@ import (
 	"github.com/mynaplat/mynaplat/delegation"
 	"github.com/mynaplat/mynaplat/demo"
 	"github.com/mynaplat/mynaplat/demo/people"
+	"github.com/mynaplat/mynaplat/internal/trace"
 	"github.com/mynaplat/mynaplat/jpki"
+	"github.com/mynaplat/mynaplat/mynumber"
 	"github.com/mynaplat/mynaplat/platform"
 	"github.com/mynaplat/mynaplat/postbox"
 	"github.com/mynaplat/mynaplat/store"
@@ -452,7 +452,7 @@ func (w *World) SetJPKIDown(down bool) { w.jpkiDown.Store(down) }
 // Person issues a card to a resident at the JPKI centre.
 func (w *World) Person(r Resident) *Person {
 	w.T.Helper()
-	n, err := card.NewMyNumber()
+	n, err := mynumber.New()
 	if err != nil {
 		w.T.Fatal(err)
 	}
