@@ -10,6 +10,7 @@ import (
 
 	"github.com/mynaplat/mynaplat/demo/people"
 	"github.com/mynaplat/mynaplat/internal/fileutil"
+	"github.com/mynaplat/mynaplat/jlis"
 	"github.com/mynaplat/mynaplat/kiosk"
 	"github.com/mynaplat/mynaplat/municipal"
 	"github.com/mynaplat/mynaplat/platform"
@@ -31,7 +32,7 @@ var Kiosks = []platform.Terminal{
 type KioskConfig struct {
 	DB        *store.DB
 	Municipal *municipal.Service
-	Kiosk     *kiosk.Service
+	Kiosk     *jlis.Service
 	Platform  *platform.Platform
 	DataDir   string
 	Now       func() time.Time
@@ -71,13 +72,13 @@ func SeedKiosk(ctx context.Context, cfg KioskConfig) (bool, error) {
 	if err := aroundTheClock(ctx, cfg.Municipal, w); err != nil {
 		return false, err
 	}
-	eps := map[string]kiosk.Endpoint{}
+	eps := map[string]jlis.Endpoint{}
 	var staff []MunicipalKey
 	for code, k := range w.Keys {
-		eps[code] = kiosk.Endpoint{Key: k.Relay} // in this process
+		eps[code] = jlis.Endpoint{Key: k.Relay} // in this process
 		staff = append(staff, MunicipalKey{Code: code, Name: TownName(code), Key: k.Staff})
 	}
-	if err := kiosk.SaveEndpoints(EndpointsPath(cfg.DataDir), eps); err != nil {
+	if err := jlis.SaveEndpoints(EndpointsPath(cfg.DataDir), eps); err != nil {
 		return false, err
 	}
 	for _, t := range Kiosks {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mynaplat/mynaplat/jlis"
 	"github.com/mynaplat/mynaplat/municipal"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/store/storetest"
@@ -22,8 +23,8 @@ func TestBadAnswersAreRefused(t *testing.T) {
 		w := newWorld(t, db)
 		const code = "062049"
 		proxy := newMuniProxy(t, w)
-		in := w.instance(t, nil, func(c *RelayConfig) {
-			c.Endpoints[code] = Endpoint{BaseURL: proxy.srv.URL, Key: c.Endpoints[code].Key}
+		in := w.instance(t, nil, func(c *jlis.RelayConfig) {
+			c.Endpoints[code] = jlis.Endpoint{BaseURL: proxy.srv.URL, Key: c.Endpoints[code].Key}
 		})
 		k := w.kiosk(t, "kiosk-bad-answers")
 		cl := k.on(in)
@@ -66,7 +67,7 @@ func TestBadAnswersAreRefused(t *testing.T) {
 			{"unsigned PDF", nil, func(a *muniAnswer) { forged(a); a.reseal() }},
 			{"signed with another municipality's seal", nil, func(a *muniAnswer) {
 				forged(a)
-				other, _ := SealMunicipality("202070")
+				other, _ := jlis.SealMunicipality("202070")
 				signed, err := w.seal.SignPDF(ctx, other, a.pdf)
 				if err != nil {
 					t.Error(err)
@@ -76,7 +77,7 @@ func TestBadAnswersAreRefused(t *testing.T) {
 			}},
 			{"sealed but never registered with the relay", nil, func(a *muniAnswer) {
 				forged(a)
-				own, _ := SealMunicipality(code)
+				own, _ := jlis.SealMunicipality(code)
 				signed, err := w.seal.SignPDF(ctx, own, a.pdf)
 				if err != nil {
 					t.Error(err)
@@ -91,18 +92,18 @@ func TestBadAnswersAreRefused(t *testing.T) {
 				proxy.set(tc.before, tc.after)
 				a := k.login(t, cd)
 				rk := key("bad" + string(rune('a'+i)))
-				_, err := cl.Order(ctx, a, Order{RequestKey: rk, Municipality: code, Type: municipal.Juminhyo})
-				if ae := apiError(t, err); ae.Code != CodeBadAnswer || ae.Status != 502 {
+				_, err := cl.Order(ctx, a, jlis.Order{RequestKey: rk, Municipality: code, Type: municipal.Juminhyo})
+				if ae := apiError(t, err); ae.Code != jlis.CodeBadAnswer || ae.Status != 502 {
 					t.Fatalf("order: %v, want 502 bad_answer", err)
 				}
-				j, err := in.svc.jobByKey(ctx, k.id, rk)
+				j, err := in.svc.JobByKey(ctx, k.id, rk)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if j.State != Cancelled || j.Reason != "bad_answer" {
+				if j.State != jlis.Cancelled || j.Reason != "bad_answer" {
 					t.Errorf("job %s (%s), want cancelled (bad_answer)", j.State, j.Reason)
 				}
-				if _, err := cl.Print(ctx, a, j.ID); apiError(t, err).Code != CodeJobGone {
+				if _, err := cl.Print(ctx, a, j.ID); apiError(t, err).Code != jlis.CodeJobGone {
 					t.Errorf("print: %v, want job_gone", err)
 				}
 			})
@@ -110,7 +111,7 @@ func TestBadAnswersAreRefused(t *testing.T) {
 		// And the honest answer passes the same proxy.
 		proxy.set(nil, nil)
 		a := k.login(t, cd)
-		j, err := cl.Order(ctx, a, Order{RequestKey: key("honest"), Municipality: code, Type: municipal.Juminhyo})
+		j, err := cl.Order(ctx, a, jlis.Order{RequestKey: key("honest"), Municipality: code, Type: municipal.Juminhyo})
 		if err != nil {
 			t.Fatal(err)
 		}

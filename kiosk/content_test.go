@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/mynaplat/mynaplat/internal/testutil"
+	"github.com/mynaplat/mynaplat/jlis"
 	"github.com/mynaplat/mynaplat/municipal"
 	"github.com/mynaplat/mynaplat/seal"
 	"github.com/mynaplat/mynaplat/store"
@@ -52,32 +53,32 @@ func TestEveryCertificateTypeThroughTheRelay(t *testing.T) {
 		k := w.kiosk(t, "kiosk-every-type")
 		const code, name, address = "062049", "本間　光", "山形県酒田市中町一丁目４番１０号" // 本籍 in 酒田市 too
 		a := k.login(t, w.card(t, name))
-		sm, err := SealMunicipality(code)
+		sm, err := jlis.SealMunicipality(code)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, tc := range []struct {
 			typ  municipal.CertType
-			opts Options
+			opts jlis.Options
 			want []string
 		}{
-			{municipal.Juminhyo, Options{}, []string{"住所", address, "生年月日", "昭和63年12月24日", "性別", "女",
+			{municipal.Juminhyo, jlis.Options{}, []string{"住所", address, "生年月日", "昭和63年12月24日", "性別", "女",
 				"この写しは、住民票の原本と相違ないことを証明する。"}},
-			{municipal.JuminhyoKisai, Options{}, []string{address, "昭和63年12月24日", "住民となった日",
+			{municipal.JuminhyoKisai, jlis.Options{}, []string{address, "昭和63年12月24日", "住民となった日",
 				"上記の事項は、住民票に記載されていることを証明する。"}},
-			{municipal.Inkan, Options{}, []string{address, "登録番号", "登録年月日", "印影",
+			{municipal.Inkan, jlis.Options{}, []string{address, "登録番号", "登録年月日", "印影",
 				"この写しは、登録されている印影と相違ないことを証明する。"}},
-			{municipal.KosekiZenbu, Options{}, []string{"戸籍事項", "本籍", address, "筆頭者", "戸籍編製日", "【出生日】昭和63年12月24日",
+			{municipal.KosekiZenbu, jlis.Options{}, []string{"戸籍事項", "本籍", address, "筆頭者", "戸籍編製日", "【出生日】昭和63年12月24日",
 				"これは、戸籍に記録されている事項の全部を証明した書面である。"}},
-			{municipal.KosekiKojin, Options{}, []string{"本籍", address, "戸籍に記録されている者", "【出生日】昭和63年12月24日",
+			{municipal.KosekiKojin, jlis.Options{}, []string{"本籍", address, "戸籍に記録されている者", "【出生日】昭和63年12月24日",
 				"これは、戸籍に記録されている事項の一部を証明した書面である。"}},
-			{municipal.Fuhyo, Options{}, []string{"附票に記録されている者", "住所の記録", address, "住所を定めた日",
+			{municipal.Fuhyo, jlis.Options{}, []string{"附票に記録されている者", "住所の記録", address, "住所を定めた日",
 				"この写しは、戸籍の附票の原本と相違ないことを証明する。"}},
-			{municipal.Tax, Options{}, []string{"令和8年度", "総所得金額", "課税標準額", "市町村民税", "道府県民税", "税額合計", "円",
+			{municipal.Tax, jlis.Options{}, []string{"令和8年度", "総所得金額", "課税標準額", "市町村民税", "道府県民税", "税額合計", "円",
 				"上記のとおり相違ないことを証明する。"}},
 		} {
 			t.Run(string(tc.typ), func(t *testing.T) {
-				j, err := k.client.Order(ctx, a, Order{RequestKey: key(string(tc.typ)), Municipality: code, Type: tc.typ, Options: tc.opts})
+				j, err := k.client.Order(ctx, a, jlis.Order{RequestKey: key(string(tc.typ)), Municipality: code, Type: tc.typ, Options: tc.opts})
 				if err != nil {
 					t.Fatal(err)
 				}

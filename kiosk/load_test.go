@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mynaplat/mynaplat/internal/httpapi"
-
 	"github.com/mynaplat/mynaplat/card"
+	"github.com/mynaplat/mynaplat/internal/httpapi"
 	"github.com/mynaplat/mynaplat/internal/testutil"
+	"github.com/mynaplat/mynaplat/jlis"
 	"github.com/mynaplat/mynaplat/municipal"
 	"github.com/mynaplat/mynaplat/platform"
 	"github.com/mynaplat/mynaplat/store"
@@ -42,13 +42,13 @@ var loadTypes = []municipal.CertType{municipal.Juminhyo, municipal.JuminhyoKisai
 type printed struct {
 	h     *holder
 	kiosk string
-	order *Job
-	job   *Job // as printed, with the PDF
+	order *jlis.Job
+	job   *jlis.Job // as printed, with the PDF
 	err   error
 }
 
 // orderAndPrint is one person's visit: card, order, print.
-func orderAndPrint(ctx context.Context, k *kioskTerm, order, print *Client, h *holder, o Order) printed {
+func orderAndPrint(ctx context.Context, k *kioskTerm, order, print *jlis.Client, h *holder, o jlis.Order) printed {
 	out := printed{h: h, kiosk: k.id}
 	a, err := k.assertion(ctx, h.card)
 	if err != nil {
@@ -103,7 +103,7 @@ func (w *world) checkOwn(t *testing.T, got []printed, others []*holder) {
 			continue
 		}
 		j := g.job
-		if j.ID != g.order.ID || j.Kiosk != g.kiosk || j.State != Printed || j.Municipality != g.h.Municipality ||
+		if j.ID != g.order.ID || j.Kiosk != g.kiosk || j.State != jlis.Printed || j.Municipality != g.h.Municipality ||
 			j.CertType != g.order.CertType || j.CertNumber != g.order.CertNumber || j.PDFSHA256 != g.order.PDFSHA256 {
 			t.Errorf("%s: ordered %+v, printed %+v", g.h.Name, g.order, j)
 		}
@@ -145,7 +145,7 @@ func TestManyPeopleAtManyKiosksEachGetOnlyTheirOwn(t *testing.T) {
 			wg.Go(func() {
 				<-gate
 				k := kiosks[i]
-				got[i] = orderAndPrint(ctx, k, k.client, k.client, h, Order{RequestKey: key(fmt.Sprint(i)),
+				got[i] = orderAndPrint(ctx, k, k.client, k.client, h, jlis.Order{RequestKey: key(fmt.Sprint(i)),
 					Municipality: h.Municipality, Type: loadTypes[i%len(loadTypes)]})
 			})
 		}
@@ -180,51 +180,51 @@ func TestTimedOutRequestIsCancelledWhole(t *testing.T) {
 			slow    func(p *muniProxy, in *instance)
 			want    httpapi.Code
 		}{
-			{"relay timeout", 300 * time.Millisecond, func(p *muniProxy, _ *instance) { p.hold() }, CodeMunicipalityUnreachable},
-			{"deadline passed by the clock", 30 * time.Second, func(*muniProxy, *instance) { w.set(w.now().Add(JobTTL + time.Second)) }, CodeJobGone},
+			{"relay timeout", 300 * time.Millisecond, func(p *muniProxy, _ *instance) { p.hold() }, jlis.CodeMunicipalityUnreachable},
+			{"deadline passed by the clock", 30 * time.Second, func(*muniProxy, *instance) { w.set(w.now().Add(jlis.JobTTL + time.Second)) }, jlis.CodeJobGone},
 			{"swept by Expire", 30 * time.Second, func(_ *muniProxy, in *instance) {
-				w.set(w.now().Add(JobTTL + time.Second))
+				w.set(w.now().Add(jlis.JobTTL + time.Second))
 				if n, err := in.svc.Expire(context.Background()); n != 1 || err != nil {
 					t.Errorf("expire: %d, %v", n, err)
 				}
-			}, CodeJobGone},
+			}, jlis.CodeJobGone},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				w.set(worldNow)
 				proxy := newMuniProxy(t, w)
-				in := w.instance(t, nil, func(c *RelayConfig) {
+				in := w.instance(t, nil, func(c *jlis.RelayConfig) {
 					c.Timeout = tc.timeout
-					c.Endpoints[code] = Endpoint{BaseURL: proxy.srv.URL, Key: c.Endpoints[code].Key}
+					c.Endpoints[code] = jlis.Endpoint{BaseURL: proxy.srv.URL, Key: c.Endpoints[code].Key}
 				})
 				k := w.kiosk(t, "kiosk-slow-"+strings.ToLower(strings.ReplaceAll(tc.name, " ", "-")))
 				cl := k.on(in)
 				// The first person: the municipality is slow.
 				proxy.set(func(*municipal.Request) { tc.slow(proxy, in) }, nil)
 				a := k.login(t, first.card)
-				_, err := cl.Order(ctx, a, Order{RequestKey: key("first"), Municipality: code, Type: municipal.Juminhyo})
+				_, err := cl.Order(ctx, a, jlis.Order{RequestKey: key("first"), Municipality: code, Type: municipal.Juminhyo})
 				if ae := apiError(t, err); ae.Code != tc.want {
 					t.Fatalf("slow order: %v, want %s", err, tc.want)
 				}
 				proxy.set(nil, nil)
 				proxy.release()
 				late := proxy.wait(t) // the municipality's answer, after the relay gave up
-				job, err := in.svc.jobByKey(ctx, k.id, key("first"))
+				job, err := in.svc.JobByKey(ctx, k.id, key("first"))
 				if err != nil {
 					t.Fatal(err)
 				}
-				if job.State != Cancelled || job.Reason != "timeout" {
+				if job.State != jlis.Cancelled || job.Reason != "timeout" {
 					t.Errorf("timed-out job: %s (%s), want cancelled (timeout)", job.State, job.Reason)
 				}
-				if err := in.svc.Rendered(ctx, job.ID, late.facts.Number, late.facts.FeeYen, late.pdf); !errors.Is(err, ErrJobGone) {
+				if err := in.svc.Rendered(ctx, job.ID, late.facts.Number, late.facts.FeeYen, late.pdf); !errors.Is(err, jlis.ErrJobGone) {
 					t.Errorf("late render stored: %v", err)
 				}
-				w.set(worldNow.Add(JobTTL + 2*time.Minute)) // the next person comes
+				w.set(worldNow.Add(jlis.JobTTL + 2*time.Minute)) // the next person comes
 				a = k.login(t, first.card)
-				if _, err := cl.Print(ctx, a, job.ID); apiError(t, err).Code != CodeJobGone {
+				if _, err := cl.Print(ctx, a, job.ID); apiError(t, err).Code != jlis.CodeJobGone {
 					t.Errorf("print of the timed-out job: %v", err)
 				}
 				// Sent again, the order does not come back to life.
-				if _, err := cl.Order(ctx, a, Order{RequestKey: key("first"), Municipality: code, Type: municipal.Juminhyo}); apiError(t, err).Code != CodeJobGone {
+				if _, err := cl.Order(ctx, a, jlis.Order{RequestKey: key("first"), Municipality: code, Type: municipal.Juminhyo}); apiError(t, err).Code != jlis.CodeJobGone {
 					t.Errorf("order sent again: %v", err)
 				}
 				// The next person at the same kiosk.
@@ -232,7 +232,7 @@ func TestTimedOutRequestIsCancelledWhole(t *testing.T) {
 				if _, err := cl.Print(ctx, b, job.ID); err == nil {
 					t.Fatal("the next person printed the timed-out job")
 				}
-				got := orderAndPrint(ctx, k, cl, cl, next, Order{RequestKey: key("next"), Municipality: code, Type: municipal.Juminhyo})
+				got := orderAndPrint(ctx, k, cl, cl, next, jlis.Order{RequestKey: key("next"), Municipality: code, Type: municipal.Juminhyo})
 				w.checkOwn(t, []printed{got}, people)
 				if late.facts.Number == got.job.CertNumber {
 					t.Error("the next person got the late certificate")
@@ -267,23 +267,23 @@ func TestRetriesNeitherRenderNorPrintTwice(t *testing.T) {
 		h := w.people(t, 1)[0]
 		k := w.kiosk(t, "kiosk-retries")
 		a := k.login(t, h.card)
-		o := Order{RequestKey: key("retried"), Municipality: h.Municipality, Type: municipal.Juminhyo}
+		o := jlis.Order{RequestKey: key("retried"), Municipality: h.Municipality, Type: municipal.Juminhyo}
 		const n = 12
 		// The same order sent n times at once: one render; the others wait
 		// for it (in_progress) or get its job.
-		jobs := make([]*Job, n)
+		jobs := make([]*jlis.Job, n)
 		errs := make([]error, n)
 		var wg sync.WaitGroup
 		for i := range n {
 			wg.Go(func() { jobs[i], errs[i] = k.client.Order(ctx, a, o) })
 		}
 		wg.Wait()
-		var job *Job
+		var job *jlis.Job
 		for i := range n {
 			switch {
 			case errs[i] == nil && (job == nil || jobs[i].ID == job.ID):
 				job = jobs[i]
-			case errs[i] != nil && apiError(t, errs[i]).Code == CodeInProgress:
+			case errs[i] != nil && apiError(t, errs[i]).Code == jlis.CodeInProgress:
 			default:
 				t.Errorf("order %d: %+v, %v", i, jobs[i], errs[i])
 			}
@@ -296,7 +296,7 @@ func TestRetriesNeitherRenderNorPrintTwice(t *testing.T) {
 		}
 		// Sent again after the render: the same job, nothing new.
 		again, err := k.client.Order(ctx, a, o)
-		if err != nil || again.ID != job.ID || again.CertNumber != job.CertNumber || again.State != Rendered {
+		if err != nil || again.ID != job.ID || again.CertNumber != job.CertNumber || again.State != jlis.Rendered {
 			t.Fatalf("order again: %+v, %v; first %+v", again, err, job)
 		}
 		// n prints at once: exactly one PDF, the others already_printed.
@@ -307,7 +307,7 @@ func TestRetriesNeitherRenderNorPrintTwice(t *testing.T) {
 				switch {
 				case err == nil:
 					pdfs <- p.PDF
-				case !errors.Is(err, ErrAlreadyPrinted):
+				case !errors.Is(err, jlis.ErrAlreadyPrinted):
 					t.Errorf("print: %v", err)
 				}
 			})
@@ -324,18 +324,18 @@ func TestRetriesNeitherRenderNorPrintTwice(t *testing.T) {
 		if m := missing(pdfText(t, got[0]), h.Name, h.Address); m != nil {
 			t.Errorf("printed PDF lacks %q", m)
 		}
-		if _, err := k.client.Print(ctx, a, job.ID); !errors.Is(err, ErrAlreadyPrinted) {
+		if _, err := k.client.Print(ctx, a, job.ID); !errors.Is(err, jlis.ErrAlreadyPrinted) {
 			t.Errorf("print after printing: %v", err)
 		}
 		again, err = k.client.Order(ctx, a, o)
-		if err != nil || again.ID != job.ID || again.State != Printed {
+		if err != nil || again.ID != job.ID || again.State != jlis.Printed {
 			t.Errorf("order after printing: %+v, %v", again, err)
 		}
 		if m, s := w.issuedCounts(t); m != 1 || s != 1 {
 			t.Errorf("after the retries: %d certificates issued, %d sealed; want 1", m, s)
 		}
 		j, err := w.svc.Job(ctx, job.ID)
-		if err != nil || j.State != Printed || j.Fee != job.Fee {
+		if err != nil || j.State != jlis.Printed || j.Fee != job.Fee {
 			t.Errorf("job %+v, %v", j, err)
 		}
 	})
@@ -370,7 +370,7 @@ func TestTwoRelayInstancesNeverCrossJobs(t *testing.T) {
 				if i%2 == 1 {
 					order, print = print, order
 				}
-				got[i] = orderAndPrint(ctx, k, order, print, h, Order{RequestKey: key(fmt.Sprint(i)),
+				got[i] = orderAndPrint(ctx, k, order, print, h, jlis.Order{RequestKey: key(fmt.Sprint(i)),
 					Municipality: h.Municipality, Type: loadTypes[i%len(loadTypes)]})
 			})
 		}
@@ -381,26 +381,26 @@ func TestTwoRelayInstancesNeverCrossJobs(t *testing.T) {
 		w.checkOwn(t, got, people)
 
 		// Jobs rendered on b and never printed; a's sweep cancels them.
-		var jobs []*Job
+		var jobs []*jlis.Job
 		for i, h := range people[n:] {
 			k := kiosks[n+i]
-			j, err := k.on(b).Order(ctx, k.login(t, h.card), Order{RequestKey: key("pending"), Municipality: h.Municipality, Type: municipal.Juminhyo})
+			j, err := k.on(b).Order(ctx, k.login(t, h.card), jlis.Order{RequestKey: key("pending"), Municipality: h.Municipality, Type: municipal.Juminhyo})
 			if err != nil {
 				t.Fatal(err)
 			}
 			jobs = append(jobs, j)
 		}
-		w.set(w.now().Add(JobTTL + time.Second))
+		w.set(w.now().Add(jlis.JobTTL + time.Second))
 		if n, err := a.svc.Expire(ctx); n != pending || err != nil {
 			t.Fatalf("expire on a: %d, %v; want %d", n, err, pending)
 		}
 		for i, j := range jobs {
 			k := kiosks[n+i]
-			if _, err := k.on(b).Print(ctx, k.login(t, people[n+i].card), j.ID); apiError(t, err).Code != CodeJobGone {
+			if _, err := k.on(b).Print(ctx, k.login(t, people[n+i].card), j.ID); apiError(t, err).Code != jlis.CodeJobGone {
 				t.Errorf("print on b of a job a expired: %v", err)
 			}
 			got, err := b.svc.Job(ctx, j.ID)
-			if err != nil || got.State != Cancelled || got.Reason != "timeout" {
+			if err != nil || got.State != jlis.Cancelled || got.Reason != "timeout" {
 				t.Errorf("job %s on b: %+v, %v", j.ID, got, err)
 			}
 		}

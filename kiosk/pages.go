@@ -3,6 +3,7 @@ package kiosk
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mynaplat/mynaplat/card"
+	"github.com/mynaplat/mynaplat/jlis"
 	"github.com/mynaplat/mynaplat/municipal"
 	"github.com/mynaplat/mynaplat/terminal"
 	"github.com/mynaplat/mynaplat/wareki"
@@ -175,7 +177,7 @@ type pendingOrder struct {
 	TitleEN          string             `json:"title_en"`
 	FeeYen           int                `json:"fee_yen"`
 	Hours            string             `json:"hours"`
-	Options          Options            `json:"options"`
+	Options          jlis.Options       `json:"options"`
 	Copies           int                `json:"copies"`
 	// Ready: the options were chosen, the fee can be shown.
 	Ready bool `json:"ready"`
@@ -352,7 +354,7 @@ func (p *Pages) dropJob(ctx context.Context, st *Station, ss *web.Session, reaso
 	if err := st.relay.Cancel(ctx, id, reason); err != nil {
 		// A job already printed, cancelled or timed out is what we want; a
 		// job that could not be cancelled ends at its deadline anyway.
-		var ae *APIError
+		var ae *jlis.APIError
 		if !errors.As(err, &ae) || ae.Status != http.StatusGone {
 			p.logger.Warn("kiosk: cancel job", "kiosk", st.ID(), "job", id, "err", err)
 		}
@@ -510,14 +512,14 @@ func (p *Pages) pin(w http.ResponseWriter, r *http.Request) {
 // returns "pin" when the card must be checked again (the assertion expired),
 // else "".
 func (p *Pages) relayTrouble(st *Station, ss *web.Session, err error) string {
-	var ae *APIError
+	var ae *jlis.APIError
 	if errors.As(err, &ae) {
-		if ae.Code == CodeCardAuth {
+		if ae.Code == jlis.CodeCardAuth {
 			terminal.Logout(ss)
 			ss.SetFlash(terminal.Result{Outcome: terminal.LoginExpired}.Flash())
 			return "pin"
 		}
-		if ae.Status >= 500 && ae.Code != CodeMunicipalityUnreachable && ae.Code != CodeTryLater {
+		if ae.Status >= 500 && ae.Code != jlis.CodeMunicipalityUnreachable && ae.Code != jlis.CodeTryLater {
 			p.logger.Error("kiosk: relay", "kiosk", st.ID(), "err", err)
 		}
 		ss.SetFlash(web.Flash{Kind: "error", JA: ae.MessageJA, EN: ae.MessageEN})
@@ -554,17 +556,14 @@ type menuView struct {
 
 type menuGroup struct {
 	Basis, Name string
-	Items       []MenuItem
+	Items       []jlis.MenuItem
 }
 
 type regView struct {
 	Name, Status string
 }
 
-// Key names a menu item in the form.
-func (m MenuItem) Key() string { return m.Municipality + ":" + string(m.Type) }
-
-func groupMenu(m *Menu) *menuView {
+func groupMenu(m *jlis.Menu) *menuView {
 	v := &menuView{ResidenceName: m.ResidenceName}
 	for _, it := range m.Items {
 		if n := len(v.Groups); n == 0 || v.Groups[n-1].Basis != it.Basis || v.Groups[n-1].Items[0].Municipality != it.Municipality {
@@ -575,12 +574,12 @@ func groupMenu(m *Menu) *menuView {
 	}
 	// In catalogue order within each municipality.
 	for _, g := range v.Groups {
-		slices.SortStableFunc(g.Items, func(a, b MenuItem) int {
+		slices.SortStableFunc(g.Items, func(a, b jlis.MenuItem) int {
 			return cmp.Compare(slices.Index(municipal.CertTypes(), a.Type), slices.Index(municipal.CertTypes(), b.Type))
 		})
 	}
 	for _, reg := range m.Registrations {
-		v.Registrations = append(v.Registrations, regView{Name: municipalityName(reg.Honseki), Status: reg.Status})
+		v.Registrations = append(v.Registrations, regView{Name: jlis.MunicipalityName(reg.Honseki), Status: reg.Status})
 	}
 	return v
 }
@@ -637,15 +636,15 @@ func (p *Pages) choose(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	want := r.PostFormValue("item")
-	i := slices.IndexFunc(m.Items, func(it MenuItem) bool { return it.Key() == want })
+	i := slices.IndexFunc(m.Items, func(it jlis.MenuItem) bool { return it.Key() == want })
 	if i < 0 {
 		p.flashTo(w, r, st, ss, web.Flash{Kind: "error", JA: "その証明書は選べません。", EN: "That certificate cannot be chosen."}, "menu")
 		return
 	}
 	it := m.Items[i]
 	if !it.Open {
-		p.flashTo(w, r, st, ss, web.Flash{Kind: "warn", JA: it.TitleJA + "は、ただいまの時間は交付していません（" + hoursJA(it) + "）。",
-			EN: it.TitleEN + " is not available now (" + hoursEN(it) + ")."}, "menu")
+		p.flashTo(w, r, st, ss, web.Flash{Kind: "warn", JA: it.TitleJA + "は、ただいまの時間は交付していません（" + it.HoursJA() + "）。",
+			EN: it.TitleEN + " is not available now (" + it.HoursEN() + ")."}, "menu")
 		return
 	}
 	setJSON(ss, skey(st.ID(), "order"), pendingOrder{Municipality: it.Municipality, MunicipalityName: it.MunicipalityName, Basis: it.Basis,
@@ -653,26 +652,6 @@ func (p *Pages) choose(w http.ResponseWriter, r *http.Request) {
 	p.save(ss, r)
 	p.to(w, r, st, "options")
 }
-
-func hoursJA(it MenuItem) string {
-	if it.WeekdaysOnly {
-		return "平日 " + it.Hours
-	}
-	return it.Hours
-}
-
-func hoursEN(it MenuItem) string {
-	if it.WeekdaysOnly {
-		return "weekdays " + it.Hours
-	}
-	return it.Hours
-}
-
-// HoursJA and HoursEN are the item's hours for the menu.
-func (m MenuItem) HoursJA() string { return hoursJA(m) }
-
-// HoursEN is the item's hours in English.
-func (m MenuItem) HoursEN() string { return hoursEN(m) }
 
 // pending is the session's pending order, or false (and a redirect to
 // the menu).
@@ -763,7 +742,7 @@ func (p *Pages) options(w http.ResponseWriter, r *http.Request) {
 		bad()
 		return
 	}
-	var opts Options
+	var opts jlis.Options
 	switch o.Type {
 	case municipal.Juminhyo:
 		switch r.PostFormValue("household") {
@@ -815,7 +794,7 @@ func (p *Pages) feePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if ss.Get(skey(st.ID(), "reqkey")) == "" {
-		ss.Set(skey(st.ID(), "reqkey"), "kiosk-"+newID())
+		ss.Set(skey(st.ID(), "reqkey"), "kiosk-"+rand.Text())
 		p.save(ss, r)
 	}
 	v := p.view(st, ss, "fee")
@@ -856,7 +835,7 @@ func (p *Pages) confirm(w http.ResponseWriter, r *http.Request) {
 	defer p.locks.lock(rk)()
 	ctx, cancel := context.WithTimeout(r.Context(), 90*time.Second)
 	defer cancel()
-	job, err := p.orderOnce(ctx, st, a, Order{RequestKey: rk, Municipality: o.Municipality, Type: o.Type, Options: o.Options, Copies: o.Copies})
+	job, err := p.orderOnce(ctx, st, a, jlis.Order{RequestKey: rk, Municipality: o.Municipality, Type: o.Type, Options: o.Options, Copies: o.Copies})
 	if err != nil {
 		to := p.relayTrouble(st, ss, err)
 		if to == "" {
@@ -872,18 +851,18 @@ func (p *Pages) confirm(w http.ResponseWriter, r *http.Request) {
 	}
 	ss.Set(skey(id, "job"), job.ID)
 	switch job.State {
-	case Rendered:
+	case jlis.Rendered:
 		// Keep the job in the session before printing, so that 「やめる」
 		// cancels it if the print fails.
 		p.save(ss, r)
 		printed, err := st.Print(ctx, a, job.ID)
 		switch {
-		case errors.Is(err, ErrAlreadyPrinted):
+		case errors.Is(err, jlis.ErrAlreadyPrinted):
 			// The other submission printed it.
 		case err != nil:
 			to := p.relayTrouble(st, ss, err)
-			var ae *APIError
-			if errors.As(err, &ae) && ae.Code == CodeJobGone {
+			var ae *jlis.APIError
+			if errors.As(err, &ae) && ae.Code == jlis.CodeJobGone {
 				ss.Delete(skey(id, "job"))
 				ss.Delete(skey(id, "order"))
 				ss.Delete(skey(id, "reqkey"))
@@ -895,7 +874,7 @@ func (p *Pages) confirm(w http.ResponseWriter, r *http.Request) {
 		default:
 			job = printed
 		}
-	case Printed:
+	case jlis.Printed:
 	default:
 		p.flashTo(w, r, st, ss, web.Flash{Kind: "error", JA: "この申請は取り消されました。最初から選び直してください。",
 			EN: "This request was cancelled. Please choose again."}, "menu")
@@ -922,11 +901,11 @@ func (p *Pages) confirm(w http.ResponseWriter, r *http.Request) {
 
 // orderOnce orders, waiting while another instance renders the same order
 // (the relay answers in_progress until it is done).
-func (p *Pages) orderOnce(ctx context.Context, st *Station, assertion string, o Order) (*Job, error) {
+func (p *Pages) orderOnce(ctx context.Context, st *Station, assertion string, o jlis.Order) (*jlis.Job, error) {
 	for {
 		j, err := st.relay.Order(ctx, assertion, o)
-		var ae *APIError
-		if !errors.As(err, &ae) || ae.Code != CodeInProgress {
+		var ae *jlis.APIError
+		if !errors.As(err, &ae) || ae.Code != jlis.CodeInProgress {
 			return j, err
 		}
 		select {

@@ -7,6 +7,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/mynaplat/mynaplat/internal/browsertest"
+	"github.com/mynaplat/mynaplat/jlis"
 	"github.com/mynaplat/mynaplat/store/storetest"
 )
 
@@ -118,7 +119,7 @@ func TestKioskInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sm, _ := SealMunicipality("062049")
+	sm, _ := jlis.SealMunicipality("062049")
 	if err := w.seal.CheckSealed(sm, pdf); err != nil {
 		t.Errorf("the tray's PDF: %v", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/mynaplat/mynaplat/jlis"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/web"
 )
@@ -48,7 +49,7 @@ func (p *Pages) registerPage(w http.ResponseWriter, r *http.Request) {
 
 // registrationChoices are the municipalities other than the 住所地, with
 // the registrations filed with them.
-func registrationChoices(m *Menu) []regChoice {
+func registrationChoices(m *jlis.Menu) []regChoice {
 	var out []regChoice
 	for _, jm := range jpki.Municipalities() {
 		if jm.Code == m.Residence {
@@ -87,7 +88,7 @@ func (p *Pages) register(w http.ResponseWriter, r *http.Request) {
 	doc, err := st.relay.RegistrationDocument(ctx, a, honseki)
 	if err != nil {
 		to := p.relayTrouble(st, ss, err)
-		if ae, ok := errors.AsType[*APIError](err); ok && ae.Code == CodeInvalidRequest {
+		if ae, ok := errors.AsType[*jlis.APIError](err); ok && ae.Code == jlis.CodeInvalidRequest {
 			// The relay has no issuance server for it.
 			ss.SetFlash(web.Flash{Kind: "error", JA: jm.Prefecture + jm.Name + "は、戸籍証明書のコンビニ交付に参加していません。",
 				EN: jm.NameRomaji + " does not issue family-register certificates at kiosks."})
@@ -152,8 +153,8 @@ func (p *Pages) sign(w http.ResponseWriter, r *http.Request) {
 	filed, err := st.relay.Register(ctx, a, reg.Honseki, reg.ShownAt, certDER, sig)
 	if err != nil {
 		to := p.relayTrouble(st, ss, err)
-		var ae *APIError
-		if to == "" && errors.As(err, &ae) && ae.Code == CodeBadSignature {
+		var ae *jlis.APIError
+		if to == "" && errors.As(err, &ae) && ae.Code == jlis.CodeBadSignature {
 			to = "register/sign"
 		} else {
 			// The application is shown again (a stale one cannot be signed).

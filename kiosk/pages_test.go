@@ -19,6 +19,7 @@ import (
 
 	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/internal/webtest"
+	"github.com/mynaplat/mynaplat/jlis"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/municipal"
 	"github.com/mynaplat/mynaplat/platform"
@@ -208,11 +209,11 @@ func TestStationConfigs(t *testing.T) {
 		"not a kiosk":    {Terminal: notKiosk, RelayKey: "k"},
 		"no relay key":   {Terminal: terminalConfig("k2")},
 	} {
-		if err := SaveStationConfig(dir, c); !errors.Is(err, ErrInvalid) {
+		if err := SaveStationConfig(dir, c); !errors.Is(err, jlis.ErrInvalid) {
 			t.Errorf("%s: %v, want ErrInvalid", name, err)
 		}
 	}
-	if _, err := NewStation(good, StationOptions{}); !errors.Is(err, ErrInvalid) {
+	if _, err := NewStation(good, StationOptions{}); !errors.Is(err, jlis.ErrInvalid) {
 		t.Errorf("station without a directory: %v", err)
 	}
 }
@@ -281,7 +282,7 @@ func TestKioskPagesEveryCertificate(t *testing.T) {
 		if len(tray) != len(municipal.CertTypes()) {
 			t.Fatalf("tray %v", tray)
 		}
-		sm, _ := SealMunicipality("062049")
+		sm, _ := jlis.SealMunicipality("062049")
 		for _, j := range jobs {
 			r := s.c.Step(webtest.Step{Name: "tray " + j, Path: s.base + "/tray/" + j, WantHeader: map[string]string{"Content-Type": "application/pdf"}})
 			if err := w.seal.CheckSealed(sm, []byte(r.Body)); err != nil {
@@ -510,7 +511,7 @@ func TestKioskPagesConfirmOnce(t *testing.T) {
 				t.Errorf("a submission ended at %s", r)
 			}
 		}
-		if got := jobs(); got[Printed] != 1 || len(got) != 1 {
+		if got := jobs(); got[jlis.Printed] != 1 || len(got) != 1 {
 			t.Fatalf("jobs after a double submission: %v", got)
 		}
 		if n := len(trayRE.FindAllString(s.get("printed").body, -1)); n != 1 {
@@ -529,12 +530,12 @@ func TestKioskPagesConfirmOnce(t *testing.T) {
 		if got := s.flash(); !strings.Contains(got, "接続できませんでした") {
 			t.Errorf("failed print: %q", got)
 		}
-		if got := jobs(); got[Rendered] != 1 {
+		if got := jobs(); got[jlis.Rendered] != 1 {
 			t.Fatalf("jobs after a failed print: %v", got)
 		}
 		fp.set(false)
 		s.post("confirm", nil).at("printed")
-		if got := jobs(); got[Printed] != 2 || got[Rendered] != 0 || len(got) != 1 {
+		if got := jobs(); got[jlis.Printed] != 2 || got[jlis.Rendered] != 0 || len(got) != 1 {
 			t.Fatalf("jobs after the retry: %v", got)
 		}
 
@@ -547,7 +548,7 @@ func TestKioskPagesConfirmOnce(t *testing.T) {
 		s.post("confirm", nil).at("fee")
 		fp.set(false)
 		s.post("cancel", nil).at("")
-		if got := jobs(); got[Cancelled] != 1 || got[Rendered] != 0 || got[Printed] != 2 {
+		if got := jobs(); got[jlis.Cancelled] != 1 || got[jlis.Rendered] != 0 || got[jlis.Printed] != 2 {
 			t.Fatalf("jobs after やめる: %v", got)
 		}
 		if tray, _ := st.Tray(); len(tray) != 0 {

@@ -25,6 +25,7 @@ import (
 
 	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/internal/testutil"
+	"github.com/mynaplat/mynaplat/jlis"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/municipal"
 	"github.com/mynaplat/mynaplat/mynumber"
@@ -337,19 +338,19 @@ func (w *world) people(t testing.TB, n int) []*holder {
 // instance is one relay process: a Service with its Relay, serving the
 // /jlis/v1 API on a server of its own.
 type instance struct {
-	svc   *Service
-	relay *Relay
+	svc   *jlis.Service
+	relay *jlis.Relay
 	srv   *httptest.Server
 }
 
 // instance starts another relay on db (the world's job store when nil)
 // with the world relay's configuration, changed by edit.
-func (w *world) instance(t testing.TB, db *store.DB, edit func(*RelayConfig)) *instance {
+func (w *world) instance(t testing.TB, db *store.DB, edit func(*jlis.RelayConfig)) *instance {
 	t.Helper()
-	svc, cfg := w.svc, w.relay.cfg
+	svc, cfg := w.svc, w.relayCfg
 	if db != nil {
 		var err error
-		if svc, err = Open(context.Background(), Config{DB: db, Now: w.now, Verifier: w.svc.verifier}); err != nil {
+		if svc, err = jlis.Open(context.Background(), jlis.Config{DB: db, Now: w.now, Verifier: w.verifier}); err != nil {
 			t.Fatal(err)
 		}
 		if cfg.Seal, err = seal.New(context.Background(), seal.Config{DB: db, Authority: w.auth, Now: w.now}); err != nil {
@@ -360,11 +361,10 @@ func (w *world) instance(t testing.TB, db *store.DB, edit func(*RelayConfig)) *i
 	if edit != nil {
 		edit(&cfg)
 	}
-	r, err := NewRelay(svc, cfg)
+	r, err := jlis.NewRelay(svc, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc.koseki = r.KosekiMatcher()
 	mux := http.NewServeMux()
 	r.Routes(mux)
 	srv := httptest.NewServer(mux)
@@ -373,14 +373,14 @@ func (w *world) instance(t testing.TB, db *store.DB, edit func(*RelayConfig)) *i
 }
 
 // on is kiosk k's client of another relay instance (same kiosk key).
-func (k *kioskTerm) on(in *instance) *Client {
-	return &Client{BaseURL: in.srv.URL, Key: k.client.Key, HTTP: patient(in.srv)}
+func (k *kioskTerm) on(in *instance) *jlis.Client {
+	return &jlis.Client{BaseURL: in.srv.URL, Key: k.client.Key, HTTP: patient(in.srv)}
 }
 
 // apiError is err as the relay's answer, or a failure.
-func apiError(t testing.TB, err error) *APIError {
+func apiError(t testing.TB, err error) *jlis.APIError {
 	t.Helper()
-	var ae *APIError
+	var ae *jlis.APIError
 	if !errors.As(err, &ae) {
 		t.Fatalf("not an answer of the relay: %v", err)
 	}

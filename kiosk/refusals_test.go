@@ -10,6 +10,7 @@ import (
 
 	"github.com/mynaplat/mynaplat/internal/httpapi"
 	"github.com/mynaplat/mynaplat/internal/webtest"
+	"github.com/mynaplat/mynaplat/jlis"
 	"github.com/mynaplat/mynaplat/municipal"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/store/storetest"
@@ -39,7 +40,7 @@ func refusalOf(t testing.TB, err error) *answer {
 }
 
 // relayAnswer is the relay's own answer for one of its errors.
-func relayAnswer(err error) *answer { return answerOf(Rules.Problem(err)) }
+func relayAnswer(err error) *answer { return answerOf(jlis.Rules.Problem(err)) }
 
 // rawPost posts body to the relay with a kiosk key and reads the answer.
 func (w *world) rawPost(t testing.TB, path, kioskKey, body string) *answer {
@@ -67,46 +68,46 @@ func TestRefusalsThroughTheRelay(t *testing.T) {
 			name   string
 			person string
 			at     time.Time
-			order  Order
+			order  jlis.Order
 			want   *answer
 			// job: the refusal is the municipality's, after the job was
 			// recorded.
 			job bool
 		}{
-			{"支援措置", "月山　静", tuesday, Order{Municipality: "062049", Type: municipal.Juminhyo},
+			{"支援措置", "月山　静", tuesday, jlis.Order{Municipality: "062049", Type: municipal.Juminhyo},
 				refusalOf(t, municipal.ErrSupportMeasure), true},
-			{"転出", "最上　川男", tuesday, Order{Municipality: "062049", Type: municipal.JuminhyoKisai},
+			{"転出", "最上　川男", tuesday, jlis.Order{Municipality: "062049", Type: municipal.JuminhyoKisai},
 				refusalOf(t, municipal.ErrMovedOut), true},
-			{"死亡", "羽黒　ハナ", tuesday, Order{Municipality: "062049", Type: municipal.Juminhyo},
+			{"死亡", "羽黒　ハナ", tuesday, jlis.Order{Municipality: "062049", Type: municipal.Juminhyo},
 				refusalOf(t, municipal.ErrDeceased), true},
 			{"too long for the form", "アレクサンドラ＝エカテリーナ・マリア・ヴィクトリア・フォン・ホーエンツォレルン＝ジグマリンゲン　サカタ", tuesday,
-				Order{Municipality: "062049", Type: municipal.Juminhyo}, refusalOf(t, municipal.ErrTooLong), true},
-			{"外字 being registered", "髙橋　吉", tuesday, Order{Municipality: "062049", Type: municipal.Juminhyo},
+				jlis.Order{Municipality: "062049", Type: municipal.Juminhyo}, refusalOf(t, municipal.ErrTooLong), true},
+			{"外字 being registered", "髙橋　吉", tuesday, jlis.Order{Municipality: "062049", Type: municipal.Juminhyo},
 				refusalOf(t, municipal.ErrGaijiPending), true},
-			{"not offered (美波町 has no 附票)", "日和佐　正", tuesday, Order{Municipality: "363880", Type: municipal.Fuhyo},
+			{"not offered (美波町 has no 附票)", "日和佐　正", tuesday, jlis.Order{Municipality: "363880", Type: municipal.Fuhyo},
 				refusalOf(t, municipal.ErrNotOffered), true},
-			{"no seal registered (a child)", "須坂　陽菜", tuesday, Order{Municipality: "202070", Type: municipal.Inkan},
+			{"no seal registered (a child)", "須坂　陽菜", tuesday, jlis.Order{Municipality: "202070", Type: municipal.Inkan},
 				refusalOf(t, municipal.ErrNoRecord), true},
 			{"after 23:00", "本間　光", time.Date(2026, 11, 24, 23, 30, 0, 0, wareki.JST()),
-				Order{Municipality: "062049", Type: municipal.Juminhyo}, refusalOf(t, municipal.ErrOutsideHours), true},
+				jlis.Order{Municipality: "062049", Type: municipal.Juminhyo}, refusalOf(t, municipal.ErrOutsideHours), true},
 			{"戸籍 on a Saturday in 酒田市", "本間　光", time.Date(2026, 11, 28, 10, 0, 0, 0, wareki.JST()),
-				Order{Municipality: "062049", Type: municipal.KosekiZenbu}, refusalOf(t, municipal.ErrOutsideHours), true},
+				jlis.Order{Municipality: "062049", Type: municipal.KosekiZenbu}, refusalOf(t, municipal.ErrOutsideHours), true},
 			{"year-end closure", "本間　光", time.Date(2026, 12, 30, 10, 0, 0, 0, wareki.JST()),
-				Order{Municipality: "062049", Type: municipal.Juminhyo}, refusalOf(t, municipal.ErrOutsideHours), true},
-			{"戸籍 where the 本籍 is not", "酒田　一郎", tuesday, Order{Municipality: "062049", Type: municipal.KosekiZenbu},
+				jlis.Order{Municipality: "062049", Type: municipal.Juminhyo}, refusalOf(t, municipal.ErrOutsideHours), true},
+			{"戸籍 where the 本籍 is not", "酒田　一郎", tuesday, jlis.Order{Municipality: "062049", Type: municipal.KosekiZenbu},
 				refusalOf(t, municipal.ErrHonsekiElsewhere), true},
-			{"戸籍 of the 本籍地 without a registration", "酒田　一郎", tuesday, Order{Municipality: "062014", Type: municipal.KosekiKojin},
-				relayAnswer(ErrNotRegistered), false},
-			{"住民票 from the 本籍地", "酒田　一郎", tuesday, Order{Municipality: "062014", Type: municipal.Juminhyo},
-				relayAnswer(ErrNotRegistered), false},
-			{"住民票 of another municipality", "本間　光", tuesday, Order{Municipality: "202070", Type: municipal.Juminhyo},
-				relayAnswer(ErrNotRegistered), false},
-			{"unknown certificate type", "本間　光", tuesday, Order{Municipality: "062049", Type: "passport"},
-				relayAnswer(ErrInvalid), false},
-			{"too many copies", "本間　光", tuesday, Order{Municipality: "062049", Type: municipal.Juminhyo, Copies: 11},
-				relayAnswer(ErrInvalid), false},
-			{"short request key", "本間　光", tuesday, Order{RequestKey: "short", Municipality: "062049", Type: municipal.Juminhyo},
-				relayAnswer(ErrInvalid), false},
+			{"戸籍 of the 本籍地 without a registration", "酒田　一郎", tuesday, jlis.Order{Municipality: "062014", Type: municipal.KosekiKojin},
+				relayAnswer(jlis.ErrNotRegistered), false},
+			{"住民票 from the 本籍地", "酒田　一郎", tuesday, jlis.Order{Municipality: "062014", Type: municipal.Juminhyo},
+				relayAnswer(jlis.ErrNotRegistered), false},
+			{"住民票 of another municipality", "本間　光", tuesday, jlis.Order{Municipality: "202070", Type: municipal.Juminhyo},
+				relayAnswer(jlis.ErrNotRegistered), false},
+			{"unknown certificate type", "本間　光", tuesday, jlis.Order{Municipality: "062049", Type: "passport"},
+				relayAnswer(jlis.ErrInvalid), false},
+			{"too many copies", "本間　光", tuesday, jlis.Order{Municipality: "062049", Type: municipal.Juminhyo, Copies: 11},
+				relayAnswer(jlis.ErrInvalid), false},
+			{"short request key", "本間　光", tuesday, jlis.Order{RequestKey: "short", Municipality: "062049", Type: municipal.Juminhyo},
+				relayAnswer(jlis.ErrInvalid), false},
 		} {
 			w.set(tuesday)
 			cd := w.card(t, tc.person) // issued today, valid at every tc.at
@@ -120,13 +121,13 @@ func TestRefusalsThroughTheRelay(t *testing.T) {
 				if diff := cmp.Diff(tc.want, answerOf(apiError(t, err).Problem)); diff != "" {
 					t.Errorf("answer (-want +got):\n%s", diff)
 				}
-				j, err := w.svc.jobByKey(ctx, k.id, tc.order.RequestKey)
+				j, err := w.svc.JobByKey(ctx, k.id, tc.order.RequestKey)
 				switch {
 				case !tc.job && err == nil:
 					t.Errorf("a job was recorded: %+v", j)
 				case tc.job && err != nil:
 					t.Errorf("job: %v", err)
-				case tc.job && (j.State != Cancelled || j.Reason != string(tc.want.Code)):
+				case tc.job && (j.State != jlis.Cancelled || j.Reason != string(tc.want.Code)):
 					t.Errorf("job %s (%s), want cancelled (%s)", j.State, j.Reason, tc.want.Code)
 				}
 			})
@@ -138,7 +139,7 @@ func TestRefusalsThroughTheRelay(t *testing.T) {
 		orderBody := func(assertion string) string {
 			return `{"assertion":"` + assertion + `","request_key":"` + key("raw") + `","municipality":"062049","type":"juminhyo"}`
 		}
-		unauthorized, cardAuth, invalid := relayAnswer(ErrUnauthorized), relayAnswer(ErrBadAssertion), relayAnswer(errBody)
+		unauthorized, cardAuth, invalid := relayAnswer(jlis.ErrUnauthorized), relayAnswer(jlis.ErrBadAssertion), relayAnswer(jlis.ErrMalformedBody)
 		for _, tc := range []struct {
 			name       string
 			path, body string
@@ -159,7 +160,7 @@ func TestRefusalsThroughTheRelay(t *testing.T) {
 			{"unknown field", "/jlis/v1/jobs", `{"assertion":"x","person_id":"p-1"}`, k.client.Key, invalid},
 			{"two objects", "/jlis/v1/jobs", `{"assertion":"x"} {"assertion":"y"}`, k.client.Key, invalid},
 			{"wrong type of value", "/jlis/v1/jobs", `{"assertion":"x","copies":"2"}`, k.client.Key, invalid},
-			{"too large", "/jlis/v1/jobs", `{"assertion":"` + strings.Repeat("x", maxBody) + `"}`, k.client.Key, invalid},
+			{"too large", "/jlis/v1/jobs", `{"assertion":"` + strings.Repeat("x", jlis.MaxBody) + `"}`, k.client.Key, invalid},
 			{"empty body", "/jlis/v1/jobs", ``, k.client.Key, invalid},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
@@ -172,7 +173,7 @@ func TestRefusalsThroughTheRelay(t *testing.T) {
 			a := k.login(t, honma)
 			w.set(tuesday.Add(time.Hour))
 			defer w.set(tuesday)
-			_, err := k.client.Order(ctx, a, Order{RequestKey: key("expired"), Municipality: "062049", Type: municipal.Juminhyo})
+			_, err := k.client.Order(ctx, a, jlis.Order{RequestKey: key("expired"), Municipality: "062049", Type: municipal.Juminhyo})
 			if diff := cmp.Diff(cardAuth, answerOf(apiError(t, err).Problem)); diff != "" {
 				t.Errorf("answer (-want +got):\n%s", diff)
 			}
@@ -181,11 +182,11 @@ func TestRefusalsThroughTheRelay(t *testing.T) {
 		// person at the same kiosk, cannot print or cancel it.
 		t.Run("someone else's job", func(t *testing.T) {
 			a := k.login(t, honma)
-			j, err := k.client.Order(ctx, a, Order{RequestKey: key("mine"), Municipality: "062049", Type: municipal.Juminhyo})
+			j, err := k.client.Order(ctx, a, jlis.Order{RequestKey: key("mine"), Municipality: "062049", Type: municipal.Juminhyo})
 			if err != nil {
 				t.Fatal(err)
 			}
-			notYours := relayAnswer(ErrNotYours)
+			notYours := relayAnswer(jlis.ErrNotYours)
 			if _, err := other.client.Print(ctx, other.login(t, honma), j.ID); !cmp.Equal(notYours, answerOf(apiError(t, err).Problem)) {
 				t.Errorf("print at another kiosk: %v", err)
 			}
@@ -207,7 +208,7 @@ func TestRefusalsThroughTheRelay(t *testing.T) {
 			w.set(time.Date(2026, 11, 28, 10, 0, 0, 0, wareki.JST()))
 			defer w.set(tuesday)
 			a := k.login(t, w.card(t, "本間　光"))
-			if _, err := k.client.Order(ctx, a, Order{RequestKey: key("saturday"), Municipality: "062049", Type: municipal.Juminhyo}); err != nil {
+			if _, err := k.client.Order(ctx, a, jlis.Order{RequestKey: key("saturday"), Municipality: "062049", Type: municipal.Juminhyo}); err != nil {
 				t.Error(err)
 			}
 		})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/mynaplat/mynaplat/jlis"
 	"github.com/mynaplat/mynaplat/municipal"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/store/storetest"
@@ -29,37 +30,37 @@ func TestRelayResidenceAndHonseki(t *testing.T) {
 			t.Fatalf("menu %+v", menu)
 		}
 		for _, it := range menu.Items {
-			if it.Municipality != "062049" || it.Basis != BasisResidence {
+			if it.Municipality != "062049" || it.Basis != jlis.BasisResidence {
 				t.Errorf("item before registration: %+v", it)
 			}
 		}
-		j, err := k.client.Order(ctx, a, Order{RequestKey: key("1"), Municipality: "062049", Type: municipal.Juminhyo})
+		j, err := k.client.Order(ctx, a, jlis.Order{RequestKey: key("1"), Municipality: "062049", Type: municipal.Juminhyo})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if j.State != Rendered || j.Fee != 200 || j.CertNumber == "" {
+		if j.State != jlis.Rendered || j.Fee != 200 || j.CertNumber == "" {
 			t.Fatalf("order %+v", j)
 		}
 		p, err := k.client.Print(ctx, a, j.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		sm, _ := SealMunicipality("062049")
+		sm, _ := jlis.SealMunicipality("062049")
 		if err := w.seal.CheckSealed(sm, p.PDF); err != nil {
 			t.Errorf("printed PDF: %v", err)
 		}
-		if _, err := k.client.Print(ctx, a, j.ID); !errors.Is(err, ErrAlreadyPrinted) {
+		if _, err := k.client.Print(ctx, a, j.ID); !errors.Is(err, jlis.ErrAlreadyPrinted) {
 			t.Errorf("second print: %v, want ErrAlreadyPrinted", err)
 		}
 		// The 戸籍 is not kept by the 住所地.
-		_, err = k.client.Order(ctx, a, Order{RequestKey: key("2"), Municipality: "062049", Type: municipal.KosekiZenbu})
-		var ae *APIError
+		_, err = k.client.Order(ctx, a, jlis.Order{RequestKey: key("2"), Municipality: "062049", Type: municipal.KosekiZenbu})
+		var ae *jlis.APIError
 		if !errors.As(err, &ae) || ae.Code != municipal.CodeHonsekiElsewhere {
 			t.Fatalf("koseki at the 住所地: %v", err)
 		}
 		// Nor can it be had from the 本籍地 before registering.
-		_, err = k.client.Order(ctx, a, Order{RequestKey: key("3"), Municipality: "062014", Type: municipal.KosekiZenbu})
-		if !errors.As(err, &ae) || ae.Code != CodeNotRegistered {
+		_, err = k.client.Order(ctx, a, jlis.Order{RequestKey: key("3"), Municipality: "062014", Type: municipal.KosekiZenbu})
+		if !errors.As(err, &ae) || ae.Code != jlis.CodeNotRegistered {
 			t.Fatalf("koseki before registering: %v", err)
 		}
 		doc, err := k.client.RegistrationDocument(ctx, a, "062014")
@@ -74,7 +75,7 @@ func TestRelayResidenceAndHonseki(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if reg.Status != RegApproved {
+		if reg.Status != jlis.RegApproved {
 			t.Fatalf("registration %+v", reg)
 		}
 		menu, err = k.client.Menu(ctx, a)
@@ -85,7 +86,7 @@ func TestRelayResidenceAndHonseki(t *testing.T) {
 		for _, it := range menu.Items {
 			if it.Municipality == "062014" {
 				honseki++
-				if it.Basis != BasisHonseki || !it.Type.FromKoseki() {
+				if it.Basis != jlis.BasisHonseki || !it.Type.FromKoseki() {
 					t.Errorf("item after registration: %+v", it)
 				}
 			}
@@ -93,7 +94,7 @@ func TestRelayResidenceAndHonseki(t *testing.T) {
 		if honseki != 3 {
 			t.Errorf("本籍地 items: %d, want 3 (全部, 個人, 附票)", honseki)
 		}
-		j, err = k.client.Order(ctx, a, Order{RequestKey: key("4"), Municipality: "062014", Type: municipal.KosekiZenbu})
+		j, err = k.client.Order(ctx, a, jlis.Order{RequestKey: key("4"), Municipality: "062014", Type: municipal.KosekiZenbu})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -12,10 +12,10 @@ import (
 	"sort"
 	"time"
 
-	"github.com/mynaplat/mynaplat/internal/httpapi"
-
 	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/internal/fileutil"
+	"github.com/mynaplat/mynaplat/internal/httpapi"
+	"github.com/mynaplat/mynaplat/jlis"
 	"github.com/mynaplat/mynaplat/platform"
 	"github.com/mynaplat/mynaplat/terminal"
 )
@@ -47,11 +47,11 @@ var stationID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
 func (c StationConfig) validate() error {
 	switch {
 	case !stationID.MatchString(c.Terminal.ID):
-		return fmt.Errorf("%w: kiosk ID %q (letters, digits, - and _, up to 64)", ErrInvalid, c.Terminal.ID)
+		return fmt.Errorf("%w: kiosk ID %q (letters, digits, - and _, up to 64)", jlis.ErrInvalid, c.Terminal.ID)
 	case c.Terminal.Kind != platform.Kiosk:
-		return fmt.Errorf("%w: kiosk %s: the platform terminal must be of kind kiosk, not %q", ErrInvalid, c.Terminal.ID, c.Terminal.Kind)
+		return fmt.Errorf("%w: kiosk %s: the platform terminal must be of kind kiosk, not %q", jlis.ErrInvalid, c.Terminal.ID, c.Terminal.Kind)
 	case c.RelayKey == "":
-		return fmt.Errorf("%w: kiosk %s has no relay key", ErrInvalid, c.Terminal.ID)
+		return fmt.Errorf("%w: kiosk %s has no relay key", jlis.ErrInvalid, c.Terminal.ID)
 	}
 	return nil
 }
@@ -100,7 +100,7 @@ type StationOptions struct {
 type Station struct {
 	cfg    StationConfig
 	term   *terminal.Terminal
-	relay  *Client
+	relay  *jlis.Client
 	reader terminal.Reader
 	tray   string
 	now    func() time.Time
@@ -113,7 +113,7 @@ func NewStation(cfg StationConfig, o StationOptions) (*Station, error) {
 		return nil, err
 	}
 	if o.Dir == "" {
-		return nil, fmt.Errorf("%w: kiosk %s needs a directory for its output tray", ErrInvalid, cfg.Terminal.ID)
+		return nil, fmt.Errorf("%w: kiosk %s needs a directory for its output tray", jlis.ErrInvalid, cfg.Terminal.ID)
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -130,7 +130,7 @@ func NewStation(cfg StationConfig, o StationOptions) (*Station, error) {
 		return nil, err
 	}
 	term.Client().Now = o.Now
-	st := &Station{cfg: cfg, term: term, relay: &Client{BaseURL: o.RelayURL, Key: cfg.RelayKey, HTTP: hc}, reader: o.Reader,
+	st := &Station{cfg: cfg, term: term, relay: &jlis.Client{BaseURL: o.RelayURL, Key: cfg.RelayKey, HTTP: hc}, reader: o.Reader,
 		tray: filepath.Join(o.Dir, cfg.Terminal.ID, "tray"), now: o.Now, logger: o.Logger}
 	if err := os.MkdirAll(st.tray, 0o700); err != nil {
 		return nil, fmt.Errorf("kiosk %s: output tray: %w", cfg.Terminal.ID, err)
@@ -145,7 +145,7 @@ func (st *Station) ID() string { return st.cfg.Terminal.ID }
 func (st *Station) Config() StationConfig { return st.cfg }
 
 // Relay is the kiosk's relay client.
-func (st *Station) Relay() *Client { return st.relay }
+func (st *Station) Relay() *jlis.Client { return st.relay }
 
 // Login reads the card with its PIN and has the platform check it.
 func (st *Station) Login(ctx context.Context, tr card.Transport, pin string) (*platform.AuthResponse, error) {
@@ -155,9 +155,9 @@ func (st *Station) Login(ctx context.Context, tr card.Transport, pin string) (*p
 // Print takes the PDF of a rendered job from the relay and puts it in the
 // output tray. A job the relay already handed out (a retried print) is
 // ErrAlreadyPrinted: its PDF is in the tray if the first print got there.
-func (st *Station) Print(ctx context.Context, assertion, jobID string) (*Job, error) {
+func (st *Station) Print(ctx context.Context, assertion, jobID string) (*jlis.Job, error) {
 	if !validJobID(jobID) {
-		return nil, fmt.Errorf("%w: job ID %q", ErrInvalid, jobID)
+		return nil, fmt.Errorf("%w: job ID %q", jlis.ErrInvalid, jobID)
 	}
 	j, err := st.relay.Print(ctx, assertion, jobID)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/mynaplat/mynaplat/internal/trace"
+	"github.com/mynaplat/mynaplat/jlis"
 	"github.com/mynaplat/mynaplat/municipal"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/store/storetest"
@@ -28,7 +29,7 @@ func TestOnePrintIsOneTrace(t *testing.T) {
 			t.Fatal("the traceparent does not parse")
 		}
 		ctx := trace.Start(context.Background(), parent)
-		j, err := k.client.Order(ctx, a, Order{RequestKey: key("trace"), Municipality: "062049", Type: municipal.Juminhyo})
+		j, err := k.client.Order(ctx, a, jlis.Order{RequestKey: key("trace"), Municipality: "062049", Type: municipal.Juminhyo})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/demo/people"
 	"github.com/mynaplat/mynaplat/internal/trace"
+	"github.com/mynaplat/mynaplat/jlis"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/municipal"
 	"github.com/mynaplat/mynaplat/mynumber"
@@ -41,9 +42,13 @@ type world struct {
 	demo   *municipal.DemoWorld
 	seal   *seal.Service
 	auth   *seal.Authority
-	svc    *Service
-	relay  *Relay
-	cards  *card.Store
+	svc    *jlis.Service
+	relay  *jlis.Relay
+	// verifier and relayCfg are what svc and relay were opened with, for
+	// further relay instances.
+	verifier *jpki.SigningVerifier
+	relayCfg jlis.RelayConfig
+	cards    *card.Store
 
 	mu     sync.Mutex
 	issued map[string]*card.Card
@@ -135,23 +140,24 @@ func newWorld(t testing.TB, db *store.DB) *world {
 		t.Fatal(err)
 	}
 	sp.Routes(w.mux)
-	mp, err := municipal.NewPages(w.muni, w.site, AntiForgery{Register: w.seal})
+	mp, err := municipal.NewPages(w.muni, w.site, jlis.AntiForgery{Register: w.seal})
 	if err != nil {
 		t.Fatal(err)
 	}
 	mp.Routes(w.mux)
 	signCA := w.centre.CA(jpki.Sign)
-	if w.svc, err = Open(ctx, Config{DB: db, Now: w.now, Logger: w.logger("relay"),
-		Verifier: &jpki.SigningVerifier{CA: signCA, OCSP: func(ctx context.Context, req []byte) ([]byte, error) { return w.centre.Respond(ctx, req), nil }, MaxAge: time.Hour}}); err != nil {
+	w.verifier = &jpki.SigningVerifier{CA: signCA, OCSP: func(ctx context.Context, req []byte) ([]byte, error) { return w.centre.Respond(ctx, req), nil }, MaxAge: time.Hour}
+	if w.svc, err = jlis.Open(ctx, jlis.Config{DB: db, Now: w.now, Logger: w.logger("relay"), Verifier: w.verifier}); err != nil {
 		t.Fatal(err)
 	}
-	eps := map[string]Endpoint{}
+	eps := map[string]jlis.Endpoint{}
 	for code, k := range w.demo.Keys {
-		eps[code] = Endpoint{BaseURL: w.srv.URL, Key: k.Relay}
+		eps[code] = jlis.Endpoint{BaseURL: w.srv.URL, Key: k.Relay}
 	}
-	if w.relay, err = NewRelay(w.svc, RelayConfig{Issuer: w.srv.URL,
+	w.relayCfg = jlis.RelayConfig{Issuer: w.srv.URL,
 		Keys:       func(context.Context) (platform.JWKS, error) { return w.plat.PublicKeys(), nil },
-		Attributes: w.plat.PersonAttributes, Endpoints: eps, Seal: w.seal}); err != nil {
+		Attributes: w.plat.PersonAttributes, Endpoints: eps, Seal: w.seal}
+	if w.relay, err = jlis.NewRelay(w.svc, w.relayCfg); err != nil {
 		t.Fatal(err)
 	}
 	w.relay.Routes(w.mux)
@@ -210,7 +216,7 @@ func (w *world) card(t testing.TB, name string) *card.Card {
 type kioskTerm struct {
 	id     string
 	term   *terminal.Terminal
-	client *Client
+	client *jlis.Client
 }
 
 // kiosk registers a kiosk with the platform and the relay.
@@ -231,7 +237,7 @@ func (w *world) kiosk(t testing.TB, id string) *kioskTerm {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &kioskTerm{id: id, term: term, client: &Client{BaseURL: w.srv.URL, Key: key, HTTP: patient(w.srv)}}
+	return &kioskTerm{id: id, term: term, client: &jlis.Client{BaseURL: w.srv.URL, Key: key, HTTP: patient(w.srv)}}
 }
 
 // login reads the card at the kiosk with the test PIN: the assertion.

@@ -114,7 +114,7 @@ func (s *Service) Issue(ctx context.Context, code, actor string, req Request) (*
 // AntiForgery protects the certificates the issuance API hands out (issue 5
 // §2): Decorate makes the QR code and the 「複写」 pattern from the
 // certificate number and content before the pages are rendered, and Seal
-// signs the rendered PDF. The J-LIS relay provides it (kiosk.AntiForgery).
+// signs the rendered PDF. The J-LIS relay provides it (jlis.AntiForgery).
 type AntiForgery interface {
 	Decorate(ctx context.Context, m Municipality, number string, d *Document) (Decorations, error)
 	Seal(ctx context.Context, m Municipality, pdf []byte) ([]byte, error)

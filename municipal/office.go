@@ -51,7 +51,7 @@ type Pages struct {
 }
 
 // SetRegistrations gives the back office the queue of 本籍地 usage
-// registrations (kiosk.Service.Queue in production). Call it before the
+// registrations (jlis.Service.Queue in production). Call it before the
 // pages serve.
 func (p *Pages) SetRegistrations(q RegistrationQueue) { p.regs = q }
 

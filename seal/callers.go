@@ -17,8 +17,8 @@ import (
 //	POST /seal/v1/certificates   CertificateRequest → 201 Registered: enter a certificate, get its QR
 //	POST /seal/v1/sign           SignRequest → SignAnswer: the PDF signed with the municipality's seal
 //
-// Client is the typed client; kiosk.AntiForgery takes either it or the
-// Service (both are a kiosk.Sealer).
+// Client is the typed client; jlis.AntiForgery takes either it or the
+// Service (both are a jlis.Sealer).
 
 // Problem codes of the caller API.
 const (

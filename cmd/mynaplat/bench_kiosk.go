@@ -20,7 +20,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/mynaplat/mynaplat/kiosk"
+	"github.com/mynaplat/mynaplat/jlis"
 	"github.com/mynaplat/mynaplat/municipal"
 	"github.com/mynaplat/mynaplat/platform"
 )
@@ -113,7 +113,7 @@ func benchKiosks(ctx context.Context, d dataFlags, jpkiURL string, n int, out io
 		if err != nil {
 			return nil, nil, err
 		}
-		svc, err := kiosk.Open(ctx, kiosk.Config{DB: db, Logger: logger})
+		svc, err := jlis.Open(ctx, jlis.Config{DB: db, Logger: logger})
 		if err != nil {
 			db.Close()
 			return nil, nil, err
@@ -168,11 +168,11 @@ func fireIssuance(ctx context.Context, hc *http.Client, target string, answers [
 					fail("menu: %v", err)
 					continue
 				}
-				ob, _ := json.Marshal(kiosk.OrderBody{Assertion: ar.Assertion, Order: kiosk.Order{RequestKey: rand.Text(),
+				ob, _ := json.Marshal(jlis.OrderBody{Assertion: ar.Assertion, Order: jlis.Order{RequestKey: rand.Text(),
 					Municipality: home, Type: t}})
 				status, _, body, err = post(relay+"jobs", hdr, ob)
-				var job kiosk.Job
-				if err != nil || status != http.StatusOK || json.Unmarshal(body, &job) != nil || job.State != kiosk.Rendered {
+				var job jlis.Job
+				if err != nil || status != http.StatusOK || json.Unmarshal(body, &job) != nil || job.State != jlis.Rendered {
 					lat[w] = append(lat[w], time.Since(t0))
 					fail("order: %d %v %.200s", status, err, body)
 					continue
@@ -180,9 +180,9 @@ func fireIssuance(ctx context.Context, hc *http.Client, target string, answers [
 				pb, _ := json.Marshal(map[string]string{"assertion": ar.Assertion})
 				status, h, body, err := post(relay+"jobs/"+job.ID+"/print", hdr, pb)
 				lat[w] = append(lat[w], time.Since(t0))
-				var printed kiosk.Job
+				var printed jlis.Job
 				if err != nil || status != http.StatusOK || !bytes.HasPrefix(body, []byte("%PDF-")) ||
-					json.Unmarshal([]byte(h.Get(kiosk.JobHeader)), &printed) != nil || printed.ID != job.ID {
+					json.Unmarshal([]byte(h.Get(jlis.JobHeader)), &printed) != nil || printed.ID != job.ID {
 					fail("print: %d %v %.200s", status, err, body)
 					continue
 				}
@@ -205,7 +205,7 @@ func holderResidence(_ context.Context, post func(string, http.Header, []byte) (
 	relay string, hdr http.Header, assertion string) (string, error) {
 	mb, _ := json.Marshal(map[string]string{"assertion": assertion})
 	status, _, body, err := post(relay+"menu", hdr, mb)
-	var m kiosk.Menu
+	var m jlis.Menu
 	if err != nil || status != http.StatusOK || json.Unmarshal(body, &m) != nil {
 		return "", fmt.Errorf("%d %v %.200s", status, err, body)
 	}

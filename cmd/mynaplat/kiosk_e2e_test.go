@@ -15,15 +15,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mynaplat/mynaplat/internal/httpapi"
-
 	"github.com/chromedp/chromedp"
 
 	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/demo"
 	"github.com/mynaplat/mynaplat/demo/people"
 	"github.com/mynaplat/mynaplat/internal/browsertest"
+	"github.com/mynaplat/mynaplat/internal/httpapi"
 	"github.com/mynaplat/mynaplat/internal/testutil"
+	"github.com/mynaplat/mynaplat/jlis"
 	"github.com/mynaplat/mynaplat/kiosk"
 	"github.com/mynaplat/mynaplat/municipal"
 	"github.com/mynaplat/mynaplat/platform"
@@ -213,7 +213,7 @@ func everyDemoCardAtTheKiosk(t *testing.T, url, data string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	relay := &kiosk.Client{BaseURL: url, Key: scs[i].RelayKey}
+	relay := &jlis.Client{BaseURL: url, Key: scs[i].RelayKey}
 
 	seen := map[string]bool{}
 	for _, in := range infos {
@@ -252,14 +252,14 @@ func everyDemoCardAtTheKiosk(t *testing.T, url, data string) {
 			if menu.Residence != r.Municipality || len(menu.Items) == 0 {
 				t.Fatalf("menu: residence %s, %d items; want %s", menu.Residence, len(menu.Items), r.Municipality)
 			}
-			orderAll := func(m *kiosk.Menu) {
+			orderAll := func(m *jlis.Menu) {
 				t.Helper()
 				for _, it := range m.Items {
 					want := expectedRefusal(r, it)
-					job, err := relay.Order(ctx, ar.Assertion, kiosk.Order{RequestKey: rand.Text(), Municipality: it.Municipality, Type: it.Type})
+					job, err := relay.Order(ctx, ar.Assertion, jlis.Order{RequestKey: rand.Text(), Municipality: it.Municipality, Type: it.Type})
 					what := fmt.Sprintf("%s of %s (%s, open %v)", it.Type, it.MunicipalityName, it.Basis, it.Open)
 					if want != "" {
-						var ae *kiosk.APIError
+						var ae *jlis.APIError
 						if !errors.As(err, &ae) || ae.Code != want || ae.MessageJA == "" || ae.MessageEN == "" {
 							t.Errorf("%s: %v, want the refusal %s", what, err, want)
 						}
@@ -291,7 +291,7 @@ func everyDemoCardAtTheKiosk(t *testing.T, url, data string) {
 				t.Fatal(err)
 			}
 			reg, err := relay.Register(ctx, ar.Assertion, r.Honseki, doc.ShownAt, certDER, sig)
-			if err != nil || reg.Status != kiosk.RegApproved {
+			if err != nil || reg.Status != jlis.RegApproved {
 				t.Fatalf("registration with %s: %+v %v", r.Honseki, reg, err)
 			}
 			if menu, err = relay.Menu(ctx, ar.Assertion); err != nil {
@@ -299,7 +299,7 @@ func everyDemoCardAtTheKiosk(t *testing.T, url, data string) {
 			}
 			var fromHonseki []municipal.CertType
 			for _, it := range menu.Items {
-				if it.Basis == kiosk.BasisHonseki && it.Municipality == r.Honseki {
+				if it.Basis == jlis.BasisHonseki && it.Municipality == r.Honseki {
 					fromHonseki = append(fromHonseki, it.Type)
 				}
 			}
@@ -320,13 +320,13 @@ func everyDemoCardAtTheKiosk(t *testing.T, url, data string) {
 
 // expectedRefusal is the refusal code an order of a menu item gets for a
 // demo card holder, or "" when it is printed.
-func expectedRefusal(r people.Resident, it kiosk.MenuItem) httpapi.Code {
+func expectedRefusal(r people.Resident, it jlis.MenuItem) httpapi.Code {
 	switch {
 	case !it.Open:
 		return municipal.CodeOutsideHours
 	case r.Case == people.Child && (it.Type == municipal.Inkan || it.Type == municipal.Tax):
 		return municipal.CodeNoRecord // no 印鑑登録 under 15, no 課税
-	case it.Basis == kiosk.BasisResidence && r.Honseki != r.Municipality && it.Type.FromKoseki():
+	case it.Basis == jlis.BasisResidence && r.Honseki != r.Municipality && it.Type.FromKoseki():
 		return municipal.CodeHonsekiElsewhere
 	}
 	return ""

@@ -28,6 +28,7 @@ import (
 	"github.com/mynaplat/mynaplat/internal/httpapi"
 	"github.com/mynaplat/mynaplat/internal/inproc"
 	"github.com/mynaplat/mynaplat/internal/trace"
+	"github.com/mynaplat/mynaplat/jlis"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/kiosk"
 	"github.com/mynaplat/mynaplat/municipal"
@@ -395,7 +396,7 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 		company.Routes(mux)
 	}
 
-	var ksvc *kiosk.Service
+	var ksvc *jlis.Service
 	if roles[roleJLIS] {
 		signCA, jc, err := signingTrust(ctx, centre, o, url, self)
 		if err != nil {
@@ -416,7 +417,7 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 		sp.Routes(mux)
 		sealSvc.CallerRoutes(mux, keys.seal)
 		links = append(links, sp.Links()...)
-		if ksvc, err = kiosk.Open(ctx, kiosk.Config{DB: db, Now: time.Now, Logger: logger,
+		if ksvc, err = jlis.Open(ctx, jlis.Config{DB: db, Now: time.Now, Logger: logger,
 			Verifier: &jpki.SigningVerifier{CA: signCA, OCSP: jc.OCSP, MaxAge: o.revocationMaxAge}}); err != nil {
 			return fail(err)
 		}
@@ -425,11 +426,11 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 			if err != nil {
 				return fail(err)
 			}
-			mp, err := municipal.NewPages(muni, site, kiosk.AntiForgery{Register: seal.NewClient(url, keys.sealKey, self)})
+			mp, err := municipal.NewPages(muni, site, jlis.AntiForgery{Register: seal.NewClient(url, keys.sealKey, self)})
 			if err != nil {
 				return fail(err)
 			}
-			mp.SetRegistrations(kiosk.NewQueueClient(url, keys.queueKey, self))
+			mp.SetRegistrations(jlis.NewQueueClient(url, keys.queueKey, self))
 			mp.Routes(mux)
 			links = append(links, mp.Links()...)
 			if o.demo {
@@ -439,12 +440,12 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 				}
 			}
 		}
-		eps, err := kiosk.LoadEndpoints(demo.EndpointsPath(o.data.data), url)
+		eps, err := jlis.LoadEndpoints(demo.EndpointsPath(o.data.data), url)
 		if err != nil {
 			return fail(err)
 		}
 		ksvc.QueueRoutes(mux, keys.queue)
-		relay, err := kiosk.NewRelay(ksvc, kiosk.RelayConfig{Issuer: url,
+		relay, err := jlis.NewRelay(ksvc, jlis.RelayConfig{Issuer: url,
 			Keys: platformKeys.Keys, Attributes: keys.platformClient(roleJLIS, url, self).PersonAttributes,
 			Endpoints: eps, HTTP: self, Seal: sealSvc})
 		if err != nil {

@@ -25,7 +25,7 @@ const ContentType = "application/problem+json"
 
 // Code is a stable, machine-readable problem code ("job_gone"). A Code is
 // an error too, so that a client's caller can match a refusal with
-// errors.Is(err, kiosk.CodeJobGone) whatever status it came with.
+// errors.Is(err, jlis.CodeJobGone) whatever status it came with.
 type Code string
 
 func (c Code) Error() string { return string(c) }

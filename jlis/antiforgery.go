@@ -1,4 +1,4 @@
-package kiosk
+package jlis
 
 import (
 	"context"
@@ -53,7 +53,7 @@ func (a AntiForgery) Decorate(ctx context.Context, m municipal.Municipality, num
 	is, err := a.Register.Issue(ctx, seal.IssueRequest{Municipality: sm, Number: number, Type: d.Type.Title(),
 		Content: strings.Join(d.Text(), "\n")})
 	if err != nil {
-		return municipal.Decorations{}, fmt.Errorf("kiosk: register certificate %s: %w", number, err)
+		return municipal.Decorations{}, fmt.Errorf("jlis: register certificate %s: %w", number, err)
 	}
 	return municipal.Decorations{QR: is.QRPNG, QRText: "/verify " + number, CopyPattern: true}, nil
 }

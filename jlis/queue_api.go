@@ -1,4 +1,4 @@
-package kiosk
+package jlis
 
 import (
 	"context"
@@ -91,7 +91,7 @@ func (s *Service) servePending(w http.ResponseWriter, r *http.Request, caller st
 func (s *Service) serveDecide(w http.ResponseWriter, r *http.Request, caller string) {
 	code, id := r.PathValue("code"), r.PathValue("id")
 	var d QueueDecision
-	err := httpapi.Decode(r.Body, &d, maxBody)
+	err := httpapi.Decode(r.Body, &d, MaxBody)
 	if err == nil {
 		err = s.Queue().Decide(r.Context(), code, id, d.Clerk, d.Approve)
 	}

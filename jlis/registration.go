@@ -1,4 +1,4 @@
-package kiosk
+package jlis
 
 import (
 	"context"
@@ -25,10 +25,10 @@ import (
 
 // Errors of registrations.
 var (
-	ErrBadSignature = errors.New("kiosk: the registration's signature does not verify")
-	ErrStale        = errors.New("kiosk: the registration document is not the current one")
+	ErrBadSignature = errors.New("jlis: the registration's signature does not verify")
+	ErrStale        = errors.New("jlis: the registration document is not the current one")
 	// ErrNoKoseki means the 本籍地 has no 戸籍 that could be the holder's.
-	ErrNoKoseki = errors.New("kiosk: the 本籍地 keeps no family register of this person")
+	ErrNoKoseki = errors.New("jlis: the 本籍地 keeps no family register of this person")
 	// ErrNoPending means a clerk decided on a registration that is not
 	// pending at that 本籍地: unknown, another 本籍地's, or already decided.
 	// It is an ErrInvalid too.
@@ -98,7 +98,7 @@ type Registration struct {
 // fails.
 func (s *Service) Register(ctx context.Context, doc RegistrationDoc, certDER, sig []byte) (*Registration, error) {
 	if s.verifier == nil || s.koseki == nil {
-		return nil, errors.New("kiosk: registrations are not configured (no verifier or 本籍地)")
+		return nil, errors.New("jlis: registrations are not configured (no verifier or 本籍地)")
 	}
 	now := s.now()
 	switch {
@@ -136,7 +136,7 @@ func (s *Service) Register(ctx context.Context, doc RegistrationDoc, certDER, si
 		strings.Join(mm, ","), jpki.Serial(cert.SerialNumber), sig, text, now.UnixMilli(),
 		h.Name, civilDate(h.BirthDate), int(h.Sex))
 	if err != nil {
-		return nil, fmt.Errorf("kiosk: file registration: %w", err)
+		return nil, fmt.Errorf("jlis: file registration: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return s.registration(ctx, qRegistrationByCert, doc.AuthSerial, doc.Honseki)
@@ -165,7 +165,7 @@ func (s *Service) Registrations(ctx context.Context, honseki, status string) ([]
 func (s *Service) registrations(ctx context.Context, q string, args ...any) ([]Registration, error) {
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("kiosk: read registrations: %w", err)
+		return nil, fmt.Errorf("jlis: read registrations: %w", err)
 	}
 	defer rows.Close()
 	var out []Registration
@@ -196,7 +196,7 @@ func (s *Service) Decide(ctx context.Context, honseki, id, clerk string, approve
 	}
 	res, err := s.db.Write(ctx, qDecideRegistration, status, s.now().UnixMilli(), clerk, id, honseki, RegPending)
 	if err != nil {
-		return fmt.Errorf("kiosk: decide registration: %w", err)
+		return fmt.Errorf("jlis: decide registration: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("%w: %s at %s", ErrNoPending, id, honseki)
@@ -219,7 +219,7 @@ func scanRegistration(r scanner) (*Registration, error) {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, err
 		}
-		return nil, fmt.Errorf("kiosk: read registration: %w", err)
+		return nil, fmt.Errorf("jlis: read registration: %w", err)
 	}
 	if mm != "" {
 		reg.Mismatches = strings.Split(mm, ",")
@@ -228,7 +228,7 @@ func scanRegistration(r scanner) (*Registration, error) {
 	if name != "" {
 		b, err := time.ParseInLocation(time.DateOnly, birth, wareki.JST())
 		if err != nil {
-			return nil, fmt.Errorf("kiosk: read registration %s: holder's birth date: %w", reg.ID, err)
+			return nil, fmt.Errorf("jlis: read registration %s: holder's birth date: %w", reg.ID, err)
 		}
 		reg.Holder = &jpki.Holder{Name: name, BirthDate: b, Sex: jpki.Sex(sex)}
 	}

@@ -1,4 +1,4 @@
-package kiosk
+package jlis
 
 import (
 	"encoding/json"
@@ -27,11 +27,11 @@ import (
 // JobHeader carries the printed job's facts with its PDF.
 const JobHeader = "X-Job"
 
-// errBody is a request body that is not the expected JSON.
-var errBody = fmt.Errorf("%w: malformed body", ErrInvalid)
+// ErrMalformedBody is a request body that is not the expected JSON.
+var ErrMalformedBody = fmt.Errorf("%w: malformed body", ErrInvalid)
 
-// maxBody bounds a request to the relay (a signature and a certificate fit).
-const maxBody = 16 << 10
+// MaxBody bounds a request to the relay (a signature and a certificate fit).
+const MaxBody = 16 << 10
 
 // Routes registers the relay's API.
 func (r *Relay) Routes(mux *http.ServeMux) {
@@ -57,8 +57,8 @@ func (r *Relay) kioskOnly(h func(http.ResponseWriter, *http.Request, string)) ht
 
 // decodeBody reads a request body, answering 400 itself when it is bad.
 func (r *Relay) decodeBody(w http.ResponseWriter, req *http.Request, v any) bool {
-	if err := httpapi.Decode(req.Body, v, maxBody); err != nil {
-		r.writeErr(w, req, fmt.Errorf("%w: %w", errBody, err))
+	if err := httpapi.Decode(req.Body, v, MaxBody); err != nil {
+		r.writeErr(w, req, fmt.Errorf("%w: %w", ErrMalformedBody, err))
 		return false
 	}
 	return true
@@ -258,7 +258,7 @@ var Rules = httpapi.Rules{
 	{Err: jpki.ErrRevocationUnknown, Status: http.StatusServiceUnavailable, Code: CodeTryLater,
 		JA: "証明書の失効情報を確認できません。しばらくしてからお試しください。",
 		EN: "The certificate's revocation status is unavailable. Please try later."},
-	{Err: errBody, Status: http.StatusBadRequest, Code: CodeInvalidRequest,
+	{Err: ErrMalformedBody, Status: http.StatusBadRequest, Code: CodeInvalidRequest,
 		JA: "要求の形式が正しくありません。", EN: "The request is not in the expected form."},
 	{Err: ErrInvalid, Status: http.StatusBadRequest, Code: CodeInvalidRequest,
 		JA: "要求の内容が正しくありません。", EN: "The request is not valid."},

@@ -1,4 +1,4 @@
-package kiosk
+package jlis
 
 import (
 	"context"
@@ -18,6 +18,7 @@ import (
 	"github.com/mynaplat/mynaplat/platform"
 	"github.com/mynaplat/mynaplat/seal"
 	"github.com/mynaplat/mynaplat/store/storetest"
+	"github.com/mynaplat/mynaplat/wareki"
 )
 
 // validOrder is the relay's rule for an order, before it looks at the card.
@@ -33,7 +34,8 @@ func validOrder(o Order) bool {
 func FuzzOrderBody(f *testing.F) {
 	ctx := context.Background()
 	db := storetest.SQLite(f)
-	now := func() time.Time { return worldNow }
+	start := time.Date(2026, 11, 24, 10, 0, 0, 0, wareki.JST()) // a Tuesday, within every service's hours
+	now := func() time.Time { return start }
 	svc, err := Open(ctx, Config{DB: db, Now: now})
 	if err != nil {
 		f.Fatal(err)
@@ -95,7 +97,7 @@ func FuzzOrderBody(f *testing.F) {
 			t.Errorf("Content-Type %q", ct)
 		}
 		var in OrderBody
-		decoded := httpapi.Decode(strings.NewReader(body), &in, maxBody) == nil
+		decoded := httpapi.Decode(strings.NewReader(body), &in, MaxBody) == nil
 		want := map[bool]struct {
 			status int
 			code   httpapi.Code
@@ -109,7 +111,7 @@ func FuzzOrderBody(f *testing.F) {
 				t.Fatal(err)
 			}
 			var again OrderBody
-			if err := httpapi.Decode(strings.NewReader(string(b)), &again, maxBody); err != nil {
+			if err := httpapi.Decode(strings.NewReader(string(b)), &again, MaxBody); err != nil {
 				t.Fatalf("%s does not decode: %v", b, err)
 			}
 			if diff := cmp.Diff(in, again); diff != "" {

@@ -1,4 +1,4 @@
-package kiosk
+package jlis
 
 // The kiosk's SQL, written once for SQLite and PostgreSQL (see package store).
 const (

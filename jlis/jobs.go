@@ -1,4 +1,4 @@
-package kiosk
+package jlis
 
 import (
 	"context"
@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/mynaplat/mynaplat/internal/trace"
-
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/store"
 )
@@ -25,12 +24,12 @@ var migrations embed.FS
 
 // Errors of print jobs.
 var (
-	ErrInvalid = errors.New("kiosk: invalid request")
+	ErrInvalid = errors.New("jlis: invalid request")
 	// ErrJobGone means the job is no longer in the state the step needs:
 	// it was cancelled (by its deadline or by the person), or printed.
-	ErrJobGone = errors.New("kiosk: the job was cancelled or already finished")
+	ErrJobGone = errors.New("jlis: the job was cancelled or already finished")
 	// ErrNotYours means the job belongs to another kiosk or card holder.
-	ErrNotYours = errors.New("kiosk: the job belongs to another kiosk or person")
+	ErrNotYours = errors.New("jlis: the job belongs to another kiosk or person")
 )
 
 // The states of a print job.
@@ -76,6 +75,10 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The migration namespace stays "kiosk" (its version table goose_kiosk),
+	// as do the table names, from before the relay left package kiosk: an
+	// existing data directory or database keeps its jobs, kiosks and
+	// registrations and is not migrated a second time.
 	if err := cfg.DB.Migrate(ctx, "kiosk", mfs); err != nil {
 		return nil, err
 	}
@@ -136,10 +139,10 @@ func (s *Service) Request(ctx context.Context, kiosk, requestKey, platformID, mu
 	res, err := s.db.WriteCommitted(ctx, qInsertJob, j.ID, kiosk, requestKey, platformID, municipality, certType, string(opts), Requested,
 		now.UnixMilli(), j.Deadline.UnixMilli(), trace.ID(ctx))
 	if err != nil {
-		return nil, fmt.Errorf("kiosk: record job: %w", err)
+		return nil, fmt.Errorf("jlis: record job: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		prev, err := s.jobByKey(ctx, kiosk, requestKey)
+		prev, err := s.JobByKey(ctx, kiosk, requestKey)
 		if err != nil {
 			return nil, err
 		}
@@ -159,7 +162,7 @@ func (s *Service) Rendered(ctx context.Context, jobID, certNumber string, fee in
 	now := s.now().UnixMilli()
 	res, err := s.db.WriteCommitted(ctx, qRender, Rendered, certNumber, fee, pdf, hex.EncodeToString(sum[:]), now, jobID, Requested)
 	if err != nil {
-		return fmt.Errorf("kiosk: store rendered job: %w", err)
+		return fmt.Errorf("jlis: store rendered job: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return ErrJobGone
@@ -192,7 +195,7 @@ func (s *Service) Print(ctx context.Context, kiosk, platformID, jobID string) (*
 		return err
 	})
 	if err != nil && !errors.Is(err, ErrJobGone) {
-		return nil, fmt.Errorf("kiosk: print: %w", err)
+		return nil, fmt.Errorf("jlis: print: %w", err)
 	}
 	j, jerr := s.Job(ctx, jobID)
 	if jerr != nil {
@@ -217,7 +220,7 @@ func (s *Service) Print(ctx context.Context, kiosk, platformID, jobID string) (*
 func (s *Service) Cancel(ctx context.Context, jobID, reason string) error {
 	res, err := s.db.WriteCommitted(ctx, qCancel, Cancelled, reason, s.now().UnixMilli(), jobID)
 	if err != nil {
-		return fmt.Errorf("kiosk: cancel: %w", err)
+		return fmt.Errorf("jlis: cancel: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return ErrJobGone
@@ -231,7 +234,7 @@ func (s *Service) Expire(ctx context.Context) (int64, error) {
 	now := s.now().UnixMilli()
 	res, err := s.db.WriteCommitted(ctx, qExpire, Cancelled, "timeout", now)
 	if err != nil {
-		return 0, fmt.Errorf("kiosk: expire jobs: %w", err)
+		return 0, fmt.Errorf("jlis: expire jobs: %w", err)
 	}
 	return res.RowsAffected()
 }
@@ -241,7 +244,8 @@ func (s *Service) Job(ctx context.Context, id string) (*Job, error) {
 	return scanJob(s.db.QueryRowContext(ctx, qJob, id))
 }
 
-func (s *Service) jobByKey(ctx context.Context, kiosk, key string) (*Job, error) {
+// JobByKey is the job kiosk asked for under its request key.
+func (s *Service) JobByKey(ctx context.Context, kiosk, key string) (*Job, error) {
 	return scanJob(s.db.QueryRowContext(ctx, qJobByKey, kiosk, key))
 }
 
@@ -257,7 +261,7 @@ func scanJob(row *sql.Row) (*Job, error) {
 		return nil, ErrJobGone
 	}
 	if err != nil {
-		return nil, fmt.Errorf("kiosk: read job: %w", err)
+		return nil, fmt.Errorf("jlis: read job: %w", err)
 	}
 	json.Unmarshal([]byte(opts), &j.Options)
 	j.CreatedAt, j.Deadline = time.UnixMilli(created).UTC(), time.UnixMilli(deadline).UTC()

@@ -1,4 +1,4 @@
-package kiosk
+package jlis
 
 import (
 	"context"
@@ -44,21 +44,21 @@ import (
 
 // Errors of the relay.
 var (
-	ErrUnauthorized = errors.New("kiosk: unknown kiosk key")
+	ErrUnauthorized = errors.New("jlis: unknown kiosk key")
 	// ErrBadAssertion is a platform assertion that does not verify or was
 	// made at another kiosk.
-	ErrBadAssertion = errors.New("kiosk: the platform assertion did not verify")
+	ErrBadAssertion = errors.New("jlis: the platform assertion did not verify")
 	// ErrNotRegistered is a 戸籍 request to a 本籍地 without an approved
 	// usage registration of the current card.
-	ErrNotRegistered = errors.New("kiosk: no approved usage registration with this 本籍地")
+	ErrNotRegistered = errors.New("jlis: no approved usage registration with this 本籍地")
 	// ErrInProgress is a request key whose job is still being rendered.
-	ErrInProgress = errors.New("kiosk: the request is still being processed")
+	ErrInProgress = errors.New("jlis: the request is still being processed")
 	// ErrUnreachable means the municipality's issuance server did not
 	// answer in time; the job was cancelled.
-	ErrUnreachable = errors.New("kiosk: the issuance server did not answer")
+	ErrUnreachable = errors.New("jlis: the issuance server did not answer")
 	// ErrBadAnswer is an answer of an issuance server that fails the relay's
 	// checks (wrong type or municipality, digest, seal): never handed out.
-	ErrBadAnswer = errors.New("kiosk: the issuance server's answer failed the relay's checks")
+	ErrBadAnswer = errors.New("jlis: the issuance server's answer failed the relay's checks")
 )
 
 // RefusedError is a municipality's refusal, with its code and messages: it
@@ -68,7 +68,7 @@ type RefusedError struct {
 	httpapi.Problem
 }
 
-func (e *RefusedError) Error() string { return "kiosk: refused by the municipality: " + string(e.Code) }
+func (e *RefusedError) Error() string { return "jlis: refused by the municipality: " + string(e.Code) }
 
 // Unwrap is the municipality's problem.
 func (e *RefusedError) Unwrap() error { return e.Problem }
@@ -120,7 +120,7 @@ const catalogueTTL = 30 * time.Second
 // NewRelay makes the relay of s.
 func NewRelay(s *Service, cfg RelayConfig) (*Relay, error) {
 	if cfg.Keys == nil || cfg.Attributes == nil || cfg.Seal == nil {
-		return nil, errors.New("kiosk: the relay needs the platform's keys, the attribute source and the seal register")
+		return nil, errors.New("jlis: the relay needs the platform's keys, the attribute source and the seal register")
 	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 30 * time.Second
@@ -149,7 +149,7 @@ func (s *Service) AddKiosk(ctx context.Context, id, store string) (string, error
 	rand.Read(b)
 	key := "kiosk_" + base64.RawURLEncoding.EncodeToString(b)
 	if _, err := s.db.Write(ctx, qInsertKiosk, id, store, hashKey(key), s.now().UnixMilli()); err != nil {
-		return "", fmt.Errorf("kiosk: add kiosk %s: %w", id, err)
+		return "", fmt.Errorf("jlis: add kiosk %s: %w", id, err)
 	}
 	return key, nil
 }
@@ -158,7 +158,7 @@ func (s *Service) AddKiosk(ctx context.Context, id, store string) (string, error
 func (s *Service) HasKiosk(ctx context.Context, id string) (bool, error) {
 	var n int
 	if err := s.db.QueryRowContext(ctx, qHasKiosk, id).Scan(&n); err != nil {
-		return false, fmt.Errorf("kiosk: find kiosk: %w", err)
+		return false, fmt.Errorf("jlis: find kiosk: %w", err)
 	}
 	return n > 0, nil
 }
@@ -190,7 +190,7 @@ type Holder struct {
 func (r *Relay) claims(ctx context.Context, kiosk, assertion string) (*platform.Claims, error) {
 	keys, err := r.cfg.Keys(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("kiosk: platform keys: %w", err)
+		return nil, fmt.Errorf("jlis: platform keys: %w", err)
 	}
 	c, err := platform.VerifyAssertion(assertion, keys, r.cfg.Issuer, r.now())
 	if err != nil {
@@ -211,7 +211,7 @@ func (r *Relay) holder(ctx context.Context, kiosk, assertion string) (*Holder, e
 	}
 	a, err := r.cfg.Attributes(ctx, c.Subject)
 	if err != nil {
-		return nil, fmt.Errorf("kiosk: attributes of the card holder: %w", err)
+		return nil, fmt.Errorf("jlis: attributes of the card holder: %w", err)
 	}
 	return &Holder{PlatformID: c.Subject, Attributes: a}, nil
 }
@@ -232,6 +232,25 @@ type MenuItem struct {
 	WeekdaysOnly bool   `json:"weekdays_only"`
 }
 
+// Key names a menu item in a kiosk's form.
+func (m MenuItem) Key() string { return m.Municipality + ":" + string(m.Type) }
+
+// HoursJA is the item's hours for the menu, in Japanese.
+func (m MenuItem) HoursJA() string {
+	if m.WeekdaysOnly {
+		return "平日 " + m.Hours
+	}
+	return m.Hours
+}
+
+// HoursEN is the item's hours in English.
+func (m MenuItem) HoursEN() string {
+	if m.WeekdaysOnly {
+		return "weekdays " + m.Hours
+	}
+	return m.Hours
+}
+
 // Menu is what a holder may ask for, and their registrations.
 type Menu struct {
 	Items         []MenuItem     `json:"items"`
@@ -247,7 +266,9 @@ const (
 	BasisHonseki   = "honseki"
 )
 
-func municipalityName(code string) string {
+// MunicipalityName is the prefecture and name of the municipality with
+// code, or the code when it is not known.
+func MunicipalityName(code string) string {
 	m, err := jpki.LookupMunicipality(code)
 	if err != nil {
 		return code
@@ -262,7 +283,7 @@ func (r *Relay) Menu(ctx context.Context, kiosk, assertion string) (*Menu, error
 		return nil, err
 	}
 	home := h.Attributes.Municipality
-	menu := &Menu{Residence: home, ResidenceName: municipalityName(home), Items: []MenuItem{}, Registrations: []Registration{}}
+	menu := &Menu{Residence: home, ResidenceName: MunicipalityName(home), Items: []MenuItem{}, Registrations: []Registration{}}
 	if menu.Registrations, err = r.s.RegistrationsOf(ctx, h.Attributes.Certificate.Serial); err != nil {
 		return nil, err
 	}
@@ -276,7 +297,7 @@ func (r *Relay) Menu(ctx context.Context, kiosk, assertion string) (*Menu, error
 			if !keep(o.Type) {
 				continue
 			}
-			menu.Items = append(menu.Items, MenuItem{Municipality: code, MunicipalityName: municipalityName(code), Basis: basis,
+			menu.Items = append(menu.Items, MenuItem{Municipality: code, MunicipalityName: MunicipalityName(code), Basis: basis,
 				Type: o.Type, TitleJA: o.Type.Title(), TitleEN: o.Type.TitleEN(), FeeYen: o.FeeYen, Open: o.OpenAt(now),
 				Hours: clock(o.Open) + "–" + clock(o.Close), WeekdaysOnly: o.WeekdaysOnly})
 		}
@@ -565,7 +586,7 @@ func (r *Relay) RegistrationDocument(ctx context.Context, kiosk, assertion, hons
 		return RegistrationDoc{}, fmt.Errorf("%w: municipality %s does not issue at kiosks", ErrInvalid, honseki)
 	}
 	return RegistrationDoc{PlatformID: h.PlatformID, AuthSerial: h.Attributes.Certificate.Serial, Honseki: honseki,
-		HonsekiName: municipalityName(honseki), At: r.now().Truncate(time.Second)}, nil
+		HonsekiName: MunicipalityName(honseki), At: r.now().Truncate(time.Second)}, nil
 }
 
 // Register files the signed registration: the document is built again from

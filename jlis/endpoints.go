@@ -1,4 +1,4 @@
-package kiosk
+package jlis
 
 import (
 	"encoding/json"
@@ -34,7 +34,7 @@ func LoadEndpoints(path, local string) (map[string]Endpoint, error) {
 	}
 	var eps map[string]Endpoint
 	if err := json.Unmarshal(b, &eps); err != nil {
-		return nil, fmt.Errorf("kiosk: %s: %w", path, err)
+		return nil, fmt.Errorf("jlis: %s: %w", path, err)
 	}
 	for code, e := range eps {
 		if e.BaseURL == "" {

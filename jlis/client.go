@@ -1,4 +1,4 @@
-package kiosk
+package jlis
 
 import (
 	"context"
@@ -25,7 +25,7 @@ type Client struct {
 type APIError = httpapi.Error
 
 // ErrAlreadyPrinted is the relay's answer to a retried print.
-var ErrAlreadyPrinted = errors.New("kiosk: already printed")
+var ErrAlreadyPrinted = errors.New("jlis: already printed")
 
 func (c *Client) api() *httpapi.Client {
 	return &httpapi.Client{Service: "jlis", BaseURL: c.BaseURL, HTTP: c.HTTP, Auth: httpapi.Bearer(c.Key), Rules: Rules, MaxBody: maxPDF}
@@ -61,7 +61,7 @@ func (c *Client) Print(ctx context.Context, assertion, jobID string) (*Job, erro
 	}
 	var j Job
 	if err := json.Unmarshal([]byte(resp.Header.Get(JobHeader)), &j); err != nil {
-		return nil, fmt.Errorf("kiosk: printed job facts: %w", err)
+		return nil, fmt.Errorf("jlis: printed job facts: %w", err)
 	}
 	j.PDF = resp.Body
 	return &j, nil
