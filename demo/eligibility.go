@@ -12,6 +12,7 @@ import (
 	"github.com/mynaplat/mynaplat/demo/people"
 	"github.com/mynaplat/mynaplat/eligibility"
 	"github.com/mynaplat/mynaplat/platform"
+	"github.com/mynaplat/mynaplat/reception"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/terminal"
 	"github.com/mynaplat/mynaplat/wareki"
@@ -197,9 +198,9 @@ func SeedEligibility(ctx context.Context, cfg EligibilityConfig) (bool, error) {
 		if err := cfg.Service.AddFacilityTerminal(ctx, FacilityCode, t.ID); err != nil {
 			return false, err
 		}
-		sc := eligibility.StationConfig{Terminal: terminal.Config{ID: t.ID, Kind: t.Kind, Owner: t.Owner, Name: t.Name, Key: tkey, Reader: "virtual"},
+		sc := reception.StationConfig{Terminal: terminal.Config{ID: t.ID, Kind: t.Kind, Owner: t.Owner, Name: t.Name, Key: tkey, Reader: "virtual"},
 			Facility: FacilityCode, FacilityName: FacilityName, FacilityKey: fkey}
-		if err := eligibility.SaveStationConfig(StationsDir(cfg.DataDir), sc); err != nil {
+		if err := reception.SaveStationConfig(StationsDir(cfg.DataDir), sc); err != nil {
 			return false, err
 		}
 	}

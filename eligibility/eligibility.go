@@ -20,7 +20,6 @@ import (
 
 	"golang.org/x/text/unicode/norm"
 
-	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/cardco"
 	"github.com/mynaplat/mynaplat/internal/httpapi"
 	"github.com/mynaplat/mynaplat/jpki"
@@ -64,10 +63,6 @@ const (
 	CodeBadFile              httpapi.Code = "bad_file"
 	CodeRunning              httpapi.Code = "running"
 	// Payment with the card.
-	CodePasswordFormat       httpapi.Code = "password_format"
-	CodePasswordBlocked      httpapi.Code = "password_blocked"
-	CodeWrongPassword        httpapi.Code = "wrong_password"
-	CodeNoSigningCert        httpapi.Code = "no_signing_cert"
 	CodeBadSignature         httpapi.Code = "bad_signature"
 	CodeUntrustedCertificate httpapi.Code = "untrusted_certificate"
 	CodeCertificateExpired   httpapi.Code = "certificate_expired"
@@ -91,8 +86,10 @@ const (
 var retryAfter = http.Header{"Retry-After": {"5"}}
 
 // Rules answers the service's errors on every API (and on the payment
-// pages, PayMessage), and maps the answers back to the sentinels in
-// FacilityClient.
+// enrolment page, package payenrol), and maps the answers back to the
+// sentinels in FacilityClient. The card's own errors (a wrong or blocked
+// signing password, no signing certificate) never reach the service: the
+// terminal that holds the card words them (terminal's outcome table).
 var Rules = httpapi.Rules{
 	{Err: errNoInsurer, Status: http.StatusUnauthorized, Code: CodeUnauthorized, JA: "保険者の認証情報が必要です。", EN: "An insurer credential is required."},
 	{Err: errNoFacility, Status: http.StatusUnauthorized, Code: CodeUnauthorized, JA: "医療機関の認証情報が必要です。", EN: "A facility credential is required."},
@@ -114,17 +111,6 @@ var Rules = httpapi.Rules{
 		JA: "本人確認の結果を確認できません。もう一度カードで本人確認してください。", EN: "The authentication could not be verified; check the card again."},
 	{Err: ErrForeignTerminal, Status: http.StatusForbidden, Code: CodeForeignTerminal,
 		JA: "この医療機関の端末で行われた本人確認ではありません。", EN: "The authentication was not made at a terminal of this facility."},
-	// Linking: the card.
-	{Err: card.ErrPINFormat, Status: http.StatusBadRequest, Code: CodePasswordFormat,
-		JA: "署名用電子証明書の暗証番号は、英字（大文字）と数字で6〜16文字です。",
-		EN: "The signing password is 6–16 characters of capital letters A–Z and digits 0–9."},
-	{Err: card.ErrPINBlocked, Status: http.StatusForbidden, Code: CodePasswordBlocked,
-		JA: "署名用電子証明書の暗証番号がロックされています。お住まいの市区町村の窓口で初期化してください（カードと本人確認書類をお持ちください）。",
-		EN: "The signing password is blocked. Have it reset at your municipal office (bring the card and proof of identity)."},
-	{Err: card.ErrWrongPIN, Status: http.StatusForbidden, Code: CodeWrongPassword, JA: "暗証番号が違います。", EN: "Wrong password."},
-	{Err: card.ErrNotFound, Status: http.StatusBadRequest, Code: CodeNoSigningCert,
-		JA: "このカードには署名用電子証明書がありません。市区町村の窓口で発行を受けてください。",
-		EN: "This card has no signing certificate; get one at the municipal office."},
 	// Linking: the checks.
 	{Err: ErrBadSignature, Status: http.StatusBadRequest, Code: CodeBadSignature,
 		JA: "同意書の署名を確認できませんでした。", EN: "The signature of the consent could not be verified."},

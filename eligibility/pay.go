@@ -11,9 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/jpki"
-	"github.com/mynaplat/mynaplat/terminal"
 	"github.com/mynaplat/mynaplat/wareki"
 )
 
@@ -61,7 +59,7 @@ type PaymentConfig struct {
 	ConsentTTL time.Duration
 }
 
-// Errors of linking. Each refusal has its own sentinel; PayMessage gives the
+// Errors of linking. Each refusal has its own sentinel; Rules gives the
 // text for the person.
 var (
 	ErrPaymentNotConfigured = errors.New("eligibility: payment with the card is not configured")
@@ -123,12 +121,6 @@ func (d ConsentDoc) Text() string {
 
 // Digest is the SHA-256 of Text, which the card signs as a DigestInfo.
 func (d ConsentDoc) Digest() [32]byte { return sha256.Sum256([]byte(d.Text())) }
-
-// SignConsent has the card sign doc with its signing key (see
-// terminal.SignDocument: the password goes to the card only).
-func SignConsent(tr card.Transport, password string, doc ConsentDoc) (certDER, sig []byte, err error) {
-	return terminal.SignDocument(tr, password, []byte(doc.Text()))
-}
 
 // PaymentLink is a platform ID's link to a card-company token. The token is
 // for the platform's own use (charging) and is never shown to a facility.

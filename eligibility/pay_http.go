@@ -1,11 +1,8 @@
 package eligibility
 
 import (
-	"errors"
-	"fmt"
 	"net/http"
 
-	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/internal/httpapi"
 )
 
@@ -89,27 +86,7 @@ func writeReplayable(w http.ResponseWriter, replayed bool, v any) {
 	httpapi.WriteJSON(w, http.StatusCreated, v)
 }
 
-// PayMessage is what an error of linking, charging or refunding means for
-// the person or facility (the edge: the API and the pages): Rules' answer,
-// with the tries left of a wrong password. Unknown errors are a 500
-// "internal".
-func PayMessage(err error) httpapi.Problem {
-	if pe, ok := errors.AsType[*card.PINError](err); ok {
-		ja, en := fmt.Sprintf("暗証番号が違います。残り %d 回です。", pe.TriesLeft), fmt.Sprintf("Wrong password. %d tries left.", pe.TriesLeft)
-		if pe.TriesLeft == 1 {
-			ja, en = "暗証番号が違います。あと1回間違えるとロックされ、市区町村の窓口でしか解除できません。",
-				"Wrong password. One more wrong try blocks it; only the municipal office can unblock it."
-		}
-		return httpapi.New(http.StatusForbidden, CodeWrongPassword, ja, en).With("tries_left", pe.TriesLeft)
-	}
-	return Rules.Problem(err)
-}
-
 func (s *Service) writePayErr(w http.ResponseWriter, r *http.Request, err error) {
-	if _, ok := errors.AsType[*card.PINError](err); ok {
-		httpapi.Write(w, PayMessage(err))
-		return
-	}
 	if p := Rules.Problem(err); p.Status < 500 {
 		s.logger.InfoContext(r.Context(), "payment refused", "code", p.Code)
 	}

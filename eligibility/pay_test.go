@@ -17,15 +17,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mynaplat/mynaplat/internal/httpapi"
-
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/cardco"
+	"github.com/mynaplat/mynaplat/internal/httpapi"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/store/storetest"
+	"github.com/mynaplat/mynaplat/terminal"
 	"github.com/mynaplat/mynaplat/wareki"
 )
 
@@ -187,7 +187,7 @@ func payNewWorldAt(t *testing.T, db *store.DB, start time.Time) *payWorld {
 // paySign has a card sign a consent with the right password.
 func paySign(t *testing.T, cd *card.Card, doc ConsentDoc) (certDER, sig []byte) {
 	t.Helper()
-	certDER, sig, err := SignConsent(cd, paySignPIN, doc)
+	certDER, sig, err := terminal.SignDocument(cd, paySignPIN, []byte(doc.Text()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -343,15 +343,15 @@ func TestPayLink(t *testing.T) {
 				return err
 			}, ErrConsentStale},
 			{"password too short", func(t *testing.T) error {
-				_, _, err := SignConsent(w.ichiro, "ABC12", s.NewConsent("pid-ichiro", w.token, w.last4))
+				_, _, err := terminal.SignDocument(w.ichiro, "ABC12", []byte(s.NewConsent("pid-ichiro", w.token, w.last4).Text()))
 				return err
 			}, card.ErrPINFormat},
 			{"password too long", func(t *testing.T) error {
-				_, _, err := SignConsent(w.ichiro, "ABCDEFGHIJ1234567", s.NewConsent("pid-ichiro", w.token, w.last4))
+				_, _, err := terminal.SignDocument(w.ichiro, "ABCDEFGHIJ1234567", []byte(s.NewConsent("pid-ichiro", w.token, w.last4).Text()))
 				return err
 			}, card.ErrPINFormat},
 			{"wrong password", func(t *testing.T) error {
-				_, _, err := SignConsent(w.ichiro, "WRONG123", s.NewConsent("pid-ichiro", w.token, w.last4))
+				_, _, err := terminal.SignDocument(w.ichiro, "WRONG123", []byte(s.NewConsent("pid-ichiro", w.token, w.last4).Text()))
 				var pe *card.PINError
 				if !errors.As(err, &pe) || pe.TriesLeft != 4 {
 					t.Errorf("wrong password: %v, want 4 tries left", err)
@@ -364,7 +364,13 @@ func TestPayLink(t *testing.T) {
 				if !errors.Is(err, tc.want) {
 					t.Fatalf("error %v, want %v", err, tc.want)
 				}
-				if m := PayMessage(err); m.Code == httpapi.CodeInternal || m.MessageJA == "" || m.MessageEN == "" {
+				// The card's errors are worded where the card is (the
+				// terminal's outcome table), the service's by its Rules.
+				if res, cardSaid := terminal.SignFailure(err); cardSaid {
+					if m := res.Message(); m.JA == "" || m.EN == "" {
+						t.Errorf("no message for %v: %+v", tc.want, m)
+					}
+				} else if m := Rules.Problem(err); m.Code == httpapi.CodeInternal || m.MessageJA == "" || m.MessageEN == "" {
 					t.Errorf("no message for %v: %+v", tc.want, m)
 				}
 				if _, err := s.PaymentLinkOf(ctx, "pid-ichiro"); !errors.Is(err, ErrNoPaymentLink) {
@@ -495,7 +501,7 @@ func TestPayCharge(t *testing.T) {
 				if !errors.Is(err, tc.want) {
 					t.Fatalf("error %v, want %v", err, tc.want)
 				}
-				if m := PayMessage(err); m.Code == httpapi.CodeInternal {
+				if m := Rules.Problem(err); m.Code == httpapi.CodeInternal {
 					t.Errorf("no message for %v", err)
 				}
 			})
@@ -562,7 +568,7 @@ func TestPayCardCompanyDies(t *testing.T) {
 		if err := <-done; !errors.Is(err, ErrPaymentUnavailable) {
 			t.Fatalf("company died: %v, want %v", err, ErrPaymentUnavailable)
 		}
-		if m := PayMessage(ErrPaymentUnavailable); m.Status != http.StatusServiceUnavailable {
+		if m := Rules.Problem(ErrPaymentUnavailable); m.Status != http.StatusServiceUnavailable {
 			t.Errorf("message %+v", m)
 		}
 		w.wantCounts(t, payCounts{CardcoPayments: 0, EligPayments: 0, Available: payLimit})

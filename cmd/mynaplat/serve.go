@@ -32,7 +32,9 @@ import (
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/kiosk"
 	"github.com/mynaplat/mynaplat/municipal"
+	"github.com/mynaplat/mynaplat/payenrol"
 	"github.com/mynaplat/mynaplat/platform"
+	"github.com/mynaplat/mynaplat/reception"
 	"github.com/mynaplat/mynaplat/seal"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/terminal"
@@ -348,7 +350,7 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 	// The platform's merchant client at the card company; its key comes
 	// from --cardco-key, or from the demo seeding below.
 	cardcoClient := &cardco.Client{BaseURL: o.cardcoURL, MerchantKey: o.cardcoKey, HTTP: httpapi.NewHTTPClient(httpapi.DefaultTimeout)}
-	var rp *eligibility.ReceptionPages // the stations, for the facility back office
+	var rp *reception.Pages // the stations, for the facility back office
 	if roles[roleEligibility] {
 		signCA, jc, err := signingTrust(ctx, centre, o, url, self)
 		if err != nil {
@@ -516,7 +518,7 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 		}
 		var history []terminal.History
 		if elig != nil {
-			history = append(history, eligibility.History(url, self))
+			history = append(history, reception.History(url, self))
 		}
 		tp, err := terminal.NewPages(terminal.PagesConfig{Site: site, Cards: cards, Terminals: configs,
 			PlatformURL: platformURL, HTTP: hc, PCSC: pcscReader, Logger: logger, History: history})
@@ -543,16 +545,16 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 		// /t/ lists the terminals whose screens other packages serve too,
 		// in the order of the home page's items: (1) kiosks, (2) the hospital.
 		var kioskLinks, stationLinks, payLinks []web.Link
-		if stations, err := eligibility.LoadStationConfigs(demo.StationsDir(o.data.data)); err != nil {
+		if stations, err := reception.LoadStationConfigs(demo.StationsDir(o.data.data)); err != nil {
 			return fail(err)
 		} else if len(stations) > 0 {
 			serviceURL := url
 			if elig == nil {
 				return fail(errors.New("reception stations need the eligibility role in this process (for now)"))
 			}
-			var sts []*eligibility.Station
+			var sts []*reception.Station
 			for _, sc := range stations {
-				st, err := eligibility.NewStation(sc, eligibility.StationOptions{PlatformURL: platformURL, ServiceURL: serviceURL,
+				st, err := reception.NewStation(sc, reception.StationOptions{PlatformURL: platformURL, ServiceURL: serviceURL,
 					JPKIURL: url, HTTP: hc, Reader: terminal.VirtualReader{Cards: cards},
 					Dir: filepath.Join(demo.StationsDir(o.data.data), sc.Terminal.ID), Logger: logger})
 				if err != nil {
@@ -560,7 +562,7 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 				}
 				sts = append(sts, st)
 			}
-			if rp, err = eligibility.NewReceptionPages(site, cards, sts, logger); err != nil {
+			if rp, err = reception.NewPages(site, cards, sts, logger); err != nil {
 				return fail(err)
 			}
 			rp.Routes(mux)
@@ -597,7 +599,7 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 			srv.spawn(func() { every(bg, time.Minute, func(context.Context) { kp.ClearTrays(time.Now()) }) })
 		}
 		if pt, err := demo.PayTerminalConfig(o.data.data); err == nil && elig != nil && company != nil {
-			pp, err := elig.PayPages(eligibility.PayPagesConfig{Site: site, Cards: cards, Terminal: *pt, PlatformURL: platformURL,
+			pp, err := payenrol.New(payenrol.Config{Links: elig, Site: site, Cards: cards, Terminal: *pt, PlatformURL: platformURL,
 				HTTP: hc, Enrol: cardco.NewEnrolClient(url, keys.cardcoKey, self).Enrol, Logger: logger})
 			if err != nil {
 				return fail(err)

@@ -1,8 +1,9 @@
-package eligibility
+package payenrol
 
 import (
 	"cmp"
 	"context"
+	"embed"
 	"errors"
 	"io/fs"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/cardco"
+	"github.com/mynaplat/mynaplat/eligibility"
 	"github.com/mynaplat/mynaplat/terminal"
 	"github.com/mynaplat/mynaplat/web"
 )
@@ -24,8 +26,18 @@ import (
 // company's token and the last four digits only), read the consent and sign
 // it with the signing password, which goes to the card only.
 
-// PayPagesConfig holds what the payment pages need.
-type PayPagesConfig struct {
+// Links is the eligibility service's side of the card's payment links:
+// *eligibility.Service in one process.
+type Links interface {
+	PaymentLinkOf(ctx context.Context, platformID string) (*eligibility.PaymentLink, error)
+	LinkPayment(ctx context.Context, platformID string, doc eligibility.ConsentDoc, certDER, sig []byte) (*eligibility.PaymentLink, error)
+	UnlinkPayment(ctx context.Context, platformID string) error
+}
+
+// Config holds what the payment pages need.
+type Config struct {
+	// Links is the service that keeps the payment links.
+	Links Links
 	Site  *web.Site
 	Cards *card.Store
 	// Terminal is the platform terminal the page logs in through (registered
@@ -40,11 +52,18 @@ type PayPagesConfig struct {
 	// (*cardco.Company).Enrol, the company's own side.
 	Enrol  func(ctx context.Context, e cardco.Enrolment) (*cardco.Enrolled, error)
 	Logger *slog.Logger
+	Now    func() time.Time
 }
 
-// PayPages are the resident's payment pages.
-type PayPages struct {
-	s     *Service
+// templates are the page's.
+//
+//go:embed templates
+var templates embed.FS
+
+// Pages are the resident's payment pages.
+type Pages struct {
+	links Links
+	now   func() time.Time
 	site  *web.Site
 	pages *web.Pages
 	// kit runs the card steps on the phone: the PIN, the signing password.
@@ -53,16 +72,16 @@ type PayPages struct {
 	logger *slog.Logger
 }
 
-// PayPages parses the payment page templates and sets up the terminal.
-func (s *Service) PayPages(cfg PayPagesConfig) (*PayPages, error) {
-	if cfg.Site == nil || cfg.Cards == nil || cfg.Enrol == nil {
-		return nil, errors.New("eligibility: pay pages need a site, a card store and the card company's enrolment")
+// Pages parses the payment page templates and sets up the terminal.
+func New(cfg Config) (*Pages, error) {
+	if cfg.Links == nil || cfg.Site == nil || cfg.Cards == nil || cfg.Enrol == nil {
+		return nil, errors.New("payenrol: the pages need the payment links, a site, a card store and the card company's enrolment")
 	}
 	sub, err := fs.Sub(templates, "templates")
 	if err != nil {
 		return nil, err
 	}
-	pages, err := terminal.Parse(cfg.Site, sub, "pay/*.html")
+	pages, err := terminal.Parse(cfg.Site, sub, "*.html")
 	if err != nil {
 		return nil, err
 	}
@@ -72,16 +91,20 @@ func (s *Service) PayPages(cfg PayPagesConfig) (*PayPages, error) {
 	}
 	logger := cfg.Logger
 	if logger == nil {
-		logger = s.logger
+		logger = slog.New(slog.DiscardHandler)
+	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
 	}
 	kit := terminal.NewKit(terminal.KitConfig{Terminal: t, Reader: terminal.VirtualReader{Cards: cfg.Cards}, Cards: cfg.Cards,
-		Screen: terminal.ScreenPhone, Now: s.now, Logger: logger,
+		Screen: terminal.ScreenPhone, Now: now, Logger: logger,
 		Actions: terminal.Actions{Place: "/pay/place", PIN: "/pay/login", Sign: "/pay/link", Remove: "/pay/remove"}})
-	return &PayPages{s: s, site: cfg.Site, pages: pages, kit: kit, enrol: cfg.Enrol, logger: logger}, nil
+	return &Pages{links: cfg.Links, now: now, site: cfg.Site, pages: pages, kit: kit, enrol: cfg.Enrol, logger: logger}, nil
 }
 
 // Routes registers the pages.
-func (p *PayPages) Routes(mux *http.ServeMux) {
+func (p *Pages) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /pay/{$}", p.page)
 	mux.HandleFunc("POST /pay/place", p.place)
 	mux.HandleFunc("POST /pay/remove", p.remove)
@@ -92,7 +115,7 @@ func (p *PayPages) Routes(mux *http.ServeMux) {
 }
 
 // Links are the home page entries.
-func (p *PayPages) Links() []web.Link {
+func (p *Pages) Links() []web.Link {
 	return []web.Link{{Section: "本人 / Card holder", TitleJA: "カードで医療費を支払う（登録）", TitleEN: "Pay medical bills with the card (register)",
 		DescJA: "マイナンバーカードにクレジットカードを登録し、受付の資格確認のあと自己負担金を支払えるようにします",
 		DescEN: "Link a credit card to your My Number Card, so the co-payment is paid after the eligibility check at the reception",
@@ -114,7 +137,7 @@ type payData struct {
 	LoggedIn bool
 	Holder   string
 	PIDHash  string
-	Link     *PaymentLink
+	Link     *eligibility.PaymentLink
 	HasToken bool
 	Last4    string
 	Consent  []string // the consent's lines, shown as paragraphs
@@ -126,7 +149,7 @@ type payData struct {
 // TerminalScreen is the phone's.
 func (payData) TerminalScreen() terminal.Screen { return terminal.ScreenPhone }
 
-func (p *PayPages) session(w http.ResponseWriter, r *http.Request) (*web.Session, bool) {
+func (p *Pages) session(w http.ResponseWriter, r *http.Request) (*web.Session, bool) {
 	ss, err := p.site.Session(w, r)
 	if err != nil {
 		p.site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
@@ -137,7 +160,7 @@ func (p *PayPages) session(w http.ResponseWriter, r *http.Request) (*web.Session
 
 // loggedIn is the platform ID of the logged-in person, or "" with a
 // message of why not (nil when there was no login).
-func (p *PayPages) loggedIn(ss *web.Session) (string, *web.Flash) {
+func (p *Pages) loggedIn(ss *web.Session) (string, *web.Flash) {
 	l, err := p.kit.LoggedIn(ss)
 	if errors.Is(err, terminal.ErrLoginExpired) {
 		f := terminal.Result{Outcome: terminal.LoginExpired}.Flash()
@@ -149,7 +172,7 @@ func (p *PayPages) loggedIn(ss *web.Session) (string, *web.Flash) {
 	return l.PlatformID, nil
 }
 
-func (p *PayPages) page(w http.ResponseWriter, r *http.Request) {
+func (p *Pages) page(w http.ResponseWriter, r *http.Request) {
 	ss, ok := p.session(w, r)
 	if !ok {
 		return
@@ -164,10 +187,10 @@ func (p *PayPages) page(w http.ResponseWriter, r *http.Request) {
 		p.pages.Render(w, r, http.StatusOK, "pay", d)
 		return
 	}
-	d.LoggedIn, d.PIDHash = true, fingerprint(pid)
-	if l, err := p.s.PaymentLinkOf(r.Context(), pid); err == nil {
+	d.LoggedIn, d.PIDHash = true, eligibility.ConsentDoc{PlatformID: pid}.PlatformIDHash()
+	if l, err := p.links.PaymentLinkOf(r.Context(), pid); err == nil {
 		d.Link = l
-	} else if !errors.Is(err, ErrNoPaymentLink) {
+	} else if !errors.Is(err, eligibility.ErrNoPaymentLink) {
 		p.logger.Error("read payment link", "err", err)
 	}
 	if tok := ss.Get(payKeyToken); tok != "" {
@@ -184,15 +207,15 @@ func (p *PayPages) page(w http.ResponseWriter, r *http.Request) {
 
 // consent is the document shown: the one made when the card was enrolled,
 // so the page and the signature agree to the second.
-func (p *PayPages) consent(ss *web.Session, pid string) ConsentDoc {
-	d := ConsentDoc{PlatformID: pid, Token: ss.Get(payKeyToken), Last4: ss.Get(payKeyLast4)}
+func (p *Pages) consent(ss *web.Session, pid string) eligibility.ConsentDoc {
+	d := eligibility.ConsentDoc{PlatformID: pid, Token: ss.Get(payKeyToken), Last4: ss.Get(payKeyLast4)}
 	if sec, err := strconv.ParseInt(ss.Get(payKeyConsentAt), 10, 64); err == nil {
 		d.At = time.Unix(sec, 0)
 	}
 	return d
 }
 
-func (p *PayPages) back(w http.ResponseWriter, r *http.Request, ss *web.Session, f *web.Flash) {
+func (p *Pages) back(w http.ResponseWriter, r *http.Request, ss *web.Session, f *web.Flash) {
 	if f != nil {
 		ss.SetFlash(*f)
 	}
@@ -202,7 +225,7 @@ func (p *PayPages) back(w http.ResponseWriter, r *http.Request, ss *web.Session,
 	http.Redirect(w, r, "/pay/", http.StatusSeeOther)
 }
 
-func (p *PayPages) place(w http.ResponseWriter, r *http.Request) {
+func (p *Pages) place(w http.ResponseWriter, r *http.Request) {
 	ss, ok := p.session(w, r)
 	if !ok {
 		return
@@ -217,14 +240,14 @@ func (p *PayPages) place(w http.ResponseWriter, r *http.Request) {
 }
 
 // clear forgets the flow: the card, the login, the enrolment.
-func (p *PayPages) clear(ss *web.Session) {
+func (p *Pages) clear(ss *web.Session) {
 	for _, k := range []string{payKeyToken, payKeyLast4, payKeyConsentAt} {
 		ss.Delete(k)
 	}
 	p.kit.Remove(ss)
 }
 
-func (p *PayPages) remove(w http.ResponseWriter, r *http.Request) {
+func (p *Pages) remove(w http.ResponseWriter, r *http.Request) {
 	ss, ok := p.session(w, r)
 	if !ok {
 		return
@@ -234,7 +257,7 @@ func (p *PayPages) remove(w http.ResponseWriter, r *http.Request) {
 }
 
 // login runs the kit's card step: the PIN goes from the form to the card.
-func (p *PayPages) login(w http.ResponseWriter, r *http.Request) {
+func (p *Pages) login(w http.ResponseWriter, r *http.Request) {
 	ss, ok := p.session(w, r)
 	if !ok {
 		return
@@ -253,7 +276,7 @@ func (p *PayPages) login(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (p *PayPages) enrolCard(w http.ResponseWriter, r *http.Request) {
+func (p *Pages) enrolCard(w http.ResponseWriter, r *http.Request) {
 	ss, ok := p.session(w, r)
 	if !ok {
 		return
@@ -275,7 +298,7 @@ func (p *PayPages) enrolCard(w http.ResponseWriter, r *http.Request) {
 	}
 	ss.Set(payKeyToken, en.Token)
 	ss.Set(payKeyLast4, en.Last4)
-	ss.Set(payKeyConsentAt, strconv.FormatInt(p.s.now().Unix(), 10))
+	ss.Set(payKeyConsentAt, strconv.FormatInt(p.now().Unix(), 10))
 	p.back(w, r, ss, nil)
 }
 
@@ -291,7 +314,7 @@ func enrolFlash(err error) *web.Flash {
 		EN: "The card company could not be reached; try again shortly."}
 }
 
-func (p *PayPages) link(w http.ResponseWriter, r *http.Request) {
+func (p *Pages) link(w http.ResponseWriter, r *http.Request) {
 	ss, ok := p.session(w, r)
 	if !ok {
 		return
@@ -309,15 +332,15 @@ func (p *PayPages) link(w http.ResponseWriter, r *http.Request) {
 		p.back(w, r, ss, &f)
 		return
 	}
-	if _, err := p.s.LinkPayment(r.Context(), pid, doc, certDER, sig); err != nil {
-		m := PayMessage(err)
+	if _, err := p.links.LinkPayment(r.Context(), pid, doc, certDER, sig); err != nil {
+		m := eligibility.Rules.Problem(err)
 		if m.Status >= 500 {
 			p.logger.Error("pay link", "err", err)
 		} else {
 			p.logger.Info("pay link refused", "code", m.Code)
 		}
-		if errors.Is(err, ErrConsentStale) {
-			ss.Set(payKeyConsentAt, strconv.FormatInt(p.s.now().Unix(), 10))
+		if errors.Is(err, eligibility.ErrConsentStale) {
+			ss.Set(payKeyConsentAt, strconv.FormatInt(p.now().Unix(), 10))
 		}
 		p.back(w, r, ss, &web.Flash{Kind: "error", JA: m.MessageJA, EN: m.MessageEN})
 		return
@@ -329,7 +352,7 @@ func (p *PayPages) link(w http.ResponseWriter, r *http.Request) {
 		EN: "Registered (card ending " + doc.Last4 + ")."})
 }
 
-func (p *PayPages) unlink(w http.ResponseWriter, r *http.Request) {
+func (p *Pages) unlink(w http.ResponseWriter, r *http.Request) {
 	ss, ok := p.session(w, r)
 	if !ok {
 		return
@@ -339,7 +362,7 @@ func (p *PayPages) unlink(w http.ResponseWriter, r *http.Request) {
 		p.back(w, r, ss, cmp.Or(f, &web.Flash{Kind: "error", JA: "先にカードでログインしてください。", EN: "Log in with your card first."}))
 		return
 	}
-	if err := p.s.UnlinkPayment(r.Context(), pid); err != nil && !errors.Is(err, ErrNoPaymentLink) {
+	if err := p.links.UnlinkPayment(r.Context(), pid); err != nil && !errors.Is(err, eligibility.ErrNoPaymentLink) {
 		p.logger.Error("pay unlink", "err", err)
 		p.back(w, r, ss, &web.Flash{Kind: "error", JA: "解除できませんでした。しばらくしてから再度お試しください。", EN: "Could not cancel; try again shortly."})
 		return

@@ -1,4 +1,4 @@
-package eligibility
+package payenrol
 
 import (
 	"context"
@@ -10,34 +10,47 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/mynaplat/mynaplat/card"
+	"github.com/mynaplat/mynaplat/cardco"
+	"github.com/mynaplat/mynaplat/eligibility"
 	"github.com/mynaplat/mynaplat/internal/browsertest"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/platform"
 	"github.com/mynaplat/mynaplat/store/storetest"
 	"github.com/mynaplat/mynaplat/terminal"
+	"github.com/mynaplat/mynaplat/wareki"
 	"github.com/mynaplat/mynaplat/web"
+)
+
+const (
+	payPAN     = "4111111111111111"
+	paySignPIN = "SAKATA1975"
 )
 
 // TestPayPagesInBrowser links a card for payment on /pay/ in chromium: place
 // the card, log in with the auth PIN through the platform, register the
 // credit card at the company, sign the consent (once with a wrong password).
+// The JPKI centre, the platform, the card company and the eligibility
+// service each stand behind their own server, as mynaplat serve runs them.
 func TestPayPagesInBrowser(t *testing.T) {
 	ctx := context.Background()
 	db := storetest.SQLite(t)
-	// The terminal signs its requests with the real time, so the world's
-	// clock starts now.
-	w := payNewWorldAt(t, db, time.Now())
+	// The terminal signs its requests with the real time.
+	now := time.Now
 
-	// The centre and the platform, each behind its own server.
-	jmux := http.NewServeMux()
-	w.centre.Routes(jmux)
-	jsrv := httptest.NewServer(w.centre.Wrap(jmux))
-	defer jsrv.Close()
-	token, err := w.centre.AddOperator(ctx, "platform")
+	centre, err := jpki.Open(ctx, jpki.Config{DB: db, Dir: t.TempDir(), BaseURL: "http://jpki.test", Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	plat, err := platform.Open(ctx, platform.Config{DB: db, Centre: &jpki.Client{BaseURL: jsrv.URL, Token: token}, Issuer: "https://platform.test", Now: w.clock.now})
+	jmux := http.NewServeMux()
+	centre.Routes(jmux)
+	jsrv := httptest.NewServer(centre.Wrap(jmux))
+	defer jsrv.Close()
+	token, err := centre.AddOperator(ctx, "platform")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plat, err := platform.Open(ctx, platform.Config{DB: db, Centre: &jpki.Client{BaseURL: jsrv.URL, Token: token}, Issuer: "https://platform.test", Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,16 +62,57 @@ func TestPayPagesInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The platform's own answer of a platform ID's attributes.
-	w.s.pay.PersonAttributes = plat.PersonAttributes
 
-	site, err := web.New(ctx, web.Options{DB: db, Now: w.clock.now})
+	// 酒田 一郎's card, with both certificates.
+	cards, err := card.NewStore(t.TempDir(), now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pp, err := w.s.PayPages(PayPagesConfig{Site: site, Cards: w.cards, PlatformURL: psrv.URL,
+	ichiro := jpki.Resident{Name: "酒田　一郎", Kana: "サカタ　イチロウ", BirthDate: time.Date(1975, 6, 30, 0, 0, 0, 0, wareki.JST()),
+		Sex: jpki.Male, Address: "山形県酒田市本町二丁目２番４５号", Municipality: "062049"}
+	cd, err := cards.Create(card.Spec{Demo: true, AuthPIN: "1234", SignPIN: paySignPIN, TextPIN: "1234", MyNumber: "123456789018",
+		Name: ichiro.Name, Address: ichiro.Address, BirthDate: ichiro.BirthDate.Format("20060102"), Sex: "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := centre.IssueCard(ctx, ichiro, cd); err != nil {
+		t.Fatal(err)
+	}
+
+	// The card company, with his credit card, and the service as its merchant.
+	co, err := cardco.Open(ctx, cardco.Config{DB: db, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, mkey, err := co.AddMerchant(ctx, "マイナンバーカード医療費支払い（プラットフォーム）")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := co.AddAccount(ctx, payPAN, "SAKATA ICHIRO", 100_000); err != nil {
+		t.Fatal(err)
+	}
+	comux := http.NewServeMux()
+	co.Routes(comux)
+	cosrv := httptest.NewServer(comux)
+	defer cosrv.Close()
+	svc, err := eligibility.Open(ctx, eligibility.Config{DB: db, Now: now,
+		CardCo: &cardco.Client{BaseURL: cosrv.URL, MerchantKey: mkey, HTTP: &http.Client{Timeout: 10 * time.Second}},
+		Payment: eligibility.PaymentConfig{
+			SignCA:           centre.CA(jpki.Sign),
+			OCSP:             func(ctx context.Context, req []byte) ([]byte, error) { return centre.Respond(ctx, req), nil },
+			PersonAttributes: plat.PersonAttributes, // the platform's own answer of a platform ID's attributes
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	site, err := web.New(ctx, web.Options{DB: db, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pp, err := New(Config{Links: svc, Site: site, Cards: cards, PlatformURL: psrv.URL, Now: now,
 		Terminal: terminal.Config{ID: "pay-kiosk-1", Kind: platform.Kiosk, Owner: "日本海総合病院", Name: "支払い登録端末", Key: tkey, Reader: "virtual"},
-		Enrol:    w.co.Enrol})
+		Enrol:    co.Enrol})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +146,7 @@ func TestPayPagesInBrowser(t *testing.T) {
 	step("login", chromedp.SendKeys(css("#pin"), "1234"), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#pan")))
 	browsertest.Screenshot(t, b, "pay-3-enrol")
 	step("enrol", chromedp.SendKeys(css("#pan"), payPAN), chromedp.SendKeys(css("#holder"), "SAKATA ICHIRO"),
-		chromedp.SendKeys(css("#expiry"), w.clock.now().AddDate(5, 0, 0).Format("01/06")),
+		chromedp.SendKeys(css("#expiry"), now().AddDate(5, 0, 0).Format("01/06")),
 		chromedp.Click(css("#enrol")), chromedp.WaitVisible(css("#consent")))
 	if c := text("#consent"); !strings.Contains(c, "日本海総合病院などの医療機関での自己負担金を") || !strings.Contains(c, "末尾 1111") {
 		t.Errorf("consent: %s", c)
@@ -118,7 +172,7 @@ func TestPayPagesInBrowser(t *testing.T) {
 	if err := db.QueryRowContext(ctx, `SELECT platform_id FROM elig_pay_links WHERE unlinked_at IS NULL`).Scan(&pid); err != nil {
 		t.Fatal(err)
 	}
-	if l, err := w.s.PaymentLinkOf(ctx, pid); err != nil || l.Last4 != "1111" {
+	if l, err := svc.PaymentLinkOf(ctx, pid); err != nil || l.Last4 != "1111" {
 		t.Fatalf("link %+v %v", l, err)
 	}
 	html, err := chromedp.Run(b, chromedp.OuterHTML(css("html")))

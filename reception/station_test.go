@@ -1,4 +1,4 @@
-package eligibility
+package reception
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mynaplat/mynaplat/card"
+	"github.com/mynaplat/mynaplat/eligibility"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/platform"
 	"github.com/mynaplat/mynaplat/store"
@@ -19,6 +20,17 @@ import (
 	"github.com/mynaplat/mynaplat/terminal"
 	"github.com/mynaplat/mynaplat/wareki"
 )
+
+func day(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, wareki.JST()) }
+
+// ichiro is 酒田 一郎 as his JPKI record has him.
+var ichiro = eligibility.Person{Name: "酒田　一郎", Kana: "サカタ　イチロウ", BirthDate: day(1975, 6, 30), Sex: 1, Address: "山形県酒田市本町二丁目２番４５号"}
+
+// insured is a record of p at insurer, from the day from.
+func insured(insurer, number string, p eligibility.Person, from time.Time) eligibility.Insured {
+	return eligibility.Insured{Insurer: insurer, Symbol: "12", Number: number, Branch: "00", Relation: "self", Person: p,
+		CopayPercent: 30, AcquiredOn: from}
+}
 
 // stationWorld is a JPKI centre, the platform and this service on one HTTP
 // server (as `mynaplat serve` runs them), a facility with a reception
@@ -28,7 +40,7 @@ type stationWorld struct {
 	db       *store.DB
 	centre   *jpki.Centre
 	plat     *platform.Platform
-	svc      *Service
+	svc      *eligibility.Service
 	srv      *httptest.Server
 	cards    *card.Store
 	facility string
@@ -65,7 +77,7 @@ func newStationWorld(t *testing.T, db *store.DB) *stationWorld {
 		t.Fatal(err)
 	}
 	w.plat.Routes(mux)
-	if w.svc, err = Open(ctx, Config{DB: db, Now: w.now, Issuer: w.srv.URL,
+	if w.svc, err = eligibility.Open(ctx, eligibility.Config{DB: db, Now: w.now, Issuer: w.srv.URL,
 		Keys:       func(context.Context) (platform.JWKS, error) { return w.plat.PublicKeys(), nil },
 		Attributes: w.plat.PersonAttributes}); err != nil {
 		t.Fatal(err)
@@ -107,7 +119,7 @@ func (w *stationWorld) open(t *testing.T) *Station {
 }
 
 // issue issues a card to 酒田 一郎 (now) and gives him a coverage.
-func (w *stationWorld) issue(t *testing.T, p Person) *card.Card {
+func (w *stationWorld) issue(t *testing.T, p eligibility.Person) *card.Card {
 	t.Helper()
 	cd, err := w.cards.Create(card.Spec{AuthPIN: "1234", SignPIN: "SAKATA1975", TextPIN: "1234", MyNumber: "123456789018",
 		Name: p.Name, Address: p.Address, BirthDate: p.BirthDate.Format("20060102"), Sex: "1"})
@@ -137,20 +149,20 @@ func TestStationOnlineCheck(t *testing.T) {
 			t.Fatalf("login: %v %+v", err, ar)
 		}
 		// Consent refused: only the basic answer (no 限度額).
-		res, err := st.Check(ctx, ar.Assertion, Consent{})
+		res, err := st.Check(ctx, ar.Assertion, eligibility.Consent{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.Validity != Valid || res.Coverage == nil || res.Coverage.LimitCategory != "" || res.Warning != "" {
+		if res.Validity != eligibility.Valid || res.Coverage == nil || res.Coverage.LimitCategory != "" || res.Warning != "" {
 			t.Fatalf("check %+v", res)
 		}
 		// The same assertion again is the same check, not a second one.
-		again, err := st.Check(ctx, ar.Assertion, Consent{})
+		again, err := st.Check(ctx, ar.Assertion, eligibility.Consent{})
 		if err != nil || !again.Replayed || again.ID != res.ID {
 			t.Fatalf("again %+v %v", again, err)
 		}
 		ar, _ = st.Login(ctx, cd, "1234")
-		res, err = st.Check(ctx, ar.Assertion, Consent{Limit: true})
+		res, err = st.Check(ctx, ar.Assertion, eligibility.Consent{Limit: true})
 		if err != nil || res.Coverage.LimitCategory != "ア" {
 			t.Fatalf("with consent %+v %v", res, err)
 		}
@@ -160,12 +172,12 @@ func TestStationOnlineCheck(t *testing.T) {
 		}
 		// Another facility cannot use this facility's terminal's assertion.
 		otherKey, _ := w.svc.AddFacility(ctx, "0619999999", "別の診療所")
-		other := &FacilityClient{BaseURL: w.srv.URL, Key: otherKey}
+		other := &eligibility.FacilityClient{BaseURL: w.srv.URL, Key: otherKey}
 		ar, _ = st.Login(ctx, cd, "1234")
-		if _, err := other.Check(ctx, CardCheckRequest{Assertion: ar.Assertion}); !errors.Is(err, ErrForeignTerminal) {
+		if _, err := other.Check(ctx, eligibility.CardCheckRequest{Assertion: ar.Assertion}); !errors.Is(err, eligibility.ErrForeignTerminal) {
 			t.Errorf("other facility: %v, want ErrForeignTerminal", err)
 		}
-		if _, err := st.Check(ctx, ar.Assertion+"x", Consent{}); !errors.Is(err, ErrBadAssertion) {
+		if _, err := st.Check(ctx, ar.Assertion+"x", eligibility.Consent{}); !errors.Is(err, eligibility.ErrBadAssertion) {
 			t.Errorf("tampered assertion: %v", err)
 		}
 	})
@@ -190,7 +202,7 @@ func TestStationExpiredCertificateWindow(t *testing.T) {
 			result platform.Result
 			warn   string
 		}{
-			{"a month after expiry: answered, with a warning", cert.NotAfter.AddDate(0, 1, 0), platform.Passed, WarnCertExpired},
+			{"a month after expiry: answered, with a warning", cert.NotAfter.AddDate(0, 1, 0), platform.Passed, eligibility.WarnCertExpired},
 			{"four months after: refused", cert.NotAfter.AddDate(0, 4, 0), platform.Failed, ""},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
@@ -205,7 +217,7 @@ func TestStationExpiredCertificateWindow(t *testing.T) {
 					}
 					return
 				}
-				res, err := st.Check(ctx, ar.Assertion, Consent{})
+				res, err := st.Check(ctx, ar.Assertion, eligibility.Consent{})
 				if err != nil || res.Warning != tc.warn {
 					t.Fatalf("check %+v %v", res, err)
 				}
@@ -249,7 +261,7 @@ func TestOfflineQueueAcrossRestart(t *testing.T) {
 			if crlAt.IsZero() {
 				t.Error("no CRL time")
 			}
-			if _, err := st.Enqueue(a, crlAt, "酒田　一郎", Consent{Limit: true}); err != nil {
+			if _, err := st.Enqueue(a, crlAt, "酒田　一郎", eligibility.Consent{Limit: true}); err != nil {
 				t.Fatal(err)
 			}
 			ids = append(ids, a.ID)
@@ -300,7 +312,7 @@ func TestOfflineQueueAcrossRestart(t *testing.T) {
 		got := map[string]int{}
 		for _, c := range checks {
 			got[c.ClientID]++
-			if c.Mode != ModeOffline || c.Validity != string(Valid) {
+			if c.Mode != eligibility.ModeOffline || c.Validity != string(eligibility.Valid) {
 				t.Errorf("check %+v", c)
 			}
 			if c.At.After(c.RecordedAt) || c.RecordedAt.Sub(c.At) < time.Hour {
@@ -341,7 +353,7 @@ func TestOfflineRevokedCard(t *testing.T) {
 		if err != nil {
 			t.Fatalf("revoked after the kept CRL should pass locally: %v", err)
 		}
-		if _, err := st.Enqueue(a, crlAt, "酒田　一郎", Consent{}); err != nil {
+		if _, err := st.Enqueue(a, crlAt, "酒田　一郎", eligibility.Consent{}); err != nil {
 			t.Fatal(err)
 		}
 		st.SetOnline(true)

@@ -1,4 +1,4 @@
-package eligibility
+package reception
 
 import (
 	"context"
@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/mynaplat/mynaplat/card"
+	"github.com/mynaplat/mynaplat/eligibility"
 	"github.com/mynaplat/mynaplat/internal/fileutil"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/platform"
@@ -51,7 +52,7 @@ func SaveStationConfig(dir string, c StationConfig) error {
 func LoadStationConfigs(dir string) ([]StationConfig, error) {
 	cs, err := fileutil.ReadJSONDir[StationConfig](dir)
 	if err != nil {
-		return nil, fmt.Errorf("eligibility: %w", err)
+		return nil, fmt.Errorf("reception: %w", err)
 	}
 	return cs, nil
 }
@@ -63,7 +64,7 @@ type OfflineCheck struct {
 	Terminal string                       `json:"terminal"`
 	At       time.Time                    `json:"at"`
 	Holder   string                       `json:"holder"`
-	Consent  Consent                      `json:"consent"`
+	Consent  eligibility.Consent          `json:"consent"`
 	Answer   platform.DeferredAuthRequest `json:"answer"`
 	// LocalCRL is when the CRL the terminal checked against was issued.
 	LocalCRL time.Time `json:"local_crl"`
@@ -107,7 +108,7 @@ func (q *queue) list(sub string) ([]OfflineCheck, error) {
 		}
 		var c OfflineCheck
 		if err := json.Unmarshal(b, &c); err != nil {
-			return nil, fmt.Errorf("eligibility: offline queue %s: %w", f, err)
+			return nil, fmt.Errorf("reception: offline queue %s: %w", f, err)
 		}
 		out = append(out, c)
 	}
@@ -142,7 +143,7 @@ type Station struct {
 	cfg    StationConfig
 	term   *terminal.Terminal
 	reader terminal.Reader
-	fac    *FacilityClient
+	fac    *eligibility.FacilityClient
 	jpki   *jpki.Client
 	dir    string
 	queue  *queue
@@ -185,7 +186,7 @@ func NewStation(cfg StationConfig, o StationOptions) (*Station, error) {
 	}
 	term.Client().Now = o.Now
 	st := &Station{cfg: cfg, term: term, reader: o.Reader, dir: o.Dir, now: o.Now, logger: o.Logger, network: sw,
-		fac:   &FacilityClient{BaseURL: o.ServiceURL, Key: cfg.FacilityKey, HTTP: hc},
+		fac:   &eligibility.FacilityClient{BaseURL: o.ServiceURL, Key: cfg.FacilityKey, HTTP: hc},
 		jpki:  &jpki.Client{BaseURL: o.JPKIURL, HTTP: hc},
 		queue: &queue{dir: filepath.Join(o.Dir, "queue")}}
 	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
@@ -193,7 +194,7 @@ func NewStation(cfg StationConfig, o StationOptions) (*Station, error) {
 	}
 	if b, err := os.ReadFile(filepath.Join(o.Dir, "auth-ca.der")); err == nil {
 		if st.ca, err = x509.ParseCertificate(b); err != nil {
-			return nil, fmt.Errorf("eligibility: station %s: kept CA certificate: %w", cfg.Terminal.ID, err)
+			return nil, fmt.Errorf("reception: station %s: kept CA certificate: %w", cfg.Terminal.ID, err)
 		}
 	}
 	if b, err := os.ReadFile(filepath.Join(o.Dir, "auth.crl")); err == nil && st.ca != nil {
@@ -272,10 +273,10 @@ func (st *Station) RefreshTrust(ctx context.Context) error {
 	}
 	crl, err := x509.ParseRevocationList(der)
 	if err != nil {
-		return fmt.Errorf("eligibility: CRL: %w", err)
+		return fmt.Errorf("reception: CRL: %w", err)
 	}
 	if err := crl.CheckSignatureFrom(ca); err != nil {
-		return fmt.Errorf("eligibility: CRL signature: %w", err)
+		return fmt.Errorf("reception: CRL signature: %w", err)
 	}
 	if err := fileutil.WriteAtomic(filepath.Join(st.dir, "auth.crl"), der, 0o600); err != nil {
 		return err
@@ -288,8 +289,8 @@ func (st *Station) RefreshTrust(ctx context.Context) error {
 
 // Errors of an offline check made at the terminal.
 var (
-	ErrNoTrust      = errors.New("eligibility: the terminal has no CA certificate or CRL yet, so it cannot check a card offline")
-	ErrOfflineCheck = errors.New("eligibility: the card did not pass the terminal's own check")
+	ErrNoTrust      = errors.New("reception: the terminal has no CA certificate or CRL yet, so it cannot check a card offline")
+	ErrOfflineCheck = errors.New("reception: the card did not pass the terminal's own check")
 )
 
 // OfflineRefusal is a card the terminal's own check refused, with the
@@ -360,26 +361,26 @@ func newClientID() string {
 }
 
 // Check asks the service about the holder of an assertion.
-func (st *Station) Check(ctx context.Context, assertion string, consent Consent) (*CheckResult, error) {
-	return st.fac.Check(ctx, CardCheckRequest{Assertion: assertion, Consent: consent})
+func (st *Station) Check(ctx context.Context, assertion string, consent eligibility.Consent) (*eligibility.CheckResult, error) {
+	return st.fac.Check(ctx, eligibility.CardCheckRequest{Assertion: assertion, Consent: consent})
 }
 
 // Charge charges the co-payment of a check to the patient's linked card.
-func (st *Station) Charge(ctx context.Context, checkID string, amount int64, idemKey string) (*Payment, error) {
+func (st *Station) Charge(ctx context.Context, checkID string, amount int64, idemKey string) (*eligibility.Payment, error) {
 	return st.fac.Charge(ctx, checkID, amount, idemKey)
 }
 
 // Paper is a 資格確認書 check.
-func (st *Station) Paper(ctx context.Context, req PaperCheckRequest) (*CheckResult, error) {
+func (st *Station) Paper(ctx context.Context, req eligibility.PaperCheckRequest) (*eligibility.CheckResult, error) {
 	req.Terminal = st.ID()
 	return st.fac.Paper(ctx, req)
 }
 
 // Enqueue keeps an offline check on disk until it is confirmed.
-func (st *Station) Enqueue(a platform.DeferredAuthRequest, crlAt time.Time, holder string, consent Consent) (OfflineCheck, error) {
+func (st *Station) Enqueue(a platform.DeferredAuthRequest, crlAt time.Time, holder string, consent eligibility.Consent) (OfflineCheck, error) {
 	c := OfflineCheck{ClientID: a.ID, Terminal: st.ID(), At: a.SignedAt, Holder: holder, Consent: consent, Answer: a, LocalCRL: crlAt}
 	if err := st.queue.put(c); err != nil {
-		return c, fmt.Errorf("eligibility: keep the offline check: %w", err)
+		return c, fmt.Errorf("reception: keep the offline check: %w", err)
 	}
 	return c, nil
 }
@@ -393,7 +394,7 @@ func (st *Station) Refused() ([]OfflineCheck, error) { return st.queue.list("ref
 
 // SyncResult says what a Sync did.
 type SyncResult struct {
-	Confirmed []*CheckResult
+	Confirmed []*eligibility.CheckResult
 	Refused   []OfflineCheck
 	Waiting   int
 }
@@ -420,7 +421,7 @@ func (st *Station) Sync(ctx context.Context) (*SyncResult, error) {
 				return res, perr
 			}
 			res.Waiting++
-			if errors.Is(err, platform.ErrPlatformUnavailable) || errors.Is(err, ErrUnavailable) {
+			if errors.Is(err, platform.ErrPlatformUnavailable) || errors.Is(err, eligibility.ErrUnavailable) {
 				// The network is still gone: the rest would fail the same way.
 				res.Waiting += len(pending) - len(res.Confirmed) - len(res.Refused) - res.Waiting
 				return res, nil
@@ -441,7 +442,7 @@ func (st *Station) Sync(ctx context.Context) (*SyncResult, error) {
 	return res, nil
 }
 
-func (st *Station) send(ctx context.Context, c OfflineCheck) (*CheckResult, string, error) {
+func (st *Station) send(ctx context.Context, c OfflineCheck) (*eligibility.CheckResult, string, error) {
 	ar, err := st.term.Client().AuthenticateDeferred(ctx, c.Answer)
 	if err != nil {
 		return nil, "", err
@@ -452,7 +453,7 @@ func (st *Station) send(ctx context.Context, c OfflineCheck) (*CheckResult, stri
 	case platform.Failed:
 		return nil, ar.Report.MessageJA + " / " + ar.Report.MessageEN, nil
 	}
-	res, err := st.fac.Check(ctx, CardCheckRequest{Assertion: ar.Assertion, Consent: c.Consent, ClientID: c.ClientID})
+	res, err := st.fac.Check(ctx, eligibility.CardCheckRequest{Assertion: ar.Assertion, Consent: c.Consent, ClientID: c.ClientID})
 	if err != nil {
 		return nil, "", err
 	}
@@ -462,5 +463,5 @@ func (st *Station) send(ctx context.Context, c OfflineCheck) (*CheckResult, stri
 // Unreachable reports whether err means the station could not reach the
 // platform or the service (so the offline mode applies).
 func Unreachable(err error) bool {
-	return errors.Is(err, platform.ErrPlatformUnavailable) || errors.Is(err, ErrUnavailable) || errors.Is(err, ErrNetworkDown)
+	return errors.Is(err, platform.ErrPlatformUnavailable) || errors.Is(err, eligibility.ErrUnavailable) || errors.Is(err, ErrNetworkDown)
 }

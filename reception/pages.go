@@ -1,7 +1,9 @@
-package eligibility
+package reception
 
 import (
 	"context"
+	"crypto/rand"
+	"embed"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -11,16 +13,22 @@ import (
 	"time"
 
 	"github.com/mynaplat/mynaplat/card"
+	"github.com/mynaplat/mynaplat/eligibility"
 	"github.com/mynaplat/mynaplat/platform"
 	"github.com/mynaplat/mynaplat/terminal"
 	"github.com/mynaplat/mynaplat/web"
 )
 
-// ReceptionPages are the screens of the facilities' reception and mobile
+// templates are the stations' screens and their list.
+//
+//go:embed templates
+var templates embed.FS
+
+// Pages are the screens of the facilities' reception and mobile
 // terminals (/reception/…): place the card → PIN → consent → the answer;
 // the 資格確認書 path for a patient without a card; and, when the network
 // is gone, the offline mode with its queue.
-type ReceptionPages struct {
+type Pages struct {
 	site *web.Site
 	// pages are the stations' screens (the terminal kit's layout), list
 	// the list of stations (the site's).
@@ -34,21 +42,21 @@ type ReceptionPages struct {
 	logger *slog.Logger
 }
 
-// NewReceptionPages parses the templates of the stations' screens.
-func NewReceptionPages(site *web.Site, cards *card.Store, stations []*Station, logger *slog.Logger) (*ReceptionPages, error) {
-	list, err := site.Parse(templates, "templates/reception/stations.html")
+// NewPages parses the templates of the stations' screens.
+func NewPages(site *web.Site, cards *card.Store, stations []*Station, logger *slog.Logger) (*Pages, error) {
+	list, err := site.Parse(templates, "templates/stations.html")
 	if err != nil {
 		return nil, err
 	}
-	pages, err := terminal.Parse(site, templates, "templates/reception/consent.html", "templates/reception/paper.html",
-		"templates/reception/result.html", "templates/reception/screen.html")
+	pages, err := terminal.Parse(site, templates, "templates/consent.html", "templates/paper.html",
+		"templates/result.html", "templates/screen.html")
 	if err != nil {
 		return nil, err
 	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	p := &ReceptionPages{site: site, pages: pages, listPage: list, cards: cards, stations: map[string]*Station{},
+	p := &Pages{site: site, pages: pages, listPage: list, cards: cards, stations: map[string]*Station{},
 		kits: map[string]*terminal.Kit{}, logger: logger}
 	for _, st := range stations {
 		p.stations[st.ID()] = st
@@ -62,7 +70,7 @@ func NewReceptionPages(site *web.Site, cards *card.Store, stations []*Station, l
 }
 
 // Routes registers the screens.
-func (p *ReceptionPages) Routes(mux *http.ServeMux) {
+func (p *Pages) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /reception/{$}", p.list)
 	mux.HandleFunc("GET /reception/{id}/{$}", p.screen)
 	mux.HandleFunc("POST /reception/{id}/place", p.place)
@@ -79,7 +87,7 @@ func (p *ReceptionPages) Routes(mux *http.ServeMux) {
 }
 
 // Links are the home page entries.
-func (p *ReceptionPages) Links() []web.Link {
+func (p *Pages) Links() []web.Link {
 	var out []web.Link
 	for _, id := range p.order {
 		st := p.stations[id]
@@ -94,7 +102,7 @@ func (p *ReceptionPages) Links() []web.Link {
 }
 
 // Stations are the pages' stations.
-func (p *ReceptionPages) Stations() []*Station {
+func (p *Pages) Stations() []*Station {
 	out := make([]*Station, 0, len(p.order))
 	for _, id := range p.order {
 		out = append(out, p.stations[id])
@@ -104,8 +112,8 @@ func (p *ReceptionPages) Stations() []*Station {
 
 // Provisional lists the queued offline checks of a facility's stations, for
 // the facility's back office.
-func (p *ReceptionPages) Provisional(_ context.Context, facility string) ([]ProvisionalCheck, error) {
-	var out []ProvisionalCheck
+func (p *Pages) Provisional(_ context.Context, facility string) ([]eligibility.ProvisionalCheck, error) {
+	var out []eligibility.ProvisionalCheck
 	for _, st := range p.Stations() {
 		if st.cfg.Facility != facility {
 			continue
@@ -119,10 +127,10 @@ func (p *ReceptionPages) Provisional(_ context.Context, facility string) ([]Prov
 			return nil, err
 		}
 		for _, c := range pending {
-			out = append(out, ProvisionalCheck{ClientID: c.ClientID, Terminal: c.Terminal, At: c.At, Holder: c.Holder, LastError: c.LastError})
+			out = append(out, eligibility.ProvisionalCheck{ClientID: c.ClientID, Terminal: c.Terminal, At: c.At, Holder: c.Holder, LastError: c.LastError})
 		}
 		for _, c := range refused {
-			out = append(out, ProvisionalCheck{ClientID: c.ClientID, Terminal: c.Terminal, At: c.At, Holder: c.Holder, LastError: "refused: " + c.Refused})
+			out = append(out, eligibility.ProvisionalCheck{ClientID: c.ClientID, Terminal: c.Terminal, At: c.At, Holder: c.Holder, LastError: "refused: " + c.Refused})
 		}
 	}
 	return out, nil
@@ -130,7 +138,7 @@ func (p *ReceptionPages) Provisional(_ context.Context, facility string) ([]Prov
 
 // Sync sends every station's offline queue and refreshes the kept CA and
 // CRL; serve runs it on a timer.
-func (p *ReceptionPages) Sync(ctx context.Context) {
+func (p *Pages) Sync(ctx context.Context) {
 	for _, st := range p.Stations() {
 		if !st.Online() {
 			continue
@@ -153,7 +161,7 @@ type stationItem struct {
 	Mobile             bool
 }
 
-func (p *ReceptionPages) list(w http.ResponseWriter, r *http.Request) {
+func (p *Pages) list(w http.ResponseWriter, r *http.Request) {
 	var items []stationItem
 	for _, st := range p.Stations() {
 		items = append(items, stationItem{st.ID(), st.cfg.Terminal.Name, st.cfg.FacilityName, st.cfg.Terminal.Kind == platform.Mobile})
@@ -161,7 +169,7 @@ func (p *ReceptionPages) list(w http.ResponseWriter, r *http.Request) {
 	p.listPage.Render(w, r, http.StatusOK, "stations", items)
 }
 
-func (p *ReceptionPages) station(w http.ResponseWriter, r *http.Request) (*Station, *web.Session, bool) {
+func (p *Pages) station(w http.ResponseWriter, r *http.Request) (*Station, *web.Session, bool) {
 	st, ok := p.stations[r.PathValue("id")]
 	if !ok {
 		p.site.NotFound().ServeHTTP(w, r)
@@ -178,18 +186,18 @@ func (p *ReceptionPages) station(w http.ResponseWriter, r *http.Request) (*Stati
 // The session keys of a station's screen.
 func rcKey(id, what string) string { return "rc:" + id + ":" + what }
 
-func (p *ReceptionPages) save(ss *web.Session, r *http.Request) {
+func (p *Pages) save(ss *web.Session, r *http.Request) {
 	if err := ss.Save(r.Context()); err != nil {
 		p.logger.Error("save session", "err", err)
 	}
 }
 
-func (p *ReceptionPages) to(w http.ResponseWriter, r *http.Request, st *Station, step string) {
+func (p *Pages) to(w http.ResponseWriter, r *http.Request, st *Station, step string) {
 	http.Redirect(w, r, "/reception/"+st.ID()+"/"+step, http.StatusSeeOther)
 }
 
 // reset forgets the patient: card, login, answer.
-func (p *ReceptionPages) reset(ss *web.Session, id string) {
+func (p *Pages) reset(ss *web.Session, id string) {
 	for _, k := range []string{"offline", "crl", "result", "provisional", "paykey", "payment"} {
 		ss.Delete(rcKey(id, k))
 	}
@@ -207,10 +215,10 @@ type screenView struct {
 	Card *terminal.CardStep
 	// Step is the screen: place, pin, stop, consent, result, paper.
 	Step        string
-	Result      *CheckResult
+	Result      *eligibility.CheckResult
 	Provisional *OfflineCheck
-	Paper       PaperCheckRequest
-	Payment     *Payment
+	Paper       eligibility.PaperCheckRequest
+	Payment     *eligibility.Payment
 	// PayKey is the idempotency key of the charge form, made once per check
 	// so that a double submission or a retry charges once.
 	PayKey string
@@ -224,7 +232,7 @@ func (v screenView) TerminalScreen() terminal.Screen {
 	return terminal.ScreenDesk
 }
 
-func (p *ReceptionPages) view(st *Station, ss *web.Session, r *http.Request, step string) screenView {
+func (p *Pages) view(st *Station, ss *web.Session, r *http.Request, step string) screenView {
 	v := screenView{ID: st.ID(), Name: st.cfg.Terminal.Name, Facility: st.cfg.FacilityName,
 		Mobile: st.cfg.Terminal.Kind == platform.Mobile, Virtual: st.reader.Virtual(), Online: st.Online(), Step: step,
 		Holder: p.kits[st.ID()].Holder(ss)}
@@ -234,7 +242,7 @@ func (p *ReceptionPages) view(st *Station, ss *web.Session, r *http.Request, ste
 	return v
 }
 
-func (p *ReceptionPages) screen(w http.ResponseWriter, r *http.Request) {
+func (p *Pages) screen(w http.ResponseWriter, r *http.Request) {
 	st, ss, ok := p.station(w, r)
 	if !ok {
 		return
@@ -245,7 +253,7 @@ func (p *ReceptionPages) screen(w http.ResponseWriter, r *http.Request) {
 	p.pages.Render(w, r, http.StatusOK, "screen", v)
 }
 
-func (p *ReceptionPages) place(w http.ResponseWriter, r *http.Request) {
+func (p *Pages) place(w http.ResponseWriter, r *http.Request) {
 	st, ss, ok := p.station(w, r)
 	if !ok {
 		return
@@ -258,7 +266,7 @@ func (p *ReceptionPages) place(w http.ResponseWriter, r *http.Request) {
 	p.to(w, r, st, "")
 }
 
-func (p *ReceptionPages) remove(w http.ResponseWriter, r *http.Request) {
+func (p *Pages) remove(w http.ResponseWriter, r *http.Request) {
 	st, ss, ok := p.station(w, r)
 	if !ok {
 		return
@@ -270,7 +278,7 @@ func (p *ReceptionPages) remove(w http.ResponseWriter, r *http.Request) {
 
 // pin runs the card flow: online through the platform; when the platform
 // cannot be reached, offline against the kept CA and CRL.
-func (p *ReceptionPages) pin(w http.ResponseWriter, r *http.Request) {
+func (p *Pages) pin(w http.ResponseWriter, r *http.Request) {
 	st, ss, ok := p.station(w, r)
 	if !ok {
 		return
@@ -297,7 +305,7 @@ func (p *ReceptionPages) pin(w http.ResponseWriter, r *http.Request) {
 	p.to(w, r, st, "consent")
 }
 
-func (p *ReceptionPages) offline(w http.ResponseWriter, r *http.Request, st *Station, ss *web.Session, tr card.Transport, pin string) {
+func (p *Pages) offline(w http.ResponseWriter, r *http.Request, st *Station, ss *web.Session, tr card.Transport, pin string) {
 	a, crlAt, err := st.SignOffline(tr, pin)
 	var refusal *OfflineRefusal
 	switch {
@@ -331,7 +339,7 @@ func (p *ReceptionPages) offline(w http.ResponseWriter, r *http.Request, st *Sta
 	p.to(w, r, st, "")
 }
 
-func (p *ReceptionPages) consentPage(w http.ResponseWriter, r *http.Request) {
+func (p *Pages) consentPage(w http.ResponseWriter, r *http.Request) {
 	st, ss, ok := p.station(w, r)
 	if !ok {
 		return
@@ -344,12 +352,12 @@ func (p *ReceptionPages) consentPage(w http.ResponseWriter, r *http.Request) {
 	p.pages.Render(w, r, http.StatusOK, "consent", v)
 }
 
-func (p *ReceptionPages) consent(w http.ResponseWriter, r *http.Request) {
+func (p *Pages) consent(w http.ResponseWriter, r *http.Request) {
 	st, ss, ok := p.station(w, r)
 	if !ok {
 		return
 	}
-	c := Consent{Medical: r.PostFormValue("medical") == "on", Drug: r.PostFormValue("drug") == "on",
+	c := eligibility.Consent{Medical: r.PostFormValue("medical") == "on", Drug: r.PostFormValue("drug") == "on",
 		Checkup: r.PostFormValue("checkup") == "on", Limit: r.PostFormValue("limit") == "on"}
 	id := st.ID()
 	if off := ss.Get(rcKey(id, "offline")); off != "" {
@@ -387,7 +395,7 @@ func (p *ReceptionPages) consent(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	res, err := st.Check(ctx, login.Assertion, c)
 	if err != nil {
-		if errors.Is(err, ErrBadAssertion) {
+		if errors.Is(err, eligibility.ErrBadAssertion) {
 			terminal.Logout(ss)
 			ss.SetFlash(terminal.Result{Outcome: terminal.LoginExpired}.Flash())
 		} else {
@@ -406,14 +414,14 @@ func (p *ReceptionPages) consent(w http.ResponseWriter, r *http.Request) {
 	p.to(w, r, st, "result")
 }
 
-func (p *ReceptionPages) result(w http.ResponseWriter, r *http.Request) {
+func (p *Pages) result(w http.ResponseWriter, r *http.Request) {
 	st, ss, ok := p.station(w, r)
 	if !ok {
 		return
 	}
 	v := p.view(st, ss, r, "result")
 	if b := ss.Get(rcKey(st.ID(), "result")); b != "" {
-		v.Result = &CheckResult{}
+		v.Result = &eligibility.CheckResult{}
 		json.Unmarshal([]byte(b), v.Result)
 	} else if b := ss.Get(rcKey(st.ID(), "provisional")); b != "" {
 		v.Provisional = &OfflineCheck{}
@@ -423,13 +431,13 @@ func (p *ReceptionPages) result(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if b := ss.Get(rcKey(st.ID(), "payment")); b != "" {
-		v.Payment = &Payment{}
+		v.Payment = &eligibility.Payment{}
 		json.Unmarshal([]byte(b), v.Payment)
 	}
-	if v.Result != nil && v.Result.Mode == ModeCard && v.Payment == nil {
+	if v.Result != nil && v.Result.Mode == eligibility.ModeCard && v.Payment == nil {
 		v.PayKey = ss.Get(rcKey(st.ID(), "paykey"))
 		if v.PayKey == "" {
-			v.PayKey = newID()
+			v.PayKey = rand.Text()
 			ss.Set(rcKey(st.ID(), "paykey"), v.PayKey)
 			p.save(ss, r)
 		}
@@ -439,12 +447,12 @@ func (p *ReceptionPages) result(w http.ResponseWriter, r *http.Request) {
 
 // pay charges the co-payment to the patient's card through the platform;
 // the clinic never sees the card number.
-func (p *ReceptionPages) pay(w http.ResponseWriter, r *http.Request) {
+func (p *Pages) pay(w http.ResponseWriter, r *http.Request) {
 	st, ss, ok := p.station(w, r)
 	if !ok {
 		return
 	}
-	var res CheckResult
+	var res eligibility.CheckResult
 	if err := json.Unmarshal([]byte(ss.Get(rcKey(st.ID(), "result"))), &res); err != nil || res.ID == "" {
 		p.to(w, r, st, "")
 		return
@@ -461,7 +469,7 @@ func (p *ReceptionPages) pay(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	pm, err := st.Charge(ctx, res.ID, amount, key)
 	if err != nil {
-		var ae *APIError
+		var ae *eligibility.APIError
 		if errors.As(err, &ae) {
 			ss.SetFlash(web.Flash{Kind: "error", JA: ae.Problem.MessageJA, EN: ae.Problem.MessageEN})
 		} else {
@@ -480,7 +488,7 @@ func (p *ReceptionPages) pay(w http.ResponseWriter, r *http.Request) {
 	p.to(w, r, st, "result")
 }
 
-func (p *ReceptionPages) paperPage(w http.ResponseWriter, r *http.Request) {
+func (p *Pages) paperPage(w http.ResponseWriter, r *http.Request) {
 	st, ss, ok := p.station(w, r)
 	if !ok {
 		return
@@ -488,12 +496,12 @@ func (p *ReceptionPages) paperPage(w http.ResponseWriter, r *http.Request) {
 	p.pages.Render(w, r, http.StatusOK, "paper", p.view(st, ss, r, "paper"))
 }
 
-func (p *ReceptionPages) paper(w http.ResponseWriter, r *http.Request) {
+func (p *Pages) paper(w http.ResponseWriter, r *http.Request) {
 	st, ss, ok := p.station(w, r)
 	if !ok {
 		return
 	}
-	req := PaperCheckRequest{Insurer: strings.TrimSpace(r.PostFormValue("insurer")), Symbol: strings.TrimSpace(r.PostFormValue("symbol")),
+	req := eligibility.PaperCheckRequest{Insurer: strings.TrimSpace(r.PostFormValue("insurer")), Symbol: strings.TrimSpace(r.PostFormValue("symbol")),
 		Number: strings.TrimSpace(r.PostFormValue("number")), Branch: strings.TrimSpace(r.PostFormValue("branch")),
 		BirthDate: strings.TrimSpace(r.PostFormValue("birth_date"))}
 	v := p.view(st, ss, r, "paper")
@@ -502,7 +510,7 @@ func (p *ReceptionPages) paper(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	res, err := st.Paper(ctx, req)
 	if err != nil {
-		var ae *APIError
+		var ae *eligibility.APIError
 		switch {
 		case errors.As(err, &ae) && ae.Status == http.StatusBadRequest:
 			ss.SetFlash(web.Flash{Kind: "error", JA: "入力内容を確認してください：" + ae.Problem.MessageJA, EN: "Check the entries: " + ae.Problem.MessageEN})
@@ -521,7 +529,7 @@ func (p *ReceptionPages) paper(w http.ResponseWriter, r *http.Request) {
 	p.to(w, r, st, "result")
 }
 
-func (p *ReceptionPages) network(w http.ResponseWriter, r *http.Request) {
+func (p *Pages) network(w http.ResponseWriter, r *http.Request) {
 	st, ss, ok := p.station(w, r)
 	if !ok {
 		return
@@ -542,7 +550,7 @@ func (p *ReceptionPages) network(w http.ResponseWriter, r *http.Request) {
 	p.to(w, r, st, "")
 }
 
-func (p *ReceptionPages) sync(w http.ResponseWriter, r *http.Request) {
+func (p *Pages) sync(w http.ResponseWriter, r *http.Request) {
 	st, ss, ok := p.station(w, r)
 	if !ok {
 		return

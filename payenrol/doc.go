@@ -1,0 +1,12 @@
+// Package payenrol is the resident's page for paying medical bills with the
+// My Number Card (/pay/, the 酒田市 pilot): on a phone or a terminal of the
+// hospital, place the card and log in with the auth PIN through the
+// platform, enrol a credit card at the card company (the number goes from
+// the form to the company only), and sign the consent with the signing
+// password, which goes to the card only.
+//
+// It is the terminal side: the card, its PINs and their errors (worded from
+// the terminal kit's outcome table) stay here. The eligibility service
+// keeps the payment links and checks the signed consent (Links); package
+// eligibility never imports the card or the terminal.
+package payenrol
