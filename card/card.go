@@ -118,7 +118,7 @@ func (c *Card) commit(change func(*state)) error {
 // replacing any old one. The old certificate and CA certificate are removed,
 // since they no longer match. PIN tries are left as they are.
 func (c *Card) GenerateKey(p Purpose) (*rsa.PublicKey, error) {
-	if !p.valid() {
+	if !p.Valid() {
 		return nil, fmt.Errorf("%w: purpose %d", ErrInvalidSpec, int(p))
 	}
 	// Generate outside the lock: it takes long, and the card keeps answering.
@@ -143,7 +143,7 @@ func (c *Card) GenerateKey(p Purpose) (*rsa.PublicKey, error) {
 // must be single DER certificates with the 30 82 header OpenSC relies on
 // (jpki-card.md §3.2), and cert must certify the card's current key for p.
 func (c *Card) WriteCertificate(p Purpose, cert, caCert []byte) error {
-	if !p.valid() {
+	if !p.Valid() {
 		return fmt.Errorf("%w: purpose %d", ErrInvalidSpec, int(p))
 	}
 	leaf, err := checkCertDER(cert)
@@ -188,7 +188,7 @@ func checkCertDER(der []byte) (*x509.Certificate, error) {
 // name or address) or the holder gives it up: without a certificate the key is
 // of no use, and a new one is generated on reissue.
 func (c *Card) RemoveCertificate(p Purpose) error {
-	if !p.valid() {
+	if !p.Valid() {
 		return fmt.Errorf("%w: purpose %d", ErrInvalidSpec, int(p))
 	}
 	c.mu.Lock()

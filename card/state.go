@@ -8,31 +8,20 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/mynaplat/mynaplat/jpkiap"
 )
 
-// Purpose names one of the card's two key pairs and certificates.
-type Purpose int
+// Purpose names one of the card's two key pairs and certificates (see
+// package jpkiap, where it is defined so that the JPKI centre can name them
+// without importing the card).
+type Purpose = jpkiap.Purpose
 
+// The two key pairs.
 const (
-	// Auth is the 利用者証明用 key: EF 0017, certificate 000A, CA 000B,
-	// guarded by the 4-digit auth PIN (EF 0018).
-	Auth Purpose = iota + 1
-	// Sign is the 署名用 key: EF 001A, certificate 0001, CA 0002, guarded by
-	// the signing password (EF 001B).
-	Sign
+	Auth = jpkiap.Auth
+	Sign = jpkiap.Sign
 )
-
-func (p Purpose) String() string {
-	switch p {
-	case Auth:
-		return "auth"
-	case Sign:
-		return "sign"
-	}
-	return fmt.Sprintf("Purpose(%d)", int(p))
-}
-
-func (p Purpose) valid() bool { return p == Auth || p == Sign }
 
 // PIN names one of the card's PINs.
 type PIN int

@@ -20,6 +20,9 @@ import (
 	"github.com/mynaplat/mynaplat/web"
 )
 
+// A card is what the JPKI centre's counter personalises.
+var _ jpki.CardWriter = (*card.Card)(nil)
+
 const (
 	viewerMyNumber = "987654321018"
 	viewerSignPIN  = "SECRET77"

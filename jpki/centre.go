@@ -188,6 +188,13 @@ func (c *Centre) CACertificate(k Kind) []byte { return c.ca[k].cert.Raw }
 // CA returns the parsed certificate of one CA.
 func (c *Centre) CA(k Kind) *x509.Certificate { return c.ca[k].cert }
 
+// Now is the centre's clock, and Logger its log: the counter's pages
+// (package counter) age and log what they show by the centre's.
+func (c *Centre) Now() time.Time { return c.now() }
+
+// Logger is the centre's log.
+func (c *Centre) Logger() *slog.Logger { return c.logger }
+
 // ResponderCertificate is the DER certificate of one CA's OCSP responder.
 func (c *Centre) ResponderCertificate(k Kind) []byte { return c.ca[k].responderCert.Raw }
 

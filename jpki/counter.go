@@ -13,8 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/mynaplat/mynaplat/internal/trace"
-
-	"github.com/mynaplat/mynaplat/card"
+	"github.com/mynaplat/mynaplat/jpkiap"
 	"github.com/mynaplat/mynaplat/wareki"
 )
 
@@ -23,16 +22,15 @@ import (
 // counter asks the card to generate its key pairs, so only public keys reach
 // the centre.
 
-// CardWriter is a card being personalised at the counter; *card.Card is one.
+// CardWriter is a card being personalised at the counter; *card.Card is one
+// (asserted in card's tests: the centre does not import the card).
 type CardWriter interface {
 	ID() string
-	GenerateKey(p card.Purpose) (*rsa.PublicKey, error)
-	WriteCertificate(p card.Purpose, cert, caCert []byte) error
-	RemoveCertificate(p card.Purpose) error
+	GenerateKey(p jpkiap.Purpose) (*rsa.PublicKey, error)
+	WriteCertificate(p jpkiap.Purpose, cert, caCert []byte) error
+	RemoveCertificate(p jpkiap.Purpose) error
 	SetSurface(name, address string) error
 }
-
-var _ CardWriter = (*card.Card)(nil)
 
 // Resident is a person at the counter, as the resident register has them.
 type Resident struct {
@@ -48,8 +46,9 @@ type Resident struct {
 // MinSigningAge is the age from which a signing certificate is issued.
 const MinSigningAge = 15
 
-// maxAddress is the longest address the signing certificate can carry.
-const maxAddress = 200
+// MaxAddress is the longest address (in characters) the signing certificate
+// can carry.
+const MaxAddress = 200
 
 func (r Resident) validate(now time.Time) (Municipality, error) {
 	var problems []string
@@ -67,8 +66,8 @@ func (r Resident) validate(now time.Time) (Municipality, error) {
 	if r.Sex != Male && r.Sex != Female && r.Sex != Unknown {
 		problems = append(problems, "sex must be 1 (male), 2 (female) or 3 (unknown)")
 	}
-	if strings.TrimSpace(r.Address) == "" || utf8.RuneCountInString(r.Address) > maxAddress {
-		problems = append(problems, fmt.Sprintf("address must have 1 to %d characters", maxAddress))
+	if strings.TrimSpace(r.Address) == "" || utf8.RuneCountInString(r.Address) > MaxAddress {
+		problems = append(problems, fmt.Sprintf("address must have 1 to %d characters", MaxAddress))
 	}
 	m, err := LookupMunicipality(r.Municipality)
 	if err != nil {
@@ -156,11 +155,11 @@ func generateKeys(w CardWriter, withSign bool) (map[Kind]*rsa.PublicKey, error) 
 	return keys, nil
 }
 
-func purpose(k Kind) card.Purpose {
+func purpose(k Kind) jpkiap.Purpose {
 	if k == Sign {
-		return card.Sign
+		return jpkiap.Sign
 	}
-	return card.Auth
+	return jpkiap.Auth
 }
 
 // issuePairTx issues a certificate for each key and links the pair.
@@ -215,6 +214,13 @@ func (c *Centre) install(ctx context.Context, w CardWriter, got []issued) (*Issu
 		}
 	}
 	return out, nil
+}
+
+// ResidentOfCard is the resident the card with ID cardID was issued to
+// (ErrNotFound: not issued here).
+func (c *Centre) ResidentOfCard(ctx context.Context, cardID string) (Resident, error) {
+	_, r, err := c.residentOfTx(ctx, c.db, cardID)
+	return r, err
 }
 
 // residentOfTx returns the resident a card was issued to.
@@ -357,7 +363,7 @@ func (c *Centre) ChangeAddress(ctx context.Context, cardID, name, address, munic
 	withSign := AgeOn(r.BirthDate, now) >= MinSigningAge
 	var keys map[Kind]*rsa.PublicKey
 	if withSign {
-		pub, err := w.GenerateKey(card.Sign)
+		pub, err := w.GenerateKey(jpkiap.Sign)
 		if err != nil {
 			return nil, fmt.Errorf("jpki: card %s could not generate its sign key: %w", cardID, err)
 		}
@@ -411,7 +417,7 @@ func (c *Centre) ChangeAddress(ctx context.Context, cardID, name, address, munic
 		return nil, fmt.Errorf("jpki: update the card surface: %w", err)
 	}
 	if keys == nil {
-		if err := w.RemoveCertificate(card.Sign); err != nil {
+		if err := w.RemoveCertificate(jpkiap.Sign); err != nil {
 			return nil, err
 		}
 	}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/cardco"
+	"github.com/mynaplat/mynaplat/counter"
 	"github.com/mynaplat/mynaplat/demo"
 	"github.com/mynaplat/mynaplat/eligibility"
 	"github.com/mynaplat/mynaplat/internal/httpapi"
@@ -283,11 +284,11 @@ func buildServer(ctx context.Context, o serveOptions, roles map[string]bool, url
 		}
 		centre.Routes(mux)
 		internal = centre.Wrap(mux)
-		counter, err := centre.CounterPages(site, cards)
+		counterPages, err := counter.NewPages(centre, site, cards)
 		if err != nil {
 			return fail(err)
 		}
-		mux.Handle("/counter/", counter)
+		mux.Handle("/counter/", counterPages)
 		links = append(links,
 			web.Link{Section: "窓口・管理 / Back office", TitleJA: "市区町村窓口（JPKI）", TitleEN: "Municipal counter (JPKI)",
 				DescJA: "カードの発行・更新・住所変更・紛失・失効", DescEN: "Issue, renew, change address, report loss, revoke", Path: "/counter/"},

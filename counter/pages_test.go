@@ -1,4 +1,4 @@
-package jpki_test
+package counter_test
 
 import (
 	"bytes"
@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
 	"github.com/mynaplat/mynaplat/card"
+	"github.com/mynaplat/mynaplat/counter"
 	"github.com/mynaplat/mynaplat/internal/webtest"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/store/storetest"
@@ -52,14 +54,14 @@ func newCounterEnv(t *testing.T) *counterEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	counter, err := centre.CounterPages(site, cards)
+	pages, err := counter.NewPages(centre, site, cards)
 	if err != nil {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
 	centre.Routes(mux)
 	site.Routes(mux)
-	mux.Handle("/counter/", counter)
+	mux.Handle("/counter/", pages)
 	srv.Config.Handler = site.Protect(centre.Wrap(mux))
 	return &counterEnv{centre: centre, cards: cards, srv: srv, logs: logs, web: webtest.New(t, srv.URL)}
 }

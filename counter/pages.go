@@ -1,4 +1,4 @@
-package jpki
+package counter
 
 import (
 	"cmp"
@@ -15,12 +15,13 @@ import (
 	"unicode/utf8"
 
 	"github.com/mynaplat/mynaplat/card"
+	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/mynumber"
 	"github.com/mynaplat/mynaplat/wareki"
 	"github.com/mynaplat/mynaplat/web"
 )
 
-// This file is the staff pages of the municipal counter (市区町村窓口) under
+// Pages are the staff pages of the municipal counter (市区町村窓口) under
 // /counter/: issuing a card, the list of cards and their certificates, and
 // per card renewal, change of name or address, loss, death and the
 // revocation of one certificate. Every action is a plain form that POSTs and
@@ -39,29 +40,29 @@ import (
 //	POST /counter/cards/{id}/revoke        revoke one certificate with a reason
 
 //go:embed templates
-var counterTemplates embed.FS
+var templates embed.FS
 
 // counterPages serves the counter's pages.
 type counterPages struct {
-	c     *Centre
+	c     *jpki.Centre
 	site  *web.Site
 	cards *card.Store
 	pages *web.Pages
 }
 
-// CounterPages returns the handler of the counter's staff pages, to be
+// NewPages returns the handler of the counter's staff pages, to be
 // mounted at "/counter/" on the application's mux (inside site.Protect, which
 // supplies the CSRF protection the forms rely on). cards is the store in which
 // new cards are made and from which cards are put on the counter's "reader"
 // for renewal and change of address.
-func (c *Centre) CounterPages(site *web.Site, cards *card.Store) (http.Handler, error) {
-	tfs, err := fs.Sub(counterTemplates, "templates")
+func NewPages(c *jpki.Centre, site *web.Site, cards *card.Store) (http.Handler, error) {
+	tfs, err := fs.Sub(templates, "templates")
 	if err != nil {
 		return nil, err
 	}
 	pages, err := site.Parse(tfs, "counter*.html")
 	if err != nil {
-		return nil, fmt.Errorf("jpki: counter pages: %w", err)
+		return nil, fmt.Errorf("counter: pages: %w", err)
 	}
 	p := &counterPages{c: c, site: site, cards: cards, pages: pages}
 	mux := http.NewServeMux()
@@ -86,7 +87,7 @@ type fieldErrors map[string]*msg
 
 // certRow is a certificate as the pages show it.
 type certRow struct {
-	Kind               Kind
+	Kind               jpki.Kind
 	KindJA, KindEN     string
 	Serial             string
 	State              string // good, revoked, expired: the badge class
@@ -132,13 +133,13 @@ func (pg *issuePage) Fields() []formField {
 		{Name: "sex", Type: "radio", LabelJA: "性別", LabelEN: "Sex", Value: f.Sex, Required: true, Err: e["sex"],
 			Options: []option{{"1", "男性", "male"}, {"2", "女性", "female"}, {"3", "不明", "unknown"}}},
 		{Name: "address", Type: "text", LabelJA: "住所", LabelEN: "Address", HintJA: "都道府県から", HintEN: "from the prefecture on",
-			Value: f.Address, Required: true, Err: e["address"], MaxLength: maxAddress, Wide: true},
+			Value: f.Address, Required: true, Err: e["address"], MaxLength: jpki.MaxAddress, Wide: true},
 		{Name: "municipality", Type: "select", LabelJA: "住民登録のある市区町村", LabelEN: "Municipality of residence",
 			Value: f.Municipality, Required: true, Err: e["municipality"], Options: municipalityOptions(true)},
 		{Name: "auth_pin", Type: "password", LabelJA: "利用者証明用暗証番号", LabelEN: "Authentication PIN", HintJA: "数字4桁", HintEN: "4 digits",
 			Required: true, Err: e["auth_pin"], InputMode: "numeric", MaxLength: 4},
 		{Name: "sign_pin", Type: "password", LabelJA: "署名用パスワード", LabelEN: "Signing password",
-			HintJA: fmt.Sprintf("%d歳以上は必須。英大文字と数字6〜16文字", MinSigningAge), HintEN: fmt.Sprintf("required from age %d; 6–16 of A–Z, 0–9", MinSigningAge),
+			HintJA: fmt.Sprintf("%d歳以上は必須。英大文字と数字6〜16文字", jpki.MinSigningAge), HintEN: fmt.Sprintf("required from age %d; 6–16 of A–Z, 0–9", jpki.MinSigningAge),
 			Err: e["sign_pin"], MaxLength: 16},
 		{Name: "text_pin", Type: "password", LabelJA: "券面事項入力補助用暗証番号", LabelEN: "Text PIN", HintJA: "数字4桁。省略すると利用者証明用と同じ", HintEN: "4 digits; default: the authentication PIN",
 			Err: e["text_pin"], InputMode: "numeric", MaxLength: 4},
@@ -170,8 +171,8 @@ type option struct{ Value, JA, EN string }
 // municipalityOptions are the municipalities by code (prefectures in their
 // official order), optionally after an empty "choose" entry.
 func municipalityOptions(withEmpty bool) []option {
-	ms := Municipalities()
-	slices.SortFunc(ms, func(a, b Municipality) int { return cmp.Compare(a.Code, b.Code) })
+	ms := jpki.Municipalities()
+	slices.SortFunc(ms, func(a, b jpki.Municipality) int { return cmp.Compare(a.Code, b.Code) })
 	var out []option
 	if withEmpty {
 		out = append(out, option{"", "選んでください", "Choose"})
@@ -189,8 +190,8 @@ type cardPage struct {
 	ID           string
 	Info         card.Info
 	OnCard       bool // the card is in the store (not only in the centre's records)
-	Resident     Resident
-	Municipality Municipality
+	Resident     jpki.Resident
+	Municipality jpki.Municipality
 	Certs        []certRow
 	Live         []certRow
 	Address      addressValues
@@ -207,7 +208,7 @@ func (pg *cardPage) AddressFields() []formField {
 		{Name: "name", Type: "text", LabelJA: "新しい氏名", LabelEN: "New name", HintJA: "変わらなければそのまま", HintEN: "leave as is if unchanged",
 			Value: v.Name, Err: e["name"], MaxLength: 100},
 		{Name: "address", Type: "text", LabelJA: "新しい住所", LabelEN: "New address", HintJA: "都道府県から", HintEN: "from the prefecture on",
-			Value: v.Address, Err: e["address"], MaxLength: maxAddress, Wide: true},
+			Value: v.Address, Err: e["address"], MaxLength: jpki.MaxAddress, Wide: true},
 		{Name: "municipality", Type: "select", LabelJA: "市区町村", LabelEN: "Municipality",
 			Value: v.Municipality, Err: e["municipality"], Options: municipalityOptions(false)},
 	}
@@ -251,7 +252,7 @@ func (p *counterPages) issue(w http.ResponseWriter, r *http.Request) {
 	signPIN := strings.ToUpper(strings.TrimSpace(r.PostFormValue("sign_pin")))
 	textPIN := r.PostFormValue("text_pin")
 	page := &issuePage{Form: f, Errors: fieldErrors{}}
-	now := p.c.now()
+	now := p.c.Now()
 
 	birth, bErr := parseBirth(f.Birth, now)
 	if bErr != nil {
@@ -263,32 +264,32 @@ func (p *counterPages) issue(w http.ResponseWriter, r *http.Request) {
 	if f.Kana == "" {
 		page.Errors["kana"] = &msg{"フリガナを入力してください。", "Enter the name in katakana."}
 	}
-	sex, cardSex := Sex(0), ""
+	sex, cardSex := jpki.Sex(0), ""
 	switch f.Sex {
 	case "1":
-		sex, cardSex = Male, "1"
+		sex, cardSex = jpki.Male, "1"
 	case "2":
-		sex, cardSex = Female, "2"
+		sex, cardSex = jpki.Female, "2"
 	case "3":
-		sex, cardSex = Unknown, "9"
+		sex, cardSex = jpki.Unknown, "9"
 	default:
 		page.Errors["sex"] = &msg{"性別を選んでください。", "Choose the sex."}
 	}
-	if n := utf8.RuneCountInString(f.Address); n == 0 || n > maxAddress {
-		page.Errors["address"] = &msg{fmt.Sprintf("住所を%d文字以内で入力してください。", maxAddress),
-			fmt.Sprintf("Enter the address (at most %d characters).", maxAddress)}
+	if n := utf8.RuneCountInString(f.Address); n == 0 || n > jpki.MaxAddress {
+		page.Errors["address"] = &msg{fmt.Sprintf("住所を%d文字以内で入力してください。", jpki.MaxAddress),
+			fmt.Sprintf("Enter the address (at most %d characters).", jpki.MaxAddress)}
 	}
-	if _, err := LookupMunicipality(f.Municipality); err != nil {
+	if _, err := jpki.LookupMunicipality(f.Municipality); err != nil {
 		page.Errors["municipality"] = &msg{"市区町村を選んでください。", "Choose the municipality."}
 	}
 	if card.ValidatePIN(card.AuthPIN, authPIN) != nil {
 		page.Errors["auth_pin"] = &msg{"利用者証明用暗証番号は数字4桁です。", "The authentication PIN is 4 digits."}
 	}
-	withSign := bErr == nil && AgeOn(birth, now) >= MinSigningAge
+	withSign := bErr == nil && jpki.AgeOn(birth, now) >= jpki.MinSigningAge
 	switch {
 	case withSign && signPIN == "":
-		page.Errors["sign_pin"] = &msg{fmt.Sprintf("%d歳以上の方は署名用パスワードが必要です。", MinSigningAge),
-			fmt.Sprintf("A signing password is required from age %d.", MinSigningAge)}
+		page.Errors["sign_pin"] = &msg{fmt.Sprintf("%d歳以上の方は署名用パスワードが必要です。", jpki.MinSigningAge),
+			fmt.Sprintf("A signing password is required from age %d.", jpki.MinSigningAge)}
 	case withSign && card.ValidatePIN(card.SignPIN, signPIN) != nil:
 		page.Errors["sign_pin"] = &msg{"署名用パスワードは英大文字と数字の6〜16文字です。",
 			"The signing password is 6 to 16 letters A–Z and digits."}
@@ -306,7 +307,7 @@ func (p *counterPages) issue(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	res := Resident{Name: f.Name, Kana: f.Kana, BirthDate: birth, Sex: sex, Address: f.Address, Municipality: f.Municipality}
+	res := jpki.Resident{Name: f.Name, Kana: f.Kana, BirthDate: birth, Sex: sex, Address: f.Address, Municipality: f.Municipality}
 	mn, err := mynumber.New()
 	if err != nil {
 		p.fail(w, r, "draw a My Number", err)
@@ -323,18 +324,18 @@ func (p *counterPages) issue(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		// The card never got a certificate: take it away again.
 		if rerr := p.cards.Remove(cd.ID()); rerr != nil {
-			p.c.logger.WarnContext(r.Context(), "counter: could not remove the unused card", "card", cd.ID(), "err", rerr)
+			p.c.Logger().WarnContext(r.Context(), "counter: could not remove the unused card", "card", cd.ID(), "err", rerr)
 		}
 		page.Problem = p.explain(err, "issue a card")
 		p.pages.Render(w, r, statusOf(err), "counter_issue", page)
 		return
 	}
-	p.c.logger.InfoContext(r.Context(), "counter: issued a card", "card", is.CardID, "auth_serial", serialOf(is.Auth), "sign_serial", serialOf(is.Sign))
+	p.c.Logger().InfoContext(r.Context(), "counter: issued a card", "card", is.CardID, "auth_serial", serialOf(is.Auth), "sign_serial", serialOf(is.Sign))
 	f2 := msg{"カードを発行しました。", "The card was issued."}
 	f2 = appendMsg(f2, issuedSerials(is))
 	if is.Sign == nil {
-		f2 = appendMsg(f2, msg{fmt.Sprintf("%d歳未満のため署名用電子証明書は発行していません。", MinSigningAge),
-			fmt.Sprintf("No signing certificate: the holder is under %d.", MinSigningAge)})
+		f2 = appendMsg(f2, msg{fmt.Sprintf("%d歳未満のため署名用電子証明書は発行していません。", jpki.MinSigningAge),
+			fmt.Sprintf("No signing certificate: the holder is under %d.", jpki.MinSigningAge)})
 	}
 	p.redirect(w, r, "/counter/cards/"+url.PathEscape(is.CardID), web.Flash{Kind: "ok", JA: f2.JA, EN: f2.EN})
 }
@@ -352,8 +353,8 @@ func (p *counterPages) cardPage(w http.ResponseWriter, r *http.Request) {
 func (p *counterPages) loadCard(w http.ResponseWriter, r *http.Request) (*cardPage, bool) {
 	id := r.PathValue("id")
 	ctx := r.Context()
-	_, res, err := p.c.residentOfTx(ctx, p.c.db, id)
-	if errors.Is(err, ErrNotFound) {
+	res, err := p.c.ResidentOfCard(ctx, id)
+	if errors.Is(err, jpki.ErrNotFound) {
 		p.site.Error(w, r, web.Problem{Status: http.StatusNotFound,
 			TitleJA: "カードが見つかりません", TitleEN: "Card not found",
 			WhatJA: "このカードIDの記録はこの窓口にありません。", WhatEN: "This counter has no record of that card ID.",
@@ -375,7 +376,7 @@ func (p *counterPages) loadCard(w http.ResponseWriter, r *http.Request) (*cardPa
 		ja, en := reasonText(rs)
 		page.Reasons = append(page.Reasons, option{rs.String(), ja, en})
 	}
-	page.Municipality, _ = LookupMunicipality(res.Municipality)
+	page.Municipality, _ = jpki.LookupMunicipality(res.Municipality)
 	for _, c := range page.Certs {
 		if c.Live {
 			page.Live = append(page.Live, c)
@@ -409,7 +410,7 @@ func (p *counterPages) refuse(w http.ResponseWriter, r *http.Request, action str
 func (p *counterPages) onCard(id string) (*card.Card, error) {
 	cd, err := p.cards.Open(id)
 	if errors.Is(err, card.ErrCardNotFound) {
-		return nil, fmt.Errorf("%w: card %s is not in the card store, so nothing can be written to it", ErrInvalid, id)
+		return nil, fmt.Errorf("%w: card %s is not in the card store, so nothing can be written to it", jpki.ErrInvalid, id)
 	}
 	return cd, err
 }
@@ -426,7 +427,7 @@ func (p *counterPages) renew(w http.ResponseWriter, r *http.Request) {
 		p.refuse(w, r, "renew", err, nil)
 		return
 	}
-	p.c.logger.InfoContext(r.Context(), "counter: renewed", "card", id, "auth_serial", serialOf(is.Auth), "sign_serial", serialOf(is.Sign))
+	p.c.Logger().InfoContext(r.Context(), "counter: renewed", "card", id, "auth_serial", serialOf(is.Auth), "sign_serial", serialOf(is.Sign))
 	m := appendMsg(msg{"電子証明書を更新しました。旧証明書は失効（superseded）しました。",
 		"The certificates were renewed; the old ones are revoked (superseded)."}, issuedSerials(is))
 	p.redirect(w, r, cardPath(id), web.Flash{Kind: "ok", JA: m.JA, EN: m.EN})
@@ -438,11 +439,11 @@ func (p *counterPages) changeAddress(w http.ResponseWriter, r *http.Request) {
 		Municipality: r.PostFormValue("municipality")}
 	keep := func(pg *cardPage) { pg.Address = v }
 	errs := fieldErrors{}
-	if n := utf8.RuneCountInString(v.Address); n > maxAddress {
-		errs["address"] = &msg{fmt.Sprintf("住所は%d文字以内です。", maxAddress), fmt.Sprintf("The address has at most %d characters.", maxAddress)}
+	if n := utf8.RuneCountInString(v.Address); n > jpki.MaxAddress {
+		errs["address"] = &msg{fmt.Sprintf("住所は%d文字以内です。", jpki.MaxAddress), fmt.Sprintf("The address has at most %d characters.", jpki.MaxAddress)}
 	}
 	if v.Municipality != "" {
-		if _, err := LookupMunicipality(v.Municipality); err != nil {
+		if _, err := jpki.LookupMunicipality(v.Municipality); err != nil {
 			errs["municipality"] = &msg{"市区町村を選び直してください。", "Choose the municipality again."}
 		}
 	}
@@ -466,7 +467,7 @@ func (p *counterPages) changeAddress(w http.ResponseWriter, r *http.Request) {
 		p.refuse(w, r, "address", err, keep)
 		return
 	}
-	p.c.logger.InfoContext(r.Context(), "counter: changed address", "card", id, "sign_serial", serialOf(is.Sign))
+	p.c.Logger().InfoContext(r.Context(), "counter: changed address", "card", id, "sign_serial", serialOf(is.Sign))
 	m := msg{"氏名・住所等の変更を記録しました。", "The change of name or address was recorded."}
 	if is.Sign != nil {
 		m = appendMsg(m, msg{"旧署名用電子証明書は失効（affiliationChanged）し、新しい署名用電子証明書 シリアル " + is.Sign.Serial + " を書き込みました。利用者証明用電子証明書は変わりません。",
@@ -486,7 +487,7 @@ func (p *counterPages) death(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *counterPages) revokeCard(w http.ResponseWriter, r *http.Request, action string,
-	op func(context.Context, string) ([]*CertInfo, error), done msg) {
+	op func(context.Context, string) ([]*jpki.CertInfo, error), done msg) {
 	id := r.PathValue("id")
 	revoked, err := op(r.Context(), id)
 	if err != nil {
@@ -494,7 +495,7 @@ func (p *counterPages) revokeCard(w http.ResponseWriter, r *http.Request, action
 		return
 	}
 	for _, ci := range revoked {
-		p.c.logger.InfoContext(r.Context(), "counter: revoked", "action", action, "card", id, "kind", ci.Kind, "serial", ci.Serial)
+		p.c.Logger().InfoContext(r.Context(), "counter: revoked", "action", action, "card", id, "kind", ci.Kind, "serial", ci.Serial)
 		done = appendMsg(done, msg{kindJA(ci.Kind) + " シリアル " + ci.Serial, kindEN(ci.Kind) + " serial " + ci.Serial})
 	}
 	p.redirect(w, r, cardPath(id), web.Flash{Kind: "warn", JA: done.JA, EN: done.EN})
@@ -503,11 +504,11 @@ func (p *counterPages) revokeCard(w http.ResponseWriter, r *http.Request, action
 func (p *counterPages) revoke(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	kind, serial, _ := strings.Cut(r.PostFormValue("cert"), ":")
-	k, kerr := ParseKind(kind)
-	serial, serr := ParseSerial(serial)
-	reason, rerr := ParseReason(r.PostFormValue("reason"))
+	k, kerr := jpki.ParseKind(kind)
+	serial, serr := jpki.ParseSerial(serial)
+	reason, rerr := jpki.ParseReason(r.PostFormValue("reason"))
 	if err := errors.Join(kerr, serr, rerr); err != nil || !slices.Contains(counterReasons, reason) {
-		p.refuse(w, r, "revoke", fmt.Errorf("%w: choose a certificate and a reason", ErrInvalid), nil)
+		p.refuse(w, r, "revoke", fmt.Errorf("%w: choose a certificate and a reason", jpki.ErrInvalid), nil)
 		return
 	}
 	// Only a certificate of this card may be revoked from its page.
@@ -516,15 +517,15 @@ func (p *counterPages) revoke(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, "list certificates", err)
 		return
 	}
-	if !slices.ContainsFunc(certs, func(ci *CertInfo) bool { return ci.Kind == k && ci.Serial == serial }) {
-		p.refuse(w, r, "revoke", fmt.Errorf("%w: certificate %s %s is not one of this card's", ErrInvalid, k, serial), nil)
+	if !slices.ContainsFunc(certs, func(ci *jpki.CertInfo) bool { return ci.Kind == k && ci.Serial == serial }) {
+		p.refuse(w, r, "revoke", fmt.Errorf("%w: certificate %s %s is not one of this card's", jpki.ErrInvalid, k, serial), nil)
 		return
 	}
 	if err := p.c.Revoke(r.Context(), k, serial, reason); err != nil {
 		p.refuse(w, r, "revoke", err, nil)
 		return
 	}
-	p.c.logger.InfoContext(r.Context(), "counter: revoked", "action", "revoke", "card", id, "kind", k, "serial", serial, "reason", reason)
+	p.c.Logger().InfoContext(r.Context(), "counter: revoked", "action", "revoke", "card", id, "kind", k, "serial", serial, "reason", reason)
 	ja, en := reasonText(reason)
 	p.redirect(w, r, cardPath(id), web.Flash{Kind: "warn",
 		JA: kindJA(k) + " シリアル " + serial + " を失効しました（" + ja + "）。",
@@ -540,7 +541,7 @@ func (p *counterPages) redirect(w http.ResponseWriter, r *http.Request, path str
 	}
 	if err != nil {
 		// The action is done; only its message is lost.
-		p.c.logger.ErrorContext(r.Context(), "counter: keep the flash", "err", err)
+		p.c.Logger().ErrorContext(r.Context(), "counter: keep the flash", "err", err)
 	}
 	http.Redirect(w, r, path, http.StatusSeeOther)
 }
@@ -548,7 +549,7 @@ func (p *counterPages) redirect(w http.ResponseWriter, r *http.Request, path str
 // fail answers an unexpected error: logged for the operator, a generic page
 // for the staff.
 func (p *counterPages) fail(w http.ResponseWriter, r *http.Request, what string, err error) {
-	p.c.logger.ErrorContext(r.Context(), "counter: "+what, "err", err)
+	p.c.Logger().ErrorContext(r.Context(), "counter: "+what, "err", err)
 	p.site.Error(w, r, web.Problem{Status: http.StatusInternalServerError})
 }
 
@@ -557,18 +558,18 @@ func (p *counterPages) fail(w http.ResponseWriter, r *http.Request, what string,
 // what kind of problem it is.
 func (p *counterPages) explain(err error, what string) *msg {
 	detail := err.Error()
-	for _, prefix := range []string{ErrInvalid.Error() + ": ", ErrNotFound.Error() + ": ", "jpki: ", "card: "} {
+	for _, prefix := range []string{jpki.ErrInvalid.Error() + ": ", jpki.ErrNotFound.Error() + ": ", "jpki: ", "card: "} {
 		detail = strings.TrimPrefix(detail, prefix)
 	}
 	switch {
-	case errors.Is(err, ErrInvalid), errors.Is(err, card.ErrInvalidSpec):
+	case errors.Is(err, jpki.ErrInvalid), errors.Is(err, card.ErrInvalidSpec):
 		return &msg{"この内容では処理できません。入力内容とカードの状態を確認してください。（" + detail + "）", "This cannot be done: " + detail + "."}
-	case errors.Is(err, ErrAlreadyRevoked):
+	case errors.Is(err, jpki.ErrAlreadyRevoked):
 		return &msg{"この電子証明書はすでに失効しています。", "This certificate is already revoked."}
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, jpki.ErrNotFound):
 		return &msg{"この窓口に記録がありません。（" + detail + "）", "No record at this counter: " + detail + "."}
 	}
-	p.c.logger.Error("counter: "+what, "err", err)
+	p.c.Logger().Error("counter: "+what, "err", err)
 	return &msg{"システム内部で問題が発生しました。もう一度お試しください。続く場合は管理者に連絡してください。",
 		"An internal problem occurred. Try again; if it persists, tell the administrator."}
 }
@@ -576,25 +577,25 @@ func (p *counterPages) explain(err error, what string) *msg {
 // statusOf is the HTTP status of a refused action.
 func statusOf(err error) int {
 	switch {
-	case errors.Is(err, ErrInvalid), errors.Is(err, card.ErrInvalidSpec):
+	case errors.Is(err, jpki.ErrInvalid), errors.Is(err, card.ErrInvalidSpec):
 		return http.StatusUnprocessableEntity
-	case errors.Is(err, ErrAlreadyRevoked):
+	case errors.Is(err, jpki.ErrAlreadyRevoked):
 		return http.StatusConflict
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, jpki.ErrNotFound):
 		return http.StatusNotFound
 	}
 	return http.StatusInternalServerError
 }
 
 // certRows prepares certificates for display, newest first as given.
-func (p *counterPages) certRows(certs []*CertInfo) []certRow {
-	now := p.c.now()
+func (p *counterPages) certRows(certs []*jpki.CertInfo) []certRow {
+	now := p.c.Now()
 	out := make([]certRow, 0, len(certs))
 	for _, ci := range certs {
 		row := certRow{Kind: ci.Kind, KindJA: kindJA(ci.Kind), KindEN: kindEN(ci.Kind), Serial: ci.Serial,
 			NotBefore: ci.NotBefore, NotAfter: ci.NotAfter, RevokedAt: ci.RevokedAt}
 		switch {
-		case ci.Status == StatusRevoked:
+		case ci.Status == jpki.StatusRevoked:
 			row.State, row.StateJA, row.StateEN = "revoked", "失効", "revoked"
 			row.ReasonJA, row.ReasonEN = reasonText(ci.Reason)
 		case !now.Before(ci.NotAfter):
@@ -609,35 +610,35 @@ func (p *counterPages) certRows(certs []*CertInfo) []certRow {
 
 // counterReasons are the reasons the counter offers for revoking one
 // certificate (RFC 5280 §5.3.1).
-var counterReasons = []Reason{KeyCompromise, AffiliationChanged, Superseded, CessationOfOperation, Unspecified}
+var counterReasons = []jpki.Reason{jpki.KeyCompromise, jpki.AffiliationChanged, jpki.Superseded, jpki.CessationOfOperation, jpki.Unspecified}
 
-func reasonText(r Reason) (ja, en string) {
+func reasonText(r jpki.Reason) (ja, en string) {
 	switch r {
-	case KeyCompromise:
+	case jpki.KeyCompromise:
 		return "紛失・盗難等（keyCompromise）", "lost or stolen (keyCompromise)"
-	case AffiliationChanged:
+	case jpki.AffiliationChanged:
 		return "氏名・住所等の変更（affiliationChanged）", "change of name or address (affiliationChanged)"
-	case Superseded:
+	case jpki.Superseded:
 		return "更新（superseded）", "renewed (superseded)"
-	case CessationOfOperation:
+	case jpki.CessationOfOperation:
 		return "死亡・返納等（cessationOfOperation）", "death or card returned (cessationOfOperation)"
-	case CACompromise:
+	case jpki.CACompromise:
 		return "認証局の危殆化（cACompromise）", "CA compromise (cACompromise)"
-	case CertificateHold:
+	case jpki.CertificateHold:
 		return "一時停止（certificateHold）", "on hold (certificateHold)"
 	}
 	return "理由なし（unspecified）", "no reason given (unspecified)"
 }
 
-func kindJA(k Kind) string {
-	if k == Sign {
+func kindJA(k jpki.Kind) string {
+	if k == jpki.Sign {
 		return "署名用電子証明書"
 	}
 	return "利用者証明用電子証明書"
 }
 
-func kindEN(k Kind) string {
-	if k == Sign {
+func kindEN(k jpki.Kind) string {
+	if k == jpki.Sign {
 		return "signing certificate"
 	}
 	return "authentication certificate"
@@ -645,7 +646,7 @@ func kindEN(k Kind) string {
 
 func cardPath(id string) string { return "/counter/cards/" + url.PathEscape(id) }
 
-func serialOf(ci *CertInfo) string {
+func serialOf(ci *jpki.CertInfo) string {
 	if ci == nil {
 		return ""
 	}
@@ -653,9 +654,9 @@ func serialOf(ci *CertInfo) string {
 }
 
 // issuedSerials names the new serials of an issuance or renewal.
-func issuedSerials(is *IssuedCard) msg {
+func issuedSerials(is *jpki.IssuedCard) msg {
 	m := msg{"カードID " + is.CardID, "card ID " + is.CardID}
-	for _, ci := range []*CertInfo{is.Auth, is.Sign} {
+	for _, ci := range []*jpki.CertInfo{is.Auth, is.Sign} {
 		if ci != nil {
 			m = appendMsg(m, msg{kindJA(ci.Kind) + " シリアル " + ci.Serial, kindEN(ci.Kind) + " serial " + ci.Serial})
 		}
