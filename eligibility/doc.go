@@ -11,4 +11,12 @@
 // than one candidate, goes to a clerk's queue and is never linked by the
 // machine: the 8,544 wrong-person links of the real system (2023) came from
 // matching on fewer attributes (see shared/docs/domain-research.md §1.6).
+//
+// This package is the server side: the insurer and facility APIs, the
+// checks, the batch pre-check, the back-office and clinic pages and payment
+// with the card. The terminals where the card is — the reception and
+// home-visit stations (package reception) and the resident's payment
+// enrolment page (package payenrol) — reach it through FacilityClient and
+// the Links they are given; it imports neither the card nor the terminal
+// kit (internal/archtest).
 package eligibility
