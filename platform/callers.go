@@ -6,6 +6,7 @@ import (
 
 	"github.com/mynaplat/mynaplat/internal/callerkey"
 	"github.com/mynaplat/mynaplat/internal/httpapi"
+	"github.com/mynaplat/mynaplat/internal/trace"
 	"github.com/mynaplat/mynaplat/jpki"
 )
 
@@ -62,7 +63,7 @@ func (p *Platform) CallerRoutes(mux *http.ServeMux, keys callerkey.Keys) {
 // audit's failure.
 func (p *Platform) callerAudited(r *http.Request, caller, personID, action, serial string, err error) error {
 	return callerkey.Audited(err, func(result string) error {
-		_, err := p.db.Write(r.Context(), qInsertAudit, newID(), p.now().UnixMilli(), personID, "caller:"+caller, action, result, "", serial)
+		_, err := p.db.Write(r.Context(), qInsertAudit, newID(), p.now().UnixMilli(), personID, "caller:"+caller, action, result, "", serial, trace.ID(r.Context()))
 		return err
 	})
 }
