@@ -21,6 +21,7 @@ import (
 	"github.com/mynaplat/mynaplat/demo"
 	"github.com/mynaplat/mynaplat/demo/people"
 	"github.com/mynaplat/mynaplat/internal/browsertest"
+	"github.com/mynaplat/mynaplat/internal/layout"
 	"github.com/mynaplat/mynaplat/internal/testutil"
 	"github.com/mynaplat/mynaplat/kiosk"
 	"github.com/mynaplat/mynaplat/municipal"
@@ -199,7 +200,7 @@ func everyDemoCardAtTheKiosk(t *testing.T, url, data string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	scs, err := kiosk.LoadStationConfigs(demo.KiosksDir(data))
+	scs, err := kiosk.LoadStationConfigs(layout.KiosksDir(data))
 	if err != nil {
 		t.Fatal(err)
 	}
