@@ -103,8 +103,8 @@ type PostboxConfig struct {
 	// agencies and the businesses are reached from each other (recorded as
 	// their endpoints); BaseURL when empty, as when they share a process.
 	PostboxURL, AgencyURL, BusinessURL string
-	DataDir string
-	Now     func() time.Time
+	DataDir                            string
+	Now                                func() time.Time
 }
 
 // PostboxKeys are the staff keys of the demo's agencies and businesses,
