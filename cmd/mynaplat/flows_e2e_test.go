@@ -1,0 +1,275 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/mynaplat/mynaplat/internal/browsertest"
+	"github.com/mynaplat/mynaplat/internal/testutil"
+	"github.com/mynaplat/mynaplat/seal"
+)
+
+// flowRun is one flow played in a browser against a topology: each page is
+// asked of the role that serves it.
+type flowRun struct {
+	t   *testing.T
+	ctx context.Context
+	tp  *topology
+}
+
+func css(s string) chromedp.CSS { return chromedp.CSS(s) }
+
+// do runs the actions, each step bounded, failing with what the page shows.
+func (r *flowRun) do(what string, actions ...chromedp.Action[chromedp.Void]) {
+	r.t.Helper()
+	sctx, cancel := context.WithTimeout(r.ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(sctx, actions...); err != nil {
+		page, _ := chromedp.Run(r.ctx, chromedp.Evaluate[string](`location.href + "\n" + document.body.innerText`))
+		r.t.Fatalf("%s (%s): %v\non the page:\n%s", what, r.tp.name, err, page)
+	}
+}
+
+func (r *flowRun) text(sel string) string {
+	r.t.Helper()
+	v, err := chromedp.Run(r.ctx, chromedp.Text(css(sel)))
+	if err != nil {
+		r.t.Fatalf("text of %s (%s): %v", sel, r.tp.name, err)
+	}
+	return v
+}
+
+func (r *flowRun) attr(sel, name string) string {
+	r.t.Helper()
+	v, err := chromedp.Run(r.ctx, chromedp.AttributeValue(css(sel), name))
+	if err != nil || !v.Exists {
+		r.t.Fatalf("attribute %s of %s (%s): %v", name, sel, r.tp.name, err)
+	}
+	return v.Value
+}
+
+func (r *flowRun) count(sel string) int {
+	r.t.Helper()
+	n, err := chromedp.Run(r.ctx, chromedp.Evaluate[int](`document.querySelectorAll(`+strconv.Quote(sel)+`).length`))
+	if err != nil {
+		r.t.Fatalf("count %s: %v", sel, err)
+	}
+	return n
+}
+
+// has reports whether got has every want, as "yes" or what it lacks.
+func has(got string, wants ...string) string {
+	var lacks []string
+	for _, w := range wants {
+		if !strings.Contains(got, w) {
+			lacks = append(lacks, w)
+		}
+	}
+	if lacks != nil {
+		return fmt.Sprintf("lacks %q in %q", lacks, got)
+	}
+	return "yes"
+}
+
+func (r *flowRun) card(holder string) string {
+	return demoCardID(r.t, r.tp.bin, r.tp.data, holder)
+}
+
+// loginFlow: 須坂 花子 logs in at the kiosk of 須坂市 (/t/), with a wrong PIN
+// first, then sees who checked her.
+func loginFlow(t *testing.T, r *flowRun) outcome {
+	u := r.tp.at(roleTerminals)
+	r.do("place the card", chromedp.Navigate(u+"/t/kiosk-suzaka-1/"), chromedp.WaitVisible(css("#place")),
+		chromedp.SetValue(css("#card"), r.card("須坂　花子")), chromedp.Click(css("#place")), chromedp.WaitVisible(css("#pin")))
+	o := outcome{"tries before": r.text("#tries")}
+	r.do("wrong PIN", chromedp.SendKeys(css("#pin"), "0000"), chromedp.Click(css("#login")),
+		chromedp.WaitVisible(css("div.flash-error")), chromedp.WaitVisible(css("#pin")))
+	o["wrong PIN"], o["tries after"] = r.text("div.flash-error"), r.text("#tries")
+	r.do("right PIN", browsertest.PinPad("1234"), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#platform-id")))
+	o["result"], o["platform ID length"] = r.text("#result"), strconv.Itoa(len(r.text("#platform-id")))
+	r.do("audit", chromedp.Navigate(u+"/me/audit"), chromedp.WaitVisible(css("#audit")))
+	audit := r.text("#audit")
+	o["audit"] = has(audit, "須坂市", "本人確認")
+	if o["wrong PIN"] != "暗証番号が違います。残り 2 回です。" || !strings.Contains(o["result"], "本人確認ができました") || o["platform ID length"] != "32" {
+		t.Errorf("login at %s: %v", r.tp.name, o)
+	}
+	return o
+}
+
+// kioskFlow: 酒田 一郎 prints a 住民票の写し at the store's kiosk, registers
+// with his 本籍地 山形市 and prints his 戸籍; /verify (at J-LIS) checks the
+// paper's QR code.
+func kioskFlow(t *testing.T, r *flowRun) outcome {
+	pdftotext := testutil.NeedProgram(t, "pdftotext", "poppler-utils")
+	pdfsig := testutil.NeedProgram(t, "pdfsig", "poppler-utils")
+	pdftoppm := testutil.NeedProgram(t, "pdftoppm", "poppler-utils")
+	dir := t.TempDir()
+	poppler := func(tool string, pdf []byte, args ...string) string {
+		path := filepath.Join(dir, "cert.pdf")
+		if err := os.WriteFile(path, pdf, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, path)
+		if tool == pdftotext {
+			args = append(args, "-")
+		}
+		out, _ := exec.Command(tool, args...).CombinedOutput()
+		return string(out)
+	}
+	print := func(item string) []byte {
+		r.do("print "+item, chromedp.Click(css(`button[value="`+item+`"]`)), chromedp.WaitVisible(css("#options")),
+			chromedp.Click(css("#options-next")), chromedp.WaitVisible(css("#confirm")),
+			chromedp.Click(css("#confirm")), chromedp.WaitVisible(css("#reminder")))
+		b64, err := chromedp.Run(r.ctx, chromedp.Evaluate[string](`(async () => {
+			const links = document.querySelectorAll('.tray-link');
+			const r = await fetch(links[links.length - 1].href);
+			const b = new Uint8Array(await r.arrayBuffer());
+			let s = ''; for (const c of b) s += String.fromCharCode(c);
+			return btoa(s);
+		})()`, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatalf("fetch the PDF of %s: %v", item, err)
+		}
+		pdf, err := base64.StdEncoding.DecodeString(b64)
+		if err != nil || !strings.HasPrefix(string(pdf), "%PDF-") {
+			t.Fatalf("the PDF of %s: %v %.20q", item, err, pdf)
+		}
+		return pdf
+	}
+	u := r.tp.at(roleTerminals)
+	ichiro := r.card("酒田　一郎")
+	r.do("place the card", chromedp.Navigate(u+"/kiosk/kiosk-konbini-sakata-1/"), chromedp.WaitVisible(css("#start")),
+		chromedp.Click(css("#start")), chromedp.WaitVisible(css("#card-"+ichiro)),
+		chromedp.Click(css("#card-"+ichiro)), chromedp.WaitVisible(css("#pin")),
+		chromedp.SendKeys(css("#pin"), "1111"), chromedp.Click(css("#pin-ok")), chromedp.WaitVisible(css("#menu")))
+	o := outcome{"menu": has(r.text("#menu"), "住所地：山形県酒田市", "住民票の写し", "印鑑登録証明書")}
+	juminhyo := print("062049:juminhyo")
+	o["住民票 text"] = has(poppler(pdftotext, juminhyo, "-layout", "-enc", "UTF-8"), "住民票の写し", "一郎", "酒田市長")
+	o["住民票 signature"] = has(poppler(pdfsig, juminhyo), "Signature is Valid")
+	qr, err := seal.ReadQRFromPDF(context.Background(), pdftoppm, juminhyo)
+	if err != nil {
+		t.Fatalf("read the QR code: %v", err)
+	}
+	r.do("register", chromedp.Click(css("#more")), chromedp.WaitVisible(css("#menu")),
+		chromedp.Click(css("#register")), chromedp.WaitVisible(css("#municipalities")),
+		chromedp.Click(css(`button[value="062014"]`)), chromedp.WaitVisible(css("#regdoc")),
+		chromedp.SendKeys(css("#password"), "SAKATA1975"), chromedp.Click(css("#sign-ok")), chromedp.WaitVisible(css("#reg-status")))
+	o["registration"] = r.text("#reg-status")
+	r.do("menu", chromedp.Click(css("#to-menu")), chromedp.WaitVisible(css("#menu")))
+	o["menu after registering"] = has(r.text("#menu"), "本籍地：山形県山形市", "戸籍全部事項証明書")
+	koseki := print("062014:koseki-zenbu")
+	o["戸籍 text"] = has(poppler(pdftotext, koseki, "-layout", "-enc", "UTF-8"), "戸籍全部事項証明書", "一郎", "山形市長")
+	o["戸籍 signature"] = has(poppler(pdfsig, koseki), "Signature is Valid")
+	r.do("受け取りました", chromedp.Click(css("#received")), chromedp.WaitVisible(css("#start")))
+	r.do("verify", chromedp.Navigate(r.tp.at(roleJLIS)+"/verify"), chromedp.WaitVisible(css("#qr")),
+		chromedp.SetValue(css("#qr"), qr), chromedp.Click(css("#verify")), chromedp.WaitVisible(css("#verdict")))
+	o["verdict"], o["verified content"] = r.text("#verdict"), has(r.text("#content"), "住民票の写し", "一郎")
+	for k, v := range o {
+		if k != "registration" && k != "verdict" && v != "yes" {
+			t.Errorf("kiosk at %s: %s %s", r.tp.name, k, v)
+		}
+	}
+	if !strings.Contains(o["registration"], "登録されました") || !strings.Contains(o["verdict"], "この証明書は真正です") {
+		t.Errorf("kiosk at %s: %v", r.tp.name, o)
+	}
+	return o
+}
+
+// eligibilityFlow: 酒田 一郎 links a credit card on /pay/ (at the
+// eligibility service), is checked at the hospital's reception (a station
+// of the terminals role) with his consent to the 限度額, and pays there.
+func eligibilityFlow(t *testing.T, r *flowRun) outcome {
+	ichiro := r.card("酒田　一郎")
+	r.do("demo keys", chromedp.Navigate(r.tp.at(roleTerminals)+"/demo"), chromedp.WaitVisible(css("#demo-keys")))
+	pan := r.text(".test-pan")
+	r.do("link a card", chromedp.Navigate(r.tp.at(roleEligibility)+"/pay/"), chromedp.WaitVisible(css("#place")),
+		chromedp.SetValue(css("#card"), ichiro), chromedp.Click(css("#place")), chromedp.WaitVisible(css("#pin")),
+		chromedp.SendKeys(css("#pin"), "1111"), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#pan")),
+		chromedp.SendKeys(css("#pan"), pan), chromedp.SendKeys(css("#holder"), "SAKATA ICHIRO"), chromedp.SendKeys(css("#expiry"), "12/30"),
+		chromedp.Click(css("#enrol")), chromedp.WaitVisible(css("#consent")),
+		chromedp.SendKeys(css("#password"), "SAKATA1975"), chromedp.Click(css("#sign")), chromedp.WaitVisible(css("#linked")))
+	o := outcome{"linked": has(r.text("#linked"), pan[len(pan)-4:])}
+	station := r.tp.at(roleTerminals) + "/reception/reception-nihonkai-1/"
+	r.do("check", chromedp.Navigate(station), chromedp.WaitVisible(css("#place")),
+		chromedp.SetValue(css("#card"), ichiro), chromedp.Click(css("#place")), chromedp.WaitVisible(css("#pin")),
+		browsertest.PinPad("1111"), chromedp.Click(css("#confirm-pin")), chromedp.WaitVisible(css("#consent-submit")),
+		chromedp.Click(css("#c-limit")), chromedp.Click(css("#c-drug")),
+		chromedp.Click(css("#consent-submit")), chromedp.WaitVisible(css("#validity")))
+	o["validity"], o["limit"], o["copay"] = r.text("#validity"), r.text("#limit"), r.text("#copay")
+	r.do("pay", chromedp.SendKeys(css("#amount"), "1500"), chromedp.Click(css("#pay-submit")), chromedp.WaitVisible(css("#paid")))
+	o["paid"] = r.text("#paid-amount")
+	o["paid with"] = map[bool]string{true: "the linked card", false: "another: " + r.text("#paid-last4")}[r.text("#paid-last4") == pan[len(pan)-4:]]
+	if o["validity"] != "有効" || o["limit"] != "ウ" || o["paid"] != "1500" || o["paid with"] != "the linked card" {
+		t.Errorf("eligibility at %s: %v", r.tp.name, o)
+	}
+	return o
+}
+
+// postboxFlow: 酒田 一郎 opens his post box at the terminal (the card
+// login), checks the 保険料控除証明書 日本生命's employee signed under the
+// representative's power of attorney, and sends it with a signed
+// application to 酒田税務署, whose staff (at the agency) see it verified.
+func postboxFlow(t *testing.T, r *flowRun) outcome {
+	u := r.tp.at(roleTerminals)
+	r.do("demo page", chromedp.Navigate(u+"/demo"), chromedp.WaitVisible(css("#demo-postbox-keys")))
+	taxKey := r.text(`code.postbox-key[data-id="tax-sakata"]`)
+	r.do("post box", chromedp.Navigate(u+"/postbox/"), chromedp.WaitVisible(css("#login")),
+		chromedp.Click(css("#login")), chromedp.WaitVisible(css("#place")),
+		chromedp.SetValue(css("#card"), r.card("酒田　一郎")), chromedp.Click(css("#place")), chromedp.WaitVisible(css("#pin")),
+		browsertest.PinPad("1111"), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#documents")))
+	o := outcome{"documents": has(r.text("#documents"), "日本生命保険相互会社", "保険料控除証明書")}
+	r.do("open the certificate", chromedp.Click(css("#documents tbody a")), chromedp.WaitVisible(css("#report")))
+	o["certificate indication"] = r.attr("#report [data-indication]", "data-indication")
+	o["certificate delegation"] = r.attr("#report [data-delegation]", "data-delegation")
+	o["delegation"] = has(r.text("#report .delegation"), "日本生命保険相互会社", "酒井　由美", "保険料控除証明書")
+	r.do("sign and send", chromedp.Click(css("#attach")), chromedp.WaitVisible(css("#send")),
+		chromedp.SetValue(css("#to"), "tax-sakata"), chromedp.SendKeys(css("#password"), "SAKATA1975"),
+		chromedp.Click(css("#send")), chromedp.WaitVisible(css("#sends")))
+	o["sent"] = has(r.text("div.flash-ok"), "酒田税務署", "受け付けました")
+	delivered := `#sends details.send[data-to="tax-sakata"][data-state="delivered"]`
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(250 * time.Millisecond) {
+		r.do("load the box", chromedp.Navigate(u+"/postbox/"), chromedp.WaitReady(css("main")))
+		if r.count(delivered) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("post box at %s: not delivered within 20 s", r.tp.name)
+		}
+	}
+	receipt := r.text(`#sends details.send[data-to="tax-sakata"] .receipt`)
+	r.do("staff login", chromedp.Navigate(r.tp.at(roleAgency)+"/agency/tax-sakata/inbox/"), chromedp.WaitVisible(css("#l-key")),
+		chromedp.SendKeys(css("#l-key"), taxKey), chromedp.SendKeys(css("#l-staff"), "税務 花子"),
+		chromedp.Click(css("#l-login")), chromedp.WaitVisible(css("#inbox")))
+	o["inbox"] = has(r.text("#inbox"), receipt, "酒田　一郎", "TOTAL_PASSED")
+	r.do("submission", chromedp.Click(css("#inbox tbody a")), chromedp.WaitVisible(css("#summary")))
+	o["overall"] = r.text("#overall")
+	o["attachment delegation"] = r.attr("#doc-1 [data-delegation]", "data-delegation")
+	o["bundle"] = has(r.text("#bundle"), "一致します")
+	for k, v := range o {
+		switch k {
+		case "certificate indication", "overall":
+			if v != "TOTAL_PASSED" {
+				t.Errorf("post box at %s: %s %s", r.tp.name, k, v)
+			}
+		case "certificate delegation", "attachment delegation":
+			if v != "PASSED" {
+				t.Errorf("post box at %s: %s %s", r.tp.name, k, v)
+			}
+		default:
+			if v != "yes" {
+				t.Errorf("post box at %s: %s %s", r.tp.name, k, v)
+			}
+		}
+	}
+	return o
+}
