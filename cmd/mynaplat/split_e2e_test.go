@@ -2,9 +2,11 @@ package main
 
 import (
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -131,7 +133,30 @@ func splitProcesses(t *testing.T, bin string) *topology {
 		startServer(t, bin, withDB("--roles", strings.Join(g.roles, ","), "--addr", addrs[g.host], "--data", dir)...)
 	}
 	t.Logf("split: %d processes up in %v", len(splitGroups), time.Since(start).Round(time.Millisecond))
+	// Each process serves its own roles' pages and no others'.
+	for role, path := range rolePages {
+		for _, g := range splitGroups {
+			want := http.StatusNotFound
+			if slices.Contains(g.roles, role) {
+				want = http.StatusOK
+			}
+			resp, err := http.Get("http://" + addrs[g.host] + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != want {
+				t.Errorf("%s at the process of %v: %d, want %d", path, g.roles, resp.StatusCode, want)
+			}
+		}
+	}
 	return tp
+}
+
+// rolePages are a page of each of some roles.
+var rolePages = map[string]string{
+	roleJPKI: "/jpki/crl/auth.crl", roleEligibility: "/clinic/", roleJLIS: "/verify", roleMunicipal: "/municipal/062049/office/",
+	roleTSA: "/tsa/root.crt", roleCorpReg: "/corpreg/ca.crt", roleAgency: "/agency/tax-sakata/inbox/", roleTerminals: "/t/",
 }
 
 // outcome is what a flow saw, to compare between topologies: answers,
