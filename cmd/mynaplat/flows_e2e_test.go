@@ -27,6 +27,20 @@ type flowRun struct {
 	tp  *topology
 }
 
+// newFlowRun plays flows on tp in a browser of its own.
+func newFlowRun(t *testing.T, tp *topology) *flowRun {
+	return &flowRun{t: t, ctx: browsertest.New(t), tp: tp}
+}
+
+// shot keeps a screenshot, named after the topology when it is split.
+func (r *flowRun) shot(name string) {
+	r.t.Helper()
+	if r.tp.name != oneProcessName {
+		name = strings.ReplaceAll(r.tp.name, " ", "-") + "-" + name
+	}
+	browsertest.Screenshot(r.t, r.ctx, name)
+}
+
 func css(s string) chromedp.CSS { return chromedp.CSS(s) }
 
 // do runs the actions, each step bounded, failing with what the page shows.
@@ -92,16 +106,29 @@ func loginFlow(t *testing.T, r *flowRun) outcome {
 	r.do("place the card", chromedp.Navigate(u+"/t/kiosk-suzaka-1/"), chromedp.WaitVisible(css("#place")),
 		chromedp.SetValue(css("#card"), r.card("須坂　花子")), chromedp.Click(css("#place")), chromedp.WaitVisible(css("#pin")))
 	o := outcome{"tries before": r.text("#tries")}
+	r.shot("1-pin-pad")
+	// The answer is a new page with the message on top (POST, redirect, GET).
 	r.do("wrong PIN", chromedp.SendKeys(css("#pin"), "0000"), chromedp.Click(css("#login")),
 		chromedp.WaitVisible(css("div.flash-error")), chromedp.WaitVisible(css("#pin")))
 	o["wrong PIN"], o["tries after"] = r.text("div.flash-error"), r.text("#tries")
+	r.shot("2-wrong-pin")
+	// The right PIN on the on-screen pad (clicks, not the keyboard).
 	r.do("right PIN", browsertest.PinPad("1234"), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#platform-id")))
-	o["result"], o["platform ID length"] = r.text("#result"), strconv.Itoa(len(r.text("#platform-id")))
+	pid := r.text("#platform-id")
+	o["result"], o["platform ID length"] = r.text("#result"), strconv.Itoa(len(pid))
+	r.shot("3-verified")
+	// Who checked me: the kiosk of 須坂市, once (the wrong PIN never reached
+	// the platform: it stops at the card).
 	r.do("audit", chromedp.Navigate(u+"/me/audit"), chromedp.WaitVisible(css("#audit")))
 	audit := r.text("#audit")
-	o["audit"] = has(audit, "須坂市", "本人確認")
-	if o["wrong PIN"] != "暗証番号が違います。残り 2 回です。" || !strings.Contains(o["result"], "本人確認ができました") || o["platform ID length"] != "32" {
-		t.Errorf("login at %s: %v", r.tp.name, o)
+	o["audit"] = fmt.Sprintf("%s, 本人確認 ×%d, same platform ID %t", has(audit, "須坂市"), strings.Count(audit, "本人確認"), r.text("#platform-id") == pid)
+	r.shot("4-audit")
+	want := outcome{"tries before": "3", "wrong PIN": "暗証番号が違います。残り 2 回です。", "tries after": "2",
+		"result": "本人確認ができました", "platform ID length": "32", "audit": "yes, 本人確認 ×1, same platform ID true"}
+	for k, w := range want {
+		if !strings.Contains(o[k], w) {
+			t.Errorf("login at %s: %s %q, want %q", r.tp.name, k, o[k], w)
+		}
 	}
 	return o
 }
@@ -126,10 +153,14 @@ func kioskFlow(t *testing.T, r *flowRun) outcome {
 		out, _ := exec.Command(tool, args...).CombinedOutput()
 		return string(out)
 	}
+	// print chooses an item of the menu and prints it with the default
+	// options; it returns the PDF, fetched from the tray with the session.
 	print := func(item string) []byte {
-		r.do("print "+item, chromedp.Click(css(`button[value="`+item+`"]`)), chromedp.WaitVisible(css("#options")),
-			chromedp.Click(css("#options-next")), chromedp.WaitVisible(css("#confirm")),
-			chromedp.Click(css("#confirm")), chromedp.WaitVisible(css("#reminder")))
+		r.do("choose "+item, chromedp.Click(css(`button[value="`+item+`"]`)), chromedp.WaitVisible(css("#options")),
+			chromedp.Click(css("#options-next")), chromedp.WaitVisible(css("#confirm")))
+		r.shot("fee-" + item)
+		r.do("print "+item, chromedp.Click(css("#confirm")), chromedp.WaitVisible(css("#reminder")))
+		r.shot("printed-" + item)
 		b64, err := chromedp.Run(r.ctx, chromedp.Evaluate[string](`(async () => {
 			const links = document.querySelectorAll('.tray-link');
 			const r = await fetch(links[links.length - 1].href);
@@ -152,34 +183,52 @@ func kioskFlow(t *testing.T, r *flowRun) outcome {
 		chromedp.Click(css("#start")), chromedp.WaitVisible(css("#card-"+ichiro)),
 		chromedp.Click(css("#card-"+ichiro)), chromedp.WaitVisible(css("#pin")),
 		chromedp.SendKeys(css("#pin"), "1111"), chromedp.Click(css("#pin-ok")), chromedp.WaitVisible(css("#menu")))
-	o := outcome{"menu": has(r.text("#menu"), "住所地：山形県酒田市", "住民票の写し", "印鑑登録証明書")}
+	o := outcome{"menu": has(r.text("#menu"), "住所地：山形県酒田市", "住民票の写し", "印鑑登録証明書", "所得・課税証明書")}
+	r.shot("02-menu")
 	juminhyo := print("062049:juminhyo")
-	o["住民票 text"] = has(poppler(pdftotext, juminhyo, "-layout", "-enc", "UTF-8"), "住民票の写し", "一郎", "酒田市長")
-	o["住民票 signature"] = has(poppler(pdfsig, juminhyo), "Signature is Valid")
+	o["住民票 text"] = has(poppler(pdftotext, juminhyo, "-layout", "-enc", "UTF-8"), "住民票の写し", "酒田", "一郎", "本町二丁目", "酒田市長")
+	o["住民票 signature"] = has(poppler(pdfsig, juminhyo), "Signature is Valid", "ETSI.CAdES.detached")
 	qr, err := seal.ReadQRFromPDF(context.Background(), pdftoppm, juminhyo)
 	if err != nil {
 		t.Fatalf("read the QR code: %v", err)
 	}
+	// His 戸籍 is in 山形市: register there, then print it.
 	r.do("register", chromedp.Click(css("#more")), chromedp.WaitVisible(css("#menu")),
 		chromedp.Click(css("#register")), chromedp.WaitVisible(css("#municipalities")),
-		chromedp.Click(css(`button[value="062014"]`)), chromedp.WaitVisible(css("#regdoc")),
-		chromedp.SendKeys(css("#password"), "SAKATA1975"), chromedp.Click(css("#sign-ok")), chromedp.WaitVisible(css("#reg-status")))
+		chromedp.Click(css(`button[value="062014"]`)), chromedp.WaitVisible(css("#regdoc")))
+	r.shot("03-sign-registration")
+	r.do("sign", chromedp.SendKeys(css("#password"), "SAKATA1975"), chromedp.Click(css("#sign-ok")), chromedp.WaitVisible(css("#reg-status")))
 	o["registration"] = r.text("#reg-status")
+	r.shot("04-registered")
 	r.do("menu", chromedp.Click(css("#to-menu")), chromedp.WaitVisible(css("#menu")))
 	o["menu after registering"] = has(r.text("#menu"), "本籍地：山形県山形市", "戸籍全部事項証明書")
 	koseki := print("062014:koseki-zenbu")
-	o["戸籍 text"] = has(poppler(pdftotext, koseki, "-layout", "-enc", "UTF-8"), "戸籍全部事項証明書", "一郎", "山形市長")
+	kosekiText := poppler(pdftotext, koseki, "-layout", "-enc", "UTF-8")
+	o["戸籍 text"] = has(kosekiText, "戸籍全部事項証明書", "一郎", "山形市長")
+	if strings.Contains(kosekiText, "住民票の写し") {
+		o["戸籍 text"] = "says 住民票の写し"
+	}
 	o["戸籍 signature"] = has(poppler(pdfsig, koseki), "Signature is Valid")
 	r.do("受け取りました", chromedp.Click(css("#received")), chromedp.WaitVisible(css("#start")))
+	r.shot("05-done")
+	// Anyone can check the paper at /verify with its QR code.
 	r.do("verify", chromedp.Navigate(r.tp.at(roleJLIS)+"/verify"), chromedp.WaitVisible(css("#qr")),
 		chromedp.SetValue(css("#qr"), qr), chromedp.Click(css("#verify")), chromedp.WaitVisible(css("#verdict")))
 	o["verdict"], o["verified content"] = r.text("#verdict"), has(r.text("#content"), "住民票の写し", "一郎")
+	r.shot("06-verified")
+	// A QR text changed by one character is not.
+	forged := qr[:len(qr)-2] + map[bool]string{true: "A", false: "B"}[!strings.HasSuffix(qr[:len(qr)-1], "A")] + qr[len(qr)-1:]
+	r.do("verify a forged QR", chromedp.Navigate(r.tp.at(roleJLIS)+"/verify"), chromedp.WaitVisible(css("#qr")),
+		chromedp.SetValue(css("#qr"), forged), chromedp.Click(css("#verify")), chromedp.WaitVisible(css("#verdict")))
+	o["forged verdict"] = r.text("#verdict")
+	r.shot("07-forged")
 	for k, v := range o {
-		if k != "registration" && k != "verdict" && v != "yes" {
+		if k != "registration" && k != "verdict" && k != "forged verdict" && v != "yes" {
 			t.Errorf("kiosk at %s: %s %s", r.tp.name, k, v)
 		}
 	}
-	if !strings.Contains(o["registration"], "登録されました") || !strings.Contains(o["verdict"], "この証明書は真正です") {
+	if !strings.Contains(o["registration"], "登録されました") || !strings.Contains(o["verdict"], "この証明書は真正です") ||
+		!strings.Contains(o["forged verdict"], "確認できませんでした") {
 		t.Errorf("kiosk at %s: %v", r.tp.name, o)
 	}
 	return o
@@ -199,17 +248,27 @@ func eligibilityFlow(t *testing.T, r *flowRun) outcome {
 		chromedp.Click(css("#enrol")), chromedp.WaitVisible(css("#consent")),
 		chromedp.SendKeys(css("#password"), "SAKATA1975"), chromedp.Click(css("#sign")), chromedp.WaitVisible(css("#linked")))
 	o := outcome{"linked": has(r.text("#linked"), pan[len(pan)-4:])}
+	r.shot("0-card-linked")
+	// At the reception, consenting to the 限度額: valid, with the ceiling
+	// category, and the namesake's record waiting for a clerk.
 	station := r.tp.at(roleTerminals) + "/reception/reception-nihonkai-1/"
 	r.do("check", chromedp.Navigate(station), chromedp.WaitVisible(css("#place")),
 		chromedp.SetValue(css("#card"), ichiro), chromedp.Click(css("#place")), chromedp.WaitVisible(css("#pin")),
 		browsertest.PinPad("1111"), chromedp.Click(css("#confirm-pin")), chromedp.WaitVisible(css("#consent-submit")),
 		chromedp.Click(css("#c-limit")), chromedp.Click(css("#c-drug")),
 		chromedp.Click(css("#consent-submit")), chromedp.WaitVisible(css("#validity")))
-	o["validity"], o["limit"], o["copay"] = r.text("#validity"), r.text("#limit"), r.text("#copay")
+	o["validity"], o["limit"], o["copay"], o["pending"] = r.text("#validity"), r.text("#limit"), r.text("#copay"), has(r.text("#pending"), "担当者")
+	r.shot("1-reception-valid")
+	// The co-payment is charged to the linked card; the clinic sees the
+	// last four digits, never the number.
 	r.do("pay", chromedp.SendKeys(css("#amount"), "1500"), chromedp.Click(css("#pay-submit")), chromedp.WaitVisible(css("#paid")))
 	o["paid"] = r.text("#paid-amount")
 	o["paid with"] = map[bool]string{true: "the linked card", false: "another: " + r.text("#paid-last4")}[r.text("#paid-last4") == pan[len(pan)-4:]]
-	if o["validity"] != "有効" || o["limit"] != "ウ" || o["paid"] != "1500" || o["paid with"] != "the linked card" {
+	html, _ := chromedp.Run(r.ctx, chromedp.OuterHTML(css("html")))
+	o["page shows the number or token"] = strconv.FormatBool(strings.Contains(html, pan) || strings.Contains(html, "tok_"))
+	r.shot("1b-paid")
+	if o["validity"] != "有効" || o["limit"] != "ウ" || !strings.Contains(o["copay"], "30%") || o["pending"] != "yes" ||
+		o["paid"] != "1500" || o["paid with"] != "the linked card" || o["page shows the number or token"] != "false" {
 		t.Errorf("eligibility at %s: %v", r.tp.name, o)
 	}
 	return o

@@ -13,7 +13,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/mynaplat/mynaplat/internal/browsertest"
 	"github.com/mynaplat/mynaplat/internal/callerkey"
 	"github.com/mynaplat/mynaplat/store/storetest"
 )
@@ -48,7 +47,15 @@ func oneProcess(t *testing.T, bin string) *topology {
 		args = append(args, "--db", dsn)
 	}
 	url := startServer(t, bin, args...)
-	tp := &topology{name: "one process", bin: bin, urls: map[string]string{}, data: data}
+	return sameURL(bin, data, url)
+}
+
+// oneProcessName names the one-process topology.
+const oneProcessName = "one process"
+
+// sameURL is the topology of one process at url.
+func sameURL(bin, data, url string) *topology {
+	tp := &topology{name: oneProcessName, bin: bin, urls: map[string]string{}, data: data}
 	for _, r := range allRoles {
 		tp.urls[r] = url
 	}
@@ -173,21 +180,21 @@ func TestSplitTopology(t *testing.T) {
 	results := map[string]outcome{}
 	for _, mk := range []func(*testing.T, string) *topology{oneProcess, splitProcesses} {
 		tp := mk(t, bin)
-		ctx := browsertest.New(t)
+		r := newFlowRun(t, tp)
 		got := outcome{}
 		for _, f := range []struct {
 			name string
 			play func(*testing.T, *flowRun) outcome
 		}{{"login", loginFlow}, {"kiosk", kioskFlow}, {"eligibility", eligibilityFlow}, {"postbox", postboxFlow}} {
 			start := time.Now()
-			for k, v := range f.play(t, &flowRun{t: t, ctx: ctx, tp: tp}) {
+			for k, v := range f.play(t, r) {
 				got[f.name+"/"+k] = v
 			}
 			t.Logf("%s: %s in %v", tp.name, f.name, time.Since(start).Round(time.Millisecond))
 		}
 		results[tp.name] = got
 	}
-	if diff := cmp.Diff(results["one process"], results["split"]); diff != "" {
+	if diff := cmp.Diff(results[oneProcessName], results["split"]); diff != "" {
 		t.Errorf("outcomes differ (-one process +split):\n%s", diff)
 	}
 }
