@@ -52,6 +52,10 @@ func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 var serveCommand = &command{name: "serve", run: serve,
 	summary: "サーバーを起動（役割ごとに分けられる） / run the server (all roles, or some of them)",
 	synopsis: "[--addr 127.0.0.1:8080] [--data DIR] [--db DSN] [--demo] [--roles jpki,platform,…] [--<role>-url URL …] [--caller-keys API/CALLER=KEY,…]\n\n" +
+		"どの役割も単独で、また任意の組み合わせで動きます。このプロセスで動かさない呼び出し先の役割は\n" +
+		"--<役割>-url（または MYNAPLAT_<役割>_URL）で指定します。役割間の運用 API は呼び出し元ごとの鍵を使い、\n" +
+		"--caller-keys（MYNAPLAT_CALLER_KEYS）に API/呼び出し元=鍵 の形で、全プロセス同じ一覧を渡します。\n" +
+		"足りない設定は、何かを開く前にまとめて示します。\n\n" +
 		"Every role runs alone or with any others. A role this process calls but does not run is reached at\n" +
 		"--<role>-url (or MYNAPLAT_<ROLE>_URL). The operator APIs between roles take a key per caller:\n" +
 		"--caller-keys (MYNAPLAT_CALLER_KEYS) lists them as API/CALLER=KEY, the same list for every process\n" +
