@@ -25,11 +25,15 @@ type flowRun struct {
 	t   *testing.T
 	ctx context.Context
 	tp  *topology
+	// vars are what a flow leaves for the test that goes on after it.
+	vars map[string]string
+	// log is the server's log, named when a step fails.
+	log string
 }
 
 // newFlowRun plays flows on tp in a browser of its own.
 func newFlowRun(t *testing.T, tp *topology) *flowRun {
-	return &flowRun{t: t, ctx: browsertest.New(t), tp: tp}
+	return &flowRun{t: t, ctx: browsertest.New(t), tp: tp, vars: map[string]string{}}
 }
 
 // shot keeps a screenshot, named after the topology when it is split.
@@ -50,7 +54,8 @@ func (r *flowRun) do(what string, actions ...chromedp.Action[chromedp.Void]) {
 	defer cancel()
 	if err := chromedp.Do(sctx, actions...); err != nil {
 		page, _ := chromedp.Run(r.ctx, chromedp.Evaluate[string](`location.href + "\n" + document.body.innerText`))
-		r.t.Fatalf("%s (%s): %v\non the page:\n%s", what, r.tp.name, err, page)
+		r.shot("FAILED")
+		r.t.Fatalf("%s (%s): %v\non the page:\n%s\nserver log: %s", what, r.tp.name, err, page, r.log)
 	}
 }
 
@@ -277,58 +282,132 @@ func eligibilityFlow(t *testing.T, r *flowRun) outcome {
 // postboxFlow: 酒田 一郎 opens his post box at the terminal (the card
 // login), checks the 保険料控除証明書 日本生命's employee signed under the
 // representative's power of attorney, and sends it with a signed
-// application to 酒田税務署, whose staff (at the agency) see it verified.
+// application to 酒田税務署 (a wrong signing password first sends nothing),
+// whose staff (at the agency; a wrong staff key logs nobody in) see every
+// signature and the delivery log. It leaves the staff keys and the
+// submission's receipt and ID in r.vars.
 func postboxFlow(t *testing.T, r *flowRun) outcome {
-	u := r.tp.at(roleTerminals)
+	u, agencyURL := r.tp.at(roleTerminals), r.tp.at(roleAgency)
 	r.do("demo page", chromedp.Navigate(u+"/demo"), chromedp.WaitVisible(css("#demo-postbox-keys")))
-	taxKey := r.text(`code.postbox-key[data-id="tax-sakata"]`)
-	r.do("post box", chromedp.Navigate(u+"/postbox/"), chromedp.WaitVisible(css("#login")),
-		chromedp.Click(css("#login")), chromedp.WaitVisible(css("#place")),
-		chromedp.SetValue(css("#card"), r.card("酒田　一郎")), chromedp.Click(css("#place")), chromedp.WaitVisible(css("#pin")),
-		browsertest.PinPad("1111"), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#documents")))
-	o := outcome{"documents": has(r.text("#documents"), "日本生命保険相互会社", "保険料控除証明書")}
-	r.do("open the certificate", chromedp.Click(css("#documents tbody a")), chromedp.WaitVisible(css("#report")))
-	o["certificate indication"] = r.attr("#report [data-indication]", "data-indication")
-	o["certificate delegation"] = r.attr("#report [data-delegation]", "data-delegation")
-	o["delegation"] = has(r.text("#report .delegation"), "日本生命保険相互会社", "酒井　由美", "保険料控除証明書")
-	r.do("sign and send", chromedp.Click(css("#attach")), chromedp.WaitVisible(css("#send")),
-		chromedp.SetValue(css("#to"), "tax-sakata"), chromedp.SendKeys(css("#password"), "SAKATA1975"),
-		chromedp.Click(css("#send")), chromedp.WaitVisible(css("#sends")))
-	o["sent"] = has(r.text("div.flash-ok"), "酒田税務署", "受け付けました")
-	delivered := `#sends details.send[data-to="tax-sakata"][data-state="delivered"]`
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(250 * time.Millisecond) {
-		r.do("load the box", chromedp.Navigate(u+"/postbox/"), chromedp.WaitReady(css("main")))
-		if r.count(delivered) > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("post box at %s: not delivered within 20 s", r.tp.name)
+	for _, id := range []string{"tax-sakata", "nissay", "nhk", "japanpost"} {
+		if r.vars[id] = r.text(`code.postbox-key[data-id="` + id + `"]`); r.vars[id] == "" {
+			t.Fatalf("no staff key of %s on /demo", id)
 		}
 	}
+	o := outcome{}
+	// A wrong staff key logs nobody in, and says so.
+	r.do("wrong staff key", chromedp.Navigate(agencyURL+"/agency/tax-sakata/inbox/"), chromedp.WaitVisible(css("#l-key")),
+		chromedp.SendKeys(css("#l-key"), "ags_not-the-key"), chromedp.SendKeys(css("#l-staff"), "税務 花子"),
+		chromedp.Click(css("#l-login")), chromedp.WaitVisible(css("#login-problem")))
+	staff, _ := chromedp.Run(r.ctx, chromedp.Value(css("#l-staff")))
+	o["wrong staff key"] = has(r.text("#login-problem")+" / "+staff, "職員キーが正しくありません", "ログインしていません", "税務 花子")
+	r.shot("00-wrong-staff-key")
+
+	// 1. He logs in with his card and opens the 保険料控除証明書.
+	r.do("post box", chromedp.Navigate(u+"/postbox/"), chromedp.WaitVisible(css("#login")))
+	r.shot("01-postbox-login")
+	r.do("log in with the card", chromedp.Click(css("#login")), chromedp.WaitVisible(css("#place")),
+		chromedp.SetValue(css("#card"), r.card("酒田　一郎")), chromedp.Click(css("#place")), chromedp.WaitVisible(css("#pin")))
+	r.shot("02-terminal-pin")
+	r.do("PIN on the pad", browsertest.PinPad("1111"), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#documents")))
+	o["documents"] = has(r.text("#documents"), "日本生命保険相互会社", "保険料控除証明書", "生命保険料控除証明書")
+	o["documents in the box"] = strconv.Itoa(r.count("#documents tbody tr"))
+	o["consents"] = has(r.text("#consents"), "日本生命保険相互会社", "日本郵便株式会社", "日本放送協会")
+	r.shot("03-postbox-home")
+	r.do("consents", chromedp.Navigate(u+"/postbox/consents"), chromedp.WaitVisible(css("#consent")))
+	r.shot("03-consents")
+	r.do("back to the box", chromedp.Click(css(`a[href="/postbox/"]`)), chromedp.WaitVisible(css("#documents")))
+	r.do("open the certificate", chromedp.Click(css("#documents tbody a")), chromedp.WaitVisible(css("#report")))
+	o["certificate"] = has(r.text("main"), "日本生命保険相互会社", "96,000円", "酒田　一郎")
+	o["certificate indication"] = r.attr("#report [data-indication]", "data-indication")
+	o["certificate delegation"] = r.attr("#report [data-delegation]", "data-delegation")
+	o["delegation"] = has(r.text("#report .delegation"), "日本生命保険相互会社", "生田　正人", "酒井　由美", "保険料控除証明書")
+	o["signer"] = has(r.text("#report"), "酒井　由美")
+	r.shot("04-certificate")
+	r.do("in English", chromedp.Navigate(u+"/lang?to=en&back="+r.attr("#attach", "href")), chromedp.WaitVisible(css("#send")))
+	o["English compose page"] = has(r.text("main"), "Send an application", "Signing password", "Sign and send")
+	r.shot("04-compose-en")
+	r.do("in Japanese", chromedp.Navigate(u+"/lang?to=ja&back=/postbox/"), chromedp.WaitVisible(css("#documents")))
+	r.do("the certificate again", chromedp.Click(css("#documents tbody a")), chromedp.WaitVisible(css("#report")))
+
+	// 2. He sends it to 酒田税務署 with a signed application; a wrong signing
+	// password first sends nothing and says how many tries are left.
+	r.do("compose", chromedp.Click(css("#attach")), chromedp.WaitVisible(css("#send")))
+	r.do("choose the tax office", chromedp.SetValue(css("#to"), "tax-sakata"))
+	o["attached"] = strconv.Itoa(r.count(`input[name="doc"]:checked`))
+	r.shot("05-compose")
+	r.do("wrong password", chromedp.SendKeys(css("#password"), "WRONG1975"), chromedp.Click(css("#send")),
+		chromedp.WaitVisible(css("div.flash-error")))
+	o["wrong password"] = has(r.text("div.flash-error"), "署名用パスワードが違います", "残り 4 回")
+	o["attached after a wrong password"] = strconv.Itoa(r.count(`input[name="doc"]:checked`))
+	r.shot("06-wrong-password")
+	r.do("sign and send", chromedp.SetValue(css("#to"), "tax-sakata"), chromedp.SendKeys(css("#password"), "SAKATA1975"),
+		chromedp.Click(css("#send")), chromedp.WaitVisible(css("#sends")))
+	o["sent"] = has(r.text("div.flash-ok"), "酒田税務署", "受け付けました")
+	o["sends"] = strconv.Itoa(r.count("#sends details.send"))
+	r.shot("07-sent")
+	r.await("the submission's receipt", u+"/postbox/", `#sends details.send[data-to="tax-sakata"][data-state="delivered"]`, 20*time.Second)
 	receipt := r.text(`#sends details.send[data-to="tax-sakata"] .receipt`)
-	r.do("staff login", chromedp.Navigate(r.tp.at(roleAgency)+"/agency/tax-sakata/inbox/"), chromedp.WaitVisible(css("#l-key")),
-		chromedp.SendKeys(css("#l-key"), taxKey), chromedp.SendKeys(css("#l-staff"), "税務 花子"),
-		chromedp.Click(css("#l-login")), chromedp.WaitVisible(css("#inbox")))
+	o["receipt shown"] = strconv.FormatBool(receipt != "")
+	r.do("open the send", chromedp.Click(css(`#sends details.send[data-to="tax-sakata"] summary`)))
+	r.shot("08-delivered")
+
+	// 3. The tax office's staff see it.
+	r.staffLogin(agencyURL+"/agency/tax-sakata/inbox/", r.vars["tax-sakata"], "税務 花子", "09-tax-office")
+	r.do("inbox", chromedp.WaitVisible(css("#inbox")))
 	o["inbox"] = has(r.text("#inbox"), receipt, "酒田　一郎", "TOTAL_PASSED")
+	r.shot("10-tax-inbox")
+	href := r.attr("#inbox tbody a", "href")
+	r.vars["receipt"], r.vars["submission"] = receipt, href[strings.LastIndex(href, "/")+1:]
 	r.do("submission", chromedp.Click(css("#inbox tbody a")), chromedp.WaitVisible(css("#summary")))
 	o["overall"] = r.text("#overall")
+	for i := range 2 {
+		o["document "+strconv.Itoa(i)+" indication"] = r.attr("#doc-"+strconv.Itoa(i)+" [data-indication]", "data-indication")
+	}
 	o["attachment delegation"] = r.attr("#doc-1 [data-delegation]", "data-delegation")
+	o["attachment's delegation"] = has(r.text("#doc-1 .delegation"), "日本生命保険相互会社", "酒井　由美", "保険料控除証明書")
 	o["bundle"] = has(r.text("#bundle"), "一致します")
+	o["delivery log"] = has(r.text("#delivery-log"), "queued", "acknowledged", receipt)
+	r.shot("11-tax-submission")
+	want := outcome{"documents in the box": "1", "certificate indication": "TOTAL_PASSED", "certificate delegation": "PASSED",
+		"attached": "1", "attached after a wrong password": "1", "sends": "1", "receipt shown": "true", "overall": "TOTAL_PASSED",
+		"document 0 indication": "TOTAL_PASSED", "document 1 indication": "TOTAL_PASSED", "attachment delegation": "PASSED"}
 	for k, v := range o {
-		switch k {
-		case "certificate indication", "overall":
-			if v != "TOTAL_PASSED" {
-				t.Errorf("post box at %s: %s %s", r.tp.name, k, v)
-			}
-		case "certificate delegation", "attachment delegation":
-			if v != "PASSED" {
-				t.Errorf("post box at %s: %s %s", r.tp.name, k, v)
-			}
-		default:
-			if v != "yes" {
-				t.Errorf("post box at %s: %s %s", r.tp.name, k, v)
-			}
+		w, ok := want[k]
+		if !ok {
+			w = "yes"
+		}
+		if v != w {
+			t.Errorf("post box at %s: %s %q, want %q", r.tp.name, k, v, w)
 		}
 	}
 	return o
+}
+
+// await loads url until sel is on the page, for what a server does in the
+// background; it returns how long that took.
+func (r *flowRun) await(what, url, sel string, limit time.Duration) time.Duration {
+	r.t.Helper()
+	start := time.Now()
+	for {
+		r.do("load "+url, chromedp.Navigate(url), chromedp.WaitReady(css("main")))
+		if r.count(sel) > 0 {
+			took := time.Since(start)
+			r.t.Logf("%s after %v", what, took.Round(time.Millisecond))
+			return took
+		}
+		if time.Since(start) > limit {
+			r.t.Fatalf("%s (%s): not within %v (no %s on %s)", what, r.tp.name, limit, sel, url)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// staffLogin logs a staff member in to a back office at url.
+func (r *flowRun) staffLogin(url, key, name, shot string) {
+	r.t.Helper()
+	r.do("staff login at "+url, chromedp.Navigate(url), chromedp.WaitVisible(css("#l-key")))
+	r.shot(shot + "-login")
+	r.do("staff login at "+url, chromedp.SendKeys(css("#l-key"), key), chromedp.SendKeys(css("#l-staff"), name),
+		chromedp.Click(css("#l-login")), chromedp.WaitVisible(css("div.flash-ok")))
 }
