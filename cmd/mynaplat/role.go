@@ -173,6 +173,37 @@ func (p *peers) url(role string) string {
 	return ""
 }
 
+// check refuses a --<role>-url, given for a role run here, that names
+// where a role run elsewhere answers: calls to that address would stay in
+// this process.
+func (p *peers) check() error {
+	host := func(s string) string {
+		u, err := url.Parse(s)
+		if err != nil {
+			return ""
+		}
+		return u.Host
+	}
+	var bad []string
+	for r := range p.local {
+		h := host(p.urls[r])
+		if h == "" {
+			continue
+		}
+		for o, u := range p.urls {
+			if !p.local[o] && host(u) == h {
+				bad = append(bad, fmt.Sprintf("--%s-url = --%s-url (%s)", r, o, h))
+			}
+		}
+	}
+	if len(bad) > 0 {
+		slices.Sort(bad)
+		return fmt.Errorf("ここで動く役割の URL が、ほかで動く役割の URL と同じです / a role run here has the URL of a role run elsewhere: %s",
+			strings.Join(bad, ", "))
+	}
+	return nil
+}
+
 func urlFlag(role string) string {
 	return fmt.Sprintf("--%s-url (MYNAPLAT_%s_URL)", role, strings.ToUpper(role))
 }

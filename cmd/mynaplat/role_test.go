@@ -13,10 +13,6 @@ import (
 // TestRoleConfigs: serve checks the configuration of the roles it runs and
 // names everything missing in one message, in Japanese and English.
 func TestRoleConfigs(t *testing.T) {
-	all := map[string]string{}
-	for _, r := range allRoles {
-		all[r] = "http://elsewhere.example"
-	}
 	var keys []string
 	for _, p := range callerPairs {
 		keys = append(keys, p[0]+"/"+p[1]+"="+callerkey.New())
@@ -25,8 +21,10 @@ func TestRoleConfigs(t *testing.T) {
 		name  string
 		roles []string
 		urls  map[string]string
-		keys  string
-		token string
+		// elsewhere gives every role not run here a URL.
+		elsewhere bool
+		keys      string
+		token     string
 		// wants are in the error, in order; none means no error.
 		wants []string
 	}{
@@ -35,9 +33,9 @@ func TestRoleConfigs(t *testing.T) {
 		{name: "eligibility alone, nothing given", roles: []string{roleEligibility},
 			wants: []string{"役割 eligibility の設定が足りません / role eligibility is missing:", "--platform-url (MYNAPLAT_PLATFORM_URL)",
 				"--jpki-url", "--cardco-url", "--caller-keys platform/eligibility=…", "--caller-keys cardco/eligibility=…", "--cardco-key"}},
-		{name: "eligibility alone, all given", roles: []string{roleEligibility}, urls: all, keys: strings.Join(keys, ","),
+		{name: "eligibility alone, all given", roles: []string{roleEligibility}, elsewhere: true, keys: strings.Join(keys, ","),
 			token: "merchant"},
-		{name: "eligibility with the card company, no merchant key needed", roles: []string{roleEligibility, roleCardCo}, urls: all,
+		{name: "eligibility with the card company, no merchant key needed", roles: []string{roleEligibility, roleCardCo}, elsewhere: true,
 			keys: strings.Join(keys, ",")},
 		{name: "two roles, each missing", roles: []string{roleMunicipal, rolePlatform},
 			wants: []string{"role platform is missing: --jpki-url (MYNAPLAT_JPKI_URL), --jpki-token", "role municipal is missing: --jlis-url",
@@ -47,15 +45,23 @@ func TestRoleConfigs(t *testing.T) {
 			wants: []string{"role postbox is missing: --jpki-url", "--tsa-url", "--delegation-url", "--platform-url", "--caller-keys platform/postbox=…"}},
 		{name: "a bad key list", roles: []string{roleJPKI}, keys: "platform/nobody=k,seal",
 			wants: []string{"--caller-keys", `"platform/nobody"`, `"seal"`}},
+		{name: "a role here at the URL of one elsewhere", roles: []string{rolePlatform, roleJPKI},
+			urls:  map[string]string{rolePlatform: "http://a.example:1", roleEligibility: "http://a.example:1/"},
+			wants: []string{"a role run elsewhere: --platform-url = --eligibility-url (a.example:1)"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			local := map[string]bool{}
 			for _, r := range tc.roles {
 				local[r] = true
 			}
-			urls := tc.urls
-			if urls == nil {
-				urls = map[string]string{}
+			urls := map[string]string{}
+			for r, u := range tc.urls {
+				urls[r] = u
+			}
+			for _, r := range allRoles {
+				if tc.elsewhere && !local[r] {
+					urls[r] = "http://elsewhere.example"
+				}
 			}
 			o := serveOptions{data: dataFlags{data: t.TempDir()}, urls: urls, callerKeys: tc.keys, cardcoKey: tc.token, jpkiToken: tc.token}
 			_, _, err := roleConfigs(o, &peers{local: local, urls: urls, self: "http://127.0.0.1:1"})

@@ -179,6 +179,9 @@ func serve(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writer) 
 // roleConfigs makes the configuration of every role this process runs and
 // validates them all, naming everything missing in one error.
 func roleConfigs(o serveOptions, p *peers) (map[string]roleConfig, callerKeys, error) {
+	if err := p.check(); err != nil {
+		return nil, nil, err
+	}
 	keys, err := parseCallerKeys(o.callerKeys, p.local)
 	if err != nil {
 		return nil, nil, err
@@ -196,6 +199,8 @@ func roleConfigs(o serveOptions, p *peers) (map[string]roleConfig, callerKeys, e
 	if merchantKey == "" {
 		merchantKey = layout.MerchantKey(data)
 	}
+	// A directory that does not load fails the jlis role's build, with
+	// the reason; here it only says whether the municipal role is needed.
 	eps, _ := kiosk.LoadEndpoints(layout.EndpointsPath(data), "")
 	municipalEndpoints := false
 	for _, e := range eps {
