@@ -211,10 +211,12 @@ func urlFlag(role string) string {
 // missing collects what a role's configuration lacks.
 type missing []string
 
-// peer needs role to run here or have its URL.
-func (m *missing) peer(p *peers, role string) {
-	if !p.known(role) {
-		*m = append(*m, urlFlag(role))
+// peer needs each of roles to run here or have its URL.
+func (m *missing) peer(p *peers, roles ...string) {
+	for _, r := range roles {
+		if !p.known(r) {
+			*m = append(*m, urlFlag(r))
+		}
 	}
 }
 

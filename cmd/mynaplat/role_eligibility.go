@@ -41,9 +41,7 @@ type eligibilityConfig struct {
 
 func (c eligibilityConfig) validate() error {
 	var m missing
-	m.peer(c.peers, rolePlatform)
-	m.peer(c.peers, roleJPKI)
-	m.peer(c.peers, roleCardCo)
+	m.peer(c.peers, rolePlatform, roleJPKI, roleCardCo)
 	m.key(c.keys, apiPlatform, roleEligibility)
 	m.key(c.keys, apiCardCo, roleEligibility)
 	if c.merchantKey == "" && !c.peers.local[roleCardCo] {

@@ -32,8 +32,7 @@ type jlisConfig struct {
 
 func (c jlisConfig) validate() error {
 	var m missing
-	m.peer(c.peers, rolePlatform)
-	m.peer(c.peers, roleJPKI)
+	m.peer(c.peers, rolePlatform, roleJPKI)
 	m.key(c.keys, apiPlatform, roleJLIS)
 	if c.municipal {
 		m.peer(c.peers, roleMunicipal)

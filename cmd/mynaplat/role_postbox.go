@@ -82,9 +82,7 @@ type delegationConfig struct {
 
 func (c delegationConfig) validate() error {
 	var m missing
-	for _, r := range []string{roleCorpReg, roleJPKI, roleTSA, rolePlatform} {
-		m.peer(c.peers, r)
-	}
+	m.peer(c.peers, roleCorpReg, roleJPKI, roleTSA, rolePlatform)
 	m.key(c.keys, apiPlatform, roleDelegation)
 	return m.err(roleDelegation)
 }
@@ -129,9 +127,7 @@ type postboxConfig struct {
 
 func (c postboxConfig) validate() error {
 	var m missing
-	for _, r := range []string{roleJPKI, roleTSA, roleDelegation, rolePlatform} {
-		m.peer(c.peers, r)
-	}
+	m.peer(c.peers, roleJPKI, roleTSA, roleDelegation, rolePlatform)
 	m.key(c.keys, apiPlatform, rolePostbox)
 	return m.err(rolePostbox)
 }
@@ -200,9 +196,7 @@ type partyConfig struct {
 
 func (c partyConfig) validate() error {
 	var m missing
-	for _, r := range []string{roleJPKI, roleTSA, roleDelegation} {
-		m.peer(c.peers, r)
-	}
+	m.peer(c.peers, roleJPKI, roleTSA, roleDelegation)
 	return m.err(c.role)
 }
 

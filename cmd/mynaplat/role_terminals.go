@@ -47,8 +47,7 @@ func (c terminalsConfig) validate() error {
 	var m missing
 	m.peer(c.peers, rolePlatform)
 	if c.stations {
-		m.peer(c.peers, roleEligibility)
-		m.peer(c.peers, roleJPKI)
+		m.peer(c.peers, roleEligibility, roleJPKI)
 	}
 	if c.kiosks {
 		m.peer(c.peers, roleJLIS)
