@@ -10,6 +10,7 @@ import (
 
 	"github.com/mynaplat/mynaplat/demo/people"
 	"github.com/mynaplat/mynaplat/internal/fileutil"
+	"github.com/mynaplat/mynaplat/internal/layout"
 	"github.com/mynaplat/mynaplat/kiosk"
 	"github.com/mynaplat/mynaplat/municipal"
 	"github.com/mynaplat/mynaplat/platform"
@@ -36,12 +37,6 @@ type KioskConfig struct {
 	DataDir   string
 	Now       func() time.Time
 }
-
-// EndpointsPath is the relay's directory of issuance servers.
-func EndpointsPath(dataDir string) string { return filepath.Join(dataDir, "jlis", "endpoints.json") }
-
-// KiosksDir is where the kiosk stations' configurations are.
-func KiosksDir(dataDir string) string { return filepath.Join(dataDir, "kiosks") }
 
 // MunicipalKeysPath is where the municipalities' demo staff keys are kept.
 func MunicipalKeysPath(dataDir string) string {
@@ -77,7 +72,7 @@ func SeedKiosk(ctx context.Context, cfg KioskConfig) (bool, error) {
 		eps[code] = kiosk.Endpoint{Key: k.Relay} // in this process
 		staff = append(staff, MunicipalKey{Code: code, Name: TownName(code), Key: k.Staff})
 	}
-	if err := kiosk.SaveEndpoints(EndpointsPath(cfg.DataDir), eps); err != nil {
+	if err := kiosk.SaveEndpoints(layout.EndpointsPath(cfg.DataDir), eps); err != nil {
 		return false, err
 	}
 	for _, t := range Kiosks {
@@ -91,7 +86,7 @@ func SeedKiosk(ctx context.Context, cfg KioskConfig) (bool, error) {
 		}
 		sc := kiosk.StationConfig{Terminal: terminal.Config{ID: t.ID, Kind: t.Kind, Owner: t.Owner, Name: t.Name, Key: tkey, Reader: "virtual"},
 			Store: t.Owner, RelayKey: rkey}
-		if err := kiosk.SaveStationConfig(KiosksDir(cfg.DataDir), sc); err != nil {
+		if err := kiosk.SaveStationConfig(layout.KiosksDir(cfg.DataDir), sc); err != nil {
 			return false, err
 		}
 	}
