@@ -12,6 +12,7 @@ import (
 
 	"github.com/mynaplat/mynaplat/internal/callerkey"
 	"github.com/mynaplat/mynaplat/internal/httpapi"
+	"github.com/mynaplat/mynaplat/internal/trace"
 	"github.com/mynaplat/mynaplat/store"
 )
 
@@ -95,7 +96,7 @@ func (c *Company) serveEnrol(w http.ResponseWriter, r *http.Request) {
 		last4 = e.PAN[len(e.PAN)-4:]
 	}
 	if err = callerkey.Audited(err, func(result string) error {
-		_, err := c.db.Write(r.Context(), qInsertCall, c.now().UnixMilli(), caller, "enrol", last4, result)
+		_, err := c.db.Write(r.Context(), qInsertCall, c.now().UnixMilli(), caller, "enrol", last4, result, trace.ID(r.Context()))
 		return err
 	}); err != nil {
 		c.writeErr(w, r, err)

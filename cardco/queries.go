@@ -3,7 +3,7 @@ package cardco
 // The card company's SQL, written once for SQLite and PostgreSQL (see package
 // store). Only this package reads or writes the cardco_ tables.
 const (
-	qInsertCall     = `INSERT INTO cardco_calls (at, caller, action, last4, result) VALUES ($1, $2, $3, $4, $5)`
+	qInsertCall     = `INSERT INTO cardco_calls (at, caller, action, last4, result, trace_id) VALUES ($1, $2, $3, $4, $5, $6)`
 	qInsertMerchant = `INSERT INTO cardco_merchants (id, name, key_hash, created_at) VALUES ($1, $2, $3, $4)`
 	qMerchantByKey  = `SELECT id, name FROM cardco_merchants WHERE key_hash = $1`
 

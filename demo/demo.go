@@ -21,6 +21,7 @@ import (
 
 	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/demo/people"
+	"github.com/mynaplat/mynaplat/internal/layout"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/platform"
 	"github.com/mynaplat/mynaplat/store"
@@ -97,7 +98,7 @@ func Seed(ctx context.Context, cfg Config) (bool, error) {
 		}
 	}
 	for _, t := range Terminals {
-		if err := seedTerminal(ctx, cfg, t, filepath.Join(cfg.DataDir, "terminals")); err != nil {
+		if err := seedTerminal(ctx, cfg, t, layout.TerminalsDir(cfg.DataDir)); err != nil {
 			return false, err
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/mynaplat/mynaplat/cardco"
 	"github.com/mynaplat/mynaplat/demo/people"
 	"github.com/mynaplat/mynaplat/eligibility"
+	"github.com/mynaplat/mynaplat/internal/layout"
 	"github.com/mynaplat/mynaplat/platform"
 	"github.com/mynaplat/mynaplat/reception"
 	"github.com/mynaplat/mynaplat/store"
@@ -109,21 +110,7 @@ type Keys struct {
 
 // PayTerminal is the resident's own phone, through which /pay/ links a
 // credit card (its configuration is in <data>/eligibility/terminal).
-var PayTerminal = platform.Terminal{ID: "home-sakata-1", Kind: platform.Mobile, Owner: "自宅", Name: "自宅のスマートフォン（マイナポータル）"}
-
-// PayTerminalConfig is the configuration of PayTerminal, if seeded.
-func PayTerminalConfig(dataDir string) (*terminal.Config, error) {
-	cs, err := terminal.LoadConfigs(filepath.Join(dataDir, "eligibility", "terminal"))
-	if err != nil {
-		return nil, err
-	}
-	for _, c := range cs {
-		if c.ID == PayTerminal.ID {
-			return &c, nil
-		}
-	}
-	return nil, os.ErrNotExist
-}
+var PayTerminal = platform.Terminal{ID: layout.PayTerminalID, Kind: platform.Mobile, Owner: "自宅", Name: "自宅のスマートフォン（マイナポータル）"}
 
 // EligibilityConfig holds what seeding the eligibility part needs.
 type EligibilityConfig struct {
@@ -136,10 +123,7 @@ type EligibilityConfig struct {
 }
 
 // KeysPath is where the demo keys are kept.
-func KeysPath(dataDir string) string { return filepath.Join(dataDir, "eligibility", "demo-keys.json") }
-
-// StationsDir is where reception and mobile stations' configurations are.
-func StationsDir(dataDir string) string { return filepath.Join(dataDir, "reception") }
+func KeysPath(dataDir string) string { return layout.KeysPath(dataDir) }
 
 // SeedEligibility seeds the eligibility part once.
 func SeedEligibility(ctx context.Context, cfg EligibilityConfig) (bool, error) {
@@ -200,7 +184,7 @@ func SeedEligibility(ctx context.Context, cfg EligibilityConfig) (bool, error) {
 		}
 		sc := reception.StationConfig{Terminal: terminal.Config{ID: t.ID, Kind: t.Kind, Owner: t.Owner, Name: t.Name, Key: tkey, Reader: "virtual"},
 			Facility: FacilityCode, FacilityName: FacilityName, FacilityKey: fkey}
-		if err := reception.SaveStationConfig(StationsDir(cfg.DataDir), sc); err != nil {
+		if err := reception.SaveStationConfig(layout.StationsDir(cfg.DataDir), sc); err != nil {
 			return false, err
 		}
 	}
@@ -219,7 +203,7 @@ func SeedEligibility(ctx context.Context, cfg EligibilityConfig) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("demo: terminal %s: %w", pt.ID, err)
 	}
-	if err := terminal.SaveConfig(filepath.Join(cfg.DataDir, "eligibility", "terminal"), terminal.Config{ID: pt.ID, Kind: pt.Kind, Owner: pt.Owner,
+	if err := terminal.SaveConfig(layout.PayTerminalDir(cfg.DataDir), terminal.Config{ID: pt.ID, Kind: pt.Kind, Owner: pt.Owner,
 		Name: pt.Name, Key: tkey, Reader: "virtual"}); err != nil {
 		return false, err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mynaplat/mynaplat/demo/people"
 	"github.com/mynaplat/mynaplat/internal/fileutil"
+	"github.com/mynaplat/mynaplat/internal/layout"
 	"github.com/mynaplat/mynaplat/jlis"
 	"github.com/mynaplat/mynaplat/kiosk"
 	"github.com/mynaplat/mynaplat/municipal"
@@ -37,12 +38,6 @@ type KioskConfig struct {
 	DataDir   string
 	Now       func() time.Time
 }
-
-// EndpointsPath is the relay's directory of issuance servers.
-func EndpointsPath(dataDir string) string { return filepath.Join(dataDir, "jlis", "endpoints.json") }
-
-// KiosksDir is where the kiosk stations' configurations are.
-func KiosksDir(dataDir string) string { return filepath.Join(dataDir, "kiosks") }
 
 // MunicipalKeysPath is where the municipalities' demo staff keys are kept.
 func MunicipalKeysPath(dataDir string) string {
@@ -78,7 +73,7 @@ func SeedKiosk(ctx context.Context, cfg KioskConfig) (bool, error) {
 		eps[code] = jlis.Endpoint{Key: k.Relay} // in this process
 		staff = append(staff, MunicipalKey{Code: code, Name: TownName(code), Key: k.Staff})
 	}
-	if err := jlis.SaveEndpoints(EndpointsPath(cfg.DataDir), eps); err != nil {
+	if err := jlis.SaveEndpoints(layout.EndpointsPath(cfg.DataDir), eps); err != nil {
 		return false, err
 	}
 	for _, t := range Kiosks {
@@ -92,7 +87,7 @@ func SeedKiosk(ctx context.Context, cfg KioskConfig) (bool, error) {
 		}
 		sc := kiosk.StationConfig{Terminal: terminal.Config{ID: t.ID, Kind: t.Kind, Owner: t.Owner, Name: t.Name, Key: tkey, Reader: "virtual"},
 			Store: t.Owner, RelayKey: rkey}
-		if err := kiosk.SaveStationConfig(KiosksDir(cfg.DataDir), sc); err != nil {
+		if err := kiosk.SaveStationConfig(layout.KiosksDir(cfg.DataDir), sc); err != nil {
 			return false, err
 		}
 	}

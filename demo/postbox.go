@@ -22,6 +22,7 @@ import (
 	"github.com/mynaplat/mynaplat/delegation"
 	"github.com/mynaplat/mynaplat/demo/people"
 	"github.com/mynaplat/mynaplat/internal/fileutil"
+	"github.com/mynaplat/mynaplat/internal/layout"
 	"github.com/mynaplat/mynaplat/platform"
 	"github.com/mynaplat/mynaplat/postbox"
 	"github.com/mynaplat/mynaplat/store"
@@ -38,7 +39,7 @@ import (
 
 // PostboxTerminal is the resident's own computer with a card reader, where
 // people log in to their post box.
-var PostboxTerminal = platform.Terminal{ID: "home-postbox-1", Kind: platform.Mobile, Owner: "電子私書箱",
+var PostboxTerminal = platform.Terminal{ID: layout.PostboxTerminalID, Kind: platform.Mobile, Owner: "電子私書箱",
 	Name: "自宅のパソコン（カードリーダー）"}
 
 // Corporation is a demo corporation with its representative.
@@ -98,8 +99,12 @@ type PostboxConfig struct {
 	// BaseURL and HTTP reach this process's roles over their APIs.
 	BaseURL string
 	HTTP    *http.Client
-	DataDir string
-	Now     func() time.Time
+	// PostboxURL, AgencyURL and BusinessURL are where the post box, the
+	// agencies and the businesses are reached from each other (recorded as
+	// their endpoints); BaseURL when empty, as when they share a process.
+	PostboxURL, AgencyURL, BusinessURL string
+	DataDir                            string
+	Now                                func() time.Time
 }
 
 // PostboxKeys are the staff keys of the demo's agencies and businesses,
@@ -143,13 +148,18 @@ func SeedPostbox(ctx context.Context, cfg PostboxConfig) (bool, error) {
 
 func seedPostbox(ctx context.Context, cfg PostboxConfig) error {
 	now := cfg.Now()
+	for _, u := range []*string{&cfg.PostboxURL, &cfg.AgencyURL, &cfg.BusinessURL} {
+		if *u == "" {
+			*u = cfg.BaseURL
+		}
+	}
 	// The terminal people log in at.
 	tkey, err := cfg.Platform.RegisterTerminal(ctx, PostboxTerminal)
 	if err != nil {
 		return err
 	}
 	tc := terminal.Config{ID: PostboxTerminal.ID, Kind: PostboxTerminal.Kind, Owner: PostboxTerminal.Owner, Name: PostboxTerminal.Name, Key: tkey, Reader: "virtual"}
-	if err := terminal.SaveConfig(filepath.Join(cfg.DataDir, "terminals"), tc); err != nil {
+	if err := terminal.SaveConfig(layout.TerminalsDir(cfg.DataDir), tc); err != nil {
 		return err
 	}
 	term, err := terminal.New(tc, cfg.BaseURL, cfg.HTTP)
@@ -222,11 +232,11 @@ func seedPostbox(ctx context.Context, cfg PostboxConfig) error {
 			return err
 		}
 		pk, err := cfg.Postbox.AddParty(ctx, postbox.Party{ID: f.ID, NameJA: f.Corp.NameJA, NameEN: f.Corp.NameEN, CorporateNumber: f.Corp.Number,
-			Roles: f.Roles, Endpoint: cfg.BaseURL + "/business/" + f.ID + "/v1/address-notices", OutKey: fk.Inbound})
+			Roles: f.Roles, Endpoint: cfg.BusinessURL + "/business/" + f.ID + "/v1/address-notices", OutKey: fk.Inbound})
 		if err != nil {
 			return err
 		}
-		if err := cfg.Business.SetPostbox(ctx, f.ID, cfg.BaseURL, pk); err != nil {
+		if err := cfg.Business.SetPostbox(ctx, f.ID, cfg.PostboxURL, pk); err != nil {
 			return err
 		}
 		keys.Firms = append(keys.Firms, StaffKey{ID: f.ID, Name: f.Corp.NameJA, Path: "/business/" + f.ID + "/office/", Key: fk.Staff})
@@ -237,11 +247,11 @@ func seedPostbox(ctx context.Context, cfg PostboxConfig) error {
 			return err
 		}
 		pk, err := cfg.Postbox.AddParty(ctx, postbox.Party{ID: o.ID, NameJA: o.NameJA, NameEN: o.NameEN, Roles: []string{postbox.RoleSubmission},
-			Endpoint: cfg.BaseURL + "/agency/" + o.ID + "/v1/submissions", OutKey: ok.Inbound})
+			Endpoint: cfg.AgencyURL + "/agency/" + o.ID + "/v1/submissions", OutKey: ok.Inbound})
 		if err != nil {
 			return err
 		}
-		if err := cfg.Agency.SetPostbox(ctx, o.ID, cfg.BaseURL, pk); err != nil {
+		if err := cfg.Agency.SetPostbox(ctx, o.ID, cfg.PostboxURL, pk); err != nil {
 			return err
 		}
 		keys.Offices = append(keys.Offices, StaffKey{ID: o.ID, Name: o.NameJA, Path: "/agency/" + o.ID + "/inbox/", Key: ok.Staff})

@@ -301,6 +301,7 @@ type BatchWorker struct {
 	cfg  BatchWorkerConfig
 	wake chan struct{}
 	done chan struct{}
+	stop context.CancelFunc
 
 	mu      sync.Mutex
 	running map[string]bool
@@ -318,9 +319,18 @@ func (s *Service) StartBatchWorker(ctx context.Context, cfg BatchWorkerConfig) *
 	if cfg.Poll <= 0 {
 		cfg.Poll = 5 * time.Second
 	}
-	w := &BatchWorker{s: s, cfg: cfg, wake: make(chan struct{}, 1), done: make(chan struct{}), running: map[string]bool{}}
+	ctx, stop := context.WithCancel(ctx)
+	w := &BatchWorker{s: s, cfg: cfg, wake: make(chan struct{}, 1), done: make(chan struct{}), stop: stop, running: map[string]bool{}}
 	go w.loop(ctx)
 	return w
+}
+
+// Close stops the worker and waits for the checks it is running to end:
+// the owner of the worker stops it without keeping its context's cancel.
+func (w *BatchWorker) Close() error {
+	w.stop()
+	<-w.done
+	return nil
 }
 
 // Notify tells the worker a batch was created. It never blocks; a nil

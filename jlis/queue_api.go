@@ -10,6 +10,7 @@ import (
 
 	"github.com/mynaplat/mynaplat/internal/callerkey"
 	"github.com/mynaplat/mynaplat/internal/httpapi"
+	"github.com/mynaplat/mynaplat/internal/trace"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/municipal"
 )
@@ -55,7 +56,7 @@ type QueueDecision struct {
 }
 
 const (
-	qInsertCall = `INSERT INTO kiosk_calls (at, caller, action, municipality, registration, result) VALUES ($1, $2, $3, $4, $5, $6)`
+	qInsertCall = `INSERT INTO kiosk_calls (at, caller, action, municipality, registration, result, trace_id) VALUES ($1, $2, $3, $4, $5, $6, $7)`
 	// The audit actions in kiosk_calls.
 	callPending = "pending"
 	callDecide  = "decide"
@@ -69,7 +70,7 @@ func (s *Service) QueueRoutes(mux *http.ServeMux, keys callerkey.Keys) {
 
 func (s *Service) auditCall(ctx context.Context, caller, action, code, id string, err error) error {
 	return callerkey.Audited(err, func(result string) error {
-		_, err := s.db.Write(ctx, qInsertCall, s.now().UnixMilli(), caller, action, code, id, result)
+		_, err := s.db.Write(ctx, qInsertCall, s.now().UnixMilli(), caller, action, code, id, result, trace.ID(ctx))
 		return err
 	})
 }

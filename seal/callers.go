@@ -8,6 +8,7 @@ import (
 
 	"github.com/mynaplat/mynaplat/internal/callerkey"
 	"github.com/mynaplat/mynaplat/internal/httpapi"
+	"github.com/mynaplat/mynaplat/internal/trace"
 )
 
 // The register's API for the issuance servers (the municipal role), each
@@ -74,7 +75,7 @@ type SignAnswer struct {
 const maxSignBody = 16 << 20
 
 const (
-	qInsertCall = `INSERT INTO seal_calls (at, caller, action, municipality, number, result) VALUES ($1, $2, $3, $4, $5, $6)`
+	qInsertCall = `INSERT INTO seal_calls (at, caller, action, municipality, number, result, trace_id) VALUES ($1, $2, $3, $4, $5, $6, $7)`
 	// The audit actions in seal_calls.
 	callRegister = "register"
 	callSign     = "sign"
@@ -90,7 +91,7 @@ func (s *Service) CallerRoutes(mux *http.ServeMux, keys callerkey.Keys) {
 // failure.
 func (s *Service) audited(ctx context.Context, caller, action, municipality, number string, err error) error {
 	return callerkey.Audited(err, func(result string) error {
-		_, err := s.db.Write(ctx, qInsertCall, s.now().UnixMilli(), caller, action, municipality, number, result)
+		_, err := s.db.Write(ctx, qInsertCall, s.now().UnixMilli(), caller, action, municipality, number, result, trace.ID(ctx))
 		return err
 	})
 }

@@ -39,75 +39,18 @@ func demoCardID(t *testing.T, bin, data, holder string) string {
 // a kiosk, place a demo card, type a wrong PIN (and see the tries left),
 // then the right one, and see who they are.
 func TestLoginWithCardInBrowser(t *testing.T) {
-	ctx := browsertest.New(t)
 	bin := buildBinary(t)
 	data := t.TempDir()
 	url := startServer(t, bin, "--demo", "--data", data)
-	id := demoCardID(t, bin, data, "須坂　花子")
-	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(css(sel)))
-		if err != nil {
-			t.Fatalf("read %s: %v", sel, err)
-		}
-		return s
-	}
-
-	if err := chromedp.Do(ctx, chromedp.Navigate(url+"/t/kiosk-suzaka-1/"), chromedp.WaitVisible(css("#place")),
-		chromedp.SetValue(css("#card"), id), chromedp.Click(css("#place")), chromedp.WaitVisible(css("#pin"))); err != nil {
-		t.Fatalf("place the card: %v", err)
-	}
-	if got := text("#tries"); !strings.Contains(got, "3") {
-		t.Errorf("tries before: %q", got)
-	}
-	browsertest.Screenshot(t, ctx, "1-pin-pad")
-
-	// The answer is a new page with the message on top (POST, redirect, GET).
-	if err := chromedp.Do(ctx, chromedp.SendKeys(css("#pin"), "0000"), chromedp.Click(css("#login")),
-		chromedp.WaitVisible(css("div.flash-error")), chromedp.WaitVisible(css("#pin"))); err != nil {
-		t.Fatalf("wrong PIN: %v", err)
-	}
-	if got := text("#tries"); !strings.Contains(got, "2") {
-		t.Errorf("tries after a wrong PIN: %q", got)
-	}
-	if got := text("div.flash-error"); !strings.Contains(got, "暗証番号が違います。残り 2 回です。") {
-		t.Errorf("wrong-PIN message %q", got)
-	}
-	browsertest.Screenshot(t, ctx, "2-wrong-pin")
-
-	// The right PIN on the on-screen pad (clicks, not the keyboard).
-	if err := chromedp.Do(ctx, browsertest.PinPad("1234"), chromedp.Click(css("#login")),
-		chromedp.WaitVisible(css("#platform-id"))); err != nil {
-		t.Fatalf("right PIN on the pad: %v", err)
-	}
-	pid := text("#platform-id")
-	if len(pid) != 32 {
-		t.Errorf("platform ID %q", pid)
-	}
-	if got := text("#result"); !strings.Contains(got, "本人確認ができました") {
-		t.Errorf("result %q", got)
-	}
-	browsertest.Screenshot(t, ctx, "3-verified")
-
-	// Who checked me: the kiosk of 須坂市, twice (the wrong PIN never reached
-	// the platform: it stops at the card).
-	if err := chromedp.Do(ctx, chromedp.Navigate(url+"/me/audit"), chromedp.WaitVisible(css("#audit"))); err != nil {
-		t.Fatal(err)
-	}
-	if got := text("#audit"); !strings.Contains(got, "須坂市") || strings.Count(got, "本人確認") != 1 {
-		t.Errorf("audit page:\n%s", got)
-	}
-	if got := text("#platform-id"); got != pid {
-		t.Errorf("audit page platform ID %q, want %q", got, pid)
-	}
-	browsertest.Screenshot(t, ctx, "4-audit")
+	r := newFlowRun(t, sameURL(bin, data, url))
+	ctx := r.ctx
+	loginFlow(t, r)
 
 	// The same in English.
 	if err := chromedp.Do(ctx, chromedp.Navigate(url+"/lang?to=en&back=/me/audit"), chromedp.WaitVisible(css("#audit"))); err != nil {
 		t.Fatal(err)
 	}
-	if got := text("h1"); got != "Who checked me" {
+	if got := r.text("h1"); got != "Who checked me" {
 		t.Errorf("English heading %q", got)
 	}
 

@@ -10,7 +10,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -42,17 +44,31 @@ func mynaplat(t *testing.T, bin string, args ...string) string {
 	return string(out)
 }
 
-// startServer runs "mynaplat serve" on a free port and returns its URL.
+// startServer runs "mynaplat serve" on a free port and returns its URL; it
+// stops when the test ends.
 func startServer(t *testing.T, bin string, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	url, stop := startServerStop(t, bin, args...)
+	t.Cleanup(stop)
+	return url
+}
+
+// startServerStop runs "mynaplat serve" and returns its URL and a stop that
+// interrupts it and fails the test unless it exits cleanly; the test's
+// cleanup stops it too.
+func startServerStop(t *testing.T, bin string, args ...string) (string, func()) {
+	t.Helper()
+	if !slices.Contains(args, "--addr") {
+		args = append([]string{"--addr", "127.0.0.1:0"}, args...)
+	}
+	cmd := exec.Command(bin, append([]string{"serve"}, args...)...)
 	stdout, _ := cmd.StdoutPipe()
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
+	stop := sync.OnceFunc(func() {
 		// A graceful shutdown on SIGINT exits 0.
 		cmd.Process.Signal(os.Interrupt)
 		done := make(chan error, 1)
@@ -60,13 +76,14 @@ func startServer(t *testing.T, bin string, args ...string) string {
 		select {
 		case err := <-done:
 			if err != nil {
-				t.Errorf("serve did not shut down cleanly: %v\n%s", err, stderr.String())
+				t.Errorf("serve %s did not shut down cleanly: %v\n%s", strings.Join(args, " "), err, stderr.String())
 			}
 		case <-time.After(15 * time.Second):
 			cmd.Process.Kill()
 			t.Errorf("serve did not stop within 15s of SIGINT")
 		}
 	})
+	t.Cleanup(stop)
 	urls := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
@@ -80,11 +97,11 @@ func startServer(t *testing.T, bin string, args ...string) string {
 	}()
 	select {
 	case u := <-urls:
-		return u
-	case <-time.After(30 * time.Second):
-		t.Fatalf("serve printed no URL\n%s", stderr.String())
+		return u, stop
+	case <-time.After(60 * time.Second):
+		t.Fatalf("serve %s printed no URL\n%s", strings.Join(args, " "), stderr.String())
 	}
-	return ""
+	return "", stop
 }
 
 // TestOpenSSLAgrees issues a card with the CLI, serves the centre, and has

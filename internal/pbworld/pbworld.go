@@ -3,7 +3,7 @@
 // HTTP server that can be switched off, the common platform with a
 // terminal for logins, an RFC 3161 TSA, the corporate registry, the
 // register of 電子委任状, a validation policy as the server wires it
-// (cmd/mynaplat/serve_postbox.go), the post box and the agencies' and
+// (cmd/mynaplat/role.go, signaturePolicy), the post box and the agencies' and
 // businesses' endpoints on one HTTP server, each endpoint able to fail or
 // lose its answer; and the people, corporations and parties of the demo
 // (demo/postbox.go) with helpers to log in, sign, empower, consent and

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/mynaplat/mynaplat/internal/layout"
+	"github.com/mynaplat/mynaplat/jlis"
+	"github.com/mynaplat/mynaplat/jpki"
+	"github.com/mynaplat/mynaplat/municipal"
+	"github.com/mynaplat/mynaplat/seal"
+	"github.com/mynaplat/mynaplat/web"
+)
+
+// jlisConfig is J-LIS's: the kiosk relay (it checks the platform's
+// assertions and asks it for holders' attributes under caller key
+// platform/jlis, checks signatures against the JPKI centre, and forwards
+// requests to the municipalities' issuance servers), the seal register and
+// /verify, and the 本籍地's queue; the municipalities call the last two
+// under their caller keys.
+type jlisConfig struct {
+	data  string
+	peers *peers
+	keys  callerKeys
+	// municipal says whether the relay's directory names an issuance
+	// server without a URL of its own: those are the municipal role's.
+	municipal bool
+	maxAge    time.Duration
+}
+
+func (c jlisConfig) validate() error {
+	var m missing
+	m.peer(c.peers, rolePlatform, roleJPKI)
+	m.key(c.keys, apiPlatform, roleJLIS)
+	if c.municipal {
+		m.peer(c.peers, roleMunicipal)
+	}
+	return m.err(roleJLIS)
+}
+
+func (c jlisConfig) build(ctx context.Context, d *deps) (*built, error) {
+	signCA, jc, err := d.signingTrust(ctx)
+	if err != nil {
+		return nil, err
+	}
+	auth, err := seal.OpenAuthority(filepath.Join(c.data, "seal"), time.Now)
+	if err != nil {
+		return nil, err
+	}
+	sealSvc, err := seal.New(ctx, seal.Config{DB: d.db, Authority: auth, Now: time.Now, Logger: d.logger})
+	if err != nil {
+		return nil, err
+	}
+	ksvc, err := jlis.Open(ctx, jlis.Config{DB: d.db, Now: time.Now, Logger: d.logger,
+		Verifier: &jpki.SigningVerifier{CA: signCA, OCSP: jc.OCSP, MaxAge: c.maxAge}})
+	if err != nil {
+		return nil, err
+	}
+	d.svc.kiosk = ksvc
+	lp := newLoops()
+	lp.spawn(func() {
+		every(lp.ctx, 10*time.Second, func(ctx context.Context) {
+			if n, err := ksvc.Expire(ctx); err != nil && ctx.Err() == nil {
+				d.logger.Error("expire print jobs", "err", err)
+			} else if n > 0 {
+				d.logger.Info("print jobs timed out and were cancelled", "jobs", n)
+			}
+		})
+	})
+	sp, err := seal.NewPages(d.site, sealSvc)
+	if err != nil {
+		lp.close()()
+		return nil, err
+	}
+	return &built{
+		routes: func(mux *http.ServeMux) {
+			sp.Routes(mux)
+			sealSvc.CallerRoutes(mux, c.keys.accepted(apiSeal))
+			ksvc.QueueRoutes(mux, c.keys.accepted(apiQueue))
+		},
+		// The relay reads its directory of issuance servers, which the
+		// demo seeding writes.
+		pages: func(_ context.Context, mux *http.ServeMux) ([]web.Link, error) {
+			mu, mhc := d.at(roleMunicipal)
+			eps, err := jlis.LoadEndpoints(layout.EndpointsPath(c.data), mu)
+			if err != nil {
+				return nil, err
+			}
+			relay, err := jlis.NewRelay(ksvc, jlis.RelayConfig{Issuer: c.peers.url(rolePlatform),
+				Keys: d.platformKeys().Keys, Attributes: d.platformClient(roleJLIS).PersonAttributes,
+				Endpoints: eps, HTTP: mhc, Seal: sealSvc})
+			if err != nil {
+				return nil, err
+			}
+			relay.Routes(mux)
+			return sp.Links(), nil
+		},
+		close: lp.close(),
+	}, nil
+}
+
+// municipalConfig is the municipalities': registers and issuance servers,
+// whose certificates J-LIS seals (caller key seal/municipal) and whose
+// 本籍地 decisions go back through J-LIS's queue (caller key
+// queue/municipal).
+type municipalConfig struct {
+	peers *peers
+	keys  callerKeys
+}
+
+func (c municipalConfig) validate() error {
+	var m missing
+	m.peer(c.peers, roleJLIS)
+	m.key(c.keys, apiSeal, roleMunicipal)
+	m.key(c.keys, apiQueue, roleMunicipal)
+	return m.err(roleMunicipal)
+}
+
+func (c municipalConfig) build(ctx context.Context, d *deps) (*built, error) {
+	muni, err := municipal.Open(ctx, municipal.Config{DB: d.db, Now: time.Now, Logger: d.logger})
+	if err != nil {
+		return nil, err
+	}
+	d.svc.muni = muni
+	ju, jhc := d.at(roleJLIS)
+	mp, err := municipal.NewPages(muni, d.site, jlis.AntiForgery{Register: seal.NewClient(ju, c.keys.key(apiSeal, roleMunicipal), jhc)})
+	if err != nil {
+		return nil, err
+	}
+	mp.SetRegistrations(jlis.NewQueueClient(ju, c.keys.key(apiQueue, roleMunicipal), jhc))
+	return &built{
+		routes: mp.Routes,
+		pages:  func(context.Context, *http.ServeMux) ([]web.Link, error) { return mp.Links(), nil },
+		close:  func() error { return nil },
+	}, nil
+}

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/mynaplat/mynaplat/internal/layout"
+	"github.com/mynaplat/mynaplat/jpki"
+	"github.com/mynaplat/mynaplat/platform"
+)
+
+// platformConfig is the common platform's configuration: it reads the JPKI
+// centre's CAs, CRLs and OCSP as a registered operator, and lets the roles
+// in keys onto its caller API.
+type platformConfig struct {
+	data  string
+	peers *peers
+	// jpkiToken is its operator token at a centre elsewhere (--jpki-token,
+	// or the file kept when it last ran beside the centre).
+	jpkiToken string
+	keys      callerKeys
+	timing    timing
+}
+
+func (c platformConfig) validate() error {
+	var m missing
+	m.peer(c.peers, roleJPKI)
+	if !c.peers.local[roleJPKI] && c.jpkiToken == "" {
+		m = append(m, "--jpki-token (MYNAPLAT_JPKI_TOKEN)")
+	}
+	return m.err(rolePlatform)
+}
+
+func (c platformConfig) build(ctx context.Context, d *deps) (*built, error) {
+	u, hc := d.at(roleJPKI)
+	jc := &jpki.Client{BaseURL: u, Token: c.jpkiToken, HTTP: hc}
+	cfg := platform.Config{DB: d.db, Centre: jc, Issuer: c.peers.url(rolePlatform), RevocationMaxAge: c.timing.maxAge,
+		Now: time.Now, Logger: d.logger, Metrics: d.reg}
+	if centre := d.svc.centre; centre != nil {
+		token, err := localOperatorToken(ctx, centre, layout.OperatorTokenPath(c.data, rolePlatform))
+		if err != nil {
+			return nil, err
+		}
+		jc.Token = token
+		cfg.AuthCA, cfg.SignCA = centre.CA(jpki.Auth), centre.CA(jpki.Sign)
+	}
+	plat, err := platform.Open(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	d.svc.plat = plat
+	lp := newLoops()
+	lp.spawn(func() {
+		every(lp.ctx, c.timing.crlRefresh, func(ctx context.Context) {
+			if err := plat.RefreshCRL(ctx); err != nil && ctx.Err() == nil {
+				d.logger.Warn("refresh CRL cache", "err", err)
+			}
+		})
+	})
+	lp.spawn(func() {
+		every(lp.ctx, time.Hour, func(ctx context.Context) {
+			if err := plat.RotateKeys(ctx); err != nil && ctx.Err() == nil {
+				d.logger.Error("rotate assertion keys", "err", err)
+			}
+			if err := plat.Maintain(ctx); err != nil && ctx.Err() == nil {
+				d.logger.Error("platform maintenance", "err", err)
+			}
+		})
+	})
+	callers := c.keys.accepted(apiPlatform)
+	return &built{
+		routes: func(mux *http.ServeMux) {
+			plat.Routes(mux)
+			plat.CallerRoutes(mux, callers)
+		},
+		close: lp.close(plat.Close),
+	}, nil
+}

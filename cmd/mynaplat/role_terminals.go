@@ -1,0 +1,201 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/mynaplat/mynaplat/card"
+	"github.com/mynaplat/mynaplat/internal/layout"
+	"github.com/mynaplat/mynaplat/kiosk"
+	"github.com/mynaplat/mynaplat/postbox"
+	"github.com/mynaplat/mynaplat/reception"
+	"github.com/mynaplat/mynaplat/terminal"
+	"github.com/mynaplat/mynaplat/web"
+)
+
+// terminalsConfig is the terminals': the screens under /t/ log in at the
+// platform; the hospital's reception stations check at the eligibility
+// service (and fetch the JPKI CA and CRL for offline checks), the kiosks
+// print through the J-LIS relay. The person's post-box pages run here when
+// the postbox role does too (the card on this terminal's reader signs).
+type terminalsConfig struct {
+	data    string
+	peers   *peers
+	readers []string
+	// postboxTerminal is the terminal people open their post box at.
+	postboxTerminal string
+	// stations and kiosks say whether such stations are configured.
+	stations, kiosks bool
+}
+
+func newTerminalsConfig(data string, p *peers, readers []string, postboxTerminal string) terminalsConfig {
+	c := terminalsConfig{data: data, peers: p, readers: readers, postboxTerminal: postboxTerminal}
+	if s, err := reception.LoadStationConfigs(layout.StationsDir(data)); err == nil && len(s) > 0 {
+		c.stations = true
+	}
+	if k, err := kiosk.LoadStationConfigs(layout.KiosksDir(data)); err == nil && len(k) > 0 {
+		c.kiosks = true
+	}
+	return c
+}
+
+func (c terminalsConfig) validate() error {
+	var m missing
+	m.peer(c.peers, rolePlatform)
+	if c.stations {
+		m.peer(c.peers, roleEligibility, roleJPKI)
+	}
+	if c.kiosks {
+		m.peer(c.peers, roleJLIS)
+	}
+	for _, r := range c.readers {
+		if id, spec, ok := strings.Cut(r, "="); !ok || id == "" || !strings.HasPrefix(spec, "pcsc:") {
+			m = append(m, fmt.Sprintf("--reader %q (TERMINAL=pcsc:READER)", r))
+		}
+	}
+	return m.err(roleTerminals)
+}
+
+func (c terminalsConfig) build(ctx context.Context, d *deps) (*built, error) {
+	lp := newLoops()
+	return &built{pages: func(ctx context.Context, mux *http.ServeMux) ([]web.Link, error) {
+		return c.pages(ctx, d, mux, lp)
+	}, close: lp.close()}, nil
+}
+
+func (c terminalsConfig) pages(ctx context.Context, d *deps, mux *http.ServeMux, lp *loops) ([]web.Link, error) {
+	configs, err := terminal.LoadConfigs(layout.TerminalsDir(c.data))
+	if err != nil {
+		return nil, err
+	}
+	if configs, err = applyReaders(configs, c.readers); err != nil {
+		return nil, err
+	}
+	pu, hc := d.at(rolePlatform)
+	var history []terminal.History
+	if d.peers.known(roleEligibility) {
+		history = append(history, reception.History(d.at(roleEligibility)))
+	}
+	tp, err := terminal.NewPages(terminal.PagesConfig{Site: d.site, Cards: d.cards, Terminals: configs,
+		PlatformURL: pu, HTTP: hc, PCSC: pcscReader, Logger: d.logger, History: history})
+	if err != nil {
+		return nil, err
+	}
+	tp.Routes(mux)
+	d.svc.terminals = tp
+	links := tp.Links()
+	if box := d.svc.box; box != nil {
+		pl, err := c.postboxPages(d, mux, tp, box)
+		if err != nil {
+			return nil, err
+		}
+		links = append(pl, links...)
+	} else if d.peers.known(rolePostbox) {
+		d.logger.Info("the person's post-box pages run where the postbox and terminals roles run together")
+	}
+	viewer, err := card.ViewerPages(d.site, d.cards)
+	if err != nil {
+		return nil, err
+	}
+	mux.Handle("/cards/", viewer)
+	links = append(links, web.Link{Section: "本人 / Card holder", TitleJA: "カードの中身を見る", TitleEN: "Look inside a card",
+		DescJA: "電子証明書と暗証番号の残り回数（カードからAPDUで読み取り）", DescEN: "Certificates and PIN tries left, read from the card by APDUs",
+		Path: "/cards/"})
+	// /t/ lists the terminals whose screens other packages serve too, in
+	// the order of the home page's items: (1) kiosks, (2) the hospital.
+	var kioskLinks, stationLinks []web.Link
+	if stations, err := reception.LoadStationConfigs(layout.StationsDir(c.data)); err != nil {
+		return nil, err
+	} else if len(stations) > 0 && d.peers.known(roleEligibility) {
+		eu, _ := d.at(roleEligibility)
+		ju, _ := d.at(roleJPKI)
+		var sts []*reception.Station
+		for _, sc := range stations {
+			st, err := reception.NewStation(sc, reception.StationOptions{PlatformURL: pu, ServiceURL: eu,
+				JPKIURL: ju, HTTP: hc, Reader: terminal.VirtualReader{Cards: d.cards},
+				Dir: filepath.Join(layout.StationsDir(c.data), sc.Terminal.ID), Logger: d.logger})
+			if err != nil {
+				return nil, err
+			}
+			sts = append(sts, st)
+		}
+		rp, err := reception.NewPages(d.site, d.cards, sts, d.logger)
+		if err != nil {
+			return nil, err
+		}
+		rp.Routes(mux)
+		d.svc.reception = rp
+		links = append(links, rp.Links()...)
+		stationLinks = rp.Links()
+		lp.spawn(func() {
+			rp.Sync(lp.ctx) // the CA and CRL for offline checks, at once
+			every(lp.ctx, 10*time.Second, rp.Sync)
+		})
+	}
+	if kcs, err := kiosk.LoadStationConfigs(layout.KiosksDir(c.data)); err != nil {
+		return nil, err
+	} else if len(kcs) > 0 && d.peers.known(roleJLIS) {
+		ru, _ := d.at(roleJLIS)
+		var sts []*kiosk.Station
+		for _, kc := range kcs {
+			st, err := kiosk.NewStation(kc, kiosk.StationOptions{PlatformURL: pu, RelayURL: ru, HTTP: hc,
+				Dir: layout.KiosksDir(c.data), Logger: d.logger})
+			if err != nil {
+				return nil, err
+			}
+			sts = append(sts, st)
+		}
+		kp, err := kiosk.NewPages(d.site, d.cards, sts, d.logger)
+		if err != nil {
+			return nil, err
+		}
+		kp.Routes(mux)
+		links = append(links, kp.Links()...)
+		kioskLinks = kp.Links()
+		lp.spawn(func() { every(lp.ctx, time.Minute, func(context.Context) { kp.ClearTrays(time.Now()) }) })
+	}
+	tp.AddElsewhere("コンビニのマルチコピー機（コンビニ交付）", "Convenience-store multi-copy machines (certificates)", kioskLinks...)
+	tp.AddElsewhere("医療機関の受付と訪問診療の端末（資格確認）", "Hospital reception and home-visit terminals (eligibility checks)", stationLinks...)
+	tp.AddElsewhere("自宅のスマートフォン（カード払いの登録）", "The phone at home (linking a credit card)", d.svc.payLinks...)
+	return links, nil
+}
+
+// postboxPages are the person's post-box pages, on the terminal people log
+// in at (the card on its reader signs).
+func (c terminalsConfig) postboxPages(d *deps, mux *http.ServeMux, tp *terminal.Pages, box *postbox.Service) ([]web.Link, error) {
+	id := c.postboxTerminal
+	pp, err := postbox.NewPages(postbox.PagesConfig{Site: d.site, Service: box, Issuer: d.peers.url(rolePlatform),
+		Keys: d.platformKeys().Keys, Terminal: id, Stamper: d.stamper(), Logger: d.logger,
+		Card: func(r *http.Request, ss *web.Session) (card.Transport, error) {
+			return tp.PlacedCard(r, ss, id)
+		}})
+	if err != nil {
+		return nil, err
+	}
+	pp.Routes(mux)
+	return pp.Links(), nil
+}
+
+// applyReaders gives terminals named in --reader a real reader.
+func applyReaders(configs []terminal.Config, readers []string) ([]terminal.Config, error) {
+	for _, r := range readers {
+		id, spec, ok := strings.Cut(r, "=")
+		if !ok || !strings.HasPrefix(spec, "pcsc:") {
+			return nil, fmt.Errorf("--reader %q: want TERMINAL=pcsc:READER", r)
+		}
+		found := false
+		for i := range configs {
+			if configs[i].ID == id {
+				configs[i].Reader, found = spec, true
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("--reader: no terminal %q", id)
+		}
+	}
+	return configs, nil
+}

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mynaplat/mynaplat/internal/callerkey"
+)
+
+// TestRoleConfigs: serve checks the configuration of the roles it runs and
+// names everything missing in one message, in Japanese and English.
+func TestRoleConfigs(t *testing.T) {
+	var keys []string
+	for _, p := range callerPairs {
+		keys = append(keys, p[0]+"/"+p[1]+"="+callerkey.New())
+	}
+	for _, tc := range []struct {
+		name  string
+		roles []string
+		urls  map[string]string
+		// elsewhere gives every role not run here a URL.
+		elsewhere bool
+		keys      string
+		token     string
+		// wants are in the error, in order; none means no error.
+		wants []string
+	}{
+		{name: "every role here", roles: allRoles},
+		{name: "the centre alone", roles: []string{roleJPKI}},
+		{name: "eligibility alone, nothing given", roles: []string{roleEligibility},
+			wants: []string{"役割 eligibility の設定が足りません / role eligibility is missing:", "--platform-url (MYNAPLAT_PLATFORM_URL)",
+				"--jpki-url", "--cardco-url", "--caller-keys platform/eligibility=…", "--caller-keys cardco/eligibility=…", "--cardco-key"}},
+		{name: "eligibility alone, all given", roles: []string{roleEligibility}, elsewhere: true, keys: strings.Join(keys, ","),
+			token: "merchant"},
+		{name: "eligibility with the card company, no merchant key needed", roles: []string{roleEligibility, roleCardCo}, elsewhere: true,
+			keys: strings.Join(keys, ",")},
+		{name: "two roles, each missing", roles: []string{roleMunicipal, rolePlatform},
+			wants: []string{"role platform is missing: --jpki-url (MYNAPLAT_JPKI_URL), --jpki-token", "role municipal is missing: --jlis-url",
+				"--caller-keys seal/municipal=…", "--caller-keys queue/municipal=…"}},
+		{name: "municipal beside jlis: keys made here", roles: []string{roleMunicipal, roleJLIS, rolePlatform, roleJPKI}},
+		{name: "the post box alone", roles: []string{rolePostbox},
+			wants: []string{"role postbox is missing: --jpki-url", "--tsa-url", "--delegation-url", "--platform-url", "--caller-keys platform/postbox=…"}},
+		{name: "a bad key list", roles: []string{roleJPKI}, keys: "platform/nobody=k,seal",
+			wants: []string{"--caller-keys", `"platform/nobody"`, `"seal"`}},
+		{name: "a role here at the URL of one elsewhere", roles: []string{rolePlatform, roleJPKI},
+			urls:  map[string]string{rolePlatform: "http://a.example:1", roleEligibility: "http://a.example:1/"},
+			wants: []string{"a role run elsewhere: --platform-url = --eligibility-url (a.example:1)"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			local := map[string]bool{}
+			for _, r := range tc.roles {
+				local[r] = true
+			}
+			urls := map[string]string{}
+			for r, u := range tc.urls {
+				urls[r] = u
+			}
+			for _, r := range allRoles {
+				if tc.elsewhere && !local[r] {
+					urls[r] = "http://elsewhere.example"
+				}
+			}
+			o := serveOptions{data: dataFlags{data: t.TempDir()}, urls: urls, callerKeys: tc.keys, cardcoKey: tc.token, jpkiToken: tc.token}
+			_, _, err := roleConfigs(o, &peers{local: local, urls: urls, self: "http://127.0.0.1:1"})
+			if len(tc.wants) == 0 {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("no error, want %q", tc.wants)
+			}
+			rest := err.Error()
+			for _, w := range tc.wants {
+				i := strings.Index(rest, w)
+				if i < 0 {
+					t.Fatalf("error lacks %q (in order):\n%v", w, err)
+				}
+				rest = rest[i+len(w):]
+			}
+		})
+	}
+}
+
+// TestEveryRoleAlone starts each role in a process of its own, the other
+// roles at a one-process server of the demo world, and finds it serving.
+func TestEveryRoleAlone(t *testing.T) {
+	bin := buildBinary(t)
+	data := t.TempDir()
+	var keys []string
+	for _, p := range callerPairs {
+		keys = append(keys, p[0]+"/"+p[1]+"="+callerkey.New())
+	}
+	spec := strings.Join(keys, ",")
+	dsn := testDSN(t)
+	withDB := func(args ...string) []string {
+		if dsn != "" {
+			args = append(args, "--db", dsn)
+		}
+		return append(args, "--caller-keys", spec)
+	}
+	full := startServer(t, bin, withDB("--demo", "--data", data)...)
+	for _, role := range allRoles {
+		t.Run(role, func(t *testing.T) {
+			dir := data
+			if dsn == "" {
+				dir = filepath.Join(t.TempDir(), "data")
+				if out, err := exec.Command("cp", "-a", data, dir).CombinedOutput(); err != nil {
+					t.Fatalf("copy the data: %v %s", err, out)
+				}
+			}
+			args := withDB("--roles", role, "--data", dir)
+			for _, r := range allRoles {
+				if r != role {
+					args = append(args, "--"+r+"-url", full)
+				}
+			}
+			url, stop := startServerStop(t, bin, args...)
+			defer stop()
+			resp, err := http.Get(url + "/healthz")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Errorf("healthz: %s", resp.Status)
+			}
+		})
+	}
+}
