@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mynaplat/mynaplat/card"
+	"github.com/mynaplat/mynaplat/cardview"
 	"github.com/mynaplat/mynaplat/internal/layout"
 	"github.com/mynaplat/mynaplat/kiosk"
 	"github.com/mynaplat/mynaplat/postbox"
@@ -97,7 +98,7 @@ func (c terminalsConfig) pages(ctx context.Context, d *deps, mux *http.ServeMux,
 	} else if d.peers.known(rolePostbox) {
 		d.logger.Info("the person's post-box pages run where the postbox and terminals roles run together")
 	}
-	viewer, err := card.ViewerPages(d.site, d.cards)
+	viewer, err := cardview.Pages(d.site, d.cards)
 	if err != nil {
 		return nil, err
 	}

@@ -120,7 +120,7 @@ func TestCardSideUsers(t *testing.T) {
 	g := graph(t)
 	allowed := []string{
 		"card", "terminal", // themselves and each other
-		"kiosk", "reception", "payenrol", "counter", // terminals
+		"kiosk", "reception", "payenrol", "counter", "cardview", // terminals
 		"postbox", "business", // their pages run the kit's signing step (terminal.SignFailure)
 		"demo", "cmd/mynaplat", "internal/pbworld", // the demo world and the program
 		"internal/layout", // the data directory of the program: it reads the terminals' configurations

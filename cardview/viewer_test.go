@@ -1,4 +1,4 @@
-package card_test
+package cardview_test
 
 import (
 	"bytes"
@@ -13,9 +13,11 @@ import (
 	"time"
 
 	"github.com/mynaplat/mynaplat/card"
+	"github.com/mynaplat/mynaplat/cardview"
 	"github.com/mynaplat/mynaplat/internal/webtest"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/store/storetest"
+	"github.com/mynaplat/mynaplat/terminal"
 	"github.com/mynaplat/mynaplat/wareki"
 	"github.com/mynaplat/mynaplat/web"
 )
@@ -57,7 +59,7 @@ func newViewerEnv(t *testing.T) *viewerEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	viewer, err := card.ViewerPages(site, cards)
+	viewer, err := cardview.Pages(site, cards)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +156,7 @@ func TestViewerSigningCertificate(t *testing.T) {
 		tries    int // signing tries left afterwards
 	}{
 		{"bad format costs no try", "ab", http.StatusUnprocessableEntity, []string{"回数は減っていません"}, 5},
-		{"wrong password", "WRONG999", http.StatusUnprocessableEntity, []string{"署名用パスワードが違います。あと4回", "4 / 5"}, 4},
+		{"wrong password", "WRONG999", http.StatusUnprocessableEntity, []string{"署名用電子証明書の暗証番号が違います。残り 4 回です。", "4 / 5"}, 4},
 		{"right password, lower case", strings.ToLower(viewerSignPIN), http.StatusOK, []string{
 			`"mono">` + is.Sign.Serial + "<", "南砺　太郎", "319800229", "元号コード 3（昭和）", "昭和55年2月29日", "男性",
 			"富山県南砺市荒木１５５０番地", "代替文字なし", "1.2.392.200149.8.5.5.1", "1.2.392.200149.8.5.5.6",
@@ -194,13 +196,14 @@ func TestViewerBlockedPINs(t *testing.T) {
 		c.VerifyPIN(card.SignPIN, "WRONG999")
 	}
 	page := e.showSign(t, cd.ID(), "WRONG999", http.StatusForbidden, []string{"0 / 3", "0 / 5", "ロック中", "3 / 3"}, nil).Body
-	const lock = "暗証番号がロックされています。お住まいの市区町村の窓口で初期化してください。"
+	// What to do is the terminal kit's one wording.
+	lock := terminal.PINBlocked.Entry().DoJA
 	if n := strings.Count(page, lock); n < 3 { // the problem, the auth row, the signing row
 		t.Errorf("lock message shown %d times, want 3:\n%s", n, page)
 	}
 	e.web.SetCookie("lang", "en")
 	e.web.With(t).Step(webtest.Step{Name: "English page", Path: "/cards/" + cd.ID(),
-		WantContains: []string{"The PIN is locked. Have it reset at the counter of your municipality."}})
+		WantContains: []string{"Blocked. " + terminal.PINBlocked.Entry().DoEN}})
 }
 
 func TestViewerUnder15(t *testing.T) {

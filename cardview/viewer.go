@@ -1,4 +1,18 @@
-package card
+// Package cardview is the card viewer under /cards/: the emulated cards of
+// the store and, per card, what a card reader application would show —
+// everything read through the card driver (card.Client) in APDUs, exactly as
+// from a real card, on the terminal side where the card is:
+//
+//	GET  /cards/             the cards, their tries left and demo PINs
+//	GET  /cards/{id}         certificates (auth, both CAs) and PIN status
+//	POST /cards/{id}/sign    the signing certificate, after the signing password
+//
+// The signing certificate carries the holder's name, birth date, sex and
+// address, so, as on a real card, it is read only after the signing password
+// (jpki-card.md §3); the password goes to the card only and is never stored,
+// logged or echoed. The My Number (text AP) is never read here. What a
+// card's refusal means, and what to do, is the terminal kit's outcome table.
+package cardview
 
 import (
 	"crypto/rsa"
@@ -15,22 +29,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mynaplat/mynaplat/card"
+	"github.com/mynaplat/mynaplat/terminal"
 	"github.com/mynaplat/mynaplat/wareki"
 	"github.com/mynaplat/mynaplat/web"
 )
-
-// This file is the card viewer under /cards/: the emulated cards of the store
-// and, per card, what a card reader application would show — everything read
-// through the driver (Client) in APDUs, exactly as from a real card:
-//
-//	GET  /cards/             the cards, their tries left and demo PINs
-//	GET  /cards/{id}         certificates (auth, both CAs) and PIN status
-//	POST /cards/{id}/sign    the signing certificate, after the signing password
-//
-// The signing certificate carries the holder's name, birth date, sex and
-// address, so, as on a real card, it is read only after the signing password
-// (jpki-card.md §3); the password goes to the card only and is never stored,
-// logged or echoed. The My Number (text AP) is never read here.
 
 //go:embed templates
 var viewerTemplates embed.FS
@@ -38,20 +41,20 @@ var viewerTemplates embed.FS
 // viewer serves the card pages.
 type viewer struct {
 	site  *web.Site
-	cards *Store
+	cards *card.Store
 	pages *web.Pages
 }
 
-// ViewerPages returns the handler of the card viewer, to be mounted at
+// Pages returns the handler of the card viewer, to be mounted at
 // "/cards/" on the application's mux inside site.Protect.
-func ViewerPages(site *web.Site, cards *Store) (http.Handler, error) {
+func Pages(site *web.Site, cards *card.Store) (http.Handler, error) {
 	tfs, err := fs.Sub(viewerTemplates, "templates")
 	if err != nil {
 		return nil, err
 	}
 	pages, err := site.Parse(tfs, "viewer*.html")
 	if err != nil {
-		return nil, fmt.Errorf("card: viewer pages: %w", err)
+		return nil, fmt.Errorf("cardview: %w", err)
 	}
 	v := &viewer{site: site, cards: cards, pages: pages}
 	mux := http.NewServeMux()
@@ -65,9 +68,12 @@ func ViewerPages(site *web.Site, cards *Store) (http.Handler, error) {
 // msg is a text in both languages.
 type msg struct{ JA, EN string }
 
-// lockedPIN is what a holder is told about a blocked PIN.
-var lockedPIN = msg{"暗証番号がロックされています。お住まいの市区町村の窓口で初期化してください。",
-	"The PIN is locked. Have it reset at the counter of your municipality."}
+// blockedNote is a blocked PIN's row note: the row names the PIN, and what
+// to do is the terminal kit's one wording.
+func blockedNote() *msg {
+	e := terminal.PINBlocked.Entry()
+	return &msg{"ロックされています。" + e.DoJA, "Blocked. " + e.DoEN}
+}
 
 func (v *viewer) list(w http.ResponseWriter, r *http.Request) {
 	infos, err := v.cards.List()
@@ -103,15 +109,15 @@ type certPanel struct {
 }
 
 type cardPage struct {
-	Info    Info
+	Info    card.Info
 	PINs    []pinRow
 	Panels  []certPanel
 	Problem *msg
 }
 
-func (v *viewer) open(w http.ResponseWriter, r *http.Request) (*Card, bool) {
+func (v *viewer) open(w http.ResponseWriter, r *http.Request) (*card.Card, bool) {
 	cd, err := v.cards.Open(r.PathValue("id"))
-	if errors.Is(err, ErrCardNotFound) {
+	if errors.Is(err, card.ErrCardNotFound) {
 		v.site.Error(w, r, web.Problem{Status: http.StatusNotFound,
 			TitleJA: "カードが見つかりません", TitleEN: "Card not found",
 			WhatJA: "このIDのカードはありません。", WhatEN: "There is no card with this ID.",
@@ -130,7 +136,7 @@ func (v *viewer) show(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	page, err := v.read(NewClient(cd), cd.Info(), nil)
+	page, err := v.read(card.NewClient(cd), cd.Info(), nil)
 	if err != nil {
 		v.fail(w, r, "read card", err)
 		return
@@ -147,14 +153,14 @@ func (v *viewer) showSign(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	password := r.PostFormValue("password")
-	c := NewClient(cd)
+	c := card.NewClient(cd)
 	var sign *certView
 	var problem *msg
 	status := http.StatusOK
-	err := c.VerifyPIN(SignPIN, password)
+	err := c.VerifyPIN(card.SignPIN, password)
 	if err == nil {
 		var der []byte
-		der, err = c.Certificate(Sign)
+		der, err = c.Certificate(card.Sign)
 		if err == nil {
 			sign, err = decodeCert(der)
 		}
@@ -163,27 +169,23 @@ func (v *viewer) showSign(w http.ResponseWriter, r *http.Request) {
 	if lerr := c.Logout(); lerr != nil && err == nil {
 		err = lerr
 	}
-	if pe, isPE := errors.AsType[*PINError](err); isPE && pe.TriesLeft > 0 {
-		problem = &msg{fmt.Sprintf("署名用パスワードが違います。あと%d回間違えるとロックされます。", pe.TriesLeft),
-			fmt.Sprintf("Wrong signing password. %d more wrong tries lock it.", pe.TriesLeft)}
-		status = http.StatusUnprocessableEntity
-	} else {
-		switch {
-		case err == nil:
-			v.site.Logger().Info("card viewer: signing certificate shown", "card", cd.ID())
-		case errors.Is(err, ErrPINBlocked):
-			problem, status = &lockedPIN, http.StatusForbidden
-		case errors.Is(err, ErrPINFormat):
-			problem = &msg{"署名用パスワードは英字と数字の6〜16文字です。カードには送っていないので、回数は減っていません。",
-				"The signing password has 6 to 16 letters and digits. It was not sent to the card, so no try was used."}
-			status = http.StatusUnprocessableEntity
-		case errors.Is(err, ErrNotFound):
-			problem = &msg{"このカードには署名用電子証明書がありません。", "This card has no signing certificate."}
+	if res, cardSaid := terminal.SignFailure(err); cardSaid {
+		// The card's answer, in the terminal kit's words.
+		m := res.Message()
+		problem = &msg{m.JA + m.DoJA, m.EN + " " + m.DoEN}
+		switch res.Outcome {
+		case terminal.SignBlocked:
+			status = http.StatusForbidden
+		case terminal.NoSignCert:
 			status = http.StatusNotFound
 		default:
-			v.fail(w, r, "read the signing certificate", err)
-			return
+			status = http.StatusUnprocessableEntity
 		}
+	} else if err != nil {
+		v.fail(w, r, "read the signing certificate", err)
+		return
+	} else {
+		v.site.Logger().Info("card viewer: signing certificate shown", "card", cd.ID())
 	}
 	page, err := v.read(c, cd.Info(), sign)
 	if err != nil {
@@ -197,13 +199,13 @@ func (v *viewer) showSign(w http.ResponseWriter, r *http.Request) {
 // read gathers the card page through the driver: the authentication
 // certificate, both CA certificates and the tries left of each PIN. sign is
 // the signing certificate if the password was just verified.
-func (v *viewer) read(c *Client, info Info, sign *certView) (*cardPage, error) {
+func (v *viewer) read(c *card.Client, info card.Info, sign *certView) (*cardPage, error) {
 	page := &cardPage{Info: info}
 	panel := func(id, ja, en string, read func() ([]byte, error), collapsed bool) error {
 		p := certPanel{ID: id, TitleJA: ja, TitleEN: en, Collapsed: collapsed}
 		der, err := read()
 		switch {
-		case errors.Is(err, ErrNotFound):
+		case errors.Is(err, card.ErrNotFound):
 			p.Missing = &msg{"カードに書き込まれていません。", "Not on the card."}
 		case err != nil:
 			return fmt.Errorf("card: read %s: %w", id, err)
@@ -215,7 +217,7 @@ func (v *viewer) read(c *Client, info Info, sign *certView) (*cardPage, error) {
 		page.Panels = append(page.Panels, p)
 		return nil
 	}
-	if err := panel("auth", "利用者証明用電子証明書", "Authentication certificate", func() ([]byte, error) { return c.Certificate(Auth) }, false); err != nil {
+	if err := panel("auth", "利用者証明用電子証明書", "Authentication certificate", func() ([]byte, error) { return c.Certificate(card.Auth) }, false); err != nil {
 		return nil, err
 	}
 	signPanel := certPanel{ID: "sign", TitleJA: "署名用電子証明書", TitleEN: "Signing certificate", Cert: sign, Locked: sign == nil}
@@ -224,19 +226,19 @@ func (v *viewer) read(c *Client, info Info, sign *certView) (*cardPage, error) {
 			"Not on the card (not issued to holders under 15, for example)."}
 	}
 	page.Panels = append(page.Panels, signPanel)
-	if err := panel("auth-ca", "利用者証明用認証局の証明書", "Authentication CA certificate", func() ([]byte, error) { return c.CACertificate(Auth) }, true); err != nil {
+	if err := panel("auth-ca", "利用者証明用認証局の証明書", "Authentication CA certificate", func() ([]byte, error) { return c.CACertificate(card.Auth) }, true); err != nil {
 		return nil, err
 	}
-	if err := panel("sign-ca", "署名用認証局の証明書", "Signing CA certificate", func() ([]byte, error) { return c.CACertificate(Sign) }, true); err != nil {
+	if err := panel("sign-ca", "署名用認証局の証明書", "Signing CA certificate", func() ([]byte, error) { return c.CACertificate(card.Sign) }, true); err != nil {
 		return nil, err
 	}
 	for _, p := range []struct {
-		ref    PIN
+		ref    card.PIN
 		ja, en string
 	}{
-		{AuthPIN, "利用者証明用暗証番号（数字4桁）", "Authentication PIN (4 digits)"},
-		{SignPIN, "署名用パスワード（英数字6〜16文字）", "Signing password (6–16 letters and digits)"},
-		{TextPIN, "券面事項入力補助用暗証番号（数字4桁）", "Text PIN (4 digits)"},
+		{card.AuthPIN, "利用者証明用暗証番号（数字4桁）", "Authentication PIN (4 digits)"},
+		{card.SignPIN, "署名用パスワード（英数字6〜16文字）", "Signing password (6–16 letters and digits)"},
+		{card.TextPIN, "券面事項入力補助用暗証番号（数字4桁）", "Text PIN (4 digits)"},
 	} {
 		n, err := c.PINStatus(p.ref)
 		if err != nil {
@@ -244,11 +246,11 @@ func (v *viewer) read(c *Client, info Info, sign *certView) (*cardPage, error) {
 		}
 		row := pinRow{NameJA: p.ja, NameEN: p.en, TriesLeft: n, Max: p.ref.MaxTries(), Blocked: n == 0}
 		switch {
-		case n == 0 && p.ref == SignPIN && !info.HasSignCert:
+		case n == 0 && p.ref == card.SignPIN && !info.HasSignCert:
 			row.Blocked = false
 			row.Note = &msg{"署名用電子証明書がないため設定されていません。", "Not set: the card has no signing certificate."}
 		case n == 0:
-			row.Note = &lockedPIN
+			row.Note = blockedNote()
 		}
 		page.PINs = append(page.PINs, row)
 	}
