@@ -9,6 +9,7 @@ import (
 	"github.com/mynaplat/mynaplat/internal/browsertest"
 	"github.com/mynaplat/mynaplat/jlis"
 	"github.com/mynaplat/mynaplat/store/storetest"
+	"github.com/mynaplat/mynaplat/terminal"
 )
 
 // TestKioskInBrowser is 酒田 一郎 at a store's multi-copy machine in
@@ -51,10 +52,24 @@ func TestKioskInBrowser(t *testing.T) {
 			}
 		}
 	}
-	shot := func(name string) { t.Helper(); browsertest.Screenshot(t, ctx, name) }
+	// shot takes a screenshot and checks that the screen fits the
+	// machine's 1024×600 touch screen without scrolling or the site's
+	// header.
+	shot := func(name string) {
+		t.Helper()
+		browsertest.Screenshot(t, ctx, name)
+		got, err := chromedp.Run(ctx, browsertest.MeasureScreen())
+		if err != nil {
+			t.Fatalf("%s: measure: %v", name, err)
+		}
+		for _, p := range got.Problems() {
+			t.Errorf("%s: %s", name, p)
+		}
+	}
 
 	// The machine's start screen → 行政サービス → place the card.
-	do("start", chromedp.Navigate(base+"/"), chromedp.WaitVisible(css("#start")))
+	w0, h0 := terminal.ScreenKiosk.Size()
+	do("start", chromedp.EmulateViewport(int64(w0), int64(h0)), chromedp.Navigate(base+"/"), chromedp.WaitVisible(css("#start")))
 	shot("01-start")
 	do("行政サービス", chromedp.Click(css("#start")), chromedp.WaitVisible(css("#place")))
 	shot("02-place-card")

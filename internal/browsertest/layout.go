@@ -87,3 +87,34 @@ func (l Layout) Problems(onPhone bool) []string {
 	}
 	return out
 }
+
+// Screen is what MeasureScreen measures on a terminal's screen.
+type Screen struct {
+	ScrollWidth  int `json:"scrollWidth"`
+	ScrollHeight int `json:"scrollHeight"`
+	InnerWidth   int `json:"innerWidth"`
+	InnerHeight  int `json:"innerHeight"`
+	// SiteChrome counts the site's header, navigation and footer on the
+	// page: a terminal shows none, so a person cannot walk out of the flow.
+	SiteChrome int `json:"siteChrome"`
+}
+
+// MeasureScreen measures a terminal's page (see Screen).
+func MeasureScreen() chromedp.Action[Screen] {
+	return chromedp.Evaluate[Screen](`(() => { const d = document.documentElement;
+  return {scrollWidth: d.scrollWidth, scrollHeight: d.scrollHeight, innerWidth: innerWidth, innerHeight: innerHeight,
+    siteChrome: document.querySelectorAll("header.site, nav, footer.site").length} })()`)
+}
+
+// Problems says what keeps the page from being a terminal's screen: it
+// scrolls (down or sideways) or it shows the site's header.
+func (s Screen) Problems() []string {
+	var out []string
+	if s.ScrollHeight > s.InnerHeight || s.ScrollWidth > s.InnerWidth {
+		out = append(out, fmt.Sprintf("the page is %d×%d on a %d×%d screen: it scrolls", s.ScrollWidth, s.ScrollHeight, s.InnerWidth, s.InnerHeight))
+	}
+	if s.SiteChrome != 0 {
+		out = append(out, "the site's header, navigation or footer is on a terminal screen")
+	}
+	return out
+}
