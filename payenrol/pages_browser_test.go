@@ -102,7 +102,7 @@ func TestPayPagesInBrowser(t *testing.T) {
 	cosrv := httptest.NewServer(comux)
 	defer cosrv.Close()
 	svc, err := eligibility.Open(ctx, eligibility.Config{DB: db, Now: now, Issuer: "https://platform.test",
-		Keys: func(context.Context) (platform.JWKS, error) { return plat.PublicKeys(), nil },
+		Keys:   func(context.Context) (platform.JWKS, error) { return plat.PublicKeys(), nil },
 		CardCo: &cardco.Client{BaseURL: cosrv.URL, MerchantKey: mkey, HTTP: &http.Client{Timeout: 10 * time.Second}},
 		Payment: eligibility.PaymentConfig{
 			SignCA:           centre.CA(jpki.Sign),
