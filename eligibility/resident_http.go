@@ -14,7 +14,7 @@ import (
 // the holder's phone or a terminal of the hospital (package payenrol):
 //
 //	GET    /eligibility/v1/my-payment-link  → MyPaymentLink; 404 no_payment_link
-//	POST   /eligibility/v1/my-payment-link  PaymentLinkRequest → MyPaymentLink (201; 200 and replayed when the same signed consent linked it before)
+//	POST   /eligibility/v1/my-payment-link  PaymentLinkRequest → MyPaymentLink (201; 200, replayed and Idempotent-Replayed when the same signed consent linked it before)
 //	DELETE /eligibility/v1/my-payment-link  204; 404 no_payment_link
 //
 // The platform ID is the assertion's: a holder reads and changes only
@@ -74,8 +74,9 @@ func (s *Service) ResidentRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("DELETE /eligibility/v1/my-payment-link", s.holderOnly(s.serveUnlinkPayment))
 }
 
-// holderOnly verifies the bearer platform assertion, as my-checks does, and
-// hands the handler the holder it names.
+// holderOnly verifies the bearer platform assertion (the card holder's
+// APIs: my-checks, my-payment-link) and hands the handler the holder it
+// names.
 func (s *Service) holderOnly(h func(http.ResponseWriter, *http.Request, Resident)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		c, err := s.verify(r.Context(), bearer(r))
@@ -123,11 +124,7 @@ func (s *Service) serveLinkPayment(w http.ResponseWriter, r *http.Request, who R
 		s.writeLinkErr(w, r, err)
 		return
 	}
-	status := http.StatusCreated
-	if l.Replayed {
-		status = http.StatusOK
-	}
-	httpapi.WriteJSON(w, status, myLink(l))
+	writeReplayable(w, l.Replayed, myLink(l))
 }
 
 func (s *Service) serveUnlinkPayment(w http.ResponseWriter, r *http.Request, who Resident) {

@@ -138,7 +138,7 @@ func TestResidentPaymentLinkAPI(t *testing.T) {
 					linkID = l.ID
 				}}, ichiro},
 			{webtest.Step{Name: "link twice (the same signed consent)", Method: "POST", Path: path, JSON: good, WantStatus: 200,
-				WantContains: []string{`"replayed":true`}, WantNotContains: secret,
+				WantContains: []string{`"replayed":true`}, WantNotContains: secret, WantHeader: map[string]string{"Idempotent-Replayed": "true"},
 				Check: func(t testing.TB, r *webtest.Response) {
 					if !strings.Contains(r.Body, linkID) {
 						t.Errorf("%s, want the link %s", r.Body, linkID)

@@ -145,12 +145,7 @@ type payData struct {
 func (payData) TerminalScreen() terminal.Screen { return terminal.ScreenPhone }
 
 func (p *Pages) session(w http.ResponseWriter, r *http.Request) (*web.Session, bool) {
-	ss, err := p.site.Session(w, r)
-	if err != nil {
-		p.site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
-		return nil, false
-	}
-	return ss, true
+	return terminal.Session(p.site, p.logger, w, r)
 }
 
 // loggedIn is the login of the person (its platform ID and the assertion
@@ -213,9 +208,7 @@ func (p *Pages) back(w http.ResponseWriter, r *http.Request, ss *web.Session, f 
 	if f != nil {
 		ss.SetFlash(*f)
 	}
-	if err := ss.Save(r.Context()); err != nil {
-		p.logger.Error("save session", "err", err)
-	}
+	terminal.SaveSession(r, ss, p.logger)
 	http.Redirect(w, r, "/pay/", http.StatusSeeOther)
 }
 
