@@ -81,7 +81,7 @@ func TestRules(t *testing.T) {
 
 // TestInternalRule: a table with an internal rule answers an error no rule
 // names in its own words (and headers), on the wire too, and its client
-// matches Internal; a table without one keeps the generic words.
+// matches ErrInternal; a table without one keeps the generic words.
 func TestInternalRule(t *testing.T) {
 	own := ownInternalRule()
 	withOwn := append(slices.Clip(rules), own)
@@ -110,7 +110,7 @@ func TestInternalRule(t *testing.T) {
 			if !ok {
 				t.Fatalf("not a problem: %v", err)
 			}
-			got := []any{e.Status, e.Code, e.MessageJA, e.MessageEN, e.Header.Get("Retry-After"), errors.Is(err, Internal), errors.Is(err, ErrUnavailable)}
+			got := []any{e.Status, e.Code, e.MessageJA, e.MessageEN, e.Header.Get("Retry-After"), errors.Is(err, ErrInternal), errors.Is(err, ErrUnavailable)}
 			want := []any{500, CodeInternal, tc.ja, tc.en, tc.retry, tc.retry != "", true}
 			if d := cmp.Diff(want, got); d != "" {
 				t.Errorf("answer (-want +got):\n%s", d)
@@ -122,7 +122,7 @@ func TestInternalRule(t *testing.T) {
 			}
 		})
 	}
-	if err := (Rules{{Err: Internal, Status: 400, Code: CodeInternal, JA: "a", EN: "b"}}).Check(); err == nil {
+	if err := (Rules{{Err: ErrInternal, Status: 400, Code: CodeInternal, JA: "a", EN: "b"}}).Check(); err == nil {
 		t.Error("an internal rule with a 4xx status passed the check")
 	}
 }

@@ -191,18 +191,18 @@ var internal = Rule{Status: http.StatusInternalServerError, Code: CodeInternal,
 	JA: "内部エラーが発生しました。しばらくしてからもう一度お試しください。",
 	EN: "An internal error occurred. Please try again later."}
 
-// Internal is the Err of a table's internal rule (InternalRule): the rule
+// ErrInternal is the Err of a table's internal rule (InternalRule): the rule
 // that answers, in the table's own words, the errors no other rule names.
 // A package whose failures still keep a promise says it there ("nothing
 // was charged; send it again with the same key"), rather than losing it
 // to the generic text. On the client side a 500 internal of such a table
-// matches Internal.
-var Internal = errors.New("httpapi: an error no rule names")
+// matches ErrInternal.
+var ErrInternal = errors.New("httpapi: an error no rule names")
 
 // InternalRule is a table's internal rule: status 500, code internal, the
 // package's own texts.
 func InternalRule(ja, en string) Rule {
-	return Rule{Err: Internal, Status: http.StatusInternalServerError, Code: CodeInternal, JA: ja, EN: en}
+	return Rule{Err: ErrInternal, Status: http.StatusInternalServerError, Code: CodeInternal, JA: ja, EN: en}
 }
 
 // Problem is the answer to err: a Problem inside err (errors.As) as it is,
@@ -239,7 +239,7 @@ func (rs Rules) answer(err error) (Problem, *Rule) {
 // internal is the table's internal rule, or the generic one.
 func (rs Rules) internal() *Rule {
 	for i, r := range rs {
-		if r.Err == Internal {
+		if r.Err == ErrInternal {
 			return &rs[i]
 		}
 	}
@@ -273,7 +273,7 @@ func (rs Rules) Check() error {
 			errs = append(errs, fmt.Errorf("rule %d (%s): no sentinel or no code", i, r.Code))
 		case r.Status < 400 || r.Status > 599:
 			errs = append(errs, fmt.Errorf("rule %d (%s): status %d is not an error", i, r.Code, r.Status))
-		case r.Err == Internal && r.Status < 500:
+		case r.Err == ErrInternal && r.Status < 500:
 			errs = append(errs, fmt.Errorf("rule %d (%s): an internal rule answers 5xx, not %d", i, r.Code, r.Status))
 		case strings.TrimSpace(r.JA) == "" || strings.TrimSpace(r.EN) == "":
 			errs = append(errs, fmt.Errorf("rule %d (%s): a text is missing", i, r.Code))
