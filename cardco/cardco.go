@@ -103,6 +103,11 @@ var Rules = httpapi.Rules{
 		JA: "カード会社がお支払いをお受けしませんでした。", EN: "Declined by the card company."},
 	{Err: ErrRefundExceedsCaptured, Status: http.StatusConflict, Code: CodeRefundExceedsCaptured,
 		JA: "返金額が返金可能額を超えています。", EN: "The refund exceeds what is left to refund."},
+	// An internal failure stores nothing (doc.go), so the company says so,
+	// and the client's retries send the request again under its key.
+	{Err: httpapi.ErrInternal, Status: http.StatusInternalServerError, Code: httpapi.CodeInternal, Header: http.Header{"Retry-After": {"1"}},
+		JA: "内部エラーが発生しました。処理は行われていません。同じ Idempotency-Key で再度お送りください。",
+		EN: "Internal error; nothing was done. Send the request again with the same Idempotency-Key."},
 }
 
 // Limits on amounts, in yen.

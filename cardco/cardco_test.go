@@ -455,18 +455,29 @@ func TestMerchantsSeeOnlyTheirOwnPayments(t *testing.T) {
 }
 
 // TestFailureInsideTheTransaction makes the transaction fail (and time out)
-// after the ledger rows and the key row are written: nothing may remain, and
-// the retry with the same key charges exactly once.
+// after the ledger rows and the key row are written: nothing may remain,
+// the 500 says so in the company's words, and the client's own retry with
+// the same key charges exactly once.
 func TestFailureInsideTheTransaction(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		ctx := t.Context()
 		req := PaymentRequest{Token: e.token, Amount: 7700, Currency: "JPY", Description: "入院費"}
 
-		e.setHook(func(context.Context, string) error { return errors.New("injected failure after the ledger writes") })
+		var failures atomic.Int32
+		e.setHook(func(context.Context, string) error {
+			failures.Add(1)
+			return errors.New("injected failure after the ledger writes")
+		})
 		_, err := e.a.Pay(ctx, "k1", req)
 		wantErr(t, err, ErrUnavailable, http.StatusInternalServerError)
 		e.checkLedger(t, ledger{Available: testLimit})
+		// The 500 keeps the company's words (nothing was done, send it again
+		// under the key), and the client did, twice more.
+		if ce, _ := errors.AsType[*httpapi.Error](err); ce == nil || !strings.Contains(ce.MessageEN, "nothing was done") ||
+			!strings.Contains(ce.MessageJA, "同じ Idempotency-Key") || failures.Load() != 3 {
+			t.Errorf("internal answer %+v after %d tries, want the company's own words after 3", ce, failures.Load())
+		}
 
 		// A request that runs past its time is cancelled whole (503).
 		e.co.timeout = 300 * time.Millisecond
@@ -475,14 +486,23 @@ func TestFailureInsideTheTransaction(t *testing.T) {
 		wantErr(t, err, ErrUnavailable, http.StatusServiceUnavailable)
 		e.checkLedger(t, ledger{Available: testLimit})
 
-		e.setHook(nil)
-		p, err := e.a.PayWithRetry(ctx, "k1", req, 3)
+		// One failure, then the company works again: Pay's own retry under
+		// the key charges once.
+		failures.Store(0)
+		e.setHook(func(context.Context, string) error {
+			if failures.Add(1) == 1 {
+				return errors.New("injected failure once")
+			}
+			return nil
+		})
+		p, err := e.a.Pay(ctx, "k1", req)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if p.Replayed {
-			t.Error("first successful attempt marked as replayed")
+		if p.Replayed || failures.Load() != 2 {
+			t.Errorf("payment %+v after %d tries: want a fresh one on the second", p, failures.Load())
 		}
+		e.setHook(nil)
 		if p2, err := e.a.Pay(ctx, "k1", req); err != nil || p2.ID != p.ID || !p2.Replayed {
 			t.Errorf("retry after success: %+v, %v", p2, err)
 		}
@@ -502,8 +522,8 @@ func TestFailureInsideTheTransaction(t *testing.T) {
 }
 
 // TestLostAnswer: the company charged, but its answer never reached the
-// client; PayWithRetry sends the request again with the same key and gets
-// the stored answer instead of a second charge.
+// client; Pay sends the request again with the same key (the client core's
+// retry) and gets the stored answer instead of a second charge.
 func TestLostAnswer(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
@@ -520,7 +540,7 @@ func TestLostAnswer(t *testing.T) {
 		}))
 		defer lossy.Close()
 		c := &Client{BaseURL: lossy.URL, MerchantKey: e.keyA}
-		p, err := c.PayWithRetry(t.Context(), "lost-1", PaymentRequest{Token: e.token, Amount: 1200, Currency: "JPY"}, 3)
+		p, err := c.Pay(t.Context(), "lost-1", PaymentRequest{Token: e.token, Amount: 1200, Currency: "JPY"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,10 +5,8 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	mrand "math/rand/v2"
 	"net/http"
 	"net/url"
-	"time"
 
 	"github.com/mynaplat/mynaplat/internal/httpapi"
 )
@@ -21,6 +19,11 @@ type Client struct {
 	// default, with its timeout. A request that times out is safe to send
 	// again with the same Idempotency-Key.
 	HTTP *http.Client
+	// Retries is how many more times a request under an Idempotency-Key is
+	// sent, with the same key, while the company does not answer or asks for
+	// it (a 503 busy, a 500 after which nothing was kept): httpapi's retries
+	// (default 2, -1 never). Declines and other answers are final.
+	Retries int
 }
 
 // NewIdempotencyKey returns a fresh random key for a new request. Keep it
@@ -33,7 +36,8 @@ func NewIdempotencyKey() string { return rand.Text() }
 // *httpapi.Error, matching Rules' sentinels, and a decline its reason's
 // (ErrInsufficientFunds, ErrInvalidToken) too.
 func (c *Client) do(ctx context.Context, method, path, key string, in, out any) (replayed bool, err error) {
-	api := &httpapi.Client{Service: "cardco", BaseURL: c.BaseURL, HTTP: c.HTTP, Auth: httpapi.Bearer(c.MerchantKey), Rules: Rules, MaxBody: 1 << 20}
+	api := &httpapi.Client{Service: "cardco", BaseURL: c.BaseURL, HTTP: c.HTTP, Auth: httpapi.Bearer(c.MerchantKey), Rules: Rules, MaxBody: 1 << 20,
+		Retries: c.Retries}
 	rq := httpapi.Request{Method: method, Path: path, JSON: in, Idempotent: key != ""}
 	if key != "" {
 		rq.Header = http.Header{"Idempotency-Key": {key}}
@@ -56,9 +60,9 @@ func (c *Client) do(ctx context.Context, method, path, key string, in, out any) 
 }
 
 // Pay charges the card behind req.Token. key is the request's
-// Idempotency-Key: after a network error or an ErrUnavailable answer the
-// same request with the same key may be sent again and is charged at most
-// once.
+// Idempotency-Key: Pay itself sends the request again with it (Retries)
+// while the company does not answer, and after an ErrUnavailable answer
+// the caller may too; it is charged at most once.
 func (c *Client) Pay(ctx context.Context, key string, req PaymentRequest) (*Payment, error) {
 	var p Payment
 	replayed, err := c.do(ctx, http.MethodPost, "/cardco/v1/payments", key, req, &p)
@@ -67,32 +71,6 @@ func (c *Client) Pay(ctx context.Context, key string, req PaymentRequest) (*Paym
 	}
 	p.Replayed = replayed
 	return &p, nil
-}
-
-// PayWithRetry is Pay, sent again with the same key — so charged at most
-// once — while the company is unreachable or answers 5xx, up to attempts
-// times in all, with growing pauses. Declines and other answers are final
-// and returned at once.
-func (c *Client) PayWithRetry(ctx context.Context, key string, req PaymentRequest, attempts int) (*Payment, error) {
-	var err error
-	for i := range max(attempts, 1) {
-		if i > 0 {
-			d := min(100*time.Millisecond<<(i-1), 2*time.Second)
-			d += mrand.N(d / 4) // jitter, so clients that failed together do not retry together
-			t := time.NewTimer(d)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return nil, fmt.Errorf("%w (last error: %w)", ctx.Err(), err)
-			case <-t.C:
-			}
-		}
-		var p *Payment
-		if p, err = c.Pay(ctx, key, req); err == nil || !errors.Is(err, ErrUnavailable) || ctx.Err() != nil {
-			return p, err
-		}
-	}
-	return nil, err
 }
 
 // Refund refunds amount yen of a payment (all of what is left, or part of

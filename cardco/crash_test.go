@@ -170,7 +170,7 @@ func testCrash(t *testing.T, db *store.DB, dbEnv string) {
 	e := &env{co: co, db: db, token: token}
 
 	first, addr := startCompany(t, dbEnv, envHang+"=1")
-	client := &Client{BaseURL: "http://" + addr, MerchantKey: key, HTTP: &http.Client{Timeout: time.Minute}}
+	client := &Client{BaseURL: "http://" + addr, MerchantKey: key, HTTP: &http.Client{Timeout: time.Minute}, Retries: 29}
 	req := PaymentRequest{Token: token, Amount: 4800, Currency: "JPY", Description: "外来診療費"}
 	ikey := NewIdempotencyKey()
 	type result struct {
@@ -179,7 +179,7 @@ func testCrash(t *testing.T, db *store.DB, dbEnv string) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		p, err := client.PayWithRetry(ctx, ikey, req, 30)
+		p, err := client.Pay(ctx, ikey, req)
 		done <- result{p, err}
 	}()
 
@@ -195,7 +195,7 @@ func testCrash(t *testing.T, db *store.DB, dbEnv string) {
 	select {
 	case r = <-done:
 	case <-time.After(2 * time.Minute):
-		t.Fatal("PayWithRetry did not finish")
+		t.Fatal("Pay did not finish")
 	}
 	if r.err != nil {
 		t.Fatal(r.err)

@@ -74,3 +74,49 @@ func MyChecks(ctx context.Context, hc *http.Client, baseURL, assertion string) (
 	}
 	return out.Checks, nil
 }
+
+// ResidentClient is a card holder's client of the service's payment-link
+// API, under the platform assertion of their card login: what the payment
+// page (package payenrol) uses, whether the service runs in the same
+// process or not.
+type ResidentClient struct {
+	BaseURL string
+	// HTTP sends the calls (httpapi.NewHTTPClient); nil is httpapi's
+	// default, with its timeout.
+	HTTP *http.Client
+}
+
+func (c *ResidentClient) do(ctx context.Context, assertion string, rq httpapi.Request, out any) error {
+	api := &httpapi.Client{Service: "eligibility", BaseURL: c.BaseURL, HTTP: c.HTTP, Auth: httpapi.Bearer(assertion), Rules: Rules}
+	_, err := api.DoJSON(ctx, rq, out)
+	return err
+}
+
+// PaymentLink is the holder's active payment link, or an error matching
+// ErrNoPaymentLink.
+func (c *ResidentClient) PaymentLink(ctx context.Context, assertion string) (*MyPaymentLink, error) {
+	var l MyPaymentLink
+	if err := c.do(ctx, assertion, httpapi.Request{Method: http.MethodGet, Path: "/eligibility/v1/my-payment-link"}, &l); err != nil {
+		return nil, err
+	}
+	return &l, nil
+}
+
+// LinkPayment links a card-company token with the signed consent. It is
+// sent again after a lost answer: the service knows the same signed
+// consent (its text names the second it was shown) and answers the link it
+// made, Replayed, so a retry never links twice.
+func (c *ResidentClient) LinkPayment(ctx context.Context, assertion string, req PaymentLinkRequest) (*MyPaymentLink, error) {
+	var l MyPaymentLink
+	rq := httpapi.Request{Method: http.MethodPost, Path: "/eligibility/v1/my-payment-link", JSON: req, Idempotent: true}
+	if err := c.do(ctx, assertion, rq, &l); err != nil {
+		return nil, err
+	}
+	return &l, nil
+}
+
+// UnlinkPayment ends the holder's payment link; with none, an error
+// matching ErrNoPaymentLink.
+func (c *ResidentClient) UnlinkPayment(ctx context.Context, assertion string) error {
+	return c.do(ctx, assertion, httpapi.Request{Method: http.MethodDelete, Path: "/eligibility/v1/my-payment-link"}, nil)
+}

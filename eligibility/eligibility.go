@@ -52,7 +52,7 @@ var (
 )
 
 // The problem codes of the service's APIs (insurer, facility, batch,
-// payment).
+// payment, the holder's payment link).
 const (
 	CodeInvalid              httpapi.Code = "invalid"
 	CodeUnauthorized         httpapi.Code = "unauthorized"
@@ -85,11 +85,11 @@ const (
 // the same Idempotency-Key may then be sent again.
 var retryAfter = http.Header{"Retry-After": {"5"}}
 
-// Rules answers the service's errors on every API (and on the payment
-// enrolment page, package payenrol), and maps the answers back to the
-// sentinels in FacilityClient. The card's own errors (a wrong or blocked
-// signing password, no signing certificate) never reach the service: the
-// terminal that holds the card words them (terminal's outcome table).
+// Rules answers the service's errors on every API, and maps the answers
+// back to the sentinels in FacilityClient and ResidentClient. The card's
+// own errors (a wrong or blocked signing password, no signing certificate)
+// never reach the service: the terminal that holds the card words them
+// (terminal's outcome table).
 var Rules = httpapi.Rules{
 	{Err: errNoInsurer, Status: http.StatusUnauthorized, Code: CodeUnauthorized, JA: "保険者の認証情報が必要です。", EN: "An insurer credential is required."},
 	{Err: errNoFacility, Status: http.StatusUnauthorized, Code: CodeUnauthorized, JA: "医療機関の認証情報が必要です。", EN: "A facility credential is required."},
@@ -130,6 +130,12 @@ var Rules = httpapi.Rules{
 		EN: "The signing certificate is not that of the person logged in; register with your own card."},
 	{Err: ErrConsentStale, Status: http.StatusConflict, Code: CodeConsentStale,
 		JA: "同意書の表示から時間がたちました。もう一度同意書を確認してください。", EN: "The consent was shown too long ago; review it again."},
+	// The holder's own link (resident_http.go).
+	{Err: errMyNoPaymentLink, Status: http.StatusNotFound, Code: CodeNoPaymentLink,
+		JA: "カードでのお支払いは登録されていません。", EN: "No card is registered for payment."},
+	{Err: errPayLinkBody, Status: http.StatusBadRequest, Code: CodeInvalid,
+		JA: "登録の要求の形式が正しくありません（同意書の内容・署名用電子証明書・署名が必要です）。",
+		EN: "Malformed request: the consent, the signing certificate and the signature are required."},
 	// Charging.
 	{Err: ErrNoPaymentLink, Status: http.StatusConflict, Code: CodeNoPaymentLink,
 		JA: "この方はカードでのお支払いを登録していません。窓口でお支払いください。",

@@ -50,7 +50,7 @@ func (s *Service) FacilityRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /eligibility/v1/checks", s.facilityOnly(s.serveCardCheck))
 	mux.HandleFunc("POST /eligibility/v1/paper-checks", s.facilityOnly(s.servePaperCheck))
 	mux.HandleFunc("GET /eligibility/v1/checks", s.facilityOnly(s.serveFacilityChecks))
-	mux.HandleFunc("GET /eligibility/v1/my-checks", s.serveMyChecks)
+	mux.HandleFunc("GET /eligibility/v1/my-checks", s.holderOnly(s.serveMyChecks))
 }
 
 func bearer(r *http.Request) string {
@@ -184,13 +184,8 @@ func (s *Service) serveFacilityChecks(w http.ResponseWriter, r *http.Request, fa
 	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"facility": facility, "checks": checks})
 }
 
-func (s *Service) serveMyChecks(w http.ResponseWriter, r *http.Request) {
-	c, err := s.verify(r.Context(), bearer(r))
-	if err != nil {
-		s.writeErr(w, r, fmt.Errorf("%w: %w", errNoCard, err))
-		return
-	}
-	checks, err := s.ChecksOf(r.Context(), c.Subject)
+func (s *Service) serveMyChecks(w http.ResponseWriter, r *http.Request, who Resident) {
+	checks, err := s.ChecksOf(r.Context(), who.PlatformID)
 	if err != nil {
 		s.writeErr(w, r, err)
 		return

@@ -1,6 +1,7 @@
 package eligibility
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/x509"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mynaplat/mynaplat/internal/trace"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/wareki"
 )
@@ -133,6 +135,33 @@ type PaymentLink struct {
 	Consent    string // the signed text
 	Signature  []byte
 	LinkedAt   time.Time
+	// Replayed is set when the same signed consent had linked it before: a
+	// link sent again links nothing twice.
+	Replayed bool
+}
+
+// Resident is the card holder a request about their own payment link comes
+// from, as their platform assertion says: the platform ID and the terminal
+// the card was used at. Both go into the audit row.
+type Resident struct {
+	PlatformID string
+	Terminal   string
+}
+
+// The actions of the payment-link audit (elig_pay_audit).
+const (
+	PayAuditView     = "view"
+	PayAuditLink     = "link"
+	PayAuditRelinked = "link_replayed" // the same signed consent sent again
+	PayAuditUnlink   = "unlink"
+)
+
+// payAudit writes the audit row of a resident's request.
+func (s *Service) payAudit(ctx context.Context, ex execer, who Resident, action, linkID string) error {
+	if _, err := ex.ExecContext(ctx, qPayAudit, s.now().UnixMilli(), who.PlatformID, who.Terminal, action, linkID, trace.ID(ctx)); err != nil {
+		return fmt.Errorf("eligibility: payment audit: %w", err)
+	}
+	return nil
 }
 
 func (s *Service) payConfigured() error {
@@ -155,13 +184,16 @@ func validLast4(v string) bool {
 	return true
 }
 
-// LinkPayment links a card-company token to platformID after checking the
-// signed consent (see the top of this file). Nothing is stored when any
-// check fails; the error says which (errors.Is with the sentinels above).
-func (s *Service) LinkPayment(ctx context.Context, platformID string, consent ConsentDoc, certDER, signature []byte) (*PaymentLink, error) {
+// LinkPayment links a card-company token to the resident's platform ID
+// after checking the signed consent (see the top of this file). Nothing is
+// stored when any check fails; the error says which (errors.Is with the
+// sentinels above). The same signed consent sent again (a retry after a
+// lost answer) answers the link it made, Replayed, and links nothing twice.
+func (s *Service) LinkPayment(ctx context.Context, who Resident, consent ConsentDoc, certDER, signature []byte) (*PaymentLink, error) {
 	if err := s.payConfigured(); err != nil {
 		return nil, err
 	}
+	platformID := who.PlatformID
 	now := s.now()
 	ttl := s.pay.ConsentTTL
 	if ttl <= 0 {
@@ -191,16 +223,34 @@ func (s *Service) LinkPayment(ctx context.Context, platformID string, consent Co
 	}
 	link := &PaymentLink{ID: newID(), PlatformID: platformID, Token: consent.Token, Last4: consent.Last4,
 		CertSerial: jpki.Serial(cert.SerialNumber), Consent: text, Signature: signature, LinkedAt: now.UTC()}
+	var replay *PaymentLink
 	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+		// The consent's text names the moment it was shown, so the same
+		// text, signature and certificate are the same request again.
+		replay = nil
+		active, err := activeLink(ctx, tx, platformID)
+		if err != nil && !errors.Is(err, ErrNoPaymentLink) {
+			return err
+		}
+		if active != nil && active.Consent == text && bytes.Equal(active.Signature, signature) && active.CertSerial == link.CertSerial {
+			replay, active.Replayed = active, true
+			return s.payAudit(ctx, tx, who, PayAuditRelinked, active.ID)
+		}
 		if _, err := tx.ExecContext(ctx, qPayUnlink, now.UnixMilli(), platformID); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, qPayInsertLink, link.ID, platformID, link.Token, link.Last4, link.CertSerial,
-			link.Consent, link.Signature, now.UnixMilli())
-		return err
+		if _, err := tx.ExecContext(ctx, qPayInsertLink, link.ID, platformID, link.Token, link.Last4, link.CertSerial,
+			link.Consent, link.Signature, now.UnixMilli()); err != nil {
+			return err
+		}
+		return s.payAudit(ctx, tx, who, PayAuditLink, link.ID)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("eligibility: store payment link: %w", err)
+	}
+	if replay != nil {
+		s.logger.InfoContext(ctx, "payment link replayed", "platform_id", fingerprint(platformID), "link", replay.ID)
+		return replay, nil
 	}
 	s.logger.InfoContext(ctx, "payment link", "platform_id", fingerprint(platformID), "last4", link.Last4, "serial", link.CertSerial)
 	return link, nil
@@ -243,11 +293,20 @@ func (s *Service) samePerson(ctx context.Context, platformID string, cert *x509.
 }
 
 // PaymentLinkOf is the active payment link of a platform ID, or
-// ErrNoPaymentLink.
+// ErrNoPaymentLink: the service's own read, for charging.
 func (s *Service) PaymentLinkOf(ctx context.Context, platformID string) (*PaymentLink, error) {
+	return activeLink(ctx, s.db, platformID)
+}
+
+// queryer is a *sql.Tx or the store: where a link is read.
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func activeLink(ctx context.Context, q queryer, platformID string) (*PaymentLink, error) {
 	l := PaymentLink{PlatformID: platformID}
 	var at int64
-	err := s.db.QueryRowContext(ctx, qPayActiveLink, platformID).Scan(&l.ID, &l.Token, &l.Last4, &l.CertSerial, &l.Consent, &l.Signature, &at)
+	err := q.QueryRowContext(ctx, qPayActiveLink, platformID).Scan(&l.ID, &l.Token, &l.Last4, &l.CertSerial, &l.Consent, &l.Signature, &at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNoPaymentLink
 	}
@@ -258,16 +317,44 @@ func (s *Service) PaymentLinkOf(ctx context.Context, platformID string) (*Paymen
 	return &l, nil
 }
 
-// UnlinkPayment ends the active payment link of a platform ID; with none,
+// MyPaymentLink is the resident's own active payment link, or
+// ErrNoPaymentLink; the read is audited.
+func (s *Service) MyPaymentLink(ctx context.Context, who Resident) (*PaymentLink, error) {
+	l, err := s.PaymentLinkOf(ctx, who.PlatformID)
+	if err != nil && !errors.Is(err, ErrNoPaymentLink) {
+		return nil, err
+	}
+	linkID := ""
+	if l != nil {
+		linkID = l.ID
+	}
+	if aerr := s.payAudit(ctx, s.db, who, PayAuditView, linkID); aerr != nil {
+		return nil, aerr
+	}
+	return l, err
+}
+
+// UnlinkPayment ends the resident's active payment link; with none,
 // ErrNoPaymentLink. Payments made before stay recorded.
-func (s *Service) UnlinkPayment(ctx context.Context, platformID string) error {
-	res, err := s.db.Write(ctx, qPayUnlink, s.now().UnixMilli(), platformID)
+func (s *Service) UnlinkPayment(ctx context.Context, who Resident) error {
+	var linkID string
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		l, err := activeLink(ctx, tx, who.PlatformID)
+		if err != nil {
+			return err
+		}
+		linkID = l.ID
+		if _, err := tx.ExecContext(ctx, qPayUnlink, s.now().UnixMilli(), who.PlatformID); err != nil {
+			return err
+		}
+		return s.payAudit(ctx, tx, who, PayAuditUnlink, l.ID)
+	})
+	if errors.Is(err, ErrNoPaymentLink) {
+		return err
+	}
 	if err != nil {
 		return fmt.Errorf("eligibility: unlink payment: %w", err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrNoPaymentLink
-	}
-	s.logger.InfoContext(ctx, "payment unlink", "platform_id", fingerprint(platformID))
+	s.logger.InfoContext(ctx, "payment unlink", "platform_id", fingerprint(who.PlatformID), "link", linkID)
 	return nil
 }

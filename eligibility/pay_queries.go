@@ -8,6 +8,7 @@ const (
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
 	qPayActiveLink = `SELECT id, token, last4, cert_serial, consent, signature, linked_at FROM elig_pay_links
 WHERE platform_id = $1 AND unlinked_at IS NULL`
+	qPayAudit = `INSERT INTO elig_pay_audit (at, platform_id, terminal, action, link_id, trace_id) VALUES ($1, $2, $3, $4, $5, $6)`
 	qPayCheck = `SELECT platform_id, at FROM elig_checks WHERE id = $1 AND facility = $2`
 	// A duplicate of a recorded payment (same facility and key) records
 	// nothing; ON CONFLICT rather than a caught error, which would abort a
@@ -25,5 +26,5 @@ VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (facility, idem_key) DO NOTHING`
 	qPayUpdateRefunded = `UPDATE elig_payments SET refunded = $1, status = $2, updated_at = $3 WHERE id = $4`
 )
 
-var payQueries = []string{qPayUnlink, qPayInsertLink, qPayActiveLink, qPayCheck, qPayInsertPayment, qPayByKey, qPayByID,
+var payQueries = []string{qPayUnlink, qPayInsertLink, qPayActiveLink, qPayAudit, qPayCheck, qPayInsertPayment, qPayByKey, qPayByID,
 	qPayRefundByKey, qPayInsertRefund, qPayUpdateRefunded}

@@ -3,6 +3,8 @@ package eligibility
 import (
 	"context"
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -23,6 +25,7 @@ import (
 	"github.com/mynaplat/mynaplat/cardco"
 	"github.com/mynaplat/mynaplat/internal/httpapi"
 	"github.com/mynaplat/mynaplat/jpki"
+	"github.com/mynaplat/mynaplat/platform"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/store/storetest"
 	"github.com/mynaplat/mynaplat/terminal"
@@ -95,6 +98,9 @@ type payWorld struct {
 	attrs          map[string]*jpki.HolderAttributes
 	ichiro, hanako *card.Card
 	ichiroIssued   *jpki.IssuedCard
+	// platformKey signs the platform assertions of the holder's API
+	// (resident_http_test.go).
+	platformKey *ecdsa.PrivateKey
 }
 
 var (
@@ -160,7 +166,11 @@ func payNewWorldAt(t *testing.T, db *store.DB, start time.Time) *payWorld {
 	w.coSrv = httptest.NewServer(w.gate)
 	t.Cleanup(w.coSrv.Close)
 
-	w.s, err = Open(ctx, Config{DB: db, Now: w.clock.now,
+	if w.platformKey, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
+		t.Fatal(err)
+	}
+	w.s, err = Open(ctx, Config{DB: db, Now: w.clock.now, Issuer: payIssuer,
+		Keys:   func(context.Context) (platform.JWKS, error) { return w.platformKeys(), nil },
 		CardCo: &cardco.Client{BaseURL: w.coSrv.URL, MerchantKey: mkey, HTTP: &http.Client{Timeout: 10 * time.Second}},
 		Payment: PaymentConfig{
 			SignCA: w.centre.CA(jpki.Sign),
@@ -194,12 +204,15 @@ func paySign(t *testing.T, cd *card.Card, doc ConsentDoc) (certDER, sig []byte) 
 	return certDER, sig
 }
 
+// ichiroAt is 酒田 一郎 at the payment page's terminal.
+var ichiroAt = Resident{PlatformID: "pid-ichiro", Terminal: "pay-kiosk-1"}
+
 // payLink links ichiro's token to pid-ichiro.
 func payLink(t *testing.T, w *payWorld) *PaymentLink {
 	t.Helper()
 	doc := w.s.NewConsent("pid-ichiro", w.token, w.last4)
 	cert, sig := paySign(t, w.ichiro, doc)
-	l, err := w.s.LinkPayment(context.Background(), "pid-ichiro", doc, cert, sig)
+	l, err := w.s.LinkPayment(context.Background(), ichiroAt, doc, cert, sig)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,20 +315,20 @@ func TestPayLink(t *testing.T) {
 				doc := s.NewConsent("pid-ichiro", w.token, w.last4)
 				cert, sig := paySign(t, w.ichiro, doc)
 				sig[20] ^= 1
-				_, err := s.LinkPayment(ctx, "pid-ichiro", doc, cert, sig)
+				_, err := s.LinkPayment(ctx, ichiroAt, doc, cert, sig)
 				return err
 			}, ErrBadSignature},
 			{"signature over another document", func(t *testing.T) error {
 				doc := s.NewConsent("pid-ichiro", w.token, w.last4)
 				cert, sig := paySign(t, w.ichiro, doc)
 				doc.Last4 = "9999"
-				_, err := s.LinkPayment(ctx, "pid-ichiro", doc, cert, sig)
+				_, err := s.LinkPayment(ctx, ichiroAt, doc, cert, sig)
 				return err
 			}, ErrBadSignature},
 			{"another person's signing certificate", func(t *testing.T) error {
 				doc := s.NewConsent("pid-ichiro", w.token, w.last4)
 				cert, sig := paySign(t, w.hanako, doc)
-				_, err := s.LinkPayment(ctx, "pid-ichiro", doc, cert, sig)
+				_, err := s.LinkPayment(ctx, ichiroAt, doc, cert, sig)
 				return err
 			}, ErrNotSamePerson},
 			{"certificate of another CA", func(t *testing.T) error {
@@ -326,20 +339,20 @@ func TestPayLink(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				_, err = s.LinkPayment(ctx, "pid-ichiro", doc, der, sig)
+				_, err = s.LinkPayment(ctx, ichiroAt, doc, der, sig)
 				return err
 			}, ErrUntrustedCert},
 			{"consent shown an hour ago", func(t *testing.T) error {
 				doc := s.NewConsent("pid-ichiro", w.token, w.last4)
 				doc.At = doc.At.Add(-time.Hour)
 				cert, sig := paySign(t, w.ichiro, doc)
-				_, err := s.LinkPayment(ctx, "pid-ichiro", doc, cert, sig)
+				_, err := s.LinkPayment(ctx, ichiroAt, doc, cert, sig)
 				return err
 			}, ErrConsentStale},
 			{"consent for another platform ID", func(t *testing.T) error {
 				doc := s.NewConsent("pid-hanako", w.token, w.last4)
 				cert, sig := paySign(t, w.ichiro, doc)
-				_, err := s.LinkPayment(ctx, "pid-ichiro", doc, cert, sig)
+				_, err := s.LinkPayment(ctx, ichiroAt, doc, cert, sig)
 				return err
 			}, ErrConsentStale},
 			{"password too short", func(t *testing.T) error {
@@ -404,7 +417,7 @@ func TestPayLink(t *testing.T) {
 		}
 		doc := s.NewConsent("pid-ichiro", tok2, "1111")
 		cert, sig := paySign(t, w.ichiro, doc)
-		if _, err := s.LinkPayment(ctx, "pid-ichiro", doc, cert, sig); err != nil {
+		if _, err := s.LinkPayment(ctx, ichiroAt, doc, cert, sig); err != nil {
 			t.Fatal(err)
 		}
 		if got, _ := s.PaymentLinkOf(ctx, "pid-ichiro"); got == nil || got.Token != tok2 {
@@ -420,16 +433,16 @@ func TestPayLink(t *testing.T) {
 		}
 		doc = s.NewConsent("pid-ichiro", w.token, w.last4)
 		cert, sig = paySign(t, w.ichiro, doc)
-		if _, err := s.LinkPayment(ctx, "pid-ichiro", doc, cert, sig); !errors.Is(err, ErrCertRevoked) {
+		if _, err := s.LinkPayment(ctx, ichiroAt, doc, cert, sig); !errors.Is(err, ErrCertRevoked) {
 			t.Errorf("revoked certificate: %v, want %v", err, ErrCertRevoked)
 		}
 		if got, _ := s.PaymentLinkOf(ctx, "pid-ichiro"); got == nil || got.Token != tok2 {
 			t.Errorf("after a refused relink: %+v, want the link of %s", got, tok2)
 		}
-		if err := s.UnlinkPayment(ctx, "pid-ichiro"); err != nil {
+		if err := s.UnlinkPayment(ctx, ichiroAt); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.UnlinkPayment(ctx, "pid-ichiro"); !errors.Is(err, ErrNoPaymentLink) {
+		if err := s.UnlinkPayment(ctx, ichiroAt); !errors.Is(err, ErrNoPaymentLink) {
 			t.Errorf("unlink twice: %v", err)
 		}
 		if _, err := s.PaymentLinkOf(ctx, "pid-ichiro"); !errors.Is(err, ErrNoPaymentLink) {

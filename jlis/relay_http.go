@@ -265,4 +265,8 @@ var Rules = httpapi.Rules{
 	{Err: ErrAlreadyPrinted, Status: http.StatusConflict, Code: CodeAlreadyPrinted,
 		JA: "この証明書は印刷済みです。二重に印刷・課金はされません。",
 		EN: "This certificate was already printed; it is not printed or charged twice."},
+	// Printing is what is charged (Relay.Print), so whatever failed inside,
+	// a certificate that was not printed costs nothing: the kiosk can say so.
+	httpapi.InternalRule("内部エラーが発生しました。印刷されなかった証明書の料金はかかりません。もう一度お試しください。",
+		"An internal error occurred. Nothing is charged for a certificate that was not printed; please try again."),
 }

@@ -52,12 +52,10 @@ type Pages struct {
 	pages    *web.Pages
 	listPage *web.Pages
 	cards    *card.Store
-	stations map[string]*Station
-	// kits run the card steps of each machine.
-	kits   map[string]*terminal.Kit
-	order  []string
-	logger *slog.Logger
-	locks  keyedLock
+	// stations are the machines with the kits that run their card steps.
+	stations *terminal.Stations[*Station]
+	logger   *slog.Logger
+	locks    keyedLock
 }
 
 // NewPages parses the templates of the kiosk screens. A station without a
@@ -75,23 +73,20 @@ func NewPages(site *web.Site, cards *card.Store, stations []*Station, logger *sl
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	p := &Pages{site: site, pages: pages, listPage: list, cards: cards, stations: map[string]*Station{}, kits: map[string]*terminal.Kit{}, logger: logger}
+	p := &Pages{site: site, pages: pages, listPage: list, cards: cards, stations: terminal.NewStations[*Station](site, logger), logger: logger}
 	for _, st := range stations {
-		if _, dup := p.stations[st.ID()]; dup {
-			return nil, errors.New("kiosk: two stations are named " + st.ID())
-		}
 		if st.reader == nil {
 			if cards == nil {
 				return nil, errors.New("kiosk: station " + st.ID() + " has no reader and there is no card store")
 			}
 			st.reader = terminal.VirtualReader{Cards: cards}
 		}
-		p.stations[st.ID()] = st
-		p.order = append(p.order, st.ID())
 		base := "/kiosk/" + st.ID() + "/"
-		p.kits[st.ID()] = terminal.NewKit(terminal.KitConfig{Terminal: st.term, Reader: st.reader, Cards: cards,
-			Screen: terminal.ScreenKiosk, Now: st.now, Logger: logger,
-			Actions: terminal.Actions{Place: base + "card", PIN: base + "pin", Sign: base + "register/sign", Remove: base + "cancel"}})
+		if err := p.stations.Add(st.ID(), st, terminal.KitConfig{Terminal: st.term, Reader: st.reader, Cards: cards,
+			Screen: terminal.ScreenKiosk, Now: st.now,
+			Actions: terminal.Actions{Place: base + "card", PIN: base + "pin", Sign: base + "register/sign", Remove: base + "cancel"}}); err != nil {
+			return nil, err
+		}
 	}
 	return p, nil
 }
@@ -139,8 +134,8 @@ func (p *Pages) Routes(mux *http.ServeMux) {
 // Links are the home page entries, one per kiosk.
 func (p *Pages) Links() []web.Link {
 	var out []web.Link
-	for _, id := range p.order {
-		st := p.stations[id]
+	for _, st := range p.stations.All() {
+		id := st.ID()
 		out = append(out, web.Link{Section: "コンビニ交付 / Certificates at a store",
 			TitleJA: st.cfg.Store + "　" + st.cfg.Terminal.Name, TitleEN: st.cfg.Store + " " + st.cfg.Terminal.Name,
 			DescJA: "マルチコピー機：マイナンバーカードで住民票の写し・戸籍証明書などを印刷",
@@ -151,13 +146,7 @@ func (p *Pages) Links() []web.Link {
 }
 
 // Stations are the pages' kiosks.
-func (p *Pages) Stations() []*Station {
-	out := make([]*Station, 0, len(p.order))
-	for _, id := range p.order {
-		out = append(out, p.stations[id])
-	}
-	return out
-}
+func (p *Pages) Stations() []*Station { return p.stations.All() }
 
 // The session keys of one kiosk's screen.
 func skey(id, what string) string { return "ks:" + id + ":" + what }
@@ -291,7 +280,7 @@ type view struct {
 func (*view) TerminalScreen() terminal.Screen { return terminal.ScreenKiosk }
 
 func (p *Pages) view(st *Station, ss *web.Session, name string) *view {
-	return &view{ID: st.ID(), Name: st.cfg.Terminal.Name, Store: st.cfg.Store, Holder: p.kits[st.ID()].Holder(ss),
+	return &view{ID: st.ID(), Name: st.cfg.Terminal.Name, Store: st.cfg.Store, Holder: p.stations.Kit(st.ID()).Holder(ss),
 		Steps: stepsFor(name)}
 }
 
@@ -309,28 +298,6 @@ func (p *Pages) list(w http.ResponseWriter, r *http.Request) {
 	p.listPage.Render(w, r, http.StatusOK, "kiosks", items)
 }
 
-// kiosk finds the request's kiosk and session.
-func (p *Pages) kiosk(w http.ResponseWriter, r *http.Request) (*Station, *web.Session, bool) {
-	st, ok := p.stations[r.PathValue("id")]
-	if !ok {
-		p.site.NotFound().ServeHTTP(w, r)
-		return nil, nil, false
-	}
-	ss, err := p.site.Session(w, r)
-	if err != nil {
-		p.logger.Error("kiosk: session", "err", err)
-		p.site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
-		return nil, nil, false
-	}
-	return st, ss, true
-}
-
-func (p *Pages) save(ss *web.Session, r *http.Request) {
-	if err := ss.Save(r.Context()); err != nil {
-		p.logger.Error("kiosk: save session", "err", err)
-	}
-}
-
 func (p *Pages) to(w http.ResponseWriter, r *http.Request, st *Station, step string) {
 	http.Redirect(w, r, "/kiosk/"+st.ID()+"/"+step, http.StatusSeeOther)
 }
@@ -338,7 +305,7 @@ func (p *Pages) to(w http.ResponseWriter, r *http.Request, st *Station, step str
 // flashTo saves the session with a message and redirects.
 func (p *Pages) flashTo(w http.ResponseWriter, r *http.Request, st *Station, ss *web.Session, f web.Flash, step string) {
 	ss.SetFlash(f)
-	p.save(ss, r)
+	p.stations.Save(r, ss)
 	p.to(w, r, st, step)
 }
 
@@ -377,7 +344,7 @@ func (p *Pages) finish(w http.ResponseWriter, r *http.Request, st *Station, ss *
 	for _, k := range sessionKeys {
 		ss.Delete(skey(st.ID(), k))
 	}
-	p.kits[st.ID()].Remove(ss)
+	p.stations.Kit(st.ID()).Remove(ss)
 	if err := ss.Destroy(r.Context(), w); err != nil {
 		p.logger.Error("kiosk: end session", "err", err)
 		return ss
@@ -392,7 +359,7 @@ func (p *Pages) finish(w http.ResponseWriter, r *http.Request, st *Station, ss *
 
 // start is the machine's idle screen.
 func (p *Pages) start(w http.ResponseWriter, r *http.Request) {
-	st, ss, ok := p.kiosk(w, r)
+	st, ss, ok := p.stations.Lookup(w, r)
 	if !ok {
 		return
 	}
@@ -406,26 +373,26 @@ func (p *Pages) start(w http.ResponseWriter, r *http.Request) {
 // begin is 「行政サービス」: a fresh start (whatever a previous person left
 // is ended first).
 func (p *Pages) begin(w http.ResponseWriter, r *http.Request) {
-	st, ss, ok := p.kiosk(w, r)
+	st, ss, ok := p.stations.Lookup(w, r)
 	if !ok {
 		return
 	}
-	if _, err := p.kits[st.ID()].Placed(r, ss); err == nil || ss.Get(skey(st.ID(), "printed")) != "" {
+	if _, err := p.stations.Kit(st.ID()).Placed(r, ss); err == nil || ss.Get(skey(st.ID(), "printed")) != "" {
 		if ss = p.finish(w, r, st, ss, "cancelled"); ss == nil {
 			p.site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
 			return
 		}
-		p.save(ss, r)
+		p.stations.Save(r, ss)
 	}
 	p.to(w, r, st, "card")
 }
 
 func (p *Pages) cardPage(w http.ResponseWriter, r *http.Request) {
-	st, ss, ok := p.kiosk(w, r)
+	st, ss, ok := p.stations.Lookup(w, r)
 	if !ok {
 		return
 	}
-	kit := p.kits[st.ID()]
+	kit := p.stations.Kit(st.ID())
 	if _, err := kit.Placed(r, ss); err == nil {
 		p.to(w, r, st, "pin")
 		return
@@ -438,22 +405,22 @@ func (p *Pages) cardPage(w http.ResponseWriter, r *http.Request) {
 // place puts a card on the reader: the demo's choice of a card, or a real
 // reader's card.
 func (p *Pages) place(w http.ResponseWriter, r *http.Request) {
-	st, ss, ok := p.kiosk(w, r)
+	st, ss, ok := p.stations.Lookup(w, r)
 	if !ok {
 		return
 	}
-	if res := p.kits[st.ID()].Place(r, ss); !res.Passed() {
+	if res := p.stations.Kit(st.ID()).Place(r, ss); !res.Passed() {
 		p.flashTo(w, r, st, ss, res.Flash(), "card")
 		return
 	}
-	p.save(ss, r)
+	p.stations.Save(r, ss)
 	p.to(w, r, st, "pin")
 }
 
 // placedCard reports whether a card is on the reader; without one the
 // person is sent to the card step.
 func (p *Pages) placedCard(w http.ResponseWriter, r *http.Request, st *Station, ss *web.Session) bool {
-	kit := p.kits[st.ID()]
+	kit := p.stations.Kit(st.ID())
 	if _, err := kit.Placed(r, ss); err != nil {
 		kit.Remove(ss)
 		p.flashTo(w, r, st, ss, terminal.Result{Outcome: terminal.NoCard}.Flash(), "card")
@@ -463,11 +430,11 @@ func (p *Pages) placedCard(w http.ResponseWriter, r *http.Request, st *Station, 
 }
 
 func (p *Pages) pinPage(w http.ResponseWriter, r *http.Request) {
-	st, ss, ok := p.kiosk(w, r)
+	st, ss, ok := p.stations.Lookup(w, r)
 	if !ok {
 		return
 	}
-	kit := p.kits[st.ID()]
+	kit := p.stations.Kit(st.ID())
 	if _, err := kit.LoggedIn(ss); err == nil {
 		p.to(w, r, st, "menu")
 		return
@@ -483,19 +450,19 @@ func (p *Pages) pinPage(w http.ResponseWriter, r *http.Request) {
 // pin has the card answer the platform's challenge with the PIN; the PIN
 // goes from the form to the card only.
 func (p *Pages) pin(w http.ResponseWriter, r *http.Request) {
-	st, ss, ok := p.kiosk(w, r)
+	st, ss, ok := p.stations.Lookup(w, r)
 	if !ok {
 		return
 	}
 	if !p.placedCard(w, r, st, ss) {
 		return
 	}
-	if _, res := p.kits[st.ID()].Login(r.Context(), r, ss); !res.Passed() {
+	if _, res := p.stations.Kit(st.ID()).Login(r.Context(), r, ss); !res.Passed() {
 		// An outcome that ends the flow is shown on the PIN step itself.
 		if res.Message().Retry {
 			ss.SetFlash(res.Flash())
 		}
-		p.save(ss, r)
+		p.stations.Save(r, ss)
 		p.to(w, r, st, "pin")
 		return
 	}
@@ -504,7 +471,7 @@ func (p *Pages) pin(w http.ResponseWriter, r *http.Request) {
 	if o, ok := getJSON[pendingOrder](ss, skey(st.ID(), "order")); ok && o.Ready && ss.Get(skey(st.ID(), "reqkey")) != "" {
 		next = "fee"
 	}
-	p.save(ss, r)
+	p.stations.Save(r, ss)
 	p.to(w, r, st, next)
 }
 
@@ -534,10 +501,10 @@ func (p *Pages) relayTrouble(st *Station, ss *web.Session, err error) string {
 // assertion is the session's platform assertion, or "" (and a redirect to
 // the PIN step).
 func (p *Pages) assertion(w http.ResponseWriter, r *http.Request, st *Station, ss *web.Session) string {
-	l, err := p.kits[st.ID()].LoggedIn(ss)
+	l, err := p.stations.Kit(st.ID()).LoggedIn(ss)
 	if errors.Is(err, terminal.ErrLoginExpired) {
 		ss.SetFlash(terminal.Result{Outcome: terminal.LoginExpired}.Flash())
-		p.save(ss, r)
+		p.stations.Save(r, ss)
 	}
 	if err != nil {
 		p.to(w, r, st, "pin")
@@ -585,7 +552,7 @@ func groupMenu(m *jlis.Menu) *menuView {
 }
 
 func (p *Pages) menuPage(w http.ResponseWriter, r *http.Request) {
-	st, ss, ok := p.kiosk(w, r)
+	st, ss, ok := p.stations.Lookup(w, r)
 	if !ok {
 		return
 	}
@@ -599,7 +566,7 @@ func (p *Pages) menuPage(w http.ResponseWriter, r *http.Request) {
 	v := p.view(st, ss, "menu")
 	if err != nil {
 		if p.relayTrouble(st, ss, err) == "pin" {
-			p.save(ss, r)
+			p.stations.Save(r, ss)
 			p.to(w, r, st, "pin")
 			return
 		}
@@ -614,7 +581,7 @@ func (p *Pages) menuPage(w http.ResponseWriter, r *http.Request) {
 // choose takes the person's choice of a certificate, as the relay's menu
 // offers it now.
 func (p *Pages) choose(w http.ResponseWriter, r *http.Request) {
-	st, ss, ok := p.kiosk(w, r)
+	st, ss, ok := p.stations.Lookup(w, r)
 	if !ok {
 		return
 	}
@@ -631,7 +598,7 @@ func (p *Pages) choose(w http.ResponseWriter, r *http.Request) {
 	m, err := st.relay.Menu(ctx, a)
 	if err != nil {
 		to := p.relayTrouble(st, ss, err)
-		p.save(ss, r)
+		p.stations.Save(r, ss)
 		p.to(w, r, st, cmp.Or(to, "menu"))
 		return
 	}
@@ -649,7 +616,7 @@ func (p *Pages) choose(w http.ResponseWriter, r *http.Request) {
 	}
 	setJSON(ss, skey(st.ID(), "order"), pendingOrder{Municipality: it.Municipality, MunicipalityName: it.MunicipalityName, Basis: it.Basis,
 		Type: it.Type, TitleJA: it.TitleJA, TitleEN: it.TitleEN, FeeYen: it.FeeYen, Hours: it.Hours, Copies: 1})
-	p.save(ss, r)
+	p.stations.Save(r, ss)
 	p.to(w, r, st, "options")
 }
 
@@ -701,7 +668,7 @@ func copyRange() []int {
 }
 
 func (p *Pages) optionsPage(w http.ResponseWriter, r *http.Request) {
-	st, ss, ok := p.kiosk(w, r)
+	st, ss, ok := p.stations.Lookup(w, r)
 	if !ok {
 		return
 	}
@@ -723,7 +690,7 @@ func (p *Pages) optionsPage(w http.ResponseWriter, r *http.Request) {
 // options takes the options and the number of copies; only those the
 // certificate has are kept.
 func (p *Pages) options(w http.ResponseWriter, r *http.Request) {
-	st, ss, ok := p.kiosk(w, r)
+	st, ss, ok := p.stations.Lookup(w, r)
 	if !ok {
 		return
 	}
@@ -770,7 +737,7 @@ func (p *Pages) options(w http.ResponseWriter, r *http.Request) {
 	// shown, and the last one's rendered job goes.
 	ss.Delete(skey(st.ID(), "reqkey"))
 	p.dropJob(r.Context(), st, ss, "cancelled")
-	p.save(ss, r)
+	p.stations.Save(r, ss)
 	p.to(w, r, st, "fee")
 }
 
@@ -778,7 +745,7 @@ func (p *Pages) options(w http.ResponseWriter, r *http.Request) {
 // session: whatever happens to the confirmation (a double submission, a
 // retry after an error), the relay sees one order.
 func (p *Pages) feePage(w http.ResponseWriter, r *http.Request) {
-	st, ss, ok := p.kiosk(w, r)
+	st, ss, ok := p.stations.Lookup(w, r)
 	if !ok {
 		return
 	}
@@ -795,7 +762,7 @@ func (p *Pages) feePage(w http.ResponseWriter, r *http.Request) {
 	}
 	if ss.Get(skey(st.ID(), "reqkey")) == "" {
 		ss.Set(skey(st.ID(), "reqkey"), "kiosk-"+rand.Text())
-		p.save(ss, r)
+		p.stations.Save(r, ss)
 	}
 	v := p.view(st, ss, "fee")
 	v.Order = &o
@@ -814,7 +781,7 @@ func (p *Pages) feePage(w http.ResponseWriter, r *http.Request) {
 // Two submissions of one confirmation run one after the other and end on
 // the same page; the relay's request key makes the second a replay.
 func (p *Pages) confirm(w http.ResponseWriter, r *http.Request) {
-	st, ss, ok := p.kiosk(w, r)
+	st, ss, ok := p.stations.Lookup(w, r)
 	if !ok {
 		return
 	}
@@ -845,7 +812,7 @@ func (p *Pages) confirm(w http.ResponseWriter, r *http.Request) {
 			ss.Delete(skey(id, "reqkey"))
 			to = "menu"
 		}
-		p.save(ss, r)
+		p.stations.Save(r, ss)
 		p.to(w, r, st, to)
 		return
 	}
@@ -854,7 +821,7 @@ func (p *Pages) confirm(w http.ResponseWriter, r *http.Request) {
 	case jlis.Rendered:
 		// Keep the job in the session before printing, so that 「やめる」
 		// cancels it if the print fails.
-		p.save(ss, r)
+		p.stations.Save(r, ss)
 		printed, err := st.Print(ctx, a, job.ID)
 		switch {
 		case errors.Is(err, jlis.ErrAlreadyPrinted):
@@ -868,7 +835,7 @@ func (p *Pages) confirm(w http.ResponseWriter, r *http.Request) {
 				ss.Delete(skey(id, "reqkey"))
 				to = cmp.Or(to, "menu")
 			}
-			p.save(ss, r)
+			p.stations.Save(r, ss)
 			p.to(w, r, st, cmp.Or(to, "fee"))
 			return
 		default:
@@ -895,7 +862,7 @@ func (p *Pages) confirm(w http.ResponseWriter, r *http.Request) {
 			Number: job.CertNumber, Copies: o.Copies, FeeYen: job.Fee})
 	}
 	setJSON(ss, skey(id, "printed"), printed)
-	p.save(ss, r)
+	p.stations.Save(r, ss)
 	p.to(w, r, st, "printed")
 }
 
@@ -917,7 +884,7 @@ func (p *Pages) orderOnce(ctx context.Context, st *Station, assertion string, o 
 }
 
 func (p *Pages) printedPage(w http.ResponseWriter, r *http.Request) {
-	st, ss, ok := p.kiosk(w, r)
+	st, ss, ok := p.stations.Lookup(w, r)
 	if !ok {
 		return
 	}
@@ -934,7 +901,7 @@ func (p *Pages) printedPage(w http.ResponseWriter, r *http.Request) {
 // trayFile shows a printed certificate, to the session that printed it
 // only, while it is in the tray.
 func (p *Pages) trayFile(w http.ResponseWriter, r *http.Request) {
-	st, ss, ok := p.kiosk(w, r)
+	st, ss, ok := p.stations.Lookup(w, r)
 	if !ok {
 		return
 	}
@@ -958,7 +925,7 @@ func (p *Pages) trayFile(w http.ResponseWriter, r *http.Request) {
 
 // received is 「受け取りました」: the certificates and the card were taken.
 func (p *Pages) received(w http.ResponseWriter, r *http.Request) {
-	st, ss, ok := p.kiosk(w, r)
+	st, ss, ok := p.stations.Lookup(w, r)
 	if !ok {
 		return
 	}
@@ -972,7 +939,7 @@ func (p *Pages) received(w http.ResponseWriter, r *http.Request) {
 // cancel is 「やめる」 on any step: a rendered job is cancelled at the
 // relay (nothing is printed or charged) and the card comes out.
 func (p *Pages) cancel(w http.ResponseWriter, r *http.Request) {
-	st, ss, ok := p.kiosk(w, r)
+	st, ss, ok := p.stations.Lookup(w, r)
 	if !ok {
 		return
 	}

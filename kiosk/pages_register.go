@@ -24,7 +24,7 @@ type regChoice struct {
 }
 
 func (p *Pages) registerPage(w http.ResponseWriter, r *http.Request) {
-	st, ss, ok := p.kiosk(w, r)
+	st, ss, ok := p.stations.Lookup(w, r)
 	if !ok {
 		return
 	}
@@ -37,7 +37,7 @@ func (p *Pages) registerPage(w http.ResponseWriter, r *http.Request) {
 	m, err := st.relay.Menu(ctx, a)
 	if err != nil {
 		to := p.relayTrouble(st, ss, err)
-		p.save(ss, r)
+		p.stations.Save(r, ss)
 		p.to(w, r, st, cmp.Or(to, "menu"))
 		return
 	}
@@ -69,7 +69,7 @@ func registrationChoices(m *jlis.Menu) []regChoice {
 
 // register shows the application for the chosen 本籍地.
 func (p *Pages) register(w http.ResponseWriter, r *http.Request) {
-	st, ss, ok := p.kiosk(w, r)
+	st, ss, ok := p.stations.Lookup(w, r)
 	if !ok {
 		return
 	}
@@ -93,17 +93,17 @@ func (p *Pages) register(w http.ResponseWriter, r *http.Request) {
 			ss.SetFlash(web.Flash{Kind: "error", JA: jm.Prefecture + jm.Name + "は、戸籍証明書のコンビニ交付に参加していません。",
 				EN: jm.NameRomaji + " does not issue family-register certificates at kiosks."})
 		}
-		p.save(ss, r)
+		p.stations.Save(r, ss)
 		p.to(w, r, st, cmp.Or(to, "register"))
 		return
 	}
 	setJSON(ss, skey(st.ID(), "reg"), regDoc{Honseki: honseki, Name: cmp.Or(doc.HonsekiName, jm.Prefecture+jm.Name), Text: doc.Text, ShownAt: doc.ShownAt})
-	p.save(ss, r)
+	p.stations.Save(r, ss)
 	p.to(w, r, st, "register/sign")
 }
 
 func (p *Pages) signPage(w http.ResponseWriter, r *http.Request) {
-	st, ss, ok := p.kiosk(w, r)
+	st, ss, ok := p.stations.Lookup(w, r)
 	if !ok {
 		return
 	}
@@ -120,14 +120,14 @@ func (p *Pages) signPage(w http.ResponseWriter, r *http.Request) {
 	}
 	v := p.view(st, ss, "sign")
 	v.Reg = &reg
-	v.Sign = p.kits[st.ID()].SignCard(r, ss, "署名して申請する", "Sign and file")
+	v.Sign = p.stations.Kit(st.ID()).SignCard(r, ss, "署名して申請する", "Sign and file")
 	p.render(w, r, "sign", v)
 }
 
 // sign has the card sign the application with the signing password (which
 // goes to the card only) and files it.
 func (p *Pages) sign(w http.ResponseWriter, r *http.Request) {
-	st, ss, ok := p.kiosk(w, r)
+	st, ss, ok := p.stations.Lookup(w, r)
 	if !ok {
 		return
 	}
@@ -143,7 +143,7 @@ func (p *Pages) sign(w http.ResponseWriter, r *http.Request) {
 	if !p.placedCard(w, r, st, ss) {
 		return
 	}
-	certDER, sig, res := p.kits[st.ID()].SignDocument(r, ss, []byte(reg.Text))
+	certDER, sig, res := p.stations.Kit(st.ID()).SignDocument(r, ss, []byte(reg.Text))
 	if !res.Passed() {
 		p.flashTo(w, r, st, ss, res.Flash(), "register/sign")
 		return
@@ -160,18 +160,18 @@ func (p *Pages) sign(w http.ResponseWriter, r *http.Request) {
 			// The application is shown again (a stale one cannot be signed).
 			ss.Delete(skey(st.ID(), "reg"))
 		}
-		p.save(ss, r)
+		p.stations.Save(r, ss)
 		p.to(w, r, st, cmp.Or(to, "register"))
 		return
 	}
 	ss.Delete(skey(st.ID(), "reg"))
 	setJSON(ss, skey(st.ID(), "regdone"), regDone{Honseki: reg.Honseki, Name: reg.Name, Status: filed.Status})
-	p.save(ss, r)
+	p.stations.Save(r, ss)
 	p.to(w, r, st, "register/done")
 }
 
 func (p *Pages) registeredPage(w http.ResponseWriter, r *http.Request) {
-	st, ss, ok := p.kiosk(w, r)
+	st, ss, ok := p.stations.Lookup(w, r)
 	if !ok {
 		return
 	}

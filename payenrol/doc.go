@@ -7,6 +7,9 @@
 //
 // It is the terminal side: the card, its PINs and their errors (worded from
 // the terminal kit's outcome table) stay here. The eligibility service
-// keeps the payment links and checks the signed consent (Links); package
+// keeps the payment links and checks the signed consent; the pages reach it
+// only through its payment-link API (eligibility.ResidentClient, under the
+// platform assertion of the card login), and the card company only through
+// its enrolment API (cardco.EnrolClient), wherever they run. Package
 // eligibility never imports the card or the terminal.
 package payenrol

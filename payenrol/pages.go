@@ -15,6 +15,7 @@ import (
 	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/cardco"
 	"github.com/mynaplat/mynaplat/eligibility"
+	"github.com/mynaplat/mynaplat/internal/httpapi"
 	"github.com/mynaplat/mynaplat/terminal"
 	"github.com/mynaplat/mynaplat/web"
 )
@@ -26,20 +27,14 @@ import (
 // company's token and the last four digits only), read the consent and sign
 // it with the signing password, which goes to the card only.
 
-// Links is the eligibility service's side of the card's payment links:
-// *eligibility.Service in one process.
-type Links interface {
-	PaymentLinkOf(ctx context.Context, platformID string) (*eligibility.PaymentLink, error)
-	LinkPayment(ctx context.Context, platformID string, doc eligibility.ConsentDoc, certDER, sig []byte) (*eligibility.PaymentLink, error)
-	UnlinkPayment(ctx context.Context, platformID string) error
-}
-
 // Config holds what the payment pages need.
 type Config struct {
-	// Links is the service that keeps the payment links.
-	Links Links
-	Site  *web.Site
-	Cards *card.Store
+	// Eligibility is the eligibility service's payment-link API, called
+	// under the platform assertion of the person's card login: the service
+	// keeps the links, wherever it runs.
+	Eligibility *eligibility.ResidentClient
+	Site        *web.Site
+	Cards       *card.Store
 	// Terminal is the platform terminal the page logs in through (registered
 	// at the platform, e.g. a kiosk of the hospital); its reader is the
 	// virtual one, the card chosen on the page.
@@ -47,10 +42,10 @@ type Config struct {
 	// PlatformURL and HTTP reach the platform's API.
 	PlatformURL string
 	HTTP        *http.Client
-	// Enrol is the card company's enrolment of a card: token and last four
-	// digits for a card number, holder and expiry. In the demo it is
-	// (*cardco.Company).Enrol, the company's own side.
-	Enrol  func(ctx context.Context, e cardco.Enrolment) (*cardco.Enrolled, error)
+	// Enrol is the card company's enrolment API (under the caller key of
+	// the pages' role): token and last four digits for a card number,
+	// holder and expiry.
+	Enrol  *cardco.EnrolClient
 	Logger *slog.Logger
 	Now    func() time.Time
 }
@@ -62,20 +57,20 @@ var templates embed.FS
 
 // Pages are the resident's payment pages.
 type Pages struct {
-	links Links
+	elig  *eligibility.ResidentClient
 	now   func() time.Time
 	site  *web.Site
 	pages *web.Pages
 	// kit runs the card steps on the phone: the PIN, the signing password.
 	kit    *terminal.Kit
-	enrol  func(ctx context.Context, e cardco.Enrolment) (*cardco.Enrolled, error)
+	enrol  *cardco.EnrolClient
 	logger *slog.Logger
 }
 
 // Pages parses the payment page templates and sets up the terminal.
 func New(cfg Config) (*Pages, error) {
-	if cfg.Links == nil || cfg.Site == nil || cfg.Cards == nil || cfg.Enrol == nil {
-		return nil, errors.New("payenrol: the pages need the payment links, a site, a card store and the card company's enrolment")
+	if cfg.Eligibility == nil || cfg.Site == nil || cfg.Cards == nil || cfg.Enrol == nil {
+		return nil, errors.New("payenrol: the pages need the eligibility service's client, a site, a card store and the card company's enrolment client")
 	}
 	sub, err := fs.Sub(templates, "templates")
 	if err != nil {
@@ -100,7 +95,7 @@ func New(cfg Config) (*Pages, error) {
 	kit := terminal.NewKit(terminal.KitConfig{Terminal: t, Reader: terminal.VirtualReader{Cards: cfg.Cards}, Cards: cfg.Cards,
 		Screen: terminal.ScreenPhone, Now: now, Logger: logger,
 		Actions: terminal.Actions{Place: "/pay/place", PIN: "/pay/login", Sign: "/pay/link", Remove: "/pay/remove"}})
-	return &Pages{links: cfg.Links, now: now, site: cfg.Site, pages: pages, kit: kit, enrol: cfg.Enrol, logger: logger}, nil
+	return &Pages{elig: cfg.Eligibility, now: now, site: cfg.Site, pages: pages, kit: kit, enrol: cfg.Enrol, logger: logger}, nil
 }
 
 // Routes registers the pages.
@@ -137,7 +132,7 @@ type payData struct {
 	LoggedIn bool
 	Holder   string
 	PIDHash  string
-	Link     *eligibility.PaymentLink
+	Link     *eligibility.MyPaymentLink
 	HasToken bool
 	Last4    string
 	Consent  []string // the consent's lines, shown as paragraphs
@@ -150,26 +145,19 @@ type payData struct {
 func (payData) TerminalScreen() terminal.Screen { return terminal.ScreenPhone }
 
 func (p *Pages) session(w http.ResponseWriter, r *http.Request) (*web.Session, bool) {
-	ss, err := p.site.Session(w, r)
-	if err != nil {
-		p.site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
-		return nil, false
-	}
-	return ss, true
+	return terminal.Session(p.site, p.logger, w, r)
 }
 
-// loggedIn is the platform ID of the logged-in person, or "" with a
-// message of why not (nil when there was no login).
-func (p *Pages) loggedIn(ss *web.Session) (string, *web.Flash) {
+// loggedIn is the login of the person (its platform ID and the assertion
+// the service is called under), or false with a message of why not (nil
+// when there was no login).
+func (p *Pages) loggedIn(ss *web.Session) (terminal.Login, bool, *web.Flash) {
 	l, err := p.kit.LoggedIn(ss)
 	if errors.Is(err, terminal.ErrLoginExpired) {
 		f := terminal.Result{Outcome: terminal.LoginExpired}.Flash()
-		return "", &f
+		return l, false, &f
 	}
-	if err != nil {
-		return "", nil
-	}
-	return l.PlatformID, nil
+	return l, err == nil, nil
 }
 
 func (p *Pages) page(w http.ResponseWriter, r *http.Request) {
@@ -178,20 +166,21 @@ func (p *Pages) page(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := payData{Holder: p.kit.Holder(ss), Actions: p.kit.Actions()}
-	pid, f := p.loggedIn(ss)
+	login, ok, f := p.loggedIn(ss)
 	if f != nil {
 		ss.SetFlash(*f)
 	}
-	if pid == "" {
+	if !ok {
 		d.Card = p.kit.Card(r, ss)
 		p.pages.Render(w, r, http.StatusOK, "pay", d)
 		return
 	}
+	pid := login.PlatformID
 	d.LoggedIn, d.PIDHash = true, eligibility.ConsentDoc{PlatformID: pid}.PlatformIDHash()
-	if l, err := p.links.PaymentLinkOf(r.Context(), pid); err == nil {
+	if l, err := p.elig.PaymentLink(r.Context(), login.Assertion); err == nil {
 		d.Link = l
 	} else if !errors.Is(err, eligibility.ErrNoPaymentLink) {
-		p.logger.Error("read payment link", "err", err)
+		p.logger.ErrorContext(r.Context(), "read payment link", "err", err)
 	}
 	if tok := ss.Get(payKeyToken); tok != "" {
 		d.HasToken, d.Last4 = true, ss.Get(payKeyLast4)
@@ -219,9 +208,7 @@ func (p *Pages) back(w http.ResponseWriter, r *http.Request, ss *web.Session, f 
 	if f != nil {
 		ss.SetFlash(*f)
 	}
-	if err := ss.Save(r.Context()); err != nil {
-		p.logger.Error("save session", "err", err)
-	}
+	terminal.SaveSession(r, ss, p.logger)
 	http.Redirect(w, r, "/pay/", http.StatusSeeOther)
 }
 
@@ -281,7 +268,7 @@ func (p *Pages) enrolCard(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if pid, f := p.loggedIn(ss); pid == "" {
+	if _, ok, f := p.loggedIn(ss); !ok {
 		p.back(w, r, ss, cmp.Or(f, &web.Flash{Kind: "error", JA: "先にカードでログインしてください。", EN: "Log in with your card first."}))
 		return
 	}
@@ -291,7 +278,7 @@ func (p *Pages) enrolCard(w http.ResponseWriter, r *http.Request) {
 		Holder: strings.ToUpper(strings.TrimSpace(r.PostFormValue("holder"))), Expiry: strings.TrimSpace(r.PostFormValue("expiry"))}
 	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
 	defer cancel()
-	en, err := p.enrol(ctx, e)
+	en, err := p.enrol.Enrol(ctx, e)
 	if err != nil {
 		p.back(w, r, ss, enrolFlash(err))
 		return
@@ -319,12 +306,12 @@ func (p *Pages) link(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	pid, f := p.loggedIn(ss)
-	if pid == "" || ss.Get(payKeyToken) == "" {
+	login, ok, f := p.loggedIn(ss)
+	if !ok || ss.Get(payKeyToken) == "" {
 		p.back(w, r, ss, cmp.Or(f, &web.Flash{Kind: "error", JA: "最初からやり直してください。", EN: "Please start again."}))
 		return
 	}
-	doc := p.consent(ss, pid)
+	doc := p.consent(ss, login.PlatformID)
 	// The signing password goes from the form to the card and is dropped.
 	certDER, sig, res := p.kit.SignDocument(r, ss, []byte(doc.Text()))
 	if !res.Passed() {
@@ -332,17 +319,12 @@ func (p *Pages) link(w http.ResponseWriter, r *http.Request) {
 		p.back(w, r, ss, &f)
 		return
 	}
-	if _, err := p.links.LinkPayment(r.Context(), pid, doc, certDER, sig); err != nil {
-		m := eligibility.Rules.Problem(err)
-		if m.Status >= 500 {
-			p.logger.Error("pay link", "err", err)
-		} else {
-			p.logger.Info("pay link refused", "code", m.Code)
-		}
+	req := eligibility.PaymentLinkRequest{Token: doc.Token, Last4: doc.Last4, ShownAt: doc.At, Certificate: certDER, Signature: sig}
+	if _, err := p.elig.LinkPayment(r.Context(), login.Assertion, req); err != nil {
 		if errors.Is(err, eligibility.ErrConsentStale) {
 			ss.Set(payKeyConsentAt, strconv.FormatInt(p.now().Unix(), 10))
 		}
-		p.back(w, r, ss, &web.Flash{Kind: "error", JA: m.MessageJA, EN: m.MessageEN})
+		p.back(w, r, ss, p.serviceFlash(r, "pay link", err))
 		return
 	}
 	ss.Delete(payKeyToken)
@@ -357,15 +339,30 @@ func (p *Pages) unlink(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	pid, f := p.loggedIn(ss)
-	if pid == "" {
+	login, ok, f := p.loggedIn(ss)
+	if !ok {
 		p.back(w, r, ss, cmp.Or(f, &web.Flash{Kind: "error", JA: "先にカードでログインしてください。", EN: "Log in with your card first."}))
 		return
 	}
-	if err := p.links.UnlinkPayment(r.Context(), pid); err != nil && !errors.Is(err, eligibility.ErrNoPaymentLink) {
-		p.logger.Error("pay unlink", "err", err)
-		p.back(w, r, ss, &web.Flash{Kind: "error", JA: "解除できませんでした。しばらくしてから再度お試しください。", EN: "Could not cancel; try again shortly."})
+	if err := p.elig.UnlinkPayment(r.Context(), login.Assertion); err != nil && !errors.Is(err, eligibility.ErrNoPaymentLink) {
+		p.back(w, r, ss, p.serviceFlash(r, "pay unlink", err))
 		return
 	}
 	p.back(w, r, ss, &web.Flash{Kind: "ok", JA: "カードでのお支払いの登録を解除しました。", EN: "Payment with the card is cancelled."})
+}
+
+// serviceFlash words a failed call of the eligibility service: its refusal
+// in its own Japanese and English; no answer at all as such.
+func (p *Pages) serviceFlash(r *http.Request, what string, err error) *web.Flash {
+	if e, ok := errors.AsType[*httpapi.Error](err); ok && !e.Bare {
+		if e.Status >= 500 {
+			p.logger.ErrorContext(r.Context(), what, "err", err)
+		} else {
+			p.logger.InfoContext(r.Context(), what+" refused", "code", e.Code)
+		}
+		return &web.Flash{Kind: "error", JA: e.MessageJA, EN: e.MessageEN}
+	}
+	p.logger.ErrorContext(r.Context(), what, "err", err)
+	return &web.Flash{Kind: "error", JA: "支払い登録のサービスに接続できませんでした。しばらくしてから再度お試しください。",
+		EN: "The payment service could not be reached; try again shortly."}
 }

@@ -14,6 +14,9 @@ import (
 	"github.com/mynaplat/mynaplat/cardco"
 	"github.com/mynaplat/mynaplat/eligibility"
 	"github.com/mynaplat/mynaplat/internal/browsertest"
+	"github.com/mynaplat/mynaplat/internal/callerkey"
+	"github.com/mynaplat/mynaplat/internal/httpapi"
+	"github.com/mynaplat/mynaplat/internal/trace"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/platform"
 	"github.com/mynaplat/mynaplat/store/storetest"
@@ -31,7 +34,9 @@ const (
 // the card, log in with the auth PIN through the platform, register the
 // credit card at the company, sign the consent (once with a wrong password).
 // The JPKI centre, the platform, the card company and the eligibility
-// service each stand behind their own server, as mynaplat serve runs them.
+// service each stand behind their own server, as mynaplat serve runs them,
+// and the pages reach the service and the company only through their
+// typed HTTP clients.
 func TestPayPagesInBrowser(t *testing.T) {
 	ctx := context.Background()
 	db := storetest.SQLite(t)
@@ -80,7 +85,8 @@ func TestPayPagesInBrowser(t *testing.T) {
 	}
 
 	// The card company, with his credit card, and the service as its merchant.
-	co, err := cardco.Open(ctx, cardco.Config{DB: db, Now: now})
+	enrolKey := callerkey.New()
+	co, err := cardco.Open(ctx, cardco.Config{DB: db, Now: now, Callers: callerkey.Keys{}.Add("terminals", enrolKey)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +101,8 @@ func TestPayPagesInBrowser(t *testing.T) {
 	co.Routes(comux)
 	cosrv := httptest.NewServer(comux)
 	defer cosrv.Close()
-	svc, err := eligibility.Open(ctx, eligibility.Config{DB: db, Now: now,
+	svc, err := eligibility.Open(ctx, eligibility.Config{DB: db, Now: now, Issuer: "https://platform.test",
+		Keys:   func(context.Context) (platform.JWKS, error) { return plat.PublicKeys(), nil },
 		CardCo: &cardco.Client{BaseURL: cosrv.URL, MerchantKey: mkey, HTTP: &http.Client{Timeout: 10 * time.Second}},
 		Payment: eligibility.PaymentConfig{
 			SignCA:           centre.CA(jpki.Sign),
@@ -105,14 +112,20 @@ func TestPayPagesInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	emux := http.NewServeMux()
+	svc.ResidentRoutes(emux)
+	esrv := httptest.NewServer(trace.Middleware(emux))
+	defer esrv.Close()
 
 	site, err := web.New(ctx, web.Options{DB: db, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	pp, err := New(Config{Links: svc, Site: site, Cards: cards, PlatformURL: psrv.URL, Now: now,
+	hc := httpapi.NewHTTPClient(10 * time.Second)
+	pp, err := New(Config{Eligibility: &eligibility.ResidentClient{BaseURL: esrv.URL, HTTP: hc}, Site: site, Cards: cards,
+		PlatformURL: psrv.URL, HTTP: hc, Now: now,
 		Terminal: terminal.Config{ID: "pay-kiosk-1", Kind: platform.Kiosk, Owner: "日本海総合病院", Name: "支払い登録端末", Key: tkey, Reader: "virtual"},
-		Enrol:    co.Enrol})
+		Enrol:    cardco.NewEnrolClient(cosrv.URL, enrolKey, hc)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,6 +187,16 @@ func TestPayPagesInBrowser(t *testing.T) {
 	}
 	if l, err := svc.PaymentLinkOf(ctx, pid); err != nil || l.Last4 != "1111" {
 		t.Fatalf("link %+v %v", l, err)
+	}
+	// The service audited the page's calls under the terminal the card was
+	// used at: the reads of the page and the one link.
+	var links, reads int
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FILTER (WHERE action = 'link'), COUNT(*) FILTER (WHERE action = 'view')
+FROM elig_pay_audit WHERE platform_id = $1 AND terminal = 'pay-kiosk-1'`, pid).Scan(&links, &reads); err != nil {
+		t.Fatal(err)
+	}
+	if links != 1 || reads == 0 {
+		t.Errorf("audit: %d links and %d reads, want 1 and some", links, reads)
 	}
 	html, err := chromedp.Run(b, chromedp.OuterHTML(css("html")))
 	if err != nil {

@@ -35,11 +35,9 @@ type Pages struct {
 	pages    *web.Pages
 	listPage *web.Pages
 	cards    *card.Store
-	stations map[string]*Station
-	// kits run the stations' card steps.
-	kits   map[string]*terminal.Kit
-	order  []string
-	logger *slog.Logger
+	// stations are the stations with the kits that run their card steps.
+	stations *terminal.Stations[*Station]
+	logger   *slog.Logger
 }
 
 // NewPages parses the templates of the stations' screens.
@@ -56,15 +54,14 @@ func NewPages(site *web.Site, cards *card.Store, stations []*Station, logger *sl
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	p := &Pages{site: site, pages: pages, listPage: list, cards: cards, stations: map[string]*Station{},
-		kits: map[string]*terminal.Kit{}, logger: logger}
+	p := &Pages{site: site, pages: pages, listPage: list, cards: cards, stations: terminal.NewStations[*Station](site, logger), logger: logger}
 	for _, st := range stations {
-		p.stations[st.ID()] = st
-		p.order = append(p.order, st.ID())
 		base := "/reception/" + st.ID() + "/"
-		p.kits[st.ID()] = terminal.NewKit(terminal.KitConfig{Terminal: st.term, Reader: st.reader, Cards: cards,
-			Purpose: platform.PurposeEligibility, Now: st.now, Logger: logger,
-			Actions: terminal.Actions{Place: base + "place", PIN: base + "pin", Remove: base + "remove"}})
+		if err := p.stations.Add(st.ID(), st, terminal.KitConfig{Terminal: st.term, Reader: st.reader, Cards: cards,
+			Purpose: platform.PurposeEligibility, Now: st.now,
+			Actions: terminal.Actions{Place: base + "place", PIN: base + "pin", Remove: base + "remove"}}); err != nil {
+			return nil, err
+		}
 	}
 	return p, nil
 }
@@ -89,8 +86,8 @@ func (p *Pages) Routes(mux *http.ServeMux) {
 // Links are the home page entries.
 func (p *Pages) Links() []web.Link {
 	var out []web.Link
-	for _, id := range p.order {
-		st := p.stations[id]
+	for _, st := range p.stations.All() {
+		id := st.ID()
 		ja, en := "受付：保険証の資格確認（マイナ保険証）", "Reception: health-insurance check with the card"
 		if st.cfg.Terminal.Kind == platform.Mobile {
 			ja, en = "モバイル端末：訪問先での資格確認", "Mobile: eligibility check on a home visit"
@@ -102,13 +99,7 @@ func (p *Pages) Links() []web.Link {
 }
 
 // Stations are the pages' stations.
-func (p *Pages) Stations() []*Station {
-	out := make([]*Station, 0, len(p.order))
-	for _, id := range p.order {
-		out = append(out, p.stations[id])
-	}
-	return out
-}
+func (p *Pages) Stations() []*Station { return p.stations.All() }
 
 // Provisional lists the queued offline checks of a facility's stations, for
 // the facility's back office.
@@ -169,28 +160,8 @@ func (p *Pages) list(w http.ResponseWriter, r *http.Request) {
 	p.listPage.Render(w, r, http.StatusOK, "stations", items)
 }
 
-func (p *Pages) station(w http.ResponseWriter, r *http.Request) (*Station, *web.Session, bool) {
-	st, ok := p.stations[r.PathValue("id")]
-	if !ok {
-		p.site.NotFound().ServeHTTP(w, r)
-		return nil, nil, false
-	}
-	ss, err := p.site.Session(w, r)
-	if err != nil {
-		p.site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
-		return nil, nil, false
-	}
-	return st, ss, true
-}
-
 // The session keys of a station's screen.
 func rcKey(id, what string) string { return "rc:" + id + ":" + what }
-
-func (p *Pages) save(ss *web.Session, r *http.Request) {
-	if err := ss.Save(r.Context()); err != nil {
-		p.logger.Error("save session", "err", err)
-	}
-}
 
 func (p *Pages) to(w http.ResponseWriter, r *http.Request, st *Station, step string) {
 	http.Redirect(w, r, "/reception/"+st.ID()+"/"+step, http.StatusSeeOther)
@@ -201,7 +172,7 @@ func (p *Pages) reset(ss *web.Session, id string) {
 	for _, k := range []string{"offline", "crl", "result", "provisional", "paykey", "payment"} {
 		ss.Delete(rcKey(id, k))
 	}
-	p.kits[id].Remove(ss)
+	p.stations.Kit(id).Remove(ss)
 }
 
 // screenView is what every station screen shares.
@@ -235,7 +206,7 @@ func (v screenView) TerminalScreen() terminal.Screen {
 func (p *Pages) view(st *Station, ss *web.Session, r *http.Request, step string) screenView {
 	v := screenView{ID: st.ID(), Name: st.cfg.Terminal.Name, Facility: st.cfg.FacilityName,
 		Mobile: st.cfg.Terminal.Kind == platform.Mobile, Virtual: st.reader.Virtual(), Online: st.Online(), Step: step,
-		Holder: p.kits[st.ID()].Holder(ss)}
+		Holder: p.stations.Kit(st.ID()).Holder(ss)}
 	if q, err := st.Pending(); err == nil {
 		v.Queued = len(q)
 	}
@@ -243,47 +214,47 @@ func (p *Pages) view(st *Station, ss *web.Session, r *http.Request, step string)
 }
 
 func (p *Pages) screen(w http.ResponseWriter, r *http.Request) {
-	st, ss, ok := p.station(w, r)
+	st, ss, ok := p.stations.Lookup(w, r)
 	if !ok {
 		return
 	}
 	v := p.view(st, ss, r, "place")
-	v.Card = p.kits[st.ID()].Card(r, ss)
+	v.Card = p.stations.Kit(st.ID()).Card(r, ss)
 	v.Step = v.Card.Step()
 	p.pages.Render(w, r, http.StatusOK, "screen", v)
 }
 
 func (p *Pages) place(w http.ResponseWriter, r *http.Request) {
-	st, ss, ok := p.station(w, r)
+	st, ss, ok := p.stations.Lookup(w, r)
 	if !ok {
 		return
 	}
 	p.reset(ss, st.ID())
-	if res := p.kits[st.ID()].Place(r, ss); !res.Passed() {
+	if res := p.stations.Kit(st.ID()).Place(r, ss); !res.Passed() {
 		ss.SetFlash(res.Flash())
 	}
-	p.save(ss, r)
+	p.stations.Save(r, ss)
 	p.to(w, r, st, "")
 }
 
 func (p *Pages) remove(w http.ResponseWriter, r *http.Request) {
-	st, ss, ok := p.station(w, r)
+	st, ss, ok := p.stations.Lookup(w, r)
 	if !ok {
 		return
 	}
 	p.reset(ss, st.ID())
-	p.save(ss, r)
+	p.stations.Save(r, ss)
 	p.to(w, r, st, "")
 }
 
 // pin runs the card flow: online through the platform; when the platform
 // cannot be reached, offline against the kept CA and CRL.
 func (p *Pages) pin(w http.ResponseWriter, r *http.Request) {
-	st, ss, ok := p.station(w, r)
+	st, ss, ok := p.stations.Lookup(w, r)
 	if !ok {
 		return
 	}
-	kit := p.kits[st.ID()]
+	kit := p.stations.Kit(st.ID())
 	_, res := kit.Login(r.Context(), r, ss)
 	if res.Outcome == terminal.Unreachable {
 		if tr, err := kit.Placed(r, ss); err == nil {
@@ -297,11 +268,11 @@ func (p *Pages) pin(w http.ResponseWriter, r *http.Request) {
 		if res.Message().Retry {
 			ss.SetFlash(res.Flash())
 		}
-		p.save(ss, r)
+		p.stations.Save(r, ss)
 		p.to(w, r, st, "")
 		return
 	}
-	p.save(ss, r)
+	p.stations.Save(r, ss)
 	p.to(w, r, st, "consent")
 }
 
@@ -316,7 +287,7 @@ func (p *Pages) offline(w http.ResponseWriter, r *http.Request, st *Station, ss 
 		// The terminal's own check refused the card: the flow ends as it
 		// would online.
 		p.logger.Info("reception: offline check refused", "terminal", st.ID(), "err", err)
-		p.kits[st.ID()].Stop(ss, refusal.Outcome)
+		p.stations.Kit(st.ID()).Stop(ss, refusal.Outcome)
 	case err != nil:
 		res := terminal.Of(card.AuthPIN, err, nil)
 		if res.Outcome == terminal.CardUnreadable {
@@ -325,26 +296,26 @@ func (p *Pages) offline(w http.ResponseWriter, r *http.Request, st *Station, ss 
 		if res.Message().Retry {
 			ss.SetFlash(res.Flash())
 		} else {
-			p.kits[st.ID()].Stop(ss, res.Outcome)
+			p.stations.Kit(st.ID()).Stop(ss, res.Outcome)
 		}
 	default:
 		b, _ := json.Marshal(a)
 		ss.Set(rcKey(st.ID(), "offline"), string(b))
 		ss.Set(rcKey(st.ID(), "crl"), crlAt.Format(time.RFC3339))
-		p.save(ss, r)
+		p.stations.Save(r, ss)
 		p.to(w, r, st, "consent")
 		return
 	}
-	p.save(ss, r)
+	p.stations.Save(r, ss)
 	p.to(w, r, st, "")
 }
 
 func (p *Pages) consentPage(w http.ResponseWriter, r *http.Request) {
-	st, ss, ok := p.station(w, r)
+	st, ss, ok := p.stations.Lookup(w, r)
 	if !ok {
 		return
 	}
-	if _, err := p.kits[st.ID()].LoggedIn(ss); err != nil && ss.Get(rcKey(st.ID(), "offline")) == "" {
+	if _, err := p.stations.Kit(st.ID()).LoggedIn(ss); err != nil && ss.Get(rcKey(st.ID(), "offline")) == "" {
 		p.to(w, r, st, "")
 		return
 	}
@@ -353,7 +324,7 @@ func (p *Pages) consentPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Pages) consent(w http.ResponseWriter, r *http.Request) {
-	st, ss, ok := p.station(w, r)
+	st, ss, ok := p.stations.Lookup(w, r)
 	if !ok {
 		return
 	}
@@ -367,25 +338,25 @@ func (p *Pages) consent(w http.ResponseWriter, r *http.Request) {
 			p.to(w, r, st, "")
 			return
 		}
-		q, err := st.Enqueue(a, crlAt, p.kits[id].Holder(ss), c)
+		q, err := st.Enqueue(a, crlAt, p.stations.Kit(id).Holder(ss), c)
 		if err != nil {
 			p.logger.Error("enqueue offline check", "err", err)
 			ss.SetFlash(web.Flash{Kind: "error", JA: "端末に記録できませんでした。もう一度お試しください。", EN: "The terminal could not record the check; try again."})
-			p.save(ss, r)
+			p.stations.Save(r, ss)
 			p.to(w, r, st, "consent")
 			return
 		}
 		b, _ := json.Marshal(q)
 		ss.Delete(rcKey(id, "offline"))
 		ss.Set(rcKey(id, "provisional"), string(b))
-		p.save(ss, r)
+		p.stations.Save(r, ss)
 		p.to(w, r, st, "result")
 		return
 	}
-	login, err := p.kits[id].LoggedIn(ss)
+	login, err := p.stations.Kit(id).LoggedIn(ss)
 	if errors.Is(err, terminal.ErrLoginExpired) {
 		ss.SetFlash(terminal.Result{Outcome: terminal.LoginExpired}.Flash())
-		p.save(ss, r)
+		p.stations.Save(r, ss)
 	}
 	if err != nil {
 		p.to(w, r, st, "")
@@ -402,7 +373,7 @@ func (p *Pages) consent(w http.ResponseWriter, r *http.Request) {
 			p.logger.Error("eligibility check", "err", err)
 			ss.SetFlash(web.Flash{Kind: "error", JA: "資格確認ができませんでした。しばらくしてからもう一度お試しください。", EN: "The eligibility check failed; try again shortly."})
 		}
-		p.save(ss, r)
+		p.stations.Save(r, ss)
 		p.to(w, r, st, "")
 		return
 	}
@@ -410,12 +381,12 @@ func (p *Pages) consent(w http.ResponseWriter, r *http.Request) {
 	// The login is used up: the next check needs the card again.
 	terminal.Logout(ss)
 	ss.Set(rcKey(id, "result"), string(b))
-	p.save(ss, r)
+	p.stations.Save(r, ss)
 	p.to(w, r, st, "result")
 }
 
 func (p *Pages) result(w http.ResponseWriter, r *http.Request) {
-	st, ss, ok := p.station(w, r)
+	st, ss, ok := p.stations.Lookup(w, r)
 	if !ok {
 		return
 	}
@@ -439,7 +410,7 @@ func (p *Pages) result(w http.ResponseWriter, r *http.Request) {
 		if v.PayKey == "" {
 			v.PayKey = rand.Text()
 			ss.Set(rcKey(st.ID(), "paykey"), v.PayKey)
-			p.save(ss, r)
+			p.stations.Save(r, ss)
 		}
 	}
 	p.pages.Render(w, r, http.StatusOK, "result", v)
@@ -448,7 +419,7 @@ func (p *Pages) result(w http.ResponseWriter, r *http.Request) {
 // pay charges the co-payment to the patient's card through the platform;
 // the clinic never sees the card number.
 func (p *Pages) pay(w http.ResponseWriter, r *http.Request) {
-	st, ss, ok := p.station(w, r)
+	st, ss, ok := p.stations.Lookup(w, r)
 	if !ok {
 		return
 	}
@@ -461,7 +432,7 @@ func (p *Pages) pay(w http.ResponseWriter, r *http.Request) {
 	key := r.PostFormValue("key")
 	if err != nil || amount <= 0 || key == "" {
 		ss.SetFlash(web.Flash{Kind: "error", JA: "金額（円）を正しく入力してください。", EN: "Enter the amount in yen."})
-		p.save(ss, r)
+		p.stations.Save(r, ss)
 		p.to(w, r, st, "result")
 		return
 	}
@@ -477,19 +448,19 @@ func (p *Pages) pay(w http.ResponseWriter, r *http.Request) {
 			ss.SetFlash(web.Flash{Kind: "error", JA: "決済サービスに接続できませんでした。もう一度お試しください（二重に請求されることはありません）。",
 				EN: "The payment service could not be reached; try again (you will not be charged twice)."})
 		}
-		p.save(ss, r)
+		p.stations.Save(r, ss)
 		p.to(w, r, st, "result")
 		return
 	}
 	b, _ := json.Marshal(pm)
 	ss.Set(rcKey(st.ID(), "payment"), string(b))
 	ss.SetFlash(web.Flash{Kind: "ok", JA: "お支払いが完了しました。", EN: "Paid."})
-	p.save(ss, r)
+	p.stations.Save(r, ss)
 	p.to(w, r, st, "result")
 }
 
 func (p *Pages) paperPage(w http.ResponseWriter, r *http.Request) {
-	st, ss, ok := p.station(w, r)
+	st, ss, ok := p.stations.Lookup(w, r)
 	if !ok {
 		return
 	}
@@ -497,7 +468,7 @@ func (p *Pages) paperPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Pages) paper(w http.ResponseWriter, r *http.Request) {
-	st, ss, ok := p.station(w, r)
+	st, ss, ok := p.stations.Lookup(w, r)
 	if !ok {
 		return
 	}
@@ -518,19 +489,19 @@ func (p *Pages) paper(w http.ResponseWriter, r *http.Request) {
 			p.logger.Error("paper check", "err", err)
 			ss.SetFlash(web.Flash{Kind: "error", JA: "資格確認ができませんでした。回線を確認して、もう一度お試しください。", EN: "The check failed; check the network and try again."})
 		}
-		p.save(ss, r)
+		p.stations.Save(r, ss)
 		p.pages.Render(w, r, http.StatusUnprocessableEntity, "paper", v)
 		return
 	}
 	p.reset(ss, st.ID())
 	b, _ := json.Marshal(res)
 	ss.Set(rcKey(st.ID(), "result"), string(b))
-	p.save(ss, r)
+	p.stations.Save(r, ss)
 	p.to(w, r, st, "result")
 }
 
 func (p *Pages) network(w http.ResponseWriter, r *http.Request) {
-	st, ss, ok := p.station(w, r)
+	st, ss, ok := p.stations.Lookup(w, r)
 	if !ok {
 		return
 	}
@@ -546,12 +517,12 @@ func (p *Pages) network(w http.ResponseWriter, r *http.Request) {
 	} else {
 		ss.SetFlash(web.Flash{Kind: "warn", JA: "回線を切断しました（デモ）。この端末はオフラインで確認を続けます。", EN: "The network is cut (demo). The terminal goes on checking offline."})
 	}
-	p.save(ss, r)
+	p.stations.Save(r, ss)
 	p.to(w, r, st, "")
 }
 
 func (p *Pages) sync(w http.ResponseWriter, r *http.Request) {
-	st, ss, ok := p.station(w, r)
+	st, ss, ok := p.stations.Lookup(w, r)
 	if !ok {
 		return
 	}
@@ -567,6 +538,6 @@ func (p *Pages) sync(w http.ResponseWriter, r *http.Request) {
 			JA: "確定 " + strconv.Itoa(len(res.Confirmed)) + " 件、確認不可 " + strconv.Itoa(len(res.Refused)) + " 件、未送信 " + strconv.Itoa(res.Waiting) + " 件",
 			EN: strconv.Itoa(len(res.Confirmed)) + " confirmed, " + strconv.Itoa(len(res.Refused)) + " refused, " + strconv.Itoa(res.Waiting) + " waiting"})
 	}
-	p.save(ss, r)
+	p.stations.Save(r, ss)
 	p.to(w, r, st, "")
 }

@@ -26,8 +26,7 @@ type Pages struct {
 	// screens are the terminals' own screens, in the kit's layout.
 	screens     *web.Pages
 	cards       *card.Store
-	terms       map[string]*station
-	order       []string
+	stations    *Stations[*station]
 	platformURL string
 	hc          *http.Client
 	logger      *slog.Logger
@@ -43,11 +42,11 @@ type elsewhereGroup struct {
 	Links            []web.Link
 }
 
-// station is a terminal with its reader and card flow.
+// station is a terminal with its reader (its card flow is the kit of
+// Pages.stations).
 type station struct {
 	*Terminal
 	reader Reader
-	kit    *Kit
 }
 
 // PagesConfig holds what the terminal pages need.
@@ -94,7 +93,7 @@ func NewPages(cfg PagesConfig) (*Pages, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	p := &Pages{site: cfg.Site, pages: pages, screens: screens, cards: cfg.Cards, terms: map[string]*station{},
+	p := &Pages{site: cfg.Site, pages: pages, screens: screens, cards: cfg.Cards, stations: NewStations[*station](cfg.Site, cfg.Logger),
 		platformURL: cfg.PlatformURL, hc: cfg.HTTP, logger: cfg.Logger, history: cfg.History}
 	for _, c := range cfg.Terminals {
 		t, err := New(c, cfg.PlatformURL, cfg.HTTP)
@@ -106,9 +105,10 @@ func NewPages(cfg PagesConfig) (*Pages, error) {
 			return nil, err
 		}
 		base := "/t/" + c.ID + "/"
-		p.terms[c.ID] = &station{t, rd, NewKit(KitConfig{Terminal: t, Reader: rd, Cards: cfg.Cards, Logger: cfg.Logger,
-			Actions: Actions{Place: base + "place", PIN: base + "login", Remove: base + "remove"}})}
-		p.order = append(p.order, c.ID)
+		if err := p.stations.Add(c.ID, &station{t, rd}, KitConfig{Terminal: t, Reader: rd, Cards: cfg.Cards,
+			Actions: Actions{Place: base + "place", PIN: base + "login", Remove: base + "remove"}}); err != nil {
+			return nil, err
+		}
 	}
 	return p, nil
 }
@@ -144,12 +144,11 @@ func KindName(k platform.TerminalKind) (ja, en string) {
 // Links are the home page entries of the terminals.
 func (p *Pages) Links() []web.Link {
 	var out []web.Link
-	for _, id := range p.order {
-		t := p.terms[id]
+	for _, t := range p.stations.All() {
 		k := kindNames[t.Kind]
 		out = append(out, web.Link{Section: "端末 / Terminals", TitleJA: t.Name, TitleEN: t.Name,
 			DescJA: k[0] + "・" + t.Owner + "：カードでログイン", DescEN: k[1] + " · " + t.Owner + ": log in with your card",
-			Path: "/t/" + id + "/"})
+			Path: "/t/" + t.ID + "/"})
 	}
 	out = append(out, web.Link{Section: "本人 / Card holder", TitleJA: "わたしの確認履歴", TitleEN: "Who checked me",
 		DescJA: "カードでログインした人が、いつ・どこで本人確認されたかを見られます", DescEN: "After logging in with your card: who checked you, where and when",
@@ -179,26 +178,11 @@ type listPage struct {
 
 func (p *Pages) list(w http.ResponseWriter, r *http.Request) {
 	var items []listItem
-	for _, id := range p.order {
-		t := p.terms[id]
+	for _, t := range p.stations.All() {
 		k := kindNames[t.Kind]
-		items = append(items, listItem{id, t.Name, t.Owner, k[0], k[1]})
+		items = append(items, listItem{t.ID, t.Name, t.Owner, k[0], k[1]})
 	}
 	p.pages.Render(w, r, http.StatusOK, "terminals", listPage{items, p.elsewhere})
-}
-
-func (p *Pages) station(w http.ResponseWriter, r *http.Request) (*station, *web.Session, bool) {
-	st, ok := p.terms[r.PathValue("id")]
-	if !ok {
-		p.site.NotFound().ServeHTTP(w, r)
-		return nil, nil, false
-	}
-	ss, err := p.site.Session(w, r)
-	if err != nil {
-		p.site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
-		return nil, nil, false
-	}
-	return st, ss, true
 }
 
 func reportKey(id string) string { return "t:" + id + ":report" }
@@ -208,7 +192,7 @@ func nextKey(id string) string   { return "t:" + id + ":next" }
 // for a service's pages that run on the terminal and need the card again
 // (to sign with the signing password). It is ErrNoCard when none is placed.
 func (p *Pages) PlacedCard(r *http.Request, ss *web.Session, terminalID string) (card.Transport, error) {
-	st, ok := p.terms[terminalID]
+	st, ok := p.stations.Get(terminalID)
 	if !ok {
 		return nil, fmt.Errorf("%w: no terminal %s", ErrNoCard, terminalID)
 	}
@@ -226,17 +210,17 @@ type screenData struct {
 func (d screenData) TerminalScreen() Screen { return d.Card.Screen }
 
 func (p *Pages) screen(w http.ResponseWriter, r *http.Request) {
-	st, ss, ok := p.station(w, r)
+	st, ss, ok := p.stations.Lookup(w, r)
 	if !ok {
 		return
 	}
 	// A service's page sends the person here to log in and back after.
 	if next := r.URL.Query().Get("next"); next != "" {
 		ss.Set(nextKey(st.ID), web.LocalPath(next))
-		p.save(w, r, ss)
+		p.stations.Save(r, ss)
 	}
 	k := kindNames[st.Kind]
-	d := screenData{ID: st.ID, Name: st.Name, Owner: st.Owner, KindJA: k[0], KindEN: k[1], Card: st.kit.Card(r, ss)}
+	d := screenData{ID: st.ID, Name: st.Name, Owner: st.Owner, KindJA: k[0], KindEN: k[1], Card: p.stations.Kit(st.ID).Card(r, ss)}
 	p.screens.Render(w, r, http.StatusOK, "screen", d)
 }
 
@@ -245,45 +229,39 @@ func (p *Pages) redirect(w http.ResponseWriter, r *http.Request, id, to string) 
 }
 
 func (p *Pages) place(w http.ResponseWriter, r *http.Request) {
-	st, ss, ok := p.station(w, r)
+	st, ss, ok := p.stations.Lookup(w, r)
 	if !ok {
 		return
 	}
 	ss.Delete(reportKey(st.ID))
-	if res := st.kit.Place(r, ss); !res.Passed() {
+	if res := p.stations.Kit(st.ID).Place(r, ss); !res.Passed() {
 		ss.SetFlash(res.Flash())
 	}
-	p.save(w, r, ss)
+	p.stations.Save(r, ss)
 	p.redirect(w, r, st.ID, "")
 }
 
 func (p *Pages) remove(w http.ResponseWriter, r *http.Request) {
-	st, ss, ok := p.station(w, r)
+	st, ss, ok := p.stations.Lookup(w, r)
 	if !ok {
 		return
 	}
-	st.kit.Remove(ss)
+	p.stations.Kit(st.ID).Remove(ss)
 	ss.Delete(reportKey(st.ID))
-	p.save(w, r, ss)
+	p.stations.Save(r, ss)
 	p.redirect(w, r, st.ID, "")
 }
 
-func (p *Pages) save(w http.ResponseWriter, r *http.Request, ss *web.Session) {
-	if err := ss.Save(r.Context()); err != nil {
-		p.logger.Error("save session", "err", err)
-	}
-}
-
 func (p *Pages) login(w http.ResponseWriter, r *http.Request) {
-	st, ss, ok := p.station(w, r)
+	st, ss, ok := p.stations.Lookup(w, r)
 	if !ok {
 		return
 	}
-	_, res := st.kit.Login(r.Context(), r, ss)
+	_, res := p.stations.Kit(st.ID).Login(r.Context(), r, ss)
 	if res.Report == nil {
 		// The card, the reader or the network said no: back to the PIN.
 		ss.SetFlash(res.Flash())
-		p.save(w, r, ss)
+		p.stations.Save(r, ss)
 		p.redirect(w, r, st.ID, "")
 		return
 	}
@@ -291,11 +269,11 @@ func (p *Pages) login(w http.ResponseWriter, r *http.Request) {
 	ss.Set(reportKey(st.ID), string(rep))
 	if next := ss.Get(nextKey(st.ID)); next != "" && res.Passed() {
 		ss.Delete(nextKey(st.ID))
-		p.save(w, r, ss)
+		p.stations.Save(r, ss)
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return
 	}
-	p.save(w, r, ss)
+	p.stations.Save(r, ss)
 	p.redirect(w, r, st.ID, "result")
 }
 
@@ -333,7 +311,7 @@ var checkNames = map[string][2]string{
 // report's details are the platform's English and are shown on the English
 // page only.
 func (p *Pages) result(w http.ResponseWriter, r *http.Request) {
-	st, ss, ok := p.station(w, r)
+	st, ss, ok := p.stations.Lookup(w, r)
 	if !ok {
 		return
 	}
@@ -346,8 +324,8 @@ func (p *Pages) result(w http.ResponseWriter, r *http.Request) {
 	if rep.Result != platform.Passed {
 		status = http.StatusForbidden
 	}
-	d := resultData{ID: st.ID, Name: st.Name, Screen: st.kit.Screen(), Report: &rep,
-		Outcome: Of(card.AuthPIN, nil, &rep).Message(), Actions: st.kit.cfg.Actions}
+	d := resultData{ID: st.ID, Name: st.Name, Screen: p.stations.Kit(st.ID).Screen(), Report: &rep,
+		Outcome: Of(card.AuthPIN, nil, &rep).Message(), Actions: p.stations.Kit(st.ID).cfg.Actions}
 	for _, c := range rep.Checks {
 		n, ok := checkNames[c.Name]
 		if !ok {
@@ -380,9 +358,8 @@ type auditRow struct {
 }
 
 func (p *Pages) audit(w http.ResponseWriter, r *http.Request) {
-	ss, err := p.site.Session(w, r)
-	if err != nil {
-		p.site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
+	ss, ok := Session(p.site, p.logger, w, r)
+	if !ok {
 		return
 	}
 	login, err := LoggedIn(ss, time.Now(), AnyTerminal, "")
@@ -396,7 +373,7 @@ func (p *Pages) audit(w http.ResponseWriter, r *http.Request) {
 		// The assertion expired (they last five minutes): log in again.
 		Logout(ss)
 		ss.SetFlash(Result{Outcome: LoginExpired}.Flash())
-		p.save(w, r, ss)
+		p.stations.Save(r, ss)
 		p.pages.Render(w, r, http.StatusOK, "audit", auditData{})
 		return
 	}

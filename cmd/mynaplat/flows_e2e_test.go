@@ -239,14 +239,15 @@ func kioskFlow(t *testing.T, r *flowRun) outcome {
 	return o
 }
 
-// eligibilityFlow: 酒田 一郎 links a credit card on /pay/ (at the
-// eligibility service), is checked at the hospital's reception (a station
-// of the terminals role) with his consent to the 限度額, and pays there.
+// eligibilityFlow: 酒田 一郎 links a credit card on /pay/ (his phone, a
+// page of the terminals role that links it at the eligibility service over
+// its API), is checked at the hospital's reception (a station of the
+// terminals role) with his consent to the 限度額, and pays there.
 func eligibilityFlow(t *testing.T, r *flowRun) outcome {
 	ichiro := r.card("酒田　一郎")
 	r.do("demo keys", chromedp.Navigate(r.tp.at(roleTerminals)+"/demo"), chromedp.WaitVisible(css("#demo-keys")))
 	pan := r.text(".test-pan")
-	r.do("link a card", chromedp.Navigate(r.tp.at(roleEligibility)+"/pay/"), chromedp.WaitVisible(css("#place")),
+	r.do("link a card", chromedp.Navigate(r.tp.at(roleTerminals)+"/pay/"), chromedp.WaitVisible(css("#place")),
 		chromedp.SetValue(css("#card"), ichiro), chromedp.Click(css("#place")), chromedp.WaitVisible(css("#pin")),
 		chromedp.SendKeys(css("#pin"), "1111"), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#pan")),
 		chromedp.SendKeys(css("#pan"), pan), chromedp.SendKeys(css("#holder"), "SAKATA ICHIRO"), chromedp.SendKeys(css("#expiry"), "12/30"),

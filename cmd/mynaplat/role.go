@@ -68,7 +68,7 @@ var roleHelp = map[string]string{
 	roleJPKI:        "JPKI centre (CAs, counter, CRL, OCSP, revocation feed)",
 	rolePlatform:    "common platform (card holder checks, platform IDs, OIDC)",
 	roleCardCo:      "card company (payments, card enrolment)",
-	roleEligibility: "eligibility checks, the clinic and insurer offices, /pay/",
+	roleEligibility: "eligibility checks, the clinic and insurer offices, the holders' payment links",
 	roleJLIS:        "J-LIS kiosk relay, seal register and /verify",
 	roleMunicipal:   "municipal registers and issuance servers",
 	roleTSA:         "time-stamp authority",
@@ -77,7 +77,7 @@ var roleHelp = map[string]string{
 	rolePostbox:     "electronic post box",
 	roleAgency:      "receiving agencies",
 	roleBusiness:    "businesses",
-	roleTerminals:   "terminal screens /t/, kiosks, reception stations, card viewer",
+	roleTerminals:   "terminal screens /t/, kiosks, reception stations, /pay/, card viewer",
 }
 
 // The operator APIs one role offers others under caller keys, and the role
@@ -94,7 +94,7 @@ var apiRole = map[string]string{apiPlatform: rolePlatform, apiSeal: roleJLIS, ap
 // callerPairs are every (API, calling role) there is.
 var callerPairs = [][2]string{
 	{apiPlatform, roleEligibility}, {apiPlatform, roleJLIS}, {apiPlatform, rolePostbox}, {apiPlatform, roleDelegation},
-	{apiSeal, roleMunicipal}, {apiQueue, roleMunicipal}, {apiCardCo, roleEligibility},
+	{apiSeal, roleMunicipal}, {apiQueue, roleMunicipal}, {apiCardCo, roleTerminals},
 }
 
 // callerKeys are the caller keys by (API, caller): those of --caller-keys
@@ -334,7 +334,6 @@ type services struct {
 	agency       *agency.Service
 	business     *business.Service
 	reception    *reception.Pages
-	payLinks     []web.Link
 	terminals    *terminal.Pages
 }
 

@@ -2,15 +2,11 @@ package main
 
 import (
 	"context"
-	"errors"
-	"io/fs"
 	"net/http"
 	"time"
 
 	"github.com/mynaplat/mynaplat/cardco"
 	"github.com/mynaplat/mynaplat/eligibility"
-	"github.com/mynaplat/mynaplat/internal/layout"
-	"github.com/mynaplat/mynaplat/payenrol"
 	"github.com/mynaplat/mynaplat/web"
 )
 
@@ -31,10 +27,9 @@ func (c cardcoConfig) build(ctx context.Context, d *deps) (*built, error) {
 // eligibilityConfig is the eligibility service's: it asks the platform for
 // holders' attributes (caller key platform/eligibility) and checks its
 // assertions, the JPKI centre for signing certificates' status, and the card
-// company for payments (merchant key) and card enrolment on /pay/ (caller
-// key cardco/eligibility).
+// company for payments (merchant key). The holders' /pay/ page runs with
+// the terminals (role_pay.go) and links cards through the service's API.
 type eligibilityConfig struct {
-	data        string
 	peers       *peers
 	keys        callerKeys
 	merchantKey string // --cardco-key, or the one the demo seeding kept
@@ -44,7 +39,6 @@ func (c eligibilityConfig) validate() error {
 	var m missing
 	m.peer(c.peers, rolePlatform, roleJPKI, roleCardCo)
 	m.key(c.keys, apiPlatform, roleEligibility)
-	m.key(c.keys, apiCardCo, roleEligibility)
 	if c.merchantKey == "" && !c.peers.local[roleCardCo] {
 		m = append(m, "--cardco-key (MYNAPLAT_CARDCO_KEY)")
 	}
@@ -91,30 +85,13 @@ func (c eligibilityConfig) build(ctx context.Context, d *deps) (*built, error) {
 			elig.Routes(mux)
 			elig.FacilityRoutes(mux)
 			elig.PaymentRoutes(mux)
+			elig.ResidentRoutes(mux)
 			elig.BatchRoutes(mux, worker)
 			clinic.Routes(mux)
 			office.Routes(mux)
 		},
 		pages: func(_ context.Context, mux *http.ServeMux) ([]web.Link, error) {
-			links := append(clinic.Links(), office.Links()...)
-			// /pay/ is the service's page on the resident's own phone: it
-			// logs in through the phone's platform terminal and enrols the
-			// card at the card company.
-			pt, err := layout.PayTerminal(c.data)
-			if errors.Is(err, fs.ErrNotExist) {
-				return links, nil
-			} else if err != nil {
-				return nil, err
-			}
-			pu, phc := d.at(rolePlatform)
-			pay, err := payenrol.New(payenrol.Config{Links: elig, Site: d.site, Cards: d.cards, Terminal: *pt, PlatformURL: pu, HTTP: phc,
-				Enrol: cardco.NewEnrolClient(cu, c.keys.key(apiCardCo, roleEligibility), chc).Enrol, Logger: d.logger})
-			if err != nil {
-				return nil, err
-			}
-			pay.Routes(mux)
-			d.svc.payLinks = pay.Links()
-			return append(links, pay.Links()...), nil
+			return append(clinic.Links(), office.Links()...), nil
 		},
 		close: worker.Close,
 	}, nil

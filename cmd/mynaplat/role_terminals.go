@@ -31,6 +31,8 @@ type terminalsConfig struct {
 	postboxTerminal string
 	// stations and kiosks say whether such stations are configured.
 	stations, kiosks bool
+	// pay is /pay/ (role_pay.go).
+	pay payConfig
 }
 
 func newTerminalsConfig(data string, p *peers, readers []string, postboxTerminal string) terminalsConfig {
@@ -53,6 +55,7 @@ func (c terminalsConfig) validate() error {
 	if c.kiosks {
 		m.peer(c.peers, roleJLIS)
 	}
+	c.pay.missing(&m)
 	for _, r := range c.readers {
 		if id, spec, ok := strings.Cut(r, "="); !ok || id == "" || !strings.HasPrefix(spec, "pcsc:") {
 			m = append(m, fmt.Sprintf("--reader %q (TERMINAL=pcsc:READER)", r))
@@ -161,7 +164,12 @@ func (c terminalsConfig) pages(ctx context.Context, d *deps, mux *http.ServeMux,
 	}
 	tp.AddElsewhere("コンビニのマルチコピー機（コンビニ交付）", "Convenience-store multi-copy machines (certificates)", kioskLinks...)
 	tp.AddElsewhere("医療機関の受付と訪問診療の端末（資格確認）", "Hospital reception and home-visit terminals (eligibility checks)", stationLinks...)
-	tp.AddElsewhere("自宅のスマートフォン（カード払いの登録）", "The phone at home (linking a credit card)", d.svc.payLinks...)
+	payLinks, err := c.pay.pages(d, mux)
+	if err != nil {
+		return nil, err
+	}
+	links = append(links, payLinks...)
+	tp.AddElsewhere("自宅のスマートフォン（カード払いの登録）", "The phone at home (linking a credit card)", payLinks...)
 	return links, nil
 }
 

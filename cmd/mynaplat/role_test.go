@@ -8,6 +8,9 @@ import (
 	"testing"
 
 	"github.com/mynaplat/mynaplat/internal/callerkey"
+	"github.com/mynaplat/mynaplat/internal/layout"
+	"github.com/mynaplat/mynaplat/platform"
+	"github.com/mynaplat/mynaplat/terminal"
 )
 
 // TestRoleConfigs: serve checks the configuration of the roles it runs and
@@ -25,6 +28,8 @@ func TestRoleConfigs(t *testing.T) {
 		elsewhere bool
 		keys      string
 		token     string
+		// phone writes the configuration of the /pay/ phone first.
+		phone bool
 		// wants are in the error, in order; none means no error.
 		wants []string
 	}{
@@ -32,7 +37,7 @@ func TestRoleConfigs(t *testing.T) {
 		{name: "the centre alone", roles: []string{roleJPKI}},
 		{name: "eligibility alone, nothing given", roles: []string{roleEligibility},
 			wants: []string{"役割 eligibility の設定が足りません / role eligibility is missing:", "--platform-url (MYNAPLAT_PLATFORM_URL)",
-				"--jpki-url", "--cardco-url", "--caller-keys platform/eligibility=…", "--caller-keys cardco/eligibility=…", "--cardco-key"}},
+				"--jpki-url", "--cardco-url", "--caller-keys platform/eligibility=…", "--cardco-key"}},
 		{name: "eligibility alone, all given", roles: []string{roleEligibility}, elsewhere: true, keys: strings.Join(keys, ","),
 			token: "merchant"},
 		{name: "eligibility with the card company, no merchant key needed", roles: []string{roleEligibility, roleCardCo}, elsewhere: true,
@@ -43,6 +48,11 @@ func TestRoleConfigs(t *testing.T) {
 		{name: "municipal beside jlis: keys made here", roles: []string{roleMunicipal, roleJLIS, rolePlatform, roleJPKI}},
 		{name: "the post box alone", roles: []string{rolePostbox},
 			wants: []string{"role postbox is missing: --jpki-url", "--tsa-url", "--delegation-url", "--platform-url", "--caller-keys platform/postbox=…"}},
+		{name: "terminals alone, no phone", roles: []string{roleTerminals}, urls: map[string]string{rolePlatform: "http://p.example"}},
+		{name: "terminals alone with the /pay/ phone", roles: []string{roleTerminals}, urls: map[string]string{rolePlatform: "http://p.example"},
+			phone: true, wants: []string{"role terminals is missing:", "--eligibility-url", "--cardco-url", "--caller-keys cardco/terminals=…"}},
+		{name: "terminals alone with the /pay/ phone, all given", roles: []string{roleTerminals}, elsewhere: true, phone: true,
+			keys: strings.Join(keys, ",")},
 		{name: "a bad key list", roles: []string{roleJPKI}, keys: "platform/nobody=k,seal",
 			wants: []string{"--caller-keys", `"platform/nobody"`, `"seal"`}},
 		{name: "a role here at the URL of one elsewhere", roles: []string{rolePlatform, roleJPKI},
@@ -63,7 +73,14 @@ func TestRoleConfigs(t *testing.T) {
 					urls[r] = "http://elsewhere.example"
 				}
 			}
-			o := serveOptions{data: dataFlags{data: t.TempDir()}, urls: urls, callerKeys: tc.keys, cardcoKey: tc.token, jpkiToken: tc.token}
+			data := t.TempDir()
+			if tc.phone {
+				if err := terminal.SaveConfig(layout.PayTerminalDir(data), terminal.Config{ID: layout.PayTerminalID, Kind: platform.Mobile,
+					Name: "phone", Key: "k", Reader: "virtual"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			o := serveOptions{data: dataFlags{data: data}, urls: urls, callerKeys: tc.keys, cardcoKey: tc.token, jpkiToken: tc.token}
 			_, _, err := roleConfigs(o, &peers{local: local, urls: urls, self: "http://127.0.0.1:1"})
 			if len(tc.wants) == 0 {
 				if err != nil {

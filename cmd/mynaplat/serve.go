@@ -211,7 +211,7 @@ func roleConfigs(o serveOptions, p *peers) (map[string]roleConfig, callerKeys, e
 		roleJPKI:        jpkiConfig{data: data, baseURL: p.url(roleJPKI), every: o.timing.crlCheck},
 		rolePlatform:    platformConfig{data: data, peers: p, jpkiToken: jpkiToken, keys: keys, timing: o.timing},
 		roleCardCo:      cardcoConfig{keys: keys},
-		roleEligibility: eligibilityConfig{data: data, peers: p, keys: keys, merchantKey: merchantKey},
+		roleEligibility: eligibilityConfig{peers: p, keys: keys, merchantKey: merchantKey},
 		roleJLIS:        jlisConfig{data: data, peers: p, keys: keys, municipal: municipalEndpoints, maxAge: o.timing.maxAge},
 		roleMunicipal:   municipalConfig{peers: p, keys: keys},
 		roleTSA:         tsaConfig{data: data},
@@ -220,7 +220,7 @@ func roleConfigs(o serveOptions, p *peers) (map[string]roleConfig, callerKeys, e
 		rolePostbox:     postboxConfig{data: data, peers: p, keys: keys, jpkiToken: postboxToken},
 		roleAgency:      partyConfig{role: roleAgency, peers: p},
 		roleBusiness:    partyConfig{role: roleBusiness, peers: p},
-		roleTerminals:   newTerminalsConfig(data, p, o.readers, o.postboxTerminal),
+		roleTerminals:   newTerminalsConfig(data, p, o.readers, o.postboxTerminal).withPay(newPayConfig(data, p, keys)),
 	}
 	out := map[string]roleConfig{}
 	var errs []error

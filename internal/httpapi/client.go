@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"mime"
 	"net"
 	"net/http"
@@ -81,7 +82,8 @@ type Client struct {
 	// (a bearer key, or a signature over the body).
 	Auth func(req *http.Request, body []byte)
 	// Retries is how many more times an idempotent call is sent after a
-	// network error or a 502/503/504 (default 2; -1 never).
+	// network error, a gateway's 502/503/504 or a 5xx that asks for it with
+	// Retry-After (default 2; -1 never).
 	Retries int
 	// MaxBody bounds what is read of an answer (default 8 MiB).
 	MaxBody int64
@@ -174,22 +176,39 @@ func idempotentMethod(m string) bool {
 }
 
 // retryable is a failure that a second try may not see: the network, a
-// gateway's bare 502/503/504, or a problem that asks to be sent again
-// (Retry-After). A problem of the callee's own (a 502 "bad answer" from
-// behind it, a cancelled job) is its final word and is not sent again.
+// gateway's bare 502/503/504, or a 5xx problem that asks to be sent again
+// (Retry-After: a request cancelled whole, an internal error after which
+// nothing was kept). A problem of the callee's own without it (a 502 "bad
+// answer" from behind it, a cancelled job) is its final word and is not
+// sent again.
 func retryable(err error) bool {
 	if e, ok := errors.AsType[*Error](err); ok {
+		if e.Status >= 500 && e.Header.Get("Retry-After") != "" {
+			return true
+		}
 		switch e.Status {
 		case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-			return e.Bare || e.Header.Get("Retry-After") != ""
+			return e.Bare
 		}
 		return false
 	}
 	return errors.Is(err, ErrUnavailable)
 }
 
-// backoff is 100 ms, 200 ms, 400 ms …
-func backoff(attempt int) time.Duration { return 100 * time.Millisecond << attempt }
+// maxBackoff bounds one pause, for a client that retries many times while
+// a role restarts.
+const maxBackoff = 2 * time.Second
+
+// backoff is 100 ms, 200 ms, 400 ms … up to maxBackoff, each with up to a
+// quarter more at random, so that clients that failed together do not all
+// come back together.
+func backoff(attempt int) time.Duration {
+	d := maxBackoff
+	if attempt < 5 {
+		d = min(100*time.Millisecond<<attempt, maxBackoff)
+	}
+	return d + rand.N(d/4)
+}
 
 func (c *Client) once(ctx context.Context, hc *http.Client, rq Request, body []byte, ctype string) (*Response, error) {
 	var rd io.Reader

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -76,6 +77,62 @@ func TestRules(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestInternalRule: a table with an internal rule answers an error no rule
+// names in its own words (and headers), on the wire too, and its client
+// matches ErrInternal; a table without one keeps the generic words.
+func TestInternalRule(t *testing.T) {
+	own := ownInternalRule()
+	withOwn := append(slices.Clip(rules), own)
+	for _, tc := range []struct {
+		name   string
+		rs     Rules
+		ja, en string
+		retry  string
+	}{
+		{"generic", rules, internal.JA, internal.EN, ""},
+		{"own words", withOwn, own.JA, own.EN, "1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.rs.Check(); err != nil {
+				t.Fatal(err)
+			}
+			var calls atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				calls.Add(1)
+				tc.rs.Write(w, r, nil, errors.New("disk on fire"))
+			}))
+			defer srv.Close()
+			c := &Client{Service: "test", BaseURL: srv.URL, Rules: tc.rs}
+			_, err := c.Do(t.Context(), Request{Method: "POST", Path: "/", Idempotent: true})
+			e, ok := errors.AsType[*Error](err)
+			if !ok {
+				t.Fatalf("not a problem: %v", err)
+			}
+			got := []any{e.Status, e.Code, e.MessageJA, e.MessageEN, e.Header.Get("Retry-After"), errors.Is(err, ErrInternal), errors.Is(err, ErrUnavailable)}
+			want := []any{500, CodeInternal, tc.ja, tc.en, tc.retry, tc.retry != "", true}
+			if d := cmp.Diff(want, got); d != "" {
+				t.Errorf("answer (-want +got):\n%s", d)
+			}
+			// A 500 that asks to be sent again (Retry-After) is, when the call
+			// may be sent again; the generic one is final.
+			if n, want := calls.Load(), map[bool]int32{false: 1, true: 3}[tc.retry != ""]; n != want {
+				t.Errorf("%d calls, want %d", n, want)
+			}
+		})
+	}
+	if err := (Rules{{Err: ErrInternal, Status: 400, Code: CodeInternal, JA: "a", EN: "b"}}).Check(); err == nil {
+		t.Error("an internal rule with a 4xx status passed the check")
+	}
+}
+
+// ownInternalRule is a package's internal rule as cardco's: nothing
+// was kept, so the same request may be sent again.
+func ownInternalRule() Rule {
+	r := InternalRule("内部エラーが発生しました。処理は行われていません。", "Internal error; nothing was done.")
+	r.Header = http.Header{"Retry-After": {"1"}}
+	return r
 }
 
 func TestClient(t *testing.T) {

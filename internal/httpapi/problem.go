@@ -185,15 +185,31 @@ type Rules []Rule
 // CodeInternal is the code of an error no rule names.
 const CodeInternal Code = "internal"
 
-// internal is the answer to an error no rule names.
+// internal is the answer to an error no rule names, in a table without an
+// internal rule of its own.
 var internal = Rule{Status: http.StatusInternalServerError, Code: CodeInternal,
 	JA: "内部エラーが発生しました。しばらくしてからもう一度お試しください。",
 	EN: "An internal error occurred. Please try again later."}
 
+// ErrInternal is the Err of a table's internal rule (InternalRule): the rule
+// that answers, in the table's own words, the errors no other rule names.
+// A package whose failures still keep a promise says it there ("nothing
+// was charged; send it again with the same key"), rather than losing it
+// to the generic text. On the client side a 500 internal of such a table
+// matches ErrInternal.
+var ErrInternal = errors.New("httpapi: an error no rule names")
+
+// InternalRule is a table's internal rule: status 500, code internal, the
+// package's own texts.
+func InternalRule(ja, en string) Rule {
+	return Rule{Err: ErrInternal, Status: http.StatusInternalServerError, Code: CodeInternal, JA: ja, EN: en}
+}
+
 // Problem is the answer to err: a Problem inside err (errors.As) as it is,
 // else the first rule that matches (another role's answer matches the
 // sentinels its client gave it), else another role's 4xx problem answer
-// (*Error) as it is, else an internal error.
+// (*Error) as it is, else an internal error in the table's words (its
+// InternalRule) or the generic ones.
 func (rs Rules) Problem(err error) Problem {
 	p, _ := rs.answer(err)
 	return p
@@ -216,7 +232,18 @@ func (rs Rules) answer(err error) (Problem, *Rule) {
 	if e, ok := errors.AsType[*Error](err); ok && e.Status < 500 {
 		return e.Problem, nil
 	}
-	return New(internal.Status, internal.Code, internal.JA, internal.EN), nil
+	r := rs.internal()
+	return New(r.Status, r.Code, r.JA, r.EN), r
+}
+
+// internal is the table's internal rule, or the generic one.
+func (rs Rules) internal() *Rule {
+	for i, r := range rs {
+		if r.Err == ErrInternal {
+			return &rs[i]
+		}
+	}
+	return &internal
 }
 
 // Write answers err through the table; an error no rule names is logged
@@ -246,6 +273,8 @@ func (rs Rules) Check() error {
 			errs = append(errs, fmt.Errorf("rule %d (%s): no sentinel or no code", i, r.Code))
 		case r.Status < 400 || r.Status > 599:
 			errs = append(errs, fmt.Errorf("rule %d (%s): status %d is not an error", i, r.Code, r.Status))
+		case r.Err == ErrInternal && r.Status < 500:
+			errs = append(errs, fmt.Errorf("rule %d (%s): an internal rule answers 5xx, not %d", i, r.Code, r.Status))
 		case strings.TrimSpace(r.JA) == "" || strings.TrimSpace(r.EN) == "":
 			errs = append(errs, fmt.Errorf("rule %d (%s): a text is missing", i, r.Code))
 		}
