@@ -16,6 +16,8 @@ import (
 
 	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/counter"
+	"github.com/mynaplat/mynaplat/internal/callerkey"
+	"github.com/mynaplat/mynaplat/internal/trace"
 	"github.com/mynaplat/mynaplat/internal/webtest"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/store/storetest"
@@ -54,15 +56,20 @@ func newCounterEnv(t *testing.T) *counterEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pages, err := counter.NewPages(centre, site, cards)
+	// The pages reach the centre over HTTP, under the counter's caller key,
+	// as across processes.
+	key := callerkey.New()
+	pages, err := counter.NewPages(counter.PagesConfig{Site: site, Cards: cards, Now: now, Logger: logger,
+		Centre: jpki.NewCounterClient(srv.URL, key, nil)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
 	centre.Routes(mux)
+	centre.CounterRoutes(mux, callerkey.Keys{}.Add("counter", key))
 	site.Routes(mux)
 	mux.Handle("/counter/", pages)
-	srv.Config.Handler = site.Protect(centre.Wrap(mux))
+	srv.Config.Handler = trace.Middleware(site.Protect(centre.Wrap(mux)))
 	return &counterEnv{centre: centre, cards: cards, srv: srv, logs: logs, web: webtest.New(t, srv.URL)}
 }
 
@@ -257,7 +264,7 @@ func TestCounterRevokeOneAndDeath(t *testing.T) {
 	other, _ := e.follow(t, r)
 	otherAuth := e.current(t, strings.TrimPrefix(other, "/counter/cards/"))[jpki.Auth]
 	r = e.post(t, loc, loc+"/revoke", url.Values{"cert": {"auth:" + otherAuth}, "reason": {"keyCompromise"}})
-	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, "not one of this card") {
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, "このカードのものではありません") {
 		t.Errorf("revoking another card's certificate: %d", r.Status)
 	}
 	if _, ok := e.crl(t, jpki.Auth)[otherAuth]; ok {
