@@ -580,10 +580,20 @@ func (p *counterPages) explain(ctx context.Context, err error, what string) *msg
 		detail := strings.TrimPrefix(err.Error(), "card: ")
 		return &msg{"この内容では処理できません。入力内容とカードの状態を確認してください。（" + detail + "）", "This cannot be done: " + detail + "."}
 	}
-	if pr := jpki.CounterProblem(err); pr.Status < 500 {
+	pr := jpki.CounterProblem(err)
+	switch {
+	case errors.Is(err, jpki.ErrUnavailable):
+		p.logger.WarnContext(ctx, "counter: "+what+": the centre did not answer", "err", err)
+		return &msg{"J-LIS（電子証明書の発行元）に接続できませんでした。しばらくしてから同じ手続をもう一度行ってください。",
+			"The JPKI centre could not be reached. Try the same procedure again shortly."}
+	case pr.Status == http.StatusUnauthorized:
+		p.logger.ErrorContext(ctx, "counter: the centre does not accept this counter's caller key", "err", err)
+		return &msg{"この窓口端末は J-LIS に接続できません（端末の鍵が認められていません）。管理者に連絡してください。",
+			"This counter cannot use the JPKI centre: its caller key is not accepted. Tell the administrator."}
+	case pr.Status < 500:
 		m := &msg{pr.MessageJA, pr.MessageEN}
+		// The centre's detail (what exactly is wrong) is English only.
 		if d := pr.Detail; d != "" && d != pr.MessageEN {
-			m.JA += "（" + d + "）"
 			m.EN += " (" + d + ")"
 		}
 		return m
@@ -600,11 +610,16 @@ func statusOf(err error) int {
 	if errors.Is(err, card.ErrInvalidSpec) {
 		return http.StatusUnprocessableEntity
 	}
-	st := jpki.CounterProblem(err).Status
-	if st == http.StatusBadRequest {
+	switch st := jpki.CounterProblem(err).Status; {
+	case errors.Is(err, jpki.ErrUnavailable):
+		return http.StatusServiceUnavailable
+	case st == http.StatusBadRequest:
 		return http.StatusUnprocessableEntity
+	case st == http.StatusUnauthorized:
+		return http.StatusInternalServerError
+	default:
+		return st
 	}
-	return st
 }
 
 // certRows prepares certificates for display, newest first as given.
