@@ -686,38 +686,56 @@ func once[T any](ctx context.Context, c *Centre, a CounterActor, key, action str
 	}
 	sum := sha256.Sum256(append([]byte(action+"\x00"), b...))
 	hash := hex.EncodeToString(sum[:])
-	err = c.db.Tx(ctx, func(tx *sql.Tx) error {
-		var storedHash string
-		var answer []byte
-		err := tx.QueryRowContext(ctx, qReply, a.Caller, key).Scan(&storedHash, &answer)
-		switch {
-		case err == nil && storedHash != hash:
-			return fmt.Errorf("%w (%s)", ErrIdempotencyReused, key)
-		case err == nil:
-			c.logger.InfoContext(ctx, "counter: answered a repeated request again", "caller", a.Caller, "action", action)
-			return json.Unmarshal(answer, &out)
-		case !errors.Is(err, sql.ErrNoRows):
-			return fmt.Errorf("jpki: read the answer of %s: %w", key, err)
+	// A concurrent request with the key that committed first is found on
+	// the second try (PostgreSQL may report the race as a unique violation
+	// of the claim rather than a serialization failure, which Tx retries).
+	for attempt := 0; ; attempt++ {
+		err = c.db.Tx(ctx, func(tx *sql.Tx) error { return onceTx(ctx, tx, c, a, key, action, hash, op, &out) })
+		if !errors.Is(err, errClaimRaced) || attempt > 0 {
+			return out, err
 		}
-		// Claim the key first: a concurrent request with it waits here
-		// (and, serialized, finds the answer) rather than issuing again.
-		if _, err := tx.ExecContext(ctx, qClaimReply, a.Caller, key, action, hash, []byte{}, c.now().Unix()); err != nil {
-			return fmt.Errorf("jpki: claim %s: %w", key, err)
+	}
+}
+
+// errClaimRaced: another request claimed the Idempotency-Key first.
+var errClaimRaced = errors.New("jpki: the Idempotency-Key was claimed concurrently")
+
+// onceTx is one try of once: the stored answer, or op and its answer kept.
+func onceTx[T any](ctx context.Context, tx *sql.Tx, c *Centre, a CounterActor, key, action, hash string, op func(*sql.Tx) (T, error), out *T) error {
+	var zero T
+	*out = zero // a try whose commit failed leaves nothing behind
+	var storedHash string
+	var answer []byte
+	err := tx.QueryRowContext(ctx, qReply, a.Caller, key).Scan(&storedHash, &answer)
+	switch {
+	case err == nil && storedHash != hash:
+		return fmt.Errorf("%w (%s)", ErrIdempotencyReused, key)
+	case err == nil:
+		c.logger.InfoContext(ctx, "counter: answered a repeated request again", "caller", a.Caller, "action", action)
+		return json.Unmarshal(answer, out)
+	case !errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("jpki: read the answer of %s: %w", key, err)
+	}
+	// Claim the key first: a concurrent request with it waits here
+	// (and, serialized, finds the answer) rather than issuing again.
+	if _, err := tx.ExecContext(ctx, qClaimReply, a.Caller, key, action, hash, []byte{}, c.now().Unix()); err != nil {
+		if store.IsUniqueViolation(err) {
+			return errClaimRaced
 		}
-		res, err := op(tx)
-		if err != nil {
-			return err
-		}
-		if answer, err = json.Marshal(res); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, qSetReply, answer, a.Caller, key); err != nil {
-			return fmt.Errorf("jpki: keep the answer of %s: %w", key, err)
-		}
-		out = res
-		return nil
-	})
-	return out, err
+		return fmt.Errorf("jpki: claim %s: %w", key, err)
+	}
+	res, err := op(tx)
+	if err != nil {
+		return err
+	}
+	if answer, err = json.Marshal(res); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, qSetReply, answer, a.Caller, key); err != nil {
+		return fmt.Errorf("jpki: keep the answer of %s: %w", key, err)
+	}
+	*out = res
+	return nil
 }
 
 // NewIdempotencyKey is a fresh Idempotency-Key for one counter operation.

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -260,6 +261,26 @@ func TestCounterIssueExactlyOnce(t *testing.T) {
 		}
 		if diff := cmp.Diff(first, again); diff != "" {
 			t.Errorf("the request sent again got another answer (-first +again):\n%s", diff)
+		}
+		// Sent twice at once, a request is answered twice the same and
+		// issued once.
+		cd2 := e.blankCard(t)
+		rq2 := IssueRequest{IdempotencyKey: NewIdempotencyKey(), CardID: cd2.ID(), Resident: adult, Keys: cardKeys(t, cd2, Auth, Sign)}
+		answers := make([]*Certified, 2)
+		errs := make([]error, 2)
+		var wg sync.WaitGroup
+		for i := range answers {
+			wg.Go(func() { answers[i], errs[i] = e.client.IssueCertificates(ctx, rq2) })
+		}
+		wg.Wait()
+		if errs[0] != nil || errs[1] != nil {
+			t.Fatalf("concurrent requests: %v, %v", errs[0], errs[1])
+		}
+		if diff := cmp.Diff(answers[0], answers[1]); diff != "" {
+			t.Errorf("concurrent requests answered differently (-first +second):\n%s", diff)
+		}
+		if certs, err := e.c.CardCertificates(ctx, cd2.ID()); err != nil || len(certs) != 2 {
+			t.Errorf("%d certificates issued for two concurrent requests (%v), want 2", len(certs), err)
 		}
 		certs, err := e.c.CardCertificates(ctx, cd.ID())
 		if err != nil {
