@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -44,27 +45,54 @@ var templates embed.FS
 
 // counterPages serves the counter's pages.
 type counterPages struct {
-	c     *jpki.Centre
-	site  *web.Site
-	cards *card.Store
-	pages *web.Pages
+	centre *jpki.CounterClient
+	// steps runs the card's side of issuance, renewal and change.
+	steps  *jpki.Personaliser
+	site   *web.Site
+	cards  *card.Store
+	pages  *web.Pages
+	now    func() time.Time
+	logger *slog.Logger
+}
+
+// PagesConfig is what the counter's pages need.
+type PagesConfig struct {
+	Site *web.Site
+	// Cards is the store in which new cards are made and from which cards
+	// are put on the counter's "reader" for renewal and change of address.
+	Cards *card.Store
+	// Centre is the JPKI centre's counter API, under this counter's
+	// caller key.
+	Centre *jpki.CounterClient
+	// Now is the counter's clock (nil: time.Now).
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // NewPages returns the handler of the counter's staff pages, to be
 // mounted at "/counter/" on the application's mux (inside site.Protect, which
-// supplies the CSRF protection the forms rely on). cards is the store in which
-// new cards are made and from which cards are put on the counter's "reader"
-// for renewal and change of address.
-func NewPages(c *jpki.Centre, site *web.Site, cards *card.Store) (http.Handler, error) {
+// supplies the CSRF protection the forms rely on).
+func NewPages(cfg PagesConfig) (http.Handler, error) {
+	if cfg.Centre == nil || cfg.Site == nil || cfg.Cards == nil {
+		return nil, errors.New("counter: pages need the site, the card store and the centre's client")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
 	tfs, err := fs.Sub(templates, "templates")
 	if err != nil {
 		return nil, err
 	}
-	pages, err := site.Parse(tfs, "counter*.html")
+	pages, err := cfg.Site.Parse(tfs, "counter*.html")
 	if err != nil {
 		return nil, fmt.Errorf("counter: pages: %w", err)
 	}
-	p := &counterPages{c: c, site: site, cards: cards, pages: pages}
+	p := &counterPages{centre: cfg.Centre, site: cfg.Site, cards: cfg.Cards, pages: pages, now: cfg.Now, logger: cfg.Logger,
+		steps: &jpki.Personaliser{Centre: cfg.Centre, Now: cfg.Now, Logger: cfg.Logger}}
+	site := cfg.Site
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /counter/{$}", p.list)
 	mux.HandleFunc("GET /counter/issue", p.issueForm)
@@ -223,8 +251,12 @@ func (p *counterPages) list(w http.ResponseWriter, r *http.Request) {
 	}
 	rows := make([]cardRow, 0, len(infos))
 	for _, in := range slices.Backward(infos) { // newest first
-		certs, err := p.c.CardCertificates(r.Context(), in.ID)
-		if err != nil {
+		var certs []*jpki.CertInfo
+		rec, err := p.centre.CardRecord(r.Context(), in.ID)
+		switch {
+		case err == nil:
+			certs = rec.Certificates
+		case !errors.Is(err, jpki.ErrCardNotFound): // a card the centre never issued has no certificates
 			p.fail(w, r, "list certificates", err)
 			return
 		}
@@ -252,7 +284,7 @@ func (p *counterPages) issue(w http.ResponseWriter, r *http.Request) {
 	signPIN := strings.ToUpper(strings.TrimSpace(r.PostFormValue("sign_pin")))
 	textPIN := r.PostFormValue("text_pin")
 	page := &issuePage{Form: f, Errors: fieldErrors{}}
-	now := p.c.Now()
+	now := p.now()
 
 	birth, bErr := parseBirth(f.Birth, now)
 	if bErr != nil {
@@ -316,21 +348,21 @@ func (p *counterPages) issue(w http.ResponseWriter, r *http.Request) {
 	cd, err := p.cards.Create(card.Spec{Label: f.Label, Demo: f.Demo, AuthPIN: authPIN, SignPIN: signPIN, TextPIN: textPIN,
 		MyNumber: mn, Name: res.Name, Address: res.Address, BirthDate: birth.Format("20060102"), Sex: cardSex})
 	if err != nil {
-		page.Problem = p.explain(err, "create a card")
+		page.Problem = p.explain(r.Context(), err, "create a card")
 		p.pages.Render(w, r, statusOf(err), "counter_issue", page)
 		return
 	}
-	is, err := p.c.IssueCard(r.Context(), res, cd)
+	is, err := p.steps.Issue(r.Context(), res, cd)
 	if err != nil {
 		// The card never got a certificate: take it away again.
 		if rerr := p.cards.Remove(cd.ID()); rerr != nil {
-			p.c.Logger().WarnContext(r.Context(), "counter: could not remove the unused card", "card", cd.ID(), "err", rerr)
+			p.logger.WarnContext(r.Context(), "counter: could not remove the unused card", "card", cd.ID(), "err", rerr)
 		}
-		page.Problem = p.explain(err, "issue a card")
+		page.Problem = p.explain(r.Context(), err, "issue a card")
 		p.pages.Render(w, r, statusOf(err), "counter_issue", page)
 		return
 	}
-	p.c.Logger().InfoContext(r.Context(), "counter: issued a card", "card", is.CardID, "auth_serial", serialOf(is.Auth), "sign_serial", serialOf(is.Sign))
+	p.logger.InfoContext(r.Context(), "counter: issued a card", "card", is.CardID, "auth_serial", serialOf(is.Auth), "sign_serial", serialOf(is.Sign))
 	f2 := msg{"カードを発行しました。", "The card was issued."}
 	f2 = appendMsg(f2, issuedSerials(is))
 	if is.Sign == nil {
@@ -353,8 +385,8 @@ func (p *counterPages) cardPage(w http.ResponseWriter, r *http.Request) {
 func (p *counterPages) loadCard(w http.ResponseWriter, r *http.Request) (*cardPage, bool) {
 	id := r.PathValue("id")
 	ctx := r.Context()
-	res, err := p.c.ResidentOfCard(ctx, id)
-	if errors.Is(err, jpki.ErrNotFound) {
+	rec, err := p.centre.CardRecord(ctx, id)
+	if errors.Is(err, jpki.ErrCardNotFound) {
 		p.site.Error(w, r, web.Problem{Status: http.StatusNotFound,
 			TitleJA: "カードが見つかりません", TitleEN: "Card not found",
 			WhatJA: "このカードIDの記録はこの窓口にありません。", WhatEN: "This counter has no record of that card ID.",
@@ -362,15 +394,11 @@ func (p *counterPages) loadCard(w http.ResponseWriter, r *http.Request) (*cardPa
 		return nil, false
 	}
 	if err != nil {
-		p.fail(w, r, "read the resident", err)
+		p.fail(w, r, "read the card's record", err)
 		return nil, false
 	}
-	certs, err := p.c.CardCertificates(ctx, id)
-	if err != nil {
-		p.fail(w, r, "list certificates", err)
-		return nil, false
-	}
-	page := &cardPage{ID: id, Resident: res, Certs: p.certRows(certs), Errors: fieldErrors{},
+	res := rec.Resident
+	page := &cardPage{ID: id, Resident: res, Certs: p.certRows(rec.Certificates), Errors: fieldErrors{},
 		Address: addressValues{Name: res.Name, Address: res.Address, Municipality: res.Municipality}}
 	for _, rs := range counterReasons {
 		ja, en := reasonText(rs)
@@ -399,7 +427,7 @@ func (p *counterPages) refuse(w http.ResponseWriter, r *http.Request, action str
 		return
 	}
 	page.Open = action
-	page.Problem = p.explain(err, action)
+	page.Problem = p.explain(r.Context(), err, action)
 	if keep != nil {
 		keep(page)
 	}
@@ -422,12 +450,12 @@ func (p *counterPages) renew(w http.ResponseWriter, r *http.Request) {
 		p.refuse(w, r, "renew", err, nil)
 		return
 	}
-	is, err := p.c.Renew(r.Context(), id, cd)
+	is, err := p.steps.Renew(r.Context(), cd)
 	if err != nil {
 		p.refuse(w, r, "renew", err, nil)
 		return
 	}
-	p.c.Logger().InfoContext(r.Context(), "counter: renewed", "card", id, "auth_serial", serialOf(is.Auth), "sign_serial", serialOf(is.Sign))
+	p.logger.InfoContext(r.Context(), "counter: renewed", "card", id, "auth_serial", serialOf(is.Auth), "sign_serial", serialOf(is.Sign))
 	m := appendMsg(msg{"電子証明書を更新しました。旧証明書は失効（superseded）しました。",
 		"The certificates were renewed; the old ones are revoked (superseded)."}, issuedSerials(is))
 	p.redirect(w, r, cardPath(id), web.Flash{Kind: "ok", JA: m.JA, EN: m.EN})
@@ -462,12 +490,12 @@ func (p *counterPages) changeAddress(w http.ResponseWriter, r *http.Request) {
 		p.refuse(w, r, "address", err, keep)
 		return
 	}
-	is, err := p.c.ChangeAddress(r.Context(), id, v.Name, v.Address, v.Municipality, cd)
+	is, err := p.steps.ChangeHolder(r.Context(), cd, v.Name, v.Address, v.Municipality)
 	if err != nil {
 		p.refuse(w, r, "address", err, keep)
 		return
 	}
-	p.c.Logger().InfoContext(r.Context(), "counter: changed address", "card", id, "sign_serial", serialOf(is.Sign))
+	p.logger.InfoContext(r.Context(), "counter: changed address", "card", id, "sign_serial", serialOf(is.Sign))
 	m := msg{"氏名・住所等の変更を記録しました。", "The change of name or address was recorded."}
 	if is.Sign != nil {
 		m = appendMsg(m, msg{"旧署名用電子証明書は失効（affiliationChanged）し、新しい署名用電子証明書 シリアル " + is.Sign.Serial + " を書き込みました。利用者証明用電子証明書は変わりません。",
@@ -477,25 +505,24 @@ func (p *counterPages) changeAddress(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *counterPages) loss(w http.ResponseWriter, r *http.Request) {
-	p.revokeCard(w, r, "loss", p.c.ReportLoss,
+	p.revokeCard(w, r, "loss", jpki.Loss,
 		msg{"紛失の届出を受け付け、次の電子証明書を失効（keyCompromise）しました。", "The loss was recorded and these certificates revoked (keyCompromise)."})
 }
 
 func (p *counterPages) death(w http.ResponseWriter, r *http.Request) {
-	p.revokeCard(w, r, "death", p.c.RecordDeath,
+	p.revokeCard(w, r, "death", jpki.Death,
 		msg{"死亡の届出を記録し、次の電子証明書を失効（cessationOfOperation）しました。", "The death was recorded and these certificates revoked (cessationOfOperation)."})
 }
 
-func (p *counterPages) revokeCard(w http.ResponseWriter, r *http.Request, action string,
-	op func(context.Context, string) ([]*jpki.CertInfo, error), done msg) {
+func (p *counterPages) revokeCard(w http.ResponseWriter, r *http.Request, action string, ev jpki.CardEvent, done msg) {
 	id := r.PathValue("id")
-	revoked, err := op(r.Context(), id)
+	revoked, err := p.centre.CloseCard(r.Context(), jpki.CloseRequest{CardID: id, Event: ev})
 	if err != nil {
 		p.refuse(w, r, action, err, nil)
 		return
 	}
 	for _, ci := range revoked {
-		p.c.Logger().InfoContext(r.Context(), "counter: revoked", "action", action, "card", id, "kind", ci.Kind, "serial", ci.Serial)
+		p.logger.InfoContext(r.Context(), "counter: revoked", "action", action, "card", id, "kind", ci.Kind, "serial", ci.Serial)
 		done = appendMsg(done, msg{kindJA(ci.Kind) + " シリアル " + ci.Serial, kindEN(ci.Kind) + " serial " + ci.Serial})
 	}
 	p.redirect(w, r, cardPath(id), web.Flash{Kind: "warn", JA: done.JA, EN: done.EN})
@@ -511,21 +538,12 @@ func (p *counterPages) revoke(w http.ResponseWriter, r *http.Request) {
 		p.refuse(w, r, "revoke", fmt.Errorf("%w: choose a certificate and a reason", jpki.ErrInvalid), nil)
 		return
 	}
-	// Only a certificate of this card may be revoked from its page.
-	certs, err := p.c.CardCertificates(r.Context(), id)
-	if err != nil {
-		p.fail(w, r, "list certificates", err)
-		return
-	}
-	if !slices.ContainsFunc(certs, func(ci *jpki.CertInfo) bool { return ci.Kind == k && ci.Serial == serial }) {
-		p.refuse(w, r, "revoke", fmt.Errorf("%w: certificate %s %s is not one of this card's", jpki.ErrInvalid, k, serial), nil)
-		return
-	}
-	if err := p.c.Revoke(r.Context(), k, serial, reason); err != nil {
+	// The centre revokes only a certificate of this card from its page.
+	if _, err := p.centre.RevokeCertificate(r.Context(), jpki.RevokeRequest{CardID: id, Kind: k, Serial: serial, Reason: reason}); err != nil {
 		p.refuse(w, r, "revoke", err, nil)
 		return
 	}
-	p.c.Logger().InfoContext(r.Context(), "counter: revoked", "action", "revoke", "card", id, "kind", k, "serial", serial, "reason", reason)
+	p.logger.InfoContext(r.Context(), "counter: revoked", "action", "revoke", "card", id, "kind", k, "serial", serial, "reason", reason)
 	ja, en := reasonText(reason)
 	p.redirect(w, r, cardPath(id), web.Flash{Kind: "warn",
 		JA: kindJA(k) + " シリアル " + serial + " を失効しました（" + ja + "）。",
@@ -541,7 +559,7 @@ func (p *counterPages) redirect(w http.ResponseWriter, r *http.Request, path str
 	}
 	if err != nil {
 		// The action is done; only its message is lost.
-		p.c.Logger().ErrorContext(r.Context(), "counter: keep the flash", "err", err)
+		p.logger.ErrorContext(r.Context(), "counter: keep the flash", "err", err)
 	}
 	http.Redirect(w, r, path, http.StatusSeeOther)
 }
@@ -549,47 +567,64 @@ func (p *counterPages) redirect(w http.ResponseWriter, r *http.Request, path str
 // fail answers an unexpected error: logged for the operator, a generic page
 // for the staff.
 func (p *counterPages) fail(w http.ResponseWriter, r *http.Request, what string, err error) {
-	p.c.Logger().ErrorContext(r.Context(), "counter: "+what, "err", err)
+	p.logger.ErrorContext(r.Context(), "counter: "+what, "err", err)
 	p.site.Error(w, r, web.Problem{Status: http.StatusInternalServerError})
 }
 
 // explain turns an error of the centre or the card store into a message for
-// the staff. The centre's own messages are English; the Japanese text says
-// what kind of problem it is.
-func (p *counterPages) explain(err error, what string) *msg {
-	detail := err.Error()
-	for _, prefix := range []string{jpki.ErrInvalid.Error() + ": ", jpki.ErrNotFound.Error() + ": ", "jpki: ", "card: "} {
-		detail = strings.TrimPrefix(detail, prefix)
-	}
-	switch {
-	case errors.Is(err, jpki.ErrInvalid), errors.Is(err, card.ErrInvalidSpec):
+// the staff: a refusal of the centre in the centre's words (the same
+// whether the centre answered it or the card steps checked it first), the
+// card store's in its own.
+func (p *counterPages) explain(ctx context.Context, err error, what string) *msg {
+	if errors.Is(err, card.ErrInvalidSpec) {
+		detail := strings.TrimPrefix(err.Error(), "card: ")
 		return &msg{"この内容では処理できません。入力内容とカードの状態を確認してください。（" + detail + "）", "This cannot be done: " + detail + "."}
-	case errors.Is(err, jpki.ErrAlreadyRevoked):
-		return &msg{"この電子証明書はすでに失効しています。", "This certificate is already revoked."}
-	case errors.Is(err, jpki.ErrNotFound):
-		return &msg{"この窓口に記録がありません。（" + detail + "）", "No record at this counter: " + detail + "."}
 	}
-	p.c.Logger().Error("counter: "+what, "err", err)
+	pr := jpki.CounterProblem(err)
+	switch {
+	case errors.Is(err, jpki.ErrUnavailable):
+		p.logger.WarnContext(ctx, "counter: "+what+": the centre did not answer", "err", err)
+		return &msg{"J-LIS（電子証明書の発行元）に接続できませんでした。しばらくしてから同じ手続をもう一度行ってください。",
+			"The JPKI centre could not be reached. Try the same procedure again shortly."}
+	case pr.Status == http.StatusUnauthorized:
+		p.logger.ErrorContext(ctx, "counter: the centre does not accept this counter's caller key", "err", err)
+		return &msg{"この窓口端末は J-LIS に接続できません（端末の鍵が認められていません）。管理者に連絡してください。",
+			"This counter cannot use the JPKI centre: its caller key is not accepted. Tell the administrator."}
+	case pr.Status < 500:
+		m := &msg{pr.MessageJA, pr.MessageEN}
+		// The centre's detail (what exactly is wrong) is English only.
+		if d := pr.Detail; d != "" && d != pr.MessageEN {
+			m.EN += " (" + d + ")"
+		}
+		return m
+	}
+	p.logger.ErrorContext(ctx, "counter: "+what, "err", err)
 	return &msg{"システム内部で問題が発生しました。もう一度お試しください。続く場合は管理者に連絡してください。",
 		"An internal problem occurred. Try again; if it persists, tell the administrator."}
 }
 
-// statusOf is the HTTP status of a refused action.
+// statusOf is the HTTP status of a refused action: the centre's for its
+// refusals, except that a request it found malformed is a form the staff
+// can correct (422).
 func statusOf(err error) int {
-	switch {
-	case errors.Is(err, jpki.ErrInvalid), errors.Is(err, card.ErrInvalidSpec):
+	if errors.Is(err, card.ErrInvalidSpec) {
 		return http.StatusUnprocessableEntity
-	case errors.Is(err, jpki.ErrAlreadyRevoked):
-		return http.StatusConflict
-	case errors.Is(err, jpki.ErrNotFound):
-		return http.StatusNotFound
 	}
-	return http.StatusInternalServerError
+	switch st := jpki.CounterProblem(err).Status; {
+	case errors.Is(err, jpki.ErrUnavailable):
+		return http.StatusServiceUnavailable
+	case st == http.StatusBadRequest:
+		return http.StatusUnprocessableEntity
+	case st == http.StatusUnauthorized:
+		return http.StatusInternalServerError
+	default:
+		return st
+	}
 }
 
 // certRows prepares certificates for display, newest first as given.
 func (p *counterPages) certRows(certs []*jpki.CertInfo) []certRow {
-	now := p.c.Now()
+	now := p.now()
 	out := make([]certRow, 0, len(certs))
 	for _, ci := range certs {
 		row := certRow{Kind: ci.Kind, KindJA: kindJA(ci.Kind), KindEN: kindEN(ci.Kind), Serial: ci.Serial,

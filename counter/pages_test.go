@@ -16,6 +16,8 @@ import (
 
 	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/counter"
+	"github.com/mynaplat/mynaplat/internal/callerkey"
+	"github.com/mynaplat/mynaplat/internal/trace"
 	"github.com/mynaplat/mynaplat/internal/webtest"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/store/storetest"
@@ -34,6 +36,13 @@ type counterEnv struct {
 }
 
 func newCounterEnv(t *testing.T) *counterEnv {
+	t.Helper()
+	return newCounterEnvWith(t, func(url, key string) *jpki.CounterClient { return jpki.NewCounterClient(url, key, nil) })
+}
+
+// newCounterEnvWith is a counterEnv whose pages reach the centre with the
+// client that client makes from the centre's URL and the counter's key.
+func newCounterEnvWith(t *testing.T, client func(url, key string) *jpki.CounterClient) *counterEnv {
 	t.Helper()
 	ctx := context.Background()
 	now := func() time.Time { return time.Date(2026, 11, 24, 10, 0, 0, 0, wareki.JST()) }
@@ -54,15 +63,20 @@ func newCounterEnv(t *testing.T) *counterEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pages, err := counter.NewPages(centre, site, cards)
+	// The pages reach the centre over HTTP, under the counter's caller key,
+	// as across processes.
+	key := callerkey.New()
+	pages, err := counter.NewPages(counter.PagesConfig{Site: site, Cards: cards, Now: now, Logger: logger,
+		Centre: client(srv.URL, key)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
 	centre.Routes(mux)
+	centre.CounterRoutes(mux, callerkey.Keys{}.Add("counter", key))
 	site.Routes(mux)
 	mux.Handle("/counter/", pages)
-	srv.Config.Handler = site.Protect(centre.Wrap(mux))
+	srv.Config.Handler = trace.Middleware(site.Protect(centre.Wrap(mux)))
 	return &counterEnv{centre: centre, cards: cards, srv: srv, logs: logs, web: webtest.New(t, srv.URL)}
 }
 
@@ -257,7 +271,7 @@ func TestCounterRevokeOneAndDeath(t *testing.T) {
 	other, _ := e.follow(t, r)
 	otherAuth := e.current(t, strings.TrimPrefix(other, "/counter/cards/"))[jpki.Auth]
 	r = e.post(t, loc, loc+"/revoke", url.Values{"cert": {"auth:" + otherAuth}, "reason": {"keyCompromise"}})
-	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, "not one of this card") {
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, "このカードのものではありません") {
 		t.Errorf("revoking another card's certificate: %d", r.Status)
 	}
 	if _, ok := e.crl(t, jpki.Auth)[otherAuth]; ok {
@@ -407,5 +421,36 @@ func TestCounterPagesRenderInBothLanguages(t *testing.T) {
 			e.web.SetCookie("lang", lang)
 			e.web.With(t).Step(webtest.Step{Name: tt.path + " in " + lang, Path: tt.path, WantContains: []string{want, `<html lang="` + lang + `">`}})
 		}
+	}
+}
+
+// TestCounterWhenTheCentreDoesNotServeIt: a counter whose key the centre
+// does not accept, or that cannot reach the centre, says so and keeps no
+// card.
+func TestCounterWhenTheCentreDoesNotServeIt(t *testing.T) {
+	gone := httptest.NewServer(nil)
+	gone.Close()
+	tests := []struct {
+		name   string
+		client func(url, key string) *jpki.CounterClient
+		status int
+		want   string
+	}{
+		{"a key the centre does not accept", func(url, _ string) *jpki.CounterClient { return jpki.NewCounterClient(url, "mpcall_other", nil) },
+			http.StatusInternalServerError, "端末の鍵が認められていません"},
+		{"the centre unreachable", func(_, key string) *jpki.CounterClient { return jpki.NewCounterClient(gone.URL, key, nil) },
+			http.StatusServiceUnavailable, "J-LIS（電子証明書の発行元）に接続できませんでした"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newCounterEnvWith(t, tc.client)
+			r := e.post(t, "/counter/issue", "/counter/issue", issueForm())
+			if r.Status != tc.status || !strings.Contains(r.Body, tc.want) {
+				t.Errorf("status %d, want %d with %q:\n%s", r.Status, tc.status, tc.want, r.Body)
+			}
+			if infos, _ := e.cards.List(); len(infos) != 0 {
+				t.Errorf("%d cards left in the store", len(infos))
+			}
+		})
 	}
 }

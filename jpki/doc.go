@@ -18,5 +18,9 @@
 //
 // The centre never sees a private key of a card (keys are generated inside the
 // card and only public keys come out), never stores a PIN, and never stores the
-// My Number.
+// My Number. A municipal counter reaches it through the counter API
+// (counter_http.go, CounterClient): the centre certifies the public keys a
+// card made and revokes; the card's own steps run at the counter, in
+// Personaliser, the one sequence the counter's pages, the CLI and the demo
+// seeding share.
 package jpki

@@ -50,6 +50,11 @@ ON CONFLICT (kind, serial) DO UPDATE SET der = excluded.der, this_update = exclu
 
 	qInsertAudit = `INSERT INTO jpki_audit (id, at, actor, action, subject, trace_id) VALUES ($1, $2, $3, $4, $5, $6)`
 	qAuditSince  = `SELECT at, actor, action, subject FROM jpki_audit WHERE at >= $1 ORDER BY at, id`
+
+	qReply      = `SELECT request_hash, answer FROM jpki_counter_replies WHERE caller = $1 AND idem_key = $2`
+	qClaimReply = `INSERT INTO jpki_counter_replies (caller, idem_key, action, request_hash, answer, created_at) VALUES ($1, $2, $3, $4, $5, $6)`
+	qSetReply   = `UPDATE jpki_counter_replies SET answer = $1 WHERE caller = $2 AND idem_key = $3`
+	qInsertCall = `INSERT INTO jpki_counter_calls (at, caller, action, card_id, subject, result, trace_id) VALUES ($1, $2, $3, $4, $5, $6, $7)`
 )
 
 // allQueries is every statement, for the placeholder-order test.
@@ -57,4 +62,5 @@ var allQueries = []string{qNextCounter, qAuthority, qInsertAuthority, qInsertRes
 	qCardResident, qInsertCard, qInsertCertificate, qCertificate, qCertStatus, qCardCertificates,
 	qCurrentCert, qCertRevokedAt, qRevoke, qInsertLink, qLinksFrom, qLinksTo, qInsertRevocation,
 	qRevocationsAfter, qRevokedForCRL, qInsertCRL, qPruneCRLs, qLatestCRL, qOCSPCached,
-	qUpsertOCSPCache, qDeleteOCSPCache, qInsertOperator, qOperatorByHash, qInsertAudit, qAuditSince}
+	qUpsertOCSPCache, qDeleteOCSPCache, qInsertOperator, qOperatorByHash, qInsertAudit, qAuditSince,
+	qReply, qClaimReply, qSetReply, qInsertCall}

@@ -55,17 +55,18 @@ const (
 	rolePostbox     = "postbox"    // the post box operator
 	roleAgency      = "agency"     // receiving agencies (tax office, employer, town)
 	roleBusiness    = "business"   // businesses (日本生命, 日本郵便, NHK)
+	roleCounter     = "counter"    // the municipal JPKI counter (its terminal at the town hall)
 )
 
 // allRoles are the roles in the order a process builds them: a role comes
 // after those whose in-process services it may use (the terminals last: its
 // pages link to the others').
 var allRoles = []string{roleJPKI, rolePlatform, roleCardCo, roleEligibility, roleJLIS, roleMunicipal,
-	roleTSA, roleCorpReg, roleDelegation, rolePostbox, roleAgency, roleBusiness, roleTerminals}
+	roleTSA, roleCorpReg, roleDelegation, rolePostbox, roleAgency, roleBusiness, roleCounter, roleTerminals}
 
 // roleHelp says what each role is, for serve --help and errors.
 var roleHelp = map[string]string{
-	roleJPKI:        "JPKI centre (CAs, counter, CRL, OCSP, revocation feed)",
+	roleJPKI:        "JPKI centre (CAs, the counter API, CRL, OCSP, revocation feed)",
 	rolePlatform:    "common platform (card holder checks, platform IDs, OIDC)",
 	roleCardCo:      "card company (payments, card enrolment)",
 	roleEligibility: "eligibility checks, the clinic and insurer offices, the holders' payment links",
@@ -77,6 +78,7 @@ var roleHelp = map[string]string{
 	rolePostbox:     "electronic post box",
 	roleAgency:      "receiving agencies",
 	roleBusiness:    "businesses",
+	roleCounter:     "municipal JPKI counter /counter/ (issue, renew, change, revoke cards)",
 	roleTerminals:   "terminal screens /t/, kiosks, reception stations, /pay/, card viewer",
 }
 
@@ -87,14 +89,15 @@ const (
 	apiSeal     = "seal"     // register a certificate, seal a PDF
 	apiQueue    = "queue"    // the 本籍地's queue of usage registrations
 	apiCardCo   = "cardco"   // card enrolment
+	apiJPKI     = "jpki"     // the centre's counter API: certify a card's keys, revoke
 )
 
-var apiRole = map[string]string{apiPlatform: rolePlatform, apiSeal: roleJLIS, apiQueue: roleJLIS, apiCardCo: roleCardCo}
+var apiRole = map[string]string{apiPlatform: rolePlatform, apiSeal: roleJLIS, apiQueue: roleJLIS, apiCardCo: roleCardCo, apiJPKI: roleJPKI}
 
 // callerPairs are every (API, calling role) there is.
 var callerPairs = [][2]string{
 	{apiPlatform, roleEligibility}, {apiPlatform, roleJLIS}, {apiPlatform, rolePostbox}, {apiPlatform, roleDelegation},
-	{apiSeal, roleMunicipal}, {apiQueue, roleMunicipal}, {apiCardCo, roleTerminals},
+	{apiSeal, roleMunicipal}, {apiQueue, roleMunicipal}, {apiCardCo, roleTerminals}, {apiJPKI, roleCounter},
 }
 
 // callerKeys are the caller keys by (API, caller): those of --caller-keys

@@ -8,12 +8,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mynaplat/mynaplat/counter"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/web"
 )
 
-// jpkiConfig is the JPKI centre's configuration. It calls no other role.
+// jpkiConfig is the JPKI centre's configuration. It calls no other role;
+// the counters call its counter API under their caller keys.
 type jpkiConfig struct {
 	data    string
 	baseURL string // goes into certificates as the CRL's and OCSP's URL
@@ -28,10 +28,6 @@ func (c jpkiConfig) build(ctx context.Context, d *deps) (*built, error) {
 		return nil, err
 	}
 	d.svc.centre = centre
-	counterPages, err := counter.NewPages(centre, d.site, d.cards)
-	if err != nil {
-		return nil, err
-	}
 	lp := newLoops()
 	lp.spawn(func() {
 		every(lp.ctx, c.every, func(ctx context.Context) {
@@ -45,15 +41,13 @@ func (c jpkiConfig) build(ctx context.Context, d *deps) (*built, error) {
 		})
 	})
 	links := []web.Link{
-		{Section: "窓口・管理 / Back office", TitleJA: "市区町村窓口（JPKI）", TitleEN: "Municipal counter (JPKI)",
-			DescJA: "カードの発行・更新・住所変更・紛失・失効", DescEN: "Issue, renew, change address, report loss, revoke", Path: "/counter/"},
 		{Section: "窓口・管理 / Back office", TitleJA: "失効リスト（CRL）", TitleEN: "Revocation lists (CRL)",
 			DescJA: "利用者証明用 auth.crl", DescEN: "user authentication CA: auth.crl", Path: "/jpki/crl/auth.crl"},
 	}
 	return &built{
 		routes: func(mux *http.ServeMux) {
 			centre.Routes(mux)
-			mux.Handle("/counter/", counterPages)
+			centre.CounterRoutes(mux, d.keys.accepted(apiJPKI))
 		},
 		pages: func(context.Context, *http.ServeMux) ([]web.Link, error) { return links, nil },
 		wrap:  centre.Wrap,

@@ -220,6 +220,7 @@ func roleConfigs(o serveOptions, p *peers) (map[string]roleConfig, callerKeys, e
 		rolePostbox:     postboxConfig{data: data, peers: p, keys: keys, jpkiToken: postboxToken},
 		roleAgency:      partyConfig{role: roleAgency, peers: p},
 		roleBusiness:    partyConfig{role: roleBusiness, peers: p},
+		roleCounter:     counterConfig{peers: p, keys: keys},
 		roleTerminals:   newTerminalsConfig(data, p, o.readers, o.postboxTerminal).withPay(newPayConfig(data, p, keys)),
 	}
 	out := map[string]roleConfig{}

@@ -76,6 +76,8 @@ var splitGroups = []struct {
 	{"127.0.0.5", []string{roleTSA, roleCorpReg, roleDelegation, roleAgency, roleBusiness}},
 	// The person's post-box pages sign with the card on the terminal.
 	{"127.0.0.6", []string{roleTerminals, rolePostbox}},
+	// The municipal counter reaches the centre over its counter API only.
+	{"127.0.0.7", []string{roleCounter}},
 }
 
 // freeAddr is a free TCP address on host.
@@ -164,6 +166,7 @@ func splitProcesses(t *testing.T, bin string) *topology {
 var rolePages = map[string]string{
 	roleJPKI: "/jpki/crl/auth.crl", roleEligibility: "/clinic/", roleJLIS: "/verify", roleMunicipal: "/municipal/062049/office/",
 	roleTSA: "/tsa/root.crt", roleCorpReg: "/corpreg/ca.crt", roleAgency: "/agency/tax-sakata/inbox/", roleTerminals: "/t/",
+	roleCounter: "/counter/",
 }
 
 // outcome is what a flow saw, to compare between topologies: answers,
@@ -173,8 +176,8 @@ type outcome map[string]string
 // TestSplitTopology plays the same flows on the demo world served by one
 // process and by a process per role group, and wants the same outcomes: a
 // card login at a /t/ terminal, a kiosk print with a 本籍地 registration, an
-// eligibility check paid by card, and a post-box send under a power of
-// attorney.
+// eligibility check paid by card, a post-box send under a power of
+// attorney, and a card issued, renewed and reported lost at the counter.
 func TestSplitTopology(t *testing.T) {
 	bin := buildBinary(t)
 	results := map[string]outcome{}
@@ -185,7 +188,7 @@ func TestSplitTopology(t *testing.T) {
 		for _, f := range []struct {
 			name string
 			play func(*testing.T, *flowRun) outcome
-		}{{"login", loginFlow}, {"kiosk", kioskFlow}, {"eligibility", eligibilityFlow}, {"postbox", postboxFlow}} {
+		}{{"login", loginFlow}, {"kiosk", kioskFlow}, {"eligibility", eligibilityFlow}, {"postbox", postboxFlow}, {"counter", counterFlow}} {
 			start := time.Now()
 			for k, v := range f.play(t, r) {
 				got[f.name+"/"+k] = v
