@@ -120,7 +120,7 @@ func TestCardSideUsers(t *testing.T) {
 	allowed := []string{
 		"card", "terminal", // themselves and each other
 		"kiosk", "reception", "payenrol", "counter", "cardview", "mybox", // terminals
-		"business", // its pages run the kit's signing step (terminal.SignFailure)
+		"business",                                 // its pages run the kit's signing step (terminal.SignFailure)
 		"demo", "cmd/mynaplat", "internal/pbworld", // the demo world and the program
 		"internal/layout", // the data directory of the program: it reads the terminals' configurations
 	}
