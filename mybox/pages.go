@@ -133,6 +133,9 @@ func (p *Pages) owner(h func(http.ResponseWriter, *http.Request, *visit)) http.H
 				token = sess.Token
 				ss.Set(tokenKey, token)
 				ss.Set(whoKey, l.PlatformID)
+				// Kept whatever the page then says, so that the next page
+				// does not open another session.
+				p.save(r, ss)
 			case errors.Is(err, postbox.ErrAssertion):
 				p.log.WarnContext(r.Context(), "mybox: the post box refused the login", "err", err)
 				token = ""
