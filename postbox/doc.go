@@ -21,4 +21,10 @@
 // revocation feed (異動等失効情報) as a registered operator. The box is
 // keyed by the platform ID, never the My Number, and every read of a box's
 // contents leaves an audit row.
+//
+// The owner reaches the box over the resident API (resident_http.go, with
+// the typed client BoxClient) from the terminal they log in at with the
+// card; the pages there are package mybox, which signs on the card. The
+// post box never sees the card or a PIN, and does not import the card or
+// the terminal kit.
 package postbox

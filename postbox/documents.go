@@ -15,12 +15,13 @@ import (
 
 // Consent is a person's standing consent to a party.
 type Consent struct {
-	PartyID     string
-	CustomerRef string
+	PartyID     string `json:"party_id"`
+	CustomerRef string `json:"customer_ref"`
 	// Deliver lets the party deliver documents into the box; AddressNotice
 	// lets the person have the party told a new address.
-	Deliver, AddressNotice bool
-	CreatedAt              time.Time
+	Deliver       bool      `json:"deliver"`
+	AddressNotice bool      `json:"address_notice"`
+	CreatedAt     time.Time `json:"created_at"`
 }
 
 func b2i(b bool) int {
@@ -147,14 +148,14 @@ type Delivery struct {
 
 // Document is a document in a box.
 type Document struct {
-	ID         string
-	PartyID    string // "" for the owner's own
-	Type       string
-	Title      string
-	Format     string
-	Data       []byte
-	Power      []byte
-	ReceivedAt time.Time
+	ID         string    `json:"id"`
+	PartyID    string    `json:"party_id"` // "" for the owner's own
+	Type       string    `json:"type"`
+	Title      string    `json:"title"`
+	Format     string    `json:"format"`
+	Data       []byte    `json:"data"`
+	Power      []byte    `json:"power,omitempty"`
+	ReceivedAt time.Time `json:"received_at"`
 }
 
 // SHA256 is the hex digest of the document's bytes, as attachments name it.

@@ -9,13 +9,15 @@ import (
 	"github.com/mynaplat/mynaplat/internal/httpapi"
 )
 
-// API routes, for the parties (Authorization: Bearer <party key>):
+// Routes registers the API: the parties' (Authorization: Bearer <party
+// key>) and the owners' (residentRoutes).
 //
 //	POST /postbox/v1/deliveries      deliver a document into a consenting person's box
 //	GET  /postbox/v1/sends/{id}      a send to this party and its delivery log
 func (s *Service) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /postbox/v1/deliveries", s.partyOnly(s.serveDeliver))
 	mux.HandleFunc("GET /postbox/v1/sends/{id}", s.partyOnly(s.serveSend))
+	s.residentRoutes(mux)
 }
 
 func (s *Service) partyOnly(h func(http.ResponseWriter, *http.Request, *Party)) http.HandlerFunc {

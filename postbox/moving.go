@@ -122,11 +122,11 @@ func (s *Service) FollowFeed(ctx context.Context) (int, error) {
 // Notice is a 変更案内: the owner's signing certificate was revoked for a
 // change of name or address.
 type Notice struct {
-	ID         string
-	OldSerial  string
-	RevokedAt  time.Time
-	CreatedAt  time.Time
-	AnsweredAt time.Time
+	ID         string    `json:"id"`
+	OldSerial  string    `json:"old_serial"`
+	RevokedAt  time.Time `json:"revoked_at"`
+	CreatedAt  time.Time `json:"created_at"`
+	AnsweredAt time.Time `json:"answered_at"`
 }
 
 // Open reports whether the owner has not yet chosen whom to tell.
@@ -194,12 +194,39 @@ func AddressNoticeContent(p *Party, customerRef string, at time.Time) *verify.Co
 // certificate other than the revoked one; a business already notified for
 // this change is not sent to again.
 func (s *Service) NotifyAddress(ctx context.Context, box *Box, noticeID string, signed map[string][]byte) ([]*Send, error) {
+	return s.notifyAddress(ctx, box, noticeID, "", signed)
+}
+
+// notifyAddress is NotifyAddress with the ID the owner's terminal gave the
+// request (or ""): the notice to each business is sent as client ID
+// "<ID>/<party>", and one the box has sent already is answered as it is,
+// its signature not checked again (a retry may come after MaxNoticeAge).
+func (s *Service) notifyAddress(ctx context.Context, box *Box, noticeID, clientID string, signed map[string][]byte) ([]*Send, error) {
 	n, err := s.Notice(ctx, box, noticeID)
 	if err != nil {
 		return nil, err
 	}
 	if len(signed) == 0 {
 		return nil, fmt.Errorf("%w: choose at least one business", ErrInvalid)
+	}
+	var out []*Send
+	if clientID != "" {
+		todo := map[string][]byte{}
+		for partyID, doc := range signed {
+			sd, err := s.sentAs(ctx, box, noticeClientID(clientID, partyID), partyID, KindAddressNotice)
+			if err != nil {
+				return nil, err
+			}
+			if sd == nil {
+				todo[partyID] = doc
+				continue
+			}
+			out = append(out, sd)
+		}
+		if len(todo) == 0 {
+			return out, nil
+		}
+		signed = todo
 	}
 	consents, err := s.Consents(ctx, box)
 	if err != nil {
@@ -243,11 +270,14 @@ func (s *Service) NotifyAddress(ctx context.Context, box *Box, noticeID string, 
 		}
 		todo = append(todo, checked{p, rep, doc})
 	}
-	var out []*Send
 	for _, c := range todo {
 		env := Envelope{Kind: KindAddressNotice, CustomerRef: refs[c.p.ID],
 			Documents: []EnvelopeDoc{{Name: "address-notice", Type: AddressNoticeType, Format: verify.FormatCMS, Data: c.doc}}}
-		sd, err := s.queue(ctx, box, c.p, KindAddressNotice, n.ID, c.rep.Content.Title, env)
+		cid := ""
+		if clientID != "" {
+			cid = noticeClientID(clientID, c.p.ID)
+		}
+		sd, err := s.queue(ctx, box, c.p, KindAddressNotice, n.ID, cid, c.rep.Content.Title, env)
 		if err != nil && store.IsUniqueViolation(err) {
 			continue // told already: nothing is sent twice
 		}
@@ -261,6 +291,11 @@ func (s *Service) NotifyAddress(ctx context.Context, box *Box, noticeID string, 
 	}
 	return out, nil
 }
+
+// noticeClientID is the client ID of one business's notice among those
+// sent under clientID. The "/" is never in a client ID the API takes, so
+// it names no other send.
+func noticeClientID(clientID, partyID string) string { return clientID + "/" + partyID }
 
 // Notified lists the parties already sent a notice for a change notice.
 func (s *Service) Notified(ctx context.Context, box *Box, noticeID string) (map[string]bool, error) {

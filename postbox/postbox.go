@@ -22,6 +22,7 @@ import (
 	"github.com/mynaplat/mynaplat/internal/httpapi"
 	"github.com/mynaplat/mynaplat/internal/secret"
 	"github.com/mynaplat/mynaplat/jpki"
+	"github.com/mynaplat/mynaplat/platform"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/verify"
 )
@@ -66,12 +67,46 @@ const (
 	CodeNotFound         httpapi.Code = "not_found"
 	CodeRefused          httpapi.Code = "refused"
 	CodeTryLater         httpapi.Code = "try_later"
+	// The resident API's.
+	CodeBadAssertion   httpapi.Code = "bad_assertion"
+	CodeSessionEnded   httpapi.Code = "session_ended"
+	CodeBadSignature   httpapi.Code = "bad_signature"
+	CodeNotOwner       httpapi.Code = "not_owner"
+	CodeStaleSignature httpapi.Code = "stale_signature"
+	CodeOldCertificate httpapi.Code = "old_certificate"
+	CodeNotConsented   httpapi.Code = "not_consented"
+	CodeNotOffered     httpapi.Code = "not_offered"
+	CodeClientIDReused httpapi.Code = "client_id_reused"
 )
+
+// bearerChallenge is the resident API's answer to a missing or refused
+// login (RFC 6750).
+var bearerChallenge = http.Header{"Www-Authenticate": {`Bearer realm="postbox"`}}
 
 // Rules answers the post box's errors on its API and a receiver's on its
 // endpoint (Receive), and maps the answers back to the sentinels in
 // Client.
 var Rules = httpapi.Rules{
+	// The resident API's, before the parties' rules their sentinels wrap.
+	{Err: ErrAssertion, Status: http.StatusUnauthorized, Code: CodeBadAssertion, Header: bearerChallenge,
+		JA: "カードでのログインを確認できませんでした。カードでもう一度ログインしてください。", EN: "Your card login could not be verified. Log in with your card again."},
+	{Err: ErrSession, Status: http.StatusUnauthorized, Code: CodeSessionEnded, Header: bearerChallenge,
+		JA: "ログインの有効期限が切れました。カードでもう一度ログインしてください。", EN: "Your login has expired. Log in with your card again."},
+	{Err: ErrSignature, Status: http.StatusUnprocessableEntity, Code: CodeBadSignature,
+		JA: "署名を確認できませんでした。", EN: "The signature could not be verified."},
+	{Err: ErrNotOwner, Status: http.StatusUnprocessableEntity, Code: CodeNotOwner,
+		JA: "この私書箱の持ち主のカードで署名してください。", EN: "Sign with the card of the box's owner."},
+	{Err: ErrStale, Status: http.StatusUnprocessableEntity, Code: CodeStaleSignature,
+		JA: "署名から時間が経ちすぎています。もう一度署名してください。", EN: "The signature is too old. Sign again."},
+	{Err: ErrOldCert, Status: http.StatusUnprocessableEntity, Code: CodeOldCertificate,
+		JA: "失効した署名用電子証明書では届け出られません。新しいカードの証明書で署名してください。",
+		EN: "A revoked signing certificate cannot sign a notice. Sign with the new certificate on your card."},
+	{Err: errNotConsented, Status: http.StatusUnprocessableEntity, Code: CodeNotConsented,
+		JA: "この事業者への同意がありません。", EN: "You have not consented to this business."},
+	{Err: errNotOffered, Status: http.StatusUnprocessableEntity, Code: CodeNotOffered,
+		JA: "この事業者はその取り扱いをしていません。", EN: "This business does not offer that."},
+	{Err: errClientIDReused, Status: http.StatusConflict, Code: CodeClientIDReused,
+		JA: "この送信IDは別の送信に使われています。", EN: "This client_id was used for another send."},
 	{Err: ErrBadKey, Status: http.StatusUnauthorized, Code: CodeBadKey, JA: "事業者の認証に失敗しました。", EN: "The party key is not valid."},
 	{Err: errBoxKey, Status: http.StatusUnauthorized, Code: CodeBadKey, JA: "私書箱の認証に失敗しました。", EN: "The post box key is not valid."},
 	{Err: errBody, Status: http.StatusBadRequest, Code: CodeBadBody, Detail: true,
@@ -134,6 +169,15 @@ type Config struct {
 	// Linkage reads the centre's linkage records with the same token
 	// (jpki.Client's Linkage); nil follows only certificates seen signing.
 	Linkage func(ctx context.Context, k jpki.Kind, serial string) (*jpki.Linkage, error)
+	// Keys are the platform's assertion keys (platform.KeyCache's Keys) and
+	// Issuer its name: the resident API opens a box for the platform's
+	// assertion of its owner. Without Keys it opens none.
+	Keys   func(context.Context) (platform.JWKS, error)
+	Issuer string
+	// Terminal is the platform terminal people open their box at (their
+	// computer with a card reader): an assertion made at another terminal
+	// opens nothing.
+	Terminal string
 	// HTTP sends to the parties' endpoints.
 	HTTP   *http.Client
 	Now    func() time.Time
@@ -150,6 +194,9 @@ type Service struct {
 	signer  func(ctx context.Context, cert *x509.Certificate) (string, error)
 	feed    func(ctx context.Context, after int64, limit int) (*jpki.FeedPage, error)
 	linkage func(ctx context.Context, k jpki.Kind, serial string) (*jpki.Linkage, error)
+	keys    func(context.Context) (platform.JWKS, error)
+	issuer  string
+	term    string
 	hc      *http.Client
 	now     func() time.Time
 	log     *slog.Logger
@@ -182,7 +229,8 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	if err := cfg.DB.Migrate(ctx, "postbox", mfs); err != nil {
 		return nil, err
 	}
-	return &Service{db: cfg.DB, policy: cfg.Policy, signer: cfg.SignerPerson, feed: cfg.Feed, linkage: cfg.Linkage, hc: cfg.HTTP,
+	return &Service{db: cfg.DB, policy: cfg.Policy, signer: cfg.SignerPerson, feed: cfg.Feed, linkage: cfg.Linkage,
+		keys: cfg.Keys, issuer: cfg.Issuer, term: cfg.Terminal, hc: cfg.HTTP,
 		now: cfg.Now, log: cfg.Logger, backoff: cfg.Backoff, kick: make(chan struct{}, 1)}, nil
 }
 
@@ -204,7 +252,7 @@ type Party struct {
 	Roles           []string `json:"roles"`
 	// Endpoint is the URL sends to the party are POSTed to; OutKey the
 	// bearer key presented there.
-	Endpoint string `json:"endpoint"`
+	Endpoint string `json:"endpoint,omitempty"`
 	OutKey   string `json:"-"`
 }
 
@@ -344,8 +392,10 @@ func (s *Service) audit(ctx context.Context, q interface {
 
 // AuditEntry is one row of a box's audit trail.
 type AuditEntry struct {
-	At                    time.Time
-	Actor, Action, Detail string
+	At     time.Time `json:"at"`
+	Actor  string    `json:"actor"`
+	Action string    `json:"action"`
+	Detail string    `json:"detail"`
 }
 
 // Audit lists a box's audit trail, newest first.

@@ -32,12 +32,13 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
 	qDocuments          = `SELECT ` + docCols + ` FROM postbox_documents WHERE box_id = $1 ORDER BY received_at DESC, id`
 	qDocument           = `SELECT ` + docCols + ` FROM postbox_documents WHERE box_id = $1 AND id = $2`
 
-	qInsertSend = `INSERT INTO postbox_sends (id, box_id, party_id, kind, notice_id, subject, envelope, state, attempts, next_at, lease_until, created_at, receipt)
-VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, 0, $8, '')`
+	qInsertSend = `INSERT INTO postbox_sends (id, box_id, party_id, kind, notice_id, subject, envelope, state, attempts, next_at, lease_until, created_at, receipt, client_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, 0, $8, '', $9)`
 	qInsertLog     = `INSERT INTO postbox_send_log (send_id, at, event, detail) VALUES ($1, $2, $3, $4)`
 	sendCols       = `id, party_id, kind, subject, state, attempts, created_at, acked_at, receipt`
 	qSendsOfBox    = `SELECT ` + sendCols + ` FROM postbox_sends WHERE box_id = $1 ORDER BY created_at DESC, id`
 	qSendOfParty   = `SELECT ` + sendCols + ` FROM postbox_sends WHERE id = $1 AND party_id = $2`
+	qSendOfClient  = `SELECT ` + sendCols + ` FROM postbox_sends WHERE box_id = $1 AND client_id = $2`
 	qSendLog       = `SELECT at, event, detail FROM postbox_send_log WHERE send_id = $1 ORDER BY id`
 	qDueSends      = `SELECT id FROM postbox_sends WHERE state = 'pending' AND next_at <= $1 AND lease_until <= $1 ORDER BY next_at LIMIT $2`
 	qLeaseSend     = `UPDATE postbox_sends SET lease_until = $1 WHERE id = $2 AND state = 'pending' AND lease_until <= $3`
@@ -56,6 +57,11 @@ ON CONFLICT (old_serial) DO NOTHING`
 	qNotices      = `SELECT ` + noticeCols + ` FROM postbox_notices WHERE box_id = $1 ORDER BY created_at DESC, id`
 	qNotice       = `SELECT ` + noticeCols + ` FROM postbox_notices WHERE box_id = $1 AND id = $2`
 	qAnswerNotice = `UPDATE postbox_notices SET answered_at = $1 WHERE id = $2 AND answered_at IS NULL`
+
+	qInsertSession = `INSERT INTO postbox_sessions (token_hash, box_id, terminal, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`
+	qSession       = `SELECT box_id, created_at, expires_at FROM postbox_sessions WHERE token_hash = $1 AND ended_at IS NULL`
+	qTouchSession  = `UPDATE postbox_sessions SET expires_at = $1 WHERE token_hash = $2 AND ended_at IS NULL`
+	qEndSession    = `UPDATE postbox_sessions SET ended_at = $1 WHERE token_hash = $2 AND ended_at IS NULL RETURNING box_id`
 
 	qInsertAudit = `INSERT INTO postbox_audit (at, box_id, actor, action, detail, trace_id) VALUES ($1, $2, $3, $4, $5, $6)`
 	qAudit       = `SELECT at, actor, action, detail FROM postbox_audit WHERE box_id = $1 ORDER BY id DESC LIMIT $2`

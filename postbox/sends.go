@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mynaplat/mynaplat/internal/httpapi"
+	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/verify"
 )
 
@@ -54,16 +55,16 @@ type Ack struct {
 
 // Send is one submission or notice and its delivery state.
 type Send struct {
-	ID        string
-	PartyID   string
-	Kind      string
-	Subject   string
-	State     string // pending or delivered
-	Attempts  int
-	CreatedAt time.Time
-	AckedAt   time.Time
-	Receipt   string
-	Log       []LogEntry
+	ID        string     `json:"id"`
+	PartyID   string     `json:"party_id"`
+	Kind      string     `json:"kind"`
+	Subject   string     `json:"subject"`
+	State     string     `json:"state"` // pending, delivered or refused
+	Attempts  int        `json:"attempts"`
+	CreatedAt time.Time  `json:"created_at"`
+	AckedAt   time.Time  `json:"acked_at"`
+	Receipt   string     `json:"receipt"`
+	Log       []LogEntry `json:"log"`
 }
 
 // LogEntry is one event of a send's delivery.
@@ -71,6 +72,33 @@ type LogEntry struct {
 	At     time.Time `json:"at"`
 	Event  string    `json:"event"`
 	Detail string    `json:"detail"`
+}
+
+// LogLine is a delivery log entry with its event in words.
+type LogLine struct {
+	LogEntry
+	JA, EN string
+}
+
+// LogLines words a send's delivery log for people (the post box's
+// owner, the receiver's staff).
+func LogLines(log []LogEntry) []LogLine {
+	out := make([]LogLine, 0, len(log))
+	for _, e := range log {
+		ja, en := e.Event, e.Event
+		switch e.Event {
+		case "queued":
+			ja, en = "送信待ちに入りました", "Queued"
+		case "attempt_failed":
+			ja, en = "届きませんでした（自動で再送します）", "Not delivered (it is retried)"
+		case "acknowledged":
+			ja, en = "受け付けられました", "Received"
+		case "refused":
+			ja, en = "受け付けられませんでした", "Refused"
+		}
+		out = append(out, LogLine{e, ja, en})
+	}
+	return out
 }
 
 // Send states.
@@ -85,12 +113,22 @@ const (
 // the owner's valid signature over a post-box document addressed to the
 // party whose attachments are exactly the chosen documents' digests.
 func (s *Service) Submit(ctx context.Context, box *Box, partyID string, application []byte, docIDs []string) (*Send, error) {
+	return s.submit(ctx, box, "", partyID, application, docIDs)
+}
+
+// submit is Submit with the ID the owner's terminal gave the send (or ""):
+// a send with an ID the box has seen is answered with the first one, sent
+// once.
+func (s *Service) submit(ctx context.Context, box *Box, clientID, partyID string, application []byte, docIDs []string) (*Send, error) {
 	p, err := s.Party(ctx, partyID)
 	if err != nil {
 		return nil, err
 	}
 	if !p.Has(RoleSubmission) {
 		return nil, fmt.Errorf("%w: %s does not receive submissions", ErrRole, p.ID)
+	}
+	if sd, err := s.sentAs(ctx, box, clientID, p.ID, KindSubmission); sd != nil || err != nil {
+		return sd, err
 	}
 	rep, err := s.ownSignature(ctx, box, "application", application)
 	if err != nil {
@@ -129,12 +167,35 @@ func (s *Service) Submit(ctx context.Context, box *Box, partyID string, applicat
 	if !slices.Equal(want, got) {
 		return nil, fmt.Errorf("%w: the application's attachments are not the chosen documents", ErrInvalid)
 	}
-	return s.queue(ctx, box, p, KindSubmission, "", rep.Content.Title, env)
+	return s.queue(ctx, box, p, KindSubmission, "", clientID, rep.Content.Title, env)
+}
+
+// sentAs is the box's send with the client ID, if there is one (nil, nil
+// if not, or for no ID); the ID used for another send is ErrDuplicate.
+func (s *Service) sentAs(ctx context.Context, box *Box, clientID, partyID, kind string) (*Send, error) {
+	if clientID == "" {
+		return nil, nil
+	}
+	sd, err := scanSend(s.db.QueryRowContext(ctx, qSendOfClient, box.ID, clientID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if sd.PartyID != partyID || sd.Kind != kind {
+		return nil, fmt.Errorf("%w: client_id %s was used for a send to %s", errClientIDReused, clientID, sd.PartyID)
+	}
+	if sd.Log, err = s.sendLog(ctx, sd.ID); err != nil {
+		return nil, err
+	}
+	return sd, nil
 }
 
 // queue records a send and its first log entry, and wakes the delivery
-// loop.
-func (s *Service) queue(ctx context.Context, box *Box, p *Party, kind, noticeID, subject string, env Envelope) (*Send, error) {
+// loop. Two requests with one client ID at once queue one send: the second
+// is answered with the first's.
+func (s *Service) queue(ctx context.Context, box *Box, p *Party, kind, noticeID, clientID, subject string, env Envelope) (*Send, error) {
 	now := s.now()
 	env.SendID, env.SentAt = newID("snd_"), now.UTC()
 	body, err := json.Marshal(env)
@@ -146,7 +207,7 @@ func (s *Service) queue(ctx context.Context, box *Box, p *Party, kind, noticeID,
 		return nil, fmt.Errorf("%w: the documents are too large to send together (%d bytes, at most %d)", ErrInvalid, len(body), MaxEnvelope)
 	}
 	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, qInsertSend, env.SendID, box.ID, p.ID, kind, noticeID, subject, body, now.Unix()); err != nil {
+		if _, err := tx.ExecContext(ctx, qInsertSend, env.SendID, box.ID, p.ID, kind, noticeID, subject, body, now.Unix(), clientID); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, qInsertLog, env.SendID, now.Unix(), "queued", p.NameJA); err != nil {
@@ -154,6 +215,11 @@ func (s *Service) queue(ctx context.Context, box *Box, p *Party, kind, noticeID,
 		}
 		return s.audit(ctx, tx, box.ID, "owner", "send", kind+" "+env.SendID+" to "+p.ID)
 	})
+	if err != nil && store.IsUniqueViolation(err) {
+		if sd, err := s.sentAs(ctx, box, clientID, p.ID, kind); sd != nil || err != nil {
+			return sd, err
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("postbox: queue send: %w", err)
 	}

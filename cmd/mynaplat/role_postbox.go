@@ -117,12 +117,15 @@ func (c delegationConfig) build(ctx context.Context, d *deps) (*built, error) {
 // platform/postbox), delivers to the agencies and businesses at the URLs
 // they registered, and follows the JPKI revocation feed with its operator
 // token (from the file kept when it last ran beside the centre, else
-// --jpki-token; without one it does not follow the feed).
+// --jpki-token; without one it does not follow the feed). It opens a box
+// for the platform's assertion of its owner made at terminal
+// (--postbox-terminal), checked with the platform's JWK set.
 type postboxConfig struct {
 	data      string
 	peers     *peers
 	keys      callerKeys
 	jpkiToken string
+	terminal  string
 }
 
 func (c postboxConfig) validate() error {
@@ -145,6 +148,7 @@ func (c postboxConfig) build(ctx context.Context, d *deps) (*built, error) {
 		}
 	}
 	cfg := postbox.Config{DB: d.db, Policy: policy, SignerPerson: d.platformClient(rolePostbox).SignerPerson,
+		Keys: d.platformKeys().Keys, Issuer: d.peers.url(rolePlatform), Terminal: c.terminal,
 		HTTP: d.hc, Now: time.Now, Logger: d.logger}
 	if operator.Token != "" {
 		cfg.Feed, cfg.Linkage = operator.Revocations, operator.Linkage

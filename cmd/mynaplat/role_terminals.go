@@ -12,7 +12,7 @@ import (
 	"github.com/mynaplat/mynaplat/cardview"
 	"github.com/mynaplat/mynaplat/internal/layout"
 	"github.com/mynaplat/mynaplat/kiosk"
-	"github.com/mynaplat/mynaplat/postbox"
+	"github.com/mynaplat/mynaplat/mybox"
 	"github.com/mynaplat/mynaplat/reception"
 	"github.com/mynaplat/mynaplat/terminal"
 	"github.com/mynaplat/mynaplat/web"
@@ -21,8 +21,9 @@ import (
 // terminalsConfig is the terminals': the screens under /t/ log in at the
 // platform; the hospital's reception stations check at the eligibility
 // service (and fetch the JPKI CA and CRL for offline checks), the kiosks
-// print through the J-LIS relay. The person's post-box pages run here when
-// the postbox role does too (the card on this terminal's reader signs).
+// print through the J-LIS relay. The person's post-box pages run here,
+// reaching the post box over its resident API wherever it runs (the card
+// on this terminal's reader signs, the TSA time-stamps).
 type terminalsConfig struct {
 	data    string
 	peers   *peers
@@ -56,6 +57,9 @@ func (c terminalsConfig) validate() error {
 		m.peer(c.peers, roleJLIS)
 	}
 	c.pay.missing(&m)
+	if c.peers.known(rolePostbox) {
+		m.peer(c.peers, roleTSA)
+	}
 	for _, r := range c.readers {
 		if id, spec, ok := strings.Cut(r, "="); !ok || id == "" || !strings.HasPrefix(spec, "pcsc:") {
 			m = append(m, fmt.Sprintf("--reader %q (TERMINAL=pcsc:READER)", r))
@@ -92,14 +96,12 @@ func (c terminalsConfig) pages(ctx context.Context, d *deps, mux *http.ServeMux,
 	tp.Routes(mux)
 	d.svc.terminals = tp
 	links := tp.Links()
-	if box := d.svc.box; box != nil {
-		pl, err := c.postboxPages(d, mux, tp, box)
+	if d.peers.known(rolePostbox) {
+		pl, err := c.postboxPages(d, mux, tp)
 		if err != nil {
 			return nil, err
 		}
 		links = append(pl, links...)
-	} else if d.peers.known(rolePostbox) {
-		d.logger.Info("the person's post-box pages run where the postbox and terminals roles run together")
 	}
 	viewer, err := cardview.Pages(d.site, d.cards)
 	if err != nil {
@@ -174,11 +176,12 @@ func (c terminalsConfig) pages(ctx context.Context, d *deps, mux *http.ServeMux,
 }
 
 // postboxPages are the person's post-box pages, on the terminal people log
-// in at (the card on its reader signs).
-func (c terminalsConfig) postboxPages(d *deps, mux *http.ServeMux, tp *terminal.Pages, box *postbox.Service) ([]web.Link, error) {
+// in at (the card on its reader signs); they reach the post box over its
+// resident API.
+func (c terminalsConfig) postboxPages(d *deps, mux *http.ServeMux, tp *terminal.Pages) ([]web.Link, error) {
 	id := c.postboxTerminal
-	pp, err := postbox.NewPages(postbox.PagesConfig{Site: d.site, Service: box, Issuer: d.peers.url(rolePlatform),
-		Keys: d.platformKeys().Keys, Terminal: id, Stamper: d.stamper(), Logger: d.logger,
+	bu, hc := d.at(rolePostbox)
+	pp, err := mybox.New(mybox.Config{Site: d.site, BoxURL: bu, HTTP: hc, Terminal: id, Stamper: d.stamper(), Logger: d.logger,
 		Card: func(r *http.Request, ss *web.Session) (card.Transport, error) {
 			return tp.PlacedCard(r, ss, id)
 		}})

@@ -217,7 +217,7 @@ func roleConfigs(o serveOptions, p *peers) (map[string]roleConfig, callerKeys, e
 		roleTSA:         tsaConfig{data: data},
 		roleCorpReg:     corpregConfig{data: data},
 		roleDelegation:  delegationConfig{peers: p, keys: keys, maxAge: o.timing.maxAge},
-		rolePostbox:     postboxConfig{data: data, peers: p, keys: keys, jpkiToken: postboxToken},
+		rolePostbox:     postboxConfig{data: data, peers: p, keys: keys, jpkiToken: postboxToken, terminal: o.postboxTerminal},
 		roleAgency:      partyConfig{role: roleAgency, peers: p},
 		roleBusiness:    partyConfig{role: roleBusiness, peers: p},
 		roleCounter:     counterConfig{peers: p, keys: keys},

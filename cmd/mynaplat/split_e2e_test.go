@@ -74,10 +74,12 @@ var splitGroups = []struct {
 	{"127.0.0.3", []string{roleJLIS}},
 	{"127.0.0.4", []string{roleMunicipal}},
 	{"127.0.0.5", []string{roleTSA, roleCorpReg, roleDelegation, roleAgency, roleBusiness}},
-	// The person's post-box pages sign with the card on the terminal.
-	{"127.0.0.6", []string{roleTerminals, rolePostbox}},
+	// The person's post-box pages sign with the card on the terminal and
+	// reach the post box over its resident API.
+	{"127.0.0.6", []string{roleTerminals}},
+	{"127.0.0.7", []string{rolePostbox}},
 	// The municipal counter reaches the centre over its counter API only.
-	{"127.0.0.7", []string{roleCounter}},
+	{"127.0.0.8", []string{roleCounter}},
 }
 
 // freeAddr is a free TCP address on host.

@@ -16,7 +16,7 @@ const module = "github.com/mynaplat/mynaplat"
 // terminal, not even through another package. A terminal reaches them only
 // through their typed HTTP clients.
 var serverRoles = []string{
-	"jlis", "eligibility", "municipal", "platform", "jpki", "seal", "tsa", "corpreg", "delegation", "cardco",
+	"jlis", "eligibility", "municipal", "platform", "jpki", "seal", "tsa", "corpreg", "delegation", "cardco", "postbox",
 }
 
 // cardSide are the packages that talk to a card.
@@ -113,15 +113,14 @@ func TestServerRolesDoNotImportTheCard(t *testing.T) {
 // TestCardSideUsers lists the other packages that import the card side
 // directly, so that a new one is a decision: terminals, the demo world and
 // the command are expected; a service's pages that run a card step (the
-// post box, the business portal) are the terminal side of that service
-// living beside it.
+// business portal) are the terminal side of that service living beside it.
 func TestCardSideUsers(t *testing.T) {
 	t.Parallel()
 	g := graph(t)
 	allowed := []string{
 		"card", "terminal", // themselves and each other
-		"kiosk", "reception", "payenrol", "counter", "cardview", // terminals
-		"postbox", "business", // their pages run the kit's signing step (terminal.SignFailure)
+		"kiosk", "reception", "payenrol", "counter", "cardview", "mybox", // terminals
+		"business",                                 // its pages run the kit's signing step (terminal.SignFailure)
 		"demo", "cmd/mynaplat", "internal/pbworld", // the demo world and the program
 		"internal/layout", // the data directory of the program: it reads the terminals' configurations
 	}

@@ -127,6 +127,9 @@ var (
 	IchiroRefs = demo.IchiroRefs
 )
 
+// PostboxTerminal is the terminal people log in at to open their post box.
+const PostboxTerminal = "home-postbox-1"
+
 // KojoType is the type of 日本生命's certificate.
 const KojoType = "保険料控除証明書"
 
@@ -157,11 +160,15 @@ type Representative struct {
 	Cert *x509.Certificate
 }
 
-// Person is a resident with their card; PlatformID is set by Login.
+// Person is a resident with their card; PlatformID and Assertion are set
+// by Login.
 type Person struct {
 	Resident
 	Card       *card.Card
 	PlatformID string
+	// Assertion is the platform's assertion of the last login, made at
+	// the post box's terminal (PostboxTerminal).
+	Assertion string
 }
 
 // World is the post box's world on one database.
@@ -253,7 +260,7 @@ func New(t testing.TB, db *store.DB) *World {
 		t.Fatal(err)
 	}
 	w.Plat.Routes(w.Mux)
-	term := platform.Terminal{ID: "home-postbox-1", Kind: platform.Mobile, Owner: "電子私書箱", Name: "自宅のパソコン（カードリーダー）"}
+	term := platform.Terminal{ID: PostboxTerminal, Kind: platform.Mobile, Owner: "電子私書箱", Name: "自宅のパソコン（カードリーダー）"}
 	tkey, err := w.Plat.RegisterTerminal(ctx, term)
 	if err != nil {
 		t.Fatal(err)
@@ -299,8 +306,10 @@ func New(t testing.TB, db *store.DB) *World {
 	w.Policy = &verify.Policy{Signing: signing, TSARoots: w.TSARoots, Delegation: delegation.Checker(w.Powers.Check),
 		RequireTimestamp: true, Now: now}
 	operator := &jpki.Client{BaseURL: w.JPKISrv.URL, Token: pbToken, HTTP: w.JPKISrv.Client()}
+	keys := func(context.Context) (platform.JWKS, error) { return w.Plat.PublicKeys(), nil }
 	if w.Postbox, err = postbox.Open(ctx, postbox.Config{DB: db, Policy: w.Policy, SignerPerson: w.Plat.SignerPerson,
-		Feed: operator.Revocations, Linkage: operator.Linkage, HTTP: hc, Now: now, Logger: logger}); err != nil {
+		Feed: operator.Revocations, Linkage: operator.Linkage, Keys: keys, Issuer: w.Srv.URL, Terminal: PostboxTerminal,
+		HTTP: hc, Now: now, Logger: logger}); err != nil {
 		t.Fatal(err)
 	}
 	w.Postbox.Routes(w.Mux)
@@ -481,7 +490,7 @@ func (w *World) Login(p *Person) string {
 	if ar.Report.Result != platform.Passed {
 		w.T.Fatalf("log in %s: %s %s", p.Name, ar.Report.Result, ar.Report.MessageEN)
 	}
-	p.PlatformID = ar.Report.PlatformID
+	p.PlatformID, p.Assertion = ar.Report.PlatformID, ar.Assertion
 	return p.PlatformID
 }
 
