@@ -30,12 +30,17 @@ type Card struct {
 	// save writes the state durably; nil for a card that lives only in
 	// memory (tests, fuzzing).
 	save func(*state) error
+	// mgmtKey is the card's management key (manage.go), nil for a card
+	// no counter can reset.
+	mgmtKey []byte
 
 	// Session state, cleared by reset, power-off and SELECT of an AP.
-	ap       application
-	ef       uint16
-	hasEF    bool
-	verified map[PIN]bool
+	ap        application
+	ef        uint16
+	hasEF     bool
+	verified  map[PIN]bool
+	challenge []byte // the last GET CHALLENGE's, until EXTERNAL AUTHENTICATE
+	mgmtAuth  bool   // the management key was proven
 }
 
 func newCard(st state, save func(*state) error) (*Card, error) {
@@ -94,6 +99,7 @@ func (c *Card) clearSession() {
 	c.hasEF = false
 	c.ef = 0
 	clear(c.verified)
+	c.challenge, c.mgmtAuth = nil, false
 }
 
 // commit applies change to a copy of the state, writes the copy durably and

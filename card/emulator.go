@@ -60,6 +60,14 @@ func (c *Card) process(raw []byte) ([]byte, apdu.StatusWord, error) {
 	case cmd.CLA == 0x00 && cmd.INS == insChangeRefData:
 		sw, err := c.changeRefData(cmd)
 		return nil, sw, err
+	case cmd.CLA == 0x00 && cmd.INS == insGetChallenge:
+		d, sw := c.getChallenge(cmd)
+		return d, sw, nil
+	case cmd.CLA == 0x00 && cmd.INS == insExternalAuth:
+		return nil, c.externalAuth(cmd), nil
+	case cmd.CLA == 0x00 && cmd.INS == insResetRetry:
+		sw, err := c.resetRetry(cmd)
+		return nil, sw, err
 	case cmd.CLA == 0x80 && cmd.INS == insSign:
 		d, sw := c.sign(cmd)
 		return d, sw, nil
@@ -67,7 +75,7 @@ func (c *Card) process(raw []byte) ([]byte, apdu.StatusWord, error) {
 		// The card signs only with its proprietary class.
 		return nil, apdu.CLANotSupported, nil
 	case cmd.CLA == 0x00 || cmd.CLA == 0x80:
-		// GET DATA (CA, CB), GET CHALLENGE and the rest: OpenSC's other
+		// GET DATA (CA, CB) and the rest: OpenSC's other
 		// drivers probe with these and must be told no (jpki-card.md §6).
 		return nil, apdu.INSNotSupported, nil
 	}

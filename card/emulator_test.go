@@ -308,6 +308,7 @@ func FuzzEmulator(f *testing.F) {
 	f.Add(seq(selJPKI, selEF("00 18"), verBad, verBad, verBad, verAuth, "00 24 01 80 04 31 31 31 31"))
 	f.Add(seq("00 A4 00 00", "00 CA DF 30 05", "80 2A 04 97 20 "+strings.Repeat("11 ", 32)+"00", "00 B0 9B 00 00"))
 	f.Add([]byte{0, 4, 0, 0xA4, 0, 0})
+	f.Add(seq(selJPKI, selEF("00 18"), "00 84 00 00 08", "00 82 00 81 10 "+strings.Repeat("00 ", 16), "00 2C 02 80 04 31 31 31 31"))
 	st, err := memState()
 	if err != nil {
 		f.Fatal(err)

@@ -80,7 +80,7 @@ func TestOpenSC(t *testing.T) {
 		testutil.Missing(t, opensc11+" (Debian package opensc-pkcs11)")
 	}
 	testutil.PCSCD(t)
-	_, c := newStoreCard(t)
+	store, c := newStoreCard(t)
 	plug(t, c)
 
 	// pcscd polls its readers; wait until OpenSC sees the card.
@@ -167,5 +167,20 @@ func TestOpenSC(t *testing.T) {
 	out, err = run(t, "pkcs11-tool", "--module", opensc11, "--slot-index", "0", "--login", "--pin", testAuthPIN, "-O")
 	if err == nil || !strings.Contains(out, "CKR_GENERAL_ERROR") {
 		t.Errorf("login with the right PIN on a blocked PIN: err %v, want CKR_GENERAL_ERROR", err)
+	}
+
+	// The counter resets the PIN (management key, RESET RETRY COUNTER):
+	// OpenSC then sees an unlocked token and the new PIN logs in.
+	if err := NewClient(c).ResetPIN(AuthPIN, "2468", store.SAM().Authenticator(c.ID())); err != nil {
+		t.Fatalf("reset the auth PIN: %v", err)
+	}
+	c.Reset() // as the counter's reader hands the card back
+	out, _ = run(t, "pkcs11-tool", "--module", opensc11, "-L")
+	authSlot, _, _ = strings.Cut(out, "Slot 1 ")
+	if !strings.Contains(authSlot, "JPKI (User Authentication PIN)") || strings.Contains(authSlot, "user PIN locked") {
+		t.Errorf("pkcs11-tool -L after the reset: slot 0 is not an unlocked auth token:\n%s", authSlot)
+	}
+	if out, err := run(t, "pkcs11-tool", "--module", opensc11, "--slot-index", "0", "--login", "--pin", "2468", "-O"); err != nil {
+		t.Errorf("login with the new PIN after the reset: %v\n%s", err, out)
 	}
 }

@@ -25,6 +25,7 @@ import (
 type Store struct {
 	dir string
 	now func() time.Time
+	sam *SAM
 
 	mu    sync.Mutex
 	cards map[string]*Card
@@ -47,8 +48,16 @@ func NewStore(dir string, now func() time.Time) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("card: store: %w", err)
 	}
-	return &Store{dir: dir, now: now, cards: map[string]*Card{}, files: map[string]*diskCopy{}}, nil
+	sam, err := loadSAM(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{dir: dir, now: now, sam: sam, cards: map[string]*Card{}, files: map[string]*diskCopy{}}, nil
 }
+
+// SAM is the counter's secure module for the store's cards: what proves
+// their management key to them (manage.go). Only the counter gets it.
+func (s *Store) SAM() *SAM { return s.sam }
 
 // Dir returns the store's directory.
 func (s *Store) Dir() string { return s.dir }
@@ -84,6 +93,7 @@ func (s *Store) Create(spec Spec) (*Card, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.mgmtKey = s.sam.cardKey(st.ID)
 	if err := c.save(&c.st); err != nil {
 		return nil, fmt.Errorf("card: create: %w", err)
 	}
@@ -160,6 +170,7 @@ func (s *Store) Open(id string) (*Card, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.mgmtKey = s.sam.cardKey(id)
 	s.cards[id], s.files[id] = c, f
 	return c, nil
 }

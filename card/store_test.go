@@ -117,8 +117,8 @@ func TestCounterSurvivesReopen(t *testing.T) {
 		t.Errorf("after correct PIN and reopen: %d auth tries, want 3", in.AuthTriesLeft)
 	}
 	entries, _ := os.ReadDir(dir)
-	if len(entries) != 1 {
-		t.Errorf("store directory holds %d entries, want 1 (no temp files left)", len(entries))
+	if len(entries) != 2 {
+		t.Errorf("store directory holds %d entries, want the card and %s (no temp files left)", len(entries), managementKeyFile)
 	}
 	fi, err := os.Stat(filepath.Join(dir, c.ID()+".json"))
 	if err != nil {
