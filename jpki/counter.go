@@ -308,6 +308,7 @@ type CounterAPI interface {
 	ChangeHolder(ctx context.Context, rq ChangeRequest) (*Certified, error)
 	RevokeCertificate(ctx context.Context, rq RevokeRequest) (*CertInfo, error)
 	CloseCard(ctx context.Context, rq CloseRequest) ([]*CertInfo, error)
+	RecordPINReset(ctx context.Context, rq PINResetRequest) (*PINReset, error)
 }
 
 // Counter is the centre's counter operations for a, in this process: the
@@ -869,6 +870,12 @@ func (c *Centre) ReportLoss(ctx context.Context, cardID string) ([]*CertInfo, er
 // (cessationOfOperation).
 func (c *Centre) RecordDeath(ctx context.Context, cardID string) ([]*CertInfo, error) {
 	return c.Counter(localActor).CloseCard(ctx, CloseRequest{CardID: cardID, Event: Death})
+}
+
+// ResetPIN resets one PIN of the card w at a counter in this process
+// (Personaliser.ResetPIN).
+func (c *Centre) ResetPIN(ctx context.Context, w PINResetter, which PINKind, a Approval, newPIN string) (*PINReset, error) {
+	return c.personaliser().ResetPIN(ctx, w, which, a, newPIN)
 }
 
 // auditTx writes an audit row: who did what to which record.

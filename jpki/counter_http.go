@@ -31,6 +31,7 @@ import (
 //	POST /jpki/counter/v1/cards/{id}/change        ChangeRequest (sign_key) → Certified
 //	POST /jpki/counter/v1/cards/{id}/revocations   RevokeRequest → CertInfo
 //	POST /jpki/counter/v1/cards/{id}/closure       CloseRequest → {"revoked": [CertInfo]}
+//	POST /jpki/counter/v1/cards/{id}/pin-resets    PINResetRequest → 201 PINReset (no PIN in either)
 //
 // Public keys travel as DER SubjectPublicKeyInfo (base64 in JSON), birth
 // dates as YYYY-MM-DD, reasons by their RFC 5280 names. Issue 16 adds the
@@ -48,6 +49,8 @@ const (
 	CodeWrongKeys            httpapi.Code = "wrong_keys"
 	CodeIdempotencyKey       httpapi.Code = "idempotency_key_missing"
 	CodeIdempotencyKeyReused httpapi.Code = "idempotency_key_reused"
+	CodeApprovalMissing      httpapi.Code = "approval_missing"
+	CodeNoSigningPassword    httpapi.Code = "no_signing_password"
 )
 
 // counterRules answers the counter API's refusals; CounterClient maps them
@@ -70,6 +73,11 @@ var counterRules = append(httpapi.Rules{
 	{Err: ErrWrongKeys, Status: http.StatusUnprocessableEntity, Code: CodeWrongKeys, Detail: true,
 		JA: "カードの鍵が要求に合いません（RSA 2048 ビット、15歳以上は署名用の鍵も必要です）。",
 		EN: "The card's keys do not fit the request (RSA-2048; a signing key from age 15)."},
+	{Err: ErrNoApproval, Status: http.StatusForbidden, Code: CodeApprovalMissing,
+		JA: "この手続には責任者の承認が必要です。", EN: "This procedure needs a supervisor's approval."},
+	{Err: ErrNoSigningPassword, Status: http.StatusUnprocessableEntity, Code: CodeNoSigningPassword,
+		JA: "このカードには有効な署名用電子証明書がないため、署名用パスワードは設定できません。",
+		EN: "The card has no valid signing certificate, so it has no signing password to reset."},
 	{Err: ErrIdempotencyKey, Status: http.StatusBadRequest, Code: CodeIdempotencyKey,
 		JA: "Idempotency-Key ヘッダー（1〜64文字の英数記号）が必要です。", EN: "An Idempotency-Key header (1 to 64 printable ASCII characters) is required."},
 	{Err: ErrIdempotencyReused, Status: http.StatusUnprocessableEntity, Code: CodeIdempotencyKeyReused,
@@ -106,6 +114,7 @@ func (c *Centre) CounterRoutes(mux *http.ServeMux, keys callerkey.Keys) {
 	mux.HandleFunc("POST /jpki/counter/v1/cards/{id}/change", keys.Only(c.serveChange))
 	mux.HandleFunc("POST /jpki/counter/v1/cards/{id}/revocations", keys.Only(c.serveRevoke))
 	mux.HandleFunc("POST /jpki/counter/v1/cards/{id}/closure", keys.Only(c.serveClose))
+	mux.HandleFunc("POST /jpki/counter/v1/cards/{id}/pin-resets", keys.Only(c.servePINReset))
 }
 
 // counterCall reads a change's Idempotency-Key and its body into v; on a
