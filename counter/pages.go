@@ -18,6 +18,7 @@ import (
 	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/mynumber"
+	"github.com/mynaplat/mynaplat/terminal"
 	"github.com/mynaplat/mynaplat/wareki"
 	"github.com/mynaplat/mynaplat/web"
 )
@@ -39,6 +40,8 @@ import (
 //	POST /counter/cards/{id}/loss          report the card lost (keyCompromise)
 //	POST /counter/cards/{id}/death         record the holder's death
 //	POST /counter/cards/{id}/revoke        revoke one certificate with a reason
+//	GET  /counter/cards/{id}/pin           the PIN pad for a PIN reset (pinreset.go)
+//	POST /counter/cards/{id}/pin           reset a PIN
 
 //go:embed templates
 var templates embed.FS
@@ -47,12 +50,16 @@ var templates embed.FS
 type counterPages struct {
 	centre *jpki.CounterClient
 	// steps runs the card's side of issuance, renewal and change.
-	steps  *jpki.Personaliser
-	site   *web.Site
-	cards  *card.Store
-	pages  *web.Pages
-	now    func() time.Time
-	logger *slog.Logger
+	steps *jpki.Personaliser
+	site  *web.Site
+	cards *card.Store
+	pages *web.Pages
+	// pad is the PIN pad screen, in the terminal kit's layout.
+	pad      *web.Pages
+	sam      *card.SAM
+	approver Approver
+	now      func() time.Time
+	logger   *slog.Logger
 }
 
 // PagesConfig is what the counter's pages need.
@@ -64,6 +71,11 @@ type PagesConfig struct {
 	// Centre is the JPKI centre's counter API, under this counter's
 	// caller key.
 	Centre *jpki.CounterClient
+	// SAM proves the cards' management key for a PIN reset (nil: the card
+	// store's own, as in the single-machine installation).
+	SAM *card.SAM
+	// Approver approves a PIN reset (nil: OperatorApproval{"counter"}).
+	Approver Approver
 	// Now is the counter's clock (nil: time.Now).
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -90,7 +102,18 @@ func NewPages(cfg PagesConfig) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("counter: pages: %w", err)
 	}
-	p := &counterPages{centre: cfg.Centre, site: cfg.Site, cards: cfg.Cards, pages: pages, now: cfg.Now, logger: cfg.Logger,
+	pad, err := terminal.Parse(cfg.Site, tfs, "pad*.html")
+	if err != nil {
+		return nil, fmt.Errorf("counter: PIN pad: %w", err)
+	}
+	if cfg.SAM == nil {
+		cfg.SAM = cfg.Cards.SAM()
+	}
+	if cfg.Approver == nil {
+		cfg.Approver = OperatorApproval{Operator: "counter"}
+	}
+	p := &counterPages{centre: cfg.Centre, site: cfg.Site, cards: cfg.Cards, pages: pages, pad: pad, sam: cfg.SAM, approver: cfg.Approver,
+		now: cfg.Now, logger: cfg.Logger,
 		steps: &jpki.Personaliser{Centre: cfg.Centre, Now: cfg.Now, Logger: cfg.Logger}}
 	site := cfg.Site
 	mux := http.NewServeMux()
@@ -103,6 +126,8 @@ func NewPages(cfg PagesConfig) (http.Handler, error) {
 	mux.HandleFunc("POST /counter/cards/{id}/loss", p.loss)
 	mux.HandleFunc("POST /counter/cards/{id}/death", p.death)
 	mux.HandleFunc("POST /counter/cards/{id}/revoke", p.revoke)
+	mux.HandleFunc("GET /counter/cards/{id}/pin", p.padForm)
+	mux.HandleFunc("POST /counter/cards/{id}/pin", p.resetPIN)
 	mux.Handle("/counter/", site.NotFound())
 	return mux, nil
 }
@@ -227,6 +252,15 @@ type cardPage struct {
 	Problem      *msg
 	Open         string // the action whose form to show opened
 	Reasons      []option
+	// PINs are the PINs the counter can reset, with their tries left.
+	PINs []pinChoice
+}
+
+// pinChoice is a PIN of the card for the reset form.
+type pinChoice struct {
+	Which               jpki.PINKind
+	JA, EN              string
+	TriesLeft, MaxTries int
 }
 
 // AddressFields lays out the change-of-address form.
@@ -412,6 +446,15 @@ func (p *counterPages) loadCard(w http.ResponseWriter, r *http.Request) (*cardPa
 	}
 	if cd, err := p.cards.Open(id); err == nil {
 		page.Info, page.OnCard = cd.Info(), true
+		in := page.Info
+		left := map[jpki.PINKind]int{jpki.PINAuth: in.AuthTriesLeft, jpki.PINSign: in.SignTriesLeft, jpki.PINText: in.TextTriesLeft}
+		for _, k := range jpki.PINKinds {
+			if k == jpki.PINSign && !slices.ContainsFunc(page.Live, func(c certRow) bool { return c.Kind == jpki.Sign }) {
+				continue // no signing certificate, no signing password
+			}
+			n := pinName(k)
+			page.PINs = append(page.PINs, pinChoice{Which: k, JA: n.JA, EN: n.EN, TriesLeft: left[k], MaxTries: CardPIN(k).MaxTries()})
+		}
 	} else if !errors.Is(err, card.ErrCardNotFound) {
 		p.fail(w, r, "open the card", err)
 		return nil, false

@@ -20,6 +20,7 @@ import (
 	"github.com/mynaplat/mynaplat/internal/trace"
 	"github.com/mynaplat/mynaplat/internal/webtest"
 	"github.com/mynaplat/mynaplat/jpki"
+	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/store/storetest"
 	"github.com/mynaplat/mynaplat/wareki"
 	"github.com/mynaplat/mynaplat/web"
@@ -33,6 +34,7 @@ type counterEnv struct {
 	srv    *httptest.Server
 	logs   *bytes.Buffer
 	web    *webtest.Client // a browser that does not follow redirects
+	db     *store.DB
 }
 
 func newCounterEnv(t *testing.T) *counterEnv {
@@ -77,7 +79,7 @@ func newCounterEnvWith(t *testing.T, client func(url, key string) *jpki.CounterC
 	site.Routes(mux)
 	mux.Handle("/counter/", pages)
 	srv.Config.Handler = trace.Middleware(site.Protect(centre.Wrap(mux)))
-	return &counterEnv{centre: centre, cards: cards, srv: srv, logs: logs, web: webtest.New(t, srv.URL)}
+	return &counterEnv{centre: centre, cards: cards, srv: srv, logs: logs, web: webtest.New(t, srv.URL), db: db}
 }
 
 // post submits a form the way a browser does after loading page: with the

@@ -1,6 +1,9 @@
 // Optional PIN pad: makes the digit buttons of a .pinpad type into the form's
-// input[name=pin]. Pages work without it (the PIN is typed into the field).
-// The script never stores, sends or logs the PIN; the form posts it as usual.
+// input[name=pin], or, in a form with more PIN fields (input[data-pinpad], a
+// new PIN and its confirmation at the counter), into the one last focused;
+// a full field passes the pad on to the next empty one. Pages work without
+// it (the PIN is typed into the field). The script never stores, sends or
+// logs the PIN; the form posts it as usual.
 (function () {
   "use strict";
   function setup(pad) {
@@ -9,8 +12,12 @@
     // twice, and the card would block after three wrong PINs.
     if (pad.hasAttribute("data-pinpad-ready")) { return; }
     var form = pad.closest("form");
-    var input = form && form.querySelector("input[name=pin]");
-    if (!input) { return; }
+    var inputs = form ? form.querySelectorAll("input[name=pin], input[data-pinpad]") : [];
+    if (!inputs.length) { return; }
+    var input = inputs[0];
+    Array.prototype.forEach.call(inputs, function (el) {
+      el.addEventListener("focus", function () { input = el; });
+    });
     pad.setAttribute("data-pinpad-ready", "");
     pad.hidden = false;
     pad.addEventListener("click", function (ev) {
@@ -27,6 +34,11 @@
         input.value += key;
       }
       input.dispatchEvent(new Event("input", { bubbles: true }));
+      var i = Array.prototype.indexOf.call(inputs, input);
+      if (input.value.length >= max && i + 1 < inputs.length && inputs[i + 1].value === "") {
+        input = inputs[i + 1];
+        input.focus();
+      }
     });
   }
   function setupAll() {
