@@ -75,8 +75,8 @@ type Entry struct {
 
 // The advice at the municipal counter, said alike for both PINs.
 const (
-	counterResetJA = "住所地の市区町村の窓口で暗証番号の再設定（初期化）を受けてください。カードと本人確認書類をお持ちください。"
-	counterResetEN = "Have it reset at the municipal counter of your address; bring the card and proof of identity."
+	counterResetJA = "住所地の市区町村の窓口で暗証番号の初期化・再設定を受けてください。カードと本人確認書類をお持ちください。新しい暗証番号は窓口のPINパッドでご自身が入力します。"
+	counterResetEN = "Have it reset at the municipal counter of your address; bring the card and proof of identity. You type the new PIN yourself on the counter's PIN pad."
 	againJA        = "もう一度入力してください（回数は減っていません）。"
 	againEN        = "Enter it again (no try was used)."
 	laterJA        = "しばらくしてからもう一度お試しください。"

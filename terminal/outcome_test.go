@@ -145,7 +145,8 @@ func TestMessages(t *testing.T) {
 		{Result{Outcome: WrongPIN, TriesLeft: 2, Wrong: true}, "error", "暗証番号が違います。残り 2 回です。", "Wrong PIN. 2 tries left.", "正しい暗証番号", true},
 		{Result{Outcome: LastTry, TriesLeft: 1, Wrong: true}, "warn", "暗証番号が違います。あと1回間違えるとロックされます。", "Wrong PIN. One more wrong try blocks it.", "再設定", true},
 		{Result{Outcome: LastTry}, "warn", "あと1回間違えるとロックされます。", "One more wrong try blocks it.", "再設定", true},
-		{Result{Outcome: PINBlocked}, "error", "ロックされています", "blocked", "市区町村の窓口で暗証番号の再設定", false},
+		{Result{Outcome: PINBlocked}, "error", "ロックされています", "blocked", "市区町村の窓口で暗証番号の初期化・再設定", false},
+		{Result{Outcome: SignBlocked}, "error", "ロックされています", "blocked", "窓口のPINパッドでご自身が入力", false},
 		{Result{Outcome: SignWrong, TriesLeft: 4, Wrong: true}, "error", "署名用電子証明書の暗証番号が違います。残り 4 回です。", "Wrong signing password. 4 tries left.", "正しい暗証番号", true},
 		{Result{Outcome: Revoked}, "error", "失効しているため", "revoked", "窓口", false},
 	} {

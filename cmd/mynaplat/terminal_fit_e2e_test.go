@@ -131,7 +131,7 @@ func TestTerminalScreensFitBrowser(t *testing.T) {
 		do, contains, fits := h.do, h.contains, h.fits
 		do("blocked", screen(terminal.ScreenKiosk), chromedp.Navigate(url+"/t/shelter-minami-1/"), chromedp.WaitVisible(css("#place")),
 			chromedp.SetValue(css("#card"), card("本間　光")), chromedp.Click(css("#place")), chromedp.WaitVisible(css("#blocked")))
-		contains("#blocked", "ロックされています", "市区町村の窓口で暗証番号の再設定")
+		contains("#blocked", "ロックされています", "市区町村の窓口で暗証番号の初期化・再設定")
 		fits("shelter-blocked")
 		do("blocked: remove", chromedp.Click(css("#remove")), chromedp.WaitVisible(css("#place")))
 	})
