@@ -308,13 +308,19 @@ func (c *Client) ChangePIN(ref PIN, oldPIN, newPIN string) error {
 	if err != nil {
 		return err
 	}
-	switch resp.SW {
+	return refDataError("CHANGE REFERENCE DATA "+ref.String(), resp.SW)
+}
+
+// refDataError is the error of a command that set a new PIN (op), by its
+// status word: none for 9000, ErrPINFormat for 6A80.
+func refDataError(op string, sw apdu.StatusWord) error {
+	switch sw {
 	case apdu.OK:
 		return nil
 	case apdu.WrongData:
-		return fmt.Errorf("%w: %w", ErrPINFormat, &apdu.StatusError{SW: resp.SW, Op: "CHANGE REFERENCE DATA"})
+		return fmt.Errorf("%w: %w", ErrPINFormat, &apdu.StatusError{SW: sw, Op: op})
 	}
-	return statusError("CHANGE REFERENCE DATA "+ref.String(), resp.SW)
+	return statusError(op, sw)
 }
 
 // SignDigestInfo has the card pad digestInfo (PKCS#1 v1.5, type 01) and sign it

@@ -342,10 +342,25 @@ func (c *Card) verify(cmd apdu.Command) (apdu.StatusWord, error) {
 }
 
 // changeRefData is CHANGE REFERENCE DATA with P1 = 01: only the new PIN is
-// sent, and the old one must have been verified in this session. No data is
-// 6700; a new PIN of the wrong format is 6A80.
+// sent, and the old one must have been verified in this session.
 func (c *Card) changeRefData(cmd apdu.Command) (apdu.StatusWord, error) {
-	if cmd.P1 != 0x01 {
+	return c.newRefData(cmd, 0x01, func(ref PIN) apdu.StatusWord {
+		switch {
+		case !c.st.pin(ref).usable():
+			return apdu.RefDataNotUsable
+		case !c.verified[ref]:
+			return apdu.SecurityStatus
+		}
+		return apdu.OK
+	})
+}
+
+// newRefData sets a PIN from the data of a command with P1 = p1 and P2 as
+// for VERIFY (CHANGE REFERENCE DATA, RESET RETRY COUNTER) once allowed says
+// the session may: the new PIN with its tries at the maximum. No data is
+// 6700; a new PIN of the wrong format is 6A80.
+func (c *Card) newRefData(cmd apdu.Command, p1 byte, allowed func(PIN) apdu.StatusWord) (apdu.StatusWord, error) {
+	if cmd.P1 != p1 {
 		return apdu.IncorrectP1P2, nil
 	}
 	fid, kind, sw := c.pinTarget(cmd.P2)
@@ -359,11 +374,8 @@ func (c *Card) changeRefData(cmd apdu.Command) (apdu.StatusWord, error) {
 		return apdu.WrongLength, nil
 	}
 	ref := c.pinOf(fid)
-	if !c.st.pin(ref).usable() {
-		return apdu.RefDataNotUsable, nil
-	}
-	if !c.verified[ref] {
-		return apdu.SecurityStatus, nil
+	if sw := allowed(ref); sw != apdu.OK {
+		return sw, nil
 	}
 	newPIN := string(cmd.Data)
 	if ValidatePIN(ref, newPIN) != nil {

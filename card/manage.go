@@ -196,34 +196,21 @@ func (c *Card) externalAuth(cmd apdu.Command) apdu.StatusWord {
 }
 
 // resetRetry is RESET RETRY COUNTER (ISO/IEC 7816-4 §7.5.10) with P1 = 02:
-// the new PIN, under the proven management key.
+// the new PIN, under the proven management key. A PIN verified before is
+// verified no more.
 func (c *Card) resetRetry(cmd apdu.Command) (apdu.StatusWord, error) {
-	if cmd.P1 != p1NewRefData {
-		return apdu.IncorrectP1P2, nil
+	var target PIN
+	sw, err := c.newRefData(cmd, p1NewRefData, func(ref PIN) apdu.StatusWord {
+		if !c.mgmtAuth {
+			return apdu.SecurityStatus
+		}
+		target = ref
+		return apdu.OK
+	})
+	if sw == apdu.OK && err == nil {
+		c.verified[target] = false
 	}
-	fid, kind, sw := c.pinTarget(cmd.P2)
-	if sw != apdu.OK {
-		return sw, nil
-	}
-	if kind == efPINUnusable {
-		return apdu.RefDataNotUsable, nil
-	}
-	if !c.mgmtAuth {
-		return apdu.SecurityStatus, nil
-	}
-	if len(cmd.Data) == 0 {
-		return apdu.WrongLength, nil
-	}
-	ref := c.pinOf(fid)
-	newPIN := string(cmd.Data)
-	if ValidatePIN(ref, newPIN) != nil {
-		return apdu.WrongData, nil
-	}
-	if err := c.commit(func(s *state) { *s.pin(ref) = pinSlot{Value: newPIN, TriesLeft: ref.MaxTries()} }); err != nil {
-		return 0, fmt.Errorf("reset %s: %w", ref, err)
-	}
-	c.verified[ref] = false
-	return apdu.OK, nil
+	return sw, err
 }
 
 // ResetPIN has the card set newPIN for ref and its tries back to the
@@ -268,13 +255,8 @@ func (c *Client) ResetPIN(ref PIN, newPIN string, auth func(challenge []byte) ([
 	if err != nil {
 		return err
 	}
-	switch resp.SW {
-	case apdu.OK:
-		return nil
-	case apdu.WrongData:
-		return fmt.Errorf("%w: %w", ErrPINFormat, &apdu.StatusError{SW: resp.SW, Op: "RESET RETRY COUNTER"})
-	case apdu.SecurityStatus:
+	if resp.SW == apdu.SecurityStatus {
 		return fmt.Errorf("%w: %w", ErrNotAuthorised, &apdu.StatusError{SW: resp.SW, Op: "RESET RETRY COUNTER"})
 	}
-	return statusError("RESET RETRY COUNTER "+ref.String(), resp.SW)
+	return refDataError("RESET RETRY COUNTER "+ref.String(), resp.SW)
 }
