@@ -163,16 +163,16 @@ type KitConfig struct {
 //     costing 3: at a kiosk or a desk the browser is the terminal itself,
 //     serving one person at a time in a minute or more, who types a PIN
 //     a few times; 30 covers a queue of people who mistype.
-//   - Pair (the card from one browser), 6 then one a minute: 3 wrong PINs
-//     and 5 wrong passwords fit, the card is blocked by then, and a few
-//     refusals of the platform (a revoked card is stopped at once).
+//   - Pair (the card from one browser), 10 then one a minute: 3 wrong
+//     PINs and 5 wrong passwords fit, both are blocked by then, and two
+//     refusals of the platform besides (a revoked card is stopped at once).
 //   - Account (the card from any browser), 12 then one per 20 s: a card
 //     is in one reader at a time, so a second browser posting for it is
 //     an attack on the demo's virtual slot; the holder waits 20 s at most.
 func DefaultKitLimits() ratelimit.LoginLimits {
 	return ratelimit.LoginLimits{
 		Source: ratelimit.Limit{Burst: 30, Every: 2 * time.Second}, FailureCost: 3,
-		Pair:    ratelimit.Limit{Burst: 6, Every: time.Minute},
+		Pair:    ratelimit.Limit{Burst: 10, Every: time.Minute},
 		Account: ratelimit.Limit{Burst: 12, Every: 20 * time.Second},
 	}
 }
