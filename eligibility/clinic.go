@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mynaplat/mynaplat/internal/httpapi"
+	"github.com/mynaplat/mynaplat/internal/ratelimit"
 	"github.com/mynaplat/mynaplat/web"
 )
 
@@ -196,7 +197,13 @@ func (p *ClinicPages) home(w http.ResponseWriter, r *http.Request) {
 func (p *ClinicPages) login(w http.ResponseWriter, r *http.Request) {
 	code := strings.TrimSpace(r.PostFormValue("code"))
 	key := strings.TrimSpace(r.PostFormValue("key"))
+	account, source := "clinic:"+code, ratelimit.Source(r)
+	if d := p.site.Logins().Check(account, source); d > 0 {
+		p.site.TooMany(w, r, d)
+		return
+	}
 	f, err := p.s.FacilityByKey(r.Context(), key)
+	p.site.Logins().Done(account, source, err == nil && key != "" && f == code)
 	ss, serr := p.site.Session(w, r)
 	if serr != nil {
 		p.site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})

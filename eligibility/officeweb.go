@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/text/unicode/norm"
 
+	"github.com/mynaplat/mynaplat/internal/ratelimit"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/wareki"
 	"github.com/mynaplat/mynaplat/web"
@@ -185,8 +186,16 @@ func (p *OfficePages) login(w http.ResponseWriter, r *http.Request) {
 	if pg.Staff == "" || utf8.RuneCountInString(pg.Staff) > 40 {
 		pg.Errors["staff"] = &msgText{"担当者名を40文字以内で入力してください（判断の記録に残ります）。", "Enter your name, at most 40 characters (it is recorded with your decisions)."}
 	}
+	account, source := "insurer:"+pg.Insurer, ratelimit.Source(r)
 	if len(pg.Errors) == 0 {
+		if d := p.site.Logins().Check(account, source); d > 0 {
+			p.site.TooMany(w, r, d)
+			return
+		}
 		number, err := p.s.InsurerByKey(r.Context(), key)
+		if err == nil || errors.Is(err, ErrNotFound) {
+			p.site.Logins().Done(account, source, err == nil && number == pg.Insurer)
+		}
 		switch {
 		case err != nil && !errors.Is(err, ErrNotFound):
 			p.fail(w, r, err)

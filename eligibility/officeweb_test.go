@@ -5,7 +5,9 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/mynaplat/mynaplat/internal/webtest"
 	"github.com/mynaplat/mynaplat/store"
@@ -112,4 +114,46 @@ func TestOfficePagesKeepToTheirInsurer(t *testing.T) {
 			t.Errorf("access log: %d views, %d searches: %+v", views, searches, log)
 		}
 	})
+}
+
+// TestOfficeLoginLimited: wrong API keys for one insurer from one browser
+// are refused with 429 and Retry-After once the site's login limits say
+// so, the right key too, until the wait is over.
+func TestOfficeLoginLimited(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.SQLite(t)
+	s := open(t, db)
+	key, err := s.AddInsurer(ctx, officeInsurerA, "酒田市後期高齢者医療")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The site's clock stands still (the service's ticks a second a
+	// reading) and moves when told.
+	var at atomic.Int64
+	at.Store(day(2026, 11, 24).UnixNano())
+	site, err := web.New(ctx, web.Options{DB: db, Now: func() time.Time { return time.Unix(0, at.Load()) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	op, err := s.OfficePages(site)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	site.Routes(mux)
+	op.Routes(mux)
+	e := &officeEnv{s: s, web: webtest.Start(t, site.Protect(mux)), keyA: key}
+	lim := web.DefaultLoginLimits()
+	for i := range lim.Pair.Burst {
+		if code := e.login(t, "insurer_wrong"); code != http.StatusUnauthorized {
+			t.Fatalf("wrong key %d: %d", i+1, code)
+		}
+	}
+	if code := e.login(t, e.keyA); code != http.StatusTooManyRequests {
+		t.Errorf("the right key after %d wrong ones: %d, want 429", lim.Pair.Burst, code)
+	}
+	at.Add(int64(lim.Pair.Every))
+	if code := e.login(t, e.keyA); code != http.StatusSeeOther {
+		t.Errorf("the right key after Retry-After: %d, want 303", code)
+	}
 }

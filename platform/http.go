@@ -3,6 +3,7 @@ package platform
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -17,6 +18,9 @@ import (
 //	POST /platform/deferred-auth    terminal credentials, DeferredAuthRequest → AuthResponse (an offline answer, later)
 //	GET  /platform/jwks.json        the assertion keys (also /.well-known/jwks.json)
 //	GET  /platform/audit            Authorization: Bearer <assertion> → who checked me
+//
+// The first three are rate limited (Limits): 429 with Retry-After when a
+// limit is spent.
 
 // AuthResponse is the answer to POST /platform/auth.
 type AuthResponse struct {
@@ -35,7 +39,10 @@ func (p *Platform) Routes(mux *http.ServeMux) {
 }
 
 func (p *Platform) serveChallenge(w http.ResponseWriter, r *http.Request) {
-	t, _, err := p.authenticateTerminal(r)
+	t, _, err := p.limitedTerminal(r)
+	if err == nil {
+		err = p.limits.challenge(t)
+	}
 	if err != nil {
 		p.writeErr(w, r, err)
 		return
@@ -49,7 +56,7 @@ func (p *Platform) serveChallenge(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Platform) serveAuth(w http.ResponseWriter, r *http.Request) {
-	t, body, err := p.authenticateTerminal(r)
+	t, body, err := p.limitedTerminal(r)
 	if err != nil {
 		p.writeErr(w, r, err)
 		return
@@ -61,7 +68,15 @@ func (p *Platform) serveAuth(w http.ResponseWriter, r *http.Request) {
 		p.writeErr(w, r, fmt.Errorf("%w: %v", errAuthBody, err))
 		return
 	}
+	card := cardKey(req.Certificate)
+	if err := p.limits.beforeAnswer(t, card); err != nil {
+		p.writeErr(w, r, err)
+		return
+	}
 	rep, assertion, err := p.Authenticate(r.Context(), t, req)
+	if err == nil {
+		err = p.limits.afterAnswer(t, card, rep)
+	}
 	if err != nil {
 		p.writeErr(w, r, err)
 		return
@@ -70,7 +85,7 @@ func (p *Platform) serveAuth(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Platform) serveDeferredAuth(w http.ResponseWriter, r *http.Request) {
-	t, body, err := p.authenticateTerminal(r)
+	t, body, err := p.limitedTerminal(r)
 	if err != nil {
 		p.writeErr(w, r, err)
 		return
@@ -82,12 +97,33 @@ func (p *Platform) serveDeferredAuth(w http.ResponseWriter, r *http.Request) {
 		p.writeErr(w, r, fmt.Errorf("%w: %v", errDeferredBody, err))
 		return
 	}
+	card := cardKey(req.Certificate)
+	if err := p.limits.beforeAnswer(t, card); err != nil {
+		p.writeErr(w, r, err)
+		return
+	}
 	rep, assertion, err := p.AuthenticateDeferred(r.Context(), t, req)
+	if err == nil {
+		err = p.limits.afterAnswer(t, card, rep)
+	}
 	if err != nil {
 		p.writeErr(w, r, err)
 		return
 	}
 	p.writeAuth(w, rep, assertion)
+}
+
+// limitedTerminal is authenticateTerminal behind the source address's
+// limit on failed terminal credentials.
+func (p *Platform) limitedTerminal(r *http.Request) (*Terminal, []byte, error) {
+	if err := p.limits.beforeCredentials(r); err != nil {
+		return nil, nil, err
+	}
+	t, body, err := p.authenticateTerminal(r)
+	if errors.Is(err, ErrUnknownTerminal) {
+		p.limits.afterCredentials(r, err)
+	}
+	return t, body, err
 }
 
 // writeAuth answers an authentication: 200 PASSED, 403 FAILED, 503

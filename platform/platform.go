@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/mynaplat/mynaplat/internal/httpapi"
+	"github.com/mynaplat/mynaplat/internal/ratelimit"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/store"
 )
@@ -67,6 +68,8 @@ var Rules = httpapi.Rules{
 		JA: "要求の内容に誤りがあります。", EN: "Invalid request."},
 	{Err: ErrBadAssertion, Status: http.StatusUnauthorized, Code: CodeUnauthorized,
 		JA: "カードでログインしてください。", EN: "Log in with your card first."},
+	// A refusal answers with its own seconds and Retry-After (Limits).
+	ratelimit.Rule,
 }
 
 // Config holds what the platform needs.
@@ -95,6 +98,8 @@ type Config struct {
 	Logger      *slog.Logger
 	// Metrics, when set, receives the authentication counters.
 	Metrics prometheus.Registerer
+	// Limits are the API's rate limits (DefaultLimits when nil).
+	Limits *Limits
 }
 
 // MaxChallengeTTL is the longest a challenge may live.
@@ -123,6 +128,7 @@ type Platform struct {
 	commit       *committer
 	results      *prometheus.CounterVec
 	latency      prometheus.Histogram
+	limits       *limiter
 }
 
 // Open migrates the platform's tables, loads its signing keys and the trust
@@ -146,6 +152,10 @@ func Open(ctx context.Context, cfg Config) (*Platform, error) {
 	}
 	if cfg.KeyRotation <= 0 {
 		cfg.KeyRotation = 24 * time.Hour
+	}
+	if cfg.Limits == nil {
+		l := DefaultLimits()
+		cfg.Limits = &l
 	}
 	mfs, err := fs.Sub(migrations, "migrations")
 	if err != nil {
@@ -172,6 +182,7 @@ func Open(ctx context.Context, cfg Config) (*Platform, error) {
 		terminals: terminalCache{ttl: 2 * time.Second, m: map[string]cachedTerminal{}},
 		leaves:    leafCache{m: map[[32]byte]*x509.Certificate{}},
 		persons:   personCache{m: map[string]string{}},
+		limits:    newLimiter(*cfg.Limits, cfg.Now),
 	}
 	if p.stmts, err = prepare(ctx, cfg.DB); err != nil {
 		return nil, err

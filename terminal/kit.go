@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mynaplat/mynaplat/card"
+	"github.com/mynaplat/mynaplat/internal/ratelimit"
 	"github.com/mynaplat/mynaplat/platform"
 	"github.com/mynaplat/mynaplat/web"
 )
@@ -145,6 +146,35 @@ type KitConfig struct {
 	// Now is the clock (time.Now when nil).
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Limits limit the PIN and password posts (the card step and the
+	// signing step): the source is the browser's address, the account the
+	// placed card. Nil: the kit's own, of DefaultKitLimits.
+	Limits *ratelimit.Login
+}
+
+// DefaultKitLimits are a terminal's limits on PIN posts. Why these
+// numbers: the card itself blocks the authentication PIN after 3 wrong
+// tries and the signing password after 5 (jpki-card.md), so these do not
+// guard the PIN; they bound what else a post costs (a card session, a
+// platform round trip) and stop a script posting to a blocked or refused
+// card.
+//
+//   - Source (the browser's address), 30 then one per 2 s, a failure
+//     costing 3: at a kiosk or a desk the browser is the terminal itself,
+//     serving one person at a time in a minute or more, who types a PIN
+//     a few times; 30 covers a queue of people who mistype.
+//   - Pair (the card from one browser), 10 then one a minute: 3 wrong
+//     PINs and 5 wrong passwords fit, both are blocked by then, and two
+//     refusals of the platform besides (a revoked card is stopped at once).
+//   - Account (the card from any browser), 12 then one per 20 s: a card
+//     is in one reader at a time, so a second browser posting for it is
+//     an attack on the demo's virtual slot; the holder waits 20 s at most.
+func DefaultKitLimits() ratelimit.LoginLimits {
+	return ratelimit.LoginLimits{
+		Source: ratelimit.Limit{Burst: 30, Every: 2 * time.Second}, FailureCost: 3,
+		Pair:    ratelimit.Limit{Burst: 10, Every: time.Minute},
+		Account: ratelimit.Limit{Burst: 12, Every: 20 * time.Second},
+	}
 }
 
 // Kit runs the card flow of one terminal.
@@ -162,6 +192,9 @@ func NewKit(cfg KitConfig) *Kit {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Limits == nil {
+		cfg.Limits = ratelimit.NewLogin(DefaultKitLimits(), ratelimit.Options{Now: cfg.Now})
 	}
 	return &Kit{cfg: cfg}
 }
@@ -308,6 +341,35 @@ func (k *Kit) Login(ctx context.Context, r *http.Request, ss *web.Session) (Logi
 	if err != nil {
 		return Login{}, Result{Outcome: NoCard}
 	}
+	done, res, ok := k.limit(r, ss)
+	if !ok {
+		return Login{}, res
+	}
+	l, res := k.login(ctx, r, ss, tr)
+	done(res)
+	return l, res
+}
+
+// limit checks the kit's limits before a PIN post: ok to go ahead, with
+// done to count the try's result; or the RateLimited result.
+func (k *Kit) limit(r *http.Request, ss *web.Session) (done func(Result), res Result, ok bool) {
+	account, source := ss.Get(placedKey(k.cfg.Terminal.ID)), ratelimit.Source(r)
+	if d := k.cfg.Limits.Check(account, source); d > 0 {
+		k.cfg.Logger.Info("terminal: PIN post refused, too many tries", "terminal", k.cfg.Terminal.ID, "source", source, "retry_after", d)
+		return nil, Result{Outcome: RateLimited, RetryAfter: d}, false
+	}
+	return func(res Result) {
+		switch res.Outcome {
+		case Unreachable, Indeterminate, RateLimited, TerminalRefused, CardUnreadable:
+			// The system's failure, not the person's: not counted.
+			return
+		}
+		k.cfg.Limits.Done(account, source, res.Passed())
+	}, Result{}, true
+}
+
+// login is Login after the limits.
+func (k *Kit) login(ctx context.Context, r *http.Request, ss *web.Session, tr card.Transport) (Login, Result) {
 	if o := Outcome(ss.Get(k.key("stop"))); o != "" {
 		// The flow was stopped (a revoked certificate): no new try until
 		// the card is removed.
@@ -400,6 +462,10 @@ func (k *Kit) Sign(r *http.Request, ss *web.Session, fn func(cert *x509.Certific
 	if err != nil {
 		return Result{Outcome: NoCard}, nil
 	}
+	done, res, ok := k.limit(r, ss)
+	if !ok {
+		return res, nil
+	}
 	var fnErr error
 	err = WithSigner(tr, r.PostFormValue("password"), func(cert *x509.Certificate, signer crypto.Signer) error {
 		fnErr = fn(cert, signer)
@@ -408,7 +474,8 @@ func (k *Kit) Sign(r *http.Request, ss *web.Session, fn func(cert *x509.Certific
 	if fnErr != nil {
 		return Result{}, fnErr
 	}
-	res := SignResult(err)
+	res = SignResult(err)
+	done(res)
 	if res.Outcome == CardUnreadable {
 		k.cfg.Logger.Error("terminal: sign", "terminal", k.cfg.Terminal.ID, "err", err)
 	}
@@ -423,8 +490,13 @@ func (k *Kit) SignDocument(r *http.Request, ss *web.Session, doc []byte) (certDE
 	if err != nil {
 		return nil, nil, Result{Outcome: NoCard}
 	}
+	done, res, ok := k.limit(r, ss)
+	if !ok {
+		return nil, nil, res
+	}
 	certDER, sig, err = SignDocument(tr, r.PostFormValue("password"), doc)
 	res = SignResult(err)
+	done(res)
 	if res.Outcome == CardUnreadable {
 		k.cfg.Logger.Error("terminal: sign", "terminal", k.cfg.Terminal.ID, "err", err)
 	}

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/mynaplat/mynaplat/card"
+	"github.com/mynaplat/mynaplat/internal/ratelimit"
 	"github.com/mynaplat/mynaplat/platform"
 	"github.com/mynaplat/mynaplat/web"
 )
@@ -55,8 +57,11 @@ const (
 	PurposeRefused Outcome = "purpose_refused"
 	// LoginExpired is a login whose assertion a service no longer accepts.
 	LoginExpired Outcome = "login_expired"
-	Verified     Outcome = "verified"
-	Signed       Outcome = "signed"
+	// RateLimited is a try refused because too many were made (the kit's
+	// limits or the platform's): {seconds} stands for how long to wait.
+	RateLimited Outcome = "rate_limited"
+	Verified    Outcome = "verified"
+	Signed      Outcome = "signed"
 )
 
 // Entry is one outcome as people read it: what happened and what to do, in
@@ -139,6 +144,8 @@ var outcomes = map[Outcome]Entry{
 		DoJA: "係員にお知らせください。", DoEN: "Please tell the staff.", Anchor: "refused"},
 	LoginExpired: {Kind: "warn", JA: "時間が経ったため、本人確認の有効期限が切れました。", EN: "Some time has passed and the login expired.",
 		DoJA: "もう一度暗証番号を入力してください。", DoEN: "Enter your PIN again.", Retry: true, Anchor: "login-expired"},
+	RateLimited: {Kind: "warn", JA: "試行の回数が多すぎるため、受け付けを一時停止しています。", EN: "Too many tries, so tries are paused.",
+		DoJA: "{seconds}秒後にもう一度お試しください。", DoEN: "Try again in {seconds} seconds.", Retry: true, Anchor: "rate-limited"},
 	Verified: {Kind: "ok", JA: "本人確認ができました。", EN: "You are verified.", Retry: true, Anchor: "logged-in"},
 	Signed:   {Kind: "ok", JA: "カードで署名しました。", EN: "The card signed.", Retry: true, Anchor: "signed"},
 }
@@ -147,7 +154,7 @@ var outcomes = map[Outcome]Entry{
 func Outcomes() []Outcome {
 	return []Outcome{NoCard, CardUnreadable, NoAuthCert, NoSignCert, PINFormat, WrongPIN, LastTry, PINBlocked,
 		SignFormat, SignWrong, SignLastTry, SignBlocked, Revoked, Expired, NotYetValid, UnknownIssuer, BadSignature,
-		Malformed, ChallengeGone, Indeterminate, Unreachable, TerminalRefused, PurposeRefused, LoginExpired, Verified, Signed}
+		Malformed, ChallengeGone, Indeterminate, Unreachable, TerminalRefused, PurposeRefused, LoginExpired, RateLimited, Verified, Signed}
 }
 
 // Entry is the outcome's table entry.
@@ -163,6 +170,8 @@ type Result struct {
 	Wrong bool
 	// Report is the platform's answer, when it answered (Kit.Login).
 	Report *platform.Report
+	// RetryAfter is how long a RateLimited try must wait.
+	RetryAfter time.Duration
 }
 
 // Of maps what a step of the card flow ended with — the card's error for
@@ -198,6 +207,9 @@ func Of(pin card.PIN, err error, rep *platform.Report) Result {
 		return Result{Outcome: NoAuthCert}
 	case errors.Is(err, card.ErrNotFound):
 		return Result{Outcome: pick(NoAuthCert, NoSignCert)}
+	case errors.Is(err, ratelimit.ErrLimited):
+		d, _ := ratelimit.After(err)
+		return Result{Outcome: RateLimited, RetryAfter: d}
 	case errors.Is(err, platform.ErrTerminalDisabled), errors.Is(err, platform.ErrUnknownTerminal):
 		return Result{Outcome: TerminalRefused}
 	case errors.Is(err, platform.ErrBadAssertion):
@@ -267,6 +279,10 @@ func (r Result) Message() Message {
 			m.JA = strings.ReplaceAll(w.JA, "{tries}", e.JA)
 			m.EN = strings.ReplaceAll(w.EN, "{tries}", e.EN)
 		}
+	case RateLimited:
+		n := strconv.Itoa(ratelimit.Seconds(r.RetryAfter))
+		m.DoJA = strings.ReplaceAll(m.DoJA, "{seconds}", n)
+		m.DoEN = strings.ReplaceAll(m.DoEN, "{seconds}", n)
 	case WrongPIN, SignWrong:
 		n := strconv.Itoa(r.TriesLeft)
 		m.JA = strings.ReplaceAll(m.JA, "{tries}", "残り "+n+" 回です。")

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mynaplat/mynaplat/card"
+	"github.com/mynaplat/mynaplat/internal/ratelimit"
 	"github.com/mynaplat/mynaplat/platform"
 )
 
@@ -94,6 +96,7 @@ func TestOf(t *testing.T) {
 		{"timeout", card.AuthPIN, context.DeadlineExceeded, nil, Result{Outcome: Unreachable}},
 		{"assertion refused", card.AuthPIN, platform.ErrBadAssertion, nil, Result{Outcome: LoginExpired}},
 		{"card failed", card.AuthPIN, errors.New("transmit: broken pipe"), nil, Result{Outcome: CardUnreadable}},
+		{"too many tries", card.AuthPIN, fmt.Errorf("platform: %w", ratelimit.Refuse(41*time.Second)), nil, Result{Outcome: RateLimited, RetryAfter: 41 * time.Second}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if diff := cmp.Diff(tc.want, Of(tc.pin, tc.err, tc.rep)); diff != "" {
@@ -149,6 +152,7 @@ func TestMessages(t *testing.T) {
 		{Result{Outcome: SignBlocked}, "error", "ロックされています", "blocked", "窓口のPINパッドでご自身が入力", false},
 		{Result{Outcome: SignWrong, TriesLeft: 4, Wrong: true}, "error", "署名用電子証明書の暗証番号が違います。残り 4 回です。", "Wrong signing password. 4 tries left.", "正しい暗証番号", true},
 		{Result{Outcome: Revoked}, "error", "失効しているため", "revoked", "窓口", false},
+		{Result{Outcome: RateLimited, RetryAfter: 14500 * time.Millisecond}, "warn", "試行の回数が多すぎる", "Too many tries", "15秒後にもう一度お試しください。", true},
 	} {
 		m := tc.r.Message()
 		if m.Kind != tc.kind || !strings.Contains(m.JA, tc.ja) || !strings.Contains(m.EN, tc.en) || !strings.Contains(m.DoJA, tc.do) || m.Retry != tc.retry {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"strings"
+
+	"github.com/mynaplat/mynaplat/internal/ratelimit"
 )
 
 // StaffGate keeps the staff of a back office logged in: a staff key the
@@ -71,14 +73,21 @@ func (g *StaffGate) Login(w http.ResponseWriter, r *http.Request) {
 		g.Site.Error(w, r, Problem{Status: http.StatusNotFound})
 		return
 	}
+	account, source := g.Scope+":"+id, ratelimit.Source(r)
+	if d := g.Site.logins.Check(account, source); d > 0 {
+		g.Site.TooMany(w, r, d)
+		return
+	}
 	staff := strings.TrimSpace(r.PostFormValue("staff"))
 	problem := ""
 	if staff == "" || len([]rune(staff)) > 40 {
 		problem = "name"
 	}
-	if err := g.Check(r.Context(), id, strings.TrimSpace(r.PostFormValue("key"))); err != nil {
+	keyErr := g.Check(r.Context(), id, strings.TrimSpace(r.PostFormValue("key")))
+	if keyErr != nil {
 		problem = "key"
 	}
+	g.Site.logins.Done(account, source, keyErr == nil)
 	if problem != "" {
 		g.Site.logger.InfoContext(r.Context(), "back office: login refused", "scope", g.Scope, "office", id, "problem", problem)
 		if len([]rune(staff)) > 40 {

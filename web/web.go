@@ -33,6 +33,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mynaplat/mynaplat/internal/ratelimit"
 	"github.com/mynaplat/mynaplat/store"
 )
 
@@ -54,6 +55,8 @@ type Options struct {
 	// SecureCookies sets the Secure attribute on cookies, for a site behind
 	// TLS.
 	SecureCookies bool
+	// LoginLimits are the login forms' limits (DefaultLoginLimits when nil).
+	LoginLimits *ratelimit.LoginLimits
 }
 
 // Site is the shared web machinery of one mynaplat instance.
@@ -69,6 +72,8 @@ type Site struct {
 	// served under /static/ after this package's own.
 	extraMu sync.RWMutex
 	extra   []fs.FS
+	// logins limits the login forms (Logins).
+	logins *ratelimit.Login
 }
 
 // New migrates the web tables (sessions) and parses the shared templates.
@@ -83,6 +88,11 @@ func New(ctx context.Context, o Options) (*Site, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	if o.LoginLimits == nil {
+		l := DefaultLoginLimits()
+		o.LoginLimits = &l
+	}
+	s.logins = ratelimit.NewLogin(*o.LoginLimits, ratelimit.Options{Now: s.now})
 	if err := o.DB.Migrate(ctx, "web", mustSub(migrations, "migrations")); err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/mynaplat/mynaplat/demo"
 	"github.com/mynaplat/mynaplat/internal/layout"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/platform"
@@ -21,6 +22,10 @@ type platformConfig struct {
 	jpkiToken string
 	keys      callerKeys
 	timing    timing
+	// demo exempts the demo's bench terminal from the per-terminal flood
+	// guard: `mynaplat bench auth` fires thousands of authentications a
+	// second from it to find the platform's capacity.
+	demo bool
 }
 
 func (c platformConfig) validate() error {
@@ -37,6 +42,11 @@ func (c platformConfig) build(ctx context.Context, d *deps) (*built, error) {
 	jc := &jpki.Client{BaseURL: u, Token: c.jpkiToken, HTTP: hc}
 	cfg := platform.Config{DB: d.db, Centre: jc, Issuer: c.peers.url(rolePlatform), RevocationMaxAge: c.timing.maxAge,
 		Now: time.Now, Logger: d.logger, Metrics: d.reg}
+	limits := platform.DefaultLimits()
+	if c.demo {
+		limits.Unlimited = append(limits.Unlimited, demo.BenchTerminal.ID)
+	}
+	cfg.Limits = &limits
 	if centre := d.svc.centre; centre != nil {
 		token, err := localOperatorToken(ctx, centre, layout.OperatorTokenPath(c.data, rolePlatform))
 		if err != nil {

@@ -209,7 +209,7 @@ func roleConfigs(o serveOptions, p *peers) (map[string]roleConfig, callerKeys, e
 	}
 	all := map[string]roleConfig{
 		roleJPKI:        jpkiConfig{data: data, baseURL: p.url(roleJPKI), every: o.timing.crlCheck},
-		rolePlatform:    platformConfig{data: data, peers: p, jpkiToken: jpkiToken, keys: keys, timing: o.timing},
+		rolePlatform:    platformConfig{data: data, peers: p, jpkiToken: jpkiToken, keys: keys, timing: o.timing, demo: o.demo},
 		roleCardCo:      cardcoConfig{keys: keys},
 		roleEligibility: eligibilityConfig{peers: p, keys: keys, merchantKey: merchantKey},
 		roleJLIS:        jlisConfig{data: data, peers: p, keys: keys, municipal: municipalEndpoints, maxAge: o.timing.maxAge},

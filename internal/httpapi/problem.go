@@ -178,6 +178,14 @@ type Rule struct {
 	Header http.Header
 }
 
+// HeaderCarrier is an error that carries header fields of its own answer,
+// which a rule's fixed Header cannot say (a Retry-After of so many seconds
+// from now); Rules.Write sets them.
+type HeaderCarrier interface {
+	error
+	ProblemHeader() http.Header
+}
+
 // Rules is a role's table of refusals, checked in order: the one place
 // where that role's errors meet HTTP.
 type Rules []Rule
@@ -256,6 +264,11 @@ func (rs Rules) Write(w http.ResponseWriter, r *http.Request, logger *slog.Logge
 	}
 	if rule != nil {
 		for k, v := range rule.Header {
+			w.Header()[k] = v
+		}
+	}
+	if h, ok := errors.AsType[HeaderCarrier](err); ok {
+		for k, v := range h.ProblemHeader() {
 			w.Header()[k] = v
 		}
 	}
