@@ -81,7 +81,7 @@ type Entry struct {
 // The advice at the municipal counter, said alike for both PINs.
 const (
 	counterResetJA = "住所地の市区町村の窓口で暗証番号の初期化・再設定を受けてください。カードと本人確認書類をお持ちください。新しい暗証番号は窓口のPINパッドでご自身が入力します。"
-	counterResetEN = "Have it reset at the municipal counter of your address; bring the card and proof of identity. You type the new PIN yourself on the counter's PIN pad."
+	counterResetEN = "Have it reset at the municipal counter of your address; bring the card and proof of identity. You type the new PIN yourself on the PIN pad at the counter."
 	againJA        = "もう一度入力してください（回数は減っていません）。"
 	againEN        = "Enter it again (no try was used)."
 	laterJA        = "しばらくしてからもう一度お試しください。"
