@@ -73,7 +73,9 @@ type GateConfig struct {
 	// Office is the office ID of a request's path (and its display name),
 	// or an error for an office that does not exist.
 	Office func(r *http.Request) (id, name string, err error)
-	// Home is the office's first page, where a login lands.
+	// Home is the office's first page, where a login lands; it ends in
+	// "/", and the office mounts Login at Home+"login" (LoginPath) and
+	// Logout at Home+"logout".
 	Home func(office string) string
 	// Desk is the staff terminal's screen (its /staffdesk/ID/ path).
 	Desk      string
@@ -210,7 +212,7 @@ func (g *Gate) current(ctx context.Context, ss *web.Session, office string) (*Se
 }
 
 type signInPage struct {
-	Office, Name, DeskURL string
+	Office, Name, DeskURL, Logout string
 }
 
 // signIn starts a sign-in at the staff terminal: a state bound to this
@@ -229,7 +231,8 @@ func (g *Gate) signIn(w http.ResponseWriter, r *http.Request, ss *web.Session, o
 	ss.Set(stateKey(office), state+"|"+strconv.FormatInt(g.cfg.Now().Add(stateTTL).Unix(), 10))
 	g.save(r, ss)
 	desk := g.cfg.Desk + "?" + url.Values{"office": {office}, "state": {state}}.Encode()
-	g.pages.Render(w, r, http.StatusUnauthorized, "signin", signInPage{Office: office, Name: name, DeskURL: desk})
+	g.pages.Render(w, r, http.StatusUnauthorized, "signin", signInPage{Office: office, Name: name, DeskURL: desk,
+		Logout: g.cfg.Home(office) + "logout"})
 }
 
 // refusal is the page of a refused sign-in.
@@ -354,4 +357,10 @@ var refusalTexts = map[string][4]string{
 		"権限の更新は管理者に依頼してください。", "Ask your administrator to renew the grant."},
 	string(CodeRevoked): {"あなたの権限は取り消されています。", "Your grant has been revoked.",
 		"管理者に問い合わせてください。", "Ask your administrator."},
+}
+
+// Strip is the staff strip of the session's pages, signing out at logout.
+func (s *Session) Strip(logout string) *web.StaffStrip {
+	return &web.StaffStrip{Name: s.Grant.Name, Office: s.OfficeName, OfficeID: s.Grant.Office, RoleJA: s.Grant.Role.JA(),
+		RoleEN: s.Grant.Role.EN(), StaffNumber: s.Grant.StaffNumber, Logout: logout}
 }
