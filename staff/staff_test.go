@@ -3,6 +3,7 @@ package staff
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -189,4 +190,27 @@ func TestRulesTable(t *testing.T) {
 	if err := apiRules.Check(); err != nil {
 		t.Error(err)
 	}
+}
+
+// FuzzOfficeKind: an office ID is accepted only in one of its shapes, and
+// one with a login path names a path under its own kind.
+func FuzzOfficeKind(f *testing.F) {
+	for _, s := range []string{"municipal:062049", "counter:062049", "platform-operator", "municipal", "municipal:", "x:y", "municipal:06/2049", "clinic:0611000019"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, office string) {
+		kind, err := OfficeKind(office)
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("%q: %v is not ErrInvalid", office, err)
+			}
+			return
+		}
+		if k, _, _ := strings.Cut(office, ":"); k != kind {
+			t.Fatalf("%q: kind %q", office, kind)
+		}
+		if p, err := LoginPath(office); err == nil && (!strings.HasPrefix(p, "/"+kind+"/") || strings.Contains(p, "//") || strings.ContainsAny(p, "?#")) {
+			t.Fatalf("%q: login path %q", office, p)
+		}
+	})
 }
