@@ -140,14 +140,8 @@ func stateKey(office string) string   { return "staff:state:" + office }
 // refusal that changed nothing (403) for anything else.
 func (g *Gate) Only(h func(w http.ResponseWriter, r *http.Request, s *Session)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		office, name, err := g.cfg.Office(r)
-		if err != nil {
-			g.cfg.Site.Error(w, r, web.Problem{Status: http.StatusNotFound})
-			return
-		}
-		ss, err := g.cfg.Site.Session(w, r)
-		if err != nil {
-			g.cfg.Site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
+		office, name, ss, ok := g.visit(w, r)
+		if !ok {
 			return
 		}
 		s, why := g.current(r.Context(), ss, office)
@@ -246,14 +240,8 @@ type refusal struct {
 // Login is the office's login endpoint: the staff terminal posts the
 // platform's assertion of the card login and the state of the sign-in.
 func (g *Gate) Login(w http.ResponseWriter, r *http.Request) {
-	office, name, err := g.cfg.Office(r)
-	if err != nil {
-		g.cfg.Site.Error(w, r, web.Problem{Status: http.StatusNotFound})
-		return
-	}
-	ss, err := g.cfg.Site.Session(w, r)
-	if err != nil {
-		g.cfg.Site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
+	office, name, ss, ok := g.visit(w, r)
+	if !ok {
 		return
 	}
 	refuse := func(code, platformID string, why error) {
@@ -315,20 +303,29 @@ func (g *Gate) Login(w http.ResponseWriter, r *http.Request) {
 
 // Logout ends the staff session at the path's office.
 func (g *Gate) Logout(w http.ResponseWriter, r *http.Request) {
-	office, _, err := g.cfg.Office(r)
-	if err != nil {
-		g.cfg.Site.Error(w, r, web.Problem{Status: http.StatusNotFound})
-		return
-	}
-	ss, err := g.cfg.Site.Session(w, r)
-	if err != nil {
-		g.cfg.Site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
+	office, _, ss, ok := g.visit(w, r)
+	if !ok {
 		return
 	}
 	ss.Delete(sessionKey(office))
 	ss.SetFlash(web.Flash{Kind: "ok", JA: "ログアウトしました。", EN: "Signed out."})
 	g.save(r, ss)
 	http.Redirect(w, r, g.cfg.Home(office), http.StatusSeeOther)
+}
+
+// visit is the office of the request's path, its name and the browser's
+// session; false when the answer (404, 503) is written.
+func (g *Gate) visit(w http.ResponseWriter, r *http.Request) (office, name string, ss *web.Session, ok bool) {
+	office, name, err := g.cfg.Office(r)
+	if err != nil {
+		g.cfg.Site.Error(w, r, web.Problem{Status: http.StatusNotFound})
+		return "", "", nil, false
+	}
+	if ss, err = g.cfg.Site.Session(w, r); err != nil {
+		g.cfg.Site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
+		return "", "", nil, false
+	}
+	return office, name, ss, true
 }
 
 func (g *Gate) save(r *http.Request, ss *web.Session) {
