@@ -173,7 +173,7 @@ func officeRoutes(code, id string) []webtest.Step {
 }
 
 // TestOfficeRoutesNeedStaff: without a staff session every route of the
-// back office answers the sign-in (401) or a refusal (403), and shows
+// back office sends to the sign-in (303) or refuses (403), and shows
 // nothing of the register.
 func TestOfficeRoutesNeedStaff(t *testing.T) {
 	_, w, srv, st := muniServer(t, storetest.SQLite(t))
@@ -181,8 +181,9 @@ func TestOfficeRoutesNeedStaff(t *testing.T) {
 	try := func(c *webtest.Client, code string) {
 		t.Helper()
 		for _, s := range officeRoutes(code, id) {
-			s.WantStatus = http.StatusUnauthorized
+			s.WantStatus, s.WantLocation = http.StatusSeeOther, "/municipal/"+code+"/office/signin"
 			if s.Form != nil {
+				s.WantLocation = ""
 				s.WantStatus = http.StatusForbidden
 			}
 			s.WantNotContains = []string{"本間", "中町"}
@@ -219,7 +220,7 @@ func TestOfficePages(t *testing.T) {
 		if err != nil || p.Status != MovedOut || p.Address != "山形県酒田市中町二丁目１番１号" {
 			t.Errorf("after edit: %+v, %v", p, err)
 		}
-		c.Step(webtest.Step{Name: "another town's office: the sign-in", Path: "/municipal/202070/office/persons/" + id, WantStatus: http.StatusUnauthorized})
+		c.Step(webtest.Step{Name: "another town's office: the sign-in", Path: "/municipal/202070/office/persons/" + id, WantStatus: http.StatusSeeOther})
 		es, err := s.Audit(context.Background(), "062049", 10)
 		want := "staff:clerk-062049 " + clerkName("062049") + " (municipal:062049, registry-clerk, R-062049)"
 		if err != nil || len(es) != 2 || es[0].Action != "edit" || es[1].Action != "view" || es[0].Actor != want {
@@ -227,7 +228,7 @@ func TestOfficePages(t *testing.T) {
 		}
 		c.Step(webtest.Step{Name: "audit page", Path: base + "audit", WantContains: []string{"status:resident-&gt;moved-out", want}})
 		c.Step(webtest.Step{Name: "sign out", Path: base + "logout", Form: url.Values{}, WantStatus: http.StatusSeeOther})
-		c.Step(webtest.Step{Name: "signed out", Path: base, WantStatus: http.StatusUnauthorized})
+		c.Step(webtest.Step{Name: "signed out", Path: base, WantStatus: http.StatusSeeOther})
 	})
 }
 
@@ -280,7 +281,7 @@ func TestOfficeSignInRefusals(t *testing.T) {
 			}
 			c.Step(step)
 			if tt.code != "" {
-				c.Step(webtest.Step{Name: tt.name + ": still signed out", Path: base, WantStatus: http.StatusUnauthorized})
+				c.Step(webtest.Step{Name: tt.name + ": still signed out", Path: base, WantStatus: http.StatusSeeOther})
 			}
 		}
 		// A state is good once.
@@ -327,8 +328,9 @@ func TestOfficeSessionEnds(t *testing.T) {
 	if _, err := st.dir.Revoke(ctx, gs[0].ID); err != nil {
 		t.Fatal(err)
 	}
-	c.Step(webtest.Step{Name: "revoked: the sign-in at once", Path: base, WantStatus: http.StatusUnauthorized, WantContains: []string{"権限が取り消された"}})
-	c.Step(webtest.Step{Name: "revoked: no edit", Path: base + "audit", WantStatus: http.StatusUnauthorized})
+	c.Step(webtest.Step{Name: "revoked: the sign-in at once", Path: base, WantStatus: http.StatusSeeOther})
+	c.Step(webtest.Step{Name: "revoked: the sign-in at once: the sign-in says why", Path: base + "signin", WantContains: []string{"権限が取り消された", "staff-signin"}})
+	c.Step(webtest.Step{Name: "revoked: no edit", Path: base + "audit", WantStatus: http.StatusSeeOther})
 
 	stafftest.Grant(t, st.dir, staff.Grant{PlatformID: "clerk-062049", Name: clerkName("062049"), Office: OfficeID("062049"),
 		Role: staff.RegistryClerk, StaffNumber: "R-062049", ValidUntil: start.Add(30 * 24 * time.Hour)})
@@ -337,7 +339,8 @@ func TestOfficeSessionEnds(t *testing.T) {
 	st.clock.t = st.clock.t.Add(staff.DefaultIdle - time.Second)
 	c.Step(webtest.Step{Name: "just inside the idle time", Path: base})
 	st.clock.t = st.clock.t.Add(staff.DefaultIdle)
-	c.Step(webtest.Step{Name: "idle too long", Path: base, WantStatus: http.StatusUnauthorized, WantContains: []string{"一定時間操作がなかった"}})
+	c.Step(webtest.Step{Name: "idle too long", Path: base, WantStatus: http.StatusSeeOther})
+	c.Step(webtest.Step{Name: "idle too long: the sign-in says why", Path: base + "signin", WantContains: []string{"一定時間操作がなかった", "staff-signin"}})
 
 	c = srv.With(t).Fresh()
 	st.signIn(c, "062049")
@@ -347,7 +350,8 @@ func TestOfficeSessionEnds(t *testing.T) {
 		c.Step(webtest.Step{Name: "busy at " + st.clock.t.Format(time.TimeOnly), Path: base + "audit"})
 	}
 	st.clock.t = signedIn.Add(staff.DefaultMax)
-	c.Step(webtest.Step{Name: "past the absolute time", Path: base, WantStatus: http.StatusUnauthorized, WantContains: []string{"上限時間"}})
+	c.Step(webtest.Step{Name: "past the absolute time", Path: base, WantStatus: http.StatusSeeOther})
+	c.Step(webtest.Step{Name: "past the absolute time: the sign-in says why", Path: base + "signin", WantContains: []string{"上限時間", "staff-signin"}})
 }
 
 func FuzzDecodeRequest(f *testing.F) {

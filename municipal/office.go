@@ -24,7 +24,8 @@ var templates embed.FS
 // never the values). Every audit row names the clerk: platform ID, name,
 // office, role and staff number (staff.Session.Actor).
 //
-//	GET  /municipal/{code}/office/              the register (or the sign-in page)
+//	GET  /municipal/{code}/office/              the register (or to the sign-in)
+//	GET  /municipal/{code}/office/signin        the sign-in: to the staff terminal
 //	POST /municipal/{code}/office/login         the staff terminal's card login
 //	POST /municipal/{code}/office/logout        sign out
 //	GET  /municipal/{code}/office/persons/{id}  one person, with the edit form
@@ -101,6 +102,7 @@ func (p *Pages) Routes(mux *http.ServeMux) {
 		return
 	}
 	mux.HandleFunc("GET /municipal/{code}/office/{$}", p.staffOnly(p.list))
+	mux.HandleFunc("GET /municipal/{code}/office/signin", p.gate.SignIn)
 	mux.HandleFunc("POST /municipal/{code}/office/login", p.gate.Login)
 	mux.HandleFunc("POST /municipal/{code}/office/logout", p.gate.Logout)
 	mux.HandleFunc("GET /municipal/{code}/office/persons/{id}", p.staffOnly(p.person))

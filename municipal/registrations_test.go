@@ -213,7 +213,7 @@ func TestOfficeRegistrationQueue(t *testing.T) {
 
 		// Not logged in: the login form, nothing decided.
 		c.Run([]webtest.Step{
-			{Name: "queue without login", Path: base + "registrations", WantStatus: http.StatusUnauthorized, WantContains: []string{"staff-signin"}, WantNotContains: []string{"酒田　一"}},
+			{Name: "queue without login", Path: base + "registrations", WantStatus: http.StatusSeeOther, WantLocation: base + "signin", WantNotContains: []string{"酒田　一"}},
 			{Name: "decision without login", Path: base + "registrations/reg-birth", Form: decision("approve"), WantStatus: http.StatusForbidden},
 		})
 
@@ -304,7 +304,7 @@ func TestOfficeRegistrationQueue(t *testing.T) {
 			{Name: "酒田市's queue", Path: "/municipal/062049/office/registrations", WantContains: []string{"reg-sakata"}, WantNotContains: []string{"reg-stranger"}},
 			{Name: "酒田市 deciding 山形市's registration", Path: "/municipal/062049/office/registrations/reg-stranger", Form: decision("approve"),
 				WantStatus: http.StatusNotFound},
-			{Name: "山形市's queue with 酒田市's login: the sign-in", Path: base + "registrations", WantStatus: http.StatusUnauthorized, WantContains: []string{"staff-signin"},
+			{Name: "山形市's queue with 酒田市's login: the sign-in", Path: base + "registrations", WantStatus: http.StatusSeeOther, WantLocation: base + "signin",
 				WantNotContains: []string{"reg-stranger"}},
 			{Name: "山形市's decision with 酒田市's login", Path: base + "registrations/reg-stranger", Form: decision("approve"), WantStatus: http.StatusForbidden},
 		})

@@ -74,8 +74,8 @@ type GateConfig struct {
 	// or an error for an office that does not exist.
 	Office func(r *http.Request) (id, name string, err error)
 	// Home is the office's first page, where a login lands; it ends in
-	// "/", and the office mounts Login at Home+"login" (LoginPath) and
-	// Logout at Home+"logout".
+	// "/", and the office mounts SignIn at Home+"signin", Login at
+	// Home+"login" (LoginPath) and Logout at Home+"logout".
 	Home func(office string) string
 	// Desk is the staff terminal's screen (its /staffdesk/ID/ path).
 	Desk      string
@@ -136,11 +136,11 @@ func sessionKey(office string) string { return "staff:" + office }
 func stateKey(office string) string   { return "staff:state:" + office }
 
 // Only runs h for a staff member signed in at the path's office with a
-// grant valid now. Anyone else gets the sign-in page (401) for a GET and a
-// refusal that changed nothing (403) for anything else.
+// grant valid now. Anyone else is sent to the sign-in page (303) from a
+// GET, and gets a refusal that changed nothing (403) for anything else.
 func (g *Gate) Only(h func(w http.ResponseWriter, r *http.Request, s *Session)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		office, name, ss, ok := g.visit(w, r)
+		office, _, ss, ok := g.visit(w, r)
 		if !ok {
 			return
 		}
@@ -150,7 +150,14 @@ func (g *Gate) Only(h func(w http.ResponseWriter, r *http.Request, s *Session)) 
 				ss.Delete(sessionKey(office))
 				ss.SetFlash(web.Flash{Kind: "error", JA: why.JA, EN: why.EN})
 			}
-			g.signIn(w, r, ss, office, name)
+			g.save(r, ss)
+			if r.Method != http.MethodGet && r.Method != http.MethodHead {
+				g.cfg.Site.Error(w, r, web.Problem{Status: http.StatusForbidden, TitleJA: "ログインしてください", TitleEN: "Please sign in",
+					WhatJA: "職員としてログインしていないため、何も行われていません。", WhatEN: "You are not signed in as staff; nothing was done.",
+					DoJA: "職員用端末で職員証（マイナンバーカード）でログインしてから、やり直してください。", DoEN: "Sign in with your card at the staff terminal and try again."})
+				return
+			}
+			http.Redirect(w, r, g.cfg.Home(office)+"signin", http.StatusSeeOther)
 			return
 		}
 		g.save(r, ss)
@@ -209,23 +216,28 @@ type signInPage struct {
 	Office, Name, DeskURL, Logout string
 }
 
-// signIn starts a sign-in at the staff terminal: a state bound to this
-// browser's session and office, good once and for a few minutes.
-func (g *Gate) signIn(w http.ResponseWriter, r *http.Request, ss *web.Session, office, name string) {
-	if r.Method != http.MethodGet {
+// SignIn is the office's sign-in page (mounted at Home+"signin"): it
+// starts a sign-in at the staff terminal, with a state bound to this
+// browser's session and office, good once and for a few minutes. A
+// staff member signed in already goes to the office's first page.
+func (g *Gate) SignIn(w http.ResponseWriter, r *http.Request) {
+	office, name, ss, ok := g.visit(w, r)
+	if !ok {
+		return
+	}
+	if s, _ := g.current(r.Context(), ss, office); s != nil {
 		g.save(r, ss)
-		g.cfg.Site.Error(w, r, web.Problem{Status: http.StatusForbidden, TitleJA: "ログインしてください", TitleEN: "Please sign in",
-			WhatJA: "職員としてログインしていないため、何も行われていません。", WhatEN: "You are not signed in as staff; nothing was done.",
-			DoJA: "職員用端末で職員証（マイナンバーカード）でログインしてから、やり直してください。", DoEN: "Sign in with your card at the staff terminal and try again."})
+		http.Redirect(w, r, g.cfg.Home(office), http.StatusSeeOther)
 		return
 	}
 	b := make([]byte, 16)
 	rand.Read(b)
 	state := hex.EncodeToString(b)
+	ss.Delete(sessionKey(office))
 	ss.Set(stateKey(office), state+"|"+strconv.FormatInt(g.cfg.Now().Add(stateTTL).Unix(), 10))
 	g.save(r, ss)
 	desk := g.cfg.Desk + "?" + url.Values{"office": {office}, "state": {state}}.Encode()
-	g.pages.Render(w, r, http.StatusUnauthorized, "signin", signInPage{Office: office, Name: name, DeskURL: desk,
+	g.pages.Render(w, r, http.StatusOK, "signin", signInPage{Office: office, Name: name, DeskURL: desk,
 		Logout: g.cfg.Home(office) + "logout"})
 }
 

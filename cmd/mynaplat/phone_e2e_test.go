@@ -113,8 +113,8 @@ func TestEveryPageOnAPhone(t *testing.T) {
 	keys := map[string]string{"tax-sakata": postboxKey("tax-sakata"), "nissay": postboxKey("nissay")}
 	// The registry clerks' cards and PINs.
 	staffCard := func(office string) (string, string) {
-		id := text(`code.staff-card[data-office="` + office + `"]`)
-		pin, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('code.staff-card[data-office="`+office+`"]').closest("tr").querySelector(".staff-pin").textContent`))
+		id := text(`.staff-card[data-office="` + office + `"] code.card-id`)
+		pin, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('.staff-card[data-office="`+office+`"]').closest("tr").querySelector(".staff-pin").textContent`))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -56,8 +56,8 @@ func TestStaffSignInWithCard(t *testing.T) {
 	}
 	do("the demo page", chromedp.Navigate(url+"/demo"), chromedp.WaitVisible(css("#demo-staff-cards")))
 	card := func(office string) (string, string) {
-		id := text(`code.staff-card[data-office="` + office + `"]`)
-		pin, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('code.staff-card[data-office="`+office+`"]').closest("tr").querySelector(".staff-pin").textContent`))
+		id := text(`.staff-card[data-office="` + office + `"] code.card-id`)
+		pin, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('.staff-card[data-office="`+office+`"]').closest("tr").querySelector(".staff-pin").textContent`))
 		if err != nil || id == "" || pin == "" {
 			t.Fatalf("the card of %s on /demo: %q %q %v", office, id, pin, err)
 		}

@@ -112,11 +112,12 @@ func Grant(t testing.TB, d *staff.Directory, g staff.Grant) staff.Grant {
 
 var stateRe = regexp.MustCompile(`[?&;]state=([0-9a-f]+)`)
 
-// State opens page (an office page, answered with the sign-in) and
-// returns the state of the sign-in it started.
+// State opens page (an office page, which sends to the sign-in), then the
+// sign-in page, and returns the state of the sign-in it started.
 func State(c *webtest.Client, page string) string {
 	var state string
-	c.Step(webtest.Step{Name: "the sign-in page " + page, Path: page, WantStatus: http.StatusUnauthorized,
+	signin := c.Step(webtest.Step{Name: "an office page " + page, Path: page, WantStatus: http.StatusSeeOther}).Location()
+	c.Step(webtest.Step{Name: "the sign-in page " + signin, Path: signin,
 		Check: func(t testing.TB, r *webtest.Response) {
 			m := stateRe.FindStringSubmatch(html.UnescapeString(r.Body))
 			if m == nil {
