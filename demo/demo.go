@@ -15,7 +15,6 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -24,6 +23,7 @@ import (
 	"github.com/mynaplat/mynaplat/internal/layout"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/platform"
+	"github.com/mynaplat/mynaplat/staff"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/terminal"
 	"github.com/mynaplat/mynaplat/wareki"
@@ -57,6 +57,9 @@ type Config struct {
 	Centre   *jpki.Centre
 	Cards    *card.Store
 	Platform *platform.Platform
+	// Staff is the staff directory, for the demo staff's grants (none
+	// seeded when nil: the staff terminals only).
+	Staff *staff.Directory
 	// DataDir is the data directory (terminal configurations go under it).
 	DataDir string
 	// JPKIDir and BaseURL are the centre's, to issue the expired case with a
@@ -102,6 +105,9 @@ func Seed(ctx context.Context, cfg Config) (bool, error) {
 			return false, err
 		}
 	}
+	if err := seedStaff(ctx, cfg); err != nil {
+		return false, err
+	}
 	if err := seedTerminal(ctx, cfg, BenchTerminal, filepath.Join(cfg.DataDir, "bench")); err != nil {
 		return false, err
 	}
@@ -119,11 +125,17 @@ func seedTerminal(ctx context.Context, cfg Config, t platform.Terminal, dir stri
 }
 
 func seedResident(ctx context.Context, cfg Config, r people.Resident) error {
+	_, err := seedCard(ctx, cfg, r)
+	return err
+}
+
+// seedCard makes the card of r, issued by the centre, in r's case.
+func seedCard(ctx context.Context, cfg Config, r people.Resident) (*card.Card, error) {
 	sex := map[jpki.Sex]string{jpki.Male: "1", jpki.Female: "2", jpki.Unknown: "9"}[r.Sex]
 	cd, err := cfg.Cards.Create(card.Spec{Label: r.RoleJA, Demo: true, AuthPIN: r.AuthPIN, SignPIN: r.SignPIN, TextPIN: r.AuthPIN,
 		MyNumber: r.MyNumber(), Name: r.Name, Address: r.Address, BirthDate: r.BirthDate().Format("20060102"), Sex: sex})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	res := r.JPKI()
 	centre := cfg.Centre
@@ -132,11 +144,11 @@ func seedResident(ctx context.Context, cfg Config, r people.Resident) error {
 		past := time.Date(2019, 6, 3, 10, 0, 0, 0, wareki.JST())
 		if centre, err = jpki.Open(ctx, jpki.Config{DB: cfg.DB, Dir: cfg.JPKIDir, BaseURL: cfg.BaseURL,
 			Now: func() time.Time { return past }, Logger: cfg.Logger}); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if _, err := centre.IssueCard(ctx, res, cd); err != nil {
-		return err
+		return nil, err
 	}
 	switch r.Case {
 	case people.BlockedPIN:
@@ -151,10 +163,10 @@ func seedResident(ctx context.Context, cfg Config, r people.Resident) error {
 		cl.Logout()
 	case people.Revoked:
 		if _, err := cfg.Centre.ReportLoss(ctx, cd.ID()); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return cd, nil
 }
 
 // Pages serves /demo: the demo cards with their PINs and stories.
@@ -181,11 +193,11 @@ func NewPages(site *web.Site, cards *card.Store, dataDir string) (*Pages, error)
 func (p *Pages) Routes(mux *http.ServeMux) { mux.HandleFunc("GET /demo", p.serve) }
 
 type pageData struct {
-	Cards         []row
-	Places        []placeRow
-	Keys          *Keys
-	MunicipalKeys []MunicipalKey
-	PostboxKeys   *PostboxKeys
+	Cards       []row
+	Staff       []staffRow
+	Places      []placeRow
+	Keys        *Keys
+	PostboxKeys *PostboxKeys
 }
 
 type row struct {
@@ -208,8 +220,13 @@ func (p *Pages) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	uses := Uses()
 	var rows []row
+	staffCards := map[string]card.Info{}
 	for _, in := range infos {
 		if !in.Demo {
+			continue
+		}
+		if isStaff(in.Holder) {
+			staffCards[in.Holder] = in
 			continue
 		}
 		rw := row{Info: in, Resident: byName[in.Holder], Uses: uses[in.Holder]}
@@ -220,16 +237,12 @@ func (p *Pages) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		rows = append(rows, rw)
 	}
-	d := pageData{Cards: rows}
+	d := pageData{Cards: rows, Staff: staffRows(staffCards)}
 	if len(rows) > 0 {
 		d.Places = placeRows()
 	}
 	if k, err := LoadKeys(p.dataDir); err == nil {
 		d.Keys = k
-	}
-	if mk, err := LoadMunicipalKeys(p.dataDir); err == nil {
-		slices.SortFunc(mk, func(a, b MunicipalKey) int { return strings.Compare(a.Code, b.Code) })
-		d.MunicipalKeys = mk
 	}
 	if pk, err := LoadPostboxKeys(p.dataDir); err == nil {
 		d.PostboxKeys = pk

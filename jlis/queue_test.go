@@ -15,6 +15,8 @@ import (
 	"github.com/mynaplat/mynaplat/internal/webtest"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/municipal"
+	"github.com/mynaplat/mynaplat/staff"
+	"github.com/mynaplat/mynaplat/staff/stafftest"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/store/storetest"
 	"github.com/mynaplat/mynaplat/wareki"
@@ -165,8 +167,8 @@ func TestQueueAdapter(t *testing.T) {
 
 // TestRegistrationQueueInTheBackOffice wires the kiosk service to a real
 // 本籍地: registration compared by municipal.Service.MatchKoseki, the queue
-// (Service.Queue) in 山形市's back office, where a clerk logged in with the
-// staff key approves it.
+// (Service.Queue) in 山形市's back office, where a registry clerk signed in
+// with their card approves it.
 func TestRegistrationQueueInTheBackOffice(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
@@ -184,10 +186,11 @@ func TestRegistrationQueueInTheBackOffice(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		staffKey, err := ms.IssueStaffKey(ctx, "062014", "test")
-		if err != nil {
-			t.Fatal(err)
-		}
+		iss := stafftest.NewIssuer(t)
+		dir := stafftest.Directory(t, db, now)
+		stafftest.Grant(t, dir, staff.Grant{PlatformID: "clerk", Name: "山形　花子", Office: municipal.OfficeID("062014"),
+			Role: staff.RegistryClerk, StaffNumber: "R-1"})
+		const clerk = "staff:clerk 山形　花子 (municipal:062014, registry-clerk, R-1)"
 		match := func(ctx context.Context, honseki string, h *jpki.Holder) ([]string, error) {
 			mm, err := ms.MatchKoseki(ctx, honseki, h.Name, h.BirthDate, h.Sex)
 			if errors.Is(err, municipal.ErrNotFound) {
@@ -212,14 +215,18 @@ func TestRegistrationQueueInTheBackOffice(t *testing.T) {
 			t.Fatal(err)
 		}
 		pages.SetRegistrations(w.s.Queue())
+		gate, err := staff.NewGate(pages.StaffGate(staff.GateConfig{Directory: dir, Keys: iss.Keys, Desk: "/staffdesk/", Now: now}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages.SetStaff(gate)
 		mux := http.NewServeMux()
 		site.Routes(mux)
 		pages.Routes(mux)
 		c := webtest.Start(t, site.Protect(mux))
 		base := "/municipal/062014/office/"
+		stafftest.SignIn(c, base, base+"login", iss.Assertion(stafftest.StaffLogin("clerk", now())))
 		c.Run([]webtest.Step{
-			{Name: "the login form", Path: base},
-			{Name: "login", Path: base + "login", Form: url.Values{"key": {staffKey}, "staff": {"山形　花子"}}, WantStatus: http.StatusSeeOther},
 			{Name: "the main page counts the registration", Path: base, WantContains: []string{`id="reg-queue-count">1<`}},
 			{Name: "the queue", Path: base + "registrations",
 				WantContains: []string{"酒田　一郎", "昭和50年6月30日", "昭和50年7月30日", `class="field-birth_date differs"`, r.ID},
@@ -240,12 +247,12 @@ func TestRegistrationQueueInTheBackOffice(t *testing.T) {
 			got = append(got, e.Action+" "+e.PersonID+" "+e.Detail+" "+e.Actor)
 		}
 		member := k.Members[0].PersonID
-		if want := []string{"approve-registration " + member + " registration:" + r.ID + " staff:山形　花子",
-			"view-registration " + member + " registration:" + r.ID + " staff:山形　花子"}; !cmp.Equal(got, want) {
+		if want := []string{"approve-registration " + member + " registration:" + r.ID + " " + clerk,
+			"view-registration " + member + " registration:" + r.ID + " " + clerk}; !cmp.Equal(got, want) {
 			t.Errorf("audit %q, want %q", got, want)
 		}
 		var by string
-		if err := db.QueryRowContext(ctx, `SELECT decided_by FROM kiosk_registrations WHERE id = $1`, r.ID).Scan(&by); err != nil || by != "山形　花子" {
+		if err := db.QueryRowContext(ctx, `SELECT decided_by FROM kiosk_registrations WHERE id = $1`, r.ID).Scan(&by); err != nil || by != clerk {
 			t.Errorf("decided by %q, %v", by, err)
 		}
 	})

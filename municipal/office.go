@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/mynaplat/mynaplat/jpki"
+	"github.com/mynaplat/mynaplat/staff"
 	"github.com/mynaplat/mynaplat/web"
 )
 
@@ -16,14 +17,17 @@ import (
 var templates embed.FS
 
 // The staff back office of each municipality, under /municipal/{code}/office/:
-// staff log in with a staff key the municipality issued (IssueStaffKey) and
-// their name; they list the register, open a person (every view is audited)
-// and change the address, the status and the 支援措置 flag (audited with
-// what changed, never the values).
+// registry clerks sign in with their own card at a staff terminal (package
+// staff: a grant for office municipal:{code}, role registry clerk); they
+// list the register, open a person (every view is audited) and change the
+// address, the status and the 支援措置 flag (audited with what changed,
+// never the values). Every audit row names the clerk: platform ID, name,
+// office, role and staff number (staff.Session.Actor).
 //
-//	GET  /municipal/{code}/office/              the register (or the login form)
-//	POST /municipal/{code}/office/login         log in
-//	POST /municipal/{code}/office/logout        log out
+//	GET  /municipal/{code}/office/              the register (or to the sign-in)
+//	GET  /municipal/{code}/office/signin        the sign-in: to the staff terminal
+//	POST /municipal/{code}/office/login         the staff terminal's card login
+//	POST /municipal/{code}/office/logout        sign out
 //	GET  /municipal/{code}/office/persons/{id}  one person, with the edit form
 //	POST /municipal/{code}/office/persons/{id}  change it
 //	GET  /municipal/{code}/office/audit         the newest audit rows
@@ -32,12 +36,6 @@ var templates embed.FS
 //
 // The registration pages answer 404 unless SetRegistrations gave the pages
 // a queue.
-
-// Session keys of the back office.
-const (
-	officeCodeKey  = "muni:code"
-	officeStaffKey = "muni:staff"
-)
 
 // Pages serves the issuance API and the back office of every municipality
 // of a Service.
@@ -48,12 +46,43 @@ type Pages struct {
 	logger *slog.Logger
 	af     AntiForgery
 	regs   RegistrationQueue
+	gate   *staff.Gate
 }
 
 // SetRegistrations gives the back office the queue of 本籍地 usage
 // registrations (jlis.Service.Queue in production). Call it before the
 // pages serve.
 func (p *Pages) SetRegistrations(q RegistrationQueue) { p.regs = q }
+
+// StaffGate is the gate's configuration for the back offices: the office
+// of a path is municipal:{code}, and a session is kept for the registry
+// clerks the directory knows. Fill in the directory, the platform's keys
+// and the staff terminal, then pass it to SetStaff.
+func (p *Pages) StaffGate(cfg staff.GateConfig) staff.GateConfig {
+	cfg.Site = p.site
+	cfg.Office = func(r *http.Request) (string, string, error) {
+		m, err := p.s.Municipality(r.Context(), r.PathValue("code"))
+		if err != nil {
+			return "", "", err
+		}
+		return OfficeID(m.Code), m.FullName(), nil
+	}
+	cfg.Home = func(office string) string {
+		return "/municipal/" + strings.TrimPrefix(office, "municipal:") + "/office/"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = p.logger
+	}
+	return cfg
+}
+
+// OfficeID is the staff directory's ID of a municipality's back office.
+func OfficeID(code string) string { return "municipal:" + code }
+
+// SetStaff gives the back office its gate (made of StaffGate's
+// configuration). Without one the back office is not served at all: there
+// is no other way in. Call it before Routes.
+func (p *Pages) SetStaff(g *staff.Gate) { p.gate = g }
 
 // NewPages parses the back office's templates. Mount Routes on the mux that
 // site.Protect wraps. The issuance API protects every certificate with af;
@@ -69,9 +98,13 @@ func NewPages(s *Service, site *web.Site, af AntiForgery) (*Pages, error) {
 // Routes registers the issuance API and the back office.
 func (p *Pages) Routes(mux *http.ServeMux) {
 	p.apiRoutes(mux)
+	if p.gate == nil {
+		return
+	}
 	mux.HandleFunc("GET /municipal/{code}/office/{$}", p.staffOnly(p.list))
-	mux.HandleFunc("POST /municipal/{code}/office/login", p.login)
-	mux.HandleFunc("POST /municipal/{code}/office/logout", p.logout)
+	mux.HandleFunc("GET /municipal/{code}/office/signin", p.gate.SignIn)
+	mux.HandleFunc("POST /municipal/{code}/office/login", p.gate.Login)
+	mux.HandleFunc("POST /municipal/{code}/office/logout", p.gate.Logout)
 	mux.HandleFunc("GET /municipal/{code}/office/persons/{id}", p.staffOnly(p.person))
 	mux.HandleFunc("POST /municipal/{code}/office/persons/{id}", p.staffOnly(p.edit))
 	mux.HandleFunc("GET /municipal/{code}/office/audit", p.staffOnly(p.auditPage))
@@ -91,44 +124,36 @@ func (p *Pages) Links() []web.Link {
 	}
 }
 
+// officeChrome is what every back-office page shows: the municipality
+// and, in the staff strip, who is signed in.
 type officeChrome struct {
-	Code, Name, Staff string
+	Code, Name string
+	Staff      *staff.Session
 }
 
-type loginPage struct {
-	Code, Name string
-	Problem    *msg
+// StaffStrip is the strip the site's layout shows on every office page.
+func (c officeChrome) StaffStrip() *web.StaffStrip {
+	return c.Staff.Strip("/municipal/" + c.Code + "/office/logout")
 }
+
+// actor names the signed-in clerk in the audit rows.
+func (c officeChrome) actor() string { return c.Staff.Actor() }
 
 type msg struct{ JA, EN string }
 
-// staffOnly runs h for staff logged in to the path's municipality; anyone
-// else gets the login form.
+// staffOnly runs h for a registry clerk signed in at the path's
+// municipality (the gate checks the grant on every request); anyone else
+// gets the sign-in page.
 func (p *Pages) staffOnly(h func(http.ResponseWriter, *http.Request, *web.Session, officeChrome)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		code := r.PathValue("code")
-		m, err := p.s.Municipality(r.Context(), code)
-		if err != nil {
-			p.fail(w, r, err)
-			return
-		}
+	return p.gate.Only(func(w http.ResponseWriter, r *http.Request, st *staff.Session) {
 		ss, err := p.site.Session(w, r)
 		if err != nil {
 			p.fail(w, r, err)
 			return
 		}
-		if ss.Get(officeCodeKey) != code || ss.Get(officeStaffKey) == "" {
-			if r.Method != http.MethodGet {
-				p.site.Error(w, r, web.Problem{Status: http.StatusForbidden, TitleJA: "ログインしてください", TitleEN: "Please log in",
-					WhatJA: "ログインしていないため、変更は行われていません。", WhatEN: "You are not logged in; nothing was changed.",
-					DoJA: "ログインしてからやり直してください。", DoEN: "Log in and try again."})
-				return
-			}
-			p.pages.Render(w, r, http.StatusOK, "login", loginPage{Code: code, Name: m.FullName()})
-			return
-		}
-		h(w, r, ss, officeChrome{Code: code, Name: m.FullName(), Staff: ss.Get(officeStaffKey)})
-	}
+		code := r.PathValue("code")
+		h(w, r, ss, officeChrome{Code: code, Name: st.OfficeName, Staff: st})
+	})
 }
 
 func (p *Pages) fail(w http.ResponseWriter, r *http.Request, err error) {
@@ -141,56 +166,6 @@ func (p *Pages) fail(w http.ResponseWriter, r *http.Request, err error) {
 		p.logger.ErrorContext(r.Context(), "municipal office", "path", r.URL.Path, "err", err)
 		p.site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
 	}
-}
-
-func (p *Pages) login(w http.ResponseWriter, r *http.Request) {
-	code := r.PathValue("code")
-	m, err := p.s.Municipality(r.Context(), code)
-	if err != nil {
-		p.fail(w, r, err)
-		return
-	}
-	staff := strings.TrimSpace(r.PostFormValue("staff"))
-	_, err = p.s.checkKey(r.Context(), code, keyStaff, r.PostFormValue("key"))
-	if err != nil || staff == "" || len([]rune(staff)) > 40 {
-		if err != nil && !errors.Is(err, ErrUnauthorized) {
-			p.fail(w, r, err)
-			return
-		}
-		p.logger.InfoContext(r.Context(), "municipal office: login refused", "municipality", code)
-		p.pages.Render(w, r, http.StatusUnauthorized, "login", loginPage{Code: code, Name: m.FullName(),
-			Problem: &msg{"職員キーまたは氏名が正しくありません。", "The staff key or the name is not right."}})
-		return
-	}
-	ss, err := p.site.Session(w, r)
-	if err != nil {
-		p.fail(w, r, err)
-		return
-	}
-	ss.Set(officeCodeKey, code)
-	ss.Set(officeStaffKey, staff)
-	ss.SetFlash(web.Flash{Kind: "ok", JA: "ログインしました。閲覧と変更はすべて記録されます。", EN: "Logged in. Every view and change is recorded."})
-	if err := ss.Save(r.Context()); err != nil {
-		p.fail(w, r, err)
-		return
-	}
-	http.Redirect(w, r, "/municipal/"+code+"/office/", http.StatusSeeOther)
-}
-
-func (p *Pages) logout(w http.ResponseWriter, r *http.Request) {
-	code := r.PathValue("code")
-	ss, err := p.site.Session(w, r)
-	if err != nil {
-		p.fail(w, r, err)
-		return
-	}
-	ss.Delete(officeCodeKey)
-	ss.Delete(officeStaffKey)
-	if err := ss.Save(r.Context()); err != nil {
-		p.fail(w, r, err)
-		return
-	}
-	http.Redirect(w, r, "/municipal/"+code+"/office/", http.StatusSeeOther)
 }
 
 type listPage struct {
@@ -248,7 +223,7 @@ func (pg personPage) StatusName(s Status, lang string) string {
 }
 
 func (p *Pages) person(w http.ResponseWriter, r *http.Request, _ *web.Session, c officeChrome) {
-	per, err := p.s.ViewPerson(r.Context(), c.Code, "staff:"+c.Staff, r.PathValue("id"))
+	per, err := p.s.ViewPerson(r.Context(), c.Code, c.actor(), r.PathValue("id"))
 	if err != nil {
 		p.fail(w, r, err)
 		return
@@ -260,9 +235,9 @@ func (p *Pages) edit(w http.ResponseWriter, r *http.Request, ss *web.Session, c 
 	id := r.PathValue("id")
 	ch := Change{Address: strings.TrimSpace(r.PostFormValue("address")), Status: Status(r.PostFormValue("status")),
 		Support: r.PostFormValue("support") == "on"}
-	err := p.s.UpdatePerson(r.Context(), c.Code, "staff:"+c.Staff, id, ch)
+	err := p.s.UpdatePerson(r.Context(), c.Code, c.actor(), id, ch)
 	if errors.Is(err, ErrInvalid) {
-		per, perr := p.s.ViewPerson(r.Context(), c.Code, "staff:"+c.Staff, id)
+		per, perr := p.s.ViewPerson(r.Context(), c.Code, c.actor(), id)
 		if perr != nil {
 			p.fail(w, r, perr)
 			return
@@ -329,7 +304,7 @@ func (p *Pages) registrations(w http.ResponseWriter, r *http.Request, _ *web.Ses
 		p.site.Error(w, r, web.Problem{Status: http.StatusNotFound})
 		return
 	}
-	items, total, err := p.s.ReviewRegistrations(r.Context(), p.regs, c.Code, "staff:"+c.Staff, queueShown)
+	items, total, err := p.s.ReviewRegistrations(r.Context(), p.regs, c.Code, c.actor(), queueShown)
 	if err != nil {
 		p.fail(w, r, err)
 		return
@@ -351,7 +326,7 @@ func (p *Pages) decide(w http.ResponseWriter, r *http.Request, ss *web.Session, 
 		p.fail(w, r, fmt.Errorf("%w: decision", ErrInvalid))
 		return
 	}
-	if err := p.s.DecideRegistration(r.Context(), p.regs, c.Code, c.Staff, r.PathValue("id"), approve); err != nil {
+	if err := p.s.DecideRegistration(r.Context(), p.regs, c.Code, c.actor(), r.PathValue("id"), approve); err != nil {
 		p.fail(w, r, err)
 		return
 	}

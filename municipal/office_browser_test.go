@@ -1,6 +1,7 @@
 package municipal
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 
@@ -8,6 +9,7 @@ import (
 
 	"github.com/mynaplat/mynaplat/internal/browsertest"
 	"github.com/mynaplat/mynaplat/store/storetest"
+	"github.com/mynaplat/mynaplat/web"
 )
 
 // TestRegistrationQueueInBrowser drives 山形市's back office in chromium at
@@ -17,7 +19,7 @@ import (
 // Screenshots are the test's artifacts (go test -artifacts keeps them).
 func TestRegistrationQueueInBrowser(t *testing.T) {
 	q := yamagataQueue()
-	_, w, srv := muniServerWith(t, storetest.SQLite(t), q)
+	_, _, srv, st := muniServerWith(t, storetest.SQLite(t), q)
 
 	b := browsertest.New(t)
 	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
@@ -44,12 +46,28 @@ func TestRegistrationQueueInBrowser(t *testing.T) {
 		}
 	}
 
-	do("open the login", chromedp.Navigate(srv.URL("/municipal/062014/office/")), chromedp.WaitVisible(css("#l-key")))
-	do("log in",
-		chromedp.SendKeys(css("#l-key"), w.Keys["062014"].Staff),
-		chromedp.SendKeys(css("#l-staff"), "山形 花子"),
-		chromedp.Click(css(`form[action="/municipal/062014/office/login"] button[type=submit]`)),
-		chromedp.WaitVisible(css("#reg-queue-link")))
+	// The card sign-in at the staff terminal is the staff package's and
+	// the terminals' browser test; here the clerk's signed-in session is
+	// handed to the browser.
+	c := srv.With(t)
+	st.signIn(c, "062014")
+	u, err := url.Parse(srv.URL("/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ck := range c.HTTP().Jar.Cookies(u) {
+		if ck.Name == web.SessionCookie {
+			// A page that starts no session of its own, then the cookie.
+			do("hand over the session", chromedp.Navigate(srv.URL("/static/style.css")))
+			if _, err := chromedp.Run(b, chromedp.Evaluate[string](`document.cookie = "`+ck.Name+`=`+ck.Value+`; path=/"`)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	do("open the office", chromedp.Navigate(srv.URL("/municipal/062014/office/")), chromedp.WaitVisible(css("#reg-queue-link")))
+	if got := text("#strip-name"); got != clerkName("062014") {
+		t.Errorf("the staff strip names %q", got)
+	}
 	if got := text("#reg-queue-link"); !strings.Contains(got, "確認待ち") || text("#reg-queue-count") != "3" {
 		t.Errorf("the link to the queue: %q", got)
 	}
@@ -105,7 +123,7 @@ func TestRegistrationQueueInBrowser(t *testing.T) {
 	do("reject the stranger", chromedp.Click(css(`#r-reg-stranger button[value=reject]`)), chromedp.WaitVisible(css("#queue-empty")))
 	browsertest.Screenshot(t, b, "office-registrations-empty")
 	for id, approved := range map[string]bool{"reg-birth": true, "reg-name": false, "reg-stranger": false} {
-		if r := q.get(id); !r.decided || r.approved != approved || r.clerk != "山形 花子" {
+		if r := q.get(id); !r.decided || r.approved != approved || r.clerk != yamagataClerk {
 			t.Errorf("%s: %+v", id, r)
 		}
 	}

@@ -134,8 +134,9 @@ func (r RegistrationReview) memberID() string {
 }
 
 // DecideRegistration approves or rejects the registration id pending at
-// code in the name of clerk, a back-office staff member, and audits it
-// under "staff:"+clerk with the closest member's ID. ErrNotFound: id is not
+// code in the name of clerk, a back-office staff member as the audit names
+// them (staff.Session.Actor), and audits it under clerk with the closest
+// member's ID. ErrNotFound: id is not
 // pending at code. The decision is made before the audit row is written
 // (they live in different services): should the audit fail, the error is
 // returned and the decision stands.
@@ -162,7 +163,7 @@ func (s *Service) DecideRegistration(ctx context.Context, q RegistrationQueue, c
 	if approve {
 		action = AuditApproveRegistration
 	}
-	if _, err := s.db.Write(ctx, qInsertAudit, code, s.now().UnixMilli(), "staff:"+clerk, action, r.memberID(), "registration:"+id, trace.ID(ctx)); err != nil {
+	if _, err := s.db.Write(ctx, qInsertAudit, code, s.now().UnixMilli(), clerk, action, r.memberID(), "registration:"+id, trace.ID(ctx)); err != nil {
 		return fmt.Errorf("municipal: audit decision on registration %s (the decision stands): %w", id, err)
 	}
 	return nil

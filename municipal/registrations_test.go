@@ -145,7 +145,7 @@ func TestMatchKoseki(t *testing.T) {
 
 func TestKosekiMatchAPI(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		_, w, srv := muniServer(t, db)
+		_, w, srv, _ := muniServer(t, db)
 		key := w.Keys["062014"].Relay
 		post := func(t *testing.T, code, key, body string) (int, []byte) {
 			t.Helper()
@@ -197,32 +197,27 @@ func TestKosekiMatchAPI(t *testing.T) {
 	})
 }
 
-// officeLogin logs c in at code's back office as staff with key.
-func officeLogin(c *webtest.Client, code, key, staff string) {
-	c.Run([]webtest.Step{
-		{Name: "the login form of " + code, Path: "/municipal/" + code + "/office/"},
-		{Name: "login at " + code, Path: "/municipal/" + code + "/office/login", Form: url.Values{"key": {key}, "staff": {staff}}, WantStatus: http.StatusSeeOther},
-	})
-}
-
 func decision(d string) url.Values { return url.Values{"decision": {d}} }
+
+// yamagataClerk is how the audit names the test clerk of 山形市.
+var yamagataClerk = "staff:clerk-062014 " + clerkName("062014") + " (municipal:062014, registry-clerk, R-062014)"
 
 func TestOfficeRegistrationQueue(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		q := yamagataQueue()
-		s, w, srv := muniServerWith(t, db, q)
+		s, w, srv, st := muniServerWith(t, db, q)
 		ichiro := muniPerson(t, w, "酒田　一郎").KosekiID
 		base := "/municipal/062014/office/"
 		c := srv.With(t)
 
 		// Not logged in: the login form, nothing decided.
 		c.Run([]webtest.Step{
-			{Name: "queue without login", Path: base + "registrations", WantContains: []string{"職員キー"}, WantNotContains: []string{"酒田"}},
+			{Name: "queue without login", Path: base + "registrations", WantStatus: http.StatusSeeOther, WantLocation: base + "signin", WantNotContains: []string{"酒田　一"}},
 			{Name: "decision without login", Path: base + "registrations/reg-birth", Form: decision("approve"), WantStatus: http.StatusForbidden},
 		})
 
-		officeLogin(c, "062014", w.Keys["062014"].Staff, "山形　花子")
+		st.signIn(c, "062014")
 		c.Step(webtest.Step{Name: "main page links the queue with 3 pending", Path: base, WantContains: []string{`id="reg-queue-count">3<`, base + "registrations"}})
 		// The queue shows the three, and not another municipality's registration.
 		body := c.Step(webtest.Step{Name: "queue", Path: base + "registrations",
@@ -241,7 +236,7 @@ func TestOfficeRegistrationQueue(t *testing.T) {
 		}
 		var views []string
 		for _, e := range es {
-			if e.Action != AuditViewRegistration || e.Actor != "staff:山形　花子" {
+			if e.Action != AuditViewRegistration || e.Actor != yamagataClerk {
 				t.Errorf("audit row %+v", e)
 			}
 			views = append(views, e.Detail+"/"+e.PersonID)
@@ -272,7 +267,7 @@ func TestOfficeRegistrationQueue(t *testing.T) {
 		}
 
 		c.Step(webtest.Step{Name: "approve", Path: base + "registrations/reg-birth", Form: decision("approve"), WantStatus: http.StatusSeeOther})
-		if r := q.get("reg-birth"); !r.decided || !r.approved || r.clerk != "山形　花子" {
+		if r := q.get("reg-birth"); !r.decided || !r.approved || r.clerk != yamagataClerk {
 			t.Errorf("after approval: %+v", r)
 		}
 		c.Run([]webtest.Step{
@@ -293,8 +288,8 @@ func TestOfficeRegistrationQueue(t *testing.T) {
 				decisions = append(decisions, e.Action+" "+e.Detail+" "+e.PersonID+" "+e.Actor)
 			}
 		}
-		if want := []string{"reject-registration registration:reg-name " + ichiro + " staff:山形　花子",
-			"approve-registration registration:reg-birth " + ichiro + " staff:山形　花子"}; !cmp.Equal(decisions, want) {
+		if want := []string{"reject-registration registration:reg-name " + ichiro + " " + yamagataClerk,
+			"approve-registration registration:reg-birth " + ichiro + " " + yamagataClerk}; !cmp.Equal(decisions, want) {
 			t.Errorf("decision audit %q, want %q", decisions, want)
 		}
 		if n := len(es) - len(decisions); n != 4 {
@@ -304,12 +299,12 @@ func TestOfficeRegistrationQueue(t *testing.T) {
 
 		// A clerk of 酒田市 sees only 酒田市's queue, and cannot decide 山形市's.
 		other := c.Fresh()
-		officeLogin(other, "062049", w.Keys["062049"].Staff, "酒田　太郎")
+		st.signIn(other, "062049")
 		other.Run([]webtest.Step{
 			{Name: "酒田市's queue", Path: "/municipal/062049/office/registrations", WantContains: []string{"reg-sakata"}, WantNotContains: []string{"reg-stranger"}},
 			{Name: "酒田市 deciding 山形市's registration", Path: "/municipal/062049/office/registrations/reg-stranger", Form: decision("approve"),
 				WantStatus: http.StatusNotFound},
-			{Name: "山形市's queue with 酒田市's login: the login form", Path: base + "registrations", WantContains: []string{"職員キー"},
+			{Name: "山形市's queue with 酒田市's login: the sign-in", Path: base + "registrations", WantStatus: http.StatusSeeOther, WantLocation: base + "signin",
 				WantNotContains: []string{"reg-stranger"}},
 			{Name: "山形市's decision with 酒田市's login", Path: base + "registrations/reg-stranger", Form: decision("approve"), WantStatus: http.StatusForbidden},
 		})
@@ -321,7 +316,7 @@ func TestOfficeRegistrationQueue(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, e := range es {
-			if strings.Contains(e.Actor, "酒田　太郎") {
+			if strings.Contains(e.Actor, clerkName("062049")) {
 				t.Errorf("山形市's audit has 酒田市's clerk: %+v", e)
 			}
 		}
@@ -329,8 +324,8 @@ func TestOfficeRegistrationQueue(t *testing.T) {
 }
 
 func TestOfficeWithoutQueue(t *testing.T) {
-	_, w, c := muniServer(t, storetest.SQLite(t))
-	officeLogin(c, "062014", w.Keys["062014"].Staff, "山形　花子")
+	_, _, c, st := muniServer(t, storetest.SQLite(t))
+	st.signIn(c, "062014")
 	c.Run([]webtest.Step{
 		{Name: "no link to a queue that is not served", Path: "/municipal/062014/office/", WantNotContains: []string{"reg-queue"}},
 		{Name: "queue page without a queue", Path: "/municipal/062014/office/registrations", WantStatus: http.StatusNotFound},

@@ -21,7 +21,7 @@ func TestProblemRules(t *testing.T) {
 // relay's request.
 func TestAuditNamesTheTrace(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		_, w, srv := muniServer(t, db)
+		_, w, srv, _ := muniServer(t, db)
 		ichiro := muniPerson(t, w, "酒田　一郎")
 		ctx := trace.Start(context.Background(), trace.SpanContext{})
 		c := &httpapi.Client{Service: "town", BaseURL: srv.Base(), Auth: httpapi.Bearer(w.Keys["062049"].Relay), Rules: Rules}

@@ -158,6 +158,11 @@ type AuthRequest struct {
 // must not be turned away at the reception over a certificate renewal.
 const PurposeEligibility = "eligibility"
 
+// PurposeStaff is a staff member's sign-in at an office (package staff):
+// only a staff terminal (StaffDesk) may ask for it, so that an assertion a
+// resident's terminal obtained never opens an office.
+const PurposeStaff = "staff"
+
 // EligibilityGrace is how long after its expiry an authentication
 // certificate still works for an eligibility check: three months.
 func EligibilityGrace(notAfter time.Time) time.Time { return notAfter.AddDate(0, 3, 0) }
@@ -190,8 +195,14 @@ func (p *Platform) Authenticate(ctx context.Context, t *Terminal, req AuthReques
 			rep, assertion = nil, ""
 		}
 	}()
-	if req.Purpose != "" && req.Purpose != PurposeEligibility {
+	if req.Purpose != "" && req.Purpose != PurposeEligibility && req.Purpose != PurposeStaff {
 		rep.check("challenge", false, "unknown purpose")
+		return rep.fail(Failed, ReasonMalformed, "purpose"), "", nil
+	}
+	if (req.Purpose == PurposeStaff) != (t.Kind == StaffDesk) {
+		// A staff terminal signs staff in and nothing else; no other
+		// terminal signs staff in.
+		rep.check("challenge", false, "purpose of another kind of terminal")
 		return rep.fail(Failed, ReasonMalformed, "purpose"), "", nil
 	}
 

@@ -250,3 +250,15 @@ func (p *Platform) PersonAttributes(ctx context.Context, personID string) (*jpki
 	}
 	return p.centre.Attributes(ctx, jpki.Auth, serial)
 }
+
+// EnrolHolder is the platform ID of the holder of a 利用者証明用
+// certificate of the CA, made now if they have none yet, without a login:
+// for an administrator who registers a staff member's grant before their
+// first sign-in (the demo's staff). Like a login it links only through
+// the centre's records; it says nothing about revocation.
+func (p *Platform) EnrolHolder(ctx context.Context, cert *x509.Certificate) (string, error) {
+	if !bytes.Equal(cert.RawIssuer, p.ca.RawSubject) || cert.CheckSignatureFrom(p.ca) != nil {
+		return "", fmt.Errorf("%w: not a certificate of the 利用者証明用 CA", ErrInvalid)
+	}
+	return p.personFor(ctx, jpki.Serial(cert.SerialNumber))
+}

@@ -32,10 +32,13 @@ const (
 	TV        TerminalKind = "tv"        // CATV set-top box or smart TV
 	Shelter   TerminalKind = "shelter"   // evacuation shelter check-in
 	School    TerminalKind = "school"    // school or library gate
+	// StaffDesk is an office's staff terminal, where clerks sign in with
+	// their own card (PurposeStaff).
+	StaffDesk TerminalKind = "staff"
 )
 
 // TerminalKinds lists every kind.
-var TerminalKinds = []TerminalKind{Kiosk, Reception, Mobile, TV, Shelter, School}
+var TerminalKinds = []TerminalKind{Kiosk, Reception, Mobile, TV, Shelter, School, StaffDesk}
 
 // Terminal is a registered terminal.
 type Terminal struct {

@@ -130,6 +130,7 @@ var kindNames = map[platform.TerminalKind][2]string{
 	platform.Kiosk: {"キオスク端末", "Kiosk"}, platform.Reception: {"受付", "Reception desk"},
 	platform.Mobile: {"モバイル端末", "Mobile"}, platform.TV: {"テレビ（STB）", "TV (set-top box)"},
 	platform.Shelter: {"避難所", "Shelter"}, platform.School: {"学校・図書館", "School / library"},
+	platform.StaffDesk: {"職員用端末", "Staff terminal"},
 }
 
 // KindName is the Japanese and English name of a kind of terminal.

@@ -312,3 +312,25 @@ func defaultProblem(status int) Problem {
 		DoJA: "しばらく待ってからもう一度お試しください。続く場合は係員にお知らせください。",
 		DoEN: "Wait a moment and try again. If it persists, tell the staff."}
 }
+
+// StaffStrip is the strip a back-office page shows under the header: who
+// is signed in, at which office, in which role, and where to sign out.
+type StaffStrip struct {
+	Name, Office, OfficeID string
+	RoleJA, RoleEN         string
+	StaffNumber            string
+	// Logout is the office's sign-out action (a POST).
+	Logout string
+}
+
+// StaffStripper is page data that has a staff strip (a back office's
+// pages with a staff member signed in).
+type StaffStripper interface{ StaffStrip() *StaffStrip }
+
+// Strip is the page's staff strip, if its data has one.
+func (v *View) Strip() *StaffStrip {
+	if s, ok := v.Data.(StaffStripper); ok {
+		return s.StaffStrip()
+	}
+	return nil
+}

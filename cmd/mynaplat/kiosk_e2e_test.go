@@ -92,6 +92,9 @@ func everyDemoCardAtTheKiosk(t *testing.T, url, data string) {
 			continue
 		}
 		r, ok := people.Named(in.Holder)
+		if !ok && slices.ContainsFunc(demo.Staff, func(sp demo.StaffPerson) bool { return sp.Name == in.Holder }) {
+			continue // staff sign in at offices, not at kiosks
+		}
 		if !ok {
 			t.Errorf("a demo card of %s, who is not in people.Residents", in.Holder)
 			continue

@@ -109,10 +109,17 @@ func TestEveryPageOnAPhone(t *testing.T) {
 	if err != nil || insurerKey == "" {
 		t.Fatalf("the key of insurer %s on /demo: %q %v", insurerNo, insurerKey, err)
 	}
-	muniKey := func(code string) string { return text(`code.municipal-key[data-code="` + code + `"]`) }
 	postboxKey := func(id string) string { return text(`code.postbox-key[data-id="` + id + `"]`) }
-	keys := map[string]string{"062049": muniKey("062049"), "062014": muniKey("062014"),
-		"tax-sakata": postboxKey("tax-sakata"), "nissay": postboxKey("nissay")}
+	keys := map[string]string{"tax-sakata": postboxKey("tax-sakata"), "nissay": postboxKey("nissay")}
+	// The registry clerks' cards and PINs.
+	staffCard := func(office string) (string, string) {
+		id := text(`.staff-card[data-office="` + office + `"] code.card-id`)
+		pin, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('.staff-card[data-office="`+office+`"]').closest("tr").querySelector(".staff-pin").textContent`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id, pin
+	}
 
 	// Data for the pages to show: 一郎 prints a 住民票 at the kiosk (its QR
 	// code for /verify); his coverage is
@@ -229,11 +236,14 @@ func TestEveryPageOnAPhone(t *testing.T) {
 	visit("agency-login", "/agency/tax-sakata/inbox/")
 	visit("business-login", "/business/nissay/office/")
 
-	staffLogin("/municipal/062049/office/", map[string]string{"#l-key": keys["062049"], "#l-staff": "住民 花子"}, `form[action$="/login"] button[type=submit]`)
+	do("demo staff cards", chromedp.Navigate(url+"/demo"), chromedp.WaitVisible(css("#demo-staff-cards")))
+	sakataCard, sakataPIN := staffCard("municipal:062049")
+	yamagataCard, yamagataPIN := staffCard("municipal:062014")
+	do("sign in at 酒田市", staffCardSignIn(url, "/municipal/062049/office/", sakataCard, sakataPIN)...)
 	visit("municipal", "/municipal/062049/office/")
 	visit("municipal-person", first("/municipal/062049/office/", `a[href*="/office/persons/"]`))
 	visit("municipal-audit", "/municipal/062049/office/audit")
-	staffLogin("/municipal/062014/office/", map[string]string{"#l-key": keys["062014"], "#l-staff": "戸籍 次郎"}, `form[action$="/login"] button[type=submit]`)
+	do("sign in at 山形市", staffCardSignIn(url, "/municipal/062014/office/", yamagataCard, yamagataPIN)...)
 	visit("municipal-registrations", "/municipal/062014/office/registrations")
 
 	staffLogin("/insurer/login", map[string]string{"#l-insurer": insurerNo, "#l-key": insurerKey, "#l-staff": "保険 一子"}, `form[action="/insurer/login"] button[type=submit]`)

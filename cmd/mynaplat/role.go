@@ -32,6 +32,7 @@ import (
 	"github.com/mynaplat/mynaplat/platform"
 	"github.com/mynaplat/mynaplat/postbox"
 	"github.com/mynaplat/mynaplat/reception"
+	"github.com/mynaplat/mynaplat/staff"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/terminal"
 	"github.com/mynaplat/mynaplat/verify"
@@ -90,14 +91,16 @@ const (
 	apiQueue    = "queue"    // the 本籍地's queue of usage registrations
 	apiCardCo   = "cardco"   // card enrolment
 	apiJPKI     = "jpki"     // the centre's counter API: certify a card's keys, revoke
+	apiStaff    = "staff"    // the staff directory: the grants of the offices' staff
 )
 
-var apiRole = map[string]string{apiPlatform: rolePlatform, apiSeal: roleJLIS, apiQueue: roleJLIS, apiCardCo: roleCardCo, apiJPKI: roleJPKI}
+var apiRole = map[string]string{apiPlatform: rolePlatform, apiSeal: roleJLIS, apiQueue: roleJLIS, apiCardCo: roleCardCo, apiJPKI: roleJPKI, apiStaff: rolePlatform}
 
 // callerPairs are every (API, calling role) there is.
 var callerPairs = [][2]string{
 	{apiPlatform, roleEligibility}, {apiPlatform, roleJLIS}, {apiPlatform, rolePostbox}, {apiPlatform, roleDelegation},
 	{apiSeal, roleMunicipal}, {apiQueue, roleMunicipal}, {apiCardCo, roleTerminals}, {apiJPKI, roleCounter},
+	{apiStaff, roleMunicipal},
 }
 
 // callerKeys are the caller keys by (API, caller): those of --caller-keys
@@ -334,6 +337,7 @@ type services struct {
 	registry     *corpreg.Registry
 	powers       *delegation.Service
 	box          *postbox.Service
+	staff        *staff.Directory
 	agency       *agency.Service
 	business     *business.Service
 	reception    *reception.Pages
@@ -349,6 +353,19 @@ func (d *deps) platformKeys() *platform.KeyCache {
 		d.keyCache = platform.NewKeyCache(d.at(rolePlatform))
 	}
 	return d.keyCache
+}
+
+// staffGate is the gate of caller's back offices: the staff directory at
+// the platform (under caller's key), the platform's assertion keys, and the
+// staff terminals' screens (here, or where the terminals role runs).
+func (d *deps) staffGate(caller string) staff.GateConfig {
+	u, hc := d.at(rolePlatform)
+	desk := "/staffdesk/"
+	if !d.peers.local[roleTerminals] && d.peers.url(roleTerminals) != "" {
+		desk = d.peers.url(roleTerminals) + desk
+	}
+	return staff.GateConfig{Directory: staff.NewClient(u, d.keys.key(apiStaff, caller), hc), Keys: d.platformKeys().Keys,
+		Issuer: d.peers.url(rolePlatform), Desk: desk, Logger: d.logger}
 }
 
 // platformClient is caller's client of the platform's caller API.

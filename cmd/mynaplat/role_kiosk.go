@@ -11,6 +11,7 @@ import (
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/municipal"
 	"github.com/mynaplat/mynaplat/seal"
+	"github.com/mynaplat/mynaplat/staff"
 	"github.com/mynaplat/mynaplat/web"
 )
 
@@ -112,9 +113,10 @@ type municipalConfig struct {
 
 func (c municipalConfig) validate() error {
 	var m missing
-	m.peer(c.peers, roleJLIS)
+	m.peer(c.peers, roleJLIS, rolePlatform)
 	m.key(c.keys, apiSeal, roleMunicipal)
 	m.key(c.keys, apiQueue, roleMunicipal)
+	m.key(c.keys, apiStaff, roleMunicipal)
 	return m.err(roleMunicipal)
 }
 
@@ -130,6 +132,11 @@ func (c municipalConfig) build(ctx context.Context, d *deps) (*built, error) {
 		return nil, err
 	}
 	mp.SetRegistrations(jlis.NewQueueClient(ju, c.keys.key(apiQueue, roleMunicipal), jhc))
+	gate, err := staff.NewGate(mp.StaffGate(d.staffGate(roleMunicipal)))
+	if err != nil {
+		return nil, err
+	}
+	mp.SetStaff(gate)
 	return &built{
 		routes: mp.Routes,
 		pages:  func(context.Context, *http.ServeMux) ([]web.Link, error) { return mp.Links(), nil },

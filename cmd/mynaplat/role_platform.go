@@ -9,6 +9,7 @@ import (
 	"github.com/mynaplat/mynaplat/internal/layout"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/platform"
+	"github.com/mynaplat/mynaplat/staff"
 )
 
 // platformConfig is the common platform's configuration: it reads the JPKI
@@ -60,6 +61,11 @@ func (c platformConfig) build(ctx context.Context, d *deps) (*built, error) {
 		return nil, err
 	}
 	d.svc.plat = plat
+	dir, err := staff.Open(ctx, d.db, time.Now, d.logger)
+	if err != nil {
+		return nil, err
+	}
+	d.svc.staff = dir
 	lp := newLoops()
 	lp.spawn(func() {
 		every(lp.ctx, c.timing.crlRefresh, func(ctx context.Context) {
@@ -76,13 +82,17 @@ func (c platformConfig) build(ctx context.Context, d *deps) (*built, error) {
 			if err := plat.Maintain(ctx); err != nil && ctx.Err() == nil {
 				d.logger.Error("platform maintenance", "err", err)
 			}
+			if err := dir.PurgeLogins(ctx); err != nil && ctx.Err() == nil {
+				d.logger.Error("staff directory maintenance", "err", err)
+			}
 		})
 	})
-	callers := c.keys.accepted(apiPlatform)
+	callers, staffCallers := c.keys.accepted(apiPlatform), c.keys.accepted(apiStaff)
 	return &built{
 		routes: func(mux *http.ServeMux) {
 			plat.Routes(mux)
 			plat.CallerRoutes(mux, callers)
+			dir.Routes(mux, staffCallers)
 		},
 		close: lp.close(plat.Close),
 	}, nil

@@ -14,6 +14,7 @@ import (
 	"github.com/mynaplat/mynaplat/kiosk"
 	"github.com/mynaplat/mynaplat/mybox"
 	"github.com/mynaplat/mynaplat/reception"
+	"github.com/mynaplat/mynaplat/staffdesk"
 	"github.com/mynaplat/mynaplat/terminal"
 	"github.com/mynaplat/mynaplat/web"
 )
@@ -166,6 +167,16 @@ func (c terminalsConfig) pages(ctx context.Context, d *deps, mux *http.ServeMux,
 	}
 	tp.AddElsewhere("コンビニのマルチコピー機（コンビニ交付）", "Convenience-store multi-copy machines (certificates)", kioskLinks...)
 	tp.AddElsewhere("医療機関の受付と訪問診療の端末（資格確認）", "Hospital reception and home-visit terminals (eligibility checks)", stationLinks...)
+	if desks, err := terminal.LoadConfigs(layout.StaffDesksDir(c.data)); err != nil {
+		return nil, err
+	} else if len(desks) > 0 {
+		sd, err := staffdesk.New(staffdesk.Config{Site: d.site, Cards: d.cards, Terminals: desks, PlatformURL: pu, HTTP: hc, Logger: d.logger})
+		if err != nil {
+			return nil, err
+		}
+		sd.Routes(mux)
+		tp.AddElsewhere("職員用端末（職員が自分のカードで事務所にログイン）", "Staff terminals (staff sign in to their office with their own card)", sd.Links()...)
+	}
 	payLinks, err := c.pay.pages(d, mux)
 	if err != nil {
 		return nil, err

@@ -31,7 +31,7 @@ func seedDemo(ctx context.Context, d *deps) error {
 			return err
 		}
 	}
-	if _, err := demo.Seed(ctx, demo.Config{DB: d.db, Centre: s.centre, Cards: d.cards, Platform: s.plat, DataDir: d.data,
+	if _, err := demo.Seed(ctx, demo.Config{DB: d.db, Centre: s.centre, Cards: d.cards, Platform: s.plat, Staff: s.staff, DataDir: d.data,
 		JPKIDir: filepath.Join(d.data, "jpki"), BaseURL: d.peers.url(roleJPKI), Now: time.Now, Logger: d.logger}); err != nil {
 		return err
 	}

@@ -16,7 +16,7 @@ const module = "github.com/mynaplat/mynaplat"
 // terminal, not even through another package. A terminal reaches them only
 // through their typed HTTP clients.
 var serverRoles = []string{
-	"jlis", "eligibility", "municipal", "platform", "jpki", "seal", "tsa", "corpreg", "delegation", "cardco", "postbox",
+	"jlis", "eligibility", "municipal", "platform", "jpki", "seal", "tsa", "corpreg", "delegation", "cardco", "postbox", "staff",
 }
 
 // cardSide are the packages that talk to a card.
@@ -119,7 +119,7 @@ func TestCardSideUsers(t *testing.T) {
 	g := graph(t)
 	allowed := []string{
 		"card", "terminal", // themselves and each other
-		"kiosk", "reception", "payenrol", "counter", "cardview", "mybox", // terminals
+		"kiosk", "reception", "payenrol", "counter", "cardview", "mybox", "staffdesk", // terminals
 		"business",                                 // its pages run the kit's signing step (terminal.SignFailure)
 		"demo", "cmd/mynaplat", "internal/pbworld", // the demo world and the program
 		"internal/layout", // the data directory of the program: it reads the terminals' configurations

@@ -17,6 +17,10 @@ import (
 // serves under /t/.
 func TerminalsDir(data string) string { return filepath.Join(data, "terminals") }
 
+// StaffDesksDir holds the configurations of the staff terminals the
+// terminals role serves under /staffdesk/.
+func StaffDesksDir(data string) string { return filepath.Join(data, "staffdesks") }
+
 // CardsDir holds the emulated cards.
 func CardsDir(data string) string { return filepath.Join(data, "cards") }
 

@@ -1,0 +1,129 @@
+package demo
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+	"strings"
+
+	"github.com/mynaplat/mynaplat/card"
+	"github.com/mynaplat/mynaplat/demo/people"
+	"github.com/mynaplat/mynaplat/internal/layout"
+	"github.com/mynaplat/mynaplat/jpki"
+	"github.com/mynaplat/mynaplat/platform"
+	"github.com/mynaplat/mynaplat/staff"
+)
+
+// StaffPerson is a member of staff of the demo world: a card of their own
+// (a person like any other) and a grant at one office.
+type StaffPerson struct {
+	people.Resident
+	Office      string
+	Role        staff.Role
+	StaffNumber string
+}
+
+// staffOf is a demo staff member with a card at an address of their town.
+func staffOf(name, kana, birth string, sex jpki.Sex, address, town, pin, office string, role staff.Role, number string) StaffPerson {
+	return StaffPerson{Resident: people.Resident{Name: name, Kana: kana, Birth: birth, Sex: sex, Address: address, Municipality: town,
+		Honseki: town, AuthPIN: pin, SignPIN: "STAFF" + pin, RoleJA: "職員：" + role.JA() + "（" + office + "）",
+		RoleEN: "Staff: " + role.EN() + " (" + office + ")"}, Office: office, Role: role, StaffNumber: number}
+}
+
+// Staff are the demo world's staff: a registry clerk for each town whose
+// register the demo keeps, a counter clerk and a supervisor at 酒田市's
+// JPKI counter, a clerk of the insurer 06230012, a receptionist of the
+// hospital and an operator of the platform.
+var Staff = []StaffPerson{
+	staffOf("最上　和也", "モガミ　カズヤ", "1982-05-01", jpki.Male, "山形県酒田市本町一丁目１番地", "062049", "8101", "municipal:062049", staff.RegistryClerk, "R-062049-01"),
+	staffOf("蔵王　由紀", "ザオウ　ユキ", "1979-09-09", jpki.Female, "山形県山形市旅篭町二丁目３番２５号", "062014", "8102", "municipal:062014", staff.RegistryClerk, "R-062014-01"),
+	staffOf("臥竜　誠司", "ガリュウ　セイジ", "1975-03-15", jpki.Male, "長野県須坂市大字須坂１５２８番地", "202070", "8103", "municipal:202070", staff.RegistryClerk, "R-202070-01"),
+	staffOf("城端　美穂", "ジョウハナ　ミホ", "1986-11-20", jpki.Female, "富山県南砺市荒木１５５０番地", "162108", "8104", "municipal:162108", staff.RegistryClerk, "R-162108-01"),
+	staffOf("天萬　公彦", "テンマ　キミヒコ", "1970-07-07", jpki.Male, "鳥取県西伯郡南部町法勝寺３７７番地", "313891", "8105", "municipal:313891", staff.RegistryClerk, "R-313891-01"),
+	staffOf("由岐　千里", "ユキ　チサト", "1990-02-02", jpki.Female, "徳島県海部郡美波町奥河内字本村１８番地１", "363880", "8106", "municipal:363880", staff.RegistryClerk, "R-363880-01"),
+	staffOf("赤城　亮", "アカギ　リョウ", "1984-04-04", jpki.Male, "群馬県前橋市大手町二丁目１２番１号", "102016", "8107", "municipal:102016", staff.RegistryClerk, "R-102016-01"),
+	staffOf("日和山　翼", "ヒヨリヤマ　ツバサ", "1992-10-10", jpki.Male, "山形県酒田市日吉町一丁目１番地", "062049", "8201", "counter:062049", staff.CounterClerk, "C-062049-01"),
+	staffOf("山居　節子", "サンキョ　セツコ", "1968-12-12", jpki.Female, "山形県酒田市山居町一丁目１番地", "062049", "8202", "counter:062049", staff.CounterSupervisor, "C-062049-90"),
+	staffOf("鳥海山　健", "チョウカイサン　ケン", "1981-08-08", jpki.Male, "山形県酒田市東大町一丁目１番地", "062049", "8301", "insurer:06230012", staff.InsurerClerk, "I-06230012-01"),
+	staffOf("飯森　舞", "イイモリ　マイ", "1995-06-06", jpki.Female, "山形県酒田市あきほ町３０番地", "062049", "8401", "clinic:0611000019", staff.ClinicStaff, "H-0611000019-01"),
+	staffOf("霞ヶ関　直人", "カスミガセキ　ナオト", "1977-01-31", jpki.Male, "東京都千代田区霞が関二丁目１番２号", "131016", "8501", "platform-operator", staff.PlatformOperator, "P-01"),
+}
+
+// StaffDesks are the staff terminals, where staff sign in with their own
+// cards: one at 酒田市役所 serves every office of the demo.
+var StaffDesks = []platform.Terminal{
+	{ID: "staffdesk-sakata-1", Kind: platform.StaffDesk, Owner: "酒田市", Name: "酒田市役所 職員用端末（カードリーダー）"},
+}
+
+// seedStaff gives every demo staff member a card, a platform ID and their
+// grant, and registers the staff terminals.
+func seedStaff(ctx context.Context, cfg Config) error {
+	for _, t := range StaffDesks {
+		if err := seedTerminal(ctx, cfg, t, layout.StaffDesksDir(cfg.DataDir)); err != nil {
+			return err
+		}
+	}
+	if cfg.Staff == nil {
+		return nil
+	}
+	for _, sp := range Staff {
+		cd, err := seedCard(ctx, cfg, sp.Resident)
+		if err != nil {
+			return fmt.Errorf("demo: staff %s: %w", sp.Name, err)
+		}
+		der, err := card.NewClient(cd).Certificate(card.Auth)
+		if err != nil {
+			return fmt.Errorf("demo: staff %s: read the certificate: %w", sp.Name, err)
+		}
+		cert, err := x509.ParseCertificate(der)
+		if err != nil {
+			return err
+		}
+		id, err := cfg.Platform.EnrolHolder(ctx, cert)
+		if err != nil {
+			return fmt.Errorf("demo: staff %s: %w", sp.Name, err)
+		}
+		if _, err := cfg.Staff.Add(ctx, staff.Grant{PlatformID: id, Name: sp.Name, Office: sp.Office, Role: sp.Role,
+			StaffNumber: sp.StaffNumber, ValidFrom: cfg.Now().AddDate(0, -1, 0), ValidUntil: cfg.Now().AddDate(2, 0, 0)}); err != nil {
+			return fmt.Errorf("demo: staff %s: %w", sp.Name, err)
+		}
+	}
+	return nil
+}
+
+// isStaff reports whether the card holder of that name is a demo staff
+// member (listed apart on /demo).
+func isStaff(name string) bool {
+	for _, sp := range Staff {
+		if sp.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// staffRow is a demo staff member on /demo.
+type staffRow struct {
+	StaffPerson
+	Card card.Info
+	// Path is where they sign in: their office's page ("" for an office
+	// that takes no card sign-in yet).
+	Path string
+}
+
+// staffRows are the staff whose cards were seeded.
+func staffRows(cards map[string]card.Info) []staffRow {
+	var out []staffRow
+	for _, sp := range Staff {
+		in, ok := cards[sp.Name]
+		if !ok {
+			continue
+		}
+		r := staffRow{StaffPerson: sp, Card: in}
+		if p, err := staff.LoginPath(sp.Office); err == nil {
+			r.Path = strings.TrimSuffix(p, "login")
+		}
+		out = append(out, r)
+	}
+	return out
+}

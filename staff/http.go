@@ -1,0 +1,119 @@
+package staff
+
+import (
+	"net/http"
+
+	"github.com/mynaplat/mynaplat/internal/callerkey"
+	"github.com/mynaplat/mynaplat/internal/httpapi"
+)
+
+// The directory's API for the offices, each under its own caller key
+// (the office's role):
+//
+//	POST /staff/v1/checks    {platform_id, office} → the grant valid now
+//	POST /staff/v1/logins    LoginRequest → the grant; uses up the assertion
+//	POST /staff/v1/refusals  a refusal the office made, for the audit
+
+// Problem codes of the directory's API.
+const (
+	CodeInvalid     httpapi.Code = "staff_invalid"
+	CodeNotFound    httpapi.Code = "staff_not_found"
+	CodeNoGrant     httpapi.Code = "staff_no_grant"
+	CodeOtherOffice httpapi.Code = "staff_other_office"
+	CodeExpired     httpapi.Code = "staff_grant_expired"
+	CodeRevoked     httpapi.Code = "staff_grant_revoked"
+	CodeReplayed    httpapi.Code = "staff_login_replayed"
+	CodeWrongLogin  httpapi.Code = "staff_wrong_login"
+)
+
+// apiRules are the directory's refusals: the one place its errors meet HTTP.
+var apiRules = append(httpapi.Rules{
+	{Err: ErrInvalid, Status: http.StatusBadRequest, Code: CodeInvalid, Detail: true,
+		JA: "要求の内容に誤りがあります。", EN: "Invalid request."},
+	{Err: httpapi.ErrBody, Status: http.StatusBadRequest, Code: CodeInvalid,
+		JA: "要求の本文が正しい JSON ではありません。", EN: "The body is not the expected JSON."},
+	{Err: ErrNotFound, Status: http.StatusNotFound, Code: CodeNotFound,
+		JA: "該当する権限がありません。", EN: "No such grant."},
+	{Err: ErrNoGrant, Status: http.StatusForbidden, Code: CodeNoGrant,
+		JA: "この事務所で働く権限が登録されていません。", EN: "You have no grant to work at this office."},
+	{Err: ErrOtherOffice, Status: http.StatusForbidden, Code: CodeOtherOffice,
+		JA: "登録されている権限はほかの事務所のものです。", EN: "Your grant is for another office."},
+	{Err: ErrExpired, Status: http.StatusForbidden, Code: CodeExpired,
+		JA: "権限の有効期間外です。", EN: "Your grant is not valid at this time."},
+	{Err: ErrRevoked, Status: http.StatusForbidden, Code: CodeRevoked,
+		JA: "権限は取り消されています。", EN: "Your grant has been revoked."},
+	{Err: ErrReplayed, Status: http.StatusForbidden, Code: CodeReplayed,
+		JA: "このカードログインはすでに使われています。", EN: "This card login has been used before."},
+	{Err: ErrWrongLogin, Status: http.StatusForbidden, Code: CodeWrongLogin,
+		JA: "職員用端末でのカードログインではありません。", EN: "This is not a card login at a staff terminal."},
+	httpapi.InternalRule("職員名簿で内部エラーが発生しました。しばらくしてからもう一度お試しください。",
+		"The staff directory failed. Please try again later."),
+}, callerkey.Rules...)
+
+// CheckRequest is the body of POST /staff/v1/checks.
+type CheckRequest struct {
+	PlatformID string `json:"platform_id"`
+	Office     string `json:"office"`
+}
+
+// RefusalRequest is the body of POST /staff/v1/refusals.
+type RefusalRequest struct {
+	PlatformID string       `json:"platform_id"`
+	Office     string       `json:"office"`
+	Code       httpapi.Code `json:"code"`
+	Detail     string       `json:"detail"`
+}
+
+// Routes registers the API for the callers in keys.
+func (d *Directory) Routes(mux *http.ServeMux, keys callerkey.Keys) {
+	mux.HandleFunc("POST /staff/v1/checks", keys.Only(d.serveCheck))
+	mux.HandleFunc("POST /staff/v1/logins", keys.Only(d.serveLogin))
+	mux.HandleFunc("POST /staff/v1/refusals", keys.Only(d.serveRefusal))
+}
+
+func (d *Directory) serveCheck(w http.ResponseWriter, r *http.Request, _ string) {
+	var req CheckRequest
+	if err := httpapi.Decode(r.Body, &req, 4<<10); err != nil {
+		apiRules.Write(w, r, d.logger, err)
+		return
+	}
+	g, err := d.Check(r.Context(), req.PlatformID, req.Office)
+	if err != nil {
+		apiRules.Write(w, r, d.logger, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, g)
+}
+
+func (d *Directory) serveLogin(w http.ResponseWriter, r *http.Request, caller string) {
+	var req LoginRequest
+	if err := httpapi.Decode(r.Body, &req, 4<<10); err != nil {
+		apiRules.Write(w, r, d.logger, err)
+		return
+	}
+	g, err := d.Login(r.Context(), req)
+	if err != nil {
+		d.logger.InfoContext(r.Context(), "staff: login refused", "caller", caller, "office", req.Office, "platform_id", req.PlatformID, "err", err)
+		apiRules.Write(w, r, d.logger, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, g)
+}
+
+func (d *Directory) serveRefusal(w http.ResponseWriter, r *http.Request, _ string) {
+	var req RefusalRequest
+	if err := httpapi.Decode(r.Body, &req, 4<<10); err != nil {
+		apiRules.Write(w, r, d.logger, err)
+		return
+	}
+	why := apiRules.Sentinel(req.Code)
+	if why == nil || len(req.Detail) > 200 {
+		apiRules.Write(w, r, d.logger, ErrInvalid)
+		return
+	}
+	if err := d.Refused(r.Context(), req.PlatformID, req.Office, why, req.Detail); err != nil {
+		apiRules.Write(w, r, d.logger, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,413 @@
+// Package staff is the directory of the people who work at the offices
+// (issue 16): a grant says that the holder of a platform ID may work at one
+// office, in one role, for a period, until it is revoked. Offices check a
+// grant through the directory's API (Client) and keep their clerks'
+// sessions with the Gate, which opens a session only for the platform's
+// assertion of a card login at a staff terminal. The package is the
+// server's side: it never imports the card or the terminal.
+package staff
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/mynaplat/mynaplat/store"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Role is what a grant lets its holder do at an office.
+type Role string
+
+// The roles.
+const (
+	CounterClerk      Role = "counter-clerk"      // JPKI counter of a town
+	CounterSupervisor Role = "counter-supervisor" // approves revocations and PIN resets
+	RegistryClerk     Role = "registry-clerk"     // municipal register (住民記録)
+	InsurerClerk      Role = "insurer-clerk"
+	ClinicStaff       Role = "clinic-staff"
+	AgencyStaff       Role = "agency-staff"
+	BusinessStaff     Role = "business-staff"
+	PostboxOperator   Role = "postbox-operator"
+	PlatformOperator  Role = "platform-operator"
+)
+
+// roleInfo is a role's office kind and its names.
+type roleInfo struct {
+	kind   string
+	ja, en string
+}
+
+var roles = map[Role]roleInfo{
+	CounterClerk:      {"counter", "窓口担当（電子証明書）", "counter clerk (certificates)"},
+	CounterSupervisor: {"counter", "窓口責任者（電子証明書）", "counter supervisor (certificates)"},
+	RegistryClerk:     {"municipal", "住民記録担当", "registry clerk"},
+	InsurerClerk:      {"insurer", "保険者事務担当", "insurer clerk"},
+	ClinicStaff:       {"clinic", "医療機関職員", "clinic staff"},
+	AgencyStaff:       {"agency", "受付機関職員", "agency staff"},
+	BusinessStaff:     {"business", "事業者職員", "business staff"},
+	PostboxOperator:   {"postbox-operator", "私書箱運営者", "post-box operator"},
+	PlatformOperator:  {"platform-operator", "共通プラットフォーム運営者", "platform operator"},
+}
+
+// Roles are every role, in a stable order.
+var Roles = []Role{CounterClerk, CounterSupervisor, RegistryClerk, InsurerClerk, ClinicStaff, AgencyStaff,
+	BusinessStaff, PostboxOperator, PlatformOperator}
+
+// JA and EN are the role's names.
+func (r Role) JA() string { return roles[r].ja }
+
+// EN is the role's English name.
+func (r Role) EN() string { return roles[r].en }
+
+// Valid reports whether r is a role.
+func (r Role) Valid() bool { _, ok := roles[r]; return ok }
+
+// officeKinds with an ID after the colon; the two operators' offices are
+// one each and have none.
+var officeKinds = map[string]bool{"municipal": true, "counter": true, "insurer": true, "clinic": true,
+	"agency": true, "business": true, "postbox-operator": false, "platform-operator": false}
+
+// OfficeKind is the kind of an office ID ("municipal" of
+// "municipal:062049"), or an error for an ID that is not an office's.
+func OfficeKind(office string) (string, error) {
+	kind, id, hasID := strings.Cut(office, ":")
+	needsID, ok := officeKinds[kind]
+	switch {
+	case !ok:
+		return "", fmt.Errorf("%w: office %q (want one of municipal:, counter:, insurer:, clinic:, agency:, business:, postbox-operator, platform-operator)", ErrInvalid, office)
+	case needsID != hasID:
+		return "", fmt.Errorf("%w: office %q", ErrInvalid, office)
+	case hasID && (id == "" || len(id) > 40 || strings.ContainsAny(id, ": /?#")):
+		return "", fmt.Errorf("%w: office %q", ErrInvalid, office)
+	}
+	return kind, nil
+}
+
+// Grant is one person's right to work at one office in one role.
+type Grant struct {
+	ID string `json:"id"`
+	// PlatformID is the person's platform ID (never the My Number).
+	PlatformID  string    `json:"platform_id"`
+	Name        string    `json:"name"`
+	Office      string    `json:"office"`
+	Role        Role      `json:"role"`
+	StaffNumber string    `json:"staff_number"`
+	ValidFrom   time.Time `json:"valid_from"`
+	ValidUntil  time.Time `json:"valid_until"`
+	// RevokedAt is when it was revoked; zero while it stands.
+	RevokedAt time.Time `json:"revoked_at,omitzero"`
+}
+
+// Errors of the directory.
+var (
+	ErrInvalid  = errors.New("staff: invalid")
+	ErrNotFound = errors.New("staff: no such grant")
+	// ErrNoGrant is a person without a grant at the office (nor any other).
+	ErrNoGrant = errors.New("staff: no grant for this office")
+	// ErrOtherOffice is a person whose grants are all another office's.
+	ErrOtherOffice = errors.New("staff: the grant is another office's")
+	// ErrExpired is a grant outside its period (not yet, or no longer).
+	ErrExpired = errors.New("staff: the grant is not valid now")
+	// ErrRevoked is a revoked grant.
+	ErrRevoked = errors.New("staff: the grant was revoked")
+	// ErrReplayed is a card login used before.
+	ErrReplayed = errors.New("staff: the card login was used before")
+	// ErrWrongLogin is a card login for another purpose, or not made at a
+	// staff terminal, or too old.
+	ErrWrongLogin = errors.New("staff: not a staff card login")
+)
+
+// Directory is the grant directory, in the database.
+type Directory struct {
+	db     *store.DB
+	now    func() time.Time
+	logger *slog.Logger
+}
+
+// Open migrates the directory's tables. now is the clock (time.Now when nil).
+func Open(ctx context.Context, db *store.DB, now func() time.Time, logger *slog.Logger) (*Directory, error) {
+	mfs, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx, "staff", mfs); err != nil {
+		return nil, fmt.Errorf("staff: migrate: %w", err)
+	}
+	if now == nil {
+		now = time.Now
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Directory{db: db, now: now, logger: logger}, nil
+}
+
+func newID() string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Add stores a new grant and returns it with its ID. A grant without a
+// start starts now; one without an end lasts a year.
+func (d *Directory) Add(ctx context.Context, g Grant) (Grant, error) {
+	g.Name, g.StaffNumber, g.PlatformID = strings.TrimSpace(g.Name), strings.TrimSpace(g.StaffNumber), strings.TrimSpace(g.PlatformID)
+	kind, err := OfficeKind(g.Office)
+	if err != nil {
+		return Grant{}, err
+	}
+	switch {
+	case g.PlatformID == "" || len(g.PlatformID) > 64:
+		return Grant{}, fmt.Errorf("%w: platform ID", ErrInvalid)
+	case g.Name == "" || len([]rune(g.Name)) > 40:
+		return Grant{}, fmt.Errorf("%w: name (1–40 characters)", ErrInvalid)
+	case g.StaffNumber == "" || len(g.StaffNumber) > 20:
+		return Grant{}, fmt.Errorf("%w: staff number (1–20 characters)", ErrInvalid)
+	case !g.Role.Valid():
+		return Grant{}, fmt.Errorf("%w: role %q", ErrInvalid, g.Role)
+	case roles[g.Role].kind != kind:
+		return Grant{}, fmt.Errorf("%w: a %s works at a %s office, not %s", ErrInvalid, g.Role, roles[g.Role].kind, g.Office)
+	}
+	now := d.now()
+	if g.ValidFrom.IsZero() {
+		g.ValidFrom = now
+	}
+	if g.ValidUntil.IsZero() {
+		g.ValidUntil = g.ValidFrom.AddDate(1, 0, 0)
+	}
+	if !g.ValidUntil.After(g.ValidFrom) {
+		return Grant{}, fmt.Errorf("%w: the period ends before it starts", ErrInvalid)
+	}
+	g.ID, g.RevokedAt = newID(), time.Time{}
+	g.ValidFrom, g.ValidUntil = g.ValidFrom.Truncate(time.Second), g.ValidUntil.Truncate(time.Second)
+	if _, err := d.db.Write(ctx, qInsertGrant, g.ID, g.PlatformID, g.Name, g.Office, string(g.Role), g.StaffNumber,
+		g.ValidFrom.Unix(), g.ValidUntil.Unix(), now.Unix()); err != nil {
+		return Grant{}, fmt.Errorf("staff: add grant: %w", err)
+	}
+	return g, d.audit(ctx, g, "grant", "OK", "")
+}
+
+// Revoke revokes a grant at once: every session it opened ends at its next
+// request. Revoking a revoked grant changes nothing.
+func (d *Directory) Revoke(ctx context.Context, id string) (Grant, error) {
+	g, err := d.Get(ctx, id)
+	if err != nil {
+		return Grant{}, err
+	}
+	if !g.RevokedAt.IsZero() {
+		return g, nil
+	}
+	now := d.now()
+	if _, err := d.db.Write(ctx, qRevokeGrant, now.Unix(), id); err != nil {
+		return Grant{}, fmt.Errorf("staff: revoke: %w", err)
+	}
+	g.RevokedAt = time.Unix(now.Unix(), 0)
+	return g, d.audit(ctx, g, "revoke", "OK", "")
+}
+
+// Get is one grant.
+func (d *Directory) Get(ctx context.Context, id string) (Grant, error) {
+	gs, err := d.query(ctx, qGrant, id)
+	if err != nil {
+		return Grant{}, err
+	}
+	if len(gs) == 0 {
+		return Grant{}, ErrNotFound
+	}
+	return gs[0], nil
+}
+
+// List is the grants of an office ("" for every office), newest first.
+func (d *Directory) List(ctx context.Context, office string) ([]Grant, error) {
+	if office == "" {
+		return d.query(ctx, qAllGrants)
+	}
+	return d.query(ctx, qOfficeGrants, office)
+}
+
+func (d *Directory) query(ctx context.Context, q string, args ...any) ([]Grant, error) {
+	rows, err := d.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("staff: grants: %w", err)
+	}
+	defer rows.Close()
+	var out []Grant
+	for rows.Next() {
+		var g Grant
+		var role string
+		var from, until, revoked int64
+		if err := rows.Scan(&g.ID, &g.PlatformID, &g.Name, &g.Office, &role, &g.StaffNumber, &from, &until, &revoked); err != nil {
+			return nil, err
+		}
+		g.Role, g.ValidFrom, g.ValidUntil = Role(role), time.Unix(from, 0), time.Unix(until, 0)
+		if revoked != 0 {
+			g.RevokedAt = time.Unix(revoked, 0)
+		}
+		out = append(out, g)
+	}
+	return out, rows.Err()
+}
+
+// Check is the person's grant at office, valid now. Without one the error
+// says why, most telling first: revoked, outside its period, only another
+// office's, none at all.
+func (d *Directory) Check(ctx context.Context, platformID, office string) (Grant, error) {
+	if _, err := OfficeKind(office); err != nil {
+		return Grant{}, err
+	}
+	gs, err := d.query(ctx, qPersonGrants, platformID)
+	if err != nil {
+		return Grant{}, err
+	}
+	now := d.now()
+	var why error = ErrNoGrant
+	var seen Grant
+	for _, g := range gs {
+		if g.Office != office {
+			if why == ErrNoGrant {
+				why, seen = ErrOtherOffice, g
+			}
+			continue
+		}
+		switch {
+		case !g.RevokedAt.IsZero():
+			why, seen = ErrRevoked, g
+		case now.Before(g.ValidFrom) || !now.Before(g.ValidUntil):
+			if why != ErrRevoked {
+				why, seen = ErrExpired, g
+			}
+		default:
+			return g, nil
+		}
+	}
+	return seen, why
+}
+
+// LoginRequest is an office's request to open a staff session for a card
+// login whose assertion it verified.
+type LoginRequest struct {
+	PlatformID string `json:"platform_id"`
+	Office     string `json:"office"`
+	// AssertionID and AssertionExpiry are the assertion's jti and exp: the
+	// directory remembers the jti until then, so it opens one session.
+	AssertionID     string    `json:"assertion_id"`
+	AssertionExpiry time.Time `json:"assertion_expiry"`
+	Terminal        string    `json:"terminal"`
+}
+
+// Login checks the grant of a card login at office and uses up its
+// assertion; the login and any refusal leave an audit row naming the
+// person.
+func (d *Directory) Login(ctx context.Context, req LoginRequest) (Grant, error) {
+	if req.PlatformID == "" || req.AssertionID == "" || len(req.AssertionID) > 128 {
+		return Grant{}, fmt.Errorf("%w: platform ID and assertion ID", ErrInvalid)
+	}
+	g, err := d.Check(ctx, req.PlatformID, req.Office)
+	if errors.Is(err, ErrInvalid) {
+		return Grant{}, err
+	}
+	if err == nil {
+		now := d.now()
+		var res sql.Result
+		res, err = d.db.Write(ctx, qInsertLogin, req.AssertionID, req.PlatformID, req.Office, now.Unix(), req.AssertionExpiry.Unix())
+		switch {
+		case store.IsUniqueViolation(err):
+			err = ErrReplayed
+		case err != nil:
+			return Grant{}, fmt.Errorf("staff: login: %w", err)
+		case res == nil:
+			err = errors.New("staff: login: no result")
+		}
+	}
+	// The audit row names the person as the directory knows them: the
+	// grant looked at, or only the platform ID.
+	who := g
+	if who.PlatformID == "" {
+		who = Grant{PlatformID: req.PlatformID}
+	}
+	who.Office = req.Office
+	result := "OK"
+	if err != nil {
+		result = refusalCode(err)
+	}
+	if aerr := d.audit(ctx, who, "login", result, "terminal "+req.Terminal); aerr != nil {
+		return Grant{}, aerr
+	}
+	if err != nil {
+		return Grant{}, err
+	}
+	return g, nil
+}
+
+// Refused records a refusal the office made itself (a card login for
+// another purpose, at another terminal), naming the person.
+func (d *Directory) Refused(ctx context.Context, platformID, office string, why error, detail string) error {
+	if _, err := OfficeKind(office); err != nil {
+		return err
+	}
+	return d.audit(ctx, Grant{PlatformID: platformID, Office: office}, "login", refusalCode(why), detail)
+}
+
+// refusalCode is the audit result of a refusal.
+func refusalCode(err error) string {
+	for _, r := range apiRules {
+		if errors.Is(err, r.Err) {
+			return "REFUSED:" + string(r.Code)
+		}
+	}
+	return "FAILED"
+}
+
+// PurgeLogins forgets the used assertions that have expired anyway.
+func (d *Directory) PurgeLogins(ctx context.Context) error {
+	_, err := d.db.Write(ctx, qPurgeLogins, d.now().Unix())
+	return err
+}
+
+// AuditEntry is a row of the directory's audit.
+type AuditEntry struct {
+	At                       time.Time
+	PlatformID, Name, Office string
+	Role                     Role
+	Action, Result, Detail   string
+}
+
+// Audit is the newest rows of an office ("" every office).
+func (d *Directory) Audit(ctx context.Context, office string, limit int) ([]AuditEntry, error) {
+	rows, err := d.db.QueryContext(ctx, qAudit, office, limit)
+	if err != nil {
+		return nil, fmt.Errorf("staff: audit: %w", err)
+	}
+	defer rows.Close()
+	var out []AuditEntry
+	for rows.Next() {
+		var e AuditEntry
+		var at int64
+		var role string
+		if err := rows.Scan(&at, &e.PlatformID, &e.Name, &e.Office, &role, &e.Action, &e.Result, &e.Detail); err != nil {
+			return nil, err
+		}
+		e.At, e.Role = time.UnixMilli(at), Role(role)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+func (d *Directory) audit(ctx context.Context, g Grant, action, result, detail string) error {
+	if _, err := d.db.Write(ctx, qInsertAudit, newID(), d.now().UnixMilli(), g.PlatformID, g.Name, g.Office, string(g.Role),
+		action, result, detail); err != nil {
+		return fmt.Errorf("staff: audit: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,137 @@
+// Package stafftest signs staff in at an office's gate in tests that have
+// no platform: a stand-in for the platform's assertion keys (its JWK set
+// and ES256 assertions, which the gate verifies with
+// platform.VerifyAssertion as it does the real ones), a directory on the
+// test's database, and the sign-in steps a browser takes.
+package stafftest
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"html"
+	"net/http"
+	"net/url"
+	"regexp"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/mynaplat/mynaplat/internal/webtest"
+	"github.com/mynaplat/mynaplat/platform"
+	"github.com/mynaplat/mynaplat/staff"
+	"github.com/mynaplat/mynaplat/store"
+)
+
+// Issuer stands in for the platform's assertion keys.
+type Issuer struct {
+	key *ecdsa.PrivateKey
+	n   atomic.Int64
+}
+
+const kid = "stafftest"
+
+// NewIssuer makes a fresh key.
+func NewIssuer(t testing.TB) *Issuer {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Issuer{key: k}
+}
+
+// Keys is the JWK set (GateConfig.Keys).
+func (is *Issuer) Keys(context.Context) (platform.JWKS, error) {
+	pt, err := is.key.PublicKey.Bytes()
+	if err != nil {
+		return platform.JWKS{}, err
+	}
+	b := base64.RawURLEncoding.EncodeToString
+	return platform.JWKS{Keys: []platform.JWK{{Kty: "EC", Crv: "P-256", X: b(pt[1:33]), Y: b(pt[33:]), Kid: kid, Use: "sig", Alg: "ES256"}}}, nil
+}
+
+// Login is what a card login asserts.
+type Login struct {
+	PlatformID string
+	Purpose    string
+	Kind       platform.TerminalKind
+	Terminal   string
+	At         time.Time
+}
+
+// StaffLogin is a card login of platformID at a staff terminal at at.
+func StaffLogin(platformID string, at time.Time) Login {
+	return Login{PlatformID: platformID, Purpose: platform.PurposeStaff, Kind: platform.StaffDesk, Terminal: "staffdesk-test", At: at}
+}
+
+// Assertion signs an assertion of the login, valid for five minutes.
+func (is *Issuer) Assertion(l Login) string {
+	c := platform.Claims{Subject: l.PlatformID, Audience: platform.Audience, IssuedAt: l.At.Unix(), Expiry: l.At.Add(5 * time.Minute).Unix(),
+		ID: fmt.Sprintf("jti-%d-%d", l.At.UnixNano(), is.n.Add(1)), AuthTime: l.At.Unix(), Terminal: l.Terminal, TerminalKind: l.Kind,
+		AMR: []string{"jpki-auth"}, Purpose: l.Purpose}
+	hdr, _ := json.Marshal(map[string]string{"alg": "ES256", "typ": "JWT", "kid": kid})
+	body, _ := json.Marshal(c)
+	enc := base64.RawURLEncoding.EncodeToString
+	input := enc(hdr) + "." + enc(body)
+	sum := sha256.Sum256([]byte(input))
+	r, s, err := ecdsa.Sign(rand.Reader, is.key, sum[:])
+	if err != nil {
+		panic(err) // rand.Reader does not fail
+	}
+	sig := make([]byte, 64)
+	r.FillBytes(sig[:32])
+	s.FillBytes(sig[32:])
+	return input + "." + enc(sig)
+}
+
+// Directory opens the directory on db with clock now.
+func Directory(t testing.TB, db *store.DB, now func() time.Time) *staff.Directory {
+	t.Helper()
+	d, err := staff.Open(context.Background(), db, now, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// Grant adds a grant, failing the test on an error.
+func Grant(t testing.TB, d *staff.Directory, g staff.Grant) staff.Grant {
+	t.Helper()
+	g, err := d.Add(context.Background(), g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+var stateRe = regexp.MustCompile(`[?&;]state=([0-9a-f]+)`)
+
+// State opens page (an office page, which sends to the sign-in), then the
+// sign-in page, and returns the state of the sign-in it started.
+func State(c *webtest.Client, page string) string {
+	var state string
+	signin := c.Step(webtest.Step{Name: "an office page " + page, Path: page, WantStatus: http.StatusSeeOther}).Location()
+	c.Step(webtest.Step{Name: "the sign-in page " + signin, Path: signin,
+		Check: func(t testing.TB, r *webtest.Response) {
+			m := stateRe.FindStringSubmatch(html.UnescapeString(r.Body))
+			if m == nil {
+				t.Fatalf("no sign-in state on %s", page)
+			}
+			state = m[1]
+		}})
+	return state
+}
+
+// SignIn signs c in at the office whose page and login endpoint are given,
+// with assertion, as the staff terminal's form does.
+func SignIn(c *webtest.Client, page, login, assertion string) *webtest.Response {
+	state := State(c, page)
+	return c.Step(webtest.Step{Name: "sign in at " + login, Path: login, Form: url.Values{"assertion": {assertion}, "state": {state}},
+		WantStatus: http.StatusSeeOther})
+}
