@@ -86,13 +86,26 @@ func (l *Limiter) Allow(key string, n int) (wait time.Duration, ok bool) {
 	now := l.now().UnixNano()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	t := max(l.tat[key], now)
+	t := l.at(key, now)
 	next := t + int64(n)*l.every
 	if d := next - now - l.burst; d > 0 {
 		return time.Duration(d), false
 	}
 	l.store(key, next, now)
 	return 0, true
+}
+
+// at is key's theoretical arrival time seen from now: never before now (a
+// full bucket). One after now+burst (past an empty bucket) can only come
+// from a clock that went back — a test world's, or the wall clock stepped
+// back — and then what the bucket held is unknown: it counts as full, so
+// nobody is refused for the clock's gap. Called with mu held.
+func (l *Limiter) at(key string, now int64) int64 {
+	t := l.tat[key]
+	if t > now+l.burst {
+		return now
+	}
+	return max(t, now)
 }
 
 // Wait is how long until key's bucket has one token: 0 when it has one now.
@@ -103,7 +116,7 @@ func (l *Limiter) Wait(key string) time.Duration {
 	}
 	now := l.now().UnixNano()
 	l.mu.Lock()
-	t := max(l.tat[key], now)
+	t := l.at(key, now)
 	l.mu.Unlock()
 	if d := t + l.every - now - l.burst; d > 0 {
 		return time.Duration(d)
@@ -122,7 +135,7 @@ func (l *Limiter) Charge(key string, n int) {
 	}
 	now := l.now().UnixNano()
 	l.mu.Lock()
-	next := min(max(l.tat[key], now)+int64(n)*l.every, now+l.burst)
+	next := min(l.at(key, now)+int64(n)*l.every, now+l.burst)
 	l.store(key, next, now)
 	l.mu.Unlock()
 }

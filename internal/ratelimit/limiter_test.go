@@ -320,3 +320,19 @@ func BenchmarkLimiter(b *testing.B) {
 		})
 	})
 }
+
+// TestClockGoesBack: a key charged while the clock read a later time is
+// not refused for the gap when the clock goes back (a test world's clock,
+// or the wall clock stepped back).
+func TestClockGoesBack(t *testing.T) {
+	now := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	l := New(Limit{Burst: 2, Every: time.Minute}, Options{Now: func() time.Time { return now }})
+	l.Charge("k", 2)
+	now = now.Add(-36 * 24 * time.Hour)
+	if w := l.Wait("k"); w > time.Minute {
+		t.Errorf("after the clock went back 36 days: wait %v, want at most a minute", w)
+	}
+	if w, ok := l.Allow("k", 1); !ok && w > time.Minute {
+		t.Errorf("after the clock went back 36 days: refused for %v", w)
+	}
+}
