@@ -323,7 +323,7 @@ func (p *Pages) dropJob(ctx context.Context, st *Station, ss *web.Session, reaso
 		// job that could not be cancelled ends at its deadline anyway.
 		var ae *jlis.APIError
 		if !errors.As(err, &ae) || ae.Status != http.StatusGone {
-			p.logger.Warn("kiosk: cancel job", "kiosk", st.ID(), "job", id, "err", err)
+			p.logger.WarnContext(ctx, "kiosk: cancel job", "kiosk", st.ID(), "job", id, "err", err)
 		}
 	}
 }
@@ -339,19 +339,19 @@ func (p *Pages) finish(w http.ResponseWriter, r *http.Request, st *Station, ss *
 		ids = append(ids, pj.JobID)
 	}
 	if err := st.TakeFromTray(ids...); err != nil {
-		p.logger.Error("kiosk: empty the tray", "kiosk", st.ID(), "err", err)
+		p.logger.ErrorContext(r.Context(), "kiosk: empty the tray", "kiosk", st.ID(), "err", err)
 	}
 	for _, k := range sessionKeys {
 		ss.Delete(skey(st.ID(), k))
 	}
 	p.stations.Kit(st.ID()).Remove(ss)
 	if err := ss.Destroy(r.Context(), w); err != nil {
-		p.logger.Error("kiosk: end session", "err", err)
+		p.logger.ErrorContext(r.Context(), "kiosk: end session", "err", err)
 		return ss
 	}
 	fresh, err := p.site.Session(w, r)
 	if err != nil {
-		p.logger.Error("kiosk: new session", "err", err)
+		p.logger.ErrorContext(r.Context(), "kiosk: new session", "err", err)
 		return nil
 	}
 	return fresh
@@ -851,7 +851,7 @@ func (p *Pages) confirm(w http.ResponseWriter, r *http.Request) {
 	ss.Delete(skey(id, "order"))
 	ss.Delete(skey(id, "reqkey"))
 	if _, err := st.InTray(job.ID); err != nil {
-		p.logger.Error("kiosk: a printed job is not in the tray", "kiosk", id, "job", job.ID, "err", err)
+		p.logger.ErrorContext(r.Context(), "kiosk: a printed job is not in the tray", "kiosk", id, "job", job.ID, "err", err)
 		p.flashTo(w, r, st, ss, web.Flash{Kind: "error", JA: "この証明書は印刷済みですが、排出を確認できません。係員にお知らせください。",
 			EN: "This certificate was printed, but its output cannot be confirmed. Please tell the staff."}, "menu")
 		return

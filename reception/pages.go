@@ -135,14 +135,14 @@ func (p *Pages) Sync(ctx context.Context) {
 			continue
 		}
 		if err := st.RefreshTrust(ctx); err != nil && ctx.Err() == nil {
-			p.logger.Warn("station: refresh CA and CRL", "terminal", st.ID(), "err", err)
+			p.logger.WarnContext(ctx, "station: refresh CA and CRL", "terminal", st.ID(), "err", err)
 		}
 		res, err := st.Sync(ctx)
 		if err != nil && ctx.Err() == nil {
-			p.logger.Error("station: send offline checks", "terminal", st.ID(), "err", err)
+			p.logger.ErrorContext(ctx, "station: send offline checks", "terminal", st.ID(), "err", err)
 		}
 		if res != nil && len(res.Confirmed)+len(res.Refused) > 0 {
-			p.logger.Info("station: offline checks sent", "terminal", st.ID(), "confirmed", len(res.Confirmed), "refused", len(res.Refused))
+			p.logger.InfoContext(ctx, "station: offline checks sent", "terminal", st.ID(), "confirmed", len(res.Confirmed), "refused", len(res.Refused))
 		}
 	}
 }
@@ -286,12 +286,12 @@ func (p *Pages) offline(w http.ResponseWriter, r *http.Request, st *Station, ss 
 	case errors.As(err, &refusal):
 		// The terminal's own check refused the card: the flow ends as it
 		// would online.
-		p.logger.Info("reception: offline check refused", "terminal", st.ID(), "err", err)
+		p.logger.InfoContext(r.Context(), "reception: offline check refused", "terminal", st.ID(), "err", err)
 		p.stations.Kit(st.ID()).Stop(ss, refusal.Outcome)
 	case err != nil:
 		res := terminal.Of(card.AuthPIN, err, nil)
 		if res.Outcome == terminal.CardUnreadable {
-			p.logger.Error("reception: offline card flow", "terminal", st.ID(), "err", err)
+			p.logger.ErrorContext(r.Context(), "reception: offline card flow", "terminal", st.ID(), "err", err)
 		}
 		if res.Message().Retry {
 			ss.SetFlash(res.Flash())
@@ -340,7 +340,7 @@ func (p *Pages) consent(w http.ResponseWriter, r *http.Request) {
 		}
 		q, err := st.Enqueue(a, crlAt, p.stations.Kit(id).Holder(ss), c)
 		if err != nil {
-			p.logger.Error("enqueue offline check", "err", err)
+			p.logger.ErrorContext(r.Context(), "enqueue offline check", "err", err)
 			ss.SetFlash(web.Flash{Kind: "error", JA: "端末に記録できませんでした。もう一度お試しください。", EN: "The terminal could not record the check; try again."})
 			p.stations.Save(r, ss)
 			p.to(w, r, st, "consent")
@@ -370,7 +370,7 @@ func (p *Pages) consent(w http.ResponseWriter, r *http.Request) {
 			terminal.Logout(ss)
 			ss.SetFlash(terminal.Result{Outcome: terminal.LoginExpired}.Flash())
 		} else {
-			p.logger.Error("eligibility check", "err", err)
+			p.logger.ErrorContext(r.Context(), "eligibility check", "err", err)
 			ss.SetFlash(web.Flash{Kind: "error", JA: "資格確認ができませんでした。しばらくしてからもう一度お試しください。", EN: "The eligibility check failed; try again shortly."})
 		}
 		p.stations.Save(r, ss)
@@ -444,7 +444,7 @@ func (p *Pages) pay(w http.ResponseWriter, r *http.Request) {
 		if errors.As(err, &ae) {
 			ss.SetFlash(web.Flash{Kind: "error", JA: ae.Problem.MessageJA, EN: ae.Problem.MessageEN})
 		} else {
-			p.logger.Error("charge", "err", err)
+			p.logger.ErrorContext(r.Context(), "charge", "err", err)
 			ss.SetFlash(web.Flash{Kind: "error", JA: "決済サービスに接続できませんでした。もう一度お試しください（二重に請求されることはありません）。",
 				EN: "The payment service could not be reached; try again (you will not be charged twice)."})
 		}
@@ -486,7 +486,7 @@ func (p *Pages) paper(w http.ResponseWriter, r *http.Request) {
 		case errors.As(err, &ae) && ae.Status == http.StatusBadRequest:
 			ss.SetFlash(web.Flash{Kind: "error", JA: "入力内容を確認してください：" + ae.Problem.MessageJA, EN: "Check the entries: " + ae.Problem.MessageEN})
 		default:
-			p.logger.Error("paper check", "err", err)
+			p.logger.ErrorContext(r.Context(), "paper check", "err", err)
 			ss.SetFlash(web.Flash{Kind: "error", JA: "資格確認ができませんでした。回線を確認して、もう一度お試しください。", EN: "The check failed; check the network and try again."})
 		}
 		p.stations.Save(r, ss)
@@ -512,7 +512,7 @@ func (p *Pages) network(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
 		defer cancel()
 		if _, err := st.Sync(ctx); err != nil {
-			p.logger.Error("station sync", "err", err)
+			p.logger.ErrorContext(r.Context(), "station sync", "err", err)
 		}
 	} else {
 		ss.SetFlash(web.Flash{Kind: "warn", JA: "回線を切断しました（デモ）。この端末はオフラインで確認を続けます。", EN: "The network is cut (demo). The terminal goes on checking offline."})
@@ -531,7 +531,7 @@ func (p *Pages) sync(w http.ResponseWriter, r *http.Request) {
 	res, err := st.Sync(ctx)
 	switch {
 	case err != nil:
-		p.logger.Error("station sync", "err", err)
+		p.logger.ErrorContext(r.Context(), "station sync", "err", err)
 		ss.SetFlash(web.Flash{Kind: "error", JA: "送信できませんでした。", EN: "Sending failed."})
 	default:
 		ss.SetFlash(web.Flash{Kind: "ok",

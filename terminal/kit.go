@@ -236,7 +236,7 @@ func (k *Kit) Place(r *http.Request, ss *web.Session) Result {
 	}
 	tr, err := k.cfg.Reader.Card(r, placed)
 	if err != nil {
-		k.cfg.Logger.Info("terminal: place the card", "terminal", k.cfg.Terminal.ID, "err", err)
+		k.cfg.Logger.InfoContext(r.Context(), "terminal: place the card", "terminal", k.cfg.Terminal.ID, "err", err)
 		return Result{Outcome: CardUnreadable}
 	}
 	ss.Set(placedKey(k.cfg.Terminal.ID), placed)
@@ -303,7 +303,7 @@ func (k *Kit) Card(r *http.Request, ss *web.Session) *CardStep {
 			// at the counter.
 			infos, err := k.cfg.Cards.List()
 			if err != nil {
-				k.cfg.Logger.Error("terminal: list cards", "err", err)
+				k.cfg.Logger.ErrorContext(r.Context(), "terminal: list cards", "err", err)
 			}
 			c.Cards = infos
 		}
@@ -317,7 +317,7 @@ func (k *Kit) Card(r *http.Request, ss *web.Session) *CardStep {
 	st, err := Status(tr)
 	switch {
 	case err != nil:
-		k.cfg.Logger.Warn("terminal: read card", "terminal", k.cfg.Terminal.ID, "err", err)
+		k.cfg.Logger.WarnContext(r.Context(), "terminal: read card", "terminal", k.cfg.Terminal.ID, "err", err)
 		stop(CardUnreadable)
 	case !st.HasCert:
 		stop(NoAuthCert)
@@ -355,7 +355,7 @@ func (k *Kit) Login(ctx context.Context, r *http.Request, ss *web.Session) (Logi
 func (k *Kit) limit(r *http.Request, ss *web.Session) (done func(Result), res Result, ok bool) {
 	account, source := ss.Get(placedKey(k.cfg.Terminal.ID)), ratelimit.Source(r)
 	if d := k.cfg.Limits.Check(account, source); d > 0 {
-		k.cfg.Logger.Info("terminal: PIN post refused, too many tries", "terminal", k.cfg.Terminal.ID, "source", source, "retry_after", d)
+		k.cfg.Logger.InfoContext(r.Context(), "terminal: PIN post refused, too many tries", "terminal", k.cfg.Terminal.ID, "source", source, "retry_after", d)
 		return nil, Result{Outcome: RateLimited, RetryAfter: d}, false
 	}
 	return func(res Result) {
@@ -386,9 +386,9 @@ func (k *Kit) login(ctx context.Context, r *http.Request, ss *web.Session, tr ca
 	res.Report = rep
 	switch {
 	case res.Outcome == CardUnreadable && err != nil:
-		k.cfg.Logger.Error("terminal: card flow", "terminal", k.cfg.Terminal.ID, "err", err)
+		k.cfg.Logger.ErrorContext(r.Context(), "terminal: card flow", "terminal", k.cfg.Terminal.ID, "err", err)
 	case res.Outcome == Unreachable || res.Outcome == TerminalRefused:
-		k.cfg.Logger.Error("terminal: platform", "terminal", k.cfg.Terminal.ID, "err", err)
+		k.cfg.Logger.ErrorContext(r.Context(), "terminal: platform", "terminal", k.cfg.Terminal.ID, "err", err)
 	}
 	if !res.Passed() {
 		if !res.Message().Retry {
@@ -401,7 +401,7 @@ func (k *Kit) login(ctx context.Context, r *http.Request, ss *web.Session, tr ca
 	if exp, err := assertionExpiry(resp.Assertion); err == nil {
 		l.Expires = exp
 	} else {
-		k.cfg.Logger.Warn("terminal: assertion expiry", "terminal", k.cfg.Terminal.ID, "err", err)
+		k.cfg.Logger.WarnContext(r.Context(), "terminal: assertion expiry", "terminal", k.cfg.Terminal.ID, "err", err)
 	}
 	saveLogin(ss, l)
 	return l, res
@@ -440,7 +440,7 @@ func (k *Kit) SignCard(r *http.Request, ss *web.Session, labelJA, labelEN string
 	cl.Logout()
 	switch {
 	case err != nil:
-		k.cfg.Logger.Warn("terminal: read signing password status", "terminal", k.cfg.Terminal.ID, "err", err)
+		k.cfg.Logger.WarnContext(r.Context(), "terminal: read signing password status", "terminal", k.cfg.Terminal.ID, "err", err)
 		stop(CardUnreadable)
 	case n == 0:
 		stop(SignBlocked)
@@ -477,7 +477,7 @@ func (k *Kit) Sign(r *http.Request, ss *web.Session, fn func(cert *x509.Certific
 	res = SignResult(err)
 	done(res)
 	if res.Outcome == CardUnreadable {
-		k.cfg.Logger.Error("terminal: sign", "terminal", k.cfg.Terminal.ID, "err", err)
+		k.cfg.Logger.ErrorContext(r.Context(), "terminal: sign", "terminal", k.cfg.Terminal.ID, "err", err)
 	}
 	return res, nil
 }
@@ -498,7 +498,7 @@ func (k *Kit) SignDocument(r *http.Request, ss *web.Session, doc []byte) (certDE
 	res = SignResult(err)
 	done(res)
 	if res.Outcome == CardUnreadable {
-		k.cfg.Logger.Error("terminal: sign", "terminal", k.cfg.Terminal.ID, "err", err)
+		k.cfg.Logger.ErrorContext(r.Context(), "terminal: sign", "terminal", k.cfg.Terminal.ID, "err", err)
 	}
 	return certDER, sig, res
 }

@@ -379,7 +379,7 @@ func (p *Pages) audit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		p.logger.Error("audit", "err", err)
+		p.logger.ErrorContext(r.Context(), "audit", "err", err)
 		p.site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable,
 			TitleJA: "確認履歴を表示できません", TitleEN: "The history cannot be shown",
 			WhatJA: "本人確認サービスに接続できませんでした。", WhatEN: "The authentication service could not be reached.",
@@ -395,7 +395,7 @@ func (p *Pages) audit(w http.ResponseWriter, r *http.Request) {
 	for _, h := range p.history {
 		entries, err := h.Fetch(r.Context(), assertion)
 		if err != nil {
-			p.logger.Warn("audit: service history", "service", h.TitleEN, "err", err)
+			p.logger.WarnContext(r.Context(), "audit: service history", "service", h.TitleEN, "err", err)
 		}
 		d.Services = append(d.Services, serviceHistory{TitleJA: h.TitleJA, TitleEN: h.TitleEN, Entries: entries, Failed: err != nil})
 	}
@@ -408,7 +408,7 @@ func (p *Pages) logout(w http.ResponseWriter, r *http.Request) {
 		err = ss.Destroy(r.Context(), w)
 	}
 	if err != nil {
-		p.logger.Error("logout", "err", err)
+		p.logger.ErrorContext(r.Context(), "logout", "err", err)
 	}
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
