@@ -58,6 +58,10 @@ func LoginPath(office string) (string, error) {
 	switch kind {
 	case "municipal":
 		return "/municipal/" + id + "/office/login", nil
+	case "insurer":
+		return "/insurer/" + id + "/login", nil
+	case "clinic":
+		return "/clinic/" + id + "/login", nil
 	}
 	return "", fmt.Errorf("%w: office %q has no card login yet", ErrInvalid, office)
 }
