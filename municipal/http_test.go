@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -308,6 +310,39 @@ func TestOfficeSignInRefusals(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestOfficeSignInLimited: posts to the login without a verified card
+// login (here a wrong state) are refused with 429 and Retry-After once the
+// site's login limits say so, from that address, the clerk's right login
+// too, until the wait is over; verified card logins cost nothing.
+func TestOfficeSignInLimited(t *testing.T) {
+	_, _, srv, st := muniServer(t, storetest.SQLite(t))
+	base := "/municipal/062049/office/"
+	lim := web.DefaultLoginLimits()
+	// Verified logins, even refused ones, do not count.
+	for i := range lim.Source.Burst {
+		c := srv.With(t).Fresh()
+		state := stafftest.State(c, base)
+		c.Step(webtest.Step{Name: fmt.Sprintf("no grant %d", i+1), Path: base + "login", WantStatus: http.StatusForbidden,
+			Form: url.Values{"assertion": {st.iss.Assertion(stafftest.StaffLogin("stranger", st.now()))}, "state": {state}}})
+	}
+	c := srv.With(t).Fresh()
+	stafftest.State(c, base) // a session, so that the forms pass the CSRF check
+	for i := range lim.Source.Burst / lim.FailureCost {
+		c.Step(webtest.Step{Name: fmt.Sprintf("wrong state %d", i+1), Path: base + "login", WantStatus: http.StatusForbidden,
+			Form: url.Values{"assertion": {"x"}, "state": {strings.Repeat("0", 32)}}, WantContains: []string{`data-code="state"`}})
+	}
+	state := stafftest.State(c, base)
+	form := url.Values{"assertion": {st.iss.Assertion(stafftest.StaffLogin("clerk-062049", st.now()))}, "state": {state}}
+	r := c.Step(webtest.Step{Name: "the clerk, too many", Path: base + "login", Form: form, WantStatus: http.StatusTooManyRequests,
+		WantContains: []string{"秒"}})
+	if ra := r.Header.Get("Retry-After"); ra != strconv.Itoa(int(lim.Source.Every/time.Second)) {
+		t.Errorf("Retry-After %q, want %v", ra, lim.Source.Every)
+	}
+	st.clock.t = st.clock.t.Add(lim.Source.Every)
+	form.Set("assertion", st.iss.Assertion(stafftest.StaffLogin("clerk-062049", st.now())))
+	c.Step(webtest.Step{Name: "the clerk after Retry-After", Path: base + "login", Form: form, WantStatus: http.StatusSeeOther})
 }
 
 // TestOfficeSessionEnds: revoking the grant ends a live session at its
