@@ -126,7 +126,7 @@ func TestIssuanceAPI(t *testing.T) {
 			{"no key", "062049", "", ok, 401, CodeUnauthorized},
 			{"wrong key", "062049", "muni_relay_062049_nope", ok, 401, CodeUnauthorized},
 			{"another town's key", "062049", w.Keys["202070"].Relay, ok, 401, CodeUnauthorized},
-			{"a staff key", "062049", w.Keys["062049"].Staff, ok, 401, CodeUnauthorized},
+			{"a staff key", "062049", "muni_staff_062049_not-a-relay-key", ok, 401, CodeUnauthorized},
 			{"unknown field", "062049", key, body(ichiro.PersonID, "juminhyo"), 400, CodeInvalidRequest},
 			{"bad json", "062049", key, `{"person_id":`, 400, CodeInvalidRequest},
 			{"two objects", "062049", key, ok + ok, 400, CodeInvalidRequest},
@@ -199,7 +199,7 @@ func TestOfficeRoutesNeedStaff(t *testing.T) {
 	try(c, "062049")
 	// The old shared-key login is gone.
 	c.Step(webtest.Step{Name: "the old key login", Path: "/municipal/062049/office/login",
-		Form: url.Values{"key": {w.Keys["062049"].Staff}, "staff": {"佐藤"}}, WantStatus: http.StatusForbidden,
+		Form: url.Values{"key": {"muni_staff_062049_an-old-staff-key"}, "staff": {"佐藤"}}, WantStatus: http.StatusForbidden,
 		WantContains: []string{`data-code="state"`}})
 }
 
