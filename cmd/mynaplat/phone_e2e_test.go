@@ -231,6 +231,8 @@ func TestEveryPageOnAPhone(t *testing.T) {
 	do("demo staff cards", chromedp.Navigate(url+"/demo"), chromedp.WaitVisible(css("#demo-staff-cards")))
 	sakataCard, sakataPIN := staffCard("municipal:062049")
 	yamagataCard, yamagataPIN := staffCard("municipal:062014")
+	insurerCard, insurerPIN := staffCard("insurer:06230012")
+	clinicCard, clinicPIN := staffCard("clinic:0611000019")
 	do("sign in at 酒田市", staffCardSignIn(url, "/municipal/062049/office/", sakataCard, sakataPIN)...)
 	visit("municipal", "/municipal/062049/office/")
 	visit("municipal-person", first("/municipal/062049/office/", `a[href*="/office/persons/"]`))
@@ -239,14 +241,12 @@ func TestEveryPageOnAPhone(t *testing.T) {
 	visit("municipal-registrations", "/municipal/062014/office/registrations")
 
 	// 酒田健康保険組合's clerk, with their card.
-	insurerCard, insurerPIN := staffCard("insurer:06230012")
 	do("sign in at 酒田健康保険組合", staffCardSignIn(url, "/insurer/06230012/", insurerCard, insurerPIN)...)
 	visit("insurer", "/insurer/06230012/")
 	visit("insurer-new", "/insurer/06230012/new")
 	visit("insurer-queue", "/insurer/06230012/queue")
 	visit("insurer-record", first("/insurer/06230012/", `a[href^="/insurer/06230012/records/"]`))
 
-	clinicCard, clinicPIN := staffCard("clinic:0611000019")
 	do("sign in at 日本海総合病院", staffCardSignIn(url, "/clinic/0611000019/", clinicCard, clinicPIN)...)
 	visit("clinic", "/clinic/0611000019/")
 	visit("clinic-batches", "/clinic/0611000019/batch")
