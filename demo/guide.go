@@ -91,7 +91,7 @@ func Guide(world bool) []web.HomeSection {
 			Status: web.Built,
 			Cards: []web.HomeCard{homeCard("酒田　一郎", "まず /pay/ でクレジットカードを登録", "link a credit card at /pay/ first"),
 				homeCard("本間　光", "暗証番号ロック：受付で資格確認書から確認", "PIN blocked: checked from her paper certificate")},
-			Paths: []string{"/reception/", "/pay/", "/clinic/", "/insurer/"}},
+			Paths: []string{"/reception/", "/pay/", "/clinic/", "/insurer/06230012/"}},
 		{ID: SectionTV, TitleJA: "(3) テレビ（ケーブルテレビ・スマートテレビ）からの本人確認", TitleEN: "(3) Logging in from cable TV and smart TVs",
 			DescJA: "テレビのセットトップボックス（STB）のリーダーにカードを置いてログイン。利用者証明用電子証明書から共通プラットフォームIDが決まり、" +
 				"サービスはこのIDで本人を識別します（個人番号は使いません）。",

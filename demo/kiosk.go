@@ -2,14 +2,10 @@ package demo
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/mynaplat/mynaplat/demo/people"
-	"github.com/mynaplat/mynaplat/internal/fileutil"
 	"github.com/mynaplat/mynaplat/internal/layout"
 	"github.com/mynaplat/mynaplat/jlis"
 	"github.com/mynaplat/mynaplat/kiosk"
@@ -39,16 +35,6 @@ type KioskConfig struct {
 	Now       func() time.Time
 }
 
-// MunicipalKeysPath is where the municipalities' demo staff keys are kept.
-func MunicipalKeysPath(dataDir string) string {
-	return filepath.Join(dataDir, "municipal", "demo-staff-keys.json")
-}
-
-// MunicipalKey is a municipality's back-office key, for /demo.
-type MunicipalKey struct {
-	Code, Name, Key string
-}
-
 // SeedKiosk seeds the kiosk part once.
 func SeedKiosk(ctx context.Context, cfg KioskConfig) (bool, error) {
 	ok, release, err := claimPart(ctx, cfg.DB, "kiosk", cfg.Now)
@@ -68,10 +54,8 @@ func SeedKiosk(ctx context.Context, cfg KioskConfig) (bool, error) {
 		return false, err
 	}
 	eps := map[string]jlis.Endpoint{}
-	var staff []MunicipalKey
 	for code, k := range w.Keys {
 		eps[code] = jlis.Endpoint{Key: k.Relay} // in this process
-		staff = append(staff, MunicipalKey{Code: code, Name: TownName(code), Key: k.Staff})
 	}
 	if err := jlis.SaveEndpoints(layout.EndpointsPath(cfg.DataDir), eps); err != nil {
 		return false, err
@@ -90,9 +74,6 @@ func SeedKiosk(ctx context.Context, cfg KioskConfig) (bool, error) {
 		if err := kiosk.SaveStationConfig(layout.KiosksDir(cfg.DataDir), sc); err != nil {
 			return false, err
 		}
-	}
-	if err := fileutil.WriteJSON(MunicipalKeysPath(cfg.DataDir), staff); err != nil {
-		return false, err
 	}
 	done = true
 	return true, nil
@@ -120,14 +101,4 @@ func aroundTheClock(ctx context.Context, s *municipal.Service, w *municipal.Demo
 		}
 	}
 	return nil
-}
-
-// LoadMunicipalKeys reads the municipalities' demo staff keys, if seeded.
-func LoadMunicipalKeys(dataDir string) ([]MunicipalKey, error) {
-	b, err := os.ReadFile(MunicipalKeysPath(dataDir))
-	if err != nil {
-		return nil, err
-	}
-	var ks []MunicipalKey
-	return ks, json.Unmarshal(b, &ks)
 }

@@ -3,6 +3,7 @@ package eligibility
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -11,14 +12,28 @@ import (
 	"time"
 
 	"github.com/mynaplat/mynaplat/internal/httpapi"
-	"github.com/mynaplat/mynaplat/internal/ratelimit"
+	"github.com/mynaplat/mynaplat/staff"
 	"github.com/mynaplat/mynaplat/web"
 )
 
-// ClinicPages are the facility's back office (/clinic/): staff log in with
-// the facility code and key, see the facility's recorded checks and the
-// terminals' provisional ones, and run the batch pre-check (一括照会) of a
-// reservation list. The batch API for programs is separate: see BatchRoutes.
+// ClinicPages are the facility's back office (/clinic/{facility}/): its
+// staff sign in with their own card at a staff terminal (package staff: a
+// grant for office clinic:{facility}, role clinic staff, checked again on
+// every request), see the facility's recorded checks and the terminals'
+// provisional ones, and run the batch pre-check (一括照会) of a
+// reservation list. The batch API for programs is separate: see
+// BatchRoutes.
+//
+//	GET  /clinic/{facility}/                          the checks (or to the sign-in)
+//	GET  /clinic/{facility}/signin                    the sign-in: to the staff terminal
+//	POST /clinic/{facility}/login                     the staff terminal's card login
+//	POST /clinic/{facility}/logout                    sign out
+//	GET  /clinic/{facility}/batch                     the batches, and the upload form
+//	POST /clinic/{facility}/batch                     upload a reservation list
+//	GET  /clinic/{facility}/batch/{id}                one batch
+//	GET  /clinic/{facility}/batch/{id}/status         its progress (JSON, polled by batch.js)
+//	GET  /clinic/{facility}/batch/{id}/results.csv    its results
+//	GET  /clinic/batch/sample.csv, /clinic/batch.js   the sample list and the page's script (no data)
 type ClinicPages struct {
 	s           *Service
 	site        *web.Site
@@ -26,6 +41,7 @@ type ClinicPages struct {
 	provisional func(ctx context.Context, facility string) ([]ProvisionalCheck, error)
 	worker      *BatchWorker
 	logger      *slog.Logger
+	gate        *staff.Gate
 }
 
 // ClinicPagesConfig holds what the clinic pages need.
@@ -51,53 +67,103 @@ func (s *Service) ClinicPages(cfg ClinicPagesConfig) (*ClinicPages, error) {
 	return &ClinicPages{s: s, site: cfg.Site, pages: pages, provisional: cfg.Provisional, worker: cfg.Worker, logger: cfg.Site.Logger()}, nil
 }
 
+// ClinicOffice is the staff directory's ID of a facility's back office.
+func ClinicOffice(code string) string { return "clinic:" + code }
+
+// ClinicHome is the first page of a facility's back office.
+func ClinicHome(code string) string { return "/clinic/" + code + "/" }
+
+// StaffGate is the gate's configuration for the facilities' back offices:
+// the office of a path is clinic:{facility}, for a facility the service
+// knows. Fill in the directory, the platform's keys and the staff
+// terminal, then pass it to SetStaff.
+func (p *ClinicPages) StaffGate(cfg staff.GateConfig) staff.GateConfig {
+	cfg.Site = p.site
+	cfg.Office = func(r *http.Request) (string, string, error) {
+		code := r.PathValue("facility")
+		if !facilityCode.MatchString(code) {
+			return "", "", fmt.Errorf("%w: facility %q", ErrNotFound, code)
+		}
+		name, err := p.s.FacilityName(r.Context(), code)
+		if err != nil {
+			return "", "", err
+		}
+		return ClinicOffice(code), name, nil
+	}
+	cfg.Home = func(office string) string { return ClinicHome(strings.TrimPrefix(office, "clinic:")) }
+	if cfg.Logger == nil {
+		cfg.Logger = p.logger
+	}
+	return cfg
+}
+
+// SetStaff gives the back office its gate (made of StaffGate's
+// configuration). Without one the back office is not served at all: there
+// is no other way in. Call it before Routes.
+func (p *ClinicPages) SetStaff(g *staff.Gate) { p.gate = g }
+
 // Routes registers the pages under /clinic/.
 func (p *ClinicPages) Routes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /clinic/{$}", p.home)
-	mux.HandleFunc("POST /clinic/login", p.login)
-	mux.HandleFunc("POST /clinic/logout", p.logout)
-	mux.HandleFunc("GET /clinic/batch", p.batches)
-	mux.HandleFunc("POST /clinic/batch", p.upload)
 	mux.HandleFunc("GET /clinic/batch/sample.csv", p.sample)
-	mux.HandleFunc("GET /clinic/batch/{id}", p.batch)
-	mux.HandleFunc("GET /clinic/batch/{id}/status", p.status)
-	mux.HandleFunc("GET /clinic/batch/{id}/results.csv", p.resultsCSV)
 	mux.HandleFunc("GET /clinic/batch.js", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		http.ServeFileFS(w, r, templates, "templates/clinic/batch.js")
 	})
+	if p.gate == nil {
+		return
+	}
+	mux.HandleFunc("GET /clinic/{facility}/{$}", p.staffOnly(p.home))
+	mux.HandleFunc("GET /clinic/{facility}/signin", p.gate.SignIn)
+	mux.HandleFunc("POST /clinic/{facility}/login", p.gate.Login)
+	mux.HandleFunc("POST /clinic/{facility}/logout", p.gate.Logout)
+	mux.HandleFunc("GET /clinic/{facility}/batch", p.staffOnly(p.batches))
+	mux.HandleFunc("POST /clinic/{facility}/batch", p.staffOnly(p.upload))
+	mux.HandleFunc("GET /clinic/{facility}/batch/{id}", p.staffOnly(p.batch))
+	mux.HandleFunc("GET /clinic/{facility}/batch/{id}/status", p.staffOnly(p.status))
+	mux.HandleFunc("GET /clinic/{facility}/batch/{id}/results.csv", p.staffOnly(p.resultsCSV))
 }
+
+// demoFacility is the facility whose back office the home page links to:
+// the demo's clinic staff member works there.
+const demoFacility = "0611000019"
 
 // Links are the home page entries.
 func (p *ClinicPages) Links() []web.Link {
 	const sec = "医療機関 / Medical facilities"
 	return []web.Link{
 		{Section: sec, TitleJA: "医療機関の管理画面", TitleEN: "Facility back office",
-			DescJA: "資格確認の記録と未送信の仮確認", DescEN: "Recorded eligibility checks and provisional ones not yet sent", Path: "/clinic/"},
+			DescJA: "資格確認の記録と未送信の仮確認", DescEN: "Recorded eligibility checks and provisional ones not yet sent", Path: ClinicHome(demoFacility)},
 		{Section: sec, TitleJA: "一括照会", TitleEN: "Batch pre-check",
-			DescJA: "予約一覧（CSV）の資格をまとめて確認", DescEN: "Check the coverage of a reservation list (CSV) at once", Path: "/clinic/batch"},
+			DescJA: "予約一覧（CSV）の資格をまとめて確認", DescEN: "Check the coverage of a reservation list (CSV) at once", Path: ClinicHome(demoFacility) + "batch"},
 	}
 }
 
-// sessionFacility is the session key of the logged-in facility's code.
-const sessionFacility = "clinic:facility"
+// clinicChrome is what every signed-in page shows: the facility and, in
+// the staff strip, who is signed in.
+type clinicChrome struct {
+	Facility clinicHeader
+	Staff    *staff.Session
+}
 
-// facility returns the logged-in facility, or sends the browser to the
-// login form and returns "".
-func (p *ClinicPages) facility(w http.ResponseWriter, r *http.Request) (string, *web.Session) {
-	ss, err := p.site.Session(w, r)
-	if err != nil {
-		p.logger.ErrorContext(r.Context(), "clinic: session", "err", err)
-		p.site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
-		return "", nil
-	}
-	f := ss.Get(sessionFacility)
-	if f == "" {
-		ss.SetFlash(web.Flash{Kind: "warn", JA: "医療機関コードと施設キーでログインしてください。", EN: "Log in with the facility code and key."})
-		p.save(r, ss)
-		http.Redirect(w, r, "/clinic/", http.StatusSeeOther)
-	}
-	return f, ss
+// Home is the back office's first page; every link of its pages starts
+// there.
+func (c clinicChrome) Home() string { return ClinicHome(c.Facility.Code) }
+
+// StaffStrip is the strip the site's layout shows on every office page.
+func (c clinicChrome) StaffStrip() *web.StaffStrip { return c.Staff.Strip(c.Home() + "logout") }
+
+// staffOnly runs h for a member of the path's facility's staff signed in
+// there (the gate checks the grant on every request); anyone else gets
+// the sign-in page.
+func (p *ClinicPages) staffOnly(h func(http.ResponseWriter, *http.Request, *web.Session, clinicChrome)) http.HandlerFunc {
+	return p.gate.Only(func(w http.ResponseWriter, r *http.Request, st *staff.Session) {
+		ss, err := p.site.Session(w, r)
+		if err != nil {
+			p.site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
+			return
+		}
+		h(w, r, ss, clinicChrome{Facility: clinicHeader{Code: r.PathValue("facility"), Name: st.OfficeName}, Staff: st})
+	})
 }
 
 func (p *ClinicPages) save(r *http.Request, ss *web.Session) {
@@ -108,14 +174,6 @@ func (p *ClinicPages) save(r *http.Request, ss *web.Session) {
 
 type clinicHeader struct {
 	Code, Name string
-}
-
-func (p *ClinicPages) header(ctx context.Context, code string) clinicHeader {
-	name, err := p.s.FacilityName(ctx, code)
-	if err != nil {
-		p.logger.WarnContext(ctx, "clinic: facility name", "facility", code, "err", err)
-	}
-	return clinicHeader{Code: code, Name: name}
 }
 
 // staffModeNames are the ways a check is made, as staff read them.
@@ -140,8 +198,7 @@ type clinicCheckRow struct {
 }
 
 type clinicHomeData struct {
-	LoggedIn       bool
-	Facility       clinicHeader
+	clinicChrome
 	Checks         []clinicCheckRow
 	Provisional    []ProvisionalCheck
 	ProvisionalErr bool
@@ -150,37 +207,27 @@ type clinicHomeData struct {
 // clinicCheckLimit is how many recent checks the home page lists.
 const clinicCheckLimit = 200
 
-func (p *ClinicPages) home(w http.ResponseWriter, r *http.Request) {
-	ss, err := p.site.Session(w, r)
-	if err != nil {
-		p.site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
-		return
-	}
-	code := ss.Get(sessionFacility)
-	if code == "" {
-		p.pages.Render(w, r, http.StatusOK, "login", nil)
-		return
-	}
-	ctx := r.Context()
-	d := clinicHomeData{LoggedIn: true, Facility: p.header(ctx, code)}
+func (p *ClinicPages) home(w http.ResponseWriter, r *http.Request, _ *web.Session, c clinicChrome) {
+	ctx, code := r.Context(), c.Facility.Code
+	d := clinicHomeData{clinicChrome: c}
 	checks, err := p.s.FacilityChecks(ctx, code, clinicCheckLimit)
 	if err != nil {
 		p.logger.ErrorContext(r.Context(), "clinic: checks", "facility", code, "err", err)
 		p.site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
 		return
 	}
-	for _, c := range checks {
-		m, ok := staffModeNames[c.Mode]
+	for _, ck := range checks {
+		m, ok := staffModeNames[ck.Mode]
 		if !ok {
-			m = [2]string{c.Mode, c.Mode}
+			m = [2]string{ck.Mode, ck.Mode}
 		}
-		row := clinicCheckRow{At: c.At, Terminal: c.Terminal, ModeJA: m[0], ModeEN: m[1], Validity: Validity(c.Validity), ValidityEN: validityEN[Validity(c.Validity)]}
-		switch c.Warning {
+		row := clinicCheckRow{At: ck.At, Terminal: ck.Terminal, ModeJA: m[0], ModeEN: m[1], Validity: Validity(ck.Validity), ValidityEN: validityEN[Validity(ck.Validity)]}
+		switch ck.Warning {
 		case "":
 		case WarnCertExpired:
 			row.WarnJA, row.WarnEN = "電子証明書の有効期限切れ（3か月以内）：更新をご案内ください", "Certificate expired (within 3 months): tell the patient to renew it"
 		default:
-			row.WarnJA, row.WarnEN = c.Warning, c.Warning
+			row.WarnJA, row.WarnEN = ck.Warning, ck.Warning
 		}
 		d.Checks = append(d.Checks, row)
 	}
@@ -194,85 +241,29 @@ func (p *ClinicPages) home(w http.ResponseWriter, r *http.Request) {
 	p.pages.Render(w, r, http.StatusOK, "checks", d)
 }
 
-func (p *ClinicPages) login(w http.ResponseWriter, r *http.Request) {
-	code := strings.TrimSpace(r.PostFormValue("code"))
-	key := strings.TrimSpace(r.PostFormValue("key"))
-	account, source := "clinic:"+code, ratelimit.Source(r)
-	if d := p.site.Logins().Check(account, source); d > 0 {
-		p.site.TooMany(w, r, d)
-		return
-	}
-	f, err := p.s.FacilityByKey(r.Context(), key)
-	p.site.Logins().Done(account, source, err == nil && key != "" && f == code)
-	ss, serr := p.site.Session(w, r)
-	if serr != nil {
-		p.site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
-		return
-	}
-	if err != nil || key == "" || f != code {
-		p.logger.InfoContext(r.Context(), "clinic: login refused", "facility", code)
-		ss.SetFlash(web.Flash{Kind: "error", JA: "医療機関コードまたは施設キーが違います。登録時に発行された施設キーを確認してください。",
-			EN: "The facility code or the facility key is wrong. Check the key issued at registration."})
-		p.save(r, ss)
-		http.Redirect(w, r, "/clinic/", http.StatusSeeOther)
-		return
-	}
-	// A new session at login: an id planted before it is worth nothing.
-	if err := ss.Destroy(r.Context(), w); err != nil {
-		p.logger.ErrorContext(r.Context(), "clinic: rotate session", "err", err)
-	}
-	if ss, serr = p.site.Session(w, r); serr != nil {
-		p.site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
-		return
-	}
-	ss.Set(sessionFacility, f)
-	ss.SetFlash(web.Flash{Kind: "ok", JA: "ログインしました。", EN: "Logged in."})
-	p.save(r, ss)
-	p.logger.InfoContext(r.Context(), "clinic: login", "facility", f)
-	http.Redirect(w, r, "/clinic/", http.StatusSeeOther)
-}
-
-func (p *ClinicPages) logout(w http.ResponseWriter, r *http.Request) {
-	ss, err := p.site.Session(w, r)
-	if err != nil {
-		p.site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
-		return
-	}
-	ss.Delete(sessionFacility)
-	ss.SetFlash(web.Flash{Kind: "ok", JA: "ログアウトしました。", EN: "Logged out."})
-	p.save(r, ss)
-	http.Redirect(w, r, "/clinic/", http.StatusSeeOther)
-}
-
 type clinicBatchesData struct {
-	Facility clinicHeader
-	Batches  []Batch
-	MaxRows  int
+	clinicChrome
+	Batches []Batch
+	MaxRows int
 }
 
-func (p *ClinicPages) batches(w http.ResponseWriter, r *http.Request) {
-	code, _ := p.facility(w, r)
-	if code == "" {
-		return
-	}
+func (p *ClinicPages) batches(w http.ResponseWriter, r *http.Request, _ *web.Session, c clinicChrome) {
+	code := c.Facility.Code
 	list, err := p.s.Batches(r.Context(), code, 50)
 	if err != nil {
 		p.logger.ErrorContext(r.Context(), "clinic: batches", "err", err)
 		p.site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
 		return
 	}
-	p.pages.Render(w, r, http.StatusOK, "batches", clinicBatchesData{Facility: p.header(r.Context(), code), Batches: list, MaxRows: MaxBatchRows})
+	p.pages.Render(w, r, http.StatusOK, "batches", clinicBatchesData{clinicChrome: c, Batches: list, MaxRows: MaxBatchRows})
 }
 
-func (p *ClinicPages) upload(w http.ResponseWriter, r *http.Request) {
-	code, ss := p.facility(w, r)
-	if code == "" {
-		return
-	}
+func (p *ClinicPages) upload(w http.ResponseWriter, r *http.Request, ss *web.Session, c clinicChrome) {
+	code := c.Facility.Code
 	back := func(kind, ja, en string) {
 		ss.SetFlash(web.Flash{Kind: kind, JA: ja, EN: en})
 		p.save(r, ss)
-		http.Redirect(w, r, "/clinic/batch", http.StatusSeeOther)
+		http.Redirect(w, r, c.Home()+"batch", http.StatusSeeOther)
 	}
 	file, fh, err := r.FormFile("file")
 	if err != nil {
@@ -295,11 +286,12 @@ func (p *ClinicPages) upload(w http.ResponseWriter, r *http.Request) {
 		back("error", "一括照会を登録できませんでした。しばらくしてから再度お試しください。", "The batch could not be stored; try again shortly.")
 		return
 	}
+	p.logger.InfoContext(r.Context(), "clinic: batch uploaded", "facility", code, "batch", b.ID, "staff", c.Staff.Actor())
 	p.worker.Notify()
 	ss.SetFlash(web.Flash{Kind: "ok", JA: "予約一覧を受け付けました（" + strconv.Itoa(b.Total) + " 件）。照会しています。",
 		EN: "The reservation list was accepted (" + strconv.Itoa(b.Total) + " rows) and is being checked."})
 	p.save(r, ss)
-	http.Redirect(w, r, "/clinic/batch/"+b.ID, http.StatusSeeOther)
+	http.Redirect(w, r, c.Home()+"batch/"+b.ID, http.StatusSeeOther)
 }
 
 type clinicBatchRow struct {
@@ -308,16 +300,13 @@ type clinicBatchRow struct {
 }
 
 type clinicBatchData struct {
-	Facility clinicHeader
-	Batch    *Batch
-	Rows     []clinicBatchRow
+	clinicChrome
+	Batch *Batch
+	Rows  []clinicBatchRow
 }
 
-func (p *ClinicPages) batch(w http.ResponseWriter, r *http.Request) {
-	code, _ := p.facility(w, r)
-	if code == "" {
-		return
-	}
+func (p *ClinicPages) batch(w http.ResponseWriter, r *http.Request, _ *web.Session, c clinicChrome) {
+	code := c.Facility.Code
 	b, rows, err := p.s.BatchResults(r.Context(), code, r.PathValue("id"))
 	if errors.Is(err, ErrNotFound) {
 		p.site.NotFound().ServeHTTP(w, r)
@@ -328,7 +317,7 @@ func (p *ClinicPages) batch(w http.ResponseWriter, r *http.Request) {
 		p.site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
 		return
 	}
-	d := clinicBatchData{Facility: p.header(r.Context(), code), Batch: b}
+	d := clinicBatchData{clinicChrome: c, Batch: b}
 	if b.Status == BatchDone {
 		for _, row := range rows {
 			d.Rows = append(d.Rows, clinicBatchRow{row, validityEN[row.Validity]})
@@ -338,13 +327,8 @@ func (p *ClinicPages) batch(w http.ResponseWriter, r *http.Request) {
 }
 
 // status is the batch page's progress, polled by batch.js.
-func (p *ClinicPages) status(w http.ResponseWriter, r *http.Request) {
-	ss, err := p.site.Session(w, r)
-	if err != nil || ss.Get(sessionFacility) == "" {
-		p.s.writeErr(w, r, errNoLogin)
-		return
-	}
-	b, err := p.s.Batch(r.Context(), ss.Get(sessionFacility), r.PathValue("id"))
+func (p *ClinicPages) status(w http.ResponseWriter, r *http.Request, _ *web.Session, c clinicChrome) {
+	b, err := p.s.Batch(r.Context(), c.Facility.Code, r.PathValue("id"))
 	if err != nil {
 		p.s.writeErr(w, r, err)
 		return
@@ -352,12 +336,8 @@ func (p *ClinicPages) status(w http.ResponseWriter, r *http.Request) {
 	httpapi.WriteJSON(w, http.StatusOK, batchStatusJSON(b))
 }
 
-func (p *ClinicPages) resultsCSV(w http.ResponseWriter, r *http.Request) {
-	code, _ := p.facility(w, r)
-	if code == "" {
-		return
-	}
-	p.s.writeBatchCSV(w, r, code, r.PathValue("id"), func(err error) {
+func (p *ClinicPages) resultsCSV(w http.ResponseWriter, r *http.Request, _ *web.Session, c clinicChrome) {
+	p.s.writeBatchCSV(w, r, c.Facility.Code, r.PathValue("id"), func(err error) {
 		switch {
 		case errors.Is(err, ErrNotFound):
 			p.site.NotFound().ServeHTTP(w, r)

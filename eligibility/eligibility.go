@@ -42,7 +42,6 @@ var (
 	errNoInsurer  = errors.New("eligibility: no insurer credential")
 	errNoFacility = errors.New("eligibility: no facility credential")
 	errNoCard     = errors.New("eligibility: no card login")
-	errNoLogin    = errors.New("eligibility: no clinic login")
 	errCheckBody  = fmt.Errorf("%w: malformed check", ErrInvalid)
 	errPaperBody  = fmt.Errorf("%w: malformed paper check", ErrInvalid)
 	errBirthDate  = fmt.Errorf("%w: birth_date must be YYYY-MM-DD", ErrInvalid)
@@ -94,7 +93,6 @@ var Rules = httpapi.Rules{
 	{Err: errNoInsurer, Status: http.StatusUnauthorized, Code: CodeUnauthorized, JA: "保険者の認証情報が必要です。", EN: "An insurer credential is required."},
 	{Err: errNoFacility, Status: http.StatusUnauthorized, Code: CodeUnauthorized, JA: "医療機関の認証情報が必要です。", EN: "A facility credential is required."},
 	{Err: errNoCard, Status: http.StatusUnauthorized, Code: CodeUnauthorized, JA: "カードでログインしてください。", EN: "Log in with your card first."},
-	{Err: errNoLogin, Status: http.StatusUnauthorized, Code: CodeUnauthorized, JA: "ログインしてください。", EN: "Log in first."},
 	{Err: errCheckBody, Status: http.StatusBadRequest, Code: CodeInvalid,
 		JA: "要求の形式が正しくありません（assertion が必要です）。", EN: "Malformed request: assertion is required."},
 	{Err: errPaperBody, Status: http.StatusBadRequest, Code: CodeInvalid, JA: "要求の形式が正しくありません。", EN: "Malformed request."},

@@ -2,17 +2,20 @@ package eligibility
 
 import (
 	"context"
+	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/mynaplat/mynaplat/internal/browsertest"
+	"github.com/mynaplat/mynaplat/internal/webtest"
 	"github.com/mynaplat/mynaplat/store/storetest"
+	"github.com/mynaplat/mynaplat/web"
 )
 
 // TestOfficeInBrowser drives the insurer back office in chromium at the
-// kiosk size: a refused and a good login, a coverage added through the form
+// kiosk size: a clerk signed in with their card, a coverage added through the form
 // (refused first for a bad date, with nothing stored), a coverage ended, a
 // job change, and a queued link approved. Screenshots are the test's
 // artifacts (go test -artifacts keeps them).
@@ -58,29 +61,21 @@ func TestOfficeInBrowser(t *testing.T) {
 		}
 	}
 
-	// Log in: first with a wrong key.
-	do("open the login", chromedp.Navigate(e.web.URL("/insurer/")), chromedp.WaitVisible(css("#l-insurer")))
-	do("wrong key",
-		chromedp.SendKeys(css("#l-insurer"), officeInsurerA),
-		chromedp.SendKeys(css("#l-key"), "insurer_not-the-key"),
-		chromedp.SendKeys(css("#l-staff"), "庄内 花子"),
-		chromedp.Click(css(`form[action="/insurer/login"] button[type=submit]`)),
-		chromedp.WaitVisible(css(".notice.error")))
-	if msg := text(".notice.error"); !strings.Contains(msg, "APIキーが正しくありません") {
-		t.Errorf("wrong key: %q", msg)
-	}
-	browsertest.Screenshot(t, b, "office-login-refused")
-	do("log in",
-		chromedp.SetValue(css("#l-key"), e.keyA),
-		chromedp.Click(css(`form[action="/insurer/login"] button[type=submit]`)),
-		chromedp.WaitVisible(css("#s-kana")))
-	if msg := text(".flash"); !strings.Contains(msg, "庄内 花子") {
-		t.Errorf("login flash %q", msg)
+	// The card sign-in at the staff terminal is the staff package's and
+	// the terminals' browser test; here the clerk's signed-in session is
+	// handed to the browser.
+	c := e.web.With(t)
+	e.signIn(c, officeInsurerA, clerkA)
+	home := InsurerHome(officeInsurerA)
+	handOverSession(t, b, c, e.web.URL("/"))
+	do("open the office", chromedp.Navigate(e.web.URL(home)), chromedp.WaitVisible(css("#s-kana")))
+	if got := text("#strip-name"); got != "庄内 花子" {
+		t.Errorf("the staff strip names %q", got)
 	}
 	browsertest.Screenshot(t, b, "office-list")
 
 	// Add a coverage, first with an impossible birth date.
-	do("open the add form", chromedp.Navigate(e.web.URL("/insurer/new")), chromedp.WaitVisible(css("#n-name")))
+	do("open the add form", chromedp.Navigate(e.web.URL(home+"new")), chromedp.WaitVisible(css("#n-name")))
 	do("fill the add form",
 		chromedp.SendKeys(css("#n-symbol"), "88"),
 		chromedp.SendKeys(css("#n-number"), "2468"),
@@ -131,7 +126,7 @@ func TestOfficeInBrowser(t *testing.T) {
 	browsertest.Screenshot(t, b, "office-record-ended")
 
 	// A job change of ichiro's record to another insurer on 2026-10-01.
-	do("open ichiro's record", chromedp.Navigate(e.web.URL("/insurer/records/"+r0.ID)), chromedp.WaitVisible(css("#record")))
+	do("open ichiro's record", chromedp.Navigate(e.web.URL(home+"records/"+r0.ID)), chromedp.WaitVisible(css("#record")))
 	do("job change",
 		chromedp.Click(css(`details.action:nth-of-type(2) summary`)),
 		chromedp.WaitVisible(css("#j-insurer")),
@@ -155,7 +150,7 @@ func TestOfficeInBrowser(t *testing.T) {
 	browsertest.Screenshot(t, b, "office-job-changed")
 
 	// The queue: the record with the kana typo, the kana marked.
-	do("open the queue", chromedp.Navigate(e.web.URL("/insurer/queue")), chromedp.WaitVisible(css(".queue-item")))
+	do("open the queue", chromedp.Navigate(e.web.URL(home+"queue")), chromedp.WaitVisible(css(".queue-item")))
 	if got := text(".queue-item tr.differs"); !strings.Contains(got, "サカタ　イチロー") || !strings.Contains(got, "サカタ　イチロウ") || !strings.Contains(got, "不一致") {
 		t.Errorf("the differing row: %q", got)
 	}
@@ -185,4 +180,30 @@ func TestOfficeInBrowser(t *testing.T) {
 			t.Errorf("no %s row in the access log", want)
 		}
 	}
+}
+
+// handOverSession gives the browser c's session on the server at base:
+// the card sign-in at the staff terminal is the staff package's and the
+// terminals' browser test, so the office tests sign in over HTTP and go
+// on in the browser.
+func handOverSession(t *testing.T, b context.Context, c *webtest.Client, base string) {
+	t.Helper()
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ck := range c.HTTP().Jar.Cookies(u) {
+		if ck.Name != web.SessionCookie {
+			continue
+		}
+		// A page that starts no session of its own, then the cookie.
+		if err := chromedp.Do(b, chromedp.Navigate(strings.TrimSuffix(base, "/")+"/static/style.css")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := chromedp.Run(b, chromedp.Evaluate[string](`document.cookie = "`+ck.Name+`=`+ck.Value+`; path=/"`)); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	t.Fatal("no session to hand over")
 }

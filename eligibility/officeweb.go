@@ -14,40 +14,37 @@ import (
 
 	"golang.org/x/text/unicode/norm"
 
-	"github.com/mynaplat/mynaplat/internal/ratelimit"
+	"github.com/mynaplat/mynaplat/staff"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/wareki"
 	"github.com/mynaplat/mynaplat/web"
 )
 
-// This file is the insurer's back office under /insurer/: staff log in with
-// the insurer number, the insurer's API key and their own name; only the
-// insurer number and the name are kept in the session. They search their
-// insurer's records, open one (all its fields, and whether it is linked to a
-// platform ID — never the ID), add a coverage, end one, record a job change,
-// and decide the links waiting for a clerk, comparing the record's five
-// attributes with the ones the link saw in the person's JPKI record. Every
-// form posts and redirects back with a flash (POST-redirect-GET); a refused
-// one renders the form again with the values and a message next to each
+// This file is the insurer's back office under /insurer/{insurer}/: the
+// insurer's clerks sign in with their own card at a staff terminal
+// (package staff: a grant for office insurer:{insurer}, role insurer
+// clerk, checked again on every request). They search their insurer's
+// records, open one (all its fields, and whether it is linked to a
+// platform ID — never the ID), add a coverage, end one, record a job
+// change, and decide the links waiting for a clerk, comparing the record's
+// five attributes with the ones the link saw in the person's JPKI record.
+// Every access row and every decision names the clerk: platform ID, name,
+// office, role and staff number (staff.Session.Actor). Every form posts
+// and redirects back with a flash (POST-redirect-GET); a refused one
+// renders the form again with the values and a message next to each
 // field, in Japanese and English.
 //
-//	GET  /insurer/login                    the login form
-//	POST /insurer/login                    log in
-//	POST /insurer/logout                   log out
-//	GET  /insurer/{$}                      search and list the records
-//	GET  /insurer/new                      the add form
-//	POST /insurer/new                      add a coverage
-//	GET  /insurer/records/{id}             one record, with the end and job change forms
-//	POST /insurer/records/{id}/end         end the coverage (資格喪失日)
-//	POST /insurer/records/{id}/change-job  end it and start the next coverage
-//	GET  /insurer/queue                    the clerk queue
-//	POST /insurer/queue/{id}/decide        decision=approve|reject
-
-// Session keys of the back office.
-const (
-	officeInsurerKey = "office:insurer"
-	officeStaffKey   = "office:staff"
-)
+//	GET  /insurer/{insurer}/                    search and list the records (or to the sign-in)
+//	GET  /insurer/{insurer}/signin              the sign-in: to the staff terminal
+//	POST /insurer/{insurer}/login               the staff terminal's card login
+//	POST /insurer/{insurer}/logout              sign out
+//	GET  /insurer/{insurer}/new                 the add form
+//	POST /insurer/{insurer}/new                 add a coverage
+//	GET  /insurer/{insurer}/records/{id}        one record, with the end and job change forms
+//	POST /insurer/{insurer}/records/{id}/end    end the coverage (資格喪失日)
+//	POST /insurer/{insurer}/records/{id}/change-job  end it and start the next coverage
+//	GET  /insurer/{insurer}/queue               the clerk queue
+//	POST /insurer/{insurer}/queue/{id}/decide   decision=approve|reject
 
 // officeQueueLimit is the most queue items the queue page shows at once.
 const officeQueueLimit = 50
@@ -58,6 +55,7 @@ type OfficePages struct {
 	site   *web.Site
 	pages  *web.Pages
 	logger *slog.Logger
+	gate   *staff.Gate
 }
 
 // OfficePages parses the back office's templates. Mount Routes on the mux
@@ -70,30 +68,72 @@ func (s *Service) OfficePages(site *web.Site) (*OfficePages, error) {
 	return &OfficePages{s: s, site: site, pages: pages, logger: s.logger}, nil
 }
 
+// InsurerOffice is the staff directory's ID of an insurer's back office.
+func InsurerOffice(number string) string { return "insurer:" + number }
+
+// InsurerHome is the first page of an insurer's back office.
+func InsurerHome(number string) string { return "/insurer/" + number + "/" }
+
+// StaffGate is the gate's configuration for the back offices: the office
+// of a path is insurer:{insurer}, for an insurer the service knows. Fill
+// in the directory, the platform's keys and the staff terminal, then pass
+// it to SetStaff.
+func (p *OfficePages) StaffGate(cfg staff.GateConfig) staff.GateConfig {
+	cfg.Site = p.site
+	cfg.Office = func(r *http.Request) (string, string, error) {
+		number := r.PathValue("insurer")
+		if !insurerNumber.MatchString(number) {
+			return "", "", fmt.Errorf("%w: insurer %q", ErrNotFound, number)
+		}
+		name, err := p.s.InsurerName(r.Context(), number)
+		if err != nil {
+			return "", "", err
+		}
+		return InsurerOffice(number), name, nil
+	}
+	cfg.Home = func(office string) string { return InsurerHome(strings.TrimPrefix(office, "insurer:")) }
+	if cfg.Logger == nil {
+		cfg.Logger = p.logger
+	}
+	return cfg
+}
+
+// SetStaff gives the back office its gate (made of StaffGate's
+// configuration). Without one the back office is not served at all: there
+// is no other way in. Call it before Routes.
+func (p *OfficePages) SetStaff(g *staff.Gate) { p.gate = g }
+
 // Routes registers the back office's pages.
 func (p *OfficePages) Routes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /insurer/login", p.loginForm)
-	mux.HandleFunc("POST /insurer/login", p.login)
-	mux.HandleFunc("POST /insurer/logout", p.logout)
-	mux.HandleFunc("GET /insurer/{$}", p.staffOnly(p.list))
-	mux.HandleFunc("GET /insurer/new", p.staffOnly(p.newForm))
-	mux.HandleFunc("POST /insurer/new", p.staffOnly(p.add))
-	mux.HandleFunc("GET /insurer/records/{id}", p.staffOnly(p.record))
-	mux.HandleFunc("POST /insurer/records/{id}/end", p.staffOnly(p.end))
-	mux.HandleFunc("POST /insurer/records/{id}/change-job", p.staffOnly(p.changeJob))
-	mux.HandleFunc("GET /insurer/queue", p.staffOnly(p.queue))
-	mux.HandleFunc("POST /insurer/queue/{id}/decide", p.staffOnly(p.decide))
+	if p.gate == nil {
+		return
+	}
+	mux.HandleFunc("GET /insurer/{insurer}/{$}", p.staffOnly(p.list))
+	mux.HandleFunc("GET /insurer/{insurer}/signin", p.gate.SignIn)
+	mux.HandleFunc("POST /insurer/{insurer}/login", p.gate.Login)
+	mux.HandleFunc("POST /insurer/{insurer}/logout", p.gate.Logout)
+	mux.HandleFunc("GET /insurer/{insurer}/new", p.staffOnly(p.newForm))
+	mux.HandleFunc("POST /insurer/{insurer}/new", p.staffOnly(p.add))
+	mux.HandleFunc("GET /insurer/{insurer}/records/{id}", p.staffOnly(p.record))
+	mux.HandleFunc("POST /insurer/{insurer}/records/{id}/end", p.staffOnly(p.end))
+	mux.HandleFunc("POST /insurer/{insurer}/records/{id}/change-job", p.staffOnly(p.changeJob))
+	mux.HandleFunc("GET /insurer/{insurer}/queue", p.staffOnly(p.queue))
+	mux.HandleFunc("POST /insurer/{insurer}/queue/{id}/decide", p.staffOnly(p.decide))
 }
+
+// demoInsurer is the insurer whose back office the home page links to:
+// the demo's insurer clerk works there.
+const demoInsurer = "06230012"
 
 // Links are the home page entries of the back office.
 func (p *OfficePages) Links() []web.Link {
 	return []web.Link{
 		{Section: "保険者 / Insurers", TitleJA: "保険者の事務（被保険者の資格）", TitleEN: "Insurer back office (coverage)",
 			DescJA: "被保険者の記録の検索・資格の追加・喪失・転職の記録", DescEN: "Search insured records; add, end and move coverage",
-			Path: "/insurer/"},
+			Path: InsurerHome(demoInsurer)},
 		{Section: "保険者 / Insurers", TitleJA: "紐付けの確認待ち", TitleEN: "Links waiting for a clerk",
 			DescJA: "5情報が一致しなかった紐付けを、保険者の記録と本人のJPKI情報を並べて判断します", DescEN: "Decide links whose five attributes did not all agree, record and JPKI data side by side",
-			Path: "/insurer/queue"},
+			Path: InsurerHome(demoInsurer) + "queue"},
 	}
 }
 
@@ -103,41 +143,37 @@ type msgText struct{ JA, EN string }
 // officeErrors are a form's problems by field name.
 type officeErrors map[string]*msgText
 
-// officeChrome is what every logged-in page shows in its header.
+// officeChrome is what every signed-in page shows: the insurer and, in the
+// staff strip, who is signed in.
 type officeChrome struct {
-	Insurer, InsurerName, Staff string
+	Insurer, InsurerName string
+	Staff                *staff.Session
 }
 
-// staffOnly runs h for a logged-in member of staff, and sends anyone else
-// to the login form.
+// Home is the back office's first page; every link of its pages starts
+// there.
+func (c officeChrome) Home() string { return InsurerHome(c.Insurer) }
+
+// StaffStrip is the strip the site's layout shows on every office page.
+func (c officeChrome) StaffStrip() *web.StaffStrip { return c.Staff.Strip(c.Home() + "logout") }
+
+// staffOnly runs h for an insurer clerk signed in at the path's insurer
+// (the gate checks the grant on every request); anyone else gets the
+// sign-in page.
 func (p *OfficePages) staffOnly(h func(http.ResponseWriter, *http.Request, *web.Session, officeChrome)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+	return p.gate.Only(func(w http.ResponseWriter, r *http.Request, st *staff.Session) {
 		ss, err := p.site.Session(w, r)
-		if err != nil {
-			p.logger.Error("office: session", "err", err)
-			p.site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
-			return
-		}
-		st := officeChrome{Insurer: ss.Get(officeInsurerKey), Staff: ss.Get(officeStaffKey)}
-		if st.Insurer == "" || st.Staff == "" {
-			if r.Method != http.MethodGet {
-				ss.SetFlash(web.Flash{Kind: "warn", JA: "ログインしてください。操作は記録されていません。", EN: "Please log in. Nothing was recorded."})
-				p.save(r, ss)
-			}
-			http.Redirect(w, r, "/insurer/login", http.StatusSeeOther)
-			return
-		}
-		name, err := p.s.InsurerName(r.Context(), st.Insurer)
 		if err != nil {
 			p.fail(w, r, err)
 			return
 		}
-		st.InsurerName = name
-		h(w, r, ss, st)
-	}
+		h(w, r, ss, officeChrome{Insurer: r.PathValue("insurer"), InsurerName: st.OfficeName, Staff: st})
+	})
 }
 
-func (c officeChrome) staff() Staff { return Staff{Insurer: c.Insurer, Name: c.Staff} }
+// staff is the clerk as the service records them: the actor of every
+// access row and the clerk of every decision.
+func (c officeChrome) staff() Staff { return Staff{Insurer: c.Insurer, Name: c.Staff.Actor()} }
 
 func (p *OfficePages) save(r *http.Request, ss *web.Session) {
 	if err := ss.Save(r.Context()); err != nil {
@@ -159,83 +195,6 @@ func (p *OfficePages) fail(w http.ResponseWriter, r *http.Request, err error) {
 		p.logger.ErrorContext(r.Context(), "office", "path", r.URL.Path, "err", err)
 		p.site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
 	}
-}
-
-// Login.
-
-type officeLoginPage struct {
-	Insurer, Staff string
-	Errors         officeErrors
-	Problem        *msgText
-}
-
-func (p *OfficePages) loginForm(w http.ResponseWriter, r *http.Request) {
-	p.pages.Render(w, r, http.StatusOK, "login", &officeLoginPage{})
-}
-
-func (p *OfficePages) login(w http.ResponseWriter, r *http.Request) {
-	pg := &officeLoginPage{Insurer: strings.TrimSpace(r.PostFormValue("insurer")), Staff: strings.TrimSpace(r.PostFormValue("staff")),
-		Errors: officeErrors{}}
-	key := strings.TrimSpace(r.PostFormValue("key"))
-	if !insurerNumber.MatchString(pg.Insurer) {
-		pg.Errors["insurer"] = &msgText{"保険者番号は数字6桁または8桁です。", "The insurer number is 6 or 8 digits."}
-	}
-	if key == "" {
-		pg.Errors["key"] = &msgText{"APIキーを入力してください。", "Enter the API key."}
-	}
-	if pg.Staff == "" || utf8.RuneCountInString(pg.Staff) > 40 {
-		pg.Errors["staff"] = &msgText{"担当者名を40文字以内で入力してください（判断の記録に残ります）。", "Enter your name, at most 40 characters (it is recorded with your decisions)."}
-	}
-	account, source := "insurer:"+pg.Insurer, ratelimit.Source(r)
-	if len(pg.Errors) == 0 {
-		if d := p.site.Logins().Check(account, source); d > 0 {
-			p.site.TooMany(w, r, d)
-			return
-		}
-		number, err := p.s.InsurerByKey(r.Context(), key)
-		if err == nil || errors.Is(err, ErrNotFound) {
-			p.site.Logins().Done(account, source, err == nil && number == pg.Insurer)
-		}
-		switch {
-		case err != nil && !errors.Is(err, ErrNotFound):
-			p.fail(w, r, err)
-			return
-		case err != nil || number != pg.Insurer:
-			p.logger.InfoContext(r.Context(), "office: login refused", "insurer", pg.Insurer)
-			pg.Problem = &msgText{"保険者番号またはAPIキーが正しくありません。", "The insurer number or the API key is wrong."}
-		}
-	}
-	if len(pg.Errors) > 0 || pg.Problem != nil {
-		p.pages.Render(w, r, http.StatusUnauthorized, "login", pg)
-		return
-	}
-	// A new session on login, so an id planted before it is worth nothing.
-	ss, err := p.site.Session(w, r)
-	if err == nil {
-		err = ss.Destroy(r.Context(), w)
-	}
-	if err == nil {
-		ss, err = p.site.Session(w, r)
-	}
-	if err != nil {
-		p.fail(w, r, err)
-		return
-	}
-	ss.Set(officeInsurerKey, pg.Insurer)
-	ss.Set(officeStaffKey, pg.Staff)
-	ss.SetFlash(web.Flash{Kind: "ok", JA: pg.Staff + " さんとしてログインしました。", EN: "Logged in as " + pg.Staff + "."})
-	p.save(r, ss)
-	p.logger.InfoContext(r.Context(), "office: login", "insurer", pg.Insurer)
-	http.Redirect(w, r, "/insurer/", http.StatusSeeOther)
-}
-
-func (p *OfficePages) logout(w http.ResponseWriter, r *http.Request) {
-	if ss, err := p.site.Session(w, r); err == nil {
-		if err := ss.Destroy(r.Context(), w); err != nil {
-			p.logger.ErrorContext(r.Context(), "office: logout", "err", err)
-		}
-	}
-	http.Redirect(w, r, "/insurer/login", http.StatusSeeOther)
 }
 
 // The list.
@@ -263,7 +222,7 @@ func (pg *officeListPage) PageURL(page int) string {
 		}
 	}
 	v.Set("page", strconv.Itoa(page))
-	return "/insurer/?" + v.Encode()
+	return pg.Home() + "?" + v.Encode()
 }
 
 func (p *OfficePages) list(w http.ResponseWriter, r *http.Request, ss *web.Session, c officeChrome) {
@@ -544,7 +503,7 @@ func (p *OfficePages) add(w http.ResponseWriter, r *http.Request, ss *web.Sessio
 	p.logChange(r.Context(), c, ActionAddInsured, added.ID)
 	ss.SetFlash(web.Flash{Kind: "ok", JA: "資格を登録しました。", EN: "The coverage was recorded."})
 	p.save(r, ss)
-	http.Redirect(w, r, "/insurer/records/"+added.ID, http.StatusSeeOther)
+	http.Redirect(w, r, c.Home()+"records/"+added.ID, http.StatusSeeOther)
 }
 
 // invalid is the message of an ErrInvalid the field checks did not catch:
@@ -641,7 +600,7 @@ func (p *OfficePages) end(w http.ResponseWriter, r *http.Request, ss *web.Sessio
 	p.logChange(r.Context(), c, ActionEndCoverage, id)
 	ss.SetFlash(web.Flash{Kind: "ok", JA: "資格喪失日を記録しました。", EN: "The end of coverage was recorded."})
 	p.save(r, ss)
-	http.Redirect(w, r, "/insurer/records/"+id, http.StatusSeeOther)
+	http.Redirect(w, r, c.Home()+"records/"+id, http.StatusSeeOther)
 }
 
 func (p *OfficePages) changeJob(w http.ResponseWriter, r *http.Request, ss *web.Session, c officeChrome) {
@@ -698,10 +657,10 @@ func (p *OfficePages) changeJob(w http.ResponseWriter, r *http.Request, ss *web.
 		EN: fmt.Sprintf("The job change was recorded: this coverage ends on %s and the new one (insurer %s) starts.", civil(next.AcquiredOn), next.Insurer)})
 	p.save(r, ss)
 	if added.Insurer == c.Insurer {
-		http.Redirect(w, r, "/insurer/records/"+added.ID, http.StatusSeeOther)
+		http.Redirect(w, r, c.Home()+"records/"+added.ID, http.StatusSeeOther)
 		return
 	}
-	http.Redirect(w, r, "/insurer/records/"+id, http.StatusSeeOther)
+	http.Redirect(w, r, c.Home()+"records/"+id, http.StatusSeeOther)
 }
 
 // The queue.
@@ -802,7 +761,7 @@ func (p *OfficePages) decide(w http.ResponseWriter, r *http.Request, ss *web.Ses
 		p.site.Error(w, r, web.Problem{Status: http.StatusBadRequest})
 		return
 	}
-	err := p.s.DecideFor(r.Context(), c.Insurer, r.PathValue("id"), c.Staff, approve)
+	err := p.s.DecideFor(r.Context(), c.Insurer, r.PathValue("id"), c.staff().Name, approve)
 	switch {
 	case err == nil && approve:
 		ss.SetFlash(web.Flash{Kind: "ok", JA: "紐付けを承認しました。記録は本人に紐付きました。", EN: "Approved: the record is now linked to the person."})
@@ -817,5 +776,5 @@ func (p *OfficePages) decide(w http.ResponseWriter, r *http.Request, ss *web.Ses
 		return
 	}
 	p.save(r, ss)
-	http.Redirect(w, r, "/insurer/queue", http.StatusSeeOther)
+	http.Redirect(w, r, c.Home()+"queue", http.StatusSeeOther)
 }

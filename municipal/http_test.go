@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -124,7 +126,7 @@ func TestIssuanceAPI(t *testing.T) {
 			{"no key", "062049", "", ok, 401, CodeUnauthorized},
 			{"wrong key", "062049", "muni_relay_062049_nope", ok, 401, CodeUnauthorized},
 			{"another town's key", "062049", w.Keys["202070"].Relay, ok, 401, CodeUnauthorized},
-			{"a staff key", "062049", w.Keys["062049"].Staff, ok, 401, CodeUnauthorized},
+			{"a staff key", "062049", "muni_staff_062049_not-a-relay-key", ok, 401, CodeUnauthorized},
 			{"unknown field", "062049", key, body(ichiro.PersonID, "juminhyo"), 400, CodeInvalidRequest},
 			{"bad json", "062049", key, `{"person_id":`, 400, CodeInvalidRequest},
 			{"two objects", "062049", key, ok + ok, 400, CodeInvalidRequest},
@@ -197,7 +199,7 @@ func TestOfficeRoutesNeedStaff(t *testing.T) {
 	try(c, "062049")
 	// The old shared-key login is gone.
 	c.Step(webtest.Step{Name: "the old key login", Path: "/municipal/062049/office/login",
-		Form: url.Values{"key": {w.Keys["062049"].Staff}, "staff": {"佐藤"}}, WantStatus: http.StatusForbidden,
+		Form: url.Values{"key": {"muni_staff_062049_an-old-staff-key"}, "staff": {"佐藤"}}, WantStatus: http.StatusForbidden,
 		WantContains: []string{`data-code="state"`}})
 }
 
@@ -308,6 +310,39 @@ func TestOfficeSignInRefusals(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestOfficeSignInLimited: posts to the login without a verified card
+// login (here a wrong state) are refused with 429 and Retry-After once the
+// site's login limits say so, from that address, the clerk's right login
+// too, until the wait is over; verified card logins cost nothing.
+func TestOfficeSignInLimited(t *testing.T) {
+	_, _, srv, st := muniServer(t, storetest.SQLite(t))
+	base := "/municipal/062049/office/"
+	lim := web.DefaultLoginLimits()
+	// Verified logins, even refused ones, do not count.
+	for i := range lim.Source.Burst {
+		c := srv.With(t).Fresh()
+		state := stafftest.State(c, base)
+		c.Step(webtest.Step{Name: fmt.Sprintf("no grant %d", i+1), Path: base + "login", WantStatus: http.StatusForbidden,
+			Form: url.Values{"assertion": {st.iss.Assertion(stafftest.StaffLogin("stranger", st.now()))}, "state": {state}}})
+	}
+	c := srv.With(t).Fresh()
+	stafftest.State(c, base) // a session, so that the forms pass the CSRF check
+	for i := range lim.Source.Burst / lim.FailureCost {
+		c.Step(webtest.Step{Name: fmt.Sprintf("wrong state %d", i+1), Path: base + "login", WantStatus: http.StatusForbidden,
+			Form: url.Values{"assertion": {"x"}, "state": {strings.Repeat("0", 32)}}, WantContains: []string{`data-code="state"`}})
+	}
+	state := stafftest.State(c, base)
+	form := url.Values{"assertion": {st.iss.Assertion(stafftest.StaffLogin("clerk-062049", st.now()))}, "state": {state}}
+	r := c.Step(webtest.Step{Name: "the clerk, too many", Path: base + "login", Form: form, WantStatus: http.StatusTooManyRequests,
+		WantContains: []string{"秒"}})
+	if ra := r.Header.Get("Retry-After"); ra != strconv.Itoa(int(lim.Source.Every/time.Second)) {
+		t.Errorf("Retry-After %q, want %v", ra, lim.Source.Every)
+	}
+	st.clock.t = st.clock.t.Add(lim.Source.Every)
+	form.Set("assertion", st.iss.Assertion(stafftest.StaffLogin("clerk-062049", st.now())))
+	c.Step(webtest.Step{Name: "the clerk after Retry-After", Path: base + "login", Form: form, WantStatus: http.StatusSeeOther})
 }
 
 // TestOfficeSessionEnds: revoking the grant ends a live session at its

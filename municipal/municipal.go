@@ -212,11 +212,9 @@ func (s *Service) Municipalities(ctx context.Context) ([]Municipality, error) {
 	return out, rows.Err()
 }
 
-// Kinds of key a municipality issues.
-const (
-	keyRelay = "relay"
-	keyStaff = "staff"
-)
+// Kinds of key a municipality issues: only the relay's now (its staff
+// sign in with their cards, package staff).
+const keyRelay = "relay"
 
 func (s *Service) issueKey(ctx context.Context, code, kind, label string) (string, error) {
 	if _, err := s.Municipality(ctx, code); err != nil {
@@ -235,11 +233,6 @@ func (s *Service) issueKey(ctx context.Context, code, kind, label string) (strin
 // municipality's issuance server (shown once; only its hash is kept).
 func (s *Service) IssueRelayKey(ctx context.Context, code, label string) (string, error) {
 	return s.issueKey(ctx, code, keyRelay, label)
-}
-
-// IssueStaffKey issues a key for the municipality's back office.
-func (s *Service) IssueStaffKey(ctx context.Context, code, label string) (string, error) {
-	return s.issueKey(ctx, code, keyStaff, label)
 }
 
 // checkKey returns the key's label when key is a key of kind for code.

@@ -54,7 +54,6 @@ func DemoRefusalCases() []DemoResident {
 // DemoKeys are the keys SeedDemo issued to one municipality.
 type DemoKeys struct {
 	Relay string `json:"relay"`
-	Staff string `json:"staff"`
 }
 
 // SeededPerson says where SeedDemo put one demo resident.
@@ -152,11 +151,7 @@ func (s *Service) SeedDemo(ctx context.Context, residents []DemoResident) (*Demo
 			if err != nil {
 				return nil, err
 			}
-			staff, err := s.IssueStaffKey(ctx, code, "staff (demo)")
-			if err != nil {
-				return nil, err
-			}
-			w.Keys[code] = DemoKeys{Relay: relay, Staff: staff}
+			w.Keys[code] = DemoKeys{Relay: relay}
 		}
 	}
 	// Households: one per address, its first person the 世帯主.

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mynaplat/mynaplat/internal/ratelimit"
 	"github.com/mynaplat/mynaplat/platform"
 	"github.com/mynaplat/mynaplat/web"
 )
@@ -58,6 +59,10 @@ func LoginPath(office string) (string, error) {
 	switch kind {
 	case "municipal":
 		return "/municipal/" + id + "/office/login", nil
+	case "insurer":
+		return "/insurer/" + id + "/login", nil
+	case "clinic":
+		return "/clinic/" + id + "/login", nil
 	}
 	return "", fmt.Errorf("%w: office %q has no card login yet", ErrInvalid, office)
 }
@@ -251,12 +256,26 @@ type refusal struct {
 
 // Login is the office's login endpoint: the staff terminal posts the
 // platform's assertion of the card login and the state of the sign-in.
+// The site's login limiter counts the posts that carry no verified card
+// login (a wrong state, a forged or foreign assertion) against the source
+// address only: they are cheap to send, and counting them per office would
+// let anyone keep the office's staff out. A verified card login was
+// counted by the platform (per card and terminal) and costs nothing here,
+// whatever the grant says.
 func (g *Gate) Login(w http.ResponseWriter, r *http.Request) {
 	office, name, ss, ok := g.visit(w, r)
 	if !ok {
 		return
 	}
+	source := ratelimit.Source(r)
+	if d := g.cfg.Site.Logins().Check("", source); d > 0 {
+		g.cfg.Site.TooMany(w, r, d)
+		return
+	}
 	refuse := func(code, platformID string, why error) {
+		if platformID == "" {
+			g.cfg.Site.Logins().Done("", source, false)
+		}
 		g.cfg.Logger.InfoContext(r.Context(), "staff: sign-in refused", "office", office, "code", code, "platform_id", platformID, "err", why)
 		t := refusalTexts[code]
 		g.save(r, ss)

@@ -72,8 +72,6 @@ func TestEligibilityInBrowser(t *testing.T) {
 	// consenting with his signing certificate; at the reception he is
 	// checked with his consent to the 限度額 and pays with it.
 	eligibilityFlow(t, r)
-	r.do("demo keys", chromedp.Navigate(url+"/demo"), chromedp.WaitVisible(css("#facility-key")))
-	facilityKey := text("#facility-key")
 
 	// Consent refused: the basic answer only.
 	check("reception-nihonkai-1", ichiro, "1111")
@@ -135,10 +133,11 @@ func TestEligibilityInBrowser(t *testing.T) {
 		t.Errorf("provisional note %q", got)
 	}
 	browsertest.Screenshot(t, ctx, "5-mobile-offline")
-	// The hospital's back office lists it as provisional.
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1024, 600), chromedp.Navigate(url+"/clinic/"), chromedp.WaitVisible(css("#code")),
-		chromedp.SendKeys(css("#code"), "0611000019"), chromedp.SendKeys(css("#key"), facilityKey), chromedp.Click(css("#login")),
-		chromedp.WaitVisible(css("#provisional"))); err != nil {
+	// The hospital's back office lists it as provisional: its staff
+	// member signs in with her card at the staff terminal.
+	clerkCard, clerkPIN := demoStaffCard(t, bin, data, "clinic:0611000019")
+	if err := chromedp.Do(ctx, append([]chromedp.Action[chromedp.Void]{chromedp.EmulateViewport(1024, 600)},
+		append(staffCardSignIn(url, "/clinic/0611000019/", clerkCard, clerkPIN), chromedp.WaitVisible(css("#provisional")))...)...); err != nil {
 		t.Fatalf("back office: %v", err)
 	}
 	if got := text("#provisional"); !strings.Contains(got, "酒田") {

@@ -101,14 +101,6 @@ func TestEveryPageOnAPhone(t *testing.T) {
 
 	// The back offices' demo keys, as a newcomer reads them on /demo.
 	do("demo keys", chromedp.EmulateViewport(desktop.w, desktop.h), chromedp.Navigate(url+"/demo"), chromedp.WaitVisible(css("#demo-keys")))
-	facilityKey := text("#facility-key")
-	// 酒田市国民健康保険 holds 一郎's namesake, whose link waits for a clerk.
-	const insurerNo = "060046"
-	insurerKey, err := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll("#demo-keys tr")].
-		find(tr => tr.cells[1] && tr.cells[1].textContent.trim() === "`+insurerNo+`").querySelector("code").textContent`))
-	if err != nil || insurerKey == "" {
-		t.Fatalf("the key of insurer %s on /demo: %q %v", insurerNo, insurerKey, err)
-	}
 	postboxKey := func(id string) string { return text(`code.postbox-key[data-id="` + id + `"]`) }
 	keys := map[string]string{"tax-sakata": postboxKey("tax-sakata"), "nissay": postboxKey("nissay")}
 	// The registry clerks' cards and PINs.
@@ -231,14 +223,16 @@ func TestEveryPageOnAPhone(t *testing.T) {
 
 	// Login pages, before logging in.
 	visit("municipal-login", "/municipal/062049/office/")
-	visit("insurer-login", "/insurer/login")
-	visit("clinic-login", "/clinic/")
+	visit("insurer-login", "/insurer/06230012/")
+	visit("clinic-login", "/clinic/0611000019/")
 	visit("agency-login", "/agency/tax-sakata/inbox/")
 	visit("business-login", "/business/nissay/office/")
 
 	do("demo staff cards", chromedp.Navigate(url+"/demo"), chromedp.WaitVisible(css("#demo-staff-cards")))
 	sakataCard, sakataPIN := staffCard("municipal:062049")
 	yamagataCard, yamagataPIN := staffCard("municipal:062014")
+	insurerCard, insurerPIN := staffCard("insurer:06230012")
+	clinicCard, clinicPIN := staffCard("clinic:0611000019")
 	do("sign in at 酒田市", staffCardSignIn(url, "/municipal/062049/office/", sakataCard, sakataPIN)...)
 	visit("municipal", "/municipal/062049/office/")
 	visit("municipal-person", first("/municipal/062049/office/", `a[href*="/office/persons/"]`))
@@ -246,15 +240,16 @@ func TestEveryPageOnAPhone(t *testing.T) {
 	do("sign in at 山形市", staffCardSignIn(url, "/municipal/062014/office/", yamagataCard, yamagataPIN)...)
 	visit("municipal-registrations", "/municipal/062014/office/registrations")
 
-	staffLogin("/insurer/login", map[string]string{"#l-insurer": insurerNo, "#l-key": insurerKey, "#l-staff": "保険 一子"}, `form[action="/insurer/login"] button[type=submit]`)
-	visit("insurer", "/insurer/")
-	visit("insurer-new", "/insurer/new")
-	visit("insurer-queue", "/insurer/queue")
-	visit("insurer-record", first("/insurer/", `a[href^="/insurer/records/"]`))
+	// 酒田健康保険組合's clerk, with their card.
+	do("sign in at 酒田健康保険組合", staffCardSignIn(url, "/insurer/06230012/", insurerCard, insurerPIN)...)
+	visit("insurer", "/insurer/06230012/")
+	visit("insurer-new", "/insurer/06230012/new")
+	visit("insurer-queue", "/insurer/06230012/queue")
+	visit("insurer-record", first("/insurer/06230012/", `a[href^="/insurer/06230012/records/"]`))
 
-	staffLogin("/clinic/", map[string]string{"#code": "0611000019", "#key": facilityKey}, "#login")
-	visit("clinic", "/clinic/")
-	visit("clinic-batches", "/clinic/batch")
+	do("sign in at 日本海総合病院", staffCardSignIn(url, "/clinic/0611000019/", clinicCard, clinicPIN)...)
+	visit("clinic", "/clinic/0611000019/")
+	visit("clinic-batches", "/clinic/0611000019/batch")
 	sample := filepath.Join(t.TempDir(), "sample.csv")
 	resp, err := http.Get(url + "/clinic/batch/sample.csv")
 	if err != nil {
@@ -268,10 +263,10 @@ func TestEveryPageOnAPhone(t *testing.T) {
 	if err := os.WriteFile(sample, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	do("upload a batch", chromedp.Navigate(url+"/clinic/batch"), chromedp.WaitVisible(css(`input[type=file]`)),
+	do("upload a batch", chromedp.Navigate(url+"/clinic/0611000019/batch"), chromedp.WaitVisible(css(`input[type=file]`)),
 		chromedp.SetUploadFiles(css(`input[type=file]`), []string{sample}), chromedp.Submit(css(`input[type=file]`)),
 		chromedp.WaitReady(css("main")))
-	visit("clinic-batch", first("/clinic/batch", `a[href^="/clinic/batch/"]:not([href$=".csv"])`))
+	visit("clinic-batch", first("/clinic/0611000019/batch", `a[href^="/clinic/0611000019/batch/"]`))
 
 	staffLogin("/agency/tax-sakata/inbox/", map[string]string{"#l-key": keys["tax-sakata"], "#l-staff": "税務 花子"}, "#l-login")
 	await("/agency/tax-sakata/inbox/", "#inbox tbody a")

@@ -7,6 +7,7 @@ import (
 
 	"github.com/mynaplat/mynaplat/cardco"
 	"github.com/mynaplat/mynaplat/eligibility"
+	"github.com/mynaplat/mynaplat/staff"
 	"github.com/mynaplat/mynaplat/web"
 )
 
@@ -39,6 +40,7 @@ func (c eligibilityConfig) validate() error {
 	var m missing
 	m.peer(c.peers, rolePlatform, roleJPKI, roleCardCo)
 	m.key(c.keys, apiPlatform, roleEligibility)
+	m.key(c.keys, apiStaff, roleEligibility)
 	if c.merchantKey == "" && !c.peers.local[roleCardCo] {
 		m = append(m, "--cardco-key (MYNAPLAT_CARDCO_KEY)")
 	}
@@ -80,6 +82,20 @@ func (c eligibilityConfig) build(ctx context.Context, d *deps) (*built, error) {
 		worker.Close()
 		return nil, err
 	}
+	// The insurers' and the facilities' back offices: each its own
+	// gate, one grant directory.
+	officeGate, err := staff.NewGate(office.StaffGate(d.staffGate(roleEligibility)))
+	if err != nil {
+		worker.Close()
+		return nil, err
+	}
+	office.SetStaff(officeGate)
+	clinicGate, err := staff.NewGate(clinic.StaffGate(d.staffGate(roleEligibility)))
+	if err != nil {
+		worker.Close()
+		return nil, err
+	}
+	clinic.SetStaff(clinicGate)
 	return &built{
 		routes: func(mux *http.ServeMux) {
 			elig.Routes(mux)

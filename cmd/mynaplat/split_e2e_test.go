@@ -166,7 +166,7 @@ func splitProcesses(t *testing.T, bin string) *topology {
 
 // rolePages are a page of each of some roles.
 var rolePages = map[string]string{
-	roleJPKI: "/jpki/crl/auth.crl", roleEligibility: "/clinic/", roleJLIS: "/verify", roleMunicipal: "/municipal/062049/office/",
+	roleJPKI: "/jpki/crl/auth.crl", roleEligibility: "/clinic/batch/sample.csv", roleJLIS: "/verify", roleMunicipal: "/municipal/062049/office/",
 	roleTSA: "/tsa/root.crt", roleCorpReg: "/corpreg/ca.crt", roleAgency: "/agency/tax-sakata/inbox/", roleTerminals: "/t/",
 	roleCounter: "/counter/",
 }

@@ -8,8 +8,22 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/mynaplat/mynaplat/demo"
 	"github.com/mynaplat/mynaplat/internal/browsertest"
 )
+
+// demoStaffCard is the card ID and the PIN of the demo staff member of
+// office (demo.Staff), in the demo world at data.
+func demoStaffCard(t *testing.T, bin, data, office string) (string, string) {
+	t.Helper()
+	for _, sp := range demo.Staff {
+		if sp.Office == office {
+			return demoCardID(t, bin, data, sp.Name), sp.AuthPIN
+		}
+	}
+	t.Fatalf("no demo staff at %s", office)
+	return "", ""
+}
 
 // staffCardSignIn is the chromedp steps of a clerk signing in at an office
 // page (base + path) with their own card at the staff terminal: the office

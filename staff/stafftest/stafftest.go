@@ -135,3 +135,31 @@ func SignIn(c *webtest.Client, page, login, assertion string) *webtest.Response 
 	return c.Step(webtest.Step{Name: "sign in at " + login, Path: login, Form: url.Values{"assertion": {assertion}, "state": {state}},
 		WantStatus: http.StatusSeeOther})
 }
+
+// SignInAs signs c in at the office whose first page is home (its login
+// endpoint home+"login") with a card login of platformID at a staff
+// terminal at at.
+func (is *Issuer) SignInAs(c *webtest.Client, home, platformID string, at time.Time) *webtest.Response {
+	return SignIn(c, home, home+"login", is.Assertion(StaffLogin(platformID, at)))
+}
+
+// NeedStaff runs every step with c, which has no staff session at the
+// office whose first page is home: a GET must send to the office's
+// sign-in (303), anything else be refused (403), and no answer may show
+// any of hidden.
+func NeedStaff(t testing.TB, c *webtest.Client, home string, steps []webtest.Step, hidden ...string) {
+	t.Helper()
+	for _, s := range steps {
+		s.WantStatus = http.StatusSeeOther
+		if s.Form != nil {
+			s.WantStatus = http.StatusForbidden
+		}
+		s.WantNotContains = hidden
+		r := c.Step(s)
+		if s.Form == nil {
+			if loc := r.Location(); loc != home+"signin" {
+				t.Errorf("%s: to %q, want the sign-in %s", s.Name, loc, home+"signin")
+			}
+		}
+	}
+}
