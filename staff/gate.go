@@ -63,6 +63,8 @@ func LoginPath(office string) (string, error) {
 		return "/insurer/" + id + "/login", nil
 	case "clinic":
 		return "/clinic/" + id + "/login", nil
+	case OperatorOffice:
+		return operatorHome + "login", nil
 	}
 	return "", fmt.Errorf("%w: office %q has no card login yet", ErrInvalid, office)
 }

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/mynaplat/mynaplat/store"
+	"github.com/mynaplat/mynaplat/wareki"
 )
 
 //go:embed migrations
@@ -159,27 +160,44 @@ func newID() string {
 	return hex.EncodeToString(b)
 }
 
-// Add stores a new grant and returns it with its ID. A grant without a
-// start starts now; one without an end lasts a year.
-func (d *Directory) Add(ctx context.Context, g Grant) (Grant, error) {
+// FieldError is a grant the directory refuses because of one field: which
+// and why, in Japanese and English, for the operator's form and the
+// command line alike. It matches ErrInvalid.
+type FieldError struct {
+	// Field is the form's name of the field: platform_id, name, office,
+	// role, number, from, until.
+	Field  string
+	JA, EN string
+}
+
+func (e *FieldError) Error() string { return "staff: invalid: " + e.Field + ": " + e.EN }
+
+// Unwrap makes a FieldError an ErrInvalid.
+func (e *FieldError) Unwrap() error { return ErrInvalid }
+
+// validate checks a grant to be added, its fields trimmed, and fills in the
+// period: one without a start starts at now, one without an end lasts a
+// year.
+func (g *Grant) validate(now time.Time) error {
 	g.Name, g.StaffNumber, g.PlatformID = strings.TrimSpace(g.Name), strings.TrimSpace(g.StaffNumber), strings.TrimSpace(g.PlatformID)
+	g.Office = strings.TrimSpace(g.Office)
 	kind, err := OfficeKind(g.Office)
-	if err != nil {
-		return Grant{}, err
-	}
 	switch {
 	case g.PlatformID == "" || len(g.PlatformID) > 64:
-		return Grant{}, fmt.Errorf("%w: platform ID", ErrInvalid)
+		return &FieldError{"platform_id", "プラットフォームIDを入力してください（64文字まで）。", "enter the platform ID (up to 64 characters)"}
 	case g.Name == "" || len([]rune(g.Name)) > 40:
-		return Grant{}, fmt.Errorf("%w: name (1–40 characters)", ErrInvalid)
-	case g.StaffNumber == "" || len(g.StaffNumber) > 20:
-		return Grant{}, fmt.Errorf("%w: staff number (1–20 characters)", ErrInvalid)
+		return &FieldError{"name", "氏名を1〜40文字で入力してください。", "enter the name (1–40 characters)"}
+	case err != nil:
+		return &FieldError{"office", "事務所は municipal:CODE, counter:CODE, insurer:NUMBER, clinic:FACILITY, agency:ID, business:ID, postbox-operator, platform-operator のいずれかの形で入力してください。",
+			fmt.Sprintf("the office %q is not", g.Office) + " one of municipal:CODE, counter:CODE, insurer:NUMBER, clinic:FACILITY, agency:ID, business:ID, postbox-operator, platform-operator"}
 	case !g.Role.Valid():
-		return Grant{}, fmt.Errorf("%w: role %q", ErrInvalid, g.Role)
+		return &FieldError{"role", "役割を選んでください。", fmt.Sprintf("choose a role (not %q)", g.Role)}
 	case roles[g.Role].kind != kind:
-		return Grant{}, fmt.Errorf("%w: a %s works at a %s office, not %s", ErrInvalid, g.Role, roles[g.Role].kind, g.Office)
+		return &FieldError{"role", "「" + g.Role.JA() + "」は " + roles[g.Role].kind + " の事務所の役割です。" + g.Office + " では使えません。",
+			fmt.Sprintf("a %s works at a %s office, not %s", g.Role, roles[g.Role].kind, g.Office)}
+	case g.StaffNumber == "" || len(g.StaffNumber) > 20:
+		return &FieldError{"number", "職員番号を1〜20文字で入力してください。", "enter the staff number (1–20 characters)"}
 	}
-	now := d.now()
 	if g.ValidFrom.IsZero() {
 		g.ValidFrom = now
 	}
@@ -187,7 +205,24 @@ func (d *Directory) Add(ctx context.Context, g Grant) (Grant, error) {
 		g.ValidUntil = g.ValidFrom.AddDate(1, 0, 0)
 	}
 	if !g.ValidUntil.After(g.ValidFrom) {
-		return Grant{}, fmt.Errorf("%w: the period ends before it starts", ErrInvalid)
+		return &FieldError{"until", "終了日は開始日より後にしてください。", "the period ends before it starts"}
+	}
+	return nil
+}
+
+// Add stores a new grant and returns it with its ID. A grant without a
+// start starts now; one without an end lasts a year. A refused grant is a
+// *FieldError.
+func (d *Directory) Add(ctx context.Context, g Grant) (Grant, error) {
+	return d.AddBy(ctx, g, "")
+}
+
+// AddBy is Add on behalf of by (an operator as Session.Actor names them),
+// whom the audit row names.
+func (d *Directory) AddBy(ctx context.Context, g Grant, by string) (Grant, error) {
+	now := d.now()
+	if err := g.validate(now); err != nil {
+		return Grant{}, err
 	}
 	g.ID, g.RevokedAt = newID(), time.Time{}
 	g.ValidFrom, g.ValidUntil = g.ValidFrom.Truncate(time.Second), g.ValidUntil.Truncate(time.Second)
@@ -195,12 +230,26 @@ func (d *Directory) Add(ctx context.Context, g Grant) (Grant, error) {
 		g.ValidFrom.Unix(), g.ValidUntil.Unix(), now.Unix()); err != nil {
 		return Grant{}, fmt.Errorf("staff: add grant: %w", err)
 	}
-	return g, d.audit(ctx, g, "grant", "OK", "")
+	return g, d.audit(ctx, g, "grant", "OK", byDetail(by))
+}
+
+// byDetail is the audit detail naming who acted on a grant ("" the
+// command line, run by whoever has the database).
+func byDetail(by string) string {
+	if by == "" {
+		return ""
+	}
+	return "by " + by
 }
 
 // Revoke revokes a grant at once: every session it opened ends at its next
 // request. Revoking a revoked grant changes nothing.
 func (d *Directory) Revoke(ctx context.Context, id string) (Grant, error) {
+	return d.RevokeBy(ctx, id, "")
+}
+
+// RevokeBy is Revoke on behalf of by, whom the audit row names.
+func (d *Directory) RevokeBy(ctx context.Context, id, by string) (Grant, error) {
 	g, err := d.Get(ctx, id)
 	if err != nil {
 		return Grant{}, err
@@ -213,7 +262,57 @@ func (d *Directory) Revoke(ctx context.Context, id string) (Grant, error) {
 		return Grant{}, fmt.Errorf("staff: revoke: %w", err)
 	}
 	g.RevokedAt = time.Unix(now.Unix(), 0)
-	return g, d.audit(ctx, g, "revoke", "OK", "")
+	return g, d.audit(ctx, g, "revoke", "OK", byDetail(by))
+}
+
+// GrantState is where a grant stands at a moment.
+type GrantState string
+
+// The states of a grant.
+const (
+	StateActive  GrantState = "active"
+	StatePending GrantState = "pending" // its period has not begun
+	StateExpired GrantState = "expired"
+	StateRevoked GrantState = "revoked"
+)
+
+// GrantStates are every state, in the order a list offers them.
+var GrantStates = []GrantState{StateActive, StatePending, StateExpired, StateRevoked}
+
+// State is where the grant stands at now.
+func (g Grant) State(now time.Time) GrantState {
+	switch {
+	case !g.RevokedAt.IsZero():
+		return StateRevoked
+	case now.Before(g.ValidFrom):
+		return StatePending
+	case !now.Before(g.ValidUntil):
+		return StateExpired
+	}
+	return StateActive
+}
+
+// JA and EN are the state's names.
+func (s GrantState) JA() string {
+	return map[GrantState]string{StateActive: "有効", StatePending: "開始前", StateExpired: "期限切れ", StateRevoked: "取消済み"}[s]
+}
+
+// EN is the state's English name.
+func (s GrantState) EN() string {
+	return map[GrantState]string{StateActive: "active", StatePending: "not yet valid", StateExpired: "expired", StateRevoked: "revoked"}[s]
+}
+
+// ParseDay reads a day (YYYY-MM-DD) as its start in Japan time, the way
+// grants' periods are given; "" is the zero time.
+func ParseDay(s string) (time.Time, error) {
+	if s = strings.TrimSpace(s); s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.ParseInLocation(time.DateOnly, s, wareki.JST())
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%w: want YYYY-MM-DD: %w", ErrInvalid, err)
+	}
+	return t, nil
 }
 
 // Get is one grant.

@@ -10,6 +10,7 @@ import (
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/platform"
 	"github.com/mynaplat/mynaplat/staff"
+	"github.com/mynaplat/mynaplat/web"
 )
 
 // platformConfig is the common platform's configuration: it reads the JPKI
@@ -66,6 +67,18 @@ func (c platformConfig) build(ctx context.Context, d *deps) (*built, error) {
 		return nil, err
 	}
 	d.svc.staff = dir
+	// The operator's pages for the grants, beside the directory: its gate
+	// checks the grants in it directly.
+	opCfg := d.staffGate(rolePlatform)
+	opCfg.Site = d.site
+	opGate, err := staff.NewGate(dir.OperatorGate(opCfg))
+	if err != nil {
+		return nil, err
+	}
+	operator, err := staff.NewOperator(dir, opGate)
+	if err != nil {
+		return nil, err
+	}
 	lp := newLoops()
 	lp.spawn(func() {
 		every(lp.ctx, c.timing.crlRefresh, func(ctx context.Context) {
@@ -93,7 +106,9 @@ func (c platformConfig) build(ctx context.Context, d *deps) (*built, error) {
 			plat.Routes(mux)
 			plat.CallerRoutes(mux, callers)
 			dir.Routes(mux, staffCallers)
+			operator.Routes(mux)
 		},
+		pages: func(context.Context, *http.ServeMux) ([]web.Link, error) { return operator.Links(), nil },
 		close: lp.close(plat.Close),
 	}, nil
 }

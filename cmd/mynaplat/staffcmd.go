@@ -54,14 +54,12 @@ func openStaff(ctx context.Context, d dataFlags) (*store.DB, *staff.Directory, e
 	return db, dir, nil
 }
 
-// parseDay reads a date (YYYY-MM-DD, Japan time) or "" as zero.
+// parseDay reads a date (YYYY-MM-DD, Japan time) or "" as zero, as the
+// operator's page does.
 func parseDay(flagName, s string) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	t, err := time.ParseInLocation(time.DateOnly, s, time.FixedZone("JST", 9*3600))
+	t, err := staff.ParseDay(s)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("--%s: want YYYY-MM-DD: %w", flagName, err)
+		return time.Time{}, fmt.Errorf("--%s: %w", flagName, err)
 	}
 	return t, nil
 }
@@ -138,16 +136,11 @@ func staffList(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writ
 	if err != nil {
 		return err
 	}
+	now := time.Now()
 	for _, g := range gs {
-		state := "valid"
-		now := time.Now()
-		switch {
-		case !g.RevokedAt.IsZero():
-			state = "revoked " + g.RevokedAt.Format(time.DateOnly)
-		case now.Before(g.ValidFrom):
-			state = "not yet"
-		case !now.Before(g.ValidUntil):
-			state = "expired"
+		state := string(g.State(now))
+		if state == string(staff.StateRevoked) {
+			state += " " + g.RevokedAt.Format(time.DateOnly)
 		}
 		fmt.Fprintf(out, "%s  %-20s %-18s %-14s %-12s %s  %s – %s  %s\n", g.ID, g.Office, g.Role, g.StaffNumber, state,
 			g.PlatformID, g.ValidFrom.Format(time.DateOnly), g.ValidUntil.Format(time.DateOnly), strings.TrimSpace(g.Name))
