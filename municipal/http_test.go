@@ -15,6 +15,7 @@ import (
 	"github.com/mynaplat/mynaplat/internal/httpapi"
 	"github.com/mynaplat/mynaplat/internal/trace"
 	"github.com/mynaplat/mynaplat/internal/webtest"
+	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/platform"
 	"github.com/mynaplat/mynaplat/staff"
 	"github.com/mynaplat/mynaplat/staff/stafftest"
@@ -81,6 +82,9 @@ func muniServerWith(t testing.TB, db *store.DB, q RegistrationQueue) (*Service, 
 		t.Fatal(err)
 	}
 	p.SetStaff(gate)
+	p.SetResidents(Residents{Keys: st.iss.Keys, Now: c.now, Attributes: func(ctx context.Context, platformID string) (*jpki.HolderAttributes, error) {
+		return holderAttributes(ctx, s, platformID)
+	}})
 	mux := http.NewServeMux()
 	site.Routes(mux)
 	p.Routes(mux)

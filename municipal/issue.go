@@ -10,8 +10,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/mynaplat/mynaplat/internal/trace"
-
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/wareki"
 )
@@ -185,8 +183,7 @@ func (s *Service) IssueProtected(ctx context.Context, code, actor string, req Re
 	if err != nil {
 		return nil, fmt.Errorf("municipal: record certificate: %w", err)
 	}
-	if _, err := s.db.Write(ctx, qInsertAudit, code, now.UnixMilli(), actor, "issue", req.PersonID,
-		string(c.Type)+" "+c.Number, trace.ID(ctx)); err != nil {
+	if err := s.audit(ctx, dbWriter{s.db}, code, Actor{Name: actor}, AuditIssue, req.PersonID, string(c.Type)+" "+c.Number); err != nil {
 		return nil, fmt.Errorf("municipal: audit issue: %w", err)
 	}
 	s.logger.InfoContext(ctx, "certificate issued", "municipality", code, "number", c.Number, "type", string(c.Type), "pages", c.Pages)

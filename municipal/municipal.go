@@ -31,6 +31,9 @@ var (
 	ErrNotFound     = errors.New("municipal: not found")
 	ErrAmbiguous    = errors.New("municipal: more than one person matches")
 	ErrUnauthorized = errors.New("municipal: unknown or wrong key")
+	// ErrNoCardLogin is a resident's request without a valid platform
+	// assertion of their card login.
+	ErrNoCardLogin = errors.New("municipal: no valid card login")
 )
 
 // Status is a person's state in the 住民基本台帳.
@@ -259,10 +262,41 @@ type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
+// Actor is who acts on the registers, as the audit names them.
+type Actor struct {
+	// Name is the full text: a clerk's staff.Session.Actor (platform ID,
+	// name, office, role, staff number), or the relay's key label.
+	Name string
+	// Office and StaffNumber are a clerk's office ID in the staff
+	// directory and staff number, kept apart so that the resident's
+	// history shows them without parsing Name; empty for a machine.
+	Office, StaffNumber string
+}
+
+// The audit's actions on a person's record (the registration queue's are
+// in registrations.go).
+const (
+	AuditView  = "view"  // a clerk opened the record
+	AuditEdit  = "edit"  // a clerk changed it; the detail names the fields
+	AuditIssue = "issue" // a certificate was issued; the detail is its type and number
+	// AuditOwnHistory is the person reading their own history (the
+	// actor is "resident:" and their platform ID).
+	AuditOwnHistory = "own-history"
+)
+
+// dbWriter is the database as an execer for one audit row outside a
+// transaction: its write goes through store.DB.Write like any other.
+type dbWriter struct{ db *store.DB }
+
+func (w dbWriter) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return w.db.Write(ctx, q, args...)
+}
+
 // audit records who did what to which person ID. detail must never hold a
 // name, an address or a My Number.
-func (s *Service) audit(ctx context.Context, ex execer, code, actor, action, personID, detail string) error {
-	if _, err := ex.ExecContext(ctx, qInsertAudit, code, s.now().UnixMilli(), actor, action, personID, detail, trace.ID(ctx)); err != nil {
+func (s *Service) audit(ctx context.Context, ex execer, code string, by Actor, action, personID, detail string) error {
+	if _, err := ex.ExecContext(ctx, qInsertAudit, code, s.now().UnixMilli(), by.Name, by.Office, by.StaffNumber, action, personID, detail,
+		trace.ID(ctx)); err != nil {
 		return fmt.Errorf("municipal: audit: %w", err)
 	}
 	return nil
@@ -270,16 +304,22 @@ func (s *Service) audit(ctx context.Context, ex execer, code, actor, action, per
 
 // AuditEntry is one row of muni_audit.
 type AuditEntry struct {
-	At       time.Time `json:"at"`
-	Actor    string    `json:"actor"`
-	Action   string    `json:"action"`
-	PersonID string    `json:"person_id"`
-	Detail   string    `json:"detail"`
+	At          time.Time `json:"at"`
+	Actor       string    `json:"actor"`
+	Office      string    `json:"office"`
+	StaffNumber string    `json:"staff_number"`
+	Action      string    `json:"action"`
+	PersonID    string    `json:"person_id"`
+	Detail      string    `json:"detail"`
 }
 
 // Audit returns a municipality's newest audit rows, newest first.
 func (s *Service) Audit(ctx context.Context, code string, limit int) ([]AuditEntry, error) {
-	rows, err := s.db.QueryContext(ctx, qAudit, code, limit)
+	return s.auditRows(ctx, qAudit, code, limit)
+}
+
+func (s *Service) auditRows(ctx context.Context, q string, args ...any) ([]AuditEntry, error) {
+	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("municipal: audit: %w", err)
 	}
@@ -288,7 +328,7 @@ func (s *Service) Audit(ctx context.Context, code string, limit int) ([]AuditEnt
 	for rows.Next() {
 		var e AuditEntry
 		var ms int64
-		if err := rows.Scan(&ms, &e.Actor, &e.Action, &e.PersonID, &e.Detail); err != nil {
+		if err := rows.Scan(&ms, &e.Actor, &e.Office, &e.StaffNumber, &e.Action, &e.PersonID, &e.Detail); err != nil {
 			return nil, err
 		}
 		e.At = time.UnixMilli(ms)

@@ -105,7 +105,7 @@ func muniWant(t testing.TB, text string, want, absent []string) {
 }
 
 func TestQueriesKeepPlaceholderOrder(t *testing.T) {
-	for _, q := range []string{qInsertMunicipality, qInsertCounter, qMunicipality, qMunicipalities, qInsertKey, qKey, qInsertAudit, qAudit,
+	for _, q := range []string{qInsertMunicipality, qInsertCounter, qMunicipality, qMunicipalities, qInsertKey, qKey, qInsertAudit, qAudit, qPersonAudit,
 		qUpsertOffer, qOffers, qOffer, qInsertHousehold, qHousehold, qInsertPerson, qPerson, qHouseholdOf, qPersonsOf, qHouseholdHead,
 		qUpdatePerson, qFindResident, qInsertSeal, qSeal, qInsertKoseki, qInsertMember, qKosekiOfMember, qKosekiMembers, qFindMember,
 		qMemberCandidates, qInsertFuhyo, qFuhyo, qUpsertTax, qTax, qTaxLatest, qNextNumber, qInsertCertificate, qCertificate} {
@@ -433,10 +433,11 @@ func TestAuditAndUpdate(t *testing.T) {
 		ctx := context.Background()
 		s, w, _ := muniSeeded(t, db)
 		id := muniPerson(t, w, "本間　光").PersonID
-		if _, err := s.ViewPerson(ctx, "062049", "staff:佐藤", id); err != nil {
+		sato := Actor{Name: "staff:p-sato 佐藤 (municipal:062049, registry-clerk, R-9)", Office: "municipal:062049", StaffNumber: "R-9"}
+		if _, err := s.ViewPerson(ctx, "062049", sato, id); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.UpdatePerson(ctx, "062049", "staff:佐藤", id, Change{Address: "山形県酒田市中町二丁目１番１号", Status: Resident, Support: true}); err != nil {
+		if err := s.UpdatePerson(ctx, "062049", sato, id, Change{Address: "山形県酒田市中町二丁目１番１号", Status: Resident, Support: true}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := s.Issue(ctx, "062049", "test", Request{PersonID: id, Type: Juminhyo}); !errors.Is(err, ErrSupportMeasure) {
@@ -450,14 +451,19 @@ func TestAuditAndUpdate(t *testing.T) {
 			t.Errorf("audit %+v", es)
 		}
 		for _, e := range es {
+			if e.Actor != sato.Name || e.Office != sato.Office || e.StaffNumber != sato.StaffNumber {
+				t.Errorf("the row does not name the clerk in its columns: %+v", e)
+			}
+		}
+		for _, e := range es {
 			if strings.Contains(e.Detail, "中町") {
 				t.Errorf("the audit holds an address: %+v", e)
 			}
 		}
-		if err := s.UpdatePerson(ctx, "062049", "staff:佐藤", id, Change{Address: "x", Status: "gone"}); !errors.Is(err, ErrInvalid) {
+		if err := s.UpdatePerson(ctx, "062049", sato, id, Change{Address: "x", Status: "gone"}); !errors.Is(err, ErrInvalid) {
 			t.Errorf("bad status: %v", err)
 		}
-		if err := s.UpdatePerson(ctx, "202070", "staff:佐藤", id, Change{Address: "x", Status: Resident}); !errors.Is(err, ErrNotFound) {
+		if err := s.UpdatePerson(ctx, "202070", sato, id, Change{Address: "x", Status: Resident}); !errors.Is(err, ErrNotFound) {
 			t.Errorf("another town's person: %v", err)
 		}
 	})

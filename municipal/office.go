@@ -47,6 +47,8 @@ type Pages struct {
 	af     AntiForgery
 	regs   RegistrationQueue
 	gate   *staff.Gate
+	// residents, when set, serves the resident's history API.
+	residents *Residents
 }
 
 // SetRegistrations gives the back office the queue of 本籍地 usage
@@ -98,6 +100,9 @@ func NewPages(s *Service, site *web.Site, af AntiForgery) (*Pages, error) {
 // Routes registers the issuance API and the back office.
 func (p *Pages) Routes(mux *http.ServeMux) {
 	p.apiRoutes(mux)
+	if p.residents != nil {
+		mux.HandleFunc("GET /municipal/v1/my-history", p.myHistory)
+	}
 	if p.gate == nil {
 		return
 	}
@@ -136,8 +141,11 @@ func (c officeChrome) StaffStrip() *web.StaffStrip {
 	return c.Staff.Strip("/municipal/" + c.Code + "/office/logout")
 }
 
-// actor names the signed-in clerk in the audit rows.
-func (c officeChrome) actor() string { return c.Staff.Actor() }
+// actor names the signed-in clerk in the audit rows: the full text, and
+// their office and staff number apart, for the resident's history.
+func (c officeChrome) actor() Actor {
+	return Actor{Name: c.Staff.Actor(), Office: c.Staff.Grant.Office, StaffNumber: c.Staff.Grant.StaffNumber}
+}
 
 type msg struct{ JA, EN string }
 

@@ -10,8 +10,11 @@ ON CONFLICT (code) DO NOTHING`
 	qMunicipalities = `SELECT code, prefecture, name FROM muni_municipalities ORDER BY code`
 	qInsertKey      = `INSERT INTO muni_keys (key_hash, code, kind, label, created_at) VALUES ($1, $2, $3, $4, $5)`
 	qKey            = `SELECT code, kind, label FROM muni_keys WHERE key_hash = $1`
-	qInsertAudit    = `INSERT INTO muni_audit (code, at_ms, actor, action, person_id, detail, trace_id) VALUES ($1, $2, $3, $4, $5, $6, $7)`
-	qAudit          = `SELECT at_ms, actor, action, person_id, detail FROM muni_audit WHERE code = $1 ORDER BY at_ms DESC, id DESC LIMIT $2`
+	qInsertAudit    = `INSERT INTO muni_audit (code, at_ms, actor, office, staff_number, action, person_id, detail, trace_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
+	auditColumns    = `at_ms, actor, office, staff_number, action, person_id, detail`
+	qAudit          = `SELECT ` + auditColumns + ` FROM muni_audit WHERE code = $1 ORDER BY at_ms DESC, id DESC LIMIT $2`
+	// qPersonAudit is one person's rows, for their own history.
+	qPersonAudit = `SELECT ` + auditColumns + ` FROM muni_audit WHERE code = $1 AND person_id = $2 ORDER BY at_ms DESC, id DESC LIMIT $3`
 
 	qUpsertOffer = `INSERT INTO muni_offers (code, cert_type, fee_yen, open_min, close_min, weekdays_only, all_year) VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (code, cert_type) DO UPDATE SET fee_yen = excluded.fee_yen, open_min = excluded.open_min,

@@ -100,6 +100,7 @@ const (
 	CodeNotFound             httpapi.Code = "not_found"
 	CodeUnsupportedMediaType httpapi.Code = "unsupported_media_type"
 	CodeTooLarge             httpapi.Code = "too_large"
+	CodeNoCardLogin          httpapi.Code = "no_card_login"
 )
 
 // Rules answers the issuance API's errors: the refusals, then the rest.
@@ -107,6 +108,10 @@ var Rules = append(slices.Clip(Refusals), httpapi.Rules{
 	{Err: ErrUnauthorized, Status: http.StatusUnauthorized, Code: CodeUnauthorized,
 		Header: http.Header{"Www-Authenticate": {`Bearer realm="municipal"`}},
 		JA:     "この市区町村が発行した中継キーが必要です。", EN: "A relay key issued by this municipality is required."},
+	{Err: ErrNoCardLogin, Status: http.StatusUnauthorized, Code: CodeNoCardLogin,
+		Header: http.Header{"Www-Authenticate": {`Bearer realm="municipal"`}},
+		JA:     "カードでのログイン（共通プラットフォームの本人確認）が必要です。もう一度カードでログインしてください。",
+		EN:     "A card login (the platform's assertion) is required. Log in with your card again."},
 	{Err: errMediaType, Status: http.StatusUnsupportedMediaType, Code: CodeUnsupportedMediaType,
 		JA: "JSON（application/json）で送信してください。", EN: "Send the request as application/json."},
 	{Err: errTooLarge, Status: http.StatusRequestEntityTooLarge, Code: CodeTooLarge,

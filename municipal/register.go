@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mynaplat/mynaplat/internal/trace"
-
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/mynaplat/mynaplat/jpki"
@@ -302,9 +300,9 @@ type Change struct {
 }
 
 // UpdatePerson changes a person's address, status and 支援措置 flag and
-// audits it under actor.
-func (s *Service) UpdatePerson(ctx context.Context, code, actor, id string, c Change) error {
-	if strings.TrimSpace(c.Address) == "" || !c.Status.Valid() || actor == "" {
+// audits it under by.
+func (s *Service) UpdatePerson(ctx context.Context, code string, by Actor, id string, c Change) error {
+	if strings.TrimSpace(c.Address) == "" || !c.Status.Valid() || by.Name == "" {
 		return fmt.Errorf("%w: address, a valid status and the actor are required", ErrInvalid)
 	}
 	old, err := s.Person(ctx, code, id)
@@ -330,18 +328,19 @@ func (s *Service) UpdatePerson(ctx context.Context, code, actor, id string, c Ch
 		if n, _ := res.RowsAffected(); n != 1 {
 			return fmt.Errorf("%w: person", ErrNotFound)
 		}
-		return s.audit(ctx, tx, code, actor, "edit", id, strings.Join(changed, ","))
+		return s.audit(ctx, tx, code, by, AuditEdit, id, strings.Join(changed, ","))
 	})
 }
 
-// ViewPerson returns a person for the back office and audits the view.
-func (s *Service) ViewPerson(ctx context.Context, code, actor, id string) (*Person, error) {
+// ViewPerson returns a person for the back office and audits the view
+// under by.
+func (s *Service) ViewPerson(ctx context.Context, code string, by Actor, id string) (*Person, error) {
 	p, err := s.Person(ctx, code, id)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.db.Write(ctx, qInsertAudit, code, s.now().UnixMilli(), actor, "view", id, "", trace.ID(ctx)); err != nil {
-		return nil, fmt.Errorf("municipal: audit view: %w", err)
+	if err := s.audit(ctx, dbWriter{s.db}, code, by, AuditView, id, ""); err != nil {
+		return nil, err
 	}
 	return p, nil
 }

@@ -8,8 +8,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/mynaplat/mynaplat/internal/trace"
-
 	"github.com/mynaplat/mynaplat/jpki"
 )
 
@@ -81,8 +79,8 @@ func (s *Service) CountPendingRegistrations(ctx context.Context, q RegistrationQ
 // most limit of them, each with the closest member of a 戸籍 kept here, and
 // the number pending in all. Each one returned is audited under actor as
 // AuditViewRegistration: the actor sees the holder and the member.
-func (s *Service) ReviewRegistrations(ctx context.Context, q RegistrationQueue, code, actor string, limit int) ([]RegistrationReview, int, error) {
-	if actor == "" {
+func (s *Service) ReviewRegistrations(ctx context.Context, q RegistrationQueue, code string, by Actor, limit int) ([]RegistrationReview, int, error) {
+	if by.Name == "" {
 		return nil, 0, fmt.Errorf("%w: the actor is required", ErrInvalid)
 	}
 	ps, err := q.Pending(ctx, code)
@@ -103,7 +101,7 @@ func (s *Service) ReviewRegistrations(ctx context.Context, q RegistrationQueue, 
 	}
 	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 		for _, r := range out {
-			if err := s.audit(ctx, tx, code, actor, AuditViewRegistration, r.memberID(), "registration:"+r.ID); err != nil {
+			if err := s.audit(ctx, tx, code, by, AuditViewRegistration, r.memberID(), "registration:"+r.ID); err != nil {
 				return err
 			}
 		}
@@ -140,8 +138,8 @@ func (r RegistrationReview) memberID() string {
 // pending at code. The decision is made before the audit row is written
 // (they live in different services): should the audit fail, the error is
 // returned and the decision stands.
-func (s *Service) DecideRegistration(ctx context.Context, q RegistrationQueue, code, clerk, id string, approve bool) error {
-	if clerk == "" || id == "" {
+func (s *Service) DecideRegistration(ctx context.Context, q RegistrationQueue, code string, clerk Actor, id string, approve bool) error {
+	if clerk.Name == "" || id == "" {
 		return fmt.Errorf("%w: the clerk and the registration are required", ErrInvalid)
 	}
 	ps, err := q.Pending(ctx, code)
@@ -156,14 +154,14 @@ func (s *Service) DecideRegistration(ctx context.Context, q RegistrationQueue, c
 	if err != nil {
 		return err
 	}
-	if err := q.Decide(ctx, code, id, clerk, approve); err != nil {
+	if err := q.Decide(ctx, code, id, clerk.Name, approve); err != nil {
 		return fmt.Errorf("municipal: decide registration: %w", err)
 	}
 	action := AuditRejectRegistration
 	if approve {
 		action = AuditApproveRegistration
 	}
-	if _, err := s.db.Write(ctx, qInsertAudit, code, s.now().UnixMilli(), clerk, action, r.memberID(), "registration:"+id, trace.ID(ctx)); err != nil {
+	if err := s.audit(ctx, dbWriter{s.db}, code, clerk, action, r.memberID(), "registration:"+id); err != nil {
 		return fmt.Errorf("municipal: audit decision on registration %s (the decision stands): %w", id, err)
 	}
 	return nil

@@ -78,6 +78,10 @@ type HistoryEntry struct {
 	Where          string
 	WhatJA, WhatEN string
 	Result         string
+	// Office and StaffNumber name the member of staff who acted, when one
+	// did (a clerk who read or changed the record): the office as the
+	// person reads it and the staff number, never the clerk's name.
+	Office, StaffNumber string
 }
 
 // NewPages parses the templates and sets up every terminal.

@@ -105,7 +105,8 @@ func (c jlisConfig) build(ctx context.Context, d *deps) (*built, error) {
 // municipalConfig is the municipalities': registers and issuance servers,
 // whose certificates J-LIS seals (caller key seal/municipal) and whose
 // 本籍地 decisions go back through J-LIS's queue (caller key
-// queue/municipal).
+// queue/municipal); the residents' history finds its holder through the
+// platform (caller key platform/municipal).
 type municipalConfig struct {
 	peers *peers
 	keys  callerKeys
@@ -117,6 +118,7 @@ func (c municipalConfig) validate() error {
 	m.key(c.keys, apiSeal, roleMunicipal)
 	m.key(c.keys, apiQueue, roleMunicipal)
 	m.key(c.keys, apiStaff, roleMunicipal)
+	m.key(c.keys, apiPlatform, roleMunicipal)
 	return m.err(roleMunicipal)
 }
 
@@ -137,6 +139,11 @@ func (c municipalConfig) build(ctx context.Context, d *deps) (*built, error) {
 		return nil, err
 	}
 	mp.SetStaff(gate)
+	// The residents' history of their record, for /me/audit: the holder
+	// is found from the attributes the platform gives (caller key
+	// platform/municipal, audited there).
+	mp.SetResidents(municipal.Residents{Keys: d.platformKeys().Keys, Issuer: d.peers.url(rolePlatform),
+		Attributes: d.platformClient(roleMunicipal).PersonAttributes})
 	return &built{
 		routes: mp.Routes,
 		pages:  func(context.Context, *http.ServeMux) ([]web.Link, error) { return mp.Links(), nil },

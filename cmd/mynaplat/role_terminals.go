@@ -12,6 +12,7 @@ import (
 	"github.com/mynaplat/mynaplat/cardview"
 	"github.com/mynaplat/mynaplat/internal/layout"
 	"github.com/mynaplat/mynaplat/kiosk"
+	"github.com/mynaplat/mynaplat/municipal"
 	"github.com/mynaplat/mynaplat/mybox"
 	"github.com/mynaplat/mynaplat/reception"
 	"github.com/mynaplat/mynaplat/staffdesk"
@@ -88,6 +89,9 @@ func (c terminalsConfig) pages(ctx context.Context, d *deps, mux *http.ServeMux,
 	var history []terminal.History
 	if d.peers.known(roleEligibility) {
 		history = append(history, reception.History(d.at(roleEligibility)))
+	}
+	if d.peers.known(roleMunicipal) {
+		history = append(history, municipalHistory(d.at(roleMunicipal)))
 	}
 	tp, err := terminal.NewPages(terminal.PagesConfig{Site: d.site, Cards: d.cards, Terminals: configs,
 		PlatformURL: pu, HTTP: hc, PCSC: pcscReader, Logger: d.logger, History: history})
@@ -221,4 +225,24 @@ func applyReaders(configs []terminal.Config, readers []string) ([]terminal.Confi
 		}
 	}
 	return configs, nil
+}
+
+// municipalHistory is the residence register's history of a card holder
+// for /me/audit: who read or changed their record, by office and staff
+// number (municipal.MyHistory, the holder's assertion as its bearer).
+func municipalHistory(baseURL string, hc *http.Client) terminal.History {
+	return terminal.History{TitleJA: "住民基本台帳（市区町村）", TitleEN: "Residence register (municipality)",
+		Fetch: func(ctx context.Context, assertion string) ([]terminal.HistoryEntry, error) {
+			es, err := municipal.MyHistory(ctx, hc, baseURL, assertion)
+			if err != nil {
+				return nil, err
+			}
+			out := make([]terminal.HistoryEntry, 0, len(es))
+			for _, e := range es {
+				ja, en := e.What()
+				out = append(out, terminal.HistoryEntry{At: e.At, Where: e.Municipality, WhatJA: ja, WhatEN: en,
+					Office: e.Office, StaffNumber: e.StaffNumber})
+			}
+			return out, nil
+		}}
 }
