@@ -233,6 +233,7 @@ func TestEveryPageOnAPhone(t *testing.T) {
 	yamagataCard, yamagataPIN := staffCard("municipal:062014")
 	insurerCard, insurerPIN := staffCard("insurer:06230012")
 	clinicCard, clinicPIN := staffCard("clinic:0611000019")
+	operatorCard, operatorPIN := staffCard("platform-operator")
 	do("sign in at 酒田市", staffCardSignIn(url, "/municipal/062049/office/", sakataCard, sakataPIN)...)
 	visit("municipal", "/municipal/062049/office/")
 	visit("municipal-person", first("/municipal/062049/office/", `a[href*="/office/persons/"]`))
@@ -246,6 +247,10 @@ func TestEveryPageOnAPhone(t *testing.T) {
 	visit("insurer-new", "/insurer/06230012/new")
 	visit("insurer-queue", "/insurer/06230012/queue")
 	visit("insurer-record", first("/insurer/06230012/", `a[href^="/insurer/06230012/records/"]`))
+
+	// The platform operator's grants, with their card.
+	do("sign in as the platform operator", staffCardSignIn(url, "/staff/operator/", operatorCard, operatorPIN)...)
+	visit("staff-operator", "/staff/operator/")
 
 	do("sign in at 日本海総合病院", staffCardSignIn(url, "/clinic/0611000019/", clinicCard, clinicPIN)...)
 	visit("clinic", "/clinic/0611000019/")

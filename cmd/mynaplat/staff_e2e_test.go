@@ -43,8 +43,11 @@ func staffCardSignIn(base, path, cardID, pin string) []chromedp.Action[chromedp.
 // TestStaffSignInWithCard: 酒田市's registry clerk reads their card ID and
 // PIN on /demo, signs in to the municipal back office with their card at
 // the staff terminal, sees the strip with their name, role and staff
-// number, works (an audited view names them), and signs out; 須坂市's clerk
-// is refused at 酒田市's office with the page that says why.
+// number, works (an audited view of 酒田 一郎's record names them), and
+// signs out; 須坂市's clerk is refused at 酒田市's office with the page that
+// says why. Then 一郎 logs in with his card at a terminal and reads on
+// /me/audit that 酒田市's registry desk, staff number R-062049-01, viewed
+// his record: by staff number, never the clerk's name.
 func TestStaffSignInWithCard(t *testing.T) {
 	bin := buildBinary(t)
 	data := t.TempDir()
@@ -89,8 +92,12 @@ func TestStaffSignInWithCard(t *testing.T) {
 		t.Errorf("strip role and number %q", got)
 	}
 	do("open the audit", chromedp.Navigate(url+"/municipal/062049/office/audit"), chromedp.WaitVisible(css("#staff-strip")))
-	do("open a person", chromedp.Navigate(url+"/municipal/062049/office/"), chromedp.WaitVisible(css(`a[href*="/office/persons/"]`)),
-		chromedp.Click(css(`a[href*="/office/persons/"]`)), chromedp.WaitVisible(css("#staff-strip")))
+	do("the register", chromedp.Navigate(url+"/municipal/062049/office/"), chromedp.WaitVisible(css(`a[href*="/office/persons/"]`)))
+	ichiroRecord, err := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll('a[href*="/office/persons/"]')].find(a => a.textContent.trim() === "酒田　一郎").href`))
+	if err != nil || ichiroRecord == "" {
+		t.Fatalf("酒田 一郎's record on the register: %q, %v", ichiroRecord, err)
+	}
+	do("open 酒田 一郎's record", chromedp.Navigate(ichiroRecord), chromedp.WaitVisible(css("#staff-strip")))
 	do("the audit names the clerk", chromedp.Navigate(url+"/municipal/062049/office/audit"), chromedp.WaitVisible(css("main table")))
 	if got := text("main table tbody"); !strings.Contains(got, "最上　和也") || !strings.Contains(got, "registry-clerk") {
 		t.Errorf("the audit rows do not name the clerk:\n%s", got)
@@ -106,5 +113,20 @@ func TestStaffSignInWithCard(t *testing.T) {
 	}
 	if got := text("#refusal"); !strings.Contains(got, "ほかの事務所") {
 		t.Errorf("refusal text %q", got)
+	}
+
+	// 酒田 一郎 reads who looked at his record.
+	ichiro := demoCardID(t, bin, data, "酒田　一郎")
+	do("一郎 logs in at a terminal", chromedp.Navigate(url+"/t/kiosk-suzaka-1/"), chromedp.WaitVisible(css("#place")),
+		chromedp.SetValue(css("#card"), ichiro), chromedp.Click(css("#place")), chromedp.WaitVisible(css("#pin")),
+		browsertest.PinPad("1111"), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#platform-id")))
+	do("his audit page", chromedp.Navigate(url+"/me/audit"), chromedp.WaitVisible(css(".history-staff-number")))
+	browsertest.Screenshot(t, ctx, "me-audit-clerk")
+	page := text("main")
+	if !strings.Contains(page, "酒田市 戸籍住民課 窓口 · 職員番号 R-062049-01") || !strings.Contains(page, "住民記録の閲覧") {
+		t.Errorf("/me/audit does not name the registry desk and the clerk's staff number:\n%s", page)
+	}
+	if strings.Contains(page, "最上") {
+		t.Errorf("/me/audit names the clerk:\n%s", page)
 	}
 }
