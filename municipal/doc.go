@@ -20,7 +20,10 @@
 // Number is a register field printed only on request and never logged. The
 // back office (/municipal/{code}/office/) lets staff view and edit a
 // person's address, status and 支援措置 flag; every view and change leaves a
-// muni_audit row.
+// muni_audit row naming the clerk, with their office and staff number in
+// columns of their own. The resident reads those rows about themself
+// through GET /municipal/v1/my-history with their card login (history.go),
+// which /me/audit shows.
 //
 // The J-LIS relay, the kiosk, the PAdES signature and the QR code are other
 // packages' work; the renderer takes their page decorations (a QR image with

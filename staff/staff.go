@@ -3,8 +3,10 @@
 // office, in one role, for a period, until it is revoked. Offices check a
 // grant through the directory's API (Client) and keep their clerks'
 // sessions with the Gate, which opens a session only for the platform's
-// assertion of a card login at a staff terminal. The package is the
-// server's side: it never imports the card or the terminal.
+// assertion of a card login at a staff terminal. The platform operator
+// manages the grants on the Operator's pages (or with the command line).
+// The package is the server's side: it never imports the card or the
+// terminal.
 package staff
 
 import (
