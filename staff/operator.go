@@ -37,7 +37,7 @@ const OperatorOffice = "platform-operator"
 const operatorHome = "/staff/operator/"
 
 // operatorOfficeName is how the pages name the operator's office.
-const operatorOfficeName = "共通プラットフォーム運営者 / Platform operator"
+const operatorOfficeName = "共通プラットフォーム運営 / Platform operations"
 
 // Operator is the platform operator's pages.
 type Operator struct {
