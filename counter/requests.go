@@ -152,13 +152,10 @@ func (p *counterPages) prepare(w http.ResponseWriter, r *http.Request, s *staff.
 		p.fail(w, r, "ask for an approval", err)
 		return
 	}
-	ss, err := p.site.Session(w, r)
-	if err != nil {
+	if err := p.keep(w, r, rq); err != nil {
 		p.fail(w, r, "keep the request", err)
 		return
 	}
-	raw, _ := json.Marshal(rq)
-	ss.Set(requestKey, string(raw))
 	p.logger.InfoContext(r.Context(), "counter: prepared a request", "request", rq.ID, "action", rq.Action, "card", id, "clerk", s.Grant.PlatformID)
 	p.redirect(w, r, rq.path(), web.Flash{Kind: "ok", JA: "申請を作成しました。責任者の承認を受けてください。", EN: "The request is prepared; it needs a supervisor's approval."})
 }
@@ -182,10 +179,26 @@ func (p *counterPages) pending(w http.ResponseWriter, r *http.Request, s *staff.
 	return &rq, true
 }
 
+// keep keeps the clerk's request in the session.
+func (p *counterPages) keep(w http.ResponseWriter, r *http.Request, rq *request) error {
+	ss, err := p.site.Session(w, r)
+	if err != nil {
+		return err
+	}
+	raw, _ := json.Marshal(rq)
+	ss.Set(requestKey, string(raw))
+	return ss.Save(r.Context())
+}
+
 // drop forgets the clerk's request.
 func (p *counterPages) drop(w http.ResponseWriter, r *http.Request) {
-	if ss, err := p.site.Session(w, r); err == nil {
+	ss, err := p.site.Session(w, r)
+	if err == nil {
 		ss.Delete(requestKey)
+		err = ss.Save(r.Context())
+	}
+	if err != nil {
+		p.logger.ErrorContext(r.Context(), "counter: drop the request", "err", err)
 	}
 }
 
@@ -213,6 +226,19 @@ func (p *counterPages) requestPage(w http.ResponseWriter, r *http.Request, s *st
 		return
 	}
 	a := p.gate.Approval(w, r, s, rq.purpose())
+	if !a.Approved() && (a == nil || a.State == "") && p.now().Before(rq.Until) {
+		// A card login was refused (the clerk's own, a clerk's …): the
+		// approval is asked for again, with a new state, in the time left.
+		if rq.Desk, err = p.gate.AskApproval(w, r, s, rq.purpose(), staff.CounterSupervisor, rq.path(), rq.Until); err != nil {
+			p.fail(w, r, "ask for an approval", err)
+			return
+		}
+		if err := p.keep(w, r, rq); err != nil {
+			p.fail(w, r, "keep the request", err)
+			return
+		}
+		a = p.gate.Approval(w, r, s, rq.purpose())
+	}
 	p.pages.Render(w, r, http.StatusOK, "counter_request", requestPage{chrome: chrome{s}, ID: rq.ID, CardID: rq.CardID, Holder: rec.Resident.Name,
 		What: rq.what(), Identity: identityText(rq.Identity), Action: rq.Action, Prepared: rq.Prepared, Until: rq.Until, Desk: rq.Desk,
 		Expired: !p.now().Before(rq.Until) && !a.Approved(), Approval: a})

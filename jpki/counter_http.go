@@ -173,11 +173,18 @@ func (c *Centre) counterAnswer(w http.ResponseWriter, r *http.Request, a Counter
 			approverID = ap.Supervisor.PlatformID
 		}
 	}
-	err = callerkey.Audited(err, func(result string) error {
-		_, err := c.db.Write(r.Context(), qInsertCall, c.now().UnixMilli(), a.Caller, action, cardID, subject, result, trace.ID(r.Context()),
-			a.Town, staffID, a.Staff.String(), approverID, approver, identity)
-		return err
-	})
+	// A refusal is audited with its code, so that the row says why.
+	result := "OK"
+	if err != nil {
+		result = "FAILED"
+		if pr := counterRules.Problem(err); pr.Status < 500 {
+			result = "REFUSED:" + string(pr.Code)
+		}
+	}
+	if _, aerr := c.db.Write(r.Context(), qInsertCall, c.now().UnixMilli(), a.Caller, action, cardID, subject, result, trace.ID(r.Context()),
+		a.Town, staffID, a.Staff.String(), approverID, approver, identity); aerr != nil && err == nil {
+		err = fmt.Errorf("jpki: audit the call: %w", aerr)
+	}
 	if err != nil {
 		counterRules.Write(w, r, c.logger, err)
 		return
