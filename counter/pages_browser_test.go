@@ -133,7 +133,7 @@ func TestCounterInBrowser(t *testing.T) {
 		t.Errorf("approval notice %q", got)
 	}
 	browsertest.Screenshot(t, ctx, "counter-request-approved")
-	if err := chromedp.Do(ctx, chromedp.Click(css("#request-run")), chromedp.WaitVisible(css(".flash"))); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Click(css("#request-run")), chromedp.WaitVisible(css("#holder")), chromedp.WaitVisible(css(".flash"))); err != nil {
 		t.Fatal(err)
 	}
 	flash, err = chromedp.Run(ctx, chromedp.Text(css(".flash")))

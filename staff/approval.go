@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mynaplat/mynaplat/internal/ratelimit"
 	"github.com/mynaplat/mynaplat/web"
 )
 
@@ -151,6 +152,10 @@ func (g *Gate) approve(w http.ResponseWriter, r *http.Request, office, name stri
 		g.save(r, ss)
 	}
 	refuse := func(code, platformID string, why error) {
+		if platformID == "" {
+			// Counted as a sign-in's: no verified card login.
+			g.cfg.Site.Logins().Done("", ratelimit.Source(r), false)
+		}
 		g.cfg.Logger.InfoContext(r.Context(), "staff: approval refused", "office", office, "purpose", a.Purpose, "code", code, "platform_id", platformID, "err", why)
 		t := refusalTexts[code]
 		keep()

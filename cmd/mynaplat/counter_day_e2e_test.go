@@ -113,7 +113,7 @@ func TestCounterClerkDay(t *testing.T) {
 			}
 			return nil
 		}),
-		chromedp.Click(css("#set-pin")), chromedp.WaitVisible(css(".flash")))
+		chromedp.Click(css("#set-pin")), chromedp.WaitVisible(css("#holder")), chromedp.WaitVisible(css(".flash")))
 	if got := has(r.text(".flash"), "利用者証明用電子証明書の暗証番号を再設定しました", "残り回数は3回に戻りました", "山居　節子"); got != "yes" {
 		t.Errorf("counter flash: %s", got)
 	}
@@ -134,7 +134,7 @@ func TestCounterClerkDay(t *testing.T) {
 		chromedp.Click(css(`form:has(#revoke-request) input[name=identity][value=documents]`)),
 		chromedp.Click(css("#revoke-request")), chromedp.WaitVisible(css("#awaiting-approval")))
 	r.do("the supervisor approves the revocation", staffCardApprove(superCard, superPIN)...)
-	r.do("run the revocation", chromedp.WaitVisible(css("#approved")), chromedp.Click(css("#request-run")), chromedp.WaitVisible(css(".flash")))
+	r.do("run the revocation", chromedp.WaitVisible(css("#approved")), chromedp.Click(css("#request-run")), chromedp.WaitVisible(css("#holder")), chromedp.WaitVisible(css(".flash")))
 	if got := has(r.text(".flash"), "を失効しました", "keyCompromise", "山居　節子"); got != "yes" {
 		t.Errorf("revocation flash: %s", got)
 	}

@@ -109,7 +109,7 @@ func counterFlow(t *testing.T, r *flowRun) outcome {
 		chromedp.Click(css("#loss-request")), chromedp.WaitVisible(css("#awaiting-approval")))
 	r.do("the supervisor approves", staffCardApprove(superCard, superPIN)...)
 	r.do("approved", chromedp.WaitVisible(css("#approved")))
-	r.do("run the loss", chromedp.Click(css("#request-run")), chromedp.WaitVisible(css(".flash")))
+	r.do("run the loss", chromedp.Click(css("#request-run")), chromedp.WaitVisible(css("#holder")), chromedp.WaitVisible(css(".flash")))
 	lost := r.text(".flash")
 	if got := has(lost, "紛失の届出を受け付け", "keyCompromise", "山居　節子"); got != "yes" || strings.Count(lost, "シリアル") != 2 {
 		t.Errorf("lost: %s\n%s", got, lost)
