@@ -90,7 +90,6 @@ type padPage struct {
 	Digits              bool // a 4-digit PIN: the pad; the signing password is typed
 	MaxLength           int
 	TriesLeft, MaxTries int
-	Approver            string
 	Problem             *msg
 }
 
