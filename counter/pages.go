@@ -18,30 +18,38 @@ import (
 	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/mynumber"
+	"github.com/mynaplat/mynaplat/staff"
 	"github.com/mynaplat/mynaplat/terminal"
 	"github.com/mynaplat/mynaplat/wareki"
 	"github.com/mynaplat/mynaplat/web"
 )
 
-// Pages are the staff pages of the municipal counter (市区町村窓口) under
-// /counter/: issuing a card, the list of cards and their certificates, and
-// per card renewal, change of name or address, loss, death and the
-// revocation of one certificate. Every action is a plain form that POSTs and
-// redirects back with a flash naming what changed (POST-redirect-GET); a
-// refused request renders the form again with the entered values, except PINs,
-// which go to the card only and are never echoed or logged.
+// Pages are the staff pages of one town's counter (市区町村窓口) under
+// /counter/: issuing a card, the list of the town's cards and their
+// certificates, and per card renewal, change of name or address, and — with
+// a supervisor's approval (requests.go) — loss, death, the revocation of
+// one certificate and a PIN reset. Only a clerk of the town's counter,
+// signed in with their own card at the staff terminal (staff.Gate for
+// office counter:{town}), is served; every call to the centre names them.
+// Every action is a plain form that POSTs and redirects back with a flash
+// naming what changed (POST-redirect-GET); a refused request renders the
+// form again with the entered values, except PINs, which go to the card
+// only and are never echoed or logged.
 //
-//	GET  /counter/                         cards and their certificates
+//	GET  /counter/                         the town's cards and their certificates
+//	GET  /counter/signin                   the staff sign-in (staff.Gate)
+//	POST /counter/login|logout             the staff terminal's hand-over, sign out
 //	GET  /counter/issue                    the issue form
 //	POST /counter/issue                    issue a card
 //	GET  /counter/cards/{id}               one card: certificates and actions
 //	POST /counter/cards/{id}/renew         renew both certificates
 //	POST /counter/cards/{id}/address       change of name, address, municipality
-//	POST /counter/cards/{id}/loss          report the card lost (keyCompromise)
-//	POST /counter/cards/{id}/death         record the holder's death
-//	POST /counter/cards/{id}/revoke        revoke one certificate with a reason
-//	GET  /counter/cards/{id}/pin           the PIN pad for a PIN reset (pinreset.go)
-//	POST /counter/cards/{id}/pin           reset a PIN
+//	POST /counter/cards/{id}/requests      prepare a loss, death, revocation or PIN reset (requests.go)
+//	GET  /counter/requests/{rid}           the request, waiting for or with its approval
+//	POST /counter/requests/{rid}           run an approved loss, death or revocation
+//	POST /counter/requests/{rid}/cancel    drop the request
+//	GET  /counter/requests/{rid}/pin       the PIN pad of an approved PIN reset (pinreset.go)
+//	POST /counter/requests/{rid}/pin       reset the PIN
 
 //go:embed templates
 var templates embed.FS
@@ -49,18 +57,59 @@ var templates embed.FS
 // counterPages serves the counter's pages.
 type counterPages struct {
 	centre *jpki.CounterClient
-	// steps runs the card's side of issuance, renewal and change.
-	steps *jpki.Personaliser
-	site  *web.Site
-	cards *card.Store
-	pages *web.Pages
+	town   jpki.Municipality
+	gate   *staff.Gate
+	site   *web.Site
+	cards  *card.Store
+	pages  *web.Pages
 	// pad is the PIN pad screen, in the terminal kit's layout.
-	pad      *web.Pages
-	sam      *card.SAM
-	approver Approver
-	now      func() time.Time
-	logger   *slog.Logger
+	pad    *web.Pages
+	sam    *card.SAM
+	now    func() time.Time
+	logger *slog.Logger
 }
+
+// OfficeID is the staff directory's ID of the counter of town.
+func OfficeID(town string) string { return "counter:" + town }
+
+// Home is the counter's first page.
+const Home = "/counter/"
+
+// StaffGate is the gate's configuration for the counter of town: the
+// office of every path is counter:{town}, whose clerks and supervisors
+// the directory knows. Fill in the site, the directory, the platform's keys
+// and the staff terminal; make the gate and pass it as PagesConfig.Staff.
+func StaffGate(cfg staff.GateConfig, town string) (staff.GateConfig, error) {
+	m, err := jpki.LookupMunicipality(town)
+	if err != nil {
+		return cfg, fmt.Errorf("counter: town %q: %w", town, err)
+	}
+	name := m.Prefecture + m.Name + " 電子証明書窓口"
+	cfg.Office = func(*http.Request) (string, string, error) { return OfficeID(m.Code), name, nil }
+	cfg.Home = func(string) string { return Home }
+	return cfg, nil
+}
+
+// clerk is the signed-in staff member as the centre names them.
+func clerk(s *staff.Session) jpki.CounterStaff {
+	g := s.Grant
+	return jpki.CounterStaff{PlatformID: g.PlatformID, Name: g.Name, Office: g.Office, Role: string(g.Role), StaffNumber: g.StaffNumber}
+}
+
+// client is the centre's client for calls the signed-in clerk makes.
+func (p *counterPages) client(s *staff.Session) *jpki.CounterClient { return p.centre.For(clerk(s)) }
+
+// steps runs the card's side of issuance, renewal, change and PIN reset
+// for the signed-in clerk.
+func (p *counterPages) steps(s *staff.Session) *jpki.Personaliser {
+	return &jpki.Personaliser{Centre: p.client(s), Now: p.now, Logger: p.logger}
+}
+
+// chrome is what every page of the counter shows: the staff strip.
+type chrome struct{ Staff *staff.Session }
+
+// StaffStrip is the strip the site's layout shows.
+func (c chrome) StaffStrip() *web.StaffStrip { return c.Staff.Strip(Home + "logout") }
 
 // PagesConfig is what the counter's pages need.
 type PagesConfig struct {
@@ -69,13 +118,15 @@ type PagesConfig struct {
 	// are put on the counter's "reader" for renewal and change of address.
 	Cards *card.Store
 	// Centre is the JPKI centre's counter API, under this counter's
-	// caller key.
+	// caller key, for its town (CounterClient.Actor.Town).
 	Centre *jpki.CounterClient
+	// Staff is the counter's staff gate (made of StaffGate's
+	// configuration): every page is its clerks' only, and a supervisor
+	// approves through it.
+	Staff *staff.Gate
 	// SAM proves the cards' management key for a PIN reset (nil: the card
 	// store's own, as in the single-machine installation).
 	SAM *card.SAM
-	// Approver approves a PIN reset (nil: OperatorApproval{"counter"}).
-	Approver Approver
 	// Now is the counter's clock (nil: time.Now).
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -85,8 +136,12 @@ type PagesConfig struct {
 // mounted at "/counter/" on the application's mux (inside site.Protect, which
 // supplies the CSRF protection the forms rely on).
 func NewPages(cfg PagesConfig) (http.Handler, error) {
-	if cfg.Centre == nil || cfg.Site == nil || cfg.Cards == nil {
-		return nil, errors.New("counter: pages need the site, the card store and the centre's client")
+	if cfg.Centre == nil || cfg.Site == nil || cfg.Cards == nil || cfg.Staff == nil {
+		return nil, errors.New("counter: pages need the site, the card store, the centre's client and the staff gate")
+	}
+	town, err := jpki.LookupMunicipality(cfg.Centre.Actor.Town)
+	if err != nil {
+		return nil, fmt.Errorf("counter: the centre's client names no town: %w", err)
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -109,25 +164,25 @@ func NewPages(cfg PagesConfig) (http.Handler, error) {
 	if cfg.SAM == nil {
 		cfg.SAM = cfg.Cards.SAM()
 	}
-	if cfg.Approver == nil {
-		cfg.Approver = OperatorApproval{Operator: "counter"}
-	}
-	p := &counterPages{centre: cfg.Centre, site: cfg.Site, cards: cfg.Cards, pages: pages, pad: pad, sam: cfg.SAM, approver: cfg.Approver,
-		now: cfg.Now, logger: cfg.Logger,
-		steps: &jpki.Personaliser{Centre: cfg.Centre, Now: cfg.Now, Logger: cfg.Logger}}
-	site := cfg.Site
+	p := &counterPages{centre: cfg.Centre, town: town, gate: cfg.Staff, site: cfg.Site, cards: cfg.Cards, pages: pages, pad: pad, sam: cfg.SAM,
+		now: cfg.Now, logger: cfg.Logger}
+	site, only := cfg.Site, cfg.Staff.Only
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /counter/{$}", p.list)
-	mux.HandleFunc("GET /counter/issue", p.issueForm)
-	mux.HandleFunc("POST /counter/issue", p.issue)
-	mux.HandleFunc("GET /counter/cards/{id}", p.cardPage)
-	mux.HandleFunc("POST /counter/cards/{id}/renew", p.renew)
-	mux.HandleFunc("POST /counter/cards/{id}/address", p.changeAddress)
-	mux.HandleFunc("POST /counter/cards/{id}/loss", p.loss)
-	mux.HandleFunc("POST /counter/cards/{id}/death", p.death)
-	mux.HandleFunc("POST /counter/cards/{id}/revoke", p.revoke)
-	mux.HandleFunc("GET /counter/cards/{id}/pin", p.padForm)
-	mux.HandleFunc("POST /counter/cards/{id}/pin", p.resetPIN)
+	mux.HandleFunc("GET /counter/{$}", only(p.list))
+	mux.HandleFunc("GET /counter/signin", cfg.Staff.SignIn)
+	mux.HandleFunc("POST /counter/login", cfg.Staff.Login)
+	mux.HandleFunc("POST /counter/logout", cfg.Staff.Logout)
+	mux.HandleFunc("GET /counter/issue", only(p.issueForm))
+	mux.HandleFunc("POST /counter/issue", only(p.issue))
+	mux.HandleFunc("GET /counter/cards/{id}", only(p.cardPage))
+	mux.HandleFunc("POST /counter/cards/{id}/renew", only(p.renew))
+	mux.HandleFunc("POST /counter/cards/{id}/address", only(p.changeAddress))
+	mux.HandleFunc("POST /counter/cards/{id}/requests", only(p.prepare))
+	mux.HandleFunc("GET /counter/requests/{rid}", only(p.requestPage))
+	mux.HandleFunc("POST /counter/requests/{rid}", only(p.run))
+	mux.HandleFunc("POST /counter/requests/{rid}/cancel", only(p.cancel))
+	mux.HandleFunc("GET /counter/requests/{rid}/pin", only(p.padForm))
+	mux.HandleFunc("POST /counter/requests/{rid}/pin", only(p.resetPIN))
 	mux.Handle("/counter/", site.NotFound())
 	return mux, nil
 }
@@ -168,9 +223,11 @@ type issueValues struct {
 }
 
 type issuePage struct {
+	chrome
 	Form    issueValues
 	Errors  fieldErrors
 	Problem *msg
+	town    string
 }
 
 // Fields lays out the issue form.
@@ -188,7 +245,8 @@ func (pg *issuePage) Fields() []formField {
 		{Name: "address", Type: "text", LabelJA: "住所", LabelEN: "Address", HintJA: "都道府県から", HintEN: "from the prefecture on",
 			Value: f.Address, Required: true, Err: e["address"], MaxLength: jpki.MaxAddress, Wide: true},
 		{Name: "municipality", Type: "select", LabelJA: "住民登録のある市区町村", LabelEN: "Municipality of residence",
-			Value: f.Municipality, Required: true, Err: e["municipality"], Options: municipalityOptions(true)},
+			HintJA: "この窓口の市区町村の住民に限ります", HintEN: "residents of this counter's town only",
+			Value: f.Municipality, Required: true, Err: e["municipality"], Options: municipalityOptions(pg.town)},
 		{Name: "auth_pin", Type: "password", LabelJA: "利用者証明用暗証番号", LabelEN: "Authentication PIN", HintJA: "数字4桁", HintEN: "4 digits",
 			Required: true, Err: e["auth_pin"], InputMode: "numeric", MaxLength: 4},
 		{Name: "sign_pin", Type: "password", LabelJA: "署名用パスワード", LabelEN: "Signing password",
@@ -222,15 +280,17 @@ type formField struct {
 type option struct{ Value, JA, EN string }
 
 // municipalityOptions are the municipalities by code (prefectures in their
-// official order), optionally after an empty "choose" entry.
-func municipalityOptions(withEmpty bool) []option {
+// official order); only the counter's town when town is set, which is the
+// only one whose residents it serves (a move away is recorded at the
+// counter of the town moved to, or here).
+func municipalityOptions(town string) []option {
 	ms := jpki.Municipalities()
 	slices.SortFunc(ms, func(a, b jpki.Municipality) int { return cmp.Compare(a.Code, b.Code) })
 	var out []option
-	if withEmpty {
-		out = append(out, option{"", "選んでください", "Choose"})
-	}
 	for _, m := range ms {
+		if town != "" && m.Code != town {
+			continue
+		}
 		out = append(out, option{m.Code, m.Prefecture + m.Name + "（" + m.Code + "）", m.NameRomaji + ", " + m.PrefectureRomaji + " (" + m.Code + ")"})
 	}
 	return out
@@ -240,6 +300,7 @@ func municipalityOptions(withEmpty bool) []option {
 type addressValues struct{ Name, Address, Municipality string }
 
 type cardPage struct {
+	chrome
 	ID           string
 	Info         card.Info
 	OnCard       bool // the card is in the store (not only in the centre's records)
@@ -252,6 +313,8 @@ type cardPage struct {
 	Problem      *msg
 	Open         string // the action whose form to show opened
 	Reasons      []option
+	// Identities are how the person asking may have been identified.
+	Identities []option
 	// PINs are the PINs the counter can reset, with their tries left.
 	PINs []pinChoice
 }
@@ -272,42 +335,50 @@ func (pg *cardPage) AddressFields() []formField {
 		{Name: "address", Type: "text", LabelJA: "新しい住所", LabelEN: "New address", HintJA: "都道府県から", HintEN: "from the prefecture on",
 			Value: v.Address, Err: e["address"], MaxLength: jpki.MaxAddress, Wide: true},
 		{Name: "municipality", Type: "select", LabelJA: "市区町村", LabelEN: "Municipality",
-			Value: v.Municipality, Err: e["municipality"], Options: municipalityOptions(false)},
+			Value: v.Municipality, Err: e["municipality"], Options: municipalityOptions("")},
 	}
 }
 
-// list shows every card of the store, newest first, with its certificates.
-func (p *counterPages) list(w http.ResponseWriter, r *http.Request) {
-	infos, err := p.cards.List()
+// listPage is the town's cards.
+type listPage struct {
+	chrome
+	Town msg
+	Rows []cardRow
+}
+
+// list shows the cards of the town's residents, newest first, with their
+// certificates: the centre's records, with the card store's label.
+func (p *counterPages) list(w http.ResponseWriter, r *http.Request, s *staff.Session) {
+	recs, err := p.client(s).TownCards(r.Context())
 	if err != nil {
-		p.fail(w, r, "list cards", err)
+		p.fail(w, r, "list the town's cards", err)
 		return
 	}
-	rows := make([]cardRow, 0, len(infos))
-	for _, in := range slices.Backward(infos) { // newest first
-		var certs []*jpki.CertInfo
-		rec, err := p.centre.CardRecord(r.Context(), in.ID)
-		switch {
-		case err == nil:
-			certs = rec.Certificates
-		case !errors.Is(err, jpki.ErrCardNotFound): // a card the centre never issued has no certificates
-			p.fail(w, r, "list certificates", err)
-			return
+	rows := make([]cardRow, 0, len(recs))
+	for _, rec := range recs {
+		row := cardRow{ID: rec.CardID, Holder: rec.Resident.Name, Certs: p.certRows(rec.Certificates)}
+		if cd, err := p.cards.Open(rec.CardID); err == nil {
+			in := cd.Info()
+			row.Label, row.Demo, row.Created = in.Label, in.Demo, in.Created
 		}
-		rows = append(rows, cardRow{ID: in.ID, Label: in.Label, Holder: in.Holder, Demo: in.Demo,
-			Created: in.Created, Certs: p.certRows(certs)})
+		rows = append(rows, row)
 	}
-	p.pages.Render(w, r, http.StatusOK, "counter", rows)
+	p.pages.Render(w, r, http.StatusOK, "counter", listPage{chrome: chrome{s}, Town: p.townName(), Rows: rows})
 }
 
-func (p *counterPages) issueForm(w http.ResponseWriter, r *http.Request) {
-	p.pages.Render(w, r, http.StatusOK, "counter_issue", &issuePage{})
+// townName is the counter's town in both languages.
+func (p *counterPages) townName() msg {
+	return msg{p.town.Prefecture + p.town.Name, p.town.NameRomaji + ", " + p.town.PrefectureRomaji}
+}
+
+func (p *counterPages) issueForm(w http.ResponseWriter, r *http.Request, s *staff.Session) {
+	p.pages.Render(w, r, http.StatusOK, "counter_issue", &issuePage{chrome: chrome{s}, Form: issueValues{Municipality: p.town.Code}, town: p.town.Code})
 }
 
 // issue creates a card in the store and issues its certificates. The form is
 // checked here first, field by field, so that the staff get a message in both
 // languages next to the field; the centre checks again.
-func (p *counterPages) issue(w http.ResponseWriter, r *http.Request) {
+func (p *counterPages) issue(w http.ResponseWriter, r *http.Request, s *staff.Session) {
 	f := issueValues{
 		Name: joinSpaced(r.PostFormValue("name")), Kana: joinSpaced(r.PostFormValue("kana")),
 		Birth: strings.TrimSpace(r.PostFormValue("birth")), Sex: r.PostFormValue("sex"),
@@ -317,7 +388,7 @@ func (p *counterPages) issue(w http.ResponseWriter, r *http.Request) {
 	authPIN := r.PostFormValue("auth_pin")
 	signPIN := strings.ToUpper(strings.TrimSpace(r.PostFormValue("sign_pin")))
 	textPIN := r.PostFormValue("text_pin")
-	page := &issuePage{Form: f, Errors: fieldErrors{}}
+	page := &issuePage{chrome: chrome{s}, Form: f, Errors: fieldErrors{}, town: p.town.Code}
 	now := p.now()
 
 	birth, bErr := parseBirth(f.Birth, now)
@@ -347,6 +418,9 @@ func (p *counterPages) issue(w http.ResponseWriter, r *http.Request) {
 	}
 	if _, err := jpki.LookupMunicipality(f.Municipality); err != nil {
 		page.Errors["municipality"] = &msg{"市区町村を選んでください。", "Choose the municipality."}
+	} else if f.Municipality != p.town.Code {
+		t := p.townName()
+		page.Errors["municipality"] = &msg{"この窓口では" + t.JA + "の住民のカードだけを発行できます。", "This counter issues cards to residents of " + t.EN + " only."}
 	}
 	if card.ValidatePIN(card.AuthPIN, authPIN) != nil {
 		page.Errors["auth_pin"] = &msg{"利用者証明用暗証番号は数字4桁です。", "The authentication PIN is 4 digits."}
@@ -386,7 +460,7 @@ func (p *counterPages) issue(w http.ResponseWriter, r *http.Request) {
 		p.pages.Render(w, r, statusOf(err), "counter_issue", page)
 		return
 	}
-	is, err := p.steps.Issue(r.Context(), res, cd)
+	is, err := p.steps(s).Issue(r.Context(), res, cd)
 	if err != nil {
 		// The card never got a certificate: take it away again.
 		if rerr := p.cards.Remove(cd.ID()); rerr != nil {
@@ -407,8 +481,8 @@ func (p *counterPages) issue(w http.ResponseWriter, r *http.Request) {
 }
 
 // cardPage shows one card.
-func (p *counterPages) cardPage(w http.ResponseWriter, r *http.Request) {
-	page, ok := p.loadCard(w, r)
+func (p *counterPages) cardPage(w http.ResponseWriter, r *http.Request, s *staff.Session) {
+	page, ok := p.loadCard(w, r, s, r.PathValue("id"))
 	if !ok {
 		return
 	}
@@ -416,10 +490,9 @@ func (p *counterPages) cardPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // loadCard gathers what the card page shows; on failure it has answered.
-func (p *counterPages) loadCard(w http.ResponseWriter, r *http.Request) (*cardPage, bool) {
-	id := r.PathValue("id")
+func (p *counterPages) loadCard(w http.ResponseWriter, r *http.Request, s *staff.Session, id string) (*cardPage, bool) {
 	ctx := r.Context()
-	rec, err := p.centre.CardRecord(ctx, id)
+	rec, err := p.client(s).CardRecord(ctx, id)
 	if errors.Is(err, jpki.ErrCardNotFound) {
 		p.site.Error(w, r, web.Problem{Status: http.StatusNotFound,
 			TitleJA: "カードが見つかりません", TitleEN: "Card not found",
@@ -427,12 +500,16 @@ func (p *counterPages) loadCard(w http.ResponseWriter, r *http.Request) (*cardPa
 			DoJA: "カード一覧から選び直してください。", DoEN: "Choose the card again from the list."})
 		return nil, false
 	}
+	if errors.Is(err, jpki.ErrOtherTown) {
+		p.refusal(w, r, s, err)
+		return nil, false
+	}
 	if err != nil {
 		p.fail(w, r, "read the card's record", err)
 		return nil, false
 	}
 	res := rec.Resident
-	page := &cardPage{ID: id, Resident: res, Certs: p.certRows(rec.Certificates), Errors: fieldErrors{},
+	page := &cardPage{chrome: chrome{s}, ID: id, Identities: identities, Resident: res, Certs: p.certRows(rec.Certificates), Errors: fieldErrors{},
 		Address: addressValues{Name: res.Name, Address: res.Address, Municipality: res.Municipality}}
 	for _, rs := range counterReasons {
 		ja, en := reasonText(rs)
@@ -464,8 +541,12 @@ func (p *counterPages) loadCard(w http.ResponseWriter, r *http.Request) (*cardPa
 
 // refuse renders the card page again with a problem shown at the action that
 // caused it.
-func (p *counterPages) refuse(w http.ResponseWriter, r *http.Request, action string, err error, keep func(*cardPage)) {
-	page, ok := p.loadCard(w, r)
+func (p *counterPages) refuse(w http.ResponseWriter, r *http.Request, s *staff.Session, id, action string, err error, keep func(*cardPage)) {
+	if errors.Is(err, jpki.ErrOtherTown) {
+		p.refusal(w, r, s, err)
+		return
+	}
+	page, ok := p.loadCard(w, r, s, id)
 	if !ok {
 		return
 	}
@@ -486,16 +567,16 @@ func (p *counterPages) onCard(id string) (*card.Card, error) {
 	return cd, err
 }
 
-func (p *counterPages) renew(w http.ResponseWriter, r *http.Request) {
+func (p *counterPages) renew(w http.ResponseWriter, r *http.Request, s *staff.Session) {
 	id := r.PathValue("id")
 	cd, err := p.onCard(id)
 	if err != nil {
-		p.refuse(w, r, "renew", err, nil)
+		p.refuse(w, r, s, id, "renew", err, nil)
 		return
 	}
-	is, err := p.steps.Renew(r.Context(), cd)
+	is, err := p.steps(s).Renew(r.Context(), cd)
 	if err != nil {
-		p.refuse(w, r, "renew", err, nil)
+		p.refuse(w, r, s, id, "renew", err, nil)
 		return
 	}
 	p.logger.InfoContext(r.Context(), "counter: renewed", "card", id, "auth_serial", serialOf(is.Auth), "sign_serial", serialOf(is.Sign))
@@ -504,7 +585,7 @@ func (p *counterPages) renew(w http.ResponseWriter, r *http.Request) {
 	p.redirect(w, r, cardPath(id), web.Flash{Kind: "ok", JA: m.JA, EN: m.EN})
 }
 
-func (p *counterPages) changeAddress(w http.ResponseWriter, r *http.Request) {
+func (p *counterPages) changeAddress(w http.ResponseWriter, r *http.Request, s *staff.Session) {
 	id := r.PathValue("id")
 	v := addressValues{Name: joinSpaced(r.PostFormValue("name")), Address: strings.TrimSpace(r.PostFormValue("address")),
 		Municipality: r.PostFormValue("municipality")}
@@ -519,7 +600,7 @@ func (p *counterPages) changeAddress(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if len(errs) > 0 {
-		page, ok := p.loadCard(w, r)
+		page, ok := p.loadCard(w, r, s, id)
 		if !ok {
 			return
 		}
@@ -530,12 +611,12 @@ func (p *counterPages) changeAddress(w http.ResponseWriter, r *http.Request) {
 	}
 	cd, err := p.onCard(id)
 	if err != nil {
-		p.refuse(w, r, "address", err, keep)
+		p.refuse(w, r, s, id, "address", err, keep)
 		return
 	}
-	is, err := p.steps.ChangeHolder(r.Context(), cd, v.Name, v.Address, v.Municipality)
+	is, err := p.steps(s).ChangeHolder(r.Context(), cd, v.Name, v.Address, v.Municipality)
 	if err != nil {
-		p.refuse(w, r, "address", err, keep)
+		p.refuse(w, r, s, id, "address", err, keep)
 		return
 	}
 	p.logger.InfoContext(r.Context(), "counter: changed address", "card", id, "sign_serial", serialOf(is.Sign))
@@ -545,52 +626,6 @@ func (p *counterPages) changeAddress(w http.ResponseWriter, r *http.Request) {
 			"The old signing certificate is revoked (affiliationChanged) and a new one, serial " + is.Sign.Serial + ", was written to the card. The authentication certificate stays."})
 	}
 	p.redirect(w, r, cardPath(id), web.Flash{Kind: "ok", JA: m.JA, EN: m.EN})
-}
-
-func (p *counterPages) loss(w http.ResponseWriter, r *http.Request) {
-	p.revokeCard(w, r, "loss", jpki.Loss,
-		msg{"紛失の届出を受け付け、次の電子証明書を失効（keyCompromise）しました。", "The loss was recorded and these certificates revoked (keyCompromise)."})
-}
-
-func (p *counterPages) death(w http.ResponseWriter, r *http.Request) {
-	p.revokeCard(w, r, "death", jpki.Death,
-		msg{"死亡の届出を記録し、次の電子証明書を失効（cessationOfOperation）しました。", "The death was recorded and these certificates revoked (cessationOfOperation)."})
-}
-
-func (p *counterPages) revokeCard(w http.ResponseWriter, r *http.Request, action string, ev jpki.CardEvent, done msg) {
-	id := r.PathValue("id")
-	revoked, err := p.centre.CloseCard(r.Context(), jpki.CloseRequest{CardID: id, Event: ev})
-	if err != nil {
-		p.refuse(w, r, action, err, nil)
-		return
-	}
-	for _, ci := range revoked {
-		p.logger.InfoContext(r.Context(), "counter: revoked", "action", action, "card", id, "kind", ci.Kind, "serial", ci.Serial)
-		done = appendMsg(done, msg{kindJA(ci.Kind) + " シリアル " + ci.Serial, kindEN(ci.Kind) + " serial " + ci.Serial})
-	}
-	p.redirect(w, r, cardPath(id), web.Flash{Kind: "warn", JA: done.JA, EN: done.EN})
-}
-
-func (p *counterPages) revoke(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	kind, serial, _ := strings.Cut(r.PostFormValue("cert"), ":")
-	k, kerr := jpki.ParseKind(kind)
-	serial, serr := jpki.ParseSerial(serial)
-	reason, rerr := jpki.ParseReason(r.PostFormValue("reason"))
-	if err := errors.Join(kerr, serr, rerr); err != nil || !slices.Contains(counterReasons, reason) {
-		p.refuse(w, r, "revoke", fmt.Errorf("%w: choose a certificate and a reason", jpki.ErrInvalid), nil)
-		return
-	}
-	// The centre revokes only a certificate of this card from its page.
-	if _, err := p.centre.RevokeCertificate(r.Context(), jpki.RevokeRequest{CardID: id, Kind: k, Serial: serial, Reason: reason}); err != nil {
-		p.refuse(w, r, "revoke", err, nil)
-		return
-	}
-	p.logger.InfoContext(r.Context(), "counter: revoked", "action", "revoke", "card", id, "kind", k, "serial", serial, "reason", reason)
-	ja, en := reasonText(reason)
-	p.redirect(w, r, cardPath(id), web.Flash{Kind: "warn",
-		JA: kindJA(k) + " シリアル " + serial + " を失効しました（" + ja + "）。",
-		EN: "Revoked the " + kindEN(k) + " serial " + serial + " (" + en + ")."})
 }
 
 // redirect sets the flash and sends the browser to path (POST-redirect-GET).

@@ -1,6 +1,7 @@
 package counter_test
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 
@@ -11,12 +12,17 @@ import (
 )
 
 // TestCounterInBrowser issues a card through the real form in chromium at the
-// kiosk size (1024×600), and checks the flash names the new serials. The
-// screenshots are the test's artifacts (go test -artifacts keeps them).
+// kiosk size (1024×600), and checks the flash names the new serials; then
+// prepares the revocation of its signing certificate, which the supervisor
+// approves, and runs it. The clerk's session (stafftest's card login) is
+// handed to the browser; the card sign-in at the staff terminal is
+// cmd/mynaplat's TestCounterClerkDay. The screenshots are the test's
+// artifacts (go test -artifacts keeps them).
 func TestCounterInBrowser(t *testing.T) {
 	e := newCounterEnv(t)
 	ctx := browsertest.New(t)
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
+	browsertest.HandOver(t, ctx, e.web, e.srv.URL)
 
 	if err := chromedp.Do(ctx, chromedp.Navigate(e.srv.URL+"/counter/issue"), chromedp.WaitVisible(css("#f-name"))); err != nil {
 		t.Fatal(err)
@@ -100,4 +106,45 @@ func TestCounterInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	browsertest.Screenshot(t, ctx, "counter-card-en")
+
+	// The revocation of the signing certificate: prepared by the clerk,
+	// approved by the supervisor (her card login, posted by the staff
+	// terminal into this session), then run.
+	if err := chromedp.Do(ctx, chromedp.Click(css("a.nav.lang")), chromedp.WaitVisible(css(`html[lang="ja"]`)),
+		chromedp.Navigate(loc), chromedp.WaitVisible(css("details#revoke-one")),
+		chromedp.Click(css("details#revoke-one > summary")), chromedp.SetValue(css("#r-cert"), "sign:"+cur[jpki.Sign]),
+		chromedp.Click(css(`form:has(#revoke-request) input[name=identity][value=card]`)),
+		chromedp.Click(css("#revoke-request")), chromedp.WaitVisible(css("#awaiting-approval"))); err != nil {
+		t.Fatal(err)
+	}
+	browsertest.Screenshot(t, ctx, "counter-request-waiting")
+	req, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := req[strings.Index(req, "/counter/"):]
+	if r := e.approve(t, path, supervisorID); r.Status != http.StatusSeeOther {
+		t.Fatalf("approval: %d", r.Status)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(req), chromedp.WaitVisible(css("#approved"))); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := chromedp.Run(ctx, chromedp.Text(css("#approved"))); !strings.Contains(got, "須坂　節子") {
+		t.Errorf("approval notice %q", got)
+	}
+	browsertest.Screenshot(t, ctx, "counter-request-approved")
+	if err := chromedp.Do(ctx, chromedp.Click(css("#request-run")), chromedp.WaitVisible(css("#holder")), chromedp.WaitVisible(css(".flash"))); err != nil {
+		t.Fatal(err)
+	}
+	flash, err = chromedp.Run(ctx, chromedp.Text(css(".flash")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(flash, cur[jpki.Sign]) || !strings.Contains(flash, "keyCompromise") && !strings.Contains(flash, "失効しました") {
+		t.Errorf("revocation flash %q", flash)
+	}
+	if got := e.crl(t, jpki.Sign)[cur[jpki.Sign]]; got == 0 {
+		t.Error("the signing certificate is not on the CRL")
+	}
+	browsertest.Screenshot(t, ctx, "counter-revoked")
 }

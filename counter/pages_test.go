@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
+	"html"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -20,26 +22,50 @@ import (
 	"github.com/mynaplat/mynaplat/internal/trace"
 	"github.com/mynaplat/mynaplat/internal/webtest"
 	"github.com/mynaplat/mynaplat/jpki"
+	"github.com/mynaplat/mynaplat/staff"
+	"github.com/mynaplat/mynaplat/staff/stafftest"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/store/storetest"
 	"github.com/mynaplat/mynaplat/wareki"
 	"github.com/mynaplat/mynaplat/web"
 )
 
-// counterEnv is a centre with its counter pages, served the way the server
-// serves them: everything inside site.Protect.
+// counterEnv is a centre with the counter pages of 須坂市 (202070), served
+// the way the server serves them: everything inside site.Protect, behind
+// the counter's staff gate, with its clerk signed in.
 type counterEnv struct {
 	centre *jpki.Centre
 	cards  *card.Store
 	srv    *httptest.Server
 	logs   *bytes.Buffer
-	web    *webtest.Client // a browser that does not follow redirects
+	web    *webtest.Client // a browser that does not follow redirects, the clerk signed in
 	db     *store.DB
+	iss    *stafftest.Issuer
+	dir    *staff.Directory
+	clock  *time.Time
+}
+
+// The test counter's town and its staff: a clerk and a supervisor of the
+// counter, a second clerk, and a clerk of 酒田市's counter.
+const (
+	town         = "202070"
+	clerkID      = "pid-counter-clerk"
+	supervisorID = "pid-counter-supervisor"
+	clerk2ID     = "pid-counter-clerk-2"
+	sakataID     = "pid-sakata-clerk"
+)
+
+func (e *counterEnv) now() time.Time { return *e.clock }
+
+// signIn signs c in at the counter as platformID, with a card login at the
+// staff terminal now.
+func (e *counterEnv) signIn(c *webtest.Client, platformID string) {
+	e.iss.SignInAs(c, counter.Home, platformID, e.now())
 }
 
 func newCounterEnv(t *testing.T) *counterEnv {
 	t.Helper()
-	return newCounterEnvWith(t, func(url, key string) *jpki.CounterClient { return jpki.NewCounterClient(url, key, nil) })
+	return newCounterEnvWith(t, func(url, key string) *jpki.CounterClient { return jpki.NewCounterClient(url, key, town, nil) })
 }
 
 // newCounterEnvWith is a counterEnv whose pages reach the centre with the
@@ -47,7 +73,9 @@ func newCounterEnv(t *testing.T) *counterEnv {
 func newCounterEnvWith(t *testing.T, client func(url, key string) *jpki.CounterClient) *counterEnv {
 	t.Helper()
 	ctx := context.Background()
-	now := func() time.Time { return time.Date(2026, 11, 24, 10, 0, 0, 0, wareki.JST()) }
+	at := time.Date(2026, 11, 24, 10, 0, 0, 0, wareki.JST())
+	clock := &at
+	now := func() time.Time { return *clock }
 	logs := &bytes.Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	db := storetest.SQLite(t)
@@ -68,8 +96,26 @@ func newCounterEnvWith(t *testing.T, client func(url, key string) *jpki.CounterC
 	// The pages reach the centre over HTTP, under the counter's caller key,
 	// as across processes.
 	key := callerkey.New()
+	iss := stafftest.NewIssuer(t)
+	dir := stafftest.Directory(t, db, now)
+	for _, g := range []staff.Grant{
+		{PlatformID: clerkID, Name: "臥竜　翼", Office: counter.OfficeID(town), Role: staff.CounterClerk, StaffNumber: "C-202070-01"},
+		{PlatformID: supervisorID, Name: "須坂　節子", Office: counter.OfficeID(town), Role: staff.CounterSupervisor, StaffNumber: "C-202070-90"},
+		{PlatformID: clerk2ID, Name: "米子　次郎", Office: counter.OfficeID(town), Role: staff.CounterClerk, StaffNumber: "C-202070-02"},
+		{PlatformID: sakataID, Name: "日和山　翼", Office: counter.OfficeID("062049"), Role: staff.CounterClerk, StaffNumber: "C-062049-01"},
+	} {
+		stafftest.Grant(t, dir, g)
+	}
+	gcfg, err := counter.StaffGate(staff.GateConfig{Site: site, Directory: dir, Keys: iss.Keys, Desk: "/staffdesk/test/", Now: now, Logger: logger}, town)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate, err := staff.NewGate(gcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	pages, err := counter.NewPages(counter.PagesConfig{Site: site, Cards: cards, Now: now, Logger: logger,
-		Centre: client(srv.URL, key)})
+		Centre: client(srv.URL, key), Staff: gate})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +125,57 @@ func newCounterEnvWith(t *testing.T, client func(url, key string) *jpki.CounterC
 	site.Routes(mux)
 	mux.Handle("/counter/", pages)
 	srv.Config.Handler = trace.Middleware(site.Protect(centre.Wrap(mux)))
-	return &counterEnv{centre: centre, cards: cards, srv: srv, logs: logs, web: webtest.New(t, srv.URL), db: db}
+	e := &counterEnv{centre: centre, cards: cards, srv: srv, logs: logs, web: webtest.New(t, srv.URL), db: db, iss: iss, dir: dir, clock: clock}
+	e.signIn(e.web, clerkID)
+	return e
+}
+
+var deskStateRe = regexp.MustCompile(`id="approve-at-desk" href="[^"]*[?&;]state=([0-9a-f]+)`)
+
+// approve has platformID approve the clerk's request at reqPath with a
+// card login at the staff terminal, as the terminal's hand-over posts it:
+// the answer of the counter's login endpoint.
+func (e *counterEnv) approve(t *testing.T, reqPath, platformID string) *webtest.Response {
+	t.Helper()
+	c := e.web.With(t)
+	page := c.Step(webtest.Step{Name: "the request " + reqPath, Path: reqPath, WantContains: []string{`id="awaiting-approval"`}})
+	m := deskStateRe.FindStringSubmatch(html.UnescapeString(page.Body))
+	if m == nil {
+		t.Fatalf("no approval state on %s:\n%s", reqPath, page.Body)
+	}
+	return c.PostForm("/counter/login", url.Values{"assertion": {e.iss.Assertion(stafftest.StaffLogin(platformID, e.now()))}, "state": {m[1]}})
+}
+
+// request prepares a procedure on the card's page (loc) and returns the
+// request's page.
+func (e *counterEnv) request(t *testing.T, loc string, form url.Values) string {
+	t.Helper()
+	if !form.Has("identity") {
+		form.Set("identity", "card")
+	}
+	r := e.post(t, loc, loc+"/requests", form)
+	if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location(), "/counter/requests/") {
+		t.Fatalf("prepare %v: %d %s\n%s", form, r.Status, r.Location(), r.Body)
+	}
+	return r.Location()
+}
+
+// approved prepares a procedure, has the supervisor approve it and returns
+// the request's page.
+func (e *counterEnv) approved(t *testing.T, loc string, form url.Values) string {
+	t.Helper()
+	req := e.request(t, loc, form)
+	if r := e.approve(t, req, supervisorID); r.Status != http.StatusSeeOther || r.Location() != req {
+		t.Fatalf("approval: %d to %s\n%s", r.Status, r.Location(), r.Body)
+	}
+	return req
+}
+
+// runApproved prepares, approves and runs a loss, death or revocation.
+func (e *counterEnv) runApproved(t *testing.T, loc string, form url.Values) *webtest.Response {
+	t.Helper()
+	req := e.approved(t, loc, form)
+	return e.post(t, req, req, url.Values{})
 }
 
 // post submits a form the way a browser does after loading page: with the
@@ -207,7 +303,7 @@ func TestCounterLifecycle(t *testing.T) {
 	}
 
 	// Change of address: only the signing certificate changes.
-	r = e.post(t, loc, loc+"/address", url.Values{"name": {"須坂　花子"}, "address": {"長野県長野市大字長野１番地"}, "municipality": {"202011"}})
+	r = e.post(t, loc, loc+"/address", url.Values{"name": {"須坂　花子"}, "address": {"長野県須坂市大字須坂２番地"}, "municipality": {town}})
 	_, page = e.follow(t, r)
 	moved := e.current(t, id)
 	if moved[jpki.Auth] != renewed[jpki.Auth] || moved[jpki.Sign] == renewed[jpki.Sign] {
@@ -219,14 +315,15 @@ func TestCounterLifecycle(t *testing.T) {
 	if got := e.crl(t, jpki.Sign)[renewed[jpki.Sign]]; got != int(jpki.AffiliationChanged) {
 		t.Errorf("old sign serial on the CRL with reason %d, want affiliationChanged", got)
 	}
-	if !strings.Contains(page.Body, "長野県長野市大字長野１番地") {
+	if !strings.Contains(page.Body, "長野県須坂市大字須坂２番地") {
 		t.Error("card page does not show the new address")
 	}
 
-	// Loss: every live certificate revoked as keyCompromise, at once.
-	r = e.post(t, loc, loc+"/loss", url.Values{})
+	// Loss: every live certificate revoked as keyCompromise, at once, with
+	// the supervisor's approval.
+	r = e.runApproved(t, loc, url.Values{"action": {"loss"}, "identity": {"documents"}})
 	_, page = e.follow(t, r)
-	if flash = flashOf(t, page); !strings.Contains(flash, moved[jpki.Auth]) || !strings.Contains(flash, moved[jpki.Sign]) {
+	if flash = flashOf(t, page); !strings.Contains(flash, moved[jpki.Auth]) || !strings.Contains(flash, moved[jpki.Sign]) || !strings.Contains(flash, "須坂　節子") {
 		t.Errorf("loss flash %q lacks the revoked serials", flash)
 	}
 	for _, k := range jpki.Kinds {
@@ -239,7 +336,7 @@ func TestCounterLifecycle(t *testing.T) {
 	}
 
 	// A second loss report is refused with a message, not an error page.
-	r = e.post(t, loc, loc+"/loss", url.Values{})
+	r = e.runApproved(t, loc, url.Values{"action": {"loss"}})
 	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, "この内容では処理できません") {
 		t.Errorf("second loss report: %d\n%s", r.Status, r.Body)
 	}
@@ -259,7 +356,7 @@ func TestCounterRevokeOneAndDeath(t *testing.T) {
 	id := strings.TrimPrefix(loc, "/counter/cards/")
 	cur := e.current(t, id)
 
-	r = e.post(t, loc, loc+"/revoke", url.Values{"cert": {"sign:" + cur[jpki.Sign]}, "reason": {"keyCompromise"}})
+	r = e.runApproved(t, loc, url.Values{"action": {"revoke"}, "cert": {"sign:" + cur[jpki.Sign]}, "reason": {"keyCompromise"}})
 	_, page := e.follow(t, r)
 	if flash := flashOf(t, page); !strings.Contains(flash, cur[jpki.Sign]) || !strings.Contains(flash, "keyCompromise") {
 		t.Errorf("revoke flash %q", flash)
@@ -272,15 +369,15 @@ func TestCounterRevokeOneAndDeath(t *testing.T) {
 	r = e.post(t, "/counter/issue", "/counter/issue", issueForm())
 	other, _ := e.follow(t, r)
 	otherAuth := e.current(t, strings.TrimPrefix(other, "/counter/cards/"))[jpki.Auth]
-	r = e.post(t, loc, loc+"/revoke", url.Values{"cert": {"auth:" + otherAuth}, "reason": {"keyCompromise"}})
-	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, "このカードのものではありません") {
+	r = e.post(t, loc, loc+"/requests", url.Values{"action": {"revoke"}, "cert": {"auth:" + otherAuth}, "reason": {"keyCompromise"}, "identity": {"card"}})
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, "要求の内容に誤りがあります") {
 		t.Errorf("revoking another card's certificate: %d", r.Status)
 	}
 	if _, ok := e.crl(t, jpki.Auth)[otherAuth]; ok {
 		t.Error("another card's certificate was revoked")
 	}
 
-	r = e.post(t, loc, loc+"/death", url.Values{})
+	r = e.runApproved(t, loc, url.Values{"action": {"death"}, "identity": {"documents"}})
 	_, page = e.follow(t, r)
 	if flash := flashOf(t, page); !strings.Contains(flash, cur[jpki.Auth]) {
 		t.Errorf("death flash %q lacks the auth serial", flash)
@@ -438,9 +535,9 @@ func TestCounterWhenTheCentreDoesNotServeIt(t *testing.T) {
 		status int
 		want   string
 	}{
-		{"a key the centre does not accept", func(url, _ string) *jpki.CounterClient { return jpki.NewCounterClient(url, "mpcall_other", nil) },
+		{"a key the centre does not accept", func(url, _ string) *jpki.CounterClient { return jpki.NewCounterClient(url, "mpcall_other", town, nil) },
 			http.StatusInternalServerError, "端末の鍵が認められていません"},
-		{"the centre unreachable", func(_, key string) *jpki.CounterClient { return jpki.NewCounterClient(gone.URL, key, nil) },
+		{"the centre unreachable", func(_, key string) *jpki.CounterClient { return jpki.NewCounterClient(gone.URL, key, town, nil) },
 			http.StatusServiceUnavailable, "J-LIS（電子証明書の発行元）に接続できませんでした"},
 	}
 	for _, tc := range tests {

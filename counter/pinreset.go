@@ -1,46 +1,29 @@
 package counter
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/jpki"
+	"github.com/mynaplat/mynaplat/staff"
 	"github.com/mynaplat/mynaplat/terminal"
 	"github.com/mynaplat/mynaplat/web"
 )
 
 // The PIN reset (暗証番号の初期化・再設定): the clerk picks the card and the
-// PIN on the card page; the counter's PIN pad, a screen in the terminal
-// kit's layout turned to the resident, takes the new PIN twice; the
-// approval step names who approved; the centre records the reset and the
-// card takes the new PIN under the counter's management key
-// (jpki.Personaliser.ResetPIN). The PIN goes from the form to the card
-// only: it is not logged, kept in the session, echoed or sent to a server.
+// PIN on the card page and prepares the request; a supervisor approves it
+// with their card at the staff terminal (requests.go); then the counter's
+// PIN pad, a screen in the terminal kit's layout turned to the resident,
+// takes the new PIN twice; the centre records the reset with the clerk and
+// the supervisor, and the card takes the new PIN under the counter's
+// management key (jpki.Personaliser.ResetPIN). The PIN goes from the form
+// to the card only: it is not logged, kept in the session, echoed or sent
+// to a server.
 //
-//	GET  /counter/cards/{id}/pin?which=auth|sign|text   the PIN pad
-//	POST /counter/cards/{id}/pin                        reset the PIN
-
-// Approver is the four-eyes step of the counter's procedures that need a
-// second staff member (a PIN reset): it names who approved the request r
-// for the card, or refuses with an error wrapping jpki.ErrNoApproval.
-// Issue 16's staff login implements it with the supervisor's staff
-// session; until then OperatorApproval approves.
-type Approver interface {
-	Approve(r *http.Request, cardID string, which jpki.PINKind) (jpki.Approval, error)
-}
-
-// OperatorApproval approves as the counter terminal's operator, named
-// Operator: the approval of a counter without staff logins, recorded as such
-// ("operator:<name>") so that the audit does not pretend a supervisor.
-type OperatorApproval struct{ Operator string }
-
-// Approve names the operator.
-func (a OperatorApproval) Approve(*http.Request, string, jpki.PINKind) (jpki.Approval, error) {
-	return jpki.Approval{By: "operator:" + a.Operator}, nil
-}
+//	GET  /counter/requests/{rid}/pin   the PIN pad, once approved
+//	POST /counter/requests/{rid}/pin   reset the PIN
 
 // ReaderCard is a card on the counter's reader with the counter's secure
 // module: the card side of a PIN reset (jpki.PINResetter), in APDUs.
@@ -101,21 +84,30 @@ func checkNewPIN(k jpki.PINKind, pin, confirm string) *msg {
 // padPage is the counter's PIN pad screen.
 type padPage struct {
 	ID, Holder          string
+	Request             string
 	Which               jpki.PINKind
 	Name                msg
 	Digits              bool // a 4-digit PIN: the pad; the signing password is typed
 	MaxLength           int
 	TriesLeft, MaxTries int
-	Approver            string
 	Problem             *msg
 }
 
 // TerminalScreen is the counter's desk screen.
 func (*padPage) TerminalScreen() terminal.Screen { return terminal.ScreenDesk }
 
-// padForm shows the PIN pad for the PIN the clerk chose.
-func (p *counterPages) padForm(w http.ResponseWriter, r *http.Request) {
-	pg, ok := p.loadPad(w, r, r.URL.Query().Get("which"))
+// padForm shows the PIN pad of an approved PIN reset; before the approval
+// the request's page.
+func (p *counterPages) padForm(w http.ResponseWriter, r *http.Request, s *staff.Session) {
+	rq, ok := p.pending(w, r, s)
+	if !ok {
+		return
+	}
+	if rq.Action != actPIN || !p.gate.Approval(w, r, s, rq.purpose()).Approved() {
+		p.redirect(w, r, rq.path(), web.Flash{Kind: "error", JA: "この申請には、まず責任者の承認が必要です。", EN: "This request needs a supervisor's approval first."})
+		return
+	}
+	pg, ok := p.loadPad(w, r, s, rq)
 	if !ok {
 		return
 	}
@@ -123,21 +115,16 @@ func (p *counterPages) padForm(w http.ResponseWriter, r *http.Request) {
 }
 
 // loadPad gathers the pad screen's data; on failure it has answered.
-func (p *counterPages) loadPad(w http.ResponseWriter, r *http.Request, which string) (*padPage, bool) {
-	id := r.PathValue("id")
-	k, err := jpki.ParsePINKind(which)
-	if err != nil {
-		p.refuse(w, r, "pin", fmt.Errorf("%w: choose the PIN to reset", jpki.ErrInvalid), nil)
-		return nil, false
-	}
+func (p *counterPages) loadPad(w http.ResponseWriter, r *http.Request, s *staff.Session, rq *request) (*padPage, bool) {
+	id, k := rq.CardID, rq.Which
 	cd, err := p.onCard(id)
 	if err != nil {
-		p.refuse(w, r, "pin", err, nil)
+		p.refuse(w, r, s, id, "pin", err, nil)
 		return nil, false
 	}
 	in := cd.Info()
 	ref := CardPIN(k)
-	pg := &padPage{ID: id, Holder: in.Holder, Which: k, Name: pinName(k), Digits: k != jpki.PINSign, MaxLength: 4,
+	pg := &padPage{ID: id, Request: rq.path(), Holder: in.Holder, Which: k, Name: pinName(k), Digits: k != jpki.PINSign, MaxLength: 4,
 		MaxTries: ref.MaxTries()}
 	switch ref {
 	case card.AuthPIN:
@@ -150,10 +137,20 @@ func (p *counterPages) loadPad(w http.ResponseWriter, r *http.Request, which str
 	return pg, true
 }
 
-// resetPIN resets the PIN with the new PIN from the pad.
-func (p *counterPages) resetPIN(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	pg, ok := p.loadPad(w, r, r.PostFormValue("which"))
+// resetPIN resets the PIN with the new PIN from the pad, under the
+// supervisor's approval, which it uses up (a PIN typed wrong on the pad
+// leaves it for the next try).
+func (p *counterPages) resetPIN(w http.ResponseWriter, r *http.Request, s *staff.Session) {
+	rq, ok := p.pending(w, r, s)
+	if !ok {
+		return
+	}
+	if rq.Action != actPIN {
+		p.refuse(w, r, s, rq.CardID, "pin", fmt.Errorf("%w: the request is not a PIN reset", jpki.ErrInvalid), nil)
+		return
+	}
+	id := rq.CardID
+	pg, ok := p.loadPad(w, r, s, rq)
 	if !ok {
 		return
 	}
@@ -163,29 +160,25 @@ func (p *counterPages) resetPIN(w http.ResponseWriter, r *http.Request) {
 		p.pad.Render(w, r, http.StatusUnprocessableEntity, "pad_pin", pg)
 		return
 	}
-	a, err := p.approver.Approve(r, id, pg.Which)
-	if err != nil {
-		p.refuse(w, r, "pin", err, nil)
-		return
-	}
 	cd, err := p.onCard(id)
 	if err != nil {
-		p.refuse(w, r, "pin", err, nil)
+		p.refuse(w, r, s, id, "pin", err, nil)
 		return
 	}
-	_, err = p.steps.ResetPIN(r.Context(), ReaderCard{Card: cd, CardID: id, SAM: p.sam}, pg.Which, a, newPIN)
-	if errors.Is(err, card.ErrPINFormat) {
-		pg.Problem = checkNewPIN(pg.Which, "", "")
-		p.pad.Render(w, r, http.StatusUnprocessableEntity, "pad_pin", pg)
-		return
+	a := p.gate.TakeApproval(w, r, s, rq.purpose())
+	if a != nil {
+		p.drop(w, r)
 	}
+	_, err = p.steps(s).ResetPIN(r.Context(), ReaderCard{Card: cd, CardID: id, SAM: p.sam}, pg.Which, rq.approval(a), newPIN)
 	if err != nil {
-		p.refuse(w, r, "pin", err, nil)
+		// The PIN format was checked above: whatever failed, the card
+		// has not taken the PIN.
+		p.refuse(w, r, s, id, "pin", err, nil)
 		return
 	}
-	p.logger.InfoContext(r.Context(), "counter: reset a PIN", "card", id, "pin", pg.Which, "approved_by", a.By)
-	n := pinName(pg.Which)
+	p.logger.InfoContext(r.Context(), "counter: reset a PIN", "card", id, "pin", pg.Which, "approved_by", a.By.PlatformID)
+	n, by := pinName(pg.Which), approvedBy(a)
 	p.redirect(w, r, cardPath(id), web.Flash{Kind: "ok",
-		JA: fmt.Sprintf("%sを再設定しました（承認：%s）。残り回数は%d回に戻りました。", n.JA, a.By, pg.MaxTries),
-		EN: fmt.Sprintf("The %s was reset (approved by %s); it has %d tries again.", n.EN, a.By, pg.MaxTries)})
+		JA: fmt.Sprintf("%sを再設定しました。残り回数は%d回に戻りました。", n.JA, pg.MaxTries) + by.JA,
+		EN: fmt.Sprintf("The %s was reset; it has %d tries again. ", n.EN, pg.MaxTries) + by.EN})
 }

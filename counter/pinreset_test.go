@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/mynaplat/mynaplat/card"
+	"github.com/mynaplat/mynaplat/internal/webtest"
 )
 
 // TestCounterPINReset resets a blocked authentication PIN and the signing
@@ -30,12 +31,26 @@ func TestCounterPINReset(t *testing.T) {
 	cd.Reset()
 
 	page := e.web.With(t).Get(loc)
-	for _, want := range []string{"暗証番号の初期化・再設定", `action="/counter/cards/` + id + `/pin"`, `value="auth"`, `value="sign"`, `value="text"`, "ロック中"} {
+	for _, want := range []string{"暗証番号の初期化・再設定", `action="/counter/cards/` + id + `/requests"`, `value="auth"`, `value="sign"`, `value="text"`, "ロック中"} {
 		if !strings.Contains(page.Body, want) {
 			t.Errorf("card page lacks %q", want)
 		}
 	}
-	pad := loc + "/pin?which=auth"
+	// Before the approval the pad is not shown, and a PIN sent to it is
+	// refused at the centre and changes nothing.
+	req := e.request(t, loc, url.Values{"action": {"pin"}, "which": {"auth"}})
+	pad := req + "/pin"
+	e.web.With(t).Step(webtest.Step{Name: "the pad before the approval", Path: pad, WantStatus: http.StatusSeeOther, WantLocation: req})
+	if r := e.post(t, req, pad, url.Values{"pin": {"2468"}, "pin_confirm": {"2468"}}); r.Status != http.StatusForbidden ||
+		!strings.Contains(r.Body, "責任者の承認が必要です") {
+		t.Errorf("a PIN reset without approval: %d\n%s", r.Status, r.Body)
+	}
+	if n, _ := card.NewClient(cd).PINStatus(card.AuthPIN); n != 0 {
+		t.Fatalf("a reset without approval changed the card: %d tries", n)
+	}
+	if r := e.approve(t, req, supervisorID); r.Status != http.StatusSeeOther {
+		t.Fatalf("approval: %d\n%s", r.Status, r.Body)
+	}
 	screen := e.web.With(t).Get(pad)
 	for _, want := range []string{`class="pinpad"`, `name="pin_confirm"`, "新しい暗証番号を2回入力してください", `id="tries-left">0<`} {
 		if screen.Status != http.StatusOK || !strings.Contains(screen.Body, want) {
@@ -53,16 +68,13 @@ func TestCounterPINReset(t *testing.T) {
 		want        string
 		secretsKept []string
 	}{
-		{"too short", url.Values{"which": {"auth"}, "pin": {"246"}, "pin_confirm": {"246"}}, 422, "暗証番号は数字4桁です。", []string{"246"}},
-		{"letters", url.Values{"which": {"auth"}, "pin": {"24a8"}, "pin_confirm": {"24a8"}}, 422, "暗証番号は数字4桁です。", []string{"24a8"}},
-		{"mismatch", url.Values{"which": {"auth"}, "pin": {"2468"}, "pin_confirm": {"2469"}}, 422, "一致しません", []string{"2468", "2469"}},
-		{"a short signing password", url.Values{"which": {"sign"}, "pin": {"abc12"}, "pin_confirm": {"abc12"}}, 422, "6〜16文字", []string{"abc12", "ABC12"}},
-		{"a signing password with a symbol", url.Values{"which": {"sign"}, "pin": {"abc123!"}, "pin_confirm": {"abc123!"}}, 422, "英大文字と数字", nil},
-		{"an unknown PIN", url.Values{"which": {"puk"}, "pin": {"2468"}, "pin_confirm": {"2468"}}, 422, "", nil},
+		{"too short", url.Values{"pin": {"246"}, "pin_confirm": {"246"}}, 422, "暗証番号は数字4桁です。", []string{"246"}},
+		{"letters", url.Values{"pin": {"24a8"}, "pin_confirm": {"24a8"}}, 422, "暗証番号は数字4桁です。", []string{"24a8"}},
+		{"mismatch", url.Values{"pin": {"2468"}, "pin_confirm": {"2469"}}, 422, "一致しません", []string{"2468", "2469"}},
 	}
 	for _, tc := range refusals {
 		t.Run(tc.name, func(t *testing.T) {
-			r := e.post(t, pad, loc+"/pin", tc.form)
+			r := e.post(t, pad, pad, tc.form)
 			if r.Status != tc.status || !strings.Contains(r.Body, tc.want) {
 				t.Fatalf("status %d, want %d with %q:\n%s", r.Status, tc.status, tc.want, r.Body)
 			}
@@ -79,17 +91,27 @@ func TestCounterPINReset(t *testing.T) {
 
 	// The reset: the flash names the PIN and the approver; the card takes
 	// the new PIN with its tries back.
-	r := e.post(t, pad, loc+"/pin", url.Values{"which": {"auth"}, "pin": {"2468"}, "pin_confirm": {"2468"}})
+	r := e.post(t, pad, pad, url.Values{"pin": {"2468"}, "pin_confirm": {"2468"}})
 	_, page = e.follow(t, r)
-	if f := flashOf(t, page); !strings.Contains(f, "利用者証明用電子証明書の暗証番号を再設定しました") || !strings.Contains(f, "operator:counter") {
+	if f := flashOf(t, page); !strings.Contains(f, "利用者証明用電子証明書の暗証番号を再設定しました") || !strings.Contains(f, "須坂　節子") {
 		t.Errorf("flash %q", f)
 	}
 	cd.Reset()
 	if err := card.NewClient(cd).VerifyPIN(card.AuthPIN, "2468"); err != nil {
 		t.Fatalf("the new PIN: %v", err)
 	}
+	// The approval was used up with the request.
+	e.web.With(t).Step(webtest.Step{Name: "the request after the reset", Path: req, WantStatus: http.StatusNotFound})
+
 	// The signing password, typed in lower case, is upper-cased.
-	r = e.post(t, loc+"/pin?which=sign", loc+"/pin", url.Values{"which": {"sign"}, "pin": {"newsign77"}, "pin_confirm": {"NEWSIGN77"}})
+	req = e.approved(t, loc, url.Values{"action": {"pin"}, "which": {"sign"}})
+	pad = req + "/pin"
+	for _, tc := range []struct{ pin, want string }{{"abc12", "6〜16文字"}, {"abc123!", "英大文字と数字"}} {
+		if r := e.post(t, pad, pad, url.Values{"pin": {tc.pin}, "pin_confirm": {tc.pin}}); r.Status != 422 || !strings.Contains(r.Body, tc.want) {
+			t.Errorf("signing password %q: %d", tc.pin, r.Status)
+		}
+	}
+	r = e.post(t, pad, pad, url.Values{"pin": {"newsign77"}, "pin_confirm": {"NEWSIGN77"}})
 	if _, page = e.follow(t, r); !strings.Contains(flashOf(t, page), "署名用") {
 		t.Error("no flash for the signing password")
 	}
@@ -101,7 +123,7 @@ func TestCounterPINReset(t *testing.T) {
 	// Recorded at the centre, with no PIN.
 	var n int
 	db := e.db
-	if err := db.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM jpki_audit WHERE action = 'pin-reset' AND subject LIKE $1`, id+" %approved-by:operator:counter").Scan(&n); err != nil || n != 2 {
+	if err := db.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM jpki_audit WHERE action = 'pin-reset' AND subject LIKE $1`, id+" %approved-by:staff:"+supervisorID+" %").Scan(&n); err != nil || n != 2 {
 		t.Errorf("audit rows: %d, %v; want 2", n, err)
 	}
 	for _, secret := range []string{"2468", "2469", "NEWSIGN77", "newsign77", "abc12"} {

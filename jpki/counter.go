@@ -55,11 +55,17 @@ var (
 )
 
 // CounterActor is who asks for a counter operation: the counter terminal,
-// named by its caller key (or the program in this process: "local").
-// Issue 16 adds the clerk (a staff platform ID from an assertion) here, so
-// that every operation and its audit rows name the person too.
+// named by its caller key (or the program in this process: "local"), its
+// town and the clerk signed in at it, so that every operation and its
+// audit rows name the person too (counterstaff.go).
 type CounterActor struct {
 	Caller string
+	// Town is the counter's municipality code: it serves the residents of
+	// that town only ("" for the program's own counter: every town).
+	Town string
+	// Staff is the clerk signed in at the counter (nil for the program's
+	// own counter in this process).
+	Staff *CounterStaff
 }
 
 // auditActor is the actor of the jpki_audit row of an operation on a card
@@ -218,12 +224,20 @@ type ChangeRequest struct {
 
 // RevokeRequest revokes one certificate of a card.
 type RevokeRequest struct {
-	IdempotencyKey string `json:"-"`
-	CardID         string `json:"-"`
-	Kind           Kind   `json:"kind"`
-	Serial         string `json:"serial"`
-	Reason         Reason `json:"reason"`
+	IdempotencyKey string   `json:"-"`
+	CardID         string   `json:"-"`
+	Kind           Kind     `json:"kind"`
+	Serial         string   `json:"serial"`
+	Reason         Reason   `json:"reason"`
+	Approval       Approval `json:"approval"`
+	// Withdraw says the certificate was issued moments ago and the card
+	// did not take it: the counter's clean-up, which needs no approval
+	// (the centre checks the certificate is that new).
+	Withdraw bool `json:"withdraw,omitempty"`
 }
+
+// maxWithdrawAge is how new a certificate revoked as not taken must be.
+const maxWithdrawAge = 15 * time.Minute
 
 // CardEvent is what ends every live certificate of a card.
 type CardEvent string
@@ -239,13 +253,18 @@ const (
 	Withdrawn CardEvent = "withdrawn"
 )
 
+// cardEvents are the events' reasons and audit actions, and whether they
+// need a supervisor's approval: a loss and a death do; withdrawing a card
+// whose personalisation failed at the counter is the counter's own
+// clean-up of a card that never left it.
 var cardEvents = map[CardEvent]struct {
-	reason Reason
-	action string
+	reason   Reason
+	action   string
+	approved bool
 }{
-	Loss:      {KeyCompromise, "report-loss"},
-	Death:     {CessationOfOperation, "death"},
-	Withdrawn: {CessationOfOperation, "withdraw"},
+	Loss:      {KeyCompromise, "report-loss", true},
+	Death:     {CessationOfOperation, "death", true},
+	Withdrawn: {CessationOfOperation, "withdraw", false},
 }
 
 // CloseRequest revokes every live certificate of a card for an event.
@@ -253,6 +272,7 @@ type CloseRequest struct {
 	IdempotencyKey string    `json:"-"`
 	CardID         string    `json:"-"`
 	Event          CardEvent `json:"event"`
+	Approval       Approval  `json:"approval"`
 }
 
 // CardRecord is what the centre holds about a card: its resident and its
@@ -309,6 +329,7 @@ type CounterAPI interface {
 	RevokeCertificate(ctx context.Context, rq RevokeRequest) (*CertInfo, error)
 	CloseCard(ctx context.Context, rq CloseRequest) ([]*CertInfo, error)
 	RecordPINReset(ctx context.Context, rq PINResetRequest) (*PINReset, error)
+	TownCards(ctx context.Context) ([]*CardRecord, error)
 }
 
 // Counter is the centre's counter operations for a, in this process: the
@@ -328,6 +349,9 @@ func (cc centreCounter) CardRecord(ctx context.Context, cardID string) (*CardRec
 	if err != nil {
 		return nil, err
 	}
+	if err := cc.a.checkTown(cardID, r.Municipality); err != nil {
+		return nil, err
+	}
 	certs, err := cc.c.CardCertificates(ctx, cardID)
 	if err != nil {
 		return nil, err
@@ -336,6 +360,40 @@ func (cc centreCounter) CardRecord(ctx context.Context, cardID string) (*CardRec
 		ci.DER = nil // a record, not the certificates: the card has them
 	}
 	return &CardRecord{CardID: cardID, Resident: r, Certificates: certs}, nil
+}
+
+// maxTownCards bounds the cards of a town a counter lists.
+const maxTownCards = 500
+
+// TownCards is the records of the cards whose holders live in the
+// actor's town (every card for the program's own counter), newest first.
+func (cc centreCounter) TownCards(ctx context.Context) ([]*CardRecord, error) {
+	rows, err := cc.c.db.QueryContext(ctx, qTownCards, cc.a.Town, maxTownCards)
+	if err != nil {
+		return nil, fmt.Errorf("jpki: cards of the town: %w", err)
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := []*CardRecord{}
+	for _, id := range ids {
+		rec, err := cc.CardRecord(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rec)
+	}
+	return out, nil
 }
 
 // IssueCertificates records the resident and the card and certifies the
@@ -348,6 +406,9 @@ func (cc centreCounter) IssueCertificates(ctx context.Context, rq IssueRequest) 
 		r := rq.Resident
 		m, err := r.Validate(now)
 		if err != nil {
+			return nil, err
+		}
+		if err := cc.a.checkTown(rq.CardID, m.Code); err != nil {
 			return nil, err
 		}
 		if rq.CardID == "" {
@@ -374,7 +435,7 @@ func (cc centreCounter) IssueCertificates(ctx context.Context, rq IssueRequest) 
 		if err := c.pairGotTx(ctx, tx, got, nil); err != nil {
 			return nil, err
 		}
-		if err := c.auditTx(ctx, tx, cc.a.auditActor(m.Code), "issue-card", rq.CardID); err != nil {
+		if err := c.counterAuditTx(ctx, tx, cc.a, m.Code, "issue-card", rq.CardID, nil); err != nil {
 			return nil, err
 		}
 		return c.certifiedTx(ctx, tx, rq.CardID, r, got)
@@ -395,6 +456,9 @@ func (cc centreCounter) RenewCertificates(ctx context.Context, rq RenewRequest) 
 		now := c.now()
 		_, r, err := c.residentOfTx(ctx, tx, rq.CardID)
 		if err != nil {
+			return nil, err
+		}
+		if err := cc.a.checkTown(rq.CardID, r.Municipality); err != nil {
 			return nil, err
 		}
 		m, err := LookupMunicipality(r.Municipality)
@@ -435,7 +499,7 @@ func (cc centreCounter) RenewCertificates(ctx context.Context, rq RenewRequest) 
 		if err := c.crlsTx(ctx, tx); err != nil {
 			return nil, err
 		}
-		if err := c.auditTx(ctx, tx, cc.a.auditActor(m.Code), "renew", rq.CardID); err != nil {
+		if err := c.counterAuditTx(ctx, tx, cc.a, m.Code, "renew", rq.CardID, nil); err != nil {
 			return nil, err
 		}
 		return c.certifiedTx(ctx, tx, rq.CardID, r, got)
@@ -454,10 +518,18 @@ func (cc centreCounter) ChangeHolder(ctx context.Context, rq ChangeRequest) (*Ce
 		if err != nil {
 			return nil, err
 		}
+		from := r.Municipality
 		r = rq.apply(r)
 		m, err := r.Validate(now)
 		if err != nil {
 			return nil, err
+		}
+		// A move is recorded where the holder lives now: at the counter of
+		// the town they left, or (転入届) of the town they moved to.
+		if cc.a.checkTown(rq.CardID, from) != nil {
+			if err := cc.a.checkTown(rq.CardID, m.Code); err != nil {
+				return nil, err
+			}
 		}
 		keys := CardKeys{}
 		if rq.SignKey != nil {
@@ -511,7 +583,7 @@ func (cc centreCounter) ChangeHolder(ctx context.Context, rq ChangeRequest) (*Ce
 				return nil, err
 			}
 		}
-		if err := c.auditTx(ctx, tx, cc.a.auditActor(m.Code), "change-address", rq.CardID); err != nil {
+		if err := c.counterAuditTx(ctx, tx, cc.a, m.Code, "change-address", rq.CardID, nil); err != nil {
 			return nil, err
 		}
 		return c.certifiedTx(ctx, tx, rq.CardID, r, got)
@@ -565,6 +637,9 @@ func (cc centreCounter) RevokeCertificate(ctx context.Context, rq RevokeRequest)
 		if err != nil {
 			return nil, err
 		}
+		if err := cc.a.checkTown(rq.CardID, r.Municipality); err != nil {
+			return nil, err
+		}
 		ci, err := scanCert(tx.QueryRowContext(ctx, qCertificate, string(rq.Kind), serial))
 		if errors.Is(err, ErrNotFound) || err == nil && ci.CardID != rq.CardID {
 			return nil, fmt.Errorf("%w: %s certificate %s, card %s", ErrNotOnCard, rq.Kind, serial, rq.CardID)
@@ -572,13 +647,20 @@ func (cc centreCounter) RevokeCertificate(ctx context.Context, rq RevokeRequest)
 		if err != nil {
 			return nil, err
 		}
+		var ap *Approval
+		if !rq.Withdraw || c.now().Sub(ci.NotBefore) > maxWithdrawAge {
+			if err := cc.a.checkApproval(rq.Approval, c.now(), false); err != nil {
+				return nil, err
+			}
+			ap = &rq.Approval
+		}
 		if err := c.revokeTx(ctx, tx, rq.Kind, serial, rq.Reason); err != nil {
 			return nil, err
 		}
 		if _, err := c.crlTx(ctx, tx, rq.Kind); err != nil {
 			return nil, err
 		}
-		if err := c.auditTx(ctx, tx, cc.a.auditActor(r.Municipality), "revoke", rq.CardID+" "+string(rq.Kind)+":"+serial); err != nil {
+		if err := c.counterAuditTx(ctx, tx, cc.a, r.Municipality, "revoke", rq.CardID+" "+string(rq.Kind)+":"+serial, ap); err != nil {
 			return nil, err
 		}
 		ci, err = scanCert(tx.QueryRowContext(ctx, qCertificate, string(rq.Kind), serial))
@@ -614,6 +696,14 @@ func (cc centreCounter) CloseCard(ctx context.Context, rq CloseRequest) ([]*Cert
 		if err != nil {
 			return nil, err
 		}
+		if err := cc.a.checkTown(rq.CardID, r.Municipality); err != nil {
+			return nil, err
+		}
+		if ev.approved {
+			if err := cc.a.checkApproval(rq.Approval, c.now(), false); err != nil {
+				return nil, err
+			}
+		}
 		var revoked []*CertInfo
 		for _, k := range Kinds {
 			ci, err := c.currentTx(ctx, tx, rq.CardID, k)
@@ -635,7 +725,11 @@ func (cc centreCounter) CloseCard(ctx context.Context, rq CloseRequest) ([]*Cert
 		if len(revoked) == 0 {
 			return nil, fmt.Errorf("%w: card %s", ErrNoLiveCertificate, rq.CardID)
 		}
-		return revoked, c.auditTx(ctx, tx, cc.a.auditActor(r.Municipality), ev.action, rq.CardID)
+		var ap *Approval
+		if ev.approved {
+			ap = &rq.Approval
+		}
+		return revoked, c.counterAuditTx(ctx, tx, cc.a, r.Municipality, ev.action, rq.CardID, ap)
 	})
 }
 
@@ -881,6 +975,21 @@ func (c *Centre) ResetPIN(ctx context.Context, w PINResetter, which PINKind, a A
 // auditTx writes an audit row: who did what to which record.
 func (c *Centre) auditTx(ctx context.Context, tx *sql.Tx, actor, action, subject string) error {
 	if _, err := tx.ExecContext(ctx, qInsertAudit, newID(), c.now().UnixMilli(), actor, action, subject, trace.ID(ctx)); err != nil {
+		return fmt.Errorf("jpki: audit: %w", err)
+	}
+	return nil
+}
+
+// counterAuditTx writes the audit row of a counter operation on a card of
+// municipality: the counter, the clerk and, for one that needs four eyes,
+// the approval (nil: none).
+func (c *Centre) counterAuditTx(ctx context.Context, tx *sql.Tx, a CounterActor, municipality, action, subject string, ap *Approval) error {
+	var approver, identity string
+	if ap != nil {
+		approver, identity = ap.approver(), string(ap.Identity)
+	}
+	if _, err := tx.ExecContext(ctx, qInsertCounterAudit, newID(), c.now().UnixMilli(), a.auditActor(municipality), action, subject, trace.ID(ctx),
+		a.Staff.String(), approver, identity); err != nil {
 		return fmt.Errorf("jpki: audit: %w", err)
 	}
 	return nil

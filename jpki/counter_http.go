@@ -25,6 +25,7 @@ import (
 // when sent again with it (Idempotent-Replayed is not sent: the answer is
 // the same either way).
 //
+//	GET  /jpki/counter/v1/cards                    → TownCards (the counter's town's)
 //	GET  /jpki/counter/v1/cards/{id}               → CardRecord
 //	POST /jpki/counter/v1/cards                    IssueRequest → 201 Certified
 //	POST /jpki/counter/v1/cards/{id}/renewal       RenewRequest → Certified
@@ -34,9 +35,12 @@ import (
 //	POST /jpki/counter/v1/cards/{id}/pin-resets    PINResetRequest → 201 PINReset (no PIN in either)
 //
 // Public keys travel as DER SubjectPublicKeyInfo (base64 in JSON), birth
-// dates as YYYY-MM-DD, reasons by their RFC 5280 names. Issue 16 adds the
-// clerk's assertion to each request and the clerk to each audit row
-// (CounterActor).
+// dates as YYYY-MM-DD, reasons by their RFC 5280 names. Every call names
+// the counter's town (Mynaplat-Counter-Town) and the clerk signed in at it
+// (Mynaplat-Counter-Staff, counterstaff.go); both are in its audit rows,
+// and a card of another town is refused. The centre checks the town
+// against the request, not the caller key: a counter's key is trusted to
+// say which town it serves, as it is trusted to say who is signed in.
 
 // The counter API's problem codes.
 const (
@@ -51,6 +55,11 @@ const (
 	CodeIdempotencyKeyReused httpapi.Code = "idempotency_key_reused"
 	CodeApprovalMissing      httpapi.Code = "approval_missing"
 	CodeNoSigningPassword    httpapi.Code = "no_signing_password"
+	CodeOtherTown            httpapi.Code = "other_town"
+	CodeNoStaff              httpapi.Code = "staff_missing"
+	CodeSelfApproval         httpapi.Code = "self_approval"
+	CodeNotSupervisor        httpapi.Code = "approver_not_supervisor"
+	CodeApprovalExpired      httpapi.Code = "approval_expired"
 )
 
 // counterRules answers the counter API's refusals; CounterClient maps them
@@ -73,6 +82,18 @@ var counterRules = append(httpapi.Rules{
 	{Err: ErrWrongKeys, Status: http.StatusUnprocessableEntity, Code: CodeWrongKeys, Detail: true,
 		JA: "カードの鍵が要求に合いません（RSA 2048 ビット、15歳以上は署名用の鍵も必要です）。",
 		EN: "The card's keys do not fit the request (RSA-2048; a signing key from age 15)."},
+	{Err: ErrOtherTown, Status: http.StatusForbidden, Code: CodeOtherTown,
+		JA: "このカードの持ち主はほかの市区町村の住民です。この窓口では扱えません。",
+		EN: "The card's holder lives in another municipality; this counter cannot handle the card."},
+	{Err: ErrNoStaff, Status: http.StatusForbidden, Code: CodeNoStaff, Detail: true,
+		JA: "窓口の市区町村とログインしている職員が示されていません。", EN: "The call does not name the counter's town and the signed-in clerk."},
+	{Err: ErrSelfApproval, Status: http.StatusForbidden, Code: CodeSelfApproval,
+		JA: "申請した職員が自分で承認することはできません。別の責任者の承認が必要です。",
+		EN: "The clerk who prepared the request cannot approve it; another supervisor must."},
+	{Err: ErrNotSupervisor, Status: http.StatusForbidden, Code: CodeNotSupervisor,
+		JA: "承認した職員はこの窓口の責任者ではありません。", EN: "The approver is not a supervisor of this counter."},
+	{Err: ErrApprovalExpired, Status: http.StatusForbidden, Code: CodeApprovalExpired,
+		JA: "責任者の承認の有効期限が切れました。もう一度承認を受けてください。", EN: "The supervisor's approval has expired; ask for it again."},
 	{Err: ErrNoApproval, Status: http.StatusForbidden, Code: CodeApprovalMissing,
 		JA: "この手続には責任者の承認が必要です。", EN: "This procedure needs a supervisor's approval."},
 	{Err: ErrNoSigningPassword, Status: http.StatusUnprocessableEntity, Code: CodeNoSigningPassword,
@@ -108,6 +129,7 @@ const maxCounterBody = 16 << 10
 
 // CounterRoutes registers the counter API for the callers in keys.
 func (c *Centre) CounterRoutes(mux *http.ServeMux, keys callerkey.Keys) {
+	mux.HandleFunc("GET /jpki/counter/v1/cards", keys.Only(c.serveTownCards))
 	mux.HandleFunc("GET /jpki/counter/v1/cards/{id}", keys.Only(c.serveCardRecord))
 	mux.HandleFunc("POST /jpki/counter/v1/cards", keys.Only(c.serveIssue))
 	mux.HandleFunc("POST /jpki/counter/v1/cards/{id}/renewal", keys.Only(c.serveRenew))
@@ -117,27 +139,52 @@ func (c *Centre) CounterRoutes(mux *http.ServeMux, keys callerkey.Keys) {
 	mux.HandleFunc("POST /jpki/counter/v1/cards/{id}/pin-resets", keys.Only(c.servePINReset))
 }
 
-// counterCall reads a change's Idempotency-Key and its body into v; on a
-// refusal it has answered (and audited) it.
-func (c *Centre) counterCall(w http.ResponseWriter, r *http.Request, caller, action string, v any) (string, bool) {
-	key, ok := httpapi.IdempotencyKey(r.Header)
-	err := httpapi.Decode(r.Body, v, maxCounterBody)
-	if err == nil && !ok {
-		err = ErrIdempotencyKey
+// counterCall reads a call's town and clerk, a change's Idempotency-Key
+// and its body into v (nil for a read); on a refusal it has answered (and
+// audited) it.
+func (c *Centre) counterCall(w http.ResponseWriter, r *http.Request, caller, action string, v any) (CounterActor, string, bool) {
+	a, err := actorOf(r, caller)
+	var key string
+	if err == nil && v != nil {
+		var ok bool
+		key, ok = httpapi.IdempotencyKey(r.Header)
+		err = httpapi.Decode(r.Body, v, maxCounterBody)
+		if err == nil && !ok {
+			err = ErrIdempotencyKey
+		}
 	}
 	if err != nil {
-		c.counterAnswer(w, r, caller, action, r.PathValue("id"), "", 0, nil, err)
-		return "", false
+		c.counterAnswer(w, r, a, action, r.PathValue("id"), "", nil, 0, nil, err)
+		return a, "", false
 	}
-	return key, true
+	return a, key, true
 }
 
-// counterAnswer audits a call and answers it: v with status, or err.
-func (c *Centre) counterAnswer(w http.ResponseWriter, r *http.Request, caller, action, cardID, subject string, status int, v any, err error) {
-	err = callerkey.Audited(err, func(result string) error {
-		_, err := c.db.Write(r.Context(), qInsertCall, c.now().UnixMilli(), caller, action, cardID, subject, result, trace.ID(r.Context()))
-		return err
-	})
+// counterAnswer audits a call, naming the counter's town, its clerk and
+// the approval (nil: none), and answers it: v with status, or err.
+func (c *Centre) counterAnswer(w http.ResponseWriter, r *http.Request, a CounterActor, action, cardID, subject string, ap *Approval, status int, v any, err error) {
+	var staffID, approverID, approver, identity string
+	if a.Staff != nil {
+		staffID = a.Staff.PlatformID
+	}
+	if ap != nil {
+		approver, identity = ap.approver(), string(ap.Identity)
+		if ap.Supervisor != nil {
+			approverID = ap.Supervisor.PlatformID
+		}
+	}
+	// A refusal is audited with its code, so that the row says why.
+	result := "OK"
+	if err != nil {
+		result = "FAILED"
+		if pr := counterRules.Problem(err); pr.Status < 500 {
+			result = "REFUSED:" + string(pr.Code)
+		}
+	}
+	if _, aerr := c.db.Write(r.Context(), qInsertCall, c.now().UnixMilli(), a.Caller, action, cardID, subject, result, trace.ID(r.Context()),
+		a.Town, staffID, a.Staff.String(), approverID, approver, identity); aerr != nil && err == nil {
+		err = fmt.Errorf("jpki: audit the call: %w", aerr)
+	}
 	if err != nil {
 		counterRules.Write(w, r, c.logger, err)
 		return
@@ -146,31 +193,50 @@ func (c *Centre) counterAnswer(w http.ResponseWriter, r *http.Request, caller, a
 }
 
 func (c *Centre) serveCardRecord(w http.ResponseWriter, r *http.Request, caller string) {
+	a, _, ok := c.counterCall(w, r, caller, "card", nil)
+	if !ok {
+		return
+	}
 	id := r.PathValue("id")
-	rec, err := c.Counter(CounterActor{Caller: caller}).CardRecord(r.Context(), id)
-	c.counterAnswer(w, r, caller, "card", id, "", http.StatusOK, rec, err)
+	rec, err := c.Counter(a).CardRecord(r.Context(), id)
+	c.counterAnswer(w, r, a, "card", id, "", nil, http.StatusOK, rec, err)
+}
+
+// TownCards is the answer of GET /jpki/counter/v1/cards: the records of
+// the counter's town.
+type TownCards struct {
+	Cards []*CardRecord `json:"cards"`
+}
+
+func (c *Centre) serveTownCards(w http.ResponseWriter, r *http.Request, caller string) {
+	a, _, ok := c.counterCall(w, r, caller, "town-cards", nil)
+	if !ok {
+		return
+	}
+	recs, err := c.Counter(a).TownCards(r.Context())
+	c.counterAnswer(w, r, a, "town-cards", "", a.Town, nil, http.StatusOK, TownCards{Cards: recs}, err)
 }
 
 func (c *Centre) serveIssue(w http.ResponseWriter, r *http.Request, caller string) {
 	var rq IssueRequest
-	key, ok := c.counterCall(w, r, caller, "issue-card", &rq)
+	a, key, ok := c.counterCall(w, r, caller, "issue-card", &rq)
 	if !ok {
 		return
 	}
 	rq.IdempotencyKey = key
-	got, err := c.Counter(CounterActor{Caller: caller}).IssueCertificates(r.Context(), rq)
-	c.counterAnswer(w, r, caller, "issue-card", rq.CardID, serials(got), http.StatusCreated, got, err)
+	got, err := c.Counter(a).IssueCertificates(r.Context(), rq)
+	c.counterAnswer(w, r, a, "issue-card", rq.CardID, serials(got), nil, http.StatusCreated, got, err)
 }
 
 func (c *Centre) serveRenew(w http.ResponseWriter, r *http.Request, caller string) {
 	var rq RenewRequest
-	key, ok := c.counterCall(w, r, caller, "renew", &rq)
+	a, key, ok := c.counterCall(w, r, caller, "renew", &rq)
 	if !ok {
 		return
 	}
 	rq.IdempotencyKey, rq.CardID = key, r.PathValue("id")
-	got, err := c.Counter(CounterActor{Caller: caller}).RenewCertificates(r.Context(), rq)
-	c.counterAnswer(w, r, caller, "renew", rq.CardID, serials(got), http.StatusOK, got, err)
+	got, err := c.Counter(a).RenewCertificates(r.Context(), rq)
+	c.counterAnswer(w, r, a, "renew", rq.CardID, serials(got), nil, http.StatusOK, got, err)
 }
 
 // changeBody is ChangeRequest on the wire: the signing key as DER.
@@ -181,7 +247,7 @@ type changeBody struct {
 
 func (c *Centre) serveChange(w http.ResponseWriter, r *http.Request, caller string) {
 	var body changeBody
-	key, ok := c.counterCall(w, r, caller, "change-address", &body)
+	a, key, ok := c.counterCall(w, r, caller, "change-address", &body)
 	if !ok {
 		return
 	}
@@ -193,20 +259,20 @@ func (c *Centre) serveChange(w http.ResponseWriter, r *http.Request, caller stri
 	}
 	var got *Certified
 	if err == nil {
-		got, err = c.Counter(CounterActor{Caller: caller}).ChangeHolder(r.Context(), rq)
+		got, err = c.Counter(a).ChangeHolder(r.Context(), rq)
 	}
-	c.counterAnswer(w, r, caller, "change-address", rq.CardID, serials(got), http.StatusOK, got, err)
+	c.counterAnswer(w, r, a, "change-address", rq.CardID, serials(got), nil, http.StatusOK, got, err)
 }
 
 func (c *Centre) serveRevoke(w http.ResponseWriter, r *http.Request, caller string) {
 	var rq RevokeRequest
-	key, ok := c.counterCall(w, r, caller, "revoke", &rq)
+	a, key, ok := c.counterCall(w, r, caller, "revoke", &rq)
 	if !ok {
 		return
 	}
 	rq.IdempotencyKey, rq.CardID = key, r.PathValue("id")
-	ci, err := c.Counter(CounterActor{Caller: caller}).RevokeCertificate(r.Context(), rq)
-	c.counterAnswer(w, r, caller, "revoke", rq.CardID, string(rq.Kind)+":"+rq.Serial+" "+rq.Reason.String(), http.StatusOK, ci, err)
+	ci, err := c.Counter(a).RevokeCertificate(r.Context(), rq)
+	c.counterAnswer(w, r, a, "revoke", rq.CardID, string(rq.Kind)+":"+rq.Serial+" "+rq.Reason.String(), &rq.Approval, http.StatusOK, ci, err)
 }
 
 // Closed is the answer of a closure: the certificates it revoked.
@@ -216,13 +282,13 @@ type Closed struct {
 
 func (c *Centre) serveClose(w http.ResponseWriter, r *http.Request, caller string) {
 	var rq CloseRequest
-	key, ok := c.counterCall(w, r, caller, "close", &rq)
+	a, key, ok := c.counterCall(w, r, caller, "close", &rq)
 	if !ok {
 		return
 	}
 	rq.IdempotencyKey, rq.CardID = key, r.PathValue("id")
-	revoked, err := c.Counter(CounterActor{Caller: caller}).CloseCard(r.Context(), rq)
-	c.counterAnswer(w, r, caller, "close", rq.CardID, string(rq.Event), http.StatusOK, Closed{Revoked: revoked}, err)
+	revoked, err := c.Counter(a).CloseCard(r.Context(), rq)
+	c.counterAnswer(w, r, a, "close", rq.CardID, string(rq.Event), &rq.Approval, http.StatusOK, Closed{Revoked: revoked}, err)
 }
 
 // serials names the new certificates of an answer, for the audit row.
@@ -241,13 +307,24 @@ func serials(got *Certified) string {
 // It is a CounterAPI: its methods and errors are the centre's own.
 type CounterClient struct {
 	API httpapi.Client
+	// Actor is the counter's town and the clerk signed in at it, sent
+	// with every call (For sets the clerk).
+	Actor CounterActor
 }
 
 // NewCounterClient is a client of the centre at baseURL under the caller's
 // key, over hc (httpapi.NewHTTPClient; nil is httpapi's default, with its
 // timeout).
-func NewCounterClient(baseURL, key string, hc *http.Client) *CounterClient {
-	return &CounterClient{API: httpapi.Client{Service: "jpki", BaseURL: baseURL, HTTP: hc, Auth: httpapi.Bearer(key), Rules: counterRules}}
+func NewCounterClient(baseURL, key, town string, hc *http.Client) *CounterClient {
+	return &CounterClient{API: httpapi.Client{Service: "jpki", BaseURL: baseURL, HTTP: hc, Auth: httpapi.Bearer(key), Rules: counterRules},
+		Actor: CounterActor{Town: town}}
+}
+
+// For is the client of the counter's calls made by the clerk s.
+func (cl *CounterClient) For(s CounterStaff) *CounterClient {
+	c := *cl
+	c.Actor.Staff = &s
+	return &c
 }
 
 var _ CounterAPI = (*CounterClient)(nil)
@@ -260,18 +337,28 @@ func (cl *CounterClient) change(ctx context.Context, path, key string, body, out
 	if key == "" {
 		key = NewIdempotencyKey()
 	}
-	_, err := cl.API.DoJSON(ctx, httpapi.Request{Method: http.MethodPost, Path: path, JSON: body,
-		Header: http.Header{"Idempotency-Key": {key}}, Idempotent: true}, out)
+	h := cl.Actor.header()
+	h.Set("Idempotency-Key", key)
+	_, err := cl.API.DoJSON(ctx, httpapi.Request{Method: http.MethodPost, Path: path, JSON: body, Header: h, Idempotent: true}, out)
 	return err
 }
 
 // CardRecord fetches a card's resident and certificates.
 func (cl *CounterClient) CardRecord(ctx context.Context, cardID string) (*CardRecord, error) {
 	var rec CardRecord
-	if _, err := cl.API.DoJSON(ctx, httpapi.Request{Method: http.MethodGet, Path: cardPath(cardID)}, &rec); err != nil {
+	if _, err := cl.API.DoJSON(ctx, httpapi.Request{Method: http.MethodGet, Path: cardPath(cardID), Header: cl.Actor.header()}, &rec); err != nil {
 		return nil, err
 	}
 	return &rec, nil
+}
+
+// TownCards fetches the records of the cards of the counter's town.
+func (cl *CounterClient) TownCards(ctx context.Context) ([]*CardRecord, error) {
+	var out TownCards
+	if _, err := cl.API.DoJSON(ctx, httpapi.Request{Method: http.MethodGet, Path: "/jpki/counter/v1/cards", Header: cl.Actor.header()}, &out); err != nil {
+		return nil, err
+	}
+	return out.Cards, nil
 }
 
 // IssueCertificates asks for the certificates of a new card.

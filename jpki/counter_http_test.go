@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -47,7 +48,38 @@ func newCounterEnv(t testing.TB, db *store.DB) *counterEnv {
 	e.c.Routes(mux)
 	e.c.CounterRoutes(mux, callerkey.Keys{}.Add("town-hall", key))
 	e.srv.Config.Handler = trace.Middleware(e.c.Wrap(mux))
-	return &counterEnv{env: e, key: key, client: NewCounterClient(e.srv.URL, key, nil)}
+	return &counterEnv{env: e, key: key, client: NewCounterClient(e.srv.URL, key, adult.Municipality, nil).For(clerkAt(adult.Municipality))}
+}
+
+// clerkAt and supervisorAt are the staff of the counter of town.
+func clerkAt(town string) CounterStaff {
+	return CounterStaff{PlatformID: "pid-clerk-" + town, Name: "窓口　一郎", Office: "counter:" + town, Role: "counter-clerk", StaffNumber: "C-" + town + "-01"}
+}
+
+func supervisorAt(town string) CounterStaff {
+	return CounterStaff{PlatformID: "pid-super-" + town, Name: "責任　花子", Office: "counter:" + town, Role: CounterSupervisorRole, StaffNumber: "C-" + town + "-90"}
+}
+
+// approval is the approval of the supervisor of town, given now, of a
+// request of a resident who showed their card.
+func (e *counterEnv) approval(town string) Approval {
+	s := supervisorAt(town)
+	return Approval{Supervisor: &s, At: e.clock.now(), Identity: IdentityCard}
+}
+
+// townClient is the client of the counter of town, its clerk signed in.
+func (e *counterEnv) townClient(town string) *CounterClient {
+	return NewCounterClient(e.srv.URL, e.key, town, nil).For(clerkAt(town))
+}
+
+// header is the client's town and clerk, with the Idempotency-Key key
+// ("" none).
+func (e *counterEnv) header(key string) http.Header {
+	h := e.client.Actor.header()
+	if key != "" {
+		h.Set("Idempotency-Key", key)
+	}
+	return h
 }
 
 // blankCard is a card fresh from the factory.
@@ -92,7 +124,7 @@ func (e *counterEnv) issued(t testing.TB) (*card.Card, *IssuedCard) {
 func TestCounterAPIRefusals(t *testing.T) {
 	ctx := context.Background()
 	e := newCounterEnv(t, storetest.SQLite(t))
-	cd, _ := e.issued(t)
+	cd, cdIssued := e.issued(t)
 	_, other := e.issued(t)
 	lost, _ := e.issued(t)
 	if _, err := e.c.ReportLoss(ctx, lost.ID()); err != nil {
@@ -127,7 +159,7 @@ func TestCounterAPIRefusals(t *testing.T) {
 		status   int
 	}{
 		{"no caller key", func() error {
-			_, err := NewCounterClient(e.srv.URL, "mpcall_wrong", nil).CardRecord(ctx, cd.ID())
+			_, err := NewCounterClient(e.srv.URL, "mpcall_wrong", adult.Municipality, nil).For(clerkAt(adult.Municipality)).CardRecord(ctx, cd.ID())
 			return err
 		}, callerkey.CodeUnauthorized, callerkey.ErrUnauthorized, 401},
 		{"unknown card", func() error { _, err := e.client.CardRecord(ctx, "nosuchcard"); return err },
@@ -157,29 +189,31 @@ func TestCounterAPIRefusals(t *testing.T) {
 			return err
 		}, CodeNoLiveCertificate, ErrNoLiveCertificate, 422},
 		{"report a lost card lost again", func() error {
-			_, err := e.client.CloseCard(ctx, CloseRequest{CardID: lost.ID(), Event: Loss})
+			_, err := e.client.CloseCard(ctx, CloseRequest{CardID: lost.ID(), Event: Loss, Approval: e.approval(adult.Municipality)})
 			return err
 		}, CodeNoLiveCertificate, ErrNoLiveCertificate, 422},
 		{"another card's certificate", func() error {
-			_, err := e.client.RevokeCertificate(ctx, RevokeRequest{CardID: cd.ID(), Kind: Sign, Serial: other.Sign.Serial, Reason: KeyCompromise})
+			_, err := e.client.RevokeCertificate(ctx, RevokeRequest{CardID: cd.ID(), Kind: Sign, Serial: other.Sign.Serial, Reason: KeyCompromise,
+				Approval: e.approval(adult.Municipality)})
 			return err
 		}, CodeNotOnCard, ErrNotOnCard, 422},
 		{"revoked already", func() error {
-			_, err := e.client.RevokeCertificate(ctx, RevokeRequest{CardID: other.CardID, Kind: Auth, Serial: other.Auth.Serial, Reason: KeyCompromise})
+			_, err := e.client.RevokeCertificate(ctx, RevokeRequest{CardID: other.CardID, Kind: Auth, Serial: other.Auth.Serial, Reason: KeyCompromise,
+				Approval: e.approval(adult.Municipality)})
 			return err
 		}, CodeAlreadyRevoked, ErrAlreadyRevoked, 409},
 		{"no Idempotency-Key", func() error {
-			return raw(http.MethodPost, "/jpki/counter/v1/cards/"+cd.ID()+"/closure", `{"event":"loss"}`, nil)
+			return raw(http.MethodPost, "/jpki/counter/v1/cards/"+cd.ID()+"/closure", `{"event":"loss"}`, e.header(""))
 		}, CodeIdempotencyKey, ErrIdempotencyKey, 400},
 		{"an Idempotency-Key of another request", func() error {
 			_, err := e.client.IssueCertificates(ctx, IssueRequest{IdempotencyKey: "used-once", CardID: "c-other", Resident: adult, Keys: freshKeys})
 			return err
 		}, CodeIdempotencyKeyReused, ErrIdempotencyReused, 422},
 		{"not JSON", func() error {
-			return raw(http.MethodPost, "/jpki/counter/v1/cards", `{"card_id":`, http.Header{"Idempotency-Key": {"k1"}})
+			return raw(http.MethodPost, "/jpki/counter/v1/cards", `{"card_id":`, e.header("k1"))
 		}, CodeInvalid, ErrInvalid, 400},
 		{"an unknown field", func() error {
-			return raw(http.MethodPost, "/jpki/counter/v1/cards/"+cd.ID()+"/closure", `{"event":"loss","pin":"1234"}`, http.Header{"Idempotency-Key": {"k2"}})
+			return raw(http.MethodPost, "/jpki/counter/v1/cards/"+cd.ID()+"/closure", `{"event":"loss","pin":"1234"}`, e.header("k2"))
 		}, CodeInvalid, ErrInvalid, 400},
 		{"an unknown event", func() error {
 			_, err := e.client.CloseCard(ctx, CloseRequest{CardID: cd.ID(), Event: "stolen"})
@@ -187,7 +221,79 @@ func TestCounterAPIRefusals(t *testing.T) {
 		}, CodeInvalid, ErrInvalid, 400},
 		{"an unknown reason", func() error {
 			return raw(http.MethodPost, "/jpki/counter/v1/cards/"+cd.ID()+"/revocations", `{"kind":"auth","serial":"1","reason":"boredom"}`,
-				http.Header{"Idempotency-Key": {"k3"}})
+				e.header("k3"))
+		}, CodeInvalid, ErrInvalid, 400},
+		// Issue 16: the counter's town and clerk, and the four eyes.
+		{"another town's card", func() error {
+			_, err := e.townClient("062049").CardRecord(ctx, cd.ID())
+			return err
+		}, CodeOtherTown, ErrOtherTown, 403},
+		{"issue to another town's resident", func() error {
+			_, err := e.townClient("062049").IssueCertificates(ctx, IssueRequest{CardID: "c-sakata", Resident: adult, Keys: freshKeys})
+			return err
+		}, CodeOtherTown, ErrOtherTown, 403},
+		{"revoke another town's card", func() error {
+			sakata := e.townClient("062049")
+			_, err := sakata.RevokeCertificate(ctx, RevokeRequest{CardID: cd.ID(), Kind: Auth, Serial: "1", Reason: KeyCompromise, Approval: e.approval("062049")})
+			return err
+		}, CodeOtherTown, ErrOtherTown, 403},
+		{"a clerk of another counter than the town's", func() error {
+			cl := NewCounterClient(e.srv.URL, e.key, adult.Municipality, nil).For(clerkAt("062049"))
+			_, err := cl.CardRecord(ctx, cd.ID())
+			return err
+		}, CodeOtherTown, ErrOtherTown, 403},
+		{"no clerk", func() error {
+			_, err := NewCounterClient(e.srv.URL, e.key, adult.Municipality, nil).CardRecord(ctx, cd.ID())
+			return err
+		}, CodeNoStaff, ErrNoStaff, 403},
+		{"no town", func() error {
+			_, err := NewCounterClient(e.srv.URL, e.key, "", nil).For(clerkAt(adult.Municipality)).CardRecord(ctx, cd.ID())
+			return err
+		}, CodeNoStaff, ErrNoStaff, 403},
+		{"a revocation without approval", func() error {
+			_, err := e.client.RevokeCertificate(ctx, RevokeRequest{CardID: cd.ID(), Kind: Auth, Serial: cdIssued.Auth.Serial, Reason: KeyCompromise})
+			return err
+		}, CodeApprovalMissing, ErrNoApproval, 403},
+		{"a revocation said to be a withdrawal, without approval, of a certificate not new", func() error {
+			e.clock.advance(maxWithdrawAge + time.Minute)
+			defer e.clock.advance(-maxWithdrawAge - time.Minute)
+			_, err := e.client.RevokeCertificate(ctx, RevokeRequest{CardID: cd.ID(), Kind: Auth, Serial: cdIssued.Auth.Serial, Reason: KeyCompromise, Withdraw: true})
+			return err
+		}, CodeApprovalMissing, ErrNoApproval, 403},
+		{"a loss without approval", func() error {
+			_, err := e.client.CloseCard(ctx, CloseRequest{CardID: cd.ID(), Event: Loss})
+			return err
+		}, CodeApprovalMissing, ErrNoApproval, 403},
+		{"a death approved by the clerk", func() error {
+			a := e.approval(adult.Municipality)
+			self := clerkAt(adult.Municipality)
+			self.Role = CounterSupervisorRole
+			a.Supervisor = &self
+			_, err := e.client.CloseCard(ctx, CloseRequest{CardID: cd.ID(), Event: Death, Approval: a})
+			return err
+		}, CodeSelfApproval, ErrSelfApproval, 403},
+		{"approved by a clerk", func() error {
+			a := e.approval(adult.Municipality)
+			a.Supervisor.Role = "counter-clerk"
+			_, err := e.client.CloseCard(ctx, CloseRequest{CardID: cd.ID(), Event: Death, Approval: a})
+			return err
+		}, CodeNotSupervisor, ErrNotSupervisor, 403},
+		{"approved by another counter's supervisor", func() error {
+			a := e.approval("062049")
+			_, err := e.client.CloseCard(ctx, CloseRequest{CardID: cd.ID(), Event: Death, Approval: a})
+			return err
+		}, CodeNotSupervisor, ErrNotSupervisor, 403},
+		{"an approval too old", func() error {
+			a := e.approval(adult.Municipality)
+			a.At = a.At.Add(-ApprovalMaxAge - time.Second)
+			_, err := e.client.CloseCard(ctx, CloseRequest{CardID: cd.ID(), Event: Death, Approval: a})
+			return err
+		}, CodeApprovalExpired, ErrApprovalExpired, 403},
+		{"an approval without how the person was identified", func() error {
+			a := e.approval(adult.Municipality)
+			a.Identity = ""
+			_, err := e.client.CloseCard(ctx, CloseRequest{CardID: cd.ID(), Event: Death, Approval: a})
+			return err
 		}, CodeInvalid, ErrInvalid, 400},
 	}
 	for _, tc := range tests {
@@ -245,7 +351,7 @@ func TestCounterIssueExactlyOnce(t *testing.T) {
 		ctx := trace.Start(context.Background(), trace.SpanContext{})
 		e := newCounterEnv(t, db)
 		tr := &dropFirstAnswer{next: http.DefaultTransport}
-		cl := NewCounterClient(e.srv.URL, e.key, &http.Client{Transport: tr})
+		cl := NewCounterClient(e.srv.URL, e.key, adult.Municipality, &http.Client{Transport: tr}).For(clerkAt(adult.Municipality))
 		cd := e.blankCard(t)
 		rq := IssueRequest{IdempotencyKey: NewIdempotencyKey(), CardID: cd.ID(), Resident: adult, Keys: cardKeys(t, cd, Auth, Sign)}
 		first, err := cl.IssueCertificates(ctx, rq)
@@ -378,15 +484,18 @@ func TestCounterLifecycleOverHTTP(t *testing.T) {
 		if err != nil || !bytes.Equal(onCard, moved.Sign.DER) {
 			t.Errorf("the card's signing certificate is not the new one (%v)", err)
 		}
-		ci, err := e.client.RevokeCertificate(ctx, RevokeRequest{CardID: cd.ID(), Kind: Sign, Serial: strings.ToLower(moved.Sign.Serial), Reason: KeyCompromise})
+		// The holder lives in 酒田市 now: its counter serves the card.
+		sakata := e.townClient("062049")
+		ci, err := sakata.RevokeCertificate(ctx, RevokeRequest{CardID: cd.ID(), Kind: Sign, Serial: strings.ToLower(moved.Sign.Serial), Reason: KeyCompromise,
+			Approval: e.approval("062049")})
 		if err != nil || ci.Status != StatusRevoked || ci.Reason != KeyCompromise {
 			t.Fatalf("revoke: %+v %v", ci, err)
 		}
-		closed, err := e.client.CloseCard(ctx, CloseRequest{CardID: cd.ID(), Event: Death})
+		closed, err := sakata.CloseCard(ctx, CloseRequest{CardID: cd.ID(), Event: Death, Approval: e.approval("062049")})
 		if err != nil || len(closed) != 1 || closed[0].Kind != Auth {
 			t.Fatalf("death: %+v %v", closed, err)
 		}
-		rec, err := e.client.CardRecord(ctx, cd.ID())
+		rec, err := sakata.CardRecord(ctx, cd.ID())
 		if err != nil {
 			t.Fatal(err)
 		}

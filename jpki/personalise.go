@@ -157,7 +157,7 @@ func (p *Personaliser) install(ctx context.Context, w CardWriter, got *Certified
 		if err := w.WriteCertificate(purpose(is.Kind), is.DER, is.CA); err != nil {
 			for _, g := range got.Certificates {
 				_, rerr := p.Centre.RevokeCertificate(ctx, RevokeRequest{IdempotencyKey: NewIdempotencyKey(), CardID: w.ID(),
-					Kind: g.Kind, Serial: g.Serial, Reason: CessationOfOperation})
+					Kind: g.Kind, Serial: g.Serial, Reason: CessationOfOperation, Withdraw: true})
 				if rerr != nil && !errors.Is(rerr, ErrAlreadyRevoked) {
 					p.logger().ErrorContext(ctx, "could not revoke a certificate the card did not take", "kind", g.Kind, "serial", g.Serial, "err", rerr)
 				}

@@ -46,11 +46,15 @@ func ParsePINKind(s string) (PINKind, error) {
 }
 
 // Approval is the second staff member's consent to a counter operation that
-// needs four eyes (a PIN reset; issue 16 adds revocations). By names the
-// approver: until staff sign in with their cards it is the counter
-// terminal's operator; the staff session fills in the supervisor.
+// needs four eyes: a revocation, a loss, a death or a PIN reset. At a
+// counter with staff it is a supervisor's (Supervisor, who approved At),
+// with how the person asking was identified; the program's own counter in
+// this process (the operator's CLI) names its approver in By instead.
 type Approval struct {
-	By string `json:"by"`
+	By         string        `json:"by,omitempty"`
+	Supervisor *CounterStaff `json:"supervisor,omitempty"`
+	At         time.Time     `json:"at,omitzero"`
+	Identity   Identity      `json:"identity,omitempty"`
 }
 
 // maxApprover bounds Approval.By.
@@ -101,11 +105,14 @@ func (cc centreCounter) RecordPINReset(ctx context.Context, rq PINResetRequest) 
 		if _, err := ParsePINKind(string(rq.PIN)); err != nil {
 			return nil, err
 		}
-		if err := rq.Approval.validate(); err != nil {
-			return nil, err
-		}
 		_, r, err := c.residentOfTx(ctx, tx, rq.CardID)
 		if err != nil {
+			return nil, err
+		}
+		if err := cc.a.checkTown(rq.CardID, r.Municipality); err != nil {
+			return nil, err
+		}
+		if err := cc.a.checkApproval(rq.Approval, c.now(), true); err != nil {
 			return nil, err
 		}
 		if rq.PIN == PINSign {
@@ -117,8 +124,8 @@ func (cc centreCounter) RecordPINReset(ctx context.Context, rq PINResetRequest) 
 				return nil, fmt.Errorf("%w: card %s", ErrNoSigningPassword, rq.CardID)
 			}
 		}
-		if err := c.auditTx(ctx, tx, cc.a.auditActor(r.Municipality), "pin-reset",
-			rq.CardID+" "+string(rq.PIN)+" approved-by:"+rq.Approval.By); err != nil {
+		if err := c.counterAuditTx(ctx, tx, cc.a, r.Municipality, "pin-reset",
+			rq.CardID+" "+string(rq.PIN)+" approved-by:"+rq.Approval.approver(), &rq.Approval); err != nil {
 			return nil, err
 		}
 		return &PINReset{CardID: rq.CardID, PIN: rq.PIN, Approval: rq.Approval, At: c.now().UTC()}, nil
@@ -127,13 +134,13 @@ func (cc centreCounter) RecordPINReset(ctx context.Context, rq PINResetRequest) 
 
 func (c *Centre) servePINReset(w http.ResponseWriter, r *http.Request, caller string) {
 	var rq PINResetRequest
-	key, ok := c.counterCall(w, r, caller, "pin-reset", &rq)
+	a, key, ok := c.counterCall(w, r, caller, "pin-reset", &rq)
 	if !ok {
 		return
 	}
 	rq.IdempotencyKey, rq.CardID = key, r.PathValue("id")
-	got, err := c.Counter(CounterActor{Caller: caller}).RecordPINReset(r.Context(), rq)
-	c.counterAnswer(w, r, caller, "pin-reset", rq.CardID, string(rq.PIN)+" approved-by:"+rq.Approval.By, http.StatusCreated, got, err)
+	got, err := c.Counter(a).RecordPINReset(r.Context(), rq)
+	c.counterAnswer(w, r, a, "pin-reset", rq.CardID, string(rq.PIN), &rq.Approval, http.StatusCreated, got, err)
 }
 
 // RecordPINReset records a PIN reset at the centre.

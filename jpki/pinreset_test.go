@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/internal/httpapi"
 	"github.com/mynaplat/mynaplat/store"
@@ -40,11 +42,14 @@ func TestCounterPINReset(t *testing.T) {
 		if _, err := e.c.ReportLoss(ctx, lost.ID()); err != nil {
 			t.Fatal(err)
 		}
-		ok := Approval{By: "operator:town-hall"}
+		ok := e.approval(adult.Municipality)
 		raw := func(body string, key string) error {
 			hdr := http.Header{}
 			if key != "" {
 				hdr.Set("Idempotency-Key", key)
+			}
+			for k, v := range e.client.Actor.header() {
+				hdr[k] = v
 			}
 			_, err := e.client.API.Do(ctx, httpapi.Request{Method: http.MethodPost, Path: "/jpki/counter/v1/cards/" + cd.ID() + "/pin-resets",
 				Body: []byte(body), ContentType: "application/json", Header: hdr})
@@ -102,7 +107,7 @@ func TestCounterPINReset(t *testing.T) {
 			t.Fatal(err)
 		}
 		again, err := e.client.RecordPINReset(ctx, rq)
-		if err != nil || *again != *first {
+		if err != nil || !cmp.Equal(again, first) {
 			t.Fatalf("repeated reset = %+v, %v; want %+v", again, err, first)
 		}
 		rq.PIN = PINAuth
@@ -123,7 +128,7 @@ func TestCounterPINReset(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.PIN != PINAuth || got.Approval != ok || got.CardID != cd.ID() {
+		if got.PIN != PINAuth || !cmp.Equal(got.Approval, ok) || got.CardID != cd.ID() {
 			t.Errorf("reset = %+v", got)
 		}
 		if err := card.NewClient(cd).VerifyPIN(card.AuthPIN, newPIN); err != nil {
@@ -141,16 +146,22 @@ func TestCounterPINReset(t *testing.T) {
 
 		sql := db
 		var n int
-		if err := sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM jpki_audit WHERE action = 'pin-reset' AND subject = $1 AND actor = $2`,
-			cd.ID()+" text approved-by:operator:town-hall", "counter:202070:town-hall").Scan(&n); err != nil || n != 1 {
+		super := supervisorAt(adult.Municipality)
+		clerk := clerkAt(adult.Municipality)
+		// The audit names the counter, the clerk, the supervisor and how
+		// the resident was identified.
+		if err := sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM jpki_audit WHERE action = 'pin-reset' AND subject = $1 AND actor = $2
+AND staff = $3 AND approver = $4 AND identity = 'card'`,
+			cd.ID()+" text approved-by:"+super.String(), "counter:202070:town-hall", clerk.String(), super.String()).Scan(&n); err != nil || n != 1 {
 			t.Errorf("audit rows of the text PIN reset: %d, %v; want 1", n, err)
 		}
 		if err := sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM jpki_audit WHERE action = 'pin-reset' AND subject = $1`,
-			cd.ID()+" auth approved-by:operator:town-hall").Scan(&n); err != nil || n != 2 {
+			cd.ID()+" auth approved-by:"+super.String()).Scan(&n); err != nil || n != 2 {
 			t.Errorf("audit rows of the auth PIN resets: %d, %v; want 2", n, err)
 		}
-		if err := sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM jpki_counter_calls WHERE action = 'pin-reset' AND caller = 'town-hall' AND card_id = $1 AND result = 'OK'`,
-			cd.ID()).Scan(&n); err != nil || n != 4 {
+		if err := sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM jpki_counter_calls WHERE action = 'pin-reset' AND caller = 'town-hall' AND card_id = $1 AND result = 'OK'
+AND town = '202070' AND staff_platform_id = $2 AND approver_platform_id = $3 AND identity = 'card'`,
+			cd.ID(), clerk.PlatformID, super.PlatformID).Scan(&n); err != nil || n != 4 {
 			t.Errorf("counter calls: %d, %v; want 4 (text twice, auth twice)", n, err)
 		}
 		// No PIN anywhere.

@@ -65,6 +65,9 @@ func LoginPath(office string) (string, error) {
 		return "/clinic/" + id + "/login", nil
 	case OperatorOffice:
 		return operatorHome + "login", nil
+	case "counter":
+		// One town's JPKI counter per process, under /counter/.
+		return "/counter/login", nil
 	}
 	return "", fmt.Errorf("%w: office %q has no card login yet", ErrInvalid, office)
 }
@@ -139,8 +142,9 @@ func (s *Session) Actor() string {
 	return fmt.Sprintf("staff:%s %s (%s, %s, %s)", s.Grant.PlatformID, s.Grant.Name, s.Grant.Office, s.Grant.Role, s.Grant.StaffNumber)
 }
 
-func sessionKey(office string) string { return "staff:" + office }
-func stateKey(office string) string   { return "staff:state:" + office }
+func sessionKey(office string) string  { return "staff:" + office }
+func stateKey(office string) string    { return "staff:state:" + office }
+func approvalKey(office string) string { return "staff:approval:" + office }
 
 // Only runs h for a staff member signed in at the path's office with a
 // grant valid now. Anyone else is sent to the sign-in page (303) from a
@@ -254,6 +258,10 @@ type refusal struct {
 	JA, EN             string
 	DoJA, DoEN         string
 	PlatformID         string
+	// Approval says a supervisor's card login for an approval was refused;
+	// Back is the request's page.
+	Approval bool
+	Back     string
 }
 
 // Login is the office's login endpoint: the staff terminal posts the
@@ -284,6 +292,11 @@ func (g *Gate) Login(w http.ResponseWriter, r *http.Request) {
 		g.pages.Render(w, r, http.StatusForbidden, "refused", refusal{Office: office, Name: name, Code: code,
 			JA: t[0], EN: t[1], DoJA: t[2], DoEN: t[3], PlatformID: platformID})
 	}
+	// An approval asked for in this session has its own state.
+	if ap := g.pending(ss, office); ap != nil && ap.State != "" && r.PostFormValue("state") == ap.State {
+		g.approve(w, r, office, name, ss, ap)
+		return
+	}
 	// The state first: it is used up whatever follows.
 	want := ss.Get(stateKey(office))
 	ss.Delete(stateKey(office))
@@ -293,36 +306,14 @@ func (g *Gate) Login(w http.ResponseWriter, r *http.Request) {
 		refuse("state", "", errors.New("no, another or an expired sign-in state"))
 		return
 	}
-	keys, err := g.cfg.Keys(r.Context())
-	if err != nil {
-		g.cfg.Logger.ErrorContext(r.Context(), "staff: platform keys", "err", err)
-		g.cfg.Site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
-		return
-	}
-	c, err := platform.VerifyAssertion(r.PostFormValue("assertion"), keys, g.cfg.Issuer, g.cfg.Now())
-	if err != nil {
-		refuse("assertion", "", err)
-		return
-	}
-	if c.Purpose != Purpose || c.TerminalKind != platform.StaffDesk || g.cfg.Now().Sub(time.Unix(c.AuthTime, 0)) > maxLoginAge {
-		why := fmt.Errorf("%w: purpose %q at a %s terminal, %ds ago", ErrWrongLogin, c.Purpose, c.TerminalKind, g.cfg.Now().Unix()-c.AuthTime)
-		if err := g.cfg.Directory.Refused(r.Context(), c.Subject, office, ErrWrongLogin, "terminal "+c.Terminal); err != nil {
-			g.cfg.Logger.ErrorContext(r.Context(), "staff: audit a refusal", "err", err)
-		}
-		refuse(string(CodeWrongLogin), c.Subject, why)
+	c, ok := g.cardLogin(w, r, office, refuse)
+	if !ok {
 		return
 	}
 	gr, err := g.cfg.Directory.Login(r.Context(), LoginRequest{PlatformID: c.Subject, Office: office, AssertionID: c.ID,
 		AssertionExpiry: time.Unix(c.Expiry, 0), Terminal: c.Terminal})
 	if err != nil {
-		for _, rule := range apiRules {
-			if errors.Is(err, rule.Err) && rule.Status == http.StatusForbidden {
-				refuse(string(rule.Code), c.Subject, err)
-				return
-			}
-		}
-		g.cfg.Logger.ErrorContext(r.Context(), "staff: sign-in", "office", office, "err", err)
-		g.cfg.Site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
+		g.loginRefused(w, r, office, c.Subject, err, refuse)
 		return
 	}
 	now := g.cfg.Now()
@@ -332,6 +323,49 @@ func (g *Gate) Login(w http.ResponseWriter, r *http.Request) {
 		EN: "Signed in. Every view and action is recorded under your name."})
 	g.save(r, ss)
 	http.Redirect(w, r, g.cfg.Home(office), http.StatusSeeOther)
+}
+
+// cardLogin is the verified card login the staff terminal posted: the
+// platform's assertion of a staff login at a staff terminal, made just
+// now. false when it has answered (a refusal through refuse).
+func (g *Gate) cardLogin(w http.ResponseWriter, r *http.Request, office string, refuse func(code, platformID string, why error)) (*platform.Claims, bool) {
+	keys, err := g.cfg.Keys(r.Context())
+	if err != nil {
+		g.cfg.Logger.ErrorContext(r.Context(), "staff: platform keys", "err", err)
+		g.cfg.Site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
+		return nil, false
+	}
+	c, err := platform.VerifyAssertion(r.PostFormValue("assertion"), keys, g.cfg.Issuer, g.cfg.Now())
+	if err != nil {
+		refuse("assertion", "", err)
+		return nil, false
+	}
+	if c.Purpose != Purpose || c.TerminalKind != platform.StaffDesk || g.cfg.Now().Sub(time.Unix(c.AuthTime, 0)) > maxLoginAge {
+		why := fmt.Errorf("%w: purpose %q at a %s terminal, %ds ago", ErrWrongLogin, c.Purpose, c.TerminalKind, g.cfg.Now().Unix()-c.AuthTime)
+		g.audit(r, c.Subject, office, ErrWrongLogin, "terminal "+c.Terminal)
+		refuse(string(CodeWrongLogin), c.Subject, why)
+		return nil, false
+	}
+	return c, true
+}
+
+// loginRefused answers the directory's refusal of a card login.
+func (g *Gate) loginRefused(w http.ResponseWriter, r *http.Request, office, platformID string, err error, refuse func(code, platformID string, why error)) {
+	for _, rule := range apiRules {
+		if errors.Is(err, rule.Err) && rule.Status == http.StatusForbidden {
+			refuse(string(rule.Code), platformID, err)
+			return
+		}
+	}
+	g.cfg.Logger.ErrorContext(r.Context(), "staff: card login", "office", office, "err", err)
+	g.cfg.Site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
+}
+
+// audit records a refusal the gate made itself, naming the person.
+func (g *Gate) audit(r *http.Request, platformID, office string, why error, detail string) {
+	if err := g.cfg.Directory.Refused(r.Context(), platformID, office, why, detail); err != nil {
+		g.cfg.Logger.ErrorContext(r.Context(), "staff: audit a refusal", "err", err)
+	}
 }
 
 // Logout ends the staff session at the path's office.
@@ -387,6 +421,12 @@ var refusalTexts = map[string][4]string{
 		"権限の更新は管理者に依頼してください。", "Ask your administrator to renew the grant."},
 	string(CodeRevoked): {"あなたの権限は取り消されています。", "Your grant has been revoked.",
 		"管理者に問い合わせてください。", "Ask your administrator."},
+	string(CodeSelfApproval): {"申請した職員本人は、自分の申請を承認できません。", "The member of staff who asked cannot approve their own request.",
+		"別の責任者に、職員用端末で自分のカードで承認してもらってください。", "Ask another supervisor to approve with their own card at the staff terminal."},
+	string(CodeNotApprover): {"あなたの権限では、この申請を承認できません（責任者の権限が必要です）。", "Your grant does not let you approve this request (a supervisor's is needed).",
+		"この事務所の責任者に承認してもらってください。", "Ask a supervisor of this office to approve."},
+	string(CodeApprovalExpired): {"承認の受付時間を過ぎました。申請は取り消されていません（何も行われていません）。", "The time to approve this request has passed; nothing was done.",
+		"申請の画面からもう一度承認を依頼してください。", "Ask for the approval again from the request's page."},
 }
 
 // Strip is the staff strip of the session's pages, signing out at logout.

@@ -24,6 +24,10 @@ const (
 	CodeRevoked     httpapi.Code = "staff_grant_revoked"
 	CodeReplayed    httpapi.Code = "staff_login_replayed"
 	CodeWrongLogin  httpapi.Code = "staff_wrong_login"
+	// The refusals of an approval (approval.go).
+	CodeSelfApproval    httpapi.Code = "staff_self_approval"
+	CodeNotApprover     httpapi.Code = "staff_not_approver"
+	CodeApprovalExpired httpapi.Code = "staff_approval_expired"
 )
 
 // apiRules are the directory's refusals: the one place its errors meet HTTP.
@@ -46,6 +50,12 @@ var apiRules = append(httpapi.Rules{
 		JA: "このカードログインはすでに使われています。", EN: "This card login has been used before."},
 	{Err: ErrWrongLogin, Status: http.StatusForbidden, Code: CodeWrongLogin,
 		JA: "職員用端末でのカードログインではありません。", EN: "This is not a card login at a staff terminal."},
+	{Err: ErrSelfApproval, Status: http.StatusForbidden, Code: CodeSelfApproval,
+		JA: "申請した職員本人は承認できません。", EN: "One cannot approve one's own request."},
+	{Err: ErrNotApprover, Status: http.StatusForbidden, Code: CodeNotApprover,
+		JA: "この権限では承認できません。", EN: "This grant's role does not approve this."},
+	{Err: ErrApprovalExpired, Status: http.StatusForbidden, Code: CodeApprovalExpired,
+		JA: "承認の受付時間を過ぎました。", EN: "The time to approve has passed."},
 	httpapi.InternalRule("職員名簿で内部エラーが発生しました。しばらくしてからもう一度お試しください。",
 		"The staff directory failed. Please try again later."),
 }, callerkey.Rules...)

@@ -405,14 +405,17 @@ type LoginRequest struct {
 	AssertionID     string    `json:"assertion_id"`
 	AssertionExpiry time.Time `json:"assertion_expiry"`
 	Terminal        string    `json:"terminal"`
+	// For is the request a card login approves (Gate.AskApproval's
+	// purpose); "" for a sign-in. The audit says which.
+	For string `json:"for,omitempty"`
 }
 
 // Login checks the grant of a card login at office and uses up its
 // assertion; the login and any refusal leave an audit row naming the
 // person.
 func (d *Directory) Login(ctx context.Context, req LoginRequest) (Grant, error) {
-	if req.PlatformID == "" || req.AssertionID == "" || len(req.AssertionID) > 128 {
-		return Grant{}, fmt.Errorf("%w: platform ID and assertion ID", ErrInvalid)
+	if req.PlatformID == "" || req.AssertionID == "" || len(req.AssertionID) > 128 || len(req.For) > 100 {
+		return Grant{}, fmt.Errorf("%w: platform ID, assertion ID and purpose", ErrInvalid)
 	}
 	g, err := d.Check(ctx, req.PlatformID, req.Office)
 	if errors.Is(err, ErrInvalid) {
@@ -442,7 +445,11 @@ func (d *Directory) Login(ctx context.Context, req LoginRequest) (Grant, error) 
 	if err != nil {
 		result = refusalCode(err)
 	}
-	if aerr := d.audit(ctx, who, "login", result, "terminal "+req.Terminal); aerr != nil {
+	action, detail := "login", "terminal "+req.Terminal
+	if req.For != "" {
+		action, detail = "approve", detail+" for "+req.For
+	}
+	if aerr := d.audit(ctx, who, action, result, detail); aerr != nil {
 		return Grant{}, aerr
 	}
 	if err != nil {
@@ -457,7 +464,11 @@ func (d *Directory) Refused(ctx context.Context, platformID, office string, why 
 	if _, err := OfficeKind(office); err != nil {
 		return err
 	}
-	return d.audit(ctx, Grant{PlatformID: platformID, Office: office}, "login", refusalCode(why), detail)
+	action := "login"
+	if errors.Is(why, ErrSelfApproval) || errors.Is(why, ErrNotApprover) || errors.Is(why, ErrApprovalExpired) {
+		action = "approve"
+	}
+	return d.audit(ctx, Grant{PlatformID: platformID, Office: office}, action, refusalCode(why), detail)
 }
 
 // refusalCode is the audit result of a refusal.

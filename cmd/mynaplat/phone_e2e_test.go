@@ -217,9 +217,6 @@ func TestEveryPageOnAPhone(t *testing.T) {
 		chromedp.SetValue(css("#qr"), qr), chromedp.Click(css("#verify")), chromedp.WaitVisible(css("#verdict"))))
 	visit("not-found", "/no/such/page")
 	visit("me-audit", "/me/audit")
-	visit("counter", "/counter/")
-	visit("counter-issue", "/counter/issue")
-	visit("counter-card", "/counter/cards/"+ichiro)
 
 	// Login pages, before logging in.
 	visit("municipal-login", "/municipal/062049/office/")
@@ -234,6 +231,12 @@ func TestEveryPageOnAPhone(t *testing.T) {
 	insurerCard, insurerPIN := staffCard("insurer:06230012")
 	clinicCard, clinicPIN := staffCard("clinic:0611000019")
 	operatorCard, operatorPIN := staffCard("platform-operator")
+	counterCard, counterPIN := staffCard("counter:062049")
+	visit("counter-login", "/counter/")
+	do("sign in at 酒田市's counter", staffCardSignIn(url, "/counter/", counterCard, counterPIN)...)
+	visit("counter", "/counter/")
+	visit("counter-issue", "/counter/issue")
+	visit("counter-card", "/counter/cards/"+ichiro)
 	do("sign in at 酒田市", staffCardSignIn(url, "/municipal/062049/office/", sakataCard, sakataPIN)...)
 	visit("municipal", "/municipal/062049/office/")
 	visit("municipal-person", first("/municipal/062049/office/", `a[href*="/office/persons/"]`))

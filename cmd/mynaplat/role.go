@@ -100,7 +100,7 @@ var apiRole = map[string]string{apiPlatform: rolePlatform, apiSeal: roleJLIS, ap
 var callerPairs = [][2]string{
 	{apiPlatform, roleEligibility}, {apiPlatform, roleJLIS}, {apiPlatform, rolePostbox}, {apiPlatform, roleDelegation},
 	{apiSeal, roleMunicipal}, {apiQueue, roleMunicipal}, {apiCardCo, roleTerminals}, {apiJPKI, roleCounter},
-	{apiStaff, roleMunicipal}, {apiStaff, roleEligibility}, {apiPlatform, roleMunicipal},
+	{apiStaff, roleMunicipal}, {apiStaff, roleEligibility}, {apiStaff, roleCounter}, {apiPlatform, roleMunicipal},
 }
 
 // callerKeys are the caller keys by (API, caller): those of --caller-keys

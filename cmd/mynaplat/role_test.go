@@ -30,6 +30,8 @@ func TestRoleConfigs(t *testing.T) {
 		token     string
 		// phone writes the configuration of the /pay/ phone first.
 		phone bool
+		// town is --counter-town ("" the default, 062049).
+		town string
 		// wants are in the error, in order; none means no error.
 		wants []string
 	}{
@@ -53,9 +55,12 @@ func TestRoleConfigs(t *testing.T) {
 			phone: true, wants: []string{"role terminals is missing:", "--eligibility-url", "--cardco-url", "--caller-keys cardco/terminals=…"}},
 		{name: "terminals alone with the /pay/ phone, all given", roles: []string{roleTerminals}, elsewhere: true, phone: true,
 			keys: strings.Join(keys, ",")},
-		{name: "the counter alone", roles: []string{roleCounter},
-			wants: []string{"役割 counter の設定が足りません / role counter is missing:", "--jpki-url (MYNAPLAT_JPKI_URL)", "--caller-keys jpki/counter=…"}},
-		{name: "the counter beside the centre: its key made here", roles: []string{roleCounter, roleJPKI}},
+		{name: "the counter alone", roles: []string{roleCounter}, town: "062049",
+			wants: []string{"役割 counter の設定が足りません / role counter is missing:", "--jpki-url (MYNAPLAT_JPKI_URL)", "--platform-url",
+				"--caller-keys jpki/counter=…", "--caller-keys staff/counter=…"}},
+		{name: "the counter of no town", roles: []string{roleCounter, roleJPKI, rolePlatform}, town: "999999",
+			wants: []string{"role counter is missing:", `--counter-town 市区町村コード / a municipality code (not "999999")`}},
+		{name: "the counter beside the centre and the platform: its keys made here", roles: []string{roleCounter, roleJPKI, rolePlatform}, town: "202070"},
 		{name: "a bad key list", roles: []string{roleJPKI}, keys: "platform/nobody=k,seal",
 			wants: []string{"--caller-keys", `"platform/nobody"`, `"seal"`}},
 		{name: "a role here at the URL of one elsewhere", roles: []string{rolePlatform, roleJPKI},
@@ -83,7 +88,10 @@ func TestRoleConfigs(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			o := serveOptions{data: dataFlags{data: data}, urls: urls, callerKeys: tc.keys, cardcoKey: tc.token, jpkiToken: tc.token}
+			if tc.town == "" {
+				tc.town = "062049"
+			}
+			o := serveOptions{data: dataFlags{data: data}, urls: urls, callerKeys: tc.keys, cardcoKey: tc.token, jpkiToken: tc.token, counterTown: tc.town}
 			_, _, err := roleConfigs(o, &peers{local: local, urls: urls, self: "http://127.0.0.1:1"})
 			if len(tc.wants) == 0 {
 				if err != nil {

@@ -43,6 +43,8 @@ type serveOptions struct {
 	cardcoKey       string
 	callerKeys      string
 	postboxTerminal string
+	// counterTown is the municipality code of the JPKI counter's town.
+	counterTown string
 }
 
 type stringList []string
@@ -90,6 +92,8 @@ func serve(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writer) 
 	fs.StringVar(&o.cardcoKey, "cardco-key", os.Getenv("MYNAPLAT_CARDCO_KEY"), "the eligibility service's merchant key at the card company (default: the one the demo seeding kept)")
 	fs.StringVar(&o.postboxTerminal, "postbox-terminal", envOr("MYNAPLAT_POSTBOX_TERMINAL", layout.PostboxTerminalID),
 		"the terminal people log in at to open their post box")
+	fs.StringVar(&o.counterTown, "counter-town", envOr("MYNAPLAT_COUNTER_TOWN", "062049"),
+		"the municipality code of the town whose JPKI counter the counter role is (its clerks sign in as office counter:CODE; default 酒田市)")
 	fs.StringVar(&o.debugAddr, "debug-addr", "", "serve Go's pprof profiles on this (loopback) address, e.g. 127.0.0.1:6060")
 	fs.Var(&o.readers, "reader", "TERMINAL=pcsc:READER: give a terminal a real PC/SC reader (build with -tags pcsc); repeatable")
 	if err := parseFlags(fs, args); err != nil {
@@ -220,7 +224,7 @@ func roleConfigs(o serveOptions, p *peers) (map[string]roleConfig, callerKeys, e
 		rolePostbox:     postboxConfig{data: data, peers: p, keys: keys, jpkiToken: postboxToken, terminal: o.postboxTerminal},
 		roleAgency:      partyConfig{role: roleAgency, peers: p},
 		roleBusiness:    partyConfig{role: roleBusiness, peers: p},
-		roleCounter:     counterConfig{peers: p, keys: keys},
+		roleCounter:     counterConfig{peers: p, keys: keys, town: o.counterTown},
 		roleTerminals:   newTerminalsConfig(data, p, o.readers, o.postboxTerminal).withPay(newPayConfig(data, p, keys)),
 	}
 	out := map[string]roleConfig{}
