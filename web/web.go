@@ -57,6 +57,11 @@ type Options struct {
 	SecureCookies bool
 	// LoginLimits are the login forms' limits (DefaultLoginLimits when nil).
 	LoginLimits *ratelimit.LoginLimits
+	// SessionCookie names the session cookie (SessionCookie when "").
+	// Cookies are kept per host name, not per port: processes that serve
+	// pages on one host at different ports need a name each, or each
+	// would overwrite the others' session.
+	SessionCookie string
 }
 
 // Site is the shared web machinery of one mynaplat instance.
@@ -74,6 +79,13 @@ type Site struct {
 	extra   []fs.FS
 	// logins limits the login forms (Logins).
 	logins *ratelimit.Login
+	// cookie is the session cookie's name.
+	cookie string
+	// crossOrigin holds the routes that Protect lets pages of other
+	// origins post to (CrossOriginLogin), each with a crossOriginRoute.
+	crossMu     sync.Mutex
+	crossOrigin *http.ServeMux
+	crossSeen   map[string]bool
 }
 
 // New migrates the web tables (sessions) and parses the shared templates.
@@ -81,7 +93,11 @@ func New(ctx context.Context, o Options) (*Site, error) {
 	if o.DB == nil {
 		return nil, errors.New("web: no database")
 	}
-	s := &Site{db: o.DB, logger: o.Logger, now: o.Now, secure: o.SecureCookies}
+	s := &Site{db: o.DB, logger: o.Logger, now: o.Now, secure: o.SecureCookies, cookie: o.SessionCookie,
+		crossOrigin: http.NewServeMux(), crossSeen: map[string]bool{}}
+	if s.cookie == "" {
+		s.cookie = SessionCookie
+	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
@@ -100,7 +116,7 @@ func New(ctx context.Context, o Options) (*Site, error) {
 	s.cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, problemCrossOrigin)
 	}))
-	own, err := s.Parse(mustSub(templates, "templates"), "error.html", "home.html", "staff_login.html")
+	own, err := s.Parse(mustSub(templates, "templates"), "error.html", "home.html")
 	if err != nil {
 		return nil, err
 	}
