@@ -47,9 +47,11 @@ type Checker interface {
 }
 
 // LoginPath is where a staff terminal posts the card login for office:
-// the office's own login endpoint. It is a table, not a parameter of the
-// request, so that a terminal never posts an assertion where a link told
-// it to. Offices that have not moved to card logins yet have none.
+// the office's own login endpoint, a path on the host that serves that
+// kind of office (the terminal joins it to that host's configured base
+// URL). It is a table, not a parameter of the request, so that a terminal
+// never posts an assertion where a link told it to. Offices that have not
+// moved to card logins yet have none.
 func LoginPath(office string) (string, error) {
 	kind, err := OfficeKind(office)
 	if err != nil {
@@ -63,6 +65,10 @@ func LoginPath(office string) (string, error) {
 		return "/insurer/" + id + "/login", nil
 	case "clinic":
 		return "/clinic/" + id + "/login", nil
+	case "agency":
+		return "/agency/" + id + "/inbox/login", nil
+	case "business":
+		return "/business/" + id + "/office/login", nil
 	}
 	return "", fmt.Errorf("%w: office %q has no card login yet", ErrInvalid, office)
 }

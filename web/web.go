@@ -98,6 +98,9 @@ func New(ctx context.Context, o Options) (*Site, error) {
 	if s.cookie == "" {
 		s.cookie = SessionCookie
 	}
+	if err := (&http.Cookie{Name: s.cookie, Value: "x"}).Valid(); err != nil {
+		return nil, fmt.Errorf("web: session cookie name %q: %w", s.cookie, err)
+	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
