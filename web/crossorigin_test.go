@@ -92,3 +92,37 @@ func TestAllowFormAction(t *testing.T) {
 		}
 	}
 }
+
+// TestSessionCookieName: a site named its own session cookie sets that one
+// and reads only that one, so two processes on one host at other ports
+// keep their sessions apart; a name that is no cookie name stops New.
+func TestSessionCookieName(t *testing.T) {
+	db := storetest.SQLite(t)
+	site, err := web.New(context.Background(), web.Options{DB: db, SessionCookie: "mynaplat_session_desk"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := site.Protect(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ss, err := site.Session(w, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ss.Save(r.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}))
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req.AddCookie(&http.Cookie{Name: web.SessionCookie, Value: "another-process-session"})
+	h.ServeHTTP(rec, req)
+	var names []string
+	for _, c := range rec.Result().Cookies() {
+		names = append(names, c.Name)
+	}
+	if len(names) != 1 || names[0] != "mynaplat_session_desk" {
+		t.Errorf("cookies set %v, want only mynaplat_session_desk", names)
+	}
+	if _, err := web.New(context.Background(), web.Options{DB: db, SessionCookie: "no; name"}); err == nil {
+		t.Error("a bad cookie name was taken")
+	}
+}
