@@ -82,7 +82,8 @@ type GateConfig struct {
 	Keys   func(ctx context.Context) (platform.JWKS, error)
 	Issuer string
 	// Office is the office ID of a request's path (and its display name),
-	// or an error for an office that does not exist.
+	// or an error for an office that does not exist. NewOfficeGate fills
+	// it and Home from an Office.
 	Office func(r *http.Request) (id, name string, err error)
 	// Home is the office's first page, where a login lands; it ends in
 	// "/", and the office mounts SignIn at Home+"signin", Login at
