@@ -162,6 +162,14 @@ func TestFailedReportsInBrowser(t *testing.T) {
 	if got := text("#staff-strip"); !strings.Contains(got, "検証　一郎") {
 		t.Errorf("the staff strip %q does not name the clerk", got)
 	}
+	// The view of the inbox is audited under the person, not the office.
+	var actor string
+	if err := db.QueryRowContext(ctx, `SELECT actor FROM agency_audit WHERE office_id = 'tax-test' AND action = 'list'`).Scan(&actor); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(actor, "pid-clerk") || !strings.Contains(actor, "検証　一郎") || !strings.Contains(actor, "agency:tax-test") {
+		t.Errorf("the inbox view is audited as %q, want the clerk's platform ID, name and office", actor)
+	}
 	browsertest.Screenshot(t, bctx, "1-inbox")
 	noPass("the inbox")
 	for sel, want := range map[string]string{`tr[data-indication="TOTAL_FAILED"]`: "無効", `tr[data-indication="INDETERMINATE"]`: "確認できません"} {
