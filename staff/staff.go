@@ -147,6 +147,9 @@ var (
 	// ErrWrongLogin is a card login for another purpose, or not made at a
 	// staff terminal, or too old.
 	ErrWrongLogin = errors.New("staff: not a staff card login")
+	// ErrOutOfScope is a caller of the directory's API asking about an
+	// office it does not serve.
+	ErrOutOfScope = errors.New("staff: the office is not the caller's")
 )
 
 // Directory is the grant directory, in the database.

@@ -391,6 +391,13 @@ func (d *deps) gateOffices(caller string, offices ...staffOffice) error {
 var officeRoles = map[string]string{"municipal": roleMunicipal, "insurer": roleEligibility, "clinic": roleEligibility,
 	"agency": roleAgency, "business": roleBusiness, "counter": roleCounter}
 
+// staffScope lets each role's key at the staff directory ask about the
+// kinds of office that role serves only.
+func staffScope(caller, office string) bool {
+	kind, err := staff.OfficeKind(office)
+	return err == nil && officeRoles[kind] == caller
+}
+
 // officeBases are the base URLs of the hosts of each kind of office, ""
 // for those served in this process: where the staff terminal hands over.
 func (p *peers) officeBases() map[string]string {

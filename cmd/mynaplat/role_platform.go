@@ -92,7 +92,7 @@ func (c platformConfig) build(ctx context.Context, d *deps) (*built, error) {
 		routes: func(mux *http.ServeMux) {
 			plat.Routes(mux)
 			plat.CallerRoutes(mux, callers)
-			dir.Routes(mux, staffCallers)
+			dir.Routes(mux, staffCallers, staffScope)
 		},
 		close: lp.close(plat.Close),
 	}, nil
