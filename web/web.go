@@ -12,7 +12,10 @@
 //
 // CSRF: every POST, PUT, PATCH and DELETE passes net/http's
 // CrossOriginProtection (Fetch Metadata / Origin, as in Go 1.25+), and a
-// browser form submission must also carry the session's token (see Protect).
+// browser form submission must also carry the session's token (see Protect);
+// the only exceptions are the login routes named with CrossOriginLogin, which
+// a page of another origin (the staff terminal) posts to and which guard
+// themselves.
 // Sessions follow the OWASP session management guidance: a random 256-bit id
 // in an HttpOnly, SameSite=Lax cookie, only its SHA-256 in the database, an
 // idle timeout (30 minutes: kiosks are shared) and an absolute one (8 hours).
