@@ -5,7 +5,9 @@
 // every document on receipt (package verify: ETSI EN 319 102-1 indications,
 // with the issuer's power of attorney for third-party certificates), checks
 // that the signed application binds exactly the documents sent with it, and
-// shows staff the reports as pages and as JSON. Every view is audited.
+// shows staff the reports as pages (staff sign in with their own cards:
+// package staff) and the office's own systems as JSON (under a machine's
+// API key). Every view is audited, naming the person.
 package agency
 
 import (
@@ -46,15 +48,15 @@ var (
 	ErrBadKey   = errors.New("agency: bad key")
 )
 
-// The staff API's problem codes.
+// The read API's problem codes.
 const (
 	CodeBadKey   httpapi.Code = "bad_key"
 	CodeNotFound httpapi.Code = "not_found"
 )
 
-// Rules answers the staff API's errors.
+// Rules answers the read API's errors.
 var Rules = httpapi.Rules{
-	{Err: ErrBadKey, Status: http.StatusUnauthorized, Code: CodeBadKey, JA: "職員キーが正しくありません。", EN: "The staff key is not valid."},
+	{Err: ErrBadKey, Status: http.StatusUnauthorized, Code: CodeBadKey, JA: "APIキーが正しくありません。", EN: "The API key is not valid."},
 	{Err: ErrNotFound, Status: http.StatusNotFound, Code: CodeNotFound, JA: "見つかりません。", EN: "Not found."},
 }
 
@@ -113,8 +115,10 @@ type Office struct {
 type Keys struct {
 	// Inbound is what the post box presents to the office's endpoint.
 	Inbound string `json:"inbound"`
-	// Staff logs staff in to the inbox.
-	Staff string `json:"staff"`
+	// API is the key of the office's own systems at its read API
+	// (/agency/{id}/v1/submissions): a machine's, never a person's; staff
+	// sign in to the inbox with their own cards.
+	API string `json:"api"`
 }
 
 var officeID = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,39}$`)
@@ -124,8 +128,8 @@ func (s *Service) AddOffice(ctx context.Context, o Office) (*Keys, error) {
 	if !officeID.MatchString(o.ID) || o.NameJA == "" || o.NameEN == "" {
 		return nil, fmt.Errorf("%w: an office needs an ID (a-z, 0-9, -) and names", ErrInvalid)
 	}
-	k := &Keys{Inbound: secret.New("agi_"), Staff: secret.New("ags_")}
-	_, err := s.db.Write(ctx, qUpsertOffice, o.ID, o.NameJA, o.NameEN, secret.Hash(k.Inbound), secret.Hash(k.Staff), o.PostboxURL, o.PostboxKey, s.now().Unix())
+	k := &Keys{Inbound: secret.New("agi_"), API: secret.New("aga_")}
+	_, err := s.db.Write(ctx, qUpsertOffice, o.ID, o.NameJA, o.NameEN, secret.Hash(k.Inbound), secret.Hash(k.API), o.PostboxURL, o.PostboxKey, s.now().Unix())
 	if err != nil {
 		return nil, fmt.Errorf("agency: add office: %w", err)
 	}
@@ -173,8 +177,8 @@ func (s *Service) Offices(ctx context.Context) ([]*Office, error) {
 func (s *Service) checkKey(ctx context.Context, id, col, key string) error {
 	var h []byte
 	q := qInKey
-	if col == "staff" {
-		q = qStaffKey
+	if col == "api" {
+		q = qAPIKey
 	}
 	err := s.db.QueryRowContext(ctx, q, id).Scan(&h)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && !secret.Matches(h, key)) {
@@ -183,9 +187,10 @@ func (s *Service) checkKey(ctx context.Context, id, col, key string) error {
 	return err
 }
 
-// CheckStaffKey accepts or refuses a staff key (for web.StaffGate).
-func (s *Service) CheckStaffKey(ctx context.Context, id, key string) error {
-	return s.checkKey(ctx, id, "staff", key)
+// CheckAPIKey accepts or refuses the key of the office's own systems at
+// its read API.
+func (s *Service) CheckAPIKey(ctx context.Context, id, key string) error {
+	return s.checkKey(ctx, id, "api", key)
 }
 
 // Submission is one received send.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/mynaplat/mynaplat/internal/httpapi"
 	"github.com/mynaplat/mynaplat/postbox"
+	"github.com/mynaplat/mynaplat/staff"
 	"github.com/mynaplat/mynaplat/verify"
 	"github.com/mynaplat/mynaplat/web"
 )
@@ -22,16 +23,17 @@ var templates embed.FS
 // Pages are the offices' endpoint, inbox pages and JSON API:
 //
 //	POST /agency/{id}/v1/submissions           the post box delivers (its key)
-//	GET  /agency/{id}/v1/submissions           list (staff key as bearer)
+//	GET  /agency/{id}/v1/submissions           list (the office's API key as bearer: its own systems)
 //	GET  /agency/{id}/v1/submissions/{sub}     one, with its validation reports
-//	GET  /agency/{id}/inbox/                   the inbox (staff login)
+//	GET  /agency/{id}/inbox/                   the inbox (staff signed in with their card: office agency:{id})
+//	GET  /agency/{id}/inbox/signin|POST login|logout   the staff sign-in (staff.Gate)
 //	GET  /agency/{id}/inbox/{sub}              one submission's reports and delivery log
 //	POST /agency/{id}/inbox/{sub}/revalidate   validate again
 type Pages struct {
 	s     *Service
 	site  *web.Site
 	pages *web.Pages
-	gate  *web.StaffGate
+	gate  *staff.Gate
 	log   *slog.Logger
 }
 
@@ -41,28 +43,44 @@ func NewPages(s *Service, site *web.Site) (*Pages, error) {
 	if err != nil {
 		return nil, fmt.Errorf("agency: pages: %w", err)
 	}
-	p := &Pages{s: s, site: site, pages: pages, log: s.log}
-	p.gate = &web.StaffGate{Site: site, Scope: "agency", TitleJA: "受付窓口（電子私書箱）", TitleEN: "Post-box inbox",
+	return &Pages{s: s, site: site, pages: pages, log: s.log}, nil
+}
+
+// OfficeID is the staff directory's ID of an office's inbox.
+func OfficeID(id string) string { return "agency:" + id }
+
+// InboxHome is the first page of an office's inbox.
+func InboxHome(id string) string { return "/agency/" + id + "/inbox/" }
+
+// StaffOffice is the inboxes as their gate knows them: the office of a
+// path is agency:{id}, for an office the service knows. Make the gate with
+// staff.NewOfficeGate and pass it to SetStaff.
+func (p *Pages) StaffOffice() staff.Office {
+	return staff.Office{Kind: "agency", PathValue: "id", Home: InboxHome,
 		Name: func(ctx context.Context, id string) (string, error) {
-			o, err := s.Office(ctx, id)
+			o, err := p.s.Office(ctx, id)
 			if err != nil {
 				return "", err
 			}
 			return o.NameJA, nil
-		},
-		Check: s.CheckStaffKey,
-		Base:  func(id string) string { return "/agency/" + id + "/inbox/" }}
-	return p, nil
+		}}
 }
+
+// SetStaff gives the inboxes their gate (made of StaffOffice). Without one
+// the inboxes are not served at all: there is no other way in. Call it
+// before Routes.
+func (p *Pages) SetStaff(g *staff.Gate) { p.gate = g }
 
 // Routes registers the endpoint, the API and the pages.
 func (p *Pages) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /agency/{id}/v1/submissions", p.s.Receive())
-	mux.HandleFunc("GET /agency/{id}/v1/submissions", p.staffAPI(p.apiList))
-	mux.HandleFunc("GET /agency/{id}/v1/submissions/{sub}", p.staffAPI(p.apiOne))
+	mux.HandleFunc("GET /agency/{id}/v1/submissions", p.apiKeyOnly(p.apiList))
+	mux.HandleFunc("GET /agency/{id}/v1/submissions/{sub}", p.apiKeyOnly(p.apiOne))
+	if p.gate == nil {
+		return
+	}
+	p.gate.Mount(mux, "/agency/{id}/inbox/")
 	mux.HandleFunc("GET /agency/{id}/inbox/{$}", p.gate.Only(p.inbox))
-	mux.HandleFunc("POST /agency/{id}/inbox/login", p.gate.Login)
-	mux.HandleFunc("POST /agency/{id}/inbox/logout", p.gate.Logout)
 	mux.HandleFunc("GET /agency/{id}/inbox/{sub}", p.gate.Only(p.submission))
 	mux.HandleFunc("POST /agency/{id}/inbox/{sub}/revalidate", p.gate.Only(p.revalidate))
 }
@@ -83,10 +101,12 @@ func (p *Pages) Links(ctx context.Context) []web.Link {
 	return out
 }
 
-func (p *Pages) staffAPI(h func(http.ResponseWriter, *http.Request, string)) http.HandlerFunc {
+// apiKeyOnly runs h for the office's own systems, which present its API
+// key (a machine's key, never a person's); the audit names them "api".
+func (p *Pages) apiKeyOnly(h func(http.ResponseWriter, *http.Request, string)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		key, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if err := p.s.CheckStaffKey(r.Context(), r.PathValue("id"), key); err != nil {
+		if err := p.s.CheckAPIKey(r.Context(), r.PathValue("id"), key); err != nil {
 			p.apiErr(w, r, fmt.Errorf("%w: %w", ErrBadKey, err))
 			return
 		}
@@ -142,35 +162,41 @@ func (p *Pages) apiOne(w http.ResponseWriter, r *http.Request, actor string) {
 	httpapi.WriteJSON(w, http.StatusOK, toJSON(sub))
 }
 
-// apiErr answers an error of the staff API through Rules.
+// apiErr answers an error of the read API through Rules.
 func (p *Pages) apiErr(w http.ResponseWriter, r *http.Request, err error) {
 	Rules.Write(w, r, p.log, err)
 }
 
 type inboxView struct {
 	Office      *Office
-	Staff       string
+	Staff       *staff.Session
 	Submissions []*Submission
 }
 
-func (p *Pages) inbox(w http.ResponseWriter, r *http.Request, staff string) {
+// StaffStrip is the strip the site's layout shows on every inbox page.
+func (v inboxView) StaffStrip() *web.StaffStrip {
+	return v.Staff.Strip(InboxHome(v.Office.ID) + "logout")
+}
+
+func (p *Pages) inbox(w http.ResponseWriter, r *http.Request, st *staff.Session) {
 	id := r.PathValue("id")
 	o, err := p.s.Office(r.Context(), id)
 	if err != nil {
 		p.site.Error(w, r, web.Problem{Status: http.StatusNotFound})
 		return
 	}
-	subs, err := p.s.Submissions(r.Context(), id, "staff:"+staff)
+	subs, err := p.s.Submissions(r.Context(), id, st.Actor())
 	if err != nil {
 		p.log.ErrorContext(r.Context(), "agency: inbox", "err", err)
 		p.site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
 		return
 	}
-	p.pages.Render(w, r, http.StatusOK, "inbox", inboxView{Office: o, Staff: staff, Submissions: subs})
+	p.pages.Render(w, r, http.StatusOK, "inbox", inboxView{Office: o, Staff: st, Submissions: subs})
 }
 
 type submissionView struct {
 	Office *Office
+	Staff  *staff.Session
 	Sub    *Submission
 	Docs   []docView
 	Log    *postbox.SendView
@@ -192,15 +218,20 @@ type docView struct {
 	SignedType string
 }
 
-func (p *Pages) submission(w http.ResponseWriter, r *http.Request, staff string) {
-	p.showSubmission(w, r, staff, false)
+// StaffStrip is the strip the site's layout shows on every inbox page.
+func (v submissionView) StaffStrip() *web.StaffStrip {
+	return v.Staff.Strip(InboxHome(v.Office.ID) + "logout")
 }
 
-func (p *Pages) revalidate(w http.ResponseWriter, r *http.Request, staff string) {
-	p.showSubmission(w, r, staff, true)
+func (p *Pages) submission(w http.ResponseWriter, r *http.Request, st *staff.Session) {
+	p.showSubmission(w, r, st, false)
 }
 
-func (p *Pages) showSubmission(w http.ResponseWriter, r *http.Request, staff string, again bool) {
+func (p *Pages) revalidate(w http.ResponseWriter, r *http.Request, st *staff.Session) {
+	p.showSubmission(w, r, st, true)
+}
+
+func (p *Pages) showSubmission(w http.ResponseWriter, r *http.Request, st *staff.Session, again bool) {
 	id := r.PathValue("id")
 	o, err := p.s.Office(r.Context(), id)
 	if err != nil {
@@ -211,7 +242,7 @@ func (p *Pages) showSubmission(w http.ResponseWriter, r *http.Request, staff str
 	if again {
 		get = p.s.Revalidate
 	}
-	sub, err := get(r.Context(), id, r.PathValue("sub"), "staff:"+staff)
+	sub, err := get(r.Context(), id, r.PathValue("sub"), st.Actor())
 	if errors.Is(err, ErrNotFound) {
 		p.site.Error(w, r, web.Problem{Status: http.StatusNotFound})
 		return
@@ -221,7 +252,7 @@ func (p *Pages) showSubmission(w http.ResponseWriter, r *http.Request, staff str
 		p.site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
 		return
 	}
-	v := submissionView{Office: o, Sub: sub, JSONURL: "/agency/" + id + "/v1/submissions/" + sub.ID,
+	v := submissionView{Office: o, Staff: st, Sub: sub, JSONURL: "/agency/" + id + "/v1/submissions/" + sub.ID,
 		BundleChecked: len(sub.Documents) > 0 && sub.Documents[0].Report != nil && sub.Documents[0].Report.Passed()}
 	for _, d := range sub.Documents {
 		dv := docView{Doc: d, Report: d.Report.HTML(), Title: d.Name}

@@ -1,14 +1,14 @@
 package agency
 
 const (
-	qUpsertOffice = `INSERT INTO agency_offices (id, name_ja, name_en, in_key_hash, staff_key_hash, postbox_url, postbox_key, created_at)
+	qUpsertOffice = `INSERT INTO agency_offices (id, name_ja, name_en, in_key_hash, api_key_hash, postbox_url, postbox_key, created_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-ON CONFLICT (id) DO UPDATE SET name_ja = $2, name_en = $3, in_key_hash = $4, staff_key_hash = $5, postbox_url = $6, postbox_key = $7`
+ON CONFLICT (id) DO UPDATE SET name_ja = $2, name_en = $3, in_key_hash = $4, api_key_hash = $5, postbox_url = $6, postbox_key = $7`
 	qSetPostbox = `UPDATE agency_offices SET postbox_url = $1, postbox_key = $2 WHERE id = $3`
 	qOffice     = `SELECT id, name_ja, name_en, postbox_url, postbox_key FROM agency_offices WHERE id = $1`
 	qOffices    = `SELECT id, name_ja, name_en, postbox_url, postbox_key FROM agency_offices ORDER BY id`
 	qInKey      = `SELECT in_key_hash FROM agency_offices WHERE id = $1`
-	qStaffKey   = `SELECT staff_key_hash FROM agency_offices WHERE id = $1`
+	qAPIKey     = `SELECT api_key_hash FROM agency_offices WHERE id = $1`
 
 	qSubmissionBySend = `SELECT id, receipt, received_at FROM agency_submissions WHERE office_id = $1 AND send_id = $2`
 	qCountDelivery    = `UPDATE agency_submissions SET deliveries = deliveries + 1 WHERE id = $1`

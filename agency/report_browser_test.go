@@ -26,6 +26,8 @@ import (
 	"github.com/mynaplat/mynaplat/internal/webtest"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/postbox"
+	"github.com/mynaplat/mynaplat/staff"
+	"github.com/mynaplat/mynaplat/staff/stafftest"
 	"github.com/mynaplat/mynaplat/store/storetest"
 	"github.com/mynaplat/mynaplat/verify"
 	"github.com/mynaplat/mynaplat/web"
@@ -60,9 +62,20 @@ func TestFailedReportsInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The office's clerk signs in with their card at a stand-in desk.
+	iss := stafftest.NewIssuer(t)
+	dir := stafftest.Directory(t, db, time.Now)
+	stafftest.Grant(t, dir, staff.Grant{PlatformID: "pid-clerk", Name: "検証　一郎", Office: agency.OfficeID("tax-test"), Role: staff.AgencyStaff,
+		StaffNumber: "A-01", ValidFrom: time.Now().Add(-time.Hour), ValidUntil: time.Now().Add(time.Hour)})
+	gate, err := staff.NewOfficeGate(staff.GateConfig{Site: site, Directory: dir, Keys: iss.Keys, Desk: "/staffdesk/test/"}, pages.StaffOffice())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages.SetStaff(gate)
 	mux := http.NewServeMux()
 	site.Routes(mux)
 	pages.Routes(mux)
+	mux.Handle("GET /staffdesk/test/", iss.Desk("pid-clerk", time.Now))
 	srv := httptest.NewServer(site.Protect(mux))
 	t.Cleanup(srv.Close)
 
@@ -143,9 +156,20 @@ func TestFailedReportsInBrowser(t *testing.T) {
 	}
 	const red, amber = "rgb(164, 0, 15)", "rgb(107, 74, 0)"
 
-	do("log in", chromedp.Navigate(srv.URL+"/agency/tax-test/inbox/"), chromedp.WaitVisible(css("#l-key")),
-		chromedp.SendKeys(css("#l-key"), keys.Staff), chromedp.SendKeys(css("#l-staff"), "検証 一郎"),
-		chromedp.Click(css("#l-login")), chromedp.WaitVisible(css("#inbox")))
+	do("sign in", chromedp.Navigate(srv.URL+"/agency/tax-test/inbox/"), chromedp.WaitVisible(css("#staff-signin")),
+		chromedp.Click(css("#staff-signin")), chromedp.WaitVisible(css("#handoff-go")),
+		chromedp.Click(css("#handoff-go")), chromedp.WaitVisible(css("#inbox")))
+	if got := text("#staff-strip"); !strings.Contains(got, "検証　一郎") {
+		t.Errorf("the staff strip %q does not name the clerk", got)
+	}
+	// The view of the inbox is audited under the person, not the office.
+	var actor string
+	if err := db.QueryRowContext(ctx, `SELECT actor FROM agency_audit WHERE office_id = 'tax-test' AND action = 'list'`).Scan(&actor); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(actor, "pid-clerk") || !strings.Contains(actor, "検証　一郎") || !strings.Contains(actor, "agency:tax-test") {
+		t.Errorf("the inbox view is audited as %q, want the clerk's platform ID, name and office", actor)
+	}
 	browsertest.Screenshot(t, bctx, "1-inbox")
 	noPass("the inbox")
 	for sel, want := range map[string]string{`tr[data-indication="TOTAL_FAILED"]`: "無効", `tr[data-indication="INDETERMINATE"]`: "確認できません"} {

@@ -106,8 +106,9 @@ type Firm struct {
 
 // Keys are a firm's secrets, shown once when it is added.
 type Keys struct {
+	// Inbound is what the post box presents to the firm's endpoint. Staff
+	// have no key: they sign in with their own cards (package staff).
 	Inbound string `json:"inbound"`
-	Staff   string `json:"staff"`
 }
 
 var firmID = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,39}$`)
@@ -117,8 +118,8 @@ func (s *Service) AddFirm(ctx context.Context, f Firm) (*Keys, error) {
 	if !firmID.MatchString(f.ID) || f.NameJA == "" || f.NameEN == "" {
 		return nil, fmt.Errorf("%w: a firm needs an ID (a-z, 0-9, -) and names", ErrInvalid)
 	}
-	k := &Keys{Inbound: secret.New("bzi_"), Staff: secret.New("bzs_")}
-	_, err := s.db.Write(ctx, qUpsertFirm, f.ID, f.NameJA, f.NameEN, f.CorporateNumber, secret.Hash(k.Inbound), secret.Hash(k.Staff),
+	k := &Keys{Inbound: secret.New("bzi_")}
+	_, err := s.db.Write(ctx, qUpsertFirm, f.ID, f.NameJA, f.NameEN, f.CorporateNumber, secret.Hash(k.Inbound),
 		f.PostboxURL, f.PostboxKey, s.now().Unix())
 	if err != nil {
 		return nil, fmt.Errorf("business: add firm: %w", err)
@@ -170,11 +171,6 @@ func (s *Service) checkKey(ctx context.Context, q, id, key string) error {
 		return ErrBadKey
 	}
 	return err
-}
-
-// CheckStaffKey accepts or refuses a staff key (for web.StaffGate).
-func (s *Service) CheckStaffKey(ctx context.Context, id, key string) error {
-	return s.checkKey(ctx, qStaffKey, id, key)
 }
 
 // Customer is a firm's record of a customer.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/postbox"
+	"github.com/mynaplat/mynaplat/staff"
 	"github.com/mynaplat/mynaplat/terminal"
 	"github.com/mynaplat/mynaplat/verify"
 	"github.com/mynaplat/mynaplat/wareki"
@@ -40,13 +41,14 @@ type PagesConfig struct {
 // Pages are the firms' endpoints and back office:
 //
 //	POST /business/{id}/v1/address-notices   the post box delivers moving notices (its key)
-//	GET  /business/{id}/office/              customers, notices received, documents issued (staff)
+//	GET  /business/{id}/office/              customers, notices received, documents issued (staff signed in with their card: office business:{id})
 //	POST /business/{id}/office/issue         an employee signs and issues a document
+//	GET  /business/{id}/office/signin|POST login|logout   the staff sign-in (staff.Gate)
 type Pages struct {
 	cfg   PagesConfig
 	s     *Service
 	pages *web.Pages
-	gate  *web.StaffGate
+	gate  *staff.Gate
 	log   *slog.Logger
 }
 
@@ -57,26 +59,42 @@ func NewPages(cfg PagesConfig) (*Pages, error) {
 		return nil, fmt.Errorf("business: pages: %w", err)
 	}
 	s := cfg.Service
-	p := &Pages{cfg: cfg, s: s, pages: pages, log: s.log}
-	p.gate = &web.StaffGate{Site: cfg.Site, Scope: "business", TitleJA: "事業者の事務", TitleEN: "Business back office",
+	return &Pages{cfg: cfg, s: s, pages: pages, log: s.log}, nil
+}
+
+// OfficeID is the staff directory's ID of a firm's back office.
+func OfficeID(id string) string { return "business:" + id }
+
+// OfficeHome is the first page of a firm's back office.
+func OfficeHome(id string) string { return "/business/" + id + "/office/" }
+
+// StaffOffice is the back offices as their gate knows them: the office of
+// a path is business:{id}, for a firm the service knows. Make the gate
+// with staff.NewOfficeGate and pass it to SetStaff.
+func (p *Pages) StaffOffice() staff.Office {
+	return staff.Office{Kind: "business", PathValue: "id", Home: OfficeHome,
 		Name: func(ctx context.Context, id string) (string, error) {
-			f, err := s.Firm(ctx, id)
+			f, err := p.s.Firm(ctx, id)
 			if err != nil {
 				return "", err
 			}
 			return f.NameJA, nil
-		},
-		Check: s.CheckStaffKey,
-		Base:  func(id string) string { return "/business/" + id + "/office/" }}
-	return p, nil
+		}}
 }
+
+// SetStaff gives the back offices their gate (made of StaffOffice).
+// Without one they are not served at all: there is no other way in. Call
+// it before Routes.
+func (p *Pages) SetStaff(g *staff.Gate) { p.gate = g }
 
 // Routes registers the endpoint and the pages.
 func (p *Pages) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /business/{id}/v1/address-notices", p.s.ReceiveNotices())
+	if p.gate == nil {
+		return
+	}
+	p.gate.Mount(mux, "/business/{id}/office/")
 	mux.HandleFunc("GET /business/{id}/office/{$}", p.gate.Only(p.office))
-	mux.HandleFunc("POST /business/{id}/office/login", p.gate.Login)
-	mux.HandleFunc("POST /business/{id}/office/logout", p.gate.Logout)
 	mux.HandleFunc("POST /business/{id}/office/issue", p.gate.Only(p.issue))
 }
 
@@ -98,7 +116,7 @@ func (p *Pages) Links(ctx context.Context) []web.Link {
 
 type officeView struct {
 	Firm      *Firm
-	Staff     string
+	Staff     *staff.Session
 	Customers []Customer
 	Notices   []noticeRow
 	Issued    []Issued
@@ -119,7 +137,12 @@ type noticeRow struct {
 	Name string
 }
 
-func (p *Pages) office(w http.ResponseWriter, r *http.Request, staff string) {
+// StaffStrip is the strip the site's layout shows on the back office.
+func (v officeView) StaffStrip() *web.StaffStrip {
+	return v.Staff.Strip(OfficeHome(v.Firm.ID) + "logout")
+}
+
+func (p *Pages) office(w http.ResponseWriter, r *http.Request, st *staff.Session) {
 	ctx := r.Context()
 	id := r.PathValue("id")
 	f, err := p.s.Firm(ctx, id)
@@ -127,10 +150,10 @@ func (p *Pages) office(w http.ResponseWriter, r *http.Request, staff string) {
 		p.site(w, r, err)
 		return
 	}
-	v := officeView{Firm: f, Staff: staff, Virtual: p.cfg.Reader != nil && p.cfg.Reader.Virtual(), Delivery: newDeliveryNonce()}
+	v := officeView{Firm: f, Staff: st, Virtual: p.cfg.Reader != nil && p.cfg.Reader.Virtual(), Delivery: newDeliveryNonce()}
 	var notices []*Notice
-	if v.Customers, err = p.s.Customers(ctx, id, "staff:"+staff); err == nil {
-		if notices, err = p.s.Notices(ctx, id, "staff:"+staff); err == nil {
+	if v.Customers, err = p.s.Customers(ctx, id, st.Actor()); err == nil {
+		if notices, err = p.s.Notices(ctx, id, st.Actor()); err == nil {
 			if v.Issued, err = p.s.IssuedDocs(ctx, id); err == nil {
 				v.Powers, err = p.s.Powers(ctx, id)
 			}
@@ -187,7 +210,7 @@ func newDeliveryNonce() string {
 
 // issue has the employee's card sign a 保険料控除証明書 for a customer, with
 // the power of attorney chosen, and delivers it to the customer's box.
-func (p *Pages) issue(w http.ResponseWriter, r *http.Request, staff string) {
+func (p *Pages) issue(w http.ResponseWriter, r *http.Request, st *staff.Session) {
 	ctx := r.Context()
 	id := r.PathValue("id")
 	back := func(f web.Flash) {
@@ -226,7 +249,7 @@ func (p *Pages) issue(w http.ResponseWriter, r *http.Request, staff string) {
 	}
 	req := IssueRequest{DeliveryID: fmt.Sprintf("kojo-R%d-%s", year, delivery), CustomerRef: ref, Type: "保険料控除証明書",
 		Title:   fmt.Sprintf("令和%d年分 生命保険料控除証明書", year),
-		PowerID: r.PostFormValue("power"), Staff: staff,
+		PowerID: r.PostFormValue("power"), Staff: st.Actor(),
 		Fields: []verify.Field{
 			{Label: "証券番号", Value: ref},
 			{Label: "保険契約者", Value: cu.Name},

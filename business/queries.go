@@ -1,15 +1,14 @@
 package business
 
 const (
-	qUpsertFirm = `INSERT INTO business_firms (id, name_ja, name_en, corporate_number, in_key_hash, staff_key_hash, postbox_url, postbox_key, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-ON CONFLICT (id) DO UPDATE SET name_ja = $2, name_en = $3, corporate_number = $4, in_key_hash = $5, staff_key_hash = $6, postbox_url = $7, postbox_key = $8`
+	qUpsertFirm = `INSERT INTO business_firms (id, name_ja, name_en, corporate_number, in_key_hash, postbox_url, postbox_key, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT (id) DO UPDATE SET name_ja = $2, name_en = $3, corporate_number = $4, in_key_hash = $5, postbox_url = $6, postbox_key = $7`
 	qSetPostbox = `UPDATE business_firms SET postbox_url = $1, postbox_key = $2 WHERE id = $3`
 	firmCols    = `id, name_ja, name_en, corporate_number, postbox_url, postbox_key`
 	qFirm       = `SELECT ` + firmCols + ` FROM business_firms WHERE id = $1`
 	qFirms      = `SELECT ` + firmCols + ` FROM business_firms ORDER BY id`
 	qInKey      = `SELECT in_key_hash FROM business_firms WHERE id = $1`
-	qStaffKey   = `SELECT staff_key_hash FROM business_firms WHERE id = $1`
 
 	qUpsertCustomer = `INSERT INTO business_customers (firm_id, customer_ref, name, birth_date, address, updated_at)
 VALUES ($1, $2, $3, $4, $5, $6)

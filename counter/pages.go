@@ -75,19 +75,18 @@ func OfficeID(town string) string { return "counter:" + town }
 // Home is the counter's first page.
 const Home = "/counter/"
 
-// StaffGate is the gate's configuration for the counter of town: the
-// office of every path is counter:{town}, whose clerks and supervisors
-// the directory knows. Fill in the site, the directory, the platform's keys
-// and the staff terminal; make the gate and pass it as PagesConfig.Staff.
-func StaffGate(cfg staff.GateConfig, town string) (staff.GateConfig, error) {
+// StaffOffice is the counter of town as its staff gate knows it: one
+// office, counter:{town}, at Home, whose clerks and supervisors the
+// directory knows (staff.NewOfficeGate makes the gate, passed as
+// PagesConfig.Staff).
+func StaffOffice(town string) (staff.Office, error) {
 	m, err := jpki.LookupMunicipality(town)
 	if err != nil {
-		return cfg, fmt.Errorf("counter: town %q: %w", town, err)
+		return staff.Office{}, fmt.Errorf("counter: town %q: %w", town, err)
 	}
 	name := m.Prefecture + m.Name + " 電子証明書窓口"
-	cfg.Office = func(*http.Request) (string, string, error) { return OfficeID(m.Code), name, nil }
-	cfg.Home = func(string) string { return Home }
-	return cfg, nil
+	return staff.Office{ID: OfficeID(m.Code), Home: func(string) string { return Home },
+		Name: func(context.Context, string) (string, error) { return name, nil }}, nil
 }
 
 // clerk is the signed-in staff member as the centre names them.
@@ -169,9 +168,7 @@ func NewPages(cfg PagesConfig) (http.Handler, error) {
 	site, only := cfg.Site, cfg.Staff.Only
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /counter/{$}", only(p.list))
-	mux.HandleFunc("GET /counter/signin", cfg.Staff.SignIn)
-	mux.HandleFunc("POST /counter/login", cfg.Staff.Login)
-	mux.HandleFunc("POST /counter/logout", cfg.Staff.Logout)
+	cfg.Staff.Mount(mux, Home)
 	mux.HandleFunc("GET /counter/issue", only(p.issueForm))
 	mux.HandleFunc("POST /counter/issue", only(p.issue))
 	mux.HandleFunc("GET /counter/cards/{id}", only(p.cardPage))

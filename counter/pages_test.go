@@ -106,11 +106,11 @@ func newCounterEnvWith(t *testing.T, client func(url, key string) *jpki.CounterC
 	} {
 		stafftest.Grant(t, dir, g)
 	}
-	gcfg, err := counter.StaffGate(staff.GateConfig{Site: site, Directory: dir, Keys: iss.Keys, Desk: "/staffdesk/test/", Now: now, Logger: logger}, town)
+	office, err := counter.StaffOffice(town)
 	if err != nil {
 		t.Fatal(err)
 	}
-	gate, err := staff.NewGate(gcfg)
+	gate, err := staff.NewOfficeGate(staff.GateConfig{Site: site, Directory: dir, Keys: iss.Keys, Desk: "/staffdesk/test/", Now: now, Logger: logger}, office)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -107,15 +107,15 @@ type PostboxConfig struct {
 	Now                                func() time.Time
 }
 
-// PostboxKeys are the staff keys of the demo's agencies and businesses,
-// shown on /demo.
+// PostboxKeys are the demo agencies' API keys (their own systems' keys at
+// their read API: machines', not people's), shown on /demo. Staff of the
+// agencies and businesses sign in with their own cards (demo.Staff).
 type PostboxKeys struct {
-	Offices []StaffKey `json:"offices"`
-	Firms   []StaffKey `json:"firms"`
+	Offices []APIKey `json:"offices"`
 }
 
-// StaffKey is one back office's staff key.
-type StaffKey struct{ ID, Name, Path, Key string }
+// APIKey is one agency's API key and where its API answers.
+type APIKey struct{ ID, Name, Path, Key string }
 
 // PostboxKeysPath is where the post box part's demo keys are kept.
 func PostboxKeysPath(dataDir string) string {
@@ -239,7 +239,6 @@ func seedPostbox(ctx context.Context, cfg PostboxConfig) error {
 		if err := cfg.Business.SetPostbox(ctx, f.ID, cfg.PostboxURL, pk); err != nil {
 			return err
 		}
-		keys.Firms = append(keys.Firms, StaffKey{ID: f.ID, Name: f.Corp.NameJA, Path: "/business/" + f.ID + "/office/", Key: fk.Staff})
 	}
 	for _, o := range Offices {
 		ok, err := cfg.Agency.AddOffice(ctx, o)
@@ -254,7 +253,7 @@ func seedPostbox(ctx context.Context, cfg PostboxConfig) error {
 		if err := cfg.Agency.SetPostbox(ctx, o.ID, cfg.PostboxURL, pk); err != nil {
 			return err
 		}
-		keys.Offices = append(keys.Offices, StaffKey{ID: o.ID, Name: o.NameJA, Path: "/agency/" + o.ID + "/inbox/", Key: ok.Staff})
+		keys.Offices = append(keys.Offices, APIKey{ID: o.ID, Name: o.NameJA, Path: "/agency/" + o.ID + "/v1/submissions", Key: ok.API})
 	}
 	if err := cfg.Business.AddPower(ctx, "nissay", business.Power{ID: power.ID, Agent: Employee, DocTypes: power.Powers, Signed: signedPower}); err != nil {
 		return err

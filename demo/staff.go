@@ -33,7 +33,9 @@ func staffOf(name, kana, birth string, sex jpki.Sex, address, town, pin, office 
 // Staff are the demo world's staff: a registry clerk for each town whose
 // register the demo keeps, a counter clerk and a supervisor at 酒田市's
 // JPKI counter, a clerk of the insurer 06230012, a receptionist of the
-// hospital and an operator of the platform.
+// hospital, a clerk of 酒田税務署's post-box inbox, one of each business's
+// back office and an operator of the platform. (The post box has no
+// operator's page, so no post-box operator.)
 var Staff = []StaffPerson{
 	staffOf("最上　和也", "モガミ　カズヤ", "1982-05-01", jpki.Male, "山形県酒田市本町一丁目１番地", "062049", "8101", "municipal:062049", staff.RegistryClerk, "R-062049-01"),
 	staffOf("蔵王　由紀", "ザオウ　ユキ", "1979-09-09", jpki.Female, "山形県山形市旅篭町二丁目３番２５号", "062014", "8102", "municipal:062014", staff.RegistryClerk, "R-062014-01"),
@@ -46,6 +48,10 @@ var Staff = []StaffPerson{
 	staffOf("山居　節子", "サンキョ　セツコ", "1968-12-12", jpki.Female, "山形県酒田市山居町一丁目１番地", "062049", "8202", "counter:062049", staff.CounterSupervisor, "C-062049-90"),
 	staffOf("鳥海山　健", "チョウカイサン　ケン", "1981-08-08", jpki.Male, "山形県酒田市東大町一丁目１番地", "062049", "8301", "insurer:06230012", staff.InsurerClerk, "I-06230012-01"),
 	staffOf("飯森　舞", "イイモリ　マイ", "1995-06-06", jpki.Female, "山形県酒田市あきほ町３０番地", "062049", "8401", "clinic:0611000019", staff.ClinicStaff, "H-0611000019-01"),
+	staffOf("宮野浦　花子", "ミヤノウラ　ハナコ", "1983-03-03", jpki.Female, "山形県酒田市宮野浦一丁目１番地", "062049", "8601", "agency:tax-sakata", staff.AgencyStaff, "A-tax-sakata-01"),
+	staffOf("八幡　恵", "ヤワタ　メグミ", "1988-08-18", jpki.Female, "山形県酒田市中町二丁目５番１０号", "062049", "8701", "business:nissay", staff.BusinessStaff, "B-nissay-01"),
+	staffOf("松山　健司", "マツヤマ　ケンジ", "1980-01-10", jpki.Male, "山形県酒田市幸町一丁目１０番１号", "062049", "8702", "business:japanpost", staff.BusinessStaff, "B-japanpost-01"),
+	staffOf("平田　直子", "ヒラタ　ナオコ", "1985-05-15", jpki.Female, "山形県酒田市亀ケ崎三丁目２番３号", "062049", "8703", "business:nhk", staff.BusinessStaff, "B-nhk-01"),
 	staffOf("霞ヶ関　直人", "カスミガセキ　ナオト", "1977-01-31", jpki.Male, "東京都千代田区霞が関二丁目１番２号", "131016", "8501", "platform-operator", staff.PlatformOperator, "P-01"),
 }
 

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/mynaplat/mynaplat/internal/httpapi"
@@ -73,32 +72,20 @@ func ClinicOffice(code string) string { return "clinic:" + code }
 // ClinicHome is the first page of a facility's back office.
 func ClinicHome(code string) string { return "/clinic/" + code + "/" }
 
-// StaffGate is the gate's configuration for the facilities' back offices:
-// the office of a path is clinic:{facility}, for a facility the service
-// knows. Fill in the directory, the platform's keys and the staff
-// terminal, then pass it to SetStaff.
-func (p *ClinicPages) StaffGate(cfg staff.GateConfig) staff.GateConfig {
-	cfg.Site = p.site
-	cfg.Office = func(r *http.Request) (string, string, error) {
-		code := r.PathValue("facility")
-		if !facilityCode.MatchString(code) {
-			return "", "", fmt.Errorf("%w: facility %q", ErrNotFound, code)
-		}
-		name, err := p.s.FacilityName(r.Context(), code)
-		if err != nil {
-			return "", "", err
-		}
-		return ClinicOffice(code), name, nil
-	}
-	cfg.Home = func(office string) string { return ClinicHome(strings.TrimPrefix(office, "clinic:")) }
-	if cfg.Logger == nil {
-		cfg.Logger = p.logger
-	}
-	return cfg
+// StaffOffice is the back offices as their gate knows them: the office
+// of a path is clinic:{facility}, for a facility the service knows. Make the
+// gate with staff.NewOfficeGate and pass it to SetStaff.
+func (p *ClinicPages) StaffOffice() staff.Office {
+	return staff.Office{Kind: "clinic", PathValue: "facility", Home: ClinicHome,
+		Name: func(ctx context.Context, id string) (string, error) {
+			if !facilityCode.MatchString(id) {
+				return "", fmt.Errorf("%w: facility %q", ErrNotFound, id)
+			}
+			return p.s.FacilityName(ctx, id)
+		}}
 }
 
-// SetStaff gives the back office its gate (made of StaffGate's
-// configuration). Without one the back office is not served at all: there
+// SetStaff gives the back office its gate (made of StaffOffice). Without one the back office is not served at all: there
 // is no other way in. Call it before Routes.
 func (p *ClinicPages) SetStaff(g *staff.Gate) { p.gate = g }
 
@@ -113,9 +100,7 @@ func (p *ClinicPages) Routes(mux *http.ServeMux) {
 		return
 	}
 	mux.HandleFunc("GET /clinic/{facility}/{$}", p.staffOnly(p.home))
-	mux.HandleFunc("GET /clinic/{facility}/signin", p.gate.SignIn)
-	mux.HandleFunc("POST /clinic/{facility}/login", p.gate.Login)
-	mux.HandleFunc("POST /clinic/{facility}/logout", p.gate.Logout)
+	p.gate.Mount(mux, "/clinic/{facility}/")
 	mux.HandleFunc("GET /clinic/{facility}/batch", p.staffOnly(p.batches))
 	mux.HandleFunc("POST /clinic/{facility}/batch", p.staffOnly(p.upload))
 	mux.HandleFunc("GET /clinic/{facility}/batch/{id}", p.staffOnly(p.batch))

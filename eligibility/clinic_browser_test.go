@@ -59,7 +59,7 @@ func clinicWebServer(t *testing.T) (*Service, string, *httptest.Server, *clinicS
 	if err != nil {
 		t.Fatal(err)
 	}
-	gate, err := staff.NewGate(pages.StaffGate(staff.GateConfig{Directory: dir, Keys: st.iss.Keys, Desk: "/staffdesk/test/", Now: now}))
+	gate, err := staff.NewOfficeGate(staff.GateConfig{Site: site, Directory: dir, Keys: st.iss.Keys, Desk: "/staffdesk/test/", Now: now}, pages.StaffOffice())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -74,32 +74,20 @@ func InsurerOffice(number string) string { return "insurer:" + number }
 // InsurerHome is the first page of an insurer's back office.
 func InsurerHome(number string) string { return "/insurer/" + number + "/" }
 
-// StaffGate is the gate's configuration for the back offices: the office
-// of a path is insurer:{insurer}, for an insurer the service knows. Fill
-// in the directory, the platform's keys and the staff terminal, then pass
-// it to SetStaff.
-func (p *OfficePages) StaffGate(cfg staff.GateConfig) staff.GateConfig {
-	cfg.Site = p.site
-	cfg.Office = func(r *http.Request) (string, string, error) {
-		number := r.PathValue("insurer")
-		if !insurerNumber.MatchString(number) {
-			return "", "", fmt.Errorf("%w: insurer %q", ErrNotFound, number)
-		}
-		name, err := p.s.InsurerName(r.Context(), number)
-		if err != nil {
-			return "", "", err
-		}
-		return InsurerOffice(number), name, nil
-	}
-	cfg.Home = func(office string) string { return InsurerHome(strings.TrimPrefix(office, "insurer:")) }
-	if cfg.Logger == nil {
-		cfg.Logger = p.logger
-	}
-	return cfg
+// StaffOffice is the back offices as their gate knows them: the office
+// of a path is insurer:{insurer}, for a insurer the service knows. Make the
+// gate with staff.NewOfficeGate and pass it to SetStaff.
+func (p *OfficePages) StaffOffice() staff.Office {
+	return staff.Office{Kind: "insurer", PathValue: "insurer", Home: InsurerHome,
+		Name: func(ctx context.Context, id string) (string, error) {
+			if !insurerNumber.MatchString(id) {
+				return "", fmt.Errorf("%w: insurer %q", ErrNotFound, id)
+			}
+			return p.s.InsurerName(ctx, id)
+		}}
 }
 
-// SetStaff gives the back office its gate (made of StaffGate's
-// configuration). Without one the back office is not served at all: there
+// SetStaff gives the back office its gate (made of StaffOffice). Without one the back office is not served at all: there
 // is no other way in. Call it before Routes.
 func (p *OfficePages) SetStaff(g *staff.Gate) { p.gate = g }
 
@@ -109,9 +97,7 @@ func (p *OfficePages) Routes(mux *http.ServeMux) {
 		return
 	}
 	mux.HandleFunc("GET /insurer/{insurer}/{$}", p.staffOnly(p.list))
-	mux.HandleFunc("GET /insurer/{insurer}/signin", p.gate.SignIn)
-	mux.HandleFunc("POST /insurer/{insurer}/login", p.gate.Login)
-	mux.HandleFunc("POST /insurer/{insurer}/logout", p.gate.Logout)
+	p.gate.Mount(mux, "/insurer/{insurer}/")
 	mux.HandleFunc("GET /insurer/{insurer}/new", p.staffOnly(p.newForm))
 	mux.HandleFunc("POST /insurer/{insurer}/new", p.staffOnly(p.add))
 	mux.HandleFunc("GET /insurer/{insurer}/records/{id}", p.staffOnly(p.record))

@@ -58,7 +58,7 @@ func newOfficeEnv(t *testing.T, db *store.DB) *officeEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gate, err := staff.NewGate(op.StaffGate(staff.GateConfig{Directory: dir, Keys: e.iss.Keys, Desk: "/staffdesk/test/", Now: now}))
+	gate, err := staff.NewOfficeGate(staff.GateConfig{Site: site, Directory: dir, Keys: e.iss.Keys, Desk: "/staffdesk/test/", Now: now}, op.StaffOffice())
 	if err != nil {
 		t.Fatal(err)
 	}

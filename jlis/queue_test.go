@@ -215,7 +215,7 @@ func TestRegistrationQueueInTheBackOffice(t *testing.T) {
 			t.Fatal(err)
 		}
 		pages.SetRegistrations(w.s.Queue())
-		gate, err := staff.NewGate(pages.StaffGate(staff.GateConfig{Directory: dir, Keys: iss.Keys, Desk: "/staffdesk/", Now: now}))
+		gate, err := staff.NewOfficeGate(staff.GateConfig{Site: site, Directory: dir, Keys: iss.Keys, Desk: "/staffdesk/", Now: now}, pages.StaffOffice())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -77,7 +77,7 @@ func muniServerWith(t testing.TB, db *store.DB, q RegistrationQueue) (*Service, 
 	if q != nil {
 		p.SetRegistrations(q)
 	}
-	gate, err := staff.NewGate(p.StaffGate(staff.GateConfig{Directory: st.dir, Keys: st.iss.Keys, Desk: "/staffdesk/test/", Now: c.now}))
+	gate, err := staff.NewOfficeGate(staff.GateConfig{Site: site, Directory: st.dir, Keys: st.iss.Keys, Desk: "/staffdesk/test/", Now: c.now}, p.StaffOffice())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package municipal
 
 import (
+	"context"
 	"embed"
 	"errors"
 	"fmt"
@@ -56,33 +57,25 @@ type Pages struct {
 // pages serve.
 func (p *Pages) SetRegistrations(q RegistrationQueue) { p.regs = q }
 
-// StaffGate is the gate's configuration for the back offices: the office
-// of a path is municipal:{code}, and a session is kept for the registry
-// clerks the directory knows. Fill in the directory, the platform's keys
-// and the staff terminal, then pass it to SetStaff.
-func (p *Pages) StaffGate(cfg staff.GateConfig) staff.GateConfig {
-	cfg.Site = p.site
-	cfg.Office = func(r *http.Request) (string, string, error) {
-		m, err := p.s.Municipality(r.Context(), r.PathValue("code"))
-		if err != nil {
-			return "", "", err
-		}
-		return OfficeID(m.Code), m.FullName(), nil
-	}
-	cfg.Home = func(office string) string {
-		return "/municipal/" + strings.TrimPrefix(office, "municipal:") + "/office/"
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = p.logger
-	}
-	return cfg
+// StaffOffice is the back offices as their gate knows them: the office
+// of a path is municipal:{code}, for a municipality the service knows.
+// Make the gate with staff.NewOfficeGate and pass it to SetStaff.
+func (p *Pages) StaffOffice() staff.Office {
+	return staff.Office{Kind: "municipal", PathValue: "code",
+		Home: func(code string) string { return "/municipal/" + code + "/office/" },
+		Name: func(ctx context.Context, code string) (string, error) {
+			m, err := p.s.Municipality(ctx, code)
+			if err != nil {
+				return "", err
+			}
+			return m.FullName(), nil
+		}}
 }
 
 // OfficeID is the staff directory's ID of a municipality's back office.
 func OfficeID(code string) string { return "municipal:" + code }
 
-// SetStaff gives the back office its gate (made of StaffGate's
-// configuration). Without one the back office is not served at all: there
+// SetStaff gives the back office its gate (made of StaffOffice). Without one the back office is not served at all: there
 // is no other way in. Call it before Routes.
 func (p *Pages) SetStaff(g *staff.Gate) { p.gate = g }
 
@@ -107,9 +100,7 @@ func (p *Pages) Routes(mux *http.ServeMux) {
 		return
 	}
 	mux.HandleFunc("GET /municipal/{code}/office/{$}", p.staffOnly(p.list))
-	mux.HandleFunc("GET /municipal/{code}/office/signin", p.gate.SignIn)
-	mux.HandleFunc("POST /municipal/{code}/office/login", p.gate.Login)
-	mux.HandleFunc("POST /municipal/{code}/office/logout", p.gate.Logout)
+	p.gate.Mount(mux, "/municipal/{code}/office/")
 	mux.HandleFunc("GET /municipal/{code}/office/persons/{id}", p.staffOnly(p.person))
 	mux.HandleFunc("POST /municipal/{code}/office/persons/{id}", p.staffOnly(p.edit))
 	mux.HandleFunc("GET /municipal/{code}/office/audit", p.staffOnly(p.auditPage))

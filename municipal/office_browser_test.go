@@ -13,7 +13,7 @@ import (
 )
 
 // TestRegistrationQueueInBrowser drives 山形市's back office in chromium at
-// the kiosk size: log in with the staff key, follow the main page's link to
+// the kiosk size: sign in as the registry clerk, follow the main page's link to
 // the registration queue, see the certificate beside the closest 戸籍
 // member with the differing fields marked, approve one and reject another.
 // Screenshots are the test's artifacts (go test -artifacts keeps them).

@@ -119,7 +119,7 @@ func demoOffers(code string) []Offer {
 // residents, and each 本籍地) from residents (DemoResidents of the demo's
 // card holders, in the demo):
 // households by address, 戸籍 per household in its 本籍地, 附票, 印鑑登録
-// and 税 for adults, the catalogue, and a relay and a staff key per
+// and 税 for adults, the catalogue, and a relay key per
 // municipality. It does nothing and returns nil when municipalities exist.
 func (s *Service) SeedDemo(ctx context.Context, residents []DemoResident) (*DemoWorld, error) {
 	if len(residents) == 0 {

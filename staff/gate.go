@@ -47,9 +47,11 @@ type Checker interface {
 }
 
 // LoginPath is where a staff terminal posts the card login for office:
-// the office's own login endpoint. It is a table, not a parameter of the
-// request, so that a terminal never posts an assertion where a link told
-// it to. Offices that have not moved to card logins yet have none.
+// the office's own login endpoint, a path on the host that serves that
+// kind of office (the terminal joins it to that host's configured base
+// URL). It is a table, not a parameter of the request, so that a terminal
+// never posts an assertion where a link told it to. Offices that have not
+// moved to card logins yet have none.
 func LoginPath(office string) (string, error) {
 	kind, err := OfficeKind(office)
 	if err != nil {
@@ -68,6 +70,10 @@ func LoginPath(office string) (string, error) {
 	case "counter":
 		// One town's JPKI counter per process, under /counter/.
 		return "/counter/login", nil
+	case "agency":
+		return "/agency/" + id + "/inbox/login", nil
+	case "business":
+		return "/business/" + id + "/office/login", nil
 	}
 	return "", fmt.Errorf("%w: office %q has no card login yet", ErrInvalid, office)
 }
@@ -81,7 +87,8 @@ type GateConfig struct {
 	Keys   func(ctx context.Context) (platform.JWKS, error)
 	Issuer string
 	// Office is the office ID of a request's path (and its display name),
-	// or an error for an office that does not exist.
+	// or an error for an office that does not exist. NewOfficeGate fills
+	// it and Home from an Office.
 	Office func(r *http.Request) (id, name string, err error)
 	// Home is the office's first page, where a login lands; it ends in
 	// "/", and the office mounts SignIn at Home+"signin", Login at

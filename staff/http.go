@@ -28,6 +28,7 @@ const (
 	CodeSelfApproval    httpapi.Code = "staff_self_approval"
 	CodeNotApprover     httpapi.Code = "staff_not_approver"
 	CodeApprovalExpired httpapi.Code = "staff_approval_expired"
+	CodeOutOfScope      httpapi.Code = "staff_out_of_scope"
 )
 
 // apiRules are the directory's refusals: the one place its errors meet HTTP.
@@ -56,6 +57,8 @@ var apiRules = append(httpapi.Rules{
 		JA: "この権限では承認できません。", EN: "This grant's role does not approve this."},
 	{Err: ErrApprovalExpired, Status: http.StatusForbidden, Code: CodeApprovalExpired,
 		JA: "承認の受付時間を過ぎました。", EN: "The time to approve has passed."},
+	{Err: ErrOutOfScope, Status: http.StatusForbidden, Code: CodeOutOfScope,
+		JA: "この呼び出し元は、この事務所の職員を確認できません。", EN: "This caller may not ask about this office's staff."},
 	httpapi.InternalRule("職員名簿で内部エラーが発生しました。しばらくしてからもう一度お試しください。",
 		"The staff directory failed. Please try again later."),
 }, callerkey.Rules...)
@@ -74,17 +77,39 @@ type RefusalRequest struct {
 	Detail     string       `json:"detail"`
 }
 
-// Routes registers the API for the callers in keys.
-func (d *Directory) Routes(mux *http.ServeMux, keys callerkey.Keys) {
-	mux.HandleFunc("POST /staff/v1/checks", keys.Only(d.serveCheck))
-	mux.HandleFunc("POST /staff/v1/logins", keys.Only(d.serveLogin))
-	mux.HandleFunc("POST /staff/v1/refusals", keys.Only(d.serveRefusal))
+// Routes registers the API for the callers in keys. scope says whether a
+// caller may ask about an office (nil: any): each office's key reads and
+// spends the sign-ins of its own kind of office only.
+func (d *Directory) Routes(mux *http.ServeMux, keys callerkey.Keys, scope func(caller, office string) bool) {
+	if scope == nil {
+		scope = func(string, string) bool { return true }
+	}
+	in := func(h func(http.ResponseWriter, *http.Request, string, func(string, string) bool)) http.HandlerFunc {
+		return keys.Only(func(w http.ResponseWriter, r *http.Request, caller string) { h(w, r, caller, scope) })
+	}
+	mux.HandleFunc("POST /staff/v1/checks", in(d.serveCheck))
+	mux.HandleFunc("POST /staff/v1/logins", in(d.serveLogin))
+	mux.HandleFunc("POST /staff/v1/refusals", in(d.serveRefusal))
 }
 
-func (d *Directory) serveCheck(w http.ResponseWriter, r *http.Request, _ string) {
+// inScope refuses (false, with the answer written) an office outside the
+// caller's scope.
+func (d *Directory) inScope(w http.ResponseWriter, r *http.Request, scope func(string, string) bool, caller, office string) bool {
+	if !scope(caller, office) {
+		d.logger.WarnContext(r.Context(), "staff: a caller asked about another's office", "caller", caller, "office", office)
+		apiRules.Write(w, r, d.logger, ErrOutOfScope)
+		return false
+	}
+	return true
+}
+
+func (d *Directory) serveCheck(w http.ResponseWriter, r *http.Request, caller string, scope func(string, string) bool) {
 	var req CheckRequest
 	if err := httpapi.Decode(r.Body, &req, 4<<10); err != nil {
 		apiRules.Write(w, r, d.logger, err)
+		return
+	}
+	if !d.inScope(w, r, scope, caller, req.Office) {
 		return
 	}
 	g, err := d.Check(r.Context(), req.PlatformID, req.Office)
@@ -95,10 +120,13 @@ func (d *Directory) serveCheck(w http.ResponseWriter, r *http.Request, _ string)
 	httpapi.WriteJSON(w, http.StatusOK, g)
 }
 
-func (d *Directory) serveLogin(w http.ResponseWriter, r *http.Request, caller string) {
+func (d *Directory) serveLogin(w http.ResponseWriter, r *http.Request, caller string, scope func(string, string) bool) {
 	var req LoginRequest
 	if err := httpapi.Decode(r.Body, &req, 4<<10); err != nil {
 		apiRules.Write(w, r, d.logger, err)
+		return
+	}
+	if !d.inScope(w, r, scope, caller, req.Office) {
 		return
 	}
 	g, err := d.Login(r.Context(), req)
@@ -110,10 +138,13 @@ func (d *Directory) serveLogin(w http.ResponseWriter, r *http.Request, caller st
 	httpapi.WriteJSON(w, http.StatusOK, g)
 }
 
-func (d *Directory) serveRefusal(w http.ResponseWriter, r *http.Request, _ string) {
+func (d *Directory) serveRefusal(w http.ResponseWriter, r *http.Request, caller string, scope func(string, string) bool) {
 	var req RefusalRequest
 	if err := httpapi.Decode(r.Body, &req, 4<<10); err != nil {
 		apiRules.Write(w, r, d.logger, err)
+		return
+	}
+	if !d.inScope(w, r, scope, caller, req.Office) {
 		return
 	}
 	why := apiRules.Sentinel(req.Code)

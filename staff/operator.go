@@ -49,25 +49,23 @@ type Operator struct {
 	logger *slog.Logger
 }
 
-// OperatorGate is the gate's configuration for the operator's pages: the
-// office is platform-operator, checked in this directory. Fill in the
-// platform's keys and the staff terminal, then make the gate with NewGate
-// and the pages with NewOperator.
-func (d *Directory) OperatorGate(cfg GateConfig) GateConfig {
+// OperatorGate is the gate of the operator's pages: the one office
+// platform-operator, whose grants are checked in this directory itself.
+// cfg is what every office shares (the site, the platform's keys, the
+// staff terminal).
+func (d *Directory) OperatorGate(cfg GateConfig) (*Gate, error) {
 	cfg.Directory = d
-	cfg.Office = func(*http.Request) (string, string, error) { return OperatorOffice, operatorOfficeName, nil }
-	cfg.Home = func(string) string { return operatorHome }
 	if cfg.Now == nil {
 		cfg.Now = d.now
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = d.logger
 	}
-	return cfg
+	return NewOfficeGate(cfg, Office{ID: OperatorOffice, Home: func(string) string { return operatorHome },
+		Name: func(context.Context, string) (string, error) { return operatorOfficeName, nil }})
 }
 
-// NewOperator parses the operator's pages; gate is made of OperatorGate's
-// configuration. Mount Routes on the mux that the site's Protect wraps.
+// NewOperator parses the operator's pages; gate is OperatorGate's. Mount Routes on the mux that the site's Protect wraps.
 func NewOperator(d *Directory, gate *Gate) (*Operator, error) {
 	if d == nil || gate == nil {
 		return nil, errors.New("staff: the operator's pages need the directory and a gate")
@@ -82,9 +80,7 @@ func NewOperator(d *Directory, gate *Gate) (*Operator, error) {
 // Routes registers the operator's pages.
 func (o *Operator) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /staff/operator/{$}", o.gate.Only(o.list))
-	mux.HandleFunc("GET /staff/operator/signin", o.gate.SignIn)
-	mux.HandleFunc("POST /staff/operator/login", o.gate.Login)
-	mux.HandleFunc("POST /staff/operator/logout", o.gate.Logout)
+	o.gate.Mount(mux, operatorHome)
 	mux.HandleFunc("POST /staff/operator/grants", o.gate.Only(o.grant))
 	mux.HandleFunc("POST /staff/operator/grants/{id}/revoke", o.gate.Only(o.revoke))
 }

@@ -53,7 +53,7 @@ func newOpWorld(t *testing.T, db *store.DB) *opWorld {
 		t.Fatal(err)
 	}
 	base := staff.GateConfig{Site: site, Keys: w.iss.Keys, Desk: "/staffdesk/test/", Now: c.now}
-	gate, err := staff.NewGate(w.dir.OperatorGate(base))
+	gate, err := w.dir.OperatorGate(base)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,27 @@
 // manages the grants on the Operator's pages (or with the command line).
 // The package is the server's side: it never imports the card or the
 // terminal.
+//
+// # Offices on other hosts
+//
+// The staff terminal may run on another host than an office: it posts the
+// card login to the office's base URL (from its configuration) joined to
+// LoginPath, a top-level form POST from the terminal's origin. The office
+// takes it only with the one-time state of the sign-in that this browser
+// started there, kept in the office's session; the session cookie is
+// SameSite=Lax, which a browser sends with a top-level POST only when the
+// two pages are same-site: the same registrable domain
+// (desk.city.example and office.city.example), or one host at other ports
+// (then each process needs its own session cookie name, since cookies do
+// not tell ports apart: serve --session-cookie). So the terminal and the
+// offices must be same-site. Otherwise the browser leaves the cookie out,
+// the office finds no state, and the clerk gets the refusal page "state"
+// (the sign-in was started elsewhere or has expired), with nothing
+// changed. The login endpoints are exempt from the site's cross-origin
+// check and CSRF token (Gate.Mount, web.Site.CrossOriginLogin); the state
+// and the platform's signed assertion guard them, and the terminal's
+// hand-over page may post only to the configured offices' origins
+// (web.AllowFormAction).
 package staff
 
 import (
@@ -129,6 +150,9 @@ var (
 	// ErrWrongLogin is a card login for another purpose, or not made at a
 	// staff terminal, or too old.
 	ErrWrongLogin = errors.New("staff: not a staff card login")
+	// ErrOutOfScope is a caller of the directory's API asking about an
+	// office it does not serve.
+	ErrOutOfScope = errors.New("staff: the office is not the caller's")
 )
 
 // Directory is the grant directory, in the database.

@@ -4,7 +4,8 @@
 // card as for anyone, for the staff purpose (platform.PurposeStaff, asked
 // for only at a staff terminal), and the desk hands its assertion to the
 // office that sent the clerk here: a form posted to that office's login
-// endpoint (staff.LoginPath, a table, never a URL from the request) with
+// endpoint (staff.LoginPath, a table, joined to the base URL configured
+// for that kind of office; never a URL from the request) with
 // the state of the office's sign-in, which the office's gate checks along
 // with the grant. The desk keeps nothing after the hand-over: the card
 // login leaves the browser's session with the card.
@@ -20,6 +21,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/platform"
@@ -38,6 +40,12 @@ type Config struct {
 	// Terminals are the staff terminals (kind platform.StaffDesk),
 	// registered at the platform.
 	Terminals []terminal.Config
+	// Offices are the base URLs of the hosts that serve each kind of
+	// office ("municipal", "agency", …), from the deployment's
+	// configuration; a kind not listed, or "", is served on this host. The
+	// hand-over posts to the base joined to staff.LoginPath. The desk and
+	// the offices must be same-site (see the staff package).
+	Offices map[string]string
 	// PlatformURL and HTTP reach the platform's API.
 	PlatformURL string
 	HTTP        *http.Client
@@ -49,6 +57,7 @@ type Pages struct {
 	site     *web.Site
 	screens  *web.Pages
 	stations *terminal.Stations[*terminal.Terminal]
+	offices  map[string]string
 	logger   *slog.Logger
 }
 
@@ -61,7 +70,18 @@ func New(cfg Config) (*Pages, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	p := &Pages{site: cfg.Site, screens: screens, stations: terminal.NewStations[*terminal.Terminal](cfg.Site, cfg.Logger), logger: cfg.Logger}
+	offices := map[string]string{}
+	for kind, base := range cfg.Offices {
+		if base == "" {
+			continue
+		}
+		u, err := url.Parse(base)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return nil, fmt.Errorf("staffdesk: the base URL %q of the %s offices", base, kind)
+		}
+		offices[kind] = strings.TrimRight(base, "/")
+	}
+	p := &Pages{site: cfg.Site, screens: screens, stations: terminal.NewStations[*terminal.Terminal](cfg.Site, cfg.Logger), offices: offices, logger: cfg.Logger}
 	for _, c := range cfg.Terminals {
 		if c.Kind != platform.StaffDesk {
 			return nil, fmt.Errorf("staffdesk: terminal %s is a %s terminal, not a staff terminal", c.ID, c.Kind)
@@ -193,7 +213,7 @@ func (p *Pages) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	office, state := ss.Get(officeKey(t.ID)), ss.Get(stateKey(t.ID))
-	action, err := staff.LoginPath(office)
+	action, base, err := p.loginURL(office)
 	if err != nil {
 		ss.SetFlash(web.Flash{Kind: "error", JA: "事務所の画面から「カードでログイン」を押して始めてください。", EN: "Start from the office's page with “Sign in with your card”."})
 		p.stations.Save(r, ss)
@@ -214,5 +234,25 @@ func (p *Pages) login(w http.ResponseWriter, r *http.Request) {
 	ss.Delete(officeKey(t.ID))
 	ss.Delete(stateKey(t.ID))
 	p.stations.Save(r, ss)
+	if base != "" {
+		if err := web.AllowFormAction(w, base); err != nil {
+			p.logger.ErrorContext(r.Context(), "staffdesk: the office's origin", "office", office, "err", err)
+		}
+	}
 	p.screens.Render(w, r, http.StatusOK, "handoff", handoff{Name: t.Name, Office: office, Action: action, Assertion: l.Assertion, State: state})
+}
+
+// loginURL is where the hand-over for office posts: the configured base
+// URL of its kind's host (none for this host) joined to its login path.
+func (p *Pages) loginURL(office string) (action, base string, err error) {
+	path, err := staff.LoginPath(office)
+	if err != nil {
+		return "", "", err
+	}
+	kind, err := staff.OfficeKind(office)
+	if err != nil {
+		return "", "", err
+	}
+	base = p.offices[kind]
+	return base + path, base, nil
 }

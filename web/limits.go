@@ -8,22 +8,21 @@ import (
 	"github.com/mynaplat/mynaplat/internal/ratelimit"
 )
 
-// DefaultLoginLimits are the limits of the back offices' login forms (a
-// staff key, an insurer's API key, a facility key): the one limiter every
-// office login shares through Site.Logins, the staff card login too. The
-// account is the office, the source the browser's address. Why these
-// numbers:
+// DefaultLoginLimits are the limits of the offices' logins, through the
+// one limiter they share (Site.Logins): the staff card sign-in counts there
+// the posts that carry no verified card login (a wrong state, a forged or
+// foreign assertion), by source address; a verified card login was counted
+// by the platform, per card and terminal. The account is the office, the
+// source the browser's address. Why these numbers:
 //
 //   - Source, 20 then one per 3 s, a failure costing 2: an office's staff
-//     log in a few times a day, often from behind one address; twenty
-//     covers a morning's logins at once and a few mistyped keys.
-//   - Pair (an office from one browser), 5 then one a minute: a key typed
-//     wrong a few times; then a minute to find the right one.
-//   - Account (an office from every browser), 20 then one per 15 s: the
-//     keys are random and not guessed in any number of tries, so this only
-//     bounds the noise (NIST SP 800-63B §5.2.2 allows up to 100 failures);
-//     someone elsewhere keeps the office's own staff out at most 15 s a
-//     refusal.
+//     sign in a few times a day, often from behind one address; twenty
+//     covers a morning's sign-ins at once and a few stale forms.
+//   - Pair (an office from one browser), 5 then one a minute.
+//   - Account (an office from every browser), 20 then one per 15 s: this
+//     only bounds the noise (NIST SP 800-63B §5.2.2 allows up to 100
+//     failures); someone elsewhere keeps the office's own staff out at
+//     most 15 s a refusal.
 func DefaultLoginLimits() ratelimit.LoginLimits {
 	return ratelimit.LoginLimits{
 		Source: ratelimit.Limit{Burst: 20, Every: 3 * time.Second}, FailureCost: 2,
@@ -45,5 +44,6 @@ func (s *Site) TooMany(w http.ResponseWriter, r *http.Request, d time.Duration) 
 	ja, en := ratelimit.Texts(d)
 	s.Error(w, r, Problem{Status: http.StatusTooManyRequests, TitleJA: "しばらくお待ちください", TitleEN: "Please wait",
 		WhatJA: ja, WhatEN: en,
-		DoJA: "その間に、入力した番号やキーをご確認ください。", DoEN: "Meanwhile, check the number and the key you entered."})
+		DoJA: "時間をおいて、事務所の画面からもう一度ログインしてください（職員は職員用端末で自分のカードを使います）。",
+		DoEN: "Then start again from the office's page (staff sign in with their own card at the staff terminal)."})
 }

@@ -3,9 +3,12 @@ package web
 import (
 	"context"
 	"crypto/subtle"
+	"fmt"
 	"html/template"
 	"mime"
 	"net/http"
+	"net/url"
+	"strings"
 )
 
 // CSRFField is the form field, and CSRFHeader the request header, that carry
@@ -20,6 +23,56 @@ const (
 const contentSecurityPolicy = "default-src 'self'; img-src 'self' data:; object-src 'none'; " +
 	"base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
+// AllowFormAction lets the page about to be written post its forms to the
+// origins too (each "scheme://host[:port]"; anything after it is dropped),
+// besides this site. It is for the one page that hands a login to another
+// host (the staff terminal's hand-over), with origins from configuration,
+// never from the request. Call it before the page is written.
+func AllowFormAction(w http.ResponseWriter, origins ...string) error {
+	allowed := []string{"'self'"}
+	for _, o := range origins {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.ContainsAny(u.Host, " ;,'") {
+			return fmt.Errorf("web: form action origin %q", o)
+		}
+		allowed = append(allowed, u.Scheme+"://"+u.Host)
+	}
+	w.Header().Set("Content-Security-Policy", strings.Replace(contentSecurityPolicy, "form-action 'self'",
+		"form-action "+strings.Join(allowed, " "), 1))
+	return nil
+}
+
+// crossOriginRoute marks the routes of CrossOriginLogin.
+type crossOriginRoute struct{}
+
+func (crossOriginRoute) ServeHTTP(http.ResponseWriter, *http.Request) {}
+
+// CrossOriginLogin exempts exactly one route, a ServeMux pattern with its
+// method ("POST /municipal/{code}/office/login"), from both checks of
+// Protect: the cross-origin check and the CSRF token. It is for a login
+// endpoint that a page of another origin posts to (the staff terminal's
+// hand-over to an office on another host) and that authenticates the post
+// itself: a one-time state bound to this browser's session, which a
+// cross-site page cannot read, and a signed assertion. Every other route
+// stays protected. Registering a pattern again does nothing.
+func (s *Site) CrossOriginLogin(pattern string) {
+	s.crossMu.Lock()
+	defer s.crossMu.Unlock()
+	if s.crossSeen[pattern] {
+		return
+	}
+	s.crossOrigin.Handle(pattern, crossOriginRoute{})
+	s.crossSeen[pattern] = true
+}
+
+// crossOriginLogin reports whether r is a request to a route of
+// CrossOriginLogin itself (not one the mux would redirect there).
+func (s *Site) crossOriginLogin(r *http.Request) bool {
+	h, _ := s.crossOrigin.Handler(r)
+	_, ok := h.(crossOriginRoute)
+	return ok
+}
+
 // Protect wraps the whole application. It sets security headers on every
 // answer and guards every POST, PUT, PATCH and DELETE twice:
 //
@@ -27,6 +80,8 @@ const contentSecurityPolicy = "default-src 'self'; img-src 'self' data:; object-
 //     cross-site (Sec-Fetch-Site) or whose Origin is another host;
 //  2. a browser form submission must carry the session's token in the form
 //     field "csrf" or the header X-CSRF-Token.
+//
+// The routes of CrossOriginLogin are exempt from both.
 //
 // The token is required of requests a cross-site page could send without a
 // CORS preflight — bodies of type application/x-www-form-urlencoded,
@@ -45,6 +100,10 @@ func (s *Site) Protect(next http.Handler) http.Handler {
 		r = r.WithContext(context.WithValue(r.Context(), stateKey{}, &reqState{}))
 		switch r.Method {
 		case http.MethodGet, http.MethodHead, http.MethodOptions:
+			next.ServeHTTP(w, r)
+			return
+		}
+		if s.crossOriginLogin(r) {
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -13,7 +13,7 @@ import (
 	"time"
 )
 
-// SessionCookie is the name of the session cookie.
+// SessionCookie is the session cookie's name unless Options name another.
 const SessionCookie = "mynaplat_session"
 
 // Session lifetimes. Kiosks and reception desks are shared, so a session left
@@ -104,7 +104,7 @@ func (ss *Session) Save(ctx context.Context) error {
 // Site.Session in the same request starts a new session.
 func (ss *Session) Destroy(ctx context.Context, w http.ResponseWriter) error {
 	ss.destroyed = true
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1,
+	http.SetCookie(w, &http.Cookie{Name: ss.site.cookie, Value: "", Path: "/", MaxAge: -1,
 		HttpOnly: true, Secure: ss.site.secure, SameSite: http.SameSiteLaxMode})
 	if _, err := ss.site.db.Write(ctx, qSessionDelete, ss.idHash); err != nil {
 		return errorf("destroy session: %w", err)
@@ -137,7 +137,7 @@ func (s *Site) loadSession(r *http.Request) (*Session, error) {
 	if st := stateOf(r); st != nil && st.session != nil && !st.session.destroyed {
 		return st.session, nil
 	}
-	c, err := r.Cookie(SessionCookie)
+	c, err := r.Cookie(s.cookie)
 	if err != nil {
 		return nil, nil
 	}
@@ -194,7 +194,7 @@ func (s *Site) newSession(ctx context.Context, w http.ResponseWriter) (*Session,
 	}
 	// No Max-Age: the cookie ends with the browser; the server enforces the
 	// idle and absolute limits.
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: base64.RawURLEncoding.EncodeToString(id[:]),
+	http.SetCookie(w, &http.Cookie{Name: s.cookie, Value: base64.RawURLEncoding.EncodeToString(id[:]),
 		Path: "/", HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
 	return ss, nil
 }

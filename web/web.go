@@ -12,7 +12,10 @@
 //
 // CSRF: every POST, PUT, PATCH and DELETE passes net/http's
 // CrossOriginProtection (Fetch Metadata / Origin, as in Go 1.25+), and a
-// browser form submission must also carry the session's token (see Protect).
+// browser form submission must also carry the session's token (see Protect);
+// the only exceptions are the login routes named with CrossOriginLogin, which
+// a page of another origin (the staff terminal) posts to and which guard
+// themselves.
 // Sessions follow the OWASP session management guidance: a random 256-bit id
 // in an HttpOnly, SameSite=Lax cookie, only its SHA-256 in the database, an
 // idle timeout (30 minutes: kiosks are shared) and an absolute one (8 hours).
@@ -57,6 +60,11 @@ type Options struct {
 	SecureCookies bool
 	// LoginLimits are the login forms' limits (DefaultLoginLimits when nil).
 	LoginLimits *ratelimit.LoginLimits
+	// SessionCookie names the session cookie (SessionCookie when "").
+	// Cookies are kept per host name, not per port: processes that serve
+	// pages on one host at different ports need a name each, or each
+	// would overwrite the others' session.
+	SessionCookie string
 }
 
 // Site is the shared web machinery of one mynaplat instance.
@@ -74,6 +82,13 @@ type Site struct {
 	extra   []fs.FS
 	// logins limits the login forms (Logins).
 	logins *ratelimit.Login
+	// cookie is the session cookie's name.
+	cookie string
+	// crossOrigin holds the routes that Protect lets pages of other
+	// origins post to (CrossOriginLogin), each with a crossOriginRoute.
+	crossMu     sync.Mutex
+	crossOrigin *http.ServeMux
+	crossSeen   map[string]bool
 }
 
 // New migrates the web tables (sessions) and parses the shared templates.
@@ -81,7 +96,14 @@ func New(ctx context.Context, o Options) (*Site, error) {
 	if o.DB == nil {
 		return nil, errors.New("web: no database")
 	}
-	s := &Site{db: o.DB, logger: o.Logger, now: o.Now, secure: o.SecureCookies}
+	s := &Site{db: o.DB, logger: o.Logger, now: o.Now, secure: o.SecureCookies, cookie: o.SessionCookie,
+		crossOrigin: http.NewServeMux(), crossSeen: map[string]bool{}}
+	if s.cookie == "" {
+		s.cookie = SessionCookie
+	}
+	if err := (&http.Cookie{Name: s.cookie, Value: "x"}).Valid(); err != nil {
+		return nil, fmt.Errorf("web: session cookie name %q: %w", s.cookie, err)
+	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
@@ -100,7 +122,7 @@ func New(ctx context.Context, o Options) (*Site, error) {
 	s.cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, problemCrossOrigin)
 	}))
-	own, err := s.Parse(mustSub(templates, "templates"), "error.html", "home.html", "staff_login.html")
+	own, err := s.Parse(mustSub(templates, "templates"), "error.html", "home.html")
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/mynaplat/mynaplat/demo"
 	"github.com/mynaplat/mynaplat/internal/browsertest"
 	"github.com/mynaplat/mynaplat/internal/testutil"
 	"github.com/mynaplat/mynaplat/seal"
@@ -284,25 +286,28 @@ func eligibilityFlow(t *testing.T, r *flowRun) outcome {
 // login), checks the 保険料控除証明書 日本生命's employee signed under the
 // representative's power of attorney, and sends it with a signed
 // application to 酒田税務署 (a wrong signing password first sends nothing),
-// whose staff (at the agency; a wrong staff key logs nobody in) see every
-// signature and the delivery log. It leaves the staff keys and the
-// submission's receipt and ID in r.vars.
+// whose staff (at the agency, signed in with their card at the staff
+// terminal, which may run on another host; another office's clerk is
+// refused) see every signature and the delivery log. It leaves the
+// agency's API key and the submission's receipt and ID in r.vars.
 func postboxFlow(t *testing.T, r *flowRun) outcome {
-	u, agencyURL := r.tp.at(roleTerminals), r.tp.at(roleAgency)
-	r.do("demo page", chromedp.Navigate(u+"/demo"), chromedp.WaitVisible(css("#demo-postbox-keys")))
-	for _, id := range []string{"tax-sakata", "nissay", "nhk", "japanpost"} {
-		if r.vars[id] = r.text(`code.postbox-key[data-id="` + id + `"]`); r.vars[id] == "" {
-			t.Fatalf("no staff key of %s on /demo", id)
-		}
+	u, agencyURL, muniURL := r.tp.at(roleTerminals), r.tp.at(roleAgency), r.tp.at(roleMunicipal)
+	r.do("demo page", chromedp.Navigate(u+"/demo"), chromedp.WaitVisible(css("#demo-agency-api-keys")))
+	if r.vars["tax-sakata"] = r.text(`code.agency-api-key[data-id="tax-sakata"]`); r.vars["tax-sakata"] == "" {
+		t.Fatal("no API key of tax-sakata on /demo")
 	}
 	o := outcome{}
-	// A wrong staff key logs nobody in, and says so.
-	r.do("wrong staff key", chromedp.Navigate(agencyURL+"/agency/tax-sakata/inbox/"), chromedp.WaitVisible(css("#l-key")),
-		chromedp.SendKeys(css("#l-key"), "ags_not-the-key"), chromedp.SendKeys(css("#l-staff"), "税務 花子"),
-		chromedp.Click(css("#l-login")), chromedp.WaitVisible(css("#login-problem")))
-	staff, _ := chromedp.Run(r.ctx, chromedp.Value(css("#l-staff")))
-	o["wrong staff key"] = has(r.text("#login-problem")+" / "+staff, "職員キーが正しくありません", "ログインしていません", "税務 花子")
-	r.shot("00-wrong-staff-key")
+	// 酒田市's registry clerk signs in at their own office with their card
+	// at the staff terminal, and is refused at the tax office's inbox.
+	r.staffLogin(muniURL, "/municipal/062049/office/", "最上　和也", "00-municipal-clerk")
+	o["municipal clerk"] = has(r.text("#staff-strip"), "最上　和也", "住民記録担当", "R-062049-01")
+	r.do("the registry clerk at the tax office", chromedp.Navigate(agencyURL+"/agency/tax-sakata/inbox/"), chromedp.WaitVisible(css("#staff-signin")),
+		chromedp.Click(css("#staff-signin")), chromedp.WaitVisible(css("#place")),
+		chromedp.SetValue(css("#card"), r.card("最上　和也")), chromedp.Click(css("#place")), chromedp.WaitVisible(css("#pin")),
+		browsertest.PinPad("8101"), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#handoff-go")),
+		chromedp.Click(css("#handoff-go")), chromedp.WaitVisible(css("#refusal")))
+	o["municipal clerk at the tax office"] = has(r.attr("#refusal", "data-code")+" "+r.text("#refusal"), "other_office", "ほかの事務所")
+	r.shot("00-other-office")
 
 	// 1. He logs in with his card and opens the 保険料控除証明書.
 	r.do("post box", chromedp.Navigate(u+"/postbox/"), chromedp.WaitVisible(css("#login")))
@@ -354,7 +359,8 @@ func postboxFlow(t *testing.T, r *flowRun) outcome {
 	r.shot("08-delivered")
 
 	// 3. The tax office's staff see it.
-	r.staffLogin(agencyURL+"/agency/tax-sakata/inbox/", r.vars["tax-sakata"], "税務 花子", "09-tax-office")
+	r.staffLogin(agencyURL, "/agency/tax-sakata/inbox/", "宮野浦　花子", "09-tax-office")
+	o["tax office clerk"] = has(r.text("#staff-strip"), "宮野浦　花子", "受付機関職員", "A-tax-sakata-01")
 	r.do("inbox", chromedp.WaitVisible(css("#inbox")))
 	o["inbox"] = has(r.text("#inbox"), receipt, "酒田　一郎", "TOTAL_PASSED")
 	r.shot("10-tax-inbox")
@@ -404,11 +410,29 @@ func (r *flowRun) await(what, url, sel string, limit time.Duration) time.Duratio
 	}
 }
 
-// staffLogin logs a staff member in to a back office at url.
-func (r *flowRun) staffLogin(url, key, name, shot string) {
+// staffLogin signs the demo staff member holder in to the back office at
+// base+path with their card and PIN (from demo.Staff) at the staff
+// terminal, wherever the topology runs it.
+func (r *flowRun) staffLogin(base, path, holder, shot string) {
 	r.t.Helper()
-	r.do("staff login at "+url, chromedp.Navigate(url), chromedp.WaitVisible(css("#l-key")))
-	r.shot(shot + "-login")
-	r.do("staff login at "+url, chromedp.SendKeys(css("#l-key"), key), chromedp.SendKeys(css("#l-staff"), name),
-		chromedp.Click(css("#l-login")), chromedp.WaitVisible(css("div.flash-ok")))
+	i := slices.IndexFunc(demo.Staff, func(sp demo.StaffPerson) bool { return sp.Name == holder })
+	if i < 0 {
+		r.t.Fatalf("no demo staff member %s", holder)
+	}
+	r.do("the sign-in at "+path, chromedp.Navigate(base+path), chromedp.WaitVisible(css("#staff-signin")))
+	r.shot(shot + "-signin")
+	r.do("staff sign-in at "+path, staffCardSignIn(base, path, r.card(holder), demo.Staff[i].AuthPIN)...)
+	if !strings.HasPrefix(r.url(), base) {
+		r.t.Errorf("signed in at %s, want the office's host %s", r.url(), base)
+	}
+}
+
+// url is the browser's address.
+func (r *flowRun) url() string {
+	r.t.Helper()
+	v, err := chromedp.Run(r.ctx, chromedp.Evaluate[string](`location.href`))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return v
 }

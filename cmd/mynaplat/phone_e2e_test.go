@@ -99,10 +99,8 @@ func TestEveryPageOnAPhone(t *testing.T) {
 		}
 	}
 
-	// The back offices' demo keys, as a newcomer reads them on /demo.
+	// The demo page, as a newcomer reads it.
 	do("demo keys", chromedp.EmulateViewport(desktop.w, desktop.h), chromedp.Navigate(url+"/demo"), chromedp.WaitVisible(css("#demo-keys")))
-	postboxKey := func(id string) string { return text(`code.postbox-key[data-id="` + id + `"]`) }
-	keys := map[string]string{"tax-sakata": postboxKey("tax-sakata"), "nissay": postboxKey("nissay")}
 	// The registry clerks' cards and PINs.
 	staffCard := func(office string) (string, string) {
 		id := text(`.staff-card[data-office="` + office + `"] code.card-id`)
@@ -163,16 +161,6 @@ func TestEveryPageOnAPhone(t *testing.T) {
 	noticePath := attr("#open-notice", "href")
 	docPath := attr("#documents tbody a", "href")
 
-	// A staff member logs in at a back office's login page, as on /demo.
-	staffLogin := func(path string, fields map[string]string, submit string) {
-		t.Helper()
-		steps := []chromedp.Action[chromedp.Void]{chromedp.Navigate(url + path), chromedp.WaitVisible(css(submit))}
-		for sel, v := range fields {
-			steps = append(steps, chromedp.SendKeys(css(sel), v))
-		}
-		steps = append(steps, chromedp.Click(css(submit)), chromedp.WaitNotPresent(css(submit)))
-		do("log in at "+path, steps...)
-	}
 	// show opens a page at each window size (open brings it up; a path
 	// is loaded) and checks how it lays out there.
 	show := func(name, path string, open chromedp.Action[chromedp.Void]) {
@@ -237,6 +225,8 @@ func TestEveryPageOnAPhone(t *testing.T) {
 	visit("counter", "/counter/")
 	visit("counter-issue", "/counter/issue")
 	visit("counter-card", "/counter/cards/"+ichiro)
+	agencyCard, agencyPIN := staffCard("agency:tax-sakata")
+	businessCard, businessPIN := staffCard("business:nissay")
 	do("sign in at 酒田市", staffCardSignIn(url, "/municipal/062049/office/", sakataCard, sakataPIN)...)
 	visit("municipal", "/municipal/062049/office/")
 	visit("municipal-person", first("/municipal/062049/office/", `a[href*="/office/persons/"]`))
@@ -276,11 +266,11 @@ func TestEveryPageOnAPhone(t *testing.T) {
 		chromedp.WaitReady(css("main")))
 	visit("clinic-batch", first("/clinic/0611000019/batch", `a[href^="/clinic/0611000019/batch/"]`))
 
-	staffLogin("/agency/tax-sakata/inbox/", map[string]string{"#l-key": keys["tax-sakata"], "#l-staff": "税務 花子"}, "#l-login")
+	do("sign in at 酒田税務署", staffCardSignIn(url, "/agency/tax-sakata/inbox/", agencyCard, agencyPIN)...)
 	await("/agency/tax-sakata/inbox/", "#inbox tbody a")
 	visit("agency-inbox", "/agency/tax-sakata/inbox/")
 	visit("agency-submission", attr("#inbox tbody a", "href"))
-	staffLogin("/business/nissay/office/", map[string]string{"#l-key": keys["nissay"], "#l-staff": "酒井 由美"}, "#l-login")
+	do("sign in at 日本生命", staffCardSignIn(url, "/business/nissay/office/", businessCard, businessPIN)...)
 	visit("business-office", "/business/nissay/office/")
 
 	// The post box, logged in with the card (the login page is the terminal's).

@@ -100,7 +100,8 @@ var apiRole = map[string]string{apiPlatform: rolePlatform, apiSeal: roleJLIS, ap
 var callerPairs = [][2]string{
 	{apiPlatform, roleEligibility}, {apiPlatform, roleJLIS}, {apiPlatform, rolePostbox}, {apiPlatform, roleDelegation},
 	{apiSeal, roleMunicipal}, {apiQueue, roleMunicipal}, {apiCardCo, roleTerminals}, {apiJPKI, roleCounter},
-	{apiStaff, roleMunicipal}, {apiStaff, roleEligibility}, {apiStaff, roleCounter}, {apiPlatform, roleMunicipal},
+	{apiStaff, roleMunicipal}, {apiStaff, roleEligibility}, {apiStaff, roleCounter}, {apiStaff, roleAgency}, {apiStaff, roleBusiness},
+	{apiPlatform, roleMunicipal},
 }
 
 // callerKeys are the caller keys by (API, caller): those of --caller-keys
@@ -364,8 +365,50 @@ func (d *deps) staffGate(caller string) staff.GateConfig {
 	if !d.peers.local[roleTerminals] && d.peers.url(roleTerminals) != "" {
 		desk = d.peers.url(roleTerminals) + desk
 	}
-	return staff.GateConfig{Directory: staff.NewClient(u, d.keys.key(apiStaff, caller), hc), Keys: d.platformKeys().Keys,
+	return staff.GateConfig{Site: d.site, Directory: staff.NewClient(u, d.keys.key(apiStaff, caller), hc), Keys: d.platformKeys().Keys,
 		Issuer: d.peers.url(rolePlatform), Desk: desk, Logger: d.logger}
+}
+
+// staffOffice is a kind of back office that caller serves.
+type staffOffice interface {
+	StaffOffice() staff.Office
+	SetStaff(*staff.Gate)
+}
+
+// gateOffices gives each of caller's kinds of back office its gate.
+func (d *deps) gateOffices(caller string, offices ...staffOffice) error {
+	for _, o := range offices {
+		g, err := staff.NewOfficeGate(d.staffGate(caller), o.StaffOffice())
+		if err != nil {
+			return err
+		}
+		o.SetStaff(g)
+	}
+	return nil
+}
+
+// officeRoles are the roles that serve each kind of office with a staff
+// sign-in, for the staff terminal's hand-over.
+var officeRoles = map[string]string{"municipal": roleMunicipal, "insurer": roleEligibility, "clinic": roleEligibility,
+	"agency": roleAgency, "business": roleBusiness, "counter": roleCounter, staff.OperatorOffice: rolePlatform}
+
+// staffScope lets each role's key at the staff directory ask about the
+// kinds of office that role serves only.
+func staffScope(caller, office string) bool {
+	kind, err := staff.OfficeKind(office)
+	return err == nil && officeRoles[kind] == caller
+}
+
+// officeBases are the base URLs of the hosts of each kind of office, ""
+// for those served in this process: where the staff terminal hands over.
+func (p *peers) officeBases() map[string]string {
+	out := map[string]string{}
+	for kind, role := range officeRoles {
+		if !p.local[role] {
+			out[kind] = p.url(role)
+		}
+	}
+	return out
 }
 
 // platformClient is caller's client of the platform's caller API.

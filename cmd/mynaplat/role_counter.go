@@ -38,13 +38,11 @@ func (c counterConfig) validate() error {
 
 func (c counterConfig) build(ctx context.Context, d *deps) (*built, error) {
 	ju, hc := d.at(roleJPKI)
-	gcfg := d.staffGate(roleCounter)
-	gcfg.Site = d.site
-	gcfg, err := counter.StaffGate(gcfg, c.town)
+	office, err := counter.StaffOffice(c.town)
 	if err != nil {
 		return nil, err
 	}
-	gate, err := staff.NewGate(gcfg)
+	gate, err := staff.NewOfficeGate(d.staffGate(roleCounter), office)
 	if err != nil {
 		return nil, err
 	}

@@ -7,7 +7,6 @@ import (
 
 	"github.com/mynaplat/mynaplat/cardco"
 	"github.com/mynaplat/mynaplat/eligibility"
-	"github.com/mynaplat/mynaplat/staff"
 	"github.com/mynaplat/mynaplat/web"
 )
 
@@ -84,18 +83,10 @@ func (c eligibilityConfig) build(ctx context.Context, d *deps) (*built, error) {
 	}
 	// The insurers' and the facilities' back offices: each its own
 	// gate, one grant directory.
-	officeGate, err := staff.NewGate(office.StaffGate(d.staffGate(roleEligibility)))
-	if err != nil {
+	if err := d.gateOffices(roleEligibility, office, clinic); err != nil {
 		worker.Close()
 		return nil, err
 	}
-	office.SetStaff(officeGate)
-	clinicGate, err := staff.NewGate(clinic.StaffGate(d.staffGate(roleEligibility)))
-	if err != nil {
-		worker.Close()
-		return nil, err
-	}
-	clinic.SetStaff(clinicGate)
 	return &built{
 		routes: func(mux *http.ServeMux) {
 			elig.Routes(mux)

@@ -11,7 +11,6 @@ import (
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/municipal"
 	"github.com/mynaplat/mynaplat/seal"
-	"github.com/mynaplat/mynaplat/staff"
 	"github.com/mynaplat/mynaplat/web"
 )
 
@@ -134,11 +133,9 @@ func (c municipalConfig) build(ctx context.Context, d *deps) (*built, error) {
 		return nil, err
 	}
 	mp.SetRegistrations(jlis.NewQueueClient(ju, c.keys.key(apiQueue, roleMunicipal), jhc))
-	gate, err := staff.NewGate(mp.StaffGate(d.staffGate(roleMunicipal)))
-	if err != nil {
+	if err := d.gateOffices(roleMunicipal, mp); err != nil {
 		return nil, err
 	}
-	mp.SetStaff(gate)
 	// The residents' history of their record, for /me/audit: the holder
 	// is found from the attributes the platform gives (caller key
 	// platform/municipal, audited there).

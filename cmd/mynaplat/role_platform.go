@@ -69,9 +69,7 @@ func (c platformConfig) build(ctx context.Context, d *deps) (*built, error) {
 	d.svc.staff = dir
 	// The operator's pages for the grants, beside the directory: its gate
 	// checks the grants in it directly.
-	opCfg := d.staffGate(rolePlatform)
-	opCfg.Site = d.site
-	opGate, err := staff.NewGate(dir.OperatorGate(opCfg))
+	opGate, err := dir.OperatorGate(d.staffGate(rolePlatform))
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +103,7 @@ func (c platformConfig) build(ctx context.Context, d *deps) (*built, error) {
 		routes: func(mux *http.ServeMux) {
 			plat.Routes(mux)
 			plat.CallerRoutes(mux, callers)
-			dir.Routes(mux, staffCallers)
+			dir.Routes(mux, staffCallers, staffScope)
 			operator.Routes(mux)
 		},
 		pages: func(context.Context, *http.ServeMux) ([]web.Link, error) { return operator.Links(), nil },

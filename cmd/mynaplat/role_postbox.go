@@ -196,11 +196,13 @@ func (c postboxConfig) build(ctx context.Context, d *deps) (*built, error) {
 type partyConfig struct {
 	role  string
 	peers *peers
+	keys  callerKeys
 }
 
 func (c partyConfig) validate() error {
 	var m missing
-	m.peer(c.peers, roleJPKI, roleTSA, roleDelegation)
+	m.peer(c.peers, roleJPKI, roleTSA, roleDelegation, rolePlatform)
+	m.key(c.keys, apiStaff, c.role)
 	return m.err(c.role)
 }
 
@@ -217,6 +219,9 @@ func (c partyConfig) build(ctx context.Context, d *deps) (*built, error) {
 		d.svc.agency = ag
 		ap, err := agency.NewPages(ag, d.site)
 		if err != nil {
+			return nil, err
+		}
+		if err := d.gateOffices(roleAgency, ap); err != nil {
 			return nil, err
 		}
 		// Its links name the offices, which the demo seeding adds.
@@ -236,6 +241,9 @@ func (c partyConfig) build(ctx context.Context, d *deps) (*built, error) {
 	bp, err := business.NewPages(business.PagesConfig{Site: d.site, Service: biz, Reader: terminal.VirtualReader{Cards: d.cards},
 		Cards: d.cards, Logger: d.logger})
 	if err != nil {
+		return nil, err
+	}
+	if err := d.gateOffices(roleBusiness, bp); err != nil {
 		return nil, err
 	}
 	return &built{routes: bp.Routes, pages: func(ctx context.Context, _ *http.ServeMux) ([]web.Link, error) {

@@ -45,6 +45,8 @@ type serveOptions struct {
 	postboxTerminal string
 	// counterTown is the municipality code of the JPKI counter's town.
 	counterTown string
+	// sessionCookie names the session cookie (web.SessionCookie when "").
+	sessionCookie string
 }
 
 type stringList []string
@@ -71,6 +73,8 @@ func serve(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writer) 
 	o := serveOptions{urls: map[string]string{}}
 	o.data.register(fs)
 	fs.StringVar(&o.addr, "addr", envOr("MYNAPLAT_ADDR", "127.0.0.1:8080"), "address to listen on")
+	fs.StringVar(&o.sessionCookie, "session-cookie", envOr("MYNAPLAT_SESSION_COOKIE", web.SessionCookie),
+		"name of the session cookie: processes serving pages on one host name at different ports need one each (cookies do not tell ports apart)")
 	fs.BoolVar(&o.demo, "demo", false, "seed the demo world (once) and show its cards and PINs on /demo (needs jpki and platform here)")
 	var roleList []string
 	for _, r := range allRoles {
@@ -222,8 +226,8 @@ func roleConfigs(o serveOptions, p *peers) (map[string]roleConfig, callerKeys, e
 		roleCorpReg:     corpregConfig{data: data},
 		roleDelegation:  delegationConfig{peers: p, keys: keys, maxAge: o.timing.maxAge},
 		rolePostbox:     postboxConfig{data: data, peers: p, keys: keys, jpkiToken: postboxToken, terminal: o.postboxTerminal},
-		roleAgency:      partyConfig{role: roleAgency, peers: p},
-		roleBusiness:    partyConfig{role: roleBusiness, peers: p},
+		roleAgency:      partyConfig{role: roleAgency, peers: p, keys: keys},
+		roleBusiness:    partyConfig{role: roleBusiness, peers: p, keys: keys},
 		roleCounter:     counterConfig{peers: p, keys: keys, town: o.counterTown},
 		roleTerminals:   newTerminalsConfig(data, p, o.readers, o.postboxTerminal).withPay(newPayConfig(data, p, keys)),
 	}
@@ -280,7 +284,8 @@ func buildRoles(ctx context.Context, o serveOptions, p *peers, configs map[strin
 	if err != nil {
 		return fail(err)
 	}
-	site, err := web.New(ctx, web.Options{DB: db, Logger: logger, Now: time.Now, SecureCookies: strings.HasPrefix(p.self, "https://")})
+	site, err := web.New(ctx, web.Options{DB: db, Logger: logger, Now: time.Now, SecureCookies: strings.HasPrefix(p.self, "https://"),
+		SessionCookie: o.sessionCookie})
 	if err != nil {
 		return fail(err)
 	}

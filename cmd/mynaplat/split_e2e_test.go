@@ -62,25 +62,33 @@ func sameURL(bin, data, url string) *topology {
 	return tp
 }
 
-// splitGroups are the processes of the split topology. Each listens on a
-// loopback address of its own, so that the browser keeps one cookie jar
-// per process, as it would for hosts of their own.
+// splitGroups are the processes of the split topology. They listen on one
+// loopback address at ports of their own, each with a session cookie of
+// its own name (cookies do not tell ports apart): so the browser keeps
+// each process's session apart, as for hosts of their own, and the staff
+// terminal and the offices are same-site, as a deployment must have them
+// (a desk.city.example and an office.city.example): the terminal's
+// hand-over to an office on another process carries the office's
+// SameSite=Lax session cookie (see the staff package).
 var splitGroups = []struct {
 	host  string
 	roles []string
 }{
 	{"127.0.0.1", []string{roleJPKI, rolePlatform}},
-	{"127.0.0.2", []string{roleCardCo, roleEligibility}},
-	{"127.0.0.3", []string{roleJLIS}},
-	{"127.0.0.4", []string{roleMunicipal}},
-	{"127.0.0.5", []string{roleTSA, roleCorpReg, roleDelegation, roleAgency, roleBusiness}},
+	{"127.0.0.1", []string{roleCardCo, roleEligibility}},
+	{"127.0.0.1", []string{roleJLIS}},
+	{"127.0.0.1", []string{roleMunicipal}},
+	{"127.0.0.1", []string{roleTSA, roleCorpReg, roleDelegation, roleAgency, roleBusiness}},
 	// The person's post-box pages sign with the card on the terminal and
-	// reach the post box over its resident API.
-	{"127.0.0.6", []string{roleTerminals}},
-	{"127.0.0.7", []string{rolePostbox}},
+	// reach the post box over its resident API; the staff terminal is here.
+	{"127.0.0.1", []string{roleTerminals}},
+	{"127.0.0.1", []string{rolePostbox}},
 	// The municipal counter reaches the centre over its counter API only.
-	{"127.0.0.8", []string{roleCounter}},
+	{"127.0.0.1", []string{roleCounter}},
 }
+
+// splitCookie is the session cookie's name in the split process of roles.
+func splitCookie(roles []string) string { return "mynaplat_session_" + roles[0] }
 
 // freeAddr is a free TCP address on host.
 func freeAddr(t *testing.T, host string) string {
@@ -107,10 +115,10 @@ func splitProcesses(t *testing.T, bin string) *topology {
 	data := t.TempDir()
 	dsn := testDSN(t)
 	tp := &topology{name: "split", bin: bin, urls: map[string]string{}, data: data}
-	addrs := map[string]string{}
-	for _, g := range splitGroups {
+	addrs := map[int]string{}
+	for i, g := range splitGroups {
 		addr := freeAddr(t, g.host)
-		addrs[g.host] = addr
+		addrs[i] = addr
 		for _, r := range g.roles {
 			tp.urls[r] = "http://" + addr
 		}
@@ -133,7 +141,7 @@ func splitProcesses(t *testing.T, bin string) *topology {
 	_, stop := startServerStop(t, bin, withDB("--demo", "--data", data)...)
 	stop()
 	t.Logf("split: seeded in %v", time.Since(start).Round(time.Millisecond))
-	for _, g := range splitGroups {
+	for i, g := range splitGroups {
 		dir := data
 		if dsn == "" {
 			dir = filepath.Join(t.TempDir(), "data")
@@ -141,17 +149,18 @@ func splitProcesses(t *testing.T, bin string) *topology {
 				t.Fatalf("copy the data: %v %s", err, out)
 			}
 		}
-		startServer(t, bin, withDB("--roles", strings.Join(g.roles, ","), "--addr", addrs[g.host], "--data", dir)...)
+		startServer(t, bin, withDB("--roles", strings.Join(g.roles, ","), "--addr", addrs[i], "--data", dir,
+			"--session-cookie", splitCookie(g.roles))...)
 	}
 	t.Logf("split: %d processes up in %v", len(splitGroups), time.Since(start).Round(time.Millisecond))
 	// Each process serves its own roles' pages and no others'.
 	for role, path := range rolePages {
-		for _, g := range splitGroups {
+		for i, g := range splitGroups {
 			want := http.StatusNotFound
 			if slices.Contains(g.roles, role) {
 				want = http.StatusOK
 			}
-			resp, err := http.Get("http://" + addrs[g.host] + path)
+			resp, err := http.Get("http://" + addrs[i] + path)
 			if err != nil {
 				t.Fatal(err)
 			}

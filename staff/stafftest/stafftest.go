@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html"
+	"html/template"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -162,4 +163,29 @@ func NeedStaff(t testing.TB, c *webtest.Client, home string, steps []webtest.Ste
 			}
 		}
 	}
+}
+
+// deskPage is the stand-in desk's hand-over form, as the real desk's.
+var deskPage = template.Must(template.New("desk").Parse(`<!doctype html><html lang="ja"><head><meta charset="utf-8"><title>desk</title></head>
+<body><main><p id="desk-office">{{.Office}}</p><form method="post" action="{{.Action}}">
+<input type="hidden" name="assertion" value="{{.Assertion}}"><input type="hidden" name="state" value="{{.State}}">
+<button type="submit" id="handoff-go">事務所に進む</button></form></main></body></html>`))
+
+// Desk is a stand-in staff terminal for browser tests: mounted at the
+// gate's Desk, its page is the hand-over of a card login of platformID,
+// made at now(), to the office whose sign-in sent the browser there
+// (staff.LoginPath, on this host), with that sign-in's state; its button
+// is #handoff-go, as on the real desk.
+func (is *Issuer) Desk(platformID string, now func() time.Time) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		office := r.URL.Query().Get("office")
+		action, err := staff.LoginPath(office)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		deskPage.Execute(w, map[string]string{"Office": office, "Action": action, "State": r.URL.Query().Get("state"),
+			"Assertion": is.Assertion(StaffLogin(platformID, now()))})
+	})
 }
