@@ -25,7 +25,9 @@ import (
 // audited there); the centre maps them to cards and lists the counter
 // calls on those cards that were answered: issuance, renewal, change of
 // address, revocation, loss, death, PIN reset, and the clerk's reads of the
-// card's record. A row names the counter's office and the staff numbers of
+// card's record. Only the counter API's calls are listed: what the
+// program's own counter does in its process (the demo's seeding, the
+// operator's commands) is in jpki_audit only. A row names the counter's office and the staff numbers of
 // the clerk and of the supervisor who approved, never their names or
 // platform IDs, as the municipal register's history does. Each read of the
 // history is audited (AuditOwnHistory) naming the resident as reader.
@@ -58,7 +60,8 @@ type Holders struct {
 	// other error (the platform's keys out of reach) is the centre's.
 	Verify func(ctx context.Context, assertion string) (platformID, terminal string, err error)
 	// Certificates are the certificates the platform links to a platform
-	// ID (platform.CallerClient.PersonCertificates, audited there).
+	// ID (platform.CallerClient.PersonCertificates, audited there); none
+	// for a platform ID the platform does not know.
 	Certificates func(ctx context.Context, platformID string) ([]LinkageRef, error)
 }
 
@@ -72,7 +75,7 @@ type HistoryEntry struct {
 	// Municipality is the counter's town: 酒田市 (062049).
 	Municipality string `json:"municipality"`
 	// Office is the counter, as the resident reads it (山形県酒田市
-	// 電子証明書窓口); "" for the centre's own operator.
+	// 電子証明書窓口).
 	Office string `json:"office"`
 	// StaffNumber is the clerk's, ApproverNumber the approving
 	// supervisor's ("" for none).

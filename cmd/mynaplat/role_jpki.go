@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -39,7 +40,7 @@ func (c jpkiConfig) validate() error {
 // holders verifies a resident's assertion with the platform's keys and
 // asks the platform for their certificates, for the centre's history API.
 func (c jpkiConfig) holders(d *deps) jpki.Holders {
-	keys, issuer := d.platformKeys(), c.peers.url(rolePlatform)
+	keys, issuer, pc := d.platformKeys(), c.peers.url(rolePlatform), d.platformClient(roleJPKI)
 	return jpki.Holders{
 		Verify: func(ctx context.Context, token string) (string, string, error) {
 			ks, err := keys.Keys(ctx)
@@ -52,7 +53,14 @@ func (c jpkiConfig) holders(d *deps) jpki.Holders {
 			}
 			return cl.Subject, cl.Terminal, nil
 		},
-		Certificates: d.platformClient(roleJPKI).PersonCertificates,
+		Certificates: func(ctx context.Context, platformID string) ([]jpki.LinkageRef, error) {
+			certs, err := pc.PersonCertificates(ctx, platformID)
+			if errors.Is(err, platform.ErrNotFound) {
+				// Nobody the platform links: no cards, an empty history.
+				return nil, nil
+			}
+			return certs, err
+		},
 	}
 }
 
