@@ -149,7 +149,7 @@ func TestClinicInBrowser(t *testing.T) {
 	// to the browser.
 	c := webtest.New(t, srv.URL)
 	st.signIn(c, clinicFacility, clinicClerk)
-	handOverSession(t, ctx, c, srv.URL)
+	browsertest.HandOver(t, ctx, c, srv.URL)
 	home := srv.URL + ClinicHome(clinicFacility)
 	if err := chromedp.Do(ctx, chromedp.Navigate(home), chromedp.WaitVisible(css("#provisional"))); err != nil {
 		t.Fatal(err)

@@ -2,16 +2,13 @@ package eligibility
 
 import (
 	"context"
-	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/mynaplat/mynaplat/internal/browsertest"
-	"github.com/mynaplat/mynaplat/internal/webtest"
 	"github.com/mynaplat/mynaplat/store/storetest"
-	"github.com/mynaplat/mynaplat/web"
 )
 
 // TestOfficeInBrowser drives the insurer back office in chromium at the
@@ -67,7 +64,7 @@ func TestOfficeInBrowser(t *testing.T) {
 	c := e.web.With(t)
 	e.signIn(c, officeInsurerA, clerkA)
 	home := InsurerHome(officeInsurerA)
-	handOverSession(t, b, c, e.web.URL("/"))
+	browsertest.HandOver(t, b, c, e.web.URL("/"))
 	do("open the office", chromedp.Navigate(e.web.URL(home)), chromedp.WaitVisible(css("#s-kana")))
 	if got := text("#strip-name"); got != "庄内 花子" {
 		t.Errorf("the staff strip names %q", got)
@@ -180,30 +177,4 @@ func TestOfficeInBrowser(t *testing.T) {
 			t.Errorf("no %s row in the access log", want)
 		}
 	}
-}
-
-// handOverSession gives the browser c's session on the server at base:
-// the card sign-in at the staff terminal is the staff package's and the
-// terminals' browser test, so the office tests sign in over HTTP and go
-// on in the browser.
-func handOverSession(t *testing.T, b context.Context, c *webtest.Client, base string) {
-	t.Helper()
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, ck := range c.HTTP().Jar.Cookies(u) {
-		if ck.Name != web.SessionCookie {
-			continue
-		}
-		// A page that starts no session of its own, then the cookie.
-		if err := chromedp.Do(b, chromedp.Navigate(strings.TrimSuffix(base, "/")+"/static/style.css")); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := chromedp.Run(b, chromedp.Evaluate[string](`document.cookie = "`+ck.Name+`=`+ck.Value+`; path=/"`)); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	t.Fatal("no session to hand over")
 }

@@ -163,14 +163,14 @@ func (c *Centre) counterCall(w http.ResponseWriter, r *http.Request, caller, act
 // counterAnswer audits a call, naming the counter's town, its clerk and
 // the approval (nil: none), and answers it: v with status, or err.
 func (c *Centre) counterAnswer(w http.ResponseWriter, r *http.Request, a CounterActor, action, cardID, subject string, ap *Approval, status int, v any, err error) {
-	var staffID, approverID, approver, identity string
+	var staffID, staffNumber, approverID, approverNumber, approver, identity string
 	if a.Staff != nil {
-		staffID = a.Staff.PlatformID
+		staffID, staffNumber = a.Staff.PlatformID, a.Staff.StaffNumber
 	}
 	if ap != nil {
 		approver, identity = ap.approver(), string(ap.Identity)
 		if ap.Supervisor != nil {
-			approverID = ap.Supervisor.PlatformID
+			approverID, approverNumber = ap.Supervisor.PlatformID, ap.Supervisor.StaffNumber
 		}
 	}
 	// A refusal is audited with its code, so that the row says why.
@@ -182,7 +182,7 @@ func (c *Centre) counterAnswer(w http.ResponseWriter, r *http.Request, a Counter
 		}
 	}
 	if _, aerr := c.db.Write(r.Context(), qInsertCall, c.now().UnixMilli(), a.Caller, action, cardID, subject, result, trace.ID(r.Context()),
-		a.Town, staffID, a.Staff.String(), approverID, approver, identity); aerr != nil && err == nil {
+		a.Town, staffID, a.Staff.String(), approverID, approver, identity, staffNumber, approverNumber); aerr != nil && err == nil {
 		err = fmt.Errorf("jpki: audit the call: %w", aerr)
 	}
 	if err != nil {

@@ -54,11 +54,15 @@ ON CONFLICT (kind, serial) DO UPDATE SET der = excluded.der, this_update = exclu
 	qReply      = `SELECT request_hash, answer FROM jpki_counter_replies WHERE caller = $1 AND idem_key = $2`
 	qClaimReply = `INSERT INTO jpki_counter_replies (caller, idem_key, action, request_hash, answer, created_at) VALUES ($1, $2, $3, $4, $5, $6)`
 	qSetReply   = `UPDATE jpki_counter_replies SET answer = $1 WHERE caller = $2 AND idem_key = $3`
-	qInsertCall = `INSERT INTO jpki_counter_calls (at, caller, action, card_id, subject, result, trace_id, town, staff_platform_id, staff, approver_platform_id, approver, identity)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
+	qInsertCall = `INSERT INTO jpki_counter_calls (at, caller, action, card_id, subject, result, trace_id, town, staff_platform_id, staff, approver_platform_id, approver, identity,
+staff_number, approver_number)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`
 	qInsertCounterAudit = `INSERT INTO jpki_audit (id, at, actor, action, subject, trace_id, staff, approver, identity) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
 	qTownCards          = `SELECT c.id FROM jpki_cards c JOIN jpki_residents r ON r.id = c.resident_id
 WHERE $1 = '' OR r.municipality = $1 ORDER BY c.issued_at DESC, c.id DESC LIMIT $2`
+	qCardOfCert = `SELECT card_id FROM jpki_certificates WHERE kind = $1 AND serial = $2`
+	qCardCalls  = `SELECT at, action, card_id, subject, town, staff_number, approver_number FROM jpki_counter_calls
+WHERE card_id = $1 AND result = 'OK' ORDER BY at DESC, id DESC LIMIT $2`
 )
 
 // allQueries is every statement, for the placeholder-order test.
@@ -67,4 +71,4 @@ var allQueries = []string{qNextCounter, qAuthority, qInsertAuthority, qInsertRes
 	qCurrentCert, qCertRevokedAt, qRevoke, qInsertLink, qLinksFrom, qLinksTo, qInsertRevocation,
 	qRevocationsAfter, qRevokedForCRL, qInsertCRL, qPruneCRLs, qLatestCRL, qOCSPCached,
 	qUpsertOCSPCache, qDeleteOCSPCache, qInsertOperator, qOperatorByHash, qInsertAudit, qAuditSince,
-	qReply, qClaimReply, qSetReply, qInsertCall, qInsertCounterAudit, qTownCards}
+	qReply, qClaimReply, qSetReply, qInsertCall, qInsertCounterAudit, qTownCards, qCardOfCert, qCardCalls}

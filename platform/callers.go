@@ -15,11 +15,15 @@ import (
 //
 //	GET  /platform/v1/persons/{id}/attributes   → jpki.HolderAttributes of the platform ID's holder
 //	POST /platform/v1/signers                   {"certificate": DER} → {"platform_id"}: the holder of a signing certificate
+//	GET  /platform/v1/persons/{id}/certificates → {"certificates": [{"kind", "serial"}]}: those linked to the platform ID
 //
-// A service holds its own IDs linked to the platform ID; these two calls are
-// how it matches a person (the five-attribute rule of a payment, the
+// A service holds its own IDs linked to the platform ID; the first two calls
+// are how it matches a person (the five-attribute rule of a payment, the
 // kiosk's 本籍地 check) or learns who signed a document (post box,
-// delegation), without ever seeing the My Number.
+// delegation), without ever seeing the My Number. The third is the JPKI
+// centre's (caller jpki): it keeps what its counters did by card and
+// certificate, and shows a holder their history by the certificates the
+// platform linked to them.
 
 // CodeNotFound is the caller API's answer for an unknown person; a
 // client's errors match it with errors.Is, and match ErrNotFound and
@@ -41,7 +45,13 @@ var callerRules = append(httpapi.Rules{
 const (
 	AuditCallerAttributes = "caller-attributes"
 	AuditCallerSigner     = "caller-signer"
+	AuditCallerCerts      = "caller-certificates"
 )
+
+// PersonCerts is the answer of GET /platform/v1/persons/{id}/certificates.
+type PersonCerts struct {
+	Certificates []jpki.LinkageRef `json:"certificates"`
+}
 
 // SignerRequest is the body of POST /platform/v1/signers.
 type SignerRequest struct {
@@ -57,6 +67,7 @@ type SignerAnswer struct {
 func (p *Platform) CallerRoutes(mux *http.ServeMux, keys callerkey.Keys) {
 	mux.HandleFunc("GET /platform/v1/persons/{id}/attributes", keys.Only(p.serveAttributes))
 	mux.HandleFunc("POST /platform/v1/signers", keys.Only(p.serveSigner))
+	mux.HandleFunc("GET /platform/v1/persons/{id}/certificates", keys.Only(p.serveCertificates))
 }
 
 // callerAudited writes the audit row of a call and returns err, or the
@@ -95,4 +106,14 @@ func (p *Platform) serveSigner(w http.ResponseWriter, r *http.Request, caller st
 		return
 	}
 	httpapi.WriteJSON(w, http.StatusOK, SignerAnswer{PlatformID: id})
+}
+
+func (p *Platform) serveCertificates(w http.ResponseWriter, r *http.Request, caller string) {
+	id := r.PathValue("id")
+	certs, err := p.PersonCertificates(r.Context(), id)
+	if err = p.callerAudited(r, caller, id, AuditCallerCerts, "", err); err != nil {
+		callerRules.Write(w, r, p.logger, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, PersonCerts{Certificates: certs})
 }

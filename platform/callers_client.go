@@ -53,6 +53,17 @@ func (c *CallerClient) PersonAttributes(ctx context.Context, personID string) (*
 	return &out, nil
 }
 
+// PersonCertificates asks for the certificates linked to platform ID
+// personID.
+func (c *CallerClient) PersonCertificates(ctx context.Context, personID string) ([]jpki.LinkageRef, error) {
+	var out PersonCerts
+	if _, err := c.API.DoJSON(ctx, httpapi.Request{Method: http.MethodGet,
+		Path: "/platform/v1/persons/" + url.PathEscape(personID) + "/certificates"}, &out); err != nil {
+		return nil, sentinel(err)
+	}
+	return out.Certificates, nil
+}
+
 // SignerPerson asks for the platform ID of a signing certificate's holder.
 func (c *CallerClient) SignerPerson(ctx context.Context, cert *x509.Certificate) (string, error) {
 	var out SignerAnswer

@@ -14,6 +14,7 @@ import (
 	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/internal/callerkey"
 	"github.com/mynaplat/mynaplat/internal/httpapi"
+	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/store/storetest"
 )
@@ -26,7 +27,7 @@ func TestCallerAPI(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		w := newWorld(t, db)
-		cd, _ := w.issue(t)
+		cd, issued := w.issue(t)
 		ar := w.auth(t, w.kiosk, answer(t, w.kiosk, cd))
 		claims, err := VerifyAssertion(ar.Assertion, w.p.PublicKeys(), "https://platform.test", w.clock.now())
 		if err != nil {
@@ -60,6 +61,9 @@ func TestCallerAPI(t *testing.T) {
 			if _, err := c.SignerPerson(ctx, signCert); !errors.Is(err, callerkey.CodeUnauthorized) {
 				t.Errorf("%s: signer: %v, want %s", tc.name, err, callerkey.CodeUnauthorized)
 			}
+			if _, err := c.PersonCertificates(ctx, claims.Subject); !errors.Is(err, callerkey.CodeUnauthorized) {
+				t.Errorf("%s: certificates: %v, want %s", tc.name, err, callerkey.CodeUnauthorized)
+			}
 		}
 
 		c := NewCallerClient(srv.URL, key, nil)
@@ -76,6 +80,18 @@ func TestCallerAPI(t *testing.T) {
 		}
 		if id, err := c.SignerPerson(ctx, signCert); err != nil || id != claims.Subject {
 			t.Errorf("signer over HTTP = %q, %v; want %q", id, err, claims.Subject)
+		}
+		certs, err := c.PersonCertificates(ctx, claims.Subject)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.ContainsFunc(certs, func(r jpki.LinkageRef) bool {
+			return r.Kind == jpki.Auth && r.Serial == issued.Auth.Serial
+		}) {
+			t.Errorf("certificates over HTTP = %+v, want the login's authentication certificate", certs)
+		}
+		if _, err := c.PersonCertificates(ctx, "nobody"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("certificates of an unknown person: %v, want ErrNotFound", err)
 		}
 		if _, err := c.PersonAttributes(ctx, "nobody"); !errors.Is(err, ErrNotFound) {
 			t.Errorf("unknown person: %v, want ErrNotFound", err)
@@ -95,7 +111,7 @@ func TestCallerAPI(t *testing.T) {
 			}
 		}
 		slices.Sort(seen)
-		if !slices.Equal(seen, []string{AuditCallerAttributes, AuditCallerSigner}) {
+		if !slices.Equal(seen, []string{AuditCallerAttributes, AuditCallerCerts, AuditCallerSigner}) {
 			t.Errorf("audit rows of the caller = %v", seen)
 		}
 	})

@@ -251,6 +251,36 @@ func (p *Platform) PersonAttributes(ctx context.Context, personID string) (*jpki
 	return p.centre.Attributes(ctx, jpki.Auth, serial)
 }
 
+// maxPersonCerts bounds the certificates PersonCertificates lists: a
+// holder renews every five years, so far fewer than this in a life.
+const maxPersonCerts = 256
+
+// PersonCertificates are the certificates linked to platform ID personID,
+// the newest first: for the JPKI centre, which keeps what its counters did
+// to a holder's cards by card and certificate and knows no platform IDs.
+func (p *Platform) PersonCertificates(ctx context.Context, personID string) ([]jpki.LinkageRef, error) {
+	rows, err := p.db.QueryContext(ctx, qPersonCerts, personID, maxPersonCerts)
+	if err != nil {
+		return nil, fmt.Errorf("platform: certificates of person: %w", err)
+	}
+	defer rows.Close()
+	var out []jpki.LinkageRef
+	for rows.Next() {
+		var ref jpki.LinkageRef
+		if err := rows.Scan(&ref.Kind, &ref.Serial); err != nil {
+			return nil, fmt.Errorf("platform: certificates of person: %w", err)
+		}
+		out = append(out, ref)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("platform: certificates of person: %w", err)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%w: platform ID %s", ErrNotFound, personID)
+	}
+	return out, nil
+}
+
 // EnrolHolder is the platform ID of the holder of a 利用者証明用
 // certificate of the CA, made now if they have none yet, without a login:
 // for an administrator who registers a staff member's grant before their

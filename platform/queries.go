@@ -25,6 +25,7 @@ FROM platform_audit a LEFT JOIN platform_terminals t ON t.id = a.terminal_id WHE
 	qCountAudit = `SELECT COUNT(*) FROM platform_audit WHERE terminal_id = $1 AND result = $2`
 
 	qNewestAuthCert = `SELECT serial FROM platform_certs WHERE person_id = $1 AND kind = 'auth' ORDER BY linked_at DESC, serial DESC LIMIT 1`
+	qPersonCerts    = `SELECT kind, serial FROM platform_certs WHERE person_id = $1 ORDER BY linked_at DESC, kind, serial DESC LIMIT $2`
 
 	qInsertKey = `INSERT INTO platform_keys (kid, private_key, created_at) VALUES ($1, $2, $3)`
 	qKeys      = `SELECT kid, private_key, created_at FROM platform_keys WHERE created_at >= $1 ORDER BY created_at DESC, kid`
@@ -32,4 +33,4 @@ FROM platform_audit a LEFT JOIN platform_terminals t ON t.id = a.terminal_id WHE
 
 var allQueries = []string{qInsertTerminal, qSetTerminalDisabled, qTerminals, qTerminal, qInsertChallenge, qChallenge,
 	qDeleteOldChallenges, qInsertUsedChallenge, qChallengeNonce, qInsertPerson, qPersonOfCert, qInsertCertLink, qInsertAudit,
-	qAuditOfPerson, qCountAudit, qNewestAuthCert, qInsertKey, qKeys}
+	qAuditOfPerson, qCountAudit, qNewestAuthCert, qPersonCerts, qInsertKey, qKeys}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -18,8 +19,9 @@ import (
 // reset (her card on the reader), tries to approve it himself and is
 // refused, and 山居 節子, the supervisor, approves it with her card; then
 // 本間 types a new PIN twice on the counter's pad and logs in with it at
-// the kiosk. Last, 山居 approves the revocation of the new card's signing
-// certificate, which runs once.
+// the kiosk, where her audit page (/me/audit) shows the counter's office
+// and the clerk's staff number, not his name. Last, 山居 approves the
+// revocation of the new card's signing certificate, which runs once.
 func TestCounterClerkDay(t *testing.T) {
 	tp := oneProcess(t, buildBinary(t))
 	r := newFlowRun(t, tp)
@@ -127,6 +129,21 @@ func TestCounterClerkDay(t *testing.T) {
 	if got := has(r.text("#result"), "本人確認ができました"); got != "yes" {
 		t.Errorf("login: %s", got)
 	}
+	// Her audit page: the counter's history names the office and the
+	// clerk's and the supervisor's staff numbers, never their names.
+	r.do("her audit page", chromedp.Navigate(tp.at(roleTerminals)+"/me/audit"), chromedp.WaitVisible(css(".history-staff-number")))
+	page := r.text("main")
+	_, counterPart, _ := strings.Cut(page, "電子証明書の窓口")
+	if got := has(counterPart, "山形県酒田市 電子証明書窓口 · 職員番号 C-062049-01", "利用者証明用電子証明書の暗証番号の初期化・再設定",
+		"責任者 職員番号 C-062049-90 の承認", "カードの記録の閲覧"); got != "yes" {
+		t.Errorf("/me/audit, the JPKI counter's history: %s", got)
+	}
+	for _, name := range []string{"日和山", "節子"} {
+		if strings.Contains(page, name) {
+			t.Errorf("/me/audit names the staff (%s):\n%s", name, page)
+		}
+	}
+	r.shot("day-6b-her-audit")
 
 	// The revocation of the new card's signing certificate, approved.
 	r.do("prepare the revocation", chromedp.Navigate(newCard), chromedp.WaitVisible(css("details#revoke-one")),

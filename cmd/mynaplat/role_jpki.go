@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -9,18 +11,58 @@ import (
 	"time"
 
 	"github.com/mynaplat/mynaplat/jpki"
+	"github.com/mynaplat/mynaplat/platform"
 	"github.com/mynaplat/mynaplat/web"
 )
 
-// jpkiConfig is the JPKI centre's configuration. It calls no other role;
-// the counters call its counter API under their caller keys.
+// jpkiConfig is the JPKI centre's configuration. The counters call its
+// counter API under their caller keys. It calls the platform only for the
+// residents' history of their cards at the counters (/me/audit): the
+// certificates the platform links to the holder of an assertion (caller
+// key platform/jpki, audited there); a centre that knows no platform does
+// not serve that history.
 type jpkiConfig struct {
 	data    string
 	baseURL string // goes into certificates as the CRL's and OCSP's URL
 	every   time.Duration
+	peers   *peers
+	keys    callerKeys
 }
 
-func (c jpkiConfig) validate() error { return nil }
+func (c jpkiConfig) validate() error {
+	var m missing
+	if c.peers.known(rolePlatform) {
+		m.key(c.keys, apiPlatform, roleJPKI)
+	}
+	return m.err(roleJPKI)
+}
+
+// holders verifies a resident's assertion with the platform's keys and
+// asks the platform for their certificates, for the centre's history API.
+func (c jpkiConfig) holders(d *deps) jpki.Holders {
+	keys, issuer, pc := d.platformKeys(), c.peers.url(rolePlatform), d.platformClient(roleJPKI)
+	return jpki.Holders{
+		Verify: func(ctx context.Context, token string) (string, string, error) {
+			ks, err := keys.Keys(ctx)
+			if err != nil {
+				return "", "", err
+			}
+			cl, err := platform.VerifyAssertion(token, ks, issuer, time.Now())
+			if err != nil {
+				return "", "", fmt.Errorf("%w: %w", jpki.ErrNoCardLogin, err)
+			}
+			return cl.Subject, cl.Terminal, nil
+		},
+		Certificates: func(ctx context.Context, platformID string) ([]jpki.LinkageRef, error) {
+			certs, err := pc.PersonCertificates(ctx, platformID)
+			if errors.Is(err, platform.ErrNotFound) {
+				// Nobody the platform links: no cards, an empty history.
+				return nil, nil
+			}
+			return certs, err
+		},
+	}
+}
 
 func (c jpkiConfig) build(ctx context.Context, d *deps) (*built, error) {
 	centre, err := jpki.Open(ctx, jpki.Config{DB: d.db, Dir: filepath.Join(c.data, "jpki"), BaseURL: c.baseURL, Now: time.Now, Logger: d.logger})
@@ -48,6 +90,9 @@ func (c jpkiConfig) build(ctx context.Context, d *deps) (*built, error) {
 		routes: func(mux *http.ServeMux) {
 			centre.Routes(mux)
 			centre.CounterRoutes(mux, d.keys.accepted(apiJPKI))
+			if c.peers.known(rolePlatform) {
+				centre.HistoryRoutes(mux, c.holders(d))
+			}
 		},
 		pages: func(context.Context, *http.ServeMux) ([]web.Link, error) { return links, nil },
 		wrap:  centre.Wrap,

@@ -11,6 +11,7 @@ import (
 	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/cardview"
 	"github.com/mynaplat/mynaplat/internal/layout"
+	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/kiosk"
 	"github.com/mynaplat/mynaplat/municipal"
 	"github.com/mynaplat/mynaplat/mybox"
@@ -92,6 +93,9 @@ func (c terminalsConfig) pages(ctx context.Context, d *deps, mux *http.ServeMux,
 	}
 	if d.peers.known(roleMunicipal) {
 		history = append(history, municipalHistory(d.at(roleMunicipal)))
+	}
+	if d.peers.known(roleJPKI) {
+		history = append(history, counterHistory(d.at(roleJPKI)))
 	}
 	tp, err := terminal.NewPages(terminal.PagesConfig{Site: d.site, Cards: d.cards, Terminals: configs,
 		PlatformURL: pu, HTTP: hc, PCSC: pcscReader, Logger: d.logger, History: history})
@@ -240,6 +244,32 @@ func municipalHistory(baseURL string, hc *http.Client) terminal.History {
 			out := make([]terminal.HistoryEntry, 0, len(es))
 			for _, e := range es {
 				ja, en := e.What()
+				out = append(out, terminal.HistoryEntry{At: e.At, Where: e.Municipality, WhatJA: ja, WhatEN: en,
+					Office: e.Office, StaffNumber: e.StaffNumber})
+			}
+			return out, nil
+		}}
+}
+
+// counterHistory is the JPKI centre's history of what the counters did to
+// a card holder's cards, for /me/audit: issuance, renewal, change of
+// address, revocation, loss, death, PIN reset, by the counter's office
+// and the staff numbers of the clerk and the approving supervisor
+// (jpki.MyHistory, the holder's assertion as its bearer).
+func counterHistory(baseURL string, hc *http.Client) terminal.History {
+	return terminal.History{TitleJA: "電子証明書の窓口", TitleEN: "JPKI counter",
+		Fetch: func(ctx context.Context, assertion string) ([]terminal.HistoryEntry, error) {
+			es, err := jpki.MyHistory(ctx, hc, baseURL, assertion)
+			if err != nil {
+				return nil, err
+			}
+			out := make([]terminal.HistoryEntry, 0, len(es))
+			for _, e := range es {
+				ja, en := e.What()
+				if e.ApproverNumber != "" {
+					ja += "（責任者 職員番号 " + e.ApproverNumber + " の承認）"
+					en += " (approved by supervisor " + e.ApproverNumber + ")"
+				}
 				out = append(out, terminal.HistoryEntry{At: e.At, Where: e.Municipality, WhatJA: ja, WhatEN: en,
 					Office: e.Office, StaffNumber: e.StaffNumber})
 			}

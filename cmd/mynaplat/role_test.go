@@ -37,6 +37,11 @@ func TestRoleConfigs(t *testing.T) {
 	}{
 		{name: "every role here", roles: allRoles},
 		{name: "the centre alone", roles: []string{roleJPKI}},
+		{name: "the centre with the platform elsewhere: the residents' history needs its key", roles: []string{roleJPKI},
+			urls:  map[string]string{rolePlatform: "http://p.example"},
+			wants: []string{"役割 jpki の設定が足りません / role jpki is missing:", "--caller-keys platform/jpki=…"}},
+		{name: "the centre with the platform elsewhere, its key given", roles: []string{roleJPKI},
+			urls: map[string]string{rolePlatform: "http://p.example"}, keys: strings.Join(keys, ",")},
 		{name: "eligibility alone, nothing given", roles: []string{roleEligibility},
 			wants: []string{"役割 eligibility の設定が足りません / role eligibility is missing:", "--platform-url (MYNAPLAT_PLATFORM_URL)",
 				"--jpki-url", "--cardco-url", "--caller-keys platform/eligibility=…", "--cardco-key"}},

@@ -216,7 +216,7 @@ func roleConfigs(o serveOptions, p *peers) (map[string]roleConfig, callerKeys, e
 		municipalEndpoints = municipalEndpoints || e.BaseURL == ""
 	}
 	all := map[string]roleConfig{
-		roleJPKI:        jpkiConfig{data: data, baseURL: p.url(roleJPKI), every: o.timing.crlCheck},
+		roleJPKI:        jpkiConfig{data: data, baseURL: p.url(roleJPKI), every: o.timing.crlCheck, peers: p, keys: keys},
 		rolePlatform:    platformConfig{data: data, peers: p, jpkiToken: jpkiToken, keys: keys, timing: o.timing, demo: o.demo},
 		roleCardCo:      cardcoConfig{keys: keys},
 		roleEligibility: eligibilityConfig{peers: p, keys: keys, merchantKey: merchantKey},
