@@ -18,8 +18,9 @@ import (
 //	POST /platform/deferred-auth    terminal credentials, DeferredAuthRequest → AuthResponse (an offline answer, later)
 //	GET  /platform/jwks.json        the assertion keys (also /.well-known/jwks.json)
 //	GET  /platform/audit            Authorization: Bearer <assertion> → who checked me
+//	POST /platform/v1/pin-refusals  terminal credentials, PINRefusal → 204 (a PIN the card refused, into the audit)
 //
-// The first three are rate limited (Limits): 429 with Retry-After when a
+// The terminal calls are rate limited (Limits): 429 with Retry-After when a
 // limit is spent.
 
 // AuthResponse is the answer to POST /platform/auth.
@@ -36,6 +37,7 @@ func (p *Platform) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /platform/jwks.json", p.serveJWKS)
 	mux.HandleFunc("GET /.well-known/jwks.json", p.serveJWKS)
 	mux.HandleFunc("GET /platform/audit", p.serveAudit)
+	mux.HandleFunc("POST /platform/v1/pin-refusals", p.servePINRefusal)
 }
 
 func (p *Platform) serveChallenge(w http.ResponseWriter, r *http.Request) {

@@ -27,6 +27,9 @@ type Limits struct {
 	// per (card, terminal), Account per card from every terminal. Its
 	// Source is not used (Terminal is).
 	Card ratelimit.LoginLimits
+	// PINReports is one terminal's reports of PINs its cards refused
+	// (POST /platform/v1/pin-refusals), each costing one.
+	PINReports ratelimit.Limit
 	// Unlimited are terminals the Terminal bucket does not apply to: a
 	// load generator's (the demo's bench terminal), whose purpose is to
 	// find the platform's capacity. Their failures still count per card.
@@ -52,6 +55,12 @@ type Limits struct {
 //     never a wrong PIN (the card counts those itself: 3 tries, then
 //     blocked) but a bad signature, a replay, a revoked or expired
 //     certificate; a person retries that once or twice at one terminal.
+//   - PIN reports, 30 then one per 6 s per terminal: a card refuses at
+//     most 3 wrong PINs and 5 wrong passwords before it is blocked, and
+//     the terminal then stops the flow until the card is removed; a
+//     kiosk or a desk serves one person a minute or more, so ten a minute
+//     is far above what people mistyping cause, and a terminal with a
+//     stolen key cannot fill holders' histories faster than that.
 //   - Card account, 20 then one per 15 s: under the 100 consecutive
 //     failures NIST SP 800-63B §5.2.2 allows an account, and it refuses
 //     failures only: an answer whose signature verifies always passes, so
@@ -61,6 +70,7 @@ func DefaultLimits() Limits {
 		Credentials: ratelimit.Limit{Burst: 20, Every: 3 * time.Second},
 		Terminal:    ratelimit.Limit{Burst: 600, Every: 100 * time.Millisecond},
 		FailureCost: 10,
+		PINReports:  ratelimit.Limit{Burst: 30, Every: 6 * time.Second},
 		Card: ratelimit.LoginLimits{
 			Pair:    ratelimit.Limit{Burst: 5, Every: time.Minute},
 			Account: ratelimit.Limit{Burst: 20, Every: 15 * time.Second},
@@ -72,6 +82,7 @@ func DefaultLimits() Limits {
 type limiter struct {
 	credentials *ratelimit.Limiter
 	terminal    *ratelimit.Limiter
+	pinReports  *ratelimit.Limiter
 	failureCost int
 	cards       *ratelimit.Login
 	unlimited   map[string]bool
@@ -81,6 +92,7 @@ func newLimiter(l Limits, now func() time.Time) *limiter {
 	o := ratelimit.Options{Now: now, MaxKeys: l.MaxKeys}
 	l.Card.Source = ratelimit.Limit{}
 	lim := &limiter{credentials: ratelimit.New(l.Credentials, o), terminal: ratelimit.New(l.Terminal, o),
+		pinReports:  ratelimit.New(l.PINReports, o),
 		failureCost: max(l.FailureCost, 1), cards: ratelimit.NewLogin(l.Card, o), unlimited: map[string]bool{}}
 	for _, id := range l.Unlimited {
 		lim.unlimited[id] = true
@@ -114,6 +126,17 @@ func (l *limiter) challenge(t *Terminal) error {
 		return nil
 	}
 	d, ok := l.terminal.Allow(t.ID, 1)
+	if ok {
+		return nil
+	}
+	return refused(d)
+}
+
+// pinReport counts a PIN refusal report of t, or refuses it. The
+// Unlimited terminals are not exempt: a load generator has no reason to
+// report refusals.
+func (l *limiter) pinReport(t *Terminal) error {
+	d, ok := l.pinReports.Allow(t.ID, 1)
 	if ok {
 		return nil
 	}

@@ -384,6 +384,7 @@ func (k *Kit) login(ctx context.Context, r *http.Request, ss *web.Session, tr ca
 	}
 	res := Of(card.AuthPIN, err, rep)
 	res.Report = rep
+	k.reportPIN(ctx, tr, card.AuthPIN, res)
 	switch {
 	case res.Outcome == CardUnreadable && err != nil:
 		k.cfg.Logger.ErrorContext(r.Context(), "terminal: card flow", "terminal", k.cfg.Terminal.ID, "err", err)
@@ -405,6 +406,24 @@ func (k *Kit) login(ctx context.Context, r *http.Request, ss *web.Session, tr ca
 	}
 	saveLogin(ss, l)
 	return l, res
+}
+
+// reportPIN reports to the platform a PIN the card refused (see
+// PINRefusalOf), so that it is in the holder's audit. It is best-effort:
+// what the person is shown does not depend on it, and a failure is only
+// logged. It waits for the answer (a few seconds at most) so that the
+// row is there when the next screen is.
+func (k *Kit) reportPIN(ctx context.Context, tr card.Transport, pin card.PIN, res Result) {
+	ref, ok := PINRefusalOf(pin, res)
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := k.cfg.Terminal.ReportPINRefusal(ctx, tr, ref); err != nil {
+		k.cfg.Logger.WarnContext(ctx, "terminal: report a refused PIN to the platform", "terminal", k.cfg.Terminal.ID,
+			"which_pin", ref.PIN, "result", ref.Result, "tries_left", ref.TriesLeft, "err", err)
+	}
 }
 
 // LoggedIn is the session's login at this terminal for its purpose.
@@ -476,6 +495,7 @@ func (k *Kit) Sign(r *http.Request, ss *web.Session, fn func(cert *x509.Certific
 	}
 	res = SignResult(err)
 	done(res)
+	k.reportPIN(r.Context(), tr, card.SignPIN, res)
 	if res.Outcome == CardUnreadable {
 		k.cfg.Logger.ErrorContext(r.Context(), "terminal: sign", "terminal", k.cfg.Terminal.ID, "err", err)
 	}
@@ -497,6 +517,7 @@ func (k *Kit) SignDocument(r *http.Request, ss *web.Session, doc []byte) (certDE
 	certDER, sig, err = SignDocument(tr, r.PostFormValue("password"), doc)
 	res = SignResult(err)
 	done(res)
+	k.reportPIN(r.Context(), tr, card.SignPIN, res)
 	if res.Outcome == CardUnreadable {
 		k.cfg.Logger.ErrorContext(r.Context(), "terminal: sign", "terminal", k.cfg.Terminal.ID, "err", err)
 	}

@@ -151,6 +151,49 @@ func (t *Terminal) LoginFor(ctx context.Context, tr card.Transport, pin, purpose
 	return t.client.Authenticate(ctx, req)
 }
 
+// PINRefusalOf is the report to the platform of a card step's result when
+// the card refused the PIN (pin is card.AuthPIN or card.SignPIN): a wrong
+// one with the tries left, or a blocked one. Nothing of the PIN is in it;
+// the certificate is filled in by ReportPINRefusal. False for any other
+// result (a PIN of the wrong format never reached the card; the warning
+// before a last try is not a try).
+func PINRefusalOf(pin card.PIN, res Result) (platform.PINRefusal, bool) {
+	which := platform.PINAuth
+	if pin == card.SignPIN {
+		which = platform.PINSign
+	}
+	switch res.Outcome {
+	case WrongPIN, SignWrong:
+	case LastTry, SignLastTry:
+		if !res.Wrong {
+			return platform.PINRefusal{}, false
+		}
+	case PINBlocked, SignBlocked:
+		return platform.PINRefusal{PIN: which, Result: platform.ResultPINBlocked}, true
+	default:
+		return platform.PINRefusal{}, false
+	}
+	return platform.PINRefusal{PIN: which, Result: platform.ResultPINWrong, TriesLeft: res.TriesLeft}, true
+}
+
+// ReportPINRefusal tells the platform that the card on tr refused a PIN
+// (ref, from PINRefusalOf): it reads the card's authentication certificate,
+// which needs no PIN, to name the holder, and sends it with what the card
+// said. A card without one is ErrNoCertificate and nothing is sent.
+func (t *Terminal) ReportPINRefusal(ctx context.Context, tr card.Transport, ref platform.PINRefusal) error {
+	cl := card.NewClient(tr)
+	cert, err := cl.Certificate(card.Auth)
+	cl.Logout()
+	if errors.Is(err, card.ErrNotFound) {
+		return ErrNoCertificate
+	}
+	if err != nil {
+		return fmt.Errorf("terminal: read certificate: %w", err)
+	}
+	ref.Certificate = cert
+	return t.client.ReportPINRefusal(ctx, ref)
+}
+
 // SignOffline is the card flow without the platform: verify the PIN and have
 // the card sign an offline answer (platform.OfflineMessage) of this
 // terminal, with a fresh nonce and the time of use, for the platform to

@@ -360,6 +360,44 @@ type auditRow struct {
 	TerminalName      string
 	KindJA, KindEN    string
 	Action, Result    string
+	// WhatJA … ResultEN word a row the template does not word itself (a
+	// PIN the card refused).
+	WhatJA, WhatEN     string
+	ResultJA, ResultEN string
+}
+
+// pinNames are the PINs a refusal names, as the holder reads them.
+var pinNames = map[string][2]string{
+	platform.PINAuth: {"利用者証明用電子証明書の暗証番号（数字4桁）", "the PIN of the authentication certificate (4 digits)"},
+	platform.PINSign: {"署名用電子証明書の暗証番号（英数字6〜16文字）", "the signing password (6–16 letters and digits)"},
+}
+
+// wordPINRefusal words a row of a PIN the card refused at a terminal: which
+// PIN, and wrong with the tries left or blocked. False for a row of
+// another action, or one whose reason it cannot read.
+func wordPINRefusal(e platform.AuditEntry, row *auditRow) bool {
+	if e.Action != platform.ActionPINRefusal {
+		return false
+	}
+	pin, tries, ok := platform.ParsePINRefusalReason(e.Reason)
+	if !ok {
+		return false
+	}
+	n := pinNames[pin]
+	row.WhatJA, row.WhatEN = "カードが暗証番号を受け付けませんでした："+n[0], "The card refused "+n[1]
+	switch e.Result {
+	case platform.ResultPINWrong:
+		row.ResultJA = fmt.Sprintf("暗証番号の誤り（残り %d 回）", tries)
+		row.ResultEN = fmt.Sprintf("Wrong PIN (%d tries left)", tries)
+		if tries == 1 {
+			row.ResultEN = "Wrong PIN (1 try left)"
+		}
+	case platform.ResultPINBlocked:
+		row.ResultJA, row.ResultEN = "ロックされています（窓口で再設定が必要）", "Blocked (to be reset at the municipal counter)"
+	default:
+		return false
+	}
+	return true
 }
 
 func (p *Pages) audit(w http.ResponseWriter, r *http.Request) {
@@ -393,8 +431,10 @@ func (p *Pages) audit(w http.ResponseWriter, r *http.Request) {
 	d := auditData{LoggedIn: true, PlatformID: page.PlatformID}
 	for _, e := range page.Entries {
 		k := kindNames[e.TerminalKind]
-		d.Entries = append(d.Entries, auditRow{At: time.UnixMilli(e.At), TerminalID: e.TerminalID, Owner: e.Owner,
-			TerminalName: e.TerminalName, KindJA: k[0], KindEN: k[1], Action: e.Action, Result: e.Result})
+		row := auditRow{At: time.UnixMilli(e.At), TerminalID: e.TerminalID, Owner: e.Owner,
+			TerminalName: e.TerminalName, KindJA: k[0], KindEN: k[1], Action: e.Action, Result: e.Result}
+		wordPINRefusal(e, &row)
+		d.Entries = append(d.Entries, row)
 	}
 	for _, h := range p.history {
 		entries, err := h.Fetch(r.Context(), assertion)

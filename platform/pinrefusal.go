@@ -1,0 +1,216 @@
+package platform
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/mynaplat/mynaplat/internal/httpapi"
+	"github.com/mynaplat/mynaplat/internal/trace"
+	"github.com/mynaplat/mynaplat/jpki"
+)
+
+// A PIN refusal is a card saying no to a PIN at a terminal: a wrong PIN
+// (VERIFY answered 63Cx) or a blocked one (6983). The card decides that
+// alone — the PIN never leaves it — so without a report the platform would
+// never hear of it, and the holder could not see on /me/audit that someone
+// tried PINs on their card. The terminal reports it (POST
+// /platform/v1/pin-refusals) with the card's authentication certificate,
+// which the card gives without a PIN, and what the card said: which PIN,
+// wrong or blocked, the tries left. Never the PIN, nor anything made from
+// it.
+//
+// Why a terminal's word is taken: only a registered terminal (its HMAC
+// key) can report, a refusal is only written into the audit (it changes
+// no state, refuses no later login), and each terminal's reports are rate
+// limited (Limits.PINReports). The row names the reporting terminal, so
+// the holder and the operator see who said it.
+
+// ActionPINRefusal is the audit action of a reported PIN refusal.
+const ActionPINRefusal = "pin-refusal"
+
+// The results of a PIN refusal in the audit.
+const (
+	// ResultPINWrong is a wrong PIN that left tries (1 or more).
+	ResultPINWrong = "PIN_WRONG"
+	// ResultPINBlocked is a PIN that is blocked: the wrong try that used
+	// the last one, or a try at a PIN blocked already.
+	ResultPINBlocked = "PIN_BLOCKED"
+)
+
+// The PINs a refusal names.
+const (
+	PINAuth = "auth" // 利用者証明用電子証明書の暗証番号 (4 digits, 3 tries)
+	PINSign = "sign" // 署名用電子証明書の暗証番号 (6–16 characters, 5 tries)
+)
+
+// maxTries are the tries of each PIN (jpki-card.md §2), the most a wrong
+// try can leave.
+var maxTries = map[string]int{PINAuth: 3, PINSign: 5}
+
+// PINRefusal is a terminal's report of a PIN the card refused.
+type PINRefusal struct {
+	// Certificate is the card's 利用者証明用 certificate (DER), read from
+	// the card without a PIN: it names the holder whichever PIN was
+	// refused.
+	Certificate []byte `json:"certificate"`
+	// PIN is which PIN was refused: PINAuth or PINSign.
+	PIN string `json:"pin"`
+	// Result is ResultPINWrong or ResultPINBlocked.
+	Result string `json:"result"`
+	// TriesLeft is what the card said is left: 1 up to the PIN's tries
+	// for a wrong PIN, 0 for a blocked one.
+	TriesLeft int `json:"tries_left"`
+}
+
+// Bodies and certificates a PIN refusal report cannot be written from.
+var (
+	errPINRefusalBody = fmt.Errorf("%w: malformed PIN refusal", ErrInvalid)
+	// ErrNotAuthCertificate is a certificate that is not one of the
+	// 利用者証明用 CA's.
+	ErrNotAuthCertificate = fmt.Errorf("%w: not a certificate of the 利用者証明用 CA", ErrInvalid)
+)
+
+// The PIN refusal's problem code for a certificate of another issuer.
+const CodeUnknownIssuer httpapi.Code = "unknown_issuer"
+
+// ParsePINRefusal reads a report: one JSON object with exactly the fields
+// of PINRefusal, a known PIN, and tries left that fit the result. It does
+// not look at the certificate beyond its being there.
+func ParsePINRefusal(body []byte) (PINRefusal, error) {
+	var req PINRefusal
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return PINRefusal{}, fmt.Errorf("%w: %v", errPINRefusalBody, err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return PINRefusal{}, fmt.Errorf("%w: data after the object", errPINRefusalBody)
+	}
+	if err := req.validate(); err != nil {
+		return PINRefusal{}, err
+	}
+	return req, nil
+}
+
+func (r PINRefusal) validate() error {
+	max, ok := maxTries[r.PIN]
+	switch {
+	case len(r.Certificate) == 0:
+		return fmt.Errorf("%w: no certificate", errPINRefusalBody)
+	case !ok:
+		return fmt.Errorf("%w: pin %q", errPINRefusalBody, r.PIN)
+	case r.Result == ResultPINWrong && (r.TriesLeft < 1 || r.TriesLeft > max):
+		return fmt.Errorf("%w: %s with %d tries left", errPINRefusalBody, r.Result, r.TriesLeft)
+	case r.Result == ResultPINBlocked && r.TriesLeft != 0:
+		return fmt.Errorf("%w: %s with %d tries left", errPINRefusalBody, r.Result, r.TriesLeft)
+	case r.Result != ResultPINWrong && r.Result != ResultPINBlocked:
+		return fmt.Errorf("%w: result %q", errPINRefusalBody, r.Result)
+	}
+	return nil
+}
+
+// PINRefusalReason is the audit row's reason of a refusal: the PIN and the
+// tries left, "auth:2".
+func PINRefusalReason(pin string, triesLeft int) string { return pin + ":" + strconv.Itoa(triesLeft) }
+
+// ParsePINRefusalReason reads PINRefusalReason back; ok is false for a
+// reason of another action.
+func ParsePINRefusalReason(reason string) (pin string, triesLeft int, ok bool) {
+	pin, n, found := strings.Cut(reason, ":")
+	triesLeft, err := strconv.Atoi(n)
+	if _, known := maxTries[pin]; !found || !known || err != nil {
+		return "", 0, false
+	}
+	return pin, triesLeft, true
+}
+
+// RecordPINRefusal writes a terminal's report into the audit: one row with
+// the terminal, the result and the reason (PINRefusalReason), the
+// certificate's serial, and the platform ID of its holder when the
+// platform knows one — that is what puts it on the holder's /me/audit. A
+// holder who never used the platform (no platform ID from the centre's
+// linkage records) is not given one for this: the row has no person and
+// keeps the serial, for the operator. A certificate not of the 利用者証明用
+// CA (ErrNotAuthCertificate) writes nothing. Its validity and revocation
+// are not asked: the card refused a PIN whatever they are.
+func (p *Platform) RecordPINRefusal(ctx context.Context, t *Terminal, req PINRefusal) error {
+	if err := req.validate(); err != nil {
+		return err
+	}
+	cert, malformed := p.certificate(req.Certificate)
+	if malformed || !p.chainOK(req.Certificate, cert) {
+		return ErrNotAuthCertificate
+	}
+	serial := jpki.Serial(cert.SerialNumber)
+	personID, err := p.holderOf(ctx, serial)
+	if err != nil {
+		return err
+	}
+	var pid any
+	if personID != "" {
+		pid = personID
+	}
+	now := p.now()
+	_, err = p.db.Write(ctx, qInsertAudit, newSortableID(now), now.UnixMilli(), pid, t.ID, ActionPINRefusal,
+		req.Result, PINRefusalReason(req.PIN, req.TriesLeft), serial, trace.ID(ctx))
+	if err != nil {
+		return fmt.Errorf("platform: audit a PIN refusal: %w", err)
+	}
+	return nil
+}
+
+// holderOf is the platform ID of the holder of authentication certificate
+// serial, or "" when nobody has one: like a login it links only through
+// the centre's records (a renewed card finds its holder's ID), but it
+// never makes a new ID.
+func (p *Platform) holderOf(ctx context.Context, serial string) (string, error) {
+	if id, ok := p.persons.get(serial); ok {
+		return id, nil
+	}
+	// Its own singleflight key: a login's resolution of the same serial
+	// makes an ID, this one must not share an answer of "".
+	v, err, _ := p.resolving.Do("holder:"+serial, func() (any, error) {
+		return p.resolveLinked(ctx, jpki.LinkageRef{Kind: jpki.Auth, Serial: serial}, false)
+	})
+	if err != nil {
+		return "", fmt.Errorf("platform: holder of a refused PIN's card: %w", err)
+	}
+	id := v.(string)
+	if id != "" {
+		p.persons.put(serial, id)
+	}
+	return id, nil
+}
+
+func (p *Platform) servePINRefusal(w http.ResponseWriter, r *http.Request) {
+	t, body, err := p.limitedTerminal(r)
+	if err == nil {
+		err = p.limits.pinReport(t)
+	}
+	var req PINRefusal
+	if err == nil {
+		req, err = ParsePINRefusal(body)
+	}
+	if err == nil {
+		err = p.RecordPINRefusal(r.Context(), t, req)
+	}
+	if err != nil {
+		p.writeErr(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// ReportPINRefusal reports a PIN the card refused (see PINRefusal). The
+// platform answers nothing about the holder.
+func (c *TerminalClient) ReportPINRefusal(ctx context.Context, req PINRefusal) error {
+	_, err := c.api().DoJSON(ctx, httpapi.Request{Method: http.MethodPost, Path: "/platform/v1/pin-refusals", JSON: req}, nil)
+	return err
+}
