@@ -133,13 +133,15 @@ func ParsePINRefusalReason(reason string) (pin string, triesLeft int, ok bool) {
 
 // RecordPINRefusal writes a terminal's report into the audit: one row with
 // the terminal, the result and the reason (PINRefusalReason), the
-// certificate's serial, and the platform ID of its holder when the
-// platform knows one — that is what puts it on the holder's /me/audit. A
-// holder who never used the platform (no platform ID from the centre's
-// linkage records) is not given one for this: the row has no person and
-// keeps the serial, for the operator. A certificate not of the 利用者証明用
-// CA (ErrNotAuthCertificate) writes nothing. Its validity and revocation
-// are not asked: the card refused a PIN whatever they are.
+// certificate's serial, and the platform ID of its holder — which puts it
+// on the holder's /me/audit. A holder who never logged in gets their
+// platform ID now, as their first login would (from the centre's linkage
+// records only, the same ID that login then finds): the card of someone
+// who never used the platform is the one a finder tries PINs on, and they
+// should see it when they first look. A certificate not of the 利用者証明用
+// CA (ErrNotAuthCertificate) writes nothing, nor does a centre that cannot
+// be asked (the terminal logs the failure). The certificate's validity
+// and revocation are not asked: the card refused a PIN whatever they are.
 func (p *Platform) RecordPINRefusal(ctx context.Context, t *Terminal, req PINRefusal) error {
 	if err := req.validate(); err != nil {
 		return err
@@ -149,44 +151,17 @@ func (p *Platform) RecordPINRefusal(ctx context.Context, t *Terminal, req PINRef
 		return ErrNotAuthCertificate
 	}
 	serial := jpki.Serial(cert.SerialNumber)
-	personID, err := p.holderOf(ctx, serial)
+	personID, err := p.personFor(ctx, serial)
 	if err != nil {
-		return err
-	}
-	var pid any
-	if personID != "" {
-		pid = personID
+		return fmt.Errorf("platform: holder of a refused PIN's card: %w", err)
 	}
 	now := p.now()
-	_, err = p.db.Write(ctx, qInsertAudit, newSortableID(now), now.UnixMilli(), pid, t.ID, ActionPINRefusal,
+	_, err = p.db.Write(ctx, qInsertAudit, newSortableID(now), now.UnixMilli(), personID, t.ID, ActionPINRefusal,
 		req.Result, PINRefusalReason(req.PIN, req.TriesLeft), serial, trace.ID(ctx))
 	if err != nil {
 		return fmt.Errorf("platform: audit a PIN refusal: %w", err)
 	}
 	return nil
-}
-
-// holderOf is the platform ID of the holder of authentication certificate
-// serial, or "" when nobody has one: like a login it links only through
-// the centre's records (a renewed card finds its holder's ID), but it
-// never makes a new ID.
-func (p *Platform) holderOf(ctx context.Context, serial string) (string, error) {
-	if id, ok := p.persons.get(serial); ok {
-		return id, nil
-	}
-	// Its own singleflight key: a login's resolution of the same serial
-	// makes an ID, this one must not share an answer of "".
-	v, err, _ := p.resolving.Do("holder:"+serial, func() (any, error) {
-		return p.resolveLinked(ctx, jpki.LinkageRef{Kind: jpki.Auth, Serial: serial}, false)
-	})
-	if err != nil {
-		return "", fmt.Errorf("platform: holder of a refused PIN's card: %w", err)
-	}
-	id := v.(string)
-	if id != "" {
-		p.persons.put(serial, id)
-	}
-	return id, nil
 }
 
 func (p *Platform) servePINRefusal(w http.ResponseWriter, r *http.Request) {

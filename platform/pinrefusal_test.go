@@ -59,7 +59,8 @@ FROM platform_audit WHERE action = $1 ORDER BY id`, ActionPINRefusal)
 
 // TestPINRefusals: a terminal's report of a PIN the card refused is one
 // audit row under the holder's platform ID (on their /me/audit, with the
-// tries left), or under no one when the holder never used the platform;
+// tries left), the same ID a holder who never used the platform gets at
+// their first login;
 // a malformed body, an unknown terminal's key and a certificate not of the
 // 利用者証明用 CA are refused in Japanese and English and write nothing.
 func TestPINRefusals(t *testing.T) {
@@ -102,7 +103,7 @@ func TestPINRefusals(t *testing.T) {
 				want: &[5]string{pid, "kiosk-sakata-1", ResultPINBlocked, "auth:0", knownSerial}},
 			{name: "a holder who never used the platform", tc: w.kiosk,
 				body: body(PINRefusal{Certificate: strangerDER, PIN: PINAuth, Result: ResultPINWrong, TriesLeft: 1}),
-				want: &[5]string{"-", "kiosk-sakata-1", ResultPINWrong, "auth:1", strangerSerial}},
+				want: &[5]string{"stranger", "kiosk-sakata-1", ResultPINWrong, "auth:1", strangerSerial}},
 			{name: "malformed JSON", tc: w.kiosk, body: []byte(`{"certificate":`), code: CodeInvalid},
 			{name: "an unknown field (a PIN)", tc: w.kiosk, code: CodeInvalid,
 				body: []byte(`{"certificate":"` + base64.StdEncoding.EncodeToString(authDER) + `","pin":"auth","result":"PIN_WRONG","tries_left":2,"value":"1234"}`)},
@@ -140,7 +141,14 @@ func TestPINRefusals(t *testing.T) {
 				if len(after) != len(before)+1 {
 					t.Fatalf("%d rows written, want 1", len(after)-len(before))
 				}
-				if diff := cmp.Diff(*tc.want, after[len(after)-1]); diff != "" {
+				want := *tc.want
+				if want[0] == "stranger" {
+					// The ID of the first login, after the report.
+					first := w.auth(t, w.kiosk, answer(t, w.kiosk, stranger))
+					wantResult(t, first, Passed, "", "")
+					want[0] = first.Report.PlatformID
+				}
+				if diff := cmp.Diff(want, after[len(after)-1]); diff != "" {
 					t.Errorf("row (-want +got):\n%s", diff)
 				}
 			})
