@@ -164,3 +164,81 @@ func TestMessages(t *testing.T) {
 		}
 	}
 }
+
+// TestPINRefusalOf: what the kit reports to the platform for each result
+// of a card step — only what the card refused, never a format error or the
+// warning before a last try.
+func TestPINRefusalOf(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		pin  card.PIN
+		res  Result
+		want *platform.PINRefusal
+	}{
+		{"wrong, 2 left", card.AuthPIN, Of(card.AuthPIN, &card.PINError{PIN: card.AuthPIN, TriesLeft: 2}, nil),
+			&platform.PINRefusal{PIN: platform.PINAuth, Result: platform.ResultPINWrong, TriesLeft: 2}},
+		{"wrong, 1 left", card.AuthPIN, Of(card.AuthPIN, &card.PINError{PIN: card.AuthPIN, TriesLeft: 1}, nil),
+			&platform.PINRefusal{PIN: platform.PINAuth, Result: platform.ResultPINWrong, TriesLeft: 1}},
+		{"the wrong try that blocks it", card.AuthPIN, Of(card.AuthPIN, &card.PINError{PIN: card.AuthPIN, TriesLeft: 0}, nil),
+			&platform.PINRefusal{PIN: platform.PINAuth, Result: platform.ResultPINBlocked}},
+		{"blocked already", card.AuthPIN, Of(card.AuthPIN, card.ErrPINBlocked, nil),
+			&platform.PINRefusal{PIN: platform.PINAuth, Result: platform.ResultPINBlocked}},
+		{"signing password wrong, 4 left", card.SignPIN, SignResult(&card.PINError{PIN: card.SignPIN, TriesLeft: 4}),
+			&platform.PINRefusal{PIN: platform.PINSign, Result: platform.ResultPINWrong, TriesLeft: 4}},
+		{"signing password wrong, 1 left", card.SignPIN, SignResult(&card.PINError{PIN: card.SignPIN, TriesLeft: 1}),
+			&platform.PINRefusal{PIN: platform.PINSign, Result: platform.ResultPINWrong, TriesLeft: 1}},
+		{"signing password blocked", card.SignPIN, SignResult(card.ErrPINBlocked),
+			&platform.PINRefusal{PIN: platform.PINSign, Result: platform.ResultPINBlocked}},
+		{"format: never reached the card", card.AuthPIN, Of(card.AuthPIN, card.ErrPINFormat, nil), nil},
+		{"the warning before the last try", card.AuthPIN, Result{Outcome: LastTry, TriesLeft: 1}, nil},
+		{"verified", card.AuthPIN, Result{Outcome: Verified}, nil},
+		{"signed", card.SignPIN, Result{Outcome: Signed}, nil},
+		{"revoked: the platform's refusal, audited there", card.AuthPIN, Result{Outcome: Revoked}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := PINRefusalOf(tc.pin, tc.res)
+			if ok != (tc.want != nil) {
+				t.Fatalf("reported %v, want %v", ok, tc.want != nil)
+			}
+			if ok {
+				if diff := cmp.Diff(*tc.want, got); diff != "" {
+					t.Errorf("report (-want +got):\n%s", diff)
+				}
+			}
+		})
+	}
+}
+
+// TestWordPINRefusal: the rows /me/audit words itself, in both languages.
+func TestWordPINRefusal(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		e    platform.AuditEntry
+		want *auditRow
+	}{
+		{"wrong", platform.AuditEntry{Action: platform.ActionPINRefusal, Result: platform.ResultPINWrong, Reason: "auth:2"},
+			&auditRow{WhatJA: "カードが暗証番号を受け付けませんでした：利用者証明用電子証明書の暗証番号（数字4桁）",
+				WhatEN: "The card refused the PIN of the authentication certificate (4 digits)", ResultJA: "暗証番号の誤り（残り 2 回）", ResultEN: "Wrong PIN (2 tries left)"}},
+		{"one left", platform.AuditEntry{Action: platform.ActionPINRefusal, Result: platform.ResultPINWrong, Reason: "sign:1"},
+			&auditRow{WhatJA: "カードが暗証番号を受け付けませんでした：署名用電子証明書の暗証番号（英数字6〜16文字）",
+				WhatEN: "The card refused the signing password (6–16 letters and digits)", ResultJA: "暗証番号の誤り（残り 1 回）", ResultEN: "Wrong PIN (1 try left)"}},
+		{"blocked", platform.AuditEntry{Action: platform.ActionPINRefusal, Result: platform.ResultPINBlocked, Reason: "auth:0"},
+			&auditRow{WhatJA: "カードが暗証番号を受け付けませんでした：利用者証明用電子証明書の暗証番号（数字4桁）",
+				WhatEN: "The card refused the PIN of the authentication certificate (4 digits)", ResultJA: "ロックされています（窓口で再設定が必要）", ResultEN: "Blocked (to be reset at the municipal counter)"}},
+		{"a login", platform.AuditEntry{Action: "authenticate", Result: "PASSED", Reason: ":"}, nil},
+		{"an unreadable reason", platform.AuditEntry{Action: platform.ActionPINRefusal, Result: platform.ResultPINWrong, Reason: "text:x"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var row auditRow
+			ok := wordPINRefusal(tc.e, &row)
+			if ok != (tc.want != nil) {
+				t.Fatalf("worded %v, want %v", ok, tc.want != nil)
+			}
+			if ok {
+				if diff := cmp.Diff(*tc.want, row); diff != "" {
+					t.Errorf("row (-want +got):\n%s", diff)
+				}
+			}
+		})
+	}
+}
