@@ -124,11 +124,12 @@ func loginFlow(t *testing.T, r *flowRun) outcome {
 	pid := r.text("#platform-id")
 	o["result"], o["platform ID length"] = r.text("#result"), strconv.Itoa(len(pid))
 	r.shot("3-verified")
-	// Who checked me: the kiosk of 須坂市, once (the wrong PIN never reached
-	// the platform: it stops at the card).
+	// Who checked me: the kiosk of 須坂市, once, and the wrong PIN before it
+	// (the card refused it; the kiosk reported what the card said, with the
+	// tries left — never the PIN).
 	r.do("audit", chromedp.Navigate(u+"/me/audit"), chromedp.WaitVisible(css("#audit")))
 	audit := r.text("#audit")
-	o["audit"] = fmt.Sprintf("%s, 本人確認 ×%d, same platform ID %t", has(audit, "須坂市"), strings.Count(audit, "本人確認"), r.text("#platform-id") == pid)
+	o["audit"] = fmt.Sprintf("%s, 本人確認 ×%d, same platform ID %t", has(audit, "須坂市", "暗証番号の誤り（残り 2 回）"), strings.Count(audit, "本人確認"), r.text("#platform-id") == pid)
 	r.shot("4-audit")
 	want := outcome{"tries before": "3", "wrong PIN": "暗証番号が違います。残り 2 回です。", "tries after": "2",
 		"result": "本人確認ができました", "platform ID length": "32", "audit": "yes, 本人確認 ×1, same platform ID true"}
