@@ -26,11 +26,13 @@ import (
 // wrong or blocked, the tries left. Never the PIN, nor anything made from
 // it.
 //
-// Why a terminal's word is taken: only a registered terminal (its HMAC
-// key) can report, a refusal is only written into the audit (it changes
-// no state, refuses no later login), and each terminal's reports are rate
-// limited (Limits.PINReports). The row names the reporting terminal, so
-// the holder and the operator see who said it.
+// Why a terminal's word is taken, though no card signed anything: only a
+// registered terminal (its HMAC key) can report; a report only adds an
+// audit row (it refuses no later login — the card keeps its own count —
+// and links nothing the centre's records do not); the certificate must be
+// the 利用者証明用 CA's; and each terminal's reports are rate limited
+// (Limits.PINReports). The row names the reporting terminal, so the
+// holder and the operator see who said it.
 
 // ActionPINRefusal is the audit action of a reported PIN refusal.
 const ActionPINRefusal = "pin-refusal"
