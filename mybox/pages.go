@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/cms"
 	"github.com/mynaplat/mynaplat/postbox"
 	"github.com/mynaplat/mynaplat/terminal"
@@ -31,12 +30,13 @@ type Config struct {
 	// default, with its timeout).
 	BoxURL string
 	HTTP   *http.Client
-	// Terminal is the platform terminal people log in at (their computer
-	// with a card reader); Card gives the card on its reader.
-	Terminal string
-	Card     func(r *http.Request, ss *web.Session) (card.Transport, error)
+	// Kit is the card flow of the platform terminal people log in at
+	// (their computer with a card reader): the card on its reader signs
+	// through the kit, so that a wrong signing password is limited and
+	// reported to the platform as a wrong PIN at the terminal is.
+	Kit *terminal.Kit
 	// LoggedIn is the card login the terminal handed over on the session;
-	// nil is terminal.LoggedIn at Terminal, for no purpose.
+	// nil is the kit's terminal's, for no purpose.
 	LoggedIn func(ss *web.Session, now time.Time) (terminal.Login, error)
 	// Stamper time-stamps the person's signatures.
 	Stamper cms.Stamper
@@ -54,8 +54,8 @@ type Pages struct {
 
 // New parses the templates.
 func New(cfg Config) (*Pages, error) {
-	if cfg.Site == nil || cfg.BoxURL == "" || cfg.Terminal == "" || cfg.Card == nil {
-		return nil, errors.New("mybox: the pages need a site, the post box's URL, the terminal and its card")
+	if cfg.Site == nil || cfg.BoxURL == "" || cfg.Kit == nil {
+		return nil, errors.New("mybox: the pages need a site, the post box's URL and the terminal's card flow")
 	}
 	pages, err := cfg.Site.Parse(templates, "templates/*.html")
 	if err != nil {
@@ -69,7 +69,7 @@ func New(cfg Config) (*Pages, error) {
 	}
 	if cfg.LoggedIn == nil {
 		cfg.LoggedIn = func(ss *web.Session, now time.Time) (terminal.Login, error) {
-			return terminal.LoggedIn(ss, now, cfg.Terminal, "")
+			return terminal.LoggedIn(ss, now, cfg.Kit.Terminal().ID, "")
 		}
 	}
 	return &Pages{cfg: cfg, pages: pages, log: cfg.Logger, now: cfg.Now}, nil
@@ -161,7 +161,7 @@ func (p *Pages) loginPage(w http.ResponseWriter, r *http.Request, ss *web.Sessio
 			DoJA: "カードでもう一度ログインしてください。", DoEN: "Log in with your card again."})
 		return
 	}
-	p.pages.Render(w, r, http.StatusOK, "login", loginView{Terminal: p.cfg.Terminal, Next: r.URL.RequestURI()})
+	p.pages.Render(w, r, http.StatusOK, "login", loginView{Terminal: p.cfg.Kit.Terminal().ID, Next: r.URL.RequestURI()})
 }
 
 // endSession ends the session's box session at the post box and forgets
@@ -415,7 +415,7 @@ func (p *Pages) compose(w http.ResponseWriter, r *http.Request, v *visit) {
 			content.Attachments = append(content.Attachments, verify.Attachment{Name: d.Title, Type: d.Type, SHA256: d.SHA256})
 		}
 	}
-	signed, f := p.sign(r, v.ss, r.PostFormValue("password"), content)
+	signed, f := p.sign(r, v.ss, content)
 	if f != nil {
 		again(*f)
 		return
@@ -437,15 +437,11 @@ func (p *Pages) compose(w http.ResponseWriter, r *http.Request, v *visit) {
 }
 
 // sign has the card on the reader sign each content with its signing key,
-// time-stamped, in one card session. On failure it returns the message
-// for the person.
-func (p *Pages) sign(r *http.Request, ss *web.Session, password string, contents ...*verify.Content) ([][]byte, *web.Flash) {
-	tr, err := p.cfg.Card(r, ss)
-	if err != nil {
-		return nil, &web.Flash{Kind: "error", JA: "カードがリーダーにありません。カードでログインし直してください。", EN: "No card is on the reader. Log in with your card again."}
-	}
+// time-stamped, in one card session, through the terminal's kit with the
+// form's password. On failure it returns the message for the person.
+func (p *Pages) sign(r *http.Request, ss *web.Session, contents ...*verify.Content) ([][]byte, *web.Flash) {
 	var out [][]byte
-	err = terminal.WithSigner(tr, password, func(cert *x509.Certificate, signer crypto.Signer) error {
+	res, err := p.cfg.Kit.Sign(r, ss, func(cert *x509.Certificate, signer crypto.Signer) error {
 		for _, c := range contents {
 			body, err := c.Marshal()
 			if err != nil {
@@ -459,25 +455,22 @@ func (p *Pages) sign(r *http.Request, ss *web.Session, password string, contents
 		}
 		return nil
 	})
-	if err != nil {
-		f := signTrouble(err)
-		if f.Kind == "" {
-			p.log.ErrorContext(r.Context(), "mybox: sign", "err", err)
-			f = web.Flash{Kind: "error", JA: "署名できませんでした。しばらくしてからもう一度お試しください。", EN: "The document could not be signed. Try again shortly."}
-		}
+	switch {
+	case err != nil:
+		p.log.ErrorContext(r.Context(), "mybox: sign", "err", err)
+		return nil, &web.Flash{Kind: "error", JA: "署名できませんでした。しばらくしてからもう一度お試しください。", EN: "The document could not be signed. Try again shortly."}
+	case res.Outcome == terminal.NoCard:
+		return nil, &web.Flash{Kind: "error", JA: "カードがリーダーにありません。カードでログインし直してください。", EN: "No card is on the reader. Log in with your card again."}
+	case !res.Passed():
+		f := signTrouble(res)
 		return nil, &f
 	}
 	return out, nil
 }
 
-// signTrouble is the message for what the card said about the signing
-// password (the kit's words, and that nothing was sent); Kind is "" for
-// anything else.
-func signTrouble(err error) web.Flash {
-	res, ok := terminal.SignFailure(err)
-	if !ok {
-		return web.Flash{}
-	}
+// signTrouble is the message for what the card (or the kit's limit) said
+// about the signing password: the kit's words, and that nothing was sent.
+func signTrouble(res terminal.Result) web.Flash {
 	f := res.Flash()
 	f.JA, f.EN = "何も送信していません。"+f.JA, "Nothing was sent. "+f.EN
 	return f
@@ -532,7 +525,7 @@ func (p *Pages) consent(w http.ResponseWriter, r *http.Request, v *visit) {
 		back(web.Flash{Kind: "error", JA: "お客さま番号と、同意する内容を入力してください。", EN: "Enter your customer number and what you consent to."})
 		return
 	}
-	signed, f := p.sign(r, v.ss, r.PostFormValue("password"), postbox.ConsentContent(party, ref, deliver, notice, p.now().UTC()))
+	signed, f := p.sign(r, v.ss, postbox.ConsentContent(party, ref, deliver, notice, p.now().UTC()))
 	if f != nil {
 		back(*f)
 		return
@@ -617,7 +610,7 @@ func (p *Pages) notify(w http.ResponseWriter, r *http.Request, v *visit) {
 		back(web.Flash{Kind: "error", JA: "通知する事業者を選んでください。", EN: "Choose the businesses to tell."})
 		return
 	}
-	signed, f := p.sign(r, v.ss, r.PostFormValue("password"), contents...)
+	signed, f := p.sign(r, v.ss, contents...)
 	if f != nil {
 		back(*f)
 		return

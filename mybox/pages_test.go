@@ -11,11 +11,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mynaplat/mynaplat/card"
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/mynaplat/mynaplat/internal/pbworld"
 	"github.com/mynaplat/mynaplat/internal/trace"
 	"github.com/mynaplat/mynaplat/internal/webtest"
 	"github.com/mynaplat/mynaplat/mybox"
+	"github.com/mynaplat/mynaplat/platform"
 	"github.com/mynaplat/mynaplat/postbox"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/store/storetest"
@@ -29,9 +31,9 @@ import (
 //
 // The terminal's card step (the /t/ screens, tested in package terminal)
 // is stood in for by GET /test/login/{who}, which hands the person's login
-// over on the browser's session and puts their card on the reader: the
-// world's clock runs days behind the wall clock, which the terminal's
-// signed requests to the platform would not pass.
+// over on the browser's session and puts their card on the reader of the
+// terminal's kit (the kit the pages sign through): the world's clock runs
+// days behind the wall clock, which the login's assertion would not pass.
 type pagesEnv struct {
 	w      *pbworld.World
 	sc     *pbworld.Scene
@@ -62,13 +64,8 @@ func newPagesEnv(t *testing.T, db *store.DB, boxURL string) *pagesEnv {
 		t.Fatal(err)
 	}
 	person := func(ss *web.Session) *pbworld.Person { return e.people[ss.Get(whoKey)] }
-	pages, err := mybox.New(mybox.Config{Site: site, BoxURL: boxURL, Terminal: pbworld.PostboxTerminal, Stamper: w.Stamper, Now: w.Clock.Now,
-		Card: func(r *http.Request, ss *web.Session) (card.Transport, error) {
-			if p := person(ss); p != nil {
-				return p.Card, nil
-			}
-			return nil, terminal.ErrNoCard
-		},
+	kit := terminal.NewKit(terminal.KitConfig{Terminal: w.Term, Reader: terminal.VirtualReader{Cards: w.Cards}, Cards: w.Cards, Now: w.Clock.Now})
+	pages, err := mybox.New(mybox.Config{Site: site, BoxURL: boxURL, Kit: kit, Stamper: w.Stamper, Now: w.Clock.Now,
 		LoggedIn: func(ss *web.Session, now time.Time) (terminal.Login, error) {
 			p := person(ss)
 			if p == nil {
@@ -95,6 +92,13 @@ func newPagesEnv(t *testing.T, db *store.DB, boxURL string) *pagesEnv {
 			return
 		}
 		e.w.Login(p) // a fresh assertion
+		// The card on the terminal's reader, as the /t/ screen's "place
+		// the card" puts it there.
+		r.PostForm = url.Values{"card": {p.Card.ID()}}
+		if res := kit.Place(r, ss); !res.Passed() {
+			http.Error(rw, string(res.Outcome), http.StatusInternalServerError)
+			return
+		}
 		ss.Set(whoKey, r.PathValue("who"))
 		ss.Set(atKey, strconv.FormatInt(e.w.Clock.Now().Unix(), 10))
 		if err := ss.Save(r.Context()); err != nil {
@@ -159,7 +163,14 @@ func TestPages(t *testing.T) {
 		form := url.Values{"client_id": {m[1]}, "to": {"tax-sakata"}, "subject": {"令和8年分 確定申告"}, "body": {"控除証明書を添付します"},
 			"doc": {sc.KojoID}, "password": {"WRONG1975"}}
 		c.Step(webtest.Step{Name: "a wrong password", Method: http.MethodPost, Path: "/postbox/compose", Form: form,
-			WantStatus: http.StatusUnprocessableEntity, WantContains: []string{"何も送信していません", `value="` + sc.KojoID + `" checked`, m[1]}})
+			WantStatus: http.StatusUnprocessableEntity, WantContains: []string{"何も送信していません", "残り 4 回です", `value="` + sc.KojoID + `" checked`, m[1]}})
+		// The card's refusal went through the terminal's kit to the
+		// platform, for his /me/audit: the terminal, him, 4 tries left.
+		want := []string{platform.ActionPINRefusal + " " + pbworld.PostboxTerminal + " " + sc.Ichiro.PlatformID + " " +
+			platform.ResultPINWrong + " " + platform.PINRefusalReason(platform.PINSign, 4)}
+		if diff := cmp.Diff(want, pinRefusals(t, db)); diff != "" {
+			t.Errorf("the platform's rows of refused PINs (-want +got):\n%s", diff)
+		}
 		form.Set("password", sc.Ichiro.SignPIN)
 		c.Step(webtest.Step{Name: "sign and send", Method: http.MethodPost, Path: "/postbox/compose", Form: form,
 			WantStatus: http.StatusSeeOther, WantLocation: "/postbox/#sends"})
@@ -249,4 +260,28 @@ func TestPagesWithoutThePostbox(t *testing.T) {
 	e := newPagesEnv(t, storetest.SQLite(t), down.URL)
 	e.browser(t, "ichiro").Step(webtest.Step{Name: "the box", Path: "/postbox/", WantStatus: http.StatusServiceUnavailable,
 		WantNotContains: []string{`id="login"`}})
+}
+
+// pinRefusals are the platform's audit rows of PINs the cards refused, as
+// "action terminal person result reason".
+func pinRefusals(t *testing.T, db *store.DB) []string {
+	t.Helper()
+	rows, err := db.QueryContext(context.Background(), `SELECT action, terminal_id, person_id, result, reason FROM platform_audit
+WHERE action = $1 ORDER BY id`, platform.ActionPINRefusal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var a [5]string
+		if err := rows.Scan(&a[0], &a[1], &a[2], &a[3], &a[4]); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, strings.Join(a[:], " "))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

@@ -193,16 +193,11 @@ func (p *Pages) list(w http.ResponseWriter, r *http.Request) {
 func reportKey(id string) string { return "t:" + id + ":report" }
 func nextKey(id string) string   { return "t:" + id + ":next" }
 
-// PlacedCard is the card on a terminal's reader in this browser's session,
-// for a service's pages that run on the terminal and need the card again
-// (to sign with the signing password). It is ErrNoCard when none is placed.
-func (p *Pages) PlacedCard(r *http.Request, ss *web.Session, terminalID string) (card.Transport, error) {
-	st, ok := p.stations.Get(terminalID)
-	if !ok {
-		return nil, fmt.Errorf("%w: no terminal %s", ErrNoCard, terminalID)
-	}
-	return st.reader.Card(r, ss.Get(placedKey(terminalID)))
-}
+// Kit is the card flow of terminal id (nil for none), for a service's
+// pages that run on the terminal and need the card again: signing with
+// the signing password goes through the kit's Sign, so that its limits
+// and its report of a refused password apply there as at the PIN pad.
+func (p *Pages) Kit(id string) *Kit { return p.stations.Kit(id) }
 
 // screenData is what the terminal screen shows.
 type screenData struct {

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/cardview"
 	"github.com/mynaplat/mynaplat/internal/layout"
 	"github.com/mynaplat/mynaplat/jpki"
@@ -106,7 +105,7 @@ func (c terminalsConfig) pages(ctx context.Context, d *deps, mux *http.ServeMux,
 	d.svc.terminals = tp
 	links := tp.Links()
 	if d.peers.known(rolePostbox) {
-		pl, err := c.postboxPages(d, mux, tp)
+		pl, err := c.postboxPages(ctx, d, mux, tp)
 		if err != nil {
 			return nil, err
 		}
@@ -197,13 +196,18 @@ func (c terminalsConfig) pages(ctx context.Context, d *deps, mux *http.ServeMux,
 // postboxPages are the person's post-box pages, on the terminal people log
 // in at (the card on its reader signs); they reach the post box over its
 // resident API.
-func (c terminalsConfig) postboxPages(d *deps, mux *http.ServeMux, tp *terminal.Pages) ([]web.Link, error) {
+func (c terminalsConfig) postboxPages(ctx context.Context, d *deps, mux *http.ServeMux, tp *terminal.Pages) ([]web.Link, error) {
 	id := c.postboxTerminal
 	bu, hc := d.at(rolePostbox)
-	pp, err := mybox.New(mybox.Config{Site: d.site, BoxURL: bu, HTTP: hc, Terminal: id, Stamper: d.stamper(), Logger: d.logger,
-		Card: func(r *http.Request, ss *web.Session) (card.Transport, error) {
-			return tp.PlacedCard(r, ss, id)
-		}})
+	kit := tp.Kit(id)
+	if kit == nil {
+		// Data without the terminal (not seeded, or another
+		// --postbox-terminal): no card here could log in or sign, so the
+		// pages are not served rather than served unusable.
+		d.logger.WarnContext(ctx, "mynaplat: the post box's pages are off: no terminal configured", "terminal", id)
+		return nil, nil
+	}
+	pp, err := mybox.New(mybox.Config{Site: d.site, BoxURL: bu, HTTP: hc, Kit: kit, Stamper: d.stamper(), Logger: d.logger})
 	if err != nil {
 		return nil, err
 	}
