@@ -6,7 +6,9 @@
 // the box.
 //
 // It is the terminal side of the post box: the card, its signing password
-// and its errors (worded from the terminal kit's outcome table) stay here,
+// and its errors stay here, the card signing through the terminal's kit
+// (Kit.Sign: its outcome table's words, its limits, its report of a
+// refused password to the platform for the holder's /me/audit),
 // and the pages reach the post box only through its resident API
 // (postbox.BoxClient), with the card login's assertion exchanged for a box
 // session. Package postbox never imports the card or the terminal, and
