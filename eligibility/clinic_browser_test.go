@@ -136,14 +136,7 @@ func TestClinicInBrowser(t *testing.T) {
 	_, _, srv, st := clinicWebServer(t)
 	ctx := browsertest.New(t)
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
-	text := func(sel string) string {
-		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Text(css(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return v
-	}
+	text := func(sel string) string { t.Helper(); return browsertest.Text(t, ctx, sel) }
 	// The card sign-in at the staff terminal is the staff package's and
 	// the terminals' browser test; here the signed-in session is handed
 	// to the browser.
