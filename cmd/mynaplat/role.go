@@ -57,12 +57,13 @@ const (
 	roleAgency      = "agency"     // receiving agencies (tax office, employer, town)
 	roleBusiness    = "business"   // businesses (日本生命, 日本郵便, NHK)
 	roleCounter     = "counter"    // the municipal JPKI counter (its terminal at the town hall)
+	roleOIDC        = "oidc"       // the OpenID provider for outside services (デジタル認証アプリ's twin)
 )
 
 // allRoles are the roles in the order a process builds them: a role comes
 // after those whose in-process services it may use (the terminals last: its
 // pages link to the others').
-var allRoles = []string{roleJPKI, rolePlatform, roleCardCo, roleEligibility, roleJLIS, roleMunicipal,
+var allRoles = []string{roleJPKI, rolePlatform, roleOIDC, roleCardCo, roleEligibility, roleJLIS, roleMunicipal,
 	roleTSA, roleCorpReg, roleDelegation, rolePostbox, roleAgency, roleBusiness, roleCounter, roleTerminals}
 
 // roleHelp says what each role is, for serve --help and errors.
@@ -81,6 +82,7 @@ var roleHelp = map[string]string{
 	roleBusiness:    "businesses",
 	roleCounter:     "municipal JPKI counter /counter/ (issue, renew, change, revoke cards)",
 	roleTerminals:   "terminal screens /t/, kiosks, reception stations, /pay/, card viewer",
+	roleOIDC:        "OpenID Connect provider for outside services under /api/realms/main/ (the デジタル認証アプリ's twin)",
 }
 
 // The operator APIs one role offers others under caller keys, and the role

@@ -47,6 +47,7 @@ type serveOptions struct {
 	counterTown string
 	// sessionCookie names the session cookie (web.SessionCookie when "").
 	sessionCookie string
+	oidc          oidcFlags
 }
 
 type stringList []string
@@ -98,6 +99,7 @@ func serve(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writer) 
 		"the terminal people log in at to open their post box")
 	fs.StringVar(&o.counterTown, "counter-town", envOr("MYNAPLAT_COUNTER_TOWN", "062049"),
 		"the municipality code of the town whose JPKI counter the counter role is (its clerks sign in as office counter:CODE; default 酒田市)")
+	o.oidc.register(fs)
 	fs.StringVar(&o.debugAddr, "debug-addr", "", "serve Go's pprof profiles on this (loopback) address, e.g. 127.0.0.1:6060")
 	fs.Var(&o.readers, "reader", "TERMINAL=pcsc:READER: give a terminal a real PC/SC reader (build with -tags pcsc); repeatable")
 	if err := parseFlags(fs, args); err != nil {
@@ -229,6 +231,7 @@ func roleConfigs(o serveOptions, p *peers) (map[string]roleConfig, callerKeys, e
 		roleAgency:      partyConfig{role: roleAgency, peers: p, keys: keys},
 		roleBusiness:    partyConfig{role: roleBusiness, peers: p, keys: keys},
 		roleCounter:     counterConfig{peers: p, keys: keys, town: o.counterTown},
+		roleOIDC:        oidcConfig{cfg: o.oidc.config(data, p.url(roleOIDC))},
 		roleTerminals:   newTerminalsConfig(data, p, o.readers, o.postboxTerminal).withPay(newPayConfig(data, p, keys)),
 	}
 	out := map[string]roleConfig{}

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestOIDCCommands: add, list and disable a client and its keys, rotate and
+// list the signing keys, and a refusal in Japanese and English, on a data
+// dir of its own.
+func TestOIDCCommands(t *testing.T) {
+	dir := t.TempDir()
+	run := func(want int, args ...string) (string, string) {
+		t.Helper()
+		out, errOut, code := runArgs(t.Context(), append(args, "--data", dir)...)
+		if code != want {
+			t.Fatalf("%v: exit %d (want %d)\nstdout %s\nstderr %s", args, code, want, out, errOut)
+		}
+		return out, errOut
+	}
+	rsa, ec := filepath.Join("..", "..", "oidcop", "testdata", "rp-rsa.pub"), filepath.Join("..", "..", "oidcop", "testdata", "rp-ec.pub")
+	out, _ := run(0, "oidc", "client", "add", "--id", "RP00000001", "--name", "須坂市ウェブサイト", "--redirect-uri", "http://127.0.0.1:9000/cb",
+		"--dev", "--key", rsa)
+	if !strings.Contains(out, "client RP00000001 (須坂市ウェブサイト) registered") || !strings.Contains(out, "issuer http://127.0.0.1:8080/api/realms/main") {
+		t.Errorf("add: %s", out)
+	}
+	_, errOut := run(1, "oidc", "client", "add", "--id", "RP00000002", "--name", "x", "--redirect-uri", "http://127.0.0.1:9000/cb", "--key", rsa)
+	if !strings.Contains(errOut, "開発用クライアント") || !strings.Contains(errOut, "needs a development client") {
+		t.Errorf("http without --dev: %s", errOut)
+	}
+	run(1, "oidc", "client", "add", "--id", "RP00000001", "--name", "again", "--redirect-uri", "https://rp.example.jp/cb", "--key", rsa)
+	out, _ = run(0, "oidc", "client", "key", "add", "--id", "RP00000001", "--key", ec)
+	m := regexp.MustCompile(`^key (\S+) \(ES256\) added`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("key add: %s", out)
+	}
+	run(0, "oidc", "client", "key", "disable", "--id", "RP00000001", "--kid", m[1])
+	run(0, "oidc", "client", "disable", "--id", "RP00000001")
+	run(1, "oidc", "client", "disable", "--id", "nope")
+	out, _ = run(0, "oidc", "client", "list")
+	for _, want := range []string{"RP00000001  disabled", "須坂市ウェブサイト", "redirect    http://127.0.0.1:9000/cb", "key ES256 " + m[1] + " disabled", "key RS256 "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("list lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "RP00000002") {
+		t.Errorf("a refused client is listed:\n%s", out)
+	}
+	out, _ = run(0, "oidc", "keys", "rotate")
+	if !strings.Contains(out, "(ES256) listed now") {
+		t.Errorf("rotate: %s", out)
+	}
+	run(0, "oidc", "keys", "rotate")
+	out, _ = run(0, "oidc", "keys", "list")
+	if !strings.Contains(out, "ES256 signing") || !strings.Contains(out, "ES256 lead") {
+		t.Errorf("keys list:\n%s", out)
+	}
+}

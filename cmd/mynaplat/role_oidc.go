@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/mynaplat/mynaplat/oidcop"
+	"github.com/mynaplat/mynaplat/web"
+)
+
+// oidcFlags are the knobs of the OpenID provider (docs/oidc-provider.md
+// §3), each with a MYNAPLAT_OIDC_* environment default. serve and the oidc
+// commands share them.
+type oidcFlags struct {
+	baseURL                             string
+	signingAlg                          string
+	codeTTL, accessTTL, idTTL, loginTTL time.Duration
+	keyRotation, publishLead            time.Duration
+	assertionMaxLifetime, clockSkew     time.Duration
+}
+
+// envDuration is the duration in env name, or def when it is unset or not
+// a duration (the flag then says so when it is parsed from its default).
+func envDuration(name string, def time.Duration) time.Duration {
+	if v := os.Getenv(name); v != "" {
+		if d, err := time.ParseDuration(v); err == nil {
+			return d
+		}
+	}
+	return def
+}
+
+func (f *oidcFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.baseURL, "oidc-base-url", os.Getenv("MYNAPLAT_OIDC_BASE_URL"),
+		"the OpenID provider's external base URL; the issuer is it + "+oidcop.RealmPath+" (default --base-url)")
+	fs.StringVar(&f.signingAlg, "oidc-signing-alg", envOr("MYNAPLAT_OIDC_SIGNING_ALG", "ES256"), "the provider's key family: ES256 or RS256 (ID and access tokens)")
+	d := func(p *time.Duration, name, env string, def time.Duration, usage string) {
+		fs.DurationVar(p, name, envDuration(env, def), usage+"; env "+env)
+	}
+	d(&f.codeTTL, "oidc-code-ttl", "MYNAPLAT_OIDC_CODE_TTL", oidcop.DefaultCodeTTL, "lifetime of an authorization code")
+	d(&f.accessTTL, "oidc-access-token-ttl", "MYNAPLAT_OIDC_ACCESS_TOKEN_TTL", oidcop.DefaultAccessTokenTTL, "lifetime of an access token")
+	d(&f.idTTL, "oidc-id-token-ttl", "MYNAPLAT_OIDC_ID_TOKEN_TTL", oidcop.DefaultIDTokenTTL, "lifetime of an ID token")
+	d(&f.loginTTL, "oidc-login-ttl", "MYNAPLAT_OIDC_LOGIN_TTL", oidcop.DefaultLoginTTL, "how long the card page of one authorization request lasts")
+	d(&f.keyRotation, "oidc-key-rotation", "MYNAPLAT_OIDC_KEY_ROTATION", oidcop.DefaultKeyRotation,
+		"how long a signing key signs before the next takes over (0: only by mynaplat oidc keys rotate)")
+	d(&f.publishLead, "oidc-key-publish-lead", "MYNAPLAT_OIDC_KEY_PUBLISH_LEAD", oidcop.DefaultPublishLead,
+		"how long a new signing key is listed in the JWKS before it signs")
+	d(&f.assertionMaxLifetime, "oidc-assertion-max-lifetime", "MYNAPLAT_OIDC_ASSERTION_MAX_LIFETIME", oidcop.DefaultAssertionMaxLifetime,
+		"how far ahead a client assertion's exp may be")
+	d(&f.clockSkew, "oidc-clock-skew", "MYNAPLAT_OIDC_CLOCK_SKEW", oidcop.DefaultClockSkew, "leeway on the times of client assertions")
+}
+
+// config is the provider's configuration on data, with base as the
+// default base URL.
+func (f oidcFlags) config(data, base string) oidcop.Config {
+	if f.baseURL != "" {
+		base = f.baseURL
+	}
+	return oidcop.Config{KeyDir: filepath.Join(data, "oidc", "keys"), BaseURL: base, SigningAlg: jose.SignatureAlgorithm(f.signingAlg),
+		CodeTTL: f.codeTTL, AccessTokenTTL: f.accessTTL, IDTokenTTL: f.idTTL, LoginTTL: f.loginTTL,
+		KeyRotation: f.keyRotation, PublishLead: f.publishLead, AssertionMaxLifetime: f.assertionMaxLifetime, ClockSkew: f.clockSkew}
+}
+
+// oidcConfig is the OpenID provider's role: the twin of the Digital
+// Agency's デジタル認証アプリ for outside relying parties (issue 17). It
+// keeps its clients, keys and grants in the database, so several instances
+// behind a load balancer share everything.
+type oidcConfig struct {
+	cfg oidcop.Config
+}
+
+func (c oidcConfig) validate() error {
+	cfg := c.cfg
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("役割 oidc の設定の誤り / role oidc: %w (--oidc-base-url, --oidc-*)", err)
+	}
+	return nil
+}
+
+func (c oidcConfig) build(ctx context.Context, d *deps) (*built, error) {
+	cfg := c.cfg
+	cfg.DB, cfg.Logger, cfg.Now = d.db, d.logger, time.Now
+	p, err := oidcop.Open(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.EnsureKeys(ctx); err != nil {
+		return nil, err
+	}
+	h, err := p.Handler(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// The token endpoint authenticates its client itself (private_key_jwt)
+	// and is posted to by RPs' servers, not by this site's forms; logout is
+	// bound to a registered URI. Neither carries this site's CSRF token.
+	d.site.CrossOriginLogin("POST " + oidcop.RealmPath + oidcop.TokenPath)
+	d.site.CrossOriginLogin("POST " + oidcop.RealmPath + oidcop.LogoutPath)
+	lp := newLoops()
+	lp.spawn(func() {
+		every(lp.ctx, time.Minute, func(ctx context.Context) {
+			if err := p.EnsureKeys(ctx); err != nil {
+				d.logger.Error("oidc signing keys", "err", err)
+			}
+		})
+	})
+	links := []web.Link{{Section: "窓口・管理 / Back office", TitleJA: "OpenID Connect（デジタル認証アプリ相当）", TitleEN: "OpenID Connect provider",
+		DescJA: "外部サービス（RP）向けのカードログイン。ディスカバリ: " + p.Issuer() + "/.well-known/openid-configuration",
+		DescEN: "Card login for outside services (RPs). Discovery: " + p.Issuer() + "/.well-known/openid-configuration",
+		Path:   oidcop.RealmPath + "/.well-known/openid-configuration"}}
+	return &built{
+		routes: func(mux *http.ServeMux) { mux.Handle(oidcop.RealmPath+"/", http.StripPrefix(oidcop.RealmPath, h)) },
+		pages:  func(context.Context, *http.ServeMux) ([]web.Link, error) { return links, nil },
+		close:  lp.close(),
+	}, nil
+}

@@ -1,0 +1,223 @@
+// Package oidcop is mynaplat's OpenID Provider: the twin of the Digital
+// Agency's デジタル認証アプリ (issue 17, docs/oidc-provider.md). It owns the
+// RP-facing protocol — OpenID Connect Core 1.0 with the authorization code
+// flow, PKCE (RFC 7636, S256 only) and private_key_jwt client
+// authentication (RFC 7523) — the card page, the registered clients and
+// their keys, the provider's signing keys and their rollover, grants,
+// tokens and sign transactions. It owns its tables (migrations/) and serves
+// under /api/realms/main/ the paths of the real service, so an RP written
+// for it changes only its base URL and keys.
+//
+// The protocol engine is github.com/zitadel/oidc/v3's op.Server: a small
+// server type embeds *op.LegacyServer and overrides only the methods where
+// the library's behaviour differs from the real service (the design
+// record's §4.8): discovery, the JWKS cache header and, from slice 2 on, the
+// authorization request rules, client authentication and the ID token's
+// shape.
+//
+// Private key material never enters the database: a signing key is a file
+// of internal/keydir, reached as a crypto.Signer.
+package oidcop
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/mynaplat/mynaplat/internal/trace"
+	"github.com/mynaplat/mynaplat/store"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// RealmPath is where the provider is mounted under its base URL; the issuer
+// is the base URL joined to it, without a trailing slash (DAA §3, Obs IM).
+const RealmPath = "/api/realms/main"
+
+// The endpoints under the issuer (the real service's, DAA §3).
+const (
+	AuthPath     = "/protocol/openid-connect/auth"
+	TokenPath    = "/protocol/openid-connect/token"
+	UserinfoPath = "/protocol/openid-connect/userinfo"
+	LogoutPath   = "/protocol/openid-connect/logout"
+	CertsPath    = "/protocol/openid-connect/certs"
+	// LoginPath is the card page's prefix (mynaplat's own, §4.2).
+	LoginPath = "/login/"
+)
+
+// Scopes are the scope values an authorization request may carry (Pub AR).
+var Scopes = []string{"openid", "name", "address", "birthdate", "gender", "sign"}
+
+// Config is what Open needs. Zero durations take the defaults of the
+// design record's §3.
+type Config struct {
+	DB *store.DB
+	// KeyDir holds the provider's signing keys (DATA/oidc/keys).
+	KeyDir string
+	// BaseURL is the provider's external base URL (--oidc-base-url); the
+	// issuer is BaseURL + RealmPath.
+	BaseURL string
+	// SigningAlg is the family of the provider's keys: ES256 (default) or RS256.
+	SigningAlg jose.SignatureAlgorithm
+	// KeyRotation is how long a key signs before the next one takes over
+	// (0: only by Rotate); PublishLead is how long a new key is listed
+	// before it signs.
+	KeyRotation, PublishLead time.Duration
+	// Lifetimes (§3 row 1).
+	CodeTTL, AccessTokenTTL, IDTokenTTL, LoginTTL time.Duration
+	// AssertionMaxLifetime bounds a client assertion's exp ahead of now;
+	// ClockSkew is the leeway on exp, iat and nbf.
+	AssertionMaxLifetime, ClockSkew time.Duration
+	Now                             func() time.Time
+	Logger                          *slog.Logger
+}
+
+// The defaults of §3.
+const (
+	DefaultCodeTTL              = 60 * time.Second
+	DefaultAccessTokenTTL       = 5 * time.Minute
+	DefaultIDTokenTTL           = 5 * time.Minute
+	DefaultLoginTTL             = 10 * time.Minute
+	DefaultKeyRotation          = 30 * 24 * time.Hour
+	DefaultPublishLead          = 10 * time.Minute
+	DefaultAssertionMaxLifetime = 24 * time.Hour
+	DefaultClockSkew            = 60 * time.Second
+)
+
+// Validate checks a configuration before anything opens; it fills in the
+// defaults.
+func (c *Config) Validate() error {
+	u, err := url.Parse(c.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("oidcop: the base URL %q is not an absolute http(s) URL", c.BaseURL)
+	}
+	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+	switch c.SigningAlg {
+	case "":
+		c.SigningAlg = jose.ES256
+	case jose.ES256, jose.RS256:
+	default:
+		return fmt.Errorf("oidcop: signing algorithm %q: ES256 or RS256", c.SigningAlg)
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&c.CodeTTL, DefaultCodeTTL)
+	def(&c.AccessTokenTTL, DefaultAccessTokenTTL)
+	def(&c.IDTokenTTL, DefaultIDTokenTTL)
+	def(&c.LoginTTL, DefaultLoginTTL)
+	def(&c.PublishLead, DefaultPublishLead)
+	def(&c.AssertionMaxLifetime, DefaultAssertionMaxLifetime)
+	def(&c.ClockSkew, DefaultClockSkew)
+	for name, d := range map[string]time.Duration{"code TTL": c.CodeTTL, "access token TTL": c.AccessTokenTTL,
+		"ID token TTL": c.IDTokenTTL, "login TTL": c.LoginTTL, "publish lead": c.PublishLead,
+		"assertion max lifetime": c.AssertionMaxLifetime, "clock skew": c.ClockSkew, "key rotation": c.KeyRotation + 1} {
+		if d < 0 {
+			return fmt.Errorf("oidcop: the %s is negative", name)
+		}
+	}
+	if c.KeyRotation != 0 && c.KeyRotation <= c.PublishLead {
+		return fmt.Errorf("oidcop: the key rotation (%v) must be longer than the publish lead (%v)", c.KeyRotation, c.PublishLead)
+	}
+	return nil
+}
+
+// Provider is the OpenID provider.
+type Provider struct {
+	cfg    Config
+	db     *store.DB
+	now    func() time.Time
+	logger *slog.Logger
+	keys   *keyRing
+}
+
+// Open validates cfg, migrates the provider's tables and returns it. It
+// makes no signing key: EnsureKeys does.
+func Open(ctx context.Context, cfg Config) (*Provider, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	mfs, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.DB.Migrate(ctx, "oidcop", mfs); err != nil {
+		return nil, fmt.Errorf("oidcop: migrate: %w", err)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	p := &Provider{cfg: cfg, db: cfg.DB, now: cfg.Now, logger: cfg.Logger}
+	p.keys = &keyRing{db: cfg.DB, dir: cfg.KeyDir, alg: cfg.SigningAlg, now: cfg.Now, lead: cfg.PublishLead,
+		rotation: cfg.KeyRotation, keep: max(cfg.AccessTokenTTL, cfg.IDTokenTTL)}
+	return p, nil
+}
+
+// Issuer is the provider's issuer, BaseURL + RealmPath.
+func (p *Provider) Issuer() string { return p.cfg.BaseURL + RealmPath }
+
+func newID() string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// ms is t in Unix milliseconds, the tables' time unit.
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+// audit writes one oidc_audit row. reason names a refusal's code or what
+// was changed and by whom; never a token, a PIN or an attribute value.
+func (p *Provider) audit(ctx context.Context, q execer, clientID, personID, action, result, reason string) error {
+	_, err := q.ExecContext(ctx, qInsertAudit, newID(), ms(p.now()), clientID, personID, action, result, reason, trace.ID(ctx))
+	if err != nil {
+		return fmt.Errorf("oidcop: audit: %w", err)
+	}
+	return nil
+}
+
+// execer is a *sql.Tx or a *sql.DB.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// AuditEntry is one row of the provider's audit.
+type AuditEntry struct {
+	At                                         time.Time
+	ClientID, PersonID, Action, Result, Reason string
+}
+
+// Audit is the newest limit rows of the audit, of one client ("" all).
+func (p *Provider) Audit(ctx context.Context, clientID string, limit int) ([]AuditEntry, error) {
+	rows, err := p.db.QueryContext(ctx, qSelectAudit, clientID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("oidcop: audit: %w", err)
+	}
+	defer rows.Close()
+	var out []AuditEntry
+	for rows.Next() {
+		var e AuditEntry
+		var at int64
+		if err := rows.Scan(&at, &e.ClientID, &e.PersonID, &e.Action, &e.Result, &e.Reason); err != nil {
+			return nil, err
+		}
+		e.At = time.UnixMilli(at)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

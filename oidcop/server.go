@@ -1,0 +1,129 @@
+package oidcop
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+)
+
+// server is the library's LegacyServer with the methods overridden where the
+// real service differs from the library (§4.8).
+type server struct {
+	*op.LegacyServer
+	p *Provider
+}
+
+// endpoints are the real service's paths (§2). Revocation and
+// introspection are not served (§3 row 19).
+func endpoints() op.Endpoints {
+	return op.Endpoints{
+		Authorization: op.NewEndpoint(AuthPath),
+		Token:         op.NewEndpoint(TokenPath),
+		Userinfo:      op.NewEndpoint(UserinfoPath),
+		EndSession:    op.NewEndpoint(LogoutPath),
+		JwksURI:       op.NewEndpoint(CertsPath),
+	}
+}
+
+// Handler is the provider's HTTP handler, for the paths under RealmPath:
+// mount it with http.StripPrefix(RealmPath, …).
+func (p *Provider) Handler(ctx context.Context) (http.Handler, error) {
+	key, err := p.secret(ctx, "token-crypto")
+	if err != nil {
+		return nil, err
+	}
+	cfg := &op.Config{
+		CryptoKey:               [32]byte(key),
+		AuthMethodPrivateKeyJWT: true,
+		GrantTypeRefreshToken:   true,
+		SupportedScopes:         Scopes,
+		SupportedClaims:         claimsSupported,
+	}
+	// The endpoints are the LegacyServer's (endpoints()); the provider's own
+	// are ignored with it.
+	opts := []op.Option{op.WithLogger(p.logger)}
+	if strings.HasPrefix(p.cfg.BaseURL, "http://") {
+		opts = append(opts, op.WithAllowInsecure())
+	}
+	prov, err := op.NewProvider(cfg, &storage{p: p}, op.StaticIssuer(p.Issuer()), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("oidcop: provider: %w", err)
+	}
+	s := &server{LegacyServer: op.NewLegacyServer(prov, endpoints()), p: p}
+	return op.RegisterLegacyServer(s, func(w http.ResponseWriter, r *http.Request) {
+		op.AuthorizeCallback(w, r, prov)
+	}), nil
+}
+
+// claimsSupported are the claims of §2.3.
+var claimsSupported = []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp", "sid", "acr", "amr",
+	"name", "address", "birthdate", "gender"}
+
+// Discovery lists only what the provider does (§2): code, S256,
+// private_key_jwt, query, pairwise subjects.
+func (s *server) Discovery(ctx context.Context, _ *op.Request[struct{}]) (*op.Response, error) {
+	iss := s.p.Issuer()
+	algs := []string{string(s.p.cfg.SigningAlg)}
+	return op.NewResponse(&oidc.DiscoveryConfiguration{
+		Issuer:                                     iss,
+		AuthorizationEndpoint:                      iss + AuthPath,
+		TokenEndpoint:                              iss + TokenPath,
+		UserinfoEndpoint:                           iss + UserinfoPath,
+		EndSessionEndpoint:                         iss + LogoutPath,
+		JwksURI:                                    iss + CertsPath,
+		ScopesSupported:                            Scopes,
+		ResponseTypesSupported:                     []string{string(oidc.ResponseTypeCode)},
+		ResponseModesSupported:                     []string{"query"},
+		GrantTypesSupported:                        []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken, oidc.GrantTypeClientCredentials},
+		SubjectTypesSupported:                      []string{"pairwise"},
+		IDTokenSigningAlgValuesSupported:           algs,
+		TokenEndpointAuthMethodsSupported:          []oidc.AuthMethod{oidc.AuthMethodPrivateKeyJWT},
+		TokenEndpointAuthSigningAlgValuesSupported: []string{string(jose.RS256), string(jose.ES256)},
+		ClaimsSupported:                            claimsSupported,
+		CodeChallengeMethodsSupported:              []oidc.CodeChallengeMethod{oidc.CodeChallengeMethodS256},
+		ACRValuesSupported:                         []string{"aal3", "crl"},
+	}), nil
+}
+
+// Keys is the JWKS with a cache lifetime shorter than the publish lead, so
+// that every RP has a new key before it signs (§2).
+func (s *server) Keys(ctx context.Context, r *op.Request[struct{}]) (*op.Response, error) {
+	resp, err := s.LegacyServer.Keys(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	if resp.Header == nil {
+		resp.Header = http.Header{}
+	}
+	resp.Header.Set("Cache-Control", "max-age=300")
+	return resp, nil
+}
+
+// secret is a named 32-byte secret shared by the instances, made on first use.
+func (p *Provider) secret(ctx context.Context, name string) ([]byte, error) {
+	var v []byte
+	err := p.db.QueryRowContext(ctx, qSelectSecret, name).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		fresh := make([]byte, 32)
+		rand.Read(fresh)
+		if _, err := p.db.Write(ctx, qInsertSecret, name, fresh); err != nil {
+			return nil, fmt.Errorf("oidcop: secret %s: %w", name, err)
+		}
+		err = p.db.QueryRowContext(ctx, qSelectSecret, name).Scan(&v)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("oidcop: secret %s: %w", name, err)
+	}
+	if len(v) != 32 {
+		return nil, fmt.Errorf("oidcop: secret %s has %d bytes", name, len(v))
+	}
+	return v, nil
+}
