@@ -163,6 +163,27 @@ const PurposeEligibility = "eligibility"
 // resident's terminal obtained never opens an office.
 const PurposeStaff = "staff"
 
+// PurposeOIDC is a login to an outside service through the OpenID Connect
+// provider (package oidcop, docs/oidc-provider.md §4.2): only the
+// provider's terminal (App) may ask for it, and that terminal asks for
+// nothing else, so that an assertion obtained for an outside service never
+// opens a service or an office here, and no kiosk logs anyone into an
+// outside service.
+const PurposeOIDC = "oidc"
+
+// DetailPurpose is the detail of a FAILED malformed report whose purpose
+// the terminal may not ask for (purposeFits); the terminal kit words it as
+// a purpose refusal.
+const DetailPurpose = "purpose"
+
+// purposeFits reports whether a terminal of kind k may ask for an
+// authentication for purpose: a staff terminal signs staff in and nothing
+// else, the provider's terminal logs people into outside services and
+// nothing else, and no other terminal does either.
+func purposeFits(k TerminalKind, purpose string) bool {
+	return (purpose == PurposeStaff) == (k == StaffDesk) && (purpose == PurposeOIDC) == (k == App)
+}
+
 // EligibilityGrace is how long after its expiry an authentication
 // certificate still works for an eligibility check: three months.
 func EligibilityGrace(notAfter time.Time) time.Time { return notAfter.AddDate(0, 3, 0) }
@@ -195,15 +216,15 @@ func (p *Platform) Authenticate(ctx context.Context, t *Terminal, req AuthReques
 			rep, assertion = nil, ""
 		}
 	}()
-	if req.Purpose != "" && req.Purpose != PurposeEligibility && req.Purpose != PurposeStaff {
+	switch req.Purpose {
+	case "", PurposeEligibility, PurposeStaff, PurposeOIDC:
+	default:
 		rep.check("challenge", false, "unknown purpose")
-		return rep.fail(Failed, ReasonMalformed, "purpose"), "", nil
+		return rep.fail(Failed, ReasonMalformed, DetailPurpose), "", nil
 	}
-	if (req.Purpose == PurposeStaff) != (t.Kind == StaffDesk) {
-		// A staff terminal signs staff in and nothing else; no other
-		// terminal signs staff in.
+	if !purposeFits(t.Kind, req.Purpose) {
 		rep.check("challenge", false, "purpose of another kind of terminal")
-		return rep.fail(Failed, ReasonMalformed, "purpose"), "", nil
+		return rep.fail(Failed, ReasonMalformed, DetailPurpose), "", nil
 	}
 
 	// The challenge.

@@ -16,6 +16,7 @@ import (
 //	GET  /platform/v1/persons/{id}/attributes   → jpki.HolderAttributes of the platform ID's holder
 //	POST /platform/v1/signers                   {"certificate": DER} → {"platform_id"}: the holder of a signing certificate
 //	GET  /platform/v1/persons/{id}/certificates → {"certificates": [{"kind", "serial"}]}: those linked to the platform ID
+//	POST /platform/v1/persons/{id}/disclosures  Disclosure → 204: what the OpenID Connect provider gave whom (disclosure.go)
 //
 // A service holds its own IDs linked to the platform ID; the first two calls
 // are how it matches a person (the five-attribute rule of a payment, the
@@ -34,6 +35,12 @@ var callerRules = append(httpapi.Rules{
 	{Err: ErrNotFound, Status: http.StatusNotFound, Code: CodeNotFound,
 		JA: "該当する利用者が見つかりません（共通プラットフォームを利用したことがありません）。",
 		EN: "No such person: the holder has not used the platform."},
+	{Err: ErrUnknownItem, Status: http.StatusBadRequest, Code: CodeUnknownItem, Detail: true,
+		JA: "提供した項目に、記録できないものがあります（name, address, birthdate, gender, signature のいずれかです）。何も記録していません。",
+		EN: "An item is not one that can be recorded (name, address, birthdate, gender or signature). Nothing was recorded."},
+	{Err: errDisclosureBody, Status: http.StatusBadRequest, Code: CodeInvalid, Detail: true,
+		JA: "要求の形式が正しくありません（recipient（1〜200文字）, items（1つ以上、重複なし）, signature には sign_transaction_id（UUID）が必要です）。何も記録していません。",
+		EN: "Malformed request: recipient (1–200 characters), items (one or more, each once) and, for a signature, sign_transaction_id (a UUID) are required. Nothing was recorded."},
 	{Err: ErrInvalid, Status: http.StatusBadRequest, Code: CodeInvalid,
 		JA: "要求の内容に誤りがあります。", EN: "Invalid request."},
 	{Err: httpapi.ErrBody, Status: http.StatusBadRequest, Code: CodeInvalid,
@@ -68,6 +75,7 @@ func (p *Platform) CallerRoutes(mux *http.ServeMux, keys callerkey.Keys) {
 	mux.HandleFunc("GET /platform/v1/persons/{id}/attributes", keys.Only(p.serveAttributes))
 	mux.HandleFunc("POST /platform/v1/signers", keys.Only(p.serveSigner))
 	mux.HandleFunc("GET /platform/v1/persons/{id}/certificates", keys.Only(p.serveCertificates))
+	mux.HandleFunc("POST /platform/v1/persons/{id}/disclosures", keys.Only(p.serveDisclosure))
 }
 
 // callerAudited writes the audit row of a call and returns err, or the

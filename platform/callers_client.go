@@ -34,6 +34,8 @@ func NewCallerClient(baseURL, key string, hc *http.Client) *CallerClient {
 // test it as in one process.
 func sentinel(err error) error {
 	switch {
+	case errors.Is(err, CodeUnknownItem):
+		return fmt.Errorf("%w: %w", ErrUnknownItem, err)
 	case errors.Is(err, CodeNotFound):
 		return fmt.Errorf("%w: %w", ErrNotFound, err)
 	case errors.Is(err, CodeInvalid):

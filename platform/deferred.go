@@ -57,6 +57,11 @@ func (p *Platform) AuthenticateDeferred(ctx context.Context, t *Terminal, req De
 	case !deferredIDPattern.MatchString(req.ID) || len(req.Nonce) < 16 || (req.Purpose != "" && req.Purpose != PurposeEligibility):
 		rep.check("challenge", false, "malformed offline answer")
 		return rep.fail(Failed, ReasonMalformed, ""), "", nil
+	case !purposeFits(t.Kind, req.Purpose):
+		// Offline answers carry no staff or provider purpose, so a staff
+		// terminal or the provider's has none to give.
+		rep.check("challenge", false, "purpose of another kind of terminal")
+		return rep.fail(Failed, ReasonMalformed, DetailPurpose), "", nil
 	case at.After(now.Add(clockSkew)) || now.Sub(at) > MaxDeferral:
 		rep.check("challenge", false, "signed at "+at.UTC().Format(time.RFC3339)+", outside the allowed window")
 		return rep.fail(Failed, ReasonExpiredChallenge, ""), "", nil

@@ -17,6 +17,7 @@ ON CONFLICT (id) DO NOTHING`
 	qChallengeNonce      = `SELECT nonce FROM platform_challenges WHERE id = $1`
 	qDeleteOldChallenges = `DELETE FROM platform_challenges WHERE expires_at < $1`
 	qInsertPerson        = `INSERT INTO platform_persons (id, created_at) VALUES ($1, $2)`
+	qPersonExists        = `SELECT COUNT(*) FROM platform_persons WHERE id = $1`
 	qPersonOfCert        = `SELECT person_id FROM platform_certs WHERE kind = $1 AND serial = $2`
 	qInsertCertLink      = `INSERT INTO platform_certs (kind, serial, person_id, linked_at, via) VALUES ($1, $2, $3, $4, $5)`
 	qInsertAudit         = `INSERT INTO platform_audit (id, at, person_id, terminal_id, action, result, reason, cert_serial, trace_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
@@ -32,5 +33,5 @@ FROM platform_audit a LEFT JOIN platform_terminals t ON t.id = a.terminal_id WHE
 )
 
 var allQueries = []string{qInsertTerminal, qSetTerminalDisabled, qTerminals, qTerminal, qInsertChallenge, qChallenge,
-	qDeleteOldChallenges, qInsertUsedChallenge, qChallengeNonce, qInsertPerson, qPersonOfCert, qInsertCertLink, qInsertAudit,
+	qDeleteOldChallenges, qInsertUsedChallenge, qChallengeNonce, qInsertPerson, qPersonExists, qPersonOfCert, qInsertCertLink, qInsertAudit,
 	qAuditOfPerson, qCountAudit, qNewestAuthCert, qPersonCerts, qInsertKey, qKeys}

@@ -35,10 +35,15 @@ const (
 	// StaffDesk is an office's staff terminal, where clerks sign in with
 	// their own card (PurposeStaff).
 	StaffDesk TerminalKind = "staff"
+	// App is the OpenID Connect provider's card page (the twin of the
+	// デジタル認証アプリ, docs/oidc-provider.md §4.2) on the person's own
+	// phone or PC: it stands at no place and serves anyone, and logs people
+	// into outside services only (PurposeOIDC).
+	App TerminalKind = "app"
 )
 
 // TerminalKinds lists every kind.
-var TerminalKinds = []TerminalKind{Kiosk, Reception, Mobile, TV, Shelter, School, StaffDesk}
+var TerminalKinds = []TerminalKind{Kiosk, Reception, Mobile, TV, Shelter, School, StaffDesk, App}
 
 // Terminal is a registered terminal.
 type Terminal struct {

@@ -13,6 +13,9 @@ func TestProblemRules(t *testing.T) {
 	if err := Rules.Check(); err != nil {
 		t.Error(err)
 	}
+	if err := callerRules.Check(); err != nil {
+		t.Errorf("caller API: %v", err)
+	}
 }
 
 // TestAuditNamesTheTrace: the audit rows of an authentication and of a

@@ -64,7 +64,9 @@ func ScreenOf(k platform.TerminalKind) Screen {
 	switch k {
 	case platform.Reception:
 		return ScreenDesk
-	case platform.Mobile:
+	case platform.Mobile, platform.App:
+		// The provider's page (App) is on the person's own phone or PC,
+		// laid out for the phone first.
 		return ScreenPhone
 	case platform.TV:
 		return ScreenTV

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/mynaplat/mynaplat/card"
@@ -135,7 +137,17 @@ var kindNames = map[platform.TerminalKind][2]string{
 	platform.Mobile: {"モバイル端末", "Mobile"}, platform.TV: {"テレビ（STB）", "TV (set-top box)"},
 	platform.Shelter: {"避難所", "Shelter"}, platform.School: {"学校・図書館", "School / library"},
 	platform.StaffDesk: {"職員用端末", "Staff terminal"},
+	platform.App:       {AppNameJA, AppNameEN},
 }
+
+// AppNameJA and AppNameEN name the OpenID Connect provider's card page (a
+// platform.App terminal), mynaplat's twin of the Digital Agency's app. The
+// person's history says this rather than a place: the page stands at none,
+// it is on the person's own phone or PC.
+const (
+	AppNameJA = "デジタル認証アプリ（mynaplat）"
+	AppNameEN = "Digital authentication app (mynaplat)"
+)
 
 // KindName is the Japanese and English name of a kind of terminal.
 func KindName(k platform.TerminalKind) (ja, en string) {
@@ -350,15 +362,57 @@ type serviceHistory struct {
 }
 
 type auditRow struct {
-	At                time.Time
-	TerminalID, Owner string
-	TerminalName      string
-	KindJA, KindEN    string
-	Action, Result    string
+	At         time.Time
+	TerminalID string
+	// WhereJA and WhereEN are where it happened: the terminal's owner, or
+	// the provider's name for what its card page or its server did (an
+	// App terminal stands at no place).
+	WhereJA, WhereEN string
+	TerminalName     string
+	KindJA, KindEN   string
+	Action, Result   string
 	// WhatJA … ResultEN word a row the template does not word itself (a
-	// PIN the card refused).
+	// PIN the card refused, a disclosure).
 	WhatJA, WhatEN     string
 	ResultJA, ResultEN string
+}
+
+// wordWhere sets where a row happened: the terminal's owner, but the
+// provider's name for a login at its card page and for its disclosures.
+func wordWhere(e platform.AuditEntry, row *auditRow) {
+	row.WhereJA, row.WhereEN = e.Owner, e.Owner
+	if e.TerminalKind == platform.App || e.Action == platform.ActionOIDCDisclosure {
+		row.WhereJA, row.WhereEN = AppNameJA, AppNameEN
+	}
+}
+
+// disclosedItems are the items of a disclosure as the holder reads them.
+var disclosedItems = map[string][2]string{
+	platform.ItemName: {"氏名", "name"}, platform.ItemAddress: {"住所", "address"},
+	platform.ItemBirthdate: {"生年月日", "date of birth"}, platform.ItemGender: {"性別", "gender"},
+	platform.ItemSignature: {"電子署名", "signature"},
+}
+
+// wordDisclosure words a row of what the provider gave an outside
+// service: 「須坂市ウェブサイト (RP00000001)に 氏名・生年月日 を提供」. False
+// for a row of another action, or one whose reason it cannot read.
+func wordDisclosure(e platform.AuditEntry, row *auditRow) bool {
+	if e.Action != platform.ActionOIDCDisclosure {
+		return false
+	}
+	d, ok := platform.ParseDisclosureReason(e.Reason)
+	if !ok {
+		return false
+	}
+	var ja, en []string
+	for _, item := range platform.DisclosureItems {
+		if slices.Contains(d.Items, item) {
+			ja, en = append(ja, disclosedItems[item][0]), append(en, disclosedItems[item][1])
+		}
+	}
+	row.WhatJA = d.Recipient + "に " + strings.Join(ja, "・") + " を提供"
+	row.WhatEN = "Gave " + strings.Join(en, ", ") + " to " + d.Recipient
+	return true
 }
 
 // pinNames are the PINs a refusal names, as the holder reads them.
@@ -426,9 +480,10 @@ func (p *Pages) audit(w http.ResponseWriter, r *http.Request) {
 	d := auditData{LoggedIn: true, PlatformID: page.PlatformID}
 	for _, e := range page.Entries {
 		k := kindNames[e.TerminalKind]
-		row := auditRow{At: time.UnixMilli(e.At), TerminalID: e.TerminalID, Owner: e.Owner,
+		row := auditRow{At: time.UnixMilli(e.At), TerminalID: e.TerminalID,
 			TerminalName: e.TerminalName, KindJA: k[0], KindEN: k[1], Action: e.Action, Result: e.Result}
-		wordPINRefusal(e, &row)
+		wordWhere(e, &row)
+		_ = wordPINRefusal(e, &row) || wordDisclosure(e, &row)
 		d.Entries = append(d.Entries, row)
 	}
 	for _, h := range p.history {
