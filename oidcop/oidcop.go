@@ -142,6 +142,8 @@ type Provider struct {
 	now    func() time.Time
 	logger *slog.Logger
 	keys   *keyRing
+	// pages is the card page, once Pages made it.
+	pages *Pages
 }
 
 // Open validates cfg, migrates the provider's tables and returns it. It

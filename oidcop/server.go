@@ -59,7 +59,7 @@ func (p *Provider) Handler(ctx context.Context) (http.Handler, error) {
 	}
 	s := &server{LegacyServer: op.NewLegacyServer(prov, endpoints()), p: p}
 	return op.RegisterLegacyServer(s, func(w http.ResponseWriter, r *http.Request) {
-		op.AuthorizeCallback(w, r, prov)
+		p.callback(w, r, func(w http.ResponseWriter, r *http.Request) { op.AuthorizeCallback(w, r, prov) })
 	}), nil
 }
 

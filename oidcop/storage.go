@@ -2,7 +2,10 @@ package oidcop
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -20,28 +23,86 @@ var _ op.Storage = (*storage)(nil)
 // errNotYet answers what a later slice of the design record builds.
 var errNotYet = errors.New("oidcop: not served yet")
 
-func (s *storage) CreateAuthRequest(ctx context.Context, r *oidc.AuthRequest, userID string) (op.AuthRequest, error) {
-	return nil, oidc.ErrServerError().WithParent(errNotYet)
+// CreateAuthRequest stores a request that passed §2.1, for the card page.
+func (s *storage) CreateAuthRequest(ctx context.Context, r *oidc.AuthRequest, _ string) (op.AuthRequest, error) {
+	now := s.p.now()
+	a := &authRequest{ID: newID(), ClientID: r.ClientID, RedirectURI: r.RedirectURI, Scopes: r.Scopes, State: r.State, Nonce: r.Nonce,
+		CodeChallenge: r.CodeChallenge, ACR: strings.Join(r.ACRValues, " "), SessionState: randomToken(16),
+		CreatedAt: time.UnixMilli(ms(now)), ExpiresAt: time.UnixMilli(ms(now.Add(s.p.cfg.LoginTTL)))}
+	if _, err := s.p.db.Write(ctx, `INSERT INTO oidc_auth_requests (id, client_id, redirect_uri, scopes, state, nonce, code_challenge, acr,
+session_state, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		a.ID, a.ClientID, a.RedirectURI, strings.Join(a.Scopes, " "), a.State, a.Nonce, a.CodeChallenge, a.ACR, a.SessionState,
+		ms(a.CreatedAt), ms(a.ExpiresAt)); err != nil {
+		return nil, err
+	}
+	return a, nil
 }
 
 func (s *storage) AuthRequestByID(ctx context.Context, id string) (op.AuthRequest, error) {
-	return nil, oidc.ErrInvalidRequest().WithParent(errNotYet)
+	a, err := s.p.authRequestByID(ctx, id)
+	if err != nil {
+		return nil, oidc.ErrInvalidRequest().WithDescription("unknown authorization request").WithParent(err)
+	}
+	return a, nil
 }
 
+// AuthRequestByCode is the library's lookup; CodeExchange redeems codes
+// itself (redeemCode), once.
 func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
-	return nil, oidc.ErrInvalidGrant().WithParent(errNotYet)
+	a, err := scanAuthRequest(s.p.db.QueryRowContext(ctx, `SELECT `+authRequestColumns+` FROM oidc_auth_requests WHERE code_hash = $1`, hashToken(code)))
+	if err != nil {
+		return nil, oidc.ErrInvalidGrant()
+	}
+	return a, nil
 }
 
-func (s *storage) SaveAuthCode(ctx context.Context, id, code string) error { return errNotYet }
+// SaveAuthCode gives a completed request its one code: a request that has
+// one already gets none.
+func (s *storage) SaveAuthCode(ctx context.Context, id, code string) error {
+	now := s.p.now()
+	res, err := s.p.db.WriteCommitted(ctx, `UPDATE oidc_auth_requests SET code_hash = $1, code_expires_at = $2
+WHERE id = $3 AND code_hash IS NULL AND auth_time <> 0 AND ended_at = 0`, hashToken(code), ms(now.Add(s.p.cfg.CodeTTL)), id)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return oidc.ErrInvalidRequest().WithDescription("the authorization request has its code already")
+	}
+	return nil
+}
 
-func (s *storage) DeleteAuthRequest(ctx context.Context, id string) error { return errNotYet }
+// DeleteAuthRequest keeps the row: a second redemption of its code must
+// find it used (and revoke the grant). Maintain deletes old rows.
+func (s *storage) DeleteAuthRequest(ctx context.Context, id string) error { return nil }
 
+// CreateAccessToken writes the grant of a redeemed code (its ID is the
+// request's) and the access token's row (by its jti).
 func (s *storage) CreateAccessToken(ctx context.Context, r op.TokenRequest) (string, time.Time, error) {
-	return "", time.Time{}, errNotYet
+	a, ok := r.(*authRequest)
+	if !ok {
+		return "", time.Time{}, oidc.ErrUnsupportedGrantType().WithParent(errNotYet)
+	}
+	now := s.p.now()
+	id, exp := newID(), now.Add(s.p.cfg.AccessTokenTTL)
+	err := s.p.db.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO oidc_grants (id, client_id, sub, person_id, scopes, acr, auth_time, session_state,
+created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`,
+			a.ID, a.ClientID, a.Sub, a.PersonID, strings.Join(a.GetScopes(), " "), a.GetACR(), ms(a.AuthTime), a.SessionState,
+			ms(now), ms(exp)); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO oidc_tokens (hash, grant_id, client_id, kind, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+			id, a.ID, a.ClientID, "access", ms(exp))
+		return err
+	})
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	return id, exp, nil
 }
 
 func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, r op.TokenRequest, current string) (string, string, time.Time, error) {
-	return "", "", time.Time{}, errNotYet
+	return "", "", time.Time{}, oidc.ErrUnsupportedGrantType().WithParent(errNotYet)
 }
 
 func (s *storage) TokenRequestByRefreshToken(ctx context.Context, token string) (op.RefreshTokenRequest, error) {
@@ -103,7 +164,14 @@ func (s *storage) KeySet(ctx context.Context) ([]op.Key, error) {
 }
 
 func (s *storage) GetClientByClientID(ctx context.Context, clientID string) (op.Client, error) {
-	return nil, oidc.ErrInvalidClient().WithParent(errNotYet)
+	c, err := s.p.Client(ctx, clientID)
+	if err != nil {
+		return nil, err
+	}
+	if !c.Enabled() {
+		return nil, fmt.Errorf("oidcop: client %s is disabled", clientID)
+	}
+	return opClient{c: c, p: s.p}, nil
 }
 
 // AuthorizeClientIDSecret refuses: no client has a secret (§2.2).
@@ -115,8 +183,19 @@ func (s *storage) SetUserinfoFromScopes(ctx context.Context, u *oidc.UserInfo, u
 	return nil
 }
 
+// SetUserinfoFromToken answers for an access token that is live: not
+// expired, its grant not revoked, its client enabled. openid alone gives
+// sub only (the attributes are slice 3).
 func (s *storage) SetUserinfoFromToken(ctx context.Context, u *oidc.UserInfo, tokenID, subject, origin string) error {
-	return errNotYet
+	var sub string
+	err := s.p.db.QueryRowContext(ctx, `SELECT g.sub FROM oidc_tokens t JOIN oidc_grants g ON g.id = t.grant_id
+JOIN oidc_clients c ON c.id = g.client_id
+WHERE t.hash = $1 AND t.kind = 'access' AND t.expires_at > $2 AND g.revoked_at = 0 AND c.disabled_at = 0`, tokenID, ms(s.p.now())).Scan(&sub)
+	if err != nil || sub != subject {
+		return errors.New("oidcop: the access token is not live")
+	}
+	u.Subject = sub
+	return nil
 }
 
 func (s *storage) SetIntrospectionFromToken(ctx context.Context, r *oidc.IntrospectionResponse, tokenID, subject, clientID string) error {

@@ -1,0 +1,359 @@
+package oidcop
+
+import (
+	"context"
+	"crypto"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	gooidc "github.com/coreos/go-oidc/v3/oidc"
+	jose "github.com/go-jose/go-jose/v4"
+	"golang.org/x/oauth2"
+
+	"github.com/mynaplat/mynaplat/card"
+	"github.com/mynaplat/mynaplat/internal/trace"
+	"github.com/mynaplat/mynaplat/internal/webtest"
+	"github.com/mynaplat/mynaplat/jpki"
+	"github.com/mynaplat/mynaplat/platform"
+	"github.com/mynaplat/mynaplat/store"
+	"github.com/mynaplat/mynaplat/store/storetest"
+	"github.com/mynaplat/mynaplat/terminal"
+	"github.com/mynaplat/mynaplat/wareki"
+	"github.com/mynaplat/mynaplat/web"
+)
+
+// skewClock is real time plus an offset the test moves: the platform and
+// the terminal keep the machine's time, the provider this one.
+type skewClock struct {
+	mu sync.Mutex
+	d  time.Duration
+}
+
+func (c *skewClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return time.Now().Add(c.d) }
+func (c *skewClock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.d += d
+}
+
+// The test's clients: RP1 authenticates with RS256 (rp-rsa), RP2 with
+// ES256 (rp-ec); both redirect to cbRSA/cbEC, which nothing serves.
+const (
+	rp1, rp2 = "RP00000001", "RP00000002"
+	cb1, cb2 = "http://127.0.0.1:1/rp1/cb", "http://127.0.0.1:1/rp2/cb"
+)
+
+// world is a JPKI centre, the platform, the provider and its card page on
+// one HTTP server (as mynaplat serve runs them), with a card store and two
+// registered clients.
+type world struct {
+	centre *jpki.Centre
+	plat   *platform.Platform
+	p      *Provider
+	cards  *card.Store
+	srv    *httptest.Server
+	clk    *skewClock
+	db     *store.DB
+	// good and revoked are demo cards (PIN 1234): good's holder enrolled.
+	good, revoked *card.Card
+	goodPID       string
+}
+
+func newWorld(t *testing.T, db *store.DB) *world {
+	t.Helper()
+	ctx := context.Background()
+	mux := http.NewServeMux()
+	var h http.Handler = mux
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) { h.ServeHTTP(rw, r) }))
+	t.Cleanup(srv.Close)
+	centre, err := jpki.Open(ctx, jpki.Config{DB: db, Dir: t.TempDir(), BaseURL: srv.URL, Now: time.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	centre.Routes(mux)
+	token, err := centre.AddOperator(ctx, "platform")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plat, err := platform.Open(ctx, platform.Config{DB: db, Centre: &jpki.Client{BaseURL: srv.URL, Token: token},
+		AuthCA: centre.CA(jpki.Auth), Issuer: srv.URL, RevocationMaxAge: time.Hour, Now: time.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := terminal.Config{ID: "oidc-app-1", Kind: platform.App, Owner: "デジタル認証アプリ（mynaplat）", Name: "デジタル認証アプリ", Reader: "virtual"}
+	if tc.Key, err = plat.RegisterTerminal(ctx, platform.Terminal{ID: tc.ID, Kind: tc.Kind, Owner: tc.Owner, Name: tc.Name}); err != nil {
+		t.Fatal(err)
+	}
+	site, err := web.New(ctx, web.Options{DB: db, Now: time.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cards, err := card.NewStore(t.TempDir(), time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := &skewClock{}
+	p, err := Open(ctx, Config{DB: db, KeyDir: t.TempDir(), BaseURL: srv.URL, Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.EnsureKeys(ctx); err != nil {
+		t.Fatal(err)
+	}
+	oh, err := p.Handler(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages, err := p.Pages(PagesConfig{Site: site, Cards: cards, Terminal: tc, PlatformURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	site.CrossOriginLogin("POST " + RealmPath + TokenPath)
+	plat.Routes(mux)
+	site.Routes(mux)
+	pages.Routes(mux)
+	mux.Handle(RealmPath+"/", http.StripPrefix(RealmPath, oh))
+	h = trace.Middleware(site.Protect(centre.Wrap(mux)))
+	for _, c := range []ClientSpec{
+		{ID: rp1, Name: "須坂市ウェブサイト", RedirectURIs: []string{cb1}, Dev: true, Keys: [][]byte{readTestdata(t, "rp-rsa.pub")}},
+		{ID: rp2, Name: "日本生命", RedirectURIs: []string{cb2}, Dev: true, Keys: [][]byte{readTestdata(t, "rp-ec.pub")}},
+	} {
+		if _, err := p.AddClient(ctx, c, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w := &world{centre: centre, plat: plat, p: p, cards: cards, srv: srv, clk: clk, db: db}
+	w.good, _, w.goodPID = w.card(t, "須坂　花子")
+	var revokedIs *jpki.IssuedCard
+	w.revoked, revokedIs, _ = w.card(t, "鳥海　誠")
+	if err := centre.Revoke(ctx, jpki.Auth, revokedIs.Auth.Serial, jpki.KeyCompromise); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// card issues a card (PIN 1234) and enrols its holder at the platform.
+func (w *world) card(t *testing.T, name string) (*card.Card, *jpki.IssuedCard, string) {
+	t.Helper()
+	ctx := context.Background()
+	birth := time.Date(1980, 2, 29, 0, 0, 0, 0, wareki.JST())
+	cd, err := w.cards.Create(card.Spec{AuthPIN: "1234", SignPIN: "SUZAKA1980", TextPIN: "1234", MyNumber: "123456789018",
+		Name: name, Address: "長野県須坂市大字須坂１２３４番地", BirthDate: birth.Format("20060102"), Sex: "2", Demo: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	is, err := w.centre.IssueCard(ctx, jpki.Resident{Name: name, Kana: "スザカ", BirthDate: birth, Sex: jpki.Female,
+		Address: "長野県須坂市大字須坂１２３４番地", Municipality: "202070"}, cd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := card.NewClient(cd).Certificate(card.Auth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := w.plat.EnrolHolder(ctx, cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cd, is, pid
+}
+
+// authParams are a good authorization request of client to its callback.
+func authParams(client, cb, challenge string) url.Values {
+	return url.Values{"client_id": {client}, "redirect_uri": {cb}, "response_type": {"code"}, "scope": {"openid"},
+		"state": {"st-123 !~"}, "nonce": {"n-0S6_WzA2Mj"}, "code_challenge": {challenge}, "code_challenge_method": {"S256"}}
+}
+
+const verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk" // RFC 7636 appendix B
+
+// rel is an absolute URL of the world's server as a path for webtest.
+func (w *world) rel(t *testing.T, abs string) string {
+	t.Helper()
+	if !strings.HasPrefix(abs, w.srv.URL) {
+		t.Fatalf("%s is not on the server %s", abs, w.srv.URL)
+	}
+	return strings.TrimPrefix(abs, w.srv.URL)
+}
+
+// login runs the card page with cd and pin for the authorization request
+// of q and returns where it ends: the RP's callback URL.
+func (w *world) login(t *testing.T, q url.Values, cd *card.Card, pin string) *url.URL {
+	t.Helper()
+	c := webtest.New(t, w.srv.URL)
+	r := c.Get(RealmPath + AuthPath + "?" + q.Encode())
+	if r.Status != http.StatusFound && r.Status != http.StatusSeeOther {
+		t.Fatalf("authorize: %d %s", r.Status, r.Body)
+	}
+	loc, _ := url.Parse(r.Location())
+	if !strings.HasPrefix(loc.String(), w.srv.URL) {
+		return loc // an error sent to the RP at once
+	}
+	page := w.rel(t, loc.String())
+	c.Step(webtest.Step{Name: "the card page", Path: page, WantContains: []string{"term-phone", "rp-name"}})
+	c.Step(webtest.Step{Name: "place the card", Path: page + "place", Form: url.Values{"card": {cd.ID()}}, WantStatus: http.StatusSeeOther})
+	r = c.Step(webtest.Step{Name: "the PIN", Path: page + "pin", Form: url.Values{"pin": {pin}}, WantStatus: http.StatusSeeOther})
+	next := r.Location()
+	if strings.HasSuffix(next, page) {
+		// Refused: the page shows why, and 「サービスに戻る」.
+		c.Step(webtest.Step{Name: "the refusal", Path: page, WantContains: []string{"サービスに戻る"}})
+		r = c.Step(webtest.Step{Name: "back to the service", Path: page + "back", Form: url.Values{}, WantStatus: http.StatusSeeOther})
+		u, _ := url.Parse(r.Location())
+		return u
+	}
+	r = c.Step(webtest.Step{Name: "the callback", Path: w.rel(t, next), WantStatus: http.StatusFound})
+	u, err := url.Parse(r.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The callback gives its code once.
+	c.Step(webtest.Step{Name: "the callback again", Path: w.rel(t, next), WantStatus: http.StatusNotFound})
+	return u
+}
+
+// rpKey is a test RP's private key (testdata) with its alg.
+func rpKey(t *testing.T, name string) (crypto.Signer, jose.SignatureAlgorithm) {
+	t.Helper()
+	p, _ := pem.Decode(readTestdata(t, name))
+	k, err := x509.ParsePKCS8PrivateKey(p.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(name, "rsa") {
+		return k.(crypto.Signer), jose.RS256
+	}
+	return k.(crypto.Signer), jose.ES256
+}
+
+// assertion is a client assertion of client, signed with key (kid "" for
+// none), with claims changed by mod.
+func assertion(t *testing.T, key crypto.Signer, alg jose.SignatureAlgorithm, kid, client string, aud any, mod func(map[string]any)) string {
+	t.Helper()
+	now := time.Now()
+	c := map[string]any{"iss": client, "sub": client, "aud": aud, "exp": now.Add(time.Minute).Unix(), "iat": now.Unix(),
+		"jti": base64.RawURLEncoding.EncodeToString([]byte(now.String() + client + kid))}
+	if mod != nil {
+		mod(c)
+	}
+	opts := &jose.SignerOptions{}
+	if kid != "" {
+		opts = opts.WithHeader("kid", kid)
+	}
+	s, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: key}, opts.WithType("JWT"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(c)
+	jws, err := s.Sign(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := jws.CompactSerialize()
+	return out
+}
+
+// token posts a token request and decodes the answer.
+func (w *world) token(t *testing.T, form url.Values) (int, map[string]any) {
+	t.Helper()
+	resp, err := http.PostForm(w.p.Issuer()+TokenPath, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+// TestRPCodeFlow: an RP written with x/oauth2 and coreos/go-oidc logs a
+// person in with PKCE S256 and private_key_jwt (RS256 with kid), checks
+// the nonce, at_hash and an aud that is a JSON string; a second RP uses
+// an IM-style kid-less ES256 assertion with aud = the token URL.
+func TestRPCodeFlow(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db)
+		ctx := gooidc.ClientContext(context.Background(), w.srv.Client())
+		prov, err := gooidc.NewProvider(ctx, w.p.Issuer())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ep := prov.Endpoint()
+		ep.AuthStyle = oauth2.AuthStyleInParams
+		conf := oauth2.Config{ClientID: rp1, Endpoint: ep, RedirectURL: cb1, Scopes: []string{gooidc.ScopeOpenID}}
+		authURL, err := url.Parse(conf.AuthCodeURL("st-1", oauth2.S256ChallengeOption(verifier), gooidc.Nonce("nonce-1")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cb := w.login(t, authURL.Query(), w.good, "1234")
+		if cb.Query().Get("state") != "st-1" || cb.Query().Get("code") == "" || cb.Query().Get("session_state") == "" {
+			t.Fatalf("callback %s", cb)
+		}
+		key, alg := rpKey(t, "rp-rsa.key")
+		c1, _ := w.p.Client(t.Context(), rp1)
+		tok, err := conf.Exchange(ctx, cb.Query().Get("code"), oauth2.VerifierOption(verifier),
+			oauth2.SetAuthURLParam("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+			oauth2.SetAuthURLParam("client_assertion", assertion(t, key, alg, c1.Keys[0].KID, rp1, w.p.Issuer(), nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := tok.Extra("id_token").(string)
+		idt, err := prov.Verifier(&gooidc.Config{ClientID: rp1}).Verify(ctx, raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if idt.Nonce != "nonce-1" {
+			t.Errorf("nonce %q", idt.Nonce)
+		}
+		if err := idt.VerifyAccessToken(tok.AccessToken); err != nil {
+			t.Errorf("at_hash: %v", err)
+		}
+		var claims map[string]any
+		idt.Claims(&claims)
+		if aud, ok := claims["aud"].(string); !ok || aud != rp1 {
+			t.Errorf("aud is %#v, want the JSON string %q", claims["aud"], rp1)
+		}
+		if len(idt.Subject) != 43 || strings.Contains(idt.Subject, w.goodPID) || claims["typ"] != "ID" || claims["azp"] != rp1 {
+			t.Errorf("claims %v", claims)
+		}
+		if tok.Extra("scope") != "openid" || tok.Extra("session_state") != cb.Query().Get("session_state") {
+			t.Errorf("scope %v session_state %v", tok.Extra("scope"), tok.Extra("session_state"))
+		}
+		ui, err := prov.UserInfo(ctx, oauth2.StaticTokenSource(tok))
+		if err != nil || ui.Subject != idt.Subject {
+			t.Errorf("userinfo %+v %v", ui, err)
+		}
+
+		// The second RP: ES256 without kid, aud the token URL (IM's way).
+		q := authParams(rp2, cb2, s256(verifier))
+		cb = w.login(t, q, w.good, "1234")
+		key, alg = rpKey(t, "rp-ec.key")
+		st, body := w.token(t, url.Values{"grant_type": {"authorization_code"}, "code": {cb.Query().Get("code")}, "redirect_uri": {cb2},
+			"code_verifier": {verifier}, "client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
+			"client_assertion": {assertion(t, key, alg, "", rp2, w.p.Issuer()+TokenPath, func(c map[string]any) {
+				c["exp"] = time.Now().Add(24 * time.Hour).Unix()
+				delete(c, "iat")
+			})}})
+		if st != http.StatusOK {
+			t.Fatalf("token: %d %v", st, body)
+		}
+		idt2, err := prov.Verifier(&gooidc.Config{ClientID: rp2}).Verify(ctx, body["id_token"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if idt2.Subject == idt.Subject {
+			t.Error("two clients (sectors) got the same sub")
+		}
+	})
+}
