@@ -138,6 +138,10 @@ func newWorld(t *testing.T, db *store.DB) *world {
 	if err := centre.Revoke(ctx, jpki.Auth, revokedIs.Auth.Serial, jpki.KeyCompromise); err != nil {
 		t.Fatal(err)
 	}
+	// The platform takes the new CRL now, not when its copy ages.
+	if err := plat.RefreshCRL(ctx); err != nil {
+		t.Fatal(err)
+	}
 	return w
 }
 
@@ -356,4 +360,228 @@ func TestRPCodeFlow(t *testing.T) {
 			t.Error("two clients (sectors) got the same sub")
 		}
 	})
+}
+
+// TestAuthRequestRules: each request that breaks a rule of §2.1 is
+// refused with its error — shown here when the client or the redirect URI
+// is wrong, sent to the RP with the state otherwise — and nothing is
+// stored.
+func TestAuthRequestRules(t *testing.T) {
+	w := newWorld(t, storetest.SQLite(t))
+	for _, tc := range []struct {
+		name string
+		mod  func(url.Values)
+		// shown means the refusal is a page here, never a redirect.
+		shown bool
+		want  string
+	}{
+		{"unknown client", func(q url.Values) { q.Set("client_id", "RP99") }, true, "invalid_request"},
+		{"client ID with a hyphen", func(q url.Values) { q.Set("client_id", "RP-1") }, true, "invalid_request"},
+		{"unregistered redirect URI", func(q url.Values) { q.Set("redirect_uri", "http://127.0.0.1:1/evil") }, true, "invalid_request"},
+		{"prefix of the redirect URI", func(q url.Values) { q.Set("redirect_uri", cb1+"/more") }, true, "invalid_request"},
+		{"no redirect URI", func(q url.Values) { q.Del("redirect_uri") }, true, "invalid_request"},
+		{"response_type token", func(q url.Values) { q.Set("response_type", "id_token") }, false, "unsupported_response_type"},
+		{"no response_type", func(q url.Values) { q.Del("response_type") }, false, "invalid_request"},
+		{"no PKCE", func(q url.Values) { q.Del("code_challenge"); q.Del("code_challenge_method") }, false, "invalid_request"},
+		{"no PKCE method", func(q url.Values) { q.Del("code_challenge_method") }, false, "invalid_request"},
+		{"plain PKCE", func(q url.Values) { q.Set("code_challenge_method", "plain") }, false, "invalid_request"},
+		{"challenge with a bad character", func(q url.Values) { q.Set("code_challenge", "abc+def") }, false, "invalid_request"},
+		{"no state", func(q url.Values) { q.Del("state") }, false, "invalid_request"},
+		{"state over 255", func(q url.Values) { q.Set("state", strings.Repeat("s", 256)) }, false, "invalid_request"},
+		{"state with a control character", func(q url.Values) { q.Set("state", "a\tb") }, false, "invalid_request"},
+		{"no nonce", func(q url.Values) { q.Del("nonce") }, false, "invalid_request"},
+		{"unknown scope", func(q url.Values) { q.Set("scope", "openid email") }, false, "invalid_scope"},
+		{"no openid", func(q url.Values) { q.Set("scope", "name") }, false, "invalid_scope"},
+		{"sign without a transaction", func(q url.Values) { q.Set("scope", "openid sign") }, false, "invalid_request"},
+		{"a transaction without sign", func(q url.Values) { q.Set("sign_transaction_id", "0b8e4b8a-4f5a-4c55-9b0e-6d1f0e2a9c11") }, false, "invalid_request"},
+		{"response_mode fragment", func(q url.Values) { q.Set("response_mode", "fragment") }, false, "invalid_request"},
+		{"request object", func(q url.Values) { q.Set("request", "eyJhbGciOiJub25lIn0.e30.") }, false, "request_not_supported"},
+		{"prompt none", func(q url.Values) { q.Set("prompt", "none") }, false, "login_required"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q := authParams(rp1, cb1, s256(verifier))
+			tc.mod(q)
+			resp, err := w.srv.Client().Transport.RoundTrip(httptest.NewRequest(http.MethodGet, w.p.Issuer()+AuthPath+"?"+q.Encode(), nil).WithContext(t.Context()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			if tc.shown {
+				var e map[string]any
+				json.NewDecoder(resp.Body).Decode(&e)
+				if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Location") != "" || e["error"] != tc.want {
+					t.Errorf("got %d Location %q %v, want a %s page here", resp.StatusCode, resp.Header.Get("Location"), e, tc.want)
+				}
+			} else {
+				loc, _ := url.Parse(resp.Header.Get("Location"))
+				if resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc.String(), cb1+"?") || loc.Query().Get("error") != tc.want ||
+					loc.Query().Get("state") != q.Get("state") {
+					t.Errorf("got %d Location %q, want %s sent to the RP with the state", resp.StatusCode, loc, tc.want)
+				}
+			}
+			if n := count(t, w.db, "oidc_auth_requests"); n != 0 {
+				t.Errorf("%d authorization requests stored", n)
+			}
+		})
+	}
+}
+
+// TestTokenRules: each token request that breaks a rule of §2.2 is
+// refused with its error and issues nothing; a reused code revokes what
+// the first redemption gave.
+func TestTokenRules(t *testing.T) {
+	w := newWorld(t, storetest.SQLite(t))
+	rsa, rsaAlg := rpKey(t, "rp-rsa.key")
+	ec, ecAlg := rpKey(t, "rp-ec.key")
+	tokenURL := w.p.Issuer() + TokenPath
+	code := func(client, cb string) string {
+		u := w.login(t, authParams(client, cb, s256(verifier)), w.good, "1234")
+		if u.Query().Get("code") == "" {
+			t.Fatalf("no code: %s", u)
+		}
+		return u.Query().Get("code")
+	}
+	form := func(code, cb, v, assertion string) url.Values {
+		return url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {cb}, "code_verifier": {v},
+			"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {assertion}}
+	}
+	good1 := func(mod func(map[string]any)) string { return assertion(t, rsa, rsaAlg, "", rp1, tokenURL, mod) }
+	tokens := func() int { return count(t, w.db, "oidc_tokens") }
+	for _, tc := range []struct {
+		name   string
+		form   func() url.Values
+		status int
+		want   string
+	}{
+		{"wrong verifier", func() url.Values { return form(code(rp1, cb1), cb1, strings.Repeat("a", 43), good1(nil)) }, 400, "invalid_grant"},
+		{"no verifier", func() url.Values { return form(code(rp1, cb1), cb1, "", good1(nil)) }, 400, "invalid_grant"},
+		{"short verifier", func() url.Values { return form(code(rp1, cb1), cb1, verifier[:42], good1(nil)) }, 400, "invalid_grant"},
+		{"other redirect URI", func() url.Values { return form(code(rp1, cb1), cb2, verifier, good1(nil)) }, 400, "invalid_grant"},
+		{"code of another client", func() url.Values {
+			return form(code(rp2, cb2), cb2, verifier, good1(nil))
+		}, 400, "invalid_grant"},
+		{"expired code", func() url.Values {
+			c := code(rp1, cb1)
+			w.clk.Add(DefaultCodeTTL)
+			return form(c, cb1, verifier, good1(func(m map[string]any) { m["exp"] = time.Now().Add(DefaultCodeTTL + time.Minute).Unix() }))
+		}, 400, "invalid_grant"},
+		{"unknown code", func() url.Values { return form("nope", cb1, verifier, good1(nil)) }, 400, "invalid_grant"},
+		{"no assertion", func() url.Values {
+			f := form(code(rp1, cb1), cb1, verifier, "")
+			f.Del("client_assertion")
+			f.Del("client_assertion_type")
+			f.Set("client_id", rp1)
+			return f
+		}, 401, "invalid_client"},
+		{"a secret", func() url.Values {
+			f := form(code(rp1, cb1), cb1, verifier, "")
+			f.Del("client_assertion")
+			f.Del("client_assertion_type")
+			f.Set("client_id", rp1)
+			f.Set("client_secret", "s")
+			return f
+		}, 401, "invalid_client"},
+		{"expired assertion", func() url.Values {
+			return form(code(rp1, cb1), cb1, verifier, good1(func(m map[string]any) { m["exp"] = time.Now().Add(-2 * time.Minute).Unix() }))
+		}, 401, "invalid_client"},
+		{"assertion too far ahead", func() url.Values {
+			return form(code(rp1, cb1), cb1, verifier, good1(func(m map[string]any) { m["exp"] = time.Now().Add(25 * time.Hour).Unix() }))
+		}, 401, "invalid_client"},
+		{"assertion without jti", func() url.Values {
+			return form(code(rp1, cb1), cb1, verifier, good1(func(m map[string]any) { delete(m, "jti") }))
+		}, 401, "invalid_client"},
+		{"assertion for another audience", func() url.Values {
+			return form(code(rp1, cb1), cb1, verifier, assertion(t, rsa, rsaAlg, "", rp1, "https://elsewhere.example/token", nil))
+		}, 401, "invalid_client"},
+		{"assertion with iss not sub", func() url.Values {
+			return form(code(rp1, cb1), cb1, verifier, good1(func(m map[string]any) { m["sub"] = rp2 }))
+		}, 401, "invalid_client"},
+		{"assertion signed by another client's key", func() url.Values {
+			return form(code(rp1, cb1), cb1, verifier, assertion(t, ec, ecAlg, "", rp1, tokenURL, nil))
+		}, 401, "invalid_client"},
+		{"alg none", func() url.Values {
+			h := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none"}`))
+			b, _ := json.Marshal(map[string]any{"iss": rp1, "sub": rp1, "aud": tokenURL, "exp": time.Now().Add(time.Minute).Unix(), "jti": "none-1"})
+			return form(code(rp1, cb1), cb1, verifier, h+"."+base64.RawURLEncoding.EncodeToString(b)+".")
+		}, 401, "invalid_client"},
+		{"HS256", func() url.Values {
+			s, _ := jose.NewSigner(jose.SigningKey{Algorithm: jose.HS256, Key: []byte("0123456789abcdef0123456789abcdef")}, nil)
+			b, _ := json.Marshal(map[string]any{"iss": rp1, "sub": rp1, "aud": tokenURL, "exp": time.Now().Add(time.Minute).Unix(), "jti": "hs-1"})
+			jws, _ := s.Sign(b)
+			a, _ := jws.CompactSerialize()
+			return form(code(rp1, cb1), cb1, verifier, a)
+		}, 401, "invalid_client"},
+		{"replayed assertion", func() url.Values {
+			a := good1(func(m map[string]any) { m["jti"] = "replayed-1" })
+			if st, body := w.token(t, form(code(rp1, cb1), cb1, verifier, a)); st != http.StatusOK {
+				t.Fatalf("first use: %d %v", st, body)
+			}
+			return form(code(rp1, cb1), cb1, verifier, a)
+		}, 401, "invalid_client"},
+		{"client_id not the assertion's", func() url.Values {
+			f := form(code(rp1, cb1), cb1, verifier, good1(nil))
+			f.Set("client_id", rp2)
+			return f
+		}, 401, "invalid_client"},
+		{"unsupported grant", func() url.Values {
+			f := form("", cb1, verifier, good1(nil))
+			f.Set("grant_type", "password")
+			return f
+		}, 400, "unsupported_grant_type"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := tc.form()
+			before := tokens()
+			st, body := w.token(t, f)
+			if st != tc.status || body["error"] != tc.want {
+				t.Errorf("got %d %v, want %d %s", st, body, tc.status, tc.want)
+			}
+			if body["access_token"] != nil || body["id_token"] != nil || tokens() != before {
+				t.Errorf("tokens issued: %v", body)
+			}
+		})
+	}
+
+	t.Run("reused code", func(t *testing.T) {
+		c := code(rp1, cb1)
+		st, body := w.token(t, form(c, cb1, verifier, good1(nil)))
+		if st != http.StatusOK {
+			t.Fatalf("first redemption: %d %v", st, body)
+		}
+		at := body["access_token"].(string)
+		userinfo := func() int {
+			req, _ := http.NewRequest(http.MethodGet, w.p.Issuer()+UserinfoPath, nil)
+			req.Header.Set("Authorization", "Bearer "+at)
+			resp, err := http.DefaultTransport.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		if s := userinfo(); s != http.StatusOK {
+			t.Fatalf("userinfo before the reuse: %d", s)
+		}
+		st, body = w.token(t, form(c, cb1, verifier, good1(nil)))
+		if st != http.StatusBadRequest || body["error"] != "invalid_grant" {
+			t.Errorf("second redemption: %d %v", st, body)
+		}
+		if s := userinfo(); s != http.StatusUnauthorized {
+			t.Errorf("userinfo with the first redemption's token after the reuse: %d, want 401", s)
+		}
+	})
+}
+
+// TestRevokedCard: a card whose certificate is revoked is refused on the
+// card page, and 「サービスに戻る」 sends access_denied with the kit's
+// outcome code to the RP, with no code.
+func TestRevokedCard(t *testing.T) {
+	w := newWorld(t, storetest.SQLite(t))
+	{
+		u := w.login(t, authParams(rp1, cb1, s256(verifier)), w.revoked, "1234")
+		if u.Query().Get("error") != "access_denied" || u.Query().Get("error_description") != "revoked" || u.Query().Get("code") != "" ||
+			!strings.HasPrefix(u.String(), cb1) {
+			t.Errorf("a revoked card: %s", u)
+		}
+	}
 }
