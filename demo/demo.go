@@ -51,6 +51,11 @@ var Terminals = []platform.Terminal{
 // goes to <data>/bench so the pages do not list it.
 var BenchTerminal = platform.Terminal{ID: "bench-1", Kind: platform.Mobile, Owner: "mynaplat bench", Name: "負荷試験用端末"}
 
+// OIDCTerminal is the OpenID provider's terminal (issue 17): its card page
+// on the person's own phone or PC. Its configuration goes to
+// layout.OIDCTerminalDir, where the oidc role reads it.
+var OIDCTerminal = platform.Terminal{ID: "oidc-app-1", Kind: platform.App, Owner: "デジタル認証アプリ（mynaplat）", Name: "デジタル認証アプリ（mynaplat）"}
+
 // Config holds what seeding needs.
 type Config struct {
 	DB       *store.DB
@@ -109,6 +114,9 @@ func Seed(ctx context.Context, cfg Config) (bool, error) {
 		return false, err
 	}
 	if err := seedTerminal(ctx, cfg, BenchTerminal, filepath.Join(cfg.DataDir, "bench")); err != nil {
+		return false, err
+	}
+	if err := seedTerminal(ctx, cfg, OIDCTerminal, layout.OIDCTerminalDir(cfg.DataDir)); err != nil {
 		return false, err
 	}
 	seeded = true

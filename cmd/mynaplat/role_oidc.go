@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -11,7 +13,9 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
+	"github.com/mynaplat/mynaplat/internal/layout"
 	"github.com/mynaplat/mynaplat/oidcop"
+	"github.com/mynaplat/mynaplat/terminal"
 	"github.com/mynaplat/mynaplat/web"
 )
 
@@ -73,7 +77,9 @@ func (f oidcFlags) config(data, base string) oidcop.Config {
 // keeps its clients, keys and grants in the database, so several instances
 // behind a load balancer share everything.
 type oidcConfig struct {
-	cfg oidcop.Config
+	cfg   oidcop.Config
+	data  string
+	peers *peers
 }
 
 func (c oidcConfig) validate() error {
@@ -81,7 +87,10 @@ func (c oidcConfig) validate() error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("役割 oidc の設定の誤り / role oidc: %w (--oidc-base-url, --oidc-*)", err)
 	}
-	return nil
+	// The card page logs people in at the platform.
+	var m missing
+	m.peer(c.peers, rolePlatform)
+	return m.err(roleOIDC)
 }
 
 func (c oidcConfig) build(ctx context.Context, d *deps) (*built, error) {
@@ -117,7 +126,26 @@ func (c oidcConfig) build(ctx context.Context, d *deps) (*built, error) {
 		Path:   oidcop.RealmPath + "/.well-known/openid-configuration"}}
 	return &built{
 		routes: func(mux *http.ServeMux) { mux.Handle(oidcop.RealmPath+"/", http.StripPrefix(oidcop.RealmPath, h)) },
-		pages:  func(context.Context, *http.ServeMux) ([]web.Link, error) { return links, nil },
-		close:  lp.close(),
+		// The card page runs at the provider's terminal, whose
+		// configuration the demo seeding (or mynaplat platform terminal add
+		// --kind app) writes: read after the seeding.
+		pages: func(_ context.Context, mux *http.ServeMux) ([]web.Link, error) {
+			tcs, err := terminal.LoadConfigs(layout.OIDCTerminalDir(c.data))
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return nil, err
+			}
+			if len(tcs) == 0 {
+				d.logger.Warn("oidc: no terminal of kind app in " + layout.OIDCTerminalDir(c.data) + ": the card page is off")
+				return links, nil
+			}
+			pu, hc := d.at(rolePlatform)
+			pages, err := p.Pages(oidcop.PagesConfig{Site: d.site, Cards: d.cards, Terminal: tcs[0], PlatformURL: pu, HTTP: hc})
+			if err != nil {
+				return nil, err
+			}
+			pages.Routes(mux)
+			return links, nil
+		},
+		close: lp.close(),
 	}, nil
 }

@@ -46,7 +46,10 @@ func (c platformConfig) build(ctx context.Context, d *deps) (*built, error) {
 		Now: time.Now, Logger: d.logger, Metrics: d.reg}
 	limits := platform.DefaultLimits()
 	if c.demo {
-		limits.Unlimited = append(limits.Unlimited, demo.BenchTerminal.ID)
+		// The provider's terminal serves every RP's logins: the platform's
+		// per-terminal bucket would cap them all together (oidc-provider.md
+		// §4.2); the kit's own limits and the per-card ones stay.
+		limits.Unlimited = append(limits.Unlimited, demo.BenchTerminal.ID, demo.OIDCTerminal.ID)
 	}
 	cfg.Limits = &limits
 	if centre := d.svc.centre; centre != nil {

@@ -231,7 +231,7 @@ func roleConfigs(o serveOptions, p *peers) (map[string]roleConfig, callerKeys, e
 		roleAgency:      partyConfig{role: roleAgency, peers: p, keys: keys},
 		roleBusiness:    partyConfig{role: roleBusiness, peers: p, keys: keys},
 		roleCounter:     counterConfig{peers: p, keys: keys, town: o.counterTown},
-		roleOIDC:        oidcConfig{cfg: o.oidc.config(data, p.url(roleOIDC))},
+		roleOIDC:        oidcConfig{cfg: o.oidc.config(data, p.url(roleOIDC)), data: data, peers: p},
 		roleTerminals:   newTerminalsConfig(data, p, o.readers, o.postboxTerminal).withPay(newPayConfig(data, p, keys)),
 	}
 	out := map[string]roleConfig{}

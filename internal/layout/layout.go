@@ -21,6 +21,10 @@ func TerminalsDir(data string) string { return filepath.Join(data, "terminals") 
 // terminals role serves under /staffdesk/.
 func StaffDesksDir(data string) string { return filepath.Join(data, "staffdesks") }
 
+// OIDCTerminalDir holds the configuration of the OpenID provider's
+// terminal (kind app), whose card page the oidc role serves.
+func OIDCTerminalDir(data string) string { return filepath.Join(data, "oidc", "terminal") }
+
 // CardsDir holds the emulated cards.
 func CardsDir(data string) string { return filepath.Join(data, "cards") }
 
