@@ -148,6 +148,12 @@ func (pg *Pages) screen(w http.ResponseWriter, r *http.Request) {
 			asks = append(asks, s)
 		}
 	}
+	// The PIN, back and cancel forms end in a redirect to the RP, which a
+	// browser checks against the page's CSP form-action: allow the
+	// registered redirect URI's origin (exactly matched at the request).
+	if err := web.AllowFormAction(w, a.RedirectURI); err != nil {
+		pg.p.logger.ErrorContext(r.Context(), "oidc: the RP's origin", "client", a.ClientID, "err", err)
+	}
 	step := pg.kit.Card(r, ss)
 	step.Actions = pg.actions(a.ID)
 	pg.screens.Render(w, r, http.StatusOK, "login", screenData{ID: a.ID, ClientName: c.Name, ClientID: c.ID, Asks: asks, Card: step,
@@ -191,8 +197,10 @@ func (pg *Pages) pin(w http.ResponseWriter, r *http.Request) {
 	}
 	l, res := pg.kit.Login(r.Context(), r, ss)
 	if !res.Passed() {
-		ss.SetFlash(res.Flash())
-		if !res.Message().Retry {
+		if res.Message().Retry {
+			ss.SetFlash(res.Flash())
+		} else {
+			// The card step shows the outcome that stopped the flow.
 			pg.p.refused(r.Context(), a.ClientID, "", "authorize", "card "+string(res.Outcome))
 		}
 		pg.again(w, r, ss, a)
