@@ -585,3 +585,69 @@ func TestRevokedCard(t *testing.T) {
 		}
 	}
 }
+
+// TestDisabledClient: disabling a client stops its tokens at once (UserInfo
+// 401 with WWW-Authenticate) and its new authorizations (the error page);
+// token answers are never cached; Maintain clears what has ended.
+func TestDisabledClient(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db)
+		rsa, alg := rpKey(t, "rp-rsa.key")
+		u := w.login(t, authParams(rp1, cb1, s256(verifier)), w.good, "1234")
+		f := url.Values{"grant_type": {"authorization_code"}, "code": {u.Query().Get("code")}, "redirect_uri": {cb1}, "code_verifier": {verifier},
+			"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
+			"client_assertion":      {assertion(t, rsa, alg, "", rp1, w.p.Issuer(), nil)}}
+		resp, err := http.PostForm(w.p.Issuer()+TokenPath, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body map[string]any
+		json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Cache-Control") != "no-store" {
+			t.Fatalf("token: %d %v Cache-Control %q", resp.StatusCode, body, resp.Header.Get("Cache-Control"))
+		}
+		userinfo := func() *http.Response {
+			req, _ := http.NewRequest(http.MethodGet, w.p.Issuer()+UserinfoPath, nil)
+			req.Header.Set("Authorization", "Bearer "+body["access_token"].(string))
+			resp, err := http.DefaultTransport.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			return resp
+		}
+		if r := userinfo(); r.StatusCode != http.StatusOK {
+			t.Fatalf("userinfo: %d", r.StatusCode)
+		}
+		if err := w.p.DisableClient(t.Context(), rp1, "P-01"); err != nil {
+			t.Fatal(err)
+		}
+		if r := userinfo(); r.StatusCode != http.StatusUnauthorized || r.Header.Get("WWW-Authenticate") != `Bearer error="invalid_token"` {
+			t.Errorf("userinfo of a disabled client: %d %q", r.StatusCode, r.Header.Get("WWW-Authenticate"))
+		}
+		resp, err = w.srv.Client().Transport.RoundTrip(httptest.NewRequest(http.MethodGet,
+			w.p.Issuer()+AuthPath+"?"+authParams(rp1, cb1, s256(verifier)).Encode(), nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Location") != "" {
+			t.Errorf("authorize at a disabled client: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		st, body := w.token(t, f)
+		if st != http.StatusUnauthorized || body["error"] != "invalid_client" {
+			t.Errorf("token of a disabled client: %d %v", st, body)
+		}
+
+		w.clk.Add(2 * time.Hour)
+		if err := w.p.Maintain(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		for _, table := range []string{"oidc_assertion_jtis", "oidc_auth_requests", "oidc_tokens", "oidc_grants"} {
+			if n := count(t, db, table); n != 0 {
+				t.Errorf("%d rows left in %s", n, table)
+			}
+		}
+	})
+}
