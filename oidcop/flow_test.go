@@ -341,6 +341,7 @@ func TestRPCodeFlow(t *testing.T) {
 
 		// The second RP: ES256 without kid, aud the token URL (IM's way).
 		q := authParams(rp2, cb2, s256(verifier))
+		q.Set("acr_values", "aal3 crl")
 		cb = w.login(t, q, w.good, "1234")
 		key, alg = rpKey(t, "rp-ec.key")
 		st, body := w.token(t, url.Values{"grant_type": {"authorization_code"}, "code": {cb.Query().Get("code")}, "redirect_uri": {cb2},
@@ -358,6 +359,11 @@ func TestRPCodeFlow(t *testing.T) {
 		}
 		if idt2.Subject == idt.Subject {
 			t.Error("two clients (sectors) got the same sub")
+		}
+		var claims2 map[string]any
+		idt2.Claims(&claims2)
+		if claims2["acr"] != "aal3" || claims["acr"] != nil {
+			t.Errorf("acr: %v when aal3 was asked, %v when not", claims2["acr"], claims["acr"])
 		}
 	})
 }
@@ -650,4 +656,24 @@ func TestDisabledClient(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestWrongPIN: a wrong PIN is no error to the RP: the page stays with the
+// tries left, and the right PIN then logs in.
+func TestWrongPIN(t *testing.T) {
+	w := newWorld(t, storetest.SQLite(t))
+	c := webtest.New(t, w.srv.URL)
+	r := c.Get(RealmPath + AuthPath + "?" + authParams(rp1, cb1, s256(verifier)).Encode())
+	page := w.rel(t, r.Location())
+	c.Step(webtest.Step{Name: "the card page", Path: page})
+	c.Step(webtest.Step{Name: "place", Path: page + "place", Form: url.Values{"card": {w.good.ID()}}, WantStatus: http.StatusSeeOther,
+		WantLocation: w.srv.URL + page})
+	c.Step(webtest.Step{Name: "a wrong PIN", Path: page + "pin", Form: url.Values{"pin": {"9999"}}, WantStatus: http.StatusSeeOther,
+		WantLocation: w.srv.URL + page})
+	c.Step(webtest.Step{Name: "the tries left", Path: page, WantContains: []string{`id="tries-left">2<`, "暗証番号"}})
+	r = c.Step(webtest.Step{Name: "the right PIN", Path: page + "pin", Form: url.Values{"pin": {"1234"}}, WantStatus: http.StatusSeeOther})
+	r = c.Step(webtest.Step{Name: "the callback", Path: w.rel(t, r.Location()), WantStatus: http.StatusFound})
+	if u, _ := url.Parse(r.Location()); u.Query().Get("code") == "" {
+		t.Errorf("no code after the right PIN: %s", u)
+	}
 }

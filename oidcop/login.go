@@ -16,13 +16,6 @@ import (
 //go:embed templates
 var templates embed.FS
 
-// TODO(merge B): the App kind and PurposeOIDC come from the platform-side
-// branch (oidc-platform), merged into this one.
-var (
-	appKind     = platform.App
-	purposeOIDC = platform.PurposeOIDC
-)
-
 // PagesConfig is the card page's: the provider's terminal (kind App,
 // registered at the platform) and its reader.
 type PagesConfig struct {
@@ -48,8 +41,8 @@ type Pages struct {
 // Pages sets up the card page. Routes registers it; the authorization
 // callback needs it.
 func (p *Provider) Pages(cfg PagesConfig) (*Pages, error) {
-	if cfg.Terminal.Kind != appKind {
-		return nil, fmt.Errorf("oidcop: terminal %s is a %s terminal, not an %s terminal", cfg.Terminal.ID, cfg.Terminal.Kind, appKind)
+	if cfg.Terminal.Kind != platform.App {
+		return nil, fmt.Errorf("oidcop: terminal %s is a %s terminal, not an %s terminal", cfg.Terminal.ID, cfg.Terminal.Kind, platform.App)
 	}
 	screens, err := terminal.Parse(cfg.Site, templates, "templates/*.html")
 	if err != nil {
@@ -65,7 +58,7 @@ func (p *Provider) Pages(cfg PagesConfig) (*Pages, error) {
 	}
 	// The kit's actions hold the request's ID: each page sets them (actions).
 	pg := &Pages{p: p, site: cfg.Site, screens: screens, kit: terminal.NewKit(terminal.KitConfig{Terminal: t, Reader: reader, Cards: cfg.Cards,
-		Purpose: purposeOIDC, Screen: terminal.ScreenPhone, Now: p.now, Logger: p.logger})}
+		Purpose: platform.PurposeOIDC, Screen: terminal.ScreenPhone, Now: p.now, Logger: p.logger})}
 	p.pages = pg
 	return pg, nil
 }
