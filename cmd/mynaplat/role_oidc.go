@@ -95,7 +95,7 @@ func (c oidcConfig) validate() error {
 
 func (c oidcConfig) build(ctx context.Context, d *deps) (*built, error) {
 	cfg := c.cfg
-	cfg.DB, cfg.Logger, cfg.Now = d.db, d.logger, time.Now
+	cfg.DB, cfg.Logger, cfg.Now, cfg.Site = d.db, d.logger, time.Now, d.site
 	p, err := oidcop.Open(ctx, cfg)
 	if err != nil {
 		return nil, err
