@@ -34,9 +34,12 @@ func (c tsaConfig) build(ctx context.Context, d *deps) (*built, error) {
 	}
 	d.svc.tsaKeysRoot = keys.Root
 	authority := tsa.New(keys, time.Now, d.logger)
+	// A machine API (RFC 3161 §3.4): clients of any origin post to it, and
+	// it reads no cookie; it answers other methods itself (405).
+	d.site.MachineAPI("/tsa")
 	return &built{
 		routes: func(mux *http.ServeMux) {
-			mux.Handle("POST /tsa", authority.Handler())
+			mux.Handle("/tsa", authority.Handler())
 			mux.HandleFunc("GET "+tsaRootPath, func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "application/pkix-cert")
 				w.Write(keys.Root.Raw)
