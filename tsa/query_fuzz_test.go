@@ -54,3 +54,31 @@ func FuzzCheckQuery(f *testing.F) {
 		}
 	})
 }
+
+// TestTokenOf: the token and serial read from the DER are those the
+// library reads (verifying the signature); a rejection has none.
+func TestTokenOf(t *testing.T) {
+	k, err := LoadOrCreate(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := New(k, nil, nil)
+	for _, certs := range []bool{true, false} {
+		resp, token, err := a.respond(t.Context(), &timestamp.Request{HashAlgorithm: crypto.SHA256, HashedMessage: make([]byte, 32),
+			Certificates: certs, Nonce: big.NewInt(9)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts, err := timestamp.ParseResponse(resp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, serial, err := tokenOf(resp)
+		if err != nil || string(tok) != string(ts.RawToken) || string(token) != string(ts.RawToken) || serial.Cmp(ts.SerialNumber) != 0 {
+			t.Errorf("certReq %v: serial %v, want %v (%v)", certs, serial, ts.SerialNumber, err)
+		}
+	}
+	if _, _, err := tokenOf(badDataFormat("x", "x").response()); err == nil {
+		t.Error("a rejection has a token")
+	}
+}
