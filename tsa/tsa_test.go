@@ -521,3 +521,35 @@ func TestOpenSSL(t *testing.T) {
 		}
 	})
 }
+
+// failingSigner is a unit key that cannot sign (an HSM gone away).
+type failingSigner struct{ crypto.Signer }
+
+func (failingSigner) Sign(io.Reader, []byte, crypto.SignerOpts) ([]byte, error) {
+	return nil, errors.New("the key is not reachable")
+}
+
+// TestSystemFailure: a TSA that cannot sign answers with a rejection
+// TimeStampResp, systemFailure, over HTTP 200; Stamp returns the error.
+func TestSystemFailure(t *testing.T) {
+	t.Parallel()
+	_, k, now := newAuthority(t)
+	broken := *k
+	broken.Signer = failingSigner{k.Signer}
+	a := tsa.New(&broken, func() time.Time { return now }, nil)
+	srv := httptest.NewServer(a.Handler())
+	defer srv.Close()
+	digest := sha256.Sum256([]byte("x"))
+	q, _ := (&timestamp.Request{HashAlgorithm: crypto.SHA256, HashedMessage: digest[:]}).Marshal()
+	var tr tsResp
+	if _, err := asn1.Unmarshal(post(t, srv.URL+"/tsa", q), &tr); err != nil {
+		t.Fatal(err)
+	}
+	if tr.Status.Status != int(timestamp.Rejection) || tr.Status.FailInfo.At(int(timestamp.SystemFailure)) != 1 ||
+		tr.Status.FailInfo.BitLength != int(timestamp.SystemFailure)+1 || len(tr.Status.StatusString) != 2 {
+		t.Errorf("answer %+v, want rejection with systemFailure", tr.Status)
+	}
+	if _, err := a.Stamp(context.Background(), crypto.SHA256, digest[:]); err == nil {
+		t.Error("Stamp with a broken key did not fail")
+	}
+}
