@@ -168,12 +168,12 @@ func (p *Platform) RecordPINRefusal(ctx context.Context, t *Terminal, req PINRef
 
 func (p *Platform) servePINRefusal(w http.ResponseWriter, r *http.Request) {
 	t, body, err := p.limitedTerminal(r)
-	if err == nil {
-		err = p.limits.pinReport(t)
-	}
 	var req PINRefusal
 	if err == nil {
 		req, err = ParsePINRefusal(body)
+	}
+	if err == nil {
+		err = p.limits.pinReport(t, req.Certificate)
 	}
 	if err == nil {
 		err = p.RecordPINRefusal(r.Context(), t, req)

@@ -49,6 +49,9 @@ func (c jpkiConfig) holders(d *deps) jpki.Holders {
 				return "", "", err
 			}
 			cl, err := platform.VerifyAssertion(token, ks, issuer, time.Now())
+			if err == nil {
+				err = cl.ForHolder()
+			}
 			if err != nil {
 				return "", "", fmt.Errorf("%w: %w", jpki.ErrNoCardLogin, err)
 			}
