@@ -118,7 +118,7 @@ func newWorld(t *testing.T, db *store.DB) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	site.CrossOriginLogin("POST " + RealmPath + TokenPath)
+	site.MachineAPI("POST " + RealmPath + TokenPath)
 	plat.Routes(mux)
 	site.Routes(mux)
 	pages.Routes(mux)
