@@ -73,6 +73,8 @@ type authRequest struct {
 	CodeExpiresAt, CodeUsedAt   time.Time
 	EndedAt                     time.Time
 	EndReason                   string
+	// UILocales are the request's ui_locales, space-separated.
+	UILocales string
 }
 
 var (
@@ -115,14 +117,14 @@ func (a *authRequest) GetCodeChallenge() *oidc.CodeChallenge {
 }
 
 const authRequestColumns = `id, client_id, redirect_uri, scopes, state, nonce, code_challenge, acr, session_state, created_at, expires_at,
-person_id, sub, auth_time, granted_scopes, code_expires_at, code_used_at, ended_at, end_reason`
+person_id, sub, auth_time, granted_scopes, code_expires_at, code_used_at, ended_at, end_reason, ui_locales`
 
 func scanAuthRequest(row interface{ Scan(...any) error }) (*authRequest, error) {
 	var a authRequest
 	var scopes, granted string
 	var created, expires, authTime, codeExp, codeUsed, ended int64
 	if err := row.Scan(&a.ID, &a.ClientID, &a.RedirectURI, &scopes, &a.State, &a.Nonce, &a.CodeChallenge, &a.ACR, &a.SessionState,
-		&created, &expires, &a.PersonID, &a.Sub, &authTime, &granted, &codeExp, &codeUsed, &ended, &a.EndReason); err != nil {
+		&created, &expires, &a.PersonID, &a.Sub, &authTime, &granted, &codeExp, &codeUsed, &ended, &a.EndReason, &a.UILocales); err != nil {
 		return nil, err
 	}
 	a.Scopes, a.GrantedScopes = strings.Fields(scopes), strings.Fields(granted)

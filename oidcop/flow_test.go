@@ -678,3 +678,19 @@ func TestWrongPIN(t *testing.T) {
 		t.Errorf("no code after the right PIN: %s", u)
 	}
 }
+
+// TestUILocales: ui_locales=en picks the English card page (§3 row 7)
+// through the site's language switch, once.
+func TestUILocales(t *testing.T) {
+	w := newWorld(t, storetest.SQLite(t))
+	c := webtest.New(t, w.srv.URL)
+	q := authParams(rp1, cb1, s256(verifier))
+	q.Set("ui_locales", "en ja")
+	page := w.rel(t, c.Get(RealmPath+AuthPath+"?"+q.Encode()).Location())
+	r := c.Step(webtest.Step{Name: "the card page", Path: page, WantStatus: http.StatusSeeOther})
+	if !strings.HasPrefix(r.Location(), "/lang?") {
+		t.Fatalf("to %q, want the language switch", r.Location())
+	}
+	c.Step(webtest.Step{Name: "the switch", Path: r.Location(), WantStatus: http.StatusSeeOther, WantLocation: page})
+	c.Step(webtest.Step{Name: "in English", Path: page, WantContains: []string{"Log in with your My Number Card", "Place your My Number Card"}})
+}

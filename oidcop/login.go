@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 
 	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/platform"
@@ -80,6 +81,8 @@ func (pg *Pages) Routes(mux *http.ServeMux) {
 const (
 	sessionRequest = "oidc:request"
 	sessionDone    = "oidc:done"
+	// sessionLang is the request whose ui_locales chose the language.
+	sessionLang = "oidc:lang"
 )
 
 type screenData struct {
@@ -133,6 +136,16 @@ func (pg *Pages) screen(w http.ResponseWriter, r *http.Request) {
 	if err != nil || !c.Enabled() {
 		pg.site.Error(w, r, problemGone)
 		return
+	}
+	// ui_locales=en picks the English page (§3 row 7), once: through the
+	// site's language switch, so that the person can switch back.
+	if loc := strings.Fields(a.UILocales); len(loc) > 0 && strings.HasPrefix(loc[0], "en") && ss.Get(sessionLang) != a.ID {
+		ss.Set(sessionLang, a.ID)
+		terminal.SaveSession(r, ss, pg.p.logger)
+		if web.Lang(r) != "en" {
+			http.Redirect(w, r, "/lang?"+url.Values{"to": {"en"}, "back": {RealmPath + LoginPath + a.ID + "/"}}.Encode(), http.StatusSeeOther)
+			return
+		}
 	}
 	terminal.SaveSession(r, ss, pg.p.logger)
 	var asks []string

@@ -27,12 +27,12 @@ var errNotYet = errors.New("oidcop: not served yet")
 func (s *storage) CreateAuthRequest(ctx context.Context, r *oidc.AuthRequest, _ string) (op.AuthRequest, error) {
 	now := s.p.now()
 	a := &authRequest{ID: newID(), ClientID: r.ClientID, RedirectURI: r.RedirectURI, Scopes: r.Scopes, State: r.State, Nonce: r.Nonce,
-		CodeChallenge: r.CodeChallenge, ACR: strings.Join(r.ACRValues, " "), SessionState: randomToken(16),
+		CodeChallenge: r.CodeChallenge, ACR: strings.Join(r.ACRValues, " "), SessionState: randomToken(16), UILocales: r.UILocales.String(),
 		CreatedAt: time.UnixMilli(ms(now)), ExpiresAt: time.UnixMilli(ms(now.Add(s.p.cfg.LoginTTL)))}
 	if _, err := s.p.db.Write(ctx, `INSERT INTO oidc_auth_requests (id, client_id, redirect_uri, scopes, state, nonce, code_challenge, acr,
-session_state, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+session_state, created_at, expires_at, ui_locales) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		a.ID, a.ClientID, a.RedirectURI, strings.Join(a.Scopes, " "), a.State, a.Nonce, a.CodeChallenge, a.ACR, a.SessionState,
-		ms(a.CreatedAt), ms(a.ExpiresAt)); err != nil {
+		ms(a.CreatedAt), ms(a.ExpiresAt), a.UILocales); err != nil {
 		return nil, err
 	}
 	return a, nil

@@ -13,6 +13,7 @@ CREATE TABLE oidc_auth_requests (
   code_challenge TEXT NOT NULL,
   acr TEXT NOT NULL,
   sign_tx_id TEXT NOT NULL DEFAULT '',
+  ui_locales TEXT NOT NULL DEFAULT '',
   session_state TEXT NOT NULL,
   created_at BIGINT NOT NULL,
   expires_at BIGINT NOT NULL,
