@@ -341,6 +341,7 @@ func TestRPCodeFlow(t *testing.T) {
 
 		// The second RP: ES256 without kid, aud the token URL (IM's way).
 		q := authParams(rp2, cb2, s256(verifier))
+		q.Set("acr_values", "aal3 crl")
 		cb = w.login(t, q, w.good, "1234")
 		key, alg = rpKey(t, "rp-ec.key")
 		st, body := w.token(t, url.Values{"grant_type": {"authorization_code"}, "code": {cb.Query().Get("code")}, "redirect_uri": {cb2},
@@ -358,6 +359,11 @@ func TestRPCodeFlow(t *testing.T) {
 		}
 		if idt2.Subject == idt.Subject {
 			t.Error("two clients (sectors) got the same sub")
+		}
+		var claims2 map[string]any
+		idt2.Claims(&claims2)
+		if claims2["acr"] != "aal3" || claims["acr"] != nil {
+			t.Errorf("acr: %v when aal3 was asked, %v when not", claims2["acr"], claims["acr"])
 		}
 	})
 }
@@ -583,5 +589,91 @@ func TestRevokedCard(t *testing.T) {
 			!strings.HasPrefix(u.String(), cb1) {
 			t.Errorf("a revoked card: %s", u)
 		}
+	}
+}
+
+// TestDisabledClient: disabling a client stops its tokens at once (UserInfo
+// 401 with WWW-Authenticate) and its new authorizations (the error page);
+// token answers are never cached; Maintain clears what has ended.
+func TestDisabledClient(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db)
+		rsa, alg := rpKey(t, "rp-rsa.key")
+		u := w.login(t, authParams(rp1, cb1, s256(verifier)), w.good, "1234")
+		f := url.Values{"grant_type": {"authorization_code"}, "code": {u.Query().Get("code")}, "redirect_uri": {cb1}, "code_verifier": {verifier},
+			"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
+			"client_assertion":      {assertion(t, rsa, alg, "", rp1, w.p.Issuer(), nil)}}
+		resp, err := http.PostForm(w.p.Issuer()+TokenPath, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body map[string]any
+		json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Cache-Control") != "no-store" {
+			t.Fatalf("token: %d %v Cache-Control %q", resp.StatusCode, body, resp.Header.Get("Cache-Control"))
+		}
+		userinfo := func() *http.Response {
+			req, _ := http.NewRequest(http.MethodGet, w.p.Issuer()+UserinfoPath, nil)
+			req.Header.Set("Authorization", "Bearer "+body["access_token"].(string))
+			resp, err := http.DefaultTransport.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			return resp
+		}
+		if r := userinfo(); r.StatusCode != http.StatusOK {
+			t.Fatalf("userinfo: %d", r.StatusCode)
+		}
+		if err := w.p.DisableClient(t.Context(), rp1, "P-01"); err != nil {
+			t.Fatal(err)
+		}
+		if r := userinfo(); r.StatusCode != http.StatusUnauthorized || r.Header.Get("WWW-Authenticate") != `Bearer error="invalid_token"` {
+			t.Errorf("userinfo of a disabled client: %d %q", r.StatusCode, r.Header.Get("WWW-Authenticate"))
+		}
+		resp, err = w.srv.Client().Transport.RoundTrip(httptest.NewRequest(http.MethodGet,
+			w.p.Issuer()+AuthPath+"?"+authParams(rp1, cb1, s256(verifier)).Encode(), nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Location") != "" {
+			t.Errorf("authorize at a disabled client: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		st, body := w.token(t, f)
+		if st != http.StatusUnauthorized || body["error"] != "invalid_client" {
+			t.Errorf("token of a disabled client: %d %v", st, body)
+		}
+
+		w.clk.Add(2 * time.Hour)
+		if err := w.p.Maintain(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		for _, table := range []string{"oidc_assertion_jtis", "oidc_auth_requests", "oidc_tokens", "oidc_grants"} {
+			if n := count(t, db, table); n != 0 {
+				t.Errorf("%d rows left in %s", n, table)
+			}
+		}
+	})
+}
+
+// TestWrongPIN: a wrong PIN is no error to the RP: the page stays with the
+// tries left, and the right PIN then logs in.
+func TestWrongPIN(t *testing.T) {
+	w := newWorld(t, storetest.SQLite(t))
+	c := webtest.New(t, w.srv.URL)
+	r := c.Get(RealmPath + AuthPath + "?" + authParams(rp1, cb1, s256(verifier)).Encode())
+	page := w.rel(t, r.Location())
+	c.Step(webtest.Step{Name: "the card page", Path: page})
+	c.Step(webtest.Step{Name: "place", Path: page + "place", Form: url.Values{"card": {w.good.ID()}}, WantStatus: http.StatusSeeOther,
+		WantLocation: w.srv.URL + page})
+	c.Step(webtest.Step{Name: "a wrong PIN", Path: page + "pin", Form: url.Values{"pin": {"9999"}}, WantStatus: http.StatusSeeOther,
+		WantLocation: w.srv.URL + page})
+	c.Step(webtest.Step{Name: "the tries left", Path: page, WantContains: []string{`id="tries-left">2<`, "暗証番号"}})
+	r = c.Step(webtest.Step{Name: "the right PIN", Path: page + "pin", Form: url.Values{"pin": {"1234"}}, WantStatus: http.StatusSeeOther})
+	r = c.Step(webtest.Step{Name: "the callback", Path: w.rel(t, r.Location()), WantStatus: http.StatusFound})
+	if u, _ := url.Parse(r.Location()); u.Query().Get("code") == "" {
+		t.Errorf("no code after the right PIN: %s", u)
 	}
 }

@@ -16,13 +16,6 @@ import (
 //go:embed templates
 var templates embed.FS
 
-// TODO(merge B): the App kind and PurposeOIDC come from the platform-side
-// branch (oidc-platform), merged into this one.
-var (
-	appKind     = platform.App
-	purposeOIDC = platform.PurposeOIDC
-)
-
 // PagesConfig is the card page's: the provider's terminal (kind App,
 // registered at the platform) and its reader.
 type PagesConfig struct {
@@ -48,8 +41,8 @@ type Pages struct {
 // Pages sets up the card page. Routes registers it; the authorization
 // callback needs it.
 func (p *Provider) Pages(cfg PagesConfig) (*Pages, error) {
-	if cfg.Terminal.Kind != appKind {
-		return nil, fmt.Errorf("oidcop: terminal %s is a %s terminal, not an %s terminal", cfg.Terminal.ID, cfg.Terminal.Kind, appKind)
+	if cfg.Terminal.Kind != platform.App {
+		return nil, fmt.Errorf("oidcop: terminal %s is a %s terminal, not an %s terminal", cfg.Terminal.ID, cfg.Terminal.Kind, platform.App)
 	}
 	screens, err := terminal.Parse(cfg.Site, templates, "templates/*.html")
 	if err != nil {
@@ -65,7 +58,7 @@ func (p *Provider) Pages(cfg PagesConfig) (*Pages, error) {
 	}
 	// The kit's actions hold the request's ID: each page sets them (actions).
 	pg := &Pages{p: p, site: cfg.Site, screens: screens, kit: terminal.NewKit(terminal.KitConfig{Terminal: t, Reader: reader, Cards: cfg.Cards,
-		Purpose: purposeOIDC, Screen: terminal.ScreenPhone, Now: p.now, Logger: p.logger})}
+		Purpose: platform.PurposeOIDC, Screen: terminal.ScreenPhone, Now: p.now, Logger: p.logger})}
 	p.pages = pg
 	return pg, nil
 }
@@ -148,6 +141,12 @@ func (pg *Pages) screen(w http.ResponseWriter, r *http.Request) {
 			asks = append(asks, s)
 		}
 	}
+	// The PIN, back and cancel forms end in a redirect to the RP, which a
+	// browser checks against the page's CSP form-action: allow the
+	// registered redirect URI's origin (exactly matched at the request).
+	if err := web.AllowFormAction(w, a.RedirectURI); err != nil {
+		pg.p.logger.ErrorContext(r.Context(), "oidc: the RP's origin", "client", a.ClientID, "err", err)
+	}
 	step := pg.kit.Card(r, ss)
 	step.Actions = pg.actions(a.ID)
 	pg.screens.Render(w, r, http.StatusOK, "login", screenData{ID: a.ID, ClientName: c.Name, ClientID: c.ID, Asks: asks, Card: step,
@@ -191,8 +190,10 @@ func (pg *Pages) pin(w http.ResponseWriter, r *http.Request) {
 	}
 	l, res := pg.kit.Login(r.Context(), r, ss)
 	if !res.Passed() {
-		ss.SetFlash(res.Flash())
-		if !res.Message().Retry {
+		if res.Message().Retry {
+			ss.SetFlash(res.Flash())
+		} else {
+			// The card step shows the outcome that stopped the flow.
 			pg.p.refused(r.Context(), a.ClientID, "", "authorize", "card "+string(res.Outcome))
 		}
 		pg.again(w, r, ss, a)

@@ -58,9 +58,39 @@ func (p *Provider) Handler(ctx context.Context) (http.Handler, error) {
 		return nil, fmt.Errorf("oidcop: provider: %w", err)
 	}
 	s := &server{LegacyServer: op.NewLegacyServer(prov, endpoints()), p: p}
-	return op.RegisterLegacyServer(s, func(w http.ResponseWriter, r *http.Request) {
+	h := op.RegisterLegacyServer(s, func(w http.ResponseWriter, r *http.Request) {
 		p.callback(w, r, func(w http.ResponseWriter, r *http.Request) { op.AuthorizeCallback(w, r, prov) })
-	}), nil
+	},
+		// No CORS: the RPs are servers (confidential clients), and the
+		// library's default reflects any origin with credentials.
+		op.WithServerCORSOptions(nil))
+	return headers(h), nil
+}
+
+// headers adds what the library leaves out: no caching of any token
+// answer, refusals included (§2.2), and UserInfo's WWW-Authenticate on a
+// 401 (RFC 6750 §3).
+func headers(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case TokenPath:
+			w.Header().Set("Cache-Control", "no-store")
+			w.Header().Set("Pragma", "no-cache")
+		case UserinfoPath:
+			w = &bearerChallenge{ResponseWriter: w}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// bearerChallenge sets WWW-Authenticate on a 401.
+type bearerChallenge struct{ http.ResponseWriter }
+
+func (b *bearerChallenge) WriteHeader(code int) {
+	if code == http.StatusUnauthorized {
+		b.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+	}
+	b.ResponseWriter.WriteHeader(code)
 }
 
 // claimsSupported are the claims of §2.3.

@@ -119,6 +119,9 @@ func (c oidcConfig) build(ctx context.Context, d *deps) (*built, error) {
 			if err := p.EnsureKeys(ctx); err != nil {
 				d.logger.Error("oidc signing keys", "err", err)
 			}
+			if err := p.Maintain(ctx); err != nil {
+				d.logger.Error("oidc maintenance", "err", err)
+			}
 		})
 	})
 	links := []web.Link{{Section: "窓口・管理 / Back office", TitleJA: "OpenID Connect（デジタル認証アプリ相当）", TitleEN: "OpenID Connect provider",
