@@ -145,6 +145,11 @@ func (t *Town) my(w http.ResponseWriter, r *http.Request) {
 		t.site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
 		return
 	}
+	// The logout form's answer goes on to the provider's end-session
+	// endpoint, at another host when the site is apart from it.
+	if err := web.AllowFormAction(w, t.cfg.Issuer); err != nil {
+		t.log.ErrorContext(ctx, "townweb: form action", "err", err)
+	}
 	unread := 0
 	for _, n := range ns {
 		if !n.Read {
