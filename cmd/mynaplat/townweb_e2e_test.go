@@ -1,14 +1,20 @@
 package main
 
 import (
+	"crypto/x509"
+	"encoding/pem"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/mynaplat/mynaplat/internal/browsertest"
+	"github.com/mynaplat/mynaplat/internal/keydir"
+	"github.com/mynaplat/mynaplat/internal/layout"
 	"github.com/mynaplat/mynaplat/internal/webtest"
 )
 
@@ -174,4 +180,48 @@ func TestTownwebInBrowser(t *testing.T) {
 		t.Errorf("the refusal: %q", got)
 	}
 	shot("townweb-6-revoked")
+}
+
+// TestTownwebApartInBrowser runs the town's site as the outside service it
+// is: its own process, port, data and session cookie, pointed at the
+// provider by --oidc-url only and registered there with mynaplat oidc
+// client add, as an RP developer does (README). A resident logs in with
+// the card across the two hosts.
+func TestTownwebApartInBrowser(t *testing.T) {
+	b := browsertest.New(t)
+	bin := buildBinary(t)
+	dataOP, dataRP := t.TempDir(), t.TempDir()
+	op := startServer(t, bin, "--demo", "--data", dataOP)
+	rp := startServer(t, bin, "--roles", "townweb", "--data", dataRP, "--oidc-url", op, "--townweb-client-id", "RP00000042",
+		"--session-cookie", "townweb_session")
+	// The site made its key pair at start; the operator registers its
+	// public key.
+	key, err := keydir.ReadKey(layout.TownwebKeyPath(dataRP), keydir.ECDSA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(key.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := filepath.Join(t.TempDir(), "rp.pub")
+	if err := os.WriteFile(pub, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mynaplat(t, bin, "oidc", "client", "add", "--data", dataOP, "--id", "RP00000042", "--name", "須坂市ウェブサイト（別のサーバー）",
+		"--redirect-uri", rp+"/town/suzaka/callback", "--post-logout-uri", rp+"/town/suzaka/logged-out", "--key", pub, "--dev")
+
+	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
+	if err := chromedp.Do(b, chromedp.EmulateViewport(390, 844), chromedp.Navigate(rp+"/town/suzaka/"), chromedp.Click(css("#login")),
+		chromedp.WaitVisible(css("#place")), chromedp.SetValue(css("#card"), demoCardID(t, bin, dataOP, "須坂　花子")),
+		chromedp.Click(css("#place")), chromedp.WaitVisible(css("#pin")), browsertest.PinPad("1234"), chromedp.Click(css("#login")),
+		chromedp.WaitVisible(css("#greeting"))); err != nil {
+		page, _ := chromedp.Run(b, chromedp.Evaluate[string](`location.href + "\n" + document.body.innerText`))
+		t.Fatalf("log in across two hosts: %v\non the page:\n%s", err, page)
+	}
+	u, err := chromedp.Run(b, chromedp.Evaluate[string](`location.href`))
+	if err != nil || u != rp+"/town/suzaka/my" {
+		t.Errorf("ended at %q (%v), want the site's my notices", u, err)
+	}
+	browsertest.Screenshot(t, b, "townweb-apart-my")
 }
