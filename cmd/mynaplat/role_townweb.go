@@ -29,17 +29,17 @@ type townwebConfig struct {
 	// issuer is the provider's issuer: --oidc-base-url (or --oidc-url,
 	// or this process) + the realm path.
 	issuer string
-	// clientID is the site's client ID at the provider (--townweb-client-id).
+	// clientID is the site's client ID at the provider (--townweb-client-id;
+	// its form is the provider's to check, at registration).
 	clientID string
 }
+
+// townwebDemoClientID is the site's client ID in the demo.
+const townwebDemoClientID = "RP00000001"
 
 func (c townwebConfig) validate() error {
 	var m missing
 	m.peer(c.peers, roleOIDC)
-	if c.clientID == "" {
-		// Its form is the provider's to check, at registration.
-		m = append(m, "--townweb-client-id (MYNAPLAT_TOWNWEB_CLIENT_ID)")
-	}
 	return m.err(roleTownweb)
 }
 
