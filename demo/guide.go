@@ -164,7 +164,7 @@ func Guide(world bool) []web.HomeSection {
 				homeCard("本間　光", "暗証番号ロック", "PIN blocked"),
 				homeCard("鳥海　誠", "紛失で失効", "revoked: card lost"),
 				homeCard("飛島　悟", "有効期限切れ", "certificates expired")},
-			Paths: []string{"/t/", "/me/", "/counter/", "/cards/", "/jpki/"}},
+			Paths: []string{"/t/", "/me/", "/counter/", "/cards/", "/jpki/", "/pki/"}},
 	}
 	if !world {
 		for i := range sections {

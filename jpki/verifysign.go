@@ -31,7 +31,8 @@ var (
 )
 
 // SigningVerifier checks signing certificates against the 署名用 CA, asking
-// the centre's OCSP responder about revocation.
+// the centre's OCSP responder about revocation, or the CA's CRL when a
+// check asks for it (ByCRL).
 type SigningVerifier struct {
 	CA *x509.Certificate
 	// OCSP sends a DER OCSP request and returns the DER response:
@@ -39,19 +40,48 @@ type SigningVerifier struct {
 	OCSP func(ctx context.Context, request []byte) ([]byte, error)
 	// MaxAge bounds the age of an OCSP answer (10 minutes when zero).
 	MaxAge time.Duration
+	// CRL, when set, is the cache of the CA's CRL for checks ByCRL (the
+	// OpenID Connect provider's acr_values=crl): a CRLCache of CA with
+	// Client.CRLFetcher(Sign). Without it such a check is
+	// ErrRevocationUnknown.
+	CRL *CRLCache
+}
+
+// RevocationSource is where a check asks whether a certificate is revoked.
+type RevocationSource int
+
+// The sources.
+const (
+	// ByOCSP asks the centre's OCSP responder (RFC 6960).
+	ByOCSP RevocationSource = iota
+	// ByCRL reads the CA's CRL (RFC 5280 §5), fetched from the centre.
+	ByCRL
+)
+
+func (s RevocationSource) String() string {
+	if s == ByCRL {
+		return "CRL"
+	}
+	return "OCSP"
 }
 
 // Check checks a signing certificate at time now: issued by the CA, for
 // signatures, within its validity, and not revoked per a fresh OCSP answer
 // of the centre (RFC 6960).
 func (v *SigningVerifier) Check(ctx context.Context, cert *x509.Certificate, now time.Time) error {
+	return v.CheckBy(ctx, cert, now, ByOCSP)
+}
+
+// CheckBy is Check asking source about revocation. Whatever the source,
+// no fresh answer is ErrRevocationUnknown.
+func (v *SigningVerifier) CheckBy(ctx context.Context, cert *x509.Certificate, now time.Time, source RevocationSource) error {
 	if err := v.Issued(cert); err != nil {
 		return err
 	}
 	if now.Before(cert.NotBefore) || now.After(cert.NotAfter) || now.After(v.CA.NotAfter) {
 		return fmt.Errorf("%w: valid %s to %s", ErrCertExpired, cert.NotBefore.Format(time.DateOnly), cert.NotAfter.Format(time.DateOnly))
 	}
-	st, err := v.Revocation(ctx, cert, now)
+	st, err := v.RevocationBy(ctx, cert, now, source)
 	if err != nil {
 		return err
 	}
@@ -75,13 +105,29 @@ func (v *SigningVerifier) Issued(cert *x509.Certificate) error {
 	return nil
 }
 
-// RevocationStatus is what a fresh OCSP answer said about a certificate.
+// RevocationStatus is what a fresh OCSP answer or CRL said about a
+// certificate.
 type RevocationStatus struct {
 	Revoked   bool
 	RevokedAt time.Time
 	Reason    Reason
-	// ThisUpdate is when the responder knew the status to be correct.
+	// ThisUpdate is when the responder knew the status to be correct, or
+	// when the centre last confirmed the CRL to be its newest.
 	ThisUpdate time.Time
+	// Source names the answer for reports: "OCSP (…)" or "CRL #n (…)".
+	Source string
+}
+
+// RevocationBy asks source about cert (issued by the CA): Revocation for
+// ByOCSP, the CRL cache for ByCRL.
+func (v *SigningVerifier) RevocationBy(ctx context.Context, cert *x509.Certificate, now time.Time, source RevocationSource) (RevocationStatus, error) {
+	if source != ByCRL {
+		return v.Revocation(ctx, cert, now)
+	}
+	if v.CRL == nil {
+		return RevocationStatus{}, fmt.Errorf("%w: no CRL of the signing CA is kept here", ErrRevocationUnknown)
+	}
+	return v.CRL.Revocation(ctx, cert, now)
 }
 
 // Revocation asks the centre's responder about cert (issued by the CA) and
@@ -112,11 +158,12 @@ func (v *SigningVerifier) Revocation(ctx context.Context, cert *x509.Certificate
 	if now.Sub(resp.ThisUpdate) > maxAge || (!resp.NextUpdate.IsZero() && now.After(resp.NextUpdate)) {
 		return RevocationStatus{}, fmt.Errorf("%w: stale OCSP answer of %s", ErrRevocationUnknown, resp.ThisUpdate.Format(time.RFC3339))
 	}
+	src := "OCSP (" + resp.ProducedAt.UTC().Format(time.RFC3339) + ")"
 	switch resp.Status {
 	case ocsp.Good:
-		return RevocationStatus{ThisUpdate: resp.ThisUpdate}, nil
+		return RevocationStatus{ThisUpdate: resp.ThisUpdate, Source: src}, nil
 	case ocsp.Revoked:
-		return RevocationStatus{Revoked: true, RevokedAt: resp.RevokedAt, Reason: Reason(resp.RevocationReason), ThisUpdate: resp.ThisUpdate}, nil
+		return RevocationStatus{Revoked: true, RevokedAt: resp.RevokedAt, Reason: Reason(resp.RevocationReason), ThisUpdate: resp.ThisUpdate, Source: src}, nil
 	}
 	return RevocationStatus{}, fmt.Errorf("%w: the responder does not know the certificate", ErrRevocationUnknown)
 }

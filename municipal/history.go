@@ -153,6 +153,9 @@ func (p *Pages) myHistory(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c, err := platform.VerifyAssertion(strings.TrimSpace(token), keys, res.Issuer, res.Now())
+	if err == nil {
+		err = c.ForHolder()
+	}
 	if err != nil {
 		p.logger.InfoContext(r.Context(), "history refused", "err", err)
 		Rules.Write(w, r, p.logger, fmt.Errorf("%w: %w", ErrNoCardLogin, err))

@@ -25,24 +25,33 @@ import (
 // library drops unknown scopes, and their refusal travels with the client
 // to Authorize, which the library redirects to the RP.
 func (s *server) VerifyAuthRequest(ctx context.Context, r *op.Request[oidc.AuthRequest]) (*op.ClientRequest[oidc.AuthRequest], error) {
-	id := r.Data.ClientID
-	if !clientIDPattern.MatchString(id) {
-		return nil, oidc.ErrInvalidRequestRedirectURI().WithDescription("unknown client_id")
-	}
-	c, err := s.p.Client(ctx, id)
-	if errors.Is(err, ErrNoClient) || (err == nil && !c.Enabled()) {
-		s.p.refused(ctx, id, "", "authorize", "unknown_client")
-		return nil, oidc.ErrInvalidRequestRedirectURI().WithDescription("unknown client_id")
-	}
+	c, err := s.p.clientAndRedirect(ctx, r.Data.ClientID, r.Data.RedirectURI)
 	if err != nil {
-		return nil, oidc.ErrServerError().WithParent(err)
-	}
-	uri := r.Data.RedirectURI
-	if uri == "" || len(uri) > 255 || !slices.Contains(c.RedirectURIs, uri) {
-		s.p.refused(ctx, id, "", "authorize", "bad_redirect_uri")
-		return nil, oidc.ErrInvalidRequestRedirectURI().WithDescription("redirect_uri is not registered for the client")
+		return nil, err
 	}
 	return &op.ClientRequest[oidc.AuthRequest]{Request: r, Client: opClient{c: c, p: s.p, refusal: checkAuthRequest(r.Data, r.Form)}}, nil
+}
+
+// clientAndRedirect is the enabled client of an authorization request
+// with its redirect URI registered exactly (§2.1); a refusal is audited
+// and must never be redirected.
+func (p *Provider) clientAndRedirect(ctx context.Context, id, uri string) (Client, error) {
+	if !clientIDPattern.MatchString(id) {
+		return Client{}, oidc.ErrInvalidRequestRedirectURI().WithDescription("unknown client_id")
+	}
+	c, err := p.Client(ctx, id)
+	if errors.Is(err, ErrNoClient) || (err == nil && !c.Enabled()) {
+		p.refused(ctx, id, "", "authorize", "unknown_client")
+		return Client{}, oidc.ErrInvalidRequestRedirectURI().WithDescription("unknown client_id")
+	}
+	if err != nil {
+		return Client{}, oidc.ErrServerError().WithParent(err)
+	}
+	if uri == "" || len(uri) > 255 || !slices.Contains(c.RedirectURIs, uri) {
+		p.refused(ctx, id, "", "authorize", "bad_redirect_uri")
+		return Client{}, oidc.ErrInvalidRequestRedirectURI().WithDescription("redirect_uri is not registered for the client")
+	}
+	return c, nil
 }
 
 // Authorize sends a request that broke a rule of §2.1 back to the RP with

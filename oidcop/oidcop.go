@@ -36,6 +36,7 @@ import (
 
 	"github.com/mynaplat/mynaplat/internal/trace"
 	"github.com/mynaplat/mynaplat/store"
+	"github.com/mynaplat/mynaplat/web"
 )
 
 //go:embed migrations
@@ -81,6 +82,9 @@ type Config struct {
 	AssertionMaxLifetime, ClockSkew time.Duration
 	Now                             func() time.Time
 	Logger                          *slog.Logger
+	// Site, when set, renders the error page of an authorization request
+	// that cannot go back to its RP (otherwise the library's JSON).
+	Site *web.Site
 }
 
 // The defaults of §3.

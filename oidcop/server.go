@@ -12,6 +12,8 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/mynaplat/mynaplat/web"
 )
 
 // server is the library's LegacyServer with the methods overridden where the
@@ -64,15 +66,29 @@ func (p *Provider) Handler(ctx context.Context) (http.Handler, error) {
 		// No CORS: the RPs are servers (confidential clients), and the
 		// library's default reflects any origin with credentials.
 		op.WithServerCORSOptions(nil))
-	return headers(h), nil
+	return p.edge(h), nil
 }
 
-// headers adds what the library leaves out: no caching of any token
-// answer, refusals included (§2.2), and UserInfo's WWW-Authenticate on a
-// 401 (RFC 6750 §3).
-func headers(next http.Handler) http.Handler {
+// edge adds what the library leaves out: the error page, in Japanese and
+// English, of an authorization request whose client or redirect URI is
+// wrong (the library would answer JSON to the person's browser); no
+// caching of any token answer, refusals included (§2.2); and UserInfo's
+// WWW-Authenticate on a 401 (RFC 6750 §3).
+func (p *Provider) edge(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
+		case AuthPath:
+			if p.cfg.Site == nil {
+				break
+			}
+			if err := r.ParseForm(); err != nil {
+				p.cfg.Site.Error(w, r, problemBadRequest)
+				return
+			}
+			if _, err := p.clientAndRedirect(r.Context(), r.Form.Get("client_id"), r.Form.Get("redirect_uri")); err != nil {
+				p.cfg.Site.Error(w, r, problemBadRequest)
+				return
+			}
 		case TokenPath:
 			w.Header().Set("Cache-Control", "no-store")
 			w.Header().Set("Pragma", "no-cache")
@@ -92,6 +108,13 @@ func (b *bearerChallenge) WriteHeader(code int) {
 	}
 	b.ResponseWriter.WriteHeader(code)
 }
+
+// problemBadRequest is the page of an authorization request that cannot be
+// answered to its RP: the client or the redirect URI is not registered.
+var problemBadRequest = web.Problem{Status: http.StatusBadRequest, TitleJA: "このログインの依頼は受け付けられません", TitleEN: "This login request cannot be accepted",
+	WhatJA: "依頼したサービスが登録されていないか、止められているか、戻り先のURIが登録と違います。",
+	WhatEN: "The service that sent you is not registered or is disabled, or its return address is not the registered one.",
+	DoJA:   "依頼したサービスにお問い合わせください。", DoEN: "Contact the service that sent you here."}
 
 // claimsSupported are the claims of §2.3.
 var claimsSupported = []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp", "sid", "acr", "amr",

@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/big"
 	"strings"
@@ -37,6 +38,21 @@ type Claims struct {
 	// Offline is set when the card signed at AuthTime on a terminal that
 	// could not reach the platform, and the platform confirmed it later.
 	Offline bool `json:"offline,omitempty"`
+}
+
+// ErrNotForHolder is an assertion made for another party's sign-in: a
+// staff member's at an office (PurposeStaff) or the OpenID provider's
+// (PurposeOIDC). Those parties keep it on their servers; were one to leak,
+// it still would not open the holder's own records.
+var ErrNotForHolder = errors.New("platform: the login was made for another party, not for the holder's own records")
+
+// ForHolder refuses an assertion that may not open the holder's own
+// records (their audit and histories): see ErrNotForHolder.
+func (c *Claims) ForHolder() error {
+	if c.Purpose == PurposeStaff || c.Purpose == PurposeOIDC {
+		return fmt.Errorf("%w: purpose %q", ErrNotForHolder, c.Purpose)
+	}
+	return nil
 }
 
 // Audience is the audience of every assertion: the services of this platform.

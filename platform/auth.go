@@ -309,15 +309,15 @@ func (p *Platform) verifyAnswer(ctx context.Context, rep *Report, certDER, sig, 
 		rep.fail(Indeterminate, ReasonNoRevocationData, "")
 		return true, nil
 	}
-	if rs.revoked && !rs.revokedAt.After(at) {
-		rep.check("revocation", false, fmt.Sprintf("revoked %s (%s), %s", rs.revokedAt.UTC().Format(time.RFC3339), rs.reason, rs.source))
-		rep.fail(Failed, ReasonRevoked, rs.reason.String())
+	if rs.Revoked && !rs.RevokedAt.After(at) {
+		rep.check("revocation", false, fmt.Sprintf("revoked %s (%s), %s", rs.RevokedAt.UTC().Format(time.RFC3339), rs.Reason, rs.Source))
+		rep.fail(Failed, ReasonRevoked, rs.Reason.String())
 		return true, nil
 	}
-	if rs.revoked {
-		rep.check("revocation", true, fmt.Sprintf("revoked only after use, %s (%s), %s", rs.revokedAt.UTC().Format(time.RFC3339), rs.reason, rs.source))
+	if rs.Revoked {
+		rep.check("revocation", true, fmt.Sprintf("revoked only after use, %s (%s), %s", rs.RevokedAt.UTC().Format(time.RFC3339), rs.Reason, rs.Source))
 	} else {
-		rep.check("revocation", true, "not revoked per "+rs.source)
+		rep.check("revocation", true, "not revoked per "+rs.Source)
 	}
 
 	// The platform ID, from the JPKI linkage records.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -90,13 +89,8 @@ const maxDisclosureBody = 4 << 10
 // fields of Disclosure, valid as validate says.
 func ParseDisclosure(body []byte) (Disclosure, error) {
 	var d Disclosure
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&d); err != nil {
+	if err := httpapi.Decode(bytes.NewReader(body), &d, int64(len(body))); err != nil {
 		return Disclosure{}, fmt.Errorf("%w: %v", errDisclosureBody, err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return Disclosure{}, fmt.Errorf("%w: data after the object", errDisclosureBody)
 	}
 	if err := d.validate(); err != nil {
 		return Disclosure{}, err

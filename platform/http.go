@@ -150,6 +150,9 @@ func (p *Platform) serveJWKS(w http.ResponseWriter, r *http.Request) {
 func (p *Platform) serveAudit(w http.ResponseWriter, r *http.Request) {
 	token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	c, err := VerifyAssertion(token, p.PublicKeys(), p.issuer, p.now())
+	if err == nil {
+		err = c.ForHolder()
+	}
 	if err != nil {
 		p.writeErr(w, r, fmt.Errorf("%w: %w", ErrBadAssertion, err))
 		return

@@ -28,7 +28,8 @@ type Limits struct {
 	// Source is not used (Terminal is).
 	Card ratelimit.LoginLimits
 	// PINReports is one terminal's reports of PINs its cards refused
-	// (POST /platform/v1/pin-refusals), each costing one.
+	// (POST /platform/v1/pin-refusals), each costing one; an App
+	// terminal's are counted per card.
 	PINReports ratelimit.Limit
 	// Unlimited are terminals the Terminal bucket does not apply to: a
 	// load generator's (the demo's bench terminal), whose purpose is to
@@ -132,11 +133,19 @@ func (l *limiter) challenge(t *Terminal) error {
 	return refused(d)
 }
 
-// pinReport counts a PIN refusal report of t, or refuses it. The
+// pinReport counts a PIN refusal report of t about the card of certDER,
+// or refuses it. A terminal's reports share one bucket, except an App
+// terminal's: the provider's page serves everyone on the Internet, so one
+// shared bucket would let a few people's mistakes hide everyone else's
+// from their /me/audit; its reports are counted per card instead. The
 // Unlimited terminals are not exempt: a load generator has no reason to
 // report refusals.
-func (l *limiter) pinReport(t *Terminal) error {
-	d, ok := l.pinReports.Allow(t.ID, 1)
+func (l *limiter) pinReport(t *Terminal, certDER []byte) error {
+	key := t.ID
+	if t.Kind == App {
+		key += "/" + cardKey(certDER)
+	}
+	d, ok := l.pinReports.Allow(key, 1)
 	if ok {
 		return nil
 	}

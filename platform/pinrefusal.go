@@ -3,10 +3,7 @@ package platform
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -87,13 +84,8 @@ const CodeUnknownIssuer httpapi.Code = "unknown_issuer"
 // not look at the certificate beyond its being there.
 func ParsePINRefusal(body []byte) (PINRefusal, error) {
 	var req PINRefusal
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
+	if err := httpapi.Decode(bytes.NewReader(body), &req, int64(len(body))); err != nil {
 		return PINRefusal{}, fmt.Errorf("%w: %v", errPINRefusalBody, err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return PINRefusal{}, fmt.Errorf("%w: data after the object", errPINRefusalBody)
 	}
 	if err := req.validate(); err != nil {
 		return PINRefusal{}, err
@@ -168,12 +160,12 @@ func (p *Platform) RecordPINRefusal(ctx context.Context, t *Terminal, req PINRef
 
 func (p *Platform) servePINRefusal(w http.ResponseWriter, r *http.Request) {
 	t, body, err := p.limitedTerminal(r)
-	if err == nil {
-		err = p.limits.pinReport(t)
-	}
 	var req PINRefusal
 	if err == nil {
 		req, err = ParsePINRefusal(body)
+	}
+	if err == nil {
+		err = p.limits.pinReport(t, req.Certificate)
 	}
 	if err == nil {
 		err = p.RecordPINRefusal(r.Context(), t, req)

@@ -205,6 +205,34 @@ func TestPINRefusalLimit(t *testing.T) {
 	}
 }
 
+// TestPINRefusalLimitApp: an App terminal (the OpenID provider's page,
+// which everyone uses) has its reports counted per card, so one card's
+// flood leaves another card's report recorded.
+func TestPINRefusalLimitApp(t *testing.T) {
+	w := newWorld(t, storetest.SQLite(t))
+	ctx := context.Background()
+	key, err := w.p.RegisterTerminal(ctx, Terminal{ID: "oidc-app-1", Kind: App, Owner: "mynaplat", Name: "app"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := w.from(t, "oidc-app-1", key, "203.0.113.10")
+	one, _ := w.issue(t)
+	two, _ := w.issue(t)
+	flood := PINRefusal{Certificate: cardCert(t, one, card.Auth), PIN: PINAuth, Result: ResultPINBlocked}
+	for i := range DefaultLimits().PINReports.Burst {
+		if err := app.ReportPINRefusal(ctx, flood); err != nil {
+			t.Fatalf("report %d: %v", i+1, err)
+		}
+	}
+	if d := limited(t, app.ReportPINRefusal(ctx, flood)); d <= 0 {
+		t.Errorf("retry after %v", d)
+	}
+	other := PINRefusal{Certificate: cardCert(t, two, card.Auth), PIN: PINAuth, Result: ResultPINWrong, TriesLeft: 2}
+	if err := app.ReportPINRefusal(ctx, other); err != nil {
+		t.Errorf("another card at the same App terminal: %v", err)
+	}
+}
+
 // FuzzParsePINRefusal: the parser never panics, and what it accepts is
 // valid and says the same once written again.
 func FuzzParsePINRefusal(f *testing.F) {

@@ -211,11 +211,12 @@ func Open(ctx context.Context, cfg Config) (*Platform, error) {
 			}
 		}
 	}
-	p.rev = &revocation{centre: cfg.Centre, ca: ca, kind: jpki.Auth, now: cfg.Now, maxAge: cfg.RevocationMaxAge, logger: cfg.Logger}
+	p.rev = &revocation{crl: &jpki.CRLCache{CA: ca, Fetch: cfg.Centre.CRLFetcher(jpki.Auth), MaxAge: cfg.RevocationMaxAge, Now: cfg.Now, Logger: cfg.Logger},
+		centre: cfg.Centre, ca: ca, now: cfg.Now, maxAge: cfg.RevocationMaxAge}
 	if err := p.RotateKeys(ctx); err != nil {
 		return nil, err
 	}
-	if err := p.rev.refresh(ctx); err != nil {
+	if err := p.rev.crl.Refresh(ctx); err != nil {
 		p.logger.WarnContext(ctx, "first CRL fetch failed; OCSP will be used until it works", "err", err)
 	}
 	return p, nil
@@ -223,10 +224,12 @@ func Open(ctx context.Context, cfg Config) (*Platform, error) {
 
 // RefreshCRL fetches the CRL if it changed. The server calls it every few
 // seconds; with a conditional GET that costs the centre almost nothing.
-func (p *Platform) RefreshCRL(ctx context.Context) error { return p.rev.refresh(ctx) }
+func (p *Platform) RefreshCRL(ctx context.Context) error { return p.rev.crl.Refresh(ctx) }
 
 // CRLStatus reports the CRL cache's state.
-func (p *Platform) CRLStatus() (number int64, fetchedAt time.Time, ok bool) { return p.rev.Status() }
+func (p *Platform) CRLStatus() (number int64, fetchedAt time.Time, ok bool) {
+	return p.rev.crl.Status()
+}
 
 // Maintain deletes challenges long past their expiry.
 func (p *Platform) Maintain(ctx context.Context) error {

@@ -64,6 +64,12 @@ func TestPurposeOfTerminalKind(t *testing.T) {
 				if c.Purpose != tc.purpose || c.TerminalKind != tc.kind {
 					t.Errorf("claims purpose %q of a %s terminal, want %q of a %s terminal", c.Purpose, c.TerminalKind, tc.purpose, tc.kind)
 				}
+				// Only the holder's own logins open their records: a staff
+				// sign-in or a provider's login is for its party alone.
+				_, err = FetchAudit(ctx, nil, w.platSrv.URL, ar.Assertion)
+				if own := tc.purpose == ""; own != (err == nil) {
+					t.Errorf("the holder's audit with a %q login: err = %v", tc.purpose, err)
+				}
 			})
 		}
 		// An offline answer carries no purpose the app may ask for.

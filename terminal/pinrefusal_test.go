@@ -31,56 +31,8 @@ import (
 func TestWrongPINInTheHolderAudit(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		now := time.Now // the terminal signs its requests with the machine's clock
-		mux := http.NewServeMux()
-		var h http.Handler = mux
-		srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) { h.ServeHTTP(rw, r) }))
-		t.Cleanup(srv.Close)
-		centre, err := jpki.Open(ctx, jpki.Config{DB: db, Dir: t.TempDir(), BaseURL: srv.URL, Now: now})
-		if err != nil {
-			t.Fatal(err)
-		}
-		centre.Routes(mux)
-		token, err := centre.AddOperator(ctx, "platform")
-		if err != nil {
-			t.Fatal(err)
-		}
-		plat, err := platform.Open(ctx, platform.Config{DB: db, Centre: &jpki.Client{BaseURL: srv.URL, Token: token},
-			AuthCA: centre.CA(jpki.Auth), SignCA: centre.CA(jpki.Sign), Issuer: srv.URL, RevocationMaxAge: time.Hour, Now: now})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { plat.Close() })
-		tc := terminal.Config{ID: "kiosk-suzaka-9", Kind: platform.Kiosk, Owner: "須坂市", Name: "市役所 1階", Reader: "virtual"}
-		if tc.Key, err = plat.RegisterTerminal(ctx, platform.Terminal{ID: tc.ID, Kind: tc.Kind, Owner: tc.Owner, Name: tc.Name}); err != nil {
-			t.Fatal(err)
-		}
-		site, err := web.New(ctx, web.Options{DB: db, Now: now})
-		if err != nil {
-			t.Fatal(err)
-		}
-		cards, err := card.NewStore(t.TempDir(), now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		birth := time.Date(1980, 4, 1, 0, 0, 0, 0, wareki.JST())
-		cd, err := cards.Create(card.Spec{AuthPIN: "1234", SignPIN: "SUZAKA1980", TextPIN: "1234", MyNumber: "123456789018",
-			Name: "須坂　花子", Address: "長野県須坂市大字須坂１５２８番地の１", BirthDate: birth.Format("20060102"), Sex: "2"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := centre.IssueCard(ctx, jpki.Resident{Name: "須坂　花子", Kana: "スザカ　ハナコ", BirthDate: birth, Sex: jpki.Female,
-			Address: "長野県須坂市大字須坂１５２８番地の１", Municipality: "202070"}, cd); err != nil {
-			t.Fatal(err)
-		}
-		pages, err := terminal.NewPages(terminal.PagesConfig{Site: site, Cards: cards, Terminals: []terminal.Config{tc}, PlatformURL: srv.URL})
-		if err != nil {
-			t.Fatal(err)
-		}
-		plat.Routes(mux)
-		site.Routes(mux)
-		pages.Routes(mux)
-		h = trace.Middleware(site.Protect(centre.Wrap(mux)))
+		hw := newHolderWorld(t, db)
+		srv, tc, cd := hw.srv, hw.tc, hw.cd
 
 		const base = "/t/kiosk-suzaka-9/"
 		wrong := terminal.Result{Outcome: terminal.WrongPIN, TriesLeft: 2, Wrong: true}.Message()
@@ -115,4 +67,69 @@ func TestWrongPINInTheHolderAudit(t *testing.T) {
 			}
 		}
 	})
+}
+
+// holderWorld is a centre, a platform, a kiosk's pages and the card of
+// 須坂　花子, on one server, for tests of what the holder sees.
+type holderWorld struct {
+	srv  *httptest.Server
+	plat *platform.Platform
+	tc   terminal.Config
+	cd   *card.Card
+}
+
+func newHolderWorld(t *testing.T, db *store.DB) *holderWorld {
+	t.Helper()
+	ctx := context.Background()
+	now := time.Now // the terminal signs its requests with the machine's clock
+	mux := http.NewServeMux()
+	var h http.Handler = mux
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) { h.ServeHTTP(rw, r) }))
+	t.Cleanup(srv.Close)
+	centre, err := jpki.Open(ctx, jpki.Config{DB: db, Dir: t.TempDir(), BaseURL: srv.URL, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	centre.Routes(mux)
+	token, err := centre.AddOperator(ctx, "platform")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plat, err := platform.Open(ctx, platform.Config{DB: db, Centre: &jpki.Client{BaseURL: srv.URL, Token: token},
+		AuthCA: centre.CA(jpki.Auth), SignCA: centre.CA(jpki.Sign), Issuer: srv.URL, RevocationMaxAge: time.Hour, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { plat.Close() })
+	tc := terminal.Config{ID: "kiosk-suzaka-9", Kind: platform.Kiosk, Owner: "須坂市", Name: "市役所 1階", Reader: "virtual"}
+	if tc.Key, err = plat.RegisterTerminal(ctx, platform.Terminal{ID: tc.ID, Kind: tc.Kind, Owner: tc.Owner, Name: tc.Name}); err != nil {
+		t.Fatal(err)
+	}
+	site, err := web.New(ctx, web.Options{DB: db, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cards, err := card.NewStore(t.TempDir(), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	birth := time.Date(1980, 4, 1, 0, 0, 0, 0, wareki.JST())
+	cd, err := cards.Create(card.Spec{AuthPIN: "1234", SignPIN: "SUZAKA1980", TextPIN: "1234", MyNumber: "123456789018",
+		Name: "須坂　花子", Address: "長野県須坂市大字須坂１５２８番地の１", BirthDate: birth.Format("20060102"), Sex: "2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := centre.IssueCard(ctx, jpki.Resident{Name: "須坂　花子", Kana: "スザカ　ハナコ", BirthDate: birth, Sex: jpki.Female,
+		Address: "長野県須坂市大字須坂１５２８番地の１", Municipality: "202070"}, cd); err != nil {
+		t.Fatal(err)
+	}
+	pages, err := terminal.NewPages(terminal.PagesConfig{Site: site, Cards: cards, Terminals: []terminal.Config{tc}, PlatformURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plat.Routes(mux)
+	site.Routes(mux)
+	pages.Routes(mux)
+	h = trace.Middleware(site.Protect(centre.Wrap(mux)))
+	return &holderWorld{srv: srv, plat: plat, tc: tc, cd: cd}
 }

@@ -49,8 +49,9 @@ func (c *Client) Stamp(ctx context.Context, h crypto.Hash, digest []byte) ([]byt
 	if err != nil {
 		return nil, fmt.Errorf("tsa: client: %w", err)
 	}
-	// A rejection is a TimeStampResp too, with a 4xx status: an answer
-	// to read, not a problem. Asking again is harmless (a new token).
+	// A rejection is a TimeStampResp too (over HTTP 200 from our TSA, with
+	// a 4xx from some others): an answer to read, not a problem. Asking
+	// again is harmless (a new token).
 	api := &httpapi.Client{Service: "tsa", HTTP: c.HTTP, MaxBody: maxReply}
 	resp, err := api.Do(ctx, httpapi.Request{Method: http.MethodPost, Path: c.URL, Body: q, ContentType: queryType,
 		Header: http.Header{"Accept": {replyType}}, Idempotent: true,

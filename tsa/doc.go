@@ -14,7 +14,16 @@
 //     3161 §2.3), kept in a directory (LoadOrCreate).
 //   - Authority: the TSA itself, an http.Handler and a cms.Stamper. genTime
 //     comes from the injected clock, in whole seconds, with an accuracy of
-//     one second; the policy is Policy().
+//     one second stated in every TSTInfo; the policy is Policy(), and a
+//     request naming another is refused (unacceptedPolicy). The nonce is
+//     echoed, and the unit's certificate is in the token only when certReq
+//     asks for it (§2.4.1). Every refusal is a TimeStampResp with PKIStatus
+//     rejection, its PKIFailureInfo and a statusString in English and
+//     Japanese, over HTTP 200 (§2.4.2); only what is no time-stamp request
+//     (another method, media type, or an oversized body) is an HTTP error.
+//     /tsa is a machine API: it uses no cookie or session, so it sits
+//     outside the site's browser CSRF and cross-origin checks
+//     (web.Site.MachineAPI).
 //   - Client: a cms.Stamper that asks a TSA over HTTP, with a nonce and
 //     certReq, and checks the answer before it hands the token on.
 //

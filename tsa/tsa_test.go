@@ -6,6 +6,7 @@ import (
 	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/hex"
 	"encoding/pem"
@@ -126,6 +127,36 @@ type tsResp struct {
 	Token asn1.RawValue `asn1:"optional"`
 }
 
+// rawReq is a TimeStampReq (RFC 3161 §2.4.1) with every field free, for the
+// requests timestamp.Request cannot write (another version, an unknown hash).
+type rawReq struct {
+	Version int
+	Imprint struct {
+		Alg    pkix.AlgorithmIdentifier
+		Digest []byte
+	}
+	Policy     asn1.ObjectIdentifier `asn1:"optional"`
+	Nonce      *big.Int              `asn1:"optional"`
+	CertReq    bool                  `asn1:"optional,default:false"`
+	Extensions []pkix.Extension      `asn1:"tag:0,optional"`
+}
+
+func (r rawReq) der(t *testing.T) []byte {
+	t.Helper()
+	b, err := asn1.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func sha256Req(digest []byte) rawReq {
+	r := rawReq{Version: 1}
+	r.Imprint.Alg = pkix.AlgorithmIdentifier{Algorithm: asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}, Parameters: asn1.NullRawValue}
+	r.Imprint.Digest = digest
+	return r
+}
+
 func TestHandler(t *testing.T) {
 	t.Parallel()
 	a, k, now := newAuthority(t)
@@ -142,51 +173,70 @@ func TestHandler(t *testing.T) {
 	}
 	good := timestamp.Request{HashAlgorithm: crypto.SHA256, HashedMessage: digest[:], Certificates: true, Nonce: nonce}
 	sha1 := make([]byte, 20)
+	v2 := sha256Req(digest[:])
+	v2.Version = 2
+	unknownHash := sha256Req(digest[:])
+	unknownHash.Imprint.Alg.Algorithm = asn1.ObjectIdentifier{1, 2, 3, 4}
+	withExt := sha256Req(digest[:])
+	withExt.Extensions = []pkix.Extension{{Id: asn1.ObjectIdentifier{1, 2, 3, 5}, Value: []byte{5, 0}}}
+	bigNonce := sha256Req(digest[:])
+	bigNonce.Nonce = new(big.Int).Lsh(big.NewInt(1), 600)
+	negNonce := sha256Req(digest[:])
+	negNonce.Nonce = big.NewInt(-5)
+	ourPolicy := sha256Req(digest[:])
+	ourPolicy.Policy = tsa.Policy()
 	tests := []struct {
-		name        string
-		method      string
-		contentType string
-		body        []byte
-		status      int
-		failInfo    int // -1: granted
+		name     string
+		body     []byte
+		failInfo int // -1: granted
+		// for granted requests: the nonce and the number of certificates
+		nonce *big.Int
+		certs int
 	}{
-		{"granted", "POST", "application/timestamp-query", query(good), 200, -1},
-		{"malformed", "POST", "application/timestamp-query", []byte("this is no DER"), 400, int(timestamp.BadDataFormat)},
-		{"truncated", "POST", "application/timestamp-query", query(good)[:20], 400, int(timestamp.BadDataFormat)},
-		{"wrong media type", "POST", "application/octet-stream", query(good), 415, int(timestamp.BadDataFormat)},
-		{"SHA-1 imprint", "POST", "application/timestamp-query",
-			query(timestamp.Request{HashAlgorithm: crypto.SHA1, HashedMessage: sha1}), 400, int(timestamp.BadAlgorithm)},
-		{"short imprint", "POST", "application/timestamp-query",
-			query(timestamp.Request{HashAlgorithm: crypto.SHA256, HashedMessage: digest[:16]}), 400, int(timestamp.BadDataFormat)},
-		{"other policy", "POST", "application/timestamp-query",
-			query(timestamp.Request{HashAlgorithm: crypto.SHA256, HashedMessage: digest[:], TSAPolicyOID: asn1.ObjectIdentifier{1, 2, 3}}),
-			400, int(timestamp.UnacceptedPolicy)},
-		{"too large", "POST", "application/timestamp-query", make([]byte, 64<<10), 413, int(timestamp.BadDataFormat)},
+		{"granted", query(good), -1, nonce, 1},
+		{"granted without certReq or nonce", query(timestamp.Request{HashAlgorithm: crypto.SHA256, HashedMessage: digest[:]}), -1, nil, 0},
+		{"granted under our policy", ourPolicy.der(t), -1, nil, 0},
+		{"malformed", []byte("this is no DER"), int(timestamp.BadDataFormat), nil, 0},
+		{"empty", nil, int(timestamp.BadDataFormat), nil, 0},
+		{"truncated", query(good)[:20], int(timestamp.BadDataFormat), nil, 0},
+		{"trailing data", append(query(good), 0), int(timestamp.BadDataFormat), nil, 0},
+		{"version 2", v2.der(t), int(timestamp.BadDataFormat), nil, 0},
+		{"SHA-1 imprint", query(timestamp.Request{HashAlgorithm: crypto.SHA1, HashedMessage: sha1}), int(timestamp.BadAlgorithm), nil, 0},
+		{"unknown hash", unknownHash.der(t), int(timestamp.BadAlgorithm), nil, 0},
+		{"short imprint", query(timestamp.Request{HashAlgorithm: crypto.SHA256, HashedMessage: digest[:16]}), int(timestamp.BadDataFormat), nil, 0},
+		{"other policy", query(timestamp.Request{HashAlgorithm: crypto.SHA256, HashedMessage: digest[:], TSAPolicyOID: asn1.ObjectIdentifier{1, 2, 3}}),
+			int(timestamp.UnacceptedPolicy), nil, 0},
+		{"extension", withExt.der(t), int(timestamp.UnacceptedExtension), nil, 0},
+		{"nonce too long", bigNonce.der(t), int(timestamp.BadDataFormat), nil, 0},
+		{"negative nonce", negNonce.der(t), int(timestamp.BadDataFormat), nil, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			req, err := http.NewRequest(tc.method, srv.URL+"/tsa", bytes.NewReader(tc.body))
-			if err != nil {
-				t.Fatal(err)
-			}
-			req.Header.Set("Content-Type", tc.contentType)
-			resp, err := srv.Client().Do(req)
+			resp, err := http.Post(srv.URL+"/tsa", "application/timestamp-query", bytes.NewReader(tc.body))
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer resp.Body.Close()
 			body, _ := io.ReadAll(resp.Body)
-			if resp.StatusCode != tc.status || resp.Header.Get("Content-Type") != "application/timestamp-reply" {
-				t.Fatalf("HTTP %d %q, want %d application/timestamp-reply", resp.StatusCode, resp.Header.Get("Content-Type"), tc.status)
+			// RFC 3161 §2.4.2: a refusal is a TimeStampResp too, over HTTP 200.
+			if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/timestamp-reply" {
+				t.Fatalf("HTTP %d %q, want 200 application/timestamp-reply", resp.StatusCode, resp.Header.Get("Content-Type"))
 			}
 			var tr tsResp
 			if rest, err := asn1.Unmarshal(body, &tr); err != nil || len(rest) > 0 {
 				t.Fatalf("not a TimeStampResp: %v", err)
 			}
 			if tc.failInfo >= 0 {
-				if tr.Status.Status != int(timestamp.Rejection) || tr.Status.FailInfo.At(tc.failInfo) != 1 || len(tr.Token.FullBytes) != 0 {
-					t.Errorf("status %d, failInfo %x, want rejection with bit %d and no token",
-						tr.Status.Status, tr.Status.FailInfo.Bytes, tc.failInfo)
+				type got struct {
+					Status, FailBits int
+					Strings          int
+					Token            bool
+				}
+				// DER: the named BIT STRING ends at its one set bit.
+				want := got{int(timestamp.Rejection), tc.failInfo + 1, 2, false}
+				if diff := cmp.Diff(want, got{tr.Status.Status, tr.Status.FailInfo.BitLength, len(tr.Status.StatusString),
+					len(tr.Token.FullBytes) != 0}); diff != "" || tr.Status.FailInfo.At(tc.failInfo) != 1 {
+					t.Errorf("rejection -want +got:\n%s(failInfo %x)", diff, tr.Status.FailInfo.Bytes)
 				}
 				return
 			}
@@ -197,18 +247,20 @@ func TestHandler(t *testing.T) {
 			type got struct {
 				Time     time.Time
 				Accuracy time.Duration
-				Nonce    string
+				Nonce    *big.Int
 				Policy   string
 				Hash     crypto.Hash
 				Imprint  []byte
 				Certs    int
 			}
-			want := got{now, time.Second, nonce.String(), "2.999.392.3161.1", crypto.SHA256, digest[:], 1}
-			if diff := cmp.Diff(want, got{ts.Time, ts.Accuracy, ts.Nonce.String(), ts.Policy.String(),
-				ts.HashAlgorithm, ts.HashedMessage, len(ts.Certificates)}); diff != "" {
+			want := got{now, time.Second, tc.nonce, "2.999.392.3161.1", crypto.SHA256, digest[:], tc.certs}
+			if diff := cmp.Diff(want, got{ts.Time, ts.Accuracy, ts.Nonce, ts.Policy.String(),
+				ts.HashAlgorithm, ts.HashedMessage, len(ts.Certificates)}, cmp.Comparer(func(a, b *big.Int) bool {
+				return (a == nil) == (b == nil) && (a == nil || a.Cmp(b) == 0)
+			})); diff != "" {
 				t.Errorf("token -want +got:\n%s", diff)
 			}
-			if !ts.Certificates[0].Equal(k.Cert) {
+			if tc.certs > 0 && !ts.Certificates[0].Equal(k.Cert) {
 				t.Error("the token does not carry the unit's certificate")
 			}
 			if ts.SerialNumber.Sign() <= 0 {
@@ -216,16 +268,40 @@ func TestHandler(t *testing.T) {
 			}
 		})
 	}
-	t.Run("GET", func(t *testing.T) {
-		resp, err := srv.Client().Get(srv.URL + "/tsa")
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusMethodNotAllowed {
-			t.Errorf("GET /tsa: HTTP %d, want 405", resp.StatusCode)
-		}
-	})
+
+	// What is no time-stamp request at all is an HTTP error with a text.
+	for _, tc := range []struct {
+		name, method, contentType string
+		body                      []byte
+		status                    int
+	}{
+		{"GET", "GET", "", nil, http.StatusMethodNotAllowed},
+		{"PUT", "PUT", "application/timestamp-query", query(good), http.StatusMethodNotAllowed},
+		{"wrong media type", "POST", "application/octet-stream", query(good), http.StatusUnsupportedMediaType},
+		{"no media type", "POST", "", query(good), http.StatusUnsupportedMediaType},
+		{"too large", "POST", "application/timestamp-query", make([]byte, 64<<10), http.StatusRequestEntityTooLarge},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, err := http.NewRequest(tc.method, srv.URL+"/tsa", bytes.NewReader(tc.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.contentType != "" {
+				req.Header.Set("Content-Type", tc.contentType)
+			}
+			resp, err := srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tc.status || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") ||
+				!strings.Contains(string(body), " / ") {
+				t.Errorf("HTTP %d %q %q, want %d and a Japanese / English text", resp.StatusCode,
+					resp.Header.Get("Content-Type"), body, tc.status)
+			}
+		})
+	}
 }
 
 func TestStamp(t *testing.T) {
@@ -300,7 +376,8 @@ func TestClient(t *testing.T) {
 		{"replayed response", fixed(200, replayed), tsa.ErrBadResponse},
 		{"response for another imprint", echoOther.URL, tsa.ErrBadResponse},
 		{"no nonce in response", fixed(200, otherImprint), tsa.ErrBadResponse},
-		{"rejection", fixed(400, rejection), tsa.ErrRejected},
+		{"rejection", fixed(200, rejection), tsa.ErrRejected},
+		{"rejection over HTTP 400", fixed(400, rejection), tsa.ErrRejected},
 		{"HTTP error", fixed(503, []byte("down")), tsa.ErrRejected},
 		{"not a response", fixed(200, []byte("<html>")), tsa.ErrBadResponse},
 	}
@@ -339,22 +416,17 @@ func post(t *testing.T, url string, q []byte) []byte {
 	return b
 }
 
-// TestOpenSSLVerifies has `openssl ts -verify` check our TSA's response and
-// token for a digest against the TSA root.
-func TestOpenSSLVerifies(t *testing.T) {
+// TestOpenSSL has Debian's openssl ask our TSA (`openssl ts -query`), read
+// its answers (`openssl ts -reply -text`) and verify them (`openssl ts
+// -verify`) against the TSA root: with the unit's certificate in the token
+// (certReq) or given apart (-untrusted) when the token has none. Under
+// CI=true a missing openssl fails the test.
+func TestOpenSSL(t *testing.T) {
 	t.Parallel()
 	bin := testutil.NeedProgram(t, "openssl", "openssl")
 	a, k, now := newAuthority(t)
 	srv := httptest.NewServer(a.Handler())
 	defer srv.Close()
-	digest := sha256.Sum256([]byte("signature value"))
-	q, _ := (&timestamp.Request{HashAlgorithm: crypto.SHA256, HashedMessage: digest[:], Certificates: true,
-		Nonce: big.NewInt(42)}).Marshal()
-	resp := post(t, srv.URL+"/tsa", q)
-	tok, err := a.Stamp(context.Background(), crypto.SHA256, digest[:])
-	if err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
 	write := func(name string, b []byte) string {
 		p := filepath.Join(dir, name)
@@ -363,30 +435,121 @@ func TestOpenSSLVerifies(t *testing.T) {
 		}
 		return p
 	}
+	run := func(t *testing.T, args ...string) (string, error) {
+		out, err := exec.Command(bin, args...).CombinedOutput()
+		return string(out), err
+	}
 	root := write("root.pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: k.Root.Raw}))
+	unit := write("tsa.pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: k.Cert.Raw}))
+	data := write("data.txt", []byte("署名値 / signature value"))
+	digest := sha256.Sum256([]byte("署名値 / signature value"))
 	at := strconv.FormatInt(now.Unix(), 10)
+
+	// Queries made by openssl itself: with certReq and a nonce, and without
+	// certReq under our policy.
+	withCert := filepath.Join(dir, "cert.tsq")
+	if out, err := run(t, "ts", "-query", "-data", data, "-sha256", "-cert", "-out", withCert); err != nil {
+		t.Fatalf("openssl ts -query: %v\n%s", err, out)
+	}
+	noCert := filepath.Join(dir, "nocert.tsq")
+	if out, err := run(t, "ts", "-query", "-data", data, "-sha512", "-tspolicy", tsa.Policy().String(), "-out", noCert); err != nil {
+		t.Fatalf("openssl ts -query: %v\n%s", err, out)
+	}
+	read := func(p string) []byte {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	respCert := write("cert.tsr", post(t, srv.URL+"/tsa", read(withCert)))
+	respNoCert := write("nocert.tsr", post(t, srv.URL+"/tsa", read(noCert)))
+	tok, err := a.Stamp(context.Background(), crypto.SHA256, digest[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := write("tok.der", tok)
+	q, _ := (&timestamp.Request{HashAlgorithm: crypto.SHA256, HashedMessage: digest[:], TSAPolicyOID: asn1.ObjectIdentifier{1, 2, 3}}).Marshal()
+	rejected := write("rejected.tsr", post(t, srv.URL+"/tsa", q))
+
+	t.Run("reply text", func(t *testing.T) {
+		out, err := run(t, "ts", "-reply", "-in", respCert, "-text")
+		for _, want := range []string{"Status: Granted.", "Policy OID: 2.999.392.3161.1", "Accuracy: 0x01 seconds",
+			"Nonce: 0x", "Hash Algorithm: sha256", "TSA: DirName:/C=JP/O=MYNAPLAT-TEST/CN=Time-Stamping Unit 1 (test)"} {
+			if err != nil || !strings.Contains(out, want) {
+				t.Errorf("openssl ts -reply -text: %v: no %q in\n%s", err, want, out)
+			}
+		}
+	})
+	t.Run("rejection text", func(t *testing.T) {
+		out, err := run(t, "ts", "-reply", "-in", rejected, "-text")
+		for _, want := range []string{"Status: Rejected.", "Failure info: the requested TSA policy is not supported", "is not this TSA's", "TST info:\nNot included."} {
+			if err != nil || !strings.Contains(out, want) {
+				t.Errorf("openssl ts -reply -text: %v: no %q in\n%s", err, want, out)
+			}
+		}
+	})
 	for _, tc := range []struct {
 		name string
 		args []string
 	}{
-		{"response", []string{"-in", write("resp.der", resp), "-queryfile", write("query.der", q)}},
-		{"response for the digest", []string{"-in", write("resp.der", resp), "-digest", hex.EncodeToString(digest[:])}},
-		{"token", []string{"-token_in", "-in", write("tok.der", tok), "-digest", hex.EncodeToString(digest[:])}},
+		{"response with certReq", []string{"-in", respCert, "-queryfile", withCert}},
+		{"response for the data", []string{"-in", respCert, "-data", data}},
+		{"response without certReq, unit given apart", []string{"-in", respNoCert, "-queryfile", noCert, "-untrusted", unit}},
+		{"token", []string{"-token_in", "-in", token, "-digest", hex.EncodeToString(digest[:])}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"ts", "-verify", "-CAfile", root, "-attime", at}, tc.args...)
-			out, err := exec.Command(bin, args...).CombinedOutput()
-			if err != nil || !strings.Contains(string(out), "Verification: OK") {
+			out, err := run(t, args...)
+			if err != nil || !strings.Contains(out, "Verification: OK") {
 				t.Errorf("openssl %s: %v\n%s", strings.Join(args, " "), err, out)
 			}
 		})
 	}
+	t.Run("without certReq, nothing to verify with", func(t *testing.T) {
+		out, err := run(t, "ts", "-verify", "-CAfile", root, "-attime", at, "-in", respNoCert, "-queryfile", noCert)
+		if err == nil || strings.Contains(out, "Verification: OK") {
+			t.Errorf("openssl verified a token without the unit's certificate:\n%s", out)
+		}
+	})
 	t.Run("other digest", func(t *testing.T) {
 		other := sha256.Sum256([]byte("another signature value"))
-		out, err := exec.Command(bin, "ts", "-verify", "-CAfile", root, "-attime", at, "-token_in",
-			"-in", write("tok2.der", tok), "-digest", hex.EncodeToString(other[:])).CombinedOutput()
-		if err == nil || strings.Contains(string(out), "Verification: OK") {
+		out, err := run(t, "ts", "-verify", "-CAfile", root, "-attime", at, "-token_in",
+			"-in", token, "-digest", hex.EncodeToString(other[:]))
+		if err == nil || strings.Contains(out, "Verification: OK") {
 			t.Errorf("openssl accepts the token for another digest:\n%s", out)
 		}
 	})
+}
+
+// failingSigner is a unit key that cannot sign (an HSM gone away).
+type failingSigner struct{ crypto.Signer }
+
+func (failingSigner) Sign(io.Reader, []byte, crypto.SignerOpts) ([]byte, error) {
+	return nil, errors.New("the key is not reachable")
+}
+
+// TestSystemFailure: a TSA that cannot sign answers with a rejection
+// TimeStampResp, systemFailure, over HTTP 200; Stamp returns the error.
+func TestSystemFailure(t *testing.T) {
+	t.Parallel()
+	_, k, now := newAuthority(t)
+	broken := *k
+	broken.Signer = failingSigner{k.Signer}
+	a := tsa.New(&broken, func() time.Time { return now }, nil)
+	srv := httptest.NewServer(a.Handler())
+	defer srv.Close()
+	digest := sha256.Sum256([]byte("x"))
+	q, _ := (&timestamp.Request{HashAlgorithm: crypto.SHA256, HashedMessage: digest[:]}).Marshal()
+	var tr tsResp
+	if _, err := asn1.Unmarshal(post(t, srv.URL+"/tsa", q), &tr); err != nil {
+		t.Fatal(err)
+	}
+	if tr.Status.Status != int(timestamp.Rejection) || tr.Status.FailInfo.At(int(timestamp.SystemFailure)) != 1 ||
+		tr.Status.FailInfo.BitLength != int(timestamp.SystemFailure)+1 || len(tr.Status.StatusString) != 2 {
+		t.Errorf("answer %+v, want rejection with systemFailure", tr.Status)
+	}
+	if _, err := a.Stamp(context.Background(), crypto.SHA256, digest[:]); err == nil {
+		t.Error("Stamp with a broken key did not fail")
+	}
 }

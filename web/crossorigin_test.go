@@ -62,6 +62,53 @@ func TestCrossOriginLogin(t *testing.T) {
 	}
 }
 
+// TestMachineAPI: a route of MachineAPI is answered whatever the origin,
+// with or without fetch metadata and without a CSRF token, whatever its
+// body's type; the routes beside it stay protected.
+func TestMachineAPI(t *testing.T) {
+	site, err := web.New(context.Background(), web.Options{DB: storetest.SQLite(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	site.MachineAPI("/tsa")
+	site.MachineAPI("/tsa") // again: nothing
+	mux := http.NewServeMux()
+	ok := func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "reached "+r.URL.Path) }
+	mux.HandleFunc("/tsa", ok)
+	mux.HandleFunc("POST /tsa/other", ok)
+	h := site.Protect(mux)
+	crossSite := map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "http://evil.example"}
+	foreign := map[string]string{"Origin": "http://relying-party.example"}
+	for _, tc := range []struct {
+		name, path, contentType string
+		header                  map[string]string
+		want                    int
+	}{
+		{"a program without Origin or fetch metadata", "/tsa", "application/timestamp-query", nil, http.StatusOK},
+		{"a foreign Origin", "/tsa", "application/timestamp-query", foreign, http.StatusOK},
+		{"a cross-site browser", "/tsa", "application/timestamp-query", crossSite, http.StatusOK},
+		{"a form body (the API refuses it itself)", "/tsa", "application/x-www-form-urlencoded", crossSite, http.StatusOK},
+		{"no body type", "/tsa", "", nil, http.StatusOK},
+		{"a route beside it, cross-site", "/tsa/other", "application/timestamp-query", crossSite, http.StatusForbidden},
+		{"a route beside it, a form", "/tsa/other", "application/x-www-form-urlencoded", nil, http.StatusForbidden},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodPost, "http://mynaplat.example"+tc.path, strings.NewReader("0"))
+			if tc.contentType != "" {
+				req.Header.Set("Content-Type", tc.contentType)
+			}
+			for k, v := range tc.header {
+				req.Header.Set(k, v)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != tc.want || (tc.want == http.StatusOK && !strings.Contains(rec.Body.String(), "reached")) {
+				t.Errorf("HTTP %d %q, want %d", rec.Code, rec.Body.String(), tc.want)
+			}
+		})
+	}
+}
+
 // TestAllowFormAction: the hand-over page may post to the origins given,
 // and to nothing else; a bad origin changes nothing.
 func TestAllowFormAction(t *testing.T) {

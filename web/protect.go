@@ -42,10 +42,10 @@ func AllowFormAction(w http.ResponseWriter, origins ...string) error {
 	return nil
 }
 
-// crossOriginRoute marks the routes of CrossOriginLogin.
-type crossOriginRoute struct{}
+// exemptRoute marks the routes of CrossOriginLogin and MachineAPI.
+type exemptRoute struct{}
 
-func (crossOriginRoute) ServeHTTP(http.ResponseWriter, *http.Request) {}
+func (exemptRoute) ServeHTTP(http.ResponseWriter, *http.Request) {}
 
 // CrossOriginLogin exempts exactly one route, a ServeMux pattern with its
 // method ("POST /municipal/{code}/office/login"), from both checks of
@@ -55,21 +55,35 @@ func (crossOriginRoute) ServeHTTP(http.ResponseWriter, *http.Request) {}
 // itself: a one-time state bound to this browser's session, which a
 // cross-site page cannot read, and a signed assertion. Every other route
 // stays protected. Registering a pattern again does nothing.
-func (s *Site) CrossOriginLogin(pattern string) {
+func (s *Site) CrossOriginLogin(pattern string) { s.exempt(pattern) }
+
+// MachineAPI exempts exactly one route, a ServeMux pattern ("/tsa"), from
+// both checks of Protect, as CrossOriginLogin does. It is for an API that
+// programs call from anywhere, never a browser's session: one that reads
+// no cookie and no session, acts for no signed-in user, and so gives a
+// forged cross-site request nothing a direct request would not get (the
+// time-stamp authority of RFC 3161 §3.4, whose clients send no Origin, or
+// a browser's of any origin). Such a route answers every caller alike; one
+// that needs the caller authenticated does it per request (a caller key, a
+// bearer token), not by the site's cookie. Registering a pattern again
+// does nothing.
+func (s *Site) MachineAPI(pattern string) { s.exempt(pattern) }
+
+func (s *Site) exempt(pattern string) {
 	s.crossMu.Lock()
 	defer s.crossMu.Unlock()
 	if s.crossSeen[pattern] {
 		return
 	}
-	s.crossOrigin.Handle(pattern, crossOriginRoute{})
+	s.crossOrigin.Handle(pattern, exemptRoute{})
 	s.crossSeen[pattern] = true
 }
 
-// crossOriginLogin reports whether r is a request to a route of
-// CrossOriginLogin itself (not one the mux would redirect there).
-func (s *Site) crossOriginLogin(r *http.Request) bool {
+// exempted reports whether r is a request to a route of CrossOriginLogin
+// or MachineAPI itself (not one the mux would redirect there).
+func (s *Site) exempted(r *http.Request) bool {
 	h, _ := s.crossOrigin.Handler(r)
-	_, ok := h.(crossOriginRoute)
+	_, ok := h.(exemptRoute)
 	return ok
 }
 
@@ -81,7 +95,7 @@ func (s *Site) crossOriginLogin(r *http.Request) bool {
 //  2. a browser form submission must carry the session's token in the form
 //     field "csrf" or the header X-CSRF-Token.
 //
-// The routes of CrossOriginLogin are exempt from both.
+// The routes of CrossOriginLogin and MachineAPI are exempt from both.
 //
 // The token is required of requests a cross-site page could send without a
 // CORS preflight — bodies of type application/x-www-form-urlencoded,
@@ -103,7 +117,7 @@ func (s *Site) Protect(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if s.crossOriginLogin(r) {
+		if s.exempted(r) {
 			next.ServeHTTP(w, r)
 			return
 		}

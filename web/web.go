@@ -15,7 +15,8 @@
 // browser form submission must also carry the session's token (see Protect);
 // the only exceptions are the login routes named with CrossOriginLogin, which
 // a page of another origin (the staff terminal) posts to and which guard
-// themselves.
+// themselves, and the machine APIs named with MachineAPI (the TSA), which
+// read no cookie or session.
 // Sessions follow the OWASP session management guidance: a random 256-bit id
 // in an HttpOnly, SameSite=Lax cookie, only its SHA-256 in the database, an
 // idle timeout (30 minutes: kiosks are shared) and an absolute one (8 hours).
@@ -85,7 +86,8 @@ type Site struct {
 	// cookie is the session cookie's name.
 	cookie string
 	// crossOrigin holds the routes that Protect lets pages of other
-	// origins post to (CrossOriginLogin), each with a crossOriginRoute.
+	// origins and programs post to (CrossOriginLogin, MachineAPI), each
+	// with an exemptRoute.
 	crossMu     sync.Mutex
 	crossOrigin *http.ServeMux
 	crossSeen   map[string]bool

@@ -42,6 +42,9 @@ var benchCommand = &command{name: "bench",
 		{name: "kiosk", run: benchKioskCmd,
 			summary:  "コンビニ交付（証明書発行）の処理能力 / certificates issued per second at kiosks",
 			synopsis: "--target URL [--conns 16] [--duration 10s] [--kiosks 32] [--data DIR] [--db DSN]"},
+		{name: "tsa", run: benchTSA,
+			summary:  "時刻認証局のタイムスタンプ発行能力 / time-stamp tokens per second at the TSA",
+			synopsis: "--target URL [--conns 16] [--duration 10s] [--hash sha256]"},
 	},
 }
 

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mynaplat/mynaplat/anchors"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/platform"
 	"github.com/mynaplat/mynaplat/web"
@@ -48,6 +49,9 @@ func (c jpkiConfig) holders(d *deps) jpki.Holders {
 				return "", "", err
 			}
 			cl, err := platform.VerifyAssertion(token, ks, issuer, time.Now())
+			if err == nil {
+				err = cl.ForHolder()
+			}
 			if err != nil {
 				return "", "", fmt.Errorf("%w: %w", jpki.ErrNoCardLogin, err)
 			}
@@ -89,6 +93,8 @@ func (c jpkiConfig) build(ctx context.Context, d *deps) (*built, error) {
 	return &built{
 		routes: func(mux *http.ServeMux) {
 			centre.Routes(mux)
+			anchors.Serve(mux, anchors.JPKIAuth, centre.CA(jpki.Auth))
+			anchors.Serve(mux, anchors.JPKISign, centre.CA(jpki.Sign))
 			centre.CounterRoutes(mux, d.keys.accepted(apiJPKI))
 			if c.peers.known(rolePlatform) {
 				centre.HistoryRoutes(mux, c.holders(d))

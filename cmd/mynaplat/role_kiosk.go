@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/mynaplat/mynaplat/anchors"
 	"github.com/mynaplat/mynaplat/internal/layout"
 	"github.com/mynaplat/mynaplat/jlis"
 	"github.com/mynaplat/mynaplat/jpki"
@@ -77,6 +78,7 @@ func (c jlisConfig) build(ctx context.Context, d *deps) (*built, error) {
 	return &built{
 		routes: func(mux *http.ServeMux) {
 			sp.Routes(mux)
+			anchors.Serve(mux, anchors.Seal, auth.Root())
 			sealSvc.CallerRoutes(mux, c.keys.accepted(apiSeal))
 			ksvc.QueueRoutes(mux, c.keys.accepted(apiQueue))
 		},

@@ -95,7 +95,7 @@ func (c oidcConfig) validate() error {
 
 func (c oidcConfig) build(ctx context.Context, d *deps) (*built, error) {
 	cfg := c.cfg
-	cfg.DB, cfg.Logger, cfg.Now = d.db, d.logger, time.Now
+	cfg.DB, cfg.Logger, cfg.Now, cfg.Site = d.db, d.logger, time.Now, d.site
 	p, err := oidcop.Open(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -108,11 +108,12 @@ func (c oidcConfig) build(ctx context.Context, d *deps) (*built, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The token endpoint authenticates its client itself (private_key_jwt)
-	// and is posted to by RPs' servers, not by this site's forms; logout is
-	// bound to a registered URI. Neither carries this site's CSRF token.
-	d.site.CrossOriginLogin("POST " + oidcop.RealmPath + oidcop.TokenPath)
-	d.site.CrossOriginLogin("POST " + oidcop.RealmPath + oidcop.LogoutPath)
+	// The token endpoint is a machine API: RPs' servers post to it, it
+	// reads no cookie or session, and it authenticates its client per
+	// request (private_key_jwt). Logout reads no session either and only
+	// redirects to a registered URI.
+	d.site.MachineAPI("POST " + oidcop.RealmPath + oidcop.TokenPath)
+	d.site.MachineAPI("POST " + oidcop.RealmPath + oidcop.LogoutPath)
 	lp := newLoops()
 	lp.spawn(func() {
 		every(lp.ctx, time.Minute, func(ctx context.Context) {

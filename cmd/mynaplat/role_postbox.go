@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mynaplat/mynaplat/agency"
+	"github.com/mynaplat/mynaplat/anchors"
 	"github.com/mynaplat/mynaplat/business"
 	"github.com/mynaplat/mynaplat/corpreg"
 	"github.com/mynaplat/mynaplat/delegation"
@@ -34,9 +35,13 @@ func (c tsaConfig) build(ctx context.Context, d *deps) (*built, error) {
 	}
 	d.svc.tsaKeysRoot = keys.Root
 	authority := tsa.New(keys, time.Now, d.logger)
+	// A machine API (RFC 3161 §3.4): clients of any origin post to it, and
+	// it reads no cookie; it answers other methods itself (405).
+	d.site.MachineAPI("/tsa")
 	return &built{
 		routes: func(mux *http.ServeMux) {
-			mux.Handle("POST /tsa", authority.Handler())
+			mux.Handle("/tsa", authority.Handler())
+			anchors.Serve(mux, anchors.TSA, keys.Root)
 			mux.HandleFunc("GET "+tsaRootPath, func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "application/pkix-cert")
 				w.Write(keys.Root.Raw)
@@ -67,7 +72,10 @@ func (c corpregConfig) build(ctx context.Context, d *deps) (*built, error) {
 		return nil, err
 	}
 	d.svc.registry = reg
-	return &built{routes: reg.Routes, close: func() error { return nil }}, nil
+	return &built{routes: func(mux *http.ServeMux) {
+		reg.Routes(mux)
+		anchors.Serve(mux, anchors.CorpReg, ca.Root())
+	}, close: func() error { return nil }}, nil
 }
 
 // delegationConfig is the register of powers of attorney's: it checks

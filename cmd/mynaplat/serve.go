@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/mynaplat/mynaplat/anchors"
 	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/internal/layout"
 	"github.com/mynaplat/mynaplat/internal/trace"
@@ -347,6 +348,20 @@ func buildRoles(ctx context.Context, o serveOptions, p *peers, configs map[strin
 		}
 	}
 	links = append(first, links...)
+	// The trust anchors of the roles this process knows, read from each
+	// role's /pki/ as a verifier would (docs/trust-anchors.md).
+	var sources []anchors.Source
+	for _, a := range anchors.Catalog() {
+		if p.known(a.Role) {
+			sources = append(sources, anchors.Source{Anchor: a, BaseURL: p.url(a.Role)})
+		}
+	}
+	trust, err := anchors.NewLister(site, sources, d.hc, time.Now, logger)
+	if err != nil {
+		return fail(err)
+	}
+	trust.Routes(mux)
+	links = append(links, trust.Links()...)
 	if p.local[roleTerminals] {
 		dl, err := demoPages(d, mux)
 		if err != nil {

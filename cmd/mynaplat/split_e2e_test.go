@@ -85,6 +85,8 @@ var splitGroups = []struct {
 	{"127.0.0.1", []string{rolePostbox}},
 	// The municipal counter reaches the centre over its counter API only.
 	{"127.0.0.1", []string{roleCounter}},
+	// The OpenID provider logs people in at the platform as a terminal.
+	{"127.0.0.1", []string{roleOIDC}},
 }
 
 // splitCookie is the session cookie's name in the split process of roles.
@@ -177,7 +179,7 @@ func splitProcesses(t *testing.T, bin string) *topology {
 var rolePages = map[string]string{
 	roleJPKI: "/jpki/crl/auth.crl", roleEligibility: "/clinic/batch/sample.csv", roleJLIS: "/verify", roleMunicipal: "/municipal/062049/office/",
 	roleTSA: "/tsa/root.crt", roleCorpReg: "/corpreg/ca.crt", roleAgency: "/agency/tax-sakata/inbox/", roleTerminals: "/t/",
-	roleCounter: "/counter/",
+	roleCounter: "/counter/", roleOIDC: "/api/realms/main/.well-known/openid-configuration",
 }
 
 // outcome is what a flow saw, to compare between topologies: answers,
