@@ -210,6 +210,39 @@ func TestRelyingParty(t *testing.T) {
 			c.Step(webtest.Step{Name: "the same answer again", Path: cb, WantStatus: http.StatusBadRequest, WantContains: []string{"state_mismatch"}})
 		})
 	}
+	// The provider's refusal, shown in the person's language; the login's
+	// state is spent all the same.
+	t.Run("a revoked card, in English", func(t *testing.T) {
+		c := webtest.New(t, srv.URL)
+		c.Step(webtest.Step{Name: "English", Path: "/lang?to=en&back=" + Home, WantStatus: http.StatusSeeOther})
+		r := c.Step(webtest.Step{Name: "log in", Path: Home + "login", WantStatus: http.StatusSeeOther})
+		auth, _ := url.Parse(r.Location())
+		if auth.Query().Get("ui_locales") != "en" {
+			t.Errorf("ui_locales %q, want en", auth.Query().Get("ui_locales"))
+		}
+		cb := Home + CallbackPath + "?" + url.Values{"error": {"access_denied"}, "error_description": {"revoked"},
+			"state": {auth.Query().Get("state")}}.Encode()
+		c.Step(webtest.Step{Name: "the refusal", Path: cb, WantContains: []string{"The certificates of this card are revoked",
+			"access_denied / revoked"}, WantNotContains: []string{`id="login"`}})
+		c.Step(webtest.Step{Name: "the same answer again", Path: cb, WantStatus: http.StatusBadRequest})
+	})
+	audit, err := tw.Audit(t.Context(), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := 0
+	for _, e := range audit {
+		if e.Result == "refused" {
+			refused++
+			if e.Sub != "" {
+				t.Errorf("a refused login's audit row names a sub: %+v", e)
+			}
+		}
+	}
+	// 7 failed checks and 1 refusal, and each login's replayed answer.
+	if refused != 7+1+9+1 {
+		t.Errorf("%d refused logins audited, want 18", refused)
+	}
 	var n int
 	if err := db.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM townweb_accounts`).Scan(&n); err != nil || n != 1 {
 		t.Errorf("%d accounts (%v): only the good logins, all of one sub, make one", n, err)
