@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -73,7 +74,9 @@ func TestTownwebEndToEnd(t *testing.T) {
 		WantContains: []string{"マイナンバーカードでログイン", "年末年始の市役所窓口について", "固定資産税"}})
 	c.Step(webtest.Step{Name: "my notices need a login", Path: "/town/suzaka/my", WantStatus: http.StatusSeeOther, WantLocation: "/town/suzaka/"})
 
+	start := time.Now()
 	r := townLogin(t, c, demoCardID(t, bin, data, "須坂　花子"), "1234")
+	t.Logf("one complete login (the site, the provider's card page, the platform, the token exchange): %v", time.Since(start))
 	if r.Status != http.StatusSeeOther || r.Location() != "/town/suzaka/my" {
 		t.Fatalf("the site's callback: %d %q\n%s", r.Status, r.Location(), r.Body)
 	}
