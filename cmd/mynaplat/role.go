@@ -29,12 +29,14 @@ import (
 	"github.com/mynaplat/mynaplat/jlis"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/municipal"
+	"github.com/mynaplat/mynaplat/oidcop"
 	"github.com/mynaplat/mynaplat/platform"
 	"github.com/mynaplat/mynaplat/postbox"
 	"github.com/mynaplat/mynaplat/reception"
 	"github.com/mynaplat/mynaplat/staff"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/terminal"
+	"github.com/mynaplat/mynaplat/townweb"
 	"github.com/mynaplat/mynaplat/verify"
 	"github.com/mynaplat/mynaplat/web"
 
@@ -58,13 +60,14 @@ const (
 	roleBusiness    = "business"   // businesses (日本生命, 日本郵便, NHK)
 	roleCounter     = "counter"    // the municipal JPKI counter (its terminal at the town hall)
 	roleOIDC        = "oidc"       // the OpenID provider for outside services (デジタル認証アプリ's twin)
+	roleTownweb     = "townweb"    // 須坂市's web site, an outside relying party of the provider
 )
 
 // allRoles are the roles in the order a process builds them: a role comes
 // after those whose in-process services it may use (the terminals last: its
 // pages link to the others').
 var allRoles = []string{roleJPKI, rolePlatform, roleOIDC, roleCardCo, roleEligibility, roleJLIS, roleMunicipal,
-	roleTSA, roleCorpReg, roleDelegation, rolePostbox, roleAgency, roleBusiness, roleCounter, roleTerminals}
+	roleTSA, roleCorpReg, roleDelegation, rolePostbox, roleAgency, roleBusiness, roleCounter, roleTownweb, roleTerminals}
 
 // roleHelp says what each role is, for serve --help and errors.
 var roleHelp = map[string]string{
@@ -83,6 +86,7 @@ var roleHelp = map[string]string{
 	roleCounter:     "municipal JPKI counter /counter/ (issue, renew, change, revoke cards)",
 	roleTerminals:   "terminal screens /t/, kiosks, reception stations, /pay/, card viewer",
 	roleOIDC:        "OpenID Connect provider for outside services under /api/realms/main/ (the デジタル認証アプリ's twin)",
+	roleTownweb:     "須坂市's web site /town/suzaka/ (\"my notices\"), an outside relying party of the OpenID provider",
 }
 
 // The operator APIs one role offers others under caller keys, and the role
@@ -345,6 +349,8 @@ type services struct {
 	business     *business.Service
 	reception    *reception.Pages
 	terminals    *terminal.Pages
+	oidc         *oidcop.Provider
+	town         *townweb.Town
 }
 
 // at is where role answers and the client to reach it with.

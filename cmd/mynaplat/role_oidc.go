@@ -103,6 +103,7 @@ func (c oidcConfig) build(ctx context.Context, d *deps) (*built, error) {
 	if err := p.EnsureKeys(ctx); err != nil {
 		return nil, err
 	}
+	d.svc.oidc = p
 	h, err := p.Handler(ctx)
 	if err != nil {
 		return nil, err

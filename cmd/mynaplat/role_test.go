@@ -55,6 +55,8 @@ func TestRoleConfigs(t *testing.T) {
 		{name: "municipal beside jlis: keys made here", roles: []string{roleMunicipal, roleJLIS, rolePlatform, roleJPKI}},
 		{name: "the post box alone", roles: []string{rolePostbox},
 			wants: []string{"role postbox is missing: --jpki-url", "--tsa-url", "--delegation-url", "--platform-url", "--caller-keys platform/postbox=…"}},
+		{name: "the town's site alone, no provider", roles: []string{roleTownweb}, wants: []string{"role townweb is missing: --oidc-url"}},
+		{name: "the town's site alone", roles: []string{roleTownweb}, urls: map[string]string{roleOIDC: "http://op.example"}},
 		{name: "terminals alone, no phone", roles: []string{roleTerminals}, urls: map[string]string{rolePlatform: "http://p.example"}},
 		{name: "terminals alone with the /pay/ phone", roles: []string{roleTerminals}, urls: map[string]string{rolePlatform: "http://p.example"},
 			phone: true, wants: []string{"role terminals is missing:", "--eligibility-url", "--cardco-url", "--caller-keys cardco/terminals=…"}},

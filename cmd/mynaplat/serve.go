@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -49,6 +50,8 @@ type serveOptions struct {
 	// sessionCookie names the session cookie (web.SessionCookie when "").
 	sessionCookie string
 	oidc          oidcFlags
+	// townwebClientID is the town's web site's client ID at the provider.
+	townwebClientID string
 }
 
 type stringList []string
@@ -101,6 +104,8 @@ func serve(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writer) 
 	fs.StringVar(&o.counterTown, "counter-town", envOr("MYNAPLAT_COUNTER_TOWN", "062049"),
 		"the municipality code of the town whose JPKI counter the counter role is (its clerks sign in as office counter:CODE; default 酒田市)")
 	o.oidc.register(fs)
+	fs.StringVar(&o.townwebClientID, "townweb-client-id", envOr("MYNAPLAT_TOWNWEB_CLIENT_ID", townwebDemoClientID),
+		"the client ID of the town's web site (role townweb) at the OpenID provider")
 	fs.StringVar(&o.debugAddr, "debug-addr", "", "serve Go's pprof profiles on this (loopback) address, e.g. 127.0.0.1:6060")
 	fs.Var(&o.readers, "reader", "TERMINAL=pcsc:READER: give a terminal a real PC/SC reader (build with -tags pcsc); repeatable")
 	if err := parseFlags(fs, args); err != nil {
@@ -233,6 +238,7 @@ func roleConfigs(o serveOptions, p *peers) (map[string]roleConfig, callerKeys, e
 		roleBusiness:    partyConfig{role: roleBusiness, peers: p, keys: keys},
 		roleCounter:     counterConfig{peers: p, keys: keys, town: o.counterTown},
 		roleOIDC:        oidcConfig{cfg: o.oidc.config(data, p.url(roleOIDC)), data: data, peers: p},
+		roleTownweb:     townwebConfig{data: data, peers: p, issuer: townwebIssuer(o, p), clientID: cmp.Or(o.townwebClientID, townwebDemoClientID)},
 		roleTerminals:   newTerminalsConfig(data, p, o.readers, o.postboxTerminal).withPay(newPayConfig(data, p, keys)),
 	}
 	out := map[string]roleConfig{}
@@ -322,7 +328,7 @@ func buildRoles(ctx context.Context, o serveOptions, p *peers, configs map[strin
 		builts, order = append(builts, b), append(order, r)
 	}
 	if o.demo {
-		if err := seedDemo(ctx, d); err != nil {
+		if err := seedDemo(ctx, d, o); err != nil {
 			return fail(err)
 		}
 	}

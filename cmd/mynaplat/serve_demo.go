@@ -20,7 +20,7 @@ import (
 // seedDemo seeds the parts of the demo world whose services run in this
 // process, each once. The world itself (cards, terminals) needs the centre
 // and the platform here; the post box part needs all its roles here.
-func seedDemo(ctx context.Context, d *deps) error {
+func seedDemo(ctx context.Context, d *deps, o serveOptions) error {
 	s := &d.svc
 	if s.centre == nil || s.plat == nil {
 		return errors.New("--demo: jpki と platform をこのプロセスで動かしてください / --demo needs the jpki and platform roles in this process")
@@ -58,7 +58,7 @@ func seedDemo(ctx context.Context, d *deps) error {
 	} else if d.peers.known(rolePostbox) {
 		d.logger.Info("demo: the post box part is seeded where all the post-box roles run")
 	}
-	return nil
+	return seedTownweb(ctx, d, o.townwebClientID)
 }
 
 // demoPages serves /demo (the cards and PINs to use) and returns its link.

@@ -25,6 +25,11 @@ func StaffDesksDir(data string) string { return filepath.Join(data, "staffdesks"
 // terminal (kind app), whose card page the oidc role serves.
 func OIDCTerminalDir(data string) string { return filepath.Join(data, "oidc", "terminal") }
 
+// TownwebKeyPath is the private key (PKCS #8 PEM) with which the town's
+// web site, a relying party of the OpenID provider, signs its client
+// assertions; its public key is what the operator registers.
+func TownwebKeyPath(data string) string { return filepath.Join(data, "townweb", "rp-key.pem") }
+
 // CardsDir holds the emulated cards.
 func CardsDir(data string) string { return filepath.Join(data, "cards") }
 
