@@ -36,7 +36,7 @@ func TestOIDCLoginE2E(t *testing.T) {
 	}
 	testdata := filepath.Join("..", "..", "oidcop", "testdata")
 	const cb = "http://127.0.0.1:1/rp/cb"
-	mynaplat(t, bin, append([]string{"oidc", "client", "add", "--data", data, "--id", "RP00000001", "--name", "須坂市ウェブサイト",
+	mynaplat(t, bin, append([]string{"oidc", "client", "add", "--data", data, "--id", "RP00000901", "--name", "外部RPの試験",
 		"--redirect-uri", cb, "--dev", "--key", filepath.Join(testdata, "rp-ec.pub")}, db...)...)
 	base := startServer(t, bin, append([]string{"--demo", "--data", data}, db...)...)
 	issuer := base + oidcop.RealmPath
@@ -48,7 +48,7 @@ func TestOIDCLoginE2E(t *testing.T) {
 	}
 	ep := prov.Endpoint()
 	ep.AuthStyle = oauth2.AuthStyleInParams
-	conf := oauth2.Config{ClientID: "RP00000001", Endpoint: ep, RedirectURL: cb, Scopes: []string{gooidc.ScopeOpenID}}
+	conf := oauth2.Config{ClientID: "RP00000901", Endpoint: ep, RedirectURL: cb, Scopes: []string{gooidc.ScopeOpenID}}
 	verifier := oauth2.GenerateVerifier()
 	auth, err := url.Parse(conf.AuthCodeURL("state-e2e", oauth2.S256ChallengeOption(verifier), gooidc.Nonce("nonce-e2e")))
 	if err != nil {
@@ -58,7 +58,7 @@ func TestOIDCLoginE2E(t *testing.T) {
 	c := webtest.New(t, base)
 	r := c.Step(webtest.Step{Name: "authorize", Path: auth.RequestURI(), WantStatus: http.StatusFound})
 	page := strings.TrimPrefix(r.Location(), base)
-	c.Step(webtest.Step{Name: "the card page", Path: page, WantContains: []string{"須坂市ウェブサイト"}})
+	c.Step(webtest.Step{Name: "the card page", Path: page, WantContains: []string{"外部RPの試験"}})
 	c.Step(webtest.Step{Name: "place", Path: page + "place", Form: url.Values{"card": {demoCardID(t, bin, data, "須坂　花子")}},
 		WantStatus: http.StatusSeeOther})
 	r = c.Step(webtest.Step{Name: "PIN", Path: page + "pin", Form: url.Values{"pin": {"1234"}}, WantStatus: http.StatusSeeOther})
@@ -81,7 +81,7 @@ func TestOIDCLoginE2E(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	claims, _ := json.Marshal(map[string]any{"iss": "RP00000001", "sub": "RP00000001", "aud": ep.TokenURL,
+	claims, _ := json.Marshal(map[string]any{"iss": "RP00000901", "sub": "RP00000901", "aud": ep.TokenURL,
 		"exp": time.Now().Add(24 * time.Hour).Unix(), "jti": oauth2.GenerateVerifier()})
 	jws, err := signer.Sign(claims)
 	if err != nil {
@@ -95,7 +95,7 @@ func TestOIDCLoginE2E(t *testing.T) {
 		t.Fatal(err)
 	}
 	raw, _ := tok.Extra("id_token").(string)
-	idt, err := prov.Verifier(&gooidc.Config{ClientID: "RP00000001"}).Verify(ctx, raw)
+	idt, err := prov.Verifier(&gooidc.Config{ClientID: "RP00000901"}).Verify(ctx, raw)
 	if err != nil {
 		t.Fatal(err)
 	}

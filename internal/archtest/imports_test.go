@@ -121,6 +121,7 @@ func TestCardSideUsers(t *testing.T) {
 		"card", "terminal", // themselves and each other
 		"kiosk", "reception", "payenrol", "counter", "cardview", "mybox", "staffdesk", // terminals
 		"business",                                 // its pages run the kit's signing step (terminal.SignFailure)
+		"oidcop",                                   // its card page is the App terminal (docs/oidc-provider.md §4.2)
 		"demo", "cmd/mynaplat", "internal/pbworld", // the demo world and the program
 		"internal/layout", // the data directory of the program: it reads the terminals' configurations
 	}
