@@ -29,7 +29,7 @@ const (
 var municipalityCode = regexp.MustCompile(`^[0-9]{6}$`)
 
 // asciiName is what may go into a PDF signature dictionary (see SignPDF):
-// printable ASCII, which pdfsign escapes correctly.
+// printable ASCII, as cms.SignPDF takes it.
 var asciiName = regexp.MustCompile(`^[ -~]{1,64}$`)
 
 // Municipality names a municipality that holds a seal.
