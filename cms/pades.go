@@ -11,7 +11,6 @@ import (
 	"io"
 
 	"github.com/digitorus/pdf"
-	"github.com/smallstep/pkcs7"
 )
 
 // ValidationData is what a verifier needs to validate signatures without
@@ -167,15 +166,6 @@ func AddDocTimeStamp(ctx context.Context, in []byte, st Stamper) ([]byte, error)
 			}
 			return tok, nil
 		})
-}
-
-// tokenCertificates are the certificates a time-stamp token carries.
-func tokenCertificates(tok []byte) []*x509.Certificate {
-	p, err := pkcs7.Parse(tok)
-	if err != nil {
-		return nil
-	}
-	return p.Certificates
 }
 
 // docMDP is the DocMDP permission of a signature dictionary's /Reference

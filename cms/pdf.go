@@ -371,9 +371,6 @@ func verifyPDFSignature(v pdf.Value, file []byte, tsaRoots *x509.CertPool) PDFSi
 		// (ETSI EN 319 142-1 §5.4.3).
 		ts, err := verifyToken(contents, content, tsaRoots)
 		s.Timestamp, s.Content, s.Err = ts, content, err
-		if err == nil {
-			s.Certificates = tokenCertificates(contents)
-		}
 		return s
 	}
 	sig, err := verify(contents, content, true, tsaRoots)

@@ -148,9 +148,16 @@ type Report struct {
 	// SigningTime is the time-stamp's time (the proof of existence).
 	SigningTime *time.Time `json:"signing_time,omitempty"`
 	TSA         string     `json:"tsa,omitempty"`
-	// Revocation says what the responder said, at ValidatedAt.
-	Revocation string      `json:"revocation,omitempty"`
-	Delegation *Delegation `json:"delegation,omitempty"`
+	// Revocation says what the responder said, at ValidatedAt, or the
+	// OCSP answer kept in the PDF's DSS.
+	Revocation string `json:"revocation,omitempty"`
+	// Level is the PAdES baseline level the PDF reached (ETSI EN 319
+	// 142-1 §6): B-B, B-T, B-LT (its DSS held what validated it) or B-LTA
+	// (and a valid document time-stamp covers them).
+	Level string `json:"level,omitempty"`
+	// DocTimestamps are the times of the PDF's document time-stamps.
+	DocTimestamps []time.Time `json:"doc_timestamps,omitempty"`
+	Delegation    *Delegation `json:"delegation,omitempty"`
 	// Content is the signed content, when it is a post-box document.
 	Content     *Content  `json:"content,omitempty"`
 	ValidatedAt time.Time `json:"validated_at"`
@@ -180,11 +187,15 @@ func (p *Policy) Validate(ctx context.Context, doc Document) *Report {
 	r := &Report{Document: doc.Name, Format: doc.Format, ValidatedAt: now()}
 	var sig *cms.Signature
 	var err error
+	var pdf *pdfFacts
 	switch doc.Format {
 	case FormatCMS:
 		sig, err = cms.Verify(doc.Data, nil, p.TSARoots)
 	case FormatPAdES:
-		sig, err = verifyPDF(doc.Data, p.TSARoots)
+		sig, pdf, err = verifyPDF(doc.Data, p.TSARoots)
+		if pdf != nil {
+			r.DocTimestamps = pdf.docTimestamps
+		}
 	default:
 		return r.fail(FormatFailure, "対応していない文書形式です（"+doc.Format+"）。", "Unsupported document format ("+doc.Format+").")
 	}
@@ -231,13 +242,15 @@ func (p *Policy) Validate(ctx context.Context, doc Document) *Report {
 		return r.fail(Expired, "署名の時刻に、署名者の証明書は有効期限が切れていました。",
 			"At the signing time the signer's certificate had expired.")
 	}
-	st, err := p.Signing.Revocation(ctx, sig.Signer, r.ValidatedAt)
+	st, err := p.revocation(ctx, sig, pdf, r)
 	if err != nil {
 		r.Revocation = "unknown: " + err.Error()
 		return r.fail(TryLater, "署名者の証明書の失効情報を確認できませんでした。しばらくしてから再検証してください。",
 			"The revocation status of the signer's certificate could not be confirmed. Validate again later.")
 	}
 	switch {
+	case !st.Revoked && st.Archived:
+		r.Revocation = "good (OCSP kept in the document's DSS, " + jst(st.ThisUpdate) + ")"
 	case !st.Revoked:
 		r.Revocation = "good (OCSP " + jst(st.ThisUpdate) + ")"
 	case sig.Timestamp != nil && at.Before(st.RevokedAt):
@@ -319,33 +332,127 @@ func (r *Report) cmsFailure(err error) *Report {
 		return r.fail(FormatFailure, "文書に署名がありません。", "The document is not signed.")
 	case errors.Is(err, errExtended):
 		return r.fail(FormatFailure, "PDF に署名の後から追記されています。", "The PDF was extended after it was signed.")
+	case errors.Is(err, errDocTimestamp):
+		return r.fail(NoPOE, "文書タイムスタンプが正しくありません（検証情報またはタイムスタンプが改ざんされたか、信頼できない時刻認証局です）。",
+			"A document time-stamp is not valid (the validation data or the time-stamp was altered, or its TSA is not trusted).")
 	}
 	return r.fail(FormatFailure, "署名付き文書の形式が正しくありません。", "The signed document is malformed.")
 }
 
-var errExtended = errors.New("verify: the PDF was extended after its signature")
+var (
+	errExtended     = errors.New("verify: the PDF was extended after its signature")
+	errDocTimestamp = errors.New("verify: a document time-stamp is not valid")
+)
 
-// verifyPDF checks a PDF with exactly one signature that covers the whole
-// file.
-func verifyPDF(data []byte, roots *x509.CertPool) (*cms.Signature, error) {
+// pdfFacts is what a PAdES document carries besides its signature.
+type pdfFacts struct {
+	dss           cms.ValidationData
+	docTimestamps []time.Time
+	// timestamps are the verified document time-stamps.
+	timestamps []*cms.Timestamp
+}
+
+// verifyPDF checks a PDF with exactly one signature, followed by nothing
+// but validation data and document time-stamps (PAdES B-LT and B-LTA),
+// each of which must verify.
+func verifyPDF(data []byte, roots *x509.CertPool) (*cms.Signature, *pdfFacts, error) {
 	sigs, err := cms.VerifyPDF(data, roots)
 	if len(sigs) == 0 {
 		if err == nil {
 			err = cms.ErrNoSignature
 		}
-		return nil, err
-	}
-	if len(sigs) != 1 {
-		return &sigs[0].Signature, fmt.Errorf("%w: %d signatures, want 1", cms.ErrFormat, len(sigs))
+		return nil, nil, err
 	}
 	s := sigs[0]
+	if s.DocTimeStamp {
+		return nil, nil, fmt.Errorf("%w: the first signature is a document time-stamp", cms.ErrFormat)
+	}
 	if s.Err != nil {
-		return &s.Signature, s.Err
+		return &s.Signature, nil, s.Err
 	}
-	if !s.WholeFile {
-		return &s.Signature, errExtended
+	facts := &pdfFacts{}
+	for _, d := range sigs[1:] {
+		if !d.DocTimeStamp {
+			return &s.Signature, nil, fmt.Errorf("%w: %d signatures, want 1", cms.ErrFormat, len(sigs))
+		}
+		if d.Err != nil {
+			return &s.Signature, nil, fmt.Errorf("%w: %w", errDocTimestamp, d.Err)
+		}
+		facts.docTimestamps = append(facts.docTimestamps, d.Timestamp.Time)
+		facts.timestamps = append(facts.timestamps, d.Timestamp)
 	}
-	return &s.Signature, nil
+	if !s.OnlyLTVAfter {
+		return &s.Signature, nil, errExtended
+	}
+	if facts.dss, err = cms.DSS(data); err != nil {
+		return &s.Signature, nil, err
+	}
+	return &s.Signature, facts, nil
+}
+
+// revocation is the signer's status: from an OCSP answer in the PDF's DSS
+// produced after the signature's time-stamp, when there is one (no
+// network needed: B-LT), or else from the responder at the validation
+// time. It sets r.Level.
+func (p *Policy) revocation(ctx context.Context, sig *cms.Signature, pdf *pdfFacts, r *Report) (jpki.RevocationStatus, error) {
+	if pdf != nil {
+		r.Level = "B-B"
+		if sig.Timestamp != nil {
+			r.Level = "B-T"
+		}
+	}
+	if pdf != nil && sig.Timestamp != nil && len(pdf.dss.OCSPs) > 0 {
+		st, err := p.Signing.ArchivedRevocation(sig.Signer, pdf.dss.OCSPs, sig.Timestamp.Time)
+		if err == nil {
+			r.Level = "B-LT"
+			if len(pdf.docTimestamps) > 0 {
+				r.Level = "B-LTA"
+			}
+			return st, nil
+		}
+	}
+	return p.Signing.Revocation(ctx, sig.Signer, r.ValidatedAt)
+}
+
+// Extend makes a signed PDF long-term (ETSI EN 319 142-1 §5.4): it checks
+// the signature and its time-stamp (B-T is needed: validation data must
+// postdate a proof of existence), then adds a DSS with the signer's
+// certificate and CA, an OCSP answer about the signer produced after the
+// time-stamp, and the chains of every time-stamp (B-LT); with st, a
+// document time-stamp after it (B-LTA). Extending a B-LTA file again adds
+// what its last document time-stamp needs and a new one, before that
+// one's TSA certificate expires.
+func (p *Policy) Extend(ctx context.Context, data []byte, st cms.Stamper) ([]byte, error) {
+	sig, facts, err := verifyPDF(data, p.TSARoots)
+	if err != nil {
+		return nil, fmt.Errorf("verify: extend: %w", err)
+	}
+	if sig.Timestamp == nil {
+		return nil, fmt.Errorf("verify: extend: %w: the signature has no time-stamp (B-T is needed)", cms.ErrFormat)
+	}
+	if err := p.Signing.Issued(sig.Signer); err != nil {
+		return nil, fmt.Errorf("verify: extend: %w", err)
+	}
+	answer, err := p.Signing.OCSPResponse(ctx, sig.Signer, sig.Timestamp.Time)
+	if err != nil {
+		return nil, fmt.Errorf("verify: extend: %w", err)
+	}
+	vd := cms.ValidationData{Certs: []*x509.Certificate{sig.Signer, p.Signing.CA}, OCSPs: [][]byte{answer}}
+	vd.Certs = append(vd.Certs, sig.Timestamp.Chain...)
+	for _, ts := range facts.timestamps {
+		vd.Certs = append(vd.Certs, ts.Chain...)
+	}
+	out, err := cms.AddDSS(data, vd)
+	if err != nil {
+		return nil, fmt.Errorf("verify: extend: %w", err)
+	}
+	if st == nil {
+		return out, nil
+	}
+	if out, err = cms.AddDocTimeStamp(ctx, out, st); err != nil {
+		return nil, fmt.Errorf("verify: extend: %w", err)
+	}
+	return out, nil
 }
 
 // Content is the signed content of a post-box document: a JSON object any

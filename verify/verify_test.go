@@ -114,8 +114,20 @@ func (f *fixture) sign(t testing.TB, c *verify.Content, stamp bool) []byte {
 	return der
 }
 
-// signPDF has the card sign a one-page PDF (PAdES, time-stamped).
+// signPDF has the card sign a one-page PDF (PAdES, time-stamped: B-T).
 func (f *fixture) signPDF(t testing.TB) []byte {
+	t.Helper()
+	return f.signPDFWith(t, f.stamper)
+}
+
+// signPDFUnstamped has the card sign a one-page PDF without a time-stamp
+// (PAdES B-B).
+func (f *fixture) signPDFUnstamped(t testing.TB) []byte {
+	t.Helper()
+	return f.signPDFWith(t, nil)
+}
+
+func (f *fixture) signPDFWith(t testing.TB, st cms.Stamper) []byte {
 	t.Helper()
 	var p gopdf.GoPdf
 	p.Start(gopdf.Config{PageSize: *gopdf.PageSizeA4})
@@ -127,7 +139,7 @@ func (f *fixture) signPDF(t testing.TB) []byte {
 	}
 	var out []byte
 	err = terminal.WithSigner(f.card, password, func(cert *x509.Certificate, s crypto.Signer) error {
-		out, err = cms.SignPDF(context.Background(), in, cms.PDFOptions{SignOptions: cms.SignOptions{Signer: s, Cert: cert, Stamper: f.stamper},
+		out, err = cms.SignPDF(context.Background(), in, cms.PDFOptions{SignOptions: cms.SignOptions{Signer: s, Cert: cert, Stamper: st},
 			Name: "Sakata Ichiro", Reason: "Employment certificate", Location: "Sakata", When: f.now()})
 		return err
 	})
