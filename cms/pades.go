@@ -198,12 +198,17 @@ func onlyLTVAfter(file []byte, end int64) (ok bool) {
 			ok = false
 		}
 	}()
+	// What follows must be whole revisions: the last one's cross-reference
+	// section after the signed bytes, and nothing after its %%EOF.
+	if !bytes.HasSuffix(bytes.TrimRight(file, "\r\n"), []byte("%%EOF")) {
+		return false
+	}
 	oldR, err := pdf.NewReader(bytes.NewReader(file[:end]), end)
 	if err != nil {
 		return false
 	}
 	newR, err := pdf.NewReader(bytes.NewReader(file), int64(len(file)))
-	if err != nil {
+	if err != nil || newR.XrefInformation.StartPos < end {
 		return false
 	}
 	oldRoot, newRoot := oldR.Trailer().Key("Root"), newR.Trailer().Key("Root")

@@ -49,7 +49,13 @@ func (c jlisConfig) build(ctx context.Context, d *deps) (*built, error) {
 	if err != nil {
 		return nil, err
 	}
-	sealSvc, err := seal.New(ctx, seal.Config{DB: d.db, Authority: auth, Now: time.Now, Logger: d.logger})
+	scfg := seal.Config{DB: d.db, Authority: auth, Now: time.Now, Logger: d.logger}
+	if c.peers.known(roleTSA) {
+		// With a TSA the seal's PDFs are PAdES B-LT: time-stamped, with
+		// the seal CA's CRL and the chains in a DSS.
+		scfg.Stamper, scfg.TSARoots = d.stamper(), d.timestampRoots
+	}
+	sealSvc, err := seal.New(ctx, scfg)
 	if err != nil {
 		return nil, err
 	}
