@@ -204,3 +204,47 @@ func TestSignPDFLongTerm(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkSignPDF is a kiosk certificate's seal at each PAdES level, the
+// TSA in process; it reports the bytes the level adds.
+func BenchmarkSignPDF(b *testing.B) {
+	ctx := context.Background()
+	a := testAuthority(b)
+	s, err := a.Seal(sakata)
+	if err != nil {
+		b.Fatal(err)
+	}
+	keys, err := tsa.LoadOrCreate(b.TempDir(), func() time.Time { return testNow })
+	if err != nil {
+		b.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(keys.Root)
+	stamper := tsa.New(keys, func() time.Time { return testNow }, nil)
+	in := samplePDF(b, sampleContent, nil)
+	for _, tc := range []struct {
+		name string
+		lt   func() LongTerm
+	}{
+		{"B-B", func() LongTerm { return LongTerm{} }},
+		{"B-T", func() LongTerm { return LongTerm{Stamper: stamper, TSARoots: roots} }},
+		{"B-LT", func() LongTerm {
+			crl, _ := a.CRL()
+			return LongTerm{Stamper: stamper, TSARoots: roots, CRL: crl}
+		}},
+		{"B-LTA", func() LongTerm {
+			crl, _ := a.CRL()
+			return LongTerm{Stamper: stamper, TSARoots: roots, CRL: crl, Archive: true}
+		}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			var out []byte
+			for b.Loop() {
+				if out, err = SignPDFLongTerm(ctx, in, s.Signer, s.Cert, s.Chain, testNow, tc.lt()); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(out)-len(in)), "added-bytes")
+		})
+	}
+}
