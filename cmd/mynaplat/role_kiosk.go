@@ -51,9 +51,10 @@ func (c jlisConfig) build(ctx context.Context, d *deps) (*built, error) {
 	}
 	scfg := seal.Config{DB: d.db, Authority: auth, Now: time.Now, Logger: d.logger}
 	if c.peers.known(roleTSA) {
-		// With a TSA the seal's PDFs are PAdES B-LT: time-stamped, with
-		// the seal CA's CRL and the chains in a DSS.
-		scfg.Stamper, scfg.TSARoots = d.stamper(), d.timestampRoots
+		// With a TSA the seal's PDFs are PAdES B-LTA: time-stamped, with
+		// the seal CA's CRL and the chains in a DSS, and a document
+		// time-stamp over them (a certificate may be kept for years).
+		scfg.Stamper, scfg.TSARoots, scfg.Archive = d.stamper(), d.timestampRoots, true
 	}
 	sealSvc, err := seal.New(ctx, scfg)
 	if err != nil {
