@@ -106,6 +106,9 @@ var (
 	// ErrUntrusted is a PDF signed by a certificate that does not chain to
 	// the given roots.
 	ErrUntrusted = errors.New("seal: the PDF signer is not trusted")
+	// ErrRevoked is a seal that a CRL in the PDF's DSS lists as revoked
+	// before the signature's time-stamp.
+	ErrRevoked = errors.New("seal: the seal was revoked before the signature")
 	// ErrNoQR is a PDF whose first page shows no readable QR code.
 	ErrNoQR = errors.New("seal: no QR code found on the first page")
 )

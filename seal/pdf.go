@@ -135,8 +135,8 @@ type PDFSignature struct {
 // a CRL of the signer's CA issued after that time, that the seal is not on
 // it. Time-stamps are checked against tsaRoots (nil: any time-stamp fails).
 // It returns the report with an error wrapping ErrNoSignature,
-// ErrPDFSignature (with the cms sentinel of the failure) or ErrUntrusted
-// when any check fails.
+// ErrPDFSignature (with the cms sentinel of the failure), ErrUntrusted or
+// ErrRevoked when any check fails.
 func VerifyPDF(file []byte, roots, tsaRoots *x509.CertPool) (*PDFReport, error) {
 	sigs, err := cms.VerifyPDF(file, tsaRoots)
 	if len(sigs) == 0 {
@@ -238,8 +238,8 @@ func signingTime(s PDFSignature) time.Time {
 
 // checkCRL reads the signer's status from a CRL in the DSS signed by its
 // issuer and issued at or after the time-stamp (ETSI EN 319 102-1
-// §5.6.2.4): whether one was found, and ErrUntrusted when it lists the
-// seal as revoked before the time-stamp.
+// §5.6.2.4): whether one was found, and ErrRevoked when it lists the seal
+// as revoked before the time-stamp.
 func checkCRL(s *PDFSignature, crls [][]byte) (bool, error) {
 	if len(s.Chain) < 2 {
 		return false, nil
@@ -254,7 +254,7 @@ func checkCRL(s *PDFSignature, crls [][]byte) (bool, error) {
 			if e.SerialNumber.Cmp(s.Signer.SerialNumber) == 0 {
 				s.Revocation = fmt.Sprintf("revoked %s (CRL %v of %s)", e.RevocationTime.UTC().Format(time.RFC3339), rl.Number, rl.ThisUpdate.UTC().Format(time.RFC3339))
 				if !e.RevocationTime.After(s.Timestamp) {
-					return true, fmt.Errorf("%w: the seal was revoked before the signature", ErrUntrusted)
+					return true, ErrRevoked
 				}
 				return true, nil
 			}

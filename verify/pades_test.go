@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mynaplat/mynaplat/cms"
+	"github.com/mynaplat/mynaplat/seal"
 	"github.com/mynaplat/mynaplat/verify"
 )
 
@@ -114,6 +115,73 @@ func TestLongTermOffline(t *testing.T) {
 		p.TSARoots = x509.NewCertPool()
 		if r := p.Validate(ctx, verify.Document{Format: verify.FormatPAdES, Data: lta}); r.Passed() {
 			t.Errorf("passed with no TSA trusted: %+v", r)
+		}
+	})
+}
+
+// TestSealedOffline: a kiosk certificate sealed B-LTA validates from its
+// DSS (the seal CA's CRL) with nothing reachable, today and years later;
+// sealed B-B it is INDETERMINATE, and a changed byte fails.
+func TestSealedOffline(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	f.ocspOff.Store(true)
+	auth, err := seal.OpenAuthority(t.TempDir(), f.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := auth.Seal(seal.Municipality{Code: "062049", NameJA: "酒田市", NameEN: "Sakata City"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	crl, err := auth.CRL()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := onePage(t)
+	lta, err := seal.SignPDFLongTerm(ctx, in, s.Signer, s.Cert, s.Chain, f.now(), seal.LongTerm{Stamper: f.stamper, TSARoots: f.policy.TSARoots, CRL: crl, Archive: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bb, err := seal.SignPDF(in, s.Signer, s.Cert, s.Chain, f.now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy := *f.policy
+	policy.SealRoots = auth.Roots()
+	type result struct {
+		Indication verify.Indication
+		Sub        verify.SubIndication
+		Level      string
+	}
+	tampered := bytes.Clone(lta)
+	tampered[bytes.Index(tampered, []byte("/MediaBox"))+1] = 'm'
+	signing := f.now()
+	for _, tc := range []struct {
+		name  string
+		data  []byte
+		later time.Duration
+		want  result
+	}{
+		{"B-LTA", lta, 0, result{verify.TotalPassed, "", "B-LTA"}},
+		{"B-LTA ten years later", lta, 10 * 365 * 24 * time.Hour, result{verify.TotalPassed, "", "B-LTA"}},
+		{"B-B", bb, 0, result{verify.Indeterminate, verify.NoPOE, "B-B"}},
+		{"B-LTA, content changed", tampered, 0, result{verify.TotalFailed, verify.HashFailure, ""}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := policy
+			p.Now = func() time.Time { return signing.Add(tc.later) }
+			r := p.Validate(ctx, verify.Document{Format: verify.FormatPAdES, Data: tc.data})
+			if diff := cmp.Diff(tc.want, result{r.Indication, r.SubIndication, r.Level}); diff != "" {
+				t.Errorf("-want +got:\n%s\n%+v", diff, r)
+			}
+		})
+	}
+	t.Run("B-B without RequireTimestamp", func(t *testing.T) {
+		p := policy
+		p.RequireTimestamp = false
+		if r := p.Validate(ctx, verify.Document{Format: verify.FormatPAdES, Data: bb}); r.Indication != verify.Indeterminate || r.SubIndication != verify.TryLater {
+			t.Errorf("%s/%s, want INDETERMINATE/TRY_LATER", r.Indication, r.SubIndication)
 		}
 	})
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mynaplat/mynaplat/cms"
 	"github.com/mynaplat/mynaplat/jpki"
+	"github.com/mynaplat/mynaplat/seal"
 	"github.com/mynaplat/mynaplat/wareki"
 )
 
@@ -124,7 +125,11 @@ type Policy struct {
 	// INDETERMINATE/NO_POE. Without it, such a signature is judged at the
 	// validation time.
 	RequireTimestamp bool
-	Now              func() time.Time
+	// SealRoots, when set, are the municipal seal CAs: a PDF sealed by one
+	// of them (a kiosk certificate) is validated as seal.VerifyPDF checks
+	// it, its status read from the CRL in its DSS.
+	SealRoots *x509.CertPool
+	Now       func() time.Time
 }
 
 // Signer is the signing certificate as the report shows it.
@@ -192,6 +197,11 @@ func (p *Policy) Validate(ctx context.Context, doc Document) *Report {
 	case FormatCMS:
 		sig, err = cms.Verify(doc.Data, nil, p.TSARoots)
 	case FormatPAdES:
+		if p.SealRoots != nil {
+			if sealed := p.validateSealed(doc, r); sealed != nil {
+				return sealed
+			}
+		}
 		sig, pdf, err = verifyPDF(doc.Data, p.TSARoots)
 		if pdf != nil {
 			r.DocTimestamps = pdf.docTimestamps
@@ -453,6 +463,45 @@ func (p *Policy) Extend(ctx context.Context, data []byte, st cms.Stamper) ([]byt
 		return nil, fmt.Errorf("verify: extend: %w", err)
 	}
 	return out, nil
+}
+
+// validateSealed validates a PDF sealed by a municipality (a kiosk
+// certificate) with seal.VerifyPDF; nil when the PDF is not signed by a
+// seal of SealRoots. The seal CA has no online status service: without a
+// CRL in the DSS issued after the time-stamp (B-LT) the result is
+// INDETERMINATE.
+func (p *Policy) validateSealed(doc Document, r *Report) *Report {
+	rep, err := seal.VerifyPDF(doc.Data, p.SealRoots, p.TSARoots)
+	if rep == nil || len(rep.Signatures) != 1 || rep.Signatures[0].Chain == nil {
+		return nil
+	}
+	s := rep.Signatures[0]
+	r.SignerCert = s.Signer
+	r.Signer = &Signer{Name: s.Signer.Subject.CommonName, Issuer: s.Signer.Issuer.String(), Serial: jpki.Serial(s.Signer.SerialNumber),
+		NotBefore: s.Signer.NotBefore, NotAfter: s.Signer.NotAfter}
+	if !s.Timestamp.IsZero() {
+		t := s.Timestamp
+		r.SigningTime = &t
+	}
+	r.Level, r.DocTimestamps, r.Revocation = rep.Level, rep.DocTimestamps, s.Revocation
+	switch {
+	case errors.Is(err, seal.ErrRevoked):
+		return r.fail(Revoked, "署名の時刻より前に、公印の証明書は失効していました。", "The seal's certificate was revoked before the signing time.")
+	case errors.Is(err, cms.ErrTimestamp):
+		return r.fail(NoPOE, "タイムスタンプが正しくないため、署名の時刻を確認できません。",
+			"A time-stamp is not valid, so when the seal was applied cannot be proven.")
+	case err != nil:
+		return r.cmsFailure(err)
+	case s.Timestamp.IsZero() && p.RequireTimestamp:
+		return r.fail(NoPOE, "公印の署名にタイムスタンプがないため、署名の時刻を確認できません。",
+			"The seal's signature has no time-stamp, so when it was applied cannot be proven.")
+	case s.Revocation == "":
+		return r.fail(TryLater, "公印の証明書の失効情報が文書にありません（公印の認証局はオンラインの失効確認を提供していません）。",
+			"The document holds no revocation data for the seal's certificate (the seal CA offers no online status).")
+	}
+	r.Indication = TotalPassed
+	r.MessageJA, r.MessageEN = "公印の署名は有効です。", "The seal's signature is valid."
+	return r
 }
 
 // Content is the signed content of a post-box document: a JSON object any

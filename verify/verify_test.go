@@ -127,7 +127,8 @@ func (f *fixture) signPDFUnstamped(t testing.TB) []byte {
 	return f.signPDFWith(t, nil)
 }
 
-func (f *fixture) signPDFWith(t testing.TB, st cms.Stamper) []byte {
+// onePage is an unsigned one-page PDF.
+func onePage(t testing.TB) []byte {
 	t.Helper()
 	var p gopdf.GoPdf
 	p.Start(gopdf.Config{PageSize: *gopdf.PageSizeA4})
@@ -137,7 +138,14 @@ func (f *fixture) signPDFWith(t testing.TB, st cms.Stamper) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return in
+}
+
+func (f *fixture) signPDFWith(t testing.TB, st cms.Stamper) []byte {
+	t.Helper()
+	in := onePage(t)
 	var out []byte
+	var err error
 	err = terminal.WithSigner(f.card, password, func(cert *x509.Certificate, s crypto.Signer) error {
 		out, err = cms.SignPDF(context.Background(), in, cms.PDFOptions{SignOptions: cms.SignOptions{Signer: s, Cert: cert, Stamper: st},
 			Name: "Sakata Ichiro", Reason: "Employment certificate", Location: "Sakata", When: f.now()})

@@ -23,7 +23,7 @@ import (
 
 var verifyCommand = &command{name: "verify", run: verifyRun,
 	summary:  "署名付き文書の検証・長期署名化 / validate a signed document, or make a PDF long-term (--extend)",
-	synopsis: "--jpki-url URL (--tsa-url URL | --tsa-root FILE) [--jpki-ca FILE] [--json] [--extend [--out FILE]] FILE",
+	synopsis: "--jpki-url URL (--tsa-url URL | --tsa-root FILE) [--jpki-ca FILE] [--seal-ca FILE] [--json] [--extend [--out FILE]] FILE",
 	about: `公的個人認証の署名用電子証明書で署名された文書（PDF は PAdES、その他は CMS）を
 検証します。PDF の DSS に署名時刻より後の OCSP 応答があれば、ネットワークに問い
 合わせずに検証します。--extend は PAdES B-T 以上の PDF に DSS（証明書・OCSP 応答）
@@ -38,8 +38,9 @@ time-stamp (B-LTA); on a B-LTA PDF it adds new ones (the renewal before the
 last TSA certificate expires). The file is rewritten in place unless --out
 is given. With --jpki-ca and --tsa-root (PEM or DER files) the trust
 anchors are read from them, not fetched: a B-LT or B-LTA PDF then validates
-with the centre and the TSA unreachable. The exit status is 0 only for
-TOTAL_PASSED.
+with the centre and the TSA unreachable. With --seal-ca (the municipal seal
+CA, e.g. DATA/seal/ca.crt) a kiosk certificate sealed by it is validated too,
+from the CRL in its DSS. The exit status is 0 only for TOTAL_PASSED.
 `}
 
 func verifyRun(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writer) error {
@@ -50,6 +51,7 @@ func verifyRun(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writ
 	outPath := fs.String("out", "", "with --extend: write the extended PDF here instead of over FILE")
 	jpkiCA := fs.String("jpki-ca", "", "the JPKI signing CA certificate (PEM or DER) instead of fetching it")
 	tsaRoot := fs.String("tsa-root", "", "the TSA root certificate (PEM or DER) instead of fetching it")
+	sealCA := fs.String("seal-ca", "", "the municipal seal CA certificate (PEM or DER): validate kiosk certificates it sealed")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -69,6 +71,14 @@ func verifyRun(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writ
 	p, err := verifyPolicy(ctx, hc, strings.TrimRight(*jpkiURL, "/"), base, *jpkiCA, *tsaRoot)
 	if err != nil {
 		return err
+	}
+	if *sealCA != "" {
+		c, err := readCertFile(*sealCA)
+		if err != nil {
+			return fmt.Errorf("the seal CA: %w", err)
+		}
+		p.SealRoots = x509.NewCertPool()
+		p.SealRoots.AddCert(c)
 	}
 	pdf := strings.HasPrefix(string(data), "%PDF-")
 	if *extend {

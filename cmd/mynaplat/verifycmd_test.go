@@ -18,6 +18,7 @@ import (
 	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/cms"
 	"github.com/mynaplat/mynaplat/jpki"
+	"github.com/mynaplat/mynaplat/seal"
 	"github.com/mynaplat/mynaplat/store/storetest"
 	"github.com/mynaplat/mynaplat/terminal"
 	"github.com/mynaplat/mynaplat/tsa"
@@ -108,5 +109,35 @@ func TestVerifyExtendOffline(t *testing.T) {
 	}
 	if r, code, _ := offline(btPath); code != 1 || r.Indication != verify.Indeterminate {
 		t.Errorf("B-T offline: exit %d, %s/%s, want exit 1 and INDETERMINATE", code, r.Indication, r.SubIndication)
+	}
+
+	// A kiosk certificate sealed B-LTA, with the seal CA given as a file.
+	auth, err := seal.OpenAuthority(filepath.Join(dir, "seal"), time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := auth.Seal(seal.Municipality{Code: "062049", NameJA: "酒田市", NameEN: "Sakata City"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	crl, err := auth.CRL()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tsaRoots := x509.NewCertPool()
+	tsaRoots.AddCert(keys.Root)
+	sealed, err := seal.SignPDFLongTerm(ctx, in, s.Signer, s.Cert, s.Chain, time.Now(),
+		seal.LongTerm{Stamper: stamper, TSARoots: tsaRoots, CRL: crl, Archive: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealedPath := write("juminhyo.pdf", sealed)
+	out, errOut, code = runArgs(ctx, "verify", "--jpki-url", srv.URL, "--jpki-ca", caPath, "--tsa-root", rootPath,
+		"--seal-ca", filepath.Join(dir, "seal", "ca.crt"), sealedPath)
+	if code != 0 || !strings.Contains(out, "TOTAL_PASSED") || !strings.Contains(out, "level: PAdES B-LTA") {
+		t.Errorf("a sealed B-LTA PDF offline: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if _, _, code := runArgs(ctx, "verify", "--jpki-url", srv.URL, "--jpki-ca", caPath, "--tsa-root", rootPath, sealedPath); code != 1 {
+		t.Errorf("a sealed PDF without --seal-ca: exit %d, want 1", code)
 	}
 }
