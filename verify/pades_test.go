@@ -28,6 +28,7 @@ func TestLongTermOffline(t *testing.T) {
 	}
 	f := newFixture(t)
 	bt := f.signPDF(t)
+	signing := f.now()
 	lt, err := f.policy.Extend(ctx, bt, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -39,14 +40,20 @@ func TestLongTermOffline(t *testing.T) {
 	if _, err := f.policy.Extend(ctx, f.signPDFUnstamped(t), nil); !errors.Is(err, cms.ErrFormat) {
 		t.Errorf("Extend of a B-B PDF: %v, want ErrFormat (B-T is needed)", err)
 	}
-	// From here on, nothing answers: the TSA is not needed to validate,
-	// and the OCSP responder is down.
+	// From here on the OCSP responder is down, and nothing but a renewal
+	// asks the TSA.
 	f.ocspOff.Store(true)
-	stamper := f.stamper
-	f.stamper = nil
-	renewed, err := f.policy.Extend(ctx, lta, stamper)
-	if err == nil {
-		t.Errorf("Extend with the responder down made %d bytes", len(renewed))
+	if _, err := f.policy.Extend(ctx, bt, f.stamper); err == nil {
+		t.Error("Extend of a B-T PDF with the responder down made a B-LT one")
+	}
+	// A renewal needs no responder: the DSS has the answer already.
+	f.advance(30 * 24 * time.Hour)
+	renewed, err := f.policy.Extend(ctx, lta, f.stamper)
+	if err != nil {
+		t.Fatalf("renewal with the responder down: %v", err)
+	}
+	if vd, _ := cms.DSS(renewed); len(vd.OCSPs) != 1 {
+		t.Errorf("the renewed DSS has %d OCSP answers, want the first one only", len(vd.OCSPs))
 	}
 
 	flip := func(b []byte, at int) []byte {
@@ -69,7 +76,6 @@ func TestLongTermOffline(t *testing.T) {
 		c[at] = "10"[min(1, int(c[at]-'0'))]
 		return c
 	}
-	signing := f.now()
 	for _, tc := range []struct {
 		name  string
 		data  []byte
@@ -80,6 +86,7 @@ func TestLongTermOffline(t *testing.T) {
 		{"B-LT a year later", lt, 365 * 24 * time.Hour, result{verify.TotalPassed, "", "B-LT"}},
 		{"B-LTA at the signing time", lta, 0, result{verify.TotalPassed, "", "B-LTA"}},
 		{"B-LTA a year later", lta, 365 * 24 * time.Hour, result{verify.TotalPassed, "", "B-LTA"}},
+		{"B-LTA renewed, a year later", renewed, 365 * 24 * time.Hour, result{verify.TotalPassed, "", "B-LTA"}},
 		{"B-T only", bt, 0, result{verify.Indeterminate, verify.TryLater, "B-T"}},
 		{"B-LT, content changed", flip(lt, contentAt), 0, result{verify.TotalFailed, verify.HashFailure, ""}},
 		{"B-LT, DSS changed", flip(lt, dssAt(lt)), 0, result{verify.Indeterminate, verify.TryLater, "B-T"}},

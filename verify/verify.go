@@ -443,11 +443,16 @@ func (p *Policy) Extend(ctx context.Context, data []byte, st cms.Stamper) ([]byt
 	if err := p.Signing.Issued(sig.Signer); err != nil {
 		return nil, fmt.Errorf("verify: extend: %w", err)
 	}
-	answer, err := p.Signing.OCSPResponse(ctx, sig.Signer, sig.Timestamp.Time)
-	if err != nil {
-		return nil, fmt.Errorf("verify: extend: %w", err)
+	vd := cms.ValidationData{Certs: []*x509.Certificate{sig.Signer, p.Signing.CA}}
+	// A renewal keeps the answer the DSS has: the responder may no longer
+	// answer for a certificate that has expired since.
+	if _, err := p.Signing.ArchivedRevocation(sig.Signer, facts.dss.OCSPs, sig.Timestamp.Time); err != nil {
+		answer, err := p.Signing.OCSPResponse(ctx, sig.Signer, sig.Timestamp.Time)
+		if err != nil {
+			return nil, fmt.Errorf("verify: extend: %w", err)
+		}
+		vd.OCSPs = [][]byte{answer}
 	}
-	vd := cms.ValidationData{Certs: []*x509.Certificate{sig.Signer, p.Signing.CA}, OCSPs: [][]byte{answer}}
 	vd.Certs = append(vd.Certs, sig.Timestamp.Chain...)
 	for _, ts := range facts.timestamps {
 		vd.Certs = append(vd.Certs, ts.Chain...)
