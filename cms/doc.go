@@ -33,17 +33,20 @@
 //
 // # PDF
 //
-// digitorus/pdfsign lays out the incremental update (signature dictionary,
-// AcroForm, DocMDP for a certification signature, /ByteRange and the
-// /Contents placeholder), signing with a throw-away layout key and a
-// certificate padded to the room the real SignedData needs (the pinned
-// pdfsign neither counts a time-stamp token it does not fetch itself nor
-// survives its own retry when its estimate is short); SignPDF then renames
-// the SubFilter from adbe.pkcs7.detached to ETSI.CAdES.detached in place
-// (both names are 19 bytes, so no offset moves) and writes its own
-// SignedData into /Contents: the signer's key signs once. The dictionary's
-// /Name, /Location and /Reason must be printable ASCII: the pinned pdfsign
-// writes other text as broken literal strings (go-stack.md §3.6).
+// The package writes its own incremental updates (PDF 32000-1 §7.5.6,
+// pdfupdate.go), read with github.com/digitorus/pdf; docs/pades.md says why
+// the pinned digitorus/pdfsign was dropped. SignPDF adds an invisible
+// signature field whose /Contents is the SignedData over the /ByteRange
+// bytes (SubFilter ETSI.CAdES.detached); a certification signature has the
+// DocMDP transform (/P 1, /V /1.2) and is put in force by the catalog's
+// /Perms (§12.8.4). AddDSS adds a Document Security Store with the
+// certificates, OCSP answers and CRLs a verifier needs (PAdES B-LT,
+// ETSI EN 319 142-1 §5.4.2), AddDocTimeStamp a document time-stamp
+// (/SubFilter ETSI.RFC3161, B-LTA, §5.4.3). VerifyPDF checks every
+// signature and document time-stamp and says, for each, whether what came
+// after it is only such validation data (OnlyLTVAfter). The dictionary's
+// /Name, /Location and /Reason are printable ASCII: the names are in the
+// certificate, and romaji reads everywhere.
 package cms
 
 import "errors"

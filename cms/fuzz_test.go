@@ -1,9 +1,11 @@
 package cms
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/sha256"
+	"crypto/x509"
 	"errors"
 	"strings"
 	"testing"
@@ -66,6 +68,47 @@ func FuzzVerify(f *testing.F) {
 		}
 		if !known {
 			t.Fatalf("error wraps no sentinel: %v", err)
+		}
+	})
+}
+
+// FuzzVerifyPDF feeds VerifyPDF and DSS arbitrary files grown from a B-LTA
+// PDF (a certification, a DSS, a document time-stamp): they never panic, a
+// nil error means every signature verified, and every failure wraps one of
+// the package's sentinels.
+func FuzzVerifyPDF(f *testing.F) {
+	ctx := context.Background()
+	p := newPKI(f, "RSA")
+	stamper, tsaRoots, keys := testTSA(f, p.now)
+	bt, err := SignPDF(ctx, samplePDF(f), PDFOptions{SignOptions: SignOptions{Signer: p.key, Cert: p.cert, Stamper: stamper}, Certify: true})
+	if err != nil {
+		f.Fatal(err)
+	}
+	lt, err := AddDSS(bt, ValidationData{Certs: []*x509.Certificate{p.cert, p.root, keys.Cert, keys.Root}, OCSPs: [][]byte{[]byte("ocsp")}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	lta, err := AddDocTimeStamp(ctx, lt, stamper)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, b := range [][]byte{bt, lt, lta, lta[:len(lta)-10], append(bytes.Clone(lta), "\n%%EOF\n"...)} {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, _ = DSS(b)
+		sigs, err := VerifyPDF(b, tsaRoots)
+		for _, s := range sigs {
+			if err == nil && s.Err != nil {
+				t.Fatalf("nil error with a failing signature: %v", s.Err)
+			}
+			if s.Err != nil && !errors.Is(s.Err, ErrFormat) && !errors.Is(s.Err, ErrNoSigner) && !errors.Is(s.Err, ErrHash) &&
+				!errors.Is(s.Err, ErrSignature) && !errors.Is(s.Err, ErrTimestamp) {
+				t.Fatalf("a failure without a sentinel: %v", s.Err)
+			}
+			if s.WholeFile && !s.OnlyLTVAfter {
+				t.Fatal("a signature over the whole file with something after it")
+			}
 		}
 	})
 }

@@ -3,19 +3,12 @@ package cms
 import (
 	"bytes"
 	"context"
-	"crypto"
 	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/asn1"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"math/big"
 	"regexp"
 	"slices"
 	"strconv"
@@ -23,21 +16,13 @@ import (
 	"time"
 
 	"github.com/digitorus/pdf"
-	pdfsign "github.com/digitorus/pdfsign/sign"
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
-// The SubFilter names (PDF 32000-1 §12.8.3.3; ETSI EN 319 142-1 §5.1). Both
-// are 19 bytes long, so one replaces the other without moving any offset.
-const (
-	subFilterPKCS7 = "/SubFilter /adbe.pkcs7.detached"
-	subFilterCAdES = "/SubFilter /ETSI.CAdES.detached"
-)
-
-// tokenReserve is the room kept in /Contents for a signature time-stamp
-// token, which is only known after the file is laid out: as much as
-// pdfsign itself reserves for one. Our own TSA's tokens are about 1 KB.
+// tokenReserve is the room kept in /Contents for an RFC 3161 time-stamp
+// token, which is only known after the file is laid out. Our own TSA's
+// tokens are about 1 KB; a token with a longer chain still fits.
 const tokenReserve = 9000
 
 // PDFOptions says who signs a PDF and what its signature dictionary says.
@@ -58,13 +43,16 @@ type PDFOptions struct {
 	Certify bool
 }
 
-// printableASCII is what pdfsign writes correctly into a dictionary string.
+// printableASCII is what the signature dictionary's text strings may hold:
+// the names are in the certificate, and romaji keeps every reader happy.
 var printableASCII = regexp.MustCompile(`^[ -~]*$`)
 
 // SignPDF signs a PDF with an invisible PAdES signature (ETSI EN 319 142-1,
 // SubFilter ETSI.CAdES.detached): an incremental update whose /Contents is a
 // detached SignedData as Sign makes it over the /ByteRange bytes; with
-// o.Stamper it carries a signature time-stamp (B-T). ctx is for the Stamper.
+// o.Stamper it carries a signature time-stamp (B-T). A certification
+// signature is put in force by the catalog's /Perms (PDF 32000-1 §12.8.4).
+// ctx is for the Stamper.
 func SignPDF(ctx context.Context, in []byte, o PDFOptions) (out []byte, err error) {
 	if o.Signer == nil || o.Cert == nil {
 		return nil, errors.New("cms: sign PDF: a signer and its certificate are needed")
@@ -77,105 +65,43 @@ func SignPDF(ctx context.Context, in []byte, o PDFOptions) (out []byte, err erro
 			return nil, fmt.Errorf("cms: sign PDF: %q is not printable ASCII", s)
 		}
 	}
-	// The PDF reader panics on some malformed input.
-	defer func() {
-		if r := recover(); r != nil {
-			out, err = nil, fmt.Errorf("cms: sign PDF: unreadable PDF (%v)", r)
-		}
-	}()
-	rdr, err := pdf.NewReader(bytes.NewReader(in), int64(len(in)))
-	if err != nil {
-		return nil, fmt.Errorf("cms: sign PDF: read PDF: %w", err)
-	}
-	reserve := 0
-	if o.Stamper != nil {
-		reserve = tokenReserve
-	}
-	ph, phCert, err := layout(o.SignOptions, reserve)
+	room, err := signatureRoom(o.SignOptions)
 	if err != nil {
 		return nil, err
 	}
-	certType, perm := pdfsign.ApprovalSignature, pdfsign.DocMDPPerm(0)
+	var d strings.Builder
+	d.WriteString(" /Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached")
+	if !o.When.IsZero() {
+		d.WriteString(" /M " + pdfString(pdfDate(o.When)))
+	}
+	for _, e := range []struct{ k, v string }{{"Name", o.Name}, {"Location", o.Location}, {"Reason", o.Reason}} {
+		if e.v != "" {
+			d.WriteString(" /" + e.k + " " + pdfString(e.v))
+		}
+	}
 	if o.Certify {
-		certType, perm = pdfsign.CertificationSignature, pdfsign.DoNotAllowAnyChangesPerms
+		// The signature reference dictionary of a certification signature
+		// (PDF 32000-1 §12.8.1 Table 253, §12.8.2.2 Table 254). No
+		// /DigestMethod: PDF 1.7 does not define it in this dictionary.
+		d.WriteString(" /Reference [<< /Type /SigRef /TransformMethod /DocMDP" +
+			" /TransformParams << /Type /TransformParams /P 1 /V /1.2 >> >>]")
 	}
-	var buf bytes.Buffer
-	err = pdfsign.Sign(bytes.NewReader(in), &buf, rdr, int64(len(in)), pdfsign.SignData{
-		Signature: pdfsign.SignDataSignature{
-			CertType:   certType,
-			DocMDPPerm: perm,
-			Info:       pdfsign.SignDataSignatureInfo{Name: o.Name, Location: o.Location, Reason: o.Reason, Date: o.When},
-		},
-		Signer:            ph,
-		DigestAlgorithm:   crypto.SHA256,
-		Certificate:       phCert,
-		CertificateChains: [][]*x509.Certificate{{phCert}},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("cms: sign PDF: %w", err)
-	}
-	b := buf.Bytes()
-	// Everything pdfsign added is after the original file.
-	i := bytes.LastIndex(b, []byte(subFilterPKCS7))
-	if i < len(in) {
-		return nil, errors.New("cms: sign PDF: no signature dictionary in pdfsign's output")
-	}
-	copy(b[i:], subFilterCAdES)
-	br, err := findByteRange(b[len(in):])
-	if err != nil {
-		return nil, fmt.Errorf("cms: sign PDF: %w", err)
-	}
-	start, end := br[0]+br[1], br[2] // the /Contents string, brackets included
-	if br[0] != 0 || end <= start+2 || br[2]+br[3] != int64(len(b)) || b[start] != '<' || b[end-1] != '>' {
-		return nil, errors.New("cms: sign PDF: unexpected ByteRange in pdfsign's output")
-	}
-	signed := append(slices.Clone(b[:start]), b[end:]...)
 	so := o.SignOptions
 	so.Detached = true
-	der, err := Sign(ctx, signed, so)
-	if err != nil {
-		return nil, fmt.Errorf("cms: sign PDF: %w", err)
-	}
-	hx := hex.EncodeToString(der)
-	if int64(len(hx)) > end-start-2 {
-		return nil, fmt.Errorf("cms: sign PDF: CMS of %d bytes does not fit the placeholder of %d", len(der), (end-start-2)/2)
-	}
-	for j := start + 1; j < end-1; j++ {
-		b[j] = '0'
-	}
-	copy(b[start+1:], hx)
-	return b, nil
-}
-
-var byteRangeRE = regexp.MustCompile(`/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]`)
-
-func findByteRange(b []byte) ([4]int64, error) {
-	var br [4]int64
-	m := byteRangeRE.FindSubmatch(b)
-	if m == nil {
-		return br, errors.New("no ByteRange")
-	}
-	for k := range br {
-		n, err := strconv.ParseInt(string(m[k+1]), 10, 64)
+	return appendSignature(in, d.String(), room, o.Certify, func(signed []byte) ([]byte, error) {
+		der, err := Sign(ctx, signed, so)
 		if err != nil {
-			return br, err
+			return nil, fmt.Errorf("cms: sign PDF: %w", err)
 		}
-		br[k] = n
-	}
-	return br, nil
+		return der, nil
+	})
 }
 
-// layout is what pdfsign signs with while it lays out the file: a
-// throw-away key whose "signature" is empty, and a throw-away certificate
-// padded to the room the real SignedData needs. pdfsign sizes /Contents by
-// the certificates it is given and its own SignedData holds them, so the
-// padding makes a placeholder large enough for the real certificates, the
-// signature value and the time-stamp token (which pdfsign does not count)
-// while pdfsign's own SignedData still fits it: when that one does not,
-// the pinned pdfsign lays the file out a second time without resetting its
-// cross-reference entries and writes a broken file. pdfsign uses the
-// certificate for nothing else; its SignedData is thrown away.
-func layout(o SignOptions, reserve int) (crypto.Signer, *x509.Certificate, error) {
+// signatureRoom is the number of bytes /Contents keeps for the SignedData:
+// the certificates, the issuer twice (IssuerAndSerialNumber and
+// signing-certificate-v2), the signature, the time-stamp token and a
+// margin for the structure around them.
+func signatureRoom(o SignOptions) (int, error) {
 	var sigSize int
 	switch k := o.Signer.Public().(type) {
 	case *rsa.PublicKey:
@@ -185,50 +111,144 @@ func layout(o SignOptions, reserve int) (crypto.Signer, *x509.Certificate, error
 		// length plus a leading zero, in a SEQUENCE.
 		sigSize = 9 + 2*((k.Curve.Params().BitSize+7)/8)
 	default:
-		return nil, nil, fmt.Errorf("cms: sign PDF: %T keys are not supported (RSA or ECDSA)", k)
+		return 0, fmt.Errorf("cms: sign PDF: %T keys are not supported (RSA or ECDSA)", k)
 	}
-	// The certificates, the issuer twice (IssuerAndSerialNumber and
-	// signing-certificate-v2), the signature and the token, and a margin
-	// for the structure around them.
-	room := len(o.Cert.Raw) + 2*len(o.Cert.RawIssuer) + sigSize + reserve + 512
+	room := len(o.Cert.Raw) + 2*len(o.Cert.RawIssuer) + sigSize + 512
 	for _, c := range o.Chain {
 		room += len(c.Raw)
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, err
+	if o.Stamper != nil {
+		room += tokenReserve
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber:    big.NewInt(1),
-		Subject:         pkix.Name{CommonName: "cms layout placeholder"},
-		NotBefore:       time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC),
-		NotAfter:        time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC),
-		ExtraExtensions: []pkix.Extension{{Id: oidPadding, Value: make([]byte, room)}},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return nil, nil, err
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, nil, err
-	}
-	return placeholder{&key.PublicKey}, cert, nil
+	return room, nil
 }
 
-// oidPadding names the padding extension of the layout certificate (under
-// the 2.999 example arc of ITU-T X.660; it never leaves SignPDF).
-var oidPadding = asn1.ObjectIdentifier{2, 999, 392, 5652, 1}
+// pdfDate writes a PDF date (PDF 32000-1 §7.9.4): D:YYYYMMDDHHmmSS and the
+// offset as +09'00', or Z for UTC.
+func pdfDate(t time.Time) string {
+	s := "D:" + t.Format("20060102150405")
+	_, off := t.Zone()
+	if off == 0 {
+		return s + "Z"
+	}
+	sign := byte('+')
+	if off < 0 {
+		sign, off = '-', -off
+	}
+	return fmt.Sprintf("%s%c%02d'%02d'", s, sign, off/3600, off/60%60)
+}
 
-// placeholder is the layout key: it "signs" with nothing.
-type placeholder struct{ pub crypto.PublicKey }
+// byteRangeHold is the /ByteRange written before the offsets are known;
+// the real one has the same length, so no offset moves when it is written.
+const byteRangeHold = "/ByteRange [0 0000000000 0000000000 0000000000]"
 
-var _ crypto.Signer = placeholder{}
+// appendSignature adds an invisible signature field to in as an
+// incremental update: a signature dictionary with entries (which end up
+// before /ByteRange and /Contents), a widget that is the field, and the
+// catalog with the field in /AcroForm (/SigFlags 3: signatures exist, append
+// only; PDF 32000-1 §12.7.2) and, for a certification, /Perms /DocMDP
+// (§12.8.4). /Contents keeps room bytes; fill gets the /ByteRange bytes and
+// returns what goes into /Contents.
+func appendSignature(in []byte, entries string, room int, certify bool, fill func(signed []byte) ([]byte, error)) (out []byte, err error) {
+	// The PDF reader panics on some malformed input.
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("cms: sign PDF: unreadable PDF (%v)", r)
+		}
+	}()
+	u, err := newUpdate(in)
+	if err != nil {
+		return nil, err
+	}
+	cat, rootNum, err := u.root()
+	if err != nil {
+		return nil, err
+	}
+	if certify && cat.Key("Perms").Key("DocMDP").Kind() != pdf.Null {
+		return nil, errors.New("cms: sign PDF: the document is certified already")
+	}
+	sigNum, fieldNum := u.alloc(), u.alloc()
+	var sig bytes.Buffer
+	sig.WriteString("<<" + entries + " " + byteRangeHold + " /Contents <")
+	sig.Write(bytes.Repeat([]byte{'0'}, 2*room))
+	sig.WriteString("> >>")
+	u.set(sigNum, sig.Bytes())
+	// /F 132: Print and Locked (§12.5.3); an empty /Rect: invisible.
+	u.set(fieldNum, fmt.Appendf(nil, "<< /Type /Annot /Subtype /Widget /FT /Sig /T (Signature%d) /V %d 0 R /F 132 /Rect [0 0 0 0] >>",
+		sigNum, sigNum))
+	u.set(rootNum, catalogWith(u, cat, fmt.Sprintf("%d 0 R", fieldNum), certify, sigNum, ""))
+	b := u.bytes()
 
-func (p placeholder) Public() crypto.PublicKey { return p.pub }
+	i := bytes.LastIndex(b, []byte(byteRangeHold))
+	j := bytes.Index(b[i:], []byte("/Contents <"))
+	if i < len(in) || j < 0 {
+		return nil, errors.New("cms: sign PDF: the signature dictionary is lost")
+	}
+	start := i + j + len("/Contents ")
+	end := start + 2 + 2*room
+	copy(b[i:], fmt.Sprintf("/ByteRange [0 %010d %010d %010d]", start, end, len(b)-end))
+	signed := append(slices.Clone(b[:start]), b[end:]...)
+	der, err := fill(signed)
+	if err != nil {
+		return nil, err
+	}
+	hx := hex.EncodeToString(der)
+	if len(hx) > 2*room {
+		return nil, fmt.Errorf("cms: sign PDF: %d bytes do not fit the room of %d", len(der), room)
+	}
+	copy(b[start+1:], hx)
+	return b, nil
+}
 
-func (p placeholder) Sign(io.Reader, []byte, crypto.SignerOpts) ([]byte, error) {
-	return []byte{}, nil
+// catalogWith is the catalog cat with field (a reference) added to
+// /AcroForm's /Fields, /Perms /DocMDP set to the signature sigNum when
+// certify, and /DSS set to dss when not empty. It declares PDF 1.7, the
+// version PAdES extends (ETSI EN 319 142-1 §4), when the file is older.
+func catalogWith(u *update, cat pdf.Value, field string, certify bool, sigNum int, dss string) []byte {
+	var c bytes.Buffer
+	c.WriteString("<<")
+	skip := []string{"Version"}
+	if field != "" {
+		skip = append(skip, "AcroForm")
+	}
+	if certify {
+		skip = append(skip, "Perms")
+	}
+	if dss != "" {
+		skip = append(skip, "DSS")
+	}
+	writeDictExcept(&c, cat, skip...)
+	ver := max(u.rdr.PDFVersion, cat.Key("Version").Name())
+	if len(ver) != 3 || ver < "1.7" {
+		ver = "1.7"
+	}
+	c.WriteString(" /Version /" + ver)
+	if field != "" {
+		acro := cat.Key("AcroForm")
+		c.WriteString(" /AcroForm <<")
+		if acro.Kind() == pdf.Dict {
+			writeDictExcept(&c, acro, "Fields", "SigFlags")
+		}
+		c.WriteString(" /Fields [")
+		fields := acro.Key("Fields")
+		for k := range fields.Len() {
+			writeValue(&c, fields.Index(k), ptrOf(fields))
+			c.WriteByte(' ')
+		}
+		c.WriteString(field + "] /SigFlags 3 >>")
+	}
+	if certify {
+		c.WriteString(" /Perms <<")
+		if p := cat.Key("Perms"); p.Kind() == pdf.Dict {
+			writeDictExcept(&c, p, "DocMDP")
+		}
+		fmt.Fprintf(&c, " /DocMDP %d 0 R >>", sigNum)
+	}
+	if dss != "" {
+		c.WriteString(" /DSS " + dss)
+	}
+	c.WriteString(" >>")
+	return c.Bytes()
 }
 
 // PDFSignature is one signature of a PDF as VerifyPDF found it.
@@ -246,6 +266,20 @@ type PDFSignature struct {
 	// §12.8.1). A later incremental update (another signature) makes it
 	// false; whether that is acceptable is the caller's policy.
 	WholeFile bool
+	// OnlyLTVAfter is whether everything appended after the signature is
+	// validation data and document time-stamps (a DSS, PDF 2.0 §12.8.4.3,
+	// and /DocTimeStamp signatures, ETSI EN 319 142-1 §5.4 and §5.5): the
+	// updates PAdES B-LT and B-LTA add, which change nothing the signer
+	// signed or what a reader shows. True when WholeFile.
+	OnlyLTVAfter bool
+	// Certification is the DocMDP permission (1 to 3, PDF 32000-1
+	// §12.8.2.2) when this is the certification signature in force (the
+	// catalog's /Perms /DocMDP names it, §12.8.4), 0 otherwise.
+	Certification int
+	// DocTimeStamp marks a document time-stamp (/Type /DocTimeStamp,
+	// SubFilter ETSI.RFC3161): Signature holds only Timestamp, the token
+	// over the /ByteRange bytes.
+	DocTimeStamp bool
 	// Err is this signature's failure, wrapping ErrFormat, ErrNoSigner,
 	// ErrHash, ErrSignature or ErrTimestamp; nil when it verified.
 	Err error
@@ -275,6 +309,9 @@ func VerifyPDF(file []byte, tsaRoots *x509.CertPool) (sigs []PDFSignature, err e
 			continue
 		}
 		s := verifyPDFSignature(v, file, tsaRoots)
+		if p := rdr.Trailer().Key("Root").Key("Perms").Key("DocMDP"); ptrOf(p) == ptrOf(v) && p.Kind() == pdf.Dict {
+			s.Certification = docMDP(v)
+		}
 		if s.Err != nil && firstErr == nil {
 			firstErr = fmt.Errorf("signature %d: %w", len(sigs)+1, s.Err)
 		}
@@ -296,6 +333,8 @@ func verifyPDFSignature(v pdf.Value, file []byte, tsaRoots *x509.CertPool) PDFSi
 	}
 	switch s.SubFilter {
 	case "ETSI.CAdES.detached", "adbe.pkcs7.detached":
+	case "ETSI.RFC3161":
+		s.DocTimeStamp = true
 	default:
 		s.Err = fmt.Errorf("%w: SubFilter %q is not supported", ErrFormat, s.SubFilter)
 		return s
@@ -318,6 +357,7 @@ func verifyPDFSignature(v pdf.Value, file []byte, tsaRoots *x509.CertPool) PDFSi
 		return s
 	}
 	s.WholeFile = r[0] == 0 && r[2]+r[3] == int64(len(file))
+	s.OnlyLTVAfter = s.WholeFile || r[0] == 0 && onlyLTVAfter(file, r[2]+r[3])
 	// /Contents is the DER padded with zeros to the placeholder's length.
 	contents := []byte(v.Key("Contents").RawString())
 	in := cryptobyte.String(contents)
@@ -326,6 +366,13 @@ func verifyPDFSignature(v pdf.Value, file []byte, tsaRoots *x509.CertPool) PDFSi
 		contents = der
 	}
 	content := append(slices.Clone(file[r[0]:r[0]+r[1]]), file[r[2]:r[2]+r[3]]...)
+	if s.DocTimeStamp {
+		// The token's imprint is over the /ByteRange bytes themselves
+		// (ETSI EN 319 142-1 §5.4.3).
+		ts, err := verifyToken(contents, content, tsaRoots)
+		s.Timestamp, s.Content, s.Err = ts, content, err
+		return s
+	}
 	sig, err := verify(contents, content, true, tsaRoots)
 	if sig != nil {
 		s.Signature = *sig

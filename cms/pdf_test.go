@@ -17,7 +17,7 @@ import (
 
 // samplePDF is a one-page PDF with a few shapes and no text, so that it
 // needs no font.
-func samplePDF(t *testing.T) []byte {
+func samplePDF(t testing.TB) []byte {
 	t.Helper()
 	var p gopdf.GoPdf
 	p.Start(gopdf.Config{PageSize: *gopdf.PageSizeA4})

@@ -43,6 +43,8 @@ type Timestamp struct {
 	// TSA is the certificate of the time-stamping unit that signed the
 	// token; it chains to the TSA roots given to Verify.
 	TSA *x509.Certificate
+	// Chain is the verified chain from TSA to its root, for a DSS.
+	Chain []*x509.Certificate
 }
 
 // Verify checks a SignedData with one signer (RFC 5652 §5.6): detached nil
@@ -355,9 +357,10 @@ func verifyToken(tok, sigValue []byte, roots *x509.CertPool) (*Timestamp, error)
 	for _, c := range tp.Certificates {
 		inter.AddCert(c)
 	}
-	if _, err := tsa.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: ts.Time,
-		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping}}); err != nil {
+	chains, err := tsa.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: ts.Time,
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping}})
+	if err != nil {
 		return nil, fmt.Errorf("%w: TSA %q: %v", ErrTimestamp, tsa.Subject.CommonName, err)
 	}
-	return &Timestamp{Time: ts.Time, Accuracy: ts.Accuracy, Serial: ts.SerialNumber, TSA: tsa}, nil
+	return &Timestamp{Time: ts.Time, Accuracy: ts.Accuracy, Serial: ts.SerialNumber, TSA: tsa, Chain: chains[0]}, nil
 }

@@ -116,6 +116,9 @@ type RevocationStatus struct {
 	ThisUpdate time.Time
 	// Source names the answer for reports: "OCSP (…)" or "CRL #n (…)".
 	Source string
+	// Archived marks an answer kept with the signature (ArchivedRevocation)
+	// rather than asked for.
+	Archived bool
 }
 
 // RevocationBy asks source about cert (issued by the CA): Revocation for
@@ -142,15 +145,12 @@ func (v *SigningVerifier) RevocationBy(ctx context.Context, cert *x509.Certifica
 // (RFC 8954), which the responder answers freshly, and wants the nonce
 // echoed.
 func (v *SigningVerifier) Revocation(ctx context.Context, cert *x509.Certificate, now time.Time) (RevocationStatus, error) {
-	maxAge := v.MaxAge
-	if maxAge <= 0 {
-		maxAge = 10 * time.Minute
-	}
-	resp, err := v.ask(ctx, cert, nil)
+	maxAge := v.maxAge()
+	resp, _, err := v.ask(ctx, cert, nil)
 	if err == nil && now.Sub(resp.ThisUpdate) > maxAge {
 		nonce := make([]byte, 16)
 		rand.Read(nonce)
-		resp, err = v.ask(ctx, cert, nonce)
+		resp, _, err = v.ask(ctx, cert, nonce)
 	}
 	if err != nil {
 		return RevocationStatus{}, fmt.Errorf("%w: %w", ErrRevocationUnknown, err)
@@ -158,7 +158,11 @@ func (v *SigningVerifier) Revocation(ctx context.Context, cert *x509.Certificate
 	if now.Sub(resp.ThisUpdate) > maxAge || (!resp.NextUpdate.IsZero() && now.After(resp.NextUpdate)) {
 		return RevocationStatus{}, fmt.Errorf("%w: stale OCSP answer of %s", ErrRevocationUnknown, resp.ThisUpdate.Format(time.RFC3339))
 	}
-	src := "OCSP (" + resp.ProducedAt.UTC().Format(time.RFC3339) + ")"
+	return status(resp, "OCSP ("+resp.ProducedAt.UTC().Format(time.RFC3339)+")")
+}
+
+// status is what an OCSP answer says about its certificate.
+func status(resp *ocsp.Response, src string) (RevocationStatus, error) {
 	switch resp.Status {
 	case ocsp.Good:
 		return RevocationStatus{ThisUpdate: resp.ThisUpdate, Source: src}, nil
@@ -168,42 +172,94 @@ func (v *SigningVerifier) Revocation(ctx context.Context, cert *x509.Certificate
 	return RevocationStatus{}, fmt.Errorf("%w: the responder does not know the certificate", ErrRevocationUnknown)
 }
 
+func (v *SigningVerifier) maxAge() time.Duration {
+	if v.MaxAge <= 0 {
+		return 10 * time.Minute
+	}
+	return v.MaxAge
+}
+
+// OCSPResponse is a DER answer of the responder about cert produced at or
+// after poe (to the second), to keep with a signature time-stamped at poe
+// as its validation data (a PAdES DSS, ETSI EN 319 142-1 §5.4.2): the
+// answer ArchivedRevocation accepts later. A kept answer older than poe is
+// not enough, so it asks again with a nonce, which the responder answers
+// freshly. Errors wrap ErrRevocationUnknown.
+func (v *SigningVerifier) OCSPResponse(ctx context.Context, cert *x509.Certificate, poe time.Time) ([]byte, error) {
+	if err := v.Issued(cert); err != nil {
+		return nil, err
+	}
+	resp, der, err := v.ask(ctx, cert, nil)
+	if err == nil && resp.ProducedAt.Before(poe.Truncate(time.Second)) {
+		nonce := make([]byte, 16)
+		rand.Read(nonce)
+		resp, der, err = v.ask(ctx, cert, nonce)
+	}
+	if err == nil && resp.ProducedAt.Before(poe.Truncate(time.Second)) {
+		err = fmt.Errorf("the responder's answer of %s predates %s", resp.ProducedAt.Format(time.RFC3339), poe.Format(time.RFC3339))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRevocationUnknown, err)
+	}
+	return der, nil
+}
+
+// ArchivedRevocation reads cert's status from OCSP answers kept with a
+// signature (a PAdES DSS) instead of asking the responder: the first
+// answer about cert, signed for the CA, that was produced at or after poe,
+// the time the signature is proven to have existed (its time-stamp). An
+// answer after the proof of existence is what ETSI EN 319 102-1 §5.6.2.4
+// asks of revocation data for a signature in the past; its age at the
+// validation time does not matter. None is ErrRevocationUnknown.
+func (v *SigningVerifier) ArchivedRevocation(cert *x509.Certificate, answers [][]byte, poe time.Time) (RevocationStatus, error) {
+	for _, der := range answers {
+		resp, err := ocsp.ParseResponseForCert(der, cert, v.CA)
+		if err != nil || resp.ProducedAt.Before(poe.Truncate(time.Second)) {
+			continue
+		}
+		st, err := status(resp, "OCSP in the document ("+resp.ProducedAt.UTC().Format(time.RFC3339)+")")
+		st.Archived = true
+		return st, err
+	}
+	return RevocationStatus{}, fmt.Errorf("%w: no OCSP answer in the document produced after %s", ErrRevocationUnknown, poe.UTC().Format(time.RFC3339))
+}
+
 // ask sends one OCSP request about cert, with the nonce unless it is nil,
 // and checks the response's signature and, with a nonce, its echo.
-func (v *SigningVerifier) ask(ctx context.Context, cert *x509.Certificate, nonce []byte) (*ocsp.Response, error) {
+func (v *SigningVerifier) ask(ctx context.Context, cert *x509.Certificate, nonce []byte) (*ocsp.Response, []byte, error) {
 	req, err := ocsp.CreateRequest(cert, v.CA, &ocsp.RequestOptions{Hash: crypto.SHA256})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var value []byte
 	if nonce != nil {
 		// x/crypto/ocsp writes no extensions: add the nonce to its request.
 		var r ocspRequest
 		if _, err := asn1.Unmarshal(req, &r); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if value, err = asn1.Marshal(nonce); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		r.TBS.Extensions = []pkix.Extension{{Id: oidOCSPNonce, Value: value}}
 		if req, err = asn1.Marshal(r); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	der, err := v.OCSP(ctx, req)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// ParseResponseForCert checks the delegated responder's certificate
 	// against the CA and the response's signature.
 	resp, err := ocsp.ParseResponseForCert(der, cert, v.CA)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if nonce != nil && !bytes.Equal(echoedNonce(der), value) {
-		return nil, errors.New("the OCSP response does not echo the request's nonce")
+		return nil, nil, errors.New("the OCSP response does not echo the request's nonce")
 	}
-	return resp, nil
+	return resp, der, nil
 }
 
 // echoedNonce is the value of the nonce extension in a response's

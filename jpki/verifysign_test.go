@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/asn1"
+	"errors"
 	"testing"
 	"time"
 
@@ -70,4 +71,56 @@ func withoutNonce(t testing.TB, der []byte) []byte {
 	}
 	req.TBS.Extensions = nil
 	return mustMarshal(req)
+}
+
+// TestArchivedRevocation: the answer kept for a signature is one produced
+// after its time-stamp (asked again with a nonce when the responder's kept
+// answer is older), and it settles the status later with no responder: for
+// a revocation after the time-stamp too, which the caller then judges.
+func TestArchivedRevocation(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		e := newEnv(t, db)
+		_, is := e.newCard(t, adult)
+		cert, err := x509.ParseCertificate(is.Sign.DER)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := &SigningVerifier{CA: e.c.CA(Sign), OCSP: func(ctx context.Context, req []byte) ([]byte, error) {
+			return e.c.Respond(ctx, req), nil
+		}}
+		if _, err := v.Revocation(ctx, cert, e.clock.now()); err != nil { // the responder keeps this answer
+			t.Fatal(err)
+		}
+		e.clock.advance(5 * time.Minute)
+		poe := e.clock.now() // the signature's time-stamp
+		answer, err := v.OCSPResponse(ctx, cert, poe)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v.OCSP = nil // no responder from here on
+		for _, tc := range []struct {
+			name    string
+			answers [][]byte
+			poe     time.Time
+			ok      bool
+		}{
+			{"the kept answer", [][]byte{answer}, poe, true},
+			{"an answer before the time-stamp", [][]byte{answer}, poe.Add(time.Minute), false},
+			{"garbage first", [][]byte{[]byte("not OCSP"), answer}, poe, true},
+			{"none", nil, poe, false},
+		} {
+			st, err := v.ArchivedRevocation(cert, tc.answers, tc.poe)
+			if tc.ok && (err != nil || st.Revoked || !st.Archived) {
+				t.Errorf("%s: %+v %v, want good from the document", tc.name, st, err)
+			}
+			if !tc.ok && !errors.Is(err, ErrRevocationUnknown) {
+				t.Errorf("%s: %+v %v, want ErrRevocationUnknown", tc.name, st, err)
+			}
+		}
+		other := e.c.CA(Auth)
+		if _, err := (&SigningVerifier{CA: other}).ArchivedRevocation(cert, [][]byte{answer}, poe); err == nil {
+			t.Error("an answer was taken for a certificate of another CA")
+		}
+	})
 }

@@ -141,7 +141,7 @@ func TestEveryCertificateTypeThroughTheRelay(t *testing.T) {
 				if err := w.seal.CheckSealed(sm, tampered); !errors.Is(err, seal.ErrPDFSignature) {
 					t.Errorf("seal check of a tampered PDF: %v, want ErrPDFSignature", err)
 				}
-				if _, err := seal.VerifyPDF(tampered, w.auth.Roots()); !errors.Is(err, seal.ErrPDFSignature) {
+				if _, err := seal.VerifyPDF(tampered, w.auth.Roots(), nil); !errors.Is(err, seal.ErrPDFSignature) {
 					t.Errorf("VerifyPDF of a tampered PDF: %v, want ErrPDFSignature", err)
 				}
 				if out, ok := pdfsig(t, tampered); ok {

@@ -61,12 +61,16 @@
 // which makes and checks the PAdES signature itself (a CAdES-BES SignedData
 // per RFC 5652 §5 with the ESS signing-certificate-v2 attribute of RFC 5035,
 // and no signing-time, which PAdES forbids): a seal signature is a
-// certification signature (DocMDP: no changes permitted) without a
-// time-stamp, whose signing time is the dictionary's /M from the injected
-// clock; VerifyPDF adds that the signature covers the whole file and that
-// the signer chains to the seal CA. The dictionary's /Name, /Location and
-// /Reason are ASCII only: the pinned pdfsign writes other text as broken
-// literal strings (go-stack.md §3.6).
+// certification signature (DocMDP: no changes permitted, in force through
+// the catalog's /Perms) whose claimed signing time is the dictionary's /M
+// from the injected clock. With a Stamper (Config.Stamper) it is PAdES
+// B-LT: a signature time-stamp, then a DSS with the seal's chain, the seal
+// CA's CRL (Authority.CRL: the seal CA has no OCSP responder) and the TSA's
+// chain; with Config.Archive also a document time-stamp (B-LTA).
+// VerifyPDF adds that nothing but validation data and document time-stamps
+// follows the signature, that the signer chains to the seal CA, and reads
+// the seal's status from the DSS's CRL. The dictionary's /Name, /Location
+// and /Reason are ASCII: the names are in the certificate.
 package seal
 
 import (
@@ -102,6 +106,9 @@ var (
 	// ErrUntrusted is a PDF signed by a certificate that does not chain to
 	// the given roots.
 	ErrUntrusted = errors.New("seal: the PDF signer is not trusted")
+	// ErrRevoked is a seal that a CRL in the PDF's DSS lists as revoked
+	// before the signature's time-stamp.
+	ErrRevoked = errors.New("seal: the seal was revoked before the signature")
 	// ErrNoQR is a PDF whose first page shows no readable QR code.
 	ErrNoQR = errors.New("seal: no QR code found on the first page")
 )

@@ -127,7 +127,7 @@ func (p *Pages) verify(w http.ResponseWriter, r *http.Request) {
 			p.site.Error(w, r, web.Problem{Status: http.StatusBadRequest})
 			return
 		}
-		view.PDF = p.s.checkPDF(data)
+		view.PDF = p.s.checkPDF(r.Context(), data)
 		text, err = ReadQRFromPDF(r.Context(), p.s.pdftoppmPath(), data)
 		if err != nil {
 			p.s.logger.InfoContext(r.Context(), "seal: no QR read from an uploaded PDF", "err", err)
@@ -150,8 +150,8 @@ func (p *Pages) verify(w http.ResponseWriter, r *http.Request) {
 }
 
 // checkPDF checks an uploaded PDF's signature against the seal CA.
-func (s *Service) checkPDF(data []byte) *pdfCheck {
-	rep, err := VerifyPDF(data, s.auth.Roots())
+func (s *Service) checkPDF(ctx context.Context, data []byte) *pdfCheck {
+	rep, err := VerifyPDF(data, s.auth.Roots(), s.timestampRoots(ctx))
 	c := &pdfCheck{Valid: err == nil}
 	if rep != nil && len(rep.Signatures) > 0 {
 		sig := rep.Signatures[0]

@@ -90,7 +90,7 @@ func TestRoundTrip(t *testing.T) {
 		if out, ok := pdfsig(t, signed); !ok {
 			t.Fatalf("pdfsig:\n%s", out)
 		}
-		if _, err := VerifyPDF(signed, e.a.Roots()); err != nil {
+		if _, err := VerifyPDF(signed, e.a.Roots(), nil); err != nil {
 			t.Fatalf("VerifyPDF: %v", err)
 		}
 		text, err := ReadQRFromPDF(ctx, pdftoppm, signed)

@@ -3,11 +3,13 @@ package seal
 import (
 	"crypto"
 	"crypto/ed25519"
+	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"errors"
 	"fmt"
+	"math/big"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -29,7 +31,7 @@ const (
 var municipalityCode = regexp.MustCompile(`^[0-9]{6}$`)
 
 // asciiName is what may go into a PDF signature dictionary (see SignPDF):
-// printable ASCII, which pdfsign escapes correctly.
+// printable ASCII, as cms.SignPDF takes it.
 var asciiName = regexp.MustCompile(`^[ -~]{1,64}$`)
 
 // Municipality names a municipality that holds a seal.
@@ -199,4 +201,26 @@ func (a *Authority) newSealCert(m Municipality, key crypto.Signer, now time.Time
 		UnknownExtKeyUsage:    []asn1.ObjectIdentifier{oidDocumentSigning},
 		BasicConstraintsValid: true,
 	}, a.caCert, key.Public(), a.caKey)
+}
+
+// crlValidity is how long a seal CA CRL is current.
+const crlValidity = 7 * 24 * time.Hour
+
+// CRL is a CRL of the seal CA (RFC 5280 §5) issued now, for the DSS of the
+// PDFs the seals sign (PAdES B-LT): the seal CA has no OCSP responder, and
+// this CRL is how a verifier sees, from the PDF alone, that the seal was
+// not revoked after the signature. It lists nothing: this deployment
+// renews seals and never revokes one. Its number is its thisUpdate in Unix
+// seconds, which grows as CRLs are issued.
+func (a *Authority) CRL() ([]byte, error) {
+	this := a.now().UTC().Truncate(time.Second)
+	der, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{
+		Number:     big.NewInt(this.Unix()),
+		ThisUpdate: this,
+		NextUpdate: this.Add(crlValidity),
+	}, a.caCert, a.caKey)
+	if err != nil {
+		return nil, fmt.Errorf("seal: CRL: %w", err)
+	}
+	return der, nil
 }

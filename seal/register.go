@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"crypto/x509"
 	"database/sql"
 	"embed"
 	"errors"
@@ -17,6 +18,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/mynaplat/mynaplat/cms"
 	"github.com/mynaplat/mynaplat/internal/trace"
 
 	"github.com/mynaplat/mynaplat/store"
@@ -49,6 +51,16 @@ type Config struct {
 	// uploaded PDF; empty means "pdftoppm" from PATH. Without it the page
 	// accepts QR text only.
 	Pdftoppm string
+	// Stamper, when set, time-stamps the seal's signatures, and the PDFs
+	// get a DSS with the seal CA's CRL (PAdES B-LT, SignPDFLongTerm);
+	// without it they are B-B.
+	Stamper cms.Stamper
+	// TSARoots are the TSA roots time-stamps are checked against; needed
+	// with Stamper. It is asked when first needed (the TSA may be this
+	// process, not serving yet at start).
+	TSARoots func(context.Context) (*x509.CertPool, error)
+	// Archive adds a document time-stamp to every sealed PDF (B-LTA).
+	Archive bool
 }
 
 // Service is the register of issued certificates and their verification.
@@ -58,6 +70,9 @@ type Service struct {
 	now      func() time.Time
 	logger   *slog.Logger
 	pdftoppm string
+	stamper  cms.Stamper
+	tsaRoots func(context.Context) (*x509.CertPool, error)
+	archive  bool
 }
 
 // New migrates the register's tables.
@@ -78,7 +93,11 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if err := cfg.DB.Migrate(ctx, "seal", mfs); err != nil {
 		return nil, err
 	}
-	return &Service{db: cfg.DB, auth: cfg.Authority, now: cfg.Now, logger: cfg.Logger, pdftoppm: cfg.Pdftoppm}, nil
+	if cfg.Stamper != nil && cfg.TSARoots == nil {
+		return nil, errors.New("seal: New needs the TSA roots with a Stamper")
+	}
+	return &Service{db: cfg.DB, auth: cfg.Authority, now: cfg.Now, logger: cfg.Logger, pdftoppm: cfg.Pdftoppm,
+		stamper: cfg.Stamper, tsaRoots: cfg.TSARoots, archive: cfg.Archive}, nil
 }
 
 // IssueRequest is one certificate about to be printed.
@@ -146,13 +165,40 @@ func (s *Service) Issue(ctx context.Context, req IssueRequest) (*Issued, error) 
 }
 
 // SignPDF signs a rendered certificate with the municipality's seal at the
-// service's clock.
-func (s *Service) SignPDF(_ context.Context, m Municipality, pdf []byte) ([]byte, error) {
+// service's clock: PAdES B-LT (or B-LTA with Config.Archive) when the
+// service has a Stamper, B-B otherwise.
+func (s *Service) SignPDF(ctx context.Context, m Municipality, pdf []byte) ([]byte, error) {
 	seal, err := s.auth.Seal(m)
 	if err != nil {
 		return nil, err
 	}
-	return SignPDF(pdf, seal.Signer, seal.Cert, seal.Chain, s.now())
+	var lt LongTerm
+	if s.stamper != nil {
+		roots, err := s.tsaRoots(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("seal: TSA roots: %w", err)
+		}
+		crl, err := s.auth.CRL()
+		if err != nil {
+			return nil, err
+		}
+		lt = LongTerm{Stamper: s.stamper, TSARoots: roots, CRL: crl, Archive: s.archive}
+	}
+	return SignPDFLongTerm(ctx, pdf, seal.Signer, seal.Cert, seal.Chain, s.now(), lt)
+}
+
+// timestampRoots are the TSA roots, nil without a Stamper (or when they
+// cannot be had: then every time-stamp fails its check).
+func (s *Service) timestampRoots(ctx context.Context) *x509.CertPool {
+	if s.tsaRoots == nil {
+		return nil
+	}
+	roots, err := s.tsaRoots(ctx)
+	if err != nil {
+		s.logger.ErrorContext(ctx, "seal: TSA roots", "err", err)
+		return nil
+	}
+	return roots
 }
 
 // contentCipher is AES-256-GCM under HKDF-SHA-256(secret) (RFC 5869), salted
@@ -328,15 +374,15 @@ func (s *Service) VerificationCounts(ctx context.Context) (map[Outcome]int, erro
 	return out, rows.Err()
 }
 
-// CheckSealed checks that pdf carries exactly one valid signature, over the
-// whole file, by municipality m's current seal: what the relay checks before
-// it hands an issuance server's PDF to a kiosk.
+// CheckSealed checks that pdf carries exactly one valid signature, followed
+// by nothing but its validation data, by municipality m's current seal: what
+// the relay checks before it hands an issuance server's PDF to a kiosk.
 func (s *Service) CheckSealed(m Municipality, pdf []byte) error {
 	seal, err := s.auth.Seal(m)
 	if err != nil {
 		return err
 	}
-	rep, err := VerifyPDF(pdf, s.auth.Roots())
+	rep, err := VerifyPDF(pdf, s.auth.Roots(), s.timestampRoots(context.Background()))
 	if err != nil {
 		return err
 	}
@@ -345,8 +391,6 @@ func (s *Service) CheckSealed(m Municipality, pdf []byte) error {
 	}
 	sig := rep.Signatures[0]
 	switch {
-	case !sig.WholeFile:
-		return fmt.Errorf("%w: the file was extended after signing", ErrPDFSignature)
 	case sig.Chain == nil:
 		return ErrUntrusted
 	case !bytes.Equal(sig.Signer.Raw, seal.Cert.Raw):

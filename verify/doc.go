@@ -16,6 +16,15 @@
 // time-stamped after is REVOKED. Revocation comes from a fresh OCSP answer
 // of the JPKI centre (RFC 6960); none is INDETERMINATE/TRY_LATER.
 //
+// A PAdES document may carry its own validation data (B-LT, ETSI EN 319
+// 142-1 §5.4): a DSS after the signature with the signer's CA and an OCSP
+// answer produced after the time-stamp. Then the answer in the document is
+// used and the network is not asked, at any validation time: an answer
+// after the proof of existence settles the status at the signing time
+// (EN 319 102-1 §5.6.2.4). Document time-stamps after the DSS (B-LTA) must
+// verify against the TSA roots; anything else appended after the signature
+// is a FORMAT_FAILURE. Policy.Extend adds the DSS and a document time-stamp.
+//
 // A document that says it comes from an organisation (its content names an
 // issuer by 法人番号) passes only when its signer acted within an electronic
 // power of attorney (電子委任状) of that organisation's representative that

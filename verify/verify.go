@@ -10,6 +10,7 @@ import (
 
 	"github.com/mynaplat/mynaplat/cms"
 	"github.com/mynaplat/mynaplat/jpki"
+	"github.com/mynaplat/mynaplat/seal"
 	"github.com/mynaplat/mynaplat/wareki"
 )
 
@@ -124,7 +125,11 @@ type Policy struct {
 	// INDETERMINATE/NO_POE. Without it, such a signature is judged at the
 	// validation time.
 	RequireTimestamp bool
-	Now              func() time.Time
+	// SealRoots, when set, are the municipal seal CAs: a PDF sealed by one
+	// of them (a kiosk certificate) is validated as seal.VerifyPDF checks
+	// it, its status read from the CRL in its DSS.
+	SealRoots *x509.CertPool
+	Now       func() time.Time
 }
 
 // Signer is the signing certificate as the report shows it.
@@ -148,9 +153,16 @@ type Report struct {
 	// SigningTime is the time-stamp's time (the proof of existence).
 	SigningTime *time.Time `json:"signing_time,omitempty"`
 	TSA         string     `json:"tsa,omitempty"`
-	// Revocation says what the responder said, at ValidatedAt.
-	Revocation string      `json:"revocation,omitempty"`
-	Delegation *Delegation `json:"delegation,omitempty"`
+	// Revocation says what the responder said, at ValidatedAt, or the
+	// OCSP answer kept in the PDF's DSS.
+	Revocation string `json:"revocation,omitempty"`
+	// Level is the PAdES baseline level the PDF reached (ETSI EN 319
+	// 142-1 §6): B-B, B-T, B-LT (its DSS held what validated it) or B-LTA
+	// (and a valid document time-stamp covers them).
+	Level string `json:"level,omitempty"`
+	// DocTimestamps are the times of the PDF's document time-stamps.
+	DocTimestamps []time.Time `json:"doc_timestamps,omitempty"`
+	Delegation    *Delegation `json:"delegation,omitempty"`
 	// Content is the signed content, when it is a post-box document.
 	Content     *Content  `json:"content,omitempty"`
 	ValidatedAt time.Time `json:"validated_at"`
@@ -180,11 +192,20 @@ func (p *Policy) Validate(ctx context.Context, doc Document) *Report {
 	r := &Report{Document: doc.Name, Format: doc.Format, ValidatedAt: now()}
 	var sig *cms.Signature
 	var err error
+	var pdf *pdfFacts
 	switch doc.Format {
 	case FormatCMS:
 		sig, err = cms.Verify(doc.Data, nil, p.TSARoots)
 	case FormatPAdES:
-		sig, err = verifyPDF(doc.Data, p.TSARoots)
+		if p.SealRoots != nil {
+			if sealed := p.validateSealed(doc, r); sealed != nil {
+				return sealed
+			}
+		}
+		sig, pdf, err = verifyPDF(doc.Data, p.TSARoots)
+		if pdf != nil {
+			r.DocTimestamps = pdf.docTimestamps
+		}
 	default:
 		return r.fail(FormatFailure, "対応していない文書形式です（"+doc.Format+"）。", "Unsupported document format ("+doc.Format+").")
 	}
@@ -231,13 +252,15 @@ func (p *Policy) Validate(ctx context.Context, doc Document) *Report {
 		return r.fail(Expired, "署名の時刻に、署名者の証明書は有効期限が切れていました。",
 			"At the signing time the signer's certificate had expired.")
 	}
-	st, err := p.Signing.Revocation(ctx, sig.Signer, r.ValidatedAt)
+	st, err := p.revocation(ctx, sig, pdf, r)
 	if err != nil {
 		r.Revocation = "unknown: " + err.Error()
 		return r.fail(TryLater, "署名者の証明書の失効情報を確認できませんでした。しばらくしてから再検証してください。",
 			"The revocation status of the signer's certificate could not be confirmed. Validate again later.")
 	}
 	switch {
+	case !st.Revoked && st.Archived:
+		r.Revocation = "good (OCSP kept in the document's DSS, " + jst(st.ThisUpdate) + ")"
 	case !st.Revoked:
 		r.Revocation = "good (OCSP " + jst(st.ThisUpdate) + ")"
 	case sig.Timestamp != nil && at.Before(st.RevokedAt):
@@ -319,33 +342,171 @@ func (r *Report) cmsFailure(err error) *Report {
 		return r.fail(FormatFailure, "文書に署名がありません。", "The document is not signed.")
 	case errors.Is(err, errExtended):
 		return r.fail(FormatFailure, "PDF に署名の後から追記されています。", "The PDF was extended after it was signed.")
+	case errors.Is(err, errDocTimestamp):
+		return r.fail(NoPOE, "文書タイムスタンプが正しくありません（検証情報またはタイムスタンプが改ざんされたか、信頼できない時刻認証局です）。",
+			"A document time-stamp is not valid (the validation data or the time-stamp was altered, or its TSA is not trusted).")
 	}
 	return r.fail(FormatFailure, "署名付き文書の形式が正しくありません。", "The signed document is malformed.")
 }
 
-var errExtended = errors.New("verify: the PDF was extended after its signature")
+var (
+	errExtended     = errors.New("verify: the PDF was extended after its signature")
+	errDocTimestamp = errors.New("verify: a document time-stamp is not valid")
+)
 
-// verifyPDF checks a PDF with exactly one signature that covers the whole
-// file.
-func verifyPDF(data []byte, roots *x509.CertPool) (*cms.Signature, error) {
+// pdfFacts is what a PAdES document carries besides its signature.
+type pdfFacts struct {
+	dss           cms.ValidationData
+	docTimestamps []time.Time
+	// timestamps are the verified document time-stamps.
+	timestamps []*cms.Timestamp
+}
+
+// verifyPDF checks a PDF with exactly one signature, followed by nothing
+// but validation data and document time-stamps (PAdES B-LT and B-LTA),
+// each of which must verify.
+func verifyPDF(data []byte, roots *x509.CertPool) (*cms.Signature, *pdfFacts, error) {
 	sigs, err := cms.VerifyPDF(data, roots)
 	if len(sigs) == 0 {
 		if err == nil {
 			err = cms.ErrNoSignature
 		}
-		return nil, err
-	}
-	if len(sigs) != 1 {
-		return &sigs[0].Signature, fmt.Errorf("%w: %d signatures, want 1", cms.ErrFormat, len(sigs))
+		return nil, nil, err
 	}
 	s := sigs[0]
+	if s.DocTimeStamp {
+		return nil, nil, fmt.Errorf("%w: the first signature is a document time-stamp", cms.ErrFormat)
+	}
 	if s.Err != nil {
-		return &s.Signature, s.Err
+		return &s.Signature, nil, s.Err
 	}
-	if !s.WholeFile {
-		return &s.Signature, errExtended
+	facts := &pdfFacts{}
+	for _, d := range sigs[1:] {
+		if !d.DocTimeStamp {
+			return &s.Signature, nil, fmt.Errorf("%w: %d signatures, want 1", cms.ErrFormat, len(sigs))
+		}
+		if d.Err != nil {
+			return &s.Signature, nil, fmt.Errorf("%w: %w", errDocTimestamp, d.Err)
+		}
+		facts.docTimestamps = append(facts.docTimestamps, d.Timestamp.Time)
+		facts.timestamps = append(facts.timestamps, d.Timestamp)
 	}
-	return &s.Signature, nil
+	if !s.OnlyLTVAfter {
+		return &s.Signature, nil, errExtended
+	}
+	if facts.dss, err = cms.DSS(data); err != nil {
+		return &s.Signature, nil, err
+	}
+	return &s.Signature, facts, nil
+}
+
+// revocation is the signer's status: from an OCSP answer in the PDF's DSS
+// produced after the signature's time-stamp, when there is one (no
+// network needed: B-LT), or else from the responder at the validation
+// time. It sets r.Level.
+func (p *Policy) revocation(ctx context.Context, sig *cms.Signature, pdf *pdfFacts, r *Report) (jpki.RevocationStatus, error) {
+	if pdf != nil {
+		r.Level = "B-B"
+		if sig.Timestamp != nil {
+			r.Level = "B-T"
+		}
+	}
+	if pdf != nil && sig.Timestamp != nil && len(pdf.dss.OCSPs) > 0 {
+		st, err := p.Signing.ArchivedRevocation(sig.Signer, pdf.dss.OCSPs, sig.Timestamp.Time)
+		if err == nil {
+			r.Level = "B-LT"
+			if len(pdf.docTimestamps) > 0 {
+				r.Level = "B-LTA"
+			}
+			return st, nil
+		}
+	}
+	return p.Signing.Revocation(ctx, sig.Signer, r.ValidatedAt)
+}
+
+// Extend makes a signed PDF long-term (ETSI EN 319 142-1 §5.4): it checks
+// the signature and its time-stamp (B-T is needed: validation data must
+// postdate a proof of existence), then adds a DSS with the signer's
+// certificate and CA, an OCSP answer about the signer produced after the
+// time-stamp, and the chains of every time-stamp (B-LT); with st, a
+// document time-stamp after it (B-LTA). Extending a B-LTA file again adds
+// what its last document time-stamp needs and a new one, before that
+// one's TSA certificate expires.
+func (p *Policy) Extend(ctx context.Context, data []byte, st cms.Stamper) ([]byte, error) {
+	sig, facts, err := verifyPDF(data, p.TSARoots)
+	if err != nil {
+		return nil, fmt.Errorf("verify: extend: %w", err)
+	}
+	if sig.Timestamp == nil {
+		return nil, fmt.Errorf("verify: extend: %w: the signature has no time-stamp (B-T is needed)", cms.ErrFormat)
+	}
+	if err := p.Signing.Issued(sig.Signer); err != nil {
+		return nil, fmt.Errorf("verify: extend: %w", err)
+	}
+	vd := cms.ValidationData{Certs: []*x509.Certificate{sig.Signer, p.Signing.CA}}
+	// A renewal keeps the answer the DSS has: the responder may no longer
+	// answer for a certificate that has expired since.
+	if _, err := p.Signing.ArchivedRevocation(sig.Signer, facts.dss.OCSPs, sig.Timestamp.Time); err != nil {
+		answer, err := p.Signing.OCSPResponse(ctx, sig.Signer, sig.Timestamp.Time)
+		if err != nil {
+			return nil, fmt.Errorf("verify: extend: %w", err)
+		}
+		vd.OCSPs = [][]byte{answer}
+	}
+	vd.Certs = append(vd.Certs, sig.Timestamp.Chain...)
+	for _, ts := range facts.timestamps {
+		vd.Certs = append(vd.Certs, ts.Chain...)
+	}
+	out, err := cms.AddDSS(data, vd)
+	if err != nil {
+		return nil, fmt.Errorf("verify: extend: %w", err)
+	}
+	if st == nil {
+		return out, nil
+	}
+	if out, err = cms.AddDocTimeStamp(ctx, out, st); err != nil {
+		return nil, fmt.Errorf("verify: extend: %w", err)
+	}
+	return out, nil
+}
+
+// validateSealed validates a PDF sealed by a municipality (a kiosk
+// certificate) with seal.VerifyPDF; nil when the PDF is not signed by a
+// seal of SealRoots. The seal CA has no online status service: without a
+// CRL in the DSS issued after the time-stamp (B-LT) the result is
+// INDETERMINATE.
+func (p *Policy) validateSealed(doc Document, r *Report) *Report {
+	rep, err := seal.VerifyPDF(doc.Data, p.SealRoots, p.TSARoots)
+	if rep == nil || len(rep.Signatures) != 1 || rep.Signatures[0].Chain == nil {
+		return nil
+	}
+	s := rep.Signatures[0]
+	r.SignerCert = s.Signer
+	r.Signer = &Signer{Name: s.Signer.Subject.CommonName, Issuer: s.Signer.Issuer.String(), Serial: jpki.Serial(s.Signer.SerialNumber),
+		NotBefore: s.Signer.NotBefore, NotAfter: s.Signer.NotAfter}
+	if !s.Timestamp.IsZero() {
+		t := s.Timestamp
+		r.SigningTime = &t
+	}
+	r.Level, r.DocTimestamps, r.Revocation = rep.Level, rep.DocTimestamps, s.Revocation
+	switch {
+	case errors.Is(err, seal.ErrRevoked):
+		return r.fail(Revoked, "署名の時刻より前に、公印の証明書は失効していました。", "The seal's certificate was revoked before the signing time.")
+	case errors.Is(err, cms.ErrTimestamp):
+		return r.fail(NoPOE, "タイムスタンプが正しくないため、署名の時刻を確認できません。",
+			"A time-stamp is not valid, so when the seal was applied cannot be proven.")
+	case err != nil:
+		return r.cmsFailure(err)
+	case s.Timestamp.IsZero() && p.RequireTimestamp:
+		return r.fail(NoPOE, "公印の署名にタイムスタンプがないため、署名の時刻を確認できません。",
+			"The seal's signature has no time-stamp, so when it was applied cannot be proven.")
+	case s.Revocation == "":
+		return r.fail(TryLater, "公印の証明書の失効情報が文書にありません（公印の認証局はオンラインの失効確認を提供していません）。",
+			"The document holds no revocation data for the seal's certificate (the seal CA offers no online status).")
+	}
+	r.Indication = TotalPassed
+	r.MessageJA, r.MessageEN = "公印の署名は有効です。", "The seal's signature is valid."
+	return r
 }
 
 // Content is the signed content of a post-box document: a JSON object any

@@ -114,8 +114,21 @@ func (f *fixture) sign(t testing.TB, c *verify.Content, stamp bool) []byte {
 	return der
 }
 
-// signPDF has the card sign a one-page PDF (PAdES, time-stamped).
+// signPDF has the card sign a one-page PDF (PAdES, time-stamped: B-T).
 func (f *fixture) signPDF(t testing.TB) []byte {
+	t.Helper()
+	return f.signPDFWith(t, f.stamper)
+}
+
+// signPDFUnstamped has the card sign a one-page PDF without a time-stamp
+// (PAdES B-B).
+func (f *fixture) signPDFUnstamped(t testing.TB) []byte {
+	t.Helper()
+	return f.signPDFWith(t, nil)
+}
+
+// onePage is an unsigned one-page PDF.
+func onePage(t testing.TB) []byte {
 	t.Helper()
 	var p gopdf.GoPdf
 	p.Start(gopdf.Config{PageSize: *gopdf.PageSizeA4})
@@ -125,9 +138,16 @@ func (f *fixture) signPDF(t testing.TB) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return in
+}
+
+func (f *fixture) signPDFWith(t testing.TB, st cms.Stamper) []byte {
+	t.Helper()
+	in := onePage(t)
 	var out []byte
+	var err error
 	err = terminal.WithSigner(f.card, password, func(cert *x509.Certificate, s crypto.Signer) error {
-		out, err = cms.SignPDF(context.Background(), in, cms.PDFOptions{SignOptions: cms.SignOptions{Signer: s, Cert: cert, Stamper: f.stamper},
+		out, err = cms.SignPDF(context.Background(), in, cms.PDFOptions{SignOptions: cms.SignOptions{Signer: s, Cert: cert, Stamper: st},
 			Name: "Sakata Ichiro", Reason: "Employment certificate", Location: "Sakata", When: f.now()})
 		return err
 	})

@@ -50,7 +50,14 @@ func (c jlisConfig) build(ctx context.Context, d *deps) (*built, error) {
 	if err != nil {
 		return nil, err
 	}
-	sealSvc, err := seal.New(ctx, seal.Config{DB: d.db, Authority: auth, Now: time.Now, Logger: d.logger})
+	scfg := seal.Config{DB: d.db, Authority: auth, Now: time.Now, Logger: d.logger}
+	if c.peers.known(roleTSA) {
+		// With a TSA the seal's PDFs are PAdES B-LTA: time-stamped, with
+		// the seal CA's CRL and the chains in a DSS, and a document
+		// time-stamp over them (a certificate may be kept for years).
+		scfg.Stamper, scfg.TSARoots, scfg.Archive = d.stamper(), d.timestampRoots, true
+	}
+	sealSvc, err := seal.New(ctx, scfg)
 	if err != nil {
 		return nil, err
 	}

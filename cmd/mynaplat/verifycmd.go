@@ -1,0 +1,221 @@
+package main
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/mynaplat/mynaplat/internal/httpapi"
+	"github.com/mynaplat/mynaplat/jpki"
+	"github.com/mynaplat/mynaplat/tsa"
+	"github.com/mynaplat/mynaplat/verify"
+)
+
+var verifyCommand = &command{name: "verify", run: verifyRun,
+	summary:  "署名付き文書の検証・長期署名化 / validate a signed document, or make a PDF long-term (--extend)",
+	synopsis: "--jpki-url URL (--tsa-url URL | --tsa-root FILE) [--jpki-ca FILE] [--seal-ca FILE] [--json] [--extend [--out FILE]] FILE",
+	about: `公的個人認証の署名用電子証明書で署名された文書（PDF は PAdES、その他は CMS）を
+検証します。PDF の DSS に署名時刻より後の OCSP 応答があれば、ネットワークに問い
+合わせずに検証します。--extend は PAdES B-T 以上の PDF に DSS（証明書・OCSP 応答）
+と文書タイムスタンプを追加し（B-LTA）、既に B-LTA の PDF には新しいものを追加
+します（TSA 証明書の期限前の更新）。終了コードは TOTAL_PASSED のときだけ 0 です。
+
+Validates a document signed with a JPKI signing certificate (PAdES for a
+PDF, CMS otherwise). A PDF whose DSS holds an OCSP answer produced after its
+time-stamp validates without asking the network. --extend adds to a PDF of
+PAdES B-T or more a DSS (certificates, an OCSP answer) and a document
+time-stamp (B-LTA); on a B-LTA PDF it adds new ones (the renewal before the
+last TSA certificate expires). The file is rewritten in place unless --out
+is given. With --jpki-ca and --tsa-root (PEM or DER files) the trust
+anchors are read from them, not fetched: a B-LT or B-LTA PDF then validates
+with the centre and the TSA unreachable. With --seal-ca (the municipal seal
+CA, e.g. DATA/seal/ca.crt) a kiosk certificate sealed by it is validated too,
+from the CRL in its DSS. The exit status is 0 only for TOTAL_PASSED.
+`}
+
+func verifyRun(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writer) error {
+	jpkiURL := fs.String("jpki-url", "", "JPKI centre base URL (its signing CA and OCSP responder)")
+	tsaURL := fs.String("tsa-url", "", "TSA base URL (its root at /tsa/root.crt; --extend stamps at /tsa)")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	extend := fs.Bool("extend", false, "add a DSS and a document time-stamp to the PDF (PAdES B-LTA)")
+	outPath := fs.String("out", "", "with --extend: write the extended PDF here instead of over FILE")
+	jpkiCA := fs.String("jpki-ca", "", "the JPKI signing CA certificate (PEM or DER) instead of fetching it")
+	tsaRoot := fs.String("tsa-root", "", "the TSA root certificate (PEM or DER) instead of fetching it")
+	sealCA := fs.String("seal-ca", "", "the municipal seal CA certificate (PEM or DER): validate kiosk certificates it sealed")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usageErrorf("one FILE is needed")
+	}
+	if *jpkiURL == "" || (*tsaURL == "" && (*extend || *tsaRoot == "")) {
+		return usageErrorf("--jpki-url is needed, and --tsa-url with --extend or without --tsa-root")
+	}
+	path := fs.Arg(0)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	hc := httpapi.NewHTTPClient(httpapi.DefaultTimeout)
+	base := strings.TrimRight(*tsaURL, "/")
+	p, err := verifyPolicy(ctx, hc, strings.TrimRight(*jpkiURL, "/"), base, *jpkiCA, *tsaRoot)
+	if err != nil {
+		return err
+	}
+	if *sealCA != "" {
+		c, err := readCertFile(*sealCA)
+		if err != nil {
+			return fmt.Errorf("the seal CA: %w", err)
+		}
+		p.SealRoots = x509.NewCertPool()
+		p.SealRoots.AddCert(c)
+	}
+	pdf := strings.HasPrefix(string(data), "%PDF-")
+	if *extend {
+		if !pdf {
+			return usageErrorf("--extend: %s is not a PDF", path)
+		}
+		ext, err := p.Extend(ctx, data, &tsa.Client{URL: base + "/tsa", HTTP: hc})
+		if err != nil {
+			return err
+		}
+		dst := path
+		if *outPath != "" {
+			dst = *outPath
+		}
+		if err := writeAtomically(dst, ext); err != nil {
+			return err
+		}
+		data = ext
+		fmt.Fprintf(out, "%s: DSS と文書タイムスタンプを追加しました / added a DSS and a document time-stamp (%d bytes)\n", dst, len(ext))
+	}
+	doc := verify.Document{Name: filepath.Base(path), Format: verify.FormatCMS, Data: data}
+	if pdf {
+		doc.Format = verify.FormatPAdES
+	}
+	r := p.Validate(ctx, doc)
+	if *asJSON {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(r); err != nil {
+			return err
+		}
+	} else {
+		printReport(out, r)
+	}
+	if !r.Passed() {
+		return fmt.Errorf("%s: %s %s", path, r.Indication, r.SubIndication)
+	}
+	return nil
+}
+
+// verifyPolicy trusts the JPKI centre's signing CA, asks its OCSP
+// responder, and trusts the TSA's published root; a file given for an
+// anchor is read instead of fetching it.
+func verifyPolicy(ctx context.Context, hc *http.Client, jpkiURL, tsaURL, caFile, rootFile string) (*verify.Policy, error) {
+	jc := &jpki.Client{BaseURL: jpkiURL, HTTP: hc}
+	var ca, root *x509.Certificate
+	var err error
+	if caFile != "" {
+		ca, err = readCertFile(caFile)
+	} else {
+		ca, err = jc.CACertificate(ctx, jpki.Sign)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("the JPKI signing CA: %w", err)
+	}
+	if rootFile != "" {
+		root, err = readCertFile(rootFile)
+	} else {
+		root, err = fetchCert(ctx, hc, tsaURL+tsaRootPath)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("the TSA root: %w", err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(root)
+	return &verify.Policy{TSARoots: roots, RequireTimestamp: true,
+		Signing: &jpki.SigningVerifier{CA: ca, OCSP: jc.OCSP, MaxAge: 10 * time.Minute}}, nil
+}
+
+// readCertFile reads one certificate, PEM or DER.
+func readCertFile(path string) (*x509.Certificate, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if blk, _ := pem.Decode(b); blk != nil {
+		b = blk.Bytes
+	}
+	return x509.ParseCertificate(b)
+}
+
+// fetchCert gets one DER certificate.
+func fetchCert(ctx context.Context, hc *http.Client, u string) (*x509.Certificate, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s: %s %v", u, resp.Status, err)
+	}
+	return x509.ParseCertificate(b)
+}
+
+// printReport writes a report as lines of text.
+func printReport(out io.Writer, r *verify.Report) {
+	fmt.Fprintf(out, "%s: %s", r.Document, r.Indication)
+	if r.SubIndication != "" {
+		fmt.Fprintf(out, " / %s", r.SubIndication)
+	}
+	fmt.Fprintf(out, "\n  %s\n  %s\n", r.MessageJA, r.MessageEN)
+	if r.Signer != nil {
+		fmt.Fprintf(out, "  signer: %s (%s, serial %s)\n", r.Signer.Name, r.Signer.Issuer, r.Signer.Serial)
+	}
+	if r.SigningTime != nil {
+		fmt.Fprintf(out, "  time-stamp: %s (%s)\n", r.SigningTime.UTC().Format(time.RFC3339), r.TSA)
+	}
+	for _, t := range r.DocTimestamps {
+		fmt.Fprintf(out, "  document time-stamp: %s\n", t.UTC().Format(time.RFC3339))
+	}
+	if r.Level != "" {
+		fmt.Fprintf(out, "  level: PAdES %s\n", r.Level)
+	}
+	if r.Revocation != "" {
+		fmt.Fprintf(out, "  revocation: %s\n", r.Revocation)
+	}
+}
+
+// writeAtomically replaces path with b: a reader never sees half a file.
+func writeAtomically(path string, b []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".extend-*")
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return err
+	}
+	if err := errors.Join(f.Sync(), f.Close()); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
