@@ -132,15 +132,15 @@ func (c oidcConfig) build(ctx context.Context, d *deps) (*built, error) {
 	return &built{
 		routes: func(mux *http.ServeMux) { mux.Handle(oidcop.RealmPath+"/", http.StripPrefix(oidcop.RealmPath, h)) },
 		// The card page runs at the provider's terminal, whose
-		// configuration the demo seeding (or mynaplat platform terminal add
-		// --kind app) writes: read after the seeding.
+		// configuration the demo seeding (or mynaplat oidc terminal
+		// register) writes: read after the seeding.
 		pages: func(_ context.Context, mux *http.ServeMux) ([]web.Link, error) {
 			tcs, err := terminal.LoadConfigs(layout.OIDCTerminalDir(c.data))
 			if err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return nil, err
 			}
 			if len(tcs) == 0 {
-				d.logger.Warn("oidc: no terminal of kind app in " + layout.OIDCTerminalDir(c.data) + ": the card page is off")
+				d.logger.Warn("oidc: no terminal of kind app in " + layout.OIDCTerminalDir(c.data) + ": the card page is off (mynaplat oidc terminal register)")
 				return links, nil
 			}
 			pu, hc := d.at(rolePlatform)
