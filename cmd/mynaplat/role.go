@@ -108,6 +108,7 @@ var callerPairs = [][2]string{
 	{apiSeal, roleMunicipal}, {apiQueue, roleMunicipal}, {apiCardCo, roleTerminals}, {apiJPKI, roleCounter},
 	{apiStaff, roleMunicipal}, {apiStaff, roleEligibility}, {apiStaff, roleCounter}, {apiStaff, roleAgency}, {apiStaff, roleBusiness},
 	{apiPlatform, roleMunicipal}, {apiPlatform, roleJPKI},
+	{apiStaff, roleOIDC}, // the operator page's staff gate
 }
 
 // callerKeys are the caller keys by (API, caller): those of --caller-keys

@@ -57,6 +57,8 @@ func TestRoleConfigs(t *testing.T) {
 			wants: []string{"role postbox is missing: --jpki-url", "--tsa-url", "--delegation-url", "--platform-url", "--caller-keys platform/postbox=…"}},
 		{name: "the town's site alone, no provider", roles: []string{roleTownweb}, wants: []string{"role townweb is missing: --oidc-url"}},
 		{name: "the town's site alone", roles: []string{roleTownweb}, urls: map[string]string{roleOIDC: "http://op.example"}},
+		{name: "the provider alone: its operator page's gate needs the staff key", roles: []string{roleOIDC},
+			urls: map[string]string{rolePlatform: "http://p.example"}, wants: []string{"role oidc is missing: --caller-keys staff/oidc=…"}},
 		{name: "terminals alone, no phone", roles: []string{roleTerminals}, urls: map[string]string{rolePlatform: "http://p.example"}},
 		{name: "terminals alone with the /pay/ phone", roles: []string{roleTerminals}, urls: map[string]string{rolePlatform: "http://p.example"},
 			phone: true, wants: []string{"role terminals is missing:", "--eligibility-url", "--cardco-url", "--caller-keys cardco/terminals=…"}},
