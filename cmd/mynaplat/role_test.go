@@ -10,6 +10,7 @@ import (
 	"github.com/mynaplat/mynaplat/internal/callerkey"
 	"github.com/mynaplat/mynaplat/internal/layout"
 	"github.com/mynaplat/mynaplat/platform"
+	"github.com/mynaplat/mynaplat/staff"
 	"github.com/mynaplat/mynaplat/terminal"
 )
 
@@ -167,5 +168,25 @@ func TestEveryRoleAlone(t *testing.T) {
 				t.Errorf("healthz: %s", resp.Status)
 			}
 		})
+	}
+}
+
+// TestStaffScope: each role's staff key asks about its own kinds of office;
+// the provider's about the platform operator's office only.
+func TestStaffScope(t *testing.T) {
+	for _, tc := range []struct {
+		caller, office string
+		want           bool
+	}{
+		{roleMunicipal, "municipal:062049", true},
+		{roleMunicipal, "clinic:0611000019", false},
+		{rolePlatform, staff.OperatorOffice, true},
+		{roleOIDC, staff.OperatorOffice, true},
+		{roleOIDC, "municipal:062049", false},
+		{roleOIDC, "business:nissay", false},
+	} {
+		if got := staffScope(tc.caller, tc.office); got != tc.want {
+			t.Errorf("staffScope(%s, %s) = %v, want %v", tc.caller, tc.office, got, tc.want)
+		}
 	}
 }
