@@ -109,6 +109,9 @@ func benchOIDC(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writ
 	if err != nil {
 		return err
 	}
+	if !srcs.loopback {
+		fmt.Fprintln(out, "bench: the target is not on 127.0.0.1: every login comes from this host's one address, so the card page's per-address limit (30, then one per 2 s) caps the run")
+	}
 	b := &oidcBencher{ctx: ctx, issuer: strings.TrimRight(*target, "/") + oidcop.RealmPath, rp: rp, srcs: srcs}
 	// One login per card first: the cards that log in (not revoked,
 	// expired or blocked) are the pool.
