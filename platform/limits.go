@@ -34,6 +34,11 @@ type Limits struct {
 	// Unlimited are terminals the Terminal bucket does not apply to: a
 	// load generator's (the demo's bench terminal), whose purpose is to
 	// find the platform's capacity. Their failures still count per card.
+	// Terminals of kind App are exempt by their kind, without a list: an
+	// App terminal is the OpenID provider's page, which serves everyone on
+	// the Internet, so one bucket of a desk's size would cap every relying
+	// party's logins together (oidc-provider.md §4.2). Its per-card limits
+	// here, and its kit's per-address and per-card limits, stay.
 	Unlimited []string
 	// MaxKeys bounds the keys each bucket keeps (ratelimit.DefaultMaxKeys).
 	MaxKeys int
@@ -121,9 +126,13 @@ func (l *limiter) afterCredentials(r *http.Request, err error) {
 	}
 }
 
+// exempt reports whether t's challenges and answers skip the Terminal
+// bucket: the listed load generators and every App terminal (Limits.Unlimited).
+func (l *limiter) exempt(t *Terminal) bool { return l.unlimited[t.ID] || t.Kind == App }
+
 // challenge counts a challenge of t, or refuses it.
 func (l *limiter) challenge(t *Terminal) error {
-	if l.unlimited[t.ID] {
+	if l.exempt(t) {
 		return nil
 	}
 	d, ok := l.terminal.Allow(t.ID, 1)
@@ -165,7 +174,7 @@ func cardKey(certDER []byte) string {
 // bucket (from every terminal) is not asked here: see afterAnswer.
 func (l *limiter) beforeAnswer(t *Terminal, card string) error {
 	d := l.cards.CheckPair(card, t.ID)
-	if !l.unlimited[t.ID] {
+	if !l.exempt(t) {
 		d = max(d, l.terminal.Wait(t.ID))
 	}
 	return refused(d)
@@ -181,7 +190,7 @@ func (l *limiter) afterAnswer(t *Terminal, card string, rep *Report) error {
 	}
 	wait := l.cards.AccountWait(card)
 	l.cards.Done(card, t.ID, false)
-	if !l.unlimited[t.ID] {
+	if !l.exempt(t) {
 		l.terminal.Charge(t.ID, l.failureCost)
 	}
 	return refused(wait)

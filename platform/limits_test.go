@@ -154,5 +154,28 @@ func TestLimits(t *testing.T) {
 				t.Fatalf("an unlimited terminal: %v", err)
 			}
 		}
+		// An App terminal (the OpenID provider's page, serving everyone)
+		// is exempt by its kind, without being listed; a kiosk is not.
+		key, err := w.p.RegisterTerminal(ctx, Terminal{ID: "oidc-app-9", Kind: App, Owner: "mynaplat", Name: "app"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		app := w.from(t, "oidc-app-9", key, "192.0.2.9")
+		for i := range 10 {
+			if _, err := app.Challenge(ctx); err != nil {
+				t.Fatalf("challenge %d of an App terminal: %v", i, err)
+			}
+		}
+		kiosk := w.addTerminal(t, "kiosk-sakata-9", "192.0.2.10")
+		for range 3 {
+			if _, err := kiosk.Challenge(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := kiosk.Challenge(ctx); err == nil {
+			t.Error("a kiosk's fourth challenge passed, want it limited")
+		} else {
+			limited(t, err)
+		}
 	})
 }

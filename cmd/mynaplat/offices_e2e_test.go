@@ -29,6 +29,7 @@ var staffOffices = []struct {
 	{"business", "/business/{id}/office/", "id", "nissay"},
 	{"counter", "/counter/", "", ""},
 	{"staff", "/staff/operator/", "", ""},
+	{"oidcop", "/oidc/operator/", "", ""},
 }
 
 // officeRoute is a route of an office's pages, as its package registers it.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mynaplat/mynaplat/oidcop"
+	"github.com/mynaplat/mynaplat/platform"
 	"github.com/mynaplat/mynaplat/store"
 )
 
@@ -29,6 +30,11 @@ var oidcCommand = &command{name: "oidc",
 				{name: "add", run: oidcClientKeyAdd, summary: "公開鍵を追加 / add a public key", synopsis: "--id ID --key FILE"},
 				{name: "disable", run: oidcClientKeyDisable, summary: "公開鍵を止める / disable a public key", synopsis: "--id ID --kid KID"},
 			}},
+		}},
+		{name: "terminal", summary: "プロバイダのカードページの端末 / the provider's card-page terminal", subs: []*command{
+			{name: "register", run: oidcTerminalRegister,
+				summary:  "App 端末を共通基盤に登録し、oidc 役割の設定を書き出す / register the App terminal at the platform and write the oidc role's configuration",
+				synopsis: "[--id oidc-app-1] [--owner OWNER] [--name NAME] [--reader virtual|pcsc:READER] [--jpki-url URL]"},
 		}},
 		{name: "keys", summary: "プロバイダの署名鍵 / the provider's signing keys", subs: []*command{
 			{name: "rotate", run: oidcKeysRotate,
@@ -287,4 +293,23 @@ func oidcKeysList(ctx context.Context, fs *flag.FlagSet, args []string, out io.W
 		fmt.Fprintln(out, "署名鍵はまだありません（serve が最初の鍵を作ります） / no signing key yet (serve makes the first)")
 	}
 	return nil
+}
+
+// oidcTerminalRegister registers the provider's card-page terminal (kind
+// App) at the platform of this data dir and writes its configuration to
+// layout.OIDCTerminalDir, where the oidc role reads it: what serve --demo
+// seeds, for a real deployment. The platform exempts App terminals from
+// its per-terminal bucket by their kind (platform.Limits). Run it on the
+// platform's host; when the oidc role runs elsewhere, copy the file there.
+func oidcTerminalRegister(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writer) error {
+	var f terminalFlags
+	f.register(fs)
+	id := fs.String("id", "oidc-app-1", "terminal ID (a–z, 0–9, -)")
+	owner := fs.String("owner", "デジタル認証アプリ（mynaplat）", "who runs it (shown in holders' audit)")
+	name := fs.String("name", "デジタル認証アプリ（mynaplat）", "its name (shown in holders' audit)")
+	reader := fs.String("reader", "virtual", "virtual (the demo cards), or pcsc:READER")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	return registerTerminal(ctx, f, platform.Terminal{ID: *id, Kind: platform.App, Owner: *owner, Name: *name}, *reader, out)
 }

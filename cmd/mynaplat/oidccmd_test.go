@@ -1,10 +1,19 @@
 package main
 
 import (
+	"errors"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/mynaplat/mynaplat/internal/layout"
+	"github.com/mynaplat/mynaplat/platform"
+	"github.com/mynaplat/mynaplat/terminal"
 )
 
 // TestOIDCCommands: add, list and disable a client and its keys, rotate and
@@ -56,5 +65,51 @@ func TestOIDCCommands(t *testing.T) {
 	out, _ = run(0, "oidc", "keys", "list")
 	if !strings.Contains(out, "ES256 signing") || !strings.Contains(out, "ES256 lead") {
 		t.Errorf("keys list:\n%s", out)
+	}
+}
+
+// TestOIDCTerminalRegister: oidc terminal register (and platform terminal
+// add --kind app) register an App terminal at the platform and write its
+// configuration where the oidc role reads it, not among the terminals
+// role's.
+func TestOIDCTerminalRegister(t *testing.T) {
+	dir := t.TempDir()
+	run := func(args ...string) string {
+		t.Helper()
+		out, errOut, code := runArgs(t.Context(), append(args, "--data", dir)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d\nstdout %s\nstderr %s", args, code, out, errOut)
+		}
+		return out
+	}
+	// The centre, on this data dir.
+	if out, errOut, code := runArgs(t.Context(), "jpki", "operator", "add", "--data", dir, "platform"); code != 0 {
+		t.Fatalf("jpki operator add: %d %s %s", code, out, errOut)
+	}
+	out := run("oidc", "terminal", "register")
+	if !strings.Contains(out, "terminal oidc-app-1 registered") {
+		t.Errorf("register: %s", out)
+	}
+	run("platform", "terminal", "add", "--id", "oidc-app-2", "--kind", "app", "--owner", "mynaplat", "--name", "second")
+	cfgs, err := terminal.LoadConfigs(layout.OIDCTerminalDir(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range cfgs {
+		if c.Kind != platform.App || c.Key == "" {
+			t.Errorf("config %+v: want kind app with a key", c)
+		}
+		got = append(got, c.ID)
+	}
+	if diff := cmp.Diff([]string{"oidc-app-1", "oidc-app-2"}, got); diff != "" {
+		t.Errorf("configs (-want +got):\n%s", diff)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "terminals")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the terminals role's dir: %v, want none", err)
+	}
+	out = run("platform", "terminal", "list")
+	if !regexp.MustCompile(`oidc-app-1\s+app\s+enabled`).MatchString(out) {
+		t.Errorf("list: %s", out)
 	}
 }

@@ -244,6 +244,9 @@ func TestEveryPageOnAPhone(t *testing.T) {
 	// The platform operator's grants, with their card.
 	do("sign in as the platform operator", staffCardSignIn(url, "/staff/operator/", operatorCard, operatorPIN)...)
 	visit("staff-operator", "/staff/operator/")
+	// The provider's clients: the same office's session (its sign-in
+	// lands on /staff/operator/).
+	show("oidc-operator", "", chromedp.Steps(chromedp.Navigate(url+"/oidc/operator/"), chromedp.WaitVisible(css("#client-form"))))
 
 	do("sign in at 日本海総合病院", staffCardSignIn(url, "/clinic/0611000019/", clinicCard, clinicPIN)...)
 	visit("clinic", "/clinic/0611000019/")

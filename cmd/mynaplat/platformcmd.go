@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mynaplat/mynaplat/internal/inproc"
+	"github.com/mynaplat/mynaplat/internal/layout"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/platform"
 	"github.com/mynaplat/mynaplat/store"
@@ -36,9 +37,12 @@ var platformCommand = &command{name: "platform",
 }
 
 const terminalAbout = `登録した端末の設定（鍵を含む）は <data>/terminals に書き出され、serve の
-terminals 役割が読み込みます。
+terminals 役割が読み込みます。種類 app（OpenID プロバイダのカードページ）だけは
+<data>/oidc/terminal に書き出され、oidc 役割が読み込みます。
 A registered terminal's configuration (with its key) is written to
-<data>/terminals, where the terminals role of serve picks it up.
+<data>/terminals, where the terminals role of serve picks it up; a terminal of
+kind app (the OpenID provider's card page) goes to <data>/oidc/terminal, where
+the oidc role reads it.
 `
 
 // terminalFlags are the flags every platform terminal command has: where the
@@ -61,25 +65,35 @@ func platformTerminalAdd(ctx context.Context, fs *flag.FlagSet, args []string, o
 	var f terminalFlags
 	f.register(fs)
 	id := fs.String("id", "", "terminal ID (a–z, 0–9, -)")
-	kind := fs.String("kind", "", "kiosk, reception, mobile, tv, shelter or school")
+	kind := fs.String("kind", "", "kiosk, reception, mobile, tv, shelter, school or app (the OpenID provider's page)")
 	owner := fs.String("owner", "", "who runs it, e.g. 須坂市")
 	name := fs.String("name", "", "where it stands, e.g. 市役所 1階")
 	reader := fs.String("reader", "virtual", "virtual, or pcsc:READER for a real reader")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	return registerTerminal(ctx, f, platform.Terminal{ID: *id, Kind: platform.TerminalKind(*kind), Owner: *owner, Name: *name}, *reader, out)
+}
+
+// registerTerminal registers t at the platform of f's data dir and writes
+// its configuration (with its key) where the role that runs it reads it:
+// an App terminal's to layout.OIDCTerminalDir (the oidc role's card page),
+// every other kind's to <data>/terminals (the terminals role).
+func registerTerminal(ctx context.Context, f terminalFlags, t platform.Terminal, reader string, out io.Writer) error {
 	db, p, err := f.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	t := platform.Terminal{ID: *id, Kind: platform.TerminalKind(*kind), Owner: *owner, Name: *name}
 	key, err := p.RegisterTerminal(ctx, t)
 	if err != nil {
 		return err
 	}
 	dir := filepath.Join(f.data.data, "terminals")
-	if err := terminal.SaveConfig(dir, terminal.Config{ID: t.ID, Kind: t.Kind, Owner: t.Owner, Name: t.Name, Key: key, Reader: *reader}); err != nil {
+	if t.Kind == platform.App {
+		dir = layout.OIDCTerminalDir(f.data.data)
+	}
+	if err := terminal.SaveConfig(dir, terminal.Config{ID: t.ID, Kind: t.Kind, Owner: t.Owner, Name: t.Name, Key: key, Reader: reader}); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "terminal %s registered; its configuration (with its key) is in %s\n", t.ID, filepath.Join(dir, t.ID+".json"))

@@ -108,6 +108,7 @@ var callerPairs = [][2]string{
 	{apiSeal, roleMunicipal}, {apiQueue, roleMunicipal}, {apiCardCo, roleTerminals}, {apiJPKI, roleCounter},
 	{apiStaff, roleMunicipal}, {apiStaff, roleEligibility}, {apiStaff, roleCounter}, {apiStaff, roleAgency}, {apiStaff, roleBusiness},
 	{apiPlatform, roleMunicipal}, {apiPlatform, roleJPKI},
+	{apiStaff, roleOIDC}, // the operator page's staff gate
 }
 
 // callerKeys are the caller keys by (API, caller): those of --caller-keys
@@ -401,10 +402,11 @@ var officeRoles = map[string]string{"municipal": roleMunicipal, "insurer": roleE
 	"agency": roleAgency, "business": roleBusiness, "counter": roleCounter, staff.OperatorOffice: rolePlatform}
 
 // staffScope lets each role's key at the staff directory ask about the
-// kinds of office that role serves only.
+// kinds of office that role serves only. The provider's operator page is
+// the platform operator's office too (its sign-in is the platform's).
 func staffScope(caller, office string) bool {
 	kind, err := staff.OfficeKind(office)
-	return err == nil && officeRoles[kind] == caller
+	return err == nil && (officeRoles[kind] == caller || caller == roleOIDC && office == staff.OperatorOffice)
 }
 
 // officeBases are the base URLs of the hosts of each kind of office, ""

@@ -15,6 +15,7 @@ import (
 
 	"github.com/mynaplat/mynaplat/internal/layout"
 	"github.com/mynaplat/mynaplat/oidcop"
+	"github.com/mynaplat/mynaplat/staff"
 	"github.com/mynaplat/mynaplat/terminal"
 	"github.com/mynaplat/mynaplat/web"
 )
@@ -80,6 +81,7 @@ type oidcConfig struct {
 	cfg   oidcop.Config
 	data  string
 	peers *peers
+	keys  callerKeys
 }
 
 func (c oidcConfig) validate() error {
@@ -90,6 +92,8 @@ func (c oidcConfig) validate() error {
 	// The card page logs people in at the platform.
 	var m missing
 	m.peer(c.peers, rolePlatform)
+	// The operator page's gate checks grants at the staff directory.
+	m.key(c.keys, apiStaff, roleOIDC)
 	return m.err(roleOIDC)
 }
 
@@ -114,6 +118,15 @@ func (c oidcConfig) build(ctx context.Context, d *deps) (*built, error) {
 	// redirects to a registered URI.
 	d.site.MachineAPI("POST " + oidcop.RealmPath + oidcop.TokenPath)
 	d.site.MachineAPI("POST " + oidcop.RealmPath + oidcop.LogoutPath)
+	// The operator page (§4.5), behind the platform operator's staff gate.
+	gate, err := staff.NewOfficeGate(d.staffGate(roleOIDC), oidcop.OperatorOffice())
+	if err != nil {
+		return nil, err
+	}
+	op, err := p.Operator(d.site, gate)
+	if err != nil {
+		return nil, err
+	}
 	lp := newLoops()
 	lp.spawn(func() {
 		every(lp.ctx, time.Minute, func(ctx context.Context) {
@@ -125,22 +138,25 @@ func (c oidcConfig) build(ctx context.Context, d *deps) (*built, error) {
 			}
 		})
 	})
-	links := []web.Link{{Section: "窓口・管理 / Back office", TitleJA: "OpenID Connect（デジタル認証アプリ相当）", TitleEN: "OpenID Connect provider",
+	links := append(op.Links(), web.Link{Section: "窓口・管理 / Back office", TitleJA: "OpenID Connect（デジタル認証アプリ相当）", TitleEN: "OpenID Connect provider",
 		DescJA: "外部サービス（RP）向けのカードログイン。ディスカバリ: " + p.Issuer() + "/.well-known/openid-configuration",
 		DescEN: "Card login for outside services (RPs). Discovery: " + p.Issuer() + "/.well-known/openid-configuration",
-		Path:   oidcop.RealmPath + "/.well-known/openid-configuration"}}
+		Path:   oidcop.RealmPath + "/.well-known/openid-configuration"})
 	return &built{
-		routes: func(mux *http.ServeMux) { mux.Handle(oidcop.RealmPath+"/", http.StripPrefix(oidcop.RealmPath, h)) },
+		routes: func(mux *http.ServeMux) {
+			mux.Handle(oidcop.RealmPath+"/", http.StripPrefix(oidcop.RealmPath, h))
+			op.Routes(mux)
+		},
 		// The card page runs at the provider's terminal, whose
-		// configuration the demo seeding (or mynaplat platform terminal add
-		// --kind app) writes: read after the seeding.
+		// configuration the demo seeding (or mynaplat oidc terminal
+		// register) writes: read after the seeding.
 		pages: func(_ context.Context, mux *http.ServeMux) ([]web.Link, error) {
 			tcs, err := terminal.LoadConfigs(layout.OIDCTerminalDir(c.data))
 			if err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return nil, err
 			}
 			if len(tcs) == 0 {
-				d.logger.Warn("oidc: no terminal of kind app in " + layout.OIDCTerminalDir(c.data) + ": the card page is off")
+				d.logger.Warn("oidc: no terminal of kind app in " + layout.OIDCTerminalDir(c.data) + ": the card page is off (mynaplat oidc terminal register)")
 				return links, nil
 			}
 			pu, hc := d.at(rolePlatform)

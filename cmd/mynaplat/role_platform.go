@@ -46,10 +46,9 @@ func (c platformConfig) build(ctx context.Context, d *deps) (*built, error) {
 		Now: time.Now, Logger: d.logger, Metrics: d.reg}
 	limits := platform.DefaultLimits()
 	if c.demo {
-		// The provider's terminal serves every RP's logins: the platform's
-		// per-terminal bucket would cap them all together (oidc-provider.md
-		// §4.2); the kit's own limits and the per-card ones stay.
-		limits.Unlimited = append(limits.Unlimited, demo.BenchTerminal.ID, demo.OIDCTerminal.ID)
+		// The load generator's terminal. The provider's (kind App) is
+		// exempt by its kind, in every deployment (platform.Limits).
+		limits.Unlimited = append(limits.Unlimited, demo.BenchTerminal.ID)
 	}
 	cfg.Limits = &limits
 	if centre := d.svc.centre; centre != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/mynaplat/mynaplat/internal/callerkey"
 	"github.com/mynaplat/mynaplat/internal/layout"
 	"github.com/mynaplat/mynaplat/platform"
+	"github.com/mynaplat/mynaplat/staff"
 	"github.com/mynaplat/mynaplat/terminal"
 )
 
@@ -57,6 +58,8 @@ func TestRoleConfigs(t *testing.T) {
 			wants: []string{"role postbox is missing: --jpki-url", "--tsa-url", "--delegation-url", "--platform-url", "--caller-keys platform/postbox=…"}},
 		{name: "the town's site alone, no provider", roles: []string{roleTownweb}, wants: []string{"role townweb is missing: --oidc-url"}},
 		{name: "the town's site alone", roles: []string{roleTownweb}, urls: map[string]string{roleOIDC: "http://op.example"}},
+		{name: "the provider alone: its operator page's gate needs the staff key", roles: []string{roleOIDC},
+			urls: map[string]string{rolePlatform: "http://p.example"}, wants: []string{"role oidc is missing: --caller-keys staff/oidc=…"}},
 		{name: "terminals alone, no phone", roles: []string{roleTerminals}, urls: map[string]string{rolePlatform: "http://p.example"}},
 		{name: "terminals alone with the /pay/ phone", roles: []string{roleTerminals}, urls: map[string]string{rolePlatform: "http://p.example"},
 			phone: true, wants: []string{"role terminals is missing:", "--eligibility-url", "--cardco-url", "--caller-keys cardco/terminals=…"}},
@@ -165,5 +168,25 @@ func TestEveryRoleAlone(t *testing.T) {
 				t.Errorf("healthz: %s", resp.Status)
 			}
 		})
+	}
+}
+
+// TestStaffScope: each role's staff key asks about its own kinds of office;
+// the provider's about the platform operator's office only.
+func TestStaffScope(t *testing.T) {
+	for _, tc := range []struct {
+		caller, office string
+		want           bool
+	}{
+		{roleMunicipal, "municipal:062049", true},
+		{roleMunicipal, "clinic:0611000019", false},
+		{rolePlatform, staff.OperatorOffice, true},
+		{roleOIDC, staff.OperatorOffice, true},
+		{roleOIDC, "municipal:062049", false},
+		{roleOIDC, "business:nissay", false},
+	} {
+		if got := staffScope(tc.caller, tc.office); got != tc.want {
+			t.Errorf("staffScope(%s, %s) = %v, want %v", tc.caller, tc.office, got, tc.want)
+		}
 	}
 }
