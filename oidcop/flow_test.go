@@ -51,6 +51,7 @@ func (c *skewClock) Add(d time.Duration) {
 const (
 	rp1, rp2 = "RP00000001", "RP00000002"
 	cb1, cb2 = "http://127.0.0.1:1/rp1/cb", "http://127.0.0.1:1/rp2/cb"
+	bye1     = "http://127.0.0.1:1/rp1/bye"
 )
 
 // world is a JPKI centre, the platform, the provider and its card page on
@@ -119,13 +120,14 @@ func newWorld(t *testing.T, db *store.DB) *world {
 		t.Fatal(err)
 	}
 	site.MachineAPI("POST " + RealmPath + TokenPath)
+	site.MachineAPI("POST " + RealmPath + LogoutPath)
 	plat.Routes(mux)
 	site.Routes(mux)
 	pages.Routes(mux)
 	mux.Handle(RealmPath+"/", http.StripPrefix(RealmPath, oh))
 	h = trace.Middleware(site.Protect(centre.Wrap(mux)))
 	for _, c := range []ClientSpec{
-		{ID: rp1, Name: "須坂市ウェブサイト", RedirectURIs: []string{cb1}, Dev: true, Keys: [][]byte{readTestdata(t, "rp-rsa.pub")}},
+		{ID: rp1, Name: "須坂市ウェブサイト", RedirectURIs: []string{cb1}, PostLogoutURIs: []string{bye1}, Dev: true, Keys: [][]byte{readTestdata(t, "rp-rsa.pub")}},
 		{ID: rp2, Name: "日本生命", RedirectURIs: []string{cb2}, Dev: true, Keys: [][]byte{readTestdata(t, "rp-ec.pub")}},
 	} {
 		if _, err := p.AddClient(ctx, c, ""); err != nil {

@@ -77,6 +77,8 @@ type Config struct {
 	KeyRotation, PublishLead time.Duration
 	// Lifetimes (§3 row 1).
 	CodeTTL, AccessTokenTTL, IDTokenTTL, LoginTTL time.Duration
+	// RefreshTokenTTL is each refresh token's lifetime (rotating: §3 row 5).
+	RefreshTokenTTL time.Duration
 	// AssertionMaxLifetime bounds a client assertion's exp ahead of now;
 	// ClockSkew is the leeway on exp, iat and nbf.
 	AssertionMaxLifetime, ClockSkew time.Duration
@@ -93,6 +95,7 @@ const (
 	DefaultAccessTokenTTL       = 5 * time.Minute
 	DefaultIDTokenTTL           = 5 * time.Minute
 	DefaultLoginTTL             = 10 * time.Minute
+	DefaultRefreshTokenTTL      = 30 * time.Minute
 	DefaultKeyRotation          = 30 * 24 * time.Hour
 	DefaultPublishLead          = 10 * time.Minute
 	DefaultAssertionMaxLifetime = 24 * time.Hour
@@ -123,11 +126,12 @@ func (c *Config) Validate() error {
 	def(&c.AccessTokenTTL, DefaultAccessTokenTTL)
 	def(&c.IDTokenTTL, DefaultIDTokenTTL)
 	def(&c.LoginTTL, DefaultLoginTTL)
+	def(&c.RefreshTokenTTL, DefaultRefreshTokenTTL)
 	def(&c.PublishLead, DefaultPublishLead)
 	def(&c.AssertionMaxLifetime, DefaultAssertionMaxLifetime)
 	def(&c.ClockSkew, DefaultClockSkew)
 	for name, d := range map[string]time.Duration{"code TTL": c.CodeTTL, "access token TTL": c.AccessTokenTTL,
-		"ID token TTL": c.IDTokenTTL, "login TTL": c.LoginTTL, "publish lead": c.PublishLead,
+		"ID token TTL": c.IDTokenTTL, "login TTL": c.LoginTTL, "refresh token TTL": c.RefreshTokenTTL, "publish lead": c.PublishLead,
 		"assertion max lifetime": c.AssertionMaxLifetime, "clock skew": c.ClockSkew, "key rotation": c.KeyRotation + 1} {
 		if d < 0 {
 			return fmt.Errorf("oidcop: the %s is negative", name)

@@ -63,7 +63,8 @@ func townLogin(t *testing.T, c *webtest.Client, cardID, pin string) *webtest.Res
 // town's site with the virtual card (PKCE, private_key_jwt, the ID token
 // checked), is greeted neutrally (the provider grants openid only), follows
 // topics and sees their notices, marks one read, logs out at the
-// provider; a revoked card ends on the site's refusal page with why.
+// provider, which ends its grant and sends the browser back; a revoked
+// card ends on the site's refusal page with why.
 func TestTownwebEndToEnd(t *testing.T) {
 	bin := buildBinary(t)
 	data := t.TempDir()
@@ -106,8 +107,14 @@ func TestTownwebEndToEnd(t *testing.T) {
 		end.Query().Get("post_logout_redirect_uri") != base+"/town/suzaka/logged-out" {
 		t.Errorf("RP-initiated logout: %s", end)
 	}
+	// The provider ends the grant and sends the browser back to the
+	// registered post-logout URI with the site's state.
 	r = c.Get(strings.TrimPrefix(end.String(), base))
-	t.Logf("end session at the provider: %d %s %s", r.Status, r.Location(), r.Body)
+	back, _ := url.Parse(r.Location())
+	if r.Status != http.StatusFound || back == nil || !strings.HasPrefix(back.String(), base+"/town/suzaka/logged-out") ||
+		back.Query().Get("state") != end.Query().Get("state") {
+		t.Errorf("end session at the provider: %d %s %s", r.Status, r.Location(), r.Body)
+	}
 	c.Step(webtest.Step{Name: "logged out here", Path: "/town/suzaka/my", WantStatus: http.StatusSeeOther, WantLocation: "/town/suzaka/"})
 
 	// A lost card, revoked: the provider refuses it and the site says why.
