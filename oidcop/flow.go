@@ -350,6 +350,10 @@ func (p *Provider) idToken(ctx context.Context, a *authRequest, accessToken stri
 // no longer) good (§2, Inf).
 func (s *server) UserInfo(ctx context.Context, r *op.Request[oidc.UserInfoRequest]) (*op.Response, error) {
 	resp, err := s.LegacyServer.UserInfo(ctx, r)
+	if errors.Is(err, errRelease) {
+		s.p.logger.ErrorContext(ctx, "oidc: userinfo", "err", err)
+		return nil, op.NewStatusError(oidc.ErrServerError().WithDescription("the attributes cannot be given now"), http.StatusServiceUnavailable)
+	}
 	if err != nil {
 		return nil, op.NewStatusError(oidc.ErrAccessDenied().WithDescription("invalid_token"), http.StatusUnauthorized)
 	}

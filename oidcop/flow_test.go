@@ -7,12 +7,14 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -68,6 +70,20 @@ type world struct {
 	// good and revoked are demo cards (PIN 1234): good's holder enrolled.
 	good, revoked *card.Card
 	goodPID       string
+	// ocspDown takes the signing certificate's OCSP responder down; the
+	// calls count the signing checks' questions.
+	ocspDown            atomic.Bool
+	ocspCalls, crlCalls atomic.Int32
+}
+
+// platCaller is the platform's caller API in one process, for caller oidc.
+type platCaller struct{ p *platform.Platform }
+
+func (c platCaller) SignerPerson(ctx context.Context, cert *x509.Certificate) (string, error) {
+	return c.p.SignerPerson(ctx, cert)
+}
+func (c platCaller) Disclose(ctx context.Context, personID string, d platform.Disclosure) error {
+	return c.p.Disclose(ctx, "oidc", personID, d)
 }
 
 func newWorld(t *testing.T, db *store.DB) *world {
@@ -104,7 +120,8 @@ func newWorld(t *testing.T, db *store.DB) *world {
 		t.Fatal(err)
 	}
 	clk := &skewClock{}
-	p, err := Open(ctx, Config{DB: db, KeyDir: t.TempDir(), BaseURL: srv.URL, Now: clk.Now, Site: site})
+	w := &world{centre: centre, plat: plat, cards: cards, srv: srv, clk: clk, db: db}
+	p, err := Open(ctx, Config{DB: db, KeyDir: t.TempDir(), BaseURL: srv.URL, Now: clk.Now, Site: site, Platform: platCaller{plat}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +132,23 @@ func newWorld(t *testing.T, db *store.DB) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pages, err := p.Pages(PagesConfig{Site: site, Cards: cards, Terminal: tc, PlatformURL: srv.URL})
+	// The signing certificate's checks: the centre's OCSP (which a test
+	// may take down) and its CRL over HTTP, each counted.
+	jc := &jpki.Client{BaseURL: srv.URL}
+	crl := jc.CRLFetcher(jpki.Sign)
+	signing := &jpki.SigningVerifier{CA: centre.CA(jpki.Sign), MaxAge: time.Hour,
+		OCSP: func(ctx context.Context, req []byte) ([]byte, error) {
+			w.ocspCalls.Add(1)
+			if w.ocspDown.Load() {
+				return nil, errors.New("the OCSP responder is down")
+			}
+			return centre.Respond(ctx, req), nil
+		},
+		CRL: &jpki.CRLCache{CA: centre.CA(jpki.Sign), Fetch: func(ctx context.Context, etag string) ([]byte, string, bool, error) {
+			w.crlCalls.Add(1)
+			return crl(ctx, etag)
+		}}}
+	pages, err := p.Pages(PagesConfig{Site: site, Cards: cards, Terminal: tc, PlatformURL: srv.URL, Signing: signing})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +167,7 @@ func newWorld(t *testing.T, db *store.DB) *world {
 			t.Fatal(err)
 		}
 	}
-	w := &world{centre: centre, plat: plat, p: p, cards: cards, srv: srv, clk: clk, db: db}
+	w.p = p
 	w.good, _, w.goodPID = w.card(t, "須坂　花子")
 	var revokedIs *jpki.IssuedCard
 	w.revoked, revokedIs, _ = w.card(t, "鳥海　誠")

@@ -84,6 +84,14 @@ type Config struct {
 	AssertionMaxLifetime, ClockSkew time.Duration
 	Now                             func() time.Time
 	Logger                          *slog.Logger
+	// AttributeFormat is FormatRaw (default) or FormatOIDC (§3 row 12).
+	AttributeFormat string
+	// NoSigningCert is what a card without a signing certificate gets when
+	// attributes were asked: NoSignAsk (default) or NoSignRefuse (§3 row 13).
+	NoSigningCert string
+	// Platform is the platform's caller API: signer lookup and the audit
+	// of each release of attributes.
+	Platform PlatformCaller
 	// Site, when set, renders the error page of an authorization request
 	// that cannot go back to its RP (otherwise the library's JSON).
 	Site *web.Site
@@ -116,6 +124,20 @@ func (c *Config) Validate() error {
 	case jose.ES256, jose.RS256:
 	default:
 		return fmt.Errorf("oidcop: signing algorithm %q: ES256 or RS256", c.SigningAlg)
+	}
+	switch c.AttributeFormat {
+	case "":
+		c.AttributeFormat = FormatRaw
+	case FormatRaw, FormatOIDC:
+	default:
+		return fmt.Errorf("oidcop: attribute format %q: raw or oidc", c.AttributeFormat)
+	}
+	switch c.NoSigningCert {
+	case "":
+		c.NoSigningCert = NoSignAsk
+	case NoSignAsk, NoSignRefuse:
+	default:
+		return fmt.Errorf("oidcop: no-signing-cert %q: ask or refuse", c.NoSigningCert)
 	}
 	def := func(d *time.Duration, v time.Duration) {
 		if *d == 0 {

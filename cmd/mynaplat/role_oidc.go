@@ -14,6 +14,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/mynaplat/mynaplat/internal/layout"
+	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/oidcop"
 	"github.com/mynaplat/mynaplat/terminal"
 	"github.com/mynaplat/mynaplat/web"
@@ -29,6 +30,7 @@ type oidcFlags struct {
 	refreshTTL                          time.Duration
 	keyRotation, publishLead            time.Duration
 	assertionMaxLifetime, clockSkew     time.Duration
+	attributeFormat, noSigningCert      string
 }
 
 // envDuration is the duration in env name, or def when it is unset or not
@@ -49,6 +51,10 @@ func (f *oidcFlags) register(fs *flag.FlagSet) {
 	d := func(p *time.Duration, name, env string, def time.Duration, usage string) {
 		fs.DurationVar(p, name, envDuration(env, def), usage+"; env "+env)
 	}
+	fs.StringVar(&f.attributeFormat, "oidc-attribute-format", envOr("MYNAPLAT_OIDC_ATTRIBUTE_FORMAT", oidcop.FormatRaw),
+		"the attributes' forms: raw (the card's: YYYYMMDD, 1/2/3) or oidc (YYYY-MM-DD, male/female/unknown)")
+	fs.StringVar(&f.noSigningCert, "oidc-no-signing-cert", envOr("MYNAPLAT_OIDC_NO_SIGNING_CERT", oidcop.NoSignAsk),
+		"a card without a signing certificate asked for attributes: ask (offer the login only) or refuse (access_denied)")
 	d(&f.codeTTL, "oidc-code-ttl", "MYNAPLAT_OIDC_CODE_TTL", oidcop.DefaultCodeTTL, "lifetime of an authorization code")
 	d(&f.accessTTL, "oidc-access-token-ttl", "MYNAPLAT_OIDC_ACCESS_TOKEN_TTL", oidcop.DefaultAccessTokenTTL, "lifetime of an access token")
 	d(&f.idTTL, "oidc-id-token-ttl", "MYNAPLAT_OIDC_ID_TOKEN_TTL", oidcop.DefaultIDTokenTTL, "lifetime of an ID token")
@@ -71,7 +77,8 @@ func (f oidcFlags) config(data, base string) oidcop.Config {
 	}
 	return oidcop.Config{KeyDir: filepath.Join(data, "oidc", "keys"), BaseURL: base, SigningAlg: jose.SignatureAlgorithm(f.signingAlg),
 		CodeTTL: f.codeTTL, AccessTokenTTL: f.accessTTL, IDTokenTTL: f.idTTL, LoginTTL: f.loginTTL, RefreshTokenTTL: f.refreshTTL,
-		KeyRotation: f.keyRotation, PublishLead: f.publishLead, AssertionMaxLifetime: f.assertionMaxLifetime, ClockSkew: f.clockSkew}
+		KeyRotation: f.keyRotation, PublishLead: f.publishLead, AssertionMaxLifetime: f.assertionMaxLifetime, ClockSkew: f.clockSkew,
+		AttributeFormat: f.attributeFormat, NoSigningCert: f.noSigningCert}
 }
 
 // oidcConfig is the OpenID provider's role: the twin of the Digital
@@ -82,6 +89,7 @@ type oidcConfig struct {
 	cfg   oidcop.Config
 	data  string
 	peers *peers
+	keys  callerKeys
 }
 
 func (c oidcConfig) validate() error {
@@ -89,15 +97,19 @@ func (c oidcConfig) validate() error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("役割 oidc の設定の誤り / role oidc: %w (--oidc-base-url, --oidc-*)", err)
 	}
-	// The card page logs people in at the platform.
+	// The card page logs people in at the platform, which also says whose
+	// a signing certificate is and records each release of attributes;
+	// the centre checks signing certificates.
 	var m missing
-	m.peer(c.peers, rolePlatform)
+	m.peer(c.peers, rolePlatform, roleJPKI)
+	m.key(c.keys, apiPlatform, roleOIDC)
 	return m.err(roleOIDC)
 }
 
 func (c oidcConfig) build(ctx context.Context, d *deps) (*built, error) {
 	cfg := c.cfg
 	cfg.DB, cfg.Logger, cfg.Now, cfg.Site = d.db, d.logger, time.Now, d.site
+	cfg.Platform = d.platformClient(roleOIDC)
 	p, err := oidcop.Open(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -136,7 +148,7 @@ func (c oidcConfig) build(ctx context.Context, d *deps) (*built, error) {
 		// The card page runs at the provider's terminal, whose
 		// configuration the demo seeding (or mynaplat platform terminal add
 		// --kind app) writes: read after the seeding.
-		pages: func(_ context.Context, mux *http.ServeMux) ([]web.Link, error) {
+		pages: func(ctx context.Context, mux *http.ServeMux) ([]web.Link, error) {
 			tcs, err := terminal.LoadConfigs(layout.OIDCTerminalDir(c.data))
 			if err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return nil, err
@@ -146,7 +158,15 @@ func (c oidcConfig) build(ctx context.Context, d *deps) (*built, error) {
 				return links, nil
 			}
 			pu, hc := d.at(rolePlatform)
-			pages, err := p.Pages(oidcop.PagesConfig{Site: d.site, Cards: d.cards, Terminal: tcs[0], PlatformURL: pu, HTTP: hc})
+			// The signing certificate read for attributes is checked by
+			// OCSP, or by the CA's CRL when acr_values has crl.
+			signCA, jc, err := d.signingTrust(ctx)
+			if err != nil {
+				return nil, err
+			}
+			signing := &jpki.SigningVerifier{CA: signCA, OCSP: jc.OCSP, MaxAge: d.timing.maxAge,
+				CRL: &jpki.CRLCache{CA: signCA, Fetch: jc.CRLFetcher(jpki.Sign), MaxAge: d.timing.maxAge, Logger: d.logger}}
+			pages, err := p.Pages(oidcop.PagesConfig{Site: d.site, Cards: d.cards, Terminal: tcs[0], PlatformURL: pu, HTTP: hc, Signing: signing})
 			if err != nil {
 				return nil, err
 			}

@@ -237,7 +237,7 @@ func roleConfigs(o serveOptions, p *peers) (map[string]roleConfig, callerKeys, e
 		roleAgency:      partyConfig{role: roleAgency, peers: p, keys: keys},
 		roleBusiness:    partyConfig{role: roleBusiness, peers: p, keys: keys},
 		roleCounter:     counterConfig{peers: p, keys: keys, town: o.counterTown},
-		roleOIDC:        oidcConfig{cfg: o.oidc.config(data, p.url(roleOIDC)), data: data, peers: p},
+		roleOIDC:        oidcConfig{cfg: o.oidc.config(data, p.url(roleOIDC)), data: data, peers: p, keys: keys},
 		roleTownweb:     townwebConfig{data: data, peers: p, issuer: townwebIssuer(o, p), clientID: cmp.Or(o.townwebClientID, townwebDemoClientID)},
 		roleTerminals:   newTerminalsConfig(data, p, o.readers, o.postboxTerminal).withPay(newPayConfig(data, p, keys)),
 	}
