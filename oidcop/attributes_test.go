@@ -3,6 +3,7 @@ package oidcop
 import (
 	"context"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -31,11 +32,19 @@ func (w *world) consentLogin(t *testing.T, c *webtest.Client, q url.Values, cd *
 	r := c.Get(RealmPath + AuthPath + "?" + q.Encode())
 	loc, _ := url.Parse(r.Location())
 	page := w.rel(t, loc.String())
-	c.Step(webtest.Step{Name: "the card page", Path: page, WantContains: []string{`id="asks"`}})
+	c.Step(webtest.Step{Name: "the card page", Path: page, WantContains: []string{`id="rp-name"`}})
 	c.Step(webtest.Step{Name: "place the card", Path: page + "place", Form: url.Values{"card": {cd.ID()}}, WantStatus: http.StatusSeeOther})
 	c.Step(webtest.Step{Name: "the PIN", Path: page + "pin", Form: url.Values{"pin": {"1234"}}, WantStatus: http.StatusSeeOther, WantLocation: w.p.Issuer() + LoginPath + strings.TrimPrefix(page, RealmPath+LoginPath)})
-	c.Step(webtest.Step{Name: "the consent step", Path: page, WantContains: []string{`id="consent-form"`, "同意する", "同意しない"},
-		WantNotContains: []string{"checked"}})
+	want := []string{`id="consent-form"`, "同意する", "同意しない"}
+	if id := q.Get("sign_transaction_id"); id != "" {
+		// What is signed: the RP and the digest in hex.
+		tx, err := w.p.signTx(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, `id="sign-statement"`, hex.EncodeToString(tx.Digest), "須坂市ウェブサイト")
+	}
+	c.Step(webtest.Step{Name: "the consent step", Path: page, WantContains: want, WantNotContains: []string{"checked"}})
 	form := url.Values{"decision": {"agree"}, "attr": ticked}
 	if ticked == nil {
 		form = url.Values{"decision": {"decline"}}
@@ -46,7 +55,7 @@ func (w *world) consentLogin(t *testing.T, c *webtest.Client, q url.Values, cd *
 		if strings.Contains(r.Body, `id="no-signing-cert"`) {
 			return &url.URL{Path: page}
 		}
-		c.Step(webtest.Step{Name: "the signing password step", Path: page, WantContains: []string{`id="sign-form"`, `id="consented"`}})
+		c.Step(webtest.Step{Name: "the signing password step", Path: page, WantContains: []string{`id="sign-form"`}})
 		r = c.Step(webtest.Step{Name: "the signing password", Path: page + "sign", Form: url.Values{"password": {password}}, WantStatus: http.StatusSeeOther})
 	}
 	next := r.Location()

@@ -78,6 +78,8 @@ type authRequest struct {
 	UILocales string
 	// Attributes are the consented attributes (JSON), for the grant.
 	Attributes string
+	// SignTxID is the sign transaction the request asked to sign.
+	SignTxID string
 }
 
 var (
@@ -120,14 +122,14 @@ func (a *authRequest) GetCodeChallenge() *oidc.CodeChallenge {
 }
 
 const authRequestColumns = `id, client_id, redirect_uri, scopes, state, nonce, code_challenge, acr, session_state, created_at, expires_at,
-person_id, sub, auth_time, granted_scopes, code_expires_at, code_used_at, ended_at, end_reason, ui_locales, attributes`
+person_id, sub, auth_time, granted_scopes, code_expires_at, code_used_at, ended_at, end_reason, ui_locales, attributes, sign_tx_id`
 
 func scanAuthRequest(row interface{ Scan(...any) error }) (*authRequest, error) {
 	var a authRequest
 	var scopes, granted string
 	var created, expires, authTime, codeExp, codeUsed, ended int64
 	if err := row.Scan(&a.ID, &a.ClientID, &a.RedirectURI, &scopes, &a.State, &a.Nonce, &a.CodeChallenge, &a.ACR, &a.SessionState,
-		&created, &expires, &a.PersonID, &a.Sub, &authTime, &granted, &codeExp, &codeUsed, &ended, &a.EndReason, &a.UILocales, &a.Attributes); err != nil {
+		&created, &expires, &a.PersonID, &a.Sub, &authTime, &granted, &codeExp, &codeUsed, &ended, &a.EndReason, &a.UILocales, &a.Attributes, &a.SignTxID); err != nil {
 		return nil, err
 	}
 	a.Scopes, a.GrantedScopes = strings.Fields(scopes), strings.Fields(granted)
@@ -197,9 +199,6 @@ func checkAuthRequest(r *oidc.AuthRequest, form map[string][]string) *oidc.Error
 		return oidc.ErrInvalidRequest().WithDescription("sign_transaction_id needs the sign scope")
 	case tx != "" && !uuidPattern.MatchString(tx):
 		return oidc.ErrInvalidRequest().WithDescription("sign_transaction_id is not a UUID")
-	case tx != "":
-		// Sign transactions are the design record's slice 4: none exists.
-		return oidc.ErrInvalidRequest().WithDescription("no such sign transaction")
 	}
 	return nil
 }
@@ -252,7 +251,7 @@ func (p *Provider) endAuthRequest(ctx context.Context, id, reason string) (bool,
 // sub for the client's sector, the granted scopes (openid, and the
 // consented attributes, whose values attrs holds). Only a live request
 // that no one completed yet takes it.
-func (p *Provider) completeAuthRequest(ctx context.Context, a *authRequest, personID string, attrs map[string]string) error {
+func (p *Provider) completeAuthRequest(ctx context.Context, a *authRequest, personID string, attrs map[string]string, signed bool) error {
 	c, err := p.Client(ctx, a.ClientID)
 	if err != nil {
 		return err
@@ -267,6 +266,9 @@ func (p *Provider) completeAuthRequest(ctx context.Context, a *authRequest, pers
 		if _, ok := attrs[s]; ok {
 			granted = append(granted, s)
 		}
+	}
+	if signed {
+		granted = append(granted, "sign")
 	}
 	var attributes string
 	if len(attrs) > 0 {
@@ -303,6 +305,7 @@ func (p *Provider) Maintain(ctx context.Context) error {
 		{`DELETE FROM oidc_auth_requests WHERE expires_at < $1 AND code_expires_at < $1`, old},
 		{`DELETE FROM oidc_tokens WHERE expires_at < $1`, old},
 		{`DELETE FROM oidc_grants WHERE expires_at < $1`, old},
+		{`DELETE FROM oidc_sign_transactions WHERE expires_at < $1 AND grant_id NOT IN (SELECT id FROM oidc_grants)`, old},
 	} {
 		if _, err := p.db.WriteCommitted(ctx, q.sql, q.arg); err != nil {
 			return fmt.Errorf("oidcop: maintain: %w", err)

@@ -30,7 +30,11 @@ func (s *server) VerifyAuthRequest(ctx context.Context, r *op.Request[oidc.AuthR
 	if err != nil {
 		return nil, err
 	}
-	return &op.ClientRequest[oidc.AuthRequest]{Request: r, Client: opClient{c: c, p: s.p, refusal: checkAuthRequest(r.Data, r.Form)}}, nil
+	refusal := checkAuthRequest(r.Data, r.Form)
+	if tx := r.Form.Get("sign_transaction_id"); refusal == nil && tx != "" && !s.p.signTxUsable(ctx, tx, c.ID) {
+		refusal = oidc.ErrInvalidRequest().WithDescription("no such sign transaction (unknown, another client's, used or expired)")
+	}
+	return &op.ClientRequest[oidc.AuthRequest]{Request: r, Client: opClient{c: c, p: s.p, refusal: refusal}}, nil
 }
 
 // clientAndRedirect is the enabled client of an authorization request
@@ -65,7 +69,7 @@ func (s *server) Authorize(ctx context.Context, r *op.ClientRequest[oidc.AuthReq
 		s.p.refused(ctx, c.c.ID, "", "authorize", string(c.refusal.ErrorType)+" "+c.refusal.Description)
 		return nil, c.refusal
 	}
-	return s.LegacyServer.Authorize(ctx, r)
+	return s.LegacyServer.Authorize(context.WithValue(ctx, signTxKey{}, r.Form.Get("sign_transaction_id")), r)
 }
 
 // assertionClaims are the claims of a client assertion (RFC 7523 §3).

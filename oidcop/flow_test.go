@@ -154,6 +154,8 @@ func newWorld(t *testing.T, db *store.DB) *world {
 	}
 	site.MachineAPI("POST " + RealmPath + TokenPath)
 	site.MachineAPI("POST " + RealmPath + LogoutPath)
+	site.MachineAPI("POST " + SignTransactionsPath)
+	p.SignRoutes(mux)
 	plat.Routes(mux)
 	site.Routes(mux)
 	pages.Routes(mux)

@@ -2,8 +2,10 @@ package oidcop
 
 import (
 	"crypto"
+	"crypto/rand"
 	"crypto/x509"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -117,9 +119,11 @@ type screenData struct {
 	Stage string
 	// Consented are the attributes consented to (stage sign).
 	Consented []string
-	Card      *terminal.CardStep
-	Sign      *terminal.SignStep
-	Action    string // the page's own action prefix
+	// SignTx is what the request asks the person to sign, if anything.
+	SignTx *signTxView
+	Card   *terminal.CardStep
+	Sign   *terminal.SignStep
+	Action string // the page's own action prefix
 }
 
 // TerminalScreen is the phone screen.
@@ -183,6 +187,11 @@ func (pg *Pages) screen(w http.ResponseWriter, r *http.Request) {
 		pg.p.logger.ErrorContext(r.Context(), "oidc: the RP's origin", "client", a.ClientID, "err", err)
 	}
 	d := screenData{ID: a.ID, ClientName: c.Name, ClientID: c.ID, Asks: asks, Stage: "card", Action: pg.p.Issuer() + LoginPath + a.ID + "/"}
+	if a.SignTxID != "" {
+		if t, err := pg.p.signTx(r.Context(), a.SignTxID); err == nil {
+			d.SignTx = &signTxView{DigestHex: hex.EncodeToString(t.Digest), DigestType: t.DigestType}
+		}
+	}
 	if _, ok := pg.pending(ss, a); ok {
 		consented, done := consentOf(ss, a)
 		switch {
@@ -192,7 +201,11 @@ func (pg *Pages) screen(w http.ResponseWriter, r *http.Request) {
 			d.Stage = "consent"
 		default:
 			d.Stage, d.Consented = "sign", consented
-			d.Sign = pg.kit.SignCard(r, ss, "確認して読み取る", "Confirm and read")
+			if a.SignTxID != "" {
+				d.Sign = pg.kit.SignCard(r, ss, "署名する", "Sign")
+			} else {
+				d.Sign = pg.kit.SignCard(r, ss, "確認して読み取る", "Confirm and read")
+			}
 			d.Sign.Actions = pg.actions(a.ID)
 		}
 	}
@@ -202,6 +215,15 @@ func (pg *Pages) screen(w http.ResponseWriter, r *http.Request) {
 		d.Card.Actions = pg.actions(a.ID)
 	}
 	pg.screens.Render(w, r, http.StatusOK, "login", d)
+}
+
+// signTxView is a sign transaction as the card page states it (§2.4
+// step 3): the digest in hex and its type.
+type signTxView struct{ DigestHex, DigestType string }
+
+// needsConsent reports whether a asks for anything beyond the login.
+func needsConsent(a *authRequest) bool {
+	return len(askedAttributes(a.Scopes)) > 0 || a.SignTxID != ""
 }
 
 // pending is the login of a's card step when a waits for consent.
@@ -269,7 +291,7 @@ func (pg *Pages) pin(w http.ResponseWriter, r *http.Request) {
 		pg.again(w, r, ss, a)
 		return
 	}
-	if len(askedAttributes(a.Scopes)) > 0 {
+	if needsConsent(a) {
 		// The consent step (§4.2 step 3); the card stays in.
 		ss.Set(sessionPending, a.ID)
 		ss.Delete(sessionConsent)
@@ -277,19 +299,34 @@ func (pg *Pages) pin(w http.ResponseWriter, r *http.Request) {
 		pg.again(w, r, ss, a)
 		return
 	}
-	pg.finish(w, r, ss, a, l.PlatformID, nil)
+	pg.finish(w, r, ss, a, l.PlatformID, nil, nil)
 }
+
+// cardSignature is what the card signed for a sign transaction.
+type cardSignature struct{ sig, cert []byte }
 
 // finish completes the authorization with the consented attributes' values
 // and goes to the library's callback, which gives the code.
-func (pg *Pages) finish(w http.ResponseWriter, r *http.Request, ss *web.Session, a *authRequest, personID string, attrs map[string]string) {
+func (pg *Pages) finish(w http.ResponseWriter, r *http.Request, ss *web.Session, a *authRequest, personID string, attrs map[string]string, signed *cardSignature) {
+	if signed != nil {
+		// The transaction goes to this grant (its ID is the request's),
+		// once.
+		ok, err := pg.p.recordSignature(r.Context(), a.SignTxID, a.ClientID, a.ID, signed.sig, signed.cert)
+		if err != nil || !ok {
+			if err != nil {
+				pg.p.logger.ErrorContext(r.Context(), "oidc: record the signature", "err", err)
+			}
+			pg.end(w, r, ss, a, "access_denied", "sign_transaction_unavailable")
+			return
+		}
+	}
 	// The card comes out: the login goes with the authorization, not the
 	// browser's session.
 	pg.kit.Remove(ss)
 	ss.Delete(sessionPending)
 	ss.Delete(sessionConsent)
 	ss.Delete(sessionNoSign)
-	if err := pg.p.completeAuthRequest(r.Context(), a, personID, attrs); err != nil {
+	if err := pg.p.completeAuthRequest(r.Context(), a, personID, attrs, signed != nil); err != nil {
 		pg.p.logger.ErrorContext(r.Context(), "oidc: complete the authorization", "err", err)
 		terminal.SaveSession(r, ss, pg.p.logger)
 		pg.site.Error(w, r, problemGone)
@@ -298,6 +335,9 @@ func (pg *Pages) finish(w http.ResponseWriter, r *http.Request, ss *web.Session,
 	reason := "card login"
 	if len(attrs) > 0 {
 		reason += ", attributes read from the signing certificate"
+	}
+	if signed != nil {
+		reason += ", signed sign transaction " + a.SignTxID
 	}
 	if err := pg.p.audit(r.Context(), pg.p.db, a.ClientID, personID, "authorize", "OK", reason); err != nil {
 		pg.p.logger.ErrorContext(r.Context(), "oidc: audit", "err", err)
@@ -333,8 +373,8 @@ func (pg *Pages) consent(w http.ResponseWriter, r *http.Request) {
 			ticked = append(ticked, s)
 		}
 	}
-	if len(ticked) == 0 {
-		pg.finish(w, r, ss, a, l.PlatformID, nil)
+	if len(ticked) == 0 && a.SignTxID == "" {
+		pg.finish(w, r, ss, a, l.PlatformID, nil, nil)
 		return
 	}
 	ss.Set(sessionConsent, a.ID+" "+strings.Join(ticked, " "))
@@ -368,7 +408,7 @@ func (pg *Pages) loginOnly(w http.ResponseWriter, r *http.Request) {
 		pg.again(w, r, ss, a)
 		return
 	}
-	pg.finish(w, r, ss, a, l.PlatformID, nil)
+	pg.finish(w, r, ss, a, l.PlatformID, nil, nil)
 }
 
 // sign is the signing password step (§4.2 step 4): the card reads its
@@ -383,19 +423,43 @@ func (pg *Pages) sign(w http.ResponseWriter, r *http.Request) {
 	}
 	l, ok := pg.pending(ss, a)
 	consented, done := consentOf(ss, a)
-	if !ok || !done || len(consented) == 0 {
+	if !ok || !done || (len(consented) == 0 && a.SignTxID == "") {
 		pg.again(w, r, ss, a)
 		return
+	}
+	var hash []byte
+	if a.SignTxID != "" {
+		t, err := pg.p.signTx(r.Context(), a.SignTxID)
+		if err == nil {
+			hash, _, err = parseDigest(t.Digest)
+		}
+		if err != nil {
+			pg.end(w, r, ss, a, "access_denied", "sign_transaction_unavailable")
+			return
+		}
 	}
 	source := jpki.ByOCSP
 	if slices.Contains(strings.Fields(a.ACR), "crl") {
 		source = jpki.ByCRL
 	}
 	var holder *jpki.Holder
-	res, err := pg.kit.Sign(r, ss, func(cert *x509.Certificate, _ crypto.Signer) error {
+	var signed *cardSignature
+	res, err := pg.kit.Sign(r, ss, func(cert *x509.Certificate, signer crypto.Signer) error {
 		var err error
-		holder, err = pg.p.checkSigner(r.Context(), pg.signing, cert, source, l.PlatformID)
-		return err
+		if holder, err = pg.p.checkSigner(r.Context(), pg.signing, cert, source, l.PlatformID); err != nil {
+			return err
+		}
+		if hash != nil {
+			// RSASSA-PKCS1-v1_5 over the SHA-256 DigestInfo of the hash: a
+			// bare digest is wrapped as JPKI does, and a DigestInfo given
+			// is that same DigestInfo.
+			sig, err := signer.Sign(rand.Reader, hash, crypto.SHA256)
+			if err != nil {
+				return fmt.Errorf("oidcop: the card's signature: %w", err)
+			}
+			signed = &cardSignature{sig: sig, cert: cert.Raw}
+		}
+		return nil
 	})
 	var rf *signRefusal
 	switch {
@@ -419,7 +483,7 @@ func (pg *Pages) sign(w http.ResponseWriter, r *http.Request) {
 		pg.end(w, r, ss, a, cardError(res.Outcome), string(res.Outcome))
 		return
 	}
-	pg.finish(w, r, ss, a, l.PlatformID, attributeValues(holder, consented, pg.p.cfg.AttributeFormat))
+	pg.finish(w, r, ss, a, l.PlatformID, attributeValues(holder, consented, pg.p.cfg.AttributeFormat), signed)
 }
 
 // cardError is §3 row 9: what a stopped card flow tells the RP.

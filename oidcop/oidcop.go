@@ -79,6 +79,9 @@ type Config struct {
 	CodeTTL, AccessTokenTTL, IDTokenTTL, LoginTTL time.Duration
 	// RefreshTokenTTL is each refresh token's lifetime (rotating: §3 row 5).
 	RefreshTokenTTL time.Duration
+	// SignTTL is how long a sign transaction waits for its signature (§3
+	// row 15).
+	SignTTL time.Duration
 	// AssertionMaxLifetime bounds a client assertion's exp ahead of now;
 	// ClockSkew is the leeway on exp, iat and nbf.
 	AssertionMaxLifetime, ClockSkew time.Duration
@@ -149,11 +152,12 @@ func (c *Config) Validate() error {
 	def(&c.IDTokenTTL, DefaultIDTokenTTL)
 	def(&c.LoginTTL, DefaultLoginTTL)
 	def(&c.RefreshTokenTTL, DefaultRefreshTokenTTL)
+	def(&c.SignTTL, DefaultSignTTL)
 	def(&c.PublishLead, DefaultPublishLead)
 	def(&c.AssertionMaxLifetime, DefaultAssertionMaxLifetime)
 	def(&c.ClockSkew, DefaultClockSkew)
 	for name, d := range map[string]time.Duration{"code TTL": c.CodeTTL, "access token TTL": c.AccessTokenTTL,
-		"ID token TTL": c.IDTokenTTL, "login TTL": c.LoginTTL, "refresh token TTL": c.RefreshTokenTTL, "publish lead": c.PublishLead,
+		"ID token TTL": c.IDTokenTTL, "login TTL": c.LoginTTL, "refresh token TTL": c.RefreshTokenTTL, "sign TTL": c.SignTTL, "publish lead": c.PublishLead,
 		"assertion max lifetime": c.AssertionMaxLifetime, "clock skew": c.ClockSkew, "key rotation": c.KeyRotation + 1} {
 		if d < 0 {
 			return fmt.Errorf("oidcop: the %s is negative", name)

@@ -28,11 +28,12 @@ func (s *storage) CreateAuthRequest(ctx context.Context, r *oidc.AuthRequest, _ 
 	now := s.p.now()
 	a := &authRequest{ID: newID(), ClientID: r.ClientID, RedirectURI: r.RedirectURI, Scopes: r.Scopes, State: r.State, Nonce: r.Nonce,
 		CodeChallenge: r.CodeChallenge, ACR: strings.Join(r.ACRValues, " "), SessionState: randomToken(16), UILocales: r.UILocales.String(),
+		SignTxID:  signTxFrom(ctx),
 		CreatedAt: time.UnixMilli(ms(now)), ExpiresAt: time.UnixMilli(ms(now.Add(s.p.cfg.LoginTTL)))}
 	if _, err := s.p.db.Write(ctx, `INSERT INTO oidc_auth_requests (id, client_id, redirect_uri, scopes, state, nonce, code_challenge, acr,
-session_state, created_at, expires_at, ui_locales) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+session_state, created_at, expires_at, ui_locales, sign_tx_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		a.ID, a.ClientID, a.RedirectURI, strings.Join(a.Scopes, " "), a.State, a.Nonce, a.CodeChallenge, a.ACR, a.SessionState,
-		ms(a.CreatedAt), ms(a.ExpiresAt), a.UILocales); err != nil {
+		ms(a.CreatedAt), ms(a.ExpiresAt), a.UILocales, a.SignTxID); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -78,11 +79,20 @@ func (s *storage) DeleteAuthRequest(ctx context.Context, id string) error { retu
 // CreateAccessToken writes the grant of a redeemed code (its ID is the
 // request's) and the access token's row (by its jti).
 func (s *storage) CreateAccessToken(ctx context.Context, r op.TokenRequest) (string, time.Time, error) {
+	now := s.p.now()
+	if cc, ok := r.(*ccRequest); ok {
+		// A client-credentials token: no grant, good for the sign API only.
+		id, exp := newID(), now.Add(s.p.cfg.AccessTokenTTL)
+		if _, err := s.p.db.Write(ctx, `INSERT INTO oidc_tokens (hash, grant_id, client_id, kind, expires_at) VALUES ($1, NULL, $2, 'cc', $3)`,
+			id, cc.clientID, ms(exp)); err != nil {
+			return "", time.Time{}, err
+		}
+		return id, exp, nil
+	}
 	a, ok := r.(*authRequest)
 	if !ok {
 		return "", time.Time{}, oidc.ErrUnsupportedGrantType().WithParent(errNotYet)
 	}
-	now := s.p.now()
 	id, exp := newID(), now.Add(s.p.cfg.AccessTokenTTL)
 	err := s.p.db.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO oidc_grants (id, client_id, sub, person_id, scopes, acr, auth_time, session_state,

@@ -128,6 +128,8 @@ func (c oidcConfig) build(ctx context.Context, d *deps) (*built, error) {
 	// redirects to a registered URI.
 	d.site.MachineAPI("POST " + oidcop.RealmPath + oidcop.TokenPath)
 	d.site.MachineAPI("POST " + oidcop.RealmPath + oidcop.LogoutPath)
+	// The sign-transaction API authenticates by bearer token (§2.4).
+	d.site.MachineAPI("POST " + oidcop.SignTransactionsPath)
 	lp := newLoops()
 	lp.spawn(func() {
 		every(lp.ctx, time.Minute, func(ctx context.Context) {
@@ -144,7 +146,10 @@ func (c oidcConfig) build(ctx context.Context, d *deps) (*built, error) {
 		DescEN: "Card login for outside services (RPs). Discovery: " + p.Issuer() + "/.well-known/openid-configuration",
 		Path:   oidcop.RealmPath + "/.well-known/openid-configuration"}}
 	return &built{
-		routes: func(mux *http.ServeMux) { mux.Handle(oidcop.RealmPath+"/", http.StripPrefix(oidcop.RealmPath, h)) },
+		routes: func(mux *http.ServeMux) {
+			mux.Handle(oidcop.RealmPath+"/", http.StripPrefix(oidcop.RealmPath, h))
+			p.SignRoutes(mux)
+		},
 		// The card page runs at the provider's terminal, whose
 		// configuration the demo seeding (or mynaplat platform terminal add
 		// --kind app) writes: read after the seeding.
