@@ -74,6 +74,8 @@ type world struct {
 	// calls count the signing checks' questions.
 	ocspDown            atomic.Bool
 	ocspCalls, crlCalls atomic.Int32
+	// signing is the card page's signing-certificate verifier.
+	signing *jpki.SigningVerifier
 }
 
 // platCaller is the platform's caller API in one process, for caller oidc.
@@ -148,6 +150,7 @@ func newWorld(t *testing.T, db *store.DB) *world {
 			w.crlCalls.Add(1)
 			return crl(ctx, etag)
 		}}}
+	w.signing = signing
 	pages, err := p.Pages(PagesConfig{Site: site, Cards: cards, Terminal: tc, PlatformURL: srv.URL, Signing: signing})
 	if err != nil {
 		t.Fatal(err)

@@ -18,14 +18,17 @@ import (
 	"path/filepath"
 	"regexp"
 	"testing"
+	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 
+	"github.com/mynaplat/mynaplat/cms"
 	"github.com/mynaplat/mynaplat/internal/testutil"
 	"github.com/mynaplat/mynaplat/internal/webtest"
 	"github.com/mynaplat/mynaplat/platform"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/store/storetest"
+	"github.com/mynaplat/mynaplat/verify"
 )
 
 // ccToken is a client-credentials token of RP1.
@@ -269,4 +272,95 @@ func TestSignResultJWS(t *testing.T) {
 	if res.DigestType != DigestDigestInfo || rsa.VerifyPKCS1v15(cert.PublicKey.(*rsa.PublicKey), crypto.SHA256, h[:], sig) != nil {
 		t.Errorf("the DigestInfo's signature: %+v", res)
 	}
+}
+
+// remoteSigner is an RP's crypto.Signer whose signatures the person makes
+// at the provider: each Sign is one sign transaction, signed at the card
+// page and fetched as a JWE to the RP's PF key.
+type remoteSigner struct {
+	t    *testing.T
+	w    *world
+	pub  crypto.PublicKey
+	pf   *rsa.PrivateKey
+	used int
+}
+
+func (s *remoteSigner) Public() crypto.PublicKey { return s.pub }
+
+func (s *remoteSigner) Sign(_ io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	t, w := s.t, s.w
+	if opts.HashFunc() != crypto.SHA256 {
+		t.Fatalf("the RP signs with %v", opts.HashFunc())
+	}
+	s.used++
+	id := w.startSign(t, w.ccToken(t), digest)
+	q := authParams(rp1, cb1, s256(verifier))
+	q.Set("scope", "openid sign")
+	q.Set("sign_transaction_id", id)
+	tok := w.redeem(t, w.consentLogin(t, webtest.New(t, w.srv.URL), q, w.good, []string{}, "SUZAKA1980"))
+	st, b := w.call(t, http.MethodGet, SignTransactionsPath+"/"+id+"/result", tok["access_token"].(string), nil)
+	if st != http.StatusOK {
+		t.Fatalf("result: %d %s", st, b)
+	}
+	jwe, err := jose.ParseEncryptedCompact(string(b), []jose.KeyAlgorithm{jose.RSA_OAEP_256}, []jose.ContentEncryption{jose.A256GCM})
+	if err != nil {
+		return nil, err
+	}
+	plain, err := jwe.Decrypt(s.pf)
+	if err != nil {
+		return nil, err
+	}
+	var res signResultPayload
+	if err := json.Unmarshal(plain, &res); err != nil {
+		return nil, err
+	}
+	return base64.StdEncoding.DecodeString(res.Signature)
+}
+
+// TestSignResultVerify: an RP builds a CAdES (CMS SignedData) whose
+// signature the person made through a sign transaction (the digest is of
+// the signed attributes), and the project's verify package judges it
+// TOTAL_PASSED with the certificate's revocation status.
+func TestSignResultVerify(t *testing.T) {
+	w := newWorld(t, storetest.SQLite(t))
+	pf, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalPKIXPublicKey(&pf.PublicKey)
+	if err := w.p.SetPFKey(t.Context(), rp1, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), "test"); err != nil {
+		t.Fatal(err)
+	}
+	// The RP learns the signing certificate from a first result.
+	probe := &remoteSigner{t: t, w: w, pf: pf}
+	h := sha256.Sum256([]byte("probe"))
+	id := w.startSign(t, w.ccToken(t), h[:])
+	q := authParams(rp1, cb1, s256(verifier))
+	q.Set("scope", "openid sign")
+	q.Set("sign_transaction_id", id)
+	tok := w.redeem(t, w.consentLogin(t, webtest.New(t, w.srv.URL), q, w.good, []string{}, "SUZAKA1980"))
+	_, b := w.call(t, http.MethodGet, SignTransactionsPath+"/"+id+"/result", tok["access_token"].(string), nil)
+	jwe, err := jose.ParseEncryptedCompact(string(b), []jose.KeyAlgorithm{jose.RSA_OAEP_256}, []jose.ContentEncryption{jose.A256GCM})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, _ := jwe.Decrypt(pf)
+	var res signResultPayload
+	json.Unmarshal(plain, &res)
+	certDER, _ := base64.StdEncoding.DecodeString(res.Certificate)
+	cert, err := x509.ParseCertificate(certDER)
+	if err != nil {
+		t.Fatal(err)
+	}
+	probe.pub = cert.PublicKey
+
+	signed, err := cms.Sign(t.Context(), []byte("住所変更届: 長野県須坂市大字須坂１２３４番地"), cms.SignOptions{Signer: probe, Cert: cert})
+	if err != nil || probe.used != 1 {
+		t.Fatalf("cms.Sign: %v (%d signatures)", err, probe.used)
+	}
+	rep := (&verify.Policy{Signing: w.signing, Now: time.Now}).Validate(t.Context(), verify.Document{Name: "address.p7m", Format: verify.FormatCMS, Data: signed})
+	if !rep.Passed() || rep.Revocation == "" {
+		t.Errorf("verify: %s/%s %s (revocation %q)", rep.Indication, rep.SubIndication, rep.MessageEN, rep.Revocation)
+	}
+	t.Logf("verify: %s, revocation: %s", rep.Indication, rep.Revocation)
 }
