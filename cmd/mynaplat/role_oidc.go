@@ -27,7 +27,7 @@ type oidcFlags struct {
 	baseURL                             string
 	signingAlg                          string
 	codeTTL, accessTTL, idTTL, loginTTL time.Duration
-	refreshTTL                          time.Duration
+	refreshTTL, signTTL                 time.Duration
 	keyRotation, publishLead            time.Duration
 	assertionMaxLifetime, clockSkew     time.Duration
 	attributeFormat, noSigningCert      string
@@ -59,6 +59,7 @@ func (f *oidcFlags) register(fs *flag.FlagSet) {
 	d(&f.accessTTL, "oidc-access-token-ttl", "MYNAPLAT_OIDC_ACCESS_TOKEN_TTL", oidcop.DefaultAccessTokenTTL, "lifetime of an access token")
 	d(&f.idTTL, "oidc-id-token-ttl", "MYNAPLAT_OIDC_ID_TOKEN_TTL", oidcop.DefaultIDTokenTTL, "lifetime of an ID token")
 	d(&f.refreshTTL, "oidc-refresh-token-ttl", "MYNAPLAT_OIDC_REFRESH_TOKEN_TTL", oidcop.DefaultRefreshTokenTTL, "lifetime of a refresh token (each use rotates it)")
+	d(&f.signTTL, "oidc-sign-ttl", "MYNAPLAT_OIDC_SIGN_TTL", oidcop.DefaultSignTTL, "how long a sign transaction waits for its signature")
 	d(&f.loginTTL, "oidc-login-ttl", "MYNAPLAT_OIDC_LOGIN_TTL", oidcop.DefaultLoginTTL, "how long the card page of one authorization request lasts")
 	d(&f.keyRotation, "oidc-key-rotation", "MYNAPLAT_OIDC_KEY_ROTATION", oidcop.DefaultKeyRotation,
 		"how long a signing key signs before the next takes over (0: only by mynaplat oidc keys rotate)")
@@ -76,7 +77,7 @@ func (f oidcFlags) config(data, base string) oidcop.Config {
 		base = f.baseURL
 	}
 	return oidcop.Config{KeyDir: filepath.Join(data, "oidc", "keys"), BaseURL: base, SigningAlg: jose.SignatureAlgorithm(f.signingAlg),
-		CodeTTL: f.codeTTL, AccessTokenTTL: f.accessTTL, IDTokenTTL: f.idTTL, LoginTTL: f.loginTTL, RefreshTokenTTL: f.refreshTTL,
+		CodeTTL: f.codeTTL, AccessTokenTTL: f.accessTTL, IDTokenTTL: f.idTTL, LoginTTL: f.loginTTL, RefreshTokenTTL: f.refreshTTL, SignTTL: f.signTTL,
 		KeyRotation: f.keyRotation, PublishLead: f.publishLead, AssertionMaxLifetime: f.assertionMaxLifetime, ClockSkew: f.clockSkew,
 		AttributeFormat: f.attributeFormat, NoSigningCert: f.noSigningCert}
 }
