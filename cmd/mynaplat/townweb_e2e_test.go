@@ -135,6 +135,16 @@ func TestTownwebEndToEnd(t *testing.T) {
 		t.Fatalf("the site's callback with name: %d %q\n%s", r.Status, r.Location(), r.Body)
 	}
 	c.Step(webtest.Step{Name: "greeted by name", Path: "/town/suzaka/my", WantContains: []string{"須坂　花子"}})
+	// The holder sees on /me/audit that the site received the name.
+	me := c.Fresh()
+	me.Run([]webtest.Step{
+		{Name: "a kiosk", Path: "/t/kiosk-suzaka-1/"},
+		{Name: "place the card at the kiosk", Path: "/t/kiosk-suzaka-1/place", Form: url.Values{"card": {demoCardID(t, bin, data, "須坂　花子")}},
+			WantStatus: http.StatusSeeOther},
+		{Name: "log in at the kiosk", Path: "/t/kiosk-suzaka-1/login", Form: url.Values{"pin": {"1234"}}, WantStatus: http.StatusSeeOther},
+		{Name: "the holder's audit", Path: "/me/audit", WantContains: []string{
+			`<span class="disclosure">須坂市ウェブサイト (RP00000001)に 氏名 を提供</span>`}},
+	})
 
 	// A lost card, revoked: the provider refuses it and the site says why.
 	c2 := c.Fresh()
