@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -75,6 +76,10 @@ type authRequest struct {
 	EndReason                   string
 	// UILocales are the request's ui_locales, space-separated.
 	UILocales string
+	// Attributes are the consented attributes (JSON), for the grant.
+	Attributes string
+	// SignTxID is the sign transaction the request asked to sign.
+	SignTxID string
 }
 
 var (
@@ -117,14 +122,14 @@ func (a *authRequest) GetCodeChallenge() *oidc.CodeChallenge {
 }
 
 const authRequestColumns = `id, client_id, redirect_uri, scopes, state, nonce, code_challenge, acr, session_state, created_at, expires_at,
-person_id, sub, auth_time, granted_scopes, code_expires_at, code_used_at, ended_at, end_reason, ui_locales`
+person_id, sub, auth_time, granted_scopes, code_expires_at, code_used_at, ended_at, end_reason, ui_locales, attributes, sign_tx_id`
 
 func scanAuthRequest(row interface{ Scan(...any) error }) (*authRequest, error) {
 	var a authRequest
 	var scopes, granted string
 	var created, expires, authTime, codeExp, codeUsed, ended int64
 	if err := row.Scan(&a.ID, &a.ClientID, &a.RedirectURI, &scopes, &a.State, &a.Nonce, &a.CodeChallenge, &a.ACR, &a.SessionState,
-		&created, &expires, &a.PersonID, &a.Sub, &authTime, &granted, &codeExp, &codeUsed, &ended, &a.EndReason, &a.UILocales); err != nil {
+		&created, &expires, &a.PersonID, &a.Sub, &authTime, &granted, &codeExp, &codeUsed, &ended, &a.EndReason, &a.UILocales, &a.Attributes, &a.SignTxID); err != nil {
 		return nil, err
 	}
 	a.Scopes, a.GrantedScopes = strings.Fields(scopes), strings.Fields(granted)
@@ -194,9 +199,6 @@ func checkAuthRequest(r *oidc.AuthRequest, form map[string][]string) *oidc.Error
 		return oidc.ErrInvalidRequest().WithDescription("sign_transaction_id needs the sign scope")
 	case tx != "" && !uuidPattern.MatchString(tx):
 		return oidc.ErrInvalidRequest().WithDescription("sign_transaction_id is not a UUID")
-	case tx != "":
-		// Sign transactions are the design record's slice 4: none exists.
-		return oidc.ErrInvalidRequest().WithDescription("no such sign transaction")
 	}
 	return nil
 }
@@ -246,9 +248,10 @@ func (p *Provider) endAuthRequest(ctx context.Context, id, reason string) (bool,
 }
 
 // completeAuthRequest records the card login on the request: who, their
-// sub for the client's sector, the granted scopes. Only a live request
+// sub for the client's sector, the granted scopes (openid, and the
+// consented attributes, whose values attrs holds). Only a live request
 // that no one completed yet takes it.
-func (p *Provider) completeAuthRequest(ctx context.Context, a *authRequest, personID string) error {
+func (p *Provider) completeAuthRequest(ctx context.Context, a *authRequest, personID string, attrs map[string]string, signed bool) error {
 	c, err := p.Client(ctx, a.ClientID)
 	if err != nil {
 		return err
@@ -258,12 +261,26 @@ func (p *Provider) completeAuthRequest(ctx context.Context, a *authRequest, pers
 		return err
 	}
 	now := p.now()
-	// Slice 2 grants openid only: the attributes and signing come with the
-	// consent and signing-password steps (slices 3 and 4).
-	granted := "openid"
-	res, err := p.db.WriteCommitted(ctx, `UPDATE oidc_auth_requests SET person_id = $1, sub = $2, auth_time = $3, granted_scopes = $4
-WHERE id = $5 AND auth_time = 0 AND ended_at = 0 AND expires_at > $6`,
-		personID, pairwiseSub(secret, c.Sector, personID), ms(now), granted, a.ID, ms(now))
+	granted := []string{"openid"}
+	for _, s := range AttributeScopes {
+		if _, ok := attrs[s]; ok {
+			granted = append(granted, s)
+		}
+	}
+	if signed {
+		granted = append(granted, "sign")
+	}
+	var attributes string
+	if len(attrs) > 0 {
+		b, err := json.Marshal(attrs)
+		if err != nil {
+			return err
+		}
+		attributes = string(b)
+	}
+	res, err := p.db.WriteCommitted(ctx, `UPDATE oidc_auth_requests SET person_id = $1, sub = $2, auth_time = $3, granted_scopes = $4, attributes = $5
+WHERE id = $6 AND auth_time = 0 AND ended_at = 0 AND expires_at > $7`,
+		personID, pairwiseSub(secret, c.Sector, personID), ms(now), strings.Join(granted, " "), attributes, a.ID, ms(now))
 	if err != nil {
 		return fmt.Errorf("oidcop: complete the authorization: %w", err)
 	}
@@ -288,6 +305,7 @@ func (p *Provider) Maintain(ctx context.Context) error {
 		{`DELETE FROM oidc_auth_requests WHERE expires_at < $1 AND code_expires_at < $1`, old},
 		{`DELETE FROM oidc_tokens WHERE expires_at < $1`, old},
 		{`DELETE FROM oidc_grants WHERE expires_at < $1`, old},
+		{`DELETE FROM oidc_sign_transactions WHERE expires_at < $1 AND grant_id NOT IN (SELECT id FROM oidc_grants)`, old},
 	} {
 		if _, err := p.db.WriteCommitted(ctx, q.sql, q.arg); err != nil {
 			return fmt.Errorf("oidcop: maintain: %w", err)

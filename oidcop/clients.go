@@ -60,6 +60,9 @@ type ClientSpec struct {
 	Keys [][]byte
 	// Dev allows http:// redirect URIs (the demo RPs on 127.0.0.1).
 	Dev bool
+	// PFKey is the optional PEM RSA public key of the client's platform
+	// operator (PF), to which sign results are encrypted (§2.4).
+	PFKey []byte
 }
 
 // Client is a registered client.
@@ -119,6 +122,12 @@ func ValidateClient(spec *ClientSpec) ([]ClientKey, error) {
 	if len(spec.Keys) == 0 {
 		return nil, &FieldError{"key", "no_key", "公開鍵（PEM または JWK）を一つ以上登録してください。",
 			"register at least one public key (PEM or JWK)"}
+	}
+	if len(spec.PFKey) > 0 {
+		if _, err := parsePFKey(spec.PFKey); err != nil {
+			return nil, &FieldError{"pf_key", "bad_pf_key", "PF 鍵は 2048 ビット以上の RSA 公開鍵（PEM）にしてください。",
+				"the PF key must be a PEM RSA public key of at least 2048 bits"}
+		}
 	}
 	var keys []ClientKey
 	seen := map[string]bool{}
@@ -240,6 +249,12 @@ func (p *Provider) AddClient(ctx context.Context, spec ClientSpec, by string) (C
 		if _, err := tx.ExecContext(ctx, qInsertClient, c.ID, c.Name, c.Sector, strings.Join(c.RedirectURIs, "\n"),
 			strings.Join(c.PostLogoutURIs, "\n"), c.Dev, ms(now)); err != nil {
 			return err
+		}
+		if len(spec.PFKey) > 0 {
+			der, _ := parsePFKey(spec.PFKey) // checked by ValidateClient
+			if _, err := tx.ExecContext(ctx, qSetPFKey, der, c.ID); err != nil {
+				return err
+			}
 		}
 		for i := range keys {
 			keys[i].AddedAt = c.CreatedAt

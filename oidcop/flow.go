@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
@@ -29,7 +30,11 @@ func (s *server) VerifyAuthRequest(ctx context.Context, r *op.Request[oidc.AuthR
 	if err != nil {
 		return nil, err
 	}
-	return &op.ClientRequest[oidc.AuthRequest]{Request: r, Client: opClient{c: c, p: s.p, refusal: checkAuthRequest(r.Data, r.Form)}}, nil
+	refusal := checkAuthRequest(r.Data, r.Form)
+	if tx := r.Form.Get("sign_transaction_id"); refusal == nil && tx != "" && !s.p.signTxUsable(ctx, tx, c.ID) {
+		refusal = oidc.ErrInvalidRequest().WithDescription("no such sign transaction (unknown, another client's, used or expired)")
+	}
+	return &op.ClientRequest[oidc.AuthRequest]{Request: r, Client: opClient{c: c, p: s.p, refusal: refusal}}, nil
 }
 
 // clientAndRedirect is the enabled client of an authorization request
@@ -64,7 +69,7 @@ func (s *server) Authorize(ctx context.Context, r *op.ClientRequest[oidc.AuthReq
 		s.p.refused(ctx, c.c.ID, "", "authorize", string(c.refusal.ErrorType)+" "+c.refusal.Description)
 		return nil, c.refusal
 	}
-	return s.LegacyServer.Authorize(ctx, r)
+	return s.LegacyServer.Authorize(context.WithValue(ctx, signTxKey{}, r.Form.Get("sign_transaction_id")), r)
 }
 
 // assertionClaims are the claims of a client assertion (RFC 7523 §3).
@@ -243,13 +248,15 @@ func s256(verifier string) string {
 
 // tokenResponse is §2.2's answer to a code (and later a refresh).
 type tokenResponse struct {
-	AccessToken     string `json:"access_token"`
-	TokenType       string `json:"token_type"`
-	ExpiresIn       uint64 `json:"expires_in"`
-	IDToken         string `json:"id_token,omitempty"`
-	Scope           string `json:"scope"`
-	SessionState    string `json:"session_state,omitempty"`
-	NotBeforePolicy int    `json:"not-before-policy"`
+	AccessToken      string `json:"access_token"`
+	TokenType        string `json:"token_type"`
+	ExpiresIn        uint64 `json:"expires_in"`
+	RefreshToken     string `json:"refresh_token,omitempty"`
+	RefreshExpiresIn uint64 `json:"refresh_expires_in,omitempty"`
+	IDToken          string `json:"id_token,omitempty"`
+	Scope            string `json:"scope"`
+	SessionState     string `json:"session_state,omitempty"`
+	NotBeforePolicy  int    `json:"not-before-policy"`
 }
 
 // CodeExchange redeems a code with the checks of §2.2 — the client, the
@@ -285,13 +292,16 @@ func (s *server) CodeExchange(ctx context.Context, r *op.ClientRequest[oidc.Acce
 	if err != nil {
 		return nil, oidc.ErrServerError().WithParent(err)
 	}
+	refresh, refreshExp, err := s.p.newRefresh(ctx, a.ID, a.ClientID)
+	if err != nil {
+		return nil, oidc.ErrServerError().WithParent(err)
+	}
 	if err := s.p.audit(ctx, s.p.db, a.ClientID, a.PersonID, "token", "OK", "authorization_code"); err != nil {
 		return nil, oidc.ErrServerError().WithParent(err)
 	}
-	resp := op.NewResponse(tokenResponse{AccessToken: access, TokenType: oidc.BearerToken, ExpiresIn: uint64(validity.Seconds()),
-		IDToken: idToken, Scope: strings.Join(a.GetScopes(), " "), SessionState: a.SessionState})
-	resp.Header = http.Header{"Cache-Control": {"no-store"}, "Pragma": {"no-cache"}}
-	return resp, nil
+	return s.p.tokenAnswer(tokenResponse{AccessToken: access, ExpiresIn: uint64(validity.Seconds()), IDToken: idToken,
+		RefreshToken: refresh, RefreshExpiresIn: uint64(refreshExp.Sub(s.p.now()).Round(time.Second).Seconds()),
+		Scope: strings.Join(a.GetScopes(), " "), SessionState: a.SessionState}), nil
 }
 
 // idClaims are the ID token's claims (§2.3). aud is a JSON string: the
@@ -303,7 +313,7 @@ type idClaims struct {
 	Expiry   int64    `json:"exp"`
 	IssuedAt int64    `json:"iat"`
 	AuthTime int64    `json:"auth_time"`
-	Nonce    string   `json:"nonce"`
+	Nonce    string   `json:"nonce,omitempty"`
 	AtHash   string   `json:"at_hash"`
 	AZP      string   `json:"azp"`
 	SID      string   `json:"sid"`
@@ -344,6 +354,10 @@ func (p *Provider) idToken(ctx context.Context, a *authRequest, accessToken stri
 // no longer) good (§2, Inf).
 func (s *server) UserInfo(ctx context.Context, r *op.Request[oidc.UserInfoRequest]) (*op.Response, error) {
 	resp, err := s.LegacyServer.UserInfo(ctx, r)
+	if errors.Is(err, errRelease) {
+		s.p.logger.ErrorContext(ctx, "oidc: userinfo", "err", err)
+		return nil, op.NewStatusError(oidc.ErrServerError().WithDescription("the attributes cannot be given now"), http.StatusServiceUnavailable)
+	}
 	if err != nil {
 		return nil, op.NewStatusError(oidc.ErrAccessDenied().WithDescription("invalid_token"), http.StatusUnauthorized)
 	}

@@ -7,12 +7,14 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -51,6 +53,7 @@ func (c *skewClock) Add(d time.Duration) {
 const (
 	rp1, rp2 = "RP00000001", "RP00000002"
 	cb1, cb2 = "http://127.0.0.1:1/rp1/cb", "http://127.0.0.1:1/rp2/cb"
+	bye1     = "http://127.0.0.1:1/rp1/bye"
 )
 
 // world is a JPKI centre, the platform, the provider and its card page on
@@ -67,6 +70,22 @@ type world struct {
 	// good and revoked are demo cards (PIN 1234): good's holder enrolled.
 	good, revoked *card.Card
 	goodPID       string
+	// ocspDown takes the signing certificate's OCSP responder down; the
+	// calls count the signing checks' questions.
+	ocspDown            atomic.Bool
+	ocspCalls, crlCalls atomic.Int32
+	// signing is the card page's signing-certificate verifier.
+	signing *jpki.SigningVerifier
+}
+
+// platCaller is the platform's caller API in one process, for caller oidc.
+type platCaller struct{ p *platform.Platform }
+
+func (c platCaller) SignerPerson(ctx context.Context, cert *x509.Certificate) (string, error) {
+	return c.p.SignerPerson(ctx, cert)
+}
+func (c platCaller) Disclose(ctx context.Context, personID string, d platform.Disclosure) error {
+	return c.p.Disclose(ctx, "oidc", personID, d)
 }
 
 func newWorld(t *testing.T, db *store.DB) *world {
@@ -103,7 +122,8 @@ func newWorld(t *testing.T, db *store.DB) *world {
 		t.Fatal(err)
 	}
 	clk := &skewClock{}
-	p, err := Open(ctx, Config{DB: db, KeyDir: t.TempDir(), BaseURL: srv.URL, Now: clk.Now, Site: site})
+	w := &world{centre: centre, plat: plat, cards: cards, srv: srv, clk: clk, db: db}
+	p, err := Open(ctx, Config{DB: db, KeyDir: t.TempDir(), BaseURL: srv.URL, Now: clk.Now, Site: site, Platform: platCaller{plat}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,25 +134,45 @@ func newWorld(t *testing.T, db *store.DB) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pages, err := p.Pages(PagesConfig{Site: site, Cards: cards, Terminal: tc, PlatformURL: srv.URL})
+	// The signing certificate's checks: the centre's OCSP (which a test
+	// may take down) and its CRL over HTTP, each counted.
+	jc := &jpki.Client{BaseURL: srv.URL}
+	crl := jc.CRLFetcher(jpki.Sign)
+	signing := &jpki.SigningVerifier{CA: centre.CA(jpki.Sign), MaxAge: time.Hour,
+		OCSP: func(ctx context.Context, req []byte) ([]byte, error) {
+			w.ocspCalls.Add(1)
+			if w.ocspDown.Load() {
+				return nil, errors.New("the OCSP responder is down")
+			}
+			return centre.Respond(ctx, req), nil
+		},
+		CRL: &jpki.CRLCache{CA: centre.CA(jpki.Sign), Fetch: func(ctx context.Context, etag string) ([]byte, string, bool, error) {
+			w.crlCalls.Add(1)
+			return crl(ctx, etag)
+		}}}
+	w.signing = signing
+	pages, err := p.Pages(PagesConfig{Site: site, Cards: cards, Terminal: tc, PlatformURL: srv.URL, Signing: signing})
 	if err != nil {
 		t.Fatal(err)
 	}
 	site.MachineAPI("POST " + RealmPath + TokenPath)
+	site.MachineAPI("POST " + RealmPath + LogoutPath)
+	site.MachineAPI("POST " + SignTransactionsPath)
+	p.SignRoutes(mux)
 	plat.Routes(mux)
 	site.Routes(mux)
 	pages.Routes(mux)
 	mux.Handle(RealmPath+"/", http.StripPrefix(RealmPath, oh))
 	h = trace.Middleware(site.Protect(centre.Wrap(mux)))
 	for _, c := range []ClientSpec{
-		{ID: rp1, Name: "須坂市ウェブサイト", RedirectURIs: []string{cb1}, Dev: true, Keys: [][]byte{readTestdata(t, "rp-rsa.pub")}},
+		{ID: rp1, Name: "須坂市ウェブサイト", RedirectURIs: []string{cb1}, PostLogoutURIs: []string{bye1}, Dev: true, Keys: [][]byte{readTestdata(t, "rp-rsa.pub")}},
 		{ID: rp2, Name: "日本生命", RedirectURIs: []string{cb2}, Dev: true, Keys: [][]byte{readTestdata(t, "rp-ec.pub")}},
 	} {
 		if _, err := p.AddClient(ctx, c, ""); err != nil {
 			t.Fatal(err)
 		}
 	}
-	w := &world{centre: centre, plat: plat, p: p, cards: cards, srv: srv, clk: clk, db: db}
+	w.p = p
 	w.good, _, w.goodPID = w.card(t, "須坂　花子")
 	var revokedIs *jpki.IssuedCard
 	w.revoked, revokedIs, _ = w.card(t, "鳥海　誠")

@@ -1,7 +1,12 @@
 package oidcop
 
 import (
+	"crypto"
+	"crypto/rand"
+	"crypto/x509"
 	"embed"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -9,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/mynaplat/mynaplat/card"
+	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/platform"
 	"github.com/mynaplat/mynaplat/terminal"
 	"github.com/mynaplat/mynaplat/web"
@@ -27,6 +33,10 @@ type PagesConfig struct {
 	Reader      terminal.Reader
 	PlatformURL string
 	HTTP        *http.Client
+	// Signing checks the signing certificate read for attributes (§4.2
+	// step 4): OCSP, and with its CRL cache set, the CRL when acr_values
+	// has crl.
+	Signing *jpki.SigningVerifier
 }
 
 // Pages are the card page of §4.2: the person places their card and enters
@@ -37,6 +47,7 @@ type Pages struct {
 	site    *web.Site
 	screens *web.Pages
 	kit     *terminal.Kit
+	signing *jpki.SigningVerifier
 }
 
 // Pages sets up the card page. Routes registers it; the authorization
@@ -58,7 +69,7 @@ func (p *Provider) Pages(cfg PagesConfig) (*Pages, error) {
 		reader = terminal.VirtualReader{Cards: cfg.Cards}
 	}
 	// The kit's actions hold the request's ID: each page sets them (actions).
-	pg := &Pages{p: p, site: cfg.Site, screens: screens, kit: terminal.NewKit(terminal.KitConfig{Terminal: t, Reader: reader, Cards: cfg.Cards,
+	pg := &Pages{p: p, site: cfg.Site, screens: screens, signing: cfg.Signing, kit: terminal.NewKit(terminal.KitConfig{Terminal: t, Reader: reader, Cards: cfg.Cards,
 		Purpose: platform.PurposeOIDC, Screen: terminal.ScreenPhone, Now: p.now, Logger: p.logger})}
 	p.pages = pg
 	return pg, nil
@@ -74,6 +85,9 @@ func (pg *Pages) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+prefix+"/remove", pg.remove)
 	mux.HandleFunc("POST "+prefix+"/back", pg.back)
 	mux.HandleFunc("POST "+prefix+"/cancel", pg.cancel)
+	mux.HandleFunc("POST "+prefix+"/consent", pg.consent)
+	mux.HandleFunc("POST "+prefix+"/sign", pg.sign)
+	mux.HandleFunc("POST "+prefix+"/login-only", pg.loginOnly)
 }
 
 // The session keys: the authorization request this browser is at, and the
@@ -83,14 +97,32 @@ const (
 	sessionDone    = "oidc:done"
 	// sessionLang is the request whose ui_locales chose the language.
 	sessionLang = "oidc:lang"
+	// sessionPending is the request whose card login passed and whose
+	// consent (and signing password) steps are under way; the login is
+	// the kit's (LoggedIn).
+	sessionPending = "oidc:pending"
+	// sessionConsent is the pending request's consented attributes:
+	// "<request ID> <scope> …".
+	sessionConsent = "oidc:consent"
+	// sessionNoSign is the pending request whose card has no signing
+	// certificate (a child's), where the person chooses (§3 row 13).
+	sessionNoSign = "oidc:nosign"
 )
 
 type screenData struct {
 	ID, ClientName, ClientID string
-	// Asks are the scopes asked for besides openid (slice 2 grants none
-	// of them yet).
-	Asks   []string
+	// Asks are the attributes asked for.
+	Asks []string
+	// Stage is the step shown: "card" (place, PIN), "consent", "sign"
+	// (the signing password) or "nosign" (a card without a signing
+	// certificate).
+	Stage string
+	// Consented are the attributes consented to (stage sign).
+	Consented []string
+	// SignTx is what the request asks the person to sign, if anything.
+	SignTx *signTxView
 	Card   *terminal.CardStep
+	Sign   *terminal.SignStep
 	Action string // the page's own action prefix
 }
 
@@ -147,29 +179,76 @@ func (pg *Pages) screen(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	terminal.SaveSession(r, ss, pg.p.logger)
-	var asks []string
-	for _, s := range a.Scopes {
-		if s != "openid" {
-			asks = append(asks, s)
-		}
-	}
+	asks := askedAttributes(a.Scopes)
 	// The PIN, back and cancel forms end in a redirect to the RP, which a
 	// browser checks against the page's CSP form-action: allow the
 	// registered redirect URI's origin (exactly matched at the request).
 	if err := web.AllowFormAction(w, a.RedirectURI); err != nil {
 		pg.p.logger.ErrorContext(r.Context(), "oidc: the RP's origin", "client", a.ClientID, "err", err)
 	}
-	step := pg.kit.Card(r, ss)
-	step.Actions = pg.actions(a.ID)
-	pg.screens.Render(w, r, http.StatusOK, "login", screenData{ID: a.ID, ClientName: c.Name, ClientID: c.ID, Asks: asks, Card: step,
-		Action: pg.p.Issuer() + LoginPath + a.ID + "/"})
+	d := screenData{ID: a.ID, ClientName: c.Name, ClientID: c.ID, Asks: asks, Stage: "card", Action: pg.p.Issuer() + LoginPath + a.ID + "/"}
+	if a.SignTxID != "" {
+		if t, err := pg.p.signTx(r.Context(), a.SignTxID); err == nil {
+			d.SignTx = &signTxView{DigestHex: hex.EncodeToString(t.Digest), DigestType: t.DigestType}
+		}
+	}
+	if _, ok := pg.pending(ss, a); ok {
+		consented, done := consentOf(ss, a)
+		switch {
+		case ss.Get(sessionNoSign) == a.ID:
+			d.Stage = "nosign"
+		case !done:
+			d.Stage = "consent"
+		default:
+			d.Stage, d.Consented = "sign", consented
+			if a.SignTxID != "" {
+				d.Sign = pg.kit.SignCard(r, ss, "署名する", "Sign")
+			} else {
+				d.Sign = pg.kit.SignCard(r, ss, "確認して読み取る", "Confirm and read")
+			}
+			d.Sign.Actions = pg.actions(a.ID)
+		}
+	}
+	terminal.SaveSession(r, ss, pg.p.logger)
+	if d.Stage == "card" {
+		d.Card = pg.kit.Card(r, ss)
+		d.Card.Actions = pg.actions(a.ID)
+	}
+	pg.screens.Render(w, r, http.StatusOK, "login", d)
+}
+
+// signTxView is a sign transaction as the card page states it (§2.4
+// step 3): the digest in hex and its type.
+type signTxView struct{ DigestHex, DigestType string }
+
+// needsConsent reports whether a asks for anything beyond the login.
+func needsConsent(a *authRequest) bool {
+	return len(askedAttributes(a.Scopes)) > 0 || a.SignTxID != ""
+}
+
+// pending is the login of a's card step when a waits for consent.
+func (pg *Pages) pending(ss *web.Session, a *authRequest) (terminal.Login, bool) {
+	if ss.Get(sessionPending) != a.ID {
+		return terminal.Login{}, false
+	}
+	l, err := pg.kit.LoggedIn(ss)
+	return l, err == nil
+}
+
+// consentOf is the attributes consented to for a, and whether the person
+// has answered.
+func consentOf(ss *web.Session, a *authRequest) ([]string, bool) {
+	f := strings.Fields(ss.Get(sessionConsent))
+	if len(f) == 0 || f[0] != a.ID {
+		return nil, false
+	}
+	return f[1:], true
 }
 
 // actions are the kit's actions for request id.
 func (pg *Pages) actions(id string) terminal.Actions {
 	base := pg.p.Issuer() + LoginPath + id + "/"
-	return terminal.Actions{Place: base + "place", PIN: base + "pin", Remove: base + "remove"}
+	return terminal.Actions{Place: base + "place", PIN: base + "pin", Remove: base + "remove", Sign: base + "sign"}
 }
 
 func (pg *Pages) place(w http.ResponseWriter, r *http.Request) {
@@ -212,22 +291,199 @@ func (pg *Pages) pin(w http.ResponseWriter, r *http.Request) {
 		pg.again(w, r, ss, a)
 		return
 	}
+	if needsConsent(a) {
+		// The consent step (§4.2 step 3); the card stays in.
+		ss.Set(sessionPending, a.ID)
+		ss.Delete(sessionConsent)
+		ss.Delete(sessionNoSign)
+		pg.again(w, r, ss, a)
+		return
+	}
+	pg.finish(w, r, ss, a, l.PlatformID, nil, nil)
+}
+
+// cardSignature is what the card signed for a sign transaction.
+type cardSignature struct{ sig, cert []byte }
+
+// finish completes the authorization with the consented attributes' values
+// and goes to the library's callback, which gives the code.
+func (pg *Pages) finish(w http.ResponseWriter, r *http.Request, ss *web.Session, a *authRequest, personID string, attrs map[string]string, signed *cardSignature) {
+	if signed != nil {
+		// The transaction goes to this grant (its ID is the request's),
+		// once.
+		ok, err := pg.p.recordSignature(r.Context(), a.SignTxID, a.ClientID, a.ID, signed.sig, signed.cert)
+		if err != nil || !ok {
+			if err != nil {
+				pg.p.logger.ErrorContext(r.Context(), "oidc: record the signature", "err", err)
+			}
+			pg.end(w, r, ss, a, "access_denied", "sign_transaction_unavailable")
+			return
+		}
+	}
 	// The card comes out: the login goes with the authorization, not the
 	// browser's session.
 	pg.kit.Remove(ss)
-	if err := pg.p.completeAuthRequest(r.Context(), a, l.PlatformID); err != nil {
+	ss.Delete(sessionPending)
+	ss.Delete(sessionConsent)
+	ss.Delete(sessionNoSign)
+	if err := pg.p.completeAuthRequest(r.Context(), a, personID, attrs, signed != nil); err != nil {
 		pg.p.logger.ErrorContext(r.Context(), "oidc: complete the authorization", "err", err)
 		terminal.SaveSession(r, ss, pg.p.logger)
 		pg.site.Error(w, r, problemGone)
 		return
 	}
-	if err := pg.p.audit(r.Context(), pg.p.db, a.ClientID, l.PlatformID, "authorize", "OK", "card login"); err != nil {
+	reason := "card login"
+	if len(attrs) > 0 {
+		reason += ", attributes read from the signing certificate"
+	}
+	if signed != nil {
+		reason += ", signed sign transaction " + a.SignTxID
+	}
+	if err := pg.p.audit(r.Context(), pg.p.db, a.ClientID, personID, "authorize", "OK", reason); err != nil {
 		pg.p.logger.ErrorContext(r.Context(), "oidc: audit", "err", err)
 	}
 	ss.Delete(sessionRequest)
 	ss.Set(sessionDone, a.ID)
 	terminal.SaveSession(r, ss, pg.p.logger)
 	http.Redirect(w, r, pg.p.Issuer()+AuthPath+"/callback?id="+url.QueryEscape(a.ID), http.StatusSeeOther)
+}
+
+// consent takes the consent step's answer: 同意しない ends the
+// authorization (access_denied, consent_refused); 同意する with nothing
+// ticked logs in with openid; otherwise the signing password step reads
+// the ticked attributes, unless the card has no signing certificate.
+func (pg *Pages) consent(w http.ResponseWriter, r *http.Request) {
+	a, ss, ok := pg.request(w, r)
+	if !ok {
+		return
+	}
+	l, ok := pg.pending(ss, a)
+	if !ok {
+		pg.again(w, r, ss, a)
+		return
+	}
+	if r.PostFormValue("decision") != "agree" {
+		pg.end(w, r, ss, a, "access_denied", "consent_refused")
+		return
+	}
+	asked := askedAttributes(a.Scopes)
+	var ticked []string
+	for _, s := range asked {
+		if slices.Contains(r.PostForm["attr"], s) {
+			ticked = append(ticked, s)
+		}
+	}
+	if len(ticked) == 0 && a.SignTxID == "" {
+		pg.finish(w, r, ss, a, l.PlatformID, nil, nil)
+		return
+	}
+	ss.Set(sessionConsent, a.ID+" "+strings.Join(ticked, " "))
+	if tr, err := pg.kit.Placed(r, ss); err == nil && !hasSigningCert(tr) {
+		if pg.p.cfg.NoSigningCert == NoSignRefuse {
+			pg.end(w, r, ss, a, "access_denied", string(terminal.NoSignCert))
+			return
+		}
+		ss.Set(sessionNoSign, a.ID)
+	}
+	pg.again(w, r, ss, a)
+}
+
+// hasSigningCert tells a card without a signing certificate (a holder
+// under 15) before any password is asked: its certificate file is not
+// there at all.
+func hasSigningCert(tr card.Transport) bool {
+	_, err := card.NewClient(tr).Certificate(card.Sign)
+	return !errors.Is(err, card.ErrNotFound)
+}
+
+// loginOnly is 「ログインだけ続ける」 of a card without a signing
+// certificate: the authorization completes with openid (§3 row 13).
+func (pg *Pages) loginOnly(w http.ResponseWriter, r *http.Request) {
+	a, ss, ok := pg.request(w, r)
+	if !ok {
+		return
+	}
+	l, ok := pg.pending(ss, a)
+	if !ok || ss.Get(sessionNoSign) != a.ID {
+		pg.again(w, r, ss, a)
+		return
+	}
+	pg.finish(w, r, ss, a, l.PlatformID, nil, nil)
+}
+
+// sign is the signing password step (§4.2 step 4): the card reads its
+// signing certificate with the password (which goes to the card only);
+// the provider checks it (by CRL when acr_values has crl), asks the
+// platform whose it is, refuses unless it is the login's person, and reads
+// the consented attributes from it.
+func (pg *Pages) sign(w http.ResponseWriter, r *http.Request) {
+	a, ss, ok := pg.request(w, r)
+	if !ok {
+		return
+	}
+	l, ok := pg.pending(ss, a)
+	consented, done := consentOf(ss, a)
+	if !ok || !done || (len(consented) == 0 && a.SignTxID == "") {
+		pg.again(w, r, ss, a)
+		return
+	}
+	var hash []byte
+	if a.SignTxID != "" {
+		t, err := pg.p.signTx(r.Context(), a.SignTxID)
+		if err == nil {
+			hash, _, err = parseDigest(t.Digest)
+		}
+		if err != nil {
+			pg.end(w, r, ss, a, "access_denied", "sign_transaction_unavailable")
+			return
+		}
+	}
+	source := jpki.ByOCSP
+	if slices.Contains(strings.Fields(a.ACR), "crl") {
+		source = jpki.ByCRL
+	}
+	var holder *jpki.Holder
+	var signed *cardSignature
+	res, err := pg.kit.Sign(r, ss, func(cert *x509.Certificate, signer crypto.Signer) error {
+		var err error
+		if holder, err = pg.p.checkSigner(r.Context(), pg.signing, cert, source, l.PlatformID); err != nil {
+			return err
+		}
+		if hash != nil {
+			// RSASSA-PKCS1-v1_5 over the SHA-256 DigestInfo of the hash: a
+			// bare digest is wrapped as JPKI does, and a DigestInfo given
+			// is that same DigestInfo.
+			sig, err := signer.Sign(rand.Reader, hash, crypto.SHA256)
+			if err != nil {
+				return fmt.Errorf("oidcop: the card's signature: %w", err)
+			}
+			signed = &cardSignature{sig: sig, cert: cert.Raw}
+		}
+		return nil
+	})
+	var rf *signRefusal
+	switch {
+	case errors.As(err, &rf):
+		pg.p.logger.InfoContext(r.Context(), "oidc: signing certificate refused", "client", a.ClientID, "reason", rf.desc, "err", rf.err)
+		pg.end(w, r, ss, a, rf.code, rf.desc)
+		return
+	case err != nil:
+		pg.p.logger.ErrorContext(r.Context(), "oidc: the signing step", "err", err)
+		pg.end(w, r, ss, a, "temporarily_unavailable", "server_error")
+		return
+	case res.Outcome == terminal.NoSignCert:
+		ss.Set(sessionNoSign, a.ID)
+		pg.again(w, r, ss, a)
+		return
+	case !res.Passed() && res.Message().Retry:
+		ss.SetFlash(res.Flash())
+		pg.again(w, r, ss, a)
+		return
+	case !res.Passed():
+		pg.end(w, r, ss, a, cardError(res.Outcome), string(res.Outcome))
+		return
+	}
+	pg.finish(w, r, ss, a, l.PlatformID, attributeValues(holder, consented, pg.p.cfg.AttributeFormat), signed)
 }
 
 // cardError is §3 row 9: what a stopped card flow tells the RP.

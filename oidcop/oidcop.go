@@ -77,11 +77,24 @@ type Config struct {
 	KeyRotation, PublishLead time.Duration
 	// Lifetimes (§3 row 1).
 	CodeTTL, AccessTokenTTL, IDTokenTTL, LoginTTL time.Duration
+	// RefreshTokenTTL is each refresh token's lifetime (rotating: §3 row 5).
+	RefreshTokenTTL time.Duration
+	// SignTTL is how long a sign transaction waits for its signature (§3
+	// row 15).
+	SignTTL time.Duration
 	// AssertionMaxLifetime bounds a client assertion's exp ahead of now;
 	// ClockSkew is the leeway on exp, iat and nbf.
 	AssertionMaxLifetime, ClockSkew time.Duration
 	Now                             func() time.Time
 	Logger                          *slog.Logger
+	// AttributeFormat is FormatRaw (default) or FormatOIDC (§3 row 12).
+	AttributeFormat string
+	// NoSigningCert is what a card without a signing certificate gets when
+	// attributes were asked: NoSignAsk (default) or NoSignRefuse (§3 row 13).
+	NoSigningCert string
+	// Platform is the platform's caller API: signer lookup and the audit
+	// of each release of attributes.
+	Platform PlatformCaller
 	// Site, when set, renders the error page of an authorization request
 	// that cannot go back to its RP (otherwise the library's JSON).
 	Site *web.Site
@@ -93,6 +106,7 @@ const (
 	DefaultAccessTokenTTL       = 5 * time.Minute
 	DefaultIDTokenTTL           = 5 * time.Minute
 	DefaultLoginTTL             = 10 * time.Minute
+	DefaultRefreshTokenTTL      = 30 * time.Minute
 	DefaultKeyRotation          = 30 * 24 * time.Hour
 	DefaultPublishLead          = 10 * time.Minute
 	DefaultAssertionMaxLifetime = 24 * time.Hour
@@ -114,6 +128,20 @@ func (c *Config) Validate() error {
 	default:
 		return fmt.Errorf("oidcop: signing algorithm %q: ES256 or RS256", c.SigningAlg)
 	}
+	switch c.AttributeFormat {
+	case "":
+		c.AttributeFormat = FormatRaw
+	case FormatRaw, FormatOIDC:
+	default:
+		return fmt.Errorf("oidcop: attribute format %q: raw or oidc", c.AttributeFormat)
+	}
+	switch c.NoSigningCert {
+	case "":
+		c.NoSigningCert = NoSignAsk
+	case NoSignAsk, NoSignRefuse:
+	default:
+		return fmt.Errorf("oidcop: no-signing-cert %q: ask or refuse", c.NoSigningCert)
+	}
 	def := func(d *time.Duration, v time.Duration) {
 		if *d == 0 {
 			*d = v
@@ -123,11 +151,13 @@ func (c *Config) Validate() error {
 	def(&c.AccessTokenTTL, DefaultAccessTokenTTL)
 	def(&c.IDTokenTTL, DefaultIDTokenTTL)
 	def(&c.LoginTTL, DefaultLoginTTL)
+	def(&c.RefreshTokenTTL, DefaultRefreshTokenTTL)
+	def(&c.SignTTL, DefaultSignTTL)
 	def(&c.PublishLead, DefaultPublishLead)
 	def(&c.AssertionMaxLifetime, DefaultAssertionMaxLifetime)
 	def(&c.ClockSkew, DefaultClockSkew)
 	for name, d := range map[string]time.Duration{"code TTL": c.CodeTTL, "access token TTL": c.AccessTokenTTL,
-		"ID token TTL": c.IDTokenTTL, "login TTL": c.LoginTTL, "publish lead": c.PublishLead,
+		"ID token TTL": c.IDTokenTTL, "login TTL": c.LoginTTL, "refresh token TTL": c.RefreshTokenTTL, "sign TTL": c.SignTTL, "publish lead": c.PublishLead,
 		"assertion max lifetime": c.AssertionMaxLifetime, "clock skew": c.ClockSkew, "key rotation": c.KeyRotation + 1} {
 		if d < 0 {
 			return fmt.Errorf("oidcop: the %s is negative", name)

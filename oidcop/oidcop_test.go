@@ -129,6 +129,9 @@ func TestClientValidation(t *testing.T) {
 			{"private JWK", "key", "bad_key", func(s *ClientSpec) { s.ID, s.Keys = "RP2", [][]byte{jwkOf(t, "rp-ec.key", "k", true)} }},
 			{"private PEM", "key", "bad_key", func(s *ClientSpec) { s.ID, s.Keys = "RP2", [][]byte{readTestdata(t, "rp-ec.key")} }},
 			{"same key twice", "key", "duplicate_key", func(s *ClientSpec) { s.ID, s.Keys = "RP2", [][]byte{ec, ec} }},
+			{"PF key not RSA", "pf_key", "bad_pf_key", func(s *ClientSpec) { s.ID, s.PFKey = "RP2", ec }},
+			{"PF key RSA 1024", "pf_key", "bad_pf_key", func(s *ClientSpec) { s.ID, s.PFKey = "RP2", readTestdata(t, "weak-rsa1024.pub") }},
+			{"PF key unreadable", "pf_key", "bad_pf_key", func(s *ClientSpec) { s.ID, s.PFKey = "RP2", readTestdata(t, "garbage.txt") }},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				spec := good()
@@ -154,6 +157,20 @@ func TestClientValidation(t *testing.T) {
 	})
 }
 
+// TestClientPFKey: a PF key given at registration is kept with the client.
+func TestClientPFKey(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		p := openProvider(t, db, "https://auth.example.jp", newClock(), nil)
+		if _, err := p.AddClient(t.Context(), ClientSpec{ID: "RP3", Name: "PF", RedirectURIs: []string{"https://rp.example.jp/cb"},
+			Keys: [][]byte{readTestdata(t, "rp-ec.pub")}, PFKey: readTestdata(t, "rp-rsa.pub")}, "S-1"); err != nil {
+			t.Fatal(err)
+		}
+		if pf, err := p.PFKey(t.Context(), "RP3"); pf == nil || err != nil {
+			t.Errorf("the PF key given at add: %v, %v", pf, err)
+		}
+	})
+}
+
 // TestClients: add with a PEM and a JWK, dev http URIs, list, disable, and
 // the keys' add and disable.
 func TestClients(t *testing.T) {
@@ -168,6 +185,9 @@ func TestClients(t *testing.T) {
 		}
 		if c.Sector != "RP1" || len(c.Keys) != 2 || c.Keys[0].KID != "ec-1" || c.Keys[0].Alg != jose.ES256 || c.Keys[1].Alg != jose.RS256 {
 			t.Errorf("added %+v", c)
+		}
+		if pf, err := p.PFKey(ctx, "RP1"); pf != nil || err != nil {
+			t.Errorf("a PF key (%v, %v) where none was given", pf, err)
 		}
 		got, err := p.Client(ctx, "RP1")
 		if err != nil {

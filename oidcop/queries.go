@@ -14,6 +14,7 @@ FROM oidc_clients WHERE ($1 = '' OR id = $1) ORDER BY id`
 	qClientExists  = `SELECT 1 FROM oidc_clients WHERE id = $1`
 	qDisableClient = `UPDATE oidc_clients SET disabled_at = $1 WHERE id = $2 AND disabled_at = 0`
 
+	qSetPFKey         = `UPDATE oidc_clients SET pf_key = $1 WHERE id = $2`
 	qInsertClientKey  = `INSERT INTO oidc_client_keys (client_id, kid, alg, public_der, added_at) VALUES ($1, $2, $3, $4, $5)`
 	qSelectClientKeys = `SELECT client_id, kid, alg, public_der, added_at, disabled_at FROM oidc_client_keys
 WHERE ($1 = '' OR client_id = $1) ORDER BY client_id, added_at, kid`

@@ -94,6 +94,9 @@ func (p *Provider) edge(next http.Handler) http.Handler {
 			w.Header().Set("Pragma", "no-cache")
 		case UserinfoPath:
 			w = &bearerChallenge{ResponseWriter: w}
+		case LogoutPath:
+			p.logout(w, r)
+			return
 		}
 		next.ServeHTTP(w, r)
 	})

@@ -28,11 +28,12 @@ func (s *storage) CreateAuthRequest(ctx context.Context, r *oidc.AuthRequest, _ 
 	now := s.p.now()
 	a := &authRequest{ID: newID(), ClientID: r.ClientID, RedirectURI: r.RedirectURI, Scopes: r.Scopes, State: r.State, Nonce: r.Nonce,
 		CodeChallenge: r.CodeChallenge, ACR: strings.Join(r.ACRValues, " "), SessionState: randomToken(16), UILocales: r.UILocales.String(),
+		SignTxID:  signTxFrom(ctx),
 		CreatedAt: time.UnixMilli(ms(now)), ExpiresAt: time.UnixMilli(ms(now.Add(s.p.cfg.LoginTTL)))}
 	if _, err := s.p.db.Write(ctx, `INSERT INTO oidc_auth_requests (id, client_id, redirect_uri, scopes, state, nonce, code_challenge, acr,
-session_state, created_at, expires_at, ui_locales) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+session_state, created_at, expires_at, ui_locales, sign_tx_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		a.ID, a.ClientID, a.RedirectURI, strings.Join(a.Scopes, " "), a.State, a.Nonce, a.CodeChallenge, a.ACR, a.SessionState,
-		ms(a.CreatedAt), ms(a.ExpiresAt), a.UILocales); err != nil {
+		ms(a.CreatedAt), ms(a.ExpiresAt), a.UILocales, a.SignTxID); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -78,17 +79,26 @@ func (s *storage) DeleteAuthRequest(ctx context.Context, id string) error { retu
 // CreateAccessToken writes the grant of a redeemed code (its ID is the
 // request's) and the access token's row (by its jti).
 func (s *storage) CreateAccessToken(ctx context.Context, r op.TokenRequest) (string, time.Time, error) {
+	now := s.p.now()
+	if cc, ok := r.(*ccRequest); ok {
+		// A client-credentials token: no grant, good for the sign API only.
+		id, exp := newID(), now.Add(s.p.cfg.AccessTokenTTL)
+		if _, err := s.p.db.Write(ctx, `INSERT INTO oidc_tokens (hash, grant_id, client_id, kind, expires_at) VALUES ($1, NULL, $2, 'cc', $3)`,
+			id, cc.clientID, ms(exp)); err != nil {
+			return "", time.Time{}, err
+		}
+		return id, exp, nil
+	}
 	a, ok := r.(*authRequest)
 	if !ok {
 		return "", time.Time{}, oidc.ErrUnsupportedGrantType().WithParent(errNotYet)
 	}
-	now := s.p.now()
 	id, exp := newID(), now.Add(s.p.cfg.AccessTokenTTL)
 	err := s.p.db.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO oidc_grants (id, client_id, sub, person_id, scopes, acr, auth_time, session_state,
-created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`,
+created_at, expires_at, attributes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING`,
 			a.ID, a.ClientID, a.Sub, a.PersonID, strings.Join(a.GetScopes(), " "), a.GetACR(), ms(a.AuthTime), a.SessionState,
-			ms(now), ms(exp)); err != nil {
+			ms(now), ms(exp), a.Attributes); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO oidc_tokens (hash, grant_id, client_id, kind, expires_at) VALUES ($1, $2, $3, $4, $5)`,
@@ -184,19 +194,31 @@ func (s *storage) SetUserinfoFromScopes(ctx context.Context, u *oidc.UserInfo, u
 }
 
 // SetUserinfoFromToken answers for an access token that is live: not
-// expired, its grant not revoked, its client enabled. openid alone gives
-// sub only (the attributes are slice 3).
+// expired, its grant not revoked, its client enabled. It gives sub and
+// the consented attributes as scalar strings (address a string, not the
+// OIDC object: Obs IM), each answer disclosed to the platform first.
 func (s *storage) SetUserinfoFromToken(ctx context.Context, u *oidc.UserInfo, tokenID, subject, origin string) error {
-	var sub string
-	err := s.p.db.QueryRowContext(ctx, `SELECT g.sub FROM oidc_tokens t JOIN oidc_grants g ON g.id = t.grant_id
+	var sub, clientID, personID, attributes string
+	err := s.p.db.QueryRowContext(ctx, `SELECT g.sub, g.client_id, g.person_id, g.attributes FROM oidc_tokens t JOIN oidc_grants g ON g.id = t.grant_id
 JOIN oidc_clients c ON c.id = g.client_id
-WHERE t.hash = $1 AND t.kind = 'access' AND t.expires_at > $2 AND g.revoked_at = 0 AND c.disabled_at = 0`, tokenID, ms(s.p.now())).Scan(&sub)
+WHERE t.hash = $1 AND t.kind = 'access' AND t.expires_at > $2 AND g.revoked_at = 0 AND c.disabled_at = 0`, tokenID, ms(s.p.now())).Scan(&sub, &clientID, &personID, &attributes)
 	if err != nil || sub != subject {
 		return errors.New("oidcop: the access token is not live")
 	}
+	vals, err := s.p.release(ctx, clientID, personID, attributes)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errRelease, err)
+	}
 	u.Subject = sub
+	for k, v := range vals {
+		u.AppendClaims(k, v)
+	}
 	return nil
 }
+
+// errRelease is a UserInfo answer that could not be disclosed: a server
+// error, not the token's fault.
+var errRelease = errors.New("oidcop: the attributes cannot be released now")
 
 func (s *storage) SetIntrospectionFromToken(ctx context.Context, r *oidc.IntrospectionResponse, tokenID, subject, clientID string) error {
 	return errNotYet

@@ -22,7 +22,7 @@ var oidcCommand = &command{name: "oidc",
 		{name: "client", summary: "クライアント（RP）の登録と管理 / register and manage clients (RPs)", subs: []*command{
 			{name: "add", run: oidcClientAdd,
 				summary:  "クライアントを登録 / register a client",
-				synopsis: "--id RP00000001 --name NAME --redirect-uri URI … --key FILE … [--post-logout-uri URI …] [--sector S] [--dev]"},
+				synopsis: "--id RP00000001 --name NAME --redirect-uri URI … --key FILE … [--post-logout-uri URI …] [--sector S] [--pf-key FILE] [--dev]"},
 			{name: "list", run: oidcClientList, summary: "クライアントの一覧 / list the clients"},
 			{name: "disable", run: oidcClientDisable,
 				summary: "クライアントを止める（トークンもすぐ使えなくなる） / disable a client (its tokens stop working at once)", synopsis: "--id ID"},
@@ -116,6 +116,7 @@ func oidcClientAdd(ctx context.Context, fs *flag.FlagSet, args []string, out io.
 	fs.Var(&redirects, "redirect-uri", "a redirect URI, matched exactly (repeatable)")
 	fs.Var(&logouts, "post-logout-uri", "a post-logout redirect URI (repeatable)")
 	fs.Var(&keys, "key", "a public key file: PEM PUBLIC KEY or JWK (repeatable)")
+	pfKey := fs.String("pf-key", "", "the PEM RSA public key file of the client's platform operator (PF): sign results are encrypted to it (§2.4); without it they are signed JWS")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -123,13 +124,19 @@ func oidcClientAdd(ctx context.Context, fs *flag.FlagSet, args []string, out io.
 	if err != nil {
 		return err
 	}
+	var pf []byte
+	if *pfKey != "" {
+		if pf, err = os.ReadFile(*pfKey); err != nil {
+			return fmt.Errorf("--pf-key: %w", err)
+		}
+	}
 	db, p, err := o.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 	c, err := p.AddClient(ctx, oidcop.ClientSpec{ID: *id, Name: *name, Sector: *sector, RedirectURIs: redirects, PostLogoutURIs: logouts,
-		Keys: kb, Dev: *dev}, "")
+		Keys: kb, Dev: *dev, PFKey: pf}, "")
 	if err != nil {
 		return fieldError(err)
 	}

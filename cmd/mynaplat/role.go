@@ -107,7 +107,7 @@ var callerPairs = [][2]string{
 	{apiPlatform, roleEligibility}, {apiPlatform, roleJLIS}, {apiPlatform, rolePostbox}, {apiPlatform, roleDelegation},
 	{apiSeal, roleMunicipal}, {apiQueue, roleMunicipal}, {apiCardCo, roleTerminals}, {apiJPKI, roleCounter},
 	{apiStaff, roleMunicipal}, {apiStaff, roleEligibility}, {apiStaff, roleCounter}, {apiStaff, roleAgency}, {apiStaff, roleBusiness},
-	{apiPlatform, roleMunicipal}, {apiPlatform, roleJPKI},
+	{apiPlatform, roleMunicipal}, {apiPlatform, roleJPKI}, {apiPlatform, roleOIDC},
 	{apiStaff, roleOIDC}, // the operator page's staff gate
 }
 

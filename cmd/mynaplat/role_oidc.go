@@ -14,6 +14,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/mynaplat/mynaplat/internal/layout"
+	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/oidcop"
 	"github.com/mynaplat/mynaplat/staff"
 	"github.com/mynaplat/mynaplat/terminal"
@@ -27,8 +28,10 @@ type oidcFlags struct {
 	baseURL                             string
 	signingAlg                          string
 	codeTTL, accessTTL, idTTL, loginTTL time.Duration
+	refreshTTL, signTTL                 time.Duration
 	keyRotation, publishLead            time.Duration
 	assertionMaxLifetime, clockSkew     time.Duration
+	attributeFormat, noSigningCert      string
 }
 
 // envDuration is the duration in env name, or def when it is unset or not
@@ -49,9 +52,15 @@ func (f *oidcFlags) register(fs *flag.FlagSet) {
 	d := func(p *time.Duration, name, env string, def time.Duration, usage string) {
 		fs.DurationVar(p, name, envDuration(env, def), usage+"; env "+env)
 	}
+	fs.StringVar(&f.attributeFormat, "oidc-attribute-format", envOr("MYNAPLAT_OIDC_ATTRIBUTE_FORMAT", oidcop.FormatRaw),
+		"the attributes' forms: raw (the card's: YYYYMMDD, 1/2/3) or oidc (YYYY-MM-DD, male/female/unknown)")
+	fs.StringVar(&f.noSigningCert, "oidc-no-signing-cert", envOr("MYNAPLAT_OIDC_NO_SIGNING_CERT", oidcop.NoSignAsk),
+		"a card without a signing certificate asked for attributes: ask (offer the login only) or refuse (access_denied)")
 	d(&f.codeTTL, "oidc-code-ttl", "MYNAPLAT_OIDC_CODE_TTL", oidcop.DefaultCodeTTL, "lifetime of an authorization code")
 	d(&f.accessTTL, "oidc-access-token-ttl", "MYNAPLAT_OIDC_ACCESS_TOKEN_TTL", oidcop.DefaultAccessTokenTTL, "lifetime of an access token")
 	d(&f.idTTL, "oidc-id-token-ttl", "MYNAPLAT_OIDC_ID_TOKEN_TTL", oidcop.DefaultIDTokenTTL, "lifetime of an ID token")
+	d(&f.refreshTTL, "oidc-refresh-token-ttl", "MYNAPLAT_OIDC_REFRESH_TOKEN_TTL", oidcop.DefaultRefreshTokenTTL, "lifetime of a refresh token (each use rotates it)")
+	d(&f.signTTL, "oidc-sign-ttl", "MYNAPLAT_OIDC_SIGN_TTL", oidcop.DefaultSignTTL, "how long a sign transaction waits for its signature")
 	d(&f.loginTTL, "oidc-login-ttl", "MYNAPLAT_OIDC_LOGIN_TTL", oidcop.DefaultLoginTTL, "how long the card page of one authorization request lasts")
 	d(&f.keyRotation, "oidc-key-rotation", "MYNAPLAT_OIDC_KEY_ROTATION", oidcop.DefaultKeyRotation,
 		"how long a signing key signs before the next takes over (0: only by mynaplat oidc keys rotate)")
@@ -69,8 +78,9 @@ func (f oidcFlags) config(data, base string) oidcop.Config {
 		base = f.baseURL
 	}
 	return oidcop.Config{KeyDir: filepath.Join(data, "oidc", "keys"), BaseURL: base, SigningAlg: jose.SignatureAlgorithm(f.signingAlg),
-		CodeTTL: f.codeTTL, AccessTokenTTL: f.accessTTL, IDTokenTTL: f.idTTL, LoginTTL: f.loginTTL,
-		KeyRotation: f.keyRotation, PublishLead: f.publishLead, AssertionMaxLifetime: f.assertionMaxLifetime, ClockSkew: f.clockSkew}
+		CodeTTL: f.codeTTL, AccessTokenTTL: f.accessTTL, IDTokenTTL: f.idTTL, LoginTTL: f.loginTTL, RefreshTokenTTL: f.refreshTTL, SignTTL: f.signTTL,
+		KeyRotation: f.keyRotation, PublishLead: f.publishLead, AssertionMaxLifetime: f.assertionMaxLifetime, ClockSkew: f.clockSkew,
+		AttributeFormat: f.attributeFormat, NoSigningCert: f.noSigningCert}
 }
 
 // oidcConfig is the OpenID provider's role: the twin of the Digital
@@ -89,9 +99,12 @@ func (c oidcConfig) validate() error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("役割 oidc の設定の誤り / role oidc: %w (--oidc-base-url, --oidc-*)", err)
 	}
-	// The card page logs people in at the platform.
+	// The card page logs people in at the platform, which also says whose
+	// a signing certificate is and records each release of attributes;
+	// the centre checks signing certificates.
 	var m missing
-	m.peer(c.peers, rolePlatform)
+	m.peer(c.peers, rolePlatform, roleJPKI)
+	m.key(c.keys, apiPlatform, roleOIDC)
 	// The operator page's gate checks grants at the staff directory.
 	m.key(c.keys, apiStaff, roleOIDC)
 	return m.err(roleOIDC)
@@ -100,6 +113,7 @@ func (c oidcConfig) validate() error {
 func (c oidcConfig) build(ctx context.Context, d *deps) (*built, error) {
 	cfg := c.cfg
 	cfg.DB, cfg.Logger, cfg.Now, cfg.Site = d.db, d.logger, time.Now, d.site
+	cfg.Platform = d.platformClient(roleOIDC)
 	p, err := oidcop.Open(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -118,6 +132,8 @@ func (c oidcConfig) build(ctx context.Context, d *deps) (*built, error) {
 	// redirects to a registered URI.
 	d.site.MachineAPI("POST " + oidcop.RealmPath + oidcop.TokenPath)
 	d.site.MachineAPI("POST " + oidcop.RealmPath + oidcop.LogoutPath)
+	// The sign-transaction API authenticates by bearer token (§2.4).
+	d.site.MachineAPI("POST " + oidcop.SignTransactionsPath)
 	// The operator page (§4.5), behind the platform operator's staff gate.
 	gate, err := staff.NewOfficeGate(d.staffGate(roleOIDC), oidcop.OperatorOffice())
 	if err != nil {
@@ -145,12 +161,13 @@ func (c oidcConfig) build(ctx context.Context, d *deps) (*built, error) {
 	return &built{
 		routes: func(mux *http.ServeMux) {
 			mux.Handle(oidcop.RealmPath+"/", http.StripPrefix(oidcop.RealmPath, h))
+			p.SignRoutes(mux)
 			op.Routes(mux)
 		},
 		// The card page runs at the provider's terminal, whose
 		// configuration the demo seeding (or mynaplat oidc terminal
 		// register) writes: read after the seeding.
-		pages: func(_ context.Context, mux *http.ServeMux) ([]web.Link, error) {
+		pages: func(ctx context.Context, mux *http.ServeMux) ([]web.Link, error) {
 			tcs, err := terminal.LoadConfigs(layout.OIDCTerminalDir(c.data))
 			if err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return nil, err
@@ -160,7 +177,15 @@ func (c oidcConfig) build(ctx context.Context, d *deps) (*built, error) {
 				return links, nil
 			}
 			pu, hc := d.at(rolePlatform)
-			pages, err := p.Pages(oidcop.PagesConfig{Site: d.site, Cards: d.cards, Terminal: tcs[0], PlatformURL: pu, HTTP: hc})
+			// The signing certificate read for attributes is checked by
+			// OCSP, or by the CA's CRL when acr_values has crl.
+			signCA, jc, err := d.signingTrust(ctx)
+			if err != nil {
+				return nil, err
+			}
+			signing := &jpki.SigningVerifier{CA: signCA, OCSP: jc.OCSP, MaxAge: d.timing.maxAge,
+				CRL: &jpki.CRLCache{CA: signCA, Fetch: jc.CRLFetcher(jpki.Sign), MaxAge: d.timing.maxAge, Logger: d.logger}}
+			pages, err := p.Pages(oidcop.PagesConfig{Site: d.site, Cards: d.cards, Terminal: tcs[0], PlatformURL: pu, HTTP: hc, Signing: signing})
 			if err != nil {
 				return nil, err
 			}

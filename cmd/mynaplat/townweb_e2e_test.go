@@ -22,7 +22,11 @@ import (
 // townLogin logs in at the town's site with the demo card cardID and pin,
 // through the provider's card page, and returns the site's answer to the
 // provider's redirect (its callback).
-func townLogin(t *testing.T, c *webtest.Client, cardID, pin string) *webtest.Response {
+//
+// At the provider's consent step (the site asks for name) the person
+// agrees to what ticks names, nothing by default; a tick is then read from
+// the card with the signing password.
+func townLogin(t *testing.T, c *webtest.Client, cardID, pin, password string, ticks ...string) *webtest.Response {
 	t.Helper()
 	rel := func(abs string) string {
 		t.Helper()
@@ -50,7 +54,14 @@ func townLogin(t *testing.T, c *webtest.Client, cardID, pin string) *webtest.Res
 	c.Step(webtest.Step{Name: "the card page", Path: page, WantContains: []string{"須坂市ウェブサイト"}})
 	c.Step(webtest.Step{Name: "place the card", Path: page + "place", Form: url.Values{"card": {cardID}}, WantStatus: http.StatusSeeOther})
 	r = c.Step(webtest.Step{Name: "the PIN", Path: page + "pin", Form: url.Values{"pin": {pin}}, WantStatus: http.StatusSeeOther})
-	if next := r.Location(); strings.HasSuffix(next, page) {
+	if next := r.Location(); strings.HasSuffix(next, page) && strings.Contains(c.Get(page).Body, `id="consent-form"`) {
+		r = c.Step(webtest.Step{Name: "consent", Path: page + "consent", Form: url.Values{"decision": {"agree"}, "attr": ticks}, WantStatus: http.StatusSeeOther})
+		if len(ticks) > 0 {
+			c.Step(webtest.Step{Name: "the signing password step", Path: page, WantContains: []string{`id="sign-form"`}})
+			r = c.Step(webtest.Step{Name: "the signing password", Path: page + "sign", Form: url.Values{"password": {password}}, WantStatus: http.StatusSeeOther})
+		}
+		r = c.Step(webtest.Step{Name: "the provider's callback", Path: rel(r.Location()), WantStatus: http.StatusFound})
+	} else if strings.HasSuffix(next, page) {
 		c.Step(webtest.Step{Name: "the refusal at the provider", Path: page, WantContains: []string{"サービスに戻る"}})
 		r = c.Step(webtest.Step{Name: "back to the service", Path: page + "back", Form: url.Values{}, WantStatus: http.StatusSeeOther})
 	} else {
@@ -61,9 +72,10 @@ func townLogin(t *testing.T, c *webtest.Client, cardID, pin string) *webtest.Res
 
 // TestTownwebEndToEnd: on serve --demo, a resident of 須坂市 logs in to the
 // town's site with the virtual card (PKCE, private_key_jwt, the ID token
-// checked), is greeted neutrally (the provider grants openid only), follows
+// checked), is greeted neutrally (no attribute consented), follows
 // topics and sees their notices, marks one read, logs out at the
-// provider; a revoked card ends on the site's refusal page with why.
+// provider, which ends its grant and sends the browser back; a revoked
+// card ends on the site's refusal page with why.
 func TestTownwebEndToEnd(t *testing.T) {
 	bin := buildBinary(t)
 	data := t.TempDir()
@@ -75,7 +87,7 @@ func TestTownwebEndToEnd(t *testing.T) {
 	c.Step(webtest.Step{Name: "my notices need a login", Path: "/town/suzaka/my", WantStatus: http.StatusSeeOther, WantLocation: "/town/suzaka/"})
 
 	start := time.Now()
-	r := townLogin(t, c, demoCardID(t, bin, data, "須坂　花子"), "1234")
+	r := townLogin(t, c, demoCardID(t, bin, data, "須坂　花子"), "1234", "")
 	t.Logf("one complete login (the site, the provider's card page, the platform, the token exchange): %v", time.Since(start))
 	if r.Status != http.StatusSeeOther || r.Location() != "/town/suzaka/my" {
 		t.Fatalf("the site's callback: %d %q\n%s", r.Status, r.Location(), r.Body)
@@ -106,13 +118,37 @@ func TestTownwebEndToEnd(t *testing.T) {
 		end.Query().Get("post_logout_redirect_uri") != base+"/town/suzaka/logged-out" {
 		t.Errorf("RP-initiated logout: %s", end)
 	}
+	// The provider ends the grant and sends the browser back to the
+	// registered post-logout URI with the site's state.
 	r = c.Get(strings.TrimPrefix(end.String(), base))
-	t.Logf("end session at the provider: %d %s %s", r.Status, r.Location(), r.Body)
+	back, _ := url.Parse(r.Location())
+	if r.Status != http.StatusFound || back == nil || !strings.HasPrefix(back.String(), base+"/town/suzaka/logged-out") ||
+		back.Query().Get("state") != end.Query().Get("state") {
+		t.Errorf("end session at the provider: %d %s %s", r.Status, r.Location(), r.Body)
+	}
 	c.Step(webtest.Step{Name: "logged out here", Path: "/town/suzaka/my", WantStatus: http.StatusSeeOther, WantLocation: "/town/suzaka/"})
+
+	// With name consented (read from the signing certificate), the site
+	// greets the resident by name.
+	r = townLogin(t, c, demoCardID(t, bin, data, "須坂　花子"), "1234", "SUZAKA1980", "name")
+	if r.Status != http.StatusSeeOther || r.Location() != "/town/suzaka/my" {
+		t.Fatalf("the site's callback with name: %d %q\n%s", r.Status, r.Location(), r.Body)
+	}
+	c.Step(webtest.Step{Name: "greeted by name", Path: "/town/suzaka/my", WantContains: []string{"須坂　花子"}})
+	// The holder sees on /me/audit that the site received the name.
+	me := c.Fresh()
+	me.Run([]webtest.Step{
+		{Name: "a kiosk", Path: "/t/kiosk-suzaka-1/"},
+		{Name: "place the card at the kiosk", Path: "/t/kiosk-suzaka-1/place", Form: url.Values{"card": {demoCardID(t, bin, data, "須坂　花子")}},
+			WantStatus: http.StatusSeeOther},
+		{Name: "log in at the kiosk", Path: "/t/kiosk-suzaka-1/login", Form: url.Values{"pin": {"1234"}}, WantStatus: http.StatusSeeOther},
+		{Name: "the holder's audit", Path: "/me/audit", WantContains: []string{
+			`<span class="disclosure">須坂市ウェブサイト (RP00000001)に 氏名 を提供</span>`}},
+	})
 
 	// A lost card, revoked: the provider refuses it and the site says why.
 	c2 := c.Fresh()
-	r = townLogin(t, c2, demoCardID(t, bin, data, "鳥海　誠"), "3333")
+	r = townLogin(t, c2, demoCardID(t, bin, data, "鳥海　誠"), "3333", "")
 	if r.Status != http.StatusOK || !strings.Contains(r.Body, `id="refusal"`) || !strings.Contains(r.Body, "失効しています") ||
 		!strings.Contains(r.Body, "access_denied / revoked") {
 		t.Fatalf("the revoked card at the site: %d\n%s", r.Status, r.Body)
@@ -160,7 +196,15 @@ func TestTownwebInBrowser(t *testing.T) {
 	shot("townweb-2-card-page")
 	step("place the card", chromedp.SetValue(css("#card"), demoCardID(t, bin, data, "須坂　花子")), chromedp.Click(css("#place")),
 		chromedp.WaitVisible(css("#pin")))
-	step("the PIN", browsertest.PinPad("1234"), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#greeting")))
+	step("the PIN", browsertest.PinPad("1234"), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#consent-form")))
+	shot("townweb-3-consent")
+	step("consent to the name", chromedp.Click(css("#attr-name")), chromedp.Click(css("#agree")), chromedp.WaitVisible(css("#password")))
+	shot("townweb-3-signing-password")
+	step("the signing password", chromedp.SendKeys(css("#password"), "SUZAKA1980"), chromedp.Click(css("#sign-ok")),
+		chromedp.WaitVisible(css("#greeting")))
+	if got := browsertest.Text(t, b, "#greeting"); !strings.Contains(got, "須坂　花子") {
+		t.Errorf("the greeting with name consented: %q", got)
+	}
 	shot("townweb-3-my-empty")
 	step("choose topics", chromedp.Click(css("#topics-link")), chromedp.WaitVisible(css("#topic-childcare")),
 		chromedp.Click(css("#topic-childcare")), chromedp.Click(css("#topic-disaster")))
@@ -170,9 +214,23 @@ func TestTownwebInBrowser(t *testing.T) {
 		t.Errorf("the topics followed: %q", got)
 	}
 	shot("townweb-5-my-notices")
-	// Logged out here at once; the provider's end-session endpoint then
-	// sends the browser back (once it serves logout: slice 3).
+	// Logged out here at once; the provider's end-session endpoint ends
+	// its grant and sends the browser back.
 	step("log out", chromedp.Click(css("#logout")), chromedp.WaitNotPresent(css("#logout")),
+		chromedp.Navigate(base+"/town/suzaka/"), chromedp.WaitVisible(css("#login")))
+
+	// A child's card has no signing certificate: the provider says why the
+	// name cannot be given and offers the login only.
+	step("log in with a child's card", chromedp.Click(css("#login")), chromedp.WaitVisible(css("#place")),
+		chromedp.SetValue(css("#card"), demoCardID(t, bin, data, "須坂　陽菜")), chromedp.Click(css("#place")), chromedp.WaitVisible(css("#pin")),
+		browsertest.PinPad("3456"), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#consent-form")),
+		chromedp.Click(css("#attr-name")), chromedp.Click(css("#agree")), chromedp.WaitVisible(css("#no-signing-cert")))
+	shot("townweb-child-no-signing-cert")
+	step("the login only", chromedp.Click(css("#login-only")), chromedp.WaitVisible(css("#greeting")))
+	if got := browsertest.Text(t, b, "#greeting"); strings.Contains(got, "陽菜") {
+		t.Errorf("a name without a signing certificate: %q", got)
+	}
+	step("log out again", chromedp.Click(css("#logout")), chromedp.WaitNotPresent(css("#logout")),
 		chromedp.Navigate(base+"/town/suzaka/"), chromedp.WaitVisible(css("#login")))
 
 	step("log in with a revoked card", chromedp.Click(css("#login")), chromedp.WaitVisible(css("#place")),
@@ -218,7 +276,7 @@ func TestTownwebApartInBrowser(t *testing.T) {
 	if err := chromedp.Do(b, chromedp.EmulateViewport(390, 844), chromedp.Navigate(rp+"/town/suzaka/"), chromedp.Click(css("#login")),
 		chromedp.WaitVisible(css("#place")), chromedp.SetValue(css("#card"), demoCardID(t, bin, dataOP, "須坂　花子")),
 		chromedp.Click(css("#place")), chromedp.WaitVisible(css("#pin")), browsertest.PinPad("1234"), chromedp.Click(css("#login")),
-		chromedp.WaitVisible(css("#greeting"))); err != nil {
+		chromedp.WaitVisible(css("#consent-form")), chromedp.Click(css("#agree")), chromedp.WaitVisible(css("#greeting"))); err != nil {
 		page, _ := chromedp.Run(b, chromedp.Evaluate[string](`location.href + "\n" + document.body.innerText`))
 		t.Fatalf("log in across two hosts: %v\non the page:\n%s", err, page)
 	}
