@@ -311,7 +311,7 @@ func (p *Pages) registrations(w http.ResponseWriter, r *http.Request, _ *web.Ses
 	p.pages.Render(w, r, http.StatusOK, "registrations", registrationsPage{officeChrome: c, Items: items, Total: total})
 }
 
-func (p *Pages) decide(w http.ResponseWriter, r *http.Request, ss *web.Session, c officeChrome) {
+func (p *Pages) decide(w http.ResponseWriter, r *http.Request, _ *web.Session, c officeChrome) {
 	if p.regs == nil {
 		p.site.Error(w, r, web.Problem{Status: http.StatusNotFound})
 		return
@@ -333,9 +333,5 @@ func (p *Pages) decide(w http.ResponseWriter, r *http.Request, ss *web.Session, 
 	if approve {
 		f = web.Flash{Kind: "ok", JA: "利用登録を承認しました（記録済み）。", EN: "The registration was approved (and recorded)."}
 	}
-	ss.SetFlash(f)
-	if err := ss.Save(r.Context()); err != nil {
-		p.logger.ErrorContext(r.Context(), "municipal office: save session", "err", err)
-	}
-	http.Redirect(w, r, "/municipal/"+c.Code+"/office/registrations", http.StatusSeeOther)
+	p.site.Done(w, r, f, "/municipal/"+c.Code+"/office/registrations")
 }

@@ -248,19 +248,8 @@ func (o *Operator) disableKey(w http.ResponseWriter, r *http.Request, s *staff.S
 		EN: fmt.Sprintf("Disabled the key %s of %s (recorded).", kid, id)})
 }
 
-// done shows f on the list after a change (post, redirect, get).
-func (o *Operator) done(w http.ResponseWriter, r *http.Request, f web.Flash) {
-	ss, err := o.site.Session(w, r)
-	if err != nil {
-		o.fail(w, r, err)
-		return
-	}
-	ss.SetFlash(f)
-	if err := ss.Save(r.Context()); err != nil {
-		o.logger.ErrorContext(r.Context(), "oidc operator: save session", "err", err)
-	}
-	http.Redirect(w, r, OperatorHome, http.StatusSeeOther)
-}
+// done shows f on the list after a change.
+func (o *Operator) done(w http.ResponseWriter, r *http.Request, f web.Flash) { o.site.Done(w, r, f, OperatorHome) }
 
 func (o *Operator) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, ErrNoClient) || errors.Is(err, ErrNoKey) {

@@ -253,19 +253,8 @@ func (o *Operator) revoke(w http.ResponseWriter, r *http.Request, s *Session) {
 		EN: fmt.Sprintf("Revoked the grant of %s (%s) at %s; their sessions end at their next request (recorded).", g.Name, g.StaffNumber, g.Office)})
 }
 
-// done shows f on the list after a change (post, redirect, get).
-func (o *Operator) done(w http.ResponseWriter, r *http.Request, f web.Flash) {
-	ss, err := o.site.Session(w, r)
-	if err != nil {
-		o.fail(w, r, err)
-		return
-	}
-	ss.SetFlash(f)
-	if err := ss.Save(r.Context()); err != nil {
-		o.logger.ErrorContext(r.Context(), "staff operator: save session", "err", err)
-	}
-	http.Redirect(w, r, operatorHome, http.StatusSeeOther)
-}
+// done shows f on the list after a change.
+func (o *Operator) done(w http.ResponseWriter, r *http.Request, f web.Flash) { o.site.Done(w, r, f, operatorHome) }
 
 func (o *Operator) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, ErrNotFound) {

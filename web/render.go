@@ -258,6 +258,21 @@ func (s *Site) Error(w http.ResponseWriter, r *http.Request, p Problem) {
 	}
 }
 
+// Done ends a form's change: it puts f in the session and redirects to
+// the page at to, which shows it (post, redirect, get). The change is
+// already made, so a session that cannot be saved loses only the message.
+func (s *Site) Done(w http.ResponseWriter, r *http.Request, f Flash, to string) {
+	ss, err := s.Session(w, r)
+	if err == nil {
+		ss.SetFlash(f)
+		err = ss.Save(r.Context())
+	}
+	if err != nil {
+		s.logger.ErrorContext(r.Context(), "web: the message after a change", "path", r.URL.Path, "err", err)
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
 // NotFound returns the handler of the 404 page.
 func (s *Site) NotFound() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
