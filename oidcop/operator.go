@@ -249,7 +249,9 @@ func (o *Operator) disableKey(w http.ResponseWriter, r *http.Request, s *staff.S
 }
 
 // done shows f on the list after a change.
-func (o *Operator) done(w http.ResponseWriter, r *http.Request, f web.Flash) { o.site.Done(w, r, f, OperatorHome) }
+func (o *Operator) done(w http.ResponseWriter, r *http.Request, f web.Flash) {
+	o.site.Done(w, r, f, OperatorHome)
+}
 
 func (o *Operator) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, ErrNoClient) || errors.Is(err, ErrNoKey) {

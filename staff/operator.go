@@ -254,7 +254,9 @@ func (o *Operator) revoke(w http.ResponseWriter, r *http.Request, s *Session) {
 }
 
 // done shows f on the list after a change.
-func (o *Operator) done(w http.ResponseWriter, r *http.Request, f web.Flash) { o.site.Done(w, r, f, operatorHome) }
+func (o *Operator) done(w http.ResponseWriter, r *http.Request, f web.Flash) {
+	o.site.Done(w, r, f, operatorHome)
+}
 
 func (o *Operator) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, ErrNotFound) {
