@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"html/template"
 	"net/http"
 	"path/filepath"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/municipal"
 	"github.com/mynaplat/mynaplat/seal"
+	"github.com/mynaplat/mynaplat/verify"
 	"github.com/mynaplat/mynaplat/web"
 )
 
@@ -82,6 +84,16 @@ func (c jlisConfig) build(ctx context.Context, d *deps) (*built, error) {
 		lp.close()()
 		return nil, err
 	}
+	sp.WithReporter(func(ctx context.Context, name string, data []byte) template.HTML {
+		p := &verify.Policy{RequireTimestamp: true, SealRoots: auth.Roots(),
+			Signing: &jpki.SigningVerifier{CA: signCA, OCSP: jc.OCSP, MaxAge: c.maxAge}}
+		if c.peers.known(roleTSA) {
+			// Without the TSA roots every time-stamp is INDETERMINATE,
+			// which the report then says.
+			p.TSARoots, _ = d.timestampRoots(ctx)
+		}
+		return p.Validate(ctx, verify.Document{Name: name, Format: verify.DetectFormat(data), Data: data}).HTML()
+	})
 	return &built{
 		routes: func(mux *http.ServeMux) {
 			sp.Routes(mux)
