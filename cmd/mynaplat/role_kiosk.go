@@ -52,6 +52,9 @@ func (c jlisConfig) build(ctx context.Context, d *deps) (*built, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The seal certificates point at the CA and its CRL as this role
+	// publishes them.
+	auth.WithBaseURL(c.peers.url(roleJLIS))
 	scfg := seal.Config{DB: d.db, Authority: auth, Now: time.Now, Logger: d.logger}
 	if c.peers.known(roleTSA) {
 		// With a TSA the seal's PDFs are PAdES B-LTA: time-stamped, with
@@ -98,6 +101,7 @@ func (c jlisConfig) build(ctx context.Context, d *deps) (*built, error) {
 		routes: func(mux *http.ServeMux) {
 			sp.Routes(mux)
 			anchors.Serve(mux, anchors.Seal, auth.Root())
+			auth.ServeCRL(mux)
 			sealSvc.CallerRoutes(mux, c.keys.accepted(apiSeal))
 			ksvc.QueueRoutes(mux, c.keys.accepted(apiQueue))
 		},
