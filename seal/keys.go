@@ -194,7 +194,7 @@ func (a *Authority) Seal(m Municipality) (*Seal, error) {
 		key, cert, err := keydir.Leaf(filepath.Join(dir, "seal.key"), filepath.Join(dir, "seal.crt"), keydir.RSA,
 			func(c *x509.Certificate) bool {
 				return c.Subject.CommonName == subjectCN(m) && keydir.Current(c, a.caCert, now, sealRenewBefore) &&
-					slices.Equal(c.IssuingCertificateURL, a.caIssuers()) && slices.Equal(c.CRLDistributionPoints, a.crlDP())
+					(a.base == "" || slices.Equal(c.IssuingCertificateURL, a.caIssuers()) && slices.Equal(c.CRLDistributionPoints, a.crlDP()))
 			},
 			func(key crypto.Signer) (*x509.Certificate, error) { return a.newSealCert(m, key, now) })
 		if err != nil {

@@ -29,7 +29,8 @@ type tsaConfig struct{ data string }
 func (c tsaConfig) validate() error { return nil }
 
 func (c tsaConfig) build(ctx context.Context, d *deps) (*built, error) {
-	keys, err := tsa.LoadOrCreate(filepath.Join(c.data, "tsa"), time.Now)
+	// The unit's certificate points at the root as this role publishes it.
+	keys, err := tsa.LoadOrCreatePublished(filepath.Join(c.data, "tsa"), d.peers.url(roleTSA), time.Now)
 	if err != nil {
 		return nil, err
 	}
