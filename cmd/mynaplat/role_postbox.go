@@ -68,6 +68,7 @@ func (c corpregConfig) build(ctx context.Context, d *deps) (*built, error) {
 	if err != nil {
 		return nil, err
 	}
+	ca.WithBaseURL(d.peers.url(roleCorpReg))
 	reg, err := corpreg.New(ctx, corpreg.Config{DB: d.db, Authority: ca, Now: time.Now, Logger: d.logger})
 	if err != nil {
 		return nil, err
