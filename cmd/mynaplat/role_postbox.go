@@ -241,7 +241,8 @@ func (c partyConfig) build(ctx context.Context, d *deps) (*built, error) {
 	}
 	st := d.stamper()
 	d.svc.stamper = st
-	biz, err := business.Open(ctx, business.Config{DB: d.db, Policy: policy, Stamper: st, HTTP: d.hc, Now: time.Now, Logger: d.logger})
+	biz, err := business.Open(ctx, business.Config{DB: d.db, Policy: policy, Stamper: st, Render: business.LazyRender(""),
+		HTTP: d.hc, Now: time.Now, Logger: d.logger})
 	if err != nil {
 		return nil, err
 	}
