@@ -53,9 +53,9 @@ type Document struct {
 	// municipal certificate (a business's 保険料控除証明書 sent to the post
 	// box as a PDF) uses the same layout.
 	Title, Signatory string
-	Number   string    // certificate number
-	Issued   time.Time // date of issue
-	Sections []Section
+	Number           string    // certificate number
+	Issued           time.Time // date of issue
+	Sections         []Section
 	// Attestation is the closing sentence above the date and seal.
 	Attestation string
 }
