@@ -115,7 +115,7 @@ func timestampInfo(kind string, ts *cms.Timestamp) TimestampInfo {
 		ti.TSA = ts.TSA.Subject.CommonName
 	}
 	if ts.Serial != nil {
-		ti.Serial = ts.Serial.String()
+		ti.Serial = jpki.Serial(ts.Serial)
 	}
 	return ti
 }
