@@ -207,6 +207,7 @@ func kioskFlow(t *testing.T, r *flowRun) outcome {
 		o["住民票 PAdES B-LTA"] = "no /Perms, no DSS or no document time-stamp"
 	}
 	o["住民票 verified offline"] = verifyOffline(t, r.tp, juminhyo)
+	o["seal AIA and CRL DP"] = followSealAIA(juminhyo)
 	qr, err := seal.ReadQRFromPDF(context.Background(), pdftoppm, juminhyo)
 	if err != nil {
 		t.Fatalf("read the QR code: %v", err)
