@@ -48,10 +48,11 @@ type Pages struct {
 }
 
 // Reporter validates an uploaded signed file (a PDF, a CMS signature or a
-// time-stamp token) and renders its validation report as a page fragment.
+// time-stamp token), with the power of attorney uploaded beside it (nil:
+// none), and renders its validation report as a page fragment.
 // Package verify does this (verify.Policy.Validate, Report.HTML); it is
 // injected because verify imports seal.
-type Reporter func(ctx context.Context, name string, data []byte) template.HTML
+type Reporter func(ctx context.Context, name string, data, power []byte) template.HTML
 
 // WithReporter makes an upload show the full validation report, in
 // Japanese and English, beside the seal's own checks: for a kiosk PDF, a
@@ -149,7 +150,15 @@ func (p *Pages) verify(w http.ResponseWriter, r *http.Request) {
 			p.site.Error(w, r, web.Problem{Status: http.StatusBadRequest})
 			return
 		}
-		view.Checked, view.Report = false, p.report(r.Context(), filepath.Base(fh.Filename), data)
+		var power []byte
+		if pf, _, err := r.FormFile("power"); err == nil {
+			defer pf.Close()
+			if power, err = io.ReadAll(io.LimitReader(pf, maxUpload)); err != nil {
+				p.site.Error(w, r, web.Problem{Status: http.StatusBadRequest})
+				return
+			}
+		}
+		view.Checked, view.Report = false, p.report(r.Context(), filepath.Base(fh.Filename), data, power)
 		p.pages.Render(w, r, http.StatusOK, "verify", view)
 		return
 	}
@@ -163,7 +172,7 @@ func (p *Pages) verify(w http.ResponseWriter, r *http.Request) {
 		}
 		view.PDF = p.s.checkPDF(r.Context(), data)
 		if p.report != nil {
-			view.Report = p.report(r.Context(), filepath.Base(fh.Filename), data)
+			view.Report = p.report(r.Context(), filepath.Base(fh.Filename), data, nil)
 		}
 		text, err = ReadQRFromPDF(r.Context(), p.s.pdftoppmPath(), data)
 		if err != nil {

@@ -1,12 +1,17 @@
 package main
 
 import (
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/mynaplat/mynaplat/demo"
 	"github.com/mynaplat/mynaplat/internal/browsertest"
+	"github.com/mynaplat/mynaplat/store"
+	"github.com/mynaplat/mynaplat/verify"
 )
 
 // TestPostboxPDFInBrowser: the demo's 井波 清 opens his post box and finds
@@ -38,5 +43,41 @@ func TestPostboxPDFInBrowser(t *testing.T) {
 	}
 	if o["file"] == "" {
 		t.Error("the document page offers no PDF")
+	}
+
+	// The same PDF and the power that came with it, checked from the
+	// command line: with the register of powers TOTAL_PASSED and the
+	// delegation in the report; without it INDETERMINATE (exit 1).
+	db, err := store.Open(t.Context(), store.Options{DataDir: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pdf, power []byte
+	err = db.QueryRowContext(t.Context(), `SELECT data, power FROM postbox_documents WHERE format = 'pades'`).Scan(&pdf, &power)
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	pdfPath, powerPath := filepath.Join(dir, "kojo.pdf"), filepath.Join(dir, "power.p7m")
+	if err := os.WriteFile(pdfPath, pdf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(powerPath, power, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"verify", "--jpki-url", url, "--tsa-url", url, "--power", powerPath,
+		"--issuer", demo.Nissay.Number, "--type", "保険料控除証明書", "--json"}
+	out, errOut, code := runArgs(t.Context(), append(args, "--delegation-url", url, pdfPath)...)
+	var rep verify.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("verify --json: %v\n%s\n%s", err, out, errOut)
+	}
+	if code != 0 || rep.Indication != verify.TotalPassed || rep.Delegation == nil || rep.Delegation.Result != verify.DelegationPassed ||
+		rep.Delegation.Agent != demo.Employee || rep.Certification == nil || rep.Level != "B-T" {
+		t.Errorf("verify with the register: exit %d, %s/%s, delegation %+v\n%s", code, rep.Indication, rep.SubIndication, rep.Delegation, errOut)
+	}
+	if _, _, code := runArgs(t.Context(), append(args, pdfPath)...); code != 1 {
+		t.Errorf("verify without the register: exit %d, want 1", code)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"net/http"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/mynaplat/mynaplat/anchors"
@@ -87,15 +88,38 @@ func (c jlisConfig) build(ctx context.Context, d *deps) (*built, error) {
 		lp.close()()
 		return nil, err
 	}
-	sp.WithReporter(func(ctx context.Context, name string, data []byte) template.HTML {
+	// Uploads at /verify are validated with the post-box roles' policy
+	// (the register of powers among it) when the TSA is known; else with
+	// the JPKI centre alone, and every time-stamp is INDETERMINATE, which
+	// the report then says. The policy is made at the first upload, when
+	// every role of the process serves (the TSA's root is fetched), and
+	// kept; a failure is retried at the next upload.
+	var mu sync.Mutex
+	var kept *verify.Policy
+	policy := func(ctx context.Context) *verify.Policy {
+		mu.Lock()
+		defer mu.Unlock()
+		if kept != nil {
+			return kept
+		}
 		p := &verify.Policy{RequireTimestamp: true, SealRoots: auth.Roots(),
 			Signing: &jpki.SigningVerifier{CA: signCA, OCSP: jc.OCSP, MaxAge: c.maxAge}}
-		if c.peers.known(roleTSA) {
-			// Without the TSA roots every time-stamp is INDETERMINATE,
-			// which the report then says.
-			p.TSARoots, _ = d.timestampRoots(ctx)
+		if !c.peers.known(roleTSA) {
+			kept = p
+			return p
 		}
-		return p.Validate(ctx, verify.Document{Name: name, Format: verify.DetectFormat(data), Data: data}).HTML()
+		sp, err := d.signaturePolicy(ctx)
+		if err != nil {
+			d.logger.WarnContext(ctx, "/verify: a report without the TSA root", "err", err)
+			return p
+		}
+		kept = new(verify.Policy)
+		*kept = *sp
+		kept.SealRoots = auth.Roots()
+		return kept
+	}
+	sp.WithReporter(func(ctx context.Context, name string, data, power []byte) template.HTML {
+		return policy(ctx).Validate(ctx, verify.Document{Name: name, Format: verify.DetectFormat(data), Data: data, Power: power}).HTML()
 	})
 	return &built{
 		routes: func(mux *http.ServeMux) {

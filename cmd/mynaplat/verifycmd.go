@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mynaplat/mynaplat/delegation"
 	"github.com/mynaplat/mynaplat/internal/httpapi"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/tsa"
@@ -23,7 +24,7 @@ import (
 
 var verifyCommand = &command{name: "verify", run: verifyRun,
 	summary:  "署名付き文書の検証・長期署名化 / validate a signed document, or make a PDF long-term (--extend)",
-	synopsis: "--jpki-url URL (--tsa-url URL | --tsa-root FILE) [--jpki-ca FILE] [--seal-ca FILE] [--json | --html] [--extend [--out FILE]] FILE",
+	synopsis: "--jpki-url URL (--tsa-url URL | --tsa-root FILE) [--jpki-ca FILE] [--seal-ca FILE] [--delegation-url URL [--power FILE] [--issuer 法人番号 --type TYPE]] [--json | --html] [--extend [--out FILE]] FILE",
 	about: `公的個人認証の署名用電子証明書で署名された文書（PDF は PAdES、その他は CMS）を
 検証します。PDF の DSS に署名時刻より後の OCSP 応答があれば、ネットワークに問い
 合わせずに検証します。--extend は PAdES B-T 以上の PDF に DSS（証明書・OCSP 応答）
@@ -44,8 +45,12 @@ from the CRL in its DSS. A time-stamp token (.tst, RFC 3161) is validated
 on its own: its signature and its TSA's chain; the report shows the digest
 it covers. The report (ETSI EN 319 102-1 style: indication, time-stamps,
 chain, revocation data and its source, DocMDP, power of attorney) is text,
---json or --html (a stand-alone page). The exit status is 0 only for
-TOTAL_PASSED.
+--json or --html (a stand-alone page). A document signed for an
+organisation (its JSON content names the issuer, or --issuer and --type say
+it for a PDF) is checked against the register of powers of attorney at
+--delegation-url, with the signed 電子委任状 given as --power; without
+the register such a document is INDETERMINATE. The exit status is 0 only
+for TOTAL_PASSED.
 `}
 
 func verifyRun(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writer) error {
@@ -58,6 +63,10 @@ func verifyRun(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writ
 	jpkiCA := fs.String("jpki-ca", "", "the JPKI signing CA certificate (PEM or DER) instead of fetching it")
 	tsaRoot := fs.String("tsa-root", "", "the TSA root certificate (PEM or DER) instead of fetching it")
 	sealCA := fs.String("seal-ca", "", "the municipal seal CA certificate (PEM or DER): validate kiosk certificates it sealed")
+	delegationURL := fs.String("delegation-url", "", "the register of powers of attorney, to check a document signed for an organisation")
+	powerPath := fs.String("power", "", "the signed power of attorney (電子委任状) that came with the document")
+	issuer := fs.String("issuer", "", "for a PDF: the 法人番号 of the organisation it is issued for")
+	docType := fs.String("type", "", "for a PDF with --issuer: the document type, as the power names it")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -86,6 +95,19 @@ func verifyRun(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writ
 		p.SealRoots = x509.NewCertPool()
 		p.SealRoots.AddCert(c)
 	}
+	if *delegationURL != "" {
+		dc := &delegation.Client{BaseURL: strings.TrimRight(*delegationURL, "/"), HTTP: hc}
+		p.Delegation = delegation.Checker(dc.Check)
+	}
+	if (*issuer == "") != (*docType == "") {
+		return usageErrorf("--issuer and --type go together")
+	}
+	var power []byte
+	if *powerPath != "" {
+		if power, err = os.ReadFile(*powerPath); err != nil {
+			return err
+		}
+	}
 	if *extend {
 		if verify.DetectFormat(data) != verify.FormatPAdES {
 			return usageErrorf("--extend: %s is not a PDF", path)
@@ -104,7 +126,10 @@ func verifyRun(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writ
 		data = ext
 		fmt.Fprintf(out, "%s: DSS と文書タイムスタンプを追加しました / added a DSS and a document time-stamp (%d bytes)\n", dst, len(ext))
 	}
-	doc := verify.Document{Name: filepath.Base(path), Format: verify.DetectFormat(data), Data: data}
+	doc := verify.Document{Name: filepath.Base(path), Format: verify.DetectFormat(data), Data: data, Power: power, Type: *docType}
+	if *issuer != "" {
+		doc.Claimed = &verify.Issuer{CorporateNumber: *issuer, Name: *issuer}
+	}
 	r := p.Validate(ctx, doc)
 	switch {
 	case *asJSON:
