@@ -560,7 +560,8 @@ func (p *Policy) validateSealed(doc Document, r *Report) *Report {
 		}
 	}
 	if s.Revocation != "" {
-		r.RevocationData = &RevocationInfo{Source: SourceDSSCRL, Status: "good", Detail: s.Revocation}
+		r.RevocationData = &RevocationInfo{Source: SourceDSSCRL, Status: "good", Detail: s.Revocation,
+			Time: newestCRL(doc.Data, s.Chain)}
 		if strings.HasPrefix(s.Revocation, "revoked") {
 			r.RevocationData.Status = "revoked"
 		}
@@ -583,6 +584,24 @@ func (p *Policy) validateSealed(doc Document, r *Report) *Report {
 	r.Indication = TotalPassed
 	r.MessageJA, r.MessageEN = "公印の署名は有効です。", "The seal's signature is valid."
 	return r
+}
+
+// newestCRL is the thisUpdate of the newest CRL in a PDF's DSS signed by
+// the issuer of chain[0] (what seal.VerifyPDF read the status from); zero
+// when there is none.
+func newestCRL(pdf []byte, chain []*x509.Certificate) time.Time {
+	var newest time.Time
+	vd, err := cms.DSS(pdf)
+	if err != nil || len(chain) < 2 {
+		return newest
+	}
+	for _, der := range vd.CRLs {
+		crl, err := x509.ParseRevocationList(der)
+		if err == nil && crl.CheckSignatureFrom(chain[1]) == nil && crl.ThisUpdate.After(newest) {
+			newest = crl.ThisUpdate
+		}
+	}
+	return newest
 }
 
 // Content is the signed content of a post-box document: a JSON object any
