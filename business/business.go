@@ -29,6 +29,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mynaplat/mynaplat/internal/trace"
@@ -36,6 +37,7 @@ import (
 	"github.com/mynaplat/mynaplat/cms"
 	"github.com/mynaplat/mynaplat/internal/secret"
 	"github.com/mynaplat/mynaplat/jpki"
+	"github.com/mynaplat/mynaplat/municipal"
 	"github.com/mynaplat/mynaplat/postbox"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/verify"
@@ -58,9 +60,13 @@ type Config struct {
 	Policy *verify.Policy
 	// Stamper time-stamps the documents the firms issue.
 	Stamper cms.Stamper
-	HTTP    *http.Client
-	Now     func() time.Time
-	Logger  *slog.Logger
+	// Render lays a document out as a PDF with its number (the delivery
+	// ID), for IssueRequest.PDF (see RenderWith); nil: documents are
+	// issued as CMS only.
+	Render func(c *verify.Content, number string) ([]byte, error)
+	HTTP   *http.Client
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // Service runs the businesses of one deployment.
@@ -68,6 +74,7 @@ type Service struct {
 	db      *store.DB
 	policy  *verify.Policy
 	stamper cms.Stamper
+	render  func(*verify.Content, string) ([]byte, error)
 	hc      *http.Client
 	now     func() time.Time
 	log     *slog.Logger
@@ -94,7 +101,7 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	if err := cfg.DB.Migrate(ctx, "business", mfs); err != nil {
 		return nil, err
 	}
-	return &Service{db: cfg.DB, policy: cfg.Policy, stamper: cfg.Stamper, hc: cfg.HTTP, now: cfg.Now, log: cfg.Logger}, nil
+	return &Service{db: cfg.DB, policy: cfg.Policy, stamper: cfg.Stamper, render: cfg.Render, hc: cfg.HTTP, now: cfg.Now, log: cfg.Logger}, nil
 }
 
 // Firm is one business.
@@ -419,6 +426,54 @@ type IssueRequest struct {
 	PowerID string
 	// Staff names the employee for the audit.
 	Staff string
+	// PDF issues the document as a PDF the card certifies (PAdES B-T,
+	// DocMDP P=1) instead of signed JSON (CMS); it needs Config.Render.
+	PDF bool
+}
+
+// LazyRender is RenderWith over a municipal.Renderer of the fonts in
+// fontDir ("" for the embedded ones), loaded when the first PDF is issued:
+// most processes never issue one, and the fonts are megabytes.
+func LazyRender(fontDir string) func(*verify.Content, string) ([]byte, error) {
+	var once sync.Once
+	var render func(*verify.Content, string) ([]byte, error)
+	return func(c *verify.Content, number string) ([]byte, error) {
+		once.Do(func() {
+			r, err := municipal.NewRenderer(fontDir)
+			if err != nil {
+				render = func(*verify.Content, string) ([]byte, error) { return nil, err }
+				return
+			}
+			render = RenderWith(r)
+		})
+		return render(c, number)
+	}
+}
+
+// RenderWith lays a post-box document out with the certificate layout of
+// municipal.Renderer: its title, the fields as rows, the issuer as the
+// signatory; the issuing time goes into the date line.
+func RenderWith(r *municipal.Renderer) func(*verify.Content, string) ([]byte, error) {
+	return func(c *verify.Content, number string) ([]byte, error) {
+		d := &municipal.Document{Title: c.Title, Number: number, Issued: c.IssuedAt,
+			Attestation: "上記のとおり証明します。", Sections: []municipal.Section{{}}}
+		if c.Issuer != nil {
+			d.Signatory = c.Issuer.Name + "（法人番号 " + c.Issuer.CorporateNumber + "）"
+		}
+		for _, f := range c.Fields {
+			d.Sections[0].Rows = append(d.Sections[0].Rows, municipal.Row{Label: f.Label, Value: f.Value})
+		}
+		if err := r.Fit(d); errors.Is(err, municipal.ErrTooLong) {
+			// A label wider than the label column (証明額（1月〜12月の払込
+			// 予定額）) gets the whole width, as a heading over its value.
+			d.Sections = nil
+			for _, f := range c.Fields {
+				d.Sections = append(d.Sections, municipal.Section{Heading: f.Label, Rows: []municipal.Row{{Value: f.Value}}})
+			}
+		}
+		pdf, _, err := r.Render(d, municipal.Decorations{})
+		return pdf, err
+	}
 }
 
 // Issue has the employee's card (cert and signer, inside a
@@ -449,17 +504,13 @@ func (s *Service) Issue(ctx context.Context, firmID string, req IssueRequest, ce
 	}
 	content := &verify.Content{Type: req.Type, Title: req.Title, IssuedAt: s.now().UTC(),
 		Issuer: &verify.Issuer{CorporateNumber: f.CorporateNumber, Name: f.NameJA}, Fields: req.Fields}
-	body, err := content.Marshal()
+	format, signed, err := s.sign(ctx, f, content, req.DeliveryID, req.PDF, cert, signer)
 	if err != nil {
 		return "", err
 	}
-	signed, err := cms.Sign(ctx, body, cms.SignOptions{Signer: signer, Cert: cert, Stamper: s.stamper})
-	if err != nil {
-		return "", fmt.Errorf("business: sign: %w", err)
-	}
 	pc := postbox.Client{BaseURL: f.PostboxURL, Key: f.PostboxKey, HTTP: s.hc}
 	docID, err := pc.Deliver(ctx, postbox.Delivery{DeliveryID: req.DeliveryID, CustomerRef: req.CustomerRef, Type: req.Type,
-		Title: req.Title, Format: verify.FormatCMS, Data: signed, Power: power.Signed})
+		Title: req.Title, Format: format, Data: signed, Power: power.Signed})
 	if err != nil {
 		return "", err
 	}
@@ -468,6 +519,37 @@ func (s *Service) Issue(ctx context.Context, firmID string, req IssueRequest, ce
 		return docID, fmt.Errorf("business: record issue: %w", err)
 	}
 	return docID, nil
+}
+
+// sign signs content with the employee's card, time-stamped: as CMS over
+// its JSON, or as a PDF laid out by s.render and certified (PAdES B-T; the
+// post box names the firm as the issuer, as a PDF's content does not say
+// it in a form the validator reads).
+func (s *Service) sign(ctx context.Context, f *Firm, content *verify.Content, number string, asPDF bool, cert *x509.Certificate, signer crypto.Signer) (string, []byte, error) {
+	if !asPDF {
+		body, err := content.Marshal()
+		if err != nil {
+			return "", nil, err
+		}
+		signed, err := cms.Sign(ctx, body, cms.SignOptions{Signer: signer, Cert: cert, Stamper: s.stamper})
+		if err != nil {
+			return "", nil, fmt.Errorf("business: sign: %w", err)
+		}
+		return verify.FormatCMS, signed, nil
+	}
+	if s.render == nil {
+		return "", nil, fmt.Errorf("%w: PDF documents are not available here", ErrInvalid)
+	}
+	pdf, err := s.render(content, number)
+	if err != nil {
+		return "", nil, fmt.Errorf("business: render: %w", err)
+	}
+	signed, err := cms.SignPDF(ctx, pdf, cms.PDFOptions{SignOptions: cms.SignOptions{Signer: signer, Cert: cert, Stamper: s.stamper},
+		Name: f.NameEN, Reason: "Issued under a power of attorney", When: s.now(), Certify: true})
+	if err != nil {
+		return "", nil, fmt.Errorf("business: sign: %w", err)
+	}
+	return verify.FormatPAdES, signed, nil
 }
 
 // Issued is a document a firm issued.

@@ -312,6 +312,53 @@ func verifyToken(tok, sigValue []byte, roots *x509.CertPool) (*Timestamp, error)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrTimestamp, err)
 	}
+	var sum []byte
+	switch ts.HashAlgorithm {
+	case crypto.SHA256, crypto.SHA384, crypto.SHA512:
+		hh := ts.HashAlgorithm.New()
+		hh.Write(sigValue)
+		sum = hh.Sum(nil)
+	default:
+		return nil, fmt.Errorf("%w: imprint hash algorithm %v is not supported", ErrTimestamp, ts.HashAlgorithm)
+	}
+	if !bytes.Equal(sum, ts.HashedMessage) {
+		return nil, fmt.Errorf("%w: the token is not over this signature value", ErrTimestamp)
+	}
+	return checkToken(tok, ts, roots)
+}
+
+// IsTimestampToken reports whether der is a ContentInfo whose SignedData
+// holds a TSTInfo (RFC 3161 §2.4.2), not a signature of content.
+func IsTimestampToken(der []byte) bool {
+	typ, _, ok := encapsulated(der)
+	return ok && typ.Equal(oidTSTInfo)
+}
+
+// VerifyTimestampToken checks a time-stamp token on its own (a .tst file):
+// its signature, its TSA certificate's profile and its chain to roots at
+// genTime. What it time-stamps is not known here, so the imprint is
+// returned (its hash and value) for the caller to compare or show. Errors
+// wrap ErrTimestamp.
+func VerifyTimestampToken(tok []byte, roots *x509.CertPool) (ts *Timestamp, h crypto.Hash, imprint []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			ts, err = nil, fmt.Errorf("%w: the parser failed (panic: %v)", ErrTimestamp, r)
+		}
+	}()
+	if !IsTimestampToken(tok) {
+		return nil, 0, nil, fmt.Errorf("%w: not a time-stamp token (no id-ct-TSTInfo)", ErrTimestamp)
+	}
+	t, err := timestamp.Parse(tok)
+	if err != nil {
+		return nil, 0, nil, fmt.Errorf("%w: %v", ErrTimestamp, err)
+	}
+	ts, err = checkToken(tok, t, roots)
+	return ts, t.HashAlgorithm, t.HashedMessage, err
+}
+
+// checkToken checks a parsed token's signature, its TSA certificate and its
+// chain to roots at genTime (RFC 3161 §2.3, §2.4.2).
+func checkToken(tok []byte, ts *timestamp.Timestamp, roots *x509.CertPool) (*Timestamp, error) {
 	if typ, _, ok := encapsulated(tok); ok && !typ.Equal(oidTSTInfo) {
 		return nil, fmt.Errorf("%w: the token's content type is %v, not id-ct-TSTInfo", ErrTimestamp, typ)
 	}
@@ -327,18 +374,6 @@ func verifyToken(tok, sigValue []byte, roots *x509.CertPool) (*Timestamp, error)
 	}
 	if err := tp.Verify(); err != nil {
 		return nil, fmt.Errorf("%w: token signature: %v", ErrTimestamp, err)
-	}
-	var sum []byte
-	switch ts.HashAlgorithm {
-	case crypto.SHA256, crypto.SHA384, crypto.SHA512:
-		hh := ts.HashAlgorithm.New()
-		hh.Write(sigValue)
-		sum = hh.Sum(nil)
-	default:
-		return nil, fmt.Errorf("%w: imprint hash algorithm %v is not supported", ErrTimestamp, ts.HashAlgorithm)
-	}
-	if !bytes.Equal(sum, ts.HashedMessage) {
-		return nil, fmt.Errorf("%w: the token is not over this signature value", ErrTimestamp)
 	}
 	// RFC 3161 §2.3: the TSA's certificate has one extended key usage,
 	// id-kp-timeStamping, in a critical extension.

@@ -10,8 +10,10 @@ import (
 	"encoding/asn1"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/mynaplat/mynaplat/anchors"
 	"github.com/mynaplat/mynaplat/internal/keydir"
 )
 
@@ -53,6 +55,20 @@ func CertificateNumber(cert *x509.Certificate) string {
 type Authority struct {
 	key  crypto.Signer
 	cert *x509.Certificate
+	// caIssuers is the AIA caIssuers URL of the representative
+	// certificates (WithBaseURL); nil writes none.
+	caIssuers []string
+}
+
+// WithBaseURL names the URL the registry's CA is published at
+// (anchors.Serve in the corpreg role): representative certificates issued
+// after it carry an AIA caIssuers URL to it (RFC 5280 §4.2.2.1).
+func (a *Authority) WithBaseURL(u string) *Authority {
+	a.caIssuers = nil
+	if u != "" {
+		a.caIssuers = []string{strings.TrimRight(u, "/") + anchors.DERPath(anchors.CorpReg)}
+	}
+	return a
 }
 
 // OpenAuthority loads the registry CA from dir (mode 0700), creating it on
@@ -111,6 +127,7 @@ func (a *Authority) issue(name, corporation, number string, pub crypto.PublicKey
 		NotAfter:              now.AddDate(0, repMonths, 0),
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment,
 		BasicConstraintsValid: true,
+		IssuingCertificateURL: a.caIssuers,
 	}
 	return keydir.Issue(tmpl, a.cert, pub, a.key)
 }

@@ -85,6 +85,14 @@ const Employee = "酒井　由美"
 // IchiroRefs are 酒田 一郎's customer numbers at the businesses.
 var IchiroRefs = map[string]string{"nissay": "NL-1975-0630", "japanpost": "JP-998-0044", "nhk": "NHK-06204913"}
 
+// PDFCustomer is the 日本生命 customer whose 保険料控除証明書 comes as a PDF
+// the employee's card certifies (PAdES B-T), not as signed JSON: the post
+// box shows and validates both kinds. PDFCustomerRef is his number there.
+const (
+	PDFCustomer    = "井波　清"
+	PDFCustomerRef = "NL-1941-0303"
+)
+
 // PostboxConfig holds what seeding the post-box part needs.
 type PostboxConfig struct {
 	DB       *store.DB
@@ -307,7 +315,51 @@ func seedPostbox(ctx context.Context, cfg PostboxConfig) error {
 	if err != nil {
 		return err
 	}
+	if err := seedPDFCustomer(ctx, cfg, term, yumi, power.ID, reiwa, now); err != nil {
+		return err
+	}
 	return fileutil.WriteJSON(PostboxKeysPath(cfg.DataDir), keys)
+}
+
+// seedPDFCustomer makes PDFCustomer a customer of 日本生命 who consents to
+// its deliveries, and has the employee issue his 保険料控除証明書 as a PDF.
+func seedPDFCustomer(ctx context.Context, cfg PostboxConfig, term *terminal.Terminal, employee *card.Card, powerID string, reiwa int, now time.Time) error {
+	cd, id, err := loginDemo(ctx, cfg, term, PDFCustomer)
+	if err != nil {
+		return err
+	}
+	res := residentNamed(PDFCustomer)
+	if err := cfg.Business.PutCustomer(ctx, "nissay", business.Customer{Ref: PDFCustomerRef, Name: res.Name, BirthDate: res.BirthDate(), Address: res.Address}); err != nil {
+		return err
+	}
+	box, err := cfg.Postbox.OpenBox(ctx, id)
+	if err != nil {
+		return err
+	}
+	party, err := cfg.Postbox.Party(ctx, "nissay")
+	if err != nil {
+		return err
+	}
+	signed, err := signContent(ctx, cd, res.SignPIN, cfg.Stamper, postbox.ConsentContent(party, PDFCustomerRef, true, true, now.UTC()))
+	if err != nil {
+		return err
+	}
+	if err := cfg.Postbox.Consent(ctx, box, "nissay", PDFCustomerRef, true, true, signed); err != nil {
+		return err
+	}
+	req := business.IssueRequest{DeliveryID: fmt.Sprintf("kojo-R%d-%s", reiwa, PDFCustomerRef), CustomerRef: PDFCustomerRef,
+		Type: "保険料控除証明書", Title: fmt.Sprintf("令和%d年分 生命保険料控除証明書", reiwa), PowerID: powerID, Staff: Employee, PDF: true,
+		Fields: []verify.Field{
+			{Label: "証券番号", Value: PDFCustomerRef},
+			{Label: "保険契約者", Value: res.Name},
+			{Label: "保険の種類", Value: "介護医療保険"},
+			{Label: "対象年", Value: fmt.Sprintf("令和%d年分", reiwa)},
+			{Label: "証明額（1月〜12月の払込予定額）", Value: "48,000円"},
+		}}
+	return terminal.WithSigner(employee, residentNamed(Employee).SignPIN, func(cert *x509.Certificate, signer crypto.Signer) error {
+		_, err := cfg.Business.Issue(ctx, "nissay", req, cert, signer)
+		return err
+	})
 }
 
 // residentNamed is the demo resident of that name.

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mynaplat/mynaplat/anchors"
 	"github.com/mynaplat/mynaplat/internal/httpapi"
 	"github.com/mynaplat/mynaplat/store"
 )
@@ -205,6 +206,16 @@ func (c *Centre) crlURL(k Kind) string {
 	return c.baseURL + "/jpki/crl/" + string(k) + ".crl"
 }
 
+// caIssuersURL is where the CA of kind k is published (anchors.Serve in
+// the jpki role), for the AIA caIssuers of the certificates it issues; ""
+// without a base URL.
+func (c *Centre) caIssuersURL(k Kind) string {
+	if c.baseURL == "" {
+		return ""
+	}
+	return c.baseURL + anchors.DERPath("jpki-"+string(k))
+}
+
 // Serial formats a certificate serial number as upper-case hex, the form
 // used in the database, on the command line and in the APIs.
 func Serial(n *big.Int) string { return strings.ToUpper(n.Text(16)) }
@@ -260,7 +271,7 @@ func (c *Centre) issueTx(ctx context.Context, tx *sql.Tx, k Kind, cardID string,
 	if notAfter.After(a.cert.NotAfter) {
 		notAfter = a.cert.NotAfter
 	}
-	tmpl, err := eeTemplate(k, pub, serial, cn, h, now, notAfter, c.crlURL(k))
+	tmpl, err := eeTemplate(k, pub, serial, cn, h, now, notAfter, c.crlURL(k), c.caIssuersURL(k))
 	if err != nil {
 		return issued{}, err
 	}

@@ -258,11 +258,16 @@ func otherName(oid asn1.ObjectIdentifier, v string) asn1.RawValue {
 
 // eeTemplate is an end-entity certificate of kind k (jpki-card.md §8.2, §8.3).
 // h is nil for the authentication certificate, which carries no personal data.
-func eeTemplate(k Kind, pub *rsa.PublicKey, serial *big.Int, cn string, h *Holder, notBefore, notAfter time.Time, crlURL string) (*x509.Certificate, error) {
+// caIssuers, when set, is the AIA caIssuers URL of the issuing CA as
+// published (issue 18); the profile is otherwise the card's.
+func eeTemplate(k Kind, pub *rsa.PublicKey, serial *big.Int, cn string, h *Holder, notBefore, notAfter time.Time, crlURL, caIssuers string) (*x509.Certificate, error) {
 	t := &x509.Certificate{
 		SerialNumber: serial,
 		NotBefore:    notBefore.UTC().Truncate(time.Second),
 		NotAfter:     notAfter.UTC(),
+	}
+	if caIssuers != "" {
+		t.IssuingCertificateURL = []string{caIssuers}
 	}
 	ext := []pkix.Extension{altNameExt(oidExtIAN, directoryName(serviceName(k, false)))}
 	switch k {

@@ -45,11 +45,17 @@ type Document struct {
 	// Municipality is the issuing municipality's full name (山形県酒田市);
 	// the certificate is signed by its 長 (山形県酒田市長).
 	Municipality string
-	// SealText is the text of the mayor's seal (酒田市長之印).
+	// SealText is the text of the mayor's seal (酒田市長之印); "" draws no
+	// seal.
 	SealText string
-	Number   string    // certificate number
-	Issued   time.Time // date of issue
-	Sections []Section
+	// Title, when set, is printed instead of Type's title, and Signatory
+	// instead of the mayor (Municipality + 長): a document that is not a
+	// municipal certificate (a business's 保険料控除証明書 sent to the post
+	// box as a PDF) uses the same layout.
+	Title, Signatory string
+	Number           string    // certificate number
+	Issued           time.Time // date of issue
+	Sections         []Section
 	// Attestation is the closing sentence above the date and seal.
 	Attestation string
 }
@@ -69,10 +75,24 @@ type Row struct {
 	Image []byte
 }
 
+func (d *Document) title() string {
+	if d.Title != "" {
+		return d.Title
+	}
+	return d.Type.Title()
+}
+
+func (d *Document) signatory() string {
+	if d.Signatory != "" {
+		return d.Signatory
+	}
+	return d.Municipality + "長"
+}
+
 // Text returns everything the document says, one line per row: what a
 // verification page shows and what a signed digest may cover.
 func (d *Document) Text() []string {
-	out := []string{d.Type.Title(), d.Municipality, d.Number}
+	out := []string{d.title(), d.Municipality, d.Number}
 	for _, s := range d.Sections {
 		if s.Heading != "" {
 			out = append(out, s.Heading)
@@ -203,7 +223,10 @@ func (r *Renderer) fitWith(gp *gopdf.GoPdf, d *Document) error {
 	if err := check(r.mincho, valueSize, "attestation", d.Attestation, contentW); err != nil {
 		return err
 	}
-	return check(r.mincho, 12, "mayor", d.Municipality+"長", contentW-140)
+	if err := check(r.mincho, 20, "title", d.title(), contentW); err != nil {
+		return err
+	}
+	return check(r.mincho, 12, "mayor", d.signatory(), contentW-140)
 }
 
 // item is one laid-out block: a heading or a row.
@@ -281,15 +304,17 @@ func (r *Renderer) Render(d *Document, dec Decorations) ([]byte, int, error) {
 	if err := r.fitWith(gp, d); err != nil {
 		return nil, 0, err
 	}
-	seal, err := r.mayorSealCached(d.SealText)
-	if err != nil {
-		return nil, 0, err
+	var seal []byte
+	if d.SealText != "" {
+		if seal, err = r.mayorSealCached(d.SealText); err != nil {
+			return nil, 0, err
+		}
 	}
 	issued, err := wareki.Long(d.Issued)
 	if err != nil {
 		return nil, 0, fmt.Errorf("municipal: date of issue: %w", err)
 	}
-	gp.SetInfo(gopdf.PdfInfo{Title: d.Type.Title() + " " + d.Number, Creator: "mynaplat municipal", Producer: "mynaplat"})
+	gp.SetInfo(gopdf.PdfInfo{Title: d.title() + " " + d.Number, Creator: "mynaplat municipal", Producer: "mynaplat"})
 	pages := paginate(d)
 	for n, items := range pages {
 		gp.AddPage()
@@ -362,7 +387,7 @@ func baseline(top, size, h float64) float64 { return top + (h+size*0.75)/2 }
 
 func (r *Renderer) header(gp *gopdf.GoPdf, d *Document) error {
 	gp.SetTextColor(0, 0, 0)
-	if err := textCenter(gp, "mincho", 20, 62, d.Type.Title()); err != nil {
+	if err := textCenter(gp, "mincho", 20, 62, d.title()); err != nil {
 		return err
 	}
 	if err := textRight(gp, "gothic", 9, pageW-marginX, 92, "証明書番号　"+d.Number); err != nil {
@@ -408,10 +433,12 @@ func closing(gp *gopdf.GoPdf, d *Document, issued string, seal []byte, y float64
 	if err := text(gp, "mincho", valueSize, marginX, y+40, issued); err != nil {
 		return err
 	}
-	mayor := d.Municipality + "長"
 	right := pageW - marginX - 70
-	if err := textRight(gp, "mincho", 12, right, y+80, mayor); err != nil {
+	if err := textRight(gp, "mincho", 12, right, y+80, d.signatory()); err != nil {
 		return err
+	}
+	if seal == nil {
+		return nil
 	}
 	img, err := gopdf.ImageHolderByBytes(seal)
 	if err != nil {

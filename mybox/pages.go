@@ -80,6 +80,7 @@ func (p *Pages) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /postbox/{$}", p.owner(p.home))
 	mux.HandleFunc("POST /postbox/logout", p.logout)
 	mux.HandleFunc("GET /postbox/documents/{id}", p.owner(p.document))
+	mux.HandleFunc("GET /postbox/documents/{id}/file", p.owner(p.documentFile))
 	mux.HandleFunc("GET /postbox/compose", p.owner(p.composePage))
 	mux.HandleFunc("POST /postbox/compose", p.owner(p.compose))
 	mux.HandleFunc("GET /postbox/consents", p.owner(p.consentsPage))
@@ -320,6 +321,25 @@ func (p *Pages) document(w http.ResponseWriter, r *http.Request, v *visit) {
 	}
 	p.save(r, v.ss)
 	p.pages.Render(w, r, http.StatusOK, "document", documentView{Doc: d.Document, From: from, Report: d.Report})
+}
+
+// documentFile is the signed file itself, for the holder to keep or to
+// check elsewhere (mynaplat verify, /verify, a PDF reader).
+func (p *Pages) documentFile(w http.ResponseWriter, r *http.Request, v *visit) {
+	d, err := v.box.Document(r.Context(), r.PathValue("id"))
+	if err != nil {
+		p.fail(w, r, v.ss, err)
+		return
+	}
+	p.save(r, v.ss)
+	typ, ext := "application/pkcs7-mime", ".p7m"
+	if d.Document.Format == verify.FormatPAdES {
+		typ, ext = "application/pdf", ".pdf"
+	}
+	w.Header().Set("Content-Type", typ)
+	w.Header().Set("Content-Disposition", `attachment; filename="`+d.Document.ID+ext+`"`)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Write(d.Document.Data)
 }
 
 type composeView struct {

@@ -232,8 +232,19 @@ func (s *Service) serveDocument(w http.ResponseWriter, r *http.Request, box *Box
 		}
 		v.From = parties[d.PartyID]
 	}
-	v.Report = s.policy.Validate(ctx, verify.Document{Name: d.Title, Format: d.Format, Data: d.Data, Power: d.Power})
+	v.Report = s.policy.Validate(ctx, verify.Document{Name: d.Title, Format: d.Format, Data: d.Data, Power: d.Power,
+		Claimed: claimedIssuer(v.From), Type: d.Type})
 	httpapi.WriteJSON(w, http.StatusOK, v)
+}
+
+// claimedIssuer is the organisation a party delivers documents as: what a
+// PDF's signer must hold a power of attorney of (signed JSON names its
+// issuer itself, and that wins). nil for a party without a 法人番号.
+func claimedIssuer(p *Party) *verify.Issuer {
+	if p == nil || p.CorporateNumber == "" {
+		return nil
+	}
+	return &verify.Issuer{CorporateNumber: p.CorporateNumber, Name: p.NameJA}
 }
 
 // ComposeView is what an application is written from: the parties (those

@@ -6,6 +6,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"html/template"
 	"image"
 	_ "image/png" // pdftoppm's output
 	"io"
@@ -41,6 +42,24 @@ type Pages struct {
 	s     *Service
 	site  *web.Site
 	pages *web.Pages
+	// report validates an uploaded file as a whole; nil: only the seal's
+	// own check of a PDF.
+	report Reporter
+}
+
+// Reporter validates an uploaded signed file (a PDF, a CMS signature or a
+// time-stamp token), with the power of attorney uploaded beside it (nil:
+// none), and renders its validation report as a page fragment.
+// Package verify does this (verify.Policy.Validate, Report.HTML); it is
+// injected because verify imports seal.
+type Reporter func(ctx context.Context, name string, data, power []byte) template.HTML
+
+// WithReporter makes an upload show the full validation report, in
+// Japanese and English, beside the seal's own checks: for a kiosk PDF, a
+// card-signed PDF, a .p7s or a .tst alike.
+func (p *Pages) WithReporter(f Reporter) *Pages {
+	p.report = f
+	return p
 }
 
 // NewPages parses the verification page's templates. Mount Routes on the mux
@@ -78,6 +97,10 @@ type verifyView struct {
 	// PDF is the PDF signature check of an upload; nil for QR text.
 	PDF        *pdfCheck
 	PDFEnabled bool
+	// Report is the validation report of an uploaded file (WithReporter).
+	Report template.HTML
+	// Reports says whether uploads get a report.
+	Reports bool
 }
 
 type pdfCheck struct {
@@ -111,15 +134,35 @@ func (p *Pages) pdfEnabled() bool {
 }
 
 func (p *Pages) form(w http.ResponseWriter, r *http.Request) {
-	p.pages.Render(w, r, http.StatusOK, "verify", &verifyView{PDFEnabled: p.pdfEnabled()})
+	p.pages.Render(w, r, http.StatusOK, "verify", &verifyView{PDFEnabled: p.pdfEnabled(), Reports: p.report != nil})
 }
 
 func (p *Pages) verify(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxUpload+1<<20)
-	view := &verifyView{Checked: true, PDFEnabled: p.pdfEnabled()}
+	view := &verifyView{Checked: true, PDFEnabled: p.pdfEnabled(), Reports: p.report != nil}
 	text := r.FormValue("qr")
 	channel := ChannelPage
-	if f, _, err := r.FormFile("pdf"); err == nil {
+	if f, fh, err := r.FormFile("signed"); err == nil && p.report != nil {
+		// Any signed file: the report is the whole answer.
+		defer f.Close()
+		data, err := io.ReadAll(io.LimitReader(f, maxUpload))
+		if err != nil {
+			p.site.Error(w, r, web.Problem{Status: http.StatusBadRequest})
+			return
+		}
+		var power []byte
+		if pf, _, err := r.FormFile("power"); err == nil {
+			defer pf.Close()
+			if power, err = io.ReadAll(io.LimitReader(pf, maxUpload)); err != nil {
+				p.site.Error(w, r, web.Problem{Status: http.StatusBadRequest})
+				return
+			}
+		}
+		view.Checked, view.Report = false, p.report(r.Context(), filepath.Base(fh.Filename), data, power)
+		p.pages.Render(w, r, http.StatusOK, "verify", view)
+		return
+	}
+	if f, fh, err := r.FormFile("pdf"); err == nil {
 		defer f.Close()
 		channel = ChannelPDF
 		data, err := io.ReadAll(io.LimitReader(f, maxUpload))
@@ -128,6 +171,9 @@ func (p *Pages) verify(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		view.PDF = p.s.checkPDF(r.Context(), data)
+		if p.report != nil {
+			view.Report = p.report(r.Context(), filepath.Base(fh.Filename), data, nil)
+		}
 		text, err = ReadQRFromPDF(r.Context(), p.s.pdftoppmPath(), data)
 		if err != nil {
 			p.s.logger.InfoContext(r.Context(), "seal: no QR read from an uploaded PDF", "err", err)

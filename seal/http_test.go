@@ -16,9 +16,10 @@ import (
 )
 
 type webEnv struct {
-	s   *Service
-	a   *Authority
-	web *webtest.Client // a browser that follows redirects
+	s     *Service
+	a     *Authority
+	pages *Pages
+	web   *webtest.Client // a browser that follows redirects
 }
 
 func newWebEnv(t *testing.T, db *store.DB) *webEnv {
@@ -38,7 +39,7 @@ func newWebEnv(t *testing.T, db *store.DB) *webEnv {
 	site.Routes(mux)
 	p.Routes(mux)
 	mux.Handle("GET /{$}", site.Home(nil, p.Links()))
-	return &webEnv{s: s, a: a, web: webtest.Start(t, site.Protect(mux)).Follow(true)}
+	return &webEnv{s: s, a: a, pages: p, web: webtest.Start(t, site.Protect(mux)).Follow(true)}
 }
 
 // verifyPage loads /verify, as a browser does before it posts the form.

@@ -10,12 +10,16 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/mynaplat/mynaplat/anchors"
 	"github.com/mynaplat/mynaplat/internal/keydir"
 )
 
@@ -89,6 +93,9 @@ type Authority struct {
 	now    func() time.Time
 	caCert *x509.Certificate
 	caKey  crypto.Signer
+	// base is the URL of the role that publishes the CA (anchors.Serve)
+	// and its CRL (ServeCRL); "" writes no AIA and no CRL DP.
+	base string
 
 	mu    sync.Mutex
 	seals map[string]*Seal
@@ -111,6 +118,52 @@ func OpenAuthority(dir string, now func() time.Time) (*Authority, error) {
 		return nil, fmt.Errorf("seal: CA in %s: %w", dir, err)
 	}
 	return a, nil
+}
+
+// CRLPath is where the seal CA's CRL is published, beside its certificate
+// at anchors.DERPath(anchors.Seal).
+const CRLPath = anchors.Prefix + "seal.crl"
+
+// WithBaseURL names the URL the seal CA is published at. Seal certificates
+// issued after it carry an Authority Information Access caIssuers URL to
+// the CA's certificate there and a CRL distribution point to CRLPath
+// (RFC 5280 §4.2.2.1, §4.2.1.13), so that a verifier holding only a seal
+// certificate finds its issuer and status. Call it before the first Seal;
+// a seal certificate without these is then issued anew.
+func (a *Authority) WithBaseURL(u string) *Authority {
+	a.base = strings.TrimRight(u, "/")
+	return a
+}
+
+// caIssuers and crlDP are the URLs seal certificates carry; nil without a
+// base URL.
+func (a *Authority) caIssuers() []string {
+	if a.base == "" {
+		return nil
+	}
+	return []string{a.base + anchors.DERPath(anchors.Seal)}
+}
+
+func (a *Authority) crlDP() []string {
+	if a.base == "" {
+		return nil
+	}
+	return []string{a.base + CRLPath}
+}
+
+// ServeCRL serves a fresh CRL of the seal CA at CRLPath, DER, as
+// application/pkix-crl (RFC 2585 §4.2).
+func (a *Authority) ServeCRL(mux *http.ServeMux) {
+	mux.HandleFunc("GET "+CRLPath, func(w http.ResponseWriter, r *http.Request) {
+		der, err := a.CRL()
+		if err != nil {
+			http.Error(w, "CRL を発行できません / the CRL cannot be issued", http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "application/pkix-crl")
+		w.Header().Set("Cache-Control", "max-age=3600")
+		w.Write(der)
+	})
 }
 
 // Root is the seal CA's certificate.
@@ -140,7 +193,8 @@ func (a *Authority) Seal(m Municipality) (*Seal, error) {
 		dir := filepath.Join(a.dir, "m-"+m.Code)
 		key, cert, err := keydir.Leaf(filepath.Join(dir, "seal.key"), filepath.Join(dir, "seal.crt"), keydir.RSA,
 			func(c *x509.Certificate) bool {
-				return c.Subject.CommonName == subjectCN(m) && keydir.Current(c, a.caCert, now, sealRenewBefore)
+				return c.Subject.CommonName == subjectCN(m) && keydir.Current(c, a.caCert, now, sealRenewBefore) &&
+					(a.base == "" || slices.Equal(c.IssuingCertificateURL, a.caIssuers()) && slices.Equal(c.CRLDistributionPoints, a.crlDP()))
 			},
 			func(key crypto.Signer) (*x509.Certificate, error) { return a.newSealCert(m, key, now) })
 		if err != nil {
@@ -200,6 +254,8 @@ func (a *Authority) newSealCert(m Municipality, key crypto.Signer, now time.Time
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection},
 		UnknownExtKeyUsage:    []asn1.ObjectIdentifier{oidDocumentSigning},
 		BasicConstraintsValid: true,
+		IssuingCertificateURL: a.caIssuers(),
+		CRLDistributionPoints: a.crlDP(),
 	}, a.caCert, key.Public(), a.caKey)
 }
 

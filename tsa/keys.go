@@ -7,8 +7,11 @@ import (
 	"encoding/asn1"
 	"fmt"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
+	"github.com/mynaplat/mynaplat/anchors"
 	"github.com/mynaplat/mynaplat/internal/keydir"
 )
 
@@ -45,6 +48,19 @@ type Keys struct {
 // days of its end. ECDSA keeps the tokens small, which matters inside a
 // PDF's /Contents.
 func LoadOrCreate(dir string, now func() time.Time) (*Keys, error) {
+	return LoadOrCreatePublished(dir, "", now)
+}
+
+// LoadOrCreatePublished is LoadOrCreate for the TSA role, whose root is
+// published at baseURL (anchors.Serve): the unit's certificate carries an
+// AIA caIssuers URL to the root there (RFC 5280 §4.2.2.1), and one kept
+// without it is issued again. Tools that only read the keys use
+// LoadOrCreate, which keeps whatever is current.
+func LoadOrCreatePublished(dir, baseURL string, now func() time.Time) (*Keys, error) {
+	var aia []string
+	if baseURL != "" {
+		aia = []string{strings.TrimRight(baseURL, "/") + anchors.DERPath(anchors.TSA)}
+	}
 	if now == nil {
 		now = time.Now
 	}
@@ -59,8 +75,10 @@ func LoadOrCreate(dir string, now func() time.Time) (*Keys, error) {
 			return err
 		}
 		unitKey, unit, err := keydir.Leaf(filepath.Join(dir, "tsa.key"), filepath.Join(dir, "tsa.crt"), keydir.ECDSA,
-			func(c *x509.Certificate) bool { return keydir.Current(c, root, t, renewBefore) },
-			func(key crypto.Signer) (*x509.Certificate, error) { return newUnitCert(key, root, rootKey, t) })
+			func(c *x509.Certificate) bool {
+				return keydir.Current(c, root, t, renewBefore) && (aia == nil || slices.Equal(c.IssuingCertificateURL, aia))
+			},
+			func(key crypto.Signer) (*x509.Certificate, error) { return newUnitCert(key, root, rootKey, t, aia) })
 		if err != nil {
 			return err
 		}
@@ -80,7 +98,7 @@ var (
 	oidTimeStamping = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 8}
 )
 
-func newUnitCert(key crypto.Signer, root *x509.Certificate, rootKey crypto.Signer, now time.Time) (*x509.Certificate, error) {
+func newUnitCert(key crypto.Signer, root *x509.Certificate, rootKey crypto.Signer, now time.Time, caIssuers []string) (*x509.Certificate, error) {
 	// crypto/x509 writes ExtKeyUsage as a non-critical extension; RFC 3161
 	// §2.3 wants it critical, so it is given whole.
 	eku, err := asn1.Marshal([]asn1.ObjectIdentifier{oidTimeStamping})
@@ -95,5 +113,6 @@ func newUnitCert(key crypto.Signer, root *x509.Certificate, rootKey crypto.Signe
 		KeyUsage:              x509.KeyUsageDigitalSignature,
 		ExtraExtensions:       []pkix.Extension{{Id: oidExtKeyUsage, Critical: true, Value: eku}},
 		BasicConstraintsValid: true,
+		IssuingCertificateURL: caIssuers,
 	}, root, key.Public(), rootKey)
 }

@@ -25,6 +25,17 @@
 // verify against the TSA roots; anything else appended after the signature
 // is a FORMAT_FAILURE. Policy.Extend adds the DSS and a document time-stamp.
 //
+// An RFC 3161 time-stamp token given on its own (FormatTimestamp, told
+// apart by DetectFormat) is validated too: its signature and its TSA's
+// chain at genTime; the report shows the digest it covers.
+//
+// The report (report.go) carries what EN 319 102-1 asks a validation
+// report to show: the time-stamps with their kind and TSA, the claimed and
+// the proven signing time, the chain, the revocation data and where it came
+// from (the DSS's OCSP answer or CRL, or the responder), a PDF's DocMDP
+// certification and the power of attorney. It is one structure rendered as
+// JSON (its tags), text (WriteText) and HTML (HTML, WritePage).
+//
 // A document that says it comes from an organisation (its content names an
 // issuer by 法人番号) passes only when its signer acted within an electronic
 // power of attorney (電子委任状) of that organisation's representative that

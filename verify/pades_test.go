@@ -182,6 +182,12 @@ func TestSealedOffline(t *testing.T) {
 			if diff := cmp.Diff(tc.want, result{r.Indication, r.SubIndication, r.Level}); diff != "" {
 				t.Errorf("-want +got:\n%s\n%+v", diff, r)
 			}
+			// The report says the status came from the DSS's CRL, and when
+			// that CRL was issued; the chain is the seal's.
+			if r.Passed() && (r.RevocationData == nil || r.RevocationData.Source != verify.SourceDSSCRL ||
+				r.RevocationData.Time.IsZero() || len(r.Chain) != 2 || r.Certification == nil) {
+				t.Errorf("report detail: revocation %+v, chain %d, certification %+v", r.RevocationData, len(r.Chain), r.Certification)
+			}
 		})
 	}
 	t.Run("B-B without RequireTimestamp", func(t *testing.T) {

@@ -1,11 +1,13 @@
 package verify
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/mynaplat/mynaplat/cms"
@@ -56,7 +58,22 @@ var indicationOf = map[SubIndication]Indication{
 const (
 	FormatCMS   = "cms"   // CAdES: a CMS SignedData, content enveloped
 	FormatPAdES = "pades" // a PDF with a PAdES signature
+	// FormatTimestamp is an RFC 3161 time-stamp token on its own (a .tst
+	// file): it proves that a digest existed at a time.
+	FormatTimestamp = "timestamp"
 )
+
+// DetectFormat tells a PDF, a time-stamp token and a CMS signature apart
+// by their first bytes and content type.
+func DetectFormat(data []byte) string {
+	switch {
+	case bytes.HasPrefix(data, []byte("%PDF-")):
+		return FormatPAdES
+	case cms.IsTimestampToken(data):
+		return FormatTimestamp
+	}
+	return FormatCMS
+}
 
 // Document is one signed document to validate.
 type Document struct {
@@ -162,7 +179,21 @@ type Report struct {
 	Level string `json:"level,omitempty"`
 	// DocTimestamps are the times of the PDF's document time-stamps.
 	DocTimestamps []time.Time `json:"doc_timestamps,omitempty"`
-	Delegation    *Delegation `json:"delegation,omitempty"`
+	// ClaimedTime is the time the signer wrote (a PDF's /M): a claim,
+	// unlike SigningTime.
+	ClaimedTime *time.Time `json:"claimed_signing_time,omitempty"`
+	// Timestamps are every time-stamp checked: the signature's, then the
+	// document time-stamps, or the token validated on its own.
+	Timestamps []TimestampInfo `json:"timestamps,omitempty"`
+	// Chain is the signer's chain to the trusted CA, end-entity first.
+	Chain []CertInfo `json:"chain,omitempty"`
+	// RevocationData is the revocation data used and where it came from.
+	RevocationData *RevocationInfo `json:"revocation_data,omitempty"`
+	// Certification is a PDF's certification signature in force (DocMDP).
+	Certification *Certification `json:"certification,omitempty"`
+	// Token is what a time-stamp token validated on its own covers.
+	Token      *TokenInfo  `json:"token,omitempty"`
+	Delegation *Delegation `json:"delegation,omitempty"`
 	// Content is the signed content, when it is a post-box document.
 	Content     *Content  `json:"content,omitempty"`
 	ValidatedAt time.Time `json:"validated_at"`
@@ -196,13 +227,24 @@ func (p *Policy) Validate(ctx context.Context, doc Document) *Report {
 	switch doc.Format {
 	case FormatCMS:
 		sig, err = cms.Verify(doc.Data, nil, p.TSARoots)
+	case FormatTimestamp:
+		return p.validateToken(doc, r)
 	case FormatPAdES:
 		if p.SealRoots != nil {
 			if sealed := p.validateSealed(doc, r); sealed != nil {
 				return sealed
 			}
 		}
-		sig, pdf, err = verifyPDF(doc.Data, p.TSARoots)
+		var ps *cms.PDFSignature
+		ps, pdf, err = verifyPDF(doc.Data, p.TSARoots)
+		if ps != nil {
+			sig = &ps.Signature
+			if !ps.SigningTime.IsZero() {
+				t := ps.SigningTime
+				r.ClaimedTime = &t
+			}
+			r.Certification = certificationOf(ps.Certification)
+		}
 		if pdf != nil {
 			r.DocTimestamps = pdf.docTimestamps
 		}
@@ -215,6 +257,14 @@ func (p *Policy) Validate(ctx context.Context, doc Document) *Report {
 			NotBefore: sig.Signer.NotBefore, NotAfter: sig.Signer.NotAfter, Name: sig.Signer.Subject.CommonName}
 		if h, herr := jpki.SigningHolder(sig.Signer); herr == nil {
 			r.Signer.Name = h.Name
+		}
+	}
+	if sig != nil && sig.Timestamp != nil {
+		r.Timestamps = append(r.Timestamps, timestampInfo(TimestampSignature, sig.Timestamp))
+	}
+	if pdf != nil {
+		for _, ts := range pdf.timestamps {
+			r.Timestamps = append(r.Timestamps, timestampInfo(TimestampDocument, ts))
 		}
 	}
 	if err != nil {
@@ -232,6 +282,7 @@ func (p *Policy) Validate(ctx context.Context, doc Document) *Report {
 		return r.fail(NoCertificateChainFound, "署名者の証明書は公的個人認証サービスの署名用電子証明書ではありません。",
 			"The signer's certificate is not a JPKI signing certificate.")
 	}
+	r.Chain = chainInfo([]*x509.Certificate{sig.Signer, p.Signing.CA})
 	at := r.ValidatedAt
 	if ts := sig.Timestamp; ts != nil {
 		t := ts.Time
@@ -253,6 +304,7 @@ func (p *Policy) Validate(ctx context.Context, doc Document) *Report {
 			"At the signing time the signer's certificate had expired.")
 	}
 	st, err := p.revocation(ctx, sig, pdf, r)
+	r.RevocationData = revocationInfo(st, err)
 	if err != nil {
 		r.Revocation = "unknown: " + err.Error()
 		return r.fail(TryLater, "署名者の証明書の失効情報を確認できませんでした。しばらくしてから再検証してください。",
@@ -365,7 +417,7 @@ type pdfFacts struct {
 // verifyPDF checks a PDF with exactly one signature, followed by nothing
 // but validation data and document time-stamps (PAdES B-LT and B-LTA),
 // each of which must verify.
-func verifyPDF(data []byte, roots *x509.CertPool) (*cms.Signature, *pdfFacts, error) {
+func verifyPDF(data []byte, roots *x509.CertPool) (*cms.PDFSignature, *pdfFacts, error) {
 	sigs, err := cms.VerifyPDF(data, roots)
 	if len(sigs) == 0 {
 		if err == nil {
@@ -378,26 +430,26 @@ func verifyPDF(data []byte, roots *x509.CertPool) (*cms.Signature, *pdfFacts, er
 		return nil, nil, fmt.Errorf("%w: the first signature is a document time-stamp", cms.ErrFormat)
 	}
 	if s.Err != nil {
-		return &s.Signature, nil, s.Err
+		return &s, nil, s.Err
 	}
 	facts := &pdfFacts{}
 	for _, d := range sigs[1:] {
 		if !d.DocTimeStamp {
-			return &s.Signature, nil, fmt.Errorf("%w: %d signatures, want 1", cms.ErrFormat, len(sigs))
+			return &s, nil, fmt.Errorf("%w: %d signatures, want 1", cms.ErrFormat, len(sigs))
 		}
 		if d.Err != nil {
-			return &s.Signature, nil, fmt.Errorf("%w: %w", errDocTimestamp, d.Err)
+			return &s, nil, fmt.Errorf("%w: %w", errDocTimestamp, d.Err)
 		}
 		facts.docTimestamps = append(facts.docTimestamps, d.Timestamp.Time)
 		facts.timestamps = append(facts.timestamps, d.Timestamp)
 	}
 	if !s.OnlyLTVAfter {
-		return &s.Signature, nil, errExtended
+		return &s, nil, errExtended
 	}
 	if facts.dss, err = cms.DSS(data); err != nil {
-		return &s.Signature, nil, err
+		return &s, nil, err
 	}
-	return &s.Signature, facts, nil
+	return &s, facts, nil
 }
 
 // revocation is the signer's status: from an OCSP answer in the PDF's DSS
@@ -433,10 +485,11 @@ func (p *Policy) revocation(ctx context.Context, sig *cms.Signature, pdf *pdfFac
 // what its last document time-stamp needs and a new one, before that
 // one's TSA certificate expires.
 func (p *Policy) Extend(ctx context.Context, data []byte, st cms.Stamper) ([]byte, error) {
-	sig, facts, err := verifyPDF(data, p.TSARoots)
+	ps, facts, err := verifyPDF(data, p.TSARoots)
 	if err != nil {
 		return nil, fmt.Errorf("verify: extend: %w", err)
 	}
+	sig := &ps.Signature
 	if sig.Timestamp == nil {
 		return nil, fmt.Errorf("verify: extend: %w: the signature has no time-stamp (B-T is needed)", cms.ErrFormat)
 	}
@@ -489,6 +542,30 @@ func (p *Policy) validateSealed(doc Document, r *Report) *Report {
 		r.SigningTime = &t
 	}
 	r.Level, r.DocTimestamps, r.Revocation = rep.Level, rep.DocTimestamps, s.Revocation
+	r.Chain, r.Certification = chainInfo(s.Chain), certificationOf(s.Certification)
+	if !s.SigningTime.IsZero() {
+		t := s.SigningTime
+		r.ClaimedTime = &t
+	}
+	// seal.VerifyPDF gives times only; the TSAs are read again here.
+	if sigs, _ := cms.VerifyPDF(doc.Data, p.TSARoots); len(sigs) > 0 {
+		for i, d := range sigs {
+			switch {
+			case d.Err != nil || d.Timestamp == nil:
+			case i == 0 && !d.DocTimeStamp:
+				r.Timestamps = append(r.Timestamps, timestampInfo(TimestampSignature, d.Timestamp))
+			case d.DocTimeStamp:
+				r.Timestamps = append(r.Timestamps, timestampInfo(TimestampDocument, d.Timestamp))
+			}
+		}
+	}
+	if s.Revocation != "" {
+		r.RevocationData = &RevocationInfo{Source: SourceDSSCRL, Status: "good", Detail: s.Revocation,
+			Time: newestCRL(doc.Data, s.Chain)}
+		if strings.HasPrefix(s.Revocation, "revoked") {
+			r.RevocationData.Status = "revoked"
+		}
+	}
 	switch {
 	case errors.Is(err, seal.ErrRevoked):
 		return r.fail(Revoked, "署名の時刻より前に、公印の証明書は失効していました。", "The seal's certificate was revoked before the signing time.")
@@ -507,6 +584,24 @@ func (p *Policy) validateSealed(doc Document, r *Report) *Report {
 	r.Indication = TotalPassed
 	r.MessageJA, r.MessageEN = "公印の署名は有効です。", "The seal's signature is valid."
 	return r
+}
+
+// newestCRL is the thisUpdate of the newest CRL in a PDF's DSS signed by
+// the issuer of chain[0] (what seal.VerifyPDF read the status from); zero
+// when there is none.
+func newestCRL(pdf []byte, chain []*x509.Certificate) time.Time {
+	var newest time.Time
+	vd, err := cms.DSS(pdf)
+	if err != nil || len(chain) < 2 {
+		return newest
+	}
+	for _, der := range vd.CRLs {
+		crl, err := x509.ParseRevocationList(der)
+		if err == nil && crl.CheckSignatureFrom(chain[1]) == nil && crl.ThisUpdate.After(newest) {
+			newest = crl.ThisUpdate
+		}
+	}
+	return newest
 }
 
 // Content is the signed content of a post-box document: a JSON object any

@@ -391,3 +391,11 @@ func (s Status) JA() string { return statusText[s][1] }
 
 // EN is the status in English.
 func (s Status) EN() string { return statusText[s][2] }
+
+// StyleCSS is the shared style sheet, for a page written to a file (a
+// validation report saved with `mynaplat verify --html`) that has no
+// server to load it from.
+func StyleCSS() []byte {
+	b, _ := static.ReadFile("static/style.css")
+	return b
+}

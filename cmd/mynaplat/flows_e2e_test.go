@@ -207,6 +207,7 @@ func kioskFlow(t *testing.T, r *flowRun) outcome {
 		o["住民票 PAdES B-LTA"] = "no /Perms, no DSS or no document time-stamp"
 	}
 	o["住民票 verified offline"] = verifyOffline(t, r.tp, juminhyo)
+	o["seal AIA and CRL DP"] = followSealAIA(juminhyo)
 	qr, err := seal.ReadQRFromPDF(context.Background(), pdftoppm, juminhyo)
 	if err != nil {
 		t.Fatalf("read the QR code: %v", err)
@@ -241,6 +242,16 @@ func kioskFlow(t *testing.T, r *flowRun) outcome {
 		chromedp.SetValue(css("#qr"), forged), chromedp.Click(css("#verify")), chromedp.WaitVisible(css("#verdict")))
 	o["forged verdict"] = r.text("#verdict")
 	r.shot("07-forged")
+	// The same PDF uploaded as a signed file: the validation report.
+	upload := filepath.Join(r.t.TempDir(), "juminhyo.pdf")
+	if err := os.WriteFile(upload, juminhyo, 0o600); err != nil {
+		r.t.Fatal(err)
+	}
+	r.do("validate the PDF", chromedp.Navigate(r.tp.at(roleJLIS)+"/verify"), chromedp.WaitVisible(css("#signed")),
+		chromedp.SetUploadFiles(css("#signed"), []string{upload}), chromedp.Click(css("#validate-file")),
+		chromedp.WaitVisible(css("#report")))
+	o["report"] = has(r.text("#report"), "TOTAL_PASSED", "B-LTA", "文書タイムスタンプ", "CRL", "P=1")
+	r.shot("08-report")
 	for k, v := range o {
 		if k != "registration" && k != "verdict" && k != "forged verdict" && v != "yes" {
 			t.Errorf("kiosk at %s: %s %s", r.tp.name, k, v)

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"html/template"
 	"net/http"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/mynaplat/mynaplat/anchors"
@@ -12,6 +14,7 @@ import (
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/municipal"
 	"github.com/mynaplat/mynaplat/seal"
+	"github.com/mynaplat/mynaplat/verify"
 	"github.com/mynaplat/mynaplat/web"
 )
 
@@ -50,6 +53,9 @@ func (c jlisConfig) build(ctx context.Context, d *deps) (*built, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The seal certificates point at the CA and its CRL as this role
+	// publishes them.
+	auth.WithBaseURL(c.peers.url(roleJLIS))
 	scfg := seal.Config{DB: d.db, Authority: auth, Now: time.Now, Logger: d.logger}
 	if c.peers.known(roleTSA) {
 		// With a TSA the seal's PDFs are PAdES B-LTA: time-stamped, with
@@ -82,10 +88,44 @@ func (c jlisConfig) build(ctx context.Context, d *deps) (*built, error) {
 		lp.close()()
 		return nil, err
 	}
+	// Uploads at /verify are validated with the post-box roles' policy
+	// (the register of powers among it) when the TSA is known; else with
+	// the JPKI centre alone, and every time-stamp is INDETERMINATE, which
+	// the report then says. The policy is made at the first upload, when
+	// every role of the process serves (the TSA's root is fetched), and
+	// kept; a failure is retried at the next upload.
+	var mu sync.Mutex
+	var kept *verify.Policy
+	policy := func(ctx context.Context) *verify.Policy {
+		mu.Lock()
+		defer mu.Unlock()
+		if kept != nil {
+			return kept
+		}
+		p := &verify.Policy{RequireTimestamp: true, SealRoots: auth.Roots(),
+			Signing: &jpki.SigningVerifier{CA: signCA, OCSP: jc.OCSP, MaxAge: c.maxAge}}
+		if !c.peers.known(roleTSA) {
+			kept = p
+			return p
+		}
+		sp, err := d.signaturePolicy(ctx)
+		if err != nil {
+			d.logger.WarnContext(ctx, "/verify: a report without the TSA root", "err", err)
+			return p
+		}
+		kept = new(verify.Policy)
+		*kept = *sp
+		kept.SealRoots = auth.Roots()
+		return kept
+	}
+	sp.WithReporter(func(ctx context.Context, name string, data, power []byte) template.HTML {
+		return policy(ctx).Validate(ctx, verify.Document{Name: name, Format: verify.DetectFormat(data), Data: data, Power: power}).HTML()
+	})
 	return &built{
 		routes: func(mux *http.ServeMux) {
 			sp.Routes(mux)
 			anchors.Serve(mux, anchors.Seal, auth.Root())
+			auth.ServeCRL(mux)
 			sealSvc.CallerRoutes(mux, c.keys.accepted(apiSeal))
 			ksvc.QueueRoutes(mux, c.keys.accepted(apiQueue))
 		},

@@ -29,7 +29,8 @@ type tsaConfig struct{ data string }
 func (c tsaConfig) validate() error { return nil }
 
 func (c tsaConfig) build(ctx context.Context, d *deps) (*built, error) {
-	keys, err := tsa.LoadOrCreate(filepath.Join(c.data, "tsa"), time.Now)
+	// The unit's certificate points at the root as this role publishes it.
+	keys, err := tsa.LoadOrCreatePublished(filepath.Join(c.data, "tsa"), d.peers.url(roleTSA), time.Now)
 	if err != nil {
 		return nil, err
 	}
@@ -67,6 +68,7 @@ func (c corpregConfig) build(ctx context.Context, d *deps) (*built, error) {
 	if err != nil {
 		return nil, err
 	}
+	ca.WithBaseURL(d.peers.url(roleCorpReg))
 	reg, err := corpreg.New(ctx, corpreg.Config{DB: d.db, Authority: ca, Now: time.Now, Logger: d.logger})
 	if err != nil {
 		return nil, err
@@ -239,7 +241,8 @@ func (c partyConfig) build(ctx context.Context, d *deps) (*built, error) {
 	}
 	st := d.stamper()
 	d.svc.stamper = st
-	biz, err := business.Open(ctx, business.Config{DB: d.db, Policy: policy, Stamper: st, HTTP: d.hc, Now: time.Now, Logger: d.logger})
+	biz, err := business.Open(ctx, business.Config{DB: d.db, Policy: policy, Stamper: st, Render: business.LazyRender(""),
+		HTTP: d.hc, Now: time.Now, Logger: d.logger})
 	if err != nil {
 		return nil, err
 	}

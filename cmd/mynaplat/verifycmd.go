@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mynaplat/mynaplat/delegation"
 	"github.com/mynaplat/mynaplat/internal/httpapi"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/tsa"
@@ -23,7 +24,7 @@ import (
 
 var verifyCommand = &command{name: "verify", run: verifyRun,
 	summary:  "署名付き文書の検証・長期署名化 / validate a signed document, or make a PDF long-term (--extend)",
-	synopsis: "--jpki-url URL (--tsa-url URL | --tsa-root FILE) [--jpki-ca FILE] [--seal-ca FILE] [--json] [--extend [--out FILE]] FILE",
+	synopsis: "--jpki-url URL (--tsa-url URL | --tsa-root FILE) [--jpki-ca FILE] [--seal-ca FILE] [--delegation-url URL [--power FILE] [--issuer 法人番号 --type TYPE]] [--json | --html] [--extend [--out FILE]] FILE",
 	about: `公的個人認証の署名用電子証明書で署名された文書（PDF は PAdES、その他は CMS）を
 検証します。PDF の DSS に署名時刻より後の OCSP 応答があれば、ネットワークに問い
 合わせずに検証します。--extend は PAdES B-T 以上の PDF に DSS（証明書・OCSP 応答）
@@ -40,18 +41,32 @@ is given. With --jpki-ca and --tsa-root (PEM or DER files) the trust
 anchors are read from them, not fetched: a B-LT or B-LTA PDF then validates
 with the centre and the TSA unreachable. With --seal-ca (the municipal seal
 CA, e.g. DATA/seal/ca.crt) a kiosk certificate sealed by it is validated too,
-from the CRL in its DSS. The exit status is 0 only for TOTAL_PASSED.
+from the CRL in its DSS. A time-stamp token (.tst, RFC 3161) is validated
+on its own: its signature and its TSA's chain; the report shows the digest
+it covers. The report (ETSI EN 319 102-1 style: indication, time-stamps,
+chain, revocation data and its source, DocMDP, power of attorney) is text,
+--json or --html (a stand-alone page). A document signed for an
+organisation (its JSON content names the issuer, or --issuer and --type say
+it for a PDF) is checked against the register of powers of attorney at
+--delegation-url, with the signed 電子委任状 given as --power; without
+the register such a document is INDETERMINATE. The exit status is 0 only
+for TOTAL_PASSED.
 `}
 
 func verifyRun(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writer) error {
 	jpkiURL := fs.String("jpki-url", "", "JPKI centre base URL (its signing CA and OCSP responder)")
 	tsaURL := fs.String("tsa-url", "", "TSA base URL (its root at /tsa/root.crt; --extend stamps at /tsa)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
+	asHTML := fs.Bool("html", false, "print the report as an HTML page")
 	extend := fs.Bool("extend", false, "add a DSS and a document time-stamp to the PDF (PAdES B-LTA)")
 	outPath := fs.String("out", "", "with --extend: write the extended PDF here instead of over FILE")
 	jpkiCA := fs.String("jpki-ca", "", "the JPKI signing CA certificate (PEM or DER) instead of fetching it")
 	tsaRoot := fs.String("tsa-root", "", "the TSA root certificate (PEM or DER) instead of fetching it")
 	sealCA := fs.String("seal-ca", "", "the municipal seal CA certificate (PEM or DER): validate kiosk certificates it sealed")
+	delegationURL := fs.String("delegation-url", "", "the register of powers of attorney, to check a document signed for an organisation")
+	powerPath := fs.String("power", "", "the signed power of attorney (電子委任状) that came with the document")
+	issuer := fs.String("issuer", "", "for a PDF: the 法人番号 of the organisation it is issued for")
+	docType := fs.String("type", "", "for a PDF with --issuer: the document type, as the power names it")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -80,9 +95,21 @@ func verifyRun(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writ
 		p.SealRoots = x509.NewCertPool()
 		p.SealRoots.AddCert(c)
 	}
-	pdf := strings.HasPrefix(string(data), "%PDF-")
+	if *delegationURL != "" {
+		dc := &delegation.Client{BaseURL: strings.TrimRight(*delegationURL, "/"), HTTP: hc}
+		p.Delegation = delegation.Checker(dc.Check)
+	}
+	if (*issuer == "") != (*docType == "") {
+		return usageErrorf("--issuer and --type go together")
+	}
+	var power []byte
+	if *powerPath != "" {
+		if power, err = os.ReadFile(*powerPath); err != nil {
+			return err
+		}
+	}
 	if *extend {
-		if !pdf {
+		if verify.DetectFormat(data) != verify.FormatPAdES {
 			return usageErrorf("--extend: %s is not a PDF", path)
 		}
 		ext, err := p.Extend(ctx, data, &tsa.Client{URL: base + "/tsa", HTTP: hc})
@@ -99,19 +126,24 @@ func verifyRun(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writ
 		data = ext
 		fmt.Fprintf(out, "%s: DSS と文書タイムスタンプを追加しました / added a DSS and a document time-stamp (%d bytes)\n", dst, len(ext))
 	}
-	doc := verify.Document{Name: filepath.Base(path), Format: verify.FormatCMS, Data: data}
-	if pdf {
-		doc.Format = verify.FormatPAdES
+	doc := verify.Document{Name: filepath.Base(path), Format: verify.DetectFormat(data), Data: data, Power: power, Type: *docType}
+	if *issuer != "" {
+		doc.Claimed = &verify.Issuer{CorporateNumber: *issuer, Name: *issuer}
 	}
 	r := p.Validate(ctx, doc)
-	if *asJSON {
+	switch {
+	case *asJSON:
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(r); err != nil {
 			return err
 		}
-	} else {
-		printReport(out, r)
+	case *asHTML:
+		if err := r.WritePage(out); err != nil {
+			return err
+		}
+	default:
+		r.WriteText(out)
 	}
 	if !r.Passed() {
 		return fmt.Errorf("%s: %s %s", path, r.Indication, r.SubIndication)
@@ -176,30 +208,6 @@ func fetchCert(ctx context.Context, hc *http.Client, u string) (*x509.Certificat
 		return nil, fmt.Errorf("%s: %s %v", u, resp.Status, err)
 	}
 	return x509.ParseCertificate(b)
-}
-
-// printReport writes a report as lines of text.
-func printReport(out io.Writer, r *verify.Report) {
-	fmt.Fprintf(out, "%s: %s", r.Document, r.Indication)
-	if r.SubIndication != "" {
-		fmt.Fprintf(out, " / %s", r.SubIndication)
-	}
-	fmt.Fprintf(out, "\n  %s\n  %s\n", r.MessageJA, r.MessageEN)
-	if r.Signer != nil {
-		fmt.Fprintf(out, "  signer: %s (%s, serial %s)\n", r.Signer.Name, r.Signer.Issuer, r.Signer.Serial)
-	}
-	if r.SigningTime != nil {
-		fmt.Fprintf(out, "  time-stamp: %s (%s)\n", r.SigningTime.UTC().Format(time.RFC3339), r.TSA)
-	}
-	for _, t := range r.DocTimestamps {
-		fmt.Fprintf(out, "  document time-stamp: %s\n", t.UTC().Format(time.RFC3339))
-	}
-	if r.Level != "" {
-		fmt.Fprintf(out, "  level: PAdES %s\n", r.Level)
-	}
-	if r.Revocation != "" {
-		fmt.Fprintf(out, "  revocation: %s\n", r.Revocation)
-	}
 }
 
 // writeAtomically replaces path with b: a reader never sees half a file.

@@ -2,7 +2,9 @@ package main
 
 import (
 	"crypto"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"net/http"
@@ -139,5 +141,46 @@ func TestVerifyExtendOffline(t *testing.T) {
 	}
 	if _, _, code := runArgs(ctx, "verify", "--jpki-url", srv.URL, "--jpki-ca", caPath, "--tsa-root", rootPath, sealedPath); code != 1 {
 		t.Errorf("a sealed PDF without --seal-ca: exit %d, want 1", code)
+	}
+
+	// The other two inputs, and the HTML form (issue 18's report): a
+	// time-stamp token on its own passes offline; a CMS signature needs
+	// the responder, which is gone (INDETERMINATE, exit 1).
+	sum := sha256.Sum256([]byte("a document"))
+	token, err := stamper.Stamp(ctx, crypto.SHA256, sum[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var signedCMS []byte
+	err = terminal.WithSigner(c, "SAKATA1975", func(cert *x509.Certificate, s crypto.Signer) error {
+		signedCMS, err = cms.Sign(ctx, []byte("申告書"), cms.SignOptions{Signer: s, Cert: cert, Stamper: stamper})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, path string
+		html       bool
+		code       int
+		wants      []string
+	}{
+		{"token", write("doc.tst", token), false, 0, []string{"TOTAL_PASSED", "format: timestamp", "time-stamp (token)", hex.EncodeToString(sum[:])}},
+		{"cms, responder gone", write("app.p7s", signedCMS), false, 1, []string{"INDETERMINATE / TRY_LATER", "format: cms", "time-stamp (signature)", "chain[1]"}},
+		{"html", ltaPath, true, 0, []string{"<!DOCTYPE html>", `data-indication="TOTAL_PASSED"`, "文書タイムスタンプ", `data-source="dss-ocsp"`}},
+	} {
+		args := []string{"verify", "--jpki-url", srv.URL, "--jpki-ca", caPath, "--tsa-root", rootPath, tc.path}
+		if tc.html {
+			args = append(args[:len(args)-1], "--html", tc.path)
+		}
+		out, errOut, code := runArgs(ctx, args...)
+		if code != tc.code {
+			t.Errorf("%s: exit %d, want %d\n%s\n%s", tc.name, code, tc.code, out, errOut)
+		}
+		for _, w := range tc.wants {
+			if !strings.Contains(out, w) {
+				t.Errorf("%s: the report lacks %q:\n%s", tc.name, w, out)
+			}
+		}
 	}
 }

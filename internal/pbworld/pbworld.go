@@ -318,7 +318,7 @@ func New(t testing.TB, db *store.DB) *World {
 	}
 	w.Mux.Handle("POST /agency/{id}/v1/submissions", w.faulty(w.Agency.Receive()))
 	if w.Business, err = business.Open(ctx, business.Config{DB: db, Policy: w.Policy, Stamper: w.Stamper, HTTP: hc,
-		Now: now, Logger: logger}); err != nil {
+		Render: business.LazyRender(""), Now: now, Logger: logger}); err != nil {
 		t.Fatal(err)
 	}
 	w.Mux.Handle("POST /business/{id}/v1/address-notices", w.faulty(w.Business.ReceiveNotices()))

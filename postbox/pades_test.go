@@ -1,0 +1,49 @@
+package postbox_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/mynaplat/mynaplat/internal/pbworld"
+	"github.com/mynaplat/mynaplat/store"
+	"github.com/mynaplat/mynaplat/store/storetest"
+	"github.com/mynaplat/mynaplat/verify"
+)
+
+// TestResidentReadsPDF: 日本生命's employee issues a 保険料控除証明書 as a PDF
+// her card certifies (PAdES B-T, DocMDP P=1); the box shows it and
+// validates it with the power of attorney of the party that delivered it
+// (a PDF's content names no issuer the validator reads), and the report
+// names the signature time-stamp and the certification.
+func TestResidentReadsPDF(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		e := newResidentEnv(t, db)
+		req := pbworld.KojoRequest("kojo-pdf-R8", e.sc.Power.ID, pbworld.Yumi.Name)
+		req.PDF, req.Title = true, "令和8年分 個人年金保険料控除証明書"
+		id, err := e.w.Issue(e.sc.Yumi, "nissay", req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ichiro := e.client(e.session(t, e.sc.Ichiro.Assertion))
+		d, err := ichiro.Document(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := d.Report
+		if d.Document.Format != verify.FormatPAdES || string(d.Document.Data[:5]) != "%PDF-" {
+			t.Fatalf("format %q", d.Document.Format)
+		}
+		if !r.Passed() || r.Level != "B-T" || r.Certification == nil || r.Certification.P != 1 ||
+			r.Delegation == nil || r.Delegation.Result != verify.DelegationPassed || r.Delegation.Agent != pbworld.Yumi.Name ||
+			len(r.Timestamps) != 1 || r.Timestamps[0].Kind != verify.TimestampSignature || len(r.Chain) != 2 {
+			t.Errorf("report: %s %s %s level %s, certification %+v, delegation %+v, time-stamps %+v",
+				r.Indication, r.SubIndication, r.MessageEN, r.Level, r.Certification, r.Delegation, r.Timestamps)
+		}
+		// The same PDF delivered by a party whose power it is not: refused.
+		if rep := e.w.Policy.Validate(ctx, verify.Document{Name: "x", Format: verify.FormatPAdES, Data: d.Document.Data, Power: d.Document.Power,
+			Claimed: &verify.Issuer{CorporateNumber: pbworld.JapanPost.Number, Name: pbworld.JapanPost.NameJA}, Type: req.Type}); rep.Passed() {
+			t.Error("a PDF claimed by another corporation passed")
+		}
+	})
+}
