@@ -81,3 +81,38 @@ func TestStmtCacheEvictsSafely(t *testing.T) {
 		t.Errorf("count in the transaction after a delete: %d, %v", n, err)
 	}
 }
+
+// BenchmarkQueryRow is one primary-key read on SQLite, from the statement
+// cache and parsed anew (the embedded *sql.DB).
+func BenchmarkQueryRow(b *testing.B) {
+	ctx := context.Background()
+	db, err := Open(ctx, Options{DataDir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx, "storetest", os.DirFS("testdata/migrations")); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := db.Write(ctx, `INSERT INTO counters (name, n, data) VALUES ($1, $2, $3)`, "crl", 1, []byte{1}); err != nil {
+		b.Fatal(err)
+	}
+	const q = `SELECT n, data FROM counters WHERE name = $1`
+	for _, bc := range []struct {
+		name string
+		row  func() *sql.Row
+	}{
+		{"cached", func() *sql.Row { return db.QueryRowContext(ctx, q, "crl") }},
+		{"parsed", func() *sql.Row { return db.DB.QueryRowContext(ctx, q, "crl") }},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			var n int64
+			var data []byte
+			for b.Loop() {
+				if err := bc.row().Scan(&n, &data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
