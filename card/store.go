@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -33,11 +34,35 @@ type Store struct {
 	// wrote it, to notice another process's changes (the CLI at the
 	// counter while the server runs).
 	files map[string]*diskCopy
+	// listed are the cards List read but nobody opened, so that a listing
+	// reads only the files that changed since the last one.
+	listed map[string]listedCard
 }
 
-// diskCopy is the bytes of a card's file as this process last saw them;
-// guarded by the card's mu.
-type diskCopy struct{ b []byte }
+// diskCopy is the bytes of a card's file as this process last saw them and
+// the file's identity then; guarded by the card's mu.
+type diskCopy struct {
+	b  []byte
+	fi fs.FileInfo
+}
+
+// listedCard is what List showed of a card it read without opening it.
+type listedCard struct {
+	fi   fs.FileInfo
+	info Info
+}
+
+// unchanged reports whether the file now described by cur is the one that
+// was described by was. Every writer of card files (this package, in any
+// process) replaces the whole file by a rename (fileutil.WriteAtomic), so a
+// change gives the path a new inode: the new file is created while the old
+// one still holds its number. Size and modification time guard against
+// inode reuse after two replacements in a row. This is what lets a PIN or a
+// listing stat a card's file instead of reading it back.
+func unchanged(was, cur fs.FileInfo) bool {
+	return was != nil && cur != nil && os.SameFile(was, cur) &&
+		was.Size() == cur.Size() && was.ModTime().Equal(cur.ModTime())
+}
 
 // NewStore opens (creating if needed) the card directory dir. now stamps the
 // creation time of new cards; nil means time.Now.
@@ -52,7 +77,8 @@ func NewStore(dir string, now func() time.Time) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store{dir: dir, now: now, sam: sam, cards: map[string]*Card{}, files: map[string]*diskCopy{}}, nil
+	return &Store{dir: dir, now: now, sam: sam, cards: map[string]*Card{}, files: map[string]*diskCopy{},
+		listed: map[string]listedCard{}}, nil
 }
 
 // SAM is the counter's secure module for the store's cards: what proves
@@ -98,6 +124,7 @@ func (s *Store) Create(spec Spec) (*Card, error) {
 		return nil, fmt.Errorf("card: create: %w", err)
 	}
 	s.cards[st.ID], s.files[st.ID] = c, f
+	delete(s.listed, st.ID)
 	return c, nil
 }
 
@@ -152,12 +179,12 @@ func (s *Store) Open(id string) (*Card, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if c, ok := s.cards[id]; ok {
-		if err := s.refresh(id, c); err != nil {
+		if err := s.refresh(id, c, nil); err != nil {
 			return nil, err
 		}
 		return c, nil
 	}
-	b, err := s.read(id)
+	b, fi, err := s.read(id)
 	if err != nil {
 		return nil, err
 	}
@@ -165,30 +192,46 @@ func (s *Store) Open(id string) (*Card, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &diskCopy{b: b}
+	f := &diskCopy{b: b, fi: fi}
 	c, err := newCard(st, s.saver(id, f))
 	if err != nil {
 		return nil, err
 	}
 	c.mgmtKey = s.sam.cardKey(id)
 	s.cards[id], s.files[id] = c, f
+	delete(s.listed, id)
 	return c, nil
 }
 
 // refresh replaces a loaded card's state with its file's when the file no
 // longer holds what this process last read or wrote: another process
 // (mynaplat jpki change-address, say) changed the card. The card is reset,
-// as a card taken out and put back. Callers hold s.mu.
-func (s *Store) refresh(id string, c *Card) error {
+// as a card taken out and put back. A file that was not replaced since is
+// not read again (see unchanged). cur is the file's FileInfo when the
+// caller already has it, else nil. Callers hold s.mu.
+func (s *Store) refresh(id string, c *Card, cur fs.FileInfo) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	f := s.files[id]
 	if f == nil || c.save == nil {
 		return nil
 	}
-	b, err := os.ReadFile(s.path(id))
-	if err != nil || bytes.Equal(b, f.b) {
-		return nil // gone or unreadable: the card in memory stays as it was
+	if cur == nil {
+		var err error
+		if cur, err = os.Stat(s.path(id)); err != nil {
+			return nil // gone or unreadable: the card in memory stays as it was
+		}
+	}
+	if unchanged(f.fi, cur) {
+		return nil
+	}
+	b, fi, err := s.read(id)
+	if err != nil {
+		return nil
+	}
+	if bytes.Equal(b, f.b) {
+		f.fi = fi // rewritten with the same content
+		return nil
 	}
 	st, err := parseState(id, b)
 	if err != nil {
@@ -198,28 +241,39 @@ func (s *Store) refresh(id string, c *Card) error {
 	if err != nil {
 		return err
 	}
-	c.st, c.keys, f.b = st, keys, b
+	c.st, c.keys, f.b, f.fi = st, keys, b, fi
 	c.clearSession()
 	return nil
 }
 
-func (s *Store) read(id string) ([]byte, error) {
-	b, err := os.ReadFile(s.path(id))
+// read reads a card's file with the FileInfo of the very file read (taken
+// from the open file, so a replacement after the read cannot pass for it).
+func (s *Store) read(id string) ([]byte, fs.FileInfo, error) {
+	b, fi, err := readStat(s.path(id))
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w: %s", ErrCardNotFound, id)
+		return nil, nil, fmt.Errorf("%w: %s", ErrCardNotFound, id)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("card: load %s: %w", id, err)
+		return nil, nil, fmt.Errorf("card: load %s: %w", id, err)
 	}
-	return b, nil
+	return b, fi, nil
 }
 
-func (s *Store) load(id string) (state, error) {
-	b, err := s.read(id)
+func readStat(path string) ([]byte, fs.FileInfo, error) {
+	f, err := os.Open(path)
 	if err != nil {
-		return state{}, err
+		return nil, nil, err
 	}
-	return parseState(id, b)
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := io.ReadAll(f)
+	if err != nil {
+		return nil, nil, err
+	}
+	return b, fi, nil
 }
 
 func parseState(id string, b []byte) (state, error) {
@@ -245,24 +299,44 @@ func (s *Store) List() ([]Info, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []Info
+	listed := make(map[string]listedCard, len(s.listed))
 	for _, e := range entries {
 		id, ok := strings.CutSuffix(e.Name(), ".json")
 		if !ok || !validID(id) || !e.Type().IsRegular() {
 			continue
 		}
+		cur, err := e.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // removed since the directory was read
+		}
+		if err != nil {
+			return nil, fmt.Errorf("card: list: %w", err)
+		}
 		if c, ok := s.cards[id]; ok {
-			if err := s.refresh(id, c); err != nil {
+			if err := s.refresh(id, c, cur); err != nil {
 				return nil, err
 			}
 			out = append(out, c.Info())
 			continue
 		}
-		st, err := s.load(id)
+		if l, ok := s.listed[id]; ok && unchanged(l.fi, cur) {
+			listed[id] = l
+			out = append(out, l.info)
+			continue
+		}
+		b, fi, err := s.read(id)
 		if err != nil {
 			return nil, err
 		}
+		st, err := parseState(id, b)
+		if err != nil {
+			return nil, err
+		}
+		listed[id] = listedCard{fi: fi, info: st.info()}
 		out = append(out, st.info())
 	}
+	// Cards removed by another process leave the cache with this listing.
+	s.listed = listed
 	slices.SortFunc(out, func(a, b Info) int {
 		if c := a.Created.Compare(b.Created); c != 0 {
 			return c
@@ -279,10 +353,11 @@ func (s *Store) saver(id string, f *diskCopy) func(*state) error {
 			return err
 		}
 		b = append(b, '\n')
-		if err := fileutil.WriteAtomic(filepath.Join(s.dir, id+".json"), b, 0o600); err != nil {
+		fi, err := fileutil.WriteAtomicStat(filepath.Join(s.dir, id+".json"), b, 0o600)
+		if err != nil {
 			return err
 		}
-		f.b = b
+		f.b, f.fi = b, fi
 		return nil
 	}
 }
@@ -309,5 +384,6 @@ func (s *Store) Remove(id string) error {
 		delete(s.cards, id)
 		delete(s.files, id)
 	}
+	delete(s.listed, id)
 	return nil
 }

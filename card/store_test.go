@@ -367,3 +367,123 @@ func TestStoreRemove(t *testing.T) {
 		t.Errorf("List after Remove = %v, %v", l, err)
 	}
 }
+
+// TestStoreCacheSeesChanges: the store keeps what it read and stats the
+// files instead, yet every change of a PIN counter shows, whether this
+// process made it or another (mynaplat card … at the counter) did, on a
+// card the server opened and on one it only listed; cards another process
+// creates or removes appear and go.
+func TestStoreCacheSeesChanges(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	server, err := NewStore(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opened, err := server.Create(testSpec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cli, _ := NewStore(dir, nil)
+	listedOnly, err := cli.Create(testSpec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tries := func(want map[string]int) {
+		t.Helper()
+		l, err := server.List()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]int{}
+		for _, in := range l {
+			got[in.ID] = in.AuthTriesLeft
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("List's auth tries (-want +got):\n%s", diff)
+		}
+	}
+	wrongPIN := func(c *Card) {
+		t.Helper()
+		if err := NewClient(c).VerifyPIN(AuthPIN, "0000"); err == nil {
+			t.Fatal("wrong PIN accepted")
+		}
+	}
+	tries(map[string]int{opened.ID(): 3, listedOnly.ID(): 3})
+
+	// This process's PIN try, after the listing was cached.
+	wrongPIN(opened)
+	tries(map[string]int{opened.ID(): 2, listedOnly.ID(): 3})
+
+	// Another process's PIN try on the card the server only listed.
+	wrongPIN(listedOnly)
+	tries(map[string]int{opened.ID(): 2, listedOnly.ID(): 2})
+
+	// Another process's PIN try on the card the server opened: its Open
+	// (each PIN post) and List have it, and its own next try counts from it.
+	inCLI, err := cli.Open(opened.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrongPIN(inCLI)
+	tries(map[string]int{opened.ID(): 1, listedOnly.ID(): 2})
+	c, err := server.Open(opened.ID())
+	if err != nil || c != opened {
+		t.Fatalf("Open = %p, %v; want the shared card %p", c, err, opened)
+	}
+	wrongPIN(c)
+	if in := c.Info(); in.AuthTriesLeft != 0 {
+		t.Errorf("after the fourth wrong PIN in two processes: %+v", in)
+	}
+	tries(map[string]int{opened.ID(): 0, listedOnly.ID(): 2})
+
+	// A card made and one removed by another process.
+	made, err := cli.Create(testSpec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cli.Remove(listedOnly.ID()); err != nil {
+		t.Fatal(err)
+	}
+	tries(map[string]int{opened.ID(): 0, made.ID(): 3})
+}
+
+// TestStoreListReadsOnlyChangedFiles: a listing reads no file that was not
+// replaced since the last one. The test overwrites a file in place, keeping
+// its size and time, which no writer of card files does: a store that read
+// it would fail to parse it.
+func TestStoreListReadsOnlyChangedFiles(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cli, err := NewStore(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := cli.Create(testSpec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, _ := NewStore(dir, nil)
+	first, err := server.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, c.ID()+".json")
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, bytes.Repeat([]byte("x"), int(fi.Size())), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(path, fi.ModTime(), fi.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	again, err := server.List()
+	if err != nil {
+		t.Fatalf("List read the unchanged file: %v", err)
+	}
+	if diff := cmp.Diff(first, again); diff != "" {
+		t.Errorf("second List (-first +second):\n%s", diff)
+	}
+}

@@ -49,6 +49,13 @@ var ErrConflict = errors.New("store: transaction kept conflicting with concurren
 
 // DB is an open database. The embedded *sql.DB serves single statements; use
 // Tx for anything that writes more than one row.
+//
+// On SQLite, DB's QueryContext, QueryRowContext and ExecContext (and Write)
+// run each query from a statement prepared once by its text, kept in a
+// bounded cache: SQLite parses every unprepared statement anew, which cost
+// more than running the platform's short queries. PostgreSQL needs no such
+// cache: pgx keeps its own per connection (its default exec mode,
+// cache_statement, 512 statements), which the DSN leaves as it is.
 type DB struct {
 	*sql.DB
 	Dialect Dialect
@@ -58,8 +65,10 @@ type DB struct {
 	// order, a burst of writers starves some past the busy timeout. Go's
 	// mutex hands the lock over in order instead.
 	writeMu sync.Mutex
-	// prepared are the statements of Prepared, by query.
-	prepared sync.Map
+	// stmts are the statements of Prepared, and on SQLite those of every
+	// query by text (auto).
+	stmts *stmtCache
+	auto  bool
 }
 
 // Options say which database to open.
@@ -86,7 +95,7 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		}
 		sdb.SetMaxOpenConns(32)
 		sdb.SetMaxIdleConns(32)
-		db = &DB{DB: sdb, Dialect: Postgres, logger: logger}
+		db = &DB{DB: sdb, Dialect: Postgres, logger: logger, stmts: newStmtCache(maxCachedStmts)}
 	case o.DSN == "":
 		dir := o.DataDir
 		if dir == "" {
@@ -114,7 +123,7 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		}
 		sdb.SetMaxOpenConns(8)
 		sdb.SetMaxIdleConns(8)
-		db = &DB{DB: sdb, Dialect: SQLite, logger: logger}
+		db = &DB{DB: sdb, Dialect: SQLite, logger: logger, stmts: newStmtCache(maxCachedStmts), auto: true}
 	default:
 		return nil, fmt.Errorf("store: unsupported DSN %q: use postgres://… or leave it empty for SQLite", redactDSN(o.DSN))
 	}
@@ -178,29 +187,102 @@ func (db *DB) Write(ctx context.Context, query string, args ...any) (sql.Result,
 	var res sql.Result
 	err := db.Tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		res, err = tx.ExecContext(ctx, query, args...)
+		res, err = db.txExec(ctx, tx, query, args)
 		return err
 	})
 	return res, err
 }
 
+// txExec is tx.ExecContext, from the cached statement on SQLite (the
+// transaction's connection prepares it once, then reuses it).
+func (db *DB) txExec(ctx context.Context, tx *sql.Tx, query string, args []any) (sql.Result, error) {
+	if !db.auto {
+		return tx.ExecContext(ctx, query, args...)
+	}
+	cs, err := db.stmts.get(ctx, db.DB, query, false)
+	if err != nil {
+		return tx.ExecContext(ctx, query, args...)
+	}
+	defer db.stmts.release(cs)
+	return tx.StmtContext(ctx, cs.st).ExecContext(ctx, args...)
+}
+
+// QueryContext runs a query that returns rows; on SQLite from a cached
+// prepared statement (see DB).
+func (db *DB) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if !db.auto {
+		return db.DB.QueryContext(ctx, query, args...)
+	}
+	cs, err := db.stmts.get(ctx, db.DB, query, false)
+	if err != nil {
+		return nil, err
+	}
+	defer db.stmts.release(cs)
+	return cs.st.QueryContext(ctx, args...)
+}
+
+// QueryRowContext runs a query that returns at most one row; on SQLite
+// from a cached prepared statement (see DB). A failure to prepare shows as
+// the row's error.
+func (db *DB) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if !db.auto {
+		return db.DB.QueryRowContext(ctx, query, args...)
+	}
+	cs, err := db.stmts.get(ctx, db.DB, query, false)
+	if err != nil {
+		return db.DB.QueryRowContext(ctx, query, args...)
+	}
+	defer db.stmts.release(cs)
+	return cs.st.QueryRowContext(ctx, args...)
+}
+
+// ExecContext runs a statement outside a transaction; on SQLite from a
+// cached prepared statement (see DB). Writes go through Write instead.
+func (db *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if !db.auto {
+		return db.DB.ExecContext(ctx, query, args...)
+	}
+	cs, err := db.stmts.get(ctx, db.DB, query, false)
+	if err != nil {
+		return nil, err
+	}
+	defer db.stmts.release(cs)
+	return cs.st.ExecContext(ctx, args...)
+}
+
+// Query is QueryContext without a context.
+func (db *DB) Query(query string, args ...any) (*sql.Rows, error) {
+	return db.QueryContext(context.Background(), query, args...)
+}
+
+// QueryRow is QueryRowContext without a context.
+func (db *DB) QueryRow(query string, args ...any) *sql.Row {
+	return db.QueryRowContext(context.Background(), query, args...)
+}
+
+// Exec is ExecContext without a context.
+func (db *DB) Exec(query string, args ...any) (sql.Result, error) {
+	return db.ExecContext(context.Background(), query, args...)
+}
+
+// Close closes the cached statements and the database.
+func (db *DB) Close() error {
+	db.stmts.close()
+	return db.DB.Close()
+}
+
 // Prepared returns query prepared, preparing it on first use and keeping it
 // for the DB's life: for the constant queries of hot paths, whose parsing
 // would otherwise cost more than running them (SQLite parses every
-// unprepared statement anew). Never pass a query built from input.
+// unprepared statement anew), on PostgreSQL too. Never pass a query built
+// from input.
 func (db *DB) Prepared(ctx context.Context, query string) (*sql.Stmt, error) {
-	if st, ok := db.prepared.Load(query); ok {
-		return st.(*sql.Stmt), nil
-	}
-	st, err := db.PrepareContext(ctx, query)
+	cs, err := db.stmts.get(ctx, db.DB, query, true)
 	if err != nil {
-		return nil, fmt.Errorf("store: prepare: %w", err)
+		return nil, err
 	}
-	if prev, loaded := db.prepared.LoadOrStore(query, st); loaded {
-		st.Close()
-		return prev.(*sql.Stmt), nil
-	}
-	return st, nil
+	db.stmts.release(cs) // pinned: closed only by Close
+	return cs.st, nil
 }
 
 // WriteCommitted is Write at READ COMMITTED: for one conditional UPDATE
@@ -211,7 +293,7 @@ func (db *DB) WriteCommitted(ctx context.Context, query string, args ...any) (sq
 	var res sql.Result
 	err := db.TxLevel(ctx, sql.LevelReadCommitted, func(tx *sql.Tx) error {
 		var err error
-		res, err = tx.ExecContext(ctx, query, args...)
+		res, err = db.txExec(ctx, tx, query, args)
 		return err
 	})
 	return res, err

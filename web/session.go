@@ -24,7 +24,8 @@ const (
 )
 
 // touchEvery bounds how often merely reading a session writes its last-seen
-// time, so that page views do not each cost a database write.
+// time, so that page views do not each cost a database write. It also
+// bounds how often a new session purges the expired ones.
 const touchEvery = time.Minute
 
 // flashKey is the session key holding the pending flash message.
@@ -51,22 +52,37 @@ type Session struct {
 	data      map[string]string
 	created   time.Time
 	destroyed bool
+	// seen is the last-seen time the database holds; dirty says data
+	// differs from what it holds. Save writes only when either is due.
+	seen  time.Time
+	dirty bool
 }
 
 // Get returns a value, or "" when the key is not set.
 func (ss *Session) Get(key string) string { return ss.data[key] }
 
 // Set sets a value; Save stores it.
-func (ss *Session) Set(key, value string) { ss.data[key] = value }
+func (ss *Session) Set(key, value string) {
+	if old, ok := ss.data[key]; ok && old == value {
+		return
+	}
+	ss.data[key] = value
+	ss.dirty = true
+}
 
 // Delete removes a value; Save stores the change.
-func (ss *Session) Delete(key string) { delete(ss.data, key) }
+func (ss *Session) Delete(key string) {
+	if _, ok := ss.data[key]; ok {
+		delete(ss.data, key)
+		ss.dirty = true
+	}
+}
 
 // SetFlash sets the message the next rendered page shows once (after a
 // redirect, typically). Like Set, it is stored by Save.
 func (ss *Session) SetFlash(f Flash) {
 	b, _ := json.Marshal(f) // a struct of strings always marshals
-	ss.data[flashKey] = string(b)
+	ss.Set(flashKey, string(b))
 }
 
 // popFlash removes and returns the pending flash; the caller saves.
@@ -75,7 +91,7 @@ func (ss *Session) popFlash() *Flash {
 	if !ok {
 		return nil
 	}
-	delete(ss.data, flashKey)
+	ss.Delete(flashKey)
 	var f Flash
 	if err := json.Unmarshal([]byte(raw), &f); err != nil {
 		return nil
@@ -83,19 +99,28 @@ func (ss *Session) popFlash() *Flash {
 	return &f
 }
 
-// Save stores the session's values and marks it as used now.
+// Save stores the session's values and marks it as used now. A session
+// whose values did not change since it was loaded or saved, and whose
+// last-seen time was stored less than touchEvery ago, is not written: the
+// idle timeout then counts from at most touchEvery earlier, as for a page
+// view that only reads the session (loadSession).
 func (ss *Session) Save(ctx context.Context) error {
 	if ss.destroyed {
 		return errorf("save a destroyed session")
+	}
+	now := ss.site.now()
+	if !ss.dirty && now.Sub(ss.seen) <= touchEvery {
+		return nil
 	}
 	b, err := json.Marshal(ss.data)
 	if err != nil {
 		return errorf("encode session: %w", err)
 	}
 	if _, err := ss.site.db.Write(ctx, qSessionSave, ss.idHash, ss.csrf, string(b),
-		ss.created.UnixMilli(), ss.site.now().UnixMilli()); err != nil {
+		ss.created.UnixMilli(), now.UnixMilli()); err != nil {
 		return errorf("save session: %w", err)
 	}
+	ss.seen, ss.dirty = now, false
 	return nil
 }
 
@@ -168,26 +193,33 @@ func (s *Site) loadSession(r *http.Request) (*Session, error) {
 	if err := json.Unmarshal([]byte(data), &ss.data); err != nil || ss.data == nil {
 		ss.data = map[string]string{}
 	}
+	ss.seen = lastSeen
 	if now.Sub(lastSeen) > touchEvery {
 		if _, err := s.db.Write(ctx, qSessionTouch, now.UnixMilli(), ss.idHash); err != nil {
 			return nil, errorf("touch session: %w", err)
 		}
+		ss.seen = now
 	}
 	return ss, nil
 }
 
 // newSession starts a session, stores it (its CSRF token must be found when
 // the form it is rendered into comes back) and sets the cookie. It also
-// removes expired sessions, so the table does not grow without bound.
+// removes expired sessions, at most once per touchEvery, so the table does
+// not grow without bound (loadSession refuses an expired session anyway, so
+// a row left a minute longer changes nothing).
 func (s *Site) newSession(ctx context.Context, w http.ResponseWriter) (*Session, error) {
 	var id, token [32]byte
 	rand.Read(id[:])
 	rand.Read(token[:])
 	now := s.now()
 	ss := &Session{site: s, idHash: hashID(id[:]), csrf: base64.RawURLEncoding.EncodeToString(token[:]),
-		data: map[string]string{}, created: now}
-	if _, err := s.db.Write(ctx, qSessionPurge, now.Add(-IdleTimeout).UnixMilli(), now.Add(-AbsoluteTimeout).UnixMilli()); err != nil {
-		return nil, errorf("purge sessions: %w", err)
+		data: map[string]string{}, created: now, seen: now}
+	if last := s.purged.Load(); now.UnixMilli()-last >= touchEvery.Milliseconds() || now.UnixMilli() < last {
+		if _, err := s.db.Write(ctx, qSessionPurge, now.Add(-IdleTimeout).UnixMilli(), now.Add(-AbsoluteTimeout).UnixMilli()); err != nil {
+			return nil, errorf("purge sessions: %w", err)
+		}
+		s.purged.Store(now.UnixMilli())
 	}
 	if _, err := s.db.Write(ctx, qSessionInsert, ss.idHash, ss.csrf, "{}", now.UnixMilli()); err != nil {
 		return nil, errorf("create session: %w", err)

@@ -35,6 +35,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mynaplat/mynaplat/internal/ratelimit"
@@ -91,6 +92,8 @@ type Site struct {
 	crossMu     sync.Mutex
 	crossOrigin *http.ServeMux
 	crossSeen   map[string]bool
+	// purged is when (Unix ms) newSession last purged expired sessions.
+	purged atomic.Int64
 }
 
 // New migrates the web tables (sessions) and parses the shared templates.

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"math/big"
 	"net/http"
@@ -109,6 +110,20 @@ func newApp(t *testing.T, db *store.DB) *app {
 			t.Error(err)
 		}
 		http.Redirect(w, r, "/form", http.StatusSeeOther)
+	})
+	// /resave sets name to what it is and saves: a handler that saves a
+	// session it did not change.
+	mux.HandleFunc("POST /resave", func(w http.ResponseWriter, r *http.Request) {
+		ss, err := site.Session(w, r)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		ss.Set("name", ss.Get("name"))
+		if err := ss.Save(r.Context()); err != nil {
+			t.Error(err)
+		}
+		w.WriteHeader(http.StatusNoContent)
 	})
 	mux.HandleFunc("POST /logout", func(w http.ResponseWriter, r *http.Request) {
 		ss, err := site.Session(w, r)
@@ -363,6 +378,66 @@ func TestSession(t *testing.T) {
 		}
 		if n > 2 {
 			t.Errorf("%d session rows left: expired ones are not purged", n)
+		}
+	})
+}
+
+// TestSessionSavesOnlyChanges: saving a session whose values did not
+// change writes nothing while its stored last-seen time is recent (within a
+// minute); the idle timeout still counts from the last request, to within
+// that minute, however the requests read or save it.
+func TestSessionSavesOnlyChanges(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		a := newApp(t, db)
+		c := a.client(t)
+		row := func() (data string, seen time.Time) {
+			t.Helper()
+			var ms int64
+			if err := db.QueryRow(`SELECT data, seen_ms FROM web_sessions`).Scan(&data, &ms); err != nil {
+				t.Fatal(err)
+			}
+			return data, time.UnixMilli(ms)
+		}
+		want := func(step, wantData string, wantSeen time.Time) {
+			t.Helper()
+			data, seen := row()
+			if data != wantData || !seen.Equal(wantSeen) {
+				t.Errorf("%s: row (%s, %s), want (%s, %s)", step, data, seen.Format(time.TimeOnly), wantData, wantSeen.Format(time.TimeOnly))
+			}
+		}
+		t0 := a.clock.now()
+		c.Get("/form")
+		a.clock.advance(10 * time.Second)
+		c.PostForm("/form", url.Values{"name": {"上田"}})
+		c.Get("/form") // shows and consumes the flash: a change
+		named := `{"name":"上田"}`
+		want("after the post and the flash", named, t0.Add(10*time.Second))
+
+		a.clock.advance(30 * time.Second)
+		if r := c.PostForm("/resave", nil); r.Status != http.StatusNoContent {
+			t.Fatalf("resave: %d", r.Status)
+		}
+		want("an unchanged save within the minute", named, t0.Add(10*time.Second))
+
+		a.clock.advance(40 * time.Second)
+		c.PostForm("/resave", nil)
+		want("a request over a minute later", named, t0.Add(80*time.Second))
+
+		// Unchanged saves every 29 minutes keep the session alive.
+		for i := range 4 {
+			a.clock.advance(29 * time.Minute)
+			c.PostForm("/resave", nil)
+			want(fmt.Sprintf("unchanged save %d", i+1), named, t0.Add(80*time.Second+time.Duration(i+1)*29*time.Minute))
+		}
+		c.Step(webtest.Step{Name: "still signed in", Path: "/form", WantContains: []string{`value="上田"`}})
+
+		// A change is written at once.
+		a.clock.advance(5 * time.Second)
+		c.PostForm("/form", url.Values{"name": {"松本"}})
+		_, seen := row()
+		c.Step(webtest.Step{Name: "the change", Path: "/form", WantContains: []string{`value="松本"`}})
+		if want := a.clock.now(); !seen.Equal(want) {
+			t.Errorf("seen after a change %s, want %s", seen.Format(time.TimeOnly), want.Format(time.TimeOnly))
 		}
 	})
 }

@@ -13,11 +13,21 @@ import (
 // either the old or the new content: a temporary file in the same
 // directory with the final mode, fsync, rename over the target, fsync of
 // the directory so that the rename itself is durable.
-func WriteAtomic(path string, data []byte, mode os.FileMode) (err error) {
+func WriteAtomic(path string, data []byte, mode os.FileMode) error {
+	_, err := WriteAtomicStat(path, data, mode)
+	return err
+}
+
+// WriteAtomicStat is WriteAtomic that also returns the written file's
+// FileInfo, taken from the temporary file before the rename (which keeps its
+// inode, size and modification time): a caller that compares it with a later
+// os.Stat of path learns whether anyone replaced the file since, without the
+// race of a Stat after the rename.
+func WriteAtomicStat(path string, data []byte, mode os.FileMode) (fi os.FileInfo, err error) {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	tmp := f.Name()
 	defer func() {
@@ -27,28 +37,35 @@ func WriteAtomic(path string, data []byte, mode os.FileMode) (err error) {
 	}()
 	if err = f.Chmod(mode); err != nil {
 		f.Close()
-		return err
+		return nil, err
 	}
 	if _, err = f.Write(data); err != nil {
 		f.Close()
-		return err
+		return nil, err
 	}
 	if err = f.Sync(); err != nil {
 		f.Close()
-		return err
+		return nil, err
+	}
+	if fi, err = f.Stat(); err != nil {
+		f.Close()
+		return nil, err
 	}
 	if err = f.Close(); err != nil {
-		return err
+		return nil, err
 	}
 	if err = os.Rename(tmp, path); err != nil {
-		return err
+		return nil, err
 	}
 	d, err := os.Open(dir)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer d.Close()
-	return d.Sync()
+	if err = d.Sync(); err != nil {
+		return nil, err
+	}
+	return fi, nil
 }
 
 // WriteJSON writes v, indented, to path with WriteAtomic at mode 0600,
