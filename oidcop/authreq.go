@@ -151,9 +151,16 @@ var (
 	uuidPattern          = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 )
 
+// actedParams are the authorization parameters the provider acts on (§2.1,
+// §3 row 7); under ParamsRefuse any other is refused. prompt is among them:
+// prompt=none always gives login_required, and every other prompt value is
+// met by a card login.
+var actedParams = []string{"client_id", "redirect_uri", "response_type", "response_mode", "scope", "state", "nonce",
+	"code_challenge", "code_challenge_method", "acr_values", "ui_locales", "prompt", "sign_transaction_id"}
+
 // checkAuthRequest applies §2.1's rules after the client and the redirect
 // URI were found good: the refusal to send to the RP, or nil.
-func checkAuthRequest(r *oidc.AuthRequest, form map[string][]string) *oidc.Error {
+func checkAuthRequest(cfg *Config, r *oidc.AuthRequest, form map[string][]string) *oidc.Error {
 	get := func(k string) string {
 		if v := form[k]; len(v) > 0 {
 			return v[0]
@@ -185,9 +192,25 @@ func checkAuthRequest(r *oidc.AuthRequest, form map[string][]string) *oidc.Error
 		// Every login is a card login: there is no session to reuse.
 		return oidc.ErrLoginRequired()
 	}
-	for _, s := range r.Scopes {
-		if !slices.Contains(Scopes, s) {
-			return oidc.ErrInvalidScope().WithDescription("unknown scope value")
+	if cfg.UnknownScopes == ScopesRefuse {
+		for _, s := range r.Scopes {
+			if !slices.Contains(Scopes, s) {
+				return oidc.ErrInvalidScope().WithDescription("unknown scope value")
+			}
+		}
+	}
+	if cfg.ACRUnknown == ACRRefuse {
+		for _, v := range r.ACRValues {
+			if v != "aal3" && v != "crl" {
+				return oidc.ErrInvalidRequest().WithDescription("acr_values: only aal3 and crl are known")
+			}
+		}
+	}
+	if cfg.UnknownParams == ParamsRefuse {
+		for k := range form {
+			if !slices.Contains(actedParams, k) {
+				return oidc.ErrInvalidRequest().WithDescription("the parameter %s is not supported", k)
+			}
 		}
 	}
 	tx := get("sign_transaction_id")

@@ -480,18 +480,19 @@ func (pg *Pages) sign(w http.ResponseWriter, r *http.Request) {
 		pg.again(w, r, ss, a)
 		return
 	case !res.Passed():
-		pg.end(w, r, ss, a, cardError(res.Outcome), string(res.Outcome))
+		pg.end(w, r, ss, a, cardError(res.Outcome, pg.p.cfg.CardError), string(res.Outcome))
 		return
 	}
 	pg.finish(w, r, ss, a, l.PlatformID, attributeValues(holder, consented, pg.p.cfg.AttributeFormat), signed)
 }
 
 // cardError is §3 row 9: what a stopped card flow tells the RP.
-func cardError(o terminal.Outcome) string {
+// A card refusal's code is --oidc-card-error (default access_denied).
+func cardError(o terminal.Outcome, refusal string) string {
 	if slices.Contains([]terminal.Outcome{terminal.Indeterminate, terminal.Unreachable}, o) {
 		return "temporarily_unavailable"
 	}
-	return "access_denied"
+	return refusal
 }
 
 // back sends the person to the RP with the error of the outcome that
@@ -507,7 +508,7 @@ func (pg *Pages) back(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	o := step.Stop.Outcome
-	pg.end(w, r, ss, a, cardError(o), string(o))
+	pg.end(w, r, ss, a, cardError(o, pg.p.cfg.CardError), string(o))
 }
 
 // cancel ends the authorization at the person's wish.

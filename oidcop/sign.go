@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -93,9 +94,9 @@ func (c *ccRequest) GetScopes() []string   { return []string{"sign"} }
 // good only for POST /api/sign-transactions, without ID or refresh token.
 func (s *server) ClientCredentialsExchange(ctx context.Context, r *op.ClientRequest[oidc.ClientCredentialsRequest]) (*op.Response, error) {
 	for _, sc := range r.Data.Scope {
-		if sc != "sign" {
+		if !slices.Contains(s.p.cfg.CCScopes, sc) {
 			s.p.refused(ctx, r.Client.GetID(), "", "token", "invalid_scope client_credentials")
-			return nil, oidc.ErrInvalidScope().WithDescription("client_credentials allows the scope sign only")
+			return nil, oidc.ErrInvalidScope().WithDescription("client_credentials allows the scopes %v only", s.p.cfg.CCScopes)
 		}
 	}
 	access, _, validity, err := op.CreateAccessToken(ctx, &ccRequest{clientID: r.Client.GetID(), aud: s.p.cfg.BaseURL + SignTransactionsPath},
@@ -210,7 +211,7 @@ func (p *Provider) startSign(w http.ResponseWriter, r *http.Request) {
 	}
 	// The first present field of §3 row 14 carries the digest.
 	var b64 string
-	for _, f := range []string{"digest", "hash"} {
+	for _, f := range p.cfg.SignDigestFields {
 		if v, ok := in[f]; ok {
 			if err := json.Unmarshal(v, &b64); err != nil {
 				signError(w, http.StatusBadRequest, "invalid_request", f+" is not a string")
@@ -244,7 +245,7 @@ VALUES ($1, $2, $3, $4, $5, $6)`, id, t.clientID, raw, typ, ms(now), ms(now.Add(
 			return
 		}
 		w.Header().Set("Cache-Control", "no-store")
-		httpapi.WriteJSON(w, http.StatusCreated, map[string]string{"sign_transaction_id": id})
+		httpapi.WriteJSON(w, http.StatusCreated, map[string]string{p.cfg.SignIDField: id})
 	}
 }
 
@@ -385,7 +386,7 @@ func (p *Provider) sealResult(ctx context.Context, clientID string, payload []by
 		if err != nil {
 			return "", err
 		}
-		enc, err := jose.NewEncrypter(jose.A256GCM, jose.Recipient{Algorithm: jose.RSA_OAEP_256, Key: pf,
+		enc, err := jose.NewEncrypter(p.cfg.JWEEnc, jose.Recipient{Algorithm: p.cfg.JWEAlg, Key: pf,
 			KeyID: base64.RawURLEncoding.EncodeToString(tp)}, (&jose.EncrypterOptions{}).WithContentType("JSON"))
 		if err != nil {
 			return "", err
