@@ -25,6 +25,7 @@ import (
 	"database/sql"
 	"embed"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -242,8 +243,11 @@ func (c *Config) Validate() error {
 
 // validateKnobs checks and defaults the knobs of §3 rows 2–24.
 func (c *Config) validateKnobs() error {
-	if len(c.AssertionAlgs) == 0 {
+	if c.AssertionAlgs == nil {
 		c.AssertionAlgs = []jose.SignatureAlgorithm{jose.RS256, jose.ES256}
+	}
+	if len(c.AssertionAlgs) == 0 {
+		return errors.New("oidcop: no assertion algorithm: RS256, ES256 or both")
 	}
 	for _, a := range c.AssertionAlgs {
 		if a != jose.RS256 && a != jose.ES256 {
@@ -279,8 +283,11 @@ func (c *Config) validateKnobs() error {
 	if err := oneOf("card-error", &c.CardError, "access_denied", CardErrors...); err != nil {
 		return err
 	}
-	if len(c.SignDigestFields) == 0 {
+	if c.SignDigestFields == nil {
 		c.SignDigestFields = []string{"digest", "hash"}
+	}
+	if len(c.SignDigestFields) == 0 {
+		return errors.New("oidcop: no sign digest field")
 	}
 	if c.SignIDField == "" {
 		c.SignIDField = "sign_transaction_id"

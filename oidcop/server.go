@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"strings"
 
-	jose "github.com/go-jose/go-jose/v4"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
@@ -128,6 +127,10 @@ var claimsSupported = []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "
 func (s *server) Discovery(ctx context.Context, _ *op.Request[struct{}]) (*op.Response, error) {
 	iss := s.p.Issuer()
 	algs := []string{string(s.p.cfg.SigningAlg)}
+	var assertionAlgs []string
+	for _, a := range s.p.cfg.AssertionAlgs {
+		assertionAlgs = append(assertionAlgs, string(a))
+	}
 	return op.NewResponse(&oidc.DiscoveryConfiguration{
 		Issuer:                                     iss,
 		AuthorizationEndpoint:                      iss + AuthPath,
@@ -142,7 +145,7 @@ func (s *server) Discovery(ctx context.Context, _ *op.Request[struct{}]) (*op.Re
 		SubjectTypesSupported:                      []string{"pairwise"},
 		IDTokenSigningAlgValuesSupported:           algs,
 		TokenEndpointAuthMethodsSupported:          []oidc.AuthMethod{oidc.AuthMethodPrivateKeyJWT},
-		TokenEndpointAuthSigningAlgValuesSupported: []string{string(jose.RS256), string(jose.ES256)},
+		TokenEndpointAuthSigningAlgValuesSupported: assertionAlgs,
 		ClaimsSupported:                            claimsSupported,
 		CodeChallengeMethodsSupported:              []oidc.CodeChallengeMethod{oidc.CodeChallengeMethodS256},
 		ACRValuesSupported:                         []string{"aal3", "crl"},
