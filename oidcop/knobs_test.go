@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"maps"
 	"net/http"
 	"net/url"
@@ -233,6 +234,7 @@ func TestKnobsFlow(t *testing.T) {
 	alt := newWorldWith(t, storetest.SQLite(t), func(c *Config) {
 		c.CCScopes, c.NoRefreshRotation, c.NoACRClaim, c.CardError, c.NoKeycloakExtras = []string{}, true, true, "login_required", true
 		c.SignDigestFields, c.SignIDField = []string{"hash"}, "id"
+		c.AuthzIss = true
 	})
 	claims := func(t *testing.T, idToken string) map[string]any {
 		parts := strings.Split(idToken, ".")
@@ -275,6 +277,27 @@ func TestKnobsFlow(t *testing.T) {
 			u := w.login(t, authParams(rp1, cb1, s256(verifier)), w.revoked, "1234")
 			return u.Query().Get("error") + " " + u.Query().Get("error_description")
 		}, "access_denied revoked", "login_required revoked"},
+		{"iss in authorization responses (row 8)", func(t *testing.T, w *world) string {
+			var out []string
+			for _, u := range []*url.URL{
+				w.login(t, authParams(rp1, cb1, s256(verifier)), w.good, "1234"),
+				w.login(t, authParams(rp1, cb1, s256(verifier)), w.revoked, "1234"),
+				w.login(t, func() url.Values { q := authParams(rp1, cb1, s256(verifier)); q.Set("scope", "openid email"); return q }(), w.good, "1234"),
+			} {
+				if !strings.HasPrefix(u.String(), cb1+"?") {
+					t.Fatalf("not an answer to the RP: %s", u)
+				}
+				out = append(out, strings.Replace(u.Query().Get("iss"), w.p.Issuer(), "ISS", 1))
+			}
+			var d map[string]any
+			resp, err := http.Get(w.p.Issuer() + "/.well-known/openid-configuration")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			json.NewDecoder(resp.Body).Decode(&d)
+			return strings.Join(out, ",") + fmt.Sprintf(" %v", d["authorization_response_iss_parameter_supported"])
+		}, ",, <nil>", "ISS,ISS,ISS true"},
 		{"keycloak extras (row 20)", func(t *testing.T, w *world) string {
 			body := w.codeTokens(t, nil)
 			var have []string

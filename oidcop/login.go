@@ -540,6 +540,9 @@ func (pg *Pages) end(w http.ResponseWriter, r *http.Request, ss *web.Session, a 
 	q.Set("error_description", desc)
 	q.Set("state", a.State)
 	q.Set("session_state", a.SessionState)
+	if pg.p.cfg.AuthzIss {
+		q.Set("iss", pg.p.Issuer())
+	}
 	u.RawQuery = q.Encode()
 	http.Redirect(w, r, u.String(), http.StatusSeeOther)
 }

@@ -139,6 +139,9 @@ type Config struct {
 	// SignIDField names the answer's ID field (default sign_transaction_id).
 	SignDigestFields []string
 	SignIDField      string
+	// AuthzIss adds RFC 9207's iss to every authorization response, code
+	// or error (§3 row 8).
+	AuthzIss bool
 	// JWEAlg and JWEEnc encrypt sign results to a PF key (§3 row 16;
 	// default RSA-OAEP-256 and A256GCM).
 	JWEAlg jose.KeyAlgorithm

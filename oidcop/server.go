@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
@@ -60,7 +61,7 @@ func (p *Provider) Handler(ctx context.Context) (http.Handler, error) {
 	}
 	s := &server{LegacyServer: op.NewLegacyServer(prov, endpoints()), p: p}
 	h := op.RegisterLegacyServer(s, func(w http.ResponseWriter, r *http.Request) {
-		p.callback(w, r, func(w http.ResponseWriter, r *http.Request) { op.AuthorizeCallback(w, r, prov) })
+		p.callback(p.withIss(w), r, func(w http.ResponseWriter, r *http.Request) { op.AuthorizeCallback(w, r, prov) })
 	},
 		// No CORS: the RPs are servers (confidential clients), and the
 		// library's default reflects any origin with credentials.
@@ -88,6 +89,7 @@ func (p *Provider) edge(next http.Handler) http.Handler {
 				p.cfg.Site.Error(w, r, problemBadRequest)
 				return
 			}
+			w = p.withIss(w)
 		case TokenPath:
 			w.Header().Set("Cache-Control", "no-store")
 			w.Header().Set("Pragma", "no-cache")
@@ -99,6 +101,34 @@ func (p *Provider) edge(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// withIss is w adding RFC 9207's iss to a redirect to the RP (an
+// authorization response) when --oidc-authz-iss is on (§3 row 8).
+func (p *Provider) withIss(w http.ResponseWriter) http.ResponseWriter {
+	if !p.cfg.AuthzIss {
+		return w
+	}
+	return &issRedirect{ResponseWriter: w, iss: p.Issuer()}
+}
+
+type issRedirect struct {
+	http.ResponseWriter
+	iss string
+}
+
+func (i *issRedirect) WriteHeader(code int) {
+	if code >= 300 && code < 400 {
+		// A redirect within the provider (to the card page) is no
+		// authorization response.
+		if u, err := url.Parse(i.Header().Get("Location")); err == nil && !strings.HasPrefix(u.String(), i.iss+"/") {
+			q := u.Query()
+			q.Set("iss", i.iss)
+			u.RawQuery = q.Encode()
+			i.Header().Set("Location", u.String())
+		}
+	}
+	i.ResponseWriter.WriteHeader(code)
 }
 
 // bearerChallenge sets WWW-Authenticate on a 401.
@@ -131,7 +161,7 @@ func (s *server) Discovery(ctx context.Context, _ *op.Request[struct{}]) (*op.Re
 	for _, a := range s.p.cfg.AssertionAlgs {
 		assertionAlgs = append(assertionAlgs, string(a))
 	}
-	return op.NewResponse(&oidc.DiscoveryConfiguration{
+	d := &oidc.DiscoveryConfiguration{
 		Issuer:                                     iss,
 		AuthorizationEndpoint:                      iss + AuthPath,
 		TokenEndpoint:                              iss + TokenPath,
@@ -149,7 +179,15 @@ func (s *server) Discovery(ctx context.Context, _ *op.Request[struct{}]) (*op.Re
 		ClaimsSupported:                            claimsSupported,
 		CodeChallengeMethodsSupported:              []oidc.CodeChallengeMethod{oidc.CodeChallengeMethodS256},
 		ACRValuesSupported:                         []string{"aal3", "crl"},
-	}), nil
+	}
+	if !s.p.cfg.AuthzIss {
+		return op.NewResponse(d), nil
+	}
+	// RFC 9207 §3: the metadata says the iss parameter is sent.
+	return op.NewResponse(struct {
+		*oidc.DiscoveryConfiguration
+		IssParameter bool `json:"authorization_response_iss_parameter_supported"`
+	}{d, true}), nil
 }
 
 // Keys is the JWKS with a cache lifetime shorter than the publish lead, so

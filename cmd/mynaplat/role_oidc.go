@@ -38,7 +38,7 @@ type oidcFlags struct {
 	assertionAlgs, ccScopes, acrUnknown, unknownParams, unknownScopes string
 	cardError, signDigestFields, signIDField, jweAlg, jweEnc          string
 	strictAssertions, requireClientID, refreshRotation, acrClaim      bool
-	keycloakExtras                                                    bool
+	keycloakExtras, authzIss                                          bool
 }
 
 // envBool is the boolean in env name, or def when it is unset or not a
@@ -120,6 +120,7 @@ func (f *oidcFlags) register(fs *flag.FlagSet) {
 	str(&f.jweAlg, "oidc-jwe-alg", "MYNAPLAT_OIDC_JWE_ALG", string(jose.RSA_OAEP_256), "a sign result's key encryption to the PF key: RSA-OAEP-256, RSA-OAEP or RSA1_5 (§3 row 16)")
 	str(&f.jweEnc, "oidc-jwe-enc", "MYNAPLAT_OIDC_JWE_ENC", string(jose.A256GCM),
 		"a sign result's content encryption: A128GCM, A192GCM, A256GCM, A128CBC-HS256, A192CBC-HS384 or A256CBC-HS512 (§3 row 16)")
+	b(&f.authzIss, "oidc-authz-iss", "MYNAPLAT_OIDC_AUTHZ_ISS", false, "send RFC 9207's iss in every authorization response (§3 row 8)")
 	b(&f.keycloakExtras, "oidc-keycloak-extras", "MYNAPLAT_OIDC_KEYCLOAK_EXTRAS", true, "token answers carry refresh_expires_in, not-before-policy and session_state (§3 row 20)")
 	str(&f.unknownScopes, "oidc-unknown-scopes", "MYNAPLAT_OIDC_UNKNOWN_SCOPES", oidcop.ScopesRefuse, "an unknown scope value: refuse (invalid_scope) or ignore (§3 row 23)")
 }
@@ -141,7 +142,7 @@ func (f oidcFlags) config(data, base string) oidcop.Config {
 		AttributeFormat: f.attributeFormat, NoSigningCert: f.noSigningCert,
 		AssertionAlgs: algs, StrictAssertions: f.strictAssertions, RequireClientID: f.requireClientID, CCScopes: list(f.ccScopes),
 		NoRefreshRotation: !f.refreshRotation, ACRUnknown: f.acrUnknown, NoACRClaim: !f.acrClaim, UnknownParams: f.unknownParams,
-		UnknownScopes: f.unknownScopes, CardError: f.cardError, NoKeycloakExtras: !f.keycloakExtras,
+		UnknownScopes: f.unknownScopes, CardError: f.cardError, NoKeycloakExtras: !f.keycloakExtras, AuthzIss: f.authzIss,
 		SignDigestFields: list(f.signDigestFields), SignIDField: f.signIDField,
 		JWEAlg: jose.KeyAlgorithm(f.jweAlg), JWEEnc: jose.ContentEncryption(f.jweEnc)}
 }
