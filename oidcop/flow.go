@@ -353,6 +353,24 @@ func (p *Provider) idToken(ctx context.Context, a *authRequest, accessToken stri
 	if err != nil {
 		return "", err
 	}
+	if p.cfg.AttributesInIDToken {
+		vals, err := p.idTokenAttributes(ctx, a)
+		if err != nil {
+			return "", err
+		}
+		if len(vals) > 0 {
+			m := map[string]any{}
+			if err := json.Unmarshal(payload, &m); err != nil {
+				return "", err
+			}
+			for k, v := range vals {
+				m[k] = v
+			}
+			if payload, err = json.Marshal(m); err != nil {
+				return "", err
+			}
+		}
+	}
 	js, err := jose.NewSigner(jose.SigningKey{Algorithm: info.Alg, Key: OpaqueSigner(signer, info.KID, info.Alg)},
 		(&jose.SignerOptions{}).WithType("JWT"))
 	if err != nil {

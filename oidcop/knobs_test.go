@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 
+	"github.com/mynaplat/mynaplat/internal/webtest"
 	"github.com/mynaplat/mynaplat/store/storetest"
 )
 
@@ -234,7 +235,7 @@ func TestKnobsFlow(t *testing.T) {
 	alt := newWorldWith(t, storetest.SQLite(t), func(c *Config) {
 		c.CCScopes, c.NoRefreshRotation, c.NoACRClaim, c.CardError, c.NoKeycloakExtras = []string{}, true, true, "login_required", true
 		c.SignDigestFields, c.SignIDField = []string{"hash"}, "id"
-		c.AuthzIss = true
+		c.AuthzIss, c.AttributeSubsets, c.AttributesInIDToken = true, SubsetsAllOrNone, true
 	})
 	claims := func(t *testing.T, idToken string) map[string]any {
 		parts := strings.Split(idToken, ".")
@@ -298,6 +299,20 @@ func TestKnobsFlow(t *testing.T) {
 			json.NewDecoder(resp.Body).Decode(&d)
 			return strings.Join(out, ",") + fmt.Sprintf(" %v", d["authorization_response_iss_parameter_supported"])
 		}, ",, <nil>", "ISS,ISS,ISS true"},
+		{"name ticked of name and birthdate (row 10)", func(t *testing.T, w *world) string {
+			q := authParams(rp1, cb1, s256(verifier))
+			q.Set("scope", "openid name birthdate")
+			tok := w.redeem(t, w.consentLogin(t, webtest.New(t, w.srv.URL), q, w.good, []string{"name"}, "SUZAKA1980"))
+			return tok["scope"].(string)
+		}, "openid name", "openid name birthdate"},
+		{"attributes in the ID token (row 11)", func(t *testing.T, w *world) string {
+			q := authParams(rp1, cb1, s256(verifier))
+			q.Set("scope", "openid name")
+			before := len(w.disclosures(t, w.goodPID))
+			tok := w.redeem(t, w.consentLogin(t, webtest.New(t, w.srv.URL), q, w.good, []string{"name"}, "SUZAKA1980"))
+			name, _ := claims(t, tok["id_token"].(string))["name"].(string)
+			return fmt.Sprintf("[%s], %d disclosed", name, len(w.disclosures(t, w.goodPID))-before)
+		}, "[], 0 disclosed", "[須坂　花子], 1 disclosed"},
 		{"keycloak extras (row 20)", func(t *testing.T, w *world) string {
 			body := w.codeTokens(t, nil)
 			var have []string

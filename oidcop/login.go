@@ -111,8 +111,10 @@ const (
 
 type screenData struct {
 	ID, ClientName, ClientID string
-	// Asks are the attributes asked for.
-	Asks []string
+	// Asks are the attributes asked for; AllOrNone says they are given
+	// together or not at all (--oidc-attribute-subsets=all-or-none).
+	Asks      []string
+	AllOrNone bool
 	// Stage is the step shown: "card" (place, PIN), "consent", "sign"
 	// (the signing password) or "nosign" (a card without a signing
 	// certificate).
@@ -198,7 +200,7 @@ func (pg *Pages) screen(w http.ResponseWriter, r *http.Request) {
 		case ss.Get(sessionNoSign) == a.ID:
 			d.Stage = "nosign"
 		case !done:
-			d.Stage = "consent"
+			d.Stage, d.AllOrNone = "consent", pg.p.cfg.AttributeSubsets == SubsetsAllOrNone
 		default:
 			d.Stage, d.Consented = "sign", consented
 			if a.SignTxID != "" {
@@ -369,7 +371,8 @@ func (pg *Pages) consent(w http.ResponseWriter, r *http.Request) {
 	asked := askedAttributes(a.Scopes)
 	var ticked []string
 	for _, s := range asked {
-		if slices.Contains(r.PostForm["attr"], s) {
+		// All or none (§3 row 10): 同意する gives every attribute asked.
+		if slices.Contains(r.PostForm["attr"], s) || pg.p.cfg.AttributeSubsets == SubsetsAllOrNone {
 			ticked = append(ticked, s)
 		}
 	}

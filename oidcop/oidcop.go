@@ -139,6 +139,14 @@ type Config struct {
 	// SignIDField names the answer's ID field (default sign_transaction_id).
 	SignDigestFields []string
 	SignIDField      string
+	// AttributeSubsets is SubsetsAllow (default: consent per attribute) or
+	// SubsetsAllOrNone (the attributes asked are given together or not at
+	// all) (§3 row 10).
+	AttributeSubsets string
+	// AttributesInIDToken puts the consented attributes in the ID token
+	// too; each ID token with attributes is then a disclosure, recorded at
+	// the platform as UserInfo answers are (§3 row 11).
+	AttributesInIDToken bool
 	// AuthzIss adds RFC 9207's iss to every authorization response, code
 	// or error (§3 row 8).
 	AuthzIss bool
@@ -150,12 +158,14 @@ type Config struct {
 
 // The values of the string knobs.
 const (
-	ACRIgnore    = "ignore"
-	ACRRefuse    = "refuse"
-	ParamsIgnore = "ignore"
-	ParamsRefuse = "refuse"
-	ScopesRefuse = "refuse"
-	ScopesIgnore = "ignore"
+	ACRIgnore        = "ignore"
+	ACRRefuse        = "refuse"
+	ParamsIgnore     = "ignore"
+	ParamsRefuse     = "refuse"
+	ScopesRefuse     = "refuse"
+	ScopesIgnore     = "ignore"
+	SubsetsAllow     = "allow"
+	SubsetsAllOrNone = "all-or-none"
 )
 
 // StrictAssertionMaxLifetime bounds a client assertion's exp ahead of now
@@ -281,6 +291,9 @@ func (c *Config) validateKnobs() error {
 		return err
 	}
 	if err := oneOf("unknown-scopes", &c.UnknownScopes, ScopesRefuse, ScopesRefuse, ScopesIgnore); err != nil {
+		return err
+	}
+	if err := oneOf("attribute-subsets", &c.AttributeSubsets, SubsetsAllow, SubsetsAllow, SubsetsAllOrNone); err != nil {
 		return err
 	}
 	if err := oneOf("card-error", &c.CardError, "access_denied", CardErrors...); err != nil {

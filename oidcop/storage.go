@@ -205,7 +205,7 @@ WHERE t.hash = $1 AND t.kind = 'access' AND t.expires_at > $2 AND g.revoked_at =
 	if err != nil || sub != subject {
 		return errors.New("oidcop: the access token is not live")
 	}
-	vals, err := s.p.release(ctx, clientID, personID, attributes)
+	vals, err := s.p.release(ctx, clientID, personID, attributes, "userinfo")
 	if err != nil {
 		return fmt.Errorf("%w: %w", errRelease, err)
 	}

@@ -37,8 +37,9 @@ type oidcFlags struct {
 	// The knobs of §3 rows 2–24 (issue 17: every unknown is a choice).
 	assertionAlgs, ccScopes, acrUnknown, unknownParams, unknownScopes string
 	cardError, signDigestFields, signIDField, jweAlg, jweEnc          string
+	attributeSubsets                                                  string
 	strictAssertions, requireClientID, refreshRotation, acrClaim      bool
-	keycloakExtras, authzIss                                          bool
+	keycloakExtras, authzIss, attributesInIDToken                     bool
 }
 
 // envBool is the boolean in env name, or def when it is unset or not a
@@ -50,11 +51,15 @@ func envBool(name string, def bool) bool {
 	return def
 }
 
-// list splits a comma-separated flag value; "" is an empty, non-nil list.
+// list splits a comma-separated flag value; "" is nil (the default), and
+// "none" an empty list.
 func list(s string) []string {
+	if strings.TrimSpace(s) == "" {
+		return nil
+	}
 	out := []string{}
 	for _, v := range strings.Split(s, ",") {
-		if v = strings.TrimSpace(v); v != "" {
+		if v = strings.TrimSpace(v); v != "" && v != "none" {
 			out = append(out, v)
 		}
 	}
@@ -105,7 +110,7 @@ func (f *oidcFlags) register(fs *flag.FlagSet) {
 	str(&f.assertionAlgs, "oidc-assertion-algs", "MYNAPLAT_OIDC_ASSERTION_ALGS", "RS256,ES256", "client assertions' algorithms, comma-separated (§3 row 2)")
 	b(&f.strictAssertions, "oidc-strict-assertions", "MYNAPLAT_OIDC_STRICT_ASSERTIONS", false, "client assertions need iat and kid, and exp at most 5 min ahead (§3 row 2)")
 	b(&f.requireClientID, "oidc-require-client-id", "MYNAPLAT_OIDC_REQUIRE_CLIENT_ID", false, "client_id must accompany a client assertion (§3 row 3)")
-	str(&f.ccScopes, "oidc-cc-scopes", "MYNAPLAT_OIDC_CC_SCOPES", "sign", "the scope values client_credentials allows, comma-separated (§3 row 4)")
+	str(&f.ccScopes, "oidc-cc-scopes", "MYNAPLAT_OIDC_CC_SCOPES", "sign", "the scope values client_credentials allows, comma-separated, or none (no scope value; §3 row 4)")
 	b(&f.refreshRotation, "oidc-refresh-rotation", "MYNAPLAT_OIDC_REFRESH_ROTATION", true,
 		"each refresh gives a new refresh token and a reuse revokes the grant; false: one refresh token until it expires (§3 row 5)")
 	str(&f.acrUnknown, "oidc-acr-unknown", "MYNAPLAT_OIDC_ACR_UNKNOWN", oidcop.ACRIgnore, "an acr_values value other than aal3 and crl: ignore or refuse (§3 row 6)")
@@ -114,6 +119,10 @@ func (f *oidcFlags) register(fs *flag.FlagSet) {
 		"an authorization parameter the provider does not act on (max_age, login_hint, claims …): ignore or refuse (§3 row 7)")
 	str(&f.cardError, "oidc-card-error", "MYNAPLAT_OIDC_CARD_ERROR", "access_denied",
 		"the error a card refusal gives the RP (error_description is the outcome): access_denied, login_required, interaction_required, invalid_request or server_error (§3 row 9)")
+	str(&f.attributeSubsets, "oidc-attribute-subsets", "MYNAPLAT_OIDC_ATTRIBUTE_SUBSETS", oidcop.SubsetsAllow,
+		"the attributes asked: allow (consent per attribute) or all-or-none (§3 row 10)")
+	b(&f.attributesInIDToken, "oidc-attributes-in-id-token", "MYNAPLAT_OIDC_ATTRIBUTES_IN_ID_TOKEN", false,
+		"put the consented attributes in the ID token too, each such ID token a disclosure (§3 row 11)")
 	str(&f.signDigestFields, "oidc-sign-digest-fields", "MYNAPLAT_OIDC_SIGN_DIGEST_FIELDS", "digest,hash",
 		"the sign-transaction body's digest fields, the first present read (§3 row 14)")
 	str(&f.signIDField, "oidc-sign-id-field", "MYNAPLAT_OIDC_SIGN_ID_FIELD", "sign_transaction_id", "the sign-transaction answer's ID field (§3 row 14)")
@@ -131,8 +140,7 @@ func (f oidcFlags) config(data, base string) oidcop.Config {
 	if f.baseURL != "" {
 		base = f.baseURL
 	}
-	// An empty list is refused by Validate (no algorithm at all).
-	algs := []jose.SignatureAlgorithm{}
+	var algs []jose.SignatureAlgorithm
 	for _, a := range list(f.assertionAlgs) {
 		algs = append(algs, jose.SignatureAlgorithm(a))
 	}
@@ -143,6 +151,7 @@ func (f oidcFlags) config(data, base string) oidcop.Config {
 		AssertionAlgs: algs, StrictAssertions: f.strictAssertions, RequireClientID: f.requireClientID, CCScopes: list(f.ccScopes),
 		NoRefreshRotation: !f.refreshRotation, ACRUnknown: f.acrUnknown, NoACRClaim: !f.acrClaim, UnknownParams: f.unknownParams,
 		UnknownScopes: f.unknownScopes, CardError: f.cardError, NoKeycloakExtras: !f.keycloakExtras, AuthzIss: f.authzIss,
+		AttributeSubsets: f.attributeSubsets, AttributesInIDToken: f.attributesInIDToken,
 		SignDigestFields: list(f.signDigestFields), SignIDField: f.signIDField,
 		JWEAlg: jose.KeyAlgorithm(f.jweAlg), JWEEnc: jose.ContentEncryption(f.jweEnc)}
 }
