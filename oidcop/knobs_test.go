@@ -236,7 +236,28 @@ func TestKnobsFlow(t *testing.T) {
 		c.CCScopes, c.NoRefreshRotation, c.NoACRClaim, c.CardError, c.NoKeycloakExtras = []string{}, true, true, "login_required", true
 		c.SignDigestFields, c.SignIDField = []string{"hash"}, "id"
 		c.AuthzIss, c.AttributeSubsets, c.AttributesInIDToken = true, SubsetsAllOrNone, true
+		c.SignResultFetches = FetchesOnce
 	})
+	// start starts a sign transaction in w with the body and answer fields
+	// of its settings.
+	start := func(t *testing.T, w *world) string {
+		field, idField := "digest", "sign_transaction_id"
+		if w == alt {
+			field, idField = "hash", "id"
+		}
+		st, body := w.token(t, w.rp1Auth(t, url.Values{"grant_type": {"client_credentials"}}))
+		if st != http.StatusOK {
+			t.Fatalf("client_credentials: %d %v", st, body)
+		}
+		st, b := w.call(t, http.MethodPost, SignTransactionsPath, body["access_token"].(string),
+			[]byte(`{"`+field+`":"`+base64.StdEncoding.EncodeToString(make([]byte, 32))+`"}`))
+		var m map[string]string
+		json.Unmarshal(b, &m)
+		if st != http.StatusCreated {
+			t.Fatalf("start: %d %s", st, b)
+		}
+		return m[idField]
+	}
 	claims := func(t *testing.T, idToken string) map[string]any {
 		parts := strings.Split(idToken, ".")
 		b, _ := base64.RawURLEncoding.DecodeString(parts[1])
@@ -313,6 +334,19 @@ func TestKnobsFlow(t *testing.T) {
 			name, _ := claims(t, tok["id_token"].(string))["name"].(string)
 			return fmt.Sprintf("[%s], %d disclosed", name, len(w.disclosures(t, w.goodPID))-before)
 		}, "[], 0 disclosed", "[須坂　花子], 1 disclosed"},
+		{"sign result fetched twice (row 15)", func(t *testing.T, w *world) string {
+			id := start(t, w)
+			q := authParams(rp1, cb1, s256(verifier))
+			q.Set("scope", "openid sign")
+			q.Set("sign_transaction_id", id)
+			tok := w.redeem(t, w.consentLogin(t, webtest.New(t, w.srv.URL), q, w.good, []string{}, "SUZAKA1980"))
+			var out []string
+			for range 2 {
+				st, _ := w.call(t, http.MethodGet, SignTransactionsPath+"/"+id+"/result", tok["access_token"].(string), nil)
+				out = append(out, http.StatusText(st))
+			}
+			return strings.Join(out, " ")
+		}, "OK OK", "OK Gone"},
 		{"keycloak extras (row 20)", func(t *testing.T, w *world) string {
 			body := w.codeTokens(t, nil)
 			var have []string

@@ -150,6 +150,9 @@ type Config struct {
 	// AuthzIss adds RFC 9207's iss to every authorization response, code
 	// or error (§3 row 8).
 	AuthzIss bool
+	// SignResultFetches is FetchesMany (default: until the grant's access
+	// token expires) or FetchesOnce (§3 row 15).
+	SignResultFetches string
 	// JWEAlg and JWEEnc encrypt sign results to a PF key (§3 row 16;
 	// default RSA-OAEP-256 and A256GCM).
 	JWEAlg jose.KeyAlgorithm
@@ -166,6 +169,8 @@ const (
 	ScopesIgnore     = "ignore"
 	SubsetsAllow     = "allow"
 	SubsetsAllOrNone = "all-or-none"
+	FetchesMany      = "many"
+	FetchesOnce      = "once"
 )
 
 // StrictAssertionMaxLifetime bounds a client assertion's exp ahead of now
@@ -294,6 +299,9 @@ func (c *Config) validateKnobs() error {
 		return err
 	}
 	if err := oneOf("attribute-subsets", &c.AttributeSubsets, SubsetsAllow, SubsetsAllow, SubsetsAllOrNone); err != nil {
+		return err
+	}
+	if err := oneOf("sign-result-fetches", &c.SignResultFetches, FetchesMany, FetchesMany, FetchesOnce); err != nil {
 		return err
 	}
 	if err := oneOf("card-error", &c.CardError, "access_denied", CardErrors...); err != nil {

@@ -328,7 +328,11 @@ func (p *Provider) signResult(w http.ResponseWriter, r *http.Request) {
 		p.refused(ctx, tok.clientID, "", "sign-result", "forbidden token kind "+tok.kind)
 		signError(w, http.StatusForbidden, "forbidden", "the access token of the login that signed is required")
 		return
-	case t.State == "signed" && t.GrantID != tok.grantID:
+	case t.State == stateFetched && t.GrantID == tok.grantID:
+		// --oidc-sign-result-fetches=once (§3 row 15).
+		signError(w, http.StatusGone, "already_fetched", "the sign result was fetched before")
+		return
+	case (t.State == "signed" || t.State == stateFetched) && t.GrantID != tok.grantID:
 		p.refused(ctx, tok.clientID, "", "sign-result", "forbidden another grant")
 		signError(w, http.StatusForbidden, "forbidden", "the access token of the login that signed is required")
 		return
@@ -354,6 +358,21 @@ func (p *Provider) signResult(w http.ResponseWriter, r *http.Request) {
 		signError(w, http.StatusInternalServerError, "server_error", "")
 		return
 	}
+	once := p.cfg.SignResultFetches == FetchesOnce
+	if once {
+		// The one fetch is claimed before anything is given; two at once
+		// are one fetch and one refusal.
+		res, err := p.db.WriteCommitted(ctx, `UPDATE oidc_sign_transactions SET state = '`+stateFetched+`' WHERE id = $1 AND state = 'signed'`, t.ID)
+		if err != nil {
+			p.logger.ErrorContext(ctx, "oidc: sign result", "err", err)
+			signError(w, http.StatusInternalServerError, "server_error", "")
+			return
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			signError(w, http.StatusGone, "already_fetched", "the sign result was fetched before")
+			return
+		}
+	}
 	c, err := p.Client(ctx, tok.clientID)
 	if err == nil && p.cfg.Platform != nil {
 		err = p.cfg.Platform.Disclose(ctx, personID, platform.Disclosure{Recipient: c.Name + " (" + c.ID + ")",
@@ -361,6 +380,12 @@ func (p *Provider) signResult(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		p.logger.ErrorContext(ctx, "oidc: sign result disclosure", "err", err)
+		if once {
+			// Nothing was given: the one fetch is still to come.
+			if _, err := p.db.WriteCommitted(ctx, `UPDATE oidc_sign_transactions SET state = 'signed' WHERE id = $1 AND state = '`+stateFetched+`'`, t.ID); err != nil {
+				p.logger.ErrorContext(ctx, "oidc: sign result", "err", err)
+			}
+		}
 		signError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "the result cannot be given now")
 		return
 	}
@@ -373,8 +398,13 @@ func (p *Provider) signResult(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, out)
 }
 
+// stateFetched is a signed transaction whose one result fetch happened
+// (--oidc-sign-result-fetches=once).
+const stateFetched = "fetched"
+
 // sealResult is the compact JWE of payload to the client's PF key
-// (RSA-OAEP-256, A256GCM, kid its RFC 7638 thumbprint), or a JWS of the
+// (--oidc-jwe-alg, --oidc-jwe-enc; default RSA-OAEP-256, A256GCM; kid its
+// RFC 7638 thumbprint), or a JWS of the
 // provider's key when the client has none (§3 row 16).
 func (p *Provider) sealResult(ctx context.Context, clientID string, payload []byte) (string, error) {
 	pf, err := p.PFKey(ctx, clientID)

@@ -37,7 +37,7 @@ type oidcFlags struct {
 	// The knobs of §3 rows 2–24 (issue 17: every unknown is a choice).
 	assertionAlgs, ccScopes, acrUnknown, unknownParams, unknownScopes string
 	cardError, signDigestFields, signIDField, jweAlg, jweEnc          string
-	attributeSubsets                                                  string
+	attributeSubsets, signResultFetches                               string
 	strictAssertions, requireClientID, refreshRotation, acrClaim      bool
 	keycloakExtras, authzIss, attributesInIDToken                     bool
 }
@@ -126,6 +126,8 @@ func (f *oidcFlags) register(fs *flag.FlagSet) {
 	str(&f.signDigestFields, "oidc-sign-digest-fields", "MYNAPLAT_OIDC_SIGN_DIGEST_FIELDS", "digest,hash",
 		"the sign-transaction body's digest fields, the first present read (§3 row 14)")
 	str(&f.signIDField, "oidc-sign-id-field", "MYNAPLAT_OIDC_SIGN_ID_FIELD", "sign_transaction_id", "the sign-transaction answer's ID field (§3 row 14)")
+	str(&f.signResultFetches, "oidc-sign-result-fetches", "MYNAPLAT_OIDC_SIGN_RESULT_FETCHES", oidcop.FetchesMany,
+		"a sign result: many (fetched again until the access token expires) or once (then 410 already_fetched) (§3 row 15)")
 	str(&f.jweAlg, "oidc-jwe-alg", "MYNAPLAT_OIDC_JWE_ALG", string(jose.RSA_OAEP_256), "a sign result's key encryption to the PF key: RSA-OAEP-256, RSA-OAEP or RSA1_5 (§3 row 16)")
 	str(&f.jweEnc, "oidc-jwe-enc", "MYNAPLAT_OIDC_JWE_ENC", string(jose.A256GCM),
 		"a sign result's content encryption: A128GCM, A192GCM, A256GCM, A128CBC-HS256, A192CBC-HS384 or A256CBC-HS512 (§3 row 16)")
@@ -152,7 +154,7 @@ func (f oidcFlags) config(data, base string) oidcop.Config {
 		NoRefreshRotation: !f.refreshRotation, ACRUnknown: f.acrUnknown, NoACRClaim: !f.acrClaim, UnknownParams: f.unknownParams,
 		UnknownScopes: f.unknownScopes, CardError: f.cardError, NoKeycloakExtras: !f.keycloakExtras, AuthzIss: f.authzIss,
 		AttributeSubsets: f.attributeSubsets, AttributesInIDToken: f.attributesInIDToken,
-		SignDigestFields: list(f.signDigestFields), SignIDField: f.signIDField,
+		SignDigestFields: list(f.signDigestFields), SignIDField: f.signIDField, SignResultFetches: f.signResultFetches,
 		JWEAlg: jose.KeyAlgorithm(f.jweAlg), JWEEnc: jose.ContentEncryption(f.jweEnc)}
 }
 
