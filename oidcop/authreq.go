@@ -80,6 +80,8 @@ type authRequest struct {
 	Attributes string
 	// SignTxID is the sign transaction the request asked to sign.
 	SignTxID string
+	// ResponseMode is the response_mode asked ("" is query).
+	ResponseMode string
 }
 
 var (
@@ -122,14 +124,16 @@ func (a *authRequest) GetCodeChallenge() *oidc.CodeChallenge {
 }
 
 const authRequestColumns = `id, client_id, redirect_uri, scopes, state, nonce, code_challenge, acr, session_state, created_at, expires_at,
-person_id, sub, auth_time, granted_scopes, code_expires_at, code_used_at, ended_at, end_reason, ui_locales, attributes, sign_tx_id`
+person_id, sub, auth_time, granted_scopes, code_expires_at, code_used_at, ended_at, end_reason, ui_locales, attributes, sign_tx_id,
+response_mode`
 
 func scanAuthRequest(row interface{ Scan(...any) error }) (*authRequest, error) {
 	var a authRequest
 	var scopes, granted string
 	var created, expires, authTime, codeExp, codeUsed, ended int64
 	if err := row.Scan(&a.ID, &a.ClientID, &a.RedirectURI, &scopes, &a.State, &a.Nonce, &a.CodeChallenge, &a.ACR, &a.SessionState,
-		&created, &expires, &a.PersonID, &a.Sub, &authTime, &granted, &codeExp, &codeUsed, &ended, &a.EndReason, &a.UILocales, &a.Attributes, &a.SignTxID); err != nil {
+		&created, &expires, &a.PersonID, &a.Sub, &authTime, &granted, &codeExp, &codeUsed, &ended, &a.EndReason, &a.UILocales, &a.Attributes, &a.SignTxID,
+		&a.ResponseMode); err != nil {
 		return nil, err
 	}
 	a.Scopes, a.GrantedScopes = strings.Fields(scopes), strings.Fields(granted)
@@ -176,8 +180,8 @@ func checkAuthRequest(cfg *Config, r *oidc.AuthRequest, form map[string][]string
 		e := oidc.ErrInvalidRequest().WithDescription("response_type must be code")
 		e.ErrorType = "unsupported_response_type" // RFC 6749 §4.1.2.1; the library has no constructor
 		return e
-	case r.ResponseMode != "" && r.ResponseMode != oidc.ResponseModeQuery:
-		return oidc.ErrInvalidRequest().WithDescription("response_mode must be query")
+	case r.ResponseMode != "" && !slices.Contains(cfg.ResponseModes, string(r.ResponseMode)):
+		return oidc.ErrInvalidRequest().WithDescription("response_mode must be one of %s", strings.Join(cfg.ResponseModes, ", "))
 	case !slices.Contains(r.Scopes, oidc.ScopeOpenID):
 		return oidc.ErrInvalidScope().WithDescription("scope must contain openid")
 	case !printable.MatchString(r.State):

@@ -63,8 +63,8 @@ func (p *Provider) clientAndRedirect(ctx context.Context, id, uri string) (Clien
 // its error, and stores the others for the card page.
 func (s *server) Authorize(ctx context.Context, r *op.ClientRequest[oidc.AuthRequest]) (*op.Redirect, error) {
 	if c, ok := r.Client.(opClient); ok && c.refusal != nil {
-		// The refusal goes in the query, the only response mode (§3 row 24),
-		// whatever the request asked for.
+		// The refusal goes in the query whatever the request asked for;
+		// form_post (§3 row 24) carries only a completed login's code.
 		r.Data.ResponseMode, r.Data.ResponseType = oidc.ResponseModeQuery, oidc.ResponseTypeCode
 		s.p.refused(ctx, c.c.ID, "", "authorize", string(c.refusal.ErrorType)+" "+c.refusal.Description)
 		return nil, c.refusal

@@ -236,7 +236,7 @@ func TestKnobsFlow(t *testing.T) {
 		c.CCScopes, c.NoRefreshRotation, c.NoACRClaim, c.CardError, c.NoKeycloakExtras = []string{}, true, true, "login_required", true
 		c.SignDigestFields, c.SignIDField = []string{"hash"}, "id"
 		c.AuthzIss, c.AttributeSubsets, c.AttributesInIDToken = true, SubsetsAllOrNone, true
-		c.SignResultFetches = FetchesOnce
+		c.SignResultFetches, c.ResponseModes = FetchesOnce, []string{ModeQuery, ModeFormPost}
 	})
 	// start starts a sign transaction in w with the body and answer fields
 	// of its settings.
@@ -347,6 +347,26 @@ func TestKnobsFlow(t *testing.T) {
 			}
 			return strings.Join(out, " ")
 		}, "OK OK", "OK Gone"},
+		{"response_mode form_post (row 24)", func(t *testing.T, w *world) string {
+			q := authParams(rp1, cb1, s256(verifier))
+			q.Set("response_mode", "form_post")
+			c := webtest.New(t, w.srv.URL)
+			r := c.Get(RealmPath + AuthPath + "?" + q.Encode())
+			loc, _ := url.Parse(r.Location())
+			if !strings.HasPrefix(loc.String(), w.srv.URL) {
+				return "refused " + loc.Query().Get("error")
+			}
+			page := w.rel(t, loc.String())
+			c.Step(webtest.Step{Name: "the card page", Path: page, WantContains: []string{"rp-name"}})
+			c.Step(webtest.Step{Name: "place the card", Path: page + "place", Form: url.Values{"card": {w.good.ID()}}, WantStatus: http.StatusSeeOther})
+			r = c.Step(webtest.Step{Name: "the PIN", Path: page + "pin", Form: url.Values{"pin": {"1234"}}, WantStatus: http.StatusSeeOther})
+			r = c.Step(webtest.Step{Name: "the callback: a form to the RP", Path: w.rel(t, r.Location()), WantStatus: http.StatusOK,
+				WantContains: []string{`action="` + cb1 + `"`, `name="code"`, `name="state" value="st-123 !~"`, `name="iss"`}})
+			if csp := r.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "form-action 'self' http://127.0.0.1:1") {
+				t.Errorf("CSP %q", csp)
+			}
+			return "form"
+		}, "refused invalid_request", "form"},
 		{"keycloak extras (row 20)", func(t *testing.T, w *world) string {
 			body := w.codeTokens(t, nil)
 			var have []string

@@ -8,6 +8,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"html/template"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -568,5 +570,83 @@ func (p *Provider) callback(w http.ResponseWriter, r *http.Request, next http.Ha
 	}
 	ss.Delete(sessionDone)
 	terminal.SaveSession(r, ss, p.logger)
+	if a, err := p.authRequestByID(r.Context(), id); err == nil && a.ResponseMode == ModeFormPost {
+		fp := &formPoster{ResponseWriter: w, p: p}
+		next(fp, r)
+		fp.flush()
+		return
+	}
 	next(w, r)
 }
+
+// formPoster turns the library's redirect to the RP into a form_post
+// response (OAuth 2.0 Form Post Response Mode, §3 row 24): a page whose
+// form posts the answer's parameters to the redirect URI. The person
+// presses its button: the site's CSP allows no inline script, and the
+// form's action is allowed for the redirect URI's origin only.
+type formPoster struct {
+	http.ResponseWriter
+	p        *Provider
+	location *url.URL
+}
+
+func (f *formPoster) WriteHeader(code int) {
+	if code >= 300 && code < 400 && f.location == nil {
+		if u, err := url.Parse(f.Header().Get("Location")); err == nil {
+			f.location = u
+			return
+		}
+	}
+	f.ResponseWriter.WriteHeader(code)
+}
+
+func (f *formPoster) Write(b []byte) (int, error) {
+	if f.location != nil {
+		return len(b), nil // the redirect's own body
+	}
+	return f.ResponseWriter.Write(b)
+}
+
+// flush writes the form page of the intercepted redirect.
+func (f *formPoster) flush() {
+	if f.location == nil {
+		return
+	}
+	q := f.location.Query()
+	if f.p.cfg.AuthzIss {
+		q.Set("iss", f.p.Issuer())
+	}
+	action := *f.location
+	action.RawQuery = ""
+	h := f.ResponseWriter.Header()
+	h.Del("Location")
+	if err := web.AllowFormAction(f.ResponseWriter, action.String()); err != nil {
+		f.p.logger.Error("oidc: form_post", "err", err)
+		http.Error(f.ResponseWriter, "form_post", http.StatusInternalServerError)
+		return
+	}
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	f.ResponseWriter.WriteHeader(http.StatusOK)
+	var fields []struct{ Name, Value string }
+	for _, k := range slices.Sorted(maps.Keys(q)) {
+		fields = append(fields, struct{ Name, Value string }{k, q.Get(k)})
+	}
+	if err := formPostPage.Execute(f.ResponseWriter, struct {
+		Action string
+		Fields []struct{ Name, Value string }
+	}{action.String(), fields}); err != nil {
+		f.p.logger.Error("oidc: form_post", "err", err)
+	}
+}
+
+var formPostPage = template.Must(template.New("form_post").Parse(`<!doctype html>
+<html lang="ja"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>サービスに戻る / Back to the service</title></head>
+<body><main>
+<p>ログインが終わりました。ボタンを押してサービスに戻ってください。<br>You are logged in. Press the button to go back to the service.</p>
+<form method="post" action="{{.Action}}" id="form-post">
+{{range .Fields}}<input type="hidden" name="{{.Name}}" value="{{.Value}}">
+{{end}}<button type="submit" id="form-post-submit">サービスに戻る / Back to the service</button>
+</form></main></body></html>
+`))

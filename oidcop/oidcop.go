@@ -147,6 +147,9 @@ type Config struct {
 	// too; each ID token with attributes is then a disclosure, recorded at
 	// the platform as UserInfo answers are (§3 row 11).
 	AttributesInIDToken bool
+	// ResponseModes are the response_mode values allowed: query (always)
+	// and form_post (§3 row 24).
+	ResponseModes []string
 	// AuthzIss adds RFC 9207's iss to every authorization response, code
 	// or error (§3 row 8).
 	AuthzIss bool
@@ -171,6 +174,8 @@ const (
 	SubsetsAllOrNone = "all-or-none"
 	FetchesMany      = "many"
 	FetchesOnce      = "once"
+	ModeQuery        = "query"
+	ModeFormPost     = "form_post"
 )
 
 // StrictAssertionMaxLifetime bounds a client assertion's exp ahead of now
@@ -271,6 +276,17 @@ func (c *Config) validateKnobs() error {
 		if a != jose.RS256 && a != jose.ES256 {
 			return fmt.Errorf("oidcop: assertion algorithm %q: RS256 or ES256", a)
 		}
+	}
+	if len(c.ResponseModes) == 0 {
+		c.ResponseModes = []string{ModeQuery}
+	}
+	for _, m := range c.ResponseModes {
+		if m != ModeQuery && m != ModeFormPost {
+			return fmt.Errorf("oidcop: response mode %q: query or form_post", m)
+		}
+	}
+	if !slices.Contains(c.ResponseModes, ModeQuery) {
+		return errors.New("oidcop: the response modes must include query (refusals always go in the query)")
 	}
 	if c.CCScopes == nil {
 		c.CCScopes = []string{"sign"}

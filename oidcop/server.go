@@ -170,7 +170,7 @@ func (s *server) Discovery(ctx context.Context, _ *op.Request[struct{}]) (*op.Re
 		JwksURI:                                    iss + CertsPath,
 		ScopesSupported:                            Scopes,
 		ResponseTypesSupported:                     []string{string(oidc.ResponseTypeCode)},
-		ResponseModesSupported:                     []string{"query"},
+		ResponseModesSupported:                     s.p.cfg.ResponseModes,
 		GrantTypesSupported:                        []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken, oidc.GrantTypeClientCredentials},
 		SubjectTypesSupported:                      []string{"pairwise"},
 		IDTokenSigningAlgValuesSupported:           algs,

@@ -37,7 +37,7 @@ type oidcFlags struct {
 	// The knobs of §3 rows 2–24 (issue 17: every unknown is a choice).
 	assertionAlgs, ccScopes, acrUnknown, unknownParams, unknownScopes string
 	cardError, signDigestFields, signIDField, jweAlg, jweEnc          string
-	attributeSubsets, signResultFetches                               string
+	attributeSubsets, signResultFetches, responseModes                string
 	strictAssertions, requireClientID, refreshRotation, acrClaim      bool
 	keycloakExtras, authzIss, attributesInIDToken                     bool
 }
@@ -133,6 +133,8 @@ func (f *oidcFlags) register(fs *flag.FlagSet) {
 		"a sign result's content encryption: A128GCM, A192GCM, A256GCM, A128CBC-HS256, A192CBC-HS384 or A256CBC-HS512 (§3 row 16)")
 	b(&f.authzIss, "oidc-authz-iss", "MYNAPLAT_OIDC_AUTHZ_ISS", false, "send RFC 9207's iss in every authorization response (§3 row 8)")
 	b(&f.keycloakExtras, "oidc-keycloak-extras", "MYNAPLAT_OIDC_KEYCLOAK_EXTRAS", true, "token answers carry refresh_expires_in, not-before-policy and session_state (§3 row 20)")
+	str(&f.responseModes, "oidc-response-modes", "MYNAPLAT_OIDC_RESPONSE_MODES", oidcop.ModeQuery,
+		"the response_mode values allowed: query, or query,form_post (§3 row 24)")
 	str(&f.unknownScopes, "oidc-unknown-scopes", "MYNAPLAT_OIDC_UNKNOWN_SCOPES", oidcop.ScopesRefuse, "an unknown scope value: refuse (invalid_scope) or ignore (§3 row 23)")
 }
 
@@ -155,7 +157,8 @@ func (f oidcFlags) config(data, base string) oidcop.Config {
 		UnknownScopes: f.unknownScopes, CardError: f.cardError, NoKeycloakExtras: !f.keycloakExtras, AuthzIss: f.authzIss,
 		AttributeSubsets: f.attributeSubsets, AttributesInIDToken: f.attributesInIDToken,
 		SignDigestFields: list(f.signDigestFields), SignIDField: f.signIDField, SignResultFetches: f.signResultFetches,
-		JWEAlg: jose.KeyAlgorithm(f.jweAlg), JWEEnc: jose.ContentEncryption(f.jweEnc)}
+		ResponseModes: list(f.responseModes),
+		JWEAlg:        jose.KeyAlgorithm(f.jweAlg), JWEEnc: jose.ContentEncryption(f.jweEnc)}
 }
 
 // oidcConfig is the OpenID provider's role: the twin of the Digital
