@@ -165,8 +165,9 @@ func newWorldWith(t *testing.T, db *store.DB, mod func(*Config)) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	site.MachineAPI("POST " + RealmPath + TokenPath)
-	site.MachineAPI("POST " + RealmPath + LogoutPath)
+	for _, path := range p.MachinePaths() {
+		site.MachineAPI("POST " + RealmPath + path)
+	}
 	site.MachineAPI("POST " + SignTransactionsPath)
 	p.SignRoutes(mux)
 	plat.Routes(mux)

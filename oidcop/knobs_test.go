@@ -34,10 +34,12 @@ func TestKnobsValidate(t *testing.T) {
 	}
 	want := Config{BaseURL: c.BaseURL, AssertionAlgs: []jose.SignatureAlgorithm{jose.RS256, jose.ES256}, CCScopes: []string{"sign"},
 		ACRUnknown: ACRIgnore, UnknownParams: ParamsIgnore, UnknownScopes: ScopesRefuse, CardError: "access_denied",
-		SignDigestFields: []string{"digest", "hash"}, SignIDField: "sign_transaction_id", JWEAlg: jose.RSA_OAEP_256, JWEEnc: jose.A256GCM}
+		SignDigestFields: []string{"digest", "hash"}, SignIDField: "sign_transaction_id", JWEAlg: jose.RSA_OAEP_256, JWEEnc: jose.A256GCM,
+		AttributeSubsets: SubsetsAllow, SignResultFetches: FetchesMany, ResponseModes: []string{ModeQuery}}
 	got := Config{BaseURL: c.BaseURL, AssertionAlgs: c.AssertionAlgs, CCScopes: c.CCScopes, ACRUnknown: c.ACRUnknown, UnknownParams: c.UnknownParams,
-		UnknownScopes: c.UnknownScopes, CardError: c.CardError, SignDigestFields: c.SignDigestFields, SignIDField: c.SignIDField, JWEAlg: c.JWEAlg, JWEEnc: c.JWEEnc}
-	if d := cmp.Diff(want, got, cmp.Comparer(func(a, b *Config) bool { return a == b })); d != "" {
+		UnknownScopes: c.UnknownScopes, CardError: c.CardError, SignDigestFields: c.SignDigestFields, SignIDField: c.SignIDField, JWEAlg: c.JWEAlg, JWEEnc: c.JWEEnc,
+		AttributeSubsets: c.AttributeSubsets, SignResultFetches: c.SignResultFetches, ResponseModes: c.ResponseModes}
+	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("defaults (-want +got):\n%s", d)
 	}
 	for _, tc := range []struct {
@@ -57,6 +59,11 @@ func TestKnobsValidate(t *testing.T) {
 		{"sign ID field", func(c *Config) { c.SignIDField = "id!" }, "sign field"},
 		{"JWE alg", func(c *Config) { c.JWEAlg = jose.ECDH_ES }, "JWE algorithm"},
 		{"JWE enc", func(c *Config) { c.JWEEnc = "A1GCM" }, "JWE encryption"},
+		{"attribute subsets", func(c *Config) { c.AttributeSubsets = "some" }, "attribute-subsets"},
+		{"sign result fetches", func(c *Config) { c.SignResultFetches = "twice" }, "sign-result-fetches"},
+		{"response mode fragment", func(c *Config) { c.ResponseModes = []string{"query", "fragment"} }, "response mode"},
+		{"form_post without query", func(c *Config) { c.ResponseModes = []string{"form_post"} }, "must include query"},
+		{"extra endpoint", func(c *Config) { c.ExtraEndpoints = []string{"register"} }, "extra endpoint"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := good()
@@ -237,6 +244,7 @@ func TestKnobsFlow(t *testing.T) {
 		c.SignDigestFields, c.SignIDField = []string{"hash"}, "id"
 		c.AuthzIss, c.AttributeSubsets, c.AttributesInIDToken = true, SubsetsAllOrNone, true
 		c.SignResultFetches, c.ResponseModes = FetchesOnce, []string{ModeQuery, ModeFormPost}
+		c.ExtraEndpoints = []string{EndpointRevoke, EndpointIntrospect}
 	})
 	// start starts a sign transaction in w with the body and answer fields
 	// of its settings.
@@ -367,6 +375,38 @@ func TestKnobsFlow(t *testing.T) {
 			}
 			return "form"
 		}, "refused invalid_request", "form"},
+		{"introspect and revoke (row 19)", func(t *testing.T, w *world) string {
+			tok := w.codeTokens(t, nil)
+			access, refresh := tok["access_token"].(string), tok["refresh_token"].(string)
+			post := func(path string, form url.Values) string {
+				resp, err := http.PostForm(w.p.Issuer()+path, w.rp1Auth(t, form))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				var m map[string]any
+				json.NewDecoder(resp.Body).Decode(&m)
+				if resp.StatusCode != http.StatusOK {
+					return http.StatusText(resp.StatusCode)
+				}
+				if a, ok := m["active"]; ok {
+					return fmt.Sprintf("active=%v", a)
+				}
+				return "OK"
+			}
+			out := []string{post(IntrospectPath, url.Values{"token": {access}}), post(IntrospectPath, url.Values{"token": {refresh}}),
+				post(RevokePath, url.Values{"token": {refresh}}), post(IntrospectPath, url.Values{"token": {access}})}
+			st, _ := w.userinfo(t, access)
+			var d map[string]any
+			resp, err := http.Get(w.p.Issuer() + "/.well-known/openid-configuration")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			json.NewDecoder(resp.Body).Decode(&d)
+			return strings.Join(out, " ") + fmt.Sprintf(" userinfo %d; discovery %v %v", st, d["revocation_endpoint"] != nil, d["introspection_endpoint"] != nil)
+		}, "Forbidden Forbidden Forbidden Forbidden userinfo 200; discovery false false", // not served: the site refuses a POST without its CSRF token
+			"active=true active=true OK active=false userinfo 401; discovery true true"},
 		{"keycloak extras (row 20)", func(t *testing.T, w *world) string {
 			body := w.codeTokens(t, nil)
 			var have []string

@@ -150,6 +150,9 @@ type Config struct {
 	// ResponseModes are the response_mode values allowed: query (always)
 	// and form_post (§3 row 24).
 	ResponseModes []string
+	// ExtraEndpoints are the optional endpoints served: EndpointRevoke
+	// (RFC 7009), EndpointIntrospect (RFC 7662) (§3 row 19; default none).
+	ExtraEndpoints []string
 	// AuthzIss adds RFC 9207's iss to every authorization response, code
 	// or error (§3 row 8).
 	AuthzIss bool
@@ -287,6 +290,11 @@ func (c *Config) validateKnobs() error {
 	}
 	if !slices.Contains(c.ResponseModes, ModeQuery) {
 		return errors.New("oidcop: the response modes must include query (refusals always go in the query)")
+	}
+	for _, e := range c.ExtraEndpoints {
+		if e != EndpointRevoke && e != EndpointIntrospect {
+			return fmt.Errorf("oidcop: extra endpoint %q: revoke or introspect", e)
+		}
 	}
 	if c.CCScopes == nil {
 		c.CCScopes = []string{"sign"}

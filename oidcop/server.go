@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
@@ -24,15 +25,38 @@ type server struct {
 }
 
 // endpoints are the real service's paths (§2). Revocation and
-// introspection are not served (§3 row 19).
-func endpoints() op.Endpoints {
-	return op.Endpoints{
+// introspection are served only when --oidc-extra-endpoints names them
+// (§3 row 19).
+func (p *Provider) endpoints() op.Endpoints {
+	e := op.Endpoints{
 		Authorization: op.NewEndpoint(AuthPath),
 		Token:         op.NewEndpoint(TokenPath),
 		Userinfo:      op.NewEndpoint(UserinfoPath),
 		EndSession:    op.NewEndpoint(LogoutPath),
 		JwksURI:       op.NewEndpoint(CertsPath),
 	}
+	if slices.Contains(p.cfg.ExtraEndpoints, EndpointRevoke) {
+		e.Revocation = op.NewEndpoint(RevokePath)
+	}
+	if slices.Contains(p.cfg.ExtraEndpoints, EndpointIntrospect) {
+		e.Introspection = op.NewEndpoint(IntrospectPath)
+	}
+	return e
+}
+
+// MachinePaths are the provider's paths under RealmPath that RPs' servers
+// post to (no session, no CSRF token): token, logout and the extra
+// endpoints that are on.
+func (p *Provider) MachinePaths() []string {
+	out := []string{TokenPath, LogoutPath}
+	e := p.endpoints()
+	if e.Revocation != nil {
+		out = append(out, RevokePath)
+	}
+	if e.Introspection != nil {
+		out = append(out, IntrospectPath)
+	}
+	return out
 }
 
 // Handler is the provider's HTTP handler, for the paths under RealmPath:
@@ -59,7 +83,7 @@ func (p *Provider) Handler(ctx context.Context) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("oidcop: provider: %w", err)
 	}
-	s := &server{LegacyServer: op.NewLegacyServer(prov, endpoints()), p: p}
+	s := &server{LegacyServer: op.NewLegacyServer(prov, p.endpoints()), p: p}
 	h := op.RegisterLegacyServer(s, func(w http.ResponseWriter, r *http.Request) {
 		p.callback(p.withIss(w), r, func(w http.ResponseWriter, r *http.Request) { op.AuthorizeCallback(w, r, prov) })
 	},
@@ -90,7 +114,7 @@ func (p *Provider) edge(next http.Handler) http.Handler {
 				return
 			}
 			w = p.withIss(w)
-		case TokenPath:
+		case TokenPath, IntrospectPath:
 			w.Header().Set("Cache-Control", "no-store")
 			w.Header().Set("Pragma", "no-cache")
 		case UserinfoPath:
@@ -179,6 +203,17 @@ func (s *server) Discovery(ctx context.Context, _ *op.Request[struct{}]) (*op.Re
 		ClaimsSupported:                            claimsSupported,
 		CodeChallengeMethodsSupported:              []oidc.CodeChallengeMethod{oidc.CodeChallengeMethodS256},
 		ACRValuesSupported:                         []string{"aal3", "crl"},
+	}
+	e := s.p.endpoints()
+	if e.Revocation != nil {
+		d.RevocationEndpoint = iss + RevokePath
+		d.RevocationEndpointAuthMethodsSupported = d.TokenEndpointAuthMethodsSupported
+		d.RevocationEndpointAuthSigningAlgValuesSupported = assertionAlgs
+	}
+	if e.Introspection != nil {
+		d.IntrospectionEndpoint = iss + IntrospectPath
+		d.IntrospectionEndpointAuthMethodsSupported = d.TokenEndpointAuthMethodsSupported
+		d.IntrospectionEndpointAuthSigningAlgValuesSupported = assertionAlgs
 	}
 	if !s.p.cfg.AuthzIss {
 		return op.NewResponse(d), nil

@@ -113,6 +113,8 @@ func (s *server) ClientCredentialsExchange(ctx context.Context, r *op.ClientRequ
 // tokenRow is a live token of the provider's, found by its bearer JWT.
 type tokenRow struct {
 	kind, clientID, grantID string
+	// jti is the token's ID, its row's key.
+	jti string
 }
 
 // errBadToken is a bearer token that is not (or no longer) good: 401.
@@ -126,6 +128,12 @@ func (p *Provider) bearer(ctx context.Context, r *http.Request) (tokenRow, error
 	if !ok || raw == "" {
 		return tokenRow{}, errBadToken
 	}
+	return p.accessToken(ctx, raw)
+}
+
+// accessToken is the live token row of an access token (JWT) this
+// provider signed, or errBadToken.
+func (p *Provider) accessToken(ctx context.Context, raw string) (tokenRow, error) {
 	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.ES256, jose.RS256})
 	if err != nil || len(jws.Signatures) != 1 {
 		return tokenRow{}, errBadToken
@@ -161,7 +169,7 @@ AND (t.grant_id IS NULL OR EXISTS (SELECT 1 FROM oidc_grants g WHERE g.id = t.gr
 	if err != nil {
 		return tokenRow{}, err
 	}
-	t.grantID = grant.String
+	t.grantID, t.jti = grant.String, c.ID
 	return t, nil
 }
 

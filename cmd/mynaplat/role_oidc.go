@@ -38,6 +38,7 @@ type oidcFlags struct {
 	assertionAlgs, ccScopes, acrUnknown, unknownParams, unknownScopes string
 	cardError, signDigestFields, signIDField, jweAlg, jweEnc          string
 	attributeSubsets, signResultFetches, responseModes                string
+	extraEndpoints                                                    string
 	strictAssertions, requireClientID, refreshRotation, acrClaim      bool
 	keycloakExtras, authzIss, attributesInIDToken                     bool
 }
@@ -135,6 +136,8 @@ func (f *oidcFlags) register(fs *flag.FlagSet) {
 	b(&f.keycloakExtras, "oidc-keycloak-extras", "MYNAPLAT_OIDC_KEYCLOAK_EXTRAS", true, "token answers carry refresh_expires_in, not-before-policy and session_state (§3 row 20)")
 	str(&f.responseModes, "oidc-response-modes", "MYNAPLAT_OIDC_RESPONSE_MODES", oidcop.ModeQuery,
 		"the response_mode values allowed: query, or query,form_post (§3 row 24)")
+	str(&f.extraEndpoints, "oidc-extra-endpoints", "MYNAPLAT_OIDC_EXTRA_ENDPOINTS", "",
+		"optional endpoints under private_key_jwt, comma-separated: revoke (RFC 7009), introspect (RFC 7662) (§3 row 19)")
 	str(&f.unknownScopes, "oidc-unknown-scopes", "MYNAPLAT_OIDC_UNKNOWN_SCOPES", oidcop.ScopesRefuse, "an unknown scope value: refuse (invalid_scope) or ignore (§3 row 23)")
 }
 
@@ -157,8 +160,8 @@ func (f oidcFlags) config(data, base string) oidcop.Config {
 		UnknownScopes: f.unknownScopes, CardError: f.cardError, NoKeycloakExtras: !f.keycloakExtras, AuthzIss: f.authzIss,
 		AttributeSubsets: f.attributeSubsets, AttributesInIDToken: f.attributesInIDToken,
 		SignDigestFields: list(f.signDigestFields), SignIDField: f.signIDField, SignResultFetches: f.signResultFetches,
-		ResponseModes: list(f.responseModes),
-		JWEAlg:        jose.KeyAlgorithm(f.jweAlg), JWEEnc: jose.ContentEncryption(f.jweEnc)}
+		ResponseModes: list(f.responseModes), ExtraEndpoints: list(f.extraEndpoints),
+		JWEAlg: jose.KeyAlgorithm(f.jweAlg), JWEEnc: jose.ContentEncryption(f.jweEnc)}
 }
 
 // oidcConfig is the OpenID provider's role: the twin of the Digital
@@ -208,8 +211,10 @@ func (c oidcConfig) build(ctx context.Context, d *deps) (*built, error) {
 	// reads no cookie or session, and it authenticates its client per
 	// request (private_key_jwt). Logout reads no session either and only
 	// redirects to a registered URI.
-	d.site.MachineAPI("POST " + oidcop.RealmPath + oidcop.TokenPath)
-	d.site.MachineAPI("POST " + oidcop.RealmPath + oidcop.LogoutPath)
+	// The extra endpoints of §3 row 19, when on, are machine APIs too.
+	for _, path := range p.MachinePaths() {
+		d.site.MachineAPI("POST " + oidcop.RealmPath + path)
+	}
 	// The sign-transaction API authenticates by bearer token (§2.4).
 	d.site.MachineAPI("POST " + oidcop.SignTransactionsPath)
 	// The operator page (§4.5), behind the platform operator's staff gate.
