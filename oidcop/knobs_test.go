@@ -244,7 +244,7 @@ func TestKnobsFlow(t *testing.T) {
 		c.SignDigestFields, c.SignIDField = []string{"hash"}, "id"
 		c.AuthzIss, c.AttributeSubsets, c.AttributesInIDToken = true, SubsetsAllOrNone, true
 		c.SignResultFetches, c.ResponseModes = FetchesOnce, []string{ModeQuery, ModeFormPost}
-		c.ExtraEndpoints = []string{EndpointRevoke, EndpointIntrospect}
+		c.ExtraEndpoints, c.UnknownScopes = []string{EndpointRevoke, EndpointIntrospect}, ScopesIgnore
 	})
 	// start starts a sign transaction in w with the body and answer fields
 	// of its settings.
@@ -312,7 +312,7 @@ func TestKnobsFlow(t *testing.T) {
 			for _, u := range []*url.URL{
 				w.login(t, authParams(rp1, cb1, s256(verifier)), w.good, "1234"),
 				w.login(t, authParams(rp1, cb1, s256(verifier)), w.revoked, "1234"),
-				w.login(t, func() url.Values { q := authParams(rp1, cb1, s256(verifier)); q.Set("scope", "openid email"); return q }(), w.good, "1234"),
+				w.login(t, func() url.Values { q := authParams(rp1, cb1, s256(verifier)); q.Set("response_mode", "fragment"); return q }(), w.good, "1234"),
 			} {
 				if !strings.HasPrefix(u.String(), cb1+"?") {
 					t.Fatalf("not an answer to the RP: %s", u)
@@ -407,6 +407,17 @@ func TestKnobsFlow(t *testing.T) {
 			return strings.Join(out, " ") + fmt.Sprintf(" userinfo %d; discovery %v %v", st, d["revocation_endpoint"] != nil, d["introspection_endpoint"] != nil)
 		}, "Forbidden Forbidden Forbidden Forbidden userinfo 200; discovery false false", // not served: the site refuses a POST without its CSRF token
 			"active=true active=true OK active=false userinfo 401; discovery true true"},
+		{"scope openid email (row 23)", func(t *testing.T, w *world) string {
+			q := authParams(rp1, cb1, s256(verifier))
+			q.Set("scope", "openid email")
+			u := w.login(t, q, w.good, "1234")
+			if e := u.Query().Get("error"); e != "" {
+				return e
+			}
+			st, body := w.token(t, w.rp1Auth(t, url.Values{"grant_type": {"authorization_code"}, "code": {u.Query().Get("code")},
+				"redirect_uri": {cb1}, "code_verifier": {verifier}}))
+			return fmt.Sprintf("%d %v", st, body["scope"])
+		}, "invalid_scope", "200 openid"},
 		{"keycloak extras (row 20)", func(t *testing.T, w *world) string {
 			body := w.codeTokens(t, nil)
 			var have []string
