@@ -312,7 +312,11 @@ func TestKnobsFlow(t *testing.T) {
 			for _, u := range []*url.URL{
 				w.login(t, authParams(rp1, cb1, s256(verifier)), w.good, "1234"),
 				w.login(t, authParams(rp1, cb1, s256(verifier)), w.revoked, "1234"),
-				w.login(t, func() url.Values { q := authParams(rp1, cb1, s256(verifier)); q.Set("response_mode", "fragment"); return q }(), w.good, "1234"),
+				w.login(t, func() url.Values {
+					q := authParams(rp1, cb1, s256(verifier))
+					q.Set("response_mode", "fragment")
+					return q
+				}(), w.good, "1234"),
 			} {
 				if !strings.HasPrefix(u.String(), cb1+"?") {
 					t.Fatalf("not an answer to the RP: %s", u)
