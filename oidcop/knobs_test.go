@@ -219,7 +219,7 @@ func TestKnobsJWE(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			jwe, err := jose.ParseEncrypted(s, JWEAlgs, JWEEncs)
+			jwe, err := jose.ParseEncryptedCompact(s, JWEAlgs, JWEEncs)
 			if err != nil {
 				t.Fatal(err)
 			}
