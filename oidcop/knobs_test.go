@@ -21,6 +21,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 
 	"github.com/mynaplat/mynaplat/internal/webtest"
+	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/store/storetest"
 )
 
@@ -125,8 +126,9 @@ func TestKnobsAuthRequest(t *testing.T) {
 
 // TestKnobsAssertions: §3 rows 2 and 3, each case under the defaults and
 // under RS256 only, strict assertions and a required client_id.
-func TestKnobsAssertions(t *testing.T) {
-	db := storetest.SQLite(t)
+func TestKnobsAssertions(t *testing.T) { storetest.Each(t, knobsAssertions) }
+
+func knobsAssertions(t *testing.T, db *store.DB) {
 	clk := newClock()
 	def := openProvider(t, db, "https://auth.example.jp", clk, nil)
 	alt := openProvider(t, db, "https://auth.example.jp", clk, func(c *Config) {
@@ -237,9 +239,14 @@ func TestKnobsJWE(t *testing.T) {
 // through the HTTP flow, each case under the defaults and under the other
 // setting.
 func TestKnobsFlow(t *testing.T) {
-	db := storetest.SQLite(t)
-	def := newWorld(t, db)
-	alt := newWorldWith(t, storetest.SQLite(t), func(c *Config) {
+	// Both worlds on one engine, each on a fresh database of its own.
+	t.Run("sqlite", func(t *testing.T) { knobsFlow(t, storetest.SQLite) })
+	t.Run("postgres", func(t *testing.T) { knobsFlow(t, storetest.Postgres) })
+}
+
+func knobsFlow(t *testing.T, open func(testing.TB) *store.DB) {
+	def := newWorld(t, open(t))
+	alt := newWorldWith(t, open(t), func(c *Config) {
 		c.CCScopes, c.NoRefreshRotation, c.NoACRClaim, c.CardError, c.NoKeycloakExtras = []string{}, true, true, "login_required", true
 		c.SignDigestFields, c.SignIDField = []string{"hash"}, "id"
 		c.AuthzIss, c.AttributeSubsets, c.AttributesInIDToken = true, SubsetsAllOrNone, true
