@@ -273,11 +273,11 @@ func (c *Config) validateKnobs() error {
 		c.AssertionAlgs = []jose.SignatureAlgorithm{jose.RS256, jose.ES256}
 	}
 	if len(c.AssertionAlgs) == 0 {
-		return errors.New("oidcop: no assertion algorithm: RS256, ES256 or both")
+		return errors.New("oidcop: クライアントアサーションのアルゴリズムがありません（RS256、ES256） / no assertion algorithm: RS256, ES256 or both")
 	}
 	for _, a := range c.AssertionAlgs {
 		if a != jose.RS256 && a != jose.ES256 {
-			return fmt.Errorf("oidcop: assertion algorithm %q: RS256 or ES256", a)
+			return fmt.Errorf("oidcop: クライアントアサーションのアルゴリズム %q は使えません（RS256、ES256） / assertion algorithm %q: RS256 or ES256", a, a)
 		}
 	}
 	if len(c.ResponseModes) == 0 {
@@ -285,15 +285,15 @@ func (c *Config) validateKnobs() error {
 	}
 	for _, m := range c.ResponseModes {
 		if m != ModeQuery && m != ModeFormPost {
-			return fmt.Errorf("oidcop: response mode %q: query or form_post", m)
+			return fmt.Errorf("oidcop: response_mode %q は使えません（query、form_post） / response mode %q: query or form_post", m, m)
 		}
 	}
 	if !slices.Contains(c.ResponseModes, ModeQuery) {
-		return errors.New("oidcop: the response modes must include query (refusals always go in the query)")
+		return errors.New("oidcop: response_mode には query が必要です（拒否は常に query で返します） / the response modes must include query (refusals always go in the query)")
 	}
 	for _, e := range c.ExtraEndpoints {
 		if e != EndpointRevoke && e != EndpointIntrospect {
-			return fmt.Errorf("oidcop: extra endpoint %q: revoke or introspect", e)
+			return fmt.Errorf("oidcop: 追加エンドポイント %q はありません（revoke、introspect） / extra endpoint %q: revoke or introspect", e, e)
 		}
 	}
 	if c.CCScopes == nil {
@@ -301,7 +301,7 @@ func (c *Config) validateKnobs() error {
 	}
 	for _, s := range c.CCScopes {
 		if s != "sign" {
-			return fmt.Errorf("oidcop: client-credentials scope %q: only sign has a use", s)
+			return fmt.Errorf("oidcop: client_credentials のスコープ %q は使えません（sign のみ） / client-credentials scope %q: only sign has a use", s, s)
 		}
 	}
 	oneOf := func(name string, v *string, def string, allowed ...string) error {
@@ -309,7 +309,7 @@ func (c *Config) validateKnobs() error {
 			*v = def
 		}
 		if !slices.Contains(allowed, *v) {
-			return fmt.Errorf("oidcop: %s %q: one of %s", name, *v, strings.Join(allowed, ", "))
+			return fmt.Errorf("oidcop: %s の値 %q は使えません（%s） / %s %q: one of %s", name, *v, strings.Join(allowed, "、"), name, *v, strings.Join(allowed, ", "))
 		}
 		return nil
 	}
@@ -335,27 +335,27 @@ func (c *Config) validateKnobs() error {
 		c.SignDigestFields = []string{"digest", "hash"}
 	}
 	if len(c.SignDigestFields) == 0 {
-		return errors.New("oidcop: no sign digest field")
+		return errors.New("oidcop: 署名トランザクションのダイジェスト欄がありません / no sign digest field")
 	}
 	if c.SignIDField == "" {
 		c.SignIDField = "sign_transaction_id"
 	}
 	for _, f := range append(slices.Clone(c.SignDigestFields), c.SignIDField) {
 		if !jsonField.MatchString(f) {
-			return fmt.Errorf("oidcop: sign field %q: 1-64 characters of [A-Za-z0-9_]", f)
+			return fmt.Errorf("oidcop: 署名トランザクションの欄名 %q は [A-Za-z0-9_] の1〜64文字にしてください / sign field %q: 1-64 characters of [A-Za-z0-9_]", f, f)
 		}
 	}
 	if c.JWEAlg == "" {
 		c.JWEAlg = jose.RSA_OAEP_256
 	}
 	if !slices.Contains(JWEAlgs, c.JWEAlg) {
-		return fmt.Errorf("oidcop: JWE algorithm %q: one of RSA-OAEP-256, RSA-OAEP, RSA1_5", c.JWEAlg)
+		return fmt.Errorf("oidcop: JWE の鍵暗号 %q は使えません（RSA-OAEP-256、RSA-OAEP、RSA1_5） / JWE algorithm %q: one of RSA-OAEP-256, RSA-OAEP, RSA1_5", c.JWEAlg, c.JWEAlg)
 	}
 	if c.JWEEnc == "" {
 		c.JWEEnc = jose.A256GCM
 	}
 	if !slices.Contains(JWEEncs, c.JWEEnc) {
-		return fmt.Errorf("oidcop: JWE encryption %q: one of A128GCM, A192GCM, A256GCM, A128CBC-HS256, A192CBC-HS384, A256CBC-HS512", c.JWEEnc)
+		return fmt.Errorf("oidcop: JWE の内容暗号 %q は使えません（A128GCM、A192GCM、A256GCM、A128CBC-HS256、A192CBC-HS384、A256CBC-HS512） / JWE encryption %q: one of A128GCM, A192GCM, A256GCM, A128CBC-HS256, A192CBC-HS384, A256CBC-HS512", c.JWEEnc, c.JWEEnc)
 	}
 	return nil
 }
