@@ -13,7 +13,8 @@
 // the library's behaviour differs from the real service (the design
 // record's §4.8): discovery, the JWKS cache header and, from slice 2 on, the
 // authorization request rules, client authentication and the ID token's
-// shape.
+// shape. Every choice the reference leaves open is a field of Config (the
+// design record's §3), each default the documented one.
 //
 // Private key material never enters the database: a signing key is a file
 // of internal/keydir, reached as a crypto.Signer.

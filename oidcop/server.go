@@ -177,7 +177,9 @@ var claimsSupported = []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "
 	"name", "address", "birthdate", "gender"}
 
 // Discovery lists only what the provider does (§2): code, S256,
-// private_key_jwt, query, pairwise subjects.
+// private_key_jwt, query, pairwise subjects; and what the knobs of §3 set:
+// the assertion algorithms, the response modes, the extra endpoints and
+// RFC 9207's iss.
 func (s *server) Discovery(ctx context.Context, _ *op.Request[struct{}]) (*op.Response, error) {
 	iss := s.p.Issuer()
 	algs := []string{string(s.p.cfg.SigningAlg)}
