@@ -133,7 +133,7 @@ func (p *Provider) checkSigner(ctx context.Context, v *jpki.SigningVerifier, cer
 // release gives a grant's attributes to its client, after the platform
 // recorded the disclosure: an attribute the platform could not record is
 // not given.
-func (p *Provider) release(ctx context.Context, clientID, personID, attributes string) (map[string]string, error) {
+func (p *Provider) release(ctx context.Context, clientID, personID, attributes, action string) (map[string]string, error) {
 	vals := map[string]string{}
 	if attributes == "" {
 		return vals, nil
@@ -160,8 +160,35 @@ func (p *Provider) release(ctx context.Context, clientID, personID, attributes s
 	if err := p.cfg.Platform.Disclose(ctx, personID, platform.Disclosure{Recipient: c.Name + " (" + c.ID + ")", Items: items}); err != nil {
 		return nil, fmt.Errorf("oidcop: disclosure: %w", err)
 	}
-	if err := p.audit(ctx, p.db, clientID, personID, "userinfo", "OK", "released "+fmt.Sprint(items)); err != nil {
+	if err := p.audit(ctx, p.db, clientID, personID, action, "OK", "released "+fmt.Sprint(items)); err != nil {
 		return nil, err
 	}
 	return vals, nil
+}
+
+// idTokenAttributes are the grant's consented attributes within a's scopes
+// (a refresh may narrow them), released for an ID token (§3 row 11):
+// each ID token that carries any is a disclosure, as a UserInfo answer is.
+func (p *Provider) idTokenAttributes(ctx context.Context, a *authRequest) (map[string]string, error) {
+	var attributes string
+	if err := p.db.QueryRowContext(ctx, `SELECT attributes FROM oidc_grants WHERE id = $1`, a.ID).Scan(&attributes); err != nil {
+		return nil, fmt.Errorf("oidcop: the grant's attributes: %w", err)
+	}
+	if attributes == "" {
+		return nil, nil
+	}
+	vals := map[string]string{}
+	if err := json.Unmarshal([]byte(attributes), &vals); err != nil {
+		return nil, fmt.Errorf("oidcop: the grant's attributes: %w", err)
+	}
+	for k := range vals {
+		if !slices.Contains(a.GetScopes(), k) {
+			delete(vals, k)
+		}
+	}
+	b, err := json.Marshal(vals)
+	if err != nil {
+		return nil, err
+	}
+	return p.release(ctx, a.ClientID, a.PersonID, string(b), "id_token")
 }

@@ -80,6 +80,8 @@ type authRequest struct {
 	Attributes string
 	// SignTxID is the sign transaction the request asked to sign.
 	SignTxID string
+	// ResponseMode is the response_mode asked ("" is query).
+	ResponseMode string
 }
 
 var (
@@ -122,14 +124,16 @@ func (a *authRequest) GetCodeChallenge() *oidc.CodeChallenge {
 }
 
 const authRequestColumns = `id, client_id, redirect_uri, scopes, state, nonce, code_challenge, acr, session_state, created_at, expires_at,
-person_id, sub, auth_time, granted_scopes, code_expires_at, code_used_at, ended_at, end_reason, ui_locales, attributes, sign_tx_id`
+person_id, sub, auth_time, granted_scopes, code_expires_at, code_used_at, ended_at, end_reason, ui_locales, attributes, sign_tx_id,
+response_mode`
 
 func scanAuthRequest(row interface{ Scan(...any) error }) (*authRequest, error) {
 	var a authRequest
 	var scopes, granted string
 	var created, expires, authTime, codeExp, codeUsed, ended int64
 	if err := row.Scan(&a.ID, &a.ClientID, &a.RedirectURI, &scopes, &a.State, &a.Nonce, &a.CodeChallenge, &a.ACR, &a.SessionState,
-		&created, &expires, &a.PersonID, &a.Sub, &authTime, &granted, &codeExp, &codeUsed, &ended, &a.EndReason, &a.UILocales, &a.Attributes, &a.SignTxID); err != nil {
+		&created, &expires, &a.PersonID, &a.Sub, &authTime, &granted, &codeExp, &codeUsed, &ended, &a.EndReason, &a.UILocales, &a.Attributes, &a.SignTxID,
+		&a.ResponseMode); err != nil {
 		return nil, err
 	}
 	a.Scopes, a.GrantedScopes = strings.Fields(scopes), strings.Fields(granted)
@@ -151,9 +155,16 @@ var (
 	uuidPattern          = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 )
 
+// actedParams are the authorization parameters the provider acts on (§2.1,
+// §3 row 7); under ParamsRefuse any other is refused. prompt is among them:
+// prompt=none always gives login_required, and every other prompt value is
+// met by a card login.
+var actedParams = []string{"client_id", "redirect_uri", "response_type", "response_mode", "scope", "state", "nonce",
+	"code_challenge", "code_challenge_method", "acr_values", "ui_locales", "prompt", "sign_transaction_id"}
+
 // checkAuthRequest applies §2.1's rules after the client and the redirect
 // URI were found good: the refusal to send to the RP, or nil.
-func checkAuthRequest(r *oidc.AuthRequest, form map[string][]string) *oidc.Error {
+func checkAuthRequest(cfg *Config, r *oidc.AuthRequest, form map[string][]string) *oidc.Error {
 	get := func(k string) string {
 		if v := form[k]; len(v) > 0 {
 			return v[0]
@@ -169,8 +180,8 @@ func checkAuthRequest(r *oidc.AuthRequest, form map[string][]string) *oidc.Error
 		e := oidc.ErrInvalidRequest().WithDescription("response_type must be code")
 		e.ErrorType = "unsupported_response_type" // RFC 6749 §4.1.2.1; the library has no constructor
 		return e
-	case r.ResponseMode != "" && r.ResponseMode != oidc.ResponseModeQuery:
-		return oidc.ErrInvalidRequest().WithDescription("response_mode must be query")
+	case r.ResponseMode != "" && !slices.Contains(cfg.ResponseModes, string(r.ResponseMode)):
+		return oidc.ErrInvalidRequest().WithDescription("response_mode must be one of %s", strings.Join(cfg.ResponseModes, ", "))
 	case !slices.Contains(r.Scopes, oidc.ScopeOpenID):
 		return oidc.ErrInvalidScope().WithDescription("scope must contain openid")
 	case !printable.MatchString(r.State):
@@ -185,9 +196,25 @@ func checkAuthRequest(r *oidc.AuthRequest, form map[string][]string) *oidc.Error
 		// Every login is a card login: there is no session to reuse.
 		return oidc.ErrLoginRequired()
 	}
-	for _, s := range r.Scopes {
-		if !slices.Contains(Scopes, s) {
-			return oidc.ErrInvalidScope().WithDescription("unknown scope value")
+	if cfg.UnknownScopes == ScopesRefuse {
+		for _, s := range r.Scopes {
+			if !slices.Contains(Scopes, s) {
+				return oidc.ErrInvalidScope().WithDescription("unknown scope value")
+			}
+		}
+	}
+	if cfg.ACRUnknown == ACRRefuse {
+		for _, v := range r.ACRValues {
+			if v != "aal3" && v != "crl" {
+				return oidc.ErrInvalidRequest().WithDescription("acr_values: only aal3 and crl are known")
+			}
+		}
+	}
+	if cfg.UnknownParams == ParamsRefuse {
+		for k := range form {
+			if !slices.Contains(actedParams, k) {
+				return oidc.ErrInvalidRequest().WithDescription("the parameter %s is not supported", k)
+			}
 		}
 	}
 	tx := get("sign_transaction_id")

@@ -30,7 +30,7 @@ func (s *server) VerifyAuthRequest(ctx context.Context, r *op.Request[oidc.AuthR
 	if err != nil {
 		return nil, err
 	}
-	refusal := checkAuthRequest(r.Data, r.Form)
+	refusal := checkAuthRequest(&s.p.cfg, r.Data, r.Form)
 	if tx := r.Form.Get("sign_transaction_id"); refusal == nil && tx != "" && !s.p.signTxUsable(ctx, tx, c.ID) {
 		refusal = oidc.ErrInvalidRequest().WithDescription("no such sign transaction (unknown, another client's, used or expired)")
 	}
@@ -63,8 +63,8 @@ func (p *Provider) clientAndRedirect(ctx context.Context, id, uri string) (Clien
 // its error, and stores the others for the card page.
 func (s *server) Authorize(ctx context.Context, r *op.ClientRequest[oidc.AuthRequest]) (*op.Redirect, error) {
 	if c, ok := r.Client.(opClient); ok && c.refusal != nil {
-		// The refusal goes in the query, the only response mode (§3 row 24),
-		// whatever the request asked for.
+		// The refusal goes in the query whatever the request asked for;
+		// form_post (§3 row 24) carries only a completed login's code.
 		r.Data.ResponseMode, r.Data.ResponseType = oidc.ResponseModeQuery, oidc.ResponseTypeCode
 		s.p.refused(ctx, c.c.ID, "", "authorize", string(c.refusal.ErrorType)+" "+c.refusal.Description)
 		return nil, c.refusal
@@ -106,9 +106,12 @@ func (s *server) VerifyClient(ctx context.Context, r *op.Request[op.ClientCreden
 
 // verifyAssertion checks a client assertion and returns its client.
 func (p *Provider) verifyAssertion(ctx context.Context, assertion, formClientID string) (Client, error) {
-	jws, err := jose.ParseSignedCompact(assertion, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
+	if formClientID == "" && p.cfg.RequireClientID {
+		return Client{}, errors.New("client_id is required beside the assertion")
+	}
+	jws, err := jose.ParseSignedCompact(assertion, p.cfg.AssertionAlgs)
 	if err != nil {
-		return Client{}, fmt.Errorf("the assertion is not a JWS of RS256 or ES256: %w", err)
+		return Client{}, fmt.Errorf("the assertion is not a JWS of %v: %w", p.cfg.AssertionAlgs, err)
 	}
 	var unverified assertionClaims
 	if err := json.Unmarshal(jws.UnsafePayloadWithoutVerification(), &unverified); err != nil {
@@ -126,6 +129,9 @@ func (p *Provider) verifyAssertion(ctx context.Context, assertion, formClientID 
 		return Client{}, errors.New("the client is disabled")
 	}
 	h := jws.Signatures[0].Header
+	if p.cfg.StrictAssertions && h.KeyID == "" {
+		return Client{}, errors.New("kid is required")
+	}
 	var key *ClientKey
 	var enabled []ClientKey
 	for _, k := range c.Keys {
@@ -161,6 +167,10 @@ func (p *Provider) verifyAssertion(ctx context.Context, assertion, formClientID 
 	}
 	now := p.now()
 	skew := p.cfg.ClockSkew
+	maxLife := p.cfg.AssertionMaxLifetime
+	if p.cfg.StrictAssertions {
+		maxLife = min(maxLife, StrictAssertionMaxLifetime)
+	}
 	aud := func() bool {
 		for _, a := range cl.Audience {
 			if a == p.Issuer()+TokenPath || a == p.Issuer() {
@@ -176,8 +186,10 @@ func (p *Provider) verifyAssertion(ctx context.Context, assertion, formClientID 
 		return Client{}, errors.New("aud must contain the token endpoint URL or the issuer")
 	case cl.Expiry == nil || !now.Before(cl.Expiry.Time().Add(skew)):
 		return Client{}, errors.New("the assertion has expired (exp)")
-	case cl.Expiry.Time().After(now.Add(p.cfg.AssertionMaxLifetime + skew)):
+	case cl.Expiry.Time().After(now.Add(maxLife + skew)):
 		return Client{}, errors.New("exp is too far ahead")
+	case p.cfg.StrictAssertions && cl.IssuedAt == nil:
+		return Client{}, errors.New("iat is required")
 	case cl.NotBefore != nil && now.Add(skew).Before(cl.NotBefore.Time()):
 		return Client{}, errors.New("the assertion is not valid yet (nbf)")
 	case cl.IssuedAt != nil && now.Add(skew).Before(cl.IssuedAt.Time()):
@@ -333,10 +345,31 @@ func (p *Provider) idToken(ctx context.Context, a *authRequest, accessToken stri
 	h := sha256.Sum256([]byte(accessToken))
 	c := idClaims{Issuer: p.Issuer(), Subject: a.Sub, Audience: a.ClientID, Expiry: now.Add(p.cfg.IDTokenTTL).Unix(), IssuedAt: now.Unix(),
 		AuthTime: a.AuthTime.Unix(), Nonce: a.Nonce, AtHash: base64.RawURLEncoding.EncodeToString(h[:16]), AZP: a.ClientID,
-		SID: a.SessionState, Type: "ID", ACR: a.GetACR(), AMR: a.GetAMR()}
+		SID: a.SessionState, Type: "ID", AMR: a.GetAMR()}
+	if !p.cfg.NoACRClaim {
+		c.ACR = a.GetACR()
+	}
 	payload, err := json.Marshal(c)
 	if err != nil {
 		return "", err
+	}
+	if p.cfg.AttributesInIDToken {
+		vals, err := p.idTokenAttributes(ctx, a)
+		if err != nil {
+			return "", err
+		}
+		if len(vals) > 0 {
+			m := map[string]any{}
+			if err := json.Unmarshal(payload, &m); err != nil {
+				return "", err
+			}
+			for k, v := range vals {
+				m[k] = v
+			}
+			if payload, err = json.Marshal(m); err != nil {
+				return "", err
+			}
+		}
 	}
 	js, err := jose.NewSigner(jose.SigningKey{Algorithm: info.Alg, Key: OpaqueSigner(signer, info.KID, info.Alg)},
 		(&jose.SignerOptions{}).WithType("JWT"))

@@ -90,6 +90,12 @@ func (c platCaller) Disclose(ctx context.Context, personID string, d platform.Di
 
 func newWorld(t *testing.T, db *store.DB) *world {
 	t.Helper()
+	return newWorldWith(t, db, nil)
+}
+
+// newWorldWith is newWorld with the provider's configuration changed by mod.
+func newWorldWith(t *testing.T, db *store.DB, mod func(*Config)) *world {
+	t.Helper()
 	ctx := context.Background()
 	mux := http.NewServeMux()
 	var h http.Handler = mux
@@ -123,7 +129,11 @@ func newWorld(t *testing.T, db *store.DB) *world {
 	}
 	clk := &skewClock{}
 	w := &world{centre: centre, plat: plat, cards: cards, srv: srv, clk: clk, db: db}
-	p, err := Open(ctx, Config{DB: db, KeyDir: t.TempDir(), BaseURL: srv.URL, Now: clk.Now, Site: site, Platform: platCaller{plat}})
+	cfg := Config{DB: db, KeyDir: t.TempDir(), BaseURL: srv.URL, Now: clk.Now, Site: site, Platform: platCaller{plat}}
+	if mod != nil {
+		mod(&cfg)
+	}
+	p, err := Open(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,8 +165,9 @@ func newWorld(t *testing.T, db *store.DB) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	site.MachineAPI("POST " + RealmPath + TokenPath)
-	site.MachineAPI("POST " + RealmPath + LogoutPath)
+	for _, path := range p.MachinePaths() {
+		site.MachineAPI("POST " + RealmPath + path)
+	}
 	site.MachineAPI("POST " + SignTransactionsPath)
 	p.SignRoutes(mux)
 	plat.Routes(mux)

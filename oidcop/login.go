@@ -8,6 +8,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"html/template"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -111,8 +113,10 @@ const (
 
 type screenData struct {
 	ID, ClientName, ClientID string
-	// Asks are the attributes asked for.
-	Asks []string
+	// Asks are the attributes asked for; AllOrNone says they are given
+	// together or not at all (--oidc-attribute-subsets=all-or-none).
+	Asks      []string
+	AllOrNone bool
 	// Stage is the step shown: "card" (place, PIN), "consent", "sign"
 	// (the signing password) or "nosign" (a card without a signing
 	// certificate).
@@ -198,7 +202,7 @@ func (pg *Pages) screen(w http.ResponseWriter, r *http.Request) {
 		case ss.Get(sessionNoSign) == a.ID:
 			d.Stage = "nosign"
 		case !done:
-			d.Stage = "consent"
+			d.Stage, d.AllOrNone = "consent", pg.p.cfg.AttributeSubsets == SubsetsAllOrNone
 		default:
 			d.Stage, d.Consented = "sign", consented
 			if a.SignTxID != "" {
@@ -369,7 +373,8 @@ func (pg *Pages) consent(w http.ResponseWriter, r *http.Request) {
 	asked := askedAttributes(a.Scopes)
 	var ticked []string
 	for _, s := range asked {
-		if slices.Contains(r.PostForm["attr"], s) {
+		// All or none (§3 row 10): 同意する gives every attribute asked.
+		if slices.Contains(r.PostForm["attr"], s) || pg.p.cfg.AttributeSubsets == SubsetsAllOrNone {
 			ticked = append(ticked, s)
 		}
 	}
@@ -480,18 +485,19 @@ func (pg *Pages) sign(w http.ResponseWriter, r *http.Request) {
 		pg.again(w, r, ss, a)
 		return
 	case !res.Passed():
-		pg.end(w, r, ss, a, cardError(res.Outcome), string(res.Outcome))
+		pg.end(w, r, ss, a, cardError(res.Outcome, pg.p.cfg.CardError), string(res.Outcome))
 		return
 	}
 	pg.finish(w, r, ss, a, l.PlatformID, attributeValues(holder, consented, pg.p.cfg.AttributeFormat), signed)
 }
 
 // cardError is §3 row 9: what a stopped card flow tells the RP.
-func cardError(o terminal.Outcome) string {
+// A card refusal's code is --oidc-card-error (default access_denied).
+func cardError(o terminal.Outcome, refusal string) string {
 	if slices.Contains([]terminal.Outcome{terminal.Indeterminate, terminal.Unreachable}, o) {
 		return "temporarily_unavailable"
 	}
-	return "access_denied"
+	return refusal
 }
 
 // back sends the person to the RP with the error of the outcome that
@@ -507,7 +513,7 @@ func (pg *Pages) back(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	o := step.Stop.Outcome
-	pg.end(w, r, ss, a, cardError(o), string(o))
+	pg.end(w, r, ss, a, cardError(o, pg.p.cfg.CardError), string(o))
 }
 
 // cancel ends the authorization at the person's wish.
@@ -539,6 +545,9 @@ func (pg *Pages) end(w http.ResponseWriter, r *http.Request, ss *web.Session, a 
 	q.Set("error_description", desc)
 	q.Set("state", a.State)
 	q.Set("session_state", a.SessionState)
+	if pg.p.cfg.AuthzIss {
+		q.Set("iss", pg.p.Issuer())
+	}
 	u.RawQuery = q.Encode()
 	http.Redirect(w, r, u.String(), http.StatusSeeOther)
 }
@@ -561,5 +570,83 @@ func (p *Provider) callback(w http.ResponseWriter, r *http.Request, next http.Ha
 	}
 	ss.Delete(sessionDone)
 	terminal.SaveSession(r, ss, p.logger)
+	if a, err := p.authRequestByID(r.Context(), id); err == nil && a.ResponseMode == ModeFormPost {
+		fp := &formPoster{ResponseWriter: w, p: p}
+		next(fp, r)
+		fp.flush()
+		return
+	}
 	next(w, r)
 }
+
+// formPoster turns the library's redirect to the RP into a form_post
+// response (OAuth 2.0 Form Post Response Mode, §3 row 24): a page whose
+// form posts the answer's parameters to the redirect URI. The person
+// presses its button: the site's CSP allows no inline script, and the
+// form's action is allowed for the redirect URI's origin only.
+type formPoster struct {
+	http.ResponseWriter
+	p        *Provider
+	location *url.URL
+}
+
+func (f *formPoster) WriteHeader(code int) {
+	if code >= 300 && code < 400 && f.location == nil {
+		if u, err := url.Parse(f.Header().Get("Location")); err == nil {
+			f.location = u
+			return
+		}
+	}
+	f.ResponseWriter.WriteHeader(code)
+}
+
+func (f *formPoster) Write(b []byte) (int, error) {
+	if f.location != nil {
+		return len(b), nil // the redirect's own body
+	}
+	return f.ResponseWriter.Write(b)
+}
+
+// flush writes the form page of the intercepted redirect.
+func (f *formPoster) flush() {
+	if f.location == nil {
+		return
+	}
+	q := f.location.Query()
+	if f.p.cfg.AuthzIss {
+		q.Set("iss", f.p.Issuer())
+	}
+	action := *f.location
+	action.RawQuery = ""
+	h := f.ResponseWriter.Header()
+	h.Del("Location")
+	if err := web.AllowFormAction(f.ResponseWriter, action.String()); err != nil {
+		f.p.logger.Error("oidc: form_post", "err", err)
+		http.Error(f.ResponseWriter, "form_post", http.StatusInternalServerError)
+		return
+	}
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	f.ResponseWriter.WriteHeader(http.StatusOK)
+	var fields []struct{ Name, Value string }
+	for _, k := range slices.Sorted(maps.Keys(q)) {
+		fields = append(fields, struct{ Name, Value string }{k, q.Get(k)})
+	}
+	if err := formPostPage.Execute(f.ResponseWriter, struct {
+		Action string
+		Fields []struct{ Name, Value string }
+	}{action.String(), fields}); err != nil {
+		f.p.logger.Error("oidc: form_post", "err", err)
+	}
+}
+
+var formPostPage = template.Must(template.New("form_post").Parse(`<!doctype html>
+<html lang="ja"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>サービスに戻る / Back to the service</title></head>
+<body><main>
+<p>ログインが終わりました。ボタンを押してサービスに戻ってください。<br>You are logged in. Press the button to go back to the service.</p>
+<form method="post" action="{{.Action}}" id="form-post">
+{{range .Fields}}<input type="hidden" name="{{.Name}}" value="{{.Value}}">
+{{end}}<button type="submit" id="form-post-submit">サービスに戻る / Back to the service</button>
+</form></main></body></html>
+`))

@@ -13,7 +13,8 @@
 // the library's behaviour differs from the real service (the design
 // record's §4.8): discovery, the JWKS cache header and, from slice 2 on, the
 // authorization request rules, client authentication and the ID token's
-// shape.
+// shape. Every choice the reference leaves open is a field of Config (the
+// design record's §3), each default the documented one.
 //
 // Private key material never enters the database: a signing key is a file
 // of internal/keydir, reached as a crypto.Signer.
@@ -25,10 +26,13 @@ import (
 	"database/sql"
 	"embed"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/url"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -98,7 +102,99 @@ type Config struct {
 	// Site, when set, renders the error page of an authorization request
 	// that cannot go back to its RP (otherwise the library's JSON).
 	Site *web.Site
+
+	// The remaining knobs of §3; each zero value is the documented default.
+
+	// AssertionAlgs are the client assertions' algorithms (§3 row 2;
+	// default RS256 and ES256). StrictAssertions requires iat and kid and
+	// bounds exp to StrictAssertionMaxLifetime.
+	AssertionAlgs    []jose.SignatureAlgorithm
+	StrictAssertions bool
+	// RequireClientID refuses an assertion without client_id beside it
+	// (§3 row 3).
+	RequireClientID bool
+	// CCScopes are the scope values client_credentials allows (§3 row 4;
+	// default sign). Set it to an empty, non-nil slice to allow none.
+	CCScopes []string
+	// NoRefreshRotation keeps a refresh token valid until it expires
+	// instead of rotating it on each use (§3 row 5).
+	NoRefreshRotation bool
+	// ACRUnknown is ACRIgnore (default) or ACRRefuse: an acr_values
+	// value other than aal3 and crl (§3 row 6). NoACRClaim leaves acr out
+	// of the ID token.
+	ACRUnknown string
+	NoACRClaim bool
+	// UnknownParams is ParamsIgnore (default) or ParamsRefuse: an
+	// authorization parameter the provider does not act on (§3 row 7).
+	UnknownParams string
+	// UnknownScopes is ScopesRefuse (default) or ScopesIgnore (§3 row 23).
+	UnknownScopes string
+	// CardError is the error code a card refusal gives the RP (§3 row 9;
+	// default access_denied).
+	CardError string
+	// NoKeycloakExtras leaves refresh_expires_in, not-before-policy and
+	// session_state out of token answers (§3 row 20).
+	NoKeycloakExtras bool
+	// SignDigestFields are the sign-transaction body's digest fields, the
+	// first present one read (§3 row 14; default digest, hash);
+	// SignIDField names the answer's ID field (default sign_transaction_id).
+	SignDigestFields []string
+	SignIDField      string
+	// AttributeSubsets is SubsetsAllow (default: consent per attribute) or
+	// SubsetsAllOrNone (the attributes asked are given together or not at
+	// all) (§3 row 10).
+	AttributeSubsets string
+	// AttributesInIDToken puts the consented attributes in the ID token
+	// too; each ID token with attributes is then a disclosure, recorded at
+	// the platform as UserInfo answers are (§3 row 11).
+	AttributesInIDToken bool
+	// ResponseModes are the response_mode values allowed: query (always)
+	// and form_post (§3 row 24).
+	ResponseModes []string
+	// ExtraEndpoints are the optional endpoints served: EndpointRevoke
+	// (RFC 7009), EndpointIntrospect (RFC 7662) (§3 row 19; default none).
+	ExtraEndpoints []string
+	// AuthzIss adds RFC 9207's iss to every authorization response, code
+	// or error (§3 row 8).
+	AuthzIss bool
+	// SignResultFetches is FetchesMany (default: until the grant's access
+	// token expires) or FetchesOnce (§3 row 15).
+	SignResultFetches string
+	// JWEAlg and JWEEnc encrypt sign results to a PF key (§3 row 16;
+	// default RSA-OAEP-256 and A256GCM).
+	JWEAlg jose.KeyAlgorithm
+	JWEEnc jose.ContentEncryption
 }
+
+// The values of the string knobs.
+const (
+	ACRIgnore        = "ignore"
+	ACRRefuse        = "refuse"
+	ParamsIgnore     = "ignore"
+	ParamsRefuse     = "refuse"
+	ScopesRefuse     = "refuse"
+	ScopesIgnore     = "ignore"
+	SubsetsAllow     = "allow"
+	SubsetsAllOrNone = "all-or-none"
+	FetchesMany      = "many"
+	FetchesOnce      = "once"
+	ModeQuery        = "query"
+	ModeFormPost     = "form_post"
+)
+
+// StrictAssertionMaxLifetime bounds a client assertion's exp ahead of now
+// under StrictAssertions (§3 row 2).
+const StrictAssertionMaxLifetime = 5 * time.Minute
+
+// CardErrors are the error codes --oidc-card-error may name (RFC 6749
+// §4.1.2.1, OpenID Connect Core §3.1.2.6).
+var CardErrors = []string{"access_denied", "login_required", "interaction_required", "invalid_request", "server_error"}
+
+// JWE algorithms a PF key (RSA) can take, and the content encryptions.
+var (
+	JWEAlgs = []jose.KeyAlgorithm{jose.RSA_OAEP_256, jose.RSA_OAEP, jose.RSA1_5}
+	JWEEncs = []jose.ContentEncryption{jose.A128GCM, jose.A192GCM, jose.A256GCM, jose.A128CBC_HS256, jose.A192CBC_HS384, jose.A256CBC_HS512}
+)
 
 // The defaults of §3.
 const (
@@ -142,6 +238,9 @@ func (c *Config) Validate() error {
 	default:
 		return fmt.Errorf("oidcop: no-signing-cert %q: ask or refuse", c.NoSigningCert)
 	}
+	if err := c.validateKnobs(); err != nil {
+		return err
+	}
 	def := func(d *time.Duration, v time.Duration) {
 		if *d == 0 {
 			*d = v
@@ -168,6 +267,101 @@ func (c *Config) Validate() error {
 	}
 	return nil
 }
+
+// validateKnobs checks and defaults the knobs of §3 rows 2–24.
+func (c *Config) validateKnobs() error {
+	if c.AssertionAlgs == nil {
+		c.AssertionAlgs = []jose.SignatureAlgorithm{jose.RS256, jose.ES256}
+	}
+	if len(c.AssertionAlgs) == 0 {
+		return errors.New("oidcop: クライアントアサーションのアルゴリズムがありません（RS256、ES256） / no assertion algorithm: RS256, ES256 or both")
+	}
+	for _, a := range c.AssertionAlgs {
+		if a != jose.RS256 && a != jose.ES256 {
+			return fmt.Errorf("oidcop: クライアントアサーションのアルゴリズム %q は使えません（RS256、ES256） / assertion algorithm %q: RS256 or ES256", a, a)
+		}
+	}
+	if len(c.ResponseModes) == 0 {
+		c.ResponseModes = []string{ModeQuery}
+	}
+	for _, m := range c.ResponseModes {
+		if m != ModeQuery && m != ModeFormPost {
+			return fmt.Errorf("oidcop: response_mode %q は使えません（query、form_post） / response mode %q: query or form_post", m, m)
+		}
+	}
+	if !slices.Contains(c.ResponseModes, ModeQuery) {
+		return errors.New("oidcop: response_mode には query が必要です（拒否は常に query で返します） / the response modes must include query (refusals always go in the query)")
+	}
+	for _, e := range c.ExtraEndpoints {
+		if e != EndpointRevoke && e != EndpointIntrospect {
+			return fmt.Errorf("oidcop: 追加エンドポイント %q はありません（revoke、introspect） / extra endpoint %q: revoke or introspect", e, e)
+		}
+	}
+	if c.CCScopes == nil {
+		c.CCScopes = []string{"sign"}
+	}
+	for _, s := range c.CCScopes {
+		if s != "sign" {
+			return fmt.Errorf("oidcop: client_credentials のスコープ %q は使えません（sign のみ） / client-credentials scope %q: only sign has a use", s, s)
+		}
+	}
+	oneOf := func(name string, v *string, def string, allowed ...string) error {
+		if *v == "" {
+			*v = def
+		}
+		if !slices.Contains(allowed, *v) {
+			return fmt.Errorf("oidcop: %s の値 %q は使えません（%s） / %s %q: one of %s", name, *v, strings.Join(allowed, "、"), name, *v, strings.Join(allowed, ", "))
+		}
+		return nil
+	}
+	if err := oneOf("acr-unknown", &c.ACRUnknown, ACRIgnore, ACRIgnore, ACRRefuse); err != nil {
+		return err
+	}
+	if err := oneOf("unknown-params", &c.UnknownParams, ParamsIgnore, ParamsIgnore, ParamsRefuse); err != nil {
+		return err
+	}
+	if err := oneOf("unknown-scopes", &c.UnknownScopes, ScopesRefuse, ScopesRefuse, ScopesIgnore); err != nil {
+		return err
+	}
+	if err := oneOf("attribute-subsets", &c.AttributeSubsets, SubsetsAllow, SubsetsAllow, SubsetsAllOrNone); err != nil {
+		return err
+	}
+	if err := oneOf("sign-result-fetches", &c.SignResultFetches, FetchesMany, FetchesMany, FetchesOnce); err != nil {
+		return err
+	}
+	if err := oneOf("card-error", &c.CardError, "access_denied", CardErrors...); err != nil {
+		return err
+	}
+	if c.SignDigestFields == nil {
+		c.SignDigestFields = []string{"digest", "hash"}
+	}
+	if len(c.SignDigestFields) == 0 {
+		return errors.New("oidcop: 署名トランザクションのダイジェスト欄がありません / no sign digest field")
+	}
+	if c.SignIDField == "" {
+		c.SignIDField = "sign_transaction_id"
+	}
+	for _, f := range append(slices.Clone(c.SignDigestFields), c.SignIDField) {
+		if !jsonField.MatchString(f) {
+			return fmt.Errorf("oidcop: 署名トランザクションの欄名 %q は [A-Za-z0-9_] の1〜64文字にしてください / sign field %q: 1-64 characters of [A-Za-z0-9_]", f, f)
+		}
+	}
+	if c.JWEAlg == "" {
+		c.JWEAlg = jose.RSA_OAEP_256
+	}
+	if !slices.Contains(JWEAlgs, c.JWEAlg) {
+		return fmt.Errorf("oidcop: JWE の鍵暗号 %q は使えません（RSA-OAEP-256、RSA-OAEP、RSA1_5） / JWE algorithm %q: one of RSA-OAEP-256, RSA-OAEP, RSA1_5", c.JWEAlg, c.JWEAlg)
+	}
+	if c.JWEEnc == "" {
+		c.JWEEnc = jose.A256GCM
+	}
+	if !slices.Contains(JWEEncs, c.JWEEnc) {
+		return fmt.Errorf("oidcop: JWE の内容暗号 %q は使えません（A128GCM、A192GCM、A256GCM、A128CBC-HS256、A192CBC-HS384、A256CBC-HS512） / JWE encryption %q: one of A128GCM, A192GCM, A256GCM, A128CBC-HS256, A192CBC-HS384, A256CBC-HS512", c.JWEEnc, c.JWEEnc)
+	}
+	return nil
+}
+
+var jsonField = regexp.MustCompile(`^[A-Za-z0-9_]{1,64}$`)
 
 // Provider is the OpenID provider.
 type Provider struct {

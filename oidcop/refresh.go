@@ -86,7 +86,8 @@ func (p *Provider) revokeGrant(ctx context.Context, tx *sql.Tx, grantID string) 
 }
 
 // rotateRefresh takes a refresh token of client once and gives its
-// successor, with the grant. A token used before revokes its grant.
+// successor, with the grant. A token used before revokes its grant. With
+// NoRefreshRotation the token is only checked and given back.
 func (p *Provider) rotateRefresh(ctx context.Context, token, clientID string) (*grantRow, string, time.Time, error) {
 	var g *grantRow
 	var next string
@@ -130,6 +131,12 @@ AND EXISTS (SELECT 1 FROM oidc_clients c WHERE c.id = g.client_id AND c.disabled
 		}
 		if err != nil {
 			return err
+		}
+		if p.cfg.NoRefreshRotation {
+			// Without rotation the same token stays good until it expires
+			// and there is no reuse to detect (§3 row 5).
+			next, exp = token, time.UnixMilli(expires)
+			return nil
 		}
 		next, exp, err = p.issueRefresh(ctx, tx, grantID, clientID)
 		if err != nil {
@@ -201,7 +208,19 @@ func (s *server) RefreshToken(ctx context.Context, r *op.ClientRequest[oidc.Refr
 // tokenAnswer is a token response with §2.2's headers.
 func (p *Provider) tokenAnswer(t tokenResponse) *op.Response {
 	t.TokenType = oidc.BearerToken
-	resp := op.NewResponse(t)
+	var body any = t
+	if p.cfg.NoKeycloakExtras {
+		// The standard fields only (RFC 6749 §5.1, OpenID Connect Core §3.1.3.3).
+		body = struct {
+			AccessToken  string `json:"access_token"`
+			TokenType    string `json:"token_type"`
+			ExpiresIn    uint64 `json:"expires_in"`
+			RefreshToken string `json:"refresh_token,omitempty"`
+			IDToken      string `json:"id_token,omitempty"`
+			Scope        string `json:"scope"`
+		}{t.AccessToken, t.TokenType, t.ExpiresIn, t.RefreshToken, t.IDToken, t.Scope}
+	}
+	resp := op.NewResponse(body)
 	resp.Header = http.Header{"Cache-Control": {"no-store"}, "Pragma": {"no-cache"}}
 	return resp
 }

@@ -7,9 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 
-	jose "github.com/go-jose/go-jose/v4"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
@@ -24,15 +25,38 @@ type server struct {
 }
 
 // endpoints are the real service's paths (§2). Revocation and
-// introspection are not served (§3 row 19).
-func endpoints() op.Endpoints {
-	return op.Endpoints{
+// introspection are served only when --oidc-extra-endpoints names them
+// (§3 row 19).
+func (p *Provider) endpoints() op.Endpoints {
+	e := op.Endpoints{
 		Authorization: op.NewEndpoint(AuthPath),
 		Token:         op.NewEndpoint(TokenPath),
 		Userinfo:      op.NewEndpoint(UserinfoPath),
 		EndSession:    op.NewEndpoint(LogoutPath),
 		JwksURI:       op.NewEndpoint(CertsPath),
 	}
+	if slices.Contains(p.cfg.ExtraEndpoints, EndpointRevoke) {
+		e.Revocation = op.NewEndpoint(RevokePath)
+	}
+	if slices.Contains(p.cfg.ExtraEndpoints, EndpointIntrospect) {
+		e.Introspection = op.NewEndpoint(IntrospectPath)
+	}
+	return e
+}
+
+// MachinePaths are the provider's paths under RealmPath that RPs' servers
+// post to (no session, no CSRF token): token, logout and the extra
+// endpoints that are on.
+func (p *Provider) MachinePaths() []string {
+	out := []string{TokenPath, LogoutPath}
+	e := p.endpoints()
+	if e.Revocation != nil {
+		out = append(out, RevokePath)
+	}
+	if e.Introspection != nil {
+		out = append(out, IntrospectPath)
+	}
+	return out
 }
 
 // Handler is the provider's HTTP handler, for the paths under RealmPath:
@@ -59,9 +83,9 @@ func (p *Provider) Handler(ctx context.Context) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("oidcop: provider: %w", err)
 	}
-	s := &server{LegacyServer: op.NewLegacyServer(prov, endpoints()), p: p}
+	s := &server{LegacyServer: op.NewLegacyServer(prov, p.endpoints()), p: p}
 	h := op.RegisterLegacyServer(s, func(w http.ResponseWriter, r *http.Request) {
-		p.callback(w, r, func(w http.ResponseWriter, r *http.Request) { op.AuthorizeCallback(w, r, prov) })
+		p.callback(p.withIss(w), r, func(w http.ResponseWriter, r *http.Request) { op.AuthorizeCallback(w, r, prov) })
 	},
 		// No CORS: the RPs are servers (confidential clients), and the
 		// library's default reflects any origin with credentials.
@@ -89,7 +113,8 @@ func (p *Provider) edge(next http.Handler) http.Handler {
 				p.cfg.Site.Error(w, r, problemBadRequest)
 				return
 			}
-		case TokenPath:
+			w = p.withIss(w)
+		case TokenPath, IntrospectPath:
 			w.Header().Set("Cache-Control", "no-store")
 			w.Header().Set("Pragma", "no-cache")
 		case UserinfoPath:
@@ -100,6 +125,34 @@ func (p *Provider) edge(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// withIss is w adding RFC 9207's iss to a redirect to the RP (an
+// authorization response) when --oidc-authz-iss is on (§3 row 8).
+func (p *Provider) withIss(w http.ResponseWriter) http.ResponseWriter {
+	if !p.cfg.AuthzIss {
+		return w
+	}
+	return &issRedirect{ResponseWriter: w, iss: p.Issuer()}
+}
+
+type issRedirect struct {
+	http.ResponseWriter
+	iss string
+}
+
+func (i *issRedirect) WriteHeader(code int) {
+	if code >= 300 && code < 400 {
+		// A redirect within the provider (to the card page) is no
+		// authorization response.
+		if u, err := url.Parse(i.Header().Get("Location")); err == nil && !strings.HasPrefix(u.String(), i.iss+"/") {
+			q := u.Query()
+			q.Set("iss", i.iss)
+			u.RawQuery = q.Encode()
+			i.Header().Set("Location", u.String())
+		}
+	}
+	i.ResponseWriter.WriteHeader(code)
 }
 
 // bearerChallenge sets WWW-Authenticate on a 401.
@@ -124,11 +177,17 @@ var claimsSupported = []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "
 	"name", "address", "birthdate", "gender"}
 
 // Discovery lists only what the provider does (§2): code, S256,
-// private_key_jwt, query, pairwise subjects.
+// private_key_jwt, query, pairwise subjects; and what the knobs of §3 set:
+// the assertion algorithms, the response modes, the extra endpoints and
+// RFC 9207's iss.
 func (s *server) Discovery(ctx context.Context, _ *op.Request[struct{}]) (*op.Response, error) {
 	iss := s.p.Issuer()
 	algs := []string{string(s.p.cfg.SigningAlg)}
-	return op.NewResponse(&oidc.DiscoveryConfiguration{
+	var assertionAlgs []string
+	for _, a := range s.p.cfg.AssertionAlgs {
+		assertionAlgs = append(assertionAlgs, string(a))
+	}
+	d := &oidc.DiscoveryConfiguration{
 		Issuer:                                     iss,
 		AuthorizationEndpoint:                      iss + AuthPath,
 		TokenEndpoint:                              iss + TokenPath,
@@ -137,16 +196,35 @@ func (s *server) Discovery(ctx context.Context, _ *op.Request[struct{}]) (*op.Re
 		JwksURI:                                    iss + CertsPath,
 		ScopesSupported:                            Scopes,
 		ResponseTypesSupported:                     []string{string(oidc.ResponseTypeCode)},
-		ResponseModesSupported:                     []string{"query"},
+		ResponseModesSupported:                     s.p.cfg.ResponseModes,
 		GrantTypesSupported:                        []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken, oidc.GrantTypeClientCredentials},
 		SubjectTypesSupported:                      []string{"pairwise"},
 		IDTokenSigningAlgValuesSupported:           algs,
 		TokenEndpointAuthMethodsSupported:          []oidc.AuthMethod{oidc.AuthMethodPrivateKeyJWT},
-		TokenEndpointAuthSigningAlgValuesSupported: []string{string(jose.RS256), string(jose.ES256)},
+		TokenEndpointAuthSigningAlgValuesSupported: assertionAlgs,
 		ClaimsSupported:                            claimsSupported,
 		CodeChallengeMethodsSupported:              []oidc.CodeChallengeMethod{oidc.CodeChallengeMethodS256},
 		ACRValuesSupported:                         []string{"aal3", "crl"},
-	}), nil
+	}
+	e := s.p.endpoints()
+	if e.Revocation != nil {
+		d.RevocationEndpoint = iss + RevokePath
+		d.RevocationEndpointAuthMethodsSupported = d.TokenEndpointAuthMethodsSupported
+		d.RevocationEndpointAuthSigningAlgValuesSupported = assertionAlgs
+	}
+	if e.Introspection != nil {
+		d.IntrospectionEndpoint = iss + IntrospectPath
+		d.IntrospectionEndpointAuthMethodsSupported = d.TokenEndpointAuthMethodsSupported
+		d.IntrospectionEndpointAuthSigningAlgValuesSupported = assertionAlgs
+	}
+	if !s.p.cfg.AuthzIss {
+		return op.NewResponse(d), nil
+	}
+	// RFC 9207 §3: the metadata says the iss parameter is sent.
+	return op.NewResponse(struct {
+		*oidc.DiscoveryConfiguration
+		IssParameter bool `json:"authorization_response_iss_parameter_supported"`
+	}{d, true}), nil
 }
 
 // Keys is the JWKS with a cache lifetime shorter than the publish lead, so

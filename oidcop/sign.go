@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -93,9 +94,9 @@ func (c *ccRequest) GetScopes() []string   { return []string{"sign"} }
 // good only for POST /api/sign-transactions, without ID or refresh token.
 func (s *server) ClientCredentialsExchange(ctx context.Context, r *op.ClientRequest[oidc.ClientCredentialsRequest]) (*op.Response, error) {
 	for _, sc := range r.Data.Scope {
-		if sc != "sign" {
+		if !slices.Contains(s.p.cfg.CCScopes, sc) {
 			s.p.refused(ctx, r.Client.GetID(), "", "token", "invalid_scope client_credentials")
-			return nil, oidc.ErrInvalidScope().WithDescription("client_credentials allows the scope sign only")
+			return nil, oidc.ErrInvalidScope().WithDescription("client_credentials allows the scopes %v only", s.p.cfg.CCScopes)
 		}
 	}
 	access, _, validity, err := op.CreateAccessToken(ctx, &ccRequest{clientID: r.Client.GetID(), aud: s.p.cfg.BaseURL + SignTransactionsPath},
@@ -112,6 +113,8 @@ func (s *server) ClientCredentialsExchange(ctx context.Context, r *op.ClientRequ
 // tokenRow is a live token of the provider's, found by its bearer JWT.
 type tokenRow struct {
 	kind, clientID, grantID string
+	// jti is the token's ID, its row's key.
+	jti string
 }
 
 // errBadToken is a bearer token that is not (or no longer) good: 401.
@@ -125,6 +128,12 @@ func (p *Provider) bearer(ctx context.Context, r *http.Request) (tokenRow, error
 	if !ok || raw == "" {
 		return tokenRow{}, errBadToken
 	}
+	return p.accessToken(ctx, raw)
+}
+
+// accessToken is the live token row of an access token (JWT) this
+// provider signed, or errBadToken.
+func (p *Provider) accessToken(ctx context.Context, raw string) (tokenRow, error) {
 	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.ES256, jose.RS256})
 	if err != nil || len(jws.Signatures) != 1 {
 		return tokenRow{}, errBadToken
@@ -160,7 +169,7 @@ AND (t.grant_id IS NULL OR EXISTS (SELECT 1 FROM oidc_grants g WHERE g.id = t.gr
 	if err != nil {
 		return tokenRow{}, err
 	}
-	t.grantID = grant.String
+	t.grantID, t.jti = grant.String, c.ID
 	return t, nil
 }
 
@@ -210,7 +219,7 @@ func (p *Provider) startSign(w http.ResponseWriter, r *http.Request) {
 	}
 	// The first present field of §3 row 14 carries the digest.
 	var b64 string
-	for _, f := range []string{"digest", "hash"} {
+	for _, f := range p.cfg.SignDigestFields {
 		if v, ok := in[f]; ok {
 			if err := json.Unmarshal(v, &b64); err != nil {
 				signError(w, http.StatusBadRequest, "invalid_request", f+" is not a string")
@@ -244,7 +253,7 @@ VALUES ($1, $2, $3, $4, $5, $6)`, id, t.clientID, raw, typ, ms(now), ms(now.Add(
 			return
 		}
 		w.Header().Set("Cache-Control", "no-store")
-		httpapi.WriteJSON(w, http.StatusCreated, map[string]string{"sign_transaction_id": id})
+		httpapi.WriteJSON(w, http.StatusCreated, map[string]string{p.cfg.SignIDField: id})
 	}
 }
 
@@ -327,7 +336,11 @@ func (p *Provider) signResult(w http.ResponseWriter, r *http.Request) {
 		p.refused(ctx, tok.clientID, "", "sign-result", "forbidden token kind "+tok.kind)
 		signError(w, http.StatusForbidden, "forbidden", "the access token of the login that signed is required")
 		return
-	case t.State == "signed" && t.GrantID != tok.grantID:
+	case t.State == stateFetched && t.GrantID == tok.grantID:
+		// --oidc-sign-result-fetches=once (§3 row 15).
+		signError(w, http.StatusGone, "already_fetched", "the sign result was fetched before")
+		return
+	case (t.State == "signed" || t.State == stateFetched) && t.GrantID != tok.grantID:
 		p.refused(ctx, tok.clientID, "", "sign-result", "forbidden another grant")
 		signError(w, http.StatusForbidden, "forbidden", "the access token of the login that signed is required")
 		return
@@ -353,6 +366,21 @@ func (p *Provider) signResult(w http.ResponseWriter, r *http.Request) {
 		signError(w, http.StatusInternalServerError, "server_error", "")
 		return
 	}
+	once := p.cfg.SignResultFetches == FetchesOnce
+	if once {
+		// The one fetch is claimed before anything is given; two at once
+		// are one fetch and one refusal.
+		res, err := p.db.WriteCommitted(ctx, `UPDATE oidc_sign_transactions SET state = '`+stateFetched+`' WHERE id = $1 AND state = 'signed'`, t.ID)
+		if err != nil {
+			p.logger.ErrorContext(ctx, "oidc: sign result", "err", err)
+			signError(w, http.StatusInternalServerError, "server_error", "")
+			return
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			signError(w, http.StatusGone, "already_fetched", "the sign result was fetched before")
+			return
+		}
+	}
 	c, err := p.Client(ctx, tok.clientID)
 	if err == nil && p.cfg.Platform != nil {
 		err = p.cfg.Platform.Disclose(ctx, personID, platform.Disclosure{Recipient: c.Name + " (" + c.ID + ")",
@@ -360,6 +388,12 @@ func (p *Provider) signResult(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		p.logger.ErrorContext(ctx, "oidc: sign result disclosure", "err", err)
+		if once {
+			// Nothing was given: the one fetch is still to come.
+			if _, err := p.db.WriteCommitted(ctx, `UPDATE oidc_sign_transactions SET state = 'signed' WHERE id = $1 AND state = '`+stateFetched+`'`, t.ID); err != nil {
+				p.logger.ErrorContext(ctx, "oidc: sign result", "err", err)
+			}
+		}
 		signError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "the result cannot be given now")
 		return
 	}
@@ -372,8 +406,13 @@ func (p *Provider) signResult(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, out)
 }
 
+// stateFetched is a signed transaction whose one result fetch happened
+// (--oidc-sign-result-fetches=once).
+const stateFetched = "fetched"
+
 // sealResult is the compact JWE of payload to the client's PF key
-// (RSA-OAEP-256, A256GCM, kid its RFC 7638 thumbprint), or a JWS of the
+// (--oidc-jwe-alg, --oidc-jwe-enc; default RSA-OAEP-256, A256GCM; kid its
+// RFC 7638 thumbprint), or a JWS of the
 // provider's key when the client has none (§3 row 16).
 func (p *Provider) sealResult(ctx context.Context, clientID string, payload []byte) (string, error) {
 	pf, err := p.PFKey(ctx, clientID)
@@ -385,7 +424,7 @@ func (p *Provider) sealResult(ctx context.Context, clientID string, payload []by
 		if err != nil {
 			return "", err
 		}
-		enc, err := jose.NewEncrypter(jose.A256GCM, jose.Recipient{Algorithm: jose.RSA_OAEP_256, Key: pf,
+		enc, err := jose.NewEncrypter(p.cfg.JWEEnc, jose.Recipient{Algorithm: p.cfg.JWEAlg, Key: pf,
 			KeyID: base64.RawURLEncoding.EncodeToString(tp)}, (&jose.EncrypterOptions{}).WithContentType("JSON"))
 		if err != nil {
 			return "", err

@@ -28,12 +28,12 @@ func (s *storage) CreateAuthRequest(ctx context.Context, r *oidc.AuthRequest, _ 
 	now := s.p.now()
 	a := &authRequest{ID: newID(), ClientID: r.ClientID, RedirectURI: r.RedirectURI, Scopes: r.Scopes, State: r.State, Nonce: r.Nonce,
 		CodeChallenge: r.CodeChallenge, ACR: strings.Join(r.ACRValues, " "), SessionState: randomToken(16), UILocales: r.UILocales.String(),
-		SignTxID:  signTxFrom(ctx),
+		SignTxID: signTxFrom(ctx), ResponseMode: string(r.ResponseMode),
 		CreatedAt: time.UnixMilli(ms(now)), ExpiresAt: time.UnixMilli(ms(now.Add(s.p.cfg.LoginTTL)))}
 	if _, err := s.p.db.Write(ctx, `INSERT INTO oidc_auth_requests (id, client_id, redirect_uri, scopes, state, nonce, code_challenge, acr,
-session_state, created_at, expires_at, ui_locales, sign_tx_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+session_state, created_at, expires_at, ui_locales, sign_tx_id, response_mode) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 		a.ID, a.ClientID, a.RedirectURI, strings.Join(a.Scopes, " "), a.State, a.Nonce, a.CodeChallenge, a.ACR, a.SessionState,
-		ms(a.CreatedAt), ms(a.ExpiresAt), a.UILocales, a.SignTxID); err != nil {
+		ms(a.CreatedAt), ms(a.ExpiresAt), a.UILocales, a.SignTxID, a.ResponseMode); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -205,7 +205,7 @@ WHERE t.hash = $1 AND t.kind = 'access' AND t.expires_at > $2 AND g.revoked_at =
 	if err != nil || sub != subject {
 		return errors.New("oidcop: the access token is not live")
 	}
-	vals, err := s.p.release(ctx, clientID, personID, attributes)
+	vals, err := s.p.release(ctx, clientID, personID, attributes, "userinfo")
 	if err != nil {
 		return fmt.Errorf("%w: %w", errRelease, err)
 	}

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -32,6 +34,37 @@ type oidcFlags struct {
 	keyRotation, publishLead            time.Duration
 	assertionMaxLifetime, clockSkew     time.Duration
 	attributeFormat, noSigningCert      string
+	// The knobs of §3 rows 2–24 (issue 17: every unknown is a choice).
+	assertionAlgs, ccScopes, acrUnknown, unknownParams, unknownScopes string
+	cardError, signDigestFields, signIDField, jweAlg, jweEnc          string
+	attributeSubsets, signResultFetches, responseModes                string
+	extraEndpoints                                                    string
+	strictAssertions, requireClientID, refreshRotation, acrClaim      bool
+	keycloakExtras, authzIss, attributesInIDToken                     bool
+}
+
+// envBool is the boolean in env name, or def when it is unset or not a
+// boolean (as envDuration).
+func envBool(name string, def bool) bool {
+	if v, err := strconv.ParseBool(os.Getenv(name)); err == nil {
+		return v
+	}
+	return def
+}
+
+// list splits a comma-separated flag value; "" is nil (the default), and
+// "none" an empty list.
+func list(s string) []string {
+	if strings.TrimSpace(s) == "" {
+		return nil
+	}
+	out := []string{}
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" && v != "none" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // envDuration is the duration in env name, or def when it is unset or not
@@ -69,6 +102,43 @@ func (f *oidcFlags) register(fs *flag.FlagSet) {
 	d(&f.assertionMaxLifetime, "oidc-assertion-max-lifetime", "MYNAPLAT_OIDC_ASSERTION_MAX_LIFETIME", oidcop.DefaultAssertionMaxLifetime,
 		"how far ahead a client assertion's exp may be")
 	d(&f.clockSkew, "oidc-clock-skew", "MYNAPLAT_OIDC_CLOCK_SKEW", oidcop.DefaultClockSkew, "leeway on the times of client assertions")
+	str := func(p *string, name, env, def, usage string) {
+		fs.StringVar(p, name, envOr(env, def), usage+"; env "+env)
+	}
+	b := func(p *bool, name, env string, def bool, usage string) {
+		fs.BoolVar(p, name, envBool(env, def), usage+"; env "+env)
+	}
+	str(&f.assertionAlgs, "oidc-assertion-algs", "MYNAPLAT_OIDC_ASSERTION_ALGS", "RS256,ES256", "client assertions' algorithms, comma-separated (§3 row 2)")
+	b(&f.strictAssertions, "oidc-strict-assertions", "MYNAPLAT_OIDC_STRICT_ASSERTIONS", false, "client assertions need iat and kid, and exp at most 5 min ahead (§3 row 2)")
+	b(&f.requireClientID, "oidc-require-client-id", "MYNAPLAT_OIDC_REQUIRE_CLIENT_ID", false, "client_id must accompany a client assertion (§3 row 3)")
+	str(&f.ccScopes, "oidc-cc-scopes", "MYNAPLAT_OIDC_CC_SCOPES", "sign", "the scope values client_credentials allows, comma-separated, or none (no scope value; §3 row 4)")
+	b(&f.refreshRotation, "oidc-refresh-rotation", "MYNAPLAT_OIDC_REFRESH_ROTATION", true,
+		"each refresh gives a new refresh token and a reuse revokes the grant; false: one refresh token until it expires (§3 row 5)")
+	str(&f.acrUnknown, "oidc-acr-unknown", "MYNAPLAT_OIDC_ACR_UNKNOWN", oidcop.ACRIgnore, "an acr_values value other than aal3 and crl: ignore or refuse (§3 row 6)")
+	b(&f.acrClaim, "oidc-acr-claim", "MYNAPLAT_OIDC_ACR_CLAIM", true, "echo acr (aal3) in the ID token (§3 row 6)")
+	str(&f.unknownParams, "oidc-unknown-params", "MYNAPLAT_OIDC_UNKNOWN_PARAMS", oidcop.ParamsIgnore,
+		"an authorization parameter the provider does not act on (max_age, login_hint, claims …): ignore or refuse (§3 row 7)")
+	str(&f.cardError, "oidc-card-error", "MYNAPLAT_OIDC_CARD_ERROR", "access_denied",
+		"the error a card refusal gives the RP (error_description is the outcome): access_denied, login_required, interaction_required, invalid_request or server_error (§3 row 9)")
+	str(&f.attributeSubsets, "oidc-attribute-subsets", "MYNAPLAT_OIDC_ATTRIBUTE_SUBSETS", oidcop.SubsetsAllow,
+		"the attributes asked: allow (consent per attribute) or all-or-none (§3 row 10)")
+	b(&f.attributesInIDToken, "oidc-attributes-in-id-token", "MYNAPLAT_OIDC_ATTRIBUTES_IN_ID_TOKEN", false,
+		"put the consented attributes in the ID token too, each such ID token a disclosure (§3 row 11)")
+	str(&f.signDigestFields, "oidc-sign-digest-fields", "MYNAPLAT_OIDC_SIGN_DIGEST_FIELDS", "digest,hash",
+		"the sign-transaction body's digest fields, the first present read (§3 row 14)")
+	str(&f.signIDField, "oidc-sign-id-field", "MYNAPLAT_OIDC_SIGN_ID_FIELD", "sign_transaction_id", "the sign-transaction answer's ID field (§3 row 14)")
+	str(&f.signResultFetches, "oidc-sign-result-fetches", "MYNAPLAT_OIDC_SIGN_RESULT_FETCHES", oidcop.FetchesMany,
+		"a sign result: many (fetched again until the access token expires) or once (then 410 already_fetched) (§3 row 15)")
+	str(&f.jweAlg, "oidc-jwe-alg", "MYNAPLAT_OIDC_JWE_ALG", string(jose.RSA_OAEP_256), "a sign result's key encryption to the PF key: RSA-OAEP-256, RSA-OAEP or RSA1_5 (§3 row 16)")
+	str(&f.jweEnc, "oidc-jwe-enc", "MYNAPLAT_OIDC_JWE_ENC", string(jose.A256GCM),
+		"a sign result's content encryption: A128GCM, A192GCM, A256GCM, A128CBC-HS256, A192CBC-HS384 or A256CBC-HS512 (§3 row 16)")
+	b(&f.authzIss, "oidc-authz-iss", "MYNAPLAT_OIDC_AUTHZ_ISS", false, "send RFC 9207's iss in every authorization response (§3 row 8)")
+	b(&f.keycloakExtras, "oidc-keycloak-extras", "MYNAPLAT_OIDC_KEYCLOAK_EXTRAS", true, "token answers carry refresh_expires_in, not-before-policy and session_state (§3 row 20)")
+	str(&f.responseModes, "oidc-response-modes", "MYNAPLAT_OIDC_RESPONSE_MODES", oidcop.ModeQuery,
+		"the response_mode values allowed: query, or query,form_post (§3 row 24)")
+	str(&f.extraEndpoints, "oidc-extra-endpoints", "MYNAPLAT_OIDC_EXTRA_ENDPOINTS", "",
+		"optional endpoints under private_key_jwt, comma-separated: revoke (RFC 7009), introspect (RFC 7662) (§3 row 19)")
+	str(&f.unknownScopes, "oidc-unknown-scopes", "MYNAPLAT_OIDC_UNKNOWN_SCOPES", oidcop.ScopesRefuse, "an unknown scope value: refuse (invalid_scope) or ignore (§3 row 23)")
 }
 
 // config is the provider's configuration on data, with base as the
@@ -77,10 +147,21 @@ func (f oidcFlags) config(data, base string) oidcop.Config {
 	if f.baseURL != "" {
 		base = f.baseURL
 	}
+	var algs []jose.SignatureAlgorithm
+	for _, a := range list(f.assertionAlgs) {
+		algs = append(algs, jose.SignatureAlgorithm(a))
+	}
 	return oidcop.Config{KeyDir: filepath.Join(data, "oidc", "keys"), BaseURL: base, SigningAlg: jose.SignatureAlgorithm(f.signingAlg),
 		CodeTTL: f.codeTTL, AccessTokenTTL: f.accessTTL, IDTokenTTL: f.idTTL, LoginTTL: f.loginTTL, RefreshTokenTTL: f.refreshTTL, SignTTL: f.signTTL,
 		KeyRotation: f.keyRotation, PublishLead: f.publishLead, AssertionMaxLifetime: f.assertionMaxLifetime, ClockSkew: f.clockSkew,
-		AttributeFormat: f.attributeFormat, NoSigningCert: f.noSigningCert}
+		AttributeFormat: f.attributeFormat, NoSigningCert: f.noSigningCert,
+		AssertionAlgs: algs, StrictAssertions: f.strictAssertions, RequireClientID: f.requireClientID, CCScopes: list(f.ccScopes),
+		NoRefreshRotation: !f.refreshRotation, ACRUnknown: f.acrUnknown, NoACRClaim: !f.acrClaim, UnknownParams: f.unknownParams,
+		UnknownScopes: f.unknownScopes, CardError: f.cardError, NoKeycloakExtras: !f.keycloakExtras, AuthzIss: f.authzIss,
+		AttributeSubsets: f.attributeSubsets, AttributesInIDToken: f.attributesInIDToken,
+		SignDigestFields: list(f.signDigestFields), SignIDField: f.signIDField, SignResultFetches: f.signResultFetches,
+		ResponseModes: list(f.responseModes), ExtraEndpoints: list(f.extraEndpoints),
+		JWEAlg: jose.KeyAlgorithm(f.jweAlg), JWEEnc: jose.ContentEncryption(f.jweEnc)}
 }
 
 // oidcConfig is the OpenID provider's role: the twin of the Digital
@@ -130,8 +211,10 @@ func (c oidcConfig) build(ctx context.Context, d *deps) (*built, error) {
 	// reads no cookie or session, and it authenticates its client per
 	// request (private_key_jwt). Logout reads no session either and only
 	// redirects to a registered URI.
-	d.site.MachineAPI("POST " + oidcop.RealmPath + oidcop.TokenPath)
-	d.site.MachineAPI("POST " + oidcop.RealmPath + oidcop.LogoutPath)
+	// The extra endpoints of §3 row 19, when on, are machine APIs too.
+	for _, path := range p.MachinePaths() {
+		d.site.MachineAPI("POST " + oidcop.RealmPath + path)
+	}
 	// The sign-transaction API authenticates by bearer token (§2.4).
 	d.site.MachineAPI("POST " + oidcop.SignTransactionsPath)
 	// The operator page (§4.5), behind the platform operator's staff gate.
