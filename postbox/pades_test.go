@@ -11,7 +11,7 @@ import (
 )
 
 // TestResidentReadsPDF: 日本生命's employee issues a 保険料控除証明書 as a PDF
-// her card certifies (PAdES B-T, DocMDP P=1); the box shows it and
+// her card certifies (DocMDP P=1), made PAdES B-LTA before it is sent; the box shows it and
 // validates it with the power of attorney of the party that delivered it
 // (a PDF's content names no issuer the validator reads), and the report
 // names the signature time-stamp and the certification.
@@ -34,9 +34,11 @@ func TestResidentReadsPDF(t *testing.T) {
 		if d.Document.Format != verify.FormatPAdES || string(d.Document.Data[:5]) != "%PDF-" {
 			t.Fatalf("format %q", d.Document.Format)
 		}
-		if !r.Passed() || r.Level != "B-T" || r.Certification == nil || r.Certification.P != 1 ||
+		// The firm made it B-LTA before it sent it (business.Service.sign).
+		if !r.Passed() || r.Level != "B-LTA" || r.Certification == nil || r.Certification.P != 1 ||
 			r.Delegation == nil || r.Delegation.Result != verify.DelegationPassed || r.Delegation.Agent != pbworld.Yumi.Name ||
-			len(r.Timestamps) != 1 || r.Timestamps[0].Kind != verify.TimestampSignature || len(r.Chain) != 2 {
+			len(r.Timestamps) != 2 || r.Timestamps[0].Kind != verify.TimestampSignature || r.Timestamps[1].Kind != verify.TimestampDocument ||
+			len(r.Chain) != 2 || r.RevocationData == nil || r.RevocationData.Source != verify.SourceDSSOCSP {
 			t.Errorf("report: %s %s %s level %s, certification %+v, delegation %+v, time-stamps %+v",
 				r.Indication, r.SubIndication, r.MessageEN, r.Level, r.Certification, r.Delegation, r.Timestamps)
 		}
