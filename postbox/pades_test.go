@@ -2,8 +2,10 @@ package postbox_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
+	"github.com/mynaplat/mynaplat/business"
 	"github.com/mynaplat/mynaplat/internal/pbworld"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/store/storetest"
@@ -46,6 +48,31 @@ func TestResidentReadsPDF(t *testing.T) {
 		if rep := e.w.Policy.Validate(ctx, verify.Document{Name: "x", Format: verify.FormatPAdES, Data: d.Document.Data, Power: d.Document.Power,
 			Claimed: &verify.Issuer{CorporateNumber: pbworld.JapanPost.Number, Name: pbworld.JapanPost.NameJA}, Type: req.Type}); rep.Passed() {
 			t.Error("a PDF claimed by another corporation passed")
+		}
+
+		// With the JPKI centre down there is no OCSP answer to put in the
+		// DSS: the firm refuses to send, and nothing reaches the box; the
+		// same delivery goes through once the centre is back.
+		before, err := ichiro.Box(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.DeliveryID = "kojo-pdf-R8-2"
+		e.w.SetJPKIDown(true)
+		_, err = e.w.Issue(e.sc.Yumi, "nissay", req)
+		e.w.SetJPKIDown(false)
+		if !errors.Is(err, business.ErrLongTerm) {
+			t.Errorf("issue with the centre down: %v, want business.ErrLongTerm", err)
+		}
+		after, err := ichiro.Box(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(after.Documents) != len(before.Documents) {
+			t.Errorf("a refused issue put a document in the box: %d documents, were %d", len(after.Documents), len(before.Documents))
+		}
+		if _, err := e.w.Issue(e.sc.Yumi, "nissay", req); err != nil {
+			t.Errorf("the same delivery with the centre back: %v", err)
 		}
 	})
 }
