@@ -52,6 +52,10 @@ var (
 	ErrInvalid  = errors.New("business: invalid request")
 	ErrNotFound = errors.New("business: not found")
 	ErrBadKey   = errors.New("business: bad key")
+	// ErrLongTerm: a card-signed PDF could not be made PAdES B-LTA (no
+	// OCSP answer about the employee's certificate, or no document
+	// time-stamp); nothing is delivered.
+	ErrLongTerm = errors.New("business: the signed PDF could not be made long-term (B-LTA)")
 )
 
 // Config holds what the businesses need.
@@ -426,8 +430,9 @@ type IssueRequest struct {
 	PowerID string
 	// Staff names the employee for the audit.
 	Staff string
-	// PDF issues the document as a PDF the card certifies (PAdES B-T,
-	// DocMDP P=1) instead of signed JSON (CMS); it needs Config.Render.
+	// PDF issues the document as a PDF the card certifies (DocMDP P=1)
+	// instead of signed JSON (CMS), made PAdES B-LTA before it is sent; it
+	// needs Config.Render and Config.Stamper.
 	PDF bool
 }
 
@@ -522,9 +527,12 @@ func (s *Service) Issue(ctx context.Context, firmID string, req IssueRequest, ce
 }
 
 // sign signs content with the employee's card, time-stamped: as CMS over
-// its JSON, or as a PDF laid out by s.render and certified (PAdES B-T; the
-// post box names the firm as the issuer, as a PDF's content does not say
-// it in a form the validator reads).
+// its JSON, or as a PDF laid out by s.render and certified (the post box
+// names the firm as the issuer, as a PDF's content does not say it in a
+// form the validator reads). The PDF is extended to PAdES B-LTA here,
+// before it is sent: the post box binds a document by its SHA-256, so a
+// stored file is never rewritten, and a certificate kept there for years
+// must validate once the signer's certificate has expired (issue 18).
 func (s *Service) sign(ctx context.Context, f *Firm, content *verify.Content, number string, asPDF bool, cert *x509.Certificate, signer crypto.Signer) (string, []byte, error) {
 	if !asPDF {
 		body, err := content.Marshal()
@@ -537,7 +545,7 @@ func (s *Service) sign(ctx context.Context, f *Firm, content *verify.Content, nu
 		}
 		return verify.FormatCMS, signed, nil
 	}
-	if s.render == nil {
+	if s.render == nil || s.stamper == nil {
 		return "", nil, fmt.Errorf("%w: PDF documents are not available here", ErrInvalid)
 	}
 	pdf, err := s.render(content, number)
@@ -549,7 +557,14 @@ func (s *Service) sign(ctx context.Context, f *Firm, content *verify.Content, nu
 	if err != nil {
 		return "", nil, fmt.Errorf("business: sign: %w", err)
 	}
-	return verify.FormatPAdES, signed, nil
+	// The one extension path (mynaplat verify --extend uses it too): a DSS
+	// with the chain, an OCSP answer produced after the signature
+	// time-stamp and the TSA chain, then a document time-stamp.
+	lta, err := s.policy.Extend(ctx, signed, s.stamper)
+	if err != nil {
+		return "", nil, fmt.Errorf("%w: %w", ErrLongTerm, err)
+	}
+	return verify.FormatPAdES, lta, nil
 }
 
 // Issued is a document a firm issued.

@@ -286,6 +286,10 @@ func (p *Pages) issue(w http.ResponseWriter, r *http.Request, st *staff.Session)
 		f := res.Flash()
 		f.JA, f.EN = "何も届けていません。"+f.JA, "Nothing was delivered. "+f.EN
 		back(f)
+	case errors.Is(err, ErrLongTerm):
+		p.log.ErrorContext(ctx, "business: issue", "err", err)
+		back(web.Flash{Kind: "error", JA: "署名した PDF に長期検証用の情報（失効情報と文書タイムスタンプ）を付けられませんでした。何も届けていません。しばらくしてからもう一度お試しください。",
+			EN: "The signed PDF could not be given its long-term validation data (revocation data and a document time-stamp). Nothing was delivered. Try again shortly."})
 	case errors.Is(err, postbox.CodeNoRecipient):
 		back(web.Flash{Kind: "error", JA: "この顧客は電子私書箱での受け取りに同意していません。何も届けていません。", EN: "This customer has not consented to receive documents in a post box. Nothing was delivered."})
 	default:

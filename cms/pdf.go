@@ -272,6 +272,9 @@ type PDFSignature struct {
 	// updates PAdES B-LT and B-LTA add, which change nothing the signer
 	// signed or what a reader shows. True when WholeFile.
 	OnlyLTVAfter bool
+	// Covers is how many bytes of the file the /ByteRange spans (its end):
+	// the revision the signature signs is file[:Covers].
+	Covers int64
 	// Certification is the DocMDP permission (1 to 3, PDF 32000-1
 	// §12.8.2.2) when this is the certification signature in force (the
 	// catalog's /Perms /DocMDP names it, §12.8.4), 0 otherwise.
@@ -356,6 +359,7 @@ func verifyPDFSignature(v pdf.Value, file []byte, tsaRoots *x509.CertPool) PDFSi
 		s.Err = fmt.Errorf("%w: ByteRange out of the file", ErrFormat)
 		return s
 	}
+	s.Covers = r[2] + r[3]
 	s.WholeFile = r[0] == 0 && r[2]+r[3] == int64(len(file))
 	s.OnlyLTVAfter = s.WholeFile || r[0] == 0 && onlyLTVAfter(file, r[2]+r[3])
 	// /Contents is the DER padded with zeros to the placeholder's length.

@@ -86,7 +86,7 @@ const Employee = "酒井　由美"
 var IchiroRefs = map[string]string{"nissay": "NL-1975-0630", "japanpost": "JP-998-0044", "nhk": "NHK-06204913"}
 
 // PDFCustomer is the 日本生命 customer whose 保険料控除証明書 comes as a PDF
-// the employee's card certifies (PAdES B-T), not as signed JSON: the post
+// the employee's card certifies (PAdES B-LTA), not as signed JSON: the post
 // box shows and validates both kinds. PDFCustomerRef is his number there.
 const (
 	PDFCustomer    = "井波　清"

@@ -2,8 +2,10 @@ package postbox_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
+	"github.com/mynaplat/mynaplat/business"
 	"github.com/mynaplat/mynaplat/internal/pbworld"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/store/storetest"
@@ -11,7 +13,7 @@ import (
 )
 
 // TestResidentReadsPDF: 日本生命's employee issues a 保険料控除証明書 as a PDF
-// her card certifies (PAdES B-T, DocMDP P=1); the box shows it and
+// her card certifies (DocMDP P=1), made PAdES B-LTA before it is sent; the box shows it and
 // validates it with the power of attorney of the party that delivered it
 // (a PDF's content names no issuer the validator reads), and the report
 // names the signature time-stamp and the certification.
@@ -34,9 +36,11 @@ func TestResidentReadsPDF(t *testing.T) {
 		if d.Document.Format != verify.FormatPAdES || string(d.Document.Data[:5]) != "%PDF-" {
 			t.Fatalf("format %q", d.Document.Format)
 		}
-		if !r.Passed() || r.Level != "B-T" || r.Certification == nil || r.Certification.P != 1 ||
+		// The firm made it B-LTA before it sent it (business.Service.sign).
+		if !r.Passed() || r.Level != "B-LTA" || r.Certification == nil || r.Certification.P != 1 ||
 			r.Delegation == nil || r.Delegation.Result != verify.DelegationPassed || r.Delegation.Agent != pbworld.Yumi.Name ||
-			len(r.Timestamps) != 1 || r.Timestamps[0].Kind != verify.TimestampSignature || len(r.Chain) != 2 {
+			len(r.Timestamps) != 2 || r.Timestamps[0].Kind != verify.TimestampSignature || r.Timestamps[1].Kind != verify.TimestampDocument ||
+			len(r.Chain) != 2 || r.RevocationData == nil || r.RevocationData.Source != verify.SourceDSSOCSP {
 			t.Errorf("report: %s %s %s level %s, certification %+v, delegation %+v, time-stamps %+v",
 				r.Indication, r.SubIndication, r.MessageEN, r.Level, r.Certification, r.Delegation, r.Timestamps)
 		}
@@ -44,6 +48,31 @@ func TestResidentReadsPDF(t *testing.T) {
 		if rep := e.w.Policy.Validate(ctx, verify.Document{Name: "x", Format: verify.FormatPAdES, Data: d.Document.Data, Power: d.Document.Power,
 			Claimed: &verify.Issuer{CorporateNumber: pbworld.JapanPost.Number, Name: pbworld.JapanPost.NameJA}, Type: req.Type}); rep.Passed() {
 			t.Error("a PDF claimed by another corporation passed")
+		}
+
+		// With the JPKI centre down there is no OCSP answer to put in the
+		// DSS: the firm refuses to send, and nothing reaches the box; the
+		// same delivery goes through once the centre is back.
+		before, err := ichiro.Box(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.DeliveryID = "kojo-pdf-R8-2"
+		e.w.SetJPKIDown(true)
+		_, err = e.w.Issue(e.sc.Yumi, "nissay", req)
+		e.w.SetJPKIDown(false)
+		if !errors.Is(err, business.ErrLongTerm) {
+			t.Errorf("issue with the centre down: %v, want business.ErrLongTerm", err)
+		}
+		after, err := ichiro.Box(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(after.Documents) != len(before.Documents) {
+			t.Errorf("a refused issue put a document in the box: %d documents, were %d", len(after.Documents), len(before.Documents))
+		}
+		if _, err := e.w.Issue(e.sc.Yumi, "nissay", req); err != nil {
+			t.Errorf("the same delivery with the centre back: %v", err)
 		}
 	})
 }

@@ -186,6 +186,26 @@ func (r *Report) WriteText(out io.Writer) {
 		}
 		fmt.Fprintln(out)
 	}
+	for _, e := range r.Signatures {
+		fmt.Fprintf(out, "  signature %d (%s): %s", e.Index, e.Kind, e.Indication)
+		if e.SubIndication != "" {
+			fmt.Fprintf(out, " / %s", e.SubIndication)
+		}
+		fmt.Fprintf(out, ", signs revision %d of %d (%d bytes)", e.Revision, e.Revisions, e.CoveredBytes)
+		if e.Signer != nil {
+			fmt.Fprintf(out, ", by %s", e.Signer.Name)
+		}
+		for _, t := range e.Timestamps {
+			fmt.Fprintf(out, ", %s time-stamp %s", t.Kind, utc(t.Time))
+		}
+		if e.Certification != nil {
+			fmt.Fprintf(out, ", DocMDP P=%d", e.Certification.P)
+		}
+		fmt.Fprintf(out, "\n    %s\n", e.MessageEN)
+		if e.NoteEN != "" {
+			fmt.Fprintf(out, "    %s\n", e.NoteEN)
+		}
+	}
 	fmt.Fprintf(out, "  validated at: %s\n", utc(r.ValidatedAt))
 }
 

@@ -131,6 +131,12 @@ func TestReportJSONShape(t *testing.T) {
 	r.Delegation = &verify.Delegation{Result: verify.DelegationPassed, PowerID: "p", Corporation: "c", CorporateNumber: "1",
 		Representative: "r", Agent: "a", Powers: []string{"x"}, NotBefore: r.ValidatedAt, NotAfter: r.ValidatedAt}
 	r.Certification = &verify.Certification{P: 1, MeaningJA: "ja", MeaningEN: "en"}
+	// Each signature's entry: a certification with a note about what
+	// follows it, as a PDF with an approval after it has (TestSeveralSignatures).
+	if len(r.Signatures) == 0 {
+		t.Fatal("no signatures in the report of a B-LTA PDF")
+	}
+	r.Signatures[0].Certification, r.Signatures[0].NoteJA, r.Signatures[0].NoteEN = r.Certification, "ja", "en"
 	b, err := json.Marshal(r)
 	if err != nil {
 		t.Fatal(err)

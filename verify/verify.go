@@ -202,6 +202,10 @@ type Report struct {
 	SignerCert *x509.Certificate `json:"-"`
 	// Signed is the signed content (a PDF's signed bytes for PAdES).
 	Signed []byte `json:"-"`
+	// Signatures are a PDF's signatures and document time-stamps, each
+	// judged on its own, in the order they were added; Indication is the
+	// worst of them, and the fields above are the first signature's.
+	Signatures []SignatureReport `json:"signatures,omitempty"`
 }
 
 // Passed reports whether the document is TOTAL_PASSED.
@@ -235,6 +239,11 @@ func (p *Policy) Validate(ctx context.Context, doc Document) *Report {
 				return sealed
 			}
 		}
+		sigs, _ := cms.VerifyPDF(doc.Data, p.TSARoots)
+		if countSignatures(sigs) > 1 {
+			return p.validateSeveral(ctx, doc, r, sigs)
+		}
+		defer func() { r.Signatures = singleEntries(r, sigs, doc.Data) }()
 		var ps *cms.PDFSignature
 		ps, pdf, err = verifyPDF(doc.Data, p.TSARoots)
 		if ps != nil {
@@ -251,6 +260,13 @@ func (p *Policy) Validate(ctx context.Context, doc Document) *Report {
 	default:
 		return r.fail(FormatFailure, "対応していない文書形式です（"+doc.Format+"）。", "Unsupported document format ("+doc.Format+").")
 	}
+	return p.judge(ctx, doc, r, sig, pdf, err)
+}
+
+// judge fills r for one signature that cms read (sig, with err its
+// failure), and pdf's validation data when it is in a PDF: the signer, its
+// time-stamps, chain, revocation and power of attorney.
+func (p *Policy) judge(ctx context.Context, doc Document, r *Report, sig *cms.Signature, pdf *pdfFacts, err error) *Report {
 	if sig != nil && sig.Signer != nil {
 		r.SignerCert = sig.Signer
 		r.Signer = &Signer{Issuer: sig.Signer.Issuer.String(), Serial: jpki.Serial(sig.Signer.SerialNumber),
