@@ -235,11 +235,12 @@ func roleConfigs(o serveOptions, p *peers) (map[string]roleConfig, callerKeys, e
 		roleDelegation:  delegationConfig{peers: p, keys: keys, maxAge: o.timing.maxAge},
 		rolePostbox:     postboxConfig{data: data, peers: p, keys: keys, jpkiToken: postboxToken, terminal: o.postboxTerminal},
 		roleAgency:      partyConfig{role: roleAgency, peers: p, keys: keys},
-		roleBusiness:    partyConfig{role: roleBusiness, peers: p, keys: keys},
-		roleCounter:     counterConfig{peers: p, keys: keys, town: o.counterTown},
-		roleOIDC:        oidcConfig{cfg: o.oidc.config(data, p.url(roleOIDC)), data: data, peers: p, keys: keys},
-		roleTownweb:     townwebConfig{data: data, peers: p, issuer: townwebIssuer(o, p), clientID: cmp.Or(o.townwebClientID, townwebDemoClientID)},
-		roleTerminals:   newTerminalsConfig(data, p, o.readers, o.postboxTerminal).withPay(newPayConfig(data, p, keys)),
+		roleBusiness: partyConfig{role: roleBusiness, peers: p, keys: keys,
+			nissay: nissayConfig{data: data, peers: p, issuer: townwebIssuer(o, p), clientID: nissayDemoClientID}},
+		roleCounter:   counterConfig{peers: p, keys: keys, town: o.counterTown},
+		roleOIDC:      oidcConfig{cfg: o.oidc.config(data, p.url(roleOIDC)), data: data, peers: p, keys: keys},
+		roleTownweb:   townwebConfig{data: data, peers: p, issuer: townwebIssuer(o, p), clientID: cmp.Or(o.townwebClientID, townwebDemoClientID)},
+		roleTerminals: newTerminalsConfig(data, p, o.readers, o.postboxTerminal).withPay(newPayConfig(data, p, keys)),
 	}
 	out := map[string]roleConfig{}
 	var errs []error

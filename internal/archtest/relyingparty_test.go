@@ -11,7 +11,7 @@ import (
 // web site of the project has — its look (web) and a database (store), and
 // what those bring — and nothing of the provider, the platform, the JPKI
 // or the card.
-var outsideRPs = []string{"townweb"}
+var outsideRPs = []string{"townweb", "nissayweb"}
 
 // rpAllowed are the module's packages an outside RP may reach, directly or
 // not.
