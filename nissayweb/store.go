@@ -23,6 +23,9 @@ WHERE id = $4 AND state = 'started'`
 	qInsertAudit    = `INSERT INTO nissayweb_audit (id, at, sub, action, result, reason) VALUES ($1, $2, $3, $4, $5, $6)`
 )
 
+// queries are every query constant, for the placeholder check.
+var queries = []string{qLink, qUpsertLink, qInsertRequest, qRequest, qSignRequest, qSignedRequests, qInsertAudit}
+
 func newID() string {
 	b := make([]byte, 16)
 	rand.Read(b)
