@@ -123,6 +123,11 @@ func (p *Page) top(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		data.LoggedIn, data.Customer, data.CardAddress, data.Changes = true, c, ss.Get(keyCardAddr), changes
+		// The change form's answer goes on to the provider, at another
+		// host when the page is apart from it.
+		if err := web.AllowFormAction(w, p.cfg.Issuer); err != nil {
+			p.log.ErrorContext(r.Context(), "nissayweb: form action", "err", err)
+		}
 	}
 	p.pages.Render(w, r, http.StatusOK, "top", data)
 }

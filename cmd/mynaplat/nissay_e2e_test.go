@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/chromedp"
+
+	"github.com/mynaplat/mynaplat/internal/browsertest"
 	"github.com/mynaplat/mynaplat/internal/webtest"
 	"github.com/mynaplat/mynaplat/store"
 )
@@ -113,5 +116,72 @@ func TestNissayEndToEnd(t *testing.T) {
 	var n int
 	if err := db.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM business_notices WHERE firm_id = 'nissay' AND send_id LIKE 'web-%'`).Scan(&n); err != nil || n != 1 {
 		t.Errorf("changes applied: %d %v, want 1", n, err)
+	}
+}
+
+// TestNissayInBrowser walks 日本生命's customer page on a 390×844 phone in
+// chromium: the login with consent to name, address and birthdate, the
+// customer's record, the e-signed address change at the provider's card
+// page, and a cancelled one that changes nothing. Each screen fits the
+// phone and is kept as a screenshot.
+func TestNissayInBrowser(t *testing.T) {
+	b := browsertest.New(t)
+	bin := buildBinary(t)
+	data := t.TempDir()
+	base := startServer(t, bin, "--demo", "--data", data)
+	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
+	step := func(name string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(b, actions...); err != nil {
+			browsertest.Screenshot(t, b, "nissay-failed")
+			page, _ := chromedp.Run(b, chromedp.Evaluate[string](`document.body.innerText`))
+			t.Fatalf("%s: %v\non the page:\n%s", name, err, page)
+		}
+	}
+	shot := func(name string) {
+		t.Helper()
+		l, err := chromedp.Run(b, browsertest.MeasureLayout())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := l.Problems(true); len(p) > 0 {
+			t.Errorf("%s at 390 px: %s", name, strings.Join(p, "; "))
+		}
+		browsertest.Screenshot(t, b, name)
+	}
+	card := demoCardID(t, bin, data, "酒田　一郎")
+	step("the page on a phone", chromedp.EmulateViewport(390, 844), chromedp.Navigate(base+"/nissay/"), chromedp.WaitVisible(css("#login")))
+	shot("nissay-1-top")
+	step("log in", chromedp.Click(css("#login")), chromedp.WaitVisible(css("#place")),
+		chromedp.SetValue(css("#card"), card), chromedp.Click(css("#place")), chromedp.WaitVisible(css("#pin")),
+		browsertest.PinPad("1111"), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#consent-form")))
+	shot("nissay-2-consent")
+	step("consent to name, address and birthdate", chromedp.Click(css("#attr-name")), chromedp.Click(css("#attr-address")),
+		chromedp.Click(css("#attr-birthdate")), chromedp.Click(css("#agree")), chromedp.WaitVisible(css("#password")),
+		chromedp.SendKeys(css("#password"), "SAKATA1975"), chromedp.Click(css("#sign-ok")), chromedp.WaitVisible(css("#customer")))
+	if got := browsertest.Text(t, b, "#customer-ref"); got != "NL-1975-0630" {
+		t.Errorf("matched to %q, want NL-1975-0630", got)
+	}
+	shot("nissay-3-customer")
+	const newAddr = "山形県酒田市中町一丁目１番１号"
+	step("ask for the change", chromedp.SendKeys(css("#new-address"), newAddr), chromedp.Click(css("#change")),
+		chromedp.WaitVisible(css("#place")), chromedp.SetValue(css("#card"), card), chromedp.Click(css("#place")),
+		chromedp.WaitVisible(css("#pin")), browsertest.PinPad("1111"), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#agree")))
+	shot("nissay-4-what-is-signed")
+	step("sign", chromedp.Click(css("#agree")), chromedp.WaitVisible(css("#password")))
+	shot("nissay-5-signing-password")
+	step("the signing password", chromedp.SendKeys(css("#password"), "SAKATA1975"), chromedp.Click(css("#sign-ok")), chromedp.WaitVisible(css("#changes")))
+	if got := browsertest.Text(t, b, "#address"); got != newAddr {
+		t.Errorf("the address %q, want %q", got, newAddr)
+	}
+	shot("nissay-6-changed")
+	step("a change cancelled at the provider", chromedp.Click(css("#use-card")),
+		chromedp.WaitVisible(css("#place")), chromedp.SetValue(css("#card"), card), chromedp.Click(css("#place")),
+		chromedp.WaitVisible(css("#pin")), browsertest.PinPad("1111"), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#agree")),
+		chromedp.Click(css("#agree")), chromedp.WaitVisible(css("#password")), chromedp.Click(css("#cancel")), chromedp.WaitVisible(css("#refusal")))
+	shot("nissay-7-cancelled")
+	step("the address as it was", chromedp.Navigate(base+"/nissay/"), chromedp.WaitVisible(css("#address")))
+	if got := browsertest.Text(t, b, "#address"); got != newAddr {
+		t.Errorf("after the cancel the address %q, want %q", got, newAddr)
 	}
 }
