@@ -186,6 +186,7 @@ func (p *Page) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+Home+"{$}", p.top)
 	mux.HandleFunc("GET "+Home+"login", p.startLogin)
 	mux.HandleFunc("GET "+Home+CallbackPath, p.callback)
-	mux.HandleFunc("POST "+Home+"change", p.startChange)
+	mux.HandleFunc("POST "+Home+"change", p.confirmChange)
+	mux.HandleFunc("POST "+Home+"sign", p.startChange)
 	mux.HandleFunc("POST "+Home+"logout", p.logout)
 }

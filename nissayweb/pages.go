@@ -3,6 +3,7 @@ package nissayweb
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -25,6 +26,9 @@ const (
 	keySub      = "nissayweb.sub"
 	keyRef      = "nissayweb.ref"
 	keyCardAddr = "nissayweb.card_address"
+	// The document confirmed, not yet sent for signing.
+	keyDraftAddr = "nissayweb.draft_address"
+	keyDraftDoc  = "nissayweb.draft_document"
 )
 
 // maxAddress bounds a typed address (in characters).
@@ -255,9 +259,9 @@ func document(c Customer, newAddress, id string, at time.Time) []byte {
 		c.Ref, c.Name, c.Address, newAddress, at.Format(time.DateOnly), id)
 }
 
-// startChange builds the 住所変更届, starts a sign transaction with its
-// SHA-256 and sends the customer to sign it with the card.
-func (p *Page) startChange(w http.ResponseWriter, r *http.Request) {
+// confirmChange builds the 住所変更届 and shows it with its SHA-256, the
+// value the provider's page will show, before anything is signed.
+func (p *Page) confirmChange(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	ss, ok := p.session(w, r)
 	if !ok {
@@ -286,6 +290,37 @@ func (p *Page) startChange(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	doc := document(c, addr, newID()[:12], p.now())
+	sum := sha256.Sum256(doc)
+	ss.Set(keyDraftAddr, addr)
+	ss.Set(keyDraftDoc, string(doc))
+	if !p.save(w, r, ss) {
+		return
+	}
+	if err := web.AllowFormAction(w, p.cfg.Issuer); err != nil {
+		p.log.ErrorContext(ctx, "nissayweb: form action", "err", err)
+	}
+	p.pages.Render(w, r, http.StatusOK, "confirm", struct {
+		Lines  []string
+		Digest string
+	}{strings.Split(strings.TrimSpace(string(doc)), "\n"), hex.EncodeToString(sum[:])})
+}
+
+// startChange starts a sign transaction with the confirmed document's
+// SHA-256 and sends the customer to sign it with the card.
+func (p *Page) startChange(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	ss, ok := p.session(w, r)
+	if !ok {
+		return
+	}
+	sub, ref, addr, doc := ss.Get(keySub), ss.Get(keyRef), ss.Get(keyDraftAddr), []byte(ss.Get(keyDraftDoc))
+	if ref == "" || addr == "" || len(doc) == 0 {
+		http.Redirect(w, r, Home, http.StatusSeeOther)
+		return
+	}
+	// A confirmed document is sent for signing once.
+	ss.Delete(keyDraftAddr)
+	ss.Delete(keyDraftDoc)
 	sum := sha256.Sum256(doc)
 	id, err := p.startSignTransaction(ctx, sum[:])
 	if err != nil {

@@ -76,7 +76,9 @@ func TestNissayEndToEnd(t *testing.T) {
 		WantContains: []string{"マイナンバーカードでログインしました", "NL-1975-0630", "山形県酒田市本町二丁目２番４５号", `id="card-address"`}})
 
 	const newAddr = "山形県酒田市中町一丁目１番１号"
-	r = c.Step(webtest.Step{Name: "ask for the change", Path: "/nissay/change", Form: url.Values{"address": {newAddr}}, WantStatus: http.StatusSeeOther})
+	c.Step(webtest.Step{Name: "ask for the change", Path: "/nissay/change", Form: url.Values{"address": {newAddr}},
+		WantContains: []string{"住所変更届", "NL-1975-0630", newAddr, `id="digest"`}})
+	r = c.Step(webtest.Step{Name: "sign it", Path: "/nissay/sign", Form: url.Values{}, WantStatus: http.StatusSeeOther})
 	auth, _ = url.Parse(r.Location())
 	if q := auth.Query(); q.Get("scope") != "openid sign" || q.Get("sign_transaction_id") == "" {
 		t.Fatalf("the signing request %s", auth)
@@ -88,7 +90,11 @@ func TestNissayEndToEnd(t *testing.T) {
 
 	// A wrong signing password is retried at the provider; then the
 	// customer cancels: the address stays.
-	r = c.Step(webtest.Step{Name: "ask for another change", Path: "/nissay/change", Form: url.Values{"address": {"東京都千代田区"}}, WantStatus: http.StatusSeeOther})
+	c.Step(webtest.Step{Name: "ask for another change", Path: "/nissay/change", Form: url.Values{"address": {"東京都千代田区"}}})
+	c.Step(webtest.Step{Name: "a confirmed document is sent once", Path: "/nissay/sign", Form: url.Values{}, WantStatus: http.StatusSeeOther})
+	c.Step(webtest.Step{Name: "the second send", Path: "/nissay/sign", Form: url.Values{}, WantStatus: http.StatusSeeOther, WantLocation: "/nissay/"})
+	c.Step(webtest.Step{Name: "ask once more", Path: "/nissay/change", Form: url.Values{"address": {"東京都千代田区"}}})
+	r = c.Step(webtest.Step{Name: "sign it", Path: "/nissay/sign", Form: url.Values{}, WantStatus: http.StatusSeeOther})
 	cb = atProvider(t, c, r.Location(), card, "1111", []string{"WRONG1975"}, true)
 	c.Step(webtest.Step{Name: "the cancel", Path: cb, WantContains: []string{"住所変更は行われませんでした"}})
 	c.Step(webtest.Step{Name: "the address as it was", Path: "/nissay/", WantContains: []string{newAddr}, WantNotContains: []string{"東京都千代田区</strong>"}})
@@ -165,21 +171,23 @@ func TestNissayInBrowser(t *testing.T) {
 	shot("nissay-3-customer")
 	const newAddr = "山形県酒田市中町一丁目１番１号"
 	step("ask for the change", chromedp.SendKeys(css("#new-address"), newAddr), chromedp.Click(css("#change")),
-		chromedp.WaitVisible(css("#place")), chromedp.SetValue(css("#card"), card), chromedp.Click(css("#place")),
+		chromedp.WaitVisible(css("#document")))
+	shot("nissay-4-confirm")
+	step("to the provider", chromedp.Click(css("#to-sign")), chromedp.WaitVisible(css("#place")), chromedp.SetValue(css("#card"), card), chromedp.Click(css("#place")),
 		chromedp.WaitVisible(css("#pin")), browsertest.PinPad("1111"), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#agree")))
-	shot("nissay-4-what-is-signed")
+	shot("nissay-5-what-is-signed")
 	step("sign", chromedp.Click(css("#agree")), chromedp.WaitVisible(css("#password")))
-	shot("nissay-5-signing-password")
+	shot("nissay-6-signing-password")
 	step("the signing password", chromedp.SendKeys(css("#password"), "SAKATA1975"), chromedp.Click(css("#sign-ok")), chromedp.WaitVisible(css("#changes")))
 	if got := browsertest.Text(t, b, "#address"); got != newAddr {
 		t.Errorf("the address %q, want %q", got, newAddr)
 	}
-	shot("nissay-6-changed")
-	step("a change cancelled at the provider", chromedp.Click(css("#use-card")),
-		chromedp.WaitVisible(css("#place")), chromedp.SetValue(css("#card"), card), chromedp.Click(css("#place")),
+	shot("nissay-7-changed")
+	step("a change cancelled at the provider", chromedp.Click(css("#use-card")), chromedp.WaitVisible(css("#to-sign")),
+		chromedp.Click(css("#to-sign")), chromedp.WaitVisible(css("#place")), chromedp.SetValue(css("#card"), card), chromedp.Click(css("#place")),
 		chromedp.WaitVisible(css("#pin")), browsertest.PinPad("1111"), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#agree")),
 		chromedp.Click(css("#agree")), chromedp.WaitVisible(css("#password")), chromedp.Click(css("#cancel")), chromedp.WaitVisible(css("#refusal")))
-	shot("nissay-7-cancelled")
+	shot("nissay-8-cancelled")
 	step("the address as it was", chromedp.Navigate(base+"/nissay/"), chromedp.WaitVisible(css("#address")))
 	if got := browsertest.Text(t, b, "#address"); got != newAddr {
 		t.Errorf("after the cancel the address %q, want %q", got, newAddr)
