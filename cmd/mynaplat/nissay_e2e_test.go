@@ -36,7 +36,7 @@ func atProvider(t *testing.T, c *webtest.Client, abs, cardID, pin string, passwo
 	c.Step(webtest.Step{Name: "the card page", Path: page, WantContains: []string{"日本生命"}})
 	c.Step(webtest.Step{Name: "place the card", Path: page + "place", Form: url.Values{"card": {cardID}}, WantStatus: http.StatusSeeOther})
 	c.Step(webtest.Step{Name: "the PIN", Path: page + "pin", Form: url.Values{"pin": {pin}}, WantStatus: http.StatusSeeOther})
-	c.Step(webtest.Step{Name: "consent", Path: page + "consent", Form: url.Values{"decision": {"agree"}, "attr": ticks}, WantStatus: http.StatusSeeOther})
+	r = c.Step(webtest.Step{Name: "consent", Path: page + "consent", Form: url.Values{"decision": {"agree"}, "attr": ticks}, WantStatus: http.StatusSeeOther})
 	for _, pw := range passwords {
 		c.Step(webtest.Step{Name: "the signing password step", Path: page, WantContains: []string{`id="sign-form"`}})
 		r = c.Step(webtest.Step{Name: "the signing password", Path: page + "sign", Form: url.Values{"password": {pw}}, WantStatus: http.StatusSeeOther})
@@ -98,6 +98,13 @@ func TestNissayEndToEnd(t *testing.T) {
 	cb = atProvider(t, c, r.Location(), card, "1111", []string{"WRONG1975"}, true)
 	c.Step(webtest.Step{Name: "the cancel", Path: cb, WantContains: []string{"住所変更は行われませんでした"}})
 	c.Step(webtest.Step{Name: "the address as it was", Path: "/nissay/", WantContains: []string{newAddr}, WantNotContains: []string{"東京都千代田区</strong>"}})
+
+	// The next login finds him by the sub alone: nothing consented.
+	c.Step(webtest.Step{Name: "log out", Path: "/nissay/logout", Form: url.Values{}, WantStatus: http.StatusSeeOther, WantLocation: "/nissay/"})
+	r = c.Step(webtest.Step{Name: "log in again", Path: "/nissay/login", WantStatus: http.StatusSeeOther})
+	cb = atProvider(t, c, r.Location(), card, "1111", nil, false)
+	c.Step(webtest.Step{Name: "the page's callback", Path: cb, WantStatus: http.StatusSeeOther, WantLocation: "/nissay/"})
+	c.Step(webtest.Step{Name: "known by the sub", Path: "/nissay/", WantContains: []string{"NL-1975-0630", newAddr}, WantNotContains: []string{`id="card-address"`}})
 
 	// The town's site, logged in by the same person, has another sub.
 	tw := c.Fresh()
