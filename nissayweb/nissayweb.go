@@ -38,12 +38,9 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
-	gooidc "github.com/coreos/go-oidc/v3/oidc"
-	jose "github.com/go-jose/go-jose/v4"
-
+	"github.com/mynaplat/mynaplat/internal/oidcrp"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/web"
 )
@@ -61,9 +58,6 @@ const Home = "/nissay/"
 const CallbackPath = "callback"
 
 const (
-	assertionType  = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-	assertionTTL   = time.Minute
-	discoveryRetry = 10 * time.Second
 	// signTransactionsPath is the provider's sign-transaction API (DAA 8),
 	// at the provider's base URL: the issuer without its realm path.
 	signTransactionsPath = "/api/sign-transactions"
@@ -125,12 +119,7 @@ type Page struct {
 	log   *slog.Logger
 	now   func() time.Time
 	pages *web.Pages
-	alg   jose.SignatureAlgorithm
-	kid   string
-
-	mu       sync.Mutex
-	provider *gooidc.Provider
-	failedAt time.Time
+	rp    *oidcrp.Client
 }
 
 // Open validates cfg, migrates the page's tables and parses its pages.
@@ -148,12 +137,13 @@ func Open(ctx context.Context, cfg Config) (*Page, error) {
 		return nil, errors.New("nissayweb: no client ID")
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
-	alg, kid, err := keyAlg(cfg.Key)
-	if err != nil {
-		return nil, err
-	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	rp, err := oidcrp.New(oidcrp.Config{Issuer: cfg.Issuer, ClientID: cfg.ClientID, Key: cfg.Key,
+		RedirectURI: cfg.BaseURL + Home + CallbackPath, HTTP: cfg.HTTP, Now: cfg.Now})
+	if err != nil {
+		return nil, fmt.Errorf("nissayweb: %w", err)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -169,7 +159,7 @@ func Open(ctx context.Context, cfg Config) (*Page, error) {
 	if err != nil {
 		return nil, fmt.Errorf("nissayweb: pages: %w", err)
 	}
-	return &Page{cfg: cfg, db: cfg.DB, site: cfg.Site, log: cfg.Logger, now: cfg.Now, pages: pages, alg: alg, kid: kid}, nil
+	return &Page{cfg: cfg, db: cfg.DB, site: cfg.Site, log: cfg.Logger, now: cfg.Now, pages: pages, rp: rp}, nil
 }
 
 // RedirectURI is the page's redirect URI, to register at the provider.

@@ -7,11 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"golang.org/x/oauth2"
 
 	"github.com/mynaplat/mynaplat/web"
 )
@@ -138,22 +137,21 @@ func (p *Page) top(w http.ResponseWriter, r *http.Request) {
 
 // begin sends the browser to the provider for flow, keeping the flow's
 // state, nonce and verifier in the session.
-func (p *Page) begin(w http.ResponseWriter, r *http.Request, ss *web.Session, flow string, scopes []string, extra ...oauth2.AuthCodeOption) {
-	pr, err := p.discover(r.Context())
+func (p *Page) begin(w http.ResponseWriter, r *http.Request, ss *web.Session, flow string, scopes []string, extra url.Values) {
+	f, err := p.rp.Start(r.Context(), scopes, web.Lang(r) == "en", extra)
 	if err != nil {
 		p.log.WarnContext(r.Context(), "nissayweb: discovery", "err", err)
 		p.refuse(w, r, http.StatusBadGateway, refusalProvider)
 		return
 	}
-	u, state, nonce, verifier := p.authURL(pr, web.Lang(r) == "en", scopes, extra...)
-	ss.Set(keyState, state)
-	ss.Set(keyNonce, nonce)
-	ss.Set(keyVerifier, verifier)
+	ss.Set(keyState, f.State)
+	ss.Set(keyNonce, f.Nonce)
+	ss.Set(keyVerifier, f.Verifier)
 	ss.Set(keyFlow, flow)
 	if !p.save(w, r, ss) {
 		return
 	}
-	http.Redirect(w, r, u, http.StatusSeeOther)
+	http.Redirect(w, r, f.URL, http.StatusSeeOther)
 }
 
 // startLogin asks for the card login with name, address and birthdate:
@@ -164,7 +162,7 @@ func (p *Page) startLogin(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	p.begin(w, r, ss, "login", []string{"name", "address", "birthdate"})
+	p.begin(w, r, ss, "login", []string{"name", "address", "birthdate"}, nil)
 }
 
 // callback takes the provider's answer to a login or a signing.
@@ -333,7 +331,7 @@ func (p *Page) startChange(w http.ResponseWriter, r *http.Request) {
 		p.site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
 		return
 	}
-	p.begin(w, r, ss, "sign "+id, []string{"sign"}, oauth2.SetAuthURLParam("sign_transaction_id", id))
+	p.begin(w, r, ss, "sign "+id, []string{"sign"}, url.Values{"sign_transaction_id": {id}})
 }
 
 // finishChange checks the signing result and applies the change once.
