@@ -2,7 +2,8 @@
 // party of mynaplat's OpenID provider (issue 17 §2, docs/oidc-provider.md
 // §5.2). Like townweb it is written as an outside client of the real
 // デジタル認証アプリ: it reaches the provider only over HTTP with
-// golang.org/x/oauth2 and github.com/coreos/go-oidc/v3 (discovery, the
+// golang.org/x/oauth2 and github.com/coreos/go-oidc/v3 through
+// internal/oidcrp, the client both demo RPs share (discovery, the
 // authorization code flow with state, nonce, PKCE S256 and
 // acr_values=aal3, private_key_jwt client authentication per RFC 7523) and
 // go-jose for the assertion and the signing result's JWE.
