@@ -59,7 +59,7 @@ func TestRoleConfigs(t *testing.T) {
 		{name: "the town's site alone, no provider", roles: []string{roleTownweb}, wants: []string{"role townweb is missing: --oidc-url"}},
 		{name: "the town's site alone", roles: []string{roleTownweb}, urls: map[string]string{roleOIDC: "http://op.example"}},
 		{name: "the provider alone: the centre, its caller key at the platform and its operator page's staff key", roles: []string{roleOIDC},
-			urls:  map[string]string{rolePlatform: "http://p.example"},
+			urls: map[string]string{rolePlatform: "http://p.example"},
 			wants: []string{"role oidc is missing: --jpki-url", "--caller-keys platform/oidc=…", "--caller-keys staff/oidc=…"}},
 		{name: "terminals alone, no phone", roles: []string{roleTerminals}, urls: map[string]string{rolePlatform: "http://p.example"}},
 		{name: "terminals alone with the /pay/ phone", roles: []string{roleTerminals}, urls: map[string]string{rolePlatform: "http://p.example"},
