@@ -94,7 +94,7 @@ func (op *fakeOP) token(w http.ResponseWriter, r *http.Request) {
 		op.refuse(w, "a secret or Basic authentication")
 		return
 	}
-	if f.Get("client_assertion_type") != assertionType || f.Get("grant_type") != "authorization_code" || f.Get("code") != "code-1" ||
+	if f.Get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" || f.Get("grant_type") != "authorization_code" || f.Get("code") != "code-1" ||
 		f.Get("redirect_uri") != op.redir {
 		op.refuse(w, "form "+f.Encode())
 		return

@@ -28,12 +28,9 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
-	gooidc "github.com/coreos/go-oidc/v3/oidc"
-	jose "github.com/go-jose/go-jose/v4"
-
+	"github.com/mynaplat/mynaplat/internal/oidcrp"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/web"
 )
@@ -50,11 +47,8 @@ const Home = "/town/suzaka/"
 // The site's paths under Home that the provider's client registration
 // names: the redirect URI and the post-logout redirect URI.
 const (
-	CallbackPath   = "callback"
-	LoggedOutPath  = "logged-out"
-	assertionType  = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-	assertionTTL   = time.Minute
-	discoveryRetry = 10 * time.Second
+	CallbackPath  = "callback"
+	LoggedOutPath = "logged-out"
 )
 
 // Config is what Open needs.
@@ -90,20 +84,9 @@ type Town struct {
 	log   *slog.Logger
 	now   func() time.Time
 	pages *web.Pages
-	alg   jose.SignatureAlgorithm
-	kid   string
-
-	// mu guards the provider's discovered configuration, fetched at the
-	// first login (the provider may start after the site) and kept.
-	mu       sync.Mutex
-	provider *gooidc.Provider
-	endpoint providerEndpoints
-	failedAt time.Time
-}
-
-// providerEndpoints are the discovery fields go-oidc does not expose.
-type providerEndpoints struct {
-	EndSession string `json:"end_session_endpoint"`
+	// rp is the site's client of the provider (discovery at the first
+	// login, the provider may start after the site).
+	rp *oidcrp.Client
 }
 
 // Open validates cfg, migrates the site's tables and parses its pages.
@@ -121,12 +104,13 @@ func Open(ctx context.Context, cfg Config) (*Town, error) {
 		return nil, errors.New("townweb: no client ID")
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
-	alg, kid, err := keyAlg(cfg.Key)
-	if err != nil {
-		return nil, err
-	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	rp, err := oidcrp.New(oidcrp.Config{Issuer: cfg.Issuer, ClientID: cfg.ClientID, Key: cfg.Key,
+		RedirectURI: cfg.BaseURL + Home + CallbackPath, HTTP: cfg.HTTP, Now: cfg.Now})
+	if err != nil {
+		return nil, fmt.Errorf("townweb: %w", err)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -142,7 +126,7 @@ func Open(ctx context.Context, cfg Config) (*Town, error) {
 	if err != nil {
 		return nil, fmt.Errorf("townweb: pages: %w", err)
 	}
-	return &Town{cfg: cfg, db: cfg.DB, site: cfg.Site, log: cfg.Logger, now: cfg.Now, pages: pages, alg: alg, kid: kid}, nil
+	return &Town{cfg: cfg, db: cfg.DB, site: cfg.Site, log: cfg.Logger, now: cfg.Now, pages: pages, rp: rp}, nil
 }
 
 // RedirectURI is the site's redirect URI, to register at the provider.

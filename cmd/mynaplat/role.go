@@ -29,6 +29,7 @@ import (
 	"github.com/mynaplat/mynaplat/jlis"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/municipal"
+	"github.com/mynaplat/mynaplat/nissayweb"
 	"github.com/mynaplat/mynaplat/oidcop"
 	"github.com/mynaplat/mynaplat/platform"
 	"github.com/mynaplat/mynaplat/postbox"
@@ -352,6 +353,7 @@ type services struct {
 	terminals    *terminal.Pages
 	oidc         *oidcop.Provider
 	town         *townweb.Town
+	nissay       *nissayweb.Page
 }
 
 // at is where role answers and the client to reach it with.

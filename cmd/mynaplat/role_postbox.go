@@ -207,6 +207,9 @@ type partyConfig struct {
 	role  string
 	peers *peers
 	keys  callerKeys
+	// nissay is 日本生命's customer page, served by the business role when
+	// the OpenID provider is known.
+	nissay nissayConfig
 }
 
 func (c partyConfig) validate() error {
@@ -257,7 +260,16 @@ func (c partyConfig) build(ctx context.Context, d *deps) (*built, error) {
 	if err := d.gateOffices(roleBusiness, bp); err != nil {
 		return nil, err
 	}
-	return &built{routes: bp.Routes, pages: func(ctx context.Context, _ *http.ServeMux) ([]web.Link, error) {
-		return bp.Links(ctx), nil
+	np, links, err := c.nissay.build(ctx, d, biz, policy)
+	if err != nil {
+		return nil, err
+	}
+	return &built{routes: func(mux *http.ServeMux) {
+		bp.Routes(mux)
+		if np != nil {
+			np.Routes(mux)
+		}
+	}, pages: func(ctx context.Context, _ *http.ServeMux) ([]web.Link, error) {
+		return append(bp.Links(ctx), links...), nil
 	}, close: func() error { return nil }}, nil
 }

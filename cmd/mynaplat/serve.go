@@ -223,6 +223,9 @@ func roleConfigs(o serveOptions, p *peers) (map[string]roleConfig, callerKeys, e
 	for _, e := range eps {
 		municipalEndpoints = municipalEndpoints || e.BaseURL == ""
 	}
+	// 日本生命's customer page, an outside RP served by the business role,
+	// reaches the provider at the same issuer as the town's site.
+	nissay := nissayConfig{data: data, peers: p, issuer: townwebIssuer(o, p), clientID: nissayDemoClientID}
 	all := map[string]roleConfig{
 		roleJPKI:        jpkiConfig{data: data, baseURL: p.url(roleJPKI), every: o.timing.crlCheck, peers: p, keys: keys},
 		rolePlatform:    platformConfig{data: data, peers: p, jpkiToken: jpkiToken, keys: keys, timing: o.timing, demo: o.demo},
@@ -235,7 +238,7 @@ func roleConfigs(o serveOptions, p *peers) (map[string]roleConfig, callerKeys, e
 		roleDelegation:  delegationConfig{peers: p, keys: keys, maxAge: o.timing.maxAge},
 		rolePostbox:     postboxConfig{data: data, peers: p, keys: keys, jpkiToken: postboxToken, terminal: o.postboxTerminal},
 		roleAgency:      partyConfig{role: roleAgency, peers: p, keys: keys},
-		roleBusiness:    partyConfig{role: roleBusiness, peers: p, keys: keys},
+		roleBusiness:    partyConfig{role: roleBusiness, peers: p, keys: keys, nissay: nissay},
 		roleCounter:     counterConfig{peers: p, keys: keys, town: o.counterTown},
 		roleOIDC:        oidcConfig{cfg: o.oidc.config(data, p.url(roleOIDC)), data: data, peers: p, keys: keys},
 		roleTownweb:     townwebConfig{data: data, peers: p, issuer: townwebIssuer(o, p), clientID: cmp.Or(o.townwebClientID, townwebDemoClientID)},

@@ -58,7 +58,10 @@ func seedDemo(ctx context.Context, d *deps, o serveOptions) error {
 	} else if d.peers.known(rolePostbox) {
 		d.logger.Info("demo: the post box part is seeded where all the post-box roles run")
 	}
-	return seedTownweb(ctx, d, o.townwebClientID)
+	if err := seedTownweb(ctx, d, o.townwebClientID); err != nil {
+		return err
+	}
+	return seedNissay(ctx, d, nissayDemoClientID)
 }
 
 // demoPages serves /demo (the cards and PINs to use) and returns its link.

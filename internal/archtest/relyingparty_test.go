@@ -11,11 +11,14 @@ import (
 // web site of the project has — its look (web) and a database (store), and
 // what those bring — and nothing of the provider, the platform, the JPKI
 // or the card.
-var outsideRPs = []string{"townweb"}
+var outsideRPs = []string{"townweb", "nissayweb"}
 
 // rpAllowed are the module's packages an outside RP may reach, directly or
 // not.
-var rpAllowed = []string{"web", "store", "wareki", "internal/trace", "internal/httpapi", "internal/ratelimit"}
+var rpAllowed = []string{"web", "store", "wareki", "internal/trace", "internal/httpapi", "internal/ratelimit",
+	// The client side of OpenID Connect the RPs share: x/oauth2 and go-oidc
+	// over HTTP only.
+	"internal/oidcrp"}
 
 // TestOutsideRPsImportNoProvider fails when an outside RP reaches a
 // package of the module other than rpAllowed, naming it.

@@ -30,6 +30,14 @@ func OIDCTerminalDir(data string) string { return filepath.Join(data, "oidc", "t
 // assertions; its public key is what the operator registers.
 func TownwebKeyPath(data string) string { return filepath.Join(data, "townweb", "rp-key.pem") }
 
+// NissayKeyPath is the private key with which 日本生命's customer page, the
+// second relying party of the OpenID provider, signs its client assertions.
+func NissayKeyPath(data string) string { return filepath.Join(data, "nissayweb", "rp-key.pem") }
+
+// NissayPFKeyPath is the RSA key with which 日本生命, its own platform
+// operator (PF) in the demo, decrypts its signing results.
+func NissayPFKeyPath(data string) string { return filepath.Join(data, "nissayweb", "pf-key.pem") }
+
 // CardsDir holds the emulated cards.
 func CardsDir(data string) string { return filepath.Join(data, "cards") }
 
