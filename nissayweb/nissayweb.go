@@ -37,7 +37,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -128,15 +127,8 @@ func Open(ctx context.Context, cfg Config) (*Page, error) {
 	if cfg.DB == nil || cfg.Site == nil || cfg.Key == nil || cfg.PFKey == nil || cfg.HTTP == nil || cfg.Customers == nil || cfg.CheckCert == nil {
 		return nil, errors.New("nissayweb: DB, Site, Key, PFKey, HTTP, Customers and CheckCert are required")
 	}
-	for name, s := range map[string]string{"issuer": cfg.Issuer, "base URL": cfg.BaseURL} {
-		u, err := url.Parse(s)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("nissayweb: the %s %q is not an absolute http(s) URL", name, s)
-		}
-	}
-	if cfg.ClientID == "" {
-		return nil, errors.New("nissayweb: no client ID")
-	}
+	// oidcrp.New checks the issuer, the redirect URI (and so the base URL)
+	// and the client ID.
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -26,7 +26,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -94,15 +93,8 @@ func Open(ctx context.Context, cfg Config) (*Town, error) {
 	if cfg.DB == nil || cfg.Site == nil || cfg.Key == nil || cfg.HTTP == nil {
 		return nil, errors.New("townweb: DB, Site, Key and HTTP are required")
 	}
-	for name, s := range map[string]string{"issuer": cfg.Issuer, "base URL": cfg.BaseURL} {
-		u, err := url.Parse(s)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("townweb: the %s %q is not an absolute http(s) URL", name, s)
-		}
-	}
-	if cfg.ClientID == "" {
-		return nil, errors.New("townweb: no client ID")
-	}
+	// oidcrp.New checks the issuer, the redirect URI (and so the base URL)
+	// and the client ID.
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	if cfg.Now == nil {
 		cfg.Now = time.Now

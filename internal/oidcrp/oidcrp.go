@@ -77,6 +77,12 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Key == nil || cfg.HTTP == nil || cfg.ClientID == "" {
 		return nil, errors.New("oidcrp: Key, HTTP and ClientID are required")
 	}
+	for name, s := range map[string]string{"issuer": cfg.Issuer, "redirect URI": cfg.RedirectURI} {
+		u, err := url.Parse(s)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("oidcrp: the %s %q is not an absolute http(s) URL", name, s)
+		}
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
