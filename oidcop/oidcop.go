@@ -424,7 +424,14 @@ func ms(t time.Time) int64 { return t.UnixMilli() }
 // audit writes one oidc_audit row. reason names a refusal's code or what
 // was changed and by whom; never a token, a PIN or an attribute value.
 func (p *Provider) audit(ctx context.Context, q execer, clientID, personID, action, result, reason string) error {
-	_, err := q.ExecContext(ctx, qInsertAudit, newID(), ms(p.now()), clientID, personID, action, result, reason, trace.ID(ctx))
+	args := []any{newID(), ms(p.now()), clientID, personID, action, result, reason, trace.ID(ctx)}
+	var err error
+	if tx, ok := q.(*sql.Tx); ok {
+		// Every flow's transaction writes one: the cached statement, not a parse.
+		_, err = p.db.TxExec(ctx, tx, qInsertAudit, args...)
+	} else {
+		_, err = q.ExecContext(ctx, qInsertAudit, args...)
+	}
 	if err != nil {
 		return fmt.Errorf("oidcop: audit: %w", err)
 	}
