@@ -40,6 +40,9 @@ session_state, created_at, expires_at, ui_locales, sign_tx_id, response_mode) VA
 }
 
 func (s *storage) AuthRequestByID(ctx context.Context, id string) (op.AuthRequest, error) {
+	if a, ok := ctx.Value(readAuthRequest{}).(*authRequest); ok && a.ID == id {
+		return a, nil // read by the callback's guard in this request
+	}
 	a, err := s.p.authRequestByID(ctx, id)
 	if err != nil {
 		return nil, oidc.ErrInvalidRequest().WithDescription("unknown authorization request").WithParent(err)
