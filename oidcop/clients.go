@@ -17,6 +17,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -234,6 +235,7 @@ func ParseClientKey(b []byte) (ClientKey, error) {
 // number, "" the command line). A refusal is a *FieldError and writes
 // nothing but its audit row.
 func (p *Provider) AddClient(ctx context.Context, spec ClientSpec, by string) (Client, error) {
+	defer p.clientCache.invalidate()
 	keys, err := ValidateClient(&spec)
 	if err != nil {
 		return Client{}, p.refuse(ctx, spec.ID, "client-add", err, by)
@@ -308,7 +310,18 @@ func byReason(by string) string {
 }
 
 // Client is one registered client with its keys. An unknown ID is ErrNoClient.
+//
+// Every request that names a client looks it up (the authorization, the
+// callback, the token endpoint, UserInfo), so a client read is kept for
+// Config.ClientCacheTTL: this Provider's own changes drop it at once, another
+// instance's (or the command line's) show within that bound. Unknown IDs
+// are not kept, so the cache holds registered clients only.
 func (p *Provider) Client(ctx context.Context, id string) (Client, error) {
+	now := p.now()
+	if c, ok := p.clientCache.get(id, now, p.cfg.ClientCacheTTL); ok {
+		return c, nil
+	}
+	gen := p.clientCache.generation()
 	cs, err := p.clients(ctx, id)
 	if err != nil {
 		return Client{}, err
@@ -316,7 +329,74 @@ func (p *Provider) Client(ctx context.Context, id string) (Client, error) {
 	if len(cs) == 0 {
 		return Client{}, fmt.Errorf("%w: %q", ErrNoClient, id)
 	}
-	return cs[0], nil
+	if p.cfg.ClientCacheTTL > 0 {
+		p.clientCache.put(id, cs[0], now, gen)
+	}
+	return cs[0].clone(), nil
+}
+
+// clone copies the slices a caller might change, so that no caller changes
+// the cached client.
+func (c Client) clone() Client {
+	c.RedirectURIs = slices.Clone(c.RedirectURIs)
+	c.PostLogoutURIs = slices.Clone(c.PostLogoutURIs)
+	c.Keys = slices.Clone(c.Keys)
+	return c
+}
+
+// clientCache is Client's short-lived cache. gen counts invalidations, so
+// that a read begun before a change does not store what it read after the
+// change dropped the entry.
+type clientCache struct {
+	mu  sync.Mutex
+	gen uint64
+	m   map[string]cachedClient
+}
+
+type cachedClient struct {
+	c  Client
+	at time.Time
+}
+
+func (cc *clientCache) get(id string, now time.Time, ttl time.Duration) (Client, bool) {
+	if ttl <= 0 {
+		return Client{}, false
+	}
+	cc.mu.Lock()
+	e, ok := cc.m[id]
+	cc.mu.Unlock()
+	// A clock set back counts as expired, as does the bound reached.
+	if !ok || now.Before(e.at) || now.Sub(e.at) >= ttl {
+		return Client{}, false
+	}
+	return e.c.clone(), true
+}
+
+func (cc *clientCache) generation() uint64 {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	return cc.gen
+}
+
+func (cc *clientCache) put(id string, c Client, now time.Time, gen uint64) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if gen != cc.gen {
+		return
+	}
+	if cc.m == nil {
+		cc.m = map[string]cachedClient{}
+	}
+	cc.m[id] = cachedClient{c: c, at: now}
+}
+
+// invalidate drops every kept client; each change of a client or its keys
+// calls it after the change is committed (or refused).
+func (cc *clientCache) invalidate() {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	cc.gen++
+	clear(cc.m)
 }
 
 // Clients are every registered client, by ID.
@@ -386,6 +466,7 @@ func splitLines(s string) []string {
 // DisableClient disables a client at once: its tokens stop working and new
 // authorizations show the error page. Disabling it again changes nothing.
 func (p *Provider) DisableClient(ctx context.Context, id, by string) error {
+	defer p.clientCache.invalidate()
 	return p.db.Tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, qDisableClient, ms(p.now()), id)
 		if err != nil {
@@ -405,6 +486,7 @@ func (p *Provider) DisableClient(ctx context.Context, id, by string) error {
 // AddClientKey adds a public key (PEM or JWK file contents) to a client. A
 // refusal writes nothing but its audit row.
 func (p *Provider) AddClientKey(ctx context.Context, clientID string, keyFile []byte, by string) (ClientKey, error) {
+	defer p.clientCache.invalidate()
 	if _, err := p.Client(ctx, clientID); err != nil {
 		return ClientKey{}, err
 	}
@@ -440,6 +522,7 @@ var ErrNoKey = errors.New("oidcop: no such client key")
 // DisableClientKey disables one key of a client; assertions signed with it
 // are refused from then on.
 func (p *Provider) DisableClientKey(ctx context.Context, clientID, kid, by string) error {
+	defer p.clientCache.invalidate()
 	return p.db.Tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, qDisableClientKey, ms(p.now()), clientID, kid)
 		if err != nil {

@@ -49,7 +49,7 @@ func (s *server) Revocation(ctx context.Context, r *op.ClientRequest[oidc.Revoca
 		if err != nil || t.clientID != clientID {
 			return nil
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE oidc_tokens SET expires_at = $1 WHERE hash = $2 AND client_id = $3`,
+		if _, err := p.db.TxExec(ctx, tx, `UPDATE oidc_tokens SET expires_at = $1 WHERE hash = $2 AND client_id = $3`,
 			ms(p.now()), t.jti, clientID); err != nil {
 			return err
 		}

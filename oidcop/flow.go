@@ -218,7 +218,7 @@ func (p *Provider) redeemCode(ctx context.Context, code string) (*authRequest, e
 	err := p.db.Tx(ctx, func(tx *sql.Tx) error {
 		a, reused = nil, false
 		var err error
-		a, err = scanAuthRequest(tx.QueryRowContext(ctx, `SELECT `+authRequestColumns+` FROM oidc_auth_requests WHERE code_hash = $1`, hashToken(code)))
+		a, err = scanAuthRequest(p.db.TxQueryRow(ctx, tx, `SELECT `+authRequestColumns+` FROM oidc_auth_requests WHERE code_hash = $1`, hashToken(code)))
 		if errors.Is(err, sql.ErrNoRows) {
 			a = nil
 			return nil
@@ -228,7 +228,7 @@ func (p *Provider) redeemCode(ctx context.Context, code string) (*authRequest, e
 		}
 		if !a.CodeUsedAt.IsZero() {
 			reused = true
-			if _, err := tx.ExecContext(ctx, `UPDATE oidc_grants SET revoked_at = $1, attributes = '' WHERE id = $2 AND revoked_at = 0`, ms(now), a.ID); err != nil {
+			if _, err := p.db.TxExec(ctx, tx, `UPDATE oidc_grants SET revoked_at = $1, attributes = '' WHERE id = $2 AND revoked_at = 0`, ms(now), a.ID); err != nil {
 				return err
 			}
 			return p.audit(ctx, tx, a.ClientID, a.PersonID, "token", "refused", "code_reused grant revoked")
@@ -236,7 +236,7 @@ func (p *Provider) redeemCode(ctx context.Context, code string) (*authRequest, e
 		if !now.Before(a.CodeExpiresAt) {
 			return nil
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE oidc_auth_requests SET code_used_at = $1 WHERE id = $2 AND code_used_at = 0`, ms(now), a.ID)
+		_, err = p.db.TxExec(ctx, tx, `UPDATE oidc_auth_requests SET code_used_at = $1 WHERE id = $2 AND code_used_at = 0`, ms(now), a.ID)
 		return err
 	})
 	switch {

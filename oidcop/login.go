@@ -1,6 +1,7 @@
 package oidcop
 
 import (
+	"context"
 	"crypto"
 	"crypto/rand"
 	"crypto/x509"
@@ -570,7 +571,13 @@ func (p *Provider) callback(w http.ResponseWriter, r *http.Request, next http.Ha
 	}
 	ss.Delete(sessionDone)
 	terminal.SaveSession(r, ss, p.logger)
-	if a, err := p.authRequestByID(r.Context(), id); err == nil && a.ResponseMode == ModeFormPost {
+	a, err := p.authRequestByID(r.Context(), id)
+	if err == nil {
+		// The library's callback reads the request next (AuthRequestByID):
+		// it gets this read rather than a second one.
+		r = r.WithContext(context.WithValue(r.Context(), readAuthRequest{}, a))
+	}
+	if err == nil && a.ResponseMode == ModeFormPost {
 		fp := &formPoster{ResponseWriter: w, p: p}
 		next(fp, r)
 		fp.flush()
@@ -578,6 +585,10 @@ func (p *Provider) callback(w http.ResponseWriter, r *http.Request, next http.Ha
 	}
 	next(w, r)
 }
+
+// readAuthRequest is the context key of the authorization request the
+// callback read (an *authRequest).
+type readAuthRequest struct{}
 
 // formPoster turns the library's redirect to the RP into a form_post
 // response (OAuth 2.0 Form Post Response Mode, §3 row 24): a page whose

@@ -99,6 +99,12 @@ type Config struct {
 	// Platform is the platform's caller API: signer lookup and the audit
 	// of each release of attributes.
 	Platform PlatformCaller
+	// ClientCacheTTL is how long a client and its keys, once read, are
+	// used without reading them again (default DefaultClientCacheTTL;
+	// negative: read on every request). A change made through this
+	// Provider takes effect at once; one made by another instance or
+	// process (the command line) within this bound.
+	ClientCacheTTL time.Duration
 	// Site, when set, renders the error page of an authorization request
 	// that cannot go back to its RP (otherwise the library's JSON).
 	Site *web.Site
@@ -207,6 +213,7 @@ const (
 	DefaultPublishLead          = 10 * time.Minute
 	DefaultAssertionMaxLifetime = 24 * time.Hour
 	DefaultClockSkew            = 60 * time.Second
+	DefaultClientCacheTTL       = time.Second
 )
 
 // Validate checks a configuration before anything opens; it fills in the
@@ -255,6 +262,7 @@ func (c *Config) Validate() error {
 	def(&c.PublishLead, DefaultPublishLead)
 	def(&c.AssertionMaxLifetime, DefaultAssertionMaxLifetime)
 	def(&c.ClockSkew, DefaultClockSkew)
+	def(&c.ClientCacheTTL, DefaultClientCacheTTL)
 	for name, d := range map[string]time.Duration{"code TTL": c.CodeTTL, "access token TTL": c.AccessTokenTTL,
 		"ID token TTL": c.IDTokenTTL, "login TTL": c.LoginTTL, "refresh token TTL": c.RefreshTokenTTL, "sign TTL": c.SignTTL, "publish lead": c.PublishLead,
 		"assertion max lifetime": c.AssertionMaxLifetime, "clock skew": c.ClockSkew, "key rotation": c.KeyRotation + 1} {
@@ -370,6 +378,8 @@ type Provider struct {
 	now    func() time.Time
 	logger *slog.Logger
 	keys   *keyRing
+	// clientCache keeps clients read by Client for Config.ClientCacheTTL.
+	clientCache clientCache
 	// pages is the card page, once Pages made it.
 	pages *Pages
 }
@@ -414,7 +424,14 @@ func ms(t time.Time) int64 { return t.UnixMilli() }
 // audit writes one oidc_audit row. reason names a refusal's code or what
 // was changed and by whom; never a token, a PIN or an attribute value.
 func (p *Provider) audit(ctx context.Context, q execer, clientID, personID, action, result, reason string) error {
-	_, err := q.ExecContext(ctx, qInsertAudit, newID(), ms(p.now()), clientID, personID, action, result, reason, trace.ID(ctx))
+	args := []any{newID(), ms(p.now()), clientID, personID, action, result, reason, trace.ID(ctx)}
+	var err error
+	if tx, ok := q.(*sql.Tx); ok {
+		// Every flow's transaction writes one: the cached statement, not a parse.
+		_, err = p.db.TxExec(ctx, tx, qInsertAudit, args...)
+	} else {
+		_, err = q.ExecContext(ctx, qInsertAudit, args...)
+	}
 	if err != nil {
 		return fmt.Errorf("oidcop: audit: %w", err)
 	}

@@ -474,3 +474,83 @@ func TestRPDiscovery(t *testing.T) {
 		t.Errorf("token URL %s", got)
 	}
 }
+
+// TestClientCache: a client read is kept for ClientCacheTTL. A change made
+// by another instance on the same database shows within the bound; one
+// made through the same Provider at once.
+func TestClientCache(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		clk := newClock()
+		a := openProvider(t, db, "https://auth.example.jp", clk, nil)
+		b := openProvider(t, db, "https://auth.example.jp", clk, nil) // another instance
+		ctx := t.Context()
+		spec := ClientSpec{ID: "RP1", Name: "RP", RedirectURIs: []string{"https://rp.example.jp/cb"}, Keys: [][]byte{readTestdata(t, "rp-ec.pub")}}
+		if _, err := b.AddClient(ctx, spec, ""); err != nil {
+			t.Fatal(err)
+		}
+		enabled := func(p *Provider) (bool, int) {
+			t.Helper()
+			c, err := p.Client(ctx, "RP1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c.Enabled(), len(c.Keys)
+		}
+		if on, n := enabled(a); !on || n != 1 {
+			t.Fatalf("first read: enabled %v, %d keys", on, n)
+		}
+		// A caller changing what it got does not change the cache.
+		c, _ := a.Client(ctx, "RP1")
+		c.Keys[0].KID = "changed"
+		if c2, _ := a.Client(ctx, "RP1"); c2.Keys[0].KID == "changed" {
+			t.Error("a caller's change reached the cache")
+		}
+
+		// Another instance adds a key, then disables the client: seen within the bound.
+		if _, err := b.AddClientKey(ctx, "RP1", readTestdata(t, "rp-rsa.pub"), ""); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.DisableClient(ctx, "RP1", ""); err != nil {
+			t.Fatal(err)
+		}
+		if on, n := enabled(b); on || n != 2 {
+			t.Errorf("the changing instance: enabled %v, %d keys; want at once", on, n)
+		}
+		clk.Add(DefaultClientCacheTTL)
+		if on, n := enabled(a); on || n != 2 {
+			t.Errorf("after the bound: enabled %v, %d keys", on, n)
+		}
+
+		// The same instance's own key add: at once, no time passing.
+		if _, err := a.AddClient(ctx, ClientSpec{ID: "RP2", Name: "RP2", RedirectURIs: []string{"https://rp.example.jp/cb"}, Keys: [][]byte{readTestdata(t, "rp-ec.pub")}}, ""); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Client(ctx, "RP2"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.AddClientKey(ctx, "RP2", readTestdata(t, "rp-rsa.pub"), ""); err != nil {
+			t.Fatal(err)
+		}
+		if c, _ := a.Client(ctx, "RP2"); len(c.Keys) != 2 {
+			t.Errorf("own key add: %d keys", len(c.Keys))
+		}
+		if err := a.DisableClient(ctx, "RP2", ""); err != nil {
+			t.Fatal(err)
+		}
+		if c, _ := a.Client(ctx, "RP2"); c.Enabled() {
+			t.Error("own disable not seen at once")
+		}
+
+		// ClientCacheTTL < 0: every read goes to the database.
+		off := openProvider(t, db, "https://auth.example.jp", clk, func(c *Config) { c.ClientCacheTTL = -1 })
+		if _, err := off.Client(ctx, "RP2"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.AddClientKey(ctx, "RP2", jwkOf(t, "rp-ec.pub", "ec-2", false), ""); err != nil {
+			t.Fatal(err)
+		}
+		if c, _ := off.Client(ctx, "RP2"); len(c.Keys) != 3 {
+			t.Errorf("uncached: %d keys", len(c.Keys))
+		}
+	})
+}

@@ -59,11 +59,11 @@ func (g *grantRow) asAuthRequest() *authRequest {
 func (p *Provider) issueRefresh(ctx context.Context, tx *sql.Tx, grantID, clientID string) (string, time.Time, error) {
 	tok := randomToken(32)
 	exp := p.now().Add(p.cfg.RefreshTokenTTL)
-	if _, err := tx.ExecContext(ctx, `INSERT INTO oidc_tokens (hash, grant_id, client_id, kind, expires_at) VALUES ($1, $2, $3, 'refresh', $4)`,
+	if _, err := p.db.TxExec(ctx, tx, `INSERT INTO oidc_tokens (hash, grant_id, client_id, kind, expires_at) VALUES ($1, $2, $3, 'refresh', $4)`,
 		hashToken(tok), grantID, clientID, ms(exp)); err != nil {
 		return "", time.Time{}, err
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE oidc_grants SET expires_at = $1 WHERE id = $2 AND expires_at < $1`, ms(exp), grantID); err != nil {
+	if _, err := p.db.TxExec(ctx, tx, `UPDATE oidc_grants SET expires_at = $1 WHERE id = $2 AND expires_at < $1`, ms(exp), grantID); err != nil {
 		return "", time.Time{}, err
 	}
 	return tok, exp, nil
@@ -81,7 +81,7 @@ func (p *Provider) newRefresh(ctx context.Context, grantID, clientID string) (to
 // revokeGrant ends a grant in tx: its tokens stop working (every check
 // joins the grant) and its attributes, personal data, go.
 func (p *Provider) revokeGrant(ctx context.Context, tx *sql.Tx, grantID string) error {
-	_, err := tx.ExecContext(ctx, `UPDATE oidc_grants SET revoked_at = $1, attributes = '' WHERE id = $2 AND revoked_at = 0`, ms(p.now()), grantID)
+	_, err := p.db.TxExec(ctx, tx, `UPDATE oidc_grants SET revoked_at = $1, attributes = '' WHERE id = $2 AND revoked_at = 0`, ms(p.now()), grantID)
 	return err
 }
 
@@ -107,7 +107,7 @@ func (p *Provider) rotateRefresh(ctx context.Context, token, clientID string) (*
 		g, next, reused = nil, "", false
 		var grantID, owner string
 		var expires, used int64
-		err := tx.QueryRowContext(ctx, `SELECT grant_id, client_id, expires_at, used_at FROM oidc_tokens WHERE hash = $1 AND kind = 'refresh'`,
+		err := p.db.TxQueryRow(ctx, tx, `SELECT grant_id, client_id, expires_at, used_at FROM oidc_tokens WHERE hash = $1 AND kind = 'refresh'`,
 			hashToken(token)).Scan(&grantID, &owner, &expires, &used)
 		if errors.Is(err, sql.ErrNoRows) {
 			return op.ErrInvalidRefreshToken
@@ -124,7 +124,7 @@ func (p *Provider) rotateRefresh(ctx context.Context, token, clientID string) (*
 		if expires <= ms(now) {
 			return op.ErrInvalidRefreshToken
 		}
-		g, err = scanGrant(tx.QueryRowContext(ctx, `SELECT `+grantColumns+` FROM oidc_grants g WHERE id = $1
+		g, err = scanGrant(p.db.TxQueryRow(ctx, tx, `SELECT `+grantColumns+` FROM oidc_grants g WHERE id = $1
 AND EXISTS (SELECT 1 FROM oidc_clients c WHERE c.id = g.client_id AND c.disabled_at = 0)`, grantID))
 		if errors.Is(err, sql.ErrNoRows) || (err == nil && g.RevokedAt != 0) {
 			return op.ErrInvalidRefreshToken
@@ -144,14 +144,14 @@ AND EXISTS (SELECT 1 FROM oidc_clients c WHERE c.id = g.client_id AND c.disabled
 		}
 		// The conditional UPDATE makes two concurrent uses one use and one
 		// reuse.
-		res, err := tx.ExecContext(ctx, `UPDATE oidc_tokens SET used_at = $1, replaced_by = $2 WHERE hash = $3 AND used_at = 0`,
+		res, err := p.db.TxExec(ctx, tx, `UPDATE oidc_tokens SET used_at = $1, replaced_by = $2 WHERE hash = $3 AND used_at = 0`,
 			ms(now), hashToken(next), hashToken(token))
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
 			// A concurrent use won: this one is a reuse.
-			if _, err := tx.ExecContext(ctx, `DELETE FROM oidc_tokens WHERE hash = $1`, hashToken(next)); err != nil {
+			if _, err := p.db.TxExec(ctx, tx, `DELETE FROM oidc_tokens WHERE hash = $1`, hashToken(next)); err != nil {
 				return err
 			}
 			return reuse(tx, grantID)
@@ -286,11 +286,11 @@ func (p *Provider) logout(w http.ResponseWriter, r *http.Request) {
 	var personID string
 	if sid != "" {
 		err = p.db.Tx(r.Context(), func(tx *sql.Tx) error {
-			if err := tx.QueryRowContext(r.Context(), `SELECT person_id FROM oidc_grants WHERE client_id = $1 AND session_state = $2`,
+			if err := p.db.TxQueryRow(r.Context(), tx, `SELECT person_id FROM oidc_grants WHERE client_id = $1 AND session_state = $2`,
 				clientID, sid).Scan(&personID); err != nil && !errors.Is(err, sql.ErrNoRows) {
 				return err
 			}
-			if _, err := tx.ExecContext(r.Context(), `UPDATE oidc_grants SET revoked_at = $1, attributes = '' WHERE client_id = $2 AND session_state = $3 AND revoked_at = 0`,
+			if _, err := p.db.TxExec(r.Context(), tx, `UPDATE oidc_grants SET revoked_at = $1, attributes = '' WHERE client_id = $2 AND session_state = $3 AND revoked_at = 0`,
 				ms(p.now()), clientID, sid); err != nil {
 				return err
 			}

@@ -241,7 +241,7 @@ func (p *Provider) startSign(w http.ResponseWriter, r *http.Request) {
 	} else {
 		id, now := newUUID(), p.now()
 		err = p.db.Tx(ctx, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO oidc_sign_transactions (id, client_id, digest, digest_type, created_at, expires_at)
+			if _, err := p.db.TxExec(ctx, tx, `INSERT INTO oidc_sign_transactions (id, client_id, digest, digest_type, created_at, expires_at)
 VALUES ($1, $2, $3, $4, $5, $6)`, id, t.clientID, raw, typ, ms(now), ms(now.Add(p.cfg.SignTTL))); err != nil {
 				return err
 			}
@@ -497,7 +497,7 @@ func (p *Provider) SetPFKey(ctx context.Context, clientID string, pemKey []byte,
 		return err
 	}
 	return p.db.Tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, qSetPFKey, der, clientID)
+		res, err := p.db.TxExec(ctx, tx, qSetPFKey, der, clientID)
 		if err != nil {
 			return err
 		}

@@ -40,6 +40,9 @@ session_state, created_at, expires_at, ui_locales, sign_tx_id, response_mode) VA
 }
 
 func (s *storage) AuthRequestByID(ctx context.Context, id string) (op.AuthRequest, error) {
+	if a, ok := ctx.Value(readAuthRequest{}).(*authRequest); ok && a.ID == id {
+		return a, nil // read by the callback's guard in this request
+	}
 	a, err := s.p.authRequestByID(ctx, id)
 	if err != nil {
 		return nil, oidc.ErrInvalidRequest().WithDescription("unknown authorization request").WithParent(err)
@@ -95,13 +98,13 @@ func (s *storage) CreateAccessToken(ctx context.Context, r op.TokenRequest) (str
 	}
 	id, exp := newID(), now.Add(s.p.cfg.AccessTokenTTL)
 	err := s.p.db.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO oidc_grants (id, client_id, sub, person_id, scopes, acr, auth_time, session_state,
+		if _, err := s.p.db.TxExec(ctx, tx, `INSERT INTO oidc_grants (id, client_id, sub, person_id, scopes, acr, auth_time, session_state,
 created_at, expires_at, attributes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING`,
 			a.ID, a.ClientID, a.Sub, a.PersonID, strings.Join(a.GetScopes(), " "), a.GetACR(), ms(a.AuthTime), a.SessionState,
 			ms(now), ms(exp), a.Attributes); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO oidc_tokens (hash, grant_id, client_id, kind, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+		_, err := s.p.db.TxExec(ctx, tx, `INSERT INTO oidc_tokens (hash, grant_id, client_id, kind, expires_at) VALUES ($1, $2, $3, $4, $5)`,
 			id, a.ID, a.ClientID, "access", ms(exp))
 		return err
 	})

@@ -130,3 +130,42 @@ func TestOpenRejectsUnknownDSN(t *testing.T) {
 		t.Fatalf("error leaks the password: %s", got)
 	}
 }
+
+// TestTxExecTxQueryRow: TxExec and TxQueryRow (cached statements on SQLite)
+// see the transaction's own writes, and a rollback undoes TxExec's.
+func TestTxExecTxQueryRow(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		migrate(t, db)
+		ctx := context.Background()
+		boom := errors.New("boom")
+		for i, want := range []error{nil, boom} {
+			err := db.Tx(ctx, func(tx *sql.Tx) error {
+				if _, err := db.TxExec(ctx, tx, `INSERT INTO counters (name, n) VALUES ($1, $2)`, "c", i); err != nil {
+					return err
+				}
+				if _, err := db.TxExec(ctx, tx, `UPDATE counters SET n = n + 10 WHERE name = $1`, "c"); err != nil {
+					return err
+				}
+				var n int
+				if err := db.TxQueryRow(ctx, tx, `SELECT n FROM counters WHERE name = $1`, "c").Scan(&n); err != nil {
+					return err
+				}
+				if n != i+10 {
+					t.Errorf("in the transaction: n = %d, want %d", n, i+10)
+				}
+				if want != nil {
+					return want
+				}
+				_, err := db.TxExec(ctx, tx, `DELETE FROM counters WHERE name = $1`, "c")
+				return err
+			})
+			if !errors.Is(err, want) {
+				t.Fatalf("run %d: %v, want %v", i, err, want)
+			}
+		}
+		var n int
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM counters`).Scan(&n); err != nil || n != 0 {
+			t.Errorf("after commit of a delete and a rollback: %d rows, %v", n, err)
+		}
+	})
+}
