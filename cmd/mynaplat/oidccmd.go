@@ -62,6 +62,14 @@ func (o *oidcOptions) register(fs *flag.FlagSet) {
 	o.oidc.register(fs)
 }
 
+// parseOpen parses the command's flags and opens the provider they name.
+func (o *oidcOptions) parseOpen(ctx context.Context, fs *flag.FlagSet, args []string) (*store.DB, *oidcop.Provider, error) {
+	if err := parseFlags(fs, args); err != nil {
+		return nil, nil, err
+	}
+	return o.open(ctx)
+}
+
 func (o *oidcOptions) open(ctx context.Context) (*store.DB, *oidcop.Provider, error) {
 	base := o.data.baseURL
 	if base == "" {
@@ -151,10 +159,7 @@ func oidcClientAdd(ctx context.Context, fs *flag.FlagSet, args []string, out io.
 func oidcClientList(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writer) error {
 	var o oidcOptions
 	o.register(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	db, p, err := o.open(ctx)
+	db, p, err := o.parseOpen(ctx, fs, args)
 	if err != nil {
 		return err
 	}
@@ -194,10 +199,7 @@ func oidcClientDisable(ctx context.Context, fs *flag.FlagSet, args []string, out
 	var o oidcOptions
 	o.register(fs)
 	id := fs.String("id", "", "the client ID")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	db, p, err := o.open(ctx)
+	db, p, err := o.parseOpen(ctx, fs, args)
 	if err != nil {
 		return err
 	}
@@ -239,10 +241,7 @@ func oidcClientKeyDisable(ctx context.Context, fs *flag.FlagSet, args []string, 
 	o.register(fs)
 	id := fs.String("id", "", "the client ID")
 	kid := fs.String("kid", "", "the key's kid (oidc client list shows it)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	db, p, err := o.open(ctx)
+	db, p, err := o.parseOpen(ctx, fs, args)
 	if err != nil {
 		return err
 	}
@@ -257,10 +256,7 @@ func oidcClientKeyDisable(ctx context.Context, fs *flag.FlagSet, args []string, 
 func oidcKeysRotate(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writer) error {
 	var o oidcOptions
 	o.register(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	db, p, err := o.open(ctx)
+	db, p, err := o.parseOpen(ctx, fs, args)
 	if err != nil {
 		return err
 	}
@@ -276,10 +272,7 @@ func oidcKeysRotate(ctx context.Context, fs *flag.FlagSet, args []string, out io
 func oidcKeysList(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writer) error {
 	var o oidcOptions
 	o.register(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	db, p, err := o.open(ctx)
+	db, p, err := o.parseOpen(ctx, fs, args)
 	if err != nil {
 		return err
 	}
