@@ -210,7 +210,9 @@ func TestCovers(t *testing.T) {
 			}
 		}
 	}
-	// The bands cited in tables/r07-09.json "verified".
+	// The bands cited in tables/r07-09.json "verified": eu-japan.eu
+	// (Supplier Classification, 2018) and JAXA 別表1 for manufacture,
+	// JAXA 別表1 for sale, service and purchase.
 	for _, tt := range []struct {
 		g    Grade
 		f    Field
@@ -218,11 +220,20 @@ func TestCovers(t *testing.T) {
 		want bool
 	}{
 		{GradeA, FieldManufacture, 30_000_000, true},
+		{GradeB, FieldManufacture, 29_999_999, true},
+		{GradeB, FieldManufacture, 20_000_000, true},
+		{GradeB, FieldManufacture, 19_999_999, false},
+		{GradeC, FieldManufacture, 19_999_999, true},
+		{GradeC, FieldManufacture, 4_000_000, true},
 		{GradeD, FieldManufacture, 3_999_999, true},
 		{GradeD, FieldManufacture, 4_000_000, false},
 		{GradeC, FieldService, 3_000_000, true},
 		{GradeD, FieldService, 3_000_000, false},
 		{GradeB, FieldSale, 29_999_999, true},
+		{GradeA, FieldPurchase, 10_000_000, true},
+		{GradeB, FieldPurchase, 9_999_999, true},
+		{GradeB, FieldPurchase, 2_000_000, true},
+		{GradeC, FieldPurchase, 1_999_999, true},
 		{GradeD, FieldPurchase, 1, false},
 		{Grade("E"), FieldSale, 1, false},
 		{GradeA, Field("x"), 1 << 40, false},
