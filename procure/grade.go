@@ -29,7 +29,7 @@ const (
 )
 
 // Fields lists the fields in the order of the application form.
-var Fields = [...]Field{FieldManufacture, FieldSale, FieldService, FieldPurchase}
+func Fields() []Field { return []Field{FieldManufacture, FieldSale, FieldService, FieldPurchase} }
 
 // Names returns the field's name in Japanese and in English; "" for an
 // unknown field.
@@ -182,7 +182,7 @@ func ParseTables(b []byte) (*Tables, error) {
 	if t.Period == "" || len(t.Sources) == 0 {
 		return nil, errors.New("procure: tables without period or sources")
 	}
-	for _, f := range Fields {
+	for _, f := range Fields() {
 		ft := t.Fields[f]
 		if ft == nil {
 			return nil, fmt.Errorf("procure: tables: no field %q", f)

@@ -36,7 +36,7 @@ func set(fin *Financials, item string, v int64) {
 // It is driven by the table, so it holds for the next period's file too.
 func TestRateEveryBoundary(t *testing.T) {
 	tab := CurrentTables()
-	for _, f := range Fields {
+	for _, f := range Fields() {
 		for item, bands := range tab.Fields[f].Items {
 			for i, b := range bands[:len(bands)-1] {
 				for _, c := range []struct {
@@ -64,7 +64,7 @@ func TestRateEveryBoundary(t *testing.T) {
 // TestGradeCuts checks every grade cut of every field at and below it.
 func TestGradeCuts(t *testing.T) {
 	tab := CurrentTables()
-	for _, f := range Fields {
+	for _, f := range Fields() {
 		ft := tab.Fields[f]
 		for i, g := range ft.Grades {
 			if got := ft.grade(g.Min); got != g.Grade {
@@ -193,7 +193,7 @@ func TestRateRefuses(t *testing.T) {
 // TestCovers walks every price band of every field at its ends.
 func TestCovers(t *testing.T) {
 	tab := CurrentTables()
-	for _, f := range Fields {
+	for _, f := range Fields() {
 		for _, p := range tab.Fields[f].Prices {
 			if !p.Grade.Covers(f, p.Min) {
 				t.Errorf("%s %s does not cover its Min %d", f, p.Grade, p.Min)
@@ -254,7 +254,7 @@ func TestTables(t *testing.T) {
 	if CurrentTables().Fields[FieldSale].Grades[0].Min == 0 {
 		t.Error("CurrentTables shares state between callers")
 	}
-	for _, f := range Fields {
+	for _, f := range Fields() {
 		ja, en := f.Names()
 		if ja == "" || en == "" {
 			t.Errorf("%s has no names", f)
