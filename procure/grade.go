@@ -117,9 +117,9 @@ var (
 	ErrEquipmentNotApplicable = errors.New("procure: equipment is scored for manufacture only")
 )
 
-// Band is one row of an item's table: from Min (以上) up to the next
+// GradeBand is one row of an item's table: from Min (以上) up to the next
 // row's Min (未満). The last row has no Min and takes everything below.
-type Band struct {
+type GradeBand struct {
 	Min    *int64 `json:"min,omitempty"`
 	Points int    `json:"points"`
 }
@@ -138,44 +138,44 @@ type PriceBand struct {
 	Below *int64 `json:"below,omitempty"`
 }
 
-// FieldTable is the table of one field.
-type FieldTable struct {
-	Items  map[string][]Band `json:"items"`
-	Grades []GradeCut        `json:"grades"`
-	Prices []PriceBand       `json:"prices"`
+// GradeFieldTable is the table of one field.
+type GradeFieldTable struct {
+	Items  map[string][]GradeBand `json:"items"`
+	Grades []GradeCut             `json:"grades"`
+	Prices []PriceBand            `json:"prices"`
 }
 
-// Tables are the grading tables of one period.
-type Tables struct {
-	Period     string                `json:"period"`
-	Sources    []string              `json:"sources"`
-	Verified   []string              `json:"verified"`
-	Unverified string                `json:"unverified"`
-	Fields     map[Field]*FieldTable `json:"fields"`
+// GradeTables are the grading tables of one period.
+type GradeTables struct {
+	Period     string                     `json:"period"`
+	Sources    []string                   `json:"sources"`
+	Verified   []string                   `json:"verified"`
+	Unverified string                     `json:"unverified"`
+	Fields     map[Field]*GradeFieldTable `json:"fields"`
 }
 
 //go:embed tables/r07-09.json
-var tablesFS embed.FS
+var gradeTablesFS embed.FS
 
-// CurrentTables returns the tables of the current period (令和7・8・9年度),
+// CurrentGradeTables returns the tables of the current period (令和7・8・9年度),
 // parsed anew on each call so that no caller can change another's copy.
-func CurrentTables() *Tables {
-	b, err := tablesFS.ReadFile("tables/r07-09.json")
+func CurrentGradeTables() *GradeTables {
+	b, err := gradeTablesFS.ReadFile("tables/r07-09.json")
 	if err != nil {
 		panic(err) // embedded: cannot happen
 	}
-	t, err := ParseTables(b)
+	t, err := ParseGradeTables(b)
 	if err != nil {
 		panic(err) // checked by the tests
 	}
 	return t
 }
 
-// ParseTables reads and checks a period's tables: four fields, bands in
+// ParseGradeTables reads and checks a period's tables: four fields, bands in
 // descending order ending in an open row, grade cuts descending to 0, and
 // price bands that tile [0, ∞).
-func ParseTables(b []byte) (*Tables, error) {
-	var t Tables
+func ParseGradeTables(b []byte) (*GradeTables, error) {
+	var t GradeTables
 	if err := json.Unmarshal(b, &t); err != nil {
 		return nil, fmt.Errorf("procure: tables: %w", err)
 	}
@@ -227,10 +227,10 @@ func ParseTables(b []byte) (*Tables, error) {
 }
 
 // Rate scores fin in field f with the current period's tables.
-func Rate(f Field, fin Financials) (Rating, error) { return CurrentTables().Rate(f, fin) }
+func Rate(f Field, fin Financials) (Rating, error) { return CurrentGradeTables().Rate(f, fin) }
 
 // Rate scores fin in field f with these tables.
-func (t *Tables) Rate(f Field, fin Financials) (Rating, error) {
+func (t *GradeTables) Rate(f Field, fin Financials) (Rating, error) {
 	ft := t.Fields[f]
 	if !f.Valid() || ft == nil {
 		return Rating{}, fmt.Errorf("%w: %q", ErrUnknownField, f)
@@ -249,22 +249,22 @@ func (t *Tables) Rate(f Field, fin Financials) (Rating, error) {
 	}
 	r := Rating{Field: f, Points: map[string]int{}}
 	add := func(item string, p int) { r.Points[item] = p; r.Total += p }
-	add(ItemSales, lookup(ft.Items[ItemSales], func(min int64) bool { return fin.AverageSalesYen >= min }))
+	add(ItemSales, gradeLookup(ft.Items[ItemSales], func(min int64) bool { return fin.AverageSalesYen >= min }))
 	// Negative equity (債務超過) simply falls in the lowest row.
-	add(ItemEquity, lookup(ft.Items[ItemEquity], func(min int64) bool { return fin.EquityYen >= min }))
-	add(ItemCurrentRatio, lookup(ft.Items[ItemCurrentRatio], func(min int64) bool {
+	add(ItemEquity, gradeLookup(ft.Items[ItemEquity], func(min int64) bool { return fin.EquityYen >= min }))
+	add(ItemCurrentRatio, gradeLookup(ft.Items[ItemCurrentRatio], func(min int64) bool {
 		return CurrentRatioAtLeast(fin.CurrentAssetsYen, fin.CurrentLiabilitiesYen, min)
 	}))
-	add(ItemYears, lookup(ft.Items[ItemYears], func(min int64) bool { return int64(fin.Years) >= min }))
+	add(ItemYears, gradeLookup(ft.Items[ItemYears], func(min int64) bool { return int64(fin.Years) >= min }))
 	if f == FieldManufacture {
-		add(ItemEquipment, lookup(ft.Items[ItemEquipment], func(min int64) bool { return fin.EquipmentYen >= min }))
+		add(ItemEquipment, gradeLookup(ft.Items[ItemEquipment], func(min int64) bool { return fin.EquipmentYen >= min }))
 	}
 	r.Grade = ft.grade(r.Total)
 	return r, nil
 }
 
 // grade is the grade of a total: the first cut it reaches.
-func (ft *FieldTable) grade(total int) Grade {
+func (ft *GradeFieldTable) grade(total int) Grade {
 	for _, g := range ft.Grades {
 		if total >= g.Min {
 			return g.Grade
@@ -274,7 +274,7 @@ func (ft *FieldTable) grade(total int) Grade {
 }
 
 // lookup returns the points of the first row whose Min the value reaches.
-func lookup(bands []Band, atLeast func(min int64) bool) int {
+func gradeLookup(bands []GradeBand, atLeast func(min int64) bool) int {
 	for _, b := range bands {
 		if b.Min == nil || atLeast(*b.Min) {
 			return b.Points
@@ -320,11 +320,11 @@ func CurrentRatioPercent(assets, liabilities int64) float64 {
 // grade's published band (Min 以上, Below 未満). Unknown fields or grades,
 // and negative prices, are covered by nothing.
 func (g Grade) Covers(f Field, estimateYen int64) bool {
-	return CurrentTables().Covers(g, f, estimateYen)
+	return CurrentGradeTables().Covers(g, f, estimateYen)
 }
 
 // Covers is Grade.Covers with these tables.
-func (t *Tables) Covers(g Grade, f Field, estimateYen int64) bool {
+func (t *GradeTables) Covers(g Grade, f Field, estimateYen int64) bool {
 	ft := t.Fields[f]
 	if ft == nil || estimateYen < 0 {
 		return false
@@ -337,9 +337,9 @@ func (t *Tables) Covers(g Grade, f Field, estimateYen int64) bool {
 	return false
 }
 
-// Messages returns what to tell a person about a refusal of Rate, in
+// GradeMessages returns what to tell a person about a refusal of Rate, in
 // Japanese and English; ok is false for an error that is not one of them.
-func Messages(err error) (ja, en string, ok bool) {
+func GradeMessages(err error) (ja, en string, ok bool) {
 	switch {
 	case errors.Is(err, ErrUnknownField):
 		return "申請区分が正しくありません(物品の製造・物品の販売・役務の提供等・物品の買受けのいずれかです)。",

@@ -12,10 +12,10 @@ import (
 
 // base is a business that scores the lowest row of every item but the one
 // a test moves: sales 0, equity 0, no current assets, 0 years.
-func base() Financials { return Financials{CurrentLiabilitiesYen: 1} }
+func gradeTestBase() Financials { return Financials{CurrentLiabilitiesYen: 1} }
 
 // set puts v into the item's figure of fin.
-func set(fin *Financials, item string, v int64) {
+func gradeTestSet(fin *Financials, item string, v int64) {
 	switch item {
 	case ItemSales:
 		fin.AverageSalesYen = v
@@ -35,7 +35,7 @@ func set(fin *Financials, item string, v int64) {
 // its Min (以上) the row's points, one below it (未満) the next row's.
 // It is driven by the table, so it holds for the next period's file too.
 func TestRateEveryBoundary(t *testing.T) {
-	tab := CurrentTables()
+	tab := CurrentGradeTables()
 	for _, f := range Fields() {
 		for item, bands := range tab.Fields[f].Items {
 			for i, b := range bands[:len(bands)-1] {
@@ -46,8 +46,8 @@ func TestRateEveryBoundary(t *testing.T) {
 					if c.v < 0 {
 						continue
 					}
-					fin := base()
-					set(&fin, item, c.v)
+					fin := gradeTestBase()
+					gradeTestSet(&fin, item, c.v)
 					r, err := Rate(f, fin)
 					if err != nil {
 						t.Fatalf("%s/%s %d: %v", f, item, c.v, err)
@@ -63,7 +63,7 @@ func TestRateEveryBoundary(t *testing.T) {
 
 // TestGradeCuts checks every grade cut of every field at and below it.
 func TestGradeCuts(t *testing.T) {
-	tab := CurrentTables()
+	tab := CurrentGradeTables()
 	for _, f := range Fields() {
 		ft := tab.Fields[f]
 		for i, g := range ft.Grades {
@@ -179,20 +179,20 @@ func TestRateRefuses(t *testing.T) {
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("err = %v, want %v", err, tt.want)
 			}
-			ja, en, ok := Messages(err)
+			ja, en, ok := GradeMessages(err)
 			if !ok || ja == "" || en == "" {
 				t.Errorf("no messages for %v", err)
 			}
 		})
 	}
-	if _, _, ok := Messages(errors.New("other")); ok {
+	if _, _, ok := GradeMessages(errors.New("other")); ok {
 		t.Error("Messages of a foreign error")
 	}
 }
 
 // TestCovers walks every price band of every field at its ends.
 func TestCovers(t *testing.T) {
-	tab := CurrentTables()
+	tab := CurrentGradeTables()
 	for _, f := range Fields() {
 		for _, p := range tab.Fields[f].Prices {
 			if !p.Grade.Covers(f, p.Min) {
@@ -246,13 +246,13 @@ func TestCovers(t *testing.T) {
 }
 
 func TestTables(t *testing.T) {
-	tab := CurrentTables()
+	tab := CurrentGradeTables()
 	if !strings.Contains(tab.Period, "令和7・8・9年度") || len(tab.Sources) < 2 || tab.Unverified == "" {
 		t.Errorf("tables lack period, sources or their caveat: %+v", tab)
 	}
 	tab.Fields[FieldSale].Grades[0].Min = 0 // a caller's copy …
-	if CurrentTables().Fields[FieldSale].Grades[0].Min == 0 {
-		t.Error("CurrentTables shares state between callers")
+	if CurrentGradeTables().Fields[FieldSale].Grades[0].Min == 0 {
+		t.Error("CurrentGradeTables shares state between callers")
 	}
 	for _, f := range Fields() {
 		ja, en := f.Names()
@@ -267,31 +267,31 @@ func TestTables(t *testing.T) {
 	}
 	for _, tt := range []struct {
 		name  string
-		spoil func(*Tables)
+		spoil func(*GradeTables)
 	}{
-		{"no period", func(t *Tables) { t.Period = "" }},
-		{"no sources", func(t *Tables) { t.Sources = nil }},
-		{"missing field", func(t *Tables) { delete(t.Fields, FieldPurchase) }},
-		{"equipment outside manufacture", func(t *Tables) {
+		{"no period", func(t *GradeTables) { t.Period = "" }},
+		{"no sources", func(t *GradeTables) { t.Sources = nil }},
+		{"missing field", func(t *GradeTables) { delete(t.Fields, FieldPurchase) }},
+		{"equipment outside manufacture", func(t *GradeTables) {
 			t.Fields[FieldSale].Items[ItemEquipment] = t.Fields[FieldManufacture].Items[ItemEquipment]
 		}},
-		{"max not 100", func(t *Tables) { t.Fields[FieldService].Items[ItemYears][0].Points = 11 }},
-		{"rows out of order", func(t *Tables) { b := t.Fields[FieldSale].Items[ItemSales]; b[0], b[1] = b[1], b[0] }},
-		{"no open row", func(t *Tables) { b := t.Fields[FieldSale].Items[ItemYears]; v := int64(0); b[len(b)-1].Min = &v }},
-		{"grade cuts not down to 0", func(t *Tables) { g := t.Fields[FieldSale].Grades; g[len(g)-1].Min = 1 }},
-		{"price gap", func(t *Tables) { p := t.Fields[FieldSale].Prices; v := *p[1].Below + 1; p[1].Below = &v }},
+		{"max not 100", func(t *GradeTables) { t.Fields[FieldService].Items[ItemYears][0].Points = 11 }},
+		{"rows out of order", func(t *GradeTables) { b := t.Fields[FieldSale].Items[ItemSales]; b[0], b[1] = b[1], b[0] }},
+		{"no open row", func(t *GradeTables) { b := t.Fields[FieldSale].Items[ItemYears]; v := int64(0); b[len(b)-1].Min = &v }},
+		{"grade cuts not down to 0", func(t *GradeTables) { g := t.Fields[FieldSale].Grades; g[len(g)-1].Min = 1 }},
+		{"price gap", func(t *GradeTables) { p := t.Fields[FieldSale].Prices; v := *p[1].Below + 1; p[1].Below = &v }},
 	} {
-		tab := CurrentTables()
+		tab := CurrentGradeTables()
 		tt.spoil(tab)
 		b, err := json.Marshal(tab)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := ParseTables(b); err == nil {
+		if _, err := ParseGradeTables(b); err == nil {
 			t.Errorf("%s: accepted", tt.name)
 		}
 	}
-	if _, err := ParseTables([]byte("{")); err == nil {
+	if _, err := ParseGradeTables([]byte("{")); err == nil {
 		t.Error("broken JSON accepted")
 	}
 }
