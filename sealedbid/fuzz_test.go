@@ -17,7 +17,7 @@ func FuzzParseSealedShare(f *testing.F) {
 	for i := range pub.Shares {
 		f.Add(pub.Shares[i].Marshal())
 	}
-	f.Add(magic)
+	f.Add([]byte(magic))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, err := ParseSealedShare(b)
 		if err != nil {

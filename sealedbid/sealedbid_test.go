@@ -487,7 +487,7 @@ func TestSealedShareBytes(t *testing.T) {
 		"other version":     append([]byte("MYNA-SBS\x02"), b[len(magic):]...),
 		"KDF memory 4 GiB":  huge,
 		"point 0":           zeroX,
-		"magic only":        magic,
+		"magic only":        []byte(magic),
 		"short sealed part": b[:len(b)-len(pub.Shares[0].Sealed)],
 	} {
 		if _, err := ParseSealedShare(bad); !errors.Is(err, ErrTamperedShare) {

@@ -61,7 +61,7 @@ type SealedShare struct {
 //	"MYNA-SBS" | 0x01 | k u8 | x u8 | fingerprint [32] | t u32 | m u32 | p u8
 //	| len(officer) u16 | officer | salt [16] | nonce [12] | check [32]
 //	| len(sealed) u32 | sealed
-var magic = []byte("MYNA-SBS\x01")
+const magic = "MYNA-SBS\x01"
 
 // Marshal returns the share's stable byte form.
 func (s *SealedShare) Marshal() []byte {
@@ -78,7 +78,7 @@ func (s *SealedShare) Marshal() []byte {
 // header is the part that also serves as associated data.
 func (s *SealedShare) header() []byte {
 	var b bytes.Buffer
-	b.Write(magic)
+	b.WriteString(magic)
 	b.WriteByte(s.Threshold)
 	b.WriteByte(s.X)
 	b.Write(s.Fingerprint[:])
@@ -96,7 +96,7 @@ func ParseSealedShare(b []byte) (*SealedShare, error) {
 	r := bytes.NewReader(b)
 	bad := func(what string) error { return fmt.Errorf("%w: %s", ErrTamperedShare, what) }
 	m := make([]byte, len(magic))
-	if _, err := io.ReadFull(r, m); err != nil || !bytes.Equal(m, magic) {
+	if _, err := io.ReadFull(r, m); err != nil || string(m) != magic {
 		return nil, bad("not a sealed share of version 1")
 	}
 	var s SealedShare
