@@ -232,7 +232,7 @@ func (p *Provider) redeemCode(ctx context.Context, code string) (*authRequest, e
 				return err
 			}
 			// A reused code is dead even if the redemption that holds it
-			// gives it back (unclaimCode): the grant must restart.
+			// gives it back (Provider.undisclosed): the grant must restart.
 			if _, err := p.db.TxExec(ctx, tx, `UPDATE oidc_auth_requests SET code_expires_at = 0 WHERE id = $1`, a.ID); err != nil {
 				return err
 			}
