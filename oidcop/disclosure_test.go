@@ -36,7 +36,9 @@ func (r refusingPlatform) Disclose(ctx context.Context, personID string, d platf
 // temporarily_unavailable (503, JSON) and issues nothing: no grant, no
 // token. The code is given back, so the RP posts it again and gets its
 // tokens once the platform takes the disclosure; after that it is spent as
-// ever. A code reused while the refused redemption held it stays dead.
+// ever. A code reused while the refused redemption held it stays dead. A
+// refresh whose disclosure is refused likewise issues nothing and leaves
+// its refresh token good.
 func TestIDTokenDisclosureRefused(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		var refuse atomic.Bool
@@ -92,14 +94,45 @@ func TestIDTokenDisclosureRefused(t *testing.T) {
 		if st != http.StatusOK {
 			t.Fatalf("the code posted again: %d %v", st, body)
 		}
+		refresh := body["refresh_token"].(string)
 		if c := claimsOf(t, body["id_token"].(string)); c["name"] != "須坂　花子" {
 			t.Errorf("ID token claims %v, want the name", c)
 		}
 		if n := len(w.disclosures(t, w.goodPID)); n != 1 {
 			t.Errorf("%d disclosures, want 1", n)
 		}
+		// A refresh whose disclosure is refused: nothing issued, the
+		// rotation undone; the same refresh token then works, once.
+		tokens := func() int {
+			var n int
+			if err := db.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM oidc_tokens`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		before := tokens()
+		refresh1 := func() (int, map[string]any) {
+			return w.token(t, w.rp1Auth(t, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}}))
+		}
+		refuse.Store(true)
+		if st, body := refresh1(); st != http.StatusServiceUnavailable || body["error"] != "temporarily_unavailable" || body["refresh_token"] != nil {
+			t.Errorf("refused refresh: %d %v", st, body)
+		}
+		if n := tokens(); n != before {
+			t.Errorf("%d token rows after a refused refresh, want %d (none issued)", n, before)
+		}
+		refuse.Store(false)
+		if st, body := refresh1(); st != http.StatusOK {
+			t.Errorf("the refresh token presented again: %d %v", st, body)
+		} else if c := claimsOf(t, body["id_token"].(string)); c["name"] != "須坂　花子" {
+			t.Errorf("the refreshed ID token's claims %v, want the name", c)
+		}
+		if st, body := refresh1(); st != http.StatusBadRequest || body["error"] != "invalid_grant" {
+			t.Errorf("the refresh token a third time: %d %v, want invalid_grant (reuse)", st, body)
+		}
+
 		if st, body = post(t, code); st != http.StatusBadRequest || body["error"] != "invalid_grant" {
-			t.Errorf("a third post: %d %v, want invalid_grant", st, body)
+			t.Errorf("a third post (a reuse: the grant revoked): %d %v, want invalid_grant", st, body)
 		}
 
 		// A reuse while a refused redemption holds the code: it is not

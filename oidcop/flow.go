@@ -388,21 +388,10 @@ func (p *Provider) undisclosed(ctx context.Context, a *authRequest, err error) e
 		http.StatusServiceUnavailable)
 }
 
-// idToken signs a's ID token with the key signing now, at_hash over the
-// access token given with it, with a's attributes when the knob of §3 row
-// 11 puts them there (released, i.e. disclosed, here).
-func (p *Provider) idToken(ctx context.Context, a *authRequest, accessToken string) (string, error) {
-	var attrs map[string]string
-	if p.cfg.AttributesInIDToken {
-		var err error
-		if attrs, err = p.idTokenAttributes(ctx, a); err != nil {
-			return "", err
-		}
-	}
-	return p.signIDToken(ctx, a, accessToken, attrs)
-}
-
-// signIDToken signs a's ID token carrying attrs, already released.
+// signIDToken signs a's ID token with the key signing now, at_hash over
+// the access token given with it, carrying attrs: the attributes the knob
+// of §3 row 11 puts there, already released (idTokenAttributes) by the
+// caller before it issued anything.
 func (p *Provider) signIDToken(ctx context.Context, a *authRequest, accessToken string, attrs map[string]string) (string, error) {
 	info, signer, err := p.keys.Signing(ctx)
 	if err != nil {
