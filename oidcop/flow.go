@@ -210,13 +210,17 @@ ON CONFLICT (client_id, jti) DO NOTHING`, c.ID, cl.ID, ms(cl.Expiry.Time().Add(s
 
 // redeemCode takes an authorization code once. A code used before revokes
 // every token of the grant it gave, and is invalid_grant like an expired or
-// unknown one.
-func (p *Provider) redeemCode(ctx context.Context, code string) (*authRequest, error) {
+// unknown one. A code taken is then checked (check, an *oidc.Error: the
+// code stays used, as a code is single use whatever the request) and, when
+// it passes, issue writes what the code gives in the same transaction, so
+// that one token request commits once.
+func (p *Provider) redeemCode(ctx context.Context, code string, check func(*authRequest) error, issue func(*sql.Tx, *authRequest) error) (*authRequest, error) {
 	var a *authRequest
 	var reused bool
+	var refused error
 	now := p.now()
 	err := p.db.Tx(ctx, func(tx *sql.Tx) error {
-		a, reused = nil, false
+		a, reused, refused = nil, false, nil
 		var err error
 		a, err = scanAuthRequest(p.db.TxQueryRow(ctx, tx, `SELECT `+authRequestColumns+` FROM oidc_auth_requests WHERE code_hash = $1`, hashToken(code)))
 		if errors.Is(err, sql.ErrNoRows) {
@@ -236,8 +240,13 @@ func (p *Provider) redeemCode(ctx context.Context, code string) (*authRequest, e
 		if !now.Before(a.CodeExpiresAt) {
 			return nil
 		}
-		_, err = p.db.TxExec(ctx, tx, `UPDATE oidc_auth_requests SET code_used_at = $1 WHERE id = $2 AND code_used_at = 0`, ms(now), a.ID)
-		return err
+		if _, err = p.db.TxExec(ctx, tx, `UPDATE oidc_auth_requests SET code_used_at = $1 WHERE id = $2 AND code_used_at = 0`, ms(now), a.ID); err != nil {
+			return err
+		}
+		if refused = check(a); refused != nil {
+			return nil
+		}
+		return issue(tx, a)
 	})
 	switch {
 	case err != nil:
@@ -248,6 +257,8 @@ func (p *Provider) redeemCode(ctx context.Context, code string) (*authRequest, e
 		return nil, oidc.ErrInvalidGrant().WithDescription("the code was used before: its tokens are revoked")
 	case !now.Before(a.CodeExpiresAt):
 		return nil, oidc.ErrInvalidGrant().WithDescription("the code has expired")
+	case refused != nil:
+		return a, refused
 	}
 	return a, nil
 }
@@ -276,42 +287,55 @@ type tokenResponse struct {
 // checks one only when it is sent) — and answers with the provider's own
 // ID token (§4.8 gap 6: aud a JSON string, at_hash over the access token).
 func (s *server) CodeExchange(ctx context.Context, r *op.ClientRequest[oidc.AccessTokenRequest]) (*op.Response, error) {
-	a, err := s.p.redeemCode(ctx, r.Data.Code)
-	if err != nil {
-		s.p.refused(ctx, r.Client.GetID(), "", "token", "invalid_grant")
-		return nil, err
-	}
 	v := r.Data.CodeVerifier
-	switch {
-	case a.ClientID != r.Client.GetID():
-		err = oidc.ErrInvalidGrant().WithDescription("the code is another client's")
-	case r.Data.RedirectURI != a.RedirectURI:
-		err = oidc.ErrInvalidGrant().WithDescription("redirect_uri is not the authorization request's")
-	case !verifierPattern.MatchString(v):
-		err = oidc.ErrInvalidGrant().WithDescription("code_verifier is required: 43-128 characters (RFC 7636)")
-	case s256(v) != a.CodeChallenge:
-		err = oidc.ErrInvalidGrant().WithDescription("code_verifier does not match the code_challenge")
+	check := func(a *authRequest) error {
+		switch {
+		case a.ClientID != r.Client.GetID():
+			return oidc.ErrInvalidGrant().WithDescription("the code is another client's")
+		case r.Data.RedirectURI != a.RedirectURI:
+			return oidc.ErrInvalidGrant().WithDescription("redirect_uri is not the authorization request's")
+		case !verifierPattern.MatchString(v):
+			return oidc.ErrInvalidGrant().WithDescription("code_verifier is required: 43-128 characters (RFC 7636)")
+		case s256(v) != a.CodeChallenge:
+			return oidc.ErrInvalidGrant().WithDescription("code_verifier does not match the code_challenge")
+		}
+		return nil
 	}
+	// The grant, the access token's row, the refresh token and the audit
+	// row commit with the code's use; the tokens are signed after.
+	var access accessRow
+	var refresh string
+	var refreshExp time.Time
+	issue := func(tx *sql.Tx, a *authRequest) error {
+		access = accessRow{id: newID(), grantID: a.ID, exp: s.p.now().Add(s.p.cfg.AccessTokenTTL)}
+		if err := s.p.writeAccess(ctx, tx, a, access.id, access.exp); err != nil {
+			return err
+		}
+		var err error
+		if refresh, refreshExp, err = s.p.issueRefresh(ctx, tx, a.ID, a.ClientID); err != nil {
+			return err
+		}
+		return s.p.audit(ctx, tx, a.ClientID, a.PersonID, "token", "OK", "authorization_code")
+	}
+	a, err := s.p.redeemCode(ctx, r.Data.Code, check, issue)
 	if err != nil {
-		s.p.refused(ctx, a.ClientID, a.PersonID, "token", "invalid_grant "+err.(*oidc.Error).Description)
+		if a != nil { // taken, then refused by check
+			s.p.refused(ctx, a.ClientID, a.PersonID, "token", "invalid_grant "+err.(*oidc.Error).Description)
+		} else {
+			s.p.refused(ctx, r.Client.GetID(), "", "token", "invalid_grant")
+		}
 		return nil, err
 	}
-	access, _, validity, err := op.CreateAccessToken(ctx, a, op.AccessTokenTypeJWT, s.Provider(), r.Client, "")
+	ctx = context.WithValue(ctx, writtenAccess{}, &access)
+	accessToken, _, validity, err := op.CreateAccessToken(ctx, a, op.AccessTokenTypeJWT, s.Provider(), r.Client, "")
 	if err != nil {
 		return nil, err
 	}
-	idToken, err := s.p.idToken(ctx, a, access)
+	idToken, err := s.p.idToken(ctx, a, accessToken)
 	if err != nil {
 		return nil, oidc.ErrServerError().WithParent(err)
 	}
-	refresh, refreshExp, err := s.p.newRefresh(ctx, a.ID, a.ClientID)
-	if err != nil {
-		return nil, oidc.ErrServerError().WithParent(err)
-	}
-	if err := s.p.audit(ctx, s.p.db, a.ClientID, a.PersonID, "token", "OK", "authorization_code"); err != nil {
-		return nil, oidc.ErrServerError().WithParent(err)
-	}
-	return s.p.tokenAnswer(tokenResponse{AccessToken: access, ExpiresIn: uint64(validity.Seconds()), IDToken: idToken,
+	return s.p.tokenAnswer(tokenResponse{AccessToken: accessToken, ExpiresIn: uint64(validity.Seconds()), IDToken: idToken,
 		RefreshToken: refresh, RefreshExpiresIn: uint64(refreshExp.Sub(s.p.now()).Round(time.Second).Seconds()),
 		Scope: strings.Join(a.GetScopes(), " "), SessionState: a.SessionState}), nil
 }

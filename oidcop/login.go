@@ -331,12 +331,6 @@ func (pg *Pages) finish(w http.ResponseWriter, r *http.Request, ss *web.Session,
 	ss.Delete(sessionPending)
 	ss.Delete(sessionConsent)
 	ss.Delete(sessionNoSign)
-	if err := pg.p.completeAuthRequest(r.Context(), a, personID, attrs, signed != nil); err != nil {
-		pg.p.logger.ErrorContext(r.Context(), "oidc: complete the authorization", "err", err)
-		terminal.SaveSession(r, ss, pg.p.logger)
-		pg.site.Error(w, r, problemGone)
-		return
-	}
 	reason := "card login"
 	if len(attrs) > 0 {
 		reason += ", attributes read from the signing certificate"
@@ -344,8 +338,11 @@ func (pg *Pages) finish(w http.ResponseWriter, r *http.Request, ss *web.Session,
 	if signed != nil {
 		reason += ", signed sign transaction " + a.SignTxID
 	}
-	if err := pg.p.audit(r.Context(), pg.p.db, a.ClientID, personID, "authorize", "OK", reason); err != nil {
-		pg.p.logger.ErrorContext(r.Context(), "oidc: audit", "err", err)
+	if err := pg.p.completeAuthRequest(r.Context(), a, personID, attrs, signed != nil, reason); err != nil {
+		pg.p.logger.ErrorContext(r.Context(), "oidc: complete the authorization", "err", err)
+		terminal.SaveSession(r, ss, pg.p.logger)
+		pg.site.Error(w, r, problemGone)
+		return
 	}
 	ss.Delete(sessionRequest)
 	ss.Set(sessionDone, a.ID)
