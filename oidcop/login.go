@@ -566,9 +566,14 @@ func (p *Provider) callback(w http.ResponseWriter, r *http.Request, next http.Ha
 		p.pages.site.Error(w, r, problemGone)
 		return
 	}
-	ss.Delete(sessionDone)
-	terminal.SaveSession(r, ss, p.logger)
+	// Once: a request that has its code already is gone. The request's
+	// row says so (SaveAuthCode gives one code, under concurrency too), so
+	// the session is not written again for it.
 	a, err := p.authRequestByID(r.Context(), id)
+	if err == nil && !a.CodeExpiresAt.IsZero() {
+		p.pages.site.Error(w, r, problemGone)
+		return
+	}
 	if err == nil {
 		// The library's callback reads the request next (AuthRequestByID):
 		// it gets this read rather than a second one.
