@@ -34,6 +34,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -382,6 +383,9 @@ type Provider struct {
 	keys   *keyRing
 	// clientCache keeps clients read by Client for Config.ClientCacheTTL.
 	clientCache clientCache
+	// secrets keeps what secret read: a secret, once made, never
+	// changes (name → []byte).
+	secrets sync.Map
 	// pages is the card page, once Pages made it.
 	pages *Pages
 }
