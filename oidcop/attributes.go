@@ -171,11 +171,10 @@ func (p *Provider) release(ctx context.Context, clientID, personID, attributes, 
 // each ID token that carries any is a disclosure, as a UserInfo answer is.
 //
 // A code's are its request's (no grant exists before it is redeemed); a
-// refresh's are the grant's.
-func (p *Provider) idTokenAttributes(ctx context.Context, a *authRequest) (map[string]string, error) {
+// refresh's (ofGrant) are the grant's.
+func (p *Provider) idTokenAttributes(ctx context.Context, a *authRequest, ofGrant bool) (map[string]string, error) {
 	attributes := a.Attributes
-	if a.CodeUsedAt.IsZero() {
-		// Not a code redeemCode claimed: a refresh, of the grant.
+	if ofGrant {
 		if err := p.db.QueryRowContext(ctx, `SELECT attributes FROM oidc_grants WHERE id = $1`, a.ID).Scan(&attributes); err != nil {
 			return nil, fmt.Errorf("oidcop: the grant's attributes: %w", err)
 		}

@@ -331,12 +331,6 @@ func (pg *Pages) finish(w http.ResponseWriter, r *http.Request, ss *web.Session,
 	ss.Delete(sessionPending)
 	ss.Delete(sessionConsent)
 	ss.Delete(sessionNoSign)
-	if err := pg.p.completeAuthRequest(r.Context(), a, personID, attrs, signed != nil); err != nil {
-		pg.p.logger.ErrorContext(r.Context(), "oidc: complete the authorization", "err", err)
-		terminal.SaveSession(r, ss, pg.p.logger)
-		pg.site.Error(w, r, problemGone)
-		return
-	}
 	reason := "card login"
 	if len(attrs) > 0 {
 		reason += ", attributes read from the signing certificate"
@@ -344,8 +338,11 @@ func (pg *Pages) finish(w http.ResponseWriter, r *http.Request, ss *web.Session,
 	if signed != nil {
 		reason += ", signed sign transaction " + a.SignTxID
 	}
-	if err := pg.p.audit(r.Context(), pg.p.db, a.ClientID, personID, "authorize", "OK", reason); err != nil {
-		pg.p.logger.ErrorContext(r.Context(), "oidc: audit", "err", err)
+	if err := pg.p.completeAuthRequest(r.Context(), a, personID, attrs, signed != nil, reason); err != nil {
+		pg.p.logger.ErrorContext(r.Context(), "oidc: complete the authorization", "err", err)
+		terminal.SaveSession(r, ss, pg.p.logger)
+		pg.site.Error(w, r, problemGone)
+		return
 	}
 	ss.Delete(sessionRequest)
 	ss.Set(sessionDone, a.ID)
@@ -569,9 +566,14 @@ func (p *Provider) callback(w http.ResponseWriter, r *http.Request, next http.Ha
 		p.pages.site.Error(w, r, problemGone)
 		return
 	}
-	ss.Delete(sessionDone)
-	terminal.SaveSession(r, ss, p.logger)
+	// Once: a request that has its code already is gone. The request's
+	// row says so (SaveAuthCode gives one code, under concurrency too), so
+	// the session is not written again for it.
 	a, err := p.authRequestByID(r.Context(), id)
+	if err == nil && !a.CodeExpiresAt.IsZero() {
+		p.pages.site.Error(w, r, problemGone)
+		return
+	}
 	if err == nil {
 		// The library's callback reads the request next (AuthRequestByID):
 		// it gets this read rather than a second one.

@@ -69,15 +69,6 @@ func (p *Provider) issueRefresh(ctx context.Context, tx *sql.Tx, grantID, client
 	return tok, exp, nil
 }
 
-// newRefresh is issueRefresh in its own transaction.
-func (p *Provider) newRefresh(ctx context.Context, grantID, clientID string) (tok string, exp time.Time, err error) {
-	err = p.db.Tx(ctx, func(tx *sql.Tx) error {
-		tok, exp, err = p.issueRefresh(ctx, tx, grantID, clientID)
-		return err
-	})
-	return tok, exp, err
-}
-
 // revokeGrant ends a grant in tx: its tokens stop working (every check
 // joins the grant) and its attributes, personal data, go.
 func (p *Provider) revokeGrant(ctx context.Context, tx *sql.Tx, grantID string) error {
@@ -193,7 +184,7 @@ func (s *server) RefreshToken(ctx context.Context, r *op.ClientRequest[oidc.Refr
 	// issued, and one the platform does not take undoes the rotation.
 	var attrs map[string]string
 	if s.p.cfg.AttributesInIDToken {
-		if attrs, err = s.p.idTokenAttributes(ctx, a); err != nil {
+		if attrs, err = s.p.idTokenAttributes(ctx, a, true); err != nil {
 			return nil, s.p.undisclosedRefresh(ctx, g, r.Data.RefreshToken, next, err)
 		}
 	}
