@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/mynaplat/mynaplat/delegation"
 	"github.com/mynaplat/mynaplat/staff"
 	"github.com/mynaplat/mynaplat/web"
 )
@@ -128,6 +129,8 @@ type applicationView struct {
 	// qualification's period).
 	From, Until string
 	Codes       []refusalOption
+	// Outlasting are the powers that end after the default period.
+	Outlasting []delegation.Power
 }
 
 type refusalOption struct {
@@ -178,6 +181,12 @@ func (p *Pages) application(w http.ResponseWriter, r *http.Request, st *staff.Se
 	for _, c := range RefusalCodes {
 		ja, en := c.Messages()
 		v.Codes = append(v.Codes, refusalOption{Code: c, JA: ja, EN: en})
+	}
+	if d.State == StateSubmitted {
+		if v.Outlasting, err = p.s.PowersOutlasting(r.Context(), d.CorporateNumber, day(v.Until, true)); err != nil {
+			// A warning only: the page serves without it.
+			p.log.WarnContext(r.Context(), "procure: powers outlasting the grant", "err", err)
+		}
 	}
 	p.pages.Render(w, r, http.StatusOK, "application", v)
 }

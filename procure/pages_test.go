@@ -79,7 +79,7 @@ func TestOfficeReview(t *testing.T) {
 		e.iss.SignInAs(c, officeHome, officerPID, e.clock.now())
 		c.Step(webtest.Step{Name: "the list", Path: officeHome, WantContains: []string{nameA, `data-id="` + f.ApplicationID + `"`}})
 		c.Step(webtest.Step{Name: "the application", Path: officeHome + f.ApplicationID,
-			WantContains: []string{numberA, "情報処理", `id="grant"`, "須坂 一郎"}})
+			WantContains: []string{numberA, "情報処理", `id="grant"`, "須坂 一郎", `id="outlasting"`, `data-power="` + power + `"`}})
 		c.Step(webtest.Step{Name: "a correction without English", Path: officeHome + f.ApplicationID + "/correction",
 			Form: url.Values{"note_ja": {"営業年数を確認してください。"}}, WantStatus: http.StatusSeeOther,
 			WantLocation: officeHome + f.ApplicationID})
