@@ -256,3 +256,42 @@ func TestCardRenewalKeepsPower(t *testing.T) {
 		}
 	})
 }
+
+// TestConcurrentApplications: two agents' applications for one business
+// filed at once: one is filed, the other refused already_open, and
+// nothing of the refused one is written.
+func TestConcurrentApplications(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		var signed [2][]byte
+		for i, agent := range []string{agentA, agentB} {
+			power := e.power(numberA, agent, 365, MatterQualify)
+			signed[i] = e.sign(e.canonical(application(power)), e.person(agent))
+		}
+		errs := make(chan error, 2)
+		for i, agent := range []string{agentA, agentB} {
+			go func() {
+				_, err := e.svc.Apply(e.ctx, ApplyRequest{AgentPlatformID: agent, Signed: signed[i]})
+				errs <- err
+			}()
+		}
+		var filed, open int
+		for range 2 {
+			switch err := <-errs; {
+			case err == nil:
+				filed++
+			case ReasonOf(err) == ReasonAlreadyOpen:
+				open++
+			default:
+				t.Errorf("Apply: %v", err)
+			}
+		}
+		if filed != 1 || open != 1 {
+			t.Fatalf("%d filed, %d refused already_open; want 1 and 1", filed, open)
+		}
+		rows := countRows(t, db)
+		if rows["procure_applications"] != 1 || rows["procure_application_versions"] != 1 || rows["procure_ratings"] != 2 {
+			t.Errorf("rows after the race: %v", rows)
+		}
+	})
+}
