@@ -144,11 +144,7 @@ func seedProcure(ctx context.Context, cfg ProcureConfig) error {
 	power := delegation.Power{ID: id, Principal: delegation.Principal{CorporateNumber: c.Number, CorporationName: c.NameJA,
 		RepresentativeName: c.Representative}, Agent: delegation.Agent{PlatformID: agentID, Name: ProcureAgent},
 		Powers: procure.Matters, NotBefore: now.Add(-time.Hour).Truncate(time.Second), NotAfter: now.AddDate(1, 0, 0).Truncate(time.Second)}
-	body, err := power.Canonical()
-	if err != nil {
-		return err
-	}
-	signed, err := cms.Sign(ctx, body, cms.SignOptions{Signer: key, Cert: cert, Stamper: cfg.Stamper})
+	signed, err := power.Sign(ctx, key, cert, cfg.Stamper)
 	if err != nil {
 		return err
 	}
