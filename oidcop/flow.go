@@ -226,18 +226,35 @@ func (p *Provider) redeemCode(ctx context.Context, code string) (*authRequest, e
 		if err != nil {
 			return err
 		}
-		if !a.CodeUsedAt.IsZero() {
+		reuse := func() error {
 			reused = true
 			if _, err := p.db.TxExec(ctx, tx, `UPDATE oidc_grants SET revoked_at = $1, attributes = '' WHERE id = $2 AND revoked_at = 0`, ms(now), a.ID); err != nil {
 				return err
 			}
+			// A reused code is dead even if the redemption that holds it
+			// gives it back (Provider.undisclosed): the grant must restart.
+			if _, err := p.db.TxExec(ctx, tx, `UPDATE oidc_auth_requests SET code_expires_at = 0 WHERE id = $1`, a.ID); err != nil {
+				return err
+			}
 			return p.audit(ctx, tx, a.ClientID, a.PersonID, "token", "refused", "code_reused grant revoked")
+		}
+		if !a.CodeUsedAt.IsZero() {
+			return reuse()
 		}
 		if !now.Before(a.CodeExpiresAt) {
 			return nil
 		}
-		_, err = p.db.TxExec(ctx, tx, `UPDATE oidc_auth_requests SET code_used_at = $1 WHERE id = $2 AND code_used_at = 0`, ms(now), a.ID)
-		return err
+		res, err := p.db.TxExec(ctx, tx, `UPDATE oidc_auth_requests SET code_used_at = $1 WHERE id = $2 AND code_used_at = 0`, ms(now), a.ID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			// A concurrent redemption claimed it first (PostgreSQL's read
+			// committed lets both read it unused): this one is a reuse.
+			return reuse()
+		}
+		a.CodeUsedAt = time.UnixMilli(ms(now))
+		return nil
 	})
 	switch {
 	case err != nil:
@@ -296,11 +313,20 @@ func (s *server) CodeExchange(ctx context.Context, r *op.ClientRequest[oidc.Acce
 		s.p.refused(ctx, a.ClientID, a.PersonID, "token", "invalid_grant "+err.(*oidc.Error).Description)
 		return nil, err
 	}
+	// §3 row 11: the ID token's attributes are disclosed before anything
+	// is issued. A disclosure the platform does not take issues nothing and
+	// gives the code back, so the RP may post it again while it lasts.
+	var attrs map[string]string
+	if s.p.cfg.AttributesInIDToken {
+		if attrs, err = s.p.idTokenAttributes(ctx, a); err != nil {
+			return nil, s.p.undisclosed(ctx, a, err)
+		}
+	}
 	access, _, validity, err := op.CreateAccessToken(ctx, a, op.AccessTokenTypeJWT, s.Provider(), r.Client, "")
 	if err != nil {
 		return nil, err
 	}
-	idToken, err := s.p.idToken(ctx, a, access)
+	idToken, err := s.p.signIDToken(ctx, a, access, attrs)
 	if err != nil {
 		return nil, oidc.ErrServerError().WithParent(err)
 	}
@@ -334,9 +360,39 @@ type idClaims struct {
 	AMR      []string `json:"amr"`
 }
 
-// idToken signs a's ID token with the key signing now, at_hash over the
-// access token given with it.
-func (p *Provider) idToken(ctx context.Context, a *authRequest, accessToken string) (string, error) {
+// ErrUndisclosed is a token request whose ID token would carry attributes
+// the platform did not record as disclosed (§3 row 11): nothing is issued.
+var ErrUndisclosed = errors.New("oidcop: the platform did not record the disclosure")
+
+// undisclosed answers a code redemption whose ID-token disclosure failed
+// (err): the code is given back, as nothing was issued for it, and the RP
+// gets temporarily_unavailable (503) to post it again.
+func (p *Provider) undisclosed(ctx context.Context, a *authRequest, err error) error {
+	p.logger.ErrorContext(ctx, "oidc: ID token disclosure", "client", a.ClientID, "err", err)
+	desc := "disclosure_not_recorded: the platform did not record the attributes' disclosure; nothing was issued and the code may be posted again while it lasts"
+	// Only the claim this redemption made is undone: a reuse seen
+	// meanwhile expired the code (redeemCode), which then stays dead.
+	res, uerr := p.db.Write(ctx, `UPDATE oidc_auth_requests SET code_used_at = 0 WHERE id = $1 AND code_used_at = $2 AND code_expires_at <> 0`,
+		a.ID, ms(a.CodeUsedAt))
+	if uerr == nil {
+		if n, _ := res.RowsAffected(); n != 1 {
+			uerr = errors.New("the code was reused meanwhile")
+		}
+	}
+	if uerr != nil {
+		p.logger.ErrorContext(ctx, "oidc: give the code back", "client", a.ClientID, "err", uerr)
+		desc = "disclosure_not_recorded: the platform did not record the attributes' disclosure; nothing was issued, and the code is spent: start a new authorization"
+	}
+	p.refused(ctx, a.ClientID, a.PersonID, "token", "temporarily_unavailable disclosure_not_recorded")
+	return op.NewStatusError(&oidc.Error{ErrorType: "temporarily_unavailable", Description: desc, Parent: fmt.Errorf("%w: %w", ErrUndisclosed, err)},
+		http.StatusServiceUnavailable)
+}
+
+// signIDToken signs a's ID token with the key signing now, at_hash over
+// the access token given with it, carrying attrs: the attributes the knob
+// of §3 row 11 puts there, already released (idTokenAttributes) by the
+// caller before it issued anything.
+func (p *Provider) signIDToken(ctx context.Context, a *authRequest, accessToken string, attrs map[string]string) (string, error) {
 	info, signer, err := p.keys.Signing(ctx)
 	if err != nil {
 		return "", err
@@ -353,22 +409,16 @@ func (p *Provider) idToken(ctx context.Context, a *authRequest, accessToken stri
 	if err != nil {
 		return "", err
 	}
-	if p.cfg.AttributesInIDToken {
-		vals, err := p.idTokenAttributes(ctx, a)
-		if err != nil {
+	if len(attrs) > 0 {
+		m := map[string]any{}
+		if err := json.Unmarshal(payload, &m); err != nil {
 			return "", err
 		}
-		if len(vals) > 0 {
-			m := map[string]any{}
-			if err := json.Unmarshal(payload, &m); err != nil {
-				return "", err
-			}
-			for k, v := range vals {
-				m[k] = v
-			}
-			if payload, err = json.Marshal(m); err != nil {
-				return "", err
-			}
+		for k, v := range attrs {
+			m[k] = v
+		}
+		if payload, err = json.Marshal(m); err != nil {
+			return "", err
 		}
 	}
 	js, err := jose.NewSigner(jose.SigningKey{Algorithm: info.Alg, Key: OpaqueSigner(signer, info.KID, info.Alg)},

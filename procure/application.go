@@ -39,17 +39,6 @@ const (
 	KindRenewal Kind = "renewal"
 )
 
-// Fields are the four fields, in the order of the published forms.
-var Fields = []Field{FieldManufacture, FieldSale, FieldService, FieldPurchase}
-
-// FieldNames are the fields' Japanese and English names.
-var FieldNames = map[Field][2]string{
-	FieldManufacture: {"物品の製造", "Manufacture of goods"},
-	FieldSale:        {"物品の販売", "Sale of goods"},
-	FieldService:     {"役務の提供等", "Services"},
-	FieldPurchase:    {"物品の買受け", "Purchase of goods"},
-}
-
 // Items are the 営業品目 the register offers per field: a subset of the
 // published list of 71, enough for the demo and the tests.
 var Items = map[Field][]string{
@@ -79,13 +68,17 @@ type FinancialItems struct {
 	EquipmentYen          int64 `json:"equipment_yen"`
 }
 
-// Financials is what Rate takes.
-func (f FinancialItems) Financials() Financials {
+// Financials is what Rate takes for field: the equipment counts for 物品の
+// 製造 only (Rate refuses it for another field, ErrEquipmentNotApplicable).
+func (f FinancialItems) Financials(field Field) Financials {
 	// Not a conversion: grade.go's Financials is task S's, and may differ
 	// in tags or grow fields.
 	var fin Financials
 	fin.AverageSalesYen, fin.EquityYen, fin.CurrentAssetsYen = f.AverageSalesYen, f.EquityYen, f.CurrentAssetsYen
-	fin.CurrentLiabilitiesYen, fin.Years, fin.EquipmentYen = f.CurrentLiabilitiesYen, f.Years, f.EquipmentYen
+	fin.CurrentLiabilitiesYen, fin.Years = f.CurrentLiabilitiesYen, f.Years
+	if field == FieldManufacture {
+		fin.EquipmentYen = f.EquipmentYen
+	}
 	return fin
 }
 
@@ -123,7 +116,7 @@ func (a *Application) normalize() {
 	byCatalogue := func(list []string) func(x, y string) int {
 		return func(x, y string) int { return slices.Index(list, x) - slices.Index(list, y) }
 	}
-	slices.SortStableFunc(a.Fields, func(x, y FieldItems) int { return slices.Index(Fields, x.Field) - slices.Index(Fields, y.Field) })
+	slices.SortStableFunc(a.Fields, func(x, y FieldItems) int { return slices.Index(Fields(), x.Field) - slices.Index(Fields(), y.Field) })
 	a.Fields = slices.CompactFunc(a.Fields, func(x, y FieldItems) bool { return x.Field == y.Field })
 	for i := range a.Fields {
 		slices.SortStableFunc(a.Fields[i].Items, byCatalogue(Items[a.Fields[i].Field]))

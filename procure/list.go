@@ -88,7 +88,7 @@ func (s *Service) fields(ctx context.Context, q *Qualification) error {
 		}
 		q.Fields = append(q.Fields, g)
 	}
-	slices.SortFunc(q.Fields, func(a, b Graded) int { return slices.Index(Fields, a.Field) - slices.Index(Fields, b.Field) })
+	slices.SortFunc(q.Fields, func(a, b Graded) int { return slices.Index(Fields(), a.Field) - slices.Index(Fields(), b.Field) })
 	return rows.Err()
 }
 

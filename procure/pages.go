@@ -89,7 +89,7 @@ type listView struct {
 }
 
 // FieldName is a field's name for the pages.
-func (g Graded) FieldName() [2]string { return FieldNames[g.Field] }
+func (g Graded) FieldName() [2]string { ja, en := g.Field.Names(); return [2]string{ja, en} }
 
 func (p *Pages) list(w http.ResponseWriter, r *http.Request) {
 	limit, offset := page(r)
@@ -164,7 +164,7 @@ func (s State) Names() [2]string {
 }
 
 // FieldName is a rating's field name for the pages.
-func (r Rating) FieldName() [2]string { return FieldNames[r.Field] }
+func (r Rating) FieldName() [2]string { ja, en := r.Field.Names(); return [2]string{ja, en} }
 
 func (p *Pages) application(w http.ResponseWriter, r *http.Request, st *staff.Session) {
 	d, err := p.s.Application(r.Context(), st.Actor(), r.PathValue("id"))

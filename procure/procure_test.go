@@ -198,7 +198,7 @@ func TestReviewAndRenewal(t *testing.T) {
 		if q.ID != qid || q.Code != "0000000001" || q.Name != nameA || q.Founded != "1998-04-01" || len(q.Fields) != 2 {
 			t.Fatalf("qualification %+v", q)
 		}
-		want, _ := Rate(FieldService, fixed.Financials.Financials())
+		want, _ := Rate(FieldService, fixed.Financials.Financials(FieldService))
 		if q.Grade(FieldService) != want.Grade || q.Grade(FieldManufacture) != "" {
 			t.Errorf("grades %+v, want service %s", q.Fields, want.Grade)
 		}

@@ -162,7 +162,7 @@ func (s *Service) ratings(ctx context.Context, id string, version int) ([]Rating
 		}
 		out = append(out, r)
 	}
-	slices.SortFunc(out, func(a, b Rating) int { return slices.Index(Fields, a.Field) - slices.Index(Fields, b.Field) })
+	slices.SortFunc(out, func(a, b Rating) int { return slices.Index(Fields(), a.Field) - slices.Index(Fields(), b.Field) })
 	return out, rows.Err()
 }
 

@@ -184,9 +184,9 @@ func (p *Pages) view(r *http.Request, v *visit, a procure.Application, correctin
 	for _, reg := range a.Regions {
 		fv.Region[reg] = true
 	}
-	for _, f := range procure.Fields {
-		n := procure.FieldNames[f]
-		row := fieldView{Field: f, JA: n[0], EN: n[1], Items: procure.Items[f], Selected: map[string]bool{}}
+	for _, f := range procure.Fields() {
+		ja, en := f.Names()
+		row := fieldView{Field: f, JA: ja, EN: en, Items: procure.Items[f], Selected: map[string]bool{}}
 		for _, fi := range a.Fields {
 			if fi.Field == f {
 				row.Chosen = true
@@ -231,7 +231,7 @@ func parse(r *http.Request) procure.Application {
 		TaxDeclared: r.PostFormValue("tax") == "yes",
 		Financials: procure.FinancialItems{AverageSalesYen: num("sales"), EquityYen: num("equity"), CurrentAssetsYen: num("assets"),
 			CurrentLiabilitiesYen: num("liabilities"), Years: int(num("years")), EquipmentYen: num("equipment")}}
-	for _, f := range procure.Fields {
+	for _, f := range procure.Fields() {
 		if slices.Contains(r.PostForm["field"], string(f)) {
 			a.Fields = append(a.Fields, procure.FieldItems{Field: f, Items: r.PostForm["items_"+string(f)]})
 		}

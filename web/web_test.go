@@ -250,7 +250,7 @@ func TestHomeArrangesLinks(t *testing.T) {
 
 func TestStaticFiles(t *testing.T) {
 	a := newApp(t, storetest.SQLite(t))
-	for path, want := range map[string]string{"/static/style.css": ".pinpad", "/static/pinpad.js": "input[name=pin]"} {
+	for path, want := range map[string]string{"/static/style.css": ".pinpad", "/static/pinpad.js": "input[name=pin]", "/static/autosubmit.js": "form[data-autosubmit]"} {
 		a.client(t).Step(webtest.Step{Name: path, Path: path, WantContains: []string{want}})
 	}
 	a.client(t).Step(webtest.Step{Name: "missing static file", Path: "/static/nope.css", WantStatus: http.StatusNotFound})
