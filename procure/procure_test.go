@@ -295,3 +295,21 @@ func TestConcurrentApplications(t *testing.T) {
 		}
 	})
 }
+
+// TestEquipmentOnlyForManufacture: an application for 物品の製造 and 役務の
+//提供等 with equipment is rated with the equipment in manufacture only
+// (Rate refuses it elsewhere), and filed.
+func TestEquipmentOnlyForManufacture(t *testing.T) {
+	e := newEnv(t, storetest.SQLite(t))
+	a := application(e.power(numberA, agentA, 365, MatterQualify))
+	a.Fields = []FieldItems{{Field: FieldManufacture, Items: []string{"電子計算機類"}}, {Field: FieldService, Items: []string{"情報処理"}}}
+	a.Financials.EquipmentYen = 50_000_000
+	f := e.mustApply(agentA, e.person(agentA), a)
+	want, err := Rate(FieldManufacture, a.Financials.Financials(FieldManufacture))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Ratings) != 2 || f.Ratings[0].Field != FieldManufacture || f.Ratings[0].Total != want.Total {
+		t.Errorf("ratings %+v, want manufacture first with %d points", f.Ratings, want.Total)
+	}
+}
