@@ -297,7 +297,7 @@ func TestConcurrentApplications(t *testing.T) {
 }
 
 // TestEquipmentOnlyForManufacture: an application for 物品の製造 and 役務の
-//提供等 with equipment is rated with the equipment in manufacture only
+// 提供等 with equipment is rated with the equipment in manufacture only
 // (Rate refuses it elsewhere), and filed.
 func TestEquipmentOnlyForManufacture(t *testing.T) {
 	e := newEnv(t, storetest.SQLite(t))
