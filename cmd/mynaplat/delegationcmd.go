@@ -162,11 +162,7 @@ func delegationGrant(ctx context.Context, fs *flag.FlagSet, args []string, out i
 	p := delegation.Power{ID: id, Principal: delegation.Principal{CorporateNumber: c.Number, CorporationName: c.Name,
 		RepresentativeName: c.Current().Name}, Agent: delegation.Agent{PlatformID: *agentID, Name: strings.Replace(*agentName, " ", "\u3000", 1)},
 		Powers: strings.Split(*powers, ","), NotBefore: now, NotAfter: now.AddDate(0, 0, *days), SubDelegation: *sub}
-	body, err := p.Canonical()
-	if err != nil {
-		return err
-	}
-	der, err := cms.Sign(ctx, body, cms.SignOptions{Signer: signer, Cert: cert, Stamper: w.stamper})
+	der, err := p.Sign(ctx, signer, cert, w.stamper)
 	if err != nil {
 		return err
 	}
@@ -199,11 +195,7 @@ func delegationRevoke(ctx context.Context, fs *flag.FlagSet, args []string, out 
 	if err != nil {
 		return err
 	}
-	body, err := delegation.Revocation{PowerID: rec.Power.ID, CorporateNumber: number}.Canonical()
-	if err != nil {
-		return err
-	}
-	der, err := cms.Sign(ctx, body, cms.SignOptions{Signer: signer, Cert: cert, Stamper: w.stamper})
+	der, err := delegation.Revocation{PowerID: rec.Power.ID, CorporateNumber: number}.Sign(ctx, signer, cert, w.stamper)
 	if err != nil {
 		return err
 	}

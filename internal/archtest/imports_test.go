@@ -16,7 +16,7 @@ const module = "github.com/mynaplat/mynaplat"
 // terminal, not even through another package. A terminal reaches them only
 // through their typed HTTP clients.
 var serverRoles = []string{
-	"jlis", "eligibility", "municipal", "platform", "jpki", "seal", "tsa", "corpreg", "delegation", "cardco", "postbox", "staff",
+	"jlis", "eligibility", "municipal", "platform", "jpki", "seal", "tsa", "corpreg", "delegation", "cardco", "postbox", "staff", "procure",
 }
 
 // cardSide are the packages that talk to a card.
@@ -119,7 +119,7 @@ func TestCardSideUsers(t *testing.T) {
 	g := graph(t)
 	allowed := []string{
 		"card", "terminal", // themselves and each other
-		"kiosk", "reception", "payenrol", "counter", "cardview", "mybox", "staffdesk", // terminals
+		"kiosk", "reception", "payenrol", "counter", "cardview", "mybox", "staffdesk", "procureagent", // terminals
 		"business",                                 // its pages run the kit's signing step (terminal.SignFailure)
 		"oidcop",                                   // its card page is the App terminal (docs/oidc-provider.md §4.2)
 		"demo", "cmd/mynaplat", "internal/pbworld", // the demo world and the program
