@@ -27,7 +27,8 @@ const (
 	ReasonUnknownCorporation Reason = "unknown_corporation"
 	ReasonCorporationClosed  Reason = "corporation_closed"
 	// ReasonNameMismatch: the power names the company otherwise than the
-	// registry does now (a power from before a change of name).
+	// registry did when the document was signed (a power from before a
+	// change of name, for a document signed after it).
 	ReasonNameMismatch Reason = "name_mismatch"
 	// ReasonAlreadyOpen: an application of the business is under review.
 	ReasonAlreadyOpen Reason = "already_open"
@@ -68,8 +69,8 @@ func (r Reason) Messages() (ja, en string) {
 	case ReasonCorporationClosed:
 		return "この法人は閉鎖されています。", "The corporation has been closed."
 	case ReasonNameMismatch:
-		return "委任状の法人名が、現在の登記上の商号と一致しません（商号変更前の委任状は使えません）。",
-			"The company name in the power is not the registry's current name (a power from before a name change cannot be used)."
+		return "委任状の法人名が、書類の署名時点の登記上の商号と一致しません（商号変更の後に署名した書類には、変更前の委任状は使えません）。",
+			"The company name in the power is not the registry's name when the document was signed (a power from before a change of name cannot be used for documents signed after it)."
 	case ReasonAlreadyOpen:
 		return "この法人には審査中の申請があります。", "The corporation already has an application under review."
 	case ReasonAlreadyQualified:
