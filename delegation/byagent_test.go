@@ -119,4 +119,3 @@ func TestAgentIndexBackfill(t *testing.T) {
 		}
 	})
 }
-
