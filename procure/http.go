@@ -22,6 +22,7 @@ import (
 //	POST /procure/v1/applications                  {cms} → Filed (bearer: the agent's card login, an assertion made at the register's terminal)
 //	GET  /procure/v1/agent/applications            the agent's applications (same bearer)
 //	GET  /procure/v1/agent/applications/{id}       one, with its latest version (same bearer)
+//	GET  /procure/v1/agent/powers                  the powers the agent may act under (same bearer; agentpowers.go)
 //	GET  /procure/v1/qualifications/{number}[?at=] the qualification valid now (or at an RFC 3339 time): for the bodies
 //	GET  /procure/list.json, /procure/list.csv     the public list (open data); /procure/list is its page (pages.go)
 //
@@ -85,6 +86,7 @@ func (s *Service) Routes(mux *http.ServeMux, cfg APIConfig) {
 	mux.HandleFunc("POST /procure/v1/applications", a.agent(a.apply))
 	mux.HandleFunc("GET /procure/v1/agent/applications", a.agent(a.mine))
 	mux.HandleFunc("GET /procure/v1/agent/applications/{id}", a.agent(a.mineOne))
+	mux.HandleFunc("GET /procure/v1/agent/powers", a.agent(a.myPowers))
 	mux.HandleFunc("GET /procure/v1/qualifications/{number}", a.qualification)
 	mux.HandleFunc("GET /procure/list.json", a.listJSON)
 	mux.HandleFunc("GET /procure/list.csv", a.listCSV)

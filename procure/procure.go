@@ -44,6 +44,9 @@ type Corporations interface {
 type Powers interface {
 	Get(ctx context.Context, id string) (*delegation.Record, error)
 	Check(ctx context.Context, q delegation.Query) (delegation.Result, error)
+	// AgentPowers lists the powers in effect naming an agent (over HTTP,
+	// under the register's caller key delegation/procure).
+	AgentPowers(ctx context.Context, platformID string) ([]delegation.Record, error)
 }
 
 // Config is what the register needs.
