@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/mynaplat/mynaplat/cardview"
-	"github.com/mynaplat/mynaplat/demo"
 	"github.com/mynaplat/mynaplat/internal/layout"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/kiosk"
@@ -245,12 +244,7 @@ func (c terminalsConfig) procurePages(ctx context.Context, d *deps, mux *http.Se
 	}
 	u, hc := d.at(roleProcure)
 	ap, err := procureagent.New(procureagent.Config{Site: d.site, Register: &procure.Client{BaseURL: u, HTTP: hc}, Kit: kit,
-		Stamper: d.stamper(), Logger: d.logger, Prefill: func() (string, string) {
-			if pd, err := demo.LoadProcureDemo(c.data); err == nil {
-				return pd.CorporateNumber, pd.PowerID
-			}
-			return "", ""
-		}})
+		Stamper: d.stamper(), Logger: d.logger})
 	if err != nil {
 		return nil, err
 	}
