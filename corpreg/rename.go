@@ -16,6 +16,12 @@ import (
 // they were issued. To sign in the new name, the representative is
 // certified again (AppointRepresentative: a new term and a certificate
 // whose O= is the new name).
+//
+// The instant a change takes effect may be earlier than its registration
+// (会社法 §915 gives two weeks to register it), and the record says what
+// took effect when: a document signed in between in the former name,
+// checked again later against the name at its signing time, then fails.
+// That is the law's consequence, not the registry's choice.
 
 // ErrSameName is a change of name to the name the corporation bears.
 var ErrSameName = errors.New("corpreg: the corporation already bears this name")

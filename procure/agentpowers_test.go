@@ -41,9 +41,32 @@ func TestAgentPowers(t *testing.T) {
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("the agent's powers (-want +got):\n%s", diff)
 		}
-		if !got[1].Has(MatterQualify) || got[0].Has(MatterQualify) {
+		if !got[1].Has(MatterQualify) || got[0].Has(MatterQualify) || !got[0].Usable() {
 			t.Errorf("Has: %+v", got)
 		}
+		// A company that closes drops out of the list; one that changes its
+		// name stays, with its new name, so the agent knows why the power is
+		// of no more use.
+		e.corporation(numberC, "株式会社閉鎖予定")
+		e.power(numberC, agentA, 365, MatterQualify)
+		e.clock.add(time.Second)
+		if err := e.reg.Close(e.ctx, numberC); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.reg.Rename(e.ctx, numberA, "株式会社新須坂商事", time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		after, err := e.client.AgentPowers(e.ctx, e.mint(agentA, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range want {
+			want[i].CurrentName = "株式会社新須坂商事"
+		}
+		if diff := cmp.Diff(want, after); diff != "" || after[0].Usable() {
+			t.Errorf("after the closure of one company and the change of name of the other (-want +got):\n%s", diff)
+		}
+
 		none, err := e.client.AgentPowers(e.ctx, e.mint("pid-nobody", nil))
 		if err != nil || len(none) != 0 {
 			t.Errorf("a person with no power: %v %+v", err, none)

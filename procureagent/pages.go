@@ -141,8 +141,10 @@ func (p *Pages) fail(w http.ResponseWriter, r *http.Request, v *visit, err error
 type loginView struct{ Terminal, Next string }
 
 type homeView struct {
-	Name         string
-	Powers       []procure.AgentPower
+	Name   string
+	Powers []procure.AgentPower
+	// CanApply: one of the powers lets the agent apply now.
+	CanApply     bool
 	Applications []procure.ApplicationSummary
 }
 
@@ -157,11 +159,12 @@ func (p *Pages) home(w http.ResponseWriter, r *http.Request, v *visit) {
 		p.fail(w, r, v, err)
 		return
 	}
-	p.pages.Render(w, r, http.StatusOK, "home", homeView{Name: v.login.Holder, Powers: powers, Applications: list})
+	canApply := slices.ContainsFunc(powers, func(ap procure.AgentPower) bool { return ap.Has(procure.MatterQualify) && ap.Usable() })
+	p.pages.Render(w, r, http.StatusOK, "home", homeView{Name: v.login.Holder, Powers: powers, CanApply: canApply, Applications: list})
 }
 
 // qualifyPowers are the agent's powers that delegate the application
-// (MatterQualify): the ones the form offers.
+// (MatterQualify) in the company's current name: the ones the form offers.
 func (p *Pages) qualifyPowers(r *http.Request, v *visit) ([]procure.AgentPower, error) {
 	all, err := p.cfg.Register.AgentPowers(r.Context(), v.login.Assertion)
 	if err != nil {
@@ -169,7 +172,7 @@ func (p *Pages) qualifyPowers(r *http.Request, v *visit) ([]procure.AgentPower, 
 	}
 	var out []procure.AgentPower
 	for _, ap := range all {
-		if ap.Has(procure.MatterQualify) {
+		if ap.Has(procure.MatterQualify) && ap.Usable() {
 			out = append(out, ap)
 		}
 	}
