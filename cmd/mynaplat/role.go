@@ -33,6 +33,7 @@ import (
 	"github.com/mynaplat/mynaplat/oidcop"
 	"github.com/mynaplat/mynaplat/platform"
 	"github.com/mynaplat/mynaplat/postbox"
+	"github.com/mynaplat/mynaplat/procure"
 	"github.com/mynaplat/mynaplat/reception"
 	"github.com/mynaplat/mynaplat/staff"
 	"github.com/mynaplat/mynaplat/store"
@@ -62,13 +63,14 @@ const (
 	roleCounter     = "counter"    // the municipal JPKI counter (its terminal at the town hall)
 	roleOIDC        = "oidc"       // the OpenID provider for outside services (デジタル認証アプリ's twin)
 	roleTownweb     = "townweb"    // 須坂市's web site, an outside relying party of the provider
+	roleProcure     = "procure"    // the shared register of procurement qualifications (統一資格)
 )
 
 // allRoles are the roles in the order a process builds them: a role comes
 // after those whose in-process services it may use (the terminals last: its
 // pages link to the others').
 var allRoles = []string{roleJPKI, rolePlatform, roleOIDC, roleCardCo, roleEligibility, roleJLIS, roleMunicipal,
-	roleTSA, roleCorpReg, roleDelegation, rolePostbox, roleAgency, roleBusiness, roleCounter, roleTownweb, roleTerminals}
+	roleTSA, roleCorpReg, roleDelegation, roleProcure, rolePostbox, roleAgency, roleBusiness, roleCounter, roleTownweb, roleTerminals}
 
 // roleHelp says what each role is, for serve --help and errors.
 var roleHelp = map[string]string{
@@ -88,6 +90,7 @@ var roleHelp = map[string]string{
 	roleTerminals:   "terminal screens /t/, kiosks, reception stations, /pay/, card viewer",
 	roleOIDC:        "OpenID Connect provider for outside services under /api/realms/main/ (the デジタル認証アプリ's twin)",
 	roleTownweb:     "須坂市's web site /town/suzaka/ (\"my notices\"), an outside relying party of the OpenID provider",
+	roleProcure:     "procurement qualification register /procure/ (統一資格: applications, review, the public list, the bodies' read API)",
 }
 
 // The operator APIs one role offers others under caller keys, and the role
@@ -354,6 +357,7 @@ type services struct {
 	oidc         *oidcop.Provider
 	town         *townweb.Town
 	nissay       *nissayweb.Page
+	procure      *procure.Service
 }
 
 // at is where role answers and the client to reach it with.

@@ -45,6 +45,9 @@ type serveOptions struct {
 	cardcoKey       string
 	callerKeys      string
 	postboxTerminal string
+	// procureTerminal is the terminal agents log in at to file
+	// procurement applications.
+	procureTerminal string
 	// counterTown is the municipality code of the JPKI counter's town.
 	counterTown string
 	// sessionCookie names the session cookie (web.SessionCookie when "").
@@ -101,6 +104,8 @@ func serve(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writer) 
 	fs.StringVar(&o.cardcoKey, "cardco-key", os.Getenv("MYNAPLAT_CARDCO_KEY"), "the eligibility service's merchant key at the card company (default: the one the demo seeding kept)")
 	fs.StringVar(&o.postboxTerminal, "postbox-terminal", envOr("MYNAPLAT_POSTBOX_TERMINAL", layout.PostboxTerminalID),
 		"the terminal people log in at to open their post box")
+	fs.StringVar(&o.procureTerminal, "procure-terminal", envOr("MYNAPLAT_PROCURE_TERMINAL", layout.ProcureTerminalID),
+		"the terminal agents log in at to file procurement qualification applications")
 	fs.StringVar(&o.counterTown, "counter-town", envOr("MYNAPLAT_COUNTER_TOWN", "062049"),
 		"the municipality code of the town whose JPKI counter the counter role is (its clerks sign in as office counter:CODE; default 酒田市)")
 	o.oidc.register(fs)
@@ -242,6 +247,7 @@ func roleConfigs(o serveOptions, p *peers) (map[string]roleConfig, callerKeys, e
 		roleCounter:     counterConfig{peers: p, keys: keys, town: o.counterTown},
 		roleOIDC:        oidcConfig{cfg: o.oidc.config(data, p.url(roleOIDC)), data: data, peers: p, keys: keys},
 		roleTownweb:     townwebConfig{data: data, peers: p, issuer: townwebIssuer(o, p), clientID: cmp.Or(o.townwebClientID, townwebDemoClientID)},
+		roleProcure:     procureConfig{peers: p, terminal: o.procureTerminal},
 		roleTerminals:   newTerminalsConfig(data, p, o.readers, o.postboxTerminal).withPay(newPayConfig(data, p, keys)),
 	}
 	out := map[string]roleConfig{}

@@ -61,6 +61,11 @@ const PayTerminalID = "home-sakata-1"
 // (the serve flag --postbox-terminal's default).
 const PostboxTerminalID = "home-postbox-1"
 
+// ProcureTerminalID is the terminal agents log in at to file procurement
+// qualification applications (the serve flag --procure-terminal's
+// default): a PC at the company, of the kind a resident's PC is.
+const ProcureTerminalID = "home-procure-1"
+
 // KeysPath is the file of back-office keys written when the demo world is
 // seeded (mode 0600).
 func KeysPath(data string) string { return filepath.Join(data, "eligibility", "demo-keys.json") }
