@@ -1,0 +1,203 @@
+package body
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/x509"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/mynaplat/mynaplat/cms"
+	"github.com/mynaplat/mynaplat/corpreg"
+	"github.com/mynaplat/mynaplat/sealedbid"
+)
+
+// MaxEnvelope bounds a sealed bid: canonical JSON of a few hundred bytes,
+// signed with the card's certificate and chain and a time-stamp token,
+// then enveloped, is some 10 KB.
+const MaxEnvelope = 256 << 10
+
+// ReceiptType is the "type" of a receipt's JSON.
+const ReceiptType = "mynaplat-bid-receipt"
+
+// ReceiptContent is what a receipt says, as canonical JSON: these fields
+// in this order, encoding/json's escaping, no spaces (one byte string per
+// receipt).
+type ReceiptContent struct {
+	Type            string `json:"type"`
+	Body            string `json:"body"`
+	Tender          string `json:"tender"`
+	CorporateNumber string `json:"corporate_number"`
+	EnvelopeSHA256  string `json:"envelope_sha256"`
+	ReceivedAt      string `json:"received_at"`
+	BidID           string `json:"bid_id"`
+}
+
+// Receipt is the answer to a bid received.
+type Receipt struct {
+	BidID      string    `json:"bid_id"`
+	ReceivedAt time.Time `json:"received_at"`
+	// Receipt is the CMS SignedData (DER) over ReceiptContent, signed with
+	// the body's receipt key and time-stamped.
+	Receipt []byte `json:"receipt"`
+	// Replaced is the business's earlier bid that this one replaced.
+	Replaced string `json:"replaced,omitempty"`
+}
+
+// Submit receives a sealed bid: corp is the bidder's 法人番号 as it says
+// (the signature inside, checked at the opening, is what binds it),
+// envelope the CMS EnvelopedData. The body checks only what it can see —
+// the tender is open, the bid arrived before the deadline by the body's
+// clock, the envelope is addressed to the tender's opening certificate and
+// within MaxEnvelope — stores it, replaces the business's earlier bid and
+// answers a signed, time-stamped receipt. from names the sender (its
+// address) in the audit row.
+func (s *Service) Submit(ctx context.Context, body, tender, corp string, envelope []byte, from string) (*Receipt, error) {
+	received := s.clock()
+	h, err := s.body(body)
+	if err != nil {
+		return nil, err
+	}
+	actor := "bidder:" + from
+	t, err := s.Tender(ctx, body, tender)
+	if errors.Is(err, ErrNotFound) {
+		return nil, s.refused(ctx, body, actor, "bid", tender, refuse(ReasonNoTender, tender))
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := checkBid(t, corp, envelope, received); err != nil {
+		return nil, s.refused(ctx, body, actor, "bid", tender, err)
+	}
+	sum := sha256.Sum256(envelope)
+	rc := ReceiptContent{Type: ReceiptType, Body: body, Tender: tender, CorporateNumber: corp,
+		EnvelopeSHA256: hex.EncodeToString(sum[:]), ReceivedAt: received.Format(time.RFC3339Nano), BidID: newID()}
+	content, err := json.Marshal(rc)
+	if err != nil {
+		return nil, err
+	}
+	signed, err := cms.Sign(ctx, content, cms.SignOptions{Signer: h.receipt, Cert: h.receiptCert, Chain: []*x509.Certificate{h.ca}, Stamper: s.stamper})
+	if err != nil {
+		return nil, fmt.Errorf("body: receipt: %w", err)
+	}
+	out := &Receipt{BidID: rc.BidID, ReceivedAt: received, Receipt: signed}
+	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+		out.Replaced = ""
+		// The state may have changed since the check; the deadline, which
+		// does not change, was checked against the time of arrival.
+		var state string
+		if err := s.db.TxQueryRow(ctx, tx, qTenderState, body, tender).Scan(&state); err != nil {
+			return err
+		}
+		if state != StateOpen {
+			return refuse(ReasonClosed, state)
+		}
+		var seq int
+		if err := s.db.TxQueryRow(ctx, tx, qLastSeq, body, tender, corp).Scan(&seq); err != nil {
+			return err
+		}
+		if _, err := s.db.TxExec(ctx, tx, qInsertBid, body, rc.BidID, tender, corp, seq+1, envelope, rc.EnvelopeSHA256,
+			ms(received), signed); err != nil {
+			return err
+		}
+		// One conditional UPDATE: only the current bid (replaced_by '') is
+		// replaced, so each bid is replaced at most once, whatever runs
+		// beside this transaction.
+		var prev string
+		err := s.db.TxQueryRow(ctx, tx, qCurrentBid, body, tender, corp, rc.BidID).Scan(&prev)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return err
+		default:
+			res, err := s.db.TxExec(ctx, tx, qReplaceBid, rc.BidID, body, prev)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n != 1 {
+				return fmt.Errorf("body: bid %s was replaced meanwhile", prev)
+			}
+			out.Replaced = prev
+		}
+		detail := corp + " " + rc.BidID
+		if out.Replaced != "" {
+			detail += " replaces " + out.Replaced
+		}
+		return s.audit(ctx, tx, body, actor, "bid", tender, "ok", detail)
+	})
+	if err != nil {
+		return nil, s.refused(ctx, body, actor, "bid", tender, err)
+	}
+	return out, nil
+}
+
+// checkBid is what the body can see of a bid.
+func checkBid(t *Tender, corp string, envelope []byte, received time.Time) error {
+	if corpreg.ValidNumber(corp) != nil {
+		return refuse(ReasonBadCorp, corp)
+	}
+	if t.State != StateOpen {
+		return refuse(ReasonClosed, t.State)
+	}
+	if !t.Open(received) {
+		return refuse(ReasonLate, received.Format(time.RFC3339Nano))
+	}
+	if len(envelope) > MaxEnvelope {
+		return refuse(ReasonTooLarge, fmt.Sprint(len(envelope)))
+	}
+	cert, err := x509.ParseCertificate(t.Certificate)
+	if err != nil {
+		return err
+	}
+	if err := sealedbid.Addressed(envelope, cert); err != nil {
+		return refuse(ReasonBadEnvelope, err.Error())
+	}
+	return nil
+}
+
+// Bid is a bid as the body holds it.
+type Bid struct {
+	ID              string
+	Tender          string
+	CorporateNumber string
+	Seq             int
+	Envelope        []byte
+	EnvelopeSHA256  string
+	ReceivedAt      time.Time
+	Receipt         []byte
+	ReplacedBy      string
+}
+
+// Bids are a tender's bids, replaced ones included, in arrival order.
+// actor (an officer) is recorded: reading the bids is audited.
+func (s *Service) Bids(ctx context.Context, body, tender, actor string) ([]*Bid, error) {
+	if _, err := s.body(body); err != nil {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, qBids, body, tender)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*Bid
+	for rows.Next() {
+		var b Bid
+		var at int64
+		if err := rows.Scan(&b.ID, &b.Tender, &b.CorporateNumber, &b.Seq, &b.Envelope, &b.EnvelopeSHA256, &at, &b.Receipt, &b.ReplacedBy); err != nil {
+			return nil, err
+		}
+		b.ReceivedAt = fromMS(at)
+		out = append(out, &b)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if err := s.audit(ctx, nil, body, actor, "read-bids", tender, "ok", fmt.Sprint(len(out))); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
