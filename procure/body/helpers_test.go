@@ -36,8 +36,8 @@ func (register) Qualification(context.Context, string) (*procure.Qualification, 
 type clock struct{ ns atomic.Int64 }
 
 func newClock(t time.Time) *clock { c := &clock{}; c.ns.Store(t.UnixNano()); return c }
-func (c *clock) Now() time.Time     { return time.Unix(0, c.ns.Load()).UTC() }
-func (c *clock) Set(t time.Time)    { c.ns.Store(t.UnixNano()) }
+func (c *clock) Now() time.Time   { return time.Unix(0, c.ns.Load()).UTC() }
+func (c *clock) Set(t time.Time)  { c.ns.Store(t.UnixNano()) }
 
 var t0 = time.Date(2026, 12, 1, 1, 0, 0, 0, time.UTC)
 

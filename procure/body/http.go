@@ -25,6 +25,7 @@ import (
 const (
 	CodeBadRequest httpapi.Code = "bad_request"
 	CodeNotFound   httpapi.Code = "not_found"
+	CodeNoBody     httpapi.Code = "no_body"
 )
 
 // refusalStatus is the status of a refusal.
@@ -36,7 +37,7 @@ var errBody = fmt.Errorf("%w: the body is not {\"corporate_number\": …, \"enve
 // itself with its reason as the code.
 var Rules = httpapi.Rules{
 	ratelimit.Rule,
-	{Err: ErrNoBody, Status: http.StatusNotFound, Code: CodeNotFound,
+	{Err: ErrNoBody, Status: http.StatusNotFound, Code: CodeNoBody,
 		JA: "その調達機関はありません。", EN: "No such procuring body."},
 	{Err: ErrNotFound, Status: http.StatusNotFound, Code: CodeNotFound,
 		JA: "その案件はありません。", EN: "No such tender."},

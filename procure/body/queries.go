@@ -22,8 +22,8 @@ const (
 	qTenderShares        = `SELECT share FROM body_tender_officers WHERE body = $1 AND tender = $2 ORDER BY officer`
 	qTenderOfficerPass   = `SELECT sealed_passphrase FROM body_tender_officers WHERE body = $1 AND tender = $2 AND officer = $3`
 
-	qLastSeq    = `SELECT COALESCE(MAX(seq), 0) FROM body_bids WHERE body = $1 AND tender = $2 AND corp_number = $3`
-	qInsertBid  = `INSERT INTO body_bids (body, id, tender, corp_number, seq, envelope, envelope_sha256, received_at, receipt)
+	qLastSeq   = `SELECT COALESCE(MAX(seq), 0) FROM body_bids WHERE body = $1 AND tender = $2 AND corp_number = $3`
+	qInsertBid = `INSERT INTO body_bids (body, id, tender, corp_number, seq, envelope, envelope_sha256, received_at, receipt)
   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
 	qCurrentBid = `SELECT id FROM body_bids WHERE body = $1 AND tender = $2 AND corp_number = $3 AND replaced_by = '' AND id <> $4`
 	qReplaceBid = `UPDATE body_bids SET replaced_by = $1 WHERE body = $2 AND id = $3 AND replaced_by = ''`
