@@ -64,6 +64,9 @@ const (
 	BusinessStaff     Role = "business-staff"
 	PostboxOperator   Role = "postbox-operator"
 	PlatformOperator  Role = "platform-operator"
+	// ProcureBodyOfficer publishes tenders and holds opening shares at a
+	// procuring body (package procure/body).
+	ProcureBodyOfficer Role = "procure-body-officer"
 )
 
 // roleInfo is a role's office kind and its names.
@@ -73,20 +76,21 @@ type roleInfo struct {
 }
 
 var roles = map[Role]roleInfo{
-	CounterClerk:      {"counter", "窓口担当（電子証明書）", "counter clerk (certificates)"},
-	CounterSupervisor: {"counter", "窓口責任者（電子証明書）", "counter supervisor (certificates)"},
-	RegistryClerk:     {"municipal", "住民記録担当", "registry clerk"},
-	InsurerClerk:      {"insurer", "保険者事務担当", "insurer clerk"},
-	ClinicStaff:       {"clinic", "医療機関職員", "clinic staff"},
-	AgencyStaff:       {"agency", "受付機関職員", "agency staff"},
-	BusinessStaff:     {"business", "事業者職員", "business staff"},
-	PostboxOperator:   {"postbox-operator", "私書箱運営者", "post-box operator"},
-	PlatformOperator:  {"platform-operator", "共通プラットフォーム運営者", "platform operator"},
+	CounterClerk:       {"counter", "窓口担当（電子証明書）", "counter clerk (certificates)"},
+	CounterSupervisor:  {"counter", "窓口責任者（電子証明書）", "counter supervisor (certificates)"},
+	RegistryClerk:      {"municipal", "住民記録担当", "registry clerk"},
+	InsurerClerk:       {"insurer", "保険者事務担当", "insurer clerk"},
+	ClinicStaff:        {"clinic", "医療機関職員", "clinic staff"},
+	AgencyStaff:        {"agency", "受付機関職員", "agency staff"},
+	BusinessStaff:      {"business", "事業者職員", "business staff"},
+	PostboxOperator:    {"postbox-operator", "私書箱運営者", "post-box operator"},
+	PlatformOperator:   {"platform-operator", "共通プラットフォーム運営者", "platform operator"},
+	ProcureBodyOfficer: {ProcureBodyKind, "契約担当官等（入札・開札）", "contracting officer (tenders, opening)"},
 }
 
 // Roles are every role, in a stable order.
 var Roles = []Role{CounterClerk, CounterSupervisor, RegistryClerk, InsurerClerk, ClinicStaff, AgencyStaff,
-	BusinessStaff, PostboxOperator, PlatformOperator}
+	BusinessStaff, PostboxOperator, PlatformOperator, ProcureBodyOfficer}
 
 // JA and EN are the role's names.
 func (r Role) JA() string { return roles[r].ja }
@@ -100,7 +104,11 @@ func (r Role) Valid() bool { _, ok := roles[r]; return ok }
 // officeKinds with an ID after the colon; the two operators' offices are
 // one each and have none.
 var officeKinds = map[string]bool{"municipal": true, "counter": true, "insurer": true, "clinic": true,
-	"agency": true, "business": true, "postbox-operator": false, "platform-operator": false}
+	"agency": true, "business": true, "postbox-operator": false, "platform-operator": false, ProcureBodyKind: true}
+
+// ProcureBodyKind is the kind of a procuring body's office
+// ("procure-body:kanto"; package procure/body).
+const ProcureBodyKind = "procure-body"
 
 // OfficeKind is the kind of an office ID ("municipal" of
 // "municipal:062049"), or an error for an ID that is not an office's.
@@ -109,7 +117,7 @@ func OfficeKind(office string) (string, error) {
 	needsID, ok := officeKinds[kind]
 	switch {
 	case !ok:
-		return "", fmt.Errorf("%w: office %q (want one of municipal:, counter:, insurer:, clinic:, agency:, business:, postbox-operator, platform-operator)", ErrInvalid, office)
+		return "", fmt.Errorf("%w: office %q (want one of municipal:, counter:, insurer:, clinic:, agency:, business:, procure-body:, postbox-operator, platform-operator)", ErrInvalid, office)
 	case needsID != hasID:
 		return "", fmt.Errorf("%w: office %q", ErrInvalid, office)
 	case hasID && (id == "" || len(id) > 40 || strings.ContainsAny(id, ": /?#")):
