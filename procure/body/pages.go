@@ -251,7 +251,9 @@ type officeView struct {
 }
 
 // StaffStrip is the strip the site's layout shows on every office page.
-func (v officeView) StaffStrip() *web.StaffStrip { return v.Staff.Strip(OfficeHome(v.Body.ID) + "logout") }
+func (v officeView) StaffStrip() *web.StaffStrip {
+	return v.Staff.Strip(OfficeHome(v.Body.ID) + "logout")
+}
 
 func (p *Pages) office(w http.ResponseWriter, r *http.Request, st *staff.Session) {
 	ctx := r.Context()
