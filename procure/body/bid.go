@@ -13,6 +13,7 @@ import (
 
 	"github.com/mynaplat/mynaplat/cms"
 	"github.com/mynaplat/mynaplat/corpreg"
+	"github.com/mynaplat/mynaplat/procure"
 	"github.com/mynaplat/mynaplat/sealedbid"
 )
 
@@ -200,4 +201,40 @@ func (s *Service) Bids(ctx context.Context, body, tender, actor string) ([]*Bid,
 		return nil, err
 	}
 	return out, nil
+}
+
+// Bidder is what the register says of a bidder now, for the officers'
+// view of the bids received (the validity at the signing time is the
+// opening's to check, slice 5).
+type Bidder struct {
+	CorporateNumber string
+	// Name is the business's name at the register, "" when it has no
+	// qualification.
+	Name string
+	// Grade is its grade in the tender's field, "" when none.
+	Grade procure.Grade
+	// Unknown: the register did not answer.
+	Unknown bool
+}
+
+// Bidders asks the register (through its API) about each business.
+func (s *Service) Bidders(ctx context.Context, field procure.Field, corps []string) map[string]Bidder {
+	out := map[string]Bidder{}
+	for _, c := range corps {
+		if _, ok := out[c]; ok {
+			continue
+		}
+		b := Bidder{CorporateNumber: c}
+		q, err := s.register.Qualification(ctx, c)
+		switch {
+		case err == nil:
+			b.Name, b.Grade = q.Name, q.Grade(field)
+		case errors.Is(err, procure.ErrNotFound):
+		default:
+			b.Unknown = true
+			s.logger.WarnContext(ctx, "body: register", "corp", c, "err", err)
+		}
+		out[c] = b
+	}
+	return out
 }

@@ -28,7 +28,11 @@ const (
 // register is a fake qualification register.
 type register struct{}
 
-func (register) Qualification(context.Context, string) (*procure.Qualification, error) {
+func (register) Qualification(_ context.Context, number string) (*procure.Qualification, error) {
+	if number == corpA {
+		return &procure.Qualification{CorporateNumber: corpA, Name: "株式会社須坂テスト商事",
+			Fields: []procure.Graded{{Field: procure.FieldSale, Grade: procure.GradeB}}}, nil
+	}
 	return nil, procure.ErrNotFound
 }
 

@@ -323,10 +323,11 @@ func (p *Pages) publish(w http.ResponseWriter, r *http.Request, st *staff.Sessio
 }
 
 type officeTenderView struct {
-	Body   Body
-	Staff  *staff.Session
-	Tender TenderView
-	Bids   []*Bid
+	Body    Body
+	Staff   *staff.Session
+	Tender  TenderView
+	Bids    []*Bid
+	Bidders map[string]Bidder
 }
 
 // StaffStrip is the strip the site's layout shows.
@@ -350,5 +351,10 @@ func (p *Pages) officeTender(w http.ResponseWriter, r *http.Request, st *staff.S
 		p.fail(w, r, err)
 		return
 	}
-	p.pages.Render(w, r, http.StatusOK, "office_tender", officeTenderView{Body: b, Staff: st, Tender: p.views([]*Tender{t})[0], Bids: bids})
+	corps := make([]string, len(bids))
+	for i, b := range bids {
+		corps[i] = b.CorporateNumber
+	}
+	p.pages.Render(w, r, http.StatusOK, "office_tender", officeTenderView{Body: b, Staff: st, Tender: p.views([]*Tender{t})[0], Bids: bids,
+		Bidders: p.s.Bidders(r.Context(), t.Field, corps)})
 }

@@ -95,6 +95,13 @@ func TestOfficePages(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Step(webtest.Step{Name: "office tender", Path: loc, WantContains: []string{tn.Fingerprint, "まだ入札書は届いていません"}})
+	if _, err := f.s.Submit(ctx, "kanto", id, corpA, seal(t, tn, "bid"), "192.0.2.1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.Submit(ctx, "kanto", id, corpB, seal(t, tn, "bid"), "192.0.2.1"); err != nil {
+		t.Fatal(err)
+	}
+	c.Step(webtest.Step{Name: "office tender with bids", Path: loc, WantContains: []string{corpA, "株式会社須坂テスト商事（B）", corpB, "資格なし"}})
 	audit, _ := f.s.Audit(ctx, "kanto", id)
 	if last := audit[len(audit)-1]; last.Action != "read-bids" || !strings.Contains(last.Actor, "pid-officer-1") {
 		t.Errorf("the officer's read is not audited: %+v", last)
