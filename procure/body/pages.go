@@ -239,13 +239,19 @@ func (p *Pages) atom(w http.ResponseWriter, r *http.Request) {
 
 var jst = time.FixedZone("JST", 9*60*60)
 
+// fieldOption is a field in the form's list.
+type fieldOption struct {
+	Value  procure.Field
+	JA, EN string
+}
+
 type officeView struct {
 	Body     Body
 	Staff    *staff.Session
 	Enrolled bool
 	Officers []Officer
 	Tenders  []TenderView
-	Fields   []procure.Field
+	Fields   []fieldOption
 	Grades   []procure.Grade
 	Min      int
 }
@@ -262,7 +268,11 @@ func (p *Pages) office(w http.ResponseWriter, r *http.Request, st *staff.Session
 		p.fail(w, r, err)
 		return
 	}
-	v := officeView{Body: b, Staff: st, Fields: procure.Fields(), Grades: grades, Min: MinPassphrase}
+	v := officeView{Body: b, Staff: st, Grades: grades, Min: MinPassphrase}
+	for _, f := range procure.Fields() {
+		ja, en := f.Names()
+		v.Fields = append(v.Fields, fieldOption{Value: f, JA: ja, EN: en})
+	}
 	if v.Enrolled, err = p.s.Enrolled(ctx, b.ID, st.Grant.PlatformID); err != nil {
 		p.fail(w, r, err)
 		return
