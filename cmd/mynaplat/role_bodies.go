@@ -56,7 +56,7 @@ func (c bodiesConfig) build(ctx context.Context, d *deps) (*built, error) {
 	// own origin, with no session (the bid's signature is its proof).
 	d.site.MachineAPI("POST /bodies/{body}/v1/tenders/{tender}/bids")
 	return &built{routes: func(mux *http.ServeMux) {
-		svc.Routes(mux, body.APIConfig{BidLimit: body.DefaultBidLimit})
+		svc.Routes(mux, body.APIConfig{BidLimit: body.DefaultBidLimit()})
 		pages.Routes(mux)
 	}, pages: func(context.Context, *http.ServeMux) ([]web.Link, error) {
 		return pages.Links(), nil

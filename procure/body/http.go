@@ -57,7 +57,7 @@ type APIConfig struct {
 // DefaultBidLimit lets one address send 30 bids at once, then one every
 // two seconds: an office sending for several businesses in the last
 // minute gets through, a flood does not.
-var DefaultBidLimit = ratelimit.Limit{Burst: 30, Every: 2 * time.Second}
+func DefaultBidLimit() ratelimit.Limit { return ratelimit.Limit{Burst: 30, Every: 2 * time.Second} }
 
 // BidBody is the body of POST …/bids.
 type BidBody struct {

@@ -268,7 +268,7 @@ func (p *Pages) office(w http.ResponseWriter, r *http.Request, st *staff.Session
 		p.fail(w, r, err)
 		return
 	}
-	v := officeView{Body: b, Staff: st, Grades: grades, Min: MinPassphrase}
+	v := officeView{Body: b, Staff: st, Grades: grades(), Min: MinPassphrase}
 	for _, f := range procure.Fields() {
 		ja, en := f.Names()
 		v.Fields = append(v.Fields, fieldOption{Value: f, JA: ja, EN: en})

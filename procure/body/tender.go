@@ -72,8 +72,10 @@ type Estimate struct {
 	Yen    int64  `json:"yen"`
 }
 
-// grades in the order a band is looked for.
-var grades = []procure.Grade{procure.GradeA, procure.GradeB, procure.GradeC, procure.GradeD}
+// grades are the grades in the order a band is looked for.
+func grades() []procure.Grade {
+	return []procure.Grade{procure.GradeA, procure.GradeB, procure.GradeC, procure.GradeD}
+}
 
 // MaxOfficers bounds n.
 const MaxOfficers = 10
@@ -109,14 +111,14 @@ func (rq *TenderRequest) check(now time.Time) (procure.Grade, error) {
 	}
 	g := rq.Grade
 	if g == "" {
-		for _, c := range grades {
+		for _, c := range grades() {
 			if c.Covers(rq.Field, rq.EstimateYen) {
 				return c, nil
 			}
 		}
 		return "", refuse(ReasonGradeBand, "no grade's band holds the estimate")
 	}
-	if !slices.Contains(grades, g) {
+	if !slices.Contains(grades(), g) {
 		return "", bad("grade")
 	}
 	if !g.Covers(rq.Field, rq.EstimateYen) {
