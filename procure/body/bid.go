@@ -238,3 +238,34 @@ func (s *Service) Bidders(ctx context.Context, field procure.Field, corps []stri
 	}
 	return out
 }
+
+// ErrBadReceipt is a receipt that does not verify: not the body's
+// signature, not time-stamped by a trusted TSA, or not a receipt.
+var ErrBadReceipt = errors.New("body: the receipt does not verify")
+
+// VerifyReceipt checks a receipt as the bidder keeps it: a CMS SignedData
+// whose signature and time-stamp verify (tsaRoots), signed by a
+// certificate the body's CA issued for signing (ca, from
+// /bodies/{body}/ca.crt), over a receipt's canonical JSON. It returns the
+// content and the time-stamp's time. The bidder then compares the
+// envelope's SHA-256 and the tender with what it sent.
+func VerifyReceipt(der []byte, ca *x509.Certificate, tsaRoots *x509.CertPool) (*ReceiptContent, time.Time, error) {
+	sig, err := cms.Verify(der, nil, tsaRoots)
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("%w: %w", ErrBadReceipt, err)
+	}
+	if sig.Timestamp == nil {
+		return nil, time.Time{}, fmt.Errorf("%w: no time-stamp", ErrBadReceipt)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(ca)
+	if _, err := sig.Signer.Verify(x509.VerifyOptions{Roots: roots, CurrentTime: sig.Timestamp.Time,
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil || sig.Signer.KeyUsage&x509.KeyUsageDigitalSignature == 0 {
+		return nil, time.Time{}, fmt.Errorf("%w: the signer is not the body's receipt key: %v", ErrBadReceipt, err)
+	}
+	var rc ReceiptContent
+	if err := json.Unmarshal(sig.Content, &rc); err != nil || rc.Type != ReceiptType {
+		return nil, time.Time{}, fmt.Errorf("%w: not a receipt", ErrBadReceipt)
+	}
+	return &rc, sig.Timestamp.Time, nil
+}

@@ -95,6 +95,18 @@ func TestPublishBidReplace(t *testing.T) {
 		if sig.Timestamp == nil {
 			t.Error("receipt not time-stamped")
 		}
+		// As the bidder checks it; under another body's CA it fails.
+		if got, at, err := VerifyReceipt(r1.Receipt, ca, roots); err != nil || *got != want || at.IsZero() {
+			t.Errorf("VerifyReceipt: %+v %v %v", got, at, err)
+		}
+		otherCA, _ := f.s.CA("suzaka")
+		if _, _, err := VerifyReceipt(r1.Receipt, otherCA, roots); !errors.Is(err, ErrBadReceipt) {
+			t.Errorf("VerifyReceipt under suzaka's CA: %v", err)
+		}
+		tampered := bytes.Replace(r1.Receipt, []byte(corpA), []byte(corpB), 1)
+		if _, _, err := VerifyReceipt(tampered, ca, roots); !errors.Is(err, ErrBadReceipt) {
+			t.Errorf("VerifyReceipt of a changed receipt: %v", err)
+		}
 		// The officer's read is in the audit.
 		audit, err := f.s.Audit(ctx, "kanto", tn.ID)
 		if err != nil {

@@ -55,7 +55,7 @@ type fixture struct {
 	pass     map[string][]byte
 }
 
-func newFixture(t *testing.T, db *store.DB, enroll int) *fixture {
+func newFixture(t testing.TB, db *store.DB, enroll int) *fixture {
 	t.Helper()
 	c := newClock(t0)
 	keys, err := tsa.LoadOrCreate(t.TempDir(), c.Now)
@@ -81,7 +81,7 @@ func newFixture(t *testing.T, db *store.DB, enroll int) *fixture {
 }
 
 // publish publishes a tender at kanto opened by 2 of the enrolled officers.
-func (f *fixture) publish(t *testing.T, deadline time.Time) *Tender {
+func (f *fixture) publish(t testing.TB, deadline time.Time) *Tender {
 	t.Helper()
 	tn, err := f.s.Publish(context.Background(), "kanto", f.officers[0], TenderRequest{Title: "事務用品の購入", Item: "事務用品",
 		Field: procure.FieldSale, EstimateYen: 5_000_000, Deadline: deadline, Officers: f.officers, K: 2})
@@ -92,7 +92,7 @@ func (f *fixture) publish(t *testing.T, deadline time.Time) *Tender {
 }
 
 // seal seals content to the tender's opening certificate, as the desk does.
-func seal(t *testing.T, tn *Tender, content string) []byte {
+func seal(t testing.TB, tn *Tender, content string) []byte {
 	t.Helper()
 	cert, err := x509.ParseCertificate(tn.Certificate)
 	if err != nil {
