@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"encoding/xml"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"github.com/mynaplat/mynaplat/demo"
 	"github.com/mynaplat/mynaplat/internal/browsertest"
 	"github.com/mynaplat/mynaplat/procure/body"
+	"github.com/mynaplat/mynaplat/sealedbid"
 )
 
 // TestBodyOfficersPublishInBrowser: in the demo, 関東地方整備局's two
@@ -23,7 +25,9 @@ import (
 // first publishes a tender naming both (2 of 2). The office page shows the
 // tender with its opening certificate's fingerprint, the public page and
 // the JSON for the desk show the same fingerprint and not the estimate, and
-// the body's Atom feed carries it. Screenshots of each step.
+// the body's Atom feed carries it; a sealed bid posted as the desk posts
+// it is received and shows, encrypted, in the office. Screenshots of each
+// step.
 func TestBodyOfficersPublishInBrowser(t *testing.T) {
 	bin := buildBinary(t)
 	data := t.TempDir()
@@ -106,6 +110,27 @@ func TestBodyOfficersPublishInBrowser(t *testing.T) {
 	}
 	if page := text("main"); strings.Contains(page, "4500000") || strings.Contains(page, "4,500,000") {
 		t.Error("the estimate is on the public page")
+	}
+	// A sealed bid posted as the desk posts it, through the whole site
+	// (its cross-origin and CSRF guard): received, with a receipt; the
+	// officer sees it, encrypted, in the office.
+	cert, err := x509.ParseCertificate(tn.Certificate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := sealedbid.Seal([]byte("a signed bid"), cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bc := &body.Client{BaseURL: url}
+	rc, err := bc.Bid(context.Background(), "kanto", id, "4010001000011", env)
+	if err != nil || len(rc.Receipt) == 0 {
+		t.Fatalf("bid: %+v %v", rc, err)
+	}
+	do("the office's view of the bids", chromedp.Navigate(url+home+"tenders/"+id), chromedp.WaitVisible(css("#bids")))
+	browsertest.Screenshot(t, ctx, "bodies-5-bids-received")
+	if got := text("#bids"); !strings.Contains(got, "4010001000011") {
+		t.Errorf("bids table %q", got)
 	}
 	resp, err = http.Get(url + "/bodies/kanto/tenders.atom")
 	if err != nil {
