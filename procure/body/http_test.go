@@ -348,6 +348,13 @@ func TestReceiptOpenSSL(t *testing.T) {
 	if _, err := c.Tender(ctx, "kanto", "nope"); ReasonOf(err) != ReasonNoTender && !errors.Is(err, ErrNotFound) {
 		t.Errorf("unknown tender through the client: %v", err)
 	}
+	if ts, err := c.Tenders(ctx, "kanto"); err != nil || len(ts) != 1 || !ts[0].Accepting {
+		t.Errorf("tenders through the client: %v", err)
+	}
+	f.clock.Set(tn.Deadline)
+	if after, err := c.Tender(ctx, "kanto", tn.ID); err != nil || after.Accepting {
+		t.Errorf("at the deadline the tender still says it accepts: %v", err)
+	}
 	if !bytes.Equal(got.Certificate, tn.Certificate) {
 		t.Error("certificate differs")
 	}

@@ -112,11 +112,7 @@ func (p *Pages) fail(w http.ResponseWriter, r *http.Request, err error) {
 // TenderView is a tender on a page.
 type TenderView struct {
 	*Tender
-	Now time.Time
 }
-
-// Accepting reports whether bids are taken now.
-func (v TenderView) Accepting() bool { return v.Open(v.Now) }
 
 // FieldJA and FieldEN are the field's names.
 func (v TenderView) FieldJA() string { ja, _ := v.Field.Names(); return ja }
@@ -130,10 +126,9 @@ type listView struct {
 }
 
 func (p *Pages) views(ts []*Tender) []TenderView {
-	now := p.s.clock()
 	out := make([]TenderView, len(ts))
 	for i, t := range ts {
-		out[i] = TenderView{Tender: t, Now: now}
+		out[i] = TenderView{Tender: t}
 	}
 	return out
 }

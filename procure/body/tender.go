@@ -58,6 +58,10 @@ type Tender struct {
 	// the tender's public page shows.
 	Certificate []byte `json:"certificate"`
 	Fingerprint string `json:"fingerprint"`
+	// Accepting says whether the tender took bids when it was read (open
+	// and before the deadline), for the desk's screen; the body decides
+	// when the bid arrives.
+	Accepting bool `json:"accepting"`
 }
 
 // Open reports whether the tender takes bids at t: open and t before the
@@ -189,7 +193,7 @@ func (s *Service) Publish(ctx context.Context, body, by string, rq TenderRequest
 	fp := pub.Fingerprint()
 	t := &Tender{Body: body, ID: id, Title: rq.Title, Item: rq.Item, Field: rq.Field, Grade: grade,
 		Deadline: rq.Deadline.UTC().Truncate(time.Millisecond), K: rq.K, Officers: len(rq.Officers), State: StateOpen, PublishedAt: now,
-		Certificate: pub.Certificate, Fingerprint: hex.EncodeToString(fp[:])}
+		Certificate: pub.Certificate, Fingerprint: hex.EncodeToString(fp[:]), Accepting: true}
 	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := s.db.TxExec(ctx, tx, qInsertTender, body, id, t.Title, t.Item, string(t.Field), string(t.Grade),
 			ms(t.Deadline), t.K, t.Certificate, t.Fingerprint, sealedEst, t.State, by, ms(now)); err != nil {
@@ -233,7 +237,11 @@ func (s *Service) Tender(ctx context.Context, body, id string) (*Tender, error) 
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: tender %s", ErrNotFound, id)
 	}
-	return t, err
+	if err != nil {
+		return nil, err
+	}
+	t.Accepting = t.Open(s.clock())
+	return t, nil
 }
 
 // Tenders are a body's tenders, newest first (at most 200).
@@ -247,11 +255,13 @@ func (s *Service) Tenders(ctx context.Context, body string) ([]*Tender, error) {
 	}
 	defer rows.Close()
 	var out []*Tender
+	now := s.clock()
 	for rows.Next() {
 		t, err := scanTender(rows)
 		if err != nil {
 			return nil, err
 		}
+		t.Accepting = t.Open(now)
 		out = append(out, t)
 	}
 	return out, rows.Err()
