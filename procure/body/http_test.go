@@ -56,6 +56,7 @@ func TestBidRefusals(t *testing.T) {
 	good := base64.StdEncoding.EncodeToString(seal(t, tn, "bid"))
 	foreign := base64.StdEncoding.EncodeToString(seal(t, other, "bid"))
 	huge := base64.StdEncoding.EncodeToString(make([]byte, MaxEnvelope+1))
+	hugeBody := base64.StdEncoding.EncodeToString(make([]byte, 2*MaxEnvelope))
 	post := func(path, body string) (*http.Response, httpapi.Problem) {
 		resp, err := http.Post(srv.URL+path, "application/json", strings.NewReader(body))
 		if err != nil {
@@ -83,6 +84,7 @@ func TestBidRefusals(t *testing.T) {
 		{"envelope not CMS", bids, `{"corporate_number":"` + corpA + `","envelope":"` + base64.StdEncoding.EncodeToString([]byte("a bid in clear")) + `"}`, nil, 422, httpapi.Code(ReasonBadEnvelope)},
 		{"envelope to another tender", bids, `{"corporate_number":"` + corpA + `","envelope":"` + foreign + `"}`, nil, 422, httpapi.Code(ReasonBadEnvelope)},
 		{"too large", bids, `{"corporate_number":"` + corpA + `","envelope":"` + huge + `"}`, nil, 413, httpapi.Code(ReasonTooLarge)},
+		{"request body too large", bids, `{"corporate_number":"` + corpA + `","envelope":"` + hugeBody + `"}`, nil, 413, httpapi.Code(ReasonTooLarge)},
 		{"exactly at the deadline", bids, `{"corporate_number":"` + corpA + `","envelope":"` + good + `"}`,
 			func() { f.clock.Set(tn.Deadline) }, 422, httpapi.Code(ReasonLate)},
 		{"in the deadline's second", bids, `{"corporate_number":"` + corpA + `","envelope":"` + good + `"}`,
