@@ -3,6 +3,7 @@ package body
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
@@ -359,5 +360,29 @@ func TestReceiptOpenSSL(t *testing.T) {
 	}
 	if !bytes.Equal(got.Certificate, tn.Certificate) {
 		t.Error("certificate differs")
+	}
+}
+
+// downStamper is a TSA that does not answer.
+type downStamper struct{}
+
+func (downStamper) Stamp(context.Context, crypto.Hash, []byte) ([]byte, error) {
+	return nil, errors.New("tsa: connection refused")
+}
+
+// TestBidTSADown: without a time-stamp there is no receipt, so the bid is
+// not received (500 with the package's own text), and nothing is stored.
+func TestBidTSADown(t *testing.T) {
+	db := storetest.SQLite(t)
+	f := newFixture(t, db, 2)
+	tn := f.publish(t, t0.Add(time.Hour))
+	f.s.stamper = downStamper{}
+	srv := serve(t, f, APIConfig{})
+	_, err := (&Client{BaseURL: srv.URL}).Bid(context.Background(), "kanto", tn.ID, corpA, seal(t, tn, "bid"))
+	if e, ok := errors.AsType[*httpapi.Error](err); !ok || e.Status != http.StatusInternalServerError || !strings.Contains(e.MessageEN, "not received") {
+		t.Fatalf("err = %v", err)
+	}
+	if n := countBids(t, db); n != 0 {
+		t.Errorf("%d bids stored", n)
 	}
 }
