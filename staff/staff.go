@@ -64,9 +64,9 @@ const (
 	BusinessStaff     Role = "business-staff"
 	PostboxOperator   Role = "postbox-operator"
 	PlatformOperator  Role = "platform-operator"
-	// ProcureBodyOfficer publishes tenders and holds opening shares at a
+	// TenderOfficer publishes tenders and holds opening shares at a
 	// procuring body (package procure/body).
-	ProcureBodyOfficer Role = "procure-body-officer"
+	TenderOfficer Role = "procure-body-officer"
 )
 
 // roleInfo is a role's office kind and its names.
@@ -76,21 +76,21 @@ type roleInfo struct {
 }
 
 var roles = map[Role]roleInfo{
-	CounterClerk:       {"counter", "窓口担当（電子証明書）", "counter clerk (certificates)"},
-	CounterSupervisor:  {"counter", "窓口責任者（電子証明書）", "counter supervisor (certificates)"},
-	RegistryClerk:      {"municipal", "住民記録担当", "registry clerk"},
-	InsurerClerk:       {"insurer", "保険者事務担当", "insurer clerk"},
-	ClinicStaff:        {"clinic", "医療機関職員", "clinic staff"},
-	AgencyStaff:        {"agency", "受付機関職員", "agency staff"},
-	BusinessStaff:      {"business", "事業者職員", "business staff"},
-	PostboxOperator:    {"postbox-operator", "私書箱運営者", "post-box operator"},
-	PlatformOperator:   {"platform-operator", "共通プラットフォーム運営者", "platform operator"},
-	ProcureBodyOfficer: {ProcureBodyKind, "契約担当官等（入札・開札）", "contracting officer (tenders, opening)"},
+	CounterClerk:      {"counter", "窓口担当（電子証明書）", "counter clerk (certificates)"},
+	CounterSupervisor: {"counter", "窓口責任者（電子証明書）", "counter supervisor (certificates)"},
+	RegistryClerk:     {"municipal", "住民記録担当", "registry clerk"},
+	InsurerClerk:      {"insurer", "保険者事務担当", "insurer clerk"},
+	ClinicStaff:       {"clinic", "医療機関職員", "clinic staff"},
+	AgencyStaff:       {"agency", "受付機関職員", "agency staff"},
+	BusinessStaff:     {"business", "事業者職員", "business staff"},
+	PostboxOperator:   {"postbox-operator", "私書箱運営者", "post-box operator"},
+	PlatformOperator:  {"platform-operator", "共通プラットフォーム運営者", "platform operator"},
+	TenderOfficer:     {ProcureBodyKind, "契約担当官等（入札・開札）", "contracting officer (tenders, opening)"},
 }
 
 // Roles are every role, in a stable order.
 var Roles = []Role{CounterClerk, CounterSupervisor, RegistryClerk, InsurerClerk, ClinicStaff, AgencyStaff,
-	BusinessStaff, PostboxOperator, PlatformOperator, ProcureBodyOfficer}
+	BusinessStaff, PostboxOperator, PlatformOperator, TenderOfficer}
 
 // JA and EN are the role's names.
 func (r Role) JA() string { return roles[r].ja }

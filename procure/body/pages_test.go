@@ -39,7 +39,7 @@ func TestOfficePages(t *testing.T) {
 	dir := stafftest.Directory(t, db, time.Now)
 	for i, pid := range []string{"pid-officer-1", "pid-officer-2"} {
 		stafftest.Grant(t, dir, staff.Grant{PlatformID: pid, Name: []string{"入札　一郎", "開札　二郎"}[i], Office: OfficeID("kanto"),
-			Role: staff.ProcureBodyOfficer, StaffNumber: "K-0" + string(rune('1'+i)), ValidFrom: time.Now().Add(-time.Hour), ValidUntil: time.Now().Add(time.Hour)})
+			Role: staff.TenderOfficer, StaffNumber: "K-0" + string(rune('1'+i)), ValidFrom: time.Now().Add(-time.Hour), ValidUntil: time.Now().Add(time.Hour)})
 	}
 	gate, err := staff.NewOfficeGate(staff.GateConfig{Site: site, Directory: dir, Keys: iss.Keys, Desk: "/staffdesk/test/"}, pages.StaffOffice())
 	if err != nil {
