@@ -205,11 +205,11 @@ func seedPostbox(ctx context.Context, cfg PostboxConfig) error {
 		reps[c.Number], repCerts[c.Number] = key, cert
 	}
 	// People log in once, as they would before using the post box.
-	ichiro, ichiroID, err := loginDemo(ctx, cfg, term, "酒田　一郎")
+	ichiro, ichiroID, err := loginDemo(ctx, cfg.Cards, term, "酒田　一郎")
 	if err != nil {
 		return err
 	}
-	yumi, yumiID, err := loginDemo(ctx, cfg, term, Employee)
+	yumi, yumiID, err := loginDemo(ctx, cfg.Cards, term, Employee)
 	if err != nil {
 		return err
 	}
@@ -324,7 +324,7 @@ func seedPostbox(ctx context.Context, cfg PostboxConfig) error {
 // seedPDFCustomer makes PDFCustomer a customer of 日本生命 who consents to
 // its deliveries, and has the employee issue his 保険料控除証明書 as a PDF.
 func seedPDFCustomer(ctx context.Context, cfg PostboxConfig, term *terminal.Terminal, employee *card.Card, powerID string, reiwa int, now time.Time) error {
-	cd, id, err := loginDemo(ctx, cfg, term, PDFCustomer)
+	cd, id, err := loginDemo(ctx, cfg.Cards, term, PDFCustomer)
 	if err != nil {
 		return err
 	}
@@ -373,14 +373,14 @@ func residentNamed(name string) people.Resident {
 
 // loginDemo logs a demo resident in at the terminal, as they would before
 // using the post box, and returns their card and platform ID.
-func loginDemo(ctx context.Context, cfg PostboxConfig, term *terminal.Terminal, name string) (*card.Card, string, error) {
-	infos, err := cfg.Cards.List()
+func loginDemo(ctx context.Context, cards *card.Store, term *terminal.Terminal, name string) (*card.Card, string, error) {
+	infos, err := cards.List()
 	if err != nil {
 		return nil, "", err
 	}
 	for _, in := range infos {
 		if in.Demo && in.Holder == name {
-			cd, err := cfg.Cards.Open(in.ID)
+			cd, err := cards.Open(in.ID)
 			if err != nil {
 				return nil, "", err
 			}

@@ -58,6 +58,13 @@ func seedDemo(ctx context.Context, d *deps, o serveOptions) error {
 	} else if d.peers.known(rolePostbox) {
 		d.logger.Info("demo: the post box part is seeded where all the post-box roles run")
 	}
+	if s.registry != nil {
+		pu, _ := d.at(rolePlatform)
+		if _, err := demo.SeedDesk(ctx, demo.DeskConfig{DB: d.db, Platform: s.plat, Cards: d.cards, Registry: s.registry,
+			BaseURL: pu, HTTP: d.hc, DataDir: d.data, Now: time.Now}); err != nil {
+			return err
+		}
+	}
 	if err := seedTownweb(ctx, d, o.townwebClientID); err != nil {
 		return err
 	}

@@ -295,7 +295,10 @@ func (f Form) period(now time.Time) (time.Time, time.Time, error) {
 
 // check refuses a form that is no grant, before anything is read or signed.
 func (f *Form) check() error {
-	f.AgentPlatformID, f.AgentName = strings.TrimSpace(f.AgentPlatformID), strings.TrimSpace(f.AgentName)
+	// A name typed with a half-width space between surname and given name
+	// is written as the card writes it (as `mynaplat delegation grant`).
+	f.AgentPlatformID = strings.TrimSpace(f.AgentPlatformID)
+	f.AgentName = strings.Replace(strings.TrimSpace(f.AgentName), " ", "\u3000", 1)
 	for _, s := range []string{f.AgentPlatformID, f.AgentName} {
 		if s == "" || utf8.RuneCountInString(s) > 200 || strings.ContainsFunc(s, unicode.IsControl) {
 			return refuse(ReasonBadAgent)
