@@ -2,6 +2,7 @@ package desk_test
 
 import (
 	"context"
+	"errors"
 	"html"
 	"net/http"
 	"net/http/httptest"
@@ -296,4 +297,66 @@ func TestRefusals(t *testing.T) {
 		again.Step(webtest.Step{Name: "closed at sign-in " + lang, Path: desk.Home + "?lang=" + lang, WantContains: []string{want, `id="confirm"`}})
 	}
 	nothing(t)
+}
+
+// TestNameChange: a change of the company's name at the registry makes a
+// power granted before it fail the qualification register's name rule
+// (procurement §3.3, name_mismatch), while a power granted at the desk
+// after it (in the new name) is honoured.
+func TestNameChange(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.SQLite(t)
+	e := newEnv(t, db)
+	reg, err := procure.New(ctx, procure.Config{DB: db, Corporations: e.w.Registry, Powers: e.w.Powers, Verify: delegation.VerifyCMS(e.w.TSARoots),
+		Now: e.w.Clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := e.browser(t, "ichiro", true)
+	grant := func() string {
+		t.Helper()
+		c.Step(webtest.Step{Name: "grant", Method: http.MethodPost, Path: "/desk/grant", Form: e.form(procure.MatterQualify), WantStatus: http.StatusSeeOther})
+		page := c.Step(webtest.Step{Name: "granted", Path: desk.Home})
+		m := powerIDRE.FindStringSubmatch(page.Body)
+		if m == nil {
+			t.Fatalf("no power ID shown:\n%s", page.Body)
+		}
+		return m[1]
+	}
+	agent := e.people["yumi"]
+	apply := func(powerID string) error {
+		t.Helper()
+		app := procure.Application{CorporateNumber: company.Number, PowerID: powerID, Kind: procure.KindNew, Founded: "2001-04-01",
+			Fields: []procure.FieldItems{{Field: procure.FieldService, Items: []string{"情報処理"}}}, Regions: []string{"関東・甲信越"},
+			Financials: procure.FinancialItems{AverageSalesYen: 300_000_000, EquityYen: 100_000_000, CurrentAssetsYen: 80_000_000,
+				CurrentLiabilitiesYen: 40_000_000, Years: 20}, TaxDeclared: true}
+		body, err := app.Canonical()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = reg.Apply(ctx, procure.ApplyRequest{AgentPlatformID: agent.PlatformID, Signed: e.w.SignBytes(agent.Card, agent.SignPIN, body)})
+		return err
+	}
+	before := grant()
+	e.w.Clock.Advance(time.Minute)
+	if err := e.w.Registry.ChangeName(ctx, company.Number, "株式会社新テスト須坂"); err != nil {
+		t.Fatal(err)
+	}
+	// The representative certificate names the company: the registry
+	// certifies the representative's key again under the new name.
+	if _, err := e.w.Registry.AppointRepresentative(ctx, company.Number, company.Representative, e.w.Reps[company.Number].Key.Public()); err != nil {
+		t.Fatal(err)
+	}
+	e.w.Clock.Advance(time.Minute)
+	c.Step(webtest.Step{Name: "the new name", Path: desk.Home, WantContains: []string{`id="company">株式会社新テスト須坂<`}})
+	after := grant()
+	if rec, err := e.w.Powers.Get(ctx, after); err != nil || rec.Power.Principal.CorporationName != "株式会社新テスト須坂" {
+		t.Fatalf("the power after the change: %+v %v", rec, err)
+	}
+	if r, ok := errors.AsType[*procure.Refusal](apply(before)); !ok || r.Reason != procure.ReasonNameMismatch {
+		t.Errorf("an application under the power from before the change: %v, want name_mismatch", r)
+	}
+	if err := apply(after); err != nil {
+		t.Errorf("an application under the power in the new name: %v", err)
+	}
 }
