@@ -22,14 +22,15 @@ import (
 // company in 須坂市 whose representative is a demo resident with a card,
 // the representative key installed at the company desk (DATA/desk, mode
 // 0600), the desk's terminal, and the agent-to-be, another demo resident
-// who has logged in once so that she has a platform ID to be named by.
+// who has logged in once so that he has a platform ID to be named by (not
+// 須坂 花子 herself, whose first login the walk-throughs count).
 
 // SuzakaSeiki is the demo's 須坂市 company (a made-up 法人番号 with a valid
 // check digit).
-var SuzakaSeiki = Corporation{"1100001900005", "株式会社須坂精機", "Suzaka Seiki Co., Ltd.", "長野県須坂市大字須坂１２３４番地", "須坂　健太"}
+var SuzakaSeiki = Corporation{"1100001900005", "株式会社須坂精機", "Suzaka Seiki Co., Ltd.", "長野県須坂市大字須坂１２３４番地", "須坂　花子"}
 
 // DeskAgent is the demo resident the representative empowers at the desk.
-const DeskAgent = "須坂　花子"
+const DeskAgent = "須坂　健太"
 
 // DeskTerminal is the representative's own PC with a card reader, where
 // the company desk runs.

@@ -11,10 +11,10 @@ import (
 )
 
 // TestDeskInBrowser is the company desk (docs/procurement.md §5.1) on the
-// demo: 須坂精機's representative 須坂 健太 logs in at /desk/ with his card,
-// confirms with his signing password, is refused sub-delegation together
-// with 入札, grants 須坂 花子 a power for the qualification and bids, sees it
-// active, and revokes it. 須坂 花子 herself is refused as the representative.
+// demo: 須坂精機's representative 須坂 花子 logs in at /desk/ with her card,
+// confirms with her signing password, is refused sub-delegation together
+// with 入札, grants 須坂 健太 a power for the qualification and bids, sees it
+// active, and revokes it. 須坂 健太 himself is refused as the representative.
 func TestDeskInBrowser(t *testing.T) {
 	bin := buildBinary(t)
 	data := t.TempDir()
@@ -43,20 +43,20 @@ func TestDeskInBrowser(t *testing.T) {
 	}
 
 	// The agent is not the representative.
-	login(demo.DeskAgent, "1234")
-	do("confirm as the agent", chromedp.SendKeys(css("#password"), "SUZAKA1980"), chromedp.Click(css("#confirm")),
+	login(demo.DeskAgent, "2345")
+	do("confirm as the agent", chromedp.SendKeys(css("#password"), "KENTA1978"), chromedp.Click(css("#confirm")),
 		chromedp.WaitVisible(css("div.flash-error")))
 	contains("the agent refused", text("div.flash-error"), "現在の代表者と一致しません", "何も署名・登録していません")
 	shot("desk-01-not-representative")
 	do("log out", chromedp.Click(css("#logout")), chromedp.WaitVisible(css("#login")))
 
 	// The representative.
-	login(demo.SuzakaSeiki.Representative, "2345")
+	login(demo.SuzakaSeiki.Representative, "1234")
 	contains("the confirmation", text("main"), demo.SuzakaSeiki.NameJA, demo.SuzakaSeiki.Number)
 	shot("desk-02-confirm")
-	do("confirm", chromedp.SendKeys(css("#password"), "KENTA1978"), chromedp.Click(css("#confirm")), chromedp.WaitVisible(css("#grant-submit")))
-	contains("confirmed", text("div.flash-ok"), "須坂　健太")
-	contains("the desk", text("#representative"), "須坂　健太")
+	do("confirm", chromedp.SendKeys(css("#password"), "SUZAKA1980"), chromedp.Click(css("#confirm")), chromedp.WaitVisible(css("#grant-submit")))
+	contains("confirmed", text("div.flash-ok"), "須坂　花子")
+	contains("the desk", text("#representative"), "須坂　花子")
 	shot("desk-03-home")
 	fill := func() {
 		t.Helper()
@@ -76,7 +76,7 @@ func TestDeskInBrowser(t *testing.T) {
 		t.Errorf("%d active powers listed, want 1", n)
 	}
 	shot("desk-06-granted")
-	do("revoke", chromedp.Click(css(`#powers button[id^="revoke-"]`)), chromedp.WaitVisible(css("div.flash-ok")))
+	do("revoke", chromedp.Click(css(`#powers button[id^="revoke-"]`)), chromedp.WaitVisible(css(`#powers tr[data-status="revoked"]`)))
 	contains("revoked", text("div.flash-ok"), "失効させました")
 	if n := r.count(`#powers tr[data-status="revoked"]`); n != 1 {
 		t.Errorf("%d revoked powers listed, want 1", n)
