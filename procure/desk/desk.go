@@ -249,7 +249,12 @@ func (d *Desk) company(ctx context.Context) (*corpreg.Corporation, error) {
 }
 
 // Confirm checks that the card's signing certificate names the company's
-// current representative, and returns the name.
+// current representative, and returns the name. The certificate is read
+// from the card on the desk's own reader, the card whose authentication
+// certificate the platform has just verified at the login and whose
+// signing password was just entered; the desk does not check its chain or
+// revocation itself (the register of powers never relies on this check:
+// it believes only the representative certificate that signs the power).
 func (d *Desk) Confirm(ctx context.Context, signing *x509.Certificate) (string, error) {
 	h, err := jpki.SigningHolder(signing)
 	if err != nil {
