@@ -2,6 +2,7 @@ package delegation_test
 
 import (
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -96,4 +97,47 @@ func TestGrantAndWithdraw(t *testing.T) {
 			t.Fatalf("check after withdraw: %+v %v", res, err)
 		}
 	})
+}
+
+// TestRepresentativeCert: the current representative's certificate for
+// its key; another key, no key, or no one in office is
+// ErrNotRepresentative.
+func TestRepresentativeCert(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.SQLite(t)
+	ca, err := corpreg.OpenAuthority(filepath.Join(t.TempDir(), "corpreg"), time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := corpreg.New(ctx, corpreg.Config{DB: db, Authority: ca})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const number = "8120005900001"
+	if err := reg.RegisterCorporation(ctx, number, "日本生命保険相互会社", "大阪府大阪市中央区今橋三丁目５番１２号"); err != nil {
+		t.Fatal(err)
+	}
+	corp, _ := reg.Corporation(ctx, number)
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if _, err := delegation.RepresentativeCert(corp, key); !errors.Is(err, delegation.ErrNotRepresentative) {
+		t.Errorf("no one in office: %v", err)
+	}
+	cert, err := reg.AppointRepresentative(ctx, number, "生田　正人", key.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	corp, _ = reg.Corporation(ctx, number)
+	if got, err := delegation.RepresentativeCert(corp, key); err != nil || !got.Equal(cert) {
+		t.Errorf("the representative's key: %v", err)
+	}
+	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	for name, k := range map[string]*ecdsa.PrivateKey{"another key": other, "no key": nil} {
+		var s crypto.Signer
+		if k != nil {
+			s = k
+		}
+		if _, err := delegation.RepresentativeCert(corp, s); !errors.Is(err, delegation.ErrNotRepresentative) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
 }
