@@ -2,6 +2,7 @@ package delegation
 
 import (
 	"context"
+	"crypto"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -82,4 +83,26 @@ func Checker(check func(ctx context.Context, q Query) (Result, error)) verify.De
 		}
 		return d, nil
 	}
+}
+
+// Sign is the representative's (or, for a sub-delegation, the parent's
+// agent's) signature of the power: its canonical form in an enveloping
+// CMS SignedData, time-stamped by st (package cms), as Register takes it.
+// One piece of code for every signer: the CLI, the company desk and the
+// demo.
+func (p *Power) Sign(ctx context.Context, signer crypto.Signer, cert *x509.Certificate, st cms.Stamper) ([]byte, error) {
+	body, err := p.Canonical()
+	if err != nil {
+		return nil, err
+	}
+	return cms.Sign(ctx, body, cms.SignOptions{Signer: signer, Cert: cert, Stamper: st})
+}
+
+// Sign is the signature of a revocation, as Revoke takes it.
+func (r Revocation) Sign(ctx context.Context, signer crypto.Signer, cert *x509.Certificate, st cms.Stamper) ([]byte, error) {
+	body, err := r.Canonical()
+	if err != nil {
+		return nil, err
+	}
+	return cms.Sign(ctx, body, cms.SignOptions{Signer: signer, Cert: cert, Stamper: st})
 }

@@ -39,8 +39,8 @@ type Registrar func(ctx context.Context, signedCMS []byte) (*Record, error)
 type Revoker func(ctx context.Context, id string, signedCMS []byte) (*Record, error)
 
 // Grant signs the power rq describes with the representative's key and
-// certificate (CMS SignedData over Power.Canonical, with the stamper's RFC
-// 3161 signature time-stamp) and files it with register. A request that is
+// certificate (Power.Sign: CMS SignedData over Power.Canonical, with the
+// stamper's RFC 3161 signature time-stamp) and files it with register. A request that is
 // no power is ErrInvalid and nothing is signed; the register's refusals
 // come back as its errors.
 func Grant(ctx context.Context, rq GrantRequest, signer crypto.Signer, cert *x509.Certificate, stamper cms.Stamper, register Registrar) (*Record, error) {
@@ -53,11 +53,7 @@ func Grant(ctx context.Context, rq GrantRequest, signer crypto.Signer, cert *x50
 	}
 	p := Power{ID: id, Principal: rq.Principal, Agent: rq.Agent, Powers: rq.Powers, NotBefore: rq.NotBefore, NotAfter: rq.NotAfter,
 		SubDelegation: rq.SubDelegation}
-	body, err := p.Canonical()
-	if err != nil {
-		return nil, err
-	}
-	der, err := cms.Sign(ctx, body, cms.SignOptions{Signer: signer, Cert: cert, Stamper: stamper})
+	der, err := p.Sign(ctx, signer, cert, stamper)
 	if err != nil {
 		return nil, err
 	}
@@ -71,11 +67,7 @@ func Withdraw(ctx context.Context, id, number string, signer crypto.Signer, cert
 	if signer == nil || cert == nil || stamper == nil || revoke == nil {
 		return nil, errors.New("delegation: Withdraw needs the representative's key and certificate, a time-stamp authority and the register")
 	}
-	body, err := Revocation{PowerID: id, CorporateNumber: number}.Canonical()
-	if err != nil {
-		return nil, err
-	}
-	der, err := cms.Sign(ctx, body, cms.SignOptions{Signer: signer, Cert: cert, Stamper: stamper})
+	der, err := Revocation{PowerID: id, CorporateNumber: number}.Sign(ctx, signer, cert, stamper)
 	if err != nil {
 		return nil, err
 	}

@@ -221,11 +221,7 @@ func seedPostbox(ctx context.Context, cfg PostboxConfig) error {
 	power := delegation.Power{ID: id, Principal: delegation.Principal{CorporateNumber: Nissay.Number, CorporationName: Nissay.NameJA,
 		RepresentativeName: Nissay.Representative}, Agent: delegation.Agent{PlatformID: yumiID, Name: Employee},
 		Powers: []string{"保険料控除証明書"}, NotBefore: now.Add(-time.Hour).Truncate(time.Second), NotAfter: now.AddDate(1, 0, 0).Truncate(time.Second)}
-	body, err := power.Canonical()
-	if err != nil {
-		return err
-	}
-	signedPower, err := cms.Sign(ctx, body, cms.SignOptions{Signer: reps[Nissay.Number], Cert: repCerts[Nissay.Number], Stamper: cfg.Stamper})
+	signedPower, err := power.Sign(ctx, reps[Nissay.Number], repCerts[Nissay.Number], cfg.Stamper)
 	if err != nil {
 		return err
 	}

@@ -34,7 +34,8 @@ func staffOf(name, kana, birth string, sex jpki.Sex, address, town, pin, office 
 // register the demo keeps, a counter clerk and a supervisor at 酒田市's
 // JPKI counter, a clerk of the insurer 06230012, a receptionist of the
 // hospital, a clerk of 酒田税務署's post-box inbox, one of each business's
-// back office and an operator of the platform. (The post box has no
+// back office, an officer of the procurement qualification register and an
+// operator of the platform. (The post box has no
 // operator's page, so no post-box operator.)
 var Staff = []StaffPerson{
 	staffOf("最上　和也", "モガミ　カズヤ", "1982-05-01", jpki.Male, "山形県酒田市本町一丁目１番地", "062049", "8101", "municipal:062049", staff.RegistryClerk, "R-062049-01"),
@@ -52,6 +53,7 @@ var Staff = []StaffPerson{
 	staffOf("八幡　恵", "ヤワタ　メグミ", "1988-08-18", jpki.Female, "山形県酒田市中町二丁目５番１０号", "062049", "8701", "business:nissay", staff.BusinessStaff, "B-nissay-01"),
 	staffOf("松山　健司", "マツヤマ　ケンジ", "1980-01-10", jpki.Male, "山形県酒田市幸町一丁目１０番１号", "062049", "8702", "business:japanpost", staff.BusinessStaff, "B-japanpost-01"),
 	staffOf("平田　直子", "ヒラタ　ナオコ", "1985-05-15", jpki.Female, "山形県酒田市亀ケ崎三丁目２番３号", "062049", "8703", "business:nhk", staff.BusinessStaff, "B-nhk-01"),
+	staffOf("統一　審査", "トウイツ　シンサ", "1976-06-16", jpki.Male, "東京都千代田区霞が関三丁目１番１号", "131016", "8801", staff.ProcureOffice, staff.ProcureOfficer, "Q-01"),
 	staffOf("霞ヶ関　直人", "カスミガセキ　ナオト", "1977-01-31", jpki.Male, "東京都千代田区霞が関二丁目１番２号", "131016", "8501", "platform-operator", staff.PlatformOperator, "P-01"),
 }
 

@@ -54,8 +54,12 @@ var templates embed.FS
 // Home is where the page is served.
 const Home = "/nissay/"
 
-// CallbackPath is the page's redirect URI under Home.
-const CallbackPath = "callback"
+// CallbackPath is the page's redirect URI under Home, and LoggedOutPath
+// its post-logout redirect URI.
+const (
+	CallbackPath  = "callback"
+	LoggedOutPath = "logged-out"
+)
 
 const (
 	// signTransactionsPath is the provider's sign-transaction API (DAA 8),
@@ -158,6 +162,10 @@ func Open(ctx context.Context, cfg Config) (*Page, error) {
 // RedirectURI is the page's redirect URI, to register at the provider.
 func (p *Page) RedirectURI() string { return p.cfg.BaseURL + Home + CallbackPath }
 
+// PostLogoutURI is where the provider sends a customer after logout, to
+// register at the provider with the redirect URI.
+func (p *Page) PostLogoutURI() string { return p.cfg.BaseURL + Home + LoggedOutPath }
+
 // PublicKey is the public half of the assertion key.
 func (p *Page) PublicKey() crypto.PublicKey { return p.cfg.Key.Public() }
 
@@ -172,4 +180,5 @@ func (p *Page) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+Home+"change", p.confirmChange)
 	mux.HandleFunc("POST "+Home+"sign", p.startChange)
 	mux.HandleFunc("POST "+Home+"logout", p.logout)
+	mux.HandleFunc("GET "+Home+LoggedOutPath, p.loggedOut)
 }

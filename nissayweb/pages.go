@@ -25,6 +25,7 @@ const (
 	keySub      = "nissayweb.sub"
 	keyRef      = "nissayweb.ref"
 	keyCardAddr = "nissayweb.card_address"
+	keyIDToken  = "nissayweb.id_token" // the login's, the hint of its logout
 	// The document confirmed, not yet sent for signing.
 	keyDraftAddr = "nissayweb.draft_address"
 	keyDraftDoc  = "nissayweb.draft_document"
@@ -244,6 +245,7 @@ func (p *Page) finishLogin(w http.ResponseWriter, r *http.Request, ss *web.Sessi
 	ss.Set(keySub, l.Sub)
 	ss.Set(keyRef, ref)
 	ss.Set(keyCardAddr, l.Claims.Address)
+	ss.Set(keyIDToken, l.RawIDToken)
 	ss.SetFlash(web.Flash{Kind: "ok", JA: "マイナンバーカードでログインしました。", EN: "You are logged in with your My Number Card."})
 	if !p.save(w, r, ss) {
 		return
@@ -385,15 +387,29 @@ func (p *Page) apply(ctx context.Context, id string, req *request, sig *signed) 
 	return applied, nil
 }
 
-// logout ends the customer's session on this page.
+// logout ends the customer's session on this page, then asks the provider
+// to end the login's grant (RP-initiated logout, as townweb: oidcrp).
 func (p *Page) logout(w http.ResponseWriter, r *http.Request) {
 	ss, ok := p.session(w, r)
 	if !ok {
 		return
 	}
+	hint := ss.Get(keyIDToken)
 	p.audit(r.Context(), ss.Get(keySub), "logout", "ok", "")
-	for _, k := range []string{keySub, keyRef, keyCardAddr} {
+	for _, k := range []string{keySub, keyRef, keyCardAddr, keyIDToken, keyDraftAddr, keyDraftDoc} {
 		ss.Delete(k)
+	}
+	if !p.save(w, r, ss) {
+		return
+	}
+	p.rp.RedirectLogout(w, r, hint, p.PostLogoutURI(), Home+LoggedOutPath)
+}
+
+// loggedOut is where the provider sends the customer back after logout.
+func (p *Page) loggedOut(w http.ResponseWriter, r *http.Request) {
+	ss, ok := p.session(w, r)
+	if !ok {
+		return
 	}
 	ss.SetFlash(web.Flash{Kind: "ok", JA: "ログアウトしました。", EN: "You are logged out."})
 	if !p.save(w, r, ss) {

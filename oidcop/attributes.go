@@ -169,10 +169,15 @@ func (p *Provider) release(ctx context.Context, clientID, personID, attributes, 
 // idTokenAttributes are the grant's consented attributes within a's scopes
 // (a refresh may narrow them), released for an ID token (§3 row 11):
 // each ID token that carries any is a disclosure, as a UserInfo answer is.
-func (p *Provider) idTokenAttributes(ctx context.Context, a *authRequest) (map[string]string, error) {
-	var attributes string
-	if err := p.db.QueryRowContext(ctx, `SELECT attributes FROM oidc_grants WHERE id = $1`, a.ID).Scan(&attributes); err != nil {
-		return nil, fmt.Errorf("oidcop: the grant's attributes: %w", err)
+//
+// A code's are its request's (no grant exists before it is redeemed); a
+// refresh's (ofGrant) are the grant's.
+func (p *Provider) idTokenAttributes(ctx context.Context, a *authRequest, ofGrant bool) (map[string]string, error) {
+	attributes := a.Attributes
+	if ofGrant {
+		if err := p.db.QueryRowContext(ctx, `SELECT attributes FROM oidc_grants WHERE id = $1`, a.ID).Scan(&attributes); err != nil {
+			return nil, fmt.Errorf("oidcop: the grant's attributes: %w", err)
+		}
 	}
 	if attributes == "" {
 		return nil, nil

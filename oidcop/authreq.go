@@ -277,8 +277,9 @@ func (p *Provider) endAuthRequest(ctx context.Context, id, reason string) (bool,
 // completeAuthRequest records the card login on the request: who, their
 // sub for the client's sector, the granted scopes (openid, and the
 // consented attributes, whose values attrs holds). Only a live request
-// that no one completed yet takes it.
-func (p *Provider) completeAuthRequest(ctx context.Context, a *authRequest, personID string, attrs map[string]string, signed bool) error {
+// that no one completed yet takes it. Its audit row (authorize OK, with
+// reason) commits with it: one transaction.
+func (p *Provider) completeAuthRequest(ctx context.Context, a *authRequest, personID string, attrs map[string]string, signed bool, reason string) error {
 	c, err := p.Client(ctx, a.ClientID)
 	if err != nil {
 		return err
@@ -305,16 +306,20 @@ func (p *Provider) completeAuthRequest(ctx context.Context, a *authRequest, pers
 		}
 		attributes = string(b)
 	}
-	res, err := p.db.WriteCommitted(ctx, `UPDATE oidc_auth_requests SET person_id = $1, sub = $2, auth_time = $3, granted_scopes = $4, attributes = $5
+	sub := pairwiseSub(secret, c.Sector, personID)
+	err = p.db.TxLevel(ctx, sql.LevelReadCommitted, func(tx *sql.Tx) error {
+		res, err := p.db.TxExec(ctx, tx, `UPDATE oidc_auth_requests SET person_id = $1, sub = $2, auth_time = $3, granted_scopes = $4, attributes = $5
 WHERE id = $6 AND auth_time = 0 AND ended_at = 0 AND expires_at > $7`,
-		personID, pairwiseSub(secret, c.Sector, personID), ms(now), strings.Join(granted, " "), attributes, a.ID, ms(now))
-	if err != nil {
-		return fmt.Errorf("oidcop: complete the authorization: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		return errNoAuthRequest
-	}
-	return nil
+			personID, sub, ms(now), strings.Join(granted, " "), attributes, a.ID, ms(now))
+		if err != nil {
+			return fmt.Errorf("oidcop: complete the authorization: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return errNoAuthRequest
+		}
+		return p.audit(ctx, tx, a.ClientID, personID, "authorize", "OK", reason)
+	})
+	return err
 }
 
 // Maintain deletes what no check needs any more: assertion jtis past their

@@ -210,13 +210,17 @@ ON CONFLICT (client_id, jti) DO NOTHING`, c.ID, cl.ID, ms(cl.Expiry.Time().Add(s
 
 // redeemCode takes an authorization code once. A code used before revokes
 // every token of the grant it gave, and is invalid_grant like an expired or
-// unknown one.
-func (p *Provider) redeemCode(ctx context.Context, code string) (*authRequest, error) {
+// unknown one. A code taken is then checked (check, an *oidc.Error: the
+// code stays used, as a code is single use whatever the request) and, when
+// it passes, issue writes what the code gives in the same transaction, so
+// that one token request commits once.
+func (p *Provider) redeemCode(ctx context.Context, code string, check func(*authRequest) error, issue func(*sql.Tx, *authRequest) error) (*authRequest, error) {
 	var a *authRequest
 	var reused bool
+	var refused error
 	now := p.now()
 	err := p.db.Tx(ctx, func(tx *sql.Tx) error {
-		a, reused = nil, false
+		a, reused, refused = nil, false, nil
 		var err error
 		a, err = scanAuthRequest(p.db.TxQueryRow(ctx, tx, `SELECT `+authRequestColumns+` FROM oidc_auth_requests WHERE code_hash = $1`, hashToken(code)))
 		if errors.Is(err, sql.ErrNoRows) {
@@ -226,18 +230,33 @@ func (p *Provider) redeemCode(ctx context.Context, code string) (*authRequest, e
 		if err != nil {
 			return err
 		}
-		if !a.CodeUsedAt.IsZero() {
+		reuse := func() error {
 			reused = true
 			if _, err := p.db.TxExec(ctx, tx, `UPDATE oidc_grants SET revoked_at = $1, attributes = '' WHERE id = $2 AND revoked_at = 0`, ms(now), a.ID); err != nil {
 				return err
 			}
 			return p.audit(ctx, tx, a.ClientID, a.PersonID, "token", "refused", "code_reused grant revoked")
 		}
+		if !a.CodeUsedAt.IsZero() {
+			return reuse()
+		}
 		if !now.Before(a.CodeExpiresAt) {
 			return nil
 		}
-		_, err = p.db.TxExec(ctx, tx, `UPDATE oidc_auth_requests SET code_used_at = $1 WHERE id = $2 AND code_used_at = 0`, ms(now), a.ID)
-		return err
+		res, err := p.db.TxExec(ctx, tx, `UPDATE oidc_auth_requests SET code_used_at = $1 WHERE id = $2 AND code_used_at = 0`, ms(now), a.ID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			// A concurrent redemption claimed it first (PostgreSQL's read
+			// committed lets both read it unused): this one is a reuse.
+			return reuse()
+		}
+		a.CodeUsedAt = time.UnixMilli(ms(now))
+		if refused = check(a); refused != nil {
+			return nil
+		}
+		return issue(tx, a)
 	})
 	switch {
 	case err != nil:
@@ -248,6 +267,23 @@ func (p *Provider) redeemCode(ctx context.Context, code string) (*authRequest, e
 		return nil, oidc.ErrInvalidGrant().WithDescription("the code was used before: its tokens are revoked")
 	case !now.Before(a.CodeExpiresAt):
 		return nil, oidc.ErrInvalidGrant().WithDescription("the code has expired")
+	case refused != nil:
+		return a, refused
+	}
+	return a, nil
+}
+
+// peekCode reads the authorization request of a code that is still
+// unused and unexpired, taking nothing; nil when there is none.
+func (p *Provider) peekCode(ctx context.Context, code string) (*authRequest, error) {
+	a, err := scanAuthRequest(p.db.QueryRowContext(ctx, `SELECT `+authRequestColumns+` FROM oidc_auth_requests WHERE code_hash = $1`, hashToken(code)))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	case !a.CodeUsedAt.IsZero() || !p.now().Before(a.CodeExpiresAt):
+		return nil, nil
 	}
 	return a, nil
 }
@@ -276,42 +312,71 @@ type tokenResponse struct {
 // checks one only when it is sent) — and answers with the provider's own
 // ID token (§4.8 gap 6: aud a JSON string, at_hash over the access token).
 func (s *server) CodeExchange(ctx context.Context, r *op.ClientRequest[oidc.AccessTokenRequest]) (*op.Response, error) {
-	a, err := s.p.redeemCode(ctx, r.Data.Code)
-	if err != nil {
-		s.p.refused(ctx, r.Client.GetID(), "", "token", "invalid_grant")
-		return nil, err
-	}
 	v := r.Data.CodeVerifier
-	switch {
-	case a.ClientID != r.Client.GetID():
-		err = oidc.ErrInvalidGrant().WithDescription("the code is another client's")
-	case r.Data.RedirectURI != a.RedirectURI:
-		err = oidc.ErrInvalidGrant().WithDescription("redirect_uri is not the authorization request's")
-	case !verifierPattern.MatchString(v):
-		err = oidc.ErrInvalidGrant().WithDescription("code_verifier is required: 43-128 characters (RFC 7636)")
-	case s256(v) != a.CodeChallenge:
-		err = oidc.ErrInvalidGrant().WithDescription("code_verifier does not match the code_challenge")
+	check := func(a *authRequest) error {
+		switch {
+		case a.ClientID != r.Client.GetID():
+			return oidc.ErrInvalidGrant().WithDescription("the code is another client's")
+		case r.Data.RedirectURI != a.RedirectURI:
+			return oidc.ErrInvalidGrant().WithDescription("redirect_uri is not the authorization request's")
+		case !verifierPattern.MatchString(v):
+			return oidc.ErrInvalidGrant().WithDescription("code_verifier is required: 43-128 characters (RFC 7636)")
+		case s256(v) != a.CodeChallenge:
+			return oidc.ErrInvalidGrant().WithDescription("code_verifier does not match the code_challenge")
+		}
+		return nil
 	}
+	// The grant, the access token's row, the refresh token and the audit
+	// row commit with the code's use; the tokens are signed after.
+	var access accessRow
+	var refresh string
+	var refreshExp time.Time
+	issue := func(tx *sql.Tx, a *authRequest) error {
+		access = accessRow{id: newID(), grantID: a.ID, exp: s.p.now().Add(s.p.cfg.AccessTokenTTL)}
+		if err := s.p.writeAccess(ctx, tx, a, access.id, access.exp); err != nil {
+			return err
+		}
+		var err error
+		if refresh, refreshExp, err = s.p.issueRefresh(ctx, tx, a.ID, a.ClientID); err != nil {
+			return err
+		}
+		return s.p.audit(ctx, tx, a.ClientID, a.PersonID, "token", "OK", "authorization_code")
+	}
+	// §3 row 11: the ID token's attributes are disclosed before anything
+	// is issued, and before the code is taken: the disclosure is a call to
+	// the platform, which no transaction may wait on. A disclosure the
+	// platform does not take issues nothing and leaves the code as it was,
+	// so the RP may post it again while it lasts. A code that is unknown,
+	// spent or refused by check is not disclosed for: redeemCode refuses it.
+	var attrs map[string]string
+	if s.p.cfg.AttributesInIDToken {
+		if a, err := s.p.peekCode(ctx, r.Data.Code); err != nil {
+			return nil, oidc.ErrServerError().WithParent(err)
+		} else if a != nil && check(a) == nil {
+			if attrs, err = s.p.idTokenAttributes(ctx, a, false); err != nil {
+				return nil, s.p.undisclosed(ctx, a, err)
+			}
+		}
+	}
+	a, err := s.p.redeemCode(ctx, r.Data.Code, check, issue)
 	if err != nil {
-		s.p.refused(ctx, a.ClientID, a.PersonID, "token", "invalid_grant "+err.(*oidc.Error).Description)
+		if a != nil { // taken, then refused by check
+			s.p.refused(ctx, a.ClientID, a.PersonID, "token", "invalid_grant "+err.(*oidc.Error).Description)
+		} else {
+			s.p.refused(ctx, r.Client.GetID(), "", "token", "invalid_grant")
+		}
 		return nil, err
 	}
-	access, _, validity, err := op.CreateAccessToken(ctx, a, op.AccessTokenTypeJWT, s.Provider(), r.Client, "")
+	ctx = context.WithValue(ctx, writtenAccess{}, &access)
+	accessToken, _, validity, err := op.CreateAccessToken(ctx, a, op.AccessTokenTypeJWT, s.Provider(), r.Client, "")
 	if err != nil {
 		return nil, err
 	}
-	idToken, err := s.p.idToken(ctx, a, access)
+	idToken, err := s.p.signIDToken(ctx, a, accessToken, attrs)
 	if err != nil {
 		return nil, oidc.ErrServerError().WithParent(err)
 	}
-	refresh, refreshExp, err := s.p.newRefresh(ctx, a.ID, a.ClientID)
-	if err != nil {
-		return nil, oidc.ErrServerError().WithParent(err)
-	}
-	if err := s.p.audit(ctx, s.p.db, a.ClientID, a.PersonID, "token", "OK", "authorization_code"); err != nil {
-		return nil, oidc.ErrServerError().WithParent(err)
-	}
-	return s.p.tokenAnswer(tokenResponse{AccessToken: access, ExpiresIn: uint64(validity.Seconds()), IDToken: idToken,
+	return s.p.tokenAnswer(tokenResponse{AccessToken: accessToken, ExpiresIn: uint64(validity.Seconds()), IDToken: idToken,
 		RefreshToken: refresh, RefreshExpiresIn: uint64(refreshExp.Sub(s.p.now()).Round(time.Second).Seconds()),
 		Scope: strings.Join(a.GetScopes(), " "), SessionState: a.SessionState}), nil
 }
@@ -334,9 +399,27 @@ type idClaims struct {
 	AMR      []string `json:"amr"`
 }
 
-// idToken signs a's ID token with the key signing now, at_hash over the
-// access token given with it.
-func (p *Provider) idToken(ctx context.Context, a *authRequest, accessToken string) (string, error) {
+// ErrUndisclosed is a token request whose ID token would carry attributes
+// the platform did not record as disclosed (§3 row 11): nothing is issued.
+var ErrUndisclosed = errors.New("oidcop: the platform did not record the disclosure")
+
+// undisclosed answers a code redemption whose ID-token disclosure failed
+// (err): the code was not taken, nothing was issued for it, and the RP gets
+// temporarily_unavailable (503) to post it again while it lasts.
+func (p *Provider) undisclosed(ctx context.Context, a *authRequest, err error) error {
+	p.logger.ErrorContext(ctx, "oidc: ID token disclosure", "client", a.ClientID, "err", err)
+	p.refused(ctx, a.ClientID, a.PersonID, "token", "temporarily_unavailable disclosure_not_recorded")
+	return op.NewStatusError(&oidc.Error{ErrorType: "temporarily_unavailable",
+		Description: "disclosure_not_recorded: the platform did not record the attributes' disclosure; nothing was issued and the code may be posted again while it lasts",
+		Parent:      fmt.Errorf("%w: %w", ErrUndisclosed, err)},
+		http.StatusServiceUnavailable)
+}
+
+// signIDToken signs a's ID token with the key signing now, at_hash over
+// the access token given with it, carrying attrs: the attributes the knob
+// of §3 row 11 puts there, already released (idTokenAttributes) by the
+// caller before it issued anything.
+func (p *Provider) signIDToken(ctx context.Context, a *authRequest, accessToken string, attrs map[string]string) (string, error) {
 	info, signer, err := p.keys.Signing(ctx)
 	if err != nil {
 		return "", err
@@ -353,22 +436,16 @@ func (p *Provider) idToken(ctx context.Context, a *authRequest, accessToken stri
 	if err != nil {
 		return "", err
 	}
-	if p.cfg.AttributesInIDToken {
-		vals, err := p.idTokenAttributes(ctx, a)
-		if err != nil {
+	if len(attrs) > 0 {
+		m := map[string]any{}
+		if err := json.Unmarshal(payload, &m); err != nil {
 			return "", err
 		}
-		if len(vals) > 0 {
-			m := map[string]any{}
-			if err := json.Unmarshal(payload, &m); err != nil {
-				return "", err
-			}
-			for k, v := range vals {
-				m[k] = v
-			}
-			if payload, err = json.Marshal(m); err != nil {
-				return "", err
-			}
+		for k, v := range attrs {
+			m[k] = v
+		}
+		if payload, err = json.Marshal(m); err != nil {
+			return "", err
 		}
 	}
 	js, err := jose.NewSigner(jose.SigningKey{Algorithm: info.Alg, Key: OpaqueSigner(signer, info.KID, info.Alg)},

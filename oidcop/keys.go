@@ -16,6 +16,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -56,10 +57,56 @@ type keyRing struct {
 	keep time.Duration
 	// signers are the loaded private keys, by kid.
 	signers sync.Map
+	// ttl bounds how long a read of the schedule is used again (the
+	// client cache's bound, Config.ClientCacheTTL): every token signed
+	// and every access token checked needs it. This ring's own changes
+	// drop it at once; another instance's new key is listed lead before
+	// it signs, so the cache is only used while lead is longer than ttl.
+	ttl    time.Duration
+	cache  sync.Mutex
+	cached []SigningKeyInfo
+	readAt time.Time
+	gen    uint64
+}
+
+// all is every key in oidc_keys, oldest signs_from first: a read at most
+// ttl old (see keyRing.ttl), each caller its own copy.
+func (k *keyRing) all(ctx context.Context) ([]SigningKeyInfo, error) {
+	if k.ttl <= 0 || k.lead <= k.ttl {
+		return k.read(ctx)
+	}
+	now := k.now()
+	k.cache.Lock()
+	if k.cached != nil && !now.Before(k.readAt) && now.Sub(k.readAt) < k.ttl {
+		keys := slices.Clone(k.cached)
+		k.cache.Unlock()
+		return keys, nil
+	}
+	gen := k.gen
+	k.cache.Unlock()
+	keys, err := k.read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	k.cache.Lock()
+	if gen == k.gen { // no change of this ring's since the read began
+		k.cached, k.readAt = slices.Clone(keys), now
+	}
+	k.cache.Unlock()
+	return keys, nil
+}
+
+// changed drops the cached schedule: this ring wrote to it.
+func (k *keyRing) changed() {
+	k.cache.Lock()
+	k.cached = nil
+	k.gen++
+	k.cache.Unlock()
 }
 
 // all reads the schedule.
-func (k *keyRing) all(ctx context.Context) ([]SigningKeyInfo, error) {
+// read is every key in oidc_keys, from the database.
+func (k *keyRing) read(ctx context.Context) ([]SigningKeyInfo, error) {
 	rows, err := k.db.QueryPrepared(ctx, qSelectKeys)
 	if err != nil {
 		return nil, fmt.Errorf("oidcop: signing keys: %w", err)
@@ -222,6 +269,7 @@ func (k *keyRing) add(ctx context.Context, force bool) (bool, error) {
 		return false, fmt.Errorf("oidcop: write key: %w", err)
 	}
 	made := false
+	defer k.changed()
 	err = k.db.Tx(ctx, func(tx *sql.Tx) error {
 		made = false
 		keys, err := keysTx(ctx, tx)
@@ -289,6 +337,7 @@ func (k *keyRing) Prune(ctx context.Context) error {
 		if i.RetiredAt.IsZero() || now.Before(i.RetiredAt.Add(k.keep)) {
 			continue
 		}
+		k.changed()
 		if _, err := k.db.Write(ctx, qDeleteKey, i.KID); err != nil {
 			return fmt.Errorf("oidcop: prune key %s: %w", i.KID, err)
 		}

@@ -331,12 +331,6 @@ func (pg *Pages) finish(w http.ResponseWriter, r *http.Request, ss *web.Session,
 	ss.Delete(sessionPending)
 	ss.Delete(sessionConsent)
 	ss.Delete(sessionNoSign)
-	if err := pg.p.completeAuthRequest(r.Context(), a, personID, attrs, signed != nil); err != nil {
-		pg.p.logger.ErrorContext(r.Context(), "oidc: complete the authorization", "err", err)
-		terminal.SaveSession(r, ss, pg.p.logger)
-		pg.site.Error(w, r, problemGone)
-		return
-	}
 	reason := "card login"
 	if len(attrs) > 0 {
 		reason += ", attributes read from the signing certificate"
@@ -344,8 +338,11 @@ func (pg *Pages) finish(w http.ResponseWriter, r *http.Request, ss *web.Session,
 	if signed != nil {
 		reason += ", signed sign transaction " + a.SignTxID
 	}
-	if err := pg.p.audit(r.Context(), pg.p.db, a.ClientID, personID, "authorize", "OK", reason); err != nil {
-		pg.p.logger.ErrorContext(r.Context(), "oidc: audit", "err", err)
+	if err := pg.p.completeAuthRequest(r.Context(), a, personID, attrs, signed != nil, reason); err != nil {
+		pg.p.logger.ErrorContext(r.Context(), "oidc: complete the authorization", "err", err)
+		terminal.SaveSession(r, ss, pg.p.logger)
+		pg.site.Error(w, r, problemGone)
+		return
 	}
 	ss.Delete(sessionRequest)
 	ss.Set(sessionDone, a.ID)
@@ -569,9 +566,14 @@ func (p *Provider) callback(w http.ResponseWriter, r *http.Request, next http.Ha
 		p.pages.site.Error(w, r, problemGone)
 		return
 	}
-	ss.Delete(sessionDone)
-	terminal.SaveSession(r, ss, p.logger)
+	// Once: a request that has its code already is gone. The request's
+	// row says so (SaveAuthCode gives one code, under concurrency too), so
+	// the session is not written again for it.
 	a, err := p.authRequestByID(r.Context(), id)
+	if err == nil && !a.CodeExpiresAt.IsZero() {
+		p.pages.site.Error(w, r, problemGone)
+		return
+	}
 	if err == nil {
 		// The library's callback reads the request next (AuthRequestByID):
 		// it gets this read rather than a second one.
@@ -592,9 +594,10 @@ type readAuthRequest struct{}
 
 // formPoster turns the library's redirect to the RP into a form_post
 // response (OAuth 2.0 Form Post Response Mode, §3 row 24): a page whose
-// form posts the answer's parameters to the redirect URI. The person
-// presses its button: the site's CSP allows no inline script, and the
-// form's action is allowed for the redirect URI's origin only.
+// form posts the answer's parameters to the redirect URI. The site's
+// /static/autosubmit.js posts it at once (a file of this site: the CSP
+// allows no inline script); without scripts the person presses its
+// button. The form's action is allowed for the redirect URI's origin only.
 type formPoster struct {
 	http.ResponseWriter
 	p        *Provider
@@ -653,10 +656,13 @@ func (f *formPoster) flush() {
 
 var formPostPage = template.Must(template.New("form_post").Parse(`<!doctype html>
 <html lang="ja"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>サービスに戻る / Back to the service</title></head>
+<title>サービスに戻る / Back to the service</title>
+<link rel="stylesheet" href="/static/style.css">
+<script src="/static/autosubmit.js" defer></script></head>
 <body><main>
-<p>ログインが終わりました。ボタンを押してサービスに戻ってください。<br>You are logged in. Press the button to go back to the service.</p>
-<form method="post" action="{{.Action}}" id="form-post">
+<p>ログインが終わりました。<br>You are logged in.</p>
+<noscript><p id="form-post-noscript">ボタンを押してサービスに戻ってください。<br>Press the button to go back to the service.</p></noscript>
+<form method="post" action="{{.Action}}" id="form-post" data-autosubmit>
 {{range .Fields}}<input type="hidden" name="{{.Name}}" value="{{.Value}}">
 {{end}}<button type="submit" id="form-post-submit">サービスに戻る / Back to the service</button>
 </form></main></body></html>

@@ -34,6 +34,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -103,7 +104,9 @@ type Config struct {
 	// used without reading them again (default DefaultClientCacheTTL;
 	// negative: read on every request). A change made through this
 	// Provider takes effect at once; one made by another instance or
-	// process (the command line) within this bound.
+	// process (the command line) within this bound. The provider's own
+	// signing key schedule is kept as long, when PublishLead is longer
+	// (a new key is listed that long before it signs).
 	ClientCacheTTL time.Duration
 	// Site, when set, renders the error page of an authorization request
 	// that cannot go back to its RP (otherwise the library's JSON).
@@ -380,6 +383,9 @@ type Provider struct {
 	keys   *keyRing
 	// clientCache keeps clients read by Client for Config.ClientCacheTTL.
 	clientCache clientCache
+	// secrets keeps what secret read: a secret, once made, never
+	// changes (name → []byte).
+	secrets sync.Map
 	// pages is the card page, once Pages made it.
 	pages *Pages
 }
@@ -405,7 +411,7 @@ func Open(ctx context.Context, cfg Config) (*Provider, error) {
 	}
 	p := &Provider{cfg: cfg, db: cfg.DB, now: cfg.Now, logger: cfg.Logger}
 	p.keys = &keyRing{db: cfg.DB, dir: cfg.KeyDir, alg: cfg.SigningAlg, now: cfg.Now, lead: cfg.PublishLead,
-		rotation: cfg.KeyRotation, keep: max(cfg.AccessTokenTTL, cfg.IDTokenTTL)}
+		rotation: cfg.KeyRotation, keep: max(cfg.AccessTokenTTL, cfg.IDTokenTTL), ttl: cfg.ClientCacheTTL}
 	return p, nil
 }
 

@@ -69,15 +69,6 @@ func (p *Provider) issueRefresh(ctx context.Context, tx *sql.Tx, grantID, client
 	return tok, exp, nil
 }
 
-// newRefresh is issueRefresh in its own transaction.
-func (p *Provider) newRefresh(ctx context.Context, grantID, clientID string) (tok string, exp time.Time, err error) {
-	err = p.db.Tx(ctx, func(tx *sql.Tx) error {
-		tok, exp, err = p.issueRefresh(ctx, tx, grantID, clientID)
-		return err
-	})
-	return tok, exp, err
-}
-
 // revokeGrant ends a grant in tx: its tokens stop working (every check
 // joins the grant) and its attributes, personal data, go.
 func (p *Provider) revokeGrant(ctx context.Context, tx *sql.Tx, grantID string) error {
@@ -189,11 +180,19 @@ func (s *server) RefreshToken(ctx context.Context, r *op.ClientRequest[oidc.Refr
 		}
 		a.GrantedScopes = r.Data.Scopes
 	}
+	// §3 row 11, as for a code: the disclosure comes before anything is
+	// issued, and one the platform does not take undoes the rotation.
+	var attrs map[string]string
+	if s.p.cfg.AttributesInIDToken {
+		if attrs, err = s.p.idTokenAttributes(ctx, a, true); err != nil {
+			return nil, s.p.undisclosedRefresh(ctx, g, r.Data.RefreshToken, next, err)
+		}
+	}
 	access, _, validity, err := op.CreateAccessToken(ctx, a, op.AccessTokenTypeJWT, s.Provider(), r.Client, "")
 	if err != nil {
 		return nil, err
 	}
-	idToken, err := s.p.idToken(ctx, a, access)
+	idToken, err := s.p.signIDToken(ctx, a, access, attrs)
 	if err != nil {
 		return nil, oidc.ErrServerError().WithParent(err)
 	}
@@ -203,6 +202,37 @@ func (s *server) RefreshToken(ctx context.Context, r *op.ClientRequest[oidc.Refr
 	return s.p.tokenAnswer(tokenResponse{AccessToken: access, ExpiresIn: uint64(validity.Seconds()), IDToken: idToken,
 		RefreshToken: next, RefreshExpiresIn: uint64(exp.Sub(s.p.now()).Round(time.Second).Seconds()), Scope: strings.Join(a.GetScopes(), " "),
 		SessionState: g.SessionState}), nil
+}
+
+// undisclosedRefresh answers a refresh whose ID-token disclosure failed
+// (err): the successor token next is deleted and the presented one is good
+// again (only if it is still the one next replaced: a reuse meanwhile has
+// revoked the grant anyway), and the RP gets temporarily_unavailable (503)
+// to present it again.
+func (p *Provider) undisclosedRefresh(ctx context.Context, g *grantRow, token, next string, err error) error {
+	p.logger.ErrorContext(ctx, "oidc: ID token disclosure", "client", g.ClientID, "err", err)
+	desc := "disclosure_not_recorded: the platform did not record the attributes' disclosure; nothing was issued and the refresh token may be presented again"
+	if token != next { // with rotation (§3 row 5)
+		uerr := p.db.Tx(ctx, func(tx *sql.Tx) error {
+			res, err := p.db.TxExec(ctx, tx, `UPDATE oidc_tokens SET used_at = 0, replaced_by = '' WHERE hash = $1 AND replaced_by = $2`,
+				hashToken(token), hashToken(next))
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n != 1 {
+				return errors.New("the refresh token was replaced otherwise")
+			}
+			_, err = p.db.TxExec(ctx, tx, `DELETE FROM oidc_tokens WHERE hash = $1`, hashToken(next))
+			return err
+		})
+		if uerr != nil {
+			p.logger.ErrorContext(ctx, "oidc: give the refresh token back", "client", g.ClientID, "err", uerr)
+			desc = "disclosure_not_recorded: the platform did not record the attributes' disclosure; nothing was issued, and the refresh token is spent: log in again"
+		}
+	}
+	p.refused(ctx, g.ClientID, g.PersonID, "token", "temporarily_unavailable disclosure_not_recorded refresh_token")
+	return op.NewStatusError(&oidc.Error{ErrorType: "temporarily_unavailable", Description: desc, Parent: fmt.Errorf("%w: %w", ErrUndisclosed, err)},
+		http.StatusServiceUnavailable)
 }
 
 // tokenAnswer is a token response with §2.2's headers.

@@ -241,8 +241,13 @@ func (s *server) Keys(ctx context.Context, r *op.Request[struct{}]) (*op.Respons
 	return resp, nil
 }
 
-// secret is a named 32-byte secret shared by the instances, made on first use.
+// secret is a named 32-byte secret shared by the instances, made on first
+// use. No one changes a secret once made (the insert does nothing when it
+// is there), so a read is kept.
 func (p *Provider) secret(ctx context.Context, name string) ([]byte, error) {
+	if v, ok := p.secrets.Load(name); ok {
+		return v.([]byte), nil
+	}
 	var v []byte
 	err := p.db.QueryRowContext(ctx, qSelectSecret, name).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -259,5 +264,6 @@ func (p *Provider) secret(ctx context.Context, name string) ([]byte, error) {
 	if len(v) != 32 {
 		return nil, fmt.Errorf("oidcop: secret %s has %d bytes", name, len(v))
 	}
+	p.secrets.Store(name, v)
 	return v, nil
 }

@@ -96,22 +96,40 @@ func (s *storage) CreateAccessToken(ctx context.Context, r op.TokenRequest) (str
 	if !ok {
 		return "", time.Time{}, oidc.ErrUnsupportedGrantType().WithParent(errNotYet)
 	}
+	if w, ok := ctx.Value(writtenAccess{}).(*accessRow); ok && w.grantID == a.ID {
+		return w.id, w.exp, nil // written by the code exchange's transaction
+	}
 	id, exp := newID(), now.Add(s.p.cfg.AccessTokenTTL)
-	err := s.p.db.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := s.p.db.TxExec(ctx, tx, `INSERT INTO oidc_grants (id, client_id, sub, person_id, scopes, acr, auth_time, session_state,
-created_at, expires_at, attributes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING`,
-			a.ID, a.ClientID, a.Sub, a.PersonID, strings.Join(a.GetScopes(), " "), a.GetACR(), ms(a.AuthTime), a.SessionState,
-			ms(now), ms(exp), a.Attributes); err != nil {
-			return err
-		}
-		_, err := s.p.db.TxExec(ctx, tx, `INSERT INTO oidc_tokens (hash, grant_id, client_id, kind, expires_at) VALUES ($1, $2, $3, $4, $5)`,
-			id, a.ID, a.ClientID, "access", ms(exp))
-		return err
-	})
+	err := s.p.db.Tx(ctx, func(tx *sql.Tx) error { return s.p.writeAccess(ctx, tx, a, id, exp) })
 	if err != nil {
 		return "", time.Time{}, err
 	}
 	return id, exp, nil
+}
+
+// writeAccess writes, in tx, a's grant (its ID is the request's; once) and
+// the access token's row (by its jti, id).
+func (p *Provider) writeAccess(ctx context.Context, tx *sql.Tx, a *authRequest, id string, exp time.Time) error {
+	if _, err := p.db.TxExec(ctx, tx, `INSERT INTO oidc_grants (id, client_id, sub, person_id, scopes, acr, auth_time, session_state,
+created_at, expires_at, attributes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING`,
+		a.ID, a.ClientID, a.Sub, a.PersonID, strings.Join(a.GetScopes(), " "), a.GetACR(), ms(a.AuthTime), a.SessionState,
+		ms(p.now()), ms(exp), a.Attributes); err != nil {
+		return err
+	}
+	_, err := p.db.TxExec(ctx, tx, `INSERT INTO oidc_tokens (hash, grant_id, client_id, kind, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+		id, a.ID, a.ClientID, "access", ms(exp))
+	return err
+}
+
+// writtenAccess is the context key of the access token row the code
+// exchange wrote in its transaction (an *accessRow), which the library's
+// CreateAccessToken then signs instead of writing another.
+type writtenAccess struct{}
+
+// accessRow is an access token's row: its jti, its grant and expiry.
+type accessRow struct {
+	id, grantID string
+	exp         time.Time
 }
 
 func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, r op.TokenRequest, current string) (string, string, time.Time, error) {

@@ -68,13 +68,17 @@ type FinancialItems struct {
 	EquipmentYen          int64 `json:"equipment_yen"`
 }
 
-// Financials is what Rate takes.
-func (f FinancialItems) Financials() Financials {
+// Financials is what Rate takes for field: the equipment counts for 物品の
+// 製造 only (Rate refuses it for another field, ErrEquipmentNotApplicable).
+func (f FinancialItems) Financials(field Field) Financials {
 	// Not a conversion: grade.go's Financials is task S's, and may differ
 	// in tags or grow fields.
 	var fin Financials
 	fin.AverageSalesYen, fin.EquityYen, fin.CurrentAssetsYen = f.AverageSalesYen, f.EquityYen, f.CurrentAssetsYen
-	fin.CurrentLiabilitiesYen, fin.Years, fin.EquipmentYen = f.CurrentLiabilitiesYen, f.Years, f.EquipmentYen
+	fin.CurrentLiabilitiesYen, fin.Years = f.CurrentLiabilitiesYen, f.Years
+	if field == FieldManufacture {
+		fin.EquipmentYen = f.EquipmentYen
+	}
 	return fin
 }
 

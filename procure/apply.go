@@ -92,7 +92,7 @@ func (s *Service) apply(ctx context.Context, rq ApplyRequest) (*Filed, string, e
 	}
 	var ratings []Rating
 	for _, fi := range app.Fields {
-		r, err := Rate(fi.Field, app.Financials.Financials())
+		r, err := Rate(fi.Field, app.Financials.Financials(fi.Field))
 		if err != nil {
 			return nil, number, refuse(ReasonInvalid, err.Error())
 		}

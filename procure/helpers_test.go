@@ -196,22 +196,22 @@ func (e *env) power(number, agent string, days int, matters ...string) string {
 	p := delegation.Power{ID: id, Principal: delegation.Principal{CorporateNumber: number, CorporationName: name, RepresentativeName: "須坂 一郎"},
 		Agent: delegation.Agent{PlatformID: agent, Name: "代理 花子"}, Powers: matters,
 		NotBefore: e.clock.now().Add(-time.Minute), NotAfter: e.clock.days(days)}
-	c, err := p.Canonical()
+	signed, err := p.Sign(e.ctx, e.reps[number].key, e.reps[number].cert, e.tsa)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if _, err := e.powers.Register(e.ctx, e.sign(c, e.reps[number])); err != nil {
+	if _, err := e.powers.Register(e.ctx, signed); err != nil {
 		e.t.Fatal(err)
 	}
 	return id
 }
 
 func (e *env) revoke(number, id string) {
-	c, err := delegation.Revocation{PowerID: id, CorporateNumber: number}.Canonical()
+	signed, err := delegation.Revocation{PowerID: id, CorporateNumber: number}.Sign(e.ctx, e.reps[number].key, e.reps[number].cert, e.tsa)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if _, err := e.powers.Revoke(e.ctx, id, e.sign(c, e.reps[number])); err != nil {
+	if _, err := e.powers.Revoke(e.ctx, id, signed); err != nil {
 		e.t.Fatal(err)
 	}
 }

@@ -239,9 +239,9 @@ func WriteCSV(buf *bytes.Buffer, list []*Qualification) error {
 	}
 	for _, q := range list {
 		for _, f := range q.Fields {
-			fieldJA, _ := f.Field.Names()
+			field, _ := f.Field.Names()
 			if err := cw.Write([]string{q.Code, q.CorporateNumber, q.Name, q.Address, q.Representative, q.Founded,
-				fieldJA, string(f.Grade), strconv.Itoa(f.Total), strings.Join(f.Items, "、"),
+				field, string(f.Grade), strconv.Itoa(f.Total), strings.Join(f.Items, "、"),
 				strings.Join(q.Regions, "、"), jstDate(q.ValidFrom), jstDate(q.ValidUntil)}); err != nil {
 				return err
 			}

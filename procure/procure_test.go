@@ -198,7 +198,7 @@ func TestReviewAndRenewal(t *testing.T) {
 		if q.ID != qid || q.Code != "0000000001" || q.Name != nameA || q.Founded != "1998-04-01" || len(q.Fields) != 2 {
 			t.Fatalf("qualification %+v", q)
 		}
-		want, _ := Rate(FieldService, fixed.Financials.Financials())
+		want, _ := Rate(FieldService, fixed.Financials.Financials(FieldService))
 		if q.Grade(FieldService) != want.Grade || q.Grade(FieldManufacture) != "" {
 			t.Errorf("grades %+v, want service %s", q.Fields, want.Grade)
 		}
@@ -255,4 +255,61 @@ func TestCardRenewalKeepsPower(t *testing.T) {
 			t.Fatalf("after the card's renewal: %+v", f2)
 		}
 	})
+}
+
+// TestConcurrentApplications: two agents' applications for one business
+// filed at once: one is filed, the other refused already_open, and
+// nothing of the refused one is written.
+func TestConcurrentApplications(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		var signed [2][]byte
+		for i, agent := range []string{agentA, agentB} {
+			power := e.power(numberA, agent, 365, MatterQualify)
+			signed[i] = e.sign(e.canonical(application(power)), e.person(agent))
+		}
+		errs := make(chan error, 2)
+		for i, agent := range []string{agentA, agentB} {
+			go func() {
+				_, err := e.svc.Apply(e.ctx, ApplyRequest{AgentPlatformID: agent, Signed: signed[i]})
+				errs <- err
+			}()
+		}
+		var filed, open int
+		for range 2 {
+			switch err := <-errs; {
+			case err == nil:
+				filed++
+			case ReasonOf(err) == ReasonAlreadyOpen:
+				open++
+			default:
+				t.Errorf("Apply: %v", err)
+			}
+		}
+		if filed != 1 || open != 1 {
+			t.Fatalf("%d filed, %d refused already_open; want 1 and 1", filed, open)
+		}
+		rows := countRows(t, db)
+		if rows["procure_applications"] != 1 || rows["procure_application_versions"] != 1 || rows["procure_ratings"] != 2 {
+			t.Errorf("rows after the race: %v", rows)
+		}
+	})
+}
+
+// TestEquipmentOnlyForManufacture: an application for 物品の製造 and 役務の
+// 提供等 with equipment is rated with the equipment in manufacture only
+// (Rate refuses it elsewhere), and filed.
+func TestEquipmentOnlyForManufacture(t *testing.T) {
+	e := newEnv(t, storetest.SQLite(t))
+	a := application(e.power(numberA, agentA, 365, MatterQualify))
+	a.Fields = []FieldItems{{Field: FieldManufacture, Items: []string{"電子計算機類"}}, {Field: FieldService, Items: []string{"情報処理"}}}
+	a.Financials.EquipmentYen = 50_000_000
+	f := e.mustApply(agentA, e.person(agentA), a)
+	want, err := Rate(FieldManufacture, a.Financials.Financials(FieldManufacture))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Ratings) != 2 || f.Ratings[0].Field != FieldManufacture || f.Ratings[0].Total != want.Total {
+		t.Errorf("ratings %+v, want manufacture first with %d points", f.Ratings, want.Total)
+	}
 }

@@ -62,5 +62,6 @@ const (
     SELECT 1 FROM procure_qualifications n WHERE n.corp_number = q.corp_number AND n.valid_from <= $1 AND n.valid_until >= $1
     AND n.granted_at > q.granted_at)
   ORDER BY b.code_seq LIMIT $2 OFFSET $3`
+	qPowersSeen          = `SELECT DISTINCT power_id FROM procure_applications WHERE corp_number = $1 ORDER BY power_id`
 	qQualificationFields = `SELECT field, grade, total, items FROM procure_qualification_fields WHERE qualification_id = $1`
 )

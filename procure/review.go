@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/mynaplat/mynaplat/delegation"
 )
 
 // State is where an application is in its review.
@@ -294,4 +296,42 @@ func (s *Service) Grant(ctx context.Context, actor, id string, from, until time.
 		return "", err
 	}
 	return qid, nil
+}
+
+// PowersOutlasting are the powers of attorney the register has seen for
+// the corporation (those its applications were signed under) that are
+// active and end after until: a grant until then leaves them unusable for
+// bids and contracts past it (docs/procurement.md §3.1), which the grant
+// page warns about.
+func (s *Service) PowersOutlasting(ctx context.Context, corp string, until time.Time) ([]delegation.Power, error) {
+	rows, err := s.db.QueryContext(ctx, qPowersSeen, corp)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var out []delegation.Power
+	for _, id := range ids {
+		rec, err := s.powers.Get(ctx, id)
+		if errors.Is(err, delegation.ErrNotFound) {
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		if rec.Status == delegation.StatusActive && rec.Power.NotAfter.After(until) {
+			out = append(out, rec.Power)
+		}
+	}
+	return out, nil
 }

@@ -74,6 +74,8 @@ func LoginPath(office string) (string, error) {
 		return "/agency/" + id + "/inbox/login", nil
 	case "business":
 		return "/business/" + id + "/office/login", nil
+	case ProcureOffice:
+		return "/procure/office/login", nil
 	}
 	return "", fmt.Errorf("%w: office %q has no card login yet", ErrInvalid, office)
 }

@@ -64,6 +64,9 @@ const (
 	BusinessStaff     Role = "business-staff"
 	PostboxOperator   Role = "postbox-operator"
 	PlatformOperator  Role = "platform-operator"
+	// ProcureOfficer reviews applications at the procurement
+	// qualification register (package procure).
+	ProcureOfficer Role = "procure-officer"
 )
 
 // roleInfo is a role's office kind and its names.
@@ -82,11 +85,12 @@ var roles = map[Role]roleInfo{
 	BusinessStaff:     {"business", "事業者職員", "business staff"},
 	PostboxOperator:   {"postbox-operator", "私書箱運営者", "post-box operator"},
 	PlatformOperator:  {"platform-operator", "共通プラットフォーム運営者", "platform operator"},
+	ProcureOfficer:    {ProcureOffice, "資格審査担当", "qualification officer"},
 }
 
 // Roles are every role, in a stable order.
 var Roles = []Role{CounterClerk, CounterSupervisor, RegistryClerk, InsurerClerk, ClinicStaff, AgencyStaff,
-	BusinessStaff, PostboxOperator, PlatformOperator}
+	BusinessStaff, PostboxOperator, PlatformOperator, ProcureOfficer}
 
 // JA and EN are the role's names.
 func (r Role) JA() string { return roles[r].ja }
@@ -100,7 +104,11 @@ func (r Role) Valid() bool { _, ok := roles[r]; return ok }
 // officeKinds with an ID after the colon; the two operators' offices are
 // one each and have none.
 var officeKinds = map[string]bool{"municipal": true, "counter": true, "insurer": true, "clinic": true,
-	"agency": true, "business": true, "postbox-operator": false, "platform-operator": false}
+	"agency": true, "business": true, "postbox-operator": false, "platform-operator": false, ProcureOffice: false}
+
+// ProcureOffice is the office of the procurement qualification register's
+// officers (package procure): one per deployment, like the operators'.
+const ProcureOffice = "procure-register"
 
 // OfficeKind is the kind of an office ID ("municipal" of
 // "municipal:062049"), or an error for an ID that is not an office's.
@@ -109,7 +117,7 @@ func OfficeKind(office string) (string, error) {
 	needsID, ok := officeKinds[kind]
 	switch {
 	case !ok:
-		return "", fmt.Errorf("%w: office %q (want one of municipal:, counter:, insurer:, clinic:, agency:, business:, postbox-operator, platform-operator)", ErrInvalid, office)
+		return "", fmt.Errorf("%w: office %q (want one of municipal:, counter:, insurer:, clinic:, agency:, business:, postbox-operator, platform-operator, procure-register)", ErrInvalid, office)
 	case needsID != hasID:
 		return "", fmt.Errorf("%w: office %q", ErrInvalid, office)
 	case hasID && (id == "" || len(id) > 40 || strings.ContainsAny(id, ": /?#")):

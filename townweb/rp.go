@@ -3,7 +3,6 @@ package townweb
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"slices"
 
 	"github.com/mynaplat/mynaplat/internal/oidcrp"
@@ -150,23 +149,9 @@ func (t *Town) logout(w http.ResponseWriter, r *http.Request) {
 			t.log.ErrorContext(ctx, "townweb: audit logout", "err", err)
 		}
 	}
-	end, err := t.rp.EndSession(ctx)
-	if err != nil || end == "" || hint == "" {
-		// Logged out here; the provider keeps no single sign-on session
-		// anyway (every login is a card login).
-		http.Redirect(w, r, Home+LoggedOutPath, http.StatusSeeOther)
-		return
-	}
-	u, err := url.Parse(end)
-	if err != nil {
-		http.Redirect(w, r, Home+LoggedOutPath, http.StatusSeeOther)
-		return
-	}
-	v := u.Query()
-	v.Set("id_token_hint", hint)
-	v.Set("post_logout_redirect_uri", t.PostLogoutURI())
-	v.Set("client_id", t.cfg.ClientID)
-	v.Set("state", oidcrp.RandomString(16))
-	u.RawQuery = v.Encode()
-	http.Redirect(w, r, u.String(), http.StatusSeeOther)
+	// Logged out here; the provider ends its grant of this login. Without
+	// a hint or an end-session endpoint the site's own page says so (the
+	// provider keeps no single sign-on session anyway: every login is a
+	// card login).
+	t.rp.RedirectLogout(w, r, hint, t.PostLogoutURI(), Home+LoggedOutPath)
 }

@@ -203,6 +203,15 @@ func (p *Pages) Render(w http.ResponseWriter, r *http.Request, status int, name 
 			s.logger.ErrorContext(r.Context(), "render: consume flash", "err", err)
 		}
 	}
+	if !ss.stored {
+		// The page carries the session's CSRF token: the session must be
+		// found when its form comes back.
+		if err := ss.Save(r.Context()); err != nil {
+			s.logger.ErrorContext(r.Context(), "render: session", "page", name, "err", err)
+			s.Error(w, r, problemUnavailable)
+			return
+		}
+	}
 	if err := p.write(w, t, status, v); err != nil {
 		s.logger.ErrorContext(r.Context(), "render", "page", name, "err", err)
 		s.Error(w, r, Problem{Status: http.StatusInternalServerError})
@@ -249,7 +258,9 @@ func (s *Site) Error(w http.ResponseWriter, r *http.Request, p Problem) {
 	v := &View{Lang: Lang(r), Path: r.URL.Path, Data: p}
 	// The error page has no form, so it needs no session: it must render
 	// even when the database is what failed.
-	if ss, err := s.loadSession(r); err == nil && ss != nil {
+	// A session not stored yet (new in this request) is left out: its
+	// token would not be found.
+	if ss, err := s.loadSession(r); err == nil && ss != nil && ss.stored {
 		v.Session, v.csrf = ss, ss.csrf
 	}
 	if err := s.own.write(w, s.own.pages["error"], p.Status, v); err != nil {

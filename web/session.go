@@ -32,9 +32,8 @@ const touchEvery = time.Minute
 const flashKey = "_flash"
 
 const (
-	qSessionGet    = `SELECT csrf, data, created_ms, seen_ms FROM web_sessions WHERE id_hash = $1`
-	qSessionInsert = `INSERT INTO web_sessions (id_hash, csrf, data, created_ms, seen_ms) VALUES ($1, $2, $3, $4, $4)`
-	qSessionSave   = `INSERT INTO web_sessions (id_hash, csrf, data, created_ms, seen_ms) VALUES ($1, $2, $3, $4, $5)
+	qSessionGet  = `SELECT csrf, data, created_ms, seen_ms FROM web_sessions WHERE id_hash = $1`
+	qSessionSave = `INSERT INTO web_sessions (id_hash, csrf, data, created_ms, seen_ms) VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT (id_hash) DO UPDATE SET data = excluded.data, seen_ms = excluded.seen_ms`
 	qSessionTouch  = `UPDATE web_sessions SET seen_ms = $1 WHERE id_hash = $2`
 	qSessionDelete = `DELETE FROM web_sessions WHERE id_hash = $1`
@@ -56,6 +55,11 @@ type Session struct {
 	// differs from what it holds. Save writes only when either is due.
 	seen  time.Time
 	dirty bool
+	// stored says the database has the session. A new one is stored by
+	// its first Save, at the latest when a page shows its CSRF token
+	// (Render): a new browser's first request that changes the session
+	// writes it once, not twice.
+	stored bool
 }
 
 // Get returns a value, or "" when the key is not set.
@@ -109,7 +113,7 @@ func (ss *Session) Save(ctx context.Context) error {
 		return errorf("save a destroyed session")
 	}
 	now := ss.site.now()
-	if !ss.dirty && now.Sub(ss.seen) <= touchEvery {
+	if ss.stored && !ss.dirty && now.Sub(ss.seen) <= touchEvery {
 		return nil
 	}
 	b, err := json.Marshal(ss.data)
@@ -120,7 +124,7 @@ func (ss *Session) Save(ctx context.Context) error {
 		ss.created.UnixMilli(), now.UnixMilli()); err != nil {
 		return errorf("save session: %w", err)
 	}
-	ss.seen, ss.dirty = now, false
+	ss.seen, ss.dirty, ss.stored = now, false, true
 	return nil
 }
 
@@ -193,7 +197,7 @@ func (s *Site) loadSession(r *http.Request) (*Session, error) {
 	if err := json.Unmarshal([]byte(data), &ss.data); err != nil || ss.data == nil {
 		ss.data = map[string]string{}
 	}
-	ss.seen = lastSeen
+	ss.seen, ss.stored = lastSeen, true
 	if now.Sub(lastSeen) > touchEvery {
 		if _, err := s.db.Write(ctx, qSessionTouch, now.UnixMilli(), ss.idHash); err != nil {
 			return nil, errorf("touch session: %w", err)
@@ -203,8 +207,11 @@ func (s *Site) loadSession(r *http.Request) (*Session, error) {
 	return ss, nil
 }
 
-// newSession starts a session, stores it (its CSRF token must be found when
-// the form it is rendered into comes back) and sets the cookie. It also
+// newSession starts a session and sets the cookie. Its first Save stores
+// it: Render saves it before a page shows its CSRF token, which must be
+// found when the form comes back; a session never saved held nothing, and
+// the browser's next request starts another. The store must answer now
+// all the same (the flows cannot go on without it). It also
 // removes expired sessions, at most once per touchEvery, so the table does
 // not grow without bound (loadSession refuses an expired session anyway, so
 // a row left a minute longer changes nothing).
@@ -221,7 +228,7 @@ func (s *Site) newSession(ctx context.Context, w http.ResponseWriter) (*Session,
 		}
 		s.purged.Store(now.UnixMilli())
 	}
-	if _, err := s.db.Write(ctx, qSessionInsert, ss.idHash, ss.csrf, "{}", now.UnixMilli()); err != nil {
+	if err := s.db.PingContext(ctx); err != nil {
 		return nil, errorf("create session: %w", err)
 	}
 	// No Max-Age: the cookie ends with the browser; the server enforces the

@@ -111,6 +111,13 @@ func newApp(t *testing.T, db *store.DB) *app {
 		}
 		http.Redirect(w, r, "/form", http.StatusSeeOther)
 	})
+	// /touch only has the session: it neither changes, saves nor renders it.
+	mux.HandleFunc("GET /touch", func(w http.ResponseWriter, r *http.Request) {
+		if _, err := site.Session(w, r); err != nil {
+			t.Error(err)
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
 	// /resave sets name to what it is and saves: a handler that saves a
 	// session it did not change.
 	mux.HandleFunc("POST /resave", func(w http.ResponseWriter, r *http.Request) {
@@ -250,7 +257,7 @@ func TestHomeArrangesLinks(t *testing.T) {
 
 func TestStaticFiles(t *testing.T) {
 	a := newApp(t, storetest.SQLite(t))
-	for path, want := range map[string]string{"/static/style.css": ".pinpad", "/static/pinpad.js": "input[name=pin]"} {
+	for path, want := range map[string]string{"/static/style.css": ".pinpad", "/static/pinpad.js": "input[name=pin]", "/static/autosubmit.js": "form[data-autosubmit]"} {
 		a.client(t).Step(webtest.Step{Name: path, Path: path, WantContains: []string{want}})
 	}
 	a.client(t).Step(webtest.Step{Name: "missing static file", Path: "/static/nope.css", WantStatus: http.StatusNotFound})
@@ -378,6 +385,38 @@ func TestSession(t *testing.T) {
 		}
 		if n > 2 {
 			t.Errorf("%d session rows left: expired ones are not purged", n)
+		}
+	})
+}
+
+// TestNewSessionStoredOnce: a new session is stored by its first Save
+// (one write with its values, not an empty row and then the values), or by
+// the first page that shows its CSRF token; one neither saved nor rendered
+// leaves no row.
+func TestNewSessionStoredOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		a := newApp(t, db)
+		count := func() int {
+			t.Helper()
+			var n int
+			if err := db.QueryRow(`SELECT count(*) FROM web_sessions`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		a.client(t).Get("/touch")
+		if n := count(); n != 0 {
+			t.Errorf("a session only looked at: %d rows, want 0", n)
+		}
+		c := a.client(t)
+		c.Get("/form") // renders the CSRF token: stored
+		if n := count(); n != 1 {
+			t.Errorf("after a rendered page: %d rows, want 1", n)
+		}
+		c.Step(webtest.Step{Name: "its form comes back", Path: "/form", Form: url.Values{"name": {"酒田"}}, WantStatus: http.StatusSeeOther})
+		var data string
+		if err := db.QueryRow(`SELECT data FROM web_sessions`).Scan(&data); err != nil || !strings.Contains(data, "酒田") {
+			t.Errorf("stored %q, %v", data, err)
 		}
 	})
 }

@@ -68,6 +68,10 @@ type BenchResult struct {
 	// ServerCPUMillisPerOp is the server process's CPU time per successful
 	// operation, from its /metrics before and after firing.
 	ServerCPUMillisPerOp float64 `json:"server_cpu_ms_per_op"`
+	// ClientCPUMillisPerOp is the bench's own CPU time (this process,
+	// user + system) per successful operation over the same window: on
+	// one machine, server and client share the cores, and this says how.
+	ClientCPUMillisPerOp float64 `json:"client_cpu_ms_per_op,omitempty"`
 }
 
 // benchAuth drives full authentications against a running server. Signing
@@ -414,6 +418,20 @@ func serverCPU(ctx context.Context, hc *http.Client, target string) (float64, er
 		return 0, fmt.Errorf("bench: server metrics: %w", err)
 	}
 	return 0, errors.New("bench: the server's metrics have no process_cpu_seconds_total")
+}
+
+// clientCPUMeter samples this process's CPU time now; the function it
+// returns gives its CPU milliseconds per operation since (zero where the
+// system does not say).
+func clientCPUMeter() func(ops int64) float64 {
+	before, ok := ownCPU()
+	return func(ops int64) float64 {
+		after, ok2 := ownCPU()
+		if !ok || !ok2 || ops == 0 {
+			return 0
+		}
+		return float64(after-before) / float64(time.Millisecond) / float64(ops)
+	}
 }
 
 // serverCPUMeter samples the server's CPU time now; the function it

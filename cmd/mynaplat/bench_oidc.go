@@ -112,7 +112,14 @@ func benchOIDC(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writ
 	if !srcs.loopback {
 		fmt.Fprintln(out, "bench: the target is not on 127.0.0.1: every login comes from this host's one address, so the card page's per-address limit (30, then one per 2 s) caps the run")
 	}
-	b := &oidcBencher{ctx: ctx, issuer: strings.TrimRight(*target, "/") + oidcop.RealmPath, rp: rp, srcs: srcs}
+	// The RP's server keeps its connections to the provider, as RP
+	// servers do: its token and UserInfo requests share a pool; each
+	// browser has its own connection.
+	b := &oidcBencher{ctx: ctx, issuer: strings.TrimRight(*target, "/") + oidcop.RealmPath, rp: rp, srcs: srcs,
+		back: benchHTTPClient(*conns, 20*time.Second)}
+	if b.signer, err = rp.signer(); err != nil {
+		return err
+	}
 	// One login per card first: the cards that log in (not revoked,
 	// expired or blocked) are the pool.
 	var usable []*oidcBenchCard
@@ -134,15 +141,17 @@ func benchOIDC(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writ
 
 	hc := benchHTTPClient(2, 10*time.Second)
 	cpu := serverCPUMeter(ctx, hc, *target, out)
+	own := clientCPUMeter()
 	res := b.fire(usable, *conns, *duration)
+	res.ClientCPUMillisPerOp = own(res.Verified)
 	res.ServerCPUMillisPerOp = cpu(res.Verified)
 	res.Target, res.Conns, res.CPUs, res.RSAVerifyPerSec = *target, *conns, runtime.NumCPU(), 1e6/floor.RSAVerifyMicros*float64(runtime.NumCPU())
 	r := OIDCBenchResult{BenchResult: res, Logins: res.Verified, LoginsPerSec: res.VerifiedPerSec, Cards: len(usable), Floor: floor}
 	if floor.MinPerSec > 0 {
 		r.Ratio = r.LoginsPerSec / floor.MinPerSec
 	}
-	fmt.Fprintf(out, "bench: %d logins, %d errors in %.2fs: %.0f/s, p50 %.2f ms, p99 %.2f ms, server CPU %.2f ms each (floor %.3f ms, %.3f with the tokens, %.3f with the virtual card)\n",
-		r.Logins, r.Errors, r.DurationSeconds, r.LoginsPerSec, r.P50Millis, r.P99Millis, r.ServerCPUMillisPerOp, floor.MinMillis, floor.TokensMillis, floor.VirtualCardMillis)
+	fmt.Fprintf(out, "bench: %d logins, %d errors in %.2fs: %.0f/s, p50 %.2f ms, p99 %.2f ms, server CPU %.2f ms each, bench client CPU %.2f ms each (floor %.3f ms, %.3f with the tokens, %.3f with the virtual card)\n",
+		r.Logins, r.Errors, r.DurationSeconds, r.LoginsPerSec, r.P50Millis, r.P99Millis, r.ServerCPUMillisPerOp, r.ClientCPUMillisPerOp, floor.MinMillis, floor.TokensMillis, floor.VirtualCardMillis)
 	j, _ := json.Marshal(r)
 	fmt.Fprintln(out, string(j))
 	return nil
@@ -152,6 +161,11 @@ func benchOIDC(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writ
 type oidcBenchRP struct {
 	id, kid string
 	key     crypto.Signer
+}
+
+// signer signs the RP's client assertions (ES256, typ JWT, its kid).
+func (rp *oidcBenchRP) signer() (jose.Signer, error) {
+	return jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: rp.key}, (&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", rp.kid))
 }
 
 // benchOIDCClient registers the bench client on the server's database
@@ -259,6 +273,10 @@ type oidcBencher struct {
 	issuer string
 	rp     *oidcBenchRP
 	srcs   *sources
+	// back is the RP server's client (token, UserInfo): pooled
+	// connections, no cookies. signer signs its assertions.
+	back   *http.Client
+	signer jose.Signer
 }
 
 var csrfRe = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
@@ -271,7 +289,7 @@ func (b *oidcBencher) login(c *oidcBenchCard) error {
 	defer tr.CloseIdleConnections()
 	hc := &http.Client{Timeout: 20 * time.Second, Transport: tr, Jar: jar,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	do := func(method, u string, form url.Values, hdr http.Header, want int) (*http.Response, []byte, error) {
+	do := func(hc *http.Client, method, u string, form url.Values, hdr http.Header, want int) (*http.Response, []byte, error) {
 		var body io.Reader
 		if form != nil {
 			body = strings.NewReader(form.Encode())
@@ -312,7 +330,7 @@ func (b *oidcBencher) login(c *oidcBenchCard) error {
 	q := url.Values{"client_id": {b.rp.id}, "redirect_uri": {benchOIDCRedirect}, "response_type": {"code"}, "scope": {"openid"},
 		"state": {verifier[:16]}, "nonce": {verifier[16:32]}, "code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])},
 		"code_challenge_method": {"S256"}}
-	resp, _, err := do(http.MethodGet, b.issuer+oidcop.AuthPath+"?"+q.Encode(), nil, nil, http.StatusFound)
+	resp, _, err := do(hc, http.MethodGet, b.issuer+oidcop.AuthPath+"?"+q.Encode(), nil, nil, http.StatusFound)
 	if err != nil {
 		return err
 	}
@@ -320,7 +338,7 @@ func (b *oidcBencher) login(c *oidcBenchCard) error {
 	if err != nil || !strings.Contains(page, oidcop.LoginPath) {
 		return fmt.Errorf("authorize: sent to %q, not the card page (%v)", page, err)
 	}
-	_, body, err := do(http.MethodGet, page, nil, nil, http.StatusOK)
+	_, body, err := do(hc, http.MethodGet, page, nil, nil, http.StatusOK)
 	if err != nil {
 		return err
 	}
@@ -331,9 +349,9 @@ func (b *oidcBencher) login(c *oidcBenchCard) error {
 	csrf := html.UnescapeString(string(m[1]))
 	page = strings.TrimSuffix(page, "/") + "/"
 	c.mu.Lock()
-	_, _, err = do(http.MethodPost, page+"place", url.Values{"card": {c.id}, "csrf": {csrf}}, nil, http.StatusSeeOther)
+	_, _, err = do(hc, http.MethodPost, page+"place", url.Values{"card": {c.id}, "csrf": {csrf}}, nil, http.StatusSeeOther)
 	if err == nil {
-		resp, _, err = do(http.MethodPost, page+"pin", url.Values{"pin": {c.pin}, "csrf": {csrf}}, nil, http.StatusSeeOther)
+		resp, _, err = do(hc, http.MethodPost, page+"pin", url.Values{"pin": {c.pin}, "csrf": {csrf}}, nil, http.StatusSeeOther)
 	}
 	c.mu.Unlock()
 	if err != nil {
@@ -343,7 +361,7 @@ func (b *oidcBencher) login(c *oidcBenchCard) error {
 	if err != nil || !strings.Contains(cb, oidcop.AuthPath+"/callback") {
 		return fmt.Errorf("the PIN step: refused (sent to %q)", cb)
 	}
-	if resp, _, err = do(http.MethodGet, cb, nil, nil, http.StatusFound); err != nil {
+	if resp, _, err = do(hc, http.MethodGet, cb, nil, nil, http.StatusFound); err != nil {
 		return err
 	}
 	rpURL, err := resp.Location()
@@ -357,7 +375,7 @@ func (b *oidcBencher) login(c *oidcBenchCard) error {
 	if err != nil {
 		return err
 	}
-	_, body, err = do(http.MethodPost, b.issuer+oidcop.TokenPath, url.Values{"grant_type": {"authorization_code"},
+	_, body, err = do(b.back, http.MethodPost, b.issuer+oidcop.TokenPath, url.Values{"grant_type": {"authorization_code"},
 		"code": {rpURL.Query().Get("code")}, "redirect_uri": {benchOIDCRedirect}, "code_verifier": {verifier},
 		"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {assertion}}, nil, http.StatusOK)
 	if err != nil {
@@ -370,7 +388,7 @@ func (b *oidcBencher) login(c *oidcBenchCard) error {
 	if err := json.Unmarshal(body, &tok); err != nil || tok.AccessToken == "" || tok.IDToken == "" {
 		return fmt.Errorf("token: no tokens in %.200s", body)
 	}
-	_, body, err = do(http.MethodGet, b.issuer+oidcop.UserinfoPath, nil, http.Header{"Authorization": {"Bearer " + tok.AccessToken}}, http.StatusOK)
+	_, body, err = do(b.back, http.MethodGet, b.issuer+oidcop.UserinfoPath, nil, http.Header{"Authorization": {"Bearer " + tok.AccessToken}}, http.StatusOK)
 	if err != nil {
 		return err
 	}
@@ -386,16 +404,12 @@ func (b *oidcBencher) login(c *oidcBenchCard) error {
 // assertion is the RP's client assertion (RFC 7523): ES256, aud the token
 // endpoint, a minute ahead, a fresh jti.
 func (b *oidcBencher) assertion() (string, error) {
-	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: b.rp.key}, (&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", b.rp.kid))
-	if err != nil {
-		return "", err
-	}
 	jti := make([]byte, 16)
 	rand.Read(jti)
 	now := time.Now()
 	claims, _ := json.Marshal(map[string]any{"iss": b.rp.id, "sub": b.rp.id, "aud": b.issuer + oidcop.TokenPath,
 		"iat": now.Unix(), "exp": now.Add(time.Minute).Unix(), "jti": base64.RawURLEncoding.EncodeToString(jti)})
-	jws, err := s.Sign(claims)
+	jws, err := b.signer.Sign(claims)
 	if err != nil {
 		return "", err
 	}

@@ -33,7 +33,7 @@ func TestBenchOIDC(t *testing.T) {
 	}
 	res, out := run()
 	if res.Logins == 0 || res.Errors != 0 || res.LoginsPerSec <= 0 || res.P99Millis < res.P50Millis || res.Cards == 0 ||
-		res.ServerCPUMillisPerOp <= 0 || res.Floor.MinMillis <= 0 || res.Floor.TokensMillis <= res.Floor.MinMillis ||
+		res.ServerCPUMillisPerOp <= 0 || res.ClientCPUMillisPerOp <= 0 || res.Floor.MinMillis <= 0 || res.Floor.TokensMillis <= res.Floor.MinMillis ||
 		res.Floor.VirtualCardMillis <= res.Floor.TokensMillis {
 		t.Errorf("result %+v\n%s", res, out)
 	}

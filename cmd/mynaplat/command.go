@@ -52,7 +52,9 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}
-	return nil
+	// An environment default that does not parse stops the command rather
+	// than leaving the flag at its default unnoticed.
+	return envErrors(fs)
 }
 
 // exec runs the command at path (path ends with c's own name) with args and

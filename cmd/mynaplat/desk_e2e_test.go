@@ -11,7 +11,7 @@ import (
 )
 
 // TestDeskInBrowser is the company desk (docs/procurement.md §5.1) on the
-// demo: 須坂精機's representative 須坂 花子 logs in at /desk/ with her card,
+// demo: 須坂テック's representative 須坂 花子 logs in at /desk/ with her card,
 // confirms with her signing password, is refused sub-delegation together
 // with 入札, grants 須坂 健太 a power for the qualification and bids, sees it
 // active, and revokes it. 須坂 健太 himself is refused as the representative.
@@ -43,7 +43,7 @@ func TestDeskInBrowser(t *testing.T) {
 	}
 
 	// The agent is not the representative.
-	login(demo.DeskAgent, "2345")
+	login(demo.ProcureAgent, "2345")
 	do("confirm as the agent", chromedp.SendKeys(css("#password"), "KENTA1978"), chromedp.Click(css("#confirm")),
 		chromedp.WaitVisible(css("div.flash-error")))
 	contains("the agent refused", text("div.flash-error"), "現在の代表者と一致しません", "何も署名・登録していません")
@@ -51,8 +51,8 @@ func TestDeskInBrowser(t *testing.T) {
 	do("log out", chromedp.Click(css("#logout")), chromedp.WaitVisible(css("#login")))
 
 	// The representative.
-	login(demo.SuzakaSeiki.Representative, "1234")
-	contains("the confirmation", text("main"), demo.SuzakaSeiki.NameJA, demo.SuzakaSeiki.Number)
+	login(demo.SuzakaTech.Representative, "1234")
+	contains("the confirmation", text("main"), demo.SuzakaTech.NameJA, demo.SuzakaTech.Number)
 	shot("desk-02-confirm")
 	do("confirm", chromedp.SendKeys(css("#password"), "SUZAKA1980"), chromedp.Click(css("#confirm")), chromedp.WaitVisible(css("#grant-submit")))
 	contains("confirmed", text("div.flash-ok"), "須坂　花子")
@@ -60,7 +60,7 @@ func TestDeskInBrowser(t *testing.T) {
 	shot("desk-03-home")
 	fill := func() {
 		t.Helper()
-		do("fill the grant", chromedp.SendKeys(css("#agent-id"), agentID), chromedp.SetValue(css("#agent-name"), demo.DeskAgent),
+		do("fill the grant", chromedp.SendKeys(css("#agent-id"), agentID), chromedp.SetValue(css("#agent-name"), demo.ProcureAgent),
 			chromedp.Click(css("#matter-0")), chromedp.Click(css("#matter-1")))
 	}
 	fill()
@@ -71,7 +71,7 @@ func TestDeskInBrowser(t *testing.T) {
 	shot("desk-05-grant-form")
 	do("grant", chromedp.Click(css("#grant-submit")), chromedp.WaitVisible(css("div.flash-ok")))
 	contains("granted", text("div.flash-ok"), "委任状を発行しました", "委任状ID")
-	contains("the list", text("#powers"), demo.DeskAgent, "競争参加資格申請", "入札", "有効")
+	contains("the list", text("#powers"), demo.ProcureAgent, "競争参加資格申請", "入札", "有効")
 	if n := r.count(`#powers tr[data-status="active"]`); n != 1 {
 		t.Errorf("%d active powers listed, want 1", n)
 	}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -53,7 +55,9 @@ func atProvider(t *testing.T, c *webtest.Client, abs, cardID, pin string, passwo
 // customer page with his card (name, address and birthdate consented), is
 // matched to his customer record, and changes his address by an e-signed
 // 住所変更届; the replayed callback changes nothing; a wrong signing
-// password then a cancel leave the address as it was; the town's site
+// password then a cancel leave the address as it was; logging out ends
+// the page's session and, at the provider, the login's grant (RP-initiated
+// logout), and the next login asks for the card again; the town's site
 // sees another sub for him than 日本生命 does.
 func TestNissayEndToEnd(t *testing.T) {
 	bin := buildBinary(t)
@@ -99,8 +103,49 @@ func TestNissayEndToEnd(t *testing.T) {
 	c.Step(webtest.Step{Name: "the cancel", Path: cb, WantContains: []string{"住所変更は行われませんでした"}})
 	c.Step(webtest.Step{Name: "the address as it was", Path: "/nissay/", WantContains: []string{newAddr}, WantNotContains: []string{"東京都千代田区</strong>"}})
 
-	// The next login finds him by the sub alone: nothing consented.
-	c.Step(webtest.Step{Name: "log out", Path: "/nissay/logout", Form: url.Values{}, WantStatus: http.StatusSeeOther, WantLocation: "/nissay/"})
+	// Logging out ends the page's session, then the login's grant at the
+	// provider (RP-initiated logout with the ID token as the hint), which
+	// sends him back to the page's registered post-logout URI.
+	r = c.Step(webtest.Step{Name: "log out", Path: "/nissay/logout", Form: url.Values{}, WantStatus: http.StatusSeeOther})
+	end, err := url.Parse(r.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	eq := end.Query()
+	if !strings.HasPrefix(end.String(), base+"/api/realms/main/protocol/openid-connect/logout?") || eq.Get("id_token_hint") == "" ||
+		eq.Get("client_id") != "RP00000002" || eq.Get("post_logout_redirect_uri") != base+"/nissay/logged-out" || eq.Get("state") == "" {
+		t.Fatalf("RP-initiated logout: %s", end)
+	}
+	r = c.Get(strings.TrimPrefix(end.String(), base))
+	back, _ := url.Parse(r.Location())
+	if r.Status != http.StatusFound || back == nil || !strings.HasPrefix(back.String(), base+"/nissay/logged-out") || back.Query().Get("state") != eq.Get("state") {
+		t.Fatalf("end session at the provider: %d %s %s", r.Status, r.Location(), r.Body)
+	}
+	c.Step(webtest.Step{Name: "back from the provider", Path: strings.TrimPrefix(back.String(), base), WantStatus: http.StatusSeeOther, WantLocation: "/nissay/"})
+	c.Step(webtest.Step{Name: "logged out here", Path: "/nissay/", WantContains: []string{"ログアウトしました", "マイナンバーカードでログイン"},
+		WantNotContains: []string{"NL-1975-0630"}})
+	// The provider's grant of that login (the hint's sid) has ended.
+	parts := strings.Split(eq.Get("id_token_hint"), ".")
+	payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
+	var hint struct {
+		SID string `json:"sid"`
+	}
+	if err := json.Unmarshal(payload, &hint); err != nil || hint.SID == "" {
+		t.Fatalf("the hint's sid: %v %s", err, payload)
+	}
+	pdb, err := store.Open(t.Context(), store.Options{DataDir: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var revoked int64
+	if err := pdb.QueryRowContext(t.Context(), `SELECT revoked_at FROM oidc_grants WHERE client_id = $1 AND session_state = $2`, "RP00000002", hint.SID).Scan(&revoked); err != nil || revoked == 0 {
+		t.Errorf("the login's grant at the provider: revoked_at %d (%v), want ended", revoked, err)
+	}
+	pdb.Close()
+
+	// The next login asks for the card again (atProvider walks the card
+	// page: the provider kept no session to skip it) and finds him by the
+	// sub alone: nothing consented.
 	r = c.Step(webtest.Step{Name: "log in again", Path: "/nissay/login", WantStatus: http.StatusSeeOther})
 	cb = atProvider(t, c, r.Location(), card, "1111", nil, false)
 	c.Step(webtest.Step{Name: "the page's callback", Path: cb, WantStatus: http.StatusSeeOther, WantLocation: "/nissay/"})
@@ -135,8 +180,9 @@ func TestNissayEndToEnd(t *testing.T) {
 // TestNissayInBrowser walks 日本生命's customer page on a 390×844 phone in
 // chromium: the login with consent to name, address and birthdate, the
 // customer's record, the e-signed address change at the provider's card
-// page, and a cancelled one that changes nothing. Each screen fits the
-// phone and is kept as a screenshot.
+// page, a cancelled one that changes nothing, and the logout through the
+// provider, after which a login asks for the card again. Each screen fits
+// the phone and is kept as a screenshot.
 func TestNissayInBrowser(t *testing.T) {
 	b := browsertest.New(t)
 	bin := buildBinary(t)
@@ -199,4 +245,12 @@ func TestNissayInBrowser(t *testing.T) {
 	if got := browsertest.Text(t, b, "#address"); got != newAddr {
 		t.Errorf("after the cancel the address %q, want %q", got, newAddr)
 	}
+	// Logging out goes through the provider's end-session endpoint and
+	// back to the page, logged out.
+	step("log out", chromedp.Click(css("#logout")), chromedp.WaitNotPresent(css("#logout")), chromedp.WaitVisible(css("#login")))
+	if page, _ := chromedp.Run(b, chromedp.Evaluate[string](`document.body.innerText`)); !strings.Contains(page, "ログアウトしました") {
+		t.Errorf("after the logout the page says:\n%s", page)
+	}
+	shot("nissay-9-logged-out")
+	step("a new login asks for the card", chromedp.Click(css("#login")), chromedp.WaitVisible(css("#place")))
 }

@@ -113,6 +113,7 @@ var callerPairs = [][2]string{
 	{apiStaff, roleMunicipal}, {apiStaff, roleEligibility}, {apiStaff, roleCounter}, {apiStaff, roleAgency}, {apiStaff, roleBusiness},
 	{apiPlatform, roleMunicipal}, {apiPlatform, roleJPKI}, {apiPlatform, roleOIDC},
 	{apiStaff, roleOIDC}, // the operator page's staff gate
+	{apiStaff, roleProcure},
 }
 
 // callerKeys are the caller keys by (API, caller): those of --caller-keys
@@ -405,7 +406,8 @@ func (d *deps) gateOffices(caller string, offices ...staffOffice) error {
 // officeRoles are the roles that serve each kind of office with a staff
 // sign-in, for the staff terminal's hand-over.
 var officeRoles = map[string]string{"municipal": roleMunicipal, "insurer": roleEligibility, "clinic": roleEligibility,
-	"agency": roleAgency, "business": roleBusiness, "counter": roleCounter, staff.OperatorOffice: rolePlatform}
+	"agency": roleAgency, "business": roleBusiness, "counter": roleCounter, staff.OperatorOffice: rolePlatform,
+	staff.ProcureOffice: roleProcure}
 
 // staffScope lets each role's key at the staff directory ask about the
 // kinds of office that role serves only. The provider's operator page is

@@ -122,6 +122,12 @@ func seedNissay(ctx context.Context, d *deps, clientID string) error {
 		if !slices.Contains(c.RedirectURIs, n.RedirectURI()) {
 			d.logger.Warn("demo: client " + clientID + " is registered with other redirect URIs than " + n.RedirectURI())
 		}
+		if !slices.Contains(c.PostLogoutURIs, n.PostLogoutURI()) {
+			// Registered before the page had a logout at the provider:
+			// the provider refuses its logout until it is registered again.
+			d.logger.Warn("demo: client " + clientID + " has no post-logout URI " + n.PostLogoutURI() +
+				": its logout ends at the provider's error page (mynaplat oidc client add --post-logout-uri, on a fresh data dir)")
+		}
 		return nil
 	case !errors.Is(err, oidcop.ErrNoClient):
 		return err
@@ -135,7 +141,7 @@ func seedNissay(ctx context.Context, d *deps, clientID string) error {
 		return err
 	}
 	_, err = p.AddClient(ctx, oidcop.ClientSpec{ID: clientID, Name: nissayClientName, RedirectURIs: []string{n.RedirectURI()},
-		Keys: [][]byte{pub}, PFKey: pf, Dev: strings.HasPrefix(n.RedirectURI(), "http://")}, "")
+		PostLogoutURIs: []string{n.PostLogoutURI()}, Keys: [][]byte{pub}, PFKey: pf, Dev: strings.HasPrefix(n.RedirectURI(), "http://")}, "")
 	if err != nil {
 		return fmt.Errorf("demo: register 日本生命's page: %w", fieldError(err))
 	}

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -33,6 +32,7 @@ type oidcFlags struct {
 	refreshTTL, signTTL                 time.Duration
 	keyRotation, publishLead            time.Duration
 	assertionMaxLifetime, clockSkew     time.Duration
+	clientCacheTTL                      time.Duration
 	attributeFormat, noSigningCert      string
 	// The knobs of §3 rows 2–24 (issue 17: every unknown is a choice).
 	assertionAlgs, ccScopes, acrUnknown, unknownParams, unknownScopes string
@@ -41,15 +41,6 @@ type oidcFlags struct {
 	extraEndpoints                                                    string
 	strictAssertions, requireClientID, refreshRotation, acrClaim      bool
 	keycloakExtras, authzIss, attributesInIDToken                     bool
-}
-
-// envBool is the boolean in env name, or def when it is unset or not a
-// boolean (as envDuration).
-func envBool(name string, def bool) bool {
-	if v, err := strconv.ParseBool(os.Getenv(name)); err == nil {
-		return v
-	}
-	return def
 }
 
 // list splits a comma-separated flag value; "" is nil (the default), and
@@ -67,23 +58,12 @@ func list(s string) []string {
 	return out
 }
 
-// envDuration is the duration in env name, or def when it is unset or not
-// a duration (the flag then says so when it is parsed from its default).
-func envDuration(name string, def time.Duration) time.Duration {
-	if v := os.Getenv(name); v != "" {
-		if d, err := time.ParseDuration(v); err == nil {
-			return d
-		}
-	}
-	return def
-}
-
 func (f *oidcFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.baseURL, "oidc-base-url", os.Getenv("MYNAPLAT_OIDC_BASE_URL"),
 		"the OpenID provider's external base URL; the issuer is it + "+oidcop.RealmPath+" (default --base-url)")
 	fs.StringVar(&f.signingAlg, "oidc-signing-alg", envOr("MYNAPLAT_OIDC_SIGNING_ALG", "ES256"), "the provider's key family: ES256 or RS256 (ID and access tokens)")
 	d := func(p *time.Duration, name, env string, def time.Duration, usage string) {
-		fs.DurationVar(p, name, envDuration(env, def), usage+"; env "+env)
+		envDurationVar(fs, p, name, env, def, usage)
 	}
 	fs.StringVar(&f.attributeFormat, "oidc-attribute-format", envOr("MYNAPLAT_OIDC_ATTRIBUTE_FORMAT", oidcop.FormatRaw),
 		"the attributes' forms: raw (the card's: YYYYMMDD, 1/2/3) or oidc (YYYY-MM-DD, male/female/unknown)")
@@ -102,11 +82,13 @@ func (f *oidcFlags) register(fs *flag.FlagSet) {
 	d(&f.assertionMaxLifetime, "oidc-assertion-max-lifetime", "MYNAPLAT_OIDC_ASSERTION_MAX_LIFETIME", oidcop.DefaultAssertionMaxLifetime,
 		"how far ahead a client assertion's exp may be")
 	d(&f.clockSkew, "oidc-clock-skew", "MYNAPLAT_OIDC_CLOCK_SKEW", oidcop.DefaultClockSkew, "leeway on the times of client assertions")
+	envNonNegativeDurationVar(fs, &f.clientCacheTTL, "oidc-client-cache-ttl", "MYNAPLAT_OIDC_CLIENT_CACHE_TTL", oidcop.DefaultClientCacheTTL,
+		"how long a client and its keys, once read, are used before being read again: the bound on a change by another process (0: no cache; §4.5)")
 	str := func(p *string, name, env, def, usage string) {
 		fs.StringVar(p, name, envOr(env, def), usage+"; env "+env)
 	}
 	b := func(p *bool, name, env string, def bool, usage string) {
-		fs.BoolVar(p, name, envBool(env, def), usage+"; env "+env)
+		envBoolVar(fs, p, name, env, def, usage)
 	}
 	str(&f.assertionAlgs, "oidc-assertion-algs", "MYNAPLAT_OIDC_ASSERTION_ALGS", "RS256,ES256", "client assertions' algorithms, comma-separated (§3 row 2)")
 	b(&f.strictAssertions, "oidc-strict-assertions", "MYNAPLAT_OIDC_STRICT_ASSERTIONS", false, "client assertions need iat and kid, and exp at most 5 min ahead (§3 row 2)")
@@ -147,6 +129,11 @@ func (f oidcFlags) config(data, base string) oidcop.Config {
 	if f.baseURL != "" {
 		base = f.baseURL
 	}
+	// The flag's 0 is "no cache", Config's negative (its 0 is the default).
+	cacheTTL := f.clientCacheTTL
+	if cacheTTL == 0 {
+		cacheTTL = -1
+	}
 	var algs []jose.SignatureAlgorithm
 	for _, a := range list(f.assertionAlgs) {
 		algs = append(algs, jose.SignatureAlgorithm(a))
@@ -154,6 +141,7 @@ func (f oidcFlags) config(data, base string) oidcop.Config {
 	return oidcop.Config{KeyDir: filepath.Join(data, "oidc", "keys"), BaseURL: base, SigningAlg: jose.SignatureAlgorithm(f.signingAlg),
 		CodeTTL: f.codeTTL, AccessTokenTTL: f.accessTTL, IDTokenTTL: f.idTTL, LoginTTL: f.loginTTL, RefreshTokenTTL: f.refreshTTL, SignTTL: f.signTTL,
 		KeyRotation: f.keyRotation, PublishLead: f.publishLead, AssertionMaxLifetime: f.assertionMaxLifetime, ClockSkew: f.clockSkew,
+		ClientCacheTTL:  cacheTTL,
 		AttributeFormat: f.attributeFormat, NoSigningCert: f.noSigningCert,
 		AssertionAlgs: algs, StrictAssertions: f.strictAssertions, RequireClientID: f.requireClientID, CCScopes: list(f.ccScopes),
 		NoRefreshRotation: !f.refreshRotation, ACRUnknown: f.acrUnknown, NoACRClaim: !f.acrClaim, UnknownParams: f.unknownParams,

@@ -8,21 +8,26 @@ import (
 	"github.com/mynaplat/mynaplat/corpreg"
 	"github.com/mynaplat/mynaplat/delegation"
 	"github.com/mynaplat/mynaplat/procure"
+	"github.com/mynaplat/mynaplat/web"
 )
 
 // procureConfig is the qualification register's (docs/procurement.md): it
 // reads corporations at the registry, checks powers at the delegation
 // register and time-stamps against the TSA's root, and believes the agents'
 // card logins made at its terminal (--procure-terminal), checked with the
-// platform's JWK set. It needs no caller key: every API it calls is public.
+// platform's JWK set. Its officers sign in with their cards (office
+// procure-register, caller key staff/procure); the APIs it calls are
+// public.
 type procureConfig struct {
 	peers    *peers
+	keys     callerKeys
 	terminal string
 }
 
 func (c procureConfig) validate() error {
 	var m missing
 	m.peer(c.peers, roleCorpReg, roleDelegation, roleTSA, rolePlatform)
+	m.key(c.keys, apiStaff, roleProcure)
 	return m.err(roleProcure)
 }
 
@@ -48,5 +53,17 @@ func (c procureConfig) build(ctx context.Context, d *deps) (*built, error) {
 	}
 	d.svc.procure = reg
 	api := procure.APIConfig{Keys: d.platformKeys().Keys, Issuer: d.peers.url(rolePlatform), Terminal: c.terminal}
-	return &built{routes: func(mux *http.ServeMux) { reg.Routes(mux, api) }, close: func() error { return nil }}, nil
+	pages, err := procure.NewPages(reg, d.site)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.gateOffices(roleProcure, pages); err != nil {
+		return nil, err
+	}
+	return &built{routes: func(mux *http.ServeMux) {
+		reg.Routes(mux, api)
+		pages.Routes(mux)
+	}, pages: func(context.Context, *http.ServeMux) ([]web.Link, error) {
+		return pages.Links(), nil
+	}, close: func() error { return nil }}, nil
 }

@@ -11,12 +11,15 @@ import (
 	"github.com/mynaplat/mynaplat/cardview"
 	"github.com/mynaplat/mynaplat/corpreg"
 	"github.com/mynaplat/mynaplat/delegation"
+	"github.com/mynaplat/mynaplat/demo"
 	"github.com/mynaplat/mynaplat/internal/layout"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/kiosk"
 	"github.com/mynaplat/mynaplat/municipal"
 	"github.com/mynaplat/mynaplat/mybox"
+	"github.com/mynaplat/mynaplat/procure"
 	"github.com/mynaplat/mynaplat/procure/desk"
+	"github.com/mynaplat/mynaplat/procureagent"
 	"github.com/mynaplat/mynaplat/reception"
 	"github.com/mynaplat/mynaplat/staffdesk"
 	"github.com/mynaplat/mynaplat/terminal"
@@ -35,6 +38,9 @@ type terminalsConfig struct {
 	readers []string
 	// postboxTerminal is the terminal people open their post box at.
 	postboxTerminal string
+	// procureTerminal is the terminal agents file procurement
+	// applications at.
+	procureTerminal string
 	// stations and kiosks say whether such stations are configured.
 	stations, kiosks bool
 	// pay is /pay/ (role_pay.go).
@@ -62,7 +68,7 @@ func (c terminalsConfig) validate() error {
 		m.peer(c.peers, roleJLIS)
 	}
 	c.pay.missing(&m)
-	if c.peers.known(rolePostbox) {
+	if c.peers.known(rolePostbox) || c.peers.known(roleProcure) {
 		m.peer(c.peers, roleTSA)
 	}
 	for _, r := range c.readers {
@@ -119,6 +125,13 @@ func (c terminalsConfig) pages(ctx context.Context, d *deps, mux *http.ServeMux,
 		return nil, err
 	}
 	links = append(links, dl...)
+	if d.peers.known(roleProcure) {
+		pl, err := c.procurePages(ctx, d, mux, tp)
+		if err != nil {
+			return nil, err
+		}
+		links = append(pl, links...)
+	}
 	viewer, err := cardview.Pages(d.site, d.cards)
 	if err != nil {
 		return nil, err
@@ -252,6 +265,36 @@ func (c terminalsConfig) deskPages(ctx context.Context, d *deps, mux *http.Serve
 	}
 	pages.Routes(mux)
 	return pages.Links(), nil
+}
+
+// withProcure sets the terminal agents file procurement applications at.
+func (c terminalsConfig) withProcure(id string) terminalsConfig {
+	c.procureTerminal = id
+	return c
+}
+
+// procurePages are the agent's procurement pages, on the terminal agents
+// log in at (the card on its reader signs); they reach the register over
+// its API.
+func (c terminalsConfig) procurePages(ctx context.Context, d *deps, mux *http.ServeMux, tp *terminal.Pages) ([]web.Link, error) {
+	kit := tp.Kit(c.procureTerminal)
+	if kit == nil {
+		d.logger.WarnContext(ctx, "mynaplat: the agents' procurement pages are off: no terminal configured", "terminal", c.procureTerminal)
+		return nil, nil
+	}
+	u, hc := d.at(roleProcure)
+	ap, err := procureagent.New(procureagent.Config{Site: d.site, Register: &procure.Client{BaseURL: u, HTTP: hc}, Kit: kit,
+		Stamper: d.stamper(), Logger: d.logger, Prefill: func() (string, string) {
+			if pd, err := demo.LoadProcureDemo(c.data); err == nil {
+				return pd.CorporateNumber, pd.PowerID
+			}
+			return "", ""
+		}})
+	if err != nil {
+		return nil, err
+	}
+	ap.Routes(mux)
+	return ap.Links(), nil
 }
 
 // applyReaders gives terminals named in --reader a real reader.

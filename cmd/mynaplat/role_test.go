@@ -57,8 +57,9 @@ func TestRoleConfigs(t *testing.T) {
 		{name: "the post box alone", roles: []string{rolePostbox},
 			wants: []string{"role postbox is missing: --jpki-url", "--tsa-url", "--delegation-url", "--platform-url", "--caller-keys platform/postbox=…"}},
 		{name: "the procurement register alone", roles: []string{roleProcure},
-			wants: []string{"役割 procure の設定が足りません / role procure is missing:", "--corpreg-url", "--delegation-url", "--tsa-url", "--platform-url"}},
-		{name: "the procurement register alone, all given", roles: []string{roleProcure}, elsewhere: true},
+			wants: []string{"役割 procure の設定が足りません / role procure is missing:", "--corpreg-url", "--delegation-url", "--tsa-url", "--platform-url",
+				"--caller-keys staff/procure=…"}},
+		{name: "the procurement register alone, all given", roles: []string{roleProcure}, elsewhere: true, keys: strings.Join(keys, ",")},
 		{name: "the town's site alone, no provider", roles: []string{roleTownweb}, wants: []string{"role townweb is missing: --oidc-url"}},
 		{name: "the town's site alone", roles: []string{roleTownweb}, urls: map[string]string{roleOIDC: "http://op.example"}},
 		{name: "the provider alone: the centre, its caller key at the platform and its operator page's staff key", roles: []string{roleOIDC},
@@ -188,6 +189,9 @@ func TestStaffScope(t *testing.T) {
 		{roleOIDC, staff.OperatorOffice, true},
 		{roleOIDC, "municipal:062049", false},
 		{roleOIDC, "business:nissay", false},
+		{roleProcure, staff.ProcureOffice, true},
+		{roleProcure, "agency:tax-sakata", false},
+		{roleAgency, staff.ProcureOffice, false},
 	} {
 		if got := staffScope(tc.caller, tc.office); got != tc.want {
 			t.Errorf("staffScope(%s, %s) = %v, want %v", tc.caller, tc.office, got, tc.want)

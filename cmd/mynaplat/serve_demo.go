@@ -58,10 +58,10 @@ func seedDemo(ctx context.Context, d *deps, o serveOptions) error {
 	} else if d.peers.known(rolePostbox) {
 		d.logger.Info("demo: the post box part is seeded where all the post-box roles run")
 	}
-	if s.registry != nil {
+	if s.registry != nil && s.powers != nil && s.procure != nil {
 		pu, _ := d.at(rolePlatform)
-		if _, err := demo.SeedDesk(ctx, demo.DeskConfig{DB: d.db, Platform: s.plat, Cards: d.cards, Registry: s.registry,
-			BaseURL: pu, HTTP: d.hc, DataDir: d.data, Now: time.Now}); err != nil {
+		if _, err := demo.SeedProcure(ctx, demo.ProcureConfig{DB: d.db, Platform: s.plat, Cards: d.cards, Registry: s.registry,
+			Powers: s.powers, Stamper: d.stamper(), BaseURL: pu, HTTP: d.hc, DataDir: d.data, Now: time.Now}); err != nil {
 			return err
 		}
 	}

@@ -119,7 +119,7 @@ func TestCardSideUsers(t *testing.T) {
 	g := graph(t)
 	allowed := []string{
 		"card", "terminal", // themselves and each other
-		"kiosk", "reception", "payenrol", "counter", "cardview", "mybox", "staffdesk", // terminals
+		"kiosk", "reception", "payenrol", "counter", "cardview", "mybox", "staffdesk", "procureagent", // terminals
 		"business",                                 // its pages run the kit's signing step (terminal.SignFailure)
 		"oidcop",                                   // its card page is the App terminal (docs/oidc-provider.md §4.2)
 		"procure/desk",                             // the representative's own PC with its reader (docs/procurement.md §5.1)

@@ -7,7 +7,8 @@
 // (RFC 7636) and acr_values=aal3, private_key_jwt client authentication
 // (RFC 7523 §2.2, OpenID Connect Core §9), the code exchange with the ID
 // token checked (signature, iss, aud, exp, nonce, at_hash, acr), UserInfo,
-// and client-credentials tokens. It imports no package of the provider.
+// client-credentials tokens, and RP-initiated logout (OpenID Connect
+// RP-Initiated Logout 1.0). It imports no package of the provider.
 package oidcrp
 
 import (
@@ -164,6 +165,47 @@ func (c *Client) EndSession(ctx context.Context) (string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.endSession, nil
+}
+
+// LogoutURL is the RP-initiated logout request (OpenID Connect
+// RP-Initiated Logout 1.0 §2) for the login whose ID token is idTokenHint:
+// the discovered end_session_endpoint with id_token_hint, client_id,
+// post_logout_redirect_uri (registered with the client) and a fresh state.
+// It is "" when there is no hint or the provider has no end-session
+// endpoint.
+func (c *Client) LogoutURL(ctx context.Context, idTokenHint, postLogoutURI string) (string, error) {
+	if idTokenHint == "" {
+		return "", nil
+	}
+	end, err := c.EndSession(ctx)
+	if err != nil || end == "" {
+		return "", err
+	}
+	u, err := url.Parse(end)
+	if err != nil {
+		return "", fmt.Errorf("%w: end_session_endpoint %q: %w", ErrProvider, end, err)
+	}
+	v := u.Query()
+	v.Set("id_token_hint", idTokenHint)
+	v.Set("post_logout_redirect_uri", postLogoutURI)
+	v.Set("client_id", c.cfg.ClientID)
+	v.Set("state", RandomString(16))
+	u.RawQuery = v.Encode()
+	return u.String(), nil
+}
+
+// RedirectLogout sends the browser on to the provider's logout
+// (LogoutURL), or to loggedOut, the RP's own page, when there is no hint,
+// no end-session endpoint or no provider to ask. The RP ends its own
+// session first: the person is logged out there whatever the provider
+// does.
+func (c *Client) RedirectLogout(w http.ResponseWriter, r *http.Request, idTokenHint, postLogoutURI, loggedOut string) {
+	u, err := c.LogoutURL(r.Context(), idTokenHint, postLogoutURI)
+	if err != nil || u == "" {
+		http.Redirect(w, r, loggedOut, http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, u, http.StatusSeeOther)
 }
 
 // oauthConfig has no secret: the client authenticates with its assertion

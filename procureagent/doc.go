@@ -1,0 +1,15 @@
+// Package procureagent is the agent's own pages for the procurement
+// qualification (/procure/agent/, docs/procurement.md §5.2): on the
+// company's computer with a card reader (a platform terminal of the kind a
+// resident's PC is), the agent (代理人) logs in with their My Number Card,
+// fills the one qualification application of the corporation their power
+// of attorney covers, signs it with the card's signing certificate
+// (time-stamped), and follows it through review: a correction the officer
+// asked for is signed again as the next version.
+//
+// It is the terminal side of package procure: the card and its signing
+// password stay here (the terminal kit's signing step, with its limits and
+// its report of a wrong password to the platform), and the pages reach the
+// register only through procure.Client, with the card login's assertion as
+// the bearer. Package procure never imports the card or the terminal.
+package procureagent
