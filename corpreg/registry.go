@@ -89,6 +89,7 @@ const (
 	qRepresentatives   = `SELECT name, serial, certificate, from_at, until_at FROM corpreg_representatives
   WHERE number = $1 ORDER BY from_at, id`
 	qRepBySerial = `SELECT certificate, from_at, until_at FROM corpreg_representatives WHERE number = $1 AND serial = $2`
+	qRename      = `UPDATE corpreg_corporations SET name = $1 WHERE number = $2`
 	qInsertEvent = `INSERT INTO corpreg_events (at, number, kind, detail) VALUES ($1, $2, $3, $4)`
 	qEvents      = `SELECT at, kind, detail FROM corpreg_events WHERE number = $1 ORDER BY id`
 )
@@ -144,7 +145,8 @@ type Representative struct {
 type Event struct {
 	At     time.Time
 	Number string
-	// Kind is "registered", "appointed", "term_ended" or "closed".
+	// Kind is "registered", "appointed", "term_ended", "renamed" or
+	// "closed".
 	Kind string
 	// Detail names the corporation or the representative and certificate.
 	Detail string
@@ -334,6 +336,48 @@ func (r *Registry) Close(ctx context.Context, number string) error {
 		return fmt.Errorf("corpreg: close %s: %w", number, err)
 	}
 	r.logger.InfoContext(ctx, "corporation closed", "number", number)
+	return nil
+}
+
+// ChangeName records a change of the corporation's trade name (商号変更の
+// 登記) now. Powers of attorney name the company as it was called when
+// they were signed; a relying party that requires the current name (the
+// procurement register, docs/procurement.md §3.3) stops honouring older
+// ones. The representative certificate names the company too, so new
+// powers in the new name need the representative certified again
+// (AppointRepresentative, with the key they hold). A closed corporation is
+// ErrClosed.
+func (r *Registry) ChangeName(ctx context.Context, number, name string) error {
+	if err := ValidNumber(number); err != nil {
+		return fmt.Errorf("%w: %w", ErrUnknownCorporation, err)
+	}
+	if err := checkText("the name", name); err != nil {
+		return err
+	}
+	now := r.clock()
+	err := r.db.Tx(ctx, func(tx *sql.Tx) error {
+		var old string
+		var registered int64
+		var closed sql.NullInt64
+		err := tx.QueryRowContext(ctx, qCorporation, number).Scan(&old, new(string), &registered, &closed)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("%w: %s", ErrUnknownCorporation, number)
+		case err != nil:
+			return err
+		case closed.Valid:
+			return fmt.Errorf("%w: %s", ErrClosed, number)
+		}
+		if _, err := tx.ExecContext(ctx, qRename, name, number); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, qInsertEvent, now.UnixMilli(), number, "renamed", old+" → "+name)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("corpreg: change the name of %s: %w", number, err)
+	}
+	r.logger.InfoContext(ctx, "corporation renamed", "number", number)
 	return nil
 }
 

@@ -74,7 +74,7 @@ func TestNumbersOfTheTests(t *testing.T) {
 
 func TestQueriesKeepPlaceholderOrder(t *testing.T) {
 	for _, q := range []string{qInsertCorporation, qCorporation, qClosedAt, qCloseCorporation, qCurrent, qEndTerm,
-		qInsertRep, qRepresentatives, qRepBySerial, qInsertEvent, qEvents} {
+		qInsertRep, qRepresentatives, qRepBySerial, qInsertEvent, qEvents, qRename} {
 		if err := store.CheckPlaceholders(q); err != nil {
 			t.Errorf("%v in %s", err, q)
 		}
