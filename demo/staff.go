@@ -34,8 +34,9 @@ func staffOf(name, kana, birth string, sex jpki.Sex, address, town, pin, office 
 // register the demo keeps, a counter clerk and a supervisor at 酒田市's
 // JPKI counter, a clerk of the insurer 06230012, a receptionist of the
 // hospital, a clerk of 酒田税務署's post-box inbox, one of each business's
-// back office, an officer of the procurement qualification register and an
-// operator of the platform. (The post box has no
+// back office, an officer of the procurement qualification register, two
+// contracting officers of each procuring body (who together open its
+// tenders) and an operator of the platform. (The post box has no
 // operator's page, so no post-box operator.)
 var Staff = []StaffPerson{
 	staffOf("最上　和也", "モガミ　カズヤ", "1982-05-01", jpki.Male, "山形県酒田市本町一丁目１番地", "062049", "8101", "municipal:062049", staff.RegistryClerk, "R-062049-01"),
@@ -54,6 +55,10 @@ var Staff = []StaffPerson{
 	staffOf("松山　健司", "マツヤマ　ケンジ", "1980-01-10", jpki.Male, "山形県酒田市幸町一丁目１０番１号", "062049", "8702", "business:japanpost", staff.BusinessStaff, "B-japanpost-01"),
 	staffOf("平田　直子", "ヒラタ　ナオコ", "1985-05-15", jpki.Female, "山形県酒田市亀ケ崎三丁目２番３号", "062049", "8703", "business:nhk", staff.BusinessStaff, "B-nhk-01"),
 	staffOf("統一　審査", "トウイツ　シンサ", "1976-06-16", jpki.Male, "東京都千代田区霞が関三丁目１番１号", "131016", "8801", staff.ProcureOffice, staff.ProcureOfficer, "Q-01"),
+	staffOf("利根　正樹", "トネ　マサキ", "1978-06-20", jpki.Male, "群馬県前橋市大手町一丁目１番１号", "102016", "8801", "procure-body:kanto", staff.TenderOfficer, "K-kanto-01"),
+	staffOf("榛名　久美子", "ハルナ　クミコ", "1987-02-14", jpki.Female, "群馬県前橋市本町二丁目１２番１号", "102016", "8802", "procure-body:kanto", staff.TenderOfficer, "K-kanto-02"),
+	staffOf("臥竜山　拓海", "ガリュウザン　タクミ", "1983-09-01", jpki.Male, "長野県須坂市大字須坂１２９５番地", "202070", "8811", "procure-body:suzaka", staff.TenderOfficer, "K-suzaka-01"),
+	staffOf("米子　千尋", "ヨナコ　チヒロ", "1991-12-03", jpki.Female, "長野県須坂市大字米子２００番地", "202070", "8812", "procure-body:suzaka", staff.TenderOfficer, "K-suzaka-02"),
 	staffOf("霞ヶ関　直人", "カスミガセキ　ナオト", "1977-01-31", jpki.Male, "東京都千代田区霞が関二丁目１番２号", "131016", "8501", "platform-operator", staff.PlatformOperator, "P-01"),
 }
 

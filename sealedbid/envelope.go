@@ -143,9 +143,24 @@ func Seal(content []byte, cert *x509.Certificate) ([]byte, error) {
 		Content: asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: env}})
 }
 
-// decrypt opens an envelope with the opening key; cert is the opening
-// certificate the envelope must name.
-func decrypt(envelope []byte, cert *x509.Certificate, priv *rsa.PrivateKey) ([]byte, error) {
+// Addressed checks what can be checked of a sealed bid without the
+// opening key: it is one DER CMS EnvelopedData of the form Seal writes,
+// whose recipient is cert. A procuring body checks it when the bid arrives
+// (ErrMalformedEnvelope, ErrForeignEnvelope), so that a bid nobody could
+// open is refused at once rather than at the opening.
+func Addressed(envelope []byte, cert *x509.Certificate) error {
+	_, err := parse(envelope, cert)
+	return err
+}
+
+// parsed is an envelope's parts for its recipient.
+type parsed struct {
+	iv, ct []byte
+	ri     *keyTransRecipientInfo
+}
+
+// parse reads an envelope and finds cert's recipient in it.
+func parse(envelope []byte, cert *x509.Certificate) (*parsed, error) {
 	bad := func(what string) error { return fmt.Errorf("%w: %s", ErrMalformedEnvelope, what) }
 	var ci contentInfo
 	if rest, err := asn1.Unmarshal(envelope, &ci); err != nil || len(rest) != 0 {
@@ -186,6 +201,17 @@ func decrypt(envelope []byte, cert *x509.Certificate, priv *rsa.PrivateKey) ([]b
 		!bytes.Equal(ri.KeyEncryptionAlgorithm.Parameters.FullBytes, want.Parameters.FullBytes) {
 		return nil, bad("key transport is not RSAES-OAEP-SHA256")
 	}
+	return &parsed{iv: iv, ct: ct, ri: ri}, nil
+}
+
+// decrypt opens an envelope with the opening key; cert is the opening
+// certificate the envelope must name.
+func decrypt(envelope []byte, cert *x509.Certificate, priv *rsa.PrivateKey) ([]byte, error) {
+	p, err := parse(envelope, cert)
+	if err != nil {
+		return nil, err
+	}
+	iv, ct, ri := p.iv, p.ct, p.ri
 	key, err := rsa.DecryptOAEP(sha256.New(), nil, priv, ri.EncryptedKey, nil)
 	if err != nil || len(key) != 32 {
 		return nil, fmt.Errorf("%w: the content key does not decrypt", ErrTamperedEnvelope)

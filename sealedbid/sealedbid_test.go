@@ -309,6 +309,16 @@ func TestDecryptRefusals(t *testing.T) {
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("err = %v, want %v", err, tt.want)
 			}
+			// Without the key, Addressed finds the form and recipient
+			// refusals; an altered content is the opening's to find.
+			aerr := Addressed(tt.env, cert)
+			if tt.want == ErrTamperedEnvelope {
+				if aerr != nil {
+					t.Fatalf("Addressed = %v on an envelope of the right form and recipient", aerr)
+				}
+			} else if !errors.Is(aerr, tt.want) {
+				t.Fatalf("Addressed = %v, want %v", aerr, tt.want)
+			}
 			if ja, en, ok := Messages(err); !ok || ja == "" || en == "" {
 				t.Errorf("no messages for %v", err)
 			}

@@ -76,6 +76,8 @@ func LoginPath(office string) (string, error) {
 		return "/business/" + id + "/office/login", nil
 	case ProcureOffice:
 		return "/procure/office/login", nil
+	case ProcureBodyKind:
+		return "/bodies/" + id + "/office/login", nil
 	}
 	return "", fmt.Errorf("%w: office %q has no card login yet", ErrInvalid, office)
 }

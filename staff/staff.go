@@ -67,6 +67,9 @@ const (
 	// ProcureOfficer reviews applications at the procurement
 	// qualification register (package procure).
 	ProcureOfficer Role = "procure-officer"
+	// TenderOfficer publishes tenders and holds opening shares at a
+	// procuring body (package procure/body).
+	TenderOfficer Role = "procure-body-officer"
 )
 
 // roleInfo is a role's office kind and its names.
@@ -86,11 +89,12 @@ var roles = map[Role]roleInfo{
 	PostboxOperator:   {"postbox-operator", "私書箱運営者", "post-box operator"},
 	PlatformOperator:  {"platform-operator", "共通プラットフォーム運営者", "platform operator"},
 	ProcureOfficer:    {ProcureOffice, "資格審査担当", "qualification officer"},
+	TenderOfficer:     {ProcureBodyKind, "契約担当官等（入札・開札）", "contracting officer (tenders, opening)"},
 }
 
 // Roles are every role, in a stable order.
 var Roles = []Role{CounterClerk, CounterSupervisor, RegistryClerk, InsurerClerk, ClinicStaff, AgencyStaff,
-	BusinessStaff, PostboxOperator, PlatformOperator, ProcureOfficer}
+	BusinessStaff, PostboxOperator, PlatformOperator, ProcureOfficer, TenderOfficer}
 
 // JA and EN are the role's names.
 func (r Role) JA() string { return roles[r].ja }
@@ -104,11 +108,15 @@ func (r Role) Valid() bool { _, ok := roles[r]; return ok }
 // officeKinds with an ID after the colon; the two operators' offices are
 // one each and have none.
 var officeKinds = map[string]bool{"municipal": true, "counter": true, "insurer": true, "clinic": true,
-	"agency": true, "business": true, "postbox-operator": false, "platform-operator": false, ProcureOffice: false}
+	"agency": true, "business": true, "postbox-operator": false, "platform-operator": false, ProcureOffice: false, ProcureBodyKind: true}
 
 // ProcureOffice is the office of the procurement qualification register's
 // officers (package procure): one per deployment, like the operators'.
 const ProcureOffice = "procure-register"
+
+// ProcureBodyKind is the kind of a procuring body's office
+// ("procure-body:kanto"; package procure/body).
+const ProcureBodyKind = "procure-body"
 
 // OfficeKind is the kind of an office ID ("municipal" of
 // "municipal:062049"), or an error for an ID that is not an office's.
@@ -117,7 +125,7 @@ func OfficeKind(office string) (string, error) {
 	needsID, ok := officeKinds[kind]
 	switch {
 	case !ok:
-		return "", fmt.Errorf("%w: office %q (want one of municipal:, counter:, insurer:, clinic:, agency:, business:, postbox-operator, platform-operator, procure-register)", ErrInvalid, office)
+		return "", fmt.Errorf("%w: office %q (want one of municipal:, counter:, insurer:, clinic:, agency:, business:, procure-body:, postbox-operator, platform-operator, procure-register)", ErrInvalid, office)
 	case needsID != hasID:
 		return "", fmt.Errorf("%w: office %q", ErrInvalid, office)
 	case hasID && (id == "" || len(id) > 40 || strings.ContainsAny(id, ": /?#")):

@@ -64,13 +64,14 @@ const (
 	roleOIDC        = "oidc"       // the OpenID provider for outside services (デジタル認証アプリ's twin)
 	roleTownweb     = "townweb"    // 須坂市's web site, an outside relying party of the provider
 	roleProcure     = "procure"    // the shared register of procurement qualifications (統一資格)
+	roleBodies      = "bodies"     // procuring bodies (関東地方整備局, 須坂市): tenders, sealed bids
 )
 
 // allRoles are the roles in the order a process builds them: a role comes
 // after those whose in-process services it may use (the terminals last: its
 // pages link to the others').
 var allRoles = []string{roleJPKI, rolePlatform, roleOIDC, roleCardCo, roleEligibility, roleJLIS, roleMunicipal,
-	roleTSA, roleCorpReg, roleDelegation, roleProcure, rolePostbox, roleAgency, roleBusiness, roleCounter, roleTownweb, roleTerminals}
+	roleTSA, roleCorpReg, roleDelegation, roleProcure, roleBodies, rolePostbox, roleAgency, roleBusiness, roleCounter, roleTownweb, roleTerminals}
 
 // roleHelp says what each role is, for serve --help and errors.
 var roleHelp = map[string]string{
@@ -91,6 +92,7 @@ var roleHelp = map[string]string{
 	roleOIDC:        "OpenID Connect provider for outside services under /api/realms/main/ (the デジタル認証アプリ's twin)",
 	roleTownweb:     "須坂市's web site /town/suzaka/ (\"my notices\"), an outside relying party of the OpenID provider",
 	roleProcure:     "procurement qualification register /procure/ (統一資格: applications, review, the public list, the bodies' read API)",
+	roleBodies:      "procuring bodies /bodies/{body}/ (関東地方整備局, 須坂市: tenders, sealed bids and receipts, officers' offices)",
 }
 
 // The operator APIs one role offers others under caller keys, and the role
@@ -118,6 +120,7 @@ var callerPairs = [][2]string{
 	{apiPlatform, roleMunicipal}, {apiPlatform, roleJPKI}, {apiPlatform, roleOIDC},
 	{apiStaff, roleOIDC}, // the operator page's staff gate
 	{apiStaff, roleProcure},
+	{apiStaff, roleBodies},
 	{apiDelegation, roleProcure}, // the agent's page lists the powers they may act under
 }
 
@@ -412,7 +415,8 @@ func (d *deps) gateOffices(caller string, offices ...staffOffice) error {
 // sign-in, for the staff terminal's hand-over.
 var officeRoles = map[string]string{"municipal": roleMunicipal, "insurer": roleEligibility, "clinic": roleEligibility,
 	"agency": roleAgency, "business": roleBusiness, "counter": roleCounter, staff.OperatorOffice: rolePlatform,
-	staff.ProcureOffice: roleProcure}
+	staff.ProcureOffice:   roleProcure,
+	staff.ProcureBodyKind: roleBodies}
 
 // staffScope lets each role's key at the staff directory ask about the
 // kinds of office that role serves only. The provider's operator page is

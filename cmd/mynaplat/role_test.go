@@ -60,6 +60,10 @@ func TestRoleConfigs(t *testing.T) {
 			wants: []string{"役割 procure の設定が足りません / role procure is missing:", "--corpreg-url", "--delegation-url", "--tsa-url", "--platform-url",
 				"--caller-keys staff/procure=…", "--caller-keys delegation/procure=…"}},
 		{name: "the procurement register alone, all given", roles: []string{roleProcure}, elsewhere: true, keys: strings.Join(keys, ",")},
+		{name: "the bodies alone", roles: []string{roleBodies},
+			wants: []string{"役割 bodies の設定が足りません / role bodies is missing:", "--procure-url", "--tsa-url", "--platform-url",
+				"--caller-keys staff/bodies=…"}},
+		{name: "the bodies alone, all given", roles: []string{roleBodies}, elsewhere: true, keys: strings.Join(keys, ",")},
 		{name: "the town's site alone, no provider", roles: []string{roleTownweb}, wants: []string{"role townweb is missing: --oidc-url"}},
 		{name: "the town's site alone", roles: []string{roleTownweb}, urls: map[string]string{roleOIDC: "http://op.example"}},
 		{name: "the provider alone: the centre, its caller key at the platform and its operator page's staff key", roles: []string{roleOIDC},
@@ -172,8 +176,25 @@ func TestEveryRoleAlone(t *testing.T) {
 			if resp.StatusCode != http.StatusOK {
 				t.Errorf("healthz: %s", resp.Status)
 			}
+			// A role's own pages answer, reading what they need from the
+			// others over HTTP.
+			for _, path := range roleProbes[role] {
+				resp, err := http.Get(url + path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					t.Errorf("%s: %s", path, resp.Status)
+				}
+			}
 		})
 	}
+}
+
+// roleProbes are pages a role run alone must serve.
+var roleProbes = map[string][]string{
+	roleBodies: {"/bodies/kanto/tenders", "/bodies/suzaka/tenders.atom", "/bodies/kanto/ca.crt", "/bodies/suzaka/v1/tenders"},
 }
 
 // TestStaffScope: each role's staff key asks about its own kinds of office;
@@ -192,6 +213,9 @@ func TestStaffScope(t *testing.T) {
 		{roleProcure, staff.ProcureOffice, true},
 		{roleProcure, "agency:tax-sakata", false},
 		{roleAgency, staff.ProcureOffice, false},
+		{roleBodies, "procure-body:kanto", true},
+		{roleBodies, "agency:tax-sakata", false},
+		{roleAgency, "procure-body:kanto", false},
 	} {
 		if got := staffScope(tc.caller, tc.office); got != tc.want {
 			t.Errorf("staffScope(%s, %s) = %v, want %v", tc.caller, tc.office, got, tc.want)

@@ -1,0 +1,28 @@
+// Package body is the procuring bodies' side of government procurement
+// (issue 19 §3; docs/procurement.md §2, §4.2, §5.4–5.5, §9): each body —
+// a national one such as 関東地方整備局 and a local one such as 須坂市 —
+// is its own endpoint under /bodies/{body}/ with its own keys, its own
+// staff office (procure-body:{body}) and its own rows, and reads the
+// shared qualification register only through procure.Client.
+//
+// It holds:
+//
+//   - the officers' personal opening keys (officer.go): each officer sets
+//     an opening passphrase once on their own signed-in page; it seals an
+//     RSA key of theirs (sealedbid, 2-of-2 under the one passphrase) and
+//     is never stored;
+//   - tenders (tender.go): the opening key made by sealedbid.NewOpening,
+//     its k-of-n shares sealed to the named officers' personal keys, the
+//     estimate sealed to the opening certificate at once (its plaintext is
+//     never stored); the public pages, the Atom feed and the tender as
+//     JSON for the company desk;
+//   - bid intake (bid.go): the body never sees a bid in clear. The desk
+//     signs, time-stamps and seals the bid; the body checks what it can
+//     see (tender open, deadline by its clock, the envelope's form and
+//     recipient, size), stores the envelope and answers a receipt signed
+//     with its receipt key (ECDSA P-256, certified by the body's own CA
+//     published at /bodies/{body}/ca.crt) and time-stamped (CMS SignedData,
+//     CAdES B-T). A business's later bid replaces its earlier one.
+//
+// The opening and award (slice 5) and contracts (slice 6) are not here yet.
+package body
