@@ -17,8 +17,8 @@ import (
 
 // TestRename: a change of name keeps the former names with their periods,
 // answers NameAt on both sides of each change, is the same over HTTP, keeps
-// the representative certificate's O= and certifies a new representative
-// under the new name; every refusal changes nothing.
+// the representative in office and their certificate's O=, and certifies a
+// representative again under the new name; every refusal changes nothing.
 func TestRename(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
@@ -75,6 +75,9 @@ func TestRename(t *testing.T) {
 		if got := cert.Subject.Organization; len(got) != 1 || got[0] != old || !cert.Equal(rep) {
 			t.Errorf("the representative certificate's O= after the change: %v", got)
 		}
+		if err := r.RepresentativeAt(ctx, numberA, rep, c.now()); err != nil {
+			t.Errorf("the representative after the change: %v", err)
+		}
 		c.set(t0.Add(4 * time.Hour))
 		again, err := r.AppointRepresentative(ctx, numberA, "代表 一郎", newKey(t).Public())
 		if err != nil {
@@ -123,6 +126,7 @@ func TestRename(t *testing.T) {
 			{"closed", numberB, "テスト重工株式会社", time.Time{}, ErrClosed},
 			{"unknown", numberC, "新商号株式会社", time.Time{}, ErrUnknownCorporation},
 			{"malformed number", "123", "新商号株式会社", time.Time{}, ErrUnknownCorporation},
+			{"wrong check digit", "4010001000012", "新商号株式会社", time.Time{}, ErrUnknownCorporation},
 			{"empty name", numberA, "", time.Time{}, ErrInvalid},
 			{"surrounding spaces", numberA, " 新商号株式会社", time.Time{}, ErrInvalid},
 			{"at the current name's start", numberA, "新商号株式会社", second, ErrInvalid},
