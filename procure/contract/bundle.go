@@ -14,7 +14,7 @@ import (
 
 // A timeline travels as one ZIP, laid out like an ETSI ASiC-E container
 // (EN 319 162-1): a stored "mimetype" entry first, then each element as
-// its own file — contract.pdf, steps/N-KIND.p7m, validation/ocsp-N.der.
+// its own file — contract.pdf, steps/N.p7m, validation/ocsp-N.der.
 // A ZIP rather than a JSON bundle: every element can be taken out and
 // checked with the usual tools as it is (pdfsig on the PDF, openssl cms
 // on a step), and nothing is re-encoded. There is no signed manifest: the
@@ -28,12 +28,12 @@ const MIMEType = "application/vnd.mynaplat.contract-timeline+zip"
 const (
 	maxBundle  = 64 << 20
 	maxEntries = 64
-	maxPDF     = 32 << 20
+	maxPDF     = 8 << 20
 	maxOCSP    = 16 << 10
 )
 
 var (
-	stepName = regexp.MustCompile(`^steps/([1-9][0-9]{0,2})-[a-z]{1,16}\.p7m$`)
+	stepName = regexp.MustCompile(`^steps/([1-9][0-9]{0,2})\.p7m$`)
 	ocspName = regexp.MustCompile(`^validation/ocsp-([1-9][0-9]{0,2})\.der$`)
 )
 
@@ -72,11 +72,7 @@ func (t *Timeline) Bundle() ([]byte, error) {
 		return nil, err
 	}
 	for i, s := range t.Steps {
-		kind := "step"
-		if st, err := stepOf(s); err == nil {
-			kind = string(st.Kind)
-		}
-		if err := add(fmt.Sprintf("steps/%d-%s.p7m", i+1, kind), s); err != nil {
+		if err := add(fmt.Sprintf("steps/%d.p7m", i+1), s); err != nil {
 			return nil, err
 		}
 	}

@@ -83,6 +83,18 @@ func (t *Timeline) follows(s *Step) error {
 	return nil
 }
 
+// next is the kind of step that follows an element of kind k; "" after
+// the invoice.
+func next(k Kind) Kind {
+	if k == KindContract {
+		return stepOrder[0]
+	}
+	if i := slices.Index(stepOrder, k); i >= 0 && i+1 < len(stepOrder) {
+		return stepOrder[i+1]
+	}
+	return ""
+}
+
 // stepOf reads the step a signed step carries, without checking the
 // signature.
 func stepOf(signed []byte) (*Step, error) {
@@ -220,7 +232,16 @@ func (t *Timeline) Verify(ctx context.Context, p *verify.Policy, parties Parties
 	// complete: its last signature time-stamp.
 	var agent, officer *x509.Certificate
 	var last time.Time
-	if sigs, err := signatures(t.PDF); err == nil && len(sigs) == 2 {
+	// A signer is taken even from a signature that failed (the contract's
+	// entry says so), to judge who signs the steps after it.
+	all, _ := cms.VerifyPDF(t.PDF, p.TSARoots)
+	var sigs []cms.PDFSignature
+	for _, s := range all {
+		if !s.DocTimeStamp && s.Signer != nil {
+			sigs = append(sigs, s)
+		}
+	}
+	if len(sigs) == 2 {
 		slices.SortStableFunc(sigs, func(a, b cms.PDFSignature) int { return int(a.Covers - b.Covers) })
 		agent, officer = sigs[0].Signer, sigs[1].Signer
 		for _, s := range sigs {
@@ -238,7 +259,10 @@ func (t *Timeline) Verify(ctx context.Context, p *verify.Policy, parties Parties
 	}
 	r.Elements = append(r.Elements, contract)
 
-	prev := contract.SHA256
+	// Each step is checked against the element before it, so that one
+	// element changed or removed is reported once, where it breaks the
+	// chain, and not again in every step after it.
+	prev, prevKind := contract.SHA256, KindContract
 	var first *Step
 	for i, signed := range t.Steps {
 		e := Element{Index: i + 2, Name: fmt.Sprintf("steps/%d.p7m", i+1), SHA256: Hash(signed)}
@@ -249,12 +273,18 @@ func (t *Timeline) Verify(ctx context.Context, p *verify.Policy, parties Parties
 			if e.Report.Signed != nil || e.Report.Passed() {
 				e.fail(ErrBadStep)
 			}
+			// What a step whose signature failed claims to be, for the
+			// report only: nothing is checked against it.
+			if sig, _ := cms.Verify(signed, nil, nil); sig != nil {
+				if s, err := ParseStep(sig.Content); err == nil {
+					e.Kind = s.Kind
+				}
+			}
 			r.Elements = append(r.Elements, e)
-			prev = e.SHA256
+			prev, prevKind = e.SHA256, ""
 			continue
 		}
 		e.Step, e.Kind, e.Previous = s, s.Kind, s.Previous
-		e.Name = fmt.Sprintf("steps/%d-%s.p7m", i+1, s.Kind)
 		if first == nil {
 			first = s
 			r.ContractID = s.ContractID
@@ -268,7 +298,7 @@ func (t *Timeline) Verify(ctx context.Context, p *verify.Policy, parties Parties
 			e.fail(fmt.Errorf("%w: names %.12s…, the element before is %.12s…", ErrBrokenChain, s.Previous, prev))
 		case s.ContractID != first.ContractID:
 			e.fail(ErrBrokenChain)
-		case s.Kind != stepOrder[min(i, len(stepOrder)-1)] || i >= len(stepOrder):
+		case prevKind != "" && s.Kind != next(prevKind):
 			e.fail(ErrOutOfOrder)
 		case s.Kind == KindAcceptance && first.Result != Passed:
 			e.fail(ErrOutOfOrder)
@@ -286,7 +316,7 @@ func (t *Timeline) Verify(ctx context.Context, p *verify.Policy, parties Parties
 		if !when.IsZero() {
 			last = when
 		}
-		prev = e.SHA256
+		prev, prevKind = e.SHA256, s.Kind
 		r.Elements = append(r.Elements, e)
 	}
 	r.summarize()
