@@ -1,7 +1,10 @@
 package contract_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,5 +98,47 @@ func TestRenderDeterministic(t *testing.T) {
 	c, err := contract.Render(f.renderer, other)
 	if err != nil || contract.Hash(a) == contract.Hash(c) {
 		t.Errorf("another price: %v, same hash %v", err, contract.Hash(a) == contract.Hash(c))
+	}
+}
+
+// TestReportForms: the timeline report as text, JSON and HTML names every
+// element; a file that is not a bundle is TOTAL_FAILED/FORMAT_FAILURE.
+func TestReportForms(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	tl := f.timeline(t)
+	b, err := tl.Bundle()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := contract.VerifyBundle(ctx, "history.zip", b, f.policy, contract.Parties{})
+	if !r.Passed() {
+		t.Fatalf("%s %s", r.Indication, r.MessageEN)
+	}
+	var text, page bytes.Buffer
+	r.WriteText(&text)
+	if err := r.WritePage(&page); err != nil {
+		t.Fatal(err)
+	}
+	js, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"element 4 steps/3.p7m", "history.zip: TOTAL_PASSED", "signature 2 (approval)"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("text: no %q:\n%s", want, text.String())
+		}
+	}
+	for _, want := range []string{`data-element="4" data-kind="invoice" data-indication="TOTAL_PASSED"`, "請求", "data-signature"} {
+		if !strings.Contains(page.String(), want) {
+			t.Errorf("HTML: no %q", want)
+		}
+	}
+	if !strings.Contains(string(js), `"kind":"inspection"`) {
+		t.Errorf("JSON: %s", js)
+	}
+	bad := contract.VerifyBundle(ctx, "x.zip", b[:len(b)-30], f.policy, contract.Parties{})
+	if bad.Indication != verify.TotalFailed || bad.SubIndication != verify.FormatFailure || bad.Reason != contract.ErrBundle {
+		t.Errorf("a truncated bundle: %s %s %s", bad.Indication, bad.SubIndication, bad.Reason)
 	}
 }
