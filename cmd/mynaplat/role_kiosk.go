@@ -13,6 +13,7 @@ import (
 	"github.com/mynaplat/mynaplat/jlis"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/municipal"
+	"github.com/mynaplat/mynaplat/procure/contract"
 	"github.com/mynaplat/mynaplat/seal"
 	"github.com/mynaplat/mynaplat/verify"
 	"github.com/mynaplat/mynaplat/web"
@@ -119,6 +120,10 @@ func (c jlisConfig) build(ctx context.Context, d *deps) (*built, error) {
 		return kept
 	}
 	sp.WithReporter(func(ctx context.Context, name string, data, power []byte) template.HTML {
+		if contract.IsBundle(data) {
+			// A procurement contract's history, element by element.
+			return contract.VerifyBundle(ctx, name, data, policy(ctx), contract.Parties{}).HTML()
+		}
 		return policy(ctx).Validate(ctx, verify.Document{Name: name, Format: verify.DetectFormat(data), Data: data, Power: power}).HTML()
 	})
 	return &built{
