@@ -78,7 +78,7 @@ func (t *Terms) document() (*municipal.Document, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: delivery date: %w", ErrInvalid, err)
 	}
-	return &municipal.Document{Title: "物品売買契約書", Number: t.ID, Issued: t.Date,
+	return &municipal.Document{Title: "物品売買契約書", Number: t.ID, NumberLabel: "契約番号", Issued: t.Date,
 		Signatory: "発注者　" + t.Body,
 		Sections: []municipal.Section{{Rows: []municipal.Row{
 			{Label: "発注者", Value: t.Body},
