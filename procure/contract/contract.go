@@ -1,6 +1,7 @@
 package contract
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/sha256"
@@ -10,6 +11,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/digitorus/pdf"
 
 	"github.com/mynaplat/mynaplat/cms"
 	"github.com/mynaplat/mynaplat/municipal"
@@ -78,7 +81,7 @@ func (t *Terms) document() (*municipal.Document, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: delivery date: %w", ErrInvalid, err)
 	}
-	return &municipal.Document{Title: "物品売買契約書", Number: t.ID, NumberLabel: "契約番号", Issued: t.Date,
+	return &municipal.Document{Title: title, Number: t.ID, NumberLabel: "契約番号", Issued: t.Date,
 		Signatory: "発注者　" + t.Body,
 		Sections: []municipal.Section{{Rows: []municipal.Row{
 			{Label: "発注者", Value: t.Body},
@@ -197,6 +200,31 @@ func LongTerm(ctx context.Context, pdf []byte, p *verify.Policy, st cms.Stamper)
 		return nil, fmt.Errorf("%w: %d signatures", ErrNotSigned, len(sigs))
 	}
 	return p.Extend(ctx, pdf, st)
+}
+
+// title is the contract's title; the PDF's document information says it
+// with the contract's ID after it (municipal.Renderer writes "Title
+// Number"), inside the bytes both parties sign.
+const title = "物品売買契約書"
+
+// IDOf reads the contract's ID from its PDF: the number its document
+// information names after the title; "" when it names none.
+func IDOf(file []byte) (id string) {
+	// The PDF reader panics on some malformed input.
+	defer func() {
+		if recover() != nil {
+			id = ""
+		}
+	}()
+	rdr, err := pdf.NewReader(bytes.NewReader(file), int64(len(file)))
+	if err != nil {
+		return ""
+	}
+	id, ok := strings.CutPrefix(rdr.Trailer().Key("Info").Key("Title").Text(), title+" ")
+	if !ok {
+		return ""
+	}
+	return id
 }
 
 // Hash is the hex SHA-256 of an element: what the step after it names.

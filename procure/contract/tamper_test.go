@@ -135,6 +135,16 @@ func TestAppendRefusals(t *testing.T) {
 			return f.step(t, tl, f.officer, contract.KindInspection, contract.Hash([]byte("x")))
 		}, contract.ErrBrokenChain},
 		{"not a step", func() []byte { return []byte("not CMS") }, contract.ErrBadStep},
+		{"of another contract", func() []byte {
+			var der []byte
+			f.with(t, f.officer, func(o contract.SignOptions) error {
+				var err error
+				der, err = contract.SignStep(context.Background(), contract.Step{Kind: contract.KindInspection, ContractID: "C-OTHER",
+					Previous: tl.Previous(), Result: contract.Passed, Time: f.now()}, o)
+				return err
+			})
+			return der
+		}, contract.ErrBrokenChain},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := tl.Append(tc.step()); !errors.Is(err, tc.want) || len(tl.Steps) != 0 {

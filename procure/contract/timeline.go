@@ -68,13 +68,13 @@ func (t *Timeline) follows(s *Step) error {
 	if s.Kind != t.Next() {
 		return fmt.Errorf("%w: a %s where a %q step comes", ErrOutOfOrder, s.Kind, t.Next())
 	}
+	if id := IDOf(t.PDF); s.ContractID != id {
+		return fmt.Errorf("%w: the step is of contract %q, the PDF is %q", ErrBrokenChain, s.ContractID, id)
+	}
 	if len(t.Steps) > 0 {
 		first, err := stepOf(t.Steps[0])
 		if err != nil {
 			return err
-		}
-		if first.ContractID != s.ContractID {
-			return fmt.Errorf("%w: the step is of contract %q, the timeline of %q", ErrBrokenChain, s.ContractID, first.ContractID)
 		}
 		if s.Kind == KindAcceptance && first.Result != Passed {
 			return fmt.Errorf("%w: acceptance after a failed inspection", ErrOutOfOrder)
@@ -213,8 +213,8 @@ func (e *Element) fail(err error) {
 
 // Verify validates the timeline: the contract PDF (both signatures, as
 // verify validates a PDF), every step's signature and time-stamp, that
-// each step names the hash of the element before it and the same
-// contract, that the steps come in order (inspection, acceptance,
+// each step names the hash of the element before it and the contract the
+// PDF is (IDOf), that the steps come in order (inspection, acceptance,
 // invoice) with time-stamps that do not go back, and that each is signed
 // by its party. It always returns a report: one entry per element, and the
 // worst of them as the overall indication; a timeline that ends before the
@@ -224,7 +224,7 @@ func (t *Timeline) Verify(ctx context.Context, p *verify.Policy, parties Parties
 	if p.Now != nil {
 		now = p.Now
 	}
-	r := &Report{Format: FormatTimeline, ValidatedAt: now(), Complete: len(t.Steps) == len(stepOrder)}
+	r := &Report{Format: FormatTimeline, ValidatedAt: now(), Complete: len(t.Steps) == len(stepOrder), ContractID: IDOf(t.PDF)}
 	contract := Element{Index: 1, Name: "contract.pdf", Kind: KindContract, SHA256: Hash(t.PDF)}
 	contract.Report = p.Validate(ctx, verify.Document{Name: "contract.pdf", Format: verify.FormatPAdES, Data: t.PDF})
 	contract.take()
@@ -287,7 +287,6 @@ func (t *Timeline) Verify(ctx context.Context, p *verify.Policy, parties Parties
 		e.Step, e.Kind, e.Previous = s, s.Kind, s.Previous
 		if first == nil {
 			first = s
-			r.ContractID = s.ContractID
 		}
 		var when time.Time
 		if e.Report.SigningTime != nil {
@@ -296,8 +295,8 @@ func (t *Timeline) Verify(ctx context.Context, p *verify.Policy, parties Parties
 		switch {
 		case s.Previous != prev:
 			e.fail(fmt.Errorf("%w: names %.12s…, the element before is %.12s…", ErrBrokenChain, s.Previous, prev))
-		case s.ContractID != first.ContractID:
-			e.fail(ErrBrokenChain)
+		case s.ContractID != r.ContractID:
+			e.fail(fmt.Errorf("%w: the step is of contract %q, the PDF is %q", ErrBrokenChain, s.ContractID, r.ContractID))
 		case prevKind != "" && s.Kind != next(prevKind):
 			e.fail(ErrOutOfOrder)
 		case s.Kind == KindAcceptance && first.Result != Passed:
@@ -366,7 +365,7 @@ func (ps Parties) check(ctx context.Context, kind Kind, party Party, want, cert 
 func (r *Report) summarize() {
 	worst := -1
 	for i, e := range r.Elements {
-		if worst < 0 || severity(e.Indication) > severity(r.Elements[worst].Indication) {
+		if worst < 0 || e.Indication.Severity() > r.Elements[worst].Indication.Severity() {
 			worst = i
 		}
 	}
@@ -386,15 +385,4 @@ func (r *Report) summarize() {
 	r.Indication, r.SubIndication = verify.TotalPassed, ""
 	r.MessageJA = fmt.Sprintf("契約書と %d 件の手続の記録はすべて有効で、順序どおりにつながっています。", len(r.Elements)-1)
 	r.MessageEN = fmt.Sprintf("The contract and its %d steps are all valid and chained in order.", len(r.Elements)-1)
-}
-
-// severity orders indications, worst last.
-func severity(i verify.Indication) int {
-	switch i {
-	case verify.TotalPassed:
-		return 0
-	case verify.Indeterminate:
-		return 1
-	}
-	return 2
 }
