@@ -377,9 +377,8 @@ func (r *Report) summarize() {
 	}
 	if !r.Complete {
 		r.Indication, r.SubIndication, r.Reason = subOf[ErrIncomplete].ind, subOf[ErrIncomplete].sub, ErrIncomplete
-		ja, en := ErrIncomplete.Messages()
-		r.MessageJA = fmt.Sprintf("%d 件の記録はすべて有効ですが、%s", len(r.Elements), ja)
-		r.MessageEN = fmt.Sprintf("All %d elements are valid, but %s", len(r.Elements), en)
+		r.MessageJA = fmt.Sprintf("%d 件の記録はすべて有効ですが、手続の記録が請求まで揃っていません。", len(r.Elements))
+		r.MessageEN = fmt.Sprintf("All %d elements are valid, but the timeline ends before the invoice.", len(r.Elements))
 		return
 	}
 	r.Indication, r.SubIndication = verify.TotalPassed, ""
