@@ -142,6 +142,11 @@ func TestVerifyContractTimeline(t *testing.T) {
 	if _, _, code := runArgs(ctx, args("--extend", good)...); code == 0 {
 		t.Error("--extend on a timeline succeeded")
 	}
+	// The /verify page's upload reports the same, element by element.
+	page := string(uploadReporter(func(context.Context) *verify.Policy { return policy })(ctx, "history.zip", bundle(tl), nil))
+	if !strings.Contains(page, `data-kind="invoice" data-indication="TOTAL_PASSED"`) {
+		t.Errorf("/verify upload: no invoice passed:\n%s", page)
+	}
 	changed := &contract.Timeline{PDF: tl.PDF, Steps: append([][]byte(nil), tl.Steps...), OCSPs: tl.OCSPs}
 	changed.Steps[2] = bytes.Replace(changed.Steps[2], []byte("1234567"), []byte("7654321"), 1)
 	removed := &contract.Timeline{PDF: tl.PDF, Steps: [][]byte{tl.Steps[0], tl.Steps[2]}, OCSPs: tl.OCSPs}
