@@ -158,6 +158,30 @@ func TestAppendRefusals(t *testing.T) {
 	if tl.Next() != contract.KindAcceptance {
 		t.Errorf("Next: %s, want acceptance", tl.Next())
 	}
+
+	// After a failed inspection nothing is accepted: Append refuses it,
+	// and Verify finds it in a timeline put together without Append.
+	failed := &contract.Timeline{PDF: tl.PDF}
+	var insp []byte
+	f.with(t, f.officer, func(o contract.SignOptions) error {
+		var err error
+		insp, err = contract.SignStep(context.Background(), contract.Step{Kind: contract.KindInspection, ContractID: "C-2026-0001",
+			Previous: failed.Previous(), Result: contract.Failed, Note: "脚部に傷", Time: f.now()}, o)
+		return err
+	})
+	if err := failed.Append(insp); err != nil {
+		t.Fatal(err)
+	}
+	f.advance(time.Hour)
+	acc := f.step(t, failed, f.agent, contract.KindAcceptance, failed.Previous())
+	if err := failed.Append(acc); !errors.Is(err, contract.ErrOutOfOrder) {
+		t.Errorf("acceptance after a failed inspection: %v, want ErrOutOfOrder", err)
+	}
+	failed.Steps = append(failed.Steps, acc)
+	r := failed.Verify(context.Background(), f.policy, contract.Parties{})
+	if got := results(r); len(got) != 3 || got[2].Reason != contract.ErrOutOfOrder {
+		t.Errorf("Verify: %+v, want the acceptance out of order", got)
+	}
 }
 
 // TestSignOrder: the officer cannot sign first, and nobody third.

@@ -263,7 +263,7 @@ func (t *Timeline) Verify(ctx context.Context, p *verify.Policy, parties Parties
 	// element changed or removed is reported once, where it breaks the
 	// chain, and not again in every step after it.
 	prev, prevKind := contract.SHA256, KindContract
-	var first *Step
+	var inspection *Step
 	for i, signed := range t.Steps {
 		e := Element{Index: i + 2, Name: fmt.Sprintf("steps/%d.p7m", i+1), SHA256: Hash(signed)}
 		e.Report = p.Validate(ctx, verify.Document{Name: e.Name, Format: verify.FormatCMS, Data: signed, OCSPs: t.OCSPs})
@@ -285,8 +285,8 @@ func (t *Timeline) Verify(ctx context.Context, p *verify.Policy, parties Parties
 			continue
 		}
 		e.Step, e.Kind, e.Previous = s, s.Kind, s.Previous
-		if first == nil {
-			first = s
+		if s.Kind == KindInspection && inspection == nil {
+			inspection = s
 		}
 		var when time.Time
 		if e.Report.SigningTime != nil {
@@ -299,7 +299,7 @@ func (t *Timeline) Verify(ctx context.Context, p *verify.Policy, parties Parties
 			e.fail(fmt.Errorf("%w: the step is of contract %q, the PDF is %q", ErrBrokenChain, s.ContractID, r.ContractID))
 		case prevKind != "" && s.Kind != next(prevKind):
 			e.fail(ErrOutOfOrder)
-		case s.Kind == KindAcceptance && first.Result != Passed:
+		case s.Kind == KindAcceptance && (inspection == nil || inspection.Result != Passed):
 			e.fail(ErrOutOfOrder)
 		case !when.IsZero() && when.Before(last):
 			e.fail(ErrOutOfOrder)
