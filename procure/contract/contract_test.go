@@ -142,3 +142,22 @@ func TestReportForms(t *testing.T) {
 		t.Errorf("a truncated bundle: %s %s %s", bad.Indication, bad.SubIndication, bad.Reason)
 	}
 }
+
+// BenchmarkVerify measures validating a whole timeline offline (the PDF's
+// two signatures and document time-stamp, three steps).
+func BenchmarkVerify(b *testing.B) {
+	f := newFixture(b)
+	tl := f.timeline(b)
+	f.ocspOff.Store(true)
+	bundle, err := tl.Bundle()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if r := contract.VerifyBundle(context.Background(), "b.zip", bundle, f.policy, contract.Parties{}); !r.Passed() {
+			b.Fatal(r.MessageEN)
+		}
+	}
+	b.ReportMetric(float64(len(tl.PDF)), "pdf-bytes")
+	b.ReportMetric(float64(len(bundle)), "bundle-bytes")
+}
