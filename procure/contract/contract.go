@@ -159,6 +159,10 @@ func Sign(ctx context.Context, pdf []byte, party Party, o SignOptions) ([]byte, 
 	if !ok || len(sigs) != n {
 		return nil, fmt.Errorf("%w: %s signs a PDF with %d signatures", ErrSignOrder, party, len(sigs))
 	}
+	// Two parties: the officer cannot be the agent who signed first.
+	if n == 1 && sigs[0].Signer != nil && sigs[0].Signer.Equal(o.Cert) {
+		return nil, fmt.Errorf("%w: the officer's certificate signed the contract as the agent", ErrWrongParty)
+	}
 	return cms.SignPDF(ctx, pdf, cms.PDFOptions{SignOptions: cms.SignOptions{Signer: o.Signer, Cert: o.Cert, Stamper: o.Stamper},
 		Name: "Contract " + string(party), Reason: "Contract signed by the " + string(party), When: o.When})
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/mynaplat/mynaplat/cms"
 	"github.com/mynaplat/mynaplat/procure/contract"
 	"github.com/mynaplat/mynaplat/verify"
 )
@@ -195,6 +196,30 @@ func TestSignOrder(t *testing.T) {
 	f.with(t, f.officer, func(o contract.SignOptions) error {
 		if _, err := contract.Sign(ctx, pdf, contract.Officer, o); !errors.Is(err, contract.ErrSignOrder) {
 			t.Errorf("the officer first: %v, want ErrSignOrder", err)
+		}
+		return nil
+	})
+	var byAgent []byte
+	f.with(t, f.agent, func(o contract.SignOptions) error {
+		var err error
+		byAgent, err = contract.Sign(ctx, pdf, contract.Agent, o)
+		return err
+	})
+	f.with(t, f.agent, func(o contract.SignOptions) error {
+		if _, err := contract.Sign(ctx, byAgent, contract.Officer, o); !errors.Is(err, contract.ErrWrongParty) {
+			t.Errorf("the agent signs as the officer too: %v, want ErrWrongParty", err)
+		}
+		return nil
+	})
+	// The same card twice, signed without Sign: Verify finds it.
+	f.with(t, f.agent, func(o contract.SignOptions) error {
+		twice, err := cms.SignPDF(ctx, byAgent, cms.PDFOptions{SignOptions: cms.SignOptions{Signer: o.Signer, Cert: o.Cert, Stamper: o.Stamper}})
+		if err != nil {
+			return err
+		}
+		r := (&contract.Timeline{PDF: twice}).Verify(ctx, f.policy, contract.Parties{})
+		if r.Elements[0].Reason != contract.ErrWrongParty {
+			t.Errorf("one card as both parties: %s %s, want ErrWrongParty", r.Elements[0].Indication, r.Elements[0].Reason)
 		}
 		return nil
 	})

@@ -249,7 +249,9 @@ func (t *Timeline) Verify(ctx context.Context, p *verify.Policy, parties Parties
 				last = s.Timestamp.Time
 			}
 		}
-		if err := parties.check(ctx, KindContract, Agent, agent, agent, stampTime(sigs[0])); err != nil {
+		if agent.Equal(officer) {
+			contract.fail(fmt.Errorf("%w: one certificate signed as both parties", ErrWrongParty))
+		} else if err := parties.check(ctx, KindContract, Agent, agent, agent, stampTime(sigs[0])); err != nil {
 			contract.fail(err)
 		} else if err := parties.check(ctx, KindContract, Officer, officer, officer, stampTime(sigs[1])); err != nil {
 			contract.fail(err)
