@@ -152,6 +152,12 @@ func (s *Service) apply(ctx context.Context, rq ApplyRequest) (*Filed, string, e
 				return err
 			}
 		}
+		// The representative's notice of a new agent (§3 rule 4), once per
+		// agent and corporation.
+		if _, err := s.db.TxExec(ctx, tx, qInsertNotice, number, rq.AgentPlatformID, rec.Power.Agent.Name, app.PowerID,
+			ms(rec.Power.NotBefore), ms(rec.Power.NotAfter), ms(now)); err != nil {
+			return err
+		}
 		filed.ApplicationID, filed.Version = id, version
 		return s.audit(ctx, tx, "agent:"+rq.AgentPlatformID, "apply", number, id, "filed", fmt.Sprintf("version %d, power %s", version, app.PowerID))
 	})

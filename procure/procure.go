@@ -3,6 +3,7 @@ package procure
 import (
 	"context"
 	"crypto/rand"
+	"crypto/x509"
 	"database/sql"
 	"embed"
 	"encoding/hex"
@@ -37,6 +38,8 @@ var (
 // in-process corpreg.Registry or its HTTP corpreg.Client.
 type Corporations interface {
 	Corporation(ctx context.Context, number string) (*corpreg.Corporation, error)
+	// RepresentativeAt answers requests for notices (notices.go).
+	RepresentativeAt(ctx context.Context, number string, cert *x509.Certificate, at time.Time) error
 }
 
 // Powers is the register of powers of attorney as the register reads it:

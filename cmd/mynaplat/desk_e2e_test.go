@@ -15,6 +15,8 @@ import (
 // confirms with her signing password, is refused sub-delegation together
 // with 入札, grants 須坂 健太 a power for the qualification and bids, sees it
 // active, and revokes it. 須坂 健太 himself is refused as the representative.
+// He then files a qualification application under the demo power, and the
+// register's notice of the new agent shows on her desk.
 func TestDeskInBrowser(t *testing.T) {
 	bin := buildBinary(t)
 	data := t.TempDir()
@@ -82,4 +84,33 @@ func TestDeskInBrowser(t *testing.T) {
 		t.Errorf("%d revoked powers listed, want 1", n)
 	}
 	shot("desk-07-revoked")
+	contains("no notices yet", text("#notices"), "お知らせはありません")
+
+	// The demo agent files an application under the demo power; the
+	// register's notice of the new agent reaches the desk (§3 rule 4).
+	do("log out of the desk", chromedp.Click(css("#logout")), chromedp.WaitVisible(css("#login")))
+	do("the agent's page", chromedp.Navigate(url+"/procure/agent/"), chromedp.WaitVisible(css("#login")))
+	do("the agent logs in", chromedp.Click(css("#login")), chromedp.WaitVisible(css("#place")),
+		chromedp.SetValue(css("#card"), r.card(demo.ProcureAgent)), chromedp.Click(css("#place")), chromedp.WaitVisible(css("#pin")),
+		browsertest.PinPad("2345"), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#new")))
+	do("the form", chromedp.Click(css("#new")), chromedp.WaitVisible(css("#apply-form")))
+	powerID := r.attr("#power", "value")
+	do("fill it", chromedp.SetValue(css("#founded"), "1998-04-01"),
+		chromedp.Click(css(`input[name="field"][value="service"]`)), chromedp.Click(css(`input[name="items_service"][value="情報処理"]`)),
+		chromedp.Click(css(`input[name="region"][value="関東・甲信越"]`)),
+		chromedp.SetValue(css("#sales"), "450000000"), chromedp.SetValue(css("#equity"), "120000000"),
+		chromedp.SetValue(css("#assets"), "200000000"), chromedp.SetValue(css("#liabilities"), "90000000"),
+		chromedp.SetValue(css("#years"), "27"), chromedp.SetValue(css("#equipment"), "0"),
+		chromedp.Click(css("#tax")), chromedp.SendKeys(css("#password"), "KENTA1978"))
+	do("sign and apply", chromedp.Click(css("#sign")), chromedp.WaitVisible(css("#applications")))
+	contains("filed", text("div.flash-ok"), "受け付けました")
+	do("the agent logs out", chromedp.Click(css("#logout")), chromedp.WaitVisible(css("#login")))
+	login(demo.SuzakaTech.Representative, "1234")
+	do("confirm again", chromedp.SendKeys(css("#password"), "SUZAKA1980"), chromedp.Click(css("#confirm")), chromedp.WaitVisible(css("#notices li.notice")))
+	contains("the notice", text("#notices"), "新しい代理人", demo.ProcureAgent, agentID, powerID)
+	if n := r.count("#notices li.notice"); n != 1 {
+		t.Errorf("%d notices shown, want 1", n)
+	}
+	do("the notices", chromedp.ScrollIntoView(css("#notices")))
+	shot("desk-08-notice")
 }

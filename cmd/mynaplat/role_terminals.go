@@ -239,7 +239,8 @@ func (c terminalsConfig) postboxPages(ctx context.Context, d *deps, mux *http.Se
 // installed in the data directory: the representative's own PC software,
 // served here like the resident's post box pages because it is a program
 // on a PC with a card reader (its terminal's kit). It reaches the
-// corporate registry, the register of powers and the TSA over their APIs.
+// corporate registry, the register of powers, the TSA and the
+// qualification register (for the notices of new agents) over their APIs.
 func (c terminalsConfig) deskPages(ctx context.Context, d *deps, mux *http.ServeMux, tp *terminal.Pages) ([]web.Link, error) {
 	dir := layout.DeskDir(c.data)
 	if !desk.Installed(dir) {
@@ -253,8 +254,14 @@ func (c terminalsConfig) deskPages(ctx context.Context, d *deps, mux *http.Serve
 	}
 	cu, hc := d.at(roleCorpReg)
 	du, _ := d.at(roleDelegation)
+	// The register's notices of new agents, when the register is reachable.
+	var notices desk.Notices
+	if d.peers.known(roleProcure) {
+		pu, _ := d.at(roleProcure)
+		notices = (&procure.Client{BaseURL: pu, HTTP: hc}).Notices
+	}
 	dk, err := desk.New(desk.Config{Site: d.site, Kit: kit, Dir: dir, Corporations: &corpreg.Client{BaseURL: cu, HTTP: hc},
-		Powers: &delegation.Client{BaseURL: du, HTTP: hc}, Stamper: d.stamper(), Now: time.Now, Logger: d.logger})
+		Powers: &delegation.Client{BaseURL: du, HTTP: hc}, Stamper: d.stamper(), Notices: notices, Now: time.Now, Logger: d.logger})
 	if err != nil {
 		return nil, err
 	}

@@ -67,16 +67,13 @@ var (
 )
 
 // Notice is the register's notice to the representative that it first saw
-// an agent acting for the company (procurement §3.4, procure_notices).
-type Notice struct {
-	AgentPlatformID string
-	AgentName       string
-	PowerID         string
-	At              time.Time
-}
+// an agent acting for the company (procurement §3 rule 4, procure_notices).
+type Notice = procure.Notice
 
-// Notices reads the register's notices for a 法人番号, newest first.
-type Notices func(ctx context.Context, number string) ([]Notice, error)
+// Notices reads the register's notices, newest first, with the
+// representative's signed request (procure.SignNoticesRequest): the
+// register's (*procure.Client).Notices.
+type Notices func(ctx context.Context, signed []byte) ([]Notice, error)
 
 // Config is what the desk needs.
 type Config struct {
@@ -437,4 +434,23 @@ func (d *Desk) List(ctx context.Context) ([]Granted, error) {
 		}
 	}
 	return gs, nil
+}
+
+// Notices reads the register's notices of new agents for rep, the
+// representative confirmed at sign-in (checked again against the registry
+// now): the desk signs the request with the representative key, the
+// register answers only its representative.
+func (d *Desk) Notices(ctx context.Context, rep string) ([]Notice, error) {
+	if d.cfg.Notices == nil {
+		return nil, nil
+	}
+	c, cert, err := d.signer(ctx, rep)
+	if err != nil {
+		return nil, err
+	}
+	signed, err := procure.SignNoticesRequest(ctx, c.Number, d.now(), d.key, cert, d.cfg.Stamper)
+	if err != nil {
+		return nil, err
+	}
+	return d.cfg.Notices(ctx, signed)
 }

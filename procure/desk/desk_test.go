@@ -66,7 +66,11 @@ type env struct {
 
 const whoKey, atKey = "test:who", "test:at"
 
-func newEnv(t *testing.T, db *store.DB) *env {
+func newEnv(t *testing.T, db *store.DB) *env { t.Helper(); return newEnvWith(t, db, nil) }
+
+// newEnvWith is newEnv with the desk reading the register's notices with
+// notices.
+func newEnvWith(t *testing.T, db *store.DB, notices desk.Notices) *env {
 	t.Helper()
 	ctx := context.Background()
 	w := pbworld.New(t, db)
@@ -88,7 +92,7 @@ func newEnv(t *testing.T, db *store.DB) *env {
 	}
 	kit := terminal.NewKit(terminal.KitConfig{Terminal: w.Term, Reader: terminal.VirtualReader{Cards: w.Cards}, Cards: w.Cards, Now: w.Clock.Now})
 	d, err := desk.New(desk.Config{Site: site, Kit: kit, Dir: e.dir, Corporations: w.Registry, Powers: e.powers, Stamper: w.Stamper,
-		Now: w.Clock.Now, LoggedIn: func(ss *web.Session, now time.Time) (terminal.Login, error) {
+		Notices: notices, Now: w.Clock.Now, LoggedIn: func(ss *web.Session, now time.Time) (terminal.Login, error) {
 			p := e.people[ss.Get(whoKey)]
 			if p == nil {
 				return terminal.Login{}, terminal.ErrNotLoggedIn

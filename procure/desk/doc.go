@@ -22,7 +22,9 @@
 // effect at once. Every refusal has Japanese and English text and signs
 // and writes nothing.
 //
-// The notices of new agents (procurement §3.4) are the register's
-// (procure_notices); the desk shows them through the Notices it is given,
-// none when it is given none.
+// The notices of new agents (procurement §3 rule 4) are the register's
+// (procure_notices); the desk reads them through the Notices it is given
+// (the register's Client.Notices) with a request it signs with the
+// representative key (procure.SignNoticesRequest), and says they do not
+// reach it when it is given none.
 package desk

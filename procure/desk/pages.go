@@ -173,7 +173,7 @@ type homeView struct {
 	From, Until                     string
 	Granted                         []Granted
 	Notices                         []Notice
-	NoticesOff                      bool
+	NoticesOff, NoticesFailed       bool
 }
 
 func (p *Pages) home(w http.ResponseWriter, r *http.Request, ss *web.Session, rep string) {
@@ -191,10 +191,9 @@ func (p *Pages) home(w http.ResponseWriter, r *http.Request, ss *web.Session, re
 	today := p.d.now().In(wareki.JST())
 	v := homeView{Number: c.Number, Company: c.Name, Representative: rep, Matters: procure.Matters, Granted: gs,
 		From: today.Format(time.DateOnly), Until: today.AddDate(1, 0, -1).Format(time.DateOnly), NoticesOff: p.d.cfg.Notices == nil}
-	if p.d.cfg.Notices != nil {
-		if v.Notices, err = p.d.cfg.Notices(ctx, p.d.number); err != nil {
-			p.d.log.WarnContext(ctx, "desk: the register's notices", "err", err)
-		}
+	if v.Notices, err = p.d.Notices(ctx, rep); err != nil {
+		p.d.log.WarnContext(ctx, "desk: the register's notices", "err", err)
+		v.NoticesFailed = true
 	}
 	p.pages.Render(w, r, http.StatusOK, "home", v)
 }
