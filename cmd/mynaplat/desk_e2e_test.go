@@ -92,9 +92,9 @@ func TestDeskInBrowser(t *testing.T) {
 	do("the agent's page", chromedp.Navigate(url+"/procure/agent/"), chromedp.WaitVisible(css("#login")))
 	do("the agent logs in", chromedp.Click(css("#login")), chromedp.WaitVisible(css("#place")),
 		chromedp.SetValue(css("#card"), r.card(demo.ProcureAgent)), chromedp.Click(css("#place")), chromedp.WaitVisible(css("#pin")),
-		browsertest.PinPad("2345"), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#new")))
-	do("the form", chromedp.Click(css("#new")), chromedp.WaitVisible(css("#apply-form")))
-	powerID := r.attr("#power", "value")
+		browsertest.PinPad("2345"), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#powers")))
+	powerID := r.attr("#powers tbody tr", "data-power")
+	do("the form for the listed power", chromedp.Click(css("#apply-"+powerID)), chromedp.WaitVisible(css("#apply-form")))
 	do("fill it", chromedp.SetValue(css("#founded"), "1998-04-01"),
 		chromedp.Click(css(`input[name="field"][value="service"]`)), chromedp.Click(css(`input[name="items_service"][value="情報処理"]`)),
 		chromedp.Click(css(`input[name="region"][value="関東・甲信越"]`)),
