@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
+	"net/http"
+	"net/url"
 	"slices"
 	"sync"
 	"testing"
@@ -14,6 +17,7 @@ import (
 
 	"github.com/mynaplat/mynaplat/cms"
 	"github.com/mynaplat/mynaplat/delegation"
+	"github.com/mynaplat/mynaplat/internal/webtest"
 	"github.com/mynaplat/mynaplat/procure"
 	"github.com/mynaplat/mynaplat/sealedbid"
 	"github.com/mynaplat/mynaplat/store"
@@ -470,4 +474,52 @@ func TestOpeningCost(t *testing.T) {
 		t.Logf("CPU: %.2f s and %.2f s; fixed %.2f s, %.2f ms a bid; 1,000 bids ≈ %.2f CPU-s, ≈ %.2f s on 2 idle cores",
 			c1, c2, cpuFixed, cpuBid*1000, cpuFixed+1000*cpuBid, cpuFixed/2+1000*cpuBid/2)
 	})
+}
+
+// TestOpeningPages: two opening officers, each signed in on their own
+// session, enter their passphrases on the tender's office page; the first
+// waits, the second opens; the public page, the tender's JSON and the
+// Atom feed show the result.
+func TestOpeningPages(t *testing.T) {
+	w := newWorld(t, storetest.SQLite(t), 2)
+	tn := w.publish(t, t0.Add(time.Hour))
+	win, lose := w.bidder(tn.Grade), w.bidder(tn.Grade)
+	w.bid(tn, win.number, win.content(tn, 4_000_000), win.card, nil)
+	w.bid(tn, lose.number, lose.content(tn, 6_000_000), lose.card, nil)
+	srv, iss := officeServer(t, w.fixture, w.officers...)
+	home := OfficeHome("kanto")
+	loc := home + "tenders/" + tn.ID
+	var cs []*webtest.Client
+	for _, o := range w.officers {
+		c := webtest.New(t, srv.URL)
+		iss.SignInAs(c, home, o, time.Now())
+		cs = append(cs, c)
+	}
+	cs[0].Step(webtest.Step{Name: "before the deadline", Path: loc, WantNotContains: []string{`id="open-form"`}})
+	cs[0].Step(webtest.Step{Name: "open before the deadline", Path: loc + "/open", Form: url.Values{"passphrase": {string(w.pass[w.officers[0]])}},
+		WantStatus: http.StatusUnprocessableEntity, WantContains: []string{"期限がまだ来ていない"}})
+	w.clock.Set(t0.Add(2 * time.Hour))
+	cs[0].Step(webtest.Step{Name: "opening form", Path: loc, WantContains: []string{`id="open-form"`, `data-count="0"`}})
+	cs[0].Step(webtest.Step{Name: "wrong passphrase", Path: loc + "/open", Form: url.Values{"passphrase": {"wrong wrong wrong"}},
+		WantStatus: http.StatusUnprocessableEntity, WantNotContains: []string{"wrong wrong wrong"}})
+	cs[0].Step(webtest.Step{Name: "first officer", Path: loc + "/open", Form: url.Values{"passphrase": {string(w.pass[w.officers[0]])}},
+		WantStatus: http.StatusSeeOther})
+	cs[1].Step(webtest.Step{Name: "one waits", Path: loc, WantContains: []string{`data-count="1"`, w.officers[0]}})
+	pub := webtest.New(t, srv.URL)
+	pub.Step(webtest.Step{Name: "no result yet", Path: "/bodies/kanto/tenders/" + tn.ID, WantNotContains: []string{`id="result"`, "4,000,000"}})
+	cs[1].Step(webtest.Step{Name: "second officer opens", Path: loc + "/open", Form: url.Values{"passphrase": {string(w.pass[w.officers[1]])}},
+		WantStatus: http.StatusSeeOther})
+	cs[1].Step(webtest.Step{Name: "opened", Path: loc, WantContains: []string{`id="result-link"`}, WantNotContains: []string{`id="open-form"`}})
+	pub.Step(webtest.Step{Name: "result", Path: "/bodies/kanto/tenders/" + tn.ID, WantContains: []string{`id="result"`, "5,000,000円",
+		"4,000,000円", "6,000,000円", win.name, "入札価格が予定価格を超えています", "開札済み・落札"}})
+	pub.Step(webtest.Step{Name: "list", Path: "/bodies/kanto/tenders", WantContains: []string{"落札"}})
+	js := pub.Step(webtest.Step{Name: "json", Path: "/bodies/kanto/v1/tenders/" + tn.ID})
+	var got Tender
+	if err := json.Unmarshal([]byte(js.Body), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.State != StateAwarded || got.Result == nil || got.Result.WinnerNumber != win.number || len(got.Result.Bids) != 2 {
+		t.Errorf("JSON: %+v", got)
+	}
+	pub.Step(webtest.Step{Name: "feed", Path: "/bodies/kanto/tenders.atom", WantContains: []string{"【落札 awarded】", win.name, "4,000,000円"}})
 }
