@@ -233,7 +233,9 @@ func (s *Service) Present(ctx context.Context, body, tender, officer string, pas
 	if err := s.audit(ctx, nil, body, actor, "present", tender, "ok", fmt.Sprintf("%d of %d", len(out.Officers), t.K)); err != nil {
 		return nil, err
 	}
-	res, err := s.open(ctx, t, actor, shares)
+	// The shares are used now or never: an officer closing the page must
+	// not cut the opening short and make everyone start again.
+	res, err := s.open(context.WithoutCancel(ctx), t, actor, shares)
 	if err != nil {
 		return nil, err
 	}
