@@ -504,7 +504,7 @@ func TestOpeningPages(t *testing.T) {
 		WantStatus: http.StatusUnprocessableEntity, WantNotContains: []string{"wrong wrong wrong"}})
 	cs[0].Step(webtest.Step{Name: "first officer", Path: loc + "/open", Form: url.Values{"passphrase": {string(w.pass[w.officers[0]])}},
 		WantStatus: http.StatusSeeOther})
-	cs[1].Step(webtest.Step{Name: "one waits", Path: loc, WantContains: []string{`data-count="1"`, w.officers[0]}})
+	cs[1].Step(webtest.Step{Name: "one waits", Path: loc, WantContains: []string{`data-count="1"`, "担当官A"}})
 	pub := webtest.New(t, srv.URL)
 	pub.Step(webtest.Step{Name: "no result yet", Path: "/bodies/kanto/tenders/" + tn.ID, WantNotContains: []string{`id="result"`, "4,000,000"}})
 	cs[1].Step(webtest.Step{Name: "second officer opens", Path: loc + "/open", Form: url.Values{"passphrase": {string(w.pass[w.officers[1]])}},

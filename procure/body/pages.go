@@ -2,6 +2,7 @@ package body
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"embed"
 	"encoding/xml"
@@ -410,9 +411,30 @@ type officeTenderView struct {
 	Bids    []*Bid
 	Bidders map[string]Bidder
 	// Openable: the deadline has passed and the tender is not opened;
-	// Waiting are the officers whose shares wait (in memory).
+	// Waiting are the names of the officers whose shares wait (in memory).
 	Openable bool
 	Waiting  []string
+}
+
+// waitingNames are the names of the officers whose shares wait.
+func (p *Pages) waitingNames(ctx context.Context, body, tender string) ([]string, error) {
+	ids := p.s.Waiting(body, tender)
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	officers, err := p.s.Officers(ctx, body)
+	if err != nil {
+		return nil, err
+	}
+	names := map[string]string{}
+	for _, o := range officers {
+		names[o.ID] = o.Name
+	}
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = cmp.Or(names[id], id)
+	}
+	return out, nil
 }
 
 // StaffStrip is the strip the site's layout shows.
@@ -440,9 +462,14 @@ func (p *Pages) officeTender(w http.ResponseWriter, r *http.Request, st *staff.S
 	for i, b := range bids {
 		corps[i] = b.CorporateNumber
 	}
+	waiting, err := p.waitingNames(r.Context(), b.ID, t.ID)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
 	p.pages.Render(w, r, http.StatusOK, "office_tender", officeTenderView{Body: b, Staff: st, Tender: p.views([]*Tender{t})[0], Bids: bids,
 		Bidders: p.s.Bidders(r.Context(), t.Field, corps), Openable: t.Result == nil && !p.s.clock().Before(t.Deadline),
-		Waiting: p.s.Waiting(b.ID, t.ID)})
+		Waiting: waiting})
 }
 
 // open is an opening officer's part of the ceremony (Service.Present).
