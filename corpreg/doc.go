@@ -1,6 +1,7 @@
 // Package corpreg is the platform's corporate registry role, modelled on 商業登記
-// and the 法人番号 system: it keeps corporations (法人番号, name, head-office
-// address, active or closed), the history of each one's representative
+// and the 法人番号 system: it keeps corporations (法人番号, name and the
+// history of its changes (商号変更), head-office address, active or closed),
+// the history of each one's representative
 // (代表者) with their terms, and issues each representative a certificate from
 // the registry's own CA, the way 商業登記に基づく電子認証制度 (商業登記法
 // §12-2) certifies a 代表者's key.
@@ -38,6 +39,7 @@
 // ends the current term. A term runs from its start inclusive to its end
 // exclusive. Corporate data is public (the 法人番号公表サイト publishes number, name
 // and address; the 登記簿 the representative's name), so the registry keeps an
-// event log of registrations, appointments, term ends and closures
+// event log of registrations, changes of name, appointments, term ends and
+// closures
 // (corpreg_events) instead of an access audit.
 package corpreg

@@ -48,6 +48,8 @@ var (
 	errCertBase64  = fmt.Errorf("%w: certificate is not base64 DER", ErrInvalid)
 	errCertParse   = fmt.Errorf("%w: certificate does not parse", ErrInvalid)
 	errCheckNoTime = fmt.Errorf("%w: no time to check at", ErrInvalid)
+	// errText is a name or address checkText refuses.
+	errText = fmt.Errorf("%w: a name or address must be 1–200 characters without control characters or surrounding spaces", ErrInvalid)
 )
 
 // The registry API's problem codes.
@@ -56,6 +58,8 @@ const (
 	CodeUnknownCorporation httpapi.Code = "unknown_corporation"
 	CodeBadRequest         httpapi.Code = "bad_request"
 	CodeBadCertificate     httpapi.Code = "bad_certificate"
+	CodeClosed             httpapi.Code = "corporation_closed"
+	CodeSameName           httpapi.Code = "same_name"
 )
 
 // Rules answers the registry's errors on its API, and maps the answers
@@ -73,6 +77,16 @@ var Rules = httpapi.Rules{
 		JA: "certificate は証明書（DER）を標準のbase64で表したものにしてください。", EN: "certificate must be the certificate (DER) in standard base64."},
 	{Err: errCertParse, Status: http.StatusBadRequest, Code: CodeBadCertificate,
 		JA: "certificate を証明書として読み取れません。", EN: "certificate cannot be parsed as an X.509 certificate."},
+	{Err: ErrClosed, Status: http.StatusConflict, Code: CodeClosed,
+		JA: "この法人は閉鎖されています。", EN: "The corporation has been closed."},
+	{Err: ErrSameName, Status: http.StatusConflict, Code: CodeSameName,
+		JA: "変更後の商号が現在の商号と同じです。", EN: "The new name is the corporation's current name."},
+	{Err: errText, Status: http.StatusBadRequest, Code: CodeBadRequest, Detail: true,
+		JA: "名称・氏名・所在地は、1〜200文字で、制御文字や前後の空白を含まないものにしてください。",
+		EN: "A name or address is 1–200 characters, without control characters or surrounding spaces."},
+	{Err: errRenameAt, Status: http.StatusBadRequest, Code: CodeBadRequest,
+		JA: "商号変更の日時は、現在の商号になった日時より後で、現在より前にしてください。",
+		EN: "A change of name takes effect after the current name did, and not later than now."},
 	{Err: errCheckNoTime, Status: http.StatusBadRequest, Code: CodeBadRequest,
 		JA: "at（確認する時刻）を指定してください。", EN: "at (the time to check at) is required."},
 }
@@ -104,10 +118,15 @@ const (
 
 // Corporation is a corporation's public record.
 type Corporation struct {
-	Number  string `json:"number"`
-	Name    string `json:"name"`
-	Address string `json:"address"`
-	Status  Status `json:"status"`
+	Number string `json:"number"`
+	// Name is the current name (商号); NameSince when it took effect (the
+	// registration, or the latest change of name).
+	Name      string    `json:"name"`
+	NameSince time.Time `json:"name_since"`
+	// FormerNames are the names it bore before, oldest first (rename.go).
+	FormerNames []FormerName `json:"former_names"`
+	Address     string       `json:"address"`
+	Status      Status       `json:"status"`
 	// RegisteredAt is when the registry took the corporation in.
 	RegisteredAt time.Time `json:"registered_at"`
 	// ClosedAt is when it was closed; zero while it is active.
@@ -144,7 +163,8 @@ type Representative struct {
 type Event struct {
 	At     time.Time
 	Number string
-	// Kind is "registered", "appointed", "term_ended" or "closed".
+	// Kind is "registered", "renamed", "appointed", "term_ended" or
+	// "closed". A rename's At is the instant the new name took effect.
 	Kind string
 	// Detail names the corporation or the representative and certificate.
 	Detail string
@@ -202,7 +222,7 @@ func (r *Registry) CA() *x509.Certificate { return r.ca.Root() }
 func checkText(what, s string) error {
 	if s == "" || utf8.RuneCountInString(s) > 200 || !utf8.ValidString(s) || strings.TrimSpace(s) != s ||
 		strings.ContainsFunc(s, unicode.IsControl) {
-		return fmt.Errorf("%w: %s must be 1–200 characters without control characters or surrounding spaces", ErrInvalid, what)
+		return fmt.Errorf("%w (%s)", errText, what)
 	}
 	return nil
 }
@@ -356,6 +376,9 @@ func (r *Registry) Corporation(ctx context.Context, number string) (*Corporation
 	c.RegisteredAt = time.UnixMilli(registered).UTC()
 	if closed.Valid {
 		c.Status, c.ClosedAt = Closed, time.UnixMilli(closed.Int64).UTC()
+	}
+	if c.FormerNames, c.NameSince, err = r.formerNames(ctx, number, c.RegisteredAt); err != nil {
+		return nil, fmt.Errorf("corpreg: read the former names of %s: %w", number, err)
 	}
 	rows, err := r.db.QueryContext(ctx, qRepresentatives, number)
 	if err != nil {

@@ -74,7 +74,7 @@ func TestNumbersOfTheTests(t *testing.T) {
 
 func TestQueriesKeepPlaceholderOrder(t *testing.T) {
 	for _, q := range []string{qInsertCorporation, qCorporation, qClosedAt, qCloseCorporation, qCurrent, qEndTerm,
-		qInsertRep, qRepresentatives, qRepBySerial, qInsertEvent, qEvents} {
+		qInsertRep, qRepresentatives, qRepBySerial, qInsertEvent, qEvents, qFormerNames, qNameSince, qInsertFormer, qRename, qRenameRead} {
 		if err := store.CheckPlaceholders(q); err != nil {
 			t.Errorf("%v in %s", err, q)
 		}
@@ -183,7 +183,7 @@ func TestRegistry(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := &Corporation{Number: numberA, Name: "株式会社テスト商事", Address: "東京都千代田区霞が関三丁目1番1号",
+		want := &Corporation{Number: numberA, Name: "株式会社テスト商事", NameSince: t0, FormerNames: []FormerName{}, Address: "東京都千代田区霞が関三丁目1番1号",
 			Status: Closed, RegisteredAt: t0, ClosedAt: t2, Representatives: []Representative{
 				{Name: "代表 一郎", Serial: serialHex(rep1), Certificate: rep1.Raw, From: t0, Until: t1},
 				{Name: "代表 二郎", Serial: serialHex(rep2), Certificate: rep2.Raw, From: t1, Until: t2},

@@ -17,6 +17,9 @@ type Client struct {
 	// HTTP sends the calls (httpapi.NewHTTPClient); nil is httpapi's
 	// default, with its timeout.
 	HTTP *http.Client
+	// Key is the caller key for the calls a role makes on a person's
+	// behalf (AgentPowers); the others need none.
+	Key string
 }
 
 // ErrUnavailable is httpapi's: the register did not answer (the network, a

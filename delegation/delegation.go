@@ -125,8 +125,8 @@ var Rules = httpapi.Rules{
 
 // Queries, in the PostgreSQL dialect that both engines accept (store doc).
 const (
-	qInsertPower = `INSERT INTO delegation_powers (id, corporate_number, parent, cms, content, signed_at, registered_at)
-  VALUES ($1, $2, $3, $4, $5, $6, $7)`
+	qInsertPower = `INSERT INTO delegation_powers (id, corporate_number, parent, cms, content, signed_at, registered_at, agent_platform_id)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
 	qPower  = `SELECT cms, content, signed_at, registered_at, revoked_at FROM delegation_powers WHERE id = $1`
 	qRevoke = `UPDATE delegation_powers SET revoked_at = $1, revocation = $2 WHERE id = $3 AND revoked_at IS NULL`
 )
@@ -364,7 +364,7 @@ func (s *Service) Register(ctx context.Context, der []byte) (*Record, error) {
 	}
 	p := sg.power
 	_, err = s.db.Write(ctx, qInsertPower, p.ID, p.Principal.CorporateNumber, p.Parent, der, sg.content,
-		sg.signedAt.UnixMilli(), now.UnixMilli())
+		sg.signedAt.UnixMilli(), now.UnixMilli(), p.Agent.PlatformID)
 	if store.IsUniqueViolation(err) {
 		if st, err := s.record(ctx, p.ID); err == nil && bytes.Equal(st.cms, der) {
 			return st.toRecord()

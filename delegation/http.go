@@ -21,6 +21,7 @@ import (
 //	GET  /delegation/v1/powers/{id}                                → 200 Record
 //	POST /delegation/v1/powers/{id}/revoke  {"cms": base64}        → 200 Record
 //	POST /delegation/v1/check               CheckRequest           → 200 Result
+//	GET  /delegation/v1/agents/{platform_id}/powers (caller key)   → 200 []Record (byagent.go)
 
 // maxCMS bounds a signed power or revocation (a few certificates and a
 // small JSON); maxBody a request carrying one in base64.

@@ -155,7 +155,7 @@ func TestNewNeedsItsDependencies(t *testing.T) {
 }
 
 func TestQueriesKeepPlaceholderOrder(t *testing.T) {
-	for _, q := range []string{qInsertPower, qPower, qRevoke} {
+	for _, q := range []string{qInsertPower, qPower, qRevoke, qAgentPowers} {
 		if err := store.CheckPlaceholders(q); err != nil {
 			t.Errorf("%v in %s", err, q)
 		}

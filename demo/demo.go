@@ -206,6 +206,7 @@ type pageData struct {
 	Places      []placeRow
 	Keys        *Keys
 	PostboxKeys *PostboxKeys
+	Desk        *DeskInfo
 }
 
 type row struct {
@@ -254,6 +255,9 @@ func (p *Pages) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if pk, err := LoadPostboxKeys(p.dataDir); err == nil {
 		d.PostboxKeys = pk
+	}
+	if di, err := LoadDeskInfo(p.dataDir); err == nil {
+		d.Desk = di
 	}
 	p.pages.Render(w, r, http.StatusOK, "demo", d)
 }

@@ -137,14 +137,20 @@ func Guide(world bool) []web.HomeSection {
 				homeCard(Employee, "日本生命の担当者：証明書を発行", "Nippon Life's employee: issues certificates")},
 			Paths: []string{"/postbox/", termPath(PostboxTerminal.ID), "/agency/", "/business/"}},
 		{ID: SectionProcurement, TitleJA: "(5) 政府調達のワンストップサービス", TitleEN: "(5) One-stop government procurement",
-			DescJA: "法人の代表者から委任を受けた人が、窓口にも紙にも頼らずに、法人番号とカードで電子申請・電子契約をする仕組み。",
-			DescEN: "Someone empowered by a company's representative applies and signs contracts electronically, with the corporate number and the card.",
+			DescJA: "法人の代表者から委任を受けた人が、窓口にも紙にも頼らずに、法人番号とカードで電子申請・電子契約をする仕組み。" +
+				"まず /desk/（会社の委任状デスク）で、須坂テックの代表者 須坂 花子 がカードでログイン →「確認する」（署名用パスワード）→ " +
+				"受任者に 須坂 健太（プラットフォームIDは /demo の表）と委任事項・有効期間を入れて「署名して発行」。発行した委任状は一覧で状態を見て、失効させられます。",
+			DescEN: "Someone empowered by a company's representative applies and signs contracts electronically, with the corporate number and the card. " +
+				"Start at /desk/ (the company desk): Suzaka Tech's representative 須坂 花子 logs in with her card → Confirm (signing password) → " +
+				"enter 須坂 健太 as the agent (his platform ID is in /demo's table), the matters and the period → Sign and grant. The list shows each power's status and can revoke it.",
 			Status: web.PartlyBuilt,
-			MissingJA: "入札参加資格の審査、入札、電子契約、国と自治体の間での調達情報の共有。法人の登記（代表者の確認）と電子委任状の登録・検証はあり、" +
-				"(4) の電子私書箱で使われています。",
+			MissingJA: "入札参加資格の審査、入札、電子契約、国と自治体の間での調達情報の共有。法人の登記（代表者の確認）、電子委任状の登録・検証、" +
+				"代表者が委任状を発行する会社の委任状デスクはあります。",
 			MissingEN: "Bidding qualification, bids, electronic contracts, and sharing procurement data between governments. The corporate " +
-				"registry (who represents a company) and the register of powers of attorney are there, used by the post box in (4).",
-			Paths: []string{"/corpreg/", "/delegation/"}},
+				"registry (who represents a company), the register of powers of attorney and the company desk where the representative grants them are there.",
+			Cards: []web.HomeCard{homeCard(SuzakaTech.Representative, "須坂テックの代表者：委任状を発行", "Suzaka Tech's representative: grants powers"),
+				homeCard(ProcureAgent, "代理人（受任者）", "the agent")},
+			Paths: []string{"/desk/", termPath(DeskTerminal.ID), "/corpreg/", "/delegation/"}},
 		{ID: SectionPilot4, TitleJA: "④ 前橋市：電子母子健康手帳", TitleEN: "④ Maebashi: the electronic maternal–child handbook",
 			DescJA:    "予防接種や健診の記録をまとめた母子健康手帳を、カードでログインして見る先行事例。医療機関の間で検査画像も共有しました。",
 			DescEN:    "An earlier pilot: a maternal–child handbook with vaccinations and check-ups, opened with the card; clinics also shared images.",
@@ -211,7 +217,7 @@ type Place struct {
 // /kiosk/, the hospital's stations under /reception/, the phone of /pay/.
 func Places() []Place {
 	var out []Place
-	for _, t := range append(append([]platform.Terminal{}, Terminals...), PostboxTerminal) {
+	for _, t := range append(append([]platform.Terminal{}, Terminals...), PostboxTerminal, DeskTerminal) {
 		out = append(out, Place{t, termPath(t.ID)})
 	}
 	for _, t := range Kiosks {

@@ -5,11 +5,8 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/x509"
-	"encoding/pem"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -106,25 +103,15 @@ func seedProcure(ctx context.Context, cfg ProcureConfig) error {
 	if err != nil {
 		return err
 	}
-	// The company and its representative, whose key stays with her (the
-	// company desk's, a file of mode 0600).
+	// The company and its representative, whose key stays with her: it is
+	// made here and installed at the company desk (installDesk, a file of
+	// mode 0600 in DATA/desk).
 	c := SuzakaTech
 	if err := cfg.Registry.RegisterCorporation(ctx, c.Number, c.NameJA, c.Address); err != nil {
 		return err
 	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return err
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return err
-	}
-	repDir := filepath.Join(cfg.DataDir, "corpreg", "representatives")
-	if err := os.MkdirAll(repDir, 0o700); err != nil {
-		return err
-	}
-	if err := fileutil.WriteAtomic(filepath.Join(repDir, c.Number+".key"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
 		return err
 	}
 	cert, err := cfg.Registry.AppointRepresentative(ctx, c.Number, c.Representative, key.Public())
@@ -149,6 +136,9 @@ func seedProcure(ctx context.Context, cfg ProcureConfig) error {
 		return err
 	}
 	if _, err := cfg.Powers.Register(ctx, signed); err != nil {
+		return err
+	}
+	if err := installDesk(ctx, cfg, c, key, agentID); err != nil {
 		return err
 	}
 	return fileutil.WriteJSON(ProcureDemoPath(cfg.DataDir), ProcureDemo{CorporateNumber: c.Number, PowerID: id})

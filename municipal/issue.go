@@ -335,11 +335,11 @@ func (s *Service) document(ctx context.Context, m Municipality, req Request, now
 		d.Sections = []Section{
 			{Rows: append(personRows(p), Row{Label: "住所", Value: p.Address})},
 			{Heading: fy + "　所得・課税", Rows: []Row{
-				{Label: "総所得金額", Value: yen(t.IncomeYen)},
-				{Label: "課税標準額", Value: yen(t.TaxableYen)},
-				{Label: "市町村民税", Value: yen(t.CityTaxYen)},
-				{Label: "道府県民税", Value: yen(t.PrefTaxYen)},
-				{Label: "税額合計", Value: yen(t.CityTaxYen + t.PrefTaxYen)},
+				{Label: "総所得金額", Value: Yen(t.IncomeYen)},
+				{Label: "課税標準額", Value: Yen(t.TaxableYen)},
+				{Label: "市町村民税", Value: Yen(t.CityTaxYen)},
+				{Label: "道府県民税", Value: Yen(t.PrefTaxYen)},
+				{Label: "税額合計", Value: Yen(t.CityTaxYen + t.PrefTaxYen)},
 			}},
 		}
 		d.Attestation = "上記のとおり相違ないことを証明する。"
@@ -476,8 +476,8 @@ func fiscalYear(year int) (string, error) {
 	return e.Name + ys + "年度", nil
 }
 
-// yen formats 1234567 as 1,234,567円.
-func yen(v int64) string {
+// Yen formats 1234567 as 1,234,567円 (certificates and contracts).
+func Yen(v int64) string {
 	s := strconv.FormatInt(v, 10)
 	neg := v < 0
 	if neg {

@@ -53,9 +53,12 @@ type Document struct {
 	// municipal certificate (a business's 保険料控除証明書 sent to the post
 	// box as a PDF) uses the same layout.
 	Title, Signatory string
-	Number           string    // certificate number
-	Issued           time.Time // date of issue
-	Sections         []Section
+	Number           string // certificate number
+	// NumberLabel, when set, is printed before Number instead of 証明書番号
+	// (a contract's 契約番号).
+	NumberLabel string
+	Issued      time.Time // date of issue
+	Sections    []Section
 	// Attestation is the closing sentence above the date and seal.
 	Attestation string
 }
@@ -390,7 +393,11 @@ func (r *Renderer) header(gp *gopdf.GoPdf, d *Document) error {
 	if err := textCenter(gp, "mincho", 20, 62, d.title()); err != nil {
 		return err
 	}
-	if err := textRight(gp, "gothic", 9, pageW-marginX, 92, "証明書番号　"+d.Number); err != nil {
+	label := "証明書番号"
+	if d.NumberLabel != "" {
+		label = d.NumberLabel
+	}
+	if err := textRight(gp, "gothic", 9, pageW-marginX, 92, label+"　"+d.Number); err != nil {
 		return err
 	}
 	gp.SetStrokeColor(0, 0, 0)

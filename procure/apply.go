@@ -37,8 +37,8 @@ type Filed struct {
 // for correction. The checks, in order: the signature and time-stamp, the
 // content, the corporation (corpreg), the power (delegation.Check for
 // MatterQualify at the signing time, and the agent is the signed-in
-// person), the company name in the power against the registry's current
-// name, the rating, and then, in the transaction, the business's state
+// person), the company name in the power against the registry's name at
+// the signing time, the rating, and then, in the transaction, the business's state
 // (one open application; a new one only without a valid qualification; a
 // renewal only in its window). A refusal is a *Refusal and writes only its
 // audit row.
@@ -87,8 +87,12 @@ func (s *Service) apply(ctx context.Context, rq ApplyRequest) (*Filed, string, e
 	if !res.OK {
 		return nil, number, &Refusal{Reason: Reason(res.Reason), MessageJA: res.MessageJA, MessageEN: res.MessageEN, Detail: app.PowerID}
 	}
-	if rec.Power.Principal.CorporationName != corp.Name {
-		return nil, number, refuse(ReasonNameMismatch, fmt.Sprintf("power %q, registry %q", rec.Power.Principal.CorporationName, corp.Name))
+	// The name in effect when the application was signed (its time-stamp),
+	// not now: a change of name registered after the signature does not
+	// undo a document that was right when signed (docs/procurement.md §3).
+	if name := corp.NameAt(signedAt); rec.Power.Principal.CorporationName != name {
+		return nil, number, refuse(ReasonNameMismatch, fmt.Sprintf("power %q, registry %q at %s", rec.Power.Principal.CorporationName, name,
+			signedAt.Format(time.RFC3339)))
 	}
 	var ratings []Rating
 	for _, fi := range app.Fields {
@@ -147,6 +151,12 @@ func (s *Service) apply(ctx context.Context, rq ApplyRequest) (*Filed, string, e
 			if _, err := s.db.TxExec(ctx, tx, qInsertRating, id, version, string(r.Field), r.Total, string(r.Grade), string(points)); err != nil {
 				return err
 			}
+		}
+		// The representative's notice of a new agent (§3 rule 4), once per
+		// agent and corporation.
+		if _, err := s.db.TxExec(ctx, tx, qInsertNotice, number, rq.AgentPlatformID, rec.Power.Agent.Name, app.PowerID,
+			ms(rec.Power.NotBefore), ms(rec.Power.NotAfter), ms(now)); err != nil {
+			return err
 		}
 		filed.ApplicationID, filed.Version = id, version
 		return s.audit(ctx, tx, "agent:"+rq.AgentPlatformID, "apply", number, id, "filed", fmt.Sprintf("version %d, power %s", version, app.PowerID))

@@ -104,3 +104,14 @@ func (c *Client) AgentApplication(ctx context.Context, assertion, id string) (*A
 	}
 	return &d, nil
 }
+
+// Notices reads the corporation's notices of new agents, newest first,
+// with the representative's signed request (SignNoticesRequest).
+func (c *Client) Notices(ctx context.Context, signed []byte) ([]Notice, error) {
+	var out []Notice
+	if err := c.do(ctx, httpapi.Request{Method: http.MethodPost, Path: "/procure/v1/notices",
+		JSON: ApplyBody{CMS: base64.StdEncoding.EncodeToString(signed)}}, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}

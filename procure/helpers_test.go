@@ -58,7 +58,6 @@ type env struct {
 	jpki    *signer
 	persons map[string]string // certificate serial → platform ID
 	reps    map[string]*signer
-	names   map[string]string // a renamed corporation's new name
 }
 
 func newKey(t testing.TB) *ecdsa.PrivateKey {
@@ -92,23 +91,10 @@ func issue(t testing.TB, cn string, key crypto.Signer, issuer *signer, ca bool) 
 	return c
 }
 
-// corporations is the registry as the register reads it, with the names
-// of corporations renamed after their powers were signed (corpreg has no
-// 商号変更 yet).
-type corporations struct{ e *env }
-
-func (c corporations) Corporation(ctx context.Context, number string) (*corpreg.Corporation, error) {
-	corp, err := c.e.reg.Corporation(ctx, number)
-	if err == nil && c.e.names[number] != "" {
-		corp.Name = c.e.names[number]
-	}
-	return corp, err
-}
-
 func newEnv(t *testing.T, db *store.DB) *env {
 	t.Helper()
 	e := &env{t: t, ctx: context.Background(), clock: &clock{t: time.Now().UTC().Truncate(time.Second)},
-		persons: map[string]string{}, reps: map[string]*signer{}, names: map[string]string{}}
+		persons: map[string]string{}, reps: map[string]*signer{}}
 	dir := t.TempDir()
 	a, err := corpreg.OpenAuthority(filepath.Join(dir, "corpreg"), e.clock.now)
 	if err != nil {
@@ -130,7 +116,7 @@ func newEnv(t *testing.T, db *store.DB) *env {
 		SignerPerson: e.signerPerson, Now: e.clock.now}); err != nil {
 		t.Fatal(err)
 	}
-	if e.svc, err = New(e.ctx, Config{DB: db, Corporations: corporations{e}, Powers: e.powers, Verify: delegation.VerifyCMS(roots),
+	if e.svc, err = New(e.ctx, Config{DB: db, Corporations: e.reg, Powers: e.powers, Verify: delegation.VerifyCMS(roots),
 		Now: e.clock.now}); err != nil {
 		t.Fatal(err)
 	}
@@ -166,6 +152,12 @@ func (e *env) corporation(number, name string) {
 	if err := e.reg.RegisterCorporation(e.ctx, number, name, "長野県須坂市大字須坂1528番地1"); err != nil {
 		e.t.Fatal(err)
 	}
+	e.appoint(number)
+}
+
+// appoint certifies the corporation's representative (again): the
+// certificate names the corporation by its current name.
+func (e *env) appoint(number string) {
 	k := newKey(e.t)
 	cert, err := e.reg.AppointRepresentative(e.ctx, number, "須坂 一郎", k.Public())
 	if err != nil {
@@ -183,16 +175,16 @@ func (e *env) sign(content []byte, s *signer) []byte {
 }
 
 // power grants and registers a power of corporation number to agent for
-// the matters, valid for days from now.
+// the matters, valid for days from now, signed by the representative's
+// certificate in the name it was issued with.
 func (e *env) power(number, agent string, days int, matters ...string) string {
 	id, err := delegation.NewID()
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	name := nameA
-	if number == numberB {
-		name = nameB
-	}
+	// The name the representative's certificate was issued with: the
+	// delegation register requires the power to name it.
+	name := e.reps[number].cert.Subject.Organization[0]
 	p := delegation.Power{ID: id, Principal: delegation.Principal{CorporateNumber: number, CorporationName: name, RepresentativeName: "須坂 一郎"},
 		Agent: delegation.Agent{PlatformID: agent, Name: "代理 花子"}, Powers: matters,
 		NotBefore: e.clock.now().Add(-time.Minute), NotAfter: e.clock.days(days)}

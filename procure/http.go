@@ -22,8 +22,11 @@ import (
 //	POST /procure/v1/applications                  {cms} → Filed (bearer: the agent's card login, an assertion made at the register's terminal)
 //	GET  /procure/v1/agent/applications            the agent's applications (same bearer)
 //	GET  /procure/v1/agent/applications/{id}       one, with its latest version (same bearer)
+//	GET  /procure/v1/agent/powers                  the powers the agent may act under (same bearer; agentpowers.go)
 //	GET  /procure/v1/qualifications/{number}[?at=] the qualification valid now (or at an RFC 3339 time): for the bodies
 //	GET  /procure/list.json, /procure/list.csv     the public list (open data); /procure/list is its page (pages.go)
+//	POST /procure/v1/notices                       {cms} → []Notice: the representative's signed request (notices.go)
+//	GET  /procure/v1/notices                       the same, the CMS in "Authorization: CMS <base64>"
 //
 // The read API and the list are public data and need no key.
 
@@ -85,9 +88,12 @@ func (s *Service) Routes(mux *http.ServeMux, cfg APIConfig) {
 	mux.HandleFunc("POST /procure/v1/applications", a.agent(a.apply))
 	mux.HandleFunc("GET /procure/v1/agent/applications", a.agent(a.mine))
 	mux.HandleFunc("GET /procure/v1/agent/applications/{id}", a.agent(a.mineOne))
+	mux.HandleFunc("GET /procure/v1/agent/powers", a.agent(a.myPowers))
 	mux.HandleFunc("GET /procure/v1/qualifications/{number}", a.qualification)
 	mux.HandleFunc("GET /procure/list.json", a.listJSON)
 	mux.HandleFunc("GET /procure/list.csv", a.listCSV)
+	mux.HandleFunc("POST /procure/v1/notices", a.notices)
+	mux.HandleFunc("GET /procure/v1/notices", a.notices)
 }
 
 type api struct {
@@ -272,4 +278,39 @@ func (a *api) listCSV(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Disposition", `attachment; filename="procure-qualifications.csv"`)
 	w.Header().Set("Cache-Control", "public, max-age=60")
 	w.Write(buf.Bytes())
+}
+
+// maxNoticesBody bounds a request for notices: a short content, the
+// representative certificate and a time-stamp token, in base64.
+const maxNoticesBody = 64 << 10
+
+// notices answers the representative's signed request: in the body of a
+// POST ({"cms"}), or in the Authorization header of a GET.
+func (a *api) notices(w http.ResponseWriter, r *http.Request) {
+	var b64 string
+	if r.Method == http.MethodGet {
+		b64, _ = strings.CutPrefix(r.Header.Get("Authorization"), "CMS ")
+	} else {
+		var in ApplyBody
+		if err := httpapi.Decode(http.MaxBytesReader(w, r.Body, maxNoticesBody), &in, maxNoticesBody); err != nil {
+			a.s.writeErr(w, r, fmt.Errorf("%w: %w", errBody, err))
+			return
+		}
+		b64 = in.CMS
+	}
+	der, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil || len(der) == 0 || len(der) > maxNoticesBody {
+		a.s.writeErr(w, r, errBody)
+		return
+	}
+	list, err := a.s.Notices(r.Context(), der)
+	if err != nil {
+		a.s.writeErr(w, r, err)
+		return
+	}
+	if list == nil {
+		list = []Notice{}
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	httpapi.WriteJSON(w, http.StatusOK, list)
 }

@@ -3,6 +3,7 @@ package procure
 import (
 	"context"
 	"crypto/rand"
+	"crypto/x509"
 	"database/sql"
 	"embed"
 	"encoding/hex"
@@ -37,6 +38,8 @@ var (
 // in-process corpreg.Registry or its HTTP corpreg.Client.
 type Corporations interface {
 	Corporation(ctx context.Context, number string) (*corpreg.Corporation, error)
+	// RepresentativeAt answers requests for notices (notices.go).
+	RepresentativeAt(ctx context.Context, number string, cert *x509.Certificate, at time.Time) error
 }
 
 // Powers is the register of powers of attorney as the register reads it:
@@ -44,6 +47,9 @@ type Corporations interface {
 type Powers interface {
 	Get(ctx context.Context, id string) (*delegation.Record, error)
 	Check(ctx context.Context, q delegation.Query) (delegation.Result, error)
+	// AgentPowers lists the powers in effect naming an agent (over HTTP,
+	// under the register's caller key delegation/procure).
+	AgentPowers(ctx context.Context, platformID string) ([]delegation.Record, error)
 }
 
 // Config is what the register needs.

@@ -76,14 +76,12 @@ func TestApplyRefusals(t *testing.T) {
 			{name: "revoked power", agent: agentA, card: cardA, content: with(func(a *Application) { a.PowerID = revoked }), want: Reason(delegation.Revoked)},
 			{name: "expired power", agent: agentA, card: cardA, content: with(func(a *Application) { a.PowerID = short }),
 				before: func() { e.clock.add(48 * time.Hour) }, want: Reason(delegation.Expired)},
-			{name: "company renamed", agent: agentA, card: cardA, content: with(func(*Application) {}),
-				before: func() { e.names[numberA] = "株式会社新須坂商事" }, want: ReasonNameMismatch},
 			{name: "renewal without qualification", agent: agentA, card: cardA, content: with(func(a *Application) { a.Kind = KindRenewal }), want: ReasonNotRenewable},
 		}
 		start := e.clock.t
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				e.clock.t, e.names = start, map[string]string{}
+				e.clock.t = start
 				if tt.before != nil {
 					tt.before()
 				}

@@ -2,6 +2,7 @@ package procure
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/mynaplat/mynaplat/delegation"
@@ -27,7 +28,8 @@ const (
 	ReasonUnknownCorporation Reason = "unknown_corporation"
 	ReasonCorporationClosed  Reason = "corporation_closed"
 	// ReasonNameMismatch: the power names the company otherwise than the
-	// registry does now (a power from before a change of name).
+	// registry did when the document was signed (a power from before a
+	// change of name, for a document signed after it).
 	ReasonNameMismatch Reason = "name_mismatch"
 	// ReasonAlreadyOpen: an application of the business is under review.
 	ReasonAlreadyOpen Reason = "already_open"
@@ -55,6 +57,17 @@ const RenewalWindow = 90 * 24 * time.Hour
 // English.
 func (r Reason) Messages() (ja, en string) {
 	switch r {
+	case ReasonBadNoticesRequest:
+		return "お知らせの要求の電子署名またはタイムスタンプを検証できないか、要求の形式が正しくありません。",
+			"The request for notices does not verify (signature or time-stamp) or is not a request for notices."
+	case ReasonNotRepresentative:
+		return "署名した証明書は、この法人の代表者のもの（署名の時点）ではありません。お知らせを読めるのは代表者だけです。",
+			"The signing certificate was not the company's representative's at the time of signing. Only the representative may read the notices."
+	case ReasonStaleRequest:
+		return fmt.Sprintf("お知らせの要求の時刻が古すぎるか、先の時刻です（%d分以内）。端末の時計を確かめて、もう一度お試しください。", int(NoticeWindow.Minutes())),
+			fmt.Sprintf("The request for notices is too old or in the future (it must be within %d minutes). Check the desk's clock and try again.", int(NoticeWindow.Minutes()))
+	case ReasonReplayedRequest:
+		return "このお知らせの要求は既に使われています。新しい要求を送ってください。", "This request for notices was used already: send a new one."
 	case ReasonBadSignature:
 		return "申請書の電子署名またはタイムスタンプを検証できません。", "The application's signature or time-stamp does not verify."
 	case ReasonInvalid:
@@ -68,8 +81,8 @@ func (r Reason) Messages() (ja, en string) {
 	case ReasonCorporationClosed:
 		return "この法人は閉鎖されています。", "The corporation has been closed."
 	case ReasonNameMismatch:
-		return "委任状の法人名が、現在の登記上の商号と一致しません（商号変更前の委任状は使えません）。",
-			"The company name in the power is not the registry's current name (a power from before a name change cannot be used)."
+		return "委任状の法人名が、書類の署名時点の登記上の商号と一致しません（商号変更の後に署名した書類には、変更前の委任状は使えません）。",
+			"The company name in the power is not the registry's name when the document was signed (a power from before a change of name cannot be used for documents signed after it)."
 	case ReasonAlreadyOpen:
 		return "この法人には審査中の申請があります。", "The corporation already has an application under review."
 	case ReasonAlreadyQualified:

@@ -2,8 +2,9 @@
 // qualification (/procure/agent/, docs/procurement.md §5.2): on the
 // company's computer with a card reader (a platform terminal of the kind a
 // resident's PC is), the agent (代理人) logs in with their My Number Card,
-// fills the one qualification application of the corporation their power
-// of attorney covers, signs it with the card's signing certificate
+// sees the companies they may act for (their powers of attorney in effect,
+// which the register asks the delegation register for on their behalf),
+// picks one, fills the one qualification application of that corporation, signs it with the card's signing certificate
 // (time-stamped), and follows it through review: a correction the officer
 // asked for is signed again as the next version.
 //

@@ -31,18 +31,14 @@ type Config struct {
 	Kit *terminal.Kit
 	// Stamper time-stamps the agent's signatures.
 	Stamper cms.Stamper
-	// Prefill, if set, suggests the corporation and the power for a new
-	// application (the demo's, which the agent would otherwise copy from
-	// the power the representative gave them).
-	Prefill func() (corporateNumber, powerID string)
 	Logger  *slog.Logger
 	Now     func() time.Time
 }
 
 // Pages are the agent's pages:
 //
-//	GET  /procure/agent/         the agent's applications, with what an officer asked
-//	GET  /procure/agent/apply    the application form (?from=ID: the application to correct, filled in)
+//	GET  /procure/agent/         the companies the agent may act for (their powers) and their applications, with what an officer asked
+//	GET  /procure/agent/apply    the application form, the power picked from the agent's (?power=ID: that one; ?from=ID: the application to correct, filled in)
 //	POST /procure/agent/apply    sign with the card and file
 //	POST /procure/agent/logout   log out
 type Pages struct {
@@ -145,17 +141,42 @@ func (p *Pages) fail(w http.ResponseWriter, r *http.Request, v *visit, err error
 type loginView struct{ Terminal, Next string }
 
 type homeView struct {
-	Name         string
+	Name   string
+	Powers []procure.AgentPower
+	// CanApply: one of the powers lets the agent apply now.
+	CanApply     bool
 	Applications []procure.ApplicationSummary
 }
 
 func (p *Pages) home(w http.ResponseWriter, r *http.Request, v *visit) {
+	powers, err := p.cfg.Register.AgentPowers(r.Context(), v.login.Assertion)
+	if err != nil {
+		p.fail(w, r, v, err)
+		return
+	}
 	list, err := p.cfg.Register.AgentApplications(r.Context(), v.login.Assertion)
 	if err != nil {
 		p.fail(w, r, v, err)
 		return
 	}
-	p.pages.Render(w, r, http.StatusOK, "home", homeView{Name: v.login.Holder, Applications: list})
+	canApply := slices.ContainsFunc(powers, func(ap procure.AgentPower) bool { return ap.Has(procure.MatterQualify) && ap.Usable() })
+	p.pages.Render(w, r, http.StatusOK, "home", homeView{Name: v.login.Holder, Powers: powers, CanApply: canApply, Applications: list})
+}
+
+// qualifyPowers are the agent's powers that delegate the application
+// (MatterQualify) in the company's current name: the ones the form offers.
+func (p *Pages) qualifyPowers(r *http.Request, v *visit) ([]procure.AgentPower, error) {
+	all, err := p.cfg.Register.AgentPowers(r.Context(), v.login.Assertion)
+	if err != nil {
+		return nil, err
+	}
+	var out []procure.AgentPower
+	for _, ap := range all {
+		if ap.Has(procure.MatterQualify) && ap.Usable() {
+			out = append(out, ap)
+		}
+	}
+	return out, nil
 }
 
 // fieldView is one field of the form with its items.
@@ -168,7 +189,9 @@ type fieldView struct {
 }
 
 type formView struct {
-	App     procure.Application
+	App procure.Application
+	// Powers are the agent's powers for the application, to pick from.
+	Powers  []procure.AgentPower
 	Fields  []fieldView
 	Regions []string
 	Region  map[string]bool
@@ -178,8 +201,8 @@ type formView struct {
 	Sign       *terminal.SignStep
 }
 
-func (p *Pages) view(r *http.Request, v *visit, a procure.Application, correcting *procure.ApplicationDetail) formView {
-	fv := formView{App: a, Regions: procure.Regions, Region: map[string]bool{}, Correcting: correcting,
+func (p *Pages) view(r *http.Request, v *visit, a procure.Application, powers []procure.AgentPower, correcting *procure.ApplicationDetail) formView {
+	fv := formView{App: a, Powers: powers, Regions: procure.Regions, Region: map[string]bool{}, Correcting: correcting,
 		Sign: p.cfg.Kit.SignCard(r, v.ss, "署名して申請する", "Sign and apply")}
 	for _, reg := range a.Regions {
 		fv.Region[reg] = true
@@ -201,9 +224,14 @@ func (p *Pages) view(r *http.Request, v *visit, a procure.Application, correctin
 }
 
 func (p *Pages) form(w http.ResponseWriter, r *http.Request, v *visit) {
-	a := procure.Application{Kind: procure.KindNew, CorporateNumber: r.URL.Query().Get("corp"), PowerID: r.URL.Query().Get("power")}
-	if a.CorporateNumber == "" && p.cfg.Prefill != nil {
-		a.CorporateNumber, a.PowerID = p.cfg.Prefill()
+	powers, err := p.qualifyPowers(r, v)
+	if err != nil {
+		p.fail(w, r, v, err)
+		return
+	}
+	a := procure.Application{Kind: procure.KindNew, PowerID: r.URL.Query().Get("power")}
+	if a.PowerID == "" && len(powers) > 0 {
+		a.PowerID = powers[0].PowerID
 	}
 	var correcting *procure.ApplicationDetail
 	if id := r.URL.Query().Get("from"); id != "" {
@@ -214,10 +242,11 @@ func (p *Pages) form(w http.ResponseWriter, r *http.Request, v *visit) {
 		}
 		a, correcting = *d.Application, d
 	}
-	p.pages.Render(w, r, http.StatusOK, "apply", p.view(r, v, a, correcting))
+	p.pages.Render(w, r, http.StatusOK, "apply", p.view(r, v, a, powers, correcting))
 }
 
-// parse reads the form into an application.
+// parse reads the form into an application; the corporation is the picked
+// power's (apply fills it in).
 func parse(r *http.Request) procure.Application {
 	num := func(name string) int64 {
 		n, err := strconv.ParseInt(strings.ReplaceAll(strings.TrimSpace(r.PostFormValue(name)), ",", ""), 10, 64)
@@ -226,7 +255,7 @@ func parse(r *http.Request) procure.Application {
 		}
 		return n
 	}
-	a := procure.Application{CorporateNumber: strings.TrimSpace(r.PostFormValue("corp")), PowerID: strings.TrimSpace(r.PostFormValue("power")),
+	a := procure.Application{PowerID: strings.TrimSpace(r.PostFormValue("power")),
 		Kind: procure.Kind(r.PostFormValue("kind")), Founded: r.PostFormValue("founded"), Regions: r.PostForm["region"],
 		TaxDeclared: r.PostFormValue("tax") == "yes",
 		Financials: procure.FinancialItems{AverageSalesYen: num("sales"), EquityYen: num("equity"), CurrentAssetsYen: num("assets"),
@@ -245,6 +274,11 @@ func (p *Pages) apply(w http.ResponseWriter, r *http.Request, v *visit) {
 		return
 	}
 	a := parse(r)
+	powers, err := p.qualifyPowers(r, v)
+	if err != nil {
+		p.fail(w, r, v, err)
+		return
+	}
 	var correcting *procure.ApplicationDetail
 	if id := r.PostFormValue("from"); id != "" {
 		d, err := p.cfg.Register.AgentApplication(r.Context(), v.login.Assertion, id)
@@ -259,11 +293,22 @@ func (p *Pages) apply(w http.ResponseWriter, r *http.Request, v *visit) {
 		if err := v.ss.Save(r.Context()); err != nil {
 			p.cfg.Logger.ErrorContext(r.Context(), "procureagent: save session", "err", err)
 		}
-		p.pages.Render(w, r, http.StatusUnprocessableEntity, "apply", p.view(r, v, a, correcting))
+		p.pages.Render(w, r, http.StatusUnprocessableEntity, "apply", p.view(r, v, a, powers, correcting))
 	}
+	i := slices.IndexFunc(powers, func(ap procure.AgentPower) bool { return ap.PowerID == a.PowerID })
+	if i < 0 {
+		again(web.Flash{Kind: "error", JA: "何も送信していません。代理する法人の委任状を一覧から選んでください（選んだ委任状は、いま有効なあなたの申請用の委任状ではありません）。",
+			EN: "Nothing was sent. Pick the power of the company you act for from the list (the one chosen is not a power of yours for the application in effect now)."})
+		return
+	}
+	a.CorporateNumber = powers[i].CorporateNumber
 	content, err := a.Canonical()
 	if ref, ok := errors.AsType[*procure.Refusal](err); ok {
-		again(web.Flash{Kind: "error", JA: "何も送信していません。" + ref.MessageJA + "（" + ref.Detail + "）", EN: "Nothing was sent. " + ref.MessageEN + " (" + ref.Detail + ")"})
+		f := web.Flash{Kind: "error", JA: "何も送信していません。" + ref.MessageJA, EN: "Nothing was sent. " + ref.MessageEN}
+		if ref.Detail != "" {
+			f.JA, f.EN = f.JA+"（"+ref.Detail+"）", f.EN+" ("+ref.Detail+")"
+		}
+		again(f)
 		return
 	} else if err != nil {
 		p.fail(w, r, v, err)

@@ -125,8 +125,9 @@ func singleEntries(r *Report, sigs []cms.PDFSignature, data []byte) []SignatureR
 	return out
 }
 
-// severity orders indications, worst last.
-func severity(i Indication) int {
+// Severity orders indications, worst highest: a document of several
+// parts (signatures, a contract's timeline) takes its worst part's.
+func (i Indication) Severity() int {
 	switch i {
 	case TotalPassed:
 		return 0
@@ -233,7 +234,7 @@ func (p *Policy) validateSeveral(ctx context.Context, doc Document, r *Report, a
 	r.Signatures = entries
 	worst := -1
 	for i, e := range entries {
-		if worst < 0 || severity(e.Indication) > severity(entries[worst].Indication) {
+		if worst < 0 || e.Indication.Severity() > entries[worst].Indication.Severity() {
 			worst = i
 		}
 	}

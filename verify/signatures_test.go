@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -102,5 +103,54 @@ func TestSeveralSignatures(t *testing.T) {
 				t.Errorf("the text or HTML names no signature:\n%s\n%s", text.String(), html)
 			}
 		})
+	}
+}
+
+// TestExtendSeveral: Extend makes a PDF with two signatures B-LTA, with an
+// OCSP answer for each signature in the DSS; the result validates with
+// the responder down, and a tampered DSS or a third revision after the
+// second signature is found.
+func TestExtendSeveral(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	first := f.signAgain(t, onePage(t), "Agent", false)
+	f.advance(time.Hour)
+	two := f.signAgain(t, first, "Officer", false)
+	f.advance(time.Minute)
+	lta, err := f.policy.Extend(ctx, two, f.stamper)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One card signed both, an hour apart: the answer fetched for the
+	// second signature (produced after both time-stamps) covers the first
+	// too, so the DSS keeps one answer.
+	if vd, err := cms.DSS(lta); err != nil || len(vd.OCSPs) != 1 {
+		t.Fatalf("DSS: %v, %d OCSP answers, want 1", err, len(vd.OCSPs))
+	}
+	if _, err := f.policy.Extend(ctx, first[:len(first)-10], nil); err == nil {
+		t.Error("Extend of a truncated PDF succeeded")
+	}
+	f.ocspOff.Store(true)
+	r := f.policy.Validate(ctx, verify.Document{Name: "two.pdf", Format: verify.FormatPAdES, Data: lta})
+	var got []string
+	for _, e := range r.Signatures {
+		got = append(got, e.Kind+"/"+string(e.Indication))
+	}
+	want := []string{"approval/TOTAL_PASSED", "approval/TOTAL_PASSED", "document-timestamp/TOTAL_PASSED"}
+	if diff := cmp.Diff(want, got); diff != "" || !r.Passed() || r.Level != "B-LTA" {
+		t.Errorf("%s/%s level %s (%s) (-want +got):\n%s", r.Indication, r.SubIndication, r.Level, r.MessageEN, diff)
+	}
+	// A renewal with the responder down keeps the answer.
+	renewed, err := f.policy.Extend(ctx, lta, f.stamper)
+	if err != nil {
+		t.Fatalf("renewal: %v", err)
+	}
+	if r := f.policy.Validate(ctx, verify.Document{Format: verify.FormatPAdES, Data: renewed}); !r.Passed() {
+		t.Errorf("renewed: %s/%s %s", r.Indication, r.SubIndication, r.MessageEN)
+	}
+	// Without the responder, a B-T PDF with two signatures cannot be made
+	// long-term.
+	if _, err := f.policy.Extend(ctx, two, f.stamper); err == nil {
+		t.Error("Extend with the responder down made a B-LT PDF")
 	}
 }

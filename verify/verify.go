@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -89,6 +90,11 @@ type Document struct {
 	// then the signer must hold that organisation's power for that type.
 	Claimed *Issuer
 	Type    string
+	// OCSPs are OCSP answers kept beside a CMS document (a contract
+	// timeline's validation data): like a PDF's DSS, one the JPKI CA signed
+	// and produced at or after the signature time-stamp gives the signer's
+	// status without asking the responder.
+	OCSPs [][]byte
 }
 
 // DelegationQuery asks whether a signer acted within a power of attorney.
@@ -319,7 +325,7 @@ func (p *Policy) judge(ctx context.Context, doc Document, r *Report, sig *cms.Si
 		return r.fail(Expired, "署名の時刻に、署名者の証明書は有効期限が切れていました。",
 			"At the signing time the signer's certificate had expired.")
 	}
-	st, err := p.revocation(ctx, sig, pdf, r)
+	st, err := p.revocation(ctx, sig, pdf, doc.OCSPs, r)
 	r.RevocationData = revocationInfo(st, err)
 	if err != nil {
 		r.Revocation = "unknown: " + err.Error()
@@ -471,8 +477,9 @@ func verifyPDF(data []byte, roots *x509.CertPool) (*cms.PDFSignature, *pdfFacts,
 // revocation is the signer's status: from an OCSP answer in the PDF's DSS
 // produced after the signature's time-stamp, when there is one (no
 // network needed: B-LT), or else from the responder at the validation
-// time. It sets r.Level.
-func (p *Policy) revocation(ctx context.Context, sig *cms.Signature, pdf *pdfFacts, r *Report) (jpki.RevocationStatus, error) {
+// time. It sets r.Level. kept are the OCSP answers that came with a CMS
+// document (Document.OCSPs), used as a PDF's DSS is.
+func (p *Policy) revocation(ctx context.Context, sig *cms.Signature, pdf *pdfFacts, kept [][]byte, r *Report) (jpki.RevocationStatus, error) {
 	if pdf != nil {
 		r.Level = "B-B"
 		if sig.Timestamp != nil {
@@ -489,40 +496,53 @@ func (p *Policy) revocation(ctx context.Context, sig *cms.Signature, pdf *pdfFac
 			return st, nil
 		}
 	}
+	if pdf == nil && sig.Timestamp != nil && len(kept) > 0 {
+		if st, err := p.Signing.ArchivedRevocation(sig.Signer, kept, sig.Timestamp.Time); err == nil {
+			return st, nil
+		}
+	}
 	return p.Signing.Revocation(ctx, sig.Signer, r.ValidatedAt)
 }
 
 // Extend makes a signed PDF long-term (ETSI EN 319 142-1 §5.4): it checks
-// the signature and its time-stamp (B-T is needed: validation data must
-// postdate a proof of existence), then adds a DSS with the signer's
-// certificate and CA, an OCSP answer about the signer produced after the
-// time-stamp, and the chains of every time-stamp (B-LT); with st, a
-// document time-stamp after it (B-LTA). Extending a B-LTA file again adds
-// what its last document time-stamp needs and a new one, before that
-// one's TSA certificate expires.
+// every signature and its time-stamp (B-T is needed: validation data must
+// postdate a proof of existence), then adds a DSS with each signer's
+// certificate and CA, an OCSP answer about each signer produced after its
+// signature's time-stamp, and the chains of every time-stamp (B-LT); with
+// st, a document time-stamp after it (B-LTA). A PDF with several
+// signatures (a contract the agent and then the officer signed) gets the
+// validation data of all of them in the one DSS. Extending a B-LTA file
+// again adds what its last document time-stamp needs and a new one, before
+// that one's TSA certificate expires.
 func (p *Policy) Extend(ctx context.Context, data []byte, st cms.Stamper) ([]byte, error) {
-	ps, facts, err := verifyPDF(data, p.TSARoots)
+	sigs, facts, err := verifyPDFAll(data, p.TSARoots)
 	if err != nil {
 		return nil, fmt.Errorf("verify: extend: %w", err)
 	}
-	sig := &ps.Signature
-	if sig.Timestamp == nil {
-		return nil, fmt.Errorf("verify: extend: %w: the signature has no time-stamp (B-T is needed)", cms.ErrFormat)
-	}
-	if err := p.Signing.Issued(sig.Signer); err != nil {
-		return nil, fmt.Errorf("verify: extend: %w", err)
-	}
-	vd := cms.ValidationData{Certs: []*x509.Certificate{sig.Signer, p.Signing.CA}}
-	// A renewal keeps the answer the DSS has: the responder may no longer
-	// answer for a certificate that has expired since.
-	if _, err := p.Signing.ArchivedRevocation(sig.Signer, facts.dss.OCSPs, sig.Timestamp.Time); err != nil {
-		answer, err := p.Signing.OCSPResponse(ctx, sig.Signer, sig.Timestamp.Time)
-		if err != nil {
+	var vd cms.ValidationData
+	for _, ps := range sigs {
+		sig := &ps.Signature
+		if sig.Timestamp == nil {
+			return nil, fmt.Errorf("verify: extend: %w: a signature has no time-stamp (B-T is needed)", cms.ErrFormat)
+		}
+		if err := p.Signing.Issued(sig.Signer); err != nil {
 			return nil, fmt.Errorf("verify: extend: %w", err)
 		}
-		vd.OCSPs = [][]byte{answer}
+		vd.Certs = append(vd.Certs, sig.Signer, p.Signing.CA)
+		// A renewal keeps the answer the DSS has: the responder may no
+		// longer answer for a certificate that has expired since. An
+		// answer fetched for an earlier signature of the same signer
+		// counts too when it is recent enough.
+		kept := append(slices.Clone(facts.dss.OCSPs), vd.OCSPs...)
+		if _, err := p.Signing.ArchivedRevocation(sig.Signer, kept, sig.Timestamp.Time); err != nil {
+			answer, err := p.Signing.OCSPResponse(ctx, sig.Signer, sig.Timestamp.Time)
+			if err != nil {
+				return nil, fmt.Errorf("verify: extend: %w", err)
+			}
+			vd.OCSPs = append(vd.OCSPs, answer)
+		}
+		vd.Certs = append(vd.Certs, sig.Timestamp.Chain...)
 	}
-	vd.Certs = append(vd.Certs, sig.Timestamp.Chain...)
 	for _, ts := range facts.timestamps {
 		vd.Certs = append(vd.Certs, ts.Chain...)
 	}
@@ -537,6 +557,47 @@ func (p *Policy) Extend(ctx context.Context, data []byte, st cms.Stamper) ([]byt
 		return nil, fmt.Errorf("verify: extend: %w", err)
 	}
 	return out, nil
+}
+
+// verifyPDFAll checks a PDF's signatures, in the order they were added,
+// for Extend: each must verify, and the last may be followed by nothing but
+// validation data and document time-stamps, each of which must verify.
+func verifyPDFAll(data []byte, roots *x509.CertPool) ([]cms.PDFSignature, *pdfFacts, error) {
+	all, err := cms.VerifyPDF(data, roots)
+	if len(all) == 0 {
+		if err == nil {
+			err = cms.ErrNoSignature
+		}
+		return nil, nil, err
+	}
+	all = inOrder(all)
+	if all[0].DocTimeStamp {
+		return nil, nil, fmt.Errorf("%w: the first signature is a document time-stamp", cms.ErrFormat)
+	}
+	facts := &pdfFacts{}
+	var sigs []cms.PDFSignature
+	for _, s := range all {
+		switch {
+		case s.DocTimeStamp && s.Err != nil:
+			return nil, nil, fmt.Errorf("%w: %w", errDocTimestamp, s.Err)
+		case s.DocTimeStamp:
+			facts.docTimestamps = append(facts.docTimestamps, s.Timestamp.Time)
+			facts.timestamps = append(facts.timestamps, s.Timestamp)
+		case len(facts.timestamps) > 0:
+			return nil, nil, fmt.Errorf("%w: a signature after a document time-stamp", cms.ErrFormat)
+		case s.Err != nil:
+			return nil, nil, s.Err
+		default:
+			sigs = append(sigs, s)
+		}
+	}
+	if !sigs[len(sigs)-1].OnlyLTVAfter {
+		return nil, nil, errExtended
+	}
+	if facts.dss, err = cms.DSS(data); err != nil {
+		return nil, nil, err
+	}
+	return sigs, facts, nil
 }
 
 // validateSealed validates a PDF sealed by a municipality (a kiosk

@@ -99,14 +99,6 @@ func (w *delegationWorld) representative(ctx context.Context, number, keyPath st
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	rep := c.Current()
-	if rep == nil {
-		return nil, nil, nil, fmt.Errorf("corporation %s has no representative in office", number)
-	}
-	cert, err := x509.ParseCertificate(rep.Certificate)
-	if err != nil {
-		return nil, nil, nil, err
-	}
 	if keyPath == "" {
 		keyPath = filepath.Join(w.data, "corpreg", "representatives", number+".key")
 	}
@@ -122,9 +114,10 @@ func (w *delegationWorld) representative(ctx context.Context, number, keyPath st
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("%s: %w", keyPath, err)
 	}
-	signer, ok := k.(crypto.Signer)
-	if !ok || !cert.PublicKey.(interface{ Equal(crypto.PublicKey) bool }).Equal(signer.Public()) {
-		return nil, nil, nil, fmt.Errorf("%s is not the key of %s's representative certificate", keyPath, rep.Name)
+	signer, _ := k.(crypto.Signer)
+	cert, err := delegation.RepresentativeCert(c, signer)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("%s: %w", keyPath, err)
 	}
 	return c, cert, signer, nil
 }
@@ -154,19 +147,11 @@ func delegationGrant(ctx context.Context, fs *flag.FlagSet, args []string, out i
 	if err != nil {
 		return err
 	}
-	id, err := delegation.NewID()
-	if err != nil {
-		return err
-	}
 	now := time.Now().Truncate(time.Second)
-	p := delegation.Power{ID: id, Principal: delegation.Principal{CorporateNumber: c.Number, CorporationName: c.Name,
+	rec, err := delegation.Grant(ctx, delegation.GrantRequest{Principal: delegation.Principal{CorporateNumber: c.Number, CorporationName: c.Name,
 		RepresentativeName: c.Current().Name}, Agent: delegation.Agent{PlatformID: *agentID, Name: strings.Replace(*agentName, " ", "\u3000", 1)},
-		Powers: strings.Split(*powers, ","), NotBefore: now, NotAfter: now.AddDate(0, 0, *days), SubDelegation: *sub}
-	der, err := p.Sign(ctx, signer, cert, w.stamper)
-	if err != nil {
-		return err
-	}
-	rec, err := w.powers.Register(ctx, der)
+		Powers: strings.Split(*powers, ","), NotBefore: now, NotAfter: now.AddDate(0, 0, *days), SubDelegation: *sub},
+		signer, cert, w.stamper, w.powers.Register)
 	if err != nil {
 		return err
 	}
@@ -195,11 +180,7 @@ func delegationRevoke(ctx context.Context, fs *flag.FlagSet, args []string, out 
 	if err != nil {
 		return err
 	}
-	der, err := delegation.Revocation{PowerID: rec.Power.ID, CorporateNumber: number}.Sign(ctx, signer, cert, w.stamper)
-	if err != nil {
-		return err
-	}
-	if rec, err = w.powers.Revoke(ctx, rec.Power.ID, der); err != nil {
+	if rec, err = delegation.Withdraw(ctx, rec.Power.ID, number, signer, cert, w.stamper, w.powers.Revoke); err != nil {
 		return err
 	}
 	return printRecord(out, rec)

@@ -15,7 +15,7 @@ import (
 var root = &command{
 	name:    "mynaplat",
 	summary: "JPKI センター、模擬マイナンバーカード、共通基盤 / JPKI centre, emulated My Number Cards and the common platform",
-	subs:    []*command{serveCommand, jpkiCommand, cardCommand, platformCommand, oidcCommand, staffCommand, delegationCommand, verifyCommand, benchCommand},
+	subs:    []*command{serveCommand, jpkiCommand, cardCommand, platformCommand, oidcCommand, staffCommand, corpregCommand, delegationCommand, verifyCommand, benchCommand},
 }
 
 func main() {

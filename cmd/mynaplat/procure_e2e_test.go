@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os/exec"
 	"testing"
 	"time"
 
@@ -15,12 +16,15 @@ import (
 // TestProcureInBrowser is the qualification of slice 1 of
 // docs/procurement.md on the demo: 須坂 健太, the agent of 株式会社須坂テック
 // under its representative's power of attorney, logs in with his card at
-// the company's PC, fills the one application and signs it with the card;
+// the company's PC, picks the company from the list of those he may act
+// for (his powers in effect), fills the one application and signs it with
+// the card;
 // without the tax declaration it is refused and nothing is sent. The
 // register's officer signs in with her own card at the staff terminal,
 // opens it (audited) and asks for a correction; the agent sees it and
 // signs the corrected application again; the officer grants it; the
-// public list and the bodies' read API show the grades.
+// public list and the bodies' read API show the grades. When the company
+// then changes its name, his page says the power is in the former name.
 func TestProcureInBrowser(t *testing.T) {
 	bin := buildBinary(t)
 	data := t.TempDir()
@@ -38,13 +42,27 @@ func TestProcureInBrowser(t *testing.T) {
 	r.shot("procure-01-agent-login")
 	r.do("log in with the card", chromedp.Click(css("#login")), chromedp.WaitVisible(css("#place")),
 		chromedp.SetValue(css("#card"), r.card(demo.ProcureAgent)), chromedp.Click(css("#place")), chromedp.WaitVisible(css("#pin")),
-		browsertest.PinPad("2345"), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#new")))
+		browsertest.PinPad("2345"), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#powers")))
+	// The companies he may act for: the register asked the delegation
+	// register for his powers in effect; nobody types a 法人番号 or an ID.
+	contains("the companies he may act for", r.text("#powers"), demo.SuzakaTech.NameJA, demo.SuzakaTech.Number,
+		procure.MatterQualify, procure.MatterBid, procure.MatterContract, procure.MatterInvoice)
+	power := r.attr("#powers tbody tr", "data-power")
+	if got := r.attr("#powers tbody tr", "data-corp"); got != demo.SuzakaTech.Number || power == "" {
+		t.Errorf("the listed power %q of %q, want one of the demo company's", power, got)
+	}
 	r.shot("procure-02-agent-home")
 
-	// 2. He fills the application and signs it.
-	r.do("the form", chromedp.Click(css("#new")), chromedp.WaitVisible(css("#apply-form")))
-	if got := r.attr("#corp", "value"); got != demo.SuzakaTech.Number {
+	// 2. He picks the company, fills the application and signs it.
+	r.do("the form", chromedp.Click(css("#apply-"+power)), chromedp.WaitVisible(css("#apply-form")))
+	if got := r.attr(`input[name="power"]:checked`, "data-corp"); got != demo.SuzakaTech.Number {
 		t.Errorf("the form's corporation %q, want the demo company's", got)
+	}
+	if got := r.attr(`input[name="power"]:checked`, "value"); got != power {
+		t.Errorf("the form's power %q, want the picked %q", got, power)
+	}
+	if n := r.count("#corp"); n != 0 {
+		t.Errorf("the form still asks to type the corporate number")
 	}
 	r.do("fill it", chromedp.SetValue(css("#founded"), "1998-04-01"),
 		chromedp.Click(css(`input[name="field"][value="service"]`)), chromedp.Click(css(`input[name="items_service"][value="情報処理"]`)),
@@ -61,7 +79,18 @@ func TestProcureInBrowser(t *testing.T) {
 		t.Errorf("the form after the refusal keeps sales %q", got)
 	}
 	r.shot("procure-03a-refused")
-	r.do("declare and sign", chromedp.Click(css("#tax")), chromedp.SendKeys(css("#password"), "KENTA1978"))
+	// A power that is not one of his in effect (a page altered by hand) is
+	// refused before the card signs anything.
+	r.do("sign under a power not listed", chromedp.Click(css("#tax")),
+		chromedp.SetAttributeValue(css(`input[name="power"]:checked`), "value", "0123456789abcdef0123456789abcdef"),
+		chromedp.SendKeys(css("#password"), "KENTA1978"), chromedp.Click(css("#sign")),
+		// The refused form comes back with no power picked (the one sent is
+		// not in the list); the flash of the previous refusal is on the page
+		// until then.
+		chromedp.WaitNotPresent(css(`input[name="power"]:checked`)), chromedp.WaitVisible(css("div.flash-error")))
+	contains("the refusal", r.text("div.flash-error"), "何も送信していません", "一覧から選んでください")
+	r.shot("procure-03b-power-not-listed")
+	r.do("pick the power and sign", chromedp.Click(css(`input[name="power"][value="`+power+`"]`)), chromedp.SendKeys(css("#password"), "KENTA1978"))
 	r.shot("procure-03-application")
 	r.do("sign and apply", chromedp.Click(css("#sign")), chromedp.WaitVisible(css("#applications")))
 	contains("filed message", r.text("div.flash-ok"), "受け付けました")
@@ -122,4 +151,18 @@ func TestProcureInBrowser(t *testing.T) {
 		t.Errorf("the agent sees state %q", got)
 	}
 	r.shot("procure-10-agent-granted")
+
+	// 6. The company changes its name (商号変更, at the registry's command
+	// line beside the running demo): his page still lists the power, says
+	// it is in the former name and no longer offers to apply under it.
+	if out, err := exec.Command(bin, "corpreg", "rename", "--data", data, "--corp", demo.SuzakaTech.Number,
+		"--name", "株式会社須坂テックホールディングス").CombinedOutput(); err != nil {
+		t.Fatalf("corpreg rename: %v\n%s", err, out)
+	}
+	r.do("the agent's page after the change of name", chromedp.Navigate(url+"/procure/agent/"), chromedp.WaitVisible(css("#powers .name-changed")))
+	contains("the power in the former name", r.text("#powers"), demo.SuzakaTech.NameJA, "商号変更前の委任状", "株式会社須坂テックホールディングス")
+	if n := r.count(`#powers a[id^="apply-"], #new`); n != 0 {
+		t.Errorf("the page still offers to apply under the power in the former name")
+	}
+	r.shot("procure-11-name-changed")
 }

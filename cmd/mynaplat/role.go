@@ -104,9 +104,13 @@ const (
 	apiCardCo   = "cardco"   // card enrolment
 	apiJPKI     = "jpki"     // the centre's counter API: certify a card's keys, revoke
 	apiStaff    = "staff"    // the staff directory: the grants of the offices' staff
+	// apiDelegation is the register of powers' list of an agent's powers,
+	// asked on the agent's behalf by a role that verified their card login.
+	apiDelegation = "delegation"
 )
 
-var apiRole = map[string]string{apiPlatform: rolePlatform, apiSeal: roleJLIS, apiQueue: roleJLIS, apiCardCo: roleCardCo, apiJPKI: roleJPKI, apiStaff: rolePlatform}
+var apiRole = map[string]string{apiPlatform: rolePlatform, apiSeal: roleJLIS, apiQueue: roleJLIS, apiCardCo: roleCardCo, apiJPKI: roleJPKI, apiStaff: rolePlatform,
+	apiDelegation: roleDelegation}
 
 // callerPairs are every (API, calling role) there is.
 var callerPairs = [][2]string{
@@ -117,6 +121,7 @@ var callerPairs = [][2]string{
 	{apiStaff, roleOIDC}, // the operator page's staff gate
 	{apiStaff, roleProcure},
 	{apiStaff, roleBodies},
+	{apiDelegation, roleProcure}, // the agent's page lists the powers they may act under
 }
 
 // callerKeys are the caller keys by (API, caller): those of --caller-keys

@@ -13,6 +13,7 @@ import (
 	"github.com/mynaplat/mynaplat/jlis"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/municipal"
+	"github.com/mynaplat/mynaplat/procure/contract"
 	"github.com/mynaplat/mynaplat/seal"
 	"github.com/mynaplat/mynaplat/verify"
 	"github.com/mynaplat/mynaplat/web"
@@ -118,9 +119,7 @@ func (c jlisConfig) build(ctx context.Context, d *deps) (*built, error) {
 		kept.SealRoots = auth.Roots()
 		return kept
 	}
-	sp.WithReporter(func(ctx context.Context, name string, data, power []byte) template.HTML {
-		return policy(ctx).Validate(ctx, verify.Document{Name: name, Format: verify.DetectFormat(data), Data: data, Power: power}).HTML()
-	})
+	sp.WithReporter(uploadReporter(policy))
 	return &built{
 		routes: func(mux *http.ServeMux) {
 			sp.Routes(mux)
@@ -195,4 +194,16 @@ func (c municipalConfig) build(ctx context.Context, d *deps) (*built, error) {
 		pages:  func(context.Context, *http.ServeMux) ([]web.Link, error) { return mp.Links(), nil },
 		close:  func() error { return nil },
 	}, nil
+}
+
+// uploadReporter validates a file uploaded at /verify with the policy:
+// a procurement contract's history (a timeline bundle) element by element,
+// any other signed file as verify reads it.
+func uploadReporter(policy func(context.Context) *verify.Policy) seal.Reporter {
+	return func(ctx context.Context, name string, data, power []byte) template.HTML {
+		if contract.IsBundle(data) {
+			return contract.VerifyBundle(ctx, name, data, policy(ctx), contract.Parties{}).HTML()
+		}
+		return policy(ctx).Validate(ctx, verify.Document{Name: name, Format: verify.DetectFormat(data), Data: data, Power: power}).HTML()
+	}
 }

@@ -83,7 +83,8 @@ func (c corpregConfig) build(ctx context.Context, d *deps) (*built, error) {
 // delegationConfig is the register of powers of attorney's: it checks
 // corporations at the registry, signatures against the JPKI centre and the
 // TSA's root, and resolves signers at the platform (caller key
-// platform/delegation).
+// platform/delegation). It lists an agent's powers to the callers of API
+// delegation (the procurement register, on the agent's behalf).
 type delegationConfig struct {
 	peers  *peers
 	keys   callerKeys
@@ -119,7 +120,11 @@ func (c delegationConfig) build(ctx context.Context, d *deps) (*built, error) {
 		return nil, err
 	}
 	d.svc.powers = powers
-	return &built{routes: powers.Routes, close: func() error { return nil }}, nil
+	callers := c.keys.accepted(apiDelegation)
+	return &built{routes: func(mux *http.ServeMux) {
+		powers.Routes(mux)
+		powers.AgentRoutes(mux, callers)
+	}, close: func() error { return nil }}, nil
 }
 
 // postboxConfig is the post box's: it validates signatures (JPKI, TSA,

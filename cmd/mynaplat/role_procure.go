@@ -16,8 +16,9 @@ import (
 // register and time-stamps against the TSA's root, and believes the agents'
 // card logins made at its terminal (--procure-terminal), checked with the
 // platform's JWK set. Its officers sign in with their cards (office
-// procure-register, caller key staff/procure); the APIs it calls are
-// public.
+// procure-register, caller key staff/procure); it lists an agent's powers
+// at the delegation register under caller key delegation/procure; the
+// other APIs it calls are public.
 type procureConfig struct {
 	peers    *peers
 	keys     callerKeys
@@ -28,6 +29,7 @@ func (c procureConfig) validate() error {
 	var m missing
 	m.peer(c.peers, roleCorpReg, roleDelegation, roleTSA, rolePlatform)
 	m.key(c.keys, apiStaff, roleProcure)
+	m.key(c.keys, apiDelegation, roleProcure)
 	return m.err(roleProcure)
 }
 
@@ -44,7 +46,7 @@ func (c procureConfig) build(ctx context.Context, d *deps) (*built, error) {
 	var powers procure.Powers = d.svc.powers
 	if d.svc.powers == nil {
 		u, hc := d.at(roleDelegation)
-		powers = &delegation.Client{BaseURL: u, HTTP: hc}
+		powers = &delegation.Client{BaseURL: u, HTTP: hc, Key: c.keys.key(apiDelegation, roleProcure)}
 	}
 	reg, err := procure.New(ctx, procure.Config{DB: d.db, Corporations: corps, Powers: powers, Verify: delegation.VerifyCMS(roots),
 		Now: time.Now, Logger: d.logger})

@@ -9,13 +9,15 @@ import (
 	"time"
 
 	"github.com/mynaplat/mynaplat/cardview"
-	"github.com/mynaplat/mynaplat/demo"
+	"github.com/mynaplat/mynaplat/corpreg"
+	"github.com/mynaplat/mynaplat/delegation"
 	"github.com/mynaplat/mynaplat/internal/layout"
 	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/kiosk"
 	"github.com/mynaplat/mynaplat/municipal"
 	"github.com/mynaplat/mynaplat/mybox"
 	"github.com/mynaplat/mynaplat/procure"
+	"github.com/mynaplat/mynaplat/procure/desk"
 	"github.com/mynaplat/mynaplat/procureagent"
 	"github.com/mynaplat/mynaplat/reception"
 	"github.com/mynaplat/mynaplat/staffdesk"
@@ -117,6 +119,11 @@ func (c terminalsConfig) pages(ctx context.Context, d *deps, mux *http.ServeMux,
 		}
 		links = append(pl, links...)
 	}
+	dl, err := c.deskPages(ctx, d, mux, tp)
+	if err != nil {
+		return nil, err
+	}
+	links = append(links, dl...)
 	if d.peers.known(roleProcure) {
 		pl, err := c.procurePages(ctx, d, mux, tp)
 		if err != nil {
@@ -228,6 +235,44 @@ func (c terminalsConfig) postboxPages(ctx context.Context, d *deps, mux *http.Se
 	return pp.Links(), nil
 }
 
+// deskPages are the company desk's (docs/procurement.md §5.1), when one is
+// installed in the data directory: the representative's own PC software,
+// served here like the resident's post box pages because it is a program
+// on a PC with a card reader (its terminal's kit). It reaches the
+// corporate registry, the register of powers, the TSA and the
+// qualification register (for the notices of new agents) over their APIs.
+func (c terminalsConfig) deskPages(ctx context.Context, d *deps, mux *http.ServeMux, tp *terminal.Pages) ([]web.Link, error) {
+	dir := layout.DeskDir(c.data)
+	if !desk.Installed(dir) {
+		return nil, nil
+	}
+	kit := tp.Kit(layout.DeskTerminalID)
+	if kit == nil || !d.peers.known(roleCorpReg) || !d.peers.known(roleDelegation) || !d.peers.known(roleTSA) {
+		d.logger.WarnContext(ctx, "mynaplat: the company desk is off: it needs its terminal and the corpreg, delegation and tsa roles",
+			"terminal", layout.DeskTerminalID)
+		return nil, nil
+	}
+	cu, hc := d.at(roleCorpReg)
+	du, _ := d.at(roleDelegation)
+	// The register's notices of new agents, when the register is reachable.
+	var notices desk.Notices
+	if d.peers.known(roleProcure) {
+		pu, _ := d.at(roleProcure)
+		notices = (&procure.Client{BaseURL: pu, HTTP: hc}).Notices
+	}
+	dk, err := desk.New(desk.Config{Site: d.site, Kit: kit, Dir: dir, Corporations: &corpreg.Client{BaseURL: cu, HTTP: hc},
+		Powers: &delegation.Client{BaseURL: du, HTTP: hc}, Stamper: d.stamper(), Notices: notices, Now: time.Now, Logger: d.logger})
+	if err != nil {
+		return nil, err
+	}
+	pages, err := desk.NewPages(dk)
+	if err != nil {
+		return nil, err
+	}
+	pages.Routes(mux)
+	return pages.Links(), nil
+}
+
 // withProcure sets the terminal agents file procurement applications at.
 func (c terminalsConfig) withProcure(id string) terminalsConfig {
 	c.procureTerminal = id
@@ -245,12 +290,7 @@ func (c terminalsConfig) procurePages(ctx context.Context, d *deps, mux *http.Se
 	}
 	u, hc := d.at(roleProcure)
 	ap, err := procureagent.New(procureagent.Config{Site: d.site, Register: &procure.Client{BaseURL: u, HTTP: hc}, Kit: kit,
-		Stamper: d.stamper(), Logger: d.logger, Prefill: func() (string, string) {
-			if pd, err := demo.LoadProcureDemo(c.data); err == nil {
-				return pd.CorporateNumber, pd.PowerID
-			}
-			return "", ""
-		}})
+		Stamper: d.stamper(), Logger: d.logger})
 	if err != nil {
 		return nil, err
 	}

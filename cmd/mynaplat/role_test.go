@@ -58,7 +58,7 @@ func TestRoleConfigs(t *testing.T) {
 			wants: []string{"role postbox is missing: --jpki-url", "--tsa-url", "--delegation-url", "--platform-url", "--caller-keys platform/postbox=…"}},
 		{name: "the procurement register alone", roles: []string{roleProcure},
 			wants: []string{"役割 procure の設定が足りません / role procure is missing:", "--corpreg-url", "--delegation-url", "--tsa-url", "--platform-url",
-				"--caller-keys staff/procure=…"}},
+				"--caller-keys staff/procure=…", "--caller-keys delegation/procure=…"}},
 		{name: "the procurement register alone, all given", roles: []string{roleProcure}, elsewhere: true, keys: strings.Join(keys, ",")},
 		{name: "the bodies alone", roles: []string{roleBodies},
 			wants: []string{"役割 bodies の設定が足りません / role bodies is missing:", "--procure-url", "--tsa-url", "--platform-url",

@@ -18,13 +18,14 @@ import (
 	"github.com/mynaplat/mynaplat/delegation"
 	"github.com/mynaplat/mynaplat/internal/httpapi"
 	"github.com/mynaplat/mynaplat/jpki"
+	"github.com/mynaplat/mynaplat/procure/contract"
 	"github.com/mynaplat/mynaplat/tsa"
 	"github.com/mynaplat/mynaplat/verify"
 )
 
 var verifyCommand = &command{name: "verify", run: verifyRun,
 	summary:  "署名付き文書の検証・長期署名化 / validate a signed document, or make a PDF long-term (--extend)",
-	synopsis: "--jpki-url URL (--tsa-url URL | --tsa-root FILE) [--jpki-ca FILE] [--seal-ca FILE] [--delegation-url URL [--power FILE] [--issuer 法人番号 --type TYPE]] [--json | --html] [--extend [--out FILE]] FILE",
+	synopsis: "--jpki-url URL (--tsa-url URL | --tsa-root FILE) [--jpki-ca FILE] [--seal-ca FILE] [--delegation-url URL [--power FILE] [--issuer 法人番号 --type TYPE]] [--json | --html] [--extend [--out FILE]] FILE (PDF, CMS, .tst or contract timeline ZIP)",
 	about: `公的個人認証の署名用電子証明書で署名された文書（PDF は PAdES、その他は CMS）を
 検証します。PDF の DSS に署名時刻より後の OCSP 応答があれば、ネットワークに問い
 合わせずに検証します。--extend は PAdES B-T 以上の PDF に DSS（証明書・OCSP 応答）
@@ -51,6 +52,16 @@ it for a PDF) is checked against the register of powers of attorney at
 --delegation-url, with the signed 電子委任状 given as --power; without
 the register such a document is INDETERMINATE. The exit status is 0 only
 for TOTAL_PASSED.
+
+契約履歴ファイル（調達の契約書 PDF と検査・受領・請求の署名付き記録の ZIP）は、
+要素ごとに署名・タイムスタンプ・ハッシュの連鎖・順序・署名者を検証します。
+
+A contract timeline (a ZIP of procurement's signed contract PDF and its
+signed inspection, acceptance and invoice, application/vnd.mynaplat.
+contract-timeline+zip) is validated element by element: both signatures of
+the contract, each step's signature and time-stamp, the chain of hashes
+from each step to the element before it, the order, and that each step is
+signed by its party.
 `}
 
 func verifyRun(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writer) error {
@@ -108,6 +119,12 @@ func verifyRun(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writ
 			return err
 		}
 	}
+	if contract.IsBundle(data) {
+		if *extend {
+			return usageErrorf("--extend: %s is a contract timeline, not a PDF", path)
+		}
+		return verifyTimeline(ctx, p, path, data, *asJSON, *asHTML, out)
+	}
 	if *extend {
 		if verify.DetectFormat(data) != verify.FormatPAdES {
 			return usageErrorf("--extend: %s is not a PDF", path)
@@ -147,6 +164,31 @@ func verifyRun(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writ
 	}
 	if !r.Passed() {
 		return fmt.Errorf("%s: %s %s", path, r.Indication, r.SubIndication)
+	}
+	return nil
+}
+
+// verifyTimeline validates a contract timeline (procure/contract's
+// bundle: the two-party signed contract and the steps after it) element
+// by element, with each element's signature report.
+func verifyTimeline(ctx context.Context, p *verify.Policy, path string, data []byte, asJSON, asHTML bool, out io.Writer) error {
+	r := contract.VerifyBundle(ctx, filepath.Base(path), data, p, contract.Parties{})
+	switch {
+	case asJSON:
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(r); err != nil {
+			return err
+		}
+	case asHTML:
+		if err := r.WritePage(out); err != nil {
+			return err
+		}
+	default:
+		r.WriteText(out)
+	}
+	if !r.Passed() {
+		return fmt.Errorf("%s: %s %s %s", path, r.Indication, r.SubIndication, r.Reason)
 	}
 	return nil
 }

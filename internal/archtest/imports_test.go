@@ -122,6 +122,7 @@ func TestCardSideUsers(t *testing.T) {
 		"kiosk", "reception", "payenrol", "counter", "cardview", "mybox", "staffdesk", "procureagent", // terminals
 		"business",                                 // its pages run the kit's signing step (terminal.SignFailure)
 		"oidcop",                                   // its card page is the App terminal (docs/oidc-provider.md §4.2)
+		"procure/desk",                             // the representative's own PC with its reader (docs/procurement.md §5.1)
 		"demo", "cmd/mynaplat", "internal/pbworld", // the demo world and the program
 		"internal/layout", // the data directory of the program: it reads the terminals' configurations
 	}

@@ -66,6 +66,16 @@ const PostboxTerminalID = "home-postbox-1"
 // default): a PC at the company, of the kind a resident's PC is.
 const ProcureTerminalID = "home-procure-1"
 
+// DeskTerminalID is the company desk's terminal (docs/procurement.md
+// §5.1): the representative's own PC with a card reader, where they sign
+// in to grant powers.
+const DeskTerminalID = "home-desk-1"
+
+// DeskDir is the company desk's own data directory (its representative
+// key and the powers it granted): a simulated outside party's, apart from
+// the platform's.
+func DeskDir(data string) string { return filepath.Join(data, "desk") }
+
 // KeysPath is the file of back-office keys written when the demo world is
 // seeded (mode 0600).
 func KeysPath(data string) string { return filepath.Join(data, "eligibility", "demo-keys.json") }
