@@ -514,8 +514,9 @@ func (c *checker) check(ctx context.Context, o opened) (BidResult, error) {
 		// delegation.Check has just found the corporation registered.
 		return r, fmt.Errorf("body: corporation %s: %w", bc.CorporateNumber, err)
 	}
-	if rec.Power.Principal.CorporationName != corp.Name || bc.CorporationName != corp.Name {
-		r.fail(ReasonNameMismatch, fmt.Sprintf("power %q, bid %q, registry %q", rec.Power.Principal.CorporationName, bc.CorporationName, corp.Name))
+	if name := corp.NameAt(signedAt); rec.Power.Principal.CorporationName != name || bc.CorporationName != name {
+		r.fail(ReasonNameMismatch, fmt.Sprintf("power %q, bid %q, registry %q at %s", rec.Power.Principal.CorporationName, bc.CorporationName,
+			name, signedAt.Format(time.RFC3339)))
 		return r, nil
 	}
 	q, err := c.s.register.QualificationAt(ctx, bc.CorporateNumber, signedAt)

@@ -24,8 +24,7 @@ import (
 )
 
 // world is a body that opens, with what the opening reads: a corporate
-// registry (corpreg, in process; a rename is a stand-in, since corpreg
-// has no 商号変更 on this branch), the delegation register (in process,
+// registry (corpreg, in process, with its 商号変更), the delegation register (in process,
 // every power signed by a representative's corpreg key), a stand-in JPKI
 // signing CA whose certificates the test revokes, and a stand-in
 // qualification register that answers QualificationAt as procure.Client.
@@ -40,7 +39,6 @@ type world struct {
 	mu      sync.Mutex
 	persons map[string]string    // certificate serial → platform ID
 	revoked map[string]time.Time // certificate serial → revoked at
-	names   map[string]string    // renamed corporations
 	quals   map[string]*procure.Qualification
 	reps    map[string]*signer
 	corpN   int
@@ -89,19 +87,6 @@ func ecKey(t testing.TB) *ecdsa.PrivateKey {
 	return k
 }
 
-// worldCorps is the registry with the stand-in renames.
-type worldCorps struct{ w *world }
-
-func (c worldCorps) Corporation(ctx context.Context, number string) (*corpreg.Corporation, error) {
-	corp, err := c.w.reg.Corporation(ctx, number)
-	c.w.mu.Lock()
-	defer c.w.mu.Unlock()
-	if err == nil && c.w.names[number] != "" {
-		corp.Name = c.w.names[number]
-	}
-	return corp, err
-}
-
 // worldRegister is the qualification register stand-in.
 type worldRegister struct{ w *world }
 
@@ -123,7 +108,7 @@ func (r worldRegister) Qualification(ctx context.Context, number string) (*procu
 func newWorld(t testing.TB, db *store.DB, enroll int) *world {
 	t.Helper()
 	w := &world{t: t, ctx: context.Background(), persons: map[string]string{}, revoked: map[string]time.Time{},
-		names: map[string]string{}, quals: map[string]*procure.Qualification{}, reps: map[string]*signer{}}
+		quals: map[string]*procure.Qualification{}, reps: map[string]*signer{}}
 	w.fixture = newFixture(t, db, enroll, func(cfg *Config, f *fixture) {
 		dir := t.TempDir()
 		a, err := corpreg.OpenAuthority(filepath.Join(dir, "corpreg"), f.clock.Now)
@@ -142,7 +127,7 @@ func newWorld(t testing.TB, db *store.DB, enroll int) *world {
 			t.Fatal(err)
 		}
 		cfg.Register = worldRegister{w}
-		cfg.Opening = &OpeningConfig{Verify: delegation.VerifyCMS(roots), Powers: w.powers, Corporations: worldCorps{w}, Status: w.status}
+		cfg.Opening = &OpeningConfig{Verify: delegation.VerifyCMS(roots), Powers: w.powers, Corporations: w.reg, Status: w.status}
 	})
 	return w
 }

@@ -48,7 +48,8 @@ func tamperKey(t testing.TB, env []byte) []byte {
 }
 
 // TestOpening: a full opening with a valid bid and a bid failing each of
-// the opening's checks; the lowest valid price within the estimate wins;
+// the opening's checks (a company renamed at corpreg before its bid was
+// signed is name_mismatch; one renamed after, valid); the lowest valid price within the estimate wins;
 // the result is stored once and published with the tender.
 func TestOpening(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
@@ -87,7 +88,11 @@ func TestOpening(t *testing.T) {
 		subAgent.card = w.person(subAgent.agent)
 		subAgent.power = w.subPower(sub.power, sub.card, subAgent.agent)
 		renamed := w.bidder(grade)
-		w.names[renamed.number] = "株式会社新商号"
+		w.clock.Set(t0.Add(30 * time.Second))
+		if err := w.reg.Rename(ctx, renamed.number, "株式会社新商号", time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		renamedLater := w.bidder(grade)
 		unqualified := w.bidder("")
 		outlasts := w.bidder(grade)
 		w.qualify(outlasts.number, outlasts.name, grade, t0.AddDate(0, 0, 30))
@@ -135,10 +140,16 @@ func TestOpening(t *testing.T) {
 		add(w.bid(tn, notAgent.number, notAgent.content(tn, 1_000_000), stranger, nil), Reason(delegation.NotAgent))
 		add(w.bid(tn, subAgent.number, subAgent.content(tn, 1_000_000), subAgent.card, nil), ReasonSubDelegated)
 		add(w.bid(tn, renamed.number, renamed.content(tn, 1_000_000), renamed.card, nil), ReasonNameMismatch)
+		add(w.bid(tn, renamedLater.number, renamedLater.content(tn, 4_950_000), renamedLater.card, nil), "")
 		add(w.bid(tn, unqualified.number, unqualified.content(tn, 1_000_000), unqualified.card, nil), ReasonNotQualified)
 		add(w.bid(tn, outlasts.number, outlasts.content(tn, 1_000_000), outlasts.card, nil), ReasonPowerOutlasts)
 		add(w.bid(tn, lowG.number, lowG.content(tn, 1_000_000), lowG.card, nil), ReasonGradeTooLow)
 
+		// A change of name after the bid was signed leaves it valid.
+		w.clock.Set(t0.Add(2 * time.Minute))
+		if err := w.reg.Rename(ctx, renamedLater.number, "株式会社後の商号", time.Time{}); err != nil {
+			t.Fatal(err)
+		}
 		// Before the deadline nobody opens.
 		if _, err := w.s.Present(ctx, "kanto", tn.ID, w.officers[0], w.pass[w.officers[0]]); ReasonOf(err) != ReasonTooEarly {
 			t.Fatalf("present before the deadline: %v", err)

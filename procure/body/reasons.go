@@ -91,8 +91,8 @@ func (r Reason) Messages() (ja, en string) {
 	case ReasonSubDelegated:
 		return "復代理人は入札できません。", "A sub-agent may not bid."
 	case ReasonNameMismatch:
-		return "委任状または入札書の法人名が、登記上の商号と一致しません（商号変更前の委任状は使えません）。",
-			"The company name in the power or the bid is not the registry's name (a power from before a name change cannot be used)."
+		return "委任状または入札書の法人名が、入札書に署名した時点の登記上の商号と一致しません（商号変更の後に署名した入札書には、変更前の委任状は使えません）。",
+			"The company name in the power or the bid is not the registry's name when the bid was signed (a power from before a change of name cannot be used for a bid signed after it)."
 	case ReasonNotQualified:
 		return "入札書に署名した時点で、この区分の競争参加資格がありませんでした。",
 			"The business held no qualification in this field when the bid was signed."
