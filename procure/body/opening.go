@@ -29,8 +29,9 @@ import (
 // (Present). It opens their personal key, which opens the random
 // passphrase of their share of the tender (SharePassphrase); that
 // passphrase — which, with the stored sealed share, is the share — waits
-// in this process's memory only, for at most OpeningConfig.Wait, for the
-// next officer. It is never written anywhere. When k are there, the
+// in this process's memory only, for at most OpeningConfig.Wait (by the
+// body's clock when an officer comes, and by a timer when none does), for
+// the next officer. It is never written anywhere. When k are there, the
 // opening key is rebuilt (sealedbid.Open), every current bid and the
 // estimate are decrypted, and the key is closed before any other check
 // runs; then each bid is checked, the award made and the result stored
@@ -88,9 +89,15 @@ const DefaultOpeningWait = 15 * time.Minute
 type waiting struct {
 	since  time.Time
 	shares map[string][]byte // officer → their share's passphrase
+	// timer clears the shares when the wait runs out, even if nobody
+	// comes back to the tender.
+	timer *time.Timer
 }
 
 func (w *waiting) clear() {
+	if w.timer != nil {
+		w.timer.Stop()
+	}
 	for _, p := range w.shares {
 		clear(p)
 	}
@@ -206,6 +213,14 @@ func (s *Service) Present(ctx context.Context, body, tender, officer string, pas
 	if w == nil {
 		w = &waiting{since: now, shares: map[string][]byte{}}
 		s.waiting[key] = w
+		w.timer = time.AfterFunc(s.opening.Wait, func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if s.waiting[key] == w {
+				w.clear()
+				delete(s.waiting, key)
+			}
+		})
 	}
 	clear(w.shares[officer])
 	w.shares[officer] = sp
@@ -219,6 +234,7 @@ func (s *Service) Present(ctx context.Context, body, tender, officer string, pas
 		// The shares leave the waiting room at once: whatever the opening
 		// does, they are used once and cleared.
 		shares = w.shares
+		w.timer.Stop()
 		delete(s.waiting, key)
 	}
 	s.mu.Unlock()

@@ -550,3 +550,32 @@ func TestOpeningPages(t *testing.T) {
 	}
 	pub.Step(webtest.Step{Name: "feed", Path: "/bodies/kanto/tenders.atom", WantContains: []string{"【落札 awarded】", win.name, "4,000,000円"}})
 }
+
+// TestOpeningWaitTimer: a share nobody comes back for is cleared when the
+// wait runs out, by a timer, not only when the next officer comes.
+func TestOpeningWaitTimer(t *testing.T) {
+	w := newWorld(t, storetest.SQLite(t), 2)
+	tn := w.publish(t, t0.Add(time.Hour))
+	w.clock.Set(t0.Add(2 * time.Hour))
+	w.s.opening.Wait = 50 * time.Millisecond
+	a := w.officers[0]
+	if _, err := w.s.Present(w.ctx, "kanto", tn.ID, a, w.pass[a]); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.s.Waiting("kanto", tn.ID); !slices.Equal(got, []string{a}) {
+		t.Fatalf("waiting %v", got)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		w.s.mu.Lock()
+		n := len(w.s.waiting)
+		w.s.mu.Unlock()
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the share still waits after the wait ran out")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
