@@ -26,13 +26,20 @@ import (
 // tender with its opening certificate's fingerprint, the public page and
 // the JSON for the desk show the same fingerprint and not the estimate, and
 // the body's Atom feed carries it; a sealed bid posted as the desk posts
-// it is received and shows, encrypted, in the office. Screenshots of each
-// step.
+// it is received and shows, encrypted, in the office. Then the opening
+// (docs/procurement.md §5.6): a second tender with a deadline a minute or
+// two away gets a bid that is sealed but not signed; after the deadline
+// the second officer enters her opening passphrase (one of two: it waits
+// in memory), signs out, the first signs in on his own session and enters
+// his: the tender is opened, and its public page shows 不落 with the bid's
+// reason (bad_signature). Bids signed with a card and checked against
+// powers and qualifications are procure/body's TestOpening; the agent's
+// side that signs them is the company desk's. Screenshots of each step.
 func TestBodyOfficersPublishInBrowser(t *testing.T) {
 	bin := buildBinary(t)
 	data := t.TempDir()
 	url := startServer(t, bin, "--demo", "--data", data)
-	ctx := browsertest.NewWithin(t, 4*time.Minute)
+	ctx := browsertest.NewWithin(t, 8*time.Minute)
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
 	do := func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
@@ -145,5 +152,59 @@ func TestBodyOfficersPublishInBrowser(t *testing.T) {
 	}
 	if err := xml.Unmarshal(raw, &feed); err != nil || len(feed.Entries) != 1 || feed.Entries[0].Title != "庁舎用コピー用紙の購入（単価契約）" {
 		t.Errorf("feed %+v: %v\n%s", feed, err, raw)
+	}
+
+	// The opening. The second officer (still signed in) publishes a
+	// tender whose deadline is the minute after next.
+	jst := time.FixedZone("JST", 9*60*60)
+	soon := time.Now().Add(2 * time.Minute).Truncate(time.Minute)
+	do("the publish form again", chromedp.Navigate(url+home), chromedp.WaitVisible(css("#publish-submit")),
+		chromedp.SetValue(css("#title"), "会議用プロジェクターの購入"), chromedp.SetValue(css("#item"), "事務用品"),
+		chromedp.SetValue(css("#field"), "sale"), chromedp.SetValue(css("#estimate"), "2000000"),
+		chromedp.SetValue(css("#deadline"), soon.In(jst).Format("2006-01-02T15:04")), chromedp.SetValue(css("#k"), "2"))
+	do("publish the second", chromedp.Click(css("#publish-submit")), chromedp.WaitVisible(css("#tender")))
+	id2, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#tender").dataset.id`))
+	if err != nil || id2 == "" {
+		t.Fatalf("tender id: %q %v", id2, err)
+	}
+	tn2, err := bc.Tender(context.Background(), "kanto", id2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert2, err := x509.ParseCertificate(tn2.Certificate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env2, err := sealedbid.Seal([]byte("sealed, not signed"), cert2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bc.Bid(context.Background(), "kanto", id2, "4010001000011", env2); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Until(soon.Add(time.Second)))
+	office2 := url + home + "tenders/" + id2
+	do("the opening form", chromedp.Navigate(office2), chromedp.WaitVisible(css("#open-form")))
+	browsertest.Screenshot(t, ctx, "bodies-6-opening-form")
+	do("the second officer enters hers", chromedp.SetValue(css("#opening-passphrase"), pass[officers[1].Name]),
+		chromedp.Click(css("#open-submit")), chromedp.WaitVisible(css(`#waiting[data-count="1"]`)))
+	browsertest.Screenshot(t, ctx, "bodies-7-one-of-two")
+	do("sign out", chromedp.Click(css("#staff-logout")), chromedp.WaitVisible(css("#staff-signin")))
+	do("sign in as "+officers[0].Name, staffCardSignIn(url, home, demoCardID(t, bin, data, officers[0].Name), officers[0].AuthPIN)...)
+	do("the first officer's opening form", chromedp.Navigate(office2), chromedp.WaitVisible(css(`#waiting[data-count="1"]`)))
+	do("the first officer enters his", chromedp.SetValue(css("#opening-passphrase"), pass[officers[0].Name]),
+		chromedp.Click(css("#open-submit")), chromedp.WaitVisible(css("#result-link")))
+	browsertest.Screenshot(t, ctx, "bodies-8-opened")
+	do("the result", chromedp.Navigate(url+"/bodies/kanto/tenders/"+id2), chromedp.WaitVisible(css("#result")))
+	browsertest.Screenshot(t, ctx, "bodies-9-result")
+	if got := text("#winner"); !strings.Contains(got, "不落") && !strings.Contains(got, "No award") {
+		t.Errorf("winner %q", got)
+	}
+	if got := text("#estimate"); got != "2,000,000円" {
+		t.Errorf("estimate %q", got)
+	}
+	reason, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#results tbody tr").dataset.reason`))
+	if err != nil || reason != string(body.ReasonBadSignature) {
+		t.Errorf("the bid's reason %q (%v)", reason, err)
 	}
 }

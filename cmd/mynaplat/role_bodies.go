@@ -2,10 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"net/http"
 	"path/filepath"
 	"time"
 
+	"github.com/mynaplat/mynaplat/corpreg"
+	"github.com/mynaplat/mynaplat/delegation"
+	"github.com/mynaplat/mynaplat/jpki"
 	"github.com/mynaplat/mynaplat/procure"
 	"github.com/mynaplat/mynaplat/procure/body"
 	"github.com/mynaplat/mynaplat/web"
@@ -22,7 +26,10 @@ var demoBodies = []body.Body{
 // qualifications at the register (its public API, no key), time-stamp
 // receipts at the TSA, and their officers sign in with their cards at
 // offices procure-body:{body} (caller key staff/bodies at the platform's
-// staff directory). Each body's keys are in data/bodies/{body}.
+// staff directory). The opening checks each bid's signature against the
+// TSA's root, its signing certificate at the JPKI centre's OCSP responder,
+// its power at the delegation register and the company's name at the
+// corporate registry. Each body's keys are in data/bodies/{body}.
 type bodiesConfig struct {
 	data  string
 	peers *peers
@@ -31,7 +38,7 @@ type bodiesConfig struct {
 
 func (c bodiesConfig) validate() error {
 	var m missing
-	m.peer(c.peers, roleProcure, roleTSA, rolePlatform)
+	m.peer(c.peers, roleProcure, roleTSA, rolePlatform, roleCorpReg, roleDelegation, roleJPKI)
 	m.key(c.keys, apiStaff, roleBodies)
 	return m.err(roleBodies)
 }
@@ -40,8 +47,12 @@ func (c bodiesConfig) build(ctx context.Context, d *deps) (*built, error) {
 	// Bodies read the register only through its HTTP API, also in one
 	// process (docs/procurement.md §2).
 	u, hc := d.at(roleProcure)
+	opening, err := c.opening(ctx, d)
+	if err != nil {
+		return nil, err
+	}
 	svc, err := body.New(ctx, body.Config{DB: d.db, Bodies: demoBodies, KeyDir: filepath.Join(c.data, "bodies"),
-		Register: &procure.Client{BaseURL: u, HTTP: hc}, Stamper: d.stamper(), Now: time.Now, Logger: d.logger})
+		Register: &procure.Client{BaseURL: u, HTTP: hc}, Stamper: d.stamper(), Now: time.Now, Logger: d.logger, Opening: opening})
 	if err != nil {
 		return nil, err
 	}
@@ -61,4 +72,34 @@ func (c bodiesConfig) build(ctx context.Context, d *deps) (*built, error) {
 	}, pages: func(context.Context, *http.ServeMux) ([]web.Link, error) {
 		return pages.Links(), nil
 	}, close: func() error { return nil }}, nil
+}
+
+// opening is what the bodies' opening reads, through the other roles'
+// clients (their services when they run in this process, as the register
+// does).
+func (c bodiesConfig) opening(ctx context.Context, d *deps) (*body.OpeningConfig, error) {
+	roots, err := d.timestampRoots(ctx)
+	if err != nil {
+		return nil, err
+	}
+	signCA, jc, err := d.signingTrust(ctx)
+	if err != nil {
+		return nil, err
+	}
+	signing := &jpki.SigningVerifier{CA: signCA, OCSP: jc.OCSP, MaxAge: d.timing.maxAge}
+	var corps body.Corporations = d.svc.registry
+	if d.svc.registry == nil {
+		u, hc := d.at(roleCorpReg)
+		corps = &corpreg.Client{BaseURL: u, HTTP: hc}
+	}
+	var powers body.Powers = d.svc.powers
+	if d.svc.powers == nil {
+		u, hc := d.at(roleDelegation)
+		powers = &delegation.Client{BaseURL: u, HTTP: hc}
+	}
+	return &body.OpeningConfig{Verify: delegation.VerifyCMS(roots), Powers: powers, Corporations: corps,
+		Status: func(ctx context.Context, cert *x509.Certificate) (bool, time.Time, error) {
+			st, err := signing.Revocation(ctx, cert, time.Now())
+			return st.Revoked, st.RevokedAt, err
+		}}, nil
 }

@@ -62,7 +62,7 @@ func TestRoleConfigs(t *testing.T) {
 		{name: "the procurement register alone, all given", roles: []string{roleProcure}, elsewhere: true, keys: strings.Join(keys, ",")},
 		{name: "the bodies alone", roles: []string{roleBodies},
 			wants: []string{"役割 bodies の設定が足りません / role bodies is missing:", "--procure-url", "--tsa-url", "--platform-url",
-				"--caller-keys staff/bodies=…"}},
+				"--corpreg-url", "--delegation-url", "--jpki-url", "--caller-keys staff/bodies=…"}},
 		{name: "the bodies alone, all given", roles: []string{roleBodies}, elsewhere: true, keys: strings.Join(keys, ",")},
 		{name: "the town's site alone, no provider", roles: []string{roleTownweb}, wants: []string{"role townweb is missing: --oidc-url"}},
 		{name: "the town's site alone", roles: []string{roleTownweb}, urls: map[string]string{roleOIDC: "http://op.example"}},

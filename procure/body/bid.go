@@ -179,6 +179,18 @@ func (s *Service) Bids(ctx context.Context, body, tender, actor string) ([]*Bid,
 	if _, err := s.body(body); err != nil {
 		return nil, err
 	}
+	out, err := s.bids(ctx, body, tender)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.audit(ctx, nil, body, actor, "read-bids", tender, "ok", fmt.Sprint(len(out))); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// bids reads a tender's bids, in arrival order.
+func (s *Service) bids(ctx context.Context, body, tender string) ([]*Bid, error) {
 	rows, err := s.db.QueryContext(ctx, qBids, body, tender)
 	if err != nil {
 		return nil, err
@@ -194,13 +206,7 @@ func (s *Service) Bids(ctx context.Context, body, tender, actor string) ([]*Bid,
 		b.ReceivedAt = fromMS(at)
 		out = append(out, &b)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	if err := s.audit(ctx, nil, body, actor, "read-bids", tender, "ok", fmt.Sprint(len(out))); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // Bidder is what the register says of a bidder now, for the officers'

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mynaplat/mynaplat/cms"
@@ -74,6 +75,9 @@ func (b Body) valid() bool {
 // Qualifications is the register as a body reads it: procure.Client.
 type Qualifications interface {
 	Qualification(ctx context.Context, number string) (*procure.Qualification, error)
+	// QualificationAt is the qualification valid at a time (the bid's
+	// signing time, at the opening), procure.ErrNotFound when none was.
+	QualificationAt(ctx context.Context, number string, at time.Time) (*procure.Qualification, error)
 }
 
 // Config is what the bodies need.
@@ -91,6 +95,9 @@ type Config struct {
 	// nil).
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Opening is what the opening needs (opening.go); without it the
+	// bodies take bids but do not open them.
+	Opening *OpeningConfig
 }
 
 // hosted is a body with its keys.
@@ -110,6 +117,11 @@ type Service struct {
 	stamper  cms.Stamper
 	now      func() time.Time
 	logger   *slog.Logger
+	opening  *OpeningConfig
+	// mu guards waiting: the shares presented for an opening, in memory
+	// only (opening.go).
+	mu      sync.Mutex
+	waiting map[string]*waiting
 }
 
 // New migrates the bodies' tables and loads (or makes) each body's keys.
@@ -123,7 +135,21 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{db: cfg.DB, bodies: map[string]*hosted{}, register: cfg.Register, stamper: cfg.Stamper, now: cfg.Now, logger: cfg.Logger}
+	s := &Service{db: cfg.DB, bodies: map[string]*hosted{}, register: cfg.Register, stamper: cfg.Stamper, now: cfg.Now, logger: cfg.Logger,
+		waiting: map[string]*waiting{}}
+	if o := cfg.Opening; o != nil {
+		if o.Verify == nil || o.Powers == nil || o.Corporations == nil || o.Status == nil {
+			return nil, fmt.Errorf("%w: the opening needs a verifier, the powers, the registry and the certificates' status", ErrInvalid)
+		}
+		oc := *o
+		if oc.Wait <= 0 {
+			oc.Wait = DefaultOpeningWait
+		}
+		if oc.Workers <= 0 {
+			oc.Workers = 8
+		}
+		s.opening = &oc
+	}
 	for _, b := range cfg.Bodies {
 		if !b.valid() || s.bodies[b.ID] != nil {
 			return nil, fmt.Errorf("%w: body %q (ID of a-z, 0-9 and -, names, level national or local, once each)", ErrInvalid, b.ID)

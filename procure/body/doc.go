@@ -22,7 +22,18 @@
 //     recipient, size), stores the envelope and answers a receipt signed
 //     with its receipt key (ECDSA P-256, certified by the body's own CA
 //     published at /bodies/{body}/ca.crt) and time-stamped (CMS SignedData,
-//     CAdES B-T). A business's later bid replaces its earlier one.
+//     CAdES B-T). A business's later bid replaces its earlier one. The
+//     signed content is BidContent (bidcontent.go), made and sealed with
+//     SealBid by the desk, the tests and the bench;
+//   - the opening and award (opening.go, §5.6): k officers present their
+//     passphrases, each on their own session; the shares wait in memory
+//     only; with k the key is rebuilt, every current bid and the estimate
+//     decrypted and the key closed; each bid is checked (signature and
+//     time-stamp, deadline, content, JPKI revocation, delegation.Check
+//     with matter 入札, procurement's power rules, the qualification at
+//     the signing time through procure.Client, the grade), the lowest
+//     valid price within the estimate wins (ties by lot), and the result
+//     is stored once and published.
 //
-// The opening and award (slice 5) and contracts (slice 6) are not here yet.
+// Contracts (slice 6) are not here yet.
 package body

@@ -36,6 +36,10 @@ func (register) Qualification(_ context.Context, number string) (*procure.Qualif
 	return nil, procure.ErrNotFound
 }
 
+func (r register) QualificationAt(ctx context.Context, number string, _ time.Time) (*procure.Qualification, error) {
+	return r.Qualification(ctx, number)
+}
+
 // clock is a settable test clock.
 type clock struct{ ns atomic.Int64 }
 
@@ -50,24 +54,33 @@ type fixture struct {
 	db      *store.DB
 	clock   *clock
 	tsaRoot *x509.Certificate
+	tsaKeys *tsa.Keys
+	cfg     Config // as the Service was made (a restart makes another)
 	// officers and their passphrases, enrolled at kanto
 	officers []string
 	pass     map[string][]byte
 }
 
-func newFixture(t testing.TB, db *store.DB, enroll int) *fixture {
+// newFixture is a Service on db at the test clock with enroll officers
+// enrolled at kanto; with sets what else the Config holds.
+func newFixture(t testing.TB, db *store.DB, enroll int, with ...func(*Config, *fixture)) *fixture {
 	t.Helper()
 	c := newClock(t0)
 	keys, err := tsa.LoadOrCreate(t.TempDir(), c.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(context.Background(), Config{DB: db, Bodies: testBodies, KeyDir: t.TempDir(), Register: register{},
-		Stamper: tsa.New(keys, c.Now, nil), Now: c.Now})
+	f := &fixture{db: db, clock: c, tsaRoot: keys.Root, tsaKeys: keys, pass: map[string][]byte{}}
+	cfg := Config{DB: db, Bodies: testBodies, KeyDir: t.TempDir(), Register: register{},
+		Stamper: tsa.New(keys, c.Now, nil), Now: c.Now}
+	for _, w := range with {
+		w(&cfg, f)
+	}
+	s, err := New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{s: s, db: db, clock: c, tsaRoot: keys.Root, pass: map[string][]byte{}}
+	f.s, f.cfg = s, cfg
 	for i := range enroll {
 		id := "pid-officer-" + string(rune('a'+i))
 		p := []byte("opening passphrase of " + id)

@@ -2,6 +2,7 @@ package body
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"embed"
 	"encoding/xml"
@@ -30,6 +31,7 @@ var templates embed.FS
 //	POST /bodies/{body}/office/enroll          set one's opening passphrase
 //	POST /bodies/{body}/office/tenders         publish a tender
 //	GET  /bodies/{body}/office/tenders/{tender}   a tender with its bids received (audited)
+//	POST /bodies/{body}/office/tenders/{tender}/open   an opening officer presents their passphrase (§5.6)
 type Pages struct {
 	s     *Service
 	site  *web.Site
@@ -78,6 +80,7 @@ func (p *Pages) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /bodies/{body}/office/enroll", p.gate.Only(p.enroll))
 	mux.HandleFunc("POST /bodies/{body}/office/tenders", p.gate.Only(p.publish))
 	mux.HandleFunc("GET /bodies/{body}/office/tenders/{tender}", p.gate.Only(p.officeTender))
+	mux.HandleFunc("POST /bodies/{body}/office/tenders/{tender}/open", p.gate.Only(p.open))
 }
 
 // Links are the home page entries: each body's tenders and office.
@@ -119,6 +122,63 @@ func (v TenderView) FieldJA() string { ja, _ := v.Field.Names(); return ja }
 
 // FieldEN is the field's English name.
 func (v TenderView) FieldEN() string { _, en := v.Field.Names(); return en }
+
+// ResultRow is a bid of the published result.
+type ResultRow struct {
+	BidResult
+	Price  string
+	Winner bool
+}
+
+// Rows are the result's bids for the page, "" prices for bids whose
+// content could not be read.
+func (v TenderView) Rows() []ResultRow {
+	if v.Result == nil {
+		return nil
+	}
+	out := make([]ResultRow, len(v.Result.Bids))
+	for i, b := range v.Result.Bids {
+		out[i] = ResultRow{BidResult: b, Winner: b.BidID == v.Result.Winner}
+		if b.PriceYen > 0 {
+			out[i].Price = Yen(b.PriceYen)
+		}
+	}
+	return out
+}
+
+// Estimate is the estimate opened, as the page shows it.
+func (v TenderView) Estimate() string {
+	if v.Result == nil {
+		return ""
+	}
+	return Yen(v.Result.EstimateYen)
+}
+
+// WinnerPrice is the winning price as the page shows it.
+func (v TenderView) WinnerPrice() string {
+	if v.Result == nil || !v.Result.Awarded() {
+		return ""
+	}
+	return Yen(v.Result.WinnerPriceYen)
+}
+
+// Yen writes an amount with thousands separators and the yen sign.
+func Yen(v int64) string {
+	s := strconv.FormatInt(v, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String() + "円"
+	}
+	return b.String() + "円"
+}
 
 type listView struct {
 	Body    Body
@@ -212,13 +272,30 @@ func (p *Pages) atom(w http.ResponseWriter, r *http.Request) {
 	for _, t := range ts {
 		ja, en := t.Field.Names()
 		up := t.PublishedAt.Format(time.RFC3339)
+		summary := fmt.Sprintf("%s / %s (%s・等級 grade %s)。締切 deadline %s。開札用証明書 SHA-256: %s",
+			t.Item, ja, en, t.Grade, t.Deadline.In(jst).Format("2006-01-02 15:04:05 MST"), t.Fingerprint)
+		title := t.Title
+		if r := t.Result; r != nil {
+			// The entry is updated at the opening, with the result.
+			up = r.OpenedAt.Format(time.RFC3339)
+			summary += fmt.Sprintf("。開札 opened %s、予定価格 estimate %s、入札 %d 件 bids。", r.OpenedAt.In(jst).Format("2006-01-02 15:04:05 MST"),
+				Yen(r.EstimateYen), len(r.Bids))
+			if r.Awarded() {
+				title = "【落札 awarded】" + title
+				summary += fmt.Sprintf("落札者 winner: %s（法人番号 %s）%s", r.WinnerName, r.WinnerNumber, Yen(r.WinnerPriceYen))
+				if r.Lot != nil {
+					summary += fmt.Sprintf("（くじ by lot among %d）", len(r.Lot.Tied))
+				}
+			} else {
+				title = "【不落 no award】" + title
+				summary += "予定価格以下の有効な入札はありませんでした (no valid bid within the estimate)。"
+			}
+		}
 		if up > f.Updated {
 			f.Updated = up
 		}
-		f.Entries = append(f.Entries, atomEntry{ID: "urn:mynaplat:bodies:" + b.ID + ":tender:" + t.ID, Title: t.Title,
-			Updated: up, Link: atomLink{Href: self + "/" + t.ID},
-			Summary: fmt.Sprintf("%s / %s (%s・等級 grade %s)。締切 deadline %s。開札用証明書 SHA-256: %s",
-				t.Item, ja, en, t.Grade, t.Deadline.In(jst).Format("2006-01-02 15:04:05 MST"), t.Fingerprint)})
+		f.Entries = append(f.Entries, atomEntry{ID: "urn:mynaplat:bodies:" + b.ID + ":tender:" + t.ID, Title: title,
+			Updated: up, Link: atomLink{Href: self + "/" + t.ID}, Summary: summary})
 	}
 	var buf bytes.Buffer
 	buf.WriteString(xml.Header)
@@ -333,6 +410,31 @@ type officeTenderView struct {
 	Tender  TenderView
 	Bids    []*Bid
 	Bidders map[string]Bidder
+	// Openable: the deadline has passed and the tender is not opened;
+	// Waiting are the names of the officers whose shares wait (in memory).
+	Openable bool
+	Waiting  []string
+}
+
+// waitingNames are the names of the officers whose shares wait.
+func (p *Pages) waitingNames(ctx context.Context, body, tender string) ([]string, error) {
+	ids := p.s.Waiting(body, tender)
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	officers, err := p.s.Officers(ctx, body)
+	if err != nil {
+		return nil, err
+	}
+	names := map[string]string{}
+	for _, o := range officers {
+		names[o.ID] = o.Name
+	}
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = cmp.Or(names[id], id)
+	}
+	return out, nil
 }
 
 // StaffStrip is the strip the site's layout shows.
@@ -360,6 +462,37 @@ func (p *Pages) officeTender(w http.ResponseWriter, r *http.Request, st *staff.S
 	for i, b := range bids {
 		corps[i] = b.CorporateNumber
 	}
+	waiting, err := p.waitingNames(r.Context(), b.ID, t.ID)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
 	p.pages.Render(w, r, http.StatusOK, "office_tender", officeTenderView{Body: b, Staff: st, Tender: p.views([]*Tender{t})[0], Bids: bids,
-		Bidders: p.s.Bidders(r.Context(), t.Field, corps)})
+		Bidders: p.s.Bidders(r.Context(), t.Field, corps), Openable: t.Result == nil && !p.s.clock().Before(t.Deadline),
+		Waiting: waiting})
+}
+
+// open is an opening officer's part of the ceremony (Service.Present).
+func (p *Pages) open(w http.ResponseWriter, r *http.Request, st *staff.Session) {
+	body, tender := r.PathValue("body"), r.PathValue("tender")
+	// The passphrase is read from the form and used; it is not logged,
+	// not kept, and not put back into the page.
+	pass := []byte(r.PostFormValue("passphrase"))
+	pr, err := p.s.Present(r.Context(), body, tender, st.Grant.PlatformID, pass)
+	clear(pass)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	back := OfficeHome(body) + "tenders/" + tender
+	if pr.Result == nil {
+		left := pr.Need - len(pr.Officers)
+		p.site.Done(w, r, web.Flash{Kind: "ok",
+			JA: fmt.Sprintf("あなたの分を受け付けました。あと %d 人の開札担当官が %s までに入力すると開札します（それまで鍵はメモリ上にだけあります）。", left, pr.Until.In(jst).Format("15:04")),
+			EN: fmt.Sprintf("Your share is in. The opening happens when %d more opening officer(s) enter theirs before %s (until then it is held in memory only).", left, pr.Until.In(jst).Format("15:04"))},
+			back)
+		return
+	}
+	p.site.Done(w, r, web.Flash{Kind: "ok", JA: "開札しました。結果は案件の公開ページに載っています。",
+		EN: "The tender is opened. The result is on its public page."}, back)
 }

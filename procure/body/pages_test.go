@@ -24,34 +24,9 @@ import (
 // nobody without a staff session gets in.
 func TestOfficePages(t *testing.T) {
 	ctx := context.Background()
-	db := storetest.SQLite(t)
-	f := newFixture(t, db, 0)
+	f := newFixture(t, storetest.SQLite(t), 0)
 	f.clock.Set(time.Now())
-	site, err := web.New(ctx, web.Options{DB: db})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pages, err := NewPages(f.s, site)
-	if err != nil {
-		t.Fatal(err)
-	}
-	iss := stafftest.NewIssuer(t)
-	dir := stafftest.Directory(t, db, time.Now)
-	for i, pid := range []string{"pid-officer-1", "pid-officer-2"} {
-		stafftest.Grant(t, dir, staff.Grant{PlatformID: pid, Name: []string{"入札　一郎", "開札　二郎"}[i], Office: OfficeID("kanto"),
-			Role: staff.TenderOfficer, StaffNumber: "K-0" + string(rune('1'+i)), ValidFrom: time.Now().Add(-time.Hour), ValidUntil: time.Now().Add(time.Hour)})
-	}
-	gate, err := staff.NewOfficeGate(staff.GateConfig{Site: site, Directory: dir, Keys: iss.Keys, Desk: "/staffdesk/test/"}, pages.StaffOffice())
-	if err != nil {
-		t.Fatal(err)
-	}
-	pages.SetStaff(gate)
-	mux := http.NewServeMux()
-	site.Routes(mux)
-	pages.Routes(mux)
-	f.s.Routes(mux, APIConfig{})
-	srv := httptest.NewServer(site.Protect(mux))
-	t.Cleanup(srv.Close)
+	srv, iss := officeServer(t, f, "pid-officer-1", "pid-officer-2")
 	home := OfficeHome("kanto")
 
 	stafftest.NeedStaff(t, webtest.New(t, srv.URL), home, []webtest.Step{
@@ -138,4 +113,36 @@ func TestOfficePages(t *testing.T) {
 			t.Errorf("updated %q: %v", ts, err)
 		}
 	}
+}
+
+// officeServer serves f's pages and API with staff sign-in for the
+// officers given (tender officers of kanto).
+func officeServer(t *testing.T, f *fixture, officers ...string) (*httptest.Server, *stafftest.Issuer) {
+	t.Helper()
+	site, err := web.New(context.Background(), web.Options{DB: f.db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages, err := NewPages(f.s, site)
+	if err != nil {
+		t.Fatal(err)
+	}
+	iss := stafftest.NewIssuer(t)
+	dir := stafftest.Directory(t, f.db, time.Now)
+	for i, pid := range officers {
+		stafftest.Grant(t, dir, staff.Grant{PlatformID: pid, Name: []string{"入札　一郎", "開札　二郎", "開札　三郎"}[i%3], Office: OfficeID("kanto"),
+			Role: staff.TenderOfficer, StaffNumber: "K-0" + string(rune('1'+i)), ValidFrom: time.Now().Add(-time.Hour), ValidUntil: time.Now().Add(time.Hour)})
+	}
+	gate, err := staff.NewOfficeGate(staff.GateConfig{Site: site, Directory: dir, Keys: iss.Keys, Desk: "/staffdesk/test/"}, pages.StaffOffice())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages.SetStaff(gate)
+	mux := http.NewServeMux()
+	site.Routes(mux)
+	pages.Routes(mux)
+	f.s.Routes(mux, APIConfig{})
+	srv := httptest.NewServer(site.Protect(mux))
+	t.Cleanup(srv.Close)
+	return srv, iss
 }

@@ -27,6 +27,27 @@ const (
 	ReasonWrongPass    Reason = "wrong_passphrase"
 )
 
+// The opening's reasons (slice 5): a bid's, in the order it is checked,
+// then the ceremony's. A bid refused by delegation.Check carries
+// delegation's reason and texts instead (expired, revoked, out_of_scope,
+// not_agent, unknown_power …).
+const (
+	ReasonBadSignature  Reason = "bad_signature"
+	ReasonMismatch      Reason = "mismatch"
+	ReasonRevokedCert   Reason = "revoked_certificate"
+	ReasonSubDelegated  Reason = "sub_delegated_bid"
+	ReasonNameMismatch  Reason = "name_mismatch"
+	ReasonNotQualified  Reason = "not_qualified"
+	ReasonPowerOutlasts Reason = "power_outlasts_qualification"
+	ReasonGradeTooLow   Reason = "grade_too_low"
+	ReasonOverEstimate  Reason = "over_estimate"
+	ReasonReplaced      Reason = "replaced"
+
+	ReasonQuorum    Reason = "opening_quorum"
+	ReasonTooEarly  Reason = "opening_too_early"
+	ReasonNotOpener Reason = "not_opening_officer"
+)
+
 // Messages are the reason's Japanese and English texts.
 func (r Reason) Messages() (ja, en string) {
 	switch r {
@@ -58,6 +79,39 @@ func (r Reason) Messages() (ja, en string) {
 		return "確認のため入力したパスフレーズが一致しません。", "The two passphrases differ."
 	case ReasonBadCorp:
 		return "法人番号が正しくありません。", "The corporate number is not valid."
+	case ReasonBadSignature:
+		return "入札書の電子署名またはタイムスタンプを検証できないか、署名された内容が入札書ではありません。",
+			"The bid's signature or time-stamp does not verify, or what is signed is not a bid."
+	case ReasonMismatch:
+		return "署名された入札書が、この案件・この法人番号・委任状の代理人のものではありません。",
+			"The signed bid is not for this tender, for the corporate number it was sent for, or by the power's agent."
+	case ReasonRevokedCert:
+		return "署名に使われた署名用電子証明書は、署名の時点で失効していました。",
+			"The signing certificate had been revoked when the bid was signed."
+	case ReasonSubDelegated:
+		return "復代理人は入札できません。", "A sub-agent may not bid."
+	case ReasonNameMismatch:
+		return "委任状または入札書の法人名が、入札書に署名した時点の登記上の商号と一致しません（商号変更の後に署名した入札書には、変更前の委任状は使えません）。",
+			"The company name in the power or the bid is not the registry's name when the bid was signed (a power from before a change of name cannot be used for a bid signed after it)."
+	case ReasonNotQualified:
+		return "入札書に署名した時点で、この区分の競争参加資格がありませんでした。",
+			"The business held no qualification in this field when the bid was signed."
+	case ReasonPowerOutlasts:
+		return "委任状の有効期間が資格の有効期間を超えています。", "The power's period goes beyond the qualification's."
+	case ReasonGradeTooLow:
+		return "この区分の等級では、この案件の予定価格に入札できません。",
+			"The business's grade in this field does not cover this tender's estimate."
+	case ReasonOverEstimate:
+		return "入札価格が予定価格を超えています。", "The price is above the estimate."
+	case ReasonReplaced:
+		return "同じ法人の後の入札書に差し替えられました（開封していません）。",
+			"Replaced by a later bid of the same business (not opened)."
+	case ReasonQuorum:
+		return "開札に必要な人数の開札担当官がそろっていません。", "Fewer opening officers than the tender needs have opened."
+	case ReasonTooEarly:
+		return "入札書の提出期限がまだ来ていないため、開札できません。", "The deadline has not passed: the tender cannot be opened yet."
+	case ReasonNotOpener:
+		return "この案件の開札担当官ではありません。", "You are not an opening officer of this tender."
 	case ReasonWrongPass:
 		if ja, en, ok := sealedbid.Messages(sealedbid.ErrWrongPassphrase); ok {
 			return ja, en

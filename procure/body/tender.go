@@ -17,7 +17,7 @@ import (
 	"github.com/mynaplat/mynaplat/sealedbid"
 )
 
-// Tender states. Opening (slice 5) adds its own.
+// Tender states (opening.go adds those after the opening).
 const (
 	StateOpen   = "open"
 	StateClosed = "closed"
@@ -62,6 +62,10 @@ type Tender struct {
 	// and before the deadline), for the desk's screen; the body decides
 	// when the bid arrives.
 	Accepting bool `json:"accepting"`
+	// OpenedAt and Result are the opening's (docs/procurement.md §5.6),
+	// nil before it.
+	OpenedAt *time.Time `json:"opened_at,omitempty"`
+	Result   *Result    `json:"result,omitempty"`
 }
 
 // Open reports whether the tender takes bids at t: open and t before the
@@ -212,15 +216,25 @@ func (s *Service) Publish(ctx context.Context, body, by string, rq TenderRequest
 	return t, nil
 }
 
-const tenderColumns = `body, id, title, item, field, grade, deadline, threshold, certificate, fingerprint, state, published_at,
+const tenderColumns = `body, id, title, item, field, grade, deadline, threshold, certificate, fingerprint, state, published_at, opened_at, result,
   (SELECT COUNT(*) FROM body_tender_officers o WHERE o.body = t.body AND o.tender = t.id)`
 
 func scanTender(sc interface{ Scan(...any) error }) (*Tender, error) {
 	var t Tender
 	var field, grade string
 	var deadline, published int64
+	var opened sql.NullInt64
+	var result string
 	if err := sc.Scan(&t.Body, &t.ID, &t.Title, &t.Item, &field, &grade, &deadline, &t.K, &t.Certificate, &t.Fingerprint,
-		&t.State, &published, &t.Officers); err != nil {
+		&t.State, &published, &opened, &result, &t.Officers); err != nil {
+		return nil, err
+	}
+	if opened.Valid {
+		at := fromMS(opened.Int64)
+		t.OpenedAt = &at
+	}
+	var err error
+	if t.Result, err = parseResult(result); err != nil {
 		return nil, err
 	}
 	t.Field, t.Grade = procure.Field(field), procure.Grade(grade)
