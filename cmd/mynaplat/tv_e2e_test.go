@@ -125,6 +125,13 @@ func TestTVInBrowser(t *testing.T) {
 		t.Errorf("the menu has %d items, want the one built", n)
 	}
 	shot("tv-03-home")
+	// The same home on a 1920×1080 TV: the type grows with the screen.
+	r.do("1920×1080", chromedp.EmulateViewport(1920, 1080), chromedp.Reload(), chromedp.WaitVisible(css("#menu")))
+	if f := focused(); f != "end" {
+		t.Errorf("the 1920×1080 home's focus is on %q, want its item", f)
+	}
+	r.shot("tv-03-home-1080")
+	r.do("back to 1280×720", chromedp.EmulateViewport(1280, 720), chromedp.Reload(), chromedp.WaitVisible(css("#menu")))
 	r.do("arrows wrap on the menu", key(kb.ArrowDown), key(kb.ArrowUp))
 	r.do("VK_BACK ends the session", vk(461), chromedp.WaitVisible(css("#card")))
 	r.do("the portal again", chromedp.Navigate(url+"/tv/"+id+"/"), chromedp.WaitVisible(css("#card")))
