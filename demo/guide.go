@@ -97,9 +97,13 @@ func Guide(world bool) []web.HomeSection {
 				"サービスはこのIDで本人を識別します（個人番号は使いません）。",
 			DescEN: "Log in by placing the card on the reader of a TV set-top box (STB). The authentication certificate gives the " +
 				"common platform ID, by which services know the person (never by the My Number).",
-			Status:    web.PartlyBuilt,
-			MissingJA: "リモコンで操作するテレビ向けの画面（TVポータル）と、ケーブルテレビでの住民へのお知らせ。下の①〜③で試せるのはログインまでです。",
-			MissingEN: "The TV portal driven by a remote control, and notices to residents over cable TV. In ① to ③ below, only the login can be tried.",
+			Status: web.PartlyBuilt,
+			MissingJA: "テレビポータルはカードと暗証番号（数字キー）でのログインとメニューまで。ケーブルテレビでの住民へのお知らせと、下の①〜③のサービスはまだありません。" +
+				"リモコンの代わりにキーボードで：矢印・Enter・戻る＝Esc・数字キー・色ボタン＝R/G/Y/B。",
+			MissingEN: "The TV portal has the login with the card and the PIN by number keys, and its menu. Notices to residents over cable TV and the services of ① to ③ below are not built yet. " +
+				"The keyboard stands in for the remote: arrows, Enter, Back = Esc, number keys, colour keys = R/G/Y/B.",
+			Cards: []web.HomeCard{homeCard("須坂　花子", "", "")},
+			Paths: []string{tvPath("tv-suzaka-1"), tvPath("tv-nanto-1"), tvPath("tv-nambu-1")},
 			Sub: []web.HomeSection{
 				{ID: SectionPilot1, TitleJA: "① 須坂市・南砺市：テレビで健康情報と施設予約", TitleEN: "① Suzaka and Nanto: health records and facility bookings on the TV",
 					DescJA:    "須高ケーブル・となみケーブルのSTBからカードでログインし、自分の健康情報を見たり、市の施設を予約したりした先行事例。",
@@ -107,7 +111,7 @@ func Guide(world bool) []web.HomeSection {
 					Status:    web.NotBuilt,
 					MissingJA: "健康情報の閲覧と施設予約。STBでのログインまでは試せます。", MissingEN: "Health records and bookings. The login at the STBs can be tried.",
 					Cards: []web.HomeCard{homeCard("須坂　花子", "", ""), homeCard("須坂　健太", "", ""), homeCard("井波　清", "", "")},
-					Paths: []string{termPath("tv-suzaka-1"), termPath("tv-nanto-1")}},
+					Paths: []string{tvPath("tv-suzaka-1"), tvPath("tv-nanto-1")}},
 				{ID: SectionPilot2, TitleJA: "② 南部町：高齢者の見守りと子どもの登下校メール", TitleEN: "② Nambu: watching over the elderly, and school check-in mail",
 					DescJA: "高齢者が毎日STBにカードを置いて体調を入力し、町の保健師が見守る。小学生が学校の玄関のリーダーにカードをタッチすると保護者にメールが届く。",
 					DescEN: "Elderly people place the card on the STB every day and enter how they feel, for the town's nurses to watch over them; " +
@@ -116,7 +120,7 @@ func Guide(world bool) []web.HomeSection {
 					MissingJA: "体調の入力と見守り、保護者へのメールと行動履歴。STBと学校の玄関リーダーでのログインまでは試せます。",
 					MissingEN: "The daily entry and watch-over, the mail to parents and the history. The login at the STB and the school gate can be tried.",
 					Cards:     []web.HomeCard{homeCard("法勝寺　トメ", "", ""), homeCard("南部　翔", "", "")},
-					Paths:     []string{termPath("tv-nambu-1"), termPath("school-nambu-1")}},
+					Paths:     []string{tvPath("tv-nambu-1"), termPath("school-nambu-1")}},
 				{ID: SectionPilot3, TitleJA: "③ 美波町：テレビでの避難指示と避難所の受付", TitleEN: "③ Minami: evacuation orders on the TV and shelter check-in",
 					DescJA:    "テレビに名前入りの避難指示を出し、避難所ではカードで入所・退所を記録して、町が避難の状況をつかむ先行事例。",
 					DescEN:    "An earlier pilot: evacuation orders with the person's name on the TV, and shelter arrivals and departures recorded with the card.",
@@ -198,6 +202,9 @@ func strip(s *web.HomeSection) {
 
 // termPath is the page of a terminal under /t/.
 func termPath(id string) string { return "/t/" + id + "/" }
+
+// tvPath is the TV portal's power-on page of TV terminal id (community/tv).
+func tvPath(id string) string { return "/tv/" + id + "/" }
 
 // homeCard is a demo resident's card as the home page shows it; the PINs
 // come from people.Residents, so they cannot drift from the cards.

@@ -118,6 +118,9 @@ func TestGuideCardsAndPaths(t *testing.T) {
 			if strings.HasPrefix(p, "/t/") && p != "/t/" && !places[p] {
 				t.Errorf("%s claims %s, which is no demo terminal", s.ID, p)
 			}
+			if id, ok := strings.CutPrefix(p, "/tv/"); ok && !places[termPath(strings.TrimSuffix(id, "/"))] {
+				t.Errorf("%s claims the TV portal %s of no demo terminal", s.ID, p)
+			}
 		}
 	}
 	for _, st := range FirstSteps() {

@@ -211,6 +211,19 @@ func nextKey(id string) string   { return "t:" + id + ":next" }
 // and its report of a refused password apply there as at the PIN pad.
 func (p *Pages) Kit(id string) *Kit { return p.stations.Kit(id) }
 
+// KitsOf are the card flows of the terminals of kind k, in the order they
+// were configured: a service whose screens run on every terminal of a kind
+// (the TV portal on every set-top box) logs people in through them.
+func (p *Pages) KitsOf(k platform.TerminalKind) []*Kit {
+	var out []*Kit
+	for _, t := range p.stations.All() {
+		if t.Kind == k {
+			out = append(out, p.stations.Kit(t.ID))
+		}
+	}
+	return out
+}
+
 // screenData is what the terminal screen shows.
 type screenData struct {
 	ID, Name, Owner string

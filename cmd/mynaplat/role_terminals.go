@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mynaplat/mynaplat/cardview"
+	"github.com/mynaplat/mynaplat/community/tv"
 	"github.com/mynaplat/mynaplat/corpreg"
 	"github.com/mynaplat/mynaplat/delegation"
 	"github.com/mynaplat/mynaplat/internal/layout"
@@ -16,6 +17,7 @@ import (
 	"github.com/mynaplat/mynaplat/kiosk"
 	"github.com/mynaplat/mynaplat/municipal"
 	"github.com/mynaplat/mynaplat/mybox"
+	"github.com/mynaplat/mynaplat/platform"
 	"github.com/mynaplat/mynaplat/procure"
 	"github.com/mynaplat/mynaplat/procure/desk"
 	"github.com/mynaplat/mynaplat/procureagent"
@@ -119,6 +121,13 @@ func (c terminalsConfig) pages(ctx context.Context, d *deps, mux *http.ServeMux,
 		}
 		links = append(pl, links...)
 	}
+	tvp, err := tv.New(tv.Config{Site: d.site, Kits: tp.KitsOf(platform.TV), Logger: d.logger})
+	if err != nil {
+		return nil, err
+	}
+	tvp.Routes(mux)
+	links = append(links, tvp.Links()...)
+	tp.AddElsewhere("テレビポータル（カードとリモコンで）", "The TV portal (with the card and the remote)", tvp.Links()...)
 	dl, err := c.deskPages(ctx, d, mux, tp)
 	if err != nil {
 		return nil, err

@@ -2,8 +2,12 @@
 // input[name=pin], or, in a form with more PIN fields (input[data-pinpad], a
 // new PIN and its confirmation at the counter), into the one last focused;
 // a full field passes the pad on to the next empty one. Pages work without
-// it (the PIN is typed into the field). The script never stores, sends or
-// logs the PIN; the form posts it as usual.
+// it (the PIN is typed into the field). The number keys (a keyboard's, or a
+// TV remote's VK_0–VK_9, which browsers report as the same keys) type into
+// the pad's field wherever the focus is, unless the focus is in a field of
+// its own: one piece of code for every kind of terminal, so that a TV or a
+// desk needs no pointer for the PIN. The script never stores, sends or logs
+// the PIN; the form posts it as usual.
 (function () {
   "use strict";
   function setup(pad) {
@@ -20,11 +24,7 @@
     });
     pad.setAttribute("data-pinpad-ready", "");
     pad.hidden = false;
-    pad.addEventListener("click", function (ev) {
-      var b = ev.target.closest("button");
-      if (!b || !pad.contains(b)) { return; }
-      ev.preventDefault();
-      var key = b.getAttribute("data-key");
+    function press(key) {
       var max = input.maxLength > 0 ? input.maxLength : 16;
       if (key === "clear") {
         input.value = "";
@@ -38,12 +38,39 @@
       if (input.value.length >= max && i + 1 < inputs.length && inputs[i + 1].value === "") {
         input = inputs[i + 1];
         input.focus();
+      } else if (input.value.length >= max && i + 1 === inputs.length && document.activeElement !== input) {
+        // The last field is full, typed from the pad or the number keys:
+        // the form's button next, so that Enter (a remote's 決定) sends it.
+        var ok = form.querySelector("button[type=submit]");
+        if (ok) { ok.focus(); }
       }
+    }
+    pad.addEventListener("click", function (ev) {
+      var b = ev.target.closest("button");
+      if (!b || !pad.contains(b)) { return; }
+      ev.preventDefault();
+      press(b.getAttribute("data-key"));
+    });
+    return press;
+  }
+  // keys types the number keys into the first pad of the page, when the
+  // focus is not in a field (a field takes its own keys).
+  function keys(press) {
+    document.addEventListener("keydown", function (ev) {
+      if (!/^[0-9]$/.test(ev.key) || ev.ctrlKey || ev.altKey || ev.metaKey) { return; }
+      var a = document.activeElement;
+      if (a && (a.tagName === "INPUT" || a.tagName === "TEXTAREA" || a.tagName === "SELECT")) { return; }
+      ev.preventDefault();
+      press(ev.key);
     });
   }
   function setupAll() {
-    var pads = document.querySelectorAll(".pinpad");
-    for (var i = 0; i < pads.length; i++) { setup(pads[i]); }
+    var pads = document.querySelectorAll(".pinpad"), first = null;
+    for (var i = 0; i < pads.length; i++) {
+      var press = setup(pads[i]);
+      if (press && !first) { first = press; }
+    }
+    if (first) { keys(first); }
   }
   // Deferred (as the layout loads it) or loaded late, the script runs after
   // the document is parsed and sets the pads up at once; loaded while the

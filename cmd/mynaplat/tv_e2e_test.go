@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+)
+
+// TestTVInBrowser is 須坂 花子 at her cable TV's set-top box with the
+// remote alone (docs/community-tv.md §4, §5.1): every step is a key event,
+// the PC keyboard's or a TV browser's VK_* code, never a click. The TV's
+// power-on page sends her to the card screen; she chooses her card with
+// the arrows and Enter, goes Back (the card comes out), places it again,
+// moves the focus off the PIN field and types the PIN with the number keys
+// (the kit's PIN pad, for every terminal), which leaves the focus on
+// Confirm; Enter logs her in and the portal's home shows her name with
+// the focus on its only item; VK_BACK ends the session. Screenshots at
+// 1280×720, each checked to fit the TV's screen with a visible focus.
+func TestTVInBrowser(t *testing.T) {
+	bin := buildBinary(t)
+	data := t.TempDir()
+	url := startServer(t, bin, "--demo", "--data", data)
+	r := newFlowRun(t, sameURL(bin, data, url))
+	const id = "tv-suzaka-1"
+	cardID := r.card("須坂　花子")
+
+	key := func(keys string) chromedp.Action[chromedp.Void] { return chromedp.KeyEvent(keys) }
+	// vk sends a key as a TV browser does: its VK_* key code and no key
+	// name a PC keyboard has.
+	vk := func(code int64) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			for _, typ := range []input.DispatchKeyEventType{input.DispatchKeyEventTypeRawKeyDown, input.DispatchKeyEventTypeKeyUp} {
+				if _, err := cdp.Call(ctx, tg, input.DispatchKeyEvent, input.DispatchKeyEventParams{Type: typ,
+					Key: "Unidentified", WindowsVirtualKeyCode: code, NativeVirtualKeyCode: code}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	focused := func() string {
+		t.Helper()
+		v, err := chromedp.Run(r.ctx, chromedp.Evaluate[string](`document.activeElement ? document.activeElement.id || document.activeElement.tagName : ""`))
+		if err != nil {
+			t.Fatalf("focused element: %v", err)
+		}
+		return v
+	}
+	// shot checks the screen fits 1280×720 without scrolling and that the
+	// focused element shows its ring, then keeps the screenshot.
+	shot := func(name string) {
+		t.Helper()
+		v, err := chromedp.Run(r.ctx, chromedp.Evaluate[string](`(function () {
+			var d = document.documentElement, a = document.activeElement;
+			var ring = a && a !== document.body && a.matches(":focus") ? getComputedStyle(a).outlineStyle : "none";
+			return d.scrollWidth + "x" + d.scrollHeight + " " + ring;
+		})()`))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		size, ring, _ := strings.Cut(v, " ")
+		if size != "1280x720" || ring != "solid" {
+			t.Errorf("%s: the page's size and the focus ring %q, want 1280x720 and a ring", name, v)
+		}
+		r.shot(name)
+	}
+	// choose moves the card list to her card with the arrow keys.
+	choose := func() {
+		t.Helper()
+		for range 40 {
+			if value(r, "#card") == cardID {
+				return
+			}
+			r.do("next card", key(kb.ArrowDown))
+		}
+		t.Fatalf("her card %s is not in the list", cardID)
+	}
+
+	// A TV's browser has the input focus; a headless tab has it only
+	// after a key event, unless it is told to act as focused.
+	focus := chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true})
+		return err
+	})
+	r.do("power on", chromedp.EmulateViewport(1280, 720), focus, chromedp.Navigate(url+"/tv/"+id+"/"), chromedp.WaitVisible(css("#card")))
+	if f := focused(); f != "card" {
+		t.Errorf("the card screen's focus is on %q, want the card list", f)
+	}
+	shot("tv-01-card")
+	choose()
+	r.do("place the card (Enter)", key(kb.Enter), chromedp.WaitVisible(css("#pin")))
+	r.do("Back (Escape) takes the card out", key(kb.Escape), chromedp.WaitVisible(css("#card")))
+	choose()
+	r.do("place it again", key(kb.Enter), chromedp.WaitVisible(css("#pin")))
+	if f := focused(); f != "pin" {
+		t.Errorf("the PIN screen's focus is on %q, want the PIN field", f)
+	}
+	r.do("focus off the field", key(kb.ArrowDown))
+	if f := focused(); f == "pin" {
+		t.Fatalf("the down key left the focus on the PIN field")
+	}
+	r.do("the PIN by number keys", key("1234"))
+	if got := value(r, "#pin"); got != "1234" {
+		t.Fatalf("the PIN field holds %q after the number keys 1234", got)
+	}
+	if f := focused(); f != "login" {
+		t.Errorf("a full PIN leaves the focus on %q, want Confirm (#login)", f)
+	}
+	shot("tv-02-pin")
+	r.do("confirm (Enter)", key(kb.Enter), chromedp.WaitVisible(css("#menu")))
+	if h := has(r.text("#welcome"), "須坂"); h != "yes" {
+		t.Errorf("the home's welcome %s", h)
+	}
+	if f := focused(); f != "end" {
+		t.Errorf("the home's focus is on %q, want its item", f)
+	}
+	if n := r.count("#menu li"); n != 1 {
+		t.Errorf("the menu has %d items, want the one built", n)
+	}
+	shot("tv-03-home")
+	// The same home on a 1920×1080 TV: the type grows with the screen.
+	r.do("1920×1080", chromedp.EmulateViewport(1920, 1080), chromedp.Reload(), chromedp.WaitVisible(css("#menu")))
+	if f := focused(); f != "end" {
+		t.Errorf("the 1920×1080 home's focus is on %q, want its item", f)
+	}
+	r.shot("tv-03-home-1080")
+	r.do("back to 1280×720", chromedp.EmulateViewport(1280, 720), chromedp.Reload(), chromedp.WaitVisible(css("#menu")))
+	r.do("arrows wrap on the menu", key(kb.ArrowDown), key(kb.ArrowUp))
+	r.do("VK_BACK ends the session", vk(461), chromedp.WaitVisible(css("#card")))
+	r.do("the portal again", chromedp.Navigate(url+"/tv/"+id+"/"), chromedp.WaitVisible(css("#card")))
+	shot("tv-04-ended")
+}
+
+// value is the value of the element sel.
+func value(r *flowRun, sel string) string {
+	r.t.Helper()
+	v, err := chromedp.Run(r.ctx, chromedp.Evaluate[string](`document.querySelector(`+strconv.Quote(sel)+`).value`))
+	if err != nil {
+		r.t.Fatalf("value of %s: %v", sel, err)
+	}
+	return v
+}
