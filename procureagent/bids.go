@@ -220,13 +220,13 @@ func (p *Pages) bodyRef(id string) (BodyRef, bool) {
 }
 
 type bidView struct {
-	Tender   *body.Tender
-	Body     BodyRef
-	Powers   []procure.AgentPower
-	PowerID  string
-	Price    string
-	Kept     []Kept
-	Sign     *terminal.SignStep
+	Tender  *body.Tender
+	Body    BodyRef
+	Powers  []procure.AgentPower
+	PowerID string
+	Price   string
+	Kept    []Kept
+	Sign    *terminal.SignStep
 }
 
 // bidForm renders the bid form for the tender in the path.

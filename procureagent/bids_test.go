@@ -85,8 +85,8 @@ type env struct {
 	tamper  *tamper
 	// late moves the bodies' clock past the deadlines.
 	late atomic.Bool
-	dir     string
-	url     string
+	dir  string
+	url  string
 }
 
 const whoKey = "test:who"
@@ -230,7 +230,9 @@ func (e *env) kept(t *testing.T) []procureagent.Kept {
 	return out
 }
 
-func (e *env) bidPath(b string) string { return procureagent.Home + "tenders/" + b + "/" + e.tenders[b].ID }
+func (e *env) bidPath(b string) string {
+	return procureagent.Home + "tenders/" + b + "/" + e.tenders[b].ID
+}
 
 func (e *env) form(b, price string) url.Values {
 	return url.Values{"power": {"power-bid-a"}, "price": {price}, "fingerprint": {e.tenders[b].Fingerprint}, "password": {e.agent.SignPIN}}

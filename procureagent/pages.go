@@ -78,7 +78,9 @@ func New(cfg Config) (*Pages, error) {
 	}
 	if cfg.LoggedIn == nil {
 		id := cfg.Kit.Terminal().ID
-		cfg.LoggedIn = func(ss *web.Session, now time.Time) (terminal.Login, error) { return terminal.LoggedIn(ss, now, id, "") }
+		cfg.LoggedIn = func(ss *web.Session, now time.Time) (terminal.Login, error) {
+			return terminal.LoggedIn(ss, now, id, "")
+		}
 	}
 	p := &Pages{cfg: cfg, pages: pages}
 	if b := cfg.Bidding; b != nil {
