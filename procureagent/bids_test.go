@@ -52,26 +52,48 @@ func (qualifications) QualificationAt(context.Context, string, time.Time) (*proc
 }
 
 // tamper replaces the opening certificate in the answers of the bodies'
-// tender API when on (a body, or a path, serving another certificate).
+// tender API: with cert, in the tender's answer only (a body, or a path,
+// serving another certificate than its page names); with all, everywhere
+// with its fingerprint (a page that names it too).
 type tamper struct {
-	on   atomic.Bool
-	with []byte
-	next http.RoundTripper
+	cert, all atomic.Bool
+	with      []byte
+	next      http.RoundTripper
 }
+
+var oneTender = regexp.MustCompile(`/v1/tenders/[^/]+$`)
 
 func (tp *tamper) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp, err := tp.next.RoundTrip(r)
-	if err != nil || !tp.on.Load() || r.Method != http.MethodGet || !regexp.MustCompile(`/v1/tenders/[^/]+$`).MatchString(r.URL.Path) {
+	one := oneTender.MatchString(r.URL.Path)
+	if err != nil || r.Method != http.MethodGet || !(tp.all.Load() && (one || strings.HasSuffix(r.URL.Path, "/v1/tenders")) || tp.cert.Load() && one) {
 		return resp, err
 	}
-	var t map[string]any
 	raw, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if err := json.Unmarshal(raw, &t); err != nil {
-		return nil, err
+	set := func(t map[string]any) {
+		t["certificate"] = tp.with
+		if tp.all.Load() {
+			t["fingerprint"] = body.Fingerprint(tp.with)
+		}
 	}
-	t["certificate"] = tp.with
-	raw, _ = json.Marshal(t)
+	if one {
+		var t map[string]any
+		if err := json.Unmarshal(raw, &t); err != nil {
+			return nil, err
+		}
+		set(t)
+		raw, _ = json.Marshal(t)
+	} else {
+		var ts []map[string]any
+		if err := json.Unmarshal(raw, &ts); err != nil {
+			return nil, err
+		}
+		for _, t := range ts {
+			set(t)
+		}
+		raw, _ = json.Marshal(ts)
+	}
 	resp.Body, resp.ContentLength = io.NopCloser(bytes.NewReader(raw)), int64(len(raw))
 	resp.Header.Del("Content-Length")
 	return resp, nil
@@ -284,8 +306,10 @@ func TestBidFlow(t *testing.T) {
 }
 
 // TestBidRefused: a certificate that is not the tender page's, a power
-// that may not bid, a wrong price, a wrong signing password and a late bid
-// send or keep nothing, with Japanese and English text.
+// that may not bid, a wrong price, an envelope the body refuses (sealed to
+// another certificate), a wrong signing password and a late bid store
+// nothing at the body and keep nothing on the terminal, with the refusal's
+// text.
 func TestBidRefused(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
@@ -301,9 +325,13 @@ func TestBidRefused(t *testing.T) {
 			{"a sub-delegated power", with("power", "power-sub-b"), []string{"復代理の委任状では入札できません"}, nil},
 			{"no price", with("price", "0"), []string{"入札金額を"}, nil},
 			{"another fingerprint shown", with("fingerprint", strings.Repeat("0", 64)), []string{"指紋（SHA-256）と一致しません"}, nil},
-			{"the body serves another certificate", e.form("kanto", "4000000"), []string{"指紋（SHA-256）と一致しません"}, func() { e.tamper.on.Store(true) }},
-			{"a wrong signing password", with("password", "WRONG1"), []string{"何も送信していません"}, func() { e.tamper.on.Store(false) }},
-			{"late", e.form("kanto", "4000000"), []string{"入札は受け付けられませんでした"}, func() { e.late.Store(true) }},
+			{"the body serves another certificate", e.form("kanto", "4000000"), []string{"指紋（SHA-256）と一致しません"}, func() { e.tamper.cert.Store(true) }},
+			// The page and the tender name another certificate alike: the
+			// bid is sealed to it and the body refuses the envelope.
+			{"sealed to another certificate", with("fingerprint", body.Fingerprint(e.tenders["suzaka"].Certificate)),
+				[]string{"入札は受け付けられませんでした", "開札用証明書あての暗号データ"}, func() { e.tamper.cert.Store(false); e.tamper.all.Store(true) }},
+			{"a wrong signing password", with("password", "WRONG1"), []string{"何も送信していません"}, func() { e.tamper.all.Store(false) }},
+			{"late", e.form("kanto", "4000000"), []string{"入札は受け付けられませんでした", "提出期限を過ぎています"}, func() { e.late.Store(true) }},
 		}
 		for _, s := range steps {
 			if s.pre != nil {
