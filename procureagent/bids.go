@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -117,9 +116,6 @@ func (k *receipts) keep(b Kept, replaced string) error {
 		if replaced != "" && all[i].BidID == replaced && all[i].Body == b.Body {
 			all[i].ReplacedBy = b.BidID
 		}
-	}
-	if err := os.MkdirAll(filepath.Dir(k.path), 0o700); err != nil {
-		return err
 	}
 	return fileutil.WriteJSON(k.path, append(all, b))
 }
