@@ -122,6 +122,9 @@ type staffRow struct {
 	// Path is where they sign in: their office's page ("" for an office
 	// that takes no card sign-in yet).
 	Path string
+	// OpeningPassphrase is a contracting officer's opening passphrase,
+	// set when the demo was seeded (OpeningPassphrases).
+	OpeningPassphrase string
 }
 
 // staffRows are the staff whose cards were seeded.
@@ -133,6 +136,9 @@ func staffRows(cards map[string]card.Info) []staffRow {
 			continue
 		}
 		r := staffRow{StaffPerson: sp, Card: in}
+		if sp.Role == staff.TenderOfficer {
+			r.OpeningPassphrase = OpeningPassphrases[sp.Name]
+		}
 		if p, err := staff.LoginPath(sp.Office); err == nil {
 			r.Path = strings.TrimSuffix(p, "login")
 		}

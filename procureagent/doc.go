@@ -8,6 +8,16 @@
 // (time-stamped), and follows it through review: a correction the officer
 // asked for is signed again as the next version.
 //
+// The agent also bids here (docs/procurement.md §5.5, bids.go): the open
+// tenders of the procuring bodies (body.Client), the bid form under a power
+// that may bid (入札, not sub-delegated), the opening certificate checked
+// against the fingerprint the body's tender page names, the bid
+// (body.BidContent) signed with the card and sealed on this terminal
+// (body.SealBid), only the envelope posted, and the body's receipt verified
+// (body.VerifyReceipt) and kept in the terminal's own file, so that the
+// agent sees their bids and which a later bid replaced. The body never sees
+// a bid in clear.
+//
 // It is the terminal side of package procure: the card and its signing
 // password stay here (the terminal kit's signing step, with its limits and
 // its report of a wrong password to the platform), and the pages reach the

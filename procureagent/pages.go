@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -33,6 +34,13 @@ type Config struct {
 	Stamper cms.Stamper
 	Logger  *slog.Logger
 	Now     func() time.Time
+	// Bidding, when set, serves the bidding pages (docs/procurement.md
+	// §5.5): the bodies' tenders, the bid signed with the card and sealed
+	// here, the receipts kept on this terminal.
+	Bidding *Bidding
+	// LoggedIn is the card login handed over on the session; nil is the
+	// kit's terminal.LoggedIn (tests stand in for the card step with it).
+	LoggedIn func(ss *web.Session, now time.Time) (terminal.Login, error)
 }
 
 // Pages are the agent's pages:
@@ -41,9 +49,13 @@ type Config struct {
 //	GET  /procure/agent/apply    the application form, the power picked from the agent's (?power=ID: that one; ?from=ID: the application to correct, filled in)
 //	POST /procure/agent/apply    sign with the card and file
 //	POST /procure/agent/logout   log out
+//	GET  /procure/agent/tenders  the bodies' open tenders, the powers that may bid, the bids sent from this terminal and their receipts
+//	GET  /procure/agent/tenders/{body}/{tender}   the bid form (the opening certificate's fingerprint shown)
+//	POST /procure/agent/tenders/{body}/{tender}   sign with the card, seal, post the envelope, verify and keep the receipt
 type Pages struct {
 	cfg   Config
 	pages *web.Pages
+	kept  *receipts
 }
 
 // Home is the agent's first page.
@@ -64,7 +76,20 @@ func New(cfg Config) (*Pages, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Pages{cfg: cfg, pages: pages}, nil
+	if cfg.LoggedIn == nil {
+		id := cfg.Kit.Terminal().ID
+		cfg.LoggedIn = func(ss *web.Session, now time.Time) (terminal.Login, error) {
+			return terminal.LoggedIn(ss, now, id, "")
+		}
+	}
+	p := &Pages{cfg: cfg, pages: pages}
+	if b := cfg.Bidding; b != nil {
+		if b.Client == nil || b.TSARoots == nil || b.Dir == "" || len(b.Bodies) == 0 {
+			return nil, errors.New("procureagent: bidding needs the bodies' client, the bodies, the TSA's roots and a directory")
+		}
+		p.kept = &receipts{path: filepath.Join(b.Dir, keptFile)}
+	}
+	return p, nil
 }
 
 // Routes registers the pages.
@@ -73,13 +98,24 @@ func (p *Pages) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+Home+"apply", p.agent(p.form))
 	mux.HandleFunc("POST "+Home+"apply", p.agent(p.apply))
 	mux.HandleFunc("POST "+Home+"logout", p.logout)
+	if p.kept != nil {
+		mux.HandleFunc("GET "+Home+"tenders", p.agent(p.tenders))
+		mux.HandleFunc("GET "+Home+"tenders/{body}/{tender}", p.agent(p.bidForm))
+		mux.HandleFunc("POST "+Home+"tenders/{body}/{tender}", p.agent(p.bid))
+	}
 }
 
 // Links are the home page entries.
 func (p *Pages) Links() []web.Link {
-	return []web.Link{{Section: "政府調達 / Government procurement", TitleJA: "競争参加資格の申請（代理人）", TitleEN: "Qualification application (agent)",
+	links := []web.Link{{Section: "政府調達 / Government procurement", TitleJA: "競争参加資格の申請（代理人）", TitleEN: "Qualification application (agent)",
 		DescJA: "委任を受けた代理人がカードでログインし、統一資格を申請・補正します", DescEN: "An agent under a power of attorney logs in with their card and applies for the unified qualification",
 		Path: Home}}
+	if p.kept != nil {
+		links = append(links, web.Link{Section: "政府調達 / Government procurement", TitleJA: "入札（代理人）", TitleEN: "Bids (agent)",
+			DescJA: "代理人がカードで入札書に署名し、端末で封をして発注機関に送ります", DescEN: "An agent signs a bid with their card; it is sealed on this terminal and sent to the procuring body",
+			Path: Home + "tenders"})
+	}
+	return links
 }
 
 // visit is one request of a logged-in agent.
@@ -98,7 +134,7 @@ func (p *Pages) agent(h func(http.ResponseWriter, *http.Request, *visit)) http.H
 			p.cfg.Site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
 			return
 		}
-		l, err := terminal.LoggedIn(ss, p.cfg.Now(), p.cfg.Kit.Terminal().ID, "")
+		l, err := p.cfg.LoggedIn(ss, p.cfg.Now())
 		if err != nil {
 			if r.Method != http.MethodGet {
 				p.cfg.Site.Error(w, r, web.Problem{Status: http.StatusForbidden, TitleJA: "ログインしてください", TitleEN: "Please log in",

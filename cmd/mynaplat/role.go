@@ -34,6 +34,7 @@ import (
 	"github.com/mynaplat/mynaplat/platform"
 	"github.com/mynaplat/mynaplat/postbox"
 	"github.com/mynaplat/mynaplat/procure"
+	"github.com/mynaplat/mynaplat/procure/body"
 	"github.com/mynaplat/mynaplat/reception"
 	"github.com/mynaplat/mynaplat/staff"
 	"github.com/mynaplat/mynaplat/store"
@@ -367,6 +368,7 @@ type services struct {
 	town         *townweb.Town
 	nissay       *nissayweb.Page
 	procure      *procure.Service
+	bodies       *body.Service
 }
 
 // at is where role answers and the client to reach it with.

@@ -56,6 +56,7 @@ func (c bodiesConfig) build(ctx context.Context, d *deps) (*built, error) {
 	if err != nil {
 		return nil, err
 	}
+	d.svc.bodies = svc
 	pages, err := body.NewPages(svc, d.site)
 	if err != nil {
 		return nil, err

@@ -19,6 +19,7 @@ import (
 	"github.com/mynaplat/mynaplat/mybox"
 	"github.com/mynaplat/mynaplat/platform"
 	"github.com/mynaplat/mynaplat/procure"
+	"github.com/mynaplat/mynaplat/procure/body"
 	"github.com/mynaplat/mynaplat/procure/desk"
 	"github.com/mynaplat/mynaplat/procureagent"
 	"github.com/mynaplat/mynaplat/reception"
@@ -298,13 +299,39 @@ func (c terminalsConfig) procurePages(ctx context.Context, d *deps, mux *http.Se
 		return nil, nil
 	}
 	u, hc := d.at(roleProcure)
+	bidding, err := c.bidding(ctx, d)
+	if err != nil {
+		return nil, err
+	}
 	ap, err := procureagent.New(procureagent.Config{Site: d.site, Register: &procure.Client{BaseURL: u, HTTP: hc}, Kit: kit,
-		Stamper: d.stamper(), Logger: d.logger})
+		Stamper: d.stamper(), Logger: d.logger, Bidding: bidding})
 	if err != nil {
 		return nil, err
 	}
 	ap.Routes(mux)
 	return ap.Links(), nil
+}
+
+// bidding is what the agent's bidding pages need, when the bodies and the
+// TSA are reachable: the bodies' API (the bid is sealed on this side and
+// only the envelope crosses, docs/procurement.md §5.5), the TSA's roots
+// for the receipts and the terminal's own directory for them.
+func (c terminalsConfig) bidding(ctx context.Context, d *deps) (*procureagent.Bidding, error) {
+	if !d.peers.known(roleBodies) || !d.peers.known(roleTSA) {
+		d.logger.WarnContext(ctx, "mynaplat: the agents' bidding pages are off: they need the bodies and tsa roles")
+		return nil, nil
+	}
+	roots, err := d.timestampRoots(ctx)
+	if err != nil {
+		return nil, err
+	}
+	bu, hc := d.at(roleBodies)
+	refs := make([]procureagent.BodyRef, 0, len(demoBodies))
+	for _, b := range demoBodies {
+		refs = append(refs, procureagent.BodyRef{ID: b.ID, NameJA: b.NameJA, NameEN: b.NameEN})
+	}
+	return &procureagent.Bidding{Client: &body.Client{BaseURL: bu, HTTP: hc}, Bodies: refs, TSARoots: roots,
+		Dir: layout.AgentDir(c.data)}, nil
 }
 
 // applyReaders gives terminals named in --reader a real reader.

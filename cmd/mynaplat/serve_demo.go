@@ -65,6 +65,11 @@ func seedDemo(ctx context.Context, d *deps, o serveOptions) error {
 			return err
 		}
 	}
+	if s.bodies != nil && s.staff != nil {
+		if _, err := demo.SeedTenders(ctx, demo.TendersConfig{DB: d.db, Staff: s.staff, Bodies: s.bodies, Now: time.Now}); err != nil {
+			return err
+		}
+	}
 	if err := seedTownweb(ctx, d, o.townwebClientID); err != nil {
 		return err
 	}

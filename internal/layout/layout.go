@@ -76,6 +76,11 @@ const DeskTerminalID = "home-desk-1"
 // the platform's.
 func DeskDir(data string) string { return filepath.Join(data, "desk") }
 
+// AgentDir is the agent's procurement terminal's own data directory (the
+// receipts of the bids sent from it, procureagent): the company's PC's,
+// apart from the platform's and the bodies'.
+func AgentDir(data string) string { return filepath.Join(data, "agent") }
+
 // KeysPath is the file of back-office keys written when the demo world is
 // seeded (mode 0600).
 func KeysPath(data string) string { return filepath.Join(data, "eligibility", "demo-keys.json") }
