@@ -324,14 +324,55 @@ func TestContractCycle(t *testing.T) {
 	})
 }
 
-// TestContractPowerWithoutInvoice: a power without 請求 lets the agent
-// sign and accept but not invoice.
-func TestContractPowerWithoutInvoice(t *testing.T) {
+// TestContractPowerNoContract: a power without 契約 cannot sign the
+// contract, and the refusal leaves it as it was.
+func TestContractPowerNoContract(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		cw := newContractWorld(t, db, procure.MatterBid)
 		c := cw.prepare(t)
 		cw.clock.Set(t0.Add(3 * time.Hour))
 		_, err := cw.s.AgentSign(cw.ctx, "kanto", c.ID, cw.agentID, cw.sign(t, c.pdf, cw.agent, contract.Agent))
 		refused(t, "power without 契約", err, "out_of_scope")
+		if now, _ := cw.s.Contract(cw.ctx, "kanto", c.ID); now.State != ContractPrepared {
+			t.Errorf("state %s", now.State)
+		}
+	})
+}
+
+// TestContractPowerNoInvoice: a power without 請求 signs and accepts but
+// cannot invoice; the refusal leaves the timeline as it was.
+func TestContractPowerNoInvoice(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		cw := newContractWorld(t, db, procure.MatterBid, procure.MatterContract)
+		c := cw.prepare(t)
+		ctx, id := cw.ctx, c.ID
+		cw.clock.Set(t0.Add(3 * time.Hour))
+		agentSigned := cw.sign(t, c.pdf, cw.agent, contract.Agent)
+		if _, err := cw.s.AgentSign(ctx, "kanto", id, cw.agentID, agentSigned); err != nil {
+			t.Fatal(err)
+		}
+		cw.clock.Set(t0.Add(4 * time.Hour))
+		c, err := cw.s.OfficerSign(ctx, "kanto", id, cw.officerID, cw.sign(t, agentSigned, cw.officer, contract.Officer))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cw.clock.Set(t0.Add(28 * time.Hour))
+		insp := cw.step(t, id, cw.officer, contract.KindInspection, contract.Hash(c.pdf))
+		if _, err := cw.s.Inspect(ctx, "kanto", id, cw.officerID, insp); err != nil {
+			t.Fatal(err)
+		}
+		acc := cw.step(t, id, cw.agent, contract.KindAcceptance, contract.Hash(insp))
+		if _, err := cw.s.AgentStep(ctx, "kanto", id, cw.agentID, acc); err != nil {
+			t.Fatal(err)
+		}
+		_, err = cw.s.AgentStep(ctx, "kanto", id, cw.agentID, cw.step(t, id, cw.agent, contract.KindInvoice, contract.Hash(acc)))
+		refused(t, "invoice without 請求", err, "out_of_scope")
+		if now, _ := cw.s.Contract(ctx, "kanto", id); now.Steps != 2 || now.Next != string(contract.KindInvoice) {
+			t.Errorf("after the refused invoice: %+v", now)
+		}
+		audit, _ := cw.s.Audit(ctx, "kanto", cw.tn.ID)
+		if last := audit[len(audit)-1]; last.Outcome != "refused" || last.Action != "contract.step" {
+			t.Errorf("audit: %+v", last)
+		}
 	})
 }
