@@ -352,6 +352,9 @@ func (s *Service) OfficerSign(ctx context.Context, body, id, officer string, sig
 	if err != nil {
 		return nil, fmt.Errorf("body: contract %s B-LTA: %w", id, err)
 	}
+	if err := s.lastPasses(ctx, cc, c, &contract.Timeline{PDF: final}); err != nil {
+		return fail(err)
+	}
 	return s.advance(ctx, c, actor, "contract.officer_sign", final, ContractSigned, officer)
 }
 
@@ -453,6 +456,9 @@ func (s *Service) step(ctx context.Context, body, id string, party contract.Part
 	if err := tl.AddValidationData(ctx, cc.Policy); err != nil {
 		return nil, fmt.Errorf("body: contract %s: %w", id, err)
 	}
+	if err := s.lastPasses(ctx, cc, c, tl); err != nil {
+		return fail(err)
+	}
 	seq := len(tl.Steps) - 1
 	won := false
 	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
@@ -505,12 +511,33 @@ func (s *Service) VerifyContract(ctx context.Context, c *Contract) (*contract.Re
 	if err != nil {
 		return nil, nil, err
 	}
-	parties := contract.Parties{Agent: func(ctx context.Context, kind contract.Kind, cert *x509.Certificate, at time.Time) error {
+	return tl.Verify(ctx, cc.Policy, s.parties(c)), tl, nil
+}
+
+// parties are the body's checks of who may act: the agent's power covers
+// 契約 (the contract, the acceptance) or 請求 (the invoice); the officer is
+// the one who signed the contract (the default).
+func (s *Service) parties(c *Contract) contract.Parties {
+	return contract.Parties{Agent: func(ctx context.Context, kind contract.Kind, cert *x509.Certificate, at time.Time) error {
 		matter := procure.MatterContract
 		if kind == contract.KindInvoice {
 			matter = procure.MatterInvoice
 		}
 		return s.checkPower(ctx, c, matter, cert, at)
 	}}
-	return tl.Verify(ctx, cc.Policy, parties), tl, nil
+}
+
+// lastPasses refuses a timeline whose last element does not verify as the
+// validator will later see it (e.g. a step time-stamped before the
+// element before it): nothing is stored that `mynaplat verify` fails.
+func (s *Service) lastPasses(ctx context.Context, cc *ContractConfig, c *Contract, tl *contract.Timeline) error {
+	rep := tl.Verify(ctx, cc.Policy, s.parties(c))
+	e := rep.Elements[len(rep.Elements)-1]
+	if e.Indication == verify.TotalPassed {
+		return nil
+	}
+	if e.Reason != "" {
+		return &Refusal{Reason: Reason(e.Reason), MessageJA: e.MessageJA, MessageEN: e.MessageEN, Detail: string(e.SubIndication)}
+	}
+	return refuse(ReasonContractSignature, fmt.Sprintf("%s %s %s", e.Indication, e.SubIndication, e.MessageEN))
 }

@@ -9,8 +9,10 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -163,6 +165,12 @@ func (cw *contractWorld) sign(t testing.TB, pdf []byte, c *card.Card, party cont
 // step has c sign a step of kind after the element whose hash is previous.
 func (cw *contractWorld) step(t testing.TB, id string, c *card.Card, kind contract.Kind, previous string) []byte {
 	t.Helper()
+	return cw.stepWith(t, id, c, kind, previous, cw.s.stamper)
+}
+
+// stepWith is step time-stamped by st.
+func (cw *contractWorld) stepWith(t testing.TB, id string, c *card.Card, kind contract.Kind, previous string, st cms.Stamper) []byte {
+	t.Helper()
 	s := contract.Step{Kind: kind, ContractID: id, Previous: previous, Time: cw.clock.Now()}
 	switch kind {
 	case contract.KindInspection:
@@ -175,7 +183,7 @@ func (cw *contractWorld) step(t testing.TB, id string, c *card.Card, kind contra
 	var der []byte
 	cw.with(t, c, func(cert *x509.Certificate, sg crypto.Signer) error {
 		var err error
-		der, err = contract.SignStep(context.Background(), s, contract.SignOptions{Signer: sg, Cert: cert, Stamper: cw.s.stamper})
+		der, err = contract.SignStep(context.Background(), s, contract.SignOptions{Signer: sg, Cert: cert, Stamper: st})
 		return err
 	})
 	return der
@@ -266,12 +274,20 @@ func TestContractCycle(t *testing.T) {
 			t.Fatalf("a refusal changed the contract: %s", now.State)
 		}
 
-		c2, err := cw.client.SignContract(ctx, cw.mint(cw.agentID), "kanto", c.ID, agentSigned)
-		if err != nil || c2.State != ContractAgentSigned {
-			t.Fatalf("agent signs: %+v %v", c2, err)
+		// The same signature sent twice at once: stored once, the other refused.
+		errs := make([]error, 2)
+		var wg sync.WaitGroup
+		for i := range errs {
+			wg.Go(func() { _, errs[i] = cw.client.SignContract(ctx, cw.mint(cw.agentID), "kanto", c.ID, agentSigned) })
 		}
-		_, err = cw.client.SignContract(ctx, cw.mint(cw.agentID), "kanto", c.ID, agentSigned)
-		refused(t, "agent signs twice", err, ReasonSignOrder)
+		wg.Wait()
+		if (errs[0] == nil) == (errs[1] == nil) {
+			t.Fatalf("agent signs twice at once: %v, %v", errs[0], errs[1])
+		}
+		refused(t, "agent signs twice", errors.Join(errs...), ReasonSignOrder)
+		if c2, _ := w.s.Contract(ctx, "kanto", c.ID); c2.State != ContractAgentSigned || string(c2.pdf) != string(agentSigned) {
+			t.Fatalf("agent signed: %s", c2.State)
+		}
 
 		w.clock.Set(t0.Add(4 * time.Hour))
 		_, err = w.s.OfficerSign(ctx, "kanto", c.ID, cw.officerID, cw.sign(t, agentSigned, cw.stranger, contract.Officer))
@@ -300,6 +316,13 @@ func TestContractCycle(t *testing.T) {
 		refused(t, "inspection twice", err, "")
 
 		w.clock.Set(t0.Add(52 * time.Hour))
+		// An acceptance whose time-stamp is before the inspection's.
+		early := cw.stepWith(t, c.ID, cw.agent, contract.KindAcceptance, contract.Hash(insp), w.lateStamper(t0.Add(27*time.Hour)))
+		_, err = cw.client.ContractStep(ctx, cw.mint(cw.agentID), "kanto", c.ID, early)
+		refused(t, "acceptance stamped before the inspection", err, Reason(contract.ErrOutOfOrder))
+		if now, _ := w.s.Contract(ctx, "kanto", c.ID); now.Steps != 1 {
+			t.Fatalf("a refused step was stored: %d steps", now.Steps)
+		}
 		acc := cw.step(t, c.ID, cw.agent, contract.KindAcceptance, contract.Hash(insp))
 		if _, err := cw.client.ContractStep(ctx, cw.mint(cw.agentID), "kanto", c.ID, acc); err != nil {
 			t.Fatal(err)
