@@ -122,6 +122,7 @@ var callerPairs = [][2]string{
 	{apiStaff, roleOIDC}, // the operator page's staff gate
 	{apiStaff, roleProcure},
 	{apiStaff, roleBodies},
+	{apiPlatform, roleBodies},    // the contract: whose card signed (the JPKI linkage)
 	{apiDelegation, roleProcure}, // the agent's page lists the powers they may act under
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/mynaplat/mynaplat/corpreg"
 	"github.com/mynaplat/mynaplat/delegation"
 	"github.com/mynaplat/mynaplat/jpki"
+	"github.com/mynaplat/mynaplat/municipal"
 	"github.com/mynaplat/mynaplat/procure"
 	"github.com/mynaplat/mynaplat/procure/body"
 	"github.com/mynaplat/mynaplat/web"
@@ -30,16 +31,23 @@ var demoBodies = []body.Body{
 // TSA's root, its signing certificate at the JPKI centre's OCSP responder,
 // its power at the delegation register and the company's name at the
 // corporate registry. Each body's keys are in data/bodies/{body}.
+// Contracts (docs/procurement.md §5.7, body side): the agent's contract API
+// believes card logins made at the register's terminal (--procure-terminal)
+// as the register does; whose card signed is asked at the platform (caller
+// key platform/bodies); the signatures are validated, and the contract made
+// B-LTA, with the post box's signature policy.
 type bodiesConfig struct {
-	data  string
-	peers *peers
-	keys  callerKeys
+	data     string
+	peers    *peers
+	keys     callerKeys
+	terminal string
 }
 
 func (c bodiesConfig) validate() error {
 	var m missing
 	m.peer(c.peers, roleProcure, roleTSA, rolePlatform, roleCorpReg, roleDelegation, roleJPKI)
 	m.key(c.keys, apiStaff, roleBodies)
+	m.key(c.keys, apiPlatform, roleBodies)
 	return m.err(roleBodies)
 }
 
@@ -51,8 +59,19 @@ func (c bodiesConfig) build(ctx context.Context, d *deps) (*built, error) {
 	if err != nil {
 		return nil, err
 	}
+	policy, err := d.signaturePolicy(ctx)
+	if err != nil {
+		return nil, err
+	}
+	renderer, err := municipal.NewRenderer("")
+	if err != nil {
+		return nil, err
+	}
+	contracts := &body.ContractConfig{Renderer: renderer, Policy: policy, Stamper: d.stamper(),
+		SignerPerson: d.platformClient(roleBodies).SignerPerson}
 	svc, err := body.New(ctx, body.Config{DB: d.db, Bodies: demoBodies, KeyDir: filepath.Join(c.data, "bodies"),
-		Register: &procure.Client{BaseURL: u, HTTP: hc}, Stamper: d.stamper(), Now: time.Now, Logger: d.logger, Opening: opening})
+		Register: &procure.Client{BaseURL: u, HTTP: hc}, Stamper: d.stamper(), Now: time.Now, Logger: d.logger, Opening: opening,
+		Contracts: contracts})
 	if err != nil {
 		return nil, err
 	}
@@ -67,8 +86,13 @@ func (c bodiesConfig) build(ctx context.Context, d *deps) (*built, error) {
 	// The bid intake is a machine API: the company desk posts from its
 	// own origin, with no session (the bid's signature is its proof).
 	d.site.MachineAPI("POST /bodies/{body}/v1/tenders/{tender}/bids")
+	// The agent's contract calls come from the agent's terminal with the
+	// card login as bearer, not from a page of this site.
+	d.site.MachineAPI("POST /bodies/{body}/v1/contracts/{id}/signature")
+	d.site.MachineAPI("POST /bodies/{body}/v1/contracts/{id}/steps")
 	return &built{routes: func(mux *http.ServeMux) {
-		svc.Routes(mux, body.APIConfig{BidLimit: body.DefaultBidLimit()})
+		svc.Routes(mux, body.APIConfig{BidLimit: body.DefaultBidLimit(),
+			Login: procure.APIConfig{Keys: d.platformKeys().Keys, Issuer: d.peers.url(rolePlatform), Terminal: c.terminal}})
 		pages.Routes(mux)
 	}, pages: func(context.Context, *http.ServeMux) ([]web.Link, error) {
 		return pages.Links(), nil

@@ -248,7 +248,7 @@ func roleConfigs(o serveOptions, p *peers) (map[string]roleConfig, callerKeys, e
 		roleOIDC:        oidcConfig{cfg: o.oidc.config(data, p.url(roleOIDC)), data: data, peers: p, keys: keys},
 		roleTownweb:     townwebConfig{data: data, peers: p, issuer: townwebIssuer(o, p), clientID: cmp.Or(o.townwebClientID, townwebDemoClientID)},
 		roleProcure:     procureConfig{peers: p, keys: keys, terminal: o.procureTerminal},
-		roleBodies:      bodiesConfig{data: data, peers: p, keys: keys},
+		roleBodies:      bodiesConfig{data: data, peers: p, keys: keys, terminal: o.procureTerminal},
 		roleTerminals:   newTerminalsConfig(data, p, o.readers, o.postboxTerminal).withPay(newPayConfig(data, p, keys)).withProcure(o.procureTerminal),
 	}
 	out := map[string]roleConfig{}

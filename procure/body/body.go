@@ -98,6 +98,9 @@ type Config struct {
 	// Opening is what the opening needs (opening.go); without it the
 	// bodies take bids but do not open them.
 	Opening *OpeningConfig
+	// Contracts is what the contracts need (contract.go); without it the
+	// bodies prepare no contract.
+	Contracts *ContractConfig
 }
 
 // hosted is a body with its keys.
@@ -118,6 +121,7 @@ type Service struct {
 	now      func() time.Time
 	logger   *slog.Logger
 	opening  *OpeningConfig
+	contract *ContractConfig
 	// mu guards waiting: the shares presented for an opening, in memory
 	// only (opening.go).
 	mu      sync.Mutex
@@ -149,6 +153,12 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 			oc.Workers = 8
 		}
 		s.opening = &oc
+	}
+	if c := cfg.Contracts; c != nil {
+		if c.Renderer == nil || c.Policy == nil || c.Stamper == nil || c.SignerPerson == nil || s.opening == nil {
+			return nil, fmt.Errorf("%w: the contracts need a renderer, a policy, a stamper, the signers' persons and the opening's powers", ErrInvalid)
+		}
+		s.contract = c
 	}
 	for _, b := range cfg.Bodies {
 		if !b.valid() || s.bodies[b.ID] != nil {

@@ -10,6 +10,7 @@ import (
 	"net/url"
 
 	"github.com/mynaplat/mynaplat/internal/httpapi"
+	"github.com/mynaplat/mynaplat/procure/contract"
 )
 
 // Client is the typed client of a body's API: the company desk reads a
@@ -89,4 +90,74 @@ func (c *Client) CA(ctx context.Context, body string) (*x509.Certificate, error)
 		return nil, err
 	}
 	return x509.ParseCertificate(resp.Body)
+}
+
+// The contract API (contracthttp.go), for the winning bid's agent: each
+// call carries the agent's card login (the register's assertion).
+
+func bearer(assertion string) http.Header {
+	return http.Header{"Authorization": {"Bearer " + assertion}}
+}
+
+// Contract reads the contract.
+func (c *Client) Contract(ctx context.Context, assertion, body, id string) (*Contract, error) {
+	var out Contract
+	if _, err := c.do(ctx, httpapi.Request{Method: http.MethodGet, Path: path(body, "v1", "contracts", id), Header: bearer(assertion)}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// ContractPDF reads the contract's current PDF, to sign.
+func (c *Client) ContractPDF(ctx context.Context, assertion, body, id string) ([]byte, error) {
+	return c.raw(ctx, assertion, path(body, "v1", "contracts", id, "pdf"))
+}
+
+// ContractBundle reads the contract's timeline as the ZIP `mynaplat
+// verify` checks.
+func (c *Client) ContractBundle(ctx context.Context, assertion, body, id string) ([]byte, error) {
+	return c.raw(ctx, assertion, path(body, "v1", "contracts", id, "bundle"))
+}
+
+func (c *Client) raw(ctx context.Context, assertion, p string) ([]byte, error) {
+	api := &httpapi.Client{Service: "bodies", BaseURL: c.BaseURL, HTTP: c.HTTP, Rules: Rules, MaxBody: maxAnswer}
+	resp, err := api.Do(ctx, httpapi.Request{Method: http.MethodGet, Path: p, Header: bearer(assertion)})
+	if e, ok := errors.AsType[*httpapi.Error](err); ok && e.Status == refusalStatus {
+		return nil, &Refusal{Reason: Reason(e.Code), MessageJA: e.MessageJA, MessageEN: e.MessageEN}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
+}
+
+// SignContract sends the agent-signed PDF.
+func (c *Client) SignContract(ctx context.Context, assertion, body, id string, pdf []byte) (*Contract, error) {
+	var out Contract
+	rq := httpapi.Request{Method: http.MethodPost, Path: path(body, "v1", "contracts", id, "signature"), Header: bearer(assertion),
+		JSON: SignatureBody{PDF: base64.StdEncoding.EncodeToString(pdf)}}
+	if _, err := c.do(ctx, rq, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// ContractStep sends the agent's signed acceptance or invoice.
+func (c *Client) ContractStep(ctx context.Context, assertion, body, id string, signed []byte) (*Contract, error) {
+	var out Contract
+	rq := httpapi.Request{Method: http.MethodPost, Path: path(body, "v1", "contracts", id, "steps"), Header: bearer(assertion),
+		JSON: StepBody{CMS: base64.StdEncoding.EncodeToString(signed)}}
+	if _, err := c.do(ctx, rq, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// ContractTimeline reads the timeline's report.
+func (c *Client) ContractTimeline(ctx context.Context, assertion, body, id string) (*contract.Report, error) {
+	var out contract.Report
+	if _, err := c.do(ctx, httpapi.Request{Method: http.MethodGet, Path: path(body, "v1", "contracts", id, "timeline"), Header: bearer(assertion)}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/mynaplat/mynaplat/internal/httpapi"
 	"github.com/mynaplat/mynaplat/internal/ratelimit"
+	"github.com/mynaplat/mynaplat/procure"
 )
 
 // The bodies' API (docs/procurement.md §5.5, §6):
@@ -26,6 +27,7 @@ const (
 	CodeBadRequest httpapi.Code = "bad_request"
 	CodeNotFound   httpapi.Code = "not_found"
 	CodeNoBody     httpapi.Code = "no_body"
+	CodeLogin      httpapi.Code = "login"
 )
 
 // refusalStatus is the status of a refusal.
@@ -37,6 +39,8 @@ var errBody = fmt.Errorf("%w: the body is not {\"corporate_number\": …, \"enve
 // itself with its reason as the code.
 var Rules = httpapi.Rules{
 	ratelimit.Rule,
+	{Err: procure.ErrAssertion, Status: http.StatusUnauthorized, Code: CodeLogin,
+		JA: "カードでのログインを確認できません。もう一度ログインしてください。", EN: "The card login could not be verified: log in again."},
 	{Err: ErrNoBody, Status: http.StatusNotFound, Code: CodeNoBody,
 		JA: "その調達機関はありません。", EN: "No such procuring body."},
 	{Err: ErrNotFound, Status: http.StatusNotFound, Code: CodeNotFound,
@@ -52,6 +56,10 @@ type APIConfig struct {
 	// BidLimit bounds the bids one address may send; the zero Limit
 	// limits nothing (tests).
 	BidLimit ratelimit.Limit
+	// Login believes the agent's card login for the contract API: the
+	// register's own check (procure.APIConfig.Agent), the assertion as
+	// bearer. Without its Keys every contract call is refused.
+	Login procure.APIConfig
 }
 
 // DefaultBidLimit lets one address send 30 bids at once, then one every
@@ -79,17 +87,19 @@ type ReceiptJSON struct {
 const maxBidBody = MaxEnvelope*4/3 + 1024
 
 type api struct {
-	s   *Service
-	lim *ratelimit.Limiter
+	s     *Service
+	lim   *ratelimit.Limiter
+	login procure.APIConfig
 }
 
 // Routes registers the API.
 func (s *Service) Routes(mux *http.ServeMux, cfg APIConfig) {
-	a := &api{s: s, lim: ratelimit.New(cfg.BidLimit, ratelimit.Options{Now: s.now})}
+	a := &api{s: s, lim: ratelimit.New(cfg.BidLimit, ratelimit.Options{Now: s.now}), login: cfg.Login}
 	mux.HandleFunc("GET /bodies/{body}/ca.crt", a.ca)
 	mux.HandleFunc("GET /bodies/{body}/v1/tenders", a.tenders)
 	mux.HandleFunc("GET /bodies/{body}/v1/tenders/{tender}", a.tender)
 	mux.HandleFunc(bidPattern, a.bid)
+	a.contractRoutes(mux)
 }
 
 const bidPattern = "POST /bodies/{body}/v1/tenders/{tender}/bids"

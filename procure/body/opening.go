@@ -130,6 +130,10 @@ type Result struct {
 	WinnerPriceYen int64  `json:"winner_price_yen,omitempty"`
 	// Lot is the draw among equal lowest prices, when there was one.
 	Lot *Lot `json:"lot,omitempty"`
+	// WinnerPower is the winning bid's power: stored apart
+	// (body_tenders.winner_power), not published, not in the stored
+	// result.
+	WinnerPower string `json:"-"`
 }
 
 // Awarded reports whether a bid won.
@@ -155,6 +159,8 @@ type BidResult struct {
 	Detail    string `json:"-"`
 	// ReplacedBy is the later bid of the business that replaced this one.
 	ReplacedBy string `json:"replaced_by,omitempty"`
+	// PowerID is the power the bid was signed under (not published).
+	PowerID string `json:"-"`
 }
 
 // Lot is a draw by lot (くじ) among bids of the same lowest valid price:
@@ -485,7 +491,7 @@ func (c *checker) check(ctx context.Context, o opened) (BidResult, error) {
 		r.fail(ReasonBadSignature, err.Error())
 		return r, nil
 	}
-	r.PriceYen, r.CorporationName = bc.PriceYen, bc.CorporationName
+	r.PriceYen, r.CorporationName, r.PowerID = bc.PriceYen, bc.CorporationName, bc.PowerID
 	if bc.Body != c.t.Body || bc.Tender != c.t.ID || bc.CorporateNumber != b.CorporateNumber {
 		r.fail(ReasonMismatch, fmt.Sprintf("signed for %s/%s by %s", bc.Body, bc.Tender, bc.CorporateNumber))
 		return r, nil
@@ -600,6 +606,7 @@ func award(res *Result) error {
 		res.Lot = lot
 	}
 	res.Winner, res.WinnerNumber, res.WinnerName, res.WinnerPriceYen = win.BidID, win.CorporateNumber, win.CorporationName, win.PriceYen
+	res.WinnerPower = win.PowerID
 	return nil
 }
 
@@ -630,6 +637,11 @@ func (s *Service) store(ctx context.Context, t *Tender, actor string, res *Resul
 			return nil
 		}
 		won = true
+		if res.Awarded() {
+			if _, err := s.db.TxExec(ctx, tx, qWinnerPower, res.WinnerPower, t.Body, t.ID); err != nil {
+				return err
+			}
+		}
 		return s.audit(ctx, tx, t.Body, actor, "open", t.ID, "ok", fmt.Sprintf("%d bids; %s", len(res.Bids), detail))
 	})
 	if err != nil {

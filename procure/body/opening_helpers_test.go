@@ -42,6 +42,9 @@ type world struct {
 	quals   map[string]*procure.Qualification
 	reps    map[string]*signer
 	corpN   int
+	// cardCA is a JPKI centre's signing CA whose cards' certificates
+	// are known persons too (the contract tests' cards).
+	cardCA *x509.Certificate
 	// statusCalls counts the revocation look-ups.
 	statusCalls int
 }
@@ -105,7 +108,7 @@ func (r worldRegister) Qualification(ctx context.Context, number string) (*procu
 	return r.QualificationAt(ctx, number, r.w.clock.Now())
 }
 
-func newWorld(t testing.TB, db *store.DB, enroll int) *world {
+func newWorld(t testing.TB, db *store.DB, enroll int, with ...func(*Config, *fixture)) *world {
 	t.Helper()
 	w := &world{t: t, ctx: context.Background(), persons: map[string]string{}, revoked: map[string]time.Time{},
 		quals: map[string]*procure.Qualification{}, reps: map[string]*signer{}}
@@ -128,12 +131,15 @@ func newWorld(t testing.TB, db *store.DB, enroll int) *world {
 		}
 		cfg.Register = worldRegister{w}
 		cfg.Opening = &OpeningConfig{Verify: delegation.VerifyCMS(roots), Powers: w.powers, Corporations: w.reg, Status: w.status}
+		for _, fn := range with {
+			fn(cfg, f)
+		}
 	})
 	return w
 }
 
 func (w *world) signerPerson(_ context.Context, cert *x509.Certificate) (string, error) {
-	if cert.CheckSignatureFrom(w.jpki.cert) != nil {
+	if cert.CheckSignatureFrom(w.jpki.cert) != nil && (w.cardCA == nil || cert.CheckSignatureFrom(w.cardCA) != nil) {
 		return "", delegation.ErrUnknownSigner
 	}
 	w.mu.Lock()

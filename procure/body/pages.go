@@ -32,6 +32,10 @@ var templates embed.FS
 //	POST /bodies/{body}/office/tenders         publish a tender
 //	GET  /bodies/{body}/office/tenders/{tender}   a tender with its bids received (audited)
 //	POST /bodies/{body}/office/tenders/{tender}/open   an opening officer presents their passphrase (§5.6)
+//	POST /bodies/{body}/office/tenders/{tender}/contract   prepare the contract of an awarded tender (§5.7)
+//	GET  /bodies/{body}/office/contracts/{id}              the contract's timeline, each element verified
+//	GET  /bodies/{body}/office/contracts/{id}/contract.pdf the current PDF
+//	GET  /bodies/{body}/office/contracts/{id}/bundle       the timeline as the ZIP `mynaplat verify` reads
 type Pages struct {
 	s     *Service
 	site  *web.Site
@@ -81,6 +85,7 @@ func (p *Pages) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /bodies/{body}/office/tenders", p.gate.Only(p.publish))
 	mux.HandleFunc("GET /bodies/{body}/office/tenders/{tender}", p.gate.Only(p.officeTender))
 	mux.HandleFunc("POST /bodies/{body}/office/tenders/{tender}/open", p.gate.Only(p.open))
+	p.contractRoutes(mux)
 }
 
 // Links are the home page entries: each body's tenders and office.
@@ -414,6 +419,10 @@ type officeTenderView struct {
 	// Waiting are the names of the officers whose shares wait (in memory).
 	Openable bool
 	Waiting  []string
+	// Contract is the tender's contract once prepared; Contracts says
+	// whether this deployment prepares contracts.
+	Contract  *Contract
+	Contracts bool
 }
 
 // waitingNames are the names of the officers whose shares wait.
@@ -467,9 +476,17 @@ func (p *Pages) officeTender(w http.ResponseWriter, r *http.Request, st *staff.S
 		p.fail(w, r, err)
 		return
 	}
+	ctr, err := p.s.ContractOf(r.Context(), b.ID, t.ID)
+	if errors.Is(err, ErrNotFound) {
+		ctr, err = nil, nil
+	}
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
 	p.pages.Render(w, r, http.StatusOK, "office_tender", officeTenderView{Body: b, Staff: st, Tender: p.views([]*Tender{t})[0], Bids: bids,
 		Bidders: p.s.Bidders(r.Context(), t.Field, corps), Openable: t.Result == nil && !p.s.clock().Before(t.Deadline),
-		Waiting: waiting})
+		Waiting: waiting, Contract: ctr, Contracts: p.s.contract != nil})
 }
 
 // open is an opening officer's part of the ceremony (Service.Present).

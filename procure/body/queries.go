@@ -25,9 +25,10 @@ const (
 	qLastSeq   = `SELECT COALESCE(MAX(seq), 0) FROM body_bids WHERE body = $1 AND tender = $2 AND corp_number = $3`
 	qInsertBid = `INSERT INTO body_bids (body, id, tender, corp_number, seq, envelope, envelope_sha256, received_at, receipt)
   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
-	qCurrentBid = `SELECT id FROM body_bids WHERE body = $1 AND tender = $2 AND corp_number = $3 AND replaced_by = '' AND id <> $4`
-	qReplaceBid = `UPDATE body_bids SET replaced_by = $1 WHERE body = $2 AND id = $3 AND replaced_by = ''`
-	qOpenTender = `UPDATE body_tenders SET state = $1, opened_at = $2, result = $3 WHERE body = $4 AND id = $5 AND state = $6`
-	qBids       = `SELECT id, tender, corp_number, seq, envelope, envelope_sha256, received_at, receipt, replaced_by FROM body_bids
+	qCurrentBid  = `SELECT id FROM body_bids WHERE body = $1 AND tender = $2 AND corp_number = $3 AND replaced_by = '' AND id <> $4`
+	qReplaceBid  = `UPDATE body_bids SET replaced_by = $1 WHERE body = $2 AND id = $3 AND replaced_by = ''`
+	qOpenTender  = `UPDATE body_tenders SET state = $1, opened_at = $2, result = $3 WHERE body = $4 AND id = $5 AND state = $6`
+	qWinnerPower = `UPDATE body_tenders SET winner_power = $1 WHERE body = $2 AND id = $3`
+	qBids        = `SELECT id, tender, corp_number, seq, envelope, envelope_sha256, received_at, receipt, replaced_by FROM body_bids
   WHERE body = $1 AND tender = $2 ORDER BY received_at, seq, id`
 )

@@ -48,6 +48,21 @@ const (
 	ReasonNotOpener Reason = "not_opening_officer"
 )
 
+// The contract's reasons (contract.go). A step the contract package
+// refuses carries its reason and texts instead (broken_chain,
+// out_of_order, wrong_party, bad_step …), a power delegation.Check
+// refuses delegation's (out_of_scope, expired, not_agent …).
+const (
+	ReasonNotAwarded        Reason = "not_awarded"
+	ReasonContractExists    Reason = "contract_exists"
+	ReasonContractTerms     Reason = "invalid_contract_terms"
+	ReasonNotParty          Reason = "not_contract_party"
+	ReasonNotStoredPDF      Reason = "not_stored_pdf"
+	ReasonSignOrder         Reason = "contract_sign_order"
+	ReasonContractSignature Reason = "bad_contract_signature"
+	ReasonWrongSigner       Reason = "wrong_signer"
+)
+
 // Messages are the reason's Japanese and English texts.
 func (r Reason) Messages() (ja, en string) {
 	switch r {
@@ -112,6 +127,26 @@ func (r Reason) Messages() (ja, en string) {
 		return "入札書の提出期限がまだ来ていないため、開札できません。", "The deadline has not passed: the tender cannot be opened yet."
 	case ReasonNotOpener:
 		return "この案件の開札担当官ではありません。", "You are not an opening officer of this tender."
+	case ReasonNotAwarded:
+		return "この案件は落札者が決まっていないため、契約書を作成できません。", "The tender has no award: no contract can be prepared."
+	case ReasonContractExists:
+		return "この案件の契約書は作成済みです。", "This tender's contract has already been prepared."
+	case ReasonContractTerms:
+		return "契約の内容（納入期限・納入場所・支払条件）に不足または誤りがあります。",
+			"The contract's terms (delivery date and place, payment terms) are incomplete or invalid."
+	case ReasonNotParty:
+		return "この契約の当事者（落札した入札書の代理人）ではありません。", "You are not a party to this contract (the winning bid's agent)."
+	case ReasonNotStoredPDF:
+		return "送られたPDFは、この契約書に署名を一つ加えたものではありません。",
+			"The PDF sent is not this contract with one signature added."
+	case ReasonSignOrder:
+		return "契約書は代理人が先に、担当職員が後に署名し、その後に検査・受領・請求の順で進みます。",
+			"The agent signs the contract first and the officer second; inspection, acceptance and invoice follow in that order."
+	case ReasonContractSignature:
+		return "加えられた署名またはそのタイムスタンプを検証できません。", "The signature added or its time-stamp does not verify."
+	case ReasonWrongSigner:
+		return "署名した電子証明書の持ち主が、手続を行う職員本人ではありません。",
+			"The signing certificate does not belong to the officer making this step."
 	case ReasonWrongPass:
 		if ja, en, ok := sealedbid.Messages(sealedbid.ErrWrongPassphrase); ok {
 			return ja, en
