@@ -291,3 +291,11 @@ func (o *Operator) refused(ctx context.Context, platformID, terminal, action str
 	}
 	return refuse(r)
 }
+
+// HasSubscribers reports whether the operator has any subscriber (the
+// demo seeds an operator once).
+func (o *Operator) HasSubscribers(ctx context.Context) (bool, error) {
+	var n int
+	err := o.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM catv_subscribers WHERE operator = $1`, o.id).Scan(&n)
+	return n > 0, err
+}
