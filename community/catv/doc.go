@@ -7,6 +7,7 @@
 // writes an audit row. Each operator's rows are its own (keyed by
 // operator); the town reaches them through the operator, never its tables.
 //
-// Status: the library of slice 2, not yet wired into a role or the TV
-// portal (the role `catv`, its API and the demo's subscribers come next).
+// The HTTP API (api.go) serves the TV portal with the person's card login
+// at the TV, and Client is its typed client; the role `catv` runs it.
+// Status (slice 2): no sender page yet (the demo seeds the messages).
 package catv
