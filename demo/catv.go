@@ -24,8 +24,8 @@ type CATVConfig struct {
 // catvOperator is a demo CATV operator: its ID, its STB, the household at
 // the box (by name, with the area) and its messages.
 type catvOperator struct {
-	ID, Name, Terminal, Area string
-	Household                []string
+	ID, Name, Town, Terminal, Area string
+	Household                      []string
 	// To is the person (of the household) the operator's ToPerson messages
 	// are for.
 	To       string
@@ -34,7 +34,7 @@ type catvOperator struct {
 
 // CATVOperators are the demo's operators, one per STB of the demo (demo.go).
 var CATVOperators = []catvOperator{
-	{ID: "suko", Name: "須高ケーブルテレビ", Terminal: "tv-suzaka-1", Area: "須坂 北部", Household: []string{"須坂　花子", "須坂　健太"}, To: "須坂　花子",
+	{ID: "suko", Name: "須高ケーブルテレビ", Town: "須坂市", Terminal: "tv-suzaka-1", Area: "須坂 北部", Household: []string{"須坂　花子", "須坂　健太"}, To: "須坂　花子",
 		Messages: []catv.Message{
 			{Sender: "須高ケーブルテレビ", SenderKind: catv.FromOperator, Scope: catv.ToAll,
 				TitleJA: "12月15日 深夜の設備点検", TitleEN: "Maintenance on the night of 15 December",
@@ -46,13 +46,13 @@ var CATVOperators = []catvOperator{
 				TitleJA: "特定健診のご案内", TitleEN: "Your health checkup",
 				BodyJA: "今年度の特定健診の受診券をお送りしました。1月末までに受診してください。", BodyEN: "This year's checkup voucher has been sent to you. Please have the checkup by the end of January."},
 		}},
-	{ID: "tonami", Name: "となみ衛星通信テレビ", Terminal: "tv-nanto-1", Area: "井波", Household: []string{"井波　清"},
+	{ID: "tonami", Name: "となみ衛星通信テレビ", Town: "南砺市", Terminal: "tv-nanto-1", Area: "井波", Household: []string{"井波　清"},
 		Messages: []catv.Message{
 			{Sender: "南砺市", SenderKind: catv.FromTown, Scope: catv.ToAll,
 				TitleJA: "年末年始のごみ収集", TitleEN: "Rubbish collection over the New Year",
 				BodyJA: "12月31日から1月3日まではごみ収集を休みます。", BodyEN: "There is no rubbish collection from 31 December to 3 January."},
 		}},
-	{ID: "chukai", Name: "中海テレビ放送", Terminal: "tv-nambu-1", Area: "法勝寺", Household: []string{"法勝寺　トメ"},
+	{ID: "chukai", Name: "中海テレビ放送", Town: "南部町", Terminal: "tv-nambu-1", Area: "法勝寺", Household: []string{"法勝寺　トメ"},
 		Messages: []catv.Message{
 			{Sender: "南部町", SenderKind: catv.FromTown, Scope: catv.ToAll,
 				TitleJA: "インフルエンザ予防接種の助成", TitleEN: "Help with the flu vaccination",
@@ -70,6 +70,9 @@ func SeedCATV(ctx context.Context, cfg CATVConfig) error {
 		}
 		if done {
 			continue
+		}
+		if err := o.SetProfile(ctx, catv.Profile{Name: op.Name, Town: op.Town}); err != nil {
+			return fmt.Errorf("demo: catv %s: %w", op.ID, err)
 		}
 		ids := map[string]string{}
 		for i, name := range op.Household {

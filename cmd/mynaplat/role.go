@@ -124,6 +124,7 @@ var callerPairs = [][2]string{
 	{apiStaff, roleOIDC}, // the operator page's staff gate
 	{apiStaff, roleProcure},
 	{apiStaff, roleBodies},
+	{apiStaff, roleCatv},         // the operators' sender pages
 	{apiDelegation, roleProcure}, // the agent's page lists the powers they may act under
 }
 
@@ -420,7 +421,8 @@ func (d *deps) gateOffices(caller string, offices ...staffOffice) error {
 var officeRoles = map[string]string{"municipal": roleMunicipal, "insurer": roleEligibility, "clinic": roleEligibility,
 	"agency": roleAgency, "business": roleBusiness, "counter": roleCounter, staff.OperatorOffice: rolePlatform,
 	staff.ProcureOffice:   roleProcure,
-	staff.ProcureBodyKind: roleBodies}
+	staff.ProcureBodyKind: roleBodies,
+	staff.CATVKind:        roleCatv}
 
 // staffScope lets each role's key at the staff directory ask about the
 // kinds of office that role serves only. The provider's operator page is

@@ -12,14 +12,17 @@ import (
 // catvConfig is the CATV operators' (docs/community-tv.md §2, §5.2): their
 // subscribers and the messages to them, with the TV portal's API, which
 // believes the person's card login at their TV, checked with the
-// platform's JWK set. It calls no other role's operator API.
+// platform's JWK set; its senders (the operator's and the town's staff)
+// sign in with their cards (office catv:{operator}, caller key staff/catv).
 type catvConfig struct {
 	peers *peers
+	keys  callerKeys
 }
 
 func (c catvConfig) validate() error {
 	var m missing
 	m.peer(c.peers, rolePlatform)
+	m.key(c.keys, apiStaff, roleCatv)
 	return m.err(roleCatv)
 }
 
@@ -30,7 +33,18 @@ func (c catvConfig) build(ctx context.Context, d *deps) (*built, error) {
 	}
 	d.svc.catv = svc
 	api := catv.APIConfig{Keys: d.platformKeys().Keys, Issuer: d.peers.url(rolePlatform)}
-	return &built{routes: func(mux *http.ServeMux) { svc.Routes(mux, api) },
-		pages: func(context.Context, *http.ServeMux) ([]web.Link, error) { return nil, nil },
-		close: func() error { return nil }}, nil
+	pages, err := catv.NewPages(svc, d.site)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.gateOffices(roleCatv, pages); err != nil {
+		return nil, err
+	}
+	return &built{routes: func(mux *http.ServeMux) {
+		svc.Routes(mux, api)
+		pages.Routes(mux)
+	}, pages: func(ctx context.Context, _ *http.ServeMux) ([]web.Link, error) {
+		// The operators are known once the demo (or the data) has them.
+		return pages.Links(ctx)
+	}, close: func() error { return nil }}, nil
 }

@@ -189,3 +189,33 @@ func value(r *flowRun, sel string) string {
 	}
 	return v
 }
+
+// TestCATVSenderInBrowser: 須坂市's sender (a seat at 須高ケーブルテレビ's
+// sender page, demo.Staff) signs in with her card at the staff terminal
+// and sends a message to one subscriber, as the town; the operator's own
+// sender is offered no "one person".
+func TestCATVSenderInBrowser(t *testing.T) {
+	bin := buildBinary(t)
+	data := t.TempDir()
+	url := startServer(t, bin, "--demo", "--data", data)
+	const home = "/catv/suko/office/"
+	for _, tc := range []struct {
+		holder string
+		town   bool
+	}{{"本上　里美", true}, {"相森　達也", false}} {
+		r := newFlowRun(t, sameURL(bin, data, url))
+		r.staffLogin(url, home, tc.holder, "catv-sender")
+		if h := has(r.text("#sender"), map[bool]string{true: "須坂市", false: "須高ケーブルテレビ"}[tc.town]); h != "yes" {
+			t.Errorf("%s sends as: %s", tc.holder, h)
+		}
+		if n := r.count(`#scope option[value="person"]`); (n == 1) != tc.town {
+			t.Errorf("%s is offered %d 'one person'", tc.holder, n)
+		}
+		scope := map[bool]string{true: "person", false: "area"}[tc.town]
+		r.do("write and send", chromedp.SetValue(css("#scope"), scope),
+			chromedp.SetValue(css("#title_ja"), "テスト"), chromedp.SetValue(css("#title_en"), "Test"),
+			chromedp.SetValue(css("#body_ja"), "本文"), chromedp.SetValue(css("#body_en"), "Text"),
+			chromedp.Click(css("#send")), chromedp.WaitVisible(css("#sent")))
+		r.shot("catv-sender-" + scope)
+	}
+}

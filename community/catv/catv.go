@@ -112,6 +112,11 @@ func (m Message) valid() bool {
 	if m.SenderKind != FromOperator && m.SenderKind != FromTown {
 		return false
 	}
+	// Who may send what: the operator writes to everyone or an area (its
+	// service notices); only the town writes to one person.
+	if m.SenderKind == FromOperator && m.Scope == ToPerson {
+		return false
+	}
 	switch m.Scope {
 	case ToAll:
 		return m.Area == "" && m.PlatformID == ""
@@ -298,4 +303,52 @@ func (o *Operator) HasSubscribers(ctx context.Context) (bool, error) {
 	var n int
 	err := o.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM catv_subscribers WHERE operator = $1`, o.id).Scan(&n)
 	return n > 0, err
+}
+
+// Profile is an operator's name (its messages go out under it) and the
+// town it serves (whose staff send the town's messages through it).
+type Profile struct {
+	Name, Town string
+}
+
+// SetProfile records the operator's profile.
+func (o *Operator) SetProfile(ctx context.Context, p Profile) error {
+	if strings.TrimSpace(p.Name) == "" || strings.TrimSpace(p.Town) == "" {
+		return errors.New("catv: an operator needs its name and its town")
+	}
+	_, err := o.db.Write(ctx, `INSERT INTO catv_operators (operator, name, town) VALUES ($1, $2, $3)
+		ON CONFLICT (operator) DO UPDATE SET name = excluded.name, town = excluded.town`, o.id, p.Name, p.Town)
+	return err
+}
+
+// ErrNoOperator is an operator ID without a profile.
+var ErrNoOperator = errors.New("catv: no such operator")
+
+// Profile is the operator's profile, or ErrNoOperator.
+func (o *Operator) Profile(ctx context.Context) (Profile, error) {
+	var p Profile
+	err := o.db.QueryRowContext(ctx, `SELECT name, town FROM catv_operators WHERE operator = $1`, o.id).Scan(&p.Name, &p.Town)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, ErrNoOperator
+	}
+	return p, err
+}
+
+// Subscribers are the operator's subscribers, by box and number.
+func (o *Operator) Subscribers(ctx context.Context) ([]Subscriber, error) {
+	rows, err := o.db.QueryContext(ctx, `SELECT platform_id, terminal, number, area FROM catv_subscribers WHERE operator = $1
+		ORDER BY terminal, number, platform_id`, o.id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Subscriber
+	for rows.Next() {
+		var s Subscriber
+		if err := rows.Scan(&s.PlatformID, &s.Terminal, &s.Number, &s.Area); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
 }
