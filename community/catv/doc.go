@@ -9,5 +9,6 @@
 //
 // The HTTP API (api.go) serves the TV portal with the person's card login
 // at the TV, and Client is its typed client; the role `catv` runs it.
-// Status (slice 2): no sender page yet (the demo seeds the messages).
+// The sender pages (pages.go) are the operator's and the town's staff's,
+// behind the staff card sign-in.
 package catv
