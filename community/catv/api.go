@@ -20,6 +20,7 @@ import (
 //
 //	GET  /catv/v1/messages            the person's messages, unread first (bearer: their card login at the TV)
 //	POST /catv/v1/messages/{id}/read  open one: marks it read once, answers it (same bearer)
+//	POST /catv/v1/poweron             the box powered on with the person's login: a sign of life (same bearer)
 //
 // The bearer is the platform's assertion of a card login made at a TV
 // terminal, for no other purpose; the TV is the one the assertion names,
@@ -128,6 +129,7 @@ func (c APIConfig) viewer(ctx context.Context, assertion string, now time.Time) 
 func (s *Service) Routes(mux *http.ServeMux, cfg APIConfig) {
 	mux.HandleFunc("GET /catv/v1/messages", s.withViewer(cfg, s.inbox))
 	mux.HandleFunc("POST /catv/v1/messages/{id}/read", s.withViewer(cfg, s.read))
+	mux.HandleFunc("POST /catv/v1/poweron", s.withViewer(cfg, s.powerOn))
 }
 
 func (s *Service) writeErr(w http.ResponseWriter, r *http.Request, err error) {
@@ -182,4 +184,16 @@ func (s *Service) read(w http.ResponseWriter, r *http.Request, v viewer) {
 		return
 	}
 	httpapi.WriteJSON(w, http.StatusOK, m)
+}
+
+func (s *Service) powerOn(w http.ResponseWriter, r *http.Request, v viewer) {
+	o, err := s.operatorOf(r.Context(), v.platformID, v.terminal, "poweron", 0)
+	if err == nil {
+		err = o.PowerOn(r.Context(), v.platformID, v.terminal)
+	}
+	if err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }

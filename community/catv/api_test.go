@@ -74,7 +74,8 @@ func TestRules(t *testing.T) {
 // messages (unread first) and opens one, marking it read once; it
 // refuses a login that is not a TV's or not the platform's, a person who
 // is not a subscriber at that TV, and another person's message, each
-// refusal with its audit row only.
+// refusal with its audit row only. A power-on with a login is kept as a
+// sign of life.
 func TestAPI(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
@@ -113,6 +114,12 @@ func TestAPI(t *testing.T) {
 		c := &catv.Client{BaseURL: srv.URL}
 
 		hanako := m.mint("hanako", "tv-1", nil)
+		if err := c.PowerOn(ctx, hanako); err != nil {
+			t.Fatalf("power-on: %v", err)
+		}
+		if ons, err := op.PowerOns(ctx, "hanako"); err != nil || len(ons) != 1 {
+			t.Errorf("hanako's power-ons %v %v, want one", ons, err)
+		}
 		got, err := c.Inbox(ctx, hanako)
 		if err != nil {
 			t.Fatal(err)
@@ -156,6 +163,8 @@ func TestAPI(t *testing.T) {
 			{"not a subscriber here", func() error { _, err := c.Inbox(ctx, m.mint("kiyoshi", "tv-1", nil)); return err }, catv.ReasonNotSubscriber, false},
 			{"another person's message", func() error { _, err := c.Read(ctx, m.mint("kenta", "tv-1", nil), own); return err }, catv.ReasonNoMessage, false},
 			{"no such message", func() error { _, err := c.Read(ctx, hanako, 99); return err }, catv.ReasonNoMessage, false},
+			{"power-on at another box", func() error { return c.PowerOn(ctx, m.mint("kiyoshi", "tv-1", nil)) }, catv.ReasonNotSubscriber, false},
+			{"power-on without a login", func() error { return c.PowerOn(ctx, "") }, "", true},
 		} {
 			err := tc.call()
 			if tc.login {

@@ -352,3 +352,33 @@ func (o *Operator) Subscribers(ctx context.Context) ([]Subscriber, error) {
 	}
 	return out, rows.Err()
 }
+
+// PowerOn records that the person logged in at their box on power-on: a
+// sign of life (watch-over reads it in slice 4). A box that is not the
+// person's is the NotSubscriber refusal, with its audit row.
+func (o *Operator) PowerOn(ctx context.Context, platformID, terminal string) error {
+	if _, err := o.area(ctx, platformID, terminal, "poweron", 0); err != nil {
+		return err
+	}
+	_, err := o.db.Write(ctx, `INSERT INTO catv_poweron (operator, terminal, platform_id, at) VALUES ($1, $2, $3, $4)`,
+		o.id, terminal, platformID, o.now().UnixMilli())
+	return err
+}
+
+// PowerOns are the times the person powered on with a login, oldest first.
+func (o *Operator) PowerOns(ctx context.Context, platformID string) ([]time.Time, error) {
+	rows, err := o.db.QueryContext(ctx, `SELECT at FROM catv_poweron WHERE operator = $1 AND platform_id = $2 ORDER BY at`, o.id, platformID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []time.Time
+	for rows.Next() {
+		var at int64
+		if err := rows.Scan(&at); err != nil {
+			return nil, err
+		}
+		out = append(out, time.UnixMilli(at))
+	}
+	return out, rows.Err()
+}

@@ -52,3 +52,9 @@ func (c *Client) Read(ctx context.Context, assertion string, id int64) (Message,
 		Header: http.Header{"Authorization": {"Bearer " + assertion}}, Idempotent: true}, &m)
 	return m, err
 }
+
+// PowerOn records that the box powered on with the person's login.
+func (c *Client) PowerOn(ctx context.Context, assertion string) error {
+	return c.do(ctx, httpapi.Request{Method: http.MethodPost, Path: "/catv/v1/poweron",
+		Header: http.Header{"Authorization": {"Bearer " + assertion}}}, nil)
+}

@@ -38,6 +38,7 @@ type Config struct {
 type Messages interface {
 	Inbox(ctx context.Context, assertion string) ([]catv.Message, error)
 	Read(ctx context.Context, assertion string, id int64) (catv.Message, error)
+	PowerOn(ctx context.Context, assertion string) error
 }
 
 // Pages are the portal's screens under /tv/{id}/, one portal per TV
@@ -218,6 +219,18 @@ func (p *Pages) home(w http.ResponseWriter, r *http.Request) {
 	if p.cfg.Messages == nil {
 		p.pages.Render(w, r, http.StatusOK, "home", v)
 		return
+	}
+	// The first power-on page of a login is the sign of life the operator
+	// keeps for watch-over; coming back to it from a message is not.
+	key, login := "tv:poweron:"+k.Terminal().ID, v.Expires.Format(time.RFC3339Nano)
+	if ss.Get(key) != login {
+		if err := p.cfg.Messages.PowerOn(r.Context(), assertion); err != nil {
+			// A missed sign of life must not keep the person from the TV.
+			p.cfg.Logger.Warn("tv: power-on", "terminal", k.Terminal().ID, "err", err)
+		} else {
+			ss.Set(key, login)
+			terminal.SaveSession(r, ss, p.cfg.Logger)
+		}
 	}
 	ms, err := p.cfg.Messages.Inbox(r.Context(), assertion)
 	if err != nil {
