@@ -71,7 +71,10 @@ func NewService(ctx context.Context, db *store.DB, now func() time.Time, logger 
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	if _, err := Open(ctx, Config{DB: db, ID: "-", Now: now}); err != nil {
+	if db == nil {
+		return nil, errors.New("catv: no database")
+	}
+	if err := migrate(ctx, db); err != nil {
 		return nil, err
 	}
 	return &Service{db: db, now: now, logger: logger}, nil

@@ -40,14 +40,19 @@ func Open(ctx context.Context, cfg Config) (*Operator, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	mfs, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	if err := cfg.DB.Migrate(ctx, "community_catv", mfs); err != nil {
+	if err := migrate(ctx, cfg.DB); err != nil {
 		return nil, err
 	}
 	return &Operator{db: cfg.DB, id: cfg.ID, now: cfg.Now}, nil
+}
+
+// migrate brings the tables up to date.
+func migrate(ctx context.Context, db *store.DB) error {
+	mfs, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	return db.Migrate(ctx, "community_catv", mfs)
 }
 
 // Subscriber is a person at one set-top box.
