@@ -98,12 +98,14 @@ func Guide(world bool) []web.HomeSection {
 			DescEN: "Log in by placing the card on the reader of a TV set-top box (STB). The authentication certificate gives the " +
 				"common platform ID, by which services know the person (never by the My Number).",
 			Status: web.PartlyBuilt,
-			MissingJA: "テレビポータルはカードと暗証番号（数字キー）でのログインとメニューまで。ケーブルテレビでの住民へのお知らせと、下の①〜③のサービスはまだありません。" +
+			MissingJA: "須高ケーブルのSTBで須坂 花子さんのカードでログインすると、町とケーブル局からの未読のお知らせが先に出ます（決定で読む、戻るで残り、青＝B でメニュー、メニューの 1 でお知らせ一覧）。" +
+				"お知らせは職員のカードで /catv/suko/office/ から送れます（相森 達也＝ケーブル局は全員・地区あて、本上 里美＝須坂市は個人あても）。下の①〜③のサービスはまだありません。" +
 				"リモコンの代わりにキーボードで：矢印・Enter・戻る＝Esc・数字キー・色ボタン＝R/G/Y/B。",
-			MissingEN: "The TV portal has the login with the card and the PIN by number keys, and its menu. Notices to residents over cable TV and the services of ① to ③ below are not built yet. " +
+			MissingEN: "Log in at the Suko cable STB with 須坂 花子's card: her unread messages from the town and the cable operator come first (Enter reads one, Back shows the rest, blue = B the menu, 1 on the menu the list). " +
+				"Staff send messages at /catv/suko/office/ with their cards (相森 達也 for the operator: to all or an area; 本上 里美 for 須坂市: also to one person). The services of ① to ③ below are not built yet. " +
 				"The keyboard stands in for the remote: arrows, Enter, Back = Esc, number keys, colour keys = R/G/Y/B.",
 			Cards: []web.HomeCard{homeCard("須坂　花子", "", "")},
-			Paths: []string{tvPath("tv-suzaka-1"), tvPath("tv-nanto-1"), tvPath("tv-nambu-1")},
+			Paths: []string{tvPath("tv-suzaka-1"), tvPath("tv-nanto-1"), tvPath("tv-nambu-1"), "/catv/suko/office/"},
 			Sub: []web.HomeSection{
 				{ID: SectionPilot1, TitleJA: "① 須坂市・南砺市：テレビで健康情報と施設予約", TitleEN: "① Suzaka and Nanto: health records and facility bookings on the TV",
 					DescJA:    "須高ケーブル・となみケーブルのSTBからカードでログインし、自分の健康情報を見たり、市の施設を予約したりした先行事例。",

@@ -36,7 +36,8 @@ func staffOf(name, kana, birth string, sex jpki.Sex, address, town, pin, office 
 // hospital, a clerk of 酒田税務署's post-box inbox, one of each business's
 // back office, an officer of the procurement qualification register, two
 // contracting officers of each procuring body (who together open its
-// tenders) and an operator of the platform. (The post box has no
+// tenders), a message sender of 須高ケーブルテレビ and one of 須坂市 at its
+// sender page, and an operator of the platform. (The post box has no
 // operator's page, so no post-box operator.)
 var Staff = []StaffPerson{
 	staffOf("最上　和也", "モガミ　カズヤ", "1982-05-01", jpki.Male, "山形県酒田市本町一丁目１番地", "062049", "8101", "municipal:062049", staff.RegistryClerk, "R-062049-01"),
@@ -59,6 +60,8 @@ var Staff = []StaffPerson{
 	staffOf("榛名　久美子", "ハルナ　クミコ", "1987-02-14", jpki.Female, "群馬県前橋市本町二丁目１２番１号", "102016", "8802", "procure-body:kanto", staff.TenderOfficer, "K-kanto-02"),
 	staffOf("臥竜山　拓海", "ガリュウザン　タクミ", "1983-09-01", jpki.Male, "長野県須坂市大字須坂１２９５番地", "202070", "8811", "procure-body:suzaka", staff.TenderOfficer, "K-suzaka-01"),
 	staffOf("米子　千尋", "ヨナコ　チヒロ", "1991-12-03", jpki.Female, "長野県須坂市大字米子２００番地", "202070", "8812", "procure-body:suzaka", staff.TenderOfficer, "K-suzaka-02"),
+	staffOf("相森　達也", "アイモリ　タツヤ", "1987-02-14", jpki.Male, "長野県須坂市大字須坂８８０番地", "202070", "8901", staff.CATVKind+":suko", staff.CATVSender, "CATV-suko-01"),
+	staffOf("本上　里美", "ホンジョウ　サトミ", "1989-09-19", jpki.Female, "長野県須坂市大字小山１２００番地", "202070", "8902", staff.CATVKind+":suko", staff.CATVTownSender, "T-202070-01"),
 	staffOf("霞ヶ関　直人", "カスミガセキ　ナオト", "1977-01-31", jpki.Male, "東京都千代田区霞が関二丁目１番２号", "131016", "8501", "platform-operator", staff.PlatformOperator, "P-01"),
 }
 

@@ -78,6 +78,8 @@ func LoginPath(office string) (string, error) {
 		return "/procure/office/login", nil
 	case ProcureBodyKind:
 		return "/bodies/" + id + "/office/login", nil
+	case CATVKind:
+		return "/catv/" + id + "/office/login", nil
 	}
 	return "", fmt.Errorf("%w: office %q has no card login yet", ErrInvalid, office)
 }

@@ -70,6 +70,13 @@ const (
 	// TenderOfficer publishes tenders and holds opening shares at a
 	// procuring body (package procure/body).
 	TenderOfficer Role = "procure-body-officer"
+	// CATVSender sends the CATV operator's own messages to its
+	// subscribers (package community/catv): to all or an area.
+	CATVSender Role = "catv-sender"
+	// CATVTownSender is the town's staff member with a seat at the
+	// operator's sender page: the town's messages, to all, an area or one
+	// person (docs/community-tv.md §5.2).
+	CATVTownSender Role = "catv-town-sender"
 )
 
 // roleInfo is a role's office kind and its names.
@@ -90,11 +97,13 @@ var roles = map[Role]roleInfo{
 	PlatformOperator:  {"platform-operator", "共通プラットフォーム運営者", "platform operator"},
 	ProcureOfficer:    {ProcureOffice, "資格審査担当", "qualification officer"},
 	TenderOfficer:     {ProcureBodyKind, "契約担当官等（入札・開札）", "contracting officer (tenders, opening)"},
+	CATVSender:        {CATVKind, "お知らせ送信担当（ケーブルテレビ局）", "message sender (the CATV operator)"},
+	CATVTownSender:    {CATVKind, "お知らせ送信担当（市町村）", "message sender (the town)"},
 }
 
 // Roles are every role, in a stable order.
 var Roles = []Role{CounterClerk, CounterSupervisor, RegistryClerk, InsurerClerk, ClinicStaff, AgencyStaff,
-	BusinessStaff, PostboxOperator, PlatformOperator, ProcureOfficer, TenderOfficer}
+	BusinessStaff, PostboxOperator, PlatformOperator, ProcureOfficer, TenderOfficer, CATVSender, CATVTownSender}
 
 // JA and EN are the role's names.
 func (r Role) JA() string { return roles[r].ja }
@@ -108,7 +117,7 @@ func (r Role) Valid() bool { _, ok := roles[r]; return ok }
 // officeKinds with an ID after the colon; the two operators' offices are
 // one each and have none.
 var officeKinds = map[string]bool{"municipal": true, "counter": true, "insurer": true, "clinic": true,
-	"agency": true, "business": true, "postbox-operator": false, "platform-operator": false, ProcureOffice: false, ProcureBodyKind: true}
+	"agency": true, "business": true, "postbox-operator": false, "platform-operator": false, ProcureOffice: false, ProcureBodyKind: true, CATVKind: true}
 
 // ProcureOffice is the office of the procurement qualification register's
 // officers (package procure): one per deployment, like the operators'.
@@ -118,6 +127,10 @@ const ProcureOffice = "procure-register"
 // ("procure-body:kanto"; package procure/body).
 const ProcureBodyKind = "procure-body"
 
+// CATVKind is the kind of a CATV operator's sender office ("catv:suko";
+// package community/catv).
+const CATVKind = "catv"
+
 // OfficeKind is the kind of an office ID ("municipal" of
 // "municipal:062049"), or an error for an ID that is not an office's.
 func OfficeKind(office string) (string, error) {
@@ -125,7 +138,7 @@ func OfficeKind(office string) (string, error) {
 	needsID, ok := officeKinds[kind]
 	switch {
 	case !ok:
-		return "", fmt.Errorf("%w: office %q (want one of municipal:, counter:, insurer:, clinic:, agency:, business:, procure-body:, postbox-operator, platform-operator, procure-register)", ErrInvalid, office)
+		return "", fmt.Errorf("%w: office %q (want one of municipal:, counter:, insurer:, clinic:, agency:, business:, procure-body:, catv:, postbox-operator, platform-operator, procure-register)", ErrInvalid, office)
 	case needsID != hasID:
 		return "", fmt.Errorf("%w: office %q", ErrInvalid, office)
 	case hasID && (id == "" || len(id) > 40 || strings.ContainsAny(id, ": /?#")):

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/mynaplat/mynaplat/community/catv"
 	"io"
 	"log/slog"
 	"net/http"
@@ -66,13 +67,14 @@ const (
 	roleTownweb     = "townweb"    // 須坂市's web site, an outside relying party of the provider
 	roleProcure     = "procure"    // the shared register of procurement qualifications (統一資格)
 	roleBodies      = "bodies"     // procuring bodies (関東地方整備局, 須坂市): tenders, sealed bids
+	roleCatv        = "catv"       // CATV operators: subscribers and the messages to their TVs (issue 20)
 )
 
 // allRoles are the roles in the order a process builds them: a role comes
 // after those whose in-process services it may use (the terminals last: its
 // pages link to the others').
 var allRoles = []string{roleJPKI, rolePlatform, roleOIDC, roleCardCo, roleEligibility, roleJLIS, roleMunicipal,
-	roleTSA, roleCorpReg, roleDelegation, roleProcure, roleBodies, rolePostbox, roleAgency, roleBusiness, roleCounter, roleTownweb, roleTerminals}
+	roleTSA, roleCorpReg, roleDelegation, roleProcure, roleBodies, rolePostbox, roleAgency, roleBusiness, roleCounter, roleTownweb, roleCatv, roleTerminals}
 
 // roleHelp says what each role is, for serve --help and errors.
 var roleHelp = map[string]string{
@@ -93,6 +95,7 @@ var roleHelp = map[string]string{
 	roleOIDC:        "OpenID Connect provider for outside services under /api/realms/main/ (the デジタル認証アプリ's twin)",
 	roleTownweb:     "須坂市's web site /town/suzaka/ (\"my notices\"), an outside relying party of the OpenID provider",
 	roleProcure:     "procurement qualification register /procure/ (統一資格: applications, review, the public list, the bodies' read API)",
+	roleCatv:        "CATV operators /catv/ (subscribers, messages from the operator and the town to their TVs, the TV portal's API)",
 	roleBodies:      "procuring bodies /bodies/{body}/ (関東地方整備局, 須坂市: tenders, sealed bids and receipts, officers' offices)",
 }
 
@@ -123,6 +126,7 @@ var callerPairs = [][2]string{
 	{apiStaff, roleProcure},
 	{apiStaff, roleBodies},
 	{apiPlatform, roleBodies},    // the contract: whose card signed (the JPKI linkage)
+	{apiStaff, roleCatv},         // the operators' sender pages
 	{apiDelegation, roleProcure}, // the agent's page lists the powers they may act under
 }
 
@@ -370,6 +374,7 @@ type services struct {
 	nissay       *nissayweb.Page
 	procure      *procure.Service
 	bodies       *body.Service
+	catv         *catv.Service
 }
 
 // at is where role answers and the client to reach it with.
@@ -419,7 +424,8 @@ func (d *deps) gateOffices(caller string, offices ...staffOffice) error {
 var officeRoles = map[string]string{"municipal": roleMunicipal, "insurer": roleEligibility, "clinic": roleEligibility,
 	"agency": roleAgency, "business": roleBusiness, "counter": roleCounter, staff.OperatorOffice: rolePlatform,
 	staff.ProcureOffice:   roleProcure,
-	staff.ProcureBodyKind: roleBodies}
+	staff.ProcureBodyKind: roleBodies,
+	staff.CATVKind:        roleCatv}
 
 // staffScope lets each role's key at the staff directory ask about the
 // kinds of office that role serves only. The provider's operator page is

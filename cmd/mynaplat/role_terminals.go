@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mynaplat/mynaplat/cardview"
+	"github.com/mynaplat/mynaplat/community/catv"
 	"github.com/mynaplat/mynaplat/community/tv"
 	"github.com/mynaplat/mynaplat/corpreg"
 	"github.com/mynaplat/mynaplat/delegation"
@@ -122,7 +123,12 @@ func (c terminalsConfig) pages(ctx context.Context, d *deps, mux *http.ServeMux,
 		}
 		links = append(pl, links...)
 	}
-	tvp, err := tv.New(tv.Config{Site: d.site, Kits: tp.KitsOf(platform.TV), Logger: d.logger})
+	var messages tv.Messages
+	if d.peers.known(roleCatv) {
+		u, hc := d.at(roleCatv)
+		messages = &catv.Client{BaseURL: u, HTTP: hc}
+	}
+	tvp, err := tv.New(tv.Config{Site: d.site, Kits: tp.KitsOf(platform.TV), Messages: messages, Logger: d.logger})
 	if err != nil {
 		return nil, err
 	}

@@ -70,6 +70,11 @@ func seedDemo(ctx context.Context, d *deps, o serveOptions) error {
 			return err
 		}
 	}
+	if s.catv != nil {
+		if err := demo.SeedCATV(ctx, demo.CATVConfig{CATV: s.catv, Platform: s.plat, Cards: d.cards, Now: time.Now}); err != nil {
+			return err
+		}
+	}
 	if err := seedTownweb(ctx, d, o.townwebClientID); err != nil {
 		return err
 	}

@@ -20,9 +20,13 @@ import (
 // the arrows and Enter, goes Back (the card comes out), places it again,
 // moves the focus off the PIN field and types the PIN with the number keys
 // (the kit's PIN pad, for every terminal), which leaves the focus on
-// Confirm; Enter logs her in and the portal's home shows her name with
-// the focus on its only item; VK_BACK ends the session. Screenshots at
-// 1280×720, each checked to fit the TV's screen with a visible focus.
+// Confirm; Enter logs her in, and the power-on screen shows her unread
+// messages first (docs/community-tv.md §5.2: the CATV operator's and the
+// town's, to all, to her area and to her), the focus on the newest; Enter
+// reads it (marked read), Back shows the two left, the blue key the menu
+// (two unread), the number key 1 the list (the read one last), Back the
+// menu, and VK_BACK ends the session. Screenshots at 1280×720, each
+// checked to fit the TV's screen with a visible focus.
 func TestTVInBrowser(t *testing.T) {
 	bin := buildBinary(t)
 	data := t.TempDir()
@@ -114,28 +118,66 @@ func TestTVInBrowser(t *testing.T) {
 		t.Errorf("a full PIN leaves the focus on %q, want Confirm (#login)", f)
 	}
 	shot("tv-02-pin")
-	r.do("confirm (Enter)", key(kb.Enter), chromedp.WaitVisible(css("#menu")))
+	r.do("confirm (Enter)", key(kb.Enter), chromedp.WaitVisible(css("#unread")))
+	// Power-on after the login: her unread messages first (the CATV
+	// operator's demo: to her, to her area, to all), the newest first.
 	if h := has(r.text("#welcome"), "須坂"); h != "yes" {
-		t.Errorf("the home's welcome %s", h)
+		t.Errorf("the unread screen's welcome %s", h)
 	}
-	if f := focused(); f != "end" {
-		t.Errorf("the home's focus is on %q, want its item", f)
+	if n := r.count("#unread li"); n != 4 {
+		t.Errorf("the unread screen has %d items, want 3 messages and the menu", n)
 	}
-	if n := r.count("#menu li"); n != 1 {
-		t.Errorf("the menu has %d items, want the one built", n)
+	first := focused()
+	if !strings.HasPrefix(first, "unread-") {
+		t.Fatalf("the unread screen's focus is on %q, want the first message", first)
 	}
-	shot("tv-03-home")
-	// The same home on a 1920×1080 TV: the type grows with the screen.
+	shot("tv-03-unread")
+	r.do("read it (Enter)", key(kb.Enter), chromedp.WaitVisible(css("#message-body")))
+	if h := has(r.text("#message-title"), "特定健診"); h != "yes" {
+		t.Errorf("the message opened is not hers to her alone: %s", h)
+	}
+	if f := focused(); f != "back" {
+		t.Errorf("the message's focus is on %q, want Back", f)
+	}
+	shot("tv-04-message")
+	r.do("Back: the unread left", key(kb.Escape), chromedp.WaitVisible(css("#unread")))
+	if n := r.count("#unread li"); n != 3 {
+		t.Errorf("after reading one, the unread screen has %d items, want 2 messages and the menu", n)
+	}
+	r.do("the blue key: the menu", key("b"), chromedp.WaitVisible(css("#menu")))
+	if f := focused(); f != "messages" {
+		t.Errorf("the menu's focus is on %q, want the messages", f)
+	}
+	if n := r.count("#menu li"); n != 2 {
+		t.Errorf("the menu has %d items, want the messages and the end", n)
+	}
+	if h := has(r.text("#messages"), "2"); h != "yes" {
+		t.Errorf("the menu's messages item does not say 2 unread: %s", h)
+	}
+	shot("tv-05-menu")
+	// The same menu on a 1920×1080 TV: the type grows with the screen.
 	r.do("1920×1080", chromedp.EmulateViewport(1920, 1080), chromedp.Reload(), chromedp.WaitVisible(css("#menu")))
-	if f := focused(); f != "end" {
-		t.Errorf("the 1920×1080 home's focus is on %q, want its item", f)
+	if f := focused(); f != "messages" {
+		t.Errorf("the 1920×1080 menu's focus is on %q, want its first item", f)
 	}
-	r.shot("tv-03-home-1080")
+	r.shot("tv-05-menu-1080")
 	r.do("back to 1280×720", chromedp.EmulateViewport(1280, 720), chromedp.Reload(), chromedp.WaitVisible(css("#menu")))
-	r.do("arrows wrap on the menu", key(kb.ArrowDown), key(kb.ArrowUp))
+	r.do("arrows wrap on the menu", key(kb.ArrowUp), key(kb.ArrowDown))
+	if f := focused(); f != "messages" {
+		t.Errorf("up and down on the menu left the focus on %q", f)
+	}
+	r.do("number key 1: the messages", key("1"), chromedp.WaitVisible(css("#list")))
+	if n := r.count("#list a.unread"); n != 2 {
+		t.Errorf("the list has %d unread, want 2", n)
+	}
+	if n := r.count("#list li:nth-last-child(2) a.read"); n != 1 {
+		t.Errorf("the message read is not last, marked read")
+	}
+	shot("tv-06-messages")
+	r.do("Back: the menu", key(kb.Escape), chromedp.WaitVisible(css("#menu")))
 	r.do("VK_BACK ends the session", vk(461), chromedp.WaitVisible(css("#card")))
 	r.do("the portal again", chromedp.Navigate(url+"/tv/"+id+"/"), chromedp.WaitVisible(css("#card")))
-	shot("tv-04-ended")
+	shot("tv-07-ended")
 }
 
 // value is the value of the element sel.
@@ -146,4 +188,34 @@ func value(r *flowRun, sel string) string {
 		r.t.Fatalf("value of %s: %v", sel, err)
 	}
 	return v
+}
+
+// TestCATVSenderInBrowser: 須坂市's sender (a seat at 須高ケーブルテレビ's
+// sender page, demo.Staff) signs in with her card at the staff terminal
+// and sends a message to one subscriber, as the town; the operator's own
+// sender is offered no "one person".
+func TestCATVSenderInBrowser(t *testing.T) {
+	bin := buildBinary(t)
+	data := t.TempDir()
+	url := startServer(t, bin, "--demo", "--data", data)
+	const home = "/catv/suko/office/"
+	for _, tc := range []struct {
+		holder string
+		town   bool
+	}{{"本上　里美", true}, {"相森　達也", false}} {
+		r := newFlowRun(t, sameURL(bin, data, url))
+		r.staffLogin(url, home, tc.holder, "catv-sender")
+		if h := has(r.text("#sender"), map[bool]string{true: "須坂市", false: "須高ケーブルテレビ"}[tc.town]); h != "yes" {
+			t.Errorf("%s sends as: %s", tc.holder, h)
+		}
+		if n := r.count(`#scope option[value="person"]`); (n == 1) != tc.town {
+			t.Errorf("%s is offered %d 'one person'", tc.holder, n)
+		}
+		scope := map[bool]string{true: "person", false: "area"}[tc.town]
+		r.do("write and send", chromedp.SetValue(css("#scope"), scope),
+			chromedp.SetValue(css("#title_ja"), "テスト"), chromedp.SetValue(css("#title_en"), "Test"),
+			chromedp.SetValue(css("#body_ja"), "本文"), chromedp.SetValue(css("#body_en"), "Text"),
+			chromedp.Click(css("#send")), chromedp.WaitVisible(css("#sent")))
+		r.shot("catv-sender-" + scope)
+	}
 }

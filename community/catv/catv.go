@@ -40,14 +40,19 @@ func Open(ctx context.Context, cfg Config) (*Operator, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	mfs, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	if err := cfg.DB.Migrate(ctx, "community_catv", mfs); err != nil {
+	if err := migrate(ctx, cfg.DB); err != nil {
 		return nil, err
 	}
 	return &Operator{db: cfg.DB, id: cfg.ID, now: cfg.Now}, nil
+}
+
+// migrate brings the tables up to date.
+func migrate(ctx context.Context, db *store.DB) error {
+	mfs, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	return db.Migrate(ctx, "community_catv", mfs)
 }
 
 // Subscriber is a person at one set-top box.
@@ -110,6 +115,11 @@ func (m Message) valid() bool {
 		}
 	}
 	if m.SenderKind != FromOperator && m.SenderKind != FromTown {
+		return false
+	}
+	// Who may send what: the operator writes to everyone or an area (its
+	// service notices); only the town writes to one person.
+	if m.SenderKind == FromOperator && m.Scope == ToPerson {
 		return false
 	}
 	switch m.Scope {
@@ -290,4 +300,90 @@ func (o *Operator) refused(ctx context.Context, platformID, terminal, action str
 		return err
 	}
 	return refuse(r)
+}
+
+// HasSubscribers reports whether the operator has any subscriber (the
+// demo seeds an operator once).
+func (o *Operator) HasSubscribers(ctx context.Context) (bool, error) {
+	var n int
+	err := o.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM catv_subscribers WHERE operator = $1`, o.id).Scan(&n)
+	return n > 0, err
+}
+
+// Profile is an operator's name (its messages go out under it) and the
+// town it serves (whose staff send the town's messages through it).
+type Profile struct {
+	Name, Town string
+}
+
+// SetProfile records the operator's profile.
+func (o *Operator) SetProfile(ctx context.Context, p Profile) error {
+	if strings.TrimSpace(p.Name) == "" || strings.TrimSpace(p.Town) == "" {
+		return errors.New("catv: an operator needs its name and its town")
+	}
+	_, err := o.db.Write(ctx, `INSERT INTO catv_operators (operator, name, town) VALUES ($1, $2, $3)
+		ON CONFLICT (operator) DO UPDATE SET name = excluded.name, town = excluded.town`, o.id, p.Name, p.Town)
+	return err
+}
+
+// ErrNoOperator is an operator ID without a profile.
+var ErrNoOperator = errors.New("catv: no such operator")
+
+// Profile is the operator's profile, or ErrNoOperator.
+func (o *Operator) Profile(ctx context.Context) (Profile, error) {
+	var p Profile
+	err := o.db.QueryRowContext(ctx, `SELECT name, town FROM catv_operators WHERE operator = $1`, o.id).Scan(&p.Name, &p.Town)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, ErrNoOperator
+	}
+	return p, err
+}
+
+// Subscribers are the operator's subscribers, by box and number.
+func (o *Operator) Subscribers(ctx context.Context) ([]Subscriber, error) {
+	rows, err := o.db.QueryContext(ctx, `SELECT platform_id, terminal, number, area FROM catv_subscribers WHERE operator = $1
+		ORDER BY terminal, number, platform_id`, o.id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Subscriber
+	for rows.Next() {
+		var s Subscriber
+		if err := rows.Scan(&s.PlatformID, &s.Terminal, &s.Number, &s.Area); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// PowerOn records that the person logged in at their box on power-on: a
+// sign of life (watch-over reads it in slice 4). A box that is not the
+// person's is the NotSubscriber refusal, with its audit row.
+func (o *Operator) PowerOn(ctx context.Context, platformID, terminal string) error {
+	if _, err := o.area(ctx, platformID, terminal, "poweron", 0); err != nil {
+		return err
+	}
+	_, err := o.db.Write(ctx, `INSERT INTO catv_poweron (operator, terminal, platform_id, at) VALUES ($1, $2, $3, $4)`,
+		o.id, terminal, platformID, o.now().UnixMilli())
+	return err
+}
+
+// PowerOns are the times the person powered on with a login, oldest first.
+func (o *Operator) PowerOns(ctx context.Context, platformID string) ([]time.Time, error) {
+	rows, err := o.db.QueryContext(ctx, `SELECT at FROM catv_poweron WHERE operator = $1 AND platform_id = $2 ORDER BY at`, o.id, platformID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []time.Time
+	for rows.Next() {
+		var at int64
+		if err := rows.Scan(&at); err != nil {
+			return nil, err
+		}
+		out = append(out, time.UnixMilli(at))
+	}
+	return out, rows.Err()
 }

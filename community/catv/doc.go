@@ -7,6 +7,8 @@
 // writes an audit row. Each operator's rows are its own (keyed by
 // operator); the town reaches them through the operator, never its tables.
 //
-// Status: the library of slice 2, not yet wired into a role or the TV
-// portal (the role `catv`, its API and the demo's subscribers come next).
+// The HTTP API (api.go) serves the TV portal with the person's card login
+// at the TV, and Client is its typed client; the role `catv` runs it.
+// The sender pages (pages.go) are the operator's and the town's staff's,
+// behind the staff card sign-in.
 package catv

@@ -1,14 +1,17 @@
 package tv
 
 import (
+	"context"
 	"embed"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
+	"github.com/mynaplat/mynaplat/community/catv"
 	"github.com/mynaplat/mynaplat/terminal"
 	"github.com/mynaplat/mynaplat/web"
 )
@@ -22,9 +25,20 @@ type Config struct {
 	// Kits are the card flows of the TV terminals whose portal this is
 	// (terminal.Pages.KitsOf(platform.TV)); each must be on a TV screen.
 	Kits []*terminal.Kit
+	// Messages are the CATV operators' messages (catv.Client), reached
+	// with the person's card login; nil when no operator is reachable (the
+	// menu then has no messages).
+	Messages Messages
 	// Now is the clock (time.Now when nil).
 	Now    func() time.Time
 	Logger *slog.Logger
+}
+
+// Messages is the operators' API as the portal uses it (catv.Client).
+type Messages interface {
+	Inbox(ctx context.Context, assertion string) ([]catv.Message, error)
+	Read(ctx context.Context, assertion string, id int64) (catv.Message, error)
+	PowerOn(ctx context.Context, assertion string) error
 }
 
 // Pages are the portal's screens under /tv/{id}/, one portal per TV
@@ -69,6 +83,9 @@ func New(cfg Config) (*Pages, error) {
 // Routes registers the screens.
 func (p *Pages) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /tv/{id}/{$}", p.home)
+	mux.HandleFunc("GET /tv/{id}/menu", p.menu)
+	mux.HandleFunc("GET /tv/{id}/messages", p.messages)
+	mux.HandleFunc("GET /tv/{id}/messages/{n}", p.message)
 	mux.HandleFunc("POST /tv/{id}/end", p.end)
 }
 
@@ -106,38 +123,194 @@ func (p *Pages) cardScreen(w http.ResponseWriter, r *http.Request, k *terminal.K
 	http.Redirect(w, r, "/t/"+url.PathEscape(id)+"/?next="+url.QueryEscape(Path(id)), http.StatusSeeOther)
 }
 
-// homeData is what the home shows.
-type homeData struct {
+// view is what every portal screen shows: the TV, the holder and the
+// portal's paths.
+type view struct {
 	Name, Owner string
 	Holder      string
 	Expires     time.Time
-	End         string
+	// Home, Menu, List and End are the portal's paths; HasMessages whether
+	// the messages are on the menu.
+	Home, Menu, List, End string
+	HasMessages           bool
+	// Unread is the count of unread messages (the menu's), Messages the
+	// list of a messages screen, Message the one open.
+	Unread   int
+	Messages []catv.Message
+	Message  catv.Message
+	// Back is where a message's Back goes: the list it was opened from,
+	// else the power-on page (the unread left, else the menu).
+	Back string
+	// ProblemJA and ProblemEN say why a screen could not be shown.
+	ProblemJA, ProblemEN string
 }
 
 // TerminalScreen is the TV's.
-func (homeData) TerminalScreen() terminal.Screen { return terminal.ScreenTV }
+func (view) TerminalScreen() terminal.Screen { return terminal.ScreenTV }
 
-// home is the power-on page: the card screen until the person has logged
-// in at this TV, then the portal's menu.
-func (p *Pages) home(w http.ResponseWriter, r *http.Request) {
+// MessagePath is the path of message id on this TV.
+func (v view) MessagePath(id int64) string { return v.List + "/" + strconv.FormatInt(id, 10) }
+
+// Num is the number key of the i-th item.
+func (view) Num(i int) int { return i + 1 }
+
+// jst is Japan's time, the TV's.
+var jst = time.FixedZone("JST", 9*60*60)
+
+// When is a message's time as the TV shows it.
+func (view) When(t time.Time) string { return t.In(jst).Format("2006-01-02 15:04") }
+
+// login is the TV, its session and the person's login at it; without a
+// login it sends the person to the card screen (saying why when the login
+// has run out) and answers false.
+func (p *Pages) login(w http.ResponseWriter, r *http.Request) (*terminal.Kit, *web.Session, view, string, bool) {
 	k, ss, ok := p.lookup(w, r)
 	if !ok {
-		return
+		return nil, nil, view{}, "", false
 	}
 	l, err := k.LoggedIn(ss)
 	if err != nil {
-		if errors.Is(err, terminal.ErrLoginExpired) {
-			// The assertion has run out: the card again, saying why.
-			terminal.Logout(ss)
-			ss.SetFlash(terminal.Result{Outcome: terminal.LoginExpired}.Flash())
-			terminal.SaveSession(r, ss, p.cfg.Logger)
-		}
-		p.cardScreen(w, r, k)
-		return
+		p.expired(w, r, k, ss, err)
+		return nil, nil, view{}, "", false
 	}
 	t := k.Terminal()
-	p.pages.Render(w, r, http.StatusOK, "home", homeData{Name: t.Name, Owner: t.Owner, Holder: l.Holder,
-		Expires: l.Expires, End: Path(t.ID) + "end"})
+	home := Path(t.ID)
+	return k, ss, view{Name: t.Name, Owner: t.Owner, Holder: l.Holder, Expires: l.Expires,
+		Home: home, Menu: home + "menu", List: home + "messages", End: home + "end", HasMessages: p.cfg.Messages != nil}, l.Assertion, true
+}
+
+// expired sends the person to the card screen; a login that has run out
+// (at the TV, or as the operator found it) goes with its outcome.
+func (p *Pages) expired(w http.ResponseWriter, r *http.Request, k *terminal.Kit, ss *web.Session, err error) {
+	if errors.Is(err, terminal.ErrLoginExpired) || errors.Is(err, catv.ErrAssertion) {
+		terminal.Logout(ss)
+		ss.SetFlash(terminal.Result{Outcome: terminal.LoginExpired}.Flash())
+		terminal.SaveSession(r, ss, p.cfg.Logger)
+	}
+	p.cardScreen(w, r, k)
+}
+
+// failed shows why the operator's answer could not be shown: a refusal in
+// its words, the rest as unavailable. A login the operator no longer
+// believes goes back to the card.
+func (p *Pages) failed(w http.ResponseWriter, r *http.Request, k *terminal.Kit, ss *web.Session, v view, err error) {
+	if errors.Is(err, catv.ErrAssertion) {
+		p.expired(w, r, k, ss, err)
+		return
+	}
+	status := http.StatusBadGateway
+	if reason := catv.ReasonOf(err); reason != "" {
+		status = http.StatusOK
+		v.ProblemJA, v.ProblemEN = reason.Messages()
+	} else {
+		p.cfg.Logger.Warn("tv: the operator's messages", "terminal", k.Terminal().ID, "err", err)
+		v.ProblemJA, v.ProblemEN = "お知らせを読み込めませんでした。しばらくしてからもう一度お試しください。", "The messages could not be loaded. Try again later."
+	}
+	p.pages.Render(w, r, status, "problem", v)
+}
+
+// home is the power-on page: the card screen until the person has logged
+// in at this TV; then their unread messages first, if any, else the menu.
+func (p *Pages) home(w http.ResponseWriter, r *http.Request) {
+	k, ss, v, assertion, ok := p.login(w, r)
+	if !ok {
+		return
+	}
+	if p.cfg.Messages == nil {
+		p.pages.Render(w, r, http.StatusOK, "home", v)
+		return
+	}
+	// The first power-on page of a login is the sign of life the operator
+	// keeps for watch-over; coming back to it from a message is not.
+	key, login := "tv:poweron:"+k.Terminal().ID, v.Expires.Format(time.RFC3339Nano)
+	if ss.Get(key) != login {
+		if err := p.cfg.Messages.PowerOn(r.Context(), assertion); err != nil {
+			// A missed sign of life must not keep the person from the TV.
+			p.cfg.Logger.Warn("tv: power-on", "terminal", k.Terminal().ID, "err", err)
+		} else {
+			ss.Set(key, login)
+			terminal.SaveSession(r, ss, p.cfg.Logger)
+		}
+	}
+	ms, err := p.cfg.Messages.Inbox(r.Context(), assertion)
+	if err != nil {
+		p.failed(w, r, k, ss, v, err)
+		return
+	}
+	for _, m := range ms {
+		if !m.Read {
+			v.Messages = append(v.Messages, m)
+		}
+	}
+	if v.Unread = len(v.Messages); v.Unread == 0 {
+		p.pages.Render(w, r, http.StatusOK, "home", v)
+		return
+	}
+	p.pages.Render(w, r, http.StatusOK, "unread", v)
+}
+
+// menu is the portal's menu, with the count of unread messages.
+func (p *Pages) menu(w http.ResponseWriter, r *http.Request) {
+	k, ss, v, assertion, ok := p.login(w, r)
+	if !ok {
+		return
+	}
+	if p.cfg.Messages != nil {
+		ms, err := p.cfg.Messages.Inbox(r.Context(), assertion)
+		if err != nil {
+			p.failed(w, r, k, ss, v, err)
+			return
+		}
+		for _, m := range ms {
+			if !m.Read {
+				v.Unread++
+			}
+		}
+	}
+	p.pages.Render(w, r, http.StatusOK, "home", v)
+}
+
+// messages lists the person's messages, the unread first.
+func (p *Pages) messages(w http.ResponseWriter, r *http.Request) {
+	k, ss, v, assertion, ok := p.login(w, r)
+	if !ok {
+		return
+	}
+	if p.cfg.Messages == nil {
+		p.cfg.Site.NotFound().ServeHTTP(w, r)
+		return
+	}
+	ms, err := p.cfg.Messages.Inbox(r.Context(), assertion)
+	if err != nil {
+		p.failed(w, r, k, ss, v, err)
+		return
+	}
+	v.Messages = ms
+	p.pages.Render(w, r, http.StatusOK, "messages", v)
+}
+
+// message opens one message: the operator marks it read (once) and
+// audits the read.
+func (p *Pages) message(w http.ResponseWriter, r *http.Request) {
+	k, ss, v, assertion, ok := p.login(w, r)
+	if !ok {
+		return
+	}
+	id, err := strconv.ParseInt(r.PathValue("n"), 10, 64)
+	if p.cfg.Messages == nil || err != nil || id <= 0 {
+		p.cfg.Site.NotFound().ServeHTTP(w, r)
+		return
+	}
+	m, err := p.cfg.Messages.Read(r.Context(), assertion, id)
+	if err != nil {
+		p.failed(w, r, k, ss, v, err)
+		return
+	}
+	v.Message, v.Back = m, v.Home
+	if r.URL.Query().Get("from") == "list" {
+		v.Back = v.List
+	}
+	p.pages.Render(w, r, http.StatusOK, "message", v)
 }
 
 // end ends the session at the TV: the card is taken out and the login
