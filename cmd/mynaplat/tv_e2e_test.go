@@ -110,7 +110,7 @@ func TestTVInBrowser(t *testing.T) {
 	if f := focused(); f == "pin" {
 		t.Fatalf("the down key left the focus on the PIN field")
 	}
-	r.do("the PIN by number keys", key("1234"))
+	r.do("the PIN by number keys: 1 and 2 as a PC sends them, 3 and 4 as a remote does (VK_3, VK_4)", key("12"), vk(51), vk(52))
 	if got := value(r, "#pin"); got != "1234" {
 		t.Fatalf("the PIN field holds %q after the number keys 1234", got)
 	}
@@ -166,7 +166,7 @@ func TestTVInBrowser(t *testing.T) {
 	if f := focused(); f != "messages" {
 		t.Errorf("up and down on the menu left the focus on %q", f)
 	}
-	r.do("number key 1: the messages", key("1"), chromedp.WaitVisible(css("#list")))
+	r.do("number key 1 as a remote sends it (VK_1, no key name): the messages", vk(49), chromedp.WaitVisible(css("#list")))
 	if n := r.count("#list a.unread"); n != 2 {
 		t.Errorf("the list has %d unread, want 2", n)
 	}

@@ -44,6 +44,15 @@
       return e.offsetParent !== null && !e.closest("[hidden]");
     });
   }
+  // digit is the number key pressed: a PC keyboard names it in ev.key, a
+  // TV remote may send only its VK_0…VK_9 code (48–57; 96–105 on a keypad).
+  function digit(ev) {
+    if (/^[0-9]$/.test(ev.key)) { return ev.key; }
+    var c = ev.keyCode;
+    if (c >= vk("VK_0", 48) && c <= vk("VK_0", 48) + 9) { return String(c - vk("VK_0", 48)); }
+    if (c >= 96 && c <= 105) { return String(c - 96); }
+    return null;
+  }
   function inField(e) {
     return e && (e.tagName === "INPUT" || e.tagName === "TEXTAREA");
   }
@@ -51,7 +60,7 @@
     if (ev.ctrlKey || ev.altKey || ev.metaKey) { return null; }
     if (ev.key === "Backspace") { return inField(document.activeElement) ? null : "back"; }
     if (ev.key === "Enter") { return "enter"; }
-    if (/^[0-9]$/.test(ev.key)) { return "digit"; }
+    if (digit(ev) !== null) { return "digit"; }
     return byKey[ev.key] || byCode[ev.keyCode] || null;
   }
   function press(e) {
@@ -79,7 +88,7 @@
     case "digit":
       // The PIN pad's own (pinpad.js); elsewhere a menu's numbered item.
       if (document.querySelector("input[name=pin]")) { return; }
-      if (press(document.querySelector('[data-remote-num="' + ev.key + '"]'))) { ev.preventDefault(); }
+      if (press(document.querySelector('[data-remote-num="' + digit(ev) + '"]'))) { ev.preventDefault(); }
       return;
     case "back":
       ev.preventDefault();

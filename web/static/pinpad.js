@@ -55,13 +55,20 @@
   }
   // keys types the number keys into the first pad of the page, when the
   // focus is not in a field (a field takes its own keys).
+  // A PC keyboard names a number key in ev.key; a TV remote may send only
+  // its VK_0…VK_9 code (48–57, as terminal/static/remote.js reads it too;
+  // 96–105 on a keypad).
   function keys(press) {
     document.addEventListener("keydown", function (ev) {
-      if (!/^[0-9]$/.test(ev.key) || ev.ctrlKey || ev.altKey || ev.metaKey) { return; }
+      if (ev.ctrlKey || ev.altKey || ev.metaKey) { return; }
+      var d = /^[0-9]$/.test(ev.key) ? ev.key : null, c = ev.keyCode;
+      if (d === null && c >= 48 && c <= 57) { d = String(c - 48); }
+      if (d === null && c >= 96 && c <= 105) { d = String(c - 96); }
+      if (d === null) { return; }
       var a = document.activeElement;
       if (a && (a.tagName === "INPUT" || a.tagName === "TEXTAREA" || a.tagName === "SELECT")) { return; }
       ev.preventDefault();
-      press(ev.key);
+      press(d);
     });
   }
   function setupAll() {
