@@ -1,6 +1,7 @@
 package delegation
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -242,6 +243,7 @@ func TestRegister(t *testing.T) {
 		unknownC := Principal{CorporateNumber: numberC, CorporationName: "架空株式会社", RepresentativeName: "架空 太郎"}
 		ghost := s.lookAlike(s.rep1.cert)
 		sameID := *s.p1
+		sameP1 := *s.p1
 		sameID.Powers = []string{docRegistry}
 		bad := power(s.a, "alice", day(150), day(180), false, docDeduction)
 		bad.NotAfter = bad.NotBefore
@@ -263,6 +265,7 @@ func TestRegister(t *testing.T) {
 			{"unknown corporation", s.sign(power(unknownC, "alice", day(150), day(180), false, docDeduction), ghost, day(150)), ErrUnknownCorporation},
 			{"closed corporation", s.sign(power(s.b, "alice", day(150), day(200), false, docDeduction), s.repB, day(150)), ErrClosed},
 			{"same ID, other content", s.sign(&sameID, s.rep1, day(1)), ErrDuplicate},
+			{"same power, forged signer", s.sign(&sameP1, s.lookAlike(s.rep1.cert), day(1)), ErrNotRepresentative},
 			{"sub-delegation not allowed", s.sign(child(s.p2, "carol", day(150), day(170), docDeduction), s.bob, day(150)), ErrSubDelegation},
 			{"sub-delegation by another than the agent", s.sign(child(s.p1, "carol", day(150), day(170), docDeduction), s.bob, day(150)), ErrSubDelegation},
 			{"sub-delegation of a revoked power", s.sign(child(s.pR, "carol", day(150), day(170), docDeduction), s.alice, day(150)), ErrRevoked},
@@ -287,6 +290,22 @@ func TestRegister(t *testing.T) {
 		want := &Record{Power: *s.p1, CMS: s.p1CMS, SignedAt: day(1), RegisteredAt: day(1), Status: StatusActive}
 		if diff := cmp.Diff(want, rec); diff != "" {
 			t.Errorf("record (-want +got):\n%s", diff)
+		}
+		// The same power signed anew (a resent form at a desk) is already
+		// registered: the first record, nothing written.
+		p1 := *s.p1
+		again := s.sign(&p1, s.rep1, day(1))
+		if bytes.Equal(again, s.p1CMS) {
+			t.Fatal("the power signed anew is the same CMS")
+		}
+		if rec, err = s.svc.Register(ctx, again); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, rec); diff != "" {
+			t.Errorf("the power signed anew: record (-want +got):\n%s", diff)
+		}
+		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM delegation_powers`).Scan(&n); err != nil || n != 7 {
+			t.Errorf("%d powers registered (%v) after registering again, want 7", n, err)
 		}
 		if _, err := s.svc.Get(ctx, "no-such-power-0000"); !errIs(err, ErrNotFound) {
 			t.Errorf("Get of an unknown ID: %v", err)

@@ -342,40 +342,59 @@ func (s *Service) Get(ctx context.Context, id string) (*Record, error) {
 // by the corporation's representative in office at the signing time, or,
 // for a sub-delegation, by the agent of a registered, unrevoked parent that
 // allows sub-delegation, within the parent's matters and period. Sending
-// the same CMS again returns the record; another power with a registered ID
-// is ErrDuplicate. Refusals wrap the errors of this package (ReasonOf).
+// the same power again, as the same CMS or signed anew (the same canonical
+// content under the same ID, as a desk's resent form gives), returns the
+// record first registered and writes nothing: a power ID is an idempotency
+// key. Another power under a registered ID is ErrDuplicate. Refusals wrap
+// the errors of this package (ReasonOf).
 func (s *Service) Register(ctx context.Context, der []byte) (*Record, error) {
+	rec, _, err := s.register(ctx, der)
+	return rec, err
+}
+
+// register is Register; fresh is false when the power was registered
+// before (the API answers 200 instead of 201).
+func (s *Service) register(ctx context.Context, der []byte) (rec *Record, fresh bool, err error) {
 	sg, err := s.open(der)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	now := s.now()
 	chain, ref, err := s.authority(ctx, sg, now)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if ref.reason != "" {
-		return nil, ref.err()
+		return nil, false, ref.err()
 	}
 	for _, l := range chain[1:] {
 		if !l.st.revokedAt.IsZero() {
-			return nil, fmt.Errorf("%w: the parent power %s was revoked", ErrRevoked, l.sg.power.ID)
+			return nil, false, fmt.Errorf("%w: the parent power %s was revoked", ErrRevoked, l.sg.power.ID)
 		}
 	}
 	p := sg.power
 	_, err = s.db.Write(ctx, qInsertPower, p.ID, p.Principal.CorporateNumber, p.Parent, der, sg.content,
 		sg.signedAt.UnixMilli(), now.UnixMilli(), p.Agent.PlatformID)
 	if store.IsUniqueViolation(err) {
-		if st, err := s.record(ctx, p.ID); err == nil && bytes.Equal(st.cms, der) {
-			return st.toRecord()
+		// Both signatures verified and passed authority: the same content
+		// is the same power, whoever's copy arrived first.
+		st, err := s.record(ctx, p.ID)
+		if err != nil {
+			return nil, false, err
 		}
-		return nil, fmt.Errorf("%w: %s", ErrDuplicate, p.ID)
+		if !bytes.Equal(st.content, sg.content) {
+			return nil, false, fmt.Errorf("%w: %s", ErrDuplicate, p.ID)
+		}
+		s.logger.InfoContext(ctx, "power already registered", "power", p.ID, "number", p.Principal.CorporateNumber)
+		rec, err := st.toRecord()
+		return rec, false, err
 	}
 	if err != nil {
-		return nil, fmt.Errorf("delegation: register %s: %w", p.ID, err)
+		return nil, false, fmt.Errorf("delegation: register %s: %w", p.ID, err)
 	}
 	s.logger.InfoContext(ctx, "power registered", "power", p.ID, "number", p.Principal.CorporateNumber, "parent", p.Parent)
-	return s.Get(ctx, p.ID)
+	rec, err = s.Get(ctx, p.ID)
+	return rec, err == nil, err
 }
 
 // Revoke revokes a registered power from now on. revocation is a CMS over a

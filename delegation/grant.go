@@ -18,9 +18,15 @@ import (
 // desk of docs/procurement.md §5.1), so that what a representative signs
 // has one form.
 
-// GrantRequest is what a representative grants: the power without its ID,
-// which Grant draws.
+// GrantRequest is what a representative grants: the power and, optionally,
+// its ID.
 type GrantRequest struct {
+	// ID, when set, is the power's ID: an idempotency key the caller drew
+	// with NewID before (the company desk's form token), so that sending
+	// the same grant twice registers one power (Register answers the
+	// second with the first's record). Empty draws a fresh one. An ID
+	// ValidID refuses is ErrInvalid, and nothing is signed.
+	ID        string
 	Principal Principal
 	Agent     Agent
 	// Powers are the 委任事項.
@@ -47,9 +53,14 @@ func Grant(ctx context.Context, rq GrantRequest, signer crypto.Signer, cert *x50
 	if signer == nil || cert == nil || stamper == nil || register == nil {
 		return nil, errors.New("delegation: Grant needs the representative's key and certificate, a time-stamp authority and the register")
 	}
-	id, err := NewID()
-	if err != nil {
-		return nil, err
+	id := rq.ID
+	if id == "" {
+		var err error
+		if id, err = NewID(); err != nil {
+			return nil, err
+		}
+	} else if !ValidID(id) {
+		return nil, fmt.Errorf("%w: the power ID must be 16–64 characters of A–Z, a–z, 0–9, _ and -", ErrInvalid)
 	}
 	p := Power{ID: id, Principal: rq.Principal, Agent: rq.Agent, Powers: rq.Powers, NotBefore: rq.NotBefore, NotAfter: rq.NotAfter,
 		SubDelegation: rq.SubDelegation}

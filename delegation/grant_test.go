@@ -1,6 +1,7 @@
 package delegation_test
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -70,6 +71,25 @@ func TestGrantAndWithdraw(t *testing.T) {
 		}
 		if _, err := delegation.Grant(ctx, bad, key, cert, stamper, count); !errors.Is(err, delegation.ErrInvalid) || calls != 0 {
 			t.Fatalf("empty period: %v, %d registrations", err, calls)
+		}
+		badID := rq
+		badID.ID = "../short"
+		if _, err := delegation.Grant(ctx, badID, key, cert, stamper, count); !errors.Is(err, delegation.ErrInvalid) || calls != 0 {
+			t.Fatalf("a malformed ID: %v, %d registrations", err, calls)
+		}
+		// The same request with its ID granted twice is one power: the
+		// second, signed anew, answers the first's record.
+		once := rq
+		if once.ID, err = delegation.NewID(); err != nil {
+			t.Fatal(err)
+		}
+		first, err := delegation.Grant(ctx, once, key, cert, stamper, count)
+		if err != nil || first.Power.ID != once.ID {
+			t.Fatalf("grant with an ID: %+v %v", first, err)
+		}
+		second, err := delegation.Grant(ctx, once, key, cert, stamper, count)
+		if err != nil || second.Power.ID != once.ID || !bytes.Equal(second.CMS, first.CMS) || calls != 2 {
+			t.Fatalf("the same grant again: %+v %v (%d registrations)", second, err, calls)
 		}
 		other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 		if _, err := delegation.Grant(ctx, rq, other, cert, stamper, svc.Register); err == nil {

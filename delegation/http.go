@@ -87,7 +87,7 @@ func (s *Service) serveRegister(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	rec, err := s.Register(r.Context(), der)
+	rec, fresh, err := s.register(r.Context(), der)
 	if errors.Is(err, ErrNotFound) {
 		// The missing power is the parent: the request itself is fine.
 		err = fmt.Errorf("%w: %w", errNoParent, err)
@@ -96,7 +96,11 @@ func (s *Service) serveRegister(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	httpapi.WriteJSON(w, http.StatusCreated, rec)
+	status := http.StatusCreated
+	if !fresh {
+		status = http.StatusOK // registered before: nothing created
+	}
+	httpapi.WriteJSON(w, status, rec)
 }
 
 func (s *Service) serveGet(w http.ResponseWriter, r *http.Request) {

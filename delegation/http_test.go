@@ -1,6 +1,7 @@
 package delegation
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -45,6 +46,16 @@ func TestClient(t *testing.T) {
 		}
 		if rec.Power.ID != p.ID || rec.Status != StatusActive || string(rec.CMS) != string(der) || !rec.SignedAt.Equal(day(150)) {
 			t.Errorf("registered %+v", rec)
+		}
+		// The same power signed anew is answered 200 with the first record:
+		// nothing was created.
+		same := *p
+		body, _ := json.Marshal(SignedRequest{CMS: base64.StdEncoding.EncodeToString(s.sign(&same, s.rep2, day(150)))})
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/delegation/v1/powers", bytes.NewReader(body)))
+		var again Record
+		if err := json.Unmarshal(w.Body.Bytes(), &again); w.Code != http.StatusOK || err != nil || !bytes.Equal(again.CMS, der) {
+			t.Errorf("the same power signed anew: %d %s", w.Code, w.Body)
 		}
 		if got, err := cl.Get(ctx, p.ID); err != nil || got.Power.Agent != p.Agent {
 			t.Errorf("Get: %+v %v", got, err)

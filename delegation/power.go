@@ -88,6 +88,10 @@ func NewID() (string, error) {
 	return hex.EncodeToString(b[:]), nil
 }
 
+// ValidID reports whether id has the form of a power ID (NewID's, or one
+// of 16–64 characters of A–Z, a–z, 0–9, _ and -).
+func ValidID(id string) bool { return idPattern.MatchString(id) }
+
 func checkText(what, s string) error {
 	if s == "" || !utf8.ValidString(s) || utf8.RuneCountInString(s) > maxText || strings.TrimSpace(s) != s ||
 		strings.ContainsFunc(s, unicode.IsControl) {

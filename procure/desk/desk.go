@@ -187,6 +187,12 @@ const (
 	ReasonNoMatters Reason = "bad_matters"
 	// ReasonNotGranted: a revocation of a power this desk did not grant.
 	ReasonNotGranted Reason = "not_granted_here"
+	// ReasonBadToken: the form's token is not a power ID (a form the desk
+	// did not give out).
+	ReasonBadToken Reason = "bad_form_token"
+	// ReasonRevoked: a revocation of a power already revoked (a second
+	// click, or another tab).
+	ReasonRevoked Reason = "already_revoked"
 )
 
 // Messages are the reason's texts for the person.
@@ -211,6 +217,11 @@ func (r Reason) Messages() (ja, en string) {
 		return "委任事項を一覧から1つ以上選んでください。", "Choose one or more matters from the list."
 	case ReasonNotGranted:
 		return "この委任状は、この端末で発行したものではありません。", "This power was not granted at this desk."
+	case ReasonBadToken:
+		return "このフォームは、この端末の画面から送られたものではありません。ページを開き直してください。",
+			"This form was not sent from this desk's page. Open the page again."
+	case ReasonRevoked:
+		return "この委任状はすでに失効しています。", "This power is already revoked."
 	}
 	return "受け付けられませんでした。", "Refused."
 }
@@ -274,6 +285,11 @@ type Form struct {
 	// From and Until are civil dates in Japan (YYYY-MM-DD), both included.
 	From, Until   string
 	SubDelegation bool
+	// Token is the form's idempotency key, drawn by the home page
+	// (delegation.NewID): it becomes the power's ID, so the same form
+	// sent twice (a double click, a resend, two tabs) grants one power.
+	// Empty draws a fresh ID.
+	Token string
 }
 
 // period checks the form's period against today (in Japan) and gives the
@@ -299,6 +315,9 @@ func (f Form) period(now time.Time) (time.Time, time.Time, error) {
 func (f *Form) check() error {
 	// A name typed with a half-width space between surname and given name
 	// is written as the card writes it (as `mynaplat delegation grant`).
+	if f.Token != "" && !delegation.ValidID(f.Token) {
+		return refuse(ReasonBadToken)
+	}
 	f.AgentPlatformID = strings.TrimSpace(f.AgentPlatformID)
 	f.AgentName = strings.Replace(strings.TrimSpace(f.AgentName), " ", "\u3000", 1)
 	for _, s := range []string{f.AgentPlatformID, f.AgentName} {
@@ -359,30 +378,62 @@ func (d *Desk) readGranted() ([]Granted, error) {
 // Grant signs and files the power the form describes, for rep, the
 // representative confirmed at sign-in (checked again against the registry
 // now). A refusal (*Refusal) signs and writes nothing; so does a refusal
-// of the register (its delegation error).
-func (d *Desk) Grant(ctx context.Context, rep string, f Form) (*delegation.Record, error) {
+// of the register (its delegation error). again reports a form granted
+// before (its token is a power this desk granted): rec is that power, and
+// no second one is granted — the register answers a power signed anew
+// under a registered ID with the first record, and the desk's list keeps
+// an ID once.
+func (d *Desk) Grant(ctx context.Context, rep string, f Form) (rec *delegation.Record, again bool, err error) {
 	if err := f.check(); err != nil {
-		return nil, err
+		return nil, false, err
+	}
+	if f.Token != "" {
+		gs, err := d.readGranted()
+		if err != nil {
+			return nil, false, err
+		}
+		if slices.ContainsFunc(gs, func(g Granted) bool { return g.ID == f.Token }) {
+			rec, err := d.cfg.Powers.Get(ctx, f.Token)
+			if err != nil {
+				return nil, false, err
+			}
+			return rec, true, nil
+		}
 	}
 	now := d.now()
 	from, until, err := f.period(now)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	c, cert, err := d.signer(ctx, rep)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	rec, err := delegation.Grant(ctx, delegation.GrantRequest{
+	rec, err = delegation.Grant(ctx, delegation.GrantRequest{ID: f.Token,
 		Principal: delegation.Principal{CorporateNumber: c.Number, CorporationName: c.Name, RepresentativeName: rep},
 		Agent:     delegation.Agent{PlatformID: f.AgentPlatformID, Name: f.AgentName},
 		Powers:    f.Matters, NotBefore: from, NotAfter: until, SubDelegation: f.SubDelegation}, d.key, cert, d.cfg.Stamper, d.cfg.Powers.Register)
-	if err != nil {
-		return nil, err
+	if f.Token != "" && errors.Is(err, delegation.ErrDuplicate) {
+		// The form's token is registered for a power that differs from the
+		// one signed now (sent again a second later, its start is another
+		// second; or edited after going back): the form was spent by the
+		// first send, whose power stands.
+		if first, gerr := d.cfg.Powers.Get(ctx, f.Token); gerr == nil && first.Power.Principal.CorporateNumber == d.number && first.Power.Parent == "" {
+			rec, again, err = first, true, nil
+		}
 	}
+	if err != nil {
+		return nil, false, err
+	}
+	// Two sends of one form that both passed the check above meet here:
+	// the first to take the lock keeps the power, the other finds it kept.
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	gs, err := d.readGranted()
+	if err == nil && slices.ContainsFunc(gs, func(g Granted) bool { return g.ID == rec.Power.ID }) {
+		d.log.InfoContext(ctx, "desk: power already granted", "power", rec.Power.ID)
+		return rec, true, nil
+	}
 	if err == nil {
 		p := rec.Power
 		gs = append(gs, Granted{ID: p.ID, AgentID: p.Agent.PlatformID, AgentName: p.Agent.Name, Matters: p.Powers, NotBefore: p.NotBefore,
@@ -393,11 +444,12 @@ func (d *Desk) Grant(ctx context.Context, rep string, f Form) (*delegation.Recor
 		// The power is registered: the desk's own list only misses it.
 		d.log.ErrorContext(ctx, "desk: keep the granted power", "power", rec.Power.ID, "err", err)
 	}
-	d.log.InfoContext(ctx, "desk: power granted", "power", rec.Power.ID, "agent", rec.Power.Agent.PlatformID)
-	return rec, nil
+	d.log.InfoContext(ctx, "desk: power granted", "power", rec.Power.ID, "agent", rec.Power.Agent.PlatformID, "again", again)
+	return rec, again, nil
 }
 
-// Revoke revokes a power this desk granted, for rep (checked again).
+// Revoke revokes a power this desk granted, for rep (checked again). A
+// power already revoked is a refusal (ReasonRevoked), not a failure.
 func (d *Desk) Revoke(ctx context.Context, rep, id string) (*delegation.Record, error) {
 	gs, err := d.readGranted()
 	if err != nil {
@@ -406,11 +458,22 @@ func (d *Desk) Revoke(ctx context.Context, rep, id string) (*delegation.Record, 
 	if !slices.ContainsFunc(gs, func(g Granted) bool { return g.ID == id }) {
 		return nil, refuse(ReasonNotGranted)
 	}
+	// A second click (or another tab) finds the power revoked: say so
+	// before signing a revocation the register would refuse.
+	if rec, err := d.cfg.Powers.Get(ctx, id); err != nil {
+		return nil, err
+	} else if rec.Status == delegation.StatusRevoked {
+		return nil, refuse(ReasonRevoked)
+	}
 	c, cert, err := d.signer(ctx, rep)
 	if err != nil {
 		return nil, err
 	}
 	rec, err := delegation.Withdraw(ctx, id, c.Number, d.key, cert, d.cfg.Stamper, d.cfg.Powers.Revoke)
+	if errors.Is(err, delegation.ErrRevoked) {
+		// Revoked between the look and the filing (two clicks at once).
+		return nil, refuse(ReasonRevoked)
+	}
 	if err != nil {
 		return nil, err
 	}

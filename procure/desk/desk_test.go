@@ -61,6 +61,8 @@ type env struct {
 	people map[string]*pbworld.Person
 	dir    string
 	powers *counting
+	desk   *desk.Desk
+	db     *store.DB
 	url    string
 }
 
@@ -75,7 +77,7 @@ func newEnvWith(t *testing.T, db *store.DB, notices desk.Notices) *env {
 	ctx := context.Background()
 	w := pbworld.New(t, db)
 	rep := w.Appoint(company)
-	e := &env{w: w, dir: filepath.Join(t.TempDir(), "desk"), powers: &counting{Powers: w.Powers}}
+	e := &env{w: w, db: db, dir: filepath.Join(t.TempDir(), "desk"), powers: &counting{Powers: w.Powers}}
 	e.people = map[string]*pbworld.Person{"ichiro": w.Person(pbworld.Ichiro), "yumi": w.Person(pbworld.Yumi)}
 	for _, p := range e.people {
 		w.Login(p)
@@ -103,6 +105,7 @@ func newEnvWith(t *testing.T, db *store.DB, notices desk.Notices) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.desk = d
 	pages, err := desk.NewPages(d)
 	if err != nil {
 		t.Fatal(err)
@@ -219,6 +222,18 @@ func TestGrantAndRevoke(t *testing.T) {
 		if res, err := e.w.Powers.Check(ctx, q); err != nil || res.OK || res.Reason != delegation.Revoked {
 			t.Fatalf("the agent's bid after the revocation: %+v %v", res, err)
 		}
+		// A second click on 失効させる (from a page shown before) says the
+		// power is revoked, and signs nothing.
+		filed := e.powers.filed.Load()
+		ja, en := desk.ReasonRevoked.Messages()
+		for lang, want := range map[string]string{"ja": ja, "en": en} {
+			c.Step(webtest.Step{Name: "revoke again", Method: http.MethodPost, Path: "/desk/powers/" + id + "/revoke", Form: url.Values{},
+				WantStatus: http.StatusSeeOther})
+			c.Step(webtest.Step{Name: "already revoked " + lang, Path: desk.Home + "?lang=" + lang, WantContains: []string{html.EscapeString(want)}})
+		}
+		if n := e.powers.filed.Load(); n != filed {
+			t.Errorf("a second revocation reached the register (%d filings, want %d)", n, filed)
+		}
 		c.Step(webtest.Step{Name: "log out", Method: http.MethodPost, Path: "/desk/logout", Form: url.Values{}, WantStatus: http.StatusSeeOther})
 		// The stand-in's card login outlives the logout; the desk's
 		// confirmation does not.
@@ -274,6 +289,7 @@ func TestRefusals(t *testing.T) {
 		{"no matter", bad(func(f url.Values) { f.Del("matter") }), desk.ReasonNoMatters},
 		{"a matter procurement does not know", bad(func(f url.Values) { f["matter"] = []string{"保険料控除証明書"} }), desk.ReasonNoMatters},
 		{"no agent", bad(func(f url.Values) { f.Set("agent_platform_id", " ") }), desk.ReasonBadAgent},
+		{"a token the desk did not give", bad(func(f url.Values) { f.Set("token", "../../x") }), desk.ReasonBadToken},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -363,4 +379,118 @@ func TestNameChange(t *testing.T) {
 	if err := apply(after); err != nil {
 		t.Errorf("an application under the power in the new name: %v", err)
 	}
+}
+
+var tokenRE = regexp.MustCompile(`name="token" value="([^"]+)"`)
+
+// powersAt counts the powers at the register.
+func (e *env) powersAt(t *testing.T) int {
+	t.Helper()
+	var n int
+	if err := e.db.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM delegation_powers`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestGrantOnce: the grant form sent twice (a double click, a resend)
+// grants one power; the second answer says it was granted, with its ID.
+func TestGrantOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		ctx := context.Background()
+		c := e.browser(t, "ichiro", true)
+		m := tokenRE.FindStringSubmatch(c.Get(desk.Home).Body)
+		if m == nil || !delegation.ValidID(m[1]) {
+			t.Fatalf("the form's token: %q", m)
+		}
+		form := e.form(procure.MatterQualify)
+		form.Set("token", m[1])
+		c.Step(webtest.Step{Name: "grant", Method: http.MethodPost, Path: "/desk/grant", Form: form, WantStatus: http.StatusSeeOther})
+		page := c.Step(webtest.Step{Name: "granted", Path: desk.Home, WantContains: []string{"委任状を発行しました"}})
+		first := powerIDRE.FindStringSubmatch(page.Body)
+		if first == nil || first[1] != m[1] {
+			t.Fatalf("the power ID shown: %q, want the form's token %s", first, m[1])
+		}
+		if next := tokenRE.FindStringSubmatch(page.Body); next == nil || next[1] == m[1] {
+			t.Errorf("the page after a grant gives the same token again")
+		}
+		for lang, want := range map[string]string{"ja": "この委任状は発行済みです。委任状ID: " + m[1], "en": "This power was already granted. Power ID: " + m[1]} {
+			c.Step(webtest.Step{Name: "grant again", Method: http.MethodPost, Path: "/desk/grant", Form: form, WantStatus: http.StatusSeeOther})
+			c.Step(webtest.Step{Name: "already granted " + lang, Path: desk.Home + "?lang=" + lang, WantContains: []string{want},
+				WantNotContains: []string{"委任状を発行しました", "The power was granted"}})
+		}
+		if n := e.powers.filed.Load(); n != 1 {
+			t.Errorf("%d registrations reached the register, want 1", n)
+		}
+		if n := e.powersAt(t); n != 1 {
+			t.Errorf("%d powers at the register, want 1", n)
+		}
+		gs, err := e.desk.List(ctx)
+		if err != nil || len(gs) != 1 || gs[0].ID != m[1] {
+			t.Errorf("the desk's list: %+v %v", gs, err)
+		}
+	})
+}
+
+// TestGrantOnceConcurrently: two sends of one form at once (two tabs, a
+// double click the browser did not stop) grant one power: one answer
+// grants, the other says it was granted, both with the same ID. A send
+// after the desk lost its list, a second later (another start, so
+// another signed content under the ID), finds the first power too.
+func TestGrantOnceConcurrently(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		ctx := context.Background()
+		token, err := delegation.NewID()
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := desk.Form{AgentPlatformID: e.people["yumi"].PlatformID, AgentName: "酒井　由美", Matters: []string{procure.MatterQualify},
+			From: e.day(0), Until: e.day(364), Token: token}
+		type answer struct {
+			id    string
+			again bool
+			err   error
+		}
+		answers := make(chan answer, 2)
+		for range 2 {
+			go func() {
+				rec, again, err := e.desk.Grant(ctx, company.Representative, f)
+				if err != nil {
+					answers <- answer{err: err}
+					return
+				}
+				answers <- answer{id: rec.Power.ID, again: again}
+			}()
+		}
+		a, b := <-answers, <-answers
+		if a.err != nil || b.err != nil {
+			t.Fatalf("grants: %v, %v", a.err, b.err)
+		}
+		if a.id != token || b.id != token || a.again == b.again {
+			t.Fatalf("answers %+v and %+v, want one grant and one already granted of %s", a, b, token)
+		}
+		if n := e.powersAt(t); n != 1 {
+			t.Errorf("%d powers at the register, want 1", n)
+		}
+		if gs, err := e.desk.List(ctx); err != nil || len(gs) != 1 {
+			t.Errorf("the desk's list: %+v %v", gs, err)
+		}
+
+		if err := os.Remove(filepath.Join(e.dir, "granted.json")); err != nil {
+			t.Fatal(err)
+		}
+		e.w.Clock.Advance(time.Second)
+		rec, again, err := e.desk.Grant(ctx, company.Representative, f)
+		if err != nil || !again || rec.Power.ID != token {
+			t.Fatalf("the form sent again after the list was lost: %+v %v %v", rec, again, err)
+		}
+		if n := e.powersAt(t); n != 1 {
+			t.Errorf("%d powers at the register, want 1", n)
+		}
+		if gs, err := e.desk.List(ctx); err != nil || len(gs) != 1 || gs[0].ID != token {
+			t.Errorf("the desk's list kept the power again: %+v %v", gs, err)
+		}
+	})
 }

@@ -172,8 +172,10 @@ type homeView struct {
 	Matters                         []string
 	From, Until                     string
 	Granted                         []Granted
-	Notices                         []Notice
-	NoticesOff, NoticesFailed       bool
+	// Token is the grant form's idempotency key (Form.Token).
+	Token                     string
+	Notices                   []Notice
+	NoticesOff, NoticesFailed bool
 }
 
 func (p *Pages) home(w http.ResponseWriter, r *http.Request, ss *web.Session, rep string) {
@@ -188,8 +190,13 @@ func (p *Pages) home(w http.ResponseWriter, r *http.Request, ss *web.Session, re
 		p.unavailable(w, r, err)
 		return
 	}
+	token, err := delegation.NewID()
+	if err != nil {
+		p.unavailable(w, r, err)
+		return
+	}
 	today := p.d.now().In(wareki.JST())
-	v := homeView{Number: c.Number, Company: c.Name, Representative: rep, Matters: procure.Matters, Granted: gs,
+	v := homeView{Token: token, Number: c.Number, Company: c.Name, Representative: rep, Matters: procure.Matters, Granted: gs,
 		From: today.Format(time.DateOnly), Until: today.AddDate(1, 0, -1).Format(time.DateOnly), NoticesOff: p.d.cfg.Notices == nil}
 	if v.Notices, err = p.d.Notices(ctx, rep); err != nil {
 		p.d.log.WarnContext(ctx, "desk: the register's notices", "err", err)
@@ -204,13 +211,19 @@ func (p *Pages) grant(w http.ResponseWriter, r *http.Request, ss *web.Session, r
 		return
 	}
 	f := Form{AgentPlatformID: r.PostFormValue("agent_platform_id"), AgentName: r.PostFormValue("agent_name"), Matters: r.PostForm["matter"],
-		From: r.PostFormValue("from"), Until: r.PostFormValue("until"), SubDelegation: r.PostFormValue("sub_delegation") != ""}
-	rec, err := p.d.Grant(r.Context(), rep, f)
+		From: r.PostFormValue("from"), Until: r.PostFormValue("until"), SubDelegation: r.PostFormValue("sub_delegation") != "",
+		Token: r.PostFormValue("token")}
+	rec, again, err := p.d.Grant(r.Context(), rep, f)
 	if fl, ok := refused(err); ok {
 		p.site.Done(w, r, fl, Home)
 		return
 	} else if err != nil {
 		p.unavailable(w, r, err)
+		return
+	}
+	if again {
+		p.site.Done(w, r, web.Flash{Kind: "warn", JA: "この委任状は発行済みです。委任状ID: " + rec.Power.ID + "（同じフォームがもう一度送られました。2通目は発行していません）",
+			EN: "This power was already granted. Power ID: " + rec.Power.ID + " (the same form was sent again; no second power was granted)."}, Home)
 		return
 	}
 	p.site.Done(w, r, web.Flash{Kind: "ok", JA: "委任状を発行しました。委任状ID: " + rec.Power.ID + "（代理人にお知らせください）",
