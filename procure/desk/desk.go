@@ -1,6 +1,7 @@
 package desk
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/x509"
@@ -409,10 +410,20 @@ func (d *Desk) Grant(ctx context.Context, rep string, f Form) (rec *delegation.R
 	if err != nil {
 		return nil, false, err
 	}
+	// The register answers a power it had (the form's token registered by
+	// an earlier send) with the CMS it kept, not the one sent now.
+	var sent []byte
+	register := func(ctx context.Context, der []byte) (*delegation.Record, error) {
+		sent = der
+		return d.cfg.Powers.Register(ctx, der)
+	}
 	rec, err = delegation.Grant(ctx, delegation.GrantRequest{ID: f.Token,
 		Principal: delegation.Principal{CorporateNumber: c.Number, CorporationName: c.Name, RepresentativeName: rep},
 		Agent:     delegation.Agent{PlatformID: f.AgentPlatformID, Name: f.AgentName},
-		Powers:    f.Matters, NotBefore: from, NotAfter: until, SubDelegation: f.SubDelegation}, d.key, cert, d.cfg.Stamper, d.cfg.Powers.Register)
+		Powers:    f.Matters, NotBefore: from, NotAfter: until, SubDelegation: f.SubDelegation}, d.key, cert, d.cfg.Stamper, register)
+	if err == nil {
+		again = !bytes.Equal(rec.CMS, sent)
+	}
 	if f.Token != "" && errors.Is(err, delegation.ErrDuplicate) {
 		// The form's token is registered for a power that differs from the
 		// one signed now (sent again a second later, its start is another
@@ -425,14 +436,16 @@ func (d *Desk) Grant(ctx context.Context, rep string, f Form) (rec *delegation.R
 	if err != nil {
 		return nil, false, err
 	}
-	// Two sends of one form that both passed the check above meet here:
-	// the first to take the lock keeps the power, the other finds it kept.
+	// Two sends of one form that both passed the look above meet here:
+	// the list keeps the power once, whichever comes first (the one the
+	// register took keeps it too when the other, answered with the first
+	// record, came first).
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	gs, err := d.readGranted()
 	if err == nil && slices.ContainsFunc(gs, func(g Granted) bool { return g.ID == rec.Power.ID }) {
-		d.log.InfoContext(ctx, "desk: power already granted", "power", rec.Power.ID)
-		return rec, true, nil
+		d.log.InfoContext(ctx, "desk: power kept already", "power", rec.Power.ID, "again", again)
+		return rec, again, nil
 	}
 	if err == nil {
 		p := rec.Power
