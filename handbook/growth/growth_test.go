@@ -174,3 +174,28 @@ func TestNationalProvisional(t *testing.T) {
 		t.Error("unexpected provisional rows")
 	}
 }
+
+// BenchmarkRender: a chart with 40 measurements (birth to 6 years).
+func BenchmarkRender(b *testing.B) {
+	f, err := os.Open("testdata/fixture.csv")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	tb, err := Parse(f)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var pts []Point
+	for i := range 40 {
+		a := float64(i) * 1.8
+		pts = append(pts, Point{AgeMonths: a, Value: 3 + a*0.25, Date: "2020-01-01"})
+	}
+	c := Chart{Measure: Weight, Sex: Male, Points: pts, MaxMonths: 72}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := Render(io.Discard, tb, c); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -165,3 +165,27 @@ func TestSourcesNamed(t *testing.T) {
 }
 
 func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
+
+// BenchmarkDue: the whole schedule for a 15-year-old with every routine
+// dose recorded (the parent's home page computes it on every view).
+func BenchmarkDue(b *testing.B) {
+	birth := time.Date(2011, 5, 10, 0, 0, 0, 0, time.UTC)
+	at := func(m int) time.Time { return birth.AddDate(0, m, 0) }
+	given := []Dose{
+		{Vaccine: "hepb", Date: at(2)}, {Vaccine: "hepb", Date: at(3)}, {Vaccine: "hepb", Date: at(8)},
+		{Vaccine: "dpt-ipv", Date: at(3)}, {Vaccine: "dpt-ipv", Date: at(4)}, {Vaccine: "dpt-ipv", Date: at(5)}, {Vaccine: "dpt-ipv", Date: at(18)},
+		{Vaccine: "hib", Date: at(2)}, {Vaccine: "hib", Date: at(3)}, {Vaccine: "hib", Date: at(4)}, {Vaccine: "hib", Date: at(13)},
+		{Vaccine: "pcv", Date: at(2)}, {Vaccine: "pcv", Date: at(3)}, {Vaccine: "pcv", Date: at(4)}, {Vaccine: "pcv", Date: at(13)},
+		{Vaccine: "bcg", Date: at(6)}, {Vaccine: "mr", Date: at(12)}, {Vaccine: "mr", Date: at(70)},
+		{Vaccine: "varicella", Date: at(12)}, {Vaccine: "varicella", Date: at(19)},
+		{Vaccine: "je", Date: at(36)}, {Vaccine: "je", Date: at(37)}, {Vaccine: "je", Date: at(48)}, {Vaccine: "je", Date: at(110)},
+		{Vaccine: "dt", Date: at(135)},
+	}
+	s := Routine()
+	c := Child{Birth: birth, Sex: Female}
+	today := birth.AddDate(15, 0, 0)
+	b.ReportAllocs()
+	for b.Loop() {
+		s.Due(c, given, today)
+	}
+}
