@@ -164,6 +164,10 @@ func (v *Vaccine) due(birth time.Time, sex Sex, byVaccine map[string][]Dose, tod
 			continue
 		}
 		earliest := maxDate(from, r.MinAge.resolve(birth))
+		if prev.IsZero() && !plan.FirstFrom.zero() {
+			// The plan was chosen for a first dose from its FirstFrom.
+			earliest = maxDate(earliest, plan.FirstFrom.resolve(birth))
+		}
 		if !prev.IsZero() {
 			earliest = maxDate(earliest, r.MinAfterPrev.after(prev))
 		}
