@@ -8,8 +8,9 @@
 //
 // The curves are a Table read from CSV (Parse); National is the table
 // embedded in the binary. The latest survey (令和5年, published by こども
-// 家庭庁 on 2024-12-25) could not be read from any stored source, so the
-// embedded table is marked provisional: it holds only the few 2010 values
-// a secondary page quotes, and the chart says so on its face. The code
-// takes the survey's table unchanged once it is put in data/national.csv.
+// 家庭庁 on 2024-12-25) could not be read from any stored source: the
+// embedded table holds its 3rd, 50th and 97th percentiles of weight and
+// height as a third party transcribed them, marked provisional, and a
+// chart drawn from it says so on its face. The code takes the survey's
+// table unchanged once it is put in data/national.csv.
 package growth

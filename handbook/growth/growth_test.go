@@ -55,7 +55,10 @@ func TestGolden(t *testing.T) {
 		{"weight-boy-en", fixture, Chart{Measure: Weight, Sex: Male, Points: boy, Lang: "en", Name: "Ren Maebashi"}},
 		{"height-girl-ja", fixture, Chart{Measure: Height, Sex: Female, Points: girl}},
 		{"empty-ja", fixture, Chart{Measure: Weight, Sex: Male}},
-		{"provisional-height-boy-ja", national, Chart{Measure: Height, Sex: Male, Points: []Point{{0, 50.1, "2023-01-15"}, {2.5, 60.0, "2023-04-01"}}, MaxMonths: 6}},
+		{"provisional-height-boy-ja", national, Chart{Measure: Height, Sex: Male, Name: "前橋　蓮", Points: []Point{
+			{0, 50.1, "2023-01-15"}, {1.0, 54.8, "2023-02-15"}, {3.5, 62.9, "2023-05-01"}, {9.9, 72.0, "2023-11-14"},
+			{18.5, 81.9, "2024-08-01"}, {36.7, 95.2, "2026-02-05"}}}},
+		{"provisional-weight-girl-en", national, Chart{Measure: Weight, Sex: Female, Lang: "en", Points: []Point{{0, 2.9, "2024-01-20"}, {6.2, 7.4, "2024-07-26"}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

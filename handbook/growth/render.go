@@ -2,6 +2,7 @@ package growth
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -198,9 +199,9 @@ func Render(w io.Writer, t *Table, c Chart) error {
 	fmt.Fprintf(&b, "<rect width=\"%d\" height=\"%d\" fill=\"#fff\"/>\n", width, height)
 	fmt.Fprintf(&b, "<text x=\"%d\" y=\"28\" font-size=\"18\" fill=\"#111\">%s</text>\n", left, esc(title))
 	if t.Provisional() {
-		note := "暫定の曲線：全国調査（令和5年）の数値は未収録"
+		note := cmp.Or(t.NoticeJA, "暫定の曲線（全国調査の数値と未照合）")
 		if c.en() {
-			note = "Provisional curves: the national survey's (2023) numbers are not in yet"
+			note = cmp.Or(t.NoticeEN, "Provisional curves (not checked against the national survey)")
 		}
 		fmt.Fprintf(&b, "<text x=\"%d\" y=\"48\" font-size=\"13\" fill=\"#a00\">%s</text>\n", left, esc(note))
 	}

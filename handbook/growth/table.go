@@ -55,6 +55,9 @@ type Table struct {
 	// Status is "provisional" while the survey's own numbers are missing;
 	// "" for the survey's table (and for test fixtures).
 	Status string
+	// NoticeJA and NoticeEN are what a chart drawn from a provisional
+	// table says on its face ("# notice-ja:", "# notice-en:").
+	NoticeJA, NoticeEN string
 	// Notes are the table's comment lines (source, wanted, note), kept as
 	// written so that a chart and the docs can quote them.
 	Notes []string
@@ -91,6 +94,12 @@ func Parse(r io.Reader) (*Table, error) {
 			c = strings.TrimSpace(c)
 			if v, ok := strings.CutPrefix(c, "status:"); ok {
 				t.Status = strings.TrimSpace(v)
+			}
+			if v, ok := strings.CutPrefix(c, "notice-ja:"); ok {
+				t.NoticeJA = strings.TrimSpace(v)
+			}
+			if v, ok := strings.CutPrefix(c, "notice-en:"); ok {
+				t.NoticeEN = strings.TrimSpace(v)
 			}
 			t.Notes = append(t.Notes, c)
 			continue
