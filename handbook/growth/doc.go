@@ -12,5 +12,5 @@
 // embedded table holds its 3rd, 50th and 97th percentiles of weight and
 // height as a third party transcribed them, marked provisional, and a
 // chart drawn from it says so on its face. The code takes the survey's
-// table unchanged once it is put in data/national.csv.
+// table unchanged once it is put in survey/national.csv.
 package growth

@@ -151,10 +151,10 @@ func Parse(r io.Reader) (*Table, error) {
 	return t, nil
 }
 
-//go:embed data/national.csv
+//go:embed survey/national.csv
 var nationalCSV []byte
 
-// National is the embedded table (data/national.csv): provisional until
+// National is the embedded table (survey/national.csv): provisional until
 // the survey's numbers are put there.
 func National() (*Table, error) { return Parse(bytes.NewReader(nationalCSV)) }
 
