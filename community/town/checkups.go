@@ -53,7 +53,8 @@ func itemRank(code string) int {
 }
 
 // Result is one item's value in one year, with its unit and the reference
-// range (Low ≤ value ≤ High) the laboratory used.
+// range (Low ≤ value ≤ High) the laboratory used; an item without a
+// range (height, weight) has Low = High = 0.
 type Result struct {
 	Item      string
 	Value     float64
@@ -65,6 +66,8 @@ type Result struct {
 // range).
 func (r Result) Flag() string {
 	switch {
+	case !r.HasRange():
+		return ""
 	case r.Value > r.High:
 		return "high"
 	case r.Value < r.Low:
@@ -72,6 +75,9 @@ func (r Result) Flag() string {
 	}
 	return ""
 }
+
+// HasRange reports whether the item has a reference range.
+func (r Result) HasRange() bool { return r.Low != 0 || r.High != 0 }
 
 // Year is one year's checkup.
 type Year struct {
