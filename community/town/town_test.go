@@ -283,6 +283,19 @@ func TestLastSeatConcurrently(t *testing.T) {
 		if rows != 3 || seats != 3 {
 			t.Errorf("%d bookings on %d seats, want 3 on 3", rows, seats)
 		}
+		// The indexes themselves, whatever the code above them does: a second
+		// live booking of a seat, or of the slot by the same person, is
+		// refused by the database.
+		for _, tc := range []struct {
+			name, pid string
+			seat      int
+		}{{"a taken seat", "intruder", 1}, {"the same person again", "hanako", 9}} {
+			_, err := db.Write(ctx, `INSERT INTO town_bookings (town, id, slot_id, platform_id, seat, terminal, created_at)
+				VALUES ('suzaka', 1000, $1, $2, $3, 'tv', 0)`, s.three, tc.pid, tc.seat)
+			if !store.IsUniqueViolation(err) {
+				t.Errorf("%s: the database took it (%v)", tc.name, err)
+			}
+		}
 	})
 }
 
