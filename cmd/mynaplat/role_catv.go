@@ -13,7 +13,9 @@ import (
 // subscribers and the messages to them, with the TV portal's API, which
 // believes the person's card login at their TV, checked with the
 // platform's JWK set; its senders (the operator's and the town's staff)
-// sign in with their cards (office catv:{operator}, caller key staff/catv).
+// sign in with their cards (office catv:{operator}, caller key staff/catv);
+// the towns' systems post their messages to one person under their caller
+// keys (catv/town).
 type catvConfig struct {
 	peers *peers
 	keys  callerKeys
@@ -42,6 +44,7 @@ func (c catvConfig) build(ctx context.Context, d *deps) (*built, error) {
 	}
 	return &built{routes: func(mux *http.ServeMux) {
 		svc.Routes(mux, api)
+		svc.TownRoutes(mux, c.keys.accepted(apiCatv))
 		pages.Routes(mux)
 	}, pages: func(ctx context.Context, _ *http.ServeMux) ([]web.Link, error) {
 		// The operators are known once the demo (or the data) has them.

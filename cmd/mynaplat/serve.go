@@ -250,6 +250,7 @@ func roleConfigs(o serveOptions, p *peers) (map[string]roleConfig, callerKeys, e
 		roleProcure:     procureConfig{peers: p, keys: keys, terminal: o.procureTerminal},
 		roleBodies:      bodiesConfig{data: data, peers: p, keys: keys, terminal: o.procureTerminal},
 		roleCatv:        catvConfig{peers: p, keys: keys},
+		roleTown:        townConfig{peers: p, keys: keys},
 		roleTerminals:   newTerminalsConfig(data, p, o.readers, o.postboxTerminal).withPay(newPayConfig(data, p, keys)).withProcure(o.procureTerminal),
 	}
 	out := map[string]roleConfig{}

@@ -29,6 +29,10 @@ type Config struct {
 	// with the person's card login; nil when no operator is reachable (the
 	// menu then has no messages).
 	Messages Messages
+	// Town is the towns' checkups and booking (town.Client), reached with
+	// the person's card login; nil when no town is reachable (the menu then
+	// has neither).
+	Town Town
 	// Now is the clock (time.Now when nil).
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -87,6 +91,7 @@ func (p *Pages) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /tv/{id}/messages", p.messages)
 	mux.HandleFunc("GET /tv/{id}/messages/{n}", p.message)
 	mux.HandleFunc("POST /tv/{id}/end", p.end)
+	p.townRoutes(mux)
 }
 
 // Path is the portal's power-on page of TV terminal id.
@@ -133,6 +138,8 @@ type view struct {
 	// the messages are on the menu.
 	Home, Menu, List, End string
 	HasMessages           bool
+	// HasTown is whether the town's checkups and booking are on the menu.
+	HasTown bool
 	// Unread is the count of unread messages (the menu's), Messages the
 	// list of a messages screen, Message the one open.
 	Unread   int
@@ -176,7 +183,8 @@ func (p *Pages) login(w http.ResponseWriter, r *http.Request) (*terminal.Kit, *w
 	t := k.Terminal()
 	home := Path(t.ID)
 	return k, ss, view{Name: t.Name, Owner: t.Owner, Holder: l.Holder, Expires: l.Expires,
-		Home: home, Menu: home + "menu", List: home + "messages", End: home + "end", HasMessages: p.cfg.Messages != nil}, l.Assertion, true
+		Home: home, Menu: home + "menu", List: home + "messages", End: home + "end", HasMessages: p.cfg.Messages != nil,
+		HasTown: p.cfg.Town != nil}, l.Assertion, true
 }
 
 // expired sends the person to the card screen; a login that has run out
