@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mynaplat/mynaplat/community/catv"
+	"github.com/mynaplat/mynaplat/community/watch"
 	"github.com/mynaplat/mynaplat/terminal"
 	"github.com/mynaplat/mynaplat/web"
 )
@@ -29,6 +30,10 @@ type Config struct {
 	// with the person's card login; nil when no operator is reachable (the
 	// menu then has no messages).
 	Messages Messages
+	// Watch is the health centre's watch-over (watch.Client), reached
+	// with the person's card login; nil when none is reachable (the menu
+	// then has no daily check).
+	Watch Watch
 	// Now is the clock (time.Now when nil).
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -87,6 +92,7 @@ func (p *Pages) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /tv/{id}/messages", p.messages)
 	mux.HandleFunc("GET /tv/{id}/messages/{n}", p.message)
 	mux.HandleFunc("POST /tv/{id}/end", p.end)
+	p.watchRoutes(mux)
 }
 
 // Path is the portal's power-on page of TV terminal id.
@@ -133,6 +139,10 @@ type view struct {
 	// the messages are on the menu.
 	Home, Menu, List, End string
 	HasMessages           bool
+	// Check is the daily check's path, "" when the menu has none.
+	Check string
+	// Daily is the daily check's screen (watch.go).
+	Daily daily
 	// Unread is the count of unread messages (the menu's), Messages the
 	// list of a messages screen, Message the one open.
 	Unread   int
@@ -176,13 +186,13 @@ func (p *Pages) login(w http.ResponseWriter, r *http.Request) (*terminal.Kit, *w
 	t := k.Terminal()
 	home := Path(t.ID)
 	return k, ss, view{Name: t.Name, Owner: t.Owner, Holder: l.Holder, Expires: l.Expires,
-		Home: home, Menu: home + "menu", List: home + "messages", End: home + "end", HasMessages: p.cfg.Messages != nil}, l.Assertion, true
+		Home: home, Menu: home + "menu", List: home + "messages", End: home + "end", HasMessages: p.cfg.Messages != nil, Check: p.checkPath(home)}, l.Assertion, true
 }
 
 // expired sends the person to the card screen; a login that has run out
 // (at the TV, or as the operator found it) goes with its outcome.
 func (p *Pages) expired(w http.ResponseWriter, r *http.Request, k *terminal.Kit, ss *web.Session, err error) {
-	if errors.Is(err, terminal.ErrLoginExpired) || errors.Is(err, catv.ErrAssertion) {
+	if errors.Is(err, terminal.ErrLoginExpired) || errors.Is(err, catv.ErrAssertion) || errors.Is(err, watch.ErrAssertion) {
 		terminal.Logout(ss)
 		ss.SetFlash(terminal.Result{Outcome: terminal.LoginExpired}.Flash())
 		terminal.SaveSession(r, ss, p.cfg.Logger)
