@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"github.com/mynaplat/mynaplat/community/catv"
 	"io"
 	"log/slog"
 	"net/http"
@@ -21,6 +20,8 @@ import (
 	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/cardco"
 	"github.com/mynaplat/mynaplat/cms"
+	"github.com/mynaplat/mynaplat/community/catv"
+	"github.com/mynaplat/mynaplat/community/watch"
 	"github.com/mynaplat/mynaplat/corpreg"
 	"github.com/mynaplat/mynaplat/delegation"
 	"github.com/mynaplat/mynaplat/eligibility"
@@ -68,13 +69,14 @@ const (
 	roleProcure     = "procure"    // the shared register of procurement qualifications (統一資格)
 	roleBodies      = "bodies"     // procuring bodies (関東地方整備局, 須坂市): tenders, sealed bids
 	roleCatv        = "catv"       // CATV operators: subscribers and the messages to their TVs (issue 20)
+	roleWatch       = "watch"      // a health centre's watch-over of elderly people (南部町, issue 20)
 )
 
 // allRoles are the roles in the order a process builds them: a role comes
 // after those whose in-process services it may use (the terminals last: its
 // pages link to the others').
 var allRoles = []string{roleJPKI, rolePlatform, roleOIDC, roleCardCo, roleEligibility, roleJLIS, roleMunicipal,
-	roleTSA, roleCorpReg, roleDelegation, roleProcure, roleBodies, rolePostbox, roleAgency, roleBusiness, roleCounter, roleTownweb, roleCatv, roleTerminals}
+	roleTSA, roleCorpReg, roleDelegation, roleProcure, roleBodies, rolePostbox, roleAgency, roleBusiness, roleCounter, roleTownweb, roleCatv, roleWatch, roleTerminals}
 
 // roleHelp says what each role is, for serve --help and errors.
 var roleHelp = map[string]string{
@@ -96,6 +98,7 @@ var roleHelp = map[string]string{
 	roleTownweb:     "須坂市's web site /town/suzaka/ (\"my notices\"), an outside relying party of the OpenID provider",
 	roleProcure:     "procurement qualification register /procure/ (統一資格: applications, review, the public list, the bodies' read API)",
 	roleCatv:        "CATV operators /catv/ (subscribers, messages from the operator and the town to their TVs, the TV portal's API)",
+	roleWatch:       "health centre's watch-over /watch/ (南部町 保健センター: people watched, daily checks on the TV, flags, mails to families over SMTP)",
 	roleBodies:      "procuring bodies /bodies/{body}/ (関東地方整備局, 須坂市: tenders, sealed bids and receipts, officers' offices)",
 }
 
@@ -111,10 +114,13 @@ const (
 	// apiDelegation is the register of powers' list of an agent's powers,
 	// asked on the agent's behalf by a role that verified their card login.
 	apiDelegation = "delegation"
+	// apiCatv is the CATV operators' signs of life (power-ons with a
+	// card login), read by the health centre's watch-over.
+	apiCatv = "catv"
 )
 
 var apiRole = map[string]string{apiPlatform: rolePlatform, apiSeal: roleJLIS, apiQueue: roleJLIS, apiCardCo: roleCardCo, apiJPKI: roleJPKI, apiStaff: rolePlatform,
-	apiDelegation: roleDelegation}
+	apiDelegation: roleDelegation, apiCatv: roleCatv}
 
 // callerPairs are every (API, calling role) there is.
 var callerPairs = [][2]string{
@@ -128,6 +134,8 @@ var callerPairs = [][2]string{
 	{apiPlatform, roleBodies},    // the contract: whose card signed (the JPKI linkage)
 	{apiStaff, roleCatv},         // the operators' sender pages
 	{apiDelegation, roleProcure}, // the agent's page lists the powers they may act under
+	{apiStaff, roleWatch},        // the health centre's staff board
+	{apiCatv, roleWatch},         // the power-ons: a sign of life
 }
 
 // callerKeys are the caller keys by (API, caller): those of --caller-keys
@@ -375,6 +383,7 @@ type services struct {
 	procure      *procure.Service
 	bodies       *body.Service
 	catv         *catv.Service
+	watch        *watch.Service
 }
 
 // at is where role answers and the client to reach it with.
@@ -425,7 +434,8 @@ var officeRoles = map[string]string{"municipal": roleMunicipal, "insurer": roleE
 	"agency": roleAgency, "business": roleBusiness, "counter": roleCounter, staff.OperatorOffice: rolePlatform,
 	staff.ProcureOffice:   roleProcure,
 	staff.ProcureBodyKind: roleBodies,
-	staff.CATVKind:        roleCatv}
+	staff.CATVKind:        roleCatv,
+	staff.WatchKind:       roleWatch}
 
 // staffScope lets each role's key at the staff directory ask about the
 // kinds of office that role serves only. The provider's operator page is

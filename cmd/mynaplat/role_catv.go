@@ -42,6 +42,7 @@ func (c catvConfig) build(ctx context.Context, d *deps) (*built, error) {
 	}
 	return &built{routes: func(mux *http.ServeMux) {
 		svc.Routes(mux, api)
+		svc.SignRoutes(mux, d.keys.accepted(apiCatv))
 		pages.Routes(mux)
 	}, pages: func(ctx context.Context, _ *http.ServeMux) ([]web.Link, error) {
 		// The operators are known once the demo (or the data) has them.
