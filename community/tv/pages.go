@@ -227,7 +227,9 @@ func (p *Pages) home(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if p.cfg.Messages == nil {
-		p.pages.Render(w, r, http.StatusOK, "home", v)
+		if !p.dailyFirst(w, r, &v, assertion) {
+			p.pages.Render(w, r, http.StatusOK, "home", v)
+		}
 		return
 	}
 	// The first power-on page of a login is the sign of life the operator
@@ -241,6 +243,9 @@ func (p *Pages) home(w http.ResponseWriter, r *http.Request) {
 			ss.Set(key, login)
 			terminal.SaveSession(r, ss, p.cfg.Logger)
 		}
+	}
+	if p.dailyFirst(w, r, &v, assertion) {
+		return
 	}
 	ms, err := p.cfg.Messages.Inbox(r.Context(), assertion)
 	if err != nil {
@@ -265,6 +270,7 @@ func (p *Pages) menu(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	p.offerCheck(r.Context(), assertion, &v)
 	if p.cfg.Messages != nil {
 		ms, err := p.cfg.Messages.Inbox(r.Context(), assertion)
 		if err != nil {

@@ -195,3 +195,34 @@ func (v view) EndNum() int {
 	}
 	return n
 }
+
+// offerCheck keeps the daily check on the menu only for a person the
+// health centre watches (and while it answers), and reads their day.
+func (p *Pages) offerCheck(ctx context.Context, assertion string, v *view) {
+	if v.Check == "" {
+		return
+	}
+	t, err := p.cfg.Watch.Today(ctx, assertion)
+	if err != nil {
+		if watch.ReasonOf(err) == "" {
+			p.cfg.Logger.Warn("tv: the health centre", "err", err)
+		}
+		v.Check = ""
+		return
+	}
+	v.Daily.Today = t
+}
+
+// dailyFirst shows a watched person who has not answered today the daily
+// check's first question at power-on, so that the answer takes three
+// presses from there; it reports whether it did. Otherwise the power-on
+// page goes on (the menu keeps the check for a person watched).
+func (p *Pages) dailyFirst(w http.ResponseWriter, r *http.Request, v *view, assertion string) bool {
+	p.offerCheck(r.Context(), assertion, v)
+	if v.Check == "" || v.Daily.Today.Answered {
+		return false
+	}
+	v.Daily.Step = 1
+	p.pages.Render(w, r, http.StatusOK, "check", *v)
+	return true
+}

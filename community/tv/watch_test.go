@@ -66,7 +66,8 @@ func TestPortalCheck(t *testing.T) {
 	})
 	c := webtest.Start(t, site.Protect(mux)).With(t)
 	c.Step(webtest.Step{Name: "log in", Path: "/test/login"})
-	c.Step(webtest.Step{Name: "the menu", Path: "/tv/tv-1/", WantContains: []string{`id="check"`, `data-remote-num="1"`, `id="end"`, `data-remote-num="2"`}})
+	c.Step(webtest.Step{Name: "power-on, not answered today: the first question", Path: "/tv/tv-1/", WantContains: []string{"今日の気分はいかがですか？"}})
+	c.Step(webtest.Step{Name: "the menu", Path: "/tv/tv-1/menu", WantContains: []string{`id="check"`, `data-remote-num="1"`, `id="end"`, `data-remote-num="2"`}})
 	c.Step(webtest.Step{Name: "question 1", Path: "/tv/tv-1/check", WantContains: []string{"今日の気分はいかがですか？", `href="/tv/tv-1/check?f=2"`}})
 	c.Step(webtest.Step{Name: "question 2", Path: "/tv/tv-1/check?f=2", WantContains: []string{"血圧はどのくらいでしたか？", `href="/tv/tv-1/check?b=1&amp;f=2"`}})
 	c.Step(webtest.Step{Name: "question 3", Path: "/tv/tv-1/check?b=1&f=2", WantContains: []string{"食事はとれましたか？", `name="c" value="3"`}})
@@ -77,9 +78,11 @@ func TestPortalCheck(t *testing.T) {
 	}
 	c.Step(webtest.Step{Name: "the result", Path: "/tv/tv-1/check/done", WantContains: []string{`id="thanks"`, "ふつう", "低め", "食べていない", `id="flagged"`}})
 	c.Step(webtest.Step{Name: "answered: question 1 says so", Path: "/tv/tv-1/check", WantContains: []string{`id="answered"`}})
+	c.Step(webtest.Step{Name: "answered: power-on shows the menu", Path: "/tv/tv-1/", WantContains: []string{`id="menu"`, `id="check"`}})
 	c.Step(webtest.Step{Name: "a broken answer", Path: "/tv/tv-1/check", Form: url.Values{"f": {"9"}, "b": {"1"}, "c": {"1"}},
 		WantContains: []string{"答えは 1・2・3 の数字キーで選んでください。"}})
 	f.err = &watch.Refusal{Reason: watch.ReasonNotWatched}
+	c.Step(webtest.Step{Name: "not watched: no check on the menu", Path: "/tv/tv-1/", WantContains: []string{`id="menu"`}, WantNotContains: []string{`id="check"`}})
 	c.Step(webtest.Step{Name: "not watched", Path: "/tv/tv-1/check", WantContains: []string{`id="problem"`, "見守りの対象として登録されていません。"}})
 	f.err = watch.ErrAssertion
 	c.Step(webtest.Step{Name: "a login the centre does not believe", Path: "/tv/tv-1/check", WantStatus: http.StatusSeeOther,
