@@ -72,6 +72,9 @@ type Service struct {
 	limits Limits
 	now    func() time.Time
 	logger *slog.Logger
+	// kick wakes Run when a flag's mail is queued, so that the family's
+	// mail goes within seconds, not at the next tick.
+	kick chan struct{}
 }
 
 // New migrates the tables and returns the service.
@@ -99,7 +102,8 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{db: cfg.DB, centre: cfg.Centre, signs: cfg.Signs, outbox: ob, limits: cfg.Limits, now: cfg.Now, logger: cfg.Logger}, nil
+	return &Service{db: cfg.DB, centre: cfg.Centre, signs: cfg.Signs, outbox: ob, limits: cfg.Limits, now: cfg.Now, logger: cfg.Logger,
+		kick: make(chan struct{}, 1)}, nil
 }
 
 // Centre is the service's health centre.
@@ -254,6 +258,9 @@ func (s *Service) Input(ctx context.Context, platformID, terminal string, a Answ
 	if err != nil {
 		return Today{}, err
 	}
+	if out {
+		s.wake()
+	}
 	return s.today(ctx, p, day)
 }
 
@@ -371,6 +378,9 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 			raised++
 		}
 	}
+	if raised > 0 {
+		s.wake()
+	}
 	return raised, nil
 }
 
@@ -389,7 +399,16 @@ func (s *Service) Run(ctx context.Context, every time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-s.kick:
 		}
+	}
+}
+
+// wake asks Run to go round now (a mail is queued).
+func (s *Service) wake() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
 	}
 }
 
