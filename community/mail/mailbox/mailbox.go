@@ -9,10 +9,12 @@ package mailbox
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"mime"
 	"net"
 	"net/mail"
@@ -21,6 +23,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 )
 
@@ -44,16 +47,30 @@ type Server struct {
 	mails  []Mail
 	refuse int
 	notify chan struct{}
+	opts   Options
+}
+
+// Options make the server ask what a real one asks: STARTTLS (RFC 3207)
+// offered with TLS, and AUTH PLAIN (RFC 4954) required with User.
+type Options struct {
+	TLS            *tls.Config
+	User, Password string
 }
 
 // Start listens on 127.0.0.1 at a free port and serves until Close.
-func Start() (*Server, error) {
+func Start() (*Server, error) { return StartWith(Options{}) }
+
+// StartWith is Start with the options.
+func StartWith(o Options) (*Server, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{ln: ln, notify: make(chan struct{})}
+	s := &Server{ln: ln, notify: make(chan struct{}), opts: o}
 	s.srv = smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &session{s: s}, nil }))
+	s.srv.TLSConfig = o.TLS
+	// A client that hangs up mid-way is the client's affair, not a log line.
+	s.srv.ErrorLog = log.New(io.Discard, "", 0)
 	s.srv.Domain = "localhost"
 	s.srv.ReadTimeout, s.srv.WriteTimeout = 30*time.Second, 30*time.Second
 	s.srv.MaxMessageBytes = 1 << 20
@@ -114,15 +131,44 @@ func (s *Server) receive(m Mail) error {
 }
 
 type session struct {
-	s    *Server
-	from string
-	to   []string
+	s      *Server
+	from   string
+	to     []string
+	authed bool
+}
+
+// AuthMechanisms offers PLAIN when the server has a user.
+func (ss *session) AuthMechanisms() []string {
+	if ss.s.opts.User == "" {
+		return nil
+	}
+	return []string{sasl.Plain}
+}
+
+// Auth checks the user's password.
+func (ss *session) Auth(mech string) (sasl.Server, error) {
+	if mech != sasl.Plain || ss.s.opts.User == "" {
+		return nil, smtp.ErrAuthUnsupported
+	}
+	return sasl.NewPlainServer(func(_, user, password string) error {
+		if user != ss.s.opts.User || password != ss.s.opts.Password {
+			return smtp.ErrAuthFailed
+		}
+		ss.authed = true
+		return nil
+	}), nil
 }
 
 func (ss *session) Reset()        { ss.from, ss.to = "", nil }
 func (ss *session) Logout() error { return nil }
 
-func (ss *session) Mail(from string, _ *smtp.MailOptions) error { ss.from = from; return nil }
+func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
+	if ss.s.opts.User != "" && !ss.authed {
+		return smtp.ErrAuthRequired
+	}
+	ss.from = from
+	return nil
+}
 
 func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	ss.to = append(ss.to, to)
