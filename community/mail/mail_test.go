@@ -104,6 +104,9 @@ func TestOutbox(t *testing.T) {
 			[]string{got[0].Subject, got[0].Body, got[0].From, strings.Join(got[0].To, ",")}); d != "" {
 			t.Errorf("mail (-want +got):\n%s", d)
 		}
+		if raw := string(got[0].Raw); !strings.Contains(raw, "Message-ID: <") || !strings.Contains(raw, "@nambu.example>") {
+			t.Errorf("no Message-ID in the sender's domain:\n%s", raw)
+		}
 		st, err := o.Status(ctx, "flag:1")
 		if err != nil || st.Sent.IsZero() || st.Attempts != 1 {
 			t.Errorf("status %+v, %v", st, err)

@@ -3,6 +3,7 @@ package mail
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"encoding/base64"
 	"errors"
@@ -166,9 +167,16 @@ func Format(from, to string, m Message, at time.Time) ([]byte, error) {
 			return nil, fmt.Errorf("mail: a line break in a header")
 		}
 	}
+	// A Message-ID (RFC 5322 §3.6.4) in the sender's domain: servers and
+	// spam filters expect one.
+	id := make([]byte, 12)
+	if _, err := rand.Read(id); err != nil {
+		return nil, err
+	}
+	_, domain, _ := strings.Cut(from, "@")
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "From: %s\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\nMIME-Version: 1.0\r\n", from, to,
-		mime.BEncoding.Encode("UTF-8", m.Subject), at.Format(time.RFC1123Z))
+	fmt.Fprintf(&b, "From: %s\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\nMessage-ID: <%x@%s>\r\nMIME-Version: 1.0\r\n", from, to,
+		mime.BEncoding.Encode("UTF-8", m.Subject), at.Format(time.RFC1123Z), id, domain)
 	b.WriteString("Content-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: base64\r\n\r\n")
 	enc := base64.StdEncoding.EncodeToString([]byte(strings.ReplaceAll(m.Body, "\n", "\r\n")))
 	for len(enc) > 76 {
