@@ -123,11 +123,15 @@ func Guide(world bool) []web.HomeSection {
 					DescJA: "高齢者が毎日STBにカードを置いて体調を入力し、町の保健師が見守る。小学生が学校の玄関のリーダーにカードをタッチすると保護者にメールが届く。",
 					DescEN: "Elderly people place the card on the STB every day and enter how they feel, for the town's nurses to watch over them; " +
 						"a pupil's touch at the school gate sends the parents an e-mail.",
-					Status:    web.NotBuilt,
-					MissingJA: "体調の入力と見守り、保護者へのメールと行動履歴。STBと学校の玄関リーダーでのログインまでは試せます。",
-					MissingEN: "The daily entry and watch-over, the mail to parents and the history. The login at the STB and the school gate can be tried.",
-					Cards:     []web.HomeCard{homeCard("法勝寺　トメ", "", ""), homeCard("南部　翔", "", "")},
-					Paths:     []string{tvPath("tv-nambu-1"), termPath("school-nambu-1")}},
+					Status: web.PartlyBuilt,
+					MissingJA: "見守りは試せます：中海テレビのSTB（tv-nambu-1）で法勝寺 トメさんのカードでログインし、メニューの「見守り・今日の確認」（黄＝Y）で気分・血圧・食事を数字キー 1〜3 で3回押すだけ。" +
+						"3 の答えはすぐ、10時までに入力もテレビの電源オンもなければ、保健センターにフラグが立ち家族にメールが届きます（デモでは /demo/mailbox で見られます）。" +
+						"保健センターの職員 赤松 さち（職員カード）が /watch/nambu/office/ で様子を見て、対応を記録します。子どもの登下校メールはまだありません。",
+					MissingEN: "Watch-over can be tried: log in at the Chukai STB (tv-nambu-1) with 法勝寺 トメ's card and choose \"Daily check\" (yellow = Y) on the menu: feeling, blood pressure and meals, one number key 1–3 each. " +
+						"An answer 3 at once, or no answer and no TV power-on by 10:00, raises a flag at the health centre and mails the family (the demo's mails are at /demo/mailbox). " +
+						"The centre's 赤松 さち (staff card) sees everyone at /watch/nambu/office/ and records the handling. The school check-in mail is not built yet.",
+					Cards: []web.HomeCard{homeCard("法勝寺　トメ", "", ""), homeCard("南部　翔", "", "")},
+					Paths: []string{tvPath("tv-nambu-1"), "/watch/nambu/office/", "/demo/mailbox", termPath("school-nambu-1")}},
 				{ID: SectionPilot3, TitleJA: "③ 美波町：テレビでの避難指示と避難所の受付", TitleEN: "③ Minami: evacuation orders on the TV and shelter check-in",
 					DescJA:    "テレビに名前入りの避難指示を出し、避難所ではカードで入所・退所を記録して、町が避難の状況をつかむ先行事例。",
 					DescEN:    "An earlier pilot: evacuation orders with the person's name on the TV, and shelter arrivals and departures recorded with the card.",

@@ -44,7 +44,10 @@ func (c catvConfig) build(ctx context.Context, d *deps) (*built, error) {
 	}
 	return &built{routes: func(mux *http.ServeMux) {
 		svc.Routes(mux, api)
-		svc.TownRoutes(mux, c.keys.accepted(apiCatv))
+		// Each caller of the operators' machine API has its own route: a
+		// town posts reminders, the health centre reads signs of life.
+		svc.TownRoutes(mux, c.keys.acceptedFrom(apiCatv, roleTown))
+		svc.SignRoutes(mux, c.keys.acceptedFrom(apiCatv, roleWatch))
 		pages.Routes(mux)
 	}, pages: func(ctx context.Context, _ *http.ServeMux) ([]web.Link, error) {
 		// The operators are known once the demo (or the data) has them.

@@ -80,6 +80,11 @@ func seedDemo(ctx context.Context, d *deps, o serveOptions) error {
 			return err
 		}
 	}
+	if s.watch != nil {
+		if err := demo.SeedWatch(ctx, demo.WatchConfig{Watch: s.watch, Platform: s.plat, Cards: d.cards}); err != nil {
+			return err
+		}
+	}
 	if err := seedTownweb(ctx, d, o.townwebClientID); err != nil {
 		return err
 	}

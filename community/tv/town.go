@@ -55,24 +55,6 @@ func (p *Pages) townRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /tv/{id}/bookings/{town}/{bid}/cancel", p.cancel)
 }
 
-// CheckupsNum, BookingNum and EndNum are the menu's number keys of its
-// items: the messages first when the operator is reachable, then the
-// town's two, then "end".
-func (v view) CheckupsNum() int { return 1 + b2i(v.HasMessages) }
-
-// BookingNum is the number key of the booking.
-func (v view) BookingNum() int { return v.CheckupsNum() + 1 }
-
-// EndNum is the number key of "end".
-func (v view) EndNum() int { return 1 + b2i(v.HasMessages) + 2*b2i(v.HasTown) }
-
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
 // townView is what the town's screens show.
 type townView struct {
 	view
