@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -259,8 +260,8 @@ func (w *world) login(t *testing.T, q url.Values, cd *card.Card, pin string) *ur
 	}
 	page := w.rel(t, loc.String())
 	c.Step(webtest.Step{Name: "the card page", Path: page, WantContains: []string{"term-phone", "rp-name"}})
-	c.Step(webtest.Step{Name: "place the card", Path: page + "place", Form: url.Values{"card": {cd.ID()}}, WantStatus: http.StatusSeeOther})
-	r = c.Step(webtest.Step{Name: "the PIN", Path: page + "pin", Form: url.Values{"pin": {pin}}, WantStatus: http.StatusSeeOther})
+	// The card page's one post: the card and its PIN.
+	r = c.Step(webtest.Step{Name: "the card and its PIN", Path: page + "place-pin", Form: url.Values{"card": {cd.ID()}, "pin": {pin}}, WantStatus: http.StatusSeeOther})
 	next := r.Location()
 	if strings.HasSuffix(next, page) {
 		// Refused: the page shows why, and 「サービスに戻る」.
@@ -718,15 +719,39 @@ func TestWrongPIN(t *testing.T) {
 	r := c.Get(RealmPath + AuthPath + "?" + authParams(rp1, cb1, s256(verifier)).Encode())
 	page := w.rel(t, r.Location())
 	c.Step(webtest.Step{Name: "the card page", Path: page})
-	c.Step(webtest.Step{Name: "place", Path: page + "place", Form: url.Values{"card": {w.good.ID()}}, WantStatus: http.StatusSeeOther,
-		WantLocation: w.srv.URL + page})
-	c.Step(webtest.Step{Name: "a wrong PIN", Path: page + "pin", Form: url.Values{"pin": {"9999"}}, WantStatus: http.StatusSeeOther,
-		WantLocation: w.srv.URL + page})
-	c.Step(webtest.Step{Name: "the tries left", Path: page, WantContains: []string{`id="tries-left">2<`, "暗証番号"}})
+	c.Step(webtest.Step{Name: "the card page: one form, the card and the PIN", Path: page,
+		WantContains: []string{`action="` + w.srv.URL + page + `place-pin"`, `name="card"`, `name="pin"`}})
+	c.Step(webtest.Step{Name: "the card and a wrong PIN", Path: page + "place-pin", Form: url.Values{"card": {w.good.ID()}, "pin": {"9999"}},
+		WantStatus: http.StatusSeeOther, WantLocation: w.srv.URL + page})
+	// The card stays placed: the PIN pad of the placed card, as in two steps.
+	c.Step(webtest.Step{Name: "the tries left", Path: page, WantContains: []string{`id="tries-left">2<`, "暗証番号", `action="` + w.srv.URL + page + `pin"`}})
 	r = c.Step(webtest.Step{Name: "the right PIN", Path: page + "pin", Form: url.Values{"pin": {"1234"}}, WantStatus: http.StatusSeeOther})
 	r = c.Step(webtest.Step{Name: "the callback", Path: w.rel(t, r.Location()), WantStatus: http.StatusFound})
 	if u, _ := url.Parse(r.Location()); u.Query().Get("code") == "" {
 		t.Errorf("no code after the right PIN: %s", u)
+	}
+}
+
+// TestPlacePINLastTry: the one post does not send the PIN to a card at its
+// last try; the card stays placed and the PIN pad asks again under the
+// last-try warning, where the PIN then goes to the card.
+func TestPlacePINLastTry(t *testing.T) {
+	w := newWorld(t, storetest.SQLite(t))
+	c := webtest.New(t, w.srv.URL)
+	r := c.Get(RealmPath + AuthPath + "?" + authParams(rp1, cb1, s256(verifier)).Encode())
+	page := w.rel(t, r.Location())
+	c.Step(webtest.Step{Name: "the card page", Path: page})
+	for i := range 2 {
+		c.Step(webtest.Step{Name: fmt.Sprintf("wrong PIN %d", i+1), Path: page + "place-pin", Form: url.Values{"card": {w.good.ID()}, "pin": {"9999"}},
+			WantStatus: http.StatusSeeOther, WantLocation: w.srv.URL + page})
+	}
+	c.Step(webtest.Step{Name: "the right PIN at the last try: not sent", Path: page + "place-pin", Form: url.Values{"card": {w.good.ID()}, "pin": {"1234"}},
+		WantStatus: http.StatusSeeOther, WantLocation: w.srv.URL + page})
+	c.Step(webtest.Step{Name: "the warning", Path: page, WantContains: []string{`id="tries-left">1<`, `id="last-try"`, "あと1回間違えるとロックされます"}})
+	r = c.Step(webtest.Step{Name: "the PIN under the warning", Path: page + "pin", Form: url.Values{"pin": {"1234"}}, WantStatus: http.StatusSeeOther})
+	r = c.Step(webtest.Step{Name: "the callback", Path: w.rel(t, r.Location()), WantStatus: http.StatusFound})
+	if u, _ := url.Parse(r.Location()); u.Query().Get("code") == "" {
+		t.Errorf("no code after the PIN under the warning: %s", u)
 	}
 }
 
@@ -743,5 +768,38 @@ func TestUILocales(t *testing.T) {
 		t.Fatalf("to %q, want the language switch", r.Location())
 	}
 	c.Step(webtest.Step{Name: "the switch", Path: r.Location(), WantStatus: http.StatusSeeOther, WantLocation: page})
-	c.Step(webtest.Step{Name: "in English", Path: page, WantContains: []string{"Log in with your My Number Card", "Place your My Number Card"}})
+	c.Step(webtest.Step{Name: "in English", Path: page, WantContains: []string{"Log in with your My Number Card", "place your My Number Card on the card reader"}})
+}
+
+// TestCallbackOnlyForTheBrowser: the code goes to the browser whose card
+// login completed the request, which its row names, not to another
+// browser that opened the same card page; and the PIN post that completes
+// it writes no session (the card page wrote it once).
+func TestCallbackOnlyForTheBrowser(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db)
+		c, other := webtest.New(t, w.srv.URL), webtest.New(t, w.srv.URL)
+		r := c.Get(RealmPath + AuthPath + "?" + authParams(rp1, cb1, s256(verifier)).Encode())
+		page := w.rel(t, r.Location())
+		other.Step(webtest.Step{Name: "another browser at the card page", Path: page})
+		c.Step(webtest.Step{Name: "the card page", Path: page})
+		sessions := func() (n int, last int64) {
+			t.Helper()
+			if err := db.QueryRow(`SELECT count(*), COALESCE(max(seen_ms), 0) FROM web_sessions`).Scan(&n, &last); err != nil {
+				t.Fatal(err)
+			}
+			return n, last
+		}
+		n0, seen := sessions()
+		r = c.Step(webtest.Step{Name: "the card and its PIN", Path: page + "place-pin", Form: url.Values{"card": {w.good.ID()}, "pin": {"1234"}}, WantStatus: http.StatusSeeOther})
+		if n, last := sessions(); n != n0 || last != seen {
+			t.Errorf("the PIN post wrote a session: %d rows last seen %d, before %d rows last seen %d", n, last, n0, seen)
+		}
+		cb := w.rel(t, r.Location())
+		other.Step(webtest.Step{Name: "the callback from the other browser", Path: cb, WantStatus: http.StatusNotFound})
+		r = c.Step(webtest.Step{Name: "the callback", Path: cb, WantStatus: http.StatusFound})
+		if u, _ := url.Parse(r.Location()); u.Query().Get("code") == "" {
+			t.Errorf("no code for the browser that logged in: %s", u)
+		}
+	})
 }
