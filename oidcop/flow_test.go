@@ -803,3 +803,56 @@ func TestCallbackOnlyForTheBrowser(t *testing.T) {
 		}
 	})
 }
+
+// TestPlacePINOutcomes: the card page's one post shows every outcome the
+// card's state or the form gives before the platform is asked: a refusal
+// the person can retry comes back as the page's message with the card
+// step; one they cannot stops the flow, and 「サービスに戻る」 sends its code.
+func TestPlacePINOutcomes(t *testing.T) {
+	w := newWorld(t, storetest.SQLite(t))
+	noCert, err := w.cards.Create(card.Spec{AuthPIN: "1234", SignPIN: "SUZAKA1980", TextPIN: "1234", MyNumber: "123456789018",
+		Name: "証明書　なし", Address: "長野県須坂市大字須坂１２３４番地", BirthDate: "19800229", Sex: "2", Demo: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocked, _, _ := w.card(t, "暗証番号　ロック")
+	for range 3 {
+		if err := card.NewClient(blocked).VerifyPIN(card.AuthPIN, "9999"); err == nil {
+			t.Fatal("a wrong PIN verified")
+		}
+	}
+	for _, tc := range []struct {
+		name, card, pin string
+		// want is what the card page says: the outcome's element when it
+		// stops the flow (stop; the RP then gets desc), the message shown
+		// once (the flash) when the person can retry.
+		want, desc string
+		stop       bool
+	}{
+		{"no card chosen", "", "1234", "カードを読み取れませんでした。", "", false},
+		{"a PIN of the wrong format", w.good.ID(), "12", "暗証番号は数字4桁です。", "", false},
+		{"a wrong PIN", w.good.ID(), "9999", "暗証番号が違います。", "", false},
+		{"no authentication certificate", noCert.ID(), "1234", `id="no-cert"`, "no_auth_certificate", true},
+		{"a blocked PIN", blocked.ID(), "1234", `id="blocked"`, "pin_blocked", true},
+		{"a revoked card", w.revoked.ID(), "1234", `id="refused"`, "revoked", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := webtest.New(t, w.srv.URL)
+			r := c.Get(RealmPath + AuthPath + "?" + authParams(rp1, cb1, s256(verifier)).Encode())
+			page := w.rel(t, r.Location())
+			c.Step(webtest.Step{Name: "the card page", Path: page})
+			c.Step(webtest.Step{Name: "the card and the PIN", Path: page + "place-pin", Form: url.Values{"card": {tc.card}, "pin": {tc.pin}},
+				WantStatus: http.StatusSeeOther, WantLocation: w.srv.URL + page})
+			if !tc.stop {
+				c.Step(webtest.Step{Name: "the message", Path: page, WantContains: []string{`class="flash flash-error"`, tc.want}})
+				return
+			}
+			c.Step(webtest.Step{Name: "the outcome", Path: page, WantContains: []string{tc.want, "サービスに戻る"}})
+			r = c.Step(webtest.Step{Name: "back to the service", Path: page + "back", Form: url.Values{}, WantStatus: http.StatusSeeOther})
+			u, _ := url.Parse(r.Location())
+			if u.Query().Get("error") != "access_denied" || u.Query().Get("error_description") != tc.desc || u.Query().Get("code") != "" {
+				t.Errorf("at the RP: %s, want access_denied %s", u, tc.desc)
+			}
+		})
+	}
+}
