@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/mynaplat/mynaplat/card"
@@ -182,6 +183,20 @@ func DefaultKitLimits() ratelimit.LoginLimits {
 // Kit runs the card flow of one terminal.
 type Kit struct {
 	cfg KitConfig
+	// busy is a lock per card (its reader's name for it): a card does one
+	// thing at a time, and two posts at once of one browser (a double
+	// click on "sign") must not interleave their card sessions, where the
+	// second's selecting the AP drops the password the first verified.
+	busy sync.Map // placed card → *sync.Mutex
+}
+
+// hold waits until the card placed in ss is free and takes it: the
+// returned func gives it back.
+func (k *Kit) hold(ss *web.Session) func() {
+	m, _ := k.busy.LoadOrStore(ss.Get(placedKey(k.cfg.Terminal.ID)), &sync.Mutex{})
+	mu := m.(*sync.Mutex)
+	mu.Lock()
+	return mu.Unlock
 }
 
 // NewKit makes a terminal's card flow.
@@ -488,6 +503,8 @@ func (k *Kit) Sign(r *http.Request, ss *web.Session, fn func(cert *x509.Certific
 		return res, nil
 	}
 	var fnErr error
+	release := k.hold(ss)
+	defer release()
 	err = WithSigner(tr, r.PostFormValue("password"), func(cert *x509.Certificate, signer crypto.Signer) error {
 		fnErr = fn(cert, signer)
 		return fnErr
@@ -516,7 +533,9 @@ func (k *Kit) SignDocument(r *http.Request, ss *web.Session, doc []byte) (certDE
 	if !ok {
 		return nil, nil, res
 	}
+	release := k.hold(ss)
 	certDER, sig, err = SignDocument(tr, r.PostFormValue("password"), doc)
+	release()
 	res = SignResult(err)
 	done(res)
 	k.reportPIN(r.Context(), tr, card.SignPIN, res)
