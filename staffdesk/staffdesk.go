@@ -109,6 +109,11 @@ func (p *Pages) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /staffdesk/{id}/remove", p.remove)
 }
 
+// Kit is the card flow of the staff terminal id (nil for none): the
+// offices' gates (staff.GateConfig.Kits) run their signing step on the
+// reader of the terminal a member of staff signed in at.
+func (p *Pages) Kit(id string) *terminal.Kit { return p.stations.Kit(id) }
+
 // Links are the terminals, for /t/'s list of terminals elsewhere.
 func (p *Pages) Links() []web.Link {
 	var out []web.Link

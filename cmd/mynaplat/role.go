@@ -38,6 +38,7 @@ import (
 	"github.com/mynaplat/mynaplat/procure/body"
 	"github.com/mynaplat/mynaplat/reception"
 	"github.com/mynaplat/mynaplat/staff"
+	"github.com/mynaplat/mynaplat/staffdesk"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/terminal"
 	"github.com/mynaplat/mynaplat/townweb"
@@ -369,6 +370,7 @@ type services struct {
 	business     *business.Service
 	reception    *reception.Pages
 	terminals    *terminal.Pages
+	staffdesk    *staffdesk.Pages
 	oidc         *oidcop.Provider
 	town         *townweb.Town
 	nissay       *nissayweb.Page
@@ -397,8 +399,23 @@ func (d *deps) staffGate(caller string) staff.GateConfig {
 	if !d.peers.local[roleTerminals] && d.peers.url(roleTerminals) != "" {
 		desk = d.peers.url(roleTerminals) + desk
 	}
-	return staff.GateConfig{Site: d.site, Directory: staff.NewClient(u, d.keys.key(apiStaff, caller), hc), Keys: d.platformKeys().Keys,
+	gc := staff.GateConfig{Site: d.site, Directory: staff.NewClient(u, d.keys.key(apiStaff, caller), hc), Keys: d.platformKeys().Keys,
 		Issuer: d.peers.url(rolePlatform), Desk: desk, Logger: d.logger}
+	// Signing with one's own card (staff/sign.go): on the reader of the
+	// staff terminal one signed in at, when the terminals run in this
+	// process (looked up when asked: the roles are built in any order),
+	// with the platform telling whose certificate it is under caller's
+	// key, for the roles that have one.
+	if d.peers.local[roleTerminals] && d.keys.key(apiPlatform, caller) != "" {
+		gc.Kits = func(id string) *terminal.Kit {
+			if d.svc.staffdesk == nil {
+				return nil
+			}
+			return d.svc.staffdesk.Kit(id)
+		}
+		gc.SignerPerson = d.platformClient(caller).SignerPerson
+	}
+	return gc
 }
 
 // staffOffice is a kind of back office that caller serves.

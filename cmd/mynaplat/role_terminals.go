@@ -218,6 +218,7 @@ func (c terminalsConfig) pages(ctx context.Context, d *deps, mux *http.ServeMux,
 			return nil, err
 		}
 		sd.Routes(mux)
+		d.svc.staffdesk = sd
 		tp.AddElsewhere("職員用端末（職員が自分のカードで事務所にログイン）", "Staff terminals (staff sign in to their office with their own card)", sd.Links()...)
 	}
 	payLinks, err := c.pay.pages(d, mux)

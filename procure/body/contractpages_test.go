@@ -239,39 +239,3 @@ func (cw *contractWorld) agentSteps(t *testing.T, id string) {
 		prev = contract.Hash(s)
 	}
 }
-
-// finish takes a prepared contract through the agent's and the officer's
-// signatures, the inspection, the acceptance and the invoice, through the
-// service.
-func (cw *contractWorld) finish(t *testing.T, id string) {
-	t.Helper()
-	ctx := cw.ctx
-	ctr, err := cw.s.Contract(ctx, "kanto", id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cw.clock.Set(t0.Add(3 * time.Hour))
-	agentSigned := cw.sign(t, ctr.pdf, cw.agent, contract.Agent)
-	if _, err := cw.s.AgentSign(ctx, "kanto", id, cw.agentID, agentSigned); err != nil {
-		t.Fatal(err)
-	}
-	cw.clock.Set(t0.Add(4 * time.Hour))
-	ctr, err = cw.s.OfficerSign(ctx, "kanto", id, cw.officerID, cw.sign(t, agentSigned, cw.officer, contract.Officer))
-	if err != nil {
-		t.Fatal(err)
-	}
-	prev := contract.Hash(ctr.pdf)
-	for i, k := range []contract.Kind{contract.KindInspection, contract.KindAcceptance, contract.KindInvoice} {
-		cw.clock.Set(t0.Add(time.Duration(28+24*i) * time.Hour))
-		card, add := cw.agent, cw.s.AgentStep
-		who := cw.agentID
-		if k == contract.KindInspection {
-			card, add, who = cw.officer, cw.s.Inspect, cw.officerID
-		}
-		s := cw.step(t, id, card, k, prev)
-		if _, err := add(ctx, "kanto", id, who, s); err != nil {
-			t.Fatal(err)
-		}
-		prev = contract.Hash(s)
-	}
-}
