@@ -18,7 +18,6 @@ import (
 
 	"github.com/mynaplat/mynaplat/internal/ratelimit"
 	"github.com/mynaplat/mynaplat/platform"
-	"github.com/mynaplat/mynaplat/terminal"
 	"github.com/mynaplat/mynaplat/web"
 )
 
@@ -104,13 +103,13 @@ type GateConfig struct {
 	Home func(office string) string
 	// Desk is the staff terminal's screen (its /staffdesk/ID/ path).
 	Desk string
-	// Kits are the card flows of the staff terminals that run in this
-	// process, by terminal ID (nil, or nil for an ID: none here), and
-	// SignerPerson is the platform ID of a JPKI signing certificate's
-	// holder (the platform's JPKI linkage). With both, a member of staff
-	// signs with their own card on the reader of the staff terminal they
-	// signed in at (sign.go); without, the offices do not sign.
-	Kits         func(terminal string) *terminal.Kit
+	// Signing is the staff terminals' signing step where they run in
+	// this process (staffdesk), and SignerPerson the platform ID of a
+	// JPKI signing certificate's holder (the platform's JPKI linkage).
+	// With both, a member of staff signs with their own card on the
+	// reader of the staff terminal they signed in at (sign.go); without,
+	// the offices do not sign.
+	Signing      CardSigning
 	SignerPerson func(ctx context.Context, cert *x509.Certificate) (string, error)
 	Idle, Max    time.Duration
 	Now          func() time.Time
@@ -123,8 +122,6 @@ type GateConfig struct {
 type Gate struct {
 	cfg   GateConfig
 	pages *web.Pages
-	// signPages is the signing page, in the terminal kit's layout.
-	signPages *web.Pages
 }
 
 // NewGate parses the gate's pages.
@@ -135,10 +132,6 @@ func NewGate(cfg GateConfig) (*Gate, error) {
 	pages, err := cfg.Site.Parse(templates, "templates/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("staff: pages: %w", err)
-	}
-	signPages, err := terminal.Parse(cfg.Site, templates, "templates/kit/*.html")
-	if err != nil {
-		return nil, fmt.Errorf("staff: signing page: %w", err)
 	}
 	if cfg.Idle == 0 {
 		cfg.Idle = DefaultIdle
@@ -152,7 +145,7 @@ func NewGate(cfg GateConfig) (*Gate, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Gate{cfg: cfg, pages: pages, signPages: signPages}, nil
+	return &Gate{cfg: cfg, pages: pages}, nil
 }
 
 // Session is a staff member signed in at an office: what every office page

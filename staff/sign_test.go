@@ -20,6 +20,7 @@ import (
 	"github.com/mynaplat/mynaplat/platform"
 	"github.com/mynaplat/mynaplat/staff"
 	"github.com/mynaplat/mynaplat/staff/stafftest"
+	"github.com/mynaplat/mynaplat/staffdesk/desktest"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/store/storetest"
 	"github.com/mynaplat/mynaplat/terminal"
@@ -89,7 +90,7 @@ func newSignWorld(t *testing.T, db *store.DB) *signWorld {
 	stafftest.Grant(t, sw.dir, staff.Grant{PlatformID: "pid-clerk", Name: "窓口　一", Office: signOffice, Role: staff.RegistryClerk,
 		StaffNumber: "R-01", ValidFrom: time.Now().Add(-time.Hour), ValidUntil: time.Now().Add(time.Hour)})
 	gate, err := staff.NewOfficeGate(staff.GateConfig{Site: site, Directory: sw.dir, Keys: sw.iss.Keys, Desk: "/staffdesk/",
-		Kits: stafftest.Kits(t, cards),
+		Signing: desktest.Signing(t, site, cards, stafftest.DeskTerminal),
 		SignerPerson: func(_ context.Context, cert *x509.Certificate) (string, error) {
 			if pid, ok := persons[cert.SerialNumber.String()]; ok {
 				return pid, nil
@@ -239,7 +240,8 @@ func TestSignWithOwnCard(t *testing.T) {
 }
 
 // TestSignOff: without the staff terminal's reader in this process the
-// signing page says so and a post signs nothing.
+// signing page says so and a post signs nothing; so does a session made at
+// a staff terminal that does not run here.
 func TestSignOff(t *testing.T) {
 	db := storetest.SQLite(t)
 	ctx := context.Background()
@@ -275,7 +277,7 @@ func TestSignOff(t *testing.T) {
 	t.Cleanup(srv.Close)
 	c := webtest.New(t, srv.URL)
 	iss.SignInAs(c, signHome, "pid-clerk", time.Now())
-	c.Step(webtest.Step{Name: "the page", Path: signPagePath, WantStatus: http.StatusServiceUnavailable, WantContains: []string{`id="sign-off"`}})
+	c.Step(webtest.Step{Name: "the page", Path: signPagePath, WantStatus: http.StatusServiceUnavailable, WantContains: []string{"ここではカードで署名できません"}})
 	c.Step(webtest.Step{Name: "a post", Path: signPagePath, Form: url.Values{"password": {signPassword}}, WantStatus: http.StatusServiceUnavailable})
 	if ran {
 		t.Error("the callback ran")

@@ -50,6 +50,10 @@ type Config struct {
 	PlatformURL string
 	HTTP        *http.Client
 	Logger      *slog.Logger
+	// Signing, when set, is filled with these terminals' signing step
+	// for the offices' gates (staff.GateConfig.Signing), which may be
+	// built before the terminals are.
+	Signing *Signing
 }
 
 // Pages are the staff terminals' screens.
@@ -97,8 +101,14 @@ func New(cfg Config) (*Pages, error) {
 			return nil, err
 		}
 	}
+	if cfg.Signing != nil {
+		cfg.Signing.p = p
+	}
 	return p, nil
 }
+
+// NewSigning is the signing step of these terminals (staff.CardSigning).
+func (p *Pages) NewSigning() *Signing { return &Signing{p: p} }
 
 // Routes registers the screens.
 func (p *Pages) Routes(mux *http.ServeMux) {
@@ -108,11 +118,6 @@ func (p *Pages) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /staffdesk/{id}/login", p.login)
 	mux.HandleFunc("POST /staffdesk/{id}/remove", p.remove)
 }
-
-// Kit is the card flow of the staff terminal id (nil for none): the
-// offices' gates (staff.GateConfig.Kits) run their signing step on the
-// reader of the terminal a member of staff signed in at.
-func (p *Pages) Kit(id string) *terminal.Kit { return p.stations.Kit(id) }
 
 // Links are the terminals, for /t/'s list of terminals elsewhere.
 func (p *Pages) Links() []web.Link {

@@ -370,13 +370,14 @@ type services struct {
 	business     *business.Service
 	reception    *reception.Pages
 	terminals    *terminal.Pages
-	staffdesk    *staffdesk.Pages
-	oidc         *oidcop.Provider
-	town         *townweb.Town
-	nissay       *nissayweb.Page
-	procure      *procure.Service
-	bodies       *body.Service
-	catv         *catv.Service
+	// signing is the staff terminals' signing step (staffdesk fills it).
+	signing *staffdesk.Signing
+	oidc    *oidcop.Provider
+	town    *townweb.Town
+	nissay  *nissayweb.Page
+	procure *procure.Service
+	bodies  *body.Service
+	catv    *catv.Service
 }
 
 // at is where role answers and the client to reach it with.
@@ -403,19 +404,23 @@ func (d *deps) staffGate(caller string) staff.GateConfig {
 		Issuer: d.peers.url(rolePlatform), Desk: desk, Logger: d.logger}
 	// Signing with one's own card (staff/sign.go): on the reader of the
 	// staff terminal one signed in at, when the terminals run in this
-	// process (looked up when asked: the roles are built in any order),
-	// with the platform telling whose certificate it is under caller's
-	// key, for the roles that have one.
+	// process (they are built after the offices: the desk fills the
+	// signing step when it is), with the platform telling whose
+	// certificate it is under caller's key, for the roles that have one.
 	if d.peers.local[roleTerminals] && d.keys.key(apiPlatform, caller) != "" {
-		gc.Kits = func(id string) *terminal.Kit {
-			if d.svc.staffdesk == nil {
-				return nil
-			}
-			return d.svc.staffdesk.Kit(id)
-		}
+		gc.Signing = d.staffSigning()
 		gc.SignerPerson = d.platformClient(caller).SignerPerson
 	}
 	return gc
+}
+
+// staffSigning is the staff terminals' signing step of this process, one
+// for every office's gate.
+func (d *deps) staffSigning() *staffdesk.Signing {
+	if d.svc.signing == nil {
+		d.svc.signing = &staffdesk.Signing{}
+	}
+	return d.svc.signing
 }
 
 // staffOffice is a kind of back office that caller serves.

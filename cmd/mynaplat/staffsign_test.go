@@ -36,11 +36,11 @@ func TestStaffGateSigns(t *testing.T) {
 			}
 			d := &deps{peers: &peers{local: tc.local, urls: tc.urls, self: "http://127.0.0.1:1"}, keys: keys}
 			gc := d.staffGate(tc.caller)
-			if got := gc.Kits != nil && gc.SignerPerson != nil; got != tc.want {
+			if got := gc.Signing != nil && gc.SignerPerson != nil; got != tc.want {
 				t.Errorf("signs: %v, want %v", got, tc.want)
 			}
-			if gc.Kits != nil && gc.Kits("staffdesk-none") != nil {
-				t.Error("a kit without the staff terminals built")
+			if gc.Signing != nil && gc.Signing.Runs("staffdesk-none") {
+				t.Error("a staff terminal runs before the terminals are built")
 			}
 		})
 	}

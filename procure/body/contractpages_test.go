@@ -21,6 +21,7 @@ import (
 	"github.com/mynaplat/mynaplat/procure/contract"
 	"github.com/mynaplat/mynaplat/staff"
 	"github.com/mynaplat/mynaplat/staff/stafftest"
+	"github.com/mynaplat/mynaplat/staffdesk/desktest"
 	"github.com/mynaplat/mynaplat/store/storetest"
 	"github.com/mynaplat/mynaplat/terminal"
 	"github.com/mynaplat/mynaplat/verify"
@@ -33,7 +34,7 @@ import (
 func (cw *contractWorld) signingServer(t *testing.T) (string, *stafftest.Issuer) {
 	t.Helper()
 	srv, iss := officeServerWith(t, cw.fixture, func(gc *staff.GateConfig) {
-		gc.Kits = stafftest.Kits(t, cw.cards)
+		gc.Signing = desktest.Signing(t, gc.Site, cw.cards, stafftest.DeskTerminal)
 		gc.SignerPerson = func(ctx context.Context, c *x509.Certificate) (string, error) { return cw.world.signerPerson(ctx, c) }
 	}, cw.officerID)
 	return srv.URL, iss

@@ -17,20 +17,16 @@ import (
 	"html"
 	"html/template"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/internal/webtest"
 	"github.com/mynaplat/mynaplat/platform"
 	"github.com/mynaplat/mynaplat/staff"
 	"github.com/mynaplat/mynaplat/store"
-	"github.com/mynaplat/mynaplat/terminal"
 )
 
 // Issuer stands in for the platform's assertion keys.
@@ -70,9 +66,12 @@ type Login struct {
 	At         time.Time
 }
 
+// DeskTerminal is the staff terminal of StaffLogin's card logins.
+const DeskTerminal = "staffdesk-test"
+
 // StaffLogin is a card login of platformID at a staff terminal at at.
 func StaffLogin(platformID string, at time.Time) Login {
-	return Login{PlatformID: platformID, Purpose: platform.PurposeStaff, Kind: platform.StaffDesk, Terminal: "staffdesk-test", At: at}
+	return Login{PlatformID: platformID, Purpose: platform.PurposeStaff, Kind: platform.StaffDesk, Terminal: DeskTerminal, At: at}
 }
 
 // Assertion signs an assertion of the login, valid for five minutes.
@@ -192,35 +191,4 @@ func (is *Issuer) Desk(platformID string, now func() time.Time) http.Handler {
 		deskPage.Execute(w, map[string]string{"Office": office, "Action": action, "State": r.URL.Query().Get("state"),
 			"Assertion": is.Assertion(StaffLogin(platformID, now()))})
 	})
-}
-
-// Kits stands in for the staff terminals' card flows (the gate's
-// GateConfig.Kits): any staff terminal's reader is the demo's virtual
-// slot over cards, and its reports of a refused password go to a
-// stand-in platform that takes them and keeps nothing. Each terminal has
-// one kit, whose limits last the test.
-func Kits(t testing.TB, cards *card.Store) func(id string) *terminal.Kit {
-	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
-	t.Cleanup(srv.Close)
-	var mu sync.Mutex
-	kits := map[string]*terminal.Kit{}
-	key := base64.StdEncoding.EncodeToString(make([]byte, 32))
-	return func(id string) *terminal.Kit {
-		mu.Lock()
-		defer mu.Unlock()
-		if k, ok := kits[id]; ok {
-			return k
-		}
-		tm, err := terminal.New(terminal.Config{ID: id, Kind: platform.StaffDesk, Owner: "test", Name: id, Key: key, Reader: "virtual"}, srv.URL, srv.Client())
-		if err != nil {
-			t.Fatal(err)
-		}
-		base := "/staffdesk/" + id + "/"
-		k := terminal.NewKit(terminal.KitConfig{Terminal: tm, Reader: terminal.VirtualReader{Cards: cards}, Cards: cards,
-			Purpose: platform.PurposeStaff, Screen: terminal.ScreenDesk,
-			Actions: terminal.Actions{Place: base + "place", PIN: base + "login", Remove: base + "remove"}})
-		kits[id] = k
-		return k
-	}
 }
