@@ -530,6 +530,9 @@ func (d *Directory) Refused(ctx context.Context, platformID, office string, why 
 	if errors.Is(why, ErrSelfApproval) || errors.Is(why, ErrNotApprover) || errors.Is(why, ErrApprovalExpired) {
 		action = "approve"
 	}
+	if errors.Is(why, ErrNotOwnCard) {
+		action = "sign"
+	}
 	return d.audit(ctx, Grant{PlatformID: platformID, Office: office}, action, refusalCode(why), detail)
 }
 

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/mynaplat/mynaplat/card"
@@ -189,6 +190,26 @@ func DefaultKitLimits() ratelimit.LoginLimits {
 // Kit runs the card flow of one terminal.
 type Kit struct {
 	cfg KitConfig
+	// busy is a lock per card (its reader's name for it): a card does one
+	// thing at a time, and two requests at once of one browser (a double
+	// click on "sign") must not interleave their card sessions, where the
+	// second's powering the card up or selecting the AP drops the
+	// password the first verified.
+	busy sync.Map // placed card → *sync.Mutex
+}
+
+// hold waits until the card placed in ss is free and takes it, from
+// powering it up (Placed) to the end of its card session: the returned
+// func gives it back. With no card placed there is nothing to hold.
+func (k *Kit) hold(ss *web.Session) func() {
+	id := ss.Get(placedKey(k.cfg.Terminal.ID))
+	if id == "" {
+		return func() {}
+	}
+	m, _ := k.busy.LoadOrStore(id, &sync.Mutex{})
+	mu := m.(*sync.Mutex)
+	mu.Lock()
+	return mu.Unlock
 }
 
 // NewKit makes a terminal's card flow.
@@ -333,6 +354,7 @@ func (c *CardStep) Step() string {
 // Card reads the card on the reader (without using up a try) and says
 // what the card step shows.
 func (k *Kit) Card(r *http.Request, ss *web.Session) *CardStep {
+	defer k.hold(ss)()
 	c := &CardStep{Screen: k.cfg.Screen, Actions: k.cfg.Actions, Virtual: k.cfg.Reader.Virtual(), Holder: k.Holder(ss)}
 	stop := func(o Outcome) { m := Result{Outcome: o}.Message(); c.Stop = &m }
 	tr, err := k.Placed(r, ss)
@@ -376,6 +398,7 @@ func (k *Kit) Card(r *http.Request, ss *web.Session) *CardStep {
 // why, and an outcome the person cannot retry stops the flow until the
 // card is removed. The PIN goes from the form to the card and is dropped.
 func (k *Kit) Login(ctx context.Context, r *http.Request, ss *web.Session) (Login, Result) {
+	defer k.hold(ss)()
 	tr, err := k.Placed(r, ss)
 	if err != nil {
 		return Login{}, Result{Outcome: NoCard}
@@ -486,6 +509,7 @@ type SignStep struct {
 
 // SignCard reads the signing password's tries left from the placed card.
 func (k *Kit) SignCard(r *http.Request, ss *web.Session, labelJA, labelEN string) *SignStep {
+	defer k.hold(ss)()
 	s := &SignStep{Screen: k.cfg.Screen, Actions: k.cfg.Actions, MaxTries: card.SignPIN.MaxTries(), LabelJA: labelJA, LabelEN: labelEN}
 	stop := func(o Outcome) { m := Result{Outcome: o}.Message(); s.Stop = &m }
 	tr, err := k.Placed(r, ss)
@@ -516,6 +540,7 @@ func (k *Kit) SignCard(r *http.Request, ss *web.Session, labelJA, labelEN string
 // An error of fn that is not the card's is returned as is, for the
 // service to word.
 func (k *Kit) Sign(r *http.Request, ss *web.Session, fn func(cert *x509.Certificate, signer crypto.Signer) error) (Result, error) {
+	defer k.hold(ss)()
 	tr, err := k.Placed(r, ss)
 	if err != nil {
 		return Result{Outcome: NoCard}, nil
@@ -545,6 +570,7 @@ func (k *Kit) Sign(r *http.Request, ss *web.Session, fn func(cert *x509.Certific
 // the form's signing password: the signing certificate (DER) and the
 // signature, or the result that says why not.
 func (k *Kit) SignDocument(r *http.Request, ss *web.Session, doc []byte) (certDER, sig []byte, res Result) {
+	defer k.hold(ss)()
 	tr, err := k.Placed(r, ss)
 	if err != nil {
 		return nil, nil, Result{Outcome: NoCard}

@@ -25,7 +25,10 @@ import (
 // publishes a tender due in a couple of minutes whose estimate lies in the
 // company's grade; he bids; after the deadline the two officers open it
 // (each their passphrase, as TestBodyOfficersPublishInBrowser) and the
-// public result names the company as the winner. Screenshots of each step.
+// public result names the company as the winner; the first officer then
+// prepares the contract, the agent signs it through the API, and the
+// officer signs it and records the inspection with his own card on the
+// staff terminal's reader (officerSignsContract). Screenshots of each step.
 func TestBidInBrowser(t *testing.T) {
 	bin := buildBinary(t)
 	data := t.TempDir()
@@ -144,4 +147,7 @@ func TestBidInBrowser(t *testing.T) {
 	r.do("the result", chromedp.Navigate(url+"/bodies/kanto/tenders/"+soonID), chromedp.WaitVisible(css("#result")))
 	r.shot("bid-08-result")
 	contains("the winner", r.text("#winner"), demo.SuzakaTech.NameJA)
+
+	// 5. The contract: the officer signs it and inspects with his card.
+	officerSignsContract(r, url, soonID, first)
 }

@@ -225,7 +225,8 @@ func (c terminalsConfig) pages(ctx context.Context, d *deps, mux *http.ServeMux,
 	if desks, err := terminal.LoadConfigs(layout.StaffDesksDir(c.data)); err != nil {
 		return nil, err
 	} else if len(desks) > 0 {
-		sd, err := staffdesk.New(staffdesk.Config{Site: d.site, Cards: d.cards, Terminals: desks, Offices: c.peers.officeBases(), PlatformURL: pu, HTTP: hc, Logger: d.logger})
+		sd, err := staffdesk.New(staffdesk.Config{Site: d.site, Cards: d.cards, Terminals: desks, Offices: c.peers.officeBases(), PlatformURL: pu, HTTP: hc, Logger: d.logger,
+			Signing: d.staffSigning()})
 		if err != nil {
 			return nil, err
 		}
