@@ -109,7 +109,17 @@ type ProcureBenchResult struct {
 	LateInResult         int     `json:"late_in_result"`
 	Winner               string  `json:"winner"`
 	OpeningCPUMillisPBid float64 `json:"opening_cpu_ms_per_bid"`
-	CPUs                 int     `json:"cpus"`
+	// The opening's phases: the officers' passphrases, the key and the
+	// decryption (until the first bid's signature is checked); the
+	// checks (until the last look-up answers); the award and the stored
+	// result. Lookups are the mean latency of each look-up the checks
+	// make at the target, in ms.
+	DecryptSeconds float64            `json:"opening_decrypt_s"`
+	CheckSeconds   float64            `json:"opening_checks_s"`
+	StoreSeconds   float64            `json:"opening_store_s"`
+	Lookups        map[string]float64 `json:"lookup_ms"`
+	Workers        int                `json:"workers"`
+	CPUs           int                `json:"cpus"`
 }
 
 // The bench's opening officers at 関東地方整備局 (not staff of the
@@ -151,6 +161,7 @@ func benchProcure(ctx context.Context, fs *flag.FlagSet, args []string, out io.W
 	window := fs.Duration("window", time.Minute, "the bids are sent over this window, which ends at the deadline")
 	late := fs.Int("late", -1, "bids sent just after the deadline (default bidders/50, at least 1)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process during the opening")
+	workers := fs.Int("workers", 0, "bids the opening checks at once (body.OpeningConfig.Workers; 0 is the body's default, as the bodies role runs it)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -169,7 +180,7 @@ func benchProcure(ctx context.Context, fs *flag.FlagSet, args []string, out io.W
 	res := ProcureBenchResult{Target: base, Bidders: *bidders, Agents: *agents, CPUs: runtime.NumCPU(), LateSent: *late}
 
 	start := time.Now()
-	env, err := openProcureBench(ctx, d, base, hc)
+	env, err := openProcureBench(ctx, d, base, hc, *workers)
 	if err != nil {
 		return err
 	}
@@ -190,7 +201,7 @@ func benchProcure(ctx context.Context, fs *flag.FlagSet, args []string, out io.W
 
 	// The tender: its deadline leaves time to seal every bid, then the
 	// window.
-	sealAllowance := 5*time.Second + time.Duration(*bidders+*late)*40*time.Millisecond
+	sealAllowance := 3*time.Second + time.Duration(*bidders+*late)*15*time.Millisecond
 	deadline := time.Now().Add(sealAllowance + *window).Truncate(time.Second)
 	officers := make([]string, len(benchOfficers))
 	for i, o := range benchOfficers {
@@ -244,9 +255,13 @@ func benchProcure(ctx context.Context, fs *flag.FlagSet, args []string, out io.W
 	}
 	serverBefore, serr := serverCPU(ctx, hc, base)
 	ownBefore, _ := ownCPU()
+	env.phases.reset()
 	openStart := time.Now()
 	result, err := env.bodies.OpenTender(ctx, benchBody, tn.ID, pass)
-	res.OpeningSeconds = time.Since(openStart).Seconds()
+	openEnd := time.Now()
+	res.OpeningSeconds = openEnd.Sub(openStart).Seconds()
+	res.DecryptSeconds, res.CheckSeconds, res.StoreSeconds, res.Lookups = env.phases.report(openStart, openEnd)
+	res.Workers = *workers
 	ownAfter, _ := ownCPU()
 	if *cpuProfile != "" {
 		pprof.StopCPUProfile()
@@ -289,6 +304,8 @@ func benchProcure(ctx context.Context, fs *flag.FlagSet, args []string, out io.W
 	}
 	fmt.Fprintf(out, "bench: opened %d bids in %.2fs (%d valid, %d received after the deadline; winner %s): this process %.2f CPU-s, the server %.2f CPU-s, %.2f CPU-ms a bid\n",
 		res.OpenedBids, res.OpeningSeconds, res.ValidBids, res.LateInResult, res.Winner, res.OpeningBenchCPU, res.OpeningServerCPU, res.OpeningCPUMillisPBid)
+	fmt.Fprintf(out, "bench: the opening's phases: key and decryption %.2fs, checks %.2fs, award and store %.2fs; look-ups (mean ms) %v\n",
+		res.DecryptSeconds, res.CheckSeconds, res.StoreSeconds, res.Lookups)
 	b, _ := json.Marshal(res)
 	fmt.Fprintln(out, string(b))
 	return nil
@@ -307,9 +324,11 @@ type procureBench struct {
 	powers  *delegation.Client
 	bodies  *body.Service
 	logger  *slog.Logger
+	// phases times the opening's calls.
+	phases *openingPhases
 }
 
-func openProcureBench(ctx context.Context, d dataFlags, base string, hc *http.Client) (*procureBench, error) {
+func openProcureBench(ctx context.Context, d dataFlags, base string, hc *http.Client, workers int) (*procureBench, error) {
 	logger := newLogger(false, slog.LevelWarn)
 	w, err := openWorld(ctx, d, logger, base)
 	if err != nil {
@@ -333,14 +352,24 @@ func openProcureBench(ctx context.Context, d dataFlags, base string, hc *http.Cl
 		return fail(fmt.Errorf("bench: the JPKI signing CA: %w", err))
 	}
 	signing := &jpki.SigningVerifier{CA: signCA, OCSP: jc.OCSP}
-	opening := &body.OpeningConfig{Verify: delegation.VerifyCMS(e.roots), Powers: e.powers,
-		Corporations: &corpreg.Client{BaseURL: base, HTTP: hc},
+	ph := &openingPhases{calls: map[string]*lookupStat{}}
+	e.phases = ph
+	verify := delegation.VerifyCMS(e.roots)
+	opening := &body.OpeningConfig{
+		Verify: func(der []byte) ([]byte, *x509.Certificate, time.Time, error) {
+			ph.mark()
+			return verify(der)
+		},
+		Powers:       timedPowers{e.powers, ph},
+		Corporations: timedCorporations{&corpreg.Client{BaseURL: base, HTTP: hc}, ph},
 		Status: func(ctx context.Context, cert *x509.Certificate) (bool, time.Time, error) {
+			defer ph.time("ocsp")()
 			st, err := signing.Revocation(ctx, cert, time.Now())
 			return st.Revoked, st.RevokedAt, err
-		}}
+		}, Workers: workers}
 	if e.bodies, err = body.New(ctx, body.Config{DB: w.db, Bodies: demoBodies, KeyDir: filepath.Join(d.data, "bodies"),
-		Register: &procure.Client{BaseURL: base, HTTP: hc}, Stamper: e.stamper, Now: time.Now, Logger: logger, Opening: opening}); err != nil {
+		Register: timedRegister{&procure.Client{BaseURL: base, HTTP: hc}, ph}, Stamper: e.stamper, Now: time.Now, Logger: logger,
+		Opening: opening}); err != nil {
 		return fail(err)
 	}
 	return e, nil
@@ -707,4 +736,107 @@ func fireBids(ctx context.Context, base string, tn *body.Tender, bids, lateBids 
 	f.accepted, f.refusedLate, f.acceptedLate, f.lost, f.errs = accepted.Load(), refusedLate.Load(), acceptedLate.Load(), lost.Load(), errs.Load()
 	slices.Sort(f.lat)
 	return f
+}
+
+// openingPhases times an opening from the calls it makes: the first
+// signature checked ends the decryption, the last look-up answered ends
+// the checks; and the mean latency of each kind of look-up.
+type openingPhases struct {
+	mu          sync.Mutex
+	first, last time.Time
+	calls       map[string]*lookupStat
+}
+
+type lookupStat struct {
+	n     int
+	total time.Duration
+}
+
+func (p *openingPhases) reset() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.first, p.last = time.Time{}, time.Time{}
+	clear(p.calls)
+}
+
+// mark notes a check's step now.
+func (p *openingPhases) mark() {
+	now := time.Now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.first.IsZero() {
+		p.first = now
+	}
+	p.last = now
+}
+
+// time starts a look-up of kind; the function it returns ends it.
+func (p *openingPhases) time(kind string) func() {
+	t0 := time.Now()
+	return func() {
+		p.mark()
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		st := p.calls[kind]
+		if st == nil {
+			st = &lookupStat{}
+			p.calls[kind] = st
+		}
+		st.n++
+		st.total += time.Since(t0)
+	}
+}
+
+func (p *openingPhases) report(start, end time.Time) (decrypt, checks, store float64, lookups map[string]float64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.first.IsZero() {
+		return end.Sub(start).Seconds(), 0, 0, nil
+	}
+	lookups = map[string]float64{}
+	for k, st := range p.calls {
+		lookups[k] = float64(st.total.Microseconds()) / 1000 / float64(st.n)
+	}
+	return p.first.Sub(start).Seconds(), p.last.Sub(p.first).Seconds(), end.Sub(p.last).Seconds(), lookups
+}
+
+// timedPowers, timedCorporations and timedRegister time the opening's
+// look-ups at the target.
+type timedPowers struct {
+	c  *delegation.Client
+	ph *openingPhases
+}
+
+func (t timedPowers) Get(ctx context.Context, id string) (*delegation.Record, error) {
+	defer t.ph.time("power")()
+	return t.c.Get(ctx, id)
+}
+
+func (t timedPowers) Check(ctx context.Context, q delegation.Query) (delegation.Result, error) {
+	defer t.ph.time("check")()
+	return t.c.Check(ctx, q)
+}
+
+type timedCorporations struct {
+	c  *corpreg.Client
+	ph *openingPhases
+}
+
+func (t timedCorporations) Corporation(ctx context.Context, number string) (*corpreg.Corporation, error) {
+	defer t.ph.time("corporation")()
+	return t.c.Corporation(ctx, number)
+}
+
+type timedRegister struct {
+	c  *procure.Client
+	ph *openingPhases
+}
+
+func (t timedRegister) Qualification(ctx context.Context, number string) (*procure.Qualification, error) {
+	return t.c.Qualification(ctx, number)
+}
+
+func (t timedRegister) QualificationAt(ctx context.Context, number string, at time.Time) (*procure.Qualification, error) {
+	defer t.ph.time("qualification")()
+	return t.c.QualificationAt(ctx, number, at)
 }
