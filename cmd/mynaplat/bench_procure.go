@@ -698,7 +698,7 @@ func fireBids(ctx context.Context, base string, tn *body.Tender, bids, lateBids 
 		t0 := time.Now()
 		rc, err := cl.Bid(ctx, tn.Body, tn.ID, b.corp, b.envelope)
 		d := time.Since(t0)
-		var ref *body.Refusal
+		ref, refused := errors.AsType[*body.Refusal](err)
 		switch {
 		case err == nil:
 			accepted.Add(1)
@@ -709,7 +709,7 @@ func fireBids(ctx context.Context, base string, tn *body.Tender, bids, lateBids 
 			f.lat = append(f.lat, d)
 			f.bidIDs = append(f.bidIDs, rc.BidID)
 			mu.Unlock()
-		case errors.As(err, &ref) && ref.Reason == body.ReasonLate:
+		case refused && ref.Reason == body.ReasonLate:
 			refusedLate.Add(1)
 			if !isLate {
 				// Sent before the deadline and refused: not lost, but said.
