@@ -131,6 +131,13 @@ type Actions struct {
 	PIN, Sign string
 	// Remove takes the card out and ends the flow.
 	Remove string
+	// PlacePIN, when set, is where the place step's one form posts the
+	// card (virtual reader) and the PIN together (Kit.PlaceLogin): the
+	// person types the PIN and holds the card, as the app asks on a phone,
+	// in one request. Empty: two steps, place then the PIN pad. After a
+	// wrong PIN, or when the card says its last try, the placed card's PIN
+	// pad (PIN) is shown as in two steps.
+	PlacePIN string
 }
 
 // KitConfig is one terminal's card flow.
@@ -246,6 +253,36 @@ func (k *Kit) Place(r *http.Request, ss *web.Session) Result {
 		ss.Set(k.key("holder"), c.Info().Holder)
 	}
 	return Result{Outcome: Verified}
+}
+
+// PlaceLogin is Place and Login in one post (Actions.PlacePIN): the card
+// the form names (or the real reader's) and the form's PIN. The PIN goes
+// to the card only when the card's state lets a try go without a warning:
+// a card without its authentication certificate, blocked or unreadable
+// stops the flow as the card step shows it (the result says which); one
+// at its last try is left placed and the result is LastTry, with the PIN
+// not sent, so that the PIN pad asks again under the last-try warning.
+func (k *Kit) PlaceLogin(ctx context.Context, r *http.Request, ss *web.Session) (Login, Result) {
+	if res := k.Place(r, ss); !res.Passed() {
+		return Login{}, res
+	}
+	tr, err := k.Placed(r, ss)
+	if err != nil {
+		return Login{}, Result{Outcome: NoCard}
+	}
+	st, err := Status(tr)
+	switch {
+	case err != nil:
+		k.cfg.Logger.WarnContext(r.Context(), "terminal: read card", "terminal", k.cfg.Terminal.ID, "err", err)
+		return Login{}, Result{Outcome: CardUnreadable}
+	case !st.HasCert:
+		return Login{}, Result{Outcome: NoAuthCert}
+	case st.Blocked:
+		return Login{}, Result{Outcome: PINBlocked}
+	case st.LastTry:
+		return Login{}, Result{Outcome: LastTry}
+	}
+	return k.Login(ctx, r, ss)
 }
 
 // Remove takes the card out: the card, the outcome that stopped the flow

@@ -30,6 +30,7 @@ var staffOffices = []struct {
 	{"counter", "/counter/", "", ""},
 	{"staff", "/staff/operator/", "", ""},
 	{"oidcop", "/oidc/operator/", "", ""},
+	{"community/watch", "/watch/{centre}/office/", "centre", "nambu"},
 }
 
 // officeRoute is a route of an office's pages, as its package registers it.
