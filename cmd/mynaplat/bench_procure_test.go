@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestBenchProcure runs bench procure small against serve --demo: 20
@@ -45,5 +46,8 @@ func TestBenchProcure(t *testing.T) {
 			t.Errorf("result %+v\n%s", res, out)
 		}
 	}
-	check(run())
+	start := time.Now()
+	res, out := run()
+	t.Logf("bench procure ran in %v (opening %.2fs)", time.Since(start).Round(time.Millisecond), res.OpeningSeconds)
+	check(res, out)
 }
