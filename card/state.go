@@ -496,12 +496,21 @@ func DefaultExpiry(birth string, issued time.Time) string {
 	if issued.Before(b.AddDate(18, 0, 0)) {
 		n = 5
 	}
-	// The first birthday after issuance, then n-1 more.
-	first := time.Date(issued.Year(), b.Month(), b.Day(), 0, 0, 0, 0, wareki.JST())
-	if !first.After(issued) {
-		first = first.AddDate(1, 0, 0)
+	// The birthday in year y; a 29 February birthday falls on 28 February
+	// in other years.
+	birthday := func(y int) time.Time {
+		d := time.Date(y, b.Month(), b.Day(), 0, 0, 0, 0, wareki.JST())
+		if d.Month() != b.Month() {
+			d = time.Date(y, b.Month()+1, 0, 0, 0, 0, 0, wareki.JST())
+		}
+		return d
 	}
-	return first.AddDate(n-1, 0, 0).Format("20060102")
+	// The first birthday after issuance, then n-1 more.
+	y := issued.Year()
+	if !birthday(y).After(issued) {
+		y++
+	}
+	return birthday(y + n - 1).Format("20060102")
 }
 
 // fillSurface gives a card made before the 券面事項確認AP existed its printed

@@ -297,6 +297,8 @@ func TestPrintedKeys(t *testing.T) {
 		{"19900401", "20260102", "20350401"}, // adult: the 10th birthday after issuance
 		{"20100615", "20260102", "20300615"}, // 15 at issuance: 5th birthday
 		{"19900102", "20260102", "20360102"}, // issued on the birthday: the next one counts
+		{"19800229", "20261124", "20360229"}, // a leap-day birthday in a leap year
+		{"19800229", "20251124", "20350228"}, // and in another year
 	} {
 		issued, _ := time.Parse("20060102", tt.issued)
 		if got := DefaultExpiry(tt.birth, issued); got != tt.want {
