@@ -78,21 +78,36 @@ func (p PIN) String() string {
 	return fmt.Sprintf("PIN(%d)", int(p))
 }
 
+// pinNames are the PINs' names in JSON (Info).
+var pinNames = map[PIN]string{AuthPIN: "auth", SignPIN: "sign", TextPIN: "text", TextPINA: "text_a", TextPINB: "text_b",
+	VisualPINA: "visual_a", VisualPINB: "visual_b", VisualBirth: "visual_birth"}
+
+// MarshalText names the PIN in JSON: "auth", "sign", "text", "text_a",
+// "text_b", "visual_a", "visual_b", "visual_birth".
+func (p PIN) MarshalText() ([]byte, error) {
+	if n, ok := pinNames[p]; ok {
+		return []byte(n), nil
+	}
+	return nil, fmt.Errorf("card: unknown PIN %d", int(p))
+}
+
+// UnmarshalText is the inverse of MarshalText.
+func (p *PIN) UnmarshalText(b []byte) error {
+	for k, n := range pinNames {
+		if n == string(b) {
+			*p = k
+			return nil
+		}
+	}
+	return fmt.Errorf("card: unknown PIN %q", b)
+}
+
 // key names the PIN in the state file's tries map (derived PINs only).
 func (p PIN) key() string {
-	switch p {
-	case TextPINA:
-		return "text_a"
-	case TextPINB:
-		return "text_b"
-	case VisualPINA:
-		return "visual_a"
-	case VisualPINB:
-		return "visual_b"
-	case VisualBirth:
-		return "visual_birth"
+	if !p.Derived() {
+		return ""
 	}
-	return ""
+	return pinNames[p]
 }
 
 // MaxTries is the number of wrong tries that blocks the PIN (jpki-card.md §2;

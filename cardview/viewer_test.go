@@ -110,7 +110,7 @@ func TestViewerList(t *testing.T) {
 		e.web.SetCookie("lang", tt.lang)
 		e.web.With(t).Step(webtest.Step{Name: tt.lang + " list", Path: "/cards/",
 			WantContains: []string{tt.want, demo.ID(), plain.ID(), "南砺　太郎", "viewer test", "3/3",
-				"<code>2468</code>", "<code>" + viewerSignPIN + "</code>", "<code>1357</code>"},
+				"<code>2468</code>", "<code>" + viewerSignPIN + "</code>", "<code>1357</code>", "<code>" + demo.Info().DemoPINs.PINB + "</code>"},
 			WantNotContains: []string{viewerMyNumber},
 			Check: func(t testing.TB, r *webtest.Response) {
 				// Only the demo card shows its PINs: one of each.

@@ -151,7 +151,8 @@ func TestCardCommands(t *testing.T) {
 		if err := json.Unmarshal([]byte(out), &infos); err != nil {
 			t.Fatal(err)
 		}
-		if len(infos) != 1 || infos[0].ID != id || infos[0].DemoPINs == nil || infos[0].AuthTriesLeft != 2 {
+		if len(infos) != 1 || infos[0].ID != id || infos[0].DemoPINs == nil || infos[0].AuthTriesLeft != 2 ||
+			infos[0].DemoPINs.PINB != "02040120361357" || len(infos[0].Tries) != 8 || infos[0].Tries[5].PIN != card.VisualPINA {
 			t.Errorf("list --json = %+v", infos)
 		}
 	})
