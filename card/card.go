@@ -51,7 +51,6 @@ type Card struct {
 }
 
 func newCard(st state, save func(*state) error) (*Card, error) {
-	fillSurface(&st)
 	keys, err := stateKeys(&st)
 	if err != nil {
 		return nil, err

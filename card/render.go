@@ -7,6 +7,7 @@ import (
 	"image/draw"
 	"image/png"
 	"os"
+	"sync"
 
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/basicfont"
@@ -29,9 +30,18 @@ var fontPaths = []struct {
 	{"/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 0}, // index 0: JP
 }
 
-// fontSet is the faces the issuer draws with.
+// fontSet is the faces the issuer draws with. An opentype face keeps
+// buffers while it draws, so cards drawing at once take turns.
 type fontSet struct {
+	mu   sync.Mutex
 	text font.Face // name and address
+}
+
+// draw is textPNG with the name-and-address face.
+func (f *fontSet) draw(s string) []byte {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return textPNG(f.text, s)
 }
 
 func loadFonts() *fontSet {

@@ -284,7 +284,6 @@ func (s *Store) refresh(id string, c *Card, cur fs.FileInfo) error {
 	if err != nil {
 		return err
 	}
-	fillSurface(&st)
 	c.st, c.keys, f.b, f.fi = st, keys, b, fi
 	clear(c.files)
 	c.clearSession()
@@ -332,6 +331,7 @@ func parseState(id string, b []byte) (state, error) {
 	if st.ID != id {
 		return state{}, fmt.Errorf("card: load %s: file holds card %s", id, st.ID)
 	}
+	fillSurface(&st)
 	return st, nil
 }
 

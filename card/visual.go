@@ -206,8 +206,8 @@ func cardFaceFile(is *Issuer, s *state) ([]byte, error) {
 		berTLV([]byte{0xDF, 0x22}, []byte(s.Attrs.BirthDate)),
 		berTLV([]byte{0xDF, 0x23}, []byte(s.Attrs.Sex)),
 		berTLV([]byte{0xDF, 0x24}, rsaPublicTLVs(&is.key.PublicKey)),
-		berTLV([]byte{0xDF, 0x25}, textPNG(f.text, s.Attrs.Name)),
-		berTLV([]byte{0xDF, 0x26}, textPNG(f.text, s.Attrs.Address)),
+		berTLV([]byte{0xDF, 0x25}, f.draw(s.Attrs.Name)),
+		berTLV([]byte{0xDF, 0x26}, f.draw(s.Attrs.Address)),
 		berTLV([]byte{0xDF, 0x27}, faceJP2(s.ID)),
 	}
 	digests := faceDigests(parts[0:3], parts[3:5], parts[5:6])

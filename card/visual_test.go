@@ -354,3 +354,27 @@ func FuzzVisualAP(f *testing.F) {
 		}
 	})
 }
+
+// TestCardFacesConcurrently draws several cards' faces at once: they share
+// the issuer's font (run with -race).
+func TestCardFacesConcurrently(t *testing.T) {
+	t.Parallel()
+	done := make(chan error)
+	for range 4 {
+		go func() {
+			c := newMemCard(t)
+			cl := NewClient(c)
+			if err := cl.VerifyPIN(VisualPINB, testPINB); err != nil {
+				done <- err
+				return
+			}
+			_, err := cl.CardFace()
+			done <- err
+		}()
+	}
+	for range 4 {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+}
