@@ -103,7 +103,7 @@ func cardList(_ context.Context, fs *flag.FlagSet, args []string, out io.Writer)
 		return nil
 	}
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tLABEL\tHOLDER\tTRIES auth/sign/text\tCERTS\tDEMO PINS auth/sign/text")
+	fmt.Fprintln(tw, "ID\tLABEL\tHOLDER\tTRIES auth/sign/text\tCERTS\tDEMO PINS auth/sign/text/照合番号B")
 	for _, in := range infos {
 		var certs []string
 		if in.HasAuthCert {
@@ -117,7 +117,7 @@ func cardList(_ context.Context, fs *flag.FlagSet, args []string, out io.Writer)
 		}
 		pins := "-"
 		if in.DemoPINs != nil {
-			pins = fmt.Sprintf("%s/%s/%s", in.DemoPINs.Auth, orDash(in.DemoPINs.Sign), in.DemoPINs.Text)
+			pins = fmt.Sprintf("%s/%s/%s/%s", in.DemoPINs.Auth, orDash(in.DemoPINs.Sign), in.DemoPINs.Text, orDash(in.DemoPINs.PINB))
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d/%d\t%s\t%s\n", in.ID, orDash(in.Label), orDash(in.Holder),
 			in.AuthTriesLeft, in.SignTriesLeft, in.TextTriesLeft, strings.Join(certs, ","), pins)

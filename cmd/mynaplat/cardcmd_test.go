@@ -93,7 +93,7 @@ func TestCardCommands(t *testing.T) {
 		want    []string
 		notWant []string
 	}{
-		{"list", []string{"list", "--data", dir}, []string{id, "demo 1", "見本\u3000花子", "2/5/3", "auth,sign", "1234/ABC123/5678"}, nil},
+		{"list", []string{"list", "--data", dir}, []string{id, "demo 1", "見本\u3000花子", "2/5/3", "auth,sign", "1234/ABC123/5678/02040120361357"}, nil},
 		{"show", []string{"show", "--data", dir, id},
 			[]string{"auth PIN:              2 of 3 tries left", "CN=leaf auth", "serial:   1234", "RSA 2048 bits", "CN=cli test CA,O=JPKI-TEST",
 				"protected by the signing password"},
