@@ -6,7 +6,6 @@ import (
 	"image/color"
 	"image/draw"
 	"image/png"
-	"os"
 	"sync"
 
 	"golang.org/x/image/font"
@@ -14,22 +13,17 @@ import (
 	"golang.org/x/image/font/opentype"
 	"golang.org/x/image/font/sfnt"
 	"golang.org/x/image/math/fixed"
+
+	"github.com/mynaplat/mynaplat/internal/jpfont"
 )
 
 // The card face's text images (name, address, security code, My Number) are
 // 1-bit PNGs on the real card (SOL data.rs ImageFormat; AOKI schema.ts). The
-// emulator draws them with a Japanese font of the machine — BIZ UD Gothic
-// (Debian fonts-morisawa-bizud-gothic) or Noto Sans CJK JP (fonts-noto-cjk),
-// the first found — and falls back to a fixed ASCII face, which draws
-// digits right and other characters as boxes, where neither is installed.
-var fontPaths = []struct {
-	path  string
-	index int // in a collection
-}{
-	{"/usr/share/fonts/truetype/bizud-gothic/BIZUDGothic-Regular.ttf", -1},
-	{"/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 0}, // index 0: JP
-}
-
+// emulator draws the name and the address with BIZ UD Gothic, embedded in the
+// binary (package jpfont: JIS X 0208 and the Windows-31J extensions, what a
+// name or an address holds), so that a fresh machine draws them as any
+// other does; should the font not parse, a fixed ASCII face draws digits
+// right and other characters as boxes.
 // fontSet is the faces the issuer draws with. An opentype face keeps
 // buffers while it draws, so cards drawing at once take turns.
 type fontSet struct {
@@ -45,30 +39,19 @@ func (f *fontSet) draw(s string) []byte {
 }
 
 func loadFonts() *fontSet {
-	for _, p := range fontPaths {
-		b, err := os.ReadFile(p.path)
-		if err != nil {
-			continue
-		}
-		var f *sfnt.Font
-		if p.index < 0 {
-			f, err = sfnt.Parse(b)
-		} else {
-			var c *sfnt.Collection
-			if c, err = sfnt.ParseCollection(b); err == nil {
-				f, err = c.Font(p.index)
-			}
-		}
-		if err != nil {
-			continue
-		}
-		face, err := opentype.NewFace(f, &opentype.FaceOptions{Size: 20, DPI: 72, Hinting: font.HintingFull})
-		if err != nil {
-			continue
-		}
-		return &fontSet{text: face}
+	b, err := jpfont.Gothic()
+	if err != nil {
+		return &fontSet{text: basicfont.Face7x13}
 	}
-	return &fontSet{text: basicfont.Face7x13}
+	f, err := sfnt.Parse(b)
+	if err != nil {
+		return &fontSet{text: basicfont.Face7x13}
+	}
+	face, err := opentype.NewFace(f, &opentype.FaceOptions{Size: 20, DPI: 72, Hinting: font.HintingFull})
+	if err != nil {
+		return &fontSet{text: basicfont.Face7x13}
+	}
+	return &fontSet{text: face}
 }
 
 func (is *Issuer) faces() *fontSet {
