@@ -33,7 +33,7 @@ type Board struct {
 
 // Counts are members by status, and households.
 type Counts struct {
-	Households, Members                int
+	Households, Members                 int
 	In, Left, Acknowledged, Unaccounted int
 }
 

@@ -204,9 +204,18 @@ func TestCheckIns(t *testing.T) {
 		}{
 			{"again", func() error { _, err := s.svc.CheckInCard(ctx, atSchool, "school"); return err }, evac.ReasonAlreadyIn},
 			{"at another shelter while in", func() error { _, err := s.svc.CheckInByName(ctx, staffer, "far", "umi"); return err }, evac.ReasonAlreadyIn},
-			{"a closed shelter", func() error { _, err := s.svc.CheckInCard(ctx, evac.Actor{ID: "sora", Terminal: "x"}, "hall"); return err }, evac.ReasonShelterClosed},
-			{"no such shelter", func() error { _, err := s.svc.CheckInCard(ctx, evac.Actor{ID: "sora", Terminal: "x"}, "moon"); return err }, evac.ReasonShelterClosed},
-			{"not of the town", func() error { _, err := s.svc.CheckInCard(ctx, evac.Actor{ID: "nobody", Terminal: "x"}, "school"); return err }, evac.ReasonNotResident},
+			{"a closed shelter", func() error {
+				_, err := s.svc.CheckInCard(ctx, evac.Actor{ID: "sora", Terminal: "x"}, "hall")
+				return err
+			}, evac.ReasonShelterClosed},
+			{"no such shelter", func() error {
+				_, err := s.svc.CheckInCard(ctx, evac.Actor{ID: "sora", Terminal: "x"}, "moon")
+				return err
+			}, evac.ReasonShelterClosed},
+			{"not of the town", func() error {
+				_, err := s.svc.CheckInCard(ctx, evac.Actor{ID: "nobody", Terminal: "x"}, "school")
+				return err
+			}, evac.ReasonNotResident},
 			{"out where not in", func() error { _, err := s.svc.CheckOut(ctx, staffer, "far", "umi"); return err }, evac.ReasonNotIn},
 		} {
 			if err := tc.call(); evac.ReasonOf(err) != tc.want {
