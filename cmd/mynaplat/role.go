@@ -21,6 +21,7 @@ import (
 	"github.com/mynaplat/mynaplat/cardco"
 	"github.com/mynaplat/mynaplat/cms"
 	"github.com/mynaplat/mynaplat/community/catv"
+	"github.com/mynaplat/mynaplat/community/evac"
 	"github.com/mynaplat/mynaplat/community/town"
 	"github.com/mynaplat/mynaplat/corpreg"
 	"github.com/mynaplat/mynaplat/delegation"
@@ -70,13 +71,14 @@ const (
 	roleBodies      = "bodies"     // procuring bodies (関東地方整備局, 須坂市): tenders, sealed bids
 	roleCatv        = "catv"       // CATV operators: subscribers and the messages to their TVs (issue 20)
 	roleTown        = "town"       // towns (須坂市, 南砺市, 南部町): checkups and facility booking on the TV (issue 20)
+	roleEvac        = "evac"       // 美波町 危機管理室: evacuation orders pushed to the TVs, shelters (issue 20)
 )
 
 // allRoles are the roles in the order a process builds them: a role comes
 // after those whose in-process services it may use (the terminals last: its
 // pages link to the others').
 var allRoles = []string{roleJPKI, rolePlatform, roleOIDC, roleCardCo, roleEligibility, roleJLIS, roleMunicipal,
-	roleTSA, roleCorpReg, roleDelegation, roleProcure, roleBodies, rolePostbox, roleAgency, roleBusiness, roleCounter, roleTownweb, roleCatv, roleTown, roleTerminals}
+	roleTSA, roleCorpReg, roleDelegation, roleProcure, roleBodies, rolePostbox, roleAgency, roleBusiness, roleCounter, roleTownweb, roleCatv, roleTown, roleEvac, roleTerminals}
 
 // roleHelp says what each role is, for serve --help and errors.
 var roleHelp = map[string]string{
@@ -99,6 +101,7 @@ var roleHelp = map[string]string{
 	roleProcure:     "procurement qualification register /procure/ (統一資格: applications, review, the public list, the bodies' read API)",
 	roleCatv:        "CATV operators /catv/ (subscribers, messages from the operator and the town to their TVs, the TV portal's API)",
 	roleTown:        "towns /town/v1/ (須坂市, 南砺市, 南部町: the residents' checkups and facility booking for the TV portal, reminders through the CATV operators)",
+	roleEvac:        "美波町's disaster office /evac/v1/ (evacuation orders pushed to the TVs by server-sent events, acknowledgements, shelter check-ins, the board and the drill report)",
 	roleBodies:      "procuring bodies /bodies/{body}/ (関東地方整備局, 須坂市: tenders, sealed bids and receipts, officers' offices)",
 }
 
@@ -296,6 +299,10 @@ type built struct {
 	wrap func(http.Handler) http.Handler
 	// close stops its loops and closes its services.
 	close func() error
+	// shutdown, if set, runs when the server starts shutting down, before
+	// it waits for the requests: it ends the role's long-lived streams
+	// (server-sent events), which would otherwise hold the shutdown.
+	shutdown func()
 }
 
 // loops are a role's background goroutines, which end on stop.
@@ -383,6 +390,7 @@ type services struct {
 	bodies       *body.Service
 	catv         *catv.Service
 	towns        *town.Service
+	evac         *evac.Service
 }
 
 // at is where role answers and the client to reach it with.

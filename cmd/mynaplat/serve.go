@@ -251,6 +251,7 @@ func roleConfigs(o serveOptions, p *peers) (map[string]roleConfig, callerKeys, e
 		roleBodies:      bodiesConfig{data: data, peers: p, keys: keys, terminal: o.procureTerminal},
 		roleCatv:        catvConfig{peers: p, keys: keys},
 		roleTown:        townConfig{peers: p, keys: keys},
+		roleEvac:        evacConfig{peers: p},
 		roleTerminals:   newTerminalsConfig(data, p, o.readers, o.postboxTerminal).withPay(newPayConfig(data, p, keys)).withProcure(o.procureTerminal),
 	}
 	out := map[string]roleConfig{}
@@ -413,6 +414,11 @@ func buildRoles(ctx context.Context, o serveOptions, p *peers, configs map[strin
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	for _, b := range builts {
+		if b.shutdown != nil {
+			srv.http.RegisterOnShutdown(b.shutdown)
+		}
 	}
 	return srv, nil
 }

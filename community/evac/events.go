@@ -85,6 +85,8 @@ type Hub struct {
 	mu   sync.Mutex
 	last int64
 	subs map[*sub]struct{}
+	// stopped: Run has ended; a new stream ends at once.
+	stopped bool
 }
 
 // sub is one stream's subscription: the events it wants go to ch; a
@@ -122,6 +124,7 @@ func (h *Hub) Run(ctx context.Context) {
 				close(s.ch)
 				delete(h.subs, s)
 			}
+			h.stopped = true
 			h.mu.Unlock()
 			return
 		case <-t.C:
@@ -171,6 +174,11 @@ func (h *Hub) poll(ctx context.Context) {
 func (h *Hub) subscribe(want func(Event) bool) (ch <-chan Event, cancel func()) {
 	s := &sub{want: want, ch: make(chan Event, 64)}
 	h.mu.Lock()
+	if h.stopped {
+		close(s.ch)
+		h.mu.Unlock()
+		return s.ch, func() {}
+	}
 	h.subs[s] = struct{}{}
 	h.mu.Unlock()
 	return s.ch, func() {
