@@ -10,6 +10,7 @@ import (
 
 	"github.com/mynaplat/mynaplat/cardview"
 	"github.com/mynaplat/mynaplat/community/catv"
+	"github.com/mynaplat/mynaplat/community/evac"
 	"github.com/mynaplat/mynaplat/community/town"
 	"github.com/mynaplat/mynaplat/community/tv"
 	"github.com/mynaplat/mynaplat/corpreg"
@@ -134,7 +135,15 @@ func (c terminalsConfig) pages(ctx context.Context, d *deps, mux *http.ServeMux,
 		u, hc := d.at(roleTown)
 		towns = &town.Client{BaseURL: u, HTTP: hc}
 	}
-	tvp, err := tv.New(tv.Config{Site: d.site, Kits: tp.KitsOf(platform.TV), Messages: messages, Town: towns, Logger: d.logger})
+	var orders tv.Evac
+	if d.peers.known(roleEvac) {
+		u, hc := d.at(roleEvac)
+		// The streams go over a socket, also to this process: the
+		// in-process transport answers only once a handler has finished,
+		// and a stream does not finish (evac.Client's stream client).
+		orders = &evac.Client{BaseURL: u, HTTP: hc}
+	}
+	tvp, err := tv.New(tv.Config{Site: d.site, Kits: tp.KitsOf(platform.TV), Messages: messages, Town: towns, Evac: orders, Logger: d.logger})
 	if err != nil {
 		return nil, err
 	}

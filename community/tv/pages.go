@@ -33,6 +33,10 @@ type Config struct {
 	// the person's card login; nil when no town is reachable (the menu then
 	// has neither).
 	Town Town
+	// Evac is the disaster office's orders (evac.Client), reached with the
+	// person's card login; nil when it is not reachable (no screen then
+	// follows its orders). evac.go.
+	Evac Evac
 	// Now is the clock (time.Now when nil).
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -92,6 +96,7 @@ func (p *Pages) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /tv/{id}/messages/{n}", p.message)
 	mux.HandleFunc("POST /tv/{id}/end", p.end)
 	p.townRoutes(mux)
+	p.evacRoutes(mux)
 }
 
 // Path is the portal's power-on page of TV terminal id.
@@ -150,7 +155,13 @@ type view struct {
 	Back string
 	// ProblemJA and ProblemEN say why a screen could not be shown.
 	ProblemJA, ProblemEN string
+	// Push is the screen's stream of pushed overlays (the evacuation
+	// orders, evac.go); "" for none.
+	Push string
 }
+
+// PushEvents is the screen's stream of pushed overlays (terminal.Pusher).
+func (v view) PushEvents() string { return v.Push }
 
 // TerminalScreen is the TV's.
 func (view) TerminalScreen() terminal.Screen { return terminal.ScreenTV }
@@ -184,7 +195,7 @@ func (p *Pages) login(w http.ResponseWriter, r *http.Request) (*terminal.Kit, *w
 	home := Path(t.ID)
 	return k, ss, view{Name: t.Name, Owner: t.Owner, Holder: l.Holder, Expires: l.Expires,
 		Home: home, Menu: home + "menu", List: home + "messages", End: home + "end", HasMessages: p.cfg.Messages != nil,
-		HasTown: p.cfg.Town != nil}, l.Assertion, true
+		HasTown: p.cfg.Town != nil, Push: p.evacEvents(home)}, l.Assertion, true
 }
 
 // expired sends the person to the card screen; a login that has run out
