@@ -80,6 +80,8 @@ func LoginPath(office string) (string, error) {
 		return "/bodies/" + id + "/office/login", nil
 	case CATVKind:
 		return "/catv/" + id + "/office/login", nil
+	case EvacKind:
+		return "/evac/" + id + "/office/login", nil
 	}
 	return "", fmt.Errorf("%w: office %q has no card login yet", ErrInvalid, office)
 }

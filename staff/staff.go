@@ -77,6 +77,10 @@ const (
 	// operator's sender page: the town's messages, to all, an area or one
 	// person (docs/community-tv.md §5.2).
 	CATVTownSender Role = "catv-town-sender"
+	// EvacOfficer is the town's disaster office staff member
+	// (community/evac): issues and lifts evacuation orders, sees the board
+	// and the drill report (docs/community-tv.md §5.6).
+	EvacOfficer Role = "evac-officer"
 )
 
 // roleInfo is a role's office kind and its names.
@@ -99,11 +103,12 @@ var roles = map[Role]roleInfo{
 	TenderOfficer:     {ProcureBodyKind, "契約担当官等（入札・開札）", "contracting officer (tenders, opening)"},
 	CATVSender:        {CATVKind, "お知らせ送信担当（ケーブルテレビ局）", "message sender (the CATV operator)"},
 	CATVTownSender:    {CATVKind, "お知らせ送信担当（市町村）", "message sender (the town)"},
+	EvacOfficer:       {EvacKind, "避難指示担当（危機管理室）", "evacuation officer (disaster office)"},
 }
 
 // Roles are every role, in a stable order.
 var Roles = []Role{CounterClerk, CounterSupervisor, RegistryClerk, InsurerClerk, ClinicStaff, AgencyStaff,
-	BusinessStaff, PostboxOperator, PlatformOperator, ProcureOfficer, TenderOfficer, CATVSender, CATVTownSender}
+	BusinessStaff, PostboxOperator, PlatformOperator, ProcureOfficer, TenderOfficer, CATVSender, CATVTownSender, EvacOfficer}
 
 // JA and EN are the role's names.
 func (r Role) JA() string { return roles[r].ja }
@@ -117,7 +122,7 @@ func (r Role) Valid() bool { _, ok := roles[r]; return ok }
 // officeKinds with an ID after the colon; the two operators' offices are
 // one each and have none.
 var officeKinds = map[string]bool{"municipal": true, "counter": true, "insurer": true, "clinic": true,
-	"agency": true, "business": true, "postbox-operator": false, "platform-operator": false, ProcureOffice: false, ProcureBodyKind: true, CATVKind: true}
+	"agency": true, "business": true, "postbox-operator": false, "platform-operator": false, ProcureOffice: false, ProcureBodyKind: true, CATVKind: true, EvacKind: true}
 
 // ProcureOffice is the office of the procurement qualification register's
 // officers (package procure): one per deployment, like the operators'.
@@ -130,6 +135,10 @@ const ProcureBodyKind = "procure-body"
 // CATVKind is the kind of a CATV operator's sender office ("catv:suko";
 // package community/catv).
 const CATVKind = "catv"
+
+// EvacKind is the kind of a town's disaster office ("evac:minami";
+// package community/evac).
+const EvacKind = "evac"
 
 // OfficeKind is the kind of an office ID ("municipal" of
 // "municipal:062049"), or an error for an ID that is not an office's.

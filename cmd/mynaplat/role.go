@@ -138,6 +138,7 @@ var callerPairs = [][2]string{
 	{apiStaff, roleCatv},         // the operators' sender pages
 	{apiDelegation, roleProcure}, // the agent's page lists the powers they may act under
 	{apiCatv, roleTown},          // the towns' reminders to the person's TV
+	{apiStaff, roleEvac},         // the disaster office's staff gate
 }
 
 // callerKeys are the caller keys by (API, caller): those of --caller-keys
@@ -441,7 +442,8 @@ var officeRoles = map[string]string{"municipal": roleMunicipal, "insurer": roleE
 	"agency": roleAgency, "business": roleBusiness, "counter": roleCounter, staff.OperatorOffice: rolePlatform,
 	staff.ProcureOffice:   roleProcure,
 	staff.ProcureBodyKind: roleBodies,
-	staff.CATVKind:        roleCatv}
+	staff.CATVKind:        roleCatv,
+	staff.EvacKind:        roleEvac}
 
 // staffScope lets each role's key at the staff directory ask about the
 // kinds of office that role serves only. The provider's operator page is

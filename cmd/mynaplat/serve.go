@@ -251,7 +251,7 @@ func roleConfigs(o serveOptions, p *peers) (map[string]roleConfig, callerKeys, e
 		roleBodies:      bodiesConfig{data: data, peers: p, keys: keys, terminal: o.procureTerminal},
 		roleCatv:        catvConfig{peers: p, keys: keys},
 		roleTown:        townConfig{peers: p, keys: keys},
-		roleEvac:        evacConfig{peers: p},
+		roleEvac:        evacConfig{peers: p, keys: keys},
 		roleTerminals:   newTerminalsConfig(data, p, o.readers, o.postboxTerminal).withPay(newPayConfig(data, p, keys)).withProcure(o.procureTerminal),
 	}
 	out := map[string]roleConfig{}

@@ -1,9 +1,7 @@
 package evac
 
 import (
-	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -112,84 +110,21 @@ func (s *Service) stream(w http.ResponseWriter, r *http.Request, v Actor, hub *H
 		return
 	}
 	want := func(e Event) bool { return e.Kind.ForTV() && e.Area == h.Area }
-	// Subscribe first, then read the database: an event committed in
-	// between comes through both, and the second is skipped by its seq.
-	ch, cancel := hub.subscribe(want)
-	defer cancel()
-	sent, replay := int64(0), true
+	// From Last-Event-ID, else ?after=, else now; replayed from the
+	// database after the subscription, so nothing falls in between.
+	var sent int64
 	if id := r.Header.Get("Last-Event-ID"); id != "" {
 		sent, err = strconv.ParseInt(id, 10, 64)
 	} else if a := r.URL.Query().Get("after"); a != "" {
 		sent, err = strconv.ParseInt(a, 10, 64)
 	} else {
-		replay = false
 		sent, err = s.LastEvent(ctx)
 	}
 	if err != nil {
 		s.writeErr(w, r, errID)
 		return
 	}
-	rc := http.NewResponseController(w)
-	// A stream lives longer than the server's write timeout.
-	_ = rc.SetWriteDeadline(time.Time{})
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	// The retry hint: EventSource reconnects after 2 s, not 3–5.
-	fmt.Fprint(w, "retry: 2000\n\n")
-	send := func(e Event) error {
-		if e.Seq <= sent {
-			return nil
-		}
-		sent = e.Seq
-		b, _ := json.Marshal(e)
-		if _, err := fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", e.Seq, e.Kind, b); err != nil {
-			return err
-		}
-		return nil
-	}
-	for replay {
-		evs, err := s.Events(ctx, sent, 1000)
-		if err != nil {
-			return
-		}
-		last := sent
-		for _, e := range evs {
-			last = e.Seq
-			if want(e) {
-				if err := send(e); err != nil {
-					return
-				}
-			}
-		}
-		sent, replay = last, len(evs) > 0
-	}
-	if err := rc.Flush(); err != nil {
-		return
-	}
-	t := time.NewTicker(keepAlive)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case e, ok := <-ch:
-			if !ok {
-				return
-			}
-			if err := send(e); err != nil {
-				return
-			}
-		case <-t.C:
-			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
-				return
-			}
-		}
-		if err := rc.Flush(); err != nil {
-			return
-		}
-	}
+	s.serveEvents(w, r, hub, want, sent, true)
 }
 
 func (s *Service) answer(w http.ResponseWriter, r *http.Request, v any, err error) {
