@@ -43,12 +43,31 @@ var evacHouseholds = []struct {
 	{ID: "minami-0001", Area: "okukawachi", Lat: 33.7460, Lon: 134.5250, Members: []string{"日和佐　正"}},
 }
 
-// SeedEvac seeds the areas, shelters and households once.
+// ShelterTerminals are the shelters' card terminals (demo.go's
+// shelter-minami-1 at the school).
+var ShelterTerminals = map[string]string{"shelter-minami-1": "hiwasa-school"}
+
+// SeedEvac seeds the areas, shelters and households once, and places the
+// shelters' terminals.
 func SeedEvac(ctx context.Context, cfg EvacConfig) error {
 	done, err := cfg.Evac.HasHouseholds(ctx)
-	if err != nil || done {
+	if err != nil {
 		return err
 	}
+	if !done {
+		if err := seedEvac(ctx, cfg); err != nil {
+			return err
+		}
+	}
+	for terminal, shelter := range ShelterTerminals {
+		if err := cfg.Evac.SetShelterTerminal(ctx, terminal, shelter); err != nil {
+			return fmt.Errorf("demo: evac: %w", err)
+		}
+	}
+	return nil
+}
+
+func seedEvac(ctx context.Context, cfg EvacConfig) error {
 	for _, a := range EvacAreas {
 		if err := cfg.Evac.AddArea(ctx, a); err != nil {
 			return fmt.Errorf("demo: evac: %w", err)

@@ -15,9 +15,10 @@ import (
 // TestEvacOfficeInBrowser: 美波町's evacuation officer (demo.Staff) signs
 // in with her card at the staff terminal and issues a drill's order for
 // 奥河内 on a tablet-sized screen (1280×800); the board shows 日和佐 正's
-// household unaccounted; his acknowledgement from the TV and then his
-// check-in at the school by name (the disaster office, in this test, on
-// the same database) appear on the board without anyone reloading it
+// household unaccounted; his acknowledgement from the TV (the disaster
+// office, in this test, on the same database) and then his check-in with
+// his card at the school's terminal (another browser) appear on the board
+// without anyone reloading it
 // (board.js follows the order's stream); the report gives his household's
 // time; she lifts the order.
 func TestEvacOfficeInBrowser(t *testing.T) {
@@ -54,9 +55,17 @@ func TestEvacOfficeInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.do("the acknowledgement appears", chromedp.WaitVisible(css("#household-minami-0001 .acknowledged")))
-	if _, err := office.CheckInByName(ctx, evac.Actor{ID: "M-363880-02", Terminal: "shelter-minami-1"}, "hiwasa-school", found[0].PlatformID); err != nil {
-		t.Fatal(err)
+	// He checks in at the school's card terminal (another browser): the
+	// card, the PIN, 「入所・退所を受け付ける」.
+	sh := newFlowRun(t, sameURL(bin, data, url))
+	sh.do("the shelter's terminal", chromedp.Navigate(url+"/shelter/shelter-minami-1/"), chromedp.WaitVisible(css("#card")),
+		chromedp.SetValue(css("#card"), sh.card("日和佐　正")), chromedp.Click(css("#place")), chromedp.WaitVisible(css("#pin")),
+		chromedp.SendKeys(css("#pin"), "7890"), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#touch")))
+	sh.do("check in", chromedp.Click(css("#touch")), chromedp.WaitVisible(css("#checked-in")))
+	if h := has(sh.text("#checked-in"), "日和佐　正"); h != "yes" {
+		t.Errorf("the shelter's confirmation: %s", h)
 	}
+	sh.shot("evac-shelter-checked-in")
 	r.do("the check-in appears", chromedp.WaitVisible(css("#household-minami-0001 .in")))
 	if h := has(r.text("#report"), "避難した世帯 1／1"); h != "yes" {
 		t.Errorf("the report: %s", h)

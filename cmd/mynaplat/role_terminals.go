@@ -11,6 +11,7 @@ import (
 	"github.com/mynaplat/mynaplat/cardview"
 	"github.com/mynaplat/mynaplat/community/catv"
 	"github.com/mynaplat/mynaplat/community/evac"
+	"github.com/mynaplat/mynaplat/community/shelter"
 	"github.com/mynaplat/mynaplat/community/town"
 	"github.com/mynaplat/mynaplat/community/tv"
 	"github.com/mynaplat/mynaplat/corpreg"
@@ -150,6 +151,16 @@ func (c terminalsConfig) pages(ctx context.Context, d *deps, mux *http.ServeMux,
 	tvp.Routes(mux)
 	links = append(links, tvp.Links()...)
 	tp.AddElsewhere("テレビポータル（カードとリモコンで）", "The TV portal (with the card and the remote)", tvp.Links()...)
+	if d.peers.known(roleEvac) {
+		u, hc := d.at(roleEvac)
+		sp, err := shelter.New(shelter.Config{Site: d.site, Kits: tp.KitsOf(platform.Shelter), Office: &evac.Client{BaseURL: u, HTTP: hc}, Logger: d.logger})
+		if err != nil {
+			return nil, err
+		}
+		sp.Routes(mux)
+		links = append(links, sp.Links()...)
+		tp.AddElsewhere("避難所の受付（カードで入所・退所）", "Shelter check-in (in and out with the card)", sp.Links()...)
+	}
 	dl, err := c.deskPages(ctx, d, mux, tp)
 	if err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 
 	"github.com/mynaplat/mynaplat/community/tvlogin"
 	"github.com/mynaplat/mynaplat/internal/httpapi"
+	"github.com/mynaplat/mynaplat/platform"
 )
 
 // The disaster office's HTTP API for the TV portal (docs/community-tv.md
@@ -17,6 +18,8 @@ import (
 //	GET  /evac/v1/notice            the order in force for the household's area (or no_order)
 //	POST /evac/v1/orders/{id}/ack   the household acknowledges the order (idempotent)
 //	GET  /evac/v1/stream            server-sent events: the area's orders and lifts as they come
+//	POST /evac/v1/shelter/touch     a card at a shelter's terminal: check in, or out when in (bearer:
+//	                                the card login at that terminal, a shelter's)
 //
 // The stream's event ids are the event log's sequence numbers: a client
 // reconnecting with Last-Event-ID (EventSource does so by itself) is sent
@@ -82,6 +85,12 @@ func (s *Service) Routes(mux *http.ServeMux, cfg tvlogin.Config, hub *Hub) {
 	}))
 	mux.HandleFunc("GET /evac/v1/stream", s.withViewer(cfg, func(w http.ResponseWriter, r *http.Request, v Actor) {
 		s.stream(w, r, v, hub)
+	}))
+	shelter := cfg
+	shelter.Kind = platform.Shelter
+	mux.HandleFunc("POST /evac/v1/shelter/touch", s.withViewer(shelter, func(w http.ResponseWriter, r *http.Request, v Actor) {
+		c, err := s.Touch(r.Context(), v)
+		s.answer(w, r, c, err)
 	}))
 }
 

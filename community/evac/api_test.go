@@ -132,3 +132,42 @@ func TestAPI(t *testing.T) {
 		}
 	})
 }
+
+// TestTouch: a card login at a shelter's terminal checks the person in,
+// the next one out; a TV's login is not believed there, and a terminal
+// at no shelter is refused.
+func TestTouch(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		s := newSetup(t, db)
+		if err := s.svc.SetShelterTerminal(ctx, "shelter-school-1", "school"); err != nil {
+			t.Fatal(err)
+		}
+		m := tvlogintest.New(t, time.Now())
+		mux := http.NewServeMux()
+		s.svc.Routes(mux, m.Config(), s.svc.NewHub(0))
+		srv := httptest.NewServer(mux)
+		t.Cleanup(srv.Close)
+		c := &evac.Client{BaseURL: srv.URL}
+		atShelter := func(pid, terminal string) string {
+			return m.Mint(pid, terminal, func(c *platform.Claims) { c.TerminalKind = platform.Shelter })
+		}
+		in, err := c.Touch(ctx, atShelter("umi", "shelter-school-1"))
+		if err != nil || !in.ByCard || in.Shelter != "school" || !in.Out.IsZero() {
+			t.Fatalf("in: %+v, %v", in, err)
+		}
+		out, err := c.Touch(ctx, atShelter("umi", "shelter-school-1"))
+		if err != nil || out.ID != in.ID || out.Out.IsZero() {
+			t.Fatalf("out: %+v, %v", out, err)
+		}
+		if _, err := c.Touch(ctx, m.Mint("umi", "shelter-school-1", nil)); !errors.Is(err, evac.ErrAssertion) {
+			t.Errorf("a TV's login at the shelter: %v", err)
+		}
+		if _, err := c.Touch(ctx, atShelter("umi", "kiosk-9")); evac.ReasonOf(err) != evac.ReasonShelterClosed {
+			t.Errorf("a terminal at no shelter: %v", err)
+		}
+		if _, err := c.Touch(ctx, atShelter("nobody", "shelter-school-1")); evac.ReasonOf(err) != evac.ReasonNotResident {
+			t.Errorf("a stranger: %v", err)
+		}
+	})
+}

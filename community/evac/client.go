@@ -58,6 +58,15 @@ func (c *Client) Ack(ctx context.Context, assertion string, order int64) error {
 	return c.do(ctx, assertion, http.MethodPost, "/evac/v1/orders/"+strconv.FormatInt(order, 10)+"/ack", true, nil)
 }
 
+// Touch is a card touched at a shelter's terminal, with the card login
+// made there: in, or out when in. Not retried: a second try after a lost
+// answer would undo the first.
+func (c *Client) Touch(ctx context.Context, assertion string) (CheckIn, error) {
+	var out CheckIn
+	err := c.do(ctx, assertion, http.MethodPost, "/evac/v1/shelter/touch", false, &out)
+	return out, err
+}
+
 func (c *Client) streamClient() *http.Client {
 	if c.StreamHTTP != nil {
 		return c.StreamHTTP

@@ -161,3 +161,36 @@ func (s *Service) Lookup(ctx context.Context, by Actor, name string) ([]Found, e
 	}
 	return out, s.audit(ctx, by, "lookup", q, "ok")
 }
+
+// SetShelterTerminal places a card terminal at a shelter.
+func (s *Service) SetShelterTerminal(ctx context.Context, terminal, shelter string) error {
+	if terminal == "" || shelter == "" {
+		return errors.New("evac: a shelter terminal needs its ID and its shelter")
+	}
+	_, err := s.db.Write(ctx, `INSERT INTO evac_shelter_terminals (terminal, shelter) VALUES ($1, $2)
+		ON CONFLICT (terminal) DO UPDATE SET shelter = excluded.shelter`, terminal, shelter)
+	return err
+}
+
+// Touch is a card touched at a shelter's terminal (by: the person of the
+// card login and the terminal): it checks the person out when they are
+// in at this shelter, else in. A terminal at no shelter is ShelterClosed.
+func (s *Service) Touch(ctx context.Context, by Actor) (CheckIn, error) {
+	var shelter string
+	err := s.db.QueryRowContext(ctx, `SELECT shelter FROM evac_shelter_terminals WHERE terminal = $1`, by.Terminal).Scan(&shelter)
+	if errors.Is(err, sql.ErrNoRows) {
+		return CheckIn{}, s.refused(ctx, by, "checkin", by.Terminal, refuse(ReasonShelterClosed))
+	}
+	if err != nil {
+		return CheckIn{}, err
+	}
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM evac_checkins WHERE platform_id = $1 AND shelter = $2 AND out_at IS NULL`,
+		by.ID, shelter).Scan(&n); err != nil {
+		return CheckIn{}, err
+	}
+	if n > 0 {
+		return s.CheckOut(ctx, by, shelter, by.ID)
+	}
+	return s.CheckInCard(ctx, by, shelter)
+}
