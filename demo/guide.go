@@ -132,10 +132,10 @@ func Guide(world bool) []web.HomeSection {
 					DescJA:    "テレビに名前入りの避難指示を出し、避難所ではカードで入所・退所を記録して、町が避難の状況をつかむ先行事例。",
 					DescEN:    "An earlier pilot: evacuation orders with the person's name on the TV, and shelter arrivals and departures recorded with the card.",
 					Status:    web.PartlyBuilt,
-					MissingJA: "ケーブルテレビ美波のSTBで日和佐 正さんのカードでログインしておくと、町が出した避難指示が画面を読み込み直さずに重なって出ます（名前と最寄りの開設中の避難所、赤＝R で「確認しました」が町に記録されます）。避難指示は危機管理室の職員（浜崎 恵子、暗証番号 8950）が職員カードで /evac/minami/office/ から出し、地区・世帯ごとの避難状況と訓練の報告がその場で更新されます。避難所の端末でのカード受付の画面はまだありません。",
-					MissingEN: "Log in at the Minami cable STB with 日和佐 正's card: an evacuation order the town issues appears over the screen without a reload (his name, the nearest open shelter; red = R acknowledges it, recorded by the town). The disaster office's officer (浜崎 恵子, PIN 8950) issues orders with her staff card at /evac/minami/office/, where the board per area and household and the drill report update live. The shelter terminal's card check-in screen is not built yet.",
+					MissingJA: "ケーブルテレビ美波のSTBで日和佐 正さんのカードでログインしておくと、町が出した避難指示が画面を読み込み直さずに重なって出ます（名前と最寄りの開設中の避難所、赤＝R で「確認しました」が町に記録されます）。避難指示は危機管理室の職員（浜崎 恵子、暗証番号 8950）が職員カードで /evac/minami/office/ から出し、地区・世帯ごとの避難状況と訓練の報告がその場で更新されます。避難所（日和佐小学校）の端末 /shelter/shelter-minami-1/ ではカードと暗証番号で入所・退所を受け付けます。",
+					MissingEN: "Log in at the Minami cable STB with 日和佐 正's card: an evacuation order the town issues appears over the screen without a reload (his name, the nearest open shelter; red = R acknowledges it, recorded by the town). The disaster office's officer (浜崎 恵子, PIN 8950) issues orders with her staff card at /evac/minami/office/, where the board per area and household and the drill report update live. At the shelter's terminal /shelter/shelter-minami-1/ (日和佐小学校) people check in and out with the card and the PIN.",
 					Cards:     []web.HomeCard{homeCard("日和佐　正", "", "")},
-					Paths:     []string{tvPath("tv-minami-1"), "/evac/minami/office/", termPath("shelter-minami-1")}},
+					Paths:     []string{tvPath("tv-minami-1"), "/evac/minami/office/", "/shelter/shelter-minami-1/"}},
 			}},
 		{ID: SectionPostbox, TitleJA: "(4) 電子私書箱のワンストップサービス ― ⑤ 引越しの一括通知", TitleEN: "(4) One-stop services through the electronic post box — ⑤ the moving notice",
 			DescJA: "事業者が発行した証明書を私書箱で受け取り、自分の申告に添えて役所へ一度に送ります。受け取る側は、改ざんがなく作成者本人のものであること、" +
