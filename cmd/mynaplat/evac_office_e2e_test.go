@@ -71,6 +71,20 @@ func TestEvacOfficeInBrowser(t *testing.T) {
 		t.Errorf("the report: %s", h)
 	}
 	r.shot("evac-board-02-checked-in")
+	// He touches his card again: out; then, having left his card, the
+	// officer checks him in by name, which the board marks.
+	sh.do("the card again: out", chromedp.Click(css("#next")), chromedp.WaitVisible(css("#card")),
+		chromedp.SetValue(css("#card"), sh.card("日和佐　正")), chromedp.Click(css("#place")), chromedp.WaitVisible(css("#pin")),
+		chromedp.SendKeys(css("#pin"), "7890"), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#touch")),
+		chromedp.Click(css("#touch")), chromedp.WaitVisible(css("#checked-out")))
+	r.do("he has left", chromedp.WaitVisible(css("#household-minami-0001 .left")))
+	boardURL := r.url()
+	r.do("look him up by name", chromedp.Navigate(url+"/evac/minami/office/?name=日和佐"), chromedp.WaitVisible(css("#found")),
+		chromedp.Click(css("#checkin-0")), chromedp.WaitVisible(css("#checked-in")))
+	r.do("the board marks it", chromedp.Navigate(boardURL), chromedp.WaitVisible(css("#household-minami-0001 .in")))
+	if h := has(r.text("#household-minami-0001"), "氏名で受付"); h != "yes" {
+		t.Errorf("the check-in by name is not marked: %s", h)
+	}
 	r.do("lift", chromedp.Click(css("#lift")), chromedp.WaitNotPresent(css("#lift")))
 	if o, err := office.Order(ctx, os[0].ID); err != nil || o.Live() {
 		t.Errorf("the order after the lift: %+v, %v", o, err)

@@ -32,6 +32,8 @@ const Town = "minami"
 //
 //	GET  /evac/{town}/office/                      the orders, and the form to issue one
 //	POST /evac/{town}/office/issue                 issue an order for areas
+//	GET  /evac/{town}/office/?name=                look a member up by name (a person without their card)
+//	POST /evac/{town}/office/checkin               check them in at a shelter by name (marked)
 //	POST /evac/{town}/office/orders/{id}/lift      lift it
 //	GET  /evac/{town}/office/orders/{id}           the board (per area and household) and the drill report
 //	GET  /evac/{town}/office/orders/{id}/events    the board's stream: any change of the order's areas (SSE)
@@ -77,6 +79,7 @@ func (p *Pages) Routes(mux *http.ServeMux) {
 	p.gate.Mount(mux, "/evac/{town}/office/")
 	mux.HandleFunc("GET /evac/{town}/office/{$}", p.gate.Only(p.office))
 	mux.HandleFunc("POST /evac/{town}/office/issue", p.gate.Only(p.issue))
+	mux.HandleFunc("POST /evac/{town}/office/checkin", p.gate.Only(p.checkin))
 	mux.HandleFunc("POST /evac/{town}/office/orders/{id}/lift", p.gate.Only(p.lift))
 	mux.HandleFunc("GET /evac/{town}/office/orders/{id}", p.gate.Only(p.board))
 	mux.HandleFunc("GET /evac/{town}/office/orders/{id}/events", p.gate.Only(p.events))
@@ -105,7 +108,12 @@ type officeView struct {
 	Report               Report
 	Events               string
 	ProblemJA, ProblemEN string
-	Issued               int64
+	// Query is the name looked up, Found who it found, Shelters the open
+	// shelters to check them in at, CheckedIn the check-in just made.
+	Query     string
+	Found     []Found
+	Shelters  []Shelter
+	CheckedIn *CheckIn
 }
 
 // StaffStrip is the strip the site's layout shows on every office page.
@@ -150,17 +158,49 @@ func (p *Pages) view(ctx context.Context, st *staff.Session) (officeView, error)
 	if v.Areas, err = p.s.Areas(ctx); err != nil {
 		return v, err
 	}
-	v.Orders, err = p.s.Orders(ctx)
+	if v.Orders, err = p.s.Orders(ctx); err != nil {
+		return v, err
+	}
+	all, err := p.s.Shelters(ctx)
+	for _, sh := range all {
+		if sh.Open {
+			v.Shelters = append(v.Shelters, sh)
+		}
+	}
 	return v, err
 }
 
 func (p *Pages) office(w http.ResponseWriter, r *http.Request, st *staff.Session) {
 	v, err := p.view(r.Context(), st)
+	if err == nil {
+		if v.Query = strings.TrimSpace(r.URL.Query().Get("name")); v.Query != "" {
+			v.Found, err = p.s.Lookup(r.Context(), actorOf(st), v.Query)
+		}
+	}
 	if err != nil {
 		p.site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
 		return
 	}
 	p.pages.Render(w, r, http.StatusOK, "office", v)
+}
+
+// checkin checks in a person found by name, for one without their card:
+// marked as not by card.
+func (p *Pages) checkin(w http.ResponseWriter, r *http.Request, st *staff.Session) {
+	c, err := p.s.CheckInByName(r.Context(), actorOf(st), r.PostFormValue("shelter"), r.PostFormValue("person"))
+	v, verr := p.view(r.Context(), st)
+	if verr != nil || (err != nil && ReasonOf(err) == "") {
+		p.site.Error(w, r, web.Problem{Status: http.StatusServiceUnavailable})
+		return
+	}
+	status := http.StatusOK
+	if reason := ReasonOf(err); reason != "" {
+		status = http.StatusUnprocessableEntity
+		v.ProblemJA, v.ProblemEN = reason.Messages()
+	} else {
+		v.CheckedIn = &c
+	}
+	p.pages.Render(w, r, status, "office", v)
 }
 
 func (p *Pages) issue(w http.ResponseWriter, r *http.Request, st *staff.Session) {
