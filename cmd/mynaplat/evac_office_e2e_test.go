@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -86,6 +87,11 @@ func TestEvacOfficeInBrowser(t *testing.T) {
 		t.Errorf("the check-in by name is not marked: %s", h)
 	}
 	r.do("lift", chromedp.Click(css("#lift")), chromedp.WaitNotPresent(css("#lift")))
+	r.do("open the meeting house", chromedp.Navigate(url+"/evac/minami/office/"), chromedp.Click(css("#open-okukawachi-hall")),
+		chromedp.WaitVisible(css("#close-okukawachi-hall")))
+	if sh, err := office.Shelters(ctx); err != nil || !slices.ContainsFunc(sh, func(s evac.Shelter) bool { return s.ID == "okukawachi-hall" && s.Open }) {
+		t.Errorf("the meeting house is not open: %+v, %v", sh, err)
+	}
 	if o, err := office.Order(ctx, os[0].ID); err != nil || o.Live() {
 		t.Errorf("the order after the lift: %+v, %v", o, err)
 	}

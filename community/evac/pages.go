@@ -34,6 +34,7 @@ const Town = "minami"
 //	POST /evac/{town}/office/issue                 issue an order for areas
 //	GET  /evac/{town}/office/?name=                look a member up by name (a person without their card)
 //	POST /evac/{town}/office/checkin               check them in at a shelter by name (marked)
+//	POST /evac/{town}/office/shelters/{id}/open    open a shelter (…/close closes it)
 //	POST /evac/{town}/office/orders/{id}/lift      lift it
 //	GET  /evac/{town}/office/orders/{id}           the board (per area and household) and the drill report
 //	GET  /evac/{town}/office/orders/{id}/events    the board's stream: any change of the order's areas (SSE)
@@ -80,6 +81,7 @@ func (p *Pages) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /evac/{town}/office/{$}", p.gate.Only(p.office))
 	mux.HandleFunc("POST /evac/{town}/office/issue", p.gate.Only(p.issue))
 	mux.HandleFunc("POST /evac/{town}/office/checkin", p.gate.Only(p.checkin))
+	mux.HandleFunc("POST /evac/{town}/office/shelters/{id}/{action}", p.gate.Only(p.shelter))
 	mux.HandleFunc("POST /evac/{town}/office/orders/{id}/lift", p.gate.Only(p.lift))
 	mux.HandleFunc("GET /evac/{town}/office/orders/{id}", p.gate.Only(p.board))
 	mux.HandleFunc("GET /evac/{town}/office/orders/{id}/events", p.gate.Only(p.events))
@@ -114,6 +116,8 @@ type officeView struct {
 	Found     []Found
 	Shelters  []Shelter
 	CheckedIn *CheckIn
+	// All are every shelter, open or not.
+	All []Shelter
 }
 
 // StaffStrip is the strip the site's layout shows on every office page.
@@ -162,6 +166,7 @@ func (p *Pages) view(ctx context.Context, st *staff.Session) (officeView, error)
 		return v, err
 	}
 	all, err := p.s.Shelters(ctx)
+	v.All = all
 	for _, sh := range all {
 		if sh.Open {
 			v.Shelters = append(v.Shelters, sh)
@@ -239,6 +244,24 @@ func (p *Pages) lift(w http.ResponseWriter, r *http.Request, st *staff.Session) 
 		return
 	}
 	http.Redirect(w, r, officeHome(Town)+"orders/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
+}
+
+// shelter opens or closes a shelter.
+func (p *Pages) shelter(w http.ResponseWriter, r *http.Request, st *staff.Session) {
+	var open bool
+	switch r.PathValue("action") {
+	case "open":
+		open = true
+	case "close":
+	default:
+		p.site.NotFound().ServeHTTP(w, r)
+		return
+	}
+	if err := p.s.SetShelterOpen(r.Context(), actorOf(st), r.PathValue("id"), open); err != nil {
+		p.site.NotFound().ServeHTTP(w, r)
+		return
+	}
+	http.Redirect(w, r, officeHome(Town), http.StatusSeeOther)
 }
 
 // board is the tablet's page: the order, the board and the report, which
