@@ -208,6 +208,7 @@ func TestEveryRoleAlone(t *testing.T) {
 // roleProbes are pages a role run alone must serve.
 var roleProbes = map[string][]string{
 	roleBodies: {"/bodies/kanto/tenders", "/bodies/suzaka/tenders.atom", "/bodies/kanto/ca.crt", "/bodies/suzaka/v1/tenders"},
+	roleEvac:   {"/evac/minami/office/signin", "/evac/minami/office/board.js"},
 }
 
 // TestStaffScope: each role's staff key asks about its own kinds of office;
@@ -229,6 +230,9 @@ func TestStaffScope(t *testing.T) {
 		{roleBodies, "procure-body:kanto", true},
 		{roleBodies, "agency:tax-sakata", false},
 		{roleAgency, "procure-body:kanto", false},
+		{roleEvac, "evac:minami", true},
+		{roleEvac, "catv:suko", false},
+		{roleCatv, "evac:minami", false},
 	} {
 		if got := staffScope(tc.caller, tc.office); got != tc.want {
 			t.Errorf("staffScope(%s, %s) = %v, want %v", tc.caller, tc.office, got, tc.want)
