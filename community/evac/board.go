@@ -68,10 +68,12 @@ type HouseholdBoard struct {
 // MemberBoard is one member's status, and the shelter they are (or were)
 // in; ByCard is false for a check-in by name lookup.
 type MemberBoard struct {
-	Name    string
-	Status  Status
-	Shelter string
-	ByCard  bool
+	Name   string
+	Status Status
+	// Shelter is the shelter's ID, ShelterJA and ShelterEN its names.
+	Shelter              string
+	ShelterJA, ShelterEN string
+	ByCard               bool
 }
 
 // Board is the order's board, audited as viewed by staff.
@@ -155,6 +157,14 @@ func (s *Service) board(ctx context.Context, id int64) (Board, error) {
 	for _, a := range areas {
 		names[a.ID] = a
 	}
+	shelters, err := s.Shelters(ctx)
+	if err != nil {
+		return b, err
+	}
+	shelterNames := map[string]Shelter{}
+	for _, sh := range shelters {
+		shelterNames[sh.ID] = sh
+	}
 	acked := map[string]bool{}
 	rows, err := s.db.QueryContext(ctx, `SELECT household FROM evac_acks WHERE order_id = $1`, id)
 	if err != nil {
@@ -198,6 +208,7 @@ func (s *Service) board(ctx context.Context, id int64) (Board, error) {
 		mb := MemberBoard{Name: m.name, Status: StatusUnaccounted}
 		if st, ok := latest[m.platformID]; ok {
 			mb.Shelter, mb.ByCard, mb.Status = st.shelter, st.byCard, StatusLeft
+			mb.ShelterJA, mb.ShelterEN = shelterNames[st.shelter].NameJA, shelterNames[st.shelter].NameEN
 			if st.open {
 				mb.Status = StatusIn
 			}

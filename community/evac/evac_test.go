@@ -240,8 +240,8 @@ func TestCheckIns(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := []evac.MemberBoard{{Name: "美波 海", Status: evac.StatusLeft, Shelter: "school", ByCard: true},
-			{Name: "美波 空", Status: evac.StatusIn, Shelter: "school", ByCard: false}}
+		want := []evac.MemberBoard{{Name: "美波 海", Status: evac.StatusLeft, Shelter: "school", ShelterJA: "日和佐小学校", ShelterEN: "Hiwasa school", ByCard: true},
+			{Name: "美波 空", Status: evac.StatusIn, Shelter: "school", ShelterJA: "日和佐小学校", ShelterEN: "Hiwasa school", ByCard: false}}
 		if len(b.Areas) != 1 || len(b.Areas[0].Households) != 1 {
 			t.Fatalf("board: %+v", b)
 		}
