@@ -99,10 +99,10 @@ func Guide(world bool) []web.HomeSection {
 				"common platform ID, by which services know the person (never by the My Number).",
 			Status: web.PartlyBuilt,
 			MissingJA: "須高ケーブルのSTBで須坂 花子さんのカードでログインすると、町とケーブル局からの未読のお知らせが先に出ます（決定で読む、戻るで残り、青＝B でメニュー、メニューの 1 でお知らせ一覧）。" +
-				"お知らせは職員のカードで /catv/suko/office/ から送れます（相森 達也＝ケーブル局は全員・地区あて、本上 里美＝須坂市は個人あても）。下の①はできます。②③のサービスはまだありません。" +
+				"お知らせは職員のカードで /catv/suko/office/ から送れます（相森 達也＝ケーブル局は全員・地区あて、本上 里美＝須坂市は個人あても）。下の①はできます。③は一部、②はまだありません。" +
 				"リモコンの代わりにキーボードで：矢印・Enter・戻る＝Esc・数字キー・色ボタン＝R/G/Y/B。",
 			MissingEN: "Log in at the Suko cable STB with 須坂 花子's card: her unread messages from the town and the cable operator come first (Enter reads one, Back shows the rest, blue = B the menu, 1 on the menu the list). " +
-				"Staff send messages at /catv/suko/office/ with their cards (相森 達也 for the operator: to all or an area; 本上 里美 for 須坂市: also to one person). ① below works; the services of ② and ③ are not built yet. " +
+				"Staff send messages at /catv/suko/office/ with their cards (相森 達也 for the operator: to all or an area; 本上 里美 for 須坂市: also to one person). ① below works, ③ partly; ② is not built yet. " +
 				"The keyboard stands in for the remote: arrows, Enter, Back = Esc, number keys, colour keys = R/G/Y/B.",
 			Cards: []web.HomeCard{homeCard("須坂　花子", "", "")},
 			Paths: []string{tvPath("tv-suzaka-1"), tvPath("tv-nanto-1"), tvPath("tv-nambu-1"), "/catv/suko/office/"},
@@ -135,11 +135,11 @@ func Guide(world bool) []web.HomeSection {
 				{ID: SectionPilot3, TitleJA: "③ 美波町：テレビでの避難指示と避難所の受付", TitleEN: "③ Minami: evacuation orders on the TV and shelter check-in",
 					DescJA:    "テレビに名前入りの避難指示を出し、避難所ではカードで入所・退所を記録して、町が避難の状況をつかむ先行事例。",
 					DescEN:    "An earlier pilot: evacuation orders with the person's name on the TV, and shelter arrivals and departures recorded with the card.",
-					Status:    web.NotBuilt,
-					MissingJA: "避難指示の表示と避難者の記録。避難所のリーダーでのログインまでは試せます。",
-					MissingEN: "The evacuation orders and the shelter register. The login at the shelter's reader can be tried.",
+					Status:    web.PartlyBuilt,
+					MissingJA: "ケーブルテレビ美波のSTBで日和佐 正さんのカードでログインしておくと、町が出した避難指示が画面を読み込み直さずに重なって出ます（名前と最寄りの開設中の避難所、赤＝R で「確認しました」が町に記録されます）。避難指示は危機管理室の職員（浜崎 恵子、暗証番号 8950）が職員カードで /evac/minami/office/ から出し、地区・世帯ごとの避難状況と訓練の報告がその場で更新されます。避難所（日和佐小学校）の端末 /shelter/shelter-minami-1/ ではカードと暗証番号で入所・退所を受け付けます。",
+					MissingEN: "Log in at the Minami cable STB with 日和佐 正's card: an evacuation order the town issues appears over the screen without a reload (his name, the nearest open shelter; red = R acknowledges it, recorded by the town). The disaster office's officer (浜崎 恵子, PIN 8950) issues orders with her staff card at /evac/minami/office/, where the board per area and household and the drill report update live. At the shelter's terminal /shelter/shelter-minami-1/ (日和佐小学校) people check in and out with the card and the PIN.",
 					Cards:     []web.HomeCard{homeCard("日和佐　正", "", "")},
-					Paths:     []string{termPath("shelter-minami-1")}},
+					Paths:     []string{tvPath("tv-minami-1"), "/evac/minami/office/", "/shelter/shelter-minami-1/"}},
 			}},
 		{ID: SectionPostbox, TitleJA: "(4) 電子私書箱のワンストップサービス ― ⑤ 引越しの一括通知", TitleEN: "(4) One-stop services through the electronic post box — ⑤ the moving notice",
 			DescJA: "事業者が発行した証明書を私書箱で受け取り、自分の申告に添えて役所へ一度に送ります。受け取る側は、改ざんがなく作成者本人のものであること、" +

@@ -80,6 +80,10 @@ const (
 	// WatchStaff is a health centre's watch-over staff member: sees the
 	// people watched and handles their flags (package community/watch).
 	WatchStaff Role = "watch-staff"
+	// EvacOfficer is the town's disaster office staff member
+	// (community/evac): issues and lifts evacuation orders, sees the board
+	// and the drill report (docs/community-tv.md §5.6).
+	EvacOfficer Role = "evac-officer"
 )
 
 // roleInfo is a role's office kind and its names.
@@ -103,11 +107,12 @@ var roles = map[Role]roleInfo{
 	CATVSender:        {CATVKind, "お知らせ送信担当（ケーブルテレビ局）", "message sender (the CATV operator)"},
 	CATVTownSender:    {CATVKind, "お知らせ送信担当（市町村）", "message sender (the town)"},
 	WatchStaff:        {WatchKind, "見守り担当（保健センター）", "watch-over staff (health centre)"},
+	EvacOfficer:       {EvacKind, "避難指示担当（危機管理室）", "evacuation officer (disaster office)"},
 }
 
 // Roles are every role, in a stable order.
 var Roles = []Role{CounterClerk, CounterSupervisor, RegistryClerk, InsurerClerk, ClinicStaff, AgencyStaff,
-	BusinessStaff, PostboxOperator, PlatformOperator, ProcureOfficer, TenderOfficer, CATVSender, CATVTownSender, WatchStaff}
+	BusinessStaff, PostboxOperator, PlatformOperator, ProcureOfficer, TenderOfficer, CATVSender, CATVTownSender, WatchStaff, EvacOfficer}
 
 // JA and EN are the role's names.
 func (r Role) JA() string { return roles[r].ja }
@@ -122,7 +127,7 @@ func (r Role) Valid() bool { _, ok := roles[r]; return ok }
 // one each and have none.
 var officeKinds = map[string]bool{"municipal": true, "counter": true, "insurer": true, "clinic": true,
 	"agency": true, "business": true, "postbox-operator": false, "platform-operator": false, ProcureOffice: false, ProcureBodyKind: true, CATVKind: true,
-	WatchKind: true}
+	WatchKind: true, EvacKind: true}
 
 // ProcureOffice is the office of the procurement qualification register's
 // officers (package procure): one per deployment, like the operators'.
@@ -139,6 +144,10 @@ const CATVKind = "catv"
 // WatchKind is the kind of a health centre's watch-over office
 // ("watch:nambu"; package community/watch).
 const WatchKind = "watch"
+
+// EvacKind is the kind of a town's disaster office ("evac:minami";
+// package community/evac).
+const EvacKind = "evac"
 
 // OfficeKind is the kind of an office ID ("municipal" of
 // "municipal:062049"), or an error for an ID that is not an office's.

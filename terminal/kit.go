@@ -107,8 +107,21 @@ func Layout() web.Layout {
 			}
 			return ScreenKiosk
 		},
+		"push": func(data any) string {
+			if p, ok := data.(Pusher); ok {
+				return p.PushEvents()
+			}
+			return ""
+		},
 	}}
 }
+
+// Pusher is a screen that receives pushed overlays
+// (docs/community-tv.md §7): the layout loads static/push.js, which
+// follows PushEvents (server-sent events; "" for none) and, for each event
+// naming an overlay page, shows that page's .push-content over the
+// screen with the focus in it (the TV's evacuation order).
+type Pusher interface{ PushEvents() string }
 
 // Parse parses a terminal's pages in the kit's layout.
 func Parse(site *web.Site, fsys fs.FS, patterns ...string) (*web.Pages, error) {

@@ -21,6 +21,7 @@ import (
 	"github.com/mynaplat/mynaplat/cardco"
 	"github.com/mynaplat/mynaplat/cms"
 	"github.com/mynaplat/mynaplat/community/catv"
+	"github.com/mynaplat/mynaplat/community/evac"
 	"github.com/mynaplat/mynaplat/community/town"
 	"github.com/mynaplat/mynaplat/community/watch"
 	"github.com/mynaplat/mynaplat/corpreg"
@@ -73,13 +74,14 @@ const (
 	roleCatv        = "catv"       // CATV operators: subscribers and the messages to their TVs (issue 20)
 	roleTown        = "town"       // towns (須坂市, 南砺市, 南部町): checkups and facility booking on the TV (issue 20)
 	roleWatch       = "watch"      // a health centre's watch-over of elderly people (南部町, issue 20)
+	roleEvac        = "evac"       // 美波町 危機管理室: evacuation orders pushed to the TVs, shelters (issue 20)
 )
 
 // allRoles are the roles in the order a process builds them: a role comes
 // after those whose in-process services it may use (the terminals last: its
 // pages link to the others').
 var allRoles = []string{roleJPKI, rolePlatform, roleOIDC, roleCardCo, roleEligibility, roleJLIS, roleMunicipal,
-	roleTSA, roleCorpReg, roleDelegation, roleProcure, roleBodies, rolePostbox, roleAgency, roleBusiness, roleCounter, roleTownweb, roleCatv, roleTown, roleWatch, roleTerminals}
+	roleTSA, roleCorpReg, roleDelegation, roleProcure, roleBodies, rolePostbox, roleAgency, roleBusiness, roleCounter, roleTownweb, roleCatv, roleTown, roleWatch, roleEvac, roleTerminals}
 
 // roleHelp says what each role is, for serve --help and errors.
 var roleHelp = map[string]string{
@@ -103,6 +105,7 @@ var roleHelp = map[string]string{
 	roleCatv:        "CATV operators /catv/ (subscribers, messages from the operator and the town to their TVs, the TV portal's API)",
 	roleTown:        "towns /town/v1/ (須坂市, 南砺市, 南部町: the residents' checkups and facility booking for the TV portal, reminders through the CATV operators)",
 	roleWatch:       "health centre's watch-over /watch/ (南部町 保健センター: people watched, daily checks on the TV, flags, mails to families over SMTP)",
+	roleEvac:        "美波町's disaster office /evac/v1/ (evacuation orders pushed to the TVs by server-sent events, acknowledgements, shelter check-ins, the board and the drill report)",
 	roleBodies:      "procuring bodies /bodies/{body}/ (関東地方整備局, 須坂市: tenders, sealed bids and receipts, officers' offices)",
 }
 
@@ -142,6 +145,7 @@ var callerPairs = [][2]string{
 	{apiCatv, roleTown},          // the towns' reminders to the person's TV
 	{apiStaff, roleWatch},        // the health centre's staff board
 	{apiCatv, roleWatch},         // the power-ons: a sign of life
+	{apiStaff, roleEvac},         // the disaster office's staff gate
 }
 
 // callerKeys are the caller keys by (API, caller): those of --caller-keys
@@ -313,6 +317,10 @@ type built struct {
 	wrap func(http.Handler) http.Handler
 	// close stops its loops and closes its services.
 	close func() error
+	// shutdown, if set, runs when the server starts shutting down, before
+	// it waits for the requests: it ends the role's long-lived streams
+	// (server-sent events), which would otherwise hold the shutdown.
+	shutdown func()
 }
 
 // loops are a role's background goroutines, which end on stop.
@@ -403,6 +411,7 @@ type services struct {
 	watch        *watch.Service
 	// signing is the staff terminals' signing step (staffdesk fills it).
 	signing *staffdesk.Signing
+	evac    *evac.Service
 }
 
 // at is where role answers and the client to reach it with.
@@ -473,7 +482,8 @@ var officeRoles = map[string]string{"municipal": roleMunicipal, "insurer": roleE
 	staff.ProcureOffice:   roleProcure,
 	staff.ProcureBodyKind: roleBodies,
 	staff.CATVKind:        roleCatv,
-	staff.WatchKind:       roleWatch}
+	staff.WatchKind:       roleWatch,
+	staff.EvacKind:        roleEvac}
 
 // staffScope lets each role's key at the staff directory ask about the
 // kinds of office that role serves only. The provider's operator page is

@@ -10,6 +10,8 @@ import (
 
 	"github.com/mynaplat/mynaplat/cardview"
 	"github.com/mynaplat/mynaplat/community/catv"
+	"github.com/mynaplat/mynaplat/community/evac"
+	"github.com/mynaplat/mynaplat/community/shelter"
 	"github.com/mynaplat/mynaplat/community/town"
 	"github.com/mynaplat/mynaplat/community/tv"
 	"github.com/mynaplat/mynaplat/community/watch"
@@ -140,13 +142,31 @@ func (c terminalsConfig) pages(ctx context.Context, d *deps, mux *http.ServeMux,
 		u, hc := d.at(roleWatch)
 		daily = &watch.Client{BaseURL: u, HTTP: hc}
 	}
-	tvp, err := tv.New(tv.Config{Site: d.site, Kits: tp.KitsOf(platform.TV), Messages: messages, Town: towns, Watch: daily, Logger: d.logger})
+	var orders tv.Evac
+	if d.peers.known(roleEvac) {
+		u, hc := d.at(roleEvac)
+		// The streams go over a socket, also to this process: the
+		// in-process transport answers only once a handler has finished,
+		// and a stream does not finish (evac.Client's stream client).
+		orders = &evac.Client{BaseURL: u, HTTP: hc}
+	}
+	tvp, err := tv.New(tv.Config{Site: d.site, Kits: tp.KitsOf(platform.TV), Messages: messages, Town: towns, Watch: daily, Evac: orders, Logger: d.logger})
 	if err != nil {
 		return nil, err
 	}
 	tvp.Routes(mux)
 	links = append(links, tvp.Links()...)
 	tp.AddElsewhere("テレビポータル（カードとリモコンで）", "The TV portal (with the card and the remote)", tvp.Links()...)
+	if d.peers.known(roleEvac) {
+		u, hc := d.at(roleEvac)
+		sp, err := shelter.New(shelter.Config{Site: d.site, Kits: tp.KitsOf(platform.Shelter), Office: &evac.Client{BaseURL: u, HTTP: hc}, Logger: d.logger})
+		if err != nil {
+			return nil, err
+		}
+		sp.Routes(mux)
+		links = append(links, sp.Links()...)
+		tp.AddElsewhere("避難所の受付（カードで入所・退所）", "Shelter check-in (in and out with the card)", sp.Links()...)
+	}
 	dl, err := c.deskPages(ctx, d, mux, tp)
 	if err != nil {
 		return nil, err

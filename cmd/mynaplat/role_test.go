@@ -84,6 +84,9 @@ func TestRoleConfigs(t *testing.T) {
 		{name: "the health centre with a bad SMTP configuration", roles: []string{roleWatch}, elsewhere: true, keys: strings.Join(keys, ","),
 			smtp:  smtpFlags{addr: "smtp.town.example", user: "u"},
 			wants: []string{"role watch is missing:", "--smtp はホスト:ポートで / --smtp is host:port", "--smtp-from", "--smtp-password-file"}},
+		{name: "the disaster office alone, nothing given", roles: []string{roleEvac},
+			wants: []string{"役割 evac の設定が足りません / role evac is missing:", "--platform-url", "--caller-keys staff/evac=…"}},
+		{name: "the disaster office alone, all given", roles: []string{roleEvac}, elsewhere: true, keys: strings.Join(keys, ",")},
 		{name: "the town's site alone, no provider", roles: []string{roleTownweb}, wants: []string{"role townweb is missing: --oidc-url"}},
 		{name: "the town's site alone", roles: []string{roleTownweb}, urls: map[string]string{roleOIDC: "http://op.example"}},
 		{name: "the provider alone: the centre, its caller key at the platform and its operator page's staff key", roles: []string{roleOIDC},
@@ -216,6 +219,7 @@ func TestEveryRoleAlone(t *testing.T) {
 var roleProbes = map[string][]string{
 	roleWatch:  {"/demo/mailbox", "/watch/nambu/office/signin"},
 	roleBodies: {"/bodies/kanto/tenders", "/bodies/suzaka/tenders.atom", "/bodies/kanto/ca.crt", "/bodies/suzaka/v1/tenders"},
+	roleEvac:   {"/evac/minami/office/signin", "/evac/minami/office/board.js"},
 }
 
 // TestStaffScope: each role's staff key asks about its own kinds of office;
@@ -240,6 +244,9 @@ func TestStaffScope(t *testing.T) {
 		{roleWatch, "watch:nambu", true},
 		{roleWatch, "catv:suko", false},
 		{roleCatv, "watch:nambu", false},
+		{roleEvac, "evac:minami", true},
+		{roleEvac, "catv:suko", false},
+		{roleCatv, "evac:minami", false},
 	} {
 		if got := staffScope(tc.caller, tc.office); got != tc.want {
 			t.Errorf("staffScope(%s, %s) = %v, want %v", tc.caller, tc.office, got, tc.want)
