@@ -25,7 +25,9 @@ import (
 // publishes a tender due in a couple of minutes whose estimate lies in the
 // company's grade; he bids; after the deadline the two officers open it
 // (each their passphrase, as TestBodyOfficersPublishInBrowser) and the
-// public result names the company as the winner. Screenshots of each step.
+// public result names the company as the winner; then the contract is
+// prepared, signed by both, inspected, accepted and invoiced
+// (contractInBrowser). Screenshots of each step.
 func TestBidInBrowser(t *testing.T) {
 	bin := buildBinary(t)
 	data := t.TempDir()
@@ -144,4 +146,7 @@ func TestBidInBrowser(t *testing.T) {
 	r.do("the result", chromedp.Navigate(url+"/bodies/kanto/tenders/"+soonID), chromedp.WaitVisible(css("#result")))
 	r.shot("bid-08-result")
 	contains("the winner", r.text("#winner"), demo.SuzakaTech.NameJA)
+
+	// 5. The contract, signed, accepted and invoiced.
+	contractInBrowser(t, r, url, bin, data, soonID)
 }
