@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mynaplat/mynaplat/procure"
@@ -182,6 +183,28 @@ func done(c *body.Contract, what string) bool {
 	return c.State == body.ContractSigned && place > 0 && c.Steps >= place
 }
 
+// locks are a mutex per key, made on first use.
+type locks struct {
+	mu sync.Mutex
+	m  map[string]*sync.Mutex
+}
+
+// lock locks key's mutex and returns its unlock.
+func (l *locks) lock(key string) func() {
+	l.mu.Lock()
+	if l.m == nil {
+		l.m = map[string]*sync.Mutex{}
+	}
+	m := l.m[key]
+	if m == nil {
+		m = &sync.Mutex{}
+		l.m[key] = m
+	}
+	l.mu.Unlock()
+	m.Lock()
+	return m.Unlock
+}
+
 // form is what a step form sent, to show it again.
 type form struct{ acceptedDate, amount, bank string }
 
@@ -297,7 +320,7 @@ func (p *Pages) contractBundle(w http.ResponseWriter, r *http.Request, v *visit)
 // twice, or from another tab) is answered "done" and nothing is signed;
 // sign has the card sign and the body take it. A refusal of the body is
 // shown with its words, unless the contract shows the step taken
-// meanwhile (two sends at once: the body took one).
+// meanwhile (two sends at once from two terminals: the body took one).
 //
 // check, when not nil, words what the form states wrong before anything is
 // signed.
@@ -308,6 +331,10 @@ func (p *Pages) act(w http.ResponseWriter, r *http.Request, v *visit, what strin
 		p.cfg.Site.Error(w, r, web.Problem{Status: http.StatusBadRequest})
 		return
 	}
+	// One act per contract at a time on this terminal: a second send
+	// waits for the first and then finds its step taken (the card in the
+	// reader signs one document at a time anyway).
+	defer p.acting.lock(r.PathValue("body") + "/" + r.PathValue("id"))()
 	b, c, ok := p.contract(w, r, v)
 	if !ok {
 		return

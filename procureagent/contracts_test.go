@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -294,7 +295,8 @@ func at(c *body.Contract) string { return c.State + "/" + strconv.Itoa(c.Steps) 
 // the card (a wrong signing password first: nothing sent); the same form
 // sent again is answered "done" and signs nothing; after the officer's
 // signature and inspection the agent accepts and invoices (a bad date and
-// an empty bank account first: nothing signed); the timeline page shows
+// an empty bank account first: nothing signed; the invoice sent twice at
+// once: stored once, both answered); the timeline page shows
 // TOTAL_PASSED and complete; the PDF carries both signatures (pdfsig) and
 // the timeline file from the page passes contract.VerifyBundle, what
 // `mynaplat verify` runs.
@@ -351,8 +353,21 @@ func TestContractFlow(t *testing.T) {
 		c.Step(webtest.Step{Name: "accepted once", Path: page, WantContains: []string{"この手続は済んでいます", `data-steps="2"`, `data-due="invoice"`, `value="4400000"`}})
 		c.Step(webtest.Step{Name: "no bank account", Method: http.MethodPost, Path: page + "/steps/invoice", Form: stepForm("bank", " "),
 			WantStatus: http.StatusUnprocessableEntity, WantContains: []string{"振込先を入力してください"}})
-		c.Step(webtest.Step{Name: "invoice", Method: http.MethodPost, Path: page + "/steps/invoice", Form: stepForm("", ""), WantStatus: http.StatusSeeOther})
-		c.Step(webtest.Step{Name: "complete", Path: page, WantContains: []string{"請求しました", `data-steps="3"`, "完了", "TOTAL_PASSED"},
+		// The invoice sent twice at once (a double click): both pass the
+		// page's check and both are signed; the body takes one, and the
+		// other is answered "done".
+		invoice := stepForm("", "")
+		var wg sync.WaitGroup
+		for range 2 {
+			wg.Go(func() {
+				c.With(t).Step(webtest.Step{Name: "invoice", Method: http.MethodPost, Path: page + "/steps/invoice", Form: invoice, WantStatus: http.StatusSeeOther})
+			})
+		}
+		wg.Wait()
+		if got := e.contract(t, id); got.Steps != 3 {
+			t.Fatalf("steps after two invoices at once: %d", got.Steps)
+		}
+		c.Step(webtest.Step{Name: "complete", Path: page, WantContains: []string{`data-steps="3"`, "完了", "TOTAL_PASSED"},
 			WantNotContains: []string{`id="password"`}})
 		c.Step(webtest.Step{Name: "listed complete", Path: list, WantContains: []string{`data-state="signed" data-steps="3"`, "完了"}})
 

@@ -61,6 +61,8 @@ type Pages struct {
 	cfg   Config
 	pages *web.Pages
 	kept  *receipts
+	// acting orders the agent's signing acts per contract (contracts.go).
+	acting locks
 }
 
 // Home is the agent's first page.
