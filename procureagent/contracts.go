@@ -142,6 +142,8 @@ func (p *Pages) contracts(w http.ResponseWriter, r *http.Request, v *visit) {
 // contractView is one contract's page.
 type contractView struct {
 	wonTender
+	// Report is the body's report of the timeline; nil before the
+	// agent's signature.
 	Report *contract.Report
 	// At is the contract's state the forms were made for: a form sent
 	// again after its step was taken is answered "done", not signed again.
@@ -255,12 +257,16 @@ func (p *Pages) renderContract(w http.ResponseWriter, r *http.Request, v *visit,
 		p.bodyFail(w, r, v, err)
 		return
 	}
-	rep, err := p.cfg.Bidding.Client.ContractTimeline(r.Context(), v.login.Assertion, b.ID, c.ID)
-	if err != nil {
-		p.contractFail(w, r, v, err)
-		return
+	// Before the agent's signature there is no signature to report on
+	// (the report would say "not signed" in red): none is shown.
+	var rep *contract.Report
+	if c.State != body.ContractPrepared {
+		if rep, err = p.cfg.Bidding.Client.ContractTimeline(r.Context(), v.login.Assertion, b.ID, c.ID); err != nil {
+			p.contractFail(w, r, v, err)
+			return
+		}
+		rep.Document = c.ID
 	}
-	rep.Document = c.ID
 	view := contractView{wonTender: wonTender{Body: b, Tender: t, Contract: c}, Report: rep, At: at(c),
 		AcceptedDate: f.acceptedDate, AmountYen: f.amount, Bank: f.bank}
 	if view.AcceptedDate == "" {

@@ -313,7 +313,7 @@ func TestContractFlow(t *testing.T) {
 		c.Step(webtest.Step{Name: "prepared", Path: list, WantContains: []string{`data-contract="` + id + `" data-state="prepared"`, `href="` + page + `"`,
 			"あなたの署名"}})
 		c.Step(webtest.Step{Name: "the contract page", Path: page,
-			WantContains: []string{`data-due="contract"`, `id="contract-form"`, `id="timeline"`, "署名用パスワード", "4400000"}})
+			WantContains: []string{`data-due="contract"`, `id="contract-form"`, `id="no-signature"`, "署名用パスワード", "4400000"}})
 		signForm := func(password string) url.Values {
 			return url.Values{"at": {at(e.contract(t, id))}, "password": {password}}
 		}
@@ -324,8 +324,8 @@ func TestContractFlow(t *testing.T) {
 		}
 		form := signForm(e.agent.SignPIN)
 		c.Step(webtest.Step{Name: "sign", Method: http.MethodPost, Path: page + "/sign", Form: form, WantStatus: http.StatusSeeOther, WantLocation: page})
-		c.Step(webtest.Step{Name: "signed", Path: page, WantContains: []string{"契約書に署名しました", `data-state="agent_signed"`, `data-due=""`, "担当職員の署名"},
-			WantNotContains: []string{`id="contract-form"`}})
+		c.Step(webtest.Step{Name: "signed", Path: page, WantContains: []string{"契約書に署名しました", `data-state="agent_signed"`, `data-due=""`, "担当職員の署名",
+			`data-kind="contract" data-indication="INDETERMINATE" data-reason="contract_not_signed"`}, WantNotContains: []string{`id="contract-form"`, `id="no-signature"`}})
 		signed := e.contract(t, id)
 		c.Step(webtest.Step{Name: "the same form again", Method: http.MethodPost, Path: page + "/sign", Form: form, WantStatus: http.StatusSeeOther})
 		c.Step(webtest.Step{Name: "done once", Path: page, WantContains: []string{"この手続は済んでいます"}})
