@@ -76,7 +76,7 @@ func SeedCATV(ctx context.Context, cfg CATVConfig) error {
 		}
 		ids := map[string]string{}
 		for i, name := range op.Household {
-			pid, err := holderID(ctx, cfg, name)
+			pid, err := holderID(ctx, cfg.Platform, cfg.Cards, name)
 			if err != nil {
 				return fmt.Errorf("demo: catv %s: %w", op.ID, err)
 			}
@@ -99,8 +99,8 @@ func SeedCATV(ctx context.Context, cfg CATVConfig) error {
 }
 
 // holderID is the platform ID of the demo card holder of that name.
-func holderID(ctx context.Context, cfg CATVConfig, name string) (string, error) {
-	infos, err := cfg.Cards.List()
+func holderID(ctx context.Context, plat *platform.Platform, cards *card.Store, name string) (string, error) {
+	infos, err := cards.List()
 	if err != nil {
 		return "", err
 	}
@@ -108,7 +108,7 @@ func holderID(ctx context.Context, cfg CATVConfig, name string) (string, error) 
 		if !in.Demo || in.Holder != name {
 			continue
 		}
-		cd, err := cfg.Cards.Open(in.ID)
+		cd, err := cards.Open(in.ID)
 		if err != nil {
 			return "", err
 		}
@@ -120,7 +120,7 @@ func holderID(ctx context.Context, cfg CATVConfig, name string) (string, error) 
 		if err != nil {
 			return "", err
 		}
-		return cfg.Platform.EnrolHolder(ctx, cert)
+		return plat.EnrolHolder(ctx, cert)
 	}
 	return "", fmt.Errorf("no demo card of %s", name)
 }

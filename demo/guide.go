@@ -99,30 +99,39 @@ func Guide(world bool) []web.HomeSection {
 				"common platform ID, by which services know the person (never by the My Number).",
 			Status: web.PartlyBuilt,
 			MissingJA: "須高ケーブルのSTBで須坂 花子さんのカードでログインすると、町とケーブル局からの未読のお知らせが先に出ます（決定で読む、戻るで残り、青＝B でメニュー、メニューの 1 でお知らせ一覧）。" +
-				"お知らせは職員のカードで /catv/suko/office/ から送れます（相森 達也＝ケーブル局は全員・地区あて、本上 里美＝須坂市は個人あても）。下の①〜③のサービスはまだありません。" +
+				"お知らせは職員のカードで /catv/suko/office/ から送れます（相森 達也＝ケーブル局は全員・地区あて、本上 里美＝須坂市は個人あても）。下の①はできます。②③のサービスはまだありません。" +
 				"リモコンの代わりにキーボードで：矢印・Enter・戻る＝Esc・数字キー・色ボタン＝R/G/Y/B。",
 			MissingEN: "Log in at the Suko cable STB with 須坂 花子's card: her unread messages from the town and the cable operator come first (Enter reads one, Back shows the rest, blue = B the menu, 1 on the menu the list). " +
-				"Staff send messages at /catv/suko/office/ with their cards (相森 達也 for the operator: to all or an area; 本上 里美 for 須坂市: also to one person). The services of ① to ③ below are not built yet. " +
+				"Staff send messages at /catv/suko/office/ with their cards (相森 達也 for the operator: to all or an area; 本上 里美 for 須坂市: also to one person). ① below works; the services of ② and ③ are not built yet. " +
 				"The keyboard stands in for the remote: arrows, Enter, Back = Esc, number keys, colour keys = R/G/Y/B.",
 			Cards: []web.HomeCard{homeCard("須坂　花子", "", "")},
 			Paths: []string{tvPath("tv-suzaka-1"), tvPath("tv-nanto-1"), tvPath("tv-nambu-1"), "/catv/suko/office/"},
 			Sub: []web.HomeSection{
 				{ID: SectionPilot1, TitleJA: "① 須坂市・南砺市：テレビで健康情報と施設予約", TitleEN: "① Suzaka and Nanto: health records and facility bookings on the TV",
-					DescJA:    "須高ケーブル・となみケーブルのSTBからカードでログインし、自分の健康情報を見たり、市の施設を予約したりした先行事例。",
-					DescEN:    "An earlier pilot: log in with the card at the Suko and Tonami cable STBs, see one's health records and book town facilities.",
-					Status:    web.NotBuilt,
-					MissingJA: "健康情報の閲覧と施設予約。STBでのログインまでは試せます。", MissingEN: "Health records and bookings. The login at the STBs can be tried.",
-					Cards: []web.HomeCard{homeCard("須坂　花子", "", ""), homeCard("須坂　健太", "", ""), homeCard("井波　清", "", "")},
-					Paths: []string{tvPath("tv-suzaka-1"), tvPath("tv-nanto-1")}},
+					DescJA: "須高ケーブル・となみケーブルのSTBからカードでログインし、自分の健康情報を見たり、市の施設を予約したりした先行事例。" +
+						"STBでカードでログインし、メニューの「健診結果」（数字キー 2）で年度ごとの結果（基準から外れた値に ▲▼）、黄＝Y でグラフ。" +
+						"「施設予約」（3）で施設と枠を選び、決定で予約、黄で予約の確認、赤＝R で取り消し。前の日にテレビへお知らせが届きます。" +
+						"井波 清さん（南砺市・となみケーブル）、法勝寺 トメさん（南部町）の健診結果もあります。",
+					DescEN: "An earlier pilot: log in with the card at the Suko and Tonami cable STBs, see one's health records and book town facilities. " +
+						"Log in at the STB with the card: \"My checkups\" (number key 2) lists the years, each with the values outside the range marked ▲▼, and yellow = Y draws the chart. " +
+						"\"Facility booking\" (3): choose a facility and a slot, Enter books it, yellow shows your bookings, red = R cancels one. The TV reminds you the day before. " +
+						"井波 清 (南砺市, the Tonami STB) and 法勝寺 トメ (南部町) have checkups too.",
+					Status: web.Built,
+					Cards:  []web.HomeCard{homeCard("須坂　花子", "", ""), homeCard("須坂　健太", "", ""), homeCard("井波　清", "", "")},
+					Paths:  []string{tvPath("tv-suzaka-1"), tvPath("tv-nanto-1")}},
 				{ID: SectionPilot2, TitleJA: "② 南部町：高齢者の見守りと子どもの登下校メール", TitleEN: "② Nambu: watching over the elderly, and school check-in mail",
 					DescJA: "高齢者が毎日STBにカードを置いて体調を入力し、町の保健師が見守る。小学生が学校の玄関のリーダーにカードをタッチすると保護者にメールが届く。",
 					DescEN: "Elderly people place the card on the STB every day and enter how they feel, for the town's nurses to watch over them; " +
 						"a pupil's touch at the school gate sends the parents an e-mail.",
-					Status:    web.NotBuilt,
-					MissingJA: "体調の入力と見守り、保護者へのメールと行動履歴。STBと学校の玄関リーダーでのログインまでは試せます。",
-					MissingEN: "The daily entry and watch-over, the mail to parents and the history. The login at the STB and the school gate can be tried.",
-					Cards:     []web.HomeCard{homeCard("法勝寺　トメ", "", ""), homeCard("南部　翔", "", "")},
-					Paths:     []string{tvPath("tv-nambu-1"), termPath("school-nambu-1")}},
+					Status: web.PartlyBuilt,
+					MissingJA: "見守りは試せます：中海テレビのSTB（tv-nambu-1）で法勝寺 トメさんのカードでログインし、メニューの「見守り・今日の確認」（黄＝Y）で気分・血圧・食事を数字キー 1〜3 で3回押すだけ。" +
+						"3 の答えはすぐ、10時までに入力もテレビの電源オンもなければ、保健センターにフラグが立ち家族にメールが届きます（デモでは /demo/mailbox で見られます）。" +
+						"保健センターの職員 赤松 さち（職員カード）が /watch/nambu/office/ で様子を見て、対応を記録します。子どもの登下校メールはまだありません。",
+					MissingEN: "Watch-over can be tried: log in at the Chukai STB (tv-nambu-1) with 法勝寺 トメ's card and choose \"Daily check\" (yellow = Y) on the menu: feeling, blood pressure and meals, one number key 1–3 each. " +
+						"An answer 3 at once, or no answer and no TV power-on by 10:00, raises a flag at the health centre and mails the family (the demo's mails are at /demo/mailbox). " +
+						"The centre's 赤松 さち (staff card) sees everyone at /watch/nambu/office/ and records the handling. The school check-in mail is not built yet.",
+					Cards: []web.HomeCard{homeCard("法勝寺　トメ", "", ""), homeCard("南部　翔", "", "")},
+					Paths: []string{tvPath("tv-nambu-1"), "/watch/nambu/office/", "/demo/mailbox", termPath("school-nambu-1")}},
 				{ID: SectionPilot3, TitleJA: "③ 美波町：テレビでの避難指示と避難所の受付", TitleEN: "③ Minami: evacuation orders on the TV and shelter check-in",
 					DescJA:    "テレビに名前入りの避難指示を出し、避難所ではカードで入所・退所を記録して、町が避難の状況をつかむ先行事例。",
 					DescEN:    "An earlier pilot: evacuation orders with the person's name on the TV, and shelter arrivals and departures recorded with the card.",
@@ -149,19 +158,17 @@ func Guide(world bool) []web.HomeSection {
 				"入札は /procure/agent/tenders：須坂 健太 がカードでログインすると、関東地方整備局と須坂市の公告中の案件（締切は3日後）が開札用証明書の指紋とともに見えます。" +
 				"「入札する」→ 須坂テックを選んで金額を入れ、署名用パスワードで「署名して入札する」。入札書はこの端末で署名・暗号化され、発注機関の受領証を検証して一覧に残します（締切までは入札し直すと差し替え）。" +
 				"締切後、各機関の契約担当官2人が /demo の職員カードと開札パスフレーズで開札します。" +
-				"落札すると、担当職員が作成した契約書に /procure/agent/contracts で須坂 健太がカードで署名し、検査の後に受領と請求を署名して記録します。履歴ファイルは mynaplat verify で検証できます。",
+				"落札すると、担当職員が作成した契約書に /procure/agent/contracts で須坂 健太がカードで署名し、担当職員が職員カードで署名・検査した後に、受領と請求を署名して記録します。履歴ファイルは mynaplat verify で検証できます。",
 			DescEN: "Someone empowered by a company's representative applies and signs contracts electronically, with the corporate number and the card. " +
 				"Start at /desk/ (the company desk): Suzaka Tech's representative 須坂 花子 logs in with her card → Confirm (signing password) → " +
 				"enter 須坂 健太 as the agent (his platform ID is in /demo's table), the matters and the period → Sign and grant. The list shows each power's status and can revoke it. " +
 				"Bids are at /procure/agent/tenders: 須坂 健太 logs in with his card and sees the open tenders of 関東地方整備局 and 須坂市 (deadline in three days) with their opening certificates' fingerprints. " +
 				"Bid → pick Suzaka Tech, enter the price, Sign and bid with the signing password. The bid is signed and sealed on this terminal; the body's receipt is verified and listed (bidding again before the deadline replaces it). " +
 				"After the deadline two contracting officers of the body open it with the staff cards and opening passphrases on /demo. " +
-				"Once his company has won, 須坂 健太 signs the contract an officer prepared at /procure/agent/contracts with his card, and after the inspection records the acceptance and the invoice, each signed; the timeline file passes mynaplat verify.",
-			Status: web.PartlyBuilt,
-			MissingJA: "担当職員が契約書に署名し検査を記録する画面（テストでは職員のカードで署名しています）。" +
-				"デモには落札済みの案件がありません：契約まで試すには、締切が数分後の案件を公告し、入札して、締切後に開札します。",
-			MissingEN: "The pages where an officer signs the contract and records the inspection (the tests sign with the officer's card). " +
-				"The demo has no awarded tender: to reach the contract, publish a tender due in a few minutes, bid, and open it after the deadline.",
+				"Once his company has won, 須坂 健太 signs the contract an officer prepared at /procure/agent/contracts with his card; after the officer's signature and inspection (staff card) he records the acceptance and the invoice, each signed; the timeline file passes mynaplat verify.",
+			Status:    web.PartlyBuilt,
+			MissingJA: "デモには落札済みの案件がありません：契約まで試すには、締切が数分後の案件を公告し、入札して、締切後に開札します。",
+			MissingEN: "The demo has no awarded tender: to reach the contract, publish a tender due in a few minutes, bid, and open it after the deadline.",
 			Cards: []web.HomeCard{homeCard(SuzakaTech.Representative, "須坂テックの代表者：委任状を発行", "Suzaka Tech's representative: grants powers"),
 				homeCard(ProcureAgent, "代理人（受任者）", "the agent")},
 			Paths: []string{"/desk/", termPath(DeskTerminal.ID), "/procure/agent/tenders", "/procure/agent/contracts", "/corpreg/", "/delegation/"}},

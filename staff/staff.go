@@ -77,6 +77,9 @@ const (
 	// operator's sender page: the town's messages, to all, an area or one
 	// person (docs/community-tv.md §5.2).
 	CATVTownSender Role = "catv-town-sender"
+	// WatchStaff is a health centre's watch-over staff member: sees the
+	// people watched and handles their flags (package community/watch).
+	WatchStaff Role = "watch-staff"
 )
 
 // roleInfo is a role's office kind and its names.
@@ -99,11 +102,12 @@ var roles = map[Role]roleInfo{
 	TenderOfficer:     {ProcureBodyKind, "契約担当官等（入札・開札）", "contracting officer (tenders, opening)"},
 	CATVSender:        {CATVKind, "お知らせ送信担当（ケーブルテレビ局）", "message sender (the CATV operator)"},
 	CATVTownSender:    {CATVKind, "お知らせ送信担当（市町村）", "message sender (the town)"},
+	WatchStaff:        {WatchKind, "見守り担当（保健センター）", "watch-over staff (health centre)"},
 }
 
 // Roles are every role, in a stable order.
 var Roles = []Role{CounterClerk, CounterSupervisor, RegistryClerk, InsurerClerk, ClinicStaff, AgencyStaff,
-	BusinessStaff, PostboxOperator, PlatformOperator, ProcureOfficer, TenderOfficer, CATVSender, CATVTownSender}
+	BusinessStaff, PostboxOperator, PlatformOperator, ProcureOfficer, TenderOfficer, CATVSender, CATVTownSender, WatchStaff}
 
 // JA and EN are the role's names.
 func (r Role) JA() string { return roles[r].ja }
@@ -117,7 +121,8 @@ func (r Role) Valid() bool { _, ok := roles[r]; return ok }
 // officeKinds with an ID after the colon; the two operators' offices are
 // one each and have none.
 var officeKinds = map[string]bool{"municipal": true, "counter": true, "insurer": true, "clinic": true,
-	"agency": true, "business": true, "postbox-operator": false, "platform-operator": false, ProcureOffice: false, ProcureBodyKind: true, CATVKind: true}
+	"agency": true, "business": true, "postbox-operator": false, "platform-operator": false, ProcureOffice: false, ProcureBodyKind: true, CATVKind: true,
+	WatchKind: true}
 
 // ProcureOffice is the office of the procurement qualification register's
 // officers (package procure): one per deployment, like the operators'.
@@ -130,6 +135,10 @@ const ProcureBodyKind = "procure-body"
 // CATVKind is the kind of a CATV operator's sender office ("catv:suko";
 // package community/catv).
 const CATVKind = "catv"
+
+// WatchKind is the kind of a health centre's watch-over office
+// ("watch:nambu"; package community/watch).
+const WatchKind = "watch"
 
 // OfficeKind is the kind of an office ID ("municipal" of
 // "municipal:062049"), or an error for an ID that is not an office's.
@@ -520,6 +529,9 @@ func (d *Directory) Refused(ctx context.Context, platformID, office string, why 
 	action := "login"
 	if errors.Is(why, ErrSelfApproval) || errors.Is(why, ErrNotApprover) || errors.Is(why, ErrApprovalExpired) {
 		action = "approve"
+	}
+	if errors.Is(why, ErrNotOwnCard) {
+		action = "sign"
 	}
 	return d.audit(ctx, Grant{PlatformID: platformID, Office: office}, action, refusalCode(why), detail)
 }

@@ -30,6 +30,7 @@ var staffOffices = []struct {
 	{"counter", "/counter/", "", ""},
 	{"staff", "/staff/operator/", "", ""},
 	{"oidcop", "/oidc/operator/", "", ""},
+	{"community/watch", "/watch/{centre}/office/", "centre", "nambu"},
 }
 
 // officeRoute is a route of an office's pages, as its package registers it.
@@ -118,6 +119,11 @@ func sourceRoutes(t *testing.T, pkg string) []officeRoute {
 				if home, ok := lit(1); ok {
 					for _, p := range []string{"GET " + home + "signin", "POST " + home + "login", "POST " + home + "logout"} {
 						out = append(out, officeRoute{pattern: p, gate: true})
+					}
+					// The signing step's card actions need a staff session
+					// as every office route does.
+					for _, p := range []string{"POST " + home + "card/place", "POST " + home + "card/remove"} {
+						out = append(out, officeRoute{pattern: p})
 					}
 				}
 			}

@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"github.com/mynaplat/mynaplat/community/catv"
 	"io"
 	"log/slog"
 	"net/http"
@@ -21,6 +20,9 @@ import (
 	"github.com/mynaplat/mynaplat/card"
 	"github.com/mynaplat/mynaplat/cardco"
 	"github.com/mynaplat/mynaplat/cms"
+	"github.com/mynaplat/mynaplat/community/catv"
+	"github.com/mynaplat/mynaplat/community/town"
+	"github.com/mynaplat/mynaplat/community/watch"
 	"github.com/mynaplat/mynaplat/corpreg"
 	"github.com/mynaplat/mynaplat/delegation"
 	"github.com/mynaplat/mynaplat/eligibility"
@@ -38,6 +40,7 @@ import (
 	"github.com/mynaplat/mynaplat/procure/body"
 	"github.com/mynaplat/mynaplat/reception"
 	"github.com/mynaplat/mynaplat/staff"
+	"github.com/mynaplat/mynaplat/staffdesk"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/terminal"
 	"github.com/mynaplat/mynaplat/townweb"
@@ -68,13 +71,15 @@ const (
 	roleProcure     = "procure"    // the shared register of procurement qualifications (統一資格)
 	roleBodies      = "bodies"     // procuring bodies (関東地方整備局, 須坂市): tenders, sealed bids
 	roleCatv        = "catv"       // CATV operators: subscribers and the messages to their TVs (issue 20)
+	roleTown        = "town"       // towns (須坂市, 南砺市, 南部町): checkups and facility booking on the TV (issue 20)
+	roleWatch       = "watch"      // a health centre's watch-over of elderly people (南部町, issue 20)
 )
 
 // allRoles are the roles in the order a process builds them: a role comes
 // after those whose in-process services it may use (the terminals last: its
 // pages link to the others').
 var allRoles = []string{roleJPKI, rolePlatform, roleOIDC, roleCardCo, roleEligibility, roleJLIS, roleMunicipal,
-	roleTSA, roleCorpReg, roleDelegation, roleProcure, roleBodies, rolePostbox, roleAgency, roleBusiness, roleCounter, roleTownweb, roleCatv, roleTerminals}
+	roleTSA, roleCorpReg, roleDelegation, roleProcure, roleBodies, rolePostbox, roleAgency, roleBusiness, roleCounter, roleTownweb, roleCatv, roleTown, roleWatch, roleTerminals}
 
 // roleHelp says what each role is, for serve --help and errors.
 var roleHelp = map[string]string{
@@ -96,6 +101,8 @@ var roleHelp = map[string]string{
 	roleTownweb:     "須坂市's web site /town/suzaka/ (\"my notices\"), an outside relying party of the OpenID provider",
 	roleProcure:     "procurement qualification register /procure/ (統一資格: applications, review, the public list, the bodies' read API)",
 	roleCatv:        "CATV operators /catv/ (subscribers, messages from the operator and the town to their TVs, the TV portal's API)",
+	roleTown:        "towns /town/v1/ (須坂市, 南砺市, 南部町: the residents' checkups and facility booking for the TV portal, reminders through the CATV operators)",
+	roleWatch:       "health centre's watch-over /watch/ (南部町 保健センター: people watched, daily checks on the TV, flags, mails to families over SMTP)",
 	roleBodies:      "procuring bodies /bodies/{body}/ (関東地方整備局, 須坂市: tenders, sealed bids and receipts, officers' offices)",
 }
 
@@ -111,10 +118,14 @@ const (
 	// apiDelegation is the register of powers' list of an agent's powers,
 	// asked on the agent's behalf by a role that verified their card login.
 	apiDelegation = "delegation"
+	// apiCatv is the CATV operators' machine API: a town's message to one
+	// person's TV (the booking's reminder), and the signs of life
+	// (power-ons with a card login) the health centre's watch-over reads.
+	apiCatv = "catv"
 )
 
 var apiRole = map[string]string{apiPlatform: rolePlatform, apiSeal: roleJLIS, apiQueue: roleJLIS, apiCardCo: roleCardCo, apiJPKI: roleJPKI, apiStaff: rolePlatform,
-	apiDelegation: roleDelegation}
+	apiDelegation: roleDelegation, apiCatv: roleCatv}
 
 // callerPairs are every (API, calling role) there is.
 var callerPairs = [][2]string{
@@ -128,6 +139,9 @@ var callerPairs = [][2]string{
 	{apiPlatform, roleBodies},    // the contract: whose card signed (the JPKI linkage)
 	{apiStaff, roleCatv},         // the operators' sender pages
 	{apiDelegation, roleProcure}, // the agent's page lists the powers they may act under
+	{apiCatv, roleTown},          // the towns' reminders to the person's TV
+	{apiStaff, roleWatch},        // the health centre's staff board
+	{apiCatv, roleWatch},         // the power-ons: a sign of life
 }
 
 // callerKeys are the caller keys by (API, caller): those of --caller-keys
@@ -178,6 +192,16 @@ func (k callerKeys) accepted(api string) callerkey.Keys {
 		if p[0] == api && k[p] != "" {
 			out = out.Add(p[1], k[p])
 		}
+	}
+	return out
+}
+
+// acceptedFrom is api's one caller, for a route of the API meant for it
+// alone (an API whose callers do different things each call their own).
+func (k callerKeys) acceptedFrom(api, caller string) callerkey.Keys {
+	var out callerkey.Keys
+	if key := k.key(api, caller); key != "" {
+		out = out.Add(caller, key)
 	}
 	return out
 }
@@ -375,6 +399,10 @@ type services struct {
 	procure      *procure.Service
 	bodies       *body.Service
 	catv         *catv.Service
+	towns        *town.Service
+	watch        *watch.Service
+	// signing is the staff terminals' signing step (staffdesk fills it).
+	signing *staffdesk.Signing
 }
 
 // at is where role answers and the client to reach it with.
@@ -397,8 +425,27 @@ func (d *deps) staffGate(caller string) staff.GateConfig {
 	if !d.peers.local[roleTerminals] && d.peers.url(roleTerminals) != "" {
 		desk = d.peers.url(roleTerminals) + desk
 	}
-	return staff.GateConfig{Site: d.site, Directory: staff.NewClient(u, d.keys.key(apiStaff, caller), hc), Keys: d.platformKeys().Keys,
+	gc := staff.GateConfig{Site: d.site, Directory: staff.NewClient(u, d.keys.key(apiStaff, caller), hc), Keys: d.platformKeys().Keys,
 		Issuer: d.peers.url(rolePlatform), Desk: desk, Logger: d.logger}
+	// Signing with one's own card (staff/sign.go): on the reader of the
+	// staff terminal one signed in at, when the terminals run in this
+	// process (they are built after the offices: the desk fills the
+	// signing step when it is), with the platform telling whose
+	// certificate it is under caller's key, for the roles that have one.
+	if d.peers.local[roleTerminals] && d.keys.key(apiPlatform, caller) != "" {
+		gc.Signing = d.staffSigning()
+		gc.SignerPerson = d.platformClient(caller).SignerPerson
+	}
+	return gc
+}
+
+// staffSigning is the staff terminals' signing step of this process, one
+// for every office's gate.
+func (d *deps) staffSigning() *staffdesk.Signing {
+	if d.svc.signing == nil {
+		d.svc.signing = &staffdesk.Signing{}
+	}
+	return d.svc.signing
 }
 
 // staffOffice is a kind of back office that caller serves.
@@ -425,7 +472,8 @@ var officeRoles = map[string]string{"municipal": roleMunicipal, "insurer": roleE
 	"agency": roleAgency, "business": roleBusiness, "counter": roleCounter, staff.OperatorOffice: rolePlatform,
 	staff.ProcureOffice:   roleProcure,
 	staff.ProcureBodyKind: roleBodies,
-	staff.CATVKind:        roleCatv}
+	staff.CATVKind:        roleCatv,
+	staff.WatchKind:       roleWatch}
 
 // staffScope lets each role's key at the staff directory ask about the
 // kinds of office that role serves only. The provider's operator page is

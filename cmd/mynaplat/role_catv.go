@@ -13,7 +13,9 @@ import (
 // subscribers and the messages to them, with the TV portal's API, which
 // believes the person's card login at their TV, checked with the
 // platform's JWK set; its senders (the operator's and the town's staff)
-// sign in with their cards (office catv:{operator}, caller key staff/catv).
+// sign in with their cards (office catv:{operator}, caller key staff/catv);
+// the towns' systems post their messages to one person under their caller
+// keys (catv/town).
 type catvConfig struct {
 	peers *peers
 	keys  callerKeys
@@ -42,6 +44,10 @@ func (c catvConfig) build(ctx context.Context, d *deps) (*built, error) {
 	}
 	return &built{routes: func(mux *http.ServeMux) {
 		svc.Routes(mux, api)
+		// Each caller of the operators' machine API has its own route: a
+		// town posts reminders, the health centre reads signs of life.
+		svc.TownRoutes(mux, c.keys.acceptedFrom(apiCatv, roleTown))
+		svc.SignRoutes(mux, c.keys.acceptedFrom(apiCatv, roleWatch))
 		pages.Routes(mux)
 	}, pages: func(ctx context.Context, _ *http.ServeMux) ([]web.Link, error) {
 		// The operators are known once the demo (or the data) has them.

@@ -10,7 +10,9 @@ import (
 
 	"github.com/mynaplat/mynaplat/cardview"
 	"github.com/mynaplat/mynaplat/community/catv"
+	"github.com/mynaplat/mynaplat/community/town"
 	"github.com/mynaplat/mynaplat/community/tv"
+	"github.com/mynaplat/mynaplat/community/watch"
 	"github.com/mynaplat/mynaplat/corpreg"
 	"github.com/mynaplat/mynaplat/delegation"
 	"github.com/mynaplat/mynaplat/internal/layout"
@@ -128,7 +130,17 @@ func (c terminalsConfig) pages(ctx context.Context, d *deps, mux *http.ServeMux,
 		u, hc := d.at(roleCatv)
 		messages = &catv.Client{BaseURL: u, HTTP: hc}
 	}
-	tvp, err := tv.New(tv.Config{Site: d.site, Kits: tp.KitsOf(platform.TV), Messages: messages, Logger: d.logger})
+	var towns tv.Town
+	if d.peers.known(roleTown) {
+		u, hc := d.at(roleTown)
+		towns = &town.Client{BaseURL: u, HTTP: hc}
+	}
+	var daily tv.Watch
+	if d.peers.known(roleWatch) {
+		u, hc := d.at(roleWatch)
+		daily = &watch.Client{BaseURL: u, HTTP: hc}
+	}
+	tvp, err := tv.New(tv.Config{Site: d.site, Kits: tp.KitsOf(platform.TV), Messages: messages, Town: towns, Watch: daily, Logger: d.logger})
 	if err != nil {
 		return nil, err
 	}
@@ -213,7 +225,8 @@ func (c terminalsConfig) pages(ctx context.Context, d *deps, mux *http.ServeMux,
 	if desks, err := terminal.LoadConfigs(layout.StaffDesksDir(c.data)); err != nil {
 		return nil, err
 	} else if len(desks) > 0 {
-		sd, err := staffdesk.New(staffdesk.Config{Site: d.site, Cards: d.cards, Terminals: desks, Offices: c.peers.officeBases(), PlatformURL: pu, HTTP: hc, Logger: d.logger})
+		sd, err := staffdesk.New(staffdesk.Config{Site: d.site, Cards: d.cards, Terminals: desks, Offices: c.peers.officeBases(), PlatformURL: pu, HTTP: hc, Logger: d.logger,
+			Signing: d.staffSigning()})
 		if err != nil {
 			return nil, err
 		}

@@ -33,6 +33,8 @@ func TestRoleConfigs(t *testing.T) {
 		phone bool
 		// town is --counter-town ("" the default, 062049).
 		town string
+		// smtp are the SMTP flags.
+		smtp smtpFlags
 		// wants are in the error, in order; none means no error.
 		wants []string
 	}{
@@ -67,6 +69,21 @@ func TestRoleConfigs(t *testing.T) {
 		{name: "the CATV operators alone", roles: []string{roleCatv},
 			wants: []string{"役割 catv の設定が足りません / role catv is missing:", "--platform-url", "--caller-keys staff/catv=…"}},
 		{name: "the CATV operators alone, all given", roles: []string{roleCatv}, elsewhere: true, keys: strings.Join(keys, ",")},
+		{name: "the towns alone, nothing given", roles: []string{roleTown},
+			wants: []string{"役割 town の設定が足りません / role town is missing:", "--platform-url"}},
+		{name: "the towns alone with the platform only: no reminders, nothing else missing", roles: []string{roleTown},
+			urls: map[string]string{rolePlatform: "http://p.example"}},
+		{name: "the towns with the operators elsewhere: the reminders need the key", roles: []string{roleTown}, elsewhere: true,
+			wants: []string{"role town is missing: --caller-keys catv/town=…"}},
+		{name: "the towns alone, all given", roles: []string{roleTown}, elsewhere: true, keys: strings.Join(keys, ",")},
+		{name: "the health centre alone", roles: []string{roleWatch},
+			wants: []string{"役割 watch の設定が足りません / role watch is missing:", "--platform-url", "--catv-url", "--caller-keys staff/watch=…", "--caller-keys catv/watch=…"}},
+		{name: "the health centre alone, all given", roles: []string{roleWatch}, elsewhere: true, keys: strings.Join(keys, ",")},
+		{name: "the health centre alone, its SMTP server", roles: []string{roleWatch}, elsewhere: true, keys: strings.Join(keys, ","),
+			smtp: smtpFlags{addr: "smtp.town.example:587", from: "hoken@town.example"}},
+		{name: "the health centre with a bad SMTP configuration", roles: []string{roleWatch}, elsewhere: true, keys: strings.Join(keys, ","),
+			smtp:  smtpFlags{addr: "smtp.town.example", user: "u"},
+			wants: []string{"role watch is missing:", "--smtp はホスト:ポートで / --smtp is host:port", "--smtp-from", "--smtp-password-file"}},
 		{name: "the town's site alone, no provider", roles: []string{roleTownweb}, wants: []string{"role townweb is missing: --oidc-url"}},
 		{name: "the town's site alone", roles: []string{roleTownweb}, urls: map[string]string{roleOIDC: "http://op.example"}},
 		{name: "the provider alone: the centre, its caller key at the platform and its operator page's staff key", roles: []string{roleOIDC},
@@ -113,7 +130,7 @@ func TestRoleConfigs(t *testing.T) {
 			if tc.town == "" {
 				tc.town = "062049"
 			}
-			o := serveOptions{data: dataFlags{data: data}, urls: urls, callerKeys: tc.keys, cardcoKey: tc.token, jpkiToken: tc.token, counterTown: tc.town}
+			o := serveOptions{data: dataFlags{data: data}, urls: urls, callerKeys: tc.keys, cardcoKey: tc.token, jpkiToken: tc.token, counterTown: tc.town, smtp: tc.smtp}
 			_, _, err := roleConfigs(o, &peers{local: local, urls: urls, self: "http://127.0.0.1:1"})
 			if len(tc.wants) == 0 {
 				if err != nil {
@@ -197,6 +214,7 @@ func TestEveryRoleAlone(t *testing.T) {
 
 // roleProbes are pages a role run alone must serve.
 var roleProbes = map[string][]string{
+	roleWatch:  {"/demo/mailbox", "/watch/nambu/office/signin"},
 	roleBodies: {"/bodies/kanto/tenders", "/bodies/suzaka/tenders.atom", "/bodies/kanto/ca.crt", "/bodies/suzaka/v1/tenders"},
 }
 
@@ -219,6 +237,9 @@ func TestStaffScope(t *testing.T) {
 		{roleBodies, "procure-body:kanto", true},
 		{roleBodies, "agency:tax-sakata", false},
 		{roleAgency, "procure-body:kanto", false},
+		{roleWatch, "watch:nambu", true},
+		{roleWatch, "catv:suko", false},
+		{roleCatv, "watch:nambu", false},
 	} {
 		if got := staffScope(tc.caller, tc.office); got != tc.want {
 			t.Errorf("staffScope(%s, %s) = %v, want %v", tc.caller, tc.office, got, tc.want)

@@ -55,6 +55,8 @@ type serveOptions struct {
 	oidc          oidcFlags
 	// townwebClientID is the town's web site's client ID at the provider.
 	townwebClientID string
+	// smtp is where the watch-over's mails go.
+	smtp smtpFlags
 }
 
 type stringList []string
@@ -111,6 +113,7 @@ func serve(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writer) 
 	o.oidc.register(fs)
 	fs.StringVar(&o.townwebClientID, "townweb-client-id", envOr("MYNAPLAT_TOWNWEB_CLIENT_ID", townwebDemoClientID),
 		"the client ID of the town's web site (role townweb) at the OpenID provider")
+	o.smtp.register(fs)
 	fs.StringVar(&o.debugAddr, "debug-addr", "", "serve Go's pprof profiles on this (loopback) address, e.g. 127.0.0.1:6060")
 	fs.Var(&o.readers, "reader", "TERMINAL=pcsc:READER: give a terminal a real PC/SC reader (build with -tags pcsc); repeatable")
 	if err := parseFlags(fs, args); err != nil {
@@ -250,6 +253,8 @@ func roleConfigs(o serveOptions, p *peers) (map[string]roleConfig, callerKeys, e
 		roleProcure:     procureConfig{peers: p, keys: keys, terminal: o.procureTerminal},
 		roleBodies:      bodiesConfig{data: data, peers: p, keys: keys, terminal: o.procureTerminal},
 		roleCatv:        catvConfig{peers: p, keys: keys},
+		roleTown:        townConfig{peers: p, keys: keys},
+		roleWatch:       watchConfig{peers: p, keys: keys, smtp: o.smtp},
 		roleTerminals:   newTerminalsConfig(data, p, o.readers, o.postboxTerminal).withPay(newPayConfig(data, p, keys)).withProcure(o.procureTerminal),
 	}
 	out := map[string]roleConfig{}

@@ -75,6 +75,16 @@ func seedDemo(ctx context.Context, d *deps, o serveOptions) error {
 			return err
 		}
 	}
+	if s.towns != nil {
+		if err := demo.SeedTowns(ctx, demo.TownsConfig{Towns: s.towns, Platform: s.plat, Cards: d.cards, Now: time.Now}); err != nil {
+			return err
+		}
+	}
+	if s.watch != nil {
+		if err := demo.SeedWatch(ctx, demo.WatchConfig{Watch: s.watch, Platform: s.plat, Cards: d.cards}); err != nil {
+			return err
+		}
+	}
 	if err := seedTownweb(ctx, d, o.townwebClientID); err != nil {
 		return err
 	}

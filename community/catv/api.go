@@ -4,15 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/mynaplat/mynaplat/community/tvlogin"
 	"github.com/mynaplat/mynaplat/internal/httpapi"
-	"github.com/mynaplat/mynaplat/platform"
 	"github.com/mynaplat/mynaplat/store"
 )
 
@@ -29,8 +27,8 @@ import (
 // operator's equipment.
 
 // ErrAssertion is a bearer that is not the platform's assertion of a card
-// login at a TV.
-var ErrAssertion = errors.New("catv: the card login could not be verified")
+// login at a TV (tvlogin's, shared with the towns' API).
+var ErrAssertion = tvlogin.ErrAssertion
 
 // errID is a message ID that is not a number.
 var errID = errors.New("catv: not a message ID")
@@ -99,33 +97,10 @@ func (s *Service) operatorOf(ctx context.Context, platformID, terminal, action s
 
 // APIConfig is what the API needs to believe a card login at a TV: the
 // platform's assertion keys and issuer.
-type APIConfig struct {
-	Keys   func(ctx context.Context) (platform.JWKS, error)
-	Issuer string
-}
+type APIConfig = tvlogin.Config
 
 // viewer is the person and the TV of a verified login.
-type viewer struct{ platformID, terminal string }
-
-func (c APIConfig) viewer(ctx context.Context, assertion string, now time.Time) (viewer, error) {
-	if c.Keys == nil || assertion == "" {
-		return viewer{}, ErrAssertion
-	}
-	keys, err := c.Keys(ctx)
-	if err != nil {
-		return viewer{}, fmt.Errorf("catv: platform keys: %w", err)
-	}
-	cl, err := platform.VerifyAssertion(assertion, keys, c.Issuer, now)
-	switch {
-	case err != nil:
-		return viewer{}, fmt.Errorf("%w: %w", ErrAssertion, err)
-	case cl.TerminalKind != platform.TV:
-		return viewer{}, fmt.Errorf("%w: made at a %q terminal, not a TV", ErrAssertion, cl.TerminalKind)
-	case cl.Purpose != "":
-		return viewer{}, fmt.Errorf("%w: a login for %q", ErrAssertion, cl.Purpose)
-	}
-	return viewer{platformID: cl.Subject, terminal: cl.Terminal}, nil
-}
+type viewer = tvlogin.Viewer
 
 // Routes registers the API, believing logins as cfg says (without Keys it
 // refuses every login).
@@ -146,8 +121,7 @@ func (s *Service) writeErr(w http.ResponseWriter, r *http.Request, err error) {
 
 func (s *Service) withViewer(cfg APIConfig, h func(w http.ResponseWriter, r *http.Request, v viewer)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		bearer, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		v, err := cfg.viewer(r.Context(), bearer, s.now())
+		v, err := cfg.Request(r, s.now())
 		if err != nil {
 			s.writeErr(w, r, err)
 			return
@@ -157,12 +131,12 @@ func (s *Service) withViewer(cfg APIConfig, h func(w http.ResponseWriter, r *htt
 }
 
 func (s *Service) inbox(w http.ResponseWriter, r *http.Request, v viewer) {
-	o, err := s.operatorOf(r.Context(), v.platformID, v.terminal, "inbox", 0)
+	o, err := s.operatorOf(r.Context(), v.PlatformID, v.Terminal, "inbox", 0)
 	if err != nil {
 		s.writeErr(w, r, err)
 		return
 	}
-	ms, err := o.Inbox(r.Context(), v.platformID, v.terminal)
+	ms, err := o.Inbox(r.Context(), v.PlatformID, v.Terminal)
 	if err != nil {
 		s.writeErr(w, r, err)
 		return
@@ -176,12 +150,12 @@ func (s *Service) read(w http.ResponseWriter, r *http.Request, v viewer) {
 		s.writeErr(w, r, errID)
 		return
 	}
-	o, err := s.operatorOf(r.Context(), v.platformID, v.terminal, "read", id)
+	o, err := s.operatorOf(r.Context(), v.PlatformID, v.Terminal, "read", id)
 	if err != nil {
 		s.writeErr(w, r, err)
 		return
 	}
-	m, err := o.Read(r.Context(), v.platformID, v.terminal, id)
+	m, err := o.Read(r.Context(), v.PlatformID, v.Terminal, id)
 	if err != nil {
 		s.writeErr(w, r, err)
 		return
@@ -190,9 +164,9 @@ func (s *Service) read(w http.ResponseWriter, r *http.Request, v viewer) {
 }
 
 func (s *Service) powerOn(w http.ResponseWriter, r *http.Request, v viewer) {
-	o, err := s.operatorOf(r.Context(), v.platformID, v.terminal, "poweron", 0)
+	o, err := s.operatorOf(r.Context(), v.PlatformID, v.Terminal, "poweron", 0)
 	if err == nil {
-		err = o.PowerOn(r.Context(), v.platformID, v.terminal)
+		err = o.PowerOn(r.Context(), v.PlatformID, v.Terminal)
 	}
 	if err != nil {
 		s.writeErr(w, r, err)

@@ -2,12 +2,6 @@ package catv_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -17,52 +11,11 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mynaplat/mynaplat/community/catv"
+	"github.com/mynaplat/mynaplat/community/tvlogin/tvlogintest"
 	"github.com/mynaplat/mynaplat/platform"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/store/storetest"
 )
-
-const testIssuer = "https://platform.test"
-
-// minter signs assertions of card logins with a test key the API believes.
-type minter struct {
-	t   *testing.T
-	key *ecdsa.PrivateKey
-	now time.Time
-}
-
-func (m *minter) jwks(context.Context) (platform.JWKS, error) {
-	pt, err := m.key.PublicKey.Bytes()
-	if err != nil {
-		return platform.JWKS{}, err
-	}
-	b64 := base64.RawURLEncoding.EncodeToString
-	return platform.JWKS{Keys: []platform.JWK{{Kty: "EC", Crv: "P-256", X: b64(pt[1:33]), Y: b64(pt[33:]), Kid: "k1", Use: "sig", Alg: "ES256"}}}, nil
-}
-
-// mint is pid's card login at terminal (a TV), with the claims changed by
-// edit.
-func (m *minter) mint(pid, terminal string, edit func(c *platform.Claims)) string {
-	c := platform.Claims{Issuer: testIssuer, Subject: pid, Audience: platform.Audience, IssuedAt: m.now.Unix(),
-		Expiry: m.now.Add(5 * time.Minute).Unix(), ID: "jti", AuthTime: m.now.Unix(), Terminal: terminal,
-		TerminalKind: platform.TV, AMR: []string{"jpki-auth"}}
-	if edit != nil {
-		edit(&c)
-	}
-	hdr, _ := json.Marshal(map[string]string{"alg": "ES256", "typ": "JWT", "kid": "k1"})
-	body, _ := json.Marshal(c)
-	b64 := base64.RawURLEncoding.EncodeToString
-	input := b64(hdr) + "." + b64(body)
-	sum := sha256.Sum256([]byte(input))
-	r, s, err := ecdsa.Sign(rand.Reader, m.key, sum[:])
-	if err != nil {
-		m.t.Fatal(err)
-	}
-	sig := make([]byte, 64)
-	r.FillBytes(sig[:32])
-	s.FillBytes(sig[32:])
-	return input + "." + b64(sig)
-}
 
 func TestRules(t *testing.T) {
 	if err := catv.Rules.Check(); err != nil {
@@ -79,12 +32,8 @@ func TestRules(t *testing.T) {
 func TestAPI(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
 		now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
-		m := &minter{t: t, key: key, now: now}
+		m := tvlogintest.New(t, now)
 		clk := &clock{now}
 		svc, err := catv.NewService(ctx, db, clk.now, nil)
 		if err != nil {
@@ -108,12 +57,12 @@ func TestAPI(t *testing.T) {
 			t.Fatal(err)
 		}
 		mux := http.NewServeMux()
-		svc.Routes(mux, catv.APIConfig{Keys: m.jwks, Issuer: testIssuer})
+		svc.Routes(mux, catv.APIConfig{Keys: m.JWKS, Issuer: tvlogintest.Issuer})
 		srv := httptest.NewServer(mux)
 		t.Cleanup(srv.Close)
 		c := &catv.Client{BaseURL: srv.URL}
 
-		hanako := m.mint("hanako", "tv-1", nil)
+		hanako := m.Mint("hanako", "tv-1", nil)
 		if err := c.PowerOn(ctx, hanako); err != nil {
 			t.Fatalf("power-on: %v", err)
 		}
@@ -144,26 +93,26 @@ func TestAPI(t *testing.T) {
 		}{
 			{"no login", func() error { _, err := c.Inbox(ctx, ""); return err }, "", true},
 			{"a kiosk's login", func() error {
-				_, err := c.Inbox(ctx, m.mint("hanako", "tv-1", func(c *platform.Claims) { c.TerminalKind = platform.Kiosk }))
+				_, err := c.Inbox(ctx, m.Mint("hanako", "tv-1", func(c *platform.Claims) { c.TerminalKind = platform.Kiosk }))
 				return err
 			}, "", true},
 			{"a login for a purpose", func() error {
-				_, err := c.Inbox(ctx, m.mint("hanako", "tv-1", func(c *platform.Claims) { c.Purpose = "staff" }))
+				_, err := c.Inbox(ctx, m.Mint("hanako", "tv-1", func(c *platform.Claims) { c.Purpose = "staff" }))
 				return err
 			}, "", true},
 			{"another issuer", func() error {
-				_, err := c.Inbox(ctx, m.mint("hanako", "tv-1", func(c *platform.Claims) { c.Issuer = "https://evil.test" }))
+				_, err := c.Inbox(ctx, m.Mint("hanako", "tv-1", func(c *platform.Claims) { c.Issuer = "https://evil.test" }))
 				return err
 			}, "", true},
 			{"expired", func() error {
-				_, err := c.Inbox(ctx, m.mint("hanako", "tv-1", func(c *platform.Claims) { c.Expiry = now.Add(-time.Minute).Unix() }))
+				_, err := c.Inbox(ctx, m.Mint("hanako", "tv-1", func(c *platform.Claims) { c.Expiry = now.Add(-time.Minute).Unix() }))
 				return err
 			}, "", true},
-			{"another TV", func() error { _, err := c.Inbox(ctx, m.mint("hanako", "tv-9", nil)); return err }, catv.ReasonNotSubscriber, false},
-			{"not a subscriber here", func() error { _, err := c.Inbox(ctx, m.mint("kiyoshi", "tv-1", nil)); return err }, catv.ReasonNotSubscriber, false},
-			{"another person's message", func() error { _, err := c.Read(ctx, m.mint("kenta", "tv-1", nil), own); return err }, catv.ReasonNoMessage, false},
+			{"another TV", func() error { _, err := c.Inbox(ctx, m.Mint("hanako", "tv-9", nil)); return err }, catv.ReasonNotSubscriber, false},
+			{"not a subscriber here", func() error { _, err := c.Inbox(ctx, m.Mint("kiyoshi", "tv-1", nil)); return err }, catv.ReasonNotSubscriber, false},
+			{"another person's message", func() error { _, err := c.Read(ctx, m.Mint("kenta", "tv-1", nil), own); return err }, catv.ReasonNoMessage, false},
 			{"no such message", func() error { _, err := c.Read(ctx, hanako, 99); return err }, catv.ReasonNoMessage, false},
-			{"power-on at another box", func() error { return c.PowerOn(ctx, m.mint("kiyoshi", "tv-1", nil)) }, catv.ReasonNotSubscriber, false},
+			{"power-on at another box", func() error { return c.PowerOn(ctx, m.Mint("kiyoshi", "tv-1", nil)) }, catv.ReasonNotSubscriber, false},
 			{"power-on without a login", func() error { return c.PowerOn(ctx, "") }, "", true},
 		} {
 			err := tc.call()
@@ -179,7 +128,7 @@ func TestAPI(t *testing.T) {
 		}
 		// Kenta's refused read marked nothing: the message is unread for
 		// him only as long as it is not his; his inbox is unchanged.
-		if got, err := c.Inbox(ctx, m.mint("kenta", "tv-1", nil)); err != nil || len(got) != 1 || got[0].Read {
+		if got, err := c.Inbox(ctx, m.Mint("kenta", "tv-1", nil)); err != nil || len(got) != 1 || got[0].Read {
 			t.Errorf("kenta's inbox %+v %v, want the one to all, unread", got, err)
 		}
 		es, err := op.Audit(ctx, "hanako")

@@ -104,6 +104,9 @@ type Message struct {
 	TitleJA, TitleEN string
 	BodyJA, BodyEN   string
 	At               time.Time
+	// Ref is a town system's reference of the message: the operator keeps
+	// one message per reference, so posting it again sends it once.
+	Ref string `json:",omitempty"`
 	// Read is whether the person reading their messages has opened it.
 	Read bool
 }
@@ -134,7 +137,8 @@ func (m Message) valid() bool {
 }
 
 // Send stores a message; it is on the recipients' TVs from their next
-// power-on. A refusal writes only its audit row.
+// power-on. A message with a Ref already sent is not stored again: its ID
+// is answered. A refusal writes only its audit row.
 func (o *Operator) Send(ctx context.Context, m Message) (int64, error) {
 	at := o.now().UnixMilli()
 	if !m.valid() {
@@ -155,12 +159,19 @@ func (o *Operator) Send(ctx context.Context, m Message) (int64, error) {
 	for range 5 {
 		var id int64
 		err := o.db.Tx(ctx, func(tx *sql.Tx) error {
+			if m.Ref != "" {
+				// Sent before under this reference: the same message.
+				err := o.db.TxQueryRow(ctx, tx, `SELECT id FROM catv_messages WHERE operator = $1 AND ref = $2`, o.id, m.Ref).Scan(&id)
+				if err == nil || !errors.Is(err, sql.ErrNoRows) {
+					return err
+				}
+			}
 			if err := o.db.TxQueryRow(ctx, tx, `SELECT COALESCE(MAX(id), 0) + 1 FROM catv_messages WHERE operator = $1`, o.id).Scan(&id); err != nil {
 				return err
 			}
 			if _, err := o.db.TxExec(ctx, tx, `INSERT INTO catv_messages (operator, id, sender, sender_kind, scope, area, platform_id,
-				title_ja, title_en, body_ja, body_en, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-				o.id, id, m.Sender, m.SenderKind, string(m.Scope), m.Area, m.PlatformID, m.TitleJA, m.TitleEN, m.BodyJA, m.BodyEN, at); err != nil {
+				title_ja, title_en, body_ja, body_en, created_at, ref) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+				o.id, id, m.Sender, m.SenderKind, string(m.Scope), m.Area, m.PlatformID, m.TitleJA, m.TitleEN, m.BodyJA, m.BodyEN, at, m.Ref); err != nil {
 				return err
 			}
 			_, err := o.db.TxExec(ctx, tx, `INSERT INTO catv_audit (operator, at, platform_id, terminal, action, message_id, result)

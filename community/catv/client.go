@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/mynaplat/mynaplat/community/tvlogin"
 	"github.com/mynaplat/mynaplat/internal/httpapi"
 )
 
@@ -39,7 +40,7 @@ func (c *Client) do(ctx context.Context, rq httpapi.Request, out any) error {
 func (c *Client) Inbox(ctx context.Context, assertion string) ([]Message, error) {
 	var out []Message
 	if err := c.do(ctx, httpapi.Request{Method: http.MethodGet, Path: "/catv/v1/messages",
-		Header: http.Header{"Authorization": {"Bearer " + assertion}}}, &out); err != nil {
+		Header: tvlogin.Header(assertion)}, &out); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -49,12 +50,12 @@ func (c *Client) Inbox(ctx context.Context, assertion string) ([]Message, error)
 func (c *Client) Read(ctx context.Context, assertion string, id int64) (Message, error) {
 	var m Message
 	err := c.do(ctx, httpapi.Request{Method: http.MethodPost, Path: "/catv/v1/messages/" + strconv.FormatInt(id, 10) + "/read",
-		Header: http.Header{"Authorization": {"Bearer " + assertion}}, Idempotent: true}, &m)
+		Header: tvlogin.Header(assertion), Idempotent: true}, &m)
 	return m, err
 }
 
 // PowerOn records that the box powered on with the person's login.
 func (c *Client) PowerOn(ctx context.Context, assertion string) error {
 	return c.do(ctx, httpapi.Request{Method: http.MethodPost, Path: "/catv/v1/poweron",
-		Header: http.Header{"Authorization": {"Bearer " + assertion}}}, nil)
+		Header: tvlogin.Header(assertion)}, nil)
 }

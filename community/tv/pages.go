@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mynaplat/mynaplat/community/catv"
+	"github.com/mynaplat/mynaplat/community/watch"
 	"github.com/mynaplat/mynaplat/terminal"
 	"github.com/mynaplat/mynaplat/web"
 )
@@ -29,6 +30,14 @@ type Config struct {
 	// with the person's card login; nil when no operator is reachable (the
 	// menu then has no messages).
 	Messages Messages
+	// Town is the towns' checkups and booking (town.Client), reached with
+	// the person's card login; nil when no town is reachable (the menu then
+	// has neither).
+	Town Town
+	// Watch is the health centre's watch-over (watch.Client), reached
+	// with the person's card login; nil when none is reachable (the menu
+	// then has no daily check).
+	Watch Watch
 	// Now is the clock (time.Now when nil).
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -87,6 +96,8 @@ func (p *Pages) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /tv/{id}/messages", p.messages)
 	mux.HandleFunc("GET /tv/{id}/messages/{n}", p.message)
 	mux.HandleFunc("POST /tv/{id}/end", p.end)
+	p.townRoutes(mux)
+	p.watchRoutes(mux)
 }
 
 // Path is the portal's power-on page of TV terminal id.
@@ -133,6 +144,12 @@ type view struct {
 	// the messages are on the menu.
 	Home, Menu, List, End string
 	HasMessages           bool
+	// HasTown is whether the town's checkups and booking are on the menu.
+	HasTown bool
+	// Check is the daily check's path, "" when the menu has none.
+	Check string
+	// Daily is the daily check's screen (watch.go).
+	Daily daily
 	// Unread is the count of unread messages (the menu's), Messages the
 	// list of a messages screen, Message the one open.
 	Unread   int
@@ -150,6 +167,30 @@ func (view) TerminalScreen() terminal.Screen { return terminal.ScreenTV }
 
 // MessagePath is the path of message id on this TV.
 func (v view) MessagePath(id int64) string { return v.List + "/" + strconv.FormatInt(id, 10) }
+
+// The menu's items in their order, each numbered by the number key that
+// presses it: the messages (when the operator is reachable), the daily
+// check (for a person the health centre watches), the town's checkups and
+// booking (when a town is reachable), then "end".
+
+// CheckNum is the number key of the daily check.
+func (v view) CheckNum() int { return 1 + b2i(v.HasMessages) }
+
+// CheckupsNum is the number key of the town's checkups.
+func (v view) CheckupsNum() int { return v.CheckNum() + b2i(v.Check != "") }
+
+// BookingNum is the number key of the booking.
+func (v view) BookingNum() int { return v.CheckupsNum() + 1 }
+
+// EndNum is the number key of "end", the menu's last item.
+func (v view) EndNum() int { return v.CheckupsNum() + 2*b2i(v.HasTown) }
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
 
 // Num is the number key of the i-th item.
 func (view) Num(i int) int { return i + 1 }
@@ -176,13 +217,14 @@ func (p *Pages) login(w http.ResponseWriter, r *http.Request) (*terminal.Kit, *w
 	t := k.Terminal()
 	home := Path(t.ID)
 	return k, ss, view{Name: t.Name, Owner: t.Owner, Holder: l.Holder, Expires: l.Expires,
-		Home: home, Menu: home + "menu", List: home + "messages", End: home + "end", HasMessages: p.cfg.Messages != nil}, l.Assertion, true
+		Home: home, Menu: home + "menu", List: home + "messages", End: home + "end", HasMessages: p.cfg.Messages != nil,
+		HasTown: p.cfg.Town != nil, Check: p.checkPath(home)}, l.Assertion, true
 }
 
 // expired sends the person to the card screen; a login that has run out
 // (at the TV, or as the operator found it) goes with its outcome.
 func (p *Pages) expired(w http.ResponseWriter, r *http.Request, k *terminal.Kit, ss *web.Session, err error) {
-	if errors.Is(err, terminal.ErrLoginExpired) || errors.Is(err, catv.ErrAssertion) {
+	if errors.Is(err, terminal.ErrLoginExpired) || errors.Is(err, catv.ErrAssertion) || errors.Is(err, watch.ErrAssertion) {
 		terminal.Logout(ss)
 		ss.SetFlash(terminal.Result{Outcome: terminal.LoginExpired}.Flash())
 		terminal.SaveSession(r, ss, p.cfg.Logger)
@@ -217,7 +259,9 @@ func (p *Pages) home(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if p.cfg.Messages == nil {
-		p.pages.Render(w, r, http.StatusOK, "home", v)
+		if !p.dailyFirst(w, r, &v, assertion) {
+			p.pages.Render(w, r, http.StatusOK, "home", v)
+		}
 		return
 	}
 	// The first power-on page of a login is the sign of life the operator
@@ -231,6 +275,9 @@ func (p *Pages) home(w http.ResponseWriter, r *http.Request) {
 			ss.Set(key, login)
 			terminal.SaveSession(r, ss, p.cfg.Logger)
 		}
+	}
+	if p.dailyFirst(w, r, &v, assertion) {
+		return
 	}
 	ms, err := p.cfg.Messages.Inbox(r.Context(), assertion)
 	if err != nil {
@@ -255,6 +302,7 @@ func (p *Pages) menu(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	p.offerCheck(r.Context(), assertion, &v)
 	if p.cfg.Messages != nil {
 		ms, err := p.cfg.Messages.Inbox(r.Context(), assertion)
 		if err != nil {

@@ -16,7 +16,7 @@ const module = "github.com/mynaplat/mynaplat"
 // terminal, not even through another package. A terminal reaches them only
 // through their typed HTTP clients.
 var serverRoles = []string{
-	"jlis", "eligibility", "municipal", "platform", "jpki", "seal", "tsa", "corpreg", "delegation", "cardco", "postbox", "staff", "procure", "procure/body", "community/catv",
+	"jlis", "eligibility", "municipal", "platform", "jpki", "seal", "tsa", "corpreg", "delegation", "cardco", "postbox", "staff", "procure", "procure/body", "community/catv", "community/town", "community/tvlogin", "community/watch",
 }
 
 // cardSide are the packages that talk to a card.

@@ -1,0 +1,65 @@
+// Package tvlogin is the one check the community services' APIs make of
+// their bearer (docs/community-tv.md §2, §5.2): the platform's assertion
+// (platform.VerifyAssertion, a JWS checked against the platform's JWK set)
+// of a card login made at a TV terminal for no other purpose. The person
+// is the assertion's subject and the box its terminal, so a login at one
+// box never acts at another. The CATV operators (community/catv) and the
+// towns (community/town) both believe logins through it.
+package tvlogin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/mynaplat/mynaplat/platform"
+)
+
+// ErrAssertion is a bearer that is not the platform's assertion of a card
+// login at a TV.
+var ErrAssertion = errors.New("community: the card login at the TV could not be verified")
+
+// Config is what an API needs to believe a card login at a TV: the
+// platform's assertion keys and issuer. Without Keys it believes no login.
+type Config struct {
+	Keys   func(ctx context.Context) (platform.JWKS, error)
+	Issuer string
+}
+
+// Viewer is the person and the TV of a verified login.
+type Viewer struct{ PlatformID, Terminal string }
+
+// Check verifies assertion at now.
+func (c Config) Check(ctx context.Context, assertion string, now time.Time) (Viewer, error) {
+	if c.Keys == nil || assertion == "" {
+		return Viewer{}, ErrAssertion
+	}
+	keys, err := c.Keys(ctx)
+	if err != nil {
+		return Viewer{}, fmt.Errorf("tvlogin: platform keys: %w", err)
+	}
+	cl, err := platform.VerifyAssertion(assertion, keys, c.Issuer, now)
+	switch {
+	case err != nil:
+		return Viewer{}, fmt.Errorf("%w: %w", ErrAssertion, err)
+	case cl.TerminalKind != platform.TV:
+		return Viewer{}, fmt.Errorf("%w: made at a %q terminal, not a TV", ErrAssertion, cl.TerminalKind)
+	case cl.Purpose != "":
+		return Viewer{}, fmt.Errorf("%w: a login for %q", ErrAssertion, cl.Purpose)
+	}
+	return Viewer{PlatformID: cl.Subject, Terminal: cl.Terminal}, nil
+}
+
+// Request verifies the request's bearer (Authorization: Bearer) at now.
+func (c Config) Request(r *http.Request, now time.Time) (Viewer, error) {
+	bearer, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return c.Check(r.Context(), bearer, now)
+}
+
+// Header is the header that carries assertion, for a client.
+func Header(assertion string) http.Header {
+	return http.Header{"Authorization": {"Bearer " + assertion}}
+}
