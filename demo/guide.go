@@ -157,21 +157,21 @@ func Guide(world bool) []web.HomeSection {
 				"受任者に 須坂 健太（プラットフォームIDは /demo の表）と委任事項・有効期間を入れて「署名して発行」。発行した委任状は一覧で状態を見て、失効させられます。" +
 				"入札は /procure/agent/tenders：須坂 健太 がカードでログインすると、関東地方整備局と須坂市の公告中の案件（締切は3日後）が開札用証明書の指紋とともに見えます。" +
 				"「入札する」→ 須坂テックを選んで金額を入れ、署名用パスワードで「署名して入札する」。入札書はこの端末で署名・暗号化され、発注機関の受領証を検証して一覧に残します（締切までは入札し直すと差し替え）。" +
-				"締切後、各機関の契約担当官2人が /demo の職員カードと開札パスフレーズで開札します。",
+				"締切後、各機関の契約担当官2人が /demo の職員カードと開札パスフレーズで開札します。" +
+				"落札すると、担当職員が作成した契約書に /procure/agent/contracts で須坂 健太がカードで署名し、担当職員が職員カードで署名・検査した後に、受領と請求を署名して記録します。履歴ファイルは mynaplat verify で検証できます。",
 			DescEN: "Someone empowered by a company's representative applies and signs contracts electronically, with the corporate number and the card. " +
 				"Start at /desk/ (the company desk): Suzaka Tech's representative 須坂 花子 logs in with her card → Confirm (signing password) → " +
 				"enter 須坂 健太 as the agent (his platform ID is in /demo's table), the matters and the period → Sign and grant. The list shows each power's status and can revoke it. " +
 				"Bids are at /procure/agent/tenders: 須坂 健太 logs in with his card and sees the open tenders of 関東地方整備局 and 須坂市 (deadline in three days) with their opening certificates' fingerprints. " +
 				"Bid → pick Suzaka Tech, enter the price, Sign and bid with the signing password. The bid is signed and sealed on this terminal; the body's receipt is verified and listed (bidding again before the deadline replaces it). " +
-				"After the deadline two contracting officers of the body open it with the staff cards and opening passphrases on /demo.",
-			Status: web.PartlyBuilt,
-			MissingJA: "入札参加資格の審査、入札、電子契約、国と自治体の間での調達情報の共有。法人の登記（代表者の確認）、電子委任状の登録・検証、" +
-				"代表者が委任状を発行する会社の委任状デスクはあります。",
-			MissingEN: "Bidding qualification, bids, electronic contracts, and sharing procurement data between governments. The corporate " +
-				"registry (who represents a company), the register of powers of attorney and the company desk where the representative grants them are there.",
+				"After the deadline two contracting officers of the body open it with the staff cards and opening passphrases on /demo. " +
+				"Once his company has won, 須坂 健太 signs the contract an officer prepared at /procure/agent/contracts with his card; after the officer's signature and inspection (staff card) he records the acceptance and the invoice, each signed; the timeline file passes mynaplat verify.",
+			Status:    web.PartlyBuilt,
+			MissingJA: "デモには落札済みの案件がありません：契約まで試すには、締切が数分後の案件を公告し、入札して、締切後に開札します。",
+			MissingEN: "The demo has no awarded tender: to reach the contract, publish a tender due in a few minutes, bid, and open it after the deadline.",
 			Cards: []web.HomeCard{homeCard(SuzakaTech.Representative, "須坂テックの代表者：委任状を発行", "Suzaka Tech's representative: grants powers"),
 				homeCard(ProcureAgent, "代理人（受任者）", "the agent")},
-			Paths: []string{"/desk/", termPath(DeskTerminal.ID), "/procure/agent/tenders", "/corpreg/", "/delegation/"}},
+			Paths: []string{"/desk/", termPath(DeskTerminal.ID), "/procure/agent/tenders", "/procure/agent/contracts", "/corpreg/", "/delegation/"}},
 		{ID: SectionPilot4, TitleJA: "④ 前橋市：電子母子健康手帳", TitleEN: "④ Maebashi: the electronic maternal–child handbook",
 			DescJA:    "予防接種や健診の記録をまとめた母子健康手帳を、カードでログインして見る先行事例。医療機関の間で検査画像も共有しました。",
 			DescEN:    "An earlier pilot: a maternal–child handbook with vaccinations and check-ups, opened with the card; clinics also shared images.",

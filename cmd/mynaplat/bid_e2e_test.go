@@ -26,9 +26,10 @@ import (
 // company's grade; he bids; after the deadline the two officers open it
 // (each their passphrase, as TestBodyOfficersPublishInBrowser) and the
 // public result names the company as the winner; the first officer then
-// prepares the contract, the agent signs it through the API, and the
+// prepares the contract, the agent signs it on his contract page, the
 // officer signs it and records the inspection with his own card on the
-// staff terminal's reader (officerSignsContract). Screenshots of each step.
+// staff terminal's reader, and the agent accepts and invoices
+// (contractInBrowser). Screenshots of each step.
 func TestBidInBrowser(t *testing.T) {
 	bin := buildBinary(t)
 	data := t.TempDir()
@@ -148,6 +149,8 @@ func TestBidInBrowser(t *testing.T) {
 	r.shot("bid-08-result")
 	contains("the winner", r.text("#winner"), demo.SuzakaTech.NameJA)
 
-	// 5. The contract: the officer signs it and inspects with his card.
-	officerSignsContract(r, url, soonID, first)
+	// 5. The contract: the officer prepares it, the agent signs it on his
+	// page, the officer signs it and inspects with his card, the agent
+	// accepts and invoices.
+	contractInBrowser(t, r, url, bin, data, soonID, first)
 }
