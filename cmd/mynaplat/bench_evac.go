@@ -61,9 +61,9 @@ type EvacBenchResult struct {
 	TVs    int    `json:"tvs"`
 	// Connected streams answered 200 (the server had subscribed them);
 	// ConnectSeconds is the time until the last one did.
-	Connected      int64   `json:"connected"`
-	ConnectSeconds float64 `json:"connect_s"`
-	SetupSeconds   float64 `json:"setup_s"`
+	Connected      int64    `json:"connected"`
+	ConnectSeconds float64  `json:"connect_s"`
+	SetupSeconds   float64  `json:"setup_s"`
 	Order          EvacPush `json:"order"`
 	Lift           EvacPush `json:"lift"`
 	// Dropped streams ended before the bench closed them (must be 0).
