@@ -49,7 +49,7 @@ import (
 func init() {
 	sub := &command{name: "evacuation", run: benchEvacuation,
 		summary:  "避難指示を接続中のテレビ全台に届けるまでの時間 / the time from an evacuation order to its receipt at every connected TV",
-		synopsis: "--target URL --data DIR [--db DSN] [--tvs 10000] [--via evac] [--connects 256] [--wait 60s]"}
+		synopsis: "--target URL --data DIR [--db DSN] [--tvs 10000] [--via evac] [--connects 256] [--wait 60s] [--debug URL]"}
 	i, _ := slices.BinarySearchFunc(benchCommand.subs, sub.name, func(c *command, name string) int { return strings.Compare(c.name, name) })
 	benchCommand.subs = slices.Insert(benchCommand.subs, i, sub)
 }
@@ -105,6 +105,7 @@ func benchEvacuation(ctx context.Context, fs *flag.FlagSet, args []string, out i
 	issuer := fs.String("issuer", "", "the platform's issuer in the assertions (default: --target)")
 	connects := fs.Int("connects", 256, "streams being opened at once")
 	wait := fs.Duration("wait", time.Minute, "how long to wait for all TVs to connect, and for each push")
+	debug := fs.String("debug", "", "URL of the server's --debug-addr: its heap is collected (pprof's heap?gc=1) before each reading of its memory")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -165,6 +166,12 @@ func benchEvacuation(ctx context.Context, fs *flag.FlagSet, args []string, out i
 	res.SetupSeconds = time.Since(start).Seconds()
 	fmt.Fprintf(out, "bench: %d TVs in area %s, logins minted, ready in %.1fs\n", len(pids), benchEvacArea, res.SetupSeconds)
 
+	collect := func() {
+		if *debug != "" {
+			serverGC(ctx, hc, strings.TrimRight(*debug, "/"), out)
+		}
+	}
+	collect()
 	rssBefore, _ := serverMetric(ctx, hc, base, "process_resident_memory_bytes")
 	heapBefore, _ := serverHeap(ctx, hc, base)
 	cpuBefore, cerr := serverCPU(ctx, hc, base)
@@ -231,6 +238,7 @@ func benchEvacuation(ctx context.Context, fs *flag.FlagSet, args []string, out i
 	// The server's memory once every stream is held (after its writes
 	// settle).
 	time.Sleep(500 * time.Millisecond)
+	collect()
 	if rss, err := serverMetric(ctx, hc, base, "process_resident_memory_bytes"); err == nil && rssBefore > 0 {
 		res.ServerRSSPerTVKB = (rss - rssBefore) / float64(res.Connected) / 1024
 	}
@@ -324,6 +332,23 @@ func (c connectCounter) RoundTrip(r *http.Request) (*http.Response, error) {
 		c.connected.Add(1)
 	}
 	return resp, err
+}
+
+// serverGC has the server collect its heap (pprof's heap profile with
+// gc=1), so that its heap in use is what it holds, not what it has not
+// collected yet.
+func serverGC(ctx context.Context, hc *http.Client, debug string, out io.Writer) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, debug+"/debug/pprof/heap?gc=1", nil)
+	if err == nil {
+		var resp *http.Response
+		if resp, err = hc.Do(req); err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(out, "bench: the server's heap not collected: %v\n", err)
+	}
 }
 
 // serverHeap is the server's Go heap and goroutine stacks in use.
