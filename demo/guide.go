@@ -94,18 +94,20 @@ func Guide(world bool) []web.HomeSection {
 			Paths: []string{"/reception/", "/pay/", "/clinic/", "/insurer/06230012/"}},
 		{ID: SectionTV, TitleJA: "(3) テレビ（ケーブルテレビ・スマートテレビ）からの本人確認", TitleEN: "(3) Logging in from cable TV and smart TVs",
 			DescJA: "テレビのセットトップボックス（STB）のリーダーにカードを置いてログイン。利用者証明用電子証明書から共通プラットフォームIDが決まり、" +
-				"サービスはこのIDで本人を識別します（個人番号は使いません）。",
-			DescEN: "Log in by placing the card on the reader of a TV set-top box (STB). The authentication certificate gives the " +
-				"common platform ID, by which services know the person (never by the My Number).",
-			Status: web.PartlyBuilt,
-			MissingJA: "須高ケーブルのSTBで須坂 花子さんのカードでログインすると、町とケーブル局からの未読のお知らせが先に出ます（決定で読む、戻るで残り、青＝B でメニュー、メニューの 1 でお知らせ一覧）。" +
-				"お知らせは職員のカードで /catv/suko/office/ から送れます（相森 達也＝ケーブル局は全員・地区あて、本上 里美＝須坂市は個人あても）。下の①はできます。③は一部、②はまだありません。" +
+				"サービスはこのIDで本人を識別します（個人番号は使いません）。" +
+				"須高ケーブルのSTBで須坂 花子さんのカードでログインすると、町とケーブル局からの未読のお知らせが先に出ます（決定で読む、戻るで残り、青＝B でメニュー、メニューの 1 でお知らせ一覧）。" +
+				"お知らせは職員のカードで /catv/suko/office/ から送れます（相森 達也＝ケーブル局は全員・地区あて、本上 里美＝須坂市は個人あても）。" +
 				"リモコンの代わりにキーボードで：矢印・Enter・戻る＝Esc・数字キー・色ボタン＝R/G/Y/B。",
-			MissingEN: "Log in at the Suko cable STB with 須坂 花子's card: her unread messages from the town and the cable operator come first (Enter reads one, Back shows the rest, blue = B the menu, 1 on the menu the list). " +
-				"Staff send messages at /catv/suko/office/ with their cards (相森 達也 for the operator: to all or an area; 本上 里美 for 須坂市: also to one person). ① below works, ③ partly; ② is not built yet. " +
+			DescEN: "Log in by placing the card on the reader of a TV set-top box (STB). The authentication certificate gives the " +
+				"common platform ID, by which services know the person (never by the My Number). " +
+				"Log in at the Suko cable STB with 須坂 花子's card: her unread messages from the town and the cable operator come first (Enter reads one, Back shows the rest, blue = B the menu, 1 on the menu the list). " +
+				"Staff send messages at /catv/suko/office/ with their cards (相森 達也 for the operator: to all or an area; 本上 里美 for 須坂市: also to one person). " +
 				"The keyboard stands in for the remote: arrows, Enter, Back = Esc, number keys, colour keys = R/G/Y/B.",
-			Cards: []web.HomeCard{homeCard("須坂　花子", "", "")},
-			Paths: []string{tvPath("tv-suzaka-1"), tvPath("tv-nanto-1"), tvPath("tv-nambu-1"), "/catv/suko/office/"},
+			Status:    web.PartlyBuilt,
+			MissingJA: "②の子どもの登下校メール。",
+			MissingEN: "②'s school check-in mail.",
+			Cards:     []web.HomeCard{homeCard("須坂　花子", "", "")},
+			Paths:     []string{tvPath("tv-suzaka-1"), tvPath("tv-nanto-1"), tvPath("tv-nambu-1"), "/catv/suko/office/"},
 			Sub: []web.HomeSection{
 				{ID: SectionPilot1, TitleJA: "① 須坂市・南砺市：テレビで健康情報と施設予約", TitleEN: "① Suzaka and Nanto: health records and facility bookings on the TV",
 					DescJA: "須高ケーブル・となみケーブルのSTBからカードでログインし、自分の健康情報を見たり、市の施設を予約したりした先行事例。" +
@@ -133,11 +135,13 @@ func Guide(world bool) []web.HomeSection {
 					Cards: []web.HomeCard{homeCard("法勝寺　トメ", "", ""), homeCard("南部　翔", "", "")},
 					Paths: []string{tvPath("tv-nambu-1"), "/watch/nambu/office/", "/demo/mailbox", termPath("school-nambu-1")}},
 				{ID: SectionPilot3, TitleJA: "③ 美波町：テレビでの避難指示と避難所の受付", TitleEN: "③ Minami: evacuation orders on the TV and shelter check-in",
-					DescJA:    "テレビに名前入りの避難指示を出し、避難所ではカードで入所・退所を記録して、町が避難の状況をつかむ先行事例。",
-					DescEN:    "An earlier pilot: evacuation orders with the person's name on the TV, and shelter arrivals and departures recorded with the card.",
+					DescJA: "テレビに名前入りの避難指示を出し、避難所ではカードで入所・退所を記録して、町が避難の状況をつかむ先行事例。" +
+						"ケーブルテレビ美波のSTBで日和佐 正さんのカードでログインしておくと、町が出した避難指示が画面を読み込み直さずに重なって出ます（名前と最寄りの開設中の避難所、赤＝R で「確認しました」が町に記録されます）。避難指示は危機管理室の職員（浜崎 恵子、暗証番号 8950）が職員カードで /evac/minami/office/ から出し、地区・世帯ごとの避難状況と訓練の報告がその場で更新されます。避難所（日和佐小学校）の端末 /shelter/shelter-minami-1/ ではカードと暗証番号で入所・退所を受け付けます。",
+					DescEN: "An earlier pilot: evacuation orders with the person's name on the TV, and shelter arrivals and departures recorded with the card. " +
+						"Log in at the Minami cable STB with 日和佐 正's card: an evacuation order the town issues appears over the screen without a reload (his name, the nearest open shelter; red = R acknowledges it, recorded by the town). The disaster office's officer (浜崎 恵子, PIN 8950) issues orders with her staff card at /evac/minami/office/, where the board per area and household and the drill report update live. At the shelter's terminal /shelter/shelter-minami-1/ (日和佐小学校) people check in and out with the card and the PIN.",
 					Status:    web.PartlyBuilt,
-					MissingJA: "ケーブルテレビ美波のSTBで日和佐 正さんのカードでログインしておくと、町が出した避難指示が画面を読み込み直さずに重なって出ます（名前と最寄りの開設中の避難所、赤＝R で「確認しました」が町に記録されます）。避難指示は危機管理室の職員（浜崎 恵子、暗証番号 8950）が職員カードで /evac/minami/office/ から出し、地区・世帯ごとの避難状況と訓練の報告がその場で更新されます。避難所（日和佐小学校）の端末 /shelter/shelter-minami-1/ ではカードと暗証番号で入所・退所を受け付けます。",
-					MissingEN: "Log in at the Minami cable STB with 日和佐 正's card: an evacuation order the town issues appears over the screen without a reload (his name, the nearest open shelter; red = R acknowledges it, recorded by the town). The disaster office's officer (浜崎 恵子, PIN 8950) issues orders with her staff card at /evac/minami/office/, where the board per area and household and the drill report update live. At the shelter's terminal /shelter/shelter-minami-1/ (日和佐小学校) people check in and out with the card and the PIN.",
+					MissingJA: "避難所の端末での氏名による受付（いまは危機管理室のページで）と、タブレット用の画面（いまは職員のページ）。",
+					MissingEN: "Check-in by name at the shelter's own terminal (it is on the disaster office's page for now), and a tablet screen (the board is a staff page).",
 					Cards:     []web.HomeCard{homeCard("日和佐　正", "", "")},
 					Paths:     []string{tvPath("tv-minami-1"), "/evac/minami/office/", "/shelter/shelter-minami-1/"}},
 			}},
