@@ -82,6 +82,8 @@ func LoginPath(office string) (string, error) {
 		return "/catv/" + id + "/office/login", nil
 	case WatchKind:
 		return "/watch/" + id + "/office/login", nil
+	case GateKind:
+		return "/gate/" + id + "/office/login", nil
 	}
 	return "", fmt.Errorf("%w: office %q has no card login yet", ErrInvalid, office)
 }

@@ -80,6 +80,9 @@ const (
 	// WatchStaff is a health centre's watch-over staff member: sees the
 	// people watched and handles their flags (package community/watch).
 	WatchStaff Role = "watch-staff"
+	// GateStaff is a school's or a library's staff member: sees the day's
+	// check-ins of their own body's children (package community/gate).
+	GateStaff Role = "gate-staff"
 )
 
 // roleInfo is a role's office kind and its names.
@@ -103,11 +106,12 @@ var roles = map[Role]roleInfo{
 	CATVSender:        {CATVKind, "お知らせ送信担当（ケーブルテレビ局）", "message sender (the CATV operator)"},
 	CATVTownSender:    {CATVKind, "お知らせ送信担当（市町村）", "message sender (the town)"},
 	WatchStaff:        {WatchKind, "見守り担当（保健センター）", "watch-over staff (health centre)"},
+	GateStaff:         {GateKind, "入退室担当（学校・図書館）", "check-in staff (school, library)"},
 }
 
 // Roles are every role, in a stable order.
 var Roles = []Role{CounterClerk, CounterSupervisor, RegistryClerk, InsurerClerk, ClinicStaff, AgencyStaff,
-	BusinessStaff, PostboxOperator, PlatformOperator, ProcureOfficer, TenderOfficer, CATVSender, CATVTownSender, WatchStaff}
+	BusinessStaff, PostboxOperator, PlatformOperator, ProcureOfficer, TenderOfficer, CATVSender, CATVTownSender, WatchStaff, GateStaff}
 
 // JA and EN are the role's names.
 func (r Role) JA() string { return roles[r].ja }
@@ -122,7 +126,7 @@ func (r Role) Valid() bool { _, ok := roles[r]; return ok }
 // one each and have none.
 var officeKinds = map[string]bool{"municipal": true, "counter": true, "insurer": true, "clinic": true,
 	"agency": true, "business": true, "postbox-operator": false, "platform-operator": false, ProcureOffice: false, ProcureBodyKind: true, CATVKind: true,
-	WatchKind: true}
+	WatchKind: true, GateKind: true}
 
 // ProcureOffice is the office of the procurement qualification register's
 // officers (package procure): one per deployment, like the operators'.
@@ -140,6 +144,10 @@ const CATVKind = "catv"
 // ("watch:nambu"; package community/watch).
 const WatchKind = "watch"
 
+// GateKind is the kind of a school's or a library's check-in office
+// ("gate:nambu-school"; package community/gate).
+const GateKind = "gate"
+
 // OfficeKind is the kind of an office ID ("municipal" of
 // "municipal:062049"), or an error for an ID that is not an office's.
 func OfficeKind(office string) (string, error) {
@@ -147,7 +155,7 @@ func OfficeKind(office string) (string, error) {
 	needsID, ok := officeKinds[kind]
 	switch {
 	case !ok:
-		return "", fmt.Errorf("%w: office %q (want one of municipal:, counter:, insurer:, clinic:, agency:, business:, procure-body:, catv:, postbox-operator, platform-operator, procure-register)", ErrInvalid, office)
+		return "", fmt.Errorf("%w: office %q (want one of municipal:, counter:, insurer:, clinic:, agency:, business:, procure-body:, catv:, watch:, gate:, postbox-operator, platform-operator, procure-register)", ErrInvalid, office)
 	case needsID != hasID:
 		return "", fmt.Errorf("%w: office %q", ErrInvalid, office)
 	case hasID && (id == "" || len(id) > 40 || strings.ContainsAny(id, ": /?#")):

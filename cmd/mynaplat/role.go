@@ -21,6 +21,7 @@ import (
 	"github.com/mynaplat/mynaplat/cardco"
 	"github.com/mynaplat/mynaplat/cms"
 	"github.com/mynaplat/mynaplat/community/catv"
+	"github.com/mynaplat/mynaplat/community/gate"
 	"github.com/mynaplat/mynaplat/community/town"
 	"github.com/mynaplat/mynaplat/community/watch"
 	"github.com/mynaplat/mynaplat/corpreg"
@@ -72,13 +73,14 @@ const (
 	roleCatv        = "catv"       // CATV operators: subscribers and the messages to their TVs (issue 20)
 	roleTown        = "town"       // towns (須坂市, 南砺市, 南部町): checkups and facility booking on the TV (issue 20)
 	roleWatch       = "watch"      // a health centre's watch-over of elderly people (南部町, issue 20)
+	roleGate        = "gate"       // schools' and libraries' children's check-in (南部町, issue 20)
 )
 
 // allRoles are the roles in the order a process builds them: a role comes
 // after those whose in-process services it may use (the terminals last: its
 // pages link to the others').
 var allRoles = []string{roleJPKI, rolePlatform, roleOIDC, roleCardCo, roleEligibility, roleJLIS, roleMunicipal,
-	roleTSA, roleCorpReg, roleDelegation, roleProcure, roleBodies, rolePostbox, roleAgency, roleBusiness, roleCounter, roleTownweb, roleCatv, roleTown, roleWatch, roleTerminals}
+	roleTSA, roleCorpReg, roleDelegation, roleProcure, roleBodies, rolePostbox, roleAgency, roleBusiness, roleCounter, roleTownweb, roleCatv, roleTown, roleWatch, roleGate, roleTerminals}
 
 // roleHelp says what each role is, for serve --help and errors.
 var roleHelp = map[string]string{
@@ -102,6 +104,7 @@ var roleHelp = map[string]string{
 	roleCatv:        "CATV operators /catv/ (subscribers, messages from the operator and the town to their TVs, the TV portal's API)",
 	roleTown:        "towns /town/v1/ (須坂市, 南砺市, 南部町: the residents' checkups and facility booking for the TV portal, reminders through the CATV operators)",
 	roleWatch:       "health centre's watch-over /watch/ (南部町 保健センター: people watched, daily checks on the TV, flags, mails to families over SMTP)",
+	roleGate:        "children's check-in /gate/ (南部町立 南部小学校, 南部町立図書館: cards presented at the gate, parents' mails over SMTP, the history on the parent's TV)",
 	roleBodies:      "procuring bodies /bodies/{body}/ (関東地方整備局, 須坂市: tenders, sealed bids and receipts, officers' offices)",
 }
 
@@ -121,10 +124,13 @@ const (
 	// person's TV (the booking's reminder), and the signs of life
 	// (power-ons with a card login) the health centre's watch-over reads.
 	apiCatv = "catv"
+	// apiGate is a school's or a library's touches: the certificate a gate
+	// terminal read from a child's card without a PIN.
+	apiGate = "gate"
 )
 
 var apiRole = map[string]string{apiPlatform: rolePlatform, apiSeal: roleJLIS, apiQueue: roleJLIS, apiCardCo: roleCardCo, apiJPKI: roleJPKI, apiStaff: rolePlatform,
-	apiDelegation: roleDelegation, apiCatv: roleCatv}
+	apiDelegation: roleDelegation, apiCatv: roleCatv, apiGate: roleGate}
 
 // callerPairs are every (API, calling role) there is.
 var callerPairs = [][2]string{
@@ -141,6 +147,9 @@ var callerPairs = [][2]string{
 	{apiCatv, roleTown},          // the towns' reminders to the person's TV
 	{apiStaff, roleWatch},        // the health centre's staff board
 	{apiCatv, roleWatch},         // the power-ons: a sign of life
+	{apiPlatform, roleGate},      // the presence read: a child's card among the body's children
+	{apiStaff, roleGate},         // the schools' and libraries' staff pages
+	{apiGate, roleTerminals},     // the gate terminals' touches
 }
 
 // callerKeys are the caller keys by (API, caller): those of --caller-keys
@@ -359,6 +368,10 @@ type deps struct {
 	// need two roles side by side and for the demo seeding.
 	svc services
 
+	// mailbox is the mailbox inside this process that the roles which
+	// mail share when no --smtp is given.
+	mailbox localMailbox
+
 	keyCache *platform.KeyCache
 	policy   *verify.Policy
 	tsaRoots *x509.CertPool
@@ -400,6 +413,7 @@ type services struct {
 	catv         *catv.Service
 	towns        *town.Service
 	watch        *watch.Service
+	gates        []*gate.Service
 }
 
 // at is where role answers and the client to reach it with.
@@ -451,7 +465,8 @@ var officeRoles = map[string]string{"municipal": roleMunicipal, "insurer": roleE
 	staff.ProcureOffice:   roleProcure,
 	staff.ProcureBodyKind: roleBodies,
 	staff.CATVKind:        roleCatv,
-	staff.WatchKind:       roleWatch}
+	staff.WatchKind:       roleWatch,
+	staff.GateKind:        roleGate}
 
 // staffScope lets each role's key at the staff directory ask about the
 // kinds of office that role serves only. The provider's operator page is

@@ -140,13 +140,22 @@ func (c terminalsConfig) pages(ctx context.Context, d *deps, mux *http.ServeMux,
 		u, hc := d.at(roleWatch)
 		daily = &watch.Client{BaseURL: u, HTTP: hc}
 	}
-	tvp, err := tv.New(tv.Config{Site: d.site, Kits: tp.KitsOf(platform.TV), Messages: messages, Town: towns, Watch: daily, Logger: d.logger})
+	gates, gatePages, err := c.gatePages(d, tp)
+	if err != nil {
+		return nil, err
+	}
+	tvp, err := tv.New(tv.Config{Site: d.site, Kits: tp.KitsOf(platform.TV), Messages: messages, Town: towns, Watch: daily, Gates: gates, Logger: d.logger})
 	if err != nil {
 		return nil, err
 	}
 	tvp.Routes(mux)
 	links = append(links, tvp.Links()...)
 	tp.AddElsewhere("テレビポータル（カードとリモコンで）", "The TV portal (with the card and the remote)", tvp.Links()...)
+	if gatePages != nil {
+		gatePages.Routes(mux)
+		links = append(links, gatePages.Links()...)
+		tp.AddElsewhere("学校・図書館の入口（カードをかざすだけ）", "The school and library gates (hold the card, no PIN)", gatePages.Links()...)
+	}
 	dl, err := c.deskPages(ctx, d, mux, tp)
 	if err != nil {
 		return nil, err

@@ -84,6 +84,12 @@ func TestRoleConfigs(t *testing.T) {
 		{name: "the health centre with a bad SMTP configuration", roles: []string{roleWatch}, elsewhere: true, keys: strings.Join(keys, ","),
 			smtp:  smtpFlags{addr: "smtp.town.example", user: "u"},
 			wants: []string{"role watch is missing:", "--smtp はホスト:ポートで / --smtp is host:port", "--smtp-from", "--smtp-password-file"}},
+		{name: "the schools and libraries alone", roles: []string{roleGate},
+			wants: []string{"役割 gate の設定が足りません / role gate is missing:", "--platform-url", "--caller-keys platform/gate=…", "--caller-keys staff/gate=…"}},
+		{name: "the schools and libraries alone, all given", roles: []string{roleGate}, elsewhere: true, keys: strings.Join(keys, ",")},
+		{name: "the schools and libraries with a bad SMTP configuration", roles: []string{roleGate}, elsewhere: true, keys: strings.Join(keys, ","),
+			smtp:  smtpFlags{addr: "smtp.town.example"},
+			wants: []string{"role gate is missing:", "--smtp はホスト:ポートで / --smtp is host:port", "--smtp-from"}},
 		{name: "the town's site alone, no provider", roles: []string{roleTownweb}, wants: []string{"role townweb is missing: --oidc-url"}},
 		{name: "the town's site alone", roles: []string{roleTownweb}, urls: map[string]string{roleOIDC: "http://op.example"}},
 		{name: "the provider alone: the centre, its caller key at the platform and its operator page's staff key", roles: []string{roleOIDC},
@@ -215,6 +221,7 @@ func TestEveryRoleAlone(t *testing.T) {
 // roleProbes are pages a role run alone must serve.
 var roleProbes = map[string][]string{
 	roleWatch:  {"/demo/mailbox", "/watch/nambu/office/signin"},
+	roleGate:   {"/demo/mailbox", "/gate/nambu-school/office/signin", "/gate/nambu-library/office/signin"},
 	roleBodies: {"/bodies/kanto/tenders", "/bodies/suzaka/tenders.atom", "/bodies/kanto/ca.crt", "/bodies/suzaka/v1/tenders"},
 }
 
@@ -240,6 +247,9 @@ func TestStaffScope(t *testing.T) {
 		{roleWatch, "watch:nambu", true},
 		{roleWatch, "catv:suko", false},
 		{roleCatv, "watch:nambu", false},
+		{roleGate, "gate:nambu-school", true},
+		{roleGate, "watch:nambu", false},
+		{roleWatch, "gate:nambu-library", false},
 	} {
 		if got := staffScope(tc.caller, tc.office); got != tc.want {
 			t.Errorf("staffScope(%s, %s) = %v, want %v", tc.caller, tc.office, got, tc.want)

@@ -255,6 +255,7 @@ func roleConfigs(o serveOptions, p *peers) (map[string]roleConfig, callerKeys, e
 		roleCatv:        catvConfig{peers: p, keys: keys},
 		roleTown:        townConfig{peers: p, keys: keys},
 		roleWatch:       watchConfig{peers: p, keys: keys, smtp: o.smtp},
+		roleGate:        gateConfig{peers: p, keys: keys, smtp: o.smtp},
 		roleTerminals:   newTerminalsConfig(data, p, o.readers, o.postboxTerminal).withPay(newPayConfig(data, p, keys)).withProcure(o.procureTerminal),
 	}
 	out := map[string]roleConfig{}

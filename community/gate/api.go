@@ -13,12 +13,12 @@ import (
 
 // A body's API (docs/community-tv.md §5.5), under its own path:
 //
-//	POST /gate/{body}/v1/touches  {"certificate": DER} → Event: a card held to the gate's reader (caller key: the gate terminal)
+//	POST /gate/{body}/v1/touches  {"certificate": DER, "terminal": ID} → Event: a card held to the gate's reader (caller key: the terminals)
 //	GET  /gate/{body}/v1/history  → [Child]: the parent's children's events (bearer: the parent's card login at their TV)
 //
-// The gate terminals are callers with their own keys (the caller's name is
-// the terminal's ID): a presence read is no login, so the gate proves
-// itself, not the child. The history's bearer is the platform's assertion
+// The gate terminals' role is a caller with its own key and names the gate
+// that read the card: a presence read is no login, so the terminal side
+// proves itself, not the child. The history's bearer is the platform's assertion
 // of a card login made at a TV for no other purpose (community/tvlogin).
 
 // ErrAssertion is tvlogin's: the bearer is not a card login at a TV.
@@ -51,6 +51,7 @@ type APIConfig struct {
 // TouchRequest is the body of a touch.
 type TouchRequest struct {
 	Certificate []byte `json:"certificate"`
+	Terminal    string `json:"terminal"`
 }
 
 // APIPath is the body's API root.
@@ -59,12 +60,15 @@ func APIPath(body string) string { return "/gate/" + url.PathEscape(body) + "/v1
 // Routes registers the body's API.
 func (s *Service) Routes(mux *http.ServeMux, cfg APIConfig) {
 	root := APIPath(s.body.ID)
-	mux.HandleFunc("POST "+root+"touches", cfg.Gates.Only(func(w http.ResponseWriter, r *http.Request, terminal string) {
+	mux.HandleFunc("POST "+root+"touches", cfg.Gates.Only(func(w http.ResponseWriter, r *http.Request, _ string) {
 		var req TouchRequest
 		var ev Event
 		err := httpapi.Decode(r.Body, &req, 64<<10)
+		if err == nil && req.Terminal == "" {
+			err = httpapi.ErrBody
+		}
 		if err == nil {
-			ev, err = s.Touch(r.Context(), terminal, req.Certificate)
+			ev, err = s.Touch(r.Context(), req.Terminal, req.Certificate)
 		}
 		s.answer(w, r, ev, err)
 	}))
@@ -96,7 +100,7 @@ func (s *Service) answer(w http.ResponseWriter, r *http.Request, v any, err erro
 // card login). Refusals come back as *Refusal.
 type Client struct {
 	BaseURL, Body string
-	// Key is the gate terminal's caller key (touches only).
+	// Key is the terminals' caller key (touches only).
 	Key string
 	// HTTP sends the calls (httpapi.NewHTTPClient); nil is httpapi's
 	// default, with its timeout.
@@ -115,13 +119,13 @@ func (c *Client) do(ctx context.Context, rq httpapi.Request, out any) error {
 	return err
 }
 
-// Touch sends the certificate read from a card at the gate. Not retried:
+// Touch sends the certificate read from a card at the gate terminal. Not retried:
 // a touch answered but lost would be sent again as the next event (the
 // debounce makes it the same one within a minute, but a lost answer is
 // rare and the child touches again).
-func (c *Client) Touch(ctx context.Context, der []byte) (Event, error) {
+func (c *Client) Touch(ctx context.Context, terminal string, der []byte) (Event, error) {
 	var ev Event
-	err := c.do(ctx, httpapi.Request{Method: http.MethodPost, Path: APIPath(c.Body) + "touches", JSON: TouchRequest{Certificate: der},
+	err := c.do(ctx, httpapi.Request{Method: http.MethodPost, Path: APIPath(c.Body) + "touches", JSON: TouchRequest{Certificate: der, Terminal: terminal},
 		Header: http.Header{"Authorization": {"Bearer " + c.Key}}}, &ev)
 	return ev, err
 }

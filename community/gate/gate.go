@@ -343,7 +343,10 @@ func (s *Service) wake() {
 
 // Child is a child's history as their parent's TV shows it.
 type Child struct {
-	Name   string  `json:"name"`
+	Name string `json:"name"`
+	// Body and BodyEN are the body's names (the school, the library).
+	Body   string  `json:"body"`
+	BodyEN string  `json:"body_en"`
 	Events []Event `json:"events"`
 }
 
@@ -387,7 +390,7 @@ func (s *Service) History(ctx context.Context, parent, terminal string) ([]Child
 		if err := s.audit(ctx, parent, terminal, k.id, "history", 0, "ok"); err != nil {
 			return nil, err
 		}
-		out = append(out, Child{Name: k.name, Events: evs})
+		out = append(out, Child{Name: k.name, Body: s.body.Name, BodyEN: s.body.NameEN, Events: evs})
 	}
 	return out, nil
 }

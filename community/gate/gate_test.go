@@ -321,29 +321,29 @@ func TestAPI(t *testing.T) {
 		f := setup(t, db, nil)
 		m := tvlogintest.New(t, f.clk.now())
 		schoolKey, libraryKey := callerkey.New(), callerkey.New()
-		schoolCfg := gate.APIConfig{Login: m.Config(), Gates: callerkey.Keys{}.Add("gate-school-1", schoolKey)}
+		schoolCfg := gate.APIConfig{Login: m.Config(), Gates: callerkey.Keys{}.Add("terminals", schoolKey)}
 		one := http.NewServeMux()
 		f.school.Routes(one, schoolCfg)
 		schoolOnly := httptest.NewServer(one)
 		t.Cleanup(schoolOnly.Close)
 		mux := http.NewServeMux()
 		f.school.Routes(mux, schoolCfg)
-		f.library.Routes(mux, gate.APIConfig{Login: m.Config(), Gates: callerkey.Keys{}.Add("gate-library-1", libraryKey)})
+		f.library.Routes(mux, gate.APIConfig{Login: m.Config(), Gates: callerkey.Keys{}.Add("terminals", libraryKey)})
 		srv := httptest.NewServer(mux)
 		t.Cleanup(srv.Close)
 
 		school := &gate.Client{BaseURL: srv.URL, Body: "nambu-school", Key: schoolKey}
-		ev, err := school.Touch(ctx, []byte("card-sakura"))
+		ev, err := school.Touch(ctx, "gate-school-1", []byte("card-sakura"))
 		if err != nil || ev.Kind != "arrive" || ev.Name != "南部 さくら" || ev.Terminal != "gate-school-1" {
 			t.Fatalf("touch = %+v, %v", ev, err)
 		}
 		for _, tc := range []struct{ name, key string }{{"no key", ""}, {"the library's key", libraryKey}} {
 			c := &gate.Client{BaseURL: srv.URL, Body: "nambu-school", Key: tc.key}
-			if _, err := c.Touch(ctx, []byte("card-sakura")); !errors.Is(err, callerkey.CodeUnauthorized) {
+			if _, err := c.Touch(ctx, "gate-school-1", []byte("card-sakura")); !errors.Is(err, callerkey.CodeUnauthorized) {
 				t.Errorf("%s: %v, want unauthorized", tc.name, err)
 			}
 		}
-		if _, err := school.Touch(ctx, []byte("card-mother")); gate.ReasonOf(err) != gate.ReasonUnknownCard {
+		if _, err := school.Touch(ctx, "gate-school-1", []byte("card-mother")); gate.ReasonOf(err) != gate.ReasonUnknownCard {
 			t.Errorf("an adult's card: %v", err)
 		}
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mynaplat/mynaplat/community/catv"
+	"github.com/mynaplat/mynaplat/community/gate"
 	"github.com/mynaplat/mynaplat/community/watch"
 	"github.com/mynaplat/mynaplat/terminal"
 	"github.com/mynaplat/mynaplat/web"
@@ -38,6 +39,10 @@ type Config struct {
 	// with the person's card login; nil when none is reachable (the menu
 	// then has no daily check).
 	Watch Watch
+	// Gates are the schools' and libraries' children's check-ins
+	// (gate.Client, one per body), reached with the parent's card login;
+	// none: the menu has no check-ins.
+	Gates []Gate
 	// Now is the clock (time.Now when nil).
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -98,6 +103,7 @@ func (p *Pages) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /tv/{id}/end", p.end)
 	p.townRoutes(mux)
 	p.watchRoutes(mux)
+	p.gateRoutes(mux)
 }
 
 // Path is the portal's power-on page of TV terminal id.
@@ -148,6 +154,10 @@ type view struct {
 	HasTown bool
 	// Check is the daily check's path, "" when the menu has none.
 	Check string
+	// HasGates is whether the children's check-ins are on the menu;
+	// Children are their screen's (gate.go).
+	HasGates bool
+	Children []gate.Child
 	// Daily is the daily check's screen (watch.go).
 	Daily daily
 	// Unread is the count of unread messages (the menu's), Messages the
@@ -171,7 +181,8 @@ func (v view) MessagePath(id int64) string { return v.List + "/" + strconv.Forma
 // The menu's items in their order, each numbered by the number key that
 // presses it: the messages (when the operator is reachable), the daily
 // check (for a person the health centre watches), the town's checkups and
-// booking (when a town is reachable), then "end".
+// booking (when a town is reachable), the children's check-ins (when a
+// school or library is reachable), then "end".
 
 // CheckNum is the number key of the daily check.
 func (v view) CheckNum() int { return 1 + b2i(v.HasMessages) }
@@ -182,8 +193,11 @@ func (v view) CheckupsNum() int { return v.CheckNum() + b2i(v.Check != "") }
 // BookingNum is the number key of the booking.
 func (v view) BookingNum() int { return v.CheckupsNum() + 1 }
 
+// ChildrenNum is the number key of the children's check-ins.
+func (v view) ChildrenNum() int { return v.CheckupsNum() + 2*b2i(v.HasTown) }
+
 // EndNum is the number key of "end", the menu's last item.
-func (v view) EndNum() int { return v.CheckupsNum() + 2*b2i(v.HasTown) }
+func (v view) EndNum() int { return v.ChildrenNum() + b2i(v.HasGates) }
 
 func b2i(b bool) int {
 	if b {
@@ -218,7 +232,7 @@ func (p *Pages) login(w http.ResponseWriter, r *http.Request) (*terminal.Kit, *w
 	home := Path(t.ID)
 	return k, ss, view{Name: t.Name, Owner: t.Owner, Holder: l.Holder, Expires: l.Expires,
 		Home: home, Menu: home + "menu", List: home + "messages", End: home + "end", HasMessages: p.cfg.Messages != nil,
-		HasTown: p.cfg.Town != nil, Check: p.checkPath(home)}, l.Assertion, true
+		HasTown: p.cfg.Town != nil, Check: p.checkPath(home), HasGates: len(p.cfg.Gates) > 0}, l.Assertion, true
 }
 
 // expired sends the person to the card screen; a login that has run out
