@@ -148,8 +148,8 @@ func TestTVInBrowser(t *testing.T) {
 	if f := focused(); f != "messages" {
 		t.Errorf("the menu's focus is on %q, want the messages", f)
 	}
-	if n := r.count("#menu li"); n != 5 {
-		t.Errorf("the menu has %d items, want the messages, the checkups, the booking, the children's check-ins and the end", n)
+	if n := r.count("#menu li"); n != 4 {
+		t.Errorf("the menu has %d items, want the messages, the checkups, the booking and the end", n)
 	}
 	if h := has(r.text("#messages"), "2"); h != "yes" {
 		t.Errorf("the menu's messages item does not say 2 unread: %s", h)

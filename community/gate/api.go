@@ -15,6 +15,7 @@ import (
 //
 //	POST /gate/{body}/v1/touches  {"certificate": DER, "terminal": ID} → Event: a card held to the gate's reader (caller key: the terminals)
 //	GET  /gate/{body}/v1/history  → [Child]: the parent's children's events (bearer: the parent's card login at their TV)
+//	GET  /gate/{body}/v1/linked   → {"linked": bool}: whether the parent is linked to a child here (same bearer)
 //
 // The gate terminals' role is a caller with its own key and names the gate
 // that read the card: a presence read is no login, so the terminal side
@@ -54,6 +55,11 @@ type TouchRequest struct {
 	Terminal    string `json:"terminal"`
 }
 
+// LinkedAnswer is the answer of GET linked.
+type LinkedAnswer struct {
+	Linked bool `json:"linked"`
+}
+
 // APIPath is the body's API root.
 func APIPath(body string) string { return "/gate/" + url.PathEscape(body) + "/v1/" }
 
@@ -72,6 +78,14 @@ func (s *Service) Routes(mux *http.ServeMux, cfg APIConfig) {
 		}
 		s.answer(w, r, ev, err)
 	}))
+	mux.HandleFunc("GET "+root+"linked", func(w http.ResponseWriter, r *http.Request) {
+		v, err := cfg.Login.Request(r, s.now())
+		var a LinkedAnswer
+		if err == nil {
+			a.Linked, err = s.Linked(r.Context(), v.PlatformID)
+		}
+		s.answer(w, r, a, err)
+	})
 	mux.HandleFunc("GET "+root+"history", func(w http.ResponseWriter, r *http.Request) {
 		v, err := cfg.Login.Request(r, s.now())
 		var kids []Child
@@ -136,4 +150,11 @@ func (c *Client) History(ctx context.Context, assertion string) ([]Child, error)
 	var out []Child
 	err := c.do(ctx, httpapi.Request{Method: http.MethodGet, Path: APIPath(c.Body) + "history", Header: tvlogin.Header(assertion), Idempotent: true}, &out)
 	return out, err
+}
+
+// Linked reports whether the parent is linked to a child at the body.
+func (c *Client) Linked(ctx context.Context, assertion string) (bool, error) {
+	var a LinkedAnswer
+	err := c.do(ctx, httpapi.Request{Method: http.MethodGet, Path: APIPath(c.Body) + "linked", Header: tvlogin.Header(assertion), Idempotent: true}, &a)
+	return a.Linked, err
 }

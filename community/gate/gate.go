@@ -350,6 +350,15 @@ type Child struct {
 	Events []Event `json:"events"`
 }
 
+// Linked reports whether parent is linked to a child at the body (the
+// TV offers the check-ins only then). It tells the parent nothing about a
+// child, so it is not audited.
+func (s *Service) Linked(ctx context.Context, parent string) (bool, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM gate_parents WHERE body = $1 AND parent_platform_id = $2`, s.body.ID, parent).Scan(&n)
+	return n > 0, err
+}
+
 // HistoryDays is how far back a parent's TV shows the events.
 const HistoryDays = 30
 

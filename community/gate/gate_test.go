@@ -351,6 +351,15 @@ func TestAPI(t *testing.T) {
 		if err != nil || len(h) != 1 || len(h[0].Events) != 1 || h[0].Events[0].Kind != "arrive" {
 			t.Errorf("mother's history = %+v, %v", h, err)
 		}
+		if ok, err := school.Linked(ctx, m.Mint("mother", "tv-nambu-2", nil)); !ok || err != nil {
+			t.Errorf("mother linked = %v, %v", ok, err)
+		}
+		if ok, err := school.Linked(ctx, m.Mint("stranger", "tv-nambu-3", nil)); ok || err != nil {
+			t.Errorf("stranger linked = %v, %v", ok, err)
+		}
+		if _, err := school.Linked(ctx, "junk"); !errors.Is(err, gate.CodeLogin) {
+			t.Errorf("linked without a login: %v", err)
+		}
 		if _, err := school.History(ctx, m.Mint("stranger", "tv-nambu-3", nil)); gate.ReasonOf(err) != gate.ReasonNotLinked {
 			t.Errorf("another parent: %v, want not_linked", err)
 		}

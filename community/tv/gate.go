@@ -13,7 +13,26 @@ import (
 // §5.5). Each body answers only for the children linked to the parent
 // there, and not_linked to anyone else.
 type Gate interface {
+	Linked(ctx context.Context, assertion string) (bool, error)
 	History(ctx context.Context, assertion string) ([]gate.Child, error)
+}
+
+// offerGates puts the children's check-ins on the menu only for a parent
+// some body knows: nobody else sees even the item.
+func (p *Pages) offerGates(ctx context.Context, assertion string, v *view) {
+	for _, g := range p.cfg.Gates {
+		linked, err := g.Linked(ctx, assertion)
+		if err != nil {
+			if gate.ReasonOf(err) == "" {
+				p.cfg.Logger.Warn("tv: a school or library", "err", err)
+			}
+			continue
+		}
+		if linked {
+			v.HasGates = true
+			return
+		}
+	}
 }
 
 // The children's check-ins: one screen, every body asked with the

@@ -181,8 +181,8 @@ func (v view) MessagePath(id int64) string { return v.List + "/" + strconv.Forma
 // The menu's items in their order, each numbered by the number key that
 // presses it: the messages (when the operator is reachable), the daily
 // check (for a person the health centre watches), the town's checkups and
-// booking (when a town is reachable), the children's check-ins (when a
-// school or library is reachable), then "end".
+// booking (when a town is reachable), the children's check-ins (for a
+// parent linked to a child at a school or library), then "end".
 
 // CheckNum is the number key of the daily check.
 func (v view) CheckNum() int { return 1 + b2i(v.HasMessages) }
@@ -232,7 +232,7 @@ func (p *Pages) login(w http.ResponseWriter, r *http.Request) (*terminal.Kit, *w
 	home := Path(t.ID)
 	return k, ss, view{Name: t.Name, Owner: t.Owner, Holder: l.Holder, Expires: l.Expires,
 		Home: home, Menu: home + "menu", List: home + "messages", End: home + "end", HasMessages: p.cfg.Messages != nil,
-		HasTown: p.cfg.Town != nil, Check: p.checkPath(home), HasGates: len(p.cfg.Gates) > 0}, l.Assertion, true
+		HasTown: p.cfg.Town != nil, Check: p.checkPath(home)}, l.Assertion, true
 }
 
 // expired sends the person to the card screen; a login that has run out
@@ -272,6 +272,7 @@ func (p *Pages) home(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	p.offerGates(r.Context(), assertion, &v)
 	if p.cfg.Messages == nil {
 		if !p.dailyFirst(w, r, &v, assertion) {
 			p.pages.Render(w, r, http.StatusOK, "home", v)
@@ -317,6 +318,7 @@ func (p *Pages) menu(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.offerCheck(r.Context(), assertion, &v)
+	p.offerGates(r.Context(), assertion, &v)
 	if p.cfg.Messages != nil {
 		ms, err := p.cfg.Messages.Inbox(r.Context(), assertion)
 		if err != nil {
