@@ -51,7 +51,8 @@ type Config struct {
 	Body      Body
 	Presented Presented
 	// Mail sends the parents' mails (through the outbox).
-	Mail     cmail.Transport
+	Mail cmail.Transport
+	// Debounce is DefaultDebounce when zero; negative: none (the bench).
 	Debounce time.Duration
 	Now      func() time.Time
 	Logger   *slog.Logger

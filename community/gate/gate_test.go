@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -72,6 +73,10 @@ type fixture struct {
 // setup: さくら at the school and the library (parents 母 and 父 at the
 // school, 母 alone at the library), 健 at the school only (parent 隣の親).
 func setup(t *testing.T, db *store.DB, now func() time.Time) fixture {
+	return setupWith(t, db, now, 0)
+}
+
+func setupWith(t *testing.T, db *store.DB, now func() time.Time, debounce time.Duration) fixture {
 	t.Helper()
 	ctx := context.Background()
 	box, err := mailbox.Start()
@@ -89,7 +94,7 @@ func setup(t *testing.T, db *store.DB, now func() time.Time) fixture {
 	}
 	cs := &cards{holder: map[string]string{"card-sakura": "sakura", "card-ken": "ken", "card-mother": "mother"}, asked: map[string][]string{}}
 	open := func(b gate.Body) *gate.Service {
-		s, err := gate.New(ctx, gate.Config{DB: db, Body: b, Presented: cs.read(b.ID), Mail: sender, Now: now})
+		s, err := gate.New(ctx, gate.Config{DB: db, Body: b, Presented: cs.read(b.ID), Mail: sender, Now: now, Debounce: debounce})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -373,6 +378,40 @@ func TestAPI(t *testing.T) {
 		onlySchool := &gate.Client{BaseURL: schoolOnly.URL, Body: "nambu-library"}
 		if _, err := onlySchool.History(ctx, m.Mint("mother", "tv-nambu-2", nil)); err == nil {
 			t.Error("the school's server answered the library's path")
+		}
+	})
+}
+
+// TestTouchesAtOnce: eight touches of one card at once (two readers, no
+// debounce) make eight events numbered 1…8 within the day, alternating
+// arrive and leave: the unique (child, day, seq) index decides, and the
+// losers run again.
+func TestTouchesAtOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		f := setupWith(t, db, nil, -1)
+		var wg sync.WaitGroup
+		errs := make(chan error, 8)
+		for i := range 8 {
+			wg.Go(func() {
+				_, err := f.school.Touch(ctx, "gate-school-"+strconv.Itoa(i%2+1), []byte("card-sakura"))
+				errs <- err
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		today, err := f.school.Today(ctx, "S001")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"arrive", "leave", "arrive", "leave", "arrive", "leave", "arrive", "leave"}
+		if got := kinds(today); !slices.Equal(got, want) {
+			t.Errorf("kinds = %v, want %v", got, want)
 		}
 	})
 }
