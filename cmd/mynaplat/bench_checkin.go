@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -96,7 +97,10 @@ func benchCheckin(ctx context.Context, fs *flag.FlagSet, args []string, out io.W
 		}
 		return id, nil
 	}
-	svc, err := gate.New(ctx, gate.Config{DB: db, Body: body, Presented: presented, Mail: sender, Debounce: -1})
+	// The service's errors (an internal error behind a failed touch) go to
+	// stderr.
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	svc, err := gate.New(ctx, gate.Config{DB: db, Body: body, Presented: presented, Mail: sender, Debounce: -1, Logger: logger})
 	if err != nil {
 		return err
 	}
