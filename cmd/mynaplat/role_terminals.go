@@ -50,6 +50,9 @@ type terminalsConfig struct {
 	stations, kiosks bool
 	// pay is /pay/ (role_pay.go).
 	pay payConfig
+	// gateKey is the terminals' caller key at the schools' and libraries'
+	// touch API (role_terminals_gate.go).
+	gateKey string
 }
 
 func newTerminalsConfig(data string, p *peers, readers []string, postboxTerminal string) terminalsConfig {
@@ -73,6 +76,9 @@ func (c terminalsConfig) validate() error {
 		m.peer(c.peers, roleJLIS)
 	}
 	c.pay.missing(&m)
+	if c.peers.known(roleGate) && c.gateKey == "" {
+		m = append(m, "--caller-keys "+apiGate+"/"+roleTerminals+"=… (MYNAPLAT_CALLER_KEYS)")
+	}
 	if c.peers.known(rolePostbox) || c.peers.known(roleProcure) {
 		m.peer(c.peers, roleTSA)
 	}

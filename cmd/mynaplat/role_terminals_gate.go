@@ -21,7 +21,7 @@ func (c terminalsConfig) gatePages(d *deps, tp *terminal.Pages) ([]tv.Gate, *gat
 	clients := map[string]*gate.Client{}
 	var history []tv.Gate
 	for _, b := range gateBodies {
-		cl := &gate.Client{BaseURL: u, Body: b.Body.ID, Key: d.keys.key(apiGate, roleTerminals), HTTP: hc}
+		cl := &gate.Client{BaseURL: u, Body: b.Body.ID, Key: c.gateKey, HTTP: hc}
 		clients[b.Terminal] = cl
 		history = append(history, cl)
 	}
@@ -33,4 +33,10 @@ func (c terminalsConfig) gatePages(d *deps, tp *terminal.Pages) ([]tv.Gate, *gat
 	}
 	pages, err := gatekiosk.New(gatekiosk.Config{Site: d.site, Gates: gates, Logger: d.logger})
 	return history, pages, err
+}
+
+// withGate gives the gate readers their caller key at the gate role.
+func (c terminalsConfig) withGate(keys callerKeys) terminalsConfig {
+	c.gateKey = keys.key(apiGate, roleTerminals)
+	return c
 }

@@ -256,7 +256,7 @@ func roleConfigs(o serveOptions, p *peers) (map[string]roleConfig, callerKeys, e
 		roleTown:        townConfig{peers: p, keys: keys},
 		roleWatch:       watchConfig{peers: p, keys: keys, smtp: o.smtp},
 		roleGate:        gateConfig{peers: p, keys: keys, smtp: o.smtp},
-		roleTerminals:   newTerminalsConfig(data, p, o.readers, o.postboxTerminal).withPay(newPayConfig(data, p, keys)).withProcure(o.procureTerminal),
+		roleTerminals:   newTerminalsConfig(data, p, o.readers, o.postboxTerminal).withPay(newPayConfig(data, p, keys)).withProcure(o.procureTerminal).withGate(keys),
 	}
 	out := map[string]roleConfig{}
 	var errs []error
