@@ -323,8 +323,16 @@ func (s *Service) Run(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		if _, err := s.outbox.Flush(ctx); err != nil && ctx.Err() == nil {
-			s.logger.Error("gate: mail", "body", s.body.ID, "err", err)
+		// A burst of touches queues more than one flush takes: go on while
+		// mails go out, so the backlog does not wait for the next tick.
+		for {
+			n, err := s.outbox.Flush(ctx)
+			if err != nil && ctx.Err() == nil {
+				s.logger.Error("gate: mail", "body", s.body.ID, "err", err)
+			}
+			if err != nil || n == 0 {
+				break
+			}
 		}
 		select {
 		case <-ctx.Done():
