@@ -33,6 +33,13 @@ type Card struct {
 	// mgmtKey is the card's management key (manage.go), nil for a card
 	// no counter can reset.
 	mgmtKey []byte
+	// issuer returns the card issuer's keys for the 券面 APs' signed files
+	// (surface.go); nil for a card without them, whose issuer files are
+	// then absent (6A82).
+	issuer func() (*Issuer, error)
+	// files caches the issuer files built from the state; cleared by
+	// every change of state.
+	files map[fileKey][]byte
 
 	// Session state, cleared by reset, power-off and SELECT of an AP.
 	ap        application
@@ -114,6 +121,7 @@ func (c *Card) commit(change func(*state)) error {
 		}
 	}
 	c.st = next
+	clear(c.files)
 	return nil
 }
 
@@ -232,7 +240,15 @@ func (c *Card) ResetPIN(ref PIN, newPIN string) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := c.commit(func(s *state) { *s.pin(ref) = pinSlot{Value: newPIN, TriesLeft: ref.MaxTries()} }); err != nil {
+	change := func(s *state) { *s.pin(ref) = pinSlot{Value: newPIN, TriesLeft: ref.MaxTries()} }
+	if ref.Derived() {
+		// A printed key keeps its value; only its tries are restored.
+		if newPIN != c.st.derivedValue(ref) {
+			return fmt.Errorf("%w: %s is not the value printed on the card", ErrPINFormat, ref)
+		}
+		change = func(s *state) { s.setTries(ref, ref.MaxTries()) }
+	}
+	if err := c.commit(change); err != nil {
 		return fmt.Errorf("card: save %s: %w", ref, err)
 	}
 	c.verified[ref] = false

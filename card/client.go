@@ -107,8 +107,11 @@ func (c *Client) selectAP(ap application) error {
 		return nil
 	}
 	aid, name := aidJPKI, "JPKI AP"
-	if ap == apText {
+	switch ap {
+	case apText:
 		aid, name = aidText, "text AP"
+	case apVisual:
+		aid, name = aidVisual, "visual AP"
 	}
 	c.ap = apNone
 	if _, err := c.exchange("SELECT "+name, apdu.Command{INS: insSelect, P1: 0x04, P2: 0x0C, Data: aid}); err != nil {
@@ -226,6 +229,16 @@ func pinEF(ref PIN) (application, uint16, error) {
 		return apJPKI, efSignPIN, nil
 	case TextPIN:
 		return apText, efTextPIN, nil
+	case TextPINA:
+		return apText, efTextPINA, nil
+	case TextPINB:
+		return apText, efTextPINB, nil
+	case VisualPINA:
+		return apVisual, efVisualPINA, nil
+	case VisualPINB:
+		return apVisual, efVisualPINB, nil
+	case VisualBirth:
+		return apVisual, efVisualBirth, nil
 	}
 	return 0, 0, fmt.Errorf("%w: unknown PIN %d", ErrPINFormat, int(ref))
 }

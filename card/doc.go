@@ -1,5 +1,7 @@
 // Package card is mynaplat's My Number Card: an emulator of the card's JPKI
-// application (公的個人認証AP) and text application (券面事項入力補助AP), the
+// application (公的個人認証AP), text application (券面事項入力補助AP) and visual
+// application (券面事項確認AP, with the issuer's signed records and
+// card-verifiable certificates; docs/card-emulation.md), the
 // store that keeps each emulated card's persistent state, the municipal
 // counter's personalisation operations, and a driver (Client) that talks to
 // any such card, emulated or real, only through APDUs.

@@ -121,10 +121,19 @@ func (c *Card) lookupEF(fid uint16) (efKind, bool) {
 		switch fid {
 		case efMyNumber, efAttributes:
 			return efData, true
-		case efTextPIN:
+		case efTextIntegrity, efCVCert, efTextInfo:
+			return efData, c.issuer != nil
+		case efTextPIN, efTextPINA, efTextPINB:
 			return efPIN, true
-		case efTextPINA, efTextPINB:
+		case efTextBlocked:
 			return efPINUnusable, true
+		}
+	case apVisual:
+		switch fid {
+		case efAgeRecord, efCardFace, efVisualInfo, efCVCert, efMyNumberImage:
+			return efData, c.issuer != nil
+		case efVisualBirth, efVisualPINA, efVisualPINB:
+			return efPIN, true
 		}
 	}
 	return 0, false
@@ -139,6 +148,16 @@ func (c *Card) pinOf(fid uint16) PIN {
 		return SignPIN
 	case c.ap == apText && fid == efTextPIN:
 		return TextPIN
+	case c.ap == apText && fid == efTextPINA:
+		return TextPINA
+	case c.ap == apText && fid == efTextPINB:
+		return TextPINB
+	case c.ap == apVisual && fid == efVisualPINA:
+		return VisualPINA
+	case c.ap == apVisual && fid == efVisualPINB:
+		return VisualPINB
+	case c.ap == apVisual && fid == efVisualBirth:
+		return VisualBirth
 	}
 	return 0
 }
@@ -154,14 +173,8 @@ func (c *Card) content(fid uint16) ([]byte, apdu.StatusWord) {
 		return nil, apdu.IncompatibleFile
 	}
 	s := &c.st
-	if c.ap == apText {
-		if !c.verified[TextPIN] {
-			return nil, apdu.SecurityStatus
-		}
-		if fid == efMyNumber {
-			return myNumberFile(s.MyNumber), apdu.OK
-		}
-		return attributesFile(s.Attrs), apdu.OK
+	if c.ap == apText || c.ap == apVisual {
+		return c.surfaceContent(fid)
 	}
 	switch fid {
 	case efSignCert:
@@ -197,6 +210,8 @@ func (c *Card) selectFile(cmd apdu.Command) apdu.StatusWord {
 			ap = apJPKI
 		case bytes.Equal(cmd.Data, aidText):
 			ap = apText
+		case bytes.Equal(cmd.Data, aidVisual):
+			ap = apVisual
 		case len(cmd.Data) == 0:
 			return apdu.WrongLength
 		default:
@@ -301,15 +316,15 @@ func (c *Card) verify(cmd apdu.Command) (apdu.StatusWord, error) {
 		return sw, nil
 	}
 	if kind == efPINUnusable {
-		// 照合番号A/B are not implemented: report them as blocked, the way
-		// the real card reports its own never-enabled PINs (jpki-card.md §7).
+		// Text EF 0012 is blocked on issue (jpki-card.md §7): 63C0 to the
+		// query, 6984 to a VERIFY.
 		if len(cmd.Data) == 0 {
 			return apdu.Retries(0), nil
 		}
 		return apdu.RefDataNotUsable, nil
 	}
 	ref := c.pinOf(fid)
-	p := c.st.pin(ref)
+	p := c.st.slot(ref)
 	if len(cmd.Data) == 0 {
 		// Retry query. Always 63Cx, 63C0 when blocked: OpenSC's JPKI
 		// binding needs SW1 = 63 from both PINs (jpki-card.md §3.3).
@@ -321,9 +336,14 @@ func (c *Card) verify(cmd apdu.Command) (apdu.StatusWord, error) {
 	if !p.usable() {
 		return apdu.RefDataNotUsable, nil
 	}
+	if ref.Derived() && len(cmd.Data) != derivedLen(ref) {
+		// A printed key has one length (12, 14 or 6 digits): anything else
+		// is refused before the comparison and costs no try.
+		return apdu.WrongLength, nil
+	}
 	if subtle.ConstantTimeCompare(cmd.Data, []byte(p.Value)) == 1 {
 		if p.TriesLeft != ref.MaxTries() {
-			if err := c.commit(func(s *state) { s.pin(ref).TriesLeft = ref.MaxTries() }); err != nil {
+			if err := c.commit(func(s *state) { s.setTries(ref, ref.MaxTries()) }); err != nil {
 				return 0, fmt.Errorf("reset %s tries: %w", ref, err)
 			}
 		}
@@ -334,8 +354,8 @@ func (c *Card) verify(cmd apdu.Command) (apdu.StatusWord, error) {
 	// and its try must be on disk before the answer leaves the card.
 	c.verified[ref] = false
 	left := p.TriesLeft - 1
-	if err := c.commit(func(s *state) { s.pin(ref).TriesLeft = left }); err != nil {
-		p.TriesLeft = left
+	if err := c.commit(func(s *state) { s.setTries(ref, left) }); err != nil {
+		c.st.setTries(ref, left)
 		return 0, fmt.Errorf("save %s tries: %w", ref, err)
 	}
 	return apdu.Retries(left), nil
@@ -346,6 +366,9 @@ func (c *Card) verify(cmd apdu.Command) (apdu.StatusWord, error) {
 func (c *Card) changeRefData(cmd apdu.Command) (apdu.StatusWord, error) {
 	return c.newRefData(cmd, 0x01, func(ref PIN) apdu.StatusWord {
 		switch {
+		case ref.Derived():
+			// A printed key is the card's data, not the holder's choice.
+			return apdu.ConditionsNotSatisfied
 		case !c.st.pin(ref).usable():
 			return apdu.RefDataNotUsable
 		case !c.verified[ref]:
@@ -380,6 +403,17 @@ func (c *Card) newRefData(cmd apdu.Command, p1 byte, allowed func(PIN) apdu.Stat
 	newPIN := string(cmd.Data)
 	if ValidatePIN(ref, newPIN) != nil {
 		return apdu.WrongData, nil
+	}
+	if ref.Derived() {
+		// A printed key cannot be changed: the counter unblocks it by
+		// presenting its value (which it reads off the card's face).
+		if subtle.ConstantTimeCompare([]byte(newPIN), []byte(c.st.derivedValue(ref))) != 1 {
+			return apdu.WrongData, nil
+		}
+		if err := c.commit(func(s *state) { s.setTries(ref, ref.MaxTries()) }); err != nil {
+			return 0, fmt.Errorf("reset %s tries: %w", ref, err)
+		}
+		return apdu.OK, nil
 	}
 	err := c.commit(func(s *state) { *s.pin(ref) = pinSlot{Value: newPIN, TriesLeft: ref.MaxTries()} })
 	if err != nil {

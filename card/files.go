@@ -2,7 +2,6 @@ package card
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 )
@@ -28,6 +27,7 @@ const (
 	apNone application = iota // after reset: the MF is current
 	apJPKI
 	apText
+	apVisual
 )
 
 // EF identifiers of the JPKI AP (jpki-card.md §2).
@@ -49,8 +49,8 @@ const (
 	efMyNumber   uint16 = 0x0001
 	efAttributes uint16 = 0x0002
 	efTextPIN    uint16 = 0x0011
-	efTextPINA   uint16 = 0x0014 // 照合番号A: not usable on this emulator
-	efTextPINB   uint16 = 0x0015 // 照合番号B: not usable on this emulator
+	efTextPINA   uint16 = 0x0014 // 照合番号A
+	efTextPINB   uint16 = 0x0015 // 照合番号B
 )
 
 // tokenLabel is the CK_TOKEN_INFO label of a My Number Card (jpki-card.md §2.3).
@@ -105,29 +105,12 @@ func myNumberFile(myNumber string) []byte {
 // file, of the DF22, DF23, DF24 and DF25 TLVs (their tag bytes), so a reader can
 // jump to one attribute without parsing the others.
 func attributesFile(a Attributes) []byte {
-	parts := [][]byte{
+	return withOffsets([]byte{0xFF, 0x20}, [][]byte{
 		berTLV([]byte{0xDF, 0x22}, []byte(a.Name)),
 		berTLV([]byte{0xDF, 0x23}, []byte(a.Address)),
 		berTLV([]byte{0xDF, 0x24}, []byte(a.BirthDate)),
 		berTLV([]byte{0xDF, 0x25}, []byte(a.Sex)),
-	}
-	const dirLen = 2 + 1 + 8 // DF21 08 + 8 bytes
-	inner := dirLen
-	for _, p := range parts {
-		inner += len(p)
-	}
-	outerHdr := 2 + len(berLength(inner))
-	dir := make([]byte, 8)
-	off := outerHdr + dirLen
-	for i, p := range parts {
-		binary.BigEndian.PutUint16(dir[2*i:], uint16(off))
-		off += len(p)
-	}
-	body := berTLV([]byte{0xDF, 0x21}, dir)
-	for _, p := range parts {
-		body = append(body, p...)
-	}
-	return berTLV([]byte{0xFF, 0x20}, body)
+	})
 }
 
 // parseAttributes is the inverse of attributesFile. It follows the TLVs in

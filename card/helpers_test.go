@@ -31,8 +31,29 @@ func testSpec() Spec {
 		Address:   "東京都千代田区霞が関二丁目1番2号",
 		BirthDate: "19900401",
 		Sex:       "2",
+		// 照合番号B: 平成2年4月1日, expiry 2036, security code 2285.
+		Expiry:       "20360401",
+		SecurityCode: "2285",
 	}
 }
+
+// Printed keys of the fixture cards.
+const (
+	testPINA = "123456789012"   // the My Number
+	testPINB = "02040120362285" // era birth date, expiry year, security code
+)
+
+// triesOf is Info.Tries of a card whose printed keys have all their tries.
+func triesOf(auth, sign, text int) []PINTries {
+	out := []PINTries{{AuthPIN, auth}, {SignPIN, sign}, {TextPIN, text}}
+	for _, p := range PINs[3:] {
+		out = append(out, PINTries{p, p.MaxTries()})
+	}
+	return out
+}
+
+// sharedIssuer is the card issuer of the in-memory cards, made once.
+var sharedIssuer = sync.OnceValues(NewIssuer)
 
 // testCA is a throw-away self-signed CA, in the spirit of the JPKI roots but
 // not the real jpki package.
@@ -158,6 +179,7 @@ func newMemCard(t testing.TB) *Card {
 	if err != nil {
 		t.Fatal(err)
 	}
+	c.issuer = sharedIssuer
 	return c
 }
 

@@ -74,8 +74,14 @@ func TestManagementAPDUs(t *testing.T) {
 			{cmd: "00 2C 02 9B 06 6E 65 77 70 77 31", sw: apdu.WrongData}, ok(verAuth)}},
 		{"reset a key EF", []step{ok(selJPKI), {cmd: challenge, sw: apdu.OK, dataLen: 8}, ok("{auth}"),
 			{cmd: "00 2C 02 97 04 32 34 36 38", sw: apdu.RefDataNotFound}}},
-		{"reset 照合番号A", []step{ok(selText), {cmd: challenge, sw: apdu.OK, dataLen: 8}, ok("{auth}"),
-			{cmd: "00 2C 02 94 04 32 34 36 38", sw: apdu.RefDataNotUsable}}},
+		{"reset 照合番号A with another value", []step{ok(selText), {cmd: challenge, sw: apdu.OK, dataLen: 8}, ok("{auth}"),
+			{cmd: "00 2C 02 94 0C 31 32 33 34 35 36 37 38 39 30 31 33", sw: apdu.WrongData}}},
+		{"reset 照合番号A with its value", []step{ok(selText), ok(selEF("00 14")),
+			{cmd: "00 20 00 80 0C 31 32 33 34 35 36 37 38 39 30 31 33", sw: 0x63C9},
+			{cmd: challenge, sw: apdu.OK, dataLen: 8}, ok("{auth}"),
+			ok("00 2C 02 94 0C 31 32 33 34 35 36 37 38 39 30 31 32"), {cmd: "00 20 00 80", sw: 0x63CA}}},
+		{"reset the blocked text EF 0012", []step{ok(selText), {cmd: challenge, sw: apdu.OK, dataLen: 8}, ok("{auth}"),
+			{cmd: "00 2C 02 92 04 32 34 36 38", sw: apdu.RefDataNotUsable}}},
 		{"reset with no current EF", []step{ok(selJPKI), {cmd: rrcAuth, sw: apdu.NoCurrentEF}}},
 	}
 	sam := testSAM(t)

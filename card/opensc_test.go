@@ -101,6 +101,32 @@ func TestOpenSC(t *testing.T) {
 		t.Errorf("opensc-tool -a: %v, ATR not shown", err)
 	}
 
+	// A standard client's "PIN status" (MYNA-RS `myna pin status`,
+	// jpki-card.md §7): the text AP's three keys, the visual AP's two, then
+	// the JPKI AP's two, each selected and queried with the empty VERIFY.
+	// It stops at the first error, so every step must answer 63Cx.
+	col := func(s string) string { return strings.ReplaceAll(s, " ", ":") }
+	args := []string{"-r", "0"}
+	for _, s := range []string{selText, selEF("00 11"), query, selEF("00 14"), query, selEF("00 15"), query,
+		selVisual, selEF("00 13"), query, selEF("00 12"), query, selJPKI, selEF("00 18"), query, selEF("00 1B"), query} {
+		args = append(args, "-s", col(s))
+	}
+	out, err = run(t, "opensc-tool", args...)
+	if err != nil {
+		t.Fatalf("opensc-tool -s (PIN status): %v", err)
+	}
+	if n := strings.Count(out, "SW1=0x90, SW2=0x00"); n != 10 {
+		t.Errorf("PIN status: %d SELECTs answered 9000, want 10", n)
+	}
+	for _, want := range []string{"SW1=0x63, SW2=0xC3", "SW1=0x63, SW2=0xCA", "SW1=0x63, SW2=0xC5"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("PIN status lacks %s", want)
+		}
+	}
+	if n := strings.Count(out, "SW1=0x63"); n != 7 || strings.Contains(out, "SW1=0x6A") {
+		t.Errorf("PIN status: %d retry counts (want 7), or a 6Axx", n)
+	}
+
 	out, err = run(t, "pkcs15-tool", "-r", "0", "--list-certificates")
 	if err != nil {
 		t.Fatalf("pkcs15-tool --list-certificates: %v", err)

@@ -2,6 +2,7 @@ package card
 
 import (
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/mynaplat/mynaplat/jpkiap"
+	"github.com/mynaplat/mynaplat/wareki"
 )
 
 // Purpose names one of the card's two key pairs and certificates (see
@@ -33,7 +35,26 @@ const (
 	SignPIN
 	// TextPIN is the 券面事項入力補助用 PIN: 4 digits, 3 tries (text AP EF 0011).
 	TextPIN
+	// TextPINA is the text AP's 照合番号A (EF 0014): the 12-digit My Number.
+	TextPINA
+	// TextPINB is the text AP's 照合番号B (EF 0015): 14 digits, see PINB.
+	TextPINB
+	// VisualPINA is the 券面事項確認AP's 照合番号A (EF 0013): the My Number.
+	VisualPINA
+	// VisualPINB is the 券面事項確認AP's 照合番号B (EF 0012): 14 digits, see PINB.
+	VisualPINB
+	// VisualBirth is the 券面事項確認AP's birth-date key (EF 0011): the
+	// birth date as YYMMDD in the Japanese era year.
+	VisualBirth
 )
+
+// Derived reports whether the PIN's value is not chosen by the holder but
+// printed on the card (照合番号A/B, the birth-date key): the card computes it
+// from its own data, and only its tries are stored.
+func (p PIN) Derived() bool { return p >= TextPINA && p <= VisualBirth }
+
+// PINs lists every PIN of the card, application by application.
+var PINs = []PIN{AuthPIN, SignPIN, TextPIN, TextPINA, TextPINB, VisualPINA, VisualPINB, VisualBirth}
 
 func (p PIN) String() string {
 	switch p {
@@ -43,15 +64,62 @@ func (p PIN) String() string {
 		return "signing password"
 	case TextPIN:
 		return "text PIN"
+	case TextPINA:
+		return "text 照合番号A"
+	case TextPINB:
+		return "text 照合番号B"
+	case VisualPINA:
+		return "visual 照合番号A"
+	case VisualPINB:
+		return "visual 照合番号B"
+	case VisualBirth:
+		return "visual birth-date key"
 	}
 	return fmt.Sprintf("PIN(%d)", int(p))
 }
 
+// pinNames are the PINs' names in JSON (Info).
+var pinNames = map[PIN]string{AuthPIN: "auth", SignPIN: "sign", TextPIN: "text", TextPINA: "text_a", TextPINB: "text_b",
+	VisualPINA: "visual_a", VisualPINB: "visual_b", VisualBirth: "visual_birth"}
+
+// MarshalText names the PIN in JSON: "auth", "sign", "text", "text_a",
+// "text_b", "visual_a", "visual_b", "visual_birth".
+func (p PIN) MarshalText() ([]byte, error) {
+	if n, ok := pinNames[p]; ok {
+		return []byte(n), nil
+	}
+	return nil, fmt.Errorf("card: unknown PIN %d", int(p))
+}
+
+// UnmarshalText is the inverse of MarshalText.
+func (p *PIN) UnmarshalText(b []byte) error {
+	for k, n := range pinNames {
+		if n == string(b) {
+			*p = k
+			return nil
+		}
+	}
+	return fmt.Errorf("card: unknown PIN %q", b)
+}
+
+// key names the PIN in the state file's tries map (derived PINs only).
+func (p PIN) key() string {
+	if !p.Derived() {
+		return ""
+	}
+	return pinNames[p]
+}
+
 // MaxTries is the number of wrong tries that blocks the PIN (jpki-card.md §2;
-// the text PIN's 3 is the commonly cited value, §12).
+// the text PIN's 3 is the commonly cited value, §12). The public sources do
+// not give the count of the printed keys (照合番号A/B, birth date); 10 is
+// this emulator's choice (docs/card-emulation.md).
 func (p PIN) MaxTries() int {
-	if p == SignPIN {
+	switch {
+	case p == SignPIN:
 		return 5
+	case p.Derived():
+		return 10
 	}
 	return 3
 }
@@ -90,6 +158,10 @@ func ValidatePIN(ref PIN, pin string) error {
 		if len(pin) < 6 || len(pin) > 16 || !allOf(pin, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") {
 			return fmt.Errorf("%w: %s must be 6–16 characters of A–Z and 0–9", ErrPINFormat, ref)
 		}
+	case TextPINA, TextPINB, VisualPINA, VisualPINB, VisualBirth:
+		if n := derivedLen(ref); len(pin) != n || !allOf(pin, "0123456789") {
+			return fmt.Errorf("%w: %s must be %d digits", ErrPINFormat, ref, n)
+		}
 	default:
 		return fmt.Errorf("%w: unknown PIN %d", ErrPINFormat, int(ref))
 	}
@@ -103,6 +175,18 @@ func normalizePIN(ref PIN, pin string) string {
 		return strings.ToUpper(pin)
 	}
 	return pin
+}
+
+// derivedLen is the length of a printed key: 12 digits for 照合番号A (the
+// My Number), 14 for 照合番号B, 6 for the birth date.
+func derivedLen(ref PIN) int {
+	switch ref {
+	case TextPINA, VisualPINA:
+		return 12
+	case TextPINB, VisualPINB:
+		return 14
+	}
+	return 6
 }
 
 func allOf(s, set string) bool {
@@ -164,6 +248,12 @@ type Spec struct {
 	Address   string
 	BirthDate string // YYYYMMDD
 	Sex       string // "1", "2" or "9"
+	// Expiry is the card's expiry printed on its face, YYYYMMDD; empty means
+	// the rule for a new card (DefaultExpiry).
+	Expiry string
+	// SecurityCode is the 4-digit セキュリティコード printed on the face;
+	// empty means a random one.
+	SecurityCode string
 }
 
 // DemoPINs are the PINs of a demo card, shown so anyone can try it.
@@ -171,6 +261,9 @@ type DemoPINs struct {
 	Auth string `json:"auth"`
 	Sign string `json:"sign,omitempty"`
 	Text string `json:"text"`
+	// PINB is 照合番号B (birth date, expiry year, security code: all on the
+	// card's face). 照合番号A is the My Number, which is never shown.
+	PINB string `json:"pin_b"`
 }
 
 // Info is what may be shown about a card without talking to it. It never
@@ -184,11 +277,15 @@ type Info struct {
 	AuthTriesLeft int       `json:"auth_tries_left"`
 	SignTriesLeft int       `json:"sign_tries_left"` // 0 also when no password is set
 	TextTriesLeft int       `json:"text_tries_left"`
-	HasAuthKey    bool      `json:"has_auth_key"`
-	HasSignKey    bool      `json:"has_sign_key"`
-	HasAuthCert   bool      `json:"has_auth_cert"`
-	HasSignCert   bool      `json:"has_sign_cert"`
-	DemoPINs      *DemoPINs `json:"demo_pins,omitempty"`
+	// Tries are the tries left of every PIN, PINs order.
+	Tries []PINTries `json:"tries"`
+	// Expiry is the card's expiry (YYYYMMDD), printed on its face.
+	Expiry      string    `json:"expiry"`
+	HasAuthKey  bool      `json:"has_auth_key"`
+	HasSignKey  bool      `json:"has_sign_key"`
+	HasAuthCert bool      `json:"has_auth_cert"`
+	HasSignCert bool      `json:"has_sign_cert"`
+	DemoPINs    *DemoPINs `json:"demo_pins,omitempty"`
 }
 
 // state is the card's persistent memory, stored as JSON. Byte slices are
@@ -206,6 +303,19 @@ type state struct {
 	TextPIN  pinSlot    `json:"text_pin"`
 	MyNumber string     `json:"my_number"`
 	Attrs    Attributes `json:"attributes"`
+	// Expiry (YYYYMMDD) and SecurityCode are printed on the card's face;
+	// cards made before they existed get them from fillSurface.
+	Expiry       string `json:"expiry,omitempty"`
+	SecurityCode string `json:"security_code,omitempty"`
+	// Tries are the tries left of the printed keys (PIN.Derived), by
+	// PIN.key; a key not in the map has all its tries.
+	Tries map[string]int `json:"tries,omitempty"`
+}
+
+// PINTries is one PIN's tries left.
+type PINTries struct {
+	PIN       PIN `json:"pin"`
+	TriesLeft int `json:"tries_left"`
 }
 
 const stateVersion = 1
@@ -238,6 +348,88 @@ func (s *state) pin(ref PIN) *pinSlot {
 		return &s.TextPIN
 	}
 	return &s.AuthPIN
+}
+
+// slot returns ref's reference data and tries: for a printed key (照合番号A/B,
+// the birth date) the value is computed from the card's data.
+func (s *state) slot(ref PIN) pinSlot {
+	if !ref.Derived() {
+		return *s.pin(ref)
+	}
+	return pinSlot{Value: s.derivedValue(ref), TriesLeft: s.triesLeft(ref)}
+}
+
+// triesLeft is ref's tries left; 0 for a signing password never set.
+func (s *state) triesLeft(ref PIN) int {
+	if !ref.Derived() {
+		if p := s.pin(ref); p.Value != "" {
+			return p.TriesLeft
+		}
+		return 0
+	}
+	if n, ok := s.Tries[ref.key()]; ok {
+		return n
+	}
+	return ref.MaxTries()
+}
+
+// setTries records ref's tries left. The map is copied, so that a commit
+// that fails leaves the card's own state as it was.
+func (s *state) setTries(ref PIN, n int) {
+	if !ref.Derived() {
+		s.pin(ref).TriesLeft = n
+		return
+	}
+	m := make(map[string]int, len(s.Tries)+1)
+	for k, v := range s.Tries {
+		m[k] = v
+	}
+	if n == ref.MaxTries() {
+		delete(m, ref.key())
+	} else {
+		m[ref.key()] = n
+	}
+	s.Tries = m
+}
+
+// derivedValue computes a printed key from the card's data: the My Number
+// (照合番号A); the birth date as era YYMMDD, the expiry's Gregorian year and
+// the security code (照合番号B, 14 digits: SOL data.rs verification_code_b,
+// AOKI constants.ts); the era YYMMDD alone (birth-date key). "" if the data
+// cannot give one.
+func (s *state) derivedValue(ref PIN) string {
+	switch ref {
+	case TextPINA, VisualPINA:
+		return s.MyNumber
+	}
+	birth, err := eraYYMMDD(s.Attrs.BirthDate)
+	if err != nil {
+		return ""
+	}
+	if ref == VisualBirth {
+		return birth
+	}
+	if len(s.Expiry) != 8 || len(s.SecurityCode) != 4 {
+		return ""
+	}
+	return birth + s.Expiry[:4] + s.SecurityCode
+}
+
+// eraYYMMDD is a YYYYMMDD birth date as YYMMDD with the year of its
+// Japanese era (1980-02-17 → 550217, 昭和55).
+func eraYYMMDD(yyyymmdd string) (string, error) {
+	t, err := time.ParseInLocation("20060102", yyyymmdd, wareki.JST())
+	if err != nil {
+		return "", err
+	}
+	_, y, err := wareki.Of(t)
+	if err != nil {
+		return "", err
+	}
+	if y > 99 {
+		return "", fmt.Errorf("card: era year %d has more than two digits", y)
+	}
+	return fmt.Sprintf("%02d%s", y, yyyymmdd[4:]), nil
 }
 
 // usable reports whether the PIN can be presented: it is set and not blocked.
@@ -291,12 +483,61 @@ func (s *state) info() Info {
 	if s.SignPIN.Value == "" {
 		in.SignTriesLeft = 0
 	}
+	for _, p := range PINs {
+		in.Tries = append(in.Tries, PINTries{PIN: p, TriesLeft: s.triesLeft(p)})
+	}
+	in.Expiry = s.Expiry
 	if s.Demo {
-		in.DemoPINs = &DemoPINs{Auth: s.AuthPIN.Value, Sign: s.SignPIN.Value, Text: s.TextPIN.Value}
+		in.DemoPINs = &DemoPINs{Auth: s.AuthPIN.Value, Sign: s.SignPIN.Value, Text: s.TextPIN.Value, PINB: s.derivedValue(VisualPINB)}
 	}
 	return in
 }
 
 func validID(id string) bool {
 	return len(id) == 16 && allOf(id, "0123456789abcdef")
+}
+
+// DefaultExpiry is the expiry of a card issued at issued to someone born on
+// birth (YYYYMMDD): the holder's 10th birthday after issuance, or the 5th
+// for someone under 18 at issuance (the card's validity rule since 2022; the
+// emulator does not model the older under-20 rule).
+func DefaultExpiry(birth string, issued time.Time) string {
+	b, err := time.ParseInLocation("20060102", birth, wareki.JST())
+	if err != nil {
+		return issued.In(wareki.JST()).AddDate(10, 0, 0).Format("20060102")
+	}
+	issued = issued.In(wareki.JST())
+	n := 10
+	if issued.Before(b.AddDate(18, 0, 0)) {
+		n = 5
+	}
+	// The birthday in year y; a 29 February birthday falls on 28 February
+	// in other years.
+	birthday := func(y int) time.Time {
+		d := time.Date(y, b.Month(), b.Day(), 0, 0, 0, 0, wareki.JST())
+		if d.Month() != b.Month() {
+			d = time.Date(y, b.Month()+1, 0, 0, 0, 0, 0, wareki.JST())
+		}
+		return d
+	}
+	// The first birthday after issuance, then n-1 more.
+	y := issued.Year()
+	if !birthday(y).After(issued) {
+		y++
+	}
+	return birthday(y + n - 1).Format("20060102")
+}
+
+// fillSurface gives a card made before the 券面事項確認AP existed its printed
+// expiry and security code, both derived from the card's ID and creation
+// time so that every load computes the same ones until a change of state
+// writes them.
+func fillSurface(s *state) {
+	if s.Expiry == "" {
+		s.Expiry = DefaultExpiry(s.Attrs.BirthDate, s.Created)
+	}
+	if s.SecurityCode == "" {
+		h := sha256.Sum256([]byte("mynaplat security code\x00" + s.ID + "\x00" + s.Created.UTC().Format(time.RFC3339Nano)))
+		s.SecurityCode = fmt.Sprintf("%04d", (int(h[0])<<8|int(h[1]))%10000)
+	}
 }

@@ -28,6 +28,11 @@ type Store struct {
 	now func() time.Time
 	sam *SAM
 
+	// issuer is the card issuer of the 券面 APs (surface.go), loaded on
+	// first use: making its keys takes a second.
+	issuerMu sync.Mutex
+	issuer   *Issuer
+
 	mu    sync.Mutex
 	cards map[string]*Card
 	// files are what each card's file held when this process last read or
@@ -85,6 +90,21 @@ func NewStore(dir string, now func() time.Time) (*Store, error) {
 // their management key to them (manage.go). Only the counter gets it.
 func (s *Store) SAM() *SAM { return s.sam }
 
+// Issuer returns the card issuer of the store's cards: the keys that sign
+// the 券面 APs' records and the J-LIS card-verifiable CAs that certify them.
+func (s *Store) Issuer() (*Issuer, error) {
+	s.issuerMu.Lock()
+	defer s.issuerMu.Unlock()
+	if s.issuer == nil {
+		is, err := loadIssuer(s.dir)
+		if err != nil {
+			return nil, err
+		}
+		s.issuer = is
+	}
+	return s.issuer, nil
+}
+
 // Dir returns the store's directory.
 func (s *Store) Dir() string { return s.dir }
 
@@ -120,6 +140,7 @@ func (s *Store) Create(spec Spec) (*Card, error) {
 		return nil, err
 	}
 	c.mgmtKey = s.sam.cardKey(st.ID)
+	c.issuer = s.Issuer
 	if err := c.save(&c.st); err != nil {
 		return nil, fmt.Errorf("card: create: %w", err)
 	}
@@ -148,16 +169,37 @@ func newState(spec Spec, now time.Time) (state, error) {
 	if err := validateAttributes(attrs); err != nil {
 		return state{}, err
 	}
+	if spec.Expiry == "" {
+		spec.Expiry = DefaultExpiry(spec.BirthDate, now)
+	}
+	if _, err := time.Parse("20060102", spec.Expiry); err != nil || len(spec.Expiry) != 8 {
+		return state{}, fmt.Errorf("%w: expiry %q is not YYYYMMDD", ErrInvalidSpec, spec.Expiry)
+	}
+	if spec.SecurityCode == "" {
+		var b [2]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return state{}, err
+		}
+		spec.SecurityCode = fmt.Sprintf("%04d", (int(b[0])<<8|int(b[1]))%10000)
+	}
+	if len(spec.SecurityCode) != 4 || !allOf(spec.SecurityCode, "0123456789") {
+		return state{}, fmt.Errorf("%w: security code must be 4 digits", ErrInvalidSpec)
+	}
+	if _, err := eraYYMMDD(spec.BirthDate); err != nil {
+		return state{}, fmt.Errorf("%w: birth date %q: %w", ErrInvalidSpec, spec.BirthDate, err)
+	}
 	st := state{
-		Version:  stateVersion,
-		Label:    spec.Label,
-		Demo:     spec.Demo,
-		Created:  now.UTC(),
-		AuthPIN:  pinSlot{Value: spec.AuthPIN, TriesLeft: AuthPIN.MaxTries()},
-		SignPIN:  pinSlot{Value: spec.SignPIN, TriesLeft: SignPIN.MaxTries()},
-		TextPIN:  pinSlot{Value: spec.TextPIN, TriesLeft: TextPIN.MaxTries()},
-		MyNumber: spec.MyNumber,
-		Attrs:    attrs,
+		Version:      stateVersion,
+		Expiry:       spec.Expiry,
+		SecurityCode: spec.SecurityCode,
+		Label:        spec.Label,
+		Demo:         spec.Demo,
+		Created:      now.UTC(),
+		AuthPIN:      pinSlot{Value: spec.AuthPIN, TriesLeft: AuthPIN.MaxTries()},
+		SignPIN:      pinSlot{Value: spec.SignPIN, TriesLeft: SignPIN.MaxTries()},
+		TextPIN:      pinSlot{Value: spec.TextPIN, TriesLeft: TextPIN.MaxTries()},
+		MyNumber:     spec.MyNumber,
+		Attrs:        attrs,
 	}
 	return st, nil
 }
@@ -198,6 +240,7 @@ func (s *Store) Open(id string) (*Card, error) {
 		return nil, err
 	}
 	c.mgmtKey = s.sam.cardKey(id)
+	c.issuer = s.Issuer
 	s.cards[id], s.files[id] = c, f
 	delete(s.listed, id)
 	return c, nil
@@ -242,6 +285,7 @@ func (s *Store) refresh(id string, c *Card, cur fs.FileInfo) error {
 		return err
 	}
 	c.st, c.keys, f.b, f.fi = st, keys, b, fi
+	clear(c.files)
 	c.clearSession()
 	return nil
 }
@@ -287,6 +331,7 @@ func parseState(id string, b []byte) (state, error) {
 	if st.ID != id {
 		return state{}, fmt.Errorf("card: load %s: file holds card %s", id, st.ID)
 	}
+	fillSurface(&st)
 	return st, nil
 }
 

@@ -169,10 +169,11 @@ func TestStoreOpenAndList(t *testing.T) {
 		}
 		want := []Info{
 			{ID: demo.ID(), Label: "demo", Demo: true, Created: time.Date(2026, 4, 1, 9, 1, 0, 0, time.UTC), Holder: spec.Name,
-				AuthTriesLeft: 3, SignTriesLeft: 5, TextTriesLeft: 3,
-				DemoPINs: &DemoPINs{Auth: testAuthPIN, Sign: testSignPIN, Text: testTextPIN}},
+				AuthTriesLeft: 3, SignTriesLeft: 5, TextTriesLeft: 3, Tries: triesOf(3, 5, 3), Expiry: spec.Expiry,
+				DemoPINs: &DemoPINs{Auth: testAuthPIN, Sign: testSignPIN, Text: testTextPIN, PINB: testPINB}},
 			{ID: child.ID(), Label: "child", Created: time.Date(2026, 4, 1, 9, 2, 0, 0, time.UTC), Holder: spec.Name,
-				AuthTriesLeft: 3, SignTriesLeft: 0, TextTriesLeft: 3, HasAuthKey: true, HasAuthCert: true},
+				AuthTriesLeft: 3, SignTriesLeft: 0, TextTriesLeft: 3, Tries: triesOf(3, 0, 3), Expiry: spec.Expiry,
+				HasAuthKey: true, HasAuthCert: true},
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("List() mismatch (-want +got):\n%s", diff)

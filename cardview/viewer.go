@@ -6,11 +6,16 @@
 //	GET  /cards/             the cards, their tries left and demo PINs
 //	GET  /cards/{id}         certificates (auth, both CAs) and PIN status
 //	POST /cards/{id}/sign    the signing certificate, after the signing password
+//	POST /cards/{id}/surface the card surface (券面事項確認AP), after 照合番号B
 //
 // The signing certificate carries the holder's name, birth date, sex and
 // address, so, as on a real card, it is read only after the signing password
 // (jpki-card.md §3); the password goes to the card only and is never stored,
-// logged or echoed. The My Number (text AP) is never read here. What a
+// logged or echoed. Likewise the card surface — the face photo, the name and
+// address as printed, birth date, sex, expiry — is read from the visual AP
+// only after 照合番号B, which is printed on the card itself
+// (docs/card-emulation.md). The My Number (text AP; the visual AP's EF 0005
+// and 照合番号A) is never read here. What a
 // card's refusal means, and what to do, is the terminal kit's outcome table.
 package cardview
 
@@ -21,9 +26,11 @@ import (
 	"crypto/x509/pkix"
 	"embed"
 	"encoding/asn1"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"html/template"
 	"io/fs"
 	"net/http"
 	"strings"
@@ -61,6 +68,7 @@ func Pages(site *web.Site, cards *card.Store) (http.Handler, error) {
 	mux.HandleFunc("GET /cards/{$}", v.list)
 	mux.HandleFunc("GET /cards/{id}", v.show)
 	mux.HandleFunc("POST /cards/{id}/sign", v.showSign)
+	mux.HandleFunc("POST /cards/{id}/surface", v.showSurface)
 	mux.Handle("/cards/", site.NotFound())
 	return mux, nil
 }
@@ -113,6 +121,21 @@ type cardPage struct {
 	PINs    []pinRow
 	Panels  []certPanel
 	Problem *msg
+	// Surface is the card face, read after 照合番号B; nil shows the form.
+	Surface *surfaceView
+}
+
+// surfaceView is the card face as the visual AP holds it. The images are
+// data: URIs made here from the card's bytes.
+type surfaceView struct {
+	BirthDate, Expiry time.Time
+	Sex               msg
+	Face              template.URL // PNG; empty when the photo is not one of the emulator's
+	FaceBytes         int
+	Name, Address     template.URL
+	SecurityCode      template.URL
+	CertKey, CertCA   string
+	CertOK, SigOK     bool
 }
 
 func (v *viewer) open(w http.ResponseWriter, r *http.Request) (*card.Card, bool) {
@@ -239,6 +262,11 @@ func (v *viewer) read(c *card.Client, info card.Info, sign *certView) (*cardPage
 		{card.AuthPIN, "利用者証明用暗証番号（数字4桁）", "Authentication PIN (4 digits)"},
 		{card.SignPIN, "署名用パスワード（英数字6〜16文字）", "Signing password (6–16 letters and digits)"},
 		{card.TextPIN, "券面事項入力補助用暗証番号（数字4桁）", "Text PIN (4 digits)"},
+		{card.TextPINA, "券面事項入力補助AP 照合番号A（個人番号12桁）", "Text AP verification number A (the 12-digit My Number)"},
+		{card.TextPINB, "券面事項入力補助AP 照合番号B（14桁）", "Text AP verification number B (14 digits)"},
+		{card.VisualPINA, "券面事項確認AP 照合番号A（個人番号12桁）", "Visual AP verification number A (the 12-digit My Number)"},
+		{card.VisualPINB, "券面事項確認AP 照合番号B（生年月日6桁・有効期限の西暦年・セキュリティコード）", "Visual AP verification number B (birth date, expiry year, security code)"},
+		{card.VisualBirth, "券面事項確認AP 生年月日（和暦6桁）", "Visual AP birth date (6 digits, era year)"},
 	} {
 		n, err := c.PINStatus(p.ref)
 		if err != nil {
@@ -255,6 +283,112 @@ func (v *viewer) read(c *card.Client, info card.Info, sign *certView) (*cardPage
 		page.PINs = append(page.PINs, row)
 	}
 	return page, nil
+}
+
+// showSurface verifies 照合番号B on the card and shows the card surface.
+// As for the signing certificate, the answer is the page itself.
+func (v *viewer) showSurface(w http.ResponseWriter, r *http.Request) {
+	cd, ok := v.open(w, r)
+	if !ok {
+		return
+	}
+	c := card.NewClient(cd)
+	var surface *surfaceView
+	var problem *msg
+	status := http.StatusOK
+	err := c.VerifyPIN(card.VisualPINB, r.PostFormValue("pinb"))
+	if err == nil {
+		surface, err = v.readSurface(c)
+	}
+	if lerr := c.Logout(); lerr != nil && err == nil {
+		err = lerr
+	}
+	var pinErr *card.PINError
+	switch {
+	case errors.As(err, &pinErr) && pinErr.TriesLeft > 0:
+		status = http.StatusUnprocessableEntity
+		problem = &msg{fmt.Sprintf("照合番号Bが違います（残り %d 回）。カードの券面を確かめてください。", pinErr.TriesLeft),
+			fmt.Sprintf("Verification number B is wrong (%d tries left). Check it against the card's face.", pinErr.TriesLeft)}
+	case errors.Is(err, card.ErrPINBlocked):
+		status = http.StatusForbidden
+		e := terminal.PINBlocked.Entry()
+		problem = &msg{"照合番号Bはロックされています。" + e.DoJA, "Verification number B is blocked. " + e.DoEN}
+	case errors.Is(err, card.ErrPINFormat):
+		status = http.StatusUnprocessableEntity
+		problem = &msg{"照合番号Bは数字14桁です（生年月日の和暦6桁、有効期限の西暦4桁、セキュリティコード4桁）。",
+			"Verification number B is 14 digits (birth date in the era year, the expiry's year, the security code)."}
+	case err != nil:
+		v.fail(w, r, "read the card surface", err)
+		return
+	default:
+		v.site.Logger().Info("card viewer: card surface shown", "card", cd.ID())
+	}
+	page, err := v.read(c, cd.Info(), nil)
+	if err != nil {
+		v.fail(w, r, "read card", err)
+		return
+	}
+	page.Problem, page.Surface = problem, surface
+	v.pages.Render(w, r, status, "viewer_card", page)
+}
+
+// readSurface reads the card face (照合番号B verified) and checks it as a
+// terminal does: EF 0004 against the J-LIS CA key, the face against the key
+// EF 0004 certifies.
+func (v *viewer) readSurface(c *card.Client) (*surfaceView, error) {
+	face, err := c.CardFace()
+	if err != nil {
+		return nil, err
+	}
+	cv, err := c.SurfaceCertificate(true)
+	if err != nil {
+		return nil, err
+	}
+	is, err := v.cards.Issuer()
+	if err != nil {
+		return nil, err
+	}
+	visualCA, _ := is.CAKeys()
+	uri := func(mime string, b []byte) template.URL {
+		if b == nil {
+			return ""
+		}
+		// The bytes are the card's, base64-encoded into an image: nothing
+		// in them can leave the img element.
+		return template.URL("data:" + mime + ";base64," + base64.StdEncoding.EncodeToString(b))
+	}
+	sv := &surfaceView{
+		Face: uri("image/png", card.FacePNG(face.FaceJP2)), FaceBytes: len(face.FaceJP2),
+		Name: uri("image/png", face.NamePNG), Address: uri("image/png", face.AddressPNG),
+		SecurityCode: uri("image/png", face.SecurityCodePNG),
+		CertKey:      keyID(cv.SubjectKeyID), CertCA: keyID(cv.IssuerKeyID),
+		CertOK: cv.Verify(visualCA) == nil, SigOK: face.Verify(cv.PublicKey) == nil,
+	}
+	switch face.Sex {
+	case "1":
+		sv.Sex = msg{"男", "Male"}
+	case "2":
+		sv.Sex = msg{"女", "Female"}
+	default:
+		sv.Sex = msg{"適用不能", "Not applicable"}
+	}
+	for _, d := range []struct {
+		s   string
+		dst *time.Time
+	}{{face.BirthDate, &sv.BirthDate}, {face.Expiry, &sv.Expiry}} {
+		if *d.dst, err = time.ParseInLocation("20060102", d.s, wareki.JST()); err != nil {
+			return nil, fmt.Errorf("card: surface date %q: %w", d.s, err)
+		}
+	}
+	return sv, nil
+}
+
+// keyID shows a card-verifiable key ID as its number/group.
+func keyID(id []byte) string {
+	if len(id) != 16 {
+		return strings.ToUpper(hex.EncodeToString(id))
+	}
+	return string(id[:7]) + "/" + string(id[9:12])
 }
 
 func (v *viewer) fail(w http.ResponseWriter, r *http.Request, what string, err error) {

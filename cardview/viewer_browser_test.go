@@ -43,4 +43,23 @@ func TestViewerInBrowser(t *testing.T) {
 		}
 	}
 	browsertest.Screenshot(t, ctx, "viewer-sign")
+
+	// The card surface, after the demo card's 照合番号B typed into its form.
+	if err := chromedp.Do(ctx,
+		chromedp.SendKeys(css("#pinb"), cd.Info().DemoPINs.PINB),
+		chromedp.Click(css(`#surface button[type=submit]`)),
+		chromedp.WaitVisible(css("#surface img.face")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	text, err = chromedp.Run(ctx, chromedp.Text(css("#surface")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"昭和55年2月29日", "検証成功"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("card surface section lacks %q", want)
+		}
+	}
+	browsertest.Screenshot(t, ctx, "viewer-surface")
 }

@@ -110,7 +110,7 @@ func TestViewerList(t *testing.T) {
 		e.web.SetCookie("lang", tt.lang)
 		e.web.With(t).Step(webtest.Step{Name: tt.lang + " list", Path: "/cards/",
 			WantContains: []string{tt.want, demo.ID(), plain.ID(), "南砺　太郎", "viewer test", "3/3",
-				"<code>2468</code>", "<code>" + viewerSignPIN + "</code>", "<code>1357</code>"},
+				"<code>2468</code>", "<code>" + viewerSignPIN + "</code>", "<code>1357</code>", "<code>" + demo.Info().DemoPINs.PINB + "</code>"},
 			WantNotContains: []string{viewerMyNumber},
 			Check: func(t testing.TB, r *webtest.Response) {
 				// Only the demo card shows its PINs: one of each.
@@ -219,4 +219,54 @@ func TestViewerRefusesForgedPost(t *testing.T) {
 	cd, _ := e.issue(t, false, time.Date(1980, 2, 29, 0, 0, 0, 0, wareki.JST()))
 	e.web.With(t).Step(webtest.Step{Name: "forged post", Path: "/cards/" + cd.ID() + "/sign", Form: url.Values{"password": {viewerSignPIN}},
 		NoToken: true, WantStatus: http.StatusForbidden})
+}
+
+func TestViewerSurface(t *testing.T) {
+	e := newViewerEnv(t)
+	cd, _ := e.issue(t, true, time.Date(1980, 2, 29, 0, 0, 0, 0, wareki.JST()))
+	id, pinB := cd.ID(), cd.Info().DemoPINs.PINB
+	if !strings.HasPrefix(pinB, "550229") || len(pinB) != 14 {
+		t.Fatalf("demo 照合番号B %q: want 昭和55年2月29日 first", pinB)
+	}
+	wrong := "55022920000000"
+	if wrong == pinB {
+		wrong = "55022920000001"
+	}
+	tests := []struct {
+		name   string
+		pinB   string
+		status int
+		wants  []string
+		tries  int // visual 照合番号B tries left afterwards
+	}{
+		{"bad format costs no try", "5502", http.StatusUnprocessableEntity, []string{"照合番号Bは数字14桁です"}, 10},
+		{"wrong", wrong, http.StatusUnprocessableEntity, []string{"照合番号Bが違います（残り 9 回）", "9 / 10"}, 9},
+		{"right", pinB, http.StatusOK, []string{`src="data:image/png;base64,`, "昭和55年2月29日", "男", "7100001/001 ← 7000023/001",
+			"券面の署名", "検証成功", "10 / 10"}, 10},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := e.web.With(t)
+			c.Step(webtest.Step{Name: "the card page has the 照合番号B form", Path: "/cards/" + id,
+				WantContains: []string{`action="/cards/` + id + `/surface"`, `name="pinb"`, pinB}})
+			c.Step(webtest.Step{Name: "照合番号B", Path: "/cards/" + id + "/surface", Form: url.Values{"pinb": {tt.pinB}},
+				WantStatus: tt.status, WantContains: tt.wants,
+				WantNotContains: []string{viewerMyNumber, "検証失敗", `value="` + tt.pinB}})
+			var got int
+			for _, pt := range cd.Info().Tries {
+				if pt.PIN == card.VisualPINB {
+					got = pt.TriesLeft
+				}
+			}
+			if got != tt.tries {
+				t.Errorf("照合番号B tries left %d, want %d", got, tt.tries)
+			}
+			if _, err := card.NewClient(cd).CardFace(); !errors.Is(err, card.ErrSecurityStatus) {
+				t.Errorf("after the page, reading the card face gives %v, want ErrSecurityStatus", err)
+			}
+		})
+	}
+	if strings.Contains(e.logs.String(), pinB) {
+		t.Error("the log contains 照合番号B")
+	}
 }

@@ -58,6 +58,13 @@ var CATVOperators = []catvOperator{
 				TitleJA: "インフルエンザ予防接種の助成", TitleEN: "Help with the flu vaccination",
 				BodyJA: "65歳以上の方の予防接種を町が助成します。保健センターにお問い合わせください。", BodyEN: "The town helps pay the flu vaccination of people aged 65 and over. Ask the health centre."},
 		}},
+	{ID: "minami", Name: "ケーブルテレビ美波", Town: "美波町", Terminal: "tv-minami-1", Area: "奥河内", Household: []string{"日和佐　正"},
+		Messages: []catv.Message{
+			{Sender: "美波町", SenderKind: catv.FromTown, Scope: catv.ToAll,
+				TitleJA: "津波避難訓練のお知らせ", TitleEN: "Tsunami evacuation drill",
+				BodyJA: "2月7日 午前9時から津波避難訓練を行います。テレビに避難指示が出たら、赤ボタンで確認し、避難所でカードをかざしてください。",
+				BodyEN: "A tsunami evacuation drill starts at 9 a.m. on 7 February. When the order appears on the TV, acknowledge it with the red key and touch your card at the shelter."},
+		}},
 }
 
 // SeedCATV seeds the operators' subscribers and messages once.

@@ -99,10 +99,10 @@ func Guide(world bool) []web.HomeSection {
 				"common platform ID, by which services know the person (never by the My Number).",
 			Status: web.PartlyBuilt,
 			MissingJA: "須高ケーブルのSTBで須坂 花子さんのカードでログインすると、町とケーブル局からの未読のお知らせが先に出ます（決定で読む、戻るで残り、青＝B でメニュー、メニューの 1 でお知らせ一覧）。" +
-				"お知らせは職員のカードで /catv/suko/office/ から送れます（相森 達也＝ケーブル局は全員・地区あて、本上 里美＝須坂市は個人あても）。下の①はできます。②③のサービスはまだありません。" +
+				"お知らせは職員のカードで /catv/suko/office/ から送れます（相森 達也＝ケーブル局は全員・地区あて、本上 里美＝須坂市は個人あても）。下の①はできます。③は一部、②はまだありません。" +
 				"リモコンの代わりにキーボードで：矢印・Enter・戻る＝Esc・数字キー・色ボタン＝R/G/Y/B。",
 			MissingEN: "Log in at the Suko cable STB with 須坂 花子's card: her unread messages from the town and the cable operator come first (Enter reads one, Back shows the rest, blue = B the menu, 1 on the menu the list). " +
-				"Staff send messages at /catv/suko/office/ with their cards (相森 達也 for the operator: to all or an area; 本上 里美 for 須坂市: also to one person). ① below works; the services of ② and ③ are not built yet. " +
+				"Staff send messages at /catv/suko/office/ with their cards (相森 達也 for the operator: to all or an area; 本上 里美 for 須坂市: also to one person). ① below works, ③ partly; ② is not built yet. " +
 				"The keyboard stands in for the remote: arrows, Enter, Back = Esc, number keys, colour keys = R/G/Y/B.",
 			Cards: []web.HomeCard{homeCard("須坂　花子", "", "")},
 			Paths: []string{tvPath("tv-suzaka-1"), tvPath("tv-nanto-1"), tvPath("tv-nambu-1"), "/catv/suko/office/"},
@@ -140,11 +140,11 @@ func Guide(world bool) []web.HomeSection {
 				{ID: SectionPilot3, TitleJA: "③ 美波町：テレビでの避難指示と避難所の受付", TitleEN: "③ Minami: evacuation orders on the TV and shelter check-in",
 					DescJA:    "テレビに名前入りの避難指示を出し、避難所ではカードで入所・退所を記録して、町が避難の状況をつかむ先行事例。",
 					DescEN:    "An earlier pilot: evacuation orders with the person's name on the TV, and shelter arrivals and departures recorded with the card.",
-					Status:    web.NotBuilt,
-					MissingJA: "避難指示の表示と避難者の記録。避難所のリーダーでのログインまでは試せます。",
-					MissingEN: "The evacuation orders and the shelter register. The login at the shelter's reader can be tried.",
+					Status:    web.PartlyBuilt,
+					MissingJA: "ケーブルテレビ美波のSTBで日和佐 正さんのカードでログインしておくと、町が出した避難指示が画面を読み込み直さずに重なって出ます（名前と最寄りの開設中の避難所、赤＝R で「確認しました」が町に記録されます）。避難指示は危機管理室の職員（浜崎 恵子、暗証番号 8950）が職員カードで /evac/minami/office/ から出し、地区・世帯ごとの避難状況と訓練の報告がその場で更新されます。避難所（日和佐小学校）の端末 /shelter/shelter-minami-1/ ではカードと暗証番号で入所・退所を受け付けます。",
+					MissingEN: "Log in at the Minami cable STB with 日和佐 正's card: an evacuation order the town issues appears over the screen without a reload (his name, the nearest open shelter; red = R acknowledges it, recorded by the town). The disaster office's officer (浜崎 恵子, PIN 8950) issues orders with her staff card at /evac/minami/office/, where the board per area and household and the drill report update live. At the shelter's terminal /shelter/shelter-minami-1/ (日和佐小学校) people check in and out with the card and the PIN.",
 					Cards:     []web.HomeCard{homeCard("日和佐　正", "", "")},
-					Paths:     []string{termPath("shelter-minami-1")}},
+					Paths:     []string{tvPath("tv-minami-1"), "/evac/minami/office/", "/shelter/shelter-minami-1/"}},
 			}},
 		{ID: SectionPostbox, TitleJA: "(4) 電子私書箱のワンストップサービス ― ⑤ 引越しの一括通知", TitleEN: "(4) One-stop services through the electronic post box — ⑤ the moving notice",
 			DescJA: "事業者が発行した証明書を私書箱で受け取り、自分の申告に添えて役所へ一度に送ります。受け取る側は、改ざんがなく作成者本人のものであること、" +
@@ -162,21 +162,21 @@ func Guide(world bool) []web.HomeSection {
 				"受任者に 須坂 健太（プラットフォームIDは /demo の表）と委任事項・有効期間を入れて「署名して発行」。発行した委任状は一覧で状態を見て、失効させられます。" +
 				"入札は /procure/agent/tenders：須坂 健太 がカードでログインすると、関東地方整備局と須坂市の公告中の案件（締切は3日後）が開札用証明書の指紋とともに見えます。" +
 				"「入札する」→ 須坂テックを選んで金額を入れ、署名用パスワードで「署名して入札する」。入札書はこの端末で署名・暗号化され、発注機関の受領証を検証して一覧に残します（締切までは入札し直すと差し替え）。" +
-				"締切後、各機関の契約担当官2人が /demo の職員カードと開札パスフレーズで開札します。",
+				"締切後、各機関の契約担当官2人が /demo の職員カードと開札パスフレーズで開札します。" +
+				"落札すると、担当職員が作成した契約書に /procure/agent/contracts で須坂 健太がカードで署名し、担当職員が職員カードで署名・検査した後に、受領と請求を署名して記録します。履歴ファイルは mynaplat verify で検証できます。",
 			DescEN: "Someone empowered by a company's representative applies and signs contracts electronically, with the corporate number and the card. " +
 				"Start at /desk/ (the company desk): Suzaka Tech's representative 須坂 花子 logs in with her card → Confirm (signing password) → " +
 				"enter 須坂 健太 as the agent (his platform ID is in /demo's table), the matters and the period → Sign and grant. The list shows each power's status and can revoke it. " +
 				"Bids are at /procure/agent/tenders: 須坂 健太 logs in with his card and sees the open tenders of 関東地方整備局 and 須坂市 (deadline in three days) with their opening certificates' fingerprints. " +
 				"Bid → pick Suzaka Tech, enter the price, Sign and bid with the signing password. The bid is signed and sealed on this terminal; the body's receipt is verified and listed (bidding again before the deadline replaces it). " +
-				"After the deadline two contracting officers of the body open it with the staff cards and opening passphrases on /demo.",
-			Status: web.PartlyBuilt,
-			MissingJA: "入札参加資格の審査、入札、電子契約、国と自治体の間での調達情報の共有。法人の登記（代表者の確認）、電子委任状の登録・検証、" +
-				"代表者が委任状を発行する会社の委任状デスクはあります。",
-			MissingEN: "Bidding qualification, bids, electronic contracts, and sharing procurement data between governments. The corporate " +
-				"registry (who represents a company), the register of powers of attorney and the company desk where the representative grants them are there.",
+				"After the deadline two contracting officers of the body open it with the staff cards and opening passphrases on /demo. " +
+				"Once his company has won, 須坂 健太 signs the contract an officer prepared at /procure/agent/contracts with his card; after the officer's signature and inspection (staff card) he records the acceptance and the invoice, each signed; the timeline file passes mynaplat verify.",
+			Status:    web.PartlyBuilt,
+			MissingJA: "デモには落札済みの案件がありません：契約まで試すには、締切が数分後の案件を公告し、入札して、締切後に開札します。",
+			MissingEN: "The demo has no awarded tender: to reach the contract, publish a tender due in a few minutes, bid, and open it after the deadline.",
 			Cards: []web.HomeCard{homeCard(SuzakaTech.Representative, "須坂テックの代表者：委任状を発行", "Suzaka Tech's representative: grants powers"),
 				homeCard(ProcureAgent, "代理人（受任者）", "the agent")},
-			Paths: []string{"/desk/", termPath(DeskTerminal.ID), "/procure/agent/tenders", "/corpreg/", "/delegation/"}},
+			Paths: []string{"/desk/", termPath(DeskTerminal.ID), "/procure/agent/tenders", "/procure/agent/contracts", "/corpreg/", "/delegation/"}},
 		{ID: SectionPilot4, TitleJA: "④ 前橋市：電子母子健康手帳", TitleEN: "④ Maebashi: the electronic maternal–child handbook",
 			DescJA:    "予防接種や健診の記録をまとめた母子健康手帳を、カードでログインして見る先行事例。医療機関の間で検査画像も共有しました。",
 			DescEN:    "An earlier pilot: a maternal–child handbook with vaccinations and check-ups, opened with the card; clinics also shared images.",

@@ -1,27 +1,19 @@
 package municipal
 
 import (
-	"bytes"
-	"compress/gzip"
-	"embed"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 
 	"golang.org/x/image/font/sfnt"
+
+	"github.com/mynaplat/mynaplat/internal/jpfont"
 )
 
 // The certificate fonts are BIZ UD Mincho (values) and BIZ UD Gothic
 // (labels, headings, the seal), which Japanese municipalities use on their
-// forms. Subsets of them are embedded so that rendering needs nothing
-// installed: ASCII, JIS X 0208 and the Windows-31J extensions (髙, 﨑, ①,
-// ㈱ …), made by scripts/subset-fonts.sh and kept gzipped (3.5 MB instead
-// of 6 MB). They are under the SIL Open Font License 1.1 (fonts/OFL.txt,
-// embedded with them so that the binary carries its licence).
-//
-//go:embed fonts/BIZUDMincho-Regular.subset.ttf.gz fonts/BIZUDGothic-Regular.subset.ttf.gz fonts/OFL.txt
-var embeddedFonts embed.FS
+// forms: the subsets embedded in package jpfont, or the full fonts of a font
+// directory.
 
 // The font files under a font directory (Debian packages
 // fonts-morisawa-bizud-mincho and fonts-morisawa-bizud-gothic), used
@@ -32,10 +24,7 @@ const (
 )
 
 // FontLicense returns the licence of the embedded fonts.
-func FontLicense() []byte {
-	b, _ := embeddedFonts.ReadFile("fonts/OFL.txt")
-	return b
-}
+func FontLicense() []byte { return jpfont.License() }
 
 // face is one font: its bytes for gopdf and its parsed form, to draw the
 // seal and to ask whether it has a character.
@@ -48,11 +37,11 @@ type face struct {
 // loadFaces reads the two fonts from dir, or the embedded subsets when dir
 // is empty.
 func loadFaces(dir string) (mincho, gothic *face, err error) {
-	load := func(name, embedded, file string) (*face, error) {
+	load := func(name string, embedded func() ([]byte, error), file string) (*face, error) {
 		var b []byte
 		var err error
 		if dir == "" {
-			b, err = gunzipEmbedded(embedded)
+			b, err = embedded()
 		} else if b, err = os.ReadFile(filepath.Join(dir, file)); err != nil {
 			err = fmt.Errorf("municipal: font %s (set no font directory to use the embedded fonts): %w", file, err)
 		}
@@ -65,29 +54,13 @@ func loadFaces(dir string) (mincho, gothic *face, err error) {
 		}
 		return &face{name: name, ttf: b, sfnt: f}, nil
 	}
-	if mincho, err = load("mincho", "fonts/BIZUDMincho-Regular.subset.ttf.gz", minchoFile); err != nil {
+	if mincho, err = load("mincho", jpfont.Mincho, minchoFile); err != nil {
 		return nil, nil, err
 	}
-	if gothic, err = load("gothic", "fonts/BIZUDGothic-Regular.subset.ttf.gz", gothicFile); err != nil {
+	if gothic, err = load("gothic", jpfont.Gothic, gothicFile); err != nil {
 		return nil, nil, err
 	}
 	return mincho, gothic, nil
-}
-
-func gunzipEmbedded(name string) ([]byte, error) {
-	gz, err := embeddedFonts.ReadFile(name)
-	if err != nil {
-		return nil, fmt.Errorf("municipal: embedded font: %w", err)
-	}
-	zr, err := gzip.NewReader(bytes.NewReader(gz))
-	if err != nil {
-		return nil, fmt.Errorf("municipal: embedded font %s: %w", name, err)
-	}
-	b, err := io.ReadAll(zr)
-	if err != nil {
-		return nil, fmt.Errorf("municipal: embedded font %s: %w", name, err)
-	}
-	return b, nil
 }
 
 // missing returns the first character of s that the font has no glyph for.

@@ -82,6 +82,9 @@ type authRequest struct {
 	SignTxID string
 	// ResponseMode is the response_mode asked ("" is query).
 	ResponseMode string
+	// Browser is the web.Session.Binding of the browser whose card login
+	// completed the request: only it gets the code (the callback).
+	Browser string
 }
 
 var (
@@ -125,7 +128,7 @@ func (a *authRequest) GetCodeChallenge() *oidc.CodeChallenge {
 
 const authRequestColumns = `id, client_id, redirect_uri, scopes, state, nonce, code_challenge, acr, session_state, created_at, expires_at,
 person_id, sub, auth_time, granted_scopes, code_expires_at, code_used_at, ended_at, end_reason, ui_locales, attributes, sign_tx_id,
-response_mode`
+response_mode, browser`
 
 func scanAuthRequest(row interface{ Scan(...any) error }) (*authRequest, error) {
 	var a authRequest
@@ -133,7 +136,7 @@ func scanAuthRequest(row interface{ Scan(...any) error }) (*authRequest, error) 
 	var created, expires, authTime, codeExp, codeUsed, ended int64
 	if err := row.Scan(&a.ID, &a.ClientID, &a.RedirectURI, &scopes, &a.State, &a.Nonce, &a.CodeChallenge, &a.ACR, &a.SessionState,
 		&created, &expires, &a.PersonID, &a.Sub, &authTime, &granted, &codeExp, &codeUsed, &ended, &a.EndReason, &a.UILocales, &a.Attributes, &a.SignTxID,
-		&a.ResponseMode); err != nil {
+		&a.ResponseMode, &a.Browser); err != nil {
 		return nil, err
 	}
 	a.Scopes, a.GrantedScopes = strings.Fields(scopes), strings.Fields(granted)
@@ -277,9 +280,10 @@ func (p *Provider) endAuthRequest(ctx context.Context, id, reason string) (bool,
 // completeAuthRequest records the card login on the request: who, their
 // sub for the client's sector, the granted scopes (openid, and the
 // consented attributes, whose values attrs holds). Only a live request
-// that no one completed yet takes it. Its audit row (authorize OK, with
+// that no one completed yet takes it, bound to the browser that completed
+// it (browser, its session's Binding). Its audit row (authorize OK, with
 // reason) commits with it: one transaction.
-func (p *Provider) completeAuthRequest(ctx context.Context, a *authRequest, personID string, attrs map[string]string, signed bool, reason string) error {
+func (p *Provider) completeAuthRequest(ctx context.Context, a *authRequest, browser, personID string, attrs map[string]string, signed bool, reason string) error {
 	c, err := p.Client(ctx, a.ClientID)
 	if err != nil {
 		return err
@@ -308,9 +312,9 @@ func (p *Provider) completeAuthRequest(ctx context.Context, a *authRequest, pers
 	}
 	sub := pairwiseSub(secret, c.Sector, personID)
 	err = p.db.TxLevel(ctx, sql.LevelReadCommitted, func(tx *sql.Tx) error {
-		res, err := p.db.TxExec(ctx, tx, `UPDATE oidc_auth_requests SET person_id = $1, sub = $2, auth_time = $3, granted_scopes = $4, attributes = $5
-WHERE id = $6 AND auth_time = 0 AND ended_at = 0 AND expires_at > $7`,
-			personID, sub, ms(now), strings.Join(granted, " "), attributes, a.ID, ms(now))
+		res, err := p.db.TxExec(ctx, tx, `UPDATE oidc_auth_requests SET person_id = $1, sub = $2, auth_time = $3, granted_scopes = $4, attributes = $5, browser = $6
+WHERE id = $7 AND auth_time = 0 AND ended_at = 0 AND expires_at > $8`,
+			personID, sub, ms(now), strings.Join(granted, " "), attributes, browser, a.ID, ms(now))
 		if err != nil {
 			return fmt.Errorf("oidcop: complete the authorization: %w", err)
 		}

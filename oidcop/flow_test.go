@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -259,8 +260,8 @@ func (w *world) login(t *testing.T, q url.Values, cd *card.Card, pin string) *ur
 	}
 	page := w.rel(t, loc.String())
 	c.Step(webtest.Step{Name: "the card page", Path: page, WantContains: []string{"term-phone", "rp-name"}})
-	c.Step(webtest.Step{Name: "place the card", Path: page + "place", Form: url.Values{"card": {cd.ID()}}, WantStatus: http.StatusSeeOther})
-	r = c.Step(webtest.Step{Name: "the PIN", Path: page + "pin", Form: url.Values{"pin": {pin}}, WantStatus: http.StatusSeeOther})
+	// The card page's one post: the card and its PIN.
+	r = c.Step(webtest.Step{Name: "the card and its PIN", Path: page + "place-pin", Form: url.Values{"card": {cd.ID()}, "pin": {pin}}, WantStatus: http.StatusSeeOther})
 	next := r.Location()
 	if strings.HasSuffix(next, page) {
 		// Refused: the page shows why, and 「サービスに戻る」.
@@ -718,15 +719,39 @@ func TestWrongPIN(t *testing.T) {
 	r := c.Get(RealmPath + AuthPath + "?" + authParams(rp1, cb1, s256(verifier)).Encode())
 	page := w.rel(t, r.Location())
 	c.Step(webtest.Step{Name: "the card page", Path: page})
-	c.Step(webtest.Step{Name: "place", Path: page + "place", Form: url.Values{"card": {w.good.ID()}}, WantStatus: http.StatusSeeOther,
-		WantLocation: w.srv.URL + page})
-	c.Step(webtest.Step{Name: "a wrong PIN", Path: page + "pin", Form: url.Values{"pin": {"9999"}}, WantStatus: http.StatusSeeOther,
-		WantLocation: w.srv.URL + page})
-	c.Step(webtest.Step{Name: "the tries left", Path: page, WantContains: []string{`id="tries-left">2<`, "暗証番号"}})
+	c.Step(webtest.Step{Name: "the card page: one form, the card and the PIN", Path: page,
+		WantContains: []string{`action="` + w.srv.URL + page + `place-pin"`, `name="card"`, `name="pin"`}})
+	c.Step(webtest.Step{Name: "the card and a wrong PIN", Path: page + "place-pin", Form: url.Values{"card": {w.good.ID()}, "pin": {"9999"}},
+		WantStatus: http.StatusSeeOther, WantLocation: w.srv.URL + page})
+	// The card stays placed: the PIN pad of the placed card, as in two steps.
+	c.Step(webtest.Step{Name: "the tries left", Path: page, WantContains: []string{`id="tries-left">2<`, "暗証番号", `action="` + w.srv.URL + page + `pin"`}})
 	r = c.Step(webtest.Step{Name: "the right PIN", Path: page + "pin", Form: url.Values{"pin": {"1234"}}, WantStatus: http.StatusSeeOther})
 	r = c.Step(webtest.Step{Name: "the callback", Path: w.rel(t, r.Location()), WantStatus: http.StatusFound})
 	if u, _ := url.Parse(r.Location()); u.Query().Get("code") == "" {
 		t.Errorf("no code after the right PIN: %s", u)
+	}
+}
+
+// TestPlacePINLastTry: the one post does not send the PIN to a card at its
+// last try; the card stays placed and the PIN pad asks again under the
+// last-try warning, where the PIN then goes to the card.
+func TestPlacePINLastTry(t *testing.T) {
+	w := newWorld(t, storetest.SQLite(t))
+	c := webtest.New(t, w.srv.URL)
+	r := c.Get(RealmPath + AuthPath + "?" + authParams(rp1, cb1, s256(verifier)).Encode())
+	page := w.rel(t, r.Location())
+	c.Step(webtest.Step{Name: "the card page", Path: page})
+	for i := range 2 {
+		c.Step(webtest.Step{Name: fmt.Sprintf("wrong PIN %d", i+1), Path: page + "place-pin", Form: url.Values{"card": {w.good.ID()}, "pin": {"9999"}},
+			WantStatus: http.StatusSeeOther, WantLocation: w.srv.URL + page})
+	}
+	c.Step(webtest.Step{Name: "the right PIN at the last try: not sent", Path: page + "place-pin", Form: url.Values{"card": {w.good.ID()}, "pin": {"1234"}},
+		WantStatus: http.StatusSeeOther, WantLocation: w.srv.URL + page})
+	c.Step(webtest.Step{Name: "the warning", Path: page, WantContains: []string{`id="tries-left">1<`, `id="last-try"`, "あと1回間違えるとロックされます"}})
+	r = c.Step(webtest.Step{Name: "the PIN under the warning", Path: page + "pin", Form: url.Values{"pin": {"1234"}}, WantStatus: http.StatusSeeOther})
+	r = c.Step(webtest.Step{Name: "the callback", Path: w.rel(t, r.Location()), WantStatus: http.StatusFound})
+	if u, _ := url.Parse(r.Location()); u.Query().Get("code") == "" {
+		t.Errorf("no code after the PIN under the warning: %s", u)
 	}
 }
 
@@ -743,5 +768,91 @@ func TestUILocales(t *testing.T) {
 		t.Fatalf("to %q, want the language switch", r.Location())
 	}
 	c.Step(webtest.Step{Name: "the switch", Path: r.Location(), WantStatus: http.StatusSeeOther, WantLocation: page})
-	c.Step(webtest.Step{Name: "in English", Path: page, WantContains: []string{"Log in with your My Number Card", "Place your My Number Card"}})
+	c.Step(webtest.Step{Name: "in English", Path: page, WantContains: []string{"Log in with your My Number Card", "place your My Number Card on the card reader"}})
+}
+
+// TestCallbackOnlyForTheBrowser: the code goes to the browser whose card
+// login completed the request, which its row names, not to another
+// browser that opened the same card page; and the PIN post that completes
+// it writes no session (the card page wrote it once).
+func TestCallbackOnlyForTheBrowser(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db)
+		c, other := webtest.New(t, w.srv.URL), webtest.New(t, w.srv.URL)
+		r := c.Get(RealmPath + AuthPath + "?" + authParams(rp1, cb1, s256(verifier)).Encode())
+		page := w.rel(t, r.Location())
+		other.Step(webtest.Step{Name: "another browser at the card page", Path: page})
+		c.Step(webtest.Step{Name: "the card page", Path: page})
+		sessions := func() (n int, last int64) {
+			t.Helper()
+			if err := db.QueryRow(`SELECT count(*), COALESCE(max(seen_ms), 0) FROM web_sessions`).Scan(&n, &last); err != nil {
+				t.Fatal(err)
+			}
+			return n, last
+		}
+		n0, seen := sessions()
+		r = c.Step(webtest.Step{Name: "the card and its PIN", Path: page + "place-pin", Form: url.Values{"card": {w.good.ID()}, "pin": {"1234"}}, WantStatus: http.StatusSeeOther})
+		if n, last := sessions(); n != n0 || last != seen {
+			t.Errorf("the PIN post wrote a session: %d rows last seen %d, before %d rows last seen %d", n, last, n0, seen)
+		}
+		cb := w.rel(t, r.Location())
+		other.Step(webtest.Step{Name: "the callback from the other browser", Path: cb, WantStatus: http.StatusNotFound})
+		r = c.Step(webtest.Step{Name: "the callback", Path: cb, WantStatus: http.StatusFound})
+		if u, _ := url.Parse(r.Location()); u.Query().Get("code") == "" {
+			t.Errorf("no code for the browser that logged in: %s", u)
+		}
+	})
+}
+
+// TestPlacePINOutcomes: the card page's one post shows every outcome the
+// card's state or the form gives before the platform is asked: a refusal
+// the person can retry comes back as the page's message with the card
+// step; one they cannot stops the flow, and 「サービスに戻る」 sends its code.
+func TestPlacePINOutcomes(t *testing.T) {
+	w := newWorld(t, storetest.SQLite(t))
+	noCert, err := w.cards.Create(card.Spec{AuthPIN: "1234", SignPIN: "SUZAKA1980", TextPIN: "1234", MyNumber: "123456789018",
+		Name: "証明書　なし", Address: "長野県須坂市大字須坂１２３４番地", BirthDate: "19800229", Sex: "2", Demo: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocked, _, _ := w.card(t, "暗証番号　ロック")
+	for range 3 {
+		if err := card.NewClient(blocked).VerifyPIN(card.AuthPIN, "9999"); err == nil {
+			t.Fatal("a wrong PIN verified")
+		}
+	}
+	for _, tc := range []struct {
+		name, card, pin string
+		// want is what the card page says: the outcome's element when it
+		// stops the flow (stop; the RP then gets desc), the message shown
+		// once (the flash) when the person can retry.
+		want, desc string
+		stop       bool
+	}{
+		{"no card chosen", "", "1234", "カードを読み取れませんでした。", "", false},
+		{"a PIN of the wrong format", w.good.ID(), "12", "暗証番号は数字4桁です。", "", false},
+		{"a wrong PIN", w.good.ID(), "9999", "暗証番号が違います。", "", false},
+		{"no authentication certificate", noCert.ID(), "1234", `id="no-cert"`, "no_auth_certificate", true},
+		{"a blocked PIN", blocked.ID(), "1234", `id="blocked"`, "pin_blocked", true},
+		{"a revoked card", w.revoked.ID(), "1234", `id="refused"`, "revoked", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := webtest.New(t, w.srv.URL)
+			r := c.Get(RealmPath + AuthPath + "?" + authParams(rp1, cb1, s256(verifier)).Encode())
+			page := w.rel(t, r.Location())
+			c.Step(webtest.Step{Name: "the card page", Path: page})
+			c.Step(webtest.Step{Name: "the card and the PIN", Path: page + "place-pin", Form: url.Values{"card": {tc.card}, "pin": {tc.pin}},
+				WantStatus: http.StatusSeeOther, WantLocation: w.srv.URL + page})
+			if !tc.stop {
+				c.Step(webtest.Step{Name: "the message", Path: page, WantContains: []string{`class="flash flash-error"`, tc.want}})
+				return
+			}
+			c.Step(webtest.Step{Name: "the outcome", Path: page, WantContains: []string{tc.want, "サービスに戻る"}})
+			r = c.Step(webtest.Step{Name: "back to the service", Path: page + "back", Form: url.Values{}, WantStatus: http.StatusSeeOther})
+			u, _ := url.Parse(r.Location())
+			if u.Query().Get("error") != "access_denied" || u.Query().Get("error_description") != tc.desc || u.Query().Get("code") != "" {
+				t.Errorf("at the RP: %s, want access_denied %s", u, tc.desc)
+			}
+		})
+	}
 }

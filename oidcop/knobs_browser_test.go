@@ -85,8 +85,8 @@ func TestAllOrNoneInBrowser(t *testing.T) {
 	q.Set("scope", "openid name birthdate")
 	p := newPhone(t)
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
-	p.step("open on a phone", chromedp.EmulateViewport(390, 844), chromedp.Navigate(w.p.Issuer()+AuthPath+"?"+q.Encode()), chromedp.WaitVisible(css("#place")))
-	p.step("place and PIN", chromedp.SetValue(css("#card"), w.good.ID()), chromedp.Click(css("#place")), chromedp.WaitVisible(css("#pin")),
+	p.step("open on a phone", chromedp.EmulateViewport(390, 844), chromedp.Navigate(w.p.Issuer()+AuthPath+"?"+q.Encode()), chromedp.WaitVisible(css("#pin")))
+	p.step("place and PIN", chromedp.SetValue(css("#card"), w.good.ID()),
 		browsertest.PinPad("1234"), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#asks-all")))
 	for _, id := range []string{"#attr-name", "#attr-birthdate"} {
 		if browsertest.Text(t, p.b, id) == "" {
@@ -133,15 +133,15 @@ func TestFormPostInBrowser(t *testing.T) {
 		}
 	}
 
-	p.step("open on a phone", chromedp.EmulateViewport(390, 844), chromedp.Navigate(authURL), chromedp.WaitVisible(css("#place")))
-	p.step("place and PIN, the page posts by itself", chromedp.SetValue(css("#card"), w.good.ID()), chromedp.Click(css("#place")),
-		chromedp.WaitVisible(css("#pin")), browsertest.PinPad("1234"), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#rp-callback")))
+	p.step("open on a phone", chromedp.EmulateViewport(390, 844), chromedp.Navigate(authURL), chromedp.WaitVisible(css("#pin")))
+	p.step("place and PIN, the page posts by itself", chromedp.SetValue(css("#card"), w.good.ID()),
+		browsertest.PinPad("1234"), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#rp-callback")))
 	atRP("with scripts")
 	browsertest.Screenshot(t, p.b, "oidc-form-post-1-rp") // the test's RP
 
-	p.step("open again", chromedp.Navigate(authURL), chromedp.WaitVisible(css("#place")))
-	p.step("place and PIN", chromedp.SetValue(css("#card"), w.good.ID()), chromedp.Click(css("#place")),
-		chromedp.WaitVisible(css("#pin")), browsertest.PinPad("1234"))
+	p.step("open again", chromedp.Navigate(authURL), chromedp.WaitVisible(css("#pin")))
+	p.step("place and PIN", chromedp.SetValue(css("#card"), w.good.ID()),
+		browsertest.PinPad("1234"))
 	p.step("without scripts", scripts(false), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#form-post-submit")))
 	if s := browsertest.Text(t, p.b, "#form-post-noscript"); !strings.Contains(s, "ボタンを押して") || !strings.Contains(s, "Press the button") {
 		t.Errorf("the noscript text: %q", s)

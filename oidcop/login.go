@@ -85,6 +85,7 @@ func (pg *Pages) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+prefix, pg.screen)
 	mux.HandleFunc("POST "+prefix+"/place", pg.place)
 	mux.HandleFunc("POST "+prefix+"/pin", pg.pin)
+	mux.HandleFunc("POST "+prefix+"/place-pin", pg.placePIN)
 	mux.HandleFunc("POST "+prefix+"/remove", pg.remove)
 	mux.HandleFunc("POST "+prefix+"/back", pg.back)
 	mux.HandleFunc("POST "+prefix+"/cancel", pg.cancel)
@@ -93,11 +94,12 @@ func (pg *Pages) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+prefix+"/login-only", pg.loginOnly)
 }
 
-// The session keys: the authorization request this browser is at, and the
-// one whose login completed (for the callback, once).
+// The session keys: the authorization request this browser is at. The one
+// whose login completed is bound to the browser in its row instead
+// (authRequest.Browser), so that the PIN post that completes it writes no
+// session: what it puts in (the card, the kit's login) it takes out again.
 const (
 	sessionRequest = "oidc:request"
-	sessionDone    = "oidc:done"
 	// sessionLang is the request whose ui_locales chose the language.
 	sessionLang = "oidc:lang"
 	// sessionPending is the request whose card login passed and whose
@@ -253,7 +255,7 @@ func consentOf(ss *web.Session, a *authRequest) ([]string, bool) {
 // actions are the kit's actions for request id.
 func (pg *Pages) actions(id string) terminal.Actions {
 	base := pg.p.Issuer() + LoginPath + id + "/"
-	return terminal.Actions{Place: base + "place", PIN: base + "pin", Remove: base + "remove", Sign: base + "sign"}
+	return terminal.Actions{Place: base + "place", PIN: base + "pin", Remove: base + "remove", Sign: base + "sign", PlacePIN: base + "place-pin"}
 }
 
 func (pg *Pages) place(w http.ResponseWriter, r *http.Request) {
@@ -286,6 +288,29 @@ func (pg *Pages) pin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	l, res := pg.kit.Login(r.Context(), r, ss)
+	pg.cardLogin(w, r, ss, a, l, res)
+}
+
+// placePIN is the card page's one post (the PIN, then the card held): the
+// card placed and its PIN as pin's, in one request (terminal.Kit.PlaceLogin).
+// A card at its last try comes back placed with the PIN pad under the
+// last-try warning, its PIN not sent.
+func (pg *Pages) placePIN(w http.ResponseWriter, r *http.Request) {
+	a, ss, ok := pg.request(w, r)
+	if !ok {
+		return
+	}
+	l, res := pg.kit.PlaceLogin(r.Context(), r, ss)
+	if res.Outcome == terminal.LastTry {
+		pg.again(w, r, ss, a)
+		return
+	}
+	pg.cardLogin(w, r, ss, a, l, res)
+}
+
+// cardLogin goes on from the card step's result: the consent step, the
+// completion, or the card page again with what went wrong.
+func (pg *Pages) cardLogin(w http.ResponseWriter, r *http.Request, ss *web.Session, a *authRequest, l terminal.Login, res terminal.Result) {
 	if !res.Passed() {
 		if res.Message().Retry {
 			ss.SetFlash(res.Flash())
@@ -338,14 +363,16 @@ func (pg *Pages) finish(w http.ResponseWriter, r *http.Request, ss *web.Session,
 	if signed != nil {
 		reason += ", signed sign transaction " + a.SignTxID
 	}
-	if err := pg.p.completeAuthRequest(r.Context(), a, personID, attrs, signed != nil, reason); err != nil {
+	if err := pg.p.completeAuthRequest(r.Context(), a, ss.Binding(), personID, attrs, signed != nil, reason); err != nil {
 		pg.p.logger.ErrorContext(r.Context(), "oidc: complete the authorization", "err", err)
 		terminal.SaveSession(r, ss, pg.p.logger)
 		pg.site.Error(w, r, problemGone)
 		return
 	}
-	ss.Delete(sessionRequest)
-	ss.Set(sessionDone, a.ID)
+	// The request's row now names this browser for the callback; the
+	// session keeps sessionRequest (the request is no longer live, so its
+	// card page is gone) and, after a card step in this one request, is as
+	// it was: the save writes nothing.
 	terminal.SaveSession(r, ss, pg.p.logger)
 	http.Redirect(w, r, pg.p.Issuer()+AuthPath+"/callback?id="+url.QueryEscape(a.ID), http.StatusSeeOther)
 }
@@ -562,24 +589,23 @@ func (p *Provider) callback(w http.ResponseWriter, r *http.Request, next http.Ha
 		return
 	}
 	id := r.URL.Query().Get("id")
-	if id == "" || ss.Get(sessionDone) != id {
+	if id == "" {
 		p.pages.site.Error(w, r, problemGone)
 		return
 	}
-	// Once: a request that has its code already is gone. The request's
-	// row says so (SaveAuthCode gives one code, under concurrency too), so
-	// the session is not written again for it.
+	// Only the browser that completed the request (its row names it), and
+	// once: a request that has its code already is gone. The request's
+	// row says both (SaveAuthCode gives one code, under concurrency too),
+	// so the session is not written for it.
 	a, err := p.authRequestByID(r.Context(), id)
-	if err == nil && !a.CodeExpiresAt.IsZero() {
+	if err != nil || a.Browser == "" || a.Browser != ss.Binding() || !a.CodeExpiresAt.IsZero() {
 		p.pages.site.Error(w, r, problemGone)
 		return
 	}
-	if err == nil {
-		// The library's callback reads the request next (AuthRequestByID):
-		// it gets this read rather than a second one.
-		r = r.WithContext(context.WithValue(r.Context(), readAuthRequest{}, a))
-	}
-	if err == nil && a.ResponseMode == ModeFormPost {
+	// The library's callback reads the request next (AuthRequestByID): it
+	// gets this read rather than a second one.
+	r = r.WithContext(context.WithValue(r.Context(), readAuthRequest{}, a))
+	if a.ResponseMode == ModeFormPost {
 		fp := &formPoster{ResponseWriter: w, p: p}
 		next(fp, r)
 		fp.flush()

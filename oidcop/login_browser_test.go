@@ -67,24 +67,25 @@ func TestLoginInBrowser(t *testing.T) {
 		}
 	}
 
-	step("open on a phone", chromedp.EmulateViewport(390, 844), chromedp.Navigate(authURL), chromedp.WaitVisible(css("#place")))
+	step("open on a phone", chromedp.EmulateViewport(390, 844), chromedp.Navigate(authURL), chromedp.WaitVisible(css("#pin")))
 	if n := text("#rp-name"); n != "須坂市 わたしのお知らせ" {
 		t.Errorf("the RP's name: %q", n)
 	}
 	fits("the card page")
 	browsertest.Screenshot(t, b, "oidc-1-place")
-	step("place", chromedp.SetValue(css("#card"), w.good.ID()), chromedp.Click(css("#place")), chromedp.WaitVisible(css("#pin")))
-	fits("the PIN step")
+	// One form, one post: the card and its PIN (the PIN first, then the
+	// card held, as the app asks).
+	step("the card and its PIN", chromedp.SetValue(css("#card"), w.good.ID()), browsertest.PinPad("1234"))
+	fits("the PIN typed")
 	browsertest.Screenshot(t, b, "oidc-2-pin")
-	step("PIN", browsertest.PinPad("1234"), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#rp-callback")))
+	step("place and confirm", chromedp.Click(css("#login")), chromedp.WaitVisible(css("#rp-callback")))
 	if c, s := text("#code"), text("#state"); c == "" || s != "st-123 !~" {
 		t.Errorf("at the RP: code %q state %q", c, s)
 	}
 	browsertest.Screenshot(t, b, "oidc-3-rp")
 
-	step("open again", chromedp.Navigate(authURL), chromedp.WaitVisible(css("#place")))
-	step("place the revoked card", chromedp.SetValue(css("#card"), w.revoked.ID()), chromedp.Click(css("#place")), chromedp.WaitVisible(css("#pin")))
-	step("PIN of the revoked card", browsertest.PinPad("1234"), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#back")))
+	step("open again", chromedp.Navigate(authURL), chromedp.WaitVisible(css("#pin")))
+	step("the revoked card and its PIN", chromedp.SetValue(css("#card"), w.revoked.ID()), browsertest.PinPad("1234"), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#back")))
 	if o := text(".kit-outcome"); !strings.Contains(o, "失効") {
 		t.Errorf("the refusal: %q", o)
 	}
@@ -150,7 +151,7 @@ func TestSignInBrowser(t *testing.T) {
 	}
 	step("open on a phone", chromedp.EmulateViewport(390, 844), chromedp.Navigate(w.p.Issuer()+AuthPath+"?"+q.Encode()),
 		chromedp.WaitVisible(css("#asks-sign")))
-	step("place and PIN", chromedp.SetValue(css("#card"), w.good.ID()), chromedp.Click(css("#place")), chromedp.WaitVisible(css("#pin")),
+	step("place and PIN", chromedp.SetValue(css("#card"), w.good.ID()),
 		browsertest.PinPad("1234"), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#sign-statement")))
 	if got := browsertest.Text(t, b, "#sign-digest"); got != hex.EncodeToString(h[:]) {
 		t.Errorf("the digest shown: %q", got)

@@ -18,6 +18,14 @@
 // agent sees their bids and which a later bid replaced. The body never sees
 // a bid in clear.
 //
+// After an award the agent signs the contract here (docs/procurement.md
+// §5.7, contracts.go): the contracts of the tenders their companies won,
+// read through the body's contract API with the card login as bearer; the
+// contract PDF signed with the card as the agent (PAdES with a signature
+// time-stamp, procure/contract), then the acceptance (受領) and the invoice
+// (請求) as signed steps, each once; the body's report of the timeline and
+// its timeline file, which `mynaplat verify` checks.
+//
 // It is the terminal side of package procure: the card and its signing
 // password stay here (the terminal kit's signing step, with its limits and
 // its report of a wrong password to the platform), and the pages reach the

@@ -52,10 +52,17 @@ type Config struct {
 //	GET  /procure/agent/tenders  the bodies' open tenders, the powers that may bid, the bids sent from this terminal and their receipts
 //	GET  /procure/agent/tenders/{body}/{tender}   the bid form (the opening certificate's fingerprint shown)
 //	POST /procure/agent/tenders/{body}/{tender}   sign with the card, seal, post the envelope, verify and keep the receipt
+//	GET  /procure/agent/contracts  the contracts of the tenders the agent's companies won, their state and what comes next
+//	GET  /procure/agent/contracts/{body}/{id}     the contract: state, next, the body's report of its timeline, the form of what the agent signs now
+//	GET  /procure/agent/contracts/{body}/{id}/contract.pdf, …/bundle   the current PDF; the timeline file `mynaplat verify` checks
+//	POST /procure/agent/contracts/{body}/{id}/sign                     sign the contract with the card (PAdES, time-stamped)
+//	POST /procure/agent/contracts/{body}/{id}/steps/{acceptance|invoice}   sign the acceptance or the invoice with the card
 type Pages struct {
 	cfg   Config
 	pages *web.Pages
 	kept  *receipts
+	// acting orders the agent's signing acts per contract (contracts.go).
+	acting locks
 }
 
 // Home is the agent's first page.
@@ -102,6 +109,12 @@ func (p *Pages) Routes(mux *http.ServeMux) {
 		mux.HandleFunc("GET "+Home+"tenders", p.agent(p.tenders))
 		mux.HandleFunc("GET "+Home+"tenders/{body}/{tender}", p.agent(p.bidForm))
 		mux.HandleFunc("POST "+Home+"tenders/{body}/{tender}", p.agent(p.bid))
+		mux.HandleFunc("GET "+contractsPath, p.agent(p.contracts))
+		mux.HandleFunc("GET "+contractsPath+"/{body}/{id}", p.agent(p.contractPage))
+		mux.HandleFunc("GET "+contractsPath+"/{body}/{id}/contract.pdf", p.agent(p.contractFile))
+		mux.HandleFunc("GET "+contractsPath+"/{body}/{id}/bundle", p.agent(p.contractBundle))
+		mux.HandleFunc("POST "+contractsPath+"/{body}/{id}/sign", p.agent(p.signContract))
+		mux.HandleFunc("POST "+contractsPath+"/{body}/{id}/steps/{kind}", p.agent(p.step))
 	}
 }
 
@@ -113,7 +126,9 @@ func (p *Pages) Links() []web.Link {
 	if p.kept != nil {
 		links = append(links, web.Link{Section: "政府調達 / Government procurement", TitleJA: "入札（代理人）", TitleEN: "Bids (agent)",
 			DescJA: "代理人がカードで入札書に署名し、端末で封をして発注機関に送ります", DescEN: "An agent signs a bid with their card; it is sealed on this terminal and sent to the procuring body",
-			Path: Home + "tenders"})
+			Path: Home + "tenders"}, web.Link{Section: "政府調達 / Government procurement", TitleJA: "契約（代理人）", TitleEN: "Contracts (agent)",
+			DescJA: "落札した案件の契約書にカードで署名し、受領・請求まで記録します", DescEN: "Sign the contract of a tender you won with your card, then the acceptance and the invoice",
+			Path: contractsPath})
 	}
 	return links
 }

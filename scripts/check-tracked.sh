@@ -18,10 +18,10 @@ cd "$(dirname "$0")/.."
 limit=$((1024 * 1024))
 # Large files that belong in the tree, one path each, with the reason.
 allow_large=(
-	# The certificate fonts the binary embeds (municipal/fonts.go): subsets,
+	# The certificate fonts the binary embeds (internal/jpfont): subsets,
 	# gzipped; scripts/subset-fonts.sh makes them.
-	municipal/fonts/BIZUDGothic-Regular.subset.ttf.gz
-	municipal/fonts/BIZUDMincho-Regular.subset.ttf.gz
+	internal/jpfont/fonts/BIZUDGothic-Regular.subset.ttf.gz
+	internal/jpfont/fonts/BIZUDMincho-Regular.subset.ttf.gz
 )
 
 # head64 prints the first 64 bytes of a blob in hex (NUL bytes and all).

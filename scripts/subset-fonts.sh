@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Makes the font subsets that package municipal embeds (municipal/fonts):
+# Makes the font subsets that package jpfont embeds (internal/jpfont/fonts):
 # BIZ UD Mincho and BIZ UD Gothic (SIL Open Font License 1.1, from Debian's
 # fonts-morisawa-bizud-* packages) cut down to the characters a certificate
 # can hold, so that rendering needs no installed fonts. Run it only to change
@@ -7,7 +7,7 @@
 # python3-fonttools, gzip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=municipal/fonts
+out=internal/jpfont/fonts
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 chmod 755 "$work" # apt-get download runs as _apt

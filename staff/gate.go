@@ -3,6 +3,7 @@ package staff
 import (
 	"context"
 	"crypto/rand"
+	"crypto/x509"
 	"embed"
 	"encoding/hex"
 	"encoding/json"
@@ -82,6 +83,8 @@ func LoginPath(office string) (string, error) {
 		return "/catv/" + id + "/office/login", nil
 	case WatchKind:
 		return "/watch/" + id + "/office/login", nil
+	case EvacKind:
+		return "/evac/" + id + "/office/login", nil
 	case GateKind:
 		return "/gate/" + id + "/office/login", nil
 	}
@@ -105,10 +108,18 @@ type GateConfig struct {
 	// Home+"login" (LoginPath) and Logout at Home+"logout".
 	Home func(office string) string
 	// Desk is the staff terminal's screen (its /staffdesk/ID/ path).
-	Desk      string
-	Idle, Max time.Duration
-	Now       func() time.Time
-	Logger    *slog.Logger
+	Desk string
+	// Signing is the staff terminals' signing step where they run in
+	// this process (staffdesk), and SignerPerson the platform ID of a
+	// JPKI signing certificate's holder (the platform's JPKI linkage).
+	// With both, a member of staff signs with their own card on the
+	// reader of the staff terminal they signed in at (sign.go); without,
+	// the offices do not sign.
+	Signing      CardSigning
+	SignerPerson func(ctx context.Context, cert *x509.Certificate) (string, error)
+	Idle, Max    time.Duration
+	Now          func() time.Time
+	Logger       *slog.Logger
 }
 
 // Gate keeps the staff sessions of one kind of office: it opens one for a

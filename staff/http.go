@@ -29,6 +29,8 @@ const (
 	CodeNotApprover     httpapi.Code = "staff_not_approver"
 	CodeApprovalExpired httpapi.Code = "staff_approval_expired"
 	CodeOutOfScope      httpapi.Code = "staff_out_of_scope"
+	// The refusal of a signature with another's card (sign.go).
+	CodeNotOwnCard httpapi.Code = "staff_not_own_card"
 )
 
 // apiRules are the directory's refusals: the one place its errors meet HTTP.
@@ -57,6 +59,8 @@ var apiRules = append(httpapi.Rules{
 		JA: "この権限では承認できません。", EN: "This grant's role does not approve this."},
 	{Err: ErrApprovalExpired, Status: http.StatusForbidden, Code: CodeApprovalExpired,
 		JA: "承認の受付時間を過ぎました。", EN: "The time to approve has passed."},
+	{Err: ErrNotOwnCard, Status: http.StatusForbidden, Code: CodeNotOwnCard,
+		JA: "カードの署名用電子証明書が職員本人のものではありません。", EN: "The card's signing certificate is not the member of staff's."},
 	{Err: ErrOutOfScope, Status: http.StatusForbidden, Code: CodeOutOfScope,
 		JA: "この呼び出し元は、この事務所の職員を確認できません。", EN: "This caller may not ask about this office's staff."},
 	httpapi.InternalRule("職員名簿で内部エラーが発生しました。しばらくしてからもう一度お試しください。",

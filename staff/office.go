@@ -73,11 +73,15 @@ func NewOfficeGate(cfg GateConfig, o Office) (*Gate, error) {
 // another origin when the desk runs on another host: it is exempt from
 // the site's cross-origin check and CSRF token (web.Site.CrossOriginLogin),
 // since the one-time state bound to this browser's session and the signed
-// assertion guard it instead.
+// assertion guard it instead. The signing step's card actions (sign.go)
+// are POST home+"card/place" and home+"card/remove", for a signed-in
+// member of staff.
 func (g *Gate) Mount(mux *http.ServeMux, home string) {
 	login := "POST " + home + "login"
 	g.cfg.Site.CrossOriginLogin(login)
 	mux.HandleFunc("GET "+home+"signin", g.SignIn)
 	mux.HandleFunc(login, g.Login)
 	mux.HandleFunc("POST "+home+"logout", g.Logout)
+	mux.HandleFunc("POST "+home+"card/place", g.Only(g.placeCard))
+	mux.HandleFunc("POST "+home+"card/remove", g.Only(g.removeCard))
 }

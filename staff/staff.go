@@ -80,6 +80,10 @@ const (
 	// WatchStaff is a health centre's watch-over staff member: sees the
 	// people watched and handles their flags (package community/watch).
 	WatchStaff Role = "watch-staff"
+	// EvacOfficer is the town's disaster office staff member
+	// (community/evac): issues and lifts evacuation orders, sees the board
+	// and the drill report (docs/community-tv.md §5.6).
+	EvacOfficer Role = "evac-officer"
 	// GateStaff is a school's or a library's staff member: sees the day's
 	// check-ins of their own body's children (package community/gate).
 	GateStaff Role = "gate-staff"
@@ -106,12 +110,13 @@ var roles = map[Role]roleInfo{
 	CATVSender:        {CATVKind, "お知らせ送信担当（ケーブルテレビ局）", "message sender (the CATV operator)"},
 	CATVTownSender:    {CATVKind, "お知らせ送信担当（市町村）", "message sender (the town)"},
 	WatchStaff:        {WatchKind, "見守り担当（保健センター）", "watch-over staff (health centre)"},
+	EvacOfficer:       {EvacKind, "避難指示担当（危機管理室）", "evacuation officer (disaster office)"},
 	GateStaff:         {GateKind, "入退室担当（学校・図書館）", "check-in staff (school, library)"},
 }
 
 // Roles are every role, in a stable order.
 var Roles = []Role{CounterClerk, CounterSupervisor, RegistryClerk, InsurerClerk, ClinicStaff, AgencyStaff,
-	BusinessStaff, PostboxOperator, PlatformOperator, ProcureOfficer, TenderOfficer, CATVSender, CATVTownSender, WatchStaff, GateStaff}
+	BusinessStaff, PostboxOperator, PlatformOperator, ProcureOfficer, TenderOfficer, CATVSender, CATVTownSender, WatchStaff, EvacOfficer, GateStaff}
 
 // JA and EN are the role's names.
 func (r Role) JA() string { return roles[r].ja }
@@ -126,7 +131,7 @@ func (r Role) Valid() bool { _, ok := roles[r]; return ok }
 // one each and have none.
 var officeKinds = map[string]bool{"municipal": true, "counter": true, "insurer": true, "clinic": true,
 	"agency": true, "business": true, "postbox-operator": false, "platform-operator": false, ProcureOffice: false, ProcureBodyKind: true, CATVKind: true,
-	WatchKind: true, GateKind: true}
+	WatchKind: true, EvacKind: true, GateKind: true}
 
 // ProcureOffice is the office of the procurement qualification register's
 // officers (package procure): one per deployment, like the operators'.
@@ -143,6 +148,10 @@ const CATVKind = "catv"
 // WatchKind is the kind of a health centre's watch-over office
 // ("watch:nambu"; package community/watch).
 const WatchKind = "watch"
+
+// EvacKind is the kind of a town's disaster office ("evac:minami";
+// package community/evac).
+const EvacKind = "evac"
 
 // GateKind is the kind of a school's or a library's check-in office
 // ("gate:nambu-school"; package community/gate).
@@ -537,6 +546,9 @@ func (d *Directory) Refused(ctx context.Context, platformID, office string, why 
 	action := "login"
 	if errors.Is(why, ErrSelfApproval) || errors.Is(why, ErrNotApprover) || errors.Is(why, ErrApprovalExpired) {
 		action = "approve"
+	}
+	if errors.Is(why, ErrNotOwnCard) {
+		action = "sign"
 	}
 	return d.audit(ctx, Grant{PlatformID: platformID, Office: office}, action, refusalCode(why), detail)
 }

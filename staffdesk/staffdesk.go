@@ -50,6 +50,10 @@ type Config struct {
 	PlatformURL string
 	HTTP        *http.Client
 	Logger      *slog.Logger
+	// Signing, when set, is filled with these terminals' signing step
+	// for the offices' gates (staff.GateConfig.Signing), which may be
+	// built before the terminals are.
+	Signing *Signing
 }
 
 // Pages are the staff terminals' screens.
@@ -97,8 +101,14 @@ func New(cfg Config) (*Pages, error) {
 			return nil, err
 		}
 	}
+	if cfg.Signing != nil {
+		cfg.Signing.p = p
+	}
 	return p, nil
 }
+
+// NewSigning is the signing step of these terminals (staff.CardSigning).
+func (p *Pages) NewSigning() *Signing { return &Signing{p: p} }
 
 // Routes registers the screens.
 func (p *Pages) Routes(mux *http.ServeMux) {

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/mynaplat/mynaplat/card"
@@ -106,8 +107,21 @@ func Layout() web.Layout {
 			}
 			return ScreenKiosk
 		},
+		"push": func(data any) string {
+			if p, ok := data.(Pusher); ok {
+				return p.PushEvents()
+			}
+			return ""
+		},
 	}}
 }
+
+// Pusher is a screen that receives pushed overlays
+// (docs/community-tv.md §7): the layout loads static/push.js, which
+// follows PushEvents (server-sent events; "" for none) and, for each event
+// naming an overlay page, shows that page's .push-content over the
+// screen with the focus in it (the TV's evacuation order).
+type Pusher interface{ PushEvents() string }
 
 // Parse parses a terminal's pages in the kit's layout.
 func Parse(site *web.Site, fsys fs.FS, patterns ...string) (*web.Pages, error) {
@@ -131,6 +145,13 @@ type Actions struct {
 	PIN, Sign string
 	// Remove takes the card out and ends the flow.
 	Remove string
+	// PlacePIN, when set, is where the place step's one form posts the
+	// card (virtual reader) and the PIN together (Kit.PlaceLogin): the
+	// person types the PIN and holds the card, as the app asks on a phone,
+	// in one request. Empty: two steps, place then the PIN pad. After a
+	// wrong PIN, or when the card says its last try, the placed card's PIN
+	// pad (PIN) is shown as in two steps.
+	PlacePIN string
 }
 
 // KitConfig is one terminal's card flow.
@@ -182,6 +203,26 @@ func DefaultKitLimits() ratelimit.LoginLimits {
 // Kit runs the card flow of one terminal.
 type Kit struct {
 	cfg KitConfig
+	// busy is a lock per card (its reader's name for it): a card does one
+	// thing at a time, and two requests at once of one browser (a double
+	// click on "sign") must not interleave their card sessions, where the
+	// second's powering the card up or selecting the AP drops the
+	// password the first verified.
+	busy sync.Map // placed card → *sync.Mutex
+}
+
+// hold waits until the card placed in ss is free and takes it, from
+// powering it up (Placed) to the end of its card session: the returned
+// func gives it back. With no card placed there is nothing to hold.
+func (k *Kit) hold(ss *web.Session) func() {
+	id := ss.Get(placedKey(k.cfg.Terminal.ID))
+	if id == "" {
+		return func() {}
+	}
+	m, _ := k.busy.LoadOrStore(id, &sync.Mutex{})
+	mu := m.(*sync.Mutex)
+	mu.Lock()
+	return mu.Unlock
 }
 
 // NewKit makes a terminal's card flow.
@@ -248,6 +289,36 @@ func (k *Kit) Place(r *http.Request, ss *web.Session) Result {
 	return Result{Outcome: Verified}
 }
 
+// PlaceLogin is Place and Login in one post (Actions.PlacePIN): the card
+// the form names (or the real reader's) and the form's PIN. The PIN goes
+// to the card only when the card's state lets a try go without a warning:
+// a card without its authentication certificate, blocked or unreadable
+// stops the flow as the card step shows it (the result says which); one
+// at its last try is left placed and the result is LastTry, with the PIN
+// not sent, so that the PIN pad asks again under the last-try warning.
+func (k *Kit) PlaceLogin(ctx context.Context, r *http.Request, ss *web.Session) (Login, Result) {
+	if res := k.Place(r, ss); !res.Passed() {
+		return Login{}, res
+	}
+	tr, err := k.Placed(r, ss)
+	if err != nil {
+		return Login{}, Result{Outcome: NoCard}
+	}
+	st, err := Status(tr)
+	switch {
+	case err != nil:
+		k.cfg.Logger.WarnContext(r.Context(), "terminal: read card", "terminal", k.cfg.Terminal.ID, "err", err)
+		return Login{}, Result{Outcome: CardUnreadable}
+	case !st.HasCert:
+		return Login{}, Result{Outcome: NoAuthCert}
+	case st.Blocked:
+		return Login{}, Result{Outcome: PINBlocked}
+	case st.LastTry:
+		return Login{}, Result{Outcome: LastTry}
+	}
+	return k.Login(ctx, r, ss)
+}
+
 // Remove takes the card out: the card, the outcome that stopped the flow
 // and the login go.
 func (k *Kit) Remove(ss *web.Session) {
@@ -296,6 +367,7 @@ func (c *CardStep) Step() string {
 // Card reads the card on the reader (without using up a try) and says
 // what the card step shows.
 func (k *Kit) Card(r *http.Request, ss *web.Session) *CardStep {
+	defer k.hold(ss)()
 	c := &CardStep{Screen: k.cfg.Screen, Actions: k.cfg.Actions, Virtual: k.cfg.Reader.Virtual(), Holder: k.Holder(ss)}
 	stop := func(o Outcome) { m := Result{Outcome: o}.Message(); c.Stop = &m }
 	tr, err := k.Placed(r, ss)
@@ -339,6 +411,7 @@ func (k *Kit) Card(r *http.Request, ss *web.Session) *CardStep {
 // why, and an outcome the person cannot retry stops the flow until the
 // card is removed. The PIN goes from the form to the card and is dropped.
 func (k *Kit) Login(ctx context.Context, r *http.Request, ss *web.Session) (Login, Result) {
+	defer k.hold(ss)()
 	tr, err := k.Placed(r, ss)
 	if err != nil {
 		return Login{}, Result{Outcome: NoCard}
@@ -449,6 +522,7 @@ type SignStep struct {
 
 // SignCard reads the signing password's tries left from the placed card.
 func (k *Kit) SignCard(r *http.Request, ss *web.Session, labelJA, labelEN string) *SignStep {
+	defer k.hold(ss)()
 	s := &SignStep{Screen: k.cfg.Screen, Actions: k.cfg.Actions, MaxTries: card.SignPIN.MaxTries(), LabelJA: labelJA, LabelEN: labelEN}
 	stop := func(o Outcome) { m := Result{Outcome: o}.Message(); s.Stop = &m }
 	tr, err := k.Placed(r, ss)
@@ -479,6 +553,7 @@ func (k *Kit) SignCard(r *http.Request, ss *web.Session, labelJA, labelEN string
 // An error of fn that is not the card's is returned as is, for the
 // service to word.
 func (k *Kit) Sign(r *http.Request, ss *web.Session, fn func(cert *x509.Certificate, signer crypto.Signer) error) (Result, error) {
+	defer k.hold(ss)()
 	tr, err := k.Placed(r, ss)
 	if err != nil {
 		return Result{Outcome: NoCard}, nil
@@ -508,6 +583,7 @@ func (k *Kit) Sign(r *http.Request, ss *web.Session, fn func(cert *x509.Certific
 // the form's signing password: the signing certificate (DER) and the
 // signature, or the result that says why not.
 func (k *Kit) SignDocument(r *http.Request, ss *web.Session, doc []byte) (certDER, sig []byte, res Result) {
+	defer k.hold(ss)()
 	tr, err := k.Placed(r, ss)
 	if err != nil {
 		return nil, nil, Result{Outcome: NoCard}

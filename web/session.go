@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
 	"time"
 )
@@ -51,15 +52,25 @@ type Session struct {
 	data      map[string]string
 	created   time.Time
 	destroyed bool
-	// seen is the last-seen time the database holds; dirty says data
-	// differs from what it holds. Save writes only when either is due.
-	seen  time.Time
-	dirty bool
+	// seen is the last-seen time the database holds and held the values
+	// it holds. Save writes only when the values differ from them (a value
+	// set and deleted again in one request is no change) or seen is due.
+	seen time.Time
+	held map[string]string
 	// stored says the database has the session. A new one is stored by
 	// its first Save, at the latest when a page shows its CSRF token
 	// (Render): a new browser's first request that changes the session
 	// writes it once, not twice.
 	stored bool
+}
+
+// Binding names this session and no other, for server state that belongs
+// to the browser (a flow's row that only this browser may continue): a
+// hash of the session's database key, itself a hash of the cookie, so
+// neither the cookie nor the key can be had from it.
+func (ss *Session) Binding() string {
+	h := sha256.Sum256([]byte("mynaplat session binding\x00" + ss.idHash))
+	return hex.EncodeToString(h[:])
 }
 
 // Get returns a value, or "" when the key is not set.
@@ -71,15 +82,11 @@ func (ss *Session) Set(key, value string) {
 		return
 	}
 	ss.data[key] = value
-	ss.dirty = true
 }
 
 // Delete removes a value; Save stores the change.
 func (ss *Session) Delete(key string) {
-	if _, ok := ss.data[key]; ok {
-		delete(ss.data, key)
-		ss.dirty = true
-	}
+	delete(ss.data, key)
 }
 
 // SetFlash sets the message the next rendered page shows once (after a
@@ -104,7 +111,8 @@ func (ss *Session) popFlash() *Flash {
 }
 
 // Save stores the session's values and marks it as used now. A session
-// whose values did not change since it was loaded or saved, and whose
+// whose values are those it was loaded or saved with (whatever was set and
+// deleted in between), and whose
 // last-seen time was stored less than touchEvery ago, is not written: the
 // idle timeout then counts from at most touchEvery earlier, as for a page
 // view that only reads the session (loadSession).
@@ -113,7 +121,7 @@ func (ss *Session) Save(ctx context.Context) error {
 		return errorf("save a destroyed session")
 	}
 	now := ss.site.now()
-	if ss.stored && !ss.dirty && now.Sub(ss.seen) <= touchEvery {
+	if ss.stored && maps.Equal(ss.data, ss.held) && now.Sub(ss.seen) <= touchEvery {
 		return nil
 	}
 	b, err := json.Marshal(ss.data)
@@ -124,7 +132,7 @@ func (ss *Session) Save(ctx context.Context) error {
 		ss.created.UnixMilli(), now.UnixMilli()); err != nil {
 		return errorf("save session: %w", err)
 	}
-	ss.seen, ss.dirty, ss.stored = now, false, true
+	ss.seen, ss.held, ss.stored = now, maps.Clone(ss.data), true
 	return nil
 }
 
@@ -197,7 +205,7 @@ func (s *Site) loadSession(r *http.Request) (*Session, error) {
 	if err := json.Unmarshal([]byte(data), &ss.data); err != nil || ss.data == nil {
 		ss.data = map[string]string{}
 	}
-	ss.seen, ss.stored = lastSeen, true
+	ss.seen, ss.held, ss.stored = lastSeen, maps.Clone(ss.data), true
 	if now.Sub(lastSeen) > touchEvery {
 		if _, err := s.db.Write(ctx, qSessionTouch, now.UnixMilli(), ss.idHash); err != nil {
 			return nil, errorf("touch session: %w", err)

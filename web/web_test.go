@@ -118,8 +118,8 @@ func newApp(t *testing.T, db *store.DB) *app {
 		}
 		w.WriteHeader(http.StatusNoContent)
 	})
-	// /resave sets name to what it is and saves: a handler that saves a
-	// session it did not change.
+	// /resave sets name to what it is, sets and deletes another value, and
+	// saves: a handler that saves a session it did not change in the end.
 	mux.HandleFunc("POST /resave", func(w http.ResponseWriter, r *http.Request) {
 		ss, err := site.Session(w, r)
 		if err != nil {
@@ -127,6 +127,8 @@ func newApp(t *testing.T, db *store.DB) *app {
 			return
 		}
 		ss.Set("name", ss.Get("name"))
+		ss.Set("step", "on the way")
+		ss.Delete("step")
 		if err := ss.Save(r.Context()); err != nil {
 			t.Error(err)
 		}

@@ -77,7 +77,7 @@ func TestClientOverPCSC(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, err := s.Create(card.Spec{AuthPIN: "1234", SignPIN: "ABC123", TextPIN: "5678", MyNumber: "123456789012",
-		Name: "試験\u3000太郎", Address: "東京都", BirthDate: "19800101", Sex: "1"})
+		Name: "試験\u3000太郎", Address: "東京都", BirthDate: "19800101", Sex: "1", Expiry: "20300101", SecurityCode: "4321"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,6 +139,49 @@ func TestClientOverPCSC(t *testing.T) {
 		if err != nil || !bytes.Equal(got, certs[p][1]) {
 			t.Errorf("CACertificate(%v): %v, equal %v", p, err, bytes.Equal(got, certs[p][1]))
 		}
+	}
+	// The two 券面 APs: every key's tries, the text AP's integrity record
+	// and the visual AP's card face, each checked against its CV
+	// certificate and that against the J-LIS CA key.
+	for _, ref := range card.PINs {
+		if n, err := cl.PINStatus(ref); err != nil || n == 0 {
+			t.Errorf("PINStatus(%v) = %d, %v", ref, n, err)
+		}
+	}
+	is, err := s.Issuer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	visualCA, textCA := is.CAKeys()
+	if err := cl.VerifyPIN(card.TextPINB, "55010120304321"); err != nil {
+		t.Fatal(err)
+	}
+	textCert, err := cl.SurfaceCertificate(false)
+	if err != nil || textCert.Verify(textCA) != nil {
+		t.Fatalf("text AP certificate: %v", err)
+	}
+	rec, err := cl.TextIntegrity()
+	if err != nil || rec.Verify(textCert.PublicKey) != nil {
+		t.Errorf("text AP EF 0003: %v", err)
+	}
+	if err := cl.VerifyPIN(card.VisualPINB, "55010120304321"); err != nil {
+		t.Fatal(err)
+	}
+	face, err := cl.CardFace()
+	if err != nil {
+		t.Fatal(err)
+	}
+	visualCert, err := cl.SurfaceCertificate(true)
+	if err != nil || visualCert.Verify(visualCA) != nil || face.Verify(visualCert.PublicKey) != nil {
+		t.Errorf("card face: certificate or signature does not verify (%v)", err)
+	}
+	if face.BirthDate != "19800101" || face.Expiry != "20300101" || card.FacePNG(face.FaceJP2) == nil {
+		t.Errorf("card face: birth %q, expiry %q, %d-byte photo", face.BirthDate, face.Expiry, len(face.FaceJP2))
+	}
+
+	// Selecting the other APs logged the JPKI AP out.
+	if err := cl.VerifyPIN(card.SignPIN, "abc123"); err != nil {
+		t.Fatal(err)
 	}
 	if err := cl.VerifyPIN(card.AuthPIN, "1234"); err != nil {
 		t.Fatal(err)

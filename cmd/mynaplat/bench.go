@@ -48,6 +48,9 @@ var benchCommand = &command{name: "bench",
 		{name: "oidc", run: benchOIDC,
 			summary:  "OpenID Connect の完全なログインの処理能力 / complete OpenID Connect logins per second (authorize, card, token, UserInfo)",
 			synopsis: "--target URL [--conns 16] [--duration 10s] [--data DIR] [--db DSN] [--client-id RP00000990]"},
+		{name: "procure", run: benchProcure,
+			summary:  "締切前の1分間の入札と開札 / sealed bids in the last minute before a deadline, then the opening",
+			synopsis: "--target URL --data DIR [--db DSN] [--bidders 1000] [--agents BIDDERS] [--window 60s] [--late N] [--cpuprofile FILE]"},
 		{name: "tsa", run: benchTSA,
 			summary:  "時刻認証局のタイムスタンプ発行能力 / time-stamp tokens per second at the TSA",
 			synopsis: "--target URL [--conns 16] [--duration 10s] [--hash sha256]"},
@@ -396,6 +399,12 @@ func (e *benchErrors) add(format string, args ...any) {
 // server's CPU per operation, which the client's own CPU on the same
 // machine does not blur.
 func serverCPU(ctx context.Context, hc *http.Client, target string) (float64, error) {
+	return serverMetric(ctx, hc, target, "process_cpu_seconds_total")
+}
+
+// serverMetric is the sum of every series of the metric name (a counter
+// or gauge) on the server's /metrics.
+func serverMetric(ctx context.Context, hc *http.Client, target, name string) (float64, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target+"/metrics", nil)
@@ -412,15 +421,30 @@ func serverCPU(ctx context.Context, hc *http.Client, target string) (float64, er
 	}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	var sum float64
+	found := false
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "process_cpu_seconds_total "); ok {
-			return strconv.ParseFloat(strings.TrimSpace(v), 64)
+		rest, ok := strings.CutPrefix(sc.Text(), name)
+		if !ok || rest == "" || (rest[0] != ' ' && rest[0] != '{') {
+			continue
 		}
+		f := strings.Fields(rest[strings.LastIndexByte(rest, '}')+1:])
+		if len(f) == 0 {
+			continue
+		}
+		v, err := strconv.ParseFloat(f[0], 64)
+		if err != nil {
+			return 0, fmt.Errorf("bench: server metrics: %s: %w", name, err)
+		}
+		sum, found = sum+v, true
 	}
 	if err := sc.Err(); err != nil {
 		return 0, fmt.Errorf("bench: server metrics: %w", err)
 	}
-	return 0, errors.New("bench: the server's metrics have no process_cpu_seconds_total")
+	if !found {
+		return 0, fmt.Errorf("bench: the server's metrics have no %s", name)
+	}
+	return sum, nil
 }
 
 // clientCPUMeter samples this process's CPU time now; the function it

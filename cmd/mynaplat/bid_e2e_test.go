@@ -25,7 +25,11 @@ import (
 // publishes a tender due in a couple of minutes whose estimate lies in the
 // company's grade; he bids; after the deadline the two officers open it
 // (each their passphrase, as TestBodyOfficersPublishInBrowser) and the
-// public result names the company as the winner. Screenshots of each step.
+// public result names the company as the winner; the first officer then
+// prepares the contract, the agent signs it on his contract page, the
+// officer signs it and records the inspection with his own card on the
+// staff terminal's reader, and the agent accepts and invoices
+// (contractInBrowser). Screenshots of each step.
 func TestBidInBrowser(t *testing.T) {
 	bin := buildBinary(t)
 	data := t.TempDir()
@@ -144,4 +148,9 @@ func TestBidInBrowser(t *testing.T) {
 	r.do("the result", chromedp.Navigate(url+"/bodies/kanto/tenders/"+soonID), chromedp.WaitVisible(css("#result")))
 	r.shot("bid-08-result")
 	contains("the winner", r.text("#winner"), demo.SuzakaTech.NameJA)
+
+	// 5. The contract: the officer prepares it, the agent signs it on his
+	// page, the officer signs it and inspects with his card, the agent
+	// accepts and invoices.
+	contractInBrowser(t, r, url, bin, data, soonID, first)
 }

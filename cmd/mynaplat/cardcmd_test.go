@@ -13,6 +13,7 @@ import (
 	"io"
 	"math/big"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -30,7 +31,8 @@ func cardTestCard(t *testing.T, dir string) *card.Card {
 		t.Fatal(err)
 	}
 	c, err := s.Create(card.Spec{Label: "demo 1", Demo: true, AuthPIN: "1234", SignPIN: "ABC123", TextPIN: "5678",
-		MyNumber: "123456789018", Name: "見本\u3000花子", Address: "東京都", BirthDate: "19900401", Sex: "2"})
+		MyNumber: "123456789018", Name: "見本\u3000花子", Address: "東京都", BirthDate: "19900401", Sex: "2",
+		Expiry: "20360401", SecurityCode: "1357"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,6 +81,7 @@ func TestCardCommands(t *testing.T) {
 	dir := t.TempDir()
 	c := cardTestCard(t, dir)
 	id := c.ID()
+	imgDir := t.TempDir()
 	// A wrong PIN before, so the tries show.
 	if err := card.NewClient(c).VerifyPIN(card.AuthPIN, "0000"); err == nil {
 		t.Fatal("wrong PIN accepted")
@@ -90,15 +93,22 @@ func TestCardCommands(t *testing.T) {
 		want    []string
 		notWant []string
 	}{
-		{"list", []string{"list", "--data", dir}, []string{id, "demo 1", "見本\u3000花子", "2/5/3", "auth,sign", "1234/ABC123/5678"}, nil},
+		{"list", []string{"list", "--data", dir}, []string{id, "demo 1", "見本\u3000花子", "2/5/3", "auth,sign", "1234/ABC123/5678/02040120361357"}, nil},
 		{"show", []string{"show", "--data", dir, id},
-			[]string{"auth PIN:         2 of 3 tries left", "CN=leaf auth", "serial:   1234", "RSA 2048 bits", "CN=cli test CA,O=JPKI-TEST",
+			[]string{"auth PIN:              2 of 3 tries left", "CN=leaf auth", "serial:   1234", "RSA 2048 bits", "CN=cli test CA,O=JPKI-TEST",
 				"protected by the signing password"},
 			[]string{"CN=leaf sign"}},
 		{"show with password after ID", []string{"show", id, "--data", dir, "--sign-pin", "abc123"},
 			[]string{"CN=leaf sign", "serial:   1235"}, []string{"protected"}},
 		{"pin-status", []string{"pin-status", "--data", dir, id},
-			[]string{"auth PIN:         2 of 3", "signing password: 5 of 5", "text PIN:         3 of 3"}, nil},
+			[]string{"auth PIN:              2 of 3", "signing password:      5 of 5", "text PIN:              3 of 3",
+				"visual AP (券面事項確認AP)", "visual 照合番号A:      10 of 10", "visual 照合番号B:      10 of 10",
+				"text 照合番号B:        10 of 10", "visual birth-date key: 10 of 10"}, nil},
+		{"show the demo card's surface", []string{"show", "--data", dir, id, "--images", imgDir},
+			[]string{"card surface (visual AP EF 0002, read with 照合番号B)", "birth date:     19900401", "sex:            2 (女性 / female)",
+				"expiry:         20360401", "face photo:     JPEG 2000", "neutral placeholder", "name image:     PNG ",
+				"key 7100001/001 certified by 7000023/001: verified with the J-LIS CA key", "signature:      verified with the certified key"},
+			[]string{"DOES NOT VERIFY"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -119,6 +129,19 @@ func TestCardCommands(t *testing.T) {
 		})
 	}
 
+	t.Run("surface images", func(t *testing.T) {
+		for _, name := range []string{"face.jp2", "face.png", "name.png", "address.png", "security-code.png"} {
+			if fi, err := os.Stat(filepath.Join(imgDir, name)); err != nil || fi.Size() == 0 {
+				t.Errorf("%s: %v", name, err)
+			}
+		}
+	})
+	t.Run("surface with a wrong 照合番号B", func(t *testing.T) {
+		out, err := runCardOut(t, "show", "--data", dir, id, "--pin-b", "02040120360000")
+		if err == nil || !strings.Contains(err.Error(), "照合番号B") {
+			t.Errorf("wrong 照合番号B: %v\n%s", err, out)
+		}
+	})
 	t.Run("list json", func(t *testing.T) {
 		out, err := runCardOut(t, "list", "--json", "--data", dir)
 		if err != nil {
@@ -128,7 +151,8 @@ func TestCardCommands(t *testing.T) {
 		if err := json.Unmarshal([]byte(out), &infos); err != nil {
 			t.Fatal(err)
 		}
-		if len(infos) != 1 || infos[0].ID != id || infos[0].DemoPINs == nil || infos[0].AuthTriesLeft != 2 {
+		if len(infos) != 1 || infos[0].ID != id || infos[0].DemoPINs == nil || infos[0].AuthTriesLeft != 2 ||
+			infos[0].DemoPINs.PINB != "02040120361357" || len(infos[0].Tries) != 8 || infos[0].Tries[5].PIN != card.VisualPINA {
 			t.Errorf("list --json = %+v", infos)
 		}
 	})

@@ -211,8 +211,8 @@ func TestNissayInBrowser(t *testing.T) {
 	card := demoCardID(t, bin, data, "酒田　一郎")
 	step("the page on a phone", chromedp.EmulateViewport(390, 844), chromedp.Navigate(base+"/nissay/"), chromedp.WaitVisible(css("#login")))
 	shot("nissay-1-top")
-	step("log in", chromedp.Click(css("#login")), chromedp.WaitVisible(css("#place")),
-		chromedp.SetValue(css("#card"), card), chromedp.Click(css("#place")), chromedp.WaitVisible(css("#pin")),
+	step("log in", chromedp.Click(css("#login")), chromedp.WaitVisible(css("#pin")),
+		chromedp.SetValue(css("#card"), card),
 		browsertest.PinPad("1111"), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#consent-form")))
 	shot("nissay-2-consent")
 	step("consent to name, address and birthdate", chromedp.Click(css("#attr-name")), chromedp.Click(css("#attr-address")),
@@ -226,8 +226,8 @@ func TestNissayInBrowser(t *testing.T) {
 	step("ask for the change", chromedp.SendKeys(css("#new-address"), newAddr), chromedp.Click(css("#change")),
 		chromedp.WaitVisible(css("#document")))
 	shot("nissay-4-confirm")
-	step("to the provider", chromedp.Click(css("#to-sign")), chromedp.WaitVisible(css("#place")), chromedp.SetValue(css("#card"), card), chromedp.Click(css("#place")),
-		chromedp.WaitVisible(css("#pin")), browsertest.PinPad("1111"), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#agree")))
+	step("to the provider", chromedp.Click(css("#to-sign")), chromedp.WaitVisible(css("#pin")), chromedp.SetValue(css("#card"), card),
+		browsertest.PinPad("1111"), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#agree")))
 	shot("nissay-5-what-is-signed")
 	step("sign", chromedp.Click(css("#agree")), chromedp.WaitVisible(css("#password")))
 	shot("nissay-6-signing-password")
@@ -237,8 +237,8 @@ func TestNissayInBrowser(t *testing.T) {
 	}
 	shot("nissay-7-changed")
 	step("a change cancelled at the provider", chromedp.Click(css("#use-card")), chromedp.WaitVisible(css("#to-sign")),
-		chromedp.Click(css("#to-sign")), chromedp.WaitVisible(css("#place")), chromedp.SetValue(css("#card"), card), chromedp.Click(css("#place")),
-		chromedp.WaitVisible(css("#pin")), browsertest.PinPad("1111"), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#agree")),
+		chromedp.Click(css("#to-sign")), chromedp.WaitVisible(css("#pin")), chromedp.SetValue(css("#card"), card),
+		browsertest.PinPad("1111"), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#agree")),
 		chromedp.Click(css("#agree")), chromedp.WaitVisible(css("#password")), chromedp.Click(css("#cancel")), chromedp.WaitVisible(css("#refusal")))
 	shot("nissay-8-cancelled")
 	step("the address as it was", chromedp.Navigate(base+"/nissay/"), chromedp.WaitVisible(css("#address")))
@@ -252,5 +252,5 @@ func TestNissayInBrowser(t *testing.T) {
 		t.Errorf("after the logout the page says:\n%s", page)
 	}
 	shot("nissay-9-logged-out")
-	step("a new login asks for the card", chromedp.Click(css("#login")), chromedp.WaitVisible(css("#place")))
+	step("a new login asks for the card", chromedp.Click(css("#login")), chromedp.WaitVisible(css("#pin")))
 }

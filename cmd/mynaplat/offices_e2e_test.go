@@ -121,6 +121,11 @@ func sourceRoutes(t *testing.T, pkg string) []officeRoute {
 					for _, p := range []string{"GET " + home + "signin", "POST " + home + "login", "POST " + home + "logout"} {
 						out = append(out, officeRoute{pattern: p, gate: true})
 					}
+					// The signing step's card actions need a staff session
+					// as every office route does.
+					for _, p := range []string{"POST " + home + "card/place", "POST " + home + "card/remove"} {
+						out = append(out, officeRoute{pattern: p})
+					}
 				}
 			}
 			return true

@@ -21,6 +21,7 @@ import (
 	"github.com/mynaplat/mynaplat/cardco"
 	"github.com/mynaplat/mynaplat/cms"
 	"github.com/mynaplat/mynaplat/community/catv"
+	"github.com/mynaplat/mynaplat/community/evac"
 	"github.com/mynaplat/mynaplat/community/gate"
 	"github.com/mynaplat/mynaplat/community/town"
 	"github.com/mynaplat/mynaplat/community/watch"
@@ -41,6 +42,7 @@ import (
 	"github.com/mynaplat/mynaplat/procure/body"
 	"github.com/mynaplat/mynaplat/reception"
 	"github.com/mynaplat/mynaplat/staff"
+	"github.com/mynaplat/mynaplat/staffdesk"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/terminal"
 	"github.com/mynaplat/mynaplat/townweb"
@@ -73,6 +75,7 @@ const (
 	roleCatv        = "catv"       // CATV operators: subscribers and the messages to their TVs (issue 20)
 	roleTown        = "town"       // towns (須坂市, 南砺市, 南部町): checkups and facility booking on the TV (issue 20)
 	roleWatch       = "watch"      // a health centre's watch-over of elderly people (南部町, issue 20)
+	roleEvac        = "evac"       // 美波町 危機管理室: evacuation orders pushed to the TVs, shelters (issue 20)
 	roleGate        = "gate"       // schools' and libraries' children's check-in (南部町, issue 20)
 )
 
@@ -80,7 +83,7 @@ const (
 // after those whose in-process services it may use (the terminals last: its
 // pages link to the others').
 var allRoles = []string{roleJPKI, rolePlatform, roleOIDC, roleCardCo, roleEligibility, roleJLIS, roleMunicipal,
-	roleTSA, roleCorpReg, roleDelegation, roleProcure, roleBodies, rolePostbox, roleAgency, roleBusiness, roleCounter, roleTownweb, roleCatv, roleTown, roleWatch, roleGate, roleTerminals}
+	roleTSA, roleCorpReg, roleDelegation, roleProcure, roleBodies, rolePostbox, roleAgency, roleBusiness, roleCounter, roleTownweb, roleCatv, roleTown, roleWatch, roleEvac, roleGate, roleTerminals}
 
 // roleHelp says what each role is, for serve --help and errors.
 var roleHelp = map[string]string{
@@ -104,6 +107,7 @@ var roleHelp = map[string]string{
 	roleCatv:        "CATV operators /catv/ (subscribers, messages from the operator and the town to their TVs, the TV portal's API)",
 	roleTown:        "towns /town/v1/ (須坂市, 南砺市, 南部町: the residents' checkups and facility booking for the TV portal, reminders through the CATV operators)",
 	roleWatch:       "health centre's watch-over /watch/ (南部町 保健センター: people watched, daily checks on the TV, flags, mails to families over SMTP)",
+	roleEvac:        "美波町's disaster office /evac/v1/ (evacuation orders pushed to the TVs by server-sent events, acknowledgements, shelter check-ins, the board and the drill report)",
 	roleGate:        "children's check-in /gate/ (南部町立 南部小学校, 南部町立図書館: cards presented at the gate, parents' mails over SMTP, the history on the parent's TV)",
 	roleBodies:      "procuring bodies /bodies/{body}/ (関東地方整備局, 須坂市: tenders, sealed bids and receipts, officers' offices)",
 }
@@ -147,6 +151,7 @@ var callerPairs = [][2]string{
 	{apiCatv, roleTown},          // the towns' reminders to the person's TV
 	{apiStaff, roleWatch},        // the health centre's staff board
 	{apiCatv, roleWatch},         // the power-ons: a sign of life
+	{apiStaff, roleEvac},         // the disaster office's staff gate
 	{apiPlatform, roleGate},      // the presence read: a child's card among the body's children
 	{apiStaff, roleGate},         // the schools' and libraries' staff pages
 	{apiGate, roleTerminals},     // the gate terminals' touches
@@ -321,6 +326,10 @@ type built struct {
 	wrap func(http.Handler) http.Handler
 	// close stops its loops and closes its services.
 	close func() error
+	// shutdown, if set, runs when the server starts shutting down, before
+	// it waits for the requests: it ends the role's long-lived streams
+	// (server-sent events), which would otherwise hold the shutdown.
+	shutdown func()
 }
 
 // loops are a role's background goroutines, which end on stop.
@@ -413,7 +422,10 @@ type services struct {
 	catv         *catv.Service
 	towns        *town.Service
 	watch        *watch.Service
-	gates        []*gate.Service
+	// signing is the staff terminals' signing step (staffdesk fills it).
+	signing *staffdesk.Signing
+	evac    *evac.Service
+	gates   []*gate.Service
 }
 
 // at is where role answers and the client to reach it with.
@@ -436,8 +448,27 @@ func (d *deps) staffGate(caller string) staff.GateConfig {
 	if !d.peers.local[roleTerminals] && d.peers.url(roleTerminals) != "" {
 		desk = d.peers.url(roleTerminals) + desk
 	}
-	return staff.GateConfig{Site: d.site, Directory: staff.NewClient(u, d.keys.key(apiStaff, caller), hc), Keys: d.platformKeys().Keys,
+	gc := staff.GateConfig{Site: d.site, Directory: staff.NewClient(u, d.keys.key(apiStaff, caller), hc), Keys: d.platformKeys().Keys,
 		Issuer: d.peers.url(rolePlatform), Desk: desk, Logger: d.logger}
+	// Signing with one's own card (staff/sign.go): on the reader of the
+	// staff terminal one signed in at, when the terminals run in this
+	// process (they are built after the offices: the desk fills the
+	// signing step when it is), with the platform telling whose
+	// certificate it is under caller's key, for the roles that have one.
+	if d.peers.local[roleTerminals] && d.keys.key(apiPlatform, caller) != "" {
+		gc.Signing = d.staffSigning()
+		gc.SignerPerson = d.platformClient(caller).SignerPerson
+	}
+	return gc
+}
+
+// staffSigning is the staff terminals' signing step of this process, one
+// for every office's gate.
+func (d *deps) staffSigning() *staffdesk.Signing {
+	if d.svc.signing == nil {
+		d.svc.signing = &staffdesk.Signing{}
+	}
+	return d.svc.signing
 }
 
 // staffOffice is a kind of back office that caller serves.
@@ -466,6 +497,7 @@ var officeRoles = map[string]string{"municipal": roleMunicipal, "insurer": roleE
 	staff.ProcureBodyKind: roleBodies,
 	staff.CATVKind:        roleCatv,
 	staff.WatchKind:       roleWatch,
+	staff.EvacKind:        roleEvac,
 	staff.GateKind:        roleGate}
 
 // staffScope lets each role's key at the staff directory ask about the

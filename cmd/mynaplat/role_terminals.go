@@ -10,6 +10,8 @@ import (
 
 	"github.com/mynaplat/mynaplat/cardview"
 	"github.com/mynaplat/mynaplat/community/catv"
+	"github.com/mynaplat/mynaplat/community/evac"
+	"github.com/mynaplat/mynaplat/community/shelter"
 	"github.com/mynaplat/mynaplat/community/town"
 	"github.com/mynaplat/mynaplat/community/tv"
 	"github.com/mynaplat/mynaplat/community/watch"
@@ -150,7 +152,15 @@ func (c terminalsConfig) pages(ctx context.Context, d *deps, mux *http.ServeMux,
 	if err != nil {
 		return nil, err
 	}
-	tvp, err := tv.New(tv.Config{Site: d.site, Kits: tp.KitsOf(platform.TV), Messages: messages, Town: towns, Watch: daily, Gates: gates, Logger: d.logger})
+	var orders tv.Evac
+	if d.peers.known(roleEvac) {
+		u, hc := d.at(roleEvac)
+		// The streams go over a socket, also to this process: the
+		// in-process transport answers only once a handler has finished,
+		// and a stream does not finish (evac.Client's stream client).
+		orders = &evac.Client{BaseURL: u, HTTP: hc}
+	}
+	tvp, err := tv.New(tv.Config{Site: d.site, Kits: tp.KitsOf(platform.TV), Messages: messages, Town: towns, Watch: daily, Evac: orders, Gates: gates, Logger: d.logger})
 	if err != nil {
 		return nil, err
 	}
@@ -161,6 +171,16 @@ func (c terminalsConfig) pages(ctx context.Context, d *deps, mux *http.ServeMux,
 		gatePages.Routes(mux)
 		links = append(links, gatePages.Links()...)
 		tp.AddElsewhere("学校・図書館の入口（カードをかざすだけ）", "The school and library gates (hold the card, no PIN)", gatePages.Links()...)
+	}
+	if d.peers.known(roleEvac) {
+		u, hc := d.at(roleEvac)
+		sp, err := shelter.New(shelter.Config{Site: d.site, Kits: tp.KitsOf(platform.Shelter), Office: &evac.Client{BaseURL: u, HTTP: hc}, Logger: d.logger})
+		if err != nil {
+			return nil, err
+		}
+		sp.Routes(mux)
+		links = append(links, sp.Links()...)
+		tp.AddElsewhere("避難所の受付（カードで入所・退所）", "Shelter check-in (in and out with the card)", sp.Links()...)
 	}
 	dl, err := c.deskPages(ctx, d, mux, tp)
 	if err != nil {
@@ -240,7 +260,8 @@ func (c terminalsConfig) pages(ctx context.Context, d *deps, mux *http.ServeMux,
 	if desks, err := terminal.LoadConfigs(layout.StaffDesksDir(c.data)); err != nil {
 		return nil, err
 	} else if len(desks) > 0 {
-		sd, err := staffdesk.New(staffdesk.Config{Site: d.site, Cards: d.cards, Terminals: desks, Offices: c.peers.officeBases(), PlatformURL: pu, HTTP: hc, Logger: d.logger})
+		sd, err := staffdesk.New(staffdesk.Config{Site: d.site, Cards: d.cards, Terminals: desks, Offices: c.peers.officeBases(), PlatformURL: pu, HTTP: hc, Logger: d.logger,
+			Signing: d.staffSigning()})
 		if err != nil {
 			return nil, err
 		}

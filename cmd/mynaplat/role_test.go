@@ -84,6 +84,9 @@ func TestRoleConfigs(t *testing.T) {
 		{name: "the health centre with a bad SMTP configuration", roles: []string{roleWatch}, elsewhere: true, keys: strings.Join(keys, ","),
 			smtp:  smtpFlags{addr: "smtp.town.example", user: "u"},
 			wants: []string{"role watch is missing:", "--smtp はホスト:ポートで / --smtp is host:port", "--smtp-from", "--smtp-password-file"}},
+		{name: "the disaster office alone, nothing given", roles: []string{roleEvac},
+			wants: []string{"役割 evac の設定が足りません / role evac is missing:", "--platform-url", "--caller-keys staff/evac=…"}},
+		{name: "the disaster office alone, all given", roles: []string{roleEvac}, elsewhere: true, keys: strings.Join(keys, ",")},
 		{name: "the schools and libraries alone", roles: []string{roleGate},
 			wants: []string{"役割 gate の設定が足りません / role gate is missing:", "--platform-url", "--caller-keys platform/gate=…", "--caller-keys staff/gate=…"}},
 		{name: "the schools and libraries alone, all given", roles: []string{roleGate}, elsewhere: true, keys: strings.Join(keys, ",")},
@@ -226,6 +229,7 @@ var roleProbes = map[string][]string{
 	roleWatch:  {"/demo/mailbox", "/watch/nambu/office/signin"},
 	roleGate:   {"/demo/mailbox", "/gate/nambu-school/office/signin", "/gate/nambu-library/office/signin"},
 	roleBodies: {"/bodies/kanto/tenders", "/bodies/suzaka/tenders.atom", "/bodies/kanto/ca.crt", "/bodies/suzaka/v1/tenders"},
+	roleEvac:   {"/evac/minami/office/signin", "/evac/minami/office/board.js"},
 }
 
 // TestStaffScope: each role's staff key asks about its own kinds of office;
@@ -250,6 +254,9 @@ func TestStaffScope(t *testing.T) {
 		{roleWatch, "watch:nambu", true},
 		{roleWatch, "catv:suko", false},
 		{roleCatv, "watch:nambu", false},
+		{roleEvac, "evac:minami", true},
+		{roleEvac, "catv:suko", false},
+		{roleCatv, "evac:minami", false},
 		{roleGate, "gate:nambu-school", true},
 		{roleGate, "watch:nambu", false},
 		{roleWatch, "gate:nambu-library", false},

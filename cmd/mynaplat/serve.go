@@ -255,6 +255,7 @@ func roleConfigs(o serveOptions, p *peers) (map[string]roleConfig, callerKeys, e
 		roleCatv:        catvConfig{peers: p, keys: keys},
 		roleTown:        townConfig{peers: p, keys: keys},
 		roleWatch:       watchConfig{peers: p, keys: keys, smtp: o.smtp},
+		roleEvac:        evacConfig{peers: p, keys: keys},
 		roleGate:        gateConfig{peers: p, keys: keys, smtp: o.smtp},
 		roleTerminals:   newTerminalsConfig(data, p, o.readers, o.postboxTerminal).withPay(newPayConfig(data, p, keys)).withProcure(o.procureTerminal).withGate(keys),
 	}
@@ -419,6 +420,11 @@ func buildRoles(ctx context.Context, o serveOptions, p *peers, configs map[strin
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	for _, b := range builts {
+		if b.shutdown != nil {
+			srv.http.RegisterOnShutdown(b.shutdown)
+		}
+	}
 	return srv, nil
 }
 
@@ -440,6 +446,10 @@ type statusWriter struct {
 	http.ResponseWriter
 	status int
 }
+
+// Unwrap lets http.ResponseController reach the connection: a stream of
+// server-sent events flushes each event and lifts the write timeout.
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 func (s *statusWriter) WriteHeader(code int) {
 	s.status = code

@@ -85,6 +85,11 @@ func seedDemo(ctx context.Context, d *deps, o serveOptions) error {
 			return err
 		}
 	}
+	if s.evac != nil {
+		if err := demo.SeedEvac(ctx, demo.EvacConfig{Evac: s.evac, Platform: s.plat, Cards: d.cards}); err != nil {
+			return err
+		}
+	}
 	if len(s.gates) > 0 {
 		if err := demo.SeedGate(ctx, demo.GateConfig{Gates: s.gates, Platform: s.plat, Cards: d.cards}); err != nil {
 			return err

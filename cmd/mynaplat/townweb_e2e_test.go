@@ -192,11 +192,11 @@ func TestTownwebInBrowser(t *testing.T) {
 
 	step("the top page on a phone", chromedp.EmulateViewport(390, 844), chromedp.Navigate(base+"/town/suzaka/"), chromedp.WaitVisible(css("#login")))
 	shot("townweb-1-top")
-	step("log in", chromedp.Click(css("#login")), chromedp.WaitVisible(css("#place")))
+	step("log in", chromedp.Click(css("#login")), chromedp.WaitVisible(css("#pin")))
 	shot("townweb-2-card-page")
-	step("place the card", chromedp.SetValue(css("#card"), demoCardID(t, bin, data, "須坂　花子")), chromedp.Click(css("#place")),
-		chromedp.WaitVisible(css("#pin")))
-	step("the PIN", browsertest.PinPad("1234"), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#consent-form")))
+	// The provider's card page: the card and its PIN in one post.
+	step("the card and its PIN", chromedp.SetValue(css("#card"), demoCardID(t, bin, data, "須坂　花子")), browsertest.PinPad("1234"),
+		chromedp.Click(css("#login")), chromedp.WaitVisible(css("#consent-form")))
 	shot("townweb-3-consent")
 	step("consent to the name", chromedp.Click(css("#attr-name")), chromedp.Click(css("#agree")), chromedp.WaitVisible(css("#password")))
 	shot("townweb-3-signing-password")
@@ -221,8 +221,8 @@ func TestTownwebInBrowser(t *testing.T) {
 
 	// A child's card has no signing certificate: the provider says why the
 	// name cannot be given and offers the login only.
-	step("log in with a child's card", chromedp.Click(css("#login")), chromedp.WaitVisible(css("#place")),
-		chromedp.SetValue(css("#card"), demoCardID(t, bin, data, "須坂　陽菜")), chromedp.Click(css("#place")), chromedp.WaitVisible(css("#pin")),
+	step("log in with a child's card", chromedp.Click(css("#login")), chromedp.WaitVisible(css("#pin")),
+		chromedp.SetValue(css("#card"), demoCardID(t, bin, data, "須坂　陽菜")),
 		browsertest.PinPad("3456"), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#consent-form")),
 		chromedp.Click(css("#attr-name")), chromedp.Click(css("#agree")), chromedp.WaitVisible(css("#no-signing-cert")))
 	shot("townweb-child-no-signing-cert")
@@ -233,8 +233,8 @@ func TestTownwebInBrowser(t *testing.T) {
 	step("log out again", chromedp.Click(css("#logout")), chromedp.WaitNotPresent(css("#logout")),
 		chromedp.Navigate(base+"/town/suzaka/"), chromedp.WaitVisible(css("#login")))
 
-	step("log in with a revoked card", chromedp.Click(css("#login")), chromedp.WaitVisible(css("#place")),
-		chromedp.SetValue(css("#card"), demoCardID(t, bin, data, "鳥海　誠")), chromedp.Click(css("#place")), chromedp.WaitVisible(css("#pin")),
+	step("log in with a revoked card", chromedp.Click(css("#login")), chromedp.WaitVisible(css("#pin")),
+		chromedp.SetValue(css("#card"), demoCardID(t, bin, data, "鳥海　誠")),
 		browsertest.PinPad("3333"), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#back")))
 	step("back to the town", chromedp.Click(css("#back")), chromedp.WaitVisible(css("#refusal")))
 	if got := browsertest.Text(t, b, "#refusal-what"); !strings.Contains(got, "失効") {
@@ -274,8 +274,8 @@ func TestTownwebApartInBrowser(t *testing.T) {
 
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
 	if err := chromedp.Do(b, chromedp.EmulateViewport(390, 844), chromedp.Navigate(rp+"/town/suzaka/"), chromedp.Click(css("#login")),
-		chromedp.WaitVisible(css("#place")), chromedp.SetValue(css("#card"), demoCardID(t, bin, dataOP, "須坂　花子")),
-		chromedp.Click(css("#place")), chromedp.WaitVisible(css("#pin")), browsertest.PinPad("1234"), chromedp.Click(css("#login")),
+		chromedp.WaitVisible(css("#pin")), chromedp.SetValue(css("#card"), demoCardID(t, bin, dataOP, "須坂　花子")),
+		browsertest.PinPad("1234"), chromedp.Click(css("#login")),
 		chromedp.WaitVisible(css("#consent-form")), chromedp.Click(css("#agree")), chromedp.WaitVisible(css("#greeting"))); err != nil {
 		page, _ := chromedp.Run(b, chromedp.Evaluate[string](`location.href + "\n" + document.body.innerText`))
 		t.Fatalf("log in across two hosts: %v\non the page:\n%s", err, page)

@@ -39,6 +39,10 @@ type Config struct {
 	// with the person's card login; nil when none is reachable (the menu
 	// then has no daily check).
 	Watch Watch
+	// Evac is the disaster office's orders (evac.Client), reached with the
+	// person's card login; nil when it is not reachable (no screen then
+	// follows its orders). evac.go.
+	Evac Evac
 	// Gates are the schools' and libraries' children's check-ins
 	// (gate.Client, one per body), reached with the parent's card login;
 	// none: the menu has no check-ins.
@@ -103,6 +107,7 @@ func (p *Pages) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /tv/{id}/end", p.end)
 	p.townRoutes(mux)
 	p.watchRoutes(mux)
+	p.evacRoutes(mux)
 	p.gateRoutes(mux)
 }
 
@@ -170,7 +175,13 @@ type view struct {
 	Back string
 	// ProblemJA and ProblemEN say why a screen could not be shown.
 	ProblemJA, ProblemEN string
+	// Push is the screen's stream of pushed overlays (the evacuation
+	// orders, evac.go); "" for none.
+	Push string
 }
+
+// PushEvents is the screen's stream of pushed overlays (terminal.Pusher).
+func (v view) PushEvents() string { return v.Push }
 
 // TerminalScreen is the TV's.
 func (view) TerminalScreen() terminal.Screen { return terminal.ScreenTV }
@@ -232,7 +243,7 @@ func (p *Pages) login(w http.ResponseWriter, r *http.Request) (*terminal.Kit, *w
 	home := Path(t.ID)
 	return k, ss, view{Name: t.Name, Owner: t.Owner, Holder: l.Holder, Expires: l.Expires,
 		Home: home, Menu: home + "menu", List: home + "messages", End: home + "end", HasMessages: p.cfg.Messages != nil,
-		HasTown: p.cfg.Town != nil, Check: p.checkPath(home)}, l.Assertion, true
+		HasTown: p.cfg.Town != nil, Check: p.checkPath(home), Push: p.evacEvents(home)}, l.Assertion, true
 }
 
 // expired sends the person to the card screen; a login that has run out

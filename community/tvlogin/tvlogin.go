@@ -8,6 +8,7 @@
 package tvlogin
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -27,6 +28,10 @@ var ErrAssertion = errors.New("community: the card login at the TV could not be 
 type Config struct {
 	Keys   func(ctx context.Context) (platform.JWKS, error)
 	Issuer string
+	// Kind is the kind of terminal the login must have been made at: a
+	// TV when empty; a shelter's terminal for the disaster office's
+	// check-in (community/evac).
+	Kind platform.TerminalKind
 }
 
 // Viewer is the person and the TV of a verified login.
@@ -45,8 +50,8 @@ func (c Config) Check(ctx context.Context, assertion string, now time.Time) (Vie
 	switch {
 	case err != nil:
 		return Viewer{}, fmt.Errorf("%w: %w", ErrAssertion, err)
-	case cl.TerminalKind != platform.TV:
-		return Viewer{}, fmt.Errorf("%w: made at a %q terminal, not a TV", ErrAssertion, cl.TerminalKind)
+	case cl.TerminalKind != cmp.Or(c.Kind, platform.TV):
+		return Viewer{}, fmt.Errorf("%w: made at a %q terminal, not a %s", ErrAssertion, cl.TerminalKind, cmp.Or(c.Kind, platform.TV))
 	case cl.Purpose != "":
 		return Viewer{}, fmt.Errorf("%w: a login for %q", ErrAssertion, cl.Purpose)
 	}

@@ -108,6 +108,13 @@ func (c *Client) Contract(ctx context.Context, assertion, body, id string) (*Con
 	return &out, nil
 }
 
+// ContractOf reads the contract of a tender (a tender has one contract,
+// numbered after it): the agent knows the tenders their company won, not
+// the body's contract numbers. ErrNotFound before the body prepared it.
+func (c *Client) ContractOf(ctx context.Context, assertion, body, tender string) (*Contract, error) {
+	return c.Contract(ctx, assertion, body, contractID(tender))
+}
+
 // ContractPDF reads the contract's current PDF, to sign.
 func (c *Client) ContractPDF(ctx context.Context, assertion, body, id string) ([]byte, error) {
 	return c.raw(ctx, assertion, path(body, "v1", "contracts", id, "pdf"))

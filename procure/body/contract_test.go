@@ -45,6 +45,7 @@ type contractWorld struct {
 	centre                   *jpki.Centre
 	agent, officer, stranger *card.Card
 	agentID, officerID       string
+	cards                    *card.Store
 	policy                   *verify.Policy
 	tn                       *Tender
 	key                      *ecdsa.PrivateKey
@@ -77,6 +78,7 @@ func newContractWorld(t *testing.T, db *store.DB, matters ...string) *contractWo
 	if err != nil {
 		t.Fatal(err)
 	}
+	cw.cards = cards
 	issue := func(name, mynumber, pid string) *card.Card {
 		c, err := cards.Create(card.Spec{AuthPIN: "1111", SignPIN: cardPIN, TextPIN: "1111", MyNumber: mynumber,
 			Name: name, Address: "長野県須坂市大字須坂１５２８番地の１", BirthDate: "19800401", Sex: "1"})

@@ -1,8 +1,14 @@
 package body
 
 import (
+	"crypto"
+	"crypto/x509"
+	"errors"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mynaplat/mynaplat/procure/contract"
 	"github.com/mynaplat/mynaplat/staff"
@@ -13,16 +19,23 @@ import (
 // prepare form on an awarded tender's page, and the timeline page that
 // shows each element with its verification (contract.Report, the same
 // report `mynaplat verify` prints) and offers the PDF and the bundle. The
-// officer's signature and the inspection are made with the officer's card
-// and sent to Service.OfficerSign and Service.Inspect; the staff session
-// has no signing kit yet, so these pages do not sign (the gap is recorded
-// in docs/procurement.md).
+// officer signs the contract, and then the inspection, with their own
+// card through the staff gate's signing step (staff.Gate.SignPage and
+// Sign: the terminal kit's card and signing-password steps on the reader
+// of the staff terminal they signed in at, refused for anyone else's
+// card); the signed PDF goes to Service.OfficerSign, the signed step to
+// Service.Inspect. A second post of the same signature (a double click,
+// another tab) finds the place taken and says it is done already.
 
 func (p *Pages) contractRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /bodies/{body}/office/tenders/{tender}/contract", p.gate.Only(p.prepareContract))
 	mux.HandleFunc("GET /bodies/{body}/office/contracts/{id}", p.gate.Only(p.contractPage))
 	mux.HandleFunc("GET /bodies/{body}/office/contracts/{id}/contract.pdf", p.gate.Only(p.contractFile))
 	mux.HandleFunc("GET /bodies/{body}/office/contracts/{id}/bundle", p.gate.Only(p.contractBundle))
+	mux.HandleFunc("GET /bodies/{body}/office/contracts/{id}/sign", p.gate.Only(p.officerSignPage))
+	mux.HandleFunc("POST /bodies/{body}/office/contracts/{id}/sign", p.gate.Only(p.officerSign))
+	mux.HandleFunc("GET /bodies/{body}/office/contracts/{id}/inspect", p.gate.Only(p.inspectPage))
+	mux.HandleFunc("POST /bodies/{body}/office/contracts/{id}/inspect", p.gate.Only(p.inspect))
 }
 
 func contractPath(body, id string) string { return OfficeHome(body) + "contracts/" + id }
@@ -50,6 +63,16 @@ type contractView struct {
 	Staff    *staff.Session
 	Contract *Contract
 	Report   *contract.Report
+	// CanSign says the officer's card can sign here (staff.Gate.CanSign).
+	CanSign bool
+}
+
+// ToSign says the officer's signature is next; ToInspect the inspection.
+func (v contractView) ToSign() bool { return v.Contract.State == ContractAgentSigned }
+
+// ToInspect says the inspection is next.
+func (v contractView) ToInspect() bool {
+	return v.Contract.State == ContractSigned && v.Contract.Next == string(contract.KindInspection)
 }
 
 // StaffStrip is the strip the site's layout shows.
@@ -101,7 +124,7 @@ func (p *Pages) contractPage(w http.ResponseWriter, r *http.Request, st *staff.S
 		return
 	}
 	rep.Document = c.ID
-	p.pages.Render(w, r, http.StatusOK, "office_contract", contractView{Body: b, Staff: st, Contract: c, Report: rep})
+	p.pages.Render(w, r, http.StatusOK, "office_contract", contractView{Body: b, Staff: st, Contract: c, Report: rep, CanSign: p.gate.CanSign(st)})
 }
 
 func (p *Pages) contractFile(w http.ResponseWriter, r *http.Request, _ *staff.Session) {
@@ -129,4 +152,226 @@ func (p *Pages) contractBundle(w http.ResponseWriter, r *http.Request, _ *staff.
 	w.Header().Set("Content-Type", "application/vnd.mynaplat.contract-timeline+zip")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+c.ID+`.zip"`)
 	w.Write(zip)
+}
+
+// The texts of a signature already made: a second post of the same
+// signature is answered with them, not with a refusal.
+var (
+	alreadySigned = web.Flash{Kind: "ok", JA: "この契約書には担当職員の署名が済んでいます（署名済み）。",
+		EN: "The officer has already signed this contract."}
+	alreadyInspected = web.Flash{Kind: "ok", JA: "この契約の検査は記録済みです。",
+		EN: "The inspection of this contract is already recorded."}
+)
+
+// A signing step: the contract's signature or the inspection, with what
+// it says when it is done already and whether it is.
+type signing struct {
+	action string
+	done   web.Flash
+	isDone func(c *Contract) bool
+}
+
+var (
+	signingContract = signing{action: "contract.officer_sign", done: alreadySigned,
+		isDone: func(c *Contract) bool { return c.State == ContractSigned }}
+	signingInspection = signing{action: "contract.step", done: alreadyInspected,
+		isDone: func(c *Contract) bool { return c.State == ContractSigned && c.Steps > 0 }}
+)
+
+// notNow answers a signing page or post for a contract whose next step is
+// not sg: done already, or not yet (the order's refusal text).
+func (p *Pages) notNow(w http.ResponseWriter, r *http.Request, c *Contract, sg signing) {
+	ja, en := ReasonSignOrder.Messages()
+	f := web.Flash{Kind: "error", JA: ja, EN: en}
+	if sg.isDone(c) {
+		f = sg.done
+	}
+	p.site.Done(w, r, f, contractPath(c.Body, c.ID))
+}
+
+// signRequest is the staff signing step of the contract's signature.
+func signRequest(b Body, c *Contract) staff.SignRequest {
+	path := contractPath(b.ID, c.ID)
+	return staff.SignRequest{TitleJA: "契約書への署名", TitleEN: "Sign the contract",
+		WhatJA: "契約 " + c.ID + "（" + b.NameJA + "、調達案件 " + c.Tender + "、法人番号 " + c.CorporateNumber +
+			"）に、発注者の担当職員として署名します。代理人の署名の後に加わり、署名タイムスタンプの後、長期署名（B-LTA）にして保存します。",
+		WhatEN: "You sign contract " + c.ID + " (" + b.NameEN + ", tender " + c.Tender + ", corporate number " + c.CorporateNumber +
+			") as the procuring body's officer. Your signature follows the agent's, is time-stamped, and the contract is then kept long-term (B-LTA).",
+		LabelJA: "署名する", LabelEN: "Sign", Action: path + "/sign", Back: path}
+}
+
+func (p *Pages) officerSignPage(w http.ResponseWriter, r *http.Request, st *staff.Session) {
+	b, c, ok := p.bodyContract(w, r)
+	if !ok {
+		return
+	}
+	if c.State != ContractAgentSigned {
+		p.notNow(w, r, c, signingContract)
+		return
+	}
+	p.gate.SignPage(w, r, st, signRequest(b, c))
+}
+
+// officerSign has the officer's card add the officer's signature to the
+// PDF the agent signed (contract.Sign, time-stamped) and hands it to
+// Service.OfficerSign, which checks it, makes it B-LTA and stores it.
+func (p *Pages) officerSign(w http.ResponseWriter, r *http.Request, st *staff.Session) {
+	b, c, ok := p.bodyContract(w, r)
+	if !ok {
+		return
+	}
+	if c.State != ContractAgentSigned {
+		p.notNow(w, r, c, signingContract)
+		return
+	}
+	req := signRequest(b, c)
+	var signed []byte
+	ok, err := p.gate.Sign(w, r, st, req.Action, func(cert *x509.Certificate, signer crypto.Signer) error {
+		var err error
+		signed, err = contract.Sign(r.Context(), c.pdf, contract.Officer, contract.SignOptions{Signer: signer, Cert: cert,
+			Stamper: p.s.stamper, When: p.s.now()})
+		return err
+	})
+	if err == nil && ok {
+		_, err = p.s.OfficerSign(r.Context(), b.ID, c.ID, st.Grant.PlatformID, signed)
+	}
+	switch {
+	case err != nil:
+		p.signFailed(w, r, st, c, signingContract, err)
+	case ok:
+		p.site.Done(w, r, web.Flash{Kind: "ok", JA: "契約書に署名しました。タイムスタンプを付け、長期署名（B-LTA）にして保存しました。次は検査です。",
+			EN: "You signed the contract. It is time-stamped and kept long-term (B-LTA). The inspection comes next."}, contractPath(b.ID, c.ID))
+	}
+}
+
+// signFailed answers a refusal of a signature the officer's card made: a
+// second post of the same signature (the place was taken meanwhile) is
+// done already; a reason of the contract package is a refusal with its
+// texts (audited); anything else is the service's failure.
+func (p *Pages) signFailed(w http.ResponseWriter, r *http.Request, st *staff.Session, c *Contract, sg signing, err error) {
+	if _, ok := errors.AsType[*Refusal](err); ok {
+		if now, e := p.s.Contract(r.Context(), c.Body, c.ID); e == nil && sg.isDone(now) {
+			p.notNow(w, r, now, sg)
+			return
+		}
+		p.fail(w, r, err)
+		return
+	}
+	var cr contract.Reason
+	if errors.As(err, &cr) {
+		p.fail(w, r, p.s.refused(r.Context(), c.Body, st.Actor(), sg.action, c.Tender, stepRefusal(err)))
+		return
+	}
+	p.fail(w, r, err)
+}
+
+// maxNote bounds the inspection's note.
+const maxNote = 500
+
+// inspection is the inspection's result and note from the request's
+// query (the contract page's form, carried to the signing step's post).
+func inspection(q url.Values) (result, note string, ok bool) {
+	note = strings.TrimSpace(q.Get("note"))
+	switch q.Get("result") {
+	case "passed":
+		result = contract.Passed
+	case "failed":
+		// A failed inspection says what failed.
+		result = contract.Failed
+		if note == "" {
+			return "", "", false
+		}
+	default:
+		return "", "", false
+	}
+	return result, note, utf8.RuneCountInString(note) <= maxNote
+}
+
+// badInspection is the refusal of an inspection without its result, or a
+// failed one without its note.
+var badInspection = web.Flash{Kind: "error", JA: "検査の結果を選んでください（不合格のときは、その内容を500字以内で記入してください）。何も署名していません。",
+	EN: "Choose the inspection's result (for a failed one, say what failed, in 500 characters at most). Nothing was signed."}
+
+// inspectRequest is the staff signing step of the inspection.
+func inspectRequest(b Body, c *Contract, result, note string) staff.SignRequest {
+	path := contractPath(b.ID, c.ID)
+	q := url.Values{"result": {"passed"}, "note": {note}}
+	resEN := "passed"
+	if result == contract.Failed {
+		q.Set("result", "failed")
+		resEN = "failed"
+	}
+	what, whatEN := "契約 "+c.ID+" の検査の結果「"+result+"」", "The inspection of contract "+c.ID+": "+resEN
+	if note != "" {
+		what, whatEN = what+"（"+note+"）", whatEN+" ("+note+")"
+	}
+	return staff.SignRequest{TitleJA: "検査の記録への署名", TitleEN: "Sign the inspection",
+		WhatJA:  what + "を、担当職員として署名して記録します。署名した契約書のハッシュ値を指し、タイムスタンプが付きます。",
+		WhatEN:  whatEN + ". You sign it as the officer; it names the signed contract's hash and is time-stamped.",
+		LabelJA: "署名して記録する", LabelEN: "Sign and record", Action: path + "/inspect?" + q.Encode(), Back: path}
+}
+
+func (p *Pages) inspectPage(w http.ResponseWriter, r *http.Request, st *staff.Session) {
+	b, c, ok := p.bodyContract(w, r)
+	if !ok {
+		return
+	}
+	if c.State != ContractSigned || c.Steps > 0 {
+		p.notNow(w, r, c, signingInspection)
+		return
+	}
+	result, note, ok := inspection(r.URL.Query())
+	if !ok {
+		p.site.Done(w, r, badInspection, contractPath(b.ID, c.ID))
+		return
+	}
+	p.gate.SignPage(w, r, st, inspectRequest(b, c, result, note))
+}
+
+// inspect has the officer's card sign the inspection (contract.SignStep,
+// naming the final PDF's hash) and hands it to Service.Inspect.
+func (p *Pages) inspect(w http.ResponseWriter, r *http.Request, st *staff.Session) {
+	b, c, ok := p.bodyContract(w, r)
+	if !ok {
+		return
+	}
+	if c.State != ContractSigned || c.Steps > 0 {
+		p.notNow(w, r, c, signingInspection)
+		return
+	}
+	result, note, ok := inspection(r.URL.Query())
+	if !ok {
+		p.site.Done(w, r, badInspection, contractPath(b.ID, c.ID))
+		return
+	}
+	req := inspectRequest(b, c, result, note)
+	var der []byte
+	ok, err := p.gate.Sign(w, r, st, req.Action, func(cert *x509.Certificate, signer crypto.Signer) error {
+		var err error
+		der, err = contract.SignStep(r.Context(), contract.Step{Kind: contract.KindInspection, ContractID: c.ID, Previous: contract.Hash(c.pdf),
+			Result: result, Note: note, Time: p.s.now()}, contract.SignOptions{Signer: signer, Cert: cert, Stamper: p.s.stamper})
+		return err
+	})
+	if err == nil && ok {
+		_, err = p.s.Inspect(r.Context(), b.ID, c.ID, st.Grant.PlatformID, der)
+	}
+	switch {
+	case err != nil:
+		p.signFailed(w, r, st, c, signingInspection, err)
+	case ok:
+		p.site.Done(w, r, web.Flash{Kind: "ok", JA: "検査の結果（" + result + "）を署名して記録しました。",
+			EN: "The inspection (" + map[bool]string{true: "passed", false: "failed"}[result == contract.Passed] + ") is signed and recorded."},
+			contractPath(b.ID, c.ID))
+	}
+}
+
+// bodyContract is the path's body and contract; false when answered.
+func (p *Pages) bodyContract(w http.ResponseWriter, r *http.Request) (Body, *Contract, bool) {
+	b, err := p.s.Body(r.PathValue("body"))
+	if err != nil {
+		p.fail(w, r, err)
+		return Body{}, nil, false
+	}
+	c, ok := p.officeContract(w, r)
+	return b, c, ok
 }

@@ -1,86 +1,241 @@
 package body
 
 import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"fmt"
+	"html"
 	"net/http"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/mynaplat/mynaplat/internal/testutil"
 	"github.com/mynaplat/mynaplat/internal/webtest"
 	"github.com/mynaplat/mynaplat/procure/contract"
+	"github.com/mynaplat/mynaplat/staff"
 	"github.com/mynaplat/mynaplat/staff/stafftest"
+	"github.com/mynaplat/mynaplat/staffdesk/desktest"
 	"github.com/mynaplat/mynaplat/store/storetest"
+	"github.com/mynaplat/mynaplat/terminal"
+	"github.com/mynaplat/mynaplat/verify"
+	"github.com/mynaplat/mynaplat/web"
 )
+
+// signingServer is the office's server whose gate signs with the cards of
+// the world's card store on the staff terminal's reader, the platform's
+// linkage being the world's.
+func (cw *contractWorld) signingServer(t *testing.T) (string, *stafftest.Issuer) {
+	t.Helper()
+	srv, iss := officeServerWith(t, cw.fixture, func(gc *staff.GateConfig) {
+		gc.Signing = desktest.Signing(t, gc.Site, cw.cards, stafftest.DeskTerminal)
+		gc.SignerPerson = func(ctx context.Context, c *x509.Certificate) (string, error) { return cw.world.signerPerson(ctx, c) }
+	}, cw.officerID)
+	return srv.URL, iss
+}
 
 // TestContractPages: an officer signed in with their card prepares the
 // contract on the awarded tender's page (a second time is refused), sees
 // the timeline page with its verification and downloads the PDF and the
-// bundle; after the cycle the page shows every element verified. Nobody
-// without a staff session gets in.
+// bundle. Once the agent has signed through the API, the officer signs on
+// the page with their own card through the staff signing step (a
+// stranger's card and a wrong password refused, nothing stored), then
+// records the inspection the same way; the same post twice says it is
+// done already and stores nothing more. After the agent's acceptance and
+// invoice through the API the page shows every element verified, and
+// pdfsig calls both signatures of the final PDF valid. Nobody without a
+// staff session gets in.
 func TestContractPages(t *testing.T) {
 	cw := newContractWorld(t, storetest.SQLite(t))
-	srv, iss := officeServer(t, cw.fixture, cw.officerID)
+	srv, iss := cw.signingServer(t)
+	ctx := cw.ctx
 	home := OfficeHome("kanto")
 	id := contractID(cw.tn.ID)
-	stafftest.NeedStaff(t, webtest.New(t, srv.URL), home, []webtest.Step{
-		{Name: "timeline", Path: home + "contracts/" + id},
-		{Name: "bundle", Path: home + "contracts/" + id + "/bundle"},
+	page := home + "contracts/" + id
+	stafftest.NeedStaff(t, webtest.New(t, srv), home, []webtest.Step{
+		{Name: "timeline", Path: page},
+		{Name: "bundle", Path: page + "/bundle"},
 		{Name: "prepare", Path: home + "tenders/" + cw.tn.ID + "/contract", Form: url.Values{"delivery_date": {"2027-01-01"}}},
+		{Name: "sign page", Path: page + "/sign"},
+		{Name: "sign", Path: page + "/sign", Form: url.Values{"password": {cardPIN}}},
+		{Name: "inspect", Path: page + "/inspect?result=passed", Form: url.Values{"password": {cardPIN}}},
 	})
-	c := webtest.New(t, srv.URL)
+	c := webtest.New(t, srv)
 	iss.SignInAs(c, home, cw.officerID, time.Now())
 	tender := home + "tenders/" + cw.tn.ID
 	c.Step(webtest.Step{Name: "awarded tender", Path: tender, WantContains: []string{`id="contract-form"`}})
 	form := url.Values{"delivery_date": {"2027-01-05"}, "delivery_place": {"関東地方整備局 本局 倉庫"},
 		"payment_terms": {"検査合格後、適法な請求を受けた日から30日以内"}}
 	c.Step(webtest.Step{Name: "prepare", Path: tender + "/contract", Form: form, WantStatus: http.StatusSeeOther,
-		WantLocation: home + "contracts/" + id})
+		WantLocation: page})
 	c.Step(webtest.Step{Name: "tender links the contract", Path: tender, WantContains: []string{`id="contract-link"`},
 		WantNotContains: []string{`id="contract-form"`}})
 	c.Step(webtest.Step{Name: "prepare twice", Path: tender + "/contract", Form: form, WantStatus: http.StatusUnprocessableEntity,
 		WantContains: []string{"作成済み"}})
-	c.Step(webtest.Step{Name: "timeline prepared", Path: home + "contracts/" + id,
-		WantContains: []string{`data-state="prepared"`, "代理人の署名", `id="timeline"`, `id="bundle-link"`}})
-	c.Step(webtest.Step{Name: "pdf", Path: home + "contracts/" + id + "/contract.pdf", WantContains: []string{"%PDF-"}})
+	c.Step(webtest.Step{Name: "timeline prepared", Path: page,
+		WantContains:    []string{`data-state="prepared"`, "代理人の署名", `id="timeline"`, `id="bundle-link"`},
+		WantNotContains: []string{`id="officer-sign-go"`, `id="inspect-form"`}})
+	c.Step(webtest.Step{Name: "pdf", Path: page + "/contract.pdf", WantContains: []string{"%PDF-"}})
+	order, _ := ReasonSignOrder.Messages()
+	c.Step(webtest.Step{Name: "the officer's signing page before the agent's", Path: page + "/sign", WantStatus: http.StatusSeeOther, WantLocation: page})
+	c.Step(webtest.Step{Name: "says so", Path: page, WantContains: []string{order}})
 
-	// The rest of the cycle through the service, then the page again.
-	cw.finish(t, id)
-	c.Step(webtest.Step{Name: "timeline complete", Path: home + "contracts/" + id,
+	// The agent signs through the API, as today.
+	cw.clock.Set(t0.Add(3 * time.Hour))
+	cw.agentSigns(t, id)
+	cw.clock.Set(t0.Add(4 * time.Hour))
+	agentSigned := cw.contract(t, id)
+	c.Step(webtest.Step{Name: "timeline agent signed", Path: page, WantContains: []string{`data-state="agent_signed"`, `id="officer-sign-go"`}})
+	place := func(cd string) {
+		t.Helper()
+		c.Step(webtest.Step{Name: "place a card", Path: home + "card/place", Form: url.Values{"card": {cd}}, WantStatus: http.StatusSeeOther})
+	}
+	post := func(name, path, password, to string) {
+		t.Helper()
+		c.Step(webtest.Step{Name: name, Path: path, Form: url.Values{"password": {password}}, WantStatus: http.StatusSeeOther, WantLocation: to})
+	}
+	c.Step(webtest.Step{Name: "the signing page", Path: page + "/sign", WantContains: []string{"契約書への署名", id, `id="place"`,
+		`action="` + home + `card/place"`}})
+	// A stranger's card, its right password: refused, nothing stored.
+	place(cw.stranger.ID())
+	c.Step(webtest.Step{Name: "the password step", Path: page + "/sign", WantContains: []string{`id="sign-form"`, `id="sign-left">5<`}})
+	post("sign with a stranger's card", page+"/sign", cardPIN, page+"/sign")
+	c.Step(webtest.Step{Name: "refused", Path: page + "/sign", WantContains: []string{
+		html.EscapeString("このカードの署名用電子証明書は、ログインしている職員本人のものではありません。")}})
+	c.Step(webtest.Step{Name: "remove the card", Path: home + "card/remove", Form: url.Values{}, WantStatus: http.StatusSeeOther, WantLocation: page + "/sign"})
+	// Their own card, a wrong password: the tries left.
+	place(cw.officer.ID())
+	post("a wrong password", page+"/sign", "WRONG1", page+"/sign")
+	wrong := terminal.Result{Outcome: terminal.SignWrong, TriesLeft: 4, Wrong: true}.Message().JA
+	c.Step(webtest.Step{Name: "4 tries left", Path: page + "/sign", WantContains: []string{html.EscapeString(wrong), `id="sign-left">4<`}})
+	if now := cw.contract(t, id); now.State != ContractAgentSigned || !bytes.Equal(now.pdf, agentSigned.pdf) {
+		t.Fatalf("a refusal changed the contract: %s", now.State)
+	}
+	// The right password: signed, B-LTA, stored.
+	post("sign", page+"/sign", cardPIN, page)
+	c.Step(webtest.Step{Name: "signed", Path: page, WantContains: []string{`data-state="signed"`, "契約書に署名しました", `id="inspect-form"`}})
+	signed := cw.contract(t, id)
+	if signed.officer != cw.officerID {
+		t.Errorf("signed by %q, want %q", signed.officer, cw.officerID)
+	}
+	// The same post again (a second click): done already, nothing more.
+	post("sign again", page+"/sign", cardPIN, page)
+	c.Step(webtest.Step{Name: "already signed", Path: page, WantContains: []string{"署名が済んでいます"}, WantNotContains: []string{order}})
+	if now := cw.contract(t, id); !bytes.Equal(now.pdf, signed.pdf) {
+		t.Fatal("a second post changed the signed contract")
+	}
+
+	// The inspection: a failed one needs its note; a passed one is signed.
+	cw.clock.Set(t0.Add(28 * time.Hour))
+	c.Step(webtest.Step{Name: "failed without a note", Path: page + "/inspect?result=failed", WantStatus: http.StatusSeeOther, WantLocation: page})
+	c.Step(webtest.Step{Name: "says so", Path: page, WantContains: []string{"不合格のときは、その内容"}})
+	inspect := page + "/inspect?" + url.Values{"note": {"数量・外観とも仕様どおり"}, "result": {"passed"}}.Encode()
+	c.Step(webtest.Step{Name: "the inspection's signing page", Path: inspect, WantContains: []string{"検査の記録への署名", "合格", "数量・外観とも仕様どおり", `id="place"`}})
+	place(cw.officer.ID())
+	// Sent twice at once (a double click): the inspection is recorded
+	// once, and both end on the contract's page (the later one may go
+	// there through the signing page, which finds it done).
+	var wg sync.WaitGroup
+	got := make([]string, 2)
+	for i := range got {
+		wg.Go(func() {
+			form := url.Values{"password": {cardPIN}, web.CSRFField: {c.Token()}}
+			req, _ := http.NewRequest(http.MethodPost, c.URL(inspect), strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Sec-Fetch-Site", "same-origin")
+			req.Header.Set("Origin", c.Base())
+			resp, err := c.HTTP().Do(req)
+			if err != nil {
+				got[i] = err.Error()
+				return
+			}
+			resp.Body.Close()
+			got[i] = fmt.Sprint(resp.StatusCode, " ", resp.Header.Get("Location"))
+		})
+	}
+	wg.Wait()
+	for _, g := range got {
+		switch g {
+		case fmt.Sprint(http.StatusSeeOther, " ", page):
+		case fmt.Sprint(http.StatusSeeOther, " ", inspect):
+			c.Step(webtest.Step{Name: "the signing page after the other post", Path: inspect, WantStatus: http.StatusSeeOther, WantLocation: page})
+		default:
+			t.Errorf("the inspection sent twice at once: %q, want each to end on %s", got, page)
+		}
+	}
+	c.Step(webtest.Step{Name: "inspected", Path: page, WantContains: []string{`data-steps="1"`, "受領"},
+		WantNotContains: []string{`id="inspect-form"`}})
+	post("inspect again", inspect, cardPIN, page)
+	c.Step(webtest.Step{Name: "already inspected", Path: page, WantContains: []string{"検査は記録済み", `data-steps="1"`}})
+
+	// The agent's acceptance and invoice through the API.
+	cw.agentSteps(t, id)
+	c.Step(webtest.Step{Name: "timeline complete", Path: page,
 		WantContains: []string{`data-state="signed"`, `data-steps="3"`, "TOTAL_PASSED", "完了"}})
-	c.Step(webtest.Step{Name: "bundle", Path: home + "contracts/" + id + "/bundle", WantContains: []string{"application/vnd.mynaplat.contract-timeline+zip"}})
+	c.Step(webtest.Step{Name: "bundle", Path: page + "/bundle", WantContains: []string{"application/vnd.mynaplat.contract-timeline+zip"}})
+	bundle := c.Step(webtest.Step{Name: "bundle", Path: page + "/bundle"})
+	if rep := contract.VerifyBundle(ctx, id+".zip", []byte(bundle.Body), cw.policy, contract.Parties{}); rep.Indication != verify.TotalPassed || !rep.Complete {
+		t.Errorf("the bundle: %s %s %s", rep.Indication, rep.SubIndication, rep.MessageEN)
+	}
+	pdfsig(t, []byte(c.Step(webtest.Step{Name: "the final pdf", Path: page + "/contract.pdf"}).Body))
 }
 
-// finish takes a prepared contract through the agent's and the officer's
-// signatures, the inspection, the acceptance and the invoice, through the
-// service.
-func (cw *contractWorld) finish(t *testing.T, id string) {
+// pdfsig checks with Debian's pdfsig that both signatures of the final
+// contract are valid and that it carries the document time-stamp.
+func pdfsig(t *testing.T, pdf []byte) {
 	t.Helper()
-	ctx := cw.ctx
-	ctr, err := cw.s.Contract(ctx, "kanto", id)
+	bin := testutil.NeedProgram(t, "pdfsig", "poppler-utils")
+	path := filepath.Join(t.TempDir(), "contract.pdf")
+	if err := os.WriteFile(path, pdf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := exec.Command(bin, path).CombinedOutput()
+	if n := bytes.Count(out, []byte("Signature Validation: Signature is Valid.")); n != 2 || !bytes.Contains(out, []byte("Signature #3")) {
+		t.Errorf("pdfsig: %d valid signatures, want 2 and the document time-stamp:\n%s", n, out)
+	}
+}
+
+func (cw *contractWorld) contract(t *testing.T, id string) *Contract {
+	t.Helper()
+	c, err := cw.s.Contract(cw.ctx, "kanto", id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cw.clock.Set(t0.Add(3 * time.Hour))
-	agentSigned := cw.sign(t, ctr.pdf, cw.agent, contract.Agent)
-	if _, err := cw.s.AgentSign(ctx, "kanto", id, cw.agentID, agentSigned); err != nil {
-		t.Fatal(err)
-	}
-	cw.clock.Set(t0.Add(4 * time.Hour))
-	ctr, err = cw.s.OfficerSign(ctx, "kanto", id, cw.officerID, cw.sign(t, agentSigned, cw.officer, contract.Officer))
+	return c
+}
+
+// agentSigns has the agent read the contract and sign it through the API.
+func (cw *contractWorld) agentSigns(t *testing.T, id string) {
+	t.Helper()
+	pdf, err := cw.client.ContractPDF(cw.ctx, cw.mint(cw.agentID), "kanto", id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	prev := contract.Hash(ctr.pdf)
-	for i, k := range []contract.Kind{contract.KindInspection, contract.KindAcceptance, contract.KindInvoice} {
-		cw.clock.Set(t0.Add(time.Duration(28+24*i) * time.Hour))
-		card, add := cw.agent, cw.s.AgentStep
-		who := cw.agentID
-		if k == contract.KindInspection {
-			card, add, who = cw.officer, cw.s.Inspect, cw.officerID
-		}
-		s := cw.step(t, id, card, k, prev)
-		if _, err := add(ctx, "kanto", id, who, s); err != nil {
-			t.Fatal(err)
+	if _, err := cw.client.SignContract(cw.ctx, cw.mint(cw.agentID), "kanto", id, cw.sign(t, pdf, cw.agent, contract.Agent)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// agentSteps has the agent sign the acceptance and the invoice after the
+// inspection, through the API.
+func (cw *contractWorld) agentSteps(t *testing.T, id string) {
+	t.Helper()
+	tl, err := cw.s.Timeline(cw.ctx, cw.contract(t, id))
+	if err != nil || len(tl.Steps) != 1 {
+		t.Fatalf("the timeline before the acceptance: %v", err)
+	}
+	prev := contract.Hash(tl.Steps[0])
+	for i, k := range []contract.Kind{contract.KindAcceptance, contract.KindInvoice} {
+		cw.clock.Set(t0.Add(time.Duration(52+24*i) * time.Hour))
+		s := cw.step(t, id, cw.agent, k, prev)
+		if _, err := cw.client.ContractStep(cw.ctx, cw.mint(cw.agentID), "kanto", id, s); err != nil {
+			t.Fatalf("%s: %v", k, err)
 		}
 		prev = contract.Hash(s)
 	}

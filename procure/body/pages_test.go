@@ -119,6 +119,13 @@ func TestOfficePages(t *testing.T) {
 // officers given (tender officers of kanto).
 func officeServer(t *testing.T, f *fixture, officers ...string) (*httptest.Server, *stafftest.Issuer) {
 	t.Helper()
+	return officeServerWith(t, f, nil, officers...)
+}
+
+// officeServerWith is officeServer with the gate's configuration changed
+// by with (the signing step's kits and linkage), when not nil.
+func officeServerWith(t *testing.T, f *fixture, with func(*staff.GateConfig), officers ...string) (*httptest.Server, *stafftest.Issuer) {
+	t.Helper()
 	site, err := web.New(context.Background(), web.Options{DB: f.db})
 	if err != nil {
 		t.Fatal(err)
@@ -133,7 +140,11 @@ func officeServer(t *testing.T, f *fixture, officers ...string) (*httptest.Serve
 		stafftest.Grant(t, dir, staff.Grant{PlatformID: pid, Name: []string{"入札　一郎", "開札　二郎", "開札　三郎"}[i%3], Office: OfficeID("kanto"),
 			Role: staff.TenderOfficer, StaffNumber: "K-0" + string(rune('1'+i)), ValidFrom: time.Now().Add(-time.Hour), ValidUntil: time.Now().Add(time.Hour)})
 	}
-	gate, err := staff.NewOfficeGate(staff.GateConfig{Site: site, Directory: dir, Keys: iss.Keys, Desk: "/staffdesk/test/"}, pages.StaffOffice())
+	gc := staff.GateConfig{Site: site, Directory: dir, Keys: iss.Keys, Desk: "/staffdesk/test/"}
+	if with != nil {
+		with(&gc)
+	}
+	gate, err := staff.NewOfficeGate(gc, pages.StaffOffice())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,9 +66,12 @@ type Login struct {
 	At         time.Time
 }
 
+// DeskTerminal is the staff terminal of StaffLogin's card logins.
+const DeskTerminal = "staffdesk-test"
+
 // StaffLogin is a card login of platformID at a staff terminal at at.
 func StaffLogin(platformID string, at time.Time) Login {
-	return Login{PlatformID: platformID, Purpose: platform.PurposeStaff, Kind: platform.StaffDesk, Terminal: "staffdesk-test", At: at}
+	return Login{PlatformID: platformID, Purpose: platform.PurposeStaff, Kind: platform.StaffDesk, Terminal: DeskTerminal, At: at}
 }
 
 // Assertion signs an assertion of the login, valid for five minutes.

@@ -39,9 +39,12 @@
     r: "red", R: "red", g: "green", G: "green", y: "yellow", Y: "yellow", b: "blue", B: "blue",
     ColorF0Red: "red", ColorF1Green: "green", ColorF2Yellow: "yellow", ColorF3Blue: "blue"
   };
+  // root is where the keys act: a pushed overlay (push.js) while it is
+  // shown, else the page.
+  function root() { return document.getElementById("push-overlay") || document; }
   function items() {
-    return Array.prototype.filter.call(document.querySelectorAll(sel), function (e) {
-      return e.offsetParent !== null && !e.closest("[hidden]");
+    return Array.prototype.filter.call(root().querySelectorAll(sel), function (e) {
+      return e.offsetParent !== null && !e.closest("[hidden]") && !e.closest("[inert]");
     });
   }
   // digit is the number key pressed: a PC keyboard names it in ev.key, a
@@ -88,14 +91,14 @@
     case "digit":
       // The PIN pad's own (pinpad.js); elsewhere a menu's numbered item.
       if (document.querySelector("input[name=pin]")) { return; }
-      if (press(document.querySelector('[data-remote-num="' + digit(ev) + '"]'))) { ev.preventDefault(); }
+      if (press(root().querySelector('[data-remote-num="' + digit(ev) + '"]'))) { ev.preventDefault(); }
       return;
     case "back":
       ev.preventDefault();
-      if (!press(document.querySelector('[data-remote~="back"]'))) { history.back(); }
+      if (!press(root().querySelector('[data-remote~="back"]'))) { history.back(); }
       return;
     case "red": case "green": case "yellow": case "blue":
-      if (press(document.querySelector('[data-remote~="' + a + '"]'))) { ev.preventDefault(); }
+      if (press(root().querySelector('[data-remote~="' + a + '"]'))) { ev.preventDefault(); }
       return;
     }
     if (f && f.tagName === "SELECT" && (a === "up" || a === "down")) { return; }
