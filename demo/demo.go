@@ -43,7 +43,8 @@ var Terminals = []platform.Terminal{
 	{ID: "tv-nanto-1", Kind: platform.TV, Owner: "となみ衛星通信テレビ", Name: "となみケーブル STB"},
 	{ID: "tv-nambu-1", Kind: platform.TV, Owner: "中海テレビ放送", Name: "南部町 見守りSTB"},
 	{ID: "tv-minami-1", Kind: platform.TV, Owner: "ケーブルテレビ美波", Name: "ケーブルテレビ美波 STB"},
-	{ID: "school-nambu-1", Kind: platform.School, Owner: "南部町", Name: "南部町立小学校 玄関リーダー"},
+	{ID: "school-nambu-1", Kind: platform.School, Owner: "南部町", Name: "南部町立 南部小学校 玄関リーダー"},
+	{ID: "library-nambu-1", Kind: platform.School, Owner: "南部町", Name: "南部町立図書館 入口リーダー"},
 	{ID: "shelter-minami-1", Kind: platform.Shelter, Owner: "美波町", Name: "美波町 避難所（日和佐小学校）"},
 	{ID: "mobile-maebashi-1", Kind: platform.Mobile, Owner: "前橋市医師会", Name: "前橋市 母子手帳タブレット"},
 }

@@ -128,12 +128,17 @@ func Guide(world bool) []web.HomeSection {
 					Status: web.PartlyBuilt,
 					MissingJA: "見守りは試せます：中海テレビのSTB（tv-nambu-1）で法勝寺 トメさんのカードでログインし、メニューの「見守り・今日の確認」（黄＝Y）で気分・血圧・食事を数字キー 1〜3 で3回押すだけ。" +
 						"3 の答えはすぐ、10時までに入力もテレビの電源オンもなければ、保健センターにフラグが立ち家族にメールが届きます（デモでは /demo/mailbox で見られます）。" +
-						"保健センターの職員 赤松 さち（職員カード）が /watch/nambu/office/ で様子を見て、対応を記録します。子どもの登下校メールはまだありません。",
+						"保健センターの職員 赤松 さち（職員カード）が /watch/nambu/office/ で様子を見て、対応を記録します。" +
+						"登下校メール：南部 翔さんのカードを小学校（/gatekiosk/school-nambu-1/）か図書館（/gatekiosk/library-nambu-1/）の入口のリーダーにかざすと（暗証番号なし）、保護者（祖母の法勝寺 トメさん）にメールが届き、" +
+						"トメさんのテレビのメニュー「子どもの入退室」で記録が見られます。学校の 手間山 洋子、図書館の 緑水 湖太郎（職員カード）はそれぞれ自分のところの記録だけを見ます。",
 					MissingEN: "Watch-over can be tried: log in at the Chukai STB (tv-nambu-1) with 法勝寺 トメ's card and choose \"Daily check\" (yellow = Y) on the menu: feeling, blood pressure and meals, one number key 1–3 each. " +
 						"An answer 3 at once, or no answer and no TV power-on by 10:00, raises a flag at the health centre and mails the family (the demo's mails are at /demo/mailbox). " +
-						"The centre's 赤松 さち (staff card) sees everyone at /watch/nambu/office/ and records the handling. The school check-in mail is not built yet.",
+						"The centre's 赤松 さち (staff card) sees everyone at /watch/nambu/office/ and records the handling. " +
+						"Check-in mail: hold 南部 翔's card to the school's (/gatekiosk/school-nambu-1/) or the library's (/gatekiosk/library-nambu-1/) reader (no PIN); his guardian (his grandmother 法勝寺 トメ) gets a mail " +
+						"and sees the history on her TV under \"My child's check-ins\". The school's 手間山 洋子 and the library's 緑水 湖太郎 (staff cards) each see their own body's records only.",
 					Cards: []web.HomeCard{homeCard("法勝寺　トメ", "", ""), homeCard("南部　翔", "", "")},
-					Paths: []string{tvPath("tv-nambu-1"), "/watch/nambu/office/", "/demo/mailbox", termPath("school-nambu-1")}},
+					Paths: []string{tvPath("tv-nambu-1"), "/watch/nambu/office/", "/demo/mailbox", "/gatekiosk/school-nambu-1/", "/gatekiosk/library-nambu-1/",
+						"/gate/nambu-school/office/", "/gate/nambu-library/office/"}},
 				{ID: SectionPilot3, TitleJA: "③ 美波町：テレビでの避難指示と避難所の受付", TitleEN: "③ Minami: evacuation orders on the TV and shelter check-in",
 					DescJA: "テレビに名前入りの避難指示を出し、避難所ではカードで入所・退所を記録して、町が避難の状況をつかむ先行事例。" +
 						"ケーブルテレビ美波のSTBで日和佐 正さんのカードでログインしておくと、町が出した避難指示が画面を読み込み直さずに重なって出ます（名前と最寄りの開設中の避難所、赤＝R で「確認しました」が町に記録されます）。避難指示は危機管理室の職員（浜崎 恵子、暗証番号 8950）が職員カードで /evac/minami/office/ から出し、地区・世帯ごとの避難状況と訓練の報告がその場で更新されます。避難所（日和佐小学校）の端末 /shelter/shelter-minami-1/ ではカードと暗証番号で入所・退所を受け付けます。",

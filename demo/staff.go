@@ -64,6 +64,8 @@ var Staff = []StaffPerson{
 	staffOf("本上　里美", "ホンジョウ　サトミ", "1989-09-19", jpki.Female, "長野県須坂市大字小山１２００番地", "202070", "8902", staff.CATVKind+":suko", staff.CATVTownSender, "T-202070-01"),
 	staffOf(WatchStaffName, "アカマツ　サチ", "1986-04-12", jpki.Female, "鳥取県西伯郡南部町天萬５５８番地", "313891", "8903", staff.WatchKind+":nambu", staff.WatchStaff, "H-313891-01"),
 	staffOf("浜崎　恵子", "ハマサキ　ケイコ", "1979-04-18", jpki.Female, "徳島県海部郡美波町奥河内字弁才天１７番地", "363880", "8950", staff.EvacKind+":minami", staff.EvacOfficer, "M-363880-01"),
+	staffOf(GateTeacherName, "テマヤマ　ヨウコ", "1979-05-20", jpki.Female, "鳥取県西伯郡南部町手間１２０番地", "313891", "8904", staff.GateKind+":nambu-school", staff.GateStaff, "S-313891-01"),
+	staffOf(GateLibrarianName, "リョクスイ　コタロウ", "1983-10-03", jpki.Male, "鳥取県西伯郡南部町鶴見３４０番地", "313891", "8905", staff.GateKind+":nambu-library", staff.GateStaff, "L-313891-01"),
 	staffOf("霞ヶ関　直人", "カスミガセキ　ナオト", "1977-01-31", jpki.Male, "東京都千代田区霞が関二丁目１番２号", "131016", "8501", "platform-operator", staff.PlatformOperator, "P-01"),
 }
 

@@ -17,6 +17,7 @@ import (
 //	POST /platform/v1/signers                   {"certificate": DER} → {"platform_id"}: the holder of a signing certificate
 //	GET  /platform/v1/persons/{id}/certificates → {"certificates": [{"kind", "serial"}]}: those linked to the platform ID
 //	POST /platform/v1/persons/{id}/disclosures  Disclosure → 204: what the OpenID Connect provider gave whom (disclosure.go)
+//	POST /platform/v1/presented                 {"certificate", "among"} → {"platform_id"}: a card presented without its PIN (presence.go)
 //
 // A service holds its own IDs linked to the platform ID; the first two calls
 // are how it matches a person (the five-attribute rule of a payment, the
@@ -76,6 +77,7 @@ func (p *Platform) CallerRoutes(mux *http.ServeMux, keys callerkey.Keys) {
 	mux.HandleFunc("POST /platform/v1/signers", keys.Only(p.serveSigner))
 	mux.HandleFunc("GET /platform/v1/persons/{id}/certificates", keys.Only(p.serveCertificates))
 	mux.HandleFunc("POST /platform/v1/persons/{id}/disclosures", keys.Only(p.serveDisclosure))
+	mux.HandleFunc("POST /platform/v1/presented", keys.Only(p.servePresented))
 }
 
 // callerAudited writes the audit row of a call and returns err, or the

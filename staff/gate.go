@@ -85,6 +85,8 @@ func LoginPath(office string) (string, error) {
 		return "/watch/" + id + "/office/login", nil
 	case EvacKind:
 		return "/evac/" + id + "/office/login", nil
+	case GateKind:
+		return "/gate/" + id + "/office/login", nil
 	}
 	return "", fmt.Errorf("%w: office %q has no card login yet", ErrInvalid, office)
 }

@@ -84,6 +84,9 @@ const (
 	// (community/evac): issues and lifts evacuation orders, sees the board
 	// and the drill report (docs/community-tv.md §5.6).
 	EvacOfficer Role = "evac-officer"
+	// GateStaff is a school's or a library's staff member: sees the day's
+	// check-ins of their own body's children (package community/gate).
+	GateStaff Role = "gate-staff"
 )
 
 // roleInfo is a role's office kind and its names.
@@ -108,11 +111,12 @@ var roles = map[Role]roleInfo{
 	CATVTownSender:    {CATVKind, "お知らせ送信担当（市町村）", "message sender (the town)"},
 	WatchStaff:        {WatchKind, "見守り担当（保健センター）", "watch-over staff (health centre)"},
 	EvacOfficer:       {EvacKind, "避難指示担当（危機管理室）", "evacuation officer (disaster office)"},
+	GateStaff:         {GateKind, "入退室担当（学校・図書館）", "check-in staff (school, library)"},
 }
 
 // Roles are every role, in a stable order.
 var Roles = []Role{CounterClerk, CounterSupervisor, RegistryClerk, InsurerClerk, ClinicStaff, AgencyStaff,
-	BusinessStaff, PostboxOperator, PlatformOperator, ProcureOfficer, TenderOfficer, CATVSender, CATVTownSender, WatchStaff, EvacOfficer}
+	BusinessStaff, PostboxOperator, PlatformOperator, ProcureOfficer, TenderOfficer, CATVSender, CATVTownSender, WatchStaff, EvacOfficer, GateStaff}
 
 // JA and EN are the role's names.
 func (r Role) JA() string { return roles[r].ja }
@@ -127,7 +131,7 @@ func (r Role) Valid() bool { _, ok := roles[r]; return ok }
 // one each and have none.
 var officeKinds = map[string]bool{"municipal": true, "counter": true, "insurer": true, "clinic": true,
 	"agency": true, "business": true, "postbox-operator": false, "platform-operator": false, ProcureOffice: false, ProcureBodyKind: true, CATVKind: true,
-	WatchKind: true, EvacKind: true}
+	WatchKind: true, EvacKind: true, GateKind: true}
 
 // ProcureOffice is the office of the procurement qualification register's
 // officers (package procure): one per deployment, like the operators'.
@@ -149,6 +153,10 @@ const WatchKind = "watch"
 // package community/evac).
 const EvacKind = "evac"
 
+// GateKind is the kind of a school's or a library's check-in office
+// ("gate:nambu-school"; package community/gate).
+const GateKind = "gate"
+
 // OfficeKind is the kind of an office ID ("municipal" of
 // "municipal:062049"), or an error for an ID that is not an office's.
 func OfficeKind(office string) (string, error) {
@@ -156,7 +164,7 @@ func OfficeKind(office string) (string, error) {
 	needsID, ok := officeKinds[kind]
 	switch {
 	case !ok:
-		return "", fmt.Errorf("%w: office %q (want one of municipal:, counter:, insurer:, clinic:, agency:, business:, procure-body:, catv:, postbox-operator, platform-operator, procure-register)", ErrInvalid, office)
+		return "", fmt.Errorf("%w: office %q (want one of municipal:, counter:, insurer:, clinic:, agency:, business:, procure-body:, catv:, watch:, gate:, postbox-operator, platform-operator, procure-register)", ErrInvalid, office)
 	case needsID != hasID:
 		return "", fmt.Errorf("%w: office %q", ErrInvalid, office)
 	case hasID && (id == "" || len(id) > 40 || strings.ContainsAny(id, ": /?#")):

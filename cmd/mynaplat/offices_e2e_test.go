@@ -31,6 +31,7 @@ var staffOffices = []struct {
 	{"staff", "/staff/operator/", "", ""},
 	{"oidcop", "/oidc/operator/", "", ""},
 	{"community/watch", "/watch/{centre}/office/", "centre", "nambu"},
+	{"community/gate", "/gate/{body}/office/", "body", "nambu-school"},
 }
 
 // officeRoute is a route of an office's pages, as its package registers it.

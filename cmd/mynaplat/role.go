@@ -22,6 +22,7 @@ import (
 	"github.com/mynaplat/mynaplat/cms"
 	"github.com/mynaplat/mynaplat/community/catv"
 	"github.com/mynaplat/mynaplat/community/evac"
+	"github.com/mynaplat/mynaplat/community/gate"
 	"github.com/mynaplat/mynaplat/community/town"
 	"github.com/mynaplat/mynaplat/community/watch"
 	"github.com/mynaplat/mynaplat/corpreg"
@@ -75,13 +76,14 @@ const (
 	roleTown        = "town"       // towns (須坂市, 南砺市, 南部町): checkups and facility booking on the TV (issue 20)
 	roleWatch       = "watch"      // a health centre's watch-over of elderly people (南部町, issue 20)
 	roleEvac        = "evac"       // 美波町 危機管理室: evacuation orders pushed to the TVs, shelters (issue 20)
+	roleGate        = "gate"       // schools' and libraries' children's check-in (南部町, issue 20)
 )
 
 // allRoles are the roles in the order a process builds them: a role comes
 // after those whose in-process services it may use (the terminals last: its
 // pages link to the others').
 var allRoles = []string{roleJPKI, rolePlatform, roleOIDC, roleCardCo, roleEligibility, roleJLIS, roleMunicipal,
-	roleTSA, roleCorpReg, roleDelegation, roleProcure, roleBodies, rolePostbox, roleAgency, roleBusiness, roleCounter, roleTownweb, roleCatv, roleTown, roleWatch, roleEvac, roleTerminals}
+	roleTSA, roleCorpReg, roleDelegation, roleProcure, roleBodies, rolePostbox, roleAgency, roleBusiness, roleCounter, roleTownweb, roleCatv, roleTown, roleWatch, roleEvac, roleGate, roleTerminals}
 
 // roleHelp says what each role is, for serve --help and errors.
 var roleHelp = map[string]string{
@@ -106,6 +108,7 @@ var roleHelp = map[string]string{
 	roleTown:        "towns /town/v1/ (須坂市, 南砺市, 南部町: the residents' checkups and facility booking for the TV portal, reminders through the CATV operators)",
 	roleWatch:       "health centre's watch-over /watch/ (南部町 保健センター: people watched, daily checks on the TV, flags, mails to families over SMTP)",
 	roleEvac:        "美波町's disaster office /evac/v1/ (evacuation orders pushed to the TVs by server-sent events, acknowledgements, shelter check-ins, the board and the drill report)",
+	roleGate:        "children's check-in /gate/ (南部町立 南部小学校, 南部町立図書館: cards presented at the gate, parents' mails over SMTP, the history on the parent's TV)",
 	roleBodies:      "procuring bodies /bodies/{body}/ (関東地方整備局, 須坂市: tenders, sealed bids and receipts, officers' offices)",
 }
 
@@ -125,10 +128,13 @@ const (
 	// person's TV (the booking's reminder), and the signs of life
 	// (power-ons with a card login) the health centre's watch-over reads.
 	apiCatv = "catv"
+	// apiGate is a school's or a library's touches: the certificate a gate
+	// terminal read from a child's card without a PIN.
+	apiGate = "gate"
 )
 
 var apiRole = map[string]string{apiPlatform: rolePlatform, apiSeal: roleJLIS, apiQueue: roleJLIS, apiCardCo: roleCardCo, apiJPKI: roleJPKI, apiStaff: rolePlatform,
-	apiDelegation: roleDelegation, apiCatv: roleCatv}
+	apiDelegation: roleDelegation, apiCatv: roleCatv, apiGate: roleGate}
 
 // callerPairs are every (API, calling role) there is.
 var callerPairs = [][2]string{
@@ -146,6 +152,9 @@ var callerPairs = [][2]string{
 	{apiStaff, roleWatch},        // the health centre's staff board
 	{apiCatv, roleWatch},         // the power-ons: a sign of life
 	{apiStaff, roleEvac},         // the disaster office's staff gate
+	{apiPlatform, roleGate},      // the presence read: a child's card among the body's children
+	{apiStaff, roleGate},         // the schools' and libraries' staff pages
+	{apiGate, roleTerminals},     // the gate terminals' touches
 }
 
 // callerKeys are the caller keys by (API, caller): those of --caller-keys
@@ -368,6 +377,10 @@ type deps struct {
 	// need two roles side by side and for the demo seeding.
 	svc services
 
+	// mailbox is the mailbox inside this process that the roles which
+	// mail share when no --smtp is given.
+	mailbox localMailbox
+
 	keyCache *platform.KeyCache
 	policy   *verify.Policy
 	tsaRoots *x509.CertPool
@@ -412,6 +425,7 @@ type services struct {
 	// signing is the staff terminals' signing step (staffdesk fills it).
 	signing *staffdesk.Signing
 	evac    *evac.Service
+	gates   []*gate.Service
 }
 
 // at is where role answers and the client to reach it with.
@@ -483,7 +497,8 @@ var officeRoles = map[string]string{"municipal": roleMunicipal, "insurer": roleE
 	staff.ProcureBodyKind: roleBodies,
 	staff.CATVKind:        roleCatv,
 	staff.WatchKind:       roleWatch,
-	staff.EvacKind:        roleEvac}
+	staff.EvacKind:        roleEvac,
+	staff.GateKind:        roleGate}
 
 // staffScope lets each role's key at the staff directory ask about the
 // kinds of office that role serves only. The provider's operator page is

@@ -52,6 +52,9 @@ type terminalsConfig struct {
 	stations, kiosks bool
 	// pay is /pay/ (role_pay.go).
 	pay payConfig
+	// gateKey is the terminals' caller key at the schools' and libraries'
+	// touch API (role_terminals_gate.go).
+	gateKey string
 }
 
 func newTerminalsConfig(data string, p *peers, readers []string, postboxTerminal string) terminalsConfig {
@@ -75,6 +78,9 @@ func (c terminalsConfig) validate() error {
 		m.peer(c.peers, roleJLIS)
 	}
 	c.pay.missing(&m)
+	if c.peers.known(roleGate) && c.gateKey == "" {
+		m = append(m, "--caller-keys "+apiGate+"/"+roleTerminals+"=… (MYNAPLAT_CALLER_KEYS)")
+	}
 	if c.peers.known(rolePostbox) || c.peers.known(roleProcure) {
 		m.peer(c.peers, roleTSA)
 	}
@@ -142,6 +148,10 @@ func (c terminalsConfig) pages(ctx context.Context, d *deps, mux *http.ServeMux,
 		u, hc := d.at(roleWatch)
 		daily = &watch.Client{BaseURL: u, HTTP: hc}
 	}
+	gates, gatePages, err := c.gatePages(d, tp)
+	if err != nil {
+		return nil, err
+	}
 	var orders tv.Evac
 	if d.peers.known(roleEvac) {
 		u, hc := d.at(roleEvac)
@@ -150,13 +160,18 @@ func (c terminalsConfig) pages(ctx context.Context, d *deps, mux *http.ServeMux,
 		// and a stream does not finish (evac.Client's stream client).
 		orders = &evac.Client{BaseURL: u, HTTP: hc}
 	}
-	tvp, err := tv.New(tv.Config{Site: d.site, Kits: tp.KitsOf(platform.TV), Messages: messages, Town: towns, Watch: daily, Evac: orders, Logger: d.logger})
+	tvp, err := tv.New(tv.Config{Site: d.site, Kits: tp.KitsOf(platform.TV), Messages: messages, Town: towns, Watch: daily, Evac: orders, Gates: gates, Logger: d.logger})
 	if err != nil {
 		return nil, err
 	}
 	tvp.Routes(mux)
 	links = append(links, tvp.Links()...)
 	tp.AddElsewhere("テレビポータル（カードとリモコンで）", "The TV portal (with the card and the remote)", tvp.Links()...)
+	if gatePages != nil {
+		gatePages.Routes(mux)
+		links = append(links, gatePages.Links()...)
+		tp.AddElsewhere("学校・図書館の入口（カードをかざすだけ）", "The school and library gates (hold the card, no PIN)", gatePages.Links()...)
+	}
 	if d.peers.known(roleEvac) {
 		u, hc := d.at(roleEvac)
 		sp, err := shelter.New(shelter.Config{Site: d.site, Kits: tp.KitsOf(platform.Shelter), Office: &evac.Client{BaseURL: u, HTTP: hc}, Logger: d.logger})

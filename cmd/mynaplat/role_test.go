@@ -87,12 +87,21 @@ func TestRoleConfigs(t *testing.T) {
 		{name: "the disaster office alone, nothing given", roles: []string{roleEvac},
 			wants: []string{"役割 evac の設定が足りません / role evac is missing:", "--platform-url", "--caller-keys staff/evac=…"}},
 		{name: "the disaster office alone, all given", roles: []string{roleEvac}, elsewhere: true, keys: strings.Join(keys, ",")},
+		{name: "the schools and libraries alone", roles: []string{roleGate},
+			wants: []string{"役割 gate の設定が足りません / role gate is missing:", "--platform-url", "--caller-keys platform/gate=…", "--caller-keys staff/gate=…"}},
+		{name: "the schools and libraries alone, all given", roles: []string{roleGate}, elsewhere: true, keys: strings.Join(keys, ",")},
+		{name: "the schools and libraries with a bad SMTP configuration", roles: []string{roleGate}, elsewhere: true, keys: strings.Join(keys, ","),
+			smtp:  smtpFlags{addr: "smtp.town.example"},
+			wants: []string{"role gate is missing:", "--smtp はホスト:ポートで / --smtp is host:port", "--smtp-from"}},
 		{name: "the town's site alone, no provider", roles: []string{roleTownweb}, wants: []string{"role townweb is missing: --oidc-url"}},
 		{name: "the town's site alone", roles: []string{roleTownweb}, urls: map[string]string{roleOIDC: "http://op.example"}},
 		{name: "the provider alone: the centre, its caller key at the platform and its operator page's staff key", roles: []string{roleOIDC},
 			urls:  map[string]string{rolePlatform: "http://p.example"},
 			wants: []string{"role oidc is missing: --jpki-url", "--caller-keys platform/oidc=…", "--caller-keys staff/oidc=…"}},
 		{name: "terminals alone, no phone", roles: []string{roleTerminals}, urls: map[string]string{rolePlatform: "http://p.example"}},
+		{name: "terminals with the schools and libraries elsewhere: the gates need the key", roles: []string{roleTerminals},
+			urls:  map[string]string{rolePlatform: "http://p.example", roleGate: "http://g.example"},
+			wants: []string{"role terminals is missing:", "--caller-keys gate/terminals=…"}},
 		{name: "terminals alone with the /pay/ phone", roles: []string{roleTerminals}, urls: map[string]string{rolePlatform: "http://p.example"},
 			phone: true, wants: []string{"role terminals is missing:", "--eligibility-url", "--cardco-url", "--caller-keys cardco/terminals=…"}},
 		{name: "terminals alone with the /pay/ phone, all given", roles: []string{roleTerminals}, elsewhere: true, phone: true,
@@ -218,6 +227,7 @@ func TestEveryRoleAlone(t *testing.T) {
 // roleProbes are pages a role run alone must serve.
 var roleProbes = map[string][]string{
 	roleWatch:  {"/demo/mailbox", "/watch/nambu/office/signin"},
+	roleGate:   {"/demo/mailbox", "/gate/nambu-school/office/signin", "/gate/nambu-library/office/signin"},
 	roleBodies: {"/bodies/kanto/tenders", "/bodies/suzaka/tenders.atom", "/bodies/kanto/ca.crt", "/bodies/suzaka/v1/tenders"},
 	roleEvac:   {"/evac/minami/office/signin", "/evac/minami/office/board.js"},
 }
@@ -247,6 +257,9 @@ func TestStaffScope(t *testing.T) {
 		{roleEvac, "evac:minami", true},
 		{roleEvac, "catv:suko", false},
 		{roleCatv, "evac:minami", false},
+		{roleGate, "gate:nambu-school", true},
+		{roleGate, "watch:nambu", false},
+		{roleWatch, "gate:nambu-library", false},
 	} {
 		if got := staffScope(tc.caller, tc.office); got != tc.want {
 			t.Errorf("staffScope(%s, %s) = %v, want %v", tc.caller, tc.office, got, tc.want)

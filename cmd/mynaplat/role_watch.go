@@ -23,7 +23,7 @@ type smtpFlags struct {
 
 func (f *smtpFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.addr, "smtp", os.Getenv("MYNAPLAT_SMTP"),
-		"SMTP server host:port for the families' mails (watch); empty: a mailbox inside this process, shown at "+mailbox.PagePath)
+		"SMTP server host:port for the families' and parents' mails (watch, gate); empty: a mailbox inside this process, shown at "+mailbox.PagePath)
 	fs.StringVar(&f.from, "smtp-from", os.Getenv("MYNAPLAT_SMTP_FROM"), "the mails' sender address (with --smtp)")
 	fs.StringVar(&f.user, "smtp-user", os.Getenv("MYNAPLAT_SMTP_USER"), "log in at the SMTP server with AUTH PLAIN as this user (TLS needed but to localhost)")
 	fs.StringVar(&f.passwordFile, "smtp-password-file", os.Getenv("MYNAPLAT_SMTP_PASSWORD_FILE"), "file with the --smtp-user's password")
@@ -78,24 +78,52 @@ func (c watchConfig) validate() error {
 	return m.err(roleWatch)
 }
 
+// localMailbox is the mailbox inside this process that the roles which
+// mail (watch, gate) share when no --smtp is given: one server and one
+// page, started by the first role that needs it and closed by it.
+type localMailbox struct{ box *mailbox.Server }
+
+// mailTransport is the sender of a role's mails: the --smtp server, or the
+// mailbox inside this process (the demo's; a deployment gives --smtp).
+// owner reports whether this role started the mailbox, and so serves its
+// page and closes it.
+func (d *deps) mailTransport(f smtpFlags, role string) (t mail.Transport, box *mailbox.Server, owner bool, err error) {
+	cfg, err := f.config()
+	if err != nil {
+		return nil, nil, false, err
+	}
+	if cfg.Addr == "" {
+		if d.mailbox.box == nil {
+			if d.mailbox.box, err = mailbox.Start(); err != nil {
+				return nil, nil, false, err
+			}
+			owner = true
+		}
+		box = d.mailbox.box
+		cfg = mail.Config{Addr: box.Addr(), From: localMailFrom}
+		d.logger.Warn(role+": no --smtp: the mails go to the mailbox inside this process", "page", mailbox.PagePath)
+	}
+	t, err = mail.NewSender(cfg, time.Now)
+	if err != nil && owner {
+		box.Close()
+		d.mailbox.box = nil
+	}
+	return t, box, owner, err
+}
+
+// mailboxLink is the home page's entry of the mailbox inside this process.
+var mailboxLink = web.Link{Section: "デモ / Demo", TitleJA: "デモのメール受信箱", TitleEN: "The demo's mailbox",
+	DescJA: "見守りのフラグで家族に、子どもの入退室で保護者に送られたメール（このプロセス内の SMTP サーバーが受信）",
+	DescEN: "The mails sent to families on a watch-over flag and to parents on a child's check-in (received by the SMTP server inside this process)", Path: mailbox.PagePath}
+
 func (c watchConfig) build(ctx context.Context, d *deps) (*built, error) {
-	var transport mail.Transport
-	var box *mailbox.Server
-	cfg, err := c.smtp.config()
+	transport, sharedBox, owner, err := d.mailTransport(c.smtp, roleWatch)
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Addr == "" {
-		// No server given: the mails stay in this process, on its mailbox
-		// page (the demo's; a deployment gives --smtp).
-		if box, err = mailbox.Start(); err != nil {
-			return nil, err
-		}
-		cfg = mail.Config{Addr: box.Addr(), From: localMailFrom}
-		d.logger.Warn("watch: no --smtp: the families' mails go to the mailbox inside this process", "page", mailbox.PagePath)
-	}
-	if transport, err = mail.NewSender(cfg, time.Now); err != nil {
-		return nil, err
+	var box *mailbox.Server
+	if owner {
+		box = sharedBox
 	}
 	closeBox := func() error {
 		if box != nil {
@@ -134,9 +162,7 @@ func (c watchConfig) build(ctx context.Context, d *deps) (*built, error) {
 	}, pages: func(context.Context, *http.ServeMux) ([]web.Link, error) {
 		links := []web.Link{pages.Link()}
 		if box != nil {
-			links = append(links, web.Link{Section: "デモ / Demo", TitleJA: "デモのメール受信箱", TitleEN: "The demo's mailbox",
-				DescJA: "見守りのフラグで家族に送られたメール（このプロセス内の SMTP サーバーが受信）",
-				DescEN: "The mails sent to families on a watch-over flag (received by the SMTP server inside this process)", Path: mailbox.PagePath})
+			links = append(links, mailboxLink)
 		}
 		return links, nil
 	}, close: lp.close(closeBox)}, nil

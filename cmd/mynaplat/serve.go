@@ -256,7 +256,8 @@ func roleConfigs(o serveOptions, p *peers) (map[string]roleConfig, callerKeys, e
 		roleTown:        townConfig{peers: p, keys: keys},
 		roleWatch:       watchConfig{peers: p, keys: keys, smtp: o.smtp},
 		roleEvac:        evacConfig{peers: p, keys: keys},
-		roleTerminals:   newTerminalsConfig(data, p, o.readers, o.postboxTerminal).withPay(newPayConfig(data, p, keys)).withProcure(o.procureTerminal),
+		roleGate:        gateConfig{peers: p, keys: keys, smtp: o.smtp},
+		roleTerminals:   newTerminalsConfig(data, p, o.readers, o.postboxTerminal).withPay(newPayConfig(data, p, keys)).withProcure(o.procureTerminal).withGate(keys),
 	}
 	out := map[string]roleConfig{}
 	var errs []error

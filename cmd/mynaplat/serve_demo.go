@@ -90,6 +90,11 @@ func seedDemo(ctx context.Context, d *deps, o serveOptions) error {
 			return err
 		}
 	}
+	if len(s.gates) > 0 {
+		if err := demo.SeedGate(ctx, demo.GateConfig{Gates: s.gates, Platform: s.plat, Cards: d.cards}); err != nil {
+			return err
+		}
+	}
 	if err := seedTownweb(ctx, d, o.townwebClientID); err != nil {
 		return err
 	}

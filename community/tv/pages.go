@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mynaplat/mynaplat/community/catv"
+	"github.com/mynaplat/mynaplat/community/gate"
 	"github.com/mynaplat/mynaplat/community/watch"
 	"github.com/mynaplat/mynaplat/terminal"
 	"github.com/mynaplat/mynaplat/web"
@@ -42,6 +43,10 @@ type Config struct {
 	// person's card login; nil when it is not reachable (no screen then
 	// follows its orders). evac.go.
 	Evac Evac
+	// Gates are the schools' and libraries' children's check-ins
+	// (gate.Client, one per body), reached with the parent's card login;
+	// none: the menu has no check-ins.
+	Gates []Gate
 	// Now is the clock (time.Now when nil).
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -103,6 +108,7 @@ func (p *Pages) Routes(mux *http.ServeMux) {
 	p.townRoutes(mux)
 	p.watchRoutes(mux)
 	p.evacRoutes(mux)
+	p.gateRoutes(mux)
 }
 
 // Path is the portal's power-on page of TV terminal id.
@@ -153,6 +159,10 @@ type view struct {
 	HasTown bool
 	// Check is the daily check's path, "" when the menu has none.
 	Check string
+	// HasGates is whether the children's check-ins are on the menu;
+	// Children are their screen's (gate.go).
+	HasGates bool
+	Children []gate.Child
 	// Daily is the daily check's screen (watch.go).
 	Daily daily
 	// Unread is the count of unread messages (the menu's), Messages the
@@ -182,7 +192,8 @@ func (v view) MessagePath(id int64) string { return v.List + "/" + strconv.Forma
 // The menu's items in their order, each numbered by the number key that
 // presses it: the messages (when the operator is reachable), the daily
 // check (for a person the health centre watches), the town's checkups and
-// booking (when a town is reachable), then "end".
+// booking (when a town is reachable), the children's check-ins (for a
+// parent linked to a child at a school or library), then "end".
 
 // CheckNum is the number key of the daily check.
 func (v view) CheckNum() int { return 1 + b2i(v.HasMessages) }
@@ -193,8 +204,11 @@ func (v view) CheckupsNum() int { return v.CheckNum() + b2i(v.Check != "") }
 // BookingNum is the number key of the booking.
 func (v view) BookingNum() int { return v.CheckupsNum() + 1 }
 
+// ChildrenNum is the number key of the children's check-ins.
+func (v view) ChildrenNum() int { return v.CheckupsNum() + 2*b2i(v.HasTown) }
+
 // EndNum is the number key of "end", the menu's last item.
-func (v view) EndNum() int { return v.CheckupsNum() + 2*b2i(v.HasTown) }
+func (v view) EndNum() int { return v.ChildrenNum() + b2i(v.HasGates) }
 
 func b2i(b bool) int {
 	if b {
@@ -269,6 +283,7 @@ func (p *Pages) home(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	p.offerGates(r.Context(), assertion, &v)
 	if p.cfg.Messages == nil {
 		if !p.dailyFirst(w, r, &v, assertion) {
 			p.pages.Render(w, r, http.StatusOK, "home", v)
@@ -314,6 +329,7 @@ func (p *Pages) menu(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.offerCheck(r.Context(), assertion, &v)
+	p.offerGates(r.Context(), assertion, &v)
 	if p.cfg.Messages != nil {
 		ms, err := p.cfg.Messages.Inbox(r.Context(), assertion)
 		if err != nil {

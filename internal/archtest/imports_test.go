@@ -16,7 +16,7 @@ const module = "github.com/mynaplat/mynaplat"
 // terminal, not even through another package. A terminal reaches them only
 // through their typed HTTP clients.
 var serverRoles = []string{
-	"jlis", "eligibility", "municipal", "platform", "jpki", "seal", "tsa", "corpreg", "delegation", "cardco", "postbox", "staff", "procure", "procure/body", "community/catv", "community/town", "community/tvlogin", "community/watch", "community/evac",
+	"jlis", "eligibility", "municipal", "platform", "jpki", "seal", "tsa", "corpreg", "delegation", "cardco", "postbox", "staff", "procure", "procure/body", "community/catv", "community/town", "community/tvlogin", "community/watch", "community/evac", "community/gate",
 }
 
 // cardSide are the packages that talk to a card.
@@ -125,6 +125,7 @@ func TestCardSideUsers(t *testing.T) {
 		"procure/desk",                             // the representative's own PC with its reader (docs/procurement.md §5.1)
 		"community/tv",                             // the TV portal on the set-top box with its reader (docs/community-tv.md §3)
 		"community/shelter",                        // the shelter's card terminal (docs/community-tv.md §3, §5.6)
+		"community/gatekiosk",                      // the school's and library's gate readers (docs/community-tv.md §3, §5.5)
 		"demo", "cmd/mynaplat", "internal/pbworld", // the demo world and the program
 		"internal/layout", // the data directory of the program: it reads the terminals' configurations
 	}
