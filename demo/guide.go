@@ -104,8 +104,8 @@ func Guide(world bool) []web.HomeSection {
 				"Staff send messages at /catv/suko/office/ with their cards (相森 達也 for the operator: to all or an area; 本上 里美 for 須坂市: also to one person). " +
 				"The keyboard stands in for the remote: arrows, Enter, Back = Esc, number keys, colour keys = R/G/Y/B.",
 			Status:    web.PartlyBuilt,
-			MissingJA: "②の子どもの登下校メール。",
-			MissingEN: "②'s school check-in mail.",
+			MissingJA: "②と③の下に書いたもの。",
+			MissingEN: "What ② and ③ below list.",
 			Cards:     []web.HomeCard{homeCard("須坂　花子", "", "")},
 			Paths:     []string{tvPath("tv-suzaka-1"), tvPath("tv-nanto-1"), tvPath("tv-nambu-1"), "/catv/suko/office/"},
 			Sub: []web.HomeSection{
@@ -122,21 +122,23 @@ func Guide(world bool) []web.HomeSection {
 					Cards:  []web.HomeCard{homeCard("須坂　花子", "", ""), homeCard("須坂　健太", "", ""), homeCard("井波　清", "", "")},
 					Paths:  []string{tvPath("tv-suzaka-1"), tvPath("tv-nanto-1")}},
 				{ID: SectionPilot2, TitleJA: "② 南部町：高齢者の見守りと子どもの登下校メール", TitleEN: "② Nambu: watching over the elderly, and school check-in mail",
-					DescJA: "高齢者が毎日STBにカードを置いて体調を入力し、町の保健師が見守る。小学生が学校の玄関のリーダーにカードをタッチすると保護者にメールが届く。",
-					DescEN: "Elderly people place the card on the STB every day and enter how they feel, for the town's nurses to watch over them; " +
-						"a pupil's touch at the school gate sends the parents an e-mail.",
-					Status: web.PartlyBuilt,
-					MissingJA: "見守りは試せます：中海テレビのSTB（tv-nambu-1）で法勝寺 トメさんのカードでログインし、メニューの「見守り・今日の確認」（黄＝Y）で気分・血圧・食事を数字キー 1〜3 で3回押すだけ。" +
+					DescJA: "高齢者が毎日STBにカードを置いて体調を入力し、町の保健師が見守る。小学生が学校の玄関のリーダーにカードをタッチすると保護者にメールが届く。" +
+						"見守り：中海テレビのSTB（tv-nambu-1）で法勝寺 トメさんのカードでログインし、メニューの「見守り・今日の確認」（黄＝Y）で気分・血圧・食事を数字キー 1〜3 で3回押すだけ。" +
 						"3 の答えはすぐ、10時までに入力もテレビの電源オンもなければ、保健センターにフラグが立ち家族にメールが届きます（デモでは /demo/mailbox で見られます）。" +
 						"保健センターの職員 赤松 さち（職員カード）が /watch/nambu/office/ で様子を見て、対応を記録します。" +
 						"登下校メール：南部 翔さんのカードを小学校（/gatekiosk/school-nambu-1/）か図書館（/gatekiosk/library-nambu-1/）の入口のリーダーにかざすと（暗証番号なし）、保護者（祖母の法勝寺 トメさん）にメールが届き、" +
 						"トメさんのテレビのメニュー「子どもの入退室」で記録が見られます。学校の 手間山 洋子、図書館の 緑水 湖太郎（職員カード）はそれぞれ自分のところの記録だけを見ます。",
-					MissingEN: "Watch-over can be tried: log in at the Chukai STB (tv-nambu-1) with 法勝寺 トメ's card and choose \"Daily check\" (yellow = Y) on the menu: feeling, blood pressure and meals, one number key 1–3 each. " +
+					DescEN: "Elderly people place the card on the STB every day and enter how they feel, for the town's nurses to watch over them; " +
+						"a pupil's touch at the school gate sends the parents an e-mail. " +
+						"Watch-over: log in at the Chukai STB (tv-nambu-1) with 法勝寺 トメ's card and choose \"Daily check\" (yellow = Y) on the menu: feeling, blood pressure and meals, one number key 1–3 each. " +
 						"An answer 3 at once, or no answer and no TV power-on by 10:00, raises a flag at the health centre and mails the family (the demo's mails are at /demo/mailbox). " +
 						"The centre's 赤松 さち (staff card) sees everyone at /watch/nambu/office/ and records the handling. " +
 						"Check-in mail: hold 南部 翔's card to the school's (/gatekiosk/school-nambu-1/) or the library's (/gatekiosk/library-nambu-1/) reader (no PIN); his guardian (his grandmother 法勝寺 トメ) gets a mail " +
 						"and sees the history on her TV under \"My child's check-ins\". The school's 手間山 洋子 and the library's 緑水 湖太郎 (staff cards) each see their own body's records only.",
-					Cards: []web.HomeCard{homeCard("法勝寺　トメ", "", ""), homeCard("南部　翔", "", "")},
+					Status:    web.PartlyBuilt,
+					MissingJA: "子どもと保護者を登録する職員のページ（デモでは登録済み）。",
+					MissingEN: "Staff pages to register children and link their parents (the demo has them registered).",
+					Cards:     []web.HomeCard{homeCard("法勝寺　トメ", "", ""), homeCard("南部　翔", "", "")},
 					Paths: []string{tvPath("tv-nambu-1"), "/watch/nambu/office/", "/demo/mailbox", "/gatekiosk/school-nambu-1/", "/gatekiosk/library-nambu-1/",
 						"/gate/nambu-school/office/", "/gate/nambu-library/office/"}},
 				{ID: SectionPilot3, TitleJA: "③ 美波町：テレビでの避難指示と避難所の受付", TitleEN: "③ Minami: evacuation orders on the TV and shelter check-in",
