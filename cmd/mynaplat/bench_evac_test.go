@@ -16,6 +16,9 @@ import (
 // A second run on the same data directory reuses the households and
 // receives only its own order.
 func TestBenchEvacuation(t *testing.T) {
+	// Parallel: most of its time is waiting (a deadline, a bench's window)
+	// on its own server, which the other waiting tests can share.
+	t.Parallel()
 	bin := buildBinary(t)
 	data := t.TempDir()
 	base := startServer(t, bin, "--demo", "--data", data)

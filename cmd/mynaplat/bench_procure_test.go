@@ -18,6 +18,9 @@ import (
 // data directory reuses the fixtures; it is left out to keep the test
 // short, and was run by hand: docs/benchmarks.md.)
 func TestBenchProcure(t *testing.T) {
+	// Parallel: most of its time is waiting (a deadline, a bench's window)
+	// on its own server, which the other waiting tests can share.
+	t.Parallel()
 	bin := buildBinary(t)
 	data := t.TempDir()
 	base := startServer(t, bin, "--demo", "--data", data)

@@ -31,6 +31,9 @@ import (
 // staff terminal's reader, and the agent accepts and invoices
 // (contractInBrowser). Screenshots of each step.
 func TestBidInBrowser(t *testing.T) {
+	// Parallel: most of its time is waiting (a deadline, a bench's window)
+	// on its own server, which the other waiting tests can share.
+	t.Parallel()
 	bin := buildBinary(t)
 	data := t.TempDir()
 	url := startServer(t, bin, "--demo", "--data", data)
