@@ -16,12 +16,23 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mynaplat/mynaplat/internal/httpapi"
 	"github.com/mynaplat/mynaplat/platform"
 )
 
 // ErrAssertion is a bearer that is not the platform's assertion of a card
 // login at a TV.
 var ErrAssertion = errors.New("community: the card login at the TV could not be verified")
+
+// CodeLogin is the problem code of a login an API does not believe.
+const CodeLogin httpapi.Code = "login"
+
+// Rule is the rule of an API's Rules that answers ErrAssertion: 401, log
+// in with the card again (the same words at every community service).
+func Rule() httpapi.Rule {
+	return httpapi.Rule{Err: ErrAssertion, Status: http.StatusUnauthorized, Code: CodeLogin,
+		JA: "カードでのログインを確認できません。もう一度カードでログインしてください。", EN: "The card login could not be verified: log in with your card again."}
+}
 
 // Config is what an API needs to believe a card login at a TV: the
 // platform's assertion keys and issuer. Without Keys it believes no login.
@@ -62,6 +73,21 @@ func (c Config) Check(ctx context.Context, assertion string, now time.Time) (Vie
 func (c Config) Request(r *http.Request, now time.Time) (Viewer, error) {
 	bearer, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	return c.Check(r.Context(), bearer, now)
+}
+
+// Handler is an API's handler behind a card login: it believes the
+// request's bearer at now() and calls h with the viewer; a bearer it does
+// not believe goes to fail, the API's answer to its errors (ErrAssertion
+// through Rule).
+func (c Config) Handler(now func() time.Time, fail func(http.ResponseWriter, *http.Request, error), h func(http.ResponseWriter, *http.Request, Viewer)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		v, err := c.Request(r, now())
+		if err != nil {
+			fail(w, r, err)
+			return
+		}
+		h(w, r, v)
+	}
 }
 
 // Header is the header that carries assertion, for a client.
