@@ -3,8 +3,11 @@
 // (platform.VerifyAssertion, a JWS checked against the platform's JWK set)
 // of a card login made at a TV terminal for no other purpose. The person
 // is the assertion's subject and the box its terminal, so a login at one
-// box never acts at another. The CATV operators (community/catv) and the
-// towns (community/town) both believe logins through it.
+// box never acts at another. The CATV operators (community/catv), the
+// towns (community/town), the health centre (community/watch), the gates'
+// bodies (community/gate) and the disaster office (community/evac) all
+// believe logins through it, and their handlers behind a login are built
+// with Config.Handler and answer an unbelieved one with Rule.
 package tvlogin
 
 import (
