@@ -37,13 +37,19 @@ func NewStations[S any](site *web.Site, logger *slog.Logger) *Stations[S] {
 // Add adds terminal id with the kit of kc (its Logger the set's when
 // nil); an ID given twice is an error.
 func (s *Stations[S]) Add(id string, st S, kc KitConfig) error {
-	if _, dup := s.byID[id]; dup {
-		return fmt.Errorf("terminal: two terminals are named %s", id)
-	}
 	if kc.Logger == nil {
 		kc.Logger = s.logger
 	}
-	s.byID[id] = stationOf[S]{st, NewKit(kc)}
+	return s.AddKit(id, st, NewKit(kc))
+}
+
+// AddKit adds terminal id with a kit made elsewhere (a service's screens
+// given the kits of /t/, Pages.KitsOf); an ID given twice is an error.
+func (s *Stations[S]) AddKit(id string, st S, k *Kit) error {
+	if _, dup := s.byID[id]; dup {
+		return fmt.Errorf("terminal: two terminals are named %s", id)
+	}
+	s.byID[id] = stationOf[S]{st, k}
 	s.order = append(s.order, id)
 	return nil
 }

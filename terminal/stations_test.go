@@ -31,15 +31,22 @@ func TestStations(t *testing.T) {
 	if err := s.Add("a", &st{"again"}, KitConfig{Screen: ScreenPhone}); err == nil {
 		t.Error("a second terminal named a was added")
 	}
+	given := NewKit(KitConfig{Screen: ScreenTV})
+	if err := s.AddKit("c", &st{"c"}, given); err != nil || s.Kit("c") != given {
+		t.Errorf("a kit made elsewhere: %v, kit %v", err, s.Kit("c"))
+	}
+	if err := s.AddKit("a", &st{"again"}, given); err == nil {
+		t.Error("a second terminal named a was added with its kit")
+	}
 	var order []string
 	for _, x := range s.All() {
 		order = append(order, x.name)
 	}
-	if d := cmp.Diff([]string{"b", "a"}, order); d != "" {
+	if d := cmp.Diff([]string{"b", "a", "c"}, order); d != "" {
 		t.Errorf("order (-want +got):\n%s", d)
 	}
-	if got, ok := s.Get("a"); !ok || got.name != "a" || s.Kit("a").Actions().Place != "/x/a/place" || s.Kit("c") != nil {
-		t.Errorf("Get a: %v %v, kits %v %v", got, ok, s.Kit("a"), s.Kit("c"))
+	if got, ok := s.Get("a"); !ok || got.name != "a" || s.Kit("a").Actions().Place != "/x/a/place" || s.Kit("d") != nil {
+		t.Errorf("Get a: %v %v, kits %v %v", got, ok, s.Kit("a"), s.Kit("d"))
 	}
 
 	mux := http.NewServeMux()
@@ -74,7 +81,7 @@ func TestStations(t *testing.T) {
 		found      string
 	}{
 		{"a terminal", "/x/a/", false, http.StatusNoContent, "a"},
-		{"no such terminal", "/x/c/", false, http.StatusNotFound, ""},
+		{"no such terminal", "/x/d/", false, http.StatusNotFound, ""},
 		{"the session store is gone", "/x/b/", true, http.StatusServiceUnavailable, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

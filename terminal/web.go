@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -247,6 +248,13 @@ func (p *Pages) screen(w http.ResponseWriter, r *http.Request) {
 	k := kindNames[st.Kind]
 	d := screenData{ID: st.ID, Name: st.Name, Owner: st.Owner, KindJA: k[0], KindEN: k[1], Card: p.stations.Kit(st.ID).Card(r, ss)}
 	p.screens.Render(w, r, http.StatusOK, "screen", d)
+}
+
+// LoginPath is the card screen of terminal id that comes back to next
+// (a local path) after the login: where a service's screen sends a person
+// who is not logged in there.
+func LoginPath(id, next string) string {
+	return "/t/" + url.PathEscape(id) + "/?next=" + url.QueryEscape(next)
 }
 
 func (p *Pages) redirect(w http.ResponseWriter, r *http.Request, id, to string) {

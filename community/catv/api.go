@@ -11,6 +11,7 @@ import (
 
 	"github.com/mynaplat/mynaplat/community/tvlogin"
 	"github.com/mynaplat/mynaplat/internal/httpapi"
+	"github.com/mynaplat/mynaplat/internal/refusal"
 	"github.com/mynaplat/mynaplat/store"
 )
 
@@ -35,23 +36,18 @@ var errID = errors.New("catv: not a message ID")
 
 // The API's problem codes besides the refusals' (whose code is the Reason).
 const (
-	CodeLogin      httpapi.Code = "login"
+	CodeLogin                   = tvlogin.CodeLogin
 	CodeBadRequest httpapi.Code = "bad_request"
 )
 
 // Rules answers the API's errors. A *Refusal is answered by itself, with
 // its reason as the code.
 var Rules = httpapi.Rules{
-	{Err: ErrAssertion, Status: http.StatusUnauthorized, Code: CodeLogin,
-		JA: "カードでのログインを確認できません。もう一度カードでログインしてください。", EN: "The card login could not be verified: log in with your card again."},
+	tvlogin.Rule(),
 	{Err: errID, Status: http.StatusBadRequest, Code: CodeBadRequest,
 		JA: "お知らせの番号が正しくありません。", EN: "The message number is malformed."},
 	httpapi.InternalRule("内部エラーが発生しました。しばらくしてからもう一度お試しください。", "An internal error occurred. Try again later."),
 }
-
-// refusalStatus is the status of a refusal: understood, and refused as it
-// stands.
-const refusalStatus = http.StatusUnprocessableEntity
 
 // Service is the operators one role hosts, over one database: each
 // operator's rows stay its own (keyed by operator).
@@ -111,23 +107,11 @@ func (s *Service) Routes(mux *http.ServeMux, cfg APIConfig) {
 }
 
 func (s *Service) writeErr(w http.ResponseWriter, r *http.Request, err error) {
-	if ref, ok := errors.AsType[*Refusal](err); ok {
-		ja, en := ref.Reason.Messages()
-		httpapi.Write(w, httpapi.New(refusalStatus, httpapi.Code(ref.Reason), ja, en))
-		return
-	}
-	Rules.Write(w, r, s.logger, err)
+	refusal.Write[Reason](w, r, Rules, s.logger, err)
 }
 
 func (s *Service) withViewer(cfg APIConfig, h func(w http.ResponseWriter, r *http.Request, v viewer)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		v, err := cfg.Request(r, s.now())
-		if err != nil {
-			s.writeErr(w, r, err)
-			return
-		}
-		h(w, r, v)
-	}
+	return cfg.Handler(s.now, s.writeErr, h)
 }
 
 func (s *Service) inbox(w http.ResponseWriter, r *http.Request, v viewer) {

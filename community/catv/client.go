@@ -2,12 +2,12 @@ package catv
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strconv"
 
 	"github.com/mynaplat/mynaplat/community/tvlogin"
 	"github.com/mynaplat/mynaplat/internal/httpapi"
+	"github.com/mynaplat/mynaplat/internal/refusal"
 )
 
 // Client is the typed client of the operators' API: the TV portal reads
@@ -27,12 +27,7 @@ var ErrUnavailable = httpapi.ErrUnavailable
 const maxAnswer = 1 << 20
 
 func (c *Client) do(ctx context.Context, rq httpapi.Request, out any) error {
-	api := &httpapi.Client{Service: "catv", BaseURL: c.BaseURL, HTTP: c.HTTP, Rules: Rules, MaxBody: maxAnswer}
-	_, err := api.DoJSON(ctx, rq, out)
-	if e, ok := errors.AsType[*httpapi.Error](err); ok && e.Status == refusalStatus {
-		return &Refusal{Reason: Reason(e.Code)}
-	}
-	return err
+	return refusal.Call[Reason](ctx, &httpapi.Client{Service: "catv", BaseURL: c.BaseURL, HTTP: c.HTTP, Rules: Rules, MaxBody: maxAnswer}, rq, out)
 }
 
 // Inbox are the messages of the person whose card login at the TV the

@@ -2,12 +2,12 @@ package catv
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strings"
 
 	"github.com/mynaplat/mynaplat/internal/callerkey"
 	"github.com/mynaplat/mynaplat/internal/httpapi"
+	"github.com/mynaplat/mynaplat/internal/refusal"
 )
 
 // The operators' machine API for a town's systems (docs/community-tv.md
@@ -103,16 +103,7 @@ func (s *Service) townMessage(w http.ResponseWriter, r *http.Request, _ string) 
 		return
 	}
 	sent, err := s.SendForTown(r.Context(), m)
-	if ref, ok := errors.AsType[*Refusal](err); ok {
-		ja, en := ref.Reason.Messages()
-		httpapi.Write(w, httpapi.New(refusalStatus, httpapi.Code(ref.Reason), ja, en))
-		return
-	}
-	if err != nil {
-		TownRules.Write(w, r, s.logger, err)
-		return
-	}
-	httpapi.WriteJSON(w, http.StatusOK, sent)
+	refusal.Answer[Reason](w, r, TownRules, s.logger, sent, err)
 }
 
 // TownClient is a town system's client of the machine API.
@@ -130,9 +121,6 @@ type TownClient struct {
 func (c *TownClient) Send(ctx context.Context, m TownMessage) ([]TownSent, error) {
 	api := &httpapi.Client{Service: "catv", BaseURL: c.BaseURL, HTTP: c.HTTP, Rules: TownRules, MaxBody: maxAnswer, Auth: httpapi.Bearer(c.Key)}
 	var out []TownSent
-	_, err := api.DoJSON(ctx, httpapi.Request{Method: http.MethodPost, Path: "/catv/v1/town-messages", JSON: m, Idempotent: true}, &out)
-	if e, ok := errors.AsType[*httpapi.Error](err); ok && e.Status == refusalStatus {
-		return nil, &Refusal{Reason: Reason(e.Code)}
-	}
+	err := refusal.Call[Reason](ctx, api, httpapi.Request{Method: http.MethodPost, Path: "/catv/v1/town-messages", JSON: m, Idempotent: true}, &out)
 	return out, err
 }

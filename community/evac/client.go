@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/mynaplat/mynaplat/community/tvlogin"
 	"github.com/mynaplat/mynaplat/internal/httpapi"
+	"github.com/mynaplat/mynaplat/internal/refusal"
 )
 
 // Client is the typed client of the disaster office's API: the TV portal
@@ -37,12 +37,8 @@ var ErrUnavailable = httpapi.ErrUnavailable
 const maxAnswer = 1 << 20
 
 func (c *Client) do(ctx context.Context, assertion, method, path string, idempotent bool, out any) error {
-	api := &httpapi.Client{Service: "evac", BaseURL: c.BaseURL, HTTP: c.HTTP, Rules: Rules, MaxBody: maxAnswer}
-	_, err := api.DoJSON(ctx, httpapi.Request{Method: method, Path: path, Header: tvlogin.Header(assertion), Idempotent: idempotent}, out)
-	if e, ok := errors.AsType[*httpapi.Error](err); ok && e.Status == refusalStatus {
-		return &Refusal{Reason: Reason(e.Code)}
-	}
-	return err
+	return refusal.Call[Reason](ctx, &httpapi.Client{Service: "evac", BaseURL: c.BaseURL, HTTP: c.HTTP, Rules: Rules, MaxBody: maxAnswer},
+		httpapi.Request{Method: method, Path: path, Header: tvlogin.Header(assertion), Idempotent: idempotent}, out)
 }
 
 // Notice is the order in force for the person's area (ReasonNoOrder when
@@ -98,7 +94,7 @@ func (c *Client) Stream(ctx context.Context, assertion string, after int64, fn f
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 		json.Unmarshal(b, &p)
 		switch {
-		case resp.StatusCode == refusalStatus && p.Code != "":
+		case resp.StatusCode == refusal.Status && p.Code != "":
 			return after, &Refusal{Reason: Reason(p.Code)}
 		case resp.StatusCode == http.StatusUnauthorized:
 			return after, ErrAssertion

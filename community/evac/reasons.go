@@ -2,7 +2,8 @@ package evac
 
 import (
 	"errors"
-	"fmt"
+
+	"github.com/mynaplat/mynaplat/internal/refusal"
 )
 
 // ErrRefused is what every refusal wraps (a *Refusal says why).
@@ -53,20 +54,13 @@ func (r Reason) Messages() (ja, en string) {
 	return "受け付けられませんでした。", "Refused."
 }
 
+// Refused is ErrRefused, which every refusal wraps.
+func (Reason) Refused() error { return ErrRefused }
+
 // Refusal is a refused request and its reason.
-type Refusal struct{ Reason Reason }
-
-func (r *Refusal) Error() string { return fmt.Sprintf("evac: refused: %s", r.Reason) }
-
-// Unwrap makes every refusal ErrRefused.
-func (r *Refusal) Unwrap() error { return ErrRefused }
+type Refusal = refusal.Of[Reason]
 
 // ReasonOf is the reason of a refusal ("" for another error).
-func ReasonOf(err error) Reason {
-	if r, ok := errors.AsType[*Refusal](err); ok {
-		return r.Reason
-	}
-	return ""
-}
+func ReasonOf(err error) Reason { return refusal.ReasonOf[Reason](err) }
 
 func refuse(r Reason) error { return &Refusal{Reason: r} }

@@ -2,13 +2,13 @@ package gate
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/url"
 
 	"github.com/mynaplat/mynaplat/community/tvlogin"
 	"github.com/mynaplat/mynaplat/internal/callerkey"
 	"github.com/mynaplat/mynaplat/internal/httpapi"
+	"github.com/mynaplat/mynaplat/internal/refusal"
 )
 
 // A body's API (docs/community-tv.md §5.5), under its own path:
@@ -27,20 +27,17 @@ var ErrAssertion = tvlogin.ErrAssertion
 
 // The API's problem codes besides the refusals' (whose code is the Reason).
 const (
-	CodeLogin      httpapi.Code = "login"
+	CodeLogin                   = tvlogin.CodeLogin
 	CodeBadRequest httpapi.Code = "bad_request"
 )
 
 // Rules answers the API's errors. A *Refusal is answered by itself.
 var Rules = append(httpapi.Rules{
-	{Err: ErrAssertion, Status: http.StatusUnauthorized, Code: CodeLogin,
-		JA: "カードでのログインを確認できません。もう一度カードでログインしてください。", EN: "The card login could not be verified: log in with your card again."},
+	tvlogin.Rule(),
 	{Err: httpapi.ErrBody, Status: http.StatusBadRequest, Code: CodeBadRequest,
 		JA: "要求の形式が正しくありません。", EN: "The request is malformed."},
 	httpapi.InternalRule("内部エラーが発生しました。しばらくしてからもう一度お試しください。", "An internal error occurred. Try again later."),
 }, callerkey.Rules...)
-
-const refusalStatus = http.StatusUnprocessableEntity
 
 // APIConfig is what the API needs: the parents' TV logins (tvlogin) and
 // the body's gate terminals' keys.
@@ -78,35 +75,22 @@ func (s *Service) Routes(mux *http.ServeMux, cfg APIConfig) {
 		}
 		s.answer(w, r, ev, err)
 	}))
-	mux.HandleFunc("GET "+root+"linked", func(w http.ResponseWriter, r *http.Request) {
-		v, err := cfg.Login.Request(r, s.now())
-		var a LinkedAnswer
-		if err == nil {
-			a.Linked, err = s.Linked(r.Context(), v.PlatformID)
-		}
-		s.answer(w, r, a, err)
-	})
-	mux.HandleFunc("GET "+root+"history", func(w http.ResponseWriter, r *http.Request) {
-		v, err := cfg.Login.Request(r, s.now())
-		var kids []Child
-		if err == nil {
-			kids, err = s.History(r.Context(), v.PlatformID, v.Terminal)
-		}
+	mux.HandleFunc("GET "+root+"linked", cfg.Login.Handler(s.now, s.writeErr, func(w http.ResponseWriter, r *http.Request, v tvlogin.Viewer) {
+		linked, err := s.Linked(r.Context(), v.PlatformID)
+		s.answer(w, r, LinkedAnswer{Linked: linked}, err)
+	}))
+	mux.HandleFunc("GET "+root+"history", cfg.Login.Handler(s.now, s.writeErr, func(w http.ResponseWriter, r *http.Request, v tvlogin.Viewer) {
+		kids, err := s.History(r.Context(), v.PlatformID, v.Terminal)
 		s.answer(w, r, kids, err)
-	})
+	}))
 }
 
 func (s *Service) answer(w http.ResponseWriter, r *http.Request, v any, err error) {
-	if ref, ok := errors.AsType[*Refusal](err); ok {
-		ja, en := ref.Reason.Messages()
-		httpapi.Write(w, httpapi.New(refusalStatus, httpapi.Code(ref.Reason), ja, en))
-		return
-	}
-	if err != nil {
-		Rules.Write(w, r, s.logger, err)
-		return
-	}
-	httpapi.WriteJSON(w, http.StatusOK, v)
+	refusal.Answer[Reason](w, r, Rules, s.logger, v, err)
+}
+
+func (s *Service) writeErr(w http.ResponseWriter, r *http.Request, err error) {
+	refusal.Write[Reason](w, r, Rules, s.logger, err)
 }
 
 // Client is the typed client of one body's API: a gate terminal touches
@@ -125,12 +109,7 @@ type Client struct {
 var ErrUnavailable = httpapi.ErrUnavailable
 
 func (c *Client) do(ctx context.Context, rq httpapi.Request, out any) error {
-	api := &httpapi.Client{Service: "gate", BaseURL: c.BaseURL, HTTP: c.HTTP, Rules: Rules, MaxBody: 256 << 10}
-	_, err := api.DoJSON(ctx, rq, out)
-	if e, ok := errors.AsType[*httpapi.Error](err); ok && e.Status == refusalStatus {
-		return &Refusal{Reason: Reason(e.Code)}
-	}
-	return err
+	return refusal.Call[Reason](ctx, &httpapi.Client{Service: "gate", BaseURL: c.BaseURL, HTTP: c.HTTP, Rules: Rules, MaxBody: 256 << 10}, rq, out)
 }
 
 // Touch sends the certificate read from a card at the gate terminal. Not retried:

@@ -50,8 +50,7 @@ type Config struct {
 type Pages struct {
 	cfg   Config
 	pages *web.Pages
-	gates map[string]Gate
-	order []string
+	gates *terminal.Stations[Gate]
 }
 
 // New parses the screens in the kit's layout.
@@ -66,14 +65,11 @@ func New(cfg Config) (*Pages, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Pages{cfg: cfg, pages: pages, gates: map[string]Gate{}}
+	p := &Pages{cfg: cfg, pages: pages, gates: terminal.NewStations[Gate](cfg.Site, cfg.Logger)}
 	for _, g := range cfg.Gates {
-		id := g.Kit.Terminal().ID
-		if _, dup := p.gates[id]; dup {
-			return nil, fmt.Errorf("gatekiosk: terminal %s given twice", id)
+		if err := p.gates.AddKit(g.Kit.Terminal().ID, g, g.Kit); err != nil {
+			return nil, fmt.Errorf("gatekiosk: %w", err)
 		}
-		p.gates[id] = g
-		p.order = append(p.order, id)
 	}
 	return p, nil
 }
@@ -90,11 +86,11 @@ func (p *Pages) Routes(mux *http.ServeMux) {
 // Links are the home page's entries: one per gate.
 func (p *Pages) Links() []web.Link {
 	var out []web.Link
-	for _, id := range p.order {
-		t := p.gates[id].Kit.Terminal()
+	for _, g := range p.gates.All() {
+		t := g.Kit.Terminal()
 		out = append(out, web.Link{Section: "テレビ / TV", TitleJA: t.Name, TitleEN: t.Name + ": the gate's reader",
 			DescJA: t.Owner + "・子どもがカードをかざすと保護者にメール（暗証番号なし）", DescEN: t.Owner + ": a child holds the card, the parents get a mail (no PIN)",
-			Path: Path(id)})
+			Path: Path(t.ID)})
 	}
 	return out
 }
@@ -122,13 +118,7 @@ var jst = time.FixedZone("JST", 9*60*60)
 func lastKey(id string) string { return "gatekiosk:" + id + ":last" }
 
 func (p *Pages) lookup(w http.ResponseWriter, r *http.Request) (Gate, *web.Session, bool) {
-	g, ok := p.gates[r.PathValue("id")]
-	if !ok {
-		p.cfg.Site.NotFound().ServeHTTP(w, r)
-		return Gate{}, nil, false
-	}
-	ss, ok := terminal.Session(p.cfg.Site, p.cfg.Logger, w, r)
-	return g, ss, ok
+	return p.gates.Lookup(w, r)
 }
 
 func (p *Pages) screen(w http.ResponseWriter, r *http.Request) {

@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/mynaplat/mynaplat/community/evac"
@@ -46,8 +45,8 @@ type Config struct {
 type Pages struct {
 	cfg   Config
 	pages *web.Pages
-	kits  map[string]*terminal.Kit
-	order []string
+	// kits are the shelters' terminals' card flows by terminal ID.
+	kits *terminal.Stations[*terminal.Kit]
 }
 
 // New parses the screens in the kit's layout.
@@ -62,14 +61,11 @@ func New(cfg Config) (*Pages, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Pages{cfg: cfg, pages: pages, kits: map[string]*terminal.Kit{}}
+	p := &Pages{cfg: cfg, pages: pages, kits: terminal.NewStations[*terminal.Kit](cfg.Site, cfg.Logger)}
 	for _, k := range cfg.Kits {
-		id := k.Terminal().ID
-		if _, dup := p.kits[id]; dup {
-			return nil, fmt.Errorf("shelter: terminal %s given twice", id)
+		if err := p.kits.AddKit(k.Terminal().ID, k, k); err != nil {
+			return nil, fmt.Errorf("shelter: %w", err)
 		}
-		p.kits[id] = k
-		p.order = append(p.order, id)
 	}
 	return p, nil
 }
@@ -86,10 +82,10 @@ func (p *Pages) Routes(mux *http.ServeMux) {
 // Links are the home page's entries: one per terminal.
 func (p *Pages) Links() []web.Link {
 	var out []web.Link
-	for _, id := range p.order {
-		t := p.kits[id].Terminal()
+	for _, k := range p.kits.All() {
+		t := k.Terminal()
 		out = append(out, web.Link{Section: "テレビ / TV", TitleJA: t.Name + "：入所・退所の受付", TitleEN: t.Name + ": check in and out",
-			DescJA: t.Owner + "・カードを置いて暗証番号で", DescEN: t.Owner + ": place the card and enter the PIN", Path: Path(id)})
+			DescJA: t.Owner + "・カードを置いて暗証番号で", DescEN: t.Owner + ": place the card and enter the PIN", Path: Path(t.ID)})
 	}
 	return out
 }
@@ -109,18 +105,12 @@ var jst = time.FixedZone("JST", 9*60*60)
 func (view) When(t time.Time) string { return t.In(jst).Format("15:04") }
 
 func (p *Pages) lookup(w http.ResponseWriter, r *http.Request) (*terminal.Kit, *web.Session, bool) {
-	k, ok := p.kits[r.PathValue("id")]
-	if !ok {
-		p.cfg.Site.NotFound().ServeHTTP(w, r)
-		return nil, nil, false
-	}
-	ss, ok := terminal.Session(p.cfg.Site, p.cfg.Logger, w, r)
-	return k, ss, ok
+	return p.kits.Lookup(w, r)
 }
 
 func (p *Pages) cardScreen(w http.ResponseWriter, r *http.Request, k *terminal.Kit) {
 	id := k.Terminal().ID
-	http.Redirect(w, r, "/t/"+url.PathEscape(id)+"/?next="+url.QueryEscape(Path(id)), http.StatusSeeOther)
+	http.Redirect(w, r, terminal.LoginPath(id, Path(id)), http.StatusSeeOther)
 }
 
 func (p *Pages) home(w http.ResponseWriter, r *http.Request) {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/mynaplat/mynaplat/community/tvlogin"
 	"github.com/mynaplat/mynaplat/internal/httpapi"
+	"github.com/mynaplat/mynaplat/internal/refusal"
 )
 
 // The towns' HTTP API for the TV portal (docs/community-tv.md §5.3); the
@@ -27,23 +28,18 @@ var errID = errors.New("town: not an ID")
 
 // The API's problem codes besides the refusals' (whose code is the Reason).
 const (
-	CodeLogin      httpapi.Code = "login"
+	CodeLogin                   = tvlogin.CodeLogin
 	CodeBadRequest httpapi.Code = "bad_request"
 )
 
 // Rules answers the API's errors; a *Refusal is answered by itself, with
 // its reason as the code.
 var Rules = httpapi.Rules{
-	{Err: ErrAssertion, Status: http.StatusUnauthorized, Code: CodeLogin,
-		JA: "カードでのログインを確認できません。もう一度カードでログインしてください。", EN: "The card login could not be verified: log in with your card again."},
+	tvlogin.Rule(),
 	{Err: errID, Status: http.StatusBadRequest, Code: CodeBadRequest,
 		JA: "番号が正しくありません。", EN: "The number is malformed."},
 	httpapi.InternalRule("内部エラーが発生しました。しばらくしてからもう一度お試しください。", "An internal error occurred. Try again later."),
 }
-
-// refusalStatus is the status of a refusal: understood, and refused as it
-// stands.
-const refusalStatus = http.StatusUnprocessableEntity
 
 // Routes registers the API, believing logins as cfg says.
 func (s *Service) Routes(mux *http.ServeMux, cfg tvlogin.Config) {
@@ -88,29 +84,13 @@ func pathID(r *http.Request) (int64, error) {
 }
 
 func (s *Service) withViewer(cfg tvlogin.Config, h func(w http.ResponseWriter, r *http.Request, v tvlogin.Viewer)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		v, err := cfg.Request(r, s.now())
-		if err != nil {
-			s.writeErr(w, r, err)
-			return
-		}
-		h(w, r, v)
-	}
+	return cfg.Handler(s.now, s.writeErr, h)
 }
 
 func (s *Service) answer(w http.ResponseWriter, r *http.Request, v any, err error) {
-	if err != nil {
-		s.writeErr(w, r, err)
-		return
-	}
-	httpapi.WriteJSON(w, http.StatusOK, v)
+	refusal.Answer[Reason](w, r, Rules, s.logger, v, err)
 }
 
 func (s *Service) writeErr(w http.ResponseWriter, r *http.Request, err error) {
-	if ref, ok := errors.AsType[*Refusal](err); ok {
-		ja, en := ref.Reason.Messages()
-		httpapi.Write(w, httpapi.New(refusalStatus, httpapi.Code(ref.Reason), ja, en))
-		return
-	}
-	Rules.Write(w, r, s.logger, err)
+	refusal.Write[Reason](w, r, Rules, s.logger, err)
 }

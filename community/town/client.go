@@ -2,13 +2,13 @@ package town
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
 
 	"github.com/mynaplat/mynaplat/community/tvlogin"
 	"github.com/mynaplat/mynaplat/internal/httpapi"
+	"github.com/mynaplat/mynaplat/internal/refusal"
 )
 
 // Client is the typed client of the towns' API: the TV portal calls it
@@ -28,12 +28,8 @@ var ErrUnavailable = httpapi.ErrUnavailable
 const maxAnswer = 1 << 20
 
 func (c *Client) do(ctx context.Context, assertion, method, path string, idempotent bool, out any) error {
-	api := &httpapi.Client{Service: "town", BaseURL: c.BaseURL, HTTP: c.HTTP, Rules: Rules, MaxBody: maxAnswer}
-	_, err := api.DoJSON(ctx, httpapi.Request{Method: method, Path: path, Header: tvlogin.Header(assertion), Idempotent: idempotent}, out)
-	if e, ok := errors.AsType[*httpapi.Error](err); ok && e.Status == refusalStatus {
-		return &Refusal{Reason: Reason(e.Code)}
-	}
-	return err
+	return refusal.Call[Reason](ctx, &httpapi.Client{Service: "town", BaseURL: c.BaseURL, HTTP: c.HTTP, Rules: Rules, MaxBody: maxAnswer},
+		httpapi.Request{Method: method, Path: path, Header: tvlogin.Header(assertion), Idempotent: idempotent}, out)
 }
 
 // Checkups are the person's checkups by year, the newest first.

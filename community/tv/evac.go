@@ -163,12 +163,7 @@ type pushEvent struct {
 // order page to show. Event ids are the office's, so the browser's
 // Last-Event-ID resumes the office's stream where it was.
 func (p *Pages) evacStream(w http.ResponseWriter, r *http.Request) {
-	k, ok := p.kits[r.PathValue("id")]
-	if !ok {
-		p.cfg.Site.NotFound().ServeHTTP(w, r)
-		return
-	}
-	ss, ok := terminal.Session(p.cfg.Site, p.cfg.Logger, w, r)
+	k, ss, ok := p.lookup(w, r)
 	if !ok {
 		return
 	}

@@ -2,20 +2,14 @@ package tv
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/mynaplat/mynaplat/community/evac"
 	"github.com/mynaplat/mynaplat/internal/webtest"
-	"github.com/mynaplat/mynaplat/platform"
-	"github.com/mynaplat/mynaplat/store/storetest"
-	"github.com/mynaplat/mynaplat/terminal"
-	"github.com/mynaplat/mynaplat/web"
 )
 
 // fakeEvac stands in for the disaster office's API.
@@ -47,31 +41,9 @@ func (f *fakeEvac) Stream(_ context.Context, _ string, after int64, fn func(evac
 // red key) and the acknowledgement posted to the office; no order is
 // "lifted"; without a login the stream is 204.
 func TestPortalEvac(t *testing.T) {
-	ctx := context.Background()
-	site, err := web.New(ctx, web.Options{DB: storetest.SQLite(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
 	f := &fakeEvac{notice: evac.NoticeAnswer{Seq: 6, Notice: evac.Notice{Order: evac.Order{ID: 3, Level: 4, Drill: true}, AreaJA: "奥河内", AreaEN: "Okukawachi",
 		Members: []string{"日和佐　正"}, Shelter: evac.Shelter{ID: "school", NameJA: "日和佐小学校", NameEN: "Hiwasa school", Open: true}, Distance: 1100}}}
-	p, err := New(Config{Site: site, Kits: []*terminal.Kit{kitOf(t, "tv-1", platform.TV)}, Evac: f})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	site.Routes(mux)
-	p.Routes(mux)
-	mux.HandleFunc("GET /test/login", func(w http.ResponseWriter, r *http.Request) {
-		ss, err := site.Session(w, r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := json.Marshal(terminal.Login{Terminal: "tv-1", PlatformID: "tadashi", Assertion: "a.b.c", Holder: "日和佐　正",
-			Expires: time.Now().Add(5 * time.Minute)})
-		ss.Set("terminal:login", string(b))
-		terminal.SaveSession(r, ss, nil)
-	})
-	w := webtest.Start(t, site.Protect(mux))
+	w := startPortal(t, Config{Evac: f}, "tadashi", "日和佐　正")
 	w.With(t).Step(webtest.Step{Name: "the stream without a login", Path: "/tv/tv-1/evac/events", WantStatus: http.StatusNoContent})
 	c := w.With(t)
 	c.Step(webtest.Step{Name: "log in", Path: "/test/login"})

@@ -2,7 +2,6 @@ package tv
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"testing"
@@ -10,10 +9,6 @@ import (
 
 	"github.com/mynaplat/mynaplat/community/gate"
 	"github.com/mynaplat/mynaplat/internal/webtest"
-	"github.com/mynaplat/mynaplat/platform"
-	"github.com/mynaplat/mynaplat/store/storetest"
-	"github.com/mynaplat/mynaplat/terminal"
-	"github.com/mynaplat/mynaplat/web"
 )
 
 // fakeGate stands in for a body's API.
@@ -37,34 +32,11 @@ func (f *fakeGate) History(context.Context, string) ([]gate.Child, error) { retu
 // not_linked, says when a body is down, and a login the bodies no longer
 // believe goes back to the card screen.
 func TestPortalGates(t *testing.T) {
-	ctx := context.Background()
-	site, err := web.New(ctx, web.Options{DB: storetest.SQLite(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
 	at := time.Date(2026, 12, 8, 8, 5, 0, 0, jst)
 	school := &fakeGate{kids: []gate.Child{{Name: "南部　翔", Body: "南部町立 南部小学校", BodyEN: "Nambu Elementary School",
 		Events: []gate.Event{{ID: 1, Name: "南部　翔", Kind: gate.Arrive, At: at}}}}}
 	library := &fakeGate{err: &gate.Refusal{Reason: gate.ReasonNotLinked}}
-	p, err := New(Config{Site: site, Kits: []*terminal.Kit{kitOf(t, "tv-1", platform.TV)}, Gates: []Gate{school, library}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	site.Routes(mux)
-	p.Routes(mux)
-	mux.HandleFunc("GET /test/login", func(w http.ResponseWriter, r *http.Request) {
-		ss, err := site.Session(w, r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := json.Marshal(terminal.Login{Terminal: "tv-1", PlatformID: "tome", Assertion: "a.b.c", Holder: "法勝寺　トメ",
-			Expires: time.Now().Add(5 * time.Minute)})
-		ss.Set("terminal:login", string(b))
-		terminal.SaveSession(r, ss, nil)
-	})
-	c := webtest.Start(t, site.Protect(mux)).With(t)
-	c.Step(webtest.Step{Name: "log in", Path: "/test/login"})
+	c := loggedIn(t, Config{Gates: []Gate{school, library}}, "tome", "法勝寺　トメ")
 	c.Step(webtest.Step{Name: "the menu: the check-ins, then end", Path: "/tv/tv-1/menu",
 		WantContains: []string{`id="children"`, `data-remote-num="1"`, "子どもの入退室", `id="end"`, `data-remote-num="2"`}})
 	c.Step(webtest.Step{Name: "the check-ins: the school's, not the library's", Path: "/tv/tv-1/children",

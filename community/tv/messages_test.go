@@ -2,18 +2,12 @@ package tv
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"testing"
-	"time"
 
 	"github.com/mynaplat/mynaplat/community/catv"
 	"github.com/mynaplat/mynaplat/internal/webtest"
-	"github.com/mynaplat/mynaplat/platform"
-	"github.com/mynaplat/mynaplat/store/storetest"
-	"github.com/mynaplat/mynaplat/terminal"
-	"github.com/mynaplat/mynaplat/web"
 )
 
 // fakeMessages stands in for the operator's API: its answer, or err.
@@ -40,33 +34,8 @@ func (f *fakeMessages) PowerOn(context.Context, string) error { f.powerOns++; re
 // it no longer believes goes back to the card screen, and its failure is a
 // page that says so.
 func TestPortalMessages(t *testing.T) {
-	ctx := context.Background()
-	site, err := web.New(ctx, web.Options{DB: storetest.SQLite(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
 	f := &fakeMessages{}
-	p, err := New(Config{Site: site, Kits: []*terminal.Kit{kitOf(t, "tv-1", platform.TV)}, Messages: f})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	site.Routes(mux)
-	p.Routes(mux)
-	// The kit's card step, stood in for: a login at tv-1 in the session
-	// (the kit keeps it under "terminal:login").
-	mux.HandleFunc("GET /test/login", func(w http.ResponseWriter, r *http.Request) {
-		ss, err := site.Session(w, r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := json.Marshal(terminal.Login{Terminal: "tv-1", PlatformID: "hanako", Assertion: "a.b.c", Holder: "須坂　花子",
-			Expires: time.Now().Add(5 * time.Minute)})
-		ss.Set("terminal:login", string(b))
-		terminal.SaveSession(r, ss, nil)
-	})
-	c := webtest.Start(t, site.Protect(mux)).With(t)
-	c.Step(webtest.Step{Name: "log in", Path: "/test/login"})
+	c := loggedIn(t, Config{Messages: f}, "hanako", "須坂　花子")
 
 	f.inbox = []catv.Message{{ID: 2, Sender: "須坂市", TitleJA: "健診", TitleEN: "Checkup", BodyJA: "本文", BodyEN: "Text"},
 		{ID: 1, Sender: "須高ケーブルテレビ", TitleJA: "点検", TitleEN: "Maintenance", BodyJA: "本文", BodyEN: "Text", Read: true}}

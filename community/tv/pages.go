@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 
@@ -64,8 +63,8 @@ type Messages interface {
 type Pages struct {
 	cfg   Config
 	pages *web.Pages
-	kits  map[string]*terminal.Kit
-	order []string
+	// kits are the TVs' card flows by terminal ID.
+	kits *terminal.Stations[*terminal.Kit]
 }
 
 // New parses the portal's screens in the kit's layout.
@@ -83,17 +82,15 @@ func New(cfg Config) (*Pages, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Pages{cfg: cfg, pages: pages, kits: map[string]*terminal.Kit{}}
+	p := &Pages{cfg: cfg, pages: pages, kits: terminal.NewStations[*terminal.Kit](cfg.Site, cfg.Logger)}
 	for _, k := range cfg.Kits {
 		id := k.Terminal().ID
 		if k.Screen() != terminal.ScreenTV {
 			return nil, fmt.Errorf("tv: terminal %s has the %s screen, not a TV's", id, k.Screen())
 		}
-		if _, dup := p.kits[id]; dup {
-			return nil, fmt.Errorf("tv: terminal %s given twice", id)
+		if err := p.kits.AddKit(id, k, k); err != nil {
+			return nil, fmt.Errorf("tv: %w", err)
 		}
-		p.kits[id] = k
-		p.order = append(p.order, id)
 	}
 	return p, nil
 }
@@ -117,11 +114,11 @@ func Path(id string) string { return "/tv/" + id + "/" }
 // Links are the home page's entries: one per TV.
 func (p *Pages) Links() []web.Link {
 	var out []web.Link
-	for _, id := range p.order {
-		t := p.kits[id].Terminal()
+	for _, k := range p.kits.All() {
+		t := k.Terminal()
 		out = append(out, web.Link{Section: "テレビ / TV", TitleJA: t.Name + "：テレビポータル", TitleEN: t.Name + ": the TV portal",
 			DescJA: t.Owner + "・カードとリモコン（キーボード）だけで使えます", DescEN: t.Owner + ": the card and the remote (or the keyboard) only",
-			Path: Path(id)})
+			Path: Path(t.ID)})
 	}
 	return out
 }
@@ -129,20 +126,14 @@ func (p *Pages) Links() []web.Link {
 // lookup is the TV the path names and the browser's session; false when
 // the answer is written (an unknown TV, no session store).
 func (p *Pages) lookup(w http.ResponseWriter, r *http.Request) (*terminal.Kit, *web.Session, bool) {
-	k, ok := p.kits[r.PathValue("id")]
-	if !ok {
-		p.cfg.Site.NotFound().ServeHTTP(w, r)
-		return nil, nil, false
-	}
-	ss, ok := terminal.Session(p.cfg.Site, p.cfg.Logger, w, r)
-	return k, ss, ok
+	return p.kits.Lookup(w, r)
 }
 
 // cardScreen sends the person to the kit's card screen of the TV, which
 // comes back to the portal after the login.
 func (p *Pages) cardScreen(w http.ResponseWriter, r *http.Request, k *terminal.Kit) {
 	id := k.Terminal().ID
-	http.Redirect(w, r, "/t/"+url.PathEscape(id)+"/?next="+url.QueryEscape(Path(id)), http.StatusSeeOther)
+	http.Redirect(w, r, terminal.LoginPath(id, Path(id)), http.StatusSeeOther)
 }
 
 // view is what every portal screen shows: the TV, the holder and the

@@ -2,7 +2,6 @@ package tv
 
 import (
 	"context"
-	"encoding/base64"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,16 +12,6 @@ import (
 	"github.com/mynaplat/mynaplat/terminal"
 	"github.com/mynaplat/mynaplat/web"
 )
-
-func kitOf(t *testing.T, id string, kind platform.TerminalKind) *terminal.Kit {
-	t.Helper()
-	tm, err := terminal.New(terminal.Config{ID: id, Kind: kind, Owner: "須高ケーブルテレビ", Name: "居間のテレビ",
-		Key: base64.StdEncoding.EncodeToString(make([]byte, 32))}, "http://127.0.0.1:0", &http.Client{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return terminal.NewKit(terminal.KitConfig{Terminal: tm, Reader: terminal.VirtualReader{}})
-}
 
 // TestPortalBeforeLogin: the power-on page of a TV sends the person to the
 // kit's card screen, which comes back to it after the login; an unknown TV

@@ -2,7 +2,6 @@ package tv
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -11,10 +10,6 @@ import (
 
 	"github.com/mynaplat/mynaplat/community/town"
 	"github.com/mynaplat/mynaplat/internal/webtest"
-	"github.com/mynaplat/mynaplat/platform"
-	"github.com/mynaplat/mynaplat/store/storetest"
-	"github.com/mynaplat/mynaplat/terminal"
-	"github.com/mynaplat/mynaplat/web"
 )
 
 // fakeTown stands in for the town's API.
@@ -51,11 +46,6 @@ func (f *fakeTown) Cancel(_ context.Context, _, _ string, id int64) (town.Bookin
 // cancel posted to the town; a refusal in its words; a login the town no
 // longer believes back to the card screen.
 func TestPortalTown(t *testing.T) {
-	ctx := context.Background()
-	site, err := web.New(ctx, web.Options{DB: storetest.SQLite(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
 	start := time.Date(2026, 12, 9, 10, 0, 0, 0, jst)
 	f := &fakeTown{
 		checkups: town.Checkups{Town: "suzaka", TownJA: "須坂市", TownEN: "Suzaka", Years: []town.Year{
@@ -68,25 +58,7 @@ func TestPortalTown(t *testing.T) {
 			Slots: []town.Slot{{ID: 7, FacilityID: 3, Start: start, End: start.Add(2 * time.Hour), Capacity: 4, Booked: 3}}}}},
 		bookings: []town.Booking{{ID: 5, SlotID: 7, Town: "suzaka", FacilityJA: "体育館", FacilityEN: "Gym", Start: start, End: start.Add(2 * time.Hour)}},
 	}
-	p, err := New(Config{Site: site, Kits: []*terminal.Kit{kitOf(t, "tv-1", platform.TV)}, Town: f})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	site.Routes(mux)
-	p.Routes(mux)
-	mux.HandleFunc("GET /test/login", func(w http.ResponseWriter, r *http.Request) {
-		ss, err := site.Session(w, r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := json.Marshal(terminal.Login{Terminal: "tv-1", PlatformID: "hanako", Assertion: "a.b.c", Holder: "須坂　花子",
-			Expires: time.Now().Add(5 * time.Minute)})
-		ss.Set("terminal:login", string(b))
-		terminal.SaveSession(r, ss, nil)
-	})
-	c := webtest.Start(t, site.Protect(mux)).With(t)
-	c.Step(webtest.Step{Name: "log in", Path: "/test/login"})
+	c := loggedIn(t, Config{Town: f}, "hanako", "須坂　花子")
 	c.Step(webtest.Step{Name: "the menu", Path: "/tv/tv-1/menu",
 		WantContains: []string{`id="checkups" data-remote-num="1"`, `id="booking" data-remote-num="2"`, `data-remote-num="3"`}})
 	c.Step(webtest.Step{Name: "the years", Path: "/tv/tv-1/checkups", WantContains: []string{`id="year-2025"`, `id="year-2024"`, "/tv/tv-1/checkups/chart"}})

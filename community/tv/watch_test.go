@@ -2,18 +2,12 @@ package tv
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"testing"
-	"time"
 
 	"github.com/mynaplat/mynaplat/community/watch"
 	"github.com/mynaplat/mynaplat/internal/webtest"
-	"github.com/mynaplat/mynaplat/platform"
-	"github.com/mynaplat/mynaplat/store/storetest"
-	"github.com/mynaplat/mynaplat/terminal"
-	"github.com/mynaplat/mynaplat/web"
 )
 
 // fakeWatch stands in for the health centre's API.
@@ -41,31 +35,8 @@ func (f *fakeWatch) Input(_ context.Context, _ string, a watch.Answer) (watch.To
 // and whether the centre will call; a person not watched sees the
 // refusal in its words.
 func TestPortalCheck(t *testing.T) {
-	ctx := context.Background()
-	site, err := web.New(ctx, web.Options{DB: storetest.SQLite(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
 	f := &fakeWatch{today: watch.Today{Name: "法勝寺　トメ", Day: "2026-12-08"}}
-	p, err := New(Config{Site: site, Kits: []*terminal.Kit{kitOf(t, "tv-1", platform.TV)}, Watch: f})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	site.Routes(mux)
-	p.Routes(mux)
-	mux.HandleFunc("GET /test/login", func(w http.ResponseWriter, r *http.Request) {
-		ss, err := site.Session(w, r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := json.Marshal(terminal.Login{Terminal: "tv-1", PlatformID: "tome", Assertion: "a.b.c", Holder: "法勝寺　トメ",
-			Expires: time.Now().Add(5 * time.Minute)})
-		ss.Set("terminal:login", string(b))
-		terminal.SaveSession(r, ss, nil)
-	})
-	c := webtest.Start(t, site.Protect(mux)).With(t)
-	c.Step(webtest.Step{Name: "log in", Path: "/test/login"})
+	c := loggedIn(t, Config{Watch: f}, "tome", "法勝寺　トメ")
 	c.Step(webtest.Step{Name: "power-on, not answered today: the first question", Path: "/tv/tv-1/", WantContains: []string{"今日の気分はいかがですか？"}})
 	c.Step(webtest.Step{Name: "the menu", Path: "/tv/tv-1/menu", WantContains: []string{`id="check"`, `data-remote-num="1"`, `id="end"`, `data-remote-num="2"`}})
 	c.Step(webtest.Step{Name: "question 1", Path: "/tv/tv-1/check", WantContains: []string{"今日の気分はいかがですか？", `href="/tv/tv-1/check?f=2"`}})
