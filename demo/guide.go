@@ -95,46 +95,48 @@ func Guide(world bool) []web.HomeSection {
 		{ID: SectionTV, TitleJA: "(3) テレビ（ケーブルテレビ・スマートテレビ）からの本人確認", TitleEN: "(3) Logging in from cable TV and smart TVs",
 			DescJA: "テレビのセットトップボックス（STB）のリーダーにカードを置いてログイン。利用者証明用電子証明書から共通プラットフォームIDが決まり、" +
 				"サービスはこのIDで本人を識別します（個人番号は使いません）。" +
-				"須高ケーブルのSTBで須坂 花子さんのカードでログインすると、町とケーブル局からの未読のお知らせが先に出ます（決定で読む、戻るで残り、青＝B でメニュー、メニューの 1 でお知らせ一覧）。" +
+				"須高ケーブルのSTB（下の①）で須坂 花子さんのカードでログインすると、町とケーブル局からの未読のお知らせが先に出ます（決定で読む、戻るで残り、青＝B でメニュー、メニューの 1 でお知らせ一覧）。" +
 				"お知らせは職員のカードで /catv/suko/office/ から送れます（相森 達也＝ケーブル局は全員・地区あて、本上 里美＝須坂市は個人あても）。" +
 				"リモコンの代わりにキーボードで：矢印・Enter・戻る＝Esc・数字キー・色ボタン＝R/G/Y/B。",
 			DescEN: "Log in by placing the card on the reader of a TV set-top box (STB). The authentication certificate gives the " +
 				"common platform ID, by which services know the person (never by the My Number). " +
-				"Log in at the Suko cable STB with 須坂 花子's card: her unread messages from the town and the cable operator come first (Enter reads one, Back shows the rest, blue = B the menu, 1 on the menu the list). " +
+				"Log in at the Suko cable STB (① below) with 須坂 花子's card: her unread messages from the town and the cable operator come first (Enter reads one, Back shows the rest, blue = B the menu, 1 on the menu the list). " +
 				"Staff send messages at /catv/suko/office/ with their cards (相森 達也 for the operator: to all or an area; 本上 里美 for 須坂市: also to one person). " +
 				"The keyboard stands in for the remote: arrows, Enter, Back = Esc, number keys, colour keys = R/G/Y/B.",
 			Status:    web.PartlyBuilt,
 			MissingJA: "②と③の下に書いたもの。",
 			MissingEN: "What ② and ③ below list.",
 			Cards:     []web.HomeCard{homeCard("須坂　花子", "", "")},
-			Paths:     []string{tvPath("tv-suzaka-1"), tvPath("tv-nanto-1"), tvPath("tv-nambu-1"), "/catv/suko/office/"},
+			// The TVs' pages are the pilots' below: a path claimed here
+			// too would leave the pilot without its link (web.HomeSection).
+			Paths: []string{"/catv/suko/office/"},
 			Sub: []web.HomeSection{
 				{ID: SectionPilot1, TitleJA: "① 須坂市・南砺市：テレビで健康情報と施設予約", TitleEN: "① Suzaka and Nanto: health records and facility bookings on the TV",
 					DescJA: "須高ケーブル・となみケーブルのSTBからカードでログインし、自分の健康情報を見たり、市の施設を予約したりした先行事例。" +
-						"STBでカードでログインし、メニューの「健診結果」（数字キー 2）で年度ごとの結果（基準から外れた値に ▲▼）、黄＝Y でグラフ。" +
-						"「施設予約」（3）で施設と枠を選び、決定で予約、黄で予約の確認、赤＝R で取り消し。前の日にテレビへお知らせが届きます。" +
+						"STBでカードでログインし（お知らせの後、青＝B でメニュー）、メニューの「健診結果」（数字キー 2）で年度の一覧、決定でその年度の結果（基準から外れた値に ▲▼）、黄＝Y でグラフ、戻るで前の画面へ。" +
+						"「施設予約」（3）で施設を数字キーで、枠を決定で選び、もう一度決定で予約すると予約の一覧が出ます（施設の画面からは黄＝Y）。一覧の数字キーで予約を開き、赤＝R で取り消し。前の日にテレビへお知らせが届きます。" +
 						"井波 清さん（南砺市・となみケーブル）、法勝寺 トメさん（南部町）の健診結果もあります。",
 					DescEN: "An earlier pilot: log in with the card at the Suko and Tonami cable STBs, see one's health records and book town facilities. " +
-						"Log in at the STB with the card: \"My checkups\" (number key 2) lists the years, each with the values outside the range marked ▲▼, and yellow = Y draws the chart. " +
-						"\"Facility booking\" (3): choose a facility and a slot, Enter books it, yellow shows your bookings, red = R cancels one. The TV reminds you the day before. " +
+						"Log in at the STB with the card (after the messages, blue = B is the menu): \"My checkups\" (number key 2) lists the years, Enter opens one with the values outside the range marked ▲▼, yellow = Y draws the chart, Back goes back. " +
+						"\"Facility booking\" (3): a facility by its number key, a slot with Enter, Enter again books it and shows your bookings (yellow = Y on the facilities too); a booking's number key opens it and red = R cancels it. The TV reminds you the day before. " +
 						"井波 清 (南砺市, the Tonami STB) and 法勝寺 トメ (南部町) have checkups too.",
 					Status: web.Built,
 					Cards:  []web.HomeCard{homeCard("須坂　花子", "", ""), homeCard("須坂　健太", "", ""), homeCard("井波　清", "", "")},
 					Paths:  []string{tvPath("tv-suzaka-1"), tvPath("tv-nanto-1")}},
 				{ID: SectionPilot2, TitleJA: "② 南部町：高齢者の見守りと子どもの登下校メール", TitleEN: "② Nambu: watching over the elderly, and school check-in mail",
 					DescJA: "高齢者が毎日STBにカードを置いて体調を入力し、町の保健師が見守る。小学生が学校の玄関のリーダーにカードをタッチすると保護者にメールが届く。" +
-						"見守り：中海テレビのSTB（tv-nambu-1）で法勝寺 トメさんのカードでログインし、メニューの「見守り・今日の確認」（黄＝Y）で気分・血圧・食事を数字キー 1〜3 で3回押すだけ。" +
+						"見守り：中海テレビのSTB（tv-nambu-1）で法勝寺 トメさんのカードでログインすると、すぐに今日の確認が出ます。気分・血圧・食事を数字キー 1〜3 で3回押すだけ（あとからはメニューの「見守り・今日の確認」、黄＝Y）。" +
 						"3 の答えはすぐ、10時までに入力もテレビの電源オンもなければ、保健センターにフラグが立ち家族にメールが届きます（デモでは /demo/mailbox で見られます）。" +
 						"保健センターの職員 赤松 さち（職員カード）が /watch/nambu/office/ で様子を見て、対応を記録します。" +
 						"登下校メール：南部 翔さんのカードを小学校（/gatekiosk/school-nambu-1/）か図書館（/gatekiosk/library-nambu-1/）の入口のリーダーにかざすと（暗証番号なし）、保護者（祖母の法勝寺 トメさん）にメールが届き、" +
-						"トメさんのテレビのメニュー「子どもの入退室」で記録が見られます。学校の 手間山 洋子、図書館の 緑水 湖太郎（職員カード）はそれぞれ自分のところの記録だけを見ます。",
+						"トメさんのテレビのメニュー（青＝B）の「子どもの入退室」（その数字キー）で記録が見られます。学校の 手間山 洋子、図書館の 緑水 湖太郎（職員カード）はそれぞれ自分のところの記録だけを見ます。",
 					DescEN: "Elderly people place the card on the STB every day and enter how they feel, for the town's nurses to watch over them; " +
 						"a pupil's touch at the school gate sends the parents an e-mail. " +
-						"Watch-over: log in at the Chukai STB (tv-nambu-1) with 法勝寺 トメ's card and choose \"Daily check\" (yellow = Y) on the menu: feeling, blood pressure and meals, one number key 1–3 each. " +
+						"Watch-over: log in at the Chukai STB (tv-nambu-1) with 法勝寺 トメ's card and the day's check comes at once: feeling, blood pressure and meals, one number key 1–3 each (later, \"Daily check\" on the menu, yellow = Y). " +
 						"An answer 3 at once, or no answer and no TV power-on by 10:00, raises a flag at the health centre and mails the family (the demo's mails are at /demo/mailbox). " +
 						"The centre's 赤松 さち (staff card) sees everyone at /watch/nambu/office/ and records the handling. " +
 						"Check-in mail: hold 南部 翔's card to the school's (/gatekiosk/school-nambu-1/) or the library's (/gatekiosk/library-nambu-1/) reader (no PIN); his guardian (his grandmother 法勝寺 トメ) gets a mail " +
-						"and sees the history on her TV under \"My child's check-ins\". The school's 手間山 洋子 and the library's 緑水 湖太郎 (staff cards) each see their own body's records only.",
+						"and sees the history on her TV: \"My child's check-ins\" on the menu (blue = B), by its number key. The school's 手間山 洋子 and the library's 緑水 湖太郎 (staff cards) each see their own body's records only.",
 					Status:    web.PartlyBuilt,
 					MissingJA: "子どもと保護者を登録する職員のページ（デモでは登録済み）。",
 					MissingEN: "Staff pages to register children and link their parents (the demo has them registered).",

@@ -123,6 +123,17 @@ func TestGuideCardsAndPaths(t *testing.T) {
 			}
 		}
 	}
+	// A path two sections claim goes to one of them only (the longest
+	// prefix wins, the first on a tie): the other would lack its link.
+	claimed := map[string]string{}
+	for _, s := range flatten(Guide(true)) {
+		for _, p := range s.Paths {
+			if other, ok := claimed[p]; ok {
+				t.Errorf("%s and %s both claim %s", other, s.ID, p)
+			}
+			claimed[p] = s.ID
+		}
+	}
 	for _, st := range FirstSteps() {
 		if strings.HasPrefix(st.Path, "/kiosk/") && !places[st.Path] {
 			t.Errorf("first step %s is no demo kiosk", st.Path)

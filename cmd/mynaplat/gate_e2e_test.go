@@ -1,16 +1,12 @@
 package main
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/emulation"
-	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -35,43 +31,16 @@ func TestGateInBrowser(t *testing.T) {
 	// The gate: a kiosk screen.
 	g := newFlowRun(t, sameURL(bin, data, url))
 	sho := g.card("南部　翔")
-	fits := func(r *flowRun, name, want string) {
-		t.Helper()
-		v, err := chromedp.Run(r.ctx, chromedp.Evaluate[string](`(function () {
-			var d = document.documentElement, a = document.activeElement;
-			var ring = a && a !== document.body && a.matches(":focus") ? getComputedStyle(a).outlineStyle : "none";
-			return d.scrollWidth + "x" + d.scrollHeight + " " + ring;
-		})()`))
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		if size, ring, _ := strings.Cut(v, " "); size != want || ring == "none" {
-			t.Errorf("%s: the page's size and the focus ring %q, want %s and a ring", name, v, want)
-		}
-		r.shot(name)
-	}
-	focus := chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tg, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true})
-		return err
-	})
-	g.do("the school gate's reader", chromedp.EmulateViewport(1024, 600), focus, chromedp.Navigate(url+"/gatekiosk/school-nambu-1/"),
+	g.do("the school gate's reader", chromedp.EmulateViewport(1024, 600), focusEmulation(), chromedp.Navigate(url+"/gatekiosk/school-nambu-1/"),
 		chromedp.WaitVisible(css("#card")))
-	for range 40 {
-		if value(g, "#card") == sho {
-			break
-		}
-		g.do("next card", chromedp.KeyEvent(kb.ArrowDown))
-	}
-	if value(g, "#card") != sho {
-		t.Fatalf("his card %s is not in the list", sho)
-	}
-	fits(g, "gate-01-reader", "1024x600")
+	tvRemote{t: t, r: g}.choose(sho)
+	fitShot(g, "gate-01-reader", "1024x600", false)
 	start := time.Now()
 	g.do("hold the card (Tab to the button, Enter)", chromedp.KeyEvent(kb.Tab), chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(css("#result")))
 	if h := has(g.text("#result"), "南部　翔", "着きました"); h != "yes" {
 		t.Errorf("the gate's answer: %s", h)
 	}
-	fits(g, "gate-02-arrived", "1024x600")
+	fitShot(g, "gate-02-arrived", "1024x600", false)
 
 	// The guardian's mail, read back from the demo's SMTP server.
 	var page string
@@ -94,35 +63,14 @@ func TestGateInBrowser(t *testing.T) {
 
 	// The guardian's TV.
 	r := newFlowRun(t, sameURL(bin, data, url))
-	tome := r.card("法勝寺　トメ")
-	vk := func(code int64) chromedp.Action[chromedp.Void] {
-		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			for _, typ := range []input.DispatchKeyEventType{input.DispatchKeyEventTypeRawKeyDown, input.DispatchKeyEventTypeKeyUp} {
-				if _, err := cdp.Call(ctx, tg, input.DispatchKeyEvent, input.DispatchKeyEventParams{Type: typ,
-					Key: "Unidentified", WindowsVirtualKeyCode: code, NativeVirtualKeyCode: code}); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-	}
-	r.do("power on", chromedp.EmulateViewport(1280, 720), focus, chromedp.Navigate(url+"/tv/tv-nambu-1/"), chromedp.WaitVisible(css("#card")))
-	for range 40 {
-		if value(r, "#card") == tome {
-			break
-		}
-		r.do("next card", chromedp.KeyEvent(kb.ArrowDown))
-	}
-	r.do("place the card (Enter)", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(css("#pin")))
-	r.do("focus off the field", chromedp.KeyEvent(kb.ArrowDown))
-	r.do("the PIN 5678 by the number keys", vk(53), vk(54), vk(55), vk(56))
-	r.do("confirm (Enter): the daily check first", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(css("#question")))
-	r.do("blue key: to the menu", vk(406), chromedp.WaitVisible(css("#children")))
+	tv := tvRemote{t: t, r: r}
+	tv.login(url, "tv-nambu-1", "法勝寺　トメ", "5678", "#question")
+	r.do("blue key: to the menu", tv.vk(vkBlue), chromedp.WaitVisible(css("#children")))
 	num, err := chromedp.Run(r.ctx, chromedp.Evaluate[string](`document.querySelector("#children").dataset.remoteNum`))
 	if err != nil || num == "" {
 		t.Fatalf("the item's number key: %q, %v", num, err)
 	}
-	fits(r, "gate-03-menu", "1280x720")
+	tv.shot("gate-03-menu")
 	if h := has(r.text("#children"), "子どもの入退室"); h != "yes" {
 		t.Errorf("the menu's item: %s", h)
 	}
@@ -134,7 +82,7 @@ func TestGateInBrowser(t *testing.T) {
 	if h := has(library, "南部町立図書館", "記録はありません"); h != "yes" {
 		t.Errorf("the library's history (nothing of the school's touch): %s\n%s", h, library)
 	}
-	fits(r, "gate-04-history", "1280x720")
+	tv.shot("gate-04-history")
 	r.do("Back: the menu", chromedp.KeyEvent(kb.Escape), chromedp.WaitVisible(css("#children")))
 
 	// The staff: the school's teacher sees the arrival, the librarian none.

@@ -1,14 +1,10 @@
 package main
 
 import (
-	"context"
 	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/emulation"
-	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 )
@@ -35,90 +31,34 @@ func TestTVInBrowser(t *testing.T) {
 	const id = "tv-suzaka-1"
 	cardID := r.card("須坂　花子")
 
-	key := func(keys string) chromedp.Action[chromedp.Void] { return chromedp.KeyEvent(keys) }
-	// vk sends a key as a TV browser does: its VK_* key code and no key
-	// name a PC keyboard has.
-	vk := func(code int64) chromedp.Action[chromedp.Void] {
-		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			for _, typ := range []input.DispatchKeyEventType{input.DispatchKeyEventTypeRawKeyDown, input.DispatchKeyEventTypeKeyUp} {
-				if _, err := cdp.Call(ctx, tg, input.DispatchKeyEvent, input.DispatchKeyEventParams{Type: typ,
-					Key: "Unidentified", WindowsVirtualKeyCode: code, NativeVirtualKeyCode: code}); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-	}
-	focused := func() string {
-		t.Helper()
-		v, err := chromedp.Run(r.ctx, chromedp.Evaluate[string](`document.activeElement ? document.activeElement.id || document.activeElement.tagName : ""`))
-		if err != nil {
-			t.Fatalf("focused element: %v", err)
-		}
-		return v
-	}
-	// shot checks the screen fits 1280×720 without scrolling and that the
-	// focused element shows its ring, then keeps the screenshot.
-	shot := func(name string) {
-		t.Helper()
-		v, err := chromedp.Run(r.ctx, chromedp.Evaluate[string](`(function () {
-			var d = document.documentElement, a = document.activeElement;
-			var ring = a && a !== document.body && a.matches(":focus") ? getComputedStyle(a).outlineStyle : "none";
-			return d.scrollWidth + "x" + d.scrollHeight + " " + ring;
-		})()`))
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		size, ring, _ := strings.Cut(v, " ")
-		if size != "1280x720" || ring != "solid" {
-			t.Errorf("%s: the page's size and the focus ring %q, want 1280x720 and a ring", name, v)
-		}
-		r.shot(name)
-	}
-	// choose moves the card list to her card with the arrow keys.
-	choose := func() {
-		t.Helper()
-		for range 40 {
-			if value(r, "#card") == cardID {
-				return
-			}
-			r.do("next card", key(kb.ArrowDown))
-		}
-		t.Fatalf("her card %s is not in the list", cardID)
-	}
+	tv := tvRemote{t: t, r: r}
 
-	// A TV's browser has the input focus; a headless tab has it only
-	// after a key event, unless it is told to act as focused.
-	focus := chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tg, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true})
-		return err
-	})
-	r.do("power on", chromedp.EmulateViewport(1280, 720), focus, chromedp.Navigate(url+"/tv/"+id+"/"), chromedp.WaitVisible(css("#card")))
-	if f := focused(); f != "card" {
+	tv.powerOn(url, "/tv/"+id+"/")
+	if f := tv.focused(); f != "card" {
 		t.Errorf("the card screen's focus is on %q, want the card list", f)
 	}
-	shot("tv-01-card")
-	choose()
-	r.do("place the card (Enter)", key(kb.Enter), chromedp.WaitVisible(css("#pin")))
-	r.do("Back (Escape) takes the card out", key(kb.Escape), chromedp.WaitVisible(css("#card")))
-	choose()
-	r.do("place it again", key(kb.Enter), chromedp.WaitVisible(css("#pin")))
-	if f := focused(); f != "pin" {
+	tv.shot("tv-01-card")
+	tv.choose(cardID)
+	r.do("place the card (Enter)", tv.key(kb.Enter), chromedp.WaitVisible(css("#pin")))
+	r.do("Back (Escape) takes the card out", tv.key(kb.Escape), chromedp.WaitVisible(css("#card")))
+	tv.choose(cardID)
+	r.do("place it again", tv.key(kb.Enter), chromedp.WaitVisible(css("#pin")))
+	if f := tv.focused(); f != "pin" {
 		t.Errorf("the PIN screen's focus is on %q, want the PIN field", f)
 	}
-	r.do("focus off the field", key(kb.ArrowDown))
-	if f := focused(); f == "pin" {
+	r.do("focus off the field", tv.key(kb.ArrowDown))
+	if f := tv.focused(); f == "pin" {
 		t.Fatalf("the down key left the focus on the PIN field")
 	}
-	r.do("the PIN by number keys: 1 and 2 as a PC sends them, 3 and 4 as a remote does (VK_3, VK_4)", key("12"), vk(51), vk(52))
+	r.do("the PIN by number keys: 1 and 2 as a PC sends them, 3 and 4 as a remote does (VK_3, VK_4)", tv.key("12"), tv.vk(vk0+3), tv.vk(vk0+4))
 	if got := value(r, "#pin"); got != "1234" {
 		t.Fatalf("the PIN field holds %q after the number keys 1234", got)
 	}
-	if f := focused(); f != "login" {
+	if f := tv.focused(); f != "login" {
 		t.Errorf("a full PIN leaves the focus on %q, want Confirm (#login)", f)
 	}
-	shot("tv-02-pin")
-	r.do("confirm (Enter)", key(kb.Enter), chromedp.WaitVisible(css("#unread")))
+	tv.shot("tv-02-pin")
+	r.do("confirm (Enter)", tv.key(kb.Enter), chromedp.WaitVisible(css("#unread")))
 	// Power-on after the login: her unread messages first (the CATV
 	// operator's demo: to her, to her area, to all), the newest first.
 	if h := has(r.text("#welcome"), "須坂"); h != "yes" {
@@ -127,25 +67,25 @@ func TestTVInBrowser(t *testing.T) {
 	if n := r.count("#unread li"); n != 4 {
 		t.Errorf("the unread screen has %d items, want 3 messages and the menu", n)
 	}
-	first := focused()
+	first := tv.focused()
 	if !strings.HasPrefix(first, "unread-") {
 		t.Fatalf("the unread screen's focus is on %q, want the first message", first)
 	}
-	shot("tv-03-unread")
-	r.do("read it (Enter)", key(kb.Enter), chromedp.WaitVisible(css("#message-body")))
+	tv.shot("tv-03-unread")
+	r.do("read it (Enter)", tv.key(kb.Enter), chromedp.WaitVisible(css("#message-body")))
 	if h := has(r.text("#message-title"), "特定健診"); h != "yes" {
 		t.Errorf("the message opened is not hers to her alone: %s", h)
 	}
-	if f := focused(); f != "back" {
+	if f := tv.focused(); f != "back" {
 		t.Errorf("the message's focus is on %q, want Back", f)
 	}
-	shot("tv-04-message")
-	r.do("Back: the unread left", key(kb.Escape), chromedp.WaitVisible(css("#unread")))
+	tv.shot("tv-04-message")
+	r.do("Back: the unread left", tv.key(kb.Escape), chromedp.WaitVisible(css("#unread")))
 	if n := r.count("#unread li"); n != 3 {
 		t.Errorf("after reading one, the unread screen has %d items, want 2 messages and the menu", n)
 	}
-	r.do("the blue key: the menu", key("b"), chromedp.WaitVisible(css("#menu")))
-	if f := focused(); f != "messages" {
+	r.do("the blue key: the menu", tv.key("b"), chromedp.WaitVisible(css("#menu")))
+	if f := tv.focused(); f != "messages" {
 		t.Errorf("the menu's focus is on %q, want the messages", f)
 	}
 	if n := r.count("#menu li"); n != 4 {
@@ -154,30 +94,30 @@ func TestTVInBrowser(t *testing.T) {
 	if h := has(r.text("#messages"), "2"); h != "yes" {
 		t.Errorf("the menu's messages item does not say 2 unread: %s", h)
 	}
-	shot("tv-05-menu")
+	tv.shot("tv-05-menu")
 	// The same menu on a 1920×1080 TV: the type grows with the screen.
 	r.do("1920×1080", chromedp.EmulateViewport(1920, 1080), chromedp.Reload(), chromedp.WaitVisible(css("#menu")))
-	if f := focused(); f != "messages" {
+	if f := tv.focused(); f != "messages" {
 		t.Errorf("the 1920×1080 menu's focus is on %q, want its first item", f)
 	}
 	r.shot("tv-05-menu-1080")
 	r.do("back to 1280×720", chromedp.EmulateViewport(1280, 720), chromedp.Reload(), chromedp.WaitVisible(css("#menu")))
-	r.do("arrows wrap on the menu", key(kb.ArrowUp), key(kb.ArrowDown))
-	if f := focused(); f != "messages" {
+	r.do("arrows wrap on the menu", tv.key(kb.ArrowUp), tv.key(kb.ArrowDown))
+	if f := tv.focused(); f != "messages" {
 		t.Errorf("up and down on the menu left the focus on %q", f)
 	}
-	r.do("number key 1 as a remote sends it (VK_1, no key name): the messages", vk(49), chromedp.WaitVisible(css("#list")))
+	r.do("number key 1 as a remote sends it (VK_1, no key name): the messages", tv.vk(vk0+1), chromedp.WaitVisible(css("#list")))
 	if n := r.count("#list a.unread"); n != 2 {
 		t.Errorf("the list has %d unread, want 2", n)
 	}
 	if n := r.count("#list li:nth-last-child(2) a.read"); n != 1 {
 		t.Errorf("the message read is not last, marked read")
 	}
-	shot("tv-06-messages")
-	r.do("Back: the menu", key(kb.Escape), chromedp.WaitVisible(css("#menu")))
-	r.do("VK_BACK ends the session", vk(461), chromedp.WaitVisible(css("#card")))
+	tv.shot("tv-06-messages")
+	r.do("Back: the menu", tv.key(kb.Escape), chromedp.WaitVisible(css("#menu")))
+	r.do("VK_BACK ends the session", tv.vk(vkBack), chromedp.WaitVisible(css("#card")))
 	r.do("the portal again", chromedp.Navigate(url+"/tv/"+id+"/"), chromedp.WaitVisible(css("#card")))
-	shot("tv-07-ended")
+	tv.shot("tv-07-ended")
 }
 
 // value is the value of the element sel.

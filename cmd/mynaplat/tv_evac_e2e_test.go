@@ -90,5 +90,5 @@ func TestTVEvacInBrowser(t *testing.T) {
 	}
 	tv.shot("tv-evac-04-lifted")
 	r.do("Back closes it", tv.key(kb.Escape), chromedp.WaitNotPresent(css("#push-overlay")))
-	r.do("VK_BACK ends the session", tv.vk(461), chromedp.WaitVisible(css("#card")))
+	r.do("VK_BACK ends the session", tv.vk(vkBack), chromedp.WaitVisible(css("#card")))
 }

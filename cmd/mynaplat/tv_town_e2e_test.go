@@ -1,89 +1,12 @@
 package main
 
 import (
-	"context"
 	"strings"
 	"testing"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/emulation"
-	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 )
-
-// tvRemote drives a TV portal in the browser with key events only: the PC
-// keyboard's, or a TV browser's VK_* codes.
-type tvRemote struct {
-	t *testing.T
-	r *flowRun
-}
-
-func (tv tvRemote) key(keys string) chromedp.Action[chromedp.Void] { return chromedp.KeyEvent(keys) }
-
-// vk sends a key as a TV browser does: its VK_* key code and no key name.
-func (tvRemote) vk(code int64) chromedp.Action[chromedp.Void] {
-	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		for _, typ := range []input.DispatchKeyEventType{input.DispatchKeyEventTypeRawKeyDown, input.DispatchKeyEventTypeKeyUp} {
-			if _, err := cdp.Call(ctx, tg, input.DispatchKeyEvent, input.DispatchKeyEventParams{Type: typ,
-				Key: "Unidentified", WindowsVirtualKeyCode: code, NativeVirtualKeyCode: code}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
-func (tv tvRemote) focused() string {
-	tv.t.Helper()
-	v, err := chromedp.Run(tv.r.ctx, chromedp.Evaluate[string](`document.activeElement ? document.activeElement.id || document.activeElement.tagName : ""`))
-	if err != nil {
-		tv.t.Fatalf("focused element: %v", err)
-	}
-	return v
-}
-
-// shot checks the screen fits 1280×720 without scrolling and that the
-// focused element shows its ring, then keeps the screenshot.
-func (tv tvRemote) shot(name string) {
-	tv.t.Helper()
-	v, err := chromedp.Run(tv.r.ctx, chromedp.Evaluate[string](`(function () {
-		var d = document.documentElement, a = document.activeElement;
-		var ring = a && a !== document.body && a.matches(":focus") ? getComputedStyle(a).outlineStyle : "none";
-		return d.scrollWidth + "x" + d.scrollHeight + " " + ring;
-	})()`))
-	if err != nil {
-		tv.t.Fatalf("%s: %v", name, err)
-	}
-	if size, ring, _ := strings.Cut(v, " "); size != "1280x720" || ring != "solid" {
-		tv.t.Errorf("%s: the page's size and the focus ring %q, want 1280x720 and a ring", name, v)
-	}
-	tv.r.shot(name)
-}
-
-// login powers the TV on at 1280×720 and logs holder in with the card
-// chosen by the arrows and the PIN by the number keys, Enter to confirm;
-// wait is what the power-on page shows then.
-func (tv tvRemote) login(url, id, holder, pin, wait string) {
-	tv.t.Helper()
-	r := tv.r
-	cardID := r.card(holder)
-	// A TV's browser has the input focus; a headless tab has it only after
-	// a key event, unless it is told to act as focused.
-	focus := chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tg, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true})
-		return err
-	})
-	r.do("power on", chromedp.EmulateViewport(1280, 720), focus, chromedp.Navigate(url+"/tv/"+id+"/"), chromedp.WaitVisible(css("#card")))
-	for i := 0; value(r, "#card") != cardID; i++ {
-		if i == 40 {
-			tv.t.Fatalf("the card of %s is not in the list", holder)
-		}
-		r.do("next card", tv.key(kb.ArrowDown))
-	}
-	r.do("place the card (Enter)", tv.key(kb.Enter), chromedp.WaitVisible(css("#pin")))
-	r.do("focus off the field, the PIN by number keys, Enter", tv.key(kb.ArrowDown), tv.key(pin), tv.key(kb.Enter), chromedp.WaitVisible(css(wait)))
-}
 
 // TestTVTownInBrowser is 須坂 花子 at her cable TV with the remote alone
 // (docs/community-tv.md §5.3), every step a key event, never a click: after
@@ -108,7 +31,7 @@ func TestTVTownInBrowser(t *testing.T) {
 		t.Errorf("the menu has %d items, want the messages, the checkups, the booking and the end", n)
 	}
 
-	r.do("number key 2 (VK_2): the checkups", tv.vk(50), chromedp.WaitVisible(css("#years")))
+	r.do("number key 2 (VK_2): the checkups", tv.vk(vk0+2), chromedp.WaitVisible(css("#years")))
 	if n := r.count("#years li"); n != 5 {
 		t.Errorf("%d years of checkups, want 5", n)
 	}
@@ -173,5 +96,5 @@ func TestTVTownInBrowser(t *testing.T) {
 	}
 	tv.shot("tv-town-09-cancelled")
 	r.do("the blue key: the menu", tv.key("b"), chromedp.WaitVisible(css("#menu")))
-	r.do("VK_BACK ends the session", tv.vk(461), chromedp.WaitVisible(css("#card")))
+	r.do("VK_BACK ends the session", tv.vk(vkBack), chromedp.WaitVisible(css("#card")))
 }

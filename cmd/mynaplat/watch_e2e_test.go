@@ -1,18 +1,13 @@
 package main
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/emulation"
-	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
-	"github.com/chromedp/chromedp/kb"
 
 	"github.com/mynaplat/mynaplat/demo"
 )
@@ -33,70 +28,23 @@ func TestWatchInBrowser(t *testing.T) {
 	data := t.TempDir()
 	url := startServer(t, bin, "--demo", "--data", data)
 	r := newFlowRun(t, sameURL(bin, data, url))
-	const id = "tv-nambu-1"
-	cardID := r.card("法勝寺　トメ")
-
-	// vk sends a key as a TV browser does: its VK_* key code, no key name.
-	vk := func(code int64) chromedp.Action[chromedp.Void] {
-		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			for _, typ := range []input.DispatchKeyEventType{input.DispatchKeyEventTypeRawKeyDown, input.DispatchKeyEventTypeKeyUp} {
-				if _, err := cdp.Call(ctx, tg, input.DispatchKeyEvent, input.DispatchKeyEventParams{Type: typ,
-					Key: "Unidentified", WindowsVirtualKeyCode: code, NativeVirtualKeyCode: code}); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-	}
-	shot := func(name string) {
-		t.Helper()
-		v, err := chromedp.Run(r.ctx, chromedp.Evaluate[string](`(function () {
-			var d = document.documentElement, a = document.activeElement;
-			var ring = a && a !== document.body && a.matches(":focus") ? getComputedStyle(a).outlineStyle : "none";
-			return d.scrollWidth + "x" + d.scrollHeight + " " + ring;
-		})()`))
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		size, ring, _ := strings.Cut(v, " ")
-		if size != "1280x720" || ring != "solid" {
-			t.Errorf("%s: the page's size and the focus ring %q, want 1280x720 and a ring", name, v)
-		}
-		r.shot(name)
-	}
-	focus := chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tg, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true})
-		return err
-	})
-	r.do("power on", chromedp.EmulateViewport(1280, 720), focus, chromedp.Navigate(url+"/tv/"+id+"/"), chromedp.WaitVisible(css("#card")))
-	for range 40 {
-		if value(r, "#card") == cardID {
-			break
-		}
-		r.do("next card", chromedp.KeyEvent(kb.ArrowDown))
-	}
-	if value(r, "#card") != cardID {
-		t.Fatalf("her card %s is not in the list", cardID)
-	}
-	r.do("place the card (Enter)", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(css("#pin")))
-	r.do("focus off the field", chromedp.KeyEvent(kb.ArrowDown))
-	r.do("the PIN 5678 by the remote's number keys", vk(53), vk(54), vk(55), vk(56))
-	r.do("confirm (Enter): the first question at once", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(css("#question")))
+	tv := tvRemote{t: t, r: r}
+	tv.login(url, "tv-nambu-1", "法勝寺　トメ", "5678", "#question")
 	if h := has(r.text("#question"), "気分"); h != "yes" {
 		t.Errorf("the power-on question: %s", h)
 	}
-	shot("watch-01-feeling")
+	tv.shot("watch-01-feeling")
 	start := time.Now()
-	r.do("press 1: feeling 2 (so-so)", vk(50), chromedp.WaitVisible(css(`#choices a[href*="b=1"]`)))
+	r.do("press 1: feeling 2 (so-so)", tv.vk(vk0+2), chromedp.WaitVisible(css(`#choices a[href*="b=1"]`)))
 	if h := has(r.text("#question"), "血圧"); h != "yes" {
 		t.Errorf("the second question: %s", h)
 	}
-	shot("watch-02-bp")
-	r.do("press 2: blood pressure 1 (low)", vk(49), chromedp.WaitVisible(css(`#choices button#choice-3`)))
+	tv.shot("watch-02-bp")
+	r.do("press 2: blood pressure 1 (low)", tv.vk(vk0+1), chromedp.WaitVisible(css(`#choices button#choice-3`)))
 	if h := has(r.text("#question"), "食事"); h != "yes" {
 		t.Errorf("the third question: %s", h)
 	}
-	shot("watch-03-meals")
+	tv.shot("watch-03-meals")
 	r.do("press 3: meals 3 (not eaten)", chromedp.KeyEvent("3"), chromedp.WaitVisible(css("#thanks")))
 	if h := has(r.text("#answers"), "ふつう", "低め", "食べていない"); h != "yes" {
 		t.Errorf("the answers: %s", h)
@@ -104,7 +52,7 @@ func TestWatchInBrowser(t *testing.T) {
 	if h := has(r.text("#flagged"), "保健センター"); h != "yes" {
 		t.Errorf("the result does not say the centre will call: %s", h)
 	}
-	shot("watch-04-done")
+	tv.shot("watch-04-done")
 
 	// The family's mail, read back from the demo's SMTP server.
 	var page string
