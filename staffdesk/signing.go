@@ -99,15 +99,23 @@ func (p *Pages) ticket(r *http.Request, id, office, state string, cert *x509.Cer
 		return t, err
 	}
 	if !officePath(t.Req.Action) || !officePath(t.Req.Back) {
-		return t, fmt.Errorf("staffdesk: the office's signing request names another host (%q, %q)", t.Req.Action, t.Req.Back)
+		return t, fmt.Errorf("%w (%q, %q)", errForeignPath, t.Req.Action, t.Req.Back)
 	}
 	return t, nil
 }
+
+// errForeignPath is an office's answer whose action or way back is not a
+// path of the office's host.
+var errForeignPath = errors.New("staffdesk: the office's signing request names another host")
 
 // refusal is what the desk shows for err of the office's desk API.
 func refusal(err error) web.Flash {
 	if e, ok := errors.AsType[*httpapi.Error](err); ok && e.MessageJA != "" && !e.Bare {
 		return web.Flash{Kind: "error", JA: e.MessageJA, EN: e.MessageEN}
+	}
+	if errors.Is(err, errForeignPath) {
+		return web.Flash{Kind: "error", JA: "事務所からの署名の依頼が正しくありません。何も署名していません。",
+			EN: "The office's signing request is not right. Nothing was signed."}
 	}
 	return web.Flash{Kind: "error", JA: "事務所のサーバーに接続できません。何も署名していません。しばらくしてからもう一度お試しください。",
 		EN: "The office's server cannot be reached. Nothing was signed. Please try again shortly."}
