@@ -109,13 +109,11 @@ type GateConfig struct {
 	Home func(office string) string
 	// Desk is the staff terminal's screen (its /staffdesk/ID/ path).
 	Desk string
-	// Signing is the staff terminals' signing step where they run in
-	// this process (staffdesk), and SignerPerson the platform ID of a
-	// JPKI signing certificate's holder (the platform's JPKI linkage).
-	// With both, a member of staff signs with their own card on the
-	// reader of the staff terminal they signed in at (sign.go); without,
-	// the offices do not sign.
-	Signing      CardSigning
+	// SignerPerson is the platform ID of a JPKI signing certificate's
+	// holder (the platform's JPKI linkage). With it, a member of staff
+	// signs with their own card at the staff terminal they signed in at,
+	// by the signing handoff (sign.go, handoff.go); without, the offices
+	// do not sign.
 	SignerPerson func(ctx context.Context, cert *x509.Certificate) (string, error)
 	Idle, Max    time.Duration
 	Now          func() time.Time
@@ -128,6 +126,8 @@ type GateConfig struct {
 type Gate struct {
 	cfg   GateConfig
 	pages *web.Pages
+	// signs are the signing handoffs this process started.
+	signs handoffs
 }
 
 // NewGate parses the gate's pages.

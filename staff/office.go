@@ -73,15 +73,20 @@ func NewOfficeGate(cfg GateConfig, o Office) (*Gate, error) {
 // another origin when the desk runs on another host: it is exempt from
 // the site's cross-origin check and CSRF token (web.Site.CrossOriginLogin),
 // since the one-time state bound to this browser's session and the signed
-// assertion guard it instead. The signing step's card actions (sign.go)
-// are POST home+"card/place" and home+"card/remove", for a signed-in
-// member of staff.
+// assertion guard it instead. The signing handoff's desk API (handoff.go)
+// is POST home+"sign/desk", which the staff terminals' server calls with
+// no cookie (web.Site.MachineAPI); the office's own route that takes the
+// desk's signature back (SignedAtDesk) is exempt as the login is, by the
+// office (web.Site.CrossOriginLogin), for the same reason.
 func (g *Gate) Mount(mux *http.ServeMux, home string) {
 	login := "POST " + home + "login"
 	g.cfg.Site.CrossOriginLogin(login)
 	mux.HandleFunc("GET "+home+"signin", g.SignIn)
 	mux.HandleFunc(login, g.Login)
 	mux.HandleFunc("POST "+home+"logout", g.Logout)
-	mux.HandleFunc("POST "+home+"card/place", g.Only(g.placeCard))
-	mux.HandleFunc("POST "+home+"card/remove", g.Only(g.removeCard))
+	// The desk API of the signing handoff (handoff.go): called by the
+	// staff terminals' server, with no cookie.
+	desk := "POST " + home + "sign/desk"
+	g.cfg.Site.MachineAPI(desk)
+	mux.HandleFunc(desk, g.signDesk)
 }

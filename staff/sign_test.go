@@ -5,13 +5,17 @@ import (
 	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/base64"
+	"errors"
 	"fmt"
 	"html"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"sync"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/mynaplat/mynaplat/card"
@@ -90,7 +94,6 @@ func newSignWorld(t *testing.T, db *store.DB) *signWorld {
 	stafftest.Grant(t, sw.dir, staff.Grant{PlatformID: "pid-clerk", Name: "窓口　一", Office: signOffice, Role: staff.RegistryClerk,
 		StaffNumber: "R-01", ValidFrom: time.Now().Add(-time.Hour), ValidUntil: time.Now().Add(time.Hour)})
 	gate, err := staff.NewOfficeGate(staff.GateConfig{Site: site, Directory: sw.dir, Keys: sw.iss.Keys, Desk: "/staffdesk/",
-		Signing: desktest.Signing(t, site, cards, stafftest.DeskTerminal),
 		SignerPerson: func(_ context.Context, cert *x509.Certificate) (string, error) {
 			if pid, ok := persons[cert.SerialNumber.String()]; ok {
 				return pid, nil
@@ -101,36 +104,49 @@ func newSignWorld(t *testing.T, db *store.DB) *signWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The office's home, a page of the site's that shows the flash.
+	home, err := site.Parse(fstest.MapFS{"t/home.html": {Data: []byte(`{{define "title"}}office{{end}}{{define "content"}}office home{{end}}`)}}, "t/*.html")
+	if err != nil {
+		t.Fatal(err)
+	}
 	mux := http.NewServeMux()
+	sw.srv = httptest.NewServer(site.Protect(mux))
+	t.Cleanup(sw.srv.Close)
 	site.Routes(mux)
+	// The staff terminals, on the same host here: they reach the office
+	// over HTTP all the same.
+	desktest.Mount(t, mux, site, cards, sw.srv.URL, nil, stafftest.DeskTerminal)
 	gate.Mount(mux, "/municipal/{code}/office/")
 	mux.HandleFunc("GET /municipal/{code}/office/{$}", gate.Only(func(w http.ResponseWriter, r *http.Request, s *staff.Session) {
-		fmt.Fprint(w, "office home")
+		home.Render(w, r, http.StatusOK, "home", nil)
 	}))
+	job := func(ctx context.Context, cert *x509.Certificate, signer crypto.Signer, when time.Time) error {
+		sum := sha256.Sum256([]byte("転入届 T-1 " + when.Format(time.RFC3339Nano)))
+		if _, err := signer.Sign(nil, sum[:], crypto.SHA256); err != nil {
+			return err
+		}
+		sw.mu.Lock()
+		sw.stored = append(sw.stored, persons[cert.SerialNumber.String()])
+		sw.mu.Unlock()
+		return nil
+	}
 	mux.HandleFunc("GET /municipal/{code}/office/sign", gate.Only(func(w http.ResponseWriter, r *http.Request, s *staff.Session) {
-		gate.SignPage(w, r, s, staff.SignRequest{TitleJA: "届出の決裁", TitleEN: "Approve the notice", WhatJA: "転入届 T-1 を決裁します。",
-			WhatEN: "You approve the notice T-1.", LabelJA: "署名する", LabelEN: "Sign", Action: signPagePath, Back: signHome})
+		gate.SendToSign(w, r, s, staff.SignRequest{TitleJA: "届出の決裁", TitleEN: "Approve the notice", WhatJA: "転入届 T-1 を決裁します。",
+			WhatEN: "You approve the notice T-1.", LabelJA: "署名する", LabelEN: "Sign", Action: signPagePath, Back: signHome}, job)
 	}))
-	mux.HandleFunc("POST /municipal/{code}/office/sign", gate.Only(func(w http.ResponseWriter, r *http.Request, s *staff.Session) {
-		ok, err := gate.Sign(w, r, s, signPagePath, func(cert *x509.Certificate, signer crypto.Signer) error {
-			sum := sha256.Sum256([]byte("転入届 T-1"))
-			if _, err := signer.Sign(nil, sum[:], crypto.SHA256); err != nil {
-				return err
-			}
-			sw.mu.Lock()
-			sw.stored = append(sw.stored, persons[cert.SerialNumber.String()])
-			sw.mu.Unlock()
-			return nil
-		})
+	back := "POST /municipal/{code}/office/sign"
+	site.CrossOriginLogin(back)
+	mux.HandleFunc(back, gate.Only(func(w http.ResponseWriter, r *http.Request, s *staff.Session) {
+		ok, err := gate.SignedAtDesk(w, r, s, signHome, job)
 		switch {
+		case errors.Is(err, staff.ErrSignState):
+			site.Done(w, r, staff.SignStateRefusal, signHome)
 		case err != nil:
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 		case ok:
 			fmt.Fprint(w, "signed by "+s.Grant.Name)
 		}
 	}))
-	sw.srv = httptest.NewServer(site.Protect(mux))
-	t.Cleanup(sw.srv.Close)
 	return sw
 }
 
@@ -155,69 +171,103 @@ func TestSignWithOwnCard(t *testing.T) {
 		c := webtest.New(t, sw.srv.URL)
 		stafftest.NeedStaff(t, c, signHome, []webtest.Step{
 			{Name: "the signing page", Path: signPagePath},
-			{Name: "place a card", Path: signHome + "card/place", Form: url.Values{"card": {sw.cards["pid-clerk"].ID()}}},
-			{Name: "sign", Path: signPagePath, Form: url.Values{"password": {signPassword}}},
+			{Name: "the signature back", Path: signPagePath, Form: url.Values{"state": {"x"}}, NoToken: true},
 		})
 		sw.iss.SignInAs(c, signHome, "pid-clerk", time.Now())
+		const desk = "/staffdesk/" + stafftest.DeskTerminal + "/sign"
+		// start goes from the office to the desk with a new handoff.
+		start := func() {
+			t.Helper()
+			r := c.Step(webtest.Step{Name: "the office sends the browser to the desk", Path: signPagePath, WantStatus: http.StatusSeeOther})
+			u, err := url.Parse(r.Location())
+			if err != nil || u.Path != desk || u.Query().Get("office") != signOffice || len(u.Query().Get("state")) != 32 {
+				t.Fatalf("the office sent the browser to %q", r.Location())
+			}
+			c.Step(webtest.Step{Name: "the desk takes the handoff", Path: r.Location(), WantStatus: http.StatusSeeOther, WantLocation: desk})
+		}
 		place := func(who string) {
 			t.Helper()
-			c.Step(webtest.Step{Name: "place " + who + "'s card", Path: signHome + "card/place", Form: url.Values{"card": {sw.cards[who].ID()}},
-				WantStatus: http.StatusSeeOther, WantLocation: signPagePath})
+			c.Step(webtest.Step{Name: "place " + who + "'s card", Path: desk + "/place", Form: url.Values{"card": {sw.cards[who].ID()}},
+				WantStatus: http.StatusSeeOther, WantLocation: desk})
 		}
 		sign := func(name, password string) {
 			t.Helper()
-			c.Step(webtest.Step{Name: name, Path: signPagePath, Form: url.Values{"password": {password}}, WantStatus: http.StatusSeeOther, WantLocation: signPagePath})
+			c.Step(webtest.Step{Name: name, Path: desk, Form: url.Values{"password": {password}}, WantStatus: http.StatusSeeOther, WantLocation: desk})
 		}
 		msg := func(o terminal.Outcome, left int) string {
 			return html.EscapeString(terminal.Result{Outcome: o, TriesLeft: left, Wrong: true}.Message().JA)
 		}
 		notOwn := html.EscapeString("このカードの署名用電子証明書は、ログインしている職員本人のものではありません。何も署名していません。")
-		c.Step(webtest.Step{Name: "the page: what is signed, place the card", Path: signPagePath,
-			WantContains: []string{"転入届 T-1 を決裁します。", `id="place"`, `action="` + signHome + `card/place"`, "窓口　一"}})
+		start()
+		c.Step(webtest.Step{Name: "the desk's page: what is signed, place the card", Path: desk,
+			WantContains: []string{"転入届 T-1 を決裁します。", `id="place"`, `action="` + desk + `/place"`, "窓口　一", "酒田市 戸籍住民課"}})
 
 		// Another person's card: the platform says it is theirs.
 		place("pid-stranger")
-		c.Step(webtest.Step{Name: "the password step", Path: signPagePath,
-			WantContains: []string{`id="sign-form"`, `action="` + signPagePath + `"`, `id="sign-left">5<`, `action="` + signHome + `card/remove"`}})
+		c.Step(webtest.Step{Name: "the password step", Path: desk,
+			WantContains: []string{`id="sign-form"`, `action="` + desk + `"`, `id="sign-left">5<`, `action="` + desk + `/remove"`}})
 		sign("the stranger's card, its right password", signPassword)
-		c.Step(webtest.Step{Name: "refused", Path: signPagePath, WantContains: []string{notOwn}})
+		c.Step(webtest.Step{Name: "refused, the card off the reader", Path: desk, WantContains: []string{notOwn, `id="place"`}})
 		// A card the platform links to no one.
-		c.Step(webtest.Step{Name: "remove", Path: signHome + "card/remove", Form: url.Values{}, WantStatus: http.StatusSeeOther, WantLocation: signPagePath})
 		place("")
 		sign("an unknown card", signPassword)
-		c.Step(webtest.Step{Name: "refused too", Path: signPagePath, WantContains: []string{notOwn}})
-		c.Step(webtest.Step{Name: "in English", Path: "/lang?" + url.Values{"to": {"en"}, "back": {signPagePath}}.Encode(), WantStatus: http.StatusSeeOther})
+		c.Step(webtest.Step{Name: "refused too", Path: desk, WantContains: []string{notOwn}})
+		c.Step(webtest.Step{Name: "in English", Path: "/lang?" + url.Values{"to": {"en"}, "back": {desk}}.Encode(), WantStatus: http.StatusSeeOther})
+		place("")
 		sign("again, in English", signPassword)
-		c.Step(webtest.Step{Name: "refused in English", Path: signPagePath, WantContains: []string{
+		c.Step(webtest.Step{Name: "refused in English", Path: desk, WantContains: []string{
 			"This card&#39;s signing certificate is not that of the member of staff signed in. Nothing was signed."}})
-		c.Step(webtest.Step{Name: "to Japanese", Path: "/lang?" + url.Values{"to": {"ja"}, "back": {signPagePath}}.Encode(), WantStatus: http.StatusSeeOther})
+		c.Step(webtest.Step{Name: "to Japanese", Path: "/lang?" + url.Values{"to": {"ja"}, "back": {desk}}.Encode(), WantStatus: http.StatusSeeOther})
 
 		// Their own card: a wrong password, then the right one.
 		place("pid-clerk")
 		sign("a wrong password", "WRONG1")
-		c.Step(webtest.Step{Name: "4 tries left", Path: signPagePath, WantContains: []string{msg(terminal.SignWrong, 4), `id="sign-left">4<`}})
+		c.Step(webtest.Step{Name: "4 tries left", Path: desk, WantContains: []string{msg(terminal.SignWrong, 4), `id="sign-left">4<`}})
 		if got := sw.signed(); len(got) != 0 {
-			t.Fatalf("the office's callback ran on a refusal: %v", got)
+			t.Fatalf("the office's job completed on a refusal: %v", got)
 		}
-		c.Step(webtest.Step{Name: "the right password", Path: signPagePath, Form: url.Values{"password": {signPassword}},
-			WantContains: []string{"signed by 窓口　一"}})
+		r := c.Step(webtest.Step{Name: "the right password", Path: desk, Form: url.Values{"password": {signPassword}},
+			WantContains: []string{`id="signback"`, `action="` + signPagePath + `"`}})
+		form := hidden(t, r.Body, "state", "certificate", "signature")
+		if got := sw.signed(); len(got) != 0 {
+			t.Fatalf("the office's job completed before the signature came back: %v", got)
+		}
+		// A signature over something else is refused, and uses the state up.
+		bad := url.Values{"state": form["state"], "certificate": form["certificate"], "signature": {base64.StdEncoding.EncodeToString(make([]byte, 256))}}
+		c.Step(webtest.Step{Name: "a signature over something else", Path: signPagePath, Form: bad, NoToken: true, WantStatus: http.StatusSeeOther, WantLocation: signHome})
+		c.Step(webtest.Step{Name: "refused", Path: signHome, WantContains: []string{html.EscapeString("事務所の求めた内容と一致しません")}})
+		c.Step(webtest.Step{Name: "the right signature, its state used up", Path: signPagePath, Form: form, NoToken: true, WantStatus: http.StatusSeeOther})
+		c.Step(webtest.Step{Name: "refused: the state", Path: signHome, WantContains: []string{html.EscapeString("署名の手続きが古いか、別の画面のものです。")}})
+		if got := sw.signed(); len(got) != 0 {
+			t.Fatalf("signed: %v, want none", got)
+		}
+		// Again, right through.
+		start()
+		place("pid-clerk")
+		r = c.Step(webtest.Step{Name: "the right password again", Path: desk, Form: url.Values{"password": {signPassword}}, WantContains: []string{`id="signback"`}})
+		form = hidden(t, r.Body, "state", "certificate", "signature")
+		c.Step(webtest.Step{Name: "the signature back", Path: signPagePath, Form: form, NoToken: true, WantContains: []string{"signed by 窓口　一"}})
 		if got := sw.signed(); len(got) != 1 || got[0] != "pid-clerk" {
 			t.Fatalf("signed: %v, want once by pid-clerk", got)
 		}
-		c.Step(webtest.Step{Name: "the card is off the reader", Path: signPagePath, WantContains: []string{`id="place"`},
-			WantNotContains: []string{`id="sign-form"`}})
+		c.Step(webtest.Step{Name: "a double submit", Path: signPagePath, Form: form, NoToken: true, WantStatus: http.StatusSeeOther})
+		if got := sw.signed(); len(got) != 1 {
+			t.Fatalf("signed: %v, want the one signature", got)
+		}
+		c.Step(webtest.Step{Name: "the desk keeps nothing", Path: desk, WantStatus: http.StatusSeeOther})
 
 		// A blocked card: the stranger's after five wrong passwords.
+		start()
 		place("pid-stranger")
 		for i := range 4 {
 			sign(fmt.Sprintf("wrong %d", i+1), "WRONG1")
 		}
-		c.Step(webtest.Step{Name: "the last try", Path: signPagePath, WantContains: []string{msg(terminal.SignLastTry, 1), `id="sign-last-try"`}})
+		c.Step(webtest.Step{Name: "the last try", Path: desk, WantContains: []string{msg(terminal.SignLastTry, 1), `id="sign-last-try"`}})
 		sign("wrong 5", "WRONG1")
 		blocked := html.EscapeString(terminal.Result{Outcome: terminal.SignBlocked}.Message().JA)
-		c.Step(webtest.Step{Name: "blocked", Path: signPagePath, WantContains: []string{blocked}, WantNotContains: []string{`id="sign-form"`}})
+		c.Step(webtest.Step{Name: "blocked", Path: desk, WantContains: []string{blocked}, WantNotContains: []string{`id="sign-form"`}})
 		sign("a blocked card", signPassword)
-		c.Step(webtest.Step{Name: "still blocked", Path: signPagePath, WantContains: []string{blocked}})
+		c.Step(webtest.Step{Name: "still blocked", Path: desk, WantContains: []string{blocked}})
 		if got := sw.signed(); len(got) != 1 {
 			t.Fatalf("signed: %v, want the one signature", got)
 		}
@@ -239,9 +289,22 @@ func TestSignWithOwnCard(t *testing.T) {
 	})
 }
 
-// TestSignOff: without the staff terminal's reader in this process the
-// signing page says so and a post signs nothing; so does a session made at
-// a staff terminal that does not run here.
+// hidden is the values of a page's hidden inputs names.
+func hidden(t *testing.T, body string, names ...string) url.Values {
+	t.Helper()
+	out := url.Values{}
+	for _, n := range names {
+		m := regexp.MustCompile(`name="` + n + `" value="([^"]*)"`).FindStringSubmatch(body)
+		if m == nil {
+			t.Fatalf("no %s in the page: %s", n, body)
+		}
+		out.Set(n, html.UnescapeString(m[1]))
+	}
+	return out
+}
+
+// TestSignOff: without the platform to say whose card it is, the office
+// does not send anyone to sign, and a signature posted back is refused.
 func TestSignOff(t *testing.T) {
 	db := storetest.SQLite(t)
 	ctx := context.Background()
@@ -260,26 +323,27 @@ func TestSignOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	ran := false
+	job := func(context.Context, *x509.Certificate, crypto.Signer, time.Time) error { ran = true; return nil }
 	mux := http.NewServeMux()
 	site.Routes(mux)
 	gate.Mount(mux, "/municipal/{code}/office/")
 	mux.HandleFunc("GET /municipal/{code}/office/{$}", gate.Only(func(w http.ResponseWriter, r *http.Request, s *staff.Session) {}))
 	mux.HandleFunc("GET /municipal/{code}/office/sign", gate.Only(func(w http.ResponseWriter, r *http.Request, s *staff.Session) {
 		if gate.CanSign(s) {
-			t.Error("CanSign without kits")
+			t.Error("CanSign without the platform's linkage")
 		}
-		gate.SignPage(w, r, s, staff.SignRequest{TitleJA: "決裁", TitleEN: "Approve", Action: signPagePath, Back: signHome})
+		gate.SendToSign(w, r, s, staff.SignRequest{TitleJA: "決裁", TitleEN: "Approve", Action: signPagePath, Back: signHome}, job)
 	}))
 	mux.HandleFunc("POST /municipal/{code}/office/sign", gate.Only(func(w http.ResponseWriter, r *http.Request, s *staff.Session) {
-		gate.Sign(w, r, s, signPagePath, func(*x509.Certificate, crypto.Signer) error { ran = true; return nil })
+		gate.SignedAtDesk(w, r, s, signPagePath, job)
 	}))
 	srv := httptest.NewServer(site.Protect(mux))
 	t.Cleanup(srv.Close)
 	c := webtest.New(t, srv.URL)
 	iss.SignInAs(c, signHome, "pid-clerk", time.Now())
 	c.Step(webtest.Step{Name: "the page", Path: signPagePath, WantStatus: http.StatusServiceUnavailable, WantContains: []string{"ここではカードで署名できません"}})
-	c.Step(webtest.Step{Name: "a post", Path: signPagePath, Form: url.Values{"password": {signPassword}}, WantStatus: http.StatusServiceUnavailable})
+	c.Step(webtest.Step{Name: "a post", Path: signPagePath, Form: url.Values{"state": {"x"}}, WantStatus: http.StatusServiceUnavailable})
 	if ran {
-		t.Error("the callback ran")
+		t.Error("the job ran")
 	}
 }

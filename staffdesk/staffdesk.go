@@ -13,6 +13,7 @@
 //	GET  /staffdesk/?office=…&state=…        the staff terminals (one: straight there)
 //	GET  /staffdesk/{id}/?office=…&state=…   the card step for that sign-in
 //	POST /staffdesk/{id}/place|login|remove  the kit's steps; login ends in the hand-over
+//	GET|POST /staffdesk/{id}/sign…           the offices' signing handoff (signing.go)
 package staffdesk
 
 import (
@@ -50,10 +51,10 @@ type Config struct {
 	PlatformURL string
 	HTTP        *http.Client
 	Logger      *slog.Logger
-	// Signing, when set, is filled with these terminals' signing step
-	// for the offices' gates (staff.GateConfig.Signing), which may be
-	// built before the terminals are.
-	Signing *Signing
+	// Self is this host's base URL: the desk calls the desk API of an
+	// office served here (a kind not in Offices) there, over HTTP as it
+	// would another host's (signing.go).
+	Self string
 }
 
 // Pages are the staff terminals' screens.
@@ -62,6 +63,8 @@ type Pages struct {
 	screens  *web.Pages
 	stations *terminal.Stations[*terminal.Terminal]
 	offices  map[string]string
+	self     string
+	hc       *http.Client
 	logger   *slog.Logger
 }
 
@@ -85,7 +88,8 @@ func New(cfg Config) (*Pages, error) {
 		}
 		offices[kind] = strings.TrimRight(base, "/")
 	}
-	p := &Pages{site: cfg.Site, screens: screens, stations: terminal.NewStations[*terminal.Terminal](cfg.Site, cfg.Logger), offices: offices, logger: cfg.Logger}
+	p := &Pages{site: cfg.Site, screens: screens, stations: terminal.NewStations[*terminal.Terminal](cfg.Site, cfg.Logger), offices: offices,
+		self: strings.TrimRight(cfg.Self, "/"), hc: cfg.HTTP, logger: cfg.Logger}
 	for _, c := range cfg.Terminals {
 		if c.Kind != platform.StaffDesk {
 			return nil, fmt.Errorf("staffdesk: terminal %s is a %s terminal, not a staff terminal", c.ID, c.Kind)
@@ -101,14 +105,8 @@ func New(cfg Config) (*Pages, error) {
 			return nil, err
 		}
 	}
-	if cfg.Signing != nil {
-		cfg.Signing.p = p
-	}
 	return p, nil
 }
-
-// NewSigning is the signing step of these terminals (staff.CardSigning).
-func (p *Pages) NewSigning() *Signing { return &Signing{p: p} }
 
 // Routes registers the screens.
 func (p *Pages) Routes(mux *http.ServeMux) {
@@ -117,6 +115,10 @@ func (p *Pages) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /staffdesk/{id}/place", p.place)
 	mux.HandleFunc("POST /staffdesk/{id}/login", p.login)
 	mux.HandleFunc("POST /staffdesk/{id}/remove", p.remove)
+	mux.HandleFunc("GET /staffdesk/{id}/sign", p.signPage)
+	mux.HandleFunc("POST /staffdesk/{id}/sign", p.sign)
+	mux.HandleFunc("POST /staffdesk/{id}/sign/place", p.signPlace)
+	mux.HandleFunc("POST /staffdesk/{id}/sign/remove", p.signRemove)
 }
 
 // Links are the terminals, for /t/'s list of terminals elsewhere.

@@ -27,9 +27,10 @@ import (
 // (docs/procurement.md §5.7): the officer prepares the contract on the
 // tender's page; the demo agent 須坂 健太 finds it on his contract page at
 // the company's PC, reads it and signs it with his card (the signing
-// password); the officer signs it on the contract's page with his own card
-// on the staff terminal's reader (the staff signing step) and records the
-// passed inspection the same way; the agent accepts and invoices, each
+// password); the officer signs it from the contract's page with his own
+// card on the staff terminal's reader (the staff signing handoff: the
+// browser goes to the staff terminal and brings the signature back) and
+// records the passed inspection the same way; the agent accepts and invoices, each
 // signed with his card, and his page shows the timeline TOTAL_PASSED. The
 // PDF from his page carries both signatures, which pdfsig calls valid, and
 // the timeline file from his page passes `mynaplat verify FILE` (exit 0)
@@ -83,7 +84,8 @@ func contractInBrowser(t *testing.T, r *flowRun, url, bin, data, tender, officer
 			chromedp.Click(css("#place")), chromedp.WaitVisible(css("#password")))
 		r.shot(shot)
 		r.do(what+": the signing password", chromedp.SendKeys(css("#password"), demo.Staff[si].SignPIN), chromedp.Click(css("#sign-ok")),
-			chromedp.WaitVisible(css("#timeline")))
+			chromedp.WaitVisible(css("#signback-go")))
+		r.do(what+": back to the office", chromedp.Click(css("#signback-go")), chromedp.WaitVisible(css("#timeline")))
 	}
 	office := url + home + "contracts/" + id
 	r.do("the officer's contract page", chromedp.Navigate(office), chromedp.WaitReady(css("main")))

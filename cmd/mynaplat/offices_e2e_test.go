@@ -118,13 +118,10 @@ func sourceRoutes(t *testing.T, pkg string) []officeRoute {
 				}
 			case "Mount":
 				if home, ok := lit(1); ok {
-					for _, p := range []string{"GET " + home + "signin", "POST " + home + "login", "POST " + home + "logout"} {
+					// The signing handoff's desk API is the staff
+					// terminals' server's, with no session, as the login is.
+					for _, p := range []string{"GET " + home + "signin", "POST " + home + "login", "POST " + home + "logout", "POST " + home + "sign/desk"} {
 						out = append(out, officeRoute{pattern: p, gate: true})
-					}
-					// The signing step's card actions need a staff session
-					// as every office route does.
-					for _, p := range []string{"POST " + home + "card/place", "POST " + home + "card/remove"} {
-						out = append(out, officeRoute{pattern: p})
 					}
 				}
 			}
@@ -194,6 +191,11 @@ func TestEveryOfficeRouteNeedsStaff(t *testing.T) {
 				case r.gate && strings.HasSuffix(path, "/login"):
 					if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(b), "ログインの手続きが古いか") {
 						t.Errorf("a login without the sign-in's state: %d\n%s", resp.StatusCode, b)
+					}
+				case r.gate && strings.HasSuffix(path, "/sign/desk"):
+					// The desk API: no handoff in a form post.
+					if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), "staff_invalid") {
+						t.Errorf("the desk API without a handoff: %d\n%s", resp.StatusCode, b)
 					}
 				case r.gate:
 					// The logout ends nothing that is not there.

@@ -42,7 +42,6 @@ import (
 	"github.com/mynaplat/mynaplat/procure/body"
 	"github.com/mynaplat/mynaplat/reception"
 	"github.com/mynaplat/mynaplat/staff"
-	"github.com/mynaplat/mynaplat/staffdesk"
 	"github.com/mynaplat/mynaplat/store"
 	"github.com/mynaplat/mynaplat/terminal"
 	"github.com/mynaplat/mynaplat/townweb"
@@ -422,10 +421,8 @@ type services struct {
 	catv         *catv.Service
 	towns        *town.Service
 	watch        *watch.Service
-	// signing is the staff terminals' signing step (staffdesk fills it).
-	signing *staffdesk.Signing
-	evac    *evac.Service
-	gates   []*gate.Service
+	evac         *evac.Service
+	gates        []*gate.Service
 }
 
 // at is where role answers and the client to reach it with.
@@ -450,25 +447,15 @@ func (d *deps) staffGate(caller string) staff.GateConfig {
 	}
 	gc := staff.GateConfig{Site: d.site, Directory: staff.NewClient(u, d.keys.key(apiStaff, caller), hc), Keys: d.platformKeys().Keys,
 		Issuer: d.peers.url(rolePlatform), Desk: desk, Logger: d.logger}
-	// Signing with one's own card (staff/sign.go): on the reader of the
-	// staff terminal one signed in at, when the terminals run in this
-	// process (they are built after the offices: the desk fills the
-	// signing step when it is), with the platform telling whose
-	// certificate it is under caller's key, for the roles that have one.
-	if d.peers.local[roleTerminals] && d.keys.key(apiPlatform, caller) != "" {
-		gc.Signing = d.staffSigning()
+	// Signing with one's own card (staff/sign.go, handoff.go): the
+	// browser takes the request to the staff terminal one signed in at,
+	// wherever the terminals run, and brings the signature back; the
+	// platform tells whose certificate it is under caller's key, for the
+	// roles that have one.
+	if d.keys.key(apiPlatform, caller) != "" {
 		gc.SignerPerson = d.platformClient(caller).SignerPerson
 	}
 	return gc
-}
-
-// staffSigning is the staff terminals' signing step of this process, one
-// for every office's gate.
-func (d *deps) staffSigning() *staffdesk.Signing {
-	if d.svc.signing == nil {
-		d.svc.signing = &staffdesk.Signing{}
-	}
-	return d.svc.signing
 }
 
 // staffOffice is a kind of back office that caller serves.

@@ -261,7 +261,7 @@ func (c terminalsConfig) pages(ctx context.Context, d *deps, mux *http.ServeMux,
 		return nil, err
 	} else if len(desks) > 0 {
 		sd, err := staffdesk.New(staffdesk.Config{Site: d.site, Cards: d.cards, Terminals: desks, Offices: c.peers.officeBases(), PlatformURL: pu, HTTP: hc, Logger: d.logger,
-			Signing: d.staffSigning()})
+			Self: c.peers.self})
 		if err != nil {
 			return nil, err
 		}

@@ -1,6 +1,7 @@
 package body
 
 import (
+	"context"
 	"crypto"
 	"crypto/x509"
 	"errors"
@@ -20,10 +21,11 @@ import (
 // shows each element with its verification (contract.Report, the same
 // report `mynaplat verify` prints) and offers the PDF and the bundle. The
 // officer signs the contract, and then the inspection, with their own
-// card through the staff gate's signing step (staff.Gate.SignPage and
-// Sign: the terminal kit's card and signing-password steps on the reader
-// of the staff terminal they signed in at, refused for anyone else's
-// card); the signed PDF goes to Service.OfficerSign, the signed step to
+// card through the staff gate's signing handoff (staff.Gate.SendToSign
+// and SignedAtDesk: the GET sends the browser to the staff terminal they
+// signed in at, whose kit runs the card and the signing password, refused
+// for anyone else's card; the desk's page posts the signature back to the
+// POST); the signed PDF goes to Service.OfficerSign, the signed step to
 // Service.Inspect. A second post of the same signature (a double click,
 // another tab) finds the place taken and says it is done already.
 
@@ -33,8 +35,15 @@ func (p *Pages) contractRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /bodies/{body}/office/contracts/{id}/contract.pdf", p.gate.Only(p.contractFile))
 	mux.HandleFunc("GET /bodies/{body}/office/contracts/{id}/bundle", p.gate.Only(p.contractBundle))
 	mux.HandleFunc("GET /bodies/{body}/office/contracts/{id}/sign", p.gate.Only(p.officerSignPage))
-	mux.HandleFunc("POST /bodies/{body}/office/contracts/{id}/sign", p.gate.Only(p.officerSign))
 	mux.HandleFunc("GET /bodies/{body}/office/contracts/{id}/inspect", p.gate.Only(p.inspectPage))
+	// The staff terminal's page posts the signature back, from its host:
+	// the handoff's state, one-time and bound to this session, and the
+	// signature over what the office asked guard these posts instead of
+	// the site's CSRF token (as for the staff login).
+	for _, back := range []string{"POST /bodies/{body}/office/contracts/{id}/sign", "POST /bodies/{body}/office/contracts/{id}/inspect"} {
+		p.site.CrossOriginLogin(back)
+	}
+	mux.HandleFunc("POST /bodies/{body}/office/contracts/{id}/sign", p.gate.Only(p.officerSign))
 	mux.HandleFunc("POST /bodies/{body}/office/contracts/{id}/inspect", p.gate.Only(p.inspect))
 }
 
@@ -209,7 +218,23 @@ func (p *Pages) officerSignPage(w http.ResponseWriter, r *http.Request, st *staf
 		p.notNow(w, r, c, signingContract)
 		return
 	}
-	p.gate.SignPage(w, r, st, signRequest(b, c))
+	p.gate.SendToSign(w, r, st, signRequest(b, c), p.signContract(c, nil))
+}
+
+// signContract is the staff signing job of the contract: the officer's
+// approval signature (contract.Sign as Officer, time-stamped) on the PDF
+// the agent signed, kept in out. The handoff runs it twice: for the
+// digest the card signs (it stops at the signature), and with the card's
+// signature, when the time-stamp is fetched and the PDF kept.
+func (p *Pages) signContract(c *Contract, out *[]byte) staff.SignJob {
+	return func(ctx context.Context, cert *x509.Certificate, signer crypto.Signer, when time.Time) error {
+		signed, err := contract.Sign(ctx, c.pdf, contract.Officer, contract.SignOptions{Signer: signer, Cert: cert,
+			Stamper: p.s.stamper, When: when})
+		if err == nil && out != nil {
+			*out = signed
+		}
+		return err
+	}
 }
 
 // officerSign has the officer's card add the officer's signature to the
@@ -224,14 +249,8 @@ func (p *Pages) officerSign(w http.ResponseWriter, r *http.Request, st *staff.Se
 		p.notNow(w, r, c, signingContract)
 		return
 	}
-	req := signRequest(b, c)
 	var signed []byte
-	ok, err := p.gate.Sign(w, r, st, req.Action, func(cert *x509.Certificate, signer crypto.Signer) error {
-		var err error
-		signed, err = contract.Sign(r.Context(), c.pdf, contract.Officer, contract.SignOptions{Signer: signer, Cert: cert,
-			Stamper: p.s.stamper, When: p.s.now()})
-		return err
-	})
+	ok, err := p.gate.SignedAtDesk(w, r, st, contractPath(b.ID, c.ID), p.signContract(c, &signed))
 	if err == nil && ok {
 		_, err = p.s.OfficerSign(r.Context(), b.ID, c.ID, st.Grant.PlatformID, signed)
 	}
@@ -245,10 +264,20 @@ func (p *Pages) officerSign(w http.ResponseWriter, r *http.Request, st *staff.Se
 }
 
 // signFailed answers a refusal of a signature the officer's card made: a
-// second post of the same signature (the place was taken meanwhile) is
-// done already; a reason of the contract package is a refusal with its
+// second post of the same signature (the place or the handoff's state
+// taken meanwhile) is done already; a reason of the contract package is a refusal with its
 // texts (audited); anything else is the service's failure.
 func (p *Pages) signFailed(w http.ResponseWriter, r *http.Request, st *staff.Session, c *Contract, sg signing, err error) {
+	if errors.Is(err, staff.ErrSignState) {
+		// The handoff's state was used (the same signature posted twice
+		// at once) or is gone: done if the other post did it.
+		if now, e := p.s.Contract(r.Context(), c.Body, c.ID); e == nil && sg.isDone(now) {
+			p.notNow(w, r, now, sg)
+			return
+		}
+		p.site.Done(w, r, staff.SignStateRefusal, contractPath(c.Body, c.ID))
+		return
+	}
 	if _, ok := errors.AsType[*Refusal](err); ok {
 		if now, e := p.s.Contract(r.Context(), c.Body, c.ID); e == nil && sg.isDone(now) {
 			p.notNow(w, r, now, sg)
@@ -325,7 +354,21 @@ func (p *Pages) inspectPage(w http.ResponseWriter, r *http.Request, st *staff.Se
 		p.site.Done(w, r, badInspection, contractPath(b.ID, c.ID))
 		return
 	}
-	p.gate.SignPage(w, r, st, inspectRequest(b, c, result, note))
+	p.gate.SendToSign(w, r, st, inspectRequest(b, c, result, note), p.signInspection(c, result, note, nil))
+}
+
+// signInspection is the staff signing job of the inspection: the step
+// (contract.SignStep, naming the final PDF's hash, at the handoff's time),
+// kept in out.
+func (p *Pages) signInspection(c *Contract, result, note string, out *[]byte) staff.SignJob {
+	return func(ctx context.Context, cert *x509.Certificate, signer crypto.Signer, when time.Time) error {
+		der, err := contract.SignStep(ctx, contract.Step{Kind: contract.KindInspection, ContractID: c.ID, Previous: contract.Hash(c.pdf),
+			Result: result, Note: note, Time: when}, contract.SignOptions{Signer: signer, Cert: cert, Stamper: p.s.stamper})
+		if err == nil && out != nil {
+			*out = der
+		}
+		return err
+	}
 }
 
 // inspect has the officer's card sign the inspection (contract.SignStep,
@@ -344,14 +387,8 @@ func (p *Pages) inspect(w http.ResponseWriter, r *http.Request, st *staff.Sessio
 		p.site.Done(w, r, badInspection, contractPath(b.ID, c.ID))
 		return
 	}
-	req := inspectRequest(b, c, result, note)
 	var der []byte
-	ok, err := p.gate.Sign(w, r, st, req.Action, func(cert *x509.Certificate, signer crypto.Signer) error {
-		var err error
-		der, err = contract.SignStep(r.Context(), contract.Step{Kind: contract.KindInspection, ContractID: c.ID, Previous: contract.Hash(c.pdf),
-			Result: result, Note: note, Time: p.s.now()}, contract.SignOptions{Signer: signer, Cert: cert, Stamper: p.s.stamper})
-		return err
-	})
+	ok, err := p.gate.SignedAtDesk(w, r, st, contractPath(b.ID, c.ID), p.signInspection(c, result, note, &der))
 	if err == nil && ok {
 		_, err = p.s.Inspect(r.Context(), b.ID, c.ID, st.Grant.PlatformID, der)
 	}

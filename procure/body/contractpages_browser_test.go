@@ -18,8 +18,9 @@ import (
 // chromium: an officer signed in with their card prepares the contract on
 // the awarded tender's page and sees its timeline; once the agent has
 // signed (through the API) the officer signs on the page with their own
-// card — the staff signing step: the card on the staff terminal's reader,
-// the signing password — and then records the passed inspection the same
+// card — the staff signing handoff: the office sends the browser to the
+// staff terminal, the card on its reader, the signing password, and the
+// desk's page takes the signature back to the office — and then records the passed inspection the same
 // way; after the agent's acceptance and invoice the timeline page shows
 // every element verified, and pdfsig calls both signatures of the final
 // PDF valid. Screenshots are the test's artifacts (go test -artifacts
@@ -70,7 +71,9 @@ func TestContractPagesInBrowser(t *testing.T) {
 			chromedp.Click(css("#place")), chromedp.WaitVisible(css("#password")))
 		browsertest.Screenshot(t, b, shot)
 		do(what+": the signing password", chromedp.SendKeys(css("#password"), cardPIN), chromedp.Click(css("#sign-ok")),
-			chromedp.WaitVisible(css("#timeline")))
+			chromedp.WaitVisible(css("#signback-go")))
+		browsertest.Screenshot(t, b, shot+"-back")
+		do(what+": back to the office", chromedp.Click(css("#signback-go")), chromedp.WaitVisible(css("#timeline")))
 	}
 	do("sign", chromedp.Click(css("#officer-sign-go")), chromedp.WaitVisible(css("#sign-what")))
 	browsertest.Screenshot(t, b, "contract-officer-sign")

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -33,9 +34,13 @@ import (
 // linkage being the world's.
 func (cw *contractWorld) signingServer(t *testing.T) (string, *stafftest.Issuer) {
 	t.Helper()
-	srv, iss := officeServerWith(t, cw.fixture, func(gc *staff.GateConfig) {
-		gc.Signing = desktest.Signing(t, gc.Site, cw.cards, stafftest.DeskTerminal)
+	srv, iss := officeServerMount(t, cw.fixture, func(gc *staff.GateConfig) {
+		gc.Desk = "/staffdesk/"
 		gc.SignerPerson = func(ctx context.Context, c *x509.Certificate) (string, error) { return cw.world.signerPerson(ctx, c) }
+	}, func(mux *http.ServeMux, site *web.Site, url string) {
+		// The staff terminals, on the same host here: they reach the
+		// office's desk API over HTTP all the same.
+		desktest.Mount(t, mux, site, cw.cards, url, nil, stafftest.DeskTerminal)
 	}, cw.officerID)
 	return srv.URL, iss
 }
@@ -63,8 +68,8 @@ func TestContractPages(t *testing.T) {
 		{Name: "bundle", Path: page + "/bundle"},
 		{Name: "prepare", Path: home + "tenders/" + cw.tn.ID + "/contract", Form: url.Values{"delivery_date": {"2027-01-01"}}},
 		{Name: "sign page", Path: page + "/sign"},
-		{Name: "sign", Path: page + "/sign", Form: url.Values{"password": {cardPIN}}},
-		{Name: "inspect", Path: page + "/inspect?result=passed", Form: url.Values{"password": {cardPIN}}},
+		{Name: "sign", Path: page + "/sign", Form: url.Values{"state": {"x"}}, NoToken: true},
+		{Name: "inspect", Path: page + "/inspect?result=passed", Form: url.Values{"state": {"x"}}, NoToken: true},
 	})
 	c := webtest.New(t, srv)
 	iss.SignInAs(c, home, cw.officerID, time.Now())
@@ -92,42 +97,69 @@ func TestContractPages(t *testing.T) {
 	cw.clock.Set(t0.Add(4 * time.Hour))
 	agentSigned := cw.contract(t, id)
 	c.Step(webtest.Step{Name: "timeline agent signed", Path: page, WantContains: []string{`data-state="agent_signed"`, `id="officer-sign-go"`}})
+	const desk = "/staffdesk/" + stafftest.DeskTerminal + "/sign"
+	// start goes from the office's signing page to the desk.
+	start := func(path string) {
+		t.Helper()
+		r := c.Step(webtest.Step{Name: "to the desk", Path: path, WantStatus: http.StatusSeeOther})
+		if !strings.HasPrefix(r.Location(), desk+"?") {
+			t.Fatalf("the office sent the browser to %q", r.Location())
+		}
+		c.Step(webtest.Step{Name: "the desk takes the handoff", Path: r.Location(), WantStatus: http.StatusSeeOther, WantLocation: desk})
+	}
 	place := func(cd string) {
 		t.Helper()
-		c.Step(webtest.Step{Name: "place a card", Path: home + "card/place", Form: url.Values{"card": {cd}}, WantStatus: http.StatusSeeOther})
+		c.Step(webtest.Step{Name: "place a card", Path: desk + "/place", Form: url.Values{"card": {cd}}, WantStatus: http.StatusSeeOther, WantLocation: desk})
 	}
-	post := func(name, path, password, to string) {
+	post := func(name, password string) {
 		t.Helper()
-		c.Step(webtest.Step{Name: name, Path: path, Form: url.Values{"password": {password}}, WantStatus: http.StatusSeeOther, WantLocation: to})
+		c.Step(webtest.Step{Name: name, Path: desk, Form: url.Values{"password": {password}}, WantStatus: http.StatusSeeOther, WantLocation: desk})
 	}
-	c.Step(webtest.Step{Name: "the signing page", Path: page + "/sign", WantContains: []string{"契約書への署名", id, `id="place"`,
-		`action="` + home + `card/place"`}})
+	// signed has the card sign and gives the desk's form back to the office.
+	signed := func(name, action string) url.Values {
+		t.Helper()
+		r := c.Step(webtest.Step{Name: name, Path: desk, Form: url.Values{"password": {cardPIN}}, WantContains: []string{`id="signback"`,
+			`action="` + html.EscapeString(action) + `"`}})
+		return hiddenInputs(t, r.Body, "state", "certificate", "signature")
+	}
+	back := func(name, action string, form url.Values, to string) {
+		t.Helper()
+		c.Step(webtest.Step{Name: name, Path: action, Form: form, NoToken: true, WantStatus: http.StatusSeeOther, WantLocation: to})
+	}
+	start(page + "/sign")
+	c.Step(webtest.Step{Name: "the signing page", Path: desk, WantContains: []string{"契約書への署名", id, `id="place"`,
+		`action="` + desk + `/place"`}})
 	// A stranger's card, its right password: refused, nothing stored.
 	place(cw.stranger.ID())
-	c.Step(webtest.Step{Name: "the password step", Path: page + "/sign", WantContains: []string{`id="sign-form"`, `id="sign-left">5<`}})
-	post("sign with a stranger's card", page+"/sign", cardPIN, page+"/sign")
-	c.Step(webtest.Step{Name: "refused", Path: page + "/sign", WantContains: []string{
+	c.Step(webtest.Step{Name: "the password step", Path: desk, WantContains: []string{`id="sign-form"`, `id="sign-left">5<`}})
+	post("sign with a stranger's card", cardPIN)
+	c.Step(webtest.Step{Name: "refused", Path: desk, WantContains: []string{
 		html.EscapeString("このカードの署名用電子証明書は、ログインしている職員本人のものではありません。")}})
-	c.Step(webtest.Step{Name: "remove the card", Path: home + "card/remove", Form: url.Values{}, WantStatus: http.StatusSeeOther, WantLocation: page + "/sign"})
 	// Their own card, a wrong password: the tries left.
 	place(cw.officer.ID())
-	post("a wrong password", page+"/sign", "WRONG1", page+"/sign")
+	post("a wrong password", "WRONG1")
 	wrong := terminal.Result{Outcome: terminal.SignWrong, TriesLeft: 4, Wrong: true}.Message().JA
-	c.Step(webtest.Step{Name: "4 tries left", Path: page + "/sign", WantContains: []string{html.EscapeString(wrong), `id="sign-left">4<`}})
+	c.Step(webtest.Step{Name: "4 tries left", Path: desk, WantContains: []string{html.EscapeString(wrong), `id="sign-left">4<`}})
 	if now := cw.contract(t, id); now.State != ContractAgentSigned || !bytes.Equal(now.pdf, agentSigned.pdf) {
 		t.Fatalf("a refusal changed the contract: %s", now.State)
 	}
-	// The right password: signed, B-LTA, stored.
-	post("sign", page+"/sign", cardPIN, page)
+	// The right password: the desk's page takes the signature back; the
+	// office completes it: B-LTA, stored.
+	form = signed("sign", page+"/sign")
+	if now := cw.contract(t, id); now.State != ContractAgentSigned {
+		t.Fatalf("the desk's signature stored before it came back: %s", now.State)
+	}
+	cw.clock.Set(t0.Add(4*time.Hour + time.Minute))
+	back("the signature back", page+"/sign", form, page)
 	c.Step(webtest.Step{Name: "signed", Path: page, WantContains: []string{`data-state="signed"`, "契約書に署名しました", `id="inspect-form"`}})
-	signed := cw.contract(t, id)
-	if signed.officer != cw.officerID {
-		t.Errorf("signed by %q, want %q", signed.officer, cw.officerID)
+	done := cw.contract(t, id)
+	if done.officer != cw.officerID {
+		t.Errorf("signed by %q, want %q", done.officer, cw.officerID)
 	}
 	// The same post again (a second click): done already, nothing more.
-	post("sign again", page+"/sign", cardPIN, page)
+	back("sign again", page+"/sign", form, page)
 	c.Step(webtest.Step{Name: "already signed", Path: page, WantContains: []string{"署名が済んでいます"}, WantNotContains: []string{order}})
-	if now := cw.contract(t, id); !bytes.Equal(now.pdf, signed.pdf) {
+	if now := cw.contract(t, id); !bytes.Equal(now.pdf, done.pdf) {
 		t.Fatal("a second post changed the signed contract")
 	}
 
@@ -136,20 +168,18 @@ func TestContractPages(t *testing.T) {
 	c.Step(webtest.Step{Name: "failed without a note", Path: page + "/inspect?result=failed", WantStatus: http.StatusSeeOther, WantLocation: page})
 	c.Step(webtest.Step{Name: "says so", Path: page, WantContains: []string{"不合格のときは、その内容"}})
 	inspect := page + "/inspect?" + url.Values{"note": {"数量・外観とも仕様どおり"}, "result": {"passed"}}.Encode()
-	c.Step(webtest.Step{Name: "the inspection's signing page", Path: inspect, WantContains: []string{"検査の記録への署名", "合格", "数量・外観とも仕様どおり", `id="place"`}})
+	start(inspect)
+	c.Step(webtest.Step{Name: "the inspection's signing page", Path: desk, WantContains: []string{"検査の記録への署名", "合格", "数量・外観とも仕様どおり", `id="place"`}})
 	place(cw.officer.ID())
+	form = signed("sign the inspection", inspect)
 	// Sent twice at once (a double click): the inspection is recorded
-	// once, and both end on the contract's page (the later one may go
-	// there through the signing page, which finds it done).
+	// once, and both end on the contract's page.
 	var wg sync.WaitGroup
 	got := make([]string, 2)
 	for i := range got {
 		wg.Go(func() {
-			form := url.Values{"password": {cardPIN}, web.CSRFField: {c.Token()}}
 			req, _ := http.NewRequest(http.MethodPost, c.URL(inspect), strings.NewReader(form.Encode()))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			req.Header.Set("Sec-Fetch-Site", "same-origin")
-			req.Header.Set("Origin", c.Base())
 			resp, err := c.HTTP().Do(req)
 			if err != nil {
 				got[i] = err.Error()
@@ -161,17 +191,13 @@ func TestContractPages(t *testing.T) {
 	}
 	wg.Wait()
 	for _, g := range got {
-		switch g {
-		case fmt.Sprint(http.StatusSeeOther, " ", page):
-		case fmt.Sprint(http.StatusSeeOther, " ", inspect):
-			c.Step(webtest.Step{Name: "the signing page after the other post", Path: inspect, WantStatus: http.StatusSeeOther, WantLocation: page})
-		default:
+		if g != fmt.Sprint(http.StatusSeeOther, " ", page) {
 			t.Errorf("the inspection sent twice at once: %q, want each to end on %s", got, page)
 		}
 	}
 	c.Step(webtest.Step{Name: "inspected", Path: page, WantContains: []string{`data-steps="1"`, "受領"},
-		WantNotContains: []string{`id="inspect-form"`}})
-	post("inspect again", inspect, cardPIN, page)
+		WantNotContains: []string{`id="inspect-form"`, "署名の手続きが古い"}})
+	back("inspect again", inspect, form, page)
 	c.Step(webtest.Step{Name: "already inspected", Path: page, WantContains: []string{"検査は記録済み", `data-steps="1"`}})
 
 	// The agent's acceptance and invoice through the API.
@@ -239,4 +265,18 @@ func (cw *contractWorld) agentSteps(t *testing.T, id string) {
 		}
 		prev = contract.Hash(s)
 	}
+}
+
+// hiddenInputs is the values of a page's hidden inputs names.
+func hiddenInputs(t *testing.T, body string, names ...string) url.Values {
+	t.Helper()
+	out := url.Values{}
+	for _, n := range names {
+		m := regexp.MustCompile(`name="` + n + `" value="([^"]*)"`).FindStringSubmatch(body)
+		if m == nil {
+			t.Fatalf("no %s in the page", n)
+		}
+		out.Set(n, html.UnescapeString(m[1]))
+	}
+	return out
 }

@@ -36,9 +36,9 @@ var templates embed.FS
 //	GET  /bodies/{body}/office/contracts/{id}              the contract's timeline, each element verified
 //	GET  /bodies/{body}/office/contracts/{id}/contract.pdf the current PDF
 //	GET  /bodies/{body}/office/contracts/{id}/bundle       the timeline as the ZIP `mynaplat verify` reads
-//	GET|POST /bodies/{body}/office/contracts/{id}/sign     the officer signs with their card (staff.Gate.SignPage, Sign)
+//	GET|POST /bodies/{body}/office/contracts/{id}/sign     the officer signs with their card at the staff terminal (staff.Gate.SendToSign, SignedAtDesk)
 //	GET|POST /bodies/{body}/office/contracts/{id}/inspect?result=passed|failed&note=…   the inspection, signed the same way
-//	POST /bodies/{body}/office/card/place|remove           staff.Gate: the card on the staff terminal's reader
+//	POST /bodies/{body}/office/sign/desk                   staff.Gate: the signing handoff's desk API (the staff terminals' server)
 type Pages struct {
 	s     *Service
 	site  *web.Site

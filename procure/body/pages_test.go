@@ -126,6 +126,13 @@ func officeServer(t *testing.T, f *fixture, officers ...string) (*httptest.Serve
 // by with (the signing step's kits and linkage), when not nil.
 func officeServerWith(t *testing.T, f *fixture, with func(*staff.GateConfig), officers ...string) (*httptest.Server, *stafftest.Issuer) {
 	t.Helper()
+	return officeServerMount(t, f, with, nil, officers...)
+}
+
+// officeServerMount is officeServerWith with mount adding routes of its
+// own (the staff terminals) on the site, given the server's URL.
+func officeServerMount(t *testing.T, f *fixture, with func(*staff.GateConfig), mount func(mux *http.ServeMux, site *web.Site, url string), officers ...string) (*httptest.Server, *stafftest.Issuer) {
+	t.Helper()
 	site, err := web.New(context.Background(), web.Options{DB: f.db})
 	if err != nil {
 		t.Fatal(err)
@@ -150,10 +157,13 @@ func officeServerWith(t *testing.T, f *fixture, with func(*staff.GateConfig), of
 	}
 	pages.SetStaff(gate)
 	mux := http.NewServeMux()
+	srv := httptest.NewServer(site.Protect(mux))
+	t.Cleanup(srv.Close)
 	site.Routes(mux)
 	pages.Routes(mux)
 	f.s.Routes(mux, APIConfig{})
-	srv := httptest.NewServer(site.Protect(mux))
-	t.Cleanup(srv.Close)
+	if mount != nil {
+		mount(mux, site, srv.URL)
+	}
 	return srv, iss
 }

@@ -1,5 +1,5 @@
 // Package desktest stands in for the staff terminals in tests of the
-// offices' signing step (staff.GateConfig.Signing): staff terminals whose
+// offices' signing handoff (staff/handoff.go): staff terminals whose
 // reader is the demo's virtual slot over a card store, registered at no
 // platform — their reports of a refused signing password go to a stand-in
 // that takes them and keeps nothing.
@@ -10,17 +10,21 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/mynaplat/mynaplat/card"
+	"github.com/mynaplat/mynaplat/internal/httpapi"
 	"github.com/mynaplat/mynaplat/platform"
 	"github.com/mynaplat/mynaplat/staffdesk"
 	"github.com/mynaplat/mynaplat/terminal"
 	"github.com/mynaplat/mynaplat/web"
 )
 
-// Signing is the signing step of staff terminals ids on site, the cards
-// of cards on their readers.
-func Signing(t testing.TB, site *web.Site, cards *card.Store, ids ...string) *staffdesk.Signing {
+// Mount puts staff terminals ids on mux, on site, with the cards of cards
+// on their readers. self is the base URL mux answers at: the desks call
+// the desk API of the offices on it there (staffdesk.Config.Self); offices
+// are the base URLs of offices elsewhere, by kind.
+func Mount(t testing.TB, mux *http.ServeMux, site *web.Site, cards *card.Store, self string, offices map[string]string, ids ...string) *staffdesk.Pages {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
 	t.Cleanup(srv.Close)
@@ -29,9 +33,11 @@ func Signing(t testing.TB, site *web.Site, cards *card.Store, ids ...string) *st
 	for _, id := range ids {
 		tcs = append(tcs, terminal.Config{ID: id, Kind: platform.StaffDesk, Owner: "test", Name: id, Key: key, Reader: "virtual"})
 	}
-	sg := &staffdesk.Signing{}
-	if _, err := staffdesk.New(staffdesk.Config{Site: site, Cards: cards, Terminals: tcs, PlatformURL: srv.URL, HTTP: srv.Client(), Signing: sg}); err != nil {
+	p, err := staffdesk.New(staffdesk.Config{Site: site, Cards: cards, Terminals: tcs, PlatformURL: srv.URL,
+		HTTP: httpapi.NewHTTPClient(10 * time.Second), Self: self, Offices: offices})
+	if err != nil {
 		t.Fatal(err)
 	}
-	return sg
+	p.Routes(mux)
+	return p
 }
