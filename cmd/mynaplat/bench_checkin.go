@@ -220,7 +220,8 @@ func benchCheckin(ctx context.Context, fs *flag.FlagSet, args []string, out io.W
 	res.ServerCPUMillisPerTouch = cpu(res.Touches)
 	res.Mails, res.Lost = len(got), len(want)-len(got)
 	if !last.IsZero() {
-		res.DrainSeconds = last.Sub(f.end).Seconds()
+		// Zero when the last mail came before the last reader stopped.
+		res.DrainSeconds = max(0, last.Sub(f.end).Seconds())
 	}
 	mailLat := slices.Sorted(func(yield func(time.Duration) bool) {
 		for _, v := range got {
