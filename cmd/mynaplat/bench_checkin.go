@@ -235,6 +235,9 @@ func benchCheckin(ctx context.Context, fs *flag.FlagSet, args []string, out io.W
 		res.MailP50Millis, res.MailP99Millis, res.MailMaxMillis = ms(mailLat[min(n-1, n/2)]), ms(mailLat[min(n-1, n*99/100)]), ms(mailLat[n-1])
 	}
 	res.Target, res.Conns, res.CPUs = base, *conns, runtime.NumCPU()
+	if res.Lost > 0 {
+		fmt.Fprintf(out, "bench: %d mails did not come within --mail-wait %v: was the server started with --smtp %s?\n", res.Lost, *mailWait, box.Addr())
+	}
 	fmt.Fprintf(out, "bench: %d touches (%d events, %d debounced), %d errors in %.2fs: %.0f/s (touch p50 %.2f ms, p99 %.2f ms); %d mails on the bench's SMTP server, %d lost, touch to mail p50 %.0f ms, p99 %.0f ms, max %.0f ms; server CPU %.2f ms a touch; %s\n",
 		res.Touches, res.Events, res.Debounced, res.Errors, res.DurationSeconds, res.TouchesPerSec, res.P50Millis, res.P99Millis,
 		res.Mails, res.Lost, res.MailP50Millis, res.MailP99Millis, res.MailMaxMillis, res.ServerCPUMillisPerTouch, res.Engine)
