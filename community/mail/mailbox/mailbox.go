@@ -55,14 +55,25 @@ type Server struct {
 type Options struct {
 	TLS            *tls.Config
 	User, Password string
+	// Addr is the loopback host:port to listen at; empty is 127.0.0.1 at
+	// a free port. A bench names it, so that the server it measures can
+	// be started with --smtp before the bench runs.
+	Addr string
 }
 
 // Start listens on 127.0.0.1 at a free port and serves until Close.
 func Start() (*Server, error) { return StartWith(Options{}) }
 
-// StartWith is Start with the options.
+// StartWith is Start with the options: at o.Addr when it is given.
 func StartWith(o Options) (*Server, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr := o.Addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	if host, _, err := net.SplitHostPort(addr); err != nil || !net.ParseIP(host).IsLoopback() {
+		return nil, fmt.Errorf("mailbox: %q is not a loopback host:port", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
